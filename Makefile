@@ -1,0 +1,47 @@
+# One entry point for people and CI. Every target creates .venv when it is missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install test demo catalog stubs generate check-generated lint typecheck bench clean
+
+help:  ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the project with its dev extras
+
+test: $(STAMP)  ## Run the whole test suite (what CI runs)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+demo: $(STAMP)  ## Run the main job on the embedded demo simulator (no account, no network)
+	$(BIN)/codemode demo
+
+catalog: $(STAMP)  ## Regenerate the catalog from ../shared (spec + OpenAPI)
+	$(BIN)/python tools/gen_catalog.py
+
+stubs: $(STAMP)  ## Regenerate the SDK resources and sdk_stubs/ from the catalog
+	$(BIN)/python tools/gen_sdk.py
+
+generate: catalog stubs  ## Regenerate everything derived
+
+check-generated: $(STAMP)  ## Fail when generated files are stale
+	$(BIN)/python tools/gen_catalog.py --check
+	$(BIN)/python tools/gen_sdk.py --check
+
+lint: $(STAMP)  ## ruff + mypy (strict)
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## Run every benchmark (tokens, search, scan, sandbox)
+	$(BIN)/codemode bench all
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
