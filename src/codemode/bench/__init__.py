@@ -1,0 +1,1 @@
+"""Benchmark runners behind `codemode bench` (results and charts live in benchmarks/)."""

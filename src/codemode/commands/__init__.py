@@ -1,0 +1,1 @@
+"""Sub-commands of ``codemode``: each module defines ``register(app)``."""

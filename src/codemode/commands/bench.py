@@ -1,0 +1,62 @@
+"""``codemode bench tokens|search|scan|sandbox|all``: rerunnable benchmarks.
+
+Each benchmark lives in ``codemode.bench.<name>`` and exposes
+``run(*, quick: bool, console: rich.console.Console) -> dict``: it prints a table to the console,
+measures its own baseline in the same run, and returns a JSON-serialisable dict whose ``summary``
+holds the headline figures. This command writes that dict to ``benchmarks/results/<name>.json``
+(or ``--out``) and, with ``--json``, prints it as one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+_BENCHMARKS = ("tokens", "search", "scan", "sandbox")
+
+
+def _run_one(name: str, *, as_json: bool, quick: bool, out_dir: Path) -> dict[str, Any]:
+    module = importlib.import_module(f"codemode.bench.{name}")
+    # With --json, stdout carries only the JSON object; tables go to stderr.
+    console = Console(stderr=as_json)
+    result: dict[str, Any] = module.run(quick=quick, console=console)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return result
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``bench`` command group to ``app``."""
+    bench = typer.Typer(help="Rerunnable benchmarks; each measures its baseline in the same run.")
+    app.add_typer(bench, name="bench")
+
+    def make(name: str) -> None:
+        @bench.command(name=name, help=f"Run the {name} benchmark and write benchmarks/results/{name}.json.")
+        def _cmd(
+            as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+            quick: bool = typer.Option(False, "--quick", help="A smaller run, for smoke tests."),
+            out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Folder for the JSON results."),
+        ) -> None:
+            result = _run_one(name, as_json=as_json, quick=quick, out_dir=out)
+            if as_json:
+                sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
+
+    for name in _BENCHMARKS:
+        make(name)
+
+    @bench.command(name="all", help="Run every benchmark in turn (what `make bench` runs).")
+    def _all(
+        quick: bool = typer.Option(False, "--quick", help="A smaller run, for smoke tests."),
+        out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Folder for the JSON results."),
+    ) -> None:
+        for name in _BENCHMARKS:
+            _run_one(name, as_json=False, quick=quick, out_dir=out)
