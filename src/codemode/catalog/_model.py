@@ -1,0 +1,245 @@
+"""Typed, immutable views over the catalog records in ``actions.json``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from codemode.errors import CatalogError
+
+Kind = Literal["read", "write", "destructive", "client"]
+Source = Literal["builtin", "companion", "extra", "composite"]
+KINDS: tuple[Kind, ...] = ("read", "write", "destructive", "client")
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One path or query parameter, under its Python name and its wire name."""
+
+    name: str
+    wire: str
+    location: Literal["path", "query"]
+    required: bool
+    type: str
+    enum: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    default: Any = None
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Param:
+        """Build from a catalog record."""
+        return cls(
+            name=raw["name"],
+            wire=raw["wire"],
+            location=raw["in"],
+            required=bool(raw["required"]),
+            type=raw["type"],
+            enum=tuple(raw.get("enum") or ()),
+            minimum=raw.get("minimum"),
+            maximum=raw.get("maximum"),
+            default=raw.get("default"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FilterField:
+    """A filterable field and the operators Klaviyo allows on it for one action."""
+
+    operators: tuple[str, ...]
+    list_operators: tuple[str, ...]
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageSize:
+    """Page-size bounds of a paginated listing."""
+
+    default: int
+    min: int
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """The request body of a write: its JSON schema (resolved, no prose) and resource type."""
+
+    required: bool
+    resource_type: str | None
+    array: bool
+    schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a successful call returns: status, resource type and the flattened record fields."""
+
+    status: int
+    resource_type: str | None
+    collection: bool
+    fields: Mapping[str, str]
+    relationships: tuple[str, ...]
+    schema: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One Klaviyo operation as the SDK, the sandbox, search and the simulator see it."""
+
+    id: str
+    n: int | None
+    category: str
+    group: str
+    method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
+    path: str
+    kind: Kind
+    summary: str
+    keywords: tuple[str, ...]
+    scopes: tuple[str, ...]
+    rate_limit: Mapping[str, int]
+    params: tuple[Param, ...]
+    filters: Mapping[str, FilterField]
+    sort: tuple[str, ...]
+    fields: Mapping[str, tuple[str, ...]]
+    additional_fields: Mapping[str, tuple[str, ...]]
+    include: tuple[str, ...]
+    page_size: PageSize | None
+    paginated: bool
+    body: Body | None
+    response: Response
+    companion_of: str | None = None
+    source: Source = "builtin"
+    revision: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def function(self) -> str:
+        """The dotted name agents call inside the sandbox, e.g. ``klaviyo.profiles.get_profiles``."""
+        return f"klaviyo.{self.group}.{self.id}"
+
+    @property
+    def path_params(self) -> tuple[Param, ...]:
+        """Parameters that fill the path template, in template order."""
+        return tuple(p for p in self.params if p.location == "path")
+
+    @property
+    def query_params(self) -> tuple[Param, ...]:
+        """Scalar query parameters (``filter``, ``sort``, ``page_size``, ...)."""
+        return tuple(p for p in self.params if p.location == "query")
+
+    @property
+    def writes(self) -> bool:
+        """True when the action changes state in Klaviyo (anything but a plain read)."""
+        return self.kind != "read"
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any], *, source: Source | None = None) -> Action:
+        """Build from a catalog record (``src/codemode/catalog/actions.json``)."""
+        body = raw.get("body")
+        response = raw["response"]
+        page_size = raw.get("page_size")
+        return cls(
+            id=raw["id"],
+            n=raw.get("n"),
+            category=raw["category"],
+            group=raw["group"],
+            method=raw["method"],
+            path=raw["path"],
+            kind=raw["kind"],
+            summary=raw["summary"],
+            keywords=tuple(raw.get("keywords", ())),
+            scopes=tuple(raw.get("scopes", ())),
+            rate_limit=dict(raw.get("rate_limit", {})),
+            params=tuple(Param.from_json(p) for p in raw.get("params", ())),
+            filters={
+                name: FilterField(
+                    operators=tuple(f["operators"]),
+                    list_operators=tuple(f["list_operators"]),
+                    type=f["type"],
+                )
+                for name, f in raw.get("filters", {}).items()
+            },
+            sort=tuple(raw.get("sort", ())),
+            fields={k: tuple(v) for k, v in raw.get("fields", {}).items()},
+            additional_fields={k: tuple(v) for k, v in raw.get("additional_fields", {}).items()},
+            include=tuple(raw.get("include", ())),
+            page_size=PageSize(**page_size) if page_size else None,
+            paginated=bool(raw.get("paginated", False)),
+            body=(
+                Body(
+                    required=bool(body["required"]),
+                    resource_type=body.get("resource_type"),
+                    array=bool(body.get("array", False)),
+                    schema=body["schema"],
+                )
+                if body
+                else None
+            ),
+            response=Response(
+                status=int(response["status"]),
+                resource_type=response.get("resource_type"),
+                collection=bool(response.get("collection", False)),
+                fields=dict(response.get("fields", {})),
+                relationships=tuple(response.get("relationships", ())),
+                schema=response.get("schema"),
+            ),
+            companion_of=raw.get("companion_of"),
+            source=source or ("companion" if raw.get("companion_of") else "builtin"),
+            revision=raw.get("revision"),
+        )
+
+
+class Catalog(Mapping[str, Action]):
+    """Every action available, by operation id, with lookups by group and dotted function name."""
+
+    def __init__(self, actions: Iterable[Action], *, revision: str, base_url: str) -> None:
+        self._actions: dict[str, Action] = {}
+        for action in actions:
+            if action.id in self._actions:
+                raise CatalogError(f"duplicate action id {action.id!r}; every operation id must be unique")
+            self._actions[action.id] = action
+        self.revision = revision
+        self.base_url = base_url
+
+    def __getitem__(self, key: str) -> Action:
+        return self._actions[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._actions)
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    @property
+    def groups(self) -> dict[str, list[Action]]:
+        """Actions by group (the category in snake_case), in catalog order."""
+        out: dict[str, list[Action]] = {}
+        for action in self._actions.values():
+            out.setdefault(action.group, []).append(action)
+        return out
+
+    def builtin(self) -> list[Action]:
+        """The 162 actions of the product listing (no companions or extensions)."""
+        return [a for a in self._actions.values() if a.source == "builtin"]
+
+    def resolve(self, name: str) -> Action:
+        """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``).
+
+        Raises:
+            CatalogError: the name is unknown; the message lists the closest ids.
+        """
+        key = name.strip().rsplit(".", 1)[-1]
+        action = self._actions.get(key)
+        if action is None:
+            raise CatalogError(f"unknown action {name!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?")
+        return action
+
+    def closest(self, name: str, n: int = 3) -> list[str]:
+        """The ``n`` ids that look most like ``name``."""
+        return difflib.get_close_matches(name, list(self._actions), n=n, cutoff=0.5)
+
+    def with_actions(self, extra: list[Action]) -> Catalog:
+        """A new catalog with ``extra`` appended (used for operator extensions)."""
+        return Catalog([*self._actions.values(), *extra], revision=self.revision, base_url=self.base_url)

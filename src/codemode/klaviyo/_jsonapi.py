@@ -1,0 +1,150 @@
+"""JSON:API documents as plain records (stdlib only: the sandbox worker uses this module too).
+
+Klaviyo answers with ``{"data": ..., "included": [...], "links": {...}}``. Scripts and agents want
+records: ``{"id", "type", <attributes merged in>, <relationship>: id | [ids]}``. ``Result`` keeps
+the raw document and offers those records, the ``included`` resources resolved, and the next page
+cursor; pagination itself is driven by whoever holds a ``fetch_next`` callable (the SDK client, or
+the sandbox proxy that forwards to the host).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["Result", "flatten", "next_cursor"]
+
+Record = dict[str, Any]
+
+
+def flatten(resource: dict[str, Any]) -> Record:
+    """One JSON:API resource object as a flat record.
+
+    Attributes are merged in; each relationship that carries ``data`` becomes its ids under the
+    relationship's name (``"lists": ["Y6nRLr"]``), or ``<name>_ids`` if an attribute already has
+    that name.
+    """
+    record: Record = {"id": resource.get("id"), "type": resource.get("type")}
+    record.update(resource.get("attributes") or {})
+    for name, rel in (resource.get("relationships") or {}).items():
+        if not isinstance(rel, dict) or "data" not in rel:
+            continue
+        data = rel["data"]
+        ids: Any = [item.get("id") for item in data] if isinstance(data, list) else (data or {}).get("id")
+        key = name if name not in record else f"{name}_ids"
+        record[key] = ids
+    return record
+
+
+def next_cursor(document: dict[str, Any] | None) -> str | None:
+    """The ``page[cursor]`` of ``links.next``, or None on the last page."""
+    link = ((document or {}).get("links") or {}).get("next")
+    if not link:
+        return None
+    query = parse_qs(urlsplit(str(link)).query)
+    for key in ("page[cursor]", "page_cursor"):
+        if query.get(key):
+            return query[key][0]
+    return None
+
+
+class Result:
+    """A Klaviyo answer: the raw document plus flattened records and lazy paging.
+
+    ``result.data`` is a record (single resource), a list of records (collection) or None (204 or
+    no body). Iterating a Result walks the records of this page; :meth:`all` walks every page.
+    """
+
+    __slots__ = ("_fetch_next", "raw", "status")
+
+    def __init__(
+        self,
+        raw: dict[str, Any] | None,
+        *,
+        status: int = 200,
+        fetch_next: Callable[[str], Result] | None = None,
+    ) -> None:
+        self.raw = raw
+        self.status = status
+        self._fetch_next = fetch_next
+
+    @property
+    def data(self) -> Record | list[Record] | None:
+        """Flattened primary data: a record, a list of records, or None."""
+        if not self.raw or self.raw.get("data") is None:
+            return None
+        data = self.raw["data"]
+        if isinstance(data, list):
+            return [flatten(item) for item in data]
+        return flatten(data)
+
+    @property
+    def records(self) -> list[Record]:
+        """The primary data as a list (empty when there is none)."""
+        data = self.data
+        if data is None:
+            return []
+        return data if isinstance(data, list) else [data]
+
+    @property
+    def included(self) -> list[Record]:
+        """Flattened ``included`` resources (requested with ``include=[...]``)."""
+        return [flatten(item) for item in (self.raw or {}).get("included") or []]
+
+    def related(self, record: Record, relationship: str) -> list[Record]:
+        """The included records a record points to through ``relationship``."""
+        wanted = record.get(relationship) if relationship in record else record.get(f"{relationship}_ids")
+        ids = set(wanted if isinstance(wanted, list) else [wanted] if wanted else [])
+        return [item for item in self.included if item["id"] in ids]
+
+    @property
+    def links(self) -> dict[str, Any]:
+        """The document's ``links`` (self, next, prev)."""
+        return dict((self.raw or {}).get("links") or {})
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The document's ``meta``."""
+        return dict((self.raw or {}).get("meta") or {})
+
+    @property
+    def next_cursor(self) -> str | None:
+        """Cursor of the next page, or None on the last page."""
+        return next_cursor(self.raw)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __bool__(self) -> bool:
+        return self.raw is not None
+
+    def pages(self, max_pages: int | None = None) -> Iterator[Result]:
+        """This page and every following one, fetched lazily."""
+        page: Result | None = self
+        count = 0
+        while page is not None:
+            yield page
+            count += 1
+            cursor = page.next_cursor
+            if cursor is None or page._fetch_next is None or (max_pages is not None and count >= max_pages):
+                return
+            page = page._fetch_next(cursor)
+
+    def all(self, max_items: int | None = None) -> Iterator[Record]:
+        """Every record across pages, lazily; stops after ``max_items`` when given."""
+        seen = 0
+        for page in self.pages():
+            for record in page.records:
+                if max_items is not None and seen >= max_items:
+                    return
+                seen += 1
+                yield record
+
+    def __repr__(self) -> str:
+        kind = "empty" if self.raw is None else f"{len(self.records)} record(s)"
+        more = ", more pages" if self.next_cursor else ""
+        return f"<Result {self.status}: {kind}{more}>"
