@@ -1,0 +1,137 @@
+"""Settings for the CLI and the server: the only module that reads environment variables.
+
+Library constructors (``Klaviyo``, ``Sandbox``, ``Policy``...) take keyword arguments and read no
+environment; the CLI and the server build them from a :class:`Settings`.
+
+Environment:
+    KLAVIYO_API_KEY          private key (``pk_...``), kept in the host process only
+    KLAVIYO_BASE_URL         default ``https://a.klaviyo.com``
+    CODEMODE_READ_ONLY       ``1`` refuses every action that is not a read
+    CODEMODE_ALLOW / CODEMODE_DENY
+                             comma-separated operation ids, groups (``profiles``) or kinds (``kind:write``)
+    CODEMODE_ALLOW_DESTRUCTIVE  ``1`` enables destructive actions (and webhook writes)
+    CODEMODE_SCAN_POLICY     ``redact`` (default), ``block`` or ``annotate``
+    CODEMODE_TIMEOUT_S, CODEMODE_CPU_S, CODEMODE_MEMORY_MB, CODEMODE_OUTPUT_BYTES,
+    CODEMODE_MAX_CALLS, CODEMODE_CODE_BYTES  sandbox limits
+    CODEMODE_MAX_WORKERS     concurrent sandbox workers (the rest queue, then get "busy")
+    CODEMODE_AUDIT_DB        SQLite audit log path (empty disables)
+    CODEMODE_EXTENSIONS      extension file (extra operations) path
+    CODEMODE_DEMO            ``1`` wires the in-process simulator with the demo account
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from codemode.errors import ConfigError
+
+__all__ = ["DEFAULT_BASE_URL", "ScanPolicy", "Settings"]
+
+DEFAULT_BASE_URL = "https://a.klaviyo.com"
+ScanPolicy = Literal["redact", "block", "annotate"]
+_SCAN_POLICIES: tuple[ScanPolicy, ...] = ("redact", "block", "annotate")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every operator-facing setting, with its default."""
+
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    demo: bool = False
+    read_only: bool = False
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    allow_destructive: bool = False
+    scan_policy: ScanPolicy = "redact"
+    timeout_s: float = 30.0
+    cpu_s: float = 20.0
+    memory_mb: int = 256
+    output_bytes: int = 16 * 1024
+    max_calls: int = 200
+    code_bytes: int = 64 * 1024
+    max_workers: int = 4
+    audit_db: Path | None = None
+    extensions: Path | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={'<set>' if f.name == 'api_key' and self.api_key else getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
+        return f"Settings({shown})"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with the given fields replaced; ``None`` values are ignored (unset CLI flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``KLAVIYO_*`` and ``CODEMODE_*`` variables.
+
+        Raises:
+            ConfigError: a variable has a value that cannot be used; the message names it.
+        """
+        env = os.environ if environ is None else environ
+        return cls(
+            api_key=env.get("KLAVIYO_API_KEY") or None,
+            base_url=(env.get("KLAVIYO_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            demo=_flag(env, "CODEMODE_DEMO", False),
+            read_only=_flag(env, "CODEMODE_READ_ONLY", False),
+            allow=_list(env, "CODEMODE_ALLOW"),
+            deny=_list(env, "CODEMODE_DENY"),
+            allow_destructive=_flag(env, "CODEMODE_ALLOW_DESTRUCTIVE", False),
+            scan_policy=_scan_policy(env),
+            timeout_s=_number(env, "CODEMODE_TIMEOUT_S", 30.0),
+            cpu_s=_number(env, "CODEMODE_CPU_S", 20.0),
+            memory_mb=int(_number(env, "CODEMODE_MEMORY_MB", 256)),
+            output_bytes=int(_number(env, "CODEMODE_OUTPUT_BYTES", 16 * 1024)),
+            max_calls=int(_number(env, "CODEMODE_MAX_CALLS", 200)),
+            code_bytes=int(_number(env, "CODEMODE_CODE_BYTES", 64 * 1024)),
+            max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", 4)),
+            audit_db=Path(env["CODEMODE_AUDIT_DB"]) if env.get("CODEMODE_AUDIT_DB") else None,
+            extensions=Path(env["CODEMODE_EXTENSIONS"]) if env.get("CODEMODE_EXTENSIONS") else None,
+        )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value; use 1 or 0")
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; unset it to use {default}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive (got {raw}); unset it to use {default}")
+    return value
+
+
+def _scan_policy(env: Mapping[str, str]) -> ScanPolicy:
+    raw = (env.get("CODEMODE_SCAN_POLICY") or "redact").strip().lower()
+    for policy in _SCAN_POLICIES:
+        if raw == policy:
+            return policy
+    raise ConfigError(f"CODEMODE_SCAN_POLICY={raw!r} is not one of {', '.join(_SCAN_POLICIES)}")
