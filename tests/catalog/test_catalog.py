@@ -1,0 +1,91 @@
+"""The shipped catalog: complete, consistent with the spec, and free of copied prose."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from codemode.catalog import KINDS, load_catalog
+from codemode.errors import CatalogError
+from tests._shared import shared_dir
+
+
+def _spec_actions() -> list[dict[str, object]]:
+    return json.loads((shared_dir() / "spec" / "actions.json").read_text(encoding="utf-8"))["actions"]
+
+
+def test_catalog_holds_exactly_the_162_listed_actions_with_their_methods_paths_and_kinds() -> None:
+    catalog = load_catalog()
+    builtin = {a.id: a for a in catalog.builtin()}
+    spec = _spec_actions()
+    assert len(builtin) == 162 == len(spec)
+    for row in spec:
+        action = builtin[str(row["id"])]
+        assert (action.method, action.path, action.kind, action.n) == (row["method"], row["path"], row["kind"], row["n"])
+
+
+def test_companions_are_job_status_reads_marked_with_the_action_they_complete() -> None:
+    catalog = load_catalog()
+    companions = [a for a in catalog.values() if a.source == "companion"]
+    assert {a.id for a in companions} >= {"get_campaign_send_job", "get_bulk_import_profiles_job"}
+    for action in companions:
+        parent = catalog[action.companion_of or ""]
+        assert action.method == "GET" and action.kind == "read"
+        assert action.path.startswith(parent.path + "/{"), (action.id, parent.id)
+        assert action.n is None
+
+
+def test_every_action_has_an_original_one_line_summary_and_keywords() -> None:
+    spec = {str(r["id"]): str(r["seed"]) for r in _spec_actions()}
+    for action in load_catalog().values():
+        assert action.kind in KINDS
+        assert 20 <= len(action.summary) <= 160 and "\n" not in action.summary, action.id
+        assert len(action.keywords) >= 4, action.id
+        seed = spec.get(action.id)
+        if seed:
+            assert action.summary.strip().lower() != seed.strip().lower(), f"{action.id} copies the listing"
+
+
+def test_paginated_listings_carry_their_page_size_limits() -> None:
+    catalog = load_catalog()
+    assert catalog["get_lists"].page_size is not None and catalog["get_lists"].page_size.max == 10
+    assert catalog["get_events"].page_size is not None and catalog["get_events"].page_size.max == 1000
+    assert catalog["get_profiles"].paginated
+    for action in catalog.values():
+        if action.page_size:
+            assert action.page_size.min <= action.page_size.default <= action.page_size.max
+
+
+def test_filters_sort_fields_and_include_come_from_the_spec() -> None:
+    profiles = load_catalog()["get_profiles"]
+    assert profiles.filters["email"].operators == ("any", "equals")
+    assert profiles.filters["created"].type == "datetime"
+    assert "-created" in profiles.sort
+    assert "email" in profiles.fields["profile"]
+    assert "push-tokens" in profiles.include
+    assert profiles.response.resource_type == "profile" and profiles.response.collection
+    assert "email" in profiles.response.fields
+
+
+def test_write_bodies_are_resolved_schemas_without_prose() -> None:
+    create = load_catalog()["create_profile"]
+    assert create.body is not None and create.body.resource_type == "profile"
+    text = json.dumps(create.body.schema)
+    assert "$ref" not in text and '"description"' not in text
+
+
+def test_resolve_accepts_ids_and_dotted_names_and_suggests_close_matches() -> None:
+    catalog = load_catalog()
+    assert catalog.resolve("klaviyo.profiles.get_profiles").id == "get_profiles"
+    assert catalog.resolve("profiles.get_profiles").function == "klaviyo.profiles.get_profiles"
+    with pytest.raises(CatalogError, match="get_profiles"):
+        catalog.resolve("get_profils")
+
+
+def test_catalog_mentions_no_absolute_path_of_a_machine() -> None:
+    from importlib import resources
+
+    text = resources.files("codemode.catalog").joinpath("actions.json").read_text(encoding="utf-8")
+    assert not re.search(r"/(home|root|work|Users|tmp)/", text)
