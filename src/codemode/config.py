@@ -14,9 +14,18 @@ Environment:
     CODEMODE_TIMEOUT_S, CODEMODE_CPU_S, CODEMODE_MEMORY_MB, CODEMODE_OUTPUT_BYTES,
     CODEMODE_MAX_CALLS, CODEMODE_CODE_BYTES  sandbox limits
     CODEMODE_MAX_WORKERS     concurrent sandbox workers (the rest queue, then get "busy")
-    CODEMODE_AUDIT_DB        SQLite audit log path (empty disables)
+    CODEMODE_AUDIT_DB        SQLite audit log path; ``off`` (or empty) disables it. Unset: on for HTTP (under
+                             the state folder), off for stdio
     CODEMODE_EXTENSIONS      extension file (extra operations) path
     CODEMODE_DEMO            ``1`` wires the in-process simulator with the demo account
+    CODEMODE_TRANSPORT       ``stdio`` (default) or ``http``
+    CODEMODE_HOST / CODEMODE_PORT   HTTP bind address (default ``127.0.0.1:8000``)
+    CODEMODE_ALLOWED_ORIGINS comma-separated browser origins the HTTP endpoint accepts (others: 403)
+    CODEMODE_QUEUE_S         seconds a script waits for a free worker before a "busy" result
+    CODEMODE_RATE_PER_MIN    ``execute_code`` runs allowed per session per minute
+    CODEMODE_MAX_STORES / CODEMODE_STORE_TTL_S / CODEMODE_STORE_BYTES
+                             session stores kept (LRU), their idle lifetime and size cap
+    CODEMODE_STATE_DIR       folder for the audit log and tokens (default ``~/.local/state/codemode``)
 """
 
 from __future__ import annotations
@@ -29,10 +38,12 @@ from typing import Any, Literal
 
 from codemode.errors import ConfigError
 
-__all__ = ["DEFAULT_BASE_URL", "ScanPolicy", "Settings"]
+__all__ = ["DEFAULT_BASE_URL", "ScanPolicy", "Settings", "Transport"]
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 ScanPolicy = Literal["redact", "block", "annotate"]
+Transport = Literal["stdio", "http"]
+_OFF = {"off", "none", "0", "false", "no"}
 _SCAN_POLICIES: tuple[ScanPolicy, ...] = ("redact", "block", "annotate")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -58,7 +69,34 @@ class Settings:
     code_bytes: int = 64 * 1024
     max_workers: int = 4
     audit_db: Path | None = None
+    audit_disabled: bool = False
     extensions: Path | None = None
+    transport: Transport = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: tuple[str, ...] = ()
+    queue_s: float = 5.0
+    rate_per_min: int = 60
+    max_stores: int = 1000
+    store_ttl_s: float = 3600.0
+    store_bytes: int = 1024 * 1024
+    state_dir: Path | None = None
+
+    def audit_path(self) -> Path | None:
+        """The audit database to write, or ``None`` when auditing is off.
+
+        An explicit ``CODEMODE_AUDIT_DB`` wins; otherwise HTTP deployments (many users) audit by
+        default under the state folder and a local stdio server does not.
+        """
+        if self.audit_disabled:
+            return None
+        if self.audit_db is not None:
+            return self.audit_db
+        return self.state_path() / "audit.sqlite3" if self.transport == "http" else None
+
+    def state_path(self) -> Path:
+        """The folder for the audit log and stored tokens (``CODEMODE_STATE_DIR``)."""
+        return self.state_dir or Path.home() / ".local" / "state" / "codemode"
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -95,8 +133,19 @@ class Settings:
             max_calls=int(_number(env, "CODEMODE_MAX_CALLS", 200)),
             code_bytes=int(_number(env, "CODEMODE_CODE_BYTES", 64 * 1024)),
             max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", 4)),
-            audit_db=Path(env["CODEMODE_AUDIT_DB"]) if env.get("CODEMODE_AUDIT_DB") else None,
+            audit_db=_audit_db(env),
+            audit_disabled=env.get("CODEMODE_AUDIT_DB", "x").strip().lower() in _OFF | {""},
             extensions=Path(env["CODEMODE_EXTENSIONS"]) if env.get("CODEMODE_EXTENSIONS") else None,
+            transport=_transport(env),
+            host=(env.get("CODEMODE_HOST") or "127.0.0.1").strip(),
+            port=int(_number(env, "CODEMODE_PORT", 8000)),
+            allowed_origins=tuple(o.rstrip("/") for o in _list(env, "CODEMODE_ALLOWED_ORIGINS")),
+            queue_s=_number(env, "CODEMODE_QUEUE_S", 5.0),
+            rate_per_min=int(_number(env, "CODEMODE_RATE_PER_MIN", 60)),
+            max_stores=int(_number(env, "CODEMODE_MAX_STORES", 1000)),
+            store_ttl_s=_number(env, "CODEMODE_STORE_TTL_S", 3600.0),
+            store_bytes=int(_number(env, "CODEMODE_STORE_BYTES", 1024 * 1024)),
+            state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
         )
 
 
@@ -135,3 +184,17 @@ def _scan_policy(env: Mapping[str, str]) -> ScanPolicy:
         if raw == policy:
             return policy
     raise ConfigError(f"CODEMODE_SCAN_POLICY={raw!r} is not one of {', '.join(_SCAN_POLICIES)}")
+
+
+def _audit_db(env: Mapping[str, str]) -> Path | None:
+    raw = (env.get("CODEMODE_AUDIT_DB") or "").strip()
+    return Path(raw) if raw and raw.lower() not in _OFF else None
+
+
+def _transport(env: Mapping[str, str]) -> Transport:
+    raw = (env.get("CODEMODE_TRANSPORT") or "stdio").strip().lower()
+    if raw == "stdio":
+        return "stdio"
+    if raw == "http":
+        return "http"
+    raise ConfigError(f"CODEMODE_TRANSPORT={raw!r} is not stdio or http")
