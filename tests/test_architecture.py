@@ -80,18 +80,26 @@ def test_module_imports_only_its_own_layer_or_below(path: Path) -> None:
 def test_simulator_never_imports_the_sdk() -> None:
     for path in sorted((SRC / "simulator").rglob("*.py")):
         for module in _imports(path):
-            assert not module.startswith("codemode.klaviyo"), f"{path.relative_to(SRC)} imports {module}"
+            assert not module.startswith("codemode.klaviyo"), (
+                f"{path.relative_to(SRC)} imports {module}"
+            )
             assert module not in {"codemode.Klaviyo", "codemode.AsyncKlaviyo"}
 
 
 def test_sandbox_worker_imports_neither_httpx_nor_the_sdk_client() -> None:
-    worker_side = [p for p in (SRC / "sandbox").rglob("*.py") if p.stem in {"worker", "guards", "proxy", "zygote"}]
+    worker_side = [
+        p
+        for p in (SRC / "sandbox").rglob("*.py")
+        if p.stem in {"worker", "guards", "proxy", "zygote"}
+    ]
     allowed_sdk = {"codemode.klaviyo._errors", "codemode.klaviyo._jsonapi"}
     for path in worker_side:
         for module in _imports(path):
             assert not module.startswith("httpx"), f"{path.name} imports {module}"
             if module.startswith("codemode.klaviyo"):
-                assert any(module.startswith(a) for a in allowed_sdk), f"{path.name} imports {module}"
+                assert any(module.startswith(a) for a in allowed_sdk), (
+                    f"{path.name} imports {module}"
+                )
 
 
 def test_only_config_reads_the_environment() -> None:

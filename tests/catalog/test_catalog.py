@@ -13,7 +13,9 @@ from tests._shared import shared_dir
 
 
 def _spec_actions() -> list[dict[str, object]]:
-    return json.loads((shared_dir() / "spec" / "actions.json").read_text(encoding="utf-8"))["actions"]
+    return json.loads((shared_dir() / "spec" / "actions.json").read_text(encoding="utf-8"))[
+        "actions"
+    ]
 
 
 def test_catalog_holds_exactly_the_162_listed_actions_with_their_methods_paths_and_kinds() -> None:
@@ -23,7 +25,12 @@ def test_catalog_holds_exactly_the_162_listed_actions_with_their_methods_paths_a
     assert len(builtin) == 162 == len(spec)
     for row in spec:
         action = builtin[str(row["id"])]
-        assert (action.method, action.path, action.kind, action.n) == (row["method"], row["path"], row["kind"], row["n"])
+        assert (action.method, action.path, action.kind, action.n) == (
+            row["method"],
+            row["path"],
+            row["kind"],
+            row["n"],
+        )
 
 
 def test_companions_are_job_status_reads_marked_with_the_action_they_complete() -> None:
@@ -45,13 +52,17 @@ def test_every_action_has_an_original_one_line_summary_and_keywords() -> None:
         assert len(action.keywords) >= 4, action.id
         seed = spec.get(action.id)
         if seed:
-            assert action.summary.strip().lower() != seed.strip().lower(), f"{action.id} copies the listing"
+            assert action.summary.strip().lower() != seed.strip().lower(), (
+                f"{action.id} copies the listing"
+            )
 
 
 def test_paginated_listings_carry_their_page_size_limits() -> None:
     catalog = load_catalog()
     assert catalog["get_lists"].page_size is not None and catalog["get_lists"].page_size.max == 10
-    assert catalog["get_events"].page_size is not None and catalog["get_events"].page_size.max == 1000
+    assert (
+        catalog["get_events"].page_size is not None and catalog["get_events"].page_size.max == 1000
+    )
     assert catalog["get_profiles"].paginated
     for action in catalog.values():
         if action.page_size:

@@ -198,7 +198,9 @@ class Catalog(Mapping[str, Action]):
         self._actions: dict[str, Action] = {}
         for action in actions:
             if action.id in self._actions:
-                raise CatalogError(f"duplicate action id {action.id!r}; every operation id must be unique")
+                raise CatalogError(
+                    f"duplicate action id {action.id!r}; every operation id must be unique"
+                )
             self._actions[action.id] = action
         self.revision = revision
         self.base_url = base_url
@@ -233,7 +235,9 @@ class Catalog(Mapping[str, Action]):
         key = name.strip().rsplit(".", 1)[-1]
         action = self._actions.get(key)
         if action is None:
-            raise CatalogError(f"unknown action {name!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?")
+            raise CatalogError(
+                f"unknown action {name!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
+            )
         return action
 
     def closest(self, name: str, n: int = 3) -> list[str]:
@@ -242,4 +246,6 @@ class Catalog(Mapping[str, Action]):
 
     def with_actions(self, extra: list[Action]) -> Catalog:
         """A new catalog with ``extra`` appended (used for operator extensions)."""
-        return Catalog([*self._actions.values(), *extra], revision=self.revision, base_url=self.base_url)
+        return Catalog(
+            [*self._actions.values(), *extra], revision=self.revision, base_url=self.base_url
+        )

@@ -40,11 +40,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bench, name="bench")
 
     def make(name: str) -> None:
-        @bench.command(name=name, help=f"Run the {name} benchmark and write benchmarks/results/{name}.json.")
+        @bench.command(
+            name=name, help=f"Run the {name} benchmark and write benchmarks/results/{name}.json."
+        )
         def _cmd(
-            as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+            as_json: bool = typer.Option(
+                False, "--json", help="Print the result as one JSON object."
+            ),
             quick: bool = typer.Option(False, "--quick", help="A smaller run, for smoke tests."),
-            out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Folder for the JSON results."),
+            out: Path = typer.Option(
+                Path("benchmarks/results"), "--out", help="Folder for the JSON results."
+            ),
         ) -> None:
             result = _run_one(name, as_json=as_json, quick=quick, out_dir=out)
             if as_json:
@@ -56,7 +62,9 @@ def register(app: typer.Typer) -> None:
     @bench.command(name="all", help="Run every benchmark in turn (what `make bench` runs).")
     def _all(
         quick: bool = typer.Option(False, "--quick", help="A smaller run, for smoke tests."),
-        out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Folder for the JSON results."),
+        out: Path = typer.Option(
+            Path("benchmarks/results"), "--out", help="Folder for the JSON results."
+        ),
     ) -> None:
         for name in _BENCHMARKS:
             _run_one(name, as_json=False, quick=quick, out_dir=out)
