@@ -1,0 +1,153 @@
+"""The audit log: one SQLite row per ``execute_code`` run, never a secret or a response payload.
+
+A row holds when the run started, who ran it (a principal such as ``key:3f9a1c…``, an OAuth
+subject or ``demo``: never the key or token itself), a SHA-256 of the code, each SDK call's
+``id``, ``status``, ``ms`` and scanner verdict, the outcome and the duration. Printed output
+and Klaviyo data are not stored: the log answers "who ran what, and what did it touch".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["AuditLog", "AuditRecord", "code_hash", "parse_since"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    principal TEXT NOT NULL,
+    session TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    code_sha256 TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    error_type TEXT,
+    duration_ms REAL NOT NULL,
+    calls TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_started ON executions (started);
+"""
+_CALL_FIELDS = ("id", "status", "ms", "scan")
+
+
+def code_hash(code: str) -> str:
+    """SHA-256 of a script, hex: lets an operator match a row to a script without storing it."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One execution, as written to the log.
+
+    Attributes:
+        started: Unix time the run began.
+        principal: Secret-free identity of the caller (key fingerprint, OAuth subject, ``demo``).
+        session: The store's session id.
+        transport: ``stdio``, ``http`` or ``memory``.
+        code_sha256: :func:`code_hash` of the script.
+        dry_run: Whether writes were only planned.
+        outcome: ``ok``, ``error``, ``busy``, ``rate_limited`` or ``cancelled``.
+        error_type: The error's type name when the outcome is not ``ok``.
+        duration_ms: Wall time of the run.
+        calls: ``{"id", "status", "ms", "scan"}`` per SDK call; any other key is dropped.
+    """
+
+    started: float
+    principal: str
+    session: str
+    transport: str
+    code_sha256: str
+    dry_run: bool
+    outcome: str
+    duration_ms: float
+    error_type: str | None = None
+    calls: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+class AuditLog:
+    """Append-only SQLite log of executions; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (and create when missing) the database at ``path``."""
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def record(self, rec: AuditRecord) -> None:
+        """Append one row. Only the whitelisted call fields are kept, so no payload leaks in."""
+        calls = [{k: c.get(k) for k in _CALL_FIELDS} for c in rec.calls]
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO executions (started, principal, session, transport, code_sha256, "
+                "dry_run, outcome, error_type, duration_ms, calls) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rec.started,
+                    rec.principal,
+                    rec.session,
+                    rec.transport,
+                    rec.code_sha256,
+                    int(rec.dry_run),
+                    rec.outcome,
+                    rec.error_type,
+                    round(rec.duration_ms, 3),
+                    json.dumps(calls, separators=(",", ":")),
+                ),
+            )
+
+    def rows(self, *, since: float | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Rows newest first, optionally only those started at or after the Unix time ``since``."""
+        query = "SELECT * FROM executions"
+        args: list[Any] = []
+        if since is not None:
+            query += " WHERE started >= ?"
+            args.append(since)
+        query += " ORDER BY started DESC, id DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            cursor = self._db.execute(query, args)
+            names = [d[0] for d in cursor.description]
+            raw = cursor.fetchall()
+        out = []
+        for values in raw:
+            row = dict(zip(names, values, strict=True))
+            row["dry_run"] = bool(row["dry_run"])
+            row["calls"] = json.loads(row["calls"])
+            out.append(row)
+        return out
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_since(text: str, *, now: float | None = None) -> float:
+    """Turn ``30m``, ``1h``, ``2d`` or ``1w`` into the Unix time that long ago.
+
+    Raises:
+        ValueError: the text is not a number followed by one of s, m, h, d, w.
+    """
+    raw = text.strip().lower()
+    unit = raw[-1:]
+    try:
+        amount = float(raw[:-1])
+    except ValueError:
+        amount = -1
+    if unit not in _UNITS or amount < 0:
+        raise ValueError(f"--since {text!r} is not a duration like 30m, 1h, 2d or 1w")
+    return (time.time() if now is None else now) - amount * _UNITS[unit]
