@@ -17,6 +17,7 @@ import json
 import struct
 from functools import cache
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codemode.errors import CodemodeError
@@ -46,7 +47,7 @@ def _vocab_bytes() -> bytes:
         raise TokenizerUnavailable(
             f"{VOCAB_PACKAGE} (which ships the o200k_base vocabulary) is not installed; {_INSTALL_HINT}"
         ) from exc
-    path = dist.locate_file(VOCAB_FILE)
+    path = Path(str(dist.locate_file(VOCAB_FILE)))
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -89,7 +90,7 @@ def encoding() -> tiktoken.Encoding:
     """The o200k_base encoder (built once, verified against tiktoken's pinned hash)."""
     try:
         import tiktoken
-        from tiktoken_ext import openai_public
+        from tiktoken_ext import openai_public  # type: ignore[import-untyped]
     except ImportError as exc:
         raise TokenizerUnavailable(f"tiktoken is not installed; {_INSTALL_HINT}") from exc
     ranks = parse_vocab(_vocab_bytes())
