@@ -9,11 +9,12 @@ the sandbox proxy that forwards to the host).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Result", "flatten", "next_cursor"]
+__all__ = ["CallInfo", "Result", "flatten", "next_cursor"]
 
 Record = dict[str, Any]
 
@@ -31,7 +32,9 @@ def flatten(resource: dict[str, Any]) -> Record:
         if not isinstance(rel, dict) or "data" not in rel:
             continue
         data = rel["data"]
-        ids: Any = [item.get("id") for item in data] if isinstance(data, list) else (data or {}).get("id")
+        ids: Any = (
+            [item.get("id") for item in data] if isinstance(data, list) else (data or {}).get("id")
+        )
         key = name if name not in record else f"{name}_ids"
         record[key] = ids
     return record
@@ -49,6 +52,42 @@ def next_cursor(document: dict[str, Any] | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """How one SDK call went: timing, attempts and Klaviyo's rate-limit headers.
+
+    Attributes:
+        operation_id: the action called.
+        method, path: the HTTP method and path (no query string, no credential).
+        status: the final HTTP status (0 when no answer came back).
+        ms: wall time of the whole call including retries and backoff sleeps, in milliseconds.
+        attempts: requests sent (1 + retries; a token refresh counts as an attempt).
+        rate_limit: ``RateLimit-Limit/-Remaining/-Reset`` of the last answer as
+            ``{"limit", "remaining", "reset"}`` (only the keys Klaviyo sent).
+        retry_after: ``Retry-After`` seconds of the last answer, when sent.
+        error: the error class name when the call failed, else None.
+    """
+
+    operation_id: str
+    method: str
+    path: str
+    status: int
+    ms: float
+    attempts: int
+    rate_limit: dict[str, int] = field(default_factory=dict)
+    retry_after: float | None = None
+    error: str | None = None
+
+    @property
+    def retries(self) -> int:
+        """Attempts beyond the first."""
+        return max(0, self.attempts - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe copy (for the sandbox's ``calls`` list and audit logs)."""
+        return asdict(self)
+
+
 class Result:
     """A Klaviyo answer: the raw document plus flattened records and lazy paging.
 
@@ -56,7 +95,7 @@ class Result:
     no body). Iterating a Result walks the records of this page; :meth:`all` walks every page.
     """
 
-    __slots__ = ("_fetch_next", "raw", "status")
+    __slots__ = ("_afetch_next", "_fetch_next", "info", "raw", "status")
 
     def __init__(
         self,
@@ -64,10 +103,14 @@ class Result:
         *,
         status: int = 200,
         fetch_next: Callable[[str], Result] | None = None,
+        afetch_next: Callable[[str], Awaitable[Result]] | None = None,
+        info: CallInfo | None = None,
     ) -> None:
         self.raw = raw
         self.status = status
+        self.info = info
         self._fetch_next = fetch_next
+        self._afetch_next = afetch_next
 
     @property
     def data(self) -> Record | list[Record] | None:
@@ -94,7 +137,11 @@ class Result:
 
     def related(self, record: Record, relationship: str) -> list[Record]:
         """The included records a record points to through ``relationship``."""
-        wanted = record.get(relationship) if relationship in record else record.get(f"{relationship}_ids")
+        wanted = (
+            record.get(relationship)
+            if relationship in record
+            else record.get(f"{relationship}_ids")
+        )
         ids = set(wanted if isinstance(wanted, list) else [wanted] if wanted else [])
         return [item for item in self.included if item["id"] in ids]
 
@@ -123,26 +170,70 @@ class Result:
         return self.raw is not None
 
     def pages(self, max_pages: int | None = None) -> Iterator[Result]:
-        """This page and every following one, fetched lazily."""
+        """This page and every following one, fetched lazily.
+
+        Raises:
+            TypeError: the result came from ``AsyncKlaviyo``; use :meth:`apages` instead.
+        """
+        if self._fetch_next is None and self._afetch_next is not None and self.next_cursor:
+            raise TypeError(
+                "this result came from AsyncKlaviyo: use `async for page in result.apages()`"
+            )
         page: Result | None = self
         count = 0
         while page is not None:
             yield page
             count += 1
             cursor = page.next_cursor
-            if cursor is None or page._fetch_next is None or (max_pages is not None and count >= max_pages):
+            if (
+                cursor is None
+                or page._fetch_next is None
+                or (max_pages is not None and count >= max_pages)
+            ):
                 return
             page = page._fetch_next(cursor)
 
     def all(self, max_items: int | None = None) -> Iterator[Record]:
         """Every record across pages, lazily; stops after ``max_items`` when given."""
+        if max_items is not None and max_items <= 0:
+            return
         seen = 0
         for page in self.pages():
             for record in page.records:
+                yield record
+                seen += 1
+                # Stop before asking for another page once the cap is reached.
                 if max_items is not None and seen >= max_items:
                     return
-                seen += 1
+
+    async def apages(self, max_pages: int | None = None) -> AsyncIterator[Result]:
+        """Async twin of :meth:`pages` for results of ``AsyncKlaviyo``."""
+        page: Result | None = self
+        count = 0
+        while page is not None:
+            yield page
+            count += 1
+            cursor = page.next_cursor
+            if (
+                cursor is None
+                or page._afetch_next is None
+                or (max_pages is not None and count >= max_pages)
+            ):
+                return
+            page = await page._afetch_next(cursor)
+
+    async def aall(self, max_items: int | None = None) -> AsyncIterator[Record]:
+        """Async twin of :meth:`all`: ``async for record in result.aall(max_items=500)``."""
+        if max_items is not None and max_items <= 0:
+            return
+        seen = 0
+        async for page in self.apages():
+            for record in page.records:
                 yield record
+                seen += 1
+                # Stop before asking for another page once the cap is reached.
+                if max_items is not None and seen >= max_items:
+                    return
 
     def __repr__(self) -> str:
         kind = "empty" if self.raw is None else f"{len(self.records)} record(s)"

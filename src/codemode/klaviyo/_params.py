@@ -1,0 +1,598 @@
+"""Parameter validation and request building: catalog action + Python keywords -> HTTP request.
+
+Everything here is pure (no I/O): ``build_request`` turns ``get_profiles(filter=..., page_size=50)``
+into the method, URL, query pairs, JSON body and headers Klaviyo expects, or raises
+:class:`ValidationError` naming the parameter and the valid options. The sandbox's dry run and the
+tests call it through ``Klaviyo.prepare``.
+
+Security: the URL is always the fixed base URL plus the catalog's path template, with every path
+parameter percent-encoded as one segment, so hostile ids cannot change the host, scheme or path.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from codemode.catalog import Action
+from codemode.klaviyo._errors import ValidationError
+from codemode.klaviyo._filters import Filter, FilterSyntaxError, parse_filter
+
+__all__ = ["BaseURL", "PreparedRequest", "accepted_params", "body_shape", "build_request"]
+
+JSONAPI = "application/vnd.api+json"
+
+# Keywords that are not catalog params but that every action with the matching facet accepts.
+_FIELDS = "fields"
+_ADDITIONAL = "additional_fields"
+_INCLUDE = "include"
+
+
+@dataclass(frozen=True, slots=True)
+class BaseURL:
+    """A validated base URL (scheme + host [+ port] [+ path prefix]); every request is built on it."""
+
+    scheme: str
+    netloc: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> BaseURL:
+        """Check and normalise a base URL such as ``https://a.klaviyo.com``.
+
+        Raises:
+            ValidationError: not an absolute http(s) URL, or it carries a query, fragment or credentials.
+        """
+        parts = urlsplit(str(url).strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError(
+                f"base_url {url!r} is not an absolute http(s) URL; use e.g. 'https://a.klaviyo.com'"
+            )
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValidationError(
+                f"base_url {url!r} must not carry a query, fragment or credentials; "
+                "pass the scheme and host only"
+            )
+        return cls(parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"))
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]``."""
+        return f"{self.scheme}://{self.netloc}"
+
+    def __str__(self) -> str:
+        return self.origin + self.prefix
+
+    def same_origin(self, url: str) -> bool:
+        """True when ``url`` has this base's scheme, host and port."""
+        parts = urlsplit(url)
+        return parts.scheme == self.scheme and parts.netloc.lower() == self.netloc
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A fully built request, without the credential (``Klaviyo.prepare`` returns one; no I/O)."""
+
+    operation_id: str
+    method: str
+    url: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    json: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe description (for dry runs and logs)."""
+        return {
+            "operation_id": self.operation_id,
+            "method": self.method,
+            "url": self.url,
+            "path": self.path,
+            "query": [list(pair) for pair in self.query],
+            "json": self.json,
+            "headers": dict(self.headers),
+        }
+
+
+def _options(name: str, options: Sequence[str], limit: int = 25) -> str:
+    """Valid options with the closest matches to ``name`` first, truncated to ``limit``."""
+    close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.5)
+    ordered = close + [o for o in options if o not in close]
+    shown = ", ".join(ordered[:limit])
+    more = f", ... ({len(ordered) - limit} more)" if len(ordered) > limit else ""
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}valid: {shown}{more}" if ordered else "none are accepted"
+
+
+def body_shape(action: Action) -> dict[str, Any]:
+    """What the body schema offers: ``data`` kind, attribute/relationship schemas, id and meta.
+
+    Returns a dict with ``array`` (bool), ``type`` (resource type), ``attributes`` (schema or None),
+    ``attributes_required`` (bool), ``relationships`` (name -> schema), ``relationships_required``,
+    ``id`` (True when ``data.id`` exists), ``id_required`` and ``meta`` (bool).
+    """
+    out: dict[str, Any] = {
+        "array": False,
+        "type": None,
+        "attributes": None,
+        "attributes_required": False,
+        "relationships": {},
+        "relationships_required": False,
+        "id": False,
+        "id_required": False,
+        "meta": False,
+    }
+    if action.body is None:
+        return out
+    data = (action.body.schema.get("properties") or {}).get("data") or {}
+    out["type"] = action.body.resource_type
+    if data.get("type") == "array" or action.body.array:
+        out["array"] = True
+        item = data.get("items") or {}
+        enum = ((item.get("properties") or {}).get("type") or {}).get("enum") or []
+        out["type"] = out["type"] or (enum[0] if enum else None)
+        return out
+    props = data.get("properties") or {}
+    required = set(data.get("required") or ())
+    enum = (props.get("type") or {}).get("enum") or []
+    out["type"] = out["type"] or (enum[0] if enum else None)
+    if "attributes" in props:
+        out["attributes"] = props["attributes"]
+        out["attributes_required"] = "attributes" in required
+    if "relationships" in props:
+        out["relationships"] = dict(props["relationships"].get("properties") or {})
+        out["relationships_required"] = "relationships" in required
+    out["id"] = "id" in props
+    out["id_required"] = "id" in required
+    out["meta"] = "meta" in props
+    return out
+
+
+def _body_id_is_param(action: Action, shape: Mapping[str, Any]) -> bool:
+    """The body's ``data.id`` comes from an ``id=`` keyword (no path parameter supplies it)."""
+    return bool(shape["id"]) and not any(p.name == "id" for p in action.path_params)
+
+
+def accepted_params(action: Action) -> list[str]:
+    """Every keyword the action accepts, in signature order (path, query, facets, body forms)."""
+    names = [p.name for p in action.path_params]
+    names += [p.name for p in action.query_params if p.required]
+    names += [p.name for p in action.query_params if not p.required]
+    if action.fields:
+        names.append(_FIELDS)
+    if action.additional_fields:
+        names.append(_ADDITIONAL)
+    if action.include:
+        names.append(_INCLUDE)
+    if action.body is not None:
+        shape = body_shape(action)
+        names.append("body")
+        if shape["array"]:
+            names.append("ids")
+        else:
+            if _body_id_is_param(action, shape):
+                names.append("id")
+            if shape["attributes"] is not None:
+                names.append("attributes")
+            if shape["relationships"]:
+                names.append("relationships")
+            if shape["meta"]:
+                names.append("meta")
+    return names
+
+
+def _fail(action: Action, message: str, parameter: str | None = None) -> ValidationError:
+    return ValidationError(
+        f"{action.id}: {message}",
+        operation_id=action.id,
+        source={"parameter": parameter} if parameter else None,
+    )
+
+
+def _check_unknown(action: Action, params: Mapping[str, Any], accepted: list[str]) -> None:
+    for name in params:
+        if name in accepted:
+            continue
+        hint = ""
+        if name in action.filters or name.replace("_", ".") in action.filters:
+            hint = f" To filter on it, pass filter=F.equals({name!r}, value)."
+        raise _fail(action, f"unknown parameter {name!r}; {_options(name, accepted)}.{hint}", name)
+
+
+def _segment(action: Action, name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _fail(action, f"{name} must be a string id, got {type(value).__name__}", name)
+    text = str(value)
+    if text.strip() in ("", ".", ".."):
+        raise _fail(action, f"{name}={text!r} is not a valid id; pass the resource's id", name)
+    # safe="" encodes '/', '?', '#', '@' and ':' so a value can never leave its path segment.
+    return quote(text, safe="")
+
+
+def _as_list(action: Action, name: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, Sequence | set | frozenset):
+        items = [str(v) for v in value]
+    else:
+        raise _fail(action, f"{name} must be a list of names or a comma-separated string", name)
+    return items
+
+
+def _facet(
+    action: Action, name: str, wire: str, value: Any, allowed: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, str]]:
+    if not isinstance(value, Mapping):
+        example = next(iter(allowed), "profile")
+        raise _fail(action, f"{name} must be a dict like {{{example!r}: ['name', ...]}}", name)
+    pairs: list[tuple[str, str]] = []
+    for raw_type, names in value.items():
+        rtype = str(raw_type)
+        if rtype not in allowed and rtype.replace("_", "-") in allowed:
+            rtype = rtype.replace("_", "-")
+        if rtype not in allowed:
+            raise _fail(
+                action,
+                f"{name} has no resource type {raw_type!r}; {_options(rtype, list(allowed))}",
+                name,
+            )
+        items = _as_list(action, name, names)
+        for item in items:
+            if item not in allowed[rtype]:
+                options = _options(item, list(allowed[rtype]))
+                raise _fail(action, f"{name}[{rtype}] has no field {item!r}; {options}", name)
+        pairs.append((f"{wire}[{rtype}]", ",".join(items)))
+    return pairs
+
+
+def _check_filter(action: Action, text: str) -> None:
+    try:
+        conditions = parse_filter(text)
+    except FilterSyntaxError as exc:
+        raise _fail(
+            action,
+            f'filter is not valid Klaviyo syntax ({exc}); write e.g. equals(email,"a@b.co") or use F.equals(...)',
+            "filter",
+        ) from None
+    filters = action.filters
+    listing = [f"{name} ({', '.join(ff.operators)})" for name, ff in sorted(filters.items())]
+    for cond in conditions:
+        if cond.kind == "group":
+            if cond.op != "and":
+                raise _fail(
+                    action,
+                    f"Klaviyo filters have no {cond.op}(); join conditions with and(...) or commas, "
+                    "and use any(field,[...]) for alternatives",
+                    "filter",
+                )
+            continue
+        if not filters:
+            continue
+        spec = filters.get(cond.field)
+        if spec is None:
+            close = difflib.get_close_matches(cond.field, list(filters), n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise _fail(
+                action,
+                f"cannot filter on {cond.field!r}; {hint}filterable: {'; '.join(listing)}",
+                "filter",
+            )
+        if cond.op not in spec.operators:
+            raise _fail(
+                action,
+                f"operator {cond.op!r} is not allowed on {cond.field!r}; use one of: {', '.join(spec.operators)}",
+                "filter",
+            )
+        if spec.type == "datetime" and cond.kind == "string":
+            raise _fail(
+                action,
+                f"{cond.field} is a datetime: write it unquoted, e.g. {cond.op}({cond.field},2024-01-01T00:00:00+00:00)",
+                "filter",
+            )
+        if cond.op in ("any", "contains-any", "contains-all") and cond.kind != "list":
+            raise _fail(
+                action, f'{cond.op}({cond.field},...) takes a list, e.g. ["a","b"]', "filter"
+            )
+
+
+def _cursor(action: Action, base: BaseURL, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(
+            action, "page_cursor must be the cursor string or the links.next URL", "page_cursor"
+        )
+    if "://" not in value and not value.startswith("//"):
+        return value
+    if not base.same_origin(value):
+        raise _fail(
+            action,
+            f"page_cursor URL is not on {base.origin}; pass the bare cursor or a links.next URL from this API",
+            "page_cursor",
+        )
+    query = parse_qs(urlsplit(value).query)
+    for key in ("page[cursor]", "page_cursor"):
+        if query.get(key):
+            return query[key][0]
+    raise _fail(
+        action,
+        "page_cursor URL has no page[cursor] parameter; pass links.next as given",
+        "page_cursor",
+    )
+
+
+def _scalar(action: Action, param_name: str, ptype: str, value: Any) -> str:
+    if ptype == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(action, f"{param_name} must be an integer, got {value!r}", param_name)
+        return str(value)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _fail(
+            action, f"{param_name} must be a string, got {type(value).__name__}", param_name
+        )
+    return str(value)
+
+
+def _query(action: Action, params: Mapping[str, Any], base: BaseURL) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for p in action.query_params:
+        if p.name not in params:
+            continue
+        value = params[p.name]
+        if p.name == "filter":
+            if not isinstance(value, str | Filter):
+                raise _fail(
+                    action,
+                    "filter must be a string or built with F (e.g. F.equals('email', x))",
+                    "filter",
+                )
+            text = str(value)
+            _check_filter(action, text)
+        elif p.name == "page_cursor":
+            text = _cursor(action, base, value)
+        else:
+            text = _scalar(action, p.name, p.type, value)
+        if p.enum and text not in [str(e) for e in p.enum]:
+            raise _fail(
+                action,
+                f"{p.name}={text!r} is not allowed; {_options(text, [str(e) for e in p.enum])}",
+                p.name,
+            )
+        if p.type == "int":
+            number = int(text)
+            if p.minimum is not None and number < p.minimum:
+                raise _fail(action, f"{p.name}={number} is below the minimum {p.minimum:g}", p.name)
+            if p.maximum is not None and number > p.maximum:
+                raise _fail(
+                    action,
+                    f"{p.name}={number} is over the maximum {p.maximum:g}; use {p.maximum:g} or less and page with result.all()",
+                    p.name,
+                )
+        pairs.append((p.wire, text))
+    if _FIELDS in params:
+        pairs += _facet(action, _FIELDS, "fields", params[_FIELDS], action.fields)
+    if _ADDITIONAL in params:
+        pairs += _facet(
+            action, _ADDITIONAL, "additional-fields", params[_ADDITIONAL], action.additional_fields
+        )
+    if _INCLUDE in params:
+        items = _as_list(action, _INCLUDE, params[_INCLUDE])
+        for item in items:
+            candidate = item if item in action.include else item.replace("_", "-")
+            if candidate not in action.include:
+                raise _fail(
+                    action,
+                    f"cannot include {item!r}; {_options(item, list(action.include))}",
+                    _INCLUDE,
+                )
+        pairs.append(
+            ("include", ",".join(i if i in action.include else i.replace("_", "-") for i in items))
+        )
+    return pairs
+
+
+def _jsonable(action: Action, value: Any, where: str) -> Any:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, _dt.datetime | _dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(action, v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(action, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise _fail(
+        action,
+        f"{where} holds a {type(value).__name__}, which is not JSON; use str, number, bool, list or dict",
+    )
+
+
+def _relationships(action: Action, shape: Mapping[str, Any], value: Any) -> dict[str, Any]:
+    schemas: Mapping[str, Any] = shape["relationships"]
+    if not isinstance(value, Mapping):
+        raise _fail(
+            action,
+            "relationships must be a dict such as {'list': 'id'} or {'lists': ['id1']}",
+            "relationships",
+        )
+    out: dict[str, Any] = {}
+    for raw_name, ids in value.items():
+        name = str(raw_name)
+        if name not in schemas and name.replace("_", "-") in schemas:
+            name = name.replace("_", "-")
+        if name not in schemas:
+            raise _fail(
+                action,
+                f"no relationship {raw_name!r}; {_options(name, list(schemas))}",
+                "relationships",
+            )
+        if isinstance(ids, Mapping):
+            out[name] = _jsonable(action, ids, f"relationships.{name}")
+            continue
+        data_schema = ((schemas[name].get("properties") or {}).get("data")) or {}
+        many = data_schema.get("type") == "array"
+        item_schema = data_schema.get("items", {}) if many else data_schema
+        enum = ((item_schema.get("properties") or {}).get("type") or {}).get("enum") or []
+        if not enum:
+            raise _fail(
+                action,
+                f"pass relationships[{name!r}] as the full {{'data': ...}} object",
+                "relationships",
+            )
+        rtype = enum[0]
+        if ids is None:
+            out[name] = {"data": [] if many else None}
+        elif isinstance(ids, str | int) and not isinstance(ids, bool):
+            one = {"type": rtype, "id": str(ids)}
+            out[name] = {"data": [one] if many else one}
+        elif isinstance(ids, Sequence) and many:
+            out[name] = {"data": [{"type": rtype, "id": str(i)} for i in ids]}
+        else:
+            want = "a list of ids" if many else "one id string"
+            raise _fail(action, f"relationships[{name!r}] takes {want}", "relationships")
+    return out
+
+
+def _attributes(action: Action, shape: Mapping[str, Any], value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(action, "attributes must be a dict of the resource's attributes", "attributes")
+    schema: Mapping[str, Any] = shape["attributes"] or {}
+    props = schema.get("properties") or {}
+    if props and schema.get("additionalProperties") is not True:
+        for key in value:
+            if key not in props:
+                raise _fail(
+                    action,
+                    f"unknown attribute {key!r}; {_options(str(key), sorted(props))}",
+                    "attributes",
+                )
+    missing = [r for r in schema.get("required") or () if r not in value]
+    if missing:
+        raise _fail(
+            action, f"attributes is missing required {', '.join(map(repr, missing))}", "attributes"
+        )
+    result: dict[str, Any] = _jsonable(action, value, "attributes")
+    return result
+
+
+def _body(action: Action, params: Mapping[str, Any], path_values: Mapping[str, Any]) -> Any:
+    if action.body is None:
+        return None
+    shape = body_shape(action)
+    forms = [n for n in ("attributes", "relationships", "ids", "meta") if n in params]
+    if _body_id_is_param(action, shape) and "id" in params:
+        forms.append("id")
+    if "body" in params:
+        if forms:
+            raise _fail(action, f"pass either body=... or {', '.join(forms)}=..., not both", "body")
+        body = params["body"]
+        if not isinstance(body, Mapping) or "data" not in body:
+            raise _fail(
+                action,
+                "body must be the full JSON:API document {'data': ...}; or pass attributes={...}",
+                "body",
+            )
+        return _jsonable(action, body, "body")
+    rtype = shape["type"]
+    if shape["array"]:
+        if "ids" not in params:
+            if action.body.required:
+                raise _fail(
+                    action, f"needs ids=[...] (the {rtype} ids) or body={{'data': [...]}}", "ids"
+                )
+            return None
+        ids = params["ids"]
+        if isinstance(ids, str) or not isinstance(ids, Sequence):
+            raise _fail(action, f"ids must be a list of {rtype} ids", "ids")
+        return {"data": [{"type": rtype, "id": str(i)} for i in ids]}
+    if not forms:
+        if not action.body.required:
+            return None
+        need = ["attributes={...}"] if shape["attributes"] is not None else []
+        if shape["relationships_required"]:
+            need.append("relationships={...}")
+        if shape["id_required"] and _body_id_is_param(action, shape):
+            need.append("id=...")
+        required = (shape["attributes"] or {}).get("required") or []
+        req = f" (required attributes: {', '.join(required)})" if required else ""
+        raise _fail(
+            action,
+            f"needs a body: pass {', '.join(need) or 'body=...'}{req}, or body={{'data': ...}}",
+            "body",
+        )
+    data: dict[str, Any] = {"type": rtype}
+    if shape["id"]:
+        body_id = (
+            path_values.get("id") if not _body_id_is_param(action, shape) else params.get("id")
+        )
+        if body_id is not None:
+            data["id"] = str(body_id)
+        elif shape["id_required"]:
+            raise _fail(action, f"needs id=... (the {rtype} id this request acts on)", "id")
+    if "attributes" in params:
+        data["attributes"] = _attributes(action, shape, params["attributes"])
+    elif shape["attributes_required"]:
+        required = (shape["attributes"] or {}).get("required") or []
+        req = f" (required: {', '.join(required)})" if required else ""
+        raise _fail(action, f"needs attributes={{...}}{req}", "attributes")
+    if "relationships" in params:
+        data["relationships"] = _relationships(action, shape, params["relationships"])
+    elif shape["relationships_required"]:
+        raise _fail(
+            action,
+            f"needs relationships={{...}}; {_options('', list(shape['relationships']))}",
+            "relationships",
+        )
+    if "meta" in params:
+        data["meta"] = _jsonable(action, params["meta"], "meta")
+    return {"data": data}
+
+
+def build_request(
+    action: Action,
+    params: Mapping[str, Any],
+    *,
+    base: BaseURL,
+    revision: str,
+) -> PreparedRequest:
+    """Validate ``params`` for ``action`` and build the request (no credential, no I/O).
+
+    ``None`` values count as absent, so generated methods can pass every keyword through.
+
+    Raises:
+        ValidationError: an unknown, missing or invalid parameter; the message lists valid options.
+    """
+    params = {k: v for k, v in params.items() if v is not None}
+    accepted = accepted_params(action)
+    _check_unknown(action, params, accepted)
+    missing = [p.name for p in action.params if p.required and p.name not in params]
+    if missing:
+        raise _fail(
+            action, f"missing required parameter {', '.join(map(repr, missing))}", missing[0]
+        )
+    path = action.path
+    path_values: dict[str, Any] = {}
+    for p in action.path_params:
+        value = params[p.name]
+        path_values[p.name] = value
+        path = path.replace("{" + p.wire + "}", _segment(action, p.name, value))
+    query = _query(action, params, base)
+    body = _body(action, params, path_values)
+    full_path = base.prefix + path
+    url = base.origin + full_path + ("?" + urlencode(query, quote_via=quote) if query else "")
+    # Defence in depth: the template and the encoding must keep us on the base origin.
+    if not base.same_origin(url):  # pragma: no cover - unreachable with encoded segments
+        raise _fail(action, "the built URL left the base origin; refusing to send")
+    headers = {"Accept": JSONAPI, "revision": action.revision or revision}
+    if body is not None:
+        headers["Content-Type"] = JSONAPI
+    return PreparedRequest(
+        operation_id=action.id,
+        method=action.method,
+        url=url,
+        path=full_path,
+        query=tuple(query),
+        json=body,
+        headers=headers,
+    )
