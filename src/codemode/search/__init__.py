@@ -1,0 +1,12 @@
+"""Search over the catalog for ``search_api`` and signatures for ``get_signature``.
+
+``SearchIndex(catalog).search(query)`` ranks the actions for what a caller wants to do;
+``get_signatures(names, catalog)`` explains how to call them. The ``render_*`` functions turn
+both into the compact text a model reads.
+"""
+
+from __future__ import annotations
+
+from codemode.search._index import SearchHit, SearchIndex, Weights
+
+__all__ = ["SearchHit", "SearchIndex", "Weights"]

@@ -1,0 +1,190 @@
+"""Per-action search documents and intent facets, derived from the catalog alone.
+
+A document is a few weighted fields of terms: the operation id split into words, the project's
+summary and keywords, the resource names, the path, and (lightly) parameter and attribute names.
+Facets describe what the action *does* (read one, list, create, bulk job, IDs-only relationship,
+values vs series report, client-side...) so the intent scorer can separate look-alike actions that
+share every noun.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from codemode.catalog import Action
+from codemode.search._text import STOPWORDS, stem, words
+from codemode.search._vocab import CONCEPTS, MAX_PHRASE, RESOURCE_HEADS
+
+__all__ = ["FIELD_WEIGHTS", "action_facets", "action_targets", "concept_terms", "document_fields", "terms"]
+
+# How much one occurrence in each field counts (BM25F-style weighted term frequency). Tuned on
+# half of the dev queries, checked on the other half.
+FIELD_WEIGHTS: Mapping[str, float] = {
+    "name": 3.0,
+    "summary": 1.5,
+    "keywords": 1.5,
+    "resource": 1.0,
+    "path": 0.8,
+    "schema": 0.25,
+}
+
+_HTTP_FORM = re.compile(r"^(GET|POST|PATCH|PUT|DELETE)\s+/")
+_LEADING_VERBS = frozenset({"list"})
+# Parameters every listing has; they say nothing about which action it is.
+_GENERIC_PARAMS = frozenset({"filter", "sort", "page_cursor", "page_size", "include", "id"})
+
+
+def concept_terms(stream: list[str]) -> list[str]:
+    """The ``~concept`` terms whose phrases occur in ``stream`` (stemmed words, stopwords kept)."""
+    out: list[str] = []
+    n = len(stream)
+    for i in range(n):
+        for size in range(1, MAX_PHRASE + 1):
+            if i + size > n:
+                break
+            hit = CONCEPTS.get(tuple(stream[i : i + size]))
+            if hit:
+                out.extend("~" + concept for concept, _ in hit)
+    return out
+
+
+def terms(text: str, *, drop_leading_verb: bool = False) -> list[str]:
+    """Content terms of ``text`` plus its concept terms.
+
+    Args:
+        text: any text (summary, keyword phrase, identifier).
+        drop_leading_verb: treat a leading "list" as the verb it is ("List campaigns"), not the noun.
+    """
+    raw = words(text)
+    if drop_leading_verb and raw and raw[0] in _LEADING_VERBS:
+        raw = raw[1:]
+    stream = [stem(w) for w in raw]
+    content = [stem(w) for w in raw if w not in STOPWORDS and len(w) > 1]
+    return content + concept_terms(stream)
+
+
+def _body_names(schema: Mapping[str, Any]) -> list[str]:
+    data = schema.get("properties", {}).get("data", {})
+    if data.get("type") == "array":
+        data = data.get("items", {})
+    props = data.get("properties", {})
+    names = list(props.get("attributes", {}).get("properties", {}))
+    names += list(props.get("relationships", {}).get("properties", {}))
+    return names
+
+
+def document_fields(action: Action) -> dict[str, list[str]]:
+    """The weighted fields of ``action``'s search document, as term lists."""
+    keywords: list[str] = []
+    path_text = [action.method, action.path]
+    for phrase in action.keywords:
+        if _HTTP_FORM.match(phrase):
+            path_text.append(phrase)
+        else:
+            keywords += terms(phrase, drop_leading_verb=True)
+    resource_names = [action.category, action.group]
+    if action.response.resource_type:
+        resource_names.append(action.response.resource_type)
+    if action.body and action.body.resource_type:
+        resource_names.append(action.body.resource_type)
+    schema_names: list[str] = [p.name for p in action.params if p.name not in _GENERIC_PARAMS]
+    schema_names += [name.split(".")[0] for name in action.filters]
+    schema_names += [name.split(".")[0] for name in action.response.fields]
+    schema_names += list(action.include)
+    schema_names += [name for values in action.additional_fields.values() for name in values]
+    if action.body:
+        schema_names += _body_names(action.body.schema)
+    return {
+        "name": terms(action.id),
+        "summary": terms(action.summary, drop_leading_verb=True),
+        "keywords": keywords,
+        "resource": terms(" ".join(resource_names)),
+        "path": terms(" ".join(path_text).replace("/api/", " ").replace("{id}", " ")),
+        "schema": terms(" ".join(sorted(set(schema_names)))),
+    }
+
+
+def _relationship_target(action: Action) -> bool:
+    """True for reads of the objects related to one resource (``/api/lists/{id}/profiles``)."""
+    parts = [p for p in action.path.split("/") if p]
+    return action.method == "GET" and "relationships" not in parts and len(parts) >= 4
+
+
+def action_facets(action: Action) -> frozenset[str]:
+    """What ``action`` does, in the same facet names the query cues use (see ``_vocab.CUES``)."""
+    aid = action.id
+    facets: set[str] = set()
+    bulk = aid.startswith("bulk_") or "-bulk-" in action.path or "_bulk_" in aid
+    if action.method == "GET" or aid.startswith(("query_", "render_")):
+        facets.add("read")
+        if action.method == "GET":
+            facets.add("list" if action.response.collection else "one")
+    if action.method == "POST" and action.kind != "read" and not aid.startswith(("bulk_delete", "bulk_update")):
+        facets.add("create")
+    if action.method in ("PATCH", "PUT") or aid.startswith(("update_", "bulk_update")):
+        facets.add("update")
+    if action.method == "DELETE" or aid.startswith(("delete_", "remove_", "bulk_delete", "request_profile_deletion")):
+        facets.add("delete")
+    if bulk:
+        facets.add("bulk")
+    elif action.kind != "read":
+        facets.add("single")
+    if aid.startswith("query_"):
+        facets.add("report")
+        if aid.endswith("_series"):
+            facets.add("series")
+        elif aid.endswith("_values"):
+            facets.add("values")
+    if action.method == "GET" and "/relationships/" in action.path:
+        facets.add("ids")
+    if _relationship_target(action):
+        facets.add("full")
+    if action.method in ("POST", "DELETE") and "/relationships/" in action.path:
+        facets.add("link")
+    facets.add("client" if action.kind == "client" else "server")
+    return frozenset(facets)
+
+
+_JOB = re.compile(r"-(?:bulk-[a-z]+|send|values|series|recipient-estimation|merge|deletion)(?:-job|-report)?$")
+
+
+def _singular(segment: str) -> str:
+    if segment.endswith("ies"):
+        return segment[:-3] + "y"
+    return segment[:-1] if segment.endswith("s") else segment
+
+
+def _head(resource: str | None) -> str | None:
+    if not resource:
+        return None
+    base = _JOB.sub("", resource)
+    return RESOURCE_HEADS.get(base) or RESOURCE_HEADS.get(resource)
+
+
+def action_targets(action: Action) -> frozenset[str]:
+    """The resources ``action`` returns or acts on, as head names (``_vocab.RESOURCE_HEADS``)."""
+    parts = [p for p in action.path.split("/") if p and not p.startswith("{") and p not in ("api", "client")]
+    if "relationships" in parts:
+        if action.method == "GET":
+            found = {_head(action.response.resource_type)}
+        else:
+            found = {_head(_singular(parts[0])), _head(action.body.resource_type if action.body else None)}
+    else:
+        found = {
+            _head(action.response.resource_type)
+            or _head(action.body.resource_type if action.body else None)
+            or _head(_singular(parts[-1]) if parts else None)
+        }
+    if action.id == "create_back_in_stock_subscription":
+        found |= {"variant", "profile"}
+    return frozenset(t for t in found if t)
+
+
+def all_terms(fields: Iterable[list[str]]) -> set[str]:
+    """Every distinct term across ``fields``."""
+    out: set[str] = set()
+    for field in fields:
+        out.update(field)
+    return out

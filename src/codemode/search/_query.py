@@ -1,0 +1,216 @@
+"""Query analysis: typo repair, negation scopes, exact names and paths, and intent cues.
+
+The output, :class:`ParsedQuery`, is everything the scorer needs and nothing it has to re-read
+from the raw string: weighted terms for the lexical match, a facet -> strength map for the intent
+match, and the operation ids / HTTP routes named outright.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from codemode.search._documents import concept_terms
+from codemode.search._text import STOPWORDS, stem, words
+from codemode.search._vocab import CUES, HEADS, MAX_PHRASE
+
+__all__ = ["ParsedQuery", "normalize_path", "parse_query"]
+
+# Words that open a negated scope running to the end of the clause.
+_NEGATORS = frozenset(
+    {"not", "no", "without", "never", "nor", "except", "instead", "rather", "leave", "don", "doesn", "isn", "won", "shouldn"}
+)
+# Words that negate the clause they close ("a bulk job is overkill").
+_POST_NEGATORS = frozenset({"overkill", "unnecessary", "unneeded"})
+# Zero-width, so every word stays in exactly one clause and the mask lines up with ``words``.
+_CLAUSE_END = re.compile(r"(?=[,;!?()])|(?<=[a-z]\.)(?=\s)|(?=\bbut\b)|(?=\bkeep\b)|(?=\bonly\b)")
+# Facets whose denial is itself a request for the other side.
+_OPPOSITE = {
+    "bulk": "single", "single": "bulk", "series": "values", "values": "series",
+    "ids": "full", "full": "ids", "client": "server", "server": "client",
+}
+_ROUTE = re.compile(r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(/(?:api|client)/[A-Za-z0-9_\-/{}$:.]*)", re.I)
+_IDENT = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+_TIME_UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "year", "years", "minutes", "orders", "order"})
+_DIGIT = re.compile(r"\d")
+# Quoted strings are the caller's own names ('Back to School'), not API vocabulary; emails likewise.
+_QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
+_EMAIL = re.compile(r"\S+@\S+")
+_FILLER = STOPWORDS | {"please", "now", "quickly", "also", "ok", "okay", "hey", "so", "then"}
+# Verbs that are nouns or adjectives just as often; they only count as the leading imperative.
+_LEADING_ONLY = frozenset({"mark", "tag", "label", "post", "push", "send", "record", "track", "log", "set", "point", "drop", "list", "start", "issue", "draft", "fix", "move", "build", "make"})
+_VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
+
+
+def normalize_path(path: str) -> str:
+    """A route with its query string dropped and every path parameter written ``{}``."""
+    path = path.split("?", 1)[0].rstrip("/").lower()
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+@dataclass(slots=True)
+class ParsedQuery:
+    """What a query asks for, ready for scoring."""
+
+    terms: dict[str, float] = field(default_factory=dict)
+    cues: dict[str, float] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)
+    routes: list[tuple[str | None, str]] = field(default_factory=list)
+    methods: set[str] = field(default_factory=set)
+    heads: list[str] = field(default_factory=list)
+
+    def add_term(self, term: str, weight: float) -> None:
+        """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
+        self.terms[term] = self.terms.get(term, 0.0) + weight
+
+    def add_cue(self, facet: str, weight: float) -> None:
+        """Record that the query asks (positive) or refuses (negative) ``facet``."""
+        self.cues[facet] = self.cues.get(facet, 0.0) + weight
+
+
+def _negated_mask(raw: str, tokens: list[str]) -> list[bool]:
+    """For each word of ``raw`` (as ``words`` splits it), whether it sits in a negated scope."""
+    mask: list[bool] = []
+    for clause in _CLAUSE_END.split(raw.lower()):
+        cw = words(clause)
+        post = any(w in _POST_NEGATORS for w in cw)
+        negating = False
+        for w in cw:
+            if w in _NEGATORS:
+                negating = True
+            mask.append(negating or post)
+    # The clause split can disagree with the whole-string split on odd input; fall back to none.
+    return mask if len(mask) == len(tokens) else [False] * len(tokens)
+
+
+def parse_query(
+    query: str,
+    *,
+    known_ids: frozenset[str],
+    correct: Callable[[str], str],
+    concept_weight: float,
+    list_verb_weight: float,
+) -> ParsedQuery:
+    """Analyse ``query``.
+
+    Args:
+        query: the caller's words.
+        known_ids: operation ids, so ``create_campaign`` in a query is read as a name.
+        correct: maps an unknown word to the closest known word (typo repair) or returns it.
+        concept_weight: weight of the domain-vocabulary concept terms relative to literal terms.
+        list_verb_weight: weight of a leading "list", which is usually the verb, not the resource.
+    """
+    parsed = ParsedQuery()
+    for match in _ROUTE.finditer(query):
+        method = match.group(1).upper() if match.group(1) else None
+        parsed.routes.append((method, normalize_path(match.group(2))))
+    for ident in _IDENT.findall(query.lower()):
+        if ident in known_ids:
+            parsed.ids.append(ident)
+        elif ident.rsplit(".", 1)[-1] in known_ids:
+            parsed.ids.append(ident.rsplit(".", 1)[-1])
+    for dotted in re.findall(r"\b(?:klaviyo\.)?[a-z_]+\.([a-z_]+)\b", query.lower()):
+        if dotted in known_ids and dotted not in parsed.ids:
+            parsed.ids.append(dotted)
+    for m in re.findall(r"\b(GET|POST|PATCH|PUT|DELETE)\b", query):
+        parsed.methods.add(m)
+
+    text = _QUOTED.sub(" ", _EMAIL.sub(" ", query))
+    raw_words = words(text)
+    negated = _negated_mask(text, raw_words)
+    fixed = [correct(w) for w in raw_words]
+    stream = [stem(w) for w in fixed]
+    first = next((i for i, w in enumerate(fixed) if w not in _FILLER), None)
+    verb_tag = first is not None and fixed[first] in ("tag", "label") and fixed[first + 1 : first + 2] != ["group"]
+
+    # Lexical terms: content words outside negated scopes.
+    for i, (w, s) in enumerate(zip(fixed, stream, strict=True)):
+        if negated[i] or w in STOPWORDS or len(w) < 2 or w in _NEGATORS:
+            continue
+        weight = list_verb_weight if (i == first and w == "list") else 1.0
+        parsed.add_term(s, weight)
+    positive = [s if not negated[i] else "\0" for i, s in enumerate(stream)]
+    for concept in concept_terms(positive):
+        parsed.add_term(concept, concept_weight)
+
+    _phrase_cues(fixed, stream, negated, first, parsed)
+    if verb_tag:
+        parsed.add_cue("link", 1.5)
+    _head(fixed, stream, negated, first if (first is not None and (fixed[first] == "list" or verb_tag)) else None, parsed)
+    _number_cues(raw_words, negated, parsed)
+    if not any(parsed.cues.get(f, 0.0) > 0 for f in ("create", "update", "delete", "link")):
+        parsed.add_cue("read", 0.5)
+    return parsed
+
+
+def _longest(table: Mapping[tuple[str, ...], list[tuple[str, float]]], stream: list[str], i: int) -> int:
+    """Length of the longest phrase of ``table`` starting at ``stream[i]`` (0 when none)."""
+    for size in range(min(MAX_PHRASE, len(stream) - i), 0, -1):
+        if tuple(stream[i : i + size]) in table:
+            return size
+    return 0
+
+
+def _phrase_cues(fixed: list[str], stream: list[str], negated: list[bool], first: int | None, parsed: ParsedQuery) -> None:
+    """Intent cues, longest phrase first ("drop into" is not "drop"), with negation and tense."""
+    i, n = 0, len(stream)
+    while i < n:
+        size = _longest(CUES, stream, i)
+        if not size:
+            i += 1
+            continue
+        word = fixed[i]
+        if size == 1 and word in _LEADING_ONLY and i != first:
+            i += 1
+            continue
+        # A phrase that starts with its own negator ("no time series") already says what it means.
+        neg = negated[i] and word not in _NEGATORS
+        scale = 1.0
+        if i == first:
+            scale = 1.5  # the imperative verb says the most about what the caller wants
+        elif size == 1 and word.endswith("ed"):
+            scale = 0.3  # "the codes we generated": a description, not a request
+        for facet, weight in CUES[tuple(stream[i : i + size])]:
+            if neg:
+                parsed.add_cue(facet, -weight)
+                if facet in _OPPOSITE:
+                    parsed.add_cue(_OPPOSITE[facet], weight)
+            else:
+                parsed.add_cue(facet, weight * (scale if facet in _VERB_FACETS else 1.0))
+        i += size
+
+
+def _head(fixed: list[str], stream: list[str], negated: list[bool], skip: int | None, parsed: ParsedQuery) -> None:
+    """The first resource the query names is what it wants back; its number hints list vs one."""
+    for i in range(len(stream)):
+        if negated[i] or i == skip:
+            continue
+        size = _longest(HEADS, stream, i)
+        if not size:
+            continue
+        parsed.heads.append(HEADS[tuple(stream[i : i + size])][0][0])
+        last = fixed[i + size - 1]
+        if last.endswith("s") and not last.endswith("ss") and last != stream[i + size - 1]:
+            parsed.add_cue("list", 0.5)
+        return
+
+
+def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery) -> None:
+    """Counts of things ask for bulk ("80 SKUs"); id-like tokens ask for one record ("9Xk2")."""
+    for i, w in enumerate(raw_words):
+        if negated[i] or not _DIGIT.search(w):
+            continue
+        if w.isdigit():
+            value = int(w)
+            after = raw_words[i + 1 : i + 3]
+            countable = [a for a in after if a not in STOPWORDS]
+            plural = bool(countable) and countable[0].endswith("s") and not countable[0].endswith("ss")
+            if plural and countable[0] not in _TIME_UNITS and 2 <= value <= 100_000:
+                parsed.add_cue("bulk", 1.0)
+            elif value >= 1000 and not plural:
+                parsed.add_cue("one", 0.5)
+        elif any(c.isalpha() for c in w) and len(w) >= 2:
+            parsed.add_cue("one", 0.5)
+    if "id" in raw_words:
+        parsed.add_cue("one", 0.5)

@@ -1,0 +1,72 @@
+"""Text normalisation shared by documents and queries: tokens, a light stemmer and negation scopes.
+
+Both sides of the index go through the same functions, so a word is always reduced to the same
+term. The stemmer is deliberately small (plural, -ing, -ed, trailing e): enough to fold
+``categories``/``category`` and ``tagged``/``tag`` together without a dependency, and predictable
+enough that the domain vocabulary can be written in plain words.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["STOPWORDS", "split_identifier", "stem", "tokenize", "words"]
+
+# Words that carry no meaning for choosing an action. Verbs and words that mark intent
+# ("list", "all", "only", "not", "new") are NOT here: the intent scorer reads them. Counting words
+# ("one", "two") are, because as terms they only match summaries that happen to say "one".
+STOPWORDS = frozenset(
+    """
+    a an the of to for in on at by with from into onto and or but as is are was were be been being
+    it its this that these those there here i me my we our us you your he she they them their his her
+    do does did done have has had having can could should would will shall may might must
+    what which who whom whose when where why how please just so also too very really than then
+    some any each via per about up out over under again further once one two three
+    api klaviyo endpoint call request python http https rest json
+    """.split()
+)
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD = re.compile(r"[a-z0-9$]+")
+
+
+def split_identifier(text: str) -> str:
+    """Break ``camelCase``, ``snake_case``, ``kebab-case`` and dotted names into spaced words."""
+    text = _CAMEL.sub(" ", text)
+    return re.sub(r"[_\-./{}\[\]:]+", " ", text)
+
+
+@lru_cache(maxsize=8192)
+def stem(word: str) -> str:
+    """Reduce ``word`` (lower case) to its stem with a handful of English suffix rules."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    w = word
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "ls":
+            w = w[:-1]
+    elif w.endswith("ed") and len(w) > 4:
+        w = w[:-2]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "s":
+            w = w[:-1]
+    if w.endswith("e") and len(w) > 4:
+        w = w[:-1]
+    return w
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens of ``text`` after identifier splitting, stopwords kept."""
+    return _WORD.findall(split_identifier(text).lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """Stemmed content terms of ``text`` (stopwords and one-letter tokens dropped)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
