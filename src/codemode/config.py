@@ -82,17 +82,21 @@ class Settings:
     store_bytes: int = 1024 * 1024
     state_dir: Path | None = None
 
-    def audit_path(self) -> Path | None:
+    def audit_path(self, transport: str | None = None) -> Path | None:
         """The audit database to write, or ``None`` when auditing is off.
 
         An explicit ``CODEMODE_AUDIT_DB`` wins; otherwise HTTP deployments (many users) audit by
         default under the state folder and a local stdio server does not.
+
+        Args:
+            transport: The transport being served; defaults to ``self.transport``.
         """
         if self.audit_disabled:
             return None
         if self.audit_db is not None:
             return self.audit_db
-        return self.state_path() / "audit.sqlite3" if self.transport == "http" else None
+        served = transport or self.transport
+        return self.state_path() / "audit.sqlite3" if served == "http" else None
 
     def state_path(self) -> Path:
         """The folder for the audit log and stored tokens (``CODEMODE_STATE_DIR``)."""
