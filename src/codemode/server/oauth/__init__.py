@@ -1,0 +1,75 @@
+"""Per-user authentication with Klaviyo's OAuth: the HTTP authorization front and local login.
+
+HTTP (many users). The server is an OAuth 2.1 protected resource with a small authorization
+server in front of Klaviyo (DCR, authorize, token, revoke, RFC 8414 and RFC 9728 metadata)::
+
+    bundle = build_oauth(OAuthConfig(client_id=..., client_secret=..., server_url="https://mcp.example",
+                                     base_url=settings.base_url))
+    auth = HttpAuth(token_verifier=bundle.token_verifier,
+                    resource_server_url=bundle.resource_server_url,
+                    routes=bundle.routes)                       # codemode.server.http
+    credentials = RequestUserSource(oauth=bundle)               # codemode.server.credentials
+    ...                                                         # on shutdown: await bundle.aclose()
+
+``bundle.klaviyo_credentials(access_token)`` maps one of our verified tokens to the Klaviyo
+credentials held server-side for its user (principal ``oauth:<grant id>``, Klaviyo's access
+token, and ``on_unauthorized`` for the SDK). The MCP client's token never reaches Klaviyo, and a
+token only ever leads to its own user's grant. With the SDK's own app instead of
+``build_http_app``: ``MCPServer(auth=bundle.auth_settings, token_verifier=bundle.token_verifier)``
+and add ``bundle.routes`` as custom routes.
+
+Local (stdio, one user). ``codemode login`` stores the tokens in a vault; the stdio server reads
+them through :class:`LocalLoginSource`, a ``CredentialSource``::
+
+    vault = open_vault(settings.token_store, folder=settings.config_dir, base_url=settings.base_url)
+    source = LocalLoginSource(local_oauth_client(settings, http), vault)
+
+Tokens are wrapped in :class:`Secret` (no ``repr``), never logged, and only persisted encrypted
+in ``0600`` files (or in the OS keyring).
+"""
+
+from codemode.server.oauth._errors import (
+    InsecureFileError,
+    LoginTimeoutError,
+    NotLoggedInError,
+    OAuthError,
+    UpstreamOAuthError,
+)
+from codemode.server.oauth._secrets import Secret, user_config_dir
+from codemode.server.oauth.bundle import (
+    OAuthBundle,
+    OAuthConfig,
+    build_oauth,
+    default_authorize_url,
+    klaviyo_scopes,
+)
+from codemode.server.oauth.local import LocalLoginSource, login, logout
+from codemode.server.oauth.provider import KlaviyoOAuthProvider
+from codemode.server.oauth.upstream import KlaviyoOAuthClient, UpstreamTokens
+from codemode.server.oauth.vault import FileVault, KeyringVault, StoredLogin, TokenVault, open_vault
+
+__all__ = [
+    "FileVault",
+    "InsecureFileError",
+    "KeyringVault",
+    "KlaviyoOAuthClient",
+    "KlaviyoOAuthProvider",
+    "LocalLoginSource",
+    "LoginTimeoutError",
+    "NotLoggedInError",
+    "OAuthBundle",
+    "OAuthConfig",
+    "OAuthError",
+    "Secret",
+    "StoredLogin",
+    "TokenVault",
+    "UpstreamOAuthError",
+    "UpstreamTokens",
+    "build_oauth",
+    "default_authorize_url",
+    "klaviyo_scopes",
+    "login",
+    "logout",
+    "open_vault",
+    "user_config_dir",
+]
