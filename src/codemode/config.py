@@ -26,6 +26,14 @@ Environment:
     CODEMODE_MAX_STORES / CODEMODE_STORE_TTL_S / CODEMODE_STORE_BYTES
                              session stores kept (LRU), their idle lifetime and size cap
     CODEMODE_STATE_DIR       folder for the audit log and tokens (default ``~/.local/state/codemode``)
+
+OAuth (read by ``codemode.server.oauth``, ``codemode login`` and ``codemode serve``):
+    KLAVIYO_OAUTH_CLIENT_ID / KLAVIYO_OAUTH_CLIENT_SECRET   the Klaviyo OAuth app
+    KLAVIYO_OAUTH_AUTHORIZE_URL  consent page (default Klaviyo's, or ``{KLAVIYO_BASE_URL}/oauth/authorize``)
+    CODEMODE_PUBLIC_URL      the HTTP server's URL as clients see it (OAuth issuer; audience ``.../mcp``)
+    CODEMODE_OAUTH_KEY       32+ character secret: signs issued tokens and encrypts the server's OAuth state
+    CODEMODE_TOKEN_STORE     where `codemode login` keeps tokens: ``auto`` (keyring if usable), ``keyring``, ``file``
+    CODEMODE_CONFIG_DIR      folder of the login token file (default the user config folder)
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ Transport = Literal["stdio", "http"]
 _OFF = {"off", "none", "0", "false", "no"}
 _SCAN_POLICIES: tuple[ScanPolicy, ...] = ("redact", "block", "annotate")
 _TRUE = {"1", "true", "yes", "on"}
+_SECRET_FIELDS = {"api_key", "oauth_client_secret", "oauth_key"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -81,6 +90,14 @@ class Settings:
     store_ttl_s: float = 3600.0
     store_bytes: int = 1024 * 1024
     state_dir: Path | None = None
+    # OAuth (codemode.server.oauth)
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = field(default=None, repr=False)
+    oauth_authorize_url: str | None = None
+    public_url: str | None = None
+    oauth_key: str | None = field(default=None, repr=False)
+    token_store: Literal["auto", "keyring", "file"] = "auto"
+    config_dir: Path | None = None
 
     def audit_path(self, transport: str | None = None) -> Path | None:
         """The audit database to write, or ``None`` when auditing is off.
@@ -104,7 +121,7 @@ class Settings:
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{f.name}={'<set>' if f.name == 'api_key' and self.api_key else getattr(self, f.name)!r}"
+            f"{f.name}={'<set>' if f.name in _SECRET_FIELDS and getattr(self, f.name) else getattr(self, f.name)!r}"
             for f in fields(self)
         )
         return f"Settings({shown})"
@@ -150,6 +167,13 @@ class Settings:
             store_ttl_s=_number(env, "CODEMODE_STORE_TTL_S", 3600.0),
             store_bytes=int(_number(env, "CODEMODE_STORE_BYTES", 1024 * 1024)),
             state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
+            oauth_client_id=env.get("KLAVIYO_OAUTH_CLIENT_ID") or None,
+            oauth_client_secret=env.get("KLAVIYO_OAUTH_CLIENT_SECRET") or None,
+            oauth_authorize_url=(env.get("KLAVIYO_OAUTH_AUTHORIZE_URL") or "").rstrip("/") or None,
+            public_url=(env.get("CODEMODE_PUBLIC_URL") or "").rstrip("/") or None,
+            oauth_key=_oauth_key(env),
+            token_store=_token_store(env),
+            config_dir=Path(env["CODEMODE_CONFIG_DIR"]) if env.get("CODEMODE_CONFIG_DIR") else None,
         )
 
 
@@ -202,3 +226,20 @@ def _transport(env: Mapping[str, str]) -> Transport:
     if raw == "http":
         return "http"
     raise ConfigError(f"CODEMODE_TRANSPORT={raw!r} is not stdio or http")
+
+
+def _oauth_key(env: Mapping[str, str]) -> str | None:
+    raw = env.get("CODEMODE_OAUTH_KEY") or None
+    if raw is not None and len(raw) < 32:
+        raise ConfigError(
+            "CODEMODE_OAUTH_KEY must be at least 32 characters; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    return raw
+
+
+def _token_store(env: Mapping[str, str]) -> Literal["auto", "keyring", "file"]:
+    raw = (env.get("CODEMODE_TOKEN_STORE") or "auto").strip().lower()
+    if raw == "auto" or raw == "keyring" or raw == "file":
+        return raw
+    raise ConfigError(f"CODEMODE_TOKEN_STORE={raw!r} is not one of auto, keyring, file")
