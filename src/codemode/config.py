@@ -55,6 +55,7 @@ _OFF = {"off", "none", "0", "false", "no"}
 _SCAN_POLICIES: tuple[ScanPolicy, ...] = ("redact", "block", "annotate")
 _TRUE = {"1", "true", "yes", "on"}
 _SECRET_FIELDS = {"api_key", "oauth_client_secret", "oauth_key"}
+_TOKEN_STORES: tuple[Literal["auto", "keyring", "file"], ...] = ("auto", "keyring", "file")
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -240,6 +241,7 @@ def _oauth_key(env: Mapping[str, str]) -> str | None:
 
 def _token_store(env: Mapping[str, str]) -> Literal["auto", "keyring", "file"]:
     raw = (env.get("CODEMODE_TOKEN_STORE") or "auto").strip().lower()
-    if raw == "auto" or raw == "keyring" or raw == "file":
-        return raw
+    for store in _TOKEN_STORES:
+        if raw == store:
+            return store
     raise ConfigError(f"CODEMODE_TOKEN_STORE={raw!r} is not one of auto, keyring, file")
