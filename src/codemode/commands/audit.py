@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
     def audit(
         since: str = typer.Option(None, "--since", help="Only runs this recent: 30m, 1h, 2d, 1w."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-        db: Path = typer.Option(None, "--db", help="Audit database (default: CODEMODE_AUDIT_DB or the HTTP default)."),
+        db: Path = typer.Option(
+            None, "--db", help="Audit database (default: CODEMODE_AUDIT_DB or the HTTP default)."
+        ),
         limit: int = typer.Option(200, "--limit", help="At most this many rows, newest first."),
     ) -> None:
         from codemode.audit import AuditLog, parse_since
@@ -30,10 +32,15 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"codemode audit: {exc}", err=True)
             raise typer.Exit(2) from None
         if path is None:
-            typer.echo("codemode audit: auditing is off (CODEMODE_AUDIT_DB=off); pass --db FILE", err=True)
+            typer.echo(
+                "codemode audit: auditing is off (CODEMODE_AUDIT_DB=off); pass --db FILE", err=True
+            )
             raise typer.Exit(2)
         if not path.is_file():
-            typer.echo(f"codemode audit: no audit log at {path} yet (it appears after the first run)", err=True)
+            typer.echo(
+                f"codemode audit: no audit log at {path} yet (it appears after the first run)",
+                err=True,
+            )
             raise typer.Exit(1)
         try:
             cutoff = parse_since(since) if since else None
@@ -57,7 +64,8 @@ def register(app: typer.Typer) -> None:
             table.add_column(name)
         for row in rows:
             calls = ", ".join(
-                f"{c['id']} {c['status']}" + ("" if c.get("scan") == "clean" else f" [{c.get('scan')}]")
+                f"{c['id']} {c['status']}"
+                + ("" if c.get("scan") == "clean" else f" [{c.get('scan')}]")
                 for c in row["calls"][:4]
             )
             if len(row["calls"]) > 4:

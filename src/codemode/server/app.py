@@ -1,0 +1,183 @@
+"""``build_server()``: the one place that wires catalog, search, sandbox, policy, auth and audit.
+
+The result, a :class:`CodemodeServer`, runs over stdio (:meth:`CodemodeServer.run_stdio`), as a
+Streamable HTTP ASGI app (:meth:`CodemodeServer.http_app`), or in-process for tests and the demo
+(pass :attr:`CodemodeServer.mcp` to ``mcp.Client``). The server logs to stderr only: on stdio,
+stdout carries the protocol.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+from mcp.server.mcpserver import MCPServer
+from starlette.applications import Starlette
+
+from codemode.audit import AuditLog
+from codemode.catalog import Catalog, load_catalog
+from codemode.config import Settings
+from codemode.errors import ConfigError
+from codemode.server.credentials import (
+    DEMO_KEY,
+    CredentialSource,
+    KlaviyoCredentials,
+    RequestUserSource,
+    StaticCredentials,
+    key_principal,
+)
+from codemode.server.http import HttpAuth, build_http_app, check_exposure
+from codemode.server.runtime import Runtime
+from codemode.server.tools import register_tools
+
+__all__ = ["DEMO_BASE_URL", "CodemodeServer", "build_server"]
+
+DEMO_BASE_URL = "http://simulator"
+INSTRUCTIONS = (
+    "The whole Klaviyo API through three tools: search_api to find functions, get_signature to "
+    "read their exact parameters, execute_code to run a short Python script that prints only the "
+    "answer. Raw API data never reaches you; only what the script prints."
+)
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _no_cookies() -> httpx.Cookies:
+    """A cookie jar that keeps nothing: one connection pool serves many users."""
+    return httpx.Cookies(
+        http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    )
+
+
+@dataclass
+class CodemodeServer:
+    """A built server: the MCP server plus the runtime behind its tools."""
+
+    mcp: MCPServer[Any]
+    runtime: Runtime
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[CodemodeServer]:
+        """Hold the shared HTTP client and the audit log open; close them at the end."""
+        try:
+            yield self
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the shared HTTP client and the audit log."""
+        await self.runtime.http_client.aclose()
+        if self.runtime.audit is not None:
+            self.runtime.audit.close()
+
+    async def run_stdio(self) -> None:
+        """Serve one client over stdin/stdout until it disconnects."""
+        async with self.running():
+            await self.mcp.run_stdio_async()
+
+    def http_app(self, auth: HttpAuth | None = None) -> Starlette:
+        """The Streamable HTTP app (``/mcp``) for the settings' host.
+
+        Raises:
+            ConfigError: the demo would be exposed beyond loopback without authentication.
+        """
+        s = self.runtime.settings
+        auth = auth or HttpAuth(anonymous_demo=s.demo)
+        check_exposure(host=s.host, demo=s.demo, auth=auth)
+
+        @asynccontextmanager
+        async def lifespan() -> AsyncIterator[None]:
+            async with self.running():
+                yield
+
+        return build_http_app(
+            self.mcp, host=s.host, auth=auth, allowed_origins=s.allowed_origins, lifespan=lifespan
+        )
+
+
+def _demo_client() -> httpx.AsyncClient:
+    try:
+        from codemode.simulator import SimConfig, create_app
+    except ImportError as exc:  # a partial install: say what is missing instead of a traceback
+        raise ConfigError(
+            f"--demo needs the simulator (codemode.simulator), which failed to import: {exc}"
+        ) from exc
+    app = create_app(SimConfig())
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=DEMO_BASE_URL, cookies=_no_cookies()
+    )
+
+
+def build_server(
+    settings: Settings,
+    *,
+    transport: Literal["stdio", "http", "memory"] | None = None,
+    credentials: CredentialSource | None = None,
+    catalog: Catalog | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    log_level: LogLevel = "WARNING",
+) -> CodemodeServer:
+    """Wire the three tools over everything they use.
+
+    Args:
+        settings: The operator's settings (``Settings.from_env()`` plus CLI flags).
+        transport: ``stdio``, ``http`` or ``memory`` (in-process); defaults to ``settings.transport``.
+        credentials: Who the caller is and which Klaviyo credential they use. Defaults: over
+            HTTP the authenticated user of each request; otherwise ``KLAVIYO_API_KEY`` (or the
+            demo key with ``--demo``).
+        catalog: The actions; defaults to the built-in catalog.
+        http_client: The HTTP client the SDK uses; defaults to the in-process simulator with
+            ``--demo`` and a real client otherwise.
+        log_level: Server log level (logs go to stderr).
+
+    Raises:
+        ConfigError: a setting cannot work (the message names it).
+    """
+    transport = transport or settings.transport
+    if settings.demo:
+        settings = settings.with_overrides(base_url=DEMO_BASE_URL)
+    if credentials is None:
+        if transport == "http":
+            credentials = RequestUserSource()
+        elif settings.demo:
+            credentials = StaticCredentials(KlaviyoCredentials(principal="demo", api_key=DEMO_KEY))
+        elif settings.api_key:
+            credentials = StaticCredentials(
+                KlaviyoCredentials(
+                    principal=key_principal(settings.api_key), api_key=settings.api_key
+                )
+            )
+        else:
+            credentials = StaticCredentials(None)
+    if http_client is None:
+        http_client = _demo_client() if settings.demo else httpx.AsyncClient(cookies=_no_cookies())
+    audit_path = settings.audit_path(transport) if not settings.audit_disabled else None
+    runtime = Runtime(
+        settings=settings,
+        catalog=catalog if catalog is not None else load_catalog(),
+        credentials=credentials,
+        http_client=http_client,
+        audit=AuditLog(audit_path) if audit_path is not None else None,
+        transport=transport,
+    )
+    server: MCPServer[Any] = MCPServer(
+        "klaviyo-codemode",
+        title="Klaviyo (code mode)",
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        log_level=log_level,
+    )
+    register_tools(server, runtime)
+    return CodemodeServer(mcp=server, runtime=runtime)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("codemode")
+    except PackageNotFoundError:  # running from a checkout without an install
+        return "0"

@@ -1,0 +1,128 @@
+"""The three tools' structured results (their ``outputSchema``) and the text the model reads.
+
+Shapes follow DESIGN.md exactly. The text rendering is what most clients put in the model's
+context, so it carries everything the model needs (output, error, session id, planned writes)
+in as few tokens as possible; ``structuredContent`` carries the same facts as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CallRecord",
+    "ErrorInfo",
+    "ExecuteResult",
+    "SearchResult",
+    "SearchResultItem",
+    "Signature",
+    "SignatureResult",
+    "render_execute",
+]
+
+Kind = Literal["read", "write", "destructive", "client"]
+Scan = Literal["clean", "flagged", "blocked"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchResultItem(_Model):
+    """One ranked SDK function."""
+
+    id: str = Field(description="Operation id, e.g. get_profiles")
+    function: str = Field(description="Call path in scripts, e.g. klaviyo.profiles.get_profiles")
+    summary: str
+    kind: Kind = Field(description="read, write, destructive or client")
+    score: float
+
+
+class SearchResult(_Model):
+    """``search_api``: ranked functions, best first."""
+
+    results: list[SearchResultItem]
+
+
+class Signature(_Model):
+    """One function's signature, parameter docs and return shape."""
+
+    id: str
+    function: str
+    signature: str
+    doc: str
+    returns: str
+
+
+class SignatureResult(_Model):
+    """``get_signature``: one entry per name found."""
+
+    signatures: list[Signature]
+
+
+class CallRecord(_Model):
+    """One SDK call a script made."""
+
+    id: str = Field(description="Operation id")
+    status: int | str | None = Field(description="HTTP status, or why no request was sent")
+    ms: float
+    scan: Scan = Field(
+        description="Prompt-injection scan of the response: clean, flagged or blocked"
+    )
+
+
+class ErrorInfo(_Model):
+    """Why a script (or the run) failed."""
+
+    type: str
+    message: str
+    line: int | None = None
+
+
+class ExecuteResult(_Model):
+    """``execute_code``: what the script printed and what it called."""
+
+    output: str = Field(description="What the script printed (capped, scanned)")
+    truncated: bool
+    calls: list[CallRecord]
+    error: ErrorInfo | None
+    session: str = Field(description="Pass back as `session` to keep `store` across runs")
+    planned_writes: list[dict[str, Any]] | None = Field(
+        default=None, description="dry_run only: the writes the script would have sent"
+    )
+
+
+def render_execute(result: ExecuteResult, notes: list[str]) -> str:
+    """The text the model reads for an ``execute_code`` result."""
+    parts: list[str] = []
+    if result.output:
+        parts.append(result.output.rstrip("\n"))
+    if result.truncated:
+        parts.append("[output truncated: print less, e.g. aggregates or the first rows]")
+    if result.error is not None:
+        where = f" (line {result.error.line})" if result.error.line else ""
+        parts.append(f"error: {result.error.type}{where}: {result.error.message}")
+    if result.calls:
+        shown = [
+            f"{c.id} {c.status}" + ("" if c.scan == "clean" else f" [{c.scan}]")
+            for c in result.calls[:8]
+        ]
+        more = f" +{len(result.calls) - 8} more" if len(result.calls) > 8 else ""
+        parts.append(f"calls: {', '.join(shown)}{more}")
+    if result.planned_writes is not None:
+        if result.planned_writes:
+            parts.append(f"planned writes ({len(result.planned_writes)}, not sent):")
+            parts.extend(
+                json.dumps(w, separators=(",", ":"), default=str)[:400]
+                for w in result.planned_writes[:20]
+            )
+            if len(result.planned_writes) > 20:
+                parts.append(f"... +{len(result.planned_writes) - 20} more")
+        else:
+            parts.append("planned writes: none")
+    parts.extend(notes)
+    parts.append(f"session: {result.session}")
+    return "\n".join(parts)

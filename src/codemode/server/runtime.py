@@ -1,0 +1,299 @@
+"""What the tools do: search, signatures, and one sandboxed execution per ``execute_code`` call.
+
+An execution, in order: resolve the caller's credentials (never shared between principals),
+open the session's store, check the per-session rate, wait (briefly) for a worker slot, build an
+SDK client for this caller and a bridge that applies the policy, scanner and dry run, run the
+script while reporting progress, then save the store and write the audit row.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from codemode import AsyncKlaviyo
+from codemode.audit import AuditLog, AuditRecord, code_hash
+from codemode.catalog import Catalog
+from codemode.config import Settings
+from codemode.policy import Policy
+from codemode.sandbox import Limits, Sandbox, SdkBridge
+from codemode.scanner import Scanner
+from codemode.search import SearchIndex, get_signatures, render_hits, render_signatures
+from codemode.server.credentials import CredentialSource, KlaviyoCredentials, MissingCredentials
+from codemode.server.limits import Busy, RateLimited, RateLimiter, WorkerGate
+from codemode.server.results import (
+    CallRecord,
+    ErrorInfo,
+    ExecuteResult,
+    SearchResult,
+    SearchResultItem,
+    Signature,
+    SignatureResult,
+    render_execute,
+)
+from codemode.server.sessions import SessionStores, session_id_for_mcp_session
+
+__all__ = ["Runtime"]
+
+logger = logging.getLogger("codemode.server")
+
+
+class DestructiveConfirmation(BaseModel):
+    """The form shown to the user before a destructive action runs."""
+
+    confirm: bool = Field(description="Run it")
+
+
+@dataclass
+class Runtime:
+    """Everything the tools need, built once per server by :func:`codemode.server.build_server`.
+
+    Attributes:
+        settings: The operator's settings.
+        catalog: The actions (built-in plus extensions).
+        credentials: Maps a request to the caller's Klaviyo credentials.
+        http_client: Shared HTTP connection pool; each caller's credential travels per request.
+        audit: The audit log, or ``None`` when off.
+        transport: ``stdio``, ``http`` or ``memory``, for the audit log.
+    """
+
+    settings: Settings
+    catalog: Catalog
+    credentials: CredentialSource
+    http_client: httpx.AsyncClient
+    audit: AuditLog | None = None
+    transport: str = "stdio"
+    index: SearchIndex = field(init=False)
+    sandbox: Sandbox = field(init=False)
+    scanner: Scanner = field(init=False)
+    policy: Policy = field(init=False)
+    stores: SessionStores = field(init=False)
+    gate: WorkerGate = field(init=False)
+    rate: RateLimiter = field(init=False)
+    default_session: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.index = SearchIndex(self.catalog)
+        self.scanner = Scanner.default()
+        self.policy = Policy.from_settings(s)
+        self.sandbox = Sandbox(
+            limits=Limits(
+                timeout_s=s.timeout_s,
+                cpu_s=s.cpu_s,
+                memory_mb=s.memory_mb,
+                output_bytes=s.output_bytes,
+                max_calls=s.max_calls,
+                code_bytes=s.code_bytes,
+            )
+        )
+        self.stores = SessionStores(
+            max_stores=s.max_stores, ttl_s=s.store_ttl_s, max_bytes=s.store_bytes
+        )
+        self.gate = WorkerGate(s.max_workers, s.queue_s)
+        self.rate = RateLimiter(s.rate_per_min)
+        # stdio and in-memory connections have no MCP session id: the connection is the session.
+        self.default_session = "p" + secrets.token_hex(16)
+
+    # -- search_api / get_signature --------------------------------------------------------------
+
+    def search(self, query: str, limit: int) -> tuple[SearchResult, str]:
+        """Ranked functions for ``query`` and their compact rendering."""
+        hits = self.index.search(query, limit)
+        result = SearchResult(results=[SearchResultItem.model_validate(h.to_dict()) for h in hits])
+        text = (
+            render_hits(hits)
+            if hits
+            else (
+                f"no function matches {query!r}; describe the task differently (e.g. the Klaviyo object and verb)"
+            )
+        )
+        return result, text
+
+    def signatures(self, names: list[str]) -> tuple[SignatureResult, str, bool]:
+        """Signatures for ``names``; the flag is true when none of them was found."""
+        found, errors = get_signatures(names, self.catalog)
+        result = SignatureResult(
+            signatures=[Signature.model_validate(_as_dict(sig)) for sig in found],
+        )
+        text = render_signatures(found) if found else ""
+        if errors:
+            text = (text + "\n\n" if text else "") + "\n".join(errors)
+        return result, text, not found
+
+    # -- execute_code ----------------------------------------------------------------------------
+
+    async def execute(
+        self, ctx: Context[Any, Any], code: str, *, dry_run: bool, session: str | None
+    ) -> tuple[ExecuteResult, str]:
+        """Run ``code`` for the caller of ``ctx``; failures come back as results with ``error``."""
+        started = time.time()
+        clock = time.perf_counter()
+        request = ctx.request_context.request
+        notes: list[str] = []
+        try:
+            creds = await self.credentials.resolve(request)
+        except MissingCredentials as exc:
+            return self._refused("AuthError", str(exc), session or "none")
+        mcp_session = request.headers.get("mcp-session-id") if request is not None else None
+        default = (
+            session_id_for_mcp_session(mcp_session)
+            if mcp_session
+            else (self.default_session if request is None else None)
+        )
+        slot = self.stores.open(creds.principal, session, default)
+        if slot.note:
+            notes.append(slot.note)
+
+        def audit(outcome: str, error_type: str | None, calls: list[dict[str, Any]]) -> None:
+            if self.audit is not None:
+                self.audit.record(
+                    AuditRecord(
+                        started=started,
+                        principal=creds.principal,
+                        session=slot.session,
+                        transport=self.transport,
+                        code_sha256=code_hash(code),
+                        dry_run=dry_run,
+                        outcome=outcome,
+                        error_type=error_type,
+                        duration_ms=(time.perf_counter() - clock) * 1000,
+                        calls=calls,
+                    )
+                )
+
+        try:
+            self.rate.check((creds.principal, slot.session))
+            async with self.gate.slot():
+                raw = await self._run(ctx, creds, code, dry_run=dry_run, store=slot.store)
+        except (Busy, RateLimited) as exc:
+            kind = "Busy" if isinstance(exc, Busy) else "RateLimited"
+            audit("busy" if kind == "Busy" else "rate_limited", kind, [])
+            return self._refused(kind, str(exc), slot.session)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                audit("cancelled", "Cancelled", [])
+            raise
+
+        result = _to_result(raw.to_dict(), slot.session)
+        if raw.store is not None:
+            note = self.stores.save(creds.principal, slot.session, dict(raw.store))
+            if note:
+                notes.append(note)
+        audit(
+            "ok" if result.error is None else "error",
+            result.error.type if result.error else None,
+            [c.model_dump() for c in result.calls],
+        )
+        return result, render_execute(result, notes)
+
+    async def _run(
+        self,
+        ctx: Context[Any, Any],
+        creds: KlaviyoCredentials,
+        code: str,
+        *,
+        dry_run: bool,
+        store: dict[str, Any],
+    ) -> Any:
+        client = AsyncKlaviyo(
+            api_key=creds.api_key,
+            access_token=creds.access_token,
+            on_unauthorized=creds.on_unauthorized,
+            base_url=self.settings.base_url,
+            http_client=self.http_client,
+        )
+        bridge = SdkBridge(
+            client=client,
+            catalog=self.catalog,
+            policy=self.policy,
+            scanner=self.scanner,
+            scan_policy=self.settings.scan_policy,
+            dry_run=dry_run,
+            confirm=_elicit_confirmation(ctx),
+        )
+        calls = 0
+        started = time.monotonic()
+
+        async def on_progress(*_: Any, **__: Any) -> None:
+            nonlocal calls
+            calls += 1
+
+        async def ticker() -> None:
+            while True:
+                await anyio.sleep(1.0)
+                elapsed = time.monotonic() - started
+                await ctx.report_progress(
+                    elapsed, None, f"script running {elapsed:.0f} s, {calls} API calls"
+                )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            try:
+                return await self.sandbox.execute(
+                    code, bridge=bridge, store=store, on_progress=on_progress
+                )
+            finally:
+                tg.cancel_scope.cancel()
+
+    def _refused(self, kind: str, message: str, session: str) -> tuple[ExecuteResult, str]:
+        result = ExecuteResult(
+            output="",
+            truncated=False,
+            calls=[],
+            error=ErrorInfo(type=kind, message=message),
+            session=session,
+        )
+        return result, render_execute(result, [])
+
+
+def _elicit_confirmation(ctx: Context[Any, Any]) -> Callable[[str, str], Awaitable[bool]]:
+    """The bridge's hook for destructive actions: ask the user through MCP elicitation.
+
+    A client that cannot show a form (no elicitation capability, or a stateless request with no
+    back channel) gets no prompt: the operator already enabled destructive actions explicitly.
+    """
+
+    async def confirm(operation_id: str, detail: str) -> bool:
+        caps = ctx.session.client_capabilities
+        if caps is None or caps.elicitation is None or not ctx.session.can_send_request:
+            return True
+        answer = await ctx.elicit(
+            f"Run destructive Klaviyo action {operation_id}? {detail}", DestructiveConfirmation
+        )
+        return answer.action == "accept" and bool(
+            getattr(answer, "data", None) and answer.data.confirm
+        )
+
+    return confirm
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    to_dict = getattr(value, "to_dict", None)
+    return dict(to_dict()) if callable(to_dict) else dict(value)
+
+
+def _to_result(raw: dict[str, Any], session: str) -> ExecuteResult:
+    error = raw.get("error")
+    return ExecuteResult(
+        output=str(raw.get("output", "")),
+        truncated=bool(raw.get("truncated", False)),
+        calls=[
+            CallRecord.model_validate({k: c.get(k) for k in ("id", "status", "ms", "scan")})
+            for c in raw["calls"]
+        ],
+        error=ErrorInfo.model_validate({k: error.get(k) for k in ("type", "message", "line")})
+        if error
+        else None,
+        session=session,
+        planned_writes=raw.get("planned_writes"),
+    )
