@@ -69,7 +69,9 @@ def required_query(action: Action) -> dict[str, Any]:
             name, spec = next(
                 (n, f) for n, f in sorted(action.filters.items()) if "equals" in f.operators
             )
-            value: Any = WHEN if spec.type == "datetime" else "email" if spec.type == "string" else True
+            value: Any = (
+                WHEN if spec.type == "datetime" else "email" if spec.type == "string" else True
+            )
             out["filter"] = F.equals(name, value)
         else:
             out[p.name] = "ABC123"

@@ -18,7 +18,9 @@ BASE = "https://a.klaviyo.com"
 Step = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
-def jsonapi(status: int = 200, body: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def jsonapi(
+    status: int = 200, body: Any = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """A JSON:API response (no body when ``body`` is None)."""
     content = b"" if body is None else json.dumps(body).encode()
     all_headers = {"content-type": "application/vnd.api+json", **(headers or {})}
@@ -27,7 +29,14 @@ def jsonapi(status: int = 200, body: Any = None, headers: dict[str, str] | None 
 
 def error(status: int, code: str, detail: str, **extra: Any) -> httpx.Response:
     """A Klaviyo error document."""
-    obj = {"id": "e1", "status": status, "code": code, "title": code.replace("_", " "), "detail": detail, **extra}
+    obj = {
+        "id": "e1",
+        "status": status,
+        "code": code,
+        "title": code.replace("_", " "),
+        "detail": detail,
+        **extra,
+    }
     return jsonapi(status, {"errors": [obj]})
 
 

@@ -106,7 +106,9 @@ def test_action_sends_catalog_method_path_query_and_body(action_id: str, form: s
 
 @cache
 def _openapi() -> tuple[dict[str, Any], Registry[Any]]:
-    spec = json.loads((shared_dir() / "klaviyo" / "openapi-stable.json").read_text(encoding="utf-8"))
+    spec = json.loads(
+        (shared_dir() / "klaviyo" / "openapi-stable.json").read_text(encoding="utf-8")
+    )
     resource = Resource.from_contents(spec, default_specification=DRAFT4)
     return spec, Registry().with_resource(OPENAPI_URI, resource)
 

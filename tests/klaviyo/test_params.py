@@ -1,0 +1,229 @@
+"""Parameters are validated before anything is sent, and hostile input cannot escape the URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from codemode.klaviyo import F, Klaviyo, ValidationError
+
+from .conftest import KEY
+
+
+@pytest.fixture
+def k() -> Klaviyo:
+    return Klaviyo(api_key=KEY)
+
+
+def reject(k: Klaviyo, op: str, **params: Any) -> str:
+    with pytest.raises(ValidationError) as caught:
+        k.prepare(op, **params)
+    assert caught.value.operation_id == op
+    return str(caught.value)
+
+
+def test_unknown_parameter_lists_close_matches_first(k: Klaviyo) -> None:
+    message = reject(k, "get_profiles", page_sise=5)
+    assert "unknown parameter 'page_sise'; did you mean 'page_size'?" in message
+    assert "filter" in message and "page_cursor" in message
+
+
+def test_filter_field_passed_as_parameter_points_to_filter(k: Klaviyo) -> None:
+    assert "filter=F.equals('email', value)" in reject(k, "get_profiles", email="a@b.co")
+
+
+def test_missing_required_parameter_is_named(k: Klaviyo) -> None:
+    assert "missing required parameter 'id'" in reject(k, "get_profile")
+    assert "missing required parameter 'filter'" in reject(k, "get_campaigns")
+
+
+def test_wrong_types_are_refused(k: Klaviyo) -> None:
+    assert "page_size must be an integer" in reject(k, "get_profiles", page_size="50")
+    assert "page_size must be an integer" in reject(k, "get_profiles", page_size=True)
+    assert "must be a string id" in reject(k, "get_profile", id=["a"])
+
+
+def test_page_size_over_the_endpoint_limit_names_the_limit(k: Klaviyo) -> None:
+    message = reject(k, "get_lists", page_size=50)
+    assert "over the maximum 10" in message and "result.all()" in message
+    assert "below the minimum 1" in reject(k, "get_profiles", page_size=0)
+
+
+def test_unknown_fields_include_and_sort_values_list_valid_options(k: Klaviyo) -> None:
+    message = reject(k, "get_profiles", fields={"profile": ["emial"]})
+    assert "did you mean 'email'?" in message
+    assert "no resource type 'profiles'" in reject(
+        k, "get_profiles", fields={"profiles": ["email"]}
+    )
+    assert "did you mean 'push-tokens'?" in reject(k, "get_profiles", include=["push-token"])
+    assert "did you mean 'created'?" in reject(k, "get_profiles", sort="creted")
+
+
+def test_facets_accept_underscored_names_and_strings(k: Klaviyo) -> None:
+    prepared = k.prepare(
+        "get_profiles",
+        fields={"push_token": "token,platform"},
+        include="push_tokens",
+        additional_fields={"profile": ["subscriptions"]},
+    )
+    assert dict(prepared.query) == {
+        "fields[push-token]": "token,platform",
+        "include": "push-tokens",
+        "additional-fields[profile]": "subscriptions",
+    }
+
+
+def test_filter_on_a_field_the_endpoint_does_not_allow_lists_the_filterable_fields(
+    k: Klaviyo,
+) -> None:
+    message = reject(k, "get_profiles", filter=F.equals("first_name", "Ada"))
+    assert "cannot filter on 'first_name'" in message and "email (any, equals)" in message
+
+
+def test_filter_operator_not_allowed_on_the_field(k: Klaviyo) -> None:
+    message = reject(k, "get_profiles", filter='contains(email,"@b.co")')
+    assert "operator 'contains' is not allowed on 'email'; use one of: any, equals" in message
+
+
+def test_quoted_datetimes_or_or_are_refused_with_the_fix(k: Klaviyo) -> None:
+    assert "write it unquoted" in reject(
+        k, "get_profiles", filter='greater-than(created,"2024-01-01")'
+    )
+    message = reject(k, "get_profiles", filter='or(equals(email,"a"),equals(email,"b"))')
+    assert "no or()" in message and "any(field,[...])" in message
+    assert "not valid Klaviyo syntax" in reject(k, "get_profiles", filter="equals(email")
+
+
+def test_valid_filters_pass_and_go_out_verbatim(k: Klaviyo) -> None:
+    when = dt.datetime(2024, 8, 1, tzinfo=dt.UTC)
+    expr = F.and_(F.any("email", ["a@b.co", 'q"uote']), F.greater_than("created", when))
+    prepared = k.prepare("get_profiles", filter=expr)
+    text = 'and(any(email,["a@b.co","q\\"uote"]),greater-than(created,2024-08-01T00:00:00+00:00))'
+    assert dict(prepared.query)["filter"] == text
+    comma = 'equals(email,"a@b.co"),greater-than(created,2024-08-01T00:00:00Z)'
+    assert dict(k.prepare("get_profiles", filter=comma).query)["filter"] == comma
+
+
+@pytest.mark.parametrize(
+    ("hostile", "encoded"),
+    [
+        ("../../evil", "..%2F..%2Fevil"),
+        ("@evil.com", "%40evil.com"),
+        ("https://evil.com/x", "https%3A%2F%2Fevil.com%2Fx"),
+        ("a?b=c#d", "a%3Fb%3Dc%23d"),
+        ("x/../../admin", "x%2F..%2F..%2Fadmin"),
+    ],
+)
+def test_path_injection_is_percent_encoded_into_one_segment(
+    k: Klaviyo, hostile: str, encoded: str
+) -> None:
+    prepared = k.prepare("get_profile", id=hostile)
+    assert prepared.url == f"https://a.klaviyo.com/api/profiles/{encoded}"
+    assert prepared.path == f"/api/profiles/{encoded}"
+
+
+@pytest.mark.parametrize("dots", [".", "..", "", " "])
+def test_dot_segments_and_empty_ids_are_refused(k: Klaviyo, dots: str) -> None:
+    assert "is not a valid id" in reject(k, "get_profile", id=dots)
+
+
+def test_cursor_as_full_url_is_accepted_only_from_the_same_origin(k: Klaviyo) -> None:
+    same = "https://a.klaviyo.com/api/profiles?page%5Bcursor%5D=bmV4dA&page%5Bsize%5D=20"
+    assert dict(k.prepare("get_profiles", page_cursor=same).query)["page[cursor]"] == "bmV4dA"
+    assert dict(k.prepare("get_profiles", page_cursor="bmV4dA").query)["page[cursor]"] == "bmV4dA"
+    for evil in (
+        "https://evil.com/api/profiles?page%5Bcursor%5D=x",
+        "http://a.klaviyo.com/?page%5Bcursor%5D=x",
+        "//evil.com/?page%5Bcursor%5D=x",
+    ):
+        assert "is not on https://a.klaviyo.com" in reject(k, "get_profiles", page_cursor=evil)
+    assert "no page[cursor]" in reject(
+        k, "get_profiles", page_cursor="https://a.klaviyo.com/api/profiles"
+    )
+
+
+def test_unknown_action_suggests_close_ids(k: Klaviyo) -> None:
+    with pytest.raises(ValidationError, match="did you mean get_profiles"):
+        k.prepare("get_profile_list")
+
+
+def test_body_forms_attributes_relationships_and_ids(k: Klaviyo) -> None:
+    patch = k.prepare("update_profile", id="P1", attributes={"first_name": "Ada"})
+    assert patch.json == {
+        "data": {"type": "profile", "id": "P1", "attributes": {"first_name": "Ada"}}
+    }
+    tag = k.prepare("create_tag", attributes={"name": "vip"}, relationships={"tag_group": "G1"})
+    assert tag.json["data"]["relationships"] == {
+        "tag-group": {"data": {"type": "tag-group", "id": "G1"}}
+    }
+    merge = k.prepare("merge_profiles", id="P1", relationships={"profiles": ["P2", "P3"]})
+    assert merge.json["data"] == {
+        "type": "profile-merge",
+        "id": "P1",
+        "relationships": {
+            "profiles": {"data": [{"type": "profile", "id": "P2"}, {"type": "profile", "id": "P3"}]}
+        },
+    }
+    add = k.prepare("add_profiles_to_list", id="L1", ids=["P1"])
+    assert add.json == {"data": [{"type": "profile", "id": "P1"}]}
+    assert add.path == "/api/lists/L1/relationships/profiles"
+    dated = k.prepare("create_profile", attributes={"properties": {"since": dt.date(2024, 1, 2)}})
+    assert dated.json["data"]["attributes"]["properties"]["since"] == "2024-01-02"
+
+
+def test_body_mistakes_are_explained(k: Klaviyo) -> None:
+    assert "needs a body: pass attributes={...}" in reject(k, "create_profile")
+    assert "did you mean 'first_name'?" in reject(
+        k, "create_profile", attributes={"firstname": "Ada"}
+    )
+    assert "missing required 'name'" in reject(k, "create_list", attributes={})
+    assert "either body=... or attributes" in reject(
+        k, "create_list", body={"data": {}}, attributes={"name": "x"}
+    )
+    assert "full JSON:API document" in reject(k, "create_list", body={"type": "list"})
+    assert "needs a body: pass id=..." in reject(k, "send_campaign")
+    assert k.prepare("send_campaign", id="C1").json == {
+        "data": {"type": "campaign-send-job", "id": "C1"}
+    }
+    assert "no relationship 'lists'" in reject(
+        k, "create_tag", attributes={"name": "x"}, relationships={"lists": ["L"]}
+    )
+    assert "not JSON" in reject(k, "create_profile", attributes={"properties": {"x": object()}})
+
+
+def test_prepare_has_no_io_and_no_credential(k: Klaviyo) -> None:
+    prepared = k.prepare("create_list", attributes={"name": "VIP"})
+    assert prepared.to_dict() == {
+        "operation_id": "create_list",
+        "method": "POST",
+        "url": "https://a.klaviyo.com/api/lists",
+        "path": "/api/lists",
+        "query": [],
+        "json": {"data": {"type": "list", "attributes": {"name": "VIP"}}},
+        "headers": {
+            "Accept": "application/vnd.api+json",
+            "revision": k.revision,
+            "Content-Type": "application/vnd.api+json",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "ftp://a.klaviyo.com",
+        "a.klaviyo.com",
+        "https://u:p@a.klaviyo.com",
+        "https://a.klaviyo.com/?x=1",
+    ],
+)
+def test_bad_base_urls_are_refused(base: str) -> None:
+    with pytest.raises(ValidationError, match="base_url"):
+        Klaviyo(api_key=KEY, base_url=base)
+
+
+def test_base_url_with_a_path_prefix_keeps_the_prefix() -> None:
+    k = Klaviyo(api_key=KEY, base_url="http://testserver/klaviyo/")
+    assert k.prepare("get_accounts").url == "http://testserver/klaviyo/api/accounts"
