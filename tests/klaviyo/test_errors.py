@@ -14,8 +14,8 @@ from codemode.klaviyo import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
-    KlaviyoError,
     Klaviyo,
+    KlaviyoError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -41,7 +41,7 @@ def test_400_maps_to_bad_request_with_klaviyo_error_object(make_client: MakeClie
 
 def test_404_maps_to_not_found_and_names_the_fix(make_client: MakeClient) -> None:
     client, _ = make_client(error(404, "not_found", "A profile with id X does not exist."))
-    with pytest.raises(NotFoundError, match="get_profile: 404.*check the id"):
+    with pytest.raises(NotFoundError, match=r"get_profile: 404.*check the id"):
         client.profiles.get_profile("X")
 
 

@@ -117,7 +117,7 @@ def test_exhausted_retry_budget_raises_a_typed_error_that_says_what_to_do(
 
 def test_exhausted_transport_retries_raise_transport_error(make_client: MakeClient) -> None:
     client, script = make_client(httpx.ConnectTimeout("connect timed out"), max_retries=1)
-    with pytest.raises(TransportError, match="ConnectTimeout.*after 2 attempt"):
+    with pytest.raises(TransportError, match=r"ConnectTimeout.*after 2 attempt"):
         client.accounts.get_accounts()
     assert len(script.requests) == 2
 
