@@ -12,7 +12,7 @@ import http.cookiejar
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from mcp.server.mcpserver import MCPServer
@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from codemode.audit import AuditLog
 from codemode.catalog import Catalog, load_catalog
 from codemode.config import Settings
-from codemode.errors import ConfigError
+from codemode.errors import CodemodeError, ConfigError
 from codemode.server.credentials import (
     DEMO_KEY,
     CredentialSource,
@@ -33,6 +33,9 @@ from codemode.server.credentials import (
 from codemode.server.http import HttpAuth, build_http_app, check_exposure
 from codemode.server.runtime import Runtime
 from codemode.server.tools import register_tools
+
+if TYPE_CHECKING:
+    from codemode.server.oauth import OAuthBundle
 
 __all__ = ["DEMO_BASE_URL", "CodemodeServer", "build_server"]
 
@@ -58,6 +61,7 @@ class CodemodeServer:
 
     mcp: MCPServer[Any]
     runtime: Runtime
+    oauth: OAuthBundle | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[CodemodeServer]:
@@ -70,6 +74,8 @@ class CodemodeServer:
     async def aclose(self) -> None:
         """Close the shared HTTP client and the audit log."""
         await self.runtime.http_client.aclose()
+        if self.oauth is not None:
+            await self.oauth.aclose()
         if self.runtime.audit is not None:
             self.runtime.audit.close()
 
@@ -85,6 +91,13 @@ class CodemodeServer:
             ConfigError: the demo would be exposed beyond loopback without authentication.
         """
         s = self.runtime.settings
+        if auth is None and self.oauth is not None:
+            auth = HttpAuth(
+                token_verifier=self.oauth.token_verifier,
+                resource_server_url=self.oauth.resource_server_url,
+                routes=self.oauth.routes,
+                anonymous_demo=False,
+            )
         auth = auth or HttpAuth(anonymous_demo=s.demo)
         check_exposure(host=s.host, demo=s.demo, auth=auth)
 
@@ -118,6 +131,7 @@ def build_server(
     credentials: CredentialSource | None = None,
     catalog: Catalog | None = None,
     http_client: httpx.AsyncClient | None = None,
+    oauth: bool | None = None,
     log_level: LogLevel = "WARNING",
 ) -> CodemodeServer:
     """Wire the three tools over everything they use.
@@ -131,6 +145,8 @@ def build_server(
         catalog: The actions; defaults to the built-in catalog.
         http_client: The HTTP client the SDK uses; defaults to the in-process simulator with
             ``--demo`` and a real client otherwise.
+        oauth: Serve per-user OAuth over HTTP; by default on when a Klaviyo OAuth app is
+            configured (``KLAVIYO_OAUTH_CLIENT_ID``).
         log_level: Server log level (logs go to stderr).
 
     Raises:
@@ -139,21 +155,17 @@ def build_server(
     transport = transport or settings.transport
     if settings.demo:
         settings = settings.with_overrides(base_url=DEMO_BASE_URL)
-    if credentials is None:
-        if transport == "http":
-            credentials = RequestUserSource()
-        elif settings.demo:
-            credentials = StaticCredentials(KlaviyoCredentials(principal="demo", api_key=DEMO_KEY))
-        elif settings.api_key:
-            credentials = StaticCredentials(
-                KlaviyoCredentials(
-                    principal=key_principal(settings.api_key), api_key=settings.api_key
-                )
-            )
-        else:
-            credentials = StaticCredentials(None)
     if http_client is None:
         http_client = _demo_client() if settings.demo else httpx.AsyncClient(cookies=_no_cookies())
+    bundle: OAuthBundle | None = None
+    if transport == "http" and (oauth if oauth is not None else bool(settings.oauth_client_id)):
+        from codemode.server.oauth import build_oauth
+        from codemode.server.oauth.configure import oauth_config
+
+        server_url = f"http://{settings.host}:{settings.port}"
+        bundle = build_oauth(oauth_config(settings, server_url=server_url), http_client=http_client)
+    if credentials is None:
+        credentials = _default_credentials(settings, transport, bundle, http_client)
     audit_path = settings.audit_path(transport) if not settings.audit_disabled else None
     runtime = Runtime(
         settings=settings,
@@ -171,7 +183,26 @@ def build_server(
         log_level=log_level,
     )
     register_tools(server, runtime)
-    return CodemodeServer(mcp=server, runtime=runtime)
+    return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle)
+
+
+def _default_credentials(
+    settings: Settings, transport: str, bundle: OAuthBundle | None, http_client: httpx.AsyncClient
+) -> CredentialSource:
+    if transport == "http":
+        return RequestUserSource(oauth=bundle)
+    if settings.demo:
+        return StaticCredentials(KlaviyoCredentials(principal="demo", api_key=DEMO_KEY))
+    if settings.api_key:
+        return StaticCredentials(
+            KlaviyoCredentials(principal=key_principal(settings.api_key), api_key=settings.api_key)
+        )
+    try:  # the tokens `codemode login` stored, when there is an OAuth app to refresh them with
+        from codemode.server.oauth.configure import local_login_source
+
+        return local_login_source(settings, http_client)
+    except CodemodeError:
+        return StaticCredentials(None)
 
 
 def _version() -> str:
