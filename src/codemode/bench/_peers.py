@@ -1,0 +1,242 @@
+"""The real peers the tokens benchmark measures in the same run.
+
+- FastMCP's CodeMode transform (``fastmcp`` 4.x, sandbox ``pydantic-monty``) placed over the very
+  same one-tool-per-action server as the classic baseline, through a FastMCP proxy.
+- Klaviyo's own local MCP server (PyPI ``klaviyo-mcp-server``, Python >= 3.13), started offline in
+  its own virtual environment under ``.bench-venvs/`` and listed with the official ``mcp`` client.
+  Its tools call the real Klaviyo API, so only its tool definitions can be measured here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.server import Server
+from mcp.shared.memory import create_client_server_memory_streams
+
+from codemode.errors import CodemodeError
+
+__all__ = [
+    "KLAVIYO_MCP_PACKAGE",
+    "KlaviyoMcpListing",
+    "PeerUnavailable",
+    "build_fastmcp_codemode",
+    "list_klaviyo_mcp_tools",
+    "model_view",
+]
+
+KLAVIYO_MCP_PACKAGE = "klaviyo-mcp-server"
+_VENV_DIR = ".bench-venvs"
+
+
+class PeerUnavailable(CodemodeError):
+    """A peer cannot run on this machine; the message says why and what would fix it."""
+
+
+def model_view(tool: dict[str, Any]) -> dict[str, Any]:
+    """What an MCP client forwards to the model for one tool: name, description, input schema.
+
+    Clients drop protocol extras (``_meta``, ``outputSchema``, annotations, titles) when they turn
+    ``tools/list`` into the model's tool list, so every mode is counted on this same projection.
+    """
+    view: dict[str, Any] = {"name": tool["name"]}
+    if tool.get("description"):
+        view["description"] = tool["description"]
+    view["input_schema"] = tool.get("inputSchema") or tool.get("input_schema") or {}
+    return view
+
+
+# -- FastMCP CodeMode over the classic server ------------------------------------------------------
+
+
+def build_fastmcp_codemode(classic: Server[Any]) -> Any:
+    """A FastMCP server proxying ``classic`` with the CodeMode transform applied.
+
+    Raises:
+        PeerUnavailable: fastmcp 4.x (with its code-mode extra) is not installed.
+    """
+    try:
+        from fastmcp.client.transports.base import ClientTransport, TransportOptions
+        from fastmcp.experimental.transforms.code_mode import CodeMode
+        from fastmcp.server import create_proxy
+    except ImportError as exc:
+        raise PeerUnavailable(
+            f"fastmcp 4.x is not installed ({exc}); "
+            'install the benchmark extra: .venv/bin/pip install -e ".[bench]"'
+        ) from exc
+
+    class LowLevelTransport(ClientTransport):
+        """fastmcp's in-memory transport takes FastMCP or MCPServer objects; this takes a Server."""
+
+        def __init__(self, server: Server[Any]) -> None:
+            self.server = server
+
+        @contextlib.asynccontextmanager
+        async def connect_session(
+            self, *, transport_options: Any = None, **session_kwargs: Any
+        ) -> AsyncGenerator[Any, None]:
+            options = transport_options or TransportOptions()
+            async with create_client_server_memory_streams() as (client_streams, server_streams):
+                server = self.server
+
+                async def run_server() -> None:
+                    await server.run(
+                        server_streams[0],
+                        server_streams[1],
+                        server.create_initialization_options(),
+                    )
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(run_server)
+                    try:
+                        async with options.session_class(
+                            read_stream=client_streams[0],
+                            write_stream=client_streams[1],
+                            **session_kwargs,
+                        ) as session:
+                            yield session
+                    finally:
+                        tg.cancel_scope.cancel()
+
+    proxy = create_proxy(LowLevelTransport(classic), name="klaviyo-classic-codemode")
+    proxy.add_transform(CodeMode())
+    return proxy
+
+
+# -- Klaviyo's own MCP server ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KlaviyoMcpListing:
+    """The real ``tools/list`` answer of Klaviyo's server, as JSON-ready dicts."""
+
+    version: str
+    tools: list[dict[str, Any]]
+
+
+def _python313() -> str | None:
+    for name in ("python3.14", "python3.13"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[3-9]*/bin/python3")))
+    return pyenv[-1] if pyenv else None
+
+
+def _ensure_venv(root: Path, log: Callable[[str], None]) -> Path:
+    venv = root / _VENV_DIR / KLAVIYO_MCP_PACKAGE
+    exe = venv / "bin" / KLAVIYO_MCP_PACKAGE
+    if exe.exists():
+        return exe
+    python = _python313()
+    if python is None:
+        raise PeerUnavailable(
+            f"{KLAVIYO_MCP_PACKAGE} needs Python >= 3.13 and none was found (python3.13 on PATH "
+            "or under ~/.pyenv/versions)"
+        )
+    log(f"creating {venv.relative_to(root)} with {python} (first run only)")
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True)
+    log(f"pip install {KLAVIYO_MCP_PACKAGE} (first run only; about a minute)")
+    done = subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            KLAVIYO_MCP_PACKAGE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0 or not exe.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise PeerUnavailable(f"pip install {KLAVIYO_MCP_PACKAGE} failed: {' | '.join(tail)}")
+    return exe
+
+
+def _installed_version(exe: Path) -> str:
+    done = subprocess.run(
+        [
+            str(exe.parent / "python"),
+            "-c",
+            f"import importlib.metadata as m; print(m.version('{KLAVIYO_MCP_PACKAGE}'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+async def list_klaviyo_mcp_tools(
+    root: Path, shared: Path, log: Callable[[str], None] = lambda _: None
+) -> KlaviyoMcpListing:
+    """Start Klaviyo's server offline (peers.md) and list its tools with the official mcp client.
+
+    Args:
+        root: the repository root (its ``.bench-venvs/`` holds the server's virtual environment).
+        shared: the ``../shared`` folder (offline OpenAPI copy and the ``sitecustomize`` shim).
+        log: progress messages.
+
+    Raises:
+        PeerUnavailable: no Python 3.13, the install failed, ../shared is missing, or it did not start.
+    """
+    oas = shared / "klaviyo" / "openapi-stable.json"
+    shim = shared / "tools" / "klaviyo-mcp-offline"
+    if not oas.is_file() or not (shim / "sitecustomize.py").is_file():
+        raise PeerUnavailable(f"the offline OpenAPI copy or shim is missing under {shared.name}/")
+    exe = await anyio.to_thread.run_sync(_ensure_venv, root, log)
+    env = {
+        "PYTHONPATH": str(shim.resolve()),
+        "KLAVIYO_OAS_FILE": str(oas.resolve()),
+        "PRIVATE_API_KEY": "pk_offline_benchmark",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", ""),
+    }
+    params = StdioServerParameters(command=str(exe), args=[], env=env, cwd=str(root))
+    log(f"starting {KLAVIYO_MCP_PACKAGE} offline and listing its tools")
+    with tempfile.TemporaryFile("w+") as errlog:
+        try:
+            with anyio.fail_after(120):
+                async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+                    listed = await client.list_tools()
+        except Exception as exc:
+            errlog.seek(0)
+            tail = " | ".join(errlog.read().strip().splitlines()[-3:])
+            raise PeerUnavailable(
+                f"{KLAVIYO_MCP_PACKAGE} did not list its tools: {exc!r} {tail}"
+            ) from exc
+    tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+    version = await anyio.to_thread.run_sync(_installed_version, exe)
+    return KlaviyoMcpListing(version=version, tools=tools)
+
+
+def _main() -> None:  # pragma: no cover - manual check: python -m codemode.bench._peers
+    import json
+
+    from codemode.bench._tokens import count_json
+
+    root = Path.cwd()
+    listing = anyio.run(list_klaviyo_mcp_tools, root, root.parent / "shared", print)
+    views = [model_view(t) for t in listing.tools]
+    print(
+        json.dumps({"version": listing.version, "tools": len(views), "tokens": count_json(views)})
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()
