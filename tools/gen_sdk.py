@@ -20,6 +20,7 @@ import keyword
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -616,30 +617,32 @@ def stub_module(group: str, actions: list[Action]) -> str:
     return text
 
 
-def _ruff(args: list[str], text: str, filename: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "ruff", *args, "--stdin-filename", filename, "-"],
-        input=text,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"ruff {args[0]} failed on {filename}: {proc.stderr.strip()}; install the dev extras"
-        )
-    return proc.stdout
-
-
-def ruff_format(text: str, filename: str) -> str:
+def ruff_format(files: dict[Path, str]) -> dict[Path, str]:
     """Fix and format with the project's pinned ruff so generated files pass ``make lint``.
 
     The fixes (sorted imports and ``__all__``, unused imports dropped, class-syntax TypedDicts)
-    keep the generator's templates simple; ruff is deterministic at a pinned version.
+    keep the generator's templates simple; ruff is deterministic at a pinned version. All files go
+    through two ruff runs in a scratch copy, with the project's own configuration.
     """
-    fixed = _ruff(["check", "--fix-only", "--exit-zero", "--quiet"], text, filename)
-    return _ruff(["format", "--quiet"], fixed, filename)
+    config = str(ROOT / "pyproject.toml")
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = {path: Path(tmp) / path.relative_to(ROOT) for path in files}
+        for path, text in files.items():
+            scratch[path].parent.mkdir(parents=True, exist_ok=True)
+            scratch[path].write_text(text, encoding="utf-8")
+        for args in (["check", "--fix-only", "--exit-zero"], ["format"]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "ruff", *args, "--quiet", "--config", config, tmp],
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise SystemExit(
+                    f"ruff {args[0]} failed: {proc.stderr.strip()}; install the dev extras"
+                )
+        return {path: scratch[path].read_text(encoding="utf-8") for path in files}
 
 
 def generate(catalog: Catalog) -> dict[Path, str]:
@@ -656,7 +659,7 @@ def generate(catalog: Catalog) -> dict[Path, str]:
         files[STUB_DIR / f"{group}.pyi"] = stub_module(group, actions)
     files[GEN_DIR / "__init__.py"] = runtime_init(groups)
     files[STUB_DIR / "_base.pyi"] = HEADER + "\n" + BASE_STUB
-    return {path: ruff_format(text, str(path.relative_to(ROOT))) for path, text in files.items()}
+    return ruff_format(files)
 
 
 def main(argv: list[str] | None = None) -> int:

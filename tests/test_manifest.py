@@ -1,0 +1,80 @@
+"""Every operation is accounted for: catalog, SDK methods (sync and async) and stubs.
+
+The catalog must hold exactly the 162 ids of ../shared/spec/actions.json with the same methods and
+paths, plus companion reads marked as such; every catalog id must have a generated SDK method on
+both clients and a ``def`` in ``sdk_stubs/<group>.pyi`` with its docstring right under it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from codemode.catalog import load_catalog
+from codemode.klaviyo._generated import ASYNC_GROUPS, GROUPS
+from tests._shared import REPO_ROOT, shared_dir
+
+CATALOG = load_catalog()
+STUBS = REPO_ROOT / "sdk_stubs"
+
+
+def test_catalog_holds_exactly_the_spec_actions_with_the_same_routes() -> None:
+    spec = json.loads((shared_dir() / "spec" / "actions.json").read_text(encoding="utf-8"))[
+        "actions"
+    ]
+    assert len(spec) == 162
+    builtin = {a.id: a for a in CATALOG.values() if a.source == "builtin"}
+    assert set(builtin) == {s["id"] for s in spec}
+    for s in spec:
+        action = builtin[s["id"]]
+        assert (action.method, action.path, action.kind) == (s["method"], s["path"], s["kind"]), s[
+            "id"
+        ]
+
+
+def test_everything_else_in_the_catalog_is_a_marked_companion() -> None:
+    extra = [a for a in CATALOG.values() if a.source != "builtin"]
+    assert extra, "the job-status companion reads are expected"
+    for action in extra:
+        assert action.source == "companion" and action.companion_of in CATALOG, action.id
+        assert action.method == "GET"
+
+
+def _stub_defs() -> dict[str, dict[str, ast.FunctionDef]]:
+    out: dict[str, dict[str, ast.FunctionDef]] = {}
+    for path in sorted(STUBS.glob("*.pyi")):
+        if path.stem.startswith("_"):
+            continue  # shared types (Result, Filter), not a group
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                defs = [n for n in node.body if isinstance(n, ast.FunctionDef)]
+                if defs:
+                    assert path.stem not in out, f"{path.name}: one class with methods per group"
+                    out[path.stem] = {d.name: d for d in defs}
+    return out
+
+
+STUB_DEFS = _stub_defs()
+
+
+@pytest.mark.parametrize("action_id", list(CATALOG))
+def test_every_action_has_sync_and_async_methods_and_a_stub(action_id: str) -> None:
+    action = CATALOG[action_id]
+    assert callable(getattr(GROUPS[action.group], action_id, None)), "no sync SDK method"
+    assert callable(getattr(ASYNC_GROUPS[action.group], action_id, None)), "no async SDK method"
+    stub = STUB_DEFS.get(action.group, {}).get(action_id)
+    assert stub is not None, f"no def {action_id} in sdk_stubs/{action.group}.pyi"
+    doc = ast.get_docstring(stub)
+    assert doc is not None and doc.splitlines()[0] == action.summary
+    assert all(a.arg != "kwargs" for a in stub.args.kwonlyargs)
+    assert stub.returns is not None and ast.unparse(stub.returns).startswith("Result[")
+
+
+def test_stubs_hold_one_def_per_action_and_nothing_else() -> None:
+    stubbed = {(group, name) for group, defs in STUB_DEFS.items() for name in defs}
+    assert stubbed == {(a.group, a.id) for a in CATALOG.values()}
+    assert Path(STUBS / "_base.pyi").is_file()
