@@ -84,5 +84,5 @@ async def test_sync_iteration_of_an_async_result_says_what_to_use(
 ) -> None:
     client, _ = make_async_client(pages(total=7, size=3))
     result = await client.profiles.get_profiles(page_size=3)
-    with pytest.raises(TypeError, match="aall|apages"):
+    with pytest.raises(TypeError, match=r"aall|apages"):
         list(result.all())
