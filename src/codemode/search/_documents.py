@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from codemode.catalog import Action
-from codemode.search._text import STOPWORDS, stem, words
+from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CONCEPTS, MAX_PHRASE, RESOURCE_HEADS
 
 __all__ = ["FIELD_WEIGHTS", "action_facets", "action_targets", "concept_terms", "document_fields", "terms"]
@@ -23,8 +23,8 @@ __all__ = ["FIELD_WEIGHTS", "action_facets", "action_targets", "concept_terms", 
 # half of the dev queries, checked on the other half.
 FIELD_WEIGHTS: Mapping[str, float] = {
     "name": 3.0,
-    "summary": 1.5,
-    "keywords": 1.5,
+    "summary": 0.75,
+    "keywords": 2.0,
     "resource": 1.0,
     "path": 0.8,
     "schema": 0.25,
@@ -36,8 +36,13 @@ _LEADING_VERBS = frozenset({"list"})
 _GENERIC_PARAMS = frozenset({"filter", "sort", "page_cursor", "page_size", "include", "id"})
 
 
-def concept_terms(stream: list[str]) -> list[str]:
-    """The ``~concept`` terms whose phrases occur in ``stream`` (stemmed words, stopwords kept)."""
+def concept_terms(stream: list[str], negated: list[bool] | None = None) -> list[str]:
+    """The ``~concept`` terms whose phrases occur in ``stream`` (stemmed words, stopwords kept).
+
+    Args:
+        stream: stemmed words.
+        negated: per word, whether it is denied; denied concepts come out as ``!~concept``.
+    """
     out: list[str] = []
     n = len(stream)
     for i in range(n):
@@ -46,7 +51,8 @@ def concept_terms(stream: list[str]) -> list[str]:
                 break
             hit = CONCEPTS.get(tuple(stream[i : i + size]))
             if hit:
-                out.extend("~" + concept for concept, _ in hit)
+                prefix = "!~" if negated is not None and negated[i] else "~"
+                out.extend(prefix + concept for concept, _ in hit)
     return out
 
 
@@ -58,11 +64,16 @@ def terms(text: str, *, drop_leading_verb: bool = False) -> list[str]:
         drop_leading_verb: treat a leading "list" as the verb it is ("List campaigns"), not the noun.
     """
     raw = words(text)
+    negated = negation_mask(text, raw)
     if drop_leading_verb and raw and raw[0] in _LEADING_VERBS:
-        raw = raw[1:]
+        raw, negated = raw[1:], negated[1:]
     stream = [stem(w) for w in raw]
-    content = [stem(w) for w in raw if w not in STOPWORDS and len(w) > 1]
-    return content + concept_terms(stream)
+    content = [
+        ("!" if neg else "") + s
+        for w, s, neg in zip(raw, stream, negated, strict=True)
+        if w not in STOPWORDS and w not in NEGATORS and len(w) > 1
+    ]
+    return content + concept_terms(stream, negated)
 
 
 def _body_names(schema: Mapping[str, Any]) -> list[str]:

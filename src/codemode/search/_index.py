@@ -30,7 +30,7 @@ from rapidfuzz import fuzz, process
 from codemode.catalog import Action, Catalog
 from codemode.search._documents import FIELD_WEIGHTS, action_facets, action_targets, document_fields
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
-from codemode.search._text import STOPWORDS, words
+from codemode.search._text import STOPWORDS, stem, words
 from codemode.search._vocab import CUES, FACETS
 
 __all__ = ["SearchHit", "SearchIndex", "Weights"]
@@ -40,30 +40,31 @@ __all__ = ["SearchHit", "SearchIndex", "Weights"]
 class Weights:
     """Every tunable of the ranking in one place (defaults tuned on half the dev queries)."""
 
-    k1: float = 1.2
-    b: float = 0.5
+    k1: float = 0.9
+    b: float = 1.0
     fields: tuple[tuple[str, float], ...] = tuple(FIELD_WEIGHTS.items())
     concept: float = 0.6
     list_verb: float = 0.3
+    negated: float = 0.5
     facets: tuple[tuple[str, float], ...] = (
         ("read", 0.05),
-        ("list", 0.08),
-        ("one", 0.08),
+        ("list", 0.16),
+        ("one", 0.16),
         ("create", 0.10),
         ("update", 0.10),
-        ("delete", 0.15),
+        ("delete", 0.10),
         ("bulk", 0.15),
         ("single", 0.10),
         ("report", 0.10),
         ("series", 0.20),
         ("values", 0.15),
-        ("ids", 0.20),
+        ("ids", 0.15),
         ("full", 0.08),
         ("link", 0.15),
         ("client", 0.25),
         ("server", 0.05),
     )
-    head: float = 0.12
+    head: float = 0.24
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -157,6 +158,7 @@ class SearchIndex:
             surface.update(phrase)
         self._known_words = sorted(s for s in surface | STOPWORDS if s.isalpha() and len(s) > 3)
         self._known_set = frozenset(surface | STOPWORDS)
+        self._known_stems = frozenset(self._term_row) | frozenset(t for phrase in CUES for t in phrase)
 
     def _build_facets(self) -> None:
         self._facet_row = {f: i for i, f in enumerate(FACETS)}
@@ -178,7 +180,7 @@ class SearchIndex:
         }
 
     def _correct_uncached(self, word: str) -> str:
-        if word in self._known_set or len(word) < 5 or not word.isalpha():
+        if word in self._known_set or len(word) < 5 or not word.isalpha() or stem(word) in self._known_stems:
             return word
         best = process.extractOne(word, self._known_words, scorer=fuzz.ratio, score_cutoff=self.weights.fuzzy_cutoff)
         return str(best[0]) if best else word
@@ -194,6 +196,7 @@ class SearchIndex:
             correct=self._correct,
             concept_weight=w.concept,
             list_verb_weight=w.list_verb,
+            negated_weight=w.negated,
         )
         lexical = np.zeros(n)
         for term, weight in parsed.terms.items():

@@ -12,19 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from codemode.search._documents import concept_terms
-from codemode.search._text import STOPWORDS, stem, words
+from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, HEADS, MAX_PHRASE
 
 __all__ = ["ParsedQuery", "normalize_path", "parse_query"]
 
-# Words that open a negated scope running to the end of the clause.
-_NEGATORS = frozenset(
-    {"not", "no", "without", "never", "nor", "except", "instead", "rather", "leave", "don", "doesn", "isn", "won", "shouldn"}
-)
-# Words that negate the clause they close ("a bulk job is overkill").
-_POST_NEGATORS = frozenset({"overkill", "unnecessary", "unneeded"})
-# Zero-width, so every word stays in exactly one clause and the mask lines up with ``words``.
-_CLAUSE_END = re.compile(r"(?=[,;!?()])|(?<=[a-z]\.)(?=\s)|(?=\bbut\b)|(?=\bkeep\b)|(?=\bonly\b)")
 # Facets whose denial is itself a request for the other side.
 _OPPOSITE = {
     "bulk": "single", "single": "bulk", "series": "values", "values": "series",
@@ -69,21 +61,6 @@ class ParsedQuery:
         self.cues[facet] = self.cues.get(facet, 0.0) + weight
 
 
-def _negated_mask(raw: str, tokens: list[str]) -> list[bool]:
-    """For each word of ``raw`` (as ``words`` splits it), whether it sits in a negated scope."""
-    mask: list[bool] = []
-    for clause in _CLAUSE_END.split(raw.lower()):
-        cw = words(clause)
-        post = any(w in _POST_NEGATORS for w in cw)
-        negating = False
-        for w in cw:
-            if w in _NEGATORS:
-                negating = True
-            mask.append(negating or post)
-    # The clause split can disagree with the whole-string split on odd input; fall back to none.
-    return mask if len(mask) == len(tokens) else [False] * len(tokens)
-
-
 def parse_query(
     query: str,
     *,
@@ -91,6 +68,7 @@ def parse_query(
     correct: Callable[[str], str],
     concept_weight: float,
     list_verb_weight: float,
+    negated_weight: float,
 ) -> ParsedQuery:
     """Analyse ``query``.
 
@@ -100,6 +78,7 @@ def parse_query(
         correct: maps an unknown word to the closest known word (typo repair) or returns it.
         concept_weight: weight of the domain-vocabulary concept terms relative to literal terms.
         list_verb_weight: weight of a leading "list", which is usually the verb, not the resource.
+        negated_weight: weight of denied words, matched only against denials in summaries.
     """
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
@@ -118,21 +97,24 @@ def parse_query(
 
     text = _QUOTED.sub(" ", _EMAIL.sub(" ", query))
     raw_words = words(text)
-    negated = _negated_mask(text, raw_words)
+    negated = negation_mask(text, raw_words)
     fixed = [correct(w) for w in raw_words]
     stream = [stem(w) for w in fixed]
     first = next((i for i, w in enumerate(fixed) if w not in _FILLER), None)
     verb_tag = first is not None and fixed[first] in ("tag", "label") and fixed[first + 1 : first + 2] != ["group"]
 
-    # Lexical terms: content words outside negated scopes.
+    # Lexical terms. A denied word ("not the custom ones") must not pull toward what it names;
+    # it becomes a "!" term that meets summaries which deny the same thing ("not segments").
     for i, (w, s) in enumerate(zip(fixed, stream, strict=True)):
-        if negated[i] or w in STOPWORDS or len(w) < 2 or w in _NEGATORS:
+        if w in STOPWORDS or len(w) < 2 or w in NEGATORS:
+            continue
+        if negated[i]:
+            parsed.add_term("!" + s, negated_weight)
             continue
         weight = list_verb_weight if (i == first and w == "list") else 1.0
         parsed.add_term(s, weight)
-    positive = [s if not negated[i] else "\0" for i, s in enumerate(stream)]
-    for concept in concept_terms(positive):
-        parsed.add_term(concept, concept_weight)
+    for concept in concept_terms(stream, negated):
+        parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
     _phrase_cues(fixed, stream, negated, first, parsed)
     if verb_tag:
@@ -165,7 +147,7 @@ def _phrase_cues(fixed: list[str], stream: list[str], negated: list[bool], first
             i += 1
             continue
         # A phrase that starts with its own negator ("no time series") already says what it means.
-        neg = negated[i] and word not in _NEGATORS
+        neg = negated[i] and word not in NEGATORS
         scale = 1.0
         if i == first:
             scale = 1.5  # the imperative verb says the most about what the caller wants

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["STOPWORDS", "split_identifier", "stem", "tokenize", "words"]
+__all__ = ["NEGATORS", "STOPWORDS", "negation_mask", "split_identifier", "stem", "tokenize", "words"]
 
 # Words that carry no meaning for choosing an action. Verbs and words that mark intent
 # ("list", "all", "only", "not", "new") are NOT here: the intent scorer reads them. Counting words
@@ -70,3 +70,28 @@ def words(text: str) -> list[str]:
 def tokenize(text: str) -> list[str]:
     """Stemmed content terms of ``text`` (stopwords and one-letter tokens dropped)."""
     return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+# Words that open a negated scope running to the end of the clause.
+NEGATORS = frozenset(
+    {"not", "no", "without", "never", "nor", "except", "instead", "rather", "leave", "don", "doesn", "isn", "won", "shouldn"}
+)
+# Words that negate the clause they close ("a bulk job is overkill").
+_POST_NEGATORS = frozenset({"overkill", "unnecessary", "unneeded"})
+# Zero-width, so every word stays in exactly one clause and the mask lines up with ``words``.
+_CLAUSE_END = re.compile(r"(?=[,;!?()])|(?<=[a-z]\.)(?=\s)|(?=\bbut\b)|(?=\bkeep\b)|(?=\bonly\b)", re.I)
+
+
+def negation_mask(raw: str, tokens: list[str]) -> list[bool]:
+    """For each word of ``raw`` (as ``words`` splits it), whether it sits in a negated scope."""
+    mask: list[bool] = []
+    for clause in _CLAUSE_END.split(raw):
+        cw = words(clause)
+        post = any(w in _POST_NEGATORS for w in cw)
+        negating = False
+        for w in cw:
+            if w in NEGATORS:
+                negating = True
+            mask.append(negating or post)
+    # The clause split can disagree with the whole-string split on odd input; fall back to none.
+    return mask if len(mask) == len(tokens) else [False] * len(tokens)

@@ -40,7 +40,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "flow_step": ("flow action", "step", "time delay", "delay", "split", "conditional split", "node"),
     "product": (
-        "product", "item", "catalog item", "listing", "merchandise", "goods", "article", "feed",
+        "product", "item", "catalog item", "merchandise", "goods", "article", "feed",
     ),
     "variant": (
         "variant", "sku", "size", "color", "colour", "colorway", "option", "flavor", "model number",
@@ -168,7 +168,7 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         ("ids are enough", 2.0), ("just ids", 2.0), ("relationship", 0.5), ("relationships", 0.5),
     ),
     "full": (
-        ("full", 1.0), ("full objects", 2.0), ("details", 0.5), ("complete", 0.5), ("objects", 1.0),
+        ("full", 1.0), ("full objects", 2.0), ("complete", 0.5), ("objects", 1.0), ("whole", 0.5),
     ),
     "link": (
         ("link", 1.0), ("unlink", 1.0), ("attach", 1.0), ("detach", 1.0), ("associate", 1.0),
@@ -217,7 +217,7 @@ _HEADS: dict[str, tuple[str, ...]] = {
     "message": ("message", "campaign message", "flow message", "email content", "subject line", "preview text"),
     "flow": ("flow", "automation", "journey", "workflow"),
     "flow_step": ("flow action", "step", "flow step", "action"),
-    "product": ("product", "item", "catalog item", "listing"),
+    "product": ("product", "item", "catalog item"),
     "variant": ("variant", "sku", "size", "colorway", "catalog variant"),
     "category": ("category", "collection", "catalog category"),
     "coupon": ("coupon", "promotion", "discount", "offer"),
