@@ -240,12 +240,12 @@ class _Core:
                 if retry_after is not None:
                     meta["retry_after"] = retry_after
             source = dict(first.get("source") or {})
-            title = first.get("title") or response.reason_phrase or "error"
+            title = str(first.get("title") or response.reason_phrase or "error").rstrip(".")
             detail = first.get("detail")
             tried = f" after {attempts} attempts" if attempts > 1 else ""
             message = (
                 f"{action.id}: {status} {title}{tried}"
-                + (f": {detail}" if detail else "")
+                + (f": {str(detail).rstrip('.')}" if detail else "")
                 + f". {_hint(action, status, source, meta)}"
             )
             klass = error_for_status(status)
