@@ -1,0 +1,276 @@
+"""The host side of the SDK proxy: policy, the real call, the scan, and nothing else.
+
+A worker asks for ``(operation id, positional args, params)``; :class:`SdkBridge` resolves the id
+in the catalog (no fuzzy matching), refuses ``_``-prefixed keywords (no per-call host, auth or
+transport overrides), refuses dot-segment path ids, applies the :class:`~codemode.policy.Policy`
+(and the user's confirmation for destructive actions), then calls the SDK, which builds the URL
+from the catalog's template on its fixed base URL with every path parameter percent-encoded.
+Answers are scanned for prompt injection before the worker sees them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+
+from codemode.catalog import Action, Catalog
+from codemode.klaviyo._errors import KlaviyoError, ValidationError
+from codemode.policy import Policy, Refusal
+from codemode.sandbox.result import ScanVerdict
+
+__all__ = [
+    "Bridge",
+    "BridgeReply",
+    "ConfirmHook",
+    "ResponseScanner",
+    "SdkBridge",
+    "SdkClient",
+]
+
+log = logging.getLogger("codemode.sandbox")
+
+ConfirmHook = Callable[[Action, Mapping[str, Any]], Awaitable[bool]]
+
+
+class _ScanLike(Protocol):
+    @property
+    def verdict(self) -> str: ...
+
+    @property
+    def document(self) -> Any: ...
+
+
+class ResponseScanner(Protocol):
+    """What the bridge needs from ``codemode.scanner.Scanner``."""
+
+    def scan_response(self, document: Any, policy: str = ...) -> _ScanLike: ...
+
+
+class _ResultLike(Protocol):
+    @property
+    def raw(self) -> dict[str, Any] | None: ...
+
+    @property
+    def status(self) -> int: ...
+
+
+class SdkClient(Protocol):
+    """What the bridge needs from ``AsyncKlaviyo``."""
+
+    async def call(self, operation_id: str, /, **params: Any) -> _ResultLike: ...
+
+    def prepare(self, operation_id: str, /, **params: Any) -> Any: ...
+
+
+@dataclass(slots=True)
+class BridgeReply:
+    """The outcome of one call, as the sandbox forwards it to the worker.
+
+    Attributes:
+        status: HTTP status (0 when nothing was sent).
+        raw: the (scanned, possibly redacted) JSON:API document, on success.
+        scan: the scanner's verdict on ``raw``.
+        error: the exception for the script (``{"class", "message", ...}``), on failure.
+        planned: a dry-run write recorded instead of sent (``params`` are the validated ones).
+        params: the call's keyword parameters (path arguments folded in).
+    """
+
+    status: int = 0
+    raw: dict[str, Any] | None = None
+    scan: ScanVerdict = "unscanned"
+    error: dict[str, Any] | None = None
+    planned: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Bridge(Protocol):
+    """What :class:`~codemode.sandbox.Sandbox` needs to serve a script's SDK calls."""
+
+    def operations(self) -> Mapping[str, Sequence[str]]:
+        """Operation ids by group (what ``klaviyo.<group>.<id>`` offers)."""
+
+    async def call(self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]) -> BridgeReply:
+        """Serve one call; never raises for anything the script did."""
+
+    async def scan_output(self, text: str) -> tuple[str, ScanVerdict]:
+        """Scan the final output; the text to return and the verdict."""
+
+
+def _refusal_error(refusal: Refusal) -> dict[str, Any]:
+    return {
+        "class": "PolicyError",
+        "message": refusal.message,
+        "rule": refusal.rule,
+        "operation_id": refusal.operation_id,
+    }
+
+
+def _invalid(op_id: str, message: str) -> BridgeReply:
+    return BridgeReply(error=ValidationError(message, operation_id=op_id).to_dict())
+
+
+def _scrub(value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
+class SdkBridge:
+    """Serves a script's calls with a real SDK client (the host's credentials stay here)."""
+
+    def __init__(
+        self,
+        *,
+        client: SdkClient,
+        catalog: Catalog,
+        policy: Policy | None = None,
+        scanner: ResponseScanner | None = None,
+        scan_policy: str = "redact",
+        dry_run: bool = False,
+        confirm: ConfirmHook | None = None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        """Wire a client, the catalog it serves and the session's policy.
+
+        Args:
+            client: an ``AsyncKlaviyo`` (or anything with its ``call``/``prepare``).
+            catalog: the actions scripts may name (the client's catalog).
+            policy: the scoping policy; default allows reads and writes, not destructive ones.
+            scanner: the response scanner; None passes answers through marked ``unscanned``.
+            scan_policy: ``redact``, ``block`` or ``annotate`` (handed to the scanner).
+            dry_run: perform reads, record writes without sending them.
+            confirm: asked before each destructive action when the policy wants confirmation.
+            secrets: strings never to forward to a worker (defence in depth: the SDK's errors
+                carry no credential, and this makes sure).
+        """
+        self.client = client
+        self.catalog = catalog
+        self.policy = policy or Policy()
+        self.scanner = scanner
+        self.scan_policy = scan_policy
+        self.dry_run = dry_run
+        self.confirm = confirm
+        self._secrets = tuple(s for s in secrets if s)
+        self._rate = self.policy.rate_limiter()
+        self._names: dict[str, tuple[str, ...]] = {
+            group: tuple(a.id for a in actions) for group, actions in catalog.groups.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"<SdkBridge {len(self.catalog)} actions, dry_run={self.dry_run}>"
+
+    def operations(self) -> Mapping[str, Sequence[str]]:
+        """Operation ids by group."""
+        return self._names
+
+    def _params(
+        self, action: Action, args: Sequence[Any], params: Mapping[str, Any]
+    ) -> dict[str, Any] | str:
+        merged = dict(params)
+        path = [p.name for p in action.path_params]
+        if len(args) > len(path):
+            return f"{action.id} takes {len(path)} positional argument(s) ({', '.join(path) or 'none'}); pass the rest by keyword"
+        for name, value in zip(path, args, strict=False):
+            if name in merged:
+                return f"{action.id} got {name!r} both by position and by keyword"
+            merged[name] = value
+        for key in merged:
+            if key.startswith("_"):
+                return f"{action.id}: parameter {key!r} is not accepted (no per-call host, auth or transport overrides)"
+        for param in action.path_params:
+            value = merged.get(param.name)
+            if isinstance(value, str) and (
+                value.strip() in {"", ".", ".."} or any(ord(c) < 32 for c in value)
+            ):
+                return f"{action.id}: path parameter {param.name!r} must be a Klaviyo id, got {value!r}"
+        return merged
+
+    async def call(self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]) -> BridgeReply:
+        """Serve one call (see the module docstring for the order of checks)."""
+        action = self.catalog.get(op_id)
+        if action is None:
+            close = self.catalog.closest(op_id)
+            hint = (
+                f"; did you mean {', '.join(close)}?"
+                if close
+                else "; use search_api to find the action"
+            )
+            return _invalid(op_id, f"unknown action {op_id!r}{hint}")
+        merged = self._params(action, args, params)
+        if isinstance(merged, str):
+            return _invalid(op_id, merged)
+        refusal = self.policy.check(action) or (self._rate.acquire(action) if self._rate else None)
+        needs_yes = refusal is None and self.policy.needs_confirmation(action)
+        if needs_yes and self.confirm is not None and not await self.confirm(action, merged):
+            refusal = Refusal("confirm", "the user declined this destructive action", action.id)
+        if refusal is not None:
+            return BridgeReply(error=_refusal_error(refusal), params=merged)
+        if self.dry_run and action.kind != "read":
+            try:
+                self.client.prepare(op_id, **merged)
+            except KlaviyoError as exc:
+                return BridgeReply(error=self._error(exc), params=merged)
+            return BridgeReply(
+                raw={"data": None, "meta": {"dry_run": True}}, planned=True, params=merged
+            )
+        try:
+            result = await self.client.call(op_id, **merged)
+        except KlaviyoError as exc:
+            return BridgeReply(status=exc.status, error=self._error(exc), params=merged)
+        except Exception:  # a bug or an unexpected transport failure: logged, never forwarded
+            log.exception("SDK call %s failed unexpectedly", op_id)
+            failure = KlaviyoError(f"{op_id} failed on the host; retry later", operation_id=op_id)
+            return BridgeReply(error=failure.to_dict(), params=merged)
+        raw, scan = await self._scan(result.raw)
+        if scan == "blocked":
+            message = (
+                f"{op_id}'s answer was withheld: the scanner found prompt injection in it "
+                f"(scan policy 'block'); narrow the request (fields, filter) or skip that record"
+            )
+            error = {"class": "ResponseBlockedError", "message": message, "operation_id": op_id}
+            return BridgeReply(status=result.status, scan=scan, error=error, params=merged)
+        return BridgeReply(status=result.status, raw=raw, scan=scan, params=merged)
+
+    def _error(self, exc: KlaviyoError) -> dict[str, Any]:
+        scrubbed: dict[str, Any] = _scrub(exc.to_dict(), self._secrets)
+        return scrubbed
+
+    async def _scan(self, document: Any) -> tuple[Any, ScanVerdict]:
+        if self.scanner is None or document is None:
+            return _scrub(document, self._secrets), "unscanned"
+        scanner = self.scanner
+        scan = await anyio.to_thread.run_sync(
+            lambda: scanner.scan_response(document, policy=self.scan_policy)
+        )
+        verdict = scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"
+        return _scrub(scan.document, self._secrets), verdict  # type: ignore[return-value]
+
+    async def scan_output(self, text: str) -> tuple[str, ScanVerdict]:
+        """Scan the final output (redacted copy when flagged, withheld when blocked)."""
+        text = _scrub(text, self._secrets)
+        if self.scanner is None:
+            return text, "unscanned"
+        document, verdict = await self._scan({"output": text})
+        if verdict == "blocked":
+            return (
+                "[output withheld: the scanner found prompt injection in it (scan policy 'block')]",
+                verdict,
+            )
+        out = document.get("output") if isinstance(document, dict) else None
+        return (out if isinstance(out, str) else text), verdict
+
+
+def monotonic_ms(start: float) -> float:
+    """Milliseconds since ``start`` (``time.perf_counter``), rounded for results."""
+    return round((time.perf_counter() - start) * 1000, 2)

@@ -1,0 +1,301 @@
+"""Kernel confinement of a worker, applied in the forked child before it reads any script.
+
+Everything here runs in the worker process (forked from the zygote, still root when the server
+runs as root) and is irreversible for that process:
+
+1. resource limits: address space, CPU seconds, open files, file size 0, no core dumps, no new
+   processes (``RLIMIT_NPROC`` 0: effective once the uid is not root);
+2. a private, empty network namespace (``unshare(CLONE_NEWNET)``; with ``CLONE_NEWUSER`` when not
+   root): no interface but a downed loopback, so no socket can reach anything;
+3. privileges dropped to ``nobody`` when running as root (so ``/proc/<host>/environ`` and ``mem``
+   are closed even if everything else failed), not dumpable, ``no_new_privs``;
+4. Landlock (Linux >= 5.13): no file may be opened, read, written or executed; TCP bind/connect
+   refused (ABI 4) and signals to processes outside the worker refused (ABI 6);
+5. seccomp (x86-64): ``socket``, ``connect``, ``fork``/``clone``, ``execve``, ``ptrace``, ``kill``,
+   namespace, mount, keyring, BPF and io_uring system calls fail with ``EPERM``.
+
+Steps 2, 4 and 5 depend on the kernel; each reports whether it took effect (``isolation``) and the
+host surfaces that report. Steps 1 and 3 must succeed or the worker refuses to run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+import resource
+from functools import cache
+from typing import Any
+
+__all__ = ["ConfinementError", "apply", "landlock", "no_network", "seccomp"]
+
+NOBODY = 65534
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+class ConfinementError(Exception):
+    """A mandatory confinement step failed; the worker must not run the script."""
+
+
+def _errno_text() -> str:
+    err = ctypes.get_errno()
+    return f"{os.strerror(err)} (errno {err})"
+
+
+def prctl(option: int, arg2: int = 0) -> bool:
+    """``prctl(option, arg2, 0, 0, 0)``; True on success."""
+    return int(_libc.prctl(option, ctypes.c_ulong(arg2), 0, 0, 0)) == 0
+
+
+def _baseline_bytes() -> int:
+    with open("/proc/self/statm", "rb") as handle:  # binary: no codec lookup (an import)
+        pages = int(handle.read().split()[0])
+    return pages * resource.getpagesize()
+
+
+def set_limits(limits: dict[str, Any]) -> None:
+    """Apply rlimits (soft == hard, so the worker cannot raise them)."""
+    memory = _baseline_bytes() + int(limits["memory_mb"]) * 1024 * 1024
+    cpu = max(1, int(float(limits["cpu_s"]) + 0.999))
+    plan = [
+        (resource.RLIMIT_AS, memory, memory),
+        # SIGXCPU at the soft limit; SIGKILL one second later if it is ignored.
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_NOFILE, int(limits["open_files"]), int(limits["open_files"])),
+        (resource.RLIMIT_FSIZE, 0, 0),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_NPROC, 0, 0),
+        (resource.RLIMIT_MEMLOCK, 0, 0),
+        (resource.RLIMIT_MSGQUEUE, 0, 0),
+    ]
+    for which, soft, hard in plan:
+        resource.setrlimit(which, (soft, hard))
+
+
+def no_network() -> tuple[bool, str]:
+    """Move into a new, empty network namespace; (done, why not)."""
+    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
+    if int(_libc.unshare(flags)) == 0:
+        return True, ""
+    return False, f"unshare(CLONE_NEWNET) failed: {_errno_text()}"
+
+
+def drop_privileges(uid: int = NOBODY, gid: int = NOBODY) -> bool:
+    """Become ``uid``/``gid`` with no supplementary groups when root; False when not root.
+
+    Raises:
+        ConfinementError: running as root and the switch failed (never run as root).
+    """
+    if os.geteuid() != 0:
+        return False
+    try:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    except OSError as exc:
+        raise ConfinementError(f"could not drop root privileges: {exc.strerror}") from None
+    if os.geteuid() == 0 or os.getegid() == 0:  # pragma: no cover - the kernel just said it worked
+        raise ConfinementError("still root after setresuid")
+    return True
+
+
+def landlock() -> tuple[int, str]:
+    """Forbid every file access (and TCP, and outside signals where the ABI has them).
+
+    Returns:
+        (ABI version applied, or 0), and why not when 0.
+    """
+    syscall = _libc.syscall
+    syscall.restype = ctypes.c_long
+    abi = int(syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))  # CREATE_RULESET_VERSION
+    if abi < 1:
+        return 0, f"Landlock unavailable: {_errno_text()}"
+    fs = (1 << 13) - 1  # ABI 1: execute, write, read, readdir, remove, make_* ...
+    if abi >= 2:
+        fs |= 1 << 13  # REFER
+    if abi >= 3:
+        fs |= 1 << 14  # TRUNCATE
+    if abi >= 5:
+        fs |= 1 << 15  # IOCTL_DEV
+    net = 0b11 if abi >= 4 else 0  # BIND_TCP | CONNECT_TCP
+    scoped = 0b11 if abi >= 6 else 0  # ABSTRACT_UNIX_SOCKET | SIGNAL
+    attr = (ctypes.c_uint64 * 3)(fs, net, scoped)
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    fd = int(syscall(444, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)))
+    if fd < 0:
+        return 0, f"landlock_create_ruleset failed: {_errno_text()}"
+    try:
+        if int(syscall(446, ctypes.c_int(fd), ctypes.c_uint32(0))) != 0:
+            return 0, f"landlock_restrict_self failed: {_errno_text()}"
+    finally:
+        os.close(fd)
+    return abi, ""
+
+
+# x86-64 system call numbers refused with EPERM, each with the reason it is closed.
+_X86_64_DENY = {
+    41: "socket",
+    42: "connect",
+    43: "accept",
+    49: "bind",
+    50: "listen",
+    53: "socketpair",
+    288: "accept4",
+    56: "clone (processes and threads)",
+    57: "fork",
+    58: "vfork",
+    435: "clone3",
+    59: "execve",
+    322: "execveat",
+    101: "ptrace",
+    310: "process_vm_readv",
+    311: "process_vm_writev",
+    62: "kill",
+    200: "tkill",
+    234: "tgkill",
+    129: "rt_sigqueueinfo",
+    297: "rt_tgsigqueueinfo",
+    272: "unshare",
+    308: "setns",
+    165: "mount",
+    166: "umount2",
+    155: "pivot_root",
+    161: "chroot",
+    105: "setuid",
+    106: "setgid",
+    113: "setreuid",
+    114: "setregid",
+    117: "setresuid",
+    119: "setresgid",
+    116: "setgroups",
+    160: "setrlimit",
+    302: "prlimit64",
+    135: "personality",
+    248: "add_key",
+    249: "request_key",
+    250: "keyctl",
+    321: "bpf",
+    298: "perf_event_open",
+    323: "userfaultfd",
+    425: "io_uring_setup",
+    426: "io_uring_enter",
+    427: "io_uring_register",
+    303: "name_to_handle_at",
+    304: "open_by_handle_at",
+    246: "kexec_load",
+    175: "init_module",
+    313: "finit_module",
+    176: "delete_module",
+    169: "reboot",
+    167: "swapon",
+    168: "swapoff",
+    163: "acct",
+}
+_AUDIT_ARCH_X86_64 = 0xC000003E
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program(deny: list[int]) -> list[tuple[int, int, int, int]]:
+    """The BPF program: wrong arch -> kill, x32 or a denied call -> EPERM, else allow."""
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, kill, eperm = 0x7FFF0000, 0x80000000, 0x00050000 | 1
+    n = len(deny)
+    prog = [
+        (ld_abs, 0, 0, 4),
+        (jeq, 1, 0, _AUDIT_ARCH_X86_64),
+        (ret, 0, 0, kill),
+        (ld_abs, 0, 0, 0),
+    ]
+    # After this jge come n jeq's, then "allow", then "deny": jump n + 1 forward to reach deny.
+    prog.append((jge, n + 1, 0, 0x40000000))
+    for index, nr in enumerate(deny):
+        prog.append((jeq, n - index, 0, nr))
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, eperm)]
+    return prog
+
+
+@cache
+def _fprog() -> _SockFprog:
+    # Built once in the zygote; workers only install it.
+    program = seccomp_program(sorted(_X86_64_DENY))
+    filters = (_SockFilter * len(program))(*(_SockFilter(*ins) for ins in program))
+    fprog = _SockFprog(len(program), filters)
+    fprog.keep = filters  # the array must outlive the pointer
+    return fprog
+
+
+def seccomp() -> tuple[bool, str]:
+    """Install the system-call filter; (done, why not)."""
+    if platform.machine() != "x86_64":
+        return False, f"seccomp filter not built for {platform.machine()}"
+    fprog = _fprog()
+    if int(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0)) != 0:
+        return False, f"seccomp filter refused: {_errno_text()}"
+    return True, ""
+
+
+def prepare() -> None:
+    """Build what the workers only apply (called once in the zygote)."""
+    if platform.machine() == "x86_64":
+        _fprog()
+    _baseline_bytes()
+
+
+def apply(limits: dict[str, Any]) -> dict[str, Any]:
+    """Confine this process; the report says which layers took effect.
+
+    Raises:
+        ConfinementError: a mandatory step (limits, privilege drop) failed.
+    """
+    notes: list[str] = []
+    network_isolated, why = no_network()
+    if why:
+        notes.append(why)
+    try:
+        set_limits(limits)
+    except (OSError, ValueError) as exc:
+        raise ConfinementError(f"could not set resource limits: {exc}") from None
+    dropped = drop_privileges(int(limits.get("uid", NOBODY)), int(limits.get("gid", NOBODY)))
+    if not dropped:
+        notes.append("not started as root: the worker keeps the server's uid")
+    # Changing credentials clears the parent-death signal, so it is set after the switch.
+    prctl(PR_SET_PDEATHSIG, 9)  # die with the zygote
+    prctl(PR_SET_DUMPABLE, 0)
+    if not prctl(PR_SET_NO_NEW_PRIVS, 1):  # pragma: no cover - always allowed since Linux 3.5
+        raise ConfinementError(f"PR_SET_NO_NEW_PRIVS failed: {_errno_text()}")
+    abi, why = landlock()
+    if why:
+        notes.append(why)
+    filtered, why = seccomp()
+    if why:
+        notes.append(why)
+    return {
+        "uid": os.getuid(),
+        "dropped_privileges": dropped,
+        "network_namespace": network_isolated,
+        "landlock_abi": abi,
+        "seccomp": filtered,
+        "rlimits": True,
+        "notes": notes,
+    }
