@@ -190,14 +190,18 @@ def build_oauth(
         scopes=scopes,
         clock=clock,
     )
-    auth_settings = AuthSettings(
-        issuer_url=AnyHttpUrl(server_url),
-        resource_server_url=AnyHttpUrl(config.resource_url),
-        client_registration_options=ClientRegistrationOptions(
-            enabled=True, valid_scopes=list(scopes), default_scopes=list(scopes)
-        ),
-        revocation_options=RevocationOptions(enabled=True),
-        validate_token_resource=True,
+    # Validated from strings so a path-less issuer keeps its exact spelling (no trailing
+    # slash): RFC 8414 compares issuers as strings, and our tokens' ``iss`` must match.
+    auth_settings = AuthSettings.model_validate(
+        {
+            "issuer_url": server_url,
+            "resource_server_url": config.resource_url,
+            "client_registration_options": ClientRegistrationOptions(
+                enabled=True, valid_scopes=list(scopes), default_scopes=list(scopes)
+            ),
+            "revocation_options": RevocationOptions(enabled=True),
+            "validate_token_resource": True,
+        }
     )
     routes: list[BaseRoute] = [
         *create_auth_routes(

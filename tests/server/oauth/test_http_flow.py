@@ -1,0 +1,348 @@
+"""The HTTP OAuth front against the simulator's Klaviyo OAuth, in-process."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+import jwt
+import pytest
+
+from codemode.server.oauth.issuer import TokenIssuer
+from codemode.simulator.config import DEMO_USERS
+
+from ._support import CLIENT_REDIRECT, SERVER, SIM, FakeClock, McpClient, Rig, browse, build_rig, pkce
+
+
+@pytest.fixture
+def rig() -> Rig:
+    return build_rig()
+
+
+def _account_of(rig: Rig, user: str) -> str:
+    """The id Klaviyo's ``get_accounts`` shows for the account ``user`` owns."""
+    state = rig.sim_state
+    return str(state.accounts[state.users[user]].company_id)
+
+
+def _trailhead(rig: Rig) -> str:
+    return _account_of(rig, DEMO_USERS[0])
+
+
+def _summit(rig: Rig) -> str:
+    return _account_of(rig, DEMO_USERS[1])
+
+
+async def test_metadata_points_clients_from_the_resource_to_our_authorization_server(rig: Rig) -> None:
+    async with rig.client() as http:
+        resource = (await http.get(f"{SERVER}/.well-known/oauth-protected-resource/mcp")).json()
+        server = (await http.get(f"{SERVER}/.well-known/oauth-authorization-server")).json()
+    assert resource["resource"] == f"{SERVER}/mcp"
+    assert [s.rstrip("/") for s in resource["authorization_servers"]] == [SERVER]
+    assert server["issuer"] == SERVER
+    assert server["registration_endpoint"] == f"{SERVER}/register"
+    assert server["revocation_endpoint"] == f"{SERVER}/revoke"
+    assert server["code_challenge_methods_supported"] == ["S256"]
+
+
+async def test_unauthenticated_call_gets_401_naming_the_resource_metadata(rig: Rig) -> None:
+    async with rig.client() as http:
+        response = await http.get(f"{SERVER}/mcp")
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ")
+    assert f'resource_metadata="{SERVER}/.well-known/oauth-protected-resource/mcp"' in challenge
+
+
+async def test_register_authorize_token_and_call_reaches_the_users_own_account(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        response = await client.call(tokens["access_token"])
+    assert response.status_code == 200, response.text
+    assert response.json()["account"] == _trailhead(rig)
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert claims["aud"] == f"{SERVER}/mcp"
+    assert claims["iss"] == SERVER
+    assert claims["client_id"] == client.client_id
+    assert response.json()["principal"] == f"oauth:{claims['sub']}"
+    # No passthrough: the client never holds Klaviyo's token and Klaviyo never sees ours.
+    upstream = rig.seen_upstream_tokens[-1]
+    assert upstream not in (tokens["access_token"], tokens["refresh_token"])
+    assert tokens["access_token"] not in rig.sim_state.tokens
+    assert set(tokens["scope"].split()) == {"accounts:read", "profiles:read"}
+
+
+async def test_two_users_never_see_each_others_account(rig: Rig) -> None:
+    async with rig.client() as ada_browser, rig.client() as grace_browser:
+        ada = McpClient(ada_browser)
+        grace = McpClient(grace_browser)
+        await ada.register(name="Ada's agent")
+        await grace.register(name="Grace's agent")
+        ada_tokens = await ada.login(ada_browser, user=DEMO_USERS[0])
+        grace_tokens = await grace.login(grace_browser, user=DEMO_USERS[1])
+        ada_seen = (await ada.call(ada_tokens["access_token"])).json()
+        grace_seen = (await grace.call(grace_tokens["access_token"])).json()
+    assert ada_seen["account"] == _trailhead(rig)
+    assert grace_seen["account"] == _summit(rig)
+    assert ada_seen["principal"] != grace_seen["principal"]
+    assert rig.seen_upstream_tokens[0] != rig.seen_upstream_tokens[1]
+    assert len(rig.bundle.grants) == 2
+
+
+async def test_same_client_two_users_get_separate_grants(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        first = await client.login(http, user=DEMO_USERS[0])
+        second = await client.login(http, user=DEMO_USERS[1])
+        assert (await client.call(first["access_token"])).json()["account"] == _trailhead(rig)
+        assert (await client.call(second["access_token"])).json()["account"] == _summit(rig)
+
+
+async def test_token_for_another_audience_is_rejected(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        subject = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+        # Same signing key, same issuer, same live grant: only the audience differs.
+        other = TokenIssuer(
+            key=rig.bundle.provider.issuer._key,
+            issuer=SERVER,
+            audience="http://127.0.0.1:8000/other",
+            ttl=600,
+            clock=rig.clock,
+        )
+        forged, _ = other.issue(subject=subject, client_id=client.client_id, scopes=["accounts:read"])
+        response = await client.call(forged)
+        assert response.status_code == 401
+        assert (await client.call(tokens["access_token"])).status_code == 200
+
+
+async def test_token_signed_with_another_key_is_rejected(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+        forged = jwt.encode(claims, "x" * 32, algorithm="HS256")
+        assert (await client.call(forged)).status_code == 401
+        unsigned = jwt.encode(claims, None, algorithm="none")
+        assert (await client.call(unsigned)).status_code == 401
+
+
+async def test_expired_token_is_rejected_and_refresh_token_gets_a_new_one(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        rig.clock.advance(601)
+        assert (await client.call(tokens["access_token"])).status_code == 401
+        refreshed = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert refreshed.status_code == 200, refreshed.text
+        new = refreshed.json()
+        assert (await client.call(new["access_token"])).status_code == 200
+        # Rotation: the old refresh token is spent.
+        again = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert again.status_code == 400
+        assert again.json()["error"] == "invalid_grant"
+
+
+async def test_upstream_token_is_refreshed_when_it_expires(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        first_upstream = rig.seen_upstream_tokens[-1]
+        rig.clock.advance(3601)  # Klaviyo's (the simulator's) token has expired; ours too
+        fresh = (await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])).json()
+        response = await client.call(fresh["access_token"])
+    assert response.status_code == 200, response.text
+    assert response.json()["account"] == _trailhead(rig)
+    assert rig.seen_upstream_tokens[-1] != first_upstream
+    assert first_upstream not in rig.sim_state.tokens or rig.sim_state.tokens[first_upstream].expires_at <= rig.clock()
+
+
+async def test_upstream_401_triggers_one_refresh_and_the_call_succeeds(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        stale = rig.seen_upstream_tokens[-1]
+        del rig.sim_state.tokens[stale]  # Klaviyo forgets the token before its expiry
+        refreshes_before = len(rig.sim_state.refresh)
+        response = await client.call(tokens["access_token"])
+        assert response.status_code == 200, response.text
+        assert response.json()["account"] == _trailhead(rig)
+        grant = rig.bundle.grants.get(jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"])
+        assert grant is not None
+        assert grant.tokens.access_token.reveal() != stale
+        assert len(rig.sim_state.refresh) == refreshes_before  # rotated, not duplicated
+
+
+async def test_revoke_ends_the_login_here_and_at_klaviyo(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        assert len(rig.sim_state.refresh) == 1
+        # The SDK's revocation form model requires a client_secret field, empty for public clients.
+        response = await http.post(
+            f"{SERVER}/revoke", data={"token": tokens["refresh_token"], "client_id": client.client_id, "client_secret": ""}
+        )
+        assert response.status_code == 200
+        assert (await client.call(tokens["access_token"])).status_code == 401
+        assert len(rig.sim_state.refresh) == 0  # Klaviyo's refresh token was revoked
+        again = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert again.status_code == 400
+
+
+async def test_revoking_with_the_access_token_also_ends_the_login(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        await http.post(f"{SERVER}/revoke", data={"token": tokens["access_token"], "client_id": client.client_id, "client_secret": ""})
+        assert (await client.call(tokens["access_token"])).status_code == 401
+        assert len(rig.bundle.grants) == 0
+
+
+async def test_another_client_cannot_revoke_or_refresh_a_users_tokens(rig: Rig) -> None:
+    async with rig.client() as http:
+        victim = McpClient(http)
+        attacker = McpClient(http, redirect_uri="http://127.0.0.1:6666/cb")
+        await victim.register()
+        await attacker.register()
+        tokens = await victim.login(http)
+        await http.post(f"{SERVER}/revoke", data={"token": tokens["refresh_token"], "client_id": attacker.client_id, "client_secret": ""})
+        assert (await victim.call(tokens["access_token"])).status_code == 200
+        stolen = await attacker.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert stolen.status_code == 400
+
+
+async def test_code_is_single_use_and_needs_the_right_verifier(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        verifier, challenge = pkce()
+        final = await browse(http, client.authorize_url(challenge, "s1"), stop_at=CLIENT_REDIRECT)
+        code = parse_qs(final.query.decode())["code"][0]
+        wrong = await client.token(
+            grant_type="authorization_code", code=code, redirect_uri=CLIENT_REDIRECT, code_verifier="x" * 50
+        )
+        assert wrong.status_code == 400
+        good = await client.token(
+            grant_type="authorization_code", code=code, redirect_uri=CLIENT_REDIRECT, code_verifier=verifier
+        )
+        assert good.status_code == 200
+        replay = await client.token(
+            grant_type="authorization_code", code=code, redirect_uri=CLIENT_REDIRECT, code_verifier=verifier
+        )
+        assert replay.status_code == 400
+
+
+async def test_authorize_for_another_resource_is_refused(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        _, challenge = pkce()
+        url = client.authorize_url(challenge, "s2").replace("%2Fmcp", "%2Felsewhere")
+        response = await http.get(url)
+    assert response.status_code == 302
+    query = parse_qs(response.headers["location"].split("?", 1)[1])
+    assert query["error"] == ["invalid_target"]
+    assert query["state"] == ["s2"]
+
+
+async def test_consent_posted_without_the_browser_cookie_is_refused(rig: Rig) -> None:
+    async with rig.client() as attacker_browser, rig.client() as victim_browser:
+        client = McpClient(attacker_browser)
+        await client.register()
+        _, challenge = pkce()
+        first = await attacker_browser.get(client.authorize_url(challenge, "s3"))
+        page = await attacker_browser.get(first.headers["location"])
+        fields = dict(__import__("re").findall(r'<input type=hidden name=(\w+) value="([^"]*)">', page.text))
+        # The attacker makes the victim's browser submit the approval (CSRF).
+        forced = await victim_browser.post(f"{SERVER}/oauth/consent", data={**fields, "action": "approve"})
+    assert forced.status_code == 400
+    assert "expired" in forced.text
+
+
+async def test_denying_consent_sends_access_denied_to_the_client(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        _, challenge = pkce()
+        final = await browse(http, client.authorize_url(challenge, "s4"), stop_at=CLIENT_REDIRECT, approve=False)
+    query = parse_qs(final.query.decode())
+    assert query["error"] == ["access_denied"]
+    assert query["state"] == ["s4"]
+    assert len(rig.bundle.grants) == 0
+
+
+async def test_consent_page_escapes_the_client_name(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register(name="<script>alert(1)</script>")
+        _, challenge = pkce()
+        first = await http.get(client.authorize_url(challenge, "s5"))
+        page = await http.get(first.headers["location"])
+    assert "<script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+async def test_registration_refuses_plain_http_redirects_off_loopback(rig: Rig) -> None:
+    async with rig.client() as http:
+        response = await http.post(
+            f"{SERVER}/register",
+            json={"redirect_uris": ["http://evil.example/cb"], "token_endpoint_auth_method": "none"},
+        )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_redirect_uri"
+
+
+async def test_callback_with_unknown_state_is_refused(rig: Rig) -> None:
+    async with rig.client() as http:
+        response = await http.get(f"{SERVER}/oauth/callback?code=abc&state=forged")
+    assert response.status_code == 400
+
+
+async def test_confidential_client_with_secret_completes_the_flow(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register(auth_method="client_secret_post")
+        assert client.client_secret
+        tokens = await client.login(http)
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        client.client_secret = "wrong"
+        refused = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert refused.status_code == 401
+
+
+async def test_no_token_appears_in_logs_or_reprs(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        await client.call(tokens["access_token"])
+    upstream = rig.seen_upstream_tokens[-1]
+    grant = next(iter(rig.bundle.grants._grants.values()))
+    texts = [caplog.text, repr(grant), repr(grant.tokens), str(grant.tokens), repr(rig.bundle)]
+    for text in texts:
+        assert upstream not in text
+        assert grant.tokens.refresh_token is not None
+        assert grant.tokens.refresh_token.reveal() not in text
+        assert tokens["refresh_token"] not in text
+
+
+def test_sim_and_server_addresses_differ() -> None:
+    # The rig routes by host:port; a collision would silently send Klaviyo calls to ourselves.
+    assert SIM != SERVER
+    assert FakeClock()() > 1_700_000_000
