@@ -8,5 +8,16 @@ both into the compact text a model reads.
 from __future__ import annotations
 
 from codemode.search._index import SearchHit, SearchIndex, Weights
+from codemode.search._render import render_help, render_hits, render_signatures
+from codemode.search._signature import Signature, get_signatures
 
-__all__ = ["SearchHit", "SearchIndex", "Weights"]
+__all__ = [
+    "SearchHit",
+    "SearchIndex",
+    "Signature",
+    "Weights",
+    "get_signatures",
+    "render_help",
+    "render_hits",
+    "render_signatures",
+]

@@ -1,0 +1,47 @@
+"""Compact text for the model: ranked hits, signatures, and the help shown when nothing matches.
+
+Every line here is read by an agent on every call, so the format is terse and regular: one line per
+hit, the destructive ones marked, and the next step named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from codemode.catalog import Catalog, load_catalog
+from codemode.search._index import SearchHit
+from codemode.search._signature import Signature
+
+__all__ = ["render_help", "render_hits", "render_signatures"]
+
+_KIND_MARK = {"destructive": " [DESTRUCTIVE]", "client": " [client-side, public key]", "write": " [write]", "read": ""}
+
+
+def render_help(query: str, catalog: Catalog | None = None) -> str:
+    """What to do when a query matched nothing: the categories and how to ask."""
+    cat = catalog if catalog is not None else load_catalog()
+    groups = ", ".join(f"{g} ({len(actions)})" for g, actions in sorted(cat.groups.items()))
+    said = f"No action matches {query.strip()!r}. " if query.strip() else ""
+    return (
+        f"{said}Describe the task in plain words (\"add a contact to a list\", \"campaign click rate last "
+        "month\"), name a resource and a verb, or give an operation id or METHOD /api/path.\n"
+        f"Categories: {groups}."
+    )
+
+
+def render_hits(hits: Sequence[SearchHit], query: str) -> str:
+    """One line per hit (``function [kind] - summary``), then the next step; help when empty."""
+    if not hits:
+        return render_help(query)
+    lines = [f"{h.function}{_KIND_MARK.get(h.kind, '')} - {h.summary}" for h in hits]
+    lines.append("Next: get_signature([...]) with the function names you will call.")
+    return "\n".join(lines)
+
+
+def render_signatures(sigs: Sequence[Signature], errors: Sequence[str]) -> str:
+    """Each signature with its docs and returned shape, then any unknown-name messages."""
+    blocks = [f"{s.signature}\n{s.doc}\nReturns: {s.returns}" for s in sigs]
+    blocks += list(errors)
+    if not blocks:
+        return "No names given: pass operation ids or functions from search_api, e.g. ['get_profiles']."
+    return "\n\n".join(blocks)

@@ -1,0 +1,313 @@
+"""``get_signature``: how to call an action, in as few tokens as the agent can work from.
+
+The ``def`` line comes from the generated stubs (``sdk_stubs/<group>.pyi``, shipped in the wheel as
+``codemode/_stubs``) when they are present, so it is exactly what the SDK accepts; the rest
+(parameter docs, returned shape, example) is derived from the catalog and abbreviated on purpose:
+long enums shrink to their top-level names, nested filter fields fold under their root, and only the
+most useful returned fields are listed with types.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from codemode.catalog import Action, Catalog
+from codemode.errors import CatalogError
+
+__all__ = ["Signature", "get_signatures", "stub_function"]
+
+_MAX_LIST = 12
+_MAX_RETURN_FIELDS = 12
+# Fields worth seeing first in a returned record, whatever the resource.
+_USEFUL_FIRST = (
+    "id", "name", "email", "phone_number", "first_name", "last_name", "external_id", "title", "status",
+    "channel", "sku", "price", "inventory_quantity", "unique_code", "expires_at", "subject",
+    "profile_count", "results", "created", "created_at", "updated", "updated_at", "datetime",
+)
+_GENERIC_PARAMS = frozenset({"filter", "sort", "page_size", "page_cursor", "fields", "include", "additional_fields"})
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """How to call one action: signature line, parameter docs, returned shape and kind."""
+
+    id: str
+    function: str
+    signature: str
+    doc: str
+    returns: str
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The MCP ``get_signature`` record."""
+        return {"id": self.id, "function": self.function, "signature": self.signature, "doc": self.doc, "returns": self.returns}
+
+
+def _stub_dirs() -> list[Path]:
+    """Where the stubs live: inside the installed package, then the source checkout."""
+    out: list[Path] = []
+    try:
+        packaged = resources.files("codemode") / "_stubs"
+        if packaged.is_dir():
+            out.append(Path(str(packaged)))
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - namespace or zip installs
+        pass
+    out.append(Path(__file__).resolve().parents[3] / "sdk_stubs")
+    return out
+
+
+@cache
+def _stub_module(group: str) -> dict[str, ast.FunctionDef]:
+    for folder in _stub_dirs():
+        path = folder / f"{group}.pyi"
+        if path.is_file():
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            return {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    return {}
+
+
+class _Shorten(ast.NodeTransformer):
+    """Abbreviate annotations that cost many tokens and tell the agent little."""
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        name = ast.unparse(node.value)
+        if name == "Literal" and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) > 4:
+            return ast.Name(id="str")
+        if name == "Mapping" and "Sequence[str]" in ast.unparse(node.slice):
+            return ast.Name(id="dict[str, list[str]]")
+        if name == "Mapping":
+            return ast.Name(id="dict")
+        if name == "Sequence":
+            return ast.Name(id="list[str]")
+        self.generic_visit(node)
+        return node
+
+
+def stub_function(action: Action) -> str | None:
+    """The stub's ``def`` line for ``action`` as ``klaviyo.<group>.<id>(...) -> ...``, or None."""
+    node = _stub_module(action.group).get(action.id)
+    if node is None:
+        return None
+    args = _Shorten().visit(copy.deepcopy(node.args))  # the parsed stub is cached: never edit it
+    text = ast.unparse(args)
+    text = re.sub(r"^self,?\s*", "", text)
+    returns = ast.unparse(node.returns) if node.returns else "Result"
+    return f"{action.function}({text}) -> {returns}"
+
+
+def _catalog_function(action: Action) -> str:
+    """A signature line built from the catalog alone (used when no stub is installed)."""
+    parts: list[str] = []
+    path = [p for p in action.params if p.location == "path"]
+    parts += [f"{p.name}: str" for p in path]
+    rest = [p for p in action.params if p.location != "path"]
+    if rest or action.body:
+        parts.append("*")
+    for p in sorted(rest, key=lambda p: not p.required):
+        parts.append(f"{p.name}: {p.type}" if p.required else f"{p.name}: {p.type} | None = None")
+    if action.fields:
+        parts.append("fields: dict[str, list[str]] | None = None")
+    if action.body:
+        parts.append("body: dict | None = None")
+    return f"{action.function}({', '.join(parts)}) -> Result"
+
+
+def _clip(items: list[str], limit: int = _MAX_LIST) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", ... (+{len(items) - limit})"
+
+
+def _filters(action: Action) -> str:
+    """Filterable fields grouped by operator set, nested fields folded under their root."""
+    groups: dict[str, list[str]] = {}
+    for name, spec in action.filters.items():
+        if not spec.operators or name.startswith("_"):
+            continue
+        root = name if name.count(".") < 2 else name.split(".")[0] + ".*"
+        ops = "|".join(spec.operators)
+        bucket = groups.setdefault(ops, [])
+        if root not in bucket:
+            bucket.append(root)
+    return "; ".join(f"{', '.join(names)} ({ops})" for ops, names in groups.items())
+
+
+def _sort(action: Action) -> str:
+    keys: list[str] = []
+    for key in action.sort:
+        if key.startswith("-"):
+            continue
+        short = key if key.count(".") < 2 else key.split(".")[0] + ".*"
+        if short not in keys:
+            keys.append(short)
+    return _clip(keys) + " ('-' prefix = descending)"
+
+
+def _stub_arg_docs(action: Action) -> dict[str, str]:
+    """Per-parameter lines of the stub docstring (for body parameters the catalog does not describe)."""
+    node = _stub_module(action.group).get(action.id)
+    doc = ast.get_docstring(node) if node else None
+    if not doc or "Args:" not in doc:
+        return {}
+    section = doc.split("Args:", 1)[1].split("Returns:", 1)[0]
+    out: dict[str, str] = {}
+    for line in section.splitlines():
+        m = re.match(r"\s+([a-z_]+): (.*)", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def _param_docs(action: Action) -> list[str]:
+    lines: list[str] = []
+    for p in sorted(action.params, key=lambda p: not p.required):
+        if p.name in _GENERIC_PARAMS:
+            continue
+        text = f"{p.name} ({'required' if p.required else 'optional'}, {p.type})"
+        if p.enum:
+            text += ": one of " + _clip([str(e) for e in p.enum], 8)
+        lines.append(text)
+    stub_docs = _stub_arg_docs(action)
+    for name, text in stub_docs.items():
+        if name in _GENERIC_PARAMS or name == "body" or any(p.name == name for p in action.params):
+            continue
+        lines.append(f"{name}: {text}")
+    if action.filters and _filters(action):
+        lines.append(f"filter: {_filters(action)}. Write e.g. equals(field,\"value\"), any(field,[...]), and(a,b)")
+    if action.sort:
+        lines.append(f"sort: {_sort(action)}")
+    if action.page_size:
+        ps = action.page_size
+        lines.append(f"page_size: {ps.min}..{ps.max} (default {ps.default}); result.all() follows every page")
+    elif action.paginated:
+        lines.append("paginated: result.all() follows every page")
+    main = action.response.resource_type
+    if action.fields:
+        if main in action.fields:
+            lines.append(f"fields: {{'{main}': [names]}} keeps only those fields of the records")
+    if action.additional_fields:
+        extra = [f"{t}: {', '.join(v)}" for t, v in action.additional_fields.items()]
+        lines.append(f"additional_fields: {'; '.join(extra)}")
+    if action.include:
+        lines.append(f"include: {_clip(list(action.include))}")
+    return lines
+
+
+def _returns(action: Action) -> str:
+    """The flattened record shape: ``{id: str, name: str, ...}`` with the most useful fields first."""
+    r = action.response
+    if r.status == 204 or (not r.fields and not r.resource_type):
+        return f"{r.status}: no data (Result.data is None)"
+    fields = {k: v for k, v in r.fields.items() if "." not in k}
+    ordered = [k for k in _USEFUL_FIRST if k in fields] + sorted(k for k in fields if k not in _USEFUL_FIRST)
+    shown = ["id: str", *(f"{k}: {fields[k]}" for k in ordered[:_MAX_RETURN_FIELDS] if k != "id")]
+    more = len(ordered) - _MAX_RETURN_FIELDS
+    if more > 0:
+        shown.append(f"... +{more} more")
+    rels = list(r.relationships)
+    if rels:
+        shown.append(f"related ids: {_clip(rels, 6)}")
+    record = "{" + ", ".join(shown) + "}"
+    kind = r.resource_type or "record"
+    if r.collection:
+        return f"Result: iterate or .data -> list of {kind} records {record}; .all() pages"
+    return f"Result: .data -> one {kind} record {record}"
+
+
+def _value(spec: dict[str, Any]) -> str:
+    if "enum" in spec:
+        return json.dumps(spec["enum"][0])
+    return {
+        "string": '"..."', "integer": "1", "number": "1.0", "boolean": "True", "array": "[...]", "object": "{...}",
+    }.get(str(spec.get("type")), "...")
+
+
+def _example(action: Action) -> str:
+    """One short, plausible call."""
+    args: list[str] = [f'{p.name}="..."' for p in action.params if p.location == "path"]
+    args += [f'{p.name}="..."' for p in action.params if p.location != "path" and p.required and p.name not in _GENERIC_PARAMS]
+    if action.filters:
+        name, spec = next(
+            ((n, s) for n, s in action.filters.items() if "equals" in s.operators and not n.startswith("_")), (None, None)
+        )
+        if name and spec:
+            args.append(f"filter='equals({name},\"...\")'")
+    if action.body:
+        stub_args = _stub_arg_docs(action)
+        data = action.body.schema.get("properties", {}).get("data", {})
+        attrs = data.get("properties", {}).get("attributes", {})
+        required = attrs.get("required", [])
+        props = attrs.get("properties", {})
+        if "ids" in stub_args:
+            args.append('ids=["..."]')
+        elif required and "attributes" in stub_args:
+            pairs = ", ".join(f'"{k}": {_value(props.get(k, {}))}' for k in required[:4])
+            args.append(f"attributes={{{pairs}}}")
+        elif "attributes" in stub_args and props:
+            key = next(iter(props))
+            args.append(f'attributes={{"{key}": {_value(props[key])}}}')
+    return f"{action.function}({', '.join(args)})"
+
+
+def signature_of(action: Action) -> Signature:
+    """Build the :class:`Signature` of one action."""
+    head = f"{action.method} {action.path} · {action.kind}"
+    if action.kind == "destructive":
+        head += " (DESTRUCTIVE: cannot be undone; confirm with the user first)"
+    doc_lines = [action.summary, head, *(f"- {line}" for line in _param_docs(action)), f"Example: {_example(action)}"]
+    return Signature(
+        id=action.id,
+        function=action.function,
+        signature=stub_function(action) or _catalog_function(action),
+        doc="\n".join(doc_lines),
+        returns=_returns(action),
+        kind=action.kind,
+    )
+
+
+def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature], list[str]]:
+    """Signatures for ``names`` (operation ids or dotted functions), in order, without duplicates.
+
+    Returns:
+        (found signatures, one message per unknown name naming the closest matches).
+    """
+    found: list[Signature] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        try:
+            action = catalog.resolve(name)
+        except CatalogError:
+            key = name.strip().rsplit(".", 1)[-1]
+            close = catalog.closest(key, n=3) or _near_by_words(key, catalog)
+            hint = f"did you mean {', '.join(close)}?" if close else "search_api finds actions by what they do."
+            errors.append(f"unknown action {name!r}: {hint}")
+            continue
+        if action.id not in seen:
+            seen.add(action.id)
+            found.append(signature_of(action))
+    return found, errors
+
+
+def _near_by_words(name: str, catalog: Catalog) -> list[str]:
+    """Ids whose meaning is closest to ``name`` read as words (``contacts_list`` -> profile reads)."""
+    from codemode.search._index import SearchIndex  # late: the index imports nothing from here
+
+    index = _INDEXES.get(id(catalog))
+    if index is None or index.catalog is not catalog:
+        index = SearchIndex(catalog)
+        _INDEXES.clear()
+        _INDEXES[id(catalog)] = index
+    return [hit.id for hit in index.search(name.replace("_", " "), limit=3)]
+
+
+# One index per catalog seen; the catalog is kept alive by the index, so the id stays valid.
+_INDEXES: dict[int, Any] = {}
