@@ -29,6 +29,7 @@ from codemode.klaviyo._errors import (
 )
 from codemode.klaviyo._generated import AsyncGroups, SyncGroups
 from codemode.klaviyo._jsonapi import CallInfo, Result
+from codemode.klaviyo._pagination import next_page_params
 from codemode.klaviyo._params import BaseURL, PreparedRequest, build_request
 from codemode.klaviyo._resource import AsyncResource, SyncResource
 from codemode.klaviyo._retries import (
@@ -409,7 +410,7 @@ class Klaviyo(SyncGroups, _Core):
             doc,
             status=response.status_code,
             info=info,
-            fetch_next=lambda cursor: self.call(action.id, **{**params, "page_cursor": cursor}),
+            fetch_next=lambda cursor: self.call(action.id, **next_page_params(params, cursor)),
         )
 
     def close(self) -> None:
@@ -519,7 +520,7 @@ class AsyncKlaviyo(AsyncGroups, _Core):
             raise error
 
         async def fetch_next(cursor: str) -> Result:
-            return await self.call(action.id, **{**params, "page_cursor": cursor})
+            return await self.call(action.id, **next_page_params(params, cursor))
 
         return Result(doc, status=response.status_code, info=info, afetch_next=fetch_next)
 

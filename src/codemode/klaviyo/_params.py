@@ -16,11 +16,12 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from codemode.catalog import Action
 from codemode.klaviyo._errors import ValidationError
 from codemode.klaviyo._filters import Filter, FilterSyntaxError, parse_filter
+from codemode.klaviyo._pagination import CursorError, cursor_from
 
 __all__ = ["BaseURL", "PreparedRequest", "accepted_params", "body_shape", "build_request"]
 
@@ -300,27 +301,10 @@ def _check_filter(action: Action, text: str) -> None:
 
 
 def _cursor(action: Action, base: BaseURL, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise _fail(
-            action, "page_cursor must be the cursor string or the links.next URL", "page_cursor"
-        )
-    if "://" not in value and not value.startswith("//"):
-        return value
-    if not base.same_origin(value):
-        raise _fail(
-            action,
-            f"page_cursor URL is not on {base.origin}; pass the bare cursor or a links.next URL from this API",
-            "page_cursor",
-        )
-    query = parse_qs(urlsplit(value).query)
-    for key in ("page[cursor]", "page_cursor"):
-        if query.get(key):
-            return query[key][0]
-    raise _fail(
-        action,
-        "page_cursor URL has no page[cursor] parameter; pass links.next as given",
-        "page_cursor",
-    )
+    try:
+        return cursor_from(value, origin=base.origin, same_origin=base.same_origin)
+    except CursorError as exc:
+        raise _fail(action, str(exc), "page_cursor") from None
 
 
 def _scalar(action: Action, param_name: str, ptype: str, value: Any) -> str:
