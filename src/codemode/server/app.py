@@ -73,6 +73,7 @@ class CodemodeServer:
 
     async def aclose(self) -> None:
         """Close the shared HTTP client and the audit log."""
+        await self.runtime.sandbox.aclose()
         await self.runtime.http_client.aclose()
         if self.oauth is not None:
             await self.oauth.aclose()

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 Kind = Literal["read", "write", "destructive", "client"]
-Scan = Literal["clean", "flagged", "blocked"]
+Scan = Literal["clean", "flagged", "blocked", "unscanned"]
 
 
 class _Model(BaseModel):
@@ -67,7 +67,9 @@ class CallRecord(_Model):
     """One SDK call a script made."""
 
     id: str = Field(description="Operation id")
-    status: int | str | None = Field(description="HTTP status, or why no request was sent")
+    status: int = Field(
+        description="HTTP status; 0 when nothing was sent (refused, invalid, dry run)"
+    )
     ms: float
     scan: Scan = Field(
         description="Prompt-injection scan of the response: clean, flagged or blocked"

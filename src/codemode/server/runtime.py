@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from codemode import AsyncKlaviyo
 from codemode.audit import AuditLog, AuditRecord, code_hash
-from codemode.catalog import Catalog
+from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.policy import Policy
 from codemode.sandbox import Limits, Sandbox, SdkBridge
@@ -86,16 +86,7 @@ class Runtime:
         self.index = SearchIndex(self.catalog)
         self.scanner = Scanner.default()
         self.policy = Policy.from_settings(s)
-        self.sandbox = Sandbox(
-            limits=Limits(
-                timeout_s=s.timeout_s,
-                cpu_s=s.cpu_s,
-                memory_mb=s.memory_mb,
-                output_bytes=s.output_bytes,
-                max_calls=s.max_calls,
-                code_bytes=s.code_bytes,
-            )
-        )
+        self.sandbox = Sandbox(limits=replace(Limits.from_settings(s), store_bytes=s.store_bytes))
         self.stores = SessionStores(
             max_stores=s.max_stores, ttl_s=s.store_ttl_s, max_bytes=s.store_bytes
         )
@@ -110,25 +101,15 @@ class Runtime:
         """Ranked functions for ``query`` and their compact rendering."""
         hits = self.index.search(query, limit)
         result = SearchResult(results=[SearchResultItem.model_validate(h.to_dict()) for h in hits])
-        text = (
-            render_hits(hits)
-            if hits
-            else (
-                f"no function matches {query!r}; describe the task differently (e.g. the Klaviyo object and verb)"
-            )
-        )
-        return result, text
+        return result, render_hits(hits, query)
 
     def signatures(self, names: list[str]) -> tuple[SignatureResult, str, bool]:
         """Signatures for ``names``; the flag is true when none of them was found."""
         found, errors = get_signatures(names, self.catalog)
         result = SignatureResult(
-            signatures=[Signature.model_validate(_as_dict(sig)) for sig in found],
+            signatures=[Signature.model_validate(sig.to_dict()) for sig in found]
         )
-        text = render_signatures(found) if found else ""
-        if errors:
-            text = (text + "\n\n" if text else "") + "\n".join(errors)
-        return result, text, not found
+        return result, render_signatures(found, errors), not found
 
     # -- execute_code ----------------------------------------------------------------------------
 
@@ -256,30 +237,28 @@ class Runtime:
         return result, render_execute(result, [])
 
 
-def _elicit_confirmation(ctx: Context[Any, Any]) -> Callable[[str, str], Awaitable[bool]]:
+def _elicit_confirmation(
+    ctx: Context[Any, Any],
+) -> Callable[[Action, Mapping[str, Any]], Awaitable[bool]]:
     """The bridge's hook for destructive actions: ask the user through MCP elicitation.
 
     A client that cannot show a form (no elicitation capability, or a stateless request with no
     back channel) gets no prompt: the operator already enabled destructive actions explicitly.
     """
 
-    async def confirm(operation_id: str, detail: str) -> bool:
+    async def confirm(action: Action, params: Mapping[str, Any]) -> bool:
         caps = ctx.session.client_capabilities
         if caps is None or caps.elicitation is None or not ctx.session.can_send_request:
             return True
+        shown = ", ".join(f"{k}={v!r}" for k, v in list(params.items())[:4])[:300]
         answer = await ctx.elicit(
-            f"Run destructive Klaviyo action {operation_id}? {detail}", DestructiveConfirmation
+            f"Allow the destructive Klaviyo action {action.id}({shown})? {action.summary}",
+            DestructiveConfirmation,
         )
-        return answer.action == "accept" and bool(
-            getattr(answer, "data", None) and answer.data.confirm
-        )
+        data = getattr(answer, "data", None)
+        return answer.action == "accept" and data is not None and bool(data.confirm)
 
     return confirm
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    to_dict = getattr(value, "to_dict", None)
-    return dict(to_dict()) if callable(to_dict) else dict(value)
 
 
 def _to_result(raw: dict[str, Any], session: str) -> ExecuteResult:

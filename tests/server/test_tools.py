@@ -1,0 +1,236 @@
+"""The three tools through the official MCP client, in-process, against the demo simulator."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from codemode.audit import AuditLog
+from tests.server.conftest import BuildServer, text_of
+
+COUNT_PROFILES = "n = sum(1 for _ in klaviyo.profiles.get_profiles(page_size=100).all())\nprint(f'profiles: {n}')\n"
+
+
+async def test_it_lists_exactly_three_tools_with_annotations_and_output_schemas(
+    make_server: BuildServer,
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert sorted(tools) == ["execute_code", "get_signature", "search_api"]
+    for name in ("search_api", "get_signature"):
+        assert tools[name].annotations is not None
+        assert tools[name].annotations.read_only_hint is True
+        assert tools[name].annotations.idempotent_hint is True
+    run = tools["execute_code"].annotations
+    assert run is not None and run.read_only_hint is False and run.destructive_hint is True
+    assert run.open_world_hint is True
+    assert set(tools["search_api"].input_schema["properties"]) == {"query", "limit"}
+    assert set(tools["get_signature"].input_schema["properties"]) == {"names"}
+    assert set(tools["execute_code"].input_schema["properties"]) == {"code", "dry_run", "session"}
+    assert tools["execute_code"].input_schema["required"] == ["code"]
+    assert set(tools["search_api"].output_schema["properties"]) == {"results"}
+    assert set(tools["get_signature"].output_schema["properties"]) == {"signatures"}
+    assert {"output", "truncated", "calls", "error", "session"} <= set(
+        tools["execute_code"].output_schema["properties"]
+    )
+    # Together the descriptions teach the workflow.
+    assert "get_signature" in (tools["search_api"].description or "")
+    assert "print" in (tools["execute_code"].description or "")
+
+
+async def test_a_read_only_server_marks_execute_code_read_only(make_server: BuildServer) -> None:
+    built = make_server(read_only=True)
+    async with built.running(), Client(built.mcp) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    run = tools["execute_code"].annotations
+    assert run is not None and run.read_only_hint is True and run.destructive_hint is False
+    assert "read-only" in (tools["execute_code"].description or "")
+
+
+async def test_search_then_signature_then_script_answers_a_question(
+    make_server: BuildServer,
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        found = await client.call_tool("search_api", {"query": "list all profiles", "limit": 5})
+        assert found.structured_content is not None
+        ids = [r["id"] for r in found.structured_content["results"]]
+        assert "get_profiles" in ids
+        first = found.structured_content["results"][0]
+        assert set(first) == {"id", "function", "summary", "kind", "score"}
+        assert "klaviyo.profiles.get_profiles" in text_of(found)
+
+        sig = await client.call_tool("get_signature", {"names": ["get_profiles"]})
+        assert not sig.is_error and sig.structured_content is not None
+        [entry] = sig.structured_content["signatures"]
+        assert entry["id"] == "get_profiles" and "page_size" in entry["signature"]
+
+        ran = await client.call_tool("execute_code", {"code": COUNT_PROFILES})
+    assert not ran.is_error, text_of(ran)
+    result = ran.structured_content
+    assert result is not None
+    assert result["output"].strip() == "profiles: 60"
+    assert result["error"] is None and result["truncated"] is False
+    assert result["calls"] and all(
+        c["id"] == "get_profiles" and c["status"] == 200 for c in result["calls"]
+    )
+    assert result["session"]
+    assert "profiles: 60" in text_of(ran) and f"session: {result['session']}" in text_of(ran)
+
+
+async def test_unknown_signature_names_are_an_error_that_says_what_to_do(
+    make_server: BuildServer,
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        sig = await client.call_tool("get_signature", {"names": ["get_profilez"]})
+    assert sig.is_error
+    assert "get_profilez" in text_of(sig)
+
+
+async def test_a_failing_script_is_a_structured_result_with_the_error_line(
+    make_server: BuildServer,
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        ran = await client.call_tool("execute_code", {"code": "x = 1\nprint(undefined_name)\n"})
+    assert ran.is_error
+    assert ran.structured_content is not None
+    error = ran.structured_content["error"]
+    assert error["type"] == "NameError" and error["line"] == 2
+    assert "NameError" in text_of(ran)
+
+
+async def test_a_read_only_server_refuses_writes_naming_the_policy(
+    make_server: BuildServer,
+) -> None:
+    built = make_server(read_only=True)
+    code = "klaviyo.lists.create_list(attributes={'name': 'nope'})\n"
+    async with built.running(), Client(built.mcp) as client:
+        ran = await client.call_tool("execute_code", {"code": code})
+    assert ran.structured_content is not None
+    error = ran.structured_content["error"]
+    assert error is not None and "read-only" in error["message"]
+    assert ran.structured_content["calls"][0]["status"] == 0
+
+
+async def test_dry_run_performs_reads_and_returns_planned_writes_without_sending_them(
+    make_server: BuildServer, sim_app: Any
+) -> None:
+    built = make_server()
+    code = (
+        "newest = klaviyo.profiles.get_profiles(sort='-created', page_size=3)\n"
+        "made = klaviyo.lists.create_list(attributes={'name': 'VIP (dry run)'})\n"
+        "print(len(newest), 'profiles read')\n"
+    )
+    writes_before = dict(sim_app.state.sim.stats.writes)
+    async with built.running(), Client(built.mcp) as client:
+        ran = await client.call_tool("execute_code", {"code": code, "dry_run": True})
+    assert ran.structured_content is not None, text_of(ran)
+    result = ran.structured_content
+    assert result["error"] is None, result["error"]
+    assert result["output"].strip() == "3 profiles read"
+    [planned] = result["planned_writes"]
+    assert "create_list" in str(planned)
+    assert dict(sim_app.state.sim.stats.writes) == writes_before
+    assert "planned writes (1, not sent)" in text_of(ran)
+
+
+async def test_the_store_persists_across_calls_of_a_connection_and_by_session_id(
+    make_server: BuildServer,
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp, mode="legacy") as client:
+        first = await client.call_tool(
+            "execute_code", {"code": "store['n'] = store.get('n', 0) + 1\nprint(store['n'])"}
+        )
+        second = await client.call_tool(
+            "execute_code", {"code": "store['n'] = store.get('n', 0) + 1\nprint(store['n'])"}
+        )
+        assert first.structured_content is not None and second.structured_content is not None
+        assert second.structured_content["output"].strip() == "2"
+        session = second.structured_content["session"]
+        assert first.structured_content["session"] == session
+        again = await client.call_tool(
+            "execute_code", {"code": "print(store['n'])", "session": session}
+        )
+        assert again.structured_content is not None
+        assert again.structured_content["output"].strip() == "2"
+
+
+async def test_progress_is_reported_while_a_script_runs_longer_than_a_second(
+    make_server: BuildServer,
+) -> None:
+    built = make_server(timeout_s=2.5)  # the wall-clock limit ends the spin below
+    updates: list[tuple[float, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, message))
+
+    code = "print('start')\nwhile True:\n    pass\n"
+    async with built.running(), Client(built.mcp, mode="legacy") as client:
+        with anyio.fail_after(60):
+            ran = await client.call_tool(
+                "execute_code", {"code": code}, progress_callback=on_progress
+            )
+    assert ran.structured_content is not None
+    assert ran.structured_content["error"]["type"] == "LimitError"
+    assert "start" in ran.structured_content["output"]
+    assert updates, "no progress notification during a run of more than a second"
+    assert updates[0][1] is not None and "running" in updates[0][1]
+
+
+async def test_a_run_beyond_the_worker_cap_gets_a_busy_result(
+    make_server: BuildServer, audit_path: Path
+) -> None:
+    built = make_server(max_workers=1, queue_s=0.2)
+    spin = "while True:\n    pass\n"
+    running = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        running.set()  # the first run holds the only worker slot
+
+    async with built.running(), Client(built.mcp, mode="legacy") as client:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(
+                    partial(
+                        client.call_tool,
+                        "execute_code",
+                        {"code": spin},
+                        progress_callback=on_progress,
+                    )
+                )
+                await running.wait()
+                assert built.runtime.gate.in_use == 1
+                busy = await client.call_tool("execute_code", {"code": "print(1)"})
+                tg.cancel_scope.cancel()
+    assert busy.is_error and busy.structured_content is not None
+    assert busy.structured_content["error"]["type"] == "Busy"
+    assert "retry after" in busy.structured_content["error"]["message"]
+    outcomes = [r["outcome"] for r in AuditLog(audit_path).rows()]
+    assert "busy" in outcomes
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_the_audit_log_records_each_run(
+    make_server: BuildServer, audit_path: Path, mode: str
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp, mode=mode) as client:  # type: ignore[arg-type]
+        await client.call_tool("execute_code", {"code": COUNT_PROFILES})
+    [row] = AuditLog(audit_path).rows()
+    assert row["principal"] == "demo" and row["outcome"] == "ok" and row["transport"] == "memory"
+    assert row["calls"][0]["id"] == "get_profiles" and set(row["calls"][0]) == {
+        "id",
+        "status",
+        "ms",
+        "scan",
+    }
+    assert len(row["code_sha256"]) == 64
