@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from codemode.catalog import Action, Catalog, load_catalog  # noqa: E402
-from codemode.klaviyo._params import body_shape  # noqa: E402
+from codemode.klaviyo._body import body_shape  # noqa: E402
 
 GEN_DIR = ROOT / "src" / "codemode" / "klaviyo" / "_generated"
 STUB_DIR = ROOT / "sdk_stubs"

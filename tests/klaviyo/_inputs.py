@@ -7,7 +7,7 @@ from typing import Any
 
 from codemode.catalog import Action
 from codemode.klaviyo import F
-from codemode.klaviyo._params import body_shape
+from codemode.klaviyo._body import body_shape
 
 WHEN = dt.datetime(2024, 8, 1, tzinfo=dt.UTC)
 

@@ -1,0 +1,283 @@
+"""State and logic shared by ``Klaviyo`` and ``AsyncKlaviyo``: auth, catalog, building, decoding.
+
+The two clients differ only in their send loops (``_client``); everything that does no I/O lives
+here, so both behave the same by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from codemode.catalog import Action, Catalog, load_catalog
+from codemode.errors import ConfigError
+from codemode.klaviyo._errors import (
+    APIError,
+    KlaviyoError,
+    TransportError,
+    ValidationError,
+    error_for_status,
+)
+from codemode.klaviyo._jsonapi import CallInfo
+from codemode.klaviyo._params import BaseURL, PreparedRequest, build_request
+from codemode.klaviyo._retries import (
+    RetryPolicy,
+    may_have_been_sent,
+    parse_rate_limit,
+    parse_retry_after,
+)
+
+__all__ = ["CallHook", "Core"]
+
+CallHook = Callable[[CallInfo], None]
+
+
+def _check_credential(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{name} is empty; pass a Klaviyo private key (pk_...) or an OAuth access token"
+        )
+    if any(ch.isspace() for ch in value.strip()) or "\r" in value or "\n" in value:
+        raise ConfigError(
+            f"{name} contains whitespace; copy the credential again without spaces or newlines"
+        )
+    return value.strip()
+
+
+def _hint(action: Action, status: int, source: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    if status == 400:
+        where = source.get("parameter") or source.get("pointer")
+        return f"Fix {where!r} and retry." if where else "Fix the request parameters and retry."
+    if status == 401:
+        return "The API key or token is missing, wrong or expired: check the credential."
+    if status == 403:
+        scopes = ", ".join(action.scopes) or "the action's scopes"
+        return f"The credential lacks a scope this action needs ({scopes}): use a key or token with it."
+    if status == 404:
+        return "No such resource: check the id (list ids with the matching get_* action)."
+    if status == 409:
+        dup = meta.get("duplicate_profile_id") or meta.get("id")
+        return (
+            f"It already exists (id {dup}): update it instead."
+            if dup
+            else "It already exists: update it instead."
+        )
+    if status == 429:
+        wait = meta.get("retry_after")
+        return (
+            f"Rate limited: wait {wait:g}s and retry, or make fewer calls."
+            if wait is not None
+            else ("Rate limited: wait and retry, or make fewer calls.")
+        )
+    if status >= 500:
+        return "Klaviyo failed on its side: retry later."
+    return "Check the request and retry."
+
+
+class Core:
+    """State and logic shared by both clients: auth, catalog, request building, answer decoding."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        access_token: str | None,
+        base_url: str,
+        revision: str | None,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        retry_policy: RetryPolicy | None,
+        catalog: Catalog | None,
+        on_call: CallHook | None,
+        user_agent: str,
+    ) -> None:
+        if (api_key is None) == (access_token is None):
+            raise ConfigError(
+                "pass exactly one of api_key= (private key, pk_...) or access_token= (OAuth) to the Klaviyo client"
+            )
+        if api_key is not None:
+            self._scheme, self._credential = (
+                "Klaviyo-API-Key",
+                _check_credential("api_key", api_key),
+            )
+        else:
+            self._scheme, self._credential = (
+                "Bearer",
+                _check_credential("access_token", str(access_token)),
+            )
+        self._base = BaseURL.parse(base_url)
+        self._catalog = catalog if catalog is not None else load_catalog()
+        self._revision = revision or self._catalog.revision
+        self._timeout = timeout
+        self._policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._on_call = on_call
+        self._user_agent = user_agent
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog this client serves (built-in actions plus any extensions)."""
+        return self._catalog
+
+    @property
+    def base_url(self) -> str:
+        """The base URL every request is built on."""
+        return str(self._base)
+
+    @property
+    def revision(self) -> str:
+        """The ``revision`` header sent (an action's own revision overrides it)."""
+        return self._revision
+
+    def __repr__(self) -> str:
+        auth = "api_key" if self._scheme == "Klaviyo-API-Key" else "access_token"
+        return f"<{type(self).__name__} base_url={str(self._base)!r} auth={auth} revision={self._revision!r}>"
+
+    def action(self, operation_id: str) -> Action:
+        """The catalog action for an id or dotted name.
+
+        Raises:
+            ValidationError: unknown action; the message lists the closest ids.
+        """
+        key = str(operation_id).strip().rsplit(".", 1)[-1]
+        action = self._catalog.get(key)
+        if action is None:
+            close = self._catalog.closest(key)
+            hint = (
+                f"did you mean {', '.join(close)}?"
+                if close
+                else "search the API for the right action."
+            )
+            raise ValidationError(f"unknown action {operation_id!r}; {hint}", operation_id=key)
+        return action
+
+    def prepare(self, operation_id: str, /, **params: Any) -> PreparedRequest:
+        """Validate parameters and build the request without sending it (and without the credential).
+
+        Raises:
+            ValidationError: unknown action or invalid parameters.
+        """
+        return build_request(
+            self.action(operation_id), params, base=self._base, revision=self._revision
+        )
+
+    def _http_request(
+        self, http: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest
+    ) -> httpx.Request:
+        headers = dict(prepared.headers)
+        headers["User-Agent"] = self._user_agent
+        headers["Authorization"] = f"{self._scheme} {self._credential}"
+        content = (
+            None
+            if prepared.json is None
+            else json.dumps(prepared.json, separators=(",", ":")).encode()
+        )
+        return http.build_request(
+            prepared.method, prepared.url, content=content, headers=headers, timeout=self._timeout
+        )
+
+    def _can_refresh(self, status: int, refreshed: bool, hook: object) -> bool:
+        return status == 401 and self._scheme == "Bearer" and hook is not None and not refreshed
+
+    def _set_token(self, token: object) -> None:
+        self._credential = _check_credential("refreshed access token", str(token))
+
+    def _transport_error(self, action: Action, exc: Exception, attempts: int) -> TransportError:
+        kind = type(exc).__name__
+        sent = may_have_been_sent(exc) and action.method != "GET"
+        advice = (
+            "The write may or may not have happened: check before repeating it."
+            if sent
+            else "Check the network or base_url and retry later."
+        )
+        return TransportError(
+            f"{action.id}: no answer from Klaviyo ({kind}) after {attempts} attempt(s). {advice}",
+            operation_id=action.id,
+        )
+
+    def _decode(
+        self, action: Action, prepared: PreparedRequest, response: httpx.Response, attempts: int
+    ) -> tuple[dict[str, Any] | None, KlaviyoError | None]:
+        status = response.status_code
+        text = response.content
+        doc: Any = None
+        if text:
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                doc = None
+        if 300 <= status < 400:
+            return None, APIError(
+                f"{action.id}: Klaviyo answered {status} (redirect); redirects are not followed. Check base_url.",
+                status=status,
+                operation_id=action.id,
+            )
+        if status >= 400:
+            errors = (
+                [e for e in (doc or {}).get("errors", []) if isinstance(e, dict)]
+                if isinstance(doc, dict)
+                else []
+            )
+            first = errors[0] if errors else {}
+            meta = dict(first.get("meta") or {})
+            if status == 429:
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if retry_after is not None:
+                    meta["retry_after"] = retry_after
+            source = dict(first.get("source") or {})
+            title = str(first.get("title") or response.reason_phrase or "error").rstrip(".")
+            detail = first.get("detail")
+            tried = f" after {attempts} attempts" if attempts > 1 else ""
+            message = (
+                f"{action.id}: {status} {title}{tried}"
+                + (f": {str(detail).rstrip('.')}" if detail else "")
+                + f". {_hint(action, status, source, meta)}"
+            )
+            klass = error_for_status(status)
+            return None, klass(
+                message,
+                status=status,
+                operation_id=action.id,
+                code=first.get("code"),
+                title=first.get("title"),
+                detail=detail,
+                source=source,
+                errors=errors,
+                meta=meta,
+            )
+        if not text or status == 204:
+            return None, None
+        if not isinstance(doc, dict):
+            return None, KlaviyoError(
+                f"{action.id}: Klaviyo answered {status} with a body that is not a JSON object; check base_url.",
+                status=status,
+                operation_id=action.id,
+            )
+        return doc, None
+
+    def _info(
+        self,
+        prepared: PreparedRequest,
+        started: float,
+        attempts: int,
+        response: httpx.Response | None,
+        error: KlaviyoError | None,
+    ) -> CallInfo:
+        headers = response.headers if response is not None else httpx.Headers()
+        info = CallInfo(
+            operation_id=prepared.operation_id,
+            method=prepared.method,
+            path=prepared.path,
+            status=response.status_code if response is not None else 0,
+            ms=round((time.perf_counter() - started) * 1000, 3),
+            attempts=attempts,
+            rate_limit=parse_rate_limit(headers),
+            retry_after=parse_retry_after(headers.get("retry-after")),
+            error=type(error).__name__ if error is not None else None,
+        )
+        if self._on_call is not None:
+            self._on_call(info)
+        return info

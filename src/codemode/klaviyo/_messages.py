@@ -1,0 +1,30 @@
+"""Validation messages shared by parameter and body checks: valid options, closest first."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from codemode.catalog import Action
+from codemode.klaviyo._errors import ValidationError
+
+__all__ = ["fail", "options"]
+
+
+def options(name: str, options: Sequence[str], limit: int = 25) -> str:
+    """Valid options with the closest matches to ``name`` first, truncated to ``limit``."""
+    close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.5)
+    ordered = close + [o for o in options if o not in close]
+    shown = ", ".join(ordered[:limit])
+    more = f", ... ({len(ordered) - limit} more)" if len(ordered) > limit else ""
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}valid: {shown}{more}" if ordered else "none are accepted"
+
+
+def fail(action: Action, message: str, parameter: str | None = None) -> ValidationError:
+    """A ValidationError for ``action`` naming the offending parameter."""
+    return ValidationError(
+        f"{action.id}: {message}",
+        operation_id=action.id,
+        source={"parameter": parameter} if parameter else None,
+    )
