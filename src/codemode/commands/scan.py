@@ -1,0 +1,107 @@
+"""``codemode scan``: the prompt-injection scanner from the shell, for people and for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import typer
+
+if TYPE_CHECKING:
+    from codemode.scanner import Scanner, Verdict
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``scan`` command to ``app``."""
+
+    @app.command(name="scan")
+    def scan(
+        file: str = typer.Argument("-", help="A file to scan, or - for standard input."),
+        jsonl: bool = typer.Option(
+            False,
+            "--jsonl",
+            help='Read lines {"text": ...}; write one {"injection", "score", "ms"} line per input line.',
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the verdict as one JSON object."),
+    ) -> None:
+        """Scan text for prompt injection: `codemode scan note.txt` or `... | codemode scan -`.
+
+        A file holding JSON (an API response) is scanned field by field. Exit status: 0 clean,
+        1 injection found, 2 bad input.
+        """
+        from codemode.scanner import Scanner
+
+        scanner = Scanner.default()
+        try:
+            stream: TextIO = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            typer.echo(f"cannot read {file}: {exc.strerror}; pass a readable file or - for stdin", err=True)
+            raise typer.Exit(2) from exc
+        with stream:
+            if jsonl:
+                _serve_jsonl(scanner, stream)
+                return
+            text = stream.read()
+        verdict = scanner.scan_text(text)
+        if as_json:
+            sys.stdout.write(json.dumps(_as_dict(verdict)) + "\n")
+        else:
+            _print_human(verdict, scanner)
+        raise typer.Exit(1 if verdict.injection else 0)
+
+
+def _as_dict(verdict: Verdict) -> dict[str, object]:
+    return {
+        "injection": verdict.injection,
+        "score": round(verdict.score, 4),
+        "ms": round(verdict.ms, 3),
+        "tier2_available": verdict.tier2_available,
+        "findings": [f.as_dict() for f in verdict.findings],
+    }
+
+
+def _print_human(verdict: Verdict, scanner: Scanner) -> None:
+    from rich.console import Console
+
+    console = Console()
+    if verdict.injection:
+        console.print(f"[bold red]INJECTION[/bold red] score {verdict.score:.2f} ({verdict.ms:.1f} ms)")
+    else:
+        console.print(f"[green]clean[/green] score {verdict.score:.2f} ({verdict.ms:.1f} ms)")
+    for finding in verdict.findings:
+        where = f"{finding.pointer} " if finding.pointer else ""
+        console.print(
+            f"  - {where}tier {finding.tier} {finding.rule} ({finding.score:.2f}): {finding.reason}",
+            highlight=False,
+            markup=False,
+        )
+    if not verdict.tier2_available:
+        console.print(
+            f"[yellow]tier 2 unavailable[/yellow] ({scanner.tier2_error}); patterns only", highlight=False
+        )
+
+
+def _serve_jsonl(scanner: Scanner, stream: TextIO) -> None:
+    """One output line per input line, in order; a bad line gets an ``error`` and injection true."""
+    out = sys.stdout
+    for line in stream:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            text = record.get("text") if isinstance(record, dict) else None
+            if not isinstance(text, str):
+                raise ValueError('each line must be an object with a string "text"')
+        except ValueError as exc:
+            # Fail closed: what could not be read is not declared clean.
+            out.write(json.dumps({"injection": True, "score": 1.0, "ms": 0.0, "error": f"bad input line: {exc}"}) + "\n")
+            out.flush()
+            continue
+        verdict = scanner.scan_text(text)
+        out.write(
+            json.dumps({"injection": verdict.injection, "score": round(verdict.score, 4), "ms": round(verdict.ms, 3)})
+            + "\n"
+        )
+        out.flush()

@@ -1,0 +1,132 @@
+"""Hashed n-gram features for the tier-2 classifier, computed with numpy alone.
+
+The training script (``tools/train_scanner.py``) and the scanner call the same ``featurize``, so the
+features a model was trained on are, bit for bit, those it sees at run time. Text is lower-cased
+canonical text (see ``normalize.canonical``); features are character 2- to 5-grams, words and word
+bigrams, hashed into ``2**DIM_BITS`` buckets with a fixed polynomial hash (never Python's ``hash``,
+which changes between processes), weighted ``1 + log(count)`` and L2-normalised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["CHUNK_CHARS", "DIM_BITS", "FEATURE_VERSION", "chunks", "featurize", "pack"]
+
+FEATURE_VERSION = 1
+DIM_BITS = 18
+CHUNK_CHARS = 1000
+_CHUNK_OVERLAP = 150
+_CHAR_NGRAMS = (2, 3, 4, 5)
+
+_P = np.uint64(0x100000001B3)  # FNV prime: odd, so the hash is a bijection per step
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio multiplier; its top bits pick the bucket
+_SHIFT = np.uint64(64 - DIM_BITS)
+_SEED_WORD = np.uint64(0x51ED27)
+_SEED_BIGRAM = np.uint64(0xB16A2)
+# Random multipliers per position inside a word, so a word's hash is a sum numpy can segment.
+_POS = np.random.default_rng(20261126).integers(1, 2**63, size=64, dtype=np.uint64) | np.uint64(1)
+
+# ASCII letters, digits and underscore are word characters; above ASCII, everything but the
+# general-punctuation, CJK-punctuation and full-width-punctuation blocks is.
+_ASCII_WORD = np.zeros(128, dtype=bool)
+for _ch in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _ASCII_WORD[ord(_ch)] = True
+
+
+def _is_word(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    ascii_mask = codes < 128
+    result = np.where(ascii_mask, _ASCII_WORD[np.minimum(codes, 127).astype(np.intp)], True)
+    punct = (
+        ((codes >= 0x2000) & (codes <= 0x206F))
+        | ((codes >= 0x3000) & (codes <= 0x303F))
+        | ((codes >= 0xFF00) & (codes <= 0xFF0F))
+        | (codes == 0xA0)
+        | (codes == 0xAB)
+        | (codes == 0xBB)
+        | (codes == 0xBF)
+        | (codes == 0xA1)
+    )
+    return result & ~punct
+
+
+def _bucket(hashes: npt.NDArray[np.uint64], seed: np.uint64) -> npt.NDArray[np.uint64]:
+    return ((hashes ^ seed) * _MIX) >> _SHIFT
+
+
+def _hashes(text: str) -> npt.NDArray[np.uint64]:
+    padded = " " + " ".join(text.lower().split()) + " "
+    codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    parts: list[npt.NDArray[np.uint64]] = []
+    length = codes.shape[0]
+    for n in _CHAR_NGRAMS:
+        if length < n:
+            break
+        h = codes[: length - n + 1].copy()
+        for k in range(1, n):
+            h = h * _P + codes[k : length - n + 1 + k]
+        parts.append(_bucket(h, np.uint64(n)))
+    is_word = _is_word(codes)
+    if is_word.any():
+        starts_mask = is_word & ~np.concatenate(([False], is_word[:-1]))
+        word_codes = codes[is_word]
+        word_of_char = np.cumsum(starts_mask)[is_word] - 1
+        first = np.flatnonzero(starts_mask[is_word])
+        position = np.arange(word_codes.shape[0]) - first[word_of_char]
+        weighted = word_codes * _POS[np.minimum(position, 63)]
+        words = np.add.reduceat(weighted, first)
+        parts.append(_bucket(words, _SEED_WORD))
+        if words.shape[0] > 1:
+            parts.append(_bucket(words[:-1] * _P + words[1:], _SEED_BIGRAM))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def featurize(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Return the sparse feature vector of ``text`` as sorted bucket indices and their weights."""
+    buckets, counts = np.unique(_hashes(text), return_counts=True)
+    values = (1.0 + np.log(counts)).astype(np.float32)
+    norm = float(np.sqrt(np.dot(values, values)))
+    if norm > 0.0:
+        values /= norm
+    return buckets.astype(np.int64), values
+
+
+def pack(
+    features: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Pad a batch of sparse vectors into the ``[batch, width]`` index and value arrays the model takes.
+
+    Padding uses bucket 0 with weight 0, which adds nothing to the model's sum.
+    """
+    width = max((idx.shape[0] for idx, _ in features), default=1) or 1
+    indices = np.zeros((len(features), width), dtype=np.int64)
+    values = np.zeros((len(features), width), dtype=np.float32)
+    for row, (idx, val) in enumerate(features):
+        indices[row, : idx.shape[0]] = idx
+        values[row, : val.shape[0]] = val
+    return indices, values
+
+
+def chunks(text: str) -> list[str]:
+    """Split ``text`` into overlapping pieces of at most ``CHUNK_CHARS``, cut at whitespace.
+
+    A short injection buried in a long document would be diluted in one vector for the whole
+    text; scored per chunk, the worst chunk speaks for the document.
+    """
+    if len(text) <= CHUNK_CHARS:
+        return [text]
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + CHUNK_CHARS)
+        if end < len(text):
+            cut = text.rfind(" ", start + CHUNK_CHARS // 2, end)
+            end = cut if cut > 0 else end
+        pieces.append(text[start:end])
+        if end >= len(text):
+            break
+        start = max(end - _CHUNK_OVERLAP, start + 1)
+        space = text.find(" ", start, end)
+        start = space + 1 if 0 <= space < end else start
+    return pieces

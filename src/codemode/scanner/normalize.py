@@ -1,0 +1,234 @@
+"""Tier-1 normalisation: undo the tricks that hide an instruction from a pattern or a classifier.
+
+``views(text)`` returns the texts the patterns run on: the canonical form of the input (NFKC,
+invisible and bidi characters removed, homoglyphs and leetspeak folded inside words that mix
+scripts or digits, letter-spacing closed up, HTML and markdown flattened), plus every hidden or
+encoded payload found in it (HTML comments and hidden elements, Unicode tag characters, base64,
+hex, percent-encoding, rot13 when the text announces it). ``canonical(text)`` is the first view
+alone, which is also what the classifier's features are computed from, so training and scanning
+see the same string.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+__all__ = ["View", "canonical", "views"]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One text the patterns run on, and how it was obtained (``text``, ``base64``, ...)."""
+
+    kind: str
+    text: str
+
+
+# Zero-width, joiners, soft hyphen, word joiners, BOM and the bidi controls: none of them is visible,
+# all of them split a word so that "ig\u200bnore" no longer matches "ignore".
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0]
+    + list(range(0x200B, 0x2010))
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2060, 0x2070))
+    + list(range(0xFE00, 0xFE10)),
+    None,
+)
+
+# Latin look-alikes from Cyrillic, Greek and other scripts, folded only inside words that also
+# contain a Latin letter, so genuine Russian or Greek text is left alone.
+_CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁɡӏԛԝАВЕКМНОРСТХІЈЅԌαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖｏ",
+    "aeopcyxijsdglqwABEKMHOPCTXIJSGabeikvoptuxABEHIKMNOPTYXZo",
+)
+_CONFUSABLE_SET = "[аеорсухіјѕԁɡӏԛԝАВЕКМНОРСТХІЈЅԌαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖｏ]"
+_CONFUSABLE_CHAR = re.compile(_CONFUSABLE_SET)
+_CONFUSABLE_WORD = re.compile(rf"\b\w*?{_CONFUSABLE_SET}\w*")
+_LEET = str.maketrans("013457@$!|", "oieastasii")
+# Leetspeak is only worth a second pass when a folded word is one an attack needs.
+_LEET_TARGETS = frozenset(
+    "ignore ignores disregard forget previous prior instructions instruction system prompt "
+    "reveal password passwords assistant override bypass jailbreak secret secrets token send "
+    "admin rules print output delete export leak exfiltrate credentials key keys developer mode "
+    "above earlier user users agent execute command commands unrestricted hacked".split()
+)
+
+_TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_LATIN = re.compile(r"[A-Za-z]")
+_NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f]")
+_LEET_WORD = re.compile(
+    r"(?<![\w@$!|])(?:[A-Za-z]+[013457@$!|]|[013457@$!|]+[A-Za-z])[A-Za-z013457@$!|]+"
+)
+# "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e": five or more single letters joined by one separator.
+_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
+_SPACED_SEP = re.compile(r"[ .\-_*]")
+
+_HTML_COMMENT = re.compile(r"<!--(.*?)(?:-->|$)", re.DOTALL)
+_HIDDEN_ELEMENT = re.compile(
+    r"<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b"
+    r"|opacity\s*:\s*0(?:\.0+)?\b|\bhidden\b|aria-hidden=[\"']true)[^>]*>(.*?)</\1\s*>",
+    re.DOTALL | re.IGNORECASE,
+)
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][^>]{0,500}>")
+_ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_MD_MARKUP = re.compile(r"(\*{1,3}|_{2,3}|~~|`{1,3}|^#{1,6}\s+|^>\s+)", re.MULTILINE)
+_SPACES = re.compile(r"[ \t\f\v]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{20,}={0,2}(?![A-Za-z0-9+/=])")
+_BASE64_URLSAFE = re.compile(r"(?<![A-Za-z0-9_\-=])[A-Za-z0-9_\-]{24,}={0,2}(?![A-Za-z0-9_\-=])")
+_HEX = re.compile(
+    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{24,}|(?:[0-9A-Fa-f]{2}[ :]){11,}[0-9A-Fa-f]{2})(?![0-9A-Fa-f])"
+)
+_HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){6,}")
+_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%\s]{0,3}){4,}")
+_ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECASE)
+
+_MAX_DECODED = 8
+
+
+def _fold_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if _LATIN.search(word):
+        return word.translate(_CONFUSABLES)
+    return word
+
+
+def _unspace(match: re.Match[str]) -> str:
+    return _SPACED_SEP.sub("", match.group(0))
+
+
+def _entity(match: re.Match[str]) -> str:
+    body = match.group(1)
+    try:
+        if body.startswith("#x"):
+            return chr(int(body[2:], 16))
+        if body.startswith("#"):
+            return chr(int(body[1:]))
+    except (ValueError, OverflowError):
+        return " "
+    return {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}.get(body, " ")
+
+
+def _clean(text: str) -> str:
+    """NFKC, drop invisibles, fold mixed-script homoglyphs and close up letter-spacing."""
+    text = _TAG_CHARS.sub("", unicodedata.normalize("NFKC", text)).translate(_INVISIBLE)
+    if _CONFUSABLE_CHAR.search(text):
+        text = _CONFUSABLE_WORD.sub(_fold_word, text)
+    if _SPACED.search(text):
+        text = _SPACED.sub(_unspace, text)
+    return text
+
+
+def _flatten_markup(text: str) -> str:
+    """Drop HTML tags, scripts, styles and markdown emphasis so the words run together again."""
+    if "<" in text:
+        text = _SCRIPT_STYLE.sub(" ", text)
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = _ENTITY.sub(_entity, text)
+    if any(mark in text for mark in "*_~`#>"):
+        text = _MD_MARKUP.sub("", text)
+    text = _SPACES.sub(" ", text)
+    return _BLANK_LINES.sub("\n", text).strip()
+
+
+def canonical(text: str) -> str:
+    """Return the canonical form the patterns and the classifier read (see the module docstring)."""
+    return _flatten_markup(_clean(text))
+
+
+def _printable_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    good = sum(1 for ch in text if ch.isprintable() or ch in "\n\t")
+    return good / len(text)
+
+
+def _decode_bytes(raw: bytes) -> str | None:
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # A decoded payload is only worth reading when it is mostly text with some words in it.
+    if len(decoded) < 8 or _printable_ratio(decoded) < 0.9 or " " not in decoded.strip():
+        return None
+    return decoded
+
+
+def _decoded_payloads(text: str) -> list[View]:
+    found: list[View] = []
+    for match in _BASE64.finditer(text):
+        chunk = match.group(0)
+        try:
+            raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        decoded = _decode_bytes(raw)
+        if decoded:
+            found.append(View("base64", decoded))
+    for match in _BASE64_URLSAFE.finditer(text):
+        chunk = match.group(0)
+        if "-" not in chunk and "_" not in chunk:
+            continue  # already tried as standard base64
+        try:
+            raw = base64.urlsafe_b64decode(chunk + "=" * (-len(chunk) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        decoded = _decode_bytes(raw)
+        if decoded:
+            found.append(View("base64", decoded))
+    for match in _HEX.finditer(text):
+        digits = re.sub(r"[ :]", "", match.group(0))
+        if len(digits) % 2:
+            digits = digits[:-1]
+        decoded = _decode_bytes(bytes.fromhex(digits))
+        if decoded:
+            found.append(View("hex", decoded))
+    for match in _HEX_ESCAPES.finditer(text) if "\\x" in text else ():
+        decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("\\x", "")))
+        if decoded:
+            found.append(View("hex", decoded))
+    for match in _PERCENT.finditer(text) if "%" in text else ():
+        unquoted = unquote(match.group(0).replace("+", " "))
+        if unquoted != match.group(0) and " " in unquoted:
+            found.append(View("url-encoded", unquoted))
+    return found[:_MAX_DECODED]
+
+
+def views(text: str) -> list[View]:
+    """Return the canonical view of ``text`` followed by every hidden or decoded payload in it."""
+    cleaned = _clean(text)
+    result = [View("text", _flatten_markup(cleaned))]
+    leet_words = {w for w in _LEET_WORD.findall(cleaned) if w.lower().translate(_LEET) in _LEET_TARGETS}
+    if leet_words:
+        deleeted = _LEET_WORD.sub(
+            lambda m: m.group(0).translate(_LEET) if m.group(0) in leet_words else m.group(0), cleaned
+        )
+        result.append(View("leetspeak", _flatten_markup(deleeted)))
+    tags = _TAG_CHARS.findall(unicodedata.normalize("NFKC", text))
+    if tags:
+        smuggled = "".join(chr(ord(ch) - 0xE0000) for run in tags for ch in run)
+        result.append(View("unicode-tags", smuggled))
+    if "<" in cleaned:
+        for match in _HTML_COMMENT.finditer(cleaned):
+            if match.group(1).strip():
+                result.append(View("html-comment", _flatten_markup(match.group(1))))
+        for match in _HIDDEN_ELEMENT.finditer(cleaned):
+            if match.group(2).strip():
+                result.append(View("hidden-html", _flatten_markup(match.group(2))))
+    result.extend(_decoded_payloads(cleaned))
+    lowered = cleaned.lower()
+    if ("rot" in lowered or "caesar" in lowered or "cipher" in lowered or "decode" in lowered) and (
+        _ROT13_HINT.search(cleaned)
+    ):
+        result.append(View("rot13", codecs.decode(cleaned, "rot13")))
+    return result
