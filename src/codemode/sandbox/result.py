@@ -70,6 +70,7 @@ class ExecutionResult:
         output_scan: the scanner's verdict on the final output.
         wall_ms, cpu_ms: time of the whole execution and the worker's CPU time.
         isolation: which confinement layers the worker reported (see THREAT_MODEL.md).
+        worker_pid: the worker's process id (gone once the result exists).
     """
 
     output: str = ""
@@ -84,6 +85,7 @@ class ExecutionResult:
     wall_ms: float = 0.0
     cpu_ms: float = 0.0
     isolation: dict[str, Any] = field(default_factory=dict)
+    worker_pid: int | None = None
 
     @property
     def ok(self) -> bool:

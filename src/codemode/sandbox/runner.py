@@ -58,17 +58,17 @@ class _Zygote:
     async def start(cls, python: str) -> _Zygote:
         host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            process = await anyio.to_thread.run_sync(
-                lambda: subprocess.Popen(
-                    [python, "-I", "-c", BOOTSTRAP, _SRC, str(child_end.fileno())],
-                    env={},  # nothing of the server's environment, the key included
-                    pass_fds=(child_end.fileno(),),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                    cwd="/",
-                )
+            # Started from the event loop's thread, not a worker thread: the zygote's parent-death
+            # signal fires when the *thread* that forked it exits.
+            process = subprocess.Popen(
+                [python, "-I", "-c", BOOTSTRAP, _SRC, str(child_end.fileno())],
+                env={},  # nothing of the server's environment, the key included
+                pass_fds=(child_end.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd="/",
             )
         finally:
             child_end.close()
@@ -146,6 +146,7 @@ class _Run:
         self.done: dict[str, Any] | None = None
         self.hello = False
         self.dry_run = dry_run
+        self.pid: int | None = None
 
     def add_output(self, text: Any) -> None:
         if not isinstance(text, str):
@@ -258,12 +259,14 @@ class Sandbox:
             exit_info = await self._run_worker(code, store_in, bridge, run, on_progress)
         except SandboxError as exc:
             log.error("sandbox failure: %s", exc)
+            result.worker_pid = run.pid
             result.error = _error(
                 "SandboxError",
                 "the sandbox could not run the script; try again (the operator's log says why)",
             )
             result.wall_ms = monotonic_ms(started)
             return result
+        result.worker_pid = run.pid
         result.calls = run.calls
         result.planned_writes = run.planned
         result.cpu_ms = round(float(exit_info.get("cpu_s") or 0.0) * 1000, 1)
@@ -353,6 +356,7 @@ class Sandbox:
             os.close(stdio_r)
             raise SandboxError(f"unexpected zygote reply {reply!r}")
         pid = int(reply["pid"])
+        run.pid = pid
         channel = AsyncChannel(host_sock)
         info: dict[str, Any] = {}
         try:
