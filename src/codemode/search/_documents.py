@@ -15,7 +15,7 @@ from typing import Any
 
 from codemode.catalog import Action
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
-from codemode.search._vocab import CONCEPTS, MAX_PHRASE, RESOURCE_HEADS
+from codemode.search._vocab import CONCEPTS, RESOURCE_HEADS
 
 __all__ = ["FIELD_WEIGHTS", "action_facets", "action_targets", "concept_terms", "document_fields", "terms"]
 
@@ -30,6 +30,10 @@ FIELD_WEIGHTS: Mapping[str, float] = {
     "schema": 0.25,
 }
 
+# First word of every concept phrase -> its longest phrase, so most words cost one lookup.
+_CONCEPT_STARTS: dict[str, int] = {}
+for _phrase in CONCEPTS:
+    _CONCEPT_STARTS[_phrase[0]] = max(_CONCEPT_STARTS.get(_phrase[0], 0), len(_phrase))
 _HTTP_FORM = re.compile(r"^(GET|POST|PATCH|PUT|DELETE)\s+/")
 _LEADING_VERBS = frozenset({"list"})
 # Parameters every listing has; they say nothing about which action it is.
@@ -46,9 +50,8 @@ def concept_terms(stream: list[str], negated: list[bool] | None = None) -> list[
     out: list[str] = []
     n = len(stream)
     for i in range(n):
-        for size in range(1, MAX_PHRASE + 1):
-            if i + size > n:
-                break
+        longest = _CONCEPT_STARTS.get(stream[i], 0)
+        for size in range(1, min(longest, n - i) + 1):
             hit = CONCEPTS.get(tuple(stream[i : i + size]))
             if hit:
                 prefix = "!~" if negated is not None and negated[i] else "~"

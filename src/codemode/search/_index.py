@@ -17,7 +17,6 @@ Every term's score row is precomputed at build time, so a query is a handful of 
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -71,6 +70,7 @@ class Weights:
     route_method: float = 0.5
     method_word: float = 0.1
     fuzzy_cutoff: float = 82.0
+    typos: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +146,20 @@ class SearchIndex:
             df.update(tf.keys())
         vocab = sorted(df)
         self._term_row = {t: i for i, t in enumerate(vocab)}
-        matrix = np.zeros((len(vocab), n), dtype=np.float64)
-        norm = np.array([w.k1 * (1 - w.b + w.b * length / avg) for length in lengths])
+        rows: list[int] = []
+        cols: list[int] = []
+        freqs: list[float] = []
         for j, tf in enumerate(docs):
             for term, f in tf.items():
-                idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-                matrix[self._term_row[term], j] = idf * f * (w.k1 + 1) / (f + norm[j])
+                rows.append(self._term_row[term])
+                cols.append(j)
+                freqs.append(f)
+        r, c, f_arr = np.array(rows), np.array(cols), np.array(freqs)
+        dfs = np.array([df[t] for t in vocab], dtype=np.float64)
+        idf = np.log1p((n - dfs + 0.5) / (dfs + 0.5))
+        norm = w.k1 * (1 - w.b + w.b * np.array(lengths) / avg)
+        matrix = np.zeros((len(vocab), n), dtype=np.float64)
+        matrix[r, c] = idf[r] * f_arr * (w.k1 + 1) / (f_arr + norm[c])
         self._matrix = matrix
         # Words a query may legitimately use; anything else is a candidate typo.
         for phrase in CUES:
@@ -180,7 +188,7 @@ class SearchIndex:
         }
 
     def _correct_uncached(self, word: str) -> str:
-        if word in self._known_set or len(word) < 5 or not word.isalpha() or stem(word) in self._known_stems:
+        if not self.weights.typos or word in self._known_set or len(word) < 5 or not word.isalpha() or stem(word) in self._known_stems:
             return word
         best = process.extractOne(word, self._known_words, scorer=fuzz.ratio, score_cutoff=self.weights.fuzzy_cutoff)
         return str(best[0]) if best else word

@@ -29,12 +29,12 @@ STOPWORDS = frozenset(
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD = re.compile(r"[a-z0-9$]+")
+_SEPARATORS = re.compile(r"[_\-./{}\[\]:]+")
 
 
 def split_identifier(text: str) -> str:
     """Break ``camelCase``, ``snake_case``, ``kebab-case`` and dotted names into spaced words."""
-    text = _CAMEL.sub(" ", text)
-    return re.sub(r"[_\-./{}\[\]:]+", " ", text)
+    return _SEPARATORS.sub(" ", _CAMEL.sub(" ", text))
 
 
 @lru_cache(maxsize=8192)
@@ -79,11 +79,16 @@ NEGATORS = frozenset(
 # Words that negate the clause they close ("a bulk job is overkill").
 _POST_NEGATORS = frozenset({"overkill", "unnecessary", "unneeded"})
 # Zero-width, so every word stays in exactly one clause and the mask lines up with ``words``.
+_ANY_NEGATOR = re.compile(
+    r"\b(?:" + "|".join(sorted(NEGATORS | _POST_NEGATORS)) + r")\b|n't", re.I
+)
 _CLAUSE_END = re.compile(r"(?=[,;!?()])|(?<=[a-z]\.)(?=\s)|(?=\bbut\b)|(?=\bkeep\b)|(?=\bonly\b)", re.I)
 
 
 def negation_mask(raw: str, tokens: list[str]) -> list[bool]:
     """For each word of ``raw`` (as ``words`` splits it), whether it sits in a negated scope."""
+    if not _ANY_NEGATOR.search(raw):
+        return [False] * len(tokens)
     mask: list[bool] = []
     for clause in _CLAUSE_END.split(raw):
         cw = words(clause)
