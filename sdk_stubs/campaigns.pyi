@@ -106,8 +106,8 @@ class Campaigns:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateCampaignAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CampaignRecord]:
         """Create a draft campaign (email, SMS or mobile push) with name, included/excluded audiences, send strategy and its message; nothing is sent yet.
 
@@ -115,8 +115,8 @@ class Campaigns:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign attributes; required keys: name, audiences, campaign-messages; optional: send_options, send_strategy, tracking_options.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
@@ -127,9 +127,9 @@ class Campaigns:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: CreateCampaignCloneAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CampaignRecord]:
         """Copy a campaign with its messages, audiences and settings into a fresh draft under a new id; new_name sets the copy's name.
 
@@ -137,9 +137,9 @@ class Campaigns:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the campaign attributes; optional: new_name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
@@ -150,8 +150,8 @@ class Campaigns:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CampaignSendJobRecord]:
         """Start delivery of a campaign by creating a campaign send job (202, async); sends now or at the scheduled time set by its send strategy.
 
@@ -159,8 +159,8 @@ class Campaigns:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign-send-job': [...]}. campaign-send-job: id, status.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign-send-job id.
+            id: (required) the id sent as data.id: the resource this request acts on.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignSendJobRecord (an async job: poll its status).
@@ -232,8 +232,8 @@ class Campaigns:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCampaignAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CampaignRecord]:
         """Change a campaign's name, audiences (included/excluded lists and segments), send strategy/schedule, send options or tracking options.
 
@@ -242,8 +242,8 @@ class Campaigns:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign attributes; optional: audiences, name, send_options, send_strategy, tracking_options.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
@@ -276,7 +276,7 @@ class Campaigns:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: campaign, image, template.
 
         Returns:
@@ -289,9 +289,9 @@ class Campaigns:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCampaignMessageAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CampaignMessageRecord]:
         """Edit a campaign message's definition: subject line, preview text, from name/address, SMS body or push content, and its image.
 
@@ -300,9 +300,9 @@ class Campaigns:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-message attributes; optional: definition.
             relationships: related ids by name (image): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -354,7 +354,7 @@ class Campaigns:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: campaign, image, template.
 
         Returns:
@@ -366,9 +366,9 @@ class Campaigns:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CampaignMessageRecord]:
         """Use a saved template as a campaign message's design: Klaviyo copies it into a private, non-reusable version for that message.
 
@@ -376,9 +376,9 @@ class Campaigns:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: channel, content, created_at, id, label, render_options, send_times, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign-message id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             relationships: (required) related ids by name (template): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -389,8 +389,8 @@ class Campaigns:
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: CancelCampaignSendAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Stop a queued or scheduled campaign send: cancel permanently (CANCELED) or revert it to DRAFT for editing.
 
@@ -398,8 +398,8 @@ class Campaigns:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-send-job attributes; required keys: action.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).

@@ -273,9 +273,9 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateCatalogItemAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogItemRecord]:
         """Create one catalog item (product) synchronously: external_id, title, description, url, price, images, custom metadata, categories.
 
@@ -283,9 +283,9 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item attributes; required keys: external_id, title, description, url; optional: catalog_type, custom_metadata, image_full_url, image_thumbnail_url, images, integration_type, price, published.
             relationships: related ids by name (categories): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -345,9 +345,9 @@ class Catalogs:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCatalogItemAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogItemRecord]:
         """Edit one catalog item (product): title, price, description, url, images, custom metadata, published flag, or its category set.
 
@@ -356,9 +356,9 @@ class Catalogs:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item attributes; optional: custom_metadata, description, image_full_url, image_thumbnail_url, images, price, published, title, url.
             relationships: related ids by name (categories): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -382,9 +382,9 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateCatalogCategoryAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogCategoryRecord]:
         """Create one catalog category (product collection) with external_id and name, optionally linking catalog items.
 
@@ -392,9 +392,9 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category attributes; required keys: external_id, name; optional: catalog_type, integration_type.
             relationships: related ids by name (items): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryRecord.
@@ -422,9 +422,9 @@ class Catalogs:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCatalogCategoryAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogCategoryRecord]:
         """Rename a catalog category and/or set its item list; a supplied items relationship replaces the whole membership.
 
@@ -433,9 +433,9 @@ class Catalogs:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category attributes; optional: name.
             relationships: related ids by name (items): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryRecord.
@@ -459,9 +459,9 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateCatalogVariantAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogVariantRecord]:
         """Create one variant of a catalog item (size, color, option) with sku, price, inventory_quantity and inventory policy.
 
@@ -469,9 +469,9 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant attributes; required keys: external_id, title, description, sku, inventory_quantity, price, url; optional: catalog_type, custom_metadata, image_full_url, image_thumbnail_url, images, integration_type, inventory_policy, published.
             relationships: (required) related ids by name (item): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantRecord.
@@ -524,8 +524,8 @@ class Catalogs:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCatalogVariantAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogVariantRecord]:
         """Edit one catalog variant synchronously: inventory_quantity (stock), price, sku, title, images or published flag.
 
@@ -534,8 +534,8 @@ class Catalogs:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant attributes; optional: custom_metadata, description, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, url.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantRecord.
@@ -556,7 +556,7 @@ class Catalogs:
         ...
 
     def add_items_to_catalog_category(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Add catalog items (products) to a category, keeping the products already in it (relationship POST).
 
@@ -564,8 +564,8 @@ class Catalogs:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -573,7 +573,7 @@ class Catalogs:
         ...
 
     def add_categories_to_catalog_item(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Add categories to a catalog item (product), keeping its existing categories (relationship POST).
 
@@ -581,8 +581,8 @@ class Catalogs:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -592,18 +592,18 @@ class Catalogs:
     def create_back_in_stock_subscription(
         self,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateBackInStockSubscriptionAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Sign a profile up (server-side) for email, SMS, push or WhatsApp alerts when an out-of-stock catalog variant is restocked.
 
         POST /api/back-in-stock-subscriptions (write; scopes: catalogs:write, profiles:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the back-in-stock-subscription attributes; required keys: channels; optional: profile.
             relationships: (required) related ids by name (variant): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
@@ -636,7 +636,7 @@ class Catalogs:
         ...
 
     def remove_items_from_catalog_category(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Unlink chosen items from a catalog category; the items still exist and other members stay (relationship DELETE).
 
@@ -644,8 +644,8 @@ class Catalogs:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -653,7 +653,7 @@ class Catalogs:
         ...
 
     def remove_categories_from_catalog_item(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Unlink specific categories from a catalog item (product); the categories themselves stay (relationship DELETE).
 
@@ -661,8 +661,8 @@ class Catalogs:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -673,8 +673,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkCreateCatalogItemsAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogItemBulkCreateJobRecord]:
         """Start an async job creating up to 100 catalog items (products) at once; poll with get_bulk_create_catalog_items_job.
 
@@ -682,8 +682,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-create-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkCreateJobRecord (an async job: poll its status).
@@ -694,8 +694,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkUpdateCatalogItemsAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogItemBulkUpdateJobRecord]:
         """Start an async job updating up to 100 catalog items (products) at once: price, title, published, metadata.
 
@@ -703,8 +703,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-update-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkUpdateJobRecord (an async job: poll its status).
@@ -715,8 +715,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkDeleteCatalogItemsAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogItemBulkDeleteJobRecord]:
         """Start an async job deleting up to 100 catalog items (products) at once.
 
@@ -724,8 +724,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-delete-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkDeleteJobRecord (an async job: poll its status).
@@ -736,8 +736,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkCreateCatalogCategoriesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogCategoryBulkCreateJobRecord]:
         """Start an async job creating up to 100 catalog categories (collections) at once.
 
@@ -745,8 +745,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-create-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkCreateJobRecord (an async job: poll its status).
@@ -757,8 +757,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkUpdateCatalogCategoriesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogCategoryBulkUpdateJobRecord]:
         """Start an async job updating up to 100 catalog categories (names, item sets) at once.
 
@@ -766,8 +766,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-update-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkUpdateJobRecord (an async job: poll its status).
@@ -778,8 +778,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkDeleteCatalogCategoriesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogCategoryBulkDeleteJobRecord]:
         """Start an async job deleting up to 100 catalog categories (collections) at once.
 
@@ -787,8 +787,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-delete-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkDeleteJobRecord (an async job: poll its status).
@@ -799,8 +799,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkCreateCatalogVariantsAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogVariantBulkCreateJobRecord]:
         """Start an async job creating up to 100 catalog variants (SKUs, sizes, colors) with price and inventory at once.
 
@@ -808,8 +808,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-create-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkCreateJobRecord (an async job: poll its status).
@@ -820,8 +820,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkUpdateCatalogVariantsAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogVariantBulkUpdateJobRecord]:
         """Start an async job updating up to 100 catalog variants at once, e.g. inventory sync or price changes.
 
@@ -829,8 +829,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-update-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkUpdateJobRecord (an async job: poll its status).
@@ -841,8 +841,8 @@ class Catalogs:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkDeleteCatalogVariantsAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CatalogVariantBulkDeleteJobRecord]:
         """Start an async job deleting up to 100 catalog variants (SKUs) at once.
 
@@ -850,8 +850,8 @@ class Catalogs:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-delete-job': [...]}. catalog-variant-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-delete-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkDeleteJobRecord (an async job: poll its status).
@@ -871,7 +871,7 @@ class Catalogs:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included: items.
 
         Returns:
@@ -892,7 +892,7 @@ class Catalogs:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated; catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
             include: related resources to add to result.included: categories.
 
         Returns:
@@ -913,7 +913,7 @@ class Catalogs:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url; catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
             include: related resources to add to result.included: variants.
 
         Returns:
@@ -982,7 +982,7 @@ class Catalogs:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included: items.
 
         Returns:
@@ -1003,7 +1003,7 @@ class Catalogs:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated; catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
             include: related resources to add to result.included: categories.
 
         Returns:
@@ -1024,7 +1024,7 @@ class Catalogs:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url; catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
             include: related resources to add to result.included: variants.
 
         Returns:

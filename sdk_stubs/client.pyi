@@ -40,8 +40,8 @@ class Client:
         self,
         *,
         company_id: str,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateClientEventAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Track an event from browser or mobile code using the public key (company_id), never a private key; identifiers can't be changed.
 
@@ -49,8 +49,8 @@ class Client:
 
         Args:
             company_id: (required) company_id query parameter.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event attributes; required keys: properties, metric, profile; optional: backfill, time, unique_id, value, value_currency.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
@@ -61,10 +61,10 @@ class Client:
         self,
         *,
         company_id: str,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: CreateClientProfileAttributes | None = None,
         meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Create or update a profile's properties from browser or mobile code using the public key (company_id), without an event.
 
@@ -72,10 +72,10 @@ class Client:
 
         Args:
             company_id: (required) company_id query parameter.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: the profile id.
+            id: the id sent as data.id: the resource this request acts on.
             attributes: (required) the profile attributes; optional: _kx, anonymous_id, email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
             meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.

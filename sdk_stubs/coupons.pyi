@@ -80,8 +80,8 @@ class Coupons:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateCouponAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CouponRecord]:
         """Create a coupon (the parent discount definition) with external_id and description; individual codes are added with coupon codes.
 
@@ -89,8 +89,8 @@ class Coupons:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon attributes; required keys: external_id; optional: description, monitor_configuration.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponRecord.
@@ -139,8 +139,8 @@ class Coupons:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCouponAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CouponRecord]:
         """Edit a coupon's description or low-balance monitor_configuration (other fields are fixed).
 
@@ -149,8 +149,8 @@ class Coupons:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon attributes; optional: description, monitor_configuration.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponRecord.
@@ -174,9 +174,9 @@ class Coupons:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateCouponCodeAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CouponCodeRecord]:
         """Issue one code string (unique_code) under an existing coupon right away (no job), with an optional expires_at.
 
@@ -184,9 +184,9 @@ class Coupons:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code attributes; required keys: unique_code; optional: expires_at.
             relationships: (required) related ids by name (coupon): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeRecord.
@@ -210,7 +210,7 @@ class Coupons:
             filter: (required) Klaviyo filter, e.g. F.equals(...). Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration; coupon-code: expires_at, id, status, unique_code.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
             include: related resources to add to result.included: coupon.
 
         Returns:
@@ -231,7 +231,7 @@ class Coupons:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration; coupon-code: expires_at, id, status, unique_code.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
             include: related resources to add to result.included: coupon.
 
         Returns:
@@ -244,8 +244,8 @@ class Coupons:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCouponCodeAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CouponCodeRecord]:
         """Change one coupon code's status (e.g. mark used) or its expires_at date.
 
@@ -254,8 +254,8 @@ class Coupons:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code attributes; optional: expires_at, status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeRecord.
@@ -279,8 +279,8 @@ class Coupons:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkCreateCouponCodesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CouponCodeBulkCreateJobRecord]:
         """Start an async job creating up to 1,000 unique coupon codes for coupons at once.
 
@@ -288,8 +288,8 @@ class Coupons:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code-bulk-create-job attributes; required keys: coupon-codes.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeBulkCreateJobRecord (an async job: poll its status).
@@ -309,7 +309,7 @@ class Coupons:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; coupon-code: expires_at, id, status, unique_code.
             include: related resources to add to result.included: coupon-codes.
 
         Returns:

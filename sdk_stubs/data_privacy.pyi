@@ -17,16 +17,16 @@ class DataPrivacy:
     def request_profile_deletion(
         self,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: RequestProfileDeletionAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Request permanent deletion of all profiles matching one email, phone number or id (privacy compliance, async job).
 
         POST /api/data-privacy-deletion-jobs (destructive; scopes: data-privacy:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the data-privacy-deletion-job attributes; required keys: profile.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.

@@ -39,16 +39,16 @@ class Events:
     def create_event(
         self,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateEventAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Record one activity event server-side (private key) for a profile and metric name, with properties, value and time; can trigger flows.
 
         POST /api/events (write; scopes: events:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event attributes; required keys: properties, metric, profile; optional: backfill, time, unique_id, value, value_currency.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
@@ -74,7 +74,7 @@ class Events:
             sort: one of datetime, -datetime, timestamp, -timestamp ('-' = descending).
             page_size: records per page, 1..1000 (default 200).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'attribution': [...]}. attribution: id; event: datetime, event_properties, id, timestamp, uuid; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
             include: related resources to add to result.included: attributions, metric, profile.
 
         Returns:
@@ -95,7 +95,7 @@ class Events:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'attribution': [...]}. attribution: id; event: datetime, event_properties, id, timestamp, uuid; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
             include: related resources to add to result.included: attributions, metric, profile.
 
         Returns:
@@ -106,16 +106,16 @@ class Events:
     def bulk_create_events(
         self,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkCreateEventsAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Start an async job recording up to 1,000 events across profiles in one request (server-side); can trigger flows.
 
         POST /api/event-bulk-create-jobs (write; scopes: events:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event-bulk-create-job attributes; required keys: events-bulk-create.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.

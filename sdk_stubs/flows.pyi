@@ -85,8 +85,8 @@ class Flows:
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateFlowAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[FlowRecord]:
         """Create a flow (automation) from a full encoded definition: triggers, actions (email, SMS, time delay, split) using temporary ids, and entry action.
 
@@ -95,8 +95,8 @@ class Flows:
         Args:
             fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, definition, id, name, status, trigger_type, updated.
             additional_fields: extra data off by default: flow: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowRecord.
@@ -193,7 +193,7 @@ class Flows:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; flow-action: created, definition, id, updated; flow-message: channel, created, definition, id, updated.
+            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated; flow: archived, created, id, name, status, trigger_type, updated; flow-message: channel, created, definition, id, updated.
             include: related resources to add to result.included: flow, flow-messages.
 
         Returns:
@@ -206,8 +206,8 @@ class Flows:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateFlowActionAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[FlowActionRecord]:
         """Replace a flow step's definition (delay length, split rules, message content) and status; setting it live starts real sends.
 
@@ -216,8 +216,8 @@ class Flows:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-action attributes; required keys: definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowActionRecord.
@@ -237,7 +237,7 @@ class Flows:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated; flow-message: channel, created, definition, id, updated; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'flow-message': [...]}. flow-message: channel, created, definition, id, updated; flow-action: created, definition, id, updated; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: flow-action, template.
 
         Returns:

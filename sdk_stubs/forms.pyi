@@ -37,8 +37,8 @@ class Forms:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateFormAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[FormRecord]:
         """Create a signup form (popup, flyout, full-screen, embed or banner) from a definition; status must be draft, it cannot be published via API.
 
@@ -46,8 +46,8 @@ class Forms:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'form': [...]}. form: ab_test, created_at, definition, id, name, status, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the form attributes; required keys: definition, status, ab_test, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FormRecord.

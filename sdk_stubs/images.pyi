@@ -88,8 +88,8 @@ class Images:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateImageAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ImageRecord]:
         """Rename an image or hide/unhide it in the asset library.
 
@@ -98,8 +98,8 @@ class Images:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the image attributes; optional: hidden, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ImageRecord.
@@ -110,8 +110,8 @@ class Images:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UploadImageFromUrlAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ImageRecord]:
         """Upload an image to Klaviyo's image assets by giving a link or data URI (import_from_url), with optional name and hidden flag.
 
@@ -119,8 +119,8 @@ class Images:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the image attributes; required keys: import_from_url; optional: hidden, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ImageRecord.

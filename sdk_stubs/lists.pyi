@@ -101,8 +101,8 @@ class Lists:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateListAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ListRecord]:
         """Create a static list (subscriber list) with a name and opt-in process (single or double opt-in).
 
@@ -110,8 +110,8 @@ class Lists:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the list attributes; required keys: name; optional: opt_in_process.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ListRecord.
@@ -119,7 +119,7 @@ class Lists:
         ...
 
     def add_profiles_to_list(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Put existing profiles on a list by id (up to 1,000 per call) without granting marketing consent; may trigger list flows.
 
@@ -127,8 +127,8 @@ class Lists:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the profile ids (wrapped as {'data': [{'type': 'profile', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -155,7 +155,7 @@ class Lists:
             sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; list: created, id, name, opt_in_process, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             include: related resources to add to result.included: flow-triggers, tags.
 
         Returns:
@@ -177,7 +177,7 @@ class Lists:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; list: created, id, name, opt_in_process, profile_count, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: list: profile_count.
             include: related resources to add to result.included: flow-triggers, tags.
 
@@ -252,8 +252,8 @@ class Lists:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateListAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ListRecord]:
         """Rename a list or change its opt-in process (single vs double opt-in).
 
@@ -262,8 +262,8 @@ class Lists:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the list attributes; optional: name, opt_in_process.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ListRecord.
@@ -284,7 +284,7 @@ class Lists:
         ...
 
     def remove_profiles_from_list(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Take profiles off a list by id (up to 1,000 per call); does not unsubscribe them or change consent.
 
@@ -292,8 +292,8 @@ class Lists:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the profile ids (wrapped as {'data': [{'type': 'profile', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).

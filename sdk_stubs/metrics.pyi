@@ -101,7 +101,7 @@ class Metrics:
         Args:
             filter: Klaviyo filter, e.g. F.equals(...). Filterable: integration.category (equals); integration.name (equals).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; metric: created, id, integration, name, updated.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
             include: related resources to add to result.included: flow-triggers.
 
         Returns:
@@ -122,7 +122,7 @@ class Metrics:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; metric: created, id, integration, name, updated.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
             include: related resources to add to result.included: flow-triggers.
 
         Returns:
@@ -134,8 +134,8 @@ class Metrics:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateCustomMetricAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CustomMetricRecord]:
         """Create a custom metric that combines several metrics (e.g. orders from multiple stores) under one name and definition.
 
@@ -143,8 +143,8 @@ class Metrics:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the custom-metric attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
@@ -196,8 +196,8 @@ class Metrics:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateCustomMetricAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CustomMetricRecord]:
         """Change a custom metric's name or definition (which source metrics and filters it combines).
 
@@ -206,8 +206,8 @@ class Metrics:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the custom-metric attributes; optional: definition, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
@@ -231,8 +231,8 @@ class Metrics:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: QueryMetricAggregatesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[MetricAggregateRecord]:
         """Query aggregated metric data (count, sum_value, unique) over a time range and interval, grouped by dimensions; read-only POST.
 
@@ -240,8 +240,8 @@ class Metrics:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'metric-aggregate': [...]}. metric-aggregate: data, dates, id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the metric-aggregate attributes; required keys: metric_id, measurements, filter; optional: by, interval, page_cursor, page_size, return_fields, sort, timezone.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one MetricAggregateRecord.
@@ -262,7 +262,7 @@ class Metrics:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; metric-property: id, inferred_type, label, property, sample_values.
+            fields: sparse fieldsets by type, e.g. {'metric-property': [...]}. metric-property: id, inferred_type, label, property, sample_values; metric: created, id, integration, name, updated.
             additional_fields: extra data off by default: metric-property: sample_values.
             include: related resources to add to result.included: metric.
 

@@ -129,8 +129,8 @@ class Profiles:
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateProfileAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ProfileRecord]:
         """Create one new profile (contact) with email, phone, external id, name, location and custom properties; errors 409 if it exists.
 
@@ -139,8 +139,8 @@ class Profiles:
         Args:
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile attributes; optional: email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -181,7 +181,7 @@ class Profiles:
             sort: one of created, -created, email, -email, id, -id, subscriptions.email.marketing.list_suppressions.timestamp, -subscriptions.email.marketing.list_suppressions.timestamp, subscriptions.email.marketing.suppression.timestamp, -subscriptions.email.marketing.suppression.timestamp, updated, -updated ('-' = descending).
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
             include: related resources to add to result.included: conversations, push-tokens.
 
@@ -206,7 +206,7 @@ class Profiles:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id; list: created, id, name, opt_in_process, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; list: created, id, name, opt_in_process, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
             include: related resources to add to result.included: conversations, lists, push-tokens, segments.
 
@@ -221,9 +221,9 @@ class Profiles:
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateProfileAttributes | None = None,
         meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ProfileRecord]:
         """Edit one profile's identifiers, name, location or custom properties; supports appending/unsetting property values via patch_properties.
 
@@ -233,9 +233,9 @@ class Profiles:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile attributes; optional: email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
             meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -319,9 +319,9 @@ class Profiles:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ProfileRecord]:
         """Merge one duplicate (source) profile into a destination profile; the source is deleted and its data folded in. One source per call.
 
@@ -329,9 +329,9 @@ class Profiles:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the profile-merge id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             relationships: (required) related ids by name (profiles): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -342,9 +342,9 @@ class Profiles:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: BulkImportProfilesAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[ProfileBulkImportJobRecord]:
         """Start an async job that creates or updates up to 10,000 profiles per call, optionally adding them to lists; no consent change.
 
@@ -352,9 +352,9 @@ class Profiles:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile-bulk-import-job attributes; required keys: profiles.
             relationships: related ids by name (lists): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileBulkImportJobRecord (an async job: poll its status).
@@ -374,7 +374,7 @@ class Profiles:
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated; profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count; list: created, id, name, opt_in_process, updated.
             include: related resources to add to result.included: lists.
 
         Returns:

@@ -95,8 +95,8 @@ class Reporting:
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: QueryCampaignValuesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[CampaignValuesReportRecord]:
         """Report campaign performance totals (open rate, click rate, revenue, conversions, unsubscribes...) for a timeframe; needs conversion_metric_id.
 
@@ -105,8 +105,8 @@ class Reporting:
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'campaign-values-report': [...]}. campaign-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-values-report attributes; required keys: statistics, timeframe, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignValuesReportRecord.
@@ -118,8 +118,8 @@ class Reporting:
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: QueryFlowValuesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[FlowValuesReportRecord]:
         """Report aggregate flow performance (opens, clicks, conversions, revenue) per flow or message for one timeframe, no time breakdown.
 
@@ -128,8 +128,8 @@ class Reporting:
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-values-report': [...]}. flow-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-values-report attributes; required keys: statistics, timeframe, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowValuesReportRecord.
@@ -141,8 +141,8 @@ class Reporting:
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: QueryFlowSeriesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[FlowSeriesReportRecord]:
         """Report flow performance as a time series bucketed by interval (hourly, daily, weekly, monthly) over a timeframe.
 
@@ -151,8 +151,8 @@ class Reporting:
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-series-report': [...]}. flow-series-report: date_times, id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-series-report attributes; required keys: statistics, timeframe, interval, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowSeriesReportRecord.
@@ -163,8 +163,8 @@ class Reporting:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: QuerySegmentValuesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[SegmentValuesReportRecord]:
         """Report aggregate segment membership stats (total members, added, removed, net change) for one timeframe, no interval breakdown.
 
@@ -172,8 +172,8 @@ class Reporting:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment-values-report': [...]}. segment-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment-values-report attributes; required keys: statistics, timeframe; optional: filter.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentValuesReportRecord.
@@ -184,8 +184,8 @@ class Reporting:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: QuerySegmentSeriesAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[SegmentSeriesReportRecord]:
         """Report segment membership stats (total, added, removed, net change) as a time series bucketed by interval (daily, weekly...).
 
@@ -193,8 +193,8 @@ class Reporting:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment-series-report': [...]}. segment-series-report: date_times, id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment-series-report attributes; required keys: statistics, timeframe, interval; optional: filter.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentSeriesReportRecord.

@@ -107,8 +107,8 @@ class Segments:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateSegmentAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[SegmentRecord]:
         """Create a segment (dynamic audience) from a condition definition, e.g. profiles with 3+ orders or engaged in 90 days.
 
@@ -116,8 +116,8 @@ class Segments:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment attributes; required keys: name, definition; optional: is_starred.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentRecord.
@@ -144,7 +144,7 @@ class Segments:
             sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; segment: created, definition, id, is_active, is_processing, is_starred, name, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             include: related resources to add to result.included: flow-triggers, tags.
 
         Returns:
@@ -166,7 +166,7 @@ class Segments:
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; segment: created, definition, id, is_active, is_processing, is_starred, name, profile_count, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: segment: profile_count.
             include: related resources to add to result.included: flow-triggers, tags.
 
@@ -180,8 +180,8 @@ class Segments:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateSegmentAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[SegmentRecord]:
         """Edit a segment's condition definition, name, or its active/starred flags.
 
@@ -190,8 +190,8 @@ class Segments:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment attributes; optional: definition, is_active, is_starred, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentRecord.

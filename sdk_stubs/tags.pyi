@@ -68,9 +68,9 @@ class Tags:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateTagAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TagRecord]:
         """Create a tag (label) by name, optionally inside a tag group; max 500 tags per account.
 
@@ -78,9 +78,9 @@ class Tags:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'tag': [...]}. tag: id, name.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag attributes; required keys: name.
             relationships: related ids by name (tag-group): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TagRecord.
@@ -139,8 +139,8 @@ class Tags:
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateTagAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Rename a tag (label).
 
@@ -148,8 +148,8 @@ class Tags:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag attributes; required keys: name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -173,8 +173,8 @@ class Tags:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateTagGroupAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TagGroupRecord]:
         """Create a tag group (label category) with a name and an exclusive flag (one tag per resource); max 50 groups.
 
@@ -182,8 +182,8 @@ class Tags:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'tag-group': [...]}. tag-group: default, exclusive, id, name.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag-group attributes; required keys: name; optional: exclusive.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TagGroupRecord.
@@ -235,8 +235,8 @@ class Tags:
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateTagGroupAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
         """Rename a tag group (label category).
 
@@ -244,8 +244,8 @@ class Tags:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag-group attributes; required keys: name; optional: return_fields.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -334,7 +334,7 @@ class Tags:
         ...
 
     def tag_flows(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Attach a tag (label) to one or more flows by id; a flow holds at most 100 tags.
 
@@ -342,8 +342,8 @@ class Tags:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the flow ids (wrapped as {'data': [{'type': 'flow', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -351,7 +351,7 @@ class Tags:
         ...
 
     def tag_campaigns(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Attach a tag (label) to one or more campaigns by id; a campaign holds at most 100 tags.
 
@@ -359,8 +359,8 @@ class Tags:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the campaign ids (wrapped as {'data': [{'type': 'campaign', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -368,7 +368,7 @@ class Tags:
         ...
 
     def tag_lists(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Attach a tag (label) to one or more lists by id; a list holds at most 100 tags.
 
@@ -376,8 +376,8 @@ class Tags:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the list ids (wrapped as {'data': [{'type': 'list', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
@@ -385,7 +385,7 @@ class Tags:
         ...
 
     def tag_segments(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Attach a tag (label) to one or more segments by id; a segment holds at most 100 tags.
 
@@ -393,8 +393,8 @@ class Tags:
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the segment ids (wrapped as {'data': [{'type': 'segment', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).

@@ -67,8 +67,8 @@ class Templates:
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateTemplateAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TemplateRecord]:
         """Create an email template from HTML (CODE editor) or a drag-and-drop definition, with optional text and AMP parts; API limit 1,000.
 
@@ -77,8 +77,8 @@ class Templates:
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
             additional_fields: extra data off by default: template: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template attributes; required keys: name, editor_type; optional: amp, definition, html, text.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
@@ -89,9 +89,9 @@ class Templates:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: CloneTemplateAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TemplateRecord]:
         """Copy an existing email template into a new template with a new name (template only, no campaigns touched).
 
@@ -99,9 +99,9 @@ class Templates:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the template id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the template attributes; optional: name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
@@ -163,8 +163,8 @@ class Templates:
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateTemplateAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TemplateRecord]:
         """Edit an email template's name, HTML, plain text, AMP or drag-and-drop definition.
 
@@ -174,8 +174,8 @@ class Templates:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
             additional_fields: extra data off by default: template: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template attributes; optional: amp, definition, html, name, text.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
@@ -199,8 +199,8 @@ class Templates:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateUniversalContentAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TemplateUniversalContentRecord]:
         """Create a universal content block (button, html, image, text, spacer, horizontal rule, drop shadow) reusable across templates.
 
@@ -208,8 +208,8 @@ class Templates:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template-universal-content attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateUniversalContentRecord.
@@ -263,8 +263,8 @@ class Templates:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateUniversalContentAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TemplateUniversalContentRecord]:
         """Edit a universal content block's name or definition (e.g. new footer links).
 
@@ -273,8 +273,8 @@ class Templates:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template-universal-content attributes; optional: definition, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateUniversalContentRecord.
@@ -298,9 +298,9 @@ class Templates:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: RenderTemplateAttributes | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[TemplateRecord]:
         """Render a stored template with a context of variables (profile data, merge tags) and return the resulting HTML, text and AMP; stores nothing.
 
@@ -308,9 +308,9 @@ class Templates:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the template id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the template attributes; required keys: context.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.

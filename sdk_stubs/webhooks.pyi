@@ -48,9 +48,9 @@ class Webhooks:
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: CreateWebhookAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[WebhookRecord]:
         """Register a webhook: endpoint URL, secret key and the topics (events) whose payloads Klaviyo should POST to it.
 
@@ -58,9 +58,9 @@ class Webhooks:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the webhook attributes; required keys: name, endpoint_url, secret_key; optional: description.
             relationships: (required) related ids by name (webhook-topics): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one WebhookRecord.
@@ -112,9 +112,9 @@ class Webhooks:
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: UpdateWebhookAttributes | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result[WebhookRecord]:
         """Change a webhook's endpoint URL, secret key, name, description, enabled flag or subscribed topics.
 
@@ -123,9 +123,9 @@ class Webhooks:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the webhook attributes; optional: description, enabled, endpoint_url, name, secret_key.
             relationships: related ids by name (webhook-topics): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one WebhookRecord.

@@ -12,6 +12,7 @@ from typing import Any
 
 from codemode.catalog import Action
 from codemode.klaviyo._body import body_shape
+from codemode.klaviyo._params import ordered_query_params
 
 LITERAL_MAX = 12  # closed sets longer than this are typed as str and listed in the docstring
 DOC_LIST_MAX = 40  # longest list of names spelled out in a docstring
@@ -103,8 +104,7 @@ def params_for(action: Action) -> list[Param]:
                 doc="(required) the resource id.",
             )
         )
-    rank = {"filter": 0, "sort": 1, "page_size": 3, "page_cursor": 4}
-    query = sorted(action.query_params, key=lambda p: (not p.required, rank.get(p.name, 2)))
+    query = ordered_query_params(action)
     for p in query:
         req = "(required) " if p.required else ""
         if p.name == "filter":
@@ -142,9 +142,11 @@ def params_for(action: Action) -> list[Param]:
             Param(p.name, annotation, annotation, required=p.required, positional=False, doc=doc)
         )
     if action.fields:
+        # The action's own resource type first: it is the one callers trim most often.
+        primary = action.response.resource_type
+        types = sorted(action.fields, key=lambda t: (t != primary, t))
         listing = "; ".join(
-            f"{t}: {names_list(f for f in fields if '.' not in f)}"
-            for t, fields in action.fields.items()
+            f"{t}: {names_list(f for f in action.fields[t] if '.' not in f)}" for t in types
         )
         out.append(
             Param(
@@ -153,7 +155,7 @@ def params_for(action: Action) -> list[Param]:
                 "Mapping[str, Sequence[str] | str] | None",
                 required=False,
                 positional=False,
-                doc=f"sparse fieldsets by type, e.g. {{'{next(iter(action.fields))}': [...]}}. {listing}.",
+                doc=f"sparse fieldsets by type, e.g. {{'{types[0]}': [...]}}. {listing}.",
             )
         )
     if action.additional_fields:
@@ -189,16 +191,15 @@ def body_params(action: Action) -> list[Param]:
     """``body=`` plus the plain forms the SDK wraps into a JSON:API document."""
     shape = body_shape(action)
     rtype = shape["type"]
-    out = [
-        Param(
-            "body",
-            "Mapping[str, Any] | None",
-            "Mapping[str, Any] | None",
-            required=False,
-            positional=False,
-            doc="the full JSON:API document {'data': ...}; or use the plain forms below.",
-        )
-    ]
+    out: list[Param] = []
+    document = Param(
+        "body",
+        "Mapping[str, Any] | None",
+        "Mapping[str, Any] | None",
+        required=False,
+        positional=False,
+        doc="the full JSON:API document {'data': ...}, instead of the keywords above.",
+    )
     if shape["array"]:
         out.append(
             Param(
@@ -210,7 +211,7 @@ def body_params(action: Action) -> list[Param]:
                 doc=f"the {rtype} ids (wrapped as {{'data': [{{'type': '{rtype}', 'id': ...}}]}}).",
             )
         )
-        return out
+        return [*out, document]
     if shape["id"] and not any(p.name == "id" for p in action.path_params):
         req = "(required) " if shape["id_required"] else ""
         out.append(
@@ -220,7 +221,7 @@ def body_params(action: Action) -> list[Param]:
                 "str | None",
                 required=False,
                 positional=False,
-                doc=f"{req}the {rtype} id.",
+                doc=f"{req}the id sent as data.id: the resource this request acts on.",
             )
         )
     if shape["attributes"] is not None:
@@ -266,7 +267,7 @@ def body_params(action: Action) -> list[Param]:
                 doc="the document's data.meta object.",
             )
         )
-    return out
+    return [*out, document]
 
 
 def record_name(rtype: str | None) -> str:

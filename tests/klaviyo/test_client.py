@@ -176,3 +176,16 @@ async def test_async_client_context_manager() -> None:
     async with AsyncKlaviyo(api_key=KEY) as k:
         http = k._http
     assert http.is_closed
+
+
+def test_generated_signatures_match_the_parameters_the_sdk_validates() -> None:
+    import inspect
+
+    from codemode.klaviyo._generated import ASYNC_GROUPS, GROUPS
+    from codemode.klaviyo._params import accepted_params
+
+    for action in load_catalog().values():
+        for groups in (GROUPS, ASYNC_GROUPS):
+            method = getattr(groups[action.group], action.id)
+            names = [n for n in inspect.signature(method).parameters if n != "self"]
+            assert names == accepted_params(action), action.id

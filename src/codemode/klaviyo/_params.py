@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from codemode.catalog import Action
+from codemode.catalog import Action, Param
 from codemode.klaviyo._body import body_id_is_param, body_shape, build_body
 from codemode.klaviyo._errors import ValidationError
 from codemode.klaviyo._filters import Filter, FilterSyntaxError, parse_filter
@@ -25,7 +25,14 @@ from codemode.klaviyo._messages import fail as _fail
 from codemode.klaviyo._messages import options as _options
 from codemode.klaviyo._pagination import CursorError, cursor_from
 
-__all__ = ["BaseURL", "PreparedRequest", "accepted_params", "body_shape", "build_request"]
+__all__ = [
+    "BaseURL",
+    "PreparedRequest",
+    "accepted_params",
+    "body_shape",
+    "build_request",
+    "ordered_query_params",
+]
 
 JSONAPI = "application/vnd.api+json"
 
@@ -101,11 +108,18 @@ class PreparedRequest:
         }
 
 
+_QUERY_RANK = {"filter": 0, "sort": 1, "page_size": 3, "page_cursor": 4}
+
+
+def ordered_query_params(action: Action) -> list[Param]:
+    """Query parameters in signature order: required first, then filter, sort, others, paging."""
+    return sorted(action.query_params, key=lambda p: (not p.required, _QUERY_RANK.get(p.name, 2)))
+
+
 def accepted_params(action: Action) -> list[str]:
     """Every keyword the action accepts, in signature order (path, query, facets, body forms)."""
     names = [p.name for p in action.path_params]
-    names += [p.name for p in action.query_params if p.required]
-    names += [p.name for p in action.query_params if not p.required]
+    names += [p.name for p in ordered_query_params(action)]
     if action.fields:
         names.append(_FIELDS)
     if action.additional_fields:
@@ -114,7 +128,6 @@ def accepted_params(action: Action) -> list[str]:
         names.append(_INCLUDE)
     if action.body is not None:
         shape = body_shape(action)
-        names.append("body")
         if shape["array"]:
             names.append("ids")
         else:
@@ -126,6 +139,7 @@ def accepted_params(action: Action) -> list[str]:
                 names.append("relationships")
             if shape["meta"]:
                 names.append("meta")
+        names.append("body")
     return names
 
 

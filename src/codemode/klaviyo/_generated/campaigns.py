@@ -24,8 +24,8 @@ class CampaignsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a draft campaign (email, SMS or mobile push) with name, included/excluded audiences, send strategy and its message; nothing is sent yet.
 
@@ -33,21 +33,21 @@ class CampaignsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign attributes; required keys: name, audiences, campaign-messages; optional: send_options, send_strategy, tracking_options.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
         """
-        return self._call("create_campaign", fields=fields, body=body, attributes=attributes)
+        return self._call("create_campaign", fields=fields, attributes=attributes, body=body)
 
     def create_campaign_clone(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Copy a campaign with its messages, audiences and settings into a fresh draft under a new id; new_name sets the copy's name.
 
@@ -55,23 +55,23 @@ class CampaignsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the campaign attributes; optional: new_name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
         """
         return self._call(
-            "create_campaign_clone", fields=fields, body=body, id=id, attributes=attributes
+            "create_campaign_clone", fields=fields, id=id, attributes=attributes, body=body
         )
 
     def send_campaign(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start delivery of a campaign by creating a campaign send job (202, async); sends now or at the scheduled time set by its send strategy.
 
@@ -79,13 +79,13 @@ class CampaignsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign-send-job': [...]}. campaign-send-job: id, status.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign-send-job id.
+            id: (required) the id sent as data.id: the resource this request acts on.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignSendJobRecord (an async job: poll its status).
         """
-        return self._call("send_campaign", fields=fields, body=body, id=id)
+        return self._call("send_campaign", fields=fields, id=id, body=body)
 
     def get_campaigns(
         self,
@@ -160,8 +160,8 @@ class CampaignsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change a campaign's name, audiences (included/excluded lists and segments), send strategy/schedule, send options or tracking options.
 
@@ -170,13 +170,13 @@ class CampaignsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign attributes; optional: audiences, name, send_options, send_strategy, tracking_options.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
         """
-        return self._call("update_campaign", id=id, fields=fields, body=body, attributes=attributes)
+        return self._call("update_campaign", id=id, fields=fields, attributes=attributes, body=body)
 
     def delete_campaign(self, id: str) -> Result:
         """Remove a campaign for good, typically an unsent draft; to halt a queued or scheduled send use cancel_campaign_send.
@@ -204,7 +204,7 @@ class CampaignsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: campaign, image, template.
 
         Returns:
@@ -217,9 +217,9 @@ class CampaignsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a campaign message's definition: subject line, preview text, from name/address, SMS body or push content, and its image.
 
@@ -228,9 +228,9 @@ class CampaignsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-message attributes; optional: definition.
             relationships: related ids by name (image): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -239,9 +239,9 @@ class CampaignsResource(SyncResource):
             "update_campaign_message",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_campaign_recipient_estimation(
@@ -289,7 +289,7 @@ class CampaignsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: campaign, image, template.
 
         Returns:
@@ -301,9 +301,9 @@ class CampaignsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Use a saved template as a campaign message's design: Klaviyo copies it into a private, non-reusable version for that message.
 
@@ -311,9 +311,9 @@ class CampaignsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: channel, content, created_at, id, label, render_options, send_times, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign-message id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             relationships: (required) related ids by name (template): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -321,17 +321,17 @@ class CampaignsResource(SyncResource):
         return self._call(
             "assign_template_to_campaign_message",
             fields=fields,
-            body=body,
             id=id,
             relationships=relationships,
+            body=body,
         )
 
     def cancel_campaign_send(
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Stop a queued or scheduled campaign send: cancel permanently (CANCELED) or revert it to DRAFT for editing.
 
@@ -339,13 +339,13 @@ class CampaignsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-send-job attributes; required keys: action.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("cancel_campaign_send", id=id, body=body, attributes=attributes)
+        return self._call("cancel_campaign_send", id=id, attributes=attributes, body=body)
 
     def get_campaign_send_job(
         self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
@@ -373,8 +373,8 @@ class AsyncCampaignsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a draft campaign (email, SMS or mobile push) with name, included/excluded audiences, send strategy and its message; nothing is sent yet.
 
@@ -382,21 +382,21 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign attributes; required keys: name, audiences, campaign-messages; optional: send_options, send_strategy, tracking_options.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
         """
-        return await self._call("create_campaign", fields=fields, body=body, attributes=attributes)
+        return await self._call("create_campaign", fields=fields, attributes=attributes, body=body)
 
     async def create_campaign_clone(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Copy a campaign with its messages, audiences and settings into a fresh draft under a new id; new_name sets the copy's name.
 
@@ -404,23 +404,23 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the campaign attributes; optional: new_name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
         """
         return await self._call(
-            "create_campaign_clone", fields=fields, body=body, id=id, attributes=attributes
+            "create_campaign_clone", fields=fields, id=id, attributes=attributes, body=body
         )
 
     async def send_campaign(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start delivery of a campaign by creating a campaign send job (202, async); sends now or at the scheduled time set by its send strategy.
 
@@ -428,13 +428,13 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign-send-job': [...]}. campaign-send-job: id, status.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign-send-job id.
+            id: (required) the id sent as data.id: the resource this request acts on.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignSendJobRecord (an async job: poll its status).
         """
-        return await self._call("send_campaign", fields=fields, body=body, id=id)
+        return await self._call("send_campaign", fields=fields, id=id, body=body)
 
     async def get_campaigns(
         self,
@@ -509,8 +509,8 @@ class AsyncCampaignsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change a campaign's name, audiences (included/excluded lists and segments), send strategy/schedule, send options or tracking options.
 
@@ -519,14 +519,14 @@ class AsyncCampaignsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign attributes; optional: audiences, name, send_options, send_strategy, tracking_options.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignRecord.
         """
         return await self._call(
-            "update_campaign", id=id, fields=fields, body=body, attributes=attributes
+            "update_campaign", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_campaign(self, id: str) -> Result:
@@ -555,7 +555,7 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: campaign, image, template.
 
         Returns:
@@ -568,9 +568,9 @@ class AsyncCampaignsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a campaign message's definition: subject line, preview text, from name/address, SMS body or push content, and its image.
 
@@ -579,9 +579,9 @@ class AsyncCampaignsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-message attributes; optional: definition.
             relationships: related ids by name (image): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -590,9 +590,9 @@ class AsyncCampaignsResource(AsyncResource):
             "update_campaign_message",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_campaign_recipient_estimation(
@@ -640,7 +640,7 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: campaign, image, template.
 
         Returns:
@@ -652,9 +652,9 @@ class AsyncCampaignsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Use a saved template as a campaign message's design: Klaviyo copies it into a private, non-reusable version for that message.
 
@@ -662,9 +662,9 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: channel, content, created_at, id, label, render_options, send_times, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the campaign-message id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             relationships: (required) related ids by name (template): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -672,17 +672,17 @@ class AsyncCampaignsResource(AsyncResource):
         return await self._call(
             "assign_template_to_campaign_message",
             fields=fields,
-            body=body,
             id=id,
             relationships=relationships,
+            body=body,
         )
 
     async def cancel_campaign_send(
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Stop a queued or scheduled campaign send: cancel permanently (CANCELED) or revert it to DRAFT for editing.
 
@@ -690,13 +690,13 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-send-job attributes; required keys: action.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("cancel_campaign_send", id=id, body=body, attributes=attributes)
+        return await self._call("cancel_campaign_send", id=id, attributes=attributes, body=body)
 
     async def get_campaign_send_job(
         self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None

@@ -24,9 +24,9 @@ class CatalogsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one catalog item (product) synchronously: external_id, title, description, url, price, images, custom metadata, categories.
 
@@ -34,9 +34,9 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item attributes; required keys: external_id, title, description, url; optional: catalog_type, custom_metadata, image_full_url, image_thumbnail_url, images, integration_type, price, published.
             relationships: related ids by name (categories): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -44,9 +44,9 @@ class CatalogsResource(SyncResource):
         return self._call(
             "create_catalog_item",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_catalog_items(
@@ -110,9 +110,9 @@ class CatalogsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit one catalog item (product): title, price, description, url, images, custom metadata, published flag, or its category set.
 
@@ -121,9 +121,9 @@ class CatalogsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item attributes; optional: custom_metadata, description, image_full_url, image_thumbnail_url, images, price, published, title, url.
             relationships: related ids by name (categories): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -132,9 +132,9 @@ class CatalogsResource(SyncResource):
             "update_catalog_item",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def delete_catalog_item(self, id: str) -> Result:
@@ -154,9 +154,9 @@ class CatalogsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one catalog category (product collection) with external_id and name, optionally linking catalog items.
 
@@ -164,9 +164,9 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category attributes; required keys: external_id, name; optional: catalog_type, integration_type.
             relationships: related ids by name (items): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryRecord.
@@ -174,9 +174,9 @@ class CatalogsResource(SyncResource):
         return self._call(
             "create_catalog_category",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_catalog_category(
@@ -200,9 +200,9 @@ class CatalogsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a catalog category and/or set its item list; a supplied items relationship replaces the whole membership.
 
@@ -211,9 +211,9 @@ class CatalogsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category attributes; optional: name.
             relationships: related ids by name (items): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryRecord.
@@ -222,9 +222,9 @@ class CatalogsResource(SyncResource):
             "update_catalog_category",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def delete_catalog_category(self, id: str) -> Result:
@@ -244,9 +244,9 @@ class CatalogsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one variant of a catalog item (size, color, option) with sku, price, inventory_quantity and inventory policy.
 
@@ -254,9 +254,9 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant attributes; required keys: external_id, title, description, sku, inventory_quantity, price, url; optional: catalog_type, custom_metadata, image_full_url, image_thumbnail_url, images, integration_type, inventory_policy, published.
             relationships: (required) related ids by name (item): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantRecord.
@@ -264,9 +264,9 @@ class CatalogsResource(SyncResource):
         return self._call(
             "create_catalog_variant",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_catalog_variants(
@@ -322,8 +322,8 @@ class CatalogsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit one catalog variant synchronously: inventory_quantity (stock), price, sku, title, images or published flag.
 
@@ -332,14 +332,14 @@ class CatalogsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant attributes; optional: custom_metadata, description, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, url.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantRecord.
         """
         return self._call(
-            "update_catalog_variant", id=id, fields=fields, body=body, attributes=attributes
+            "update_catalog_variant", id=id, fields=fields, attributes=attributes, body=body
         )
 
     def delete_catalog_variant(self, id: str) -> Result:
@@ -356,7 +356,7 @@ class CatalogsResource(SyncResource):
         return self._call("delete_catalog_variant", id=id)
 
     def add_items_to_catalog_category(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Add catalog items (products) to a category, keeping the products already in it (relationship POST).
 
@@ -364,16 +364,16 @@ class CatalogsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("add_items_to_catalog_category", id=id, body=body, ids=ids)
+        return self._call("add_items_to_catalog_category", id=id, ids=ids, body=body)
 
     def add_categories_to_catalog_item(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Add categories to a catalog item (product), keeping its existing categories (relationship POST).
 
@@ -381,38 +381,38 @@ class CatalogsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("add_categories_to_catalog_item", id=id, body=body, ids=ids)
+        return self._call("add_categories_to_catalog_item", id=id, ids=ids, body=body)
 
     def create_back_in_stock_subscription(
         self,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Sign a profile up (server-side) for email, SMS, push or WhatsApp alerts when an out-of-stock catalog variant is restocked.
 
         POST /api/back-in-stock-subscriptions (write; scopes: catalogs:write, profiles:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the back-in-stock-subscription attributes; required keys: channels; optional: profile.
             relationships: (required) related ids by name (variant): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
         return self._call(
             "create_back_in_stock_subscription",
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_catalog_categories(
@@ -448,7 +448,7 @@ class CatalogsResource(SyncResource):
         )
 
     def remove_items_from_catalog_category(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Unlink chosen items from a catalog category; the items still exist and other members stay (relationship DELETE).
 
@@ -456,16 +456,16 @@ class CatalogsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("remove_items_from_catalog_category", id=id, body=body, ids=ids)
+        return self._call("remove_items_from_catalog_category", id=id, ids=ids, body=body)
 
     def remove_categories_from_catalog_item(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Unlink specific categories from a catalog item (product); the categories themselves stay (relationship DELETE).
 
@@ -473,20 +473,20 @@ class CatalogsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("remove_categories_from_catalog_item", id=id, body=body, ids=ids)
+        return self._call("remove_categories_from_catalog_item", id=id, ids=ids, body=body)
 
     def bulk_create_catalog_items(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 100 catalog items (products) at once; poll with get_bulk_create_catalog_items_job.
 
@@ -494,22 +494,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-create-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkCreateJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_create_catalog_items", fields=fields, body=body, attributes=attributes
+            "bulk_create_catalog_items", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_update_catalog_items(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job updating up to 100 catalog items (products) at once: price, title, published, metadata.
 
@@ -517,22 +517,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-update-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkUpdateJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_update_catalog_items", fields=fields, body=body, attributes=attributes
+            "bulk_update_catalog_items", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_delete_catalog_items(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job deleting up to 100 catalog items (products) at once.
 
@@ -540,22 +540,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-delete-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkDeleteJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_delete_catalog_items", fields=fields, body=body, attributes=attributes
+            "bulk_delete_catalog_items", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_create_catalog_categories(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 100 catalog categories (collections) at once.
 
@@ -563,22 +563,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-create-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkCreateJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_create_catalog_categories", fields=fields, body=body, attributes=attributes
+            "bulk_create_catalog_categories", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_update_catalog_categories(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job updating up to 100 catalog categories (names, item sets) at once.
 
@@ -586,22 +586,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-update-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkUpdateJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_update_catalog_categories", fields=fields, body=body, attributes=attributes
+            "bulk_update_catalog_categories", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_delete_catalog_categories(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job deleting up to 100 catalog categories (collections) at once.
 
@@ -609,22 +609,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-delete-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkDeleteJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_delete_catalog_categories", fields=fields, body=body, attributes=attributes
+            "bulk_delete_catalog_categories", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_create_catalog_variants(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 100 catalog variants (SKUs, sizes, colors) with price and inventory at once.
 
@@ -632,22 +632,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-create-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkCreateJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_create_catalog_variants", fields=fields, body=body, attributes=attributes
+            "bulk_create_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_update_catalog_variants(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job updating up to 100 catalog variants at once, e.g. inventory sync or price changes.
 
@@ -655,22 +655,22 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-update-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkUpdateJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_update_catalog_variants", fields=fields, body=body, attributes=attributes
+            "bulk_update_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
     def bulk_delete_catalog_variants(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job deleting up to 100 catalog variants (SKUs) at once.
 
@@ -678,14 +678,14 @@ class CatalogsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-delete-job': [...]}. catalog-variant-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-delete-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkDeleteJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_delete_catalog_variants", fields=fields, body=body, attributes=attributes
+            "bulk_delete_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
     def get_bulk_create_catalog_items_job(
@@ -701,7 +701,7 @@ class CatalogsResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included: items.
 
         Returns:
@@ -724,7 +724,7 @@ class CatalogsResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated; catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
             include: related resources to add to result.included: categories.
 
         Returns:
@@ -747,7 +747,7 @@ class CatalogsResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url; catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
             include: related resources to add to result.included: variants.
 
         Returns:
@@ -818,7 +818,7 @@ class CatalogsResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included: items.
 
         Returns:
@@ -841,7 +841,7 @@ class CatalogsResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated; catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
             include: related resources to add to result.included: categories.
 
         Returns:
@@ -864,7 +864,7 @@ class CatalogsResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url; catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
             include: related resources to add to result.included: variants.
 
         Returns:
@@ -884,9 +884,9 @@ class AsyncCatalogsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one catalog item (product) synchronously: external_id, title, description, url, price, images, custom metadata, categories.
 
@@ -894,9 +894,9 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item attributes; required keys: external_id, title, description, url; optional: catalog_type, custom_metadata, image_full_url, image_thumbnail_url, images, integration_type, price, published.
             relationships: related ids by name (categories): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -904,9 +904,9 @@ class AsyncCatalogsResource(AsyncResource):
         return await self._call(
             "create_catalog_item",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_catalog_items(
@@ -970,9 +970,9 @@ class AsyncCatalogsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit one catalog item (product): title, price, description, url, images, custom metadata, published flag, or its category set.
 
@@ -981,9 +981,9 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item attributes; optional: custom_metadata, description, image_full_url, image_thumbnail_url, images, price, published, title, url.
             relationships: related ids by name (categories): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -992,9 +992,9 @@ class AsyncCatalogsResource(AsyncResource):
             "update_catalog_item",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def delete_catalog_item(self, id: str) -> Result:
@@ -1014,9 +1014,9 @@ class AsyncCatalogsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one catalog category (product collection) with external_id and name, optionally linking catalog items.
 
@@ -1024,9 +1024,9 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category attributes; required keys: external_id, name; optional: catalog_type, integration_type.
             relationships: related ids by name (items): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryRecord.
@@ -1034,9 +1034,9 @@ class AsyncCatalogsResource(AsyncResource):
         return await self._call(
             "create_catalog_category",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_catalog_category(
@@ -1060,9 +1060,9 @@ class AsyncCatalogsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a catalog category and/or set its item list; a supplied items relationship replaces the whole membership.
 
@@ -1071,9 +1071,9 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category attributes; optional: name.
             relationships: related ids by name (items): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryRecord.
@@ -1082,9 +1082,9 @@ class AsyncCatalogsResource(AsyncResource):
             "update_catalog_category",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def delete_catalog_category(self, id: str) -> Result:
@@ -1104,9 +1104,9 @@ class AsyncCatalogsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one variant of a catalog item (size, color, option) with sku, price, inventory_quantity and inventory policy.
 
@@ -1114,9 +1114,9 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant attributes; required keys: external_id, title, description, sku, inventory_quantity, price, url; optional: catalog_type, custom_metadata, image_full_url, image_thumbnail_url, images, integration_type, inventory_policy, published.
             relationships: (required) related ids by name (item): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantRecord.
@@ -1124,9 +1124,9 @@ class AsyncCatalogsResource(AsyncResource):
         return await self._call(
             "create_catalog_variant",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_catalog_variants(
@@ -1182,8 +1182,8 @@ class AsyncCatalogsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit one catalog variant synchronously: inventory_quantity (stock), price, sku, title, images or published flag.
 
@@ -1192,14 +1192,14 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant attributes; optional: custom_metadata, description, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, url.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantRecord.
         """
         return await self._call(
-            "update_catalog_variant", id=id, fields=fields, body=body, attributes=attributes
+            "update_catalog_variant", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_catalog_variant(self, id: str) -> Result:
@@ -1216,7 +1216,7 @@ class AsyncCatalogsResource(AsyncResource):
         return await self._call("delete_catalog_variant", id=id)
 
     async def add_items_to_catalog_category(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Add catalog items (products) to a category, keeping the products already in it (relationship POST).
 
@@ -1224,16 +1224,16 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("add_items_to_catalog_category", id=id, body=body, ids=ids)
+        return await self._call("add_items_to_catalog_category", id=id, ids=ids, body=body)
 
     async def add_categories_to_catalog_item(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Add categories to a catalog item (product), keeping its existing categories (relationship POST).
 
@@ -1241,38 +1241,38 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("add_categories_to_catalog_item", id=id, body=body, ids=ids)
+        return await self._call("add_categories_to_catalog_item", id=id, ids=ids, body=body)
 
     async def create_back_in_stock_subscription(
         self,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Sign a profile up (server-side) for email, SMS, push or WhatsApp alerts when an out-of-stock catalog variant is restocked.
 
         POST /api/back-in-stock-subscriptions (write; scopes: catalogs:write, profiles:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the back-in-stock-subscription attributes; required keys: channels; optional: profile.
             relationships: (required) related ids by name (variant): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
         return await self._call(
             "create_back_in_stock_subscription",
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_catalog_categories(
@@ -1308,7 +1308,7 @@ class AsyncCatalogsResource(AsyncResource):
         )
 
     async def remove_items_from_catalog_category(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Unlink chosen items from a catalog category; the items still exist and other members stay (relationship DELETE).
 
@@ -1316,16 +1316,16 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("remove_items_from_catalog_category", id=id, body=body, ids=ids)
+        return await self._call("remove_items_from_catalog_category", id=id, ids=ids, body=body)
 
     async def remove_categories_from_catalog_item(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Unlink specific categories from a catalog item (product); the categories themselves stay (relationship DELETE).
 
@@ -1333,20 +1333,20 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("remove_categories_from_catalog_item", id=id, body=body, ids=ids)
+        return await self._call("remove_categories_from_catalog_item", id=id, ids=ids, body=body)
 
     async def bulk_create_catalog_items(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 100 catalog items (products) at once; poll with get_bulk_create_catalog_items_job.
 
@@ -1354,22 +1354,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-create-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkCreateJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_create_catalog_items", fields=fields, body=body, attributes=attributes
+            "bulk_create_catalog_items", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_update_catalog_items(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job updating up to 100 catalog items (products) at once: price, title, published, metadata.
 
@@ -1377,22 +1377,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-update-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkUpdateJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_update_catalog_items", fields=fields, body=body, attributes=attributes
+            "bulk_update_catalog_items", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_delete_catalog_items(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job deleting up to 100 catalog items (products) at once.
 
@@ -1400,22 +1400,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-item-bulk-delete-job attributes; required keys: items.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogItemBulkDeleteJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_delete_catalog_items", fields=fields, body=body, attributes=attributes
+            "bulk_delete_catalog_items", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_create_catalog_categories(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 100 catalog categories (collections) at once.
 
@@ -1423,22 +1423,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-create-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkCreateJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_create_catalog_categories", fields=fields, body=body, attributes=attributes
+            "bulk_create_catalog_categories", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_update_catalog_categories(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job updating up to 100 catalog categories (names, item sets) at once.
 
@@ -1446,22 +1446,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-update-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkUpdateJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_update_catalog_categories", fields=fields, body=body, attributes=attributes
+            "bulk_update_catalog_categories", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_delete_catalog_categories(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job deleting up to 100 catalog categories (collections) at once.
 
@@ -1469,22 +1469,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-category-bulk-delete-job attributes; required keys: categories.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkDeleteJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_delete_catalog_categories", fields=fields, body=body, attributes=attributes
+            "bulk_delete_catalog_categories", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_create_catalog_variants(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 100 catalog variants (SKUs, sizes, colors) with price and inventory at once.
 
@@ -1492,22 +1492,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-create-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkCreateJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_create_catalog_variants", fields=fields, body=body, attributes=attributes
+            "bulk_create_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_update_catalog_variants(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job updating up to 100 catalog variants at once, e.g. inventory sync or price changes.
 
@@ -1515,22 +1515,22 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-update-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkUpdateJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_update_catalog_variants", fields=fields, body=body, attributes=attributes
+            "bulk_update_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
     async def bulk_delete_catalog_variants(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job deleting up to 100 catalog variants (SKUs) at once.
 
@@ -1538,14 +1538,14 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-delete-job': [...]}. catalog-variant-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the catalog-variant-bulk-delete-job attributes; required keys: variants.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CatalogVariantBulkDeleteJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_delete_catalog_variants", fields=fields, body=body, attributes=attributes
+            "bulk_delete_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
     async def get_bulk_create_catalog_items_job(
@@ -1561,7 +1561,7 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included: items.
 
         Returns:
@@ -1584,7 +1584,7 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated; catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
             include: related resources to add to result.included: categories.
 
         Returns:
@@ -1607,7 +1607,7 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url; catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
             include: related resources to add to result.included: variants.
 
         Returns:
@@ -1678,7 +1678,7 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included: items.
 
         Returns:
@@ -1701,7 +1701,7 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated; catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
             include: related resources to add to result.included: categories.
 
         Returns:
@@ -1724,7 +1724,7 @@ class AsyncCatalogsResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url; catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
             include: related resources to add to result.included: variants.
 
         Returns:

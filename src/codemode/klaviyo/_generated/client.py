@@ -23,8 +23,8 @@ class ClientResource(SyncResource):
         self,
         *,
         company_id: str,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Track an event from browser or mobile code using the public key (company_id), never a private key; identifiers can't be changed.
 
@@ -32,24 +32,24 @@ class ClientResource(SyncResource):
 
         Args:
             company_id: (required) company_id query parameter.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event attributes; required keys: properties, metric, profile; optional: backfill, time, unique_id, value, value_currency.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
         return self._call(
-            "create_client_event", company_id=company_id, body=body, attributes=attributes
+            "create_client_event", company_id=company_id, attributes=attributes, body=body
         )
 
     def create_client_profile(
         self,
         *,
         company_id: str,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create or update a profile's properties from browser or mobile code using the public key (company_id), without an event.
 
@@ -57,10 +57,10 @@ class ClientResource(SyncResource):
 
         Args:
             company_id: (required) company_id query parameter.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: the profile id.
+            id: the id sent as data.id: the resource this request acts on.
             attributes: (required) the profile attributes; optional: _kx, anonymous_id, email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
             meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
@@ -68,10 +68,10 @@ class ClientResource(SyncResource):
         return self._call(
             "create_client_profile",
             company_id=company_id,
-            body=body,
             id=id,
             attributes=attributes,
             meta=meta,
+            body=body,
         )
 
 
@@ -84,8 +84,8 @@ class AsyncClientResource(AsyncResource):
         self,
         *,
         company_id: str,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Track an event from browser or mobile code using the public key (company_id), never a private key; identifiers can't be changed.
 
@@ -93,24 +93,24 @@ class AsyncClientResource(AsyncResource):
 
         Args:
             company_id: (required) company_id query parameter.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event attributes; required keys: properties, metric, profile; optional: backfill, time, unique_id, value, value_currency.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
         return await self._call(
-            "create_client_event", company_id=company_id, body=body, attributes=attributes
+            "create_client_event", company_id=company_id, attributes=attributes, body=body
         )
 
     async def create_client_profile(
         self,
         *,
         company_id: str,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create or update a profile's properties from browser or mobile code using the public key (company_id), without an event.
 
@@ -118,10 +118,10 @@ class AsyncClientResource(AsyncResource):
 
         Args:
             company_id: (required) company_id query parameter.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: the profile id.
+            id: the id sent as data.id: the resource this request acts on.
             attributes: (required) the profile attributes; optional: _kx, anonymous_id, email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
             meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
@@ -129,8 +129,8 @@ class AsyncClientResource(AsyncResource):
         return await self._call(
             "create_client_profile",
             company_id=company_id,
-            body=body,
             id=id,
             attributes=attributes,
             meta=meta,
+            body=body,
         )

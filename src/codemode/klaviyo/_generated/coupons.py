@@ -24,8 +24,8 @@ class CouponsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a coupon (the parent discount definition) with external_id and description; individual codes are added with coupon codes.
 
@@ -33,13 +33,13 @@ class CouponsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon attributes; required keys: external_id; optional: description, monitor_configuration.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponRecord.
         """
-        return self._call("create_coupon", fields=fields, body=body, attributes=attributes)
+        return self._call("create_coupon", fields=fields, attributes=attributes, body=body)
 
     def get_coupons(
         self,
@@ -85,8 +85,8 @@ class CouponsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a coupon's description or low-balance monitor_configuration (other fields are fixed).
 
@@ -95,13 +95,13 @@ class CouponsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon attributes; optional: description, monitor_configuration.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponRecord.
         """
-        return self._call("update_coupon", id=id, fields=fields, body=body, attributes=attributes)
+        return self._call("update_coupon", id=id, fields=fields, attributes=attributes, body=body)
 
     def delete_coupon(self, id: str) -> Result:
         """Delete a coupon (whole discount definition) by id; to remove one code use delete_coupon_code.
@@ -120,9 +120,9 @@ class CouponsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Issue one code string (unique_code) under an existing coupon right away (no job), with an optional expires_at.
 
@@ -130,9 +130,9 @@ class CouponsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code attributes; required keys: unique_code; optional: expires_at.
             relationships: (required) related ids by name (coupon): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeRecord.
@@ -140,9 +140,9 @@ class CouponsResource(SyncResource):
         return self._call(
             "create_coupon_code",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_coupon_codes(
@@ -162,7 +162,7 @@ class CouponsResource(SyncResource):
             filter: (required) Klaviyo filter, e.g. F.equals(...). Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration; coupon-code: expires_at, id, status, unique_code.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
             include: related resources to add to result.included: coupon.
 
         Returns:
@@ -190,7 +190,7 @@ class CouponsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration; coupon-code: expires_at, id, status, unique_code.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
             include: related resources to add to result.included: coupon.
 
         Returns:
@@ -203,8 +203,8 @@ class CouponsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change one coupon code's status (e.g. mark used) or its expires_at date.
 
@@ -213,14 +213,14 @@ class CouponsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code attributes; optional: expires_at, status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeRecord.
         """
         return self._call(
-            "update_coupon_code", id=id, fields=fields, body=body, attributes=attributes
+            "update_coupon_code", id=id, fields=fields, attributes=attributes, body=body
         )
 
     def delete_coupon_code(self, id: str) -> Result:
@@ -240,8 +240,8 @@ class CouponsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 1,000 unique coupon codes for coupons at once.
 
@@ -249,14 +249,14 @@ class CouponsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code-bulk-create-job attributes; required keys: coupon-codes.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeBulkCreateJobRecord (an async job: poll its status).
         """
         return self._call(
-            "bulk_create_coupon_codes", fields=fields, body=body, attributes=attributes
+            "bulk_create_coupon_codes", fields=fields, attributes=attributes, body=body
         )
 
     def get_bulk_create_coupon_codes_job(
@@ -272,7 +272,7 @@ class CouponsResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; coupon-code: expires_at, id, status, unique_code.
             include: related resources to add to result.included: coupon-codes.
 
         Returns:
@@ -292,8 +292,8 @@ class AsyncCouponsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a coupon (the parent discount definition) with external_id and description; individual codes are added with coupon codes.
 
@@ -301,13 +301,13 @@ class AsyncCouponsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon attributes; required keys: external_id; optional: description, monitor_configuration.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponRecord.
         """
-        return await self._call("create_coupon", fields=fields, body=body, attributes=attributes)
+        return await self._call("create_coupon", fields=fields, attributes=attributes, body=body)
 
     async def get_coupons(
         self,
@@ -353,8 +353,8 @@ class AsyncCouponsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a coupon's description or low-balance monitor_configuration (other fields are fixed).
 
@@ -363,14 +363,14 @@ class AsyncCouponsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon attributes; optional: description, monitor_configuration.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponRecord.
         """
         return await self._call(
-            "update_coupon", id=id, fields=fields, body=body, attributes=attributes
+            "update_coupon", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_coupon(self, id: str) -> Result:
@@ -390,9 +390,9 @@ class AsyncCouponsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Issue one code string (unique_code) under an existing coupon right away (no job), with an optional expires_at.
 
@@ -400,9 +400,9 @@ class AsyncCouponsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code attributes; required keys: unique_code; optional: expires_at.
             relationships: (required) related ids by name (coupon): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeRecord.
@@ -410,9 +410,9 @@ class AsyncCouponsResource(AsyncResource):
         return await self._call(
             "create_coupon_code",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_coupon_codes(
@@ -432,7 +432,7 @@ class AsyncCouponsResource(AsyncResource):
             filter: (required) Klaviyo filter, e.g. F.equals(...). Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration; coupon-code: expires_at, id, status, unique_code.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
             include: related resources to add to result.included: coupon.
 
         Returns:
@@ -460,7 +460,7 @@ class AsyncCouponsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration; coupon-code: expires_at, id, status, unique_code.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
             include: related resources to add to result.included: coupon.
 
         Returns:
@@ -473,8 +473,8 @@ class AsyncCouponsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change one coupon code's status (e.g. mark used) or its expires_at date.
 
@@ -483,14 +483,14 @@ class AsyncCouponsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code attributes; optional: expires_at, status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeRecord.
         """
         return await self._call(
-            "update_coupon_code", id=id, fields=fields, body=body, attributes=attributes
+            "update_coupon_code", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_coupon_code(self, id: str) -> Result:
@@ -510,8 +510,8 @@ class AsyncCouponsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job creating up to 1,000 unique coupon codes for coupons at once.
 
@@ -519,14 +519,14 @@ class AsyncCouponsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the coupon-code-bulk-create-job attributes; required keys: coupon-codes.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CouponCodeBulkCreateJobRecord (an async job: poll its status).
         """
         return await self._call(
-            "bulk_create_coupon_codes", fields=fields, body=body, attributes=attributes
+            "bulk_create_coupon_codes", fields=fields, attributes=attributes, body=body
         )
 
     async def get_bulk_create_coupon_codes_job(
@@ -542,7 +542,7 @@ class AsyncCouponsResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; coupon-code: expires_at, id, status, unique_code.
             include: related resources to add to result.included: coupon-codes.
 
         Returns:

@@ -20,20 +20,20 @@ class DataPrivacyResource(SyncResource):
     _group = "data_privacy"
 
     def request_profile_deletion(
-        self, *, body: Mapping[str, Any] | None = None, attributes: Mapping[str, Any] | None = None
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Request permanent deletion of all profiles matching one email, phone number or id (privacy compliance, async job).
 
         POST /api/data-privacy-deletion-jobs (destructive; scopes: data-privacy:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the data-privacy-deletion-job attributes; required keys: profile.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
-        return self._call("request_profile_deletion", body=body, attributes=attributes)
+        return self._call("request_profile_deletion", attributes=attributes, body=body)
 
 
 class AsyncDataPrivacyResource(AsyncResource):
@@ -42,17 +42,17 @@ class AsyncDataPrivacyResource(AsyncResource):
     _group = "data_privacy"
 
     async def request_profile_deletion(
-        self, *, body: Mapping[str, Any] | None = None, attributes: Mapping[str, Any] | None = None
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Request permanent deletion of all profiles matching one email, phone number or id (privacy compliance, async job).
 
         POST /api/data-privacy-deletion-jobs (destructive; scopes: data-privacy:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the data-privacy-deletion-job attributes; required keys: profile.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
-        return await self._call("request_profile_deletion", body=body, attributes=attributes)
+        return await self._call("request_profile_deletion", attributes=attributes, body=body)

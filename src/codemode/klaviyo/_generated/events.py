@@ -21,20 +21,20 @@ class EventsResource(SyncResource):
     _group = "events"
 
     def create_event(
-        self, *, body: Mapping[str, Any] | None = None, attributes: Mapping[str, Any] | None = None
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Record one activity event server-side (private key) for a profile and metric name, with properties, value and time; can trigger flows.
 
         POST /api/events (write; scopes: events:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event attributes; required keys: properties, metric, profile; optional: backfill, time, unique_id, value, value_currency.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
-        return self._call("create_event", body=body, attributes=attributes)
+        return self._call("create_event", attributes=attributes, body=body)
 
     def get_events(
         self,
@@ -55,7 +55,7 @@ class EventsResource(SyncResource):
             sort: one of datetime, -datetime, timestamp, -timestamp ('-' = descending).
             page_size: records per page, 1..1000 (default 200).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'attribution': [...]}. attribution: id; event: datetime, event_properties, id, timestamp, uuid; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
             include: related resources to add to result.included: attributions, metric, profile.
 
         Returns:
@@ -84,7 +84,7 @@ class EventsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'attribution': [...]}. attribution: id; event: datetime, event_properties, id, timestamp, uuid; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
             include: related resources to add to result.included: attributions, metric, profile.
 
         Returns:
@@ -93,20 +93,20 @@ class EventsResource(SyncResource):
         return self._call("get_event", id=id, fields=fields, include=include)
 
     def bulk_create_events(
-        self, *, body: Mapping[str, Any] | None = None, attributes: Mapping[str, Any] | None = None
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Start an async job recording up to 1,000 events across profiles in one request (server-side); can trigger flows.
 
         POST /api/event-bulk-create-jobs (write; scopes: events:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event-bulk-create-job attributes; required keys: events-bulk-create.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
-        return self._call("bulk_create_events", body=body, attributes=attributes)
+        return self._call("bulk_create_events", attributes=attributes, body=body)
 
 
 class AsyncEventsResource(AsyncResource):
@@ -115,20 +115,20 @@ class AsyncEventsResource(AsyncResource):
     _group = "events"
 
     async def create_event(
-        self, *, body: Mapping[str, Any] | None = None, attributes: Mapping[str, Any] | None = None
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Record one activity event server-side (private key) for a profile and metric name, with properties, value and time; can trigger flows.
 
         POST /api/events (write; scopes: events:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event attributes; required keys: properties, metric, profile; optional: backfill, time, unique_id, value, value_currency.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
-        return await self._call("create_event", body=body, attributes=attributes)
+        return await self._call("create_event", attributes=attributes, body=body)
 
     async def get_events(
         self,
@@ -149,7 +149,7 @@ class AsyncEventsResource(AsyncResource):
             sort: one of datetime, -datetime, timestamp, -timestamp ('-' = descending).
             page_size: records per page, 1..1000 (default 200).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'attribution': [...]}. attribution: id; event: datetime, event_properties, id, timestamp, uuid; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
             include: related resources to add to result.included: attributions, metric, profile.
 
         Returns:
@@ -178,7 +178,7 @@ class AsyncEventsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'attribution': [...]}. attribution: id; event: datetime, event_properties, id, timestamp, uuid; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
             include: related resources to add to result.included: attributions, metric, profile.
 
         Returns:
@@ -187,17 +187,17 @@ class AsyncEventsResource(AsyncResource):
         return await self._call("get_event", id=id, fields=fields, include=include)
 
     async def bulk_create_events(
-        self, *, body: Mapping[str, Any] | None = None, attributes: Mapping[str, Any] | None = None
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Start an async job recording up to 1,000 events across profiles in one request (server-side); can trigger flows.
 
         POST /api/event-bulk-create-jobs (write; scopes: events:write).
 
         Args:
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the event-bulk-create-job attributes; required keys: events-bulk-create.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result (202); .raw holds Klaviyo's document.
         """
-        return await self._call("bulk_create_events", body=body, attributes=attributes)
+        return await self._call("bulk_create_events", attributes=attributes, body=body)

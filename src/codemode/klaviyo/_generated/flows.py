@@ -25,8 +25,8 @@ class FlowsResource(SyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a flow (automation) from a full encoded definition: triggers, actions (email, SMS, time delay, split) using temporary ids, and entry action.
 
@@ -35,8 +35,8 @@ class FlowsResource(SyncResource):
         Args:
             fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, definition, id, name, status, trigger_type, updated.
             additional_fields: extra data off by default: flow: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowRecord.
@@ -45,8 +45,8 @@ class FlowsResource(SyncResource):
             "create_flow",
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     def get_flows(
@@ -149,7 +149,7 @@ class FlowsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; flow-action: created, definition, id, updated; flow-message: channel, created, definition, id, updated.
+            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated; flow: archived, created, id, name, status, trigger_type, updated; flow-message: channel, created, definition, id, updated.
             include: related resources to add to result.included: flow, flow-messages.
 
         Returns:
@@ -162,8 +162,8 @@ class FlowsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Replace a flow step's definition (delay length, split rules, message content) and status; setting it live starts real sends.
 
@@ -172,14 +172,14 @@ class FlowsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-action attributes; required keys: definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowActionRecord.
         """
         return self._call(
-            "update_flow_action", id=id, fields=fields, body=body, attributes=attributes
+            "update_flow_action", id=id, fields=fields, attributes=attributes, body=body
         )
 
     def get_flow_message(
@@ -195,7 +195,7 @@ class FlowsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated; flow-message: channel, created, definition, id, updated; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'flow-message': [...]}. flow-message: channel, created, definition, id, updated; flow-action: created, definition, id, updated; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: flow-action, template.
 
         Returns:
@@ -313,8 +313,8 @@ class AsyncFlowsResource(AsyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a flow (automation) from a full encoded definition: triggers, actions (email, SMS, time delay, split) using temporary ids, and entry action.
 
@@ -323,8 +323,8 @@ class AsyncFlowsResource(AsyncResource):
         Args:
             fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, definition, id, name, status, trigger_type, updated.
             additional_fields: extra data off by default: flow: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowRecord.
@@ -333,8 +333,8 @@ class AsyncFlowsResource(AsyncResource):
             "create_flow",
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     async def get_flows(
@@ -437,7 +437,7 @@ class AsyncFlowsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; flow-action: created, definition, id, updated; flow-message: channel, created, definition, id, updated.
+            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated; flow: archived, created, id, name, status, trigger_type, updated; flow-message: channel, created, definition, id, updated.
             include: related resources to add to result.included: flow, flow-messages.
 
         Returns:
@@ -450,8 +450,8 @@ class AsyncFlowsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Replace a flow step's definition (delay length, split rules, message content) and status; setting it live starts real sends.
 
@@ -460,14 +460,14 @@ class AsyncFlowsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-action attributes; required keys: definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowActionRecord.
         """
         return await self._call(
-            "update_flow_action", id=id, fields=fields, body=body, attributes=attributes
+            "update_flow_action", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def get_flow_message(
@@ -483,7 +483,7 @@ class AsyncFlowsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated; flow-message: channel, created, definition, id, updated; template: amp, created, editor_type, html, id, name, text, updated.
+            fields: sparse fieldsets by type, e.g. {'flow-message': [...]}. flow-message: channel, created, definition, id, updated; flow-action: created, definition, id, updated; template: amp, created, editor_type, html, id, name, text, updated.
             include: related resources to add to result.included: flow-action, template.
 
         Returns:

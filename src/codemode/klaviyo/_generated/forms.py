@@ -24,8 +24,8 @@ class FormsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a signup form (popup, flyout, full-screen, embed or banner) from a definition; status must be draft, it cannot be published via API.
 
@@ -33,13 +33,13 @@ class FormsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'form': [...]}. form: ab_test, created_at, definition, id, name, status, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the form attributes; required keys: definition, status, ab_test, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FormRecord.
         """
-        return self._call("create_form", fields=fields, body=body, attributes=attributes)
+        return self._call("create_form", fields=fields, attributes=attributes, body=body)
 
     def get_forms(
         self,
@@ -112,8 +112,8 @@ class AsyncFormsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a signup form (popup, flyout, full-screen, embed or banner) from a definition; status must be draft, it cannot be published via API.
 
@@ -121,13 +121,13 @@ class AsyncFormsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'form': [...]}. form: ab_test, created_at, definition, id, name, status, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the form attributes; required keys: definition, status, ab_test, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FormRecord.
         """
-        return await self._call("create_form", fields=fields, body=body, attributes=attributes)
+        return await self._call("create_form", fields=fields, attributes=attributes, body=body)
 
     async def get_forms(
         self,

@@ -85,8 +85,8 @@ class ImagesResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename an image or hide/unhide it in the asset library.
 
@@ -95,20 +95,20 @@ class ImagesResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the image attributes; optional: hidden, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ImageRecord.
         """
-        return self._call("update_image", id=id, fields=fields, body=body, attributes=attributes)
+        return self._call("update_image", id=id, fields=fields, attributes=attributes, body=body)
 
     def upload_image_from_url(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Upload an image to Klaviyo's image assets by giving a link or data URI (import_from_url), with optional name and hidden flag.
 
@@ -116,13 +116,13 @@ class ImagesResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the image attributes; required keys: import_from_url; optional: hidden, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ImageRecord.
         """
-        return self._call("upload_image_from_url", fields=fields, body=body, attributes=attributes)
+        return self._call("upload_image_from_url", fields=fields, attributes=attributes, body=body)
 
 
 class AsyncImagesResource(AsyncResource):
@@ -195,8 +195,8 @@ class AsyncImagesResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename an image or hide/unhide it in the asset library.
 
@@ -205,22 +205,22 @@ class AsyncImagesResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the image attributes; optional: hidden, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ImageRecord.
         """
         return await self._call(
-            "update_image", id=id, fields=fields, body=body, attributes=attributes
+            "update_image", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def upload_image_from_url(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Upload an image to Klaviyo's image assets by giving a link or data URI (import_from_url), with optional name and hidden flag.
 
@@ -228,12 +228,12 @@ class AsyncImagesResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the image attributes; required keys: import_from_url; optional: hidden, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ImageRecord.
         """
         return await self._call(
-            "upload_image_from_url", fields=fields, body=body, attributes=attributes
+            "upload_image_from_url", fields=fields, attributes=attributes, body=body
         )

@@ -24,8 +24,8 @@ class ListsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a static list (subscriber list) with a name and opt-in process (single or double opt-in).
 
@@ -33,16 +33,16 @@ class ListsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the list attributes; required keys: name; optional: opt_in_process.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ListRecord.
         """
-        return self._call("create_list", fields=fields, body=body, attributes=attributes)
+        return self._call("create_list", fields=fields, attributes=attributes, body=body)
 
     def add_profiles_to_list(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Put existing profiles on a list by id (up to 1,000 per call) without granting marketing consent; may trigger list flows.
 
@@ -50,13 +50,13 @@ class ListsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the profile ids (wrapped as {'data': [{'type': 'profile', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("add_profiles_to_list", id=id, body=body, ids=ids)
+        return self._call("add_profiles_to_list", id=id, ids=ids, body=body)
 
     def get_lists(
         self,
@@ -78,7 +78,7 @@ class ListsResource(SyncResource):
             sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; list: created, id, name, opt_in_process, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             include: related resources to add to result.included: flow-triggers, tags.
 
         Returns:
@@ -108,7 +108,7 @@ class ListsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; list: created, id, name, opt_in_process, profile_count, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: list: profile_count.
             include: related resources to add to result.included: flow-triggers, tags.
 
@@ -194,8 +194,8 @@ class ListsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a list or change its opt-in process (single vs double opt-in).
 
@@ -204,13 +204,13 @@ class ListsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the list attributes; optional: name, opt_in_process.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ListRecord.
         """
-        return self._call("update_list", id=id, fields=fields, body=body, attributes=attributes)
+        return self._call("update_list", id=id, fields=fields, attributes=attributes, body=body)
 
     def delete_list(self, id: str) -> Result:
         """Delete a list by id; its member profiles are kept in the account.
@@ -226,7 +226,7 @@ class ListsResource(SyncResource):
         return self._call("delete_list", id=id)
 
     def remove_profiles_from_list(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Take profiles off a list by id (up to 1,000 per call); does not unsubscribe them or change consent.
 
@@ -234,13 +234,13 @@ class ListsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the profile ids (wrapped as {'data': [{'type': 'profile', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("remove_profiles_from_list", id=id, body=body, ids=ids)
+        return self._call("remove_profiles_from_list", id=id, ids=ids, body=body)
 
 
 class AsyncListsResource(AsyncResource):
@@ -252,8 +252,8 @@ class AsyncListsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a static list (subscriber list) with a name and opt-in process (single or double opt-in).
 
@@ -261,16 +261,16 @@ class AsyncListsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the list attributes; required keys: name; optional: opt_in_process.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ListRecord.
         """
-        return await self._call("create_list", fields=fields, body=body, attributes=attributes)
+        return await self._call("create_list", fields=fields, attributes=attributes, body=body)
 
     async def add_profiles_to_list(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Put existing profiles on a list by id (up to 1,000 per call) without granting marketing consent; may trigger list flows.
 
@@ -278,13 +278,13 @@ class AsyncListsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the profile ids (wrapped as {'data': [{'type': 'profile', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("add_profiles_to_list", id=id, body=body, ids=ids)
+        return await self._call("add_profiles_to_list", id=id, ids=ids, body=body)
 
     async def get_lists(
         self,
@@ -306,7 +306,7 @@ class AsyncListsResource(AsyncResource):
             sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; list: created, id, name, opt_in_process, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             include: related resources to add to result.included: flow-triggers, tags.
 
         Returns:
@@ -336,7 +336,7 @@ class AsyncListsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; list: created, id, name, opt_in_process, profile_count, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: list: profile_count.
             include: related resources to add to result.included: flow-triggers, tags.
 
@@ -422,8 +422,8 @@ class AsyncListsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a list or change its opt-in process (single vs double opt-in).
 
@@ -432,14 +432,14 @@ class AsyncListsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the list attributes; optional: name, opt_in_process.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ListRecord.
         """
         return await self._call(
-            "update_list", id=id, fields=fields, body=body, attributes=attributes
+            "update_list", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_list(self, id: str) -> Result:
@@ -456,7 +456,7 @@ class AsyncListsResource(AsyncResource):
         return await self._call("delete_list", id=id)
 
     async def remove_profiles_from_list(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Take profiles off a list by id (up to 1,000 per call); does not unsubscribe them or change consent.
 
@@ -464,10 +464,10 @@ class AsyncListsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the profile ids (wrapped as {'data': [{'type': 'profile', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("remove_profiles_from_list", id=id, body=body, ids=ids)
+        return await self._call("remove_profiles_from_list", id=id, ids=ids, body=body)

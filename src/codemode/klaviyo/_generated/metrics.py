@@ -35,7 +35,7 @@ class MetricsResource(SyncResource):
         Args:
             filter: Klaviyo filter, e.g. F.equals(...). Filterable: integration.category (equals); integration.name (equals).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; metric: created, id, integration, name, updated.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
             include: related resources to add to result.included: flow-triggers.
 
         Returns:
@@ -58,7 +58,7 @@ class MetricsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; metric: created, id, integration, name, updated.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
             include: related resources to add to result.included: flow-triggers.
 
         Returns:
@@ -70,8 +70,8 @@ class MetricsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a custom metric that combines several metrics (e.g. orders from multiple stores) under one name and definition.
 
@@ -79,13 +79,13 @@ class MetricsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the custom-metric attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
         """
-        return self._call("create_custom_metric", fields=fields, body=body, attributes=attributes)
+        return self._call("create_custom_metric", fields=fields, attributes=attributes, body=body)
 
     def get_custom_metrics(
         self,
@@ -132,8 +132,8 @@ class MetricsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change a custom metric's name or definition (which source metrics and filters it combines).
 
@@ -142,14 +142,14 @@ class MetricsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the custom-metric attributes; optional: definition, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
         """
         return self._call(
-            "update_custom_metric", id=id, fields=fields, body=body, attributes=attributes
+            "update_custom_metric", id=id, fields=fields, attributes=attributes, body=body
         )
 
     def delete_custom_metric(self, id: str) -> Result:
@@ -169,8 +169,8 @@ class MetricsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Query aggregated metric data (count, sum_value, unique) over a time range and interval, grouped by dimensions; read-only POST.
 
@@ -178,14 +178,14 @@ class MetricsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'metric-aggregate': [...]}. metric-aggregate: data, dates, id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the metric-aggregate attributes; required keys: metric_id, measurements, filter; optional: by, interval, page_cursor, page_size, return_fields, sort, timezone.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one MetricAggregateRecord.
         """
         return self._call(
-            "query_metric_aggregates", fields=fields, body=body, attributes=attributes
+            "query_metric_aggregates", fields=fields, attributes=attributes, body=body
         )
 
     def get_metric_property(
@@ -202,7 +202,7 @@ class MetricsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; metric-property: id, inferred_type, label, property, sample_values.
+            fields: sparse fieldsets by type, e.g. {'metric-property': [...]}. metric-property: id, inferred_type, label, property, sample_values; metric: created, id, integration, name, updated.
             additional_fields: extra data off by default: metric-property: sample_values.
             include: related resources to add to result.included: metric.
 
@@ -254,7 +254,7 @@ class AsyncMetricsResource(AsyncResource):
         Args:
             filter: Klaviyo filter, e.g. F.equals(...). Filterable: integration.category (equals); integration.name (equals).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; metric: created, id, integration, name, updated.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
             include: related resources to add to result.included: flow-triggers.
 
         Returns:
@@ -277,7 +277,7 @@ class AsyncMetricsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; metric: created, id, integration, name, updated.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
             include: related resources to add to result.included: flow-triggers.
 
         Returns:
@@ -289,8 +289,8 @@ class AsyncMetricsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a custom metric that combines several metrics (e.g. orders from multiple stores) under one name and definition.
 
@@ -298,14 +298,14 @@ class AsyncMetricsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the custom-metric attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
         """
         return await self._call(
-            "create_custom_metric", fields=fields, body=body, attributes=attributes
+            "create_custom_metric", fields=fields, attributes=attributes, body=body
         )
 
     async def get_custom_metrics(
@@ -353,8 +353,8 @@ class AsyncMetricsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change a custom metric's name or definition (which source metrics and filters it combines).
 
@@ -363,14 +363,14 @@ class AsyncMetricsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the custom-metric attributes; optional: definition, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
         """
         return await self._call(
-            "update_custom_metric", id=id, fields=fields, body=body, attributes=attributes
+            "update_custom_metric", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_custom_metric(self, id: str) -> Result:
@@ -390,8 +390,8 @@ class AsyncMetricsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Query aggregated metric data (count, sum_value, unique) over a time range and interval, grouped by dimensions; read-only POST.
 
@@ -399,14 +399,14 @@ class AsyncMetricsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'metric-aggregate': [...]}. metric-aggregate: data, dates, id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the metric-aggregate attributes; required keys: metric_id, measurements, filter; optional: by, interval, page_cursor, page_size, return_fields, sort, timezone.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one MetricAggregateRecord.
         """
         return await self._call(
-            "query_metric_aggregates", fields=fields, body=body, attributes=attributes
+            "query_metric_aggregates", fields=fields, attributes=attributes, body=body
         )
 
     async def get_metric_property(
@@ -423,7 +423,7 @@ class AsyncMetricsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; metric-property: id, inferred_type, label, property, sample_values.
+            fields: sparse fieldsets by type, e.g. {'metric-property': [...]}. metric-property: id, inferred_type, label, property, sample_values; metric: created, id, integration, name, updated.
             additional_fields: extra data off by default: metric-property: sample_values.
             include: related resources to add to result.included: metric.
 

@@ -25,8 +25,8 @@ class ProfilesResource(SyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one new profile (contact) with email, phone, external id, name, location and custom properties; errors 409 if it exists.
 
@@ -35,8 +35,8 @@ class ProfilesResource(SyncResource):
         Args:
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile attributes; optional: email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -45,8 +45,8 @@ class ProfilesResource(SyncResource):
             "create_profile",
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     def get_profiles(
@@ -83,7 +83,7 @@ class ProfilesResource(SyncResource):
             sort: one of created, -created, email, -email, id, -id, subscriptions.email.marketing.list_suppressions.timestamp, -subscriptions.email.marketing.list_suppressions.timestamp, subscriptions.email.marketing.suppression.timestamp, -subscriptions.email.marketing.suppression.timestamp, updated, -updated ('-' = descending).
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
             include: related resources to add to result.included: conversations, push-tokens.
 
@@ -117,7 +117,7 @@ class ProfilesResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id; list: created, id, name, opt_in_process, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; list: created, id, name, opt_in_process, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
             include: related resources to add to result.included: conversations, lists, push-tokens, segments.
 
@@ -138,9 +138,9 @@ class ProfilesResource(SyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit one profile's identifiers, name, location or custom properties; supports appending/unsetting property values via patch_properties.
 
@@ -150,9 +150,9 @@ class ProfilesResource(SyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile attributes; optional: email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
             meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -162,9 +162,9 @@ class ProfilesResource(SyncResource):
             id=id,
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
             meta=meta,
+            body=body,
         )
 
     def get_lists_for_profile(
@@ -251,9 +251,9 @@ class ProfilesResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Merge one duplicate (source) profile into a destination profile; the source is deleted and its data folded in. One source per call.
 
@@ -261,24 +261,24 @@ class ProfilesResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the profile-merge id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             relationships: (required) related ids by name (profiles): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
         """
         return self._call(
-            "merge_profiles", fields=fields, body=body, id=id, relationships=relationships
+            "merge_profiles", fields=fields, id=id, relationships=relationships, body=body
         )
 
     def bulk_import_profiles(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job that creates or updates up to 10,000 profiles per call, optionally adding them to lists; no consent change.
 
@@ -286,9 +286,9 @@ class ProfilesResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile-bulk-import-job attributes; required keys: profiles.
             relationships: related ids by name (lists): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileBulkImportJobRecord (an async job: poll its status).
@@ -296,9 +296,9 @@ class ProfilesResource(SyncResource):
         return self._call(
             "bulk_import_profiles",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_bulk_import_profiles_job(
@@ -314,7 +314,7 @@ class ProfilesResource(SyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated; profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count; list: created, id, name, opt_in_process, updated.
             include: related resources to add to result.included: lists.
 
         Returns:
@@ -335,8 +335,8 @@ class AsyncProfilesResource(AsyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create one new profile (contact) with email, phone, external id, name, location and custom properties; errors 409 if it exists.
 
@@ -345,8 +345,8 @@ class AsyncProfilesResource(AsyncResource):
         Args:
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile attributes; optional: email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -355,8 +355,8 @@ class AsyncProfilesResource(AsyncResource):
             "create_profile",
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     async def get_profiles(
@@ -393,7 +393,7 @@ class AsyncProfilesResource(AsyncResource):
             sort: one of created, -created, email, -email, id, -id, subscriptions.email.marketing.list_suppressions.timestamp, -subscriptions.email.marketing.list_suppressions.timestamp, subscriptions.email.marketing.suppression.timestamp, -subscriptions.email.marketing.suppression.timestamp, updated, -updated ('-' = descending).
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
             include: related resources to add to result.included: conversations, push-tokens.
 
@@ -427,7 +427,7 @@ class AsyncProfilesResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id; list: created, id, name, opt_in_process, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; list: created, id, name, opt_in_process, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
             include: related resources to add to result.included: conversations, lists, push-tokens, segments.
 
@@ -448,9 +448,9 @@ class AsyncProfilesResource(AsyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit one profile's identifiers, name, location or custom properties; supports appending/unsetting property values via patch_properties.
 
@@ -460,9 +460,9 @@ class AsyncProfilesResource(AsyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile attributes; optional: email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
             meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -472,9 +472,9 @@ class AsyncProfilesResource(AsyncResource):
             id=id,
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
             meta=meta,
+            body=body,
         )
 
     async def get_lists_for_profile(
@@ -561,9 +561,9 @@ class AsyncProfilesResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Merge one duplicate (source) profile into a destination profile; the source is deleted and its data folded in. One source per call.
 
@@ -571,24 +571,24 @@ class AsyncProfilesResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the profile-merge id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             relationships: (required) related ids by name (profiles): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileRecord.
         """
         return await self._call(
-            "merge_profiles", fields=fields, body=body, id=id, relationships=relationships
+            "merge_profiles", fields=fields, id=id, relationships=relationships, body=body
         )
 
     async def bulk_import_profiles(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Start an async job that creates or updates up to 10,000 profiles per call, optionally adding them to lists; no consent change.
 
@@ -596,9 +596,9 @@ class AsyncProfilesResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the profile-bulk-import-job attributes; required keys: profiles.
             relationships: related ids by name (lists): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one ProfileBulkImportJobRecord (an async job: poll its status).
@@ -606,9 +606,9 @@ class AsyncProfilesResource(AsyncResource):
         return await self._call(
             "bulk_import_profiles",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_bulk_import_profiles_job(
@@ -624,7 +624,7 @@ class AsyncProfilesResource(AsyncResource):
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated; profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count; list: created, id, name, opt_in_process, updated.
             include: related resources to add to result.included: lists.
 
         Returns:

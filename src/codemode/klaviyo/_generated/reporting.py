@@ -24,8 +24,8 @@ class ReportingResource(SyncResource):
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report campaign performance totals (open rate, click rate, revenue, conversions, unsubscribes...) for a timeframe; needs conversion_metric_id.
 
@@ -34,8 +34,8 @@ class ReportingResource(SyncResource):
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'campaign-values-report': [...]}. campaign-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-values-report attributes; required keys: statistics, timeframe, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignValuesReportRecord.
@@ -44,8 +44,8 @@ class ReportingResource(SyncResource):
             "query_campaign_values",
             page_cursor=page_cursor,
             fields=fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     def query_flow_values(
@@ -53,8 +53,8 @@ class ReportingResource(SyncResource):
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report aggregate flow performance (opens, clicks, conversions, revenue) per flow or message for one timeframe, no time breakdown.
 
@@ -63,8 +63,8 @@ class ReportingResource(SyncResource):
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-values-report': [...]}. flow-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-values-report attributes; required keys: statistics, timeframe, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowValuesReportRecord.
@@ -73,8 +73,8 @@ class ReportingResource(SyncResource):
             "query_flow_values",
             page_cursor=page_cursor,
             fields=fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     def query_flow_series(
@@ -82,8 +82,8 @@ class ReportingResource(SyncResource):
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report flow performance as a time series bucketed by interval (hourly, daily, weekly, monthly) over a timeframe.
 
@@ -92,8 +92,8 @@ class ReportingResource(SyncResource):
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-series-report': [...]}. flow-series-report: date_times, id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-series-report attributes; required keys: statistics, timeframe, interval, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowSeriesReportRecord.
@@ -102,16 +102,16 @@ class ReportingResource(SyncResource):
             "query_flow_series",
             page_cursor=page_cursor,
             fields=fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     def query_segment_values(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report aggregate segment membership stats (total members, added, removed, net change) for one timeframe, no interval breakdown.
 
@@ -119,20 +119,20 @@ class ReportingResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment-values-report': [...]}. segment-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment-values-report attributes; required keys: statistics, timeframe; optional: filter.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentValuesReportRecord.
         """
-        return self._call("query_segment_values", fields=fields, body=body, attributes=attributes)
+        return self._call("query_segment_values", fields=fields, attributes=attributes, body=body)
 
     def query_segment_series(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report segment membership stats (total, added, removed, net change) as a time series bucketed by interval (daily, weekly...).
 
@@ -140,13 +140,13 @@ class ReportingResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment-series-report': [...]}. segment-series-report: date_times, id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment-series-report attributes; required keys: statistics, timeframe, interval; optional: filter.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentSeriesReportRecord.
         """
-        return self._call("query_segment_series", fields=fields, body=body, attributes=attributes)
+        return self._call("query_segment_series", fields=fields, attributes=attributes, body=body)
 
 
 class AsyncReportingResource(AsyncResource):
@@ -159,8 +159,8 @@ class AsyncReportingResource(AsyncResource):
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report campaign performance totals (open rate, click rate, revenue, conversions, unsubscribes...) for a timeframe; needs conversion_metric_id.
 
@@ -169,8 +169,8 @@ class AsyncReportingResource(AsyncResource):
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'campaign-values-report': [...]}. campaign-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the campaign-values-report attributes; required keys: statistics, timeframe, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one CampaignValuesReportRecord.
@@ -179,8 +179,8 @@ class AsyncReportingResource(AsyncResource):
             "query_campaign_values",
             page_cursor=page_cursor,
             fields=fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     async def query_flow_values(
@@ -188,8 +188,8 @@ class AsyncReportingResource(AsyncResource):
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report aggregate flow performance (opens, clicks, conversions, revenue) per flow or message for one timeframe, no time breakdown.
 
@@ -198,8 +198,8 @@ class AsyncReportingResource(AsyncResource):
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-values-report': [...]}. flow-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-values-report attributes; required keys: statistics, timeframe, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowValuesReportRecord.
@@ -208,8 +208,8 @@ class AsyncReportingResource(AsyncResource):
             "query_flow_values",
             page_cursor=page_cursor,
             fields=fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     async def query_flow_series(
@@ -217,8 +217,8 @@ class AsyncReportingResource(AsyncResource):
         *,
         page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report flow performance as a time series bucketed by interval (hourly, daily, weekly, monthly) over a timeframe.
 
@@ -227,8 +227,8 @@ class AsyncReportingResource(AsyncResource):
         Args:
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-series-report': [...]}. flow-series-report: date_times, id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the flow-series-report attributes; required keys: statistics, timeframe, interval, conversion_metric_id; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one FlowSeriesReportRecord.
@@ -237,16 +237,16 @@ class AsyncReportingResource(AsyncResource):
             "query_flow_series",
             page_cursor=page_cursor,
             fields=fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     async def query_segment_values(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report aggregate segment membership stats (total members, added, removed, net change) for one timeframe, no interval breakdown.
 
@@ -254,22 +254,22 @@ class AsyncReportingResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment-values-report': [...]}. segment-values-report: id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment-values-report attributes; required keys: statistics, timeframe; optional: filter.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentValuesReportRecord.
         """
         return await self._call(
-            "query_segment_values", fields=fields, body=body, attributes=attributes
+            "query_segment_values", fields=fields, attributes=attributes, body=body
         )
 
     async def query_segment_series(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Report segment membership stats (total, added, removed, net change) as a time series bucketed by interval (daily, weekly...).
 
@@ -277,12 +277,12 @@ class AsyncReportingResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment-series-report': [...]}. segment-series-report: date_times, id, results.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment-series-report attributes; required keys: statistics, timeframe, interval; optional: filter.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentSeriesReportRecord.
         """
         return await self._call(
-            "query_segment_series", fields=fields, body=body, attributes=attributes
+            "query_segment_series", fields=fields, attributes=attributes, body=body
         )

@@ -24,8 +24,8 @@ class SegmentsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a segment (dynamic audience) from a condition definition, e.g. profiles with 3+ orders or engaged in 90 days.
 
@@ -33,13 +33,13 @@ class SegmentsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment attributes; required keys: name, definition; optional: is_starred.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentRecord.
         """
-        return self._call("create_segment", fields=fields, body=body, attributes=attributes)
+        return self._call("create_segment", fields=fields, attributes=attributes, body=body)
 
     def get_segments(
         self,
@@ -61,7 +61,7 @@ class SegmentsResource(SyncResource):
             sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; segment: created, definition, id, is_active, is_processing, is_starred, name, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             include: related resources to add to result.included: flow-triggers, tags.
 
         Returns:
@@ -91,7 +91,7 @@ class SegmentsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; segment: created, definition, id, is_active, is_processing, is_starred, name, profile_count, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: segment: profile_count.
             include: related resources to add to result.included: flow-triggers, tags.
 
@@ -111,8 +111,8 @@ class SegmentsResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a segment's condition definition, name, or its active/starred flags.
 
@@ -121,13 +121,13 @@ class SegmentsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment attributes; optional: definition, is_active, is_starred, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentRecord.
         """
-        return self._call("update_segment", id=id, fields=fields, body=body, attributes=attributes)
+        return self._call("update_segment", id=id, fields=fields, attributes=attributes, body=body)
 
     def delete_segment(self, id: str) -> Result:
         """Delete a segment (dynamic audience) by id; the profiles themselves remain.
@@ -222,8 +222,8 @@ class AsyncSegmentsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a segment (dynamic audience) from a condition definition, e.g. profiles with 3+ orders or engaged in 90 days.
 
@@ -231,13 +231,13 @@ class AsyncSegmentsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment attributes; required keys: name, definition; optional: is_starred.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentRecord.
         """
-        return await self._call("create_segment", fields=fields, body=body, attributes=attributes)
+        return await self._call("create_segment", fields=fields, attributes=attributes, body=body)
 
     async def get_segments(
         self,
@@ -259,7 +259,7 @@ class AsyncSegmentsResource(AsyncResource):
             sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; segment: created, definition, id, is_active, is_processing, is_starred, name, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             include: related resources to add to result.included: flow-triggers, tags.
 
         Returns:
@@ -289,7 +289,7 @@ class AsyncSegmentsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; segment: created, definition, id, is_active, is_processing, is_starred, name, profile_count, updated; tag: id, name.
+            fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: segment: profile_count.
             include: related resources to add to result.included: flow-triggers, tags.
 
@@ -309,8 +309,8 @@ class AsyncSegmentsResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a segment's condition definition, name, or its active/starred flags.
 
@@ -319,14 +319,14 @@ class AsyncSegmentsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the segment attributes; optional: definition, is_active, is_starred, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one SegmentRecord.
         """
         return await self._call(
-            "update_segment", id=id, fields=fields, body=body, attributes=attributes
+            "update_segment", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_segment(self, id: str) -> Result:

@@ -24,9 +24,9 @@ class TagsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a tag (label) by name, optionally inside a tag group; max 500 tags per account.
 
@@ -34,9 +34,9 @@ class TagsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'tag': [...]}. tag: id, name.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag attributes; required keys: name.
             relationships: related ids by name (tag-group): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TagRecord.
@@ -44,9 +44,9 @@ class TagsResource(SyncResource):
         return self._call(
             "create_tag",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_tags(
@@ -109,8 +109,8 @@ class TagsResource(SyncResource):
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a tag (label).
 
@@ -118,13 +118,13 @@ class TagsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag attributes; required keys: name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("update_tag", id=id, body=body, attributes=attributes)
+        return self._call("update_tag", id=id, attributes=attributes, body=body)
 
     def delete_tag(self, id: str) -> Result:
         """Delete one tag (label) and remove it from every campaign, flow, list and segment it was on.
@@ -143,8 +143,8 @@ class TagsResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a tag group (label category) with a name and an exclusive flag (one tag per resource); max 50 groups.
 
@@ -152,13 +152,13 @@ class TagsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'tag-group': [...]}. tag-group: default, exclusive, id, name.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag-group attributes; required keys: name; optional: exclusive.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TagGroupRecord.
         """
-        return self._call("create_tag_group", fields=fields, body=body, attributes=attributes)
+        return self._call("create_tag_group", fields=fields, attributes=attributes, body=body)
 
     def get_tag_groups(
         self,
@@ -212,8 +212,8 @@ class TagsResource(SyncResource):
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a tag group (label category).
 
@@ -221,13 +221,13 @@ class TagsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag-group attributes; required keys: name; optional: return_fields.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("update_tag_group", id=id, body=body, attributes=attributes)
+        return self._call("update_tag_group", id=id, attributes=attributes, body=body)
 
     def delete_tag_group(self, id: str) -> Result:
         """Delete a tag group together with all tags inside it and their associations (not the default group).
@@ -311,7 +311,7 @@ class TagsResource(SyncResource):
         return self._call("get_tags_for_tag_group", id=id, fields=fields)
 
     def tag_flows(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more flows by id; a flow holds at most 100 tags.
 
@@ -319,16 +319,16 @@ class TagsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the flow ids (wrapped as {'data': [{'type': 'flow', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("tag_flows", id=id, body=body, ids=ids)
+        return self._call("tag_flows", id=id, ids=ids, body=body)
 
     def tag_campaigns(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more campaigns by id; a campaign holds at most 100 tags.
 
@@ -336,16 +336,16 @@ class TagsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the campaign ids (wrapped as {'data': [{'type': 'campaign', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("tag_campaigns", id=id, body=body, ids=ids)
+        return self._call("tag_campaigns", id=id, ids=ids, body=body)
 
     def tag_lists(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more lists by id; a list holds at most 100 tags.
 
@@ -353,16 +353,16 @@ class TagsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the list ids (wrapped as {'data': [{'type': 'list', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("tag_lists", id=id, body=body, ids=ids)
+        return self._call("tag_lists", id=id, ids=ids, body=body)
 
     def tag_segments(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more segments by id; a segment holds at most 100 tags.
 
@@ -370,13 +370,13 @@ class TagsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the segment ids (wrapped as {'data': [{'type': 'segment', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("tag_segments", id=id, body=body, ids=ids)
+        return self._call("tag_segments", id=id, ids=ids, body=body)
 
 
 class AsyncTagsResource(AsyncResource):
@@ -388,9 +388,9 @@ class AsyncTagsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a tag (label) by name, optionally inside a tag group; max 500 tags per account.
 
@@ -398,9 +398,9 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'tag': [...]}. tag: id, name.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag attributes; required keys: name.
             relationships: related ids by name (tag-group): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TagRecord.
@@ -408,9 +408,9 @@ class AsyncTagsResource(AsyncResource):
         return await self._call(
             "create_tag",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_tags(
@@ -473,8 +473,8 @@ class AsyncTagsResource(AsyncResource):
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a tag (label).
 
@@ -482,13 +482,13 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag attributes; required keys: name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("update_tag", id=id, body=body, attributes=attributes)
+        return await self._call("update_tag", id=id, attributes=attributes, body=body)
 
     async def delete_tag(self, id: str) -> Result:
         """Delete one tag (label) and remove it from every campaign, flow, list and segment it was on.
@@ -507,8 +507,8 @@ class AsyncTagsResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a tag group (label category) with a name and an exclusive flag (one tag per resource); max 50 groups.
 
@@ -516,13 +516,13 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'tag-group': [...]}. tag-group: default, exclusive, id, name.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag-group attributes; required keys: name; optional: exclusive.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TagGroupRecord.
         """
-        return await self._call("create_tag_group", fields=fields, body=body, attributes=attributes)
+        return await self._call("create_tag_group", fields=fields, attributes=attributes, body=body)
 
     async def get_tag_groups(
         self,
@@ -576,8 +576,8 @@ class AsyncTagsResource(AsyncResource):
         self,
         id: str,
         *,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Rename a tag group (label category).
 
@@ -585,13 +585,13 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the tag-group attributes; required keys: name; optional: return_fields.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("update_tag_group", id=id, body=body, attributes=attributes)
+        return await self._call("update_tag_group", id=id, attributes=attributes, body=body)
 
     async def delete_tag_group(self, id: str) -> Result:
         """Delete a tag group together with all tags inside it and their associations (not the default group).
@@ -675,7 +675,7 @@ class AsyncTagsResource(AsyncResource):
         return await self._call("get_tags_for_tag_group", id=id, fields=fields)
 
     async def tag_flows(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more flows by id; a flow holds at most 100 tags.
 
@@ -683,16 +683,16 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the flow ids (wrapped as {'data': [{'type': 'flow', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("tag_flows", id=id, body=body, ids=ids)
+        return await self._call("tag_flows", id=id, ids=ids, body=body)
 
     async def tag_campaigns(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more campaigns by id; a campaign holds at most 100 tags.
 
@@ -700,16 +700,16 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the campaign ids (wrapped as {'data': [{'type': 'campaign', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("tag_campaigns", id=id, body=body, ids=ids)
+        return await self._call("tag_campaigns", id=id, ids=ids, body=body)
 
     async def tag_lists(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more lists by id; a list holds at most 100 tags.
 
@@ -717,16 +717,16 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the list ids (wrapped as {'data': [{'type': 'list', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("tag_lists", id=id, body=body, ids=ids)
+        return await self._call("tag_lists", id=id, ids=ids, body=body)
 
     async def tag_segments(
-        self, id: str, *, body: Mapping[str, Any] | None = None, ids: Sequence[str] | None = None
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach a tag (label) to one or more segments by id; a segment holds at most 100 tags.
 
@@ -734,10 +734,10 @@ class AsyncTagsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             ids: the segment ids (wrapped as {'data': [{'type': 'segment', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("tag_segments", id=id, body=body, ids=ids)
+        return await self._call("tag_segments", id=id, ids=ids, body=body)

@@ -25,8 +25,8 @@ class TemplatesResource(SyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create an email template from HTML (CODE editor) or a drag-and-drop definition, with optional text and AMP parts; API limit 1,000.
 
@@ -35,8 +35,8 @@ class TemplatesResource(SyncResource):
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
             additional_fields: extra data off by default: template: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template attributes; required keys: name, editor_type; optional: amp, definition, html, text.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
@@ -45,17 +45,17 @@ class TemplatesResource(SyncResource):
             "create_template",
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     def clone_template(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Copy an existing email template into a new template with a new name (template only, no campaigns touched).
 
@@ -63,14 +63,14 @@ class TemplatesResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the template id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the template attributes; optional: name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
         """
-        return self._call("clone_template", fields=fields, body=body, id=id, attributes=attributes)
+        return self._call("clone_template", fields=fields, id=id, attributes=attributes, body=body)
 
     def get_templates(
         self,
@@ -135,8 +135,8 @@ class TemplatesResource(SyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit an email template's name, HTML, plain text, AMP or drag-and-drop definition.
 
@@ -146,8 +146,8 @@ class TemplatesResource(SyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
             additional_fields: extra data off by default: template: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template attributes; optional: amp, definition, html, name, text.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
@@ -157,8 +157,8 @@ class TemplatesResource(SyncResource):
             id=id,
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     def delete_template(self, id: str) -> Result:
@@ -178,8 +178,8 @@ class TemplatesResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a universal content block (button, html, image, text, spacer, horizontal rule, drop shadow) reusable across templates.
 
@@ -187,14 +187,14 @@ class TemplatesResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template-universal-content attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateUniversalContentRecord.
         """
         return self._call(
-            "create_universal_content", fields=fields, body=body, attributes=attributes
+            "create_universal_content", fields=fields, attributes=attributes, body=body
         )
 
     def get_all_universal_content(
@@ -251,8 +251,8 @@ class TemplatesResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a universal content block's name or definition (e.g. new footer links).
 
@@ -261,14 +261,14 @@ class TemplatesResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template-universal-content attributes; optional: definition, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateUniversalContentRecord.
         """
         return self._call(
-            "update_universal_content", id=id, fields=fields, body=body, attributes=attributes
+            "update_universal_content", id=id, fields=fields, attributes=attributes, body=body
         )
 
     def delete_universal_content(self, id: str) -> Result:
@@ -288,9 +288,9 @@ class TemplatesResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Render a stored template with a context of variables (profile data, merge tags) and return the resulting HTML, text and AMP; stores nothing.
 
@@ -298,14 +298,14 @@ class TemplatesResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the template id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the template attributes; required keys: context.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
         """
-        return self._call("render_template", fields=fields, body=body, id=id, attributes=attributes)
+        return self._call("render_template", fields=fields, id=id, attributes=attributes, body=body)
 
 
 class AsyncTemplatesResource(AsyncResource):
@@ -318,8 +318,8 @@ class AsyncTemplatesResource(AsyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create an email template from HTML (CODE editor) or a drag-and-drop definition, with optional text and AMP parts; API limit 1,000.
 
@@ -328,8 +328,8 @@ class AsyncTemplatesResource(AsyncResource):
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
             additional_fields: extra data off by default: template: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template attributes; required keys: name, editor_type; optional: amp, definition, html, text.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
@@ -338,17 +338,17 @@ class AsyncTemplatesResource(AsyncResource):
             "create_template",
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     async def clone_template(
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Copy an existing email template into a new template with a new name (template only, no campaigns touched).
 
@@ -356,15 +356,15 @@ class AsyncTemplatesResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the template id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the template attributes; optional: name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
         """
         return await self._call(
-            "clone_template", fields=fields, body=body, id=id, attributes=attributes
+            "clone_template", fields=fields, id=id, attributes=attributes, body=body
         )
 
     async def get_templates(
@@ -432,8 +432,8 @@ class AsyncTemplatesResource(AsyncResource):
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
         additional_fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit an email template's name, HTML, plain text, AMP or drag-and-drop definition.
 
@@ -443,8 +443,8 @@ class AsyncTemplatesResource(AsyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
             additional_fields: extra data off by default: template: definition.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template attributes; optional: amp, definition, html, name, text.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
@@ -454,8 +454,8 @@ class AsyncTemplatesResource(AsyncResource):
             id=id,
             fields=fields,
             additional_fields=additional_fields,
-            body=body,
             attributes=attributes,
+            body=body,
         )
 
     async def delete_template(self, id: str) -> Result:
@@ -475,8 +475,8 @@ class AsyncTemplatesResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Create a universal content block (button, html, image, text, spacer, horizontal rule, drop shadow) reusable across templates.
 
@@ -484,14 +484,14 @@ class AsyncTemplatesResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template-universal-content attributes; required keys: name, definition.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateUniversalContentRecord.
         """
         return await self._call(
-            "create_universal_content", fields=fields, body=body, attributes=attributes
+            "create_universal_content", fields=fields, attributes=attributes, body=body
         )
 
     async def get_all_universal_content(
@@ -548,8 +548,8 @@ class AsyncTemplatesResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Edit a universal content block's name or definition (e.g. new footer links).
 
@@ -558,14 +558,14 @@ class AsyncTemplatesResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the template-universal-content attributes; optional: definition, name.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateUniversalContentRecord.
         """
         return await self._call(
-            "update_universal_content", id=id, fields=fields, body=body, attributes=attributes
+            "update_universal_content", id=id, fields=fields, attributes=attributes, body=body
         )
 
     async def delete_universal_content(self, id: str) -> Result:
@@ -585,9 +585,9 @@ class AsyncTemplatesResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Render a stored template with a context of variables (profile data, merge tags) and return the resulting HTML, text and AMP; stores nothing.
 
@@ -595,13 +595,13 @@ class AsyncTemplatesResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
-            id: (required) the template id.
+            id: (required) the id sent as data.id: the resource this request acts on.
             attributes: (required) the template attributes; required keys: context.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one TemplateRecord.
         """
         return await self._call(
-            "render_template", fields=fields, body=body, id=id, attributes=attributes
+            "render_template", fields=fields, id=id, attributes=attributes, body=body
         )

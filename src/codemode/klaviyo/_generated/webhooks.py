@@ -23,9 +23,9 @@ class WebhooksResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Register a webhook: endpoint URL, secret key and the topics (events) whose payloads Klaviyo should POST to it.
 
@@ -33,9 +33,9 @@ class WebhooksResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the webhook attributes; required keys: name, endpoint_url, secret_key; optional: description.
             relationships: (required) related ids by name (webhook-topics): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one WebhookRecord.
@@ -43,9 +43,9 @@ class WebhooksResource(SyncResource):
         return self._call(
             "create_webhook",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def get_webhooks(
@@ -93,9 +93,9 @@ class WebhooksResource(SyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change a webhook's endpoint URL, secret key, name, description, enabled flag or subscribed topics.
 
@@ -104,9 +104,9 @@ class WebhooksResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the webhook attributes; optional: description, enabled, endpoint_url, name, secret_key.
             relationships: related ids by name (webhook-topics): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one WebhookRecord.
@@ -115,9 +115,9 @@ class WebhooksResource(SyncResource):
             "update_webhook",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     def delete_webhook(self, id: str) -> Result:
@@ -174,9 +174,9 @@ class AsyncWebhooksResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Register a webhook: endpoint URL, secret key and the topics (events) whose payloads Klaviyo should POST to it.
 
@@ -184,9 +184,9 @@ class AsyncWebhooksResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the webhook attributes; required keys: name, endpoint_url, secret_key; optional: description.
             relationships: (required) related ids by name (webhook-topics): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one WebhookRecord.
@@ -194,9 +194,9 @@ class AsyncWebhooksResource(AsyncResource):
         return await self._call(
             "create_webhook",
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def get_webhooks(
@@ -244,9 +244,9 @@ class AsyncWebhooksResource(AsyncResource):
         id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Result:
         """Change a webhook's endpoint URL, secret key, name, description, enabled flag or subscribed topics.
 
@@ -255,9 +255,9 @@ class AsyncWebhooksResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at.
-            body: the full JSON:API document {'data': ...}; or use the plain forms below.
             attributes: (required) the webhook attributes; optional: description, enabled, endpoint_url, name, secret_key.
             relationships: related ids by name (webhook-topics): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result whose .data is one WebhookRecord.
@@ -266,9 +266,9 @@ class AsyncWebhooksResource(AsyncResource):
             "update_webhook",
             id=id,
             fields=fields,
-            body=body,
             attributes=attributes,
             relationships=relationships,
+            body=body,
         )
 
     async def delete_webhook(self, id: str) -> Result:
