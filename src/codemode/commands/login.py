@@ -128,6 +128,12 @@ async def _logout(settings: Settings) -> None:
         try:
             had = await logout(local_oauth_client(settings, http), vault)
         except UpstreamOAuthError as exc:
-            typer.echo(f"Deleted the local login, but Klaviyo did not confirm the revocation: {exc}", err=True)
+            typer.echo(
+                f"Deleted the local login, but Klaviyo did not confirm the revocation: {exc}",
+                err=True,
+            )
             raise typer.Exit(1) from None
-    typer.echo("Logged out: token revoked and deleted." if had else "Not logged in; nothing to do.", err=True)
+    typer.echo(
+        "Logged out: token revoked and deleted." if had else "Not logged in; nothing to do.",
+        err=True,
+    )

@@ -64,13 +64,17 @@ class Router(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         transport = self._apps.get(f"{request.url.host}:{request.url.port}")
         if transport is None:
-            raise httpx.ConnectError(f"nothing listens on {request.url.host}:{request.url.port}", request=request)
+            raise httpx.ConnectError(
+                f"nothing listens on {request.url.host}:{request.url.port}", request=request
+            )
         return await transport.handle_async_request(request)
 
 
 def pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     return verifier, challenge
 
 
@@ -143,9 +147,9 @@ def protected_app(rig: Rig) -> Starlette:
         )
         result = await klaviyo.accounts.get_accounts()
         account = result.raw["data"][0] if result.raw else None
-        await JSONResponse({"principal": creds.principal, "account": account["id"] if account else None})(
-            scope, receive, send
-        )
+        await JSONResponse(
+            {"principal": creds.principal, "account": account["id"] if account else None}
+        )(scope, receive, send)
 
     metadata_url = build_resource_metadata_url(bundle.resource_server_url)
     return Starlette(
@@ -153,7 +157,9 @@ def protected_app(rig: Rig) -> Starlette:
         middleware=[
             Middleware(
                 AuthenticationMiddleware,
-                backend=BearerAuthBackend(bundle.token_verifier, resource_server_url=bundle.resource_server_url),
+                backend=BearerAuthBackend(
+                    bundle.token_verifier, resource_server_url=bundle.resource_server_url
+                ),
             ),
             Middleware(AuthContextMiddleware),
         ],
@@ -188,9 +194,13 @@ async def browse(
         if response.status_code == 200 and "<form" in response.text:
             fields = dict(_HIDDEN.findall(response.text))
             action = "approve" if approve else "deny"
-            response = await browser.post(f"{SERVER}/oauth/consent", data={**fields, "action": action})
+            response = await browser.post(
+                f"{SERVER}/oauth/consent", data={**fields, "action": action}
+            )
             continue
-        raise AssertionError(f"browser stuck at {response.request.url}: {response.status_code} {response.text[:200]}")
+        raise AssertionError(
+            f"browser stuck at {response.request.url}: {response.status_code} {response.text[:200]}"
+        )
     raise AssertionError("too many redirects")
 
 
@@ -203,7 +213,9 @@ class McpClient:
     client_secret: str | None = None
     redirect_uri: str = CLIENT_REDIRECT
 
-    async def register(self, *, auth_method: str = "none", name: str = "Test agent") -> dict[str, Any]:
+    async def register(
+        self, *, auth_method: str = "none", name: str = "Test agent"
+    ) -> dict[str, Any]:
         response = await self.http.post(
             f"{SERVER}/register",
             json={
@@ -245,7 +257,9 @@ class McpClient:
         """The whole dance; returns the token response."""
         verifier, challenge = pkce()
         state = secrets.token_urlsafe(8)
-        final = await browse(browser, self.authorize_url(challenge, state), stop_at=self.redirect_uri, user=user)
+        final = await browse(
+            browser, self.authorize_url(challenge, state), stop_at=self.redirect_uri, user=user
+        )
         query = parse_qs(final.query.decode())
         assert query["state"] == [state], query
         response = await self.token(
@@ -260,4 +274,6 @@ class McpClient:
         return body
 
     async def call(self, access_token: str) -> httpx.Response:
-        return await self.http.get(f"{SERVER}/mcp", headers={"Authorization": f"Bearer {access_token}"})
+        return await self.http.get(
+            f"{SERVER}/mcp", headers={"Authorization": f"Bearer {access_token}"}
+        )

@@ -11,7 +11,17 @@ import pytest
 from codemode.server.oauth.issuer import TokenIssuer
 from codemode.simulator.config import DEMO_USERS
 
-from ._support import CLIENT_REDIRECT, SERVER, SIM, FakeClock, McpClient, Rig, browse, build_rig, pkce
+from ._support import (
+    CLIENT_REDIRECT,
+    SERVER,
+    SIM,
+    FakeClock,
+    McpClient,
+    Rig,
+    browse,
+    build_rig,
+    pkce,
+)
 
 
 @pytest.fixture
@@ -33,7 +43,9 @@ def _summit(rig: Rig) -> str:
     return _account_of(rig, DEMO_USERS[1])
 
 
-async def test_metadata_points_clients_from_the_resource_to_our_authorization_server(rig: Rig) -> None:
+async def test_metadata_points_clients_from_the_resource_to_our_authorization_server(
+    rig: Rig,
+) -> None:
     async with rig.client() as http:
         resource = (await http.get(f"{SERVER}/.well-known/oauth-protected-resource/mcp")).json()
         server = (await http.get(f"{SERVER}/.well-known/oauth-authorization-server")).json()
@@ -115,7 +127,9 @@ async def test_token_for_another_audience_is_rejected(rig: Rig) -> None:
             ttl=600,
             clock=rig.clock,
         )
-        forged, _ = other.issue(subject=subject, client_id=client.client_id, scopes=["accounts:read"])
+        forged, _ = other.issue(
+            subject=subject, client_id=client.client_id, scopes=["accounts:read"]
+        )
         response = await client.call(forged)
         assert response.status_code == 401
         assert (await client.call(tokens["access_token"])).status_code == 200
@@ -140,12 +154,16 @@ async def test_expired_token_is_rejected_and_refresh_token_gets_a_new_one(rig: R
         tokens = await client.login(http)
         rig.clock.advance(601)
         assert (await client.call(tokens["access_token"])).status_code == 401
-        refreshed = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        refreshed = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
         assert refreshed.status_code == 200, refreshed.text
         new = refreshed.json()
         assert (await client.call(new["access_token"])).status_code == 200
         # Rotation: the old refresh token is spent.
-        again = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        again = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
         assert again.status_code == 400
         assert again.json()["error"] == "invalid_grant"
 
@@ -158,12 +176,17 @@ async def test_upstream_token_is_refreshed_when_it_expires(rig: Rig) -> None:
         assert (await client.call(tokens["access_token"])).status_code == 200
         first_upstream = rig.seen_upstream_tokens[-1]
         rig.clock.advance(3601)  # Klaviyo's (the simulator's) token has expired; ours too
-        fresh = (await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])).json()
+        fresh = (
+            await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        ).json()
         response = await client.call(fresh["access_token"])
     assert response.status_code == 200, response.text
     assert response.json()["account"] == _trailhead(rig)
     assert rig.seen_upstream_tokens[-1] != first_upstream
-    assert first_upstream not in rig.sim_state.tokens or rig.sim_state.tokens[first_upstream].expires_at <= rig.clock()
+    assert (
+        first_upstream not in rig.sim_state.tokens
+        or rig.sim_state.tokens[first_upstream].expires_at <= rig.clock()
+    )
 
 
 async def test_upstream_401_triggers_one_refresh_and_the_call_succeeds(rig: Rig) -> None:
@@ -178,7 +201,9 @@ async def test_upstream_401_triggers_one_refresh_and_the_call_succeeds(rig: Rig)
         response = await client.call(tokens["access_token"])
         assert response.status_code == 200, response.text
         assert response.json()["account"] == _trailhead(rig)
-        grant = rig.bundle.grants.get(jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"])
+        grant = rig.bundle.grants.get(
+            jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+        )
         assert grant is not None
         assert grant.tokens.access_token.reveal() != stale
         assert len(rig.sim_state.refresh) == refreshes_before  # rotated, not duplicated
@@ -193,12 +218,19 @@ async def test_revoke_ends_the_login_here_and_at_klaviyo(rig: Rig) -> None:
         assert len(rig.sim_state.refresh) == 1
         # The SDK's revocation form model requires a client_secret field, empty for public clients.
         response = await http.post(
-            f"{SERVER}/revoke", data={"token": tokens["refresh_token"], "client_id": client.client_id, "client_secret": ""}
+            f"{SERVER}/revoke",
+            data={
+                "token": tokens["refresh_token"],
+                "client_id": client.client_id,
+                "client_secret": "",
+            },
         )
         assert response.status_code == 200
         assert (await client.call(tokens["access_token"])).status_code == 401
         assert len(rig.sim_state.refresh) == 0  # Klaviyo's refresh token was revoked
-        again = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        again = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
         assert again.status_code == 400
 
 
@@ -207,7 +239,14 @@ async def test_revoking_with_the_access_token_also_ends_the_login(rig: Rig) -> N
         client = McpClient(http)
         await client.register()
         tokens = await client.login(http)
-        await http.post(f"{SERVER}/revoke", data={"token": tokens["access_token"], "client_id": client.client_id, "client_secret": ""})
+        await http.post(
+            f"{SERVER}/revoke",
+            data={
+                "token": tokens["access_token"],
+                "client_id": client.client_id,
+                "client_secret": "",
+            },
+        )
         assert (await client.call(tokens["access_token"])).status_code == 401
         assert len(rig.bundle.grants) == 0
 
@@ -219,9 +258,18 @@ async def test_another_client_cannot_revoke_or_refresh_a_users_tokens(rig: Rig) 
         await victim.register()
         await attacker.register()
         tokens = await victim.login(http)
-        await http.post(f"{SERVER}/revoke", data={"token": tokens["refresh_token"], "client_id": attacker.client_id, "client_secret": ""})
+        await http.post(
+            f"{SERVER}/revoke",
+            data={
+                "token": tokens["refresh_token"],
+                "client_id": attacker.client_id,
+                "client_secret": "",
+            },
+        )
         assert (await victim.call(tokens["access_token"])).status_code == 200
-        stolen = await attacker.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        stolen = await attacker.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
         assert stolen.status_code == 400
 
 
@@ -233,15 +281,24 @@ async def test_code_is_single_use_and_needs_the_right_verifier(rig: Rig) -> None
         final = await browse(http, client.authorize_url(challenge, "s1"), stop_at=CLIENT_REDIRECT)
         code = parse_qs(final.query.decode())["code"][0]
         wrong = await client.token(
-            grant_type="authorization_code", code=code, redirect_uri=CLIENT_REDIRECT, code_verifier="x" * 50
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CLIENT_REDIRECT,
+            code_verifier="x" * 50,
         )
         assert wrong.status_code == 400
         good = await client.token(
-            grant_type="authorization_code", code=code, redirect_uri=CLIENT_REDIRECT, code_verifier=verifier
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CLIENT_REDIRECT,
+            code_verifier=verifier,
         )
         assert good.status_code == 200
         replay = await client.token(
-            grant_type="authorization_code", code=code, redirect_uri=CLIENT_REDIRECT, code_verifier=verifier
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CLIENT_REDIRECT,
+            code_verifier=verifier,
         )
         assert replay.status_code == 400
 
@@ -266,9 +323,13 @@ async def test_consent_posted_without_the_browser_cookie_is_refused(rig: Rig) ->
         _, challenge = pkce()
         first = await attacker_browser.get(client.authorize_url(challenge, "s3"))
         page = await attacker_browser.get(first.headers["location"])
-        fields = dict(__import__("re").findall(r'<input type=hidden name=(\w+) value="([^"]*)">', page.text))
+        fields = dict(
+            __import__("re").findall(r'<input type=hidden name=(\w+) value="([^"]*)">', page.text)
+        )
         # The attacker makes the victim's browser submit the approval (CSRF).
-        forced = await victim_browser.post(f"{SERVER}/oauth/consent", data={**fields, "action": "approve"})
+        forced = await victim_browser.post(
+            f"{SERVER}/oauth/consent", data={**fields, "action": "approve"}
+        )
     assert forced.status_code == 400
     assert "expired" in forced.text
 
@@ -278,7 +339,9 @@ async def test_denying_consent_sends_access_denied_to_the_client(rig: Rig) -> No
         client = McpClient(http)
         await client.register()
         _, challenge = pkce()
-        final = await browse(http, client.authorize_url(challenge, "s4"), stop_at=CLIENT_REDIRECT, approve=False)
+        final = await browse(
+            http, client.authorize_url(challenge, "s4"), stop_at=CLIENT_REDIRECT, approve=False
+        )
     query = parse_qs(final.query.decode())
     assert query["error"] == ["access_denied"]
     assert query["state"] == ["s4"]
@@ -301,7 +364,10 @@ async def test_registration_refuses_plain_http_redirects_off_loopback(rig: Rig) 
     async with rig.client() as http:
         response = await http.post(
             f"{SERVER}/register",
-            json={"redirect_uris": ["http://evil.example/cb"], "token_endpoint_auth_method": "none"},
+            json={
+                "redirect_uris": ["http://evil.example/cb"],
+                "token_endpoint_auth_method": "none",
+            },
         )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_redirect_uri"
@@ -321,11 +387,15 @@ async def test_confidential_client_with_secret_completes_the_flow(rig: Rig) -> N
         tokens = await client.login(http)
         assert (await client.call(tokens["access_token"])).status_code == 200
         client.client_secret = "wrong"
-        refused = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        refused = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
         assert refused.status_code == 401
 
 
-async def test_no_token_appears_in_logs_or_reprs(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_token_appears_in_logs_or_reprs(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     async with rig.client() as http:
         client = McpClient(http)

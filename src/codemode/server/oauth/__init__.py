@@ -26,27 +26,66 @@ them through :class:`LocalLoginSource`, a ``CredentialSource``::
 
 Tokens are wrapped in :class:`Secret` (no ``repr``), never logged, and only persisted encrypted
 in ``0600`` files (or in the OS keyring).
+
+Names load lazily: ``codemode login`` must not pay for importing the mcp SDK.
 """
 
-from codemode.server.oauth._errors import (
-    InsecureFileError,
-    LoginTimeoutError,
-    NotLoggedInError,
-    OAuthError,
-    UpstreamOAuthError,
-)
-from codemode.server.oauth._secrets import Secret, user_config_dir
-from codemode.server.oauth.bundle import (
-    OAuthBundle,
-    OAuthConfig,
-    build_oauth,
-    default_authorize_url,
-    klaviyo_scopes,
-)
-from codemode.server.oauth.local import LocalLoginSource, login, logout
-from codemode.server.oauth.provider import KlaviyoOAuthProvider
-from codemode.server.oauth.upstream import KlaviyoOAuthClient, UpstreamTokens
-from codemode.server.oauth.vault import FileVault, KeyringVault, StoredLogin, TokenVault, open_vault
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codemode.server.oauth._errors import (
+        InsecureFileError,
+        LoginTimeoutError,
+        NotLoggedInError,
+        OAuthError,
+        UpstreamOAuthError,
+    )
+    from codemode.server.oauth._secrets import Secret, user_config_dir
+    from codemode.server.oauth.bundle import OAuthBundle, OAuthConfig, build_oauth
+    from codemode.server.oauth.local import LocalLoginSource, login, logout
+    from codemode.server.oauth.provider import KlaviyoOAuthProvider
+    from codemode.server.oauth.upstream import (
+        KlaviyoOAuthClient,
+        UpstreamTokens,
+        default_authorize_url,
+        klaviyo_scopes,
+    )
+    from codemode.server.oauth.vault import (
+        FileVault,
+        KeyringVault,
+        StoredLogin,
+        TokenVault,
+        open_vault,
+    )
+
+_WHERE = {
+    "FileVault": "vault",
+    "InsecureFileError": "_errors",
+    "KeyringVault": "vault",
+    "KlaviyoOAuthClient": "upstream",
+    "KlaviyoOAuthProvider": "provider",
+    "LocalLoginSource": "local",
+    "LoginTimeoutError": "_errors",
+    "NotLoggedInError": "_errors",
+    "OAuthBundle": "bundle",
+    "OAuthConfig": "bundle",
+    "OAuthError": "_errors",
+    "Secret": "_secrets",
+    "StoredLogin": "vault",
+    "TokenVault": "vault",
+    "UpstreamOAuthError": "_errors",
+    "UpstreamTokens": "upstream",
+    "build_oauth": "bundle",
+    "default_authorize_url": "upstream",
+    "klaviyo_scopes": "upstream",
+    "login": "local",
+    "logout": "local",
+    "open_vault": "vault",
+    "user_config_dir": "_secrets",
+}
 
 __all__ = [
     "FileVault",
@@ -73,3 +112,10 @@ __all__ = [
     "open_vault",
     "user_config_dir",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'codemode.server.oauth' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"codemode.server.oauth.{module}"), name)

@@ -22,28 +22,14 @@ from codemode.server.oauth.grants import GrantStore
 from codemode.server.oauth.issuer import TokenIssuer
 from codemode.server.oauth.provider import KlaviyoOAuthProvider
 from codemode.server.oauth.routes import oauth_routes
-from codemode.server.oauth.upstream import KLAVIYO_AUTHORIZE_URL, KlaviyoOAuthClient
+from codemode.server.oauth.upstream import (
+    REAL_API,
+    KlaviyoOAuthClient,
+    default_authorize_url,
+    klaviyo_scopes,
+)
 
 __all__ = ["OAuthBundle", "OAuthConfig", "build_oauth", "default_authorize_url", "klaviyo_scopes"]
-
-_REAL_API = "https://a.klaviyo.com"
-
-
-def default_authorize_url(base_url: str) -> str:
-    """Klaviyo's consent page for the real API; ``{base_url}/oauth/authorize`` otherwise (the
-    simulator serves it beside its token endpoint)."""
-    base = base_url.rstrip("/")
-    return KLAVIYO_AUTHORIZE_URL if base == _REAL_API else f"{base}/oauth/authorize"
-
-
-def klaviyo_scopes(*, read_only: bool = False) -> tuple[str, ...]:
-    """Every Klaviyo scope some catalog action needs (only ``:read`` ones when read-only)."""
-    from codemode.catalog import load_catalog
-
-    found = {scope for action in load_catalog().values() for scope in action.scopes}
-    if read_only:
-        found = {scope for scope in found if scope.endswith(":read")}
-    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)
@@ -68,7 +54,7 @@ class OAuthConfig:
     client_id: str
     client_secret: str = field(repr=False)
     server_url: str
-    base_url: str = _REAL_API
+    base_url: str = REAL_API
     authorize_url: str | None = None
     scopes: tuple[str, ...] = ()
     state_file: Path | None = None

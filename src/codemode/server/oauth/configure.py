@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,12 +12,20 @@ import httpx
 from codemode.config import Settings
 from codemode.errors import ConfigError
 from codemode.server.oauth._secrets import Secret, user_config_dir
-from codemode.server.oauth.bundle import OAuthConfig, default_authorize_url, klaviyo_scopes
 from codemode.server.oauth.local import LocalLoginSource
-from codemode.server.oauth.upstream import KlaviyoOAuthClient
+from codemode.server.oauth.upstream import KlaviyoOAuthClient, default_authorize_url, klaviyo_scopes
 from codemode.server.oauth.vault import TokenVault, open_vault
 
-__all__ = ["local_login_source", "local_oauth_client", "login_vault", "oauth_config"]
+if TYPE_CHECKING:
+    from codemode.server.oauth.bundle import OAuthConfig
+
+__all__ = [
+    "local_login_source",
+    "local_oauth_client",
+    "login_folder",
+    "login_vault",
+    "oauth_config",
+]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -47,6 +56,8 @@ def oauth_config(settings: Settings, *, server_url: str | None = None) -> OAuthC
     Raises:
         ConfigError: no OAuth app, or no public URL.
     """
+    from codemode.server.oauth.bundle import OAuthConfig
+
     client_id, client_secret = _app_credentials(settings)
     public = settings.public_url or server_url
     if not public:
@@ -87,7 +98,9 @@ def login_folder(settings: Settings) -> Path:
 
 def login_vault(settings: Settings) -> TokenVault:
     """The vault ``codemode login`` writes and the stdio server reads."""
-    return open_vault(settings.token_store, folder=login_folder(settings), base_url=settings.base_url)
+    return open_vault(
+        settings.token_store, folder=login_folder(settings), base_url=settings.base_url
+    )
 
 
 def local_login_source(settings: Settings, http: httpx.AsyncClient) -> LocalLoginSource:

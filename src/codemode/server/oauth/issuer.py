@@ -65,7 +65,9 @@ class TokenIssuer:
     def __repr__(self) -> str:
         return f"TokenIssuer(issuer={self.issuer!r}, audience={self.audience!r}, ttl={self.ttl})"
 
-    def issue(self, *, subject: str, client_id: str, scopes: Sequence[str]) -> tuple[str, IssuedToken]:
+    def issue(
+        self, *, subject: str, client_id: str, scopes: Sequence[str]
+    ) -> tuple[str, IssuedToken]:
         """A new signed token and its claims."""
         now = int(self._clock())
         claims = IssuedToken(
@@ -87,7 +89,9 @@ class TokenIssuer:
             "exp": claims.expires_at,
             "jti": claims.jti,
         }
-        return jwt.encode(payload, self._key, algorithm=_ALGORITHM, headers={"typ": "at+jwt"}), claims
+        return jwt.encode(
+            payload, self._key, algorithm=_ALGORITHM, headers={"typ": "at+jwt"}
+        ), claims
 
     def verify(self, token: str) -> IssuedToken | None:
         """The claims of a token we issued for this audience that has not expired, else None."""

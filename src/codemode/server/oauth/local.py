@@ -14,9 +14,9 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from codemode.server.credentials import KlaviyoCredentials
 from codemode.server.oauth._errors import (
     LoginTimeoutError,
     NotLoggedInError,
@@ -27,12 +27,12 @@ from codemode.server.oauth._secrets import Secret
 from codemode.server.oauth.upstream import KlaviyoOAuthClient, Pkce
 from codemode.server.oauth.vault import StoredLogin, TokenVault
 
+if TYPE_CHECKING:  # the credentials module imports the mcp SDK; `codemode login` needs none of it
+    from codemode.server.credentials import KlaviyoCredentials
+
 __all__ = ["LocalLoginSource", "LoopbackListener", "login", "logout"]
 
-_PAGE = (
-    "<!doctype html><meta charset=utf-8><title>codemode</title>"
-    "<h1>{title}</h1><p>{text}</p>"
-)
+_PAGE = "<!doctype html><meta charset=utf-8><title>codemode</title><h1>{title}</h1><p>{text}</p>"
 _MAX_REQUEST = 16 * 1024
 
 
@@ -98,7 +98,9 @@ class LoopbackListener:
             return
         status, title, text = 404, "Not found", "This listener only waits for Klaviyo's sign-in."
         try:
-            method, target, _ = head[:_MAX_REQUEST].split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            method, target, _ = (
+                head[:_MAX_REQUEST].split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            )
         except ValueError:
             method, target = "", ""
         parts = urlsplit(target)
@@ -107,7 +109,11 @@ class LoopbackListener:
             state = query.get("state", [""])[0]
             assert self._result is not None
             if not hmac.compare_digest(state.encode(), self._state.encode()):
-                status, title, text = 400, "Sign-in failed", "This link is not from the current sign-in."
+                status, title, text = (
+                    400,
+                    "Sign-in failed",
+                    "This link is not from the current sign-in.",
+                )
             elif self._result.done():
                 status, title, text = 400, "Already signed in", "You can close this window."
             else:
@@ -187,7 +193,9 @@ async def logout(upstream: KlaviyoOAuthClient, vault: TokenVault) -> bool:
         return False
     vault.clear()
     token = stored.tokens.refresh_token or stored.tokens.access_token
-    await upstream.revoke(token, hint="refresh_token" if stored.tokens.refresh_token else "access_token")
+    await upstream.revoke(
+        token, hint="refresh_token" if stored.tokens.refresh_token else "access_token"
+    )
     return True
 
 
@@ -277,7 +285,7 @@ class LocalLoginSource:
         Raises:
             MissingCredentials: not logged in (the message says to run ``codemode login``).
         """
-        from codemode.server.credentials import MissingCredentials
+        from codemode.server.credentials import KlaviyoCredentials, MissingCredentials
 
         try:
             current = await self.token()

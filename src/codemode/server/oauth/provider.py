@@ -163,13 +163,17 @@ class KlaviyoOAuthProvider:
                     f"redirect URI {uri} must use https (plain http is allowed only for loopback)",
                 )
             if uri.fragment:
-                raise RegistrationError("invalid_redirect_uri", "redirect URIs must not have a fragment")
+                raise RegistrationError(
+                    "invalid_redirect_uri", "redirect URIs must not have a fragment"
+                )
         self.grants.clients[client_info.client_id or ""] = client_info.model_dump(mode="json")
         self.grants.save()
 
     # -- authorize, consent, callback --------------------------------------------------------
 
-    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+    async def authorize(
+        self, client: OAuthClientInformationFull, params: AuthorizationParams
+    ) -> str:
         """Record the request and send the browser to our consent page."""
         if params.resource is not None and not _same_resource(params.resource, self.resource_url):
             raise AuthorizeError(
@@ -203,7 +207,9 @@ class KlaviyoOAuthProvider:
         pending = self.pending(txn)
         if pending is None or cookie is None:
             return None
-        if not (hmac.compare_digest(csrf, pending.csrf) and hmac.compare_digest(cookie, pending.csrf)):
+        if not (
+            hmac.compare_digest(csrf, pending.csrf) and hmac.compare_digest(cookie, pending.csrf)
+        ):
             return None
         pending.approved = True
         return self.grants.upstream.authorization_url(
@@ -275,7 +281,9 @@ class KlaviyoOAuthProvider:
             raise TokenError("invalid_grant", "authorization code was already used")
         if self.grants.get(authorization_code.grant_id) is None:
             raise TokenError("invalid_grant", "the Klaviyo login behind this code was revoked")
-        return self._issue(client.client_id or "", authorization_code.grant_id, authorization_code.scopes)
+        return self._issue(
+            client.client_id or "", authorization_code.grant_id, authorization_code.scopes
+        )
 
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
@@ -297,7 +305,10 @@ class KlaviyoOAuthProvider:
         )
 
     async def exchange_refresh_token(
-        self, client: OAuthClientInformationFull, refresh_token: GrantRefreshToken, scopes: list[str]
+        self,
+        client: OAuthClientInformationFull,
+        refresh_token: GrantRefreshToken,
+        scopes: list[str],
     ) -> OAuthToken:
         """Rotate: the presented refresh token dies, a new pair is issued for the same grant."""
         if self.grants.refresh_tokens.pop(_hash(refresh_token.token), None) is None:
@@ -332,14 +343,18 @@ class KlaviyoOAuthProvider:
         if grant_id:
             await self.grants.revoke(grant_id)
 
-    async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params: Any) -> OAuthToken:
+    async def exchange_identity_assertion(
+        self, client: OAuthClientInformationFull, params: Any
+    ) -> OAuthToken:
         """SEP-990 identity assertions are not offered by this server."""
-        raise TokenError("unsupported_grant_type", "this server does not accept identity assertions")
+        raise TokenError(
+            "unsupported_grant_type", "this server does not accept identity assertions"
+        )
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _issue(self, client_id: str, grant_id: str, scopes: Sequence[str]) -> OAuthToken:
-        access, claims = self.issuer.issue(subject=grant_id, client_id=client_id, scopes=scopes)
+        access, _ = self.issuer.issue(subject=grant_id, client_id=client_id, scopes=scopes)
         refresh = secrets.token_urlsafe(32)
         self.grants.refresh_tokens[_hash(refresh)] = {
             "client_id": client_id,

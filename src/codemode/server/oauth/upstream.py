@@ -23,12 +23,35 @@ from codemode.server.oauth._secrets import Secret
 
 __all__ = [
     "KLAVIYO_AUTHORIZE_URL",
+    "REAL_API",
     "KlaviyoOAuthClient",
     "Pkce",
     "UpstreamTokens",
+    "default_authorize_url",
+    "klaviyo_scopes",
 ]
 
 KLAVIYO_AUTHORIZE_URL = "https://www.klaviyo.com/oauth/authorize"
+REAL_API = "https://a.klaviyo.com"
+
+
+def default_authorize_url(base_url: str) -> str:
+    """Klaviyo's consent page for the real API; ``{base_url}/oauth/authorize`` otherwise (the
+    simulator serves it beside its token endpoint)."""
+    base = base_url.rstrip("/")
+    return KLAVIYO_AUTHORIZE_URL if base == REAL_API else f"{base}/oauth/authorize"
+
+
+def klaviyo_scopes(*, read_only: bool = False) -> tuple[str, ...]:
+    """Every Klaviyo scope some catalog action needs (only ``:read`` ones when read-only)."""
+    from codemode.catalog import load_catalog
+
+    found = {scope for action in load_catalog().values() for scope in action.scopes}
+    if read_only:
+        found = {scope for scope in found if scope.endswith(":read")}
+    return tuple(sorted(found))
+
+
 _TIMEOUT = httpx.Timeout(15.0)
 
 
@@ -154,7 +177,9 @@ class KlaviyoOAuthClient:
             {"grant_type": "refresh_token", "refresh_token": refresh_token.reveal()}
         )
         if fresh.refresh_token is None:
-            fresh = UpstreamTokens(fresh.access_token, refresh_token, fresh.expires_at, fresh.scopes)
+            fresh = UpstreamTokens(
+                fresh.access_token, refresh_token, fresh.expires_at, fresh.scopes
+            )
         if not fresh.scopes:
             fresh = UpstreamTokens(
                 fresh.access_token, fresh.refresh_token, fresh.expires_at, previous.scopes
@@ -193,9 +218,9 @@ class KlaviyoOAuthClient:
         )
 
     async def _post(self, url: str, form: dict[str, str]) -> dict[str, Any]:
-        basic = base64.b64encode(
-            f"{self.client_id}:{self.client_secret.reveal()}".encode()
-        ).decode("ascii")
+        basic = base64.b64encode(f"{self.client_id}:{self.client_secret.reveal()}".encode()).decode(
+            "ascii"
+        )
         try:
             response = await self.http.post(
                 url,
