@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from tests._shared import REPO_ROOT, shared_dir
 
@@ -27,4 +29,30 @@ def test_catalog_is_current_with_shared_inputs() -> None:
 
 def test_sdk_resources_and_stubs_are_current_with_the_catalog() -> None:
     proc = _check("gen_sdk.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_stubs_are_valid_typed_python(tmp_path: Path) -> None:
+    package = tmp_path / "klaviyo_stubs"
+    package.mkdir()
+    for stub in (REPO_ROOT / "sdk_stubs").glob("*.pyi"):
+        shutil.copy(stub, package / stub.name)
+    (package / "__init__.pyi").write_text("", encoding="utf-8")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / ".mypy"),
+            "-p",
+            "klaviyo_stubs",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

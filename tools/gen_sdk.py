@@ -353,7 +353,35 @@ def generate(catalog: Catalog) -> dict[Path, str]:
         files[STUB_DIR / f"{group}.pyi"] = stub_module(group, actions)
     files[GEN_DIR / "__init__.py"] = runtime_init(groups)
     files[STUB_DIR / "_base.pyi"] = HEADER + "\n" + BASE_STUB
+    files[STUB_DIR / "_client.pyi"] = client_stub(groups)
     return ruff_format(files)
+
+
+def client_stub(groups: Mapping[str, list[Action]]) -> str:
+    """``sdk_stubs/_client.pyi``: the ``klaviyo`` object, one attribute per group, plus ``call``."""
+    lines = [
+        HEADER,
+        '"""The klaviyo object: klaviyo.<group>.<action>(...) or klaviyo.call("<action>", ...)."""',
+        "",
+        "from typing import Any",
+        "",
+        "from ._base import Record, Result",
+    ]
+    lines += [f"from .{g} import {camel(g)}" for g in groups]
+    lines += [
+        "",
+        "class Klaviyo:",
+        '    """Every Klaviyo action, grouped by category; the sandbox exposes one as `klaviyo`."""',
+        "",
+    ]
+    lines += [f"    {g}: {camel(g)}" for g in groups]
+    lines += [
+        "",
+        "    def call(self, operation_id: str, /, **params: Any) -> Result[Record]:",
+        '        """Call any action by id with the same keywords as its method."""',
+        "        ...",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
