@@ -49,7 +49,7 @@ def make_server(sim_app: Any, audit_path: Path) -> BuildServer:
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=sim_app), base_url=DEMO_BASE_URL
         )
-        settings = Settings(demo=True, audit_db=audit_path, **overrides)
+        settings = Settings(**{"demo": True, "audit_db": audit_path, **overrides})
         return build_server(settings, transport=transport, http_client=client, log_level="ERROR")  # type: ignore[arg-type]
 
     return build
@@ -74,12 +74,16 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
     sock.close()
 
 
-def http_client(url: str, headers: dict[str, str] | None = None, mode: str = "auto") -> Client:
+@asynccontextmanager
+async def http_client(
+    url: str, headers: dict[str, str] | None = None, mode: str = "auto"
+) -> AsyncIterator[Client]:
     """The official MCP client over Streamable HTTP, with extra request headers."""
-    transport = streamable_http_client(
-        url, http_client=httpx2.AsyncClient(headers=headers or {}, timeout=30)
-    )
-    return Client(transport, mode=mode)  # type: ignore[arg-type]
+    raw = httpx2.AsyncClient(
+        headers=headers or {}, timeout=30
+    )  # the transport does not close a given client
+    async with raw, Client(streamable_http_client(url, http_client=raw), mode=mode) as client:  # type: ignore[arg-type]
+        yield client
 
 
 def text_of(result: CallToolResult) -> str:
