@@ -1,0 +1,338 @@
+"""Run one task in one mode against a fresh demo simulator and count what enters the model's context.
+
+Each run gets its own simulator (same seed, same anchor date), so writes made by one mode never
+leak into another and every mode starts from the data the ground truth was computed on.
+
+What is counted, in o200k_base tokens (``_tokens``), for every mode alike:
+
+- **definitions**: the tools as the model sees them (name, description, input schema; see
+  ``_peers.model_view``), counted once per model turn, because clients resend them every turn;
+- **arguments**: each tool call's arguments (JSON) the model writes;
+- **results**: each tool result's text that enters the context.
+
+Turns: one per round of tool calls (independent calls made in parallel share a round) plus the
+final answer turn.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import httpx
+from mcp import Client
+
+from codemode.bench._peers import model_view
+from codemode.bench._tokens import count_json, count_tokens
+
+__all__ = [
+    "ANCHOR",
+    "BASE_URL",
+    "ClassicAgent",
+    "CodeAgent",
+    "PeerAgent",
+    "ToolFailed",
+    "Usage",
+    "World",
+    "open_world",
+    "text_of",
+]
+
+# The demo data's "today": fixed, so every run (and the README built from it) gives the same numbers.
+ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
+BASE_URL = "http://simulator"
+
+
+class ToolFailed(Exception):
+    """A tool answered with ``isError``; a scripted agent treats that as a failed task."""
+
+
+@dataclass
+class Usage:
+    """Token counts of one task in one mode."""
+
+    definition_tokens_per_turn: int = 0
+    turns: int = 1  # the final answer turn
+    argument_tokens: int = 0
+    result_tokens: int = 0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def definition_tokens(self) -> int:
+        return self.definition_tokens_per_turn * self.turns
+
+    @property
+    def total(self) -> int:
+        return self.definition_tokens + self.argument_tokens + self.result_tokens
+
+    def record(self, tool: str, arguments: dict[str, Any], text: str) -> None:
+        args = count_json(arguments)
+        result = count_tokens(text)
+        self.argument_tokens += args
+        self.result_tokens += result
+        self.calls.append({"tool": tool, "argument_tokens": args, "result_tokens": result})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "turns": self.turns,
+            "tool_calls": len(self.calls),
+            "definition_tokens_per_turn": self.definition_tokens_per_turn,
+            "definition_tokens": self.definition_tokens,
+            "argument_tokens": self.argument_tokens,
+            "result_tokens": self.result_tokens,
+            "total_tokens": self.total,
+        }
+
+
+def text_of(result: Any) -> str:
+    """The text blocks of a CallToolResult, joined as a client shows them to the model."""
+    return "\n".join(
+        getattr(block, "text", "") for block in result.content if getattr(block, "text", None)
+    )
+
+
+# -- the world: one fresh simulator ------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """A fresh demo simulator, its store (for ground truth) and an SDK client on it."""
+
+    app: Any
+    http: httpx.AsyncClient
+    klaviyo: Any
+    now: datetime
+
+    @property
+    def account(self) -> Any:
+        """The default demo account's store (tables of records, list/segment joins)."""
+        sim = self.app.state.sim
+        return sim.accounts[sim.default_account]
+
+    def table(self, kind: str) -> list[Any]:
+        """Every stored record of one resource type, in creation order."""
+        return list(self.account.records(kind))
+
+    def named(self, kind: str, name: str) -> Any:
+        """The one record of ``kind`` whose ``name`` attribute is ``name``."""
+        found = [r for r in self.table(kind) if r.attributes.get("name") == name]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} {kind} records named {name!r} in the demo data")
+        return found[0]
+
+    async def raw(self, method: str, path: str, body: Any = None, **query: str) -> Any:
+        """An independent raw HTTP read (no SDK): the document the simulator answers."""
+        from codemode.simulator import DEMO_PRIVATE_KEY
+
+        headers = {
+            "Authorization": f"Klaviyo-API-Key {DEMO_PRIVATE_KEY}",
+            "revision": self.app.state.sim.catalog.revision,
+            "Accept": "application/vnd.api+json",
+            "Content-Type": "application/vnd.api+json",
+        }
+        response = await self.http.request(
+            method, path, params=query or None, json=body, headers=headers
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+
+@cache
+def _seeded_account() -> bytes:
+    from codemode.simulator import SimConfig, create_app
+
+    sim = create_app(SimConfig(seed=0, now=ANCHOR, rate_limits=False)).state.sim
+    return pickle.dumps(sim.accounts[sim.default_account], protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@asynccontextmanager
+async def open_world() -> AsyncIterator[World]:
+    """Seed a fresh simulator (anchored at :data:`ANCHOR`) and an AsyncKlaviyo client on it."""
+    from codemode import AsyncKlaviyo
+    from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
+
+    # Seeding the demo account takes a second or two; every world after the first starts from a
+    # pickled copy of the freshly seeded account instead (same records, same ids, same joins).
+    app = create_app(SimConfig(seed=0, now=ANCHOR, rate_limits=False, profiles=1, events=0))
+    sim = app.state.sim
+    sim.accounts[sim.default_account] = pickle.loads(_seeded_account())
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+    klaviyo = AsyncKlaviyo(
+        api_key=DEMO_PRIVATE_KEY, base_url=BASE_URL, http_client=http, max_retries=0
+    )
+    try:
+        yield World(app=app, http=http, klaviyo=klaviyo, now=ANCHOR)
+    finally:
+        await http.aclose()
+
+
+# -- the three kinds of scripted agent ---------------------------------------------------------
+
+
+class _Agent:
+    def __init__(self, client: Any, usage: Usage) -> None:
+        self.client = client
+        self.usage = usage
+
+    async def list_definitions(self) -> list[dict[str, Any]]:
+        listed = await self.client.list_tools()
+        tools = listed.tools if hasattr(listed, "tools") else listed
+        views = [
+            model_view(t.model_dump(mode="json", by_alias=True, exclude_none=True)) for t in tools
+        ]
+        self.usage.definition_tokens_per_turn = count_json(views)
+        return views
+
+    async def _call(self, tool: str, arguments: dict[str, Any]) -> str:
+        result = await self._call_raw(tool, arguments)
+        text = text_of(result)
+        self.usage.record(tool, arguments, text)
+        if result.is_error:
+            raise ToolFailed(f"{tool} failed: {text[:500]}")
+        return text
+
+    async def _call_raw(self, tool: str, arguments: dict[str, Any]) -> Any:
+        return await self.client.call_tool(tool, arguments)
+
+
+class ClassicAgent(_Agent):
+    """Calls the one-tool-per-action server; every raw response enters the context."""
+
+    async def call(self, tool: str, **arguments: Any) -> Any:
+        """One tool call in its own turn; returns the parsed JSON:API document (None for 204)."""
+        self.usage.turns += 1
+        return self._parse(await self._call(tool, arguments))
+
+    async def parallel(self, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Independent calls the model makes together in one turn."""
+        if not calls:
+            return []
+        self.usage.turns += 1
+        return [self._parse(await self._call(tool, args)) for tool, args in calls]
+
+    async def pages(self, tool: str, **arguments: Any) -> list[dict[str, Any]]:
+        """Every record of a listing: one turn per page, following ``links.next``."""
+        records: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            args = dict(arguments, page_cursor=cursor) if cursor else dict(arguments)
+            doc = await self.call(tool, **args)
+            records.extend(doc.get("data") or [])
+            cursor = (doc.get("links") or {}).get("next")
+            if not cursor:
+                return records
+
+    @staticmethod
+    def _parse(text: str) -> Any:
+        return None if text == "(no content)" else json.loads(text)
+
+
+class CodeAgent(_Agent):
+    """This project's three tools: search_api, get_signature, execute_code."""
+
+    async def search(self, query: str, limit: int = 5) -> list[str]:
+        self.usage.turns += 1
+        await self._call("search_api", {"query": query, "limit": limit})
+        return [r["id"] for r in self._structured.get("results", [])]
+
+    async def signatures(self, names: list[str]) -> None:
+        self.usage.turns += 1
+        await self._call("get_signature", {"names": names})
+
+    async def execute(self, code: str, *, dry_run: bool = False) -> dict[str, Any]:
+        """Run a script; returns the structured result (``output``, ``error``, ``calls``...)."""
+        self.usage.turns += 1
+        args: dict[str, Any] = {"code": code}
+        if dry_run:
+            args["dry_run"] = True
+        await self._call("execute_code", args)
+        return self._structured
+
+    async def _call_raw(self, tool: str, arguments: dict[str, Any]) -> Any:
+        result = await self.client.call_tool(tool, arguments)
+        self._structured: dict[str, Any] = result.structured_content or {}
+        return result
+
+
+class PeerAgent(_Agent):
+    """FastMCP CodeMode: search, get_schema, execute (``call_tool`` inside pydantic-monty)."""
+
+    async def search(self, query: str, limit: int = 5) -> list[str]:
+        self.usage.turns += 1
+        text = await self._call("search", {"query": query, "limit": limit})
+        return [line[2:].split(":", 1)[0] for line in text.splitlines() if line.startswith("- ")]
+
+    async def get_schema(self, tools: list[str], detail: str = "detailed") -> None:
+        self.usage.turns += 1
+        args: dict[str, Any] = {"tools": tools}
+        if detail != "detailed":
+            args["detail"] = detail
+        await self._call("get_schema", args)
+
+    async def execute(self, code: str) -> Any:
+        """Run the code; its return value (JSON text in the result) is the answer."""
+        self.usage.turns += 1
+        text = await self._call("execute", {"code": code})
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+    async def _call_raw(self, tool: str, arguments: dict[str, Any]) -> Any:
+        return await self.client.call_tool_mcp(tool, arguments)
+
+
+@asynccontextmanager
+async def classic_agent(world: World) -> AsyncIterator[ClassicAgent]:
+    """The classic server on ``world`` with a connected agent (definitions counted)."""
+    from codemode.bench._classic import build_classic_server
+
+    async def call(op: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        result = await world.klaviyo.call(op, **arguments)
+        raw: dict[str, Any] | None = result.raw
+        return raw
+
+    async with Client(build_classic_server(call)) as client:
+        agent = ClassicAgent(client, Usage())
+        await agent.list_definitions()
+        yield agent
+
+
+@asynccontextmanager
+async def code_agent(world: World) -> AsyncIterator[CodeAgent]:
+    """This project's server (demo settings) on ``world``'s simulator."""
+    from codemode.config import Settings
+    from codemode.server import build_server
+
+    settings = Settings(demo=True, audit_disabled=True)
+    server = build_server(settings, transport="memory", http_client=world.http)
+    async with Client(server.mcp) as client:
+        agent = CodeAgent(client, Usage())
+        await agent.list_definitions()
+        yield agent
+
+
+@asynccontextmanager
+async def peer_agent(world: World) -> AsyncIterator[PeerAgent]:
+    """FastMCP CodeMode proxied over the classic server on ``world``."""
+    from fastmcp import Client as FastMCPClient
+
+    from codemode.bench._classic import build_classic_server
+    from codemode.bench._peers import build_fastmcp_codemode
+
+    async def call(op: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        result = await world.klaviyo.call(op, **arguments)
+        raw: dict[str, Any] | None = result.raw
+        return raw
+
+    proxy = build_fastmcp_codemode(build_classic_server(call))
+    async with FastMCPClient(proxy) as client:
+        agent = PeerAgent(client, Usage())
+        await agent.list_definitions()
+        yield agent
