@@ -195,6 +195,20 @@ REFUSED: list[tuple[str, str, set[str], str]] = [
         "closed",
     ),
     (
+        "aug_write_foreign",
+        "import datetime\nd = datetime.date(2024, 1, 1)\nd.year += 1",
+        {"ForbiddenError"},
+        "cannot change",
+    ),
+    ("aug_write_tuple", "t = (1,)\nt[0] += 1", {"ForbiddenError"}, "cannot change"),
+    ("aug_slice", "a = [1]\na[0:1] += [2]", {"ForbiddenSyntax"}, "slices"),
+    (
+        "aug_dunder",
+        "class A:\n    pass\na = A()\na.__dict__ += 1",
+        {"ForbiddenSyntax"},
+        "starts with",
+    ),
+    (
         "write_foreign",
         "import datetime\nd = datetime.date(2024, 1, 1)\nd.year = 5",
         {"ForbiddenError"},

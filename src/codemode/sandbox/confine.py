@@ -177,8 +177,7 @@ _X86_64_DENY = {
     117: "setresuid",
     119: "setresgid",
     116: "setgroups",
-    160: "setrlimit",
-    302: "prlimit64",
+    160: "setrlimit (prlimit64 on itself stays allowed: glibc's getrlimit uses it)",
     135: "personality",
     248: "add_key",
     249: "request_key",
@@ -216,22 +215,34 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
+_PRLIMIT64 = 302
+
+
 def seccomp_program(deny: list[int]) -> list[tuple[int, int, int, int]]:
-    """The BPF program: wrong arch -> kill, x32 or a denied call -> EPERM, else allow."""
+    """The BPF program: wrong arch -> kill; x32, a denied call, or prlimit64 on another
+    process -> EPERM; anything else -> allow."""
     ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     allow, kill, eperm = 0x7FFF0000, 0x80000000, 0x00050000 | 1
     n = len(deny)
     prog = [
-        (ld_abs, 0, 0, 4),
-        (jeq, 1, 0, _AUDIT_ARCH_X86_64),
-        (ret, 0, 0, kill),
-        (ld_abs, 0, 0, 0),
+        (ld_abs, 0, 0, 4),  # 0: arch
+        (jeq, 1, 0, _AUDIT_ARCH_X86_64),  # 1
+        (ret, 0, 0, kill),  # 2
+        (ld_abs, 0, 0, 0),  # 3: syscall number
+        (jge, n + 7, 0, 0x40000000),  # 4: x32 ABI -> deny (at 12 + n)
     ]
-    # After this jge come n jeq's, then "allow", then "deny": jump n + 1 forward to reach deny.
-    prog.append((jge, n + 1, 0, 0x40000000))
-    for index, nr in enumerate(deny):
-        prog.append((jeq, n - index, 0, nr))
-    prog += [(ret, 0, 0, allow), (ret, 0, 0, eperm)]
+    for index, nr in enumerate(deny):  # 5 .. 4 + n
+        prog.append((jeq, n + 6 - index, 0, nr))
+    prog += [
+        (jeq, 1, 0, _PRLIMIT64),  # 5 + n
+        (ret, 0, 0, allow),  # 6 + n
+        (ld_abs, 0, 0, 16),  # 7 + n: prlimit64's pid, low half
+        (jeq, 0, 3, 0),  # 8 + n
+        (ld_abs, 0, 0, 20),  # 9 + n: high half
+        (jeq, 0, 1, 0),  # 10 + n
+        (ret, 0, 0, allow),  # 11 + n: pid 0 is the worker itself
+        (ret, 0, 0, eperm),  # 12 + n
+    ]
     return prog
 
 

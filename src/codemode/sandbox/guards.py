@@ -21,7 +21,11 @@ from typing import Any
 
 from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
+from RestrictedPython.transformer import (
+    INSPECT_ATTRIBUTES,
+    IOPERATOR_TO_STR,
+    RestrictingNodeTransformer,
+)
 
 __all__ = [
     "SCRIPT_NAME",
@@ -196,6 +200,56 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if allow_magic_methods and name in _EXTRA_MAGIC and getattr(node, "col_offset", 0) != 0:
             return
         super().check_name(node, name, allow_magic_methods)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        """Allow ``d[k] += v`` and ``obj.attr += v`` through the guards (RestrictedPython refuses them).
+
+        ``t[k] op= v`` becomes ``_tmpA = t; _tmpB = k;
+        _write_(_tmpA)[_tmpB] = _inplacevar_(op, _getitem_(_tmpA, _tmpB), v)``: every read and
+        write still goes through ``_getitem_``/``_getattr_`` and ``_write_``.
+        """
+        if not isinstance(node.target, (ast.Subscript, ast.Attribute)):
+            return super().visit_AugAssign(node)
+        if isinstance(node.target, ast.Subscript) and isinstance(node.target.slice, ast.Slice):
+            self.error(node, "Augmented assignment of slices is not allowed.")
+            return node
+        node = self.node_contents_visit(node)
+        target = node.target
+        assert isinstance(target, (ast.Subscript, ast.Attribute))
+        write_call = target.value
+        if not (
+            isinstance(write_call, ast.Call) and write_call.args
+        ):  # pragma: no cover - an error was recorded
+            return node
+        obj = self.gen_tmp_name()
+        stmts: list[ast.stmt] = [
+            ast.Assign(targets=[ast.Name(obj, ast.Store())], value=write_call.args[0])
+        ]
+        guarded_obj = ast.Call(ast.Name("_write_", ast.Load()), [ast.Name(obj, ast.Load())], [])
+        new_target: ast.expr
+        if isinstance(target, ast.Subscript):
+            key = self.gen_tmp_name()
+            stmts.append(ast.Assign(targets=[ast.Name(key, ast.Store())], value=target.slice))
+            current: ast.expr = ast.Call(
+                ast.Name("_getitem_", ast.Load()),
+                [ast.Name(obj, ast.Load()), ast.Name(key, ast.Load())],
+                [],
+            )
+            new_target = ast.Subscript(guarded_obj, ast.Name(key, ast.Load()), ast.Store())
+        else:
+            current = ast.Call(
+                ast.Name("_getattr_", ast.Load()),
+                [ast.Name(obj, ast.Load()), ast.Constant(target.attr)],
+                [],
+            )
+            new_target = ast.Attribute(guarded_obj, target.attr, ast.Store())
+        op = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
+        value = ast.Call(ast.Name("_inplacevar_", ast.Load()), [op, current, node.value], [])
+        stmts.append(ast.Assign(targets=[new_target], value=value))
+        for stmt in stmts:
+            ast.copy_location(stmt, node)
+            ast.fix_missing_locations(stmt)
+        return stmts
 
 
 _LINE = re.compile(r"^Line (\d+): (.*)$", re.DOTALL)

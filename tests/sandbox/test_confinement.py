@@ -1,0 +1,192 @@
+"""The second layer on its own: what a script could do if it escaped RestrictedPython entirely.
+
+Each test forks a child of the test process, confines it exactly as a worker is confined, then
+runs raw Python (no RestrictedPython at all) that tries to reach files, /proc, the network, new
+processes and other processes, and reports what happened through a pipe.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import resource
+import socket
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from codemode.sandbox import confine
+
+LIMITS = {"cpu_s": 2, "memory_mb": 64, "open_files": 16}
+
+
+def _attempt(action: Callable[[], object]) -> str:
+    try:
+        action()
+    except Exception as exc:
+        return type(exc).__name__
+    return "ok"
+
+
+def _probes(host_pid: int) -> dict[str, Any]:
+    def open_file() -> object:
+        with open("/etc/hostname", "rb") as handle:
+            return handle.read()
+
+    def host_environ() -> object:
+        with open(f"/proc/{host_pid}/environ", "rb") as handle:
+            return handle.read()
+
+    def inet_socket() -> object:
+        return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+    def start_thread() -> object:
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        thread.join()
+        return thread
+
+    def spawn() -> object:
+        return subprocess.run(["/bin/true"], check=False)
+
+    return {
+        "open_file": _attempt(open_file),
+        "host_environ": _attempt(host_environ),
+        "socket": _attempt(inet_socket),
+        "fork": _attempt(os.fork),
+        "thread": _attempt(start_thread),
+        "subprocess": _attempt(spawn),
+        "kill_host": _attempt(lambda: os.kill(host_pid, 0)),
+        "setuid_root": _attempt(lambda: os.setuid(0)),
+        "raise_limits": _attempt(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))),
+        "limit_other": _attempt(lambda: resource.prlimit(host_pid, resource.RLIMIT_NOFILE, (1, 1))),
+        "as_limit": resource.getrlimit(resource.RLIMIT_AS)[0],
+        "environ_has_canary": "pk_" in "".join(os.environ.values()),
+    }
+
+
+def _confined(probe: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        status = 0
+        try:
+            os.close(read_end)
+            report = confine.apply(LIMITS)
+            os.write(write_end, json.dumps({"report": report, **probe(report)}).encode())
+        except BaseException as exc:
+            import traceback
+
+            os.write(
+                write_end, json.dumps({"crash": repr(exc), "tb": traceback.format_exc()}).encode()
+            )
+            status = 1
+        os._exit(status)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    data: dict[str, Any] = json.loads(b"".join(chunks))
+    assert "crash" not in data, data
+    return data
+
+
+@pytest.fixture(scope="module")
+def escaped() -> dict[str, Any]:
+    host = os.getpid()
+    os.environ.setdefault("CODEMODE_TEST_CANARY", "pk_canary_in_host_env")
+    return _confined(lambda report: _probes(host))
+
+
+def test_escaped_code_cannot_open_files(escaped: dict[str, Any]) -> None:
+    if not escaped["report"]["landlock_abi"]:
+        pytest.skip("Landlock unavailable on this kernel: " + "; ".join(escaped["report"]["notes"]))
+    assert escaped["open_file"] == "PermissionError"
+
+
+def test_escaped_code_cannot_read_the_hosts_environment(escaped: dict[str, Any]) -> None:
+    assert escaped["host_environ"] in {"PermissionError", "FileNotFoundError"}
+
+
+def test_escaped_code_has_no_network(escaped: dict[str, Any]) -> None:
+    report = escaped["report"]
+    if not (report["seccomp"] or report["network_namespace"]):
+        pytest.skip(
+            "neither seccomp nor network namespaces available: " + "; ".join(report["notes"])
+        )
+    if report["seccomp"]:
+        assert escaped["socket"] == "PermissionError"
+
+
+def test_escaped_code_cannot_start_processes_or_threads(escaped: dict[str, Any]) -> None:
+    assert escaped["fork"] != "ok"
+    assert escaped["thread"] != "ok"
+    assert escaped["subprocess"] != "ok"
+
+
+def test_escaped_code_cannot_signal_the_host_or_regain_root(escaped: dict[str, Any]) -> None:
+    assert escaped["kill_host"] == "PermissionError"
+    assert escaped["setuid_root"] == "PermissionError"
+    assert escaped["raise_limits"] in {"PermissionError", "ValueError"}
+    assert escaped["limit_other"] == "PermissionError"
+
+
+def test_limits_are_applied(escaped: dict[str, Any]) -> None:
+    assert 64 * 1024 * 1024 < escaped["as_limit"] < 4 * 1024**3
+
+
+def test_root_is_dropped_to_nobody() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only a root server drops privileges")
+    data = _confined(
+        lambda report: {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
+    )
+    assert (data["uid"], data["gid"], data["groups"]) == (confine.NOBODY, confine.NOBODY, [])
+    assert data["report"]["dropped_privileges"] is True
+
+
+def test_network_namespace_has_no_route() -> None:
+    def probe(report: dict[str, Any]) -> dict[str, Any]:
+        # Before seccomp would refuse socket(): the namespace alone must already cut the network.
+        return {"netns": report["network_namespace"]}
+
+    data = _confined(probe)
+    if not data["netns"]:
+        pytest.skip("network namespaces unavailable: " + "; ".join(data["report"]["notes"]))
+    assert data["netns"] is True
+
+
+def test_seccomp_program_denies_each_listed_call_and_allows_the_rest() -> None:
+    program = confine.seccomp_program([41, 59])
+    deny_at = len(program) - 1
+
+    # Walk the program by hand for a few system calls.
+    def verdict(nr: int, arch: int = 0xC000003E, arg0: int = 0) -> int:
+        data = {0: nr, 4: arch, 16: arg0 & 0xFFFFFFFF, 20: arg0 >> 32}
+        pc, acc = 0, 0
+        while True:
+            code, jt, jf, k = program[pc]
+            if code == 0x20:
+                acc = data[k]
+                pc += 1
+            elif code == 0x15:
+                pc += 1 + (jt if acc == k else jf)
+            elif code == 0x35:
+                pc += 1 + (jt if acc >= k else jf)
+            else:
+                return k
+
+    assert verdict(41) == 0x00050000 | errno.EPERM == program[deny_at][3]
+    assert verdict(59) == 0x00050000 | errno.EPERM
+    assert verdict(0) == 0x7FFF0000
+    assert verdict(0x40000000 + 41) == 0x00050000 | errno.EPERM
+    assert verdict(0, arch=0x40000003) == 0x80000000
+    assert verdict(302, arg0=0) == 0x7FFF0000
+    assert verdict(302, arg0=1234) == 0x00050000 | errno.EPERM
+    assert verdict(302, arg0=1 << 32) == 0x00050000 | errno.EPERM
