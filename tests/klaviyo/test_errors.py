@@ -199,3 +199,11 @@ def test_bearer_header_and_revision_pin(make_client: MakeClient) -> None:
     assert script.last.headers["authorization"] == "Bearer tok"
     assert script.last.headers["revision"] == "2026-10-15"
     assert script.last.headers["accept"] == "application/vnd.api+json"
+
+
+def test_client_endpoints_never_receive_the_private_key(make_client: MakeClient) -> None:
+    client, script = make_client(httpx.Response(202))
+    client.client.create_client_profile(company_id="ABC123", attributes={"email": "a@b.co"})
+    assert "authorization" not in script.last.headers
+    assert script.last.url.path == "/client/profiles"
+    assert dict(script.last.url.params) == {"company_id": "ABC123"}

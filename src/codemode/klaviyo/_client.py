@@ -116,7 +116,7 @@ class Klaviyo(SyncGroups, Core):
         refreshed = False
         while True:
             attempts += 1
-            request = self._http_request(self._http, prepared)
+            request = self._http_request(self._http, action, prepared)
             try:
                 response = self._http.send(request, follow_redirects=False)
             except httpx.HTTPError as exc:
@@ -227,7 +227,7 @@ class AsyncKlaviyo(AsyncGroups, Core):
         refreshed = False
         while True:
             attempts += 1
-            request = self._http_request(self._http, prepared)
+            request = self._http_request(self._http, action, prepared)
             try:
                 response = await self._http.send(request, follow_redirects=False)
             except httpx.HTTPError as exc:

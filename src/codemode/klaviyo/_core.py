@@ -165,11 +165,13 @@ class Core:
         )
 
     def _http_request(
-        self, http: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest
+        self, http: httpx.Client | httpx.AsyncClient, action: Action, prepared: PreparedRequest
     ) -> httpx.Request:
         headers = dict(prepared.headers)
         headers["User-Agent"] = self._user_agent
-        headers["Authorization"] = f"{self._scheme} {self._credential}"
+        # Client endpoints (/client/*) authenticate by company_id; the secret stays home.
+        if action.kind != "client":
+            headers["Authorization"] = f"{self._scheme} {self._credential}"
         content = (
             None
             if prepared.json is None
