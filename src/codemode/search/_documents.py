@@ -17,7 +17,7 @@ from codemode.catalog import Action
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CONCEPTS, RESOURCE_HEADS
 
-__all__ = ["FIELD_WEIGHTS", "action_facets", "action_targets", "concept_terms", "document_fields", "terms"]
+__all__ = ["FIELD_WEIGHTS", "action_facets", "action_parent", "action_targets", "concept_terms", "document_fields", "terms"]
 
 # How much one occurrence in each field counts (BM25F-style weighted term frequency). Tuned on
 # half of the dev queries, checked on the other half.
@@ -183,8 +183,12 @@ def action_targets(action: Action) -> frozenset[str]:
     if "relationships" in parts:
         if action.method == "GET":
             found = {_head(action.response.resource_type)}
+        elif parts[0] == "tags":
+            # "tag the blast" / "apply tag X to flows": either side may come first
+            found = {"tag", _head(action.body.resource_type if action.body else None)}
         else:
-            found = {_head(_singular(parts[0])), _head(action.body.resource_type if action.body else None)}
+            # "add products to a category": the member moved is the target, not the container
+            found = {_head(action.body.resource_type if action.body else None)}
     else:
         found = {
             _head(action.response.resource_type)
@@ -194,6 +198,14 @@ def action_targets(action: Action) -> frozenset[str]:
     if action.id == "create_back_in_stock_subscription":
         found |= {"variant", "profile"}
     return frozenset(t for t in found if t)
+
+
+def action_parent(action: Action) -> str | None:
+    """The resource a nested read hangs off (``/api/lists/{id}/profiles`` -> ``list``), or None."""
+    parts = [p for p in action.path.split("/") if p and p not in ("api", "client")]
+    if action.method != "GET" or len(parts) < 3 or not parts[1].startswith("{"):
+        return None
+    return _head(_singular(parts[0]))
 
 
 def all_terms(fields: Iterable[list[str]]) -> set[str]:

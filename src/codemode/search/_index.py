@@ -27,12 +27,14 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from codemode.catalog import Action, Catalog
-from codemode.search._documents import FIELD_WEIGHTS, action_facets, action_targets, document_fields
+from codemode.search._documents import FIELD_WEIGHTS, action_facets, action_parent, action_targets, document_fields
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
 from codemode.search._text import STOPWORDS, stem, words
 from codemode.search._vocab import CUES, FACETS
 
 __all__ = ["SearchHit", "SearchIndex", "Weights"]
+
+_VERB_CLASSES = ("read", "create", "update", "delete", "link")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ class Weights:
         ("server", 0.05),
     )
     head: float = 0.24
+    verb_mismatch: float = 0.15
+    parent_missing: float = 0.2
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -182,6 +186,12 @@ class SearchIndex:
             for t in action_targets(action):
                 targets.setdefault(t, np.zeros(len(self.actions)))[j] = 1.0
         self._targets = targets
+        parents: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+        for j, action in enumerate(self.actions):
+            parent = action_parent(action)
+            if parent:
+                parents.setdefault(parent, np.zeros(len(self.actions)))[j] = 1.0
+        self._parents = parents
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
             for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -218,10 +228,19 @@ class SearchIndex:
         for facet, strength in parsed.cues.items():
             cues[self._facet_row[facet]] = max(-w.cue_cap, min(w.cue_cap, strength))
         intent = (cues * self._facet_weight) @ self._facets
+        # A clear verb ("label the blast", "which segments...") rules out actions of another kind.
+        verbs = {f: parsed.cues.get(f, 0.0) for f in _VERB_CLASSES}
+        verb, strength = max(verbs.items(), key=lambda kv: kv[1])
+        if strength >= 1.0 and w.verb_mismatch:
+            intent = intent - w.verb_mismatch * (1.0 - self._facets[self._facet_row[verb]])
         for head in parsed.heads:
             target = self._targets.get(head)
             if target is not None:
                 intent = intent + w.head * target
+        # "the profiles of a list" needs a list: nested reads whose parent is never named step back.
+        for parent, rows in self._parents.items():
+            if parent not in parsed.mentions:
+                intent = intent - w.parent_missing * rows
         exact = np.zeros(n)
         for ident in parsed.ids:
             exact[self._position[ident]] += w.exact_id

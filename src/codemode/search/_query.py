@@ -29,9 +29,17 @@ _DIGIT = re.compile(r"\d")
 # Quoted strings are the caller's own names ('Back to School'), not API vocabulary; emails likewise.
 _QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
 _EMAIL = re.compile(r"\S+@\S+")
+# "a collection called Gifts", "a tag named Q4": the name that follows is the caller's, not ours.
+_NAMED = re.compile(r"\b(?:called|named|titled)\s+\S+")
 _FILLER = STOPWORDS | {"please", "now", "quickly", "also", "ok", "okay", "hey", "so", "then"}
 # Verbs that are nouns or adjectives just as often; they only count as the leading imperative.
-_LEADING_ONLY = frozenset({"mark", "tag", "label", "post", "push", "send", "record", "track", "log", "set", "point", "drop", "list", "start", "issue", "draft", "fix", "move", "build", "make"})
+_LEADING_ONLY = frozenset(
+    stem(w)
+    for w in (
+        "mark", "tag", "label", "post", "push", "send", "record", "track", "log", "set", "point", "drop",
+        "list", "start", "issue", "draft", "fix", "move", "build", "make",
+    )
+)
 _VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
 
 
@@ -51,6 +59,7 @@ class ParsedQuery:
     routes: list[tuple[str | None, str]] = field(default_factory=list)
     methods: set[str] = field(default_factory=set)
     heads: list[str] = field(default_factory=list)
+    mentions: set[str] = field(default_factory=set)
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -58,7 +67,8 @@ class ParsedQuery:
 
     def add_cue(self, facet: str, weight: float) -> None:
         """Record that the query asks (positive) or refuses (negative) ``facet``."""
-        self.cues[facet] = self.cues.get(facet, 0.0) + weight
+        if not facet.startswith("_"):
+            self.cues[facet] = self.cues.get(facet, 0.0) + weight
 
 
 def parse_query(
@@ -95,7 +105,7 @@ def parse_query(
     for m in re.findall(r"\b(GET|POST|PATCH|PUT|DELETE)\b", query):
         parsed.methods.add(m)
 
-    text = _QUOTED.sub(" ", _EMAIL.sub(" ", query))
+    text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
     fixed = [correct(w) for w in raw_words]
@@ -143,7 +153,7 @@ def _phrase_cues(fixed: list[str], stream: list[str], negated: list[bool], first
             i += 1
             continue
         word = fixed[i]
-        if size == 1 and word in _LEADING_ONLY and i != first:
+        if size == 1 and stream[i] in _LEADING_ONLY and i != first:
             i += 1
             continue
         # A phrase that starts with its own negator ("no time series") already says what it means.
@@ -164,24 +174,38 @@ def _phrase_cues(fixed: list[str], stream: list[str], negated: list[bool], first
 
 
 def _head(fixed: list[str], stream: list[str], negated: list[bool], skip: int | None, parsed: ParsedQuery) -> None:
-    """The first resource the query names is what it wants back; its number hints list vs one."""
-    for i in range(len(stream)):
-        if negated[i] or i == skip:
-            continue
-        size = _longest(HEADS, stream, i)
+    """The first resource the query names is what it wants back; its number hints list vs one.
+
+    In a compound ("product collection", "welcome flow step") the last resource word is the head.
+    Every resource named is also recorded in ``mentions``.
+    """
+    i, n = 0, len(stream)
+    while i < n:
+        size = _longest(HEADS, stream, i) if not negated[i] and i != skip else 0
         if not size:
+            i += 1
             continue
-        parsed.heads.append(HEADS[tuple(stream[i : i + size])][0][0])
-        last = fixed[i + size - 1]
-        if last.endswith("s") and not last.endswith("ss") and last != stream[i + size - 1]:
-            parsed.add_cue("list", 0.5)
-        return
+        end = i + size
+        while end < n and (nxt := _longest(HEADS, stream, end)):
+            i, end = end, end + nxt
+        name = HEADS[tuple(stream[i:end])][0][0]
+        if not parsed.heads:
+            parsed.heads.append(name)
+            last = fixed[end - 1]
+            if last.endswith("s") and not last.endswith("ss") and last != stream[end - 1]:
+                parsed.add_cue("list", 0.5)
+        parsed.mentions.add(name)
+        i = end
 
 
 def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery) -> None:
     """Counts of things ask for bulk ("80 SKUs"); id-like tokens ask for one record ("9Xk2")."""
     for i, w in enumerate(raw_words):
         if negated[i] or not _DIGIT.search(w):
+            continue
+        prev = raw_words[i - 1] if i else ""
+        if (stem(prev),) in HEADS and not prev.endswith("s"):
+            parsed.add_cue("one", 1.0)  # "template 123", "segment 9x": a singular name then its id
             continue
         if w.isdigit():
             value = int(w)

@@ -28,6 +28,8 @@ STOPWORDS = frozenset(
 )
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Words the suffix rules would mangle ("series" is not the plural of "sery").
+_INVARIANT = frozenset({"series", "species", "status", "analytics", "news", "canvas", "alias", "sms", "ios", "https"})
 _WORD = re.compile(r"[a-z0-9$]+")
 _SEPARATORS = re.compile(r"[_\-./{}\[\]:]+")
 
@@ -43,6 +45,8 @@ def stem(word: str) -> str:
     if len(word) <= 3 or not word.isalpha():
         return word
     w = word
+    if w in _INVARIANT:
+        return w
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith("sses"):

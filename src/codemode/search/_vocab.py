@@ -25,7 +25,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "profile": (
         "profile", "contact", "subscriber", "customer", "shopper", "person", "people", "member",
         "recipient", "lead", "buyer", "user", "client record", "audience member", "email address",
-        "phone number",
+        "phone number", "who is on", "who is in", "who s on", "who are on", "who are in", "who joined",
     ),
     "list": ("mailing list", "subscriber list", "static list", "email list", "audience list"),
     "segment": ("segment", "dynamic audience", "cohort", "smart list", "audience rule"),
@@ -84,7 +84,10 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "merge": ("merge", "dedupe", "deduplicate", "duplicate", "combine", "collapse", "consolidate"),
     "consent": ("consent", "opt in", "opted in", "opt-in", "subscribe", "unsubscribe", "marketing permission"),
     "render": ("render", "preview", "merge tag", "personalization", "resolved", "variables"),
-    "estimate": ("estimate", "estimation", "audience size", "recipient count", "how big", "how many recipients"),
+    "estimate": (
+        "estimate", "estimation", "audience size", "recipient count", "how big", "how many recipients",
+        "would receive", "will receive", "would get", "how many people", "reach",
+    ),
     "alert": ("back in stock", "restock alert", "notify when available", "waitlist", "wait list"),
     "public_key": (
         "public key", "site id", "company id", "company_id", "client side", "client-side", "browser",
@@ -124,7 +127,7 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         for p in (
             "get", "show", "fetch", "read", "see", "view", "look up", "lookup", "retrieve", "find",
             "which", "what", "pull up", "open up", "check", "detail", "inspect", "list", "browse",
-            "search", "give me", "display", "how", "tell",
+            "search", "give me", "display", "how", "tell", "who",
         )
     ),
     "list": tuple(
@@ -154,11 +157,15 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (p, 1.0)
         for p in (
             "single", "one", "synchronous", "synchronously", "right away", "one-off", "exactly one",
-            "just one", "only one", "immediately", "this",
+            "just one", "only one", "immediately",
         )
     ),
     "report": tuple((p, 1.0) for p in _CONCEPTS["report"]) + (("how many", 0.5), ("total", 1.0), ("net change", 1.0)),
     "series": tuple((p, 1.0) for p in _CONCEPTS["series"]),
+    # Phrases that contain a cue word but mean something else; matched first, they ask for nothing.
+    "_": tuple(
+        (p, 0.0) for p in ("welcome series", "drip series", "email series", "series of emails", "how long", "sign-up form")
+    ),
     "values": (
         ("total", 1.0), ("aggregate", 1.0), ("overall", 1.0), ("sum", 0.5), ("summary", 0.5),
         ("one timeframe", 1.0), ("no time series", 2.0), ("no interval", 2.0), ("most", 0.5),
@@ -184,7 +191,7 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
 }
 
-FACETS: tuple[str, ...] = tuple(_CUES)
+FACETS: tuple[str, ...] = tuple(f for f in _CUES if not f.startswith("_"))
 
 # Longest phrase, in tokens, that the matchers need to look at.
 MAX_PHRASE = 4
@@ -210,8 +217,8 @@ CUES: Mapping[tuple[str, ...], list[tuple[str, float]]] = MappingProxyType(phras
 # joined" is about lists; "every PROFILE on list X" about profiles). Values are the same names
 # as ``_documents.action_targets`` gives actions. Longest phrase wins.
 _HEADS: dict[str, tuple[str, ...]] = {
-    "profile": ("profile", "contact", "subscriber", "customer", "shopper", "person", "people", "member", "recipient", "buyer"),
-    "list": ("list", "mailing list", "subscriber list", "static list"),
+    "profile": ("profile", "contact", "subscriber", "customer", "shopper", "person", "people", "member", "recipient", "buyer", "who"),
+    "list": ("list", "mailing list", "subscriber list", "static list", "newsletter list", "email list", "sms list"),
     "segment": ("segment", "cohort", "dynamic audience"),
     "campaign": ("campaign", "newsletter", "blast", "broadcast"),
     "message": ("message", "campaign message", "flow message", "email content", "subject line", "preview text"),
