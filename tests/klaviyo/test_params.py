@@ -227,3 +227,8 @@ def test_bad_base_urls_are_refused(base: str) -> None:
 def test_base_url_with_a_path_prefix_keeps_the_prefix() -> None:
     k = Klaviyo(api_key=KEY, base_url="http://testserver/klaviyo/")
     assert k.prepare("get_accounts").url == "http://testserver/klaviyo/api/accounts"
+
+
+def test_non_finite_numbers_are_refused_before_sending(k: Klaviyo) -> None:
+    message = reject(k, "create_profile", attributes={"properties": {"score": float("nan")}})
+    assert "attributes.properties.score" in message and "finite" in message

@@ -9,6 +9,7 @@ schema; PATCH bodies carry the path id as ``data.id``.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,9 +17,7 @@ from codemode.catalog import Action
 from codemode.klaviyo._messages import fail as _fail
 from codemode.klaviyo._messages import options as _options
 
-__all__ = ["BODY_FORMS", "body_id_is_param", "body_shape", "build_body"]
-
-BODY_FORMS = ("body", "attributes", "relationships", "ids", "meta", "id")
+__all__ = ["body_id_is_param", "body_shape", "build_body"]
 
 
 def body_shape(action: Action) -> dict[str, Any]:
@@ -71,6 +70,10 @@ def body_id_is_param(action: Action, shape: Mapping[str, Any]) -> bool:
 
 
 def _jsonable(action: Action, value: Any, where: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(
+            action, f"{where} is {value}, which JSON cannot carry; use a finite number or None"
+        )
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, _dt.datetime | _dt.date):

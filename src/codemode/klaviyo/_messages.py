@@ -11,10 +11,10 @@ from codemode.klaviyo._errors import ValidationError
 __all__ = ["fail", "options"]
 
 
-def options(name: str, options: Sequence[str], limit: int = 25) -> str:
-    """Valid options with the closest matches to ``name`` first, truncated to ``limit``."""
-    close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.5)
-    ordered = close + [o for o in options if o not in close]
+def options(name: str, choices: Sequence[str], limit: int = 25) -> str:
+    """Valid choices with the closest matches to ``name`` first, truncated to ``limit``."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    ordered = close + [o for o in choices if o not in close]
     shown = ", ".join(ordered[:limit])
     more = f", ... ({len(ordered) - limit} more)" if len(ordered) > limit else ""
     hint = f"did you mean {close[0]!r}? " if close else ""
