@@ -307,12 +307,12 @@ class Catalogs:
         GET /api/catalog-items (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: category.id (equals); ids (any); published (equals); title (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("category.id", ...); join with F.and_. Filterable: category.id (equals); ids (any); published (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CatalogItemRecord. One page; iterate every page with result.all(max_items=...).
@@ -333,7 +333,7 @@ class Catalogs:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -492,8 +492,8 @@ class Catalogs:
         GET /api/catalog-variants (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
@@ -624,8 +624,8 @@ class Catalogs:
         GET /api/catalog-categories (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: ids (any); item.id (equals); name (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); name (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
@@ -872,7 +872,7 @@ class Catalogs:
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            include: related resources to add to result.included: items.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemBulkCreateJobRecord.
@@ -893,7 +893,7 @@ class Catalogs:
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
-            include: related resources to add to result.included: categories.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkCreateJobRecord.
@@ -914,7 +914,7 @@ class Catalogs:
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogVariantBulkCreateJobRecord.
@@ -983,7 +983,7 @@ class Catalogs:
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            include: related resources to add to result.included: items.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemBulkUpdateJobRecord.
@@ -1004,7 +1004,7 @@ class Catalogs:
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
-            include: related resources to add to result.included: categories.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkUpdateJobRecord.
@@ -1025,7 +1025,7 @@ class Catalogs:
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogVariantBulkUpdateJobRecord.

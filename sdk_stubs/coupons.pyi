@@ -207,11 +207,11 @@ class Coupons:
         GET /api/coupon-codes (read; scopes: coupon-codes:read).
 
         Args:
-            filter: (required) Klaviyo filter, e.g. F.equals(...). Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
+            filter: (required) Klaviyo filter, e.g. F.equals("coupon.id", ...); join with F.and_. Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
-            include: related resources to add to result.included: coupon.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CouponCodeRecord. One page; iterate every page with result.all(max_items=...).
@@ -232,7 +232,7 @@ class Coupons:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code; coupon: description, external_id, id, monitor_configuration.
-            include: related resources to add to result.included: coupon.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CouponCodeRecord.
@@ -310,7 +310,7 @@ class Coupons:
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; coupon-code: expires_at, id, status, unique_code.
-            include: related resources to add to result.included: coupon-codes.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CouponCodeBulkCreateJobRecord.

@@ -132,12 +132,12 @@ class Flows:
         GET /api/flows (read; scopes: flows:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: archived (equals); created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); name (contains, ends-with, equals, starts-with); status (equals); trigger_type (equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created, -created, id, -id, name, -name, status, -status, trigger_type, -trigger_type, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("archived", ...); join with F.and_. Filterable: archived (equals); created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); name (contains, ends-with, equals, starts-with); status (equals); trigger_type (equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..50 (default 50).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated; flow-action: created, definition, id, updated; tag: id, name.
-            include: related resources to add to result.included: flow-actions, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of FlowRecord. One page; iterate every page with result.all(max_items=...).
@@ -160,7 +160,7 @@ class Flows:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, definition, id, name, status, trigger_type, updated; flow-action: created, definition, id, updated; tag: id, name.
             additional_fields: extra data off by default: flow: definition.
-            include: related resources to add to result.included: flow-actions, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one FlowRecord.
@@ -194,7 +194,7 @@ class Flows:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated; flow: archived, created, id, name, status, trigger_type, updated; flow-message: channel, created, definition, id, updated.
-            include: related resources to add to result.included: flow, flow-messages.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one FlowActionRecord.
@@ -238,7 +238,7 @@ class Flows:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'flow-message': [...]}. flow-message: channel, created, definition, id, updated; flow-action: created, definition, id, updated; template: amp, created, editor_type, html, id, name, text, updated.
-            include: related resources to add to result.included: flow-action, template.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one FlowMessageRecord.
@@ -273,8 +273,8 @@ class Flows:
 
         Args:
             id: (required) the resource id.
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: action_type (any, equals); created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); status (equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of action_type, -action_type, created, -created, id, -id, status, -status, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("action_type", ...); join with F.and_. Filterable: action_type (any, equals); created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); status (equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..50 (default 50).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated.
@@ -317,8 +317,8 @@ class Flows:
 
         Args:
             id: (required) the resource id.
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); name (contains, ends-with, equals, starts-with); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("created", ...); join with F.and_. Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); name (contains, ends-with, equals, starts-with); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..50 (default 50).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'flow-message': [...]}. flow-message: channel, created, definition, id, updated.

@@ -68,8 +68,8 @@ class Forms:
         GET /api/forms (read; scopes: forms:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: ab_test (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any, equals); name (any, contains, equals); status (equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created_at, -created_at, updated_at, -updated_at ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("ab_test", ...); join with F.and_. Filterable: ab_test (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any, equals); name (any, contains, equals); status (equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'form': [...]}. form: ab_test, created_at, id, name, status, updated_at.

@@ -151,12 +151,12 @@ class Lists:
         GET /api/lists (read; scopes: lists:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: created (greater-than); id (any, equals); name (any, equals); updated (greater-than).
-            sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("id", ...); join with F.and_. Filterable: created (greater-than); id (any, equals); name (any, equals); updated (greater-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
-            include: related resources to add to result.included: flow-triggers, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of ListRecord. One page; iterate every page with result.all(max_items=...).
@@ -179,7 +179,7 @@ class Lists:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'list': [...]}. list: created, id, name, opt_in_process, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: list: profile_count.
-            include: related resources to add to result.included: flow-triggers, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one ListRecord.
@@ -219,8 +219,8 @@ class Lists:
 
         Args:
             id: (required) the resource id.
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); push_token (any, equals).
-            sort: one of joined_group_at, -joined_group_at ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); push_token (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, joined_group_at, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.

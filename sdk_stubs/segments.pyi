@@ -140,12 +140,12 @@ class Segments:
         GET /api/segments (read; scopes: segments:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: created (greater-than); id (any, equals); is_active (any, equals); is_starred (equals); name (any, equals); updated (greater-than).
-            sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("id", ...); join with F.and_. Filterable: created (greater-than); id (any, equals); is_active (any, equals); is_starred (equals); name (any, equals); updated (greater-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
-            include: related resources to add to result.included: flow-triggers, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of SegmentRecord. One page; iterate every page with result.all(max_items=...).
@@ -168,7 +168,7 @@ class Segments:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'segment': [...]}. segment: created, definition, id, is_active, is_processing, is_starred, name, profile_count, updated; flow: archived, created, id, name, status, trigger_type, updated; tag: id, name.
             additional_fields: extra data off by default: segment: profile_count.
-            include: related resources to add to result.included: flow-triggers, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one SegmentRecord.
@@ -244,8 +244,8 @@ class Segments:
 
         Args:
             id: (required) the resource id.
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); profile_id (any, equals); push_token (any, equals).
-            sort: one of joined_group_at, -joined_group_at ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); profile_id (any, equals); push_token (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, joined_group_at, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.

@@ -79,7 +79,7 @@ class Webhooks:
 
         Args:
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at; webhook-topic: id.
-            include: related resources to add to result.included: webhook-topics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of WebhookRecord.
@@ -100,7 +100,7 @@ class Webhooks:
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at; webhook-topic: id.
-            include: related resources to add to result.included: webhook-topics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one WebhookRecord.

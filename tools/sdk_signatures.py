@@ -111,11 +111,24 @@ def params_for(action: Action) -> list[Param]:
             listing = "; ".join(
                 f"{n} ({', '.join(f.operators)})" for n, f in sorted(action.filters.items())
             )
-            doc = f"{req}Klaviyo filter, e.g. F.equals(...). Filterable: {listing or 'see Klaviyo docs'}."
+            example = next(
+                (
+                    f'F.equals("{n}", ...)'
+                    for n, f in sorted(action.filters.items())
+                    if "equals" in f.operators and not n.startswith("_")
+                ),
+                "F.equals(field, value)",
+            )
+            doc = f"{req}Klaviyo filter, e.g. {example}; join with F.and_. Filterable: {listing or 'see Klaviyo docs'}."
             annotation = "str | Filter"
         elif p.name == "sort":
-            doc = f"{req}one of {names_list(str(e) for e in p.enum)} ('-' = descending)."
-            annotation = literal(p.enum) if p.enum and len(p.enum) <= LITERAL_MAX else "str"
+            closed = bool(p.enum) and len(p.enum) <= LITERAL_MAX
+            # A Literal in the signature already lists the keys; the doc only explains the '-'.
+            keys = (
+                "a key from the type" if closed else f"one of {names_list(str(e) for e in p.enum)}"
+            )
+            doc = f"{req}{keys}; a leading '-' sorts descending."
+            annotation = literal(p.enum) if closed else "str"
         elif p.name == "page_size":
             bounds = action.page_size
             doc = (
@@ -179,7 +192,8 @@ def params_for(action: Action) -> list[Param]:
                 f"Sequence[{inc}] | str | None",
                 required=False,
                 positional=False,
-                doc=f"related resources to add to result.included: {', '.join(action.include)}.",
+                doc="related resources to add to result.included"
+                + ("." if inc != "str" else f": {', '.join(action.include)}."),
             )
         )
     if action.body is not None:

@@ -114,12 +114,12 @@ class CampaignsResource(SyncResource):
         GET /api/campaigns (read; scopes: campaigns:read).
 
         Args:
-            filter: (required) Klaviyo filter, e.g. F.equals(...). Filterable: archived (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any); messages.channel (equals); name (contains); scheduled_at (greater-or-equal, greater-than, less-or-equal, less-than); status (any, equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created_at, -created_at, id, -id, name, -name, scheduled_at, -scheduled_at, updated_at, -updated_at ('-' = descending).
+            filter: (required) Klaviyo filter, e.g. F.equals("archived", ...); join with F.and_. Filterable: archived (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any); messages.channel (equals); name (contains); scheduled_at (greater-or-equal, greater-than, less-or-equal, less-than); status (any, equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; tag: id, name.
-            include: related resources to add to result.included: campaign-messages, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CampaignRecord. One page; iterate every page with result.all(max_items=...).
@@ -148,7 +148,7 @@ class CampaignsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; tag: id, name.
-            include: related resources to add to result.included: campaign-messages, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CampaignRecord.
@@ -205,7 +205,7 @@ class CampaignsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
-            include: related resources to add to result.included: campaign, image, template.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -290,7 +290,7 @@ class CampaignsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
-            include: related resources to add to result.included: campaign, image, template.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CampaignMessageRecord.
@@ -463,12 +463,12 @@ class AsyncCampaignsResource(AsyncResource):
         GET /api/campaigns (read; scopes: campaigns:read).
 
         Args:
-            filter: (required) Klaviyo filter, e.g. F.equals(...). Filterable: archived (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any); messages.channel (equals); name (contains); scheduled_at (greater-or-equal, greater-than, less-or-equal, less-than); status (any, equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created_at, -created_at, id, -id, name, -name, scheduled_at, -scheduled_at, updated_at, -updated_at ('-' = descending).
+            filter: (required) Klaviyo filter, e.g. F.equals("archived", ...); join with F.and_. Filterable: archived (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any); messages.channel (equals); name (contains); scheduled_at (greater-or-equal, greater-than, less-or-equal, less-than); status (any, equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; tag: id, name.
-            include: related resources to add to result.included: campaign-messages, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CampaignRecord. One page; iterate every page with result.all(max_items=...).
@@ -497,7 +497,7 @@ class AsyncCampaignsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; campaign-message: created_at, definition, id, send_times, updated_at; tag: id, name.
-            include: related resources to add to result.included: campaign-messages, tags.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CampaignRecord.
@@ -556,7 +556,7 @@ class AsyncCampaignsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
-            include: related resources to add to result.included: campaign, image, template.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CampaignMessageRecord.
@@ -641,7 +641,7 @@ class AsyncCampaignsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'campaign-message': [...]}. campaign-message: created_at, definition, id, send_times, updated_at; campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at; image: format, hidden, id, image_url, name, size, updated_at; template: amp, created, editor_type, html, id, name, text, updated.
-            include: related resources to add to result.included: campaign, image, template.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CampaignMessageRecord.

@@ -64,12 +64,12 @@ class CatalogsResource(SyncResource):
         GET /api/catalog-items (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: category.id (equals); ids (any); published (equals); title (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("category.id", ...); join with F.and_. Filterable: category.id (equals); ids (any); published (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CatalogItemRecord. One page; iterate every page with result.all(max_items=...).
@@ -98,7 +98,7 @@ class CatalogsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -283,8 +283,8 @@ class CatalogsResource(SyncResource):
         GET /api/catalog-variants (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
@@ -429,8 +429,8 @@ class CatalogsResource(SyncResource):
         GET /api/catalog-categories (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: ids (any); item.id (equals); name (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); name (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
@@ -702,7 +702,7 @@ class CatalogsResource(SyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            include: related resources to add to result.included: items.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemBulkCreateJobRecord.
@@ -725,7 +725,7 @@ class CatalogsResource(SyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
-            include: related resources to add to result.included: categories.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkCreateJobRecord.
@@ -748,7 +748,7 @@ class CatalogsResource(SyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogVariantBulkCreateJobRecord.
@@ -819,7 +819,7 @@ class CatalogsResource(SyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            include: related resources to add to result.included: items.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemBulkUpdateJobRecord.
@@ -842,7 +842,7 @@ class CatalogsResource(SyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
-            include: related resources to add to result.included: categories.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkUpdateJobRecord.
@@ -865,7 +865,7 @@ class CatalogsResource(SyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogVariantBulkUpdateJobRecord.
@@ -924,12 +924,12 @@ class AsyncCatalogsResource(AsyncResource):
         GET /api/catalog-items (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: category.id (equals); ids (any); published (equals); title (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("category.id", ...); join with F.and_. Filterable: category.id (equals); ids (any); published (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CatalogItemRecord. One page; iterate every page with result.all(max_items=...).
@@ -958,7 +958,7 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemRecord.
@@ -1143,8 +1143,8 @@ class AsyncCatalogsResource(AsyncResource):
         GET /api/catalog-variants (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
@@ -1289,8 +1289,8 @@ class AsyncCatalogsResource(AsyncResource):
         GET /api/catalog-categories (read; scopes: catalogs:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: ids (any); item.id (equals); name (contains).
-            sort: one of created, -created ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); name (contains).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
@@ -1562,7 +1562,7 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            include: related resources to add to result.included: items.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemBulkCreateJobRecord.
@@ -1585,7 +1585,7 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
-            include: related resources to add to result.included: categories.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkCreateJobRecord.
@@ -1608,7 +1608,7 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogVariantBulkCreateJobRecord.
@@ -1679,7 +1679,7 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            include: related resources to add to result.included: items.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogItemBulkUpdateJobRecord.
@@ -1702,7 +1702,7 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
-            include: related resources to add to result.included: categories.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogCategoryBulkUpdateJobRecord.
@@ -1725,7 +1725,7 @@ class AsyncCatalogsResource(AsyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
-            include: related resources to add to result.included: variants.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CatalogVariantBulkUpdateJobRecord.

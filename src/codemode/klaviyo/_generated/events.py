@@ -51,12 +51,12 @@ class EventsResource(SyncResource):
         GET /api/events (read; scopes: events:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: datetime (greater-or-equal, greater-than, less-or-equal, less-than); metric (); metric_id (equals); profile (); profile_id (equals); timestamp (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of datetime, -datetime, timestamp, -timestamp ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("metric_id", ...); join with F.and_. Filterable: datetime (greater-or-equal, greater-than, less-or-equal, less-than); metric (); metric_id (equals); profile (); profile_id (equals); timestamp (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..1000 (default 200).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
-            include: related resources to add to result.included: attributions, metric, profile.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of EventRecord. One page; iterate every page with result.all(max_items=...).
@@ -85,7 +85,7 @@ class EventsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
-            include: related resources to add to result.included: attributions, metric, profile.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one EventRecord.
@@ -145,12 +145,12 @@ class AsyncEventsResource(AsyncResource):
         GET /api/events (read; scopes: events:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: datetime (greater-or-equal, greater-than, less-or-equal, less-than); metric (); metric_id (equals); profile (); profile_id (equals); timestamp (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of datetime, -datetime, timestamp, -timestamp ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("metric_id", ...); join with F.and_. Filterable: datetime (greater-or-equal, greater-than, less-or-equal, less-than); metric (); metric_id (equals); profile (); profile_id (equals); timestamp (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..1000 (default 200).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
-            include: related resources to add to result.included: attributions, metric, profile.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of EventRecord. One page; iterate every page with result.all(max_items=...).
@@ -179,7 +179,7 @@ class AsyncEventsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'event': [...]}. event: datetime, event_properties, id, timestamp, uuid; attribution: id; metric: created, id, integration, name, updated; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
-            include: related resources to add to result.included: attributions, metric, profile.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one EventRecord.

@@ -46,8 +46,8 @@ class ImagesResource(SyncResource):
         GET /api/images (read; scopes: images:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: format (any, equals); hidden (any, equals); id (any, equals); name (any, contains, ends-with, equals, starts-with); size (greater-or-equal, greater-than, less-or-equal, less-than); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of format, -format, id, -id, name, -name, size, -size, updated_at, -updated_at ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("format", ...); join with F.and_. Filterable: format (any, equals); hidden (any, equals); id (any, equals); name (any, contains, ends-with, equals, starts-with); size (greater-or-equal, greater-than, less-or-equal, less-than); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
@@ -156,8 +156,8 @@ class AsyncImagesResource(AsyncResource):
         GET /api/images (read; scopes: images:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: format (any, equals); hidden (any, equals); id (any, equals); name (any, contains, ends-with, equals, starts-with); size (greater-or-equal, greater-than, less-or-equal, less-than); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of format, -format, id, -id, name, -name, size, -size, updated_at, -updated_at ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("format", ...); join with F.and_. Filterable: format (any, equals); hidden (any, equals); id (any, equals); name (any, contains, ends-with, equals, starts-with); size (greater-or-equal, greater-than, less-or-equal, less-than); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.

@@ -33,10 +33,10 @@ class MetricsResource(SyncResource):
         GET /api/metrics (read; scopes: metrics:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: integration.category (equals); integration.name (equals).
+            filter: Klaviyo filter, e.g. F.equals("integration.category", ...); join with F.and_. Filterable: integration.category (equals); integration.name (equals).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
-            include: related resources to add to result.included: flow-triggers.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of MetricRecord. One page; iterate every page with result.all(max_items=...).
@@ -59,7 +59,7 @@ class MetricsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
-            include: related resources to add to result.included: flow-triggers.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one MetricRecord.
@@ -99,7 +99,7 @@ class MetricsResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
-            include: related resources to add to result.included: metrics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CustomMetricRecord.
@@ -120,7 +120,7 @@ class MetricsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
-            include: related resources to add to result.included: metrics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
@@ -204,7 +204,7 @@ class MetricsResource(SyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'metric-property': [...]}. metric-property: id, inferred_type, label, property, sample_values; metric: created, id, integration, name, updated.
             additional_fields: extra data off by default: metric-property: sample_values.
-            include: related resources to add to result.included: metric.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one MetricPropertyRecord.
@@ -252,10 +252,10 @@ class AsyncMetricsResource(AsyncResource):
         GET /api/metrics (read; scopes: metrics:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: integration.category (equals); integration.name (equals).
+            filter: Klaviyo filter, e.g. F.equals("integration.category", ...); join with F.and_. Filterable: integration.category (equals); integration.name (equals).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
-            include: related resources to add to result.included: flow-triggers.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of MetricRecord. One page; iterate every page with result.all(max_items=...).
@@ -278,7 +278,7 @@ class AsyncMetricsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated; flow: archived, created, id, name, status, trigger_type, updated.
-            include: related resources to add to result.included: flow-triggers.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one MetricRecord.
@@ -320,7 +320,7 @@ class AsyncMetricsResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
-            include: related resources to add to result.included: metrics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of CustomMetricRecord.
@@ -341,7 +341,7 @@ class AsyncMetricsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
-            include: related resources to add to result.included: metrics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one CustomMetricRecord.
@@ -425,7 +425,7 @@ class AsyncMetricsResource(AsyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'metric-property': [...]}. metric-property: id, inferred_type, label, property, sample_values; metric: created, id, integration, name, updated.
             additional_fields: extra data off by default: metric-property: sample_values.
-            include: related resources to add to result.included: metric.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one MetricPropertyRecord.

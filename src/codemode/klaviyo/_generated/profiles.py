@@ -79,13 +79,13 @@ class ProfilesResource(SyncResource):
         GET /api/profiles (read; scopes: profiles:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: _kx (equals); created (greater-than, less-than); email (any, equals); external_id (any, equals); id (any, equals); phone_number (any, equals); subscriptions.email.marketing.list_suppressions.list_id (equals); subscriptions.email.marketing.list_suppressions.reason (equals); subscriptions.email.marketing.list_suppressions.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); subscriptions.email.marketing.suppression.reason (equals); subscriptions.email.marketing.suppression.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); updated (greater-than, less-than).
-            sort: one of created, -created, email, -email, id, -id, subscriptions.email.marketing.list_suppressions.timestamp, -subscriptions.email.marketing.list_suppressions.timestamp, subscriptions.email.marketing.suppression.timestamp, -subscriptions.email.marketing.suppression.timestamp, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); created (greater-than, less-than); email (any, equals); external_id (any, equals); id (any, equals); phone_number (any, equals); subscriptions.email.marketing.list_suppressions.list_id (equals); subscriptions.email.marketing.list_suppressions.reason (equals); subscriptions.email.marketing.list_suppressions.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); subscriptions.email.marketing.suppression.reason (equals); subscriptions.email.marketing.suppression.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); updated (greater-than, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            include: related resources to add to result.included: conversations, push-tokens.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
@@ -119,7 +119,7 @@ class ProfilesResource(SyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; list: created, id, name, opt_in_process, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            include: related resources to add to result.included: conversations, lists, push-tokens, segments.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -315,7 +315,7 @@ class ProfilesResource(SyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count; list: created, id, name, opt_in_process, updated.
-            include: related resources to add to result.included: lists.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one ProfileBulkImportJobRecord.
@@ -389,13 +389,13 @@ class AsyncProfilesResource(AsyncResource):
         GET /api/profiles (read; scopes: profiles:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: _kx (equals); created (greater-than, less-than); email (any, equals); external_id (any, equals); id (any, equals); phone_number (any, equals); subscriptions.email.marketing.list_suppressions.list_id (equals); subscriptions.email.marketing.list_suppressions.reason (equals); subscriptions.email.marketing.list_suppressions.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); subscriptions.email.marketing.suppression.reason (equals); subscriptions.email.marketing.suppression.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); updated (greater-than, less-than).
-            sort: one of created, -created, email, -email, id, -id, subscriptions.email.marketing.list_suppressions.timestamp, -subscriptions.email.marketing.list_suppressions.timestamp, subscriptions.email.marketing.suppression.timestamp, -subscriptions.email.marketing.suppression.timestamp, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); created (greater-than, less-than); email (any, equals); external_id (any, equals); id (any, equals); phone_number (any, equals); subscriptions.email.marketing.list_suppressions.list_id (equals); subscriptions.email.marketing.list_suppressions.reason (equals); subscriptions.email.marketing.list_suppressions.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); subscriptions.email.marketing.suppression.reason (equals); subscriptions.email.marketing.suppression.timestamp (greater-or-equal, greater-than, less-or-equal, less-than); updated (greater-than, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            include: related resources to add to result.included: conversations, push-tokens.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
@@ -429,7 +429,7 @@ class AsyncProfilesResource(AsyncResource):
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated; conversation: channel, id; list: created, id, name, opt_in_process, updated; push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; segment: created, definition, id, is_active, is_processing, is_starred, name, updated.
             additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
-            include: related resources to add to result.included: conversations, lists, push-tokens, segments.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one ProfileRecord.
@@ -625,7 +625,7 @@ class AsyncProfilesResource(AsyncResource):
         Args:
             job_id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count; list: created, id, name, opt_in_process, updated.
-            include: related resources to add to result.included: lists.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one ProfileBulkImportJobRecord.

@@ -64,12 +64,12 @@ class TagsResource(SyncResource):
         GET /api/tags (read; scopes: tags:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: name (contains, ends-with, equals, starts-with).
-            sort: one of id, -id, name, -name ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("name", ...); join with F.and_. Filterable: name (contains, ends-with, equals, starts-with).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..50 (default 50).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'tag': [...]}. tag: id, name; tag-group: default, exclusive, id, name.
-            include: related resources to add to result.included: tag-group.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of TagRecord. One page; iterate every page with result.all(max_items=...).
@@ -98,7 +98,7 @@ class TagsResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'tag': [...]}. tag: id, name; tag-group: default, exclusive, id, name.
-            include: related resources to add to result.included: tag-group.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one TagRecord.
@@ -174,8 +174,8 @@ class TagsResource(SyncResource):
         GET /api/tag-groups (read; scopes: tags:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: default (equals); exclusive (equals); name (contains, ends-with, equals, starts-with).
-            sort: one of id, -id, name, -name ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("default", ...); join with F.and_. Filterable: default (equals); exclusive (equals); name (contains, ends-with, equals, starts-with).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..25 (default 25).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'tag-group': [...]}. tag-group: default, exclusive, id, name.
@@ -428,12 +428,12 @@ class AsyncTagsResource(AsyncResource):
         GET /api/tags (read; scopes: tags:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: name (contains, ends-with, equals, starts-with).
-            sort: one of id, -id, name, -name ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("name", ...); join with F.and_. Filterable: name (contains, ends-with, equals, starts-with).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..50 (default 50).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'tag': [...]}. tag: id, name; tag-group: default, exclusive, id, name.
-            include: related resources to add to result.included: tag-group.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of TagRecord. One page; iterate every page with result.all(max_items=...).
@@ -462,7 +462,7 @@ class AsyncTagsResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'tag': [...]}. tag: id, name; tag-group: default, exclusive, id, name.
-            include: related resources to add to result.included: tag-group.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one TagRecord.
@@ -538,8 +538,8 @@ class AsyncTagsResource(AsyncResource):
         GET /api/tag-groups (read; scopes: tags:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: default (equals); exclusive (equals); name (contains, ends-with, equals, starts-with).
-            sort: one of id, -id, name, -name ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("default", ...); join with F.and_. Filterable: default (equals); exclusive (equals); name (contains, ends-with, equals, starts-with).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..25 (default 25).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'tag-group': [...]}. tag-group: default, exclusive, id, name.

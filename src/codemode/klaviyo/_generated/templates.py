@@ -88,8 +88,8 @@ class TemplatesResource(SyncResource):
         GET /api/templates (read; scopes: templates:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any, equals); name (any, contains, equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("created", ...); join with F.and_. Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any, equals); name (any, contains, equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
@@ -212,8 +212,8 @@ class TemplatesResource(SyncResource):
         GET /api/template-universal-content (read; scopes: templates:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: created (greater-or-equal, greater-than, less-or-equal, less-than); definition.content_type (equals); definition.type (equals); id (any, equals); name (any, equals); updated (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("definition.content_type", ...); join with F.and_. Filterable: created (greater-or-equal, greater-than, less-or-equal, less-than); definition.content_type (equals); definition.type (equals); id (any, equals); name (any, equals); updated (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.
@@ -383,8 +383,8 @@ class AsyncTemplatesResource(AsyncResource):
         GET /api/templates (read; scopes: templates:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any, equals); name (any, contains, equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("created", ...); join with F.and_. Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any, equals); name (any, contains, equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..10 (default 10).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, definition, editor_type, html, id, name, text, updated.
@@ -509,8 +509,8 @@ class AsyncTemplatesResource(AsyncResource):
         GET /api/template-universal-content (read; scopes: templates:read).
 
         Args:
-            filter: Klaviyo filter, e.g. F.equals(...). Filterable: created (greater-or-equal, greater-than, less-or-equal, less-than); definition.content_type (equals); definition.type (equals); id (any, equals); name (any, equals); updated (greater-or-equal, greater-than, less-or-equal, less-than).
-            sort: one of created, -created, id, -id, name, -name, updated, -updated ('-' = descending).
+            filter: Klaviyo filter, e.g. F.equals("definition.content_type", ...); join with F.and_. Filterable: created (greater-or-equal, greater-than, less-or-equal, less-than); definition.content_type (equals); definition.type (equals); id (any, equals); name (any, equals); updated (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 20).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
             fields: sparse fieldsets by type, e.g. {'template-universal-content': [...]}. template-universal-content: created, definition, id, name, screenshot_status, screenshot_url, updated.

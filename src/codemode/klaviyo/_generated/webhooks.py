@@ -60,7 +60,7 @@ class WebhooksResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at; webhook-topic: id.
-            include: related resources to add to result.included: webhook-topics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of WebhookRecord.
@@ -81,7 +81,7 @@ class WebhooksResource(SyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at; webhook-topic: id.
-            include: related resources to add to result.included: webhook-topics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one WebhookRecord.
@@ -211,7 +211,7 @@ class AsyncWebhooksResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at; webhook-topic: id.
-            include: related resources to add to result.included: webhook-topics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is a list of WebhookRecord.
@@ -232,7 +232,7 @@ class AsyncWebhooksResource(AsyncResource):
         Args:
             id: (required) the resource id.
             fields: sparse fieldsets by type, e.g. {'webhook': [...]}. webhook: created_at, description, enabled, endpoint_url, id, name, updated_at; webhook-topic: id.
-            include: related resources to add to result.included: webhook-topics.
+            include: related resources to add to result.included.
 
         Returns:
             Result whose .data is one WebhookRecord.
