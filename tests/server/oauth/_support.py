@@ -55,14 +55,23 @@ class FakeClock:
 class Router(httpx.AsyncBaseTransport):
     """Sends each request to the in-process ASGI app serving its host:port."""
 
-    def __init__(self, apps: dict[str, ASGIApp]) -> None:
+    def __init__(
+        self, apps: dict[str, ASGIApp], fallback: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._apps = {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
+        self._fallback = fallback  # real sockets (127.0.0.1 servers) for hosts not listed
 
     def add(self, base: str, app: ASGIApp) -> None:
         self._apps[urlsplit(base).netloc] = httpx.ASGITransport(app=app)
 
+    async def aclose(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.aclose()
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         transport = self._apps.get(f"{request.url.host}:{request.url.port}")
+        if transport is None and self._fallback is not None:
+            return await self._fallback.handle_async_request(request)
         if transport is None:
             raise httpx.ConnectError(
                 f"nothing listens on {request.url.host}:{request.url.port}", request=request
@@ -195,7 +204,7 @@ async def browse(
             fields = dict(_HIDDEN.findall(response.text))
             action = "approve" if approve else "deny"
             response = await browser.post(
-                f"{SERVER}/oauth/consent", data={**fields, "action": action}
+                response.url.join("/oauth/consent"), data={**fields, "action": action}
             )
             continue
         raise AssertionError(
