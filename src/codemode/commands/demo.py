@@ -40,6 +40,7 @@ class Step:
 class Task:
     """A task and the calls an agent makes to solve it."""
 
+    short: str
     title: str
     steps: list[Step]
 
@@ -56,9 +57,10 @@ class Tally:
 
 TASKS = [
     Task(
+        "Top countries",
         "Where do our profiles live? The top 5 countries.",
         [
-            Step("search_api", {"query": "list profiles with their location", "limit": 3}),
+            Step("search_api", {"query": "all profiles with their location", "limit": 3}),
             Step("get_signature", {"names": ["get_profiles"]}),
             Step(
                 "execute_code",
@@ -76,23 +78,25 @@ TASKS = [
         ],
     ),
     Task(
+        "List sizes",
         "Which lists do we have, and how many profiles are on each?",
         [
             Step("search_api", {"query": "lists and how many profiles each has", "limit": 3}),
-            Step("get_signature", {"names": ["get_lists", "get_list"]}),
+            Step("get_signature", {"names": ["get_lists", "get_profiles_for_list"]}),
             Step(
                 "execute_code",
                 {
                     "code": (
                         "for l in klaviyo.lists.get_lists().all():\n"
-                        "    one = klaviyo.lists.get_list(l['id'], additional_fields={'list': ['profile_count']})\n"
-                        "    print(f\"{l['name']}: {one.data['profile_count']}\")\n"
+                        "    members = klaviyo.lists.get_profiles_for_list(l['id'], page_size=100)\n"
+                        "    print(f\"{l['name']}: {sum(1 for _ in members.all())}\")\n"
                     )
                 },
             ),
         ],
     ),
     Task(
+        "VIP list (dry run)",
         "Plan it first: a 'VIP (demo)' list with our 10 newest profiles (dry run, nothing is sent).",
         [
             Step("search_api", {"query": "create a list and add profiles to it", "limit": 3}),
@@ -104,7 +108,8 @@ TASKS = [
                     "code": (
                         "newest = klaviyo.profiles.get_profiles(sort='-created', page_size=10)\n"
                         "vip = klaviyo.lists.create_list(attributes={'name': 'VIP (demo)'})\n"
-                        "klaviyo.lists.add_profiles_to_list(vip.data['id'], ids=[p['id'] for p in newest])\n"
+                        "list_id = (vip.data or {}).get('id', 'NEW_LIST')  # a planned write returns no data\n"
+                        "klaviyo.lists.add_profiles_to_list(list_id, ids=[p['id'] for p in newest])\n"
                         "print(f'{len(newest)} profiles planned for the VIP list')\n"
                     ),
                 },
@@ -137,10 +142,22 @@ def _short(text: str, lines: int = 14) -> str:
     )
 
 
-async def _run(console: Any, count: Callable[[str], int], unit: str) -> list[tuple[Task, Tally]]:
+async def run_tasks(
+    console: Any, count: Callable[[str], int], unit: str, sim_config: Any = None
+) -> list[tuple[Task, Tally]]:
+    """Run :data:`TASKS` through the official MCP client against a fresh demo simulator.
+
+    Args:
+        console: A ``rich`` console for the live view.
+        count: Token counter for one string.
+        unit: What ``count`` counts, for the headings.
+        sim_config: The simulator's ``SimConfig`` (default: the full demo account).
+    """
     import httpx
     from mcp import Client
+    from rich.markup import escape
     from rich.panel import Panel
+    from rich.text import Text
 
     from codemode.bench._classic import tool_definitions
     from codemode.config import Settings
@@ -158,7 +175,7 @@ async def _run(console: Any, count: Callable[[str], int], unit: str) -> list[tup
             )
 
     with console.status("starting the demo simulator (seeded account, in-process)"):
-        sim = create_app(SimConfig())
+        sim = create_app(sim_config or SimConfig())
         http_client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=sim),
             base_url=DEMO_BASE_URL,
@@ -202,11 +219,14 @@ async def _run(console: Any, count: Callable[[str], int], unit: str) -> list[tup
                 shown = ", ".join(
                     f"{k}={v!r}" if k != "code" else "code=<script below>" for k, v in args.items()
                 )
-                console.print(f"[cyan]→ {step.tool}[/]({shown})")
+                console.print(f"[cyan]→ {step.tool}[/]({escape(shown)})")
                 if "code" in args:
                     console.print(
                         Panel(
-                            args["code"].rstrip(), title="script", border_style="dim", expand=False
+                            Text(args["code"].rstrip()),
+                            title="script",
+                            border_style="dim",
+                            expand=False,
                         )
                     )
                 started = time.perf_counter()
@@ -222,7 +242,7 @@ async def _run(console: Any, count: Callable[[str], int], unit: str) -> list[tup
                 style = "red" if result.is_error else "green"
                 console.print(
                     Panel(
-                        _short(text),
+                        Text(_short(text)),
                         title=f"{step.tool} · {ms:.0f} ms",
                         border_style=style,
                         expand=False,
@@ -262,7 +282,7 @@ def register(app: typer.Typer) -> None:
         count, unit = _counter()
         started = time.perf_counter()
         try:
-            results = anyio.run(_run, console, count, unit)
+            results = anyio.run(run_tasks, console, count, unit)
         except Exception as exc:  # the demo must end with a message, never a traceback
             console.print(f"[red]codemode demo failed: {type(exc).__name__}: {exc}[/]")
             console.print("Run `make test` to see which part is broken.")
@@ -279,11 +299,11 @@ def register(app: typer.Typer) -> None:
         for task, tally in results:
             saved = 1 - tally.code_mode / tally.classic if tally.classic else 0.0
             table.add_row(
-                task.title.split(":")[0][:48],
+                task.short,
                 f"{tally.code_mode:,}",
                 f"{tally.classic:,}",
                 str(tally.http_calls),
-                f"{saved:.0%}",
+                f"{saved:.1%}",
             )
         console.print()
         console.print(table)

@@ -108,12 +108,7 @@ def render_execute(result: ExecuteResult, notes: list[str]) -> str:
         where = f" (line {result.error.line})" if result.error.line else ""
         parts.append(f"error: {result.error.type}{where}: {result.error.message}")
     if result.calls:
-        shown = [
-            f"{c.id} {c.status}" + ("" if c.scan == "clean" else f" [{c.scan}]")
-            for c in result.calls[:8]
-        ]
-        more = f" +{len(result.calls) - 8} more" if len(result.calls) > 8 else ""
-        parts.append(f"calls: {', '.join(shown)}{more}")
+        parts.append("calls: " + _calls_line(result.calls))
     if result.planned_writes is not None:
         if result.planned_writes:
             parts.append(f"planned writes ({len(result.planned_writes)}, not sent):")
@@ -128,3 +123,18 @@ def render_execute(result: ExecuteResult, notes: list[str]) -> str:
     parts.extend(notes)
     parts.append(f"session: {result.session}")
     return "\n".join(parts)
+
+
+def _calls_line(calls: list[CallRecord]) -> str:
+    """Consecutive identical calls folded (``get_profiles 200 x10``): pages add no tokens."""
+    runs: list[tuple[str, int]] = []
+    for call in calls:
+        mark = f" [{call.scan}]" if call.scan in ("flagged", "blocked") else ""
+        label = f"{call.id} {call.status}{mark}"
+        if runs and runs[-1][0] == label:
+            runs[-1] = (label, runs[-1][1] + 1)
+        else:
+            runs.append((label, 1))
+    shown = [label if n == 1 else f"{label} x{n}" for label, n in runs[:12]]
+    more = f", +{len(runs) - 12} more" if len(runs) > 12 else ""
+    return ", ".join(shown) + more
