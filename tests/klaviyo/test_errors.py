@@ -207,3 +207,28 @@ def test_client_endpoints_never_receive_the_private_key(make_client: MakeClient)
     assert "authorization" not in script.last.headers
     assert script.last.url.path == "/client/profiles"
     assert dict(script.last.url.params) == {"company_id": "ABC123"}
+
+
+async def test_concurrent_401s_refresh_the_token_once(
+    make_async_client: Callable[..., Any],
+) -> None:
+    import asyncio
+
+    calls: list[int] = []
+
+    async def refresh() -> str:
+        calls.append(1)
+        await asyncio.sleep(0)
+        return "fresh"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] == "Bearer fresh":
+            return jsonapi(200, {"data": []})
+        return error(401, "not_authenticated", "expired")
+
+    client, script = make_async_client(
+        answer, api_key=None, access_token="old", on_unauthorized=refresh
+    )
+    results = await asyncio.gather(*(client.profiles.get_profiles() for _ in range(5)))
+    assert [r.status for r in results] == [200] * 5
+    assert calls == [1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -85,6 +86,7 @@ class Klaviyo(SyncGroups, Core):
             user_agent=user_agent,
         )
         self._on_unauthorized = on_unauthorized
+        self._refresh_lock = threading.Lock()
         self._owns_http = http_client is None
         self._http = (
             http_client if http_client is not None else httpx.Client(follow_redirects=False)
@@ -116,6 +118,7 @@ class Klaviyo(SyncGroups, Core):
         refreshed = False
         while True:
             attempts += 1
+            used = self._credential
             request = self._http_request(self._http, action, prepared)
             try:
                 response = self._http.send(request, follow_redirects=False)
@@ -131,7 +134,10 @@ class Klaviyo(SyncGroups, Core):
             if self._can_refresh(response.status_code, refreshed, self._on_unauthorized):
                 assert self._on_unauthorized is not None
                 refreshed = True
-                self._set_token(self._on_unauthorized())
+                with self._refresh_lock:
+                    # Another thread may have refreshed while this request was in flight.
+                    if self._credential == used:
+                        self._set_token(self._on_unauthorized())
                 continue
             delay = self._policy.status_delay(
                 action.method, response.status_code, response.headers, retries
@@ -203,6 +209,7 @@ class AsyncKlaviyo(AsyncGroups, Core):
             user_agent=user_agent,
         )
         self._on_unauthorized = on_unauthorized
+        self._refresh_lock = asyncio.Lock()
         self._owns_http = http_client is None
         self._http = (
             http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
@@ -227,6 +234,7 @@ class AsyncKlaviyo(AsyncGroups, Core):
         refreshed = False
         while True:
             attempts += 1
+            used = self._credential
             request = self._http_request(self._http, action, prepared)
             try:
                 response = await self._http.send(request, follow_redirects=False)
@@ -242,8 +250,11 @@ class AsyncKlaviyo(AsyncGroups, Core):
             if self._can_refresh(response.status_code, refreshed, self._on_unauthorized):
                 assert self._on_unauthorized is not None
                 refreshed = True
-                token = self._on_unauthorized()
-                self._set_token(await token if inspect.isawaitable(token) else token)
+                async with self._refresh_lock:
+                    # Concurrent calls that all met the expired token refresh it once.
+                    if self._credential == used:
+                        token = self._on_unauthorized()
+                        self._set_token(await token if inspect.isawaitable(token) else token)
                 continue
             delay = self._policy.status_delay(
                 action.method, response.status_code, response.headers, retries
