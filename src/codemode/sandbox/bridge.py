@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import anyio
 
 from codemode.catalog import Action, Catalog
+from codemode.config import ScanPolicy
 from codemode.klaviyo._errors import KlaviyoError, ValidationError
 from codemode.policy import Policy, Refusal
 from codemode.sandbox.result import ScanVerdict
@@ -48,7 +49,7 @@ class _ScanLike(Protocol):
 class ResponseScanner(Protocol):
     """What the bridge needs from ``codemode.scanner.Scanner``."""
 
-    def scan_response(self, document: Any, policy: str = ...) -> _ScanLike: ...
+    def scan_response(self, document: Any, policy: ScanPolicy = ...) -> _ScanLike: ...
 
 
 class _ResultLike(Protocol):
@@ -136,7 +137,7 @@ class SdkBridge:
         catalog: Catalog,
         policy: Policy | None = None,
         scanner: ResponseScanner | None = None,
-        scan_policy: str = "redact",
+        scan_policy: ScanPolicy = "redact",
         dry_run: bool = False,
         confirm: ConfirmHook | None = None,
         secrets: Sequence[str] = (),
