@@ -232,3 +232,4 @@ async def test_concurrent_401s_refresh_the_token_once(
     results = await asyncio.gather(*(client.profiles.get_profiles() for _ in range(5)))
     assert [r.status for r in results] == [200] * 5
     assert calls == [1]
+    assert script.last.headers["authorization"] == "Bearer fresh"
