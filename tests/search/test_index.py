@@ -10,7 +10,9 @@ from codemode.catalog import Catalog
 from codemode.search import SearchHit, SearchIndex, Weights, render_hits
 
 
-def test_every_action_is_reachable_by_its_own_summary_in_the_top_3(index: SearchIndex, catalog: Catalog) -> None:
+def test_every_action_is_reachable_by_its_own_summary_in_the_top_3(
+    index: SearchIndex, catalog: Catalog
+) -> None:
     misses = {a.id: [h.id for h in index.search(a.summary, limit=3)] for a in catalog.builtin()}
     misses = {k: v for k, v in misses.items() if k not in v}
     assert len(catalog.builtin()) == 162
@@ -20,7 +22,13 @@ def test_every_action_is_reachable_by_its_own_summary_in_the_top_3(index: Search
 def test_search_hit_is_compact_and_serialisable(index: SearchIndex) -> None:
     hit = index.search("list campaigns", limit=1)[0]
     assert isinstance(hit, SearchHit)
-    assert hit.to_dict() == {"id": hit.id, "function": hit.function, "summary": hit.summary, "kind": hit.kind, "score": hit.score}
+    assert hit.to_dict() == {
+        "id": hit.id,
+        "function": hit.function,
+        "summary": hit.summary,
+        "kind": hit.kind,
+        "score": hit.score,
+    }
     assert hit.function == f"klaviyo.campaigns.{hit.id}"
     assert hit.score == round(hit.score, 3)
 
@@ -33,7 +41,9 @@ def test_search_returns_at_most_limit_hits_best_first(index: SearchIndex, limit:
 
 
 @pytest.mark.parametrize("query", ["", "   ", "?!", "zxqv wqpl", "hello"])
-def test_empty_or_nonsense_query_returns_nothing_and_render_gives_categories(index: SearchIndex, query: str) -> None:
+def test_empty_or_nonsense_query_returns_nothing_and_render_gives_categories(
+    index: SearchIndex, query: str
+) -> None:
     assert index.search(query) == []
     text = render_hits([], query)
     assert "Categories:" in text and "profiles (" in text and "campaigns (" in text
@@ -42,7 +52,9 @@ def test_empty_or_nonsense_query_returns_nothing_and_render_gives_categories(ind
 def test_destructive_actions_are_labelled_in_rendered_hits(index: SearchIndex) -> None:
     hits = index.search("delete a campaign", limit=3)
     assert hits[0].id == "delete_campaign" and hits[0].kind == "destructive"
-    assert "klaviyo.campaigns.delete_campaign [DESTRUCTIVE]" in render_hits(hits, "delete a campaign")
+    assert "klaviyo.campaigns.delete_campaign [DESTRUCTIVE]" in render_hits(
+        hits, "delete a campaign"
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,7 +69,9 @@ def test_destructive_actions_are_labelled_in_rendered_hits(index: SearchIndex) -
         ("/api/segments?page[size]=5", "get_segments"),
     ],
 )
-def test_operation_ids_and_http_routes_match_exactly(index: SearchIndex, query: str, want: str) -> None:
+def test_operation_ids_and_http_routes_match_exactly(
+    index: SearchIndex, query: str, want: str
+) -> None:
     assert index.search(query, limit=1)[0].id == want
 
 
@@ -90,7 +104,9 @@ def test_without_typo_repair_misspelt_words_match_nothing(catalog: Catalog) -> N
         ("erase everything we store about jane@example.com", "request_profile_deletion"),
     ],
 )
-def test_domain_vocabulary_maps_user_words_to_klaviyo_terms(index: SearchIndex, query: str, want: str) -> None:
+def test_domain_vocabulary_maps_user_words_to_klaviyo_terms(
+    index: SearchIndex, query: str, want: str
+) -> None:
     assert index.search(query, limit=1)[0].id == want
 
 
@@ -102,7 +118,11 @@ def test_index_builds_in_under_300_ms_of_cpu(catalog: Catalog) -> None:
 
 
 def test_a_query_takes_well_under_a_millisecond_of_cpu(index: SearchIndex) -> None:
-    queries = ["add a contact to a list", "weekly revenue of the welcome flow", "GET /api/profiles"] * 20
+    queries = [
+        "add a contact to a list",
+        "weekly revenue of the welcome flow",
+        "GET /api/profiles",
+    ] * 20
     for q in queries:
         index.search(q)
     start = time.process_time()

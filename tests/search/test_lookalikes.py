@@ -32,14 +32,20 @@ PAIRS: dict[str, list[tuple[str, str]]] = {
         ("segment membership change totals for March, one number", "query_segment_values"),
     ],
     "client_vs_server": [
-        ("track an event from the storefront javascript with the public key", "create_client_event"),
+        (
+            "track an event from the storefront javascript with the public key",
+            "create_client_event",
+        ),
         ("record an event from our backend server with the private key", "create_event"),
         ("update a visitor's profile properties from the mobile app SDK", "create_client_profile"),
         ("create a new contact from our server", "create_profile"),
     ],
     "add_to_list_vs_subscribe_vs_import": [
         ("put these existing profiles on the VIP list", "add_profiles_to_list"),
-        ("sign this customer up to be alerted when the blue mug is back in stock", "create_back_in_stock_subscription"),
+        (
+            "sign this customer up to be alerted when the blue mug is back in stock",
+            "create_back_in_stock_subscription",
+        ),
         ("import 20,000 contacts from a spreadsheet", "bulk_import_profiles"),
     ],
     "coupon_vs_coupon_code": [
@@ -61,7 +67,9 @@ CASES = [(group, query, want) for group, rows in PAIRS.items() for query, want i
 
 
 @pytest.mark.parametrize(("group", "query", "want"), CASES, ids=[f"{g}:{w}" for g, _, w in CASES])
-def test_lookalike_query_ranks_the_intended_action_first(index: SearchIndex, group: str, query: str, want: str) -> None:
+def test_lookalike_query_ranks_the_intended_action_first(
+    index: SearchIndex, group: str, query: str, want: str
+) -> None:
     hits = index.search(query, limit=5)
     assert hits, f"{group}: no hits for {query!r}"
     assert hits[0].id == want, f"{group}: {query!r} -> {[h.id for h in hits]}"

@@ -43,7 +43,9 @@ def load_dev_queries(root: Path | None = None) -> list[dict[str, Any]]:
     """
     path = (root or shared_dir()) / "data" / "search" / "dev_queries.jsonl"
     if not path.is_file():
-        raise ConfigError(f"{path} not found: the search benchmark needs ../shared beside the checkout")
+        raise ConfigError(
+            f"{path} not found: the search benchmark needs ../shared beside the checkout"
+        )
     lines = path.read_text(encoding="utf-8").splitlines()
     return [dict(json.loads(line), i=i) for i, line in enumerate(lines) if line.strip()]
 
@@ -52,7 +54,9 @@ def _answers(catalog: Catalog) -> dict[int, str]:
     return {a.n: a.id for a in catalog.values() if a.n is not None}
 
 
-def evaluate(rank: Ranker, queries: Sequence[dict[str, Any]], by_n: dict[int, str]) -> dict[str, Any]:
+def evaluate(
+    rank: Ranker, queries: Sequence[dict[str, Any]], by_n: dict[int, str]
+) -> dict[str, Any]:
     """Top-1/3/5 and MRR of ``rank`` over ``queries``, overall, by style and by half."""
     rows: list[tuple[str, str, int]] = []
     for q in queries:
@@ -79,7 +83,9 @@ def evaluate(rank: Ranker, queries: Sequence[dict[str, Any]], by_n: dict[int, st
     }
 
 
-def _latency(call: Callable[[str], object], queries: Sequence[str], repeat: int) -> dict[str, float]:
+def _latency(
+    call: Callable[[str], object], queries: Sequence[str], repeat: int
+) -> dict[str, float]:
     """Wall and CPU (thread) time per call; on a shared machine the CPU figure is the steadier one."""
     wall: list[float] = []
     cpu: list[float] = []
@@ -101,7 +107,7 @@ def _latency(call: Callable[[str], object], queries: Sequence[str], repeat: int)
 
 def _bm25_ranker(ids: list[str], texts: list[str]) -> Ranker:
     """rank_bm25 BM25Okapi over ``texts`` with lowercase word tokens (the README's floor)."""
-    from rank_bm25 import BM25Okapi
+    from rank_bm25 import BM25Okapi  # type: ignore[import-untyped]
 
     def tok(text: str) -> list[str]:
         return re.findall(r"[a-z0-9]+", text.lower())
@@ -130,18 +136,27 @@ def _ablations(weights: Weights) -> dict[str, Weights]:
     return {
         "without intent (facets, heads)": dataclasses.replace(weights, facets=no_facets, head=0.0),
         "without domain concepts": dataclasses.replace(weights, concept=0.0),
-        "without exact id/route": dataclasses.replace(weights, exact_id=0.0, exact_route=0.0, route_method=0.0, method_word=0.0),
+        "without exact id/route": dataclasses.replace(
+            weights, exact_id=0.0, exact_route=0.0, route_method=0.0, method_word=0.0
+        ),
         "without typo repair": dataclasses.replace(weights, typos=False),
         "without denied-word terms": dataclasses.replace(weights, negated=0.0),
         "summary+keywords fields only": dataclasses.replace(
-            weights, fields=tuple((f, w if f in ("summary", "keywords") else 0.0) for f, w in weights.fields)
+            weights,
+            fields=tuple(
+                (f, w if f in ("summary", "keywords") else 0.0) for f, w in weights.fields
+            ),
         ),
     }
 
 
 def _reachability(index: SearchIndex, catalog: Catalog) -> dict[str, Any]:
     misses = [a.id for a in catalog.builtin() if a.id not in index.rank(a.summary)[:3]]
-    return {"actions": len(catalog.builtin()), "summary_in_top3": len(catalog.builtin()) - len(misses), "misses": misses}
+    return {
+        "actions": len(catalog.builtin()),
+        "summary_in_top3": len(catalog.builtin()) - len(misses),
+        "misses": misses,
+    }
 
 
 def run(*, quick: bool, console: Console) -> dict[str, Any]:
@@ -178,7 +193,10 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     if seeds:
         baselines["bm25 seed descriptions (README floor)"] = seeds
     builtin = catalog.builtin()
-    baselines["bm25 project summaries only"] = ([a.id for a in builtin], [a.summary for a in builtin])
+    baselines["bm25 project summaries only"] = (
+        [a.id for a in builtin],
+        [a.summary for a in builtin],
+    )
     for name, (ids, docs) in baselines.items():
         ranker = _bm25_ranker(ids, docs)
         results[name] = evaluate(ranker, queries, by_n)
@@ -204,11 +222,20 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "cpu_p50_ms": latency["codemode"]["cpu_p50_ms"],
         "build_ms": build["median_ms"],
         "build_cpu_ms": build["cpu_median_ms"],
-        "baseline_bm25_top1": results.get("bm25 seed descriptions (README floor)", results["bm25 project summaries only"])["top1"],
+        "baseline_bm25_top1": results.get(
+            "bm25 seed descriptions (README floor)", results["bm25 project summaries only"]
+        )["top1"],
         "summary_reachability_top3": f"{reach['summary_in_top3']}/{reach['actions']}",
         "queries": len(queries),
     }
-    return {"summary": summary, "results": results, "latency": latency, "build": build, "ablations": ablations, "reachability": reach}
+    return {
+        "summary": summary,
+        "results": results,
+        "latency": latency,
+        "build": build,
+        "ablations": ablations,
+        "reachability": reach,
+    }
 
 
 def _pct(x: float) -> str:
@@ -224,12 +251,26 @@ def _print(
     reach: dict[str, Any],
 ) -> None:
     table = Table(title="search_api on the dev queries")
-    for col in ("ranker", "top-1", "top-3", "top-5", "MRR", "p50 ms", "p95 ms", "CPU p50", "CPU p95"):
+    for col in (
+        "ranker",
+        "top-1",
+        "top-3",
+        "top-5",
+        "MRR",
+        "p50 ms",
+        "p95 ms",
+        "CPU p50",
+        "CPU p95",
+    ):
         table.add_column(col, justify="left" if col == "ranker" else "right")
     for name, r in results.items():
         lat = latency[name]
         table.add_row(
-            name, _pct(r["top1"]), _pct(r["top3"]), _pct(r["top5"]), f"{r['mrr']:.3f}",
+            name,
+            _pct(r["top1"]),
+            _pct(r["top3"]),
+            _pct(r["top5"]),
+            f"{r['mrr']:.3f}",
             *(f"{lat[k]:.3f}" for k in ("p50_ms", "p95_ms", "cpu_p50_ms", "cpu_p95_ms")),
         )
     console.print(table)
@@ -239,7 +280,9 @@ def _print(
         split.add_column(col, justify="left" if col == "slice" else "right")
     slices = {**main["by_style"], **{f"half {h}": v for h, v in main["by_half"].items()}}
     for name, r in slices.items():
-        split.add_row(name, str(r["n"]), _pct(r["top1"]), _pct(r["top3"]), _pct(r["top5"]), f"{r['mrr']:.3f}")
+        split.add_row(
+            name, str(r["n"]), _pct(r["top1"]), _pct(r["top3"]), _pct(r["top5"]), f"{r['mrr']:.3f}"
+        )
     console.print(split)
     if ablations:
         abl = Table(title="ablations: one signal off at a time")

@@ -19,9 +19,13 @@ def register(app: typer.Typer) -> None:
     def search(
         query: str | None = typer.Argument(None, help="What you want to do, in any words."),
         k: int = typer.Option(5, "-k", "--limit", min=1, max=50, help="How many results."),
-        as_json: bool = typer.Option(False, "--json", help="Print {results: [...]} as one JSON object."),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print {results: [...]} as one JSON object."
+        ),
         jsonl: bool = typer.Option(
-            False, "--jsonl", help='Read lines {"query": ...} on stdin; write one {"results": [...]} line per query.'
+            False,
+            "--jsonl",
+            help='Read lines {"query": ...} on stdin; write one {"results": [...]} line per query.',
         ),
     ) -> None:
         """Find the SDK functions for a task: `codemode search "add a contact to a list"`."""
@@ -56,7 +60,9 @@ def register(app: typer.Typer) -> None:
             kind = f"[red]{hit.kind}[/red]" if hit.kind == "destructive" else hit.kind
             table.add_row(str(rank), hit.function, kind, f"{hit.score:.3f}", hit.summary)
         console.print(table)
-        console.print("Next: codemode signature " + " ".join(h.id for h in hits[:2]), highlight=False)
+        console.print(
+            "Next: codemode signature " + " ".join(h.id for h in hits[:2]), highlight=False
+        )
 
 
 def _serve_jsonl(index: SearchIndex, k: int) -> None:

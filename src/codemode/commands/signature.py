@@ -13,8 +13,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command(name="signature")
     def signature(
-        names: list[str] = typer.Argument(..., help="Operation ids or functions, e.g. get_profiles klaviyo.lists.get_lists."),
-        as_json: bool = typer.Option(False, "--json", help="Print {signatures: [...], errors: [...]} as one JSON object."),
+        names: list[str] = typer.Argument(
+            ..., help="Operation ids or functions, e.g. get_profiles klaviyo.lists.get_lists."
+        ),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print {signatures: [...], errors: [...]} as one JSON object."
+        ),
     ) -> None:
         """Show how to call actions: signature, parameters, returned fields, an example."""
         from codemode.catalog import load_catalog

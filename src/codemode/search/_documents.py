@@ -17,7 +17,15 @@ from codemode.catalog import Action
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CONCEPTS, RESOURCE_HEADS
 
-__all__ = ["FIELD_WEIGHTS", "action_facets", "action_parent", "action_targets", "concept_terms", "document_fields", "terms"]
+__all__ = [
+    "FIELD_WEIGHTS",
+    "action_facets",
+    "action_parent",
+    "action_targets",
+    "concept_terms",
+    "document_fields",
+    "terms",
+]
 
 # How much one occurrence in each field counts (BM25F-style weighted term frequency). Tuned on
 # half of the dev queries, checked on the other half.
@@ -135,11 +143,17 @@ def action_facets(action: Action) -> frozenset[str]:
         facets.add("read")
         if action.method == "GET":
             facets.add("list" if action.response.collection else "one")
-    if action.method == "POST" and action.kind != "read" and not aid.startswith(("bulk_delete", "bulk_update")):
+    if (
+        action.method == "POST"
+        and action.kind != "read"
+        and not aid.startswith(("bulk_delete", "bulk_update"))
+    ):
         facets.add("create")
     if action.method in ("PATCH", "PUT") or aid.startswith(("update_", "bulk_update")):
         facets.add("update")
-    if action.method == "DELETE" or aid.startswith(("delete_", "remove_", "bulk_delete", "request_profile_deletion")):
+    if action.method == "DELETE" or aid.startswith(
+        ("delete_", "remove_", "bulk_delete", "request_profile_deletion")
+    ):
         facets.add("delete")
     if bulk:
         facets.add("bulk")
@@ -161,7 +175,9 @@ def action_facets(action: Action) -> frozenset[str]:
     return frozenset(facets)
 
 
-_JOB = re.compile(r"-(?:bulk-[a-z]+|send|values|series|recipient-estimation|merge|deletion)(?:-job|-report)?$")
+_JOB = re.compile(
+    r"-(?:bulk-[a-z]+|send|values|series|recipient-estimation|merge|deletion)(?:-job|-report)?$"
+)
 
 
 def _singular(segment: str) -> str:
@@ -179,7 +195,11 @@ def _head(resource: str | None) -> str | None:
 
 def action_targets(action: Action) -> frozenset[str]:
     """The resources ``action`` returns or acts on, as head names (``_vocab.RESOURCE_HEADS``)."""
-    parts = [p for p in action.path.split("/") if p and not p.startswith("{") and p not in ("api", "client")]
+    parts = [
+        p
+        for p in action.path.split("/")
+        if p and not p.startswith("{") and p not in ("api", "client")
+    ]
     if "relationships" in parts:
         if action.method == "GET":
             found = {_head(action.response.resource_type)}

@@ -18,7 +18,7 @@ Every term's score row is precomputed at build time, so a query is a handful of 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -27,7 +27,13 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from codemode.catalog import Action, Catalog
-from codemode.search._documents import FIELD_WEIGHTS, action_facets, action_parent, action_targets, document_fields
+from codemode.search._documents import (
+    FIELD_WEIGHTS,
+    action_facets,
+    action_parent,
+    action_targets,
+    document_fields,
+)
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
 from codemode.search._text import STOPWORDS, stem, words
 from codemode.search._vocab import CUES, FACETS
@@ -89,7 +95,13 @@ class SearchHit:
 
     def to_dict(self) -> dict[str, Any]:
         """The MCP ``search_api`` result record."""
-        return {"id": self.id, "function": self.function, "summary": self.summary, "kind": self.kind, "score": self.score}
+        return {
+            "id": self.id,
+            "function": self.function,
+            "summary": self.summary,
+            "kind": self.kind,
+            "score": self.score,
+        }
 
 
 @dataclass(slots=True)
@@ -129,11 +141,11 @@ class SearchIndex:
     def _build_lexical(self) -> None:
         w = self.weights
         field_weights = dict(w.fields)
-        docs: list[Counter[str]] = []
+        docs: list[defaultdict[str, float]] = []
         lengths: list[float] = []
         surface: set[str] = set()
         for action in self.actions:
-            tf: Counter[str] = Counter()
+            tf: defaultdict[str, float] = defaultdict(float)
             length = 0.0
             for name, terms in document_fields(action).items():
                 fw = field_weights.get(name, 0.0)
@@ -142,7 +154,9 @@ class SearchIndex:
                 length += fw * len(terms)
             docs.append(tf)
             lengths.append(length)
-            surface.update(words(" ".join([action.id, action.summary, *action.keywords, action.path])))
+            surface.update(
+                words(" ".join([action.id, action.summary, *action.keywords, action.path]))
+            )
         n = len(docs)
         avg = sum(lengths) / n if n else 1.0
         df: Counter[str] = Counter()
@@ -170,7 +184,9 @@ class SearchIndex:
             surface.update(phrase)
         self._known_words = sorted(s for s in surface | STOPWORDS if s.isalpha() and len(s) > 3)
         self._known_set = frozenset(surface | STOPWORDS)
-        self._known_stems = frozenset(self._term_row) | frozenset(t for phrase in CUES for t in phrase)
+        self._known_stems = frozenset(self._term_row) | frozenset(
+            t for phrase in CUES for t in phrase
+        )
 
     def _build_facets(self) -> None:
         self._facet_row = {f: i for i, f in enumerate(FACETS)}
@@ -198,9 +214,17 @@ class SearchIndex:
         }
 
     def _correct_uncached(self, word: str) -> str:
-        if not self.weights.typos or word in self._known_set or len(word) < 5 or not word.isalpha() or stem(word) in self._known_stems:
+        if (
+            not self.weights.typos
+            or word in self._known_set
+            or len(word) < 5
+            or not word.isalpha()
+            or stem(word) in self._known_stems
+        ):
             return word
-        best = process.extractOne(word, self._known_words, scorer=fuzz.ratio, score_cutoff=self.weights.fuzzy_cutoff)
+        best = process.extractOne(
+            word, self._known_words, scorer=fuzz.ratio, score_cutoff=self.weights.fuzzy_cutoff
+        )
         return str(best[0]) if best else word
 
     # -- query ---------------------------------------------------------------------------------
@@ -278,4 +302,6 @@ class SearchIndex:
 
     def _hit(self, j: int, score: float) -> SearchHit:
         a = self.actions[j]
-        return SearchHit(id=a.id, function=a.function, summary=a.summary, kind=a.kind, score=round(score, 3))
+        return SearchHit(
+            id=a.id, function=a.function, summary=a.summary, kind=a.kind, score=round(score, 3)
+        )

@@ -19,12 +19,36 @@ __all__ = ["ParsedQuery", "normalize_path", "parse_query"]
 
 # Facets whose denial is itself a request for the other side.
 _OPPOSITE = {
-    "bulk": "single", "single": "bulk", "series": "values", "values": "series",
-    "ids": "full", "full": "ids", "client": "server", "server": "client",
+    "bulk": "single",
+    "single": "bulk",
+    "series": "values",
+    "values": "series",
+    "ids": "full",
+    "full": "ids",
+    "client": "server",
+    "server": "client",
 }
-_ROUTE = re.compile(r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(/(?:api|client)/[A-Za-z0-9_\-/{}$:.]*)", re.I)
+_ROUTE = re.compile(
+    r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(/(?:api|client)/[A-Za-z0-9_\-/{}$:.]*)", re.I
+)
 _IDENT = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
-_TIME_UNITS = frozenset({"day", "days", "week", "weeks", "hour", "hours", "month", "months", "year", "years", "minutes", "orders", "order"})
+_TIME_UNITS = frozenset(
+    {
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "hour",
+        "hours",
+        "month",
+        "months",
+        "year",
+        "years",
+        "minutes",
+        "orders",
+        "order",
+    }
+)
 _DIGIT = re.compile(r"\d")
 # Quoted strings are the caller's own names ('Back to School'), not API vocabulary; emails likewise.
 _QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
@@ -36,8 +60,26 @@ _FILLER = STOPWORDS | {"please", "now", "quickly", "also", "ok", "okay", "hey", 
 _LEADING_ONLY = frozenset(
     stem(w)
     for w in (
-        "mark", "tag", "label", "post", "push", "send", "record", "track", "log", "set", "point", "drop",
-        "list", "start", "issue", "draft", "fix", "move", "build", "make",
+        "mark",
+        "tag",
+        "label",
+        "post",
+        "push",
+        "send",
+        "record",
+        "track",
+        "log",
+        "set",
+        "point",
+        "drop",
+        "list",
+        "start",
+        "issue",
+        "draft",
+        "fix",
+        "move",
+        "build",
+        "make",
     )
 )
 _VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
@@ -111,7 +153,11 @@ def parse_query(
     fixed = [correct(w) for w in raw_words]
     stream = [stem(w) for w in fixed]
     first = next((i for i, w in enumerate(fixed) if w not in _FILLER), None)
-    verb_tag = first is not None and fixed[first] in ("tag", "label") and fixed[first + 1 : first + 2] != ["group"]
+    verb_tag = (
+        first is not None
+        and fixed[first] in ("tag", "label")
+        and fixed[first + 1 : first + 2] != ["group"]
+    )
 
     # Lexical terms. A denied word ("not the custom ones") must not pull toward what it names;
     # it becomes a "!" term that meets summaries which deny the same thing ("not segments").
@@ -129,14 +175,22 @@ def parse_query(
     _phrase_cues(fixed, stream, negated, first, parsed)
     if verb_tag:
         parsed.add_cue("link", 1.5)
-    _head(fixed, stream, negated, first if (first is not None and (fixed[first] == "list" or verb_tag)) else None, parsed)
+    _head(
+        fixed,
+        stream,
+        negated,
+        first if (first is not None and (fixed[first] == "list" or verb_tag)) else None,
+        parsed,
+    )
     _number_cues(raw_words, negated, parsed)
     if not any(parsed.cues.get(f, 0.0) > 0 for f in ("create", "update", "delete", "link")):
         parsed.add_cue("read", 0.5)
     return parsed
 
 
-def _longest(table: Mapping[tuple[str, ...], list[tuple[str, float]]], stream: list[str], i: int) -> int:
+def _longest(
+    table: Mapping[tuple[str, ...], list[tuple[str, float]]], stream: list[str], i: int
+) -> int:
     """Length of the longest phrase of ``table`` starting at ``stream[i]`` (0 when none)."""
     for size in range(min(MAX_PHRASE, len(stream) - i), 0, -1):
         if tuple(stream[i : i + size]) in table:
@@ -144,7 +198,9 @@ def _longest(table: Mapping[tuple[str, ...], list[tuple[str, float]]], stream: l
     return 0
 
 
-def _phrase_cues(fixed: list[str], stream: list[str], negated: list[bool], first: int | None, parsed: ParsedQuery) -> None:
+def _phrase_cues(
+    fixed: list[str], stream: list[str], negated: list[bool], first: int | None, parsed: ParsedQuery
+) -> None:
     """Intent cues, longest phrase first ("drop into" is not "drop"), with negation and tense."""
     i, n = 0, len(stream)
     while i < n:
@@ -173,7 +229,9 @@ def _phrase_cues(fixed: list[str], stream: list[str], negated: list[bool], first
         i += size
 
 
-def _head(fixed: list[str], stream: list[str], negated: list[bool], skip: int | None, parsed: ParsedQuery) -> None:
+def _head(
+    fixed: list[str], stream: list[str], negated: list[bool], skip: int | None, parsed: ParsedQuery
+) -> None:
     """The first resource the query names is what it wants back; its number hints list vs one.
 
     In a compound ("product collection", "welcome flow step") the last resource word is the head.
@@ -211,7 +269,9 @@ def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery)
             value = int(w)
             after = raw_words[i + 1 : i + 3]
             countable = [a for a in after if a not in STOPWORDS]
-            plural = bool(countable) and countable[0].endswith("s") and not countable[0].endswith("ss")
+            plural = (
+                bool(countable) and countable[0].endswith("s") and not countable[0].endswith("ss")
+            )
             if plural and countable[0] not in _TIME_UNITS and 2 <= value <= 100_000:
                 parsed.add_cue("bulk", 1.0)
             elif value >= 1000 and not plural:

@@ -14,7 +14,12 @@ from codemode.search._signature import Signature
 
 __all__ = ["render_help", "render_hits", "render_signatures"]
 
-_KIND_MARK = {"destructive": " [DESTRUCTIVE]", "client": " [client-side, public key]", "write": " [write]", "read": ""}
+_KIND_MARK = {
+    "destructive": " [DESTRUCTIVE]",
+    "client": " [client-side, public key]",
+    "write": " [write]",
+    "read": "",
+}
 
 
 def render_help(query: str, catalog: Catalog | None = None) -> str:
@@ -23,8 +28,8 @@ def render_help(query: str, catalog: Catalog | None = None) -> str:
     groups = ", ".join(f"{g} ({len(actions)})" for g, actions in sorted(cat.groups.items()))
     said = f"No action matches {query.strip()!r}. " if query.strip() else ""
     return (
-        f"{said}Describe the task in plain words (\"add a contact to a list\", \"campaign click rate last "
-        "month\"), name a resource and a verb, or give an operation id or METHOD /api/path.\n"
+        f'{said}Describe the task in plain words ("add a contact to a list", "campaign click rate last '
+        'month"), name a resource and a verb, or give an operation id or METHOD /api/path.\n'
         f"Categories: {groups}."
     )
 

@@ -28,11 +28,33 @@ _MAX_LIST = 12
 _MAX_RETURN_FIELDS = 12
 # Fields worth seeing first in a returned record, whatever the resource.
 _USEFUL_FIRST = (
-    "id", "name", "email", "phone_number", "first_name", "last_name", "external_id", "title", "status",
-    "channel", "sku", "price", "inventory_quantity", "unique_code", "expires_at", "subject",
-    "profile_count", "results", "created", "created_at", "updated", "updated_at", "datetime",
+    "id",
+    "name",
+    "email",
+    "phone_number",
+    "first_name",
+    "last_name",
+    "external_id",
+    "title",
+    "status",
+    "channel",
+    "sku",
+    "price",
+    "inventory_quantity",
+    "unique_code",
+    "expires_at",
+    "subject",
+    "profile_count",
+    "results",
+    "created",
+    "created_at",
+    "updated",
+    "updated_at",
+    "datetime",
 )
-_GENERIC_PARAMS = frozenset({"filter", "sort", "page_size", "page_cursor", "fields", "include", "additional_fields"})
+_GENERIC_PARAMS = frozenset(
+    {"filter", "sort", "page_size", "page_cursor", "fields", "include", "additional_fields"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +70,13 @@ class Signature:
 
     def to_dict(self) -> dict[str, Any]:
         """The MCP ``get_signature`` record."""
-        return {"id": self.id, "function": self.function, "signature": self.signature, "doc": self.doc, "returns": self.returns}
+        return {
+            "id": self.id,
+            "function": self.function,
+            "signature": self.signature,
+            "doc": self.doc,
+            "returns": self.returns,
+        }
 
 
 def _stub_dirs() -> list[Path]:
@@ -109,7 +137,7 @@ def _catalog_function(action: Action) -> str:
     path = [p for p in action.params if p.location == "path"]
     parts += [f"{p.name}: str" for p in path]
     rest = [p for p in action.params if p.location != "path"]
-    if rest or action.body:
+    if rest or action.body or action.fields:
         parts.append("*")
     for p in sorted(rest, key=lambda p: not p.required):
         parts.append(f"{p.name}: {p.type}" if p.required else f"{p.name}: {p.type} | None = None")
@@ -181,18 +209,21 @@ def _param_docs(action: Action) -> list[str]:
             continue
         lines.append(f"{name}: {text}")
     if action.filters and _filters(action):
-        lines.append(f"filter: {_filters(action)}. Write e.g. equals(field,\"value\"), any(field,[...]), and(a,b)")
+        lines.append(
+            f'filter: {_filters(action)}. Write e.g. equals(field,"value"), any(field,[...]), and(a,b)'
+        )
     if action.sort:
         lines.append(f"sort: {_sort(action)}")
     if action.page_size:
         ps = action.page_size
-        lines.append(f"page_size: {ps.min}..{ps.max} (default {ps.default}); result.all() follows every page")
+        lines.append(
+            f"page_size: {ps.min}..{ps.max} (default {ps.default}); result.all() follows every page"
+        )
     elif action.paginated:
         lines.append("paginated: result.all() follows every page")
     main = action.response.resource_type
-    if action.fields:
-        if main in action.fields:
-            lines.append(f"fields: {{'{main}': [names]}} keeps only those fields of the records")
+    if action.fields and main in action.fields:
+        lines.append(f"fields: {{'{main}': [names]}} keeps only those fields of the records")
     if action.additional_fields:
         extra = [f"{t}: {', '.join(v)}" for t, v in action.additional_fields.items()]
         lines.append(f"additional_fields: {'; '.join(extra)}")
@@ -207,7 +238,9 @@ def _returns(action: Action) -> str:
     if r.status == 204 or (not r.fields and not r.resource_type):
         return f"{r.status}: no data (Result.data is None)"
     fields = {k: v for k, v in r.fields.items() if "." not in k}
-    ordered = [k for k in _USEFUL_FIRST if k in fields] + sorted(k for k in fields if k not in _USEFUL_FIRST)
+    ordered = [k for k in _USEFUL_FIRST if k in fields] + sorted(
+        k for k in fields if k not in _USEFUL_FIRST
+    )
     shown = ["id: str", *(f"{k}: {fields[k]}" for k in ordered[:_MAX_RETURN_FIELDS] if k != "id")]
     more = len(ordered) - _MAX_RETURN_FIELDS
     if more > 0:
@@ -226,17 +259,31 @@ def _value(spec: dict[str, Any]) -> str:
     if "enum" in spec:
         return json.dumps(spec["enum"][0])
     return {
-        "string": '"..."', "integer": "1", "number": "1.0", "boolean": "True", "array": "[...]", "object": "{...}",
+        "string": '"..."',
+        "integer": "1",
+        "number": "1.0",
+        "boolean": "True",
+        "array": "[...]",
+        "object": "{...}",
     }.get(str(spec.get("type")), "...")
 
 
 def _example(action: Action) -> str:
     """One short, plausible call."""
     args: list[str] = [f'{p.name}="..."' for p in action.params if p.location == "path"]
-    args += [f'{p.name}="..."' for p in action.params if p.location != "path" and p.required and p.name not in _GENERIC_PARAMS]
+    args += [
+        f'{p.name}="..."'
+        for p in action.params
+        if p.location != "path" and p.required and p.name not in _GENERIC_PARAMS
+    ]
     if action.filters:
         name, spec = next(
-            ((n, s) for n, s in action.filters.items() if "equals" in s.operators and not n.startswith("_")), (None, None)
+            (
+                (n, s)
+                for n, s in action.filters.items()
+                if "equals" in s.operators and not n.startswith("_")
+            ),
+            (None, None),
         )
         if name and spec:
             args.append(f"filter='equals({name},\"...\")'")
@@ -262,7 +309,12 @@ def signature_of(action: Action) -> Signature:
     head = f"{action.method} {action.path} · {action.kind}"
     if action.kind == "destructive":
         head += " (DESTRUCTIVE: cannot be undone; confirm with the user first)"
-    doc_lines = [action.summary, head, *(f"- {line}" for line in _param_docs(action)), f"Example: {_example(action)}"]
+    doc_lines = [
+        action.summary,
+        head,
+        *(f"- {line}" for line in _param_docs(action)),
+        f"Example: {_example(action)}",
+    ]
     return Signature(
         id=action.id,
         function=action.function,
@@ -288,7 +340,11 @@ def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature],
         except CatalogError:
             key = name.strip().rsplit(".", 1)[-1]
             close = catalog.closest(key, n=3) or _near_by_words(key, catalog)
-            hint = f"did you mean {', '.join(close)}?" if close else "search_api finds actions by what they do."
+            hint = (
+                f"did you mean {', '.join(close)}?"
+                if close
+                else "search_api finds actions by what they do."
+            )
             errors.append(f"unknown action {name!r}: {hint}")
             continue
         if action.id not in seen:

@@ -11,25 +11,34 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["NEGATORS", "STOPWORDS", "negation_mask", "split_identifier", "stem", "tokenize", "words"]
+__all__ = [
+    "NEGATORS",
+    "STOPWORDS",
+    "negation_mask",
+    "split_identifier",
+    "stem",
+    "tokenize",
+    "words",
+]
 
 # Words that carry no meaning for choosing an action. Verbs and words that mark intent
 # ("list", "all", "only", "not", "new") are NOT here: the intent scorer reads them. Counting words
 # ("one", "two") are, because as terms they only match summaries that happen to say "one".
-STOPWORDS = frozenset(
-    """
+_STOPWORD_TEXT = """
     a an the of to for in on at by with from into onto and or but as is are was were be been being
     it its this that these those there here i me my we our us you your he she they them their his her
     do does did done have has had having can could should would will shall may might must
     what which who whom whose when where why how please just so also too very really than then
     some any each via per about up out over under again further once one two three
     api klaviyo endpoint call request python http https rest json
-    """.split()
-)
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Words the suffix rules would mangle ("series" is not the plural of "sery").
-_INVARIANT = frozenset({"series", "species", "status", "analytics", "news", "canvas", "alias", "sms", "ios", "https"})
+_INVARIANT = frozenset(
+    {"series", "species", "status", "analytics", "news", "canvas", "alias", "sms", "ios", "https"}
+)
 _WORD = re.compile(r"[a-z0-9$]+")
 _SEPARATORS = re.compile(r"[_\-./{}\[\]:]+")
 
@@ -78,15 +87,30 @@ def tokenize(text: str) -> list[str]:
 
 # Words that open a negated scope running to the end of the clause.
 NEGATORS = frozenset(
-    {"not", "no", "without", "never", "nor", "except", "instead", "rather", "leave", "don", "doesn", "isn", "won", "shouldn"}
+    {
+        "not",
+        "no",
+        "without",
+        "never",
+        "nor",
+        "except",
+        "instead",
+        "rather",
+        "leave",
+        "don",
+        "doesn",
+        "isn",
+        "won",
+        "shouldn",
+    }
 )
 # Words that negate the clause they close ("a bulk job is overkill").
 _POST_NEGATORS = frozenset({"overkill", "unnecessary", "unneeded"})
 # Zero-width, so every word stays in exactly one clause and the mask lines up with ``words``.
-_ANY_NEGATOR = re.compile(
-    r"\b(?:" + "|".join(sorted(NEGATORS | _POST_NEGATORS)) + r")\b|n't", re.I
+_ANY_NEGATOR = re.compile(r"\b(?:" + "|".join(sorted(NEGATORS | _POST_NEGATORS)) + r")\b|n't", re.I)
+_CLAUSE_END = re.compile(
+    r"(?=[,;!?()])|(?<=[a-z]\.)(?=\s)|(?=\bbut\b)|(?=\bkeep\b)|(?=\bonly\b)", re.I
 )
-_CLAUSE_END = re.compile(r"(?=[,;!?()])|(?<=[a-z]\.)(?=\s)|(?=\bbut\b)|(?=\bkeep\b)|(?=\bonly\b)", re.I)
 
 
 def negation_mask(raw: str, tokens: list[str]) -> list[bool]:

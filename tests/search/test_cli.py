@@ -1,0 +1,60 @@
+"""``codemode search`` and ``codemode signature`` from the command line (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from codemode.cli import app
+
+runner = CliRunner()
+
+
+def test_search_json_prints_the_mcp_result_shape() -> None:
+    result = runner.invoke(app, ["search", "add a contact to a list", "-k", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["results"]) == 2
+    assert payload["results"][0]["id"] == "add_profiles_to_list"
+    assert set(payload["results"][0]) == {"id", "function", "summary", "kind", "score"}
+
+
+def test_search_table_for_people_names_the_next_command() -> None:
+    result = runner.invoke(app, ["search", "delete a webhook", "-k", "3"])
+    assert result.exit_code == 0, result.output
+    assert "klaviyo.webhooks.delete_webhook" in result.stdout
+    assert "codemode signature delete_webhook" in result.stdout
+
+
+def test_search_without_a_match_prints_help_and_fails() -> None:
+    result = runner.invoke(app, ["search", "zxqv wqpl"])
+    assert result.exit_code == 1
+    assert "Categories:" in result.stdout
+
+
+def test_search_jsonl_answers_every_line_in_order_from_one_process() -> None:
+    lines = [
+        json.dumps({"query": "list campaigns"}),
+        json.dumps({"query": ""}),
+        "not json",
+        json.dumps({"query": "GET /api/lists/{id}/tags", "k": 1}),
+    ]
+    result = runner.invoke(app, ["search", "--jsonl", "-k", "3"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 4
+    assert out[0]["results"][0]["id"] == "get_campaigns" and len(out[0]["results"]) == 3
+    assert out[1] == {"results": []}
+    assert out[2]["results"] == [] and "bad input line" in out[2]["error"]
+    assert [r["id"] for r in out[3]["results"]] == ["get_tags_for_list"]
+
+
+def test_signature_prints_text_and_json() -> None:
+    text = runner.invoke(app, ["signature", "get_list"])
+    assert text.exit_code == 0 and "klaviyo.lists.get_list(" in text.stdout
+    result = runner.invoke(app, ["signature", "get_list", "nope_nope", "--json"])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert [s["id"] for s in payload["signatures"]] == ["get_list"]
+    assert "nope_nope" in payload["errors"][0]

@@ -1,0 +1,90 @@
+"""get_signatures: the def line, parameter docs, returned shape and example, for every action."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from codemode.catalog import Catalog
+from codemode.search import Signature, get_signatures, render_signatures
+from codemode.search._signature import _catalog_function, stub_function
+
+
+def test_known_names_resolve_by_id_or_dotted_function_once_each(catalog: Catalog) -> None:
+    sigs, errors = get_signatures(
+        ["get_profiles", "klaviyo.profiles.get_profiles", "lists.get_lists"], catalog
+    )
+    assert errors == []
+    assert [s.id for s in sigs] == ["get_profiles", "get_lists"]
+    assert sigs[0].to_dict().keys() == {"id", "function", "signature", "doc", "returns"}
+
+
+def test_unknown_names_get_the_closest_matches(catalog: Catalog) -> None:
+    sigs, errors = get_signatures(["get_profils", "contacts_on_a_list"], catalog)
+    assert sigs == []
+    assert "get_profile" in errors[0] and "did you mean" in errors[0]
+    assert "did you mean" in errors[1]
+    assert "unknown action 'get_profils'" in render_signatures(sigs, errors)
+
+
+def test_a_listing_documents_filters_sort_paging_fields_and_returns(catalog: Catalog) -> None:
+    (sig,), _ = get_signatures(["get_profiles"], catalog)
+    assert sig.signature.startswith("klaviyo.profiles.get_profiles(")
+    assert "email" in sig.doc and "(any|equals)" in sig.doc
+    assert "sort: created" in sig.doc and "descending" in sig.doc
+    assert "page_size: 1..100 (default 20)" in sig.doc
+    assert "include: conversations, push-tokens" in sig.doc
+    assert "email: str | None" in sig.returns and "list of profile records" in sig.returns
+    assert "Example: klaviyo.profiles.get_profiles(filter='equals(email" in sig.doc
+
+
+def test_required_parameters_come_first_and_destructive_actions_say_so(catalog: Catalog) -> None:
+    (sig,), _ = get_signatures(["delete_campaign"], catalog)
+    assert sig.kind == "destructive"
+    assert "DESTRUCTIVE" in sig.doc
+    assert sig.doc.splitlines()[2].startswith("- id (required")
+    assert "no data" in sig.returns
+
+
+def test_a_write_names_its_required_attributes_and_shows_them_in_the_example(
+    catalog: Catalog,
+) -> None:
+    (sig,), _ = get_signatures(["create_campaign"], catalog)
+    assert "required keys: name, audiences, campaign-messages" in sig.doc
+    assert 'attributes={"name": "..."' in sig.doc
+
+
+def test_long_enums_are_abbreviated_in_the_def_line(catalog: Catalog) -> None:
+    line = stub_function(catalog["get_profiles"])
+    if line is None:
+        pytest.skip("sdk_stubs/ not generated yet")
+    assert "sort: str | None" in line and "subscriptions.email" not in line
+    args, returns = (
+        line[line.index("(") + 1 : line.rindex(") -> ")],
+        line[line.rindex(") -> ") + 5 :],
+    )
+    ast.parse(f"def f({args}) -> {returns}: ...")  # still valid Python after abbreviation
+
+
+def test_without_stubs_the_signature_is_built_from_the_catalog(catalog: Catalog) -> None:
+    line = _catalog_function(catalog["get_list"])
+    assert line.startswith("klaviyo.lists.get_list(id: str, *, fields:")
+    assert line.endswith("-> Result")
+    args = line[line.index("(") + 1 : line.rindex(") -> ")]
+    ast.parse(f"def f({args}): ...")
+
+
+@pytest.mark.parametrize("budget", [2400])
+def test_every_action_has_a_signature_within_its_token_budget(
+    catalog: Catalog, budget: int
+) -> None:
+    sigs, errors = get_signatures(list(catalog), catalog)
+    assert errors == [] and len(sigs) == len(catalog)
+    too_long = {
+        s.id: len(render_signatures([s], []))
+        for s in sigs
+        if len(render_signatures([s], [])) > budget
+    }
+    assert not too_long, too_long
+    assert all(isinstance(s, Signature) and s.signature.startswith(s.function + "(") for s in sigs)
