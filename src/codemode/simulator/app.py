@@ -1,0 +1,180 @@
+"""The ASGI app: one route per catalog action, behind Klaviyo's header, auth and rate-limit rules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from codemode.catalog import Action
+from codemode.simulator import oauth
+from codemode.simulator.auth import authenticate
+from codemode.simulator.config import SimConfig
+from codemode.simulator.context import Ctx, Reply
+from codemode.simulator.errors import ApiError, bad_body, error_document
+from codemode.simulator.handlers import handler_for
+from codemode.simulator.handlers._registry import Handler
+from codemode.simulator.state import SimState
+from codemode.simulator.validate import first_error
+
+__all__ = ["MEDIA_TYPE", "create_app"]
+
+MEDIA_TYPE = "application/vnd.api+json"
+REVISION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(\.[a-z]+)?$")
+FIRST_REVISION = date(2023, 1, 24)
+
+
+class DroppedConnection(ConnectionResetError):
+    """Raised by the app to simulate a connection dropped before any response byte."""
+
+
+def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
+    content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+    return Response(content, status_code=status, media_type=MEDIA_TYPE if body is not None else None, headers=headers)
+
+
+def _check_revision(value: str | None) -> str:
+    if not value:
+        raise ApiError(400, "invalid", "The 'revision' header is required, e.g. 'revision: 2026-07-15'.", parameter="revision")
+    match = REVISION.match(value.strip())
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else None
+    except ValueError:
+        day = None
+    if day is None or day < FIRST_REVISION:
+        raise ApiError(
+            400, "invalid", f"Invalid revision {value!r}: use a published revision in the form YYYY-MM-DD, e.g. 2026-07-15.", parameter="revision"
+        )
+    return value.strip()
+
+
+def _allowed_query(action: Action) -> set[str]:
+    allowed = {p.wire for p in action.query_params}
+    allowed |= {f"fields[{kind}]" for kind in action.fields}
+    allowed |= {f"additional-fields[{kind}]" for kind in action.additional_fields}
+    if action.include:
+        allowed.add("include")
+    return allowed
+
+
+async def _body(request: Request, action: Action) -> Any:
+    if action.method not in ("POST", "PATCH", "PUT") or action.body is None:
+        return None
+    raw = await request.body()
+    if not raw:
+        if action.body.required:
+            raise bad_body("/data", "This action needs a JSON:API request body: {'data': {...}}.")
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise bad_body("/", "The request body is not valid JSON.") from None
+    problem = first_error(action.body.schema, body)
+    if problem:
+        pointer, detail = problem
+        raise bad_body(pointer, f"{pointer.rsplit('/', 1)[-1] or 'body'} {detail} (at {pointer}).")
+    return body
+
+
+def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[Response]]:
+    allowed_query = _allowed_query(action)
+
+    async def endpoint(request: Request) -> Response:
+        sim: SimState = request.app.state.sim
+        sim.stats.requests += 1
+        headers: dict[str, str] = {}
+        try:
+            if sim.config.faults.active:
+                if sim.config.faults.latency_ms:
+                    delay = sim.config.faults.latency_ms / 1000
+                    if sim.config.sleep is not None:
+                        sim.config.sleep(delay)
+                    else:
+                        await asyncio.sleep(delay)
+                fault = sim.faults.next()
+                if fault == "drop":
+                    raise DroppedConnection(f"simulated dropped connection on {action.id}")
+                if fault == "error":
+                    raise ApiError(503, "service_unavailable", "Simulated outage: retry with backoff.")
+                if fault == "throttle":
+                    raise ApiError(429, "throttled", "Simulated throttling burst: retry after 1 second.", headers={"Retry-After": "1"})
+            revision = _check_revision(request.headers.get("revision"))
+            headers["revision"] = revision
+            principal = authenticate(sim, action, request.headers.get("authorization"), request.query_params.get("company_id"))
+            if sim.config.rate_limits:
+                headers.update(sim.limiter.hit(principal.bucket, action.rate_limit))
+            query = dict(request.query_params)
+            for name in query:
+                if name not in allowed_query:
+                    known = ", ".join(sorted(allowed_query)) or "none"
+                    raise ApiError(400, "invalid", f"Unknown query parameter {name!r} for {action.id}; accepted: {known}.", parameter=name)
+            for param in action.query_params:
+                if param.required and param.wire not in query:
+                    raise ApiError(400, "invalid", f"{action.id} requires the {param.wire!r} query parameter.", parameter=param.wire)
+            body = await _body(request, action)
+            base = f"{request.url.scheme}://{request.url.netloc}"
+            with sim.lock:
+                account = sim.account(principal.account_id)
+                ctx = Ctx(action, sim, account, dict(request.path_params), query, body, base, request.url.path)
+                reply: Reply = handle(ctx)
+                if action.writes and reply.status < 400:
+                    sim.stats.writes[action.id] += 1
+                    sim.stats.write_log.append((action.id, action.method, request.url.path))
+                    sim.saved(account)
+            headers.update(reply.headers)
+            sim.stats.statuses[reply.status] += 1
+            return _json(reply.status, reply.body, headers)
+        except ApiError as error:
+            headers.update(error.headers)
+            sim.stats.statuses[error.status] += 1
+            return _json(error.status, error_document(error), headers)
+
+    endpoint.__name__ = action.id
+    return endpoint
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    error = ApiError(404, "not_found", f"No Klaviyo endpoint at {request.method} {request.url.path}.")
+    return _json(404, error_document(error), {})
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    error = ApiError(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")
+    return _json(405, error_document(error), {})
+
+
+def create_app(config: SimConfig | None = None) -> Starlette:
+    """Build a simulator app; its state (accounts, stats, credentials) is ``app.state.sim``."""
+    sim = SimState(config or SimConfig())
+    routes: list[Route] = [
+        Route("/oauth/authorize", oauth.authorize, methods=["GET"]),
+        Route("/oauth/token", oauth.token, methods=["POST"]),
+        Route("/oauth/revoke", oauth.revoke, methods=["POST"]),
+        Route("/", _index, methods=["GET"]),
+    ]
+    for action in sim.catalog.values():
+        endpoint = _endpoint(action, handler_for(action))
+        routes.append(Route(action.path, endpoint, methods=[action.method], name=action.id))
+        routes.append(Route(action.path + "/", endpoint, methods=[action.method], name=f"{action.id}/"))
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _method_not_allowed})
+    app.state.sim = sim
+    return app
+
+
+async def _index(request: Request) -> Response:
+    sim: SimState = request.app.state.sim
+    return JSONResponse(
+        {
+            "simulator": "klaviyo-codemode",
+            "accounts": [{"name": a.name, "company_id": a.company_id} for a in sim.accounts.values()],
+            "actions": len(sim.catalog),
+        }
+    )

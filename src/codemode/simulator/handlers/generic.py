@@ -1,0 +1,225 @@
+"""Table-driven handlers for actions whose meaning follows from method and path alone.
+
+Shapes: list a collection, get, create, update and delete one record, list a record's related
+records, list relationship ids, and add or remove relationship ids. Each factory's docstring
+carries the "Differs:" lines that feed the coverage table for every action it serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codemode.catalog import Action
+from codemode.simulator.context import Ctx, Reply
+from codemode.simulator.documents import identifiers, listing, shape, single
+from codemode.simulator.errors import ApiError, bad_body
+from codemode.simulator.handlers._registry import Handler
+from codemode.simulator.relations import INVERSE, related_ids
+from codemode.simulator.store import Record
+
+__all__ = ["classify", "generic_handler", "store_attributes"]
+
+
+def classify(action: Action) -> str | None:
+    """The generic shape of an action, or None when it needs a specific handler."""
+    parts = action.path.strip("/").split("/")
+    has_id = len(parts) >= 3 and parts[2].startswith("{")
+    if len(parts) == 2:
+        if action.method == "GET":
+            return "list"
+        if action.method == "POST" and action.response.status == 201 and action.body and action.body.resource_type == action.response.resource_type:
+            return "create"
+        return None
+    if len(parts) == 3 and has_id:
+        return {"GET": "get", "PATCH": "update", "DELETE": "delete"}.get(action.method)
+    if len(parts) == 4 and has_id and action.method == "GET":
+        return "related"
+    if len(parts) == 5 and has_id and parts[3] == "relationships":
+        return {"GET": "ids", "POST": "link", "DELETE": "unlink"}.get(action.method)
+    return None
+
+
+def _owner_type(ctx: Ctx) -> str:
+    # The type a path like /api/lists/{id}/... addresses, found through the catalog's get action.
+    head = "/".join(ctx.action.path.strip("/").split("/")[:2])
+    for other in ctx.sim.catalog.values():
+        if other.method == "GET" and other.path.strip("/") in (f"{head}/{{id}}", f"{head}/{{job_id}}"):
+            kind = other.response.resource_type
+            if kind:
+                return kind
+    raise ApiError(500, "error", f"no resource type is routed at /{head}")
+
+
+def _ident(ctx: Ctx) -> str:
+    return ctx.path.get("id") or ctx.path.get("job_id") or ""
+
+
+def store_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes worth storing: the ones the resource's response shape knows (others are write-only)."""
+    known = shape(kind)["attributes"]
+    return {k: v for k, v in attrs.items() if k in known or not known}
+
+
+def list_records(ctx: Ctx) -> Reply:
+    """List a collection with filter, sort, sparse fields, include and cursor pages.
+
+    Differs: records come in creation order when no sort is given.
+    """
+    kind = ctx.action.response.resource_type or ""
+    return Reply(200, listing(ctx, ctx.account.records(kind)))
+
+
+def get_record(ctx: Ctx) -> Reply:
+    """Get one record by id (404 when absent), with sparse fields and include."""
+    kind = ctx.action.response.resource_type or ""
+    return Reply(200, single(ctx, ctx.account.get(kind, _ident(ctx))))
+
+
+def _own_rels(ctx: Ctx, kind: str) -> dict[str, Any]:
+    # Relationships in the body that the record owns; inverse ones are written on the other side.
+    out: dict[str, Any] = {}
+    rels = ctx.data().get("relationships") or {}
+    for name in rels:
+        if (kind, name) in INVERSE:
+            continue
+        target = (shape(kind)["relationships"].get(name) or {}).get("type") or name.rstrip("s")
+        ids = ctx.rel_ids(name)
+        for ident in ids:
+            if ctx.account.find(target, ident) is None:
+                raise ApiError(404, "not_found", f"The related {target} {ident!r} does not exist.", pointer=f"/data/relationships/{name}")
+        many = (shape(kind)["relationships"].get(name) or {}).get("many", True)
+        out[name] = ids if many else (ids[0] if ids else None)
+    return out
+
+
+def create_record(ctx: Ctx) -> Reply:
+    """Create a record from ``data.attributes`` and its owned relationships (201).
+
+    Differs: uniqueness is only enforced where Klaviyo documents a 409 (profiles, coupon codes).
+    """
+    kind = ctx.action.response.resource_type or ""
+    record = ctx.account.add(kind, store_attributes(kind, ctx.attributes()), _own_rels(ctx, kind))
+    stamp_dates(record)
+    return Reply(201, single(ctx, record))
+
+
+def stamp_dates(record: Record) -> None:
+    """Fill the created/updated attributes a resource type has, from the record's timestamp."""
+    known = shape(record.type)["attributes"]
+    for name in ("created", "created_at", "updated", "updated_at"):
+        if name in known and record.attributes.get(name) is None:
+            record.attributes[name] = record.created
+
+
+def update_record(ctx: Ctx) -> Reply:
+    """Update the attributes given in the body (``data.id`` must match the path id).
+
+    Differs: nested objects are replaced, not merged.
+    """
+    kind = (ctx.action.body.resource_type if ctx.action.body else None) or ctx.action.response.resource_type or ""
+    ident = _ident(ctx)
+    record = ctx.account.get(kind, ident)
+    data = ctx.data()
+    if data.get("id") not in (None, ident):
+        raise ApiError(409, "conflict", f"data.id {data.get('id')!r} does not match the id in the path {ident!r}.", pointer="/data/id")
+    record.attributes.update(store_attributes(kind, ctx.attributes()))
+    record.rels.update(_own_rels(ctx, kind))
+    stamp = ctx.account.timestamp()
+    for name in ("updated", "updated_at"):
+        if name in shape(kind)["attributes"]:
+            record.attributes[name] = stamp
+    ctx.account.touch(kind)
+    if ctx.action.response.status == 204:
+        return Reply(204)
+    return Reply(200, single(ctx, record))
+
+
+def delete_record(ctx: Ctx) -> Reply:
+    """Delete a record (204; 404 when absent) and unlink it everywhere."""
+    kind = _owner_type(ctx)
+    ctx.account.remove(kind, _ident(ctx))
+    return Reply(204)
+
+
+def related_records(ctx: Ctx) -> Reply:
+    """List the records related to one record (404 when the record is absent)."""
+    owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
+    name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
+    kind = ctx.action.response.resource_type or ""
+    records = [r for r in (ctx.account.find(kind, i) for i in related_ids(ctx.account, owner, name)) if r is not None]
+    if ctx.action.response.collection:
+        return Reply(200, listing(ctx, records))
+    if not records:
+        raise ApiError(404, "not_found", f"{owner.type} {owner.id!r} has no {name}.")
+    return Reply(200, single(ctx, records[0]))
+
+
+def relationship_ids(ctx: Ctx) -> Reply:
+    """List the ids of one relationship of a record (404 when the record is absent)."""
+    owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
+    name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
+    kind = ctx.action.response.resource_type or name
+    return Reply(200, identifiers(kind, related_ids(ctx.account, owner, name), ctx))
+
+
+def _link(ctx: Ctx, add: bool) -> Reply:
+    owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
+    name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
+    target = ctx.action.body.resource_type if ctx.action.body else None
+    target = target or (shape(owner.type)["relationships"].get(name) or {}).get("type") or name
+    items = ctx.data_list()
+    for n, item in enumerate(items):
+        if item.get("type") not in (None, target):
+            raise bad_body(f"/data/{n}/type", f"expected type {target!r}, got {item.get('type')!r}.")
+        if ctx.account.find(target, str(item["id"])) is None:
+            raise ApiError(404, "not_found", f"{target} {item['id']!r} does not exist.", pointer=f"/data/{n}/id")
+    inverse = INVERSE.get((owner.type, name))
+    for item in items:
+        ident = str(item["id"])
+        if inverse is None:
+            ids = owner.many(name)
+            if add and ident not in ids:
+                ids.append(ident)
+                if name == "profiles":
+                    ctx.account.joined.setdefault(owner.id, {})[ident] = ctx.account.timestamp()
+            elif not add and ident in ids:
+                ids.remove(ident)
+            ctx.account.touch(owner.type)
+        else:
+            other = ctx.account.get(inverse.target_type, ident)
+            ids = other.many(inverse.target_rel)
+            if add and owner.id not in ids:
+                ids.append(owner.id)
+            elif not add and owner.id in ids:
+                ids.remove(owner.id)
+            ctx.account.touch(other.type)
+    return Reply(204)
+
+
+def link_records(ctx: Ctx) -> Reply:
+    """Add relationship ids (204; 404 when the record or a named id is absent)."""
+    return _link(ctx, True)
+
+
+def unlink_records(ctx: Ctx) -> Reply:
+    """Remove relationship ids (204; ids not linked are ignored, as in Klaviyo)."""
+    return _link(ctx, False)
+
+
+GENERIC: dict[str, Handler] = {
+    "list": list_records,
+    "get": get_record,
+    "create": create_record,
+    "update": update_record,
+    "delete": delete_record,
+    "related": related_records,
+    "ids": relationship_ids,
+    "link": link_records,
+    "unlink": unlink_records,
+}
+
+
+def generic_handler(action: Action) -> Handler | None:
+    """The generic handler serving ``action``, or None."""
+    shape_name = classify(action)
+    return GENERIC.get(shape_name) if shape_name else None
