@@ -68,6 +68,7 @@ class Weights:
         ("ids", 0.15),
         ("full", 0.08),
         ("link", 0.15),
+        ("poll", 0.15),
         ("client", 0.25),
         ("server", 0.05),
     )
