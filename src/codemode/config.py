@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 from codemode.errors import ConfigError
 
-__all__ = ["DEFAULT_BASE_URL", "ScanPolicy", "Settings", "Transport"]
+__all__ = ["DEFAULT_BASE_URL", "ScanPolicy", "Settings", "Transport", "user_config_dir"]
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 ScanPolicy = Literal["redact", "block", "annotate"]
@@ -245,3 +245,18 @@ def _token_store(env: Mapping[str, str]) -> Literal["auto", "keyring", "file"]:
         if raw == store:
             return store
     raise ConfigError(f"CODEMODE_TOKEN_STORE={raw!r} is not one of auto, keyring, file")
+
+
+def user_config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user configuration folder of codemode: ``CODEMODE_CONFIG_DIR``, else XDG on Linux,
+    Application Support on macOS, APPDATA on Windows (no platformdirs dependency for one path)."""
+    import sys
+
+    env = os.environ if environ is None else environ
+    if env.get("CODEMODE_CONFIG_DIR"):
+        return Path(env["CODEMODE_CONFIG_DIR"])
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        return Path(env.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "codemode"
+    if sys.platform == "darwin":  # pragma: no cover - macOS only
+        return Path.home() / "Library" / "Application Support" / "codemode"
+    return Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "codemode"

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         OAuthError,
         UpstreamOAuthError,
     )
-    from codemode.server.oauth._secrets import Secret, user_config_dir
+    from codemode.server.oauth._secrets import Secret
     from codemode.server.oauth.bundle import OAuthBundle, OAuthConfig, build_oauth
     from codemode.server.oauth.local import LocalLoginSource, login, logout
     from codemode.server.oauth.provider import KlaviyoOAuthProvider
@@ -84,7 +84,6 @@ _WHERE = {
     "login": "local",
     "logout": "local",
     "open_vault": "vault",
-    "user_config_dir": "_secrets",
 }
 
 __all__ = [
@@ -110,7 +109,6 @@ __all__ = [
     "login",
     "logout",
     "open_vault",
-    "user_config_dir",
 ]
 
 

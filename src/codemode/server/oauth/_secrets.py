@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import os
 import stat
-import sys
 from pathlib import Path
 from typing import Final
 
@@ -34,7 +33,6 @@ __all__ = [
     "derive_key",
     "load_or_create_key",
     "read_private",
-    "user_config_dir",
     "write_private",
 ]
 
@@ -77,18 +75,6 @@ class Secret:
 
     def __reduce__(self) -> str:  # pragma: no cover - guard, never reached in normal use
         raise TypeError("Secret values cannot be pickled")
-
-
-def user_config_dir(app: str = "codemode") -> Path:
-    """The per-user configuration folder (XDG on Linux, Application Support on macOS, APPDATA on
-    Windows). Computed here rather than with platformdirs to keep the dependency list short."""
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / app
 
 
 def check_private(path: Path) -> None:

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from codemode.config import Settings
+from codemode.config import Settings, user_config_dir
 from codemode.errors import ConfigError
-from codemode.server.oauth._secrets import Secret, user_config_dir
+from codemode.server.oauth._secrets import Secret
 from codemode.server.oauth.local import LocalLoginSource
 from codemode.server.oauth.upstream import KlaviyoOAuthClient, default_authorize_url, klaviyo_scopes
 from codemode.server.oauth.vault import TokenVault, open_vault
