@@ -232,3 +232,51 @@ def test_base_url_with_a_path_prefix_keeps_the_prefix() -> None:
 def test_non_finite_numbers_are_refused_before_sending(k: Klaviyo) -> None:
     message = reject(k, "create_profile", attributes={"properties": {"score": float("nan")}})
     assert "attributes.properties.score" in message and "finite" in message
+
+
+@pytest.mark.parametrize(
+    ("op", "params", "expected"),
+    [
+        (
+            "create_tag",
+            {"attributes": {"name": "x"}, "relationships": ["G1"]},
+            "relationships must be a dict",
+        ),
+        ("merge_profiles", {"id": "P1", "relationships": {"profiles": 5.5}}, "takes a list of ids"),
+        ("create_list", {"attributes": ["name"]}, "attributes must be a dict"),
+        ("add_profiles_to_list", {"id": "L1"}, "needs ids=[...]"),
+        ("add_profiles_to_list", {"id": "L1", "ids": "P1"}, "ids must be a list of profile ids"),
+        (
+            "create_catalog_variant",
+            {"relationships": {"item": "I1"}},
+            "needs attributes={...} (required: external_id",
+        ),
+        (
+            "create_catalog_variant",
+            {"attributes": {}},
+            "attributes is missing required 'external_id'",
+        ),
+        (
+            "send_campaign",
+            {"fields": {"campaign-send-job": ["status"]}},
+            "needs a body: pass id=...",
+        ),
+        ("create_campaign_clone", {"attributes": {"new_name": "copy"}}, "needs id=..."),
+        ("merge_profiles", {"id": "P1"}, "needs relationships={...}"),
+    ],
+)
+def test_body_form_mistakes_name_the_fix(
+    k: Klaviyo, op: str, params: dict[str, Any], expected: str
+) -> None:
+    assert expected in reject(k, op, **params)
+
+
+def test_relationship_objects_and_nulls_pass_through(k: Klaviyo) -> None:
+    full = {"data": {"type": "tag-group", "id": "G1"}}
+    tag = k.prepare("create_tag", attributes={"name": "x"}, relationships={"tag-group": full})
+    assert tag.json["data"]["relationships"]["tag-group"] == full
+    cleared = k.prepare("create_tag", attributes={"name": "x"}, relationships={"tag-group": None})
+    assert cleared.json["data"]["relationships"]["tag-group"] == {"data": None}
+    meta = {"patch_properties": {"unset": ["old"]}}
+    patch = k.prepare("update_profile", id="P1", attributes={}, meta=meta)
+    assert patch.json["data"]["meta"] == meta
