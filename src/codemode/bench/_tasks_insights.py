@@ -110,6 +110,7 @@ OPEN_RATE = Task(
             "metrics.get_metrics",
         ),
         script="""\
+import json
 po = next(m["id"] for m in klaviyo.metrics.get_metrics(filter='equals(integration.name,"Shopify")') if m["name"] == "Placed Order")
 rep = klaviyo.reporting.query_campaign_values(attributes={"statistics": ["open_rate"], "timeframe": {"key": "last_90_days"}, "conversion_metric_id": po})
 names = {c["id"]: c["name"] for c in klaviyo.campaigns.get_campaigns(filter="equals(messages.channel,'email')")}
@@ -195,6 +196,7 @@ FLOW_REVENUE = Task(
         queries=("flow revenue report",),
         functions=("reporting.query_flow_values", "flows.get_flows", "metrics.get_metrics"),
         script="""\
+import json
 po = next(m["id"] for m in klaviyo.metrics.get_metrics(filter='equals(integration.name,"Shopify")') if m["name"] == "Placed Order")
 names = {f["id"]: f["name"] for f in klaviyo.flows.get_flows()}
 rep = klaviyo.reporting.query_flow_values(attributes={"statistics": ["conversion_value"], "timeframe": {"key": "last_90_days"}, "conversion_metric_id": po})
@@ -274,6 +276,7 @@ ORDERS_7D = Task(
         queries=("total orders and revenue of a metric over time",),
         functions=("metrics.query_metric_aggregates", "metrics.get_metrics"),
         script="""\
+import json
 po = next(m["id"] for m in klaviyo.metrics.get_metrics(filter='equals(integration.name,"Shopify")') if m["name"] == "Placed Order")
 agg = klaviyo.metrics.query_metric_aggregates(attributes={"metric_id": po, "measurements": ["count", "sum_value"], "interval": "day", "filter": ["greater-or-equal(datetime,$days_ago_7)", "less-than(datetime,$today)"]})
 m = agg.data["data"][0]["measurements"]
@@ -329,6 +332,7 @@ TOP_PRODUCTS = Task(
         queries=("list events of a metric since a date",),
         functions=("events.get_events", "metrics.get_metrics"),
         script="""\
+import json
 mid = next(m["id"] for m in klaviyo.metrics.get_metrics(filter='equals(integration.name,"Shopify")') if m["name"] == "Ordered Product")
 counts = {}
 for e in klaviyo.events.get_events(filter=f'equals(metric_id,"{mid}"),greater-or-equal(datetime,$days_ago_30)', fields={"event": ["event_properties"]}, page_size=1000).all():

@@ -92,6 +92,7 @@ VIP_WINBACK = Task(
             "lists.add_profiles_to_list",
         ),
         script=f"""\
+import json
 seg = klaviyo.segments.get_segments(filter='equals(name,"VIP Customers")').records[0]["id"]
 po = next(m["id"] for m in klaviyo.metrics.get_metrics(filter='equals(integration.name,"Shopify")') if m["name"] == "Placed Order")
 members = [p["id"] for p in klaviyo.segments.get_profiles_for_segment(id=seg, page_size=100, fields={{"profile": ["email"]}}).all()]
@@ -188,6 +189,7 @@ PROFILE_LOOKUP = Task(
         queries=("find a profile by email and the lists it belongs to",),
         functions=("profiles.get_profiles", "profiles.get_lists_for_profile"),
         script="""\
+import json
 p = klaviyo.profiles.get_profiles(filter='equals(email,"$email")').records[0]
 lists = sorted(x["name"] for x in klaviyo.profiles.get_lists_for_profile(id=p["id"]))
 print(json.dumps({"city": p["location"]["city"], "lists": lists}))
@@ -249,6 +251,7 @@ LOYALTY_TIER = Task(
         queries=("update a profile's custom properties",),
         functions=("profiles.get_profiles", "profiles.update_profile"),
         script="""\
+import json
 p = klaviyo.profiles.get_profiles(filter='equals(email,"$email")', fields={"profile": ["email"]}).records[0]
 done = klaviyo.profiles.update_profile(id=p["id"], attributes={"properties": {"loyalty_tier": "Summit"}}).data
 print(json.dumps({"email": done["email"], "loyalty_tier": done["properties"]["loyalty_tier"]}))
@@ -302,6 +305,7 @@ NEWSLETTER_COLORADO = Task(
         queries=("profiles on a list",),
         functions=("lists.get_lists", "lists.get_profiles_for_list"),
         script="""\
+import json
 lid = klaviyo.lists.get_lists(filter='equals(name,"Newsletter")').records[0]["id"]
 members = klaviyo.lists.get_profiles_for_list(id=lid, page_size=100, fields={"profile": ["location"]}).all()
 print(json.dumps({"colorado": sum(1 for p in members if p["location"]["region"] == "CO")}))
@@ -361,6 +365,7 @@ VIP_CANADA = Task(
         queries=("profiles in a segment",),
         functions=("segments.get_segments", "segments.get_profiles_for_segment"),
         script="""\
+import json
 sid = klaviyo.segments.get_segments(filter='equals(name,"VIP Customers")').records[0]["id"]
 members = klaviyo.segments.get_profiles_for_segment(id=sid, page_size=100, fields={"profile": ["location"]}).all()
 print(json.dumps({"canada": sum(1 for p in members if p["location"]["country"] == "Canada")}))
@@ -430,6 +435,7 @@ GDPR_ERASE = Task(
         functions=("profiles.get_profiles", "data_privacy.request_profile_deletion"),
         dry_run=True,
         script="""\
+import json
 p = klaviyo.profiles.get_profiles(filter='equals(email,"$email")', fields={"profile": ["email"]}).records[0]
 klaviyo.data_privacy.request_profile_deletion(attributes={"profile": {"data": {"type": "profile", "id": p["id"], "attributes": {}}}})
 print(json.dumps({"profile_id": p["id"]}))
