@@ -155,6 +155,7 @@ async def run_tasks(
     """
     import httpx
     from mcp import Client
+    from mcp_types import TextContent
     from rich.markup import escape
     from rich.panel import Panel
     from rich.text import Text
@@ -233,7 +234,7 @@ async def run_tasks(
                 with console.status(f"{step.tool} running"):
                     result = await client.call_tool(step.tool, args)
                 ms = (time.perf_counter() - started) * 1000
-                text = "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+                text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
                 tally.code_mode += count(_dumps({"name": step.tool, "arguments": args})) + count(
                     text
                 )

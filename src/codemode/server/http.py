@@ -121,7 +121,8 @@ class _Backend(AuthenticationBackend):
         if self._bearer is not None:
             found = await self._bearer.authenticate(conn)
             if found is not None:
-                return found
+                credentials, user = found
+                return credentials, user
         if self._auth.anonymous_demo and "authorization" not in conn.headers:
             return AuthCredentials([]), DemoUser()
         return None
