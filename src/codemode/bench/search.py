@@ -23,7 +23,7 @@ from rich.table import Table
 
 from codemode.catalog import Catalog, load_catalog
 from codemode.errors import ConfigError
-from codemode.search import SearchIndex, Weights
+from codemode.search import SearchIndex, Weights, get_signatures, render_signatures
 
 __all__ = ["evaluate", "load_dev_queries", "run", "shared_dir"]
 
@@ -150,6 +150,19 @@ def _ablations(weights: Weights) -> dict[str, Weights]:
     }
 
 
+def _signature_sizes(catalog: Catalog) -> dict[str, Any]:
+    """Size of what get_signature returns per action (characters; about 4 per token)."""
+    sigs, _ = get_signatures(list(catalog), catalog)
+    sizes = sorted(len(render_signatures([s], [])) for s in sigs)
+    return {
+        "actions": len(sizes),
+        "median_chars": statistics.median(sizes),
+        "p95_chars": sizes[int(0.95 * (len(sizes) - 1))],
+        "max_chars": sizes[-1],
+        "median_tokens_est": round(statistics.median(sizes) / 4),
+    }
+
+
 def _reachability(index: SearchIndex, catalog: Catalog) -> dict[str, Any]:
     misses = [a.id for a in catalog.builtin() if a.id not in index.rank(a.summary)[:3]]
     return {
@@ -191,9 +204,9 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     baselines: dict[str, tuple[list[str], list[str]]] = {}
     seeds = _seed_texts(catalog)
     if seeds:
-        baselines["bm25 seed descriptions (README floor)"] = seeds
+        baselines["bm25 seeds (README floor)"] = seeds
     builtin = catalog.builtin()
-    baselines["bm25 project summaries only"] = (
+    baselines["bm25 summaries only"] = (
         [a.id for a in builtin],
         [a.summary for a in builtin],
     )
@@ -208,7 +221,13 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             ablations[name] = evaluate(SearchIndex(catalog, weights=weights).rank, queries, by_n)
 
     reach = _reachability(index, catalog)
+    signatures = _signature_sizes(catalog)
     _print(console, results, latency, build, ablations, reach)
+    console.print(
+        f"get_signature size: median {signatures['median_chars']} chars (~{signatures['median_tokens_est']} tokens), "
+        f"p95 {signatures['p95_chars']}, max {signatures['max_chars']} over {signatures['actions']} actions",
+        highlight=False,
+    )
     main = results["codemode"]
     summary = {
         "top1": main["top1"],
@@ -223,7 +242,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "build_ms": build["median_ms"],
         "build_cpu_ms": build["cpu_median_ms"],
         "baseline_bm25_top1": results.get(
-            "bm25 seed descriptions (README floor)", results["bm25 project summaries only"]
+            "bm25 seeds (README floor)", results["bm25 summaries only"]
         )["top1"],
         "summary_reachability_top3": f"{reach['summary_in_top3']}/{reach['actions']}",
         "queries": len(queries),
