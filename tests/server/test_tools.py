@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp_types import ElicitResult
 
 from codemode.audit import AuditLog
 from tests.server.conftest import BuildServer, text_of
@@ -234,3 +235,56 @@ async def test_the_audit_log_records_each_run(
         "scan",
     }
     assert len(row["code_sha256"]) == 64
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("accept", True), ("decline", False)])
+async def test_destructive_actions_are_confirmed_through_elicitation(
+    make_server: BuildServer, sim_app: Any, answer: str, deleted: bool
+) -> None:
+    asked: list[str] = []
+
+    async def elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(
+            action=answer, content={"confirm": True} if answer == "accept" else None
+        )  # type: ignore[arg-type]
+
+    built = make_server(allow_destructive=True)
+    code = (
+        "made = klaviyo.lists.create_list(attributes={'name': 'to delete'})\n"
+        "klaviyo.lists.delete_list(made.data['id'])\n"
+        "print('deleted')\n"
+    )
+    async with (
+        built.running(),
+        Client(built.mcp, mode="legacy", elicitation_callback=elicit) as client,
+    ):
+        ran = await client.call_tool("execute_code", {"code": code})
+    assert ran.structured_content is not None
+    assert len(asked) == 1 and "delete_list" in asked[0]
+    if deleted:
+        assert (
+            ran.structured_content["error"] is None
+            and "deleted" in ran.structured_content["output"]
+        )
+    else:
+        assert ran.structured_content["error"] is not None
+        assert "declined" in ran.structured_content["error"]["message"]
+
+
+async def test_destructive_actions_stay_off_unless_enabled(make_server: BuildServer) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        ran = await client.call_tool("execute_code", {"code": "klaviyo.lists.delete_list('abc')"})
+    assert ran.structured_content is not None
+    assert "--allow-destructive" in ran.structured_content["error"]["message"]
+
+
+async def test_a_deny_entry_refuses_matching_actions_naming_the_setting(
+    make_server: BuildServer,
+) -> None:
+    built = make_server(deny=("lists",))
+    async with built.running(), Client(built.mcp) as client:
+        ran = await client.call_tool("execute_code", {"code": "klaviyo.lists.get_lists()"})
+    assert ran.structured_content is not None
+    assert "CODEMODE_DENY" in ran.structured_content["error"]["message"]
