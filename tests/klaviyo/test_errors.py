@@ -233,3 +233,19 @@ async def test_concurrent_401s_refresh_the_token_once(
     assert [r.status for r in results] == [200] * 5
     assert calls == [1]
     assert script.last.headers["authorization"] == "Bearer fresh"
+
+
+def test_a_failing_refresh_hook_becomes_an_authentication_error(make_client: MakeClient) -> None:
+    def refresh() -> str:
+        raise RuntimeError("refresh_token=rt_secret rejected")
+
+    client, _ = make_client(
+        error(401, "not_authenticated", "expired"),
+        api_key=None,
+        access_token="t0",
+        on_unauthorized=refresh,
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        client.profiles.get_profiles()
+    assert "refreshing the access token failed (RuntimeError)" in str(caught.value)
+    assert "rt_secret" not in str(caught.value)

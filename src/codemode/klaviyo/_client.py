@@ -137,7 +137,12 @@ class Klaviyo(SyncGroups, Core):
                 with self._refresh_lock:
                     # Another thread may have refreshed while this request was in flight.
                     if self._credential == used:
-                        self._set_token(self._on_unauthorized())
+                        try:
+                            self._set_token(self._on_unauthorized())
+                        except Exception as exc:
+                            refusal = self._refresh_failed(action, exc)
+                            self._info(prepared, started, attempts, response, refusal)
+                            raise refusal from None
                 continue
             delay = self._policy.status_delay(
                 action.method, response.status_code, response.headers, retries
@@ -253,8 +258,13 @@ class AsyncKlaviyo(AsyncGroups, Core):
                 async with self._refresh_lock:
                     # Concurrent calls that all met the expired token refresh it once.
                     if self._credential == used:
-                        token = self._on_unauthorized()
-                        self._set_token(await token if inspect.isawaitable(token) else token)
+                        try:
+                            token = self._on_unauthorized()
+                            self._set_token(await token if inspect.isawaitable(token) else token)
+                        except Exception as exc:
+                            refusal = self._refresh_failed(action, exc)
+                            self._info(prepared, started, attempts, response, refusal)
+                            raise refusal from None
                 continue
             delay = self._policy.status_delay(
                 action.method, response.status_code, response.headers, retries

@@ -17,6 +17,7 @@ from codemode.catalog import Action, Catalog, load_catalog
 from codemode.errors import ConfigError
 from codemode.klaviyo._errors import (
     APIError,
+    AuthenticationError,
     KlaviyoError,
     TransportError,
     ValidationError,
@@ -183,6 +184,15 @@ class Core:
 
     def _can_refresh(self, status: int, refreshed: bool, hook: object) -> bool:
         return status == 401 and self._scheme == "Bearer" and hook is not None and not refreshed
+
+    def _refresh_failed(self, action: Action, exc: Exception) -> AuthenticationError:
+        # Only the class name: a refresh library's message may quote tokens or secrets.
+        return AuthenticationError(
+            f"{action.id}: 401 and refreshing the access token failed ({type(exc).__name__}); "
+            "sign in to Klaviyo again",
+            status=401,
+            operation_id=action.id,
+        )
 
     def _set_token(self, token: object) -> None:
         self._credential = _check_credential("refreshed access token", str(token))
