@@ -66,7 +66,7 @@ def _allowed_query(action: Action) -> set[str]:
 
 
 async def _body(request: Request, action: Action) -> Any:
-    if action.method not in ("POST", "PATCH", "PUT") or action.body is None:
+    if action.body is None:
         return None
     raw = await request.body()
     if not raw:

@@ -136,8 +136,9 @@ def render(ctx: Ctx, record: Record, *, include: Iterable[str] = ()) -> dict[str
             target = spec["relationships"][name]["type"] or name
             if spec["relationships"][name]["many"]:
                 rel["data"] = [{"type": target, "id": i} for i in ids]
-            else:
-                rel["data"] = {"type": target, "id": ids[0]} if ids else None
+            elif ids:
+                # Klaviyo's schemas type a to-one ``data`` as an object: an empty link has no data.
+                rel["data"] = {"type": target, "id": ids[0]}
         relationships[name] = rel
     out: dict[str, Any] = {"type": record.type, "id": record.id, "attributes": attributes, "links": {"self": f"{base}/"}}
     if relationships:

@@ -231,6 +231,7 @@ class _Seeder:
             ("Weekend Restock Alert", "sms", 5.0, "Sent", "Promo"),
             ("Winter Preview", "email", -7.0, "Scheduled", "Winter"),
             ("Holiday Gift Guide (draft)", "email", -30.0, "Draft", "Winter"),
+            ("Gear Care Tips (draft)", "email", -40.0, "Draft", "Fall"),
         ]
         out = []
         for n, (name, channel, days, status, tag) in enumerate(specs):
@@ -284,7 +285,7 @@ class _Seeder:
             ("Abandoned Checkout", "Metric", metrics["Started Checkout"].id, "live", 2),
             ("Browse Abandonment", "Metric", metrics["Viewed Product"].id, "live", 1),
             ("Post-Purchase Thank You", "Metric", metrics["Placed Order"].id, "live", 2),
-            ("VIP Win-back", "Added to Segment", groups["Lapsed Customers"].id, "manual", 1),
+            ("VIP Win-back", "Added to List", groups["Lapsed Customers"].id, "manual", 1),
             ("Back in Stock", "Metric", metrics["Viewed Product"].id, "draft", 1),
         ]
         out = []
@@ -295,8 +296,10 @@ class _Seeder:
             messages = []
             for step in range(steps):
                 if step:
-                    self.add("flow-action", {"action_type": "TIME_DELAY", "status": status, "definition": None, "settings": {"delay_seconds": 86400 * step}}, {"flow": flow.id}, days=300)
-                action = self.add("flow-action", {"action_type": "SEND_EMAIL", "status": status, "definition": None}, {"flow": flow.id}, days=300)
+                    delay = self.add("flow-action", {"action_type": "TIME_DELAY", "status": status}, {"flow": flow.id}, days=300)
+                    delay.attributes["definition"] = {"id": delay.id, "type": "time-delay", "links": {"next": None}, "data": {"unit": "days", "value": step, "timezone": "profile"}}
+                action = self.add("flow-action", {"action_type": "SEND_EMAIL", "status": status}, {"flow": flow.id}, days=300)
+                action.attributes["definition"] = {"id": action.id, "type": "send-email", "links": {"next": None}, "data": None}
                 template = self.template(f"{name} #{step + 1}", f"{name} - step {step + 1}", days=300)
                 messages.append(
                     self.add(

@@ -45,7 +45,8 @@ def first_error(schema: Mapping[str, Any], value: Any, pointer: str = "") -> tup
         if options:
             problems = [first_error(option, value, pointer) for option in options]
             if all(problems):
-                return next(p for p in problems if p)
+                # The option that got furthest (deepest pointer) is the one the caller meant.
+                return max((p for p in problems if p), key=lambda p: p[0].count("/"))
     kind = schema.get("type")
     if kind and not _type_ok(kind, value):
         return pointer or "/", f"must be of type {kind}"
@@ -58,6 +59,10 @@ def first_error(schema: Mapping[str, Any], value: Any, pointer: str = "") -> tup
             if name not in value:
                 return f"{pointer}/{name}", f"'{name}' is a required property"
         for name, item in value.items():
+            # The catalog cuts schemas at a fixed depth, leaving {"type": "object"} where a
+            # resource type enum was (deep bulk bodies): a string type there is no error.
+            if name == "type" and props.get(name) == {"type": "object"} and isinstance(item, str):
+                continue
             if name in props:
                 problem = first_error(props[name], item, f"{pointer}/{name}")
                 if problem:

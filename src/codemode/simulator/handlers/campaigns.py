@@ -194,4 +194,16 @@ def assign_template_to_campaign_message(ctx: Ctx) -> Reply:
     message.rels["template"] = templates[0]
     message.attributes["updated_at"] = ctx.account.timestamp()
     ctx.account.touch("campaign-message")
-    return Reply(200, single(ctx, message))
+    # This response flattens the message definition (label, channel, content) into attributes.
+    doc = single(ctx, message)
+    definition = message.attributes.get("definition") or {}
+    doc["data"]["attributes"] = {
+        "label": definition.get("label") or "",
+        "channel": definition.get("channel") or "email",
+        "content": definition.get("content") or {},
+        "send_times": message.attributes.get("send_times"),
+        "render_options": definition.get("render_options"),
+        "created_at": message.attributes.get("created_at"),
+        "updated_at": message.attributes.get("updated_at"),
+    }
+    return Reply(200, doc)

@@ -11,7 +11,8 @@ from codemode.simulator.handlers._registry import handler
 from codemode.simulator.store import Account
 
 SENDS = {"send-email": "email", "send-sms": "sms", "send-mobile-push": "push", "send-whatsapp": "whatsapp"}
-TRIGGER_TYPES = {"list": "Added to List", "segment": "Added to Segment", "metric": "Metric"}
+# The API's trigger_type enum has no segment entry: segment-triggered flows report "Added to List".
+TRIGGER_TYPES = {"list": "Added to List", "segment": "Added to List", "metric": "Metric"}
 
 
 def _trigger(account: Account, trigger: dict[str, Any], n: int) -> str | None:
@@ -90,3 +91,25 @@ def delete_flow(ctx: Ctx) -> Reply:
             ctx.account.remove("flow-action", action.id)
     ctx.account.remove("flow", flow.id)
     return Reply(204)
+
+
+@handler
+def update_flow_action(ctx: Ctx) -> Reply:
+    """Update a flow action's definition (its id is kept; 409 when the action type changes).
+
+    Differs: settings inside ``data`` are stored as given, without Klaviyo's per-type checks.
+    """
+    action = ctx.account.get("flow-action", ctx.path["id"])
+    data = ctx.data()
+    if data.get("id") not in (None, action.id):
+        raise ApiError(409, "conflict", f"data.id {data.get('id')!r} does not match the path id {action.id!r}.", pointer="/data/id")
+    definition = dict(ctx.attributes().get("definition") or {})
+    current = action.attributes.get("definition") or {}
+    if current.get("type") and definition.get("type") not in (None, current.get("type")):
+        raise ApiError(409, "conflict", f"This action is a {current.get('type')}; its type cannot change.", pointer="/data/attributes/definition/type")
+    definition.pop("temporary_id", None)
+    definition["id"] = action.id
+    action.attributes["definition"] = {**current, **definition}
+    action.attributes["updated"] = ctx.account.timestamp()
+    ctx.account.touch("flow-action")
+    return Reply(200, single(ctx, action))

@@ -75,6 +75,16 @@ def get_record(ctx: Ctx) -> Reply:
     return Reply(200, single(ctx, ctx.account.get(kind, _ident(ctx))))
 
 
+def _body_rel_type(action: Action, name: str) -> str:
+    # The type a body relationship names, from the request schema's type enum.
+    node: Any = action.body.schema if action.body else {}
+    for key in ("data", "relationships", name, "data"):
+        node = (node.get("properties") or {}).get(key) or {}
+    node = node.get("items", node)
+    enum = ((node.get("properties") or {}).get("type") or {}).get("enum") or [name]
+    return str(enum[0])
+
+
 def _own_rels(ctx: Ctx, kind: str) -> dict[str, Any]:
     # Relationships in the body that the record owns; inverse ones are written on the other side.
     out: dict[str, Any] = {}
@@ -82,7 +92,7 @@ def _own_rels(ctx: Ctx, kind: str) -> dict[str, Any]:
     for name in rels:
         if (kind, name) in INVERSE:
             continue
-        target = (shape(kind)["relationships"].get(name) or {}).get("type") or name.rstrip("s")
+        target = (shape(kind)["relationships"].get(name) or {}).get("type") or _body_rel_type(ctx.action, name)
         ids = ctx.rel_ids(name)
         for ident in ids:
             if ctx.account.find(target, ident) is None:

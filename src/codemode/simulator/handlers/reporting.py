@@ -339,7 +339,12 @@ def query_metric_aggregates(ctx: Ctx) -> Reply:
     return Reply(
         200,
         {
-            "data": {"type": "metric-aggregate", "id": str(uuid.uuid4()), "attributes": {"dates": [iso(s) for s in steps], "data": rows}},
+            "data": {
+                "type": "metric-aggregate",
+                "id": str(uuid.uuid4()),
+                "attributes": {"dates": [iso(s) for s in steps], "data": rows},
+                "links": {"self": ctx.url()},
+            },
             "links": {"self": ctx.url()},
         },
     )
