@@ -132,6 +132,11 @@ class Scanner:
                     self._loaded = True
         return self._classifier
 
+    def clear_cache(self) -> None:
+        """Forget every cached verdict (the benchmark measures each item cold)."""
+        with self._lock:
+            self._cache.clear()
+
     # -- texts -----------------------------------------------------------------------------------
 
     def _assess_many(self, texts: list[str], pointer_of: dict[str, str]) -> dict[str, _Assessment]:

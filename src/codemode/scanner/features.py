@@ -9,12 +9,14 @@ which changes between processes), weighted ``1 + log(count)`` and L2-normalised.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import numpy.typing as npt
 
 __all__ = ["CHUNK_CHARS", "DIM_BITS", "FEATURE_VERSION", "chunks", "featurize", "pack"]
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 DIM_BITS = 18
 CHUNK_CHARS = 1000
 _CHUNK_OVERLAP = 150
@@ -55,8 +57,20 @@ def _bucket(hashes: npt.NDArray[np.uint64], seed: np.uint64) -> npt.NDArray[np.u
     return ((hashes ^ seed) * _MIX) >> _SHIFT
 
 
+# URLs, e-mail addresses and digits are replaced by placeholders: the model should learn that an
+# instruction sends data *somewhere*, not which domains or order numbers the training data used.
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_DIGITS = str.maketrans("0123456789", "0000000000")
+
+
 def _hashes(text: str) -> npt.NDArray[np.uint64]:
-    padded = " " + " ".join(text.lower().split()) + " "
+    text = text.lower()
+    if "://" in text or "www." in text:
+        text = _URL.sub(" xurlx ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" xemailx ", text)
+    padded = " " + " ".join(text.translate(_DIGITS).split()) + " "
     codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     parts: list[npt.NDArray[np.uint64]] = []
     length = codes.shape[0]

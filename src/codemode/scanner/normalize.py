@@ -207,7 +207,12 @@ def _decoded_payloads(text: str) -> list[View]:
 def views(text: str) -> list[View]:
     """Return the canonical view of ``text`` followed by every hidden or decoded payload in it."""
     cleaned = _clean(text)
-    result = [View("text", _flatten_markup(cleaned))]
+    flat = _flatten_markup(cleaned)
+    result = [View("text", flat)]
+    if "<" in cleaned and len(flat) < len(cleaned.strip()):
+        # Flattening drops tags, and with them "<|im_start|>", "<system>" or "<tool_call>":
+        # the markup rules also read the text before flattening.
+        result.append(View("markup", cleaned))
     leet_words = {w for w in _LEET_WORD.findall(cleaned) if w.lower().translate(_LEET) in _LEET_TARGETS}
     if leet_words:
         deleeted = _LEET_WORD.sub(

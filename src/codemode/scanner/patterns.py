@@ -39,6 +39,7 @@ class Rule:
     reason: str
     regex: re.Pattern[str]
     anchors: tuple[str, ...]
+    markup: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +52,23 @@ class Match:
     weight: float
 
 
+# Rules about tags and markup also read the text before HTML is flattened (the "markup" view).
+_MARKUP_RULES = frozenset(
+    {"role.chat_token", "role.system_marker", "role.information_block", "tool.forged_call", "exfil.markdown_image"}
+)
+
+
 def _r(id_: str, weight: float, reason: str, anchors: str, pattern: str) -> Rule:
     # Patterns are written in lower case and run on lower-cased text: IGNORECASE on Unicode
     # patterns is several times slower in CPython's re.
-    return Rule(id_, weight, reason, re.compile(pattern.lower(), re.MULTILINE), tuple(anchors.split("|")))
+    return Rule(
+        id_,
+        weight,
+        reason,
+        re.compile(pattern.lower(), re.MULTILINE),
+        tuple(anchors.split("|")),
+        id_ in _MARKUP_RULES,
+    )
 
 
 # Shared vocabulary, kept small and bounded so the rules stay fast on 12k-character texts.
@@ -132,7 +146,7 @@ RULES: tuple[Rule, ...] = (
         "wraps a message to the model in a fake <INFORMATION> block",
         "<information>|message from me",
         r"<information>\s*(?:this is|important|attention|note)"
-        r"|message from me,?[^\n]{0,60}\bto you\b",
+        r"|message from me,\s*[^\n]{1,60},\s*to you,",
     ),
     # Instruction overrides.
     _r(
@@ -227,7 +241,7 @@ RULES: tuple[Rule, ...] = (
         "include|respond|reply|answer|output|say|print|write|your response|your answer|your reply|your output|it is",
         r"\binclude (?:this|the following|in your (?:response|answer|reply|output|summary))"
         r"[^\n]{0,60}(?:exactly|verbatim|string|text|link|image|anchor|markdown|code)"
-        r"|\b(?:respond|reply|answer|output|say|print|write)\s+(?:only\s+)?(?:with\s+)?"
+        r"|\b(?:respond|reply|answer|output|say|print|write)\s+(?:to me\s+)?(?:only\s+)?(?:with\s+)?"
         r"(?:exactly\s+)?[\"'“‘][^\"'”’\n]{1,80}[\"'”’]\s+(?:instead|and nothing else|only)"
         r"|\bjust (?:say|print|output|respond with|reply with|write)\s+[\"'“‘]"
         r"|\b(?:your (?:response|answer|reply|output) (?:must|should) (?:only )?(?:be|contain|"
@@ -383,7 +397,7 @@ RULES: tuple[Rule, ...] = (
         r"|(?:忽略|无视|忘记|忘掉|不要理会|忽視|無視)(?:掉)?(?:你|您)?(?:之前|以前|先前|上面|上述|"
         r"所有|全部|前面)?(?:的)?(?:所有|全部)?(?:的)?(?:指令|指示|说明|說明|规则|規則|提示|命令)"
         r"|(?:以前|前|上記|これまで|今まで)の(?:すべての|全ての)?(?:指示|命令|ルール|指令)を"
-        r"(?:無視|忘れ)"
+        r"(?:すべて|全て)?(?:無視|忘れ)"
         r"|(?:이전|기존|위의|모든)\s*(?:지시|지침|명령|규칙)(?:사항)?(?:을|를)?\s*(?:무시|잊어)",
     ),
     _r(
@@ -477,6 +491,8 @@ def match_views(views: list[View]) -> list[Match]:
         for rule in RULES:
             if view.kind != "text" and rule.id in best:
                 continue
+            if view.kind == "markup" and not rule.markup:
+                continue
             if not any(anchor in text for anchor in rule.anchors):
                 continue
             found = rule.regex.search(text)
@@ -488,7 +504,7 @@ def match_views(views: list[View]) -> list[Match]:
                     discussion = _DISCUSSION.search(text) is not None
                 if discussion:
                     weight = min(weight, QUOTED_WEIGHT)
-            if view.kind not in ("text", "leetspeak") and weight == rule.weight:
+            if view.kind not in ("text", "leetspeak", "markup") and weight == rule.weight:
                 weight = min(1.0, weight + 0.05)
             previous = best.get(rule.id)
             if previous is None or weight > previous.weight:

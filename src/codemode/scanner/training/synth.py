@@ -18,7 +18,7 @@ from typing import Any
 
 from .synth_lang import LANGS
 
-__all__ = ["generate"]
+__all__ = ["all_synthetic", "generate"]
 
 _DOMAINS = ["example.com", "mail-sync.net", "data-collect.io", "shop-verify.com", "crm-backup.org"]
 _NAMES = ["anna", "marco", "lea", "tom", "sofia", "jan", "ines", "omar", "yuki", "li", "eva", "noah"]
@@ -188,3 +188,10 @@ def generate(seed: int = 7, per_language: int = 260, english: int = 900) -> list
         rows.append({**row, "text": _as_json(row["text"], rng), "source": row["source"] + "-json"})
     return rows
 
+
+
+def all_synthetic(seed: int = 7) -> list[dict[str, Any]]:
+    """Every synthetic row the classifier trains on: ``generate`` plus the benign generators."""
+    from .synth_benign import benign_rows, lorem_rows
+
+    return generate(seed) + benign_rows(seed + 4) + lorem_rows(seed + 6)

@@ -308,3 +308,45 @@ def to_onnx(model: TrainedModel) -> bytes:
 def row_hash(text: str) -> int:
     """A stable hash of a row's text, for deterministic splits."""
     return int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:8], 16)
+
+
+def row_probabilities(
+    model: TrainedModel, corpus: Corpus, rows: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Return each selected row's classifier probability (its worst unit), straight from the weights."""
+    wanted = np.zeros(len(corpus.rows), dtype=bool)
+    wanted[rows] = True
+    units = np.flatnonzero(wanted[corpus.unit_row])
+    logits = corpus.matrix(units) @ model.weights.astype(np.float64) + model.bias
+    probabilities = 1.0 / (1.0 + np.exp(-logits))
+    best = np.zeros(len(corpus.rows), dtype=np.float64)
+    np.maximum.at(best, corpus.unit_row[units], probabilities)
+    result: npt.NDArray[np.float64] = best[rows]
+    return result
+
+
+def pick_threshold(
+    probabilities: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    strong: npt.NDArray[np.bool_],
+    *,
+    max_fpr: float = 0.01,
+) -> tuple[float, dict[str, float]]:
+    """Pick the cut with the best F1 whose false-positive rate stays within ``max_fpr``.
+
+    ``strong`` marks rows a strong tier-1 pattern flags anyway, as the scanner would.
+    """
+    best = (0.5, {"f1": -1.0})
+    negatives = max(1, int((labels == 0).sum()))
+    for t in np.arange(0.30, 0.99, 0.01):
+        flagged = strong | (probabilities >= t)
+        tp = int((flagged & (labels == 1)).sum())
+        fp = int((flagged & (labels == 0)).sum())
+        fn = int((~flagged & (labels == 1)).sum())
+        precision = tp / max(1, tp + fp)
+        recall = tp / max(1, tp + fn)
+        f1 = 2 * precision * recall / max(1e-9, precision + recall)
+        fpr = fp / negatives
+        if fpr <= max_fpr and f1 > best[1]["f1"]:
+            best = (round(float(t), 2), {"f1": f1, "precision": precision, "recall": recall, "fpr": fpr})
+    return best
