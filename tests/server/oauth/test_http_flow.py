@@ -416,3 +416,73 @@ def test_sim_and_server_addresses_differ() -> None:
     # The rig routes by host:port; a collision would silently send Klaviyo calls to ourselves.
     assert SIM != SERVER
     assert FakeClock()() > 1_700_000_000
+
+
+async def test_replaying_a_spent_refresh_token_revokes_the_whole_login(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        rotated = (
+            await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        ).json()
+        assert (await client.call(rotated["access_token"])).status_code == 200
+        # Someone copied the first refresh token and uses it after the client rotated it.
+        replay = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
+        assert replay.status_code == 400
+        assert (await client.call(rotated["access_token"])).status_code == 401
+        after = await client.token(
+            grant_type="refresh_token", refresh_token=rotated["refresh_token"]
+        )
+        assert after.status_code == 400
+        assert len(rig.sim_state.refresh) == 0  # Klaviyo's refresh token was revoked too
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "http://10.0.0.5/cb",
+        "https://ok.example/cb#frag",
+    ],
+)
+async def test_registration_refuses_unsafe_redirect_uris(rig: Rig, uri: str) -> None:
+    async with rig.client() as http:
+        response = await http.post(
+            f"{SERVER}/register",
+            json={"redirect_uris": [uri], "token_endpoint_auth_method": "none"},
+        )
+    assert response.status_code == 400, response.text
+
+
+async def test_registration_accepts_native_app_schemes(rig: Rig) -> None:
+    async with rig.client() as http:
+        response = await http.post(
+            f"{SERVER}/register",
+            json={
+                "redirect_uris": ["cursor://anysphere.cursor/oauth/callback"],
+                "token_endpoint_auth_method": "none",
+            },
+        )
+    assert response.status_code == 201, response.text
+
+
+async def test_open_endpoints_are_bounded(rig: Rig) -> None:
+    rig.bundle.provider.max_clients = 2
+    rig.bundle.provider.max_pending = 2
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        await McpClient(http).register()
+        third = await http.post(
+            f"{SERVER}/register",
+            json={"redirect_uris": [CLIENT_REDIRECT], "token_endpoint_auth_method": "none"},
+        )
+        assert third.status_code == 400
+        _, challenge = pkce()
+        for state in ("a", "b", "c"):
+            assert (await http.get(client.authorize_url(challenge, state))).status_code == 302
+    assert len(rig.bundle.provider._pending) == 2

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,12 @@ from codemode.server.oauth.issuer import TokenIssuer
 from codemode.server.oauth.upstream import Pkce
 
 __all__ = ["GrantAccessToken", "GrantCode", "GrantRefreshToken", "KlaviyoOAuthProvider", "Pending"]
+
+logger = logging.getLogger("codemode.server.oauth")
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+# Schemes a browser would run or read locally instead of handing the code to an application.
+_FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
 
 
 class GrantCode(AuthorizationCode):
@@ -121,6 +128,8 @@ class KlaviyoOAuthProvider:
         code_ttl: int = 300,
         pending_ttl: int = 600,
         refresh_ttl: int = 30 * 24 * 3600,
+        max_pending: int = 10_000,
+        max_clients: int = 10_000,
     ) -> None:
         self.grants = grants
         self.issuer = issuer
@@ -133,6 +142,9 @@ class KlaviyoOAuthProvider:
         self.code_ttl = code_ttl
         self.pending_ttl = pending_ttl
         self.refresh_ttl = refresh_ttl
+        # Bounds, because /authorize and /register are open to anyone on the network.
+        self.max_pending = max_pending
+        self.max_clients = max_clients
         self._pending: dict[str, Pending] = {}
         self._codes: dict[str, GrantCode] = {}
 
@@ -152,12 +164,21 @@ class KlaviyoOAuthProvider:
         """Keep a dynamically registered client.
 
         Raises:
-            RegistrationError: a redirect URI is neither HTTPS nor loopback HTTP (OAuth 2.1
-                allows nothing else for a browser redirect carrying a code).
+            RegistrationError: a redirect URI is plain HTTP off loopback (OAuth 2.1 allows
+                https, loopback http and native-app schemes such as ``cursor://``), uses a
+                scheme a browser would execute, or the server holds too many clients.
         """
+        if len(self.grants.clients) >= self.max_clients:
+            raise RegistrationError(
+                "invalid_client_metadata", "this server has too many registered clients; try later"
+            )
         for uri in client_info.redirect_uris or ():
             host = uri.host or ""
-            if uri.scheme == "http" and host not in {"127.0.0.1", "localhost", "[::1]", "::1"}:
+            if uri.scheme.lower() in _FORBIDDEN_SCHEMES:
+                raise RegistrationError(
+                    "invalid_redirect_uri", f"redirect URIs may not use the {uri.scheme}: scheme"
+                )
+            if uri.scheme == "http" and host not in _LOOPBACK_HOSTS:
                 raise RegistrationError(
                     "invalid_redirect_uri",
                     f"redirect URI {uri} must use https (plain http is allowed only for loopback)",
@@ -168,6 +189,7 @@ class KlaviyoOAuthProvider:
                 )
         self.grants.clients[client_info.client_id or ""] = client_info.model_dump(mode="json")
         self.grants.save()
+        logger.info("registered OAuth client %s", client_info.client_id)
 
     # -- authorize, consent, callback --------------------------------------------------------
 
@@ -184,6 +206,8 @@ class KlaviyoOAuthProvider:
         if unknown:
             raise AuthorizeError("invalid_scope", f"unknown scopes: {' '.join(unknown)}")
         self._expire_pending()
+        while len(self._pending) >= self.max_pending:  # drop the oldest unfinished login
+            del self._pending[next(iter(self._pending))]
         txn = secrets.token_urlsafe(24)
         self._pending[txn] = Pending(
             txn=txn,
@@ -241,10 +265,14 @@ class KlaviyoOAuthProvider:
             tokens = await self.grants.upstream.exchange_code(
                 code=code, redirect_uri=self.callback_url, pkce=pending.pkce
             )
-        except UpstreamOAuthError:
+        except UpstreamOAuthError as exc:
+            logger.warning("Klaviyo refused the code exchange: %s", exc.error)
             return self._client_redirect(pending, error="server_error")
         granted = set(tokens.scopes) if tokens.scopes else set(pending.scopes)
         grant = self.grants.add(tokens, client_id=pending.client.client_id or "")
+        logger.info(
+            "Klaviyo login completed: grant %s for client %s", grant.id[:8], grant.client_id
+        )
         our_code = secrets.token_urlsafe(32)
         self._codes[our_code] = GrantCode(
             code=our_code,
@@ -288,9 +316,20 @@ class KlaviyoOAuthProvider:
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
     ) -> GrantRefreshToken | None:
-        """Our refresh token, if it is live, belongs to this client and its grant still exists."""
+        """Our refresh token, if it is live, belongs to this client and its grant still exists.
+
+        A refresh token that was already exchanged is a sign it was copied (OAuth 2.1 section
+        4.3.1): the whole login is revoked, so neither the thief nor the client keeps it.
+        """
         record = self.grants.refresh_tokens.get(_hash(refresh_token))
         if record is None or record["client_id"] != client.client_id:
+            return None
+        if record.get("spent"):
+            logger.warning(
+                "a spent refresh token was presented again; revoking grant %s",
+                str(record["grant_id"])[:8],
+            )
+            await self.grants.revoke(record["grant_id"])
             return None
         if record["expires_at"] < self.clock() or self.grants.get(record["grant_id"]) is None:
             return None
@@ -310,9 +349,12 @@ class KlaviyoOAuthProvider:
         refresh_token: GrantRefreshToken,
         scopes: list[str],
     ) -> OAuthToken:
-        """Rotate: the presented refresh token dies, a new pair is issued for the same grant."""
-        if self.grants.refresh_tokens.pop(_hash(refresh_token.token), None) is None:
+        """Rotate: the presented refresh token dies (kept as *spent* to catch a replay) and a new
+        pair is issued for the same grant."""
+        record = self.grants.refresh_tokens.get(_hash(refresh_token.token))
+        if record is None or record.get("spent"):
             raise TokenError("invalid_grant", "refresh token was already used")
+        record["spent"] = True
         return self._issue(client.client_id or "", refresh_token.grant_id, scopes)
 
     async def load_access_token(self, token: str) -> GrantAccessToken | None:
@@ -356,11 +398,17 @@ class KlaviyoOAuthProvider:
     def _issue(self, client_id: str, grant_id: str, scopes: Sequence[str]) -> OAuthToken:
         access, _ = self.issuer.issue(subject=grant_id, client_id=client_id, scopes=scopes)
         refresh = secrets.token_urlsafe(32)
+        now = self.clock()
+        self.grants.refresh_tokens = {
+            key: record
+            for key, record in self.grants.refresh_tokens.items()
+            if record["expires_at"] >= now
+        }
         self.grants.refresh_tokens[_hash(refresh)] = {
             "client_id": client_id,
             "grant_id": grant_id,
             "scopes": list(scopes),
-            "expires_at": self.clock() + self.refresh_ttl,
+            "expires_at": now + self.refresh_ttl,
         }
         self.grants.save()
         return OAuthToken(
