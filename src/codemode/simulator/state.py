@@ -95,30 +95,55 @@ class SimState:
         self.tokens: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {}
         self.saver = SqliteSaver(config.db_path) if config.db_path else None
+        self._pending: dict[str, tuple[int, int, int]] = {}
         self.default_account = self.add_account(
             "Trailhead Outfitters", DEMO_COMPANY_ID, user=DEMO_USERS[0], profiles=config.profiles, events=config.events
         ).account_id
         self.add_key(DEMO_PRIVATE_KEY, self.default_account)
+        # The second demo account is seeded on first use, so startup pays for one account only.
         second = self.add_account(
-            "Summit Supply Co.", "SuMm1T", user=DEMO_USERS[1], profiles=max(1, config.profiles // 5), events=config.events // 10
+            "Summit Supply Co.",
+            "SuMm1T",
+            user=DEMO_USERS[1],
+            profiles=max(1, config.profiles // 5),
+            events=config.events // 10,
+            lazy=True,
         )
         self.add_key("pk_demo_summit_supply", second.account_id)
 
-    def add_account(self, name: str, company_id: str, *, user: str | None = None, profiles: int = 200, events: int = 2000) -> Account:
-        """Create (or restore from ``--db``) a seeded account; ``user`` becomes its OAuth user."""
+    def add_account(
+        self,
+        name: str,
+        company_id: str,
+        *,
+        user: str | None = None,
+        profiles: int = 200,
+        events: int = 2000,
+        lazy: bool = False,
+    ) -> Account:
+        """Create (or restore from ``--db``) a seeded account; ``user`` becomes its OAuth user.
+
+        With ``lazy`` the data is built on the account's first use.
+        """
         index = len(self.accounts)
         account = Account(f"acct_{company_id}", company_id, name, now=self.config.anchor(), seed=self.config.seed * 1000 + index)
-        if self.saver is not None and self.saver.has(account):
-            self.saver.restore(account)
-        else:
-            seed_account(account, seed=self.config.seed + index, profiles=profiles, events=events, brand=index)
-            if self.saver is not None:
-                self.saver.save(account, everything=True)
+        self._pending[account.account_id] = (index, profiles, events)
         self.accounts[account.account_id] = account
         self.by_company[company_id] = account.account_id
         if user:
             self.users[user] = account.account_id
+        if not lazy:
+            self._fill(account)
         return account
+
+    def _fill(self, account: Account) -> None:
+        index, profiles, events = self._pending.pop(account.account_id)
+        if self.saver is not None and self.saver.has(account):
+            self.saver.restore(account)
+            return
+        seed_account(account, seed=self.config.seed + index, profiles=profiles, events=events, brand=index)
+        if self.saver is not None:
+            self.saver.save(account, everything=True)
 
     def add_key(self, key: str, account_id: str, scopes: frozenset[str] | None = None) -> None:
         """Register a private key for an account (with optional scopes, to test 403s)."""
@@ -129,8 +154,13 @@ class SimState:
         self.clients[client_id] = OAuthClient(client_id, secret, redirect_uris)
 
     def account(self, account_id: str) -> Account:
-        """An account by id."""
-        return self.accounts[account_id]
+        """An account by id (seeded now if it was added lazily)."""
+        account = self.accounts[account_id]
+        if account_id in self._pending:
+            with self.lock:
+                if account_id in self._pending:
+                    self._fill(account)
+        return account
 
     def saved(self, account: Account) -> None:
         """Persist the account's changed tables when ``--db`` is set."""
