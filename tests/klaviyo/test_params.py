@@ -280,3 +280,8 @@ def test_relationship_objects_and_nulls_pass_through(k: Klaviyo) -> None:
     meta = {"patch_properties": {"unset": ["old"]}}
     patch = k.prepare("update_profile", id="P1", attributes={}, meta=meta)
     assert patch.json["data"]["meta"] == meta
+
+
+def test_empty_facets_are_left_out(k: Klaviyo) -> None:
+    prepared = k.prepare("get_profiles", include=[], fields={"profile": []}, additional_fields={})
+    assert prepared.query == ()

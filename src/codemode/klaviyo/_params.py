@@ -195,7 +195,8 @@ def _facet(
             if item not in allowed[rtype]:
                 options = _options(item, list(allowed[rtype]))
                 raise _fail(action, f"{name}[{rtype}] has no field {item!r}; {options}", name)
-        pairs.append((f"{wire}[{rtype}]", ",".join(items)))
+        if items:  # an empty list means "no preference", not an empty fieldset
+            pairs.append((f"{wire}[{rtype}]", ",".join(items)))
     return pairs
 
 
@@ -320,9 +321,9 @@ def _query(action: Action, params: Mapping[str, Any], base: BaseURL) -> list[tup
                     f"cannot include {item!r}; {_options(item, list(action.include))}",
                     _INCLUDE,
                 )
-        pairs.append(
-            ("include", ",".join(i if i in action.include else i.replace("_", "-") for i in items))
-        )
+        if items:
+            wire = [i if i in action.include else i.replace("_", "-") for i in items]
+            pairs.append(("include", ",".join(wire)))
     return pairs
 
 
