@@ -32,7 +32,15 @@ def register(app: typer.Typer) -> None:
         ),
         status: bool = typer.Option(False, "--status", help="Show the stored login and exit."),
         port: int = typer.Option(
-            0, "--port", help="Loopback port for the redirect (0: any free port).", min=0, max=65535
+            0,
+            "--port",
+            help=(
+                "Loopback port for the redirect (0: any free port). If your Klaviyo app only "
+                "accepts registered redirect URIs, register http://127.0.0.1:PORT/callback and "
+                "pass that PORT."
+            ),
+            min=0,
+            max=65535,
         ),
         timeout: float = typer.Option(
             300.0, "--timeout", help="Seconds to wait for the browser.", min=1.0

@@ -16,7 +16,7 @@ from pydantic import AnyHttpUrl
 from starlette.routing import BaseRoute
 
 from codemode.server.credentials import KlaviyoCredentials
-from codemode.server.oauth._errors import NotLoggedInError
+from codemode.server.oauth._errors import NotLoggedInError, UpstreamOAuthError
 from codemode.server.oauth._secrets import Secret, SecretBox, derive_key
 from codemode.server.oauth.grants import GrantStore
 from codemode.server.oauth.issuer import TokenIssuer
@@ -106,6 +106,10 @@ class OAuthBundle:
             current = await self.grants.access_token(grant.id)
         except NotLoggedInError:
             return None
+        except UpstreamOAuthError as exc:  # Klaviyo unreachable or failing: retry later
+            from codemode.server.credentials import MissingCredentials
+
+            raise MissingCredentials(str(exc)) from None
         last: list[Secret] = [current]
 
         async def on_unauthorized() -> str:

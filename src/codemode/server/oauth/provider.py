@@ -61,6 +61,9 @@ class GrantCode(AuthorizationCode):
 
     grant_id: str
 
+    def __repr__(self) -> str:
+        return f"GrantCode(client_id={self.client_id!r}, grant_id={self.grant_id!r})"
+
 
 class GrantRefreshToken(RefreshToken):
     """Our refresh token (opaque, stored hashed), tied to one grant."""
