@@ -422,7 +422,8 @@ class ModuleProxy:
             f"{object.__getattribute__(self, '_label')} is read-only in the sandbox"
         )
 
-    __delattr__ = __setattr__  # type: ignore[assignment]
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)
 
     def __repr__(self) -> str:
         return f"<sandbox module {object.__getattribute__(self, '_label')}>"
@@ -569,13 +570,3 @@ def closed_name_reason(name: str) -> str | None:
     """Why a builtin the script tried to use is not provided, when the policy says."""
     reason = load_policy().get("closed", {}).get(name)
     return str(reason) if reason is not None else None
-
-
-def is_script_frame(filename: str) -> bool:
-    """True for code compiled from the script."""
-    return filename == SCRIPT_NAME
-
-
-def parse_only(source: str) -> ast.Module:
-    """Parse without compiling (used to measure nesting before RestrictedPython walks it)."""
-    return ast.parse(source, filename=SCRIPT_NAME)

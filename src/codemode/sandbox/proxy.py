@@ -68,7 +68,7 @@ def error_from_dict(data: Mapping[str, Any]) -> Exception:
         return ResponseBlockedError(
             message, operation_id=data.get("operation_id"), code="injection_blocked"
         )
-    return KlaviyoError.from_dict(dict(data))
+    return KlaviyoError.from_dict({**data, "message": message})
 
 
 def _json_default(value: Any) -> Any:
