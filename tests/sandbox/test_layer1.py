@@ -186,7 +186,7 @@ def test_module_proxy_is_read_only_and_lists_what_it_has() -> None:
 def test_import_hook_rules() -> None:
     with pytest.raises(ImportError, match="allowed modules"):
         guards.guarded_import("json", level=1)
-    with pytest.raises(AttributeError, match="json.decoder is not available"):
+    with pytest.raises(AttributeError, match=r"json\.decoder is not available"):
         guards.guarded_import("json", fromlist=("dumps", "decoder"))
     assert guards.guarded_import("_strptime").__name__ == "_strptime"
     with pytest.raises(ImportError):
