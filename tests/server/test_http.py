@@ -6,6 +6,7 @@ import os
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -216,3 +217,52 @@ def test_the_demo_refuses_to_start_unauthenticated_beyond_loopback(
     built = make_server(transport="http", host="0.0.0.0")
     with pytest.raises(ConfigError, match="refusing to serve the demo without authentication"):
         built.http_app()
+
+
+async def test_with_oauth_the_endpoint_points_clients_to_the_authorization_server(
+    make_server: BuildServer,
+) -> None:
+    built = make_server(
+        transport="http", demo=False, base_url="http://127.0.0.1:1", oauth_client_id=None
+    )
+    assert built.oauth is None  # no OAuth app configured: keys only
+    oauthed = _keyed_oauth(make_server)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+    async with serving(oauthed.http_app()) as url, httpx.AsyncClient(timeout=10) as raw:
+        denied = await raw.post(
+            url, json=body, headers={"accept": "application/json, text/event-stream"}
+        )
+        challenge = denied.headers["www-authenticate"]
+        metadata_url = challenge.split('resource_metadata="', 1)[1].split('"', 1)[0]
+        # The advertised URLs use the configured public address; fetch its path from this server.
+        metadata = await raw.get(url.removesuffix("/mcp") + urlsplit(metadata_url).path)
+        keyed = await raw.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            headers={
+                "accept": "application/json, text/event-stream",
+                "authorization": f"Klaviyo-API-Key {KEY_A}",
+                "mcp-protocol-version": "2026-07-28",
+            },
+        )
+    assert denied.status_code == 401 and challenge.startswith("Bearer")
+    assert metadata.status_code == 200 and metadata.json()["resource"].rstrip("/").endswith("/mcp")
+    assert metadata.json()["authorization_servers"]
+    assert keyed.status_code != 401  # a private key still works beside OAuth
+
+
+def _keyed_oauth(make_server: BuildServer) -> CodemodeServer:
+    from codemode.config import Settings
+    from codemode.server import build_server
+
+    built = make_server(transport="http", demo=False, base_url="http://127.0.0.1:1")
+    settings = Settings(
+        demo=False,
+        base_url="http://127.0.0.1:1",
+        audit_disabled=True,
+        transport="http",
+        host="127.0.0.1",
+    )
+    return build_server(
+        settings, http_client=built.runtime.http_client, oauth=True, log_level="ERROR"
+    )

@@ -30,7 +30,7 @@ from codemode.server.credentials import (
     StaticCredentials,
     key_principal,
 )
-from codemode.server.http import HttpAuth, build_http_app, check_exposure
+from codemode.server.http import HttpAuth, build_http_app, check_exposure, is_loopback
 from codemode.server.runtime import Runtime
 from codemode.server.tools import register_tools
 
@@ -163,7 +163,10 @@ def build_server(
         from codemode.server.oauth import build_oauth
         from codemode.server.oauth.configure import oauth_config
 
-        server_url = f"http://{settings.host}:{settings.port}"
+        # Beyond loopback the address clients use is not the bind address: CODEMODE_PUBLIC_URL.
+        server_url = (
+            f"http://{settings.host}:{settings.port}" if is_loopback(settings.host) else None
+        )
         bundle = build_oauth(oauth_config(settings, server_url=server_url), http_client=http_client)
     if credentials is None:
         credentials = _default_credentials(settings, transport, bundle, http_client)
