@@ -165,6 +165,11 @@ def test_oauth_config_from_settings_needs_an_app_and_a_public_url(tmp_path: Path
     )
     with pytest.raises(ConfigError, match="CODEMODE_PUBLIC_URL"):
         oauth_config(app)
+    with pytest.raises(ConfigError, match="https"):
+        oauth_config(app, server_url="http://0.0.0.0:8000")
+    assert (
+        oauth_config(app, server_url="http://127.0.0.1:8000").server_url == "http://127.0.0.1:8000"
+    )
     config = oauth_config(app, server_url="https://mcp.test")
     assert config.resource_url == "https://mcp.test/mcp"
     assert config.state_file is None  # no key: nothing is persisted

@@ -54,7 +54,7 @@ def oauth_config(settings: Settings, *, server_url: str | None = None) -> OAuthC
             (for a loopback server, ``http://127.0.0.1:PORT``).
 
     Raises:
-        ConfigError: no OAuth app, or no public URL.
+        ConfigError: no OAuth app, or no public URL, or a plain-http one off loopback.
     """
     from codemode.server.oauth.bundle import OAuthConfig
 
@@ -63,6 +63,12 @@ def oauth_config(settings: Settings, *, server_url: str | None = None) -> OAuthC
     if not public:
         raise ConfigError(
             "OAuth needs the server's public URL: set CODEMODE_PUBLIC_URL (e.g. https://mcp.example.com)"
+        )
+    parts = urlsplit(public)
+    if parts.scheme != "https" and (parts.hostname or "") not in _LOOPBACK:
+        raise ConfigError(
+            f"the OAuth server URL {public} must use https (plain http only on loopback): set "
+            "CODEMODE_PUBLIC_URL to the https:// address clients reach this server at"
         )
     key = settings.oauth_key.encode() if settings.oauth_key else None
     return OAuthConfig(
