@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
-from codemode.klaviyo import AsyncKlaviyo, F, NotFoundError
+from codemode.klaviyo import AsyncKlaviyo, F, Klaviyo, NotFoundError
 
 simulator = pytest.importorskip("codemode.simulator")
 
 
-async def test_async_sdk_reads_pages_writes_and_fails_typed_against_the_simulator() -> None:
-    app = simulator.create_app(simulator.SimConfig(seed=0, rate_limits=False))
+@pytest.fixture(scope="module")
+def app() -> Any:
+    """One seeded simulator for the module (seeding takes a few seconds)."""
+    return simulator.create_app(simulator.SimConfig(seed=0, rate_limits=False))
+
+
+async def test_async_sdk_reads_pages_writes_and_fails_typed_against_the_simulator(app: Any) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
         k = AsyncKlaviyo(
             api_key=simulator.DEMO_PRIVATE_KEY, base_url="http://sim", http_client=http
@@ -30,3 +37,16 @@ async def test_async_sdk_reads_pages_writes_and_fails_typed_against_the_simulato
         with pytest.raises(NotFoundError) as caught:
             await k.profiles.get_profile("no-such-profile")
         assert caught.value.operation_id == "get_profile" and caught.value.status == 404
+
+
+def test_sync_sdk_pages_and_prepares_against_the_simulator(app: Any) -> None:
+    from starlette.testclient import TestClient
+
+    # TestClient is an httpx.Client that drives the ASGI app in-process: the sync client's seam.
+    with TestClient(app, base_url="http://sim") as http:
+        k = Klaviyo(api_key=simulator.DEMO_PRIVATE_KEY, base_url="http://sim", http_client=http)
+        lists = k.lists.get_lists()
+        assert lists.status == 200 and lists.info is not None and lists.info.attempts == 1
+        every = list(k.profiles.get_profiles(page_size=3).all(max_items=7))
+        assert len({r["id"] for r in every}) == 7
+        assert k.prepare("get_lists").url == "http://sim/api/lists"
