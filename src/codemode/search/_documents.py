@@ -169,7 +169,9 @@ def action_facets(action: Action) -> frozenset[str]:
         facets.add("ids")
     if _relationship_target(action):
         facets.add("full")
-    if action.method == "GET" and (action.companion_of or re.search(r"-jobs/\{[a-z_]+\}$", action.path)):
+    if action.method == "GET" and (
+        action.companion_of or re.search(r"-jobs/\{[a-z_]+\}$", action.path)
+    ):
         facets.add("poll")
     if action.method in ("POST", "DELETE") and "/relationships/" in action.path:
         facets.add("link")

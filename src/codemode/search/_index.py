@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from codemode.catalog import Action, Catalog
 from codemode.search._documents import (
@@ -36,7 +37,7 @@ from codemode.search._documents import (
 )
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
 from codemode.search._text import STOPWORDS, stem, words
-from codemode.search._vocab import CUES, FACETS
+from codemode.search._vocab import CUES, FACETS, SURFACE_WORDS
 
 __all__ = ["SearchHit", "SearchIndex", "Weights"]
 
@@ -82,6 +83,7 @@ class Weights:
     method_word: float = 0.1
     fuzzy_cutoff: float = 82.0
     typos: bool = True
+    typo: float = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +183,7 @@ class SearchIndex:
         matrix[r, c] = idf[r] * f_arr * (w.k1 + 1) / (f_arr + norm[c])
         self._matrix = matrix
         # Words a query may legitimately use; anything else is a candidate typo.
-        for phrase in CUES:
-            surface.update(phrase)
+        surface |= SURFACE_WORDS
         self._known_words = sorted(s for s in surface | STOPWORDS if s.isalpha() and len(s) > 3)
         self._known_set = frozenset(surface | STOPWORDS)
         self._known_stems = frozenset(self._term_row) | frozenset(
@@ -223,10 +224,23 @@ class SearchIndex:
             or stem(word) in self._known_stems
         ):
             return word
-        best = process.extractOne(
-            word, self._known_words, scorer=fuzz.ratio, score_cutoff=self.weights.fuzzy_cutoff
+        # A typo is one or two edits away (transpositions count once); a real word that merely
+        # resembles ours ("confirmation" ~ "configuration") is further, so it is left alone.
+        limit = 1 if len(word) <= 8 else 2
+        near = process.extract(
+            word, self._known_words, scorer=OSA.distance, score_cutoff=limit, limit=5
         )
-        return str(best[0]) if best else word
+        if not near:
+            return word
+        # Among words as close, the most similar overall; five-letter words need more
+        # ("black" is one edit from "back" and is no typo).
+        best = max(
+            (str(c[0]) for c in near), key=lambda c: (-OSA.distance(word, c), fuzz.ratio(word, c))
+        )
+        needed = (
+            self.weights.fuzzy_cutoff if len(word) > 5 else max(self.weights.fuzzy_cutoff, 90.0)
+        )
+        return best if fuzz.ratio(word, best) >= needed else word
 
     # -- query ---------------------------------------------------------------------------------
 
@@ -240,6 +254,7 @@ class SearchIndex:
             concept_weight=w.concept,
             list_verb_weight=w.list_verb,
             negated_weight=w.negated,
+            typo_weight=w.typo,
         )
         lexical = np.zeros(n)
         for term, weight in parsed.terms.items():

@@ -32,22 +32,8 @@ _ROUTE = re.compile(
     r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(/(?:api|client)/[A-Za-z0-9_\-/{}$:.]*)", re.I
 )
 _IDENT = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
-_TIME_UNITS = frozenset(
-    {
-        "day",
-        "days",
-        "week",
-        "weeks",
-        "hour",
-        "hours",
-        "month",
-        "months",
-        "year",
-        "years",
-        "minutes",
-        "orders",
-        "order",
-    }
+_COUNTABLES = frozenset(
+    {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
 # Quoted strings are the caller's own names ('Back to School'), not API vocabulary; emails likewise.
@@ -81,6 +67,11 @@ _LEADING_ONLY = frozenset(
         "build",
         "make",
     )
+)
+# Leading verbs that are also nouns in summaries ("List campaigns", "mark used"): as the
+# imperative they say what to do (the intent cue), not which resource, so they weigh less.
+_SOFT_VERBS = frozenset(
+    stem(w) for w in ("list", "mark", "set", "record", "track", "log", "post", "point", "drop")
 )
 _VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
 
@@ -121,6 +112,7 @@ def parse_query(
     concept_weight: float,
     list_verb_weight: float,
     negated_weight: float,
+    typo_weight: float,
 ) -> ParsedQuery:
     """Analyse ``query``.
 
@@ -131,6 +123,7 @@ def parse_query(
         concept_weight: weight of the domain-vocabulary concept terms relative to literal terms.
         list_verb_weight: weight of a leading "list", which is usually the verb, not the resource.
         negated_weight: weight of denied words, matched only against denials in summaries.
+        typo_weight: weight of a word after typo repair, relative to a word as typed.
     """
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
@@ -167,7 +160,9 @@ def parse_query(
         if negated[i]:
             parsed.add_term("!" + s, negated_weight)
             continue
-        weight = list_verb_weight if (i == first and w == "list") else 1.0
+        weight = list_verb_weight if (i == first and s in _SOFT_VERBS) else 1.0
+        if w != raw_words[i]:
+            weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
     for concept in concept_terms(stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
@@ -267,14 +262,13 @@ def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery)
             continue
         if w.isdigit():
             value = int(w)
-            after = raw_words[i + 1 : i + 3]
-            countable = [a for a in after if a not in STOPWORDS]
-            plural = (
-                bool(countable) and countable[0].endswith("s") and not countable[0].endswith("ss")
-            )
-            if plural and countable[0] not in _TIME_UNITS and 2 <= value <= 100_000:
+            after = raw_words[i + 1 : i + 4]
+            # "80 SKUs", "40 new categories", "2000 past orders": a count of records asks for bulk;
+            # "3 units" of stock or "3 days" of delay does not.
+            things = [a for a in after if (stem(a),) in HEADS or a in _COUNTABLES]
+            if things and things[0].endswith("s") and 2 <= value <= 100_000:
                 parsed.add_cue("bulk", 1.0)
-            elif value >= 1000 and not plural:
+            elif value >= 1000 and not things:
                 parsed.add_cue("one", 0.5)
         elif any(c.isalpha() for c in w) and len(w) >= 2:
             parsed.add_cue("one", 0.5)

@@ -22,7 +22,16 @@ from typing import Any
 
 from codemode.search._text import stem, words
 
-__all__ = ["CONCEPTS", "CUES", "FACETS", "HEADS", "MAX_PHRASE", "RESOURCE_HEADS", "phrase_table"]
+__all__ = [
+    "CONCEPTS",
+    "CUES",
+    "FACETS",
+    "HEADS",
+    "MAX_PHRASE",
+    "RESOURCE_HEADS",
+    "SURFACE_WORDS",
+    "phrase_table",
+]
 
 PhraseTable = Mapping[tuple[str, ...], list[tuple[str, float]]]
 
@@ -63,6 +72,17 @@ HEADS: PhraseTable = MappingProxyType(
     phrase_table({h: [(p, 1.0) for p in ps] for h, ps in _DATA["heads"].items()})
 )
 RESOURCE_HEADS: Mapping[str, str] = MappingProxyType(dict(_DATA["resource_heads"]))
+
+# Every word the vocabulary is written in, as typed (typo repair may land on these).
+SURFACE_WORDS: frozenset[str] = frozenset(
+    w
+    for section in ("concepts", "heads")
+    for phrases in _DATA[section].values()
+    for phrase in phrases
+    for w in words(phrase)
+) | frozenset(
+    w for phrases in _DATA["cues"].values() for phrase, _ in phrases for w in words(phrase)
+)
 
 # Longest phrase, in tokens, that the matchers need to look at.
 MAX_PHRASE = max(len(k) for table in (CONCEPTS, CUES, HEADS) for k in table)
