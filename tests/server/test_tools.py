@@ -288,3 +288,29 @@ async def test_a_deny_entry_refuses_matching_actions_naming_the_setting(
         ran = await client.call_tool("execute_code", {"code": "klaviyo.lists.get_lists()"})
     assert ran.structured_content is not None
     assert "CODEMODE_DENY" in ran.structured_content["error"]["message"]
+
+
+async def test_without_a_credential_execute_code_says_how_to_provide_one(
+    sim_app: Any, tmp_path: Path
+) -> None:
+    from codemode.config import Settings
+    from codemode.server import build_server
+
+    settings = Settings(demo=False, audit_disabled=True, config_dir=tmp_path, state_dir=tmp_path)
+    built = build_server(settings, transport="memory", log_level="ERROR")
+    async with built.running(), Client(built.mcp) as client:
+        ran = await client.call_tool("execute_code", {"code": "print(1)"})
+    assert ran.is_error and ran.structured_content is not None
+    assert ran.structured_content["error"]["type"] == "AuthError"
+    assert "KLAVIYO_API_KEY" in ran.structured_content["error"]["message"]
+
+
+async def test_a_session_over_its_run_rate_is_told_when_to_retry(make_server: BuildServer) -> None:
+    built = make_server(rate_per_min=1)
+    async with built.running(), Client(built.mcp) as client:
+        first = await client.call_tool("execute_code", {"code": "print(1)"})
+        second = await client.call_tool("execute_code", {"code": "print(2)"})
+    assert not first.is_error
+    assert second.is_error and second.structured_content is not None
+    assert second.structured_content["error"]["type"] == "RateLimited"
+    assert "retry after" in second.structured_content["error"]["message"]
