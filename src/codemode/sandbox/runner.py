@@ -74,14 +74,19 @@ class _Zygote:
             child_end.close()
         host_end.setblocking(False)
         zygote = cls(process, host_end)
-        with anyio.move_on_after(_START_TIMEOUT_S):
-            ready = await zygote._recv()
-            if ready.get("t") == "ready":
-                return zygote
-            await zygote.close()
-            raise SandboxError(f"the sandbox zygote failed to start: {ready.get('reason', ready)}")
-        await zygote.close()
-        raise SandboxError(f"the sandbox zygote did not start within {_START_TIMEOUT_S:.0f} s")
+        try:
+            with anyio.move_on_after(_START_TIMEOUT_S):
+                ready = await zygote._recv()
+                if ready.get("t") == "ready":
+                    return zygote
+                raise SandboxError(
+                    f"the sandbox zygote failed to start: {ready.get('reason', ready)}"
+                )
+            raise SandboxError(f"the sandbox zygote did not start within {_START_TIMEOUT_S:.0f} s")
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await zygote.close()
+            raise
 
     async def _recv(self) -> dict[str, Any]:
         while True:
