@@ -74,7 +74,7 @@ class Weights:
         ("server", 0.05),
     )
     head: float = 0.24
-    verb_mismatch: float = 0.15
+    verb_mismatch: float = 0.1
     parent_missing: float = 0.2
     cue_cap: float = 2.0
     exact_id: float = 1.5
@@ -272,7 +272,8 @@ class SearchIndex:
         verbs = {f: parsed.cues.get(f, 0.0) for f in _VERB_CLASSES}
         verb, strength = max(verbs.items(), key=lambda kv: kv[1])
         if strength >= 1.0 and w.verb_mismatch:
-            intent = intent - w.verb_mismatch * (1.0 - self._facets[self._facet_row[verb]])
+            penalty = w.verb_mismatch * min(strength, w.cue_cap)
+            intent = intent - penalty * (1.0 - self._facets[self._facet_row[verb]])
         for head in parsed.heads:
             target = self._targets.get(head)
             if target is not None:
