@@ -486,3 +486,49 @@ async def test_open_endpoints_are_bounded(rig: Rig) -> None:
         for state in ("a", "b", "c"):
             assert (await http.get(client.authorize_url(challenge, state))).status_code == 302
     assert len(rig.bundle.provider._pending) == 2
+
+
+async def test_login_revoked_at_klaviyo_ends_the_session_with_a_reconnect_hint(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        rig.sim_state.refresh.clear()  # the user removed the app in Klaviyo
+        rig.clock.advance(3601)  # Klaviyo's access token expired: a refresh is needed, and refused
+        ours = (
+            await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        ).json()
+        response = await client.call(ours["access_token"])
+        assert response.status_code == 409  # the rig's answer when no Klaviyo credentials remain
+        assert (await client.call(ours["access_token"])).status_code == 401  # the grant is gone
+        assert len(rig.bundle.grants) == 0
+
+
+async def test_klaviyo_unreachable_during_refresh_is_reported_as_retryable(rig: Rig) -> None:
+    from mcp.server.auth.provider import AccessToken
+
+    from codemode.server.credentials import MissingCredentials
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    token = AccessToken(token="t", client_id=claims["client_id"], scopes=[], subject=claims["sub"])
+    rig.clock.advance(3601)
+    rig.router._apps.pop("127.0.0.1:9000")  # Klaviyo is down
+    with pytest.raises(MissingCredentials, match="could not reach"):
+        await rig.bundle.klaviyo_credentials(token)
+    assert len(rig.bundle.grants) == 1  # a network blip does not end the login
+
+
+async def test_a_token_cannot_reach_a_grant_of_another_client(rig: Rig) -> None:
+    from mcp.server.auth.provider import AccessToken
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+    subject = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+    other = AccessToken(token="t", client_id="someone-else", scopes=[], subject=subject)
+    assert await rig.bundle.klaviyo_credentials(other) is None
