@@ -25,14 +25,16 @@ def test_dev_queries_meet_the_top1_and_top5_targets(index: SearchIndex, catalog:
 
 
 def test_paraphrase_probes_written_apart_from_the_dev_set_rank_well(index: SearchIndex) -> None:
-    rows = [
-        json.loads(line)
-        for line in PARAPHRASES.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    """Probes written for this package in three registers (plain tasks, terse, scenarios).
+
+    None came from the dev set; the terse and scenario ones were used while developing the
+    vocabulary, so they guard against regressions rather than measure generalisation.
+    """
+    text = PARAPHRASES.read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     positions = {r["query"]: [h.id for h in index.search(r["query"], limit=5)] for r in rows}
     top1 = sum(positions[r["query"]][:1] == [r["id"]] for r in rows) / len(rows)
-    top5_misses = [r for r in rows if r["id"] not in positions[r["query"]]]
-    assert len(rows) >= 100
-    assert top1 >= 0.9, top1
-    assert not top5_misses, top5_misses
+    top5 = sum(r["id"] in positions[r["query"]] for r in rows) / len(rows)
+    assert len(rows) >= 250
+    assert top1 >= 0.85, top1
+    assert top5 >= 0.97, top5
