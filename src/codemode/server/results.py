@@ -27,22 +27,29 @@ Kind = Literal["read", "write", "destructive", "client"]
 Scan = Literal["clean", "flagged", "blocked", "unscanned"]
 
 
+def _lean_schema(schema: dict[str, Any]) -> None:
+    """Drop the titles pydantic derives from field names: the model pays for every token."""
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_lean_schema)
 
 
 class SearchResultItem(_Model):
     """One ranked SDK function."""
 
-    id: str = Field(description="Operation id, e.g. get_profiles")
+    id: str
     function: str = Field(description="Call path in scripts, e.g. klaviyo.profiles.get_profiles")
     summary: str
-    kind: Kind = Field(description="read, write, destructive or client")
+    kind: Kind
     score: float
 
 
 class SearchResult(_Model):
-    """``search_api``: ranked functions, best first."""
+    """Ranked functions, best first."""
 
     results: list[SearchResultItem]
 
@@ -58,7 +65,7 @@ class Signature(_Model):
 
 
 class SignatureResult(_Model):
-    """``get_signature``: one entry per name found."""
+    """One entry per name found."""
 
     signatures: list[Signature]
 
@@ -66,13 +73,13 @@ class SignatureResult(_Model):
 class CallRecord(_Model):
     """One SDK call a script made."""
 
-    id: str = Field(description="Operation id")
+    id: str
     status: int = Field(
         description="HTTP status; 0 when nothing was sent (refused, invalid, dry run)"
     )
     ms: float
     scan: Scan = Field(
-        description="Prompt-injection scan of the response: clean, flagged or blocked"
+        description="Prompt-injection scan of the answer; unscanned when there was none"
     )
 
 
@@ -85,7 +92,7 @@ class ErrorInfo(_Model):
 
 
 class ExecuteResult(_Model):
-    """``execute_code``: what the script printed and what it called."""
+    """What the script printed and the API calls it made."""
 
     output: str = Field(description="What the script printed (capped, scanned)")
     truncated: bool

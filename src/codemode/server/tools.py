@@ -47,7 +47,6 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         title="Search the Klaviyo API",
         description=SEARCH_DOC,
         annotations=ToolAnnotations(
-            title="Search the Klaviyo API",
             read_only_hint=True,
             destructive_hint=False,
             idempotent_hint=True,
@@ -72,7 +71,6 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         title="Get SDK signatures",
         description=GET_SIGNATURE_DOC,
         annotations=ToolAnnotations(
-            title="Get SDK signatures",
             read_only_hint=True,
             destructive_hint=False,
             idempotent_hint=True,
@@ -98,7 +96,6 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         title="Run a Klaviyo script",
         description=EXECUTE_DOC + (_READ_ONLY_NOTE if read_only else ""),
         annotations=ToolAnnotations(
-            title="Run a Klaviyo script",
             read_only_hint=read_only,
             destructive_hint=not read_only,
             idempotent_hint=False,
