@@ -61,7 +61,10 @@ def main() -> int:
     every = rows + synthetic
     print(f"{len(rows)} shared rows + {len(synthetic)} synthetic rows", flush=True)
     corpus = build_corpus(every)
-    print(f"{len(corpus.indices)} units featurised in {time.perf_counter() - started:.0f}s", flush=True)
+    print(
+        f"{len(corpus.indices)} units featurised in {time.perf_counter() - started:.0f}s",
+        flush=True,
+    )
 
     labels = np.array([int(r["label"]) for r in every], dtype=np.int64)
     family = np.array([FAMILIES.get(r["source"], "synthetic") for r in every])
@@ -91,7 +94,9 @@ def main() -> int:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scanner.onnx").write_bytes(to_onnx(final))
-    (args.out / "scanner.json").write_text(json.dumps(final.meta(), indent=2, sort_keys=True) + "\n")
+    (args.out / "scanner.json").write_text(
+        json.dumps(final.meta(), indent=2, sort_keys=True) + "\n"
+    )
     size = (args.out / "scanner.onnx").stat().st_size / 1e6
     print(f"wrote {args.out}/scanner.onnx ({size:.1f} MB) in {time.perf_counter() - started:.0f}s")
     return 0

@@ -87,7 +87,11 @@ def _metrics(rows: Sequence[dict[str, Any]], flagged: Sequence[bool]) -> dict[st
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
     def fpr(sources: frozenset[str]) -> float | None:
-        picked = [p for r, p in zip(rows, flagged, strict=True) if r["source"] in sources and not r["label"]]
+        picked = [
+            p
+            for r, p in zip(rows, flagged, strict=True)
+            if r["source"] in sources and not r["label"]
+        ]
         return sum(picked) / len(picked) if picked else None
 
     return {
@@ -129,7 +133,10 @@ def _defender() -> tuple[Callable[[str], bool] | None, str | None]:
         defense = create_prompt_defense()
         defense.defend_tool_result("warm-up: load the model", "bench")
     except Exception as exc:  # an optional peer: any failure becomes the row's reason
-        return None, f"StackOne Defender unavailable ({type(exc).__name__}: {exc}); pip install 'stackone-defender[onnx]'"
+        return (
+            None,
+            f"StackOne Defender unavailable ({type(exc).__name__}: {exc}); pip install 'stackone-defender[onnx]'",
+        )
 
     def flag(text: str) -> bool:
         value: Any = text
@@ -146,7 +153,11 @@ def _defender() -> tuple[Callable[[str], bool] | None, str | None]:
 
 
 def _score_defender(
-    flag: Callable[[str], bool] | None, error: str | None, rows: Sequence[dict[str, Any]], budget_s: float, into: _Scored
+    flag: Callable[[str], bool] | None,
+    error: str | None,
+    rows: Sequence[dict[str, Any]],
+    budget_s: float,
+    into: _Scored,
 ) -> None:
     into.error = error
     if flag is None:
@@ -180,7 +191,9 @@ def _leave_source_out(
     every = train_rows + synthetic
     started = time.perf_counter()
     corpus = build_corpus(every)
-    console.print(f"leave-source-out: {len(corpus.indices)} units featurised in {time.perf_counter() - started:.0f}s")
+    console.print(
+        f"leave-source-out: {len(corpus.indices)} units featurised in {time.perf_counter() - started:.0f}s"
+    )
     family_of = np.array([FAMILIES.get(r["source"], "synthetic") for r in every])
     pooled = _Scored("ours")
     per_family: dict[str, dict[str, Any]] = {}
@@ -195,7 +208,9 @@ def _leave_source_out(
         pooled.flagged += scored.flagged
         pooled.ms += scored.ms
         per_family[name] = _metrics(scored.rows, scored.flagged)
-        console.print(f"  {name}: retrained and scored {len(held)} rows in {time.perf_counter() - started:.0f}s")
+        console.print(
+            f"  {name}: retrained and scored {len(held)} rows in {time.perf_counter() - started:.0f}s"
+        )
     return pooled, per_family
 
 
@@ -221,7 +236,12 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     _score_ours(shipped, dev, ours_dev)
     pooled, per_family = _leave_source_out(train_rows, quick=quick, console=console, rng=rng)
 
-    combined = _Scored("ours", ours_dev.rows + pooled.rows, ours_dev.flagged + pooled.flagged, ours_dev.ms + pooled.ms)
+    combined = _Scored(
+        "ours",
+        ours_dev.rows + pooled.rows,
+        ours_dev.flagged + pooled.flagged,
+        ours_dev.ms + pooled.ms,
+    )
     # Defender on a sample of the same items (it is slow), ours re-read on exactly that sample.
     sample = rng.sample(combined.rows, min(len(combined.rows), 60 if quick else 600))
     flag, error = _defender()
@@ -233,12 +253,17 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     results: dict[str, Any] = {
         "dev": {**_metrics(ours_dev.rows, ours_dev.flagged), **_latency(ours_dev)},
         "leave_source_out": {**_metrics(pooled.rows, pooled.flagged), "families": per_family},
-        "dev_and_leave_source_out": {**_metrics(combined.rows, combined.flagged), **_latency(combined)},
+        "dev_and_leave_source_out": {
+            **_metrics(combined.rows, combined.flagged),
+            **_latency(combined),
+        },
         "paired_sample": {
             "items": len(theirs.rows),
             "ours": {**_metrics(ours_paired.rows, ours_paired.flagged), **_latency(ours_paired)},
             "stackone_defender": (
-                {**_metrics(theirs.rows, theirs.flagged), **_latency(theirs)} if theirs.rows else None
+                {**_metrics(theirs.rows, theirs.flagged), **_latency(theirs)}
+                if theirs.rows
+                else None
             ),
             "stackone_defender_error": theirs.error,
         },
@@ -277,7 +302,18 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
 
 def _print(console: Console, results: dict[str, Any]) -> None:
     table = Table(title="scanner: quality and latency (per item, one core, cold cache)")
-    for column in ("set", "system", "items", "P", "R", "F1", "FP mkt", "FP hardneg", "p50 ms", "p95 ms"):
+    for column in (
+        "set",
+        "system",
+        "items",
+        "P",
+        "R",
+        "F1",
+        "FP mkt",
+        "FP hardneg",
+        "p50 ms",
+        "p95 ms",
+    ):
         table.add_column(column, justify="right" if column not in ("set", "system") else "left")
 
     def row(name: str, system: str, m: dict[str, Any] | None) -> None:
@@ -287,11 +323,25 @@ def _print(console: Console, results: dict[str, Any]) -> None:
 
         def f(key: str) -> str:
             v = m.get(key)
-            return "-" if v is None or (isinstance(v, float) and v != v) else f"{v:.3f}" if key not in ("items",) else str(v)
+            return (
+                "-"
+                if v is None or (isinstance(v, float) and v != v)
+                else f"{v:.3f}"
+                if key not in ("items",)
+                else str(v)
+            )
 
         table.add_row(
-            name, system, str(m["items"]), f("precision"), f("recall"), f("f1"),
-            f("fpr_marketing"), f("fpr_hardneg"), f("all_p50_ms"), f("all_p95_ms"),
+            name,
+            system,
+            str(m["items"]),
+            f("precision"),
+            f("recall"),
+            f("f1"),
+            f("fpr_marketing"),
+            f("fpr_hardneg"),
+            f("all_p50_ms"),
+            f("all_p95_ms"),
         )
 
     row("dev", "codemode", results["dev"])
@@ -304,10 +354,20 @@ def _print(console: Console, results: dict[str, Any]) -> None:
     for column in ("family", "items", "P", "R", "F1", "FP benign"):
         fams.add_column(column)
     for name, m in results["leave_source_out"]["families"].items():
-        fams.add_row(name, str(m["items"]), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", f"{m['fpr_benign']:.3f}")
+        fams.add_row(
+            name,
+            str(m["items"]),
+            f"{m['precision']:.3f}",
+            f"{m['recall']:.3f}",
+            f"{m['f1']:.3f}",
+            f"{m['fpr_benign']:.3f}",
+        )
     console.print(fams)
     if results["paired_sample"]["stackone_defender_error"]:
-        console.print(f"stackone-defender: {results['paired_sample']['stackone_defender_error']}", highlight=False)
+        console.print(
+            f"stackone-defender: {results['paired_sample']['stackone_defender_error']}",
+            highlight=False,
+        )
     s = results["summary"]
     console.print(
         f"headline (dev + LSO): F1 {s['f1']:.3f}, FP marketing {s['fpr_marketing']}, p50 {s['p50_ms']} ms, "

@@ -37,7 +37,9 @@ def register(app: typer.Typer) -> None:
         try:
             stream: TextIO = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
-            typer.echo(f"cannot read {file}: {exc.strerror}; pass a readable file or - for stdin", err=True)
+            typer.echo(
+                f"cannot read {file}: {exc.strerror}; pass a readable file or - for stdin", err=True
+            )
             raise typer.Exit(2) from exc
         with stream:
             if jsonl:
@@ -67,7 +69,9 @@ def _print_human(verdict: Verdict, scanner: Scanner) -> None:
 
     console = Console()
     if verdict.injection:
-        console.print(f"[bold red]INJECTION[/bold red] score {verdict.score:.2f} ({verdict.ms:.1f} ms)")
+        console.print(
+            f"[bold red]INJECTION[/bold red] score {verdict.score:.2f} ({verdict.ms:.1f} ms)"
+        )
     else:
         console.print(f"[green]clean[/green] score {verdict.score:.2f} ({verdict.ms:.1f} ms)")
     for finding in verdict.findings:
@@ -79,7 +83,8 @@ def _print_human(verdict: Verdict, scanner: Scanner) -> None:
         )
     if not verdict.tier2_available:
         console.print(
-            f"[yellow]tier 2 unavailable[/yellow] ({scanner.tier2_error}); patterns only", highlight=False
+            f"[yellow]tier 2 unavailable[/yellow] ({scanner.tier2_error}); patterns only",
+            highlight=False,
         )
 
 
@@ -96,12 +101,23 @@ def _serve_jsonl(scanner: Scanner, stream: TextIO) -> None:
                 raise ValueError('each line must be an object with a string "text"')
         except ValueError as exc:
             # Fail closed: what could not be read is not declared clean.
-            out.write(json.dumps({"injection": True, "score": 1.0, "ms": 0.0, "error": f"bad input line: {exc}"}) + "\n")
+            out.write(
+                json.dumps(
+                    {"injection": True, "score": 1.0, "ms": 0.0, "error": f"bad input line: {exc}"}
+                )
+                + "\n"
+            )
             out.flush()
             continue
         verdict = scanner.scan_text(text)
         out.write(
-            json.dumps({"injection": verdict.injection, "score": round(verdict.score, 4), "ms": round(verdict.ms, 3)})
+            json.dumps(
+                {
+                    "injection": verdict.injection,
+                    "score": round(verdict.score, 4),
+                    "ms": round(verdict.ms, 3),
+                }
+            )
             + "\n"
         )
         out.flush()

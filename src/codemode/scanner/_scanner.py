@@ -42,7 +42,9 @@ _MAX_JSON_DEPTH = 4
 # A leaf with no whitespace is an id, a slug, a timestamp, an email, a URL or a number: one token
 # cannot carry an instruction, unless it is an encoded payload (kept for tier 1's decoders).
 _ENCODED_TOKEN = re.compile(r"^(?:[A-Za-z0-9+/_\-]{24,}={0,2}|(?:%[0-9A-Fa-f]{2}|[^%\s]){20,})$")
-_CLASSIFIED_VIEWS = frozenset({"text", "unicode-tags", "html-comment", "hidden-html", "base64", "hex"})
+_CLASSIFIED_VIEWS = frozenset(
+    {"text", "unicode-tags", "html-comment", "hidden-html", "base64", "hex"}
+)
 _NUMBERISH = re.compile(r"^[\s\d.,:+\-/TZ%$€£]*$")
 
 
@@ -179,7 +181,9 @@ class Scanner:
                 tier2 = False
                 scores = {}
         for text in todo:
-            results[text] = self._combine(tier1[text], scores.get(text), tier2, pointer_of.get(text, ""))
+            results[text] = self._combine(
+                tier1[text], scores.get(text), tier2, pointer_of.get(text, "")
+            )
         with self._lock:
             for text in todo:
                 self._cache[text] = results[text]
@@ -206,7 +210,9 @@ class Scanner:
         strong = max((m.weight for m in matches if m.weight >= _STRONG), default=0.0)
         score = max(score, strong)
         if p2 is not None and p2 >= _THRESHOLD:
-            findings.append(Finding(pointer, 2, "classifier", p2, f"classifier score {p2:.2f} (cut 0.50)"))
+            findings.append(
+                Finding(pointer, 2, "classifier", p2, f"classifier score {p2:.2f} (cut 0.50)")
+            )
         return _Assessment(score, tuple(findings), tier2)
 
     def scan_text(self, text: str) -> Verdict:
@@ -272,7 +278,8 @@ class Scanner:
                 flagged_values.add(leaf.pointer)
             prefix = f"{'; '.join(where)}: " if where else ""
             flagged.setdefault(leaf.pointer, []).extend(
-                Finding(leaf.pointer, f.tier, f.rule, f.score, prefix + f.reason) for f in a.findings
+                Finding(leaf.pointer, f.tier, f.rule, f.score, prefix + f.reason)
+                for f in a.findings
             )
         self._scan_groups(groups, flagged)
         findings = [f for pointer in flagged for f in flagged[pointer]]
@@ -283,13 +290,15 @@ class Scanner:
             # A pointer flagged only for its key keeps its value; split-field findings are values.
             values = set(flagged) - (flagged_keys - flagged_values)
             result = _rewrite(document, "", values, flagged_keys, policy)
-        return ResponseScan(verdict, result, findings, tier2, (time.perf_counter() - start) * 1000.0)
+        return ResponseScan(
+            verdict, result, findings, tier2, (time.perf_counter() - start) * 1000.0
+        )
 
     def _scan_groups(
         self, groups: list[tuple[str, list[tuple[str, str]]]], flagged: dict[str, list[Finding]]
     ) -> None:
         """Tier 1 on the short strings of one object read together: catches split instructions."""
-        for pointer, members in groups:
+        for _, members in groups:
             parts = [(p, t) for p, t in members if p not in flagged and len(t) < 200]
             if len(parts) < 2:
                 continue
@@ -306,7 +315,9 @@ class Scanner:
                 names = ", ".join(p.rsplit("/", 1)[-1] for p, _ in window)
                 for p, _ in window:
                     flagged.setdefault(p, []).extend(
-                        Finding(p, 1, m.rule.id, m.weight, f"{m.rule.reason} (split across {names})")
+                        Finding(
+                            p, 1, m.rule.id, m.weight, f"{m.rule.reason} (split across {names})"
+                        )
                         for m in whole
                         if m.rule.id in new
                     )

@@ -50,7 +50,7 @@ class Classifier:
         self.threshold = threshold
         self.meta = meta
         try:
-            import onnxruntime as ort
+            import onnxruntime as ort  # type: ignore[import-untyped,unused-ignore]
 
             options = ort.SessionOptions()
             # One thread: the scanner must fit the 1-core budget and not fight the sandbox for CPUs.

@@ -39,7 +39,9 @@ for _ch in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
 
 def _is_word(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
     ascii_mask = codes < 128
-    result = np.where(ascii_mask, _ASCII_WORD[np.minimum(codes, 127).astype(np.intp)], True)
+    result: npt.NDArray[np.bool_] = np.where(
+        ascii_mask, _ASCII_WORD[np.minimum(codes, 127).astype(np.intp)], True
+    )
     punct = (
         ((codes >= 0x2000) & (codes <= 0x206F))
         | ((codes >= 0x3000) & (codes <= 0x303F))
@@ -50,7 +52,8 @@ def _is_word(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
         | (codes == 0xBF)
         | (codes == 0xA1)
     )
-    return result & ~punct
+    word: npt.NDArray[np.bool_] = result & ~punct
+    return word
 
 
 def _bucket(hashes: npt.NDArray[np.uint64], seed: np.uint64) -> npt.NDArray[np.uint64]:

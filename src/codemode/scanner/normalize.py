@@ -33,11 +33,23 @@ class View:
 # Zero-width, joiners, soft hyphen, word joiners, BOM and the bidi controls: none of them is visible,
 # all of them split a word so that "ig\u200bnore" no longer matches "ignore".
 _INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0]
-    + list(range(0x200B, 0x2010))
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2060, 0x2070))
-    + list(range(0xFE00, 0xFE10)),
+    [
+        0x00AD,
+        0x034F,
+        0x061C,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x180E,
+        0x3164,
+        0xFEFF,
+        0xFFA0,
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+        *range(0x2060, 0x2070),
+        *range(0xFE00, 0xFE10),
+    ],
     None,
 )
 
@@ -53,10 +65,52 @@ _CONFUSABLE_WORD = re.compile(rf"\b\w*?{_CONFUSABLE_SET}\w*")
 _LEET = str.maketrans("013457@$!|", "oieastasii")
 # Leetspeak is only worth a second pass when a folded word is one an attack needs.
 _LEET_TARGETS = frozenset(
-    "ignore ignores disregard forget previous prior instructions instruction system prompt "
-    "reveal password passwords assistant override bypass jailbreak secret secrets token send "
-    "admin rules print output delete export leak exfiltrate credentials key keys developer mode "
-    "above earlier user users agent execute command commands unrestricted hacked".split()
+    [
+        "ignore",
+        "ignores",
+        "disregard",
+        "forget",
+        "previous",
+        "prior",
+        "instructions",
+        "instruction",
+        "system",
+        "prompt",
+        "reveal",
+        "password",
+        "passwords",
+        "assistant",
+        "override",
+        "bypass",
+        "jailbreak",
+        "secret",
+        "secrets",
+        "token",
+        "send",
+        "admin",
+        "rules",
+        "print",
+        "output",
+        "delete",
+        "export",
+        "leak",
+        "exfiltrate",
+        "credentials",
+        "key",
+        "keys",
+        "developer",
+        "mode",
+        "above",
+        "earlier",
+        "user",
+        "users",
+        "agent",
+        "execute",
+        "command",
+        "commands",
+        "unrestricted",
+        "hacked",
+    ]
 )
 
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
@@ -89,7 +143,7 @@ _HEX = re.compile(
     r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{24,}|(?:[0-9A-Fa-f]{2}[ :]){11,}[0-9A-Fa-f]{2})(?![0-9A-Fa-f])"
 )
 _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){6,}")
-_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%\s]{0,3}){4,}")
+_PERCENT = re.compile(r"[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*){3,}")
 _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECASE)
 
 _MAX_DECODED = 8
@@ -213,11 +267,8 @@ def views(text: str) -> list[View]:
         # Flattening drops tags, and with them "<|im_start|>", "<system>" or "<tool_call>":
         # the markup rules also read the text before flattening.
         result.append(View("markup", cleaned))
-    leet_words = {w for w in _LEET_WORD.findall(cleaned) if w.lower().translate(_LEET) in _LEET_TARGETS}
-    if leet_words:
-        deleeted = _LEET_WORD.sub(
-            lambda m: m.group(0).translate(_LEET) if m.group(0) in leet_words else m.group(0), cleaned
-        )
+    if any(w.lower().translate(_LEET) in _LEET_TARGETS for w in _LEET_WORD.findall(cleaned)):
+        deleeted = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), cleaned)
         result.append(View("leetspeak", _flatten_markup(deleeted)))
     tags = _TAG_CHARS.findall(unicodedata.normalize("NFKC", text))
     if tags:

@@ -13,6 +13,7 @@ articles and moderation notes are left to the classifier.
 Multilingual rules cover French, German, Spanish, Portuguese, Italian, Dutch, Polish, Swedish,
 Danish/Norwegian, Turkish, Russian, Chinese, Japanese and Korean; their ids end with the language.
 """
+# ruff: noqa: RUF001  (multilingual text and look-alike characters are the point)
 
 from __future__ import annotations
 
@@ -54,7 +55,13 @@ class Match:
 
 # Rules about tags and markup also read the text before HTML is flattened (the "markup" view).
 _MARKUP_RULES = frozenset(
-    {"role.chat_token", "role.system_marker", "role.information_block", "tool.forged_call", "exfil.markdown_image"}
+    {
+        "role.chat_token",
+        "role.system_marker",
+        "role.information_block",
+        "tool.forged_call",
+        "exfil.markdown_image",
+    }
 )
 
 
@@ -173,18 +180,18 @@ RULES: tuple[Rule, ...] = (
         0.85,
         "announces new instructions or a new task for the model",
         "new|real|actual|true|only|updated|revised|primary|from now on|stop|cease|halt|instead of|before you|after you|after doing|after completing",
-        rf"\b(?:your|the)\s+(?:new|real|actual|true|only|updated|revised|primary)\s+"
-        rf"(?:instructions?|task|goal|objective|mission|directive|job|purpose|orders)\s+(?:is|are|will be)\b"
-        rf"|\bnew (?:instructions?|directives?|system prompt)\s*(?::|follow|\()"
-        rf"|\bfrom now on,? you (?:will|must|shall|are|should|have to|can|only)\b"
-        rf"|\b(?:stop|cease|halt) (?:what|everything) you(?:'re| are)? (?:doing|working on)"
-        rf"|\binstead of (?:summari[sz]ing|translating|answering|completing|doing|following|"
-        rf"performing) (?:the|your|this|my)\b"
-        rf"|\bbefore you (?:can |do |start to |proceed to |continue to )?(?:solve|complete|finish|"
-        rf"continue|answer|respond|summari[sz]e|proceed|do) (?:with )?(?:the|your|this|my|that|any)"
-        rf"\s+(?:task|request|question|job|work|summary|answer|reply)"
-        rf"|\bafter (?:you do|doing|completing) (?:that|this),? you (?:can|may|should) "
-        rf"(?:solve|continue|complete|finish|return)",
+        r"\b(?:your|the)\s+(?:new|real|actual|true|only|updated|revised|primary)\s+"
+        r"(?:instructions?|task|goal|objective|mission|directive|job|purpose|orders)\s+(?:is|are|will be)\b"
+        r"|\bnew (?:instructions?|directives?|system prompt)\s*(?::|follow|\()"
+        r"|\bfrom now on,? you (?:will|must|shall|are|should|have to|can|only)\b"
+        r"|\b(?:stop|cease|halt) (?:what|everything) you(?:'re| are)? (?:doing|working on)"
+        r"|\binstead of (?:summari[sz]ing|translating|answering|completing|doing|following|"
+        r"performing) (?:the|your|this|my)\b"
+        r"|\bbefore you (?:can |do |start to |proceed to |continue to )?(?:solve|complete|finish|"
+        r"continue|answer|respond|summari[sz]e|proceed|do) (?:with )?(?:the|your|this|my|that|any)"
+        r"\s+(?:task|request|question|job|work|summary|answer|reply)"
+        r"|\bafter (?:you do|doing|completing) (?:that|this),? you (?:can|may|should) "
+        r"(?:solve|continue|complete|finish|return)",
     ),
     _r(
         "override.persona",
@@ -224,15 +231,15 @@ RULES: tuple[Rule, ...] = (
         0.95,
         "tells the model to hide an action from the user",
         "user|customer|human|operator|owner|requester|this|these|the above|silently|secretly|quietly|covertly",
-        rf"\b(?:do not|don't|dont|never|without)\s+(?:tell|telling|mention|mentioning|inform|"
-        rf"informing|notify|notifying|alert|alerting|warn|warning|ask|asking|reveal|revealing|"
-        rf"show|showing|let|letting|disclose|disclosing|confirm(?:ing)? with)\s+(?:this\s+|it\s+|"
-        rf"anything\s+)?(?:to\s+)?(?:the|your)\s+(?:user|customer|human|operator|owner|requester)"
-        rf"|\b(?:do not|don't|dont|never)\s+(?:mention|reveal|disclose|acknowledge|reference)\s+"
-        rf"(?:this|these|the above)\s+(?:instructions?|message|note|request|step|task|change)"
-        rf"|\bthe user (?:must|should|will) (?:not|never) (?:know|see|notice|find out|be told)"
-        rf"|\b(?:silently|secretly|quietly|covertly),? (?:send|forward|export|delete|add|change|"
-        rf"grant|transfer|email|upload|create|remove)\b",
+        r"\b(?:do not|don't|dont|never|without)\s+(?:tell|telling|mention|mentioning|inform|"
+        r"informing|notify|notifying|alert|alerting|warn|warning|ask|asking|reveal|revealing|"
+        r"show|showing|let|letting|disclose|disclosing|confirm(?:ing)? with)\s+(?:this\s+|it\s+|"
+        r"anything\s+)?(?:to\s+)?(?:the|your)\s+(?:user|customer|human|operator|owner|requester)"
+        r"|\b(?:do not|don't|dont|never)\s+(?:mention|reveal|disclose|acknowledge|reference)\s+"
+        r"(?:this|these|the above)\s+(?:instructions?|message|note|request|step|task|change)"
+        r"|\bthe user (?:must|should|will) (?:not|never) (?:know|see|notice|find out|be told)"
+        r"|\b(?:silently|secretly|quietly|covertly),? (?:send|forward|export|delete|add|change|"
+        r"grant|transfer|email|upload|create|remove)\b",
     ),
     _r(
         "output.forced_reply",
@@ -264,19 +271,19 @@ RULES: tuple[Rule, ...] = (
         rf"|\b(?:ai|llm) (?:agent|assistant|model)s? (?:reading|processing|summari[sz]ing|"
         rf"parsing|viewing) this\b"
         rf"|\bto you,? (?:the )?(?:ai|llm|{_AI})\b"
-        rf"|^\s*(?:ai|llm|agent|assistant|ai agent|ai assistant)\s*(?::|-{1,2}>)\s*\w",
+        rf"|^\s*(?:ai|llm|agent|assistant|ai agent|ai assistant)\s*(?::|-{1, 2}>)\s*\w",
     ),
     _r(
         "agent.imperative",
         0.9,
         "addresses the AI assistant and gives it an order",
         " ai|\nai|llm|agent|assistant|gpt|claude|gemini|copilot",
-        rf"\b(?:ai|llm|ai agent|ai assistant|agent|assistant|chatgpt|claude|gpt-?\d[\w.]*|gemini|"
-        rf"copilot)\s*(?:[:,]|-{{1,2}}>)\s*(?:please\s+|you must\s+|immediately\s+|now\s+)?"
-        rf"(?:ignore|disregard|forget|delete|remove|send|forward|export|email|add|grant|create|"
-        rf"change|update|set|transfer|reveal|print|output|execute|run|call|post|upload|unsubscribe|"
-        rf"schedule|approve|issue|generate|make|reply|respond|tell|say|stop|visit|open|fetch|"
-        rf"download|include|summari[sz]e this as)\b",
+        r"\b(?:ai|llm|ai agent|ai assistant|agent|assistant|chatgpt|claude|gpt-?\d[\w.]*|gemini|"
+        r"copilot)\s*(?:[:,]|-{1,2}>)\s*(?:please\s+|you must\s+|immediately\s+|now\s+)?"
+        r"(?:ignore|disregard|forget|delete|remove|send|forward|export|email|add|grant|create|"
+        r"change|update|set|transfer|reveal|print|output|execute|run|call|post|upload|unsubscribe|"
+        r"schedule|approve|issue|generate|make|reply|respond|tell|say|stop|visit|open|fetch|"
+        r"download|include|summari[sz]e this as)\b",
     ),
     # Forged tool, function or SDK calls.
     _r(
@@ -318,11 +325,11 @@ RULES: tuple[Rule, ...] = (
         0.75,
         "tells the agent to visit, fetch or log in at a URL",
         "http",
-        rf"\b(?:visit|open|fetch|browse to|navigate to|go to|load|curl|wget|request|ping|"
-        rf"call|post to|log ?in at|login at|sign in at|solve the captcha at)\s+(?:this\s+|the\s+)?"
-        rf"(?:url|link|page|webpage|website|site|endpoint)?\s*:?\s*['\"<]?https?://[^\s'\">]+"
-        rf"[^\n]{{0,80}}\b(?:with|and (?:send|include|append|paste|enter|submit)|including|"
-        rf"containing|passing|append(?:ing)?|then)\b",
+        r"\b(?:visit|open|fetch|browse to|navigate to|go to|load|curl|wget|request|ping|"
+        r"call|post to|log ?in at|login at|sign in at|solve the captcha at)\s+(?:this\s+|the\s+)?"
+        r"(?:url|link|page|webpage|website|site|endpoint)?\s*:?\s*['\"<]?https?://[^\s'\">]+"
+        r"[^\n]{0,80}\b(?:with|and (?:send|include|append|paste|enter|submit)|including|"
+        r"containing|passing|append(?:ing)?|then)\b",
     ),
     # Multilingual overrides, hiding and addressing.
     _r(

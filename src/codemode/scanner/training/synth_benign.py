@@ -10,18 +10,62 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 
 __all__ = ["benign_rows"]
 
-_BRANDS = ["Northwind", "Oak & Pine", "Lumen", "Fernhill", "Saltwater Co.", "Kettle & Co", "Moss Lane", "Brightside"]
-_FIRST = ["Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Chloe", "Lucas", "Priya", "Mateo", "Hana", "Omar"]
-_PRODUCTS = [
-    "merino crew sweater", "stoneware pour-over set", "trail running vest", "retinol night cream",
-    "organic cotton sheet set", "cast iron skillet", "bamboo toothbrush 4-pack", "insulated tumbler",
-    "linen throw pillow", "cold brew concentrate", "grain-free dog treats", "waterproof hiking boot",
-    "vitamin D gummies", "silk sleep mask", "ceramic planter", "protein powder (vanilla)",
+_BRANDS = [
+    "Northwind",
+    "Oak & Pine",
+    "Lumen",
+    "Fernhill",
+    "Saltwater Co.",
+    "Kettle & Co",
+    "Moss Lane",
+    "Brightside",
 ]
-_ADJ = ["lightweight", "breathable", "hand-finished", "small-batch", "recycled", "award-winning", "limited-edition", "everyday"]
+_FIRST = [
+    "Ava",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Zoe",
+    "Ethan",
+    "Chloe",
+    "Lucas",
+    "Priya",
+    "Mateo",
+    "Hana",
+    "Omar",
+]
+_PRODUCTS = [
+    "merino crew sweater",
+    "stoneware pour-over set",
+    "trail running vest",
+    "retinol night cream",
+    "organic cotton sheet set",
+    "cast iron skillet",
+    "bamboo toothbrush 4-pack",
+    "insulated tumbler",
+    "linen throw pillow",
+    "cold brew concentrate",
+    "grain-free dog treats",
+    "waterproof hiking boot",
+    "vitamin D gummies",
+    "silk sleep mask",
+    "ceramic planter",
+    "protein powder (vanilla)",
+]
+_ADJ = [
+    "lightweight",
+    "breathable",
+    "hand-finished",
+    "small-batch",
+    "recycled",
+    "award-winning",
+    "limited-edition",
+    "everyday",
+]
 _SENTENCES = [
     "We source our wool from a family farm in New Zealand that we have worked with for ten years.",
     "Every order ships in plastic-free packaging that you can recycle at home.",
@@ -59,11 +103,25 @@ _SENTENCES = [
     "Reply to this email with any questions; a real person reads every message.",
 ]
 _SUBJECTS = [
-    "Your order is on its way", "A little something for you, {first}", "New arrivals you'll love",
-    "Last chance: 20% off ends tonight", "We saved your cart", "How did we do?", "Back in stock",
-    "Your receipt from {brand}", "Welcome to the club", "Reminder: your subscription renews soon",
+    "Your order is on its way",
+    "A little something for you, {first}",
+    "New arrivals you'll love",
+    "Last chance: 20% off ends tonight",
+    "We saved your cart",
+    "How did we do?",
+    "Back in stock",
+    "Your receipt from {brand}",
+    "Welcome to the club",
+    "Reminder: your subscription renews soon",
 ]
-_SIGNOFFS = ["Warmly,", "Cheers,", "See you soon,", "Happy shopping!", "Thanks for being here,", "Talk soon,"]
+_SIGNOFFS = [
+    "Warmly,",
+    "Cheers,",
+    "See you soon,",
+    "Happy shopping!",
+    "Thanks for being here,",
+    "Talk soon,",
+]
 _FOOTERS = [
     "You are receiving this email because you signed up at {domain}. Unsubscribe | Manage preferences",
     "{brand}, 120 Market Street, Portland, OR 97204. Unsubscribe here.",
@@ -146,9 +204,11 @@ def _html(rng: random.Random) -> str:
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>' + title + "</title>"
         "<style>body{margin:0;font-family:Georgia,serif} .cta{background:#222;color:#fff;padding:10px 20px}</style>"
         '</head><body><table role="presentation" width="100%"><tr><td>'
-        "<h1>Hi {{ first_name|default:'there' }},</h1>" + paragraphs + "{% if person.tags %}<p>Picked for you.</p>{% endif %}"
+        "<h1>Hi {{ first_name|default:'there' }},</h1>"
+        + paragraphs
+        + "{% if person.tags %}<p>Picked for you.</p>{% endif %}"
         f'<a class="cta" href="{_fill("{url}", rng)}">Shop now</a>'
-        f"<p style=\"font-size:11px\">{_fill(rng.choice(_FOOTERS), rng)} {{% unsubscribe %}}</p>"
+        f'<p style="font-size:11px">{_fill(rng.choice(_FOOTERS), rng)} {{% unsubscribe %}}</p>'
         "</td></tr></table></body></html>"
     )
 
@@ -172,7 +232,7 @@ def _event(rng: random.Random) -> str:
     return json.dumps(props)
 
 
-_MAKERS = {
+_MAKERS: dict[str, Callable[[random.Random], str]] = {
     "email": _email,
     "html": _html,
     "product": _product,
@@ -189,12 +249,30 @@ def benign_rows(seed: int = 11, count: int = 3000) -> list[dict[str, object]]:
     rng = random.Random(seed)
     kinds = sorted(_MAKERS)
     return [
-        {"text": _MAKERS[kinds[i % len(kinds)]](rng), "label": 0, "source": "synth-en-commerce", "lang": "en"}
+        {
+            "text": _MAKERS[kinds[i % len(kinds)]](rng),
+            "label": 0,
+            "source": "synth-en-commerce",
+            "lang": "en",
+        }
         for i in range(count)
     ]
 
 
-_LOREM_LOCALES = ("en_US", "fr_FR", "de_DE", "es_ES", "it_IT", "nl_NL", "pl_PL", "ru_RU", "ja_JP", "zh_CN", "da_DK", "cs_CZ")
+_LOREM_LOCALES = (
+    "en_US",
+    "fr_FR",
+    "de_DE",
+    "es_ES",
+    "it_IT",
+    "nl_NL",
+    "pl_PL",
+    "ru_RU",
+    "ja_JP",
+    "zh_CN",
+    "da_DK",
+    "cs_CZ",
+)
 
 
 def lorem_rows(seed: int = 13, count: int = 1200) -> list[dict[str, object]]:
@@ -217,6 +295,8 @@ def lorem_rows(seed: int = 13, count: int = 1200) -> list[dict[str, object]]:
     for i in range(count):
         locale = _LOREM_LOCALES[i % len(_LOREM_LOCALES)]
         fake = fakers[locale]
-        text = " ".join(fake.paragraph(nb_sentences=rng.randint(2, 8)) for _ in range(rng.randint(1, 3)))
+        text = " ".join(
+            fake.paragraph(nb_sentences=rng.randint(2, 8)) for _ in range(rng.randint(1, 3))
+        )
         rows.append({"text": text, "label": 0, "source": "synth-lorem", "lang": locale[:2]})
     return rows

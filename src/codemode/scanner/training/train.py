@@ -9,9 +9,9 @@ The recipe, in order:
    body (each canonicalised), or the chunks of a plain text.
 2. Negative rows give negative units. A positive row with one unit gives a positive unit. A long
    positive row (a résumé with one injected line, a JSON body with one poisoned field) is a bag of
-   units of which only some carry the attack: a first model, trained on the rest plus each such
-   row's whole text, picks the units that score highest (multiple-instance learning), and only
-   those become positives.
+   units of which only some carry the attack: a first model, trained on the rest, picks each bag's
+   best unit, any unit it is sure of and any unit a strong pattern flags (multiple-instance
+   learning); only those become positives.
 3. A logistic regression on the hashed features (``features.py``), class-balanced, each source's
    total weight capped so that the long jailbreak collections do not teach "long = attack".
 4. The weights become a five-node ONNX graph: gather the weights of the present buckets, multiply
@@ -24,7 +24,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -79,7 +79,9 @@ def units_of(text: str) -> list[str]:
         if isinstance(document, (dict, list)):
             leaves: list[_Leaf] = []
             collect(document, "", leaves, [])
-            found = {canonical(leaf.text) for leaf in leaves if _worth_scanning(leaf.text) == "full"}
+            found = {
+                canonical(leaf.text) for leaf in leaves if _worth_scanning(leaf.text) == "full"
+            }
             return sorted(found)
     return chunks(canonical(text))
 
@@ -93,17 +95,13 @@ class Corpus:
     unit_strong: npt.NDArray[np.bool_]
     indices: list[npt.NDArray[np.int64]]
     values: list[npt.NDArray[np.float32]]
-    whole_indices: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    whole_values: list[npt.NDArray[np.float32]] = field(default_factory=list)
 
-    def matrix(self, units: npt.NDArray[np.int64], *, whole: bool = False) -> Any:
-        """Return a CSR matrix of the given units (or rows' whole texts with ``whole``)."""
+    def matrix(self, units: npt.NDArray[np.int64]) -> Any:
+        """Return a CSR matrix of the given units."""
         from scipy import sparse  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-        idx_list = self.whole_indices if whole else self.indices
-        val_list = self.whole_values if whole else self.values
-        picked_idx = [idx_list[i] for i in units]
-        picked_val = [val_list[i] for i in units]
+        picked_idx = [self.indices[i] for i in units]
+        picked_val = [self.values[i] for i in units]
         lengths = np.array([a.shape[0] for a in picked_idx], dtype=np.int64)
         indptr = np.concatenate(([0], np.cumsum(lengths)))
         cols = np.concatenate(picked_idx) if picked_idx else np.zeros(0, dtype=np.int64)
@@ -112,13 +110,11 @@ class Corpus:
 
 
 def build_corpus(rows: Sequence[dict[str, Any]]) -> Corpus:
-    """Cut every row into units and featurise them (and each row's whole text) once."""
+    """Cut every row into units and featurise them once."""
     unit_row: list[int] = []
     strong: list[bool] = []
     indices: list[npt.NDArray[np.int64]] = []
     values: list[npt.NDArray[np.float32]] = []
-    whole_i: list[npt.NDArray[np.int64]] = []
-    whole_v: list[npt.NDArray[np.float32]] = []
     for r, row in enumerate(rows):
         units = units_of(row["text"]) or [canonical(row["text"])[:2000]]
         for unit in units:
@@ -132,20 +128,13 @@ def build_corpus(rows: Sequence[dict[str, Any]]) -> Corpus:
                 and len(units) > 1
                 and any(m.weight >= 0.5 for m in match_views(views(unit)))
             )
-        if row["label"] and len(units) > 1:
-            i, v = featurize(canonical(row["text"])[:20000])
-        else:
-            i, v = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        whole_i.append(i)
-        whole_v.append(v)
+
     return Corpus(
         list(rows),
         np.asarray(unit_row, dtype=np.int64),
         np.asarray(strong, dtype=bool),
         indices,
         values,
-        whole_i,
-        whole_v,
     )
 
 
@@ -182,7 +171,9 @@ def _weights(labels: npt.NDArray[np.int64], sources: list[str]) -> npt.NDArray[n
     return w
 
 
-def _logreg(x: Any, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], c: float, seed: int) -> Any:
+def _logreg(
+    x: Any, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], c: float, seed: int
+) -> Any:
     """Logistic regression by SGD: within a hair of liblinear here, and ten times faster."""
     from sklearn.linear_model import SGDClassifier  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
@@ -225,11 +216,13 @@ def fit(
     single_pos = np.flatnonzero(unit_mask & (unit_label == 1) & (per_row[corpus.unit_row] == 1))
     bag_rows = np.flatnonzero(mask & (labels == 1) & (per_row > 1))
 
-    # Pass 1: negatives, single-unit positives and each bag's whole text.
-    x1 = _vstack(corpus.matrix(np.concatenate([neg, single_pos])), corpus.matrix(bag_rows, whole=True))
-    y1 = np.concatenate([np.zeros(len(neg)), np.ones(len(single_pos) + len(bag_rows))]).astype(np.int64)
-    s1 = [sources[i] for i in corpus.unit_row[neg]] + [sources[i] for i in corpus.unit_row[single_pos]]
-    s1 += [sources[i] for i in bag_rows]
+    # Pass 1: negatives and single-unit positives only. Whole bags would teach "long prose is an
+    # attack", since most of a poisoned document is ordinary text.
+    x1 = corpus.matrix(np.concatenate([neg, single_pos]))
+    y1 = np.concatenate([np.zeros(len(neg)), np.ones(len(single_pos))]).astype(np.int64)
+    s1 = [sources[i] for i in corpus.unit_row[neg]] + [
+        sources[i] for i in corpus.unit_row[single_pos]
+    ]
     first = _logreg(x1, y1, _weights(y1, s1), c, seed)
 
     # Pass 2: keep the units of each bag that carry the attack.
@@ -243,7 +236,7 @@ def fit(
             best[r] = max(best.get(r, 0.0), float(score))
         for u, score in zip(bag_units, p, strict=True):
             top = best[int(corpus.unit_row[u])]
-            if score >= MIL_KEEP or score >= MIL_RELATIVE * top or corpus.unit_strong[u]:
+            if score >= top or score >= MIL_KEEP or corpus.unit_strong[u]:
                 chosen.append(int(u))
     pos = np.concatenate([single_pos, np.asarray(chosen, dtype=np.int64)])
     units = np.concatenate([neg, pos])
@@ -258,15 +251,13 @@ def fit(
             "model": "logistic regression on hashed char 2-5-grams, words and word bigrams",
             "c": c,
             "rows": int(mask.sum()),
-            "units": {"negative": int(len(neg)), "positive": int(len(pos)), "bags": int(len(bag_rows))},
+            "units": {
+                "negative": len(neg),
+                "positive": len(pos),
+                "bags": len(bag_rows),
+            },
         },
     )
-
-
-def _vstack(a: Any, b: Any) -> Any:
-    from scipy import sparse  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-    return sparse.vstack([a, b]).tocsr()
 
 
 def to_onnx(model: TrainedModel) -> bytes:
@@ -348,5 +339,8 @@ def pick_threshold(
         f1 = 2 * precision * recall / max(1e-9, precision + recall)
         fpr = fp / negatives
         if fpr <= max_fpr and f1 > best[1]["f1"]:
-            best = (round(float(t), 2), {"f1": f1, "precision": precision, "recall": recall, "fpr": fpr})
+            best = (
+                round(float(t), 2),
+                {"f1": f1, "precision": precision, "recall": recall, "fpr": fpr},
+            )
     return best
