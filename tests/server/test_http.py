@@ -266,3 +266,38 @@ def _keyed_oauth(make_server: BuildServer) -> CodemodeServer:
     return build_server(
         settings, http_client=built.runtime.http_client, oauth=True, log_level="ERROR"
     )
+
+
+async def test_an_mcp_session_opened_with_one_key_is_not_found_with_another(
+    make_server: BuildServer,
+) -> None:
+    built = _keyed(make_server)
+    accept = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
+    async with serving(built.http_app()) as url, httpx.AsyncClient(timeout=10) as raw:
+        opened = await raw.post(url, json=init, headers={**accept, "x-klaviyo-api-key": KEY_A})
+        session = {"mcp-session-id": opened.headers["mcp-session-id"]}
+        await raw.post(
+            url,
+            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+            headers={**accept, **session, "x-klaviyo-api-key": KEY_A},
+        )
+        theirs = await raw.post(
+            url, json=listing, headers={**accept, **session, "x-klaviyo-api-key": KEY_B}
+        )
+        mine = await raw.post(
+            url, json=listing, headers={**accept, **session, "x-klaviyo-api-key": KEY_A}
+        )
+    assert opened.status_code == 200
+    assert theirs.status_code == 404
+    assert mine.status_code == 200 and "execute_code" in mine.text
