@@ -532,3 +532,18 @@ async def test_a_token_cannot_reach_a_grant_of_another_client(rig: Rig) -> None:
     subject = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
     other = AccessToken(token="t", client_id="someone-else", scopes=[], subject=subject)
     assert await rig.bundle.klaviyo_credentials(other) is None
+
+
+async def test_concurrent_requests_after_upstream_expiry_refresh_once(rig: Rig) -> None:
+    import asyncio
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+    grant_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+    rig.clock.advance(3601)
+    fresh = await asyncio.gather(*(rig.bundle.grants.access_token(grant_id) for _ in range(5)))
+    assert len({token.reveal() for token in fresh}) == 1
+    assert len(rig.sim_state.refresh) == 1  # a second refresh would have spent a rotated token
+    assert len(rig.bundle.grants) == 1

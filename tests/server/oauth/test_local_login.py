@@ -280,3 +280,26 @@ def test_open_vault_uses_a_usable_keyring_and_falls_back_to_the_file(
     assert isinstance(open_vault("auto", folder=tmp_path, base_url=SIM), FileVault)
     with pytest.raises(OAuthError, match="CODEMODE_TOKEN_STORE=file"):
         open_vault("keyring", folder=tmp_path, base_url=SIM)
+
+
+async def test_two_local_servers_sharing_a_login_both_survive_a_rotation(env: Env) -> None:
+    await _login(env)
+    first = LocalLoginSource(env.upstream, env.vault, clock=env.clock)
+    second = LocalLoginSource(env.upstream, env.vault, clock=env.clock)
+    await first.token()
+    await second.token()  # both hold the same tokens in memory now
+    env.clock.advance(3600)
+    a = await first.token()  # refreshes: Klaviyo rotates the refresh token, the vault is updated
+    b = await second.token()  # its in-memory refresh token is spent; it must adopt the vault's
+    assert a == b
+    assert a.reveal() in env.state.tokens
+    assert len(env.state.refresh) == 1
+
+
+async def test_concurrent_calls_after_expiry_refresh_once(env: Env) -> None:
+    await _login(env)
+    source = LocalLoginSource(env.upstream, env.vault, clock=env.clock)
+    env.clock.advance(3600)
+    tokens = await asyncio.gather(*(source.token() for _ in range(5)))
+    assert len(set(tokens)) == 1
+    assert len(env.state.refresh) == 1  # one refresh; a second would have hit a spent token

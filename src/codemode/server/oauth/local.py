@@ -260,9 +260,22 @@ class LocalLoginSource:
             login = self._stored()
             if rejected is not None and login.tokens.access_token != rejected:
                 return login.tokens.access_token
-            return await self._refresh(login)
+            return await self._refresh(login, rejected)
 
-    async def _refresh(self, login: StoredLogin) -> Secret:
+    async def _refresh(self, login: StoredLogin, rejected: Secret | None = None) -> Secret:
+        # Several local servers (one per MCP client) share one stored login, and Klaviyo rotates
+        # refresh tokens: when another process refreshed first, its tokens are in the vault and
+        # ours are spent, so adopt those instead of failing with invalid_grant.
+        on_disk = self._vault.load()
+        if (
+            on_disk is not None
+            and on_disk.base_url.rstrip("/") == login.base_url.rstrip("/")
+            and on_disk.tokens.refresh_token != login.tokens.refresh_token
+        ):
+            self._login = login = on_disk
+            still_valid = on_disk.tokens.expires_at - self._skew > self._clock()
+            if still_valid and on_disk.tokens.access_token != rejected:
+                return on_disk.tokens.access_token
         if login.tokens.refresh_token is None:
             raise NotLoggedInError("the Klaviyo login expired; run `codemode login` again")
         try:
