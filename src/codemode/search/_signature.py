@@ -255,9 +255,28 @@ def _returns(action: Action) -> str:
     return f"Result: .data -> one {kind} record {record}"
 
 
-def _value(spec: dict[str, Any]) -> str:
+_PREFERRED_KEYS = ("email", "name", "id", "external_id", "title")
+
+
+def _value(spec: dict[str, Any], depth: int = 0) -> str:
+    """A sketch of a value that fits ``spec``: required keys of objects, recursively, few tokens.
+
+    ``{"data": {"type": "metric", "attributes": {"name": "..."}}}`` tells the agent the nesting a
+    JSON:API body wants without showing it the schema.
+    """
     if "enum" in spec:
         return json.dumps(spec["enum"][0])
+    if "oneOf" in spec and spec["oneOf"]:
+        return _value(spec["oneOf"][0], depth)
+    kind = str(spec.get("type"))
+    if kind == "object" and spec.get("properties") and depth < 5:
+        props: dict[str, Any] = spec["properties"]
+        keys = [k for k in spec.get("required", []) if k in props]
+        if not keys:
+            keys = [next((k for k in _PREFERRED_KEYS if k in props), next(iter(props)))]
+        return "{" + ", ".join(f'"{k}": {_value(props[k], depth + 1)}' for k in keys) + "}"
+    if kind == "array" and isinstance(spec.get("items"), dict) and depth < 5:
+        return "[" + _value(spec["items"], depth + 1) + "]"
     return {
         "string": '"..."',
         "integer": "1",
@@ -265,7 +284,7 @@ def _value(spec: dict[str, Any]) -> str:
         "boolean": "True",
         "array": "[...]",
         "object": "{...}",
-    }.get(str(spec.get("type")), "...")
+    }.get(kind, "...")
 
 
 def _example(action: Action) -> str:
@@ -299,7 +318,7 @@ def _example(action: Action) -> str:
             pairs = ", ".join(f'"{k}": {_value(props.get(k, {}))}' for k in required[:4])
             args.append(f"attributes={{{pairs}}}")
         elif "attributes" in stub_args and props:
-            key = next(iter(props))
+            key = next((k for k in _PREFERRED_KEYS if k in props), next(iter(props)))
             args.append(f'attributes={{"{key}": {_value(props[key])}}}')
     return f"{action.function}({', '.join(args)})"
 
