@@ -426,3 +426,125 @@ def test_frames_reject_garbage() -> None:
         recv_frame(child)  # an empty body is not a JSON object
     host.close()
     child.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The remaining rules, one by one
+# ---------------------------------------------------------------------------------------------
+
+
+def test_augmented_assignment_goes_through_the_guards_in_process() -> None:
+    channel = Channel()
+    done = run(
+        "d = {'n': 1}\nd['n'] += 2\nclass A:\n    def __init__(self):\n        self.c = 1\n"
+        "a = A()\na.c *= 5\nprint(d['n'], a.c)\nt = (1,)\nt[0] += 1",
+        channel,
+    )
+    assert output(channel) == "3 5\n"
+    assert done["error"]["type"] == "ForbiddenError" and done["error"]["line"] == 10
+
+
+def test_in_process_refusals_have_reasons() -> None:
+    with pytest.raises(guards.CompileFailure) as caught:
+        guards.compile_script("x = ().__class__")
+    assert (
+        caught.value.kind == "ForbiddenSyntax" and "refuses this construct" in caught.value.message
+    )
+    with pytest.raises(guards.ForbiddenError, match="frame"):
+        guards.guarded_getattr((x for x in ()), "gi_frame")
+    with pytest.raises(guards.ForbiddenError, match="MRO"):
+        guards.guarded_getattr(int, "mro")
+    with pytest.raises(guards.ForbiddenError, match="f-strings"):
+        guards.guarded_getattr("{}", "format")
+    with pytest.raises(guards.ForbiddenError, match="names starting with _"):
+        guards.guarded_setattr(object(), "_x", 1)
+    assert repr(guards.guarded_import("json", fromlist=("dumps",))) == "<sandbox module json>"
+    sink = guards.OutputSink(10, lambda s: None)
+    with pytest.raises(guards.ForbiddenError, match="print"):
+        sink._call_print("x", file=sink)
+
+
+def test_worker_reports_compile_failures_and_closed_names() -> None:
+    done = run("x = (")
+    assert done["error"]["type"] == "SyntaxError" and done["store"] is None
+    done = run("open('/etc/passwd')")
+    assert done["error"] == {
+        "type": "NameError",
+        "message": "open is not available in the sandbox: scripts cannot read or write files; "
+        "fetch data with the klaviyo SDK and keep state in `store`",
+        "line": 1,
+    }
+    done = run("undefined_name")
+    assert done["error"]["message"] == "name 'undefined_name' is not defined"
+
+
+def test_store_error_names_the_first_bad_key() -> None:
+    done = run("store['ok'] = 1\nstore['bad'] = {1}")
+    assert "store['bad']" in done["error"]["message"]
+
+
+def test_sdk_proxy_pages_and_encodes_dates_in_process() -> None:
+    pages = [
+        {
+            "ok": True,
+            "raw": {
+                "data": [{"type": "p", "id": "1"}],
+                "links": {"next": "https://x/?page%5Bcursor%5D=c2"},
+            },
+        },
+        {"ok": True, "raw": {"data": [{"type": "p", "id": "2"}], "links": {}}},
+    ]
+    channel = Channel(pages)
+    done = run(
+        "import datetime\nr = klaviyo.profiles.get_profiles(since=datetime.date(2024, 1, 2))\n"
+        "print([p['id'] for p in r.all()], repr(klaviyo))\nklaviyo.errors.Nope",
+        channel,
+    )
+    calls = [m for m in channel.sent if m.get("t") == "call"]
+    assert calls[0]["params"] == {"since": "2024-01-02"}
+    assert calls[1]["params"] == {"since": "2024-01-02", "page_cursor": "c2"}
+    assert "['1', '2'] <klaviyo SDK proxy: 1 groups" in output(channel)
+    assert (
+        done["error"]["type"] == "AttributeError"
+        and "klaviyo.errors has no 'Nope'" in done["error"]["message"]
+    )
+
+
+def test_socket_channel_carries_a_call_and_its_answer() -> None:
+    host, child = socket.socketpair()
+    thread = threading.Thread(target=worker.serve, args=(child, {}))
+    thread.start()
+    recv_frame(host)
+    send_frame(
+        host,
+        {
+            "code": "print(klaviyo.call('x').status)",
+            "store": {},
+            "names": {},
+            "output_bytes": 10,
+            "store_bytes": 10,
+        },
+    )
+    assert recv_frame(host)["t"] == "call"  # type: ignore[index]
+    send_frame(host, {"ok": True, "raw": None, "status": 204})
+    assert recv_frame(host) == {"t": "out", "s": "204"}
+    thread.join(5)
+    host.close()
+    child.close()
+
+
+def test_a_frame_whose_body_never_comes_is_refused() -> None:
+    host, child = socket.socketpair()
+    host.sendall((10).to_bytes(4, "big"))
+    host.close()
+    with pytest.raises(ProtocolError, match="middle of a frame"):
+        recv_frame(child)
+    child.close()
+
+
+def test_limits_and_results_validate_and_report() -> None:
+    from codemode.sandbox import ExecutionResult, Limits
+
+    with pytest.raises(ValueError, match="wall_s must be positive"):
+        Limits(wall_s=0)
+    assert ExecutionResult().ok

@@ -57,8 +57,6 @@ def _script_line(exc: BaseException) -> int | None:
         if tb.tb_frame.f_code.co_filename == guards.SCRIPT_NAME:
             line = tb.tb_lineno
         tb = tb.tb_next
-    if line is None and isinstance(exc, SyntaxError) and exc.filename == guards.SCRIPT_NAME:
-        line = exc.lineno
     return line
 
 
