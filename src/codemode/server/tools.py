@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from codemode.sandbox.guards import allowed_modules
 from codemode.server.results import ExecuteResult, SearchResult, SignatureResult
 
 if TYPE_CHECKING:
@@ -29,11 +30,11 @@ Pass ids (`get_profiles`) or paths (`klaviyo.profiles.get_profiles`) from search
 before writing code for execute_code."""
 
 EXECUTE_DOC = """Run a Python script against the Klaviyo API; returns only what it prints.
-`klaviyo` is the SDK (sync calls, e.g. `klaviyo.profiles.get_profiles(page_size=50)`); `store` is \
-a dict kept across runs of this session (JSON values). Raw responses stay in the sandbox: filter \
-and aggregate in the script, print just the answer (output is capped). dry_run=true performs \
-reads and returns the planned writes without sending them. Pass `session` from the last result \
-to keep its store."""
+`klaviyo` is the SDK (sync calls, e.g. `klaviyo.profiles.get_profiles(page_size=100)`; a result \
+has `.data`, iterates its records, `.all()` follows every page); `store` is a dict kept across \
+runs of this session (JSON values). Raw responses stay in the sandbox: filter and aggregate in \
+the script, print just the answer (output is capped). dry_run=true performs reads and returns \
+the planned writes without sending them. Pass `session` from the last result to keep its store."""
 
 _READ_ONLY_NOTE = "\nThis server is read-only: writes are refused."
 
@@ -94,7 +95,9 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
     @server.tool(
         name="execute_code",
         title="Run a Klaviyo script",
-        description=EXECUTE_DOC + (_READ_ONLY_NOTE if read_only else ""),
+        description=EXECUTE_DOC
+        + f"\nImports: {', '.join(allowed_modules())}."
+        + (_READ_ONLY_NOTE if read_only else ""),
         annotations=ToolAnnotations(
             read_only_hint=read_only,
             destructive_hint=not read_only,
