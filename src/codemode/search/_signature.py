@@ -266,7 +266,7 @@ def _value(spec: dict[str, Any], depth: int = 0) -> str:
     """
     if "enum" in spec:
         return json.dumps(spec["enum"][0])
-    if "oneOf" in spec and spec["oneOf"]:
+    if spec.get("oneOf"):
         return _value(spec["oneOf"][0], depth)
     kind = str(spec.get("type"))
     if kind == "object" and spec.get("properties") and depth < 5:
