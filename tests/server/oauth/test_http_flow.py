@@ -547,3 +547,18 @@ async def test_concurrent_requests_after_upstream_expiry_refresh_once(rig: Rig) 
     assert len({token.reveal() for token in fresh}) == 1
     assert len(rig.sim_state.refresh) == 1  # a second refresh would have spent a rotated token
     assert len(rig.bundle.grants) == 1
+
+
+async def test_refresh_records_do_not_pile_up(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        refresh = tokens["refresh_token"]
+        for _ in range(6):
+            answer = await client.token(grant_type="refresh_token", refresh_token=refresh)
+            assert answer.status_code == 200, answer.text
+            refresh = answer.json()["refresh_token"]
+    records = list(rig.bundle.grants.refresh_tokens.values())
+    assert len(records) == 2  # the live one and the latest spent one
+    assert sum(bool(r.get("spent")) for r in records) == 1

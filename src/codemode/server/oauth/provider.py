@@ -354,9 +354,17 @@ class KlaviyoOAuthProvider:
     ) -> OAuthToken:
         """Rotate: the presented refresh token dies (kept as *spent* to catch a replay) and a new
         pair is issued for the same grant."""
-        record = self.grants.refresh_tokens.get(_hash(refresh_token.token))
+        key = _hash(refresh_token.token)
+        record = self.grants.refresh_tokens.get(key)
         if record is None or record.get("spent"):
             raise TokenError("invalid_grant", "refresh token was already used")
+        # Keep only the latest spent token per grant: enough to catch the replay of a stolen
+        # token, without the state growing by one record per refresh for 30 days.
+        self.grants.refresh_tokens = {
+            k: r
+            for k, r in self.grants.refresh_tokens.items()
+            if not (r.get("spent") and r["grant_id"] == refresh_token.grant_id)
+        }
         record["spent"] = True
         return self._issue(client.client_id or "", refresh_token.grant_id, scopes)
 
