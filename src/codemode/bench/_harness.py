@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import pickle
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -34,13 +34,15 @@ from codemode.bench._tokens import count_json, count_tokens
 __all__ = [
     "ANCHOR",
     "BASE_URL",
+    "Bench",
     "ClassicAgent",
     "CodeAgent",
     "PeerAgent",
     "ToolFailed",
     "Usage",
     "World",
-    "open_world",
+    "new_world",
+    "open_bench",
     "text_of",
 ]
 
@@ -100,13 +102,31 @@ def text_of(result: Any) -> str:
 # -- the world: one fresh simulator ------------------------------------------------------------
 
 
+class Switch(httpx.AsyncBaseTransport):
+    """An httpx transport to whichever simulator app is current.
+
+    The three servers (and their MCP clients) are built once per run; each task then points this
+    switch at its own fresh simulator, so no server has to be rebuilt (and no 100k-token tool list
+    re-validated) per task.
+    """
+
+    def __init__(self) -> None:
+        self._transport: httpx.ASGITransport | None = None
+
+    def use(self, app: Any) -> None:
+        self._transport = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:
+            raise RuntimeError("no simulator selected")
+        return await self._transport.handle_async_request(request)
+
+
 @dataclass
 class World:
-    """A fresh demo simulator, its store (for ground truth) and an SDK client on it."""
+    """A fresh demo simulator and its store (for ground truth and for checking writes)."""
 
     app: Any
-    http: httpx.AsyncClient
-    klaviyo: Any
     now: datetime
 
     @property
@@ -136,9 +156,11 @@ class World:
             "Accept": "application/vnd.api+json",
             "Content-Type": "application/vnd.api+json",
         }
-        response = await self.http.request(
-            method, path, params=query or None, json=body, headers=headers
-        )
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+            response = await http.request(
+                method, path, params=query or None, json=body, headers=headers
+            )
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -151,25 +173,16 @@ def _seeded_account() -> bytes:
     return pickle.dumps(sim.accounts[sim.default_account], protocol=pickle.HIGHEST_PROTOCOL)
 
 
-@asynccontextmanager
-async def open_world() -> AsyncIterator[World]:
-    """Seed a fresh simulator (anchored at :data:`ANCHOR`) and an AsyncKlaviyo client on it."""
-    from codemode import AsyncKlaviyo
-    from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
+def new_world() -> World:
+    """A fresh simulator (anchored at :data:`ANCHOR`) holding the seeded demo account."""
+    from codemode.simulator import SimConfig, create_app
 
     # Seeding the demo account takes a second or two; every world after the first starts from a
     # pickled copy of the freshly seeded account instead (same records, same ids, same joins).
     app = create_app(SimConfig(seed=0, now=ANCHOR, rate_limits=False, profiles=1, events=0))
     sim = app.state.sim
     sim.accounts[sim.default_account] = pickle.loads(_seeded_account())
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
-    klaviyo = AsyncKlaviyo(
-        api_key=DEMO_PRIVATE_KEY, base_url=BASE_URL, http_client=http, max_retries=0
-    )
-    try:
-        yield World(app=app, http=http, klaviyo=klaviyo, now=ANCHOR)
-    finally:
-        await http.aclose()
+    return World(app=app, now=ANCHOR)
 
 
 # -- the three kinds of scripted agent ---------------------------------------------------------
@@ -179,6 +192,10 @@ class _Agent:
     def __init__(self, client: Any, usage: Usage) -> None:
         self.client = client
         self.usage = usage
+
+    def reset(self) -> None:
+        """Start counting a new task (the definitions per turn stay as listed)."""
+        self.usage = Usage(definition_tokens_per_turn=self.usage.definition_tokens_per_turn)
 
     async def list_definitions(self) -> list[dict[str, Any]]:
         listed = await self.client.list_tools()
@@ -288,51 +305,71 @@ class PeerAgent(_Agent):
         return await self.client.call_tool_mcp(tool, arguments)
 
 
+@dataclass
+class Bench:
+    """The three servers and their connected agents, built once, switched between worlds."""
+
+    switch: Switch
+    classic: ClassicAgent
+    peer: PeerAgent | None
+    code: CodeAgent
+    peer_error: str | None = None
+
+    def agent(self, mode: str, world: World) -> ClassicAgent | PeerAgent | CodeAgent:
+        """The agent of ``mode``, pointed at ``world`` and with fresh counts."""
+        agent: ClassicAgent | PeerAgent | CodeAgent | None = {
+            "classic": self.classic,
+            "peer": self.peer,
+            "code": self.code,
+        }[mode]
+        if agent is None:
+            raise RuntimeError(f"{mode} is unavailable: {self.peer_error}")
+        self.switch.use(world.app)
+        agent.reset()
+        return agent
+
+
 @asynccontextmanager
-async def classic_agent(world: World) -> AsyncIterator[ClassicAgent]:
-    """The classic server on ``world`` with a connected agent (definitions counted)."""
+async def open_bench() -> AsyncIterator[Bench]:
+    """Build the classic server, FastMCP CodeMode over it, and this project's server; connect all."""
+    from codemode import AsyncKlaviyo
     from codemode.bench._classic import build_classic_server
-
-    async def call(op: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
-        result = await world.klaviyo.call(op, **arguments)
-        raw: dict[str, Any] | None = result.raw
-        return raw
-
-    async with Client(build_classic_server(call)) as client:
-        agent = ClassicAgent(client, Usage())
-        await agent.list_definitions()
-        yield agent
-
-
-@asynccontextmanager
-async def code_agent(world: World) -> AsyncIterator[CodeAgent]:
-    """This project's server (demo settings) on ``world``'s simulator."""
+    from codemode.bench._peers import PeerUnavailable, build_fastmcp_codemode
     from codemode.config import Settings
     from codemode.server import build_server
+    from codemode.simulator import DEMO_PRIVATE_KEY
 
-    settings = Settings(demo=True, audit_disabled=True)
-    server = build_server(settings, transport="memory", http_client=world.http)
-    async with Client(server.mcp) as client:
-        agent = CodeAgent(client, Usage())
-        await agent.list_definitions()
-        yield agent
-
-
-@asynccontextmanager
-async def peer_agent(world: World) -> AsyncIterator[PeerAgent]:
-    """FastMCP CodeMode proxied over the classic server on ``world``."""
-    from fastmcp import Client as FastMCPClient
-
-    from codemode.bench._classic import build_classic_server
-    from codemode.bench._peers import build_fastmcp_codemode
+    switch = Switch()
+    http = httpx.AsyncClient(transport=switch, base_url=BASE_URL)
+    sdk = AsyncKlaviyo(api_key=DEMO_PRIVATE_KEY, base_url=BASE_URL, http_client=http, max_retries=0)
 
     async def call(op: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
-        result = await world.klaviyo.call(op, **arguments)
+        result = await sdk.call(op, **arguments)
         raw: dict[str, Any] | None = result.raw
         return raw
 
-    proxy = build_fastmcp_codemode(build_classic_server(call))
-    async with FastMCPClient(proxy) as client:
-        agent = PeerAgent(client, Usage())
-        await agent.list_definitions()
-        yield agent
+    # Destructive actions are allowed, as the other modes can perform them too (GDPR erasure task);
+    # the task itself asks for a dry run, which only code mode offers.
+    settings = Settings(demo=True, audit_disabled=True, allow_destructive=True)
+    code_server = build_server(settings, transport="memory", http_client=http)
+    async with AsyncExitStack() as stack:
+        classic_client = await stack.enter_async_context(Client(build_classic_server(call)))
+        code_client = await stack.enter_async_context(Client(code_server.mcp))
+        classic = ClassicAgent(classic_client, Usage())
+        code = CodeAgent(code_client, Usage())
+        await classic.list_definitions()
+        await code.list_definitions()
+        peer: PeerAgent | None = None
+        peer_error: str | None = None
+        try:
+            from fastmcp import Client as FastMCPClient
+
+            proxy = build_fastmcp_codemode(build_classic_server(call))
+            peer = PeerAgent(await stack.enter_async_context(FastMCPClient(proxy)), Usage())
+            await peer.list_definitions()
+        except (PeerUnavailable, ImportError) as exc:
+            peer_error = str(exc)
+        try:
+            yield Bench(switch=switch, classic=classic, peer=peer, code=code, peer_error=peer_error)
+        finally:
+            await http.aclose()

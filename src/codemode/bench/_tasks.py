@@ -127,12 +127,26 @@ async def run_code(task: Task, agent: CodeAgent, ctx: Mapping[str, Any]) -> tupl
     found: set[str] = set()
     for query in task.code.queries:
         found.update(await agent.search(_fill(query, ctx)))
+    ids = {name.rsplit(".", 1)[-1] for name in task.code.functions}
+    found.update(await _search_missing(agent, ids - found))
     await agent.signatures(list(task.code.functions))
     result = await agent.execute(_fill(task.code.script, ctx), dry_run=task.code.dry_run)
     if result.get("error"):
         raise RuntimeError(f"execute_code failed: {result['error']}")
-    ids = {name.rsplit(".", 1)[-1] for name in task.code.functions}
     return _last_json_line(str(result.get("output", ""))), ids <= found
+
+
+async def _search_missing(agent: CodeAgent | PeerAgent, missing: set[str]) -> set[str]:
+    """One more search per function the agent needs but has not seen, by the words of its name.
+
+    The same rule for both code modes: an agent that has not yet seen a function it expects
+    (``get_metrics``) searches for it by name before reading its signature.
+    """
+    found: set[str] = set()
+    for name in sorted(missing):
+        if name not in found:
+            found.update(await agent.search(name.replace("_", " ")))
+    return found
 
 
 def _peer_detail(tools: tuple[str, ...]) -> str:
@@ -147,6 +161,7 @@ async def run_peer(task: Task, agent: PeerAgent, ctx: Mapping[str, Any]) -> tupl
     found: set[str] = set()
     for query in task.peer.queries:
         found.update(await agent.search(_fill(query, ctx)))
+    found.update(await _search_missing(agent, set(task.peer.tools) - found))
     await agent.get_schema(list(task.peer.tools), detail=_peer_detail(task.peer.tools))
     answer = await agent.execute(_fill(task.peer.code, ctx))
     return answer, set(task.peer.tools) <= found

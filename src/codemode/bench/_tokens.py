@@ -25,7 +25,15 @@ from codemode.errors import CodemodeError
 if TYPE_CHECKING:
     import tiktoken
 
-__all__ = ["ENCODING", "TokenizerUnavailable", "count_json", "count_tokens", "dumps", "encoding"]
+__all__ = [
+    "ENCODING",
+    "TokenizerUnavailable",
+    "count_json",
+    "count_tokens",
+    "describe",
+    "dumps",
+    "encoding",
+]
 
 ENCODING = "o200k_base"
 VOCAB_PACKAGE = "quicktok-v1"
@@ -141,3 +149,12 @@ def dumps(value: Any) -> str:
 def count_json(value: Any) -> int:
     """Tokens of ``value`` serialised by :func:`dumps`."""
     return count_tokens(dumps(value))
+
+
+def describe() -> str:
+    """Where the counts come from, for the benchmark's JSON."""
+    version = metadata.version(VOCAB_PACKAGE)
+    return (
+        f"{ENCODING} via tiktoken {metadata.version('tiktoken')}, ranks from {VOCAB_PACKAGE} {version} "
+        f"({VOCAB_FILE}, sha256 {O200K_SHA256[:12]}... checked)"
+    )
