@@ -35,7 +35,8 @@ KEEP_KEYWORDS = {
     "const",
     "discriminator",
 }
-MAX_DEPTH = 12  # deep enough for flow definitions; guards recursive schemas
+MAX_DEPTH = 24  # deep enough for bulk event bodies (about 20 levels of properties and items)
+BRANCH_COST = 5  # a oneOf/anyOf/allOf level costs this much of MAX_DEPTH
 
 
 def snake(text: str) -> str:
@@ -75,7 +76,8 @@ class Resolver:
             elif key in {"items", "additionalProperties"} and isinstance(value, dict):
                 out[key] = self.resolve(value, depth + 1, seen)
             elif key in {"oneOf", "anyOf", "allOf"}:
-                out[key] = [self.resolve(sub, depth + 1, seen) for sub in value]
+                # Branches multiply the tree (flow definitions): they spend more of the budget.
+                out[key] = [self.resolve(sub, depth + BRANCH_COST, seen) for sub in value]
             elif key == "discriminator":
                 out[key] = {"propertyName": value.get("propertyName")}
             else:
