@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -67,3 +69,39 @@ async def test_a_read_only_stdio_server_refuses_writes(tmp_path: Path) -> None:
     assert tools["execute_code"].annotations.read_only_hint is True
     assert ran.is_error and ran.structured_content is not None
     assert "read-only" in ran.structured_content["error"]["message"]
+
+
+async def test_stdout_carries_only_protocol_messages_and_logs_go_to_stderr(tmp_path: Path) -> None:
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    ]
+    env = {**os.environ, "CODEMODE_AUDIT_DB": "off", "HOME": str(tmp_path)}
+    command = [str(CODEMODE), "serve", "--demo", "--log-level", "DEBUG"]
+    received = b""
+    with anyio.fail_after(120):
+        async with await anyio.open_process(command, env=env) as process:
+            assert (
+                process.stdin is not None
+                and process.stdout is not None
+                and process.stderr is not None
+            )
+            await process.stdin.send("".join(json.dumps(m) + "\n" for m in messages).encode())
+            while received.count(b"\n") < 2:  # one line per response: initialize, tools/list
+                received += await process.stdout.receive()
+            await process.stdin.aclose()
+            errors = b"".join([chunk async for chunk in process.stderr])
+    lines = [json.loads(line) for line in received.decode().splitlines() if line.strip()]
+    assert [m.get("id") for m in lines] == [1, 2], received[:300]
+    assert len(lines[1]["result"]["tools"]) == 3
+    assert errors.strip(), "DEBUG logging wrote nothing to stderr"  # and nothing stray to stdout
