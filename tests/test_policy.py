@@ -119,3 +119,10 @@ def test_policy_error_carries_the_rule() -> None:
     )
     assert (error.rule, error.operation_id) == ("deny", "get_profiles")
     assert str(error) == "get_profiles refused by policy: denied by CODEMODE_DENY entry 'x'"
+
+
+def test_deny_entries_are_all_checked() -> None:
+    policy = Policy(deny=("lists", "kind:destructive", "get_profiles"))
+    refusal = policy.check(READ)
+    assert refusal is not None and "'get_profiles'" in refusal.reason
+    assert Policy(deny=("lists", "campaigns")).check(READ) is None

@@ -548,3 +548,11 @@ def test_limits_and_results_validate_and_report() -> None:
     with pytest.raises(ValueError, match="wall_s must be positive"):
         Limits(wall_s=0)
     assert ExecutionResult().ok
+
+
+def test_augmented_assignment_of_names_and_slices_in_process() -> None:
+    channel = Channel()
+    run("n = 1\nn += 1\nprint(n)", channel)
+    assert output(channel) == "2\n"
+    with pytest.raises(guards.CompileFailure, match="slices"):
+        guards.compile_script("a = [1]\na[0:1] += [2]")

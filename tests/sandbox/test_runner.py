@@ -216,3 +216,58 @@ async def test_channel_waits_for_a_slow_reader_and_writer() -> None:
     with anyio.fail_after(5):
         assert await channel.recv() is None
     channel.close()
+
+
+async def test_a_reset_connection_reads_as_the_end_of_the_stream() -> None:
+    host, worker = socket.socketpair()
+    host.sendall(b"unread by the worker")
+    worker.close()  # closing with unread data resets the connection
+    channel = AsyncChannel(host)
+    with anyio.fail_after(5):
+        assert await channel.recv() is None
+    channel.close()
+
+
+async def test_sending_waits_while_the_socket_buffer_is_full() -> None:
+    host, worker = socket.socketpair()
+    host.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    channel = AsyncChannel(host)
+    received: list[dict[str, Any] | None] = []
+    thread = threading.Thread(target=lambda: received.append(recv_frame(worker)))
+    thread.start()
+    with anyio.fail_after(5):
+        await channel.send({"s": "q" * 1_000_000})
+    thread.join(5)
+    assert received == [{"s": "q" * 1_000_000}]
+    channel.close()
+    worker.close()
+
+
+async def test_a_failed_spawn_request_closes_the_host_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codemode.sandbox.runner import SandboxError, _Zygote
+
+    async def broken(
+        self: _Zygote, message: dict[str, Any], fds: list[int] | None = None
+    ) -> dict[str, Any]:
+        raise SandboxError("the sandbox zygote went away (test)")
+
+    async with Sandbox(limits=TEST_LIMITS) as box:
+        monkeypatch.setattr(_Zygote, "request", broken)
+        result = await box.execute("pass", bridge=FakeBridge())
+        monkeypatch.undo()
+    assert result.error is not None and result.error.type == "SandboxError"
+
+
+async def test_a_closed_control_socket_is_a_sandbox_error() -> None:
+    from codemode.sandbox.runner import SandboxError
+
+    box = Sandbox(limits=TEST_LIMITS)
+    await box.start()
+    zygote = box._zygote
+    assert zygote is not None
+    zygote.ctrl.close()
+    with pytest.raises(SandboxError, match="went away"):
+        await zygote.request({"t": "reap", "pid": 1})
+    await box.aclose()
