@@ -1,0 +1,55 @@
+"""Settings: the server's own variables (transport, bind address, stores, audit default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemode.config import Settings
+from codemode.errors import ConfigError
+
+
+def test_server_settings_are_read_from_codemode_variables() -> None:
+    s = Settings.from_env(
+        {
+            "CODEMODE_TRANSPORT": "http",
+            "CODEMODE_HOST": "0.0.0.0",
+            "CODEMODE_PORT": "9000",
+            "CODEMODE_ALLOWED_ORIGINS": "https://a.example/, https://b.example",
+            "CODEMODE_QUEUE_S": "2.5",
+            "CODEMODE_RATE_PER_MIN": "30",
+            "CODEMODE_MAX_STORES": "10",
+            "CODEMODE_STORE_TTL_S": "60",
+            "CODEMODE_STORE_BYTES": "1000",
+        }
+    )
+    assert (s.transport, s.host, s.port) == ("http", "0.0.0.0", 9000)
+    assert s.allowed_origins == ("https://a.example", "https://b.example")
+    assert (s.queue_s, s.rate_per_min, s.max_stores, s.store_ttl_s, s.store_bytes) == (
+        2.5,
+        30,
+        10,
+        60.0,
+        1000,
+    )
+
+
+def test_a_bad_transport_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="CODEMODE_TRANSPORT"):
+        Settings.from_env({"CODEMODE_TRANSPORT": "sse"})
+
+
+def test_the_audit_log_is_on_by_default_for_http_only_and_can_be_turned_off(tmp_path: Path) -> None:
+    base = Settings.from_env({"CODEMODE_STATE_DIR": str(tmp_path)})
+    assert base.audit_path() is None
+    assert base.audit_path("http") == tmp_path / "audit.sqlite3"
+    explicit = Settings.from_env({"CODEMODE_AUDIT_DB": str(tmp_path / "x.db")})
+    assert explicit.audit_path() == tmp_path / "x.db"
+    for off in ("off", "", "0"):
+        assert Settings.from_env({"CODEMODE_AUDIT_DB": off}).audit_path("http") is None
+
+
+def test_cli_overrides_ignore_unset_flags() -> None:
+    s = Settings(port=8000).with_overrides(port=None, host="::1")
+    assert (s.port, s.host) == (8000, "::1")
