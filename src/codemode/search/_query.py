@@ -31,6 +31,18 @@ _OPPOSITE = {
 _ROUTE = re.compile(
     r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(/(?:api|client)/[A-Za-z0-9_\-/{}$:.]*)", re.I
 )
+# A route written without its /api prefix ("lists/{id}/relationships/profiles", "profiles/{id}/lists").
+_BARE_ROUTE = re.compile(
+    r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(?<![\w/])([a-z][a-z-]*(?:/(?:\{[^}\s]*\}|[a-z][a-z-]*))+)",
+    re.I,
+)
+_METHOD_VERB = {
+    "GET": "read",
+    "POST": "create",
+    "PATCH": "update",
+    "PUT": "update",
+    "DELETE": "delete",
+}
 _IDENT = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
@@ -129,6 +141,10 @@ def parse_query(
     for match in _ROUTE.finditer(query):
         method = match.group(1).upper() if match.group(1) else None
         parsed.routes.append((method, normalize_path(match.group(2))))
+    if not parsed.routes:
+        for match in _BARE_ROUTE.finditer(query):
+            method = match.group(1).upper() if match.group(1) else None
+            parsed.routes.append((method, normalize_path("/api/" + match.group(2))))
     for ident in _IDENT.findall(query.lower()):
         if ident in known_ids:
             parsed.ids.append(ident)
@@ -139,6 +155,9 @@ def parse_query(
             parsed.ids.append(dotted)
     for m in re.findall(r"\b(GET|POST|PATCH|PUT|DELETE)\b", query):
         parsed.methods.add(m)
+        # An HTTP verb in capitals is a developer naming the operation's kind outright.
+        if not (m == "POST" and re.search(r"report|aggregate|render", query, re.I)):
+            parsed.add_cue(_METHOD_VERB[m], 1.0)
 
     text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
     raw_words = words(text)
