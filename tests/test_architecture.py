@@ -96,6 +96,8 @@ def test_sandbox_worker_imports_neither_httpx_nor_the_sdk_client() -> None:
     for path in worker_side:
         for module in _imports(path):
             assert not module.startswith("httpx"), f"{path.name} imports {module}"
+            if module == "codemode.klaviyo":
+                continue  # `from codemode.klaviyo import _errors`: the names are checked below
             if module.startswith("codemode.klaviyo"):
                 assert any(module.startswith(a) for a in allowed_sdk), (
                     f"{path.name} imports {module}"
