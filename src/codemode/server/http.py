@@ -24,6 +24,7 @@ from typing import Any
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend
 from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
@@ -176,8 +177,6 @@ class _RequireUser:
         if auth.token_verifier is not None:
             bearer = 'Bearer error="invalid_token"'
             if auth.resource_server_url is not None:
-                from mcp.server.auth.routes import build_resource_metadata_url
-
                 bearer += (
                     f', resource_metadata="{build_resource_metadata_url(auth.resource_server_url)}"'
                 )

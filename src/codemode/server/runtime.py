@@ -25,7 +25,7 @@ from codemode.audit import AuditLog, AuditRecord, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.policy import Policy
-from codemode.sandbox import Limits, Sandbox, SdkBridge
+from codemode.sandbox import ExecutionResult, Limits, Sandbox, SdkBridge
 from codemode.scanner import Scanner
 from codemode.search import SearchIndex, get_signatures, render_hits, render_signatures
 from codemode.server.credentials import CredentialSource, KlaviyoCredentials, MissingCredentials
@@ -196,7 +196,7 @@ class Runtime:
         *,
         dry_run: bool,
         store: dict[str, Any],
-    ) -> Any:
+    ) -> ExecutionResult:
         client = AsyncKlaviyo(
             api_key=creds.api_key,
             access_token=creds.access_token,
@@ -213,29 +213,30 @@ class Runtime:
             dry_run=dry_run,
             confirm=_elicit_confirmation(ctx),
         )
-        calls = 0
+        calls, last = 0, ""
         started = time.monotonic()
 
-        async def on_progress(*_: Any, **__: Any) -> None:
-            nonlocal calls
-            calls += 1
+        async def on_progress(count: int, message: str) -> None:
+            nonlocal calls, last
+            calls, last = count, message
 
         async def ticker() -> None:
+            # Only runs longer than a second report: most scripts finish well before.
             while True:
                 await anyio.sleep(1.0)
                 elapsed = time.monotonic() - started
+                detail = f", last {last}" if last else ""
                 await ctx.report_progress(
-                    elapsed, None, f"script running {elapsed:.0f} s, {calls} API calls"
+                    elapsed, None, f"script running {elapsed:.0f} s, {calls} API calls{detail}"
                 )
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(ticker)
-            try:
-                return await self.sandbox.execute(
-                    code, bridge=bridge, store=store, on_progress=on_progress
-                )
-            finally:
-                tg.cancel_scope.cancel()
+            result = await self.sandbox.execute(
+                code, bridge=bridge, store=store, on_progress=on_progress
+            )
+            tg.cancel_scope.cancel()
+        return result
 
     def _refused(self, kind: str, message: str, session: str) -> tuple[ExecuteResult, str]:
         result = ExecuteResult(
