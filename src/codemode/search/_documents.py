@@ -10,7 +10,7 @@ share every noun.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from codemode.catalog import Action
@@ -230,11 +230,3 @@ def action_parent(action: Action) -> str | None:
     if action.method != "GET" or len(parts) < 3 or not parts[1].startswith("{"):
         return None
     return _head(_singular(parts[0]))
-
-
-def all_terms(fields: Iterable[list[str]]) -> set[str]:
-    """Every distinct term across ``fields``."""
-    out: set[str] = set()
-    for field in fields:
-        out.update(field)
-    return out
