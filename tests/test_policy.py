@@ -63,6 +63,21 @@ def test_webhook_writes_are_gated_like_destructive_actions() -> None:
     assert Policy(allow_destructive=True).check(WEBHOOK) is None
 
 
+@pytest.mark.parametrize(
+    ("action_id", "fragment"),
+    [
+        ("upload_image_from_url", "makes Klaviyo fetch a URL you choose"),
+        ("create_client_event", "company_id names"),
+        ("create_client_profile", "company_id names"),
+    ],
+)
+def test_other_egress_actions_are_gated_too(action_id: str, fragment: str) -> None:
+    refusal = Policy().check(CATALOG[action_id])
+    assert refusal is not None and refusal.rule == "egress" and fragment in refusal.reason
+    assert Policy(allow_destructive=True).check(CATALOG[action_id]) is None
+    assert Policy(allow_destructive=True).needs_confirmation(CATALOG[action_id])
+
+
 def test_confirmation_is_wanted_for_destructive_and_webhook_writes_only() -> None:
     policy = Policy(allow_destructive=True)
     assert policy.needs_confirmation(DESTRUCTIVE) and policy.needs_confirmation(WEBHOOK)

@@ -9,8 +9,10 @@ rules, in the order they are checked:
    ``profiles``, or kinds such as ``kind:write``).
 3. ``allow``: when not empty, the action must match one entry.
 4. destructive actions (``kind == "destructive"``) need ``allow_destructive``.
-5. webhook writes (create or update a webhook) send Klaviyo data to a URL the caller chooses, so
-   they are gated exactly like destructive actions.
+5. actions that send data to an address the script chooses are gated exactly like destructive
+   actions: webhook writes (Klaviyo posts events to the webhook's URL), ``upload_image_from_url``
+   (Klaviyo fetches the URL, which can carry data in itself) and the ``client`` actions (they
+   write into whichever Klaviyo account ``company_id`` names).
 
 Rate limiting needs a clock, so it lives in :class:`CallRateLimiter` (the clock is injected).
 """
@@ -29,9 +31,17 @@ from codemode.errors import CodemodeError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from codemode.config import Settings
 
-__all__ = ["CallRateLimiter", "Policy", "PolicyError", "Refusal", "Rule", "is_webhook_write"]
+__all__ = [
+    "CallRateLimiter",
+    "Policy",
+    "PolicyError",
+    "Refusal",
+    "Rule",
+    "egress_reason",
+    "is_webhook_write",
+]
 
-Rule = Literal["read-only", "deny", "allow", "destructive", "webhook", "rate", "confirm"]
+Rule = Literal["read-only", "deny", "allow", "destructive", "webhook", "egress", "rate", "confirm"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +98,31 @@ def _matches(entry: str, action: Action) -> bool:
 
 
 def is_webhook_write(action: Action) -> bool:
-    """True for actions that make Klaviyo send data to an address the caller picks."""
+    """True for creating or updating a webhook (Klaviyo then posts data to its URL)."""
     return action.group == "webhooks" and action.kind == "write"
+
+
+_WEBHOOK_REASON = (
+    "webhook writes send data to a URL you choose: gated like destructive actions; "
+    "start the server with --allow-destructive"
+)
+
+
+def egress_reason(action: Action) -> tuple[Rule, str] | None:
+    """The rule and reason when ``action`` sends data to an address the caller picks."""
+    if is_webhook_write(action):
+        return "webhook", _WEBHOOK_REASON
+    if action.id == "upload_image_from_url":
+        return "egress", (
+            "upload_image_from_url makes Klaviyo fetch a URL you choose (the URL itself can carry "
+            "data): gated like destructive actions; start the server with --allow-destructive"
+        )
+    if action.kind == "client":
+        return "egress", (
+            f"{action.id} writes into the Klaviyo account that company_id names, which the script "
+            "chooses: gated like destructive actions; start the server with --allow-destructive"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,19 +182,15 @@ class Policy:
                 "destructive actions are disabled; start the server with --allow-destructive",
                 action.id,
             )
-        if is_webhook_write(action) and not self.allow_destructive:
-            return Refusal(
-                "webhook",
-                "webhook writes send data to a URL you choose: gated like destructive actions; "
-                "start the server with --allow-destructive",
-                action.id,
-            )
+        egress = egress_reason(action)
+        if egress is not None and not self.allow_destructive:
+            return Refusal(egress[0], egress[1], action.id)
         return None
 
     def needs_confirmation(self, action: Action) -> bool:
         """True when the action must be confirmed by the user before it runs."""
         return self.confirm_destructive and (
-            action.kind == "destructive" or is_webhook_write(action)
+            action.kind == "destructive" or egress_reason(action) is not None
         )
 
     def rate_limiter(self, clock: Callable[[], float] = time.monotonic) -> CallRateLimiter | None:

@@ -271,3 +271,37 @@ async def test_a_closed_control_socket_is_a_sandbox_error() -> None:
     with pytest.raises(SandboxError, match="went away"):
         await zygote.request({"t": "reap", "pid": 1})
     await box.aclose()
+
+
+async def test_a_silent_zygote_times_out_as_a_sandbox_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codemode.sandbox import runner as runner_module
+    from codemode.sandbox.runner import SandboxError
+
+    monkeypatch.setattr(runner_module, "_CONTROL_TIMEOUT_S", 0.2)
+    box = Sandbox(limits=TEST_LIMITS)
+    await box.start()
+    zygote = box._zygote
+    assert zygote is not None
+    os.kill(zygote.process.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(SandboxError, match="did not answer"):
+            await zygote.request({"t": "reap", "pid": 1})
+        assert not zygote.alive
+    finally:
+        os.kill(zygote.process.pid, signal.SIGCONT)
+        await box.aclose()
+
+
+async def test_a_failing_progress_callback_does_not_break_the_run(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(done: int, message: str) -> None:
+        raise RuntimeError("progress sink gone")
+
+    result = await execute(
+        sandbox, "klaviyo.profiles.get_profiles()\nprint('ok')", on_progress=broken
+    )
+    assert result.error is None and result.output == "ok\n"
+    assert "on_progress failed" in caplog.text

@@ -124,9 +124,15 @@ class _Zygote:
         self, message: dict[str, Any], fds: list[int] | None = None
     ) -> dict[str, Any]:
         async with self.lock:
-            with anyio.fail_after(_CONTROL_TIMEOUT_S):
-                await self._send(message, fds)
-                return await self._recv()
+            try:
+                with anyio.fail_after(_CONTROL_TIMEOUT_S):
+                    await self._send(message, fds)
+                    return await self._recv()
+            except TimeoutError:  # the exchange is out of step now: replace the zygote
+                self.alive = False
+                raise SandboxError(
+                    f"the sandbox zygote did not answer within {_CONTROL_TIMEOUT_S:.0f} s"
+                ) from None
 
     async def close(self) -> None:
         self.alive = False
@@ -476,7 +482,12 @@ class Sandbox:
         if reply.planned:
             run.planned.append({"id": op, "params": reply.params})
         if on_progress is not None:
-            await on_progress(len(run.calls), f"{op} -> {reply.status or error_class or 'planned'}")
+            try:
+                await on_progress(
+                    len(run.calls), f"{op} -> {reply.status or error_class or 'planned'}"
+                )
+            except Exception:  # a progress report must never break the run
+                log.exception("on_progress failed")
         if reply.error is not None:
             return {"ok": False, "error": reply.error}
         return {"ok": True, "raw": reply.raw, "status": reply.status}
