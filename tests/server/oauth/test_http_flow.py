@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import parse_qs
 
 import jwt
@@ -562,3 +563,46 @@ async def test_refresh_records_do_not_pile_up(rig: Rig) -> None:
     records = list(rig.bundle.grants.refresh_tokens.values())
     assert len(records) == 2  # the live one and the latest spent one
     assert sum(bool(r.get("spent")) for r in records) == 1
+
+
+async def test_a_login_whose_code_is_never_exchanged_is_revoked(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        _, challenge = pkce()
+        await browse(http, client.authorize_url(challenge, "s6"), stop_at=CLIENT_REDIRECT)
+        assert len(rig.bundle.grants) == 1 and len(rig.sim_state.refresh) == 1
+        rig.clock.advance(301)  # the code expired unused
+        await http.get(client.authorize_url(challenge, "s7"))  # any /authorize sweeps
+    assert len(rig.bundle.grants) == 0
+    assert len(rig.sim_state.refresh) == 0  # revoked at Klaviyo too
+
+
+async def test_a_login_whose_refresh_tokens_all_expired_is_revoked(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        await client.login(http)
+        assert await rig.bundle.provider.sweep() == 0  # in use: kept
+        rig.clock.advance(30 * 24 * 3600 + 1)
+        assert await rig.bundle.provider.sweep() == 1
+    assert len(rig.bundle.grants) == 0
+
+
+async def test_free_text_errors_from_the_callback_are_not_relayed(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        _, challenge = pkce()
+        first = await http.get(client.authorize_url(challenge, "s8"))
+        page = await http.get(first.headers["location"])
+        fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)">', page.text))
+        approved = await http.post(f"{SERVER}/oauth/consent", data={**fields, "action": "approve"})
+        assert approved.status_code == 303
+        txn = fields["txn"]
+        back = await http.get(
+            f"{SERVER}/oauth/callback", params={"state": txn, "error": "<b>call 555</b>"}
+        )
+    assert back.status_code == 302
+    query = parse_qs(back.headers["location"].split("?", 1)[1])
+    assert query["error"] == ["access_denied"]

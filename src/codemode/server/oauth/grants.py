@@ -97,6 +97,10 @@ class GrantStore:
         """The grant with this id, or None when it was revoked or never existed."""
         return self._grants.get(grant_id)
 
+    def grants(self) -> list[Grant]:
+        """Every grant held (a snapshot)."""
+        return list(self._grants.values())
+
     def __len__(self) -> int:
         return len(self._grants)
 

@@ -54,6 +54,7 @@ logger = logging.getLogger("codemode.server.oauth")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # Schemes a browser would run or read locally instead of handing the code to an application.
 _FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
+_RELAYED_ERRORS = {"access_denied", "invalid_scope", "server_error", "temporarily_unavailable"}
 
 
 class GrantCode(AuthorizationCode):
@@ -209,6 +210,7 @@ class KlaviyoOAuthProvider:
         if unknown:
             raise AuthorizeError("invalid_scope", f"unknown scopes: {' '.join(unknown)}")
         self._expire_pending()
+        await self.sweep()
         while len(self._pending) >= self.max_pending:  # drop the oldest unfinished login
             del self._pending[next(iter(self._pending))]
         txn = secrets.token_urlsafe(24)
@@ -263,7 +265,9 @@ class KlaviyoOAuthProvider:
             return None
         del self._pending[state]  # one use, whatever happens next
         if error or not code:
-            return self._client_redirect(pending, error=error or "access_denied")
+            # Only standard codes are passed on, never free text from the query string.
+            known = error if error in _RELAYED_ERRORS else "access_denied"
+            return self._client_redirect(pending, error=known)
         try:
             tokens = await self.grants.upstream.exchange_code(
                 code=code, redirect_uri=self.callback_url, pkce=pending.pkce
@@ -443,5 +447,32 @@ class KlaviyoOAuthProvider:
         now = self.clock()
         for txn in [t for t, p in self._pending.items() if now - p.created_at > self.pending_ttl]:
             del self._pending[txn]
+
+    async def sweep(self) -> int:
+        """Revoke grants nobody can use any more (here and at Klaviyo).
+
+        That is a grant whose code expired unexchanged, or whose refresh tokens have all
+        expired (its last access token expired long before). Runs on every ``/authorize``;
+        a server may also call it periodically.
+
+        Returns:
+            How many grants were revoked.
+        """
+        now = self.clock()
         for code in [c for c, v in self._codes.items() if v.expires_at < now]:
             del self._codes[code]
+        awaited = {code.grant_id for code in self._codes.values()}
+        live = {
+            str(record["grant_id"])
+            for record in self.grants.refresh_tokens.values()
+            if record["expires_at"] >= now and not record.get("spent")
+        }
+        orphans = [
+            grant.id
+            for grant in self.grants.grants()
+            if grant.id not in awaited and grant.id not in live
+        ]
+        for grant_id in orphans:
+            logger.info("revoking unused grant %s", grant_id[:8])
+            await self.grants.revoke(grant_id)
+        return len(orphans)
