@@ -197,7 +197,8 @@ def parse_query(
         parsed,
     )
     _number_cues(raw_words, negated, parsed)
-    if not any(parsed.cues.get(f, 0.0) > 0 for f in ("create", "update", "delete", "link")):
+    # No clear request to change anything: most such queries want to read ("email templates").
+    if not any(parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")):
         parsed.add_cue("read", 0.5)
     return parsed
 
@@ -276,8 +277,12 @@ def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery)
         if negated[i] or not _DIGIT.search(w):
             continue
         prev = raw_words[i - 1] if i else ""
-        if (stem(prev),) in HEADS and not prev.endswith("s"):
-            parsed.add_cue("one", 1.0)  # "template 123", "segment 9x": a singular name then its id
+        named = HEADS.get((stem(prev),))
+        if named and not prev.endswith("s"):
+            # "template 123": the id of the thing asked for means one record; in "labels of
+            # list 12" it names the parent, which says nothing about one vs many.
+            if parsed.heads and named[0][0] == parsed.heads[0]:
+                parsed.add_cue("one", 1.0)
             continue
         if w.isdigit():
             value = int(w)
