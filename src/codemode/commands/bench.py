@@ -1,4 +1,4 @@
-"""``codemode bench tokens|search|scan|sandbox|all``: rerunnable benchmarks.
+"""``codemode bench tokens|search|scan|sandbox|load|all``: rerunnable benchmarks.
 
 Each benchmark lives in ``codemode.bench.<name>`` and exposes
 ``run(*, quick: bool, console: rich.console.Console) -> dict``: it prints a table to the console,
@@ -18,14 +18,18 @@ from typing import Any
 import typer
 from rich.console import Console
 
-_BENCHMARKS = ("tokens", "search", "scan", "sandbox")
+_BENCHMARKS = ("tokens", "search", "scan", "sandbox", "load")
+# `load` runs for minutes by default, so `bench all` (and `make bench`) leaves it out.
+_IN_ALL = ("tokens", "search", "scan", "sandbox")
 
 
-def _run_one(name: str, *, as_json: bool, quick: bool, out_dir: Path) -> dict[str, Any]:
+def _run_one(
+    name: str, *, as_json: bool, quick: bool, out_dir: Path, **options: Any
+) -> dict[str, Any]:
     module = importlib.import_module(f"codemode.bench.{name}")
     # With --json, stdout carries only the JSON object; tables go to stderr.
     console = Console(stderr=as_json)
-    result: dict[str, Any] = module.run(quick=quick, console=console)
+    result: dict[str, Any] = module.run(quick=quick, console=console, **options)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
@@ -56,8 +60,28 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
 
-    for name in _BENCHMARKS:
+    for name in _IN_ALL:
         make(name)
+
+    @bench.command(
+        name="load",
+        help="Concurrent MCP sessions over Streamable HTTP against `codemode serve --demo` "
+        "(default 32 sessions for 3 minutes); writes benchmarks/results/load.json.",
+    )
+    def _load(
+        as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+        quick: bool = typer.Option(False, "--quick", help="8 sessions for 20 s, for smoke tests."),
+        sessions: int = typer.Option(None, "--sessions", min=1, help="Concurrent MCP sessions."),
+        minutes: float = typer.Option(None, "--minutes", min=0.05, help="How long to drive them."),
+        out: Path = typer.Option(
+            Path("benchmarks/results"), "--out", help="Folder for the JSON results."
+        ),
+    ) -> None:
+        result = _run_one(
+            "load", as_json=as_json, quick=quick, out_dir=out, sessions=sessions, minutes=minutes
+        )
+        if as_json:
+            sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
 
     @bench.command(name="all", help="Run every benchmark in turn (what `make bench` runs).")
     def _all(
@@ -66,5 +90,5 @@ def register(app: typer.Typer) -> None:
             Path("benchmarks/results"), "--out", help="Folder for the JSON results."
         ),
     ) -> None:
-        for name in _BENCHMARKS:
+        for name in _IN_ALL:
             _run_one(name, as_json=False, quick=quick, out_dir=out)
