@@ -130,3 +130,11 @@ def test_a_query_takes_well_under_a_millisecond_of_cpu(index: SearchIndex) -> No
         index.search(q)
     per_query_ms = (time.process_time() - start) * 1000 / len(queries)
     assert per_query_ms < 1.0
+
+
+def test_a_very_long_query_is_cut_and_still_answered_quickly(index: SearchIndex) -> None:
+    query = "weekly revenue report for the welcome flow " * 500
+    start = time.process_time()
+    hits = index.search(query, limit=1)
+    assert (time.process_time() - start) < 0.05
+    assert hits[0].id == "query_flow_series"

@@ -42,6 +42,8 @@ from codemode.search._vocab import CUES, FACETS, SURFACE_WORDS
 __all__ = ["SearchHit", "SearchIndex", "Weights"]
 
 _VERB_CLASSES = ("read", "create", "update", "delete", "link")
+# A search states a task in a sentence or two; a pasted document is cut so latency stays bounded.
+_MAX_QUERY_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +330,8 @@ class SearchIndex:
             limit: how many hits to return (1 to 50).
         """
         limit = max(1, min(int(limit), 50))
-        if not re.search(r"\w", query or ""):
+        query = (query or "")[:_MAX_QUERY_CHARS]
+        if not re.search(r"\w", query):
             return []
         s = self._scores(query)
         if not s.lexical.any() and not s.exact.any():
