@@ -32,8 +32,8 @@ def inspector() -> Path:
         return Path(explicit)
     cli = CACHE / "node_modules" / ".bin" / "mcp-inspector-cli"
     if not cli.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
         try:  # quick only when npm already holds the package: never the network here
+            CACHE.mkdir(parents=True, exist_ok=True)
             subprocess.run(
                 [
                     "npm",
