@@ -98,6 +98,8 @@ def test_nothing_public_reachable_from_the_policy_is_a_module_frame_or_code() ->
     for name, module in guards.module_proxies().items():
         for attr in object.__getattribute__(module, "_names"):
             _walk(getattr(module, attr), 3, seen, found, f"{name}.{attr}")
+    _walk(proxy.F, 3, seen, found, "F")
+    _walk(proxy.F.equals("email", "a@b.co"), 3, seen, found, "Filter")
     for name, value in guards.safe_builtins().items():
         if not name.startswith("_"):
             _walk(value, 3, seen, found, name)
@@ -481,6 +483,19 @@ def test_worker_reports_compile_failures_and_closed_names() -> None:
 def test_store_error_names_the_first_bad_key() -> None:
     done = run("store['ok'] = 1\nstore['bad'] = {1}")
     assert "store['bad']" in done["error"]["message"]
+
+
+def test_filters_built_with_f_travel_as_klaviyo_filter_text() -> None:
+    channel = Channel()
+    done = run(
+        "f = F.and_(F.equals('email', 'a@b.co'), F.greater_than('created', '2024-01-01'))\n"
+        "klaviyo.profiles.get_profiles(filter=f & F.any('id', ['1', '2']))",
+        channel,
+    )
+    assert done["error"] is None
+    call = next(m for m in channel.sent if m.get("t") == "call")
+    assert call["params"]["filter"].startswith('and(and(equals(email,"a@b.co")')
+    assert 'any(id,["1","2"])' in call["params"]["filter"]
 
 
 def test_sdk_proxy_pages_and_encodes_dates_in_process() -> None:

@@ -15,11 +15,13 @@ from typing import Any, Protocol
 
 from codemode.klaviyo import _errors as sdk_errors
 from codemode.klaviyo._errors import KlaviyoError, ValidationError
+from codemode.klaviyo._filters import F, Filter
 from codemode.klaviyo._jsonapi import Result
 from codemode.policy import PolicyError
 
 __all__ = [
     "ERROR_CLASSES",
+    "F",
     "LimitError",
     "ResponseBlockedError",
     "SdkProxy",
@@ -74,6 +76,8 @@ def error_from_dict(data: Mapping[str, Any]) -> Exception:
 def _json_default(value: Any) -> Any:
     if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
         return value.isoformat()
+    if isinstance(value, Filter):  # F.equals(...) & F.any(...): Klaviyo's filter text
+        return str(value)
     raise TypeError(type(value).__name__)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from codemode.klaviyo._errors import KlaviyoError
 from codemode.sandbox import guards
 from codemode.sandbox.protocol import recv_frame, send_frame
-from codemode.sandbox.proxy import ERROR_CLASSES, SdkProxy, WorkerChannel
+from codemode.sandbox.proxy import ERROR_CLASSES, F, SdkProxy, WorkerChannel
 
 __all__ = ["SocketChannel", "describe", "run", "serve"]
 
@@ -144,6 +144,7 @@ def run(request: Mapping[str, Any], channel: WorkerChannel) -> dict[str, Any]:
         extra: dict[str, Any] = {
             "klaviyo": SdkProxy(channel, request.get("names") or {}),
             "store": dict(store_in) if isinstance(store_in, dict) else {},
+            "F": F,
         }
         extra.update(ERROR_CLASSES)
         namespace = guards.build_globals(sink, extra)
