@@ -303,3 +303,19 @@ async def test_concurrent_calls_after_expiry_refresh_once(env: Env) -> None:
     tokens = await asyncio.gather(*(source.token() for _ in range(5)))
     assert len(set(tokens)) == 1
     assert len(env.state.refresh) == 1  # one refresh; a second would have hit a spent token
+
+
+async def test_a_process_that_loses_a_refresh_race_adopts_the_winners_tokens(env: Env) -> None:
+    await _login(env)
+    loser = LocalLoginSource(env.upstream, env.vault, clock=env.clock)
+    await loser.token()
+    stale = env.vault.load()
+    assert stale is not None
+    env.clock.advance(3600)
+    winner = LocalLoginSource(env.upstream, env.vault, clock=env.clock)
+    won = await winner.token()  # refreshed and saved
+    # The loser read the vault before the winner saved: make its pre-refresh check see old data.
+    real_load = env.vault.load
+    calls = iter([stale])
+    env.vault.load = lambda: next(calls, None) or real_load()  # type: ignore[method-assign]
+    assert await loser.token() == won  # its refresh got invalid_grant; it re-read the vault

@@ -262,35 +262,48 @@ class LocalLoginSource:
                 return login.tokens.access_token
             return await self._refresh(login, rejected)
 
-    async def _refresh(self, login: StoredLogin, rejected: Secret | None = None) -> Secret:
-        # Several local servers (one per MCP client) share one stored login, and Klaviyo rotates
-        # refresh tokens: when another process refreshed first, its tokens are in the vault and
-        # ours are spent, so adopt those instead of failing with invalid_grant.
+    def _newer_on_disk(self, login: StoredLogin) -> StoredLogin | None:
+        """The vault's login when another process (or ``codemode login``) replaced ours."""
         on_disk = self._vault.load()
         if (
             on_disk is not None
             and on_disk.base_url.rstrip("/") == login.base_url.rstrip("/")
             and on_disk.tokens.refresh_token != login.tokens.refresh_token
         ):
-            self._login = login = on_disk
-            still_valid = on_disk.tokens.expires_at - self._skew > self._clock()
-            if still_valid and on_disk.tokens.access_token != rejected:
-                return on_disk.tokens.access_token
-        if login.tokens.refresh_token is None:
-            raise NotLoggedInError("the Klaviyo login expired; run `codemode login` again")
-        try:
-            fresh = await self._upstream.refresh(login.tokens.refresh_token, login.tokens)
-        except UpstreamOAuthError as exc:
-            if exc.error == "invalid_grant":
-                self._login = None
-                raise NotLoggedInError(
-                    "Klaviyo no longer accepts the stored login (revoked or expired); run "
-                    "`codemode login` again"
-                ) from None
-            raise
-        self._login = StoredLogin(fresh, login.base_url, login.client_id, login.created_at)
-        self._vault.save(self._login)
-        return fresh.access_token
+            self._login = on_disk
+            return on_disk
+        return None
+
+    async def _refresh(self, login: StoredLogin, rejected: Secret | None = None) -> Secret:
+        # Several local servers (one per MCP client) share one stored login, and Klaviyo rotates
+        # refresh tokens: when another process refreshed first, its tokens are in the vault and
+        # ours are spent, so adopt those instead of failing with invalid_grant. Checked before
+        # refreshing, and again after an invalid_grant (two processes refreshing at once).
+        for attempt in (1, 2):
+            newer = self._newer_on_disk(login)
+            if newer is not None:
+                login = newer
+                still_valid = newer.tokens.expires_at - self._skew > self._clock()
+                if still_valid and newer.tokens.access_token != rejected:
+                    return newer.tokens.access_token
+            elif attempt == 2:
+                break
+            if login.tokens.refresh_token is None:
+                raise NotLoggedInError("the Klaviyo login expired; run `codemode login` again")
+            try:
+                fresh = await self._upstream.refresh(login.tokens.refresh_token, login.tokens)
+            except UpstreamOAuthError as exc:
+                if exc.error == "invalid_grant":
+                    continue
+                raise
+            self._login = StoredLogin(fresh, login.base_url, login.client_id, login.created_at)
+            self._vault.save(self._login)
+            return fresh.access_token
+        self._login = None
+        raise NotLoggedInError(
+            "Klaviyo no longer accepts the stored login (revoked or expired); run "
+            "`codemode login` again"
+        )
 
     async def resolve(self, request: object | None) -> KlaviyoCredentials:
         """``CredentialSource`` protocol: the local user's credentials, whatever the request.
