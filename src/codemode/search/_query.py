@@ -78,6 +78,8 @@ _LEADING_ONLY = frozenset(
         "move",
         "build",
         "make",
+        "put",
+        "trigger",
     )
 )
 # Leading verbs that are also nouns in summaries ("List campaigns", "mark used"): as the
