@@ -1,31 +1,35 @@
 """Per-user authentication with Klaviyo's OAuth: the HTTP authorization front and local login.
 
 HTTP (many users). The server is an OAuth 2.1 protected resource with a small authorization
-server in front of Klaviyo (DCR, authorize, token, revoke, RFC 8414 and RFC 9728 metadata)::
+server in front of Klaviyo (DCR, authorize, consent, token, revoke, RFC 8414 and RFC 9728
+metadata). From :class:`codemode.config.Settings` (see ``codemode.server.app.build_server``)::
 
-    bundle = build_oauth(OAuthConfig(client_id=..., client_secret=..., server_url="https://mcp.example",
-                                     base_url=settings.base_url))
+    from codemode.server.oauth.configure import oauth_config
+    bundle = build_oauth(oauth_config(settings, server_url="http://127.0.0.1:8000"),
+                         http_client=http)              # the client that reaches Klaviyo
     auth = HttpAuth(token_verifier=bundle.token_verifier,
                     resource_server_url=bundle.resource_server_url,
-                    routes=bundle.routes)                       # codemode.server.http
-    credentials = RequestUserSource(oauth=bundle)               # codemode.server.credentials
-    ...                                                         # on shutdown: await bundle.aclose()
+                    routes=bundle.routes)               # codemode.server.http
+    credentials = RequestUserSource(oauth=bundle)       # codemode.server.credentials
+    ...                                                 # on shutdown: await bundle.aclose()
 
 ``bundle.klaviyo_credentials(access_token)`` maps one of our verified tokens to the Klaviyo
 credentials held server-side for its user (principal ``oauth:<grant id>``, Klaviyo's access
-token, and ``on_unauthorized`` for the SDK). The MCP client's token never reaches Klaviyo, and a
-token only ever leads to its own user's grant. With the SDK's own app instead of
+token, and ``on_unauthorized`` for the SDK); it returns None when the login is gone and raises
+``MissingCredentials`` when Klaviyo cannot be reached. The MCP client's token never reaches
+Klaviyo, and a token only ever leads to its own user's grant. With the SDK's own app instead of
 ``build_http_app``: ``MCPServer(auth=bundle.auth_settings, token_verifier=bundle.token_verifier)``
 and add ``bundle.routes`` as custom routes.
 
-Local (stdio, one user). ``codemode login`` stores the tokens in a vault; the stdio server reads
-them through :class:`LocalLoginSource`, a ``CredentialSource``::
+Local (stdio, one user). ``codemode login`` stores the tokens in a vault (OS keyring or an
+encrypted ``0600`` file); the stdio server reads and refreshes them through
+:class:`LocalLoginSource`, a ``CredentialSource``::
 
-    vault = open_vault(settings.token_store, folder=settings.config_dir, base_url=settings.base_url)
-    source = LocalLoginSource(local_oauth_client(settings, http), vault)
+    from codemode.server.oauth.configure import local_login_source
+    credentials = local_login_source(settings, http)    # raises ConfigError without an OAuth app
 
 Tokens are wrapped in :class:`Secret` (no ``repr``), never logged, and only persisted encrypted
-in ``0600`` files (or in the OS keyring).
+in ``0600`` files (or in the OS keyring). Operator documentation: ``docs/oauth.md``.
 
 Names load lazily: ``codemode login`` must not pay for importing the mcp SDK.
 """
