@@ -384,3 +384,32 @@ async def test_host_survives_and_runs_the_next_script(sandbox: Sandbox) -> None:
     await execute(sandbox, "while True:\n    pass")
     result = await execute(sandbox, "print(sum(range(10)))")
     assert result.output == "45\n"
+
+
+async def test_lone_surrogates_in_code_and_output_do_not_break_the_protocol(
+    sandbox: Sandbox,
+) -> None:
+    result = await execute(sandbox, "print('a\\ud800b')\nx = '\ud800'\nraise ValueError('\\udfff')")
+    assert result.output == "a?b\n"
+    assert result.error is not None and result.error.type == "ValueError"
+
+
+async def test_a_non_json_store_from_the_caller_is_refused(sandbox: Sandbox) -> None:
+    result = await sandbox.execute("pass", bridge=FakeBridge(), store={"s": {1, 2}})
+    assert result.error is not None and result.error.type == "StoreError"
+
+
+async def test_nothing_a_script_does_reaches_the_hosts_stdout_or_stderr(
+    sandbox: Sandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    code = (
+        "print('to output')\n"
+        "def f():\n    print('inside')\n"
+        "f()\n"
+        "try:\n    print('x', file=store)\nexcept Exception:\n    pass\n"
+        "raise ValueError('boom')\n"
+    )
+    result = await execute(sandbox, code)
+    assert "to output" in result.output and "inside" in result.output
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -493,7 +493,8 @@ class OutputSink:
         """Keep ``text`` while there is room; count the rest."""
         if not isinstance(text, str):
             text = str(text)
-        data = text.encode("utf-8", "replace")
+        data = text.encode("utf-8", "replace")  # lone surrogates become "?"
+        text = data.decode("utf-8")
         room = self.limit - self.kept
         if len(data) <= room:
             piece = text

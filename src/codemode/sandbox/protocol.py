@@ -50,7 +50,9 @@ class ProtocolError(Exception):
 
 def encode(message: dict[str, Any]) -> bytes:
     """One frame: 4-byte big-endian length, then compact UTF-8 JSON."""
-    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # "replace": a lone surrogate (valid in a JSON string, not in UTF-8) becomes "?" instead of
+    # an exception on either side.
+    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace")
     return len(body).to_bytes(HEADER, "big") + body
 
 

@@ -265,6 +265,14 @@ class Sandbox:
                 f"the script is {size} bytes; the limit is {limits.code_bytes} bytes: send a shorter script",
             )
             return result
+        try:
+            json.dumps(store_in, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            result.error = _error(
+                "StoreError",
+                "the session store handed to the sandbox is not JSON; start a new session",
+            )
+            return result
         run = _Run(limits, dry_run)
         try:
             exit_info = await self._run_worker(code, store_in, bridge, run, on_progress)
