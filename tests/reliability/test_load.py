@@ -1,0 +1,88 @@
+"""Load, bounded: 32 concurrent MCP sessions over Streamable HTTP, and hostile scripts under load.
+
+The multi-minute run is ``codemode bench load``; this is its short variant (the same client code,
+:func:`codemode.bench.load.drive`) against an in-process server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from codemode.bench.load import drive, process_rss
+from tests.reliability.conftest import BuildServer, keyed_http_server
+from tests.sandbox.test_hostile import REFUSED
+from tests.server.conftest import serving
+
+HOSTILE = (
+    "import_os",
+    "class_walk",
+    "getattr_built_name",
+    "gen_frame_getattr",
+    "str_format",
+    "open_proc",
+    "exec_call",
+    "key_private",
+    "key_getattr",
+    "string_bomb",
+    "cpu_loop",
+    "webhook_default_refused",
+)
+
+
+async def test_32_sessions_run_scripts_concurrently_without_failures_or_leaks(
+    make_server: BuildServer,
+) -> None:
+    built = keyed_http_server(make_server)
+    with anyio.fail_after(240):
+        async with serving(built.http_app()) as url:
+            report = await drive(url, sessions=32, scripts=2, rss=lambda: process_rss(os.getpid()))
+    summary = report.summary()
+    assert report.failures == 0, report.failure_samples
+    assert report.leaks == 0
+    # boot + 2 work scripts + the probe of a neighbour's store, per session
+    assert report.ok == 32 * 4
+    assert report.requests == report.ok + report.busy + report.rate_limited
+    assert summary["p95_ms"] >= summary["p50_ms"] > 0
+    assert summary["rss_samples"] > 0 and summary["peak_rss_mb"] > 0
+    every_text = "\n".join(report.outputs)
+    assert not any(key in every_text for key in report.keys)
+
+
+async def test_hostile_scripts_are_refused_the_same_way_while_load_runs(
+    make_server: BuildServer,
+) -> None:
+    # The hostile tests' limits (96 MiB, 2 s of CPU) so their expected messages hold.
+    built = keyed_http_server(make_server, memory_mb=96, cpu_s=2.0)
+    canary = "pk_canary_" + os.urandom(8).hex()
+    cases = [case for case in REFUSED if case[0] in HOSTILE]
+    assert len(cases) == len(HOSTILE)
+    outcomes: list[tuple[str, dict[str, object], str]] = []
+
+    async def hostile(url: str) -> None:
+        raw = httpx2.AsyncClient(headers={"X-Klaviyo-API-Key": canary}, timeout=120)
+        async with raw, Client(streamable_http_client(url, http_client=raw)) as client:  # type: ignore[arg-type]
+            for name, code, _types, _fragment in cases:
+                result = await client.call_tool("execute_code", {"code": code})
+                text = "\n".join(getattr(c, "text", "") for c in result.content)
+                outcomes.append((name, dict(result.structured_content or {}), text))
+
+    with anyio.fail_after(240):
+        async with serving(built.http_app()) as url, anyio.create_task_group() as tg:
+            tg.start_soon(hostile, url)
+            report = await drive(url, sessions=12, scripts=3)
+
+    assert report.failures == 0, report.failure_samples
+    assert report.leaks == 0 and report.ok == 12 * 5
+    assert [name for name, _, _ in outcomes] == [case[0] for case in cases]
+    for (name, data, text), (_, _, types, fragment) in zip(outcomes, cases, strict=True):
+        error = data.get("error")
+        assert isinstance(error, dict), f"{name} should have been refused: {text}"
+        assert error["type"] in types, (name, error)
+        assert fragment in str(error["message"]), (name, error)
+        assert canary not in text and canary not in str(data)
+        assert "Traceback" not in text
