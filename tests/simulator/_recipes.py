@@ -22,12 +22,22 @@ _counter = itertools.count(1)
 
 @dataclass
 class Call:
-    """One HTTP request for an action."""
+    """One HTTP request for an action (``path_values``: the path parameters by name)."""
 
     method: str
     path: str
     params: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    path_values: dict[str, str] = field(default_factory=dict)
+
+    def sdk_params(self, action: Action) -> dict[str, Any]:
+        """The same call as keyword arguments of ``Klaviyo.call`` (Python names, ``body=``)."""
+        names = {p.wire: p.name for p in action.params}
+        out: dict[str, Any] = {names.get(k, k): v for k, v in self.path_values.items()}
+        out.update({names[k]: v for k, v in self.params.items() if k in names})
+        if self.body is not None:
+            out["body"] = self.body
+        return out
 
 
 class World:
@@ -276,4 +286,5 @@ def call_for(action: Action, world: World, setup: Callable[[str], str]) -> Call:
     if action.body is not None:
         body = example(dict(action.body.schema), world, last=destructive or action.kind == "destructive")
         body = _patch_body(action, body, world, ident)
-    return Call(action.method, path, params, body)
+    values = {p.wire: ident for p in action.path_params}
+    return Call(action.method, path, params, body, values)
