@@ -48,6 +48,13 @@ _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
+_COUNT = re.compile(r"(\d+)([km]?)")
+# "we no longer need X", "X is not used anymore": a request to delete X, not a denial of X.
+_NO_LONGER = re.compile(
+    r"\b(?:no longer|don'?t|do not|never|not)\s+(?:need|needed|use|used|want|wanted)\b"
+    r"|\bnot\s+(?:needed|used)\s+anymore\b",
+    re.I,
+)
 # Quoted strings are the caller's own names ('Back to School'), not API vocabulary; emails likewise.
 _QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
 _EMAIL = re.compile(r"\S+@\S+")
@@ -162,6 +169,7 @@ def parse_query(
             parsed.add_cue(_METHOD_VERB[m], 1.0)
 
     text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
+    text = _NO_LONGER.sub(" retire ", text)
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
     fixed = [correct(w) for w in raw_words]
@@ -268,7 +276,7 @@ def _head(
             parsed.heads.append(name)
             last = fixed[end - 1]
             if last.endswith("s") and not last.endswith("ss") and last != stream[end - 1]:
-                parsed.add_cue("list", 0.5)
+                parsed.add_cue("list", 1.0)
         parsed.mentions.add(name)
         i = end
 
@@ -286,13 +294,14 @@ def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery)
             if parsed.heads and named[0][0] == parsed.heads[0]:
                 parsed.add_cue("one", 1.0)
             continue
-        if w.isdigit():
-            value = int(w)
+        count = _COUNT.fullmatch(w)
+        if count:
+            value = int(count.group(1)) * {"": 1, "k": 1000, "m": 1_000_000}[count.group(2)]
             after = raw_words[i + 1 : i + 4]
-            # "80 SKUs", "40 new categories", "2000 past orders": a count of records asks for bulk;
-            # "3 units" of stock or "3 days" of delay does not.
+            # "80 SKUs", "500 discount codes", "2000 past orders": a count of records asks for
+            # bulk; "3 units" of stock or "3 days" of delay does not.
             things = [a for a in after if (stem(a),) in HEADS or a in _COUNTABLES]
-            if things and things[0].endswith("s") and 2 <= value <= 100_000:
+            if any(t.endswith("s") for t in things) and 2 <= value <= 10_000_000:
                 parsed.add_cue("bulk", 1.0)
             elif value >= 1000 and not things:
                 parsed.add_cue("one", 0.5)

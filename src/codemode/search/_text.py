@@ -90,6 +90,8 @@ NEGATORS = frozenset(
     {
         "not",
         "no",
+        "nobody",
+        "nothing",
         "without",
         "never",
         "nor",
