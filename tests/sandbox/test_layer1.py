@@ -571,3 +571,17 @@ def test_augmented_assignment_of_names_and_slices_in_process() -> None:
     assert output(channel) == "2\n"
     with pytest.raises(guards.CompileFailure, match="slices"):
         guards.compile_script("a = [1]\na[0:1] += [2]")
+
+
+def test_a_store_too_big_to_serialise_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    def exhausted(*args: Any, **kwargs: Any) -> str:
+        raise MemoryError
+
+    monkeypatch.setattr(worker.json, "dumps", exhausted)
+    store, problem = worker._store_problem({"a": 1}, 10)
+    assert store is None and problem is not None and "far over its limit" in problem
+
+
+def test_memory_errors_free_the_scripts_data_but_keep_the_store() -> None:
+    done = run("store['kept'] = 1\nbig = [0] * (2 ** 62)", memory_mb=7)
+    assert done["error"]["type"] == "LimitError" and done["store"] == {"kept": 1}

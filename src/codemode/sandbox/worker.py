@@ -109,6 +109,11 @@ def _store_problem(value: Any, limit: int) -> tuple[Any, str | None]:
         )
     except RecursionError:
         return None, "the store is nested too deeply (or refers to itself); keep it flat"
+    except MemoryError:
+        return (
+            None,
+            f"the store is far over its limit of {limit} bytes: keep only what the next script needs",
+        )
     size = len(text.encode("utf-8"))
     if size > limit:
         return (
@@ -152,6 +157,10 @@ def run(request: Mapping[str, Any], channel: WorkerChannel) -> dict[str, Any]:
             exec(code, namespace)
         # SystemExit and friends included: the run ends here either way.
         except BaseException as exc:
+            if isinstance(exc, MemoryError):  # free the script's data so the report fits
+                store_value = namespace.get("store")
+                namespace.clear()
+                namespace["store"] = store_value
             error = describe(exc, memory_mb=memory_mb)
     done: dict[str, Any] = {"t": "done", "error": error, "store": None, "dropped": sink.dropped}
     if "store" in namespace:
