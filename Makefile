@@ -35,6 +35,8 @@ generate: catalog stubs  ## Regenerate everything derived
 check-generated: $(STAMP)  ## Fail when generated files are stale
 	$(BIN)/python tools/gen_catalog.py --check
 	$(BIN)/python tools/gen_sdk.py --check
+	$(BIN)/python tools/gen_sim_resources.py --check
+	$(BIN)/python tools/gen_sim_coverage.py --check
 
 lint: $(STAMP)  ## ruff + mypy (strict)
 	$(BIN)/ruff check src tests tools

@@ -46,7 +46,7 @@ def _add_message(account: Account, campaign: Record, definition: dict[str, Any])
 def create_campaign(ctx: Ctx) -> Reply:
     """Create a draft campaign with its messages (from ``attributes.campaign-messages``).
 
-    Differs: send_strategy defaults to a static send one day after creation.
+    Differs: send_strategy defaults to a static send at the creation time.
     """
     attrs = ctx.attributes()
     audiences = attrs.get("audiences") or {}
