@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 from ._types import REDACTED, Finding, ResponseScan, ScannerError, ScanPolicy, ScanStatus, Verdict
 from .classifier import Classifier
-from .normalize import views
-from .patterns import match_views
+from .normalize import View, canonical, views
+from .patterns import Match, match_views
 
 __all__ = ["ANNOTATE_END", "ANNOTATE_START", "Scanner"]
 
@@ -45,6 +45,7 @@ _ENCODED_TOKEN = re.compile(r"^(?:[A-Za-z0-9+/_\-]{24,}={0,2}|(?:%[0-9A-Fa-f]{2}
 _CLASSIFIED_VIEWS = frozenset(
     {"text", "unicode-tags", "html-comment", "hidden-html", "base64", "hex"}
 )
+_SPACE = re.compile(r"\s")
 _NUMBERISH = re.compile(r"^[\s\d.,:+\-/TZ%$€£]*$")
 
 
@@ -64,7 +65,7 @@ def _worth_scanning(text: str) -> Literal["full", "tier1", "skip"]:
     stripped = text.strip()
     if len(stripped) < _MIN_LEAF_CHARS or _NUMBERISH.match(stripped):
         return "skip"
-    if not any(ch.isspace() for ch in stripped):
+    if not _SPACE.search(stripped):
         if _ENCODED_TOKEN.match(stripped) or "%20" in stripped:
             return "tier1"
         return "skip"
@@ -141,8 +142,14 @@ class Scanner:
 
     # -- texts -----------------------------------------------------------------------------------
 
-    def _assess_many(self, texts: list[str], pointer_of: dict[str, str]) -> dict[str, _Assessment]:
-        """Assess each distinct text once: cached results, then tier 1, then one tier-2 batch."""
+    def _assess_many(
+        self, texts: list[str], pointer_of: dict[str, str], *, tier1_clean: bool = False
+    ) -> dict[str, _Assessment]:
+        """Assess each distinct text once: cached results, then tier 1, then one tier-2 batch.
+
+        ``tier1_clean`` says the caller already ran tier 1 over all the texts joined together and
+        nothing matched, so each text needs only its canonical form for the classifier.
+        """
         results: dict[str, _Assessment] = {}
         todo: list[str] = []
         with self._lock:
@@ -156,8 +163,15 @@ class Scanner:
                     results[text] = _Assessment(0.0, (), True)  # placeholder, replaced below
         if not todo:
             return results
-        text_views = {text: views(text) for text in todo}
-        tier1 = {text: match_views(vs) for text, vs in text_views.items()}
+        text_views: dict[str, list[View]] = {}
+        tier1: dict[str, list[Match]] = {}
+        for text in todo:
+            if tier1_clean:
+                text_views[text] = [View("text", canonical(text))]
+                tier1[text] = []
+            else:
+                text_views[text] = views(text)
+                tier1[text] = match_views(text_views[text])
         classifier = self.classifier
         scores: dict[str, float] = {}
         tier2 = classifier is not None
@@ -192,7 +206,7 @@ class Scanner:
         return results
 
     @staticmethod
-    def _combine(matches: list[Any], p2: float | None, tier2: bool, pointer: str) -> _Assessment:
+    def _combine(matches: list[Match], p2: float | None, tier2: bool, pointer: str) -> _Assessment:
         findings = [
             Finding(
                 pointer,
@@ -260,7 +274,14 @@ class Scanner:
         pointer_of: dict[str, str] = {}
         for leaf in leaves:
             pointer_of.setdefault(leaf.text, leaf.pointer)
-        assessed = self._assess_many([leaf.text for leaf in leaves], pointer_of)
+        # Tier 1 reads every string of the response as one text first: a response is almost
+        # always clean, and one pass over the whole is far cheaper than one per string. Only when
+        # something matches is each string read on its own, to say which one.
+        pieces = [*pointer_of, *(" ".join(t for _, t in members) for _, members in groups)]
+        whole = match_views(views("\n".join(pieces))) if len(pieces) > 1 else [None]
+        assessed = self._assess_many(
+            [leaf.text for leaf in leaves], pointer_of, tier1_clean=not whole
+        )
         flagged: dict[str, list[Finding]] = {}
         flagged_keys: set[str] = set()
         flagged_values: set[str] = set()
@@ -281,7 +302,8 @@ class Scanner:
                 Finding(leaf.pointer, f.tier, f.rule, f.score, prefix + f.reason)
                 for f in a.findings
             )
-        self._scan_groups(groups, flagged)
+        if whole:
+            self._scan_groups(groups, flagged)
         findings = [f for pointer in flagged for f in flagged[pointer]]
         verdict: ScanStatus = "clean"
         result = document
@@ -298,6 +320,13 @@ class Scanner:
         self, groups: list[tuple[str, list[tuple[str, str]]]], flagged: dict[str, list[Finding]]
     ) -> None:
         """Tier 1 on the short strings of one object read together: catches split instructions."""
+        short = [
+            t for _, members in groups for p, t in members if p not in flagged and len(t) < 200
+        ]
+        if len(short) < 2 or not any(
+            m.weight >= _STRONG for m in match_views(views(" ".join(short)))
+        ):
+            return  # nothing strong even with every short string together
         for _, members in groups:
             parts = [(p, t) for p, t in members if p not in flagged and len(t) < 200]
             if len(parts) < 2:

@@ -10,7 +10,6 @@ raises ``ScannerError`` so the scanner can fall back to tier 1 and say so.
 from __future__ import annotations
 
 import json
-import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ _MAX_BATCH = 64
 
 
 class Classifier:
-    """Load the ONNX model once and score texts in batches (thread-safe)."""
+    """Load the ONNX model once and score texts in batches (thread-safe: onnxruntime sessions are)."""
 
     def __init__(self, model: bytes, meta: dict[str, Any]) -> None:
         """Build an inference session from the model bytes and its metadata.
@@ -60,7 +59,6 @@ class Classifier:
             self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for a bad model
             raise ScannerError(f"cannot load the scanner model: {exc}") from exc
-        self._lock = threading.Lock()
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Classifier:
