@@ -45,12 +45,18 @@ def audit_path(tmp_path: Path) -> Path:
 def make_server(sim_app: Any, audit_path: Path) -> BuildServer:
     """Build a real server on the demo simulator; keyword arguments override settings."""
 
-    def build(transport: str = "memory", **overrides: Any) -> CodemodeServer:
+    def build(transport: str = "memory", composites: Any = (), **overrides: Any) -> CodemodeServer:
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=sim_app), base_url=DEMO_BASE_URL
         )
         settings = Settings(**{"demo": True, "audit_db": audit_path, **overrides})
-        return build_server(settings, transport=transport, http_client=client, log_level="ERROR")  # type: ignore[arg-type]
+        return build_server(
+            settings,
+            transport=transport,
+            http_client=client,
+            composites=composites,
+            log_level="ERROR",
+        )  # type: ignore[arg-type]
 
     return build
 

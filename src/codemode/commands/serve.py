@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -48,6 +49,9 @@ def register(app: typer.Typer) -> None:
             "--allow-destructive",
             help="Enable destructive actions (confirmed by the user where the client can).",
         ),
+        extensions: Path = typer.Option(
+            None, "--extensions", help="Extension file of extra operations (CODEMODE_EXTENSIONS)."
+        ),
         log_level: str = typer.Option(
             "WARNING", "--log-level", help="Server log level; logs go to stderr."
         ),
@@ -66,6 +70,7 @@ def register(app: typer.Typer) -> None:
                 allow=allow,
                 deny=deny,
                 allow_destructive=allow_destructive,
+                extensions=extensions,
             )
             level = log_level.upper()
             if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

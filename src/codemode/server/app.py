@@ -9,7 +9,7 @@ stdout carries the protocol.
 from __future__ import annotations
 
 import http.cookiejar
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +22,7 @@ from codemode.audit import AuditLog
 from codemode.catalog import Catalog, load_catalog
 from codemode.config import Settings
 from codemode.errors import CodemodeError, ConfigError
+from codemode.extensions import Composite, composite_action, load_composites, load_extra_operations
 from codemode.server.credentials import (
     DEMO_KEY,
     CredentialSource,
@@ -133,6 +134,7 @@ def build_server(
     catalog: Catalog | None = None,
     http_client: httpx.AsyncClient | None = None,
     oauth: bool | None = None,
+    composites: Sequence[Composite] | None = None,
     log_level: LogLevel = "WARNING",
 ) -> CodemodeServer:
     """Wire the three tools over everything they use.
@@ -143,11 +145,14 @@ def build_server(
         credentials: Who the caller is and which Klaviyo credential they use. Defaults: over
             HTTP the authenticated user of each request; otherwise ``KLAVIYO_API_KEY`` (or the
             demo key with ``--demo``).
-        catalog: The actions; defaults to the built-in catalog.
+        catalog: The actions; defaults to the built-in catalog plus the operations of the
+            extension file (``CODEMODE_EXTENSIONS``).
         http_client: The HTTP client the SDK uses; defaults to the in-process simulator with
             ``--demo`` and a real client otherwise.
         oauth: Serve per-user OAuth over HTTP; by default on when a Klaviyo OAuth app is
             configured (``KLAVIYO_OAUTH_CLIENT_ID``).
+        composites: Composite actions (``klaviyo.custom.<name>``); defaults to those installed
+            plugins register under the ``codemode.actions`` entry point.
         log_level: Server log level (logs go to stderr).
 
     Raises:
@@ -170,14 +175,22 @@ def build_server(
         bundle = build_oauth(oauth_config(settings, server_url=server_url), http_client=http_client)
     if credentials is None:
         credentials = _default_credentials(settings, transport, bundle, http_client)
+    if catalog is None:
+        catalog = load_catalog()
+        if settings.extensions is not None:
+            catalog = catalog.with_actions(load_extra_operations(settings.extensions, catalog))
+    composites = list(load_composites() if composites is None else composites)
+    if composites:
+        catalog = catalog.with_actions([composite_action(c) for c in composites])
     audit_path = settings.audit_path(transport) if not settings.audit_disabled else None
     runtime = Runtime(
         settings=settings,
-        catalog=catalog if catalog is not None else load_catalog(),
+        catalog=catalog,
         credentials=credentials,
         http_client=http_client,
         audit=AuditLog(audit_path) if audit_path is not None else None,
         transport=transport,
+        composites=composites,
     )
     server: MCPServer[Any] = MCPServer(
         "klaviyo-codemode",

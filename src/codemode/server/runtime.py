@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,10 +24,12 @@ from codemode import AsyncKlaviyo
 from codemode.audit import AuditLog, AuditRecord, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
+from codemode.extensions import Composite
 from codemode.policy import Policy
 from codemode.sandbox import ExecutionResult, Limits, Sandbox, SdkBridge
 from codemode.scanner import Scanner
 from codemode.search import SearchIndex, get_signatures, render_hits, render_signatures
+from codemode.server.composites import CompositeClient
 from codemode.server.credentials import CredentialSource, KlaviyoCredentials, MissingCredentials
 from codemode.server.limits import Busy, RateLimited, RateLimiter, WorkerGate
 from codemode.server.results import (
@@ -72,6 +74,7 @@ class Runtime:
         http_client: Shared HTTP connection pool; each caller's credential travels per request.
         audit: The audit log, or ``None`` when off.
         transport: ``stdio``, ``http`` or ``memory``, for the audit log.
+        composites: Operator composite actions, run in the host (``klaviyo.custom.<name>``).
     """
 
     settings: Settings
@@ -80,6 +83,7 @@ class Runtime:
     http_client: httpx.AsyncClient
     audit: AuditLog | None = None
     transport: str = "stdio"
+    composites: Sequence[Composite] = ()
     index: SearchIndex = field(init=False)
     sandbox: Sandbox = field(init=False)
     scanner: Scanner = field(init=False)
@@ -203,9 +207,10 @@ class Runtime:
             on_unauthorized=creds.on_unauthorized,
             base_url=self.settings.base_url,
             http_client=self.http_client,
+            catalog=self.catalog,
         )
         bridge = SdkBridge(
-            client=client,
+            client=CompositeClient(client, self.composites) if self.composites else client,
             catalog=self.catalog,
             policy=self.policy,
             scanner=self.scanner,
