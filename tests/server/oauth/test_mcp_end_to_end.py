@@ -154,5 +154,9 @@ async def test_official_client_signs_in_per_user_and_each_script_sees_its_own_ac
     assert len(set(seen.values())) == 2
     # The MCP clients held only our tokens; Klaviyo never saw them.
     assert not set(our_tokens) & set(state.tokens)
-    principals = {row["principal"] for row in AuditLog(settings.audit_db).rows()}  # type: ignore[arg-type]
+    rows = AuditLog(settings.audit_db).rows()  # type: ignore[arg-type]
+    principals = {row["principal"] for row in rows}
     assert len({p for p in principals if p.startswith("oauth:")}) == 2
+    written = repr(rows) + (tmp_path / "audit.sqlite3").read_bytes().decode("latin-1")
+    for secret in [*state.tokens, *state.refresh, *our_tokens]:
+        assert secret not in written  # neither Klaviyo's tokens nor ours reach the audit log
