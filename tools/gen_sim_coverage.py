@@ -46,7 +46,7 @@ def render() -> str:
         "# Simulator coverage",
         "",
         "Every catalog action is served by `codemode.simulator`, either by a handler written for it or by a",
-        "generic handler chosen from its method and path. \"Differs\" lists where the simulator knowingly",
+        'generic handler chosen from its method and path. "Differs" lists where the simulator knowingly',
         "behaves differently from Klaviyo (from each handler's docstring).",
         "",
     ]
@@ -62,7 +62,12 @@ def render() -> str:
         "",
     ]
     for group, members in catalog.groups.items():
-        lines += [f"## {group}", "", "| action | method and path | handler | differs |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"## {group}",
+            "",
+            "| action | method and path | handler | differs |",
+            "| --- | --- | --- | --- |",
+        ]
         for action in members:
             where, diffs = differences(action)
             cell = "<br>".join(d.replace("|", "\\|") for d in diffs) or "-"
@@ -70,19 +75,31 @@ def render() -> str:
         lines.append("")
     doc = inspect.getdoc(seed_data) or ""
     injected = [line for line in doc.splitlines() if line.startswith("- ") or line.startswith("  ")]
-    lines += ["## Seeded prompt-injection records", "", "The demo account carries these on purpose (for the scanner and the demo):", "", *injected, ""]
+    lines += [
+        "## Seeded prompt-injection records",
+        "",
+        "The demo account carries these on purpose (for the scanner and the demo):",
+        "",
+        *injected,
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main() -> int:
     """Write or check the coverage table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the committed table is stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail when the committed table is stale"
+    )
     args = parser.parse_args()
     text = render()
     if args.check:
         if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run `python tools/gen_sim_coverage.py`", file=sys.stderr)
+            print(
+                f"{OUTPUT.relative_to(ROOT)} is stale: run `python tools/gen_sim_coverage.py`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)

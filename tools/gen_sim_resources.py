@@ -94,7 +94,11 @@ class Resolver:
             return []
         if kind == "object" or "properties" in node:
             props = node.get("properties", {})
-            return {name: self.default(props[name], depth + 1) for name in node.get("required", []) if name in props}
+            return {
+                name: self.default(props[name], depth + 1)
+                for name in node.get("required", [])
+                if name in props
+            }
         return None
 
     def type_of(self, node: dict[str, Any]) -> str | None:
@@ -145,12 +149,18 @@ def build(doc: dict[str, Any], catalog: dict[str, Any]) -> dict[str, Any]:
         kind, schema_name = response.get("resource_type"), response.get("schema")
         if not kind or kind in table or not schema_name:
             continue
-        data = res.merged(res.merged(res.schemas[schema_name]).get("properties", {}).get("data", {}))
+        data = res.merged(
+            res.merged(res.schemas[schema_name]).get("properties", {}).get("data", {})
+        )
         if data.get("type") == "array":
             data = res.merged(data.get("items", {}))
         entry = table.setdefault(kind, {"attributes": {}, "required": [], "relationships": {}})
         shape_of(res, data, entry)
-    wanted = {a["response"]["resource_type"] for a in catalog["actions"] if a["response"].get("resource_type")}
+    wanted = {
+        a["response"]["resource_type"]
+        for a in catalog["actions"]
+        if a["response"].get("resource_type")
+    }
     missing = sorted(w for w in wanted if w not in table)
     if missing:
         raise SystemExit(f"no response schema found for resource types {missing}")
@@ -167,15 +177,23 @@ def render() -> str:
 def main() -> int:
     """Write or check ``resources.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the committed file is stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail when the committed file is stale"
+    )
     args = parser.parse_args()
     if not OPENAPI.exists():
-        print(f"missing {OPENAPI.name}: the shared folder must sit beside the repository", file=sys.stderr)
+        print(
+            f"missing {OPENAPI.name}: the shared folder must sit beside the repository",
+            file=sys.stderr,
+        )
         return 2
     text = render()
     if args.check:
         if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run `python tools/gen_sim_resources.py`", file=sys.stderr)
+            print(
+                f"{OUTPUT.relative_to(ROOT)} is stale: run `python tools/gen_sim_resources.py`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     OUTPUT.write_text(text, encoding="utf-8")

@@ -25,7 +25,11 @@ def _convert(node: Any) -> Any:
         return [_convert(n) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _convert(v) for k, v in node.items() if k not in ("nullable", "example", "description", "discriminator")}
+    out = {
+        k: _convert(v)
+        for k, v in node.items()
+        if k not in ("nullable", "example", "description", "discriminator")
+    }
     if "oneOf" in out:
         out["anyOf"] = out.pop("oneOf")
     if "$ref" in out:
@@ -33,7 +37,12 @@ def _convert(node: Any) -> Any:
     if node.get("nullable"):
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
-        if isinstance(out.get("type"), str) and "$ref" not in out and "anyOf" not in out and "allOf" not in out:
+        if (
+            isinstance(out.get("type"), str)
+            and "$ref" not in out
+            and "anyOf" not in out
+            and "allOf" not in out
+        ):
             out["type"] = [out["type"], "null"]
         else:
             out = {"anyOf": [out, {"type": "null"}]}
@@ -44,13 +53,17 @@ def _convert(node: Any) -> Any:
 def _registry() -> Registry:
     doc = json.loads((shared_dir() / "klaviyo" / "openapi-stable.json").read_text(encoding="utf-8"))
     converted = {"components": _convert(doc["components"])}
-    return Registry().with_resource(URI, Resource.from_contents(converted, default_specification=DRAFT202012))
+    return Registry().with_resource(
+        URI, Resource.from_contents(converted, default_specification=DRAFT202012)
+    )
 
 
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
     """A validator for ``#/components/schemas/<schema_name>``."""
-    return Draft202012Validator({"$ref": f"{URI}#/components/schemas/{schema_name}"}, registry=_registry())
+    return Draft202012Validator(
+        {"$ref": f"{URI}#/components/schemas/{schema_name}"}, registry=_registry()
+    )
 
 
 def error_validator() -> Draft202012Validator:
@@ -60,10 +73,19 @@ def error_validator() -> Draft202012Validator:
 
 @cache
 def _error_validator() -> Draft202012Validator:
-    return Draft202012Validator({"$ref": f"{URI}#/components/responses/ClientError/content/application~1vnd.api+json/schema"}, registry=_registry())
+    return Draft202012Validator(
+        {
+            "$ref": f"{URI}#/components/responses/ClientError/content/application~1vnd.api+json/schema"
+        },
+        registry=_registry(),
+    )
 
 
 def problems(schema_name: str, document: Any, limit: int = 3) -> list[str]:
     """Up to ``limit`` validation errors, each as ``path: message``."""
-    errors = sorted(validator(schema_name).iter_errors(document), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message[:300]}" for e in errors[:limit]]
+    errors = sorted(
+        validator(schema_name).iter_errors(document), key=lambda e: list(e.absolute_path)
+    )
+    return [
+        f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message[:300]}" for e in errors[:limit]
+    ]

@@ -50,14 +50,21 @@ class World:
         self.types: dict[str, str] = {}
         for action in self.catalog.values():
             parts = action.path.strip("/").split("/")
-            if action.method == "GET" and len(parts) == 3 and parts[2].startswith("{") and action.response.resource_type:
+            if (
+                action.method == "GET"
+                and len(parts) == 3
+                and parts[2].startswith("{")
+                and action.response.resource_type
+            ):
                 self.types[parts[1]] = action.response.resource_type
 
     def records(self, kind: str) -> list[Record]:
         """Records of a type, in creation order."""
         return list(self.account.records(kind))
 
-    def pick(self, kind: str, *, last: bool = False, where: Callable[[Record], bool] | None = None) -> str:
+    def pick(
+        self, kind: str, *, last: bool = False, where: Callable[[Record], bool] | None = None
+    ) -> str:
         """An existing id of ``kind`` (the first, or the last for destructive calls)."""
         rows = [r for r in self.records(kind) if where is None or where(r)]
         if not rows:
@@ -84,11 +91,16 @@ def example(schema: dict[str, Any], world: World, name: str = "", *, last: bool 
     if kind == "object" or props:
         out: dict[str, Any] = {}
         # Relationships are optional in many schemas but carry the ids the handlers need.
-        for key in [*schema.get("required", []), *(["relationships"] if "relationships" in props else [])]:
+        for key in [
+            *schema.get("required", []),
+            *(["relationships"] if "relationships" in props else []),
+        ]:
             if key in props and key not in out:
                 out[key] = example(props[key], world, key, last=last)
         type_enum = props.get("type", {}).get("enum")
-        if name == "relationships" or (name and schema is not None and "data" in props and not out.get("data")):
+        if name == "relationships" or (
+            name and schema is not None and "data" in props and not out.get("data")
+        ):
             for key, sub in props.items():
                 if key not in out:
                     out[key] = example(sub, world, key, last=last)
@@ -154,23 +166,37 @@ def _merge(body: Any, world: World) -> Any:
 
 def _deletion(body: Any, world: World) -> Any:
     victim = world.records("profile")[-2]
-    body["data"]["attributes"]["profile"]["data"] = {"type": "profile", "id": victim.id, "attributes": {}}
+    body["data"]["attributes"]["profile"]["data"] = {
+        "type": "profile",
+        "id": victim.id,
+        "attributes": {},
+    }
     return body
 
 
 def _profile_event(body: Any, world: World) -> Any:
     attrs = body["data"]["attributes"]
     attrs["metric"] = {"data": {"type": "metric", "attributes": {"name": "Viewed Product"}}}
-    attrs["profile"] = {"data": {"type": "profile", "attributes": {"email": "olivia.smith@example.com"}}}
+    attrs["profile"] = {
+        "data": {"type": "profile", "attributes": {"email": "olivia.smith@example.com"}}
+    }
     attrs["properties"] = {"ProductName": "Ridgeline Down Jacket"}
     return body
 
 
 def _bulk_events(body: Any, world: World) -> Any:
     group = body["data"]["attributes"]["events-bulk-create"]["data"][0]
-    group["attributes"]["profile"] = {"data": {"type": "profile", "attributes": {"email": "bulk.events@example.org"}}}
+    group["attributes"]["profile"] = {
+        "data": {"type": "profile", "attributes": {"email": "bulk.events@example.org"}}
+    }
     group["attributes"]["events"]["data"] = [
-        {"type": "event", "attributes": {"properties": {"n": 1}, "metric": {"data": {"type": "metric", "attributes": {"name": "Active on Site"}}}}}
+        {
+            "type": "event",
+            "attributes": {
+                "properties": {"n": 1},
+                "metric": {"data": {"type": "metric", "attributes": {"name": "Active on Site"}}},
+            },
+        }
     ]
     return body
 
@@ -189,7 +215,10 @@ def _aggregate(body: Any, world: World) -> Any:
             "metric_id": world.pick("metric"),
             "measurements": ["count", "sum_value"],
             "interval": "week",
-            "filter": ["greater-or-equal(datetime,2026-04-01T00:00:00)", "less-than(datetime,2026-07-01T00:00:00)"],
+            "filter": [
+                "greater-or-equal(datetime,2026-04-01T00:00:00)",
+                "less-than(datetime,2026-07-01T00:00:00)",
+            ],
         }
     )
     return body
@@ -199,7 +228,14 @@ def _create_flow(body: Any, world: World) -> Any:
     body["data"]["attributes"]["definition"] = {
         "triggers": [{"type": "list", "id": world.pick("list")}],
         "entry_action_id": "a1",
-        "actions": [{"temporary_id": "a1", "type": "time-delay", "links": {"next": None}, "data": {"unit": "days", "value": 1, "timezone": "profile"}}],
+        "actions": [
+            {
+                "temporary_id": "a1",
+                "type": "time-delay",
+                "links": {"next": None},
+                "data": {"unit": "days", "value": 1, "timezone": "profile"},
+            }
+        ],
     }
     return body
 
@@ -210,7 +246,9 @@ def _campaign(body: Any, world: World) -> Any:
 
 
 def _import_profiles(body: Any, world: World) -> Any:
-    body["data"]["attributes"]["profiles"]["data"] = [{"type": "profile", "attributes": {"email": f"import{next(_counter)}@example.org"}}]
+    body["data"]["attributes"]["profiles"]["data"] = [
+        {"type": "profile", "attributes": {"email": f"import{next(_counter)}@example.org"}}
+    ]
     return body
 
 
@@ -226,12 +264,18 @@ def _bulk_unique_codes(body: Any, world: World) -> Any:
 
 
 def _back_in_stock(body: Any, world: World) -> Any:
-    body["data"]["attributes"]["profile"] = {"data": {"type": "profile", "attributes": {"email": "waitlist@example.org"}}}
+    body["data"]["attributes"]["profile"] = {
+        "data": {"type": "profile", "attributes": {"email": "waitlist@example.org"}}
+    }
     return body
 
 
 def _flow_action(body: Any, world: World) -> Any:
-    body["data"]["attributes"]["definition"] = {"type": "send-email", "links": {"next": None}, "data": {"message": {"name": "Step 1", "subject_line": "Welcome to the trail"}}}
+    body["data"]["attributes"]["definition"] = {
+        "type": "send-email",
+        "links": {"next": None},
+        "data": {"message": {"name": "Step 1", "subject_line": "Welcome to the trail"}},
+    }
     return body
 
 
@@ -255,11 +299,16 @@ FIXES: dict[str, Callable[[Any, World], Any]] = {
     "bulk_import_profiles": _import_profiles,
     "create_coupon_code": _unique_code,
     "bulk_create_coupon_codes": _bulk_unique_codes,
-    "upload_image_from_url": _set("data/attributes/import_from_url", "https://example.org/gear/hero.jpg"),
+    "upload_image_from_url": _set(
+        "data/attributes/import_from_url", "https://example.org/gear/hero.jpg"
+    ),
     "create_client_profile": _set("data/attributes/email", "client.profile@example.org"),
     "create_profile": _set("data/attributes/email", "new.profile@example.org"),
 }
-REQUIRED_QUERY = {"get_campaigns": {"filter": 'equals(messages.channel,"email")'}, "get_coupon_codes": {"filter": 'equals(coupon.id,"WELCOME10")'}}
+REQUIRED_QUERY = {
+    "get_campaigns": {"filter": 'equals(messages.channel,"email")'},
+    "get_coupon_codes": {"filter": 'equals(coupon.id,"WELCOME10")'},
+}
 
 
 def call_for(action: Action, world: World, setup: Callable[[str], str]) -> Call:
@@ -284,7 +333,9 @@ def call_for(action: Action, world: World, setup: Callable[[str], str]) -> Call:
         params["company_id"] = world.account.company_id
     body = None
     if action.body is not None:
-        body = example(dict(action.body.schema), world, last=destructive or action.kind == "destructive")
+        body = example(
+            dict(action.body.schema), world, last=destructive or action.kind == "destructive"
+        )
         body = _patch_body(action, body, world, ident)
     values = {p.wire: ident for p in action.path_params}
     return Call(action.method, path, params, body, values)

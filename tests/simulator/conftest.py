@@ -13,7 +13,11 @@ from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
 from codemode.simulator.transport import SimTransport
 
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
-HEADERS = {"Authorization": f"Klaviyo-API-Key {DEMO_PRIVATE_KEY}", "revision": "2026-07-15", "accept": "application/vnd.api+json"}
+HEADERS = {
+    "Authorization": f"Klaviyo-API-Key {DEMO_PRIVATE_KEY}",
+    "revision": "2026-07-15",
+    "accept": "application/vnd.api+json",
+}
 
 
 def make_client(app: Starlette) -> httpx.Client:

@@ -77,14 +77,18 @@ def _read(group: str) -> Action:
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_every_category_rejects_a_missing_revision_with_400(group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock) -> None:
+def test_every_category_rejects_a_missing_revision_with_400(
+    group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     error = _assert_error(_request(err_client, World(err_app), _read(group), revision=""), 400)
     assert error["source"] == {"parameter": "revision"}
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_every_category_rejects_missing_credentials_with_401(group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock) -> None:
+def test_every_category_rejects_missing_credentials_with_401(
+    group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     action = _read(group)
     if action.kind == "client":
@@ -96,16 +100,35 @@ def test_every_category_rejects_missing_credentials_with_401(group: str, err_app
 
 
 @pytest.mark.parametrize("group", [g for g in GROUPS if g != "client"])
-def test_every_category_answers_403_to_a_key_without_the_scope(group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock) -> None:
+def test_every_category_answers_403_to_a_key_without_the_scope(
+    group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     sim = err_app.state.sim
-    sim.add_key("pk_scoped_nothing", sim.default_account, frozenset({"accounts:read"}) if group != "accounts" else frozenset({"lists:read"}))
-    error = _assert_error(_request(err_client, World(err_app), _read(group), Authorization="Klaviyo-API-Key pk_scoped_nothing"), 403)
+    sim.add_key(
+        "pk_scoped_nothing",
+        sim.default_account,
+        frozenset({"accounts:read"}) if group != "accounts" else frozenset({"lists:read"}),
+    )
+    error = _assert_error(
+        _request(
+            err_client,
+            World(err_app),
+            _read(group),
+            Authorization="Klaviyo-API-Key pk_scoped_nothing",
+        ),
+        403,
+    )
     assert "scope" in error["detail"]
 
 
-@pytest.mark.parametrize("group", [g for g in GROUPS if _first(g, lambda a: a.method == "GET" and a.path.endswith("{id}"))])
-def test_every_category_answers_404_for_an_unknown_id(group: str, err_client: httpx.Client, clock: Clock) -> None:
+@pytest.mark.parametrize(
+    "group",
+    [g for g in GROUPS if _first(g, lambda a: a.method == "GET" and a.path.endswith("{id}"))],
+)
+def test_every_category_answers_404_for_an_unknown_id(
+    group: str, err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     action = _first(group, lambda a: a.method == "GET" and a.path.endswith("{id}"))
     assert action is not None
@@ -119,25 +142,55 @@ def _conflicts(world: World) -> dict[str, tuple[str, str, dict[str, Any]]]:
     item = world.records("catalog-item")[0]
     default_group = world.pick("tag-group", where=lambda r: bool(r.attributes.get("default")))
     return {
-        "profiles": ("POST", "/api/profiles", {"data": {"type": "profile", "attributes": {"email": profile.attributes["email"]}}}),
-        "coupons": ("POST", "/api/coupons", {"data": {"type": "coupon", "attributes": {"external_id": "WELCOME10"}}}),
+        "profiles": (
+            "POST",
+            "/api/profiles",
+            {"data": {"type": "profile", "attributes": {"email": profile.attributes["email"]}}},
+        ),
+        "coupons": (
+            "POST",
+            "/api/coupons",
+            {"data": {"type": "coupon", "attributes": {"external_id": "WELCOME10"}}},
+        ),
         "catalogs": (
             "POST",
             "/api/catalog-items",
-            {"data": {"type": "catalog-item", "attributes": {"external_id": item.attributes["external_id"], "title": "t", "description": "d", "url": "https://x.example"}}},
+            {
+                "data": {
+                    "type": "catalog-item",
+                    "attributes": {
+                        "external_id": item.attributes["external_id"],
+                        "title": "t",
+                        "description": "d",
+                        "url": "https://x.example",
+                    },
+                }
+            },
         ),
-        "campaigns": ("POST", "/api/campaign-send-jobs", {"data": {"type": "campaign-send-job", "id": draft}}),
+        "campaigns": (
+            "POST",
+            "/api/campaign-send-jobs",
+            {"data": {"type": "campaign-send-job", "id": draft}},
+        ),
         "tags": ("DELETE", f"/api/tag-groups/{default_group}", {}),
         "flows": (
             "PATCH",
             f"/api/flow-actions/{world.records('flow-action')[0].id}",
-            {"data": {"type": "flow-action", "id": "other", "attributes": {"definition": {"type": "send-email"}}}},
+            {
+                "data": {
+                    "type": "flow-action",
+                    "id": "other",
+                    "attributes": {"definition": {"type": "send-email"}},
+                }
+            },
         ),
     }
 
 
 @pytest.mark.parametrize("group", ["profiles", "coupons", "catalogs", "campaigns", "tags", "flows"])
-def test_conflicting_writes_answer_409(group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock) -> None:
+def test_conflicting_writes_answer_409(
+    group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     method, path, body = _conflicts(World(err_app))[group]
     error = _assert_error(err_client.request(method, path, json=body or None), 409)
@@ -148,10 +201,16 @@ def test_conflicting_writes_answer_409(group: str, err_app: Starlette, err_clien
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_every_category_throttles_past_its_burst_with_429_and_retry_after(group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock) -> None:
+def test_every_category_throttles_past_its_burst_with_429_and_retry_after(
+    group: str, err_app: Starlette, err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     # The tightest tier of the category keeps the test short.
-    reads = [a for a in CATALOG.groups[group] if a.source == "builtin" and a.kind in ("read", "client") and a.method == "GET"]
+    reads = [
+        a
+        for a in CATALOG.groups[group]
+        if a.source == "builtin" and a.kind in ("read", "client") and a.method == "GET"
+    ]
     action = min(reads or [_read(group)], key=lambda a: a.rate_limit["burst"])
     world = World(err_app)
     headers = {"Authorization": ""} if action.kind == "client" else {}
@@ -169,18 +228,37 @@ def test_every_category_throttles_past_its_burst_with_429_and_retry_after(group:
         assert _request(err_client, world, action, **headers).status_code < 300
 
 
-def test_client_endpoints_never_accept_a_private_key_and_public_keys_never_open_api(err_client: httpx.Client, clock: Clock) -> None:
+def test_client_endpoints_never_accept_a_private_key_and_public_keys_never_open_api(
+    err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     body = {"data": {"type": "profile", "attributes": {"email": "browser@example.org"}}}
-    _assert_error(err_client.post("/client/profiles", params={"company_id": DEMO_COMPANY_ID}, json=body), 401)
+    _assert_error(
+        err_client.post("/client/profiles", params={"company_id": DEMO_COMPANY_ID}, json=body), 401
+    )
     anonymous = {k: v for k, v in HEADERS.items() if k != "Authorization"}
-    ok = httpx.Request("POST", "http://sim.test/client/profiles", params={"company_id": DEMO_COMPANY_ID}, json=body, headers=anonymous)
+    ok = httpx.Request(
+        "POST",
+        "http://sim.test/client/profiles",
+        params={"company_id": DEMO_COMPANY_ID},
+        json=body,
+        headers=anonymous,
+    )
     assert err_client.send(ok).status_code == 202
-    refused = err_client.send(httpx.Request("GET", "http://sim.test/api/profiles", params={"company_id": DEMO_COMPANY_ID}, headers=anonymous))
+    refused = err_client.send(
+        httpx.Request(
+            "GET",
+            "http://sim.test/api/profiles",
+            params={"company_id": DEMO_COMPANY_ID},
+            headers=anonymous,
+        )
+    )
     _assert_error(refused, 401)
 
 
-def test_malformed_revision_and_unknown_query_parameters_are_400_with_the_parameter(err_client: httpx.Client, clock: Clock) -> None:
+def test_malformed_revision_and_unknown_query_parameters_are_400_with_the_parameter(
+    err_client: httpx.Client, clock: Clock
+) -> None:
     clock.now += 86400
     error = _assert_error(err_client.get("/api/lists", headers={"revision": "July 2026"}), 400)
     assert error["source"] == {"parameter": "revision"}
@@ -188,5 +266,7 @@ def test_malformed_revision_and_unknown_query_parameters_are_400_with_the_parame
     assert error["source"] == {"parameter": "page[size]"} and "10" in error["detail"]
     error = _assert_error(err_client.get("/api/lists", params={"pagesize": "5"}), 400)
     assert error["source"] == {"parameter": "pagesize"}
-    error = _assert_error(err_client.post("/api/lists", json={"data": {"type": "list", "attributes": {}}}), 400)
+    error = _assert_error(
+        err_client.post("/api/lists", json={"data": {"type": "list", "attributes": {}}}), 400
+    )
     assert error["source"] == {"pointer": "/data/attributes/name"}

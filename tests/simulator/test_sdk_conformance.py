@@ -29,7 +29,9 @@ def sdk_app() -> Starlette:
 @pytest.fixture(scope="module")
 def sdk(sdk_app: Starlette) -> Iterator[object]:
     with httpx.Client(transport=SimTransport(sdk_app)) as http:
-        yield klaviyo.Klaviyo(api_key=DEMO_PRIVATE_KEY, base_url="http://sim.test", http_client=http, max_retries=0)
+        yield klaviyo.Klaviyo(
+            api_key=DEMO_PRIVATE_KEY, base_url="http://sim.test", http_client=http, max_retries=0
+        )
 
 
 def _call(sdk: object, action: Action, world: World) -> object:
@@ -42,7 +44,9 @@ def _call(sdk: object, action: Action, world: World) -> object:
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=[a.id for a in ACTIONS])
-def test_sdk_call_gets_documented_status_and_schema_valid_document(action: Action, sdk_app: Starlette, sdk: object) -> None:
+def test_sdk_call_gets_documented_status_and_schema_valid_document(
+    action: Action, sdk_app: Starlette, sdk: object
+) -> None:
     result = _call(sdk, action, World(sdk_app))
     assert result.status == action.response.status  # type: ignore[attr-defined]
     if action.response.schema is None or action.response.status == 204:

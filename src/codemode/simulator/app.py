@@ -38,12 +38,22 @@ class DroppedConnection(ConnectionResetError):
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
     content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-    return Response(content, status_code=status, media_type=MEDIA_TYPE if body is not None else None, headers=headers)
+    return Response(
+        content,
+        status_code=status,
+        media_type=MEDIA_TYPE if body is not None else None,
+        headers=headers,
+    )
 
 
 def _check_revision(value: str | None) -> str:
     if not value:
-        raise ApiError(400, "invalid", "The 'revision' header is required, e.g. 'revision: 2026-07-15'.", parameter="revision")
+        raise ApiError(
+            400,
+            "invalid",
+            "The 'revision' header is required, e.g. 'revision: 2026-07-15'.",
+            parameter="revision",
+        )
     match = REVISION.match(value.strip())
     try:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else None
@@ -51,7 +61,10 @@ def _check_revision(value: str | None) -> str:
         day = None
     if day is None or day < FIRST_REVISION:
         raise ApiError(
-            400, "invalid", f"Invalid revision {value!r}: use a published revision in the form YYYY-MM-DD, e.g. 2026-07-15.", parameter="revision"
+            400,
+            "invalid",
+            f"Invalid revision {value!r}: use a published revision in the form YYYY-MM-DD, e.g. 2026-07-15.",
+            parameter="revision",
         )
     return value.strip()
 
@@ -103,27 +116,58 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
                 if fault == "drop":
                     raise DroppedConnection(f"simulated dropped connection on {action.id}")
                 if fault == "error":
-                    raise ApiError(503, "service_unavailable", "Simulated outage: retry with backoff.")
+                    raise ApiError(
+                        503, "service_unavailable", "Simulated outage: retry with backoff."
+                    )
                 if fault == "throttle":
-                    raise ApiError(429, "throttled", "Simulated throttling burst: retry after 1 second.", headers={"Retry-After": "1"})
+                    raise ApiError(
+                        429,
+                        "throttled",
+                        "Simulated throttling burst: retry after 1 second.",
+                        headers={"Retry-After": "1"},
+                    )
             revision = _check_revision(request.headers.get("revision"))
             headers["revision"] = revision
-            principal = authenticate(sim, action, request.headers.get("authorization"), request.query_params.get("company_id"))
+            principal = authenticate(
+                sim,
+                action,
+                request.headers.get("authorization"),
+                request.query_params.get("company_id"),
+            )
             if sim.config.rate_limits:
                 headers.update(sim.limiter.hit(principal.bucket, action.rate_limit))
             query = dict(request.query_params)
             for name in query:
                 if name not in allowed_query:
                     known = ", ".join(sorted(allowed_query)) or "none"
-                    raise ApiError(400, "invalid", f"Unknown query parameter {name!r} for {action.id}; accepted: {known}.", parameter=name)
+                    raise ApiError(
+                        400,
+                        "invalid",
+                        f"Unknown query parameter {name!r} for {action.id}; accepted: {known}.",
+                        parameter=name,
+                    )
             for param in action.query_params:
                 if param.required and param.wire not in query:
-                    raise ApiError(400, "invalid", f"{action.id} requires the {param.wire!r} query parameter.", parameter=param.wire)
+                    raise ApiError(
+                        400,
+                        "invalid",
+                        f"{action.id} requires the {param.wire!r} query parameter.",
+                        parameter=param.wire,
+                    )
             body = await _body(request, action)
             base = f"{request.url.scheme}://{request.url.netloc}"
             with sim.lock:
                 account = sim.account(principal.account_id)
-                ctx = Ctx(action, sim, account, dict(request.path_params), query, body, base, request.url.path)
+                ctx = Ctx(
+                    action,
+                    sim,
+                    account,
+                    dict(request.path_params),
+                    query,
+                    body,
+                    base,
+                    request.url.path,
+                )
                 reply: Reply = handle(ctx)
                 if action.writes and reply.status < 400:
                     sim.stats.writes[action.id] += 1
@@ -142,12 +186,16 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    error = ApiError(404, "not_found", f"No Klaviyo endpoint at {request.method} {request.url.path}.")
+    error = ApiError(
+        404, "not_found", f"No Klaviyo endpoint at {request.method} {request.url.path}."
+    )
     return _json(404, error_document(error), {})
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    error = ApiError(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")
+    error = ApiError(
+        405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}."
+    )
     return _json(405, error_document(error), {})
 
 
@@ -163,7 +211,9 @@ def create_app(config: SimConfig | None = None) -> Starlette:
     for action in sim.catalog.values():
         endpoint = _endpoint(action, handler_for(action))
         routes.append(Route(action.path, endpoint, methods=[action.method], name=action.id))
-        routes.append(Route(action.path + "/", endpoint, methods=[action.method], name=f"{action.id}/"))
+        routes.append(
+            Route(action.path + "/", endpoint, methods=[action.method], name=f"{action.id}/")
+        )
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _method_not_allowed})
     app.state.sim = sim
     return app
@@ -174,7 +224,9 @@ async def _index(request: Request) -> Response:
     return JSONResponse(
         {
             "simulator": "klaviyo-codemode",
-            "accounts": [{"name": a.name, "company_id": a.company_id} for a in sim.accounts.values()],
+            "accounts": [
+                {"name": a.name, "company_id": a.company_id} for a in sim.accounts.values()
+            ],
             "actions": len(sim.catalog),
         }
     )

@@ -25,7 +25,9 @@ def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, "not_authenticated", detail)
 
 
-def authenticate(sim: SimState, action: Action, authorization: str | None, company_id: str | None) -> Principal:
+def authenticate(
+    sim: SimState, action: Action, authorization: str | None, company_id: str | None
+) -> Principal:
     """Resolve the caller of ``action`` and check its scopes.
 
     Raises:
@@ -34,12 +36,21 @@ def authenticate(sim: SimState, action: Action, authorization: str | None, compa
     """
     if action.kind == "client":
         if authorization and authorization.startswith("Klaviyo-API-Key"):
-            raise _unauthorized("Client endpoints take the public company_id query parameter; never send a private key from a client.")
+            raise _unauthorized(
+                "Client endpoints take the public company_id query parameter; never send a private key from a client."
+            )
         if not company_id:
-            raise ApiError(400, "invalid", "company_id (the account's public key) is required on client endpoints.", parameter="company_id")
+            raise ApiError(
+                400,
+                "invalid",
+                "company_id (the account's public key) is required on client endpoints.",
+                parameter="company_id",
+            )
         account_id = sim.by_company.get(company_id)
         if account_id is None:
-            raise _unauthorized(f"Unknown company_id {company_id!r}: use the account's 6-character public key.")
+            raise _unauthorized(
+                f"Unknown company_id {company_id!r}: use the account's 6-character public key."
+            )
         return Principal(account_id, "public", None, f"public:{account_id}")
     if not authorization:
         raise _unauthorized(
@@ -50,20 +61,37 @@ def authenticate(sim: SimState, action: Action, authorization: str | None, compa
     principal: Principal
     if scheme == "Klaviyo-API-Key":
         grant = sim.keys.get(credential)
-        if grant is None and sim.config.demo and credential.startswith("pk_") and len(credential) > 3:
+        if (
+            grant is None
+            and sim.config.demo
+            and credential.startswith("pk_")
+            and len(credential) > 3
+        ):
             grant = sim.keys.get(next(iter(sim.keys))) if sim.keys else None
         if grant is None:
-            raise _unauthorized("Incorrect authentication credentials: the private API key is not valid.")
-        principal = Principal(grant.account_id, "private", grant.scopes, f"account:{grant.account_id}")
+            raise _unauthorized(
+                "Incorrect authentication credentials: the private API key is not valid."
+            )
+        principal = Principal(
+            grant.account_id, "private", grant.scopes, f"account:{grant.account_id}"
+        )
     elif scheme == "Bearer":
         token = sim.tokens.get(credential)
         if token is None:
-            raise _unauthorized("The OAuth access token is not valid or was revoked: refresh it or authorize again.")
+            raise _unauthorized(
+                "The OAuth access token is not valid or was revoked: refresh it or authorize again."
+            )
         if token.expires_at <= sim.config.clock():
-            raise _unauthorized("The OAuth access token has expired: use the refresh_token grant at /oauth/token.")
-        principal = Principal(token.account_id, "oauth", token.scopes, f"oauth:{token.client_id}:{token.account_id}")
+            raise _unauthorized(
+                "The OAuth access token has expired: use the refresh_token grant at /oauth/token."
+            )
+        principal = Principal(
+            token.account_id, "oauth", token.scopes, f"oauth:{token.client_id}:{token.account_id}"
+        )
     else:
-        raise _unauthorized("Unsupported Authorization scheme: use 'Klaviyo-API-Key pk_...' or 'Bearer <token>'.")
+        raise _unauthorized(
+            "Unsupported Authorization scheme: use 'Klaviyo-API-Key pk_...' or 'Bearer <token>'."
+        )
     if principal.scopes is not None:
         missing = [s for s in action.scopes if not _has_scope(principal.scopes, s)]
         if missing:

@@ -67,7 +67,9 @@ class Ctx:
     def data(self) -> dict[str, Any]:
         """The body's ``data`` object (400 when missing or not an object)."""
         if not isinstance(self.body, dict) or not isinstance(self.body.get("data"), dict):
-            raise bad_body("/data", "The request body must be a JSON:API document with a 'data' object.")
+            raise bad_body(
+                "/data", "The request body must be a JSON:API document with a 'data' object."
+            )
         data: dict[str, Any] = self.body["data"]
         return data
 
@@ -81,7 +83,9 @@ class Ctx:
     def data_list(self) -> list[dict[str, Any]]:
         """The body's ``data`` as a list of resource identifiers (relationship endpoints)."""
         if not isinstance(self.body, dict) or not isinstance(self.body.get("data"), list):
-            raise bad_body("/data", "The request body must be {'data': [{'type': ..., 'id': ...}, ...]}.")
+            raise bad_body(
+                "/data", "The request body must be {'data': [{'type': ..., 'id': ...}, ...]}."
+            )
         items: list[dict[str, Any]] = self.body["data"]
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("id"):
@@ -108,7 +112,12 @@ class Ctx:
         try:
             size = int(raw)
         except ValueError:
-            raise bad_param("page[size]", f"page[size] must be an integer from {bounds.min} to {bounds.max}.") from None
+            raise bad_param(
+                "page[size]", f"page[size] must be an integer from {bounds.min} to {bounds.max}."
+            ) from None
         if not bounds.min <= size <= bounds.max:
-            raise bad_param("page[size]", f"page[size] must be from {bounds.min} to {bounds.max} for {self.action.id}; got {size}.")
+            raise bad_param(
+                "page[size]",
+                f"page[size] must be from {bounds.min} to {bounds.max} for {self.action.id}; got {size}.",
+            )
         return size

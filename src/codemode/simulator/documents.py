@@ -85,7 +85,10 @@ def requested_fields(ctx: Ctx, kind: str) -> list[str] | None:
         raise bad_param(f"fields[{kind}]", f"{ctx.action.id} has no sparse fieldset for {kind!r}.")
     for name in names:
         if name not in allowed:
-            raise bad_param(f"fields[{kind}]", f"{name!r} is not a field of {kind}; choose from: {', '.join(allowed)}.")
+            raise bad_param(
+                f"fields[{kind}]",
+                f"{name!r} is not a field of {kind}; choose from: {', '.join(allowed)}.",
+            )
     return names
 
 
@@ -111,7 +114,9 @@ def render(ctx: Ctx, record: Record, *, include: Iterable[str] = ()) -> dict[str
     hidden = _hidden().get(record.type, frozenset()) - _extra_fields(ctx, record.type)
     # joined_group_at belongs to list/segment member listings only; those pass it in the record.
     attributes: dict[str, Any] = {
-        k: _fill(v, stamp) for k, v in spec["attributes"].items() if k not in hidden and k != "joined_group_at"
+        k: _fill(v, stamp)
+        for k, v in spec["attributes"].items()
+        if k not in hidden and k != "joined_group_at"
     }
     for name, value in record.attributes.items():
         if name not in hidden:
@@ -130,7 +135,9 @@ def render(ctx: Ctx, record: Record, *, include: Iterable[str] = ()) -> dict[str
     relationships: dict[str, Any] = {}
     included = set(include)
     for name in spec["relationships"]:
-        rel: dict[str, Any] = {"links": {"self": f"{base}/relationships/{name}/", "related": f"{base}/{name}/"}}
+        rel: dict[str, Any] = {
+            "links": {"self": f"{base}/relationships/{name}/", "related": f"{base}/{name}/"}
+        }
         if (record.type, name) not in MEMBERSHIP or name in included:
             ids = related_ids(ctx.account, record, name)
             target = spec["relationships"][name]["type"] or name
@@ -140,7 +147,12 @@ def render(ctx: Ctx, record: Record, *, include: Iterable[str] = ()) -> dict[str
                 # Klaviyo's schemas type a to-one ``data`` as an object: an empty link has no data.
                 rel["data"] = {"type": target, "id": ids[0]}
         relationships[name] = rel
-    out: dict[str, Any] = {"type": record.type, "id": record.id, "attributes": attributes, "links": {"self": f"{base}/"}}
+    out: dict[str, Any] = {
+        "type": record.type,
+        "id": record.id,
+        "attributes": attributes,
+        "links": {"self": f"{base}/"},
+    }
     if relationships:
         out["relationships"] = relationships
     return out
@@ -155,7 +167,9 @@ def includes(ctx: Ctx) -> list[str]:
     for name in names:
         if name not in ctx.action.include:
             allowed = ", ".join(ctx.action.include) or "nothing"
-            raise bad_param("include", f"{name!r} cannot be included by {ctx.action.id}; allowed: {allowed}.")
+            raise bad_param(
+                "include", f"{name!r} cannot be included by {ctx.action.id}; allowed: {allowed}."
+            )
     return names
 
 
@@ -262,7 +276,9 @@ def listing(ctx: Ctx, records: Iterable[Record], value_of: ValueOf | None = None
     rows = filtered(ctx, records, value_of)
     names = includes(ctx)
     size = ctx.page_size()
-    cursor_param = "page_cursor" if any(p.wire == "page_cursor" for p in ctx.action.params) else "page[cursor]"
+    cursor_param = (
+        "page_cursor" if any(p.wire == "page_cursor" for p in ctx.action.params) else "page[cursor]"
+    )
     cursor = ctx.param(cursor_param)
     offset = _offset(cursor, cursor_param) if cursor else 0
     page = rows[offset : offset + size]
@@ -270,7 +286,9 @@ def listing(ctx: Ctx, records: Iterable[Record], value_of: ValueOf | None = None
     if offset + size < len(rows):
         links["next"] = ctx.url({cursor_param: _cursor(offset + size)})
     if offset > 0:
-        links["prev"] = ctx.url({cursor_param: _cursor(max(0, offset - size)) if offset > size else None})
+        links["prev"] = ctx.url(
+            {cursor_param: _cursor(max(0, offset - size)) if offset > size else None}
+        )
     doc: dict[str, Any] = {"data": [render(ctx, r, include=names) for r in page], "links": links}
     if names:
         doc["included"] = _included(ctx, page, names)

@@ -83,4 +83,9 @@ def bad_body(pointer: str, detail: str) -> ApiError:
 
 def not_found(kind: str, ident: str) -> ApiError:
     """A 404 for a missing resource."""
-    return ApiError(404, "not_found", f"A {kind} with id {ident!r} does not exist in this account.", pointer="/data/id")
+    return ApiError(
+        404,
+        "not_found",
+        f"A {kind} with id {ident!r} does not exist in this account.",
+        pointer="/data/id",
+    )

@@ -72,13 +72,17 @@ class _Parser:
     def expect(self, char: str) -> None:
         if self.peek() != char:
             found = self.text[self.pos : self.pos + 10] or "the end"
-            raise _bad(f"Invalid filter: expected {char!r} at position {self.pos}, found {found!r}.")
+            raise _bad(
+                f"Invalid filter: expected {char!r} at position {self.pos}, found {found!r}."
+            )
         self.pos += 1
 
     def name(self) -> str:
         self.skip()
         start = self.pos
-        while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] in "_-.$"):
+        while self.pos < len(self.text) and (
+            self.text[self.pos].isalnum() or self.text[self.pos] in "_-.$"
+        ):
             self.pos += 1
         if start == self.pos:
             raise _bad(f"Invalid filter: expected an operator or field name at position {start}.")
@@ -94,7 +98,9 @@ class _Parser:
     def term(self) -> list[tuple[str, str, Any, bool]]:
         op = self.name()
         if op in ("or", "not"):
-            raise _bad(f"Invalid filter: {op}() is not supported; join conditions with and() or commas.")
+            raise _bad(
+                f"Invalid filter: {op}() is not supported; join conditions with and() or commas."
+            )
         self.expect("(")
         if op == "and":
             inner = self.terms()
@@ -164,7 +170,9 @@ class _Unquoted(str):
     """A bare token that is neither a number nor a literal (a datetime, or a string missing quotes)."""
 
 
-def parse_filter(text: str, action: Action, allowed: Mapping[str, FilterField] | None = None) -> list[Condition]:
+def parse_filter(
+    text: str, action: Action, allowed: Mapping[str, FilterField] | None = None
+) -> list[Condition]:
     """Parse and check a filter against the fields and operators ``action`` allows.
 
     ``allowed`` replaces the action's own allow-list (report bodies carry their filter in JSON).
@@ -175,21 +183,33 @@ def parse_filter(text: str, action: Action, allowed: Mapping[str, FilterField] |
     parser = _Parser(text)
     raw = parser.terms()
     if parser.peek():
-        raise _bad(f"Invalid filter: unexpected {parser.text[parser.pos:][:10]!r} at position {parser.pos}.")
+        raise _bad(
+            f"Invalid filter: unexpected {parser.text[parser.pos :][:10]!r} at position {parser.pos}."
+        )
     allowed = action.filters if allowed is None else allowed
     out: list[Condition] = []
     for op, field, value, quoted in raw:
         spec = allowed.get(field)
         if spec is None:
             names = ", ".join(sorted(allowed)) or "none"
-            raise _bad(f"Invalid filter: {action.id} cannot filter on {field!r}; filterable fields: {names}.")
+            raise _bad(
+                f"Invalid filter: {action.id} cannot filter on {field!r}; filterable fields: {names}."
+            )
         if op not in spec.operators:
             ops = ", ".join(spec.operators) or "none"
-            raise _bad(f"Invalid filter: operator {op!r} is not allowed on {field!r}; allowed: {ops}.")
-        if isinstance(value, list) and op not in spec.list_operators and op not in ("any", "contains-any", "contains-all"):
+            raise _bad(
+                f"Invalid filter: operator {op!r} is not allowed on {field!r}; allowed: {ops}."
+            )
+        if (
+            isinstance(value, list)
+            and op not in spec.list_operators
+            and op not in ("any", "contains-any", "contains-all")
+        ):
             raise _bad(f"Invalid filter: {op}({field}, ...) takes one value, not a list.")
         if op in ("any", "contains-any", "contains-all") and not isinstance(value, list):
-            raise _bad(f"Invalid filter: {op}({field}, ...) takes a list, e.g. {op}({field},[\"a\",\"b\"]).")
+            raise _bad(
+                f'Invalid filter: {op}({field}, ...) takes a list, e.g. {op}({field},["a","b"]).'
+            )
         out.append(Condition(op, field, _typed(field, spec.type, value, quoted)))
     return out
 
@@ -199,13 +219,19 @@ def _typed(field: str, kind: str, value: Any, quoted: bool) -> Any:
         return [_typed(field, kind, v, quoted) for v in value]
     if kind == "datetime":
         if quoted:
-            raise _bad(f"Invalid filter: datetimes are unquoted, e.g. greater-than({field},2024-01-01T00:00:00Z).")
+            raise _bad(
+                f"Invalid filter: datetimes are unquoted, e.g. greater-than({field},2024-01-01T00:00:00Z)."
+            )
         try:
             return parse_datetime(str(value))
         except ValueError:
-            raise _bad(f"Invalid filter: {value!r} is not an ISO 8601 datetime for {field!r}.") from None
+            raise _bad(
+                f"Invalid filter: {value!r} is not an ISO 8601 datetime for {field!r}."
+            ) from None
     if isinstance(value, _Unquoted):
-        raise _bad(f'Invalid filter: quote the string value {str(value)!r}, e.g. equals({field},"{value}").')
+        raise _bad(
+            f'Invalid filter: quote the string value {str(value)!r}, e.g. equals({field},"{value}").'
+        )
     if kind == "boolean" and not isinstance(value, bool):
         raise _bad(f"Invalid filter: {field!r} takes true or false.")
     return value
@@ -249,10 +275,16 @@ def matches(conditions: list[Condition], value_of: Callable[[str], Any]) -> bool
         actual = value_of(cond.field)
         if cond.op == "is-set":
             ok = actual not in (None, [], "")
-        elif cond.op in ("has", "contains-any", "contains-all") or (cond.op == "contains" and isinstance(actual, list)):
+        elif cond.op in ("has", "contains-any", "contains-all") or (
+            cond.op == "contains" and isinstance(actual, list)
+        ):
             items = actual if isinstance(actual, list) else [actual]
             wanted = cond.value if isinstance(cond.value, list) else [cond.value]
-            ok = all(w in items for w in wanted) if cond.op == "contains-all" else any(w in items for w in wanted)
+            ok = (
+                all(w in items for w in wanted)
+                if cond.op == "contains-all"
+                else any(w in items for w in wanted)
+            )
         elif isinstance(actual, list):
             ok = any(_compare(cond.op, item, cond.value) for item in actual)
         else:

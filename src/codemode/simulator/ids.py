@@ -14,7 +14,18 @@ _SHORT = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 # Klaviyo gives lists, segments, metrics, flows, templates and a few others short mixed-case ids;
 # profiles, events, campaigns and jobs get 26-character ULIDs.
 SHORT_TYPES = frozenset(
-    {"list", "segment", "metric", "flow", "template", "flow-action", "flow-message", "tag-group", "form", "image"}
+    {
+        "list",
+        "segment",
+        "metric",
+        "flow",
+        "template",
+        "flow-action",
+        "flow-message",
+        "tag-group",
+        "form",
+        "image",
+    }
 )
 
 
@@ -28,7 +39,11 @@ class IdMaker:
         """A 26-character ULID whose time part is ``millis`` (so ids sort by creation)."""
         value = ((millis & (2**48 - 1)) << 80) | self._rng.getrandbits(80)
         # 130 bits (two leading zeros) as 26 base-32 digits: base64's encoder, Crockford's alphabet.
-        return base64.b32encode((value << 6).to_bytes(17, "big"))[:26].decode().translate(_TO_CROCKFORD)
+        return (
+            base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
+            .decode()
+            .translate(_TO_CROCKFORD)
+        )
 
     def short(self) -> str:
         """A 6-character mixed-case id."""
@@ -44,5 +59,5 @@ class IdMaker:
 
     def uuid(self) -> str:
         """A UUID4-shaped id (tags, tag groups' children, event uuids)."""
-        h = "%032x" % self._rng.getrandbits(128)
+        h = f"{self._rng.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"

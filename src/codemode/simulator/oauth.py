@@ -43,18 +43,32 @@ async def authorize(request: Request) -> Response:
     if client is None:
         return _oauth_error("invalid_client", "Unknown client_id: register the app first.", 401)
     if not redirect_uri or (client.redirect_uris and redirect_uri not in client.redirect_uris):
-        return _oauth_error("invalid_request", "redirect_uri is missing or not registered for this client.")
+        return _oauth_error(
+            "invalid_request", "redirect_uri is missing or not registered for this client."
+        )
     state = q.get("state", "")
     if q.get("response_type") != "code":
         return _redirect(redirect_uri, {"error": "unsupported_response_type", "state": state})
     if not q.get("code_challenge") or q.get("code_challenge_method") != "S256":
         return _redirect(
-            redirect_uri, {"error": "invalid_request", "error_description": "PKCE with code_challenge_method=S256 is required.", "state": state}
+            redirect_uri,
+            {
+                "error": "invalid_request",
+                "error_description": "PKCE with code_challenge_method=S256 is required.",
+                "state": state,
+            },
         )
     user = q.get("user") or DEMO_USERS[0]
     account_id = sim.users.get(user)
     if account_id is None:
-        return _redirect(redirect_uri, {"error": "access_denied", "error_description": f"unknown user {user!r}", "state": state})
+        return _redirect(
+            redirect_uri,
+            {
+                "error": "access_denied",
+                "error_description": f"unknown user {user!r}",
+                "state": state,
+            },
+        )
     scopes = frozenset(q.get("scope", "").split())
     code = secrets.token_urlsafe(24)
     sim.codes[code] = {
@@ -83,7 +97,9 @@ def _client_from_basic(sim: SimState, request: Request) -> str | None:
     return client_id
 
 
-def _issue(sim: SimState, client_id: str, account_id: str, user: str, scopes: frozenset[str]) -> JSONResponse:
+def _issue(
+    sim: SimState, client_id: str, account_id: str, user: str, scopes: frozenset[str]
+) -> JSONResponse:
     now = sim.config.clock()
     access = secrets.token_urlsafe(32)
     refresh = secrets.token_urlsafe(32)
@@ -106,33 +122,60 @@ async def token(request: Request) -> Response:
     sim: SimState = request.app.state.sim
     client_id = _client_from_basic(sim, request)
     if client_id is None:
-        return _oauth_error("invalid_client", "Authenticate the client with HTTP Basic (client_id:client_secret).", 401)
+        return _oauth_error(
+            "invalid_client",
+            "Authenticate the client with HTTP Basic (client_id:client_secret).",
+            401,
+        )
     form = await request.form()
     grant_type = str(form.get("grant_type", ""))
     if grant_type == "authorization_code":
         code = sim.codes.pop(str(form.get("code", "")), None)
-        if code is None or code["client_id"] != client_id or code["expires_at"] <= sim.config.clock():
-            return _oauth_error("invalid_grant", "The authorization code is invalid, expired or already used.")
+        if (
+            code is None
+            or code["client_id"] != client_id
+            or code["expires_at"] <= sim.config.clock()
+        ):
+            return _oauth_error(
+                "invalid_grant", "The authorization code is invalid, expired or already used."
+            )
         if str(form.get("redirect_uri", code["redirect_uri"])) != code["redirect_uri"]:
-            return _oauth_error("invalid_grant", "redirect_uri does not match the authorization request.")
+            return _oauth_error(
+                "invalid_grant", "redirect_uri does not match the authorization request."
+            )
         verifier = str(form.get("code_verifier", ""))
-        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        digest = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .decode()
+            .rstrip("=")
+        )
         if not verifier or not secrets.compare_digest(digest, code["challenge"]):
-            return _oauth_error("invalid_grant", "code_verifier does not match the PKCE code_challenge.")
+            return _oauth_error(
+                "invalid_grant", "code_verifier does not match the PKCE code_challenge."
+            )
         return _issue(sim, client_id, code["account_id"], code["user"], code["scopes"])
     if grant_type == "refresh_token":
         grant = sim.refresh.pop(str(form.get("refresh_token", "")), None)
         if grant is None or grant.client_id != client_id or grant.expires_at <= sim.config.clock():
-            return _oauth_error("invalid_grant", "The refresh token is invalid, expired or revoked: authorize again.")
+            return _oauth_error(
+                "invalid_grant",
+                "The refresh token is invalid, expired or revoked: authorize again.",
+            )
         return _issue(sim, client_id, grant.account_id, grant.user, grant.scopes)
-    return _oauth_error("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
+    return _oauth_error(
+        "unsupported_grant_type", "grant_type must be authorization_code or refresh_token."
+    )
 
 
 async def revoke(request: Request) -> Response:
     """Revoke an access or refresh token (always 200, as RFC 7009 asks)."""
     sim: SimState = request.app.state.sim
     if _client_from_basic(sim, request) is None:
-        return _oauth_error("invalid_client", "Authenticate the client with HTTP Basic (client_id:client_secret).", 401)
+        return _oauth_error(
+            "invalid_client",
+            "Authenticate the client with HTTP Basic (client_id:client_secret).",
+            401,
+        )
     form = await request.form()
     value = str(form.get("token", ""))
     sim.tokens.pop(value, None)

@@ -59,7 +59,9 @@ class RateLimiter:
             states.append((name, length, limit, window))
         for _, _, _, window in states:
             window.used += 1
-        steady = next((s for s in states if s[0] == "steady"), None) or (states[0] if states else None)
+        steady = next((s for s in states if s[0] == "steady"), None) or (
+            states[0] if states else None
+        )
         if steady is None:
             return {}
         _, length, limit, window = steady

@@ -9,6 +9,7 @@ under a second. The records that carry prompt-injection text on purpose are list
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +41,15 @@ class _Seeder:
     def ago(self, days: float) -> str:
         return iso(self.now - timedelta(days=days))
 
-    def add(self, kind: str, attrs: dict[str, Any], rels: dict[str, Any] | None = None, *, days: float = 120.0, ident: str | None = None) -> Record:
+    def add(
+        self,
+        kind: str,
+        attrs: dict[str, Any],
+        rels: dict[str, Any] | None = None,
+        *,
+        days: float = 120.0,
+        ident: str | None = None,
+    ) -> Record:
         stamp = self.ago(days)
         known = shape(kind)["attributes"]
         for name in ("created", "created_at", "updated", "updated_at"):
@@ -86,16 +95,30 @@ class _Seeder:
                 "metric",
                 {
                     "name": name,
-                    "integration": {"object": "integration", "id": integration[:6].upper(), "key": integration.lower(), "name": integration, "category": category},
+                    "integration": {
+                        "object": "integration",
+                        "id": integration[:6].upper(),
+                        "key": integration.lower(),
+                        "name": integration,
+                        "category": category,
+                    },
                 },
                 days=700,
             )
             out[name] = rec
-        for metric_name, props in (("Placed Order", ("$value", "Items", "ItemNames", "DiscountCode")), ("Viewed Product", ("ProductName", "Price", "Categories"))):
+        for metric_name, props in (
+            ("Placed Order", ("$value", "Items", "ItemNames", "DiscountCode")),
+            ("Viewed Product", ("ProductName", "Price", "Categories")),
+        ):
             for prop in props:
                 self.add(
                     "metric-property",
-                    {"label": prop.lstrip("$"), "property": prop, "inferred_type": "number" if prop in ("$value", "Price") else "string", "sample_values": []},
+                    {
+                        "label": prop.lstrip("$"),
+                        "property": prop,
+                        "inferred_type": "number" if prop in ("$value", "Price") else "string",
+                        "sample_values": [],
+                    },
                     {"metric": out[metric_name].id},
                     days=600,
                 )
@@ -109,9 +132,24 @@ class _Seeder:
         }
         tags: dict[str, Record] = {}
         for name, (exclusive, children) in groups.items():
-            group = self.add("tag-group", {"name": name, "exclusive": exclusive, "default": name == "Uncategorized"}, days=400)
+            group = self.add(
+                "tag-group",
+                {"name": name, "exclusive": exclusive, "default": name == "Uncategorized"},
+                days=400,
+            )
             for child in children:
-                tags[child] = self.add("tag", {"name": child}, {"tag-group": group.id, "campaigns": [], "flows": [], "lists": [], "segments": []}, days=400)
+                tags[child] = self.add(
+                    "tag",
+                    {"name": child},
+                    {
+                        "tag-group": group.id,
+                        "campaigns": [],
+                        "flows": [],
+                        "lists": [],
+                        "segments": [],
+                    },
+                    days=400,
+                )
         return tags
 
     # -- profiles, lists, segments ------------------------------------------------------------
@@ -132,7 +170,9 @@ class _Seeder:
                 email = email.replace("@", f"{n}@")
             used.add(email)
             properties: dict[str, Any] = {
-                "favorite_activity": rng.choice(["hiking", "trail running", "climbing", "camping", "skiing", "paddling"]),
+                "favorite_activity": rng.choice(
+                    ["hiking", "trail running", "climbing", "camping", "skiing", "paddling"]
+                ),
                 "shoe_size": rng.choice([7, 8, 9, 10, 11, 12]),
                 "loyalty_tier": rng.choice(["Basecamp", "Basecamp", "Ridge", "Summit"]),
                 "source": rng.choice(["popup", "checkout", "instagram", "in-store", "referral"]),
@@ -180,29 +220,61 @@ class _Seeder:
                     "ranked_channel_affinity": ["email", "sms"] if sms_ok else ["email"],
                 },
             }
-            out.append(self.a.add("profile", attrs, {"push-tokens": [], "conversations": []}, created=stamp))
+            out.append(
+                self.a.add(
+                    "profile", attrs, {"push-tokens": [], "conversations": []}, created=stamp
+                )
+            )
         return out
 
     def groups(self, profiles: list[Record], tags: dict[str, Record]) -> dict[str, Record]:
         rng = self.rng
-        specs = {
-            "Newsletter": ("list", lambda p: p.attributes["subscriptions"]["email"]["marketing"]["consent"] == "SUBSCRIBED"),
-            "SMS Subscribers": ("list", lambda p: p.attributes["subscriptions"]["sms"]["marketing"]["consent"] == "SUBSCRIBED"),
-            "Trail Running Club": ("list", lambda p: p.attributes["properties"]["favorite_activity"] == "trail running"),
+        specs: dict[str, tuple[str, Callable[[Record], bool]]] = {
+            "Newsletter": (
+                "list",
+                lambda p: (
+                    p.attributes["subscriptions"]["email"]["marketing"]["consent"] == "SUBSCRIBED"
+                ),
+            ),
+            "SMS Subscribers": (
+                "list",
+                lambda p: (
+                    p.attributes["subscriptions"]["sms"]["marketing"]["consent"] == "SUBSCRIBED"
+                ),
+            ),
+            "Trail Running Club": (
+                "list",
+                lambda p: p.attributes["properties"]["favorite_activity"] == "trail running",
+            ),
             "Back in Stock Waitlist": ("list", lambda p: rng.random() < 0.05),
-            "VIP Customers": ("segment", lambda p: p.attributes["properties"]["loyalty_tier"] == "Summit"),
+            "VIP Customers": (
+                "segment",
+                lambda p: p.attributes["properties"]["loyalty_tier"] == "Summit",
+            ),
             "Engaged Last 30 Days": ("segment", lambda p: rng.random() < 0.4),
             "Lapsed Customers": ("segment", lambda p: rng.random() < 0.15),
-            "Canada Shoppers": ("segment", lambda p: p.attributes["location"]["country"] == "Canada"),
+            "Canada Shoppers": (
+                "segment",
+                lambda p: p.attributes["location"]["country"] == "Canada",
+            ),
         }
         out: dict[str, Record] = {}
         for name, (kind, rule) in specs.items():
             members = [p.id for p in profiles if rule(p)]
             attrs: dict[str, Any] = {"name": name}
             if kind == "list":
-                attrs["opt_in_process"] = "double_opt_in" if name == "Newsletter" else "single_opt_in"
+                attrs["opt_in_process"] = (
+                    "double_opt_in" if name == "Newsletter" else "single_opt_in"
+                )
             else:
-                attrs.update({"definition": {"condition_groups": []}, "is_active": True, "is_processing": False, "is_starred": name == "VIP Customers"})
+                attrs.update(
+                    {
+                        "definition": {"condition_groups": []},
+                        "is_active": True,
+                        "is_processing": False,
+                        "is_starred": name == "VIP Customers",
+                    }
+                )
             group = self.add(kind, attrs, {"profiles": members}, days=500)
             self.a.joined[group.id] = {pid: self.ago(rng.uniform(0, 400)) for pid in members}
             out[name] = group
@@ -211,16 +283,30 @@ class _Seeder:
         return out
 
     # -- templates, campaigns, flows ----------------------------------------------------------
-    def template(self, name: str, heading: str, *, injected: bool = False, days: float = 200) -> Record:
+    def template(
+        self, name: str, heading: str, *, injected: bool = False, days: float = 200
+    ) -> Record:
         comment = INJECTIONS["template_comment"] if injected else ""
         html = (
             f"<html><body>{comment}<h1>{heading}</h1><p>Hi {{{{ first_name|default:'there' }}}},</p>"
-            f"<p>New gear from {self.brand['name']} is waiting.</p><a href=\"https://{self.brand['domain']}/shop\">Shop now</a>"
+            f'<p>New gear from {self.brand["name"]} is waiting.</p><a href="https://{self.brand["domain"]}/shop">Shop now</a>'
             "{% unsubscribe %}</body></html>"
         )
-        return self.add("template", {"name": name, "editor_type": "CODE", "html": html, "text": f"{heading} - shop now", "amp": None}, days=days)
+        return self.add(
+            "template",
+            {
+                "name": name,
+                "editor_type": "CODE",
+                "html": html,
+                "text": f"{heading} - shop now",
+                "amp": None,
+            },
+            days=days,
+        )
 
-    def campaigns(self, groups: dict[str, Record], tags: dict[str, Record]) -> list[tuple[Record, Record, float]]:
+    def campaigns(
+        self, groups: dict[str, Record], tags: dict[str, Record]
+    ) -> list[tuple[Record, Record, float]]:
         specs = [
             ("Spring Trail Sale", "email", 80.0, "Sent", "Spring"),
             ("New Arrivals: Ultralight Packs", "email", 62.0, "Sent", "Spring"),
@@ -235,7 +321,11 @@ class _Seeder:
         ]
         out = []
         for n, (name, channel, days, status, tag) in enumerate(specs):
-            audience = groups["SMS Subscribers"] if channel == "sms" else groups["VIP Customers" if "VIP" in name else "Newsletter"]
+            audience = (
+                groups["SMS Subscribers"]
+                if channel == "sms"
+                else groups["VIP Customers" if "VIP" in name else "Newsletter"]
+            )
             send_time = self.ago(days) if status != "Draft" else None
             campaign = self.add(
                 "campaign",
@@ -245,15 +335,26 @@ class _Seeder:
                     "archived": False,
                     "audiences": {"included": [audience.id], "excluded": []},
                     "send_options": {"use_smart_sending": True},
-                    "tracking_options": {"add_tracking_params": True, "is_tracking_clicks": True, "is_tracking_opens": channel == "email", "custom_tracking_params": None},
-                    "send_strategy": {"method": "static", "datetime": send_time or self.ago(-60), "options": None},
+                    "tracking_options": {
+                        "add_tracking_params": True,
+                        "is_tracking_clicks": True,
+                        "is_tracking_opens": channel == "email",
+                        "custom_tracking_params": None,
+                    },
+                    "send_strategy": {
+                        "method": "static",
+                        "datetime": send_time or self.ago(-60),
+                        "options": None,
+                    },
                     "scheduled_at": self.ago(days + 2) if status != "Draft" else None,
                     "send_time": send_time,
                 },
                 days=max(days + 5, 1),
             )
             tags[tag].many("campaigns").append(campaign.id)
-            template = self.template(f"{name} - template", name, injected=n == 0, days=max(days + 6, 1))
+            template = self.template(
+                f"{name} - template", name, injected=n == 0, days=max(days + 6, 1)
+            )
             if channel == "email":
                 definition: dict[str, Any] = {
                     "channel": "email",
@@ -269,17 +370,31 @@ class _Seeder:
                     },
                 }
             else:
-                definition = {"channel": "sms", "content": {"body": f"{self.brand['name']}: {name}! Reply STOP to opt out."}, "render_options": {"shorten_links": True, "add_org_prefix": True, "add_info_link": True, "add_opt_out_language": True}}
+                definition = {
+                    "channel": "sms",
+                    "content": {"body": f"{self.brand['name']}: {name}! Reply STOP to opt out."},
+                    "render_options": {
+                        "shorten_links": True,
+                        "add_org_prefix": True,
+                        "add_info_link": True,
+                        "add_opt_out_language": True,
+                    },
+                }
             message = self.add(
                 "campaign-message",
-                {"definition": definition, "send_times": [{"datetime": send_time, "is_local": False}] if send_time else []},
+                {
+                    "definition": definition,
+                    "send_times": [{"datetime": send_time, "is_local": False}] if send_time else [],
+                },
                 {"campaign": campaign.id, "template": template.id, "image": None},
                 days=max(days + 5, 1),
             )
             out.append((campaign, message, days))
         return out
 
-    def flows(self, groups: dict[str, Record], metrics: dict[str, Record], tags: dict[str, Record]) -> list[tuple[Record, list[Record]]]:
+    def flows(
+        self, groups: dict[str, Record], metrics: dict[str, Record], tags: dict[str, Record]
+    ) -> list[tuple[Record, list[Record]]]:
         specs = [
             ("Welcome Series", "Added to List", groups["Newsletter"].id, "live", 3),
             ("Abandoned Checkout", "Metric", metrics["Started Checkout"].id, "live", 2),
@@ -290,21 +405,64 @@ class _Seeder:
         ]
         out = []
         for name, trigger_type, trigger, status, steps in specs:
-            flow = self.add("flow", {"name": name, "status": status, "archived": False, "trigger_type": trigger_type, "definition": None}, {"triggers": [trigger]}, days=300)
+            flow = self.add(
+                "flow",
+                {
+                    "name": name,
+                    "status": status,
+                    "archived": False,
+                    "trigger_type": trigger_type,
+                    "definition": None,
+                },
+                {"triggers": [trigger]},
+                days=300,
+            )
             if name in ("Welcome Series", "VIP Win-back"):
-                tags["Acquisition" if name.startswith("Welcome") else "Win-back"].many("flows").append(flow.id)
+                tags["Acquisition" if name.startswith("Welcome") else "Win-back"].many(
+                    "flows"
+                ).append(flow.id)
             messages = []
             for step in range(steps):
                 if step:
-                    delay = self.add("flow-action", {"action_type": "TIME_DELAY", "status": status}, {"flow": flow.id}, days=300)
-                    delay.attributes["definition"] = {"id": delay.id, "type": "time-delay", "links": {"next": None}, "data": {"unit": "days", "value": step, "timezone": "profile"}}
-                action = self.add("flow-action", {"action_type": "SEND_EMAIL", "status": status}, {"flow": flow.id}, days=300)
-                action.attributes["definition"] = {"id": action.id, "type": "send-email", "links": {"next": None}, "data": None}
-                template = self.template(f"{name} #{step + 1}", f"{name} - step {step + 1}", days=300)
+                    delay = self.add(
+                        "flow-action",
+                        {"action_type": "TIME_DELAY", "status": status},
+                        {"flow": flow.id},
+                        days=300,
+                    )
+                    delay.attributes["definition"] = {
+                        "id": delay.id,
+                        "type": "time-delay",
+                        "links": {"next": None},
+                        "data": {"unit": "days", "value": step, "timezone": "profile"},
+                    }
+                action = self.add(
+                    "flow-action",
+                    {"action_type": "SEND_EMAIL", "status": status},
+                    {"flow": flow.id},
+                    days=300,
+                )
+                action.attributes["definition"] = {
+                    "id": action.id,
+                    "type": "send-email",
+                    "links": {"next": None},
+                    "data": None,
+                }
+                template = self.template(
+                    f"{name} #{step + 1}", f"{name} - step {step + 1}", days=300
+                )
                 messages.append(
                     self.add(
                         "flow-message",
-                        {"name": f"{name} Email {step + 1}", "channel": "email", "definition": None, "content": {"subject": f"{name}: step {step + 1}", "from_email": self.brand["email"]}},
+                        {
+                            "name": f"{name} Email {step + 1}",
+                            "channel": "email",
+                            "definition": None,
+                            "content": {
+                                "subject": f"{name}: step {step + 1}",
+                                "from_email": self.brand["email"],
+                            },
+                        },
                         {"flow-action": action.id, "template": template.id},
                         days=300,
                     )
@@ -315,12 +473,21 @@ class _Seeder:
     # -- catalog, coupons, misc ---------------------------------------------------------------
     def catalog(self) -> list[Record]:
         categories = {
-            name: self.add("catalog-category", {"external_id": name.lower().replace(" ", "-"), "name": name}, ident=f"$custom:::$default:::{name.lower().replace(' ', '-')}", days=500)
+            name: self.add(
+                "catalog-category",
+                {"external_id": name.lower().replace(" ", "-"), "name": name},
+                ident=f"$custom:::$default:::{name.lower().replace(' ', '-')}",
+                days=500,
+            )
             for name in CATEGORIES
         }
         items = []
         for sku, title, category, price in PRODUCTS:
-            description = INJECTIONS["product_description"] if sku == "RDG-DOWN-JKT" else f"{title}: built for long days outside."
+            description = (
+                INJECTIONS["product_description"]
+                if sku == "RDG-DOWN-JKT"
+                else f"{title}: built for long days outside."
+            )
             url = f"https://{self.brand['domain']}/products/{sku.lower()}"
             item = self.add(
                 "catalog-item",
@@ -372,30 +539,124 @@ class _Seeder:
             ("VIPSUMMIT20", "20% off for VIP members", 15),
             ("TRAILFRIEND", INJECTIONS["coupon_description"], 5),
         ):
-            coupon = self.add("coupon", {"external_id": code, "description": description, "monitor_configuration": {"low_balance_threshold": 10}}, ident=code, days=200)
+            coupon = self.add(
+                "coupon",
+                {
+                    "external_id": code,
+                    "description": description,
+                    "monitor_configuration": {"low_balance_threshold": 10},
+                },
+                ident=code,
+                days=200,
+            )
             for n in range(count):
                 unique = f"{code[:4]}-{self.rng.getrandbits(32):08X}"
                 owner = profiles[self.rng.randrange(len(profiles))].id if n % 2 == 0 else None
                 self.add(
                     "coupon-code",
-                    {"unique_code": unique, "expires_at": self.ago(-60 - n), "status": "ASSIGNED_TO_PROFILE" if owner else "UNASSIGNED"},
+                    {
+                        "unique_code": unique,
+                        "expires_at": self.ago(-60 - n),
+                        "status": "ASSIGNED_TO_PROFILE" if owner else "UNASSIGNED",
+                    },
                     {"coupon": coupon.id, "profile": owner},
                     ident=f"{code}-{unique}",
                     days=150 - n,
                 )
 
     def misc(self, metrics: dict[str, Record]) -> None:
-        topics = [self.a.add("webhook-topic", {}, ident=t, created=self.ago(900)) for t in WEBHOOK_TOPICS]
-        self.add("webhook", {"name": "Order sync to ERP", "description": "Posts placed orders to the warehouse system", "endpoint_url": f"https://hooks.{self.brand['domain']}/klaviyo/orders", "enabled": True}, {"webhook-topics": [topics[0].id]}, days=100)
-        self.add("webhook", {"name": "Engagement to data lake", "description": None, "endpoint_url": "https://ingest.analytics.example/klaviyo", "enabled": False}, {"webhook-topics": [topics[1].id, topics[2].id]}, days=60)
-        for n, name in enumerate(("hero-spring-trail.jpg", "logo-dark.png", "pack-lineup.jpg", "tent-sunset.jpg", "socks-flatlay.png", "holiday-banner.gif")):
+        topics = [
+            self.a.add("webhook-topic", {}, ident=t, created=self.ago(900)) for t in WEBHOOK_TOPICS
+        ]
+        self.add(
+            "webhook",
+            {
+                "name": "Order sync to ERP",
+                "description": "Posts placed orders to the warehouse system",
+                "endpoint_url": f"https://hooks.{self.brand['domain']}/klaviyo/orders",
+                "enabled": True,
+            },
+            {"webhook-topics": [topics[0].id]},
+            days=100,
+        )
+        self.add(
+            "webhook",
+            {
+                "name": "Engagement to data lake",
+                "description": None,
+                "endpoint_url": "https://ingest.analytics.example/klaviyo",
+                "enabled": False,
+            },
+            {"webhook-topics": [topics[1].id, topics[2].id]},
+            days=60,
+        )
+        for n, name in enumerate(
+            (
+                "hero-spring-trail.jpg",
+                "logo-dark.png",
+                "pack-lineup.jpg",
+                "tent-sunset.jpg",
+                "socks-flatlay.png",
+                "holiday-banner.gif",
+            )
+        ):
             fmt = name.rsplit(".", 1)[-1]
-            self.add("image", {"name": name, "format": fmt, "hidden": False, "image_url": f"https://cdn.{self.brand['domain']}/img/{name}", "size": 40_000 + 7_919 * n}, days=180 - 20 * n)
-        for name, status in (("Spring Newsletter Popup", "live"), ("Exit Intent 10% Off", "live"), ("SMS Opt-in Flyout", "draft"), ("Back in Stock Embed", "live")):
-            self.add("form", {"name": name, "status": status, "ab_test": False, "definition": {"versions": []}}, {"form-versions": []}, days=150)
-        for name, text in (("Footer - Returns Policy", INJECTIONS["universal_content"]), ("Header - Free Shipping Banner", "Free shipping on orders over $75."), ("Signature - Trail Team", "See you on the trail, the Trail Team")):
-            self.add("template-universal-content", {"name": name, "definition": {"content_type": "block", "type": "text", "data": {"content": text, "display_options": {}, "styles": {}}}, "screenshot_status": "completed", "screenshot_url": ""}, days=120)
-        self.add("custom-metric", {"name": "Total Revenue (all sources)", "definition": {"aggregation_method": "value", "metric_groups": [{"metric_id": metrics["Placed Order"].id, "metric_filters": None}]}}, {"metrics": [metrics["Placed Order"].id]}, days=90)
+            self.add(
+                "image",
+                {
+                    "name": name,
+                    "format": fmt,
+                    "hidden": False,
+                    "image_url": f"https://cdn.{self.brand['domain']}/img/{name}",
+                    "size": 40_000 + 7_919 * n,
+                },
+                days=180 - 20 * n,
+            )
+        for name, status in (
+            ("Spring Newsletter Popup", "live"),
+            ("Exit Intent 10% Off", "live"),
+            ("SMS Opt-in Flyout", "draft"),
+            ("Back in Stock Embed", "live"),
+        ):
+            self.add(
+                "form",
+                {"name": name, "status": status, "ab_test": False, "definition": {"versions": []}},
+                {"form-versions": []},
+                days=150,
+            )
+        for name, text in (
+            ("Footer - Returns Policy", INJECTIONS["universal_content"]),
+            ("Header - Free Shipping Banner", "Free shipping on orders over $75."),
+            ("Signature - Trail Team", "See you on the trail, the Trail Team"),
+        ):
+            self.add(
+                "template-universal-content",
+                {
+                    "name": name,
+                    "definition": {
+                        "content_type": "block",
+                        "type": "text",
+                        "data": {"content": text, "display_options": {}, "styles": {}},
+                    },
+                    "screenshot_status": "completed",
+                    "screenshot_url": "",
+                },
+                days=120,
+            )
+        self.add(
+            "custom-metric",
+            {
+                "name": "Total Revenue (all sources)",
+                "definition": {
+                    "aggregation_method": "value",
+                    "metric_groups": [
+                        {"metric_id": metrics["Placed Order"].id, "metric_filters": None}
+                    ],
+                },
+            },
+            {"metrics": [metrics["Placed Order"].id]},
+            days=90,
+        )
 
 
 def _subscriptions(email_ok: bool, sms_ok: bool, stamp: str, phone: str | None) -> dict[str, Any]:
@@ -431,7 +692,9 @@ def _subscriptions(email_ok: bool, sms_ok: bool, stamp: str, phone: str | None) 
     }
 
 
-def seed_account(account: Account, *, seed: int, profiles: int, events: int, brand: int = 0) -> None:
+def seed_account(
+    account: Account, *, seed: int, profiles: int, events: int, brand: int = 0
+) -> None:
     """Fill an empty account with the demo brand's data (deterministic for ``seed`` and ``now``)."""
     rng = random.Random(seed)
     seeder = _Seeder(account, rng, BRANDS[brand % len(BRANDS)])
@@ -445,5 +708,15 @@ def seed_account(account: Account, *, seed: int, profiles: int, events: int, bra
     items = seeder.catalog()
     seeder.coupons(people)
     seeder.misc(metrics)
-    seed_events(account, rng, metrics=metrics, profiles=people, groups=groups, campaigns=campaigns, flows=flows, items=items, count=events)
+    seed_events(
+        account,
+        rng,
+        metrics=metrics,
+        profiles=people,
+        groups=groups,
+        campaigns=campaigns,
+        flows=flows,
+        items=items,
+        count=events,
+    )
     account.dirty.clear()

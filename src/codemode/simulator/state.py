@@ -90,14 +90,20 @@ class SimState:
         self.by_company: dict[str, str] = {}
         self.keys: dict[str, KeyGrant] = {}
         self.users: dict[str, str] = {}
-        self.clients: dict[str, OAuthClient] = {DEMO_OAUTH_CLIENT: OAuthClient(DEMO_OAUTH_CLIENT, DEMO_OAUTH_SECRET)}
+        self.clients: dict[str, OAuthClient] = {
+            DEMO_OAUTH_CLIENT: OAuthClient(DEMO_OAUTH_CLIENT, DEMO_OAUTH_SECRET)
+        }
         self.codes: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {}
         self.saver = SqliteSaver(config.db_path) if config.db_path else None
         self._pending: dict[str, tuple[int, int, int]] = {}
         self.default_account = self.add_account(
-            "Trailhead Outfitters", DEMO_COMPANY_ID, user=DEMO_USERS[0], profiles=config.profiles, events=config.events
+            "Trailhead Outfitters",
+            DEMO_COMPANY_ID,
+            user=DEMO_USERS[0],
+            profiles=config.profiles,
+            events=config.events,
         ).account_id
         self.add_key(DEMO_PRIVATE_KEY, self.default_account)
         # The second demo account is seeded on first use, so startup pays for one account only.
@@ -126,7 +132,13 @@ class SimState:
         With ``lazy`` the data is built on the account's first use.
         """
         index = len(self.accounts)
-        account = Account(f"acct_{company_id}", company_id, name, now=self.config.anchor(), seed=self.config.seed * 1000 + index)
+        account = Account(
+            f"acct_{company_id}",
+            company_id,
+            name,
+            now=self.config.anchor(),
+            seed=self.config.seed * 1000 + index,
+        )
         self._pending[account.account_id] = (index, profiles, events)
         self.accounts[account.account_id] = account
         self.by_company[company_id] = account.account_id
@@ -141,7 +153,9 @@ class SimState:
         if self.saver is not None and self.saver.has(account):
             self.saver.restore(account)
             return
-        seed_account(account, seed=self.config.seed + index, profiles=profiles, events=events, brand=index)
+        seed_account(
+            account, seed=self.config.seed + index, profiles=profiles, events=events, brand=index
+        )
         if self.saver is not None:
             self.saver.save(account, everything=True)
 

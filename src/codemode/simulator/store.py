@@ -54,7 +54,9 @@ class Record:
 class Account:
     """One account's records, by resource type then id (insertion order kept for listings)."""
 
-    def __init__(self, account_id: str, company_id: str, name: str, *, now: datetime, seed: int) -> None:
+    def __init__(
+        self, account_id: str, company_id: str, name: str, *, now: datetime, seed: int
+    ) -> None:
         self.account_id = account_id
         self.company_id = company_id
         self.name = name
@@ -138,7 +140,9 @@ class Account:
 
     def dump(self, kind: str) -> str:
         """One table as JSON text."""
-        return json.dumps([r.to_json() for r in self.tables.get(kind, {}).values()], separators=(",", ":"))
+        return json.dumps(
+            [r.to_json() for r in self.tables.get(kind, {}).values()], separators=(",", ":")
+        )
 
     def load(self, kind: str, text: str) -> None:
         """Replace one table from JSON text."""
@@ -151,18 +155,24 @@ class SqliteSaver:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS blobs (account TEXT, kind TEXT, body TEXT, PRIMARY KEY (account, kind))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS blobs (account TEXT, kind TEXT, body TEXT, PRIMARY KEY (account, kind))"
+        )
         self._db.commit()
 
     def has(self, account: Account) -> bool:
         """True when the file already holds this account."""
-        row = self._db.execute("SELECT 1 FROM blobs WHERE account = ? LIMIT 1", (account.account_id,)).fetchone()
+        row = self._db.execute(
+            "SELECT 1 FROM blobs WHERE account = ? LIMIT 1", (account.account_id,)
+        ).fetchone()
         return row is not None
 
     def restore(self, account: Account) -> None:
         """Load every stored table of the account."""
         account.tables.clear()
-        rows = self._db.execute("SELECT kind, body FROM blobs WHERE account = ?", (account.account_id,))
+        rows = self._db.execute(
+            "SELECT kind, body FROM blobs WHERE account = ?", (account.account_id,)
+        )
         for kind, body in rows:
             if kind == "@joined":
                 account.joined = json.loads(body)

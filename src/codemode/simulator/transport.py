@@ -40,7 +40,9 @@ class SimTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Run the request through the app and return the whole response."""
-        copy = httpx.Request(request.method, request.url, headers=request.headers, content=request.read())
+        copy = httpx.Request(
+            request.method, request.url, headers=request.headers, content=request.read()
+        )
         try:
             asyncio.get_running_loop()
         except RuntimeError:

@@ -33,11 +33,20 @@ def _check_audiences(account: Account, audiences: dict[str, Any]) -> None:
     for key in ("included", "excluded"):
         for n, group_id in enumerate(audiences.get(key) or []):
             if account.find("list", group_id) is None and account.find("segment", group_id) is None:
-                raise ApiError(404, "not_found", f"Audience {group_id!r} is neither a list nor a segment.", pointer=f"/data/attributes/audiences/{key}/{n}")
+                raise ApiError(
+                    404,
+                    "not_found",
+                    f"Audience {group_id!r} is neither a list nor a segment.",
+                    pointer=f"/data/attributes/audiences/{key}/{n}",
+                )
 
 
 def _add_message(account: Account, campaign: Record, definition: dict[str, Any]) -> Record:
-    message = account.add("campaign-message", {"definition": definition, "send_times": []}, {"campaign": campaign.id, "template": None, "image": None})
+    message = account.add(
+        "campaign-message",
+        {"definition": definition, "send_times": []},
+        {"campaign": campaign.id, "template": None, "image": None},
+    )
     stamp_dates(message)
     return message
 
@@ -53,7 +62,9 @@ def create_campaign(ctx: Ctx) -> Reply:
     _check_audiences(ctx.account, audiences)
     messages = ((attrs.get("campaign-messages") or {}).get("data")) or []
     if not messages:
-        raise bad_body("/data/attributes/campaign-messages/data", "A campaign needs at least one message.")
+        raise bad_body(
+            "/data/attributes/campaign-messages/data", "A campaign needs at least one message."
+        )
     stamp = ctx.account.timestamp()
     campaign = ctx.account.add(
         "campaign",
@@ -61,17 +72,23 @@ def create_campaign(ctx: Ctx) -> Reply:
             "name": attrs["name"],
             "status": "Draft",
             "archived": False,
-            "audiences": {"included": audiences.get("included") or [], "excluded": audiences.get("excluded") or []},
+            "audiences": {
+                "included": audiences.get("included") or [],
+                "excluded": audiences.get("excluded") or [],
+            },
             "send_options": attrs.get("send_options") or {"use_smart_sending": True},
             "tracking_options": attrs.get("tracking_options"),
-            "send_strategy": attrs.get("send_strategy") or {"method": "static", "datetime": stamp, "options": None},
+            "send_strategy": attrs.get("send_strategy")
+            or {"method": "static", "datetime": stamp, "options": None},
             "scheduled_at": None,
             "send_time": None,
         },
     )
     stamp_dates(campaign)
     for message in messages:
-        _add_message(ctx.account, campaign, dict((message.get("attributes") or {}).get("definition") or {}))
+        _add_message(
+            ctx.account, campaign, dict((message.get("attributes") or {}).get("definition") or {})
+        )
     return Reply(201, single(ctx, campaign))
 
 
@@ -81,14 +98,23 @@ def create_campaign_clone(ctx: Ctx) -> Reply:
     data = ctx.data()
     source = ctx.account.get("campaign", str(data.get("id")))
     attrs = dict(source.attributes)
-    attrs.update({"name": ctx.attributes().get("new_name") or f"{attrs.get('name')} (Clone)", "status": "Draft", "send_time": None, "scheduled_at": None})
+    attrs.update(
+        {
+            "name": ctx.attributes().get("new_name") or f"{attrs.get('name')} (Clone)",
+            "status": "Draft",
+            "send_time": None,
+            "scheduled_at": None,
+        }
+    )
     attrs.pop("created_at", None)
     attrs.pop("updated_at", None)
     clone = ctx.account.add("campaign", attrs)
     stamp_dates(clone)
     for message in list(ctx.account.records("campaign-message")):
         if message.rels.get("campaign") == source.id:
-            copy = _add_message(ctx.account, clone, dict(message.attributes.get("definition") or {}))
+            copy = _add_message(
+                ctx.account, clone, dict(message.attributes.get("definition") or {})
+            )
             copy.rels["template"] = message.rels.get("template")
     return Reply(201, single(ctx, clone))
 
@@ -123,7 +149,15 @@ def _send(account: Account, job: Record, payload: list[Any]) -> None:
         for pid in _audience(account, campaign):
             account.add(
                 "event",
-                {"timestamp": moment, "datetime": stamp, "event_properties": {"$message": message.id, "Campaign Name": campaign.attributes.get("name")}, "uuid": account.ids.uuid()},
+                {
+                    "timestamp": moment,
+                    "datetime": stamp,
+                    "event_properties": {
+                        "$message": message.id,
+                        "Campaign Name": campaign.attributes.get("name"),
+                    },
+                    "uuid": account.ids.uuid(),
+                },
                 {"metric": metric_id, "profile": pid, "attributions": []},
                 created=stamp,
             )
@@ -141,11 +175,20 @@ def send_campaign(ctx: Ctx) -> Reply:
     Differs: a campaign that was already sent gives 409 instead of Klaviyo's 400.
     """
     campaign = ctx.account.get("campaign", str(ctx.data().get("id")))
-    if campaign.attributes.get("status") in ("Sent", "Sending") or ctx.account.find("campaign-send-job", campaign.id):
-        raise ApiError(409, "conflict", f"Campaign {campaign.id!r} was already sent or is sending.", pointer="/data/id")
+    if campaign.attributes.get("status") in ("Sent", "Sending") or ctx.account.find(
+        "campaign-send-job", campaign.id
+    ):
+        raise ApiError(
+            409,
+            "conflict",
+            f"Campaign {campaign.id!r} was already sent or is sending.",
+            pointer="/data/id",
+        )
     job = start_job(ctx, "campaign-send-job", [], ident=campaign.id)
     job.attributes = {"status": "queued"}
-    campaign.attributes["status"] = "Queued without Recipients" if not _audience(ctx.account, campaign) else "Sending"
+    campaign.attributes["status"] = (
+        "Queued without Recipients" if not _audience(ctx.account, campaign) else "Sending"
+    )
     return Reply(202, single(ctx, job))
 
 
@@ -158,7 +201,12 @@ def cancel_campaign_send(ctx: Ctx) -> Reply:
     job = ctx.account.get("campaign-send-job", ctx.path["id"])
     state = ctx.account.jobs.get(job.id) or {}
     if state.get("done"):
-        raise ApiError(409, "conflict", "The campaign was already sent; a completed send cannot be cancelled.", pointer="/data/id")
+        raise ApiError(
+            409,
+            "conflict",
+            "The campaign was already sent; a completed send cannot be cancelled.",
+            pointer="/data/id",
+        )
     action = ctx.attributes().get("action")
     job.attributes["status"] = "cancelled"
     campaign = ctx.account.find("campaign", job.id)
@@ -179,7 +227,13 @@ def get_campaign_recipient_estimation(ctx: Ctx) -> Reply:
     """
     campaign = ctx.account.get("campaign", ctx.path["id"])
     count = len(_audience(ctx.account, campaign))
-    estimation = Record("campaign-recipient-estimation", campaign.id, {"estimated_recipient_count": count}, {}, campaign.created)
+    estimation = Record(
+        "campaign-recipient-estimation",
+        campaign.id,
+        {"estimated_recipient_count": count},
+        {},
+        campaign.created,
+    )
     return Reply(200, single(ctx, estimation))
 
 

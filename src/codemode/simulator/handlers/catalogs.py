@@ -20,7 +20,12 @@ def _create(ctx: Ctx, kind: str, rels: dict[str, Any]) -> Reply:
     attrs = ctx.attributes()
     ident = _compound(attrs)
     if ctx.account.find(kind, ident) is not None:
-        raise ApiError(409, "duplicate", f"A {kind} with id {ident!r} already exists; update it instead.", pointer="/data/attributes/external_id")
+        raise ApiError(
+            409,
+            "duplicate",
+            f"A {kind} with id {ident!r} already exists; update it instead.",
+            pointer="/data/attributes/external_id",
+        )
     record = ctx.account.add(kind, store_attributes(kind, attrs), rels, ident=ident)
     stamp_dates(record)
     return Reply(201, single(ctx, record))
@@ -30,14 +35,21 @@ def _existing(ctx: Ctx, kind: str, name: str) -> list[str]:
     ids = ctx.rel_ids(name)
     for n, ident in enumerate(ids):
         if ctx.account.find(kind, ident) is None:
-            raise ApiError(404, "not_found", f"{kind} {ident!r} does not exist.", pointer=f"/data/relationships/{name}/data/{n}/id")
+            raise ApiError(
+                404,
+                "not_found",
+                f"{kind} {ident!r} does not exist.",
+                pointer=f"/data/relationships/{name}/data/{n}/id",
+            )
     return ids
 
 
 @handler
 def create_catalog_item(ctx: Ctx) -> Reply:
     """Create a catalog item with id ``$custom:::$default:::<external_id>``; 409 when it exists."""
-    return _create(ctx, "catalog-item", {"categories": _existing(ctx, "catalog-category", "categories")})
+    return _create(
+        ctx, "catalog-item", {"categories": _existing(ctx, "catalog-category", "categories")}
+    )
 
 
 @handler
@@ -90,7 +102,9 @@ def create_back_in_stock_subscription(ctx: Ctx) -> Reply:
     elif any(profile_attrs.get(k) for k in ("email", "phone_number", "external_id")):
         profile = upsert_profile(ctx.account, profile_attrs)
     else:
-        raise bad_body("/data/attributes/profile/data", "Identify the profile by id, email or phone_number.")
+        raise bad_body(
+            "/data/attributes/profile/data", "Identify the profile by id, email or phone_number."
+        )
     from codemode.simulator.handlers.events import track
 
     track(

@@ -15,9 +15,17 @@ def create_coupon(ctx: Ctx) -> Reply:
     attrs = ctx.attributes()
     ident = str(attrs.get("external_id") or "")
     if not ident:
-        raise bad_body("/data/attributes/external_id", "A coupon needs an external_id (its code name, e.g. WELCOME10).")
+        raise bad_body(
+            "/data/attributes/external_id",
+            "A coupon needs an external_id (its code name, e.g. WELCOME10).",
+        )
     if ctx.account.find("coupon", ident) is not None:
-        raise ApiError(409, "duplicate", f"A coupon {ident!r} already exists.", pointer="/data/attributes/external_id")
+        raise ApiError(
+            409,
+            "duplicate",
+            f"A coupon {ident!r} already exists.",
+            pointer="/data/attributes/external_id",
+        )
     record = ctx.account.add("coupon", store_attributes("coupon", attrs), ident=ident)
     return Reply(201, single(ctx, record))
 
@@ -39,11 +47,18 @@ def create_coupon_code(ctx: Ctx) -> Reply:
     attrs = ctx.attributes()
     coupons = ctx.rel_ids("coupon")
     if not coupons:
-        raise bad_body("/data/relationships/coupon/data/id", "Name the coupon this code belongs to.")
+        raise bad_body(
+            "/data/relationships/coupon/data/id", "Name the coupon this code belongs to."
+        )
     coupon = ctx.account.get("coupon", coupons[0])
     code = str(attrs["unique_code"])
     if any(c.attributes.get("unique_code") == code for c in ctx.account.records("coupon-code")):
-        raise ApiError(409, "duplicate", f"The coupon code {code!r} already exists.", pointer="/data/attributes/unique_code")
+        raise ApiError(
+            409,
+            "duplicate",
+            f"The coupon code {code!r} already exists.",
+            pointer="/data/attributes/unique_code",
+        )
     record = ctx.account.add(
         "coupon-code",
         {"unique_code": code, "expires_at": attrs.get("expires_at"), "status": "UNASSIGNED"},

@@ -20,22 +20,39 @@ def _metric(account: Account, name: str, service: str | None) -> Record:
         if metric.attributes.get("name") == name:
             return metric
     stamp = account.timestamp()
-    integration = {"object": "integration", "id": "API", "key": "api", "name": service or "API", "category": "api"}
-    return account.add("metric", {"name": name, "integration": integration, "created": stamp, "updated": stamp})
+    integration = {
+        "object": "integration",
+        "id": "API",
+        "key": "api",
+        "name": service or "API",
+        "category": "api",
+    }
+    return account.add(
+        "metric", {"name": name, "integration": integration, "created": stamp, "updated": stamp}
+    )
 
 
 def track(account: Account, attrs: dict[str, Any], pointer: str) -> Record:
     """Record one event from a create-event body's attributes (metric and profile by value)."""
     metric_data = ((attrs.get("metric") or {}).get("data") or {}).get("attributes") or {}
     if not metric_data.get("name"):
-        raise bad_body(f"{pointer}/metric/data/attributes/name", "The event's metric needs a name, e.g. 'Placed Order'.")
+        raise bad_body(
+            f"{pointer}/metric/data/attributes/name",
+            "The event's metric needs a name, e.g. 'Placed Order'.",
+        )
     profile_data = (attrs.get("profile") or {}).get("data") or {}
     profile_attrs = dict(profile_data.get("attributes") or {})
     if profile_data.get("id"):
         profile = account.get("profile", str(profile_data["id"]))
     else:
-        if not any(profile_attrs.get(k) for k in ("email", "phone_number", "external_id", "anonymous_id", "_kx")):
-            raise bad_body(f"{pointer}/profile/data/attributes", "Identify the event's profile by id, email, phone_number or external_id.")
+        if not any(
+            profile_attrs.get(k)
+            for k in ("email", "phone_number", "external_id", "anonymous_id", "_kx")
+        ):
+            raise bad_body(
+                f"{pointer}/profile/data/attributes",
+                "Identify the event's profile by id, email, phone_number or external_id.",
+            )
         profile_attrs.pop("anonymous_id", None)
         profile = upsert_profile(account, profile_attrs)
     metric = _metric(account, str(metric_data["name"]), metric_data.get("service"))
@@ -50,7 +67,11 @@ def track(account: Account, attrs: dict[str, Any], pointer: str) -> Record:
     if unique_id:
         # Klaviyo de-duplicates events by (metric, profile, unique_id).
         for event in account.records("event"):
-            if event.attributes.get("uuid") == unique_id and event.rels.get("metric") == metric.id and event.rels.get("profile") == profile.id:
+            if (
+                event.attributes.get("uuid") == unique_id
+                and event.rels.get("metric") == metric.id
+                and event.rels.get("profile") == profile.id
+            ):
                 return event
     props = dict(attrs.get("properties") or {})
     if attrs.get("value") is not None:
@@ -58,7 +79,12 @@ def track(account: Account, attrs: dict[str, Any], pointer: str) -> Record:
     stamp = iso(moment)
     event = account.add(
         "event",
-        {"timestamp": int(moment.timestamp()), "datetime": stamp, "event_properties": props, "uuid": unique_id or account.ids.uuid()},
+        {
+            "timestamp": int(moment.timestamp()),
+            "datetime": stamp,
+            "event_properties": props,
+            "uuid": unique_id or account.ids.uuid(),
+        },
         {"metric": metric.id, "profile": profile.id, "attributions": []},
         created=stamp,
     )
@@ -92,12 +118,18 @@ def bulk_create_events(ctx: Ctx) -> Reply:
     """
     groups = ((ctx.attributes().get("events-bulk-create") or {}).get("data")) or []
     if not groups:
-        raise bad_body("/data/attributes/events-bulk-create/data", "Send at least one profile with its events.")
+        raise bad_body(
+            "/data/attributes/events-bulk-create/data", "Send at least one profile with its events."
+        )
     for n, group in enumerate(groups):
         group_attrs = group.get("attributes") or {}
         profile = group_attrs.get("profile") or {}
         for m, event in enumerate(((group_attrs.get("events") or {}).get("data")) or []):
             attrs = dict(event.get("attributes") or {})
             attrs["profile"] = profile
-            track(ctx.account, attrs, f"/data/attributes/events-bulk-create/data/{n}/attributes/events/data/{m}/attributes")
+            track(
+                ctx.account,
+                attrs,
+                f"/data/attributes/events-bulk-create/data/{n}/attributes/events/data/{m}/attributes",
+            )
     return Reply(202)

@@ -10,7 +10,12 @@ from codemode.simulator.errors import ApiError, bad_body
 from codemode.simulator.handlers._registry import handler
 from codemode.simulator.store import Account
 
-SENDS = {"send-email": "email", "send-sms": "sms", "send-mobile-push": "push", "send-whatsapp": "whatsapp"}
+SENDS = {
+    "send-email": "email",
+    "send-sms": "sms",
+    "send-mobile-push": "push",
+    "send-whatsapp": "whatsapp",
+}
 # The API's trigger_type enum has no segment entry: segment-triggered flows report "Added to List".
 TRIGGER_TYPES = {"list": "Added to List", "segment": "Added to List", "metric": "Metric"}
 
@@ -20,7 +25,12 @@ def _trigger(account: Account, trigger: dict[str, Any], n: int) -> str | None:
     ident = trigger.get("id")
     if kind in TRIGGER_TYPES and ident:
         if account.find(str(kind), str(ident)) is None:
-            raise ApiError(404, "not_found", f"The trigger {kind} {ident!r} does not exist.", pointer=f"/data/attributes/definition/triggers/{n}/id")
+            raise ApiError(
+                404,
+                "not_found",
+                f"The trigger {kind} {ident!r} does not exist.",
+                pointer=f"/data/attributes/definition/triggers/{n}/id",
+            )
         return str(ident)
     return None
 
@@ -38,15 +48,33 @@ def create_flow(ctx: Ctx) -> Reply:
     if not definition.get("actions"):
         raise bad_body("/data/attributes/definition/actions", "A flow needs at least one action.")
     trigger_ids = [t for t in (_trigger(ctx.account, t, n) for n, t in enumerate(triggers)) if t]
-    trigger_type = TRIGGER_TYPES.get(str((triggers[0] if triggers else {}).get("type")), "Unconfigured")
+    trigger_type = TRIGGER_TYPES.get(
+        str((triggers[0] if triggers else {}).get("type")), "Unconfigured"
+    )
     stamp = ctx.account.timestamp()
-    flow = ctx.account.add("flow", {"name": attrs["name"], "status": "draft", "archived": False, "trigger_type": trigger_type, "created": stamp, "updated": stamp}, {"triggers": trigger_ids})
+    flow = ctx.account.add(
+        "flow",
+        {
+            "name": attrs["name"],
+            "status": "draft",
+            "archived": False,
+            "trigger_type": trigger_type,
+            "created": stamp,
+            "updated": stamp,
+        },
+        {"triggers": trigger_ids},
+    )
     renames: dict[str, str] = {}
     actions = []
     for action in definition["actions"]:
         record = ctx.account.add(
             "flow-action",
-            {"action_type": str(action.get("type", "")).upper().replace("-", "_"), "status": "draft", "created": stamp, "updated": stamp},
+            {
+                "action_type": str(action.get("type", "")).upper().replace("-", "_"),
+                "status": "draft",
+                "created": stamp,
+                "updated": stamp,
+            },
             {"flow": flow.id},
         )
         if action.get("temporary_id"):
@@ -56,7 +84,13 @@ def create_flow(ctx: Ctx) -> Reply:
             message = (action.get("data") or {}).get("message") or {}
             ctx.account.add(
                 "flow-message",
-                {"name": message.get("name") or f"{attrs['name']} {channel}", "channel": channel, "content": message, "created": stamp, "updated": stamp},
+                {
+                    "name": message.get("name") or f"{attrs['name']} {channel}",
+                    "channel": channel,
+                    "content": message,
+                    "created": stamp,
+                    "updated": stamp,
+                },
                 {"flow-action": record.id, "template": message.get("template_id")},
             )
         actions.append((record, action))
@@ -102,11 +136,21 @@ def update_flow_action(ctx: Ctx) -> Reply:
     action = ctx.account.get("flow-action", ctx.path["id"])
     data = ctx.data()
     if data.get("id") not in (None, action.id):
-        raise ApiError(409, "conflict", f"data.id {data.get('id')!r} does not match the path id {action.id!r}.", pointer="/data/id")
+        raise ApiError(
+            409,
+            "conflict",
+            f"data.id {data.get('id')!r} does not match the path id {action.id!r}.",
+            pointer="/data/id",
+        )
     definition = dict(ctx.attributes().get("definition") or {})
     current = action.attributes.get("definition") or {}
     if current.get("type") and definition.get("type") not in (None, current.get("type")):
-        raise ApiError(409, "conflict", f"This action is a {current.get('type')}; its type cannot change.", pointer="/data/attributes/definition/type")
+        raise ApiError(
+            409,
+            "conflict",
+            f"This action is a {current.get('type')}; its type cannot change.",
+            pointer="/data/attributes/definition/type",
+        )
     definition.pop("temporary_id", None)
     definition["id"] = action.id
     action.attributes["definition"] = {**current, **definition}

@@ -27,7 +27,12 @@ def classify(action: Action) -> str | None:
     if len(parts) == 2:
         if action.method == "GET":
             return "list"
-        if action.method == "POST" and action.response.status == 201 and action.body and action.body.resource_type == action.response.resource_type:
+        if (
+            action.method == "POST"
+            and action.response.status == 201
+            and action.body
+            and action.body.resource_type == action.response.resource_type
+        ):
             return "create"
         return None
     if len(parts) == 3 and has_id:
@@ -43,7 +48,10 @@ def _owner_type(ctx: Ctx) -> str:
     # The type a path like /api/lists/{id}/... addresses, found through the catalog's get action.
     head = "/".join(ctx.action.path.strip("/").split("/")[:2])
     for other in ctx.sim.catalog.values():
-        if other.method == "GET" and other.path.strip("/") in (f"{head}/{{id}}", f"{head}/{{job_id}}"):
+        if other.method == "GET" and other.path.strip("/") in (
+            f"{head}/{{id}}",
+            f"{head}/{{job_id}}",
+        ):
             kind = other.response.resource_type
             if kind:
                 return kind
@@ -92,11 +100,18 @@ def _own_rels(ctx: Ctx, kind: str) -> dict[str, Any]:
     for name in rels:
         if (kind, name) in INVERSE:
             continue
-        target = (shape(kind)["relationships"].get(name) or {}).get("type") or _body_rel_type(ctx.action, name)
+        target = (shape(kind)["relationships"].get(name) or {}).get("type") or _body_rel_type(
+            ctx.action, name
+        )
         ids = ctx.rel_ids(name)
         for ident in ids:
             if ctx.account.find(target, ident) is None:
-                raise ApiError(404, "not_found", f"The related {target} {ident!r} does not exist.", pointer=f"/data/relationships/{name}")
+                raise ApiError(
+                    404,
+                    "not_found",
+                    f"The related {target} {ident!r} does not exist.",
+                    pointer=f"/data/relationships/{name}",
+                )
         many = (shape(kind)["relationships"].get(name) or {}).get("many", True)
         out[name] = ids if many else (ids[0] if ids else None)
     return out
@@ -126,12 +141,21 @@ def update_record(ctx: Ctx) -> Reply:
 
     Differs: nested objects are replaced, not merged.
     """
-    kind = (ctx.action.body.resource_type if ctx.action.body else None) or ctx.action.response.resource_type or ""
+    kind = (
+        (ctx.action.body.resource_type if ctx.action.body else None)
+        or ctx.action.response.resource_type
+        or ""
+    )
     ident = _ident(ctx)
     record = ctx.account.get(kind, ident)
     data = ctx.data()
     if data.get("id") not in (None, ident):
-        raise ApiError(409, "conflict", f"data.id {data.get('id')!r} does not match the id in the path {ident!r}.", pointer="/data/id")
+        raise ApiError(
+            409,
+            "conflict",
+            f"data.id {data.get('id')!r} does not match the id in the path {ident!r}.",
+            pointer="/data/id",
+        )
     record.attributes.update(store_attributes(kind, ctx.attributes()))
     record.rels.update(_own_rels(ctx, kind))
     stamp = ctx.account.timestamp()
@@ -156,7 +180,11 @@ def related_records(ctx: Ctx) -> Reply:
     owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
     name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
     kind = ctx.action.response.resource_type or ""
-    records = [r for r in (ctx.account.find(kind, i) for i in related_ids(ctx.account, owner, name)) if r is not None]
+    records = [
+        r
+        for r in (ctx.account.find(kind, i) for i in related_ids(ctx.account, owner, name))
+        if r is not None
+    ]
     if ctx.action.response.collection:
         return Reply(200, listing(ctx, records))
     if not records:
@@ -180,9 +208,16 @@ def _link(ctx: Ctx, add: bool) -> Reply:
     items = ctx.data_list()
     for n, item in enumerate(items):
         if item.get("type") not in (None, target):
-            raise bad_body(f"/data/{n}/type", f"expected type {target!r}, got {item.get('type')!r}.")
+            raise bad_body(
+                f"/data/{n}/type", f"expected type {target!r}, got {item.get('type')!r}."
+            )
         if ctx.account.find(target, str(item["id"])) is None:
-            raise ApiError(404, "not_found", f"{target} {item['id']!r} does not exist.", pointer=f"/data/{n}/id")
+            raise ApiError(
+                404,
+                "not_found",
+                f"{target} {item['id']!r} does not exist.",
+                pointer=f"/data/{n}/id",
+            )
     inverse = INVERSE.get((owner.type, name))
     for item in items:
         ident = str(item["id"])

@@ -23,12 +23,28 @@ Work = Callable[[Account, Record, list[Any]], None]
 WORK: dict[str, Work] = {}
 
 
-def start_job(ctx: Ctx, kind: str, payload: list[Any], *, ident: str | None = None, relation: str | None = None) -> Record:
+def start_job(
+    ctx: Ctx,
+    kind: str,
+    payload: list[Any],
+    *,
+    ident: str | None = None,
+    relation: str | None = None,
+) -> Record:
     """Create a queued job of ``kind`` whose work runs on a later poll."""
     stamp = ctx.account.timestamp()
     job = ctx.account.add(
         kind,
-        {"status": "queued", "total_count": len(payload), "completed_count": 0, "failed_count": 0, "created_at": stamp, "completed_at": None, "expires_at": None, "errors": []},
+        {
+            "status": "queued",
+            "total_count": len(payload),
+            "completed_count": 0,
+            "failed_count": 0,
+            "created_at": stamp,
+            "completed_at": None,
+            "expires_at": None,
+            "errors": [],
+        },
         {relation: []} if relation else {},
         ident=ident,
     )
@@ -55,7 +71,13 @@ def advance(account: Account, job: Record, polls_needed: int) -> None:
 def _fail(job: Record, n: int, detail: str) -> None:
     job.attributes["failed_count"] = int(job.attributes.get("failed_count") or 0) + 1
     job.attributes.setdefault("errors", []).append(
-        {"id": f"{job.id}-{n}", "code": "invalid", "title": "Invalid input.", "detail": detail, "source": {"pointer": f"/data/{n}"}}
+        {
+            "id": f"{job.id}-{n}",
+            "code": "invalid",
+            "title": "Invalid input.",
+            "detail": detail,
+            "source": {"pointer": f"/data/{n}"},
+        }
     )
 
 
@@ -79,7 +101,9 @@ def _creator(kind: str, relation: str, owned: tuple[str, ...]) -> Work:
             rels: dict[str, Any] = {}
             for name in owned:
                 data = ((item.get("relationships") or {}).get(name) or {}).get("data")
-                ids = [d["id"] for d in (data if isinstance(data, list) else [data] if data else [])]
+                ids = [
+                    d["id"] for d in (data if isinstance(data, list) else [data] if data else [])
+                ]
                 rels[name] = ids if name in ("categories", "items") else (ids[0] if ids else None)
             record = account.add(kind, store_attributes(kind, attrs), rels, ident=ident)
             stamp_dates(record)
@@ -119,7 +143,9 @@ def _coupon_codes(account: Account, job: Record, payload: list[Any]) -> None:
     taken = {c.attributes.get("unique_code") for c in account.records("coupon-code")}
     for n, item in enumerate(payload):
         attrs = item.get("attributes") or {}
-        coupon_id = (((item.get("relationships") or {}).get("coupon") or {}).get("data") or {}).get("id")
+        coupon_id = (((item.get("relationships") or {}).get("coupon") or {}).get("data") or {}).get(
+            "id"
+        )
         if account.find("coupon", str(coupon_id)) is None:
             _fail(job, n, f"coupon {coupon_id!r} does not exist.")
         elif attrs.get("unique_code") in taken:
@@ -127,7 +153,11 @@ def _coupon_codes(account: Account, job: Record, payload: list[Any]) -> None:
         else:
             code = account.add(
                 "coupon-code",
-                {"unique_code": attrs["unique_code"], "expires_at": attrs.get("expires_at"), "status": "UNASSIGNED"},
+                {
+                    "unique_code": attrs["unique_code"],
+                    "expires_at": attrs.get("expires_at"),
+                    "status": "UNASSIGNED",
+                },
                 {"coupon": coupon_id, "profile": None},
                 ident=f"{coupon_id}-{attrs['unique_code']}",
             )
@@ -137,16 +167,66 @@ def _coupon_codes(account: Account, job: Record, payload: list[Any]) -> None:
 
 # (action, job type, payload key in attributes, relation on the job, work)
 JOBS: dict[str, tuple[str, str, str, Work]] = {
-    "bulk_create_catalog_items": ("catalog-item-bulk-create-job", "items", "items", _creator("catalog-item", "items", ("categories",))),
-    "bulk_update_catalog_items": ("catalog-item-bulk-update-job", "items", "items", _updater("catalog-item", "items")),
-    "bulk_delete_catalog_items": ("catalog-item-bulk-delete-job", "items", "items", _deleter("catalog-item", "items")),
-    "bulk_create_catalog_categories": ("catalog-category-bulk-create-job", "categories", "categories", _creator("catalog-category", "categories", ("items",))),
-    "bulk_update_catalog_categories": ("catalog-category-bulk-update-job", "categories", "categories", _updater("catalog-category", "categories")),
-    "bulk_delete_catalog_categories": ("catalog-category-bulk-delete-job", "categories", "categories", _deleter("catalog-category", "categories")),
-    "bulk_create_catalog_variants": ("catalog-variant-bulk-create-job", "variants", "variants", _creator("catalog-variant", "variants", ("item",))),
-    "bulk_update_catalog_variants": ("catalog-variant-bulk-update-job", "variants", "variants", _updater("catalog-variant", "variants")),
-    "bulk_delete_catalog_variants": ("catalog-variant-bulk-delete-job", "variants", "variants", _deleter("catalog-variant", "variants")),
-    "bulk_create_coupon_codes": ("coupon-code-bulk-create-job", "coupon-codes", "coupon-codes", _coupon_codes),
+    "bulk_create_catalog_items": (
+        "catalog-item-bulk-create-job",
+        "items",
+        "items",
+        _creator("catalog-item", "items", ("categories",)),
+    ),
+    "bulk_update_catalog_items": (
+        "catalog-item-bulk-update-job",
+        "items",
+        "items",
+        _updater("catalog-item", "items"),
+    ),
+    "bulk_delete_catalog_items": (
+        "catalog-item-bulk-delete-job",
+        "items",
+        "items",
+        _deleter("catalog-item", "items"),
+    ),
+    "bulk_create_catalog_categories": (
+        "catalog-category-bulk-create-job",
+        "categories",
+        "categories",
+        _creator("catalog-category", "categories", ("items",)),
+    ),
+    "bulk_update_catalog_categories": (
+        "catalog-category-bulk-update-job",
+        "categories",
+        "categories",
+        _updater("catalog-category", "categories"),
+    ),
+    "bulk_delete_catalog_categories": (
+        "catalog-category-bulk-delete-job",
+        "categories",
+        "categories",
+        _deleter("catalog-category", "categories"),
+    ),
+    "bulk_create_catalog_variants": (
+        "catalog-variant-bulk-create-job",
+        "variants",
+        "variants",
+        _creator("catalog-variant", "variants", ("item",)),
+    ),
+    "bulk_update_catalog_variants": (
+        "catalog-variant-bulk-update-job",
+        "variants",
+        "variants",
+        _updater("catalog-variant", "variants"),
+    ),
+    "bulk_delete_catalog_variants": (
+        "catalog-variant-bulk-delete-job",
+        "variants",
+        "variants",
+        _deleter("catalog-variant", "variants"),
+    ),
+    "bulk_create_coupon_codes": (
+        "coupon-code-bulk-create-job",
+        "coupon-codes",
+        "coupon-codes",
+        _coupon_codes,
+    ),
 }
 for _op, (_kind, _key, _rel, _work) in JOBS.items():
     WORK[_op] = _work
@@ -156,9 +236,19 @@ def _start(ctx: Ctx) -> Reply:
     kind, key, relation, _ = JOBS[ctx.action.id]
     payload = ((ctx.attributes().get(key) or {}).get("data")) or []
     if not payload:
-        raise ApiError(400, "invalid", f"Send at least one item in data.attributes.{key}.data.", pointer=f"/data/attributes/{key}/data")
+        raise ApiError(
+            400,
+            "invalid",
+            f"Send at least one item in data.attributes.{key}.data.",
+            pointer=f"/data/attributes/{key}/data",
+        )
     if len(payload) > 100:
-        raise ApiError(400, "invalid", "A bulk job takes at most 100 items; split the request.", pointer=f"/data/attributes/{key}/data")
+        raise ApiError(
+            400,
+            "invalid",
+            "A bulk job takes at most 100 items; split the request.",
+            pointer=f"/data/attributes/{key}/data",
+        )
     job = start_job(ctx, kind, payload, relation=relation)
     return Reply(202, single(ctx, job))
 
@@ -368,9 +458,19 @@ def bulk_import_profiles(ctx: Ctx) -> Reply:
     """
     payload = ((ctx.attributes().get("profiles") or {}).get("data")) or []
     if not payload:
-        raise ApiError(400, "invalid", "Send at least one profile in data.attributes.profiles.data.", pointer="/data/attributes/profiles/data")
+        raise ApiError(
+            400,
+            "invalid",
+            "Send at least one profile in data.attributes.profiles.data.",
+            pointer="/data/attributes/profiles/data",
+        )
     if len(payload) > 10000:
-        raise ApiError(400, "invalid", "An import job takes at most 10,000 profiles.", pointer="/data/attributes/profiles/data")
+        raise ApiError(
+            400,
+            "invalid",
+            "An import job takes at most 10,000 profiles.",
+            pointer="/data/attributes/profiles/data",
+        )
     lists = ctx.rel_ids("lists")
     for list_id in lists:
         ctx.account.get("list", list_id)

@@ -16,7 +16,9 @@ __all__ = ["find_profile", "upsert_profile"]
 IDENTIFIERS = ("email", "phone_number", "external_id")
 
 
-def find_profile(account: Account, attrs: dict[str, Any], *, skip: str | None = None) -> Record | None:
+def find_profile(
+    account: Account, attrs: dict[str, Any], *, skip: str | None = None
+) -> Record | None:
     """The profile sharing an identifier (email, phone number, external id) with ``attrs``."""
     wanted = {k: attrs.get(k) for k in IDENTIFIERS if attrs.get(k)}
     if not wanted:
@@ -52,7 +54,10 @@ def upsert_profile(account: Account, attrs: dict[str, Any]) -> Record:
 
 def _require_identifier(attrs: dict[str, Any]) -> None:
     if not any(attrs.get(k) for k in (*IDENTIFIERS, "anonymous_id", "_kx")):
-        raise bad_body("/data/attributes", "A profile needs at least one identifier: email, phone_number or external_id.")
+        raise bad_body(
+            "/data/attributes",
+            "A profile needs at least one identifier: email, phone_number or external_id.",
+        )
 
 
 def _duplicate(existing: Record) -> ApiError:
@@ -110,10 +115,15 @@ def merge_profiles(ctx: Ctx) -> Reply:
     target = ctx.account.get("profile", str(data["id"]))
     sources = ctx.rel_ids("profiles")
     if not sources:
-        raise bad_body("/data/relationships/profiles/data", "Name at least one source profile to merge.")
+        raise bad_body(
+            "/data/relationships/profiles/data", "Name at least one source profile to merge."
+        )
     for n, source_id in enumerate(sources):
         if source_id == target.id:
-            raise bad_body(f"/data/relationships/profiles/data/{n}/id", "A profile cannot be merged into itself.")
+            raise bad_body(
+                f"/data/relationships/profiles/data/{n}/id",
+                "A profile cannot be merged into itself.",
+            )
         source = ctx.account.get("profile", source_id)
         for kind in ("event", "coupon-code"):
             for record in ctx.account.records(kind):
@@ -126,7 +136,9 @@ def merge_profiles(ctx: Ctx) -> Reply:
                 if source.id in members:
                     if target.id not in members:
                         members.append(target.id)
-                        ctx.account.joined.setdefault(group.id, {})[target.id] = ctx.account.timestamp()
+                        ctx.account.joined.setdefault(group.id, {})[target.id] = (
+                            ctx.account.timestamp()
+                        )
                     ctx.account.touch(kind)
         for key, value in source.attributes.items():
             if key == "properties" and isinstance(value, dict):
@@ -137,7 +149,17 @@ def merge_profiles(ctx: Ctx) -> Reply:
                 target.attributes[key] = value
         ctx.account.remove("profile", source.id)
     target.attributes["updated"] = ctx.account.timestamp()
-    return Reply(201, {"data": {"type": "profile", "id": target.id, "links": {"self": f"{ctx.base_url}/api/profiles/{target.id}/"}}, "links": {"self": ctx.url()}})
+    return Reply(
+        201,
+        {
+            "data": {
+                "type": "profile",
+                "id": target.id,
+                "links": {"self": f"{ctx.base_url}/api/profiles/{target.id}/"},
+            },
+            "links": {"self": ctx.url()},
+        },
+    )
 
 
 @handler
@@ -148,9 +170,18 @@ def request_profile_deletion(ctx: Ctx) -> Reply:
     """
     profile = (ctx.attributes().get("profile") or {}).get("data") or {}
     attrs = profile.get("attributes") or {}
-    record = ctx.account.find("profile", profile.get("id")) if profile.get("id") else find_profile(ctx.account, attrs)
+    record = (
+        ctx.account.find("profile", profile.get("id"))
+        if profile.get("id")
+        else find_profile(ctx.account, attrs)
+    )
     if record is None:
-        raise ApiError(404, "not_found", "No profile matches the id, email or phone number given.", pointer="/data/attributes/profile")
+        raise ApiError(
+            404,
+            "not_found",
+            "No profile matches the id, email or phone number given.",
+            pointer="/data/attributes/profile",
+        )
     events = ctx.account.table("event")
     for event_id in [e.id for e in events.values() if e.rels.get("profile") == record.id]:
         del events[event_id]
@@ -166,7 +197,9 @@ def _members(ctx: Ctx, kind: str) -> Reply:
     for pid in group.many("profiles"):
         profile = ctx.account.find("profile", pid)
         if profile is not None:
-            view = Record("profile", profile.id, dict(profile.attributes), profile.rels, profile.created)
+            view = Record(
+                "profile", profile.id, dict(profile.attributes), profile.rels, profile.created
+            )
             view.attributes["joined_group_at"] = joined.get(pid, group.created)
             rows.append(view)
     return Reply(200, listing(ctx, rows))

@@ -36,7 +36,12 @@ KEYS = {
     "last_year": (365, 0),
     "this_year": (365, -1),
 }
-STEP = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1), "monthly": timedelta(days=30)}
+STEP = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+    "monthly": timedelta(days=30),
+}
 SOURCES = {
     "email": ("Received Email", "Opened Email", "Clicked Email", "Bounced Email"),
     "sms": ("Received SMS", None, "Clicked SMS", None),
@@ -50,14 +55,25 @@ def _timeframe(account: Account, frame: dict[str, Any]) -> tuple[datetime, datet
     try:
         start, end = parse_datetime(str(frame["start"])), parse_datetime(str(frame["end"]))
     except (KeyError, ValueError):
-        raise bad_body("/data/attributes/timeframe", "timeframe needs a key (e.g. last_30_days) or ISO start and end.") from None
+        raise bad_body(
+            "/data/attributes/timeframe",
+            "timeframe needs a key (e.g. last_30_days) or ISO start and end.",
+        ) from None
     if end <= start or end - start > timedelta(days=366):
-        raise bad_body("/data/attributes/timeframe", "timeframe end must follow start, within one year.")
+        raise bad_body(
+            "/data/attributes/timeframe", "timeframe end must follow start, within one year."
+        )
     return start, end
 
 
-def _events(account: Account, metric_names: Iterable[str | None], start: datetime, end: datetime) -> dict[str, list[Record]]:
-    ids = {m.id: m.attributes.get("name") for m in account.records("metric") if m.attributes.get("name") in set(metric_names)}
+def _events(
+    account: Account, metric_names: Iterable[str | None], start: datetime, end: datetime
+) -> dict[str, list[Record]]:
+    ids = {
+        m.id: m.attributes.get("name")
+        for m in account.records("metric")
+        if m.attributes.get("name") in set(metric_names)
+    }
     lo, hi = iso(start), iso(end)
     out: dict[str, list[Record]] = defaultdict(list)
     for event in account.records("event"):
@@ -67,7 +83,9 @@ def _events(account: Account, metric_names: Iterable[str | None], start: datetim
     return out
 
 
-def _stats(wanted: list[str], rows: dict[str, list[Record]], conversions: list[Record], channel: str) -> dict[str, float]:
+def _stats(
+    wanted: list[str], rows: dict[str, list[Record]], conversions: list[Record], channel: str
+) -> dict[str, float]:
     received, opened, clicked, bounced = SOURCES.get(channel, SOURCES["email"])
     got = rows.get(received or "", [])
     opens = rows.get(opened or "", [])
@@ -77,7 +95,13 @@ def _stats(wanted: list[str], rows: dict[str, list[Record]], conversions: list[R
     uniq_opens = len({e.rels.get("profile") for e in opens})
     uniq_clicks = len({e.rels.get("profile") for e in clicks})
     uniq_conv = len({e.rels.get("profile") for e in conversions})
-    value = round(sum(float((e.attributes.get("event_properties") or {}).get("$value") or 0) for e in conversions), 2)
+    value = round(
+        sum(
+            float((e.attributes.get("event_properties") or {}).get("$value") or 0)
+            for e in conversions
+        ),
+        2,
+    )
 
     def rate(n: float, d: float) -> float:
         return round(n / d, 4) if d else 0.0
@@ -119,12 +143,21 @@ def _by_message(rows: dict[str, list[Record]]) -> dict[str, dict[str, list[Recor
     return out
 
 
-def _conversions(account: Account, metric_id: str, start: datetime, end: datetime) -> dict[str, list[Record]]:
+def _conversions(
+    account: Account, metric_id: str, start: datetime, end: datetime
+) -> dict[str, list[Record]]:
     metric = account.find("metric", metric_id)
     if metric is None:
-        raise ApiError(404, "not_found", f"conversion_metric_id {metric_id!r} is not a metric of this account.", pointer="/data/attributes/conversion_metric_id")
+        raise ApiError(
+            404,
+            "not_found",
+            f"conversion_metric_id {metric_id!r} is not a metric of this account.",
+            pointer="/data/attributes/conversion_metric_id",
+        )
     out: dict[str, list[Record]] = defaultdict(list)
-    for event in _events(account, [metric.attributes.get("name")], start, end).get(str(metric.attributes.get("name")), []):
+    for event in _events(account, [metric.attributes.get("name")], start, end).get(
+        str(metric.attributes.get("name")), []
+    ):
         message = (event.attributes.get("event_properties") or {}).get("$attributed_message")
         if message:
             out[str(message)].append(event)
@@ -135,7 +168,10 @@ def _report_filter(ctx: Ctx, fields: Iterable[str]) -> list[Condition]:
     text = ctx.attributes().get("filter")
     if not text:
         return []
-    allowed = {name: FilterField(("equals", "any", "contains-any"), ("any", "contains-any"), "string") for name in fields}
+    allowed = {
+        name: FilterField(("equals", "any", "contains-any"), ("any", "contains-any"), "string")
+        for name in fields
+    }
     return parse_filter(str(text), ctx.action, allowed)
 
 
@@ -166,7 +202,11 @@ def _values(ctx: Ctx, *, owner: str, message_kind: str, series: bool) -> Reply:
             action = ctx.account.find("flow-action", str(message.rels.get("flow-action")))
             owner_id = str(action.rels.get("flow") or "") if action else ""
             channel = str(message.attributes.get("channel") or "email")
-        groupings_all = {f"{owner}_id": owner_id, f"{owner}_message_id": message.id, "send_channel": channel}
+        groupings_all = {
+            f"{owner}_id": owner_id,
+            f"{owner}_message_id": message.id,
+            "send_channel": channel,
+        }
         if message.id not in grouped or not matches(conditions, groupings_all.get):
             continue
         groupings = {k: groupings_all.get(k, message.attributes.get("name")) for k in group_by}
@@ -176,8 +216,15 @@ def _values(ctx: Ctx, *, owner: str, message_kind: str, series: bool) -> Reply:
             for n, moment in enumerate(steps):
                 upper = steps[n + 1] if n + 1 < len(steps) else end
                 lo, hi = iso(moment), iso(upper)
-                window = {k: [e for e in v if lo <= e.attributes["datetime"] < hi] for k, v in rows.items()}
-                conv = [e for e in conversions.get(message.id, []) if lo <= e.attributes["datetime"] < hi]
+                window = {
+                    k: [e for e in v if lo <= e.attributes["datetime"] < hi]
+                    for k, v in rows.items()
+                }
+                conv = [
+                    e
+                    for e in conversions.get(message.id, [])
+                    if lo <= e.attributes["datetime"] < hi
+                ]
                 for name, value in _stats(wanted, window, conv, channel).items():
                     statistics[name].append(value)
         else:
@@ -191,9 +238,26 @@ def _values(ctx: Ctx, *, owner: str, message_kind: str, series: bool) -> Reply:
     rel = "campaigns" if owner == "campaign" else "flows"
     relationships: dict[str, Any] = {rel: {"data": [{"type": owner, "id": i} for i in owners]}}
     if owner == "flow":
-        relationships["flow-messages"] = {"data": [{"type": "flow-message", "id": r["groupings"].get("flow_message_id")} for r in results if r["groupings"].get("flow_message_id")]}
+        relationships["flow-messages"] = {
+            "data": [
+                {"type": "flow-message", "id": r["groupings"].get("flow_message_id")}
+                for r in results
+                if r["groupings"].get("flow_message_id")
+            ]
+        }
     kind = ctx.action.response.resource_type or ""
-    return Reply(200, {"data": {"type": kind, "id": str(uuid.uuid4()), "attributes": attributes, "relationships": relationships}, "links": {"self": ctx.url()}})
+    return Reply(
+        200,
+        {
+            "data": {
+                "type": kind,
+                "id": str(uuid.uuid4()),
+                "attributes": attributes,
+                "relationships": relationships,
+            },
+            "links": {"self": ctx.url()},
+        },
+    )
 
 
 @handler
@@ -241,10 +305,17 @@ def _segments(ctx: Ctx, series: bool) -> Reply:
         joined = sorted(ctx.account.joined.get(segment.id, {}).values())
         total = len(segment.many("profiles"))
 
-        def stats(lo: str, hi: str, total: int = total, joined: list[str] = joined) -> dict[str, int]:
+        def stats(
+            lo: str, hi: str, total: int = total, joined: list[str] = joined
+        ) -> dict[str, int]:
             added = sum(1 for j in joined if lo <= j < hi)
             before_end = sum(1 for j in joined if j < hi)
-            table = {"members_added": added, "members_removed": 0, "net_members_changed": added, "total_members": min(total, before_end)}
+            table = {
+                "members_added": added,
+                "members_removed": 0,
+                "net_members_changed": added,
+                "total_members": min(total, before_end),
+            }
             return {name: table[name] for name in wanted}
 
         if series:
@@ -258,7 +329,13 @@ def _segments(ctx: Ctx, series: bool) -> Reply:
     if series:
         attributes["date_times"] = [iso(s) for s in steps]
     kind = ctx.action.response.resource_type or ""
-    return Reply(200, {"data": {"type": kind, "id": str(uuid.uuid4()), "attributes": attributes}, "links": {"self": ctx.url()}})
+    return Reply(
+        200,
+        {
+            "data": {"type": kind, "id": str(uuid.uuid4()), "attributes": attributes},
+            "links": {"self": ctx.url()},
+        },
+    )
 
 
 @handler
@@ -279,7 +356,11 @@ def query_segment_series(ctx: Ctx) -> Reply:
     return _segments(ctx, series=True)
 
 
-AGG_FIELDS = {"datetime": FilterField(("greater-or-equal", "greater-than", "less-than", "less-or-equal"), (), "datetime")}
+AGG_FIELDS = {
+    "datetime": FilterField(
+        ("greater-or-equal", "greater-than", "less-than", "less-or-equal"), (), "datetime"
+    )
+}
 
 
 @handler
@@ -291,7 +372,12 @@ def query_metric_aggregates(ctx: Ctx) -> Reply:
     attrs = ctx.attributes()
     metric = ctx.account.find("metric", str(attrs["metric_id"]))
     if metric is None:
-        raise ApiError(404, "not_found", f"metric {attrs['metric_id']!r} does not exist.", pointer="/data/attributes/metric_id")
+        raise ApiError(
+            404,
+            "not_found",
+            f"metric {attrs['metric_id']!r} does not exist.",
+            pointer="/data/attributes/metric_id",
+        )
     conditions: list[Condition] = []
     fields = dict(AGG_FIELDS)
     for text in attrs["filter"]:
@@ -302,9 +388,16 @@ def query_metric_aggregates(ctx: Ctx) -> Reply:
     starts = [c.value for c in bounds if c.op.startswith("greater")]
     ends = [c.value for c in bounds if c.op.startswith("less")]
     if not starts or not ends:
-        raise bad_body("/data/attributes/filter", 'filter needs datetime bounds, e.g. ["greater-or-equal(datetime,2024-01-01T00:00:00)", "less-than(datetime,2024-02-01T00:00:00)"].')
+        raise bad_body(
+            "/data/attributes/filter",
+            'filter needs datetime bounds, e.g. ["greater-or-equal(datetime,2024-01-01T00:00:00)", "less-than(datetime,2024-02-01T00:00:00)"].',
+        )
     start, end = max(starts), min(ends)
-    step = STEP[{"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}[str(attrs.get("interval") or "day")]]
+    step = STEP[
+        {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}[
+            str(attrs.get("interval") or "day")
+        ]
+    ]
     steps: list[datetime] = []
     moment = start
     while moment < end and len(steps) < 1000:
@@ -332,7 +425,16 @@ def query_metric_aggregates(ctx: Ctx) -> Reply:
             if name == "count":
                 measurements[name] = [float(len(s)) for s in slots]
             elif name == "sum_value":
-                measurements[name] = [round(sum(float((e.attributes.get("event_properties") or {}).get("$value") or 0) for e in s), 2) for s in slots]
+                measurements[name] = [
+                    round(
+                        sum(
+                            float((e.attributes.get("event_properties") or {}).get("$value") or 0)
+                            for e in s
+                        ),
+                        2,
+                    )
+                    for s in slots
+                ]
             else:
                 measurements[name] = [float(len({e.rels.get("profile") for e in s})) for s in slots]
         rows.append({"dimensions": list(key), "measurements": measurements})

@@ -81,11 +81,25 @@ def upload_image_from_url(ctx: Ctx) -> Reply:
     attrs = ctx.attributes()
     url = str(attrs["import_from_url"])
     if not url.startswith(("http://", "https://", "data:")):
-        raise ApiError(400, "invalid", "import_from_url must be an http(s) URL or a data URI.", pointer="/data/attributes/import_from_url")
+        raise ApiError(
+            400,
+            "invalid",
+            "import_from_url must be an http(s) URL or a data URI.",
+            pointer="/data/attributes/import_from_url",
+        )
     name = attrs.get("name") or url.rstrip("/").rsplit("/", 1)[-1] or "image"
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "jpeg"
     fmt = {"jpg": "jpeg"}.get(suffix, suffix)
-    record = ctx.account.add("image", {"name": name, "format": fmt, "hidden": bool(attrs.get("hidden") or False), "image_url": url, "size": 1000 + 37 * len(url)})
+    record = ctx.account.add(
+        "image",
+        {
+            "name": name,
+            "format": fmt,
+            "hidden": bool(attrs.get("hidden") or False),
+            "image_url": url,
+            "size": 1000 + 37 * len(url),
+        },
+    )
     record.attributes["updated_at"] = record.created
     return Reply(201, single(ctx, record))
 
@@ -97,11 +111,18 @@ def create_tag(ctx: Ctx) -> Reply:
     if groups:
         group = ctx.account.get("tag-group", groups[0])
     else:
-        group = next((g for g in ctx.account.records("tag-group") if g.attributes.get("default")), None)
-        if group is None:
-            group = ctx.account.add("tag-group", {"name": "Uncategorized", "exclusive": False, "default": True})
+        found = next(
+            (g for g in ctx.account.records("tag-group") if g.attributes.get("default")), None
+        )
+        group = found or ctx.account.add(
+            "tag-group", {"name": "Uncategorized", "exclusive": False, "default": True}
+        )
     name = str(ctx.attributes()["name"])
-    record = ctx.account.add("tag", {"name": name}, {"tag-group": group.id, "campaigns": [], "flows": [], "lists": [], "segments": []})
+    record = ctx.account.add(
+        "tag",
+        {"name": name},
+        {"tag-group": group.id, "campaigns": [], "flows": [], "lists": [], "segments": []},
+    )
     return Reply(201, single(ctx, record))
 
 
@@ -110,7 +131,9 @@ def delete_tag_group(ctx: Ctx) -> Reply:
     """Delete a tag group and its tags (204); the default group cannot be deleted (409)."""
     group = ctx.account.get("tag-group", ctx.path["id"])
     if group.attributes.get("default"):
-        raise ApiError(409, "conflict", "The default tag group cannot be deleted.", pointer="/data/id")
+        raise ApiError(
+            409, "conflict", "The default tag group cannot be deleted.", pointer="/data/id"
+        )
     for tag in list(ctx.account.records("tag")):
         if tag.rels.get("tag-group") == group.id:
             ctx.account.remove("tag", tag.id)
