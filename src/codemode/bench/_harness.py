@@ -353,6 +353,7 @@ async def open_bench() -> AsyncIterator[Bench]:
     settings = Settings(demo=True, audit_disabled=True, allow_destructive=True)
     code_server = build_server(settings, transport="memory", http_client=http)
     async with AsyncExitStack() as stack:
+        await stack.enter_async_context(code_server.running())  # stops its sandbox at the end
         classic_client = await stack.enter_async_context(Client(build_classic_server(call)))
         code_client = await stack.enter_async_context(Client(code_server.mcp))
         classic = ClassicAgent(classic_client, Usage())
@@ -364,7 +365,7 @@ async def open_bench() -> AsyncIterator[Bench]:
         try:
             from fastmcp import Client as FastMCPClient
 
-            proxy = build_fastmcp_codemode(build_classic_server(call))
+            proxy = await build_fastmcp_codemode(build_classic_server(call), stack)
             peer = PeerAgent(await stack.enter_async_context(FastMCPClient(proxy)), Usage())
             await peer.list_definitions()
         except (PeerUnavailable, ImportError) as exc:

@@ -61,8 +61,10 @@ def model_view(tool: dict[str, Any]) -> dict[str, Any]:
 # -- FastMCP CodeMode over the classic server ------------------------------------------------------
 
 
-def build_fastmcp_codemode(classic: Server[Any]) -> Any:
+async def build_fastmcp_codemode(classic: Server[Any], stack: contextlib.AsyncExitStack) -> Any:
     """A FastMCP server proxying ``classic`` with the CodeMode transform applied.
+
+    The proxy's backend connection to ``classic`` lives as long as ``stack``.
 
     Raises:
         PeerUnavailable: fastmcp 4.x (with its code-mode extra) is not installed.
@@ -110,7 +112,14 @@ def build_fastmcp_codemode(classic: Server[Any]) -> Any:
                     finally:
                         tg.cancel_scope.cancel()
 
-    proxy = create_proxy(LowLevelTransport(classic), name="klaviyo-classic-codemode")
+    from fastmcp import Client as FastMCPClient
+
+    # One backend session for the whole run: fastmcp's default, a fresh session per request, makes
+    # every call re-run the handshake and re-list (and re-validate) the 174 classic tools. Reuse
+    # changes only wall time, not what the model sees; calls here are sequential, so the context
+    # mixing fastmcp warns about cannot happen.
+    backend = await stack.enter_async_context(FastMCPClient(LowLevelTransport(classic)))
+    proxy = create_proxy(backend, name="klaviyo-classic-codemode")
     proxy.add_transform(CodeMode())
     return proxy
 

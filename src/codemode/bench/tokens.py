@@ -134,35 +134,36 @@ def _reduction(ours: int, theirs: int) -> float:
     return round(1 - ours / theirs, 4) if theirs else 0.0
 
 
+def _ok(row: Mapping[str, Any], mode: str) -> bool:
+    return "error" not in row["modes"].get(mode, {"error": "not run"})
+
+
+def _pair(rows: Sequence[Mapping[str, Any]], other: str) -> tuple[list[float], float | None]:
+    """Per-task reductions of code mode against ``other``, and the total one, over tasks both ran."""
+    both = [r for r in rows if _ok(r, "code") and _ok(r, other)]
+    per_task = [
+        _reduction(r["modes"]["code"]["total_tokens"], r["modes"][other]["total_tokens"])
+        for r in both
+    ]
+    theirs = sum(r["modes"][other]["total_tokens"] for r in both)
+    ours = sum(r["modes"]["code"]["total_tokens"] for r in both)
+    return per_task, (_reduction(ours, theirs) if theirs else None)
+
+
 def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[str, Any]:
     """Headline figures over the per-task rows (pure; tested on synthetic rows)."""
-    ran = [r for r in rows if "error" not in r["modes"].get("code", {"error": 1})]
-    vs_classic = [
-        _reduction(r["modes"]["code"]["total_tokens"], r["modes"]["classic"]["total_tokens"])
-        for r in ran
-        if "error" not in r["modes"].get("classic", {"error": 1})
-    ]
-    peer_rows = [r for r in ran if "error" not in r["modes"].get("peer", {"error": 1})]
-    vs_peer = [
-        _reduction(r["modes"]["code"]["total_tokens"], r["modes"]["peer"]["total_tokens"])
-        for r in peer_rows
-    ]
-    totals = {
-        m: sum(r["modes"][m].get("total_tokens", 0) for r in rows if m in r["modes"]) for m in MODES
-    }
+    vs_classic, total_classic = _pair(rows, "classic")
+    vs_peer, total_peer = _pair(rows, "peer")
+    totals = {m: sum(r["modes"][m]["total_tokens"] for r in rows if _ok(r, m)) for m in MODES}
     correct = {m: sum(1 for r in rows if r["modes"].get(m, {}).get("correct")) for m in MODES}
-    summary: dict[str, Any] = {
+    return {
         "tasks": len(rows),
         "median_reduction_vs_classic": round(statistics.median(vs_classic), 4)
         if vs_classic
         else None,
-        "total_reduction_vs_classic": _reduction(totals["code"], totals["classic"])
-        if totals["classic"]
-        else None,
+        "total_reduction_vs_classic": total_classic,
         "median_reduction_vs_peer": round(statistics.median(vs_peer), 4) if vs_peer else None,
-        "total_reduction_vs_peer": _reduction(totals["code"], totals["peer"])
-        if totals["peer"]
-        else None,
+        "total_reduction_vs_peer": total_peer,
         "tasks_fewer_than_peer": sum(1 for x in vs_peer if x > 0),
         "tasks_compared_with_peer": len(vs_peer),
         "total_tokens": totals,
@@ -174,7 +175,6 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
             1 for r in rows if r.get("klaviyo_mcp", {}).get("covered")
         ),
     }
-    return summary
 
 
 async def _klaviyo(log: Callable[[str], None]) -> dict[str, Any]:

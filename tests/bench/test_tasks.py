@@ -1,0 +1,66 @@
+"""The task suite's shape: enough tasks, across the categories, each plan naming real actions."""
+
+from __future__ import annotations
+
+from string import Template
+
+import pytest
+
+from codemode.bench._tasks import same
+from codemode.bench.tokens import QUICK_TASKS, TASKS
+from codemode.catalog import load_catalog
+
+
+def test_at_least_twenty_tasks_with_unique_ids_across_eight_categories() -> None:
+    ids = [t.id for t in TASKS]
+    assert len(ids) >= 20
+    assert len(set(ids)) == len(ids)
+    assert len({t.category for t in TASKS}) >= 8
+    assert set(QUICK_TASKS) <= set(ids)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_every_plan_names_catalog_actions(task) -> None:  # type: ignore[no-untyped-def]
+    catalog = load_catalog()
+    for name in task.code.functions:
+        group, op = name.split(".")
+        assert catalog[op].group == group
+    for tool in task.peer.tools:
+        assert tool in catalog
+        assert f'call_tool("{tool}"' in task.peer.code
+    for name in task.code.functions:
+        assert (
+            f".{name}(" in f"klaviyo.{task.code.script}" or f"klaviyo.{name}(" in task.code.script
+        )
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_scripts_only_use_placeholders_the_context_fills(task) -> None:  # type: ignore[no-untyped-def]
+    known = {
+        "today",
+        "days_ago_7",
+        "days_ago_30",
+        "days_ago_60",
+        "days_ago_90",
+        "email",
+        "placed_order",
+    }
+    for text in (
+        task.code.script,
+        task.peer.code,
+        task.prompt,
+        *task.code.queries,
+        *task.peer.queries,
+    ):
+        names = {
+            m.group("named") or m.group("braced")
+            for m in Template.pattern.finditer(text)
+            if m.group("named") or m.group("braced")
+        }
+        assert names <= known, names - known
+
+
+def test_answers_compare_as_json_with_floats_to_two_decimals() -> None:
+    assert same([("a", 1.004)], [["a", 1.0]])
+    assert not same({"n": 1}, {"n": 2})
+    assert same({"x": [1, 2]}, {"x": (1, 2)})
