@@ -48,6 +48,7 @@ _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
+_THOUSANDS = re.compile(r"(\d),(\d{3})\b")
 _COUNT = re.compile(r"(\d+)([km]?)")
 # "we no longer need X", "X is not used anymore": a request to delete X, not a denial of X.
 _NO_LONGER = re.compile(
@@ -87,6 +88,7 @@ _LEADING_ONLY = frozenset(
         "make",
         "put",
         "trigger",
+        "import",
     )
 )
 # Leading verbs that are also nouns in summaries ("List campaigns", "mark used"): as the
@@ -169,7 +171,7 @@ def parse_query(
             parsed.add_cue(_METHOD_VERB[m], 1.0)
 
     text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
-    text = _NO_LONGER.sub(" retire ", text)
+    text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
     fixed = [correct(w) for w in raw_words]
@@ -275,7 +277,14 @@ def _head(
         if not parsed.heads:
             parsed.heads.append(name)
             last = fixed[end - 1]
-            if last.endswith("s") and not last.endswith("ss") and last != stream[end - 1]:
+            counted = any(_DIGIT.search(w) for w in fixed[max(0, i - 2) : i])
+            # "which campaigns": a listing; "import 20000 contacts": a count of things to write.
+            if (
+                last.endswith("s")
+                and not last.endswith("ss")
+                and last != stream[end - 1]
+                and not counted
+            ):
                 parsed.add_cue("list", 1.0)
         parsed.mentions.add(name)
         i = end
