@@ -1,0 +1,33 @@
+"""``codemode sim`` builds the simulator from its options and hands it to uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from codemode.cli import app as cli
+
+
+def test_sim_command_serves_the_seeded_app_with_its_options(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    served: dict[str, Any] = {}
+
+    def fake_run(asgi: Any, **kwargs: Any) -> None:
+        served.update(kwargs, app=asgi)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    db = tmp_path / "state.sqlite"
+    result = CliRunner().invoke(
+        cli, ["sim", "--port", "8799", "--seed", "4", "--no-rate-limits", "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ready in" in result.output and "TrA1lH" in result.output
+    assert served["port"] == 8799 and served["host"] == "127.0.0.1"
+    config = served["app"].state.sim.config
+    assert (config.seed, config.rate_limits, config.db_path) == (4, False, db)
+    assert db.exists()
