@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 from mcp.server.mcpserver import MCPServer
@@ -108,8 +109,12 @@ class CodemodeServer:
             async with self.running():
                 yield
 
+        origins = list(s.allowed_origins)
+        if s.public_url:  # the server's own pages (OAuth consent) are same-origin
+            public = urlsplit(s.public_url)
+            origins.append(f"{public.scheme}://{public.netloc}")
         return build_http_app(
-            self.mcp, host=s.host, auth=auth, allowed_origins=s.allowed_origins, lifespan=lifespan
+            self.mcp, host=s.host, auth=auth, allowed_origins=origins, lifespan=lifespan
         )
 
 
