@@ -5,8 +5,9 @@ runs as root) and is irreversible for that process:
 
 1. resource limits: address space, CPU seconds, open files, file size 0, no core dumps, no new
    processes (``RLIMIT_NPROC`` 0: effective once the uid is not root);
-2. a private, empty network namespace (``unshare(CLONE_NEWNET)``; with ``CLONE_NEWUSER`` when not
-   root): no interface but a downed loopback, so no socket can reach anything;
+2. an empty network namespace (``unshare(CLONE_NEWNET)``; with ``CLONE_NEWUSER`` when not root):
+   no interface but a downed loopback, so no socket can reach anything. A root zygote enters one
+   at start-up and every worker inherits it; otherwise each worker makes its own;
 3. privileges dropped to ``nobody`` when running as root (so ``/proc/<host>/environ`` and ``mem``
    are closed even if everything else failed), not dumpable, ``no_new_privs``;
 4. Landlock (Linux >= 5.13): no file may be opened, read, written or executed; TCP bind/connect
@@ -273,14 +274,16 @@ def prepare() -> None:
     _baseline_bytes()
 
 
-def apply(limits: dict[str, Any]) -> dict[str, Any]:
+def apply(limits: dict[str, Any], network: tuple[bool, str] | None = None) -> dict[str, Any]:
     """Confine this process; the report says which layers took effect.
 
     Raises:
         ConfinementError: a mandatory step (limits, privilege drop) failed.
     """
     notes: list[str] = []
-    network_isolated, why = no_network()
+    # The zygote usually made one empty namespace for all its workers already (creating and
+    # tearing down a namespace per run costs about a millisecond plus kernel clean-up work).
+    network_isolated, why = network if network is not None and network[0] else no_network()
     if why:
         notes.append(why)
     try:

@@ -38,6 +38,8 @@ main(fd)
 """
 
 _MAX_FD = 65536
+# Set by main(): whether the zygote itself already lives in an empty network namespace.
+_NETWORK: tuple[bool, str] | None = None
 _REAP_WAIT_S = 2.0
 
 _WARM_UP = """
@@ -92,7 +94,7 @@ def _child(fds: list[int], limits: dict[str, Any]) -> None:
         os.dup2(stdio_fd, 2)
         os.dup2(worker_fd, 3)
         os.closerange(4, _MAX_FD)
-        isolation = confine.apply(limits)
+        isolation = confine.apply(limits, _NETWORK)
         worker.serve(socket.socket(fileno=3), isolation)
         code = 0
     except BaseException:
@@ -176,7 +178,10 @@ def serve(ctrl: socket.socket) -> None:
 
 def main(control_fd: int) -> None:
     """Entry point of the zygote process."""
+    global _NETWORK
     confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the host
+    if os.geteuid() == 0:  # one empty namespace for every worker; the control socket still works
+        _NETWORK = confine.no_network()
     ctrl = socket.socket(fileno=control_fd)
     try:
         preload()
