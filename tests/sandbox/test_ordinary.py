@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from codemode.sandbox import Sandbox
@@ -226,3 +227,17 @@ async def test_isolation_report_is_exposed(sandbox: Sandbox) -> None:
     assert iso["rlimits"] is True and iso["sdk_client_loaded"] is False
     assert set(iso) >= {"uid", "network_namespace", "landlock_abi", "seccomp", "notes"}
     assert result.wall_ms > 0 and result.to_dict()["output_scan"] == "unscanned"
+
+
+async def test_concurrent_executions_do_not_mix(sandbox: Sandbox) -> None:
+    results: dict[int, str] = {}
+
+    async def one(n: int) -> None:
+        result = await execute(sandbox, f"store['n'] = {n}\nprint({n} * 2)", store={"mine": n})
+        assert result.store == {"mine": n, "n": n}
+        results[n] = result.output
+
+    async with anyio.create_task_group() as group:
+        for n in range(8):
+            group.start_soon(one, n)
+    assert results == {n: f"{n * 2}\n" for n in range(8)}
