@@ -300,6 +300,7 @@ def test_stats_count_each_accepted_write_once(app: Starlette, client: httpx.Clie
     client.post("/api/lists", json={"data": {"type": "list", "attributes": {"name": "Once"}}})
     client.post("/api/lists", json={"data": {"type": "list", "attributes": {}}})
     client.get("/api/lists")
+    assert stats.attempts == {"create_list": 2}
     assert stats.writes == {"create_list": 1}
     assert stats.write_log == [("create_list", "POST", "/api/lists")]
     assert stats.requests == 3
@@ -322,7 +323,7 @@ def test_faults_are_seeded_and_deterministic() -> None:
             for _ in range(30):
                 try:
                     out.append(c.get("/api/lists").status_code)
-                except ConnectionResetError:
+                except httpx.RemoteProtocolError:
                     out.append("dropped")
         return out
 

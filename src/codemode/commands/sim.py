@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
+
+
+def _quiet_drops(record: logging.LogRecord) -> bool:
+    # A simulated dropped connection is the point of --drop-rate, not a server error to print.
+    from codemode.simulator.app import DroppedConnection
+
+    return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["quiet_drops"] = {"()": lambda: _quiet_drops}
+    config["handlers"]["default"].setdefault("filters", []).append("quiet_drops")
+    return config
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +42,18 @@ def register(app: typer.Typer) -> None:
         no_rate_limits: bool = typer.Option(
             False, "--no-rate-limits", help="Do not enforce Klaviyo's per-endpoint rate limits."
         ),
+        error_rate: float = typer.Option(
+            0.0, "--error-rate", help="Share of API requests answered 503 (seeded, deterministic)."
+        ),
+        latency_ms: float = typer.Option(
+            0.0, "--latency-ms", help="Delay added to every API request."
+        ),
+        drop_rate: float = typer.Option(
+            0.0, "--drop-rate", help="Share of API requests whose connection drops mid-response."
+        ),
+        burst_429_every: int = typer.Option(
+            0, "--burst-429-every", help="Every Nth API request answers 429 (0: never)."
+        ),
         db: Path | None = typer.Option(
             None, "--db", help="SQLite file that keeps the simulator's state across restarts."
         ),
@@ -39,22 +70,38 @@ def register(app: typer.Typer) -> None:
             DEMO_COMPANY_ID,
             DEMO_OAUTH_CLIENT,
             DEMO_PRIVATE_KEY,
+            FaultConfig,
             SimConfig,
             create_app,
         )
 
-        app_ = create_app(SimConfig(seed=seed, rate_limits=not no_rate_limits, db_path=db))
-        ready = time.perf_counter() - started
-        accounts = app_.state.sim.accounts.values()
-        typer.echo(f"Klaviyo simulator ready in {ready:.2f}s on http://{host}:{port}")
-        for account in accounts:
-            typer.echo(
-                f"  account {account.name!r}: company_id {account.company_id}, {len(account.table('profile'))} profiles, {len(account.table('event'))} events"
+        app_ = create_app(
+            SimConfig(
+                seed=seed,
+                rate_limits=not no_rate_limits,
+                db_path=db,
+                faults=FaultConfig(
+                    error_rate=error_rate,
+                    latency_ms=latency_ms,
+                    drop_rate=drop_rate,
+                    burst_429_every=burst_429_every,
+                    seed=seed,
+                ),
             )
+        )
+        ready = time.perf_counter() - started
+        sim_state = app_.state.sim
+        typer.echo(f"Klaviyo simulator ready in {ready:.2f}s on http://{host}:{port}")
+        for account in sim_state.accounts.values():
+            if sim_state.is_seeded(account.account_id):
+                size = f"{len(account.table('profile'))} profiles, {len(account.table('event'))} events"
+            else:
+                size = "seeded on first use"
+            typer.echo(f"  account {account.name!r}: company_id {account.company_id}, {size}")
         typer.echo(
             f"  private key: {DEMO_PRIVATE_KEY} (any 'pk_...' works); public key: {DEMO_COMPANY_ID}; OAuth client: {DEMO_OAUTH_CLIENT}"
         )
         typer.echo(
             f"  rate limits: {'off' if no_rate_limits else 'on'}; state: {db or 'in memory'}"
         )
-        uvicorn.run(app_, host=host, port=port, log_level="warning")
+        uvicorn.run(app_, host=host, port=port, log_level="warning", log_config=_log_config())

@@ -25,7 +25,7 @@ from codemode.simulator.handlers._registry import Handler
 from codemode.simulator.state import SimState
 from codemode.simulator.validate import first_error
 
-__all__ = ["MEDIA_TYPE", "create_app"]
+__all__ = ["MEDIA_TYPE", "DroppedConnection", "create_app"]
 
 MEDIA_TYPE = "application/vnd.api+json"
 REVISION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(\.[a-z]+)?$")
@@ -33,7 +33,22 @@ FIRST_REVISION = date(2023, 1, 24)
 
 
 class DroppedConnection(ConnectionResetError):
-    """Raised by the app to simulate a connection dropped before any response byte."""
+    """Raised by the app to simulate a connection dropped mid-response."""
+
+
+class _Dropped(Response):
+    """Starts a response that promises a body, then fails: served by uvicorn the client sees the
+    connection close mid-response; in process (ASGI transports) the error reaches the caller."""
+
+    def __init__(self, action_id: str) -> None:
+        super().__init__(status_code=200)
+        self.action_id = action_id
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+        )
+        raise DroppedConnection(f"simulated dropped connection on {self.action_id}")
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
@@ -103,6 +118,8 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
     async def endpoint(request: Request) -> Response:
         sim: SimState = request.app.state.sim
         sim.stats.requests += 1
+        if action.writes:
+            sim.stats.attempts[action.id] += 1
         headers: dict[str, str] = {}
         try:
             if sim.config.faults.active:
@@ -114,7 +131,7 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
                         await asyncio.sleep(delay)
                 fault = sim.faults.next()
                 if fault == "drop":
-                    raise DroppedConnection(f"simulated dropped connection on {action.id}")
+                    return _Dropped(action.id)
                 if fault == "error":
                     raise ApiError(
                         503, "service_unavailable", "Simulated outage: retry with backoff."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from codemode.catalog import Catalog, load_catalog
@@ -24,18 +25,24 @@ from codemode.simulator.store import Account, SqliteSaver
 __all__ = ["Grant", "KeyGrant", "OAuthClient", "SimState", "Stats"]
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(slots=True)
 class Stats:
     """What the simulator received, so tests can prove behaviour (e.g. no write sent twice).
 
     Attributes:
         requests: API requests answered (faults and errors included).
+        attempts: write requests received per operation id (accepted or not, faults included).
         writes: accepted write requests per operation id.
         write_log: ``(operation id, method, path)`` of each accepted write, in order.
         statuses: responses per status code.
     """
 
     requests: int = 0
+    attempts: Counter[str] = field(default_factory=Counter)
     writes: Counter[str] = field(default_factory=Counter)
     write_log: list[tuple[str, str, str]] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
@@ -43,6 +50,7 @@ class Stats:
     def reset(self) -> None:
         """Forget everything counted so far."""
         self.requests = 0
+        self.attempts.clear()
         self.writes.clear()
         self.write_log.clear()
         self.statuses.clear()
@@ -138,6 +146,8 @@ class SimState:
             name,
             now=self.config.anchor(),
             seed=self.config.seed * 1000 + index,
+            # A fixed "now" (tests) gets deterministic write times; a live simulator uses the clock.
+            wall=None if self.config.now is not None else _utcnow,
         )
         self._pending[account.account_id] = (index, profiles, events)
         self.accounts[account.account_id] = account
@@ -166,6 +176,10 @@ class SimState:
     def add_client(self, client_id: str, secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
         """Register an OAuth app."""
         self.clients[client_id] = OAuthClient(client_id, secret, redirect_uris)
+
+    def is_seeded(self, account_id: str) -> bool:
+        """True once an account's data exists (lazy accounts fill on first use)."""
+        return account_id not in self._pending
 
     def account(self, account_id: str) -> Account:
         """An account by id (seeded now if it was added lazily)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,8 +55,17 @@ class Account:
     """One account's records, by resource type then id (insertion order kept for listings)."""
 
     def __init__(
-        self, account_id: str, company_id: str, name: str, *, now: datetime, seed: int
+        self,
+        account_id: str,
+        company_id: str,
+        name: str,
+        *,
+        now: datetime,
+        seed: int,
+        wall: Callable[[], datetime] | None = None,
     ) -> None:
+        self.wall = wall
+        self._last = now
         self.account_id = account_id
         self.company_id = company_id
         self.name = name
@@ -92,9 +101,17 @@ class Account:
         return iter(list(self.tables.get(kind, {}).values()))
 
     def timestamp(self) -> str:
-        """The current write time: the anchor plus one second per write, so order is stable."""
+        """The current write time, strictly increasing.
+
+        With a fixed clock it is the anchor plus one second per write (deterministic for tests);
+        live (``wall`` set) it is the wall-clock time, nudged forward when two writes share a second.
+        """
         self.tick += 1
-        return iso(self.now + timedelta(seconds=self.tick))
+        if self.wall is None:
+            return iso(self.now + timedelta(seconds=self.tick))
+        moment = max(self.wall(), self._last + timedelta(seconds=1))
+        self._last = moment
+        return iso(moment)
 
     def add(
         self,

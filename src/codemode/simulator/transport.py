@@ -5,6 +5,8 @@ event loop per request (or, when the calling thread already runs a loop, on an a
 portal thread, closed by ``close()``), so sync code can call the simulator in process::
 
     client = httpx.Client(transport=SimTransport(create_app()), base_url="http://sim")
+
+A simulated dropped connection surfaces as ``httpx.RemoteProtocolError``, as it would over a socket.
 """
 
 from __future__ import annotations
@@ -44,11 +46,15 @@ class SimTransport(httpx.BaseTransport):
             request.method, request.url, headers=request.headers, content=request.read()
         )
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            status, headers, body = anyio.run(self._send, copy)
-        else:
-            status, headers, body = self._ensure_portal().call(self._send, copy)
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                status, headers, body = anyio.run(self._send, copy)
+            else:
+                status, headers, body = self._ensure_portal().call(self._send, copy)
+        except ConnectionResetError as exc:
+            # What httpx raises when a real server drops the connection mid-response.
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
         return httpx.Response(status, headers=headers, content=body, request=request)
 
     def close(self) -> None:
