@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,20 @@ def test_every_action_has_a_signature_within_its_token_budget(
     }
     assert not too_long, too_long
     assert all(isinstance(s, Signature) and s.signature.startswith(s.function + "(") for s in sigs)
+
+
+def test_without_any_stub_folder_signatures_fall_back_to_the_catalog(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from codemode.search import _signature
+
+    monkeypatch.setattr(_signature, "_stub_dirs", lambda: [tmp_path])
+    _signature._stub_module.cache_clear()
+    try:
+        (sig,), errors = get_signatures(["create_campaign"], catalog)
+    finally:
+        _signature._stub_module.cache_clear()
+    assert errors == []
+    assert sig.signature.startswith("klaviyo.campaigns.create_campaign(*, fields:")
+    assert "body: dict | None = None" in sig.signature
+    assert 'Example: klaviyo.campaigns.create_campaign(body={"data": {"type": "campaign"' in sig.doc

@@ -320,6 +320,9 @@ def _example(action: Action) -> str:
         elif "attributes" in stub_args and props:
             key = next((k for k in _PREFERRED_KEYS if k in props), next(iter(props)))
             args.append(f'attributes={{"{key}": {_value(props[key])}}}')
+        elif not stub_args and data:
+            # No stub to name the plain forms: show the JSON:API document the body takes.
+            args.append(f'body={{"data": {_value(data)}}}')
     return f"{action.function}({', '.join(args)})"
 
 
