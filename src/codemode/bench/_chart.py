@@ -46,6 +46,7 @@ def draw_tokens_chart(result: Mapping[str, Any], path: Path) -> Path:
     ax.set_yticklabels([row["id"] for row in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    ax.set_xlim(left=1_000)
     ax.set_xlabel("tokens entering the model's context per task (o200k_base, log scale)")
     summary = result["summary"]
     ax.set_title(
