@@ -123,7 +123,7 @@ class Klaviyo(SyncGroups, Core):
             try:
                 response = self._http.send(request, follow_redirects=False)
             except httpx.HTTPError as exc:
-                delay = self._policy.exception_delay(action.method, exc, retries)
+                delay = self._policy.exception_delay(self._retry_method(action), exc, retries)
                 if delay is None:
                     failure = self._transport_error(action, exc, attempts)
                     self._info(prepared, started, attempts, None, failure)
@@ -145,7 +145,7 @@ class Klaviyo(SyncGroups, Core):
                             raise refusal from None
                 continue
             delay = self._policy.status_delay(
-                action.method, response.status_code, response.headers, retries
+                self._retry_method(action), response.status_code, response.headers, retries
             )
             if delay is None:
                 break
@@ -244,7 +244,7 @@ class AsyncKlaviyo(AsyncGroups, Core):
             try:
                 response = await self._http.send(request, follow_redirects=False)
             except httpx.HTTPError as exc:
-                delay = self._policy.exception_delay(action.method, exc, retries)
+                delay = self._policy.exception_delay(self._retry_method(action), exc, retries)
                 if delay is None:
                     failure = self._transport_error(action, exc, attempts)
                     self._info(prepared, started, attempts, None, failure)
@@ -267,7 +267,7 @@ class AsyncKlaviyo(AsyncGroups, Core):
                             raise refusal from None
                 continue
             delay = self._policy.status_delay(
-                action.method, response.status_code, response.headers, retries
+                self._retry_method(action), response.status_code, response.headers, retries
             )
             if delay is None:
                 break

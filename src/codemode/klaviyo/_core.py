@@ -197,9 +197,15 @@ class Core:
     def _set_token(self, token: object) -> None:
         self._credential = _check_credential("refreshed access token", str(token))
 
+    @staticmethod
+    def _retry_method(action: Action) -> str:
+        """The method the retry rules judge by: a read sent as POST (the reporting queries) is
+        as safe to repeat as a GET; everything else by its real method."""
+        return "GET" if action.kind == "read" else action.method
+
     def _transport_error(self, action: Action, exc: Exception, attempts: int) -> TransportError:
         kind = type(exc).__name__
-        sent = may_have_been_sent(exc) and action.method != "GET"
+        sent = may_have_been_sent(exc) and self._retry_method(action) != "GET"
         advice = (
             "The write may or may not have happened: check before repeating it."
             if sent
