@@ -249,3 +249,35 @@ def test_paging_through_a_listing_returns_every_record_exactly_once(
             r.id for r in account.records(kind) if r.attributes["datetime"] > "2026-06-20T00:00:00"
         }
     assert set(ids) == expected
+
+
+def _member_listings(app: Starlette) -> list[tuple[str, dict[str, Any], set[str]]]:
+    account = app.state.sim.account(app.state.sim.default_account)
+    out: list[tuple[str, dict[str, Any], set[str]]] = []
+    for kind, segment in (("list", "lists"), ("segment", "segments")):
+        for group in account.records(kind):
+            out.append((f"/api/{segment}/{group.id}/profiles", {}, set(group.many("profiles"))))
+    for flow in account.records("flow"):
+        actions = {a.id for a in account.records("flow-action") if a.rels.get("flow") == flow.id}
+        out.append((f"/api/flows/{flow.id}/flow-actions", {}, actions))
+    for coupon in account.records("coupon"):
+        codes = {c.id for c in account.records("coupon-code") if c.rels.get("coupon") == coupon.id}
+        out.append(("/api/coupon-codes", {"filter": f'equals(coupon.id,"{coupon.id}")'}, codes))
+    return out
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pick=st.integers(min_value=0, max_value=10_000), size=st.integers(min_value=1, max_value=100)
+)
+def test_paging_through_related_listings_returns_every_member_exactly_once(
+    client: httpx.Client, app: Starlette, pick: int, size: int
+) -> None:
+    listings = _member_listings(app)
+    path, params, expected = listings[pick % len(listings)]
+    limit = 50 if "flow-actions" in path else 100
+    rows = _all_pages(client, path, {**params, "page[size]": min(size, limit)})
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) and set(ids) == expected
