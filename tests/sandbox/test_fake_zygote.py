@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from codemode.sandbox import Sandbox, runner
+from codemode.sandbox import Sandbox, spawn
 
 from .conftest import TEST_LIMITS, FakeBridge
 
@@ -68,7 +68,7 @@ while True:
 
 
 async def run_with(mode: str, monkeypatch: pytest.MonkeyPatch) -> object:
-    monkeypatch.setattr(runner, "BOOTSTRAP", textwrap.dedent(FAKE_ZYGOTE.format(mode=mode)))
+    monkeypatch.setattr(spawn, "BOOTSTRAP", textwrap.dedent(FAKE_ZYGOTE.format(mode=mode)))
     box = Sandbox(limits=TEST_LIMITS)
     try:
         return await box.execute("pass", bridge=FakeBridge())

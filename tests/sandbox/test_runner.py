@@ -246,22 +246,22 @@ async def test_sending_waits_while_the_socket_buffer_is_full() -> None:
 async def test_a_failed_spawn_request_closes_the_host_socket(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from codemode.sandbox.runner import SandboxError, _Zygote
+    from codemode.sandbox.spawn import SandboxError, ZygoteClient
 
     async def broken(
-        self: _Zygote, message: dict[str, Any], fds: list[int] | None = None
+        self: ZygoteClient, message: dict[str, Any], fds: list[int] | None = None
     ) -> dict[str, Any]:
         raise SandboxError("the sandbox zygote went away (test)")
 
     async with Sandbox(limits=TEST_LIMITS) as box:
-        monkeypatch.setattr(_Zygote, "request", broken)
+        monkeypatch.setattr(ZygoteClient, "request", broken)
         result = await box.execute("pass", bridge=FakeBridge())
         monkeypatch.undo()
     assert result.error is not None and result.error.type == "SandboxError"
 
 
 async def test_a_closed_control_socket_is_a_sandbox_error() -> None:
-    from codemode.sandbox.runner import SandboxError
+    from codemode.sandbox.spawn import SandboxError
 
     box = Sandbox(limits=TEST_LIMITS)
     await box.start()
@@ -276,10 +276,10 @@ async def test_a_closed_control_socket_is_a_sandbox_error() -> None:
 async def test_a_silent_zygote_times_out_as_a_sandbox_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from codemode.sandbox import runner as runner_module
-    from codemode.sandbox.runner import SandboxError
+    from codemode.sandbox import spawn as spawn_module
+    from codemode.sandbox.spawn import SandboxError
 
-    monkeypatch.setattr(runner_module, "_CONTROL_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(spawn_module, "_CONTROL_TIMEOUT_S", 0.2)
     box = Sandbox(limits=TEST_LIMITS)
     await box.start()
     zygote = box._zygote

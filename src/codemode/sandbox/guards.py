@@ -7,11 +7,9 @@ the workers. It is the first layer only: the process around it (confine.py) is t
 
 from __future__ import annotations
 
-import ast
 import builtins
 import importlib
 import operator
-import re
 import tomllib
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -19,13 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
-from RestrictedPython.transformer import (
-    INSPECT_ATTRIBUTES,
-    IOPERATOR_TO_STR,
-    RestrictingNodeTransformer,
-)
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+
+from codemode.sandbox.compiler import SCRIPT_NAME, CompileFailure, compile_script
 
 __all__ = [
     "SCRIPT_NAME",
@@ -39,22 +34,6 @@ __all__ = [
     "policy_path",
 ]
 
-SCRIPT_NAME = "<script>"
-
-# Magic methods a script class may define, beyond RestrictedPython's own (__init__, comparisons,
-# __contains__). Hooks that run at class creation, pickling or attribute lookup stay refused.
-_EXTRA_MAGIC = frozenset(
-    {
-        "__repr__",
-        "__str__",
-        "__len__",
-        "__iter__",
-        "__next__",
-        "__hash__",
-        "__bool__",
-        "__getitem__",
-    }
-)
 
 # Implementations of the builtins the policy may list; names absent from the policy are not given.
 _BUILTIN_IMPLS: dict[str, Any] = {
@@ -164,16 +143,6 @@ class ForbiddenError(Exception):
     """The script reached for something the sandbox keeps closed; the message says why."""
 
 
-class CompileFailure(Exception):
-    """The script does not compile under the sandbox policy."""
-
-    def __init__(self, kind: str, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.line = line
-
-
 def policy_path() -> Path:
     """Where ``policy.toml`` lives: inside the wheel, else at the repository's ``sandbox/``."""
     package = Path(__file__).resolve().parent.parent
@@ -186,102 +155,6 @@ def load_policy() -> dict[str, Any]:
     """The parsed policy file (cached: read once, in the zygote)."""
     with policy_path().open("rb") as handle:
         return tomllib.load(handle)
-
-
-# ---------------------------------------------------------------------------------------------
-# Compiler policy
-# ---------------------------------------------------------------------------------------------
-
-
-class SandboxTransformer(RestrictingNodeTransformer):
-    """RestrictedPython's policy plus a few more magic methods for script classes."""
-
-    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
-        if allow_magic_methods and name in _EXTRA_MAGIC and getattr(node, "col_offset", 0) != 0:
-            return
-        super().check_name(node, name, allow_magic_methods)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
-        """Allow ``d[k] += v`` and ``obj.attr += v`` through the guards (RestrictedPython refuses them).
-
-        ``t[k] op= v`` becomes ``_tmpA = t; _tmpB = k;
-        _write_(_tmpA)[_tmpB] = _inplacevar_(op, _getitem_(_tmpA, _tmpB), v)``: every read and
-        write still goes through ``_getitem_``/``_getattr_`` and ``_write_``.
-        """
-        if not isinstance(node.target, (ast.Subscript, ast.Attribute)):
-            return super().visit_AugAssign(node)
-        if isinstance(node.target, ast.Subscript) and isinstance(node.target.slice, ast.Slice):
-            self.error(node, "Augmented assignment of slices is not allowed.")
-            return node
-        node = self.node_contents_visit(node)
-        target = node.target
-        assert isinstance(target, (ast.Subscript, ast.Attribute))
-        write_call = target.value
-        if not (
-            isinstance(write_call, ast.Call) and write_call.args
-        ):  # pragma: no cover - an error was recorded
-            return node
-        obj = self.gen_tmp_name()
-        stmts: list[ast.stmt] = [
-            ast.Assign(targets=[ast.Name(obj, ast.Store())], value=write_call.args[0])
-        ]
-        guarded_obj = ast.Call(ast.Name("_write_", ast.Load()), [ast.Name(obj, ast.Load())], [])
-        new_target: ast.expr
-        if isinstance(target, ast.Subscript):
-            key = self.gen_tmp_name()
-            stmts.append(ast.Assign(targets=[ast.Name(key, ast.Store())], value=target.slice))
-            current: ast.expr = ast.Call(
-                ast.Name("_getitem_", ast.Load()),
-                [ast.Name(obj, ast.Load()), ast.Name(key, ast.Load())],
-                [],
-            )
-            new_target = ast.Subscript(guarded_obj, ast.Name(key, ast.Load()), ast.Store())
-        else:
-            current = ast.Call(
-                ast.Name("_getattr_", ast.Load()),
-                [ast.Name(obj, ast.Load()), ast.Constant(target.attr)],
-                [],
-            )
-            new_target = ast.Attribute(guarded_obj, target.attr, ast.Store())
-        op = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
-        value = ast.Call(ast.Name("_inplacevar_", ast.Load()), [op, current, node.value], [])
-        stmts.append(ast.Assign(targets=[new_target], value=value))
-        for stmt in stmts:
-            ast.copy_location(stmt, node)
-            ast.fix_missing_locations(stmt)
-        return stmts
-
-
-_LINE = re.compile(r"^Line (\d+): (.*)$", re.DOTALL)
-
-
-def compile_script(source: str) -> types.CodeType:
-    """Compile ``source`` under the sandbox policy.
-
-    Raises:
-        CompileFailure: a syntax error or a construct the policy refuses (first one, with line).
-    """
-    try:
-        result = compile_restricted_exec(source, filename=SCRIPT_NAME, policy=SandboxTransformer)
-    except (RecursionError, MemoryError):
-        raise CompileFailure(
-            "SyntaxError", "the script is nested too deeply to compile; flatten it", None
-        ) from None
-    if result.errors or result.code is None:
-        first = result.errors[0] if result.errors else "the script could not be compiled"
-        match = _LINE.match(first)
-        line = int(match.group(1)) if match else None
-        text = match.group(2) if match else first
-        kind = (
-            "SyntaxError"
-            if "SyntaxError" in text or "IndentationError" in text
-            else "ForbiddenSyntax"
-        )
-        return_text = text.strip()
-        if kind == "ForbiddenSyntax":
-            return_text += " (the sandbox refuses this construct; write it without it)"
-        raise CompileFailure(kind, return_text, line)
-    return result.code
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,11 +13,9 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,7 +25,7 @@ from codemode.sandbox.channel import AsyncChannel
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
-from codemode.sandbox.zygote import BOOTSTRAP
+from codemode.sandbox.spawn import SandboxError, ZygoteClient
 
 __all__ = ["ProgressCallback", "Sandbox", "SandboxError"]
 
@@ -35,113 +33,7 @@ log = logging.getLogger("codemode.sandbox")
 
 ProgressCallback = Callable[[int, str], Awaitable[None]]
 
-_SRC = str(Path(__file__).resolve().parent.parent.parent)
-_START_TIMEOUT_S = 30.0
-_CONTROL_TIMEOUT_S = 10.0
 _MAX_ERROR_TEXT = 2000
-
-
-class SandboxError(Exception):
-    """The sandbox itself failed (zygote could not start, died...); an operator problem."""
-
-
-class _Zygote:
-    """The pre-imported parent of the workers, driven over a SEQPACKET socket."""
-
-    def __init__(self, process: subprocess.Popen[bytes], ctrl: socket.socket) -> None:
-        self.process = process
-        self.ctrl = ctrl
-        self.lock = anyio.Lock()
-        self.alive = True
-
-    @classmethod
-    async def start(cls, python: str) -> _Zygote:
-        host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            # Started from the event loop's thread, not a worker thread: the zygote's parent-death
-            # signal fires when the *thread* that forked it exits.
-            process = subprocess.Popen(
-                [python, "-I", "-c", BOOTSTRAP, _SRC, str(child_end.fileno())],
-                env={},  # nothing of the server's environment, the key included
-                pass_fds=(child_end.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd="/",
-            )
-        finally:
-            child_end.close()
-        host_end.setblocking(False)
-        zygote = cls(process, host_end)
-        try:
-            with anyio.move_on_after(_START_TIMEOUT_S):
-                ready = await zygote._recv()
-                if ready.get("t") == "ready":
-                    return zygote
-                raise SandboxError(
-                    f"the sandbox zygote failed to start: {ready.get('reason', ready)}"
-                )
-            raise SandboxError(f"the sandbox zygote did not start within {_START_TIMEOUT_S:.0f} s")
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await zygote.close()
-            raise
-
-    async def _recv(self) -> dict[str, Any]:
-        while True:
-            try:
-                data = self.ctrl.recv(65536)
-            except BlockingIOError:
-                await anyio.wait_readable(self.ctrl)
-                continue
-            except OSError as exc:
-                data, reason = b"", exc.strerror
-            else:
-                reason = "closed"
-            if not data:
-                self.alive = False
-                raise SandboxError(f"the sandbox zygote went away ({reason})")
-            message: dict[str, Any] = json.loads(data)
-            return message
-
-    async def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
-        data = json.dumps(message).encode()
-        while True:
-            try:
-                if fds:
-                    socket.send_fds(self.ctrl, [data], fds)
-                else:
-                    self.ctrl.send(data)
-                return
-            except BlockingIOError:
-                await anyio.wait_writable(self.ctrl)
-            except OSError as exc:
-                self.alive = False
-                raise SandboxError(f"the sandbox zygote went away ({exc.strerror})") from None
-
-    async def request(
-        self, message: dict[str, Any], fds: list[int] | None = None
-    ) -> dict[str, Any]:
-        async with self.lock:
-            try:
-                with anyio.fail_after(_CONTROL_TIMEOUT_S):
-                    await self._send(message, fds)
-                    return await self._recv()
-            except TimeoutError:  # the exchange is out of step now: replace the zygote
-                self.alive = False
-                raise SandboxError(
-                    f"the sandbox zygote did not answer within {_CONTROL_TIMEOUT_S:.0f} s"
-                ) from None
-
-    async def close(self) -> None:
-        self.alive = False
-        self.ctrl.close()  # the zygote kills its workers and exits on EOF
-        try:
-            await anyio.to_thread.run_sync(lambda: self.process.wait(timeout=5))
-        except subprocess.TimeoutExpired:  # pragma: no cover - a wedged zygote
-            self.process.kill()
-            await anyio.to_thread.run_sync(self.process.wait)
 
 
 class _Run:
@@ -204,7 +96,7 @@ class Sandbox:
         self.limits = limits or Limits()
         self.python = python or sys.executable
         self.isolation: dict[str, Any] = {}
-        self._zygote: _Zygote | None = None
+        self._zygote: ZygoteClient | None = None
         self._start_lock = anyio.Lock()
         self._closed = False
 
@@ -212,7 +104,7 @@ class Sandbox:
         """Start the zygote now (otherwise the first execution does)."""
         await self._ensure()
 
-    async def _ensure(self) -> _Zygote:
+    async def _ensure(self) -> ZygoteClient:
         async with self._start_lock:
             if self._closed:
                 raise SandboxError("the sandbox is closed")
@@ -223,7 +115,7 @@ class Sandbox:
             ):
                 if self._zygote is not None:
                     await self._zygote.close()
-                self._zygote = await _Zygote.start(self.python)
+                self._zygote = await ZygoteClient.start(self.python)
             return self._zygote
 
     async def aclose(self) -> None:
