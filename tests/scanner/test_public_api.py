@@ -11,12 +11,22 @@ def test_all_is_sorted_and_complete() -> None:
     public = {
         name
         for name, value in vars(scanner).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and name != "annotations"
     }
     assert set(scanner.__all__) == public
     assert list(scanner.__all__) == sorted(scanner.__all__, key=lambda n: (not n.isupper(), n))
 
 
 def test_contract_names_are_exported() -> None:
-    for name in ("Scanner", "scan", "Verdict", "Finding", "ResponseScan", "InjectionDetected", "ScanPolicy"):
+    for name in (
+        "Scanner",
+        "scan",
+        "Verdict",
+        "Finding",
+        "ResponseScan",
+        "InjectionDetected",
+        "ScanPolicy",
+    ):
         assert name in scanner.__all__

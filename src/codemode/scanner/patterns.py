@@ -256,6 +256,26 @@ RULES: tuple[Rule, ...] = (
         r"|\bit is (?:crucial|critical|vital|imperative|very important) (?:that )?you "
         r"(?:include|do|follow|comply|output|add)",
     ),
+    _r(
+        "output.canary",
+        0.85,
+        "asks the model to print a hijack marker such as 'I have been PWNED'",
+        "pwn|hacked|hijacked",
+        r"\b(?:say|print|output|write|respond with|reply with|answer with|type|return|repeat)\s+"
+        r"(?:only\s+|exactly\s+|just\s+|the (?:phrase|words?|text|sentence)\s+)?[\"'“‘`]?"
+        r"(?:i have been pwned|i've been pwned|pwned|hacked|you(?:'ve| have) been (?:pwned|hacked)|"
+        r"hijacked)\b",
+    ),
+    _r(
+        "role.context_break",
+        0.7,
+        "fakes the end of the data and starts new instructions",
+        "end|===|---",
+        r"(?:\bend of (?:the )?(?:document|data|email|context|input|text|review|record|file|"
+        r"customer data|user input|tool output|search results?)|(?:={3,}|-{3,}|\*{3,})\s*end\b[^\n]{0,20})"
+        r"[\s.:!\])>=*-]{1,12}(?:new (?:task|instructions?)|now,? (?:you|ignore|send|print|do)|"
+        r"(?:system|assistant|ai|admin)\s*:|important\s*:|instructions?\s*:|your (?:next|real|new) task)",
+    ),
     # Requests aimed at the AI assistant or agent reading the data.
     _r(
         "agent.addressed",
@@ -408,6 +428,21 @@ RULES: tuple[Rule, ...] = (
         r"|(?:이전|기존|위의|모든)\s*(?:지시|지침|명령|규칙)(?:사항)?(?:을|를)?\s*(?:무시|잊어)",
     ),
     _r(
+        "override.forget_everything.ml",
+        0.9,
+        "tells the model to forget everything said before (several languages)",
+        "vergiss|oublie|olvida|esque|dimentica|vergeet|zapomnij|забудь|忘",
+        r"\bvergiss alles(?:,)?\s+(?:davor|vorher|bisher|zuvor|oben|was (?:vorher|davor|bisher|zuvor|"
+        r"ich|wir|du) )"
+        r"|\boublie[zr]? tout ce qui (?:précède|a été dit|est au-dessus)|\boublie[zr]? tout ce que je t'ai dit"
+        r"|\bolvida(?:r)? todo lo (?:anterior|que te (?:dije|han dicho)|dicho)"
+        r"|\besque(?:ça|ce)(?:r)? tudo (?:o que foi dito|o que eu disse|acima|anterior)"
+        r"|\bdimentica tutto (?:quello che ti ho detto|ciò che (?:precede|è stato detto)|quanto detto)"
+        r"|\bvergeet alles wat (?:eerder|hiervoor|ik) (?:is gezegd|gezegd|zei)"
+        r"|\bzapomnij (?:o )?wszystk(?:o|im),? co (?:powiedziano|było wcześniej)"
+        r"|забудь(?:те)? (?:всё|все),? что (?:было сказано|я говорил)|忘记(?:之前|以上)(?:所有|的一切)",
+    ),
+    _r(
         "override.hide_from_user.ml",
         0.9,
         "tells the model to hide an action from the user (non-English)",
@@ -479,9 +514,21 @@ _QUOTES = "'\"“”‘’«»„`"
 
 
 def _quoted(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - 3) : start]
-    after = text[end : end + 40]
-    return any(q in before for q in _QUOTES) and any(q in after for q in _QUOTES)
+    """Whether text[start:end] sits inside a quotation: an opening quote (after a space, a colon
+    or a bracket, so not the apostrophe of "don't") at most 80 characters before it and a
+    closing quote at most 60 characters after it."""
+    opened = False
+    for i in range(start - 1, max(-1, start - 81), -1):
+        if text[i] in _QUOTES and (i == 0 or text[i - 1] in " \t\n(:[,"):
+            opened = True
+            break
+    if not opened:
+        return False
+    window = text[end : end + 60]
+    return any(
+        ch in _QUOTES and (k + 1 == len(window) or not window[k + 1].isalpha())
+        for k, ch in enumerate(window)
+    )
 
 
 def match_views(views: list[View]) -> list[Match]:
