@@ -48,6 +48,9 @@ _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
+_TALLY = ("how many", "number of", "count of")
+# Klaviyo's compound catalog ids name one record; their parts are not vocabulary.
+_CATALOG_ID = re.compile(r"\$custom:::\$default:::\S+")
 _THOUSANDS = re.compile(r"(\d),(\d{3})\b")
 _COUNT = re.compile(r"(\d+)([km]?)")
 # "we no longer need X", "X is not used anymore": a request to delete X, not a denial of X.
@@ -171,6 +174,9 @@ def parse_query(
             parsed.add_cue(_METHOD_VERB[m], 1.0)
 
     text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
+    if _CATALOG_ID.search(text):
+        parsed.add_cue("one", 1.0)
+        text = _CATALOG_ID.sub(" ", text)
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
@@ -246,6 +252,8 @@ def _phrase_cues(
             scale = 1.5  # the imperative verb says the most about what the caller wants
         elif size == 1 and word.endswith("ed"):
             scale = 0.3  # "the codes we generated": a description, not a request
+        elif size == 1 and word == "new":
+            scale = 0.5  # "update the block with new links": an adjective after the verb
         for facet, weight in CUES[tuple(stream[i : i + size])]:
             if neg:
                 parsed.add_cue(facet, -weight)
@@ -274,16 +282,20 @@ def _head(
         while end < n and (nxt := _longest(HEADS, stream, end)):
             i, end = end, end + nxt
         name = HEADS[tuple(stream[i:end])][0][0]
-        if not parsed.heads:
+        # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
+        tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
+        if not parsed.heads and not tallied:
             parsed.heads.append(name)
             last = fixed[end - 1]
             counted = any(_DIGIT.search(w) for w in fixed[max(0, i - 2) : i])
-            # "which campaigns": a listing; "import 20000 contacts": a count of things to write.
+            # "which campaigns": a listing; "import 20000 contacts": a count of things to write;
+            # "statistics for all campaigns": a report over them.
             if (
                 last.endswith("s")
                 and not last.endswith("ss")
                 and last != stream[end - 1]
                 and not counted
+                and parsed.cues.get("report", 0.0) <= 0
             ):
                 parsed.add_cue("list", 1.0)
         parsed.mentions.add(name)
