@@ -17,7 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _mode(total: int, correct: bool = True, per_turn: int = 100) -> dict[str, Any]:
-    return {"total_tokens": total, "correct": correct, "definition_tokens_per_turn": per_turn}
+    return {
+        "total_tokens": total,
+        "definition_tokens": total // 2,
+        "argument_tokens": 10,
+        "result_tokens": total // 2 - 10,
+        "correct": correct,
+        "definition_tokens_per_turn": per_turn,
+    }
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -49,6 +56,8 @@ def test_summary_reports_median_and_total_reductions_and_peer_wins() -> None:
     assert s["median_reduction_vs_peer"] == pytest.approx((0.5 + (1 - 4_000 / 3_000)) / 2, abs=1e-3)
     assert s["klaviyo_mcp_tool_definition_tokens"] == 15_000
     assert s["klaviyo_mcp_tasks_covered"] == 1
+    assert s["definition_tokens"] == {"classic": 175_000, "peer": 3_500, "code": 3_500}
+    assert s["result_tokens"]["code"] == 3_500 - 30
 
 
 def test_all_correct_is_false_when_any_mode_failed_or_was_wrong() -> None:

@@ -154,7 +154,12 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     """Headline figures over the per-task rows (pure; tested on synthetic rows)."""
     vs_classic, total_classic = _pair(rows, "classic")
     vs_peer, total_peer = _pair(rows, "peer")
-    totals = {m: sum(r["modes"][m]["total_tokens"] for r in rows if _ok(r, m)) for m in MODES}
+
+    def total(key: str) -> dict[str, int]:
+        return {m: sum(r["modes"][m][key] for r in rows if _ok(r, m)) for m in MODES}
+
+    totals = total("total_tokens")
+    both = [r for r in rows if _ok(r, "code") and _ok(r, "classic")]
     correct = {m: sum(1 for r in rows if r["modes"].get(m, {}).get("correct")) for m in MODES}
     return {
         "tasks": len(rows),
@@ -166,7 +171,23 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
         "total_reduction_vs_peer": total_peer,
         "tasks_fewer_than_peer": sum(1 for x in vs_peer if x > 0),
         "tasks_compared_with_peer": len(vs_peer),
+        # Without the definitions (as if a client cached them): tool results and arguments only.
+        "total_reduction_vs_classic_without_definitions": _reduction(
+            sum(
+                r["modes"]["code"]["total_tokens"] - r["modes"]["code"]["definition_tokens"]
+                for r in both
+            ),
+            sum(
+                r["modes"]["classic"]["total_tokens"] - r["modes"]["classic"]["definition_tokens"]
+                for r in both
+            ),
+        )
+        if both
+        else None,
         "total_tokens": totals,
+        "definition_tokens": total("definition_tokens"),
+        "result_tokens": total("result_tokens"),
+        "argument_tokens": total("argument_tokens"),
         "correct": correct,
         "all_correct": all(correct[m] == len(rows) for m in MODES),
         "klaviyo_mcp_tool_definition_tokens": klaviyo.get("definition_tokens"),
