@@ -65,3 +65,18 @@ async def test_unknown_tools_are_error_results(name: str) -> None:
     async with Client(build_classic_server(call)) as client:
         result = await client.call_tool(name, {})
         assert result.is_error
+
+
+def test_model_view_keeps_only_what_a_client_forwards_to_the_model() -> None:
+    from codemode.bench._peers import model_view
+
+    tool = {
+        "name": "t",
+        "title": "T",
+        "description": "d",
+        "inputSchema": {"type": "object"},
+        "_meta": {"x": 1},
+        "outputSchema": {},
+    }
+    assert model_view(tool) == {"name": "t", "description": "d", "input_schema": {"type": "object"}}
+    assert model_view({"name": "u", "inputSchema": {}}) == {"name": "u", "input_schema": {}}

@@ -266,6 +266,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         ),
         "summary": summary,
         "klaviyo_mcp": klaviyo,
+        "classic_server": _classic_info(),
         "tasks": rows,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -276,6 +277,26 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         draw_tokens_chart(result, CHART)
         console.print(f"chart: {CHART.relative_to(REPO)}")
     return result
+
+
+def _classic_info() -> dict[str, Any]:
+    """The classic server's size: all its tools, and the 162 product actions alone."""
+    from codemode.bench._classic import tool_definitions
+    from codemode.catalog import load_catalog
+
+    catalog = load_catalog()
+    views = [
+        model_view(t.model_dump(mode="json", by_alias=True, exclude_none=True))
+        for t in tool_definitions(catalog)
+    ]
+    builtin = [v for v in views if catalog[v["name"]].source == "builtin"]
+    return {
+        "tools": len(views),
+        "definition_tokens": _tokens.count_json(views),
+        "builtin_actions": len(builtin),
+        "builtin_definition_tokens": _tokens.count_json(builtin),
+        "note": "162 product actions plus the async-job reads the bulk actions need (the coupon task polls one)",
+    }
 
 
 def _fmt(record: Mapping[str, Any]) -> str:
