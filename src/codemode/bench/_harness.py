@@ -1,7 +1,10 @@
-"""Run one task in one mode against a fresh demo simulator and count what enters the model's context.
+"""Run tasks in each mode against the demo simulator and count what enters the model's context.
 
-Each run gets its own simulator (same seed, same anchor date), so writes made by one mode never
-leak into another and every mode starts from the data the ground truth was computed on.
+The three servers (classic, FastMCP CodeMode over it, this project's) are built and connected once
+(:func:`open_bench`); a :class:`Switch` transport points all of them at the simulator of the task at
+hand. Every simulator (:func:`new_world`) holds the same seeded account anchored at the same date,
+so a write task gives each mode a fresh one and writes never leak between modes, while read-only
+tasks can share one; the ground truth is computed on the data every mode starts from.
 
 What is counted, in o200k_base tokens (``_tokens``), for every mode alike:
 
