@@ -21,6 +21,8 @@ import pytest
 
 from codemode.sandbox import confine
 
+from . import _coverage_relay
+
 LIMITS = {"cpu_s": 2, "memory_mb": 64, "open_files": 16}
 
 
@@ -69,15 +71,26 @@ def _probes(host_pid: int) -> dict[str, Any]:
     }
 
 
-def _confined(probe: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+def _confined(
+    probe: Callable[[dict[str, Any]], dict[str, Any]],
+    setup: Callable[[], None] | None = None,
+    network: tuple[bool, str] | None = None,
+) -> dict[str, Any]:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         status = 0
         try:
             os.close(read_end)
-            report = confine.apply(LIMITS)
-            os.write(write_end, json.dumps({"report": report, **probe(report)}).encode())
+            if setup is not None:
+                setup()  # fault injection: only this child is affected
+            try:
+                report = confine.apply(LIMITS, network)
+                found = {"report": report, **probe(report)}
+            except confine.ConfinementError as exc:
+                found = {"refused": str(exc)}
+            found["coverage"] = _coverage_relay.snapshot()
+            os.write(write_end, json.dumps(found).encode())
         except BaseException as exc:
             import traceback
 
@@ -94,6 +107,7 @@ def _confined(probe: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, An
     os.waitpid(pid, 0)
     data: dict[str, Any] = json.loads(b"".join(chunks))
     assert "crash" not in data, data
+    _coverage_relay.merge(data.pop("coverage"))
     return data
 
 
@@ -196,3 +210,119 @@ def test_seccomp_program_denies_each_listed_call_and_allows_the_rest() -> None:
     assert verdict(302, arg0=0) == 0x7FFF0000
     assert verdict(302, arg0=1234) == 0x00050000 | errno.EPERM
     assert verdict(302, arg0=1 << 32) == 0x00050000 | errno.EPERM
+
+
+class _FaultyLibc:
+    """The real libc, except for the calls told to fail (in a forked child only)."""
+
+    def __init__(self, *, abi: int | None = None, fail: tuple[str, ...] = ()) -> None:
+        self.real = confine._libc
+        self.abi = abi
+        self.fail = fail
+
+    def prctl(self, option: int, *args: Any) -> int:
+        if option == confine.PR_SET_SECCOMP and "seccomp" in self.fail:
+            return -1
+        return int(self.real.prctl(option, *args))
+
+    def unshare(self, flags: int) -> int:
+        return -1 if "unshare" in self.fail else int(self.real.unshare(flags))
+
+    def syscall(self, number: int, *args: Any) -> int:
+        if number == 444 and args[0] is None:  # the ABI version query
+            if "version" in self.fail:
+                return -1
+            return self.abi if self.abi is not None else int(self.real.syscall(number, *args))
+        if number == 444 and "create" in self.fail:
+            return -1
+        if number == 446 and "restrict" in self.fail:
+            return -1
+        return int(self.real.syscall(number, *args))
+
+
+def _with_libc(**kwargs: Any) -> Callable[[], None]:
+    def setup() -> None:
+        confine._libc = _FaultyLibc(**kwargs)  # type: ignore[assignment]
+
+    return setup
+
+
+def _report(data: dict[str, Any]) -> dict[str, Any]:
+    assert "refused" not in data, data
+    report: dict[str, Any] = data["report"]
+    return report
+
+
+@pytest.mark.parametrize("abi", [1, 2, 3, 4, 5])
+def test_older_landlock_abis_are_applied_with_what_they_have(abi: int) -> None:
+    data = _confined(
+        lambda report: {"open": _attempt(lambda: open("/etc/hostname", "rb").close())},
+        _with_libc(abi=abi),
+    )
+    if not _report(data)["landlock_abi"]:
+        pytest.skip("Landlock unavailable: " + "; ".join(data["report"]["notes"]))
+    assert data["report"]["landlock_abi"] == abi and data["open"] == "PermissionError"
+
+
+@pytest.mark.parametrize(
+    ("fail", "note"),
+    [
+        (("version",), "Landlock unavailable"),
+        (("create",), "landlock_create_ruleset failed"),
+        (("restrict",), "landlock_restrict_self failed"),
+        (("unshare",), "unshare(CLONE_NEWNET) failed"),
+        (("seccomp",), "seccomp filter refused"),
+    ],
+)
+def test_a_missing_kernel_layer_is_reported_not_fatal(fail: tuple[str, ...], note: str) -> None:
+    report = _report(_confined(lambda report: {}, _with_libc(fail=fail)))
+    assert any(note in line for line in report["notes"]), report["notes"]
+
+
+def test_other_architectures_report_no_seccomp_filter() -> None:
+    def setup() -> None:
+        confine.platform.machine = lambda: "riscv64"  # type: ignore[assignment]
+
+    report = _report(_confined(lambda report: {}, setup))
+    assert report["seccomp"] is False and any("not built for riscv64" in n for n in report["notes"])
+
+
+def test_a_non_root_server_keeps_its_uid_and_says_so() -> None:
+    def setup() -> None:
+        real = os.geteuid
+        state = {"calls": 0}
+
+        def geteuid() -> int:
+            state["calls"] += 1
+            return 1000 if state["calls"] <= 2 else real()
+
+        confine.os.geteuid = geteuid  # type: ignore[assignment]
+
+    report = _report(_confined(lambda report: {}, setup))
+    assert report["dropped_privileges"] is False
+    assert any("not started as root" in n for n in report["notes"])
+
+
+def test_a_namespace_made_by_the_zygote_is_reused() -> None:
+    report = _report(
+        _confined(lambda report: {}, _with_libc(fail=("unshare",)), network=(True, ""))
+    )
+    assert report["network_namespace"] is True and report["notes"] == []
+
+
+@pytest.mark.parametrize("broken", ["setrlimit", "setresuid"])
+def test_mandatory_steps_that_fail_refuse_to_run(broken: str) -> None:
+    def setup() -> None:
+        def fail(*args: Any) -> None:
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        if broken == "setrlimit":
+            confine.resource.setrlimit = fail  # type: ignore[assignment]
+        else:
+            confine.os.setresuid = fail  # type: ignore[assignment]
+
+    data = _confined(lambda report: {}, setup)
+    assert "refused" in data
+    assert ("resource limits" if broken == "setrlimit" else "drop root privileges") in data[
+        "refused"
+    ]

@@ -41,6 +41,7 @@ PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_MODE_FILTER = 2
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
 
 
 class ConfinementError(Exception):
@@ -116,7 +117,6 @@ def landlock() -> tuple[int, str]:
         (ABI version applied, or 0), and why not when 0.
     """
     syscall = _libc.syscall
-    syscall.restype = ctypes.c_long
     abi = int(syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))  # CREATE_RULESET_VERSION
     if abi < 1:
         return 0, f"Landlock unavailable: {_errno_text()}"
