@@ -9,6 +9,7 @@ one script; the zygote kills and reaps it when the host says so.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -98,11 +99,9 @@ def _child(fds: list[int], limits: dict[str, Any]) -> None:
         worker.serve(socket.socket(fileno=3), isolation)
         code = 0
     except BaseException:
-        try:
-            traceback.print_exc()
-            sys.stderr.flush()
-        except BaseException:  # pragma: no cover - stderr itself is gone
-            pass
+        # Straight to fd 2 (the stdio pipe the host drains and logs), whatever sys.stderr is.
+        with contextlib.suppress(OSError):
+            os.write(2, traceback.format_exc().encode("utf-8", "replace"))
     finally:
         os._exit(code)
 
@@ -182,10 +181,12 @@ def main(control_fd: int) -> None:
     confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the host
     if os.geteuid() == 0:  # one empty namespace for every worker; the control socket still works
         _NETWORK = confine.no_network()
-    ctrl = socket.socket(fileno=control_fd)
-    try:
-        preload()
-    except BaseException as exc:
-        ctrl.send(json.dumps({"t": "failed", "reason": f"{type(exc).__name__}: {exc}"}).encode())
-        raise SystemExit(1) from None
-    serve(ctrl)
+    with socket.socket(fileno=control_fd) as ctrl:
+        try:
+            preload()
+        except BaseException as exc:
+            ctrl.send(
+                json.dumps({"t": "failed", "reason": f"{type(exc).__name__}: {exc}"}).encode()
+            )
+            raise SystemExit(1) from None
+        serve(ctrl)
