@@ -49,6 +49,7 @@ _COUNTABLES = frozenset(
 )
 _DIGIT = re.compile(r"\d")
 _TALLY = ("how many", "number of", "count of")
+_TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
 # Klaviyo's compound catalog ids name one record; their parts are not vocabulary.
 _CATALOG_ID = re.compile(r"\$custom:::\$default:::\S+")
 _THOUSANDS = re.compile(r"(\d),(\d{3})\b")
@@ -174,6 +175,9 @@ def parse_query(
             parsed.add_cue(_METHOD_VERB[m], 1.0)
 
     text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
+    if any(w[:1].islower() for w in text.split()):
+        # Mid-sentence Title Case runs are names ("Placed Order", "Black Friday"), as quotes are.
+        text = _TITLE_RUN.sub(" ", text)
     if _CATALOG_ID.search(text):
         parsed.add_cue("one", 1.0)
         text = _CATALOG_ID.sub(" ", text)
@@ -280,6 +284,8 @@ def _head(
             continue
         end = i + size
         while end < n and (nxt := _longest(HEADS, stream, end)):
+            if stream[end : end + nxt] == ["list"] and fixed[end - 1] != stream[end - 1]:
+                break  # "product categories list": a list of them, not a list resource
             i, end = end, end + nxt
         name = HEADS[tuple(stream[i:end])][0][0]
         # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
