@@ -406,3 +406,34 @@ def test_any_well_formed_revision_is_accepted_and_echoed(
 ) -> None:
     response = client.get("/api/lists", headers={"revision": revision})
     assert response.status_code == 200 and response.headers["revision"] == revision
+
+
+def test_profile_update_merges_properties_and_applies_patch_properties(
+    client: httpx.Client, app: Starlette
+) -> None:
+    profile = list(_account(app).records("profile"))[30]
+    before = dict(profile.attributes["properties"])
+    body = {
+        "data": {
+            "type": "profile",
+            "id": profile.id,
+            "attributes": {"properties": {"tent_size": "2P"}},
+            "meta": {"patch_properties": {"append": {"trips": "Zion"}, "unset": "source"}},
+        }
+    }
+    attrs = _data(client.patch(f"/api/profiles/{profile.id}", json=body))["attributes"]
+    assert attrs["properties"]["tent_size"] == "2P" and attrs["properties"]["trips"] == ["Zion"]
+    assert "source" not in attrs["properties"]
+    assert attrs["properties"]["favorite_activity"] == before["favorite_activity"]
+    other = list(_account(app).records("profile"))[31]
+    clash = {
+        "data": {
+            "type": "profile",
+            "id": profile.id,
+            "attributes": {"email": other.attributes["email"]},
+        }
+    }
+    conflict = client.patch(f"/api/profiles/{profile.id}", json=clash)
+    assert conflict.status_code == 409 and conflict.json()["errors"][0]["meta"] == {
+        "duplicate_profile_id": other.id
+    }

@@ -136,7 +136,7 @@ def stamp_dates(record: Record) -> None:
             record.attributes[name] = record.created
 
 
-def update_record(ctx: Ctx) -> Reply:
+def update_record(ctx: Ctx, *, attributes: dict[str, Any] | None = None) -> Reply:
     """Update the attributes given in the body (``data.id`` must match the path id).
 
     Differs: nested objects are replaced, not merged.
@@ -156,7 +156,8 @@ def update_record(ctx: Ctx) -> Reply:
             f"data.id {data.get('id')!r} does not match the id in the path {ident!r}.",
             pointer="/data/id",
         )
-    record.attributes.update(store_attributes(kind, ctx.attributes()))
+    given = ctx.attributes() if attributes is None else attributes
+    record.attributes.update(store_attributes(kind, given))
     record.rels.update(_own_rels(ctx, kind))
     stamp = ctx.account.timestamp()
     for name in ("updated", "updated_at"):

@@ -86,14 +86,33 @@ def create_profile(ctx: Ctx) -> Reply:
 
 @handler
 def update_profile(ctx: Ctx) -> Reply:
-    """Update a profile; 409 ``duplicate_profile`` when the new identifier belongs to another one.
+    """Update a profile: custom ``properties`` merge key by key, ``meta.patch_properties`` appends,
+    unappends and unsets; 409 ``duplicate_profile`` when a new identifier belongs to another profile.
 
-    Differs: nested objects such as location are replaced, not merged.
+    Differs: nested objects other than properties (e.g. location) are replaced, not merged.
     """
-    clash = find_profile(ctx.account, ctx.attributes(), skip=ctx.path["id"])
+    attrs = dict(ctx.attributes())
+    clash = find_profile(ctx.account, attrs, skip=ctx.path["id"])
     if clash is not None:
         raise _duplicate(clash)
-    return update_record(ctx)
+    record = ctx.account.get("profile", ctx.path["id"])
+    properties = dict(record.attributes.get("properties") or {})
+    properties.update(attrs.pop("properties", None) or {})
+    patch = ((ctx.data().get("meta") or {}).get("patch_properties")) or {}
+    for key, value in (patch.get("append") or {}).items():
+        current = properties.get(key)
+        items = current if isinstance(current, list) else ([] if current is None else [current])
+        properties[key] = [*items, *(value if isinstance(value, list) else [value])]
+    for key, value in (patch.get("unappend") or {}).items():
+        drop = value if isinstance(value, list) else [value]
+        if isinstance(properties.get(key), list):
+            properties[key] = [v for v in properties[key] if v not in drop]
+    unset = patch.get("unset") or []
+    for key in [unset] if isinstance(unset, str) else unset:
+        properties.pop(key, None)
+    reply = update_record(ctx, attributes=attrs)
+    record.attributes["properties"] = properties
+    return Reply(reply.status, single(ctx, record))
 
 
 @handler
