@@ -103,6 +103,13 @@ _SOFT_VERBS = frozenset(
 _VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
 
 
+def _drop_name(match: re.Match[str]) -> str:
+    """Blank a Title Case run unless it names one of our resources ("Custom Metrics")."""
+    if any((stem(w),) in HEADS for w in words(match.group(0))):
+        return match.group(0)
+    return " "
+
+
 def normalize_path(path: str) -> str:
     """A route with its query string dropped and every path parameter written ``{}``."""
     path = path.split("?", 1)[0].rstrip("/").lower()
@@ -177,7 +184,7 @@ def parse_query(
     text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
     if any(w[:1].islower() for w in text.split()):
         # Mid-sentence Title Case runs are names ("Placed Order", "Black Friday"), as quotes are.
-        text = _TITLE_RUN.sub(" ", text)
+        text = _TITLE_RUN.sub(_drop_name, text)
     if _CATALOG_ID.search(text):
         parsed.add_cue("one", 1.0)
         text = _CATALOG_ID.sub(" ", text)
