@@ -30,3 +30,43 @@ def test_defender_that_cannot_run_keeps_its_row_with_the_reason() -> None:
     bench._score_defender(None, "not installed", [{"text": "x"}], 1.0, scored)
     assert scored.error == "not installed" and scored.rows == []
     assert bench._ratio(2.0, 10.0) == 5.0 and bench._ratio(0.0, 1.0) is None
+
+
+def test_quick_run_reports_every_section_and_the_defender_ratio(monkeypatch: object) -> None:
+    import pytest
+    from rich.console import Console
+
+    from codemode.scanner.training import synth
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    pytest.importorskip("sklearn", reason="the bench/train extra (scikit-learn) is not installed")
+    rows = synth.generate(seed=9, per_language=6, english=30)
+    shared = [
+        {**r, "source": source}
+        for r, source in zip(
+            rows, ["klaviyo-synth", "agentdojo", "klaviyo-synth-hardneg"] * len(rows), strict=False
+        )
+    ]
+    for r in shared:  # keep labels coherent with the family they pretend to be
+        r["source"] = (
+            "agentdojo" if r["label"] else r["source"].replace("agentdojo", "klaviyo-synth")
+        )
+    monkeypatch.setattr(bench, "_load", lambda name: shared * (30 if name == "dev.jsonl" else 8))
+    monkeypatch.setattr(synth, "all_synthetic", lambda seed=7: rows)
+
+    def fake_defender() -> tuple[object, None]:
+        return (lambda text: "ignore" in text.lower()), None
+
+    monkeypatch.setattr(bench, "_defender", fake_defender)
+    result = bench.run(quick=True, console=Console(quiet=True))
+    summary = result["summary"]
+    assert set(result) >= {
+        "dev",
+        "leave_source_out",
+        "dev_and_leave_source_out",
+        "paired_sample",
+        "summary",
+    }
+    assert set(result["leave_source_out"]["families"]) == {"klaviyo-benign", "agentdojo"}
+    assert 0.0 <= summary["f1"] <= 1.0 and summary["defender_p50_ratio"] is not None
+    assert summary["targets_met"].keys() == {"f1", "fpr_marketing", "p50_ms", "p95_ms"}

@@ -321,7 +321,8 @@ def pick_threshold(
     labels: npt.NDArray[np.int64],
     strong: npt.NDArray[np.bool_],
     *,
-    max_fpr: float = 0.01,
+    max_fpr: float = 0.02,
+    grid: Sequence[float] | None = None,
 ) -> tuple[float, dict[str, float]]:
     """Pick the cut with the best F1 whose false-positive rate stays within ``max_fpr``.
 
@@ -329,7 +330,7 @@ def pick_threshold(
     """
     best = (0.5, {"f1": -1.0})
     negatives = max(1, int((labels == 0).sum()))
-    for t in np.arange(0.30, 0.99, 0.01):
+    for t in np.arange(0.30, 0.99, 0.01) if grid is None else grid:
         flagged = strong | (probabilities >= t)
         tp = int((flagged & (labels == 1)).sum())
         fp = int((flagged & (labels == 0)).sum())
