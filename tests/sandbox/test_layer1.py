@@ -585,3 +585,12 @@ def test_a_store_too_big_to_serialise_is_reported(monkeypatch: pytest.MonkeyPatc
 def test_memory_errors_free_the_scripts_data_but_keep_the_store() -> None:
     done = run("store['kept'] = 1\nbig = [0] * (2 ** 62)", memory_mb=7)
     assert done["error"]["type"] == "LimitError" and done["store"] == {"kept": 1}
+
+
+def test_prepare_skips_the_seccomp_program_on_other_architectures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codemode.sandbox import confine
+
+    monkeypatch.setattr(confine.platform, "machine", lambda: "aarch64")
+    confine.prepare()  # only reads the baseline size; nothing to build

@@ -305,3 +305,36 @@ async def test_a_failing_progress_callback_does_not_break_the_run(
     )
     assert result.error is None and result.output == "ok\n"
     assert "on_progress failed" in caplog.text
+
+
+async def test_closing_a_sandbox_that_never_started_is_fine() -> None:
+    box = Sandbox(limits=TEST_LIMITS)
+    await box.aclose()
+    await box.aclose()
+
+
+async def test_a_zygote_that_never_says_ready_times_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codemode.sandbox import spawn as spawn_module
+
+    monkeypatch.setattr(spawn_module, "_START_TIMEOUT_S", 0.3)
+    mute = tmp_path / "python"
+    mute.write_text("#!/bin/sh\nexec sleep 1\n")
+    mute.chmod(0o755)
+    with pytest.raises(spawn_module.SandboxError, match="did not start within"):
+        await spawn_module.ZygoteClient.start(str(mute))
+
+
+async def test_a_reset_control_socket_is_a_sandbox_error() -> None:
+    from codemode.sandbox.spawn import SandboxError, ZygoteClient
+
+    host, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    host.setblocking(False)
+    host.send(b"unread")
+    peer.close()  # closing with an unread message resets the connection
+    client = ZygoteClient(None, host)  # type: ignore[arg-type]
+    with pytest.raises(SandboxError, match="went away"):
+        await client._recv()
+    assert not client.alive
+    host.close()
