@@ -347,13 +347,58 @@ def test_latency_fault_goes_through_the_injected_sleep() -> None:
 def test_db_file_keeps_writes_across_restarts(tmp_path: Path) -> None:
     db = tmp_path / "sim.sqlite"
     config = SimConfig(now=NOW, profiles=30, events=200, db_path=db)
-    with make_client(create_app(config)) as c:
+    first = create_app(config)
+    with make_client(first) as c:
         created = _data(
             c.post("/api/lists", json={"data": {"type": "list", "attributes": {"name": "Kept"}}}),
             201,
         )
-    with make_client(create_app(config)) as c:
+        people = list(_account(first).records("profile"))
+        event = {
+            "data": {
+                "type": "event",
+                "attributes": {
+                    "properties": {"n": 1},
+                    "metric": {
+                        "data": {"type": "metric", "attributes": {"name": "Viewed Product"}}
+                    },
+                    "profile": {
+                        "data": {
+                            "type": "profile",
+                            "attributes": {"email": people[0].attributes["email"]},
+                        }
+                    },
+                },
+            }
+        }
+        assert c.post("/api/events", json=event).status_code == 202
+        merge = {
+            "data": {
+                "type": "profile-merge",
+                "id": people[1].id,
+                "relationships": {"profiles": {"data": [{"type": "profile", "id": people[2].id}]}},
+            }
+        }
+        assert c.post("/api/profile-merge", json=merge).status_code == 201
+        ref = {"data": [{"type": "profile", "id": people[3].id}]}
+        assert (
+            c.post(f"/api/lists/{created['id']}/relationships/profiles", json=ref).status_code
+            == 204
+        )
+    second = create_app(config)
+    with make_client(second) as c:
         assert _data(c.get(f"/api/lists/{created['id']}"))["attributes"]["name"] == "Kept"
+        members = _data(c.get(f"/api/lists/{created['id']}/profiles"))
+        assert [m["id"] for m in members] == [people[3].id]
+    before, after = _account(first), _account(second)
+    assert before.tables.keys() == after.tables.keys()
+    for kind, table in before.tables.items():
+        restored = after.tables[kind]
+        assert list(table) == list(restored), kind
+        assert all(
+            table[i].attributes == restored[i].attributes and table[i].rels == restored[i].rels
+            for i in table
+        ), kind
 
 
 def test_the_same_seed_gives_the_same_account_and_a_new_seed_a_different_one() -> None:

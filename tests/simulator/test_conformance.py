@@ -4,6 +4,7 @@ that validates against Klaviyo's OpenAPI schema for that operation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,9 +20,15 @@ ACTIONS = list(load_catalog().values())
 
 
 @pytest.fixture(scope="module")
-def world_app() -> Starlette:
-    """One app for the whole conformance run (actions run in catalog order)."""
-    return create_app(SimConfig(now=NOW, profiles=300, events=4000))
+def db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SQLite file the conformance app saves to after every write."""
+    return tmp_path_factory.mktemp("conformance") / "sim.sqlite"
+
+
+@pytest.fixture(scope="module")
+def world_app(db_file: Path) -> Starlette:
+    """One app for the whole conformance run (actions run in catalog order), kept in ``db_file``."""
+    return create_app(SimConfig(now=NOW, profiles=300, events=4000, db_path=db_file))
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +64,17 @@ def test_action_answers_documented_status_and_valid_document(action, world_app, 
     assert response.headers["content-type"].startswith(MEDIA_TYPE)
     found = problems(action.response.schema, response.json())
     assert not found, f"{action.response.schema}: {found}"
+
+
+def test_every_write_above_was_persisted(world_app: Starlette, db_file: Path) -> None:
+    """Restarting on the same --db file restores exactly what the calls above left in memory."""
+    live = world_app.state.sim.account(world_app.state.sim.default_account)
+    restored_app = create_app(SimConfig(now=NOW, profiles=300, events=4000, db_path=db_file))
+    restored = restored_app.state.sim.account(restored_app.state.sim.default_account)
+    assert live.tables.keys() == restored.tables.keys()
+    for kind, table in live.tables.items():
+        assert list(table) == list(restored.tables[kind]), kind
+        for ident, record in table.items():
+            again = restored.tables[kind][ident]
+            assert (record.attributes, record.rels) == (again.attributes, again.rels), (kind, ident)
+    assert live.joined == restored.joined and live.jobs == restored.jobs

@@ -189,7 +189,8 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
                 if action.writes and reply.status < 400:
                     sim.stats.writes[action.id] += 1
                     sim.stats.write_log.append((action.id, action.method, request.url.path))
-                    sim.saved(account)
+                # Reads can change state too (a poll advances a job), so save whatever changed.
+                sim.saved(account)
             headers.update(reply.headers)
             sim.stats.statuses[reply.status] += 1
             return _json(reply.status, reply.body, headers)

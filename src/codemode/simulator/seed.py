@@ -315,4 +315,4 @@ def seed_account(
         items=items,
         count=events,
     )
-    account.dirty.clear()
+    account.clean()

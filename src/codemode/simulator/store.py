@@ -41,15 +41,6 @@ class Record:
             self.rels[name] = value
         return value
 
-    def to_json(self) -> list[Any]:
-        """Compact form for persistence."""
-        return [self.id, self.attributes, self.rels, self.created]
-
-    @classmethod
-    def from_json(cls, kind: str, raw: list[Any]) -> Record:
-        """Inverse of :meth:`to_json`."""
-        return cls(kind, raw[0], raw[1], raw[2], raw[3])
-
 
 class Account:
     """One account's records, by resource type then id (insertion order kept for listings)."""
@@ -76,7 +67,10 @@ class Account:
         self.joined: dict[str, dict[str, str]] = {}
         # job id -> {"op", "payload", "polls", "done"}: work a bulk job applies when it completes
         self.jobs: dict[str, dict[str, Any]] = {}
+        # What the saver must write: whole tables, single records upserted, records deleted.
         self.dirty: set[str] = set()
+        self.changed: dict[str, set[str]] = {}
+        self.removed: dict[str, set[str]] = {}
         self.tick = 0
 
     def table(self, kind: str) -> dict[str, Record]:
@@ -131,88 +125,132 @@ class Account:
             ident = self.ids.for_type(kind, millis)
         record = Record(kind, ident, attributes, dict(rels or {}), stamp)
         self.table(kind)[record.id] = record
-        self.dirty.add(kind)
+        self.touch(kind, record.id)
         return record
 
     def remove(self, kind: str, ident: str) -> Record:
         """Delete a record (404 when missing) and drop it from every relationship that names it."""
         record = self.get(kind, ident)
         del self.tables[kind][ident]
-        self.dirty.add(kind)
+        self.changed.get(kind, set()).discard(ident)
+        self.removed.setdefault(kind, set()).add(ident)
         for table_kind, table in self.tables.items():
             for other in table.values():
                 for name, value in other.rels.items():
                     if isinstance(value, list) and ident in value:
                         value.remove(ident)
-                        self.dirty.add(table_kind)
+                        self.touch(table_kind, other.id)
                     elif value == ident:
                         other.rels[name] = None
-                        self.dirty.add(table_kind)
+                        self.touch(table_kind, other.id)
         self.joined.pop(ident, None)
         return record
 
-    def touch(self, kind: str) -> None:
-        """Mark a type as changed, so the saver writes it."""
-        self.dirty.add(kind)
+    def touch(self, kind: str, ident: str | None = None) -> None:
+        """Mark one record (or, without ``ident``, a whole type) as changed for the saver."""
+        if ident is None:
+            self.dirty.add(kind)
+        else:
+            self.changed.setdefault(kind, set()).add(ident)
 
-    def dump(self, kind: str) -> str:
-        """One table as JSON text."""
-        return json.dumps(
-            [r.to_json() for r in self.tables.get(kind, {}).values()], separators=(",", ":")
-        )
-
-    def load(self, kind: str, text: str) -> None:
-        """Replace one table from JSON text."""
-        self.tables[kind] = {raw[0]: Record.from_json(kind, raw) for raw in json.loads(text)}
+    def clean(self) -> None:
+        """Forget pending changes (after a save, or once seeding is done)."""
+        self.dirty.clear()
+        self.changed.clear()
+        self.removed.clear()
 
 
 class SqliteSaver:
-    """Keeps accounts in a SQLite file: one JSON blob per (account, table), saved after writes."""
+    """Keeps accounts in a SQLite file: one JSON row per record, written after each change.
+
+    Whole tables are rewritten only when a handler changed records in place without naming them;
+    new and named records are upserted, so a tracked event costs one row, not the event table.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS blobs (account TEXT, kind TEXT, body TEXT, PRIMARY KEY (account, kind))"
+            "CREATE TABLE IF NOT EXISTS records "
+            "(account TEXT, kind TEXT, id TEXT, body TEXT, PRIMARY KEY (account, kind, id))"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS meta (account TEXT, name TEXT, body TEXT, PRIMARY KEY (account, name))"
         )
         self._db.commit()
 
     def has(self, account: Account) -> bool:
         """True when the file already holds this account."""
         row = self._db.execute(
-            "SELECT 1 FROM blobs WHERE account = ? LIMIT 1", (account.account_id,)
+            "SELECT 1 FROM meta WHERE account = ? LIMIT 1", (account.account_id,)
         ).fetchone()
         return row is not None
 
     def restore(self, account: Account) -> None:
-        """Load every stored table of the account."""
+        """Load every stored record and the account's bookkeeping."""
         account.tables.clear()
         rows = self._db.execute(
-            "SELECT kind, body FROM blobs WHERE account = ?", (account.account_id,)
+            "SELECT kind, id, body FROM records WHERE account = ? ORDER BY rowid",
+            (account.account_id,),
         )
-        for kind, body in rows:
-            if kind == "@joined":
+        for kind, ident, body in rows:
+            attributes, rels, created = json.loads(body)
+            account.table(kind)[ident] = Record(kind, ident, attributes, rels, created)
+        for name, body in self._db.execute(
+            "SELECT name, body FROM meta WHERE account = ?", (account.account_id,)
+        ):
+            if name == "joined":
                 account.joined = json.loads(body)
-            elif kind == "@jobs":
+            elif name == "jobs":
                 account.jobs = json.loads(body)
-            elif kind == "@tick":
+            elif name == "tick":
                 account.tick = int(body)
-            else:
-                account.load(kind, body)
-        account.dirty.clear()
+        account.clean()
+
+    @staticmethod
+    def _row(account: Account, record: Record) -> tuple[str, str, str, str]:
+        body = json.dumps([record.attributes, record.rels, record.created], separators=(",", ":"))
+        return (account.account_id, record.type, record.id, body)
 
     def save(self, account: Account, *, everything: bool = False) -> None:
-        """Write the tables changed since the last save."""
-        kinds = set(account.tables) if everything else set(account.dirty)
-        if not kinds and not everything:
+        """Write what changed since the last save (or everything)."""
+        if not (everything or account.dirty or account.changed or account.removed):
             return
-        rows = [(account.account_id, kind, account.dump(kind)) for kind in sorted(kinds)]
-        rows.append((account.account_id, "@joined", json.dumps(account.joined)))
-        rows.append((account.account_id, "@jobs", json.dumps(account.jobs)))
-        rows.append((account.account_id, "@tick", str(account.tick)))
-        self._db.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", rows)
-        self._db.commit()
-        account.dirty.clear()
+        db, who = self._db, account.account_id
+        whole = set(account.tables) if everything else set(account.dirty)
+        if everything:
+            db.execute("DELETE FROM records WHERE account = ?", (who,))
+        for kind in sorted(whole):
+            if not everything:
+                db.execute("DELETE FROM records WHERE account = ? AND kind = ?", (who, kind))
+            db.executemany(
+                "INSERT INTO records VALUES (?, ?, ?, ?)",
+                [self._row(account, r) for r in account.tables.get(kind, {}).values()],
+            )
+        for kind, ids in account.changed.items():
+            if kind in whole:
+                continue
+            table = account.tables.get(kind, {})
+            db.executemany(
+                "INSERT INTO records VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (account, kind, id) DO UPDATE SET body = excluded.body",
+                [self._row(account, table[i]) for i in sorted(ids) if i in table],
+            )
+        for kind, ids in account.removed.items():
+            db.executemany(
+                "DELETE FROM records WHERE account = ? AND kind = ? AND id = ?",
+                [(who, kind, i) for i in ids],
+            )
+        meta = {
+            "joined": json.dumps(account.joined),
+            "jobs": json.dumps(account.jobs),
+            "tick": str(account.tick),
+        }
+        db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?, ?)", [(who, k, v) for k, v in meta.items()]
+        )
+        db.commit()
+        account.clean()
 
     def close(self) -> None:
         """Close the file."""

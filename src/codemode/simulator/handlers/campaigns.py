@@ -162,7 +162,7 @@ def _send(account: Account, job: Record, payload: list[Any]) -> None:
                 created=stamp,
             )
             job.attributes["completed_count"] = int(job.attributes.get("completed_count") or 0) + 1
-    account.touch("campaign")
+    account.touch("campaign", campaign.id)
 
 
 WORK["send_campaign"] = _send
@@ -189,6 +189,7 @@ def send_campaign(ctx: Ctx) -> Reply:
     campaign.attributes["status"] = (
         "Queued without Recipients" if not _audience(ctx.account, campaign) else "Sending"
     )
+    ctx.account.touch("campaign", campaign.id)
     return Reply(202, single(ctx, job))
 
 
@@ -215,7 +216,10 @@ def cancel_campaign_send(ctx: Ctx) -> Reply:
     if action == "revert":
         ctx.account.remove("campaign-send-job", job.id)
         ctx.account.jobs.pop(job.id, None)
-    ctx.account.touch("campaign")
+    else:
+        ctx.account.touch("campaign-send-job", job.id)
+    if campaign is not None:
+        ctx.account.touch("campaign", campaign.id)
     return Reply(204)
 
 
@@ -247,7 +251,7 @@ def assign_template_to_campaign_message(ctx: Ctx) -> Reply:
     ctx.account.get("template", templates[0])
     message.rels["template"] = templates[0]
     message.attributes["updated_at"] = ctx.account.timestamp()
-    ctx.account.touch("campaign-message")
+    ctx.account.touch("campaign-message", message.id)
     # This response flattens the message definition (label, channel, content) into attributes.
     doc = single(ctx, message)
     definition = message.attributes.get("definition") or {}

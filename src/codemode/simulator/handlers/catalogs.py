@@ -68,6 +68,7 @@ def create_catalog_category(ctx: Ctx) -> Reply:
     category_id = reply.body["data"]["id"] if reply.body else ""
     for item_id in _existing(ctx, "catalog-item", "items"):
         ctx.account.get("catalog-item", item_id).many("categories").append(category_id)
+        ctx.account.touch("catalog-item", item_id)
     if ctx.rel_ids("items"):
         reply = Reply(201, single(ctx, ctx.account.get("catalog-category", category_id)))
     return reply

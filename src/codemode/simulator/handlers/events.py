@@ -89,7 +89,7 @@ def track(account: Account, attrs: dict[str, Any], pointer: str) -> Record:
         created=stamp,
     )
     profile.attributes["last_event_date"] = stamp
-    account.touch("profile")
+    account.touch("profile", profile.id)
     return event
 
 

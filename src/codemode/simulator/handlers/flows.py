@@ -155,5 +155,5 @@ def update_flow_action(ctx: Ctx) -> Reply:
     definition["id"] = action.id
     action.attributes["definition"] = {**current, **definition}
     action.attributes["updated"] = ctx.account.timestamp()
-    ctx.account.touch("flow-action")
+    ctx.account.touch("flow-action", action.id)
     return Reply(200, single(ctx, action))

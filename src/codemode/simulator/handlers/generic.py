@@ -163,7 +163,7 @@ def update_record(ctx: Ctx, *, attributes: dict[str, Any] | None = None) -> Repl
     for name in ("updated", "updated_at"):
         if name in shape(kind)["attributes"]:
             record.attributes[name] = stamp
-    ctx.account.touch(kind)
+    ctx.account.touch(kind, record.id)
     if ctx.action.response.status == 204:
         return Reply(204)
     return Reply(200, single(ctx, record))
@@ -230,7 +230,7 @@ def _link(ctx: Ctx, add: bool) -> Reply:
                     ctx.account.joined.setdefault(owner.id, {})[ident] = ctx.account.timestamp()
             elif not add and ident in ids:
                 ids.remove(ident)
-            ctx.account.touch(owner.type)
+            ctx.account.touch(owner.type, owner.id)
         else:
             other = ctx.account.get(inverse.target_type, ident)
             ids = other.many(inverse.target_rel)
@@ -238,7 +238,7 @@ def _link(ctx: Ctx, add: bool) -> Reply:
                 ids.append(owner.id)
             elif not add and owner.id in ids:
                 ids.remove(owner.id)
-            ctx.account.touch(other.type)
+            ctx.account.touch(other.type, other.id)
     return Reply(204)
 
 

@@ -65,7 +65,7 @@ def advance(account: Account, job: Record, polls_needed: int) -> None:
         state["done"] = True
         job.attributes["status"] = "complete"
         job.attributes["completed_at"] = account.timestamp()
-    account.touch(job.type)
+    account.touch(job.type, job.id)
 
 
 def _fail(job: Record, n: int, detail: str) -> None:
@@ -121,7 +121,7 @@ def _updater(kind: str, relation: str) -> Work:
                 continue
             record.attributes.update(store_attributes(kind, item.get("attributes") or {}))
             record.attributes["updated"] = account.timestamp()
-            account.touch(kind)
+            account.touch(kind, record.id)
             _ok(job, relation, record.id)
 
     return work
@@ -444,7 +444,7 @@ def _import_profiles(account: Account, job: Record, payload: list[Any]) -> None:
             if group is not None and profile.id not in group.many("profiles"):
                 group.many("profiles").append(profile.id)
                 account.joined.setdefault(list_id, {})[profile.id] = account.timestamp()
-                account.touch("list")
+                account.touch("list", group.id)
 
 
 WORK["bulk_import_profiles"] = _import_profiles

@@ -48,7 +48,7 @@ def upsert_profile(account: Account, attrs: dict[str, Any]) -> Record:
         elif value is not None:
             existing.attributes[key] = value
     existing.attributes["updated"] = account.timestamp()
-    account.touch("profile")
+    account.touch("profile", existing.id)
     return existing
 
 
@@ -148,7 +148,7 @@ def merge_profiles(ctx: Ctx) -> Reply:
             for record in ctx.account.records(kind):
                 if record.rels.get("profile") == source.id:
                     record.rels["profile"] = target.id
-                    ctx.account.touch(kind)
+                    ctx.account.touch(kind, record.id)
         for kind in ("list", "segment"):
             for group in ctx.account.records(kind):
                 members = group.many("profiles")
@@ -158,7 +158,7 @@ def merge_profiles(ctx: Ctx) -> Reply:
                         ctx.account.joined.setdefault(group.id, {})[target.id] = (
                             ctx.account.timestamp()
                         )
-                    ctx.account.touch(kind)
+                    ctx.account.touch(kind, group.id)
         for key, value in source.attributes.items():
             if key == "properties" and isinstance(value, dict):
                 merged = dict(value)
@@ -166,6 +166,7 @@ def merge_profiles(ctx: Ctx) -> Reply:
                 target.attributes["properties"] = merged
             elif target.attributes.get(key) in (None, "", {}) and value not in (None, ""):
                 target.attributes[key] = value
+        ctx.account.touch("profile", target.id)
         ctx.account.remove("profile", source.id)
     target.attributes["updated"] = ctx.account.timestamp()
     return Reply(
@@ -204,7 +205,7 @@ def request_profile_deletion(ctx: Ctx) -> Reply:
     events = ctx.account.table("event")
     for event_id in [e.id for e in events.values() if e.rels.get("profile") == record.id]:
         del events[event_id]
-    ctx.account.touch("event")
+        ctx.account.removed.setdefault("event", set()).add(event_id)
     ctx.account.remove("profile", record.id)
     return Reply(202)
 
