@@ -1,0 +1,115 @@
+"""Unit behaviour of the rate limiter, the filter parser and the body checker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from codemode.catalog import load_catalog
+from codemode.simulator.errors import ApiError
+from codemode.simulator.filters import matches, parse_filter
+from codemode.simulator.ratelimit import RateLimiter
+from codemode.simulator.validate import first_error
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_limiter_enforces_burst_then_steady_then_daily_windows() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    tier = {"burst": 1, "steady": 2, "daily": 3}
+    assert limiter.hit("a", tier)["RateLimit-Remaining"] == "1"
+    with pytest.raises(ApiError) as burst:
+        limiter.hit("a", tier)
+    assert burst.value.status == 429 and burst.value.headers["Retry-After"] == "1"
+    clock.now = 1.0
+    limiter.hit("a", tier)
+    clock.now = 2.0
+    with pytest.raises(ApiError) as steady:
+        limiter.hit("a", tier)
+    assert "steady" in steady.value.detail and int(steady.value.headers["Retry-After"]) == 58
+    clock.now = 61.0
+    limiter.hit("a", tier)
+    clock.now = 125.0
+    with pytest.raises(ApiError) as daily:
+        limiter.hit("a", tier)
+    assert "daily" in daily.value.detail and int(daily.value.headers["Retry-After"]) > 80000
+    assert limiter.hit("b", tier)["RateLimit-Limit"] == "2"
+
+
+def test_rejected_requests_do_not_use_up_the_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    tier = {"burst": 2, "steady": 100}
+    limiter.hit("a", tier)
+    limiter.hit("a", tier)
+    for _ in range(3):
+        with pytest.raises(ApiError):
+            limiter.hit("a", tier)
+    clock.now = 1.0
+    assert limiter.hit("a", tier)["RateLimit-Remaining"] == "97"
+
+
+def test_filter_values_parse_as_strings_lists_numbers_booleans_and_datetimes() -> None:
+    action = load_catalog()["get_images"]
+    conditions = parse_filter(
+        "any(format,['png',\"jpeg\"]),greater-than(size,40000),equals(hidden,false),less-than(updated_at,2026-01-02T03:04:05+00:00)",
+        action,
+    )
+    assert [(c.op, c.field) for c in conditions] == [
+        ("any", "format"),
+        ("greater-than", "size"),
+        ("equals", "hidden"),
+        ("less-than", "updated_at"),
+    ]
+    assert (
+        conditions[0].value == ["png", "jpeg"]
+        and conditions[1].value == 40000
+        and conditions[2].value is False
+    )
+    assert conditions[3].value == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    row = {
+        "format": "png",
+        "size": 50000,
+        "hidden": False,
+        "updated_at": "2025-12-31T00:00:00+00:00",
+    }
+    assert matches(conditions, row.get)
+    assert not matches(conditions, {**row, "size": 100}.get)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "equals(format,'png'",
+        "equals(format)",
+        'equals(format,["a",)',
+        "ends(format,'g')",
+        "any(format,'png')",
+        "equals(hidden,'no')",
+    ],
+)
+def test_malformed_filters_are_400_on_the_filter_parameter(text: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_filter(text, load_catalog()["get_images"])
+    assert caught.value.status == 400 and caught.value.parameter == "filter"
+
+
+def test_body_checker_points_at_the_first_problem() -> None:
+    schema = load_catalog()["create_list"].body.schema  # type: ignore[union-attr]
+    assert first_error(schema, {"data": {"type": "list", "attributes": {"name": "A"}}}) is None
+    assert first_error(schema, {"data": {"type": "lists", "attributes": {"name": "A"}}}) == (
+        "/data/type",
+        "must be one of 'list'",
+    )
+    assert first_error(schema, {"data": {"type": "list", "attributes": {"name": 3}}}) == (
+        "/data/attributes/name",
+        "must be of type string",
+    )
