@@ -53,6 +53,16 @@ def render() -> str:
     actions = list(catalog.values())
     explicit = sum(1 for a in actions if not differences(a)[0].startswith("generic"))
     lines += [
+        "## Using it",
+        "",
+        "- `codemode sim [--port 8765] [--seed 0] [--no-rate-limits] [--db FILE]` serves it on loopback;",
+        "  fault flags: `--error-rate`, `--latency-ms`, `--drop-rate`, `--burst-429-every`.",
+        "- In process: `create_app(SimConfig(...))` with `SimTransport(app)` (sync httpx) or",
+        "  `httpx.ASGITransport(app=app)` (async); `app.state.sim` holds accounts, `stats`, `add_key`,",
+        "  `add_account` and `add_client`.",
+        "- Credentials: any `pk_...` key (demo mode) or `DEMO_PRIVATE_KEY` for the default account,",
+        "  `DEMO_COMPANY_ID` on `/client/*`, OAuth client `DEMO_OAUTH_CLIENT` for `DEMO_USERS`.",
+        "",
         f"- actions served: {len(actions)} ({len(catalog.builtin())} built-in + {len(actions) - len(catalog.builtin())} job-status companions)",
         f"- specific handlers: {explicit}; generic handlers: {len(actions) - explicit}",
         "",
