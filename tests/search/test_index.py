@@ -138,3 +138,33 @@ def test_a_very_long_query_is_cut_and_still_answered_quickly(index: SearchIndex)
     hits = index.search(query, limit=1)
     assert (time.process_time() - start) < 0.05
     assert hits[0].id == "query_flow_series"
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("create a 'Back in Stock Fans' list", "create_list"),
+        ("new collection called Back To School", "create_catalog_category"),
+        ("details of the Opened Email metric", "get_metric"),
+        ("list all Custom Metrics", "get_custom_metrics"),
+    ],
+)
+def test_the_callers_own_names_do_not_count_as_api_words(
+    index: SearchIndex, query: str, want: str
+) -> None:
+    assert index.search(query, limit=1)[0].id == want
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("we no longer need the zapier webhook", "delete_webhook"),
+        ("remove them from the list only, do not unsubscribe them", "remove_profiles_from_list"),
+        ("flow totals for the quarter, no time series", "query_flow_values"),
+        ("make exactly one code; a bulk job is overkill", "create_coupon_code"),
+    ],
+)
+def test_negation_denies_what_follows_and_can_itself_ask_for_a_deletion(
+    index: SearchIndex, query: str, want: str
+) -> None:
+    assert index.search(query, limit=1)[0].id == want

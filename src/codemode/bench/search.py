@@ -140,6 +140,7 @@ def _ablations(weights: Weights) -> dict[str, Weights]:
             weights, exact_id=0.0, exact_route=0.0, route_method=0.0, method_word=0.0
         ),
         "without typo repair": dataclasses.replace(weights, typos=False),
+        "without name coverage": dataclasses.replace(weights, coverage=0.0),
         "without denied-word terms": dataclasses.replace(weights, negated=0.0),
         "summary+keywords fields only": dataclasses.replace(
             weights,

@@ -30,10 +30,12 @@ from rapidfuzz.distance import OSA
 from codemode.catalog import Action, Catalog
 from codemode.search._documents import (
     FIELD_WEIGHTS,
+    concept_terms,
     action_facets,
     action_parent,
     action_targets,
     document_fields,
+    terms,
 )
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
 from codemode.search._text import STOPWORDS, stem, words
@@ -42,6 +44,10 @@ from codemode.search._vocab import CUES, FACETS, SURFACE_WORDS
 __all__ = ["SearchHit", "SearchIndex", "Weights"]
 
 _VERB_CLASSES = ("read", "create", "update", "delete", "link")
+# Verbs of operation ids; what is left of an id is the resource it names.
+_ID_VERBS = frozenset(
+    {"get", "creat", "updat", "delet", "query", "bulk", "add", "remov", "tag", "for", "id", "all"}
+)
 # A search states a task in a sentence or two; a pasted document is cut so latency stays bounded.
 _MAX_QUERY_CHARS = 1000
 
@@ -67,6 +73,7 @@ class Weights:
         head: bonus when the action returns or moves the resource the query is about.
         verb_mismatch: penalty per unit of a clear verb for actions of another kind.
         parent_missing: penalty for nested reads whose parent resource the query never names.
+        coverage: bonus times the share of the operation id's nouns the query says (or means).
         cue_cap: cues stronger than this count as this.
         exact_id: bonus for an operation id or dotted function named in the query.
         exact_route: bonus for a ``/api/...`` route named in the query; ``route_method`` when
@@ -104,6 +111,7 @@ class Weights:
     head: float = 0.24
     verb_mismatch: float = 0.1
     parent_missing: float = 0.2
+    coverage: float = 0.1
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -178,11 +186,11 @@ class SearchIndex:
         for action in self.actions:
             tf: defaultdict[str, float] = defaultdict(float)
             length = 0.0
-            for name, terms in document_fields(action).items():
+            for name, field_terms in document_fields(action).items():
                 fw = field_weights.get(name, 0.0)
-                for term in terms:
+                for term in field_terms:
                     tf[term] += fw
-                length += fw * len(terms)
+                length += fw * len(field_terms)
             docs.append(tf)
             lengths.append(length)
             surface.update(
@@ -238,6 +246,23 @@ class SearchIndex:
             if parent:
                 parents.setdefault(parent, np.zeros(len(self.actions)))[j] = 1.0
         self._parents = parents
+        # The operation id's own nouns ("custom", "metric"), each with its concepts, for how much
+        # of the name a query covers ("who is on a list" covers the profile of get_profiles_for_list).
+        # Flattened to groups so a query needs one lookup per term and one bincount.
+        owners: list[int] = []
+        shares: list[float] = []
+        by_term: dict[str, list[int]] = {}
+        for j, a in enumerate(self.actions):
+            nouns = [t for t in terms(a.id) if t[0] not in "~!" and t not in _ID_VERBS]
+            for t in nouns:
+                group = len(owners)
+                owners.append(j)
+                shares.append(1.0 / len(nouns))
+                for key in {t, *concept_terms([t])}:
+                    by_term.setdefault(key, []).append(group)
+        self._group_owner = np.array(owners, dtype=np.int64)
+        self._group_share = np.array(shares)
+        self._groups_of = {t: np.array(g, dtype=np.int64) for t, g in by_term.items()}
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
             for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -310,6 +335,14 @@ class SearchIndex:
         for parent, rows in self._parents.items():
             if parent not in parsed.mentions:
                 intent = intent - w.parent_missing * rows
+        if w.coverage:
+            hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
+            if hit:
+                groups = np.unique(np.concatenate(hit))
+                covered = np.bincount(
+                    self._group_owner[groups], weights=self._group_share[groups], minlength=n
+                )
+                intent = intent + w.coverage * covered
         exact = np.zeros(n)
         for ident in parsed.ids:
             exact[self._position[ident]] += w.exact_id
