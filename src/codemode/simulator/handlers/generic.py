@@ -72,6 +72,7 @@ def list_records(ctx: Ctx) -> Reply:
     """List a collection with filter, sort, sparse fields, include and cursor pages.
 
     Differs: records come in creation order when no sort is given.
+    Differs: a ``_kx`` filter matches the profile id; ``push_token`` filters match nothing.
     """
     kind = ctx.action.response.resource_type or ""
     return Reply(200, listing(ctx, ctx.account.records(kind)))
@@ -170,7 +171,10 @@ def update_record(ctx: Ctx, *, attributes: dict[str, Any] | None = None) -> Repl
 
 
 def delete_record(ctx: Ctx) -> Reply:
-    """Delete a record (204; 404 when absent) and unlink it everywhere."""
+    """Delete a record (204; 404 when absent) and unlink it everywhere.
+
+    Differs: deletion is immediate; records that Klaviyo only archives are removed too.
+    """
     kind = _owner_type(ctx)
     ctx.account.remove(kind, _ident(ctx))
     return Reply(204)
