@@ -30,10 +30,10 @@ from rapidfuzz.distance import OSA
 from codemode.catalog import Action, Catalog
 from codemode.search._documents import (
     FIELD_WEIGHTS,
-    concept_terms,
     action_facets,
     action_parent,
     action_targets,
+    concept_terms,
     document_fields,
     terms,
 )
