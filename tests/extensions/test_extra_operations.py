@@ -126,3 +126,20 @@ def test_actions_lists_builtin_companion_extra_and_composite_sources() -> None:
     sources = {row["source"] for row in rows}
     assert {"builtin", "companion", "extra"} <= sources
     assert sum(row["source"] == "builtin" for row in rows) == 162
+
+
+def test_the_sdk_sends_an_extra_operation_with_its_own_revision_header() -> None:
+    from codemode import Klaviyo
+
+    catalog = load_catalog().with_actions(
+        load_extra_operations(FIXTURES / "loyalty.toml", load_catalog())
+    )
+    with Klaviyo(api_key="pk_test", catalog=catalog) as k:
+        request = k.prepare("get_loyalty_tiers", fields={"loyalty-tier": ["name"]})
+        builtin = k.prepare("get_lists")
+    assert request.headers["revision"] == "2026-10-15.pre"
+    assert builtin.headers["revision"] == catalog.revision
+    assert (
+        request.path == "/api/loyalty-tiers" and ("fields[loyalty-tier]", "name") in request.query
+    )
+    assert "pk_test" not in json.dumps(request.to_dict())
