@@ -219,7 +219,10 @@ LISTINGS = [
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     listing=st.sampled_from(LISTINGS),
@@ -267,7 +270,10 @@ def _member_listings(app: Starlette) -> list[tuple[str, dict[str, Any], set[str]
 
 
 @settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     pick=st.integers(min_value=0, max_value=10_000), size=st.integers(min_value=1, max_value=100)
