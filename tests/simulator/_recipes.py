@@ -329,6 +329,9 @@ def call_for(action: Action, world: World, setup: Callable[[str], str]) -> Call:
             ident = world.pick(world.types[parts[1]], last=destructive)
     path = action.path.replace("{id}", ident).replace("{job_id}", ident)
     params = dict(REQUIRED_QUERY.get(action.id, {}))
+    # Ask for every optional attribute too, so the schema check covers them.
+    for kind, names in action.additional_fields.items():
+        params[f"additional-fields[{kind}]"] = ",".join(names)
     if action.kind == "client":
         params["company_id"] = world.account.company_id
     body = None

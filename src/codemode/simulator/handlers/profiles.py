@@ -34,6 +34,28 @@ def _new_profile(account: Account, attrs: dict[str, Any]) -> Record:
     record = account.add("profile", stored, {"push-tokens": [], "conversations": []})
     record.attributes.setdefault("properties", {})
     record.attributes["created"] = record.attributes["updated"] = record.created
+    # New profiles have consent records like Klaviyo's: never subscribed until a subscribe call.
+    never = {
+        "consent": "NEVER_SUBSCRIBED",
+        "consent_timestamp": None,
+        "last_updated": None,
+        "method": None,
+        "method_detail": None,
+    }
+    record.attributes["subscriptions"] = {
+        "email": {
+            "marketing": {
+                **never,
+                "can_receive_email_marketing": False,
+                "custom_method_detail": None,
+                "double_optin": None,
+                "suppression": [],
+                "list_suppressions": [],
+            }
+        },
+        "sms": {"marketing": {**never, "can_receive_sms_marketing": False}, "transactional": None},
+        "mobile_push": None,
+    }
     return record
 
 
