@@ -3,7 +3,7 @@
 None of these sentences is in the training data or its templates; they check that the scanner
 generalises across languages rather than memorising its own synthetic rows.
 """
-# ruff: noqa: RUF001, RUF002, RUF003  (multilingual text is the point)
+# ruff: noqa: RUF001  (multilingual text is the point)
 
 from __future__ import annotations
 
