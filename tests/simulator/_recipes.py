@@ -329,7 +329,9 @@ def call_for(action: Action, world: World, setup: Callable[[str], str]) -> Call:
             ident = world.pick(world.types[parts[1]], last=destructive)
     path = action.path.replace("{id}", ident).replace("{job_id}", ident)
     params = dict(REQUIRED_QUERY.get(action.id, {}))
-    # Ask for every optional attribute too, so the schema check covers them.
+    # Ask for every optional attribute and related record too, so the schema check covers them.
+    if action.include and action.method == "GET":
+        params["include"] = ",".join(action.include)
     for kind, names in action.additional_fields.items():
         params[f"additional-fields[{kind}]"] = ",".join(names)
     if action.kind == "client":
