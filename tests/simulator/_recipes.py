@@ -35,6 +35,15 @@ class Call:
         names = {p.wire: p.name for p in action.params}
         out: dict[str, Any] = {names.get(k, k): v for k, v in self.path_values.items()}
         out.update({names[k]: v for k, v in self.params.items() if k in names})
+        if "include" in self.params:
+            out["include"] = self.params["include"].split(",")
+        extra = {
+            k[len("additional-fields[") : -1]: v.split(",")
+            for k, v in self.params.items()
+            if k.startswith("additional-fields[")
+        }
+        if extra:
+            out["additional_fields"] = extra
         if self.body is not None:
             out["body"] = self.body
         return out
