@@ -1,16 +1,20 @@
 """The search index: fielded BM25 over rich action documents, plus intent, exact-name and typo signals.
 
-Score of an action for a query (every part measured on the dev queries before it was kept):
+Score of an action for a query (every part measured on the dev queries before it was kept; the
+benchmark switches each off in turn):
 
-``bm25f / max(bm25f) + sum(facet weight x cue strength) + exact-name bonus``
+``bm25f / max(bm25f) + intent + exact``
 
 * **bm25f**: BM25 over weighted fields (operation id words, summary, keywords, resource, path,
-  parameter and attribute names) with domain concept terms on both sides; normalised per query so
-  the other signals keep the same scale for short and long queries.
-* **intent**: what the caller wants to do (read one, list, create, change, delete, bulk, report,
-  values vs series, IDs only vs full objects, client-side vs server-side) against the action's facets.
+  parameter and attribute names) with domain concept terms on both sides and "!" terms for denied
+  words; normalised per query so the other signals keep one scale for short and long queries.
+* **intent**: what the caller wants to do (read one, list, create, change, delete, link, bulk,
+  poll a job, report, values vs series, IDs only vs full objects, client-side vs server-side) against
+  the action's facets; a clear verb penalises actions of another kind; the resource the query is
+  about (its head) against what the action returns or moves; nested reads whose parent is never
+  named step back; and the share of the operation id's nouns the query says.
 * **exact**: an operation id, a dotted function name, or ``METHOD /path`` named in the query.
-* **typos**: unknown words are mapped to the closest known word (rapidfuzz) before any of this.
+* **typos**: unknown words one or two edits from a known word are repaired (rapidfuzz) first.
 
 Every term's score row is precomputed at build time, so a query is a handful of vector additions.
 """
