@@ -1,4 +1,6 @@
-"""The RestrictedPython layer: compiler policy, guard hooks, builtins and module proxies.
+"""The RestrictedPython layer at run time: guard hooks, builtins, module proxies, the printer.
+
+The compile-time half is ``compiler.py`` (re-exported here).
 
 The policy itself is data (``sandbox/policy.toml``, shipped as ``codemode/_sandbox_policy``);
 this module enforces it. It runs in the zygote (to build everything once, before forking) and in
