@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterable
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -260,7 +260,7 @@ def filtered(ctx: Ctx, records: Iterable[Record], value_of: ValueOf | None = Non
     read = value_of or (lambda r, f: field_value(ctx.account, r, f))
     raw = ctx.param("filter")
     conditions: list[Condition] = parse_filter(raw, ctx.action) if raw else []
-    out = [r for r in records if not conditions or matches(conditions, lambda f, r=r: read(r, f))]  # type: ignore[misc]
+    out = [r for r in records if not conditions or matches(conditions, partial(read, r))]
     sort = ctx.param("sort")
     if sort:
         if sort not in ctx.action.sort:
