@@ -67,7 +67,6 @@ def _probes(host_pid: int) -> dict[str, Any]:
         "raise_limits": _attempt(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))),
         "limit_other": _attempt(lambda: resource.prlimit(host_pid, resource.RLIMIT_NOFILE, (1, 1))),
         "as_limit": resource.getrlimit(resource.RLIMIT_AS)[0],
-        "environ_has_canary": "pk_" in "".join(os.environ.values()),
     }
 
 
@@ -114,7 +113,6 @@ def _confined(
 @pytest.fixture(scope="module")
 def escaped() -> dict[str, Any]:
     host = os.getpid()
-    os.environ.setdefault("CODEMODE_TEST_CANARY", "pk_canary_in_host_env")
     return _confined(lambda report: _probes(host))
 
 

@@ -338,3 +338,13 @@ async def test_a_reset_control_socket_is_a_sandbox_error() -> None:
         await client._recv()
     assert not client.alive
     host.close()
+
+
+async def test_the_zygote_starts_with_an_empty_environment(sandbox: Sandbox) -> None:
+    await execute(sandbox, "pass")
+    zygote = sandbox._zygote
+    assert zygote is not None
+    assert os.environ.get("KLAVIYO_API_KEY")  # the canary is in the host's environment...
+    assert (
+        Path(f"/proc/{zygote.process.pid}/environ").read_bytes() == b""
+    )  # ...and not in the zygote's
