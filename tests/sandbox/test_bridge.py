@@ -237,3 +237,20 @@ def test_bridge_lists_operations_by_group_and_hides_the_client() -> None:
     b = bridge(FakeClient(), secrets=[SECRET])
     assert "get_profiles" in b.operations()["profiles"]
     assert SECRET not in repr(b) and "dry_run=False" in repr(b)
+
+
+class RaisingScanner:
+    def scan_response(self, document: Any, policy: str = "redact") -> FakeScan:
+        raise RuntimeError("model file missing")
+
+
+async def test_a_failing_scanner_withholds_the_answer(caplog: pytest.LogCaptureFixture) -> None:
+    reply = await bridge(scanner=RaisingScanner()).call("get_profiles", [], {})
+    assert reply.scan == "blocked" and reply.raw is None and reply.error is not None
+    assert (
+        reply.error["class"] == "ResponseBlockedError"
+        and "could not check it" in reply.error["message"]
+    )
+    text, verdict = await bridge(scanner=RaisingScanner()).scan_output("anything")
+    assert verdict == "blocked" and text.startswith("[output withheld")
+    assert "the scanner failed" in caplog.text

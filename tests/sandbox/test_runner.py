@@ -102,8 +102,8 @@ async def test_forged_errors_from_a_worker_are_sanitised(sandbox: Sandbox) -> No
         and error.line is None
     )
     run.done = {"error": "not an object"}
-    with pytest.raises(ProtocolError):
-        sandbox._final_error(run, {})
+    forged = sandbox._final_error(run, {})
+    assert forged is not None and forged.type == "SandboxError" and "malformed" in forged.message
 
 
 async def test_exit_reasons_are_explained(sandbox: Sandbox) -> None:
@@ -348,3 +348,26 @@ async def test_the_zygote_starts_with_an_empty_environment(sandbox: Sandbox) -> 
     assert (
         Path(f"/proc/{zygote.process.pid}/environ").read_bytes() == b""
     )  # ...and not in the zygote's
+
+
+class _BrokenScanBridge(FakeBridge):
+    async def scan_output(self, text: str) -> tuple[str, Any]:
+        raise RuntimeError("classifier crashed")
+
+
+async def test_a_failing_output_scan_withholds_the_output(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = await execute(sandbox, "print('secret-ish data')\n1 / 0", bridge=_BrokenScanBridge())
+    assert result.output_scan == "blocked" and "secret-ish" not in result.output
+    assert result.error is not None and result.error.type == "ZeroDivisionError"
+    assert result.error.message.startswith("[output withheld")
+    assert "scanning the output failed" in caplog.text
+    ok = await execute(sandbox, "print('fine')", bridge=_BrokenScanBridge())
+    assert ok.error is None and ok.output.startswith("[output withheld")
+
+
+async def test_a_forged_store_that_cannot_be_measured_is_ignored(sandbox: Sandbox) -> None:
+    from codemode.sandbox.runner import _json_size
+
+    assert _json_size({"s": {1}}) == float("inf")

@@ -246,9 +246,14 @@ class SdkBridge:
             return BridgeReply(error=failure.to_dict(), params=merged)
         raw, scan = await self._scan(result.raw)
         if scan == "blocked":
+            why = (
+                "the scanner could not check it"
+                if raw is None
+                else "the scanner found prompt injection in it (scan policy 'block')"
+            )
             message = (
-                f"{op_id}'s answer was withheld: the scanner found prompt injection in it "
-                f"(scan policy 'block'); narrow the request (fields, filter) or skip that record"
+                f"{op_id}'s answer was withheld: {why}; narrow the request (fields, filter) or "
+                "skip that record"
             )
             error = {"class": "ResponseBlockedError", "message": message, "operation_id": op_id}
             return BridgeReply(status=result.status, scan=scan, error=error, params=merged)
@@ -262,9 +267,13 @@ class SdkBridge:
         if self.scanner is None or document is None:
             return _scrub(document, self._secrets), "unscanned"
         scanner = self.scanner
-        scan = await anyio.to_thread.run_sync(
-            lambda: scanner.scan_response(document, policy=self.scan_policy)
-        )
+        try:
+            scan = await anyio.to_thread.run_sync(
+                lambda: scanner.scan_response(document, policy=self.scan_policy)
+            )
+        except Exception:  # fail closed: an answer the scanner could not check is withheld
+            log.exception("the scanner failed")
+            return None, "blocked"
         verdict = scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"
         return _scrub(scan.document, self._secrets), verdict  # type: ignore[return-value]
 

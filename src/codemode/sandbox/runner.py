@@ -63,6 +63,16 @@ class _Run:
         self.output.append(text)
 
 
+_WITHHELD = "[output withheld: the scanner could not check it; the operator's log says why]"
+
+
+def _json_size(value: Any) -> float:
+    try:
+        return len(json.dumps(value))
+    except (TypeError, ValueError, RecursionError):
+        return float("inf")
+
+
 def _error(kind: str, message: str, line: int | None = None) -> ErrorInfo:
     return ErrorInfo(kind, message, line)
 
@@ -71,7 +81,7 @@ def _worker_error(value: Any) -> ErrorInfo | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ProtocolError("error must be an object")
+        return _error("SandboxError", "the worker sent a malformed message and was stopped")
     line = value.get("line")
     return ErrorInfo(
         str(value.get("type", "Error"))[:100],
@@ -188,7 +198,7 @@ class Sandbox:
             dropped = run.done.get("dropped", 0)
             worker_dropped = dropped if isinstance(dropped, int) and dropped > 0 else 0
             new_store = run.done.get("store")
-            if isinstance(new_store, dict) and len(json.dumps(new_store)) <= limits.store_bytes:
+            if isinstance(new_store, dict) and _json_size(new_store) <= limits.store_bytes:
                 result.store = new_store
         output = "".join(run.output)
         result.dropped_bytes = run.dropped + worker_dropped
@@ -198,10 +208,15 @@ class Sandbox:
                 f"\n[output truncated: {result.dropped_bytes} more bytes were not shown (limit "
                 f"{limits.output_bytes} bytes); print a summary (counts, a few examples) instead]"
             )
-        if error is not None:
-            message, _ = await bridge.scan_output(error.message)
-            error = ErrorInfo(error.type, message, error.line)
-        result.output, result.output_scan = await bridge.scan_output(output)
+        try:
+            if error is not None:
+                message, _ = await bridge.scan_output(error.message)
+                error = ErrorInfo(error.type, message, error.line)
+            result.output, result.output_scan = await bridge.scan_output(output)
+        except Exception:  # fail closed: nothing unscanned reaches the model
+            log.exception("scanning the output failed")
+            result.output, result.output_scan = _WITHHELD, "blocked"
+            error = ErrorInfo(error.type, _WITHHELD, error.line) if error is not None else None
         result.error = error
         result.wall_ms = monotonic_ms(started)
         return result
