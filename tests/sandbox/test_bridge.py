@@ -254,3 +254,16 @@ async def test_a_failing_scanner_withholds_the_answer(caplog: pytest.LogCaptureF
     text, verdict = await bridge(scanner=RaisingScanner()).scan_output("anything")
     assert verdict == "blocked" and text.startswith("[output withheld")
     assert "the scanner failed" in caplog.text
+
+
+async def test_a_failing_confirm_hook_refuses_instead_of_crashing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(action: Action, params: Mapping[str, Any]) -> bool:
+        raise RuntimeError("client went away")
+
+    client = FakeClient()
+    b = bridge(client, policy=Policy(allow_destructive=True), confirm=broken)
+    reply = await b.call("delete_list", ["L1"], {})
+    assert reply.error is not None and "failed on the host" in reply.error["message"]
+    assert client.calls == [] and "serving delete_list failed unexpectedly" in caplog.text

@@ -209,7 +209,17 @@ class SdkBridge:
         return merged
 
     async def call(self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]) -> BridgeReply:
-        """Serve one call (see the module docstring for the order of checks)."""
+        """Serve one call (see the module docstring for the order of checks); never raises."""
+        try:
+            return await self._serve(op_id, args, params)
+        except Exception:  # a confirm hook or SDK bug: logged, refused, never forwarded
+            log.exception("serving %s failed unexpectedly", op_id)
+            failure = KlaviyoError(f"{op_id} failed on the host; retry later", operation_id=op_id)
+            return BridgeReply(error=failure.to_dict())
+
+    async def _serve(
+        self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]
+    ) -> BridgeReply:
         action = self.catalog.get(op_id)
         if action is None:
             close = self.catalog.closest(op_id)
