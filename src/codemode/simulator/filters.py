@@ -56,10 +56,15 @@ def parse_datetime(text: str) -> datetime:
     return moment
 
 
+_MAX_DEPTH = 32
+"""Deepest ``and(...)`` nesting accepted: deeper is refused with a 400, not a RecursionError."""
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> str:
         self.skip()
@@ -103,8 +108,12 @@ class _Parser:
             )
         self.expect("(")
         if op == "and":
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                raise _bad(f"Invalid filter: and() nested more than {_MAX_DEPTH} deep; flatten it.")
             inner = self.terms()
             self.expect(")")
+            self.depth -= 1
             return inner
         if op not in OPERATORS:
             raise _bad(f"Invalid filter: unknown operator {op!r}.")
