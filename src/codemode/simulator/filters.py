@@ -126,7 +126,7 @@ class _Parser:
         self.expect(")")
         return [(op, field, value, quoted)]
 
-    def value(self) -> tuple[Any, bool]:
+    def value(self, *, in_list: bool = False) -> tuple[Any, bool]:
         char = self.peek()
         if char in ("'", '"'):
             end = self.text.find(char, self.pos + 1)
@@ -136,6 +136,8 @@ class _Parser:
             self.pos = end + 1
             return text, True
         if char == "[":
+            if in_list:
+                raise _bad(f"Invalid filter: lists cannot contain lists (position {self.pos}).")
             self.pos += 1
             items: list[Any] = []
             any_quoted = False
@@ -143,7 +145,7 @@ class _Parser:
                 self.pos += 1
                 return items, False
             while True:
-                item, quoted = self.value()
+                item, quoted = self.value(in_list=True)
                 items.append(item)
                 any_quoted = any_quoted or quoted
                 if self.peek() == ",":
