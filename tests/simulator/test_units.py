@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from codemode.catalog import load_catalog
@@ -113,3 +114,18 @@ def test_body_checker_points_at_the_first_problem() -> None:
         "/data/attributes/name",
         "must be of type string",
     )
+
+
+def test_hostile_bodies_are_400_not_server_errors(client: httpx.Client) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for raw in (
+        deep,
+        "{not json",
+        '{"data": 5}',
+        '{"data": {"type": "list", "attributes": {"name": ' + deep + "}}}",
+    ):
+        response = client.post(
+            "/api/lists", content=raw, headers={"content-type": "application/vnd.api+json"}
+        )
+        assert response.status_code == 400, raw[:40]
+        assert response.json()["errors"][0]["source"]["pointer"].startswith("/")

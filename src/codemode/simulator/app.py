@@ -103,7 +103,7 @@ async def _body(request: Request, action: Action) -> Any:
         return None
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_body("/", "The request body is not valid JSON.") from None
     problem = first_error(action.body.schema, body)
     if problem:
