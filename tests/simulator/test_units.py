@@ -129,3 +129,20 @@ def test_hostile_bodies_are_400_not_server_errors(client: httpx.Client) -> None:
         )
         assert response.status_code == 400, raw[:40]
         assert response.json()["errors"][0]["source"]["pointer"].startswith("/")
+
+
+def test_a_handler_bug_answers_500_in_klaviyo_error_shape(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codemode.simulator.handlers import generic
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(generic, "listing", broken)
+    response = client.get("/api/lists")
+    assert response.status_code == 500
+    error = response.json()["errors"][0]
+    assert (
+        error["status"] == 500 and "get_lists" in error["detail"] and "boom" not in error["detail"]
+    )

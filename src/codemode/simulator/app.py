@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -26,6 +27,8 @@ from codemode.simulator.state import SimState
 from codemode.simulator.validate import first_error
 
 __all__ = ["MEDIA_TYPE", "DroppedConnection", "create_app"]
+
+_log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/vnd.api+json"
 REVISION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(\.[a-z]+)?$")
@@ -198,6 +201,14 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
             headers.update(error.headers)
             sim.stats.statuses[error.status] += 1
             return _json(error.status, error_document(error), headers)
+        except Exception:
+            # A simulator bug still answers in Klaviyo's 5XX shape; the traceback goes to the log.
+            _log.exception("simulator handler %s failed", action.id)
+            sim.stats.statuses[500] += 1
+            failure = ApiError(
+                500, "error", f"The simulator failed while serving {action.id}; see its log."
+            )
+            return _json(500, error_document(failure), headers)
 
     endpoint.__name__ = action.id
     return endpoint
