@@ -146,3 +146,35 @@ def test_a_handler_bug_answers_500_in_klaviyo_error_shape(
     assert (
         error["status"] == 500 and "get_lists" in error["detail"] and "boom" not in error["detail"]
     )
+
+
+def test_demo_mode_accepts_any_pk_key_and_strict_mode_only_registered_ones() -> None:
+    from codemode.simulator import SimConfig, create_app
+    from tests.simulator.conftest import NOW, make_client
+
+    strict = create_app(SimConfig(now=NOW, profiles=10, events=50, demo=False))
+    with make_client(strict) as c:
+        assert (
+            c.get(
+                "/api/lists", headers={"Authorization": "Klaviyo-API-Key pk_anything"}
+            ).status_code
+            == 401
+        )
+        assert c.get("/api/lists").status_code == 200  # the registered DEMO_PRIVATE_KEY
+        assert (
+            c.get("/api/lists", headers={"Authorization": "Klaviyo-API-Key pk_"}).status_code == 401
+        )
+    demo = create_app(SimConfig(now=NOW, profiles=10, events=50))
+    with make_client(demo) as c:
+        assert (
+            c.get(
+                "/api/lists", headers={"Authorization": "Klaviyo-API-Key pk_anything"}
+            ).status_code
+            == 200
+        )
+        assert (
+            c.get(
+                "/api/lists", headers={"Authorization": "Klaviyo-API-Key sk_anything"}
+            ).status_code
+            == 401
+        )

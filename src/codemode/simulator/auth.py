@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from codemode.catalog import Action
 from codemode.simulator.errors import ApiError
-from codemode.simulator.state import SimState
+from codemode.simulator.state import KeyGrant, SimState
 
 __all__ = ["Principal", "authenticate"]
 
@@ -67,7 +67,8 @@ def authenticate(
             and credential.startswith("pk_")
             and len(credential) > 3
         ):
-            grant = sim.keys.get(next(iter(sim.keys))) if sim.keys else None
+            # Demo mode: any private-looking key opens the default account with full access.
+            grant = KeyGrant(sim.default_account)
         if grant is None:
             raise _unauthorized(
                 "Incorrect authentication credentials: the private API key is not valid."
