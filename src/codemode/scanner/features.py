@@ -103,9 +103,8 @@ def featurize(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]
     """Return the sparse feature vector of ``text`` as sorted bucket indices and their weights."""
     buckets, counts = np.unique(_hashes(text), return_counts=True)
     values = (1.0 + np.log(counts)).astype(np.float32)
-    norm = float(np.sqrt(np.dot(values, values)))
-    if norm > 0.0:
-        values /= norm
+    # The padded text always has a 2-gram, so the norm is never zero.
+    values /= float(np.sqrt(np.dot(values, values)))
     return buckets.astype(np.int64), values
 
 
@@ -135,7 +134,7 @@ def chunks(text: str) -> list[str]:
         return [text]
     pieces: list[str] = []
     start = 0
-    while start < len(text):
+    while True:
         end = min(len(text), start + CHUNK_CHARS)
         if end < len(text):
             cut = text.rfind(" ", start + CHUNK_CHARS // 2, end)
