@@ -178,3 +178,18 @@ def test_demo_mode_accepts_any_pk_key_and_strict_mode_only_registered_ones() -> 
             ).status_code
             == 401
         )
+
+
+def test_public_api_is_sorted_and_importable() -> None:
+    import codemode.simulator as simulator
+
+    assert simulator.__all__ == sorted(simulator.__all__)
+    assert all(hasattr(simulator, name) for name in simulator.__all__)
+    assert {
+        "create_app",
+        "SimConfig",
+        "FaultConfig",
+        "DEMO_PRIVATE_KEY",
+        "DEMO_COMPANY_ID",
+        "DEMO_OAUTH_CLIENT",
+    } <= set(simulator.__all__)
