@@ -69,3 +69,14 @@ def test_threshold_keeps_false_positives_within_the_cap() -> None:
     strong = np.zeros(6, dtype=bool)
     threshold, figures = pick_threshold(p, labels, strong, max_fpr=0.0)
     assert 0.334 < threshold <= 0.6 and figures["f1"] == 1.0
+
+
+def test_real_docstrings_come_only_from_the_listed_permissive_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codemode.scanner.training import realtext
+
+    monkeypatch.setattr(realtext, "PACKAGES", ("rich", "not-an-installed-package"))
+    rows = realtext.docstring_rows(limit=50)
+    assert 10 <= len(rows) <= 50
+    assert all(r["label"] == 0 and len(str(r["text"])) >= 200 for r in rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import warnings
 from importlib import metadata
 from types import ModuleType
 
@@ -22,6 +23,14 @@ _SKIP = ("test", "_vendor", "conftest", "f2py", "distutils", "__main__", "typing
 
 
 def _modules(package: str) -> list[ModuleType]:
+    with warnings.catch_warnings():
+        # Importing every submodule trips deprecation warnings (numpy.distutils, ...); their
+        # docstrings are still good prose.
+        warnings.simplefilter("ignore")
+        return _import_all(package)
+
+
+def _import_all(package: str) -> list[ModuleType]:
     try:
         root = importlib.import_module(package)
     except ImportError:
@@ -32,7 +41,7 @@ def _modules(package: str) -> list[ModuleType]:
             continue
         try:
             found.append(importlib.import_module(info.name))
-        except Exception:
+        except Exception:  # an optional submodule that fails to import is skipped
             continue
     return found
 
