@@ -292,6 +292,24 @@ def test_sending_a_campaign_marks_it_sent_and_records_recipients(
         "/api/campaign-send-jobs", json={"data": {"type": "campaign-send-job", "id": draft.id}}
     )
     assert again.status_code == 409
+    placed = next(
+        m for m in _account(app).records("metric") if m.attributes["name"] == "Placed Order"
+    )
+    report = {
+        "data": {
+            "type": "campaign-values-report",
+            "attributes": {
+                "statistics": ["recipients"],
+                "timeframe": {"key": "last_7_days"},
+                "conversion_metric_id": placed.id,
+                "filter": f'equals(campaign_id,"{draft.id}")',
+            },
+        }
+    }
+    results = _data(client.post("/api/campaign-values-reports", json=report))["attributes"][
+        "results"
+    ]
+    assert [r["statistics"]["recipients"] for r in results] == [estimate]
 
 
 def test_stats_count_each_accepted_write_once(app: Starlette, client: httpx.Client) -> None:

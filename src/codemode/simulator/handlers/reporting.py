@@ -20,19 +20,21 @@ from codemode.simulator.filters import Condition, matches, parse_datetime, parse
 from codemode.simulator.handlers._registry import handler
 from codemode.simulator.store import Account, Record, iso
 
+# key -> (days back from the anchor day's start, days ahead of it to stop at); rolling windows
+# run to the end of the anchor day so today's writes count, calendar-style ones stop before it.
 KEYS = {
     "today": (0, -1),
     "yesterday": (1, 0),
-    "last_7_days": (7, 0),
+    "last_7_days": (7, -1),
     "last_week": (7, 0),
     "this_week": (7, -1),
-    "last_30_days": (30, 0),
+    "last_30_days": (30, -1),
     "last_month": (30, 0),
     "this_month": (30, -1),
-    "last_90_days": (90, 0),
-    "last_3_months": (90, 0),
-    "last_365_days": (365, 0),
-    "last_12_months": (365, 0),
+    "last_90_days": (90, -1),
+    "last_3_months": (90, -1),
+    "last_365_days": (365, -1),
+    "last_12_months": (365, -1),
     "last_year": (365, 0),
     "this_year": (365, -1),
 }
