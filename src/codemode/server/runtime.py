@@ -217,6 +217,8 @@ class Runtime:
             scan_policy=self.settings.scan_policy,
             dry_run=dry_run,
             confirm=_elicit_confirmation(ctx),
+            # Defence in depth: should an upstream ever echo the credential, it is redacted.
+            secrets=tuple(s for s in (creds.api_key, creds.access_token) if s),
         )
         calls, last = 0, ""
         started = time.monotonic()
