@@ -240,3 +240,36 @@ async def test_oauth_tokens_appear_in_no_log_result_or_audit_row_and_persist_onl
     assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(state_file.parent.stat().st_mode) & 0o077 == 0
     assert b"oauth:" in audit + _everything_in(tmp_path)  # the runs were audited, by subject
+
+
+class EchoingProxy(httpx.AsyncBaseTransport):
+    """A misbehaving hop in front of Klaviyo that echoes the request's Authorization header
+    into every JSON:API answer (a debugging proxy, a broken gateway)."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = json.loads(await response.aread() or b"null")
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            for record in body["data"]:
+                record.setdefault("attributes", {})["debug"] = request.headers["authorization"]
+        return httpx.Response(response.status_code, json=body, request=request)
+
+
+async def test_a_key_echoed_back_by_the_upstream_is_redacted_before_the_script_sees_it(
+    tmp_path: Path,
+) -> None:
+    canary = "pk_canary_" + secrets.token_hex(12)
+    sim = create_app(SimConfig(profiles=5, events=5))
+    http = httpx.AsyncClient(transport=EchoingProxy(sim), base_url=DEMO_BASE_URL)
+    settings = Settings(api_key=canary, base_url=DEMO_BASE_URL, audit_db=tmp_path / "audit.db")
+    built = build_server(settings, transport="memory", http_client=http, log_level="ERROR")
+    script = "lists = klaviyo.lists.get_lists()\nprint([r['debug'] for r in lists.data][:1])"
+    with anyio.fail_after(60):
+        async with built.running(), Client(built.mcp) as client:
+            result = await client.call_tool("execute_code", {"code": script})
+    text = _dump(result)
+    assert "Klaviyo-API-Key" in text  # the echo reached the script...
+    assert canary not in text  # ...without the key itself
