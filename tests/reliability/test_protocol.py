@@ -1,10 +1,15 @@
-"""Malformed JSON-RPC frames: over HTTP (garbage POSTed to /mcp) and stdio (``codemode serve
---demo`` spawned, garbage lines on its stdin). Each is refused and the server keeps serving."""
+"""Malformed JSON-RPC frames: over HTTP (garbage POSTed to /mcp) and stdio (``codemode serve``
+spawned, garbage lines on its stdin). Each is refused and the server keeps serving.
+
+The stdio server runs with a canary key against the simulator served on 127.0.0.1 and logs at
+DEBUG, so the same transcript also shows that its stdout and stderr never carry the key.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +18,8 @@ import anyio
 import httpx
 import pytest
 
+from codemode.server.credentials import key_principal
+from codemode.simulator import SimConfig, create_app
 from tests.reliability.conftest import BuildServer
 from tests.server.conftest import http_client, serving
 
@@ -67,8 +74,17 @@ async def test_garbage_posted_to_mcp_gets_a_json_rpc_error_and_the_server_keeps_
 STDIO_GARBAGE = [line for name, line in GARBAGE if name not in ("huge_string",)] + [b"\x00\x00"]
 
 
+CANARY = "pk_canary_" + secrets.token_hex(12)
+STDIO_CALLS = [
+    "print(6 * 7)",
+    "klaviyo.profiles.get_profile('nope')",
+    "raise ValueError('boom')",
+    "klaviyo.webhooks.create_webhook(name='x', endpoint_url='https://e.example', secret_key='k')",
+]
+
+
 def _stdio_transcript(tmp: Path) -> dict[str, Any]:
-    """Spawn ``codemode serve --demo``, send garbage then a real session; collect the output."""
+    """Spawn ``codemode serve``, send garbage then a real session; collect the output."""
     initialize = {
         "jsonrpc": "2.0",
         "id": 1,
@@ -79,7 +95,6 @@ def _stdio_transcript(tmp: Path) -> dict[str, Any]:
             "clientInfo": {"name": "garbage", "version": "0"},
         },
     }
-    script = {"code": "print(6 * 7)"}
     frames = [line.replace(b"\n", b" ") + b"\n" for line in STDIO_GARBAGE]
     frames += [
         json.dumps(initialize).encode() + b"\n",
@@ -87,40 +102,46 @@ def _stdio_transcript(tmp: Path) -> dict[str, Any]:
         *(line.replace(b"\n", b" ") + b"\n" for line in STDIO_GARBAGE[:4]),
         b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n',
         b'{"jsonrpc":"2.0","id":3,"method":"no/such/method"}\n',
-        json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": 4,
-                "method": "tools/call",
-                "params": {"name": "execute_code", "arguments": script},
-            }
-        ).encode()
-        + b"\n",
+        *(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 4 + n,
+                    "method": "tools/call",
+                    "params": {"name": "execute_code", "arguments": {"code": code}},
+                }
+            ).encode()
+            + b"\n"
+            for n, code in enumerate(STDIO_CALLS)
+        ),
     ]
-    env = {**os.environ, "CODEMODE_AUDIT_DB": "off", "HOME": str(tmp)}
-    env.pop("KLAVIYO_API_KEY", None)
+    last = f'"id":{3 + len(STDIO_CALLS)}'.encode()
+    env = {**os.environ, "CODEMODE_AUDIT_DB": str(tmp / "audit.sqlite3"), "HOME": str(tmp)}
+    env["KLAVIYO_API_KEY"] = CANARY
 
     async def main() -> dict[str, Any]:
         out = b""
         errors = b""
+        sim = create_app(SimConfig(profiles=20, events=40))
         with anyio.fail_after(180):
-            async with await anyio.open_process(
-                [str(CODEMODE), "serve", "--demo"], env=env
-            ) as proc:
-                assert (
-                    proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-                )
-                for frame in frames:
-                    await proc.stdin.send(frame)
-                while b'"id":4' not in out:
-                    out += await proc.stdout.receive()
-                await proc.stdin.aclose()
-                async for chunk in proc.stdout:
-                    out += chunk
-                async for chunk in proc.stderr:
-                    errors += chunk
-                code = await proc.wait()
-        return {"stdout": out, "stderr": errors, "returncode": code}
+            async with serving(sim) as url:
+                env["KLAVIYO_BASE_URL"] = url.removesuffix("/mcp")
+                command = [str(CODEMODE), "serve", "--log-level", "DEBUG"]
+                async with await anyio.open_process(command, env=env) as proc:
+                    assert proc.stdin is not None and proc.stdout is not None
+                    assert proc.stderr is not None
+                    for frame in frames:
+                        await proc.stdin.send(frame)
+                    while last not in out:
+                        out += await proc.stdout.receive()
+                    await proc.stdin.aclose()
+                    async for chunk in proc.stdout:
+                        out += chunk
+                    async for chunk in proc.stderr:
+                        errors += chunk
+                    code = await proc.wait()
+        audit = b"".join(p.read_bytes() for p in tmp.glob("audit.sqlite3*"))
+        return {"stdout": out, "stderr": errors, "returncode": code, "audit": audit}
 
     return anyio.run(main)
 
@@ -144,6 +165,20 @@ def test_garbage_on_stdin_neither_stops_the_stdio_server_nor_reaches_stdout(
     assert by_id[4]["result"]["structuredContent"]["output"].strip() == "42"
     assert stdio_transcript["returncode"] == 0  # it ended because stdin closed, not a crash
     assert b"Traceback" not in stdio_transcript["stderr"]
+
+
+def test_the_stdio_servers_stdout_stderr_and_audit_never_carry_the_key(
+    stdio_transcript: dict[str, Any],
+) -> None:
+    by_id = {m.get("id"): m for m in _messages(stdio_transcript)}
+    kinds = [by_id[4 + n]["result"]["structuredContent"]["error"] for n in range(len(STDIO_CALLS))]
+    assert kinds[0] is None
+    assert [k["type"] for k in kinds[1:]] == ["NotFoundError", "ValueError", "PolicyError"]
+    assert b"DEBUG" in stdio_transcript["stderr"] or len(stdio_transcript["stderr"]) > 200
+    assert key_principal(CANARY).encode() in stdio_transcript["audit"]  # the runs were audited
+    for where in ("stdout", "stderr", "audit"):
+        assert CANARY.encode() not in stdio_transcript[where], where
+        assert CANARY[3:].encode() not in stdio_transcript[where], where
 
 
 @pytest.mark.xfail(
