@@ -106,7 +106,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return stmts
 
 
-_LINE = re.compile(r"^Line (\d+): (.*)$", re.DOTALL)
+# RestrictedPython writes "Line None: ... at statement: None" when the parser has no position
+# (e.g. a NUL byte in the source): the placeholders are dropped, not shown to the model.
+_LINE = re.compile(r"^Line (\d+|None): (.*?)(?: at statement: None)?$", re.DOTALL)
 
 
 def compile_script(source: str) -> types.CodeType:
@@ -124,7 +126,7 @@ def compile_script(source: str) -> types.CodeType:
     if result.errors or result.code is None:
         first = result.errors[0] if result.errors else "the script could not be compiled"
         match = _LINE.match(first)
-        line = int(match.group(1)) if match else None
+        line = int(match.group(1)) if match and match.group(1) != "None" else None
         text = match.group(2) if match else first
         kind = (
             "SyntaxError"
