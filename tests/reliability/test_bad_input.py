@@ -233,3 +233,14 @@ def test_a_malformed_filter_sent_to_the_simulator_is_a_400_never_a_500(
     assert answer.status_code in (200, 400), (answer.status_code, answer.text[:200])
     if answer.status_code == 400:
         assert answer.json()["errors"][0]["source"]["parameter"] == "filter"
+
+
+@pytest.mark.parametrize("code", ["print(1)\x00", "x = '\x00'\nprint(len(x))"])
+def test_a_nul_byte_in_a_script_is_a_syntax_error_that_says_so_without_placeholders(
+    mcp_portal: tuple[BlockingPortal, Client], code: str
+) -> None:
+    portal, client = mcp_portal
+    result = _call(portal, client, "execute_code", {"code": code})
+    error = result.structured_content["error"]
+    assert error["type"] == "SyntaxError" and "null bytes" in error["message"]
+    assert "None" not in error["message"] and error["line"] is None
