@@ -103,3 +103,31 @@ async def test_a_policy_refusal_reaches_the_agent_with_its_reason(make_server: B
     error = (result.structured_content or {}).get("error") or {}
     assert error.get("type") in types
     assert fragment in str(error.get("message")), error
+
+
+def test_bench_load_takes_sessions_and_minutes_and_stays_out_of_bench_all() -> None:
+    from typer.testing import CliRunner
+
+    from codemode.cli import app
+    from codemode.commands import bench
+
+    shown = CliRunner().invoke(app, ["bench", "load", "--help"], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "--sessions" in shown.output and "--minutes" in shown.output
+    assert "load" in bench._BENCHMARKS and "load" not in bench._IN_ALL
+    refused = CliRunner().invoke(app, ["bench", "load", "--sessions", "0"])
+    assert refused.exit_code != 0
+
+
+def test_the_load_report_summarises_percentiles_and_the_memory_trend() -> None:
+    from codemode.bench.load import LoadReport
+
+    report = LoadReport(sessions=2, ok=100, requests=103, busy=3, wall_s=10.0)
+    report.latencies_ms = [float(v) for v in range(1, 101)]
+    report.end_to_end_ms = [float(v) for v in range(1, 101)]
+    report.rss = [(float(t), (100 + (t >= 6) * 10) * 2**20) for t in range(9)]
+    summary = report.summary()
+    assert (summary["p50_ms"], summary["p95_ms"], summary["p99_ms"]) == (50.0, 95.0, 99.0)
+    assert summary["rss_first_third_mb"] == 100.0 and summary["rss_last_third_mb"] == 110.0
+    assert summary["rss_growth_pct"] == 10.0 and summary["peak_rss_mb"] == 110.0
+    assert summary["throughput_per_s"] == 10.0
