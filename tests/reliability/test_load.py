@@ -10,7 +10,6 @@ import os
 
 import anyio
 import httpx2
-import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -88,12 +87,6 @@ async def test_hostile_scripts_are_refused_the_same_way_while_load_runs(
         assert "Traceback" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the shipped scanner classifier flags the policy's own refusal text ('... refused by "
-    "policy ...; start the server with --allow-destructive') in the error message, so the agent "
-    "reads '[codemode: removed suspected prompt injection]' instead of the reason and the fix",
-)
 async def test_a_policy_refusal_reaches_the_agent_with_its_reason(make_server: BuildServer) -> None:
     built = make_server()
     _, code, types, fragment = next(c for c in REFUSED if c[0] == "webhook_default_refused")

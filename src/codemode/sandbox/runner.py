@@ -50,6 +50,9 @@ class _Run:
         self.hello = False
         self.dry_run = dry_run
         self.pid: int | None = None
+        # Refusal and limit messages the host wrote itself (no script or Klaviyo text in them):
+        # when the script's final error is one of these verbatim, it needs no scan.
+        self.trusted: set[str] = set()
 
     def add_output(self, text: Any) -> None:
         if not isinstance(text, str):
@@ -63,6 +66,9 @@ class _Run:
         self.output.append(text)
 
 
+# Errors whose message the bridge writes itself from the policy and the catalog, never from
+# script input or Klaviyo data.
+_HOST_AUTHORED = frozenset({"PolicyError", "LimitError", "ResponseBlockedError"})
 _WITHHELD = "[output withheld: the scanner could not check it; the operator's log says why]"
 
 
@@ -193,6 +199,8 @@ class Sandbox:
         result.cpu_ms = round(float(exit_info.get("cpu_s") or 0.0) * 1000, 1)
         result.isolation = dict(self.isolation)
         error = self._final_error(run, exit_info)
+        if error is not None and run.done is None:
+            run.trusted.add(error.message)  # timeouts, CPU, crashes: written by the host
         worker_dropped = 0
         if run.done is not None:
             dropped = run.done.get("dropped", 0)
@@ -209,7 +217,7 @@ class Sandbox:
                 f"{limits.output_bytes} bytes); print a summary (counts, a few examples) instead]"
             )
         try:
-            if error is not None:
+            if error is not None and error.message not in run.trusted:
                 message, _ = await bridge.scan_output(error.message)
                 error = ErrorInfo(error.type, message, error.line)
             result.output, result.output_scan = await bridge.scan_output(output)
@@ -381,14 +389,12 @@ class Sandbox:
         if len(run.calls) >= self.limits.max_calls:
             limit = self.limits.max_calls
             run.calls.append(CallRecord(op, 0, 0.0, "unscanned", "LimitError"))
-            return {
-                "ok": False,
-                "error": {
-                    "class": "LimitError",
-                    "message": f"SDK call limit of {limit} per execution reached; fetch fewer pages "
-                    "(larger page_size, filters, max_items) or continue in the next script via store",
-                },
-            }
+            text = (
+                f"SDK call limit of {limit} per execution reached; fetch fewer pages "
+                "(larger page_size, filters, max_items) or continue in the next script via store"
+            )
+            run.trusted.add(text)
+            return {"ok": False, "error": {"class": "LimitError", "message": text}}
         reply = await bridge.call(op, args, params)
         error_class = str(reply.error.get("class", "KlaviyoError")) if reply.error else None
         run.calls.append(
@@ -396,6 +402,8 @@ class Sandbox:
         )
         if reply.planned:
             run.planned.append({"id": op, "params": reply.params})
+        if error_class in _HOST_AUTHORED and reply.error is not None:
+            run.trusted.add(str(reply.error.get("message", "")))
         if on_progress is not None:
             try:
                 await on_progress(
