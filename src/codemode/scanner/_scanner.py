@@ -413,7 +413,7 @@ def collect(
             collect(value, child, leaves, groups, where, depth)
         if len(members) > 1 and depth == 0:
             groups.append((pointer, members))
-    elif isinstance(node, list):
+    elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
             collect(value, f"{pointer}/{index}", leaves, groups, where, depth)
 
@@ -431,6 +431,7 @@ def _rewrite(node: Any, pointer: str, values: set[str], keys: set[str], policy: 
             new_key = f"{REDACTED} {len(out)}" if child in keys else key
             out[new_key] = _rewrite(value, child, values, keys, policy)
         return out
-    if isinstance(node, list):
-        return [_rewrite(v, f"{pointer}/{i}", values, keys, policy) for i, v in enumerate(node)]
+    if isinstance(node, (list, tuple)):
+        items = [_rewrite(v, f"{pointer}/{i}", values, keys, policy) for i, v in enumerate(node)]
+        return items if isinstance(node, list) else tuple(items)
     return node
