@@ -594,3 +594,10 @@ def test_prepare_skips_the_seccomp_program_on_other_architectures(
 
     monkeypatch.setattr(confine.platform, "machine", lambda: "aarch64")
     confine.prepare()  # only reads the baseline size; nothing to build
+
+
+def test_a_compile_error_without_a_position_shows_no_placeholders() -> None:
+    with pytest.raises(guards.CompileFailure) as caught:
+        guards.compile_script("x = 1\x00")
+    assert caught.value.kind == "SyntaxError" and caught.value.line is None
+    assert "None" not in caught.value.message
