@@ -30,7 +30,9 @@ catalog: $(STAMP)  ## Regenerate the catalog from ../shared (spec + OpenAPI)
 stubs: $(STAMP)  ## Regenerate the SDK resources and sdk_stubs/ from the catalog
 	$(BIN)/python tools/gen_sdk.py
 
-generate: catalog stubs  ## Regenerate everything derived
+generate: catalog stubs  ## Regenerate everything derived (catalog, SDK, stubs, simulator tables, docs)
+	$(BIN)/python tools/gen_sim_resources.py
+	$(BIN)/python tools/gen_sim_coverage.py
 
 check-generated: $(STAMP)  ## Fail when generated files are stale
 	$(BIN)/python tools/gen_catalog.py --check
