@@ -273,3 +273,33 @@ async def test_a_key_echoed_back_by_the_upstream_is_redacted_before_the_script_s
     text = _dump(result)
     assert "Klaviyo-API-Key" in text  # the echo reached the script...
     assert canary not in text  # ...without the key itself
+
+
+def test_the_local_login_file_holds_no_token_in_clear_and_is_refused_once_others_can_read_it(
+    tmp_path: Path,
+) -> None:
+    from codemode.server.oauth import InsecureFileError, Secret
+    from codemode.server.oauth.upstream import UpstreamTokens
+    from codemode.server.oauth.vault import FileVault, StoredLogin
+
+    access, refresh = "at_canary_" + secrets.token_hex(16), "rt_canary_" + secrets.token_hex(16)
+    tokens = UpstreamTokens(Secret(access), Secret(refresh), expires_at=1e12, scopes=("a:read",))
+    login = StoredLogin(tokens, base_url="https://a.klaviyo.com", client_id="c", created_at=0.0)
+    vault = FileVault(tmp_path / "codemode")
+    vault.save(login)
+    assert access not in repr(login) and refresh not in repr(tokens)
+
+    for path in (vault.path, vault.key_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    raw = vault.path.read_bytes()
+    assert access.encode() not in raw and refresh.encode() not in raw
+    assert b"refresh_token" not in raw
+    loaded = vault.load()
+    assert loaded is not None and loaded.tokens.refresh_token == Secret(refresh)
+
+    for path in (vault.path, vault.key_path):
+        path.chmod(0o644)
+        with pytest.raises(InsecureFileError) as refused:
+            vault.load()
+        assert "chmod 600" in str(refused.value) and access not in str(refused.value)
+        path.chmod(0o600)
