@@ -18,7 +18,6 @@ README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
-OTHERS = ("search", "scan", "sandbox")
 
 
 def _n(value: Any) -> str:
@@ -129,8 +128,7 @@ def render(results: Path = RESULTS) -> str:
         lines += render_tokens(json.loads(tokens.read_text(encoding="utf-8")))
     else:
         lines.append("No tokens results yet: run `make bench`.")
-    others = [(name, results / f"{name}.json") for name in OTHERS]
-    present = [(name, path) for name, path in others if path.is_file()]
+    present = [(path.stem, path) for path in sorted(results.glob("*.json")) if path.stem != "tokens"]
     if present:
         lines += ["", "### Other benchmarks", ""]
         for name, path in present:
