@@ -33,6 +33,7 @@ from codemode.scanner.normalize import views  # noqa: E402
 from codemode.scanner.patterns import match_views  # noqa: E402
 from codemode.scanner.training.synth import all_synthetic  # noqa: E402
 from codemode.scanner.training.train import (  # noqa: E402
+    DEFAULT_C,
     FAMILIES,
     build_corpus,
     fit,
@@ -48,6 +49,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "src" / "codemode" / "scanner" / "model")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-fpr", type=float, default=0.02)
+    parser.add_argument(
+        "--c", type=float, default=DEFAULT_C, help="inverse regularisation strength"
+    )
     parser.add_argument(
         "--dump", type=Path, help="also write the leave-source-out scores here (.npz)"
     )
@@ -75,7 +79,7 @@ def main() -> int:
     held_probabilities = np.zeros(len(every))
     held = np.zeros(len(every), dtype=bool)
     for name in sorted(set(FAMILIES.values())):
-        model = fit(corpus, family != name, seed=args.seed)
+        model = fit(corpus, family != name, seed=args.seed, c=args.c)
         out_rows = np.flatnonzero(family == name)
         held_probabilities[out_rows] = row_probabilities(model, corpus, out_rows)
         held[out_rows] = True
@@ -96,7 +100,7 @@ def main() -> int:
             args.dump, p=held_probabilities, strong=strong, labels=labels, family=family, held=held
         )
 
-    final = fit(corpus, seed=args.seed, threshold=threshold)
+    final = fit(corpus, seed=args.seed, threshold=threshold, c=args.c)
     final.info.update(
         {
             "trained": datetime.now(UTC).strftime("%Y-%m-%d"),

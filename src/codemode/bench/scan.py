@@ -208,6 +208,7 @@ def _leave_source_out(
     console: Console,
     rng: random.Random,
     threshold: float,
+    c: float,
 ) -> tuple[_Scored, dict[str, dict[str, Any]]]:
     from codemode.scanner.training.synth import all_synthetic
     from codemode.scanner.training.train import FAMILIES, build_corpus, fit
@@ -230,7 +231,7 @@ def _leave_source_out(
     for name in families:
         started = time.perf_counter()
         # The shipped recipe, threshold included: only the left-out family is missing.
-        model = fit(corpus, family_of != name, threshold=threshold)
+        model = fit(corpus, family_of != name, threshold=threshold, c=c)
         scanner = Scanner(classifier=model.classifier())
         held = [every[i] for i in np.flatnonzero(family_of == name)]
         scored = _Scored("ours")
@@ -263,9 +264,17 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     shipped.scan_text("warm up the regexes and the model")
     ours_dev = _Scored("ours")
     _score_ours(shipped, dev, ours_dev)
-    threshold = shipped.classifier.threshold if shipped.classifier is not None else 0.5
+    from codemode.scanner.training.train import DEFAULT_C
+
+    meta = shipped.classifier.meta if shipped.classifier is not None else {}
+    threshold = float(meta.get("threshold", 0.5))
     pooled, per_family = _leave_source_out(
-        train_rows, quick=quick, console=console, rng=rng, threshold=threshold
+        train_rows,
+        quick=quick,
+        console=console,
+        rng=rng,
+        threshold=threshold,
+        c=float(meta.get("c", DEFAULT_C)),
     )
 
     combined = _Scored("ours")
