@@ -115,7 +115,8 @@ def _stdio_transcript(tmp: Path) -> dict[str, Any]:
             for n, code in enumerate(STDIO_CALLS)
         ),
     ]
-    last = f'"id":{3 + len(STDIO_CALLS)}'.encode()
+    # Requests run concurrently: wait for every answer before closing stdin (which ends the server).
+    awaited = [f'"id":{i},'.encode() for i in range(1, 4 + len(STDIO_CALLS))]
     env = {**os.environ, "CODEMODE_AUDIT_DB": str(tmp / "audit.sqlite3"), "HOME": str(tmp)}
     env["KLAVIYO_API_KEY"] = CANARY
 
@@ -132,7 +133,7 @@ def _stdio_transcript(tmp: Path) -> dict[str, Any]:
                     assert proc.stderr is not None
                     for frame in frames:
                         await proc.stdin.send(frame)
-                    while last not in out:
+                    while not all(marker in out for marker in awaited):
                         out += await proc.stdout.receive()
                     await proc.stdin.aclose()
                     async for chunk in proc.stdout:
