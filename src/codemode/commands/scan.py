@@ -91,6 +91,8 @@ def _print_human(verdict: Verdict, scanner: Scanner) -> None:
 def _serve_jsonl(scanner: Scanner, stream: TextIO) -> None:
     """One output line per input line, in order; a bad line gets an ``error`` and injection true."""
     out = sys.stdout
+    # Load the model and compile the patterns before the first line, so "ms" is the scan alone.
+    scanner.scan_text("warm-up: load the classifier and the patterns")
     for line in stream:
         if not line.strip():
             continue
