@@ -7,13 +7,17 @@ The multi-minute run is ``codemode bench load``; this is its short variant (the 
 from __future__ import annotations
 
 import os
+from collections import Counter
+from pathlib import Path
 
 import anyio
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from codemode.audit import AuditLog
 from codemode.bench.load import drive, process_rss
+from codemode.server import key_principal
 from tests.reliability.conftest import BuildServer, keyed_http_server
 from tests.sandbox.test_hostile import REFUSED
 from tests.server.conftest import serving
@@ -34,7 +38,7 @@ HOSTILE = (
 
 
 async def test_32_sessions_run_scripts_concurrently_without_failures_or_leaks(
-    make_server: BuildServer,
+    make_server: BuildServer, audit_path: Path
 ) -> None:
     built = keyed_http_server(make_server)
     with anyio.fail_after(240):
@@ -50,6 +54,10 @@ async def test_32_sessions_run_scripts_concurrently_without_failures_or_leaks(
     assert summary["rss_samples"] > 0 and summary["peak_rss_mb"] > 0
     every_text = "\n".join(report.outputs)
     assert not any(key in every_text for key in report.keys)
+    # each session's runs ran under its own credential: 4 audit rows per key fingerprint
+    rows = AuditLog(audit_path).rows(limit=10_000)
+    per_principal = Counter(str(r["principal"]) for r in rows)
+    assert per_principal == {key_principal(key): 4 for key in report.keys}
 
 
 async def test_hostile_scripts_are_refused_the_same_way_while_load_runs(
