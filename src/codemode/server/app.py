@@ -84,8 +84,11 @@ class CodemodeServer:
 
     async def run_stdio(self) -> None:
         """Serve one client over stdin/stdout until it disconnects."""
+        from codemode.server.stdio import serve_stdio
+
         async with self.running():
-            await self.mcp.run_stdio_async()
+            # The SDK's own run_stdio_async drops unparsable lines unanswered; ours answers them.
+            await serve_stdio(self.mcp._lowlevel_server)
 
     def http_app(self, auth: HttpAuth | None = None) -> Starlette:
         """The Streamable HTTP app (``/mcp``) for the settings' host.
