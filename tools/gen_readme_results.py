@@ -128,7 +128,9 @@ def render(results: Path = RESULTS) -> str:
         lines += render_tokens(json.loads(tokens.read_text(encoding="utf-8")))
     else:
         lines.append("No tokens results yet: run `make bench`.")
-    present = [(path.stem, path) for path in sorted(results.glob("*.json")) if path.stem != "tokens"]
+    present = [
+        (path.stem, path) for path in sorted(results.glob("*.json")) if path.stem != "tokens"
+    ]
     if present:
         lines += ["", "### Other benchmarks", ""]
         for name, path in present:
