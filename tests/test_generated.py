@@ -1,4 +1,4 @@
-"""Generated files are current: the catalog (needs ../shared) and the SDK resources and stubs."""
+"""Generated files are current: the catalog (needs ../shared), the SDK and stubs, the README results."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ def test_catalog_is_current_with_shared_inputs() -> None:
 
 def test_sdk_resources_and_stubs_are_current_with_the_catalog() -> None:
     proc = _check("gen_sdk.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_results_section_is_current_with_the_benchmark_results() -> None:
+    proc = _check("gen_readme_results.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
