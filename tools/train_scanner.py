@@ -1,7 +1,7 @@
 """Train the scanner's tier-2 classifier and write it into the package (not run in CI).
 
     pip install -e ".[train]"
-    python tools/train_scanner.py            # about 5 minutes on 2 CPU cores
+    python tools/train_scanner.py            # 2 to 10 minutes on 2 (shared) CPU cores
 
 Data: ``../shared/data/injection/train.jsonl`` (dev.jsonl is never used: it is the benchmark's)
 plus the project's own synthetic rows (``codemode.scanner.training.synth``: injections and benign
