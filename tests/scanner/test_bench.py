@@ -70,3 +70,14 @@ def test_quick_run_reports_every_section_and_the_defender_ratio(monkeypatch: obj
     assert set(result["leave_source_out"]["families"]) == {"klaviyo-benign", "agentdojo"}
     assert 0.0 <= summary["f1"] <= 1.0 and summary["defender_p50_ratio"] is not None
     assert summary["targets_met"].keys() == {"f1", "fpr_marketing", "p50_ms", "p95_ms"}
+
+
+def test_missing_shared_data_names_the_fix(monkeypatch: object, tmp_path: object) -> None:
+    import pytest
+
+    from codemode.errors import ConfigError
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(bench, "_SHARED", tmp_path)
+    with pytest.raises(ConfigError, match="shared/data/injection"):
+        bench._load("dev.jsonl")

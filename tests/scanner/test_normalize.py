@@ -116,3 +116,9 @@ def test_bad_entities_and_broken_encodings_are_ignored_safely() -> None:
     assert "hex" not in _kinds(bytes(range(0, 40)).hex() + "a")  # odd length, binary
     assert "url-encoded" not in _kinds("%41%42%43%44")  # decodes, but to no sentence
     assert set(_kinds("<!-- --> <span hidden> </span> x")) == {"text", "markup"}
+
+
+def test_hex_entities_urlsafe_errors_and_binary_escapes_are_handled() -> None:
+    assert canonical("&#x69;gnore") == "ignore"
+    assert "base64" not in _kinds("abcd-efgh_ijkl-mnop_qrstu")  # 25 characters: not base64
+    assert "hex" not in _kinds("\\x00\\x01\\x02\\x03\\x04\\x05\\x06")  # binary, not text

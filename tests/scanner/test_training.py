@@ -80,3 +80,13 @@ def test_real_docstrings_come_only_from_the_listed_permissive_packages(
     rows = realtext.docstring_rows(limit=50)
     assert 10 <= len(rows) <= 50
     assert all(r["label"] == 0 and len(str(r["text"])) >= 200 for r in rows)
+
+
+def test_all_synthetic_rows_include_every_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codemode.scanner.training import realtext, synth
+    from codemode.scanner.training.synth_benign import lorem_rows
+
+    monkeypatch.setattr(realtext, "PACKAGES", ("rich",))
+    sources = {r["source"] for r in synth.all_synthetic()}
+    assert {"synth-ml-injection", "synth-en-commerce", "synth-lorem", "real-docstrings"} <= sources
+    assert len({r["lang"] for r in lorem_rows(count=24)}) == 12

@@ -106,7 +106,6 @@ class Scanner:
             classifier: an already loaded classifier (the benchmark's retrained models).
         """
         self._model_dir = model_dir
-        self._want_tier2 = tier2
         self._classifier: Classifier | None = classifier
         self._loaded = classifier is not None or not tier2
         self.tier2_error: str | None = None if tier2 else "tier 2 disabled"
@@ -126,12 +125,12 @@ class Scanner:
         """The loaded classifier, or None when tier 2 is disabled or failed to load."""
         if not self._loaded:
             with self._lock:
-                if not self._loaded:
-                    if self._want_tier2:
-                        try:
-                            self._classifier = Classifier.from_directory(self._model_dir)
-                        except ScannerError as exc:
-                            self.tier2_error = str(exc)
+                if not self._loaded:  # pragma: no branch - false only when another thread won
+                    # (tier2=False marks the scanner loaded in __init__, so this is a wanted load)
+                    try:
+                        self._classifier = Classifier.from_directory(self._model_dir)
+                    except ScannerError as exc:
+                        self.tier2_error = str(exc)
                     self._loaded = True
         return self._classifier
 

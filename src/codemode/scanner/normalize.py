@@ -201,8 +201,6 @@ def canonical(text: str) -> str:
 
 
 def _printable_ratio(text: str) -> float:
-    if not text:
-        return 0.0
     good = sum(1 for ch in text if ch.isprintable() or ch in "\n\t")
     return good / len(text)
 

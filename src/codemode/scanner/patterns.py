@@ -105,9 +105,10 @@ def _search(rule: Rule, text: str) -> re.Match[str] | None:
 
 
 def match_views(views: list[View]) -> list[Match]:
-    """Run every rule on every view; return one ``Match`` per rule (the strongest view wins).
+    """Run every rule on every view; return one ``Match`` per rule, strongest first.
 
-    A rule that matched the plain text is not looked for again in the other views; one that only
+    A rule is reported from the first view it matches: one that matched the plain text is not
+    looked for again in the other views; one that only
     matched a hidden or decoded payload gets a small bonus, since someone took the trouble to hide it.
     """
     best: dict[str, Match] = {}
@@ -131,7 +132,5 @@ def match_views(views: list[View]) -> list[Match]:
                     weight = min(weight, QUOTED_WEIGHT)
             if view.kind not in ("text", "leetspeak", "markup") and weight == rule.weight:
                 weight = min(1.0, weight + 0.05)
-            previous = best.get(rule.id)
-            if previous is None or weight > previous.weight:
-                best[rule.id] = Match(rule, view.kind, found.group(0).strip()[:80], weight)
+            best[rule.id] = Match(rule, view.kind, found.group(0).strip()[:80], weight)
     return sorted(best.values(), key=lambda m: -m.weight)

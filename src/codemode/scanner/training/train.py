@@ -20,7 +20,6 @@ The recipe, in order:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -65,7 +64,6 @@ DEFAULT_C = 16.0  # chosen on leave-source-out F1 at <=2% FP: 1 -> 0.897, 4 -> 0
 SOURCE_CAP = 1500.0  # the most total weight one source may carry, in units
 MIL_KEEP = 0.5  # a unit of a positive bag is a positive when it scores at least this ...
 MIL_RELATIVE = 0.6
-SOLVER = "sgd"
 EPOCHS = 12  # ... or at least this fraction of the bag's best unit
 
 
@@ -177,12 +175,6 @@ def _logreg(
     """Logistic regression by SGD: within a hair of liblinear here, and ten times faster."""
     from sklearn.linear_model import SGDClassifier  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    if SOLVER == "liblinear":
-        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-        exact = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=seed)
-        exact.fit(x, y, sample_weight=w)
-        return exact
     model = SGDClassifier(
         loss="log_loss",
         alpha=1.0 / (c * float(w.sum())),
@@ -294,11 +286,6 @@ def to_onnx(model: TrainedModel) -> bytes:
     onnx.checker.check_model(onnx_model)
     data: bytes = onnx_model.SerializeToString()
     return data
-
-
-def row_hash(text: str) -> int:
-    """A stable hash of a row's text, for deterministic splits."""
-    return int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:8], 16)
 
 
 def row_probabilities(
