@@ -19,7 +19,9 @@ def shared_dir() -> Path:
     """Return ../shared, or skip (fail under CI) when it is not beside the checkout."""
     if (SHARED / "spec" / "actions.json").is_file():
         return SHARED
-    reason = f"../shared is not beside the checkout ({SHARED.name} missing); it holds the spec and data"
+    reason = (
+        f"../shared is not beside the checkout ({SHARED.name} missing); it holds the spec and data"
+    )
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)

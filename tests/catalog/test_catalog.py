@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
+from tests._shared import shared_dir
 
 from codemode.catalog import KINDS, load_catalog
 from codemode.errors import CatalogError
-from tests._shared import shared_dir
 
 
 def _spec_actions() -> list[dict[str, object]]:
