@@ -108,13 +108,109 @@ def render_tokens(data: dict[str, Any]) -> list[str]:
     return out
 
 
+# The headline figures of each other benchmark: (summary key, label, format, target or "").
+HEADLINES: dict[str, tuple[str, list[tuple[str, str, str, str]]]] = {
+    "search": (
+        "search_api on the 288 dev queries",
+        [
+            ("top1", "top-1", "pct", ">= 85%"),
+            ("top5", "top-5", "pct", ">= 98%"),
+            ("mrr", "MRR", "f3", ""),
+            ("baseline_bm25_top1", "BM25 baseline top-1 (same run)", "pct", ""),
+            ("half_B_heldout_top1", "top-1 on the half not used for tuning", "pct", ""),
+            ("cpu_p50_ms", "latency p50 per query", "ms", "< 1 ms"),
+            ("build_cpu_ms", "index build", "ms", "< 300 ms"),
+            (
+                "summary_reachability_top3",
+                "actions found in the top 3 by their own summary",
+                "str",
+                "162/162",
+            ),
+        ],
+    ),
+    "scan": (
+        "Injection scanner: dev + leave-source-out (15,742 items), StackOne Defender in the same run",
+        [
+            ("f1", "F1", "f3", ">= 0.90"),
+            ("precision", "precision", "f3", ""),
+            ("recall", "recall", "f3", ""),
+            ("fpr_marketing", "false positives on benign marketing", "pct", "<= 2%"),
+            ("fpr_hardneg", "false positives on command-sounding marketing", "pct", ""),
+            ("p50_ms", "p50 per item (one core)", "ms", "<= 5 ms"),
+            ("p95_ms", "p95 per item (one core)", "ms", "<= 20 ms"),
+            ("f1_same_items", "F1 on the 400 items both scanners saw", "f3", ""),
+            ("defender_f1_same_items", "StackOne Defender F1 on those items", "f3", ""),
+            (
+                "defender_fpr_hardneg_same_items",
+                "Defender false positives, command-sounding copy",
+                "pct",
+                "",
+            ),
+            ("defender_p50_ratio", "Defender CPU time / ours (p50)", "x", ""),
+        ],
+    ),
+    "sandbox": (
+        "Sandbox (execute_code engine), against direct SDK calls on the same simulator",
+        [
+            ("trivial_p50_ms", "trivial script round trip p50", "ms", "< 25 ms"),
+            ("trivial_p95_ms", "trivial script round trip p95", "ms", ""),
+            ("per_call_overhead_ms", "overhead per SDK call", "ms", "< 1 ms"),
+            ("per_call_ratio", "sandboxed / direct call time", "x", ""),
+            ("executions_per_s_8_callers", "executions per second, 8 concurrent callers", "f1", ""),
+        ],
+    ),
+    "load": (
+        "Load: 32 sessions over streamable HTTP for 3 minutes (not part of `make bench`)",
+        [
+            ("sessions", "concurrent sessions, each with its own key", "str", ">= 32"),
+            ("requests", "execute_code requests", "str", ""),
+            ("failures", "failed requests", "str", "0"),
+            ("leaks", "cross-session leaks", "str", "0"),
+            ("keys_in_logs_audit_or_results", "keys found in logs, audit or results", "str", "0"),
+            ("p95_ms", "latency p95", "ms", ""),
+            ("peak_rss_mb", "peak server memory (MB)", "f1", ""),
+            ("rss_growth_pct", "memory, last third vs first third (%)", "f1", ""),
+        ],
+    ),
+}
+
+
+def _format(value: Any, kind: str) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    return {
+        "pct": f"{value * 100:.1f}%",
+        "f3": f"{value:.3f}",
+        "f1": f"{value:.1f}",
+        "ms": f"{value:.2f} ms",
+        "x": f"x{value:.1f}",
+    }.get(kind, str(value))
+
+
 def render_other(name: str, data: dict[str, Any]) -> list[str]:
-    """One line per other benchmark: its headline figures as written in its JSON summary."""
-    parts = []
-    for key, value in sorted(data.get("summary", {}).items()):
-        if isinstance(value, int | float | str | bool):
-            parts.append(f"{key.replace('_', ' ')} {value}")
-    return [f"- **{name}**: " + ("; ".join(parts) if parts else "no summary")]
+    """A labelled table of a benchmark's headline figures (every summary key if it is unknown)."""
+    summary = data.get("summary", {})
+    if name not in HEADLINES:
+        parts = [
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in sorted(summary.items())
+            if isinstance(value, int | float | str | bool)
+        ]
+        return [f"- **{name}**: " + ("; ".join(parts) if parts else "no summary")]
+    title, rows = HEADLINES[name]
+    out = [
+        f"**{title}** (`codemode bench {name}`)",
+        "",
+        "| measure | value | target |",
+        "| --- | ---: | --- |",
+    ]
+    for key, label, kind, target in rows:
+        if key in summary:
+            out.append(f"| {label} | {_format(summary[key], kind)} | {target} |")
+    machine = data.get("machine") or data.get("environment")
+    if isinstance(machine, str):
+        out += ["", f"Measured on {machine}."]
+    return [*out, ""]
 
 
 def render(results: Path = RESULTS) -> str:
@@ -132,7 +228,14 @@ def render(results: Path = RESULTS) -> str:
         (path.stem, path) for path in sorted(results.glob("*.json")) if path.stem != "tokens"
     ]
     if present:
-        lines += ["", "### Other benchmarks", ""]
+        lines += [
+            "",
+            "### Search, scanner, sandbox and load",
+            "",
+            "Times are from one run on a shared 2-core machine; each ratio compares with a baseline "
+            "measured in the same run.",
+            "",
+        ]
         for name, path in present:
             lines += render_other(name, json.loads(path.read_text(encoding="utf-8")))
     lines += ["", "Rerun everything with `make bench` (results in `benchmarks/results/`)."]

@@ -118,6 +118,7 @@ def _write_results(folder: Path) -> None:
     folder.mkdir()
     (folder / "tokens.json").write_text(json.dumps(result), encoding="utf-8")
     (folder / "search.json").write_text(json.dumps({"summary": {"top1": 0.9}}), encoding="utf-8")
+    (folder / "newbench.json").write_text(json.dumps({"summary": {"speed": 3}}), encoding="utf-8")
 
 
 def test_readme_section_is_generated_between_markers_and_checked(tmp_path: Path) -> None:
@@ -134,7 +135,8 @@ def test_readme_section_is_generated_between_markers_and_checked(tmp_path: Path)
     text = readme.read_text(encoding="utf-8")
     assert "98.0% median reduction" in text
     assert "benchmarks/tokens.png" in text
-    assert "**search**: top1 0.9" in text
+    assert "| top-1 | 90.0% | >= 85% |" in text  # a known benchmark: labelled, with its target
+    assert "**newbench**: speed 3" in text  # an unknown one: every summary figure, raw
     assert text.endswith("<!-- bench:end -->\n\nafter\n")
     assert gen.main([*args, "--check"]) == 0
 
