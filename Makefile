@@ -41,8 +41,8 @@ check-generated: $(STAMP)  ## Fail when generated files are stale
 	$(BIN)/python tools/gen_sim_coverage.py --check
 
 lint: $(STAMP)  ## ruff + mypy (strict)
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests tools examples
+	$(BIN)/ruff format --check src tests tools examples
 	$(BIN)/mypy
 
 bench: $(STAMP)  ## Run every benchmark (tokens, search, scan, sandbox)
