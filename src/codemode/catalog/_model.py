@@ -204,6 +204,7 @@ class Catalog(Mapping[str, Action]):
             self._actions[action.id] = action
         self.revision = revision
         self.base_url = base_url
+        self._groups: dict[str, tuple[Action, ...]] | None = None
 
     def __getitem__(self, key: str) -> Action:
         return self._actions[key]
@@ -215,12 +216,14 @@ class Catalog(Mapping[str, Action]):
         return len(self._actions)
 
     @property
-    def groups(self) -> dict[str, list[Action]]:
-        """Actions by group (the category in snake_case), in catalog order."""
-        out: dict[str, list[Action]] = {}
-        for action in self._actions.values():
-            out.setdefault(action.group, []).append(action)
-        return out
+    def groups(self) -> Mapping[str, tuple[Action, ...]]:
+        """Actions by group (the category in snake_case), in catalog order (computed once)."""
+        if self._groups is None:
+            out: dict[str, list[Action]] = {}
+            for action in self._actions.values():
+                out.setdefault(action.group, []).append(action)
+            self._groups = {group: tuple(actions) for group, actions in out.items()}
+        return self._groups
 
     def builtin(self) -> list[Action]:
         """The 162 actions of the product listing (no companions or extensions)."""

@@ -39,6 +39,12 @@ the planned writes without sending them. Pass `session` from the last result to 
 _READ_ONLY_NOTE = "\nThis server is read-only: writes are refused."
 
 
+# search_api and get_signature only read the shipped catalog: safe to call and to repeat.
+_LOOKUP = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+
 def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
     """Add ``search_api``, ``get_signature`` and ``execute_code`` to ``server``."""
     read_only = runtime.settings.read_only
@@ -47,12 +53,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         name="search_api",
         title="Search the Klaviyo API",
         description=SEARCH_DOC,
-        annotations=ToolAnnotations(
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        ),
+        annotations=_LOOKUP,
         structured_output=True,
     )
     async def search_api(
@@ -71,12 +72,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         name="get_signature",
         title="Get SDK signatures",
         description=GET_SIGNATURE_DOC,
-        annotations=ToolAnnotations(
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        ),
+        annotations=_LOOKUP,
         structured_output=True,
     )
     async def get_signature(
