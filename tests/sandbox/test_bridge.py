@@ -213,7 +213,7 @@ async def test_answers_are_scanned_redacted_or_blocked() -> None:
         "get_profiles", [], {}
     )
     assert blocked.scan == "blocked" and blocked.raw is None
-    assert blocked.error is not None and blocked.error["class"] == "ResponseBlockedError"
+    assert blocked.error is not None and blocked.error["class"] == "InjectionDetected"
     odd = await bridge(scanner=FakeScanner("weird")).call("get_profiles", [], {})
     assert odd.scan == "flagged"
 
@@ -248,7 +248,7 @@ async def test_a_failing_scanner_withholds_the_answer(caplog: pytest.LogCaptureF
     reply = await bridge(scanner=RaisingScanner()).call("get_profiles", [], {})
     assert reply.scan == "blocked" and reply.raw is None and reply.error is not None
     assert (
-        reply.error["class"] == "ResponseBlockedError"
+        reply.error["class"] == "InjectionDetected"
         and "could not check it" in reply.error["message"]
     )
     text, verdict = await bridge(scanner=RaisingScanner()).scan_output("anything")

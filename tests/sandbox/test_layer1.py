@@ -299,7 +299,7 @@ def test_sdk_proxy_turns_replies_into_results_and_errors() -> None:
         {"ok": False, "error": {"class": "LimitError", "message": "limit"}},
         {
             "ok": False,
-            "error": {"class": "ResponseBlockedError", "message": "blocked", "operation_id": "x"},
+            "error": {"class": "InjectionDetected", "message": "blocked", "operation_id": "x"},
         },
         {"ok": False},
     ]
@@ -311,7 +311,7 @@ def test_sdk_proxy_turns_replies_into_results_and_errors() -> None:
     assert policy_error.value.rule == "deny"
     with pytest.raises(proxy.LimitError):
         sdk.call("get_profiles")
-    with pytest.raises(proxy.ResponseBlockedError):
+    with pytest.raises(proxy.InjectionDetected):
         sdk.call("get_profiles")
     with pytest.raises(KlaviyoError, match="the call failed"):
         sdk.call("get_profiles")

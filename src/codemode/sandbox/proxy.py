@@ -22,8 +22,8 @@ from codemode.policy import PolicyError
 __all__ = [
     "ERROR_CLASSES",
     "F",
+    "InjectionDetected",
     "LimitError",
-    "ResponseBlockedError",
     "SdkProxy",
     "WorkerChannel",
     "error_from_dict",
@@ -44,15 +44,19 @@ class LimitError(Exception):
     """A sandbox limit was reached (SDK calls per execution, ...); the message names it."""
 
 
-class ResponseBlockedError(KlaviyoError):
-    """The host's scanner found prompt injection in the answer and withheld it (policy ``block``)."""
+class InjectionDetected(KlaviyoError):
+    """The host's scanner found prompt injection in the answer and withheld it (policy ``block``).
+
+    The script-side twin of ``codemode.scanner.InjectionDetected``: a ``KlaviyoError`` so that
+    ``except KlaviyoError`` around a call also skips a withheld answer.
+    """
 
 
 ERROR_CLASSES: dict[str, type[Exception]] = {
     name: getattr(sdk_errors, name) for name in sdk_errors.__all__ if name[0].isupper()
 }
 ERROR_CLASSES.update(
-    PolicyError=PolicyError, LimitError=LimitError, ResponseBlockedError=ResponseBlockedError
+    PolicyError=PolicyError, LimitError=LimitError, InjectionDetected=InjectionDetected
 )
 
 
@@ -66,8 +70,8 @@ def error_from_dict(data: Mapping[str, Any]) -> Exception:
         )
     if name == "LimitError":
         return LimitError(message)
-    if name == "ResponseBlockedError":
-        return ResponseBlockedError(
+    if name == "InjectionDetected":
+        return InjectionDetected(
             message, operation_id=data.get("operation_id"), code="injection_blocked"
         )
     return KlaviyoError.from_dict({**data, "message": message})

@@ -68,7 +68,7 @@ class _Run:
 
 # Errors whose message the bridge writes itself from the policy and the catalog, never from
 # script input or Klaviyo data.
-_HOST_AUTHORED = frozenset({"PolicyError", "LimitError", "ResponseBlockedError"})
+_HOST_AUTHORED = frozenset({"PolicyError", "LimitError", "InjectionDetected"})
 _WITHHELD = "[output withheld: the scanner could not check it; the operator's log says why]"
 
 
