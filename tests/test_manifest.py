@@ -8,23 +8,20 @@ both clients and a ``def`` in ``sdk_stubs/<group>.pyi`` with its docstring right
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import pytest
 
 from codemode.catalog import load_catalog
 from codemode.klaviyo._generated import ASYNC_GROUPS, GROUPS
-from tests._shared import REPO_ROOT, shared_dir
+from tests._shared import REPO_ROOT, spec_actions
 
 CATALOG = load_catalog()
 STUBS = REPO_ROOT / "sdk_stubs"
 
 
 def test_catalog_holds_exactly_the_spec_actions_with_the_same_routes() -> None:
-    spec = json.loads((shared_dir() / "spec" / "actions.json").read_text(encoding="utf-8"))[
-        "actions"
-    ]
+    spec = spec_actions()
     assert len(spec) == 162
     builtin = {a.id: a for a in CATALOG.values() if a.source == "builtin"}
     assert set(builtin) == {s["id"] for s in spec}
