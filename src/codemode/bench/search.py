@@ -132,7 +132,7 @@ def _seed_texts(catalog: Catalog) -> tuple[list[str], list[str]] | None:
     if not path.is_file():
         return None
     seeds = {a["id"]: a["seed"] for a in json.loads(path.read_text(encoding="utf-8"))["actions"]}
-    ids = [a.id for a in catalog.builtin() if a.id in seeds]
+    ids = [a.id for a in catalog.core() if a.id in seeds]
     return ids, [seeds[i] for i in ids]
 
 
@@ -171,10 +171,10 @@ def _signature_sizes(catalog: Catalog) -> dict[str, Any]:
 
 
 def _reachability(index: SearchIndex, catalog: Catalog) -> dict[str, Any]:
-    misses = [a.id for a in catalog.builtin() if a.id not in index.rank(a.summary)[:3]]
+    misses = [a.id for a in catalog.core() if a.id not in index.rank(a.summary)[:3]]
     return {
-        "actions": len(catalog.builtin()),
-        "summary_in_top3": len(catalog.builtin()) - len(misses),
+        "actions": len(catalog.core()),
+        "summary_in_top3": len(catalog.core()) - len(misses),
         "misses": misses,
     }
 
@@ -217,7 +217,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             "[dim]bm25 seeds baseline left out: the listing's seed sentences live in "
             "../shared/spec/actions.json, which is not beside this checkout[/dim]"
         )
-    builtin = catalog.builtin()
+    builtin = catalog.core()
     baselines["bm25 summaries only"] = (
         [a.id for a in builtin],
         [a.summary for a in builtin],
