@@ -77,3 +77,16 @@ def test_stubs_hold_one_def_per_action_and_nothing_else() -> None:
     stubbed = {(group, name) for group, defs in STUB_DEFS.items() for name in defs}
     assert stubbed == {(a.group, a.id) for a in CATALOG.values()}
     assert Path(STUBS / "_base.pyi").is_file()
+
+
+def test_every_action_has_a_simulator_route_that_serves_it_or_answers_a_clear_501() -> None:
+    from codemode.simulator import SimConfig, create_app
+    from codemode.simulator.handlers import handler_for, serves
+
+    app = create_app(SimConfig(profiles=5, events=10))
+    routed = {getattr(r, "name", None) for r in app.routes}
+    assert set(CATALOG) <= routed
+    unserved = [a.id for a in CATALOG.values() if not serves(a)]
+    for op_id in unserved:
+        assert handler_for(CATALOG[op_id]).__name__ == "not_served", op_id
+    assert all(CATALOG[i].core is False for i in unserved), "every core action is served"
