@@ -573,7 +573,7 @@ class Campaigns:
         ...
 
     def update_image_for_campaign_message(
-        self, id: str, *, body: Mapping[str, Any] | None = None
+        self, id: str, *, related_id: str | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
         """Attach or swap the image of a campaign message by pointing its image relationship at another image id.
 
@@ -581,6 +581,7 @@ class Campaigns:
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related image to point the relationship at.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:

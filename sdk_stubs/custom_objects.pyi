@@ -747,6 +747,7 @@ class CustomObjects:
         self,
         id: str,
         *,
+        related_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
@@ -756,6 +757,7 @@ class CustomObjects:
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related object-schema to point the relationship at.
             meta: the document's data.meta object.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
@@ -815,6 +817,7 @@ class CustomObjects:
         self,
         id: str,
         *,
+        related_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result[Record]:
@@ -824,6 +827,7 @@ class CustomObjects:
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related profile-object-schema to point the relationship at.
             meta: the document's data.meta object.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 

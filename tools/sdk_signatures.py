@@ -11,11 +11,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from codemode.catalog import Action
-from codemode.klaviyo._body import body_shape
+from codemode.klaviyo._body import body_id_keyword, body_shape
 from codemode.klaviyo._params import ordered_query_params
 
 LITERAL_MAX = 12  # closed sets longer than this are typed as str and listed in the docstring
 DOC_LIST_MAX = 40  # longest list of names spelled out in a docstring
+FORM_DOCS = {  # the upload form's plain fields (the file has its own doc)
+    "name": "the image's name in the library (default: the file's name; a clash gets a suffix).",
+    "hidden": "True keeps the image out of the asset library listing.",
+}
 
 
 def camel(name: str) -> str:
@@ -201,8 +205,30 @@ def params_for(action: Action) -> list[Param]:
     return out
 
 
+def form_params(action: Action) -> list[Param]:
+    """The form fields of a file upload (``multipart/form-data``): the file as content."""
+    assert action.body is not None
+    required = set(action.body.schema.get("required") or ())
+    out: list[Param] = []
+    for name, schema in (action.body.schema.get("properties") or {}).items():
+        req = "(required) " if name in required else ""
+        if schema.get("format") == "binary":
+            annotation = "bytes | str | None"
+            doc = (
+                f"{req}the image itself (JPEG, PNG or GIF, at most 5 MB): bytes, or its base64 "
+                "text (in the sandbox, base64 or bytes); never a path."
+            )
+        else:
+            annotation = schema_type(schema) + " | None"
+            doc = req + FORM_DOCS.get(name, f"the {name} form field.")
+        out.append(Param(name, annotation, annotation, required=False, positional=False, doc=doc))
+    return out
+
+
 def body_params(action: Action) -> list[Param]:
     """``body=`` plus the plain forms the SDK wraps into a JSON:API document."""
+    if action.body is not None and action.body.multipart:
+        return form_params(action)
     shape = body_shape(action)
     rtype = shape["type"]
     out: list[Param] = []
@@ -226,16 +252,22 @@ def body_params(action: Action) -> list[Param]:
             )
         )
         return [*out, document]
-    if shape["id"] and not any(p.name == "id" for p in action.path_params):
+    id_keyword = body_id_keyword(action, shape)
+    if id_keyword is not None:
         req = "(required) " if shape["id_required"] else ""
+        what = (
+            f"the related {rtype} to point the relationship at"
+            if id_keyword == "related_id"
+            else "the resource this request acts on"
+        )
         out.append(
             Param(
-                "id",
+                id_keyword,
                 "str | None",
                 "str | None",
                 required=False,
                 positional=False,
-                doc=f"{req}the id sent as data.id: the resource this request acts on.",
+                doc=f"{req}the id sent as data.id: {what}.",
             )
         )
     if shape["attributes"] is not None:

@@ -56,7 +56,7 @@ def minimal(schema: dict[str, Any]) -> Any:
 
 def path_values(action: Action) -> dict[str, str]:
     """A plausible id for every path parameter."""
-    return {p.name: f"{p.name}-01HX" for p in action.path_params}
+    return {p.name: str(p.enum[0]) if p.enum else f"{p.name}-01HX" for p in action.path_params}
 
 
 def required_query(action: Action) -> dict[str, Any]:
@@ -73,6 +73,8 @@ def required_query(action: Action) -> dict[str, Any]:
                 WHEN if spec.type == "datetime" else "email" if spec.type == "string" else True
             )
             out["filter"] = F.equals(name, value)
+        elif p.enum:
+            out[p.name] = p.enum[0]
         else:
             out[p.name] = "ABC123"
     return out
@@ -86,7 +88,8 @@ def full_body(action: Action) -> dict[str, Any] | None:
     data = doc.get("data")
     ids = path_values(action)
     if isinstance(data, dict) and "id" in data and "id" in ids:
-        data["id"] = ids["id"]
+        # On a relationship endpoint data.id is the related resource, not the owner in the path.
+        data["id"] = "related-01HX" if "/relationships/" in action.path else ids["id"]
     return doc
 
 
@@ -109,6 +112,8 @@ def plain_form(action: Action, doc: dict[str, Any]) -> dict[str, Any]:
         out["meta"] = data["meta"]
     if "id" in data and not any(p.name == "id" for p in action.path_params):
         out["id"] = data["id"]
+    elif "id" in data and "/relationships/" in action.path:
+        out["related_id"] = data["id"]
     return out
 
 

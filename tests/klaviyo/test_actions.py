@@ -8,6 +8,8 @@ the body (jsonschema, with ``$ref``s resolved through a ``referencing`` registry
 from __future__ import annotations
 
 import json
+from email.parser import BytesParser
+from email.policy import default
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -30,10 +32,18 @@ CATALOG = load_catalog()
 # deepest ones into {"type": "object"}; bulk_create_events nests past it, so a body built from the
 # catalog alone misses the inner event/metric/profile "type" enums. Strict: fixing the cut flips these.
 CATALOG_SCHEMA_CUT: frozenset[str] = frozenset()
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # a PNG signature is all the SDK sniffs
+
+
+def _forms(action: Action) -> tuple[str, ...]:
+    """How the test sends the body: none, a JSON:API document and plain keywords, or a file form."""
+    if action.body is None:
+        return ("none",)
+    return ("form",) if action.body.multipart else ("document", "plain")
+
+
 CASES = [
-    pytest.param(a.id, form, id=f"{a.id}-{form}")
-    for a in CATALOG.values()
-    for form in (("document", "plain") if a.body is not None else ("none",))
+    pytest.param(a.id, form, id=f"{a.id}-{form}") for a in CATALOG.values() for form in _forms(a)
 ]
 OPENAPI_CASES = [
     pytest.param(
@@ -45,7 +55,7 @@ OPENAPI_CASES = [
         else [],
     )
     for a in CATALOG.values()
-    for form in (("document", "plain") if a.body is not None else ("none",))
+    for form in _forms(a)
 ]
 OPENAPI_URI = "urn:klaviyo-openapi"
 
@@ -72,8 +82,10 @@ def _send(action: Action, form: str) -> tuple[httpx.Request, dict[str, str], Any
     optional, expected_query = optional_query(action)
     params.update(optional)
     expected_query.update({p.wire: str(params[p.name]) for p in action.query_params if p.required})
-    body = full_body(action)
-    if form == "document":
+    body = full_body(action) if form != "form" else None
+    if form == "form":
+        params.update(file=PNG, name="logo", hidden=True)
+    elif form == "document":
         params["body"] = body
     elif form == "plain":
         assert body is not None
@@ -101,8 +113,26 @@ def test_action_sends_catalog_method_path_query_and_body(action_id: str, form: s
     expected_auth = None if action.kind == "client" else f"Klaviyo-API-Key {KEY}"
     assert request.headers.get("authorization") == expected_auth
     assert request.headers["revision"] == CATALOG.revision
+    if form == "form":
+        fields = _form_fields(request)
+        assert fields == {"file": PNG, "name": b"logo", "hidden": b"true"}
+        return
     sent = json.loads(request.content) if request.content else None
     assert sent == body
+
+
+def _form_fields(request: httpx.Request) -> dict[str, bytes]:
+    """The multipart form as the standard library's MIME parser reads it (an independent decoder)."""
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    message = BytesParser(policy=default).parsebytes(head + request.content)
+    assert message.is_multipart()
+    out: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        assert isinstance(name, str) and isinstance(payload, bytes)
+        out[name] = payload
+    return out
 
 
 @cache
@@ -133,7 +163,17 @@ def test_action_request_conforms_to_openapi(action_id: str, form: str) -> None:
     if form == "none":
         assert "requestBody" not in op or not op["requestBody"].get("required")
         return
-    schema = op["requestBody"]["content"]["application/vnd.api+json"]["schema"]
-    validator = Draft4Validator({"$ref": OPENAPI_URI + schema["$ref"]}, registry=registry)
-    errors = sorted(validator.iter_errors(json.loads(request.content)), key=lambda e: e.path)
+    media_type, media = next(iter(op["requestBody"]["content"].items()))
+    assert request.headers["content-type"].split(";")[0] == media_type
+    validator = Draft4Validator({"$ref": OPENAPI_URI + media["schema"]["$ref"]}, registry=registry)
+    if form == "form":  # binary parts as strings: the schema types the file as a string
+        fields = _form_fields(request)
+        document: Any = {
+            "file": fields["file"].decode("latin-1"),
+            "name": fields["name"].decode(),
+            "hidden": json.loads(fields["hidden"]),
+        }
+    else:
+        document = json.loads(request.content)
+    errors = sorted(validator.iter_errors(document), key=lambda e: e.path)
     assert not errors, "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:3])

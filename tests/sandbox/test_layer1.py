@@ -498,6 +498,14 @@ def test_filters_built_with_f_travel_as_klaviyo_filter_text() -> None:
     assert 'any(id,["1","2"])' in call["params"]["filter"]
 
 
+def test_file_bytes_travel_to_the_host_as_base64_text() -> None:
+    channel = Channel()
+    done = run("klaviyo.profiles.get_profiles(file=b'GIF89a\\x00\\xff', name='x')", channel)
+    assert done["error"] is None
+    call = next(m for m in channel.sent if m.get("t") == "call")
+    assert call["params"] == {"file": "R0lGODlhAP8=", "name": "x"}
+
+
 def test_sdk_proxy_pages_and_encodes_dates_in_process() -> None:
     pages = [
         {

@@ -64,12 +64,22 @@ class PageSize:
 
 @dataclass(frozen=True, slots=True)
 class Body:
-    """The request body of a write: its JSON schema (resolved, no prose) and resource type."""
+    """The request body of a write: its JSON schema (resolved, no prose), resource type and media type.
+
+    ``media_type`` is JSON:API for all but the file upload (``multipart/form-data``), whose schema
+    lists the form fields.
+    """
 
     required: bool
     resource_type: str | None
     array: bool
     schema: Mapping[str, Any]
+    media_type: str = "application/vnd.api+json"
+
+    @property
+    def multipart(self) -> bool:
+        """True when the body is sent as form fields (a file upload), not a JSON document."""
+        return self.media_type == "multipart/form-data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +184,7 @@ class Action:
                     resource_type=body.get("resource_type"),
                     array=bool(body.get("array", False)),
                     schema=body["schema"],
+                    media_type=body.get("media_type", "application/vnd.api+json"),
                 )
                 if body
                 else None

@@ -267,7 +267,7 @@ def request_body(op: dict[str, Any], resolver: Resolver) -> dict[str, Any] | Non
     body = op.get("requestBody")
     if not body:
         return None
-    media = next(iter(body["content"].values()))
+    media_type, media = next(iter(body["content"].items()))
     schema = resolver.resolve(media["schema"])
     data = (schema.get("properties") or {}).get("data") or {}
     record = data.get("items", {}) if data.get("type") == "array" else data
@@ -277,6 +277,7 @@ def request_body(op: dict[str, Any], resolver: Resolver) -> dict[str, Any] | Non
         "resource_type": types[0] if types else None,
         "array": data.get("type") == "array",
         "schema": schema,
+        "media_type": media_type,
     }
 
 

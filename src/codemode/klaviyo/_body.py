@@ -2,7 +2,8 @@
 
 ``attributes={...}``, ``relationships={"lists": ["id1"], "profile": "id"}`` (ids), ``id=`` (when no
 path parameter supplies ``data.id``), ``meta=`` and, for relationship endpoints whose body is a list
-of identifiers, ``ids=[...]``. The resource type and relationship types come from the catalog's body
+of identifiers, ``ids=[...]``; when it is one identifier, ``related_id=`` (the path's ``id`` names
+the owner, ``data.id`` the related resource). The resource type and relationship types come from the catalog's body
 schema; PATCH bodies carry the path id as ``data.id``.
 """
 
@@ -17,7 +18,7 @@ from codemode.catalog import Action
 from codemode.klaviyo._messages import fail as _fail
 from codemode.klaviyo._messages import options as _options
 
-__all__ = ["body_id_is_param", "body_shape", "build_body"]
+__all__ = ["body_id_keyword", "body_shape", "build_body"]
 
 
 def body_shape(action: Action) -> dict[str, Any]:
@@ -64,9 +65,17 @@ def body_shape(action: Action) -> dict[str, Any]:
     return out
 
 
-def body_id_is_param(action: Action, shape: Mapping[str, Any]) -> bool:
-    """The body's ``data.id`` comes from an ``id=`` keyword (no path parameter supplies it)."""
-    return bool(shape["id"]) and not any(p.name == "id" for p in action.path_params)
+def body_id_keyword(action: Action, shape: Mapping[str, Any]) -> str | None:
+    """The keyword that carries the body's ``data.id``, or None when the path's ``id`` supplies it.
+
+    On a relationship endpoint (``.../relationships/<name>``) ``data.id`` is the related resource,
+    never the owner the path names, so it has a keyword of its own: ``related_id``.
+    """
+    if not shape["id"]:
+        return None
+    if not any(p.name == "id" for p in action.path_params):
+        return "id"
+    return "related_id" if "/relationships/" in action.path else None
 
 
 def _jsonable(action: Action, value: Any, where: str) -> Any:
@@ -166,8 +175,9 @@ def build_body(action: Action, params: Mapping[str, Any], path_values: Mapping[s
         return None
     shape = body_shape(action)
     forms = [n for n in ("attributes", "relationships", "ids", "meta") if n in params]
-    if body_id_is_param(action, shape) and "id" in params:
-        forms.append("id")
+    id_keyword = body_id_keyword(action, shape)
+    if id_keyword is not None and id_keyword in params:
+        forms.append(id_keyword)
     if "body" in params:
         if forms:
             raise _fail(action, f"pass either body=... or {', '.join(forms)}=..., not both", "body")
@@ -191,14 +201,19 @@ def build_body(action: Action, params: Mapping[str, Any], path_values: Mapping[s
         if isinstance(ids, str) or not isinstance(ids, Sequence):
             raise _fail(action, f"ids must be a list of {rtype} ids", "ids")
         return {"data": [{"type": rtype, "id": str(i)} for i in ids]}
-    if not forms:
+    bare = (
+        not shape["attributes_required"]
+        and not shape["relationships_required"]
+        and (id_keyword is None or not shape["id_required"])
+    )
+    if not forms and not (action.body.required and bare):
         if not action.body.required:
             return None
         need = ["attributes={...}"] if shape["attributes"] is not None else []
-        if shape["relationships_required"]:
+        if shape["relationships_required"] or (shape["relationships"] and not need):
             need.append("relationships={...}")
-        if shape["id_required"] and body_id_is_param(action, shape):
-            need.append("id=...")
+        if shape["id_required"] and id_keyword is not None:
+            need.append(f"{id_keyword}=...")
         required = (shape["attributes"] or {}).get("required") or []
         req = f" (required attributes: {', '.join(required)})" if required else ""
         raise _fail(
@@ -208,11 +223,16 @@ def build_body(action: Action, params: Mapping[str, Any], path_values: Mapping[s
         )
     data: dict[str, Any] = {"type": rtype}
     if shape["id"]:
-        body_id = path_values.get("id") if not body_id_is_param(action, shape) else params.get("id")
+        body_id = path_values.get("id") if id_keyword is None else params.get(id_keyword)
         if body_id is not None:
             data["id"] = str(body_id)
         elif shape["id_required"]:
-            raise _fail(action, f"needs id=... (the {rtype} id this request acts on)", "id")
+            what = "the related" if id_keyword == "related_id" else "the"
+            raise _fail(
+                action,
+                f"needs {id_keyword or 'id'}=... ({what} {rtype} id this request acts on)",
+                id_keyword or "id",
+            )
     if "attributes" in params:
         data["attributes"] = _attributes(action, shape, params["attributes"])
     elif shape["attributes_required"]:

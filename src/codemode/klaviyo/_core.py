@@ -174,7 +174,9 @@ class Core:
         if action.kind != "client":
             headers["Authorization"] = f"{self._scheme} {self._credential}"
         content = (
-            None
+            prepared.content
+            if prepared.content is not None
+            else None
             if prepared.json is None
             else json.dumps(prepared.json, separators=(",", ":")).encode()
         )

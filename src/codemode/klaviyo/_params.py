@@ -18,11 +18,12 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from codemode.catalog import Action, Param
-from codemode.klaviyo._body import body_id_is_param, body_shape, build_body
+from codemode.klaviyo._body import body_id_keyword, body_shape, build_body
 from codemode.klaviyo._errors import ValidationError
 from codemode.klaviyo._filters import Filter, FilterSyntaxError, parse_filter
 from codemode.klaviyo._messages import fail as _fail
 from codemode.klaviyo._messages import options as _options
+from codemode.klaviyo._multipart import build_form, form_fields
 from codemode.klaviyo._pagination import CursorError, cursor_from
 
 __all__ = [
@@ -94,10 +95,12 @@ class PreparedRequest:
     query: tuple[tuple[str, str], ...]
     json: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # an encoded multipart form (file upload); json is None then
+    form: Mapping[str, Any] | None = None  # the form fields as given, the file summarised
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe description (for dry runs and logs)."""
-        return {
+        out = {
             "operation_id": self.operation_id,
             "method": self.method,
             "url": self.url,
@@ -106,6 +109,9 @@ class PreparedRequest:
             "json": self.json,
             "headers": dict(self.headers),
         }
+        if self.form is not None:
+            out["form"] = dict(self.form)
+        return out
 
 
 _QUERY_RANK = {"filter": 0, "sort": 1, "page_size": 3, "page_cursor": 4}
@@ -126,13 +132,16 @@ def accepted_params(action: Action) -> list[str]:
         names.append(_ADDITIONAL)
     if action.include:
         names.append(_INCLUDE)
-    if action.body is not None:
+    if action.body is not None and action.body.multipart:
+        names += list(form_fields(action))
+    elif action.body is not None:
         shape = body_shape(action)
         if shape["array"]:
             names.append("ids")
         else:
-            if body_id_is_param(action, shape):
-                names.append("id")
+            id_keyword = body_id_keyword(action, shape)
+            if id_keyword is not None:
+                names.append(id_keyword)
             if shape["attributes"] is not None:
                 names.append("attributes")
             if shape["relationships"]:
@@ -356,7 +365,12 @@ def build_request(
         path_values[p.name] = value
         path = path.replace("{" + p.wire + "}", _segment(action, p.name, value))
     query = _query(action, params, base)
-    body = build_body(action, params, path_values)
+    form = build_form(action, params) if action.body is not None and action.body.multipart else None
+    body = (
+        None
+        if action.body is not None and action.body.multipart
+        else build_body(action, params, path_values)
+    )
     full_path = base.prefix + path
     url = base.origin + full_path + ("?" + urlencode(query, quote_via=quote) if query else "")
     # Defence in depth: the template and the encoding must keep us on the base origin.
@@ -365,6 +379,8 @@ def build_request(
     headers = {"Accept": JSONAPI, "revision": action.revision or revision}
     if body is not None:
         headers["Content-Type"] = JSONAPI
+    if form is not None:
+        headers["Content-Type"] = form.content_type
     return PreparedRequest(
         operation_id=action.id,
         method=action.method,
@@ -373,4 +389,6 @@ def build_request(
         query=tuple(query),
         json=body,
         headers=headers,
+        content=form.content if form is not None else None,
+        form=form.summary if form is not None else None,
     )

@@ -7,6 +7,7 @@ replies with plain JSON. Errors come back as the SDK's typed exceptions so scrip
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import difflib
 import json
@@ -82,6 +83,8 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Filter):  # F.equals(...) & F.any(...): Klaviyo's filter text
         return str(value)
+    if isinstance(value, bytes | bytearray):  # file content (image upload): base64 over the pipe
+        return base64.b64encode(bytes(value)).decode("ascii")
     raise TypeError(type(value).__name__)
 
 
@@ -91,7 +94,7 @@ def _encode(op: str, name: str, value: Any) -> Any:
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             f"parameter {name} of {op} is not JSON ({exc}); pass str, int, float, bool, None, "
-            "lists and dicts (dates become ISO strings)",
+            "lists and dicts (dates become ISO strings, bytes base64 text)",
             operation_id=op,
         ) from None
 

@@ -488,7 +488,7 @@ class CampaignsResource(SyncResource):
         return self._call("get_image_id_for_campaign_message", id=id)
 
     def update_image_for_campaign_message(
-        self, id: str, *, body: Mapping[str, Any] | None = None
+        self, id: str, *, related_id: str | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach or swap the image of a campaign message by pointing its image relationship at another image id.
 
@@ -496,12 +496,15 @@ class CampaignsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related image to point the relationship at.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("update_image_for_campaign_message", id=id, body=body)
+        return self._call(
+            "update_image_for_campaign_message", id=id, related_id=related_id, body=body
+        )
 
     def get_tag_ids_for_campaign(self, id: str) -> Result:
         """Return only the ids of the tags on one campaign (relationship link; no tag names).
@@ -1007,7 +1010,7 @@ class AsyncCampaignsResource(AsyncResource):
         return await self._call("get_image_id_for_campaign_message", id=id)
 
     async def update_image_for_campaign_message(
-        self, id: str, *, body: Mapping[str, Any] | None = None
+        self, id: str, *, related_id: str | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
         """Attach or swap the image of a campaign message by pointing its image relationship at another image id.
 
@@ -1015,12 +1018,15 @@ class AsyncCampaignsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related image to point the relationship at.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("update_image_for_campaign_message", id=id, body=body)
+        return await self._call(
+            "update_image_for_campaign_message", id=id, related_id=related_id, body=body
+        )
 
     async def get_tag_ids_for_campaign(self, id: str) -> Result:
         """Return only the ids of the tags on one campaign (relationship link; no tag names).

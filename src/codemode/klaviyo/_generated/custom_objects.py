@@ -659,6 +659,7 @@ class CustomObjectsResource(SyncResource):
         self,
         id: str,
         *,
+        related_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
@@ -668,13 +669,16 @@ class CustomObjectsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related object-schema to point the relationship at.
             meta: the document's data.meta object.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("update_object_schema_relationship", id=id, meta=meta, body=body)
+        return self._call(
+            "update_object_schema_relationship", id=id, related_id=related_id, meta=meta, body=body
+        )
 
     def delete_object_schema_relationship(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
@@ -727,6 +731,7 @@ class CustomObjectsResource(SyncResource):
         self,
         id: str,
         *,
+        related_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
@@ -736,13 +741,16 @@ class CustomObjectsResource(SyncResource):
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related profile-object-schema to point the relationship at.
             meta: the document's data.meta object.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return self._call("update_profile_schema_relationship", id=id, meta=meta, body=body)
+        return self._call(
+            "update_profile_schema_relationship", id=id, related_id=related_id, meta=meta, body=body
+        )
 
     def delete_profile_schema_relationship(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
@@ -1412,6 +1420,7 @@ class AsyncCustomObjectsResource(AsyncResource):
         self,
         id: str,
         *,
+        related_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
@@ -1421,13 +1430,16 @@ class AsyncCustomObjectsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related object-schema to point the relationship at.
             meta: the document's data.meta object.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("update_object_schema_relationship", id=id, meta=meta, body=body)
+        return await self._call(
+            "update_object_schema_relationship", id=id, related_id=related_id, meta=meta, body=body
+        )
 
     async def delete_object_schema_relationship(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
@@ -1480,6 +1492,7 @@ class AsyncCustomObjectsResource(AsyncResource):
         self,
         id: str,
         *,
+        related_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
@@ -1489,13 +1502,16 @@ class AsyncCustomObjectsResource(AsyncResource):
 
         Args:
             id: (required) the resource id.
+            related_id: (required) the id sent as data.id: the related profile-object-schema to point the relationship at.
             meta: the document's data.meta object.
             body: the full JSON:API document {'data': ...}, instead of the keywords above.
 
         Returns:
             Result with no data (204: done).
         """
-        return await self._call("update_profile_schema_relationship", id=id, meta=meta, body=body)
+        return await self._call(
+            "update_profile_schema_relationship", id=id, related_id=related_id, meta=meta, body=body
+        )
 
     async def delete_profile_schema_relationship(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None

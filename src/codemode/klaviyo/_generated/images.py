@@ -128,7 +128,9 @@ class ImagesResource(SyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
+        file: bytes | str | None = None,
+        hidden: bool | None = None,
+        name: str | None = None,
     ) -> Result:
         """Upload image bytes (JPEG, PNG, GIF; bytes or base64 text) as multipart form data into the image library.
 
@@ -136,12 +138,16 @@ class ImagesResource(SyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+            file: (required) the image itself (JPEG, PNG or GIF, at most 5 MB): bytes, or its base64 text (in the sandbox, base64 or bytes); never a path.
+            hidden: True keeps the image out of the asset library listing.
+            name: the image's name in the library (default: the file's name; a clash gets a suffix).
 
         Returns:
             Result whose .data is one ImageRecord.
         """
-        return self._call("upload_image_from_file", fields=fields, body=body)
+        return self._call(
+            "upload_image_from_file", fields=fields, file=file, hidden=hidden, name=name
+        )
 
 
 class AsyncImagesResource(AsyncResource):
@@ -261,7 +267,9 @@ class AsyncImagesResource(AsyncResource):
         self,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        body: Mapping[str, Any] | None = None,
+        file: bytes | str | None = None,
+        hidden: bool | None = None,
+        name: str | None = None,
     ) -> Result:
         """Upload image bytes (JPEG, PNG, GIF; bytes or base64 text) as multipart form data into the image library.
 
@@ -269,9 +277,13 @@ class AsyncImagesResource(AsyncResource):
 
         Args:
             fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
-            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+            file: (required) the image itself (JPEG, PNG or GIF, at most 5 MB): bytes, or its base64 text (in the sandbox, base64 or bytes); never a path.
+            hidden: True keeps the image out of the asset library listing.
+            name: the image's name in the library (default: the file's name; a clash gets a suffix).
 
         Returns:
             Result whose .data is one ImageRecord.
         """
-        return await self._call("upload_image_from_file", fields=fields, body=body)
+        return await self._call(
+            "upload_image_from_file", fields=fields, file=file, hidden=hidden, name=name
+        )
