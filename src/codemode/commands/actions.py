@@ -15,6 +15,9 @@ def register(app: typer.Typer) -> None:
     @app.command(name="actions")
     def actions(
         as_json: bool = typer.Option(False, "--json", help="One JSON object: {actions: [...]}."),
+        core: bool = typer.Option(
+            False, "--core", help="Only the 162 core actions of the spec (the usual tasks)."
+        ),
         check: Path | None = typer.Option(
             None,
             "--check",
@@ -28,7 +31,7 @@ def register(app: typer.Typer) -> None:
             metavar="FILE",
         ),
     ) -> None:
-        """List every action (built-in, companion, extra, composite) with its source and kind."""
+        """List every action (every Klaviyo operation, extra, composite) with its source and kind."""
         from rich.console import Console
         from rich.table import Table
 
@@ -67,14 +70,25 @@ def register(app: typer.Typer) -> None:
                 "function": a.function,
                 "source": a.source,
                 "kind": a.kind,
+                "core": a.core,
+                "companion_of": a.companion_of,
                 "summary": a.summary,
             }
             for a in everything.values()
+            if a.core or not core
         ]
         if as_json:
             sys.stdout.write(json.dumps({"actions": rows}) + "\n")
             return
-        table = Table("function", "source", "kind", "summary", title=f"{len(rows)} actions")
+        marked = sum(1 for r in rows if r["core"])
+        title = f"{len(rows)} actions ({marked} core)"
+        table = Table("function", "source", "kind", "core", "summary", title=title)
         for row in rows:
-            table.add_row(row["function"], row["source"], row["kind"], row["summary"])
+            table.add_row(
+                row["function"],
+                row["source"],
+                row["kind"],
+                "yes" if row["core"] else "",
+                row["summary"],
+            )
         Console().print(table)
