@@ -85,10 +85,10 @@ def register(app: typer.Typer) -> None:
         table = Table("function", "source", "kind", "core", "summary", title=title)
         for row in rows:
             table.add_row(
-                row["function"],
-                row["source"],
-                row["kind"],
+                str(row["function"]),
+                str(row["source"]),
+                str(row["kind"]),
                 "yes" if row["core"] else "",
-                row["summary"],
+                str(row["summary"]),
             )
         Console().print(table)
