@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 CampaignRecord = TypedDict(
     "CampaignRecord",
@@ -15,15 +15,15 @@ CampaignRecord = TypedDict(
         "type": str,
         "archived": bool,
         "audiences": dict[str, Any],
-        "created_at": DateTime,
+        "created_at": str,
         "name": str,
-        "scheduled_at": DateTime | None,
+        "scheduled_at": str | None,
         "send_options": dict[str, Any],
         "send_strategy": dict[str, Any],
-        "send_time": DateTime | None,
+        "send_time": str | None,
         "status": str,
         "tracking_options": dict[str, Any],
-        "updated_at": DateTime,
+        "updated_at": str,
         "campaign-messages": list[str] | str | None,
         "tags": list[str] | str | None,
     },
@@ -33,10 +33,10 @@ CampaignRecord = TypedDict(
 class CampaignMessageRecord(TypedDict, total=False):
     id: str
     type: str
-    created_at: DateTime | None
+    created_at: str | None
     definition: dict[str, Any]
     send_times: list[dict[str, Any]] | None
-    updated_at: DateTime | None
+    updated_at: str | None
     campaign: list[str] | str | None
     image: list[str] | str | None
     template: list[str] | str | None
@@ -68,7 +68,7 @@ class ImageRecord(TypedDict, total=False):
     image_url: str
     name: str
     size: int
-    updated_at: DateTime
+    updated_at: str
 
 TagRecord = TypedDict(
     "TagRecord",
@@ -89,12 +89,12 @@ class TemplateRecord(TypedDict, total=False):
     id: str
     type: str
     amp: str | None
-    created: DateTime | None
+    created: str | None
     editor_type: str
     html: str
     name: str
     text: str | None
-    updated: DateTime | None
+    updated: str | None
 
 CreateCampaignAttributes = TypedDict(
     "CreateCampaignAttributes",

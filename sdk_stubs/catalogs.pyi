@@ -6,24 +6,24 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 class CatalogCategoryRecord(TypedDict, total=False):
     id: str
     type: str
     external_id: str | None
     name: str | None
-    updated: DateTime | None
+    updated: str | None
     items: list[str] | str | None
 
 class CatalogCategoryBulkCreateJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -32,11 +32,11 @@ class CatalogCategoryBulkCreateJobRecord(TypedDict, total=False):
 class CatalogCategoryBulkDeleteJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -45,11 +45,11 @@ class CatalogCategoryBulkDeleteJobRecord(TypedDict, total=False):
 class CatalogCategoryBulkUpdateJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -58,7 +58,7 @@ class CatalogCategoryBulkUpdateJobRecord(TypedDict, total=False):
 class CatalogItemRecord(TypedDict, total=False):
     id: str
     type: str
-    created: DateTime | None
+    created: str | None
     custom_metadata: dict[str, Any] | None
     description: str | None
     external_id: str | None
@@ -68,18 +68,18 @@ class CatalogItemRecord(TypedDict, total=False):
     price: float | None
     published: bool | None
     title: str | None
-    updated: DateTime | None
+    updated: str | None
     url: str | None
     variants: list[str] | str | None
 
 class CatalogItemBulkCreateJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -88,11 +88,11 @@ class CatalogItemBulkCreateJobRecord(TypedDict, total=False):
 class CatalogItemBulkDeleteJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -101,11 +101,11 @@ class CatalogItemBulkDeleteJobRecord(TypedDict, total=False):
 class CatalogItemBulkUpdateJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -114,7 +114,7 @@ class CatalogItemBulkUpdateJobRecord(TypedDict, total=False):
 class CatalogVariantRecord(TypedDict, total=False):
     id: str
     type: str
-    created: DateTime | None
+    created: str | None
     custom_metadata: dict[str, Any] | None
     description: str | None
     external_id: str | None
@@ -127,18 +127,18 @@ class CatalogVariantRecord(TypedDict, total=False):
     published: bool | None
     sku: str | None
     title: str | None
-    updated: DateTime | None
+    updated: str | None
     url: str | None
     item: list[str] | str | None
 
 class CatalogVariantBulkCreateJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -147,11 +147,11 @@ class CatalogVariantBulkCreateJobRecord(TypedDict, total=False):
 class CatalogVariantBulkDeleteJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int
@@ -160,11 +160,11 @@ class CatalogVariantBulkDeleteJobRecord(TypedDict, total=False):
 class CatalogVariantBulkUpdateJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     errors: list[dict[str, Any]] | None
-    expires_at: DateTime | None
+    expires_at: str | None
     failed_count: int | None
     status: str
     total_count: int

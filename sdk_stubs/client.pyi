@@ -18,7 +18,7 @@ class GeofenceRecord(TypedDict, total=False):
 class IpAllowlistRecord(TypedDict, total=False):
     id: str
     type: str
-    created: DateTime
+    created: str
     prefixes: list[str]
     sync_token: str
 
@@ -27,7 +27,7 @@ class ReviewRecord(TypedDict, total=False):
     type: str
     author: str | None
     content: str | None
-    created: DateTime
+    created: str
     images: list[str]
     product: dict[str, Any]
     public_reply: dict[str, Any]
@@ -36,7 +36,7 @@ class ReviewRecord(TypedDict, total=False):
     smart_quote: str | None
     status: dict[str, Any]
     title: str | None
-    updated: DateTime
+    updated: str
     verified: bool
 
 class ReviewValuesReportRecord(TypedDict, total=False):

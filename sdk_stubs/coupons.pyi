@@ -18,7 +18,7 @@ class CouponRecord(TypedDict, total=False):
 class CouponCodeRecord(TypedDict, total=False):
     id: str
     type: str
-    expires_at: DateTime | None
+    expires_at: str | None
     status: str | None
     unique_code: str | None
     coupon: list[str] | str | None
@@ -29,11 +29,11 @@ CouponCodeBulkCreateJobRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "completed_at": DateTime | None,
+        "completed_at": str | None,
         "completed_count": int | None,
-        "created_at": DateTime,
+        "created_at": str,
         "errors": list[dict[str, Any]] | None,
-        "expires_at": DateTime | None,
+        "expires_at": str | None,
         "failed_count": int | None,
         "status": str,
         "total_count": int,

@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 class DataSourceRecord(TypedDict, total=False):
     id: str
@@ -25,7 +25,7 @@ ObjectIngestionLogRecord = TypedDict(
         "event_type": str,
         "status": str,
         "summary": str,
-        "timestamp": DateTime,
+        "timestamp": str,
         "object-record": list[str] | str | None,
         "object-type": list[str] | str | None,
     },
@@ -44,7 +44,7 @@ ObjectSchemaRecord = TypedDict(
         "type": str,
         "description": str,
         "properties": list[dict[str, Any]],
-        "published_at": DateTime | None,
+        "published_at": str | None,
         "required": list[str],
         "status": str,
         "title": str,
@@ -61,12 +61,12 @@ ObjectTypeRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created_at": DateTime,
+        "created_at": str,
         "description": str,
         "namespace": str,
         "status": str,
         "title": str,
-        "updated_at": DateTime,
+        "updated_at": str,
         "current-schema": list[str] | str | None,
         "draft-schema": list[str] | str | None,
         "object-types": list[str] | str | None,

@@ -11,7 +11,7 @@ from ._base import DateTime, Filter, Record, Result
 class EventRecord(TypedDict, total=False):
     id: str
     type: str
-    datetime: DateTime | None
+    datetime: str | None
     event_properties: dict[str, Any] | None
     timestamp: int | None
     uuid: str | None
@@ -38,12 +38,12 @@ ProfileRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created": DateTime | None,
+        "created": str | None,
         "email": str | None,
         "external_id": str | None,
         "first_name": str | None,
         "image": str | None,
-        "last_event_date": DateTime | None,
+        "last_event_date": str | None,
         "last_name": str | None,
         "locale": str | None,
         "location": dict[str, Any],
@@ -53,7 +53,7 @@ ProfileRecord = TypedDict(
         "properties": dict[str, Any] | None,
         "subscriptions": dict[str, Any],
         "title": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "lists": list[str] | str | None,
         "push-tokens": list[str] | str | None,
         "segments": list[str] | str | None,

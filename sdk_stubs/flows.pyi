@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 FlowRecord = TypedDict(
     "FlowRecord",
@@ -14,12 +14,12 @@ FlowRecord = TypedDict(
         "id": str,
         "type": str,
         "archived": bool | None,
-        "created": DateTime | None,
+        "created": str | None,
         "definition": dict[str, Any],
         "name": str | None,
         "status": str | None,
         "trigger_type": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow-actions": list[str] | str | None,
         "tags": list[str] | str | None,
     },
@@ -31,9 +31,9 @@ FlowActionRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created": DateTime | None,
+        "created": str | None,
         "definition": dict[str, Any],
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow": list[str] | str | None,
         "flow-messages": list[str] | str | None,
     },
@@ -46,9 +46,9 @@ FlowMessageRecord = TypedDict(
         "id": str,
         "type": str,
         "channel": str | None,
-        "created": DateTime | None,
+        "created": str | None,
         "definition": dict[str, Any],
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow-action": list[str] | str | None,
         "template": list[str] | str | None,
     },
@@ -74,12 +74,12 @@ class TemplateRecord(TypedDict, total=False):
     id: str
     type: str
     amp: str | None
-    created: DateTime | None
+    created: str | None
     editor_type: str
     html: str
     name: str
     text: str | None
-    updated: DateTime | None
+    updated: str | None
 
 class CreateFlowAttributes(TypedDict, total=False):
     definition: Required[dict[str, Any]]

@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 FormRecord = TypedDict(
     "FormRecord",
@@ -14,11 +14,11 @@ FormRecord = TypedDict(
         "id": str,
         "type": str,
         "ab_test": bool,
-        "created_at": DateTime,
+        "created_at": str,
         "definition": dict[str, Any],
         "name": str,
         "status": str,
-        "updated_at": DateTime,
+        "updated_at": str,
         "form-versions": list[str] | str | None,
     },
     total=False,
@@ -28,10 +28,10 @@ class FormVersionRecord(TypedDict, total=False):
     id: str
     type: str
     ab_test: dict[str, Any]
-    created_at: DateTime
+    created_at: str
     form_type: str
     status: str
-    updated_at: DateTime
+    updated_at: str
     variation_name: str
     form: list[str] | str | None
 

@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Result
+from ._base import Filter, Result
 
 class ImageRecord(TypedDict, total=False):
     id: str
@@ -16,7 +16,7 @@ class ImageRecord(TypedDict, total=False):
     image_url: str
     name: str
     size: int
-    updated_at: DateTime
+    updated_at: str
 
 class UpdateImageAttributes(TypedDict, total=False):
     hidden: bool | None

@@ -6,15 +6,15 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 class CustomMetricRecord(TypedDict, total=False):
     id: str
     type: str
-    created: DateTime
+    created: str
     definition: dict[str, Any]
     name: str
-    updated: DateTime
+    updated: str
     metrics: list[str] | str | None
 
 FlowRecord = TypedDict(
@@ -23,11 +23,11 @@ FlowRecord = TypedDict(
         "id": str,
         "type": str,
         "archived": bool | None,
-        "created": DateTime | None,
+        "created": str | None,
         "name": str | None,
         "status": str | None,
         "trigger_type": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow-actions": list[str] | str | None,
         "tags": list[str] | str | None,
     },
@@ -39,7 +39,7 @@ MappedMetricRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "updated": DateTime,
+        "updated": str,
         "custom-metric": list[str] | str | None,
         "metric": list[str] | str | None,
     },
@@ -64,7 +64,7 @@ class MetricAggregateRecord(TypedDict, total=False):
     id: str
     type: str
     data: list[dict[str, Any]]
-    dates: list[DateTime]
+    dates: list[str]
 
 class MetricPropertyRecord(TypedDict, total=False):
     id: str

@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 class ConversationRecord(TypedDict, total=False):
     id: str
@@ -28,10 +28,10 @@ ListRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created": DateTime | None,
+        "created": str | None,
         "name": str | None,
         "opt_in_process": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow-triggers": list[str] | str | None,
         "profiles": list[str] | str | None,
         "tags": list[str] | str | None,
@@ -44,12 +44,12 @@ ProfileRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created": DateTime | None,
+        "created": str | None,
         "email": str | None,
         "external_id": str | None,
         "first_name": str | None,
         "image": str | None,
-        "last_event_date": DateTime | None,
+        "last_event_date": str | None,
         "last_name": str | None,
         "locale": str | None,
         "location": dict[str, Any],
@@ -59,7 +59,7 @@ ProfileRecord = TypedDict(
         "properties": dict[str, Any] | None,
         "subscriptions": dict[str, Any],
         "title": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "lists": list[str] | str | None,
         "push-tokens": list[str] | str | None,
         "segments": list[str] | str | None,
@@ -73,12 +73,12 @@ ProfileBulkImportJobRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "completed_at": DateTime | None,
+        "completed_at": str | None,
         "completed_count": int | None,
-        "created_at": DateTime,
-        "expires_at": DateTime | None,
+        "created_at": str,
+        "expires_at": str | None,
         "failed_count": int | None,
-        "started_at": DateTime | None,
+        "started_at": str | None,
         "status": str,
         "total_count": int,
         "import-errors": list[str] | str | None,
@@ -91,9 +91,9 @@ ProfileBulkImportJobRecord = TypedDict(
 class ProfileSuppressionBulkCreateJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     skipped_count: int | None
     status: str
     total_count: int
@@ -103,9 +103,9 @@ class ProfileSuppressionBulkCreateJobRecord(TypedDict, total=False):
 class ProfileSuppressionBulkDeleteJobRecord(TypedDict, total=False):
     id: str
     type: str
-    completed_at: DateTime | None
+    completed_at: str | None
     completed_count: int | None
-    created_at: DateTime
+    created_at: str
     skipped_count: int | None
     status: str
     total_count: int
@@ -116,7 +116,7 @@ class PushTokenRecord(TypedDict, total=False):
     id: str
     type: str
     background: str
-    created: DateTime
+    created: str
     enablement_status: str
     metadata: dict[str, Any]
     platform: str
@@ -130,13 +130,13 @@ SegmentRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created": DateTime | None,
+        "created": str | None,
         "definition": dict[str, Any],
         "is_active": bool,
         "is_processing": bool,
         "is_starred": bool,
         "name": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow-triggers": list[str] | str | None,
         "profiles": list[str] | str | None,
         "tags": list[str] | str | None,

@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Result
+from ._base import Result
 
 class CampaignValuesReportRecord(TypedDict, total=False):
     id: str
@@ -19,7 +19,7 @@ FlowSeriesReportRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "date_times": list[DateTime],
+        "date_times": list[str],
         "results": list[dict[str, Any]],
         "flow-messages": list[str] | str | None,
         "flows": list[str] | str | None,
@@ -42,7 +42,7 @@ FlowValuesReportRecord = TypedDict(
 class FormSeriesReportRecord(TypedDict, total=False):
     id: str
     type: str
-    date_times: list[DateTime]
+    date_times: list[str]
     results: list[dict[str, Any]]
 
 class FormValuesReportRecord(TypedDict, total=False):
@@ -53,7 +53,7 @@ class FormValuesReportRecord(TypedDict, total=False):
 class SegmentSeriesReportRecord(TypedDict, total=False):
     id: str
     type: str
-    date_times: list[DateTime]
+    date_times: list[str]
     results: list[dict[str, Any]]
 
 class SegmentValuesReportRecord(TypedDict, total=False):

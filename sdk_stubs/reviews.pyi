@@ -6,14 +6,14 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
-from ._base import DateTime, Filter, Result
+from ._base import Filter, Result
 
 class ReviewRecord(TypedDict, total=False):
     id: str
     type: str
     author: str | None
     content: str | None
-    created: DateTime
+    created: str
     email: str | None
     images: list[str]
     product: dict[str, Any]
@@ -23,7 +23,7 @@ class ReviewRecord(TypedDict, total=False):
     smart_quote: str | None
     status: dict[str, Any]
     title: str | None
-    updated: DateTime
+    updated: str
     verified: bool
     events: list[str] | str | None
     item: list[str] | str | None

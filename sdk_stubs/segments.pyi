@@ -6,7 +6,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 FlowRecord = TypedDict(
     "FlowRecord",
@@ -14,11 +14,11 @@ FlowRecord = TypedDict(
         "id": str,
         "type": str,
         "archived": bool | None,
-        "created": DateTime | None,
+        "created": str | None,
         "name": str | None,
         "status": str | None,
         "trigger_type": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow-actions": list[str] | str | None,
         "tags": list[str] | str | None,
     },
@@ -30,13 +30,13 @@ ProfileRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created": DateTime | None,
+        "created": str | None,
         "email": str | None,
         "external_id": str | None,
         "first_name": str | None,
         "image": str | None,
-        "joined_group_at": DateTime,
-        "last_event_date": DateTime | None,
+        "joined_group_at": str,
+        "last_event_date": str | None,
         "last_name": str | None,
         "locale": str | None,
         "location": dict[str, Any],
@@ -46,7 +46,7 @@ ProfileRecord = TypedDict(
         "properties": dict[str, Any] | None,
         "subscriptions": dict[str, Any],
         "title": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "lists": list[str] | str | None,
         "push-tokens": list[str] | str | None,
         "segments": list[str] | str | None,
@@ -59,13 +59,13 @@ SegmentRecord = TypedDict(
     {
         "id": str,
         "type": str,
-        "created": DateTime | None,
+        "created": str | None,
         "definition": dict[str, Any],
         "is_active": bool,
         "is_processing": bool,
         "is_starred": bool,
         "name": str | None,
-        "updated": DateTime | None,
+        "updated": str | None,
         "flow-triggers": list[str] | str | None,
         "profiles": list[str] | str | None,
         "tags": list[str] | str | None,

@@ -6,29 +6,29 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 class TemplateRecord(TypedDict, total=False):
     id: str
     type: str
     amp: str | None
-    created: DateTime | None
+    created: str | None
     definition: dict[str, Any]
     editor_type: str
     html: str
     name: str
     text: str | None
-    updated: DateTime | None
+    updated: str | None
 
 class TemplateUniversalContentRecord(TypedDict, total=False):
     id: str
     type: str
-    created: DateTime
+    created: str
     definition: dict[str, Any]
     name: str
     screenshot_status: str
     screenshot_url: str
-    updated: DateTime
+    updated: str
 
 class CreateTemplateAttributes(TypedDict, total=False):
     amp: str | None

@@ -6,17 +6,17 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Filter, Record, Result
+from ._base import Filter, Record, Result
 
 class WebFeedRecord(TypedDict, total=False):
     id: str
     type: str
     content_type: str
-    created: DateTime
+    created: str
     name: str
     request_method: str
     status: str | None
-    updated: DateTime
+    updated: str
     url: str
 
 class CreateWebFeedAttributes(TypedDict, total=False):

@@ -6,19 +6,19 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Required, TypedDict
 
-from ._base import DateTime, Record, Result
+from ._base import Record, Result
 
 WebhookRecord = TypedDict(
     "WebhookRecord",
     {
         "id": str,
         "type": str,
-        "created_at": DateTime | None,
+        "created_at": str | None,
         "description": str | None,
         "enabled": bool,
         "endpoint_url": str,
         "name": str,
-        "updated_at": DateTime | None,
+        "updated_at": str | None,
         "webhook-topics": list[str] | str | None,
     },
     total=False,

@@ -33,9 +33,8 @@ def literal(values: Iterable[Any]) -> str:
 
 
 def record_type(text: str) -> str:
-    """A catalog field type (``datetime | None``, ``dict``) as a stub annotation."""
-    text = re.sub(r"\bdict\b(?!\[)", "dict[str, Any]", text)
-    return re.sub(r"\bdatetime\b", "DateTime", text)
+    """A catalog field type (``str | None``, ``dict``) as a stub annotation."""
+    return re.sub(r"\bdict\b(?!\[)", "dict[str, Any]", text)
 
 
 def schema_type(schema: Mapping[str, Any], depth: int = 0) -> str:

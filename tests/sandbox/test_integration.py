@@ -147,3 +147,19 @@ async def test_read_only_policy_reaches_the_script_as_policy_error(
     )
     result = await execute(sandbox, code, bridge=make_bridge(http, policy=Policy(read_only=True)))
     assert result.error is None and result.output == "refused: read-only\n"
+
+
+DATES = """
+import datetime
+p = klaviyo.profiles.get_profiles(page_size=1).data[0]
+print(isinstance(p["created"], str), datetime.datetime.fromisoformat(p["created"]).year > 2000)
+"""
+
+
+async def test_dates_reach_a_script_as_iso_strings_as_the_signature_says(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    result = await execute(sandbox, DATES, bridge=make_bridge(http), store={})
+    assert result.error is None, result.error
+    assert result.output.strip() == "True True"
+    assert load_catalog()["get_profiles"].response.fields["created"] == "str | None"

@@ -130,7 +130,7 @@ def type_name(schema: dict[str, Any]) -> str:
     if kind == "array":
         base = f"list[{type_name(schema.get('items', {}))}]"
     elif kind == "string":
-        base = "datetime" if schema.get("format") == "date-time" else "str"
+        base = "str"  # date-time too: JSON carries ISO 8601 text, and that is what a script gets
     else:
         base = {"integer": "int", "number": "float", "boolean": "bool", "object": "dict"}.get(
             kind or "", "any"
