@@ -130,3 +130,15 @@ def test_catalog_mentions_no_absolute_path_of_a_machine() -> None:
 
     text = resources.files("codemode.catalog").joinpath("actions.json").read_text(encoding="utf-8")
     assert not re.search(r"/(home|root|work|Users|tmp)/", text)
+
+
+def test_every_summary_is_unique_own_prose_and_every_action_has_6_to_14_keywords() -> None:
+    catalog = load_catalog()
+    assert len({a.summary for a in catalog.values()}) == len(catalog)
+    for op_id, (method, path, op) in openapi_operations().items():
+        action = catalog[op_id]
+        assert 6 <= len(action.keywords) <= 14, op_id
+        assert f"{method} {path}" in action.keywords, op_id
+        mine = action.summary.lower().rstrip(".")
+        for prose in (op.get("summary") or "", op.get("description") or ""):
+            assert mine not in prose.lower(), f"{op_id} copies the OpenAPI prose"
