@@ -112,7 +112,10 @@ def test_bench_load_takes_sessions_and_minutes_and_stays_out_of_bench_all() -> N
     from codemode.cli import app
     from codemode.commands import bench
 
-    shown = CliRunner().invoke(app, ["bench", "load", "--help"], terminal_width=200)
+    # rich sizes help to COLUMNS, which overrides terminal_width: pin it so CI's width cannot cut it
+    shown = CliRunner().invoke(
+        app, ["bench", "load", "--help"], terminal_width=200, env={"COLUMNS": "200"}
+    )
     assert shown.exit_code == 0, shown.output
     assert "--sessions" in shown.output and "--minutes" in shown.output
     assert "load" in bench._BENCHMARKS and "load" not in bench._IN_ALL
