@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import httpx
 import pytest
 
 from codemode.catalog import load_catalog
@@ -90,3 +91,33 @@ def test_every_action_has_a_simulator_route_that_serves_it_or_answers_a_clear_50
     for op_id in unserved:
         assert handler_for(CATALOG[op_id]).__name__ == "not_served", op_id
     assert all(CATALOG[i].core is False for i in unserved), "every core action is served"
+
+
+def test_an_operation_the_simulator_does_not_serve_yet_answers_501_naming_it() -> None:
+    from codemode.klaviyo import Klaviyo, KlaviyoError
+    from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
+    from codemode.simulator.handlers import serves
+    from codemode.simulator.transport import SimTransport
+    from tests.klaviyo._inputs import full_body, path_values, required_query
+
+    unserved = [a for a in CATALOG.values() if not serves(a) and a.kind != "client"]
+    if not unserved:  # the simulator half has landed: nothing left to answer 501
+        return
+    action = unserved[0]
+    app = create_app(SimConfig(profiles=5, events=10, rate_limits=False))
+    sdk = Klaviyo(
+        api_key=DEMO_PRIVATE_KEY,
+        base_url="http://sim",
+        http_client=httpx.Client(transport=SimTransport(app)),
+        max_retries=0,
+    )
+    params = {**path_values(action), **required_query(action)}
+    if action.body is not None and not action.body.multipart:
+        params["body"] = full_body(action)
+    try:
+        sdk.call(action.id, **params)
+    except KlaviyoError as exc:
+        assert exc.status == 501, exc
+        assert action.id in str(exc) and "real API" in str(exc)
+    else:
+        raise AssertionError(f"{action.id} answered success without a handler")
