@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests._shared import shared_dir
+from tests._shared import REPO_ROOT
 
 URI = "urn:klaviyo:openapi"
 
@@ -51,7 +51,8 @@ def _convert(node: Any) -> Any:
 
 @cache
 def _registry() -> Registry:
-    doc = json.loads((shared_dir() / "klaviyo" / "openapi-stable.json").read_text(encoding="utf-8"))
+    path = REPO_ROOT / "tools" / "vendor" / "klaviyo" / "openapi-stable.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
     converted = {"components": _convert(doc["components"])}
     return Registry().with_resource(
         URI, Resource.from_contents(converted, default_specification=DRAFT202012)

@@ -10,13 +10,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from codemode.catalog import Action, load_catalog
+from codemode.catalog import Action
 from codemode.simulator import DEMO_COMPANY_ID, SimConfig, create_app
+from codemode.simulator.operations import load_operations
 from tests.simulator._openapi import error_validator
 from tests.simulator._recipes import World, call_for
 from tests.simulator.conftest import HEADERS, NOW, make_client
 
-CATALOG = load_catalog()
+CATALOG = load_operations()
 GROUPS = sorted(CATALOG.groups)
 
 
@@ -132,7 +133,13 @@ def test_every_category_answers_404_for_an_unknown_id(
     clock.now += 86400
     action = _first(group, lambda a: a.method == "GET" and a.path.endswith("{id}"))
     assert action is not None
-    error = _assert_error(err_client.get(action.path.replace("{id}", "does-not-exist")), 404)
+    request = err_client.build_request("GET", action.path.replace("{id}", "does-not-exist"))
+    if action.kind == "client":
+        request = err_client.build_request(
+            "GET", request.url.path, params={"company_id": DEMO_COMPANY_ID}
+        )
+        del request.headers["Authorization"]
+    error = _assert_error(err_client.send(request), 404)
     assert "does-not-exist" in error["detail"]
 
 

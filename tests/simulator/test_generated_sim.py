@@ -1,13 +1,13 @@
-"""The simulator's generated files are current: resource shapes (needs ../shared) and the coverage table."""
+"""The simulator's generated files are current: operation table, resource shapes and coverage table."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from codemode.catalog import load_catalog
 from codemode.simulator.handlers import differences, handler_for
-from tests._shared import REPO_ROOT, shared_dir
+from codemode.simulator.operations import load_operations
+from tests._shared import REPO_ROOT
 
 
 def _check(script: str) -> subprocess.CompletedProcess[str]:
@@ -22,7 +22,6 @@ def _check(script: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_resource_shapes_are_current_with_the_openapi_document() -> None:
-    shared_dir()
     proc = _check("gen_sim_resources.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -32,8 +31,8 @@ def test_coverage_table_is_current_with_the_handlers() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_every_catalog_action_has_a_handler_named_after_it_or_a_generic_one() -> None:
-    for action in load_catalog().values():
+def test_every_operation_has_a_handler_named_after_it_or_a_generic_one() -> None:
+    for action in load_operations().values():
         handler = handler_for(action)
         where, _ = differences(action)
         assert handler.__name__ == action.id or where.startswith("generic"), action.id

@@ -9,10 +9,10 @@ from functools import cache, partial
 from importlib import resources
 from typing import Any
 
-from codemode.catalog import load_catalog
 from codemode.simulator.context import Ctx
 from codemode.simulator.errors import ApiError, bad_param
 from codemode.simulator.filters import Condition, matches, parse_filter
+from codemode.simulator.operations import load_operations
 from codemode.simulator.relations import MEMBERSHIP, collection_path, related_ids
 from codemode.simulator.store import Account, Record
 
@@ -37,16 +37,38 @@ def shape(kind: str) -> dict[str, Any]:
 def _hidden() -> dict[str, frozenset[str]]:
     # Attributes Klaviyo returns only when asked for through additional-fields[type].
     out: dict[str, set[str]] = {}
-    for action in load_catalog().values():
+    for action in load_operations().values():
         for kind, names in action.additional_fields.items():
             out.setdefault(kind, set()).update(names)
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def _flow_definition(account: Account, flow: Record) -> dict[str, Any]:
+    # Seeded flows keep their steps as flow-action records; the definition is assembled from them.
+    actions = [
+        dict(a.attributes.get("definition") or {"id": a.id, "type": "time-delay"})
+        for a in account.records("flow-action")
+        if a.rels.get("flow") == flow.id
+    ]
+    for action, following in zip(actions, [*actions[1:], None], strict=True):
+        action["links"] = {"next": following["id"] if following else None}
+    kind = "list" if flow.attributes.get("trigger_type") == "Added to List" else "metric"
+    triggers = [{"type": kind, "id": t} for t in related_ids(account, flow, "triggers")]
+    return {
+        "triggers": triggers,
+        "profile_filter": None,
+        "actions": actions,
+        "entry_action_id": actions[0]["id"] if actions else None,
+    }
+
+
 def _computed(account: Account, record: Record, name: str) -> Any:
+    value = record.attributes.get(name)
     if name == "profile_count":
         return len(record.many("profiles"))
-    return record.attributes.get(name)
+    if name == "definition" and record.type == "flow" and not value:
+        return _flow_definition(account, record)
+    return value
 
 
 def _fill(value: Any, stamp: str) -> Any:
@@ -121,7 +143,7 @@ def render(ctx: Ctx, record: Record, *, include: Iterable[str] = ()) -> dict[str
     for name, value in record.attributes.items():
         if name not in hidden:
             attributes[name] = value
-    for name in attributes.keys() & {"profile_count"}:
+    for name in _extra_fields(ctx, record.type) | (attributes.keys() & {"profile_count"}):
         attributes[name] = _computed(ctx.account, record, name)
     wanted = requested_fields(ctx, record.type)
     if wanted is not None:

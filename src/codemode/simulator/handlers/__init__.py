@@ -8,10 +8,13 @@ from codemode.catalog import Action
 from codemode.simulator.handlers import (  # noqa: F401  (imported to register their handlers)
     campaigns,
     catalogs,
+    consent,
     coupons,
     events,
+    extras,
     flows,
     jobs,
+    objects,
     profiles,
     reporting,
     templates,
