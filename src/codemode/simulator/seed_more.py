@@ -27,6 +27,9 @@ PROPERTIES = {
     "Added to Cart": (("ProductName", "string"), ("$value", "number")),
 }
 
+# Every metric records at least these (Klaviyo adds $event_id and $value to each event).
+COMMON = (("$event_id", "string"), ("$value", "number"))
+
 
 class MoreSeeder(Seeder):
     """Seeds the areas beyond the core actions; each method adds one area."""
@@ -38,6 +41,13 @@ class MoreSeeder(Seeder):
         self.custom_objects()
         self.metric_extras(metrics)
         self.settings()
+        self.message_images()
+
+    def message_images(self) -> None:
+        images = list(self.a.records("image"))
+        for n, message in enumerate(self.a.records("campaign-message")):
+            if images and (message.attributes.get("definition") or {}).get("channel") == "email":
+                message.rels["image"] = images[n % len(images)].id
 
     def reviews(self, people: list[Record], items: list[Record]) -> None:
         for n, (rating, status, title, content) in enumerate(REVIEWS):
@@ -200,11 +210,8 @@ class MoreSeeder(Seeder):
             )
 
     def metric_extras(self, metrics: dict[str, Record]) -> None:
-        for name, props in PROPERTIES.items():
-            metric = metrics.get(name)
-            if metric is None:
-                continue
-            for prop, kind in props:
+        for name, metric in metrics.items():
+            for prop, kind in PROPERTIES.get(name, COMMON):
                 self.add(
                     "metric-property",
                     {
@@ -225,8 +232,11 @@ class MoreSeeder(Seeder):
         }
         custom = next(iter(self.a.records("custom-metric")), None)
         for ident, metric_name in mapped.items():
-            metric = metrics.get(metric_name)
-            rels: dict[str, Any] = {"metric": metric.id if metric else None, "custom-metric": None}
+            mapped_to = metrics.get(metric_name)
+            rels: dict[str, Any] = {
+                "metric": mapped_to.id if mapped_to else None,
+                "custom-metric": None,
+            }
             if ident == "revenue" and custom is not None:
                 rels = {"metric": None, "custom-metric": custom.id}
             self.add("mapped-metric", {}, rels, days=30, ident=ident)

@@ -426,9 +426,9 @@ def get_client_review_values_reports(ctx: Ctx) -> Reply:
 
 @handler
 def get_conversation_for_profile(ctx: Ctx) -> Reply:
-    """The profile's most recent conversation (404 when it has none)."""
+    """The profile's most recent conversation (``data: null`` when it has none)."""
     profile = ctx.account.get("profile", ctx.path["id"])
     ids = profile.many("conversations")
     if not ids:
-        raise ApiError(404, "not_found", f"Profile {profile.id!r} has no conversation.")
+        return Reply(200, {"data": None, "links": {"self": ctx.url()}})
     return Reply(200, single(ctx, ctx.account.get("conversation", ids[-1])))

@@ -188,6 +188,10 @@ def delete_record(ctx: Ctx) -> Reply:
     return Reply(204)
 
 
+# To-one related endpoints whose schema has no null ``data``: nothing linked is a 404 there.
+NOT_NULLABLE = frozenset({"get_image_for_campaign_message"})
+
+
 def related_records(ctx: Ctx) -> Reply:
     """List the records related to one record (404 when the record is absent)."""
     owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
@@ -200,9 +204,12 @@ def related_records(ctx: Ctx) -> Reply:
     ]
     if ctx.action.response.collection:
         return Reply(200, listing(ctx, records))
-    if not records:
+    if records:
+        return Reply(200, single(ctx, records[0]))
+    if ctx.action.id in NOT_NULLABLE:
         raise ApiError(404, "not_found", f"{owner.type} {owner.id!r} has no {name}.")
-    return Reply(200, single(ctx, records[0]))
+    # Klaviyo's to-one related documents answer ``data: null`` when nothing is linked.
+    return Reply(200, {"data": None, "links": {"self": ctx.url()}})
 
 
 def relationship_ids(ctx: Ctx) -> Reply:

@@ -232,13 +232,14 @@ def create_data_source_record(ctx: Ctx) -> Reply:
 def bulk_create_data_source_records(ctx: Ctx) -> Reply:
     """Ingest up to 100 records into a data source (204), as ``create_data_source_record`` does.
 
-    Differs: ingestion runs at once; Klaviyo queues it.
+    Differs: ingestion runs at once; Klaviyo queues it. No records (the member is optional in
+    the schema) is accepted as nothing to ingest.
     """
     source = _source(ctx)
     items = ((ctx.attributes().get("data-source-records") or {}).get("data")) or []
     pointer = "/data/attributes/data-source-records/data"
-    if not items or len(items) > MAX_RECORDS:
-        raise bad_body(pointer, f"Send from 1 to {MAX_RECORDS} records.")
+    if len(items) > MAX_RECORDS:
+        raise bad_body(pointer, f"Send at most {MAX_RECORDS} records per request.")
     records = [_record_body(item, f"{pointer}/{n}") for n, item in enumerate(items)]
     for record in records:
         ingest(ctx.account, source.id, record)
