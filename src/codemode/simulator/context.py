@@ -92,7 +92,8 @@ class Ctx:
         items: list[dict[str, Any]] = self.body["data"]
         if len(items) > MAX_LINKS:
             raise bad_body(
-                "/data", f"At most {MAX_LINKS} ids per request; got {len(items)}. Split the request."
+                "/data",
+                f"At most {MAX_LINKS} ids per request; got {len(items)}. Split the request.",
             )
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("id"):

@@ -251,6 +251,9 @@ def field_value(account: Account, record: Record, name: str) -> Any:
             value = value.get(part)
         else:
             return None
+    if isinstance(value, dict) and "value" in value:
+        # Status objects (reviews: {"value": "published", ...}) filter on their value.
+        return value["value"]
     return value
 
 
