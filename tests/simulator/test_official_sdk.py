@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -41,8 +42,17 @@ def sim_url() -> Iterator[str]:
         sock.close()
 
 
+@dataclass
+class Run:
+    """The oracle after one call of every operation, and the SDK group of each tag."""
+
+    oracle: Oracle
+    group_of: Callable[[str], Any]
+    outcomes: list[Outcome]
+
+
 @pytest.fixture(scope="module")
-def outcomes(sim_url: str) -> list[Outcome]:
+def run(sim_url: str) -> Run:
     """Every operation, called once through the official SDK."""
     sdk = klaviyo_api.KlaviyoAPI(DEMO_PRIVATE_KEY, max_delay=0, max_retries=0, test_host=sim_url)
     spec = json.loads(SPEC.read_text(encoding="utf-8"))
@@ -54,7 +64,13 @@ def outcomes(sim_url: str) -> list[Outcome]:
             groups[name] = getattr(sdk, name, None)
         return groups[name]
 
-    return Oracle(spec, sdk, DEMO_COMPANY_ID).run(group_of)
+    oracle = Oracle(spec, sdk, DEMO_COMPANY_ID)
+    return Run(oracle, group_of, oracle.run(group_of))
+
+
+@pytest.fixture(scope="module")
+def outcomes(run: Run) -> list[Outcome]:
+    return run.outcomes
 
 
 def test_official_sdk_completes_at_least_95_percent_of_all_operations(
@@ -97,3 +113,27 @@ def test_every_operation_the_official_sdk_has_completes_except_the_known_driver_
     )
     wrong = {op: why for op, why in failed.items() if op not in absent and op not in EXPECTED}
     assert not wrong, "\n".join(f"{op}: {why}" for op, why in wrong.items())
+
+
+def test_the_official_sdk_follows_next_links_to_the_following_page_of_every_listing(
+    run: Run,
+) -> None:
+    followed = 0
+    for op in run.oracle.ops:
+        names = [p["name"] for p in op.raw.get("parameters", [])]
+        group = run.group_of(op.tag)
+        if op.method != "get" or "{" in op.path or "page[cursor]" not in names:
+            continue
+        if group is None or not hasattr(group, op.op_id):
+            continue
+        call = getattr(group, op.op_id)
+        args = run.oracle.arguments(op, getattr(type(group), op.op_id), None)
+        if "page[size]" in names:
+            args["page_size"] = 1
+        first = call(**args).to_dict()
+        if not (first.get("links") or {}).get("next"):
+            continue
+        second = call(**args, page_cursor=first["links"]["next"]).to_dict()
+        assert second["data"] and second["data"][0]["id"] != first["data"][0]["id"], op.op_id
+        followed += 1
+    assert followed >= 15

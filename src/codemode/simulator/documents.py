@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from functools import cache, partial
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from codemode.simulator.context import Ctx
 from codemode.simulator.errors import ApiError, bad_param
@@ -261,7 +262,18 @@ def _cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
 
 
+def _bare_cursor(cursor: str) -> str:
+    # A whole ``links.next`` URL given as the cursor: Klaviyo's Python SDK extracts the cursor
+    # only from https links, so against the simulator on http it passes the URL through.
+    if "://" not in cursor:
+        return cursor
+    query = parse_qs(urlsplit(cursor).query)
+    found = query.get("page[cursor]") or query.get("page_cursor") or [cursor]
+    return found[0]
+
+
 def _offset(cursor: str, parameter: str) -> int:
+    cursor = _bare_cursor(cursor)
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         offset = int(raw["o"])

@@ -73,7 +73,8 @@ def store_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
 def list_records(ctx: Ctx) -> Reply:
     """List a collection with filter, sort, sparse fields, include and cursor pages.
 
-    Differs: records come in creation order when no sort is given.
+    Differs: records come in creation order when no sort is given; a whole ``links.next`` URL
+    is accepted as ``page[cursor]`` (Klaviyo's SDK sends one when the base URL is http).
     Differs: a ``_kx`` filter matches the profile id; ``push_token`` filters match nothing.
     """
     kind = ctx.action.response.resource_type or ""
