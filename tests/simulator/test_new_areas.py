@@ -296,3 +296,27 @@ def test_filters_and_pages_are_bounded_with_400s_that_name_the_limit(client: htt
         assert response.json()["errors"][0]["source"] == {"parameter": "filter"}
     response = client.get("/api/profiles", params={"page[size]": "101"})
     assert response.status_code == 400 and "1 to 100" in response.text
+
+
+def test_reading_a_campaigns_estimation_job_never_advances_its_send_job(
+    client: httpx.Client,
+) -> None:
+    draft = _data(
+        client.get(
+            "/api/campaigns",
+            params={"filter": 'and(equals(messages.channel,"email"),equals(status,"Draft"))'},
+        )
+    )[0]
+    send = {"data": {"type": "campaign-send-job", "id": draft["id"]}}
+    _data(client.post("/api/campaign-send-jobs", json=send), 202)
+    estimate = {"data": {"type": "campaign-recipient-estimation-job", "id": draft["id"]}}
+    _data(client.post("/api/campaign-recipient-estimation-jobs", json=estimate), 202)
+    for _ in range(3):
+        _data(client.get(f"/api/campaign-recipient-estimation-jobs/{draft['id']}"))
+        _data(client.get(f"/api/campaigns/{draft['id']}"))
+    job = _data(client.get(f"/api/campaign-send-jobs/{draft['id']}"))
+    assert job["attributes"]["status"] == "processing"
+    cancel = {
+        "data": {"type": "campaign-send-job", "id": draft["id"], "attributes": {"action": "cancel"}}
+    }
+    _data(client.patch(f"/api/campaign-send-jobs/{draft['id']}", json=cancel), 204)

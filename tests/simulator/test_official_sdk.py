@@ -96,8 +96,6 @@ EXPECTED = {
     "get_client_ip_allowlist",
     # The body's data.id is typed profile-merge; the driver keeps the document's example id.
     "merge_profiles",
-    # The driver's earlier reads of the send job complete it; cancelling a finished send is a 409.
-    "cancel_campaign_send",
 }
 
 

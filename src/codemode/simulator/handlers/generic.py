@@ -85,7 +85,7 @@ def get_record(ctx: Ctx) -> Reply:
     """Get one record by id (404 when absent), with sparse fields and include."""
     kind = ctx.action.response.resource_type or ""
     record = ctx.account.get(kind, _ident(ctx))
-    if record.id in ctx.account.jobs:
+    if record.id in ctx.account.jobs and record.type.endswith("-job"):
         # Reading a job is a poll: it moves the job along its deterministic clock.
         from codemode.simulator.handlers.jobs import advance
 
