@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import klaviyo_api  # Klaviyo's official SDK: the dev extra pins it, so it is never skipped
 import pytest
 import uvicorn
 
@@ -18,8 +19,6 @@ from codemode.simulator import DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, SimConfig, cre
 from tests._shared import REPO_ROOT
 from tests.simulator._oracle import Oracle, Outcome
 from tests.simulator.conftest import NOW
-
-klaviyo_api = pytest.importorskip("klaviyo_api")  # the dev extra installs it
 
 SPEC = REPO_ROOT / "tools" / "vendor" / "klaviyo" / "openapi-stable.json"
 
