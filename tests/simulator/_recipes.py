@@ -14,7 +14,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from codemode.catalog import Action, Catalog, load_catalog
+from codemode.catalog import Action, Catalog
+from codemode.simulator.operations import load_operations
 from codemode.simulator.store import Account, Record
 
 _counter = itertools.count(1)
@@ -29,6 +30,7 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     body: Any = None
     path_values: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
     def sdk_params(self, action: Action) -> dict[str, Any]:
         """The same call as keyword arguments of ``Klaviyo.call`` (Python names, ``body=``)."""
@@ -55,7 +57,7 @@ class World:
     def __init__(self, app: Starlette) -> None:
         self.sim = app.state.sim
         self.account: Account = self.sim.account(self.sim.default_account)
-        self.catalog: Catalog = load_catalog()
+        self.catalog: Catalog = load_operations()
         self.types: dict[str, str] = {}
         for action in self.catalog.values():
             parts = action.path.strip("/").split("/")
@@ -66,6 +68,7 @@ class World:
                 and action.response.resource_type
             ):
                 self.types[parts[1]] = action.response.resource_type
+        self.kinds = {a.response.resource_type for a in self.catalog.values()} - {None}
 
     def records(self, kind: str) -> list[Record]:
         """Records of a type, in creation order."""
@@ -113,7 +116,7 @@ def example(schema: dict[str, Any], world: World, name: str = "", *, last: bool 
             for key, sub in props.items():
                 if key not in out:
                     out[key] = example(sub, world, key, last=last)
-        if "id" in props and type_enum and type_enum[0] in world.types.values():
+        if "id" in props and type_enum and type_enum[0] in world.kinds:
             try:
                 out["id"] = world.pick(type_enum[0], last=last)
                 out["type"] = type_enum[0]
@@ -148,7 +151,7 @@ def _draft(world: World) -> str:
 def _patch_body(action: Action, body: Any, world: World, ident: str) -> Any:
     """Per-action adjustments on top of the generated body."""
     data = body.get("data") if isinstance(body, dict) else None
-    if isinstance(data, dict) and action.method == "PATCH":
+    if isinstance(data, dict) and action.method == "PATCH" and "/relationships/" not in action.path:
         data["id"] = ident
     fix = FIXES.get(action.id)
     return fix(body, world) if fix else body
@@ -288,7 +291,40 @@ def _flow_action(body: Any, world: World) -> Any:
     return body
 
 
+def _data_source_records(body: Any, world: World) -> Any:
+    record = {
+        "type": "data-source-record",
+        "attributes": {"record": {"member_id": "M-42", "tier": "gold", "points": 5}},
+    }
+    body["data"]["attributes"]["data-source-records"] = {"data": [record]}
+    return body
+
+
+def _client_subscription(body: Any, world: World) -> Any:
+    profile = body["data"]["attributes"]["profile"]["data"]
+    profile["attributes"]["email"] = f"subscriber{next(_counter)}@example.org"
+    return body
+
+
+# The smallest valid PNG (1x1 transparent pixel), for the multipart image upload.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def _subscribe(body: Any, world: World) -> Any:
+    for item in body["data"]["attributes"]["profiles"]["data"]:
+        item["attributes"]["email"] = f"optin{next(_counter)}@example.org"
+    return body
+
+
 FIXES: dict[str, Callable[[Any, World], Any]] = {
+    "bulk_subscribe_profiles": _subscribe,
+    "update_flow": _set("data/attributes/status", "manual"),
+    "refresh_campaign_recipient_estimation": _set("data/id", lambda w: w.pick("campaign")),
+    "bulk_create_data_source_records": _data_source_records,
+    "create_client_subscription": _client_subscription,
     "create_back_in_stock_subscription": _back_in_stock,
     "update_flow_action": _flow_action,
     "send_campaign": _set("data/id", _draft),
@@ -315,6 +351,7 @@ FIXES: dict[str, Callable[[Any, World], Any]] = {
     "create_profile": _set("data/attributes/email", "new.profile@example.org"),
 }
 REQUIRED_QUERY = {
+    "get_client_review_values_reports": {"statistics": "average_rating,total_reviews"},
     "get_campaigns": {"filter": 'equals(messages.channel,"email")'},
     "get_coupon_codes": {"filter": 'equals(coupon.id,"WELCOME10")'},
 }
@@ -334,10 +371,15 @@ def call_for(action: Action, world: World, setup: Callable[[str], str]) -> Call:
             ident = world.pick("campaign")
         elif parts[1] == "campaign-send-jobs":
             ident = setup("send_campaign")
+        elif parts[1] == "campaign-recipient-estimation-jobs":
+            ident = setup("refresh_campaign_recipient_estimation")
         else:
             ident = world.pick(world.types[parts[1]], last=destructive)
     path = action.path.replace("{id}", ident).replace("{job_id}", ident)
     params = dict(REQUIRED_QUERY.get(action.id, {}))
+    for param in action.query_params:
+        if param.required and param.wire not in params and param.enum:
+            params[param.wire] = str(param.enum[0])
     # Ask for every optional attribute and related record too, so the schema check covers them.
     if action.include and action.method == "GET":
         params["include"] = ",".join(action.include)
@@ -352,4 +394,13 @@ def call_for(action: Action, world: World, setup: Callable[[str], str]) -> Call:
         )
         body = _patch_body(action, body, world, ident)
     values = {p.wire: ident for p in action.path_params}
+    if action.id == "upload_image_from_file":
+        return Call(
+            action.method,
+            path,
+            params,
+            {"name": "trail.png"},
+            values,
+            files={"file": ("trail.png", PNG, "image/png")},
+        )
     return Call(action.method, path, params, body, values)

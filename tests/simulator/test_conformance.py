@@ -10,14 +10,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from codemode.catalog import load_catalog
 from codemode.simulator import MEDIA_TYPE, SimConfig, create_app
+from codemode.simulator.operations import load_operations
 from tests.simulator._openapi import problems
 from tests.simulator._recipes import World, call_for
-from tests.simulator._scope import simulated
 from tests.simulator.conftest import NOW, make_client
 
-ACTIONS = simulated(load_catalog())
+ACTIONS = list(load_operations().values())
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +39,14 @@ def sim_client(world_app: Starlette) -> Iterator[httpx.Client]:
 
 
 def _send(client: httpx.Client, action_id: str, world: World) -> httpx.Response:
-    action = load_catalog()[action_id]
+    action = load_operations()[action_id]
     call = call_for(action, world, lambda dep: _setup(client, dep, world))
-    request = client.build_request(call.method, call.path, params=call.params, json=call.body)
+    if call.files is not None:
+        request = client.build_request(
+            call.method, call.path, params=call.params, data=call.body, files=call.files
+        )
+    else:
+        request = client.build_request(call.method, call.path, params=call.params, json=call.body)
     if action.kind == "client":
         del request.headers["Authorization"]
     return client.send(request)

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from codemode.catalog import load_catalog
 from codemode.simulator import SimConfig, create_app
+from codemode.simulator.operations import load_operations
 from tests.simulator.conftest import NOW
 
 
@@ -168,7 +168,7 @@ def test_include_fills_included_with_each_related_record_once(client: httpx.Clie
 
 
 def test_page_size_bounds_follow_each_endpoint(client: httpx.Client) -> None:
-    catalog = load_catalog()
+    catalog = load_operations()
     assert len(client.get("/api/lists").json()["data"]) <= catalog["get_lists"].page_size.max  # type: ignore[union-attr]
     assert client.get("/api/lists", params={"page[size]": 11}).status_code == 400
     assert client.get("/api/events", params={"page[size]": 1000}).status_code == 200
@@ -233,7 +233,7 @@ def test_paging_through_a_listing_returns_every_record_exactly_once(
     client: httpx.Client, app: Starlette, listing: tuple[str, str], size: int, sort_desc: bool
 ) -> None:
     path, action_id = listing
-    action = load_catalog()[action_id]
+    action = load_operations()[action_id]
     params: dict[str, Any] = {}
     if action.page_size is not None:
         params["page[size]"] = max(action.page_size.min, min(size, action.page_size.max))

@@ -19,7 +19,15 @@ from tests.simulator._scope import simulated
 from tests.simulator.conftest import NOW
 
 klaviyo = pytest.importorskip("codemode.klaviyo")
-ACTIONS = simulated(load_catalog())
+# The project's SDK sends this body as JSON:API; the simulator (like Klaviyo) takes multipart form
+# data here. Strict, so the test turns red as soon as the SDK learns multipart.
+SDK_GAPS = {"upload_image_from_file": "the SDK does not send multipart form data yet"}
+ACTIONS = [
+    pytest.param(a, id=a.id, marks=pytest.mark.xfail(strict=True, reason=SDK_GAPS[a.id]))
+    if a.id in SDK_GAPS
+    else pytest.param(a, id=a.id)
+    for a in simulated(load_catalog())
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +52,7 @@ def _call(sdk: object, action: Action, world: World) -> object:
     return sdk.call(action.id, **call.sdk_params(action))  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=[a.id for a in ACTIONS])
+@pytest.mark.parametrize("action", ACTIONS)
 def test_sdk_call_gets_documented_status_and_schema_valid_document(
     action: Action, sdk_app: Starlette, sdk: object
 ) -> None:

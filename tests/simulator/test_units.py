@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from codemode.catalog import load_catalog
 from codemode.simulator.errors import ApiError
 from codemode.simulator.filters import matches, parse_filter
+from codemode.simulator.operations import load_operations
 from codemode.simulator.ratelimit import RateLimiter
 from codemode.simulator.validate import first_error
 
@@ -59,7 +59,7 @@ def test_rejected_requests_do_not_use_up_the_window() -> None:
 
 
 def test_filter_values_parse_as_strings_lists_numbers_booleans_and_datetimes() -> None:
-    action = load_catalog()["get_images"]
+    action = load_operations()["get_images"]
     conditions = parse_filter(
         "any(format,['png',\"jpeg\"]),greater-than(size,40000),equals(hidden,false),less-than(updated_at,2026-01-02T03:04:05+00:00)",
         action,
@@ -99,12 +99,12 @@ def test_filter_values_parse_as_strings_lists_numbers_booleans_and_datetimes() -
 )
 def test_malformed_filters_are_400_on_the_filter_parameter(text: str) -> None:
     with pytest.raises(ApiError) as caught:
-        parse_filter(text, load_catalog()["get_images"])
+        parse_filter(text, load_operations()["get_images"])
     assert caught.value.status == 400 and caught.value.parameter == "filter"
 
 
 def test_body_checker_points_at_the_first_problem() -> None:
-    schema = load_catalog()["create_list"].body.schema  # type: ignore[union-attr]
+    schema = load_operations()["create_list"].body.schema  # type: ignore[union-attr]
     assert first_error(schema, {"data": {"type": "list", "attributes": {"name": "A"}}}) is None
     assert first_error(schema, {"data": {"type": "lists", "attributes": {"name": "A"}}}) == (
         "/data/type",

@@ -9,6 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from codemode.simulator.context import Ctx, Reply
 from codemode.simulator.errors import ApiError, bad_body, error_document
 from codemode.simulator.handlers import handler_for
 from codemode.simulator.handlers._registry import Handler
+from codemode.simulator.operations import body_media
 from codemode.simulator.state import SimState
 from codemode.simulator.validate import first_error
 
@@ -33,6 +35,9 @@ _log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/vnd.api+json"
 REVISION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(\.[a-z]+)?$")
 FIRST_REVISION = date(2023, 1, 24)
+MAX_UPLOAD = 5 * 1024 * 1024 + 1024
+ENCODED_SLASH = re.compile(r"%2[fF]")
+ENCODED_KEY = "codemode.sim.encoded_path"
 
 
 class DroppedConnection(ConnectionResetError):
@@ -96,9 +101,33 @@ def _allowed_query(action: Action) -> set[str]:
     return allowed
 
 
+async def _form(request: Request) -> dict[str, Any]:
+    # Multipart uploads (image files): fields as text, files as {"filename", "content"}.
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise bad_body("/", "Send this request as multipart/form-data with a 'file' field.")
+    try:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_UPLOAD)
+    except Exception as exc:  # starlette raises its own parse errors for malformed forms
+        raise bad_body("/", f"The multipart body could not be read: {exc}.") from None
+    out: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out[key] = value
+        else:
+            out[key] = {
+                "filename": value.filename,
+                "content": await value.read(MAX_UPLOAD + 1),
+                "content_type": value.content_type,
+            }
+    await form.close()
+    return out
+
+
 async def _body(request: Request, action: Action) -> Any:
     if action.body is None:
         return None
+    if body_media(action.id) == "multipart/form-data":
+        return await _form(request)
     raw = await request.body()
     if not raw:
         if action.body.required:
@@ -113,6 +142,13 @@ async def _body(request: Request, action: Action) -> Any:
         pointer, detail = problem
         raise bad_body(pointer, f"{pointer.rsplit('/', 1)[-1] or 'body'} {detail} (at {pointer}).")
     return body
+
+
+def _path_params(request: Request) -> dict[str, str]:
+    params = {k: str(v) for k, v in request.path_params.items()}
+    if request.scope.get(ENCODED_KEY):
+        params = {k: unquote(v) for k, v in params.items()}
+    return params
 
 
 def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -167,6 +203,16 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
                         parameter=name,
                     )
             for param in action.query_params:
+                value = query.get(param.wire)
+                if param.enum and value is not None and value not in map(str, param.enum):
+                    raise ApiError(
+                        400,
+                        "invalid",
+                        f"{value!r} is not a valid {param.wire}; use one of: "
+                        + ", ".join(map(str, param.enum))
+                        + ".",
+                        parameter=param.wire,
+                    )
                 if param.required and param.wire not in query:
                     raise ApiError(
                         400,
@@ -182,7 +228,7 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
                     action,
                     sim,
                     account,
-                    dict(request.path_params),
+                    _path_params(request),
                     query,
                     body,
                     base,
@@ -245,7 +291,28 @@ def create_app(config: SimConfig | None = None) -> Starlette:
         )
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _method_not_allowed})
     app.state.sim = sim
+    app.add_middleware(_RawPathRouting)
     return app
+
+
+class _RawPathRouting:
+    """Routes on the path as sent, like Klaviyo: an encoded slash (``%2F``) inside a path parameter
+    stays part of that parameter instead of becoming a separator, so ``/api/lists/a%2F..%2Fx``
+    addresses list ``a/../x`` and can never reach another endpoint. Every other escape is decoded
+    before routing; path parameters are decoded after it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raw = scope.get("raw_path") if scope.get("type") == "http" else None
+        if raw:
+            text = raw.decode("latin-1").split("?", 1)[0]
+            if ENCODED_SLASH.search(text):
+                # "%" is re-escaped so the parameters decode exactly once, after routing.
+                parts = [unquote(p).replace("%", "%25") for p in ENCODED_SLASH.split(text)]
+                scope = {**scope, "path": "%2F".join(parts), ENCODED_KEY: True}
+        await self.app(scope, receive, send)
 
 
 async def _index(request: Request) -> Response:

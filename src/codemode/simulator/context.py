@@ -13,7 +13,10 @@ from codemode.simulator.store import Account
 if TYPE_CHECKING:
     from codemode.simulator.state import SimState
 
-__all__ = ["Ctx", "Reply"]
+__all__ = ["MAX_LINKS", "Ctx", "Reply"]
+
+MAX_LINKS = 1000
+"""Most resource identifiers one relationship request may carry (Klaviyo caps list adds at 1,000)."""
 
 
 @dataclass(slots=True)
@@ -87,6 +90,11 @@ class Ctx:
                 "/data", "The request body must be {'data': [{'type': ..., 'id': ...}, ...]}."
             )
         items: list[dict[str, Any]] = self.body["data"]
+        if len(items) > MAX_LINKS:
+            raise bad_body(
+                "/data",
+                f"At most {MAX_LINKS} ids per request; got {len(items)}. Split the request.",
+            )
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("id"):
                 raise bad_body(f"/data/{n}/id", "Each item needs a 'type' and an 'id'.")

@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterable
 from functools import cache, partial
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from codemode.catalog import load_catalog
 from codemode.simulator.context import Ctx
 from codemode.simulator.errors import ApiError, bad_param
 from codemode.simulator.filters import Condition, matches, parse_filter
+from codemode.simulator.operations import load_operations
 from codemode.simulator.relations import MEMBERSHIP, collection_path, related_ids
 from codemode.simulator.store import Account, Record
 
@@ -37,16 +38,38 @@ def shape(kind: str) -> dict[str, Any]:
 def _hidden() -> dict[str, frozenset[str]]:
     # Attributes Klaviyo returns only when asked for through additional-fields[type].
     out: dict[str, set[str]] = {}
-    for action in load_catalog().values():
+    for action in load_operations().values():
         for kind, names in action.additional_fields.items():
             out.setdefault(kind, set()).update(names)
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def _flow_definition(account: Account, flow: Record) -> dict[str, Any]:
+    # Seeded flows keep their steps as flow-action records; the definition is assembled from them.
+    actions = [
+        dict(a.attributes.get("definition") or {"id": a.id, "type": "time-delay"})
+        for a in account.records("flow-action")
+        if a.rels.get("flow") == flow.id
+    ]
+    for action, following in zip(actions, [*actions[1:], None], strict=True):
+        action["links"] = {"next": following["id"] if following else None}
+    kind = "list" if flow.attributes.get("trigger_type") == "Added to List" else "metric"
+    triggers = [{"type": kind, "id": t} for t in related_ids(account, flow, "triggers")]
+    return {
+        "triggers": triggers,
+        "profile_filter": None,
+        "actions": actions,
+        "entry_action_id": actions[0]["id"] if actions else None,
+    }
+
+
 def _computed(account: Account, record: Record, name: str) -> Any:
+    value = record.attributes.get(name)
     if name == "profile_count":
         return len(record.many("profiles"))
-    return record.attributes.get(name)
+    if name == "definition" and record.type == "flow" and not value:
+        return _flow_definition(account, record)
+    return value
 
 
 def _fill(value: Any, stamp: str) -> Any:
@@ -121,7 +144,7 @@ def render(ctx: Ctx, record: Record, *, include: Iterable[str] = ()) -> dict[str
     for name, value in record.attributes.items():
         if name not in hidden:
             attributes[name] = value
-    for name in attributes.keys() & {"profile_count"}:
+    for name in _extra_fields(ctx, record.type) | (attributes.keys() & {"profile_count"}):
         attributes[name] = _computed(ctx.account, record, name)
     wanted = requested_fields(ctx, record.type)
     if wanted is not None:
@@ -229,6 +252,9 @@ def field_value(account: Account, record: Record, name: str) -> Any:
             value = value.get(part)
         else:
             return None
+    if isinstance(value, dict) and "value" in value:
+        # Status objects (reviews: {"value": "published", ...}) filter on their value.
+        return value["value"]
     return value
 
 
@@ -236,7 +262,18 @@ def _cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
 
 
+def _bare_cursor(cursor: str) -> str:
+    # A whole ``links.next`` URL given as the cursor: Klaviyo's Python SDK extracts the cursor
+    # only from https links, so against the simulator on http it passes the URL through.
+    if "://" not in cursor:
+        return cursor
+    query = parse_qs(urlsplit(cursor).query)
+    found = query.get("page[cursor]") or query.get("page_cursor") or [cursor]
+    return found[0]
+
+
 def _offset(cursor: str, parameter: str) -> int:
+    cursor = _bare_cursor(cursor)
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         offset = int(raw["o"])

@@ -58,6 +58,12 @@ def parse_datetime(text: str) -> datetime:
 
 _MAX_DEPTH = 32
 """Deepest ``and(...)`` nesting accepted: deeper is refused with a 400, not a RecursionError."""
+MAX_FILTER_CHARS = 4096
+"""Longest filter accepted: one request must not make the simulator parse without bound."""
+MAX_CONDITIONS = 25
+"""Most ``op(field,value)`` terms in one filter."""
+MAX_LIST_VALUES = 100
+"""Most values in one list (``any``, ``contains-any``, ``contains-all``)."""
 
 
 class _Parser:
@@ -147,6 +153,11 @@ class _Parser:
             while True:
                 item, quoted = self.value(in_list=True)
                 items.append(item)
+                if len(items) > MAX_LIST_VALUES:
+                    raise _bad(
+                        f"Invalid filter: a list holds at most {MAX_LIST_VALUES} values; "
+                        "split the request."
+                    )
                 any_quoted = any_quoted or quoted
                 if self.peek() == ",":
                     self.pos += 1
@@ -191,8 +202,18 @@ def parse_filter(
     Raises:
         ApiError: 400 with ``source.parameter = "filter"`` naming what is wrong and what is allowed.
     """
+    if len(text) > MAX_FILTER_CHARS:
+        raise _bad(
+            f"Invalid filter: {len(text)} characters is more than the {MAX_FILTER_CHARS} allowed; "
+            "narrow it or split the request."
+        )
     parser = _Parser(text)
     raw = parser.terms()
+    if len(raw) > MAX_CONDITIONS:
+        raise _bad(
+            f"Invalid filter: {len(raw)} conditions is more than the {MAX_CONDITIONS} allowed; "
+            "combine values with any(field,[...]) or split the request."
+        )
     if parser.peek():
         raise _bad(
             f"Invalid filter: unexpected {parser.text[parser.pos :][:10]!r} at position {parser.pos}."

@@ -10,10 +10,10 @@ from __future__ import annotations
 from functools import cache
 from typing import NamedTuple
 
-from codemode.catalog import load_catalog
+from codemode.simulator.operations import load_operations
 from codemode.simulator.store import Account, Record
 
-__all__ = ["INVERSE", "MEMBERSHIP", "collection_path", "related_ids"]
+__all__ = ["INVERSE", "MEMBERSHIP", "collection_path", "related_ids", "routable"]
 
 
 class Inverse(NamedTuple):
@@ -40,6 +40,12 @@ INVERSE: dict[tuple[str, str], Inverse] = {
     ("profile", "lists"): Inverse("list", "profiles"),
     ("profile", "segments"): Inverse("segment", "profiles"),
     ("tag-group", "tags"): Inverse("tag", "tag-group"),
+    ("object-type", "object-records"): Inverse("object-record", "object-type"),
+    ("object-type", "object-ingestion-logs"): Inverse("object-ingestion-log", "object-type"),
+    ("form", "form-versions"): Inverse("form-version", "form"),
+    ("metric", "metric-properties"): Inverse("metric-property", "metric"),
+    ("profile", "push-tokens"): Inverse("push-token", "profile"),
+    ("coupon", "coupon-codes"): Inverse("coupon-code", "coupon"),
 }
 
 # Relationships too large to inline: their ``data`` appears only when the caller includes them.
@@ -75,12 +81,17 @@ def related_ids(account: Account, record: Record, name: str) -> list[str]:
 @cache
 def _paths() -> dict[str, str]:
     paths: dict[str, str] = {}
-    for action in load_catalog().values():
+    for action in load_operations().values():
         kind = action.response.resource_type
         parts = action.path.strip("/").split("/")
         if kind and action.method == "GET" and len(parts) == 3 and parts[2] in ("{id}", "{job_id}"):
             paths.setdefault(kind, f"/{parts[0]}/{parts[1]}")
     return paths
+
+
+def routable(kind: str) -> bool:
+    """True when the API has an endpoint that reads records of ``kind`` by id."""
+    return kind in _paths()
 
 
 def collection_path(kind: str) -> str:

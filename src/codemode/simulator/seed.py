@@ -22,13 +22,14 @@ from codemode.simulator.seed_data import (
 )
 from codemode.simulator.seed_events import seed_events
 from codemode.simulator.seed_messaging import MessagingSeeder
+from codemode.simulator.seed_more import MoreSeeder
 from codemode.simulator.seed_shop import ShopSeeder
 from codemode.simulator.store import Account, Record
 
 __all__ = ["seed_account"]
 
 
-class _Seeder(MessagingSeeder, ShopSeeder):
+class _Seeder(MessagingSeeder, ShopSeeder, MoreSeeder):
     """People and groups here; messaging and shop records in their own modules."""
 
     def account(self) -> None:
@@ -304,6 +305,7 @@ def seed_account(
     items = seeder.catalog()
     seeder.coupons(people)
     seeder.misc(metrics)
+    seeder.newer(metrics, people, items)
     seed_events(
         account,
         rng,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from codemode.catalog import Catalog, load_catalog
+from codemode.catalog import Catalog
 from codemode.simulator.config import (
     DEMO_COMPANY_ID,
     DEMO_OAUTH_CLIENT,
@@ -18,6 +18,7 @@ from codemode.simulator.config import (
     SimConfig,
 )
 from codemode.simulator.faults import FaultPlan
+from codemode.simulator.operations import load_operations
 from codemode.simulator.ratelimit import RateLimiter
 from codemode.simulator.seed import seed_account
 from codemode.simulator.store import Account, SqliteSaver
@@ -89,7 +90,7 @@ class SimState:
 
     def __init__(self, config: SimConfig) -> None:
         self.config = config
-        self.catalog: Catalog = load_catalog()
+        self.catalog: Catalog = load_operations()
         self.lock = threading.RLock()
         self.stats = Stats()
         self.limiter = RateLimiter(config.clock)

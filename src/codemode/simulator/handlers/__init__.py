@@ -10,10 +10,13 @@ from codemode.simulator.errors import ApiError
 from codemode.simulator.handlers import (  # noqa: F401  (imported to register their handlers)
     campaigns,
     catalogs,
+    consent,
     coupons,
     events,
+    extras,
     flows,
     jobs,
+    objects,
     profiles,
     reporting,
     templates,
@@ -56,9 +59,15 @@ def differences(action: Action) -> tuple[str, list[str]]:
     where = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
     if action.id not in EXPLICIT:
         where = f"generic {classify(action)} ({where})"
-    lines = [
-        line.strip()[len("Differs:") :].strip()
-        for line in (inspect.getdoc(fn) or "").splitlines()
-        if line.strip().startswith("Differs:")
-    ]
+    lines: list[str] = []
+    open_entry = False
+    for line in (inspect.getdoc(fn) or "").splitlines():
+        text = line.strip()
+        if text.startswith("Differs:"):
+            lines.append(text[len("Differs:") :].strip())
+            open_entry = True
+        elif open_entry and text:
+            lines[-1] += " " + text  # a "Differs:" entry wrapped onto the next lines
+        else:
+            open_entry = False
     return where, lines

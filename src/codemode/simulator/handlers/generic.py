@@ -14,7 +14,7 @@ from codemode.simulator.context import Ctx, Reply
 from codemode.simulator.documents import identifiers, listing, shape, single
 from codemode.simulator.errors import ApiError, bad_body
 from codemode.simulator.handlers._registry import Handler
-from codemode.simulator.relations import INVERSE, related_ids
+from codemode.simulator.relations import INVERSE, related_ids, routable
 from codemode.simulator.store import Record
 
 __all__ = ["classify", "generic_handler", "store_attributes"]
@@ -40,7 +40,9 @@ def classify(action: Action) -> str | None:
     if len(parts) == 4 and has_id and action.method == "GET":
         return "related"
     if len(parts) == 5 and has_id and parts[3] == "relationships":
-        return {"GET": "ids", "POST": "link", "DELETE": "unlink"}.get(action.method)
+        return {"GET": "ids", "POST": "link", "DELETE": "unlink", "PATCH": "replace"}.get(
+            action.method
+        )
     return None
 
 
@@ -71,7 +73,8 @@ def store_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
 def list_records(ctx: Ctx) -> Reply:
     """List a collection with filter, sort, sparse fields, include and cursor pages.
 
-    Differs: records come in creation order when no sort is given.
+    Differs: records come in creation order when no sort is given; a whole ``links.next`` URL
+    is accepted as ``page[cursor]`` (Klaviyo's SDK sends one when the base URL is http).
     Differs: a ``_kx`` filter matches the profile id; ``push_token`` filters match nothing.
     """
     kind = ctx.action.response.resource_type or ""
@@ -81,7 +84,13 @@ def list_records(ctx: Ctx) -> Reply:
 def get_record(ctx: Ctx) -> Reply:
     """Get one record by id (404 when absent), with sparse fields and include."""
     kind = ctx.action.response.resource_type or ""
-    return Reply(200, single(ctx, ctx.account.get(kind, _ident(ctx))))
+    record = ctx.account.get(kind, _ident(ctx))
+    if record.id in ctx.account.jobs and record.type.endswith("-job"):
+        # Reading a job is a poll: it moves the job along its deterministic clock.
+        from codemode.simulator.handlers.jobs import advance
+
+        advance(ctx.account, record, ctx.sim.config.job_polls)
+    return Reply(200, single(ctx, record))
 
 
 def _body_rel_type(action: Action, name: str) -> str:
@@ -180,6 +189,10 @@ def delete_record(ctx: Ctx) -> Reply:
     return Reply(204)
 
 
+# To-one related endpoints whose schema has no null ``data``: nothing linked is a 404 there.
+NOT_NULLABLE = frozenset({"get_image_for_campaign_message"})
+
+
 def related_records(ctx: Ctx) -> Reply:
     """List the records related to one record (404 when the record is absent)."""
     owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
@@ -192,9 +205,12 @@ def related_records(ctx: Ctx) -> Reply:
     ]
     if ctx.action.response.collection:
         return Reply(200, listing(ctx, records))
-    if not records:
+    if records:
+        return Reply(200, single(ctx, records[0]))
+    if ctx.action.id in NOT_NULLABLE:
         raise ApiError(404, "not_found", f"{owner.type} {owner.id!r} has no {name}.")
-    return Reply(200, single(ctx, records[0]))
+    # Klaviyo's to-one related documents answer ``data: null`` when nothing is linked.
+    return Reply(200, {"data": None, "links": {"self": ctx.url()}})
 
 
 def relationship_ids(ctx: Ctx) -> Reply:
@@ -202,27 +218,38 @@ def relationship_ids(ctx: Ctx) -> Reply:
     owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
     name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
     kind = ctx.action.response.resource_type or name
-    return Reply(200, identifiers(kind, related_ids(ctx.account, owner, name), ctx))
+    ids = related_ids(ctx.account, owner, name)
+    if not ctx.action.response.collection:
+        # A to-one relationship answers one identifier, or null when nothing is linked.
+        data = {"type": kind, "id": ids[0]} if ids else None
+        return Reply(200, {"data": data, "links": {"self": ctx.url()}})
+    return Reply(200, identifiers(kind, ids, ctx))
 
 
-def _link(ctx: Ctx, add: bool) -> Reply:
-    owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
-    name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
-    target = ctx.action.body.resource_type if ctx.action.body else None
-    target = target or (shape(owner.type)["relationships"].get(name) or {}).get("type") or name
-    items = ctx.data_list()
+def _require_targets(ctx: Ctx, target: str, items: list[dict[str, Any]]) -> None:
+    # Ids of types the API can read must exist; others (profile object schemas) are opaque.
     for n, item in enumerate(items):
-        if item.get("type") not in (None, target):
-            raise bad_body(
-                f"/data/{n}/type", f"expected type {target!r}, got {item.get('type')!r}."
-            )
-        if ctx.account.find(target, str(item["id"])) is None:
+        if routable(target) and ctx.account.find(target, str(item["id"])) is None:
             raise ApiError(
                 404,
                 "not_found",
                 f"{target} {item['id']!r} does not exist.",
                 pointer=f"/data/{n}/id",
             )
+
+
+def _link(ctx: Ctx, add: bool, items: list[dict[str, Any]] | None = None) -> Reply:
+    owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
+    name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
+    target = ctx.action.body.resource_type if ctx.action.body else None
+    target = target or (shape(owner.type)["relationships"].get(name) or {}).get("type") or name
+    items = ctx.data_list() if items is None else items
+    for n, item in enumerate(items):
+        if item.get("type") not in (None, target):
+            raise bad_body(
+                f"/data/{n}/type", f"expected type {target!r}, got {item.get('type')!r}."
+            )
+    _require_targets(ctx, target, items)
     inverse = INVERSE.get((owner.type, name))
     for item in items:
         ident = str(item["id"])
@@ -256,6 +283,34 @@ def unlink_records(ctx: Ctx) -> Reply:
     return _link(ctx, False)
 
 
+def replace_links(ctx: Ctx) -> Reply:
+    """Replace a relationship's ids with the ones given (204; 404 when a named id is absent).
+
+    Differs: a to-one relationship is replaced by the single id given; ``meta`` is not stored.
+    """
+    owner = ctx.account.get(_owner_type(ctx), _ident(ctx))
+    name = ctx.action.path.rstrip("/").rsplit("/", 1)[-1]
+    body = ctx.body.get("data") if isinstance(ctx.body, dict) else None
+    if isinstance(body, dict):
+        items = [body]
+        if not body.get("id"):
+            raise bad_body("/data/id", "Name the related record by its id.")
+    else:
+        items = ctx.data_list()
+    target = ctx.action.body.resource_type if ctx.action.body else None
+    target = target or (shape(owner.type)["relationships"].get(name) or {}).get("type") or name
+    _require_targets(ctx, target, items)
+    current = related_ids(ctx.account, owner, name)
+    _link(ctx, False, [{"id": i} for i in current])
+    if not (shape(owner.type)["relationships"].get(name) or {}).get("many", True) and (
+        (owner.type, name) not in INVERSE
+    ):
+        owner.rels[name] = str(items[-1]["id"]) if items else None
+        ctx.account.touch(owner.type, owner.id)
+        return Reply(204)
+    return _link(ctx, True, items)
+
+
 GENERIC: dict[str, Handler] = {
     "list": list_records,
     "get": get_record,
@@ -266,6 +321,7 @@ GENERIC: dict[str, Handler] = {
     "ids": relationship_ids,
     "link": link_records,
     "unlink": unlink_records,
+    "replace": replace_links,
 }
 
 

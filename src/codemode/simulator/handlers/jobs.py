@@ -48,7 +48,13 @@ def start_job(
         {relation: []} if relation else {},
         ident=ident,
     )
-    ctx.account.jobs[job.id] = {"op": ctx.action.id, "payload": payload, "polls": 0, "done": False}
+    ctx.account.jobs[job.id] = {
+        "op": ctx.action.id,
+        "kind": kind,
+        "payload": payload,
+        "polls": 0,
+        "done": False,
+    }
     return job
 
 
@@ -57,6 +63,8 @@ def advance(account: Account, job: Record, polls_needed: int) -> None:
     state = account.jobs.get(job.id)
     if state is None or state["done"] or job.attributes.get("status") == "cancelled":
         return
+    if state.get("kind", job.type) != job.type:
+        return  # another job type sharing the id (a campaign's send and estimation jobs)
     state["polls"] += 1
     if state["polls"] < polls_needed:
         job.attributes["status"] = "processing"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from codemode.simulator.context import Ctx, Reply
@@ -11,9 +12,36 @@ from codemode.simulator.handlers._registry import handler
 from codemode.simulator.handlers.generic import store_attributes, update_record
 from codemode.simulator.store import Account, Record
 
-__all__ = ["find_profile", "upsert_profile"]
+__all__ = [
+    "check_email",
+    "check_identifiers",
+    "find_profile",
+    "update_profile_fields",
+    "upsert_profile",
+]
 
 IDENTIFIERS = ("email", "phone_number", "external_id")
+# Klaviyo rejects addresses without one "@" and a dotted domain; it does not verify mailboxes.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def check_email(value: Any, pointer: str) -> None:
+    """400 when ``value`` is not an email address Klaviyo would accept."""
+    if not isinstance(value, str) or not EMAIL.match(value):
+        raise bad_body(pointer, f"Invalid email address {value!r}: use the form name@example.com.")
+
+
+def check_identifiers(attrs: dict[str, Any], pointer: str) -> None:
+    """400 for a malformed email or a phone number not in E.164 form."""
+    if attrs.get("email") is not None:
+        check_email(attrs["email"], f"{pointer}/email")
+    phone = attrs.get("phone_number")
+    if phone is not None and (not isinstance(phone, str) or not PHONE.match(phone)):
+        raise bad_body(
+            f"{pointer}/phone_number",
+            f"Invalid phone number {phone!r}: use E.164 form, e.g. +13035551234.",
+        )
 
 
 def find_profile(
@@ -100,10 +128,46 @@ def create_profile(ctx: Ctx) -> Reply:
     """
     attrs = ctx.attributes()
     _require_identifier(attrs)
+    check_identifiers(attrs, "/data/attributes")
     existing = find_profile(ctx.account, attrs)
     if existing is not None:
         raise _duplicate(existing)
     return Reply(201, single(ctx, _new_profile(ctx.account, attrs)))
+
+
+def _patched_properties(
+    current: dict[str, Any], given: dict[str, Any] | None, meta: dict[str, Any]
+) -> dict[str, Any]:
+    properties = dict(current)
+    properties.update(given or {})
+    patch = meta.get("patch_properties") or {}
+    for key, value in (patch.get("append") or {}).items():
+        now = properties.get(key)
+        items = now if isinstance(now, list) else ([] if now is None else [now])
+        properties[key] = [*items, *(value if isinstance(value, list) else [value])]
+    for key, value in (patch.get("unappend") or {}).items():
+        drop = value if isinstance(value, list) else [value]
+        if isinstance(properties.get(key), list):
+            properties[key] = [v for v in properties[key] if v not in drop]
+    unset = patch.get("unset") or []
+    for key in [unset] if isinstance(unset, str) else unset:
+        properties.pop(key, None)
+    return properties
+
+
+def update_profile_fields(
+    account: Account, record: Record, attrs: dict[str, Any], meta: dict[str, Any]
+) -> None:
+    """Apply an update body to a profile: properties merge key by key, ``meta.patch_properties``
+    appends, unappends and unsets, other attributes replace."""
+    attrs = dict(attrs)
+    properties = _patched_properties(
+        record.attributes.get("properties") or {}, attrs.pop("properties", None), meta
+    )
+    record.attributes.update(store_attributes("profile", attrs))
+    record.attributes["properties"] = properties
+    record.attributes["updated"] = account.timestamp()
+    account.touch("profile", record.id)
 
 
 @handler
@@ -114,24 +178,16 @@ def update_profile(ctx: Ctx) -> Reply:
     Differs: nested objects other than properties (e.g. location) are replaced, not merged.
     """
     attrs = dict(ctx.attributes())
+    check_identifiers(attrs, "/data/attributes")
     clash = find_profile(ctx.account, attrs, skip=ctx.path["id"])
     if clash is not None:
         raise _duplicate(clash)
     record = ctx.account.get("profile", ctx.path["id"])
-    properties = dict(record.attributes.get("properties") or {})
-    properties.update(attrs.pop("properties", None) or {})
-    patch = ((ctx.data().get("meta") or {}).get("patch_properties")) or {}
-    for key, value in (patch.get("append") or {}).items():
-        current = properties.get(key)
-        items = current if isinstance(current, list) else ([] if current is None else [current])
-        properties[key] = [*items, *(value if isinstance(value, list) else [value])]
-    for key, value in (patch.get("unappend") or {}).items():
-        drop = value if isinstance(value, list) else [value]
-        if isinstance(properties.get(key), list):
-            properties[key] = [v for v in properties[key] if v not in drop]
-    unset = patch.get("unset") or []
-    for key in [unset] if isinstance(unset, str) else unset:
-        properties.pop(key, None)
+    properties = _patched_properties(
+        record.attributes.get("properties") or {},
+        attrs.pop("properties", None),
+        ctx.data().get("meta") or {},
+    )
     reply = update_record(ctx, attributes=attrs)
     record.attributes["properties"] = properties
     return Reply(reply.status, single(ctx, record))
