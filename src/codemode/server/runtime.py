@@ -21,7 +21,7 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from codemode import AsyncKlaviyo
-from codemode.audit import AuditLog, AuditRecord, code_hash
+from codemode.audit import UNKNOWN_ID, AuditLog, AuditRecord, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.extensions import Composite
@@ -191,7 +191,7 @@ class Runtime:
                 audit("cancelled", "Cancelled", [])
             raise
 
-        result = _to_result(raw.to_dict(), slot.session)
+        result = _to_result(raw.to_dict(), slot.session, self.catalog)
         suspicious = sum(1 for c in result.calls if c.scan in ("flagged", "blocked"))
         if suspicious:
             notes.append(_SCAN_NOTES[self.settings.scan_policy].format(n=suspicious))
@@ -309,13 +309,23 @@ def _elicit_confirmation(
     return confirm
 
 
-def _to_result(raw: dict[str, Any], session: str) -> ExecuteResult:
+def _canonical_id(raw: Any, catalog: Catalog) -> str:
+    """The call's id when it names an action; anything a script made up is not repeated."""
+    return raw if isinstance(raw, str) and catalog.get(raw) is not None else UNKNOWN_ID
+
+
+def _to_result(raw: dict[str, Any], session: str, catalog: Catalog) -> ExecuteResult:
     error = raw.get("error")
     return ExecuteResult(
         output=str(raw.get("output", "")),
         truncated=bool(raw.get("truncated", False)),
         calls=[
-            CallRecord.model_validate({k: c.get(k) for k in ("id", "status", "ms", "scan")})
+            CallRecord.model_validate(
+                {
+                    "id": _canonical_id(c.get("id"), catalog),
+                    **{k: c.get(k) for k in ("status", "ms", "scan")},
+                }
+            )
             for c in raw["calls"]
         ],
         error=ErrorInfo.model_validate({k: error.get(k) for k in ("type", "message", "line")})
