@@ -66,6 +66,8 @@ class CodemodeServer:
     mcp: MCPServer[Any]
     runtime: Runtime
     oauth: OAuthBundle | None = None
+    key_gate: KeyGate | None = None
+    """Which API keys may log in over HTTP; made by :meth:`http_app`."""
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[CodemodeServer]:
@@ -99,7 +101,7 @@ class CodemodeServer:
             ConfigError: the demo would be exposed beyond loopback without authentication.
         """
         s = self.runtime.settings
-        keys = KeyGate(
+        keys = self.key_gate = KeyGate(
             s.api_keys,
             allowed=s.allowed_principals,
             http_client=self.runtime.http_client,

@@ -123,7 +123,9 @@ class _Backend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         key = _api_key_from(conn)
         if key is not None:
-            if not key.startswith("pk_") or any(ch.isspace() for ch in key) or len(key) > 200:
+            if not (key.startswith("pk_") and key.isascii() and key.isprintable()) or (
+                " " in key or len(key) > 200
+            ):
                 return None  # answered 401 by the gate, with how to fix it
             if self._auth.key_gate is not None:
                 source = conn.client.host if conn.client is not None else "unknown"
