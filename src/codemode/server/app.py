@@ -142,6 +142,7 @@ class CodemodeServer:
             allowed_origins=origins,
             lifespan=lifespan,
             sessions=sessions,
+            register_per_min=s.register_per_min,
         )
 
 

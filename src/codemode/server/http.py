@@ -41,6 +41,7 @@ from codemode.errors import ConfigError
 from codemode.server.credentials import DemoUser, KeyUser
 from codemode.server.mcp_sessions import PrincipalSessionManager, SessionCap, SessionLimits
 from codemode.server.principals import KeyGate
+from codemode.server.registration import RegistrationThrottle
 
 __all__ = ["HttpAuth", "build_http_app", "check_exposure", "is_loopback"]
 
@@ -237,6 +238,7 @@ def build_http_app(
     allowed_origins: Sequence[str] = (),
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     sessions: SessionLimits | None = None,
+    register_per_min: int = 10,
 ) -> Starlette:
     """The ASGI app serving ``server`` at ``/mcp`` (both protocol eras), plus the OAuth routes.
 
@@ -247,6 +249,7 @@ def build_http_app(
         allowed_origins: Browser origins accepted besides loopback ones on a loopback server.
         lifespan: Extra resources to hold open while the app runs (SDK clients, audit log).
         sessions: Bounds on MCP sessions (per principal, in all, idle time, request size).
+        register_per_min: OAuth client registrations accepted per source address per minute.
     """
     loopback = is_loopback(host)
     if loopback:
@@ -289,6 +292,7 @@ def build_http_app(
     return Starlette(
         routes=[*auth.routes, Route(MCP_PATH, endpoint=endpoint)],
         middleware=[
+            Middleware(RegistrationThrottle, per_minute=register_per_min),
             Middleware(AuthenticationMiddleware, backend=_Backend(auth)),
             Middleware(AuthContextMiddleware),
         ],
