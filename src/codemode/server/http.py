@@ -14,7 +14,6 @@ stateless 2026-07-28 requests. In front of it:
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -38,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codemode.errors import ConfigError
+from codemode.server._asgi import send_json
 from codemode.server.credentials import DemoUser, KeyUser
 from codemode.server.mcp_sessions import PrincipalSessionManager, SessionCap, SessionLimits
 from codemode.server.principals import KeyGate
@@ -170,7 +170,7 @@ class _OriginGuard:
             )
             if origin is not None and not self._ok(origin):
                 logger.warning("refused a request from Origin %r (403)", origin[:100])
-                await _json(
+                await send_json(
                     send,
                     403,
                     {
@@ -211,23 +211,12 @@ class _RequireUser:
         description = (
             f"{refused}" if isinstance(refused, str) else f"authentication required: {how}"
         )
-        await _json(
+        await send_json(
             send,
             401,
             {"error": "invalid_token", "error_description": description},
             extra=[(b"www-authenticate", self.challenge.encode())],
         )
-
-
-async def _json(
-    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    data = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-    await send(
-        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
-    )
-    await send({"type": "http.response.body", "body": data})
 
 
 def build_http_app(

@@ -10,7 +10,6 @@ free one, and nobody else is affected. Idle sessions end sooner than the SDK's d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,8 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from codemode.server._asgi import send_json
 
 __all__ = ["PrincipalSessionManager", "SessionCap", "SessionLimits"]
 
@@ -121,20 +122,11 @@ class SessionCap:
                     f"/mcp with their Mcp-Session-Id) or reuse one; idle sessions end after "
                     f"{self.manager.limits.idle_s:g} s"
                 )
-                body = json.dumps(
-                    {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}}
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 429,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"retry-after", str(retry).encode()),
-                        ],
-                    }
+                await send_json(
+                    send,
+                    429,
+                    {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}},
+                    [(b"retry-after", str(retry).encode())],
                 )
-                await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

@@ -8,10 +8,9 @@ is written off the event loop, so a registration flood can neither fill the serv
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from codemode.server._asgi import send_json
 from codemode.server.limits import Bucket, LimitStore, MemoryLimitStore
 
 __all__ = ["REGISTER_PATH", "RegistrationThrottle"]
@@ -38,26 +37,15 @@ class RegistrationThrottle:
             wait = self.store.take("register", source, 1.0, self.bucket)
             if wait > 0:
                 retry = max(1, int(wait) + 1)
-                body = json.dumps(
-                    {
-                        "error": "too_many_requests",
-                        "error_description": (
-                            f"at most {self.bucket.capacity:g} client registrations per minute "
-                            f"from one address; retry after {retry} s, or reuse a registered client"
-                        ),
-                    }
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 429,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"retry-after", str(retry).encode()),
-                        ],
-                    }
+                description = (
+                    f"at most {self.bucket.capacity:g} client registrations per minute "
+                    f"from one address; retry after {retry} s, or reuse a registered client"
                 )
-                await send({"type": "http.response.body", "body": body})
+                await send_json(
+                    send,
+                    429,
+                    {"error": "too_many_requests", "error_description": description},
+                    [(b"retry-after", str(retry).encode())],
+                )
                 return
         await self.app(scope, receive, send)
