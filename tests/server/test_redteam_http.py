@@ -359,6 +359,7 @@ async def test_a_request_body_far_larger_than_any_script_is_refused_unread(
     async with _raw(built) as (url, raw):
         answer = await raw.post(url, json=huge, headers={**MODERN, **_key(REAL)})
     assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == -32600 and "4" in answer.json()["error"]["message"]
     assert _keys_seen(built) == 0
 
 

@@ -96,7 +96,8 @@ def _principal_of_context(context: AuthorizationContext | None) -> str:
 
 
 class SessionCap:
-    """429 for a request that would open one session more than its principal may hold."""
+    """429 for a request that would open one session more than its principal may hold; 413 (as
+    a JSON-RPC error) for a declared body larger than any script needs."""
 
     def __init__(self, app: ASGIApp, manager: PrincipalSessionManager) -> None:
         self.app = app
@@ -112,6 +113,17 @@ class SessionCap:
         return version is None or version.decode("latin-1") in HANDSHAKE_PROTOCOL_VERSIONS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+        limit = self.manager.limits.body_bytes
+        if scope["type"] == "http" and declared.isdigit() and int(declared) > limit:
+            # Answered before the body is read; an undeclared size meets the SDK's own cap.
+            message = f"request body too large: at most {limit} bytes; send a shorter script"
+            await send_json(
+                send,
+                413,
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}},
+            )
+            return
         if self._opens_session(scope):
             principal = principal_of(scope.get("user"))
             cap = self.manager.limits.per_principal
