@@ -28,7 +28,7 @@ Environment:
     CODEMODE_HOST / CODEMODE_PORT   HTTP bind address (default ``127.0.0.1:8000``)
     CODEMODE_ALLOWED_ORIGINS comma-separated browser origins the HTTP endpoint accepts (others: 403)
     CODEMODE_QUEUE_S         the longest a run waits for a worker (queued per principal, served round
-                             robin) before a "busy" result with ``retry_after`` (default 20)
+                             robin) before a "busy" result with ``retry_after`` (default 60)
     CODEMODE_RATE_PER_MIN    ``execute_code`` runs allowed per principal per minute
     CODEMODE_MAX_STORES / CODEMODE_STORE_TTL_S / CODEMODE_STORE_BYTES
                              session stores kept in all, their idle lifetime and the size cap of one
@@ -122,7 +122,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
-    queue_s: float = 20.0
+    queue_s: float = 60.0
     rate_per_min: int = 60
     max_stores: int = 1000
     store_ttl_s: float = 3600.0
@@ -220,7 +220,7 @@ class Settings:
             host=(env.get("CODEMODE_HOST") or "127.0.0.1").strip(),
             port=int(_number(env, "CODEMODE_PORT", 8000)),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "CODEMODE_ALLOWED_ORIGINS")),
-            queue_s=_number(env, "CODEMODE_QUEUE_S", 20.0),
+            queue_s=_number(env, "CODEMODE_QUEUE_S", 60.0),
             rate_per_min=int(_number(env, "CODEMODE_RATE_PER_MIN", 60)),
             max_stores=int(_number(env, "CODEMODE_MAX_STORES", 1000)),
             store_ttl_s=_number(env, "CODEMODE_STORE_TTL_S", 3600.0),
