@@ -1,9 +1,11 @@
 """What the tools do: search, signatures, and one sandboxed execution per ``execute_code`` call.
 
 An execution, in order: resolve the caller's credentials (never shared between principals),
-open the session's store, check the per-session rate, wait (briefly) for a worker slot, build an
-SDK client for this caller and a bridge that applies the policy, scanner and dry run, run the
-script while reporting progress, then save the store and write the audit row.
+open the session's store, check the principal's minute budgets (runs, worker CPU-seconds), wait
+in the principal's queue for a worker slot (bounded; see :mod:`.admission`), build an SDK client
+for this caller and a bridge that applies the policy, confirmation, scanner and dry run (composites
+call back through it), run the script while reporting progress, charge the worker's CPU time,
+then save the store and write the audit row with canonical call ids.
 """
 
 from __future__ import annotations
