@@ -141,3 +141,15 @@ def test_deny_entries_are_all_checked() -> None:
     refusal = policy.check(READ)
     assert refusal is not None and "'get_profiles'" in refusal.reason
     assert Policy(deny=("lists", "campaigns")).check(READ) is None
+
+
+def test_confirmation_is_waived_only_by_the_separate_operator_switch() -> None:
+    enabled = Policy.from_settings(Settings(allow_destructive=True))
+    waived = Policy.from_settings(Settings(allow_destructive=True, destructive_unconfirmed=True))
+    delete = CATALOG["delete_list"]
+    assert enabled.check(delete) is None and enabled.needs_confirmation(delete)
+    assert waived.check(delete) is None and not waived.needs_confirmation(delete)
+    # The waiver does not enable anything by itself.
+    alone = Policy.from_settings(Settings(destructive_unconfirmed=True))
+    refusal = alone.check(delete)
+    assert refusal is not None and refusal.rule == "destructive"

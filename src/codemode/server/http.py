@@ -14,7 +14,6 @@ stateless 2026-07-28 requests. In front of it:
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -38,13 +37,19 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codemode.errors import ConfigError
+from codemode.server._asgi import send_json
 from codemode.server.credentials import DemoUser, KeyUser
+from codemode.server.mcp_sessions import PrincipalSessionManager, SessionCap, SessionLimits
+from codemode.server.principals import KeyGate
+from codemode.server.registration import RegistrationThrottle
 
 __all__ = ["HttpAuth", "build_http_app", "check_exposure", "is_loopback"]
 
 logger = logging.getLogger("codemode.server")
 
 MCP_PATH = "/mcp"
+REFUSAL = "codemode.auth_refusal"
+"""Scope key where the authentication backend leaves why a presented credential was refused."""
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 _LOOPBACK_ORIGINS = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
@@ -70,12 +75,15 @@ class HttpAuth:
             ``WWW-Authenticate`` pointer to the protected-resource metadata.
         routes: The OAuth bundle's routes (authorization server, metadata, callback).
         anonymous_demo: Let unauthenticated callers in as the demo user (loopback demo only).
+        key_gate: Which API keys may log in (:mod:`.principals`); ``None`` admits any ``pk_`` key
+            (only for tests and embedding: the server always passes one).
     """
 
     token_verifier: TokenVerifier | None = None
     resource_server_url: AnyHttpUrl | None = None
     routes: Sequence[BaseRoute] = field(default_factory=tuple)
     anonymous_demo: bool = False
+    key_gate: KeyGate | None = None
 
 
 def check_exposure(*, host: str, demo: bool, auth: HttpAuth) -> None:
@@ -116,8 +124,16 @@ class _Backend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         key = _api_key_from(conn)
         if key is not None:
-            if not key.startswith("pk_") or any(ch.isspace() for ch in key):
+            if not (key.startswith("pk_") and key.isascii() and key.isprintable()) or (
+                " " in key or len(key) > 200
+            ):
                 return None  # answered 401 by the gate, with how to fix it
+            if self._auth.key_gate is not None:
+                source = conn.client.host if conn.client is not None else "unknown"
+                refused = await self._auth.key_gate.admit(key, source)
+                if refused is not None:
+                    conn.scope[REFUSAL] = refused
+                    return None
             return AuthCredentials([]), KeyUser(key)
         if self._bearer is not None:
             found = await self._bearer.authenticate(conn)
@@ -154,7 +170,7 @@ class _OriginGuard:
             )
             if origin is not None and not self._ok(origin):
                 logger.warning("refused a request from Origin %r (403)", origin[:100])
-                await _json(
+                await send_json(
                     send,
                     403,
                     {
@@ -191,23 +207,16 @@ class _RequireUser:
         how = "send `Authorization: Klaviyo-API-Key pk_...` (your Klaviyo private key)"
         if self.oauth:
             how = "sign in with OAuth, or " + how
-        await _json(
+        refused = scope.get(REFUSAL)
+        description = (
+            f"{refused}" if isinstance(refused, str) else f"authentication required: {how}"
+        )
+        await send_json(
             send,
             401,
-            {"error": "invalid_token", "error_description": f"authentication required: {how}"},
+            {"error": "invalid_token", "error_description": description},
             extra=[(b"www-authenticate", self.challenge.encode())],
         )
-
-
-async def _json(
-    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    data = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-    await send(
-        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
-    )
-    await send({"type": "http.response.body", "body": data})
 
 
 def build_http_app(
@@ -217,6 +226,8 @@ def build_http_app(
     auth: HttpAuth,
     allowed_origins: Sequence[str] = (),
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    sessions: SessionLimits | None = None,
+    register_per_min: int = 10,
 ) -> Starlette:
     """The ASGI app serving ``server`` at ``/mcp`` (both protocol eras), plus the OAuth routes.
 
@@ -226,6 +237,8 @@ def build_http_app(
         auth: How callers authenticate.
         allowed_origins: Browser origins accepted besides loopback ones on a loopback server.
         lifespan: Extra resources to hold open while the app runs (SDK clients, audit log).
+        sessions: Bounds on MCP sessions (per principal, in all, idle time, request size).
+        register_per_min: OAuth client registrations accepted per source address per minute.
     """
     loopback = is_loopback(host)
     if loopback:
@@ -247,12 +260,13 @@ def build_http_app(
         )
     else:  # behind a proxy the Host is the public name; Origin is still checked by _OriginGuard
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    server.streamable_http_app(
-        streamable_http_path=MCP_PATH, transport_security=security, host=host
+    manager = PrincipalSessionManager(
+        server._lowlevel_server, limits=sessions or SessionLimits(), security=security
     )
-    manager = server.session_manager
     endpoint: ASGIApp = _OriginGuard(
-        _RequireUser(StreamableHTTPASGIApp(manager), auth), allowed_origins, loopback
+        _RequireUser(SessionCap(StreamableHTTPASGIApp(manager), manager), auth),
+        allowed_origins,
+        loopback,
     )
 
     @asynccontextmanager
@@ -267,6 +281,7 @@ def build_http_app(
     return Starlette(
         routes=[*auth.routes, Route(MCP_PATH, endpoint=endpoint)],
         middleware=[
+            Middleware(RegistrationThrottle, per_minute=register_per_min),
             Middleware(AuthenticationMiddleware, backend=_Backend(auth)),
             Middleware(AuthContextMiddleware),
         ],

@@ -49,6 +49,7 @@ class OAuthConfig:
             random per process when None (then ``state_file`` is refused).
         token_ttl: lifetime of our access tokens, seconds.
         mcp_path: path of the MCP endpoint.
+        client_ttl: seconds a dynamically registered client that never signed in is kept.
     """
 
     client_id: str
@@ -61,6 +62,7 @@ class OAuthConfig:
     key: bytes | None = field(default=None, repr=False)
     token_ttl: int = 900
     mcp_path: str = "/mcp"
+    client_ttl: float = 86_400.0
 
     @property
     def resource_url(self) -> str:
@@ -179,6 +181,7 @@ def build_oauth(
         resource_url=config.resource_url,
         scopes=scopes,
         clock=clock,
+        client_ttl=config.client_ttl,
     )
     # Validated from strings so a path-less issuer keeps its exact spelling (no trailing
     # slash): RFC 8414 compares issuers as strings, and our tokens' ``iss`` must match.

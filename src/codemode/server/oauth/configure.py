@@ -81,6 +81,7 @@ def oauth_config(settings: Settings, *, server_url: str | None = None) -> OAuthC
         # Persist only with a key: a random per-process key could not decrypt it after a restart.
         state_file=settings.state_path() / "oauth-state.enc" if key else None,
         key=key,
+        client_ttl=settings.client_ttl_s,
     )
 
 

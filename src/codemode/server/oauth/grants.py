@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from codemode.server.oauth._errors import NotLoggedInError, UpstreamOAuthError
 from codemode.server.oauth._secrets import Secret, SecretBox, read_private, write_private
 from codemode.server.oauth.upstream import KlaviyoOAuthClient, UpstreamTokens
@@ -81,6 +83,8 @@ class GrantStore:
         # Durable records of the authorization server, kept here so one file holds them all.
         self.clients: dict[str, dict[str, Any]] = {}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+        self._writing = False
         if path is not None and path.exists():
             self._load(path)
 
@@ -206,7 +210,34 @@ class GrantStore:
         """Write the encrypted state file (no-op when in memory only)."""
         if self._path is None or self._box is None:
             return
-        document = {
+        self._write(self._document())
+
+    async def save_off_loop(self) -> None:
+        """:meth:`save`, with the encryption and the write in a worker thread.
+
+        The snapshot is taken here (on the loop, so no record changes under it); saves that
+        arrive while one is being written are coalesced into one more write of the latest state.
+        """
+        if self._path is None or self._box is None:
+            return
+        self._dirty = True
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while self._dirty:
+                self._dirty = False
+                document = self._document()
+                await anyio.to_thread.run_sync(self._write, document)
+        finally:
+            self._writing = False
+
+    def _write(self, document: dict[str, Any]) -> None:
+        assert self._path is not None and self._box is not None
+        write_private(self._path, self._box.seal(json.dumps(document).encode()))
+
+    def _document(self) -> dict[str, Any]:
+        return {
             "version": _STATE_VERSION,
             "grants": {
                 grant.id: {
@@ -216,10 +247,9 @@ class GrantStore:
                 }
                 for grant in self._grants.values()
             },
-            "clients": self.clients,
-            "refresh_tokens": self.refresh_tokens,
+            "clients": dict(self.clients),
+            "refresh_tokens": dict(self.refresh_tokens),
         }
-        write_private(self._path, self._box.seal(json.dumps(document).encode()))
 
     def _load(self, path: Path) -> None:
         assert self._box is not None

@@ -54,6 +54,7 @@ logger = logging.getLogger("codemode.server.oauth")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # Schemes a browser would run or read locally instead of handing the code to an application.
 _FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
+_REGISTERED_AT = "codemode_registered_at"  # kept beside the client's metadata, never served
 _RELAYED_ERRORS = {"access_denied", "invalid_scope", "server_error", "temporarily_unavailable"}
 
 
@@ -134,6 +135,7 @@ class KlaviyoOAuthProvider:
         refresh_ttl: int = 30 * 24 * 3600,
         max_pending: int = 10_000,
         max_clients: int = 10_000,
+        client_ttl: float = 86_400.0,
     ) -> None:
         self.grants = grants
         self.issuer = issuer
@@ -149,6 +151,7 @@ class KlaviyoOAuthProvider:
         # Bounds, because /authorize and /register are open to anyone on the network.
         self.max_pending = max_pending
         self.max_clients = max_clients
+        self.client_ttl = client_ttl  # a registered client never used for a sign-in is dropped
         self._pending: dict[str, Pending] = {}
         self._codes: dict[str, GrantCode] = {}
 
@@ -162,7 +165,11 @@ class KlaviyoOAuthProvider:
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         """A registered client, or None."""
         raw = self.grants.clients.get(client_id)
-        return OAuthClientInformationFull.model_validate(raw) if raw is not None else None
+        if raw is None:
+            return None
+        return OAuthClientInformationFull.model_validate(
+            {k: v for k, v in raw.items() if k != _REGISTERED_AT}
+        )
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         """Keep a dynamically registered client.
@@ -191,8 +198,10 @@ class KlaviyoOAuthProvider:
                 raise RegistrationError(
                     "invalid_redirect_uri", "redirect URIs must not have a fragment"
                 )
-        self.grants.clients[client_info.client_id or ""] = client_info.model_dump(mode="json")
-        self.grants.save()
+        record = client_info.model_dump(mode="json")
+        record[_REGISTERED_AT] = self.clock()
+        self.grants.clients[client_info.client_id or ""] = record
+        await self.grants.save_off_loop()  # a registration never blocks other requests
         logger.info("registered OAuth client %s", client_info.client_id)
 
     # -- authorize, consent, callback --------------------------------------------------------
@@ -475,4 +484,21 @@ class KlaviyoOAuthProvider:
         for grant_id in orphans:
             logger.info("revoking unused grant %s", grant_id[:8])
             await self.grants.revoke(grant_id)
+        if self._expire_clients(now):
+            await self.grants.save_off_loop()
         return len(orphans)
+
+    def _expire_clients(self, now: float) -> int:
+        """Forget registered clients never used for a sign-in within ``client_ttl``."""
+        in_use = {grant.client_id for grant in self.grants.grants()}
+        in_use |= {str(p.client.client_id) for p in self._pending.values()}
+        in_use |= {str(code.client_id) for code in self._codes.values()}
+        stale = [
+            client_id
+            for client_id, record in self.grants.clients.items()
+            if client_id not in in_use
+            and now - float(record.get(_REGISTERED_AT, now)) > self.client_ttl
+        ]
+        for client_id in stale:
+            del self.grants.clients[client_id]
+        return len(stale)
