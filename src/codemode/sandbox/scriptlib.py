@@ -39,7 +39,7 @@ __all__ = [
 Guard = Callable[[Any, Any], Any]
 
 FORMAT_METHODS = frozenset({"format", "format_map"})
-_UNBOUND: dict[Any, str] = {str.format: "format", str.format_map: "format_map"}
+_UNBOUND: tuple[tuple[Any, str], ...] = ((str.format, "format"), (str.format_map, "format_map"))
 
 
 class ForbiddenError(Exception):
@@ -122,12 +122,11 @@ def format_method(formatter: SafeFormatter, name: str, template: Any = None) -> 
 
 def real_format_method(value: Any) -> tuple[str, Any] | None:
     """``(name, template or None)`` when ``value`` is str's own format/format_map, bound or not."""
-    try:
-        unbound = _UNBOUND.get(value)
-    except TypeError:  # unhashable
-        unbound = None
-    if unbound is not None:
-        return unbound, None
+    # Identity only: a dict lookup or == would run a script object's __hash__/__eq__ with the
+    # real method as the other operand (a spy could keep it).
+    for method, name in _UNBOUND:
+        if value is method:
+            return name, None
     if type(value) is types.BuiltinMethodType and value.__name__ in FORMAT_METHODS:
         owner = value.__self__
         if isinstance(owner, str):
