@@ -13,6 +13,7 @@ test, as a ratio with a floor: the machine is shared and loaded).
 from __future__ import annotations
 
 import gc
+import json
 import resource
 import statistics
 import time
@@ -285,12 +286,28 @@ async def test_an_answer_too_big_to_scan_is_withheld_not_scanned(
     small = bridge(http, scanner, scan_bytes=2048)
     code = (
         "try:\n    klaviyo.profiles.get_profiles(page_size=50)\n"
-        "except InjectionDetected as e:\n    print(str(e))\n"
+        "except LimitError as e:\n    print(str(e))\n"
     )
     result = await run(box, code, small)
     assert result.error is None, result.error
     assert "over the 2048 bytes the host scans per answer" in result.output
     assert [c.scan for c in result.calls] == ["blocked"]
+
+
+async def test_answers_past_the_runs_scan_budget_are_withheld_and_the_output_still_scanned(
+    box: Sandbox, http: httpx.AsyncClient, scanner: Any
+) -> None:
+    code = (
+        "for i in range(4):\n    try:\n        klaviyo.profiles.get_profiles(page_size=10)\n"
+        "        print('read', i)\n    except LimitError as e:\n        print(str(e))\n"
+    )
+    client = AsyncKlaviyo(api_key=KEY, base_url="http://sim", http_client=http, max_retries=0)
+    page = len(json.dumps((await client.call("get_profiles", page_size=10)).raw, default=str))
+    result = await run(box, code, bridge(http, scanner, scan_budget=page * 3 // 2))
+    assert result.error is None, result.error
+    lines = result.output.splitlines()
+    assert lines[0] == "read 0" and "continue in the next script" in lines[-1]
+    assert result.output_scan in ("clean", "flagged") and result.calls[-1].scan == "blocked"
 
 
 # ---------------------------------------------------------------------------------------------
