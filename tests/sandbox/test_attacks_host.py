@@ -277,6 +277,7 @@ async def test_a_print_flood_costs_the_host_only_the_output_cap(
 ) -> None:
     result, cpu, grown = await measured(box, PRINT_FLOOD, bridge(http, scanner))
     assert result.error is not None and result.error.type == "LimitError"
+    assert result.truncated and "[output truncated at the limit of 4096 bytes" in result.output
     assert len(result.output.encode()) <= LIMITS.output_bytes + 400
     assert cpu <= 2 * LIMITS.cpu_s, cpu
     assert grown <= 50, grown

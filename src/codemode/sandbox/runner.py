@@ -223,8 +223,15 @@ class Sandbox:
                 result.store = new_store
         output = "".join(run.output)
         result.dropped_bytes = run.dropped + worker_dropped
-        result.truncated = result.dropped_bytes > 0
-        if result.truncated:
+        # A worker stopped after filling the cap never reported what it dropped: still truncated.
+        cut_unknown = run.done is None and run.kept >= limits.output_bytes
+        result.truncated = result.dropped_bytes > 0 or cut_unknown
+        if cut_unknown and not result.dropped_bytes:
+            output += (
+                f"\n[output truncated at the limit of {limits.output_bytes} bytes when the run "
+                "was stopped; print a summary (counts, a few examples) instead]"
+            )
+        elif result.truncated:
             output += (
                 f"\n[output truncated: {result.dropped_bytes} more bytes were not shown (limit "
                 f"{limits.output_bytes} bytes); print a summary (counts, a few examples) instead]"
