@@ -267,6 +267,26 @@ ATTACKS: list[tuple[str, str, tuple[str, ...]]] = [
         ("error", "ForbiddenSyntax", COMPILE_DUNDER),
     ),
     (
+        "name_augmented_write_refused",
+        "def f():\n    pass\nf.__name__ += 'x'",
+        ("error", "ForbiddenSyntax", COMPILE_DUNDER),
+    ),
+    (
+        "name_delete_refused",
+        "def f():\n    pass\ndel f.__name__",
+        ("error", "ForbiddenSyntax", COMPILE_DUNDER),
+    ),
+    (
+        "field_smuggled_through_a_nested_spec",
+        "print('{:{}{}}'.format(1, '>', '{0.__class__}'))",
+        ("error", "ValueError", "Invalid format specifier"),
+    ),
+    (
+        "spec_recursion_bomb",
+        "print('{0:{1:{2}}}'.format(1, 2, 3))",
+        ("error", "ValueError", "Max string recursion exceeded"),
+    ),
+    (
         "setattr_name_refused",
         "def f():\n    pass\nsetattr(f, '__name__', 'x')",
         ("error", "ForbiddenError", "names starting with _ are closed"),
