@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -105,6 +106,18 @@ async def sandbox(canary_env: str) -> AsyncIterator[Sandbox]:
     await box.start()
     yield box
     await box.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on a fresh simulator (one per test module), for the real SDK."""
+    simulator = pytest.importorskip("codemode.simulator")
+    app = simulator.create_app(simulator.SimConfig(seed=0, rate_limits=False))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    ) as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
 
 
 def pid_gone(pid: int | None) -> bool:

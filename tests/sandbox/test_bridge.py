@@ -97,11 +97,13 @@ async def test_underscore_keywords_never_reach_the_sdk() -> None:
     assert client.calls == []
 
 
-@pytest.mark.parametrize("bad", ["..", ".", " ", "", "a\nb", "x\x00"])
+@pytest.mark.parametrize(
+    "bad", ["..", ".", " ", "", "a\nb", "x\x00", "a/b", "..%2Fx", "a\\b", "\uff0e\uff0e"]
+)
 async def test_dot_segments_and_control_characters_in_path_ids_are_refused(bad: str) -> None:
     client = FakeClient()
     reply = await bridge(client).call("get_profile", [bad], {})
-    assert reply.error is not None and "must be a Klaviyo id" in reply.error["message"]
+    assert reply.error is not None and "pass a Klaviyo id" in reply.error["message"]
     assert client.calls == []
 
 

@@ -305,7 +305,16 @@ def test_a_namespace_made_by_the_zygote_is_reused() -> None:
     report = _report(
         _confined(lambda report: {}, _with_libc(fail=("unshare",)), network=(True, ""))
     )
-    assert report["network_namespace"] is True and report["notes"] == []
+    # The worker's only own unshare is for IPC and UTS: the network one is the zygote's.
+    assert report["network_namespace"] is True and report["ipc_namespace"] is False
+    assert report["notes"] == ["unshare(CLONE_NEWIPC | CLONE_NEWUTS) failed: Success (errno 0)"], (
+        report["notes"]
+    )
+
+
+def test_each_worker_gets_its_own_ipc_namespace_as_well() -> None:
+    report = _report(_confined(lambda report: {}, network=(True, "")))
+    assert report["network_namespace"] is True and report["ipc_namespace"] is True
 
 
 @pytest.mark.parametrize("broken", ["setrlimit", "setresuid"])

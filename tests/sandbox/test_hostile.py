@@ -14,7 +14,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 # (id, script, accepted error types, fragment of the message)
 REFUSED: list[tuple[str, str, set[str], str]] = [
     # imports of forbidden modules, directly and through allowed modules
-    ("import_os", "import os", {"ImportError"}, "allowed modules: collections"),
+    ("import_os", "import os", {"ImportError"}, "allowed modules: base64, collections"),
     (
         "import_sys",
         "import sys\nprint(sys.modules)",
@@ -95,9 +95,9 @@ REFUSED: list[tuple[str, str, set[str], str]] = [
     ("mro_walk", "int.mro()", {"ForbiddenError"}, "mro"),
     (
         "getitem_module",
-        "import json\nd = {'m': json}\nprint(type)",
+        "import json\nd = {'m': json}\nprint(vars)",
         {"NameError"},
-        "type() builds classes",
+        "namespace introspection",
     ),
     # frame walks
     (
@@ -144,19 +144,24 @@ REFUSED: list[tuple[str, str, set[str], str]] = [
         "tb_frame",
     ),
     # format strings
-    ("str_format", "'{0.__class__}'.format(1)", {"ForbiddenError"}, "str.format is closed"),
-    ("str_format_map", "'{x.__class__}'.format_map({'x': 1})", {"ForbiddenError"}, "format_map"),
-    ("str_type_format", "str.format('{0.__class__}', 1)", {"ForbiddenError"}, "str.format"),
+    ("str_format", "'{0.__class__}'.format(1)", {"ForbiddenError"}, "'__class__' is closed"),
+    (
+        "str_format_map",
+        "'{x.__class__}'.format_map({'x': 1})",
+        {"ForbiddenError"},
+        "'__class__' is closed",
+    ),
+    ("str_type_format", "str.format('{0.__class__}', 1)", {"ForbiddenError"}, "'__class__'"),
     (
         "getattr_format",
-        "getattr('{0.__globals__}', 'format')(print)",
+        "getattr('{0.__globals__}', 'format')(len)",
         {"ForbiddenError"},
-        "str.format",
+        "'__globals__' is closed",
     ),
     ("fstring_walk", "f'{().__class__}'", {"ForbiddenSyntax"}, "__class__"),
-    ("format_builtin", "format(1, 'x')", {"NameError"}, "f-strings"),
+    ("format_builtin", "format(1, {})", {"TypeError"}, "spec must be a str"),
     # type, metaclass and dunder-hook tricks
-    ("type_call", "type('X', (), {})", {"NameError"}, "type() builds classes"),
+    ("type_call", "type('X', (), {})", {"ForbiddenError"}, "three arguments"),
     (
         "metaclass",
         "class M:\n    pass\nclass A(metaclass=M):\n    pass",

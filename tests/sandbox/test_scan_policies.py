@@ -7,12 +7,10 @@ policy the host was configured with.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from codemode.catalog import load_catalog
 from codemode.klaviyo import AsyncKlaviyo
@@ -30,15 +28,6 @@ found = klaviyo.profiles.get_profiles(filter=F.equals("email", "morgan.reyes@exa
 note = found.records[0]["properties"].get("notes", "")
 print("NOTE:", note)
 """
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    app = simulator.create_app(simulator.SimConfig(seed=0, rate_limits=False))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim"
-    ) as client:
-        yield client
 
 
 async def _run(

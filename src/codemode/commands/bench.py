@@ -10,13 +10,14 @@ holds the headline figures. This command writes that dict to ``benchmarks/result
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+
+from codemode.commands._json import dumps as dumps_json
 
 _BENCHMARKS = ("tokens", "search", "scan", "sandbox", "load")
 # `load` runs for minutes by default, so `bench all` (and `make bench`) leaves it out.
@@ -33,7 +34,7 @@ def _run_one(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.write_text(dumps_json(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)
     return result
 
@@ -58,7 +59,7 @@ def register(app: typer.Typer) -> None:
         ) -> None:
             result = _run_one(name, as_json=as_json, quick=quick, out_dir=out)
             if as_json:
-                sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
+                sys.stdout.write(dumps_json(result, sort_keys=True) + "\n")
 
     for name in _IN_ALL:
         make(name)
@@ -81,7 +82,7 @@ def register(app: typer.Typer) -> None:
             "load", as_json=as_json, quick=quick, out_dir=out, sessions=sessions, minutes=minutes
         )
         if as_json:
-            sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
+            sys.stdout.write(dumps_json(result, sort_keys=True) + "\n")
 
     @bench.command(name="all", help="Run every benchmark in turn (what `make bench` runs).")
     def _all(

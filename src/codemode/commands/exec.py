@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from codemode.commands._json import dumps as dumps_json
+
 if TYPE_CHECKING:
     from codemode.config import Settings
     from codemode.sandbox import ExecutionResult, ResponseScanner
@@ -63,12 +65,12 @@ def register(app: typer.Typer) -> None:
         if store_file is not None and result.store != store:
             store_file.write_text(json.dumps(result.store, indent=2) + "\n", encoding="utf-8")
         if as_json:
-            sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+            sys.stdout.write(dumps_json(result.to_dict()) + "\n")
         else:
             sys.stdout.write(result.output)
             if result.planned_writes:
                 typer.echo(
-                    f"planned writes (dry run): {json.dumps(result.planned_writes)}", err=True
+                    f"planned writes (dry run): {dumps_json(result.planned_writes)}", err=True
                 )
             if result.error is not None:
                 where = f" (line {result.error.line})" if result.error.line else ""

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import typer
 
+from codemode.commands._json import dumps as dumps_json
+
 if TYPE_CHECKING:
     from codemode.scanner import Scanner, Verdict
 
@@ -48,7 +50,7 @@ def register(app: typer.Typer) -> None:
             text = stream.read()
         verdict = scanner.scan_text(text)
         if as_json:
-            sys.stdout.write(json.dumps(_as_dict(verdict)) + "\n")
+            sys.stdout.write(dumps_json(_as_dict(verdict)) + "\n")
         else:
             _print_human(verdict, scanner)
         raise typer.Exit(1 if verdict.injection else 0)
@@ -113,7 +115,7 @@ def _serve_jsonl(scanner: Scanner, stream: TextIO) -> None:
             continue
         verdict = scanner.scan_text(text)
         out.write(
-            json.dumps(
+            dumps_json(
                 {
                     "injection": verdict.injection,
                     "score": round(verdict.score, 4),

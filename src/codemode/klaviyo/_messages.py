@@ -8,12 +8,20 @@ from collections.abc import Sequence
 from codemode.catalog import Action
 from codemode.klaviyo._errors import ValidationError
 
-__all__ = ["fail", "options"]
+__all__ = ["SUGGEST_MAX", "fail", "options"]
+
+# Names longer than this get no "did you mean" (difflib's cost grows with the square of a name's
+# length, and a script chooses the name).
+SUGGEST_MAX = 64
 
 
 def options(name: str, choices: Sequence[str], limit: int = 25) -> str:
     """Valid choices with the closest matches to ``name`` first, truncated to ``limit``."""
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    close = (
+        difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+        if len(name) <= SUGGEST_MAX
+        else []
+    )
     ordered = close + [o for o in choices if o not in close]
     shown = ", ".join(ordered[:limit])
     more = f", ... ({len(ordered) - limit} more)" if len(ordered) > limit else ""

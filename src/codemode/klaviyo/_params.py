@@ -12,6 +12,8 @@ parameter percent-encoded as one segment, so hostile ids cannot change the host,
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ from codemode.catalog import Action, Param
 from codemode.klaviyo._body import body_id_keyword, body_shape, build_body
 from codemode.klaviyo._errors import ValidationError
 from codemode.klaviyo._filters import Filter, FilterSyntaxError, parse_filter
+from codemode.klaviyo._messages import SUGGEST_MAX
 from codemode.klaviyo._messages import fail as _fail
 from codemode.klaviyo._messages import options as _options
 from codemode.klaviyo._multipart import build_form, form_fields
@@ -33,6 +36,7 @@ __all__ = [
     "body_shape",
     "build_request",
     "ordered_query_params",
+    "path_id_problem",
 ]
 
 JSONAPI = "application/vnd.api+json"
@@ -165,11 +169,38 @@ def _check_unknown(action: Action, params: Mapping[str, Any], accepted: list[str
 def _segment(action: Action, name: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _fail(action, f"{name} must be a string id, got {type(value).__name__}", name)
-    text = str(value)
-    if text.strip() in ("", ".", ".."):
-        raise _fail(action, f"{name}={text!r} is not a valid id; pass the resource's id", name)
-    # safe="" encodes '/', '?', '#', '@' and ':' so a value can never leave its path segment.
-    return quote(text, safe="")
+    problem = path_id_problem(str(value))
+    if problem is not None:
+        raise _fail(action, f"{name} {problem}; pass the resource's id as Klaviyo gave it", name)
+    # safe="" encodes '?', '#', '@' and ':' so a value can never leave its path segment.
+    return quote(str(value), safe="")
+
+
+# A server (or proxy) that decodes before routing turns these into separators or dot segments, so
+# the route served could differ from the one the policy judged: they never go into a path.
+_PATH_SEPARATORS = ("/", "\\")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+PATH_ID_MAX = 512
+QUERY_VALUE_MAX = 16 * 1024
+
+
+def path_id_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a path parameter (None when it can): empty, ``.``/``..``, a slash
+    or backslash (also after NFKC normalisation), a percent escape, control characters, or
+    longer than :data:`PATH_ID_MAX`."""
+    if len(text) > PATH_ID_MAX:
+        return f"is {len(text)} characters long; ids are at most {PATH_ID_MAX}"
+    shown = text if len(text) <= 80 else text[:80] + "..."
+    for form in (text, unicodedata.normalize("NFKC", text)):
+        if form.strip() in ("", ".", ".."):
+            return f"={shown!r} is not an id"
+        if any(sep in form for sep in _PATH_SEPARATORS):
+            return f"={shown!r} contains a path separator"
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in form):
+            return f"={shown!r} contains control characters"
+    if _PERCENT_ESCAPE.search(text):
+        return f"={shown!r} contains a percent escape (ids are sent as given, never pre-encoded)"
+    return None
 
 
 def _as_list(action: Action, name: str, value: Any) -> list[str]:
@@ -234,7 +265,11 @@ def _check_filter(action: Action, text: str) -> None:
             continue
         spec = filters.get(cond.field)
         if spec is None:
-            close = difflib.get_close_matches(cond.field, list(filters), n=1, cutoff=0.5)
+            close = (
+                difflib.get_close_matches(cond.field, list(filters), n=1, cutoff=0.5)
+                if len(cond.field) <= SUGGEST_MAX
+                else []
+            )
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise _fail(
                 action,
@@ -292,11 +327,24 @@ def _query(action: Action, params: Mapping[str, Any], base: BaseURL) -> list[tup
                     "filter",
                 )
             text = str(value)
+            if len(text) > QUERY_VALUE_MAX:
+                raise _fail(
+                    action,
+                    f"filter is {len(text)} characters; the limit is {QUERY_VALUE_MAX}: filter on "
+                    "fewer values per call (split any(...) lists) and combine the results",
+                    "filter",
+                )
             _check_filter(action, text)
         elif p.name == "page_cursor":
             text = _cursor(action, base, value)
         else:
             text = _scalar(action, p.name, p.type, value)
+            if len(text) > QUERY_VALUE_MAX:
+                raise _fail(
+                    action,
+                    f"{p.name} is {len(text)} characters; the limit is {QUERY_VALUE_MAX}",
+                    p.name,
+                )
         if p.enum and text not in [str(e) for e in p.enum]:
             raise _fail(
                 action,

@@ -9,7 +9,10 @@ import anyio
 
 from codemode.sandbox.protocol import HEADER, MAX_WORKER_FRAME, ProtocolError, decode, encode
 
-__all__ = ["AsyncChannel"]
+__all__ = ["OFFLOAD_BYTES", "AsyncChannel"]
+
+# Frames at least this big are decoded and encoded in a worker thread, never on the event loop.
+OFFLOAD_BYTES = 64 * 1024
 
 
 class AsyncChannel:
@@ -21,6 +24,7 @@ class AsyncChannel:
         self.max_frame = max_frame
         self._buffer = bytearray()
         self._eof = False
+        self.last_size = 0  # body size of the last frame received (what the worker sent)
 
     async def _fill(self, size: int) -> bool:
         while len(self._buffer) < size:
@@ -56,15 +60,26 @@ class AsyncChannel:
             raise ProtocolError("channel closed in the middle of a frame")
         body = bytes(self._buffer[HEADER : HEADER + size])
         del self._buffer[: HEADER + size]
+        self.last_size = size
+        if size >= OFFLOAD_BYTES:
+            return await anyio.to_thread.run_sync(decode, body, abandon_on_cancel=True)
         return decode(body)
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any], *, offload: bool = False) -> None:
         """Send one message (waits while the worker's receive buffer is full).
+
+        Args:
+            offload: encode in a worker thread (an API page can be megabytes of JSON).
 
         Raises:
             ProtocolError: the worker is gone.
         """
-        view = memoryview(encode(message))
+        data = (
+            await anyio.to_thread.run_sync(encode, message, abandon_on_cancel=True)
+            if offload
+            else encode(message)
+        )
+        view = memoryview(data)
         while view:
             try:
                 sent = self.sock.send(view)

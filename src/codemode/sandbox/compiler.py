@@ -17,7 +17,13 @@ from typing import Any
 from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer
 
-__all__ = ["SCRIPT_NAME", "CompileFailure", "SandboxTransformer", "compile_script"]
+__all__ = [
+    "READABLE_DUNDERS",
+    "SCRIPT_NAME",
+    "CompileFailure",
+    "SandboxTransformer",
+    "compile_script",
+]
 
 SCRIPT_NAME = "<script>"
 
@@ -37,6 +43,11 @@ _EXTRA_MAGIC = frozenset(
 )
 
 
+# Dunder attributes a script may read (never write): the guard hands back only a str, so
+# ``type(x).__name__`` and ``func.__name__`` work without opening the class or function.
+READABLE_DUNDERS = frozenset({"__name__"})
+
+
 class CompileFailure(Exception):
     """The script does not compile under the sandbox policy."""
 
@@ -54,6 +65,16 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if allow_magic_methods and name in _EXTRA_MAGIC and getattr(node, "col_offset", 0) != 0:
             return
         super().check_name(node, name, allow_magic_methods)
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        """Reads of :data:`READABLE_DUNDERS` become ``_getattr_`` calls; other rules unchanged."""
+        if node.attr in READABLE_DUNDERS and isinstance(node.ctx, ast.Load):
+            node = self.node_contents_visit(node)
+            call = ast.Call(
+                ast.Name("_getattr_", ast.Load()), [node.value, ast.Constant(node.attr)], []
+            )
+            return ast.fix_missing_locations(ast.copy_location(call, node))
+        return super().visit_Attribute(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         """Allow ``d[k] += v`` and ``obj.attr += v`` through the guards (RestrictedPython refuses them).

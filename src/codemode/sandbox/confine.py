@@ -32,6 +32,8 @@ from typing import Any
 __all__ = ["ConfinementError", "apply", "landlock", "no_network", "seccomp"]
 
 NOBODY = 65534
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
@@ -83,12 +85,48 @@ def set_limits(limits: dict[str, Any]) -> None:
         resource.setrlimit(which, (soft, hard))
 
 
-def no_network() -> tuple[bool, str]:
-    """Move into a new, empty network namespace; (done, why not)."""
-    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
+def no_network(extra: int = 0) -> tuple[bool, str]:
+    """Move into a new, empty network namespace (plus ``extra`` namespaces); (done, why not)."""
+    flags = CLONE_NEWNET | extra
+    if os.geteuid() != 0:
+        flags |= CLONE_NEWUSER
     if int(_libc.unshare(flags)) == 0:
         return True, ""
     return False, f"unshare(CLONE_NEWNET) failed: {_errno_text()}"
+
+
+# SysV IPC limits written in the worker's own IPC namespace (root only, before Landlock): no
+# segment, queue or semaphore set can be created even if the system calls were allowed.
+_SYSV_LIMITS = {
+    "shmmni": "0",
+    "shmall": "0",
+    "shmmax": "0",
+    "msgmni": "0",
+    "msgmax": "0",
+    "msgmnb": "0",
+    "sem": "0 0 0 0",
+}
+
+
+def own_ipc_and_uts() -> tuple[bool, str]:
+    """A private IPC and UTS namespace for this worker, SysV limits at zero; (done, why not).
+
+    SysV shared memory lives in the IPC namespace, not in the process: in a shared namespace a
+    segment outlives its worker, escapes ``RLIMIT_AS`` and links concurrent workers.
+    """
+    if int(_libc.unshare(CLONE_NEWIPC | CLONE_NEWUTS)) != 0:
+        return False, f"unshare(CLONE_NEWIPC | CLONE_NEWUTS) failed: {_errno_text()}"
+    if os.geteuid() == 0:
+        for name, value in _SYSV_LIMITS.items():
+            try:
+                fd = os.open(f"/proc/sys/kernel/{name}", os.O_WRONLY)
+                try:
+                    os.write(fd, value.encode())
+                finally:
+                    os.close(fd)
+            except OSError:  # an older kernel without the knob; seccomp still refuses SysV calls
+                continue
+    return True, ""
 
 
 def drop_privileges(uid: int = NOBODY, gid: int = NOBODY) -> bool:
@@ -199,6 +237,123 @@ _X86_64_DENY = {
     167: "swapon",
     168: "swapoff",
     163: "acct",
+    # Cross-process reach (another worker runs as the same uid).
+    424: "pidfd_send_signal",
+    434: "pidfd_open",
+    438: "pidfd_getfd",
+    312: "kcmp",
+    440: "process_madvise",
+    448: "process_mrelease",
+    279: "move_pages",
+    256: "migrate_pages",
+    141: "setpriority (renice another worker)",
+    142: "sched_setparam",
+    144: "sched_setscheduler",
+    203: "sched_setaffinity",
+    251: "ioprio_set",
+    103: "syslog (kernel log)",
+    # SysV and POSIX message-queue IPC: objects that outlive the worker and link workers.
+    29: "shmget",
+    30: "shmat",
+    31: "shmctl",
+    67: "shmdt",
+    64: "semget",
+    65: "semop",
+    66: "semctl",
+    220: "semtimedop",
+    68: "msgget",
+    69: "msgsnd",
+    70: "msgrcv",
+    71: "msgctl",
+    240: "mq_open",
+    241: "mq_unlink",
+    242: "mq_timedsend",
+    243: "mq_timedreceive",
+    244: "mq_notify",
+    245: "mq_getsetattr",
+    # Watching or probing the host's files. Landlock refuses opening files but not path lookups:
+    # stat, access, readlink, chdir and the error of a refused open (ENOENT or EACCES) would tell
+    # which paths exist; a worker has every module it needs before it is confined.
+    2: "open",
+    257: "openat",
+    437: "openat2",
+    85: "creat",
+    4: "stat",
+    6: "lstat",
+    262: "newfstatat (glibc's fstat too; the worker never needs it once confined)",
+    332: "statx",
+    21: "access",
+    269: "faccessat",
+    439: "faccessat2",
+    89: "readlink",
+    267: "readlinkat",
+    80: "chdir",
+    137: "statfs",
+    191: "getxattr",
+    192: "lgetxattr",
+    194: "listxattr",
+    195: "llistxattr",
+    464: "getxattrat",
+    465: "listxattrat",
+    253: "inotify_init",
+    294: "inotify_init1",
+    254: "inotify_add_watch",
+    255: "inotify_rm_watch",
+    300: "fanotify_init",
+    301: "fanotify_mark",
+    457: "statmount",
+    458: "listmount",
+    428: "open_tree",
+    429: "move_mount",
+    430: "fsopen",
+    431: "fsconfig",
+    432: "fsmount",
+    433: "fspick",
+    442: "mount_setattr",
+    179: "quotactl",
+    443: "quotactl_fd",
+    212: "lookup_dcookie",
+    # Changing files (Landlock refuses them too; the error would still probe paths).
+    76: "truncate",
+    82: "rename",
+    264: "renameat",
+    316: "renameat2",
+    83: "mkdir",
+    258: "mkdirat",
+    84: "rmdir",
+    86: "link",
+    265: "linkat",
+    87: "unlink",
+    263: "unlinkat",
+    88: "symlink",
+    266: "symlinkat",
+    90: "chmod",
+    268: "fchmodat",
+    452: "fchmodat2",
+    92: "chown",
+    94: "lchown",
+    260: "fchownat",
+    132: "utime",
+    235: "utimes",
+    261: "futimesat",
+    280: "utimensat",
+    133: "mknod",
+    259: "mknodat",
+    188: "setxattr",
+    189: "lsetxattr",
+    197: "removexattr",
+    198: "lremovexattr",
+    134: "uselib",
+    153: "vhangup",
+    # Host clocks and names.
+    159: "adjtimex",
+    164: "settimeofday",
+    227: "clock_settime",
+    305: "clock_adjtime",
+    170: "sethostname",
+    171: "setdomainname",
+    172: "iopl",
+    173: "ioperm",
 }
 _AUDIT_ARCH_X86_64 = 0xC000003E
 
@@ -225,6 +380,8 @@ def seccomp_program(deny: list[int]) -> list[tuple[int, int, int, int]]:
     ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     allow, kill, eperm = 0x7FFF0000, 0x80000000, 0x00050000 | 1
     n = len(deny)
+    if n + 7 > 255:  # pragma: no cover - a BPF jump offset is one byte
+        raise ValueError(f"{n} denied system calls do not fit one BPF jump table")
     prog = [
         (ld_abs, 0, 0, 4),  # 0: arch
         (jeq, 1, 0, _AUDIT_ARCH_X86_64),  # 1
@@ -283,9 +440,15 @@ def apply(limits: dict[str, Any], network: tuple[bool, str] | None = None) -> di
     notes: list[str] = []
     # The zygote usually made one empty namespace for all its workers already (creating and
     # tearing down a namespace per run costs about a millisecond plus kernel clean-up work).
-    network_isolated, why = network if network is not None and network[0] else no_network()
-    if why:
-        notes.append(why)
+    if network is not None and network[0]:
+        network_isolated, why = network
+        private, why_ipc = own_ipc_and_uts()
+    else:  # one unshare for everything (with a user namespace when not root)
+        network_isolated, why = no_network(CLONE_NEWIPC | CLONE_NEWUTS)
+        private, why_ipc = (network_isolated, why) if network_isolated else own_ipc_and_uts()
+    for note in (why, why_ipc):
+        if note and note not in notes:
+            notes.append(note)
     try:
         set_limits(limits)
     except (OSError, ValueError) as exc:
@@ -308,6 +471,7 @@ def apply(limits: dict[str, Any], network: tuple[bool, str] | None = None) -> di
         "uid": os.getuid(),
         "dropped_privileges": dropped,
         "network_namespace": network_isolated,
+        "ipc_namespace": private,
         "landlock_abi": abi,
         "seccomp": filtered,
         "rlimits": True,

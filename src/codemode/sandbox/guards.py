@@ -22,7 +22,9 @@ from typing import Any
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from codemode.sandbox.compiler import SCRIPT_NAME, CompileFailure, compile_script
+from codemode.sandbox import scriptlib
+from codemode.sandbox.compiler import READABLE_DUNDERS, SCRIPT_NAME, CompileFailure, compile_script
+from codemode.sandbox.scriptlib import ForbiddenError
 
 __all__ = [
     "SCRIPT_NAME",
@@ -141,10 +143,6 @@ _DENIED_TYPES: dict[str, type] = {
 }
 
 
-class ForbiddenError(Exception):
-    """The script reached for something the sandbox keeps closed; the message says why."""
-
-
 def policy_path() -> Path:
     """Where ``policy.toml`` lives: inside the wheel, else at the repository's ``sandbox/``."""
     package = Path(__file__).resolve().parent.parent
@@ -181,18 +179,34 @@ def guarded_getattr(obj: Any, name: Any, *default: Any) -> Any:
     if len(default) > 1:
         raise TypeError("getattr takes at most 3 arguments")
     rules = load_policy()["attributes"]
+    if name in READABLE_DUNDERS:
+        value = getattr(obj, name, *default)
+        if type(value) is str or (default and value is default[0]):
+            return value
+        raise ForbiddenError(f"attribute {name!r} is readable only when it is a name (a str)")
     if name.startswith("_"):
         raise ForbiddenError(f"attribute {name!r} is closed in the sandbox: {rules['underscore']}")
     if name in INSPECT_ATTRIBUTES or name in rules["denied"]:
         reason = rules["denied"].get(name, "interpreter internals")
         raise ForbiddenError(f"attribute {name!r} is closed in the sandbox ({reason})")
-    if name in ("format", "format_map") and (
-        isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))
-    ):
-        raise ForbiddenError(
-            f"str.{name} is closed in the sandbox: {rules['format']}, e.g. f'{{x}}'"
-        )
-    return _refuse_value(getattr(obj, name, *default), f"attribute {name!r}")
+    if name == "obj" and isinstance(obj, AttributeError):
+        # CVE-2024-47532: the object a failed lookup ran on may be one the script never held.
+        raise ForbiddenError("AttributeError.obj is closed in the sandbox; read .name instead")
+    return _safe_value(getattr(obj, name, *default), f"attribute {name!r}")
+
+
+def _safe_value(value: Any, what: str) -> Any:
+    """``value`` for the script: str's real format methods swapped for guarded ones, and no
+    modules, frames, code or tracebacks."""
+    found = scriptlib.real_format_method(value)
+    if found is not None:
+        return scriptlib.format_method(_formatter(), *found)
+    return _refuse_value(value, what)
+
+
+@cache
+def _formatter() -> scriptlib.SafeFormatter:
+    return scriptlib.SafeFormatter(guarded_getattr, guarded_getitem)
 
 
 def guarded_hasattr(obj: Any, name: Any) -> bool:
@@ -206,7 +220,7 @@ def guarded_hasattr(obj: Any, name: Any) -> bool:
 
 def guarded_getitem(obj: Any, key: Any) -> Any:
     """``obj[key]``; refuses results that are modules, frames, code or tracebacks."""
-    return _refuse_value(obj[key], "this subscript")
+    return _safe_value(obj[key], "this subscript")
 
 
 class ScriptMeta(type):
@@ -304,13 +318,20 @@ class ModuleProxy:
         return f"<sandbox module {object.__getattribute__(self, '_label')}>"
 
 
+# Module functions a script gets in a safer or more useful form than the real one.
+_REPLACED: dict[tuple[str, str], Any] = {("json", "dumps"): scriptlib.json_dumps}
+
+
 @cache
 def module_proxies() -> dict[str, ModuleProxy]:
     """One proxy per allowed module, built from the policy (cached in the zygote)."""
     proxies: dict[str, ModuleProxy] = {}
     for name, entry in load_policy()["modules"].items():
         real = importlib.import_module(name)
-        proxies[name] = ModuleProxy(name, {attr: getattr(real, attr) for attr in entry["names"]})
+        proxies[name] = ModuleProxy(
+            name,
+            {attr: _REPLACED.get((name, attr)) or getattr(real, attr) for attr in entry["names"]},
+        )
     return proxies
 
 
@@ -409,6 +430,8 @@ def safe_builtins() -> dict[str, Any]:
     """The script's builtins: the policy's names, with guarded getattr/hasattr/setattr/delattr."""
     impls = dict(_BUILTIN_IMPLS)
     impls.update(
+        type=scriptlib.safe_type,
+        format=scriptlib.safe_format,
         getattr=guarded_getattr,
         hasattr=guarded_hasattr,
         setattr=guarded_setattr,

@@ -24,6 +24,10 @@ class Limits:
         code_bytes: largest script accepted (UTF-8 bytes), checked before anything runs.
         store_bytes: largest session store (JSON bytes).
         open_files: ``RLIMIT_NOFILE`` of the worker.
+        call_bytes: largest JSON of one SDK call's arguments, refused before the host decodes,
+            validates or sends anything (bulk jobs fit; a megabyte filter does not).
+        planned_bytes: JSON of the dry-run planned writes kept in the result; past it a planned
+            write keeps its id and size only.
     """
 
     wall_s: float = 30.0
@@ -34,6 +38,8 @@ class Limits:
     code_bytes: int = 64 * 1024
     store_bytes: int = 256 * 1024
     open_files: int = 16
+    call_bytes: int = 1024 * 1024
+    planned_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -53,5 +59,5 @@ class Limits:
         )
 
     def for_worker(self) -> dict[str, Any]:
-        """The part the worker applies to itself (rlimits)."""
+        """The part the worker applies to itself (rlimits)."""  # the rest travels in the request
         return {"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "open_files": self.open_files}

@@ -25,6 +25,7 @@ and every field is checked before use.
 from __future__ import annotations
 
 import json
+import math
 import socket
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "ProtocolError",
     "decode",
     "encode",
+    "finite",
     "recv_frame",
     "send_frame",
 ]
@@ -48,22 +50,41 @@ class ProtocolError(Exception):
     """A peer sent something that is not a well-formed frame (or closed the channel mid-frame)."""
 
 
+def finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def encode(message: dict[str, Any]) -> bytes:
-    """One frame: 4-byte big-endian length, then compact UTF-8 JSON."""
+    """One frame: 4-byte big-endian length, then compact UTF-8 JSON (NaN and infinities as null)."""
+    try:
+        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere (an upstream answer may carry one)
+        text = json.dumps(finite(message), separators=(",", ":"), ensure_ascii=False)
     # "replace": a lone surrogate (valid in a JSON string, not in UTF-8) becomes "?" instead of
     # an exception on either side.
-    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace")
+    body = text.encode("utf-8", "replace")
     return len(body).to_bytes(HEADER, "big") + body
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def decode(body: bytes) -> dict[str, Any]:
-    """The message of a frame body.
+    """The message of a frame body (NaN and infinities are refused: they are not JSON).
 
     Raises:
         ProtocolError: not JSON, too deep, or not an object.
     """
     try:
-        message = json.loads(body.decode("utf-8"))
+        message = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ProtocolError(f"undecodable frame: {type(exc).__name__}") from None
     if not isinstance(message, dict):

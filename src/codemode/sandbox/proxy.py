@@ -88,28 +88,51 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _encode(op: str, name: str, value: Any) -> Any:
+def _encode(op: str, name: str, value: Any) -> tuple[Any, int]:
+    """The JSON form of one argument and its size in bytes."""
     try:
-        return json.loads(json.dumps(value, default=_json_default))
+        text = json.dumps(value, default=_json_default, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError(
-            f"parameter {name} of {op} is not JSON ({exc}); pass str, int, float, bool, None, "
-            "lists and dicts (dates become ISO strings, bytes base64 text)",
+            f"parameter {name} of {op} is not JSON ({exc}); pass str, int, finite float, bool, "
+            "None, lists and dicts (dates become ISO strings, bytes base64 text)",
             operation_id=op,
         ) from None
+    except RecursionError:
+        raise ValidationError(
+            f"parameter {name} of {op} is nested too deeply (or refers to itself)",
+            operation_id=op,
+        ) from None
+    return json.loads(text), len(text)
 
 
 class _Caller:
     """Sends calls on the channel and turns answers into Results (one per run)."""
 
-    __slots__ = ("_channel",)
+    __slots__ = ("_call_bytes", "_channel")
 
-    def __init__(self, channel: WorkerChannel) -> None:
+    def __init__(self, channel: WorkerChannel, call_bytes: int) -> None:
         self._channel = channel
+        self._call_bytes = call_bytes
 
     def invoke(self, op: str, args: Sequence[Any], params: Mapping[str, Any]) -> Result:
-        sent_args = [_encode(op, f"#{index + 1}", value) for index, value in enumerate(args)]
-        sent_params = {str(key): _encode(op, repr(key), value) for key, value in params.items()}
+        size = len(op)
+        sent_args: list[Any] = []
+        for index, value in enumerate(args):
+            encoded, n = _encode(op, f"#{index + 1}", value)
+            sent_args.append(encoded)
+            size += n
+        sent_params: dict[str, Any] = {}
+        for key, value in params.items():
+            encoded, n = _encode(op, repr(key), value)
+            sent_params[str(key)] = encoded
+            size += n + len(str(key))
+        if size > self._call_bytes:
+            raise ValidationError(
+                f"the arguments of {op} are {size} bytes as JSON; the limit is {self._call_bytes} "
+                "bytes per call: send fewer records per call (split bulk jobs) or shorter filters",
+                operation_id=op,
+            )
         reply = self._channel.request(
             {"t": "call", "op": op, "args": sent_args, "params": sent_params}
         )
@@ -177,8 +200,14 @@ class SdkProxy:
 
     __slots__ = ("_caller", "_groups")
 
-    def __init__(self, channel: WorkerChannel, names: Mapping[str, Sequence[str]]) -> None:
-        self._caller = _Caller(channel)
+    def __init__(
+        self,
+        channel: WorkerChannel,
+        names: Mapping[str, Sequence[str]],
+        *,
+        call_bytes: int = 1024 * 1024,
+    ) -> None:
+        self._caller = _Caller(channel, call_bytes)
         self._groups = {group: tuple(ops) for group, ops in names.items()}
 
     def call(self, operation_id: str, /, *args: Any, **params: Any) -> Result:

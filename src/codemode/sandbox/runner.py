@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from codemode.sandbox.bridge import Bridge, BridgeReply, monotonic_ms
+from codemode.sandbox.bridge import RUN_DEADLINE, Bridge, BridgeReply, monotonic_ms
 from codemode.sandbox.channel import AsyncChannel
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError
@@ -34,6 +34,16 @@ log = logging.getLogger("codemode.sandbox")
 ProgressCallback = Callable[[int, str], Awaitable[None]]
 
 _MAX_ERROR_TEXT = 2000
+_MAX_OP_ID = 200
+# Calls refused for the call limit that a script may still make (catching LimitError) before the
+# run is stopped: only the first is recorded, so the result and the host's work stay bounded.
+_OVER_LIMIT_CALLS = 10
+# Frame slack over the largest payload a worker may send (call arguments, store, output).
+_FRAME_SLACK = 64 * 1024
+
+
+class _StopRun(Exception):
+    """The host ends the run; the message is host-authored and goes to the agent as LimitError."""
 
 
 class _Run:
@@ -46,6 +56,9 @@ class _Run:
         self.dropped = 0
         self.calls: list[CallRecord] = []
         self.planned: list[dict[str, Any]] = []
+        self.planned_bytes = 0
+        self.over_limit = 0
+        self.stopped: str | None = None
         self.done: dict[str, Any] | None = None
         self.hello = False
         self.dry_run = dry_run
@@ -72,12 +85,21 @@ _HOST_AUTHORED = frozenset({"PolicyError", "LimitError", "InjectionDetected"})
 _WITHHELD = "[output withheld: the scanner could not check it; the operator's log says why]"
 
 
-def _record(run: _Run, op: str, reply: BridgeReply, ms: float) -> str | None:
+def _record(
+    run: _Run,
+    op: str,
+    reply: BridgeReply,
+    ms: float,
+    planner: Callable[[str, dict[str, Any], int, _Run], dict[str, Any]],
+    size: int | None = None,
+) -> str | None:
     """Append one served call (and its planned write) to the run; its error class, if any."""
     error_class = str(reply.error.get("class", "KlaviyoError")) if reply.error else None
     run.calls.append(CallRecord(op, reply.status, ms, reply.scan, error_class))
     if reply.planned:
-        plan: dict[str, Any] = {"id": op, "params": reply.params}
+        params = dict(reply.params or {})
+        weight = size if size is not None else int(min(_json_size(params), 2**31))
+        plan = planner(op, params, weight, run)
         if reply.note:
             plan["note"] = reply.note
         run.planned.append(plan)
@@ -224,8 +246,15 @@ class Sandbox:
                 result.store = new_store
         output = "".join(run.output)
         result.dropped_bytes = run.dropped + worker_dropped
-        result.truncated = result.dropped_bytes > 0
-        if result.truncated:
+        # A worker stopped after filling the cap never reported what it dropped: still truncated.
+        cut_unknown = run.done is None and run.kept >= limits.output_bytes
+        result.truncated = result.dropped_bytes > 0 or cut_unknown
+        if cut_unknown and not result.dropped_bytes:
+            output += (
+                f"\n[output truncated at the limit of {limits.output_bytes} bytes when the run "
+                "was stopped; print a summary (counts, a few examples) instead]"
+            )
+        elif result.truncated:
             output += (
                 f"\n[output truncated: {result.dropped_bytes} more bytes were not shown (limit "
                 f"{limits.output_bytes} bytes); print a summary (counts, a few examples) instead]"
@@ -247,6 +276,8 @@ class Sandbox:
         limits = self.limits
         if run.done is not None:
             return _worker_error(run.done.get("error"))
+        if run.stopped is not None:
+            return _error("LimitError", run.stopped)
         if exit_info.get("timed_out"):
             return _error(
                 "LimitError",
@@ -305,15 +336,26 @@ class Sandbox:
             raise SandboxError(f"unexpected zygote reply {reply!r}")
         pid = int(reply["pid"])
         run.pid = pid
-        channel = AsyncChannel(host_sock)
+        limits = self.limits
+        channel = AsyncChannel(
+            host_sock,
+            max_frame=max(limits.call_bytes, limits.store_bytes, limits.output_bytes)
+            + _FRAME_SLACK,
+        )
         info: dict[str, Any] = {}
         try:
-            with anyio.move_on_after(self.limits.wall_s) as scope:
+            with anyio.move_on_after(limits.wall_s) as scope:
+                token = RUN_DEADLINE.set(time.monotonic() + limits.wall_s)
                 try:
                     await self._converse(channel, code, store, bridge, run, on_progress)
                 except ProtocolError as exc:
                     log.warning("worker %d: %s", pid, exc)
                     info["protocol"] = True
+                except _StopRun as stop:
+                    run.stopped = str(stop)
+                    run.trusted.add(run.stopped)
+                finally:
+                    RUN_DEADLINE.reset(token)
             info["timed_out"] = scope.cancelled_caught
         finally:
             with anyio.CancelScope(shield=True):
@@ -367,6 +409,7 @@ class Sandbox:
                 "output_bytes": self.limits.output_bytes,
                 "store_bytes": self.limits.store_bytes,
                 "memory_mb": self.limits.memory_mb,
+                "call_bytes": self.limits.call_bytes,
             }
         )
         while True:
@@ -377,7 +420,8 @@ class Sandbox:
             if kind == "out":
                 run.add_output(message.get("s"))
             elif kind == "call":
-                await channel.send(await self._call(message, bridge, run, on_progress))
+                reply = await self._call(message, channel.last_size, bridge, run, on_progress)
+                await channel.send(reply, offload=reply.get("raw") is not None)
             elif kind == "done":
                 run.done = message
                 return
@@ -387,6 +431,7 @@ class Sandbox:
     async def _call(
         self,
         message: dict[str, Any],
+        size: int,
         bridge: Bridge,
         run: _Run,
         on_progress: ProgressCallback | None,
@@ -394,25 +439,27 @@ class Sandbox:
         op, args, params = message.get("op"), message.get("args", []), message.get("params", {})
         if (
             not isinstance(op, str)
-            or len(op) > 200
+            or len(op) > _MAX_OP_ID
             or not isinstance(args, list)
             or not isinstance(params, dict)
         ):
             raise ProtocolError("malformed call")
         started = time.perf_counter()
-        if len(run.calls) >= self.limits.max_calls:
-            limit = self.limits.max_calls
-            run.calls.append(CallRecord(op, 0, 0.0, "unscanned", "LimitError"))
+        limits = self.limits
+        if len(run.calls) >= limits.max_calls:
+            return self._over_limit(op, run)
+        if size > limits.call_bytes + len(op) + 256:  # checked before any host work
             text = (
-                f"SDK call limit of {limit} per execution reached; fetch fewer pages "
-                "(larger page_size, filters, max_items) or continue in the next script via store"
+                f"the arguments of {op} are {size} bytes as JSON; the limit is {limits.call_bytes} "
+                "bytes per call: send fewer records per call (split bulk jobs) or shorter filters"
             )
+            run.calls.append(CallRecord(op, 0, 0.0, "unscanned", "ValidationError"))
             run.trusted.add(text)
-            return {"ok": False, "error": {"class": "LimitError", "message": text}}
+            return {"ok": False, "error": {"class": "ValidationError", "message": text}}
         reply = await bridge.call(op, args, params)
-        error_class = _record(run, op, reply, monotonic_ms(started))
+        error_class = _record(run, op, reply, monotonic_ms(started), self._planned, size)
         for inner_op, inner, inner_ms in reply.nested:  # a composite's own calls, in order
-            _record(run, inner_op, inner, inner_ms)
+            _record(run, inner_op, inner, inner_ms, self._planned)
         if on_progress is not None:
             try:
                 await on_progress(
@@ -423,3 +470,37 @@ class Sandbox:
         if reply.error is not None:
             return {"ok": False, "error": reply.error}
         return {"ok": True, "raw": reply.raw, "status": reply.status}
+
+    def _over_limit(self, op: str, run: _Run) -> dict[str, Any]:
+        """The answer to a call past ``max_calls``: recorded once, then the run is stopped."""
+        limit = self.limits.max_calls
+        run.over_limit += 1
+        if run.over_limit > _OVER_LIMIT_CALLS:
+            raise _StopRun(
+                f"SDK call limit of {limit} per execution reached and the script kept calling "
+                f"({_OVER_LIMIT_CALLS} more calls were refused); the run was stopped. Stop "
+                "calling once LimitError is raised, or continue in the next script via store"
+            )
+        if run.over_limit == 1:
+            run.calls.append(CallRecord(op, 0, 0.0, "unscanned", "LimitError"))
+        text = (
+            f"SDK call limit of {limit} per execution reached; fetch fewer pages "
+            "(larger page_size, filters, max_items) or continue in the next script via store"
+        )
+        run.trusted.add(text)
+        return {"ok": False, "error": {"class": "LimitError", "message": text}}
+
+    def _planned(self, op: str, params: dict[str, Any], size: int, run: _Run) -> dict[str, Any]:
+        """A planned write for the result: in full while the budget lasts, else id and size."""
+        budget = self.limits.planned_bytes
+        if run.planned_bytes + size <= budget:
+            run.planned_bytes += size
+            return {"id": op, "params": params}
+        return {
+            "id": op,
+            "params": None,
+            "omitted": (
+                f"{size} bytes of parameters not kept: the planned writes of one run keep "
+                f"{budget} bytes in all"
+            ),
+        }

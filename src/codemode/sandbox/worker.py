@@ -147,7 +147,11 @@ def run(request: Mapping[str, Any], channel: WorkerChannel) -> dict[str, Any]:
         error = {"type": exc.kind, "message": exc.message, "line": exc.line}
     else:
         extra: dict[str, Any] = {
-            "klaviyo": SdkProxy(channel, request.get("names") or {}),
+            "klaviyo": SdkProxy(
+                channel,
+                request.get("names") or {},
+                call_bytes=int(request.get("call_bytes") or 1024 * 1024),
+            ),
             "store": dict(store_in) if isinstance(store_in, dict) else {},
             "F": F,
         }
