@@ -24,7 +24,9 @@ from codemode.sandbox.bridge import Bridge, monotonic_ms
 from codemode.sandbox.channel import AsyncChannel
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError
+from codemode.sandbox.provenance import Provenance
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
+from codemode.sandbox.screen import screen
 from codemode.sandbox.spawn import SandboxError, ZygoteClient
 
 __all__ = ["ProgressCallback", "Sandbox", "SandboxError"]
@@ -39,7 +41,7 @@ _MAX_ERROR_TEXT = 2000
 class _Run:
     """Mutable state of one execution (host side)."""
 
-    def __init__(self, limits: Limits, dry_run: bool) -> None:
+    def __init__(self, limits: Limits, dry_run: bool, provenance: Provenance | None = None) -> None:
         self.limits = limits
         self.output: list[str] = []
         self.kept = 0
@@ -50,9 +52,9 @@ class _Run:
         self.hello = False
         self.dry_run = dry_run
         self.pid: int | None = None
-        # Refusal and limit messages the host wrote itself (no script or Klaviyo text in them):
-        # when the script's final error is one of these verbatim, it needs no scan.
-        self.trusted: set[str] = set()
+        # Every outside string delivered to the worker: only text found there is ever scanned.
+        self.provenance = provenance or Provenance()
+        self.known: frozenset[str] = frozenset()
 
     def add_output(self, text: Any) -> None:
         if not isinstance(text, str):
@@ -66,10 +68,11 @@ class _Run:
         self.output.append(text)
 
 
-# Errors whose message the bridge writes itself from the policy and the catalog, never from
-# script input or Klaviyo data.
-_HOST_AUTHORED = frozenset({"PolicyError", "LimitError", "InjectionDetected"})
-_WITHHELD = "[output withheld: the scanner could not check it; the operator's log says why]"
+# The part of an error answer that is outside text the worker has not been given already: the
+# fields a withheld answer flagged (their names are the data's keys). Klaviyo's own error words
+# are not: they echo only what the request sent, and a request value taken from data is found
+# again by the answer it came from (an attacker's text cannot enter a request any other way).
+_OUTSIDE_ERROR_FIELDS = ("fields",)
 
 
 def _json_size(value: Any) -> float:
@@ -181,7 +184,9 @@ class Sandbox:
                 "the session store handed to the sandbox is not JSON; start a new session",
             )
             return result
-        run = _Run(limits, dry_run)
+        run = _Run(limits, dry_run, Provenance(code))
+        run.provenance.add("the session store", store_in)
+        run.known = frozenset(op for ops in bridge.operations().values() for op in ops)
         try:
             exit_info = await self._run_worker(code, store_in, bridge, run, on_progress)
         except SandboxError as exc:
@@ -194,13 +199,9 @@ class Sandbox:
             result.wall_ms = monotonic_ms(started)
             return result
         result.worker_pid = run.pid
-        result.calls = run.calls
-        result.planned_writes = run.planned
         result.cpu_ms = round(float(exit_info.get("cpu_s") or 0.0) * 1000, 1)
         result.isolation = dict(self.isolation)
         error = self._final_error(run, exit_info)
-        if error is not None and run.done is None:
-            run.trusted.add(error.message)  # timeouts, CPU, crashes: written by the host
         worker_dropped = 0
         if run.done is not None:
             dropped = run.done.get("dropped", 0)
@@ -208,24 +209,28 @@ class Sandbox:
             new_store = run.done.get("store")
             if isinstance(new_store, dict) and _json_size(new_store) <= limits.store_bytes:
                 result.store = new_store
-        output = "".join(run.output)
+        output = bridge.scrub("".join(run.output))
+        if error is not None:
+            error = ErrorInfo(bridge.scrub(error.type), bridge.scrub(error.message), error.line)
+        screened = await screen(
+            bridge,
+            run.provenance,
+            output=output,
+            error=error,
+            calls=run.calls,
+            planned=run.planned,
+            known_actions=run.known,
+        )
+        result.calls, result.planned_writes = screened.calls, screened.planned
+        result.output, result.error = screened.output, screened.error
+        result.output_scan, result.redactions = screened.verdict, screened.redactions
         result.dropped_bytes = run.dropped + worker_dropped
         result.truncated = result.dropped_bytes > 0
-        if result.truncated:
-            output += (
+        if result.truncated:  # the host's own words, added after the screen
+            result.output += (
                 f"\n[output truncated: {result.dropped_bytes} more bytes were not shown (limit "
                 f"{limits.output_bytes} bytes); print a summary (counts, a few examples) instead]"
             )
-        try:
-            if error is not None and error.message not in run.trusted:
-                message, _ = await bridge.scan_output(error.message)
-                error = ErrorInfo(error.type, message, error.line)
-            result.output, result.output_scan = await bridge.scan_output(output)
-        except Exception:  # fail closed: nothing unscanned reaches the model
-            log.exception("scanning the output failed")
-            result.output, result.output_scan = _WITHHELD, "blocked"
-            error = ErrorInfo(error.type, _WITHHELD, error.line) if error is not None else None
-        result.error = error
         result.wall_ms = monotonic_ms(started)
         return result
 
@@ -393,21 +398,26 @@ class Sandbox:
                 f"SDK call limit of {limit} per execution reached; fetch fewer pages "
                 "(larger page_size, filters, max_items) or continue in the next script via store"
             )
-            run.trusted.add(text)
             return {"ok": False, "error": {"class": "LimitError", "message": text}}
         reply = await bridge.call(op, args, params)
+        known = op in run.known
         error_class = str(reply.error.get("class", "KlaviyoError")) if reply.error else None
         run.calls.append(
             CallRecord(op, reply.status, monotonic_ms(started), reply.scan, error_class)
         )
+        source = f"{op if known else 'an unknown action'} (call {len(run.calls)})"
         if reply.planned:
             run.planned.append({"id": op, "params": reply.params})
-        if error_class in _HOST_AUTHORED and reply.error is not None:
-            run.trusted.add(str(reply.error.get("message", "")))
+        elif reply.raw is not None:
+            run.provenance.add(source, reply.raw)
+        if reply.error is not None:
+            run.provenance.add(source, [reply.error.get(k) for k in _OUTSIDE_ERROR_FIELDS])
         if on_progress is not None:
             try:
+                # Only a catalog id is named: a name the script chose may be data.
+                shown = op if known else "an unknown action"
                 await on_progress(
-                    len(run.calls), f"{op} -> {reply.status or error_class or 'planned'}"
+                    len(run.calls), f"{shown} -> {reply.status or error_class or 'planned'}"
                 )
             except Exception:  # a progress report must never break the run
                 log.exception("on_progress failed")

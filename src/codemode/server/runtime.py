@@ -36,6 +36,7 @@ from codemode.server.results import (
     CallRecord,
     ErrorInfo,
     ExecuteResult,
+    Redaction,
     SearchResult,
     SearchResultItem,
     Signature,
@@ -294,4 +295,5 @@ def _to_result(raw: dict[str, Any], session: str) -> ExecuteResult:
         else None,
         session=session,
         planned_writes=raw.get("planned_writes"),
+        redactions=[Redaction.model_validate(r) for r in raw.get("redactions") or []] or None,
     )
