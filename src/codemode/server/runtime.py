@@ -111,18 +111,41 @@ class Runtime:
     # -- search_api / get_signature --------------------------------------------------------------
 
     def search(self, query: str, limit: int) -> tuple[SearchResult, str]:
-        """Ranked functions for ``query`` and their compact rendering."""
+        """Ranked functions for ``query``, each marked with what the policy will do with it."""
         hits = self.index.search(query, limit)
-        result = SearchResult(results=[SearchResultItem.model_validate(h.to_dict()) for h in hits])
-        return result, render_hits(hits, query)
+        marks = self._marks([h.id for h in hits])
+        result = SearchResult(
+            results=[
+                SearchResultItem.model_validate(_marked(h.to_dict(), "summary", marks[h.id]))
+                for h in hits
+            ]
+        )
+        return result, render_hits(hits, query, self._texts(marks))
 
     def signatures(self, names: list[str]) -> tuple[SignatureResult, str, bool]:
-        """Signatures for ``names``; the flag is true when none of them was found."""
+        """Signatures for ``names`` with the policy's mark; the flag: none of them was found."""
         found, errors = get_signatures(names, self.catalog)
+        marks = self._marks([sig.id for sig in found])
         result = SignatureResult(
-            signatures=[Signature.model_validate(sig.to_dict()) for sig in found]
+            signatures=[
+                Signature.model_validate(_marked(sig.to_dict(), "doc", marks[sig.id]))
+                for sig in found
+            ]
         )
-        return result, render_signatures(found, errors), not found
+        return result, render_signatures(found, errors, self._texts(marks)), not found
+
+    def _marks(self, ids: list[str]) -> dict[str, str]:
+        """The policy's word on each action: the same ``Policy`` the executor checks."""
+        marks: dict[str, str] = {}
+        for action_id in ids:
+            action = self.catalog.get(action_id)
+            mark = self.policy.mark(action) if action is not None else None
+            marks[action_id] = mark.text if mark is not None and mark.text else "allowed"
+        return marks
+
+    @staticmethod
+    def _texts(marks: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in marks.items() if v != "allowed"}
 
     # -- execute_code ----------------------------------------------------------------------------
 
@@ -255,6 +278,13 @@ class Runtime:
             session=session,
         )
         return result, render_execute(result, [])
+
+
+def _marked(record: dict[str, Any], key: str, mark: str) -> dict[str, Any]:
+    """``record`` with the policy's mark leading ``key`` (the DESIGN.md shape stays as it is)."""
+    if mark == "allowed":
+        return record
+    return {**record, key: f"[{mark}] {record[key]}"}
 
 
 def _elicit_confirmation(
