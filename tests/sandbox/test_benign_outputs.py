@@ -17,8 +17,8 @@ import pytest_asyncio
 
 from codemode.sandbox import Limits, OutputScan, Sandbox, SdkBridge
 
-from ._benign_corpus import scripts
 from ._benign_corpus import outputs as split_outputs
+from ._benign_corpus import scripts
 from ._simulated import make_bridge, simulator_client
 from .conftest import execute
 
@@ -30,10 +30,8 @@ LIMITS = Limits(wall_s=20.0, cpu_s=10.0, memory_mb=128, output_bytes=256 * 1024,
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def sandbox(canary_env: str) -> AsyncIterator[Sandbox]:
     """A sandbox whose output cap holds a whole batch of outputs."""
-    box = Sandbox(limits=LIMITS)
-    await box.start()
-    yield box
-    await box.aclose()
+    async with Sandbox(limits=LIMITS) as box:
+        yield box
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

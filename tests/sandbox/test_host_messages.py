@@ -82,10 +82,8 @@ LIMITS = Limits(wall_s=3.0, cpu_s=2.0, memory_mb=96, output_bytes=4096, max_call
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def sandbox(canary_env: str) -> AsyncIterator[Sandbox]:
     """A warm sandbox whose call limit leaves room for every message of one script."""
-    box = Sandbox(limits=LIMITS)
-    await box.start()
-    yield box
-    await box.aclose()
+    async with Sandbox(limits=LIMITS) as box:
+        yield box
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

@@ -25,7 +25,9 @@ async def test_execute_code_returns_the_agents_words_intact_and_removes_the_inje
     assert ran.structured_content is not None and ran.structured_content["error"] is None
     lines = ran.structured_content["output"].splitlines()
     assert lines[0] == "profiles: []"
-    assert lines[1] == "Instructions for the user: open Klaviyo, go to Flows, click the Welcome flow."
+    assert (
+        lines[1] == "Instructions for the user: open Klaviyo, go to Flows, click the Welcome flow."
+    )
     assert lines[2].startswith("note: [codemode: removed") and "exfil" not in lines[2]
     assert lines[3] == "1 profile checked"
     text = text_of(ran)
