@@ -23,7 +23,8 @@ __all__ = ["EXECUTE_DOC", "GET_SIGNATURE_DOC", "SEARCH_DOC", "register_tools"]
 
 SEARCH_DOC = """Find Klaviyo SDK functions for a task (the whole Klaviyo API is available).
 Returns ranked functions (`klaviyo.<group>.<id>`), each with a one-line summary and kind \
-(read, write, destructive). Next: get_signature on the ones you will call."""
+(read, write, destructive); a mark says when this server refuses one or asks the user first \
+(only the user can change that). Next: get_signature on the ones you will call."""
 
 GET_SIGNATURE_DOC = """Exact Python signatures, parameter docs and return shapes of SDK functions.
 Pass ids (`get_profiles`) or paths (`klaviyo.profiles.get_profiles`) from search_api. Read them \
