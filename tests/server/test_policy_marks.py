@@ -97,3 +97,18 @@ async def test_signature_text_carries_the_mark_next_to_the_def_line(
     first = text_of(sig).splitlines()[0]
     assert first.startswith("klaviyo.lists.create_list(")
     assert first.endswith("# [refused: server is read-only; only the user can enable it]")
+
+
+async def test_without_a_way_to_ask_the_user_the_mark_says_the_action_runs_unasked(
+    make_server: BuildServer,
+) -> None:
+    built = make_server(allow_destructive=True)
+    async with built.running(), Client(built.mcp) as client:  # no elicitation callback
+        sig = await client.call_tool("get_signature", {"names": ["delete_list", "get_lists"]})
+        assert sig.structured_content is not None
+        docs = {s["id"]: s["doc"] for s in sig.structured_content["signatures"]}
+        ran = await client.call_tool("execute_code", {"code": CALLS["delete_list"]})
+    assert docs["delete_list"].startswith("[runs without asking the user")
+    assert not docs["get_lists"].startswith("[")
+    assert ran.structured_content is not None
+    assert (ran.structured_content["error"] or {}).get("type") != "PolicyError"

@@ -110,10 +110,12 @@ class Runtime:
 
     # -- search_api / get_signature --------------------------------------------------------------
 
-    def search(self, query: str, limit: int) -> tuple[SearchResult, str]:
+    def search(
+        self, query: str, limit: int, ctx: Context[Any, Any] | None = None
+    ) -> tuple[SearchResult, str]:
         """Ranked functions for ``query``, each marked with what the policy will do with it."""
         hits = self.index.search(query, limit)
-        marks = self._marks([h.id for h in hits])
+        marks = self._marks([h.id for h in hits], ctx)
         result = SearchResult(
             results=[
                 SearchResultItem.model_validate(_marked(h.to_dict(), "summary", marks[h.id]))
@@ -122,10 +124,12 @@ class Runtime:
         )
         return result, render_hits(hits, query, self._texts(marks))
 
-    def signatures(self, names: list[str]) -> tuple[SignatureResult, str, bool]:
+    def signatures(
+        self, names: list[str], ctx: Context[Any, Any] | None = None
+    ) -> tuple[SignatureResult, str, bool]:
         """Signatures for ``names`` with the policy's mark; the flag: none of them was found."""
         found, errors = get_signatures(names, self.catalog)
-        marks = self._marks([sig.id for sig in found])
+        marks = self._marks([sig.id for sig in found], ctx)
         result = SignatureResult(
             signatures=[
                 Signature.model_validate(_marked(sig.to_dict(), "doc", marks[sig.id]))
@@ -134,13 +138,20 @@ class Runtime:
         )
         return result, render_signatures(found, errors, self._texts(marks)), not found
 
-    def _marks(self, ids: list[str]) -> dict[str, str]:
-        """The policy's word on each action: the same ``Policy`` the executor checks."""
+    def _marks(self, ids: list[str], ctx: Context[Any, Any] | None) -> dict[str, str]:
+        """The policy's word on each action: the same ``Policy`` and confirmation hook as a run.
+
+        Without a ``ctx`` (or a client that cannot show a form) an action that needs the user's
+        confirmation runs unasked, as ``_elicit_confirmation`` decides; the mark says so.
+        """
         marks: dict[str, str] = {}
         for action_id in ids:
             action = self.catalog.get(action_id)
             mark = self.policy.mark(action) if action is not None else None
-            marks[action_id] = mark.text if mark is not None and mark.text else "allowed"
+            text = mark.text if mark is not None and mark.text else "allowed"
+            if mark is not None and mark.status == "confirm" and not can_ask_user(ctx):
+                text = "runs without asking the user: this client cannot show a confirmation"
+            marks[action_id] = text
         return marks
 
     @staticmethod
@@ -287,6 +298,14 @@ def _marked(record: dict[str, Any], key: str, mark: str) -> dict[str, Any]:
     return {**record, key: f"[{mark}] {record[key]}"}
 
 
+def can_ask_user(ctx: Context[Any, Any] | None) -> bool:
+    """True when this request's client can show the user a confirmation form (MCP elicitation)."""
+    if ctx is None:
+        return False
+    caps = ctx.session.client_capabilities
+    return caps is not None and caps.elicitation is not None and ctx.session.can_send_request
+
+
 def _elicit_confirmation(
     ctx: Context[Any, Any],
 ) -> Callable[[Action, Mapping[str, Any]], Awaitable[bool]]:
@@ -297,8 +316,7 @@ def _elicit_confirmation(
     """
 
     async def confirm(action: Action, params: Mapping[str, Any]) -> bool:
-        caps = ctx.session.client_capabilities
-        if caps is None or caps.elicitation is None or not ctx.session.can_send_request:
+        if not can_ask_user(ctx):
             return True
         shown = ", ".join(f"{k}={v!r}" for k, v in list(params.items())[:4])[:300]
         answer = await ctx.elicit(

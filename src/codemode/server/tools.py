@@ -61,9 +61,10 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         query: Annotated[
             str, Field(description="The task in plain words, e.g. 'profiles in a list'")
         ],
+        ctx: Context,
         limit: Annotated[int, Field(ge=1, le=20, description="How many functions to return")] = 5,
     ) -> Annotated[CallToolResult, SearchResult]:
-        result, text = runtime.search(query, limit)
+        result, text = runtime.search(query, limit, ctx)
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=result.model_dump(mode="json"),
@@ -81,8 +82,9 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
             list[str],
             Field(min_length=1, max_length=20, description="Function ids or paths from search_api"),
         ],
+        ctx: Context,
     ) -> Annotated[CallToolResult, SignatureResult]:
-        result, text, all_unknown = runtime.signatures(names)
+        result, text, all_unknown = runtime.signatures(names, ctx)
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=result.model_dump(mode="json"),
