@@ -191,7 +191,8 @@ async def test_action_names_error_types_and_planned_writes_taken_from_data_are_s
     bridge = FlaggingBridge(dry_run=True)
     code = READ + (
         "note = rows[0]['note']\n"
-        "klaviyo.events.create_event(data={'properties': {'why': note, 'plain': 'Spring sale'}})\n"
+        "klaviyo.events.create_event(data={'properties': {'why': note, 'plain': 'Spring sale', "
+        "note: 1}})\n"
         "try:\n"
         "    klaviyo.call(note)\n"
         "except Exception:\n"
@@ -207,6 +208,9 @@ async def test_action_names_error_types_and_planned_writes_taken_from_data_are_s
     ]
     params = result.planned_writes[0]["params"]["data"]["properties"]
     assert params["plain"] == "Spring sale" and ATTACK not in params["why"]
+    assert ATTACK not in str(params) and (
+        "[codemode: removed suspected prompt injection from get_profiles (call 1)] #3" in params
+    )
     wheres = [r.where for r in result.redactions]
     assert "call 3's action" in wheres and "planned write 1 at /data/properties/why" in wheres
 

@@ -96,10 +96,12 @@ def _where_in_output(text: str, start: int) -> str:
 
 
 def _walk_strings(value: Any, path: str, found: list[tuple[str, str]]) -> None:
+    """Every string of ``value`` with its path; a key's path ends in ``#key``."""
     if isinstance(value, str):
         found.append((path, value))
     elif isinstance(value, dict):
         for key, item in value.items():
+            found.append((f"{path}/{key}#key", str(key)))
             _walk_strings(item, f"{path}/{key}", found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -110,7 +112,13 @@ def _replace_strings(value: Any, path: str, new: dict[str, str]) -> Any:
     if isinstance(value, str):
         return new.get(path, value)
     if isinstance(value, dict):
-        return {k: _replace_strings(v, f"{path}/{k}", new) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = str(k)
+            if f"{path}/{k}#key" in new:  # a removed key: keep the entry, numbered so none collide
+                key = f"{new[f'{path}/{k}#key']} #{len(out) + 1}"
+            out[key] = _replace_strings(v, f"{path}/{k}", new)
+        return out
     if isinstance(value, list):
         return [_replace_strings(v, f"{path}/{i}", new) for i, v in enumerate(value)]
     return value
