@@ -114,6 +114,13 @@ def caught_script() -> str:
     return READ + TRY + "".join(f"attempt({label!r}, lambda: {expr})\n" for label, expr in CAUGHT)
 
 
+def _stable(error: Any) -> Any:
+    """A busy loop meets the CPU or the wall limit first, depending on the machine's load."""
+    if error is not None and error.message.startswith(("wall time limit", "CPU time limit")):
+        return ("LimitError", "time limit", None)
+    return error
+
+
 async def _same_with_and_without_scanning(
     sandbox: Sandbox, http: httpx.AsyncClient, code: str, **kwargs: Any
 ) -> Any:
@@ -123,7 +130,7 @@ async def _same_with_and_without_scanning(
     real = await execute(sandbox, code, bridge=make(http, **kwargs))
     for result in (flagged, real):
         assert result.output == reference.output
-        assert result.error == reference.error
+        assert _stable(result.error) == _stable(reference.error)
         assert result.redactions == [] and result.output_scan == "clean"
     assert getattr(flag_all, "seen", []) == []
     return reference

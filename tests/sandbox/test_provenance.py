@@ -101,3 +101,13 @@ def test_matching_is_one_pass_over_several_texts() -> None:
     p.add("two", {"b": "second delivered value there"})
     found = p.find(["first delivered value", "second delivered value", "neither of them"])
     assert [[s.source for s in spans] for spans in found] == [["one"], ["two"], []]
+
+
+def test_a_plain_string_and_a_value_json_cannot_dump_are_still_indexed() -> None:
+    p = Provenance()
+    p.add("plain", "a plain delivered string value")
+    looped: list[object] = ["an odd looping delivered value"]
+    looped.append(looped)
+    p.add("odd", looped)
+    assert [s.source for s in p.find(["a plain delivered string"])[0]] == ["plain"]
+    assert [s.source for s in p.find(["odd looping delivered"])[0]] == ["odd"]

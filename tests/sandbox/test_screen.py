@@ -192,7 +192,7 @@ async def test_action_names_error_types_and_planned_writes_taken_from_data_are_s
     code = READ + (
         "note = rows[0]['note']\n"
         "klaviyo.events.create_event(data={'properties': {'why': note, 'plain': 'Spring sale', "
-        "note: 1}})\n"
+        "note: 1, 'list': [note, 2, None]}})\n"
         "try:\n"
         "    klaviyo.call(note)\n"
         "except Exception:\n"
@@ -208,6 +208,7 @@ async def test_action_names_error_types_and_planned_writes_taken_from_data_are_s
     ]
     params = result.planned_writes[0]["params"]["data"]["properties"]
     assert params["plain"] == "Spring sale" and ATTACK not in params["why"]
+    assert params["list"][1:] == [2, None] and ATTACK not in params["list"][0]
     assert ATTACK not in str(params) and (
         "[codemode: removed suspected prompt injection from get_profiles (call 1)] #3" in params
     )
@@ -240,3 +241,10 @@ async def test_the_truncation_note_is_added_after_the_screen(sandbox: Sandbox) -
     bridge = FlaggingBridge()
     result = await execute(sandbox, READ + "print('x' * 5000)", bridge=bridge)
     assert result.truncated and "[output truncated:" in result.output and bridge.scanned == []
+
+
+async def test_at_most_fifty_removals_are_listed_though_all_are_removed(sandbox: Sandbox) -> None:
+    bridge = FlaggingBridge()
+    code = READ + "for i in range(60):\n    print(rows[0]['note'][:20])\n"
+    result = await execute(sandbox, code, bridge=bridge)
+    assert ATTACK not in result.output and len(result.redactions) == 50
