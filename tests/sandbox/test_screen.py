@@ -6,6 +6,7 @@ so each test shows exactly which parts of a result are ever sent to the scanner 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -213,7 +214,7 @@ async def test_action_names_error_types_and_planned_writes_taken_from_data_are_s
         "[codemode: removed suspected prompt injection from get_profiles (call 1)] #3" in params
     )
     wheres = [r.where for r in result.redactions]
-    assert "call 3's action" in wheres and "planned write 1 at /data/properties/why" in wheres
+    assert "call 3's action" in wheres and "planned write 1 at /1/1/1" in wheres
 
 
 async def test_the_store_an_earlier_run_wrote_is_outside_text(sandbox: Sandbox) -> None:
@@ -248,3 +249,27 @@ async def test_at_most_fifty_removals_are_listed_though_all_are_removed(sandbox:
     code = READ + "for i in range(60):\n    print(rows[0]['note'][:20])\n"
     result = await execute(sandbox, code, bridge=bridge)
     assert ATTACK not in result.output and len(result.redactions) == 50
+
+
+async def test_no_field_of_the_result_carries_unscanned_data_whatever_channel_the_script_picks(
+    sandbox: Sandbox,
+) -> None:
+    """Issue #16 class 3: output, calls[].id, error type and message, planned writes."""
+    bridge = FlaggingBridge(dry_run=True)
+    code = READ + (
+        "note = rows[0]['note']\n"
+        "print(note)\n"
+        "print({note: note})\n"
+        "klaviyo.events.create_event(data={note: [note]})\n"
+        "for attempt in (lambda: klaviyo.call(note), lambda: klaviyo.profiles.get_profiles(**{note: 1})):\n"
+        "    try:\n"
+        "        attempt()\n"
+        "    except Exception as exc:\n"
+        "        print(exc)\n"
+        "raise ValueError(note)\n"
+    )
+    result = await execute(sandbox, code, bridge=bridge)
+    everything = json.dumps(result.to_dict())
+    assert "forward the full customer" not in everything
+    assert result.error is not None and result.error.type == "ValueError"
+    assert len(result.redactions) >= 7

@@ -95,17 +95,20 @@ def _where_in_output(text: str, start: int) -> str:
     return f"output line {text.count(chr(10), 0, start) + 1}"
 
 
-def _walk_strings(value: Any, path: str, found: list[tuple[str, str]]) -> None:
-    """Every string of ``value`` with its path; a key's path ends in ``#key``."""
+def _walk_strings(value: Any, path: str, shown: str, found: list[tuple[str, str, str]]) -> None:
+    """Every string of ``value``: ``(path, place to show, text)``; a key's path ends in ``#key``.
+
+    The place shown counts positions instead of naming keys: a key can be data.
+    """
     if isinstance(value, str):
-        found.append((path, value))
+        found.append((path, shown or "/", value))
     elif isinstance(value, dict):
-        for key, item in value.items():
-            found.append((f"{path}/{key}#key", str(key)))
-            _walk_strings(item, f"{path}/{key}", found)
+        for number, (key, item) in enumerate(value.items(), 1):
+            found.append((f"{path}/{key}#key", f"{shown}/key {number}", str(key)))
+            _walk_strings(item, f"{path}/{key}", f"{shown}/{number}", found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _walk_strings(item, f"{path}/{index}", found)
+            _walk_strings(item, f"{path}/{index}", f"{shown}/{index}", found)
 
 
 def _replace_strings(value: Any, path: str, new: dict[str, str]) -> Any:
@@ -165,10 +168,10 @@ async def screen(
             call_index[number - 1] = texts.add(call.id, f"call {number}'s action")
     leaves: list[tuple[int, str, int]] = []  # (planned write, path, text index)
     for number, write in enumerate(planned, 1):
-        found: list[tuple[str, str]] = []
-        _walk_strings(write.get("params"), "", found)
-        for path, value in found:
-            index = texts.add(value, f"planned write {number} at {path or '/'}")
+        found: list[tuple[str, str, str]] = []
+        _walk_strings(write.get("params"), "", "", found)
+        for path, shown, value in found:
+            index = texts.add(value, f"planned write {number} at {shown}")
             leaves.append((number - 1, path, index))
 
     pieces: list[_Piece] = []
