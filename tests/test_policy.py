@@ -133,7 +133,10 @@ def test_policy_error_carries_the_rule() -> None:
         Refusal("deny", "denied by CODEMODE_DENY entry 'x'", "get_profiles")
     )
     assert (error.rule, error.operation_id) == ("deny", "get_profiles")
-    assert str(error) == "get_profiles refused by policy: denied by CODEMODE_DENY entry 'x'"
+    assert str(error) == (
+        "get_profiles refused by policy: denied by CODEMODE_DENY entry 'x'. Only the user can "
+        "change this, not the agent: ask the user whether to remove the entry from CODEMODE_DENY"
+    )
 
 
 def test_deny_entries_are_all_checked() -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "CallRateLimiter",
+    "Mark",
     "Policy",
     "PolicyError",
     "Refusal",
@@ -60,8 +61,51 @@ class Refusal:
 
     @property
     def message(self) -> str:
-        """One line for the agent: what was refused, why, and what would allow it."""
-        return f"{self.operation_id} refused by policy: {self.reason}"
+        """One line for the agent: what was refused, why, and who can allow it (the user)."""
+        fix = _USER_FIX.get(self.rule)
+        ask = (
+            f". Only the user can change this, not the agent: ask the user whether to {fix}"
+            if fix
+            else ""
+        )
+        return f"{self.operation_id} refused by policy: {self.reason}{ask}"
+
+    @property
+    def short(self) -> str:
+        """A few words for search results and signatures."""
+        return _SHORT.get(self.rule, self.rule)
+
+
+# What the user (the person running the server, never the agent) can change, per rule.
+_USER_FIX: dict[Rule, str] = {
+    "read-only": "restart the server without --read-only (CODEMODE_READ_ONLY)",
+    "deny": "remove the entry from CODEMODE_DENY",
+    "allow": "add the action or its group to CODEMODE_ALLOW",
+    "destructive": "restart the server with --allow-destructive",
+    "webhook": "restart the server with --allow-destructive",
+    "egress": "restart the server with --allow-destructive",
+}
+_SHORT: dict[Rule, str] = {
+    "read-only": "server is read-only",
+    "deny": "denied by CODEMODE_DENY",
+    "allow": "not in CODEMODE_ALLOW",
+    "destructive": "destructive actions are off",
+    "webhook": "webhook writes are off",
+    "egress": "outside addresses are off",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """What the policy will do with an action, for the lookup tools (from ``Policy.check``).
+
+    Attributes:
+        status: ``allowed``, ``confirm`` (runs after the user confirms) or ``refused``.
+        text: a few words for the model, empty when allowed.
+    """
+
+    status: Literal["allowed", "confirm", "refused"]
+    text: str = ""
 
 
 class PolicyError(CodemodeError):
@@ -102,10 +146,7 @@ def is_webhook_write(action: Action) -> bool:
     return action.group == "webhooks" and action.kind == "write"
 
 
-_WEBHOOK_REASON = (
-    "webhook writes send data to a URL you choose: gated like destructive actions; "
-    "start the server with --allow-destructive"
-)
+_WEBHOOK_REASON = "webhook writes send data to a URL you choose: gated like destructive actions"
 
 
 def egress_reason(action: Action) -> tuple[Rule, str] | None:
@@ -115,12 +156,12 @@ def egress_reason(action: Action) -> tuple[Rule, str] | None:
     if action.id == "upload_image_from_url":
         return "egress", (
             "upload_image_from_url makes Klaviyo fetch a URL you choose (the URL itself can carry "
-            "data): gated like destructive actions; start the server with --allow-destructive"
+            "data): gated like destructive actions"
         )
     if action.kind == "client":
         return "egress", (
             f"{action.id} writes into the Klaviyo account that company_id names, which the script "
-            "chooses: gated like destructive actions; start the server with --allow-destructive"
+            "chooses: gated like destructive actions"
         )
     return None
 
@@ -182,13 +223,22 @@ class Policy:
         if action.kind == "destructive" and not self.allow_destructive:
             return Refusal(
                 "destructive",
-                "destructive actions are disabled; start the server with --allow-destructive",
+                "destructive actions are disabled",
                 action.id,
             )
         egress = egress_reason(action)
         if egress is not None and not self.allow_destructive:
             return Refusal(egress[0], egress[1], action.id)
         return None
+
+    def mark(self, action: Action) -> Mark:
+        """What ``check`` and ``needs_confirmation`` will decide for ``action``, in a few words."""
+        refusal = self.check(action)
+        if refusal is not None:
+            return Mark("refused", f"refused: {refusal.short}; only the user can enable it")
+        if self.needs_confirmation(action):
+            return Mark("confirm", "asks the user to confirm")
+        return Mark("allowed")
 
     def needs_confirmation(self, action: Action) -> bool:
         """True when the action must be confirmed by the user before it runs."""

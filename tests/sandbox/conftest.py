@@ -16,7 +16,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from codemode.sandbox import BridgeReply, ExecutionResult, Limits, Sandbox, ScanVerdict
+from codemode.sandbox import BridgeReply, ExecutionResult, Limits, OutputScan, Sandbox
 
 CANARY = "pk_canary_7f3a9c1e_never_leak_me"
 
@@ -83,8 +83,11 @@ class FakeBridge:
         page = PAGE_2 if params.get("page_cursor") == "c2" else PAGE_1
         return BridgeReply(status=200, raw=page, scan="clean", params=dict(params))
 
-    async def scan_output(self, text: str) -> tuple[str, ScanVerdict]:
-        return text, "unscanned"
+    async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
+        return OutputScan("unscanned")
+
+    def scrub(self, text: str) -> str:
+        return text
 
 
 @pytest.fixture(scope="module")

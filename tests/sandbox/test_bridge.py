@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -11,7 +11,8 @@ import pytest
 from codemode.catalog import Action, load_catalog
 from codemode.klaviyo._errors import NotFoundError, ValidationError
 from codemode.policy import Policy
-from codemode.sandbox import SdkBridge
+from codemode.sandbox import OutputScan, SdkBridge
+from codemode.scanner import Finding
 
 CATALOG = load_catalog()
 SECRET = "pk_bridge_secret_123"
@@ -55,17 +56,17 @@ class FakeClient:
 class FakeScan:
     verdict: str
     document: Any
+    findings: list[Finding] = field(default_factory=list)
 
 
 class FakeScanner:
-    def __init__(self, verdict: str) -> None:
+    def __init__(self, verdict: str, findings: list[Finding] | None = None) -> None:
         self.verdict = verdict
+        self.findings = findings or []
 
     def scan_response(self, document: Any, policy: str = "redact") -> FakeScan:
         redacted = {"redacted": True, "policy": policy} if self.verdict != "clean" else document
-        if isinstance(document, dict) and "output" in document and self.verdict == "flagged":
-            redacted = {"output": "[redacted]"}
-        return FakeScan(self.verdict, redacted)
+        return FakeScan(self.verdict, redacted, self.findings)
 
 
 def bridge(client: FakeClient | None = None, **kwargs: Any) -> SdkBridge:
@@ -220,19 +221,44 @@ async def test_answers_are_scanned_redacted_or_blocked() -> None:
     assert odd.scan == "flagged"
 
 
-async def test_output_scan_redacts_blocks_or_passes_through() -> None:
-    assert await bridge().scan_output(f"x {SECRET}") == (f"x {SECRET}", "unscanned")
-    assert await bridge(secrets=[SECRET]).scan_output(f"x {SECRET}") == (
-        "x [redacted]",
-        "unscanned",
+async def test_output_scan_names_the_pieces_to_take_out_under_each_policy() -> None:
+    pieces = {"p0": "some outside text", "p1": "more outside text"}
+    assert await bridge().scan_output(pieces) == OutputScan("unscanned")
+    assert await bridge(scanner=FakeScanner("clean")).scan_output(pieces) == OutputScan("clean")
+    assert await bridge(scanner=FakeScanner("flagged")).scan_output({}) == OutputScan("clean")
+    flagged = await bridge(scanner=FakeScanner("flagged")).scan_output(pieces)
+    assert flagged.verdict == "flagged" and set(flagged.flagged) == {"p0", "p1"}
+    assert not flagged.annotate
+    marked = await bridge(scanner=FakeScanner("flagged"), scan_policy="annotate").scan_output(
+        pieces
     )
-    assert await bridge(scanner=FakeScanner("flagged")).scan_output("bad") == (
-        "[redacted]",
-        "flagged",
-    )
-    assert await bridge(scanner=FakeScanner("clean")).scan_output("fine") == ("fine", "clean")
-    text, verdict = await bridge(scanner=FakeScanner("blocked")).scan_output("bad")
-    assert verdict == "blocked" and text.startswith("[output withheld")
+    assert marked.verdict == "flagged" and marked.annotate
+    blocked = await bridge(scanner=FakeScanner("blocked"), scan_policy="block").scan_output(pieces)
+    assert blocked.verdict == "blocked" and set(blocked.flagged) == {"p0", "p1"}
+
+
+async def test_output_scan_takes_only_the_pieces_a_finding_names_with_a_host_written_reason() -> (
+    None
+):
+    findings = [
+        Finding("/p1", 1, "override.ignore_previous", 0.9, "quotes the data: ignore it"),
+        Finding("/p2", 2, "classifier", 0.81, "classifier score 0.81"),
+        Finding("/p3", 1, "Odd Rule With Data", 0.9, "x"),
+        Finding("/elsewhere", 1, "x", 0.9, "x"),
+    ]
+    scanner = FakeScanner("flagged", findings)
+    pieces = {f"p{i}": "some outside text" for i in range(4)}
+    scan = await bridge(scanner=scanner).scan_output(pieces)
+    assert scan.flagged == {
+        "p1": "pattern override.ignore_previous",
+        "p2": "classifier score 0.81",
+        "p3": "suspected prompt injection",
+    }
+
+
+def test_scrub_replaces_every_secret_the_host_holds() -> None:
+    assert bridge().scrub(f"x {SECRET}") == f"x {SECRET}"
+    assert bridge(secrets=[SECRET]).scrub(f"x {SECRET}") == "x [redacted]"
 
 
 def test_bridge_lists_operations_by_group_and_hides_the_client() -> None:
@@ -253,9 +279,9 @@ async def test_a_failing_scanner_withholds_the_answer(caplog: pytest.LogCaptureF
         reply.error["class"] == "InjectionDetected"
         and "could not check it" in reply.error["message"]
     )
-    text, verdict = await bridge(scanner=RaisingScanner()).scan_output("anything")
-    assert verdict == "blocked" and text.startswith("[output withheld")
     assert "the scanner failed" in caplog.text
+    with pytest.raises(RuntimeError):  # the screen withholds the pieces (tests/sandbox/test_screen)
+        await bridge(scanner=RaisingScanner()).scan_output({"p0": "anything at all"})
 
 
 async def test_a_failing_confirm_hook_refuses_instead_of_crashing(

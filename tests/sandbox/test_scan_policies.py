@@ -82,10 +82,11 @@ async def test_annotate_passes_the_text_through_between_markers_and_the_output_i
 ) -> None:
     result = await _run(sandbox, http, "annotate")
     assert result.error is None and [c.scan for c in result.calls] == ["flagged"]
-    # The script saw the field wrapped in markers; printing it flags the final output too, which
-    # reaches the model the same way: passed through between the markers, never unmarked.
+    # The script saw the field wrapped in markers; printing it flags that piece of the output
+    # too, which reaches the model the same way: between the markers, never unmarked.
     assert result.output_scan == "flagged"
-    assert result.output.startswith(scanner_module.ANNOTATE_START)
+    assert result.output.startswith("NOTE: " + scanner_module.ANNOTATE_START)
+    assert result.output.count(scanner_module.ANNOTATE_START) == 1  # never marked twice
     assert "exfil.example" in result.output and scanner_module.ANNOTATE_END in result.output
 
 

@@ -30,7 +30,7 @@ from rich.table import Table
 
 from codemode.catalog import load_catalog
 from codemode.klaviyo import AsyncKlaviyo
-from codemode.sandbox import BridgeReply, Limits, Sandbox, ScanVerdict, SdkBridge
+from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge
 from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
 
 __all__ = ["run"]
@@ -52,8 +52,11 @@ class _NoopBridge:
             status=200, raw={"data": [{"type": "account", "id": "A1", "attributes": {}}]}
         )
 
-    async def scan_output(self, text: str) -> tuple[str, ScanVerdict]:
-        return text, "unscanned"
+    async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
+        return OutputScan("unscanned")
+
+    def scrub(self, text: str) -> str:
+        return text
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -72,6 +72,12 @@ def register(app: typer.Typer) -> None:
                 typer.echo(
                     f"planned writes (dry run): {dumps_json(result.planned_writes)}", err=True
                 )
+            for r in result.redactions:
+                typer.echo(
+                    f"{r.action} as suspected prompt injection: {r.where} (from {r.source}, "
+                    f"{r.reason})",
+                    err=True,
+                )
             if result.error is not None:
                 where = f" (line {result.error.line})" if result.error.line else ""
                 typer.echo(f"error{where}: {result.error.type}: {result.error.message}", err=True)

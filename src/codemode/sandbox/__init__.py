@@ -28,7 +28,14 @@ from codemode.sandbox.bridge import (
     SdkClient,
 )
 from codemode.sandbox.limits import Limits
-from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult, ScanVerdict
+from codemode.sandbox.result import (
+    CallRecord,
+    ErrorInfo,
+    ExecutionResult,
+    OutputScan,
+    Redaction,
+    ScanVerdict,
+)
 from codemode.sandbox.runner import ProgressCallback, Sandbox, SandboxError
 
 __all__ = [
@@ -39,7 +46,9 @@ __all__ = [
     "ErrorInfo",
     "ExecutionResult",
     "Limits",
+    "OutputScan",
     "ProgressCallback",
+    "Redaction",
     "ResponseScanner",
     "Sandbox",
     "SandboxError",

@@ -14,6 +14,7 @@ import contextvars
 import inspect
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from codemode.config import ScanPolicy
 from codemode.klaviyo._errors import KlaviyoError, ValidationError
 from codemode.klaviyo._params import path_id_problem
 from codemode.policy import Policy, Refusal
-from codemode.sandbox.result import ScanVerdict
+from codemode.sandbox.result import OutputScan, ScanVerdict
 from codemode.sandbox.routes import RouteTable
 
 __all__ = [
@@ -136,8 +137,11 @@ class Bridge(Protocol):
     async def call(self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]) -> BridgeReply:
         """Serve one call; never raises for anything the script did."""
 
-    async def scan_output(self, text: str) -> tuple[str, ScanVerdict]:
-        """Scan the final output; the text to return and the verdict."""
+    async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
+        """Scan the outside text of a result (key to text, all read together); never the rest."""
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret the host holds replaced (defence in depth)."""
 
 
 def _refusal_error(refusal: Refusal) -> dict[str, Any]:
@@ -351,6 +355,8 @@ class SdkBridge:
         raw, scan, fields = await self._scan(result.raw)
         if scan == "blocked":
             error = self._withheld(op_id, fields)
+            if error.get("class") == "InjectionDetected":
+                error["fields"] = fields  # data keys: outside text inside a host message
             return BridgeReply(status=result.status, scan=scan, error=error, params=merged)
         return BridgeReply(status=result.status, raw=raw, scan=scan, params=merged)
 
@@ -433,20 +439,45 @@ class SdkBridge:
         fields = sorted({getattr(f, "pointer", "") or "(whole text)" for f in findings})
         return _scrub(scan.document, self._secrets), verdict, fields  # type: ignore[return-value]
 
-    async def scan_output(self, text: str) -> tuple[str, ScanVerdict]:
-        """Scan the final output (redacted copy when flagged, withheld when blocked)."""
-        text = _scrub(text, self._secrets)
+    async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
+        """Scan the outside text of a result: the pieces read together, as one JSON object.
+
+        Raises whatever the scanner raises: the caller withholds the pieces (fail closed).
+        """
         if self.scanner is None:
-            return text, "unscanned"
-        # The output is bounded by the run's output cap: never withheld for the answers' budget.
-        document, verdict, _ = await self._scan({"output": text}, charge=False)
-        if verdict == "blocked":
-            return (
-                "[output withheld: the scanner found prompt injection in it (scan policy 'block')]",
-                verdict,
-            )
-        out = document.get("output") if isinstance(document, dict) else None
-        return (out if isinstance(out, str) else text), verdict
+            return OutputScan("unscanned")
+        if not pieces:
+            return OutputScan("clean")
+        scanner = self.scanner
+        scan = await anyio.to_thread.run_sync(
+            lambda: scanner.scan_response(dict(pieces), policy=self.scan_policy)
+        )
+        flagged: dict[str, str] = {}
+        for finding in getattr(scan, "findings", ()):  # test doubles may carry none
+            key = str(getattr(finding, "pointer", "")).lstrip("/")
+            if key in pieces:
+                flagged.setdefault(key, _finding_reason(finding))
+        if scan.verdict != "clean" and not flagged:  # a verdict without findings: take all
+            flagged = dict.fromkeys(pieces, "suspected prompt injection")
+        if not flagged:
+            return OutputScan("clean")
+        verdict: ScanVerdict = "blocked" if self.scan_policy == "block" else "flagged"
+        return OutputScan(verdict, flagged, annotate=self.scan_policy == "annotate")
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the host's secrets replaced."""
+        scrubbed: str = _scrub(text, self._secrets)
+        return scrubbed
+
+
+def _finding_reason(finding: Any) -> str:
+    """The scanner's rule in host words (a finding's free text can quote the data)."""
+    rule = str(getattr(finding, "rule", "") or "")
+    if rule == "classifier":
+        return f"classifier score {float(getattr(finding, 'score', 0.0)):.2f}"
+    if re.fullmatch(r"[a-z0-9_.\-]{1,80}", rule):
+        return f"pattern {rule}"
+    return "suspected prompt injection"
 
 
 def _takes(func: Callable[..., Any], name: str) -> bool:

@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CallRecord", "ErrorInfo", "ExecutionResult", "ScanVerdict"]
+__all__ = ["CallRecord", "ErrorInfo", "ExecutionResult", "OutputScan", "Redaction", "ScanVerdict"]
 
 ScanVerdict = Literal["clean", "flagged", "blocked", "unscanned"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputScan:
+    """The scanner's word on the outside text of a result (what ``Bridge.scan_output`` returns).
+
+    Attributes:
+        verdict: ``clean``, ``flagged`` (redact or annotate policy), ``blocked`` or ``unscanned``.
+        flagged: the keys of the pieces to take out (or mark), each with a short, host-written reason.
+        annotate: mark the flagged pieces instead of removing them (scan policy ``annotate``).
+    """
+
+    verdict: ScanVerdict
+    flagged: Mapping[str, str] = field(default_factory=dict)
+    annotate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """One piece of outside text taken out of (or marked in) a result, and why.
+
+    Attributes:
+        where: the place in the result, e.g. ``output line 3`` or ``error message``.
+        source: where the text came from, e.g. ``get_profiles (call 2)``.
+        reason: the scanner's rule, e.g. ``pattern override.ignore_previous``.
+        action: ``removed`` or ``marked`` (annotate policy).
+    """
+
+    where: str
+    source: str
+    reason: str
+    action: Literal["removed", "marked"] = "removed"
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"where", "source", "reason", "action"}``."""
+        return {
+            "where": self.where,
+            "source": self.source,
+            "reason": self.reason,
+            "action": self.action,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +109,9 @@ class ExecutionResult:
         store: the session store after the run (the input store when the run could not update it).
         planned_writes: in a dry run, the writes that were recorded instead of sent.
         dry_run: whether writes were planned instead of sent.
-        output_scan: the scanner's verdict on the final output.
+        output_scan: the scanner's verdict on the outside text of the result (``clean`` when
+            there was none: the script's own words and the host's messages are never scanned).
+        redactions: each piece of outside text taken out of the result (or marked), and why.
         wall_ms, cpu_ms: time of the whole execution and the worker's CPU time.
         isolation: which confinement layers the worker reported (see THREAT_MODEL.md).
         worker_pid: the worker's process id (gone once the result exists).
@@ -82,6 +126,7 @@ class ExecutionResult:
     planned_writes: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
     output_scan: ScanVerdict = "unscanned"
+    redactions: list[Redaction] = field(default_factory=list)
     wall_ms: float = 0.0
     cpu_ms: float = 0.0
     isolation: dict[str, Any] = field(default_factory=dict)
@@ -100,6 +145,7 @@ class ExecutionResult:
             "calls": [call.to_dict() for call in self.calls],
             "error": self.error.to_dict() if self.error else None,
             "output_scan": self.output_scan,
+            "redactions": [r.to_dict() for r in self.redactions],
         }
         if self.dry_run:
             out["planned_writes"] = list(self.planned_writes)

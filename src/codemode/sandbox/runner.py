@@ -24,7 +24,9 @@ from codemode.sandbox.bridge import RUN_DEADLINE, Bridge, BridgeReply, monotonic
 from codemode.sandbox.channel import AsyncChannel
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError
+from codemode.sandbox.provenance import Provenance
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
+from codemode.sandbox.screen import screen
 from codemode.sandbox.spawn import SandboxError, ZygoteClient
 
 __all__ = ["ProgressCallback", "Sandbox", "SandboxError"]
@@ -49,7 +51,7 @@ class _StopRun(Exception):
 class _Run:
     """Mutable state of one execution (host side)."""
 
-    def __init__(self, limits: Limits, dry_run: bool) -> None:
+    def __init__(self, limits: Limits, dry_run: bool, provenance: Provenance | None = None) -> None:
         self.limits = limits
         self.output: list[str] = []
         self.kept = 0
@@ -63,9 +65,9 @@ class _Run:
         self.hello = False
         self.dry_run = dry_run
         self.pid: int | None = None
-        # Refusal and limit messages the host wrote itself (no script or Klaviyo text in them):
-        # when the script's final error is one of these verbatim, it needs no scan.
-        self.trusted: set[str] = set()
+        # Every outside string delivered to the worker: only text found there is ever scanned.
+        self.provenance = provenance or Provenance()
+        self.known: frozenset[str] = frozenset()
 
     def add_output(self, text: Any) -> None:
         if not isinstance(text, str):
@@ -79,10 +81,11 @@ class _Run:
         self.output.append(text)
 
 
-# Errors whose message the bridge writes itself from the policy and the catalog, never from
-# script input or Klaviyo data.
-_HOST_AUTHORED = frozenset({"PolicyError", "LimitError", "InjectionDetected"})
-_WITHHELD = "[output withheld: the scanner could not check it; the operator's log says why]"
+# The part of an error answer that is outside text the worker has not been given already: the
+# fields a withheld answer flagged (their names are the data's keys). Klaviyo's own error words
+# are not: they echo only what the request sent, and a request value taken from data is found
+# again by the answer it came from (an attacker's text cannot enter a request any other way).
+_OUTSIDE_ERROR_FIELDS = ("fields",)
 
 
 def _record(
@@ -103,8 +106,6 @@ def _record(
         if reply.note:
             plan["note"] = reply.note
         run.planned.append(plan)
-    if error_class in _HOST_AUTHORED and reply.error is not None:
-        run.trusted.add(str(reply.error.get("message", "")))
     return error_class
 
 
@@ -217,7 +218,9 @@ class Sandbox:
                 "the session store handed to the sandbox is not JSON; start a new session",
             )
             return result
-        run = _Run(limits, dry_run)
+        run = _Run(limits, dry_run, Provenance(code))
+        run.provenance.add("the session store", store_in)
+        run.known = frozenset(op for ops in bridge.operations().values() for op in ops)
         try:
             exit_info = await self._run_worker(code, store_in, bridge, run, on_progress)
         except SandboxError as exc:
@@ -230,13 +233,9 @@ class Sandbox:
             result.wall_ms = monotonic_ms(started)
             return result
         result.worker_pid = run.pid
-        result.calls = run.calls
-        result.planned_writes = run.planned
         result.cpu_ms = round(float(exit_info.get("cpu_s") or 0.0) * 1000, 1)
         result.isolation = dict(self.isolation)
         error = self._final_error(run, exit_info)
-        if error is not None and run.done is None:
-            run.trusted.add(error.message)  # timeouts, CPU, crashes: written by the host
         worker_dropped = 0
         if run.done is not None:
             dropped = run.done.get("dropped", 0)
@@ -244,31 +243,36 @@ class Sandbox:
             new_store = run.done.get("store")
             if isinstance(new_store, dict) and _json_size(new_store) <= limits.store_bytes:
                 result.store = new_store
-        output = "".join(run.output)
+        output = bridge.scrub("".join(run.output))
+        if error is not None:
+            error = ErrorInfo(bridge.scrub(error.type), bridge.scrub(error.message), error.line)
+        screened = await screen(
+            bridge,
+            run.provenance,
+            output=output,
+            error=error,
+            calls=run.calls,
+            planned=run.planned,
+            known_actions=run.known,
+        )
+        result.calls, result.planned_writes = screened.calls, screened.planned
+        result.output, result.error = screened.output, screened.error
+        result.output_scan, result.redactions = screened.verdict, screened.redactions
         result.dropped_bytes = run.dropped + worker_dropped
         # A worker stopped after filling the cap never reported what it dropped: still truncated.
         cut_unknown = run.done is None and run.kept >= limits.output_bytes
         result.truncated = result.dropped_bytes > 0 or cut_unknown
+        # The host's own words, added after the screen.
         if cut_unknown and not result.dropped_bytes:
-            output += (
+            result.output += (
                 f"\n[output truncated at the limit of {limits.output_bytes} bytes when the run "
                 "was stopped; print a summary (counts, a few examples) instead]"
             )
         elif result.truncated:
-            output += (
+            result.output += (
                 f"\n[output truncated: {result.dropped_bytes} more bytes were not shown (limit "
                 f"{limits.output_bytes} bytes); print a summary (counts, a few examples) instead]"
             )
-        try:
-            if error is not None and error.message not in run.trusted:
-                message, _ = await bridge.scan_output(error.message)
-                error = ErrorInfo(error.type, message, error.line)
-            result.output, result.output_scan = await bridge.scan_output(output)
-        except Exception:  # fail closed: nothing unscanned reaches the model
-            log.exception("scanning the output failed")
-            result.output, result.output_scan = _WITHHELD, "blocked"
-            error = ErrorInfo(error.type, _WITHHELD, error.line) if error is not None else None
-        result.error = error
         result.wall_ms = monotonic_ms(started)
         return result
 
@@ -353,7 +357,6 @@ class Sandbox:
                     info["protocol"] = True
                 except _StopRun as stop:
                     run.stopped = str(stop)
-                    run.trusted.add(run.stopped)
                 finally:
                     RUN_DEADLINE.reset(token)
             info["timed_out"] = scope.cancelled_caught
@@ -454,16 +457,26 @@ class Sandbox:
                 "bytes per call: send fewer records per call (split bulk jobs) or shorter filters"
             )
             run.calls.append(CallRecord(op, 0, 0.0, "unscanned", "ValidationError"))
-            run.trusted.add(text)
             return {"ok": False, "error": {"class": "ValidationError", "message": text}}
         reply = await bridge.call(op, args, params)
+        known = op in run.known
         error_class = _record(run, op, reply, monotonic_ms(started), self._planned, size)
         for inner_op, inner, inner_ms in reply.nested:  # a composite's own calls, in order
             _record(run, inner_op, inner, inner_ms, self._planned)
+        source = f"{op if known else 'an unknown action'} (call {len(run.calls)})"
+        if not reply.planned and reply.raw is not None:
+            run.provenance.add(source, reply.raw)
+        if reply.error is not None:
+            run.provenance.add(source, [reply.error.get(k) for k in _OUTSIDE_ERROR_FIELDS])
+        for inner_op, inner, _ in reply.nested:
+            if inner.raw is not None and not inner.planned:
+                run.provenance.add(f"{inner_op} (inside {op})", inner.raw)
         if on_progress is not None:
             try:
+                # Only a catalog id is named: a name the script chose may be data.
+                shown = op if known else "an unknown action"
                 await on_progress(
-                    len(run.calls), f"{op} -> {reply.status or error_class or 'planned'}"
+                    len(run.calls), f"{shown} -> {reply.status or error_class or 'planned'}"
                 )
             except Exception:  # a progress report must never break the run
                 log.exception("on_progress failed")
@@ -487,7 +500,6 @@ class Sandbox:
             f"SDK call limit of {limit} per execution reached; fetch fewer pages "
             "(larger page_size, filters, max_items) or continue in the next script via store"
         )
-        run.trusted.add(text)
         return {"ok": False, "error": {"class": "LimitError", "message": text}}
 
     def _planned(self, op: str, params: dict[str, Any], size: int, run: _Run) -> dict[str, Any]:

@@ -6,7 +6,7 @@ hit, the destructive ones marked, and the next step named.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from codemode.catalog import Catalog, load_catalog
 from codemode.search._index import SearchHit
@@ -34,18 +34,38 @@ def render_help(query: str, catalog: Catalog | None = None) -> str:
     )
 
 
-def render_hits(hits: Sequence[SearchHit], query: str) -> str:
-    """One line per hit (``function [kind] - summary``), then the next step; help when empty."""
+def _policy(marks: Mapping[str, str] | None, action_id: str) -> str:
+    """The server's policy for the action in a few words (``marks`` from ``Policy.mark``)."""
+    text = (marks or {}).get(action_id, "")
+    return f" [{text}]" if text else ""
+
+
+def render_hits(
+    hits: Sequence[SearchHit], query: str, marks: Mapping[str, str] | None = None
+) -> str:
+    """One line per hit (``function [kind] [policy] - summary``), then the next step.
+
+    ``marks`` maps an action id to what the server's policy will do with it (refused, asks the
+    user), so nothing refused is offered without saying so. Help when there are no hits.
+    """
     if not hits:
         return render_help(query)
-    lines = [f"{h.function}{_KIND_MARK.get(h.kind, '')} - {h.summary}" for h in hits]
+    lines = [
+        f"{h.function}{_KIND_MARK.get(h.kind, '')}{_policy(marks, h.id)} - {h.summary}"
+        for h in hits
+    ]
     lines.append("Next: get_signature([...]) with the function names you will call.")
     return "\n".join(lines)
 
 
-def render_signatures(sigs: Sequence[Signature], errors: Sequence[str]) -> str:
-    """Each signature with its docs and returned shape, then any unknown-name messages."""
-    blocks = [f"{s.signature}\n{s.doc}\nReturns: {s.returns}" for s in sigs]
+def render_signatures(
+    sigs: Sequence[Signature], errors: Sequence[str], marks: Mapping[str, str] | None = None
+) -> str:
+    """Each signature (with the policy's mark), docs and returned shape, then unknown names."""
+    blocks = [
+        f"{s.signature}{_policy(marks, s.id).replace(' [', '  # [', 1)}\n{s.doc}\nReturns: {s.returns}"
+        for s in sigs
+    ]
     blocks += list(errors)
     if not blocks:
         return "No names given: pass operation ids or functions from search_api, e.g. ['get_profiles']."

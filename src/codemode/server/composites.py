@@ -31,7 +31,7 @@ from codemode.klaviyo._jsonapi import Result
 from codemode.klaviyo._resource import AsyncResource
 from codemode.sandbox import SdkBridge
 from codemode.sandbox.bridge import BridgeReply
-from codemode.sandbox.result import ScanVerdict
+from codemode.sandbox.result import OutputScan
 
 __all__ = ["BridgedKlaviyo", "CompositeBridge", "CompositeClient", "CompositeResult"]
 
@@ -173,9 +173,13 @@ class CompositeBridge:
         """Operation ids by group."""
         return self.inner.operations()
 
-    async def scan_output(self, text: str) -> tuple[str, ScanVerdict]:
-        """Scan the final output."""
-        return await self.inner.scan_output(text)
+    async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
+        """Scan the outside text of the final result."""
+        return await self.inner.scan_output(pieces)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the host's secrets replaced."""
+        return self.inner.scrub(text)
 
     async def call(self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]) -> BridgeReply:
         """Serve one of the script's calls; a composite's own calls come back in ``nested``."""

@@ -40,6 +40,7 @@ from codemode.server.results import (
     CallRecord,
     ErrorInfo,
     ExecuteResult,
+    Redaction,
     SearchResult,
     SearchResultItem,
     Signature,
@@ -123,19 +124,53 @@ class Runtime:
 
     # -- search_api / get_signature --------------------------------------------------------------
 
-    def search(self, query: str, limit: int) -> tuple[SearchResult, str]:
-        """Ranked functions for ``query`` and their compact rendering."""
+    def search(
+        self, query: str, limit: int, ctx: Context[Any, Any] | None = None
+    ) -> tuple[SearchResult, str]:
+        """Ranked functions for ``query``, each marked with what the policy will do with it."""
         hits = self.index.search(query, limit)
-        result = SearchResult(results=[SearchResultItem.model_validate(h.to_dict()) for h in hits])
-        return result, render_hits(hits, query)
-
-    def signatures(self, names: list[str]) -> tuple[SignatureResult, str, bool]:
-        """Signatures for ``names``; the flag is true when none of them was found."""
-        found, errors = get_signatures(names, self.catalog)
-        result = SignatureResult(
-            signatures=[Signature.model_validate(sig.to_dict()) for sig in found]
+        marks = self._marks([h.id for h in hits], ctx)
+        result = SearchResult(
+            results=[
+                SearchResultItem.model_validate(_marked(h.to_dict(), "summary", marks[h.id]))
+                for h in hits
+            ]
         )
-        return result, render_signatures(found, errors), not found
+        return result, render_hits(hits, query, self._texts(marks))
+
+    def signatures(
+        self, names: list[str], ctx: Context[Any, Any] | None = None
+    ) -> tuple[SignatureResult, str, bool]:
+        """Signatures for ``names`` with the policy's mark; the flag: none of them was found."""
+        found, errors = get_signatures(names, self.catalog)
+        marks = self._marks([sig.id for sig in found], ctx)
+        result = SignatureResult(
+            signatures=[
+                Signature.model_validate(_marked(sig.to_dict(), "doc", marks[sig.id]))
+                for sig in found
+            ]
+        )
+        return result, render_signatures(found, errors, self._texts(marks)), not found
+
+    def _marks(self, ids: list[str], ctx: Context[Any, Any] | None) -> dict[str, str]:
+        """The policy's word on each action: the same ``Policy`` and confirmation hook as a run.
+
+        Without a ``ctx`` (or a client that cannot show a form) an action that needs the user's
+        confirmation runs unasked, as ``_elicit_confirmation`` decides; the mark says so.
+        """
+        marks: dict[str, str] = {}
+        for action_id in ids:
+            action = self.catalog.get(action_id)
+            mark = self.policy.mark(action) if action is not None else None
+            text = mark.text if mark is not None and mark.text else "allowed"
+            if mark is not None and mark.status == "confirm" and not can_ask_user(ctx):
+                text = "runs without asking the user: this client cannot show a confirmation"
+            marks[action_id] = text
+        return marks
+
+    @staticmethod
+    def _texts(marks: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in marks.items() if v != "allowed"}
 
     # -- execute_code ----------------------------------------------------------------------------
 
@@ -281,6 +316,21 @@ class Runtime:
         return result, render_execute(result, [])
 
 
+def _marked(record: dict[str, Any], key: str, mark: str) -> dict[str, Any]:
+    """``record`` with the policy's mark leading ``key`` (the DESIGN.md shape stays as it is)."""
+    if mark == "allowed":
+        return record
+    return {**record, key: f"[{mark}] {record[key]}"}
+
+
+def can_ask_user(ctx: Context[Any, Any] | None) -> bool:
+    """True when this request's client can show the user a confirmation form (MCP elicitation)."""
+    if ctx is None:
+        return False
+    caps = ctx.session.client_capabilities
+    return caps is not None and caps.elicitation is not None and ctx.session.can_send_request
+
+
 def _elicit_confirmation(
     ctx: Context[Any, Any],
 ) -> Callable[[Action, Mapping[str, Any]], Awaitable[bool | str]]:
@@ -293,8 +343,7 @@ def _elicit_confirmation(
     """
 
     async def confirm(action: Action, params: Mapping[str, Any]) -> bool | str:
-        caps = ctx.session.client_capabilities
-        if caps is None or caps.elicitation is None or not ctx.session.can_send_request:
+        if not can_ask_user(ctx):
             return NO_CONFIRMATION
         shown = ", ".join(f"{k}={v!r}" for k, v in list(params.items())[:4])[:300]
         try:
@@ -335,4 +384,5 @@ def _to_result(raw: dict[str, Any], session: str, catalog: Catalog) -> ExecuteRe
         else None,
         session=session,
         planned_writes=raw.get("planned_writes"),
+        redactions=[Redaction.model_validate(r) for r in raw.get("redactions") or []] or None,
     )

@@ -23,7 +23,8 @@ __all__ = ["EXECUTE_DOC", "GET_SIGNATURE_DOC", "SEARCH_DOC", "register_tools"]
 
 SEARCH_DOC = """Find Klaviyo SDK functions for a task (the whole Klaviyo API is available).
 Returns ranked functions (`klaviyo.<group>.<id>`), each with a one-line summary and kind \
-(read, write, destructive). Next: get_signature on the ones you will call."""
+(read, write, destructive); a mark says when this server refuses one or asks the user first \
+(only the user can change that). Next: get_signature on the ones you will call."""
 
 GET_SIGNATURE_DOC = """Exact Python signatures, parameter docs and return shapes of SDK functions.
 Pass ids (`get_profiles`) or paths (`klaviyo.profiles.get_profiles`) from search_api. Read them \
@@ -60,9 +61,10 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         query: Annotated[
             str, Field(description="The task in plain words, e.g. 'profiles in a list'")
         ],
+        ctx: Context,
         limit: Annotated[int, Field(ge=1, le=20, description="How many functions to return")] = 5,
     ) -> Annotated[CallToolResult, SearchResult]:
-        result, text = runtime.search(query, limit)
+        result, text = runtime.search(query, limit, ctx)
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=result.model_dump(mode="json"),
@@ -80,8 +82,9 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
             list[str],
             Field(min_length=1, max_length=20, description="Function ids or paths from search_api"),
         ],
+        ctx: Context,
     ) -> Annotated[CallToolResult, SignatureResult]:
-        result, text, all_unknown = runtime.signatures(names)
+        result, text, all_unknown = runtime.signatures(names, ctx)
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=result.model_dump(mode="json"),

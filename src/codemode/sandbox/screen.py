@@ -1,0 +1,245 @@
+"""The host's last check of a result: only outside text is scanned, and only what is flagged goes.
+
+Every string of a result that reaches the model passes here: the output, the error's type and
+message, the action name of each call, the parameters of planned writes. The script's own words
+and the host's own messages (error templates, hints, "did you mean", limit and truncation notices)
+are never sent to the scanner; the runs of outside text that :class:`Provenance` finds are. Those
+runs are cut at line ends and at the delimiters of tables, CSV and JSON or Python literals, so a
+flagged value takes only itself away: the lines and cells around it stay. A flagged piece is
+replaced by a mark naming the call its text came from (wrapped in the scanner's markers instead,
+under the ``annotate`` policy), and the result lists each one: where, from which call, and why.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from codemode.sandbox.provenance import Provenance, Span
+from codemode.sandbox.result import CallRecord, ErrorInfo, OutputScan, Redaction, ScanVerdict
+from codemode.scanner import ANNOTATE_END, ANNOTATE_START
+
+__all__ = ["OutputScanner", "Screened", "screen"]
+
+log = logging.getLogger("codemode.sandbox")
+
+# Where a value ends in tables, CSV, JSON and Python reprs: quotes next to , : [ ] { } ( ),
+# double quotes, tabs, pipes and backticks. An apostrophe inside a word is not one of them.
+_DELIMITER = re.compile(r"""\n|["\t|`]|'(?=[,:\]\}\)])|(?<=[\[\{\(])'|(?<=[,:] )'""")
+_WORD = re.compile(r"\w")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
+_MAX_REDACTIONS = 50
+
+
+class OutputScanner(Protocol):
+    """What the screen needs from a bridge."""
+
+    async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
+        """Scan the pieces (key to text); which to take out and the verdict."""
+
+
+@dataclass(slots=True)
+class _Piece:
+    """One run of outside text to scan: ``texts[target][start:end]`` is replaced when flagged."""
+
+    key: str
+    target: int
+    start: int
+    end: int
+    text: str
+    source: str
+    where: str
+
+
+@dataclass(slots=True)
+class Screened:
+    """The result's model-visible strings after the screen."""
+
+    output: str
+    error: ErrorInfo | None
+    calls: list[CallRecord]
+    planned: list[dict[str, Any]]
+    verdict: ScanVerdict
+    redactions: list[Redaction] = field(default_factory=list)
+
+
+def _segments(text: str, spans: Sequence[Span]) -> list[tuple[int, int, str, str]]:
+    """Each span cut at delimiters, then joined per segment: ``(start, end, scanned text, source)``."""
+    cuts = [m.start() for m in _DELIMITER.finditer(text)]
+    grouped: dict[int, list[tuple[int, int, str]]] = {}
+    for span in spans:
+        start = span.start
+        while start < span.end:
+            seg = bisect.bisect_right(cuts, start)
+            stop = min(span.end, cuts[seg]) if seg < len(cuts) else span.end
+            part = text[start:stop]
+            words = [m.start() for m in _WORD.finditer(part)]
+            if words:
+                grouped.setdefault(seg, []).append(
+                    (start + words[0], start + words[-1] + 1, span.source)
+                )
+            start = stop + 1
+    out: list[tuple[int, int, str, str]] = []
+    for parts in grouped.values():
+        joined = " ".join(text[a:b] for a, b, _ in parts)
+        sources = [s for _, _, s in parts]
+        out.append((parts[0][0], parts[-1][1], joined, max(set(sources), key=sources.count)))
+    return out
+
+
+def _where_in_output(text: str, start: int) -> str:
+    return f"output line {text.count(chr(10), 0, start) + 1}"
+
+
+def _walk_strings(value: Any, path: str, shown: str, found: list[tuple[str, str, str]]) -> None:
+    """Every string of ``value``: ``(path, place to show, text)``; a key's path ends in ``#key``.
+
+    The place shown counts positions instead of naming keys: a key can be data.
+    """
+    if isinstance(value, str):
+        found.append((path, shown or "/", value))
+    elif isinstance(value, dict):
+        for number, (key, item) in enumerate(value.items(), 1):
+            found.append((f"{path}/{key}#key", f"{shown}/key {number}", str(key)))
+            _walk_strings(item, f"{path}/{key}", f"{shown}/{number}", found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk_strings(item, f"{path}/{index}", f"{shown}/{index}", found)
+
+
+def _replace_strings(value: Any, path: str, new: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return new.get(path, value)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = str(k)
+            if f"{path}/{k}#key" in new:  # a removed key: keep the entry, numbered so none collide
+                key = f"{new[f'{path}/{k}#key']} #{len(out) + 1}"
+            out[key] = _replace_strings(v, f"{path}/{k}", new)
+        return out
+    if isinstance(value, list):
+        return [_replace_strings(v, f"{path}/{i}", new) for i, v in enumerate(value)]
+    return value
+
+
+class _Texts:
+    """The result's strings, in one list, with a label for each place (``""``: the output)."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.places: list[str] = []
+
+    def add(self, value: str, place: str) -> int:
+        self.values.append(value)
+        self.places.append(place)
+        return len(self.values) - 1
+
+    def where(self, target: int, start: int) -> str:
+        place = self.places[target]
+        return place or _where_in_output(self.values[target], start)
+
+
+async def screen(
+    scanner: OutputScanner,
+    provenance: Provenance,
+    *,
+    output: str,
+    error: ErrorInfo | None,
+    calls: Sequence[CallRecord],
+    planned: Sequence[dict[str, Any]],
+    known_actions: Iterable[str],
+) -> Screened:
+    """Scan the outside text of a result; never raises (a scanner failure withholds that text)."""
+    texts = _Texts()
+    out_index = texts.add(output, "")
+    err_message = err_type = -1
+    if error is not None:
+        err_message = texts.add(error.message, "error message")
+        err_type = texts.add(error.type, "error type")
+    known = set(known_actions)
+    call_index: dict[int, int] = {}
+    for number, call in enumerate(calls, 1):
+        if call.id not in known:  # a name the script chose, perhaps from data
+            call_index[number - 1] = texts.add(call.id, f"call {number}'s action")
+    leaves: list[tuple[int, str, int]] = []  # (planned write, path, text index)
+    for number, write in enumerate(planned, 1):
+        found: list[tuple[str, str, str]] = []
+        _walk_strings(write.get("params"), "", "", found)
+        for path, shown, value in found:
+            index = texts.add(value, f"planned write {number} at {shown}")
+            leaves.append((number - 1, path, index))
+
+    pieces: list[_Piece] = []
+    if not provenance.empty:
+        for target, spans in enumerate(provenance.find(texts.values)):
+            value = texts.values[target]
+            for start, end, scanned, source in _segments(value, spans):
+                where = texts.where(target, start)
+                pieces.append(_Piece(f"p{len(pieces)}", target, start, end, scanned, source, where))
+    try:
+        scan = await scanner.scan_output({p.key: p.text for p in pieces})
+    except Exception:  # fail closed: outside text the scanner could not check is withheld
+        log.exception("scanning the output failed")
+        scan = OutputScan("blocked", {p.key: "the scanner failed" for p in pieces})
+        withheld = True
+    else:
+        withheld = False
+
+    redactions: list[Redaction] = []
+    edits: dict[int, list[tuple[int, int, str]]] = {}
+    for piece in pieces:
+        reason = scan.flagged.get(piece.key)
+        if reason is None:
+            continue
+        if withheld:
+            mark = f"[codemode: withheld text from {piece.source}: the scanner could not check it]"
+        elif scan.annotate:
+            value = texts.values[piece.target]
+            mark = ANNOTATE_START + value[piece.start : piece.end] + ANNOTATE_END
+            if value.rfind(ANNOTATE_START, 0, piece.start) > value.rfind(
+                ANNOTATE_END, 0, piece.start
+            ):
+                mark = ""  # already between the markers the response scan put around it
+        else:
+            mark = f"[codemode: removed suspected prompt injection from {piece.source}]"
+        if mark:
+            edits.setdefault(piece.target, []).append((piece.start, piece.end, mark))
+        if len(redactions) < _MAX_REDACTIONS:
+            marked = scan.annotate and not withheld
+            redactions.append(
+                Redaction(piece.where, piece.source, reason, "marked" if marked else "removed")
+            )
+    values = list(texts.values)
+    for target, changes in edits.items():
+        value = values[target]
+        for start, end, mark in sorted(changes, reverse=True):
+            value = value[:start] + mark + value[end:]
+        values[target] = value
+
+    new_error = error
+    if error is not None:
+        kind = values[err_type] if err_type not in edits else "Error"
+        new_error = ErrorInfo(
+            kind if _IDENTIFIER.fullmatch(kind) else "Error", values[err_message], error.line
+        )
+    new_calls = list(calls)
+    for position, index in call_index.items():
+        if index in edits or not _IDENTIFIER.fullmatch(values[index]):
+            old = new_calls[position]
+            new_calls[position] = CallRecord(
+                "(action name withheld)", old.status, old.ms, old.scan, old.error
+            )
+    new_planned = [dict(w) for w in planned]
+    changed: dict[int, dict[str, str]] = {}
+    for position, path, index in leaves:
+        if index in edits:
+            changed.setdefault(position, {})[path] = values[index]
+    for position, new in changed.items():
+        params = new_planned[position].get("params")
+        new_planned[position]["params"] = _replace_strings(params, "", new)
+    return Screened(values[out_index], new_error, new_calls, new_planned, scan.verdict, redactions)

@@ -1,0 +1,238 @@
+"""Issue #15, "host-written text is not data": every message the project writes reaches the model
+intact, and a value from the data interpolated into one is still scanned and removed.
+
+Each script first reads profiles, so outside text is in play and the screen is active; then it
+meets the host's messages (SDK proxy hints, "did you mean", the bridge's parameter checks, policy
+refusals, Klaviyo errors with the SDK's hints, sandbox limits, store and compile errors) and prints
+each one, or ends with it. A scanner that flags everything it is given proves that none of them is
+ever sent to it: the result is identical to the same run with no scanner at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from codemode.policy import Policy
+from codemode.sandbox import Limits, OutputScan, Sandbox, SdkBridge
+
+from ._simulated import OutputScanOnly, make_bridge, simulator_client
+from .conftest import execute
+
+simulator = pytest.importorskip("codemode.simulator")
+scanner_module = pytest.importorskip("codemode.scanner")
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SCOPED_KEY = "pk_scoped_lists_only"
+READ = "rows = klaviyo.profiles.get_profiles(page_size=3).records\n"
+TRY = """
+def attempt(label, fn):
+    try:
+        fn()
+    except Exception as exc:
+        print(label, "=>", exc)
+"""
+
+# Each entry: a label and an expression that meets one host-written message.
+CAUGHT = [
+    ("no group", "klaviyo.profile"),
+    ("no action", "klaviyo.profiles.get_profile_list"),
+    ("no error class", "klaviyo.errors.Nope"),
+    ("call needs str", "klaviyo.call(42)"),
+    ("unknown action", "klaviyo.call('get_profilez')"),
+    ("positional", "klaviyo.profiles.get_profiles('a', 'b')"),
+    ("underscore", "klaviyo.profiles.get_profiles(_base_url='x')"),
+    ("dot path", "klaviyo.profiles.get_profile('..')"),
+    ("both ways", "klaviyo.profiles.get_profile('x', id='y')"),
+    ("unknown param", "klaviyo.profiles.get_profiles(pagesize=5)"),
+    ("filter field", "klaviyo.profiles.get_profiles(email='a@b.co')"),
+    ("not json", "klaviyo.profiles.get_profiles(page_size={1})"),
+    ("bad filter", "klaviyo.profiles.get_profiles(filter='bogus(x')"),
+    ("destructive", "klaviyo.lists.delete_list('L1')"),
+    ("egress", "klaviyo.images.upload_image_from_url(import_from_url='https://x.example/a.png')"),
+    ("client", "klaviyo.client.create_client_event(company_id='X', data={})"),
+    ("webhook", "klaviyo.webhooks.create_webhook(data={})"),
+]
+# Each entry: a script that ends with a host-written message (limits, store, compile, names).
+UNCAUGHT = [
+    "for i in range(40):\n    klaviyo.profiles.get_profiles()",
+    "while True:\n    pass",
+    "x = 'a' * (10 ** 9)",
+    "def f():\n    return f()\nf()",
+    "store['s'] = {1}",
+    "store['big'] = 'x' * 400000",
+    "store = 5",
+    "open('/etc/passwd')",
+    "import os",
+    "raise SystemExit(3)",
+    "def broken(:\n    pass",
+    "klaviyo.profile.get_profiles()",
+    "print('x' * 8000)",
+]
+
+
+LIMITS = Limits(wall_s=3.0, cpu_s=2.0, memory_mb=96, output_bytes=4096, max_calls=30)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def sandbox(canary_env: str) -> AsyncIterator[Sandbox]:
+    """A warm sandbox whose call limit leaves room for every message of one script."""
+    async with Sandbox(limits=LIMITS) as box:
+        yield box
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with simulator_client(
+        **{SCOPED_KEY: frozenset({"profiles:read", "lists:read"})}
+    ) as client:
+        yield client
+
+
+class FlagAll(SdkBridge):
+    """Flags every piece of text it is asked to scan: nothing host-written may ever get here."""
+
+    async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
+        self.seen = [*getattr(self, "seen", []), *pieces.values()]
+        return (
+            OutputScan("flagged", dict.fromkeys(pieces, "test: flag all"))
+            if pieces
+            else (OutputScan("clean"))
+        )
+
+
+def make(http: httpx.AsyncClient, kind: type[SdkBridge] = SdkBridge, **kwargs: Any) -> SdkBridge:
+    return make_bridge(http, kind, **kwargs)
+
+
+def caught_script() -> str:
+    return READ + TRY + "".join(f"attempt({label!r}, lambda: {expr})\n" for label, expr in CAUGHT)
+
+
+def _stable(error: Any) -> Any:
+    """A busy loop meets the CPU or the wall limit first, depending on the machine's load."""
+    if error is not None and error.message.startswith(("wall time limit", "CPU time limit")):
+        return ("LimitError", "time limit", None)
+    return error
+
+
+async def _same_with_and_without_scanning(
+    sandbox: Sandbox, http: httpx.AsyncClient, code: str, **kwargs: Any
+) -> Any:
+    reference = await execute(sandbox, code, bridge=make(http, scanner=None, **kwargs))
+    flag_all = make(http, FlagAll, **kwargs)
+    flagged = await execute(sandbox, code, bridge=flag_all)
+    real = await execute(sandbox, code, bridge=make(http, **kwargs))
+    for result in (flagged, real):
+        assert result.output == reference.output
+        assert _stable(result.error) == _stable(reference.error)
+        assert result.redactions == [] and result.output_scan == "clean"
+    assert getattr(flag_all, "seen", []) == []
+    return reference
+
+
+async def test_every_caught_host_message_is_printed_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    result = await _same_with_and_without_scanning(sandbox, http, caught_script())
+    lines = result.output.splitlines()
+    assert len(lines) == len(CAUGHT), result.output
+    assert lines[0].startswith("no group => klaviyo has no group 'profile'")
+    assert "did you mean profiles?" in lines[0]
+    for (label, _), line in zip(CAUGHT, lines, strict=True):
+        assert line.startswith(f"{label} => "), line
+    assert all("refused by policy" in line for line in lines[-4:])
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [Policy(read_only=True), Policy(deny=("profiles",)), Policy(allow=("lists",))],
+    ids=["read-only", "deny", "allow"],
+)
+async def test_every_policy_refusal_is_printed_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient, policy: Policy
+) -> None:
+    code = (
+        "lists = klaviyo.lists.get_lists().records\n"
+        + TRY
+        + "attempt('write', lambda: klaviyo.lists.create_list(name='x'))\n"
+        + "attempt('read', lambda: klaviyo.profiles.get_profiles())\n"
+    )
+    result = await _same_with_and_without_scanning(sandbox, http, code, policy=policy)
+    assert "refused by policy" in result.output
+
+
+@pytest.mark.parametrize(
+    ("key", "expr", "hint"),
+    [
+        (
+            SCOPED_KEY,
+            "klaviyo.campaigns.get_campaigns(filter=\"equals(messages.channel,'email')\")",
+            "The credential lacks a scope this action needs (campaigns:read)",
+        ),
+        (
+            simulator.DEMO_PRIVATE_KEY,
+            "klaviyo.profiles.get_profile('NOPE0000000000000000000000')",
+            "No such resource: check the id",
+        ),
+    ],
+    ids=["missing-scope", "not-found"],
+)
+async def test_klaviyo_errors_with_the_sdk_hint_are_printed_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient, key: str, expr: str, hint: str
+) -> None:
+    code = READ + TRY + f"attempt('k', lambda: {expr})\n"
+    reference = await execute(sandbox, code, bridge=make(http, scanner=None, key=key))
+    real = await execute(sandbox, code, bridge=make(http, key=key))
+    assert real.output == reference.output and real.redactions == []
+    assert hint in real.output
+    flag_all = await execute(sandbox, code, bridge=make(http, FlagAll, key=key))
+    assert flag_all.output == reference.output and flag_all.redactions == []
+
+
+@pytest.mark.parametrize("code", UNCAUGHT, ids=range(len(UNCAUGHT)))
+async def test_every_final_host_message_reaches_the_model_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient, code: str
+) -> None:
+    result = await _same_with_and_without_scanning(sandbox, http, READ + code)
+    assert result.error is not None or result.truncated
+
+
+async def test_the_code_size_limit_message_is_intact(http: httpx.AsyncClient) -> None:
+    box = Sandbox(limits=Limits(code_bytes=10))
+    result = await box.execute(READ, bridge=make(http, FlagAll))
+    assert result.error is not None and result.error.message.startswith("the script is")
+    assert result.redactions == []
+    await box.aclose()
+
+
+async def test_an_injected_value_interpolated_into_a_host_message_is_removed(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    code = (
+        "found = klaviyo.profiles.get_profiles("
+        "filter=F.equals('email', 'morgan.reyes@example.com'))\n"
+        "note = found.records[0]['properties']['notes']\n"
+        + TRY
+        + "attempt('param', lambda: klaviyo.profiles.get_profiles(**{note: 1}))\n"
+        "attempt('action', lambda: klaviyo.call(note))\n"
+        "print('done')\n"
+        "klaviyo.lists.get_list(note)\n"
+    )
+    result = await execute(sandbox, code, bridge=make(http, OutputScanOnly))
+    text = result.output + (result.error.message if result.error else "")
+    assert "exfil.example" not in text and "ignore previous instructions" not in text
+    lines = result.output.splitlines()
+    # The templates around the value stay: the agent still learns what went wrong.
+    assert lines[0].startswith("param => get_profiles: unknown parameter '")
+    assert "valid: " in lines[0] and "[codemode: removed suspected prompt injection" in lines[0]
+    assert lines[1].startswith("action => unknown action '[codemode: removed")
+    assert lines[2] == "done"
+    wheres = {r.where for r in result.redactions}
+    assert {"output line 1", "output line 2"} <= wheres
+    assert all(r.source == "get_profiles (call 1)" for r in result.redactions)
