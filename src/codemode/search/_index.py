@@ -39,11 +39,12 @@ from codemode.search._documents import (
     action_targets,
     concept_terms,
     document_fields,
+    resource_heads,
     terms,
 )
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
 from codemode.search._text import STOPWORDS, stem, words
-from codemode.search._vocab import CUES, FACETS, SURFACE_WORDS
+from codemode.search._vocab import CUES, FACETS, HEADS, SURFACE_WORDS
 
 __all__ = ["SearchHit", "SearchIndex", "Weights"]
 
@@ -172,6 +173,7 @@ class SearchIndex:
         self.actions: list[Action] = list(catalog.values())
         self._ids = frozenset(a.id for a in self.actions)
         self._position = {a.id: i for i, a in enumerate(self.actions)}
+        self._heads = {**resource_heads(self.actions), **HEADS}
         self._build_lexical()
         self._build_facets()
         self._routes: dict[str, list[int]] = {}
@@ -312,6 +314,7 @@ class SearchIndex:
             list_verb_weight=w.list_verb,
             negated_weight=w.negated,
             typo_weight=w.typo,
+            heads=self._heads,
         )
         lexical = np.zeros(n)
         for term, weight in parsed.terms.items():
