@@ -19,12 +19,12 @@ from codemode.search._vocab import CONCEPTS, HEADS, MAX_PHRASE, RESOURCE_HEADS
 
 __all__ = [
     "FIELD_WEIGHTS",
-    "resource_heads",
     "action_facets",
     "action_parent",
     "action_targets",
     "concept_terms",
     "document_fields",
+    "resource_heads",
     "terms",
 ]
 
