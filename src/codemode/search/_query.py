@@ -267,10 +267,8 @@ def _job_modifiers(
     modifiers = frozenset(
         i - 1 for i in spots if i >= 1 and i - 1 != first and (stream[i - 1],) in CUES
     )
-    leading = first is not None and first not in modifiers and (stream[first],) in CUES
-    leading_verb = leading and any(
-        f in ("create", "update", "delete") for f, _ in CUES[(stream[first],)]
-    )
+    lead = (stream[first],) if first is not None and first not in modifiers else ()
+    leading_verb = any(f in ("create", "update", "delete") for f, _ in CUES.get(lead, ()))
     if not leading_verb:
         parsed.add_cue("poll", 1.0)
         plural = any(fixed[i] == "jobs" for i in spots)
