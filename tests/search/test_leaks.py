@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EVAL_SETS = sorted((ROOT / "tests" / "data" / "search").glob("*.jsonl")) + [
-    Path(__file__).with_name("paraphrases.jsonl")
+EVAL_SETS = [
+    *sorted((ROOT / "tests" / "data" / "search").glob("*.jsonl")),
+    Path(__file__).with_name("paraphrases.jsonl"),
 ]
 ANNOTATIONS = ROOT / "tools" / "catalog" / "annotations.json"
 VOCABULARY = ROOT / "src" / "codemode" / "search" / "vocabulary.json"
@@ -88,8 +89,8 @@ def test_no_annotation_keyword_equals_an_evaluation_query() -> None:
         for aid, kw in annotation_keywords()
         if _key(kw) in queries and not is_route(kw)
     ]
-    assert not leaks, "reword or drop these keywords in tools/catalog/annotations.json:\n" + "\n".join(
-        leaks
+    assert not leaks, (
+        "reword or drop these keywords in tools/catalog/annotations.json:\n" + "\n".join(leaks)
     )
 
 
