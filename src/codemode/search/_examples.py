@@ -147,10 +147,10 @@ def _body_args(action: Action) -> list[str]:
         item = data.get("items") or {}
         rtype = _identifier_type(item) or action.body.resource_type or "resource"
         return [f'ids=["<{rtype} id>"]']
-    rtype = _identifier_type(data)
-    if rtype:
+    one = _identifier_type(data)
+    if one:
         # A to-one relationship swap: the body is just the identifier of the new target.
-        return [f'body={{"data": {{"type": "{rtype}", "id": "<{rtype} id>"}}}}']
+        return [f'body={{"data": {{"type": "{one}", "id": "<{one} id>"}}}}']
     props = data.get("properties") or {}
     required = set(data.get("required") or ())
     args: list[str] = []
