@@ -34,12 +34,23 @@ def render_help(query: str, catalog: Catalog | None = None) -> str:
     )
 
 
-def render_hits(hits: Sequence[SearchHit], query: str) -> str:
-    """One line per hit (``function [kind] - summary``), then the next step; help when empty."""
+def render_hits(hits: Sequence[SearchHit], query: str, unserved: Sequence[str] = ()) -> str:
+    """One line per hit (``function [kind] - summary``), then the next step; help when empty.
+
+    With ``unserved`` (the query's words no operation is about), the answer says first that no
+    operation does this and marks the lines as the closest ones only.
+    """
     if not hits:
         return render_help(query)
     lines = [f"{h.function}{_KIND_MARK.get(h.kind, '')} - {h.summary}" for h in hits]
-    lines.append("Next: get_signature([...]) with the function names you will call.")
+    if unserved:
+        said = ", ".join(repr(w) for w in unserved)
+        lines.insert(
+            0, f"No operation does this (nothing in the API is about {said}). Closest only:"
+        )
+        lines.append("If none fits, tell the user the Klaviyo API cannot do it.")
+    else:
+        lines.append("Next: get_signature([...]) with the function names you will call.")
     return "\n".join(lines)
 
 

@@ -112,8 +112,12 @@ class Runtime:
     def search(self, query: str, limit: int) -> tuple[SearchResult, str]:
         """Ranked functions for ``query`` and their compact rendering."""
         hits = self.index.search(query, limit)
-        result = SearchResult(results=[SearchResultItem.model_validate(h.to_dict()) for h in hits])
-        return result, render_hits(hits, query)
+        unserved = [] if self.index.serves(query) else self.index.unserved(query)
+        result = SearchResult(
+            results=[SearchResultItem.model_validate(h.to_dict()) for h in hits],
+            closest_only=bool(hits and unserved),
+        )
+        return result, render_hits(hits, query, unserved)
 
     def signatures(self, names: list[str]) -> tuple[SignatureResult, str, bool]:
         """Signatures for ``names``; the flag is true when none of them was found."""
