@@ -402,3 +402,25 @@ async def run_tasks(client: Any, tasks: Sequence[AgentTask] = TASKS) -> list[dic
 def source() -> Path:
     """This module's file (the tasks are reviewed as code)."""
     return Path(__file__)
+
+
+def run_on_demo(audit_dir: Path) -> list[dict[str, Any]]:
+    """Run the tasks on a fresh demo server through the official in-memory MCP client."""
+    import anyio
+    import httpx
+    from mcp import Client
+
+    from codemode.config import Settings
+    from codemode.server import DEMO_BASE_URL, build_server
+    from codemode.simulator import SimConfig, create_app
+
+    async def main() -> list[dict[str, Any]]:
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(SimConfig())), base_url=DEMO_BASE_URL
+        )
+        settings = Settings(demo=True, audit_db=audit_dir / "agent-audit.sqlite3")
+        built = build_server(settings, transport="memory", http_client=http, log_level="ERROR")
+        async with http, built.running(), Client(built.mcp) as client:
+            return await run_tasks(client)
+
+    return anyio.run(main)
