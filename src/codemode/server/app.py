@@ -33,6 +33,7 @@ from codemode.server.credentials import (
     key_principal,
 )
 from codemode.server.http import HttpAuth, build_http_app, check_exposure, is_loopback
+from codemode.server.resources import register_resources
 from codemode.server.runtime import Runtime
 from codemode.server.tools import register_tools
 
@@ -208,6 +209,7 @@ def build_server(
         log_level=log_level,
     )
     register_tools(server, runtime)
+    register_resources(server, runtime)
     return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle)
 
 
