@@ -21,6 +21,7 @@ from typing import Any
 from codemode.catalog import Action, Catalog
 from codemode.errors import CatalogError
 from codemode.search._examples import example_call
+from codemode.search._shapes import shapes_of
 
 __all__ = ["Signature", "get_signatures", "stub_function"]
 
@@ -255,6 +256,18 @@ def _returns(action: Action) -> str:
     return f"Result: .data -> one {kind} record {record}"
 
 
+def _shape_lines(action: Action) -> list[str]:
+    """The nested shapes the spec defines: request attributes, and records that nest."""
+    shapes = shapes_of(action.id)
+    lines: list[str] = []
+    if "attributes" in shapes and action.body is not None:
+        lines.append(f"- attributes shape: {shapes['attributes']}")
+    record = shapes.get("record", "")
+    if "{" in record[1:]:
+        lines.append(f"- record shape: {record}")
+    return lines
+
+
 def signature_of(action: Action) -> Signature:
     """Build the :class:`Signature` of one action."""
     head = f"{action.method} {action.path} · {action.kind}"
@@ -264,6 +277,7 @@ def signature_of(action: Action) -> Signature:
         action.summary,
         head,
         *(f"- {line}" for line in _param_docs(action)),
+        *_shape_lines(action),
         f"Example: {example_call(action)}",
     ]
     return Signature(
