@@ -33,12 +33,14 @@ stubs: $(STAMP)  ## Regenerate the SDK resources and sdk_stubs/ from the catalog
 generate: catalog stubs  ## Regenerate everything derived (catalog, SDK, stubs, simulator tables, docs)
 	$(BIN)/python tools/gen_sim_resources.py
 	$(BIN)/python tools/gen_sim_coverage.py
+	$(BIN)/python tools/gen_shapes.py
 
 check-generated: $(STAMP)  ## Fail when generated files are stale
 	$(BIN)/python tools/gen_catalog.py --check
 	$(BIN)/python tools/gen_sdk.py --check
 	$(BIN)/python tools/gen_sim_resources.py --check
 	$(BIN)/python tools/gen_sim_coverage.py --check
+	$(BIN)/python tools/gen_shapes.py --check
 
 lint: $(STAMP)  ## ruff + mypy (strict)
 	$(BIN)/ruff check src tests tools examples

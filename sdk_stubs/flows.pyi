@@ -223,7 +223,7 @@ class Flows:
         attributes: UpdateFlowActionAttributes | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result[FlowActionRecord]:
-        """Replace a flow step's definition (delay length, split rules, message content) and status; setting it live starts real sends.
+        """Replace one flow step's definition (delay length, split rules, message content); its type stays; a flow's status (draft/manual/live) is set with update_flow.
 
         PATCH /api/flow-actions/{id} (write; scopes: flows:write).
 

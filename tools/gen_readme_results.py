@@ -111,21 +111,26 @@ def render_tokens(data: dict[str, Any]) -> list[str]:
 # The headline figures of each other benchmark: (summary key, label, format, target or "").
 HEADLINES: dict[str, tuple[str, list[tuple[str, str, str, str]]]] = {
     "search": (
-        "search_api on the 288 dev queries",
+        "search_api over all 345 operations (held-out sets) and on the 288 dev queries",
         [
-            ("top1", "top-1", "pct", ">= 85%"),
-            ("top5", "top-5", "pct", ">= 98%"),
-            ("mrr", "MRR", "f3", ""),
-            ("baseline_bm25_top1", "BM25 baseline top-1 (same run)", "pct", ""),
-            ("half_B_heldout_top1", "top-1 on the half not used for tuning", "pct", ""),
+            ("untouched_top1", "top-1, untouched held-out set (never tuned on)", "pct", ">= 92%"),
+            ("untouched_top5", "top-5, untouched held-out set", "pct", ">= 98%"),
+            ("untouched_mrr", "MRR, untouched held-out set", "f3", ""),
+            ("untouched_core_top1", "top-1 untouched, 162 core actions", "pct", ""),
+            ("untouched_other_top1", "top-1 untouched, the other 183 operations", "pct", ""),
+            (
+                "untouched_unserved_said_none",
+                "unserved requests answered 'no operation'",
+                "str",
+                "",
+            ),
+            ("tuning_top1", "top-1, tuning set (looked at while tuning)", "pct", ""),
+            ("top1", "top-1, dev queries (tuned on)", "pct", ">= 85%"),
+            ("top5", "top-5, dev queries", "pct", ">= 98%"),
+            ("baseline_bm25_top1", "BM25 baseline top-1 on the dev queries (same run)", "pct", ""),
             ("cpu_p50_ms", "latency p50 per query", "ms", "< 1 ms"),
             ("build_cpu_ms", "index build", "ms", "< 300 ms"),
-            (
-                "summary_reachability_top3",
-                "actions found in the top 3 by their own summary",
-                "str",
-                "162/162",
-            ),
+            ("agent_first_scripts_ok", "agent tasks: first scripts that ran", "str", ">= 90%"),
         ],
     ),
     "scan": (

@@ -37,7 +37,7 @@ def test_a_listing_documents_filters_sort_paging_fields_and_returns(catalog: Cat
     assert "page_size: 1..100 (default 20)" in sig.doc
     assert "include: conversations, push-tokens" in sig.doc
     assert "email: str | None" in sig.returns and "list of profile records" in sig.returns
-    assert "Example: klaviyo.profiles.get_profiles(filter='equals(email" in sig.doc
+    assert 'Example: klaviyo.profiles.get_profiles(filter=F.equals("email", ' in sig.doc
 
 
 def test_required_parameters_come_first_and_destructive_actions_say_so(catalog: Catalog) -> None:
@@ -53,7 +53,7 @@ def test_a_write_names_its_required_attributes_and_shows_them_in_the_example(
 ) -> None:
     (sig,), _ = get_signatures(["create_campaign"], catalog)
     assert "required keys: name, audiences, campaign-messages" in sig.doc
-    assert 'attributes={"name": "..."' in sig.doc
+    assert 'attributes={"name": "Spring sale", "audiences": {"included": ["<list id>"]}' in sig.doc
 
 
 def test_long_enums_are_abbreviated_in_the_def_line(catalog: Catalog) -> None:
@@ -104,4 +104,5 @@ def test_without_any_stub_folder_signatures_fall_back_to_the_catalog(
     assert errors == []
     assert sig.signature.startswith("klaviyo.campaigns.create_campaign(*, fields:")
     assert "body: dict | None = None" in sig.signature
-    assert 'Example: klaviyo.campaigns.create_campaign(body={"data": {"type": "campaign"' in sig.doc
+    # The example uses the SDK's keywords, which work whether or not stubs are installed.
+    assert "Example: klaviyo.campaigns.create_campaign(attributes={" in sig.doc

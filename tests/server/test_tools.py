@@ -35,7 +35,7 @@ async def test_it_lists_exactly_three_tools_with_annotations_and_output_schemas(
     assert set(tools["get_signature"].input_schema["properties"]) == {"names"}
     assert set(tools["execute_code"].input_schema["properties"]) == {"code", "dry_run", "session"}
     assert tools["execute_code"].input_schema["required"] == ["code"]
-    assert set(tools["search_api"].output_schema["properties"]) == {"results"}
+    assert set(tools["search_api"].output_schema["properties"]) == {"results", "closest_only"}
     assert set(tools["get_signature"].output_schema["properties"]) == {"signatures"}
     assert {"output", "truncated", "calls", "error", "session"} <= set(
         tools["execute_code"].output_schema["properties"]

@@ -21,6 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from codemode.bench._heldout import agent_tasks, heldout
 from codemode.catalog import Catalog, load_catalog
 from codemode.errors import ConfigError
 from codemode.search import SearchIndex, Weights, get_signatures, render_signatures
@@ -234,6 +235,16 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
 
     reach = _reachability(index, catalog)
     signatures = _signature_sizes(catalog)
+    held = heldout(index, catalog)
+    agent: dict[str, Any] = {}
+    if not quick:
+        import tempfile
+
+        from codemode.bench.agent import run_on_demo
+
+        with tempfile.TemporaryDirectory() as tmp:
+            agent = agent_tasks(lambda: run_on_demo(Path(tmp)))
+    _print_heldout(console, held, agent)
     _print(console, results, latency, build, ablations, reach)
     console.print(
         f"get_signature size: median {signatures['median_chars']} chars (~{signatures['median_tokens_est']} tokens), "
@@ -259,6 +270,21 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "summary_reachability_top3": f"{reach['summary_in_top3']}/{reach['actions']}",
         "queries": len(queries),
         "signature_median_chars": signatures["median_chars"],
+        "operations": len(catalog),
+        **{f"{name}_{k}": held[name][k] for name in held for k in ("top1", "top5", "mrr", "n")},
+        **{
+            f"untouched_{part}_top1": held["untouched"][part]["top1"]
+            for part in ("core", "other")
+            if "untouched" in held
+        },
+        "untouched_unserved_said_none": (
+            f"{held['untouched']['unserved']['said_no_operation']}/{held['untouched']['unserved']['n']}"
+            if "untouched" in held
+            else None
+        ),
+        "agent_first_scripts_ok": (
+            f"{agent['first_scripts_ok']}/{agent['tasks']}" if agent else None
+        ),
     }
     return {
         "summary": summary,
@@ -268,6 +294,8 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "ablations": ablations,
         "reachability": reach,
         "signatures": signatures,
+        "heldout": held,
+        "agent_tasks": agent,
     }
 
 
@@ -331,3 +359,31 @@ def _print(
         f"own summary ranks its action in the top 3 for {reach['summary_in_top3']}/{reach['actions']} actions",
         highlight=False,
     )
+
+
+def _print_heldout(console: Console, held: dict[str, Any], agent: dict[str, Any]) -> None:
+    table = Table(
+        title="search_api over all operations: held-out sets (untouched = never tuned on)"
+    )
+    for col in ("set / slice", "n", "top-1", "top-5", "MRR"):
+        table.add_column(col, justify="left" if col == "set / slice" else "right")
+    for name, r in held.items():
+        slices = {name: r, f"{name} core": r["core"], f"{name} other": r["other"]}
+        slices.update({f"{name} {s}": v for s, v in r["by_style"].items()})
+        for label, v in slices.items():
+            table.add_row(label, str(v["n"]), _pct(v["top1"]), _pct(v["top5"]), f"{v['mrr']:.3f}")
+    console.print(table)
+    for name, r in held.items():
+        u = r["unserved"]
+        console.print(
+            f"{name}: 'no operation does this' on {u['said_no_operation']}/{u['n']} unserved "
+            f"requests; said wrongly on {u['answerable_wrongly_said_none']} answerable ones",
+            highlight=False,
+        )
+    if agent:
+        console.print(
+            f"agent tasks: {agent['first_scripts_ok']}/{agent['tasks']} first scripts ran; "
+            f"{agent['found_in_search']} found by their first search; median "
+            f"{agent['median_result_tokens']} result tokens over {agent['round_trips_per_task']:.0f} round trips",
+            highlight=False,
+        )

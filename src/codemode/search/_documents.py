@@ -15,7 +15,7 @@ from typing import Any
 
 from codemode.catalog import Action
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
-from codemode.search._vocab import CONCEPTS, RESOURCE_HEADS
+from codemode.search._vocab import CONCEPTS, HEADS, MAX_PHRASE, RESOURCE_HEADS
 
 __all__ = [
     "FIELD_WEIGHTS",
@@ -24,6 +24,7 @@ __all__ = [
     "action_targets",
     "concept_terms",
     "document_fields",
+    "resource_heads",
     "terms",
 ]
 
@@ -42,6 +43,7 @@ FIELD_WEIGHTS: Mapping[str, float] = {
 _CONCEPT_STARTS: dict[str, int] = {}
 for _phrase in CONCEPTS:
     _CONCEPT_STARTS[_phrase[0]] = max(_CONCEPT_STARTS.get(_phrase[0], 0), len(_phrase))
+_KNOWN_HEADS = frozenset(name for entries in HEADS.values() for name, _ in entries)
 _HTTP_FORM = re.compile(r"^(GET|POST|PATCH|PUT|DELETE)\s+/")
 _LEADING_VERBS = frozenset({"list"})
 # Parameters every listing has; they say nothing about which action it is.
@@ -191,10 +193,32 @@ def _singular(segment: str) -> str:
 
 
 def _head(resource: str | None) -> str | None:
+    """The head name of a resource type: the vocabulary's name, else the type itself.
+
+    Types the vocabulary does not name (``push-token``, ``object-schema``, ``web-feed``) are their
+    own heads, so every resource of the OpenAPI document can be what a query is about.
+    """
     if not resource:
         return None
     base = _JOB.sub("", resource)
-    return RESOURCE_HEADS.get(base) or RESOURCE_HEADS.get(resource)
+    return RESOURCE_HEADS.get(base) or RESOURCE_HEADS.get(resource) or base
+
+
+def resource_heads(actions: list[Action]) -> dict[tuple[str, ...], list[tuple[str, float]]]:
+    """Head phrases for the resource types of ``actions`` that the vocabulary does not name.
+
+    ``push-token`` gives the phrase ("push", "token") for the head ``push-token``; the vocabulary's
+    own words come first, so "custom metric" keeps meaning what it always meant.
+    """
+    out: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+    for action in actions:
+        for name in (*action_targets(action), action_parent(action)):
+            if not name or name in _KNOWN_HEADS:
+                continue
+            key = tuple(stem(w) for w in words(name))[:MAX_PHRASE]
+            if key and key not in HEADS and key not in out:
+                out[key] = [(name, 1.0)]
+    return out
 
 
 def action_targets(action: Action) -> frozenset[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from codemode.search._documents import concept_terms
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
-from codemode.search._vocab import CUES, HEADS, MAX_PHRASE
+from codemode.search._vocab import CUES, HEADS, MAX_PHRASE, PhraseTable
 
 __all__ = ["ParsedQuery", "normalize_path", "parse_query"]
 
@@ -101,11 +101,15 @@ _SOFT_VERBS = frozenset(
     stem(w) for w in ("list", "mark", "set", "record", "track", "log", "post", "point", "drop")
 )
 _VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
+# After these, a leading "tag" is the noun ("tag group", "tag ids for a flow"), not the verb.
+_TAG_NOUN_NEXT = frozenset(
+    {"group", "groups", "id", "ids", "identifier", "identifiers", "of", "for", "on", "names"}
+)
 
 
-def _drop_name(match: re.Match[str]) -> str:
+def _drop_name(match: re.Match[str], heads: PhraseTable = HEADS) -> str:
     """Blank a Title Case run unless it names one of our resources ("Custom Metrics")."""
-    if any((stem(w),) in HEADS for w in words(match.group(0))):
+    if any((stem(w),) in heads for w in words(match.group(0))):
         return match.group(0)
     return " "
 
@@ -147,6 +151,7 @@ def parse_query(
     list_verb_weight: float,
     negated_weight: float,
     typo_weight: float,
+    heads: PhraseTable = HEADS,
 ) -> ParsedQuery:
     """Analyse ``query``.
 
@@ -158,6 +163,7 @@ def parse_query(
         list_verb_weight: weight of a leading "list", which is usually the verb, not the resource.
         negated_weight: weight of denied words, matched only against denials in summaries.
         typo_weight: weight of a word after typo repair, relative to a word as typed.
+        heads: resource words -> head names (the vocabulary's plus the catalog's own types).
     """
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
@@ -184,7 +190,7 @@ def parse_query(
     text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
     if any(w[:1].islower() for w in text.split()):
         # Mid-sentence Title Case runs are names ("Placed Order", "Black Friday"), as quotes are.
-        text = _TITLE_RUN.sub(_drop_name, text)
+        text = _TITLE_RUN.sub(lambda m: _drop_name(m, heads), text)
     if _CATALOG_ID.search(text):
         parsed.add_cue("one", 1.0)
         text = _CATALOG_ID.sub(" ", text)
@@ -197,7 +203,7 @@ def parse_query(
     verb_tag = (
         first is not None
         and fixed[first] in ("tag", "label")
-        and fixed[first + 1 : first + 2] != ["group"]
+        and not set(fixed[first + 1 : first + 2]) & _TAG_NOUN_NEXT
     )
 
     # Lexical terms. A denied word ("not the custom ones") must not pull toward what it names;
@@ -215,7 +221,8 @@ def parse_query(
     for concept in concept_terms(stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
-    _phrase_cues(fixed, stream, negated, first, parsed)
+    modifiers = _job_modifiers(fixed, stream, first, parsed)
+    _phrase_cues(fixed, stream, negated, first, parsed, modifiers)
     if verb_tag:
         parsed.add_cue("link", 1.5)
     _head(
@@ -224,8 +231,12 @@ def parse_query(
         negated,
         first if (first is not None and (fixed[first] == "list" or verb_tag)) else None,
         parsed,
+        heads,
     )
-    _number_cues(raw_words, negated, parsed)
+    _number_cues(raw_words, negated, parsed, heads)
+    # Relationship endpoints that return only ids are for callers who say so; others want records.
+    if parsed.cues.get("ids", 0.0) <= 0:
+        parsed.add_cue("full", 0.3)
     # No clear request to change anything: most such queries want to read ("email templates").
     if not any(parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")):
         parsed.add_cue("read", 0.5)
@@ -242,13 +253,44 @@ def _longest(
     return 0
 
 
+def _job_modifiers(
+    fixed: list[str], stream: list[str], first: int | None, parsed: ParsedQuery
+) -> frozenset[int]:
+    """Verbs that name a kind of job ("the item create job", "import jobs"), not a request.
+
+    Reading about jobs is polling them: "jobs" asks for the listing, "job" (with its id) for one.
+    A query that opens with the verb ("create the items in one job") still asks to create.
+    """
+    spots = [i for i, s in enumerate(stream) if s == "job"]
+    if not spots:
+        return frozenset()
+    modifiers = frozenset(
+        i - 1 for i in spots if i >= 1 and i - 1 != first and (stream[i - 1],) in CUES
+    )
+    lead = (stream[first],) if first is not None and first not in modifiers else ()
+    leading_verb = any(f in ("create", "update", "delete") for f, _ in CUES.get(lead, ()))
+    if not leading_verb:
+        parsed.add_cue("poll", 1.0)
+        plural = any(fixed[i] == "jobs" for i in spots)
+        parsed.add_cue("list" if plural else "one", 1.0 if plural else 0.5)
+    return modifiers
+
+
 def _phrase_cues(
-    fixed: list[str], stream: list[str], negated: list[bool], first: int | None, parsed: ParsedQuery
+    fixed: list[str],
+    stream: list[str],
+    negated: list[bool],
+    first: int | None,
+    parsed: ParsedQuery,
+    modifiers: frozenset[int] = frozenset(),
 ) -> None:
     """Intent cues, longest phrase first ("drop into" is not "drop"), with negation and tense."""
     i, n = 0, len(stream)
     while i < n:
         size = _longest(CUES, stream, i)
+        if i in modifiers:
+            i += 1
+            continue
         if not size:
             i += 1
             continue
@@ -276,7 +318,12 @@ def _phrase_cues(
 
 
 def _head(
-    fixed: list[str], stream: list[str], negated: list[bool], skip: int | None, parsed: ParsedQuery
+    fixed: list[str],
+    stream: list[str],
+    negated: list[bool],
+    skip: int | None,
+    parsed: ParsedQuery,
+    heads: PhraseTable,
 ) -> None:
     """The first resource the query names is what it wants back; its number hints list vs one.
 
@@ -285,16 +332,18 @@ def _head(
     """
     i, n = 0, len(stream)
     while i < n:
-        size = _longest(HEADS, stream, i) if not negated[i] and i != skip else 0
+        size = _longest(heads, stream, i) if not negated[i] and i != skip else 0
         if not size:
             i += 1
             continue
         end = i + size
-        while end < n and (nxt := _longest(HEADS, stream, end)):
+        while end < n and (nxt := _longest(heads, stream, end)):
             if stream[end : end + nxt] == ["list"] and fixed[end - 1] != stream[end - 1]:
                 break  # "product categories list": a list of them, not a list resource
+            # "event profile": the modifier names the parent, so it is mentioned too.
+            parsed.mentions.add(heads[tuple(stream[i:end])][0][0])
             i, end = end, end + nxt
-        name = HEADS[tuple(stream[i:end])][0][0]
+        name = heads[tuple(stream[i:end])][0][0]
         # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
         tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
         if not parsed.heads and not tallied:
@@ -315,13 +364,15 @@ def _head(
         i = end
 
 
-def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery) -> None:
+def _number_cues(
+    raw_words: list[str], negated: list[bool], parsed: ParsedQuery, heads: PhraseTable
+) -> None:
     """Counts of things ask for bulk ("80 SKUs"); id-like tokens ask for one record ("9Xk2")."""
     for i, w in enumerate(raw_words):
         if negated[i] or not _DIGIT.search(w):
             continue
         prev = raw_words[i - 1] if i else ""
-        named = HEADS.get((stem(prev),))
+        named = heads.get((stem(prev),))
         if named and not prev.endswith("s"):
             # "template 123": the id of the thing asked for means one record; in "labels of
             # list 12" it names the parent, which says nothing about one vs many.
@@ -334,7 +385,7 @@ def _number_cues(raw_words: list[str], negated: list[bool], parsed: ParsedQuery)
             after = raw_words[i + 1 : i + 4]
             # "80 SKUs", "500 discount codes", "2000 past orders": a count of records asks for
             # bulk; "3 units" of stock or "3 days" of delay does not.
-            things = [a for a in after if (stem(a),) in HEADS or a in _COUNTABLES]
+            things = [a for a in after if (stem(a),) in heads or a in _COUNTABLES]
             if any(t.endswith("s") for t in things) and 2 <= value <= 10_000_000:
                 parsed.add_cue("bulk", 1.0)
             elif value >= 1000 and not things:

@@ -41,12 +41,17 @@ def _policy(marks: Mapping[str, str] | None, action_id: str) -> str:
 
 
 def render_hits(
-    hits: Sequence[SearchHit], query: str, marks: Mapping[str, str] | None = None
+    hits: Sequence[SearchHit],
+    query: str,
+    marks: Mapping[str, str] | None = None,
+    unserved: Sequence[str] = (),
 ) -> str:
     """One line per hit (``function [kind] [policy] - summary``), then the next step.
 
     ``marks`` maps an action id to what the server's policy will do with it (refused, asks the
-    user), so nothing refused is offered without saying so. Help when there are no hits.
+    user), so nothing refused is offered without saying so. With ``unserved`` (the query's words
+    no operation is about), the answer says first that no operation does this and marks the lines
+    as the closest ones only. Help when there are no hits.
     """
     if not hits:
         return render_help(query)
@@ -54,7 +59,14 @@ def render_hits(
         f"{h.function}{_KIND_MARK.get(h.kind, '')}{_policy(marks, h.id)} - {h.summary}"
         for h in hits
     ]
-    lines.append("Next: get_signature([...]) with the function names you will call.")
+    if unserved:
+        said = ", ".join(repr(w) for w in unserved)
+        lines.insert(
+            0, f"No operation does this (nothing in the API is about {said}). Closest only:"
+        )
+        lines.append("If none fits, tell the user the Klaviyo API cannot do it.")
+    else:
+        lines.append("Next: get_signature([...]) with the function names you will call.")
     return "\n".join(lines)
 
 

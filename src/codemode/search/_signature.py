@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +20,8 @@ from typing import Any
 
 from codemode.catalog import Action, Catalog
 from codemode.errors import CatalogError
+from codemode.search._examples import example_call
+from codemode.search._shapes import shapes_of
 
 __all__ = ["Signature", "get_signatures", "stub_function"]
 
@@ -255,75 +256,16 @@ def _returns(action: Action) -> str:
     return f"Result: .data -> one {kind} record {record}"
 
 
-_PREFERRED_KEYS = ("email", "name", "id", "external_id", "title")
-
-
-def _value(spec: dict[str, Any], depth: int = 0) -> str:
-    """A sketch of a value that fits ``spec``: required keys of objects, recursively, few tokens.
-
-    ``{"data": {"type": "metric", "attributes": {"name": "..."}}}`` tells the agent the nesting a
-    JSON:API body wants without showing it the schema.
-    """
-    if "enum" in spec:
-        return json.dumps(spec["enum"][0])
-    if spec.get("oneOf"):
-        return _value(spec["oneOf"][0], depth)
-    kind = str(spec.get("type"))
-    if kind == "object" and spec.get("properties") and depth < 5:
-        props: dict[str, Any] = spec["properties"]
-        keys = [k for k in spec.get("required", []) if k in props]
-        if not keys:
-            keys = [next((k for k in _PREFERRED_KEYS if k in props), next(iter(props)))]
-        return "{" + ", ".join(f'"{k}": {_value(props[k], depth + 1)}' for k in keys) + "}"
-    if kind == "array" and isinstance(spec.get("items"), dict) and depth < 5:
-        return "[" + _value(spec["items"], depth + 1) + "]"
-    return {
-        "string": '"..."',
-        "integer": "1",
-        "number": "1.0",
-        "boolean": "True",
-        "array": "[...]",
-        "object": "{...}",
-    }.get(kind, "...")
-
-
-def _example(action: Action) -> str:
-    """One short, plausible call."""
-    args: list[str] = [f'{p.name}="..."' for p in action.params if p.location == "path"]
-    args += [
-        f'{p.name}="..."'
-        for p in action.params
-        if p.location != "path" and p.required and p.name not in _GENERIC_PARAMS
-    ]
-    if action.filters:
-        name, spec = next(
-            (
-                (n, s)
-                for n, s in action.filters.items()
-                if "equals" in s.operators and not n.startswith("_")
-            ),
-            (None, None),
-        )
-        if name and spec:
-            args.append(f"filter='equals({name},\"...\")'")
-    if action.body:
-        stub_args = _stub_arg_docs(action)
-        data = action.body.schema.get("properties", {}).get("data", {})
-        attrs = data.get("properties", {}).get("attributes", {})
-        required = attrs.get("required", [])
-        props = attrs.get("properties", {})
-        if "ids" in stub_args:
-            args.append('ids=["..."]')
-        elif required and "attributes" in stub_args:
-            pairs = ", ".join(f'"{k}": {_value(props.get(k, {}))}' for k in required[:4])
-            args.append(f"attributes={{{pairs}}}")
-        elif "attributes" in stub_args and props:
-            key = next((k for k in _PREFERRED_KEYS if k in props), next(iter(props)))
-            args.append(f'attributes={{"{key}": {_value(props[key])}}}')
-        elif not stub_args and data:
-            # No stub to name the plain forms: show the JSON:API document the body takes.
-            args.append(f'body={{"data": {_value(data)}}}')
-    return f"{action.function}({', '.join(args)})"
+def _shape_lines(action: Action) -> list[str]:
+    """The nested shapes the spec defines: request attributes, and records that nest."""
+    shapes = shapes_of(action.id)
+    lines: list[str] = []
+    if "attributes" in shapes and action.body is not None:
+        lines.append(f"- attributes shape: {shapes['attributes']}")
+    record = shapes.get("record", "")
+    if "{" in record[1:]:
+        lines.append(f"- record shape: {record}")
+    return lines
 
 
 def signature_of(action: Action) -> Signature:
@@ -335,7 +277,8 @@ def signature_of(action: Action) -> Signature:
         action.summary,
         head,
         *(f"- {line}" for line in _param_docs(action)),
-        f"Example: {_example(action)}",
+        *_shape_lines(action),
+        f"Example: {example_call(action)}",
     ]
     return Signature(
         id=action.id,

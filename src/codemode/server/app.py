@@ -35,6 +35,7 @@ from codemode.server.credentials import (
 from codemode.server.http import HttpAuth, build_http_app, check_exposure, is_loopback
 from codemode.server.mcp_sessions import SessionLimits
 from codemode.server.principals import KeyGate
+from codemode.server.resources import register_resources
 from codemode.server.runtime import Runtime
 from codemode.server.tools import register_tools
 
@@ -235,6 +236,7 @@ def build_server(
         log_level=log_level,
     )
     register_tools(server, runtime)
+    register_resources(server, runtime)
     return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle)
 
 

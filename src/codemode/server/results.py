@@ -53,6 +53,9 @@ class SearchResult(_Model):
     """Ranked functions, best first."""
 
     results: list[SearchResultItem]
+    closest_only: bool = Field(
+        default=False, description="True when no operation does this; results are only the closest"
+    )
 
 
 class Signature(_Model):

@@ -130,13 +130,15 @@ class Runtime:
         """Ranked functions for ``query``, each marked with what the policy will do with it."""
         hits = self.index.search(query, limit)
         marks = self._marks([h.id for h in hits], ctx)
+        unserved = [] if self.index.serves(query) else self.index.unserved(query)
         result = SearchResult(
             results=[
                 SearchResultItem.model_validate(_marked(h.to_dict(), "summary", marks[h.id]))
                 for h in hits
-            ]
+            ],
+            closest_only=bool(hits and unserved),
         )
-        return result, render_hits(hits, query, self._texts(marks))
+        return result, render_hits(hits, query, self._texts(marks), unserved)
 
     def signatures(
         self, names: list[str], ctx: Context[Any, Any] | None = None

@@ -21,21 +21,20 @@ if TYPE_CHECKING:
 
 __all__ = ["EXECUTE_DOC", "GET_SIGNATURE_DOC", "SEARCH_DOC", "register_tools"]
 
-SEARCH_DOC = """Find Klaviyo SDK functions for a task (the whole Klaviyo API is available).
-Returns ranked functions (`klaviyo.<group>.<id>`), each with a one-line summary and kind \
-(read, write, destructive); a mark says when this server refuses one or asks the user first \
-(only the user can change that). Next: get_signature on the ones you will call."""
+SEARCH_DOC = """Find SDK functions for a task among all Klaviyo API operations; one line each: \
+`klaviyo.<group>.<id> [kind] [policy] - summary`. A policy mark means this server refuses it or \
+asks the user first (only the user can change that). "No operation does this" means the API \
+cannot do it; the lines are only the closest. Next: get_signature."""
 
-GET_SIGNATURE_DOC = """Exact Python signatures, parameter docs and return shapes of SDK functions.
-Pass ids (`get_profiles`) or paths (`klaviyo.profiles.get_profiles`) from search_api. Read them \
-before writing code for execute_code."""
+GET_SIGNATURE_DOC = """How to call functions from search_api: parameters, filter fields and \
+operators, paging, include, body and return shapes, and an example that runs once its \
+"<type id>" placeholders hold real ids."""
 
-EXECUTE_DOC = """Run a Python script against the Klaviyo API; returns only what it prints.
-`klaviyo` is the SDK (sync calls, e.g. `klaviyo.profiles.get_profiles(page_size=100)`; a result \
-has `.data`, iterates its records, `.all()` follows every page); `store` is a dict kept across \
-runs of this session (JSON values). Raw responses stay in the sandbox: filter and aggregate in \
-the script, print just the answer (output is capped). dry_run=true performs reads and returns \
-the planned writes without sending them. Pass `session` from the last result to keep its store."""
+EXECUTE_DOC = """Run Python against the Klaviyo API; returns only what it prints.
+Calls return a Result: `.data` (dict or list), iterate records, `.all()` pages, `.next_cursor`, \
+`.included`. Filters: `F.equals("email", x)`, `F.any`, `F.greater_than`, `F.and_`. Errors raise \
+(NotFoundError, BadRequestError, RateLimitError, PolicyError). `store` dict persists; pass \
+`session` back. dry_run plans writes."""
 
 _READ_ONLY_NOTE = "\nThis server is read-only: writes are refused."
 
@@ -58,11 +57,9 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         structured_output=True,
     )
     async def search_api(
-        query: Annotated[
-            str, Field(description="The task in plain words, e.g. 'profiles in a list'")
-        ],
+        query: Annotated[str, Field(description="The task in plain words")],
         ctx: Context,
-        limit: Annotated[int, Field(ge=1, le=20, description="How many functions to return")] = 5,
+        limit: Annotated[int, Field(ge=1, le=20)] = 5,
     ) -> Annotated[CallToolResult, SearchResult]:
         result, text = runtime.search(query, limit, ctx)
         return CallToolResult(
@@ -80,7 +77,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
     async def get_signature(
         names: Annotated[
             list[str],
-            Field(min_length=1, max_length=20, description="Function ids or paths from search_api"),
+            Field(min_length=1, max_length=20, description="Names from search_api"),
         ],
         ctx: Context,
     ) -> Annotated[CallToolResult, SignatureResult]:
@@ -107,15 +104,11 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
     )
     async def execute_code(
         code: Annotated[
-            str, Field(description="Python source; use `klaviyo` and `store`, print the answer")
+            str, Field(description="Python using `klaviyo`, `F`, `store`; print the answer")
         ],
         ctx: Context,
-        dry_run: Annotated[
-            bool, Field(description="Perform reads, plan writes without sending them")
-        ] = False,
-        session: Annotated[
-            str | None, Field(description="The `session` of an earlier result, to keep its store")
-        ] = None,
+        dry_run: Annotated[bool, Field(description="Plan writes, send none")] = False,
+        session: Annotated[str | None, Field(description="`session` of an earlier result")] = None,
     ) -> Annotated[CallToolResult, ExecuteResult]:
         result, text = await runtime.execute(ctx, code, dry_run=dry_run, session=session)
         return CallToolResult(
@@ -123,3 +116,29 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
             structured_content=result.model_dump(mode="json"),
             is_error=result.error is not None,
         )
+
+    _drop_titles(server)
+
+
+def _drop_titles(server: MCPServer[Any]) -> None:
+    """Strip pydantic's generated ``title`` keys from the input schemas.
+
+    They repeat each parameter's name ("Query", "search_apiArguments"), and the model pays for
+    every definition token on every turn.
+    """
+    for name in ("search_api", "get_signature", "execute_code"):
+        tool = server._tool_manager.get_tool(name)  # the SDK keeps schemas on its manager only
+        if tool is not None:
+            _strip(tool.parameters)
+
+
+def _strip(schema: Any) -> None:
+    if isinstance(schema, dict):
+        schema.pop("title", None)
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                for prop in value.values():
+                    _strip(prop)
+            elif key in ("anyOf", "items"):
+                for item in value if isinstance(value, list) else [value]:
+                    _strip(item)

@@ -165,7 +165,7 @@ class FlowsResource(SyncResource):
         attributes: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
-        """Replace a flow step's definition (delay length, split rules, message content) and status; setting it live starts real sends.
+        """Replace one flow step's definition (delay length, split rules, message content); its type stays; a flow's status (draft/manual/live) is set with update_flow.
 
         PATCH /api/flow-actions/{id} (write; scopes: flows:write).
 
@@ -666,7 +666,7 @@ class AsyncFlowsResource(AsyncResource):
         attributes: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
-        """Replace a flow step's definition (delay length, split rules, message content) and status; setting it live starts real sends.
+        """Replace one flow step's definition (delay length, split rules, message content); its type stays; a flow's status (draft/manual/live) is set with update_flow.
 
         PATCH /api/flow-actions/{id} (write; scopes: flows:write).
 

@@ -1,0 +1,84 @@
+"""Held-out figures for ``codemode bench search``: the whole API, unserved requests, agent tasks.
+
+``heldout_untouched.jsonl`` was written and committed before any tuning on the 345 operations
+and is never read while tuning; ``heldout_tuning.jsonl`` is the set tuning looked at. Both name
+answers by operation id; lines with no answer are requests no operation serves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from codemode.catalog import Catalog
+from codemode.search import SearchIndex
+
+__all__ = ["SETS", "agent_tasks", "heldout"]
+
+DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "search"
+SETS = {"untouched": "heldout_untouched.jsonl", "tuning": "heldout_tuning.jsonl"}
+
+
+def _stats(positions: list[int]) -> dict[str, float]:
+    n = len(positions) or 1
+    return {
+        "n": len(positions),
+        "top1": round(sum(p < 1 for p in positions) / n, 4),
+        "top5": round(sum(p < 5 for p in positions) / n, 4),
+        "mrr": round(sum(1 / (p + 1) for p in positions) / n, 4),
+    }
+
+
+def _evaluate(index: SearchIndex, rows: list[dict[str, Any]], catalog: Catalog) -> dict[str, Any]:
+    graded: list[tuple[str, bool, int]] = []
+    unserved = [r["query"] for r in rows if not r["answers"]]
+    for r in rows:
+        if not r["answers"]:
+            continue
+        order = index.rank(r["query"])
+        pos = min((order.index(a) for a in r["answers"] if a in order), default=len(order))
+        graded.append((r["style"], catalog[r["answers"][0]].core, pos))
+    styles = sorted({s for s, _, _ in graded})
+    flagged = [q for q in unserved if not index.serves(q)]
+    false_flags = sum(1 for r in rows if r["answers"] and not index.serves(r["query"]))
+    return {
+        **_stats([p for _, _, p in graded]),
+        "core": _stats([p for _, c, p in graded if c]),
+        "other": _stats([p for _, c, p in graded if not c]),
+        "by_style": {s: _stats([p for st, _, p in graded if st == s]) for s in styles},
+        "unserved": {
+            "n": len(unserved),
+            "said_no_operation": len(flagged),
+            "answerable_wrongly_said_none": false_flags,
+        },
+    }
+
+
+def heldout(index: SearchIndex, catalog: Catalog) -> dict[str, Any]:
+    """Top-1/top-5/MRR on each held-out set, split core / other operations and by style."""
+    out: dict[str, Any] = {}
+    for name, file in SETS.items():
+        path = DATA / file
+        if not path.is_file():
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+        out[name] = _evaluate(index, rows, catalog)
+    return out
+
+
+def agent_tasks(runner: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:
+    """Summary of the agent-style tasks (``codemode.bench.agent``) that ``runner`` ran."""
+    rows = runner()
+    n = len(rows) or 1
+    return {
+        "tasks": len(rows),
+        "first_scripts_ok": sum(r["first_script_ok"] for r in rows),
+        "first_script_rate": round(sum(r["first_script_ok"] for r in rows) / n, 4),
+        "found_in_search": sum(r["found_in_search"] for r in rows),
+        "round_trips_per_task": sum(r["round_trips"] for r in rows) / n,
+        "median_result_tokens": sorted(r["result_tokens"] for r in rows)[len(rows) // 2],
+        "rows": rows,
+    }

@@ -1,0 +1,48 @@
+"""Agent-style tasks through the official MCP client on the demo server (search, signature, script)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+
+from codemode.bench._peers import model_view
+from codemode.bench._tokens import count_json
+from codemode.bench.agent import TASKS, run_tasks
+from codemode.config import Settings
+from codemode.server import DEMO_BASE_URL, build_server
+from codemode.simulator import SimConfig, create_app
+
+pytestmark = pytest.mark.asyncio
+
+
+def _server(tmp_path: Path) -> Any:
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(SimConfig())), base_url=DEMO_BASE_URL
+    )
+    settings = Settings(demo=True, audit_db=tmp_path / "audit.sqlite3")
+    return build_server(settings, transport="memory", http_client=client, log_level="ERROR")
+
+
+async def test_at_least_nine_in_ten_first_scripts_run_and_search_finds_what_they_call(
+    tmp_path: Path,
+) -> None:
+    assert len(TASKS) >= 30
+    built = _server(tmp_path)
+    async with built.running(), Client(built.mcp) as client:
+        rows = await run_tasks(client)
+    ok = [r for r in rows if r["first_script_ok"]]
+    assert len(ok) >= 0.9 * len(rows), [r for r in rows if not r["first_script_ok"]]
+    assert sum(r["found_in_search"] for r in rows) >= 0.9 * len(rows)
+    assert all(r["round_trips"] == 3 and r["result_tokens"] > 0 for r in rows)
+
+
+async def test_the_three_tool_definitions_fit_in_450_tokens(tmp_path: Path) -> None:
+    built = _server(tmp_path)
+    async with built.running(), Client(built.mcp) as client:
+        tools = (await client.list_tools()).tools
+    views = [model_view(t.model_dump(mode="json", by_alias=True, exclude_none=True)) for t in tools]
+    assert count_json(views) <= 450

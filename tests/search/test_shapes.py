@@ -1,0 +1,54 @@
+"""Nested shapes: drawn to the spec's depth within a budget, marked where cut, and kept current."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from codemode.catalog import Catalog
+from codemode.search import get_signatures
+from codemode.search._shapes import render_shape
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_required_keys_are_bare_optional_ones_marked_and_enums_python() -> None:
+    schema = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "on": {"enum": [True, False]},
+            "when": {"type": "string", "format": "date-time"},
+        },
+    }
+    assert render_shape(schema) == "{name: str, on?: True|False, when?: datetime}"
+
+
+def test_a_deep_schema_is_cut_with_a_depth_marker() -> None:
+    node: dict[str, object] = {"type": "string"}
+    for i in range(12):
+        node = {"type": "object", "properties": {f"level{i}_" + "x" * 60: node}}
+    text = render_shape(node)
+    assert text.endswith("; {…} deeper)") and "{…}" in text and len(text) < 900
+
+
+def test_signatures_show_nested_request_and_record_shapes(catalog: Catalog) -> None:
+    sigs, _ = get_signatures(["create_segment", "query_metric_aggregates"], catalog)
+    segment, aggregates = sigs
+    assert (
+        "attributes shape: {name: str, definition: {condition_groups: [{conditions:" in segment.doc
+    )
+    assert 'measurements: ["count"|"sum_value"|"unique"]' in aggregates.doc
+    assert "record shape: {dates: [datetime], data: [{dimensions: [str]" in aggregates.doc
+
+
+def test_the_shipped_shapes_are_current() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_shapes.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
