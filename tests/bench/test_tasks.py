@@ -47,8 +47,7 @@ def test_scripts_only_use_placeholders_the_context_fills(task: Task) -> None:
         task.code.script,
         task.peer.code,
         task.prompt,
-        *task.code.queries,
-        *task.peer.queries,
+        *task.queries,
     ):
         names = {
             m.group("named") or m.group("braced")

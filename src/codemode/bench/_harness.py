@@ -14,7 +14,10 @@ What is counted, in o200k_base tokens (``_tokens``), for every mode alike:
 - **results**: each tool result's text that enters the context.
 
 Turns: one per round of tool calls (independent calls made in parallel share a round) plus the
-final answer turn.
+final answer turn. Each round trip is also kept on its own (``Usage.round_trips``), by kind:
+``definitions`` (per turn, all turns), ``search``, ``signature`` (arguments plus result),
+``code`` (the script or, for classic, a call's arguments) and ``output`` (what came back), so a
+change shows where it helped.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from codemode.bench._tokens import count_json, count_tokens
 __all__ = [
     "ANCHOR",
     "BASE_URL",
+    "KINDS",
     "Bench",
     "ClassicAgent",
     "CodeAgent",
@@ -58,6 +62,17 @@ class ToolFailed(Exception):
     """A tool answered with ``isError``; a scripted agent treats that as a failed task."""
 
 
+KINDS = ("definitions", "search", "signature", "code", "output")
+_TOOL_KINDS = {
+    "search_api": "search",
+    "search": "search",
+    "get_signature": "signature",
+    "get_schema": "signature",
+    "execute_code": "code",
+    "execute": "code",
+}
+
+
 @dataclass
 class Usage:
     """Token counts of one task in one mode."""
@@ -67,6 +82,7 @@ class Usage:
     argument_tokens: int = 0
     result_tokens: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    searches: list[str] = field(default_factory=list)
 
     @property
     def definition_tokens(self) -> int:
@@ -81,7 +97,37 @@ class Usage:
         result = count_tokens(text)
         self.argument_tokens += args
         self.result_tokens += result
-        self.calls.append({"tool": tool, "argument_tokens": args, "result_tokens": result})
+        kind = _TOOL_KINDS.get(
+            tool, "code"
+        )  # a classic action call: the model writes its arguments
+        self.calls.append(
+            {"tool": tool, "kind": kind, "argument_tokens": args, "result_tokens": result}
+        )
+
+    def round_trips(self) -> list[dict[str, Any]]:
+        """Every round trip in order with its tokens; the definitions first, for all turns."""
+        trips: list[dict[str, Any]] = [
+            {"kind": "definitions", "tokens": self.definition_tokens, "turns": self.turns}
+        ]
+        for call in self.calls:
+            if call["kind"] == "code":
+                trips.append(
+                    {"kind": "code", "tool": call["tool"], "tokens": call["argument_tokens"]}
+                )
+                trips.append(
+                    {"kind": "output", "tool": call["tool"], "tokens": call["result_tokens"]}
+                )
+            else:
+                tokens = call["argument_tokens"] + call["result_tokens"]
+                trips.append({"kind": call["kind"], "tool": call["tool"], "tokens": tokens})
+        return trips
+
+    def breakdown(self) -> dict[str, int]:
+        """Tokens by kind of round trip (the five kinds sum to ``total``)."""
+        sums = dict.fromkeys(KINDS, 0)
+        for trip in self.round_trips():
+            sums[trip["kind"]] += trip["tokens"]
+        return sums
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +138,9 @@ class Usage:
             "argument_tokens": self.argument_tokens,
             "result_tokens": self.result_tokens,
             "total_tokens": self.total,
+            "breakdown": self.breakdown(),
+            "searches": list(self.searches),
+            "round_trips": self.round_trips(),
         }
 
 
@@ -195,10 +244,12 @@ class _Agent:
     def __init__(self, client: Any, usage: Usage) -> None:
         self.client = client
         self.usage = usage
+        self.shown_signatures: set[str] = set()
 
     def reset(self) -> None:
         """Start counting a new task (the definitions per turn stay as listed)."""
         self.usage = Usage(definition_tokens_per_turn=self.usage.definition_tokens_per_turn)
+        self.shown_signatures = set()
 
     async def list_definitions(self) -> list[dict[str, Any]]:
         listed = await self.client.list_tools()
@@ -257,9 +308,13 @@ class CodeAgent(_Agent):
     """This project's three tools: search_api, get_signature, execute_code."""
 
     async def search(self, query: str, limit: int = 5) -> list[str]:
+        """Ids of the functions found; those shown with their signature count as read."""
         self.usage.turns += 1
+        self.usage.searches.append(query)
         await self._call("search_api", {"query": query, "limit": limit})
-        return [r["id"] for r in self._structured.get("results", [])]
+        results = self._structured.get("results", [])
+        self.shown_signatures.update(r["id"] for r in results if r.get("signature"))
+        return [r["id"] for r in results]
 
     async def signatures(self, names: list[str]) -> None:
         self.usage.turns += 1
@@ -285,6 +340,7 @@ class PeerAgent(_Agent):
 
     async def search(self, query: str, limit: int = 5) -> list[str]:
         self.usage.turns += 1
+        self.usage.searches.append(query)
         text = await self._call("search", {"query": query, "limit": limit})
         return [line[2:].split(":", 1)[0] for line in text.splitlines() if line.startswith("- ")]
 

@@ -15,6 +15,8 @@ from the simulator's store (and, for writes, the state left behind).
 
 from __future__ import annotations
 
+import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +33,6 @@ from codemode.bench._harness import (
     ANCHOR,
     Bench,
     ClassicAgent,
-    PeerAgent,
     Usage,
     World,
     new_world,
@@ -39,7 +40,7 @@ from codemode.bench._harness import (
 )
 from codemode.bench._klaviyo_mcp import coverage
 from codemode.bench._peers import PeerUnavailable, list_klaviyo_mcp_tools, model_view
-from codemode.bench._tasks import Task, context_for, run_classic, run_code, run_peer
+from codemode.bench._tasks import Task, context_for, fill, run_classic, run_plan
 from codemode.bench._tasks_commerce import COMMERCE_TASKS
 from codemode.bench._tasks_insights import INSIGHT_TASKS
 from codemode.bench._tasks_marketing import MARKETING_TASKS
@@ -60,6 +61,8 @@ async def _run_mode(
 ) -> tuple[dict[str, Any], list[str]]:
     """Run one task in one mode on ``world``; returns the record and the tools called."""
     started = time.perf_counter()
+    if mode in task.unsupported:
+        return {"unsupported": task.unsupported[mode]}, []
     ctx = context_for(task, world)
     found: bool | None = None
     usage = Usage()
@@ -68,13 +71,14 @@ async def _run_mode(
         usage = agent.usage
         if isinstance(agent, ClassicAgent):
             answer = await run_classic(task, agent, ctx)
-        elif isinstance(agent, PeerAgent):
-            answer, found = await run_peer(task, agent, ctx)
         else:
-            answer, found = await run_code(task, agent, ctx)
+            answer, found = await run_plan(task, agent, ctx)
     except Exception as exc:  # a failed mode is a result to report, not a crash
         return {"error": f"{type(exc).__name__}: {_first_line(exc)}", **usage.as_dict()}, []
-    correct = task.compare(answer, truth)
+    if task.expect_error is not None:
+        correct = bool(re.search(task.expect_error, json.dumps(answer, default=str)))
+    else:
+        correct = task.compare(answer, truth)
     verified = task.verify(world, ctx, mode) if task.verify is not None else None  # type: ignore[arg-type]
     record: dict[str, Any] = {
         **usage.as_dict(),
@@ -119,7 +123,9 @@ async def _run_tasks(
             else:
                 world = new_world()
             if index == 0:
-                truth = await task.truth(world, context_for(task, world))
+                ctx = context_for(task, world)
+                row["queries"] = [fill(q, ctx) for q in task.queries]
+                truth = await task.truth(world, ctx)
             record, calls = await _run_mode(bench, task, mode, world, truth)
             row["modes"][mode] = record
             if mode == "classic":
