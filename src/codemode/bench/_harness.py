@@ -429,6 +429,8 @@ async def open_bench() -> AsyncIterator[Bench]:
             await peer.list_definitions()
         except (PeerUnavailable, ImportError) as exc:
             peer_error = str(exc)
+        except Exception as exc:  # a peer that crashes is reported, and the others still run
+            peer_error = f"crashed while starting: {type(exc).__name__}: {exc}"[:300]
         try:
             yield Bench(switch=switch, classic=classic, peer=peer, code=code, peer_error=peer_error)
         finally:

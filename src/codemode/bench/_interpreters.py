@@ -45,7 +45,7 @@ class Found:
 def candidates(minimum: tuple[int, int], home: Path | None = None) -> list[str]:
     """Interpreters worth probing, most preferred first, without duplicates."""
     found: list[str] = []
-    if sys.version_info[:2] >= minimum:
+    if _own_version() >= minimum:
         found.append(sys.executable)
     for minor in range(_NEWEST_MINOR, minimum[1] - 1, -1):
         path = shutil.which(f"python{minimum[0]}.{minor}")
@@ -58,6 +58,10 @@ def candidates(minimum: tuple[int, int], home: Path | None = None) -> list[str]:
     if uv:
         found.extend(_uv_pythons(uv, minimum))
     return list(dict.fromkeys(found))
+
+
+def _own_version() -> tuple[int, int]:
+    return (sys.version_info[0], sys.version_info[1])
 
 
 def _minor_of(version: str) -> int:

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
 import os
 import shutil
@@ -27,6 +26,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.server import Server
 from mcp.shared.memory import create_client_server_memory_streams
 
+from codemode.bench._interpreters import find_python
 from codemode.errors import CodemodeError
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "KlaviyoMcpListing",
     "PeerUnavailable",
     "build_fastmcp_codemode",
+    "home_relative",
     "list_klaviyo_mcp_tools",
     "model_view",
 ]
@@ -139,46 +140,73 @@ class KlaviyoMcpListing:
     tools: list[dict[str, Any]]
 
 
-def _python313() -> str | None:
-    for name in ("python3.14", "python3.13"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[3-9]*/bin/python3")))
-    return pyenv[-1] if pyenv else None
+KLAVIYO_MCP_PYTHON = (3, 13)
+
+
+def _run_step(args: list[str], what: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """One setup step; any failure (exit code, missing file, timeout) becomes PeerUnavailable."""
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise PeerUnavailable(f"{what} did not finish within {timeout:.0f} s") from exc
+    except OSError as exc:
+        raise PeerUnavailable(f"{what} could not start: {exc.strerror or exc}") from exc
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise PeerUnavailable(f"{what} failed (exit {done.returncode}): {tail[:300]}")
+    return done
+
+
+def home_relative(text: str) -> str:
+    """``text`` with the home folder written ``~`` (results are committed; paths are not)."""
+    home = str(Path.home())
+    return text.replace(home, "~") if home not in ("", "/") else text
 
 
 def _ensure_venv(root: Path, log: Callable[[str], None]) -> Path:
     venv = root / _VENV_DIR / KLAVIYO_MCP_PACKAGE
     exe = venv / "bin" / KLAVIYO_MCP_PACKAGE
-    if exe.exists():
+    if exe.exists() and _probe_ok(venv / "bin" / "python"):
         return exe
-    python = _python313()
-    if python is None:
+    found = find_python(KLAVIYO_MCP_PYTHON)
+    if found.python is None:
         raise PeerUnavailable(
-            f"{KLAVIYO_MCP_PACKAGE} needs Python >= 3.13 and none was found (python3.13 on PATH "
-            "or under ~/.pyenv/versions)"
+            f"{KLAVIYO_MCP_PACKAGE} needs " + home_relative(found.reason(KLAVIYO_MCP_PYTHON))
         )
-    log(f"creating {venv.relative_to(root)} with {python} (first run only)")
-    subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True)
-    log(f"pip install {KLAVIYO_MCP_PACKAGE} (first run only; about a minute)")
-    done = subprocess.run(
-        [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            KLAVIYO_MCP_PACKAGE,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if done.returncode != 0 or not exe.exists():
+    shutil.rmtree(venv, ignore_errors=True)
+    log(f"creating {venv.relative_to(root)} with Python {found.version} (first run only)")
+    try:
+        _run_step([found.python, "-m", "venv", str(venv)], "creating its virtual environment", 300)
+        log(f"pip install {KLAVIYO_MCP_PACKAGE} (first run only; about a minute)")
+        _run_step(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                KLAVIYO_MCP_PACKAGE,
+            ],
+            f"pip install {KLAVIYO_MCP_PACKAGE}",
+            900,
+        )
+    except PeerUnavailable:
         shutil.rmtree(venv, ignore_errors=True)
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise PeerUnavailable(f"pip install {KLAVIYO_MCP_PACKAGE} failed: {' | '.join(tail)}")
+        raise
+    if not exe.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        raise PeerUnavailable(f"pip install {KLAVIYO_MCP_PACKAGE} made no {exe.name} command")
     return exe
+
+
+def _probe_ok(python: Path) -> bool:
+    try:
+        return (
+            subprocess.run([str(python), "-c", ""], capture_output=True, timeout=30).returncode == 0
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def _installed_version(exe: Path) -> str:

@@ -39,7 +39,7 @@ from codemode.bench._harness import (
     open_bench,
 )
 from codemode.bench._klaviyo_mcp import coverage
-from codemode.bench._peers import PeerUnavailable, list_klaviyo_mcp_tools, model_view
+from codemode.bench._peers import PeerUnavailable, home_relative, list_klaviyo_mcp_tools, model_view
 from codemode.bench._tasks import Task, context_for, fill, run_classic, run_plan
 from codemode.bench._tasks_commerce import COMMERCE_TASKS
 from codemode.bench._tasks_insights import INSIGHT_TASKS
@@ -141,7 +141,8 @@ def _reduction(ours: int, theirs: int) -> float:
 
 
 def _ok(row: Mapping[str, Any], mode: str) -> bool:
-    return "error" not in row["modes"].get(mode, {"error": "not run"})
+    record = row["modes"].get(mode, {"error": "not run"})
+    return "error" not in record and "unsupported" not in record
 
 
 def _pair(rows: Sequence[Mapping[str, Any]], other: str) -> tuple[list[float], float | None]:
@@ -167,6 +168,9 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     totals = total("total_tokens")
     both = [r for r in rows if _ok(r, "code") and _ok(r, "classic")]
     correct = {m: sum(1 for r in rows if r["modes"].get(m, {}).get("correct")) for m in MODES}
+    attempted = {
+        m: sum(1 for r in rows if "unsupported" not in r["modes"].get(m, {})) for m in MODES
+    }
     return {
         "tasks": len(rows),
         "median_reduction_vs_classic": round(statistics.median(vs_classic), 4)
@@ -195,7 +199,8 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
         "result_tokens": total("result_tokens"),
         "argument_tokens": total("argument_tokens"),
         "correct": correct,
-        "all_correct": all(correct[m] == len(rows) for m in MODES),
+        "all_correct": all(correct[m] == attempted[m] for m in MODES),
+        "unsupported": {m: len(rows) - attempted[m] for m in MODES},
         "klaviyo_mcp_tool_definition_tokens": klaviyo.get("definition_tokens"),
         "klaviyo_mcp_tools": klaviyo.get("tools"),
         "klaviyo_mcp_tasks_covered": sum(
@@ -208,7 +213,12 @@ async def _klaviyo(log: Callable[[str], None]) -> dict[str, Any]:
     try:
         listing = await list_klaviyo_mcp_tools(REPO, SHARED, log)
     except PeerUnavailable as exc:
-        return {"available": False, "reason": str(exc)}
+        return {"available": False, "reason": home_relative(str(exc))}
+    except Exception as exc:  # a peer that crashes is a row in the table, never a traceback
+        return {
+            "available": False,
+            "reason": home_relative(f"crashed: {type(exc).__name__}: {_first_line(exc)}"),
+        }
     views = [model_view(t) for t in listing.tools]
     return {
         "available": True,
@@ -306,10 +316,18 @@ def _classic_info() -> dict[str, Any]:
 
 
 def _fmt(record: Mapping[str, Any]) -> str:
+    if "unsupported" in record:
+        return "[yellow]n/a[/]"
     if "error" in record:
         return "[red]error[/]"
     mark = "" if record.get("correct") else " [red]✗[/]"
     return f"{record['total_tokens']:,}{mark}"
+
+
+def _klaviyo_cell(row: Mapping[str, Any], klaviyo: Mapping[str, Any]) -> str:
+    if not klaviyo.get("available"):
+        return "[yellow]unavailable[/]"
+    return "covered" if row.get("klaviyo_mcp", {}).get("covered") else "-"
 
 
 def _pct(value: float | None) -> str:
@@ -322,7 +340,17 @@ def _print(
     summary: Mapping[str, Any],
     klaviyo: Mapping[str, Any],
 ) -> None:
-    table = Table(title="Tokens per task (o200k_base): definitions x turns + arguments + results")
+    notes = []
+    peer_errors = {r["modes"]["peer"].get("error") for r in rows if "error" in r["modes"]["peer"]}
+    if peer_errors and all("error" in r["modes"]["peer"] for r in rows):
+        notes.append(f"FastMCP CodeMode did not run: {sorted(peer_errors)[0]}")
+    if not klaviyo.get("available"):
+        notes.append(f"Klaviyo MCP did not run: {klaviyo.get('reason')}")
+    table = Table(
+        title="Tokens per task (o200k_base): definitions x turns + arguments + results",
+        caption="\n".join(notes) or None,
+        caption_justify="left",
+    )
     for name, justify in (
         ("task", "left"),
         ("classic", "right"),
@@ -342,7 +370,7 @@ def _print(
             _fmt(m["code"]),
             _pct(r.get("reduction_vs_classic")),
             _pct(r.get("reduction_vs_peer")),
-            "covered" if r.get("klaviyo_mcp", {}).get("covered") else "-",
+            _klaviyo_cell(r, klaviyo),
         )
     console.print(table)
     console.print(
