@@ -35,6 +35,7 @@ __all__ = [
     "CodePlan",
     "PeerPlan",
     "Task",
+    "classic_from_peer",
     "context_for",
     "fill",
     "peer_detail",
@@ -160,7 +161,12 @@ async def run_plan(
             await agent.signatures(
                 [f for f in task.code.functions if f.rsplit(".", 1)[-1] in unread]
             )
-        result = await agent.execute(script, dry_run=task.code.dry_run)
+        try:
+            result = await agent.execute(script, dry_run=task.code.dry_run)
+        except ToolFailed as exc:
+            if task.expect_error:
+                return {"error": str(exc)}, found_by_plan
+            raise
         if result.get("error"):
             if task.expect_error:
                 return {"error": result["error"]}, found_by_plan
@@ -201,6 +207,36 @@ def peer_detail(task: Task) -> str:
     catalog = load_catalog()
     actions = [catalog[t] for t in task.peer.tools if t in catalog]
     return "full" if any(a.body is not None for a in actions) else "detailed"
+
+
+def classic_from_peer(
+    code: str, *, expect_error: bool = False
+) -> Callable[[ClassicAgent, Mapping[str, Any]], Awaitable[Any]]:
+    """A classic agent making exactly the calls of FastMCP CodeMode's ``code``, one per turn.
+
+    The code is the body of an ``async`` function calling ``await call_tool(name, args)``; here each
+    such call becomes a classic tool call whose raw result enters the context. With
+    ``expect_error``, a failed call ends the task with the error as its answer.
+    """
+    source = "async def _plan(call_tool):\n" + "".join(
+        f"    {line}\n" for line in code.splitlines()
+    )
+
+    async def run(agent: ClassicAgent, ctx: Mapping[str, Any]) -> Any:
+        namespace: dict[str, Any] = {}
+        exec(compile(fill(source, ctx), "<classic plan>", "exec"), namespace)
+
+        async def call_tool(name: str, arguments: dict[str, Any]) -> Any:
+            return await agent.call(name, **arguments)
+
+        try:
+            return await namespace["_plan"](call_tool)
+        except ToolFailed as exc:
+            if expect_error:
+                return {"error": str(exc)}
+            raise
+
+    return run
 
 
 def records(doc: Mapping[str, Any] | None) -> list[dict[str, Any]]:

@@ -44,11 +44,14 @@ from codemode.bench._tasks import Task, context_for, fill, run_classic, run_plan
 from codemode.bench._tasks_commerce import COMMERCE_TASKS
 from codemode.bench._tasks_insights import INSIGHT_TASKS
 from codemode.bench._tasks_marketing import MARKETING_TASKS
+from codemode.bench._tasks_more import MORE_TASKS
 from codemode.bench._tasks_people import PEOPLE_TASKS
 
 __all__ = ["MODES", "TASKS", "run", "summarize"]
 
-TASKS: tuple[Task, ...] = INSIGHT_TASKS + PEOPLE_TASKS + MARKETING_TASKS + COMMERCE_TASKS
+TASKS: tuple[Task, ...] = (
+    INSIGHT_TASKS + PEOPLE_TASKS + MARKETING_TASKS + COMMERCE_TASKS + MORE_TASKS
+)
 MODES = ("classic", "peer", "code")
 QUICK_TASKS = ("customer_city_and_lists", "set_loyalty_tier")
 REPO = Path(__file__).resolve().parents[3]
