@@ -16,7 +16,7 @@ from codemode.bench._harness import World
 from codemode.bench._tasks import CodePlan, PeerPlan, Task, classic_from_peer
 from codemode.bench._tasks_insights import metric_id, profile_email
 
-__all__ = ["MORE_TASKS"]
+__all__ = ["MORE_TASKS", "task"]
 
 
 def _since(w: World, metric: str, iso: str) -> list[Any]:
@@ -29,7 +29,7 @@ def _since(w: World, metric: str, iso: str) -> list[Any]:
     ]
 
 
-def _task(
+def task(
     id: str,
     category: str,
     prompt: str,
@@ -41,6 +41,7 @@ def _task(
     code: str,
     **extra: Any,
 ) -> Task:
+    """A task whose classic agent makes the calls of the FastMCP code (``classic_from_peer``)."""
     return Task(
         id=id,
         category=category,
@@ -66,7 +67,7 @@ async def _viewers_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return {"views": len(events), "viewers": len({e.rels.get("profile") for e in events})}
 
 
-VIEWERS = _task(
+VIEWERS = task(
     "distinct_product_viewers_90_days",
     "events",
     "In the last 90 days, how many product views were there, and how many distinct people viewed a product?",
@@ -106,7 +107,7 @@ async def _countries_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return [[c, n] for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))]
 
 
-COUNTRIES = _task(
+COUNTRIES = task(
     "customers_per_country_all_profiles",
     "profiles",
     "Across every profile in the account, how many customers live in each country? Largest first.",
@@ -150,7 +151,7 @@ async def _recent_orders_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return [[emails[e.rels["profile"]], e.attributes["event_properties"]["$value"]] for e in events]
 
 
-RECENT_ORDERS = _task(
+RECENT_ORDERS = task(
     "latest_orders_with_emails",
     "events",
     "Who placed the five most recent orders? Give each customer's email and the order value.",
@@ -180,7 +181,7 @@ async def _flow_actions_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return {name: counts.get(fid, 0) for fid, name in sorted(live.items(), key=lambda kv: kv[1])}
 
 
-FLOW_ACTIONS = _task(
+FLOW_ACTIONS = task(
     "live_flows_action_counts",
     "flows",
     "How many actions (steps) does each live flow have?",
@@ -219,7 +220,7 @@ async def _engagement_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return {"opened": len(opened), "clicked": len(clicked), "click_to_open": rate}
 
 
-ENGAGEMENT = _task(
+ENGAGEMENT = task(
     "email_click_to_open_30_days",
     "reporting",
     "Over the last 30 days, how many email opens and clicks were there, and what is the click-to-open rate?",
@@ -259,7 +260,7 @@ async def _account_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return {"timezone": a["timezone"], "currency": a["preferred_currency"]}
 
 
-ACCOUNT = _task(
+ACCOUNT = task(
     "account_timezone_currency",
     "accounts",
     "Which timezone and currency is this Klaviyo account set to?",
@@ -283,7 +284,7 @@ async def _forms_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return sorted(f.attributes["name"] for f in w.table("form") if f.attributes["status"] == "live")
 
 
-LIVE_FORMS = _task(
+LIVE_FORMS = task(
     "live_signup_forms",
     "forms",
     "Which sign-up forms are live right now?",
@@ -309,7 +310,7 @@ async def _images_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return [[i.attributes["name"], int(i.attributes["size"])] for i in images[:3]]
 
 
-BIG_IMAGES = _task(
+BIG_IMAGES = task(
     "largest_images",
     "images",
     "Which three images in the library are the largest? Name and size in bytes.",
@@ -334,7 +335,7 @@ async def _editors_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return dict(sorted(Counter(t.attributes["editor_type"] for t in w.table("template")).items()))
 
 
-TEMPLATE_EDITORS = _task(
+TEMPLATE_EDITORS = task(
     "templates_by_editor",
     "templates",
     "How many email templates does the account have per editor type?",
@@ -369,7 +370,7 @@ async def _clv_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return {"predicted_clv": pa["predicted_clv"], "churn_probability": pa["churn_probability"]}
 
 
-CLV = _task(
+CLV = task(
     "predicted_lifetime_value",
     "profiles",
     "What is $email's predicted customer lifetime value and churn probability?",
@@ -402,7 +403,7 @@ async def _list_sizes_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     }
 
 
-LIST_SIZES = _task(
+LIST_SIZES = task(
     "list_member_counts",
     "lists",
     "How many profiles are on each of our lists?",
@@ -442,7 +443,7 @@ async def _tags_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return dict(sorted(out.items()))
 
 
-TAG_GROUPS = _task(
+TAG_GROUPS = task(
     "tags_per_tag_group",
     "tags",
     "List every tag group with the tags it holds.",
@@ -478,7 +479,7 @@ async def _segments_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     )
 
 
-CUSTOMER_SEGMENTS = _task(
+CUSTOMER_SEGMENTS = task(
     "customer_segments",
     "segments",
     "Which segments is $email in?",
@@ -523,7 +524,7 @@ def _club_verify(w: World, ctx: Mapping[str, Any], mode: str) -> bool:
     return sorted(w.named("list", CLUB_CANADA).rels.get("profiles") or []) == _club_canada(w)
 
 
-CLUB_LIST = _task(
+CLUB_LIST = task(
     "club_members_in_canada_list",
     "lists",
     f"Make a new list '{CLUB_CANADA}' holding the Trail Running Club members who live in Canada, then confirm from the list itself how many members it has.",
@@ -575,7 +576,7 @@ async def _webhook_truth(w: World, ctx: Mapping[str, Any]) -> Any:
     return {"enabled": False}
 
 
-DISABLE_WEBHOOK = _task(
+DISABLE_WEBHOOK = task(
     "pause_erp_webhook",
     "webhooks",
     "Pause the 'Order sync to ERP' webhook (disable it, keep it), then confirm it is disabled.",
@@ -612,7 +613,7 @@ def _coupon_verify(w: World, ctx: Mapping[str, Any], mode: str) -> bool:
     return any(c.id == SPRING for c in w.table("coupon")) and len(codes) == 5
 
 
-COUPON = _task(
+COUPON = task(
     "new_coupon_with_codes",
     "coupons",
     f"Create a coupon {SPRING} (25% off spring gear) with five codes {SPRING}-A to {SPRING}-E, then confirm how many codes it has.",
@@ -643,7 +644,7 @@ return {{"codes": len(doc["data"])}}
 MISSING_CAMPAIGN = "01JZZZZZZZZZZZZZZZZZZZZZZZ"
 
 
-BAD_ID = _task(
+BAD_ID = task(
     "campaign_with_bad_id",
     "errors",
     f"What is the status of campaign {MISSING_CAMPAIGN}?",
@@ -667,7 +668,7 @@ def _default_group_kept(w: World, ctx: Mapping[str, Any], mode: str) -> bool:
     return any(g.attributes.get("default") is True for g in w.table("tag-group"))
 
 
-REFUSED_DELETE = _task(
+REFUSED_DELETE = task(
     "delete_default_tag_group_refused",
     "errors",
     "Delete the default tag group.",
