@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ __all__ = [
     "Bench",
     "ClassicAgent",
     "CodeAgent",
+    "KlaviyoAgent",
     "PeerAgent",
     "ToolFailed",
     "Usage",
@@ -164,9 +165,17 @@ class Switch(httpx.AsyncBaseTransport):
 
     def __init__(self) -> None:
         self._transport: httpx.ASGITransport | None = None
+        self.app: Any = None
 
     def use(self, app: Any) -> None:
+        self.app = app
         self._transport = httpx.ASGITransport(app=app)
+
+    def current(self) -> Any:
+        """The selected simulator app (what the loopback server for Klaviyo's server serves)."""
+        if self.app is None:
+            raise RuntimeError("no simulator selected")
+        return self.app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._transport is None:
@@ -364,33 +373,59 @@ class PeerAgent(_Agent):
         return await self.client.call_tool_mcp(tool, arguments)
 
 
+class KlaviyoAgent(_Agent):
+    """Klaviyo's own MCP server (28 curated tools): one tool call per turn, its answers as JSON."""
+
+    async def call(self, tool: str, **arguments: Any) -> Any:
+        """One tool call in its own turn; returns its parsed answer."""
+        self.usage.turns += 1
+        text = await self._call(tool, {"model": "other", **arguments})
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+
+AnyAgent = ClassicAgent | PeerAgent | CodeAgent | KlaviyoAgent
+
+
 @dataclass
 class Bench:
-    """The three servers and their connected agents, built once, switched between worlds."""
+    """The servers and their connected agents, built once, switched between worlds."""
 
     switch: Switch
     classic: ClassicAgent
     peer: PeerAgent | None
     code: CodeAgent
     peer_error: str | None = None
+    klaviyo: KlaviyoAgent | None = None
+    klaviyo_info: dict[str, Any] = field(default_factory=dict)
 
-    def agent(self, mode: str, world: World) -> ClassicAgent | PeerAgent | CodeAgent:
+    def agent(self, mode: str, world: World) -> AnyAgent:
         """The agent of ``mode``, pointed at ``world`` and with fresh counts."""
-        agent: ClassicAgent | PeerAgent | CodeAgent | None = {
+        agent: AnyAgent | None = {
             "classic": self.classic,
             "peer": self.peer,
             "code": self.code,
+            "klaviyo": self.klaviyo,
         }[mode]
         if agent is None:
-            raise RuntimeError(f"{mode} is unavailable: {self.peer_error}")
+            reason = self.peer_error if mode == "peer" else self.klaviyo_info.get("reason")
+            raise RuntimeError(f"{mode} is unavailable: {reason}")
         self.switch.use(world.app)
         agent.reset()
         return agent
 
 
 @asynccontextmanager
-async def open_bench() -> AsyncIterator[Bench]:
-    """Build the classic server, FastMCP CodeMode over it, and this project's server; connect all."""
+async def open_bench(
+    *, klaviyo: bool = False, log: Callable[[str], None] = lambda _: None
+) -> AsyncIterator[Bench]:
+    """Build the classic server, FastMCP CodeMode over it, and this project's server; connect all.
+
+    With ``klaviyo``, also start Klaviyo's own server offline against a loopback simulator; when
+    it cannot run, ``klaviyo_info`` says why and the others run as usual.
+    """
     from codemode import AsyncKlaviyo
     from codemode.bench._classic import build_classic_server
     from codemode.bench._peers import PeerUnavailable, build_fastmcp_codemode
@@ -431,7 +466,40 @@ async def open_bench() -> AsyncIterator[Bench]:
             peer_error = str(exc)
         except Exception as exc:  # a peer that crashes is reported, and the others still run
             peer_error = f"crashed while starting: {type(exc).__name__}: {exc}"[:300]
+        bench = Bench(switch=switch, classic=classic, peer=peer, code=code, peer_error=peer_error)
+        if klaviyo:
+            await _start_klaviyo(bench, stack, log)
         try:
-            yield Bench(switch=switch, classic=classic, peer=peer, code=code, peer_error=peer_error)
+            yield bench
         finally:
             await http.aclose()
+
+
+async def _start_klaviyo(bench: Bench, stack: AsyncExitStack, log: Callable[[str], None]) -> None:
+    from codemode.bench._klaviyo_server import connect_klaviyo, loopback
+    from codemode.bench._peers import KLAVIYO_MCP_PACKAGE, PeerUnavailable, home_relative
+    from codemode.simulator import DEMO_PRIVATE_KEY
+
+    try:
+        url = await stack.enter_async_context(loopback(bench.switch.current))
+        client, version = await connect_klaviyo(stack, url, DEMO_PRIVATE_KEY, log)
+        agent = KlaviyoAgent(client, Usage())
+        listed = await client.list_tools()
+        raw = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+        views = await agent.list_definitions()
+    except PeerUnavailable as exc:
+        bench.klaviyo_info = {"available": False, "reason": home_relative(str(exc))}
+        return
+    except Exception as exc:  # a peer that crashes is a note in the table, never a traceback
+        reason = f"crashed: {type(exc).__name__}: {exc}"[:300]
+        bench.klaviyo_info = {"available": False, "reason": home_relative(reason)}
+        return
+    bench.klaviyo = agent
+    bench.klaviyo_info = {
+        "available": True,
+        "package": f"{KLAVIYO_MCP_PACKAGE} {version}",
+        "tools": len(views),
+        "tool_names": [t["name"] for t in views],
+        "definition_tokens": agent.usage.definition_tokens_per_turn,
+        "tools_list_tokens": count_json(raw),
+    }

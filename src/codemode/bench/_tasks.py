@@ -28,7 +28,14 @@ from datetime import timedelta
 from string import Template
 from typing import Any, Literal
 
-from codemode.bench._harness import ClassicAgent, CodeAgent, PeerAgent, ToolFailed, World
+from codemode.bench._harness import (
+    ClassicAgent,
+    CodeAgent,
+    KlaviyoAgent,
+    PeerAgent,
+    ToolFailed,
+    World,
+)
 from codemode.catalog import load_catalog
 
 __all__ = [
@@ -86,6 +93,8 @@ class Task:
     """A task that fails on purpose: a regular expression the error the agent reads must match."""
     needs_api: str | None = None
     """An operation id the task needs that this build's catalog or simulator may lack."""
+    klaviyo: Callable[[KlaviyoAgent, Mapping[str, Any]], Awaitable[Any]] | None = None
+    """How an agent does the task with Klaviyo's own MCP server (None: its tools do not cover it)."""
 
 
 def same(answer: Any, truth: Any) -> bool:

@@ -20,6 +20,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,27 +34,35 @@ from codemode.bench._harness import (
     ANCHOR,
     Bench,
     ClassicAgent,
+    KlaviyoAgent,
     Usage,
     World,
     new_world,
     open_bench,
 )
 from codemode.bench._klaviyo_mcp import coverage
-from codemode.bench._peers import PeerUnavailable, home_relative, list_klaviyo_mcp_tools, model_view
+from codemode.bench._peers import model_view
 from codemode.bench._tasks import Task, context_for, fill, run_classic, run_plan
 from codemode.bench._tasks_commerce import COMMERCE_TASKS
 from codemode.bench._tasks_insights import INSIGHT_TASKS
 from codemode.bench._tasks_jobs import JOB_TASKS
+from codemode.bench._tasks_klaviyo import KLAVIYO_PLANS
 from codemode.bench._tasks_marketing import MARKETING_TASKS
 from codemode.bench._tasks_more import MORE_TASKS
 from codemode.bench._tasks_people import PEOPLE_TASKS
 
 __all__ = ["MODES", "TASKS", "pending_reason", "run", "summarize"]
 
-TASKS: tuple[Task, ...] = (
-    INSIGHT_TASKS + PEOPLE_TASKS + MARKETING_TASKS + COMMERCE_TASKS + MORE_TASKS + JOB_TASKS
+TASKS: tuple[Task, ...] = tuple(
+    replace(task, klaviyo=KLAVIYO_PLANS.get(task.id))
+    for task in INSIGHT_TASKS
+    + PEOPLE_TASKS
+    + MARKETING_TASKS
+    + COMMERCE_TASKS
+    + MORE_TASKS
+    + JOB_TASKS
 )
-MODES = ("classic", "peer", "code")
+MODES = ("classic", "peer", "code", "klaviyo")
 QUICK_TASKS = ("customer_city_and_lists", "set_loyalty_tier")
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "benchmarks" / "tokens.png"
@@ -67,6 +76,10 @@ async def _run_mode(
     started = time.perf_counter()
     if mode in task.unsupported:
         return {"unsupported": task.unsupported[mode]}, []
+    if mode == "klaviyo" and bench.klaviyo is None:
+        return {"unsupported": "Klaviyo's server did not run"}, []
+    if mode == "klaviyo" and task.klaviyo is None:
+        return {"unsupported": "its 28 tools do not cover this task"}, []
     ctx = context_for(task, world)
     found: bool | None = None
     usage = Usage()
@@ -75,6 +88,9 @@ async def _run_mode(
         usage = agent.usage
         if isinstance(agent, ClassicAgent):
             answer = await run_classic(task, agent, ctx)
+        elif isinstance(agent, KlaviyoAgent):
+            assert task.klaviyo is not None  # tasks without a plan are "unsupported" above
+            answer = await task.klaviyo(agent, ctx)
         else:
             answer, found = await run_plan(task, agent, ctx)
     except Exception as exc:  # a failed mode is a result to report, not a crash
@@ -180,6 +196,7 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     """Headline figures over the per-task rows (pure; tested on synthetic rows)."""
     vs_classic, total_classic = _pair(rows, "classic")
     vs_peer, total_peer = _pair(rows, "peer")
+    vs_klaviyo, total_klaviyo = _pair(rows, "klaviyo")
 
     def total(key: str) -> dict[str, int]:
         return {m: sum(r["modes"][m][key] for r in rows if _ok(r, m)) for m in MODES}
@@ -188,7 +205,8 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     both = [r for r in rows if _ok(r, "code") and _ok(r, "classic")]
     correct = {m: sum(1 for r in rows if r["modes"].get(m, {}).get("correct")) for m in MODES}
     attempted = {
-        m: sum(1 for r in rows if "unsupported" not in r["modes"].get(m, {})) for m in MODES
+        m: sum(1 for r in rows if "unsupported" not in r["modes"].get(m, {"unsupported": ""}))
+        for m in MODES
     }
     return {
         "tasks": len(rows),
@@ -200,6 +218,12 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
         "total_reduction_vs_peer": total_peer,
         "tasks_fewer_than_peer": sum(1 for x in vs_peer if x > 0),
         "tasks_compared_with_peer": len(vs_peer),
+        "median_reduction_vs_klaviyo_mcp": round(statistics.median(vs_klaviyo), 4)
+        if vs_klaviyo
+        else None,
+        "total_reduction_vs_klaviyo_mcp": total_klaviyo,
+        "tasks_run_with_klaviyo_mcp": len(vs_klaviyo),
+        "tasks_fewer_than_klaviyo_mcp": sum(1 for x in vs_klaviyo if x > 0),
         # Without the definitions (as if a client cached them): tool results and arguments only.
         "total_reduction_vs_classic_without_definitions": _reduction(
             sum(
@@ -228,27 +252,6 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     }
 
 
-async def _klaviyo(log: Callable[[str], None]) -> dict[str, Any]:
-    try:
-        listing = await list_klaviyo_mcp_tools(REPO, SHARED, log)
-    except PeerUnavailable as exc:
-        return {"available": False, "reason": home_relative(str(exc))}
-    except Exception as exc:  # a peer that crashes is a row in the table, never a traceback
-        return {
-            "available": False,
-            "reason": home_relative(f"crashed: {type(exc).__name__}: {_first_line(exc)}"),
-        }
-    views = [model_view(t) for t in listing.tools]
-    return {
-        "available": True,
-        "package": f"klaviyo-mcp-server {listing.version}",
-        "tools": len(views),
-        "tool_names": [t["name"] for t in views],
-        "definition_tokens": _tokens.count_json(views),
-        "tools_list_tokens": _tokens.count_json(listing.tools),
-    }
-
-
 def run(*, quick: bool, console: Console) -> dict[str, Any]:
     """Run the benchmark, print a table, draw the chart (full runs) and return the JSON result."""
     chosen = [t for t in TASKS if t.id in QUICK_TASKS] if quick else list(TASKS)
@@ -266,20 +269,26 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         transient=True,
     ) as progress:
         bar = progress.add_task("starting", total=len(tasks) * len(MODES) + 1)
+        plain = not console.is_terminal  # a log, not a terminal: one line per task instead
 
         def advance(label: str) -> None:
             progress.update(bar, description=label)
             if label != "starting":
                 progress.advance(bar)
+            if plain and (label.endswith("[classic]") or label == "done"):
+                console.print(f"tokens: {label.removesuffix(' [classic]')}", highlight=False)
+
+        def note(message: str) -> None:
+            progress.update(bar, description=message)
+            if plain:
+                console.print(f"tokens: {message}", highlight=False)
 
         async def main() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            progress.update(bar, description="Klaviyo's own MCP server")
-            klaviyo = await _klaviyo(lambda m: progress.update(bar, description=m))
-            progress.advance(bar)
-            progress.update(bar, description="seeding the demo account, starting the three servers")
-            async with open_bench() as bench:
+            note("seeding the demo account, starting the servers (Klaviyo's own included)")
+            async with open_bench(klaviyo=True, log=note) as bench:
+                progress.advance(bar)
                 rows = await _run_tasks(bench, tasks, advance)
-            return rows, klaviyo
+                return rows, bench.klaviyo_info
 
         rows, klaviyo = anyio.run(main)
     for row in rows:
@@ -287,7 +296,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             row.get("classic_calls", []), klaviyo, row["modes"]["classic"].get("turns", 0)
         )
         code = row["modes"]["code"].get("total_tokens")
-        for other in ("classic", "peer"):
+        for other in ("classic", "peer", "klaviyo"):
             theirs = row["modes"][other].get("total_tokens")
             if code and theirs and "error" not in row["modes"][other]:
                 row[f"reduction_vs_{other}"] = _reduction(code, theirs)
@@ -348,12 +357,6 @@ def _fmt(record: Mapping[str, Any]) -> str:
     return f"{record['total_tokens']:,}{mark}"
 
 
-def _klaviyo_cell(row: Mapping[str, Any], klaviyo: Mapping[str, Any]) -> str:
-    if not klaviyo.get("available"):
-        return "[yellow]unavailable[/]"
-    return "covered" if row.get("klaviyo_mcp", {}).get("covered") else "-"
-
-
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
@@ -379,10 +382,11 @@ def _print(
         ("task", "left"),
         ("classic", "right"),
         ("FastMCP CodeMode", "right"),
+        ("Klaviyo MCP", "right"),
         ("code mode", "right"),
         ("vs classic", "right"),
-        ("vs peer", "right"),
-        ("Klaviyo MCP", "center"),
+        ("vs FastMCP", "right"),
+        ("vs Klaviyo", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
@@ -391,22 +395,25 @@ def _print(
             r["id"],
             _fmt(m["classic"]),
             _fmt(m["peer"]),
+            _fmt(m["klaviyo"]) if klaviyo.get("available") else "[yellow]unavailable[/]",
             _fmt(m["code"]),
             _pct(r.get("reduction_vs_classic")),
             _pct(r.get("reduction_vs_peer")),
-            _klaviyo_cell(r, klaviyo),
+            _pct(r.get("reduction_vs_klaviyo")),
         )
     console.print(table)
     console.print(
         f"median reduction vs classic {_pct(summary['median_reduction_vs_classic'])}, total {_pct(summary['total_reduction_vs_classic'])}; "
         f"vs FastMCP CodeMode median {_pct(summary['median_reduction_vs_peer'])}, fewer tokens on "
-        f"{summary['tasks_fewer_than_peer']}/{summary['tasks_compared_with_peer']} tasks; all correct: {summary['all_correct']}"
+        f"{summary['tasks_fewer_than_peer']}/{summary['tasks_compared_with_peer']} tasks; all correct: {summary['all_correct']}",
+        highlight=False,
     )
     if klaviyo.get("available"):
         console.print(
             f"Klaviyo's own MCP server ({klaviyo['package']}): {klaviyo['tools']} tools, "
-            f"{klaviyo['definition_tokens']:,} tokens of definitions on every turn; covers "
-            f"{summary['klaviyo_mcp_tasks_covered']}/{summary['tasks']} tasks by endpoint"
+            f"{klaviyo['definition_tokens']:,} tokens of definitions on every turn; run end to end "
+            f"on the {summary['tasks_run_with_klaviyo_mcp']} tasks its tools cover: code mode "
+            f"median {_pct(summary['median_reduction_vs_klaviyo_mcp'])} fewer tokens"
         )
     else:
         console.print(f"Klaviyo's own MCP server not measured: {klaviyo.get('reason')}")
