@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +49,7 @@ __all__ = [
     "ToolFailed",
     "Usage",
     "World",
+    "follow_pages",
     "new_world",
     "open_bench",
     "text_of",
@@ -143,6 +144,22 @@ class Usage:
             "searches": list(self.searches),
             "round_trips": self.round_trips(),
         }
+
+
+async def follow_pages(
+    call: Callable[..., Awaitable[Any]], tool: str, arguments: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every record of a listing, one ``call`` (one turn) per page, passing ``links.next`` back as
+    ``page_cursor`` (both the classic server and Klaviyo's accept the link)."""
+    records: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        args = dict(arguments, page_cursor=cursor) if cursor else dict(arguments)
+        doc = await call(tool, **args)
+        records.extend(doc.get("data") or [])
+        cursor = (doc.get("links") or {}).get("next")
+        if not cursor:
+            return records
 
 
 def text_of(result: Any) -> str:
@@ -298,15 +315,7 @@ class ClassicAgent(_Agent):
 
     async def pages(self, tool: str, **arguments: Any) -> list[dict[str, Any]]:
         """Every record of a listing: one turn per page, following ``links.next``."""
-        records: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            args = dict(arguments, page_cursor=cursor) if cursor else dict(arguments)
-            doc = await self.call(tool, **args)
-            records.extend(doc.get("data") or [])
-            cursor = (doc.get("links") or {}).get("next")
-            if not cursor:
-                return records
+        return await follow_pages(self.call, tool, arguments)
 
     @staticmethod
     def _parse(text: str) -> Any:

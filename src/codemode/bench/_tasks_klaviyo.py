@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from codemode.bench._harness import KlaviyoAgent
+from codemode.bench._harness import KlaviyoAgent, follow_pages
 
 __all__ = ["KLAVIYO_PLANS"]
 
@@ -23,16 +23,7 @@ def _eq(field: str, value: Any, operator: str = "equals") -> dict[str, Any]:
 
 
 async def _pages(agent: KlaviyoAgent, tool: str, **arguments: Any) -> list[dict[str, Any]]:
-    """Every record of a listing, one turn per page (its tools take ``links.next`` as the cursor)."""
-    records: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        args = dict(arguments, page_cursor=cursor) if cursor else dict(arguments)
-        doc = await agent.call(tool, **args)
-        records.extend(doc.get("data") or [])
-        cursor = (doc.get("links") or {}).get("next")
-        if not cursor:
-            return records
+    return await follow_pages(agent.call, tool, arguments)
 
 
 async def _metric(agent: KlaviyoAgent, name: str) -> str:
