@@ -74,3 +74,18 @@ def test_a_task_on_an_operation_this_build_lacks_is_pending_with_the_reason() ->
     assert pending_reason(replace(TASKS[0], needs_api="delete_tag_group")) is None
     errors = [t for t in TASKS if t.expect_error]
     assert len(errors) >= 2 and all(t.category == "errors" for t in errors)
+
+
+async def test_a_task_needing_a_tool_the_classic_server_lacks_is_unsupported_there() -> None:
+    from types import SimpleNamespace
+
+    from codemode.bench.tokens import _run_mode
+
+    task = next(t for t in TASKS if t.needs_api == "bulk_subscribe_profiles")
+    bench = SimpleNamespace(classic_tools=frozenset({"get_lists", "get_profiles_for_list"}))
+    for mode in ("classic", "peer"):
+        record, calls = await _run_mode(bench, task, mode, None, None)  # type: ignore[arg-type]
+        assert record == {
+            "unsupported": "the classic server (core actions) has no bulk_subscribe_profiles tool"
+        }
+        assert calls == []

@@ -409,6 +409,8 @@ class Bench:
     peer_error: str | None = None
     klaviyo: KlaviyoAgent | None = None
     klaviyo_info: dict[str, Any] = field(default_factory=dict)
+    classic_tools: frozenset[str] = frozenset()
+    """The tools of the classic server (and so of FastMCP CodeMode over it)."""
 
     def agent(self, mode: str, world: World) -> AnyAgent:
         """The agent of ``mode``, pointed at ``world`` and with fresh counts."""
@@ -436,7 +438,7 @@ async def open_bench(
     it cannot run, ``klaviyo_info`` says why and the others run as usual.
     """
     from codemode import AsyncKlaviyo
-    from codemode.bench._classic import build_classic_server
+    from codemode.bench._classic import build_classic_server, tool_definitions
     from codemode.bench._peers import PeerUnavailable, build_fastmcp_codemode
     from codemode.config import Settings
     from codemode.server import build_server
@@ -475,7 +477,14 @@ async def open_bench(
             peer_error = str(exc)
         except Exception as exc:  # a peer that crashes is reported, and the others still run
             peer_error = f"crashed while starting: {type(exc).__name__}: {exc}"[:300]
-        bench = Bench(switch=switch, classic=classic, peer=peer, code=code, peer_error=peer_error)
+        bench = Bench(
+            switch=switch,
+            classic=classic,
+            peer=peer,
+            code=code,
+            peer_error=peer_error,
+            classic_tools=frozenset(t.name for t in tool_definitions()),
+        )
         if klaviyo:
             await _start_klaviyo(bench, stack, log)
         try:

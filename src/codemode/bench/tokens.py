@@ -76,6 +76,9 @@ async def _run_mode(
     started = time.perf_counter()
     if mode in task.unsupported:
         return {"unsupported": task.unsupported[mode]}, []
+    if mode in ("classic", "peer") and not set(task.peer.tools) <= bench.classic_tools:
+        missing = ", ".join(sorted(set(task.peer.tools) - bench.classic_tools))
+        return {"unsupported": f"the classic server (core actions) has no {missing} tool"}, []
     if mode == "klaviyo" and bench.klaviyo is None:
         return {"unsupported": "Klaviyo's server did not run"}, []
     if mode == "klaviyo" and task.klaviyo is None:
@@ -344,7 +347,10 @@ def _classic_info() -> dict[str, Any]:
         "definition_tokens": _tokens.count_json(views),
         "builtin_actions": len(builtin),
         "builtin_definition_tokens": _tokens.count_json(builtin),
-        "note": "162 product actions plus the async-job reads the bulk actions need (the coupon task polls one)",
+        "note": (
+            f"{len(views)} tools: the {len(builtin)} core actions and the job reads they need "
+            "(classic_actions); builtin_* counts the core actions alone"
+        ),
     }
 
 
