@@ -46,8 +46,9 @@ def test_klaviyo_plans_exist_only_for_tasks_its_tools_cover() -> None:
     assert "gdpr_erase_dry_run" not in planned  # no deletion tool among its 28
 
 
+@pytest.mark.peer_benchmark
 @pytest.mark.skipif(
-    not VENV.exists(), reason="run `codemode bench tokens` once to create .bench-venvs/"
+    not VENV.exists(), reason="peer not installed: `codemode bench tokens` creates .bench-venvs/"
 )
 async def test_klaviyo_server_answers_a_task_from_the_simulator_end_to_end() -> None:
     from codemode.bench._harness import open_bench

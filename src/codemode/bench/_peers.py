@@ -2,27 +2,22 @@
 
 - FastMCP's CodeMode transform (``fastmcp`` 4.x, sandbox ``pydantic-monty``) placed over the very
   same one-tool-per-action server as the classic baseline, through a FastMCP proxy.
-- Klaviyo's own local MCP server (PyPI ``klaviyo-mcp-server``, Python >= 3.13), started offline in
-  its own virtual environment under ``.bench-venvs/`` and listed with the official ``mcp`` client.
-  Its tools call the real Klaviyo API, so only its tool definitions can be measured here.
+- Klaviyo's own local MCP server (PyPI ``klaviyo-mcp-server``, Python >= 3.13): its own virtual
+  environment under ``.bench-venvs/`` is made here (``_ensure_venv``); ``_klaviyo_server`` runs
+  it offline against the simulator.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.server import Server
 from mcp.shared.memory import create_client_server_memory_streams
 
@@ -31,11 +26,9 @@ from codemode.errors import CodemodeError
 
 __all__ = [
     "KLAVIYO_MCP_PACKAGE",
-    "KlaviyoMcpListing",
     "PeerUnavailable",
     "build_fastmcp_codemode",
     "home_relative",
-    "list_klaviyo_mcp_tools",
     "model_view",
 ]
 
@@ -132,14 +125,6 @@ async def build_fastmcp_codemode(classic: Server[Any], stack: contextlib.AsyncEx
 # -- Klaviyo's own MCP server ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KlaviyoMcpListing:
-    """The real ``tools/list`` answer of Klaviyo's server, as JSON-ready dicts."""
-
-    version: str
-    tools: list[dict[str, Any]]
-
-
 KLAVIYO_MCP_PYTHON = (3, 13)
 
 
@@ -221,63 +206,3 @@ def _installed_version(exe: Path) -> str:
         timeout=60,
     )
     return done.stdout.strip() or "unknown"
-
-
-async def list_klaviyo_mcp_tools(
-    root: Path, shared: Path, log: Callable[[str], None] = lambda _: None
-) -> KlaviyoMcpListing:
-    """Start Klaviyo's server offline (peers.md) and list its tools with the official mcp client.
-
-    Args:
-        root: the repository root (its ``.bench-venvs/`` holds the server's virtual environment).
-        shared: the ``../shared`` folder (offline OpenAPI copy and the ``sitecustomize`` shim).
-        log: progress messages.
-
-    Raises:
-        PeerUnavailable: no Python 3.13, the install failed, ../shared is missing, or it did not start.
-    """
-    oas = shared / "klaviyo" / "openapi-stable.json"
-    shim = shared / "tools" / "klaviyo-mcp-offline"
-    if not oas.is_file() or not (shim / "sitecustomize.py").is_file():
-        raise PeerUnavailable(f"the offline OpenAPI copy or shim is missing under {shared.name}/")
-    exe = await anyio.to_thread.run_sync(_ensure_venv, root, log)
-    env = {
-        "PYTHONPATH": str(shim.resolve()),
-        "KLAVIYO_OAS_FILE": str(oas.resolve()),
-        "PRIVATE_API_KEY": "pk_offline_benchmark",
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", ""),
-    }
-    params = StdioServerParameters(command=str(exe), args=[], env=env, cwd=str(root))
-    log(f"starting {KLAVIYO_MCP_PACKAGE} offline and listing its tools")
-    with tempfile.TemporaryFile("w+") as errlog:
-        try:
-            with anyio.fail_after(120):
-                async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
-                    listed = await client.list_tools()
-        except Exception as exc:
-            errlog.seek(0)
-            tail = " | ".join(errlog.read().strip().splitlines()[-3:])
-            raise PeerUnavailable(
-                f"{KLAVIYO_MCP_PACKAGE} did not list its tools: {exc!r} {tail}"
-            ) from exc
-    tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
-    version = await anyio.to_thread.run_sync(_installed_version, exe)
-    return KlaviyoMcpListing(version=version, tools=tools)
-
-
-def _main() -> None:  # pragma: no cover - manual check: python -m codemode.bench._peers
-    import json
-
-    from codemode.bench._tokens import count_json
-
-    root = Path.cwd()
-    listing = anyio.run(list_klaviyo_mcp_tools, root, root.parent / "shared", print)
-    views = [model_view(t) for t in listing.tools]
-    print(
-        json.dumps({"version": listing.version, "tools": len(views), "tokens": count_json(views)})
-    )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()

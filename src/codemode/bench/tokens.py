@@ -66,7 +66,6 @@ MODES = ("classic", "peer", "code", "klaviyo")
 QUICK_TASKS = ("customer_city_and_lists", "set_loyalty_tier")
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "benchmarks" / "tokens.png"
-SHARED = REPO.parent / "shared"
 
 
 async def _run_mode(
