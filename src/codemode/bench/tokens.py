@@ -1,16 +1,18 @@
 """``codemode bench tokens``: what each way of giving an agent the Klaviyo API costs in context.
 
-The same 23 tasks run against the same demo simulator in three modes, each through its real MCP
+The same tasks run against the same demo simulator in four systems, each through its real MCP
 server and the real ``mcp`` / ``fastmcp`` clients:
 
-- **classic**: one tool per catalog action (``_classic``), every raw response in the context;
+- **classic**: one tool per classic action (``_classic``), every raw response in the context;
 - **peer**: FastMCP's CodeMode transform over that same server (``_peers``);
+- **klaviyo**: Klaviyo's own MCP server, run end to end offline (``_klaviyo_server``) on the tasks
+  its 28 tools cover (``_tasks_klaviyo``);
 - **code**: this project's ``search_api`` / ``get_signature`` / ``execute_code``.
 
-A fourth, **Klaviyo's own MCP server**, is started offline and its real ``tools/list`` counted; its
-tools call the real API, so only its definitions (and which tasks its tools cover) are reported.
-Every count is o200k_base (``_tokens``); every answer is checked against ground truth computed
-from the simulator's store (and, for writes, the state left behind).
+The two code-mode systems follow one plan per task (``_tasks.run_plan``). Every count is
+o200k_base (``_tokens``); every answer is checked against ground truth computed from the
+simulator's store (and, for writes, the state left behind). A system that cannot run is reported
+with its reason; the others still run.
 """
 
 from __future__ import annotations
