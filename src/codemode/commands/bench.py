@@ -95,5 +95,6 @@ def register(app: typer.Typer) -> None:
             Path("benchmarks/results"), "--out", help="Folder for the JSON results."
         ),
     ) -> None:
-        for name in _IN_ALL:
+        for step, name in enumerate(_IN_ALL, 1):
+            Console(stderr=True).print(f"[bold]bench {step}/{len(_IN_ALL)}: {name}[/]")
             _run_one(name, as_json=False, quick=quick, out_dir=out)
