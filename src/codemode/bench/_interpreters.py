@@ -37,7 +37,7 @@ class Found:
         """One line for a report: what was tried and why nothing fits."""
         tried = "; ".join(self.refused) or "no candidate found"
         return (
-            f"no working Python >= {need[0]}.{need[1]} ({tried}); install one "
+            f"found no working Python >= {need[0]}.{need[1]} ({tried}); install one "
             f"(e.g. `uv python install {need[0]}.{need[1]}` or pyenv) and rerun"
         )
 

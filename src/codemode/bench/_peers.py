@@ -156,7 +156,7 @@ def _ensure_venv(root: Path, log: Callable[[str], None]) -> Path:
     found = find_python(KLAVIYO_MCP_PYTHON)
     if found.python is None:
         raise PeerUnavailable(
-            f"{KLAVIYO_MCP_PACKAGE} needs " + home_relative(found.reason(KLAVIYO_MCP_PYTHON))
+            f"{KLAVIYO_MCP_PACKAGE}: " + home_relative(found.reason(KLAVIYO_MCP_PYTHON))
         )
     shutil.rmtree(venv, ignore_errors=True)
     log(f"creating {venv.relative_to(root)} with Python {found.version} (first run only)")
