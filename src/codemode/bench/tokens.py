@@ -52,6 +52,7 @@ from codemode.bench._tasks_klaviyo import KLAVIYO_PLANS
 from codemode.bench._tasks_marketing import MARKETING_TASKS
 from codemode.bench._tasks_more import MORE_TASKS
 from codemode.bench._tasks_people import PEOPLE_TASKS
+from codemode.bench._tasks_writes import WRITE_TASKS
 
 __all__ = ["MODES", "TASKS", "pending_reason", "run", "summarize"]
 
@@ -62,6 +63,7 @@ TASKS: tuple[Task, ...] = tuple(
     + MARKETING_TASKS
     + COMMERCE_TASKS
     + MORE_TASKS
+    + WRITE_TASKS
     + JOB_TASKS
 )
 MODES = ("classic", "peer", "code", "klaviyo")
