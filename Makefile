@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test demo catalog stubs generate check-generated lint typecheck bench clean
+.PHONY: help install test demo catalog stubs generate check-generated lint typecheck bench bench-tokens clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -47,8 +47,13 @@ lint: $(STAMP)  ## ruff + mypy (strict)
 	$(BIN)/ruff format --check src tests tools examples
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## Run every benchmark (tokens, search, scan, sandbox)
+bench: $(STAMP)  ## Run every benchmark (tokens, search, scan, sandbox), then regenerate the README results
 	$(BIN)/codemode bench all
+	$(BIN)/python tools/gen_readme_results.py
+
+bench-tokens: $(STAMP)  ## Only the token benchmark (about a minute), then the README results
+	$(BIN)/codemode bench tokens
+	$(BIN)/python tools/gen_readme_results.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -29,80 +29,126 @@ def _pct(value: Any) -> str:
 
 
 def _cell(record: dict[str, Any]) -> str:
+    if "unsupported" in record:
+        return "n/a"
     if "error" in record:
         return "failed"
     return f"{record['total_tokens']:,}" + ("" if record.get("correct") else " (wrong)")
 
 
-def _totals_rows(s: dict[str, Any], n: int) -> list[str]:
-    rows = []
-    for key, label in (
-        ("definition_tokens", "definitions x turns"),
-        ("argument_tokens", "call arguments"),
-        ("result_tokens", "tool results"),
-        ("total_tokens", "total"),
-    ):
-        if key in s:
-            v = s[key]
-            rows.append(
-                f"| {label}, {n} tasks | {_n(v['classic'])} | {_n(v['peer'])} | - | {_n(v['code'])} |"
-            )
-    return rows
+SYSTEMS = (
+    ("classic", "classic"),
+    ("peer", "FastMCP CodeMode"),
+    ("klaviyo", "Klaviyo MCP"),
+    ("code", "klaviyo-codemode"),
+)
+KINDS = ("definitions", "search", "signature", "code", "output")
+
+
+def _machine(data: dict[str, Any]) -> str:
+    m = data.get("machine") or {}
+    if not isinstance(m, dict) or "date" not in m:
+        return "machine not recorded"
+    return (
+        f"{m['date']}, {m.get('cores')} cores, 1-minute load {m.get('load_before')} before and "
+        f"{m.get('load_after')} after"
+    )
+
+
+def _by_kind(rows: list[dict[str, Any]], mode: str) -> dict[str, int]:
+    sums = dict.fromkeys(KINDS, 0)
+    for r in rows:
+        for kind, tokens in (r["modes"].get(mode, {}).get("breakdown") or {}).items():
+            sums[kind] = sums.get(kind, 0) + int(tokens)
+    return sums
+
+
+def _counts(rows: list[dict[str, Any]], mode: str, key: str) -> int:
+    return sum(len(r["modes"].get(mode, {}).get(key) or []) for r in rows)
+
+
+def _klaviyo_line(s: dict[str, Any], k: dict[str, Any]) -> str:
+    if not k.get("available"):
+        return f"- Klaviyo's own MCP server did not run: {k.get('reason')}."
+    return (
+        f"- Klaviyo's own MCP server ({k.get('package')}, {k.get('tools')} tools, "
+        f"{_n(k.get('definition_tokens'))} tokens of definitions on every turn), run end to end "
+        f"offline against the simulator on the {s.get('tasks_run_with_klaviyo_mcp')} tasks its "
+        f"tools cover: klaviyo-codemode used {_pct(s.get('median_reduction_vs_klaviyo_mcp'))} "
+        f"fewer tokens (median; {_pct(s.get('total_reduction_vs_klaviyo_mcp'))} in total)."
+    )
 
 
 def render_tokens(data: dict[str, Any]) -> list[str]:
-    """The tokens part: headline, chart, mode table and the per-task table."""
+    """The tokens part: headline, chart, breakdown by round trip and the per-task table."""
     s = data["summary"]
     k = data.get("klaviyo_mcp", {})
     rows = data["tasks"]
     n = s["tasks"]
-
-    def per_turn(mode: str) -> str:
-        values = {
-            r["modes"][mode].get("definition_tokens_per_turn") for r in rows if mode in r["modes"]
-        }
-        values.discard(None)
-        return _n(values.pop()) if len(values) == 1 else "varies"
-
-    klaviyo_defs = _n(k["definition_tokens"]) if k.get("available") else "not measured"
+    pending = data.get("pending_tasks") or {}
+    skipped = s.get("unsupported") or {}
+    correct = ", ".join(
+        f"{label} {s['correct'].get(mode, 0)}/{n - skipped.get(mode, 0)}" for mode, label in SYSTEMS
+    )
     out = [
         "### Tokens: the same tasks, four ways",
         "",
-        f"{n} tasks on the demo simulator (anchor date {data['anchor_date']}), every answer checked against "
-        f"ground truth from the simulator's store; tokens counted with {data['tokenizer']}. "
-        f"{data['counting'].capitalize()}.",
+        f"{n} tasks on the demo simulator (anchor date {data['anchor_date']}), every answer checked "
+        "against ground truth from the simulator's store (and, for writes, the state left behind); "
+        f"tokens counted with {data['tokenizer']}. {data['counting'].capitalize()}. "
+        f"Run of {_machine(data)}.",
         "",
-        f"- **{_pct(s['median_reduction_vs_classic'])} median reduction** against a classic one-tool-per-action "
-        f"server ({_pct(s['total_reduction_vs_classic'])} in total; "
-        f"{_pct(s.get('total_reduction_vs_classic_without_definitions'))} counting only call arguments and tool results).",
-        f"- Against FastMCP CodeMode over the same server: median {_pct(s['median_reduction_vs_peer'])}, "
-        f"total {_pct(s['total_reduction_vs_peer'])}; fewer tokens on {s['tasks_fewer_than_peer']} of "
-        f"{s['tasks_compared_with_peer']} tasks.",
-        f"- Klaviyo's own MCP server ({k.get('package', 'klaviyo-mcp-server')}): {klaviyo_defs} tokens of tool "
-        f"definitions on every turn; its tools cover {s['klaviyo_mcp_tasks_covered']} of {n} tasks by endpoint "
-        "(they call the live API, so only definitions are measured offline).",
-        f"- All answers correct: {'yes' if s['all_correct'] else 'no'} "
-        f"(classic {s['correct']['classic']}/{n}, FastMCP CodeMode {s['correct']['peer']}/{n}, "
-        f"klaviyo-codemode {s['correct']['code']}/{n}).",
+        "**One plan per task.** Each task states its search queries once; every code-mode system "
+        "is sent exactly those queries in that order, then one more search per function its "
+        "script needs that no result has named yet (by the words of its name; the same rule for "
+        "all, counted per system), then reads the signatures it has not seen in one call (FastMCP "
+        "at `detailed`, or `full` when the script sends a request body) and runs one script. "
+        "A test checks that every system's first searches are the plan's queries.",
         "",
-        "![Tokens per task and mode](benchmarks/tokens.png)",
+        f"- **{_pct(s['median_reduction_vs_classic'])} median reduction** against a classic "
+        f"one-tool-per-action server ({_pct(s['total_reduction_vs_classic'])} in total; "
+        f"{_pct(s.get('total_reduction_vs_classic_without_definitions'))} counting only call "
+        "arguments and tool results).",
+        f"- Against FastMCP CodeMode over the same server, with the same plans: median "
+        f"{_pct(s['median_reduction_vs_peer'])}, total {_pct(s['total_reduction_vs_peer'])}; fewer "
+        f"tokens on {s['tasks_fewer_than_peer']} of {s['tasks_compared_with_peer']} tasks "
+        f"({_counts(rows, 'peer', 'searches')} searches sent to it, "
+        f"{_counts(rows, 'code', 'searches')} to klaviyo-codemode).",
+        _klaviyo_line(s, k),
+        f"- All answers correct: {'yes' if s['all_correct'] else 'no'} ({correct}).",
+    ]
+    if pending:
+        out.append(
+            f"- Pending, not run on this build ({len(pending)}): "
+            + "; ".join(f"`{t}` ({why})" for t, why in sorted(pending.items()))
+            + "."
+        )
+    out += [
         "",
-        "| | classic | FastMCP CodeMode | Klaviyo MCP | klaviyo-codemode |",
+        "![Tokens per task and system, and where they go](benchmarks/tokens.png)",
+        "",
+        "Where the tokens go, summed over the tasks each system ran (`round_trips` in the JSON):",
+        "",
+        "| round trip | " + " | ".join(label for _, label in SYSTEMS) + " |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| tool definitions per turn | {per_turn('classic')} | {per_turn('peer')} | {klaviyo_defs} | {per_turn('code')} |",
-        *_totals_rows(s, n),
+    ]
+    sums = {mode: _by_kind(rows, mode) for mode, _ in SYSTEMS}
+    for kind in KINDS:
+        out.append(f"| {kind} | " + " | ".join(_n(sums[m][kind]) for m, _ in SYSTEMS) + " |")
+    out.append("| **total** | " + " | ".join(_n(sum(sums[m].values())) for m, _ in SYSTEMS) + " |")
+    out += [
         "",
         "<details><summary>Per task</summary>",
         "",
-        "| task | classic | FastMCP CodeMode | klaviyo-codemode | vs classic | vs peer | Klaviyo MCP |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | :---: |",
+        "| task | " + " | ".join(label for _, label in SYSTEMS) + " | vs classic | vs FastMCP |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         m = r["modes"]
-        covered = "covered" if r.get("klaviyo_mcp", {}).get("covered") else "-"
+        cells = " | ".join(_cell(m.get(mode, {"unsupported": ""})) for mode, _ in SYSTEMS)
         out.append(
-            f"| `{r['id']}` | {_cell(m['classic'])} | {_cell(m['peer'])} | {_cell(m['code'])} | "
-            f"{_pct(r.get('reduction_vs_classic'))} | {_pct(r.get('reduction_vs_peer'))} | {covered} |"
+            f"| `{r['id']}` | {cells} | {_pct(r.get('reduction_vs_classic'))} | "
+            f"{_pct(r.get('reduction_vs_peer'))} |"
         )
     out += ["", "</details>"]
     return out
@@ -212,9 +258,7 @@ def render_other(name: str, data: dict[str, Any]) -> list[str]:
     for key, label, kind, target in rows:
         if key in summary:
             out.append(f"| {label} | {_format(summary[key], kind)} | {target} |")
-    machine = data.get("machine") or data.get("environment")
-    if isinstance(machine, str):
-        out += ["", f"Measured on {machine}."]
+    out += ["", f"Run of {_machine(data)}."]
     return [*out, ""]
 
 
@@ -237,8 +281,8 @@ def render(results: Path = RESULTS) -> str:
             "",
             "### Search, scanner, sandbox and load",
             "",
-            "Times are from one run on a shared 2-core machine; each ratio compares with a baseline "
-            "measured in the same run.",
+            "Each benchmark records the date, the core count and the load of its run (below each "
+            "table); every ratio compares with a baseline or peer measured in that same run.",
             "",
         ]
         for name, path in present:

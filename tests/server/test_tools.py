@@ -82,7 +82,8 @@ async def test_search_then_signature_then_script_answers_a_question(
         c["id"] == "get_profiles" and c["status"] == 200 for c in result["calls"]
     )
     assert result["session"]
-    assert "profiles: 60" in text_of(ran) and f"session: {result['session']}" in text_of(ran)
+    # The store follows this connection: no session id to pass back in the text.
+    assert text_of(ran).startswith("profiles: 60\n") and "session:" not in text_of(ran)
 
 
 async def test_unknown_signature_names_are_an_error_that_says_what_to_do(
@@ -314,3 +315,21 @@ async def test_a_session_over_its_run_rate_is_told_when_to_retry(make_server: Bu
     assert second.is_error and second.structured_content is not None
     assert second.structured_content["error"]["type"] == "RateLimited"
     assert "retry after" in second.structured_content["error"]["message"]
+
+
+def test_a_clean_run_reads_as_its_output_and_problems_bring_the_calls_line() -> None:
+    from codemode.server.results import CallRecord, ErrorInfo, ExecuteResult, render_execute
+
+    ok = CallRecord(id="get_profiles", status=200, ms=1.0, scan="clean")
+    clean = ExecuteResult(output="42\n", truncated=False, calls=[ok], error=None, session="s1")
+    assert render_execute(clean, [], show_session=False) == "42"
+    assert render_execute(clean, []) == "42\nsession: s1"  # stateless: the model passes it back
+    failed = clean.model_copy(
+        update={"error": ErrorInfo(type="NotFoundError", message="gone", line=2)}
+    )
+    text = render_execute(failed, [], show_session=False)
+    assert "error: NotFoundError (line 2): gone" in text and "calls: get_profiles 200" in text
+    bad = CallRecord(id="get_profile", status=404, ms=1.0, scan="unscanned")
+    assert "calls: " in render_execute(clean.model_copy(update={"calls": [bad]}), [])
+    silent = clean.model_copy(update={"output": ""})
+    assert render_execute(silent, [], show_session=False) == "calls: get_profiles 200"

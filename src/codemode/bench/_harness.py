@@ -14,14 +14,17 @@ What is counted, in o200k_base tokens (``_tokens``), for every mode alike:
 - **results**: each tool result's text that enters the context.
 
 Turns: one per round of tool calls (independent calls made in parallel share a round) plus the
-final answer turn.
+final answer turn. Each round trip is also kept on its own (``Usage.round_trips``), by kind:
+``definitions`` (per turn, all turns), ``search``, ``signature`` (arguments plus result),
+``code`` (the script or, for classic, a call's arguments) and ``output`` (what came back), so a
+change shows where it helped.
 """
 
 from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,13 +40,16 @@ from codemode.bench._tokens import count_json, count_tokens
 __all__ = [
     "ANCHOR",
     "BASE_URL",
+    "KINDS",
     "Bench",
     "ClassicAgent",
     "CodeAgent",
+    "KlaviyoAgent",
     "PeerAgent",
     "ToolFailed",
     "Usage",
     "World",
+    "follow_pages",
     "new_world",
     "open_bench",
     "text_of",
@@ -58,6 +64,17 @@ class ToolFailed(Exception):
     """A tool answered with ``isError``; a scripted agent treats that as a failed task."""
 
 
+KINDS = ("definitions", "search", "signature", "code", "output")
+_TOOL_KINDS = {
+    "search_api": "search",
+    "search": "search",
+    "get_signature": "signature",
+    "get_schema": "signature",
+    "execute_code": "code",
+    "execute": "code",
+}
+
+
 @dataclass
 class Usage:
     """Token counts of one task in one mode."""
@@ -67,6 +84,7 @@ class Usage:
     argument_tokens: int = 0
     result_tokens: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    searches: list[str] = field(default_factory=list)
 
     @property
     def definition_tokens(self) -> int:
@@ -81,7 +99,37 @@ class Usage:
         result = count_tokens(text)
         self.argument_tokens += args
         self.result_tokens += result
-        self.calls.append({"tool": tool, "argument_tokens": args, "result_tokens": result})
+        kind = _TOOL_KINDS.get(
+            tool, "code"
+        )  # a classic action call: the model writes its arguments
+        self.calls.append(
+            {"tool": tool, "kind": kind, "argument_tokens": args, "result_tokens": result}
+        )
+
+    def round_trips(self) -> list[dict[str, Any]]:
+        """Every round trip in order with its tokens; the definitions first, for all turns."""
+        trips: list[dict[str, Any]] = [
+            {"kind": "definitions", "tokens": self.definition_tokens, "turns": self.turns}
+        ]
+        for call in self.calls:
+            if call["kind"] == "code":
+                trips.append(
+                    {"kind": "code", "tool": call["tool"], "tokens": call["argument_tokens"]}
+                )
+                trips.append(
+                    {"kind": "output", "tool": call["tool"], "tokens": call["result_tokens"]}
+                )
+            else:
+                tokens = call["argument_tokens"] + call["result_tokens"]
+                trips.append({"kind": call["kind"], "tool": call["tool"], "tokens": tokens})
+        return trips
+
+    def breakdown(self) -> dict[str, int]:
+        """Tokens by kind of round trip (the five kinds sum to ``total``)."""
+        sums = dict.fromkeys(KINDS, 0)
+        for trip in self.round_trips():
+            sums[trip["kind"]] += trip["tokens"]
+        return sums
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,7 +140,26 @@ class Usage:
             "argument_tokens": self.argument_tokens,
             "result_tokens": self.result_tokens,
             "total_tokens": self.total,
+            "breakdown": self.breakdown(),
+            "searches": list(self.searches),
+            "round_trips": self.round_trips(),
         }
+
+
+async def follow_pages(
+    call: Callable[..., Awaitable[Any]], tool: str, arguments: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every record of a listing, one ``call`` (one turn) per page, passing ``links.next`` back as
+    ``page_cursor`` (both the classic server and Klaviyo's accept the link)."""
+    records: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        args = dict(arguments, page_cursor=cursor) if cursor else dict(arguments)
+        doc = await call(tool, **args)
+        records.extend(doc.get("data") or [])
+        cursor = (doc.get("links") or {}).get("next")
+        if not cursor:
+            return records
 
 
 def text_of(result: Any) -> str:
@@ -115,9 +182,17 @@ class Switch(httpx.AsyncBaseTransport):
 
     def __init__(self) -> None:
         self._transport: httpx.ASGITransport | None = None
+        self.app: Any = None
 
     def use(self, app: Any) -> None:
+        self.app = app
         self._transport = httpx.ASGITransport(app=app)
+
+    def current(self) -> Any:
+        """The selected simulator app (what the loopback server for Klaviyo's server serves)."""
+        if self.app is None:
+            raise RuntimeError("no simulator selected")
+        return self.app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._transport is None:
@@ -195,10 +270,12 @@ class _Agent:
     def __init__(self, client: Any, usage: Usage) -> None:
         self.client = client
         self.usage = usage
+        self.shown_signatures: set[str] = set()
 
     def reset(self) -> None:
         """Start counting a new task (the definitions per turn stay as listed)."""
         self.usage = Usage(definition_tokens_per_turn=self.usage.definition_tokens_per_turn)
+        self.shown_signatures = set()
 
     async def list_definitions(self) -> list[dict[str, Any]]:
         listed = await self.client.list_tools()
@@ -238,15 +315,7 @@ class ClassicAgent(_Agent):
 
     async def pages(self, tool: str, **arguments: Any) -> list[dict[str, Any]]:
         """Every record of a listing: one turn per page, following ``links.next``."""
-        records: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            args = dict(arguments, page_cursor=cursor) if cursor else dict(arguments)
-            doc = await self.call(tool, **args)
-            records.extend(doc.get("data") or [])
-            cursor = (doc.get("links") or {}).get("next")
-            if not cursor:
-                return records
+        return await follow_pages(self.call, tool, arguments)
 
     @staticmethod
     def _parse(text: str) -> Any:
@@ -257,9 +326,13 @@ class CodeAgent(_Agent):
     """This project's three tools: search_api, get_signature, execute_code."""
 
     async def search(self, query: str, limit: int = 5) -> list[str]:
+        """Ids of the functions found; those shown with their signature count as read."""
         self.usage.turns += 1
+        self.usage.searches.append(query)
         await self._call("search_api", {"query": query, "limit": limit})
-        return [r["id"] for r in self._structured.get("results", [])]
+        results = self._structured.get("results", [])
+        self.shown_signatures.update(r["id"] for r in results if r.get("signature"))
+        return [r["id"] for r in results]
 
     async def signatures(self, names: list[str]) -> None:
         self.usage.turns += 1
@@ -285,6 +358,7 @@ class PeerAgent(_Agent):
 
     async def search(self, query: str, limit: int = 5) -> list[str]:
         self.usage.turns += 1
+        self.usage.searches.append(query)
         text = await self._call("search", {"query": query, "limit": limit})
         return [line[2:].split(":", 1)[0] for line in text.splitlines() if line.startswith("- ")]
 
@@ -308,35 +382,63 @@ class PeerAgent(_Agent):
         return await self.client.call_tool_mcp(tool, arguments)
 
 
+class KlaviyoAgent(_Agent):
+    """Klaviyo's own MCP server (28 curated tools): one tool call per turn, its answers as JSON."""
+
+    async def call(self, tool: str, **arguments: Any) -> Any:
+        """One tool call in its own turn; returns its parsed answer."""
+        self.usage.turns += 1
+        text = await self._call(tool, {"model": "other", **arguments})
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+
+AnyAgent = ClassicAgent | PeerAgent | CodeAgent | KlaviyoAgent
+
+
 @dataclass
 class Bench:
-    """The three servers and their connected agents, built once, switched between worlds."""
+    """The servers and their connected agents, built once, switched between worlds."""
 
     switch: Switch
     classic: ClassicAgent
     peer: PeerAgent | None
     code: CodeAgent
     peer_error: str | None = None
+    klaviyo: KlaviyoAgent | None = None
+    klaviyo_info: dict[str, Any] = field(default_factory=dict)
+    classic_tools: frozenset[str] = frozenset()
+    """The tools of the classic server (and so of FastMCP CodeMode over it)."""
 
-    def agent(self, mode: str, world: World) -> ClassicAgent | PeerAgent | CodeAgent:
+    def agent(self, mode: str, world: World) -> AnyAgent:
         """The agent of ``mode``, pointed at ``world`` and with fresh counts."""
-        agent: ClassicAgent | PeerAgent | CodeAgent | None = {
+        agent: AnyAgent | None = {
             "classic": self.classic,
             "peer": self.peer,
             "code": self.code,
+            "klaviyo": self.klaviyo,
         }[mode]
         if agent is None:
-            raise RuntimeError(f"{mode} is unavailable: {self.peer_error}")
+            reason = self.peer_error if mode == "peer" else self.klaviyo_info.get("reason")
+            raise RuntimeError(f"{mode} is unavailable: {reason}")
         self.switch.use(world.app)
         agent.reset()
         return agent
 
 
 @asynccontextmanager
-async def open_bench() -> AsyncIterator[Bench]:
-    """Build the classic server, FastMCP CodeMode over it, and this project's server; connect all."""
+async def open_bench(
+    *, klaviyo: bool = False, log: Callable[[str], None] = lambda _: None
+) -> AsyncIterator[Bench]:
+    """Build the classic server, FastMCP CodeMode over it, and this project's server; connect all.
+
+    With ``klaviyo``, also start Klaviyo's own server offline against a loopback simulator; when
+    it cannot run, ``klaviyo_info`` says why and the others run as usual.
+    """
     from codemode import AsyncKlaviyo
-    from codemode.bench._classic import build_classic_server
+    from codemode.bench._classic import build_classic_server, tool_definitions
     from codemode.bench._peers import PeerUnavailable, build_fastmcp_codemode
     from codemode.config import Settings
     from codemode.server import build_server
@@ -373,7 +475,49 @@ async def open_bench() -> AsyncIterator[Bench]:
             await peer.list_definitions()
         except (PeerUnavailable, ImportError) as exc:
             peer_error = str(exc)
+        except Exception as exc:  # a peer that crashes is reported, and the others still run
+            peer_error = f"crashed while starting: {type(exc).__name__}: {exc}"[:300]
+        bench = Bench(
+            switch=switch,
+            classic=classic,
+            peer=peer,
+            code=code,
+            peer_error=peer_error,
+            classic_tools=frozenset(t.name for t in tool_definitions()),
+        )
+        if klaviyo:
+            await _start_klaviyo(bench, stack, log)
         try:
-            yield Bench(switch=switch, classic=classic, peer=peer, code=code, peer_error=peer_error)
+            yield bench
         finally:
             await http.aclose()
+
+
+async def _start_klaviyo(bench: Bench, stack: AsyncExitStack, log: Callable[[str], None]) -> None:
+    from codemode.bench._klaviyo_server import connect_klaviyo, loopback
+    from codemode.bench._peers import KLAVIYO_MCP_PACKAGE, PeerUnavailable, home_relative
+    from codemode.simulator import DEMO_PRIVATE_KEY
+
+    try:
+        url = await stack.enter_async_context(loopback(bench.switch.current))
+        client, version = await connect_klaviyo(stack, url, DEMO_PRIVATE_KEY, log)
+        agent = KlaviyoAgent(client, Usage())
+        listed = await client.list_tools()
+        raw = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+        views = await agent.list_definitions()
+    except PeerUnavailable as exc:
+        bench.klaviyo_info = {"available": False, "reason": home_relative(str(exc))}
+        return
+    except Exception as exc:  # a peer that crashes is a note in the table, never a traceback
+        reason = f"crashed: {type(exc).__name__}: {exc}"[:300]
+        bench.klaviyo_info = {"available": False, "reason": home_relative(reason)}
+        return
+    bench.klaviyo = agent
+    bench.klaviyo_info = {
+        "available": True,
+        "package": f"{KLAVIYO_MCP_PACKAGE} {version}",
+        "tools": len(views),
+        "tool_names": [t["name"] for t in views],
+        "definition_tokens": agent.usage.definition_tokens_per_turn,
+        "tools_list_tokens": count_json(raw),
+    }

@@ -2,39 +2,33 @@
 
 - FastMCP's CodeMode transform (``fastmcp`` 4.x, sandbox ``pydantic-monty``) placed over the very
   same one-tool-per-action server as the classic baseline, through a FastMCP proxy.
-- Klaviyo's own local MCP server (PyPI ``klaviyo-mcp-server``, Python >= 3.13), started offline in
-  its own virtual environment under ``.bench-venvs/`` and listed with the official ``mcp`` client.
-  Its tools call the real Klaviyo API, so only its tool definitions can be measured here.
+- Klaviyo's own local MCP server (PyPI ``klaviyo-mcp-server``, Python >= 3.13): its own virtual
+  environment under ``.bench-venvs/`` is made here (``_ensure_venv``); ``_klaviyo_server`` runs
+  it offline against the simulator.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.server import Server
 from mcp.shared.memory import create_client_server_memory_streams
 
+from codemode.bench._interpreters import find_python
 from codemode.errors import CodemodeError
 
 __all__ = [
     "KLAVIYO_MCP_PACKAGE",
-    "KlaviyoMcpListing",
     "PeerUnavailable",
     "build_fastmcp_codemode",
-    "list_klaviyo_mcp_tools",
+    "home_relative",
     "model_view",
 ]
 
@@ -131,54 +125,73 @@ async def build_fastmcp_codemode(classic: Server[Any], stack: contextlib.AsyncEx
 # -- Klaviyo's own MCP server ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KlaviyoMcpListing:
-    """The real ``tools/list`` answer of Klaviyo's server, as JSON-ready dicts."""
-
-    version: str
-    tools: list[dict[str, Any]]
+KLAVIYO_MCP_PYTHON = (3, 13)
 
 
-def _python313() -> str | None:
-    for name in ("python3.14", "python3.13"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[3-9]*/bin/python3")))
-    return pyenv[-1] if pyenv else None
+def _run_step(args: list[str], what: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """One setup step; any failure (exit code, missing file, timeout) becomes PeerUnavailable."""
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise PeerUnavailable(f"{what} did not finish within {timeout:.0f} s") from exc
+    except OSError as exc:
+        raise PeerUnavailable(f"{what} could not start: {exc.strerror or exc}") from exc
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise PeerUnavailable(f"{what} failed (exit {done.returncode}): {tail[:300]}")
+    return done
+
+
+def home_relative(text: str) -> str:
+    """``text`` with the home folder written ``~`` (results are committed; paths are not)."""
+    home = str(Path.home())
+    return text.replace(home, "~") if home not in ("", "/") else text
 
 
 def _ensure_venv(root: Path, log: Callable[[str], None]) -> Path:
     venv = root / _VENV_DIR / KLAVIYO_MCP_PACKAGE
     exe = venv / "bin" / KLAVIYO_MCP_PACKAGE
-    if exe.exists():
+    if exe.exists() and _probe_ok(venv / "bin" / "python"):
         return exe
-    python = _python313()
-    if python is None:
+    found = find_python(KLAVIYO_MCP_PYTHON)
+    if found.python is None:
         raise PeerUnavailable(
-            f"{KLAVIYO_MCP_PACKAGE} needs Python >= 3.13 and none was found (python3.13 on PATH "
-            "or under ~/.pyenv/versions)"
+            f"{KLAVIYO_MCP_PACKAGE}: " + home_relative(found.reason(KLAVIYO_MCP_PYTHON))
         )
-    log(f"creating {venv.relative_to(root)} with {python} (first run only)")
-    subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True)
-    log(f"pip install {KLAVIYO_MCP_PACKAGE} (first run only; about a minute)")
-    done = subprocess.run(
-        [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            KLAVIYO_MCP_PACKAGE,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if done.returncode != 0 or not exe.exists():
+    shutil.rmtree(venv, ignore_errors=True)
+    log(f"creating {venv.relative_to(root)} with Python {found.version} (first run only)")
+    try:
+        _run_step([found.python, "-m", "venv", str(venv)], "creating its virtual environment", 300)
+        log(f"pip install {KLAVIYO_MCP_PACKAGE} (first run only; about a minute)")
+        _run_step(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                KLAVIYO_MCP_PACKAGE,
+            ],
+            f"pip install {KLAVIYO_MCP_PACKAGE}",
+            900,
+        )
+    except PeerUnavailable:
         shutil.rmtree(venv, ignore_errors=True)
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise PeerUnavailable(f"pip install {KLAVIYO_MCP_PACKAGE} failed: {' | '.join(tail)}")
+        raise
+    if not exe.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        raise PeerUnavailable(f"pip install {KLAVIYO_MCP_PACKAGE} made no {exe.name} command")
     return exe
+
+
+def _probe_ok(python: Path) -> bool:
+    try:
+        return (
+            subprocess.run([str(python), "-c", ""], capture_output=True, timeout=30).returncode == 0
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def _installed_version(exe: Path) -> str:
@@ -193,63 +206,3 @@ def _installed_version(exe: Path) -> str:
         timeout=60,
     )
     return done.stdout.strip() or "unknown"
-
-
-async def list_klaviyo_mcp_tools(
-    root: Path, shared: Path, log: Callable[[str], None] = lambda _: None
-) -> KlaviyoMcpListing:
-    """Start Klaviyo's server offline (peers.md) and list its tools with the official mcp client.
-
-    Args:
-        root: the repository root (its ``.bench-venvs/`` holds the server's virtual environment).
-        shared: the ``../shared`` folder (offline OpenAPI copy and the ``sitecustomize`` shim).
-        log: progress messages.
-
-    Raises:
-        PeerUnavailable: no Python 3.13, the install failed, ../shared is missing, or it did not start.
-    """
-    oas = shared / "klaviyo" / "openapi-stable.json"
-    shim = shared / "tools" / "klaviyo-mcp-offline"
-    if not oas.is_file() or not (shim / "sitecustomize.py").is_file():
-        raise PeerUnavailable(f"the offline OpenAPI copy or shim is missing under {shared.name}/")
-    exe = await anyio.to_thread.run_sync(_ensure_venv, root, log)
-    env = {
-        "PYTHONPATH": str(shim.resolve()),
-        "KLAVIYO_OAS_FILE": str(oas.resolve()),
-        "PRIVATE_API_KEY": "pk_offline_benchmark",
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", ""),
-    }
-    params = StdioServerParameters(command=str(exe), args=[], env=env, cwd=str(root))
-    log(f"starting {KLAVIYO_MCP_PACKAGE} offline and listing its tools")
-    with tempfile.TemporaryFile("w+") as errlog:
-        try:
-            with anyio.fail_after(120):
-                async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
-                    listed = await client.list_tools()
-        except Exception as exc:
-            errlog.seek(0)
-            tail = " | ".join(errlog.read().strip().splitlines()[-3:])
-            raise PeerUnavailable(
-                f"{KLAVIYO_MCP_PACKAGE} did not list its tools: {exc!r} {tail}"
-            ) from exc
-    tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
-    version = await anyio.to_thread.run_sync(_installed_version, exe)
-    return KlaviyoMcpListing(version=version, tools=tools)
-
-
-def _main() -> None:  # pragma: no cover - manual check: python -m codemode.bench._peers
-    import json
-
-    from codemode.bench._tokens import count_json
-
-    root = Path.cwd()
-    listing = anyio.run(list_klaviyo_mcp_tools, root, root.parent / "shared", print)
-    views = [model_view(t) for t in listing.tools]
-    print(
-        json.dumps({"version": listing.version, "tools": len(views), "tokens": count_json(views)})
-    )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()

@@ -76,8 +76,8 @@ RESTOCK = Task(
     classic=_restock_classic,
     setup=lambda w: {"email": profile_email(w, 3)},
     verify=_restock_verify,
+    queries=("update a catalog variant's inventory", "back in stock subscription"),
     code=CodePlan(
-        queries=("update a catalog variant's inventory", "back in stock subscription"),
         functions=(
             "catalogs.get_catalog_variants",
             "catalogs.update_catalog_variant",
@@ -92,7 +92,6 @@ print(json.dumps({{"variant": v["id"], "inventory_quantity": done["inventory_qua
 """,
     ),
     peer=PeerPlan(
-        queries=("update catalog variant inventory", "back in stock subscription"),
         tools=(
             "get_catalog_variants",
             "update_catalog_variant",
@@ -142,8 +141,8 @@ LOW_STOCK = Task(
     prompt="Which published catalog variants have fewer than 5 units in stock? Give SKU and quantity.",
     truth=_low_truth,
     classic=_low_classic,
+    queries=("catalog variants inventory",),
     code=CodePlan(
-        queries=("catalog variants inventory",),
         functions=("catalogs.get_catalog_variants",),
         script="""\
 import json
@@ -152,7 +151,6 @@ print(json.dumps(sorted([r["sku"], r["inventory_quantity"]] for r in rows if r["
 """,
     ),
     peer=PeerPlan(
-        queries=("catalog variants inventory",),
         tools=("get_catalog_variants",),
         code="""\
 args = {"filter": "equals(published,true)", "page_size": 100, "fields": {"catalog-variant": ["sku", "inventory_quantity"]}}
@@ -246,8 +244,8 @@ BULK_CODES = Task(
     truth=_codes_truth,
     classic=_codes_classic,
     verify=_codes_verify,
+    queries=("bulk create coupon codes and check the job",),
     code=CodePlan(
-        queries=("bulk create coupon codes and check the job",),
         functions=("coupons.bulk_create_coupon_codes", "coupons.get_bulk_create_coupon_codes_job"),
         script=f"""\
 import json
@@ -262,7 +260,6 @@ print(json.dumps({{"jobs": len(done), "completed_count": sum(j["completed_count"
 """,
     ),
     peer=PeerPlan(
-        queries=("bulk create coupon codes", "coupon codes bulk job status"),
         tools=("bulk_create_coupon_codes", "get_bulk_create_coupon_codes_job"),
         code=f"""\
 rows = [{{"type": "coupon-code", "attributes": {{"unique_code": "VIP-" + str(n).zfill(4)}}, "relationships": {{"coupon": {{"data": {{"type": "coupon", "id": "{COUPON}"}}}}}}}} for n in range(1, {CODES + 1})]
@@ -315,8 +312,8 @@ UNASSIGNED = Task(
     prompt="How many codes of the WELCOME10 coupon are still unassigned?",
     truth=_unassigned_truth,
     classic=_unassigned_classic,
+    queries=("coupon codes of a coupon by status",),
     code=CodePlan(
-        queries=("coupon codes of a coupon by status",),
         functions=("coupons.get_coupon_codes",),
         script="""\
 import json
@@ -325,7 +322,6 @@ print(json.dumps({"unassigned": len(list(rows))}))
 """,
     ),
     peer=PeerPlan(
-        queries=("coupon codes",),
         tools=("get_coupon_codes",),
         code="""\
 args = {"filter": 'and(equals(coupon.id,"WELCOME10"),equals(status,"UNASSIGNED"))', "page_size": 100, "fields": {"coupon-code": ["unique_code"]}}
@@ -387,8 +383,8 @@ RECORD_EVENT = Task(
     classic=_event_classic,
     setup=lambda w: {"email": profile_email(w, 5), "placed_order": metric_id(w, "Placed Order")},
     verify=_event_verify,
+    queries=("create an event for a profile",),
     code=CodePlan(
-        queries=("create an event for a profile",),
         functions=("events.create_event",),
         script="""\
 import json
@@ -397,7 +393,6 @@ print(json.dumps({"recorded": True}))
 """,
     ),
     peer=PeerPlan(
-        queries=("create event",),
         tools=("create_event",),
         code="""\
 attrs = {"properties": {"OrderId": "T-1001"}, "value": 120, "metric": {"data": {"type": "metric", "attributes": {"name": "Placed Order"}}}, "profile": {"data": {"type": "profile", "attributes": {"email": "$email"}}}}
@@ -437,8 +432,8 @@ WEBHOOKS = Task(
     prompt="Which webhooks are disabled, and which topics does each subscribe to?",
     truth=_hooks_truth,
     classic=_hooks_classic,
+    queries=("list webhooks and their topics",),
     code=CodePlan(
-        queries=("list webhooks and their topics",),
         functions=("webhooks.get_webhooks",),
         script="""\
 import json
@@ -446,7 +441,6 @@ print(json.dumps([[h["name"], sorted(h["webhook-topics"])] for h in klaviyo.webh
 """,
     ),
     peer=PeerPlan(
-        queries=("list webhooks",),
         tools=("get_webhooks",),
         code="""\
 doc = await call_tool("get_webhooks", {"include": ["webhook-topics"]})

@@ -102,8 +102,8 @@ OPEN_RATE = Task(
     prompt="Which three email campaigns sent in the last 90 days had the best open rate? Give names and open rates.",
     truth=_open_rate_truth,
     classic=_open_rate_classic,
+    queries=("campaign open rate report",),
     code=CodePlan(
-        queries=("campaign open rate report",),
         functions=(
             "reporting.query_campaign_values",
             "campaigns.get_campaigns",
@@ -119,7 +119,6 @@ print(json.dumps([[names[r["groupings"]["campaign_id"]], round(r["statistics"]["
 """,
     ),
     peer=PeerPlan(
-        queries=("campaign open rate report",),
         tools=("query_campaign_values", "get_campaigns", "get_metrics"),
         code="""\
 ms = await call_tool("get_metrics", {"filter": 'equals(integration.name,"Shopify")'})
@@ -192,8 +191,8 @@ FLOW_REVENUE = Task(
     prompt="Over the last 90 days, how much revenue did the Welcome Series and Abandoned Checkout flows each bring in, and which earned more?",
     truth=_flows_truth,
     classic=_flows_classic,
+    queries=("flow revenue report",),
     code=CodePlan(
-        queries=("flow revenue report",),
         functions=("reporting.query_flow_values", "flows.get_flows", "metrics.get_metrics"),
         script="""\
 import json
@@ -211,7 +210,6 @@ print(json.dumps(out))
 """,
     ),
     peer=PeerPlan(
-        queries=("flow revenue report",),
         tools=("query_flow_values", "get_flows", "get_metrics"),
         code="""\
 ms = await call_tool("get_metrics", {"filter": 'equals(integration.name,"Shopify")'})
@@ -272,8 +270,8 @@ ORDERS_7D = Task(
     prompt="How many orders were placed in the last 7 days, and for how much revenue in total?",
     truth=_orders_truth,
     classic=_orders_classic,
+    queries=("total orders and revenue of a metric over time",),
     code=CodePlan(
-        queries=("total orders and revenue of a metric over time",),
         functions=("metrics.query_metric_aggregates", "metrics.get_metrics"),
         script="""\
 import json
@@ -284,7 +282,6 @@ print(json.dumps({"orders": int(sum(m["count"])), "revenue": round(sum(m["sum_va
 """,
     ),
     peer=PeerPlan(
-        queries=("total orders and revenue of a metric over time",),
         tools=("query_metric_aggregates", "get_metrics"),
         code="""\
 ms = await call_tool("get_metrics", {"filter": 'equals(integration.name,"Shopify")'})
@@ -328,8 +325,8 @@ TOP_PRODUCTS = Task(
     prompt="Which three products were ordered most often in the last 30 days (Ordered Product events)?",
     truth=_products_truth,
     classic=_products_classic,
+    queries=("list events of a metric since a date",),
     code=CodePlan(
-        queries=("list events of a metric since a date",),
         functions=("events.get_events", "metrics.get_metrics"),
         script="""\
 import json
@@ -342,7 +339,6 @@ print(json.dumps([[k, v] for k, v in sorted(counts.items(), key=lambda kv: (-kv[
 """,
     ),
     peer=PeerPlan(
-        queries=("list events of a metric since a date",),
         tools=("get_events", "get_metrics"),
         code="""\
 ms = await call_tool("get_metrics", {"filter": 'equals(integration.name,"Shopify")'})

@@ -51,8 +51,8 @@ SCHEDULED = Task(
     prompt="Which email campaigns are scheduled, and when will each one send?",
     truth=_scheduled_truth,
     classic=_scheduled_classic,
+    queries=("list scheduled email campaigns",),
     code=CodePlan(
-        queries=("list scheduled email campaigns",),
         functions=("campaigns.get_campaigns",),
         script="""\
 import json
@@ -61,7 +61,6 @@ print(json.dumps([[c["name"], c["send_time"]] for c in rows]))
 """,
     ),
     peer=PeerPlan(
-        queries=("list campaigns",),
         tools=("get_campaigns",),
         code="""\
 doc = await call_tool("get_campaigns", {"filter": "and(equals(messages.channel,'email'),equals(status,'Scheduled'))", "fields": {"campaign": ["name", "send_time"]}})
@@ -106,8 +105,8 @@ CLONE = Task(
     truth=_clone_truth,
     classic=_clone_classic,
     verify=_clone_verify,
+    queries=("clone a campaign",),
     code=CodePlan(
-        queries=("clone a campaign",),
         functions=("campaigns.get_campaigns", "campaigns.create_campaign_clone"),
         script=f"""\
 import json
@@ -117,7 +116,6 @@ print(json.dumps({{"name": new["name"], "status": new["status"]}}))
 """,
     ),
     peer=PeerPlan(
-        queries=("clone campaign", "list campaigns"),
         tools=("get_campaigns", "create_campaign_clone"),
         code=f"""\
 found = await call_tool("get_campaigns", {{"filter": "and(equals(messages.channel,'email'),contains(name,'Spring Trail Sale'))", "fields": {{"campaign": ["name"]}}}})
@@ -156,8 +154,8 @@ SPRING_SUBJECTS = Task(
     prompt="What are the subject lines of the campaigns tagged 'Spring'?",
     truth=_spring_truth,
     classic=_spring_classic,
+    queries=("campaigns with a tag", "messages of a campaign"),
     code=CodePlan(
-        queries=("campaigns with a tag", "messages of a campaign"),
         functions=(
             "tags.get_tags",
             "tags.get_campaign_ids_for_tag",
@@ -171,7 +169,6 @@ print(json.dumps(sorted(m["definition"]["content"]["subject"] for cid in ids for
 """,
     ),
     peer=PeerPlan(
-        queries=("campaign ids for tag", "get tags by name", "messages for campaign"),
         tools=("get_tags", "get_campaign_ids_for_tag", "get_messages_for_campaign"),
         code="""\
 tags = await call_tool("get_tags", {"filter": 'equals(name,"Spring")'})
@@ -230,8 +227,8 @@ TAG_FLOWS = Task(
     truth=_tagflows_truth,
     classic=_tagflows_classic,
     verify=_tagflows_verify,
+    queries=("flows triggered by a list", "create a tag and tag flows"),
     code=CodePlan(
-        queries=("flows triggered by a list", "create a tag and tag flows"),
         functions=(
             "lists.get_lists",
             "lists.get_flows_triggered_by_list",
@@ -248,7 +245,6 @@ print(json.dumps(sorted(f["name"] for f in flows)))
 """,
     ),
     peer=PeerPlan(
-        queries=("flows triggered by list", "create tag", "tag flows", "get lists by name"),
         tools=("get_lists", "get_flows_triggered_by_list", "create_tag", "tag_flows"),
         code=f"""\
 lists = await call_tool("get_lists", {{"filter": 'equals(name,"Newsletter")'}})
@@ -290,8 +286,8 @@ WELCOME_SUBJECTS = Task(
     prompt="List the subject line of every email in the Welcome Series flow, in order.",
     truth=_welcome_truth,
     classic=_welcome_classic,
+    queries=("actions of a flow", "messages of a flow action"),
     code=CodePlan(
-        queries=("actions of a flow", "messages of a flow action"),
         functions=(
             "flows.get_flows",
             "flows.get_actions_for_flow",
@@ -305,7 +301,6 @@ print(json.dumps([m["content"]["subject"] for s in sends for m in klaviyo.flows.
 """,
     ),
     peer=PeerPlan(
-        queries=("actions for flow", "flow action messages", "get_flows"),
         tools=("get_flows", "get_actions_for_flow", "get_flow_action_messages"),
         code="""\
 flows = await call_tool("get_flows", {"filter": 'equals(name,"Welcome Series")', "fields": {"flow": ["name"]}})
@@ -371,8 +366,8 @@ RENDER = Task(
     truth=_render_truth,
     classic=_render_classic,
     setup=lambda w: {"email": profile_email(w, 42)},
+    queries=("render a template with a profile's data",),
     code=CodePlan(
-        queries=("render a template with a profile's data",),
         functions=("templates.get_templates", "templates.render_template", "profiles.get_profiles"),
         script="""\
 import json
@@ -384,7 +379,6 @@ print(json.dumps({"greeting": re.search(r"<p>(Hi [^<]*)</p>", html).group(1)}))
 """,
     ),
     peer=PeerPlan(
-        queries=("render template", "get templates by name", "get profiles filter by email"),
         tools=("get_templates", "render_template", "get_profiles"),
         code="""\
 ts = await call_tool("get_templates", {"filter": 'equals(name,"Welcome Series #1")', "fields": {"template": ["name"]}})
@@ -422,8 +416,8 @@ PROMO = Task(
     prompt="Which campaigns carry the 'Promo' tag?",
     truth=_promo_truth,
     classic=_promo_classic,
+    queries=("campaigns with a tag",),
     code=CodePlan(
-        queries=("campaigns with a tag",),
         functions=("tags.get_tags", "tags.get_campaign_ids_for_tag", "campaigns.get_campaign"),
         script="""\
 import json
@@ -433,7 +427,6 @@ print(json.dumps(sorted(names)))
 """,
     ),
     peer=PeerPlan(
-        queries=("campaign ids for tag", "get tags by name", "get campaign by id"),
         tools=("get_tags", "get_campaign_ids_for_tag", "get_campaign"),
         code="""\
 tags = await call_tool("get_tags", {"filter": 'equals(name,"Promo")'})

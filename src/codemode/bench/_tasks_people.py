@@ -77,12 +77,12 @@ VIP_WINBACK = Task(
     truth=_winback_truth,
     classic=_winback_classic,
     verify=_winback_verify,
+    queries=(
+        "profiles in a segment",
+        "placed order events since a date",
+        "create a list and add profiles",
+    ),
     code=CodePlan(
-        queries=(
-            "profiles in a segment",
-            "placed order events since a date",
-            "create a list and add profiles",
-        ),
         functions=(
             "segments.get_segments",
             "segments.get_profiles_for_segment",
@@ -104,14 +104,6 @@ print(json.dumps({{"added": len(lapsed)}}))
 """,
     ),
     peer=PeerPlan(
-        queries=(
-            "profiles in a segment",
-            "list segments",
-            "list events of a metric",
-            "list metrics",
-            "create list",
-            "add profiles to list",
-        ),
         tools=(
             "get_segments",
             "get_profiles_for_segment",
@@ -185,8 +177,8 @@ PROFILE_LOOKUP = Task(
     truth=_lookup_truth,
     classic=_lookup_classic,
     setup=_customer,
+    queries=("find a profile by email and the lists it belongs to",),
     code=CodePlan(
-        queries=("find a profile by email and the lists it belongs to",),
         functions=("profiles.get_profiles", "profiles.get_lists_for_profile"),
         script="""\
 import json
@@ -196,7 +188,6 @@ print(json.dumps({"city": p["location"]["city"], "lists": lists}))
 """,
     ),
     peer=PeerPlan(
-        queries=("get profiles filter by email", "lists for profile"),
         tools=("get_profiles", "get_lists_for_profile"),
         code="""\
 found = await call_tool("get_profiles", {"filter": 'equals(email,"$email")'})
@@ -247,8 +238,8 @@ LOYALTY_TIER = Task(
     classic=_tier_classic,
     setup=lambda w: {"email": profile_email(w, 11)},
     verify=_tier_verify,
+    queries=("update a profile's custom properties",),
     code=CodePlan(
-        queries=("update a profile's custom properties",),
         functions=("profiles.get_profiles", "profiles.update_profile"),
         script="""\
 import json
@@ -258,7 +249,6 @@ print(json.dumps({"email": done["email"], "loyalty_tier": done["properties"]["lo
 """,
     ),
     peer=PeerPlan(
-        queries=("get profiles filter by email", "update profile properties"),
         tools=("get_profiles", "update_profile"),
         code="""\
 found = await call_tool("get_profiles", {"filter": 'equals(email,"$email")', "fields": {"profile": ["email"]}})
@@ -301,8 +291,8 @@ NEWSLETTER_COLORADO = Task(
     prompt="How many profiles on the Newsletter list live in Colorado?",
     truth=_colorado_truth,
     classic=_colorado_classic,
+    queries=("profiles on a list",),
     code=CodePlan(
-        queries=("profiles on a list",),
         functions=("lists.get_lists", "lists.get_profiles_for_list"),
         script="""\
 import json
@@ -312,7 +302,6 @@ print(json.dumps({"colorado": sum(1 for p in members if p["location"]["region"] 
 """,
     ),
     peer=PeerPlan(
-        queries=("profiles in list", "get lists by name"),
         tools=("get_lists", "get_profiles_for_list"),
         code="""\
 lists = await call_tool("get_lists", {"filter": 'equals(name,"Newsletter")'})
@@ -361,8 +350,8 @@ VIP_CANADA = Task(
     prompt="How many members of the VIP Customers segment live in Canada?",
     truth=_canada_truth,
     classic=_canada_classic,
+    queries=("profiles in a segment",),
     code=CodePlan(
-        queries=("profiles in a segment",),
         functions=("segments.get_segments", "segments.get_profiles_for_segment"),
         script="""\
 import json
@@ -372,7 +361,6 @@ print(json.dumps({"canada": sum(1 for p in members if p["location"]["country"] =
 """,
     ),
     peer=PeerPlan(
-        queries=("profiles in a segment", "list segments"),
         tools=("get_segments", "get_profiles_for_segment"),
         code="""\
 segs = await call_tool("get_segments", {"filter": 'equals(name,"VIP Customers")'})
@@ -430,8 +418,8 @@ GDPR_ERASE = Task(
     classic=_erase_classic,
     setup=lambda w: {"email": profile_email(w, 23)},
     verify=_erase_verify,
+    queries=("delete a profile's personal data (GDPR)",),
     code=CodePlan(
-        queries=("delete a profile's personal data (GDPR)",),
         functions=("profiles.get_profiles", "data_privacy.request_profile_deletion"),
         dry_run=True,
         script="""\
@@ -442,7 +430,6 @@ print(json.dumps({"profile_id": p["id"]}))
 """,
     ),
     peer=PeerPlan(
-        queries=("request profile deletion GDPR", "get profiles filter by email"),
         tools=("get_profiles", "request_profile_deletion"),
         code="""\
 found = await call_tool("get_profiles", {"filter": 'equals(email,"$email")', "fields": {"profile": ["email"]}})

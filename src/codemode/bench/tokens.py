@@ -1,23 +1,28 @@
 """``codemode bench tokens``: what each way of giving an agent the Klaviyo API costs in context.
 
-The same 23 tasks run against the same demo simulator in three modes, each through its real MCP
+The same tasks run against the same demo simulator in four systems, each through its real MCP
 server and the real ``mcp`` / ``fastmcp`` clients:
 
-- **classic**: one tool per catalog action (``_classic``), every raw response in the context;
+- **classic**: one tool per classic action (``_classic``), every raw response in the context;
 - **peer**: FastMCP's CodeMode transform over that same server (``_peers``);
+- **klaviyo**: Klaviyo's own MCP server, run end to end offline (``_klaviyo_server``) on the tasks
+  its 28 tools cover (``_tasks_klaviyo``);
 - **code**: this project's ``search_api`` / ``get_signature`` / ``execute_code``.
 
-A fourth, **Klaviyo's own MCP server**, is started offline and its real ``tools/list`` counted; its
-tools call the real API, so only its definitions (and which tasks its tools cover) are reported.
-Every count is o200k_base (``_tokens``); every answer is checked against ground truth computed
-from the simulator's store (and, for writes, the state left behind).
+The two code-mode systems follow one plan per task (``_tasks.run_plan``). Every count is
+o200k_base (``_tokens``); every answer is checked against ground truth computed from the
+simulator's store (and, for writes, the state left behind). A system that cannot run is reported
+with its reason; the others still run.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,28 +36,40 @@ from codemode.bench._harness import (
     ANCHOR,
     Bench,
     ClassicAgent,
-    PeerAgent,
+    KlaviyoAgent,
     Usage,
     World,
     new_world,
     open_bench,
 )
 from codemode.bench._klaviyo_mcp import coverage
-from codemode.bench._peers import PeerUnavailable, list_klaviyo_mcp_tools, model_view
-from codemode.bench._tasks import Task, context_for, run_classic, run_code, run_peer
+from codemode.bench._peers import model_view
+from codemode.bench._tasks import Task, context_for, fill, run_classic, run_plan
 from codemode.bench._tasks_commerce import COMMERCE_TASKS
 from codemode.bench._tasks_insights import INSIGHT_TASKS
+from codemode.bench._tasks_jobs import JOB_TASKS
+from codemode.bench._tasks_klaviyo import KLAVIYO_PLANS
 from codemode.bench._tasks_marketing import MARKETING_TASKS
+from codemode.bench._tasks_more import MORE_TASKS
 from codemode.bench._tasks_people import PEOPLE_TASKS
+from codemode.bench._tasks_writes import WRITE_TASKS
 
-__all__ = ["MODES", "TASKS", "run", "summarize"]
+__all__ = ["MODES", "TASKS", "pending_reason", "run", "summarize"]
 
-TASKS: tuple[Task, ...] = INSIGHT_TASKS + PEOPLE_TASKS + MARKETING_TASKS + COMMERCE_TASKS
-MODES = ("classic", "peer", "code")
+TASKS: tuple[Task, ...] = tuple(
+    replace(task, klaviyo=KLAVIYO_PLANS.get(task.id))
+    for task in INSIGHT_TASKS
+    + PEOPLE_TASKS
+    + MARKETING_TASKS
+    + COMMERCE_TASKS
+    + MORE_TASKS
+    + WRITE_TASKS
+    + JOB_TASKS
+)
+MODES = ("classic", "peer", "code", "klaviyo")
 QUICK_TASKS = ("customer_city_and_lists", "set_loyalty_tier")
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "benchmarks" / "tokens.png"
-SHARED = REPO.parent / "shared"
 
 
 async def _run_mode(
@@ -60,6 +77,15 @@ async def _run_mode(
 ) -> tuple[dict[str, Any], list[str]]:
     """Run one task in one mode on ``world``; returns the record and the tools called."""
     started = time.perf_counter()
+    if mode in task.unsupported:
+        return {"unsupported": task.unsupported[mode]}, []
+    if mode in ("classic", "peer") and not set(task.peer.tools) <= bench.classic_tools:
+        missing = ", ".join(sorted(set(task.peer.tools) - bench.classic_tools))
+        return {"unsupported": f"the classic server (core actions) has no {missing} tool"}, []
+    if mode == "klaviyo" and bench.klaviyo is None:
+        return {"unsupported": "Klaviyo's server did not run"}, []
+    if mode == "klaviyo" and task.klaviyo is None:
+        return {"unsupported": "its 28 tools do not cover this task"}, []
     ctx = context_for(task, world)
     found: bool | None = None
     usage = Usage()
@@ -68,13 +94,17 @@ async def _run_mode(
         usage = agent.usage
         if isinstance(agent, ClassicAgent):
             answer = await run_classic(task, agent, ctx)
-        elif isinstance(agent, PeerAgent):
-            answer, found = await run_peer(task, agent, ctx)
+        elif isinstance(agent, KlaviyoAgent):
+            assert task.klaviyo is not None  # tasks without a plan are "unsupported" above
+            answer = await task.klaviyo(agent, ctx)
         else:
-            answer, found = await run_code(task, agent, ctx)
+            answer, found = await run_plan(task, agent, ctx)
     except Exception as exc:  # a failed mode is a result to report, not a crash
         return {"error": f"{type(exc).__name__}: {_first_line(exc)}", **usage.as_dict()}, []
-    correct = task.compare(answer, truth)
+    if task.expect_error is not None:
+        correct = bool(re.search(task.expect_error, json.dumps(answer, default=str)))
+    else:
+        correct = task.compare(answer, truth)
     verified = task.verify(world, ctx, mode) if task.verify is not None else None  # type: ignore[arg-type]
     record: dict[str, Any] = {
         **usage.as_dict(),
@@ -87,6 +117,21 @@ async def _run_mode(
     if found is not None:
         record["search_found_all"] = found
     return record, [c["tool"] for c in usage.calls]
+
+
+def pending_reason(task: Task) -> str | None:
+    """Why a task cannot run on this build yet (its operation is not in the catalog, or the
+    simulator has no handler that carries it out), or None when it can."""
+    if task.needs_api is None:
+        return None
+    from codemode.catalog import load_catalog
+    from codemode.simulator.handlers._registry import EXPLICIT
+
+    if task.needs_api not in load_catalog():
+        return f"needs {task.needs_api}, not in this build's catalog yet"
+    if task.needs_api not in EXPLICIT:
+        return f"needs {task.needs_api}, which the simulator does not carry out yet"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -119,7 +164,9 @@ async def _run_tasks(
             else:
                 world = new_world()
             if index == 0:
-                truth = await task.truth(world, context_for(task, world))
+                ctx = context_for(task, world)
+                row["queries"] = [fill(q, ctx) for q in task.queries]
+                truth = await task.truth(world, ctx)
             record, calls = await _run_mode(bench, task, mode, world, truth)
             row["modes"][mode] = record
             if mode == "classic":
@@ -135,7 +182,8 @@ def _reduction(ours: int, theirs: int) -> float:
 
 
 def _ok(row: Mapping[str, Any], mode: str) -> bool:
-    return "error" not in row["modes"].get(mode, {"error": "not run"})
+    record = row["modes"].get(mode, {"error": "not run"})
+    return "error" not in record and "unsupported" not in record
 
 
 def _pair(rows: Sequence[Mapping[str, Any]], other: str) -> tuple[list[float], float | None]:
@@ -154,6 +202,7 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     """Headline figures over the per-task rows (pure; tested on synthetic rows)."""
     vs_classic, total_classic = _pair(rows, "classic")
     vs_peer, total_peer = _pair(rows, "peer")
+    vs_klaviyo, total_klaviyo = _pair(rows, "klaviyo")
 
     def total(key: str) -> dict[str, int]:
         return {m: sum(r["modes"][m][key] for r in rows if _ok(r, m)) for m in MODES}
@@ -161,6 +210,10 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     totals = total("total_tokens")
     both = [r for r in rows if _ok(r, "code") and _ok(r, "classic")]
     correct = {m: sum(1 for r in rows if r["modes"].get(m, {}).get("correct")) for m in MODES}
+    attempted = {
+        m: sum(1 for r in rows if "unsupported" not in r["modes"].get(m, {"unsupported": ""}))
+        for m in MODES
+    }
     return {
         "tasks": len(rows),
         "median_reduction_vs_classic": round(statistics.median(vs_classic), 4)
@@ -171,6 +224,12 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
         "total_reduction_vs_peer": total_peer,
         "tasks_fewer_than_peer": sum(1 for x in vs_peer if x > 0),
         "tasks_compared_with_peer": len(vs_peer),
+        "median_reduction_vs_klaviyo_mcp": round(statistics.median(vs_klaviyo), 4)
+        if vs_klaviyo
+        else None,
+        "total_reduction_vs_klaviyo_mcp": total_klaviyo,
+        "tasks_run_with_klaviyo_mcp": len(vs_klaviyo),
+        "tasks_fewer_than_klaviyo_mcp": sum(1 for x in vs_klaviyo if x > 0),
         # Without the definitions (as if a client cached them): tool results and arguments only.
         "total_reduction_vs_classic_without_definitions": _reduction(
             sum(
@@ -189,7 +248,8 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
         "result_tokens": total("result_tokens"),
         "argument_tokens": total("argument_tokens"),
         "correct": correct,
-        "all_correct": all(correct[m] == len(rows) for m in MODES),
+        "all_correct": all(correct[m] == attempted[m] for m in MODES),
+        "unsupported": {m: len(rows) - attempted[m] for m in MODES},
         "klaviyo_mcp_tool_definition_tokens": klaviyo.get("definition_tokens"),
         "klaviyo_mcp_tools": klaviyo.get("tools"),
         "klaviyo_mcp_tasks_covered": sum(
@@ -198,25 +258,11 @@ def summarize(rows: list[dict[str, Any]], klaviyo: Mapping[str, Any]) -> dict[st
     }
 
 
-async def _klaviyo(log: Callable[[str], None]) -> dict[str, Any]:
-    try:
-        listing = await list_klaviyo_mcp_tools(REPO, SHARED, log)
-    except PeerUnavailable as exc:
-        return {"available": False, "reason": str(exc)}
-    views = [model_view(t) for t in listing.tools]
-    return {
-        "available": True,
-        "package": f"klaviyo-mcp-server {listing.version}",
-        "tools": len(views),
-        "tool_names": [t["name"] for t in views],
-        "definition_tokens": _tokens.count_json(views),
-        "tools_list_tokens": _tokens.count_json(listing.tools),
-    }
-
-
 def run(*, quick: bool, console: Console) -> dict[str, Any]:
     """Run the benchmark, print a table, draw the chart (full runs) and return the JSON result."""
-    tasks = [t for t in TASKS if t.id in QUICK_TASKS] if quick else list(TASKS)
+    chosen = [t for t in TASKS if t.id in QUICK_TASKS] if quick else list(TASKS)
+    pending = {t.id: reason for t in chosen if (reason := pending_reason(t)) is not None}
+    tasks = [t for t in chosen if t.id not in pending]
     _tokens.encoding()  # fail fast, before any run, when the tokenizer is not installed
     started = time.perf_counter()
     with Progress(
@@ -229,20 +275,26 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         transient=True,
     ) as progress:
         bar = progress.add_task("starting", total=len(tasks) * len(MODES) + 1)
+        plain = not console.is_terminal  # a log, not a terminal: one line per task instead
 
         def advance(label: str) -> None:
             progress.update(bar, description=label)
             if label != "starting":
                 progress.advance(bar)
+            if plain and (label.endswith("[classic]") or label == "done"):
+                console.print(f"tokens: {label.removesuffix(' [classic]')}", highlight=False)
+
+        def note(message: str) -> None:
+            progress.update(bar, description=message)
+            if plain:
+                console.print(f"tokens: {message}", highlight=False)
 
         async def main() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            progress.update(bar, description="Klaviyo's own MCP server")
-            klaviyo = await _klaviyo(lambda m: progress.update(bar, description=m))
-            progress.advance(bar)
-            progress.update(bar, description="seeding the demo account, starting the three servers")
-            async with open_bench() as bench:
+            note("seeding the demo account, starting the servers (Klaviyo's own included)")
+            async with open_bench(klaviyo=True, log=note) as bench:
+                progress.advance(bar)
                 rows = await _run_tasks(bench, tasks, advance)
-            return rows, klaviyo
+                return rows, bench.klaviyo_info
 
         rows, klaviyo = anyio.run(main)
     for row in rows:
@@ -250,7 +302,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             row.get("classic_calls", []), klaviyo, row["modes"]["classic"].get("turns", 0)
         )
         code = row["modes"]["code"].get("total_tokens")
-        for other in ("classic", "peer"):
+        for other in ("classic", "peer", "klaviyo"):
             theirs = row["modes"][other].get("total_tokens")
             if code and theirs and "error" not in row["modes"][other]:
                 row[f"reduction_vs_{other}"] = _reduction(code, theirs)
@@ -266,11 +318,14 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         ),
         "summary": summary,
         "klaviyo_mcp": klaviyo,
+        "pending_tasks": pending,
         "classic_server": _classic_info(),
         "tasks": rows,
         "seconds": round(time.perf_counter() - started, 1),
     }
     _print(console, rows, summary, klaviyo)
+    for task_id, reason in pending.items():
+        console.print(f"pending, not run: {task_id} ({reason})")
     if not quick:
         from codemode.bench._chart import draw_tokens_chart
 
@@ -295,11 +350,16 @@ def _classic_info() -> dict[str, Any]:
         "definition_tokens": _tokens.count_json(views),
         "builtin_actions": len(builtin),
         "builtin_definition_tokens": _tokens.count_json(builtin),
-        "note": "162 product actions plus the async-job reads the bulk actions need (the coupon task polls one)",
+        "note": (
+            f"{len(views)} tools: the {len(builtin)} core actions and the job reads they need "
+            "(classic_actions); builtin_* counts the core actions alone"
+        ),
     }
 
 
 def _fmt(record: Mapping[str, Any]) -> str:
+    if "unsupported" in record:
+        return "[yellow]n/a[/]"
     if "error" in record:
         return "[red]error[/]"
     mark = "" if record.get("correct") else " [red]✗[/]"
@@ -316,15 +376,26 @@ def _print(
     summary: Mapping[str, Any],
     klaviyo: Mapping[str, Any],
 ) -> None:
-    table = Table(title="Tokens per task (o200k_base): definitions x turns + arguments + results")
+    notes = []
+    peer_errors = {r["modes"]["peer"].get("error") for r in rows if "error" in r["modes"]["peer"]}
+    if peer_errors and all("error" in r["modes"]["peer"] for r in rows):
+        notes.append(f"FastMCP CodeMode did not run: {sorted(peer_errors)[0]}")
+    if not klaviyo.get("available"):
+        notes.append(f"Klaviyo MCP did not run: {klaviyo.get('reason')}")
+    table = Table(
+        title="Tokens per task (o200k_base): definitions x turns + arguments + results",
+        caption="\n".join(notes) or None,
+        caption_justify="left",
+    )
     for name, justify in (
         ("task", "left"),
         ("classic", "right"),
         ("FastMCP CodeMode", "right"),
+        ("Klaviyo MCP", "right"),
         ("code mode", "right"),
         ("vs classic", "right"),
-        ("vs peer", "right"),
-        ("Klaviyo MCP", "center"),
+        ("vs FastMCP", "right"),
+        ("vs Klaviyo", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
@@ -333,22 +404,25 @@ def _print(
             r["id"],
             _fmt(m["classic"]),
             _fmt(m["peer"]),
+            _fmt(m["klaviyo"]) if klaviyo.get("available") else "[yellow]unavailable[/]",
             _fmt(m["code"]),
             _pct(r.get("reduction_vs_classic")),
             _pct(r.get("reduction_vs_peer")),
-            "covered" if r.get("klaviyo_mcp", {}).get("covered") else "-",
+            _pct(r.get("reduction_vs_klaviyo")),
         )
     console.print(table)
     console.print(
         f"median reduction vs classic {_pct(summary['median_reduction_vs_classic'])}, total {_pct(summary['total_reduction_vs_classic'])}; "
         f"vs FastMCP CodeMode median {_pct(summary['median_reduction_vs_peer'])}, fewer tokens on "
-        f"{summary['tasks_fewer_than_peer']}/{summary['tasks_compared_with_peer']} tasks; all correct: {summary['all_correct']}"
+        f"{summary['tasks_fewer_than_peer']}/{summary['tasks_compared_with_peer']} tasks; all correct: {summary['all_correct']}",
+        highlight=False,
     )
     if klaviyo.get("available"):
         console.print(
             f"Klaviyo's own MCP server ({klaviyo['package']}): {klaviyo['tools']} tools, "
-            f"{klaviyo['definition_tokens']:,} tokens of definitions on every turn; covers "
-            f"{summary['klaviyo_mcp_tasks_covered']}/{summary['tasks']} tasks by endpoint"
+            f"{klaviyo['definition_tokens']:,} tokens of definitions on every turn; run end to end "
+            f"on the {summary['tasks_run_with_klaviyo_mcp']} tasks its tools cover: code mode "
+            f"median {_pct(summary['median_reduction_vs_klaviyo_mcp'])} fewer tokens"
         )
     else:
         console.print(f"Klaviyo's own MCP server not measured: {klaviyo.get('reason')}")

@@ -27,10 +27,15 @@ _IN_ALL = ("tokens", "search", "scan", "sandbox")
 def _run_one(
     name: str, *, as_json: bool, quick: bool, out_dir: Path, **options: Any
 ) -> dict[str, Any]:
+    from codemode.bench._machine import load_now, machine_info
+
     module = importlib.import_module(f"codemode.bench.{name}")
     # With --json, stdout carries only the JSON object; tables go to stderr.
     console = Console(stderr=as_json)
+    load_before = load_now()
     result: dict[str, Any] = module.run(quick=quick, console=console, **options)
+    # Date, cores and load: what its times depend on (kept beside what the benchmark recorded).
+    result["machine"] = {**result.get("machine", {}), **machine_info(load_before)}
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
@@ -91,5 +96,6 @@ def register(app: typer.Typer) -> None:
             Path("benchmarks/results"), "--out", help="Folder for the JSON results."
         ),
     ) -> None:
-        for name in _IN_ALL:
+        for step, name in enumerate(_IN_ALL, 1):
+            Console(stderr=True).print(f"[bold]bench {step}/{len(_IN_ALL)}: {name}[/]")
             _run_one(name, as_json=False, quick=quick, out_dir=out)

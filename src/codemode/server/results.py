@@ -125,8 +125,14 @@ class ExecuteResult(_Model):
     )
 
 
-def render_execute(result: ExecuteResult, notes: list[str]) -> str:
-    """The text the model reads for an ``execute_code`` result."""
+def render_execute(result: ExecuteResult, notes: list[str], *, show_session: bool = True) -> str:
+    """The text the model reads for an ``execute_code`` result.
+
+    A script that ran cleanly reads as just its output: the calls line appears when something
+    needs the model's attention (an error, a failed or flagged call, nothing printed), and the
+    session line only when the model must pass it back (``show_session``: the store is not tied
+    to its connection). ``structuredContent`` always carries both.
+    """
     parts: list[str] = []
     if result.output:
         parts.append(result.output.rstrip("\n"))
@@ -135,7 +141,7 @@ def render_execute(result: ExecuteResult, notes: list[str]) -> str:
     if result.error is not None:
         where = f" (line {result.error.line})" if result.error.line else ""
         parts.append(f"error: {result.error.type}{where}: {result.error.message}")
-    if result.calls:
+    if result.calls and _calls_worth_showing(result):
         parts.append("calls: " + _calls_line(result.calls))
     if result.planned_writes is not None:
         if result.planned_writes:
@@ -151,8 +157,18 @@ def render_execute(result: ExecuteResult, notes: list[str]) -> str:
     if result.redactions:
         parts.append(_redactions_line(result.redactions))
     parts.extend(notes)
-    parts.append(f"session: {result.session}")
-    return "\n".join(parts)
+    if show_session:
+        parts.append(f"session: {result.session}")
+    return "\n".join(parts) or "(nothing printed)"
+
+
+def _calls_worth_showing(result: ExecuteResult) -> bool:
+    return (
+        result.error is not None
+        or not result.output.strip()
+        or result.planned_writes is not None
+        or any(not 200 <= c.status < 300 or c.scan in ("flagged", "blocked") for c in result.calls)
+    )
 
 
 def _redactions_line(redactions: list[Redaction]) -> str:

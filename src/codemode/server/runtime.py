@@ -243,7 +243,10 @@ class Runtime:
             result.error.type if result.error else None,
             [c.model_dump() for c in result.calls],
         )
-        return result, render_execute(result, notes)
+        # The store follows the connection (stdio, memory, an MCP session) unless the caller named
+        # a session or the transport has none (stateless HTTP): only then must the model see it.
+        bound = default is not None and session is None and not slot.note
+        return result, render_execute(result, notes, show_session=not bound)
 
     async def _run(
         self,
