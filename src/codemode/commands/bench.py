@@ -1,4 +1,4 @@
-"""``codemode bench tokens|search|scan|sandbox|load|all``: rerunnable benchmarks.
+"""``codemode bench tokens|search|scan|sandbox|startup|load|all``: rerunnable benchmarks.
 
 Each benchmark lives in ``codemode.bench.<name>`` and exposes
 ``run(*, quick: bool, console: rich.console.Console) -> dict``: it prints a table to the console,
@@ -18,9 +18,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
-_BENCHMARKS = ("tokens", "search", "scan", "sandbox", "load")
+_BENCHMARKS = ("tokens", "search", "scan", "sandbox", "startup", "load")
 # `load` runs for minutes by default, so `bench all` (and `make bench`) leaves it out.
-_IN_ALL = ("tokens", "search", "scan", "sandbox")
+_IN_ALL = ("tokens", "search", "scan", "sandbox", "startup")
 
 
 def _run_one(

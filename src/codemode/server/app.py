@@ -123,12 +123,13 @@ class CodemodeServer:
 
 def _demo_client() -> httpx.AsyncClient:
     try:
-        from codemode.simulator import SimConfig, create_app
+        from codemode.simulator import LazyApp
     except ImportError as exc:  # a partial install: say what is missing instead of a traceback
         raise ConfigError(
             f"--demo needs the simulator (codemode.simulator), which failed to import: {exc}"
         ) from exc
-    app = create_app(SimConfig())
+    # Built on the first Klaviyo call: answering `initialize` must not wait for the demo seed.
+    app = LazyApp()
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=DEMO_BASE_URL, cookies=_no_cookies()
     )

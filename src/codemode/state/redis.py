@@ -9,6 +9,8 @@ so two replicas can never both take the last slot. Time comes from the Redis ser
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -17,6 +19,15 @@ import redis.asyncio
 from codemode.state._base import NAMESPACE, StateError
 
 __all__ = ["RedisKeyValue", "RedisLimitStore"]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the client's errors into :class:`StateError` (callers know one error type)."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StateError(f"redis: {exc}") from exc
 
 
 def _bytes(value: bytes | str | None) -> bytes | None:
@@ -48,48 +59,36 @@ class RedisKeyValue:
 
     async def get(self, key: str) -> bytes | None:
         """See :meth:`KeyValue.get`."""
-        try:
+        with _errors():
             value = await self._r.get(self._k(key))
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
         return _bytes(value)
 
     async def set(self, key: str, value: bytes, *, ttl_s: float, only_if_new: bool = False) -> bool:
         """See :meth:`KeyValue.set`."""
-        try:
+        with _errors():
             done = await self._r.set(self._k(key), value, px=_ms(ttl_s), nx=only_if_new)
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
         return bool(done)
 
     async def take(self, key: str) -> bytes | None:
         """See :meth:`KeyValue.take` (``GETDEL``)."""
-        try:
+        with _errors():
             value = await self._r.getdel(self._k(key))
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
         return _bytes(value)
 
     async def delete(self, key: str) -> None:
         """See :meth:`KeyValue.delete`."""
-        try:
+        with _errors():
             await self._r.delete(self._k(key))
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
 
     async def touch(self, key: str, *, ttl_s: float) -> bool:
         """See :meth:`KeyValue.touch`."""
-        try:
+        with _errors():
             return bool(await self._r.pexpire(self._k(key), _ms(ttl_s)))
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
 
     async def incr(self, key: str, *, ttl_s: float) -> int:
         """See :meth:`KeyValue.incr`."""
-        try:
+        with _errors():
             return int(await self._incr(keys=[self._k(key)], args=[_ms(ttl_s)]))
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -108,8 +107,9 @@ if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 0 end
 local until_ = now + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[1], until_, ARGV[5] .. '|' .. ARGV[1])
 redis.call('ZADD', KEYS[2], until_, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[4] * 2)
-redis.call('PEXPIRE', KEYS[2], ARGV[4] * 2)
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ARGV[4] * 2 then redis.call('PEXPIRE', k, ARGV[4] * 2) end
+end
 return 1
 """
 _RENEW = """
@@ -118,8 +118,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local until_ = now + tonumber(ARGV[3])
 redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[2] .. '|' .. ARGV[1])
 redis.call('ZADD', KEYS[2], 'XX', until_, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3] * 2)
-redis.call('PEXPIRE', KEYS[2], ARGV[3] * 2)
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ARGV[3] * 2 then redis.call('PEXPIRE', k, ARGV[3] * 2) end
+end
 return 1
 """
 _HELD = """
@@ -183,10 +184,8 @@ class RedisLimitStore:
         return f"{NAMESPACE}slots:{principal}"
 
     def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        try:
+        with _errors():
             return script(keys=keys, args=args)
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
 
     def try_acquire(
         self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
@@ -203,13 +202,11 @@ class RedisLimitStore:
 
     def release(self, principal: str, holder: str) -> None:
         """Give the slot back (no-op when its lease already expired)."""
-        try:
+        with _errors():
             pipe = self._r.pipeline()
             pipe.zrem(self._pool(), f"{principal}|{holder}")
             pipe.zrem(self._mine(principal), holder)
             pipe.execute()
-        except redis.RedisError as exc:
-            raise StateError(f"redis: {exc}") from exc
 
     def held(self, principal: str | None = None) -> int:
         """Slots held now, in all or by ``principal``."""
