@@ -26,6 +26,8 @@ Environment:
     CODEMODE_MAX_STORES / CODEMODE_STORE_TTL_S / CODEMODE_STORE_BYTES
                              session stores kept (LRU), their idle lifetime and size cap
     CODEMODE_STATE_DIR       folder for the audit log and tokens (default ``~/.local/state/codemode``)
+    CODEMODE_STATE           shared state for replicas: ``memory://`` (default, one process) or
+                             ``redis://host:6379/0`` (sessions, stores, OAuth, limits shared)
 
 OAuth (read by ``codemode.server.oauth``, ``codemode login`` and ``codemode serve``):
     KLAVIYO_OAUTH_CLIENT_ID / KLAVIYO_OAUTH_CLIENT_SECRET   the Klaviyo OAuth app
@@ -91,6 +93,7 @@ class Settings:
     store_ttl_s: float = 3600.0
     store_bytes: int = 1024 * 1024
     state_dir: Path | None = None
+    state_url: str | None = None
     # OAuth (codemode.server.oauth)
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = field(default=None, repr=False)
@@ -168,6 +171,7 @@ class Settings:
             store_ttl_s=_number(env, "CODEMODE_STORE_TTL_S", 3600.0),
             store_bytes=int(_number(env, "CODEMODE_STORE_BYTES", 1024 * 1024)),
             state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
+            state_url=(env.get("CODEMODE_STATE") or "").strip() or None,
             oauth_client_id=env.get("KLAVIYO_OAUTH_CLIENT_ID") or None,
             oauth_client_secret=env.get("KLAVIYO_OAUTH_CLIENT_SECRET") or None,
             oauth_authorize_url=(env.get("KLAVIYO_OAUTH_AUTHORIZE_URL") or "").rstrip("/") or None,

@@ -35,6 +35,7 @@ from codemode.server.credentials import (
 from codemode.server.http import HttpAuth, build_http_app, check_exposure, is_loopback
 from codemode.server.runtime import Runtime
 from codemode.server.tools import register_tools
+from codemode.state import StateBackend, open_state
 
 if TYPE_CHECKING:
     from codemode.server.oauth import OAuthBundle
@@ -64,6 +65,7 @@ class CodemodeServer:
     mcp: MCPServer[Any]
     runtime: Runtime
     oauth: OAuthBundle | None = None
+    state: StateBackend | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[CodemodeServer]:
@@ -77,6 +79,8 @@ class CodemodeServer:
         """Close the shared HTTP client and the audit log."""
         await self.runtime.sandbox.aclose()
         await self.runtime.http_client.aclose()
+        if self.state is not None:
+            await self.state.aclose()
         if self.oauth is not None:
             await self.oauth.aclose()
         if self.runtime.audit is not None:
@@ -117,7 +121,12 @@ class CodemodeServer:
             public = urlsplit(s.public_url)
             origins.append(f"{public.scheme}://{public.netloc}")
         return build_http_app(
-            self.mcp, host=s.host, auth=auth, allowed_origins=origins, lifespan=lifespan
+            self.mcp,
+            host=s.host,
+            auth=auth,
+            allowed_origins=origins,
+            lifespan=lifespan,
+            shared=self.state.kv if self.state is not None and self.state.shared else None,
         )
 
 
@@ -209,7 +218,8 @@ def build_server(
         log_level=log_level,
     )
     register_tools(server, runtime)
-    return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle)
+    state = open_state(settings.state_url) if settings.state_url else None
+    return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle, state=state)
 
 
 def _default_credentials(

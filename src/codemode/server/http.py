@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codemode.errors import ConfigError
 from codemode.server.credentials import DemoUser, KeyUser
+from codemode.state import KeyValue
 
 __all__ = ["HttpAuth", "build_http_app", "check_exposure", "is_loopback"]
 
@@ -217,6 +218,7 @@ def build_http_app(
     auth: HttpAuth,
     allowed_origins: Sequence[str] = (),
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    shared: KeyValue | None = None,
 ) -> Starlette:
     """The ASGI app serving ``server`` at ``/mcp`` (both protocol eras), plus the OAuth routes.
 
@@ -226,6 +228,8 @@ def build_http_app(
         auth: How callers authenticate.
         allowed_origins: Browser origins accepted besides loopback ones on a loopback server.
         lifespan: Extra resources to hold open while the app runs (SDK clients, audit log).
+        shared: The replicas' shared state; MCP sessions are recorded there so that any replica
+            can continue a session another one opened.
     """
     loopback = is_loopback(host)
     if loopback:
@@ -251,6 +255,21 @@ def build_http_app(
         streamable_http_path=MCP_PATH, transport_security=security, host=host
     )
     manager = server.session_manager
+    if shared is not None:
+        from codemode.server.replicas import SharedSessionManager
+
+        manager = SharedSessionManager(
+            app=manager.app,
+            event_store=manager.event_store,
+            json_response=manager.json_response,
+            stateless=manager.stateless,
+            security_settings=manager.security_settings,
+            retry_interval=manager.retry_interval,
+            session_idle_timeout=manager.session_idle_timeout,
+            max_request_body_size=manager.max_request_body_size,
+            max_sessions=manager.max_sessions,
+            kv=shared,
+        )
     endpoint: ASGIApp = _OriginGuard(
         _RequireUser(StreamableHTTPASGIApp(manager), auth), allowed_origins, loopback
     )
