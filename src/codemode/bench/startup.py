@@ -10,7 +10,7 @@ alternating repetitions:
 - **exec print(1)**: ``codemode exec - --demo`` running ``print(1)``, spawn to exit.
 
 Each figure is reported in milliseconds of wall time and of CPU time (user + system of the child,
-so a loaded machine distorts it less) and as a ratio to the baseline. Target: each ≤ 20 × the
+so a loaded machine distorts it less) and as a ratio to the baseline. Target: each ≤ 20 x the
 baseline. Children run without ``PYTHONDONTWRITEBYTECODE`` after one warm-up, so imports read
 compiled bytecode as they do on an installed system.
 """
@@ -163,8 +163,8 @@ def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any
     figures["serve"]["tools_list_ms"] = median("serve", "tools_list")
     figures["serve"]["tools_list_ratio"] = figures["serve"]["tools_list_ms"] / bare_wall
 
-    table = Table(title=f"codemode startup (median of {repeats}; target ≤ {_TARGET:.0f} × bare)")
-    for column in ("start", "wall ms", "× bare", "CPU ms", "× bare CPU"):
+    table = Table(title=f"codemode startup (median of {repeats}; target <= {_TARGET:.0f} x bare)")
+    for column in ("start", "wall ms", "x bare", "CPU ms", "x bare CPU"):
         table.add_column(column, justify="right" if column != "start" else "left")
     table.add_row("python -c pass", f"{bare_wall:.0f}", "1", f"{bare_cpu:.0f}", "1")
     for name, label in (("serve", "serve --demo: initialize"), ("exec", "exec print(1)")):

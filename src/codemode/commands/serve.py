@@ -55,6 +55,12 @@ def register(app: typer.Typer) -> None:
         log_level: str = typer.Option(
             "WARNING", "--log-level", help="Server log level; logs go to stderr."
         ),
+        state: str = typer.Option(
+            None,
+            "--state",
+            help="Shared state for replicas: memory:// (default, one process) or "
+            "redis://host:6379/0 (CODEMODE_STATE); see docs/deploy.md.",
+        ),
     ) -> None:
         from codemode.server import build_server
 
@@ -71,6 +77,7 @@ def register(app: typer.Typer) -> None:
                 deny=deny,
                 allow_destructive=allow_destructive,
                 extensions=extensions,
+                state_url=state,
             )
             level = log_level.upper()
             if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
