@@ -133,3 +133,24 @@ async def _open_raw(port: int, key: str) -> str:
         )
         assert response.status_code == 200, response.text[:300]
         return response.headers["mcp-session-id"]
+
+
+async def test_health_answers_without_credentials_and_readiness_checks_the_shared_state(
+    make_server: BuildServer, shared_state: Any
+) -> None:
+    server = make_server(transport="http", demo=False, base_url="http://simulator")
+    server.state = shared_state()
+    async with serving(server.http_app()) as url, httpx2.AsyncClient(timeout=10) as raw:
+        base = url.removesuffix("/mcp")
+        health = await raw.get(base + "/healthz")
+        ready = await raw.get(base + "/readyz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+
+
+async def test_readiness_fails_while_redis_is_unreachable(make_server: BuildServer) -> None:
+    server = make_server(transport="http", demo=False, base_url="http://simulator")
+    server.state = open_state("unix:///nonexistent/codemode-test.sock")
+    async with serving(server.http_app()) as url, httpx2.AsyncClient(timeout=10) as raw:
+        ready = await raw.get(url.removesuffix("/mcp") + "/readyz")
+    assert ready.status_code == 503 and ready.json()["status"] == "unready"

@@ -102,6 +102,14 @@ def register(app: typer.Typer) -> None:
                 f"codemode: serving MCP at {where}" + (" (demo)" if settings.demo else ""),
                 file=sys.stderr,
             )
-            uvicorn.run(asgi, host=settings.host, port=settings.port, log_level=level.lower())
+            # On SIGTERM uvicorn stops accepting and lets running scripts finish (up to their own
+            # time limit) before it closes: a rolling restart loses no answer.
+            uvicorn.run(
+                asgi,
+                host=settings.host,
+                port=settings.port,
+                log_level=level.lower(),
+                timeout_graceful_shutdown=int(settings.timeout_s) + 5,
+            )
         except CodemodeError as exc:
             _fail(str(exc))

@@ -33,13 +33,14 @@ from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codemode.errors import ConfigError
 from codemode.server.credentials import DemoUser, KeyUser
-from codemode.state import KeyValue
+from codemode.state import KeyValue, StateError
 
 __all__ = ["HttpAuth", "build_http_app", "check_exposure", "is_loopback"]
 
@@ -283,8 +284,24 @@ def build_http_app(
                 async with lifespan():
                     yield
 
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if shared is not None:
+            try:
+                await shared.get("readiness-probe")
+            except StateError as exc:
+                return JSONResponse({"status": "unready", "reason": str(exc)[:200]}, 503)
+        return JSONResponse({"status": "ready"})
+
     return Starlette(
-        routes=[*auth.routes, Route(MCP_PATH, endpoint=endpoint)],
+        routes=[
+            *auth.routes,
+            Route(MCP_PATH, endpoint=endpoint),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
         middleware=[
             Middleware(AuthenticationMiddleware, backend=_Backend(auth)),
             Middleware(AuthContextMiddleware),
