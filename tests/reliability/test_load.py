@@ -106,7 +106,7 @@ async def test_a_policy_refusal_reaches_the_agent_with_its_reason(make_server: B
     assert fragment in str(error.get("message")), error
 
 
-def test_bench_load_takes_sessions_and_minutes_and_stays_out_of_bench_all() -> None:
+def test_bench_load_takes_sessions_and_levels_and_stays_out_of_bench_all() -> None:
     from typer.testing import CliRunner
 
     from codemode.cli import app
@@ -114,7 +114,7 @@ def test_bench_load_takes_sessions_and_minutes_and_stays_out_of_bench_all() -> N
 
     shown = CliRunner().invoke(app, ["bench", "load", "--help"], terminal_width=200)
     assert shown.exit_code == 0, shown.output
-    assert "--sessions" in shown.output and "--minutes" in shown.output
+    assert "--sessions" in shown.output and "--levels" in shown.output
     assert "load" in bench._BENCHMARKS and "load" not in bench._IN_ALL
     refused = CliRunner().invoke(app, ["bench", "load", "--sessions", "0"])
     assert refused.exit_code != 0
