@@ -4,12 +4,20 @@ A row holds when the run started, who ran it (a principal such as ``key:3f9a1câ€
 subject or ``demo``: never the key or token itself), a SHA-256 of the code, each SDK call's
 ``id``, ``status``, ``ms`` and scanner verdict, the outcome and the duration. Printed output
 and Klaviyo data are not stored: the log answers "who ran what, and what did it touch".
+
+Nothing a script chose is stored as text: a call id that is not a plain operation id (lower case,
+digits, underscores) is recorded as ``(invalid)``, and the fields written by the server are
+clipped to a safe alphabet, so a row can never carry newlines, markup or fake entries. The
+database and the folder it creates are private to the server's user (0600 and 0700).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
+import re
 import sqlite3
 import threading
 import time
@@ -18,7 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AuditLog", "AuditRecord", "code_hash", "parse_since"]
+__all__ = [
+    "INVALID_ID",
+    "UNKNOWN_ID",
+    "AuditLog",
+    "AuditRecord",
+    "canonical_call",
+    "code_hash",
+    "parse_since",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -36,7 +52,33 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_started ON executions (started);
 """
-_CALL_FIELDS = ("id", "status", "ms", "scan")
+_ACTION_ID = re.compile(r"[a-z][a-z0-9_]{0,99}")
+_SCANS = frozenset({"clean", "flagged", "blocked", "unscanned"})
+_SAFE_TEXT = re.compile(r"[^A-Za-z0-9_.:@/+=-]")
+INVALID_ID = "(invalid)"
+UNKNOWN_ID = "(unknown)"
+"""What the server records for a call whose id names no action of its catalog."""
+
+
+def canonical_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    """The whitelisted fields of one call, each reduced to a value the server can vouch for."""
+    raw_id = call.get("id")
+    status = call.get("status")
+    ms = call.get("ms")
+    scan = call.get("scan")
+    return {
+        "id": raw_id
+        if isinstance(raw_id, str) and (raw_id == UNKNOWN_ID or _ACTION_ID.fullmatch(raw_id))
+        else INVALID_ID,
+        "status": status if isinstance(status, int) and not isinstance(status, bool) else 0,
+        "ms": round(float(ms), 3) if isinstance(ms, int | float) and math.isfinite(ms) else 0.0,
+        "scan": scan if scan in _SCANS else "unscanned",
+    }
+
+
+def _safe(text: str | None, limit: int = 200) -> str | None:
+    """Server-written fields kept to a plain alphabet (principals, sessions, error types)."""
+    return None if text is None else _SAFE_TEXT.sub("?", str(text))[:limit]
 
 
 def code_hash(code: str) -> str:
@@ -79,28 +121,36 @@ class AuditLog:
     def __init__(self, path: Path) -> None:
         """Open (and create when missing) the database at ``path``."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True)
+        # Created 0600 before SQLite opens it; its -wal and -shm files are made private too.
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
 
     def record(self, rec: AuditRecord) -> None:
         """Append one row. Only the whitelisted call fields are kept, so no payload leaks in."""
-        calls = [{k: c.get(k) for k in _CALL_FIELDS} for c in rec.calls]
+        calls = [canonical_call(c) for c in rec.calls]
         with self._lock:
             self._db.execute(
                 "INSERT INTO executions (started, principal, session, transport, code_sha256, "
                 "dry_run, outcome, error_type, duration_ms, calls) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     rec.started,
-                    rec.principal,
-                    rec.session,
-                    rec.transport,
-                    rec.code_sha256,
+                    _safe(rec.principal),
+                    _safe(rec.session),
+                    _safe(rec.transport),
+                    _safe(rec.code_sha256),
                     int(rec.dry_run),
-                    rec.outcome,
-                    rec.error_type,
+                    _safe(rec.outcome),
+                    _safe(rec.error_type),
                     round(rec.duration_ms, 3),
                     json.dumps(calls, separators=(",", ":")),
                 ),
@@ -131,6 +181,13 @@ class AuditLog:
         """Close the database."""
         with self._lock:
             self._db.close()
+
+
+def private_folder(path: Path) -> Path:
+    """Create ``path`` (and parents) if needed and make it 0700: the server's state folder."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

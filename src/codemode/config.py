@@ -9,11 +9,17 @@ Environment:
     CODEMODE_READ_ONLY       ``1`` refuses every action that is not a read
     CODEMODE_ALLOW / CODEMODE_DENY
                              comma-separated operation ids, groups (``profiles``) or kinds (``kind:write``)
-    CODEMODE_ALLOW_DESTRUCTIVE  ``1`` enables destructive actions (and webhook writes)
+    CODEMODE_ALLOW_DESTRUCTIVE  ``1`` enables destructive actions (and webhook writes); each one is
+                             confirmed by the user through MCP elicitation, and refused where the
+                             client has no way to ask
+    CODEMODE_DESTRUCTIVE_UNCONFIRMED  ``1`` waives that confirmation (destructive actions then run
+                             unasked wherever they are enabled); off by default
     CODEMODE_SCAN_POLICY     ``redact`` (default), ``block`` or ``annotate``
     CODEMODE_TIMEOUT_S, CODEMODE_CPU_S, CODEMODE_MEMORY_MB, CODEMODE_OUTPUT_BYTES,
     CODEMODE_MAX_CALLS, CODEMODE_CODE_BYTES  sandbox limits
-    CODEMODE_MAX_WORKERS     concurrent sandbox workers (the rest queue, then get "busy")
+    CODEMODE_MAX_WORKERS     concurrent sandbox workers in all (default: 2 per core, at least 4)
+    CODEMODE_PRINCIPAL_WORKERS  concurrent runs of one principal (default: three quarters of the pool)
+    CODEMODE_CPU_QUOTA_S     worker CPU-seconds one principal may spend per minute (default 120)
     CODEMODE_AUDIT_DB        SQLite audit log path; ``off`` (or empty) disables it. Unset: on for HTTP (under
                              the state folder), off for stdio
     CODEMODE_EXTENSIONS      extension file (extra operations) path
@@ -21,10 +27,21 @@ Environment:
     CODEMODE_TRANSPORT       ``stdio`` (default) or ``http``
     CODEMODE_HOST / CODEMODE_PORT   HTTP bind address (default ``127.0.0.1:8000``)
     CODEMODE_ALLOWED_ORIGINS comma-separated browser origins the HTTP endpoint accepts (others: 403)
-    CODEMODE_QUEUE_S         seconds a script waits for a free worker before a "busy" result
-    CODEMODE_RATE_PER_MIN    ``execute_code`` runs allowed per session per minute
+    CODEMODE_QUEUE_S         the longest a run waits for a worker (queued per principal, served round
+                             robin) before a "busy" result with ``retry_after`` (default 20)
+    CODEMODE_RATE_PER_MIN    ``execute_code`` runs allowed per principal per minute
     CODEMODE_MAX_STORES / CODEMODE_STORE_TTL_S / CODEMODE_STORE_BYTES
-                             session stores kept (LRU), their idle lifetime and size cap
+                             session stores kept in all, their idle lifetime and the size cap of one
+    CODEMODE_PRINCIPAL_STORES / CODEMODE_PRINCIPAL_STORE_BYTES
+                             stores and bytes one principal may keep (its own oldest go first)
+    CODEMODE_SESSIONS_PER_PRINCIPAL / CODEMODE_MAX_SESSIONS / CODEMODE_SESSION_IDLE_S
+                             open MCP sessions per principal and in all, and their idle lifetime
+    CODEMODE_API_KEYS        which ``pk_`` keys may log in over HTTP: ``verify`` (default: one cheap
+                             Klaviyo call per key, cached), ``allowlist`` (only CODEMODE_ALLOWED_PRINCIPALS)
+                             or ``off`` (OAuth only)
+    CODEMODE_ALLOWED_PRINCIPALS  comma-separated principals (``key:<12 hex>``) for ``allowlist``
+    CODEMODE_REGISTER_PER_MIN  OAuth client registrations accepted per source address per minute
+    CODEMODE_CLIENT_TTL_S    seconds a registered OAuth client that never signed in is kept
     CODEMODE_STATE_DIR       folder for the audit log and tokens (default ``~/.local/state/codemode``)
     CODEMODE_STATE           shared state for replicas: ``memory://`` (default, one process) or
                              ``redis://host:6379/0`` (sessions, stores, OAuth, limits shared)
@@ -48,11 +65,28 @@ from typing import Any, Literal
 
 from codemode.errors import ConfigError
 
-__all__ = ["DEFAULT_BASE_URL", "ScanPolicy", "Settings", "Transport", "user_config_dir"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "KeyAuth",
+    "ScanPolicy",
+    "Settings",
+    "Transport",
+    "default_workers",
+    "user_config_dir",
+]
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 ScanPolicy = Literal["redact", "block", "annotate"]
 Transport = Literal["stdio", "http"]
+KeyAuth = Literal["verify", "allowlist", "off"]
+_KEY_AUTHS: tuple[KeyAuth, ...] = ("verify", "allowlist", "off")
+
+
+def default_workers(cores: int | None = None) -> int:
+    """The worker pool's default size: two per core (workers mostly wait on the host), 4 to 64."""
+    return max(4, min(64, 2 * (cores or os.cpu_count() or 2)))
+
+
 _OFF = {"off", "none", "0", "false", "no"}
 _SCAN_POLICIES: tuple[ScanPolicy, ...] = ("redact", "block", "annotate")
 _TRUE = {"1", "true", "yes", "on"}
@@ -72,6 +106,7 @@ class Settings:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     allow_destructive: bool = False
+    destructive_unconfirmed: bool = False
     scan_policy: ScanPolicy = "redact"
     timeout_s: float = 30.0
     cpu_s: float = 20.0
@@ -79,7 +114,9 @@ class Settings:
     output_bytes: int = 16 * 1024
     max_calls: int = 200
     code_bytes: int = 64 * 1024
-    max_workers: int = 4
+    max_workers: int = field(default_factory=default_workers)
+    principal_workers: int | None = None
+    cpu_quota_s: float = 120.0
     audit_db: Path | None = None
     audit_disabled: bool = False
     extensions: Path | None = None
@@ -87,11 +124,20 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
-    queue_s: float = 5.0
+    queue_s: float = 20.0
     rate_per_min: int = 60
     max_stores: int = 1000
     store_ttl_s: float = 3600.0
     store_bytes: int = 1024 * 1024
+    principal_stores: int = 64
+    principal_store_bytes: int = 8 * 1024 * 1024
+    sessions_per_principal: int = 256
+    max_sessions: int = 4096
+    session_idle_s: float = 600.0
+    api_keys: KeyAuth = "verify"
+    allowed_principals: tuple[str, ...] = ()
+    register_per_min: int = 10
+    client_ttl_s: float = 86400.0
     state_dir: Path | None = None
     state_url: str | None = None
     # OAuth (codemode.server.oauth)
@@ -118,6 +164,15 @@ class Settings:
             return self.audit_db
         served = transport or self.transport
         return self.state_path() / "audit.sqlite3" if served == "http" else None
+
+    def principal_slots(self) -> int:
+        """Concurrent runs one principal may hold: the setting, else three quarters of the pool.
+
+        Below the pool's size by default, so one principal can never take every worker.
+        """
+        pool = max(1, self.max_workers)
+        share = self.principal_workers or max(1, pool - max(1, pool // 4))
+        return max(1, min(pool, share))
 
     def state_path(self) -> Path:
         """The folder for the audit log and stored tokens (``CODEMODE_STATE_DIR``)."""
@@ -150,6 +205,7 @@ class Settings:
             allow=_list(env, "CODEMODE_ALLOW"),
             deny=_list(env, "CODEMODE_DENY"),
             allow_destructive=_flag(env, "CODEMODE_ALLOW_DESTRUCTIVE", False),
+            destructive_unconfirmed=_flag(env, "CODEMODE_DESTRUCTIVE_UNCONFIRMED", False),
             scan_policy=_scan_policy(env),
             timeout_s=_number(env, "CODEMODE_TIMEOUT_S", 30.0),
             cpu_s=_number(env, "CODEMODE_CPU_S", 20.0),
@@ -157,7 +213,9 @@ class Settings:
             output_bytes=int(_number(env, "CODEMODE_OUTPUT_BYTES", 16 * 1024)),
             max_calls=int(_number(env, "CODEMODE_MAX_CALLS", 200)),
             code_bytes=int(_number(env, "CODEMODE_CODE_BYTES", 64 * 1024)),
-            max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", 4)),
+            max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", default_workers())),
+            principal_workers=_optional_int(env, "CODEMODE_PRINCIPAL_WORKERS"),
+            cpu_quota_s=_number(env, "CODEMODE_CPU_QUOTA_S", 120.0),
             audit_db=_audit_db(env),
             audit_disabled=env.get("CODEMODE_AUDIT_DB", "x").strip().lower() in _OFF | {""},
             extensions=Path(env["CODEMODE_EXTENSIONS"]) if env.get("CODEMODE_EXTENSIONS") else None,
@@ -165,11 +223,22 @@ class Settings:
             host=(env.get("CODEMODE_HOST") or "127.0.0.1").strip(),
             port=int(_number(env, "CODEMODE_PORT", 8000)),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "CODEMODE_ALLOWED_ORIGINS")),
-            queue_s=_number(env, "CODEMODE_QUEUE_S", 5.0),
+            queue_s=_number(env, "CODEMODE_QUEUE_S", 20.0),
             rate_per_min=int(_number(env, "CODEMODE_RATE_PER_MIN", 60)),
             max_stores=int(_number(env, "CODEMODE_MAX_STORES", 1000)),
             store_ttl_s=_number(env, "CODEMODE_STORE_TTL_S", 3600.0),
             store_bytes=int(_number(env, "CODEMODE_STORE_BYTES", 1024 * 1024)),
+            principal_stores=int(_number(env, "CODEMODE_PRINCIPAL_STORES", 64)),
+            principal_store_bytes=int(
+                _number(env, "CODEMODE_PRINCIPAL_STORE_BYTES", 8 * 1024 * 1024)
+            ),
+            sessions_per_principal=int(_number(env, "CODEMODE_SESSIONS_PER_PRINCIPAL", 256)),
+            max_sessions=int(_number(env, "CODEMODE_MAX_SESSIONS", 4096)),
+            session_idle_s=_number(env, "CODEMODE_SESSION_IDLE_S", 600.0),
+            api_keys=_key_auth(env),
+            allowed_principals=_list(env, "CODEMODE_ALLOWED_PRINCIPALS"),
+            register_per_min=int(_number(env, "CODEMODE_REGISTER_PER_MIN", 10)),
+            client_ttl_s=_number(env, "CODEMODE_CLIENT_TTL_S", 86400.0),
             state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
             state_url=(env.get("CODEMODE_STATE") or "").strip() or None,
             oauth_client_id=env.get("KLAVIYO_OAUTH_CLIENT_ID") or None,
@@ -209,6 +278,24 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be positive (got {raw}); unset it to use {default}")
     return value
+
+
+def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return int(_number(env, name, 1))
+
+
+def _key_auth(env: Mapping[str, str]) -> KeyAuth:
+    raw = (env.get("CODEMODE_API_KEYS") or "verify").strip().lower()
+    for mode in _KEY_AUTHS:
+        if raw == mode:
+            return mode
+    raise ConfigError(
+        f"CODEMODE_API_KEYS={raw!r} is not one of verify (check each key with Klaviyo), "
+        "allowlist (only CODEMODE_ALLOWED_PRINCIPALS) or off (OAuth only)"
+    )
 
 
 def _scan_policy(env: Mapping[str, str]) -> ScanPolicy:

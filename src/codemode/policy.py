@@ -135,7 +135,9 @@ class Policy:
         deny: actions matching an entry never run (wins over ``allow``).
         allow_destructive: enable destructive actions and webhook writes.
         confirm_destructive: when destructive actions are enabled, ask the bridge's ``confirm``
-            hook (MCP elicitation in the server) before each one.
+            hook (MCP elicitation in the server) before each one; with no hook, or a hook that
+            cannot ask, the action is refused. Only the operator's separate
+            ``--destructive-unconfirmed`` turns this off.
         calls_per_minute: cap on SDK calls per minute across the bridge (None: no cap).
     """
 
@@ -162,6 +164,7 @@ class Policy:
             allow=tuple(settings.allow),
             deny=tuple(settings.deny),
             allow_destructive=settings.allow_destructive,
+            confirm_destructive=not settings.destructive_unconfirmed,
         )
 
     def check(self, action: Action) -> Refusal | None:

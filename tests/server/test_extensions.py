@@ -22,9 +22,11 @@ async def list_census(klaviyo: Any, prefix: str = "") -> dict[str, Any]:
     return {"lists": len(names), "names": names}
 
 
-@composite(name="tidy_lists", summary="Delete empty lists.", kind="write")
+@composite(name="tidy_lists", summary="Delete the account's first list.", kind="write")
 async def tidy_lists(klaviyo: Any) -> dict[str, Any]:
-    raise AssertionError("never runs in these tests")  # pragma: no cover
+    first = (await klaviyo.call("get_lists")).data[0]["id"]
+    await klaviyo.call("delete_list", id=first)
+    return {"deleted": first}
 
 
 async def test_a_composite_is_searchable_and_runs_in_the_host_as_klaviyo_custom(
@@ -67,7 +69,9 @@ async def test_a_write_composite_is_gated_by_its_kind(make_server: BuildServer) 
         ran.structured_content is not None
         and "read-only" in ran.structured_content["error"]["message"]
     )
-    assert [w["id"] for w in planned] == ["tidy_lists"]
+    # Under dry run the composite runs: its read is made, its destructive write only planned.
+    assert [w["id"] for w in planned] == ["delete_list"]
+    assert "a real run would be refused" in planned[0]["note"]
 
 
 async def make_dry_run(make_server: BuildServer) -> Any:

@@ -39,8 +39,8 @@ def test_the_mcp_session_is_the_default_session() -> None:
     assert stores.open("demo", default, default).store == {"x": [1, 2]}
 
 
-def test_the_least_recently_used_store_is_dropped_beyond_the_cap() -> None:
-    stores = SessionStores(max_stores=2)
+def test_the_least_recently_used_store_of_a_principal_is_dropped_beyond_its_cap() -> None:
+    stores = SessionStores(per_principal=2)
     stores.save("p", "s1", {"a": 1})
     stores.save("p", "s2", {"a": 2})
     stores.open("p", "s1", None)  # touch s1, so s2 is now the oldest

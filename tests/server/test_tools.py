@@ -190,7 +190,7 @@ async def test_progress_is_reported_while_a_script_runs_longer_than_a_second(
 async def test_a_run_beyond_the_worker_cap_gets_a_busy_result(
     make_server: BuildServer, audit_path: Path
 ) -> None:
-    built = make_server(max_workers=1, queue_s=0.2)
+    built = make_server(max_workers=1, queue_s=0.2)  # one worker: the whole pool is one run
     spin = "while True:\n    pass\n"
     running = anyio.Event()
 
@@ -209,7 +209,7 @@ async def test_a_run_beyond_the_worker_cap_gets_a_busy_result(
                     )
                 )
                 await running.wait()
-                assert built.runtime.gate.in_use == 1
+                assert built.runtime.admission.store.held() == 1
                 busy = await client.call_tool("execute_code", {"code": "print(1)"})
                 tg.cancel_scope.cancel()
     assert busy.is_error and busy.structured_content is not None

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -57,29 +58,36 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
             return
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"{len(rows)} runs from {path}", title_justify="left")
+        # Every cell is escaped: no stored text is ever read as Rich markup.
+        table = Table(title=escape(f"{len(rows)} runs from {path}"), title_justify="left")
         for name in ("when (UTC)", "who", "session", "outcome", "ms", "calls", "code sha256"):
             table.add_column(name)
         for row in rows:
-            calls = ", ".join(
-                f"{c['id']} {c['status']}"
-                + ("" if c.get("scan") == "clean" else f" [{c.get('scan')}]")
-                for c in row["calls"][:4]
-            )
-            if len(row["calls"]) > 4:
-                calls += f" +{len(row['calls']) - 4}"
-            outcome = row["outcome"] + (" (dry run)" if row["dry_run"] else "")
-            if row["error_type"] and row["outcome"] == "error":
-                outcome += f": {row['error_type']}"
-            table.add_row(
-                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["started"])),
-                row["principal"],
-                row["session"][:10],
-                outcome,
-                f"{row['duration_ms']:.0f}",
-                calls or "-",
-                row["code_sha256"][:12],
-            )
+            table.add_row(*(escape(cell) for cell in _cells(row)))
         Console().print(table)
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    """One row as plain text; scanner outcomes other than clean are labelled ``[flagged]``..."""
+    calls = ", ".join(
+        f"{c.get('id')} {c.get('status')}"
+        + ("" if c.get("scan") in ("clean", None) else f" [{c.get('scan')}]")
+        for c in row["calls"][:4]
+    )
+    if len(row["calls"]) > 4:
+        calls += f" +{len(row['calls']) - 4}"
+    outcome = f"{row['outcome']}" + (" (dry run)" if row["dry_run"] else "")
+    if row["error_type"] and row["outcome"] == "error":
+        outcome += f": {row['error_type']}"
+    return [
+        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["started"])),
+        str(row["principal"]),
+        str(row["session"])[:10],
+        outcome,
+        f"{row['duration_ms']:.0f}",
+        calls or "-",
+        str(row["code_sha256"])[:12],
+    ]

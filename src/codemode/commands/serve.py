@@ -47,7 +47,14 @@ def register(app: typer.Typer) -> None:
         allow_destructive: bool = typer.Option(
             None,
             "--allow-destructive",
-            help="Enable destructive actions (confirmed by the user where the client can).",
+            help="Enable destructive actions; each is confirmed by the user through MCP "
+            "elicitation, and refused where the client cannot ask.",
+        ),
+        destructive_unconfirmed: bool = typer.Option(
+            None,
+            "--destructive-unconfirmed",
+            help="With --allow-destructive: run destructive actions without asking the user "
+            "(for clients with no elicitation; CODEMODE_DESTRUCTIVE_UNCONFIRMED).",
         ),
         extensions: Path = typer.Option(
             None, "--extensions", help="Extension file of extra operations (CODEMODE_EXTENSIONS)."
@@ -76,9 +83,15 @@ def register(app: typer.Typer) -> None:
                 allow=allow,
                 deny=deny,
                 allow_destructive=allow_destructive,
+                destructive_unconfirmed=destructive_unconfirmed,
                 extensions=extensions,
                 state_url=state,
             )
+            if settings.destructive_unconfirmed and not settings.allow_destructive:
+                _fail(
+                    "--destructive-unconfirmed only waives the confirmation of destructive "
+                    "actions; enable them too with --allow-destructive"
+                )
             level = log_level.upper()
             if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
                 _fail(f"--log-level {log_level!r} is not DEBUG, INFO, WARNING, ERROR or CRITICAL")

@@ -36,7 +36,16 @@ __all__ = [
 
 log = logging.getLogger("codemode.sandbox")
 
-ConfirmHook = Callable[[Action, Mapping[str, Any]], Awaitable[bool]]
+ConfirmHook = Callable[[Action, Mapping[str, Any]], Awaitable[bool | str]]
+"""Asks the user about a destructive action: True (go), False (declined) or why it cannot ask."""
+
+NO_CONFIRMATION = (
+    "destructive actions need the user's confirmation and this run has no way to ask; confirm "
+    "through an MCP client with elicitation on a stateful session, preview with dry_run=true, or "
+    "have the operator waive confirmation with --destructive-unconfirmed"
+)
+# Rules a dry run lifts for writes: nothing is sent, so the plan is shown with the reason.
+_DRY_RUN_LIFTS = frozenset({"destructive", "webhook", "egress"})
 
 
 class _ScanLike(Protocol):
@@ -80,6 +89,8 @@ class BridgeReply:
         error: the exception for the script (``{"class", "message", ...}``), on failure.
         planned: a dry-run write recorded instead of sent (``params`` are the validated ones).
         params: the call's keyword parameters (path arguments folded in).
+        note: for a planned write, what a real run would meet first (a gate, a confirmation).
+        nested: the calls a composite action made, in order: ``(id, reply, ms)``.
     """
 
     status: int = 0
@@ -88,6 +99,8 @@ class BridgeReply:
     error: dict[str, Any] | None = None
     planned: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    nested: list[tuple[str, BridgeReply, float]] = field(default_factory=list)
 
 
 class Bridge(Protocol):
@@ -114,6 +127,22 @@ def _refusal_error(refusal: Refusal) -> dict[str, Any]:
 
 def _invalid(op_id: str, message: str) -> BridgeReply:
     return BridgeReply(error=ValidationError(message, operation_id=op_id).to_dict())
+
+
+def _body_problem(action: Action, body: Any) -> str | None:
+    """What the simulator's body check would answer a planned write with (its 400), or None."""
+    if action.body is None or body is None:
+        return None
+    from codemode.simulator.validate import first_error  # only dry runs pay for the import
+
+    problem = first_error(action.body.schema, body)
+    if problem is None:
+        return None
+    pointer, detail = problem
+    return (
+        f"{action.id}: the request body would be refused (400): {pointer} {detail}; fix it, the "
+        "dry run sent nothing"
+    )
 
 
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
@@ -232,19 +261,33 @@ class SdkBridge:
         merged = self._params(action, args, params)
         if isinstance(merged, str):
             return _invalid(op_id, merged)
-        refusal = self.policy.check(action) or (self._rate.acquire(action) if self._rate else None)
-        needs_yes = refusal is None and self.policy.needs_confirmation(action)
-        if needs_yes and self.confirm is not None and not await self.confirm(action, merged):
-            refusal = Refusal("confirm", "the user declined this destructive action", action.id)
+        planning = self.dry_run and action.kind != "read"
+        note: str | None = None
+        refusal = self.policy.check(action)
+        if planning and refusal is not None and refusal.rule in _DRY_RUN_LIFTS:
+            note, refusal = f"a real run would be refused: {refusal.reason}", None
+        if refusal is None and self._rate is not None:
+            refusal = self._rate.acquire(action)
+        if refusal is None and self.policy.needs_confirmation(action) and note is None:
+            if planning:  # nothing is sent: plan it, and say a real run asks first
+                note = "a real run asks the user to confirm this destructive action first"
+            else:
+                refusal = await self._confirmed(action, merged)
         if refusal is not None:
             return BridgeReply(error=_refusal_error(refusal), params=merged)
-        if self.dry_run and action.kind != "read":
+        if planning and action.source != "composite":  # a composite runs: its own writes plan
             try:
-                self.client.prepare(op_id, **merged)
+                prepared = self.client.prepare(op_id, **merged)
             except KlaviyoError as exc:
                 return BridgeReply(error=self._error(exc), params=merged)
+            problem = _body_problem(action, getattr(prepared, "json", None))
+            if problem is not None:
+                return _invalid(op_id, problem)
             return BridgeReply(
-                raw={"data": None, "meta": {"dry_run": True}}, planned=True, params=merged
+                raw={"data": None, "meta": {"dry_run": True}},
+                planned=True,
+                params=merged,
+                note=note,
             )
         try:
             result = await self.client.call(op_id, **merged)
@@ -268,6 +311,16 @@ class SdkBridge:
             error = {"class": "InjectionDetected", "message": message, "operation_id": op_id}
             return BridgeReply(status=result.status, scan=scan, error=error, params=merged)
         return BridgeReply(status=result.status, raw=raw, scan=scan, params=merged)
+
+    async def _confirmed(self, action: Action, params: Mapping[str, Any]) -> Refusal | None:
+        """None when the user confirmed; else why not (declined, or no way to ask)."""
+        if self.confirm is None:
+            return Refusal("confirm", NO_CONFIRMATION, action.id)
+        answer = await self.confirm(action, params)
+        if answer is True:
+            return None
+        reason = answer if isinstance(answer, str) else "the user declined this destructive action"
+        return Refusal("confirm", reason, action.id)
 
     def _error(self, exc: KlaviyoError) -> dict[str, Any]:
         scrubbed: dict[str, Any] = _scrub(exc.to_dict(), self._secrets)

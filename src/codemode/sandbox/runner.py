@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from codemode.sandbox.bridge import Bridge, monotonic_ms
+from codemode.sandbox.bridge import Bridge, BridgeReply, monotonic_ms
 from codemode.sandbox.channel import AsyncChannel
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError
@@ -70,6 +70,20 @@ class _Run:
 # script input or Klaviyo data.
 _HOST_AUTHORED = frozenset({"PolicyError", "LimitError", "InjectionDetected"})
 _WITHHELD = "[output withheld: the scanner could not check it; the operator's log says why]"
+
+
+def _record(run: _Run, op: str, reply: BridgeReply, ms: float) -> str | None:
+    """Append one served call (and its planned write) to the run; its error class, if any."""
+    error_class = str(reply.error.get("class", "KlaviyoError")) if reply.error else None
+    run.calls.append(CallRecord(op, reply.status, ms, reply.scan, error_class))
+    if reply.planned:
+        plan: dict[str, Any] = {"id": op, "params": reply.params}
+        if reply.note:
+            plan["note"] = reply.note
+        run.planned.append(plan)
+    if error_class in _HOST_AUTHORED and reply.error is not None:
+        run.trusted.add(str(reply.error.get("message", "")))
+    return error_class
 
 
 def _json_size(value: Any) -> float:
@@ -396,14 +410,9 @@ class Sandbox:
             run.trusted.add(text)
             return {"ok": False, "error": {"class": "LimitError", "message": text}}
         reply = await bridge.call(op, args, params)
-        error_class = str(reply.error.get("class", "KlaviyoError")) if reply.error else None
-        run.calls.append(
-            CallRecord(op, reply.status, monotonic_ms(started), reply.scan, error_class)
-        )
-        if reply.planned:
-            run.planned.append({"id": op, "params": reply.params})
-        if error_class in _HOST_AUTHORED and reply.error is not None:
-            run.trusted.add(str(reply.error.get("message", "")))
+        error_class = _record(run, op, reply, monotonic_ms(started))
+        for inner_op, inner, inner_ms in reply.nested:  # a composite's own calls, in order
+            _record(run, inner_op, inner, inner_ms)
         if on_progress is not None:
             try:
                 await on_progress(

@@ -19,7 +19,7 @@ import httpx
 from mcp.server.mcpserver import MCPServer
 from starlette.applications import Starlette
 
-from codemode.audit import AuditLog
+from codemode.audit import AuditLog, private_folder
 from codemode.catalog import Catalog, load_catalog
 from codemode.config import Settings
 from codemode.errors import CodemodeError, ConfigError
@@ -33,6 +33,8 @@ from codemode.server.credentials import (
     key_principal,
 )
 from codemode.server.http import HttpAuth, build_http_app, check_exposure, is_loopback
+from codemode.server.mcp_sessions import SessionLimits
+from codemode.server.principals import KeyGate
 from codemode.server.runtime import Runtime
 from codemode.server.tools import register_tools
 from codemode.state import StateBackend, open_state
@@ -101,14 +103,22 @@ class CodemodeServer:
             ConfigError: the demo would be exposed beyond loopback without authentication.
         """
         s = self.runtime.settings
+        keys = KeyGate(
+            s.api_keys,
+            allowed=s.allowed_principals,
+            http_client=self.runtime.http_client,
+            base_url=s.base_url,
+            catalog=self.runtime.catalog,
+        )
         if auth is None and self.oauth is not None:
             auth = HttpAuth(
                 token_verifier=self.oauth.token_verifier,
                 resource_server_url=self.oauth.resource_server_url,
                 routes=self.oauth.routes,
                 anonymous_demo=False,
+                key_gate=keys,
             )
-        auth = auth or HttpAuth(anonymous_demo=s.demo)
+        auth = auth or HttpAuth(anonymous_demo=s.demo, key_gate=keys)
         check_exposure(host=s.host, demo=s.demo, auth=auth)
 
         @asynccontextmanager
@@ -120,6 +130,13 @@ class CodemodeServer:
         if s.public_url:  # the server's own pages (OAuth consent) are same-origin
             public = urlsplit(s.public_url)
             origins.append(f"{public.scheme}://{public.netloc}")
+        sessions = SessionLimits(
+            per_principal=s.sessions_per_principal,
+            total=s.max_sessions,
+            idle_s=s.session_idle_s,
+            # JSON may escape a script to six times its size; nothing bigger is worth reading.
+            body_bytes=max(256 * 1024, 6 * s.code_bytes + 64 * 1024),
+        )
         return build_http_app(
             self.mcp,
             host=s.host,
@@ -127,6 +144,7 @@ class CodemodeServer:
             allowed_origins=origins,
             lifespan=lifespan,
             shared=self.state.kv if self.state is not None and self.state.shared else None,
+            sessions=sessions,
         )
 
 
@@ -201,6 +219,8 @@ def build_server(
     if composites:
         catalog = catalog.with_actions([composite_action(c) for c in composites])
     audit_path = settings.audit_path(transport) if not settings.audit_disabled else None
+    if audit_path is not None and audit_path.parent == settings.state_path():
+        private_folder(settings.state_path())  # tokens and the audit log: this user only
     runtime = Runtime(
         settings=settings,
         catalog=catalog,

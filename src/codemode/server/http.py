@@ -40,6 +40,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codemode.errors import ConfigError
 from codemode.server.credentials import DemoUser, KeyUser
+from codemode.server.mcp_sessions import PrincipalSessionManager, SessionCap, SessionLimits
+from codemode.server.principals import KeyGate
 from codemode.state import KeyValue, StateError
 
 __all__ = ["HttpAuth", "build_http_app", "check_exposure", "is_loopback"]
@@ -47,6 +49,8 @@ __all__ = ["HttpAuth", "build_http_app", "check_exposure", "is_loopback"]
 logger = logging.getLogger("codemode.server")
 
 MCP_PATH = "/mcp"
+REFUSAL = "codemode.auth_refusal"
+"""Scope key where the authentication backend leaves why a presented credential was refused."""
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 _LOOPBACK_ORIGINS = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
@@ -72,12 +76,15 @@ class HttpAuth:
             ``WWW-Authenticate`` pointer to the protected-resource metadata.
         routes: The OAuth bundle's routes (authorization server, metadata, callback).
         anonymous_demo: Let unauthenticated callers in as the demo user (loopback demo only).
+        key_gate: Which API keys may log in (:mod:`.principals`); ``None`` admits any ``pk_`` key
+            (only for tests and embedding: the server always passes one).
     """
 
     token_verifier: TokenVerifier | None = None
     resource_server_url: AnyHttpUrl | None = None
     routes: Sequence[BaseRoute] = field(default_factory=tuple)
     anonymous_demo: bool = False
+    key_gate: KeyGate | None = None
 
 
 def check_exposure(*, host: str, demo: bool, auth: HttpAuth) -> None:
@@ -118,8 +125,14 @@ class _Backend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         key = _api_key_from(conn)
         if key is not None:
-            if not key.startswith("pk_") or any(ch.isspace() for ch in key):
+            if not key.startswith("pk_") or any(ch.isspace() for ch in key) or len(key) > 200:
                 return None  # answered 401 by the gate, with how to fix it
+            if self._auth.key_gate is not None:
+                source = conn.client.host if conn.client is not None else "unknown"
+                refused = await self._auth.key_gate.admit(key, source)
+                if refused is not None:
+                    conn.scope[REFUSAL] = refused
+                    return None
             return AuthCredentials([]), KeyUser(key)
         if self._bearer is not None:
             found = await self._bearer.authenticate(conn)
@@ -193,10 +206,14 @@ class _RequireUser:
         how = "send `Authorization: Klaviyo-API-Key pk_...` (your Klaviyo private key)"
         if self.oauth:
             how = "sign in with OAuth, or " + how
+        refused = scope.get(REFUSAL)
+        description = (
+            f"{refused}" if isinstance(refused, str) else f"authentication required: {how}"
+        )
         await _json(
             send,
             401,
-            {"error": "invalid_token", "error_description": f"authentication required: {how}"},
+            {"error": "invalid_token", "error_description": description},
             extra=[(b"www-authenticate", self.challenge.encode())],
         )
 
@@ -220,6 +237,7 @@ def build_http_app(
     allowed_origins: Sequence[str] = (),
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     shared: KeyValue | None = None,
+    sessions: SessionLimits | None = None,
 ) -> Starlette:
     """The ASGI app serving ``server`` at ``/mcp`` (both protocol eras), plus the OAuth routes.
 
@@ -231,6 +249,7 @@ def build_http_app(
         lifespan: Extra resources to hold open while the app runs (SDK clients, audit log).
         shared: The replicas' shared state; MCP sessions are recorded there so that any replica
             can continue a session another one opened.
+        sessions: Bounds on MCP sessions (per principal, in all, idle time, request size).
     """
     loopback = is_loopback(host)
     if loopback:
@@ -252,27 +271,22 @@ def build_http_app(
         )
     else:  # behind a proxy the Host is the public name; Origin is still checked by _OriginGuard
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    server.streamable_http_app(
-        streamable_http_path=MCP_PATH, transport_security=security, host=host
+    manager = PrincipalSessionManager(
+        server._lowlevel_server, limits=sessions or SessionLimits(), security=security
     )
-    manager = server.session_manager
     if shared is not None:
         from codemode.server.replicas import SharedSessionManager
 
         manager = SharedSessionManager(
-            app=manager.app,
-            event_store=manager.event_store,
-            json_response=manager.json_response,
-            stateless=manager.stateless,
-            security_settings=manager.security_settings,
-            retry_interval=manager.retry_interval,
-            session_idle_timeout=manager.session_idle_timeout,
-            max_request_body_size=manager.max_request_body_size,
-            max_sessions=manager.max_sessions,
+            server._lowlevel_server,
+            limits=sessions or SessionLimits(),
+            security=security,
             kv=shared,
         )
     endpoint: ASGIApp = _OriginGuard(
-        _RequireUser(StreamableHTTPASGIApp(manager), auth), allowed_origins, loopback
+        _RequireUser(SessionCap(StreamableHTTPASGIApp(manager), manager), auth),
+        allowed_origins,
+        loopback,
     )
 
     @asynccontextmanager

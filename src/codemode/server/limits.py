@@ -1,101 +1,178 @@
-"""Admission control for ``execute_code``: a cap on concurrent workers and a per-session rate.
+"""Per-principal limits behind one small seam: worker slots with leases and token buckets.
 
-Each run holds one sandbox worker (a process). At most ``max_workers`` run at once; the rest wait
-up to ``queue_s`` seconds for a slot and are then told the server is busy and when to retry,
-instead of piling up processes. Separately, each (principal, session) may start at most
-``per_minute`` runs in any sliding minute.
+Every limit is keyed by the *principal* (``key:3f9a1c…``, an OAuth subject, ``demo``), never by
+the session: a caller that opens a fresh session per run gets no fresh budget. The state lives
+behind :class:`LimitStore` so that replicas can share it (a Redis implementation is the plan);
+:class:`MemoryLimitStore` is the one-process implementation.
+
+- **Slots**: a run holds one worker slot for its duration. A slot is a lease with an expiry, so a
+  holder that crashed without releasing frees it when the lease runs out; the holder renews it
+  while it runs. ``try_acquire`` honours two caps at once: the pool in all, and the principal's
+  share of it.
+- **Token buckets**: ``runs`` (``execute_code`` starts per minute) and ``cpu`` (worker CPU-seconds
+  per minute). ``take`` debits before the work and refuses when the bucket cannot pay; ``charge``
+  debits after the work what it really cost (the bucket may go below zero, and the principal then
+  waits until it refills).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
-import anyio
-
-__all__ = ["Busy", "RateLimited", "RateLimiter", "WorkerGate"]
+__all__ = [
+    "Bucket",
+    "Busy",
+    "LimitStore",
+    "MemoryLimitStore",
+    "RateLimited",
+]
 
 
 class Busy(Exception):
-    """Every worker stayed taken for the whole queue wait."""
+    """No worker slot came free for this principal within the documented wait."""
 
-    def __init__(self, retry_after_s: int) -> None:
+    def __init__(self, retry_after_s: int, reason: str | None = None) -> None:
         super().__init__(
-            f"server busy: all sandbox workers are in use; retry after {retry_after_s} s"
+            reason
+            or f"server busy: every sandbox worker you may use is taken; retry after {retry_after_s} s"
         )
         self.retry_after_s = retry_after_s
 
 
 class RateLimited(Exception):
-    """The session started too many runs in the last minute."""
+    """The principal spent a per-minute budget (runs or worker CPU-seconds)."""
 
-    def __init__(self, limit: int, retry_after_s: int) -> None:
-        super().__init__(
-            f"rate limit: at most {limit} execute_code runs per minute per session; retry after "
-            f"{retry_after_s} s, or do more per script"
-        )
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
         self.retry_after_s = retry_after_s
 
 
-class WorkerGate:
-    """A counting gate in front of the sandbox: ``async with gate.slot(): ...``."""
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A token bucket's shape: ``capacity`` tokens, refilled at ``per_s`` tokens a second."""
 
-    def __init__(self, max_workers: int, queue_s: float) -> None:
-        """Allow ``max_workers`` concurrent runs; others wait at most ``queue_s`` seconds."""
-        self.max_workers = max_workers
-        self.queue_s = queue_s
-        self._limiter = anyio.CapacityLimiter(max_workers)
+    capacity: float
+    per_s: float
 
-    @property
-    def in_use(self) -> int:
-        """Slots currently held."""
-        return int(self._limiter.borrowed_tokens)
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold a worker slot for the body.
-
-        Raises:
-            Busy: no slot freed up within ``queue_s`` seconds.
-        """
-        token = object()
-        acquired = False
-        with anyio.move_on_after(self.queue_s):
-            await self._limiter.acquire_on_behalf_of(token)
-            acquired = True
-        if not acquired:
-            raise Busy(max(1, math.ceil(self.queue_s)))
-        try:
-            yield
-        finally:
-            self._limiter.release_on_behalf_of(token)
+    @classmethod
+    def per_minute(cls, amount: float) -> Bucket:
+        """``amount`` tokens a minute, with a burst of the whole minute's amount."""
+        return cls(capacity=float(amount), per_s=float(amount) / 60.0)
 
 
-class RateLimiter:
-    """Sliding one-minute window of run start times per key."""
+class LimitStore(Protocol):
+    """Shared per-principal state: worker slot leases and token buckets."""
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
-        """Allow ``per_minute`` starts per key in any 60 s window."""
-        self.per_minute = per_minute
+    def try_acquire(
+        self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
+    ) -> bool:
+        """Take a slot for ``holder`` unless the pool or the principal's share is full."""
+        ...
+
+    def renew(self, principal: str, holder: str, lease_s: float) -> None:
+        """Push the lease of a slot still in use ``lease_s`` seconds into the future."""
+        ...
+
+    def release(self, principal: str, holder: str) -> None:
+        """Give the slot back (no-op when its lease already expired)."""
+        ...
+
+    def held(self, principal: str | None = None) -> int:
+        """Slots held now, in all or by ``principal``."""
+        ...
+
+    def take(self, name: str, principal: str, cost: float, bucket: Bucket) -> float:
+        """Debit ``cost`` when the bucket holds it and return 0; else the seconds until it will."""
+        ...
+
+    def charge(self, name: str, principal: str, cost: float, bucket: Bucket) -> None:
+        """Debit ``cost`` unconditionally (work already done); the level may go negative."""
+        ...
+
+
+class MemoryLimitStore:
+    """:class:`LimitStore` in this process's memory (one server process)."""
+
+    max_keys = 100_000
+    """Buckets remembered at most; idle ones (full again) are forgotten first."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start empty; ``clock`` is a monotonic time source (tests pass a fake one)."""
         self._clock = clock
-        self._starts: dict[tuple[str, str], deque[float]] = {}
+        self._leases: dict[str, dict[str, float]] = {}
+        self._levels: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
 
-    def check(self, key: tuple[str, str]) -> None:
-        """Count one start for ``key``.
-
-        Raises:
-            RateLimited: ``key`` already started ``per_minute`` runs in the last 60 s.
-        """
+    def _expire(self, principal: str | None = None) -> None:
         now = self._clock()
-        window = self._starts.setdefault(key, deque())
-        while window and window[0] <= now - 60.0:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            raise RateLimited(self.per_minute, max(1, math.ceil(window[0] + 60.0 - now)))
-        window.append(now)
-        if len(self._starts) > 10_000:  # forget idle keys so the map cannot grow without bound
-            for stale in [k for k, w in self._starts.items() if not w or w[-1] <= now - 60.0]:
-                del self._starts[stale]
+        for key in [principal] if principal is not None else list(self._leases):
+            leases = self._leases.get(key)
+            if leases is None:
+                continue
+            for holder in [h for h, until in leases.items() if until <= now]:
+                del leases[holder]
+            if not leases:
+                del self._leases[key]
+
+    def try_acquire(
+        self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
+    ) -> bool:
+        """See :meth:`LimitStore.try_acquire`."""
+        self._expire()
+        mine = self._leases.get(principal, {})
+        if self.held() >= total or len(mine) >= per_principal:
+            return False
+        self._leases.setdefault(principal, {})[holder] = self._clock() + lease_s
+        return True
+
+    def renew(self, principal: str, holder: str, lease_s: float) -> None:
+        """See :meth:`LimitStore.renew`."""
+        leases = self._leases.get(principal)
+        if leases is not None and holder in leases:
+            leases[holder] = self._clock() + lease_s
+
+    def release(self, principal: str, holder: str) -> None:
+        """See :meth:`LimitStore.release`."""
+        leases = self._leases.get(principal)
+        if leases is not None:
+            leases.pop(holder, None)
+            if not leases:
+                del self._leases[principal]
+
+    def held(self, principal: str | None = None) -> int:
+        """See :meth:`LimitStore.held`."""
+        if principal is not None:
+            self._expire(principal)
+            return len(self._leases.get(principal, {}))
+        self._expire()
+        return sum(len(v) for v in self._leases.values())
+
+    def _level(self, key: tuple[str, str], bucket: Bucket) -> float:
+        now = self._clock()
+        level, at = self._levels.get(key, (bucket.capacity, now))
+        level = min(bucket.capacity, level + (now - at) * bucket.per_s)
+        self._levels[key] = (level, now)
+        self._levels.move_to_end(key)
+        while len(self._levels) > self.max_keys:
+            self._levels.popitem(last=False)
+        return level
+
+    def take(self, name: str, principal: str, cost: float, bucket: Bucket) -> float:
+        """See :meth:`LimitStore.take`."""
+        key = (name, principal)
+        level = self._level(key, bucket)
+        if level >= cost:
+            self._levels[key] = (level - cost, self._clock())
+            return 0.0
+        return (cost - level) / bucket.per_s if bucket.per_s > 0 else math.inf
+
+    def charge(self, name: str, principal: str, cost: float, bucket: Bucket) -> None:
+        """See :meth:`LimitStore.charge`."""
+        key = (name, principal)
+        level = self._level(key, bucket)
+        # Never more than one minute in debt: a single huge charge must not lock a user out for hours.
+        self._levels[key] = (max(-bucket.capacity, level - cost), self._clock())

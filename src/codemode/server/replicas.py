@@ -31,11 +31,11 @@ from mcp.server.auth.middleware.bearer_auth import (
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner, serve_connection
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 from mcp.types import InitializeRequestParams
 from starlette.types import Message, Receive, Scope, Send
 
+from codemode.server.mcp_sessions import PrincipalSessionManager, principal_of
 from codemode.state import KeyValue, StateError
 
 __all__ = ["SharedSessionManager"]
@@ -70,11 +70,11 @@ def _session_header(scope: Scope) -> str | None:
     return None
 
 
-class SharedSessionManager(StreamableHTTPSessionManager):
-    """The SDK's session manager, with session records in the shared state (see the module)."""
+class SharedSessionManager(PrincipalSessionManager):
+    """The per-principal session manager, with session records in the shared state."""
 
     def __init__(self, *args: Any, kv: KeyValue, **kwargs: Any) -> None:
-        """As the SDK's manager, plus ``kv``: where the session records live."""
+        """As :class:`PrincipalSessionManager`, plus ``kv``: where the session records live."""
         super().__init__(*args, **kwargs)
         self._kv = kv
         self._record_ttl_s = float(self.session_idle_timeout or 3600.0)
@@ -85,7 +85,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             await self._open(scope, receive, send)
             return
         if session_id not in self._server_instances and len(session_id) <= _MAX_ID:
-            await self._adopt(session_id, _requestor(scope))
+            await self._adopt(session_id, _requestor(scope), principal_of(scope.get("user")))
         if session_id in self._server_instances:
             try:
                 await self._kv.touch(_key(session_id), ttl_s=self._record_ttl_s)
@@ -149,7 +149,9 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         except StateError:
             logger.warning("could not remove the shared record of an MCP session")
 
-    async def _adopt(self, session_id: str, requestor: AuthorizationContext | None) -> None:
+    async def _adopt(
+        self, session_id: str, requestor: AuthorizationContext | None, principal: str
+    ) -> None:
         """Serve a session another replica opened, when its record names this caller."""
         try:
             raw = await self._kv.get(_key(session_id))
@@ -168,6 +170,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                 return
             if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
                 return
+            if self.sessions_of(principal) >= self.limits.per_principal:
+                return
             transport = StreamableHTTPServerTransport(
                 mcp_session_id=session_id,
                 is_json_response_enabled=self.json_response,
@@ -179,6 +183,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             if requestor is not None:
                 self._session_owners[session_id] = requestor
             self._server_instances[session_id] = transport
+            self._principals[session_id] = principal
         assert self._task_group is not None
         await self._task_group.start(self._serve_adopted, transport, init, str(record["version"]))
         logger.info("adopted an MCP session opened on another replica")

@@ -89,6 +89,9 @@ class ErrorInfo(_Model):
     type: str
     message: str
     line: int | None = None
+    retry_after: int | None = Field(
+        default=None, description="Busy or RateLimited: seconds to wait before retrying"
+    )
 
 
 class ExecuteResult(_Model):

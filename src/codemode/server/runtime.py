@@ -21,17 +21,19 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from codemode import AsyncKlaviyo
-from codemode.audit import AuditLog, AuditRecord, code_hash
+from codemode.audit import UNKNOWN_ID, AuditLog, AuditRecord, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.extensions import Composite
 from codemode.policy import Policy
-from codemode.sandbox import ExecutionResult, Limits, Sandbox, SdkBridge
+from codemode.sandbox import Bridge, ExecutionResult, Limits, Sandbox, SdkBridge
+from codemode.sandbox.bridge import NO_CONFIRMATION
 from codemode.scanner import Scanner
 from codemode.search import SearchIndex, get_signatures, render_hits, render_signatures
-from codemode.server.composites import CompositeClient
+from codemode.server.admission import Admission
+from codemode.server.composites import CompositeBridge, CompositeClient
 from codemode.server.credentials import CredentialSource, KlaviyoCredentials, MissingCredentials
-from codemode.server.limits import Busy, RateLimited, RateLimiter, WorkerGate
+from codemode.server.limits import Busy, RateLimited
 from codemode.server.results import (
     CallRecord,
     ErrorInfo,
@@ -89,8 +91,7 @@ class Runtime:
     scanner: Scanner = field(init=False)
     policy: Policy = field(init=False)
     stores: SessionStores = field(init=False)
-    gate: WorkerGate = field(init=False)
-    rate: RateLimiter = field(init=False)
+    admission: Admission = field(init=False)
     default_session: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -100,10 +101,21 @@ class Runtime:
         self.policy = Policy.from_settings(s)
         self.sandbox = Sandbox(limits=replace(Limits.from_settings(s), store_bytes=s.store_bytes))
         self.stores = SessionStores(
-            max_stores=s.max_stores, ttl_s=s.store_ttl_s, max_bytes=s.store_bytes
+            max_stores=s.max_stores,
+            ttl_s=s.store_ttl_s,
+            max_bytes=s.store_bytes,
+            per_principal=s.principal_stores,
+            per_principal_bytes=s.principal_store_bytes,
         )
-        self.gate = WorkerGate(s.max_workers, s.queue_s)
-        self.rate = RateLimiter(s.rate_per_min)
+        self.admission = Admission(
+            total=s.max_workers,
+            per_principal=s.principal_slots(),
+            max_wait_s=s.queue_s,
+            runs_per_min=s.rate_per_min,
+            cpu_s_per_min=s.cpu_quota_s,
+            # Longer than any run (wall limit plus slack): a lease only lapses if its holder died.
+            lease_s=s.timeout_s * 2 + 60,
+        )
         # stdio and in-memory connections have no MCP session id: the connection is the session.
         self.default_session = "p" + secrets.token_hex(16)
 
@@ -165,19 +177,21 @@ class Runtime:
                 )
 
         try:
-            self.rate.check((creds.principal, slot.session))
-            async with self.gate.slot():
+            # Every budget is the principal's: a fresh session per run gets no fresh budget.
+            self.admission.check_budget(creds.principal)
+            async with self.admission.slot(creds.principal):
                 raw = await self._run(ctx, creds, code, dry_run=dry_run, store=slot.store)
+            self.admission.charge_cpu(creds.principal, raw.cpu_ms / 1000)
         except (Busy, RateLimited) as exc:
             kind = "Busy" if isinstance(exc, Busy) else "RateLimited"
             audit("busy" if kind == "Busy" else "rate_limited", kind, [])
-            return self._refused(kind, str(exc), slot.session)
+            return self._refused(kind, str(exc), slot.session, retry_after=exc.retry_after_s)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 audit("cancelled", "Cancelled", [])
             raise
 
-        result = _to_result(raw.to_dict(), slot.session)
+        result = _to_result(raw.to_dict(), slot.session, self.catalog)
         suspicious = sum(1 for c in result.calls if c.scan in ("flagged", "blocked"))
         if suspicious:
             notes.append(_SCAN_NOTES[self.settings.scan_policy].format(n=suspicious))
@@ -209,8 +223,9 @@ class Runtime:
             http_client=self.http_client,
             catalog=self.catalog,
         )
-        bridge = SdkBridge(
-            client=CompositeClient(client, self.composites) if self.composites else client,
+        composite_client = CompositeClient(client, self.composites) if self.composites else None
+        inner = SdkBridge(
+            client=composite_client or client,
             catalog=self.catalog,
             policy=self.policy,
             scanner=self.scanner,
@@ -219,6 +234,12 @@ class Runtime:
             confirm=_elicit_confirmation(ctx),
             # Defence in depth: should an upstream ever echo the credential, it is redacted.
             secrets=tuple(s for s in (creds.api_key, creds.access_token) if s),
+        )
+        # Composites call back through the same bridge: policy, dry run, scanning, max_calls.
+        bridge: Bridge = (
+            CompositeBridge(inner, composite_client, max_calls=self.settings.max_calls)
+            if composite_client is not None
+            else inner
         )
         calls, last = 0, ""
         started = time.monotonic()
@@ -245,12 +266,14 @@ class Runtime:
             tg.cancel_scope.cancel()
         return result
 
-    def _refused(self, kind: str, message: str, session: str) -> tuple[ExecuteResult, str]:
+    def _refused(
+        self, kind: str, message: str, session: str, *, retry_after: int | None = None
+    ) -> tuple[ExecuteResult, str]:
         result = ExecuteResult(
             output="",
             truncated=False,
             calls=[],
-            error=ErrorInfo(type=kind, message=message),
+            error=ErrorInfo(type=kind, message=message, retry_after=retry_after),
             session=session,
         )
         return result, render_execute(result, [])
@@ -258,35 +281,51 @@ class Runtime:
 
 def _elicit_confirmation(
     ctx: Context[Any, Any],
-) -> Callable[[Action, Mapping[str, Any]], Awaitable[bool]]:
+) -> Callable[[Action, Mapping[str, Any]], Awaitable[bool | str]]:
     """The bridge's hook for destructive actions: ask the user through MCP elicitation.
 
     A client that cannot show a form (no elicitation capability, or a stateless request with no
-    back channel) gets no prompt: the operator already enabled destructive actions explicitly.
+    back channel) cannot confirm, so the action is refused with how to confirm; only the
+    operator's separate ``--destructive-unconfirmed`` waives confirmation (the policy then never
+    asks).
     """
 
-    async def confirm(action: Action, params: Mapping[str, Any]) -> bool:
+    async def confirm(action: Action, params: Mapping[str, Any]) -> bool | str:
         caps = ctx.session.client_capabilities
         if caps is None or caps.elicitation is None or not ctx.session.can_send_request:
-            return True
+            return NO_CONFIRMATION
         shown = ", ".join(f"{k}={v!r}" for k, v in list(params.items())[:4])[:300]
-        answer = await ctx.elicit(
-            f"Allow the destructive Klaviyo action {action.id}({shown})? {action.summary}",
-            DestructiveConfirmation,
-        )
+        try:
+            answer = await ctx.elicit(
+                f"Allow the destructive Klaviyo action {action.id}({shown})? {action.summary}",
+                DestructiveConfirmation,
+            )
+        except Exception as exc:  # the client failed to answer: nothing is sent
+            logger.warning("asking to confirm %s failed: %s", action.id, type(exc).__name__)
+            return "the confirmation request to the user failed; nothing was sent, retry later"
         data = getattr(answer, "data", None)
         return answer.action == "accept" and data is not None and bool(data.confirm)
 
     return confirm
 
 
-def _to_result(raw: dict[str, Any], session: str) -> ExecuteResult:
+def _canonical_id(raw: Any, catalog: Catalog) -> str:
+    """The call's id when it names an action; anything a script made up is not repeated."""
+    return raw if isinstance(raw, str) and catalog.get(raw) is not None else UNKNOWN_ID
+
+
+def _to_result(raw: dict[str, Any], session: str, catalog: Catalog) -> ExecuteResult:
     error = raw.get("error")
     return ExecuteResult(
         output=str(raw.get("output", "")),
         truncated=bool(raw.get("truncated", False)),
         calls=[
-            CallRecord.model_validate({k: c.get(k) for k in ("id", "status", "ms", "scan")})
+            CallRecord.model_validate(
+                {
+                    "id": _canonical_id(c.get("id"), catalog),
+                    **{k: c.get(k) for k in ("status", "ms", "scan")},
+                }
+            )
             for c in raw["calls"]
         ],
         error=ErrorInfo.model_validate({k: error.get(k) for k in ("type", "message", "line")})

@@ -5,8 +5,9 @@ revision has none, so each result names a session id (random, unguessable) that 
 back. A store is always looked up under the caller's principal too, so knowing another user's
 session id gives nothing: the lookup simply misses and a fresh, empty store starts.
 
-Stores are bounded: at most ``max_stores`` (least recently used dropped first), each dropped
-after ``ttl_s`` seconds unused, and one larger than ``max_bytes`` (as JSON) is not kept.
+Stores are bounded per principal (count and bytes; a principal's own least recently used go
+first, so one caller can never evict another's) and in all; each is dropped after ``ttl_s``
+seconds unused, and one larger than ``max_bytes`` (as JSON) is not kept.
 """
 
 from __future__ import annotations
@@ -48,7 +49,13 @@ class StoreSlot:
 
 
 class SessionStores:
-    """LRU + TTL map from (principal, session id) to a JSON-compatible ``store`` dict."""
+    """Per-principal LRU + TTL maps from session id to a JSON-compatible ``store`` dict.
+
+    Each principal has its own budget (``per_principal`` stores, ``per_principal_bytes`` bytes);
+    saving past it drops that principal's least recently used stores, never another principal's.
+    ``max_stores`` caps the total: when every principal together holds that many, a new store is
+    not kept (and the run is told), instead of evicting someone else's.
+    """
 
     def __init__(
         self,
@@ -56,25 +63,38 @@ class SessionStores:
         max_stores: int = 1000,
         ttl_s: float = 3600.0,
         max_bytes: int = 1024 * 1024,
+        per_principal: int = 64,
+        per_principal_bytes: int = 8 * 1024 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Bound the stores kept.
 
         Args:
-            max_stores: How many stores are kept; the least recently used goes first.
+            max_stores: How many stores are kept in all.
             ttl_s: Seconds a store survives unused.
-            max_bytes: Largest store kept, measured as compact JSON.
+            max_bytes: Largest store kept, measured as compact JSON (UTF-8).
+            per_principal: Stores one principal keeps; its least recently used goes first.
+            per_principal_bytes: Bytes one principal's stores may take together.
             clock: Monotonic time source (tests pass a fake one).
         """
         self.max_stores = max_stores
         self.ttl_s = ttl_s
         self.max_bytes = max_bytes
+        self.per_principal = per_principal
+        self.per_principal_bytes = per_principal_bytes
         self._clock = clock
-        self._stores: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
+        self._stores: dict[str, OrderedDict[str, tuple[float, bytes]]] = {}
+        self._bytes: dict[str, int] = {}
+        self._count = 0
 
     def __len__(self) -> int:
         self._expire()
-        return len(self._stores)
+        return self._count
+
+    def usage(self, principal: str) -> tuple[int, int]:
+        """How many stores ``principal`` keeps, and their bytes."""
+        self._expire()
+        return len(self._stores.get(principal, ())), self._bytes.get(principal, 0)
 
     def open(self, principal: str, requested: str | None, default: str | None) -> StoreSlot:
         """The store for a run: the requested session, else the default one, else a new one.
@@ -88,34 +108,72 @@ class SessionStores:
         session = requested or default
         if session is None:
             return StoreSlot(session=_new_session_id(), store={})
-        entry = self._stores.get((principal, session))
-        if entry is None:
+        mine = self._stores.get(principal)
+        entry = mine.get(session) if mine is not None else None
+        if mine is None or entry is None:
             if requested is not None and requested != default:
                 fresh = _new_session_id()
-                note = f"session {requested!r} is unknown or expired; started {fresh!r} with an empty store"
+                note = (
+                    "the session you passed is unknown or expired; started "
+                    f"{fresh!r} with an empty store"
+                )
                 return StoreSlot(session=fresh, store={}, note=note)
             return StoreSlot(session=session, store={})
-        self._stores[(principal, session)] = (self._clock(), entry[1])
-        self._stores.move_to_end((principal, session))
+        mine[session] = (self._clock(), entry[1])
+        mine.move_to_end(session)
         loaded: dict[str, Any] = json.loads(entry[1])
         return StoreSlot(session=session, store=loaded)
 
     def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
         """Keep ``store`` for the next run; returns a note for the agent when it was not kept."""
         try:
-            blob = json.dumps(store, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            return f"store not kept: it must hold only JSON values (str, int, float, bool, None, list, dict): {exc}"
-        if len(blob.encode()) > self.max_bytes:
-            return f"store not kept: {len(blob.encode())} bytes is over the {self.max_bytes}-byte limit; keep less"
-        key = (principal, session)
-        self._stores[key] = (self._clock(), blob)
-        self._stores.move_to_end(key)
-        while len(self._stores) > self.max_stores:
-            self._stores.popitem(last=False)
+            text = json.dumps(store, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            return (
+                "store not kept: it must hold only JSON values (str, int, float, bool, None, "
+                f"list, dict): {type(exc).__name__}"
+            )
+        self._forget(principal, session)
+        if not store:  # an empty store is the default: nothing to keep
+            return None
+        blob = text.encode()
+        limit = min(self.max_bytes, self.per_principal_bytes)
+        if len(blob) > limit:
+            return f"store not kept: {len(blob)} bytes is over the {limit}-byte limit; keep less"
+        self._expire()
+        if self._count >= self.max_stores:
+            return (
+                f"store not kept: the server already holds its {self.max_stores} session stores; "
+                "retry later or keep what you need in the script"
+            )
+        mine = self._stores.setdefault(principal, OrderedDict())
+        mine[session] = (self._clock(), blob)
+        self._bytes[principal] = self._bytes.get(principal, 0) + len(blob)
+        self._count += 1
+        while len(mine) > self.per_principal or self._bytes[principal] > self.per_principal_bytes:
+            oldest = next(iter(mine))
+            self._forget(principal, oldest)
         return None
+
+    def _forget(self, principal: str, session: str) -> None:
+        mine = self._stores.get(principal)
+        if mine is None or session not in mine:
+            return
+        _, blob = mine.pop(session)
+        self._bytes[principal] -= len(blob)
+        self._count -= 1
+        if not mine:
+            del self._stores[principal]
+            del self._bytes[principal]
 
     def _expire(self) -> None:
         deadline = self._clock() - self.ttl_s
-        for key in [k for k, (touched, _) in self._stores.items() if touched < deadline]:
-            del self._stores[key]
+        for principal in list(self._stores):
+            mine = self._stores[principal]
+            while mine:  # least recently used first: stop at the first one still fresh
+                session, (touched, _) = next(iter(mine.items()))
+                if touched >= deadline:
+                    break
+                self._forget(principal, session)
+                if principal not in self._stores:
+                    break

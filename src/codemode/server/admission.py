@@ -1,0 +1,229 @@
+"""Fair admission for ``execute_code``: a queue per principal, served round robin.
+
+A run needs a worker slot (:mod:`.limits`). When the pool or the principal's share of it is full,
+the run waits in its principal's own queue; whenever a slot frees, the queues are served in turn,
+one run each, so a principal with a hundred runs waiting delays another principal by one run at
+most, never by a hundred. A principal never holds more than its share (below the pool's size by
+default), so others always find a worker.
+
+The wait is bounded (``max_wait_s``, documented as ``CODEMODE_QUEUE_S``): a run still queued then
+gets :class:`~codemode.server.limits.Busy` with ``retry_after``; a run whose queue is already so
+long that it could not start in time is told at once. Before queuing, the principal's per-minute
+budgets are checked: runs started, and worker CPU-seconds (charged after each run with what the
+worker really used).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+
+from codemode.server.limits import Bucket, Busy, LimitStore, MemoryLimitStore, RateLimited
+
+__all__ = ["Admission"]
+
+_TICK_S = 1.0  # waiters look again this often (a lease that expired frees a slot silently)
+_MAX_QUEUE = 1024  # runs one principal may have waiting; more are told to retry at once
+
+
+@dataclass(eq=False)
+class _Waiter:
+    principal: str
+    holder: str
+    event: anyio.Event = field(default_factory=anyio.Event)
+    granted: bool = False
+
+
+class Admission:
+    """Per-principal budgets, shares and round-robin queues in front of the sandbox pool."""
+
+    def __init__(
+        self,
+        *,
+        total: int,
+        per_principal: int,
+        max_wait_s: float,
+        runs_per_min: int,
+        cpu_s_per_min: float,
+        lease_s: float,
+        store: LimitStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Size the pool and the budgets.
+
+        Args:
+            total: Worker slots in all.
+            per_principal: Slots one principal may hold at once.
+            max_wait_s: The longest a run waits in its queue.
+            runs_per_min: ``execute_code`` starts per principal per minute.
+            cpu_s_per_min: Worker CPU-seconds per principal per minute.
+            lease_s: How long a slot lease lasts without renewal (longer than any run).
+            store: Where slots and buckets live (default: this process's memory).
+            clock: Monotonic time source for the estimates.
+        """
+        self.total = total
+        self.per_principal = min(per_principal, total)
+        self.max_wait_s = max_wait_s
+        self.runs = Bucket.per_minute(runs_per_min)
+        self.cpu = Bucket.per_minute(cpu_s_per_min)
+        self.lease_s = lease_s
+        self.store: LimitStore = store or MemoryLimitStore()
+        self._clock = clock
+        self._queues: dict[str, deque[_Waiter]] = {}
+        self._order: deque[str] = deque()
+        self._run_s = 0.0  # moving average of how long a slot is held
+
+    def queued(self, principal: str | None = None) -> int:
+        """Runs waiting, in all or for ``principal``."""
+        if principal is not None:
+            return len(self._queues.get(principal, ()))
+        return sum(len(q) for q in self._queues.values())
+
+    def check_budget(self, principal: str) -> None:
+        """Count one run start against the principal's minute.
+
+        Raises:
+            RateLimited: the principal started too many runs, or spent its CPU-seconds.
+        """
+        checks = (
+            (
+                "cpu",
+                0.0,
+                self.cpu,
+                "CPU quota: your scripts used more than {n:g} worker "
+                "CPU-seconds in the last minute; retry after {s} s and keep heavy work out of scripts",
+            ),
+            (
+                "runs",
+                1.0,
+                self.runs,
+                "rate limit: at most {n:g} execute_code runs per minute per "
+                "user; retry after {s} s, or do more per script",
+            ),
+        )
+        for name, cost, bucket, message in checks:
+            wait = self.store.take(name, principal, cost, bucket)
+            if wait > 0:
+                raise RateLimited(message.format(n=bucket.capacity, s=_secs(wait)), _secs(wait))
+
+    def charge_cpu(self, principal: str, seconds: float) -> None:
+        """Debit what a finished run's worker really used."""
+        if seconds > 0 and math.isfinite(seconds):
+            self.store.charge("cpu", principal, seconds, self.cpu)
+
+    def _estimate(self, ahead: int) -> float:
+        """Roughly the seconds until the ``ahead`` runs queued before one have started."""
+        return self._run_s * ahead / self.per_principal
+
+    def _retry_after(self, principal: str) -> int:
+        return _secs(max(1.0, self._estimate(self.queued(principal) + 1)))
+
+    def _dispatch(self) -> None:
+        """Hand free slots to the queues in turn, one run each, until none can take one."""
+        progress = True
+        while progress and self._order:
+            progress = False
+            for _ in range(len(self._order)):
+                principal = self._order[0]
+                self._order.rotate(-1)  # the next slot starts with the next principal
+                queue = self._queues[principal]
+                waiter = queue[0]
+                if not self.store.try_acquire(
+                    principal,
+                    waiter.holder,
+                    total=self.total,
+                    per_principal=self.per_principal,
+                    lease_s=self.lease_s,
+                ):
+                    continue
+                queue.popleft()
+                waiter.granted = True
+                waiter.event.set()
+                if not queue:
+                    self._drop(principal)
+                progress = True
+                break
+
+    def _drop(self, principal: str) -> None:
+        del self._queues[principal]
+        self._order.remove(principal)
+
+    def _leave(self, waiter: _Waiter) -> None:
+        queue = self._queues.get(waiter.principal)
+        if queue is not None and waiter in queue:
+            queue.remove(waiter)
+            if not queue:
+                self._drop(waiter.principal)
+
+    async def _wait(self, principal: str) -> str:
+        holder = secrets.token_hex(8)
+        queue = self._queues.get(principal)
+        if queue is None and self.store.try_acquire(
+            principal,
+            holder,
+            total=self.total,
+            per_principal=self.per_principal,
+            lease_s=self.lease_s,
+        ):
+            return holder
+        ahead = len(queue or ())
+        if ahead >= _MAX_QUEUE or (self._run_s > 0 and self._estimate(ahead) > self.max_wait_s):
+            raise Busy(
+                self._retry_after(principal),
+                f"server busy: {ahead} of your runs are already waiting for a worker; retry after "
+                f"{self._retry_after(principal)} s (other users are not affected)",
+            )
+        waiter = _Waiter(principal, holder)
+        if queue is None:
+            queue = self._queues[principal] = deque()
+            self._order.append(principal)
+        queue.append(waiter)
+        deadline = self._clock() + self.max_wait_s
+        try:
+            while not waiter.granted:
+                self._dispatch()
+                left = deadline - self._clock()
+                if waiter.granted or left <= 0:
+                    break
+                with anyio.move_on_after(min(_TICK_S, left)):
+                    await waiter.event.wait()
+        except BaseException:
+            self._leave(waiter)
+            if waiter.granted:
+                self._release(principal, holder)
+            raise
+        if not waiter.granted:
+            self._leave(waiter)
+            raise Busy(self._retry_after(principal))
+        return holder
+
+    def _release(self, principal: str, holder: str) -> None:
+        self.store.release(principal, holder)
+        self._dispatch()
+
+    @asynccontextmanager
+    async def slot(self, principal: str) -> AsyncIterator[None]:
+        """Hold one of the principal's worker slots for the body.
+
+        Raises:
+            Busy: no slot came free within ``max_wait_s`` (or the queue is too long to wait).
+        """
+        holder = await self._wait(principal)
+        started = self._clock()
+        try:
+            yield
+        finally:
+            held = self._clock() - started
+            self._run_s = held if self._run_s == 0 else 0.8 * self._run_s + 0.2 * held
+            self._release(principal, holder)
+
+
+def _secs(value: float) -> int:
+    return max(1, math.ceil(value)) if math.isfinite(value) else 60
