@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -42,17 +43,24 @@ class Alternating(httpx2.AsyncBaseTransport):
 def shared_state(request: pytest.FixtureRequest) -> Any:
     if request.param == "memory":  # two replicas in one process sharing the embedded store
         kv = MemoryKeyValue()
-        return lambda: StateBackend(url="memory://", kv=kv, shared=True)
+        return lambda: (StateBackend(url="memory://", kv=kv, shared=True), None)
     url = request.getfixturevalue("clean_redis")
-    return lambda: open_state(url)
+    return lambda: (open_state(url), url)
 
 
 @asynccontextmanager
-async def replicas(make_server: BuildServer, shared_state: Any) -> AsyncIterator[list[int]]:
+async def replicas(
+    make_server: BuildServer, shared_state: Any, **overrides: Any
+) -> AsyncIterator[list[int]]:
     built: list[CodemodeServer] = []
     for _ in range(2):
-        server = make_server(transport="http", demo=False, base_url="http://simulator")
-        server.state = shared_state()
+        state, url = shared_state()
+        server = make_server(
+            transport="http", demo=False, base_url="http://simulator", state_url=url, **overrides
+        )
+        if server.state is not None:
+            await server.state.aclose()
+        server.state = state
         built.append(server)
     async with serving(built[0].http_app()) as url_a, serving(built[1].http_app()) as url_b:
         yield [httpx2.URL(url_a).port or 0, httpx2.URL(url_b).port or 0]
@@ -77,15 +85,16 @@ async def test_a_session_opened_on_one_replica_continues_on_the_other(
         outputs = []
         for _ in range(4):
             result = await client.call_tool(
-                "execute_code", {"code": "store['n'] = store.get('n', 0) + 1\nprint('ok')"}
+                "execute_code", {"code": "store['n'] = store.get('n', 0) + 1\nprint(store['n'])"}
             )
             assert result.structured_content is not None
             assert result.structured_content["error"] is None, result.structured_content
             outputs.append(result.structured_content["output"].strip())
         tools = await client.list_tools()
-    assert outputs == ["ok"] * 4
     assert {t.name for t in tools.tools} >= {"execute_code", "search_api"}
     assert set(lb.sent) == set(ports), "the balancer never used one of the replicas"
+    if shared_state()[1] is not None:  # on Redis the store follows the session across replicas
+        assert outputs == ["1", "2", "3", "4"]
 
 
 async def test_only_the_principal_that_opened_a_session_can_continue_it_elsewhere(
@@ -139,7 +148,7 @@ async def test_health_answers_without_credentials_and_readiness_checks_the_share
     make_server: BuildServer, shared_state: Any
 ) -> None:
     server = make_server(transport="http", demo=False, base_url="http://simulator")
-    server.state = shared_state()
+    server.state = shared_state()[0]
     async with serving(server.http_app()) as url, httpx2.AsyncClient(timeout=10) as raw:
         base = url.removesuffix("/mcp")
         health = await raw.get(base + "/healthz")
@@ -154,3 +163,30 @@ async def test_readiness_fails_while_redis_is_unreachable(make_server: BuildServ
     async with serving(server.http_app()) as url, httpx2.AsyncClient(timeout=10) as raw:
         ready = await raw.get(url.removesuffix("/mcp") + "/readyz")
     assert ready.status_code == 503 and ready.json()["status"] == "unready"
+
+
+SLOW = "n = 0\nfor i in range(3_000_000):\n    n += i\nprint('done')"
+
+
+async def test_a_principals_concurrent_run_cap_holds_across_replicas(
+    make_server: BuildServer, clean_redis: str
+) -> None:
+    def state() -> tuple[StateBackend, str]:
+        return open_state(clean_redis), clean_redis
+
+    async with (
+        replicas(make_server, state, principal_workers=1, queue_s=0.2) as ports,
+        balanced(ports[:1], KEY_A) as (on_a, _),
+        balanced(ports[1:], KEY_A) as (on_b, _),
+    ):
+        results: list[dict[str, Any]] = []
+
+        async def run(client: Client) -> None:
+            answer = await client.call_tool("execute_code", {"code": SLOW})
+            results.append(dict(answer.structured_content or {}))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, on_a)
+            tg.start_soon(run, on_b)
+    errors = [(r.get("error") or {}).get("type") for r in results]
+    assert sorted(errors, key=str) == ["Busy", None], results

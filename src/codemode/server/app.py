@@ -229,6 +229,7 @@ def build_server(
         audit=AuditLog(audit_path) if audit_path is not None else None,
         transport=transport,
         composites=composites,
+        shared_state_url=settings.state_url,
     )
     server: MCPServer[Any] = MCPServer(
         "klaviyo-codemode",

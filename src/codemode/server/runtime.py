@@ -86,6 +86,8 @@ class Runtime:
     audit: AuditLog | None = None
     transport: str = "stdio"
     composites: Sequence[Composite] = ()
+    shared_state_url: str | None = None
+    """A Redis URL when replicas share state: stores and per-principal limits live there."""
     index: SearchIndex = field(init=False)
     sandbox: Sandbox = field(init=False)
     scanner: Scanner = field(init=False)
@@ -100,7 +102,8 @@ class Runtime:
         self.scanner = Scanner.default()
         self.policy = Policy.from_settings(s)
         self.sandbox = Sandbox(limits=replace(Limits.from_settings(s), store_bytes=s.store_bytes))
-        self.stores = SessionStores(
+        shared = _shared_parts(self.shared_state_url)
+        self.stores = (shared[0] if shared else SessionStores)(
             max_stores=s.max_stores,
             ttl_s=s.store_ttl_s,
             max_bytes=s.store_bytes,
@@ -115,6 +118,7 @@ class Runtime:
             cpu_s_per_min=s.cpu_quota_s,
             # Longer than any run (wall limit plus slack): a lease only lapses if its holder died.
             lease_s=s.timeout_s * 2 + 60,
+            store=shared[1] if shared else None,
         )
         # stdio and in-memory connections have no MCP session id: the connection is the session.
         self.default_session = "p" + secrets.token_hex(16)
@@ -334,3 +338,18 @@ def _to_result(raw: dict[str, Any], session: str, catalog: Catalog) -> ExecuteRe
         session=session,
         planned_writes=raw.get("planned_writes"),
     )
+
+
+def _shared_parts(url: str | None) -> tuple[Any, Any] | None:
+    """Store and limit implementations on the replicas' Redis, or None for this process alone."""
+    if not url or url.startswith("memory"):
+        return None
+    from functools import partial
+
+    from codemode.server.shared_stores import SharedSessionStores
+    from codemode.state.redis import RedisLimitStore, RedisStoreBackend
+
+    # Each replica counts its own workers (its pool); a principal's share counts on all of them.
+    pool = f"replica-{secrets.token_hex(8)}"
+    backend = RedisStoreBackend.from_url(url)
+    return partial(SharedSessionStores, backend), RedisLimitStore.from_url(url, pool=pool)

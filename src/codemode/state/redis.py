@@ -8,8 +8,9 @@ so two replicas can never both take the last slot. Time comes from the Redis ser
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +19,7 @@ import redis.asyncio
 
 from codemode.state._base import NAMESPACE, StateError
 
-__all__ = ["RedisKeyValue", "RedisLimitStore"]
+__all__ = ["RedisKeyValue", "RedisLimitStore", "RedisStoreBackend"]
 
 
 @contextmanager
@@ -162,22 +163,30 @@ class RedisLimitStore:
     matching the in-memory store they replace.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
-        """Use ``client``; scripts are registered once."""
+    def __init__(self, client: redis.Redis, *, pool: str = "pool") -> None:
+        """Use ``client``; scripts are registered once.
+
+        Args:
+            client: The Redis connection.
+            pool: Name of this replica's worker pool. Each replica has its own workers, so the
+                pool total is counted per replica, while a principal's share is counted across
+                every replica.
+        """
         self._r = client
+        self._pool_name = pool
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._held = client.register_script(_HELD)
         self._bucket = client.register_script(_BUCKET)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisLimitStore:
+    def from_url(cls, url: str, *, pool: str = "pool") -> RedisLimitStore:
         """Connect lazily to ``url``."""
-        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        return cls(client, pool=pool)
 
-    @staticmethod
-    def _pool() -> str:
-        return NAMESPACE + "slots"
+    def _pool(self) -> str:
+        return f"{NAMESPACE}slots-{self._pool_name}"
 
     @staticmethod
     def _mine(principal: str) -> str:
@@ -227,3 +236,118 @@ class RedisLimitStore:
     def charge(self, name: str, principal: str, cost: float, bucket: Any) -> None:
         """Debit ``cost`` unconditionally (work already done); the level may go negative."""
         self._debit(name, principal, cost, bucket.capacity, bucket.per_s, False)
+
+
+# Session stores. Per principal: a sorted set of its sessions by last use (microseconds of Redis
+# time, made strictly increasing so two uses in one tick keep their order) and
+# a counter of their bytes; one key per store blob; a global sorted set counts every store.
+# ARGV: session, blob ('' = forget only), ttl ms, max_bytes, per_principal, per_principal_bytes,
+# max_stores, principal. Returns 'ok', 'big' or 'full'.
+_STORE_CLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[5]) or '0')
+if now <= last then now = last + 1 end
+redis.call('SET', KEYS[5], now)
+"""
+_STORE_SAVE = _STORE_CLOCK + """
+local ttl = tonumber(ARGV[3])
+local age = ttl * 1000
+local mine, bytes, all, prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local function forget(session)
+  local blob = redis.call('GET', prefix .. session)
+  if blob then redis.call('DECRBY', bytes, string.len(blob)) end
+  redis.call('DEL', prefix .. session)
+  redis.call('ZREM', mine, session)
+  redis.call('ZREM', all, ARGV[8] .. '|' .. session)
+end
+for _, s in ipairs(redis.call('ZRANGEBYSCORE', mine, '-inf', now - age)) do forget(s) end
+redis.call('ZREMRANGEBYSCORE', all, '-inf', now - age)
+forget(ARGV[1])
+local blob = ARGV[2]
+if blob == '' then return 'ok' end
+local size = string.len(blob)
+if size > tonumber(ARGV[4]) or size > tonumber(ARGV[6]) then return 'big' end
+if redis.call('ZCARD', all) >= tonumber(ARGV[7]) then return 'full' end
+redis.call('SET', prefix .. ARGV[1], blob, 'PX', ttl)
+redis.call('ZADD', mine, now, ARGV[1])
+redis.call('ZADD', all, now, ARGV[8] .. '|' .. ARGV[1])
+redis.call('INCRBY', bytes, size)
+while redis.call('ZCARD', mine) > tonumber(ARGV[5])
+      or tonumber(redis.call('GET', bytes) or '0') > tonumber(ARGV[6]) do
+  local oldest = redis.call('ZRANGE', mine, 0, 0)[1]
+  if not oldest then break end
+  forget(oldest)
+end
+for _, k in ipairs({mine, bytes}) do redis.call('PEXPIRE', k, ttl) end
+if redis.call('PTTL', all) < ttl then redis.call('PEXPIRE', all, ttl) end
+return 'ok'
+"""
+# Read a store and mark it used. ARGV: session, ttl ms, principal.
+_STORE_OPEN = _STORE_CLOCK + """
+local blob = redis.call('GET', KEYS[4] .. ARGV[1])
+if not blob then return false end
+redis.call('PEXPIRE', KEYS[4] .. ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', now, ARGV[3] .. '|' .. ARGV[1])
+return blob
+"""
+
+
+class RedisStoreBackend:
+    """The raw operations behind shared session stores (used by the server's store keeper).
+
+    Blobs are compact JSON, bounded per store, per principal (count and bytes, the principal's
+    own least recently used dropped first) and in all; each expires after ``ttl_s`` unused.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        """Use ``client``; scripts are registered once."""
+        self._r = client
+        self._save = client.register_script(_STORE_SAVE)
+        self._open = client.register_script(_STORE_OPEN)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStoreBackend:
+        """Connect lazily to ``url``."""
+        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
+
+    @staticmethod
+    def _keys(principal: str) -> list[str]:
+        tag = hashlib.sha256(principal.encode()).hexdigest()[:32]
+        return [
+            f"{NAMESPACE}stores:{tag}",
+            f"{NAMESPACE}store-bytes:{tag}",
+            f"{NAMESPACE}stores-all",
+            f"{NAMESPACE}store:{tag}:",
+            f"{NAMESPACE}stores-clock",
+        ]
+
+    def load(self, principal: str, session: str, ttl_s: float) -> bytes | None:
+        """The store's blob (and its use recorded), or None."""
+        with _errors():
+            blob = self._open(keys=self._keys(principal), args=[session, _ms(ttl_s), principal])
+        return _bytes(blob) if blob else None
+
+    def save(self, principal: str, session: str, blob: bytes, limits: Sequence[float]) -> str:
+        """Keep ``blob`` (empty: forget); ``limits`` = ttl_s, max_bytes, per_principal,
+        per_principal_bytes, max_stores. Returns ``ok``, ``big`` or ``full``."""
+        ttl_s, max_bytes, per_principal, per_principal_bytes, max_stores = limits
+        args: list[bytes | str | int] = [session, blob, _ms(ttl_s), int(max_bytes)]
+        args += [int(per_principal), int(per_principal_bytes), int(max_stores), principal]
+        with _errors():
+            answer = self._save(keys=self._keys(principal), args=args)
+        return str(_bytes(answer) or b"ok", "ascii")
+
+    def usage(self, principal: str) -> tuple[int, int]:
+        """How many stores ``principal`` keeps, and their bytes."""
+        mine, size, *_ = self._keys(principal)
+        with _errors():
+            count = int(self._r.zcard(mine))
+            raw = self._r.get(size)
+        return count, int(raw or 0)
+
+    def count(self) -> int:
+        """Stores kept in all (expired ones not yet swept may still count)."""
+        with _errors():
+            return int(self._r.zcard(f"{NAMESPACE}stores-all"))
