@@ -20,7 +20,8 @@ Environment:
     CODEMODE_MAX_WORKERS     concurrent sandbox workers in all (default: 2 per core, at least 4)
     CODEMODE_PRINCIPAL_WORKERS  concurrent runs of one principal (default: three quarters of the pool)
     CODEMODE_CPU_QUOTA_S     worker CPU-seconds one principal may spend per minute (default 120)
-    CODEMODE_AUDIT_DB        SQLite audit log path; ``off`` (or empty) disables it. Unset: on for HTTP (under
+    CODEMODE_AUDIT_DB        SQLite audit log path, or a ``postgresql://`` URL that replicas share;
+                             ``off`` (or empty) disables it. Unset: on for HTTP (under
                              the state folder), off for stdio
     CODEMODE_EXTENSIONS      extension file (extra operations) path
     CODEMODE_DEMO            ``1`` wires the in-process simulator with the demo account
@@ -90,9 +91,10 @@ def default_workers(cores: int | None = None) -> int:
 _OFF = {"off", "none", "0", "false", "no"}
 _SCAN_POLICIES: tuple[ScanPolicy, ...] = ("redact", "block", "annotate")
 _TRUE = {"1", "true", "yes", "on"}
-_SECRET_FIELDS = {"api_key", "oauth_client_secret", "oauth_key"}
+_SECRET_FIELDS = {"api_key", "oauth_client_secret", "oauth_key", "audit_url"}
 _TOKEN_STORES: tuple[Literal["auto", "keyring", "file"], ...] = ("auto", "keyring", "file")
 _FALSE = {"0", "false", "no", "off", ""}
+_POSTGRES = ("postgres://", "postgresql://")
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Settings:
     principal_workers: int | None = None
     cpu_quota_s: float = 120.0
     audit_db: Path | None = None
+    audit_url: str | None = None
     audit_disabled: bool = False
     extensions: Path | None = None
     transport: Transport = "stdio"
@@ -217,6 +220,7 @@ class Settings:
             principal_workers=_optional_int(env, "CODEMODE_PRINCIPAL_WORKERS"),
             cpu_quota_s=_number(env, "CODEMODE_CPU_QUOTA_S", 120.0),
             audit_db=_audit_db(env),
+            audit_url=_audit_url(env),
             audit_disabled=env.get("CODEMODE_AUDIT_DB", "x").strip().lower() in _OFF | {""},
             extensions=Path(env["CODEMODE_EXTENSIONS"]) if env.get("CODEMODE_EXTENSIONS") else None,
             transport=_transport(env),
@@ -308,7 +312,14 @@ def _scan_policy(env: Mapping[str, str]) -> ScanPolicy:
 
 def _audit_db(env: Mapping[str, str]) -> Path | None:
     raw = (env.get("CODEMODE_AUDIT_DB") or "").strip()
+    if raw.startswith(_POSTGRES):
+        return None
     return Path(raw) if raw and raw.lower() not in _OFF else None
+
+
+def _audit_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("CODEMODE_AUDIT_DB") or "").strip()
+    return raw if raw.startswith(_POSTGRES) else None
 
 
 def _transport(env: Mapping[str, str]) -> Transport:

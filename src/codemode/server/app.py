@@ -12,6 +12,7 @@ import http.cookiejar
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ import httpx
 from mcp.server.mcpserver import MCPServer
 from starlette.applications import Starlette
 
-from codemode.audit import AuditLog, private_folder
+from codemode.audit import AuditLog, AuditSink, open_audit, private_folder
 from codemode.catalog import Catalog, load_catalog
 from codemode.config import Settings
 from codemode.errors import CodemodeError, ConfigError
@@ -226,7 +227,7 @@ def build_server(
         catalog=catalog,
         credentials=credentials,
         http_client=http_client,
-        audit=AuditLog(audit_path) if audit_path is not None else None,
+        audit=_audit(settings, audit_path),
         transport=transport,
         composites=composites,
         shared_state_url=settings.state_url,
@@ -260,6 +261,14 @@ def _default_credentials(
         return local_login_source(settings, http_client)
     except CodemodeError:
         return StaticCredentials(None)
+
+
+def _audit(settings: Settings, path: Path | None) -> AuditSink | None:
+    if settings.audit_disabled:
+        return None
+    if settings.audit_url:
+        return open_audit(settings.audit_url)
+    return AuditLog(path) if path is not None else None
 
 
 def _version() -> str:

@@ -21,7 +21,7 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from codemode import AsyncKlaviyo
-from codemode.audit import UNKNOWN_ID, AuditLog, AuditRecord, code_hash
+from codemode.audit import UNKNOWN_ID, AuditRecord, AuditSink, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.extensions import Composite
@@ -83,7 +83,7 @@ class Runtime:
     catalog: Catalog
     credentials: CredentialSource
     http_client: httpx.AsyncClient
-    audit: AuditLog | None = None
+    audit: AuditSink | None = None
     transport: str = "stdio"
     composites: Sequence[Composite] = ()
     shared_state_url: str | None = None

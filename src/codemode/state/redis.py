@@ -250,7 +250,9 @@ local last = tonumber(redis.call('GET', KEYS[5]) or '0')
 if now <= last then now = last + 1 end
 redis.call('SET', KEYS[5], now)
 """
-_STORE_SAVE = _STORE_CLOCK + """
+_STORE_SAVE = (
+    _STORE_CLOCK
+    + """
 local ttl = tonumber(ARGV[3])
 local age = ttl * 1000
 local mine, bytes, all, prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -283,8 +285,11 @@ for _, k in ipairs({mine, bytes}) do redis.call('PEXPIRE', k, ttl) end
 if redis.call('PTTL', all) < ttl then redis.call('PEXPIRE', all, ttl) end
 return 'ok'
 """
+)
 # Read a store and mark it used. ARGV: session, ttl ms, principal.
-_STORE_OPEN = _STORE_CLOCK + """
+_STORE_OPEN = (
+    _STORE_CLOCK
+    + """
 local blob = redis.call('GET', KEYS[4] .. ARGV[1])
 if not blob then return false end
 redis.call('PEXPIRE', KEYS[4] .. ARGV[1], ARGV[2])
@@ -292,6 +297,7 @@ redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 redis.call('ZADD', KEYS[3], 'XX', now, ARGV[3] .. '|' .. ARGV[1])
 return blob
 """
+)
 
 
 class RedisStoreBackend:
