@@ -248,13 +248,7 @@ class AuditLog:
     def rows(self, *, since: float | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Rows newest first, optionally only those started at or after the Unix time ``since``."""
         self._writer.flush()
-        query = "SELECT * FROM executions"
-        args: list[Any] = []
-        if since is not None:
-            query += " WHERE started >= ?"
-            args.append(since)
-        query += " ORDER BY started DESC, id DESC LIMIT ?"
-        args.append(limit)
+        query, args = _select(since, limit, "?")
         with self._lock:
             cursor = self._db.execute(query, args)
             names = [d[0] for d in cursor.description]
@@ -266,6 +260,17 @@ class AuditLog:
         self._writer.close()
         with self._lock:
             self._db.close()
+
+
+def _select(since: float | None, limit: int, mark: str) -> tuple[str, list[Any]]:
+    """The rows query, newest first; ``mark`` is the driver's placeholder."""
+    query = "SELECT * FROM executions"
+    args: list[Any] = []
+    if since is not None:
+        query += f" WHERE started >= {mark}"
+        args.append(since)
+    args.append(limit)
+    return query + f" ORDER BY started DESC, id DESC LIMIT {mark}", args
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
@@ -337,13 +342,7 @@ class PostgresAuditLog:
     def rows(self, *, since: float | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Rows newest first (see :meth:`AuditLog.rows`)."""
         self._writer.flush()
-        query = "SELECT * FROM executions"
-        args: list[Any] = []
-        if since is not None:
-            query += " WHERE started >= %s"
-            args.append(since)
-        query += " ORDER BY started DESC, id DESC LIMIT %s"
-        args.append(limit)
+        query, args = _select(since, limit, "%s")
         with self._lock, self._db.cursor() as cursor:
             cursor.execute(query, args)
             names = [d.name for d in cursor.description or ()]
