@@ -21,6 +21,8 @@ and the median of the first and last thirds of the run, to show whether it keeps
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import re
@@ -32,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 from rich.console import Console
@@ -263,6 +265,60 @@ def round_robin(urls: Sequence[str], start: int = 0) -> Any:
     return RoundRobin()
 
 
+@dataclass
+class _RawResult:
+    structured_content: dict[str, Any] | None
+    content: list[Any]
+
+
+class RawClient:
+    """A minimal stateless (2026-07-28) MCP client: one JSON-RPC POST per tool call.
+
+    The load generator shares the machine with the servers it measures; the official client's
+    session machinery costs about as much CPU per call as the server's own work, which would cap
+    what a fleet can show on a small machine. This client parses only what the checks need. It
+    speaks the same wire protocol, so the server does exactly the same work.
+    """
+
+    _META: ClassVar[dict[str, Any]] = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "codemode-bench-load", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+
+    def __init__(self, http: Any, url: str) -> None:
+        self._http = http
+        self._url = url
+        self._id = 0
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> _RawResult:
+        self._id += 1
+        body = {
+            "jsonrpc": "2.0",
+            "id": self._id,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments, "_meta": self._META},
+        }
+        headers = {
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": name,
+        }
+        response = await self._http.post(self._url, json=body, headers=headers)
+        response.raise_for_status()
+        text = response.text
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            text = next((line[5:] for line in text.splitlines() if line.startswith("data:")), "{}")
+        message = json.loads(text)
+        if "error" in message:
+            raise RuntimeError(
+                f"JSON-RPC error {message['error'].get('code')}: {message['error'].get('message')}"
+            )
+        result = message.get("result") or {}
+        return _RawResult(result.get("structuredContent"), result.get("content") or [])
+
+
 async def _run_session(
     state: _Session,
     urls: Sequence[str],
@@ -273,6 +329,7 @@ async def _run_session(
     started: anyio.Event,
     everyone: int,
     booted: list[int],
+    client_kind: str = "mcp",
 ) -> None:
     import httpx2
     from mcp import Client
@@ -284,10 +341,14 @@ async def _run_session(
     raw = httpx2.AsyncClient(headers=headers, timeout=120, transport=transport)
     url = urls[state.index % len(urls)]
     try:
-        async with (
-            raw,
-            Client(streamable_http_client(url, http_client=raw), mode=state.mode) as client,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(raw)
+            client: Any
+            if client_kind == "raw":
+                client = RawClient(raw, url)
+            else:
+                mcp_client = Client(streamable_http_client(url, http_client=raw), mode=state.mode)
+                client = await stack.enter_async_context(mcp_client)
             data = await state.call(client, BOOT.format(marker=state.marker), sample)
             if data is not None:
                 state.session = str(data.get("session"))
@@ -336,6 +397,7 @@ async def drive(
     scripts: int | None = None,
     seconds: float | None = None,
     rss: Callable[[], int] | None = None,
+    client: str = "mcp",
 ) -> LoadReport:
     """Run ``sessions`` concurrent MCP sessions against ``url`` (a ``/mcp`` endpoint).
 
@@ -375,6 +437,7 @@ async def drive(
             started=started,
             everyone=sessions,
             booted=booted,
+            client_kind=client,
         )
 
     async with anyio.create_task_group() as tg:
@@ -394,6 +457,7 @@ async def _level(
     runs: int,
     console: Console,
     keys: list[str] | None = None,
+    client: str = "mcp",
 ) -> dict[str, Any]:
     """``sessions`` concurrent sessions of ``runs`` scripts each; CPU and memory when we own the
     servers."""
@@ -408,7 +472,7 @@ async def _level(
         return value
 
     # Each session runs its first script, ``runs - 2`` work scripts and a probe of a neighbour.
-    report = await drive(urls, sessions=sessions, scripts=max(0, runs - 2), rss=rss)
+    report = await drive(urls, sessions=sessions, scripts=max(0, runs - 2), rss=rss, client=client)
     row: dict[str, Any] = {"sessions": sessions, "runs_per_session": runs, **report.summary()}
     if fleet is not None and before_cpu is not None:
         after_cpu = fleet.cpu()
@@ -452,8 +516,9 @@ def _audit_check(folder: Path, keys: list[str]) -> dict[str, Any]:
     }
 
 
-async def _warm(urls: Sequence[str]) -> None:
-    await drive(urls, sessions=2, scripts=1)
+async def _warm(urls: Sequence[str], client: str = "mcp") -> list[str]:
+    """A few runs so every server has built its simulator and zygote; returns the keys used."""
+    return (await drive(urls, sessions=2, scripts=1, client=client)).keys
 
 
 async def _fleet_levels(
@@ -466,15 +531,15 @@ async def _fleet_levels(
     cores: Sequence[tuple[int, ...]] = (),
     python: str | None = None,
     label: str = "this tree",
+    client: str = "mcp",
 ) -> dict[str, Any]:
     fleet = await start_fleet(folder, replicas=replicas, cores=cores, python=python)
     try:
         pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
         console.print(f"{label}: {replicas} server(s) on cores [{pins}]")
-        await _warm(fleet.urls)
+        keys = await _warm(fleet.urls, client)
         start_rss = fleet.rss()
-        keys: list[str] = []
-        rows = [await _level(fleet.urls, fleet, n, runs, console, keys) for n in levels]
+        rows = [await _level(fleet.urls, fleet, n, runs, console, keys, client) for n in levels]
     finally:
         fleet.stop()
     return {
@@ -503,15 +568,16 @@ async def _bench(
     urls: Sequence[str],
     replicas: int,
     baseline_python: str | None,
+    client: str = "mcp",
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "load_average": list(os.getloadavg())},
-        "settings": {"levels": list(levels), "runs_per_session": runs},
+        "settings": {"levels": list(levels), "runs_per_session": runs, "client": client},
     }
     if urls:  # servers someone else runs: throughput and correctness only
         console.print(f"driving {len(urls)} running server(s): {', '.join(urls)}")
-        await _warm(urls)
-        rows = [await _level(urls, None, n, runs, console) for n in levels]
+        await _warm(urls, client)
+        rows = [await _level(urls, None, n, runs, console, client=client) for n in levels]
         result["runs"] = [{"label": "given servers", "replicas": len(urls), "levels": rows}]
     else:
         with tempfile.TemporaryDirectory(prefix="codemode-load-") as tmp:
@@ -529,6 +595,7 @@ async def _bench(
                     replicas=1,
                     cores=pins[:1],
                     label="1 replica",
+                    client=client,
                 )
                 many = await _fleet_levels(
                     folder / "many",
@@ -538,6 +605,7 @@ async def _bench(
                     replicas=replicas,
                     cores=pins,
                     label=f"{replicas} replicas",
+                    client=client,
                 )
                 runs_out += [one, many]
                 result["scale_out"] = [
@@ -552,7 +620,9 @@ async def _bench(
                     for a, b in zip(one["levels"], many["levels"], strict=True)
                 ]
             else:
-                runs_out.append(await _fleet_levels(folder / "this", levels, runs, console))
+                runs_out.append(
+                    await _fleet_levels(folder / "this", levels, runs, console, client=client)
+                )
             if baseline_python:
                 runs_out.append(
                     await _fleet_levels(
@@ -562,6 +632,7 @@ async def _bench(
                         console,
                         python=baseline_python,
                         label="baseline release",
+                        client=client,
                     )
                 )
             result["runs"] = runs_out
@@ -650,6 +721,7 @@ def run(
     urls: Sequence[str] = (),
     replicas: int = 1,
     baseline_python: str | None = None,
+    client: str = "mcp",
 ) -> dict[str, Any]:
     """Concurrent sessions at each level (default 1, 16, 64 and 256; quick: 1 and 8)."""
     chosen = list(levels or ((1, 8) if quick else (1, 16, 64, 256)))
@@ -662,6 +734,7 @@ def run(
             urls=urls,
             replicas=replicas,
             baseline_python=baseline_python,
+            client=client,
         )
     )
     return result

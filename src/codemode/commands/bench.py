@@ -94,10 +94,19 @@ def register(app: typer.Typer) -> None:
             help="Also run the same levels on the `codemode` of this interpreter (e.g. the "
             "previous release's venv) and report our throughput against it.",
         ),
+        client: str = typer.Option(
+            "mcp",
+            "--client",
+            help="mcp: the official MCP client per session; raw: one stateless JSON-RPC POST "
+            "per call (cheap, so a small machine's cores go to the servers under test).",
+        ),
         out: Path = typer.Option(
             Path("benchmarks/results"), "--out", help="Folder for the JSON results."
         ),
     ) -> None:
+        if client not in ("mcp", "raw"):
+            typer.echo(f"--client {client!r}: use mcp or raw", err=True)
+            raise typer.Exit(2)
         chosen: list[int] | None = None
         if sessions is not None:
             chosen = [sessions]
@@ -120,6 +129,7 @@ def register(app: typer.Typer) -> None:
             urls=list(url or ()),
             replicas=replicas,
             baseline_python=baseline_python,
+            client=client,
         )
         if as_json:
             sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
