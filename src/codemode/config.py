@@ -44,6 +44,7 @@ Environment:
     CODEMODE_REGISTER_PER_MIN  OAuth client registrations accepted per source address per minute
     CODEMODE_CLIENT_TTL_S    seconds a registered OAuth client that never signed in is kept
     CODEMODE_STATE_DIR       folder for the audit log and tokens (default ``~/.local/state/codemode``)
+    CODEMODE_SLOT_EXPIRY_S   seconds before a slot held by a dead replica frees (default timeout + 15)
     CODEMODE_STATE           shared state for replicas: ``memory://`` (default, one process) or
                              ``redis://host:6379/0`` (sessions, stores, OAuth, limits shared)
 
@@ -118,6 +119,7 @@ class Settings:
     code_bytes: int = 64 * 1024
     max_workers: int = field(default_factory=default_workers)
     principal_workers: int | None = None
+    slot_expiry_s: float | None = None
     cpu_quota_s: float = 120.0
     audit_db: Path | None = None
     audit_url: str | None = None
@@ -167,6 +169,13 @@ class Settings:
             return self.audit_db
         served = transport or self.transport
         return self.state_path() / "audit.sqlite3" if served == "http" else None
+
+    def slot_lease_s(self) -> float:
+        """How long a worker slot lives without its replica: longer than any run may take.
+
+        A replica that dies mid-run cannot release its slots; they free themselves after this.
+        """
+        return self.slot_expiry_s or self.timeout_s + 15.0
 
     def principal_slots(self) -> int:
         """Concurrent runs one principal may hold: the setting, else three quarters of the pool.
@@ -218,6 +227,7 @@ class Settings:
             code_bytes=int(_number(env, "CODEMODE_CODE_BYTES", 64 * 1024)),
             max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", default_workers())),
             principal_workers=_optional_int(env, "CODEMODE_PRINCIPAL_WORKERS"),
+            slot_expiry_s=_number(env, "CODEMODE_SLOT_EXPIRY_S", 0.0) or None,
             cpu_quota_s=_number(env, "CODEMODE_CPU_QUOTA_S", 120.0),
             audit_db=_audit_db(env),
             audit_url=_audit_url(env),

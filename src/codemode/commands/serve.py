@@ -68,6 +68,20 @@ def register(app: typer.Typer) -> None:
             help="Shared state for replicas: memory:// (default, one process) or "
             "redis://host:6379/0 (CODEMODE_STATE); see docs/deploy.md.",
         ),
+        principal_workers: int = typer.Option(
+            None,
+            "--principal-workers",
+            min=1,
+            help="Concurrent runs one user may hold, across every replica sharing --state "
+            "(CODEMODE_PRINCIPAL_WORKERS; default three quarters of the worker pool).",
+        ),
+        slot_expiry: float = typer.Option(
+            None,
+            "--slot-expiry",
+            min=1.0,
+            help="Seconds after which a worker slot held by a replica that died is freed "
+            "(CODEMODE_SLOT_EXPIRY_S; default the script time limit plus 15 s).",
+        ),
     ) -> None:
         from codemode.server import build_server
 
@@ -86,6 +100,8 @@ def register(app: typer.Typer) -> None:
                 destructive_unconfirmed=destructive_unconfirmed,
                 extensions=extensions,
                 state_url=state,
+                principal_workers=principal_workers,
+                slot_expiry_s=slot_expiry,
             )
             if settings.destructive_unconfirmed and not settings.allow_destructive:
                 _fail(

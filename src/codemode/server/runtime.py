@@ -117,7 +117,7 @@ class Runtime:
             runs_per_min=s.rate_per_min,
             cpu_s_per_min=s.cpu_quota_s,
             # Longer than any run (wall limit plus slack): a lease only lapses if its holder died.
-            lease_s=s.timeout_s * 2 + 60,
+            lease_s=s.slot_lease_s(),
             store=shared[1] if shared else None,
         )
         # stdio and in-memory connections have no MCP session id: the connection is the session.
