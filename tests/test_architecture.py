@@ -15,7 +15,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("config",),
     ("catalog",),
     ("klaviyo",),
-    ("scanner", "search", "policy", "jsonapi"),
+    ("scanner", "search", "policy", "jsonapi", "state"),
     ("sandbox", "simulator", "tokens"),
     ("extensions", "audit"),
     ("server",),

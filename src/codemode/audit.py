@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
+import queue
 import re
 import sqlite3
 import threading
@@ -26,15 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codemode.errors import ConfigError
+
 __all__ = [
     "INVALID_ID",
     "UNKNOWN_ID",
     "AuditLog",
     "AuditRecord",
+    "AuditSink",
+    "PostgresAuditLog",
     "canonical_call",
     "code_hash",
+    "open_audit",
     "parse_since",
 ]
+
+logger = logging.getLogger("codemode.audit")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -115,8 +124,93 @@ class AuditRecord:
     calls: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
 
+def _row(rec: AuditRecord) -> tuple[Any, ...]:
+    """The values of one row, each reduced to what the server can vouch for."""
+    calls = [canonical_call(c) for c in rec.calls]
+    return (
+        rec.started,
+        _safe(rec.principal),
+        _safe(rec.session),
+        _safe(rec.transport),
+        _safe(rec.code_sha256),
+        int(rec.dry_run),
+        _safe(rec.outcome),
+        _safe(rec.error_type),
+        round(rec.duration_ms, 3),
+        json.dumps(calls, separators=(",", ":")),
+    )
+
+
+_COLUMNS = (
+    "started, principal, session, transport, code_sha256, dry_run, outcome, error_type, "
+    "duration_ms, calls"
+)
+
+
+class _Batcher:
+    """Writes rows from a background thread, many per transaction.
+
+    ``record`` only queues: a run's answer never waits for the disk. The thread takes what
+    accumulated since its last write (up to ``batch`` rows) and writes it in one transaction, so
+    a busy server commits once per batch instead of once per run. ``flush`` waits until every
+    queued row is written; ``close`` flushes and stops the thread.
+    """
+
+    def __init__(self, write: Any, *, batch: int = 256) -> None:
+        self._write = write
+        self._batch = batch
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="codemode-audit", daemon=True)
+        self._thread.start()
+
+    def put(self, row: tuple[Any, ...]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(row)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            rows = [] if first is None else [first]
+            stop = first is None
+            while not stop and len(rows) < self._batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                else:
+                    rows.append(item)
+            if rows:
+                try:
+                    self._write(rows)
+                except Exception:  # the log must not take the server down; say so loudly
+                    logger.exception("could not write %d audit rows", len(rows))
+                with self._idle:
+                    self._pending -= len(rows)
+                    self._idle.notify_all()
+            if stop:
+                return
+
+    def flush(self, timeout: float = 30.0) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending <= 0, timeout=timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+
 class AuditLog:
-    """Append-only SQLite log of executions; safe to share between threads."""
+    """Append-only SQLite log of executions; safe to share between threads.
+
+    Rows are written in batches by a background thread (see :class:`_Batcher`); reading flushes
+    first, so a caller always sees its own writes.
+    """
 
     def __init__(self, path: Path) -> None:
         """Open (and create when missing) the database at ``path``."""
@@ -129,58 +223,151 @@ class AuditLog:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL: a commit survives a crash of the server, a power cut may lose the
+        # last batch; the log is an operator's record, not the system of record.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         for suffix in ("-wal", "-shm"):
             side = path.with_name(path.name + suffix)
             if side.exists():
                 os.chmod(side, 0o600)
+        self._writer = _Batcher(self._insert)
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                f"INSERT INTO executions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            self._db.execute("COMMIT")
 
     def record(self, rec: AuditRecord) -> None:
-        """Append one row. Only the whitelisted call fields are kept, so no payload leaks in."""
-        calls = [canonical_call(c) for c in rec.calls]
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO executions (started, principal, session, transport, code_sha256, "
-                "dry_run, outcome, error_type, duration_ms, calls) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    rec.started,
-                    _safe(rec.principal),
-                    _safe(rec.session),
-                    _safe(rec.transport),
-                    _safe(rec.code_sha256),
-                    int(rec.dry_run),
-                    _safe(rec.outcome),
-                    _safe(rec.error_type),
-                    round(rec.duration_ms, 3),
-                    json.dumps(calls, separators=(",", ":")),
-                ),
-            )
+        """Queue one row. Only the whitelisted call fields are kept, so no payload leaks in."""
+        self._writer.put(_row(rec))
 
     def rows(self, *, since: float | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Rows newest first, optionally only those started at or after the Unix time ``since``."""
-        query = "SELECT * FROM executions"
-        args: list[Any] = []
-        if since is not None:
-            query += " WHERE started >= ?"
-            args.append(since)
-        query += " ORDER BY started DESC, id DESC LIMIT ?"
-        args.append(limit)
+        self._writer.flush()
+        query, args = _select(since, limit, "?")
         with self._lock:
             cursor = self._db.execute(query, args)
             names = [d[0] for d in cursor.description]
             raw = cursor.fetchall()
-        out = []
-        for values in raw:
-            row = dict(zip(names, values, strict=True))
-            row["dry_run"] = bool(row["dry_run"])
-            row["calls"] = json.loads(row["calls"])
-            out.append(row)
-        return out
+        return [_decoded(dict(zip(names, values, strict=True))) for values in raw]
 
     def close(self) -> None:
-        """Close the database."""
+        """Write what is queued and close the database."""
+        self._writer.close()
         with self._lock:
             self._db.close()
+
+
+def _select(since: float | None, limit: int, mark: str) -> tuple[str, list[Any]]:
+    """The rows query, newest first; ``mark`` is the driver's placeholder."""
+    query = "SELECT * FROM executions"
+    args: list[Any] = []
+    if since is not None:
+        query += f" WHERE started >= {mark}"
+        args.append(since)
+    args.append(limit)
+    return query + f" ORDER BY started DESC, id DESC LIMIT {mark}", args
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    row["dry_run"] = bool(row["dry_run"])
+    if isinstance(row["calls"], str):
+        row["calls"] = json.loads(row["calls"])
+    return row
+
+
+_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    id BIGSERIAL PRIMARY KEY,
+    started DOUBLE PRECISION NOT NULL,
+    principal TEXT NOT NULL,
+    session TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    code_sha256 TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    error_type TEXT,
+    duration_ms DOUBLE PRECISION NOT NULL,
+    calls TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_started ON executions (started);
+"""
+
+
+class PostgresAuditLog:
+    """The same log in PostgreSQL, for replicas that must write to one place.
+
+    Same table, same rows, same queries as :class:`AuditLog`; needs the ``postgres`` extra
+    (``psycopg``). The connection string never appears in errors or logs.
+    """
+
+    def __init__(self, url: str) -> None:
+        """Connect to ``url`` (``postgresql://...``) and create the table when missing.
+
+        Raises:
+            ConfigError: ``psycopg`` is not installed, or the database cannot be reached.
+        """
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise ConfigError(
+                "a postgresql:// audit log needs psycopg: pip install 'codemode[postgres]'"
+            ) from exc
+        self._lock = threading.Lock()
+        try:
+            self._db = psycopg.connect(url, autocommit=True)
+            self._db.execute(_PG_SCHEMA)
+        except psycopg.Error as exc:
+            raise ConfigError(
+                f"cannot open the PostgreSQL audit log: {type(exc).__name__}; check "
+                "CODEMODE_AUDIT_DB and that the database accepts this server"
+            ) from None
+        self._writer = _Batcher(self._insert)
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        with self._lock, self._db.transaction(), self._db.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO executions ({_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                rows,
+            )
+
+    def record(self, rec: AuditRecord) -> None:
+        """Queue one row (see :meth:`AuditLog.record`)."""
+        self._writer.put(_row(rec))
+
+    def rows(self, *, since: float | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Rows newest first (see :meth:`AuditLog.rows`)."""
+        self._writer.flush()
+        query, args = _select(since, limit, "%s")
+        with self._lock, self._db.cursor() as cursor:
+            cursor.execute(query, args)
+            names = [d.name for d in cursor.description or ()]
+            raw = cursor.fetchall()
+        return [_decoded(dict(zip(names, values, strict=True))) for values in raw]
+
+    def close(self) -> None:
+        """Write what is queued and close the connection."""
+        self._writer.close()
+        with self._lock:
+            self._db.close()
+
+
+AuditSink = AuditLog | PostgresAuditLog
+
+
+def open_audit(target: Path | str) -> AuditSink:
+    """The audit log at ``target``: a SQLite file, or a ``postgresql://`` URL.
+
+    Raises:
+        ConfigError: a PostgreSQL log that cannot be opened.
+    """
+    if isinstance(target, str) and target.startswith(("postgres://", "postgresql://")):
+        return PostgresAuditLog(target)
+    return AuditLog(Path(target))
 
 
 def private_folder(path: Path) -> Path:

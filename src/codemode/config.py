@@ -20,7 +20,8 @@ Environment:
     CODEMODE_MAX_WORKERS     concurrent sandbox workers in all (default: 2 per core, at least 4)
     CODEMODE_PRINCIPAL_WORKERS  concurrent runs of one principal (default: three quarters of the pool)
     CODEMODE_CPU_QUOTA_S     worker CPU-seconds one principal may spend per minute (default 120)
-    CODEMODE_AUDIT_DB        SQLite audit log path; ``off`` (or empty) disables it. Unset: on for HTTP (under
+    CODEMODE_AUDIT_DB        SQLite audit log path, or a ``postgresql://`` URL that replicas share;
+                             ``off`` (or empty) disables it. Unset: on for HTTP (under
                              the state folder), off for stdio
     CODEMODE_EXTENSIONS      extension file (extra operations) path
     CODEMODE_DEMO            ``1`` wires the in-process simulator with the demo account
@@ -43,6 +44,9 @@ Environment:
     CODEMODE_REGISTER_PER_MIN  OAuth client registrations accepted per source address per minute
     CODEMODE_CLIENT_TTL_S    seconds a registered OAuth client that never signed in is kept
     CODEMODE_STATE_DIR       folder for the audit log and tokens (default ``~/.local/state/codemode``)
+    CODEMODE_SLOT_EXPIRY_S   seconds before a slot held by a dead replica frees (default timeout + 15)
+    CODEMODE_STATE           shared state for replicas: ``memory://`` (default, one process) or
+                             ``redis://host:6379/0`` (sessions, stores, OAuth, limits shared)
 
 OAuth (read by ``codemode.server.oauth``, ``codemode login`` and ``codemode serve``):
     KLAVIYO_OAUTH_CLIENT_ID / KLAVIYO_OAUTH_CLIENT_SECRET   the Klaviyo OAuth app
@@ -88,9 +92,10 @@ def default_workers(cores: int | None = None) -> int:
 _OFF = {"off", "none", "0", "false", "no"}
 _SCAN_POLICIES: tuple[ScanPolicy, ...] = ("redact", "block", "annotate")
 _TRUE = {"1", "true", "yes", "on"}
-_SECRET_FIELDS = {"api_key", "oauth_client_secret", "oauth_key"}
+_SECRET_FIELDS = {"api_key", "oauth_client_secret", "oauth_key", "audit_url"}
 _TOKEN_STORES: tuple[Literal["auto", "keyring", "file"], ...] = ("auto", "keyring", "file")
 _FALSE = {"0", "false", "no", "off", ""}
+_POSTGRES = ("postgres://", "postgresql://")
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,10 @@ class Settings:
     code_bytes: int = 64 * 1024
     max_workers: int = field(default_factory=default_workers)
     principal_workers: int | None = None
+    slot_expiry_s: float | None = None
     cpu_quota_s: float = 120.0
     audit_db: Path | None = None
+    audit_url: str | None = None
     audit_disabled: bool = False
     extensions: Path | None = None
     transport: Transport = "stdio"
@@ -137,6 +144,7 @@ class Settings:
     register_per_min: int = 10
     client_ttl_s: float = 86400.0
     state_dir: Path | None = None
+    state_url: str | None = None
     # OAuth (codemode.server.oauth)
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = field(default=None, repr=False)
@@ -161,6 +169,13 @@ class Settings:
             return self.audit_db
         served = transport or self.transport
         return self.state_path() / "audit.sqlite3" if served == "http" else None
+
+    def slot_lease_s(self) -> float:
+        """How long a worker slot lives without its replica: longer than any run may take.
+
+        A replica that dies mid-run cannot release its slots; they free themselves after this.
+        """
+        return self.slot_expiry_s or self.timeout_s + 15.0
 
     def principal_slots(self) -> int:
         """Concurrent runs one principal may hold: the setting, else three quarters of the pool.
@@ -212,8 +227,10 @@ class Settings:
             code_bytes=int(_number(env, "CODEMODE_CODE_BYTES", 64 * 1024)),
             max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", default_workers())),
             principal_workers=_optional_int(env, "CODEMODE_PRINCIPAL_WORKERS"),
+            slot_expiry_s=_number(env, "CODEMODE_SLOT_EXPIRY_S", 0.0) or None,
             cpu_quota_s=_number(env, "CODEMODE_CPU_QUOTA_S", 120.0),
             audit_db=_audit_db(env),
+            audit_url=_audit_url(env),
             audit_disabled=env.get("CODEMODE_AUDIT_DB", "x").strip().lower() in _OFF | {""},
             extensions=Path(env["CODEMODE_EXTENSIONS"]) if env.get("CODEMODE_EXTENSIONS") else None,
             transport=_transport(env),
@@ -237,6 +254,7 @@ class Settings:
             register_per_min=int(_number(env, "CODEMODE_REGISTER_PER_MIN", 10)),
             client_ttl_s=_number(env, "CODEMODE_CLIENT_TTL_S", 86400.0),
             state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
+            state_url=(env.get("CODEMODE_STATE") or "").strip() or None,
             oauth_client_id=env.get("KLAVIYO_OAUTH_CLIENT_ID") or None,
             oauth_client_secret=env.get("KLAVIYO_OAUTH_CLIENT_SECRET") or None,
             oauth_authorize_url=(env.get("KLAVIYO_OAUTH_AUTHORIZE_URL") or "").rstrip("/") or None,
@@ -304,7 +322,14 @@ def _scan_policy(env: Mapping[str, str]) -> ScanPolicy:
 
 def _audit_db(env: Mapping[str, str]) -> Path | None:
     raw = (env.get("CODEMODE_AUDIT_DB") or "").strip()
+    if raw.startswith(_POSTGRES):
+        return None
     return Path(raw) if raw and raw.lower() not in _OFF else None
+
+
+def _audit_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("CODEMODE_AUDIT_DB") or "").strip()
+    return raw if raw.startswith(_POSTGRES) else None
 
 
 def _transport(env: Mapping[str, str]) -> Transport:

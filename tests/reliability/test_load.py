@@ -106,7 +106,7 @@ async def test_a_policy_refusal_reaches_the_agent_with_its_reason(make_server: B
     assert fragment in str(error.get("message")), error
 
 
-def test_bench_load_takes_sessions_and_minutes_and_stays_out_of_bench_all() -> None:
+def test_bench_load_takes_sessions_and_levels_and_stays_out_of_bench_all() -> None:
     import typer.main
     from typer.testing import CliRunner
 
@@ -119,7 +119,7 @@ def test_bench_load_takes_sessions_and_minutes_and_stays_out_of_bench_all() -> N
     group = typer.main.get_command(app)
     load = group.commands["bench"].commands["load"]  # type: ignore[attr-defined]
     options = {opt for param in load.params for opt in param.opts}
-    assert {"--sessions", "--minutes"} <= options
+    assert {"--sessions", "--levels", "--replicas", "--url"} <= options
     assert "load" in bench._BENCHMARKS and "load" not in bench._IN_ALL
     refused = CliRunner().invoke(app, ["bench", "load", "--sessions", "0"])
     assert refused.exit_code != 0

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 from codemode.config import Settings
 from codemode.server import DEMO_BASE_URL, CodemodeServer, build_server
 from codemode.simulator import SimConfig, create_app
+from tests._redis import clean_redis, redis_url  # noqa: F401  (fixtures)
 
 BuildServer = Callable[..., CodemodeServer]
 

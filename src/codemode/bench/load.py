@@ -21,25 +21,26 @@ and the median of the first and last thirds of the run, to show whether it keeps
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import re
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
-import httpx
 from rich.console import Console
 from rich.table import Table
+
+from codemode.bench._fleet import Fleet, start_fleet
 
 __all__ = ["LoadReport", "drive", "process_rss", "run", "tree_rss"]
 
@@ -84,13 +85,15 @@ class LoadReport:
     end_to_end_ms: list[float] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)
     failure_samples: list[str] = field(default_factory=list)
+    failure_kinds: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
     keys: list[str] = field(default_factory=list, repr=False)
     outputs: list[str] = field(default_factory=list, repr=False)
 
-    def fail(self, message: str) -> None:
-        """Count one failure and keep a few messages for the report."""
+    def fail(self, message: str, kind: str = "other") -> None:
+        """Count one failure under ``kind`` and keep a few messages for the report."""
         self.failures += 1
+        self.failure_kinds[kind] = self.failure_kinds.get(kind, 0) + 1
         if len(self.failure_samples) < 10:
             self.failure_samples.append(message[:300])
 
@@ -107,6 +110,7 @@ class LoadReport:
             "requests": self.requests,
             "ok": self.ok,
             "failures": self.failures,
+            "failures_by_kind": dict(sorted(self.failure_kinds.items())),
             "busy": self.busy,
             "rate_limited": self.rate_limited,
             "leaks": self.leaks,
@@ -188,7 +192,9 @@ class _Session:
             try:
                 result = await client.call_tool("execute_code", args)
             except Exception as exc:  # a transport or protocol failure: exactly what we count
-                self.report.fail(f"session {self.index}: {type(exc).__name__}: {exc}")
+                self.report.fail(
+                    f"session {self.index}: {type(exc).__name__}: {exc}", type(exc).__name__
+                )
                 return None
             elapsed = (time.perf_counter() - started) * 1000
             sample()
@@ -206,13 +212,13 @@ class _Session:
                 await anyio.sleep(float(found.group(1)) if found else 1.0)
                 continue
             if error:
-                self.report.fail(f"session {self.index}: {kind}: {error.get('message')}")
+                self.report.fail(f"session {self.index}: {kind}: {error.get('message')}", str(kind))
                 return None
             self.report.ok += 1
             self.report.latencies_ms.append(elapsed)
             self.report.end_to_end_ms.append((time.perf_counter() - first) * 1000)
             return data
-        self.report.fail(f"session {self.index}: still busy after 20 tries")
+        self.report.fail(f"session {self.index}: still busy after 20 tries", "busy-exhausted")
         return None
 
     def check(self, data: dict[str, Any] | None, expected: str | None) -> None:
@@ -223,14 +229,99 @@ class _Session:
         want = [self.marker, str(self.n)] + ([expected] if expected is not None else [])
         if got[:1] != [self.marker]:
             self.report.leaks += 1
-            self.report.fail(f"session {self.index}: saw {got[:1]} instead of its own marker")
+            self.report.fail(
+                f"session {self.index}: saw {got[:1]} instead of its own marker", "leak"
+            )
         elif got != want:
-            self.report.fail(f"session {self.index}: printed {got}, expected {want}")
+            self.report.fail(
+                f"session {self.index}: printed {got}, expected {want}", "wrong-output"
+            )
+
+
+def round_robin(urls: Sequence[str], start: int = 0) -> Any:
+    """An ``httpx2`` transport that sends each request to the next of ``urls`` in turn.
+
+    What a round-robin load balancer in front of replicas does: consecutive requests of one MCP
+    session land on different replicas. Only the port changes (replicas on one host).
+    """
+    import httpx2
+
+    ports = [httpx2.URL(u).port for u in urls]
+
+    class RoundRobin(httpx2.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx2.AsyncHTTPTransport()
+            self._turn = start
+
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            port = ports[self._turn % len(ports)]
+            self._turn += 1
+            request.url = request.url.copy_with(port=port)
+            return await self._inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return RoundRobin()
+
+
+@dataclass
+class _RawResult:
+    structured_content: dict[str, Any] | None
+    content: list[Any]
+
+
+class RawClient:
+    """A minimal stateless (2026-07-28) MCP client: one JSON-RPC POST per tool call.
+
+    The load generator shares the machine with the servers it measures; the official client's
+    session machinery costs about as much CPU per call as the server's own work, which would cap
+    what a fleet can show on a small machine. This client parses only what the checks need. It
+    speaks the same wire protocol, so the server does exactly the same work.
+    """
+
+    _META: ClassVar[dict[str, Any]] = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "codemode-bench-load", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+
+    def __init__(self, http: Any, url: str) -> None:
+        self._http = http
+        self._url = url
+        self._id = 0
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> _RawResult:
+        self._id += 1
+        body = {
+            "jsonrpc": "2.0",
+            "id": self._id,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments, "_meta": self._META},
+        }
+        headers = {
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": name,
+        }
+        response = await self._http.post(self._url, json=body, headers=headers)
+        response.raise_for_status()
+        text = response.text
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            text = next((line[5:] for line in text.splitlines() if line.startswith("data:")), "{}")
+        message = json.loads(text)
+        if "error" in message:
+            raise RuntimeError(
+                f"JSON-RPC error {message['error'].get('code')}: {message['error'].get('message')}"
+            )
+        result = message.get("result") or {}
+        return _RawResult(result.get("structuredContent"), result.get("content") or [])
 
 
 async def _run_session(
     state: _Session,
-    url: str,
+    urls: Sequence[str],
     *,
     scripts: int | None,
     stop_at: float,
@@ -238,6 +329,7 @@ async def _run_session(
     started: anyio.Event,
     everyone: int,
     booted: list[int],
+    client_kind: str = "mcp",
 ) -> None:
     import httpx2
     from mcp import Client
@@ -245,12 +337,18 @@ async def _run_session(
 
     report = state.report
     headers = {"Authorization": f"Klaviyo-API-Key {state.key}"}
-    raw = httpx2.AsyncClient(headers=headers, timeout=120)
+    transport = round_robin(urls, state.index) if len(urls) > 1 else None
+    raw = httpx2.AsyncClient(headers=headers, timeout=120, transport=transport)
+    url = urls[state.index % len(urls)]
     try:
-        async with (
-            raw,
-            Client(streamable_http_client(url, http_client=raw), mode=state.mode) as client,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(raw)
+            client: Any
+            if client_kind == "raw":
+                client = RawClient(raw, url)
+            else:
+                mcp_client = Client(streamable_http_client(url, http_client=raw), mode=state.mode)
+                client = await stack.enter_async_context(mcp_client)
             data = await state.call(client, BOOT.format(marker=state.marker), sample)
             if data is not None:
                 state.session = str(data.get("session"))
@@ -281,24 +379,30 @@ async def _run_session(
                 if data is not None:
                     if str(data.get("output", "")).strip() != "None":
                         report.leaks += 1
-                        report.fail(f"session {state.index} read session {victim}'s store")
+                        report.fail(f"session {state.index} read session {victim}'s store", "leak")
                     if data.get("session") == state.known[victim]:
                         report.leaks += 1
-                        report.fail(f"session {state.index} was handed session {victim}'s id")
+                        report.fail(
+                            f"session {state.index} was handed session {victim}'s id", "leak"
+                        )
     except Exception as exc:  # connection set-up or tear-down failed: count it, keep others going
-        report.fail(f"session {state.index}: {type(exc).__name__}: {exc}")
+        report.fail(f"session {state.index}: {type(exc).__name__}: {exc}", type(exc).__name__)
         started.set()
 
 
 async def drive(
-    url: str,
+    url: str | Sequence[str],
     *,
     sessions: int,
     scripts: int | None = None,
     seconds: float | None = None,
     rss: Callable[[], int] | None = None,
+    client: str = "mcp",
 ) -> LoadReport:
     """Run ``sessions`` concurrent MCP sessions against ``url`` (a ``/mcp`` endpoint).
+
+    With several URLs (replicas behind one address) each session's requests go round robin
+    over all of them, as a load balancer would send them.
 
     Each session runs ``scripts`` work scripts (or as many as fit in ``seconds``) after its
     first one, then probes a neighbour's store. ``rss`` returns the server's resident memory in
@@ -321,17 +425,19 @@ async def drive(
     started = anyio.Event()
     booted: list[int] = []
     states = [_Session(i, report, known) for i in range(sessions)]
+    urls = [url] if isinstance(url, str) else list(url)
 
     async def one(state: _Session) -> None:
         await _run_session(
             state,
-            url,
+            urls,
             scripts=scripts,
             stop_at=stop_at,
             sample=sample,
             started=started,
             everyone=sessions,
             booted=booted,
+            client_kind=client,
         )
 
     async with anyio.create_task_group() as tg:
@@ -341,118 +447,294 @@ async def drive(
     return report
 
 
-# -- the benchmark: a real `codemode serve` child process -----------------------------------------
+# -- the benchmark: real `codemode serve` child processes -----------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+async def _level(
+    urls: Sequence[str],
+    fleet: Fleet | None,
+    sessions: int,
+    runs: int,
+    console: Console,
+    keys: list[str] | None = None,
+    client: str = "mcp",
+) -> dict[str, Any]:
+    """``sessions`` concurrent sessions of ``runs`` scripts each; CPU and memory when we own the
+    servers."""
+    console.print(f"  {sessions} sessions x {runs} runs...")
+    before_cpu = fleet.cpu() if fleet else None
+    rss_before = fleet.rss() if fleet else 0
+    peak = [rss_before]
+
+    def rss() -> int:
+        value = fleet.rss() if fleet else 0
+        peak[0] = max(peak[0], value)
+        return value
+
+    # Each session runs its first script, ``runs - 2`` work scripts and a probe of a neighbour.
+    report = await drive(urls, sessions=sessions, scripts=max(0, runs - 2), rss=rss, client=client)
+    row: dict[str, Any] = {"sessions": sessions, "runs_per_session": runs, **report.summary()}
+    if fleet is not None and before_cpu is not None:
+        after_cpu = fleet.cpu()
+        done = max(1, report.ok)
+        row["server_cpu_ms_per_run"] = round(
+            (after_cpu.host_s - before_cpu.host_s) * 1000 / done, 2
+        )
+        row["worker_cpu_ms_per_run"] = round(
+            (after_cpu.sandbox_s - before_cpu.sandbox_s) * 1000 / done, 2
+        )
+        await anyio.sleep(2.0)  # let the server finish what it queued (audit, reaping)
+        row["rss_before_mb"] = round(rss_before / 2**20, 1)
+        row["rss_peak_mb"] = round(peak[0] / 2**20, 1)
+        row["rss_after_mb"] = round(fleet.rss() / 2**20, 1)
+    row["failure_samples"] = report.failure_samples[:3]
+    if keys is not None:
+        keys.extend(report.keys)
+        row["keys_in_results"] = sum(1 for k in report.keys for t in report.outputs if k in t)
+    return row
 
 
-async def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    with anyio.fail_after(300):
-        async with httpx.AsyncClient(timeout=5) as http:
-            while True:
-                if proc.poll() is not None:
-                    tail = log.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"the server exited ({proc.returncode}): {tail}")
-                try:
-                    await http.get(f"http://127.0.0.1:{port}/")
-                    return
-                except httpx.TransportError:
-                    await anyio.sleep(0.25)
-
-
-async def _bench(sessions: int, seconds: float, console: Console) -> dict[str, Any]:
+def _audit_check(folder: Path, keys: list[str]) -> dict[str, Any]:
+    """Every audit row belongs to one of the run's principals; no key is stored anywhere."""
     from codemode.audit import AuditLog
     from codemode.server.credentials import key_principal
 
-    with tempfile.TemporaryDirectory(prefix="codemode-load-") as tmp:
-        folder = Path(tmp)
-        port = _free_port()
-        log = folder / "server.log"
-        env = {
-            **os.environ,
-            "CODEMODE_AUDIT_DB": str(folder / "audit.sqlite3"),
-            "CODEMODE_STATE_DIR": str(folder),
-        }
-        env.pop("KLAVIYO_API_KEY", None)
-        command = [sys.executable, "-c", "from codemode.cli import app; app()", "serve", "--demo"]
-        command += ["--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-        try:
-            console.print(f"starting the server on 127.0.0.1:{port} (pid {proc.pid})...")
-            await _wait_ready(port, proc, log)
-            console.print(f"driving {sessions} sessions for {seconds:.0f} s...")
-            report = await drive(
-                f"http://127.0.0.1:{port}/mcp",
-                sessions=sessions,
-                seconds=seconds,
-                rss=lambda: process_rss(proc.pid),
-            )
-            workers_rss = tree_rss(proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a wedged server
-                proc.kill()
-                proc.wait(timeout=20)
-        audit = AuditLog(folder / "audit.sqlite3")
-        rows = audit.rows(limit=10**7)
+    expected = {key_principal(k) for k in keys}
+    principals: set[str] = set()
+    rows = 0
+    for path in sorted(folder.glob("audit-*.sqlite3")):
+        audit = AuditLog(path)
+        found = audit.rows(limit=10**7)
         audit.close()
-        principals = {str(r["principal"]) for r in rows}
-        expected = {key_principal(k) for k in report.keys}
-        stored = b"".join(p.read_bytes() for p in folder.iterdir() if p.is_file())
-        leaked_keys = sum(1 for k in report.keys if k.encode() in stored)
-        leaked_keys += sum(1 for k in report.keys for text in report.outputs if k in text)
-    summary = report.summary()
-    summary.update(
-        {
-            "audit_rows": len(rows),
-            "audit_principals_match": principals <= expected and len(principals) == len(expected),
-            "keys_in_logs_audit_or_results": leaked_keys,
-            "tree_rss_at_end_mb": round(workers_rss / 2**20, 1),
-        }
-    )
-    _table(console, summary)
+        rows += len(found)
+        principals |= {str(r["principal"]) for r in found}
+    stored = b"".join(p.read_bytes() for p in folder.iterdir() if p.is_file())
     return {
-        "summary": summary,
-        "failure_samples": report.failure_samples,
-        "rss_mb": [[round(t, 1), round(v / 2**20, 1)] for t, v in report.rss],
-        "settings": {
-            "sessions": sessions,
-            "seconds": seconds,
-            "server": "codemode serve --demo --transport http",
-            "environment": {
-                k: v for k, v in os.environ.items() if k.startswith("CODEMODE_") and "KEY" not in k
-            },
-            "cpus": os.cpu_count(),
-            "load_average": list(os.getloadavg()),
-        },
+        "audit_rows": rows,
+        "audit_principals_match": principals <= expected,
+        "keys_in_logs_or_audit": sum(1 for k in keys if k.encode() in stored),
     }
 
 
-def _table(console: Console, summary: dict[str, Any]) -> None:
-    table = Table(title="codemode bench load: concurrent MCP sessions over Streamable HTTP")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        table.add_row(key, str(value))
-    console.print(table)
+async def _warm(urls: Sequence[str], client: str = "mcp") -> list[str]:
+    """A few runs so every server has built its simulator and zygote; returns the keys used."""
+    return (await drive(urls, sessions=2, scripts=1, client=client)).keys
+
+
+async def _fleet_levels(
+    folder: Path,
+    levels: Sequence[int],
+    runs: int,
+    console: Console,
+    *,
+    replicas: int = 1,
+    cores: Sequence[tuple[int, ...]] = (),
+    python: str | None = None,
+    label: str = "this tree",
+    client: str = "mcp",
+) -> dict[str, Any]:
+    fleet = await start_fleet(folder, replicas=replicas, cores=cores, python=python)
+    try:
+        pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
+        console.print(f"{label}: {replicas} server(s) on cores [{pins}]")
+        keys = await _warm(fleet.urls, client)
+        start_rss = fleet.rss()
+        rows = [await _level(fleet.urls, fleet, n, runs, console, keys, client) for n in levels]
+    finally:
+        fleet.stop()
+    return {
+        "label": label,
+        "replicas": replicas,
+        "cores": [list(s.cores) for s in fleet.servers],
+        "state": "redis" if fleet.state_url else "memory",
+        "start_rss_mb": round(start_rss / 2**20, 1),
+        "levels": rows,
+        "checks": _audit_check(folder, keys),
+    }
+
+
+def _cores() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+async def _bench(
+    console: Console,
+    *,
+    levels: Sequence[int],
+    runs: int,
+    urls: Sequence[str],
+    replicas: int,
+    baseline_python: str | None,
+    client: str = "mcp",
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "load_average": list(os.getloadavg())},
+        "settings": {"levels": list(levels), "runs_per_session": runs, "client": client},
+    }
+    if urls:  # servers someone else runs: throughput and correctness only
+        console.print(f"driving {len(urls)} running server(s): {', '.join(urls)}")
+        await _warm(urls, client)
+        rows = [await _level(urls, None, n, runs, console, client=client) for n in levels]
+        result["runs"] = [{"label": "given servers", "replicas": len(urls), "levels": rows}]
+    else:
+        with tempfile.TemporaryDirectory(prefix="codemode-load-") as tmp:
+            folder = Path(tmp)
+            runs_out = []
+            if replicas > 1:
+                cores = _cores()
+                share = max(1, len(cores) // replicas)
+                pins = [tuple(cores[i * share : (i + 1) * share]) for i in range(replicas)]
+                one = await _fleet_levels(
+                    folder / "one",
+                    levels,
+                    runs,
+                    console,
+                    replicas=1,
+                    cores=pins[:1],
+                    label="1 replica",
+                    client=client,
+                )
+                many = await _fleet_levels(
+                    folder / "many",
+                    levels,
+                    runs,
+                    console,
+                    replicas=replicas,
+                    cores=pins,
+                    label=f"{replicas} replicas",
+                    client=client,
+                )
+                runs_out += [one, many]
+                result["scale_out"] = [
+                    {
+                        "sessions": a["sessions"],
+                        "one_per_s": a["throughput_per_s"],
+                        "many_per_s": b["throughput_per_s"],
+                        "ratio": round(b["throughput_per_s"] / a["throughput_per_s"], 2)
+                        if a["throughput_per_s"]
+                        else 0.0,
+                    }
+                    for a, b in zip(one["levels"], many["levels"], strict=True)
+                ]
+            else:
+                runs_out.append(
+                    await _fleet_levels(folder / "this", levels, runs, console, client=client)
+                )
+            if baseline_python:
+                runs_out.append(
+                    await _fleet_levels(
+                        folder / "baseline",
+                        levels,
+                        runs,
+                        console,
+                        python=baseline_python,
+                        label="baseline release",
+                        client=client,
+                    )
+                )
+            result["runs"] = runs_out
+    rows = [row for run in result["runs"] for row in run["levels"]]
+    ours = result["runs"][-2 if baseline_python and not urls else -1]["levels"]
+    result["summary"] = {
+        "throughput_per_s": max((r["throughput_per_s"] for r in ours), default=0.0),
+        "failures": sum(r["failures"] for r in rows),
+        "leaks": sum(r["leaks"] for r in rows)
+        + sum(r.get("keys_in_results", 0) for r in rows)
+        + sum(
+            run.get("checks", {}).get("keys_in_logs_or_audit", 0)
+            + (0 if run.get("checks", {}).get("audit_principals_match", True) else 1)
+            for run in result["runs"]
+        ),
+        "levels": {str(r["sessions"]): _headline(r) for r in ours},
+    }
+    if baseline_python and not urls:
+        base = {r["sessions"]: r for r in result["runs"][-1]["levels"]}
+        result["summary"]["vs_baseline"] = {
+            str(r["sessions"]): round(
+                r["throughput_per_s"] / base[r["sessions"]]["throughput_per_s"], 2
+            )
+            for r in ours
+            if base.get(r["sessions"], {}).get("throughput_per_s")
+        }
+    if "scale_out" in result:
+        result["summary"]["scale_out"] = result["scale_out"]
+    _tables(console, result)
+    return result
+
+
+def _headline(row: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "throughput_per_s",
+        "p50_ms",
+        "p99_ms",
+        "failures",
+        "busy",
+        "server_cpu_ms_per_run",
+        "worker_cpu_ms_per_run",
+        "rss_before_mb",
+        "rss_peak_mb",
+        "rss_after_mb",
+    )
+    return {k: row[k] for k in keys if k in row}
+
+
+def _tables(console: Console, result: dict[str, Any]) -> None:
+    for run in result["runs"]:
+        table = Table(title=f"codemode bench load: {run['label']} ({run['replicas']} server(s))")
+        columns = (
+            ("sessions", "sessions"),
+            ("runs/s", "throughput_per_s"),
+            ("p50 ms", "p50_ms"),
+            ("p99 ms", "p99_ms"),
+            ("failed", "failures"),
+            ("busy", "busy"),
+            ("server CPU ms/run", "server_cpu_ms_per_run"),
+            ("worker CPU ms/run", "worker_cpu_ms_per_run"),
+            ("RSS before/peak/after MB", None),
+        )
+        for name, _ in columns:
+            table.add_column(name, justify="right")
+        for row in run["levels"]:
+            cells = [str(row.get(key, "")) for _, key in columns[:-1] if key]
+            rss = "/".join(
+                str(row.get(k, "-")) for k in ("rss_before_mb", "rss_peak_mb", "rss_after_mb")
+            )
+            table.add_row(*cells, rss)
+        console.print(table)
+    if "scale_out" in result:
+        for item in result["scale_out"]:
+            console.print(
+                f"scale-out at {item['sessions']} sessions: {item['many_per_s']}/s vs "
+                f"{item['one_per_s']}/s = x{item['ratio']} ({os.cpu_count()} cores)"
+            )
 
 
 def run(
     *,
     quick: bool,
     console: Console,
-    sessions: int | None = None,
-    minutes: float | None = None,
+    levels: Sequence[int] | None = None,
+    runs: int = 5,
+    urls: Sequence[str] = (),
+    replicas: int = 1,
+    baseline_python: str | None = None,
+    client: str = "mcp",
 ) -> dict[str, Any]:
-    """Run the load benchmark: 32 sessions for 3 minutes (quick: 8 sessions for 20 s)."""
-    count = sessions or (8 if quick else 32)
-    seconds = (minutes * 60) if minutes is not None else (20.0 if quick else 180.0)
-    result: dict[str, Any] = anyio.run(_bench, count, seconds, console)
+    """Concurrent sessions at each level (default 1, 16, 64 and 256; quick: 1 and 8)."""
+    chosen = list(levels or ((1, 8) if quick else (1, 16, 64, 256)))
+    result: dict[str, Any] = anyio.run(
+        partial(
+            _bench,
+            console,
+            levels=chosen,
+            runs=max(2, runs),
+            urls=urls,
+            replicas=replicas,
+            baseline_python=baseline_python,
+            client=client,
+        )
+    )
     return result

@@ -18,26 +18,32 @@ def register(app: typer.Typer) -> None:
     def audit(
         since: str = typer.Option(None, "--since", help="Only runs this recent: 30m, 1h, 2d, 1w."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-        db: Path = typer.Option(
-            None, "--db", help="Audit database (default: CODEMODE_AUDIT_DB or the HTTP default)."
+        db: str = typer.Option(
+            None,
+            "--db",
+            help="Audit database: a SQLite file or a postgresql:// URL (default: "
+            "CODEMODE_AUDIT_DB or the HTTP default).",
         ),
         limit: int = typer.Option(200, "--limit", help="At most this many rows, newest first."),
     ) -> None:
-        from codemode.audit import AuditLog, parse_since
+        from codemode.audit import open_audit, parse_since
         from codemode.config import Settings
         from codemode.errors import CodemodeError
 
         try:
-            path = db or Settings.from_env().audit_path("http")
+            settings = Settings.from_env()
+            target: Path | str | None = db or settings.audit_url or settings.audit_path("http")
         except CodemodeError as exc:
             typer.echo(f"codemode audit: {exc}", err=True)
             raise typer.Exit(2) from None
+        remote = isinstance(target, str) and target.startswith(("postgres://", "postgresql://"))
+        path = None if target is None else target if remote else Path(target)
         if path is None:
             typer.echo(
                 "codemode audit: auditing is off (CODEMODE_AUDIT_DB=off); pass --db FILE", err=True
             )
             raise typer.Exit(2)
-        if not path.is_file():
+        if isinstance(path, Path) and not path.is_file():
             typer.echo(
                 f"codemode audit: no audit log at {path} yet (it appears after the first run)",
                 err=True,
@@ -48,7 +54,11 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             typer.echo(f"codemode audit: {exc}", err=True)
             raise typer.Exit(2) from None
-        log = AuditLog(path)
+        try:
+            log = open_audit(path)
+        except CodemodeError as exc:
+            typer.echo(f"codemode audit: {exc}", err=True)
+            raise typer.Exit(2) from None
         try:
             rows = log.rows(since=cutoff, limit=limit)
         finally:

@@ -1,4 +1,4 @@
-"""``codemode bench tokens|search|scan|sandbox|load|all``: rerunnable benchmarks.
+"""``codemode bench tokens|search|scan|sandbox|startup|load|all``: rerunnable benchmarks.
 
 Each benchmark lives in ``codemode.bench.<name>`` and exposes
 ``run(*, quick: bool, console: rich.console.Console) -> dict``: it prints a table to the console,
@@ -19,9 +19,9 @@ from rich.console import Console
 
 from codemode.commands._json import dumps as dumps_json
 
-_BENCHMARKS = ("tokens", "search", "scan", "sandbox", "load")
+_BENCHMARKS = ("tokens", "search", "scan", "sandbox", "startup", "load")
 # `load` runs for minutes by default, so `bench all` (and `make bench`) leaves it out.
-_IN_ALL = ("tokens", "search", "scan", "sandbox")
+_IN_ALL = ("tokens", "search", "scan", "sandbox", "startup")
 
 
 def _run_one(
@@ -71,20 +71,71 @@ def register(app: typer.Typer) -> None:
 
     @bench.command(
         name="load",
-        help="Concurrent MCP sessions over Streamable HTTP against `codemode serve --demo` "
-        "(default 32 sessions for 3 minutes); writes benchmarks/results/load.json.",
+        help="Concurrent MCP sessions over Streamable HTTP at several levels (default 1, 16, 64 "
+        "and 256 sessions x 5 runs) against servers it starts (or --url ones); reports "
+        "throughput, latency, failures by kind, server vs worker CPU per run and RSS; writes "
+        "benchmarks/results/load.json.",
     )
     def _load(
         as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
-        quick: bool = typer.Option(False, "--quick", help="8 sessions for 20 s, for smoke tests."),
-        sessions: int = typer.Option(None, "--sessions", min=1, help="Concurrent MCP sessions."),
-        minutes: float = typer.Option(None, "--minutes", min=0.05, help="How long to drive them."),
+        quick: bool = typer.Option(False, "--quick", help="1 and 8 sessions, for smoke tests."),
+        levels: str = typer.Option(
+            None, "--levels", help="Comma-separated session counts, e.g. 1,16,64,256."
+        ),
+        sessions: int = typer.Option(None, "--sessions", min=1, help="One level of N sessions."),
+        runs: int = typer.Option(5, "--runs", min=2, help="execute_code runs per session."),
+        url: list[str] = typer.Option(
+            None, "--url", help="Drive running servers (repeat for replicas; requests alternate)."
+        ),
+        replicas: int = typer.Option(
+            1,
+            "--replicas",
+            min=1,
+            help="Start N replicas sharing Redis, each pinned to its share of the cores, and a "
+            "1-replica baseline on one share: reports the scale-out ratio.",
+        ),
+        baseline_python: str = typer.Option(
+            None,
+            "--baseline-python",
+            help="Also run the same levels on the `codemode` of this interpreter (e.g. the "
+            "previous release's venv) and report our throughput against it.",
+        ),
+        client: str = typer.Option(
+            "mcp",
+            "--client",
+            help="mcp: the official MCP client per session; raw: one stateless JSON-RPC POST "
+            "per call (cheap, so a small machine's cores go to the servers under test).",
+        ),
         out: Path = typer.Option(
             Path("benchmarks/results"), "--out", help="Folder for the JSON results."
         ),
     ) -> None:
+        if client not in ("mcp", "raw"):
+            typer.echo(f"--client {client!r}: use mcp or raw", err=True)
+            raise typer.Exit(2)
+        chosen: list[int] | None = None
+        if sessions is not None:
+            chosen = [sessions]
+        elif levels:
+            try:
+                chosen = [int(v) for v in levels.split(",") if v.strip()]
+            except ValueError:
+                typer.echo(f"--levels {levels!r}: give whole numbers, e.g. 1,16,64", err=True)
+                raise typer.Exit(2) from None
+            if not chosen or min(chosen) < 1:
+                typer.echo("--levels needs positive session counts, e.g. 1,16,64", err=True)
+                raise typer.Exit(2)
         result = _run_one(
-            "load", as_json=as_json, quick=quick, out_dir=out, sessions=sessions, minutes=minutes
+            "load",
+            as_json=as_json,
+            quick=quick,
+            out_dir=out,
+            levels=chosen,
+            runs=runs,
+            urls=list(url or ()),
+            replicas=replicas,
+            baseline_python=baseline_python,
+            client=client,
         )
         if as_json:
             sys.stdout.write(dumps_json(result, sort_keys=True) + "\n")

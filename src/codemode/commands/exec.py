@@ -128,10 +128,10 @@ async def _run(
     from codemode.sandbox import Limits, Sandbox, SdkBridge
 
     if settings.demo:
-        from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
+        from codemode.simulator import DEMO_PRIVATE_KEY, LazyApp
 
         http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(SimConfig())), base_url=_DEMO_BASE_URL
+            transport=httpx.ASGITransport(app=LazyApp()), base_url=_DEMO_BASE_URL
         )
         api_key, base_url = DEMO_PRIVATE_KEY, _DEMO_BASE_URL
     elif settings.api_key:

@@ -62,6 +62,26 @@ def register(app: typer.Typer) -> None:
         log_level: str = typer.Option(
             "WARNING", "--log-level", help="Server log level; logs go to stderr."
         ),
+        state: str = typer.Option(
+            None,
+            "--state",
+            help="Shared state for replicas: memory:// (default, one process) or "
+            "redis://host:6379/0 (CODEMODE_STATE); see docs/deploy.md.",
+        ),
+        principal_workers: int = typer.Option(
+            None,
+            "--principal-workers",
+            min=1,
+            help="Concurrent runs one user may hold, across every replica sharing --state "
+            "(CODEMODE_PRINCIPAL_WORKERS; default three quarters of the worker pool).",
+        ),
+        slot_expiry: float = typer.Option(
+            None,
+            "--slot-expiry",
+            min=1.0,
+            help="Seconds after which a worker slot held by a replica that died is freed "
+            "(CODEMODE_SLOT_EXPIRY_S; default the script time limit plus 15 s).",
+        ),
     ) -> None:
         from codemode.server import build_server
 
@@ -79,6 +99,9 @@ def register(app: typer.Typer) -> None:
                 allow_destructive=allow_destructive,
                 destructive_unconfirmed=destructive_unconfirmed,
                 extensions=extensions,
+                state_url=state,
+                principal_workers=principal_workers,
+                slot_expiry_s=slot_expiry,
             )
             if settings.destructive_unconfirmed and not settings.allow_destructive:
                 _fail(
@@ -108,6 +131,14 @@ def register(app: typer.Typer) -> None:
                 f"codemode: serving MCP at {where}" + (" (demo)" if settings.demo else ""),
                 file=sys.stderr,
             )
-            uvicorn.run(asgi, host=settings.host, port=settings.port, log_level=level.lower())
+            # On SIGTERM uvicorn stops accepting and lets running scripts finish (up to their own
+            # time limit) before it closes: a rolling restart loses no answer.
+            uvicorn.run(
+                asgi,
+                host=settings.host,
+                port=settings.port,
+                log_level=level.lower(),
+                timeout_graceful_shutdown=int(settings.timeout_s) + 5,
+            )
         except CodemodeError as exc:
             _fail(str(exc))

@@ -12,6 +12,7 @@ import http.cookiejar
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ import httpx
 from mcp.server.mcpserver import MCPServer
 from starlette.applications import Starlette
 
-from codemode.audit import AuditLog, private_folder
+from codemode.audit import AuditLog, AuditSink, open_audit, private_folder
 from codemode.catalog import Catalog, load_catalog
 from codemode.config import Settings
 from codemode.errors import CodemodeError, ConfigError
@@ -38,6 +39,7 @@ from codemode.server.principals import KeyGate
 from codemode.server.resources import register_resources
 from codemode.server.runtime import Runtime
 from codemode.server.tools import register_tools
+from codemode.state import StateBackend, open_state
 
 if TYPE_CHECKING:
     from codemode.server.oauth import OAuthBundle
@@ -69,6 +71,7 @@ class CodemodeServer:
     oauth: OAuthBundle | None = None
     key_gate: KeyGate | None = None
     """Which API keys may log in over HTTP; made by :meth:`http_app`."""
+    state: StateBackend | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[CodemodeServer]:
@@ -82,6 +85,8 @@ class CodemodeServer:
         """Close the shared HTTP client and the audit log."""
         await self.runtime.sandbox.aclose()
         await self.runtime.http_client.aclose()
+        if self.state is not None:
+            await self.state.aclose()
         if self.oauth is not None:
             await self.oauth.aclose()
         if self.runtime.audit is not None:
@@ -142,6 +147,7 @@ class CodemodeServer:
             auth=auth,
             allowed_origins=origins,
             lifespan=lifespan,
+            shared=self.state.kv if self.state is not None and self.state.shared else None,
             sessions=sessions,
             register_per_min=s.register_per_min,
         )
@@ -149,12 +155,13 @@ class CodemodeServer:
 
 def _demo_client() -> httpx.AsyncClient:
     try:
-        from codemode.simulator import SimConfig, create_app
+        from codemode.simulator import LazyApp
     except ImportError as exc:  # a partial install: say what is missing instead of a traceback
         raise ConfigError(
             f"--demo needs the simulator (codemode.simulator), which failed to import: {exc}"
         ) from exc
-    app = create_app(SimConfig())
+    # Built on the first Klaviyo call: answering `initialize` must not wait for the demo seed.
+    app = LazyApp()
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=DEMO_BASE_URL, cookies=_no_cookies()
     )
@@ -224,9 +231,10 @@ def build_server(
         catalog=catalog,
         credentials=credentials,
         http_client=http_client,
-        audit=AuditLog(audit_path) if audit_path is not None else None,
+        audit=_audit(settings, audit_path),
         transport=transport,
         composites=composites,
+        shared_state_url=settings.state_url,
     )
     server: MCPServer[Any] = MCPServer(
         "klaviyo-codemode",
@@ -237,7 +245,8 @@ def build_server(
     )
     register_tools(server, runtime)
     register_resources(server, runtime)
-    return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle)
+    state = open_state(settings.state_url) if settings.state_url else None
+    return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle, state=state)
 
 
 def _default_credentials(
@@ -257,6 +266,14 @@ def _default_credentials(
         return local_login_source(settings, http_client)
     except CodemodeError:
         return StaticCredentials(None)
+
+
+def _audit(settings: Settings, path: Path | None) -> AuditSink | None:
+    if settings.audit_disabled:
+        return None
+    if settings.audit_url:
+        return open_audit(settings.audit_url)
+    return AuditLog(path) if path is not None else None
 
 
 def _version() -> str:

@@ -32,7 +32,8 @@ from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -42,6 +43,7 @@ from codemode.server.credentials import DemoUser, KeyUser
 from codemode.server.mcp_sessions import PrincipalSessionManager, SessionCap, SessionLimits
 from codemode.server.principals import KeyGate
 from codemode.server.registration import RegistrationThrottle
+from codemode.state import KeyValue, StateError
 
 __all__ = ["HttpAuth", "build_http_app", "check_exposure", "is_loopback"]
 
@@ -226,6 +228,7 @@ def build_http_app(
     auth: HttpAuth,
     allowed_origins: Sequence[str] = (),
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    shared: KeyValue | None = None,
     sessions: SessionLimits | None = None,
     register_per_min: int = 10,
 ) -> Starlette:
@@ -237,6 +240,8 @@ def build_http_app(
         auth: How callers authenticate.
         allowed_origins: Browser origins accepted besides loopback ones on a loopback server.
         lifespan: Extra resources to hold open while the app runs (SDK clients, audit log).
+        shared: The replicas' shared state; MCP sessions are recorded there so that any replica
+            can continue a session another one opened.
         sessions: Bounds on MCP sessions (per principal, in all, idle time, request size).
         register_per_min: OAuth client registrations accepted per source address per minute.
     """
@@ -263,6 +268,15 @@ def build_http_app(
     manager = PrincipalSessionManager(
         server._lowlevel_server, limits=sessions or SessionLimits(), security=security
     )
+    if shared is not None:
+        from codemode.server.replicas import SharedSessionManager
+
+        manager = SharedSessionManager(
+            server._lowlevel_server,
+            limits=sessions or SessionLimits(),
+            security=security,
+            kv=shared,
+        )
     endpoint: ASGIApp = _OriginGuard(
         _RequireUser(SessionCap(StreamableHTTPASGIApp(manager), manager), auth),
         allowed_origins,
@@ -278,8 +292,24 @@ def build_http_app(
                 async with lifespan():
                     yield
 
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if shared is not None:
+            try:
+                await shared.get("readiness-probe")
+            except StateError as exc:
+                return JSONResponse({"status": "unready", "reason": str(exc)[:200]}, 503)
+        return JSONResponse({"status": "ready"})
+
     return Starlette(
-        routes=[*auth.routes, Route(MCP_PATH, endpoint=endpoint)],
+        routes=[
+            *auth.routes,
+            Route(MCP_PATH, endpoint=endpoint),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
         middleware=[
             Middleware(RegistrationThrottle, per_minute=register_per_min),
             Middleware(AuthenticationMiddleware, backend=_Backend(auth)),

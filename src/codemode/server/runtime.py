@@ -23,7 +23,7 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from codemode import AsyncKlaviyo
-from codemode.audit import UNKNOWN_ID, AuditLog, AuditRecord, code_hash
+from codemode.audit import UNKNOWN_ID, AuditRecord, AuditSink, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.extensions import Composite
@@ -86,9 +86,11 @@ class Runtime:
     catalog: Catalog
     credentials: CredentialSource
     http_client: httpx.AsyncClient
-    audit: AuditLog | None = None
+    audit: AuditSink | None = None
     transport: str = "stdio"
     composites: Sequence[Composite] = ()
+    shared_state_url: str | None = None
+    """A Redis URL when replicas share state: stores and per-principal limits live there."""
     index: SearchIndex = field(init=False)
     sandbox: Sandbox = field(init=False)
     scanner: Scanner = field(init=False)
@@ -103,7 +105,8 @@ class Runtime:
         self.scanner = Scanner.default()
         self.policy = Policy.from_settings(s)
         self.sandbox = Sandbox(limits=replace(Limits.from_settings(s), store_bytes=s.store_bytes))
-        self.stores = SessionStores(
+        shared = _shared_parts(self.shared_state_url)
+        self.stores = (shared[0] if shared else SessionStores)(
             max_stores=s.max_stores,
             ttl_s=s.store_ttl_s,
             max_bytes=s.store_bytes,
@@ -117,7 +120,8 @@ class Runtime:
             runs_per_min=s.rate_per_min,
             cpu_s_per_min=s.cpu_quota_s,
             # Longer than any run (wall limit plus slack): a lease only lapses if its holder died.
-            lease_s=s.timeout_s * 2 + 60,
+            lease_s=s.slot_lease_s(),
+            store=shared[1] if shared else None,
         )
         # stdio and in-memory connections have no MCP session id: the connection is the session.
         self.default_session = "p" + secrets.token_hex(16)
@@ -391,3 +395,18 @@ def _to_result(raw: dict[str, Any], session: str, catalog: Catalog) -> ExecuteRe
         planned_writes=raw.get("planned_writes"),
         redactions=[Redaction.model_validate(r) for r in raw.get("redactions") or []] or None,
     )
+
+
+def _shared_parts(url: str | None) -> tuple[Any, Any] | None:
+    """Store and limit implementations on the replicas' Redis, or None for this process alone."""
+    if not url or url.startswith("memory"):
+        return None
+    from functools import partial
+
+    from codemode.server.shared_stores import SharedSessionStores
+    from codemode.state.redis import RedisLimitStore, RedisStoreBackend
+
+    # Each replica counts its own workers (its pool); a principal's share counts on all of them.
+    pool = f"replica-{secrets.token_hex(8)}"
+    backend = RedisStoreBackend.from_url(url)
+    return partial(SharedSessionStores, backend), RedisLimitStore.from_url(url, pool=pool)

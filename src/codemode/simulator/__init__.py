@@ -29,6 +29,7 @@ from codemode.simulator.config import (
     FaultConfig,
     SimConfig,
 )
+from codemode.simulator.lazy import LazyApp
 from codemode.simulator.state import SimState, Stats
 from codemode.simulator.transport import SimTransport
 
@@ -40,6 +41,7 @@ __all__ = [
     "DEMO_USERS",
     "MEDIA_TYPE",
     "FaultConfig",
+    "LazyApp",
     "SimConfig",
     "SimState",
     "SimTransport",

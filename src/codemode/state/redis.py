@@ -1,0 +1,359 @@
+"""State on a Redis server, shared by every replica that points ``--state`` at it.
+
+Atomic steps that read and then write (a slot taken only while the pool and the principal's
+share have room, a token bucket debited only when it can pay) run as Lua scripts inside Redis,
+so two replicas can never both take the last slot. Time comes from the Redis server's clock
+(``TIME``), not each replica's, so leases and buckets mean the same on every replica.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from codemode.state._base import NAMESPACE, StateError
+
+__all__ = ["RedisKeyValue", "RedisLimitStore", "RedisStoreBackend"]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the client's errors into :class:`StateError` (callers know one error type)."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StateError(f"redis: {exc}") from exc
+
+
+def _bytes(value: bytes | str | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+class RedisKeyValue:
+    """:class:`~codemode.state.KeyValue` on Redis (``redis.asyncio``)."""
+
+    _INCR = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n"
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        """Use ``client`` (its connection pool is shared by every call)."""
+        self._r = client
+        self._incr = client.register_script(self._INCR)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisKeyValue:
+        """Connect lazily to ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
+        return cls(redis.asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
+
+    @staticmethod
+    def _k(key: str) -> str:
+        return NAMESPACE + key
+
+    async def get(self, key: str) -> bytes | None:
+        """See :meth:`KeyValue.get`."""
+        with _errors():
+            value = await self._r.get(self._k(key))
+        return _bytes(value)
+
+    async def set(self, key: str, value: bytes, *, ttl_s: float, only_if_new: bool = False) -> bool:
+        """See :meth:`KeyValue.set`."""
+        with _errors():
+            done = await self._r.set(self._k(key), value, px=_ms(ttl_s), nx=only_if_new)
+        return bool(done)
+
+    async def take(self, key: str) -> bytes | None:
+        """See :meth:`KeyValue.take` (``GETDEL``)."""
+        with _errors():
+            value = await self._r.getdel(self._k(key))
+        return _bytes(value)
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`KeyValue.delete`."""
+        with _errors():
+            await self._r.delete(self._k(key))
+
+    async def touch(self, key: str, *, ttl_s: float) -> bool:
+        """See :meth:`KeyValue.touch`."""
+        with _errors():
+            return bool(await self._r.pexpire(self._k(key), _ms(ttl_s)))
+
+    async def incr(self, key: str, *, ttl_s: float) -> int:
+        """See :meth:`KeyValue.incr`."""
+        with _errors():
+            return int(await self._incr(keys=[self._k(key)], args=[_ms(ttl_s)]))
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._r.aclose()
+
+
+# Slot leases: one sorted set for the pool and one per principal, member = holder, score = the
+# lease's end in ms of Redis time. Expired members are dropped before every decision.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 0 end
+local until_ = now + tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], until_, ARGV[5] .. '|' .. ARGV[1])
+redis.call('ZADD', KEYS[2], until_, ARGV[1])
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ARGV[4] * 2 then redis.call('PEXPIRE', k, ARGV[4] * 2) end
+end
+return 1
+"""
+_RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ = now + tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[2] .. '|' .. ARGV[1])
+redis.call('ZADD', KEYS[2], 'XX', until_, ARGV[1])
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ARGV[3] * 2 then redis.call('PEXPIRE', k, ARGV[3] * 2) end
+end
+return 1
+"""
+_HELD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+"""
+# Token bucket as a hash {level, at}; ARGV: cost, capacity, per-second refill, mode (1 = take,
+# 0 = charge). Returns the seconds to wait as a string (0 when paid).
+_BUCKET = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local cost, cap, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'level', 'at')
+local level = tonumber(state[1]) or cap
+local at = tonumber(state[2]) or now
+level = math.min(cap, level + (now - at) * rate)
+local wait = 0
+if ARGV[4] == '1' then
+  if level >= cost then level = level - cost
+  elseif rate > 0 then wait = (cost - level) / rate
+  else wait = -1 end
+else
+  level = math.max(-cap, level - cost)
+end
+redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(now))
+local idle = 60
+if rate > 0 then idle = math.ceil((cap - level) / rate) + 60 end
+redis.call('EXPIRE', KEYS[1], idle)
+return tostring(wait)
+"""
+
+
+class RedisLimitStore:
+    """Per-principal worker-slot leases and token buckets on Redis, shared by replicas.
+
+    The methods are synchronous (a loopback Redis round trip is a fraction of a millisecond),
+    matching the in-memory store they replace.
+    """
+
+    def __init__(self, client: redis.Redis, *, pool: str = "pool") -> None:
+        """Use ``client``; scripts are registered once.
+
+        Args:
+            client: The Redis connection.
+            pool: Name of this replica's worker pool. Each replica has its own workers, so the
+                pool total is counted per replica, while a principal's share is counted across
+                every replica.
+        """
+        self._r = client
+        self._pool_name = pool
+        self._acquire = client.register_script(_ACQUIRE)
+        self._renew = client.register_script(_RENEW)
+        self._held = client.register_script(_HELD)
+        self._bucket = client.register_script(_BUCKET)
+
+    @classmethod
+    def from_url(cls, url: str, *, pool: str = "pool") -> RedisLimitStore:
+        """Connect lazily to ``url``."""
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        return cls(client, pool=pool)
+
+    def _pool(self) -> str:
+        return f"{NAMESPACE}slots-{self._pool_name}"
+
+    @staticmethod
+    def _mine(principal: str) -> str:
+        return f"{NAMESPACE}slots:{principal}"
+
+    def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        with _errors():
+            return script(keys=keys, args=args)
+
+    def try_acquire(
+        self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
+    ) -> bool:
+        """Take a slot for ``holder`` unless the pool or the principal's share is full."""
+        keys = [self._pool(), self._mine(principal)]
+        args = [holder, total, per_principal, _ms(lease_s), principal]
+        return bool(self._call(self._acquire, keys, args))
+
+    def renew(self, principal: str, holder: str, lease_s: float) -> None:
+        """Push the lease of a slot still in use ``lease_s`` seconds into the future."""
+        keys = [self._pool(), self._mine(principal)]
+        self._call(self._renew, keys, [holder, principal, _ms(lease_s)])
+
+    def release(self, principal: str, holder: str) -> None:
+        """Give the slot back (no-op when its lease already expired)."""
+        with _errors():
+            pipe = self._r.pipeline()
+            pipe.zrem(self._pool(), f"{principal}|{holder}")
+            pipe.zrem(self._mine(principal), holder)
+            pipe.execute()
+
+    def held(self, principal: str | None = None) -> int:
+        """Slots held now, in all or by ``principal``."""
+        key = self._pool() if principal is None else self._mine(principal)
+        return int(self._call(self._held, [key], []))
+
+    def _debit(
+        self, name: str, principal: str, cost: float, capacity: float, per_s: float, take: bool
+    ) -> float:
+        key = f"{NAMESPACE}bucket:{name}:{principal}"
+        wait = float(self._call(self._bucket, [key], [cost, capacity, per_s, 1 if take else 0]))
+        return math.inf if wait < 0 else wait
+
+    def take(self, name: str, principal: str, cost: float, bucket: Any) -> float:
+        """Debit ``cost`` when the bucket holds it and return 0; else the seconds until it will."""
+        return self._debit(name, principal, cost, bucket.capacity, bucket.per_s, True)
+
+    def charge(self, name: str, principal: str, cost: float, bucket: Any) -> None:
+        """Debit ``cost`` unconditionally (work already done); the level may go negative."""
+        self._debit(name, principal, cost, bucket.capacity, bucket.per_s, False)
+
+
+# Session stores. Per principal: a sorted set of its sessions by last use (microseconds of Redis
+# time, made strictly increasing so two uses in one tick keep their order) and
+# a counter of their bytes; one key per store blob; a global sorted set counts every store.
+# ARGV: session, blob ('' = forget only), ttl ms, max_bytes, per_principal, per_principal_bytes,
+# max_stores, principal. Returns 'ok', 'big' or 'full'.
+_STORE_CLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[5]) or '0')
+if now <= last then now = last + 1 end
+redis.call('SET', KEYS[5], now)
+"""
+_STORE_SAVE = (
+    _STORE_CLOCK
+    + """
+local ttl = tonumber(ARGV[3])
+local age = ttl * 1000
+local mine, bytes, all, prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local function forget(session)
+  local blob = redis.call('GET', prefix .. session)
+  if blob then redis.call('DECRBY', bytes, string.len(blob)) end
+  redis.call('DEL', prefix .. session)
+  redis.call('ZREM', mine, session)
+  redis.call('ZREM', all, ARGV[8] .. '|' .. session)
+end
+for _, s in ipairs(redis.call('ZRANGEBYSCORE', mine, '-inf', now - age)) do forget(s) end
+redis.call('ZREMRANGEBYSCORE', all, '-inf', now - age)
+forget(ARGV[1])
+local blob = ARGV[2]
+if blob == '' then return 'ok' end
+local size = string.len(blob)
+if size > tonumber(ARGV[4]) or size > tonumber(ARGV[6]) then return 'big' end
+if redis.call('ZCARD', all) >= tonumber(ARGV[7]) then return 'full' end
+redis.call('SET', prefix .. ARGV[1], blob, 'PX', ttl)
+redis.call('ZADD', mine, now, ARGV[1])
+redis.call('ZADD', all, now, ARGV[8] .. '|' .. ARGV[1])
+redis.call('INCRBY', bytes, size)
+while redis.call('ZCARD', mine) > tonumber(ARGV[5])
+      or tonumber(redis.call('GET', bytes) or '0') > tonumber(ARGV[6]) do
+  local oldest = redis.call('ZRANGE', mine, 0, 0)[1]
+  if not oldest then break end
+  forget(oldest)
+end
+for _, k in ipairs({mine, bytes}) do redis.call('PEXPIRE', k, ttl) end
+if redis.call('PTTL', all) < ttl then redis.call('PEXPIRE', all, ttl) end
+return 'ok'
+"""
+)
+# Read a store and mark it used. ARGV: session, ttl ms, principal.
+_STORE_OPEN = (
+    _STORE_CLOCK
+    + """
+local blob = redis.call('GET', KEYS[4] .. ARGV[1])
+if not blob then return false end
+redis.call('PEXPIRE', KEYS[4] .. ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', now, ARGV[3] .. '|' .. ARGV[1])
+return blob
+"""
+)
+
+
+class RedisStoreBackend:
+    """The raw operations behind shared session stores (used by the server's store keeper).
+
+    Blobs are compact JSON, bounded per store, per principal (count and bytes, the principal's
+    own least recently used dropped first) and in all; each expires after ``ttl_s`` unused.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        """Use ``client``; scripts are registered once."""
+        self._r = client
+        self._save = client.register_script(_STORE_SAVE)
+        self._open = client.register_script(_STORE_OPEN)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStoreBackend:
+        """Connect lazily to ``url``."""
+        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
+
+    @staticmethod
+    def _keys(principal: str) -> list[str]:
+        tag = hashlib.sha256(principal.encode()).hexdigest()[:32]
+        return [
+            f"{NAMESPACE}stores:{tag}",
+            f"{NAMESPACE}store-bytes:{tag}",
+            f"{NAMESPACE}stores-all",
+            f"{NAMESPACE}store:{tag}:",
+            f"{NAMESPACE}stores-clock",
+        ]
+
+    def load(self, principal: str, session: str, ttl_s: float) -> bytes | None:
+        """The store's blob (and its use recorded), or None."""
+        with _errors():
+            blob = self._open(keys=self._keys(principal), args=[session, _ms(ttl_s), principal])
+        return _bytes(blob) if blob else None
+
+    def save(self, principal: str, session: str, blob: bytes, limits: Sequence[float]) -> str:
+        """Keep ``blob`` (empty: forget); ``limits`` = ttl_s, max_bytes, per_principal,
+        per_principal_bytes, max_stores. Returns ``ok``, ``big`` or ``full``."""
+        ttl_s, max_bytes, per_principal, per_principal_bytes, max_stores = limits
+        args: list[bytes | str | int] = [session, blob, _ms(ttl_s), int(max_bytes)]
+        args += [int(per_principal), int(per_principal_bytes), int(max_stores), principal]
+        with _errors():
+            answer = self._save(keys=self._keys(principal), args=args)
+        return str(_bytes(answer) or b"ok", "ascii")
+
+    def usage(self, principal: str) -> tuple[int, int]:
+        """How many stores ``principal`` keeps, and their bytes."""
+        mine, size, *_ = self._keys(principal)
+        with _errors():
+            count = int(self._r.zcard(mine))
+            raw = self._r.get(size)
+        return count, int(raw or 0)
+
+    def count(self) -> int:
+        """Stores kept in all (expired ones not yet swept may still count)."""
+        with _errors():
+            return int(self._r.zcard(f"{NAMESPACE}stores-all"))

@@ -1,0 +1,192 @@
+"""Two replicas behind one address: an MCP session opened on one continues on the other."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from codemode.server import CodemodeServer
+from codemode.state import MemoryKeyValue, StateBackend, open_state
+from tests.server.conftest import BuildServer, serving
+
+KEY_A = "pk_test_alice_0123456789abcdef"
+KEY_B = "pk_test_bob_fedcba9876543210"
+
+
+class Alternating(httpx2.AsyncBaseTransport):
+    """Sends each request to the next replica in turn, as a round-robin load balancer does."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self._next = itertools.cycle(ports)
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.sent: list[int] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        port = next(self._next)
+        self.sent.append(port)
+        request.url = request.url.copy_with(port=port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def shared_state(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":  # two replicas in one process sharing the embedded store
+        kv = MemoryKeyValue()
+        return lambda: (StateBackend(url="memory://", kv=kv, shared=True), None)
+    url = request.getfixturevalue("clean_redis")
+    return lambda: (open_state(url), url)
+
+
+@asynccontextmanager
+async def replicas(
+    make_server: BuildServer, shared_state: Any, **overrides: Any
+) -> AsyncIterator[list[int]]:
+    built: list[CodemodeServer] = []
+    for _ in range(2):
+        state, url = shared_state()
+        server = make_server(
+            transport="http", demo=False, base_url="http://simulator", state_url=url, **overrides
+        )
+        if server.state is not None:
+            await server.state.aclose()
+        server.state = state
+        built.append(server)
+    async with serving(built[0].http_app()) as url_a, serving(built[1].http_app()) as url_b:
+        yield [httpx2.URL(url_a).port or 0, httpx2.URL(url_b).port or 0]
+
+
+@asynccontextmanager
+async def balanced(ports: list[int], key: str) -> AsyncIterator[tuple[Client, Alternating]]:
+    transport = Alternating(ports)
+    raw = httpx2.AsyncClient(
+        transport=transport, headers={"Authorization": f"Klaviyo-API-Key {key}"}, timeout=30
+    )
+    url = f"http://127.0.0.1:{ports[0]}/mcp"
+    async with raw, Client(streamable_http_client(url, http_client=raw), mode="legacy") as client:  # type: ignore[arg-type]
+        yield client, transport
+
+
+async def test_a_session_opened_on_one_replica_continues_on_the_other(
+    make_server: BuildServer, shared_state: Any
+) -> None:
+    async with replicas(make_server, shared_state) as ports, balanced(ports, KEY_A) as (client, lb):
+        assert client.protocol_version == "2025-11-25"
+        outputs = []
+        for _ in range(4):
+            result = await client.call_tool(
+                "execute_code", {"code": "store['n'] = store.get('n', 0) + 1\nprint(store['n'])"}
+            )
+            assert result.structured_content is not None
+            assert result.structured_content["error"] is None, result.structured_content
+            outputs.append(result.structured_content["output"].strip())
+        tools = await client.list_tools()
+    assert {t.name for t in tools.tools} >= {"execute_code", "search_api"}
+    assert set(lb.sent) == set(ports), "the balancer never used one of the replicas"
+    if shared_state()[1] is not None:  # on Redis the store follows the session across replicas
+        assert outputs == ["1", "2", "3", "4"]
+
+
+async def test_only_the_principal_that_opened_a_session_can_continue_it_elsewhere(
+    make_server: BuildServer, shared_state: Any
+) -> None:
+    async with replicas(make_server, shared_state) as ports:
+        opened = await _open_raw(ports[0], KEY_A)
+        async with httpx2.AsyncClient(timeout=10) as raw:
+            for port, key, status in (
+                (ports[1], KEY_B, 404),
+                (ports[0], KEY_B, 404),
+                (ports[1], KEY_A, 200),
+            ):
+                response = await raw.post(
+                    f"http://127.0.0.1:{port}/mcp",
+                    json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                    headers={
+                        "Authorization": f"Klaviyo-API-Key {key}",
+                        "mcp-session-id": opened,
+                        "mcp-protocol-version": "2025-11-25",
+                        "accept": "application/json, text/event-stream",
+                    },
+                )
+                assert response.status_code == status, (port, key, response.text[:200])
+
+
+async def _open_raw(port: int, key: str) -> str:
+    async with httpx2.AsyncClient(timeout=10) as raw:
+        response = await raw.post(
+            f"http://127.0.0.1:{port}/mcp",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "1"},
+                },
+            },
+            headers={
+                "Authorization": f"Klaviyo-API-Key {key}",
+                "accept": "application/json, text/event-stream",
+            },
+        )
+        assert response.status_code == 200, response.text[:300]
+        return response.headers["mcp-session-id"]
+
+
+async def test_health_answers_without_credentials_and_readiness_checks_the_shared_state(
+    make_server: BuildServer, shared_state: Any
+) -> None:
+    server = make_server(transport="http", demo=False, base_url="http://simulator")
+    server.state = shared_state()[0]
+    async with serving(server.http_app()) as url, httpx2.AsyncClient(timeout=10) as raw:
+        base = url.removesuffix("/mcp")
+        health = await raw.get(base + "/healthz")
+        ready = await raw.get(base + "/readyz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+
+
+async def test_readiness_fails_while_redis_is_unreachable(make_server: BuildServer) -> None:
+    server = make_server(transport="http", demo=False, base_url="http://simulator")
+    server.state = open_state("unix:///nonexistent/codemode-test.sock")
+    async with serving(server.http_app()) as url, httpx2.AsyncClient(timeout=10) as raw:
+        ready = await raw.get(url.removesuffix("/mcp") + "/readyz")
+    assert ready.status_code == 503 and ready.json()["status"] == "unready"
+
+
+SLOW = "n = 0\nfor i in range(3_000_000):\n    n += i\nprint('done')"
+
+
+async def test_a_principals_concurrent_run_cap_holds_across_replicas(
+    make_server: BuildServer, clean_redis: str
+) -> None:
+    def state() -> tuple[StateBackend, str]:
+        return open_state(clean_redis), clean_redis
+
+    async with (
+        replicas(make_server, state, principal_workers=1, queue_s=0.2) as ports,
+        balanced(ports[:1], KEY_A) as (on_a, _),
+        balanced(ports[1:], KEY_A) as (on_b, _),
+    ):
+        results: list[dict[str, Any]] = []
+
+        async def run(client: Client) -> None:
+            answer = await client.call_tool("execute_code", {"code": SLOW})
+            results.append(dict(answer.structured_content or {}))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, on_a)
+            tg.start_soon(run, on_b)
+    errors = [(r.get("error") or {}).get("type") for r in results]
+    assert sorted(errors, key=str) == ["Busy", None], results
