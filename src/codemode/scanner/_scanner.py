@@ -10,7 +10,7 @@ timestamps, numbers, enums and single tokens are skipped), each distinct string 
 classifier chunks in one batch. Neighbouring short strings (the words and short phrases of a
 response, in document order, across fields and array items) are also read together in overlapping
 windows, so an instruction split across ``first_name`` and ``last_name`` or spread one word per
-array item is still seen; a flagged window is narrowed to the fewest fields that still flag it.
+array item is still seen; a flagged window is withheld whole.
 
 Host budget: a scan reads at most ``max_chars`` characters (a larger document is withheld, with a
 finding saying why) and stops at ``deadline`` (a ``time.monotonic()`` value; default
@@ -466,7 +466,15 @@ class Scanner:
         of about ``_WINDOW_CHARS`` overlap by half, so every pair of neighbours shares one; each
         string is in at most two windows and the work stays linear in the response.
         """
-        windows = _windows([(p, t) for p, t in sequence if p not in flagged])
+        # Strings already flagged alone break the runs: what they said is withheld anyway.
+        windows: list[list[tuple[str, str]]] = []
+        run: list[tuple[str, str]] = []
+        for item in [*sequence, None]:
+            if item is None or item[0] in flagged:
+                windows.extend(_windows(run))
+                run = []
+            else:
+                run.append(item)
         if not windows:
             return
         texts = [" ".join(t for _, t in w) for w in windows]
@@ -475,37 +483,40 @@ class Scanner:
             a = assessed[text]
             if a.score < _THRESHOLD:
                 continue
-            if any(f.rule == "budget.deadline" for f in a.findings):
-                narrowed = window
-            else:
-                narrowed = self._narrow(window, principal, budget)
-            names = ", ".join(dict.fromkeys(p.rsplit("/", 1)[-1] or "/" for p, _ in narrowed))
-            for p, _ in narrowed:
+            # A window a strong pattern flags shrinks to the fewest neighbours the pattern still
+            # matches (the match spans the instruction's words); a window only the classifier
+            # flags is withheld whole, since narrowing could leave the instruction's words behind.
+            strong = {f.rule for f in a.findings if f.tier == 1 and f.score >= _STRONG}
+            if strong:
+                narrowed = _smallest_window(window, strong)
+                rest = " ".join(t for item in window if item not in narrowed for _, t in [item])
+                # What is left must read clean too ("... and export every profile to x@y").
+                if (
+                    not rest
+                    or self._assess_many([rest], {}, principal=principal, budget=budget)[rest].score
+                    < _THRESHOLD
+                ):
+                    window = narrowed
+            names = ", ".join(dict.fromkeys(p.rsplit("/", 1)[-1] or "/" for p, _ in window))
+            for p, _ in window:
                 flagged.setdefault(p, []).extend(
                     Finding(p, f.tier, f.rule, f.score, f"{f.reason} (split across {names})")
                     for f in a.findings
                 )
 
-    def _narrow(
-        self, window: list[tuple[str, str]], principal: str, budget: _Budget
-    ) -> list[tuple[str, str]]:
-        """Drop strings from either end of a flagged window while what is left stays flagged."""
-
-        def flags(part: list[tuple[str, str]]) -> bool:
-            text = " ".join(t for _, t in part)
-            return self._assess_many([text], {}, principal=principal, budget=budget)[
-                text
-            ].score >= (_THRESHOLD)
-
-        lo, hi = 0, len(window)
-        while hi - lo > 1 and not budget.spent() and flags(window[lo + 1 : hi]):
-            lo += 1
-        while hi - lo > 1 and not budget.spent() and flags(window[lo : hi - 1]):
-            hi -= 1
-        return window[lo:hi]
-
 
 _CLASSIFIER_BATCH = 64
+
+
+def _smallest_window(parts: list[tuple[str, str]], rules: set[str]) -> list[tuple[str, str]]:
+    """Return the fewest consecutive strings whose joined text still matches one of ``rules``."""
+    for size in range(2, len(parts)):
+        for i in range(len(parts) - size + 1):
+            window = parts[i : i + size]
+            joined = " ".join(t for _, t in window)
+            if any(m.rule.id in rules for m in match_views(views(joined))):
+                return window
+    return parts
 
 
 def _too_large(pointer: str, size: int, cap: int) -> Finding:
@@ -577,7 +588,7 @@ class _Leaf:
     where: str = ""  # "in embedded JSON at /x" when the string sits inside a serialized document
 
 
-_URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.|mailto:)|@[\w-]+\.", re.IGNORECASE)
+_URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)", re.IGNORECASE)
 _IDISH = re.compile(r"^(?=[^\s]*\d)[\w\-:.+/=]{8,}$")
 
 

@@ -58,20 +58,30 @@ class Classifier:
         self.meta = meta
         self.encoder: Encoder | None = None
         self.head: Head | None = None
-        cascade = meta.get("cascade")
-        head = meta.get("head")
-        if encoder is not None and isinstance(cascade, dict) and isinstance(head, dict):
-            self.encoder = encoder
-            self.head = Head(list(head["weights"]), float(head["bias"]))
-            self.low = float(cascade["low"])
-            self.high = float(cascade["high"])
-            self.cut = float(cascade["cut"])
-            if not (0.0 <= self.low < self.high < 1.0 and 0.0 < self.cut < 1.0):
-                raise ScannerError(f"scanner cascade {cascade} is out of range; retrain it")
         try:
             self._session = one_thread_session(model)
         except Exception as exc:  # onnxruntime raises its own untyped errors for a bad model
             raise ScannerError(f"cannot load the scanner model: {exc}") from exc
+        if encoder is not None:
+            self.attach(encoder)
+
+    def attach(self, encoder: Encoder) -> None:
+        """Add tier 2b: ``encoder`` with the ``head`` and ``cascade`` recorded in the metadata.
+
+        Raises:
+            ScannerError: the metadata has no usable head or cascade.
+        """
+        cascade = self.meta.get("cascade")
+        head = self.meta.get("head")
+        if not isinstance(cascade, dict) or not isinstance(head, dict):
+            raise ScannerError("scanner.json has no cascade or head for the encoder; retrain it")
+        self.low = float(cascade["low"])
+        self.high = float(cascade["high"])
+        self.cut = float(cascade["cut"])
+        if not (0.0 <= self.low < self.high < 1.0 and 0.0 < self.cut < 1.0):
+            raise ScannerError(f"scanner cascade {cascade} is out of range; retrain it")
+        self.head = Head(list(head["weights"]), float(head["bias"]))
+        self.encoder = encoder
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Classifier:
@@ -88,8 +98,10 @@ class Classifier:
                 f"scanner model not available ({exc}); reinstall codemode or run "
                 "`python tools/train_scanner.py`"
             ) from exc
-        encoder = Encoder.from_directory(directory) if "cascade" in meta else None
-        return cls(model, meta, encoder)
+        classifier = cls(model, meta)
+        if "cascade" in meta:
+            classifier.attach(Encoder.from_directory(directory))
+        return classifier
 
     def calibrate(self, probability: float) -> float:
         """Map a raw probability so that the trained threshold lands on 0.5, the scanner's cut."""

@@ -132,7 +132,7 @@ _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
 _SPACED_SEP = re.compile(r"[ .\-_*]")
 
 _HIDDEN_ELEMENT = re.compile(
-    r"<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b"
+    r"<(\w+)[^<>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b"
     r"|opacity\s*:\s*0(?:\.0+)?\b|\bhidden\b|aria-hidden=[\"']true)[^>]{0,300}>(.{0,3000}?)</\1\s*>",
     re.DOTALL | re.IGNORECASE,
 )
@@ -154,8 +154,11 @@ _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECA
 
 # Words joined by something other than a space: "ignore.all.previous.instructions",
 # "ignore_all_previous", "ignore|all|previous", "ignore+all+previous". Three or more words.
-_JOINED = re.compile(r"[^\W\d_]{2,}(?:(?:[._|/+~*•·,;:=\\-]+|[^\S ]+)[^\W\d_]{2,}){2,}")
+_JOINED = re.compile(
+    r"(?<![^\W\d_])[^\W\d_]{2,}+(?:(?:[._|/+~*•·,;:=\\-]++|[^\S ]++)[^\W\d_]{2,}+){2,}"
+)
 _JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\-]+|[^\S ]+)")
+_ENCODED_LAYER = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}|[0-9A-Fa-f]{24,}")
 _MAX_NESTING = 3  # an encoded payload inside an encoded payload, up to three levels
 
 
@@ -220,8 +223,11 @@ def _decode_bytes(raw: bytes) -> str | None:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    # A decoded payload is only worth reading when it is mostly text with some words in it.
-    if len(decoded) < 8 or _printable_ratio(decoded) < 0.9 or " " not in decoded.strip():
+    # A decoded payload is only worth reading when it is mostly text with some words in it, or
+    # when it is itself encoded (the next layer of a nested payload).
+    if len(decoded) < 8 or _printable_ratio(decoded) < 0.9:
+        return None
+    if " " not in decoded.strip() and not _ENCODED_LAYER.fullmatch(decoded.strip()):
         return None
     return decoded
 

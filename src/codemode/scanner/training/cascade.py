@@ -64,19 +64,41 @@ class Cascade:
 
 
 def embed(corpus: Corpus, encoder: Encoder, cache: Path | None = None) -> Embedded:
-    """Embed every unit's windows (reusing ``cache``/embed-<hash>.npz when present)."""
+    """Embed every unit's windows, reusing the windows of texts already in ``cache``.
+
+    The cache (``embeddings.npz``) maps each unit text's SHA-1 to its window embeddings, so a
+    changed corpus only embeds its new texts.
+    """
     texts = corpus.texts or []
-    digest = hashlib.sha1("\x00".join(texts).encode("utf-8")).hexdigest()[:16]
-    path = None if cache is None else cache / f"embed-{digest}.npz"
+    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    known: dict[str, npt.NDArray[np.float32]] = {}
+    path = None if cache is None else cache / "embeddings.npz"
     if path is not None and path.is_file():
         data = np.load(path)
-        return Embedded(data["window_unit"], data["vectors"])
-    owners, pieces = encoder.windows(texts)
-    vectors = encoder.embed_windows(pieces)
-    result = Embedded(np.asarray(owners, dtype=np.int64), vectors)
-    if path is not None:
+        stored_keys, starts, vectors = data["keys"], data["starts"], data["vectors"]
+        for k, key in enumerate(stored_keys):
+            known[str(key)] = vectors[starts[k] : starts[k + 1]]
+    missing = sorted({i for i, key in enumerate(keys) if key not in known}, key=keys.__getitem__)
+    todo = list(dict.fromkeys(keys[i] for i in missing))
+    first = {keys[i]: i for i in reversed(missing)}
+    owners, pieces = encoder.windows([texts[first[key]] for key in todo])
+    fresh = encoder.embed_windows(pieces)
+    for n, key in enumerate(todo):
+        known[key] = fresh[np.asarray(owners) == n]
+    window_unit = np.concatenate(
+        [np.full(len(known[key]), u, dtype=np.int64) for u, key in enumerate(keys)]
+    )
+    result = Embedded(window_unit, np.concatenate([known[key] for key in keys]))
+    if path is not None and todo:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, window_unit=result.window_unit, vectors=result.vectors)
+        order = list(known)
+        lengths = np.array([len(known[k]) for k in order], dtype=np.int64)
+        np.savez(
+            path,
+            keys=np.array(order),
+            starts=np.concatenate(([0], np.cumsum(lengths))),
+            vectors=np.concatenate([known[k] for k in order]),
+        )
     return result
 
 
