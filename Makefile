@@ -24,7 +24,7 @@ test: $(STAMP)  ## Run the whole test suite (what CI runs)
 demo: $(STAMP)  ## Run the main job on the embedded demo simulator (no account, no network)
 	$(BIN)/codemode demo
 
-catalog: $(STAMP)  ## Regenerate the catalog from ../shared (spec + OpenAPI)
+catalog: $(STAMP)  ## Regenerate the catalog from the vendored spec + OpenAPI (tools/vendor/)
 	$(BIN)/python tools/gen_catalog.py
 
 stubs: $(STAMP)  ## Regenerate the SDK resources and sdk_stubs/ from the catalog

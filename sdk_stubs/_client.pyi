@@ -10,7 +10,9 @@ from .accounts import Accounts
 from .campaigns import Campaigns
 from .catalogs import Catalogs
 from .client import Client
+from .conversations import Conversations
 from .coupons import Coupons
+from .custom_objects import CustomObjects
 from .data_privacy import DataPrivacy
 from .events import Events
 from .flows import Flows
@@ -20,9 +22,12 @@ from .lists import Lists
 from .metrics import Metrics
 from .profiles import Profiles
 from .reporting import Reporting
+from .reviews import Reviews
 from .segments import Segments
 from .tags import Tags
 from .templates import Templates
+from .tracking_settings import TrackingSettings
+from .web_feeds import WebFeeds
 from .webhooks import Webhooks
 
 class Klaviyo:
@@ -46,6 +51,11 @@ class Klaviyo:
     lists: Lists
     reporting: Reporting
     data_privacy: DataPrivacy
+    conversations: Conversations
+    custom_objects: CustomObjects
+    reviews: Reviews
+    tracking_settings: TrackingSettings
+    web_feeds: WebFeeds
 
     def call(self, operation_id: str, /, **params: Any) -> Result[Record]:
         """Call any action by id with the same keywords as its method."""

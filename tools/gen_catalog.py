@@ -1,8 +1,8 @@
-"""Generate the shipped action catalog from ../shared and the project's own annotations.
+"""Generate the shipped action catalog from the vendored inputs and the project's own annotations.
 
-Inputs:
-  ../shared/spec/actions.json            the 162 actions (id, method, path, category, kind)
-  ../shared/klaviyo/openapi-stable.json  Klaviyo's OpenAPI document: parameters, filters, schemas
+Inputs (all in the repository; see tools/vendor/README.md):
+  tools/vendor/spec/actions.json            the 162 core actions (id, method, path, category, kind)
+  tools/vendor/klaviyo/openapi-stable.json  Klaviyo's OpenAPI document: parameters, filters, schemas
   tools/catalog/annotations.json         the project's own summaries and search keywords
 
 Output:
@@ -26,23 +26,51 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from codemode.catalog._openapi import Resolver, build_record, index_operations
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-ACTIONS = SHARED / "spec" / "actions.json"
-OPENAPI = SHARED / "klaviyo" / "openapi-stable.json"
+VENDOR = ROOT / "tools" / "vendor"
+ACTIONS = VENDOR / "spec" / "actions.json"
+OPENAPI = VENDOR / "klaviyo" / "openapi-stable.json"
 ANNOTATIONS = ROOT / "tools" / "catalog" / "annotations.json"
 OUTPUT = ROOT / "src" / "codemode" / "catalog" / "actions.json"
 
 
+# The kind of an operation outside the core spec, from its method and path (the spec's own kinds
+# follow the same rule; generate() fails if they ever disagree):
+#   client       the path starts with /client/ (public key, no secret; called from browsers and apps)
+#   read         GET, or a POST that computes and returns without changing anything (reports,
+#                aggregates, template rendering)
+#   destructive  deletes a record (DELETE outside /relationships/, bulk delete jobs, profile deletion),
+#                merges profiles, or sends or cancels a message to people (send jobs, conversation
+#                messages)
+#   write        everything else: creates, updates, links and unlinks (DELETE on /relationships/),
+#                consent changes (subscribe, unsubscribe, suppress, unsuppress: each undone by another)
+QUERY_POST = re.compile(r"(-reports|/metric-aggregates|/template-render)$")
+CONSENT_JOB = re.compile(r"/profile-(subscription|suppression)-bulk-")
+DESTRUCTIVE_PATH = re.compile(
+    r"(-bulk-delete-jobs|-deletion-jobs|/profile-merge|-send-jobs|/conversation-messages)(/|$)"
+)
+
+
+def derive_kind(method: str, path: str) -> str:
+    """The kind of an operation by the rule above."""
+    if path.startswith("/client/"):
+        return "client"
+    if method == "GET" or (method == "POST" and QUERY_POST.search(path)):
+        return "read"
+    if method == "DELETE":
+        return "write" if "/relationships/" in path else "destructive"
+    if DESTRUCTIVE_PATH.search(path) and not CONSENT_JOB.search(path):
+        return "destructive"
+    return "write"
+
+
 def find_companions(
-    seeds: list[dict[str, Any]], ops: dict[str, tuple[str, str, dict[str, Any]]]
+    ops: dict[str, tuple[str, str, dict[str, Any]]], core: set[str]
 ) -> dict[str, str]:
-    """Companion reads: the GET at ``<path>/{id}`` of every job or send an action starts (202)."""
-    ours = {a["id"] for a in seeds}
-    by_route = {(m, p): oid for oid, (m, p, _) in ops.items()}
+    """Companion reads: the GET at ``<jobs path>/{id}`` that polls a job a POST starts (202)."""
+    by_route = {(m, p): oid for oid, (m, p, _) in ops.items() if oid not in core}
     companions: dict[str, str] = {}
-    for action in seeds:
-        _method, path, op = ops[action["id"]]
-        if "202" not in op["responses"]:
+    for op_id, (method, path, op) in sorted(ops.items()):
+        if method != "POST" or "202" not in op["responses"] or not path.endswith("-jobs"):
             continue
         target = next(
             (
@@ -52,79 +80,80 @@ def find_companions(
             ),
             None,
         )
-        if target and target not in ours:
-            companions.setdefault(target, action["id"])
+        if target:
+            companions.setdefault(target, op_id)
     return companions
+
+
+def _fail(message: str) -> None:
+    sys.exit(f"gen_catalog: {message}")
 
 
 def generate() -> str:
     """Build the catalog document and return it as the exact text to write."""
     for path in (ACTIONS, OPENAPI):
         if not path.is_file():
-            sys.exit(
-                f"gen_catalog: {path.relative_to(ROOT.parent)} is missing; run from a checkout with ../shared beside it"
+            _fail(
+                f"{path.relative_to(ROOT)} is missing; restore it with "
+                f"`git checkout -- {path.relative_to(ROOT)}` (see tools/vendor/README.md)"
             )
-    seeds = json.loads(ACTIONS.read_text(encoding="utf-8"))
+    core = {a["id"]: a for a in json.loads(ACTIONS.read_text(encoding="utf-8"))["actions"]}
     spec = json.loads(OPENAPI.read_text(encoding="utf-8"))
     annotations = json.loads(ANNOTATIONS.read_text(encoding="utf-8"))
     resolver = Resolver(spec)
     ops = index_operations(spec)
+    companions = find_companions(ops, set(core))
 
-    actions = seeds["actions"]
-    companions = find_companions(actions, ops)
-    rows: list[tuple[dict[str, Any], str | None]] = [(a, None) for a in actions]
-    by_id = {a["id"]: a for a in actions}
-    for companion_id, parent in sorted(companions.items()):
-        rows.append(
-            (
-                {
-                    "id": companion_id,
-                    "n": None,
-                    "category": by_id[parent]["category"],
-                    "kind": "read",
-                },
-                parent,
-            )
-        )
-
-    missing = [a["id"] for a, _ in rows if a["id"] not in annotations]
+    absent = sorted(set(core) - set(ops))
+    if absent:
+        _fail(f"core actions missing from the OpenAPI document: {', '.join(absent)}")
+    missing = [oid for oid in ops if oid not in annotations]
     if missing:
-        sys.exit(
-            f"gen_catalog: tools/catalog/annotations.json lacks a summary for: {', '.join(missing)}"
-        )
-    unknown = sorted(set(annotations) - {a["id"] for a, _ in rows})
+        _fail(f"tools/catalog/annotations.json lacks a summary for: {', '.join(missing)}")
+    unknown = sorted(set(annotations) - set(ops))
     if unknown:
-        sys.exit(
-            f"gen_catalog: tools/catalog/annotations.json names unknown ids: {', '.join(unknown)}"
-        )
+        _fail(f"tools/catalog/annotations.json names unknown ids: {', '.join(unknown)}")
 
+    # Core actions first in spec order (their n), then the rest in document order.
+    order = list(core) + [oid for oid in ops if oid not in core]
     out_actions = []
-    for action, parent in rows:
-        method, path, op = ops[action["id"]]
-        if parent is None and (method, path) != (action["method"], action["path"]):
-            sys.exit(
-                f"gen_catalog: {action['id']} is {method} {path} in the OpenAPI document, not {action['method']} {action['path']}"
-            )
-        note = annotations[action["id"]]
+    for op_id in order:
+        method, path, op = ops[op_id]
+        row = core.get(op_id)
+        kind = derive_kind(method, path)
+        tags = op.get("tags") or ["Other"]
+        if row is not None:
+            if (method, path) != (row["method"], row["path"]):
+                _fail(
+                    f"{op_id} is {method} {path} in the OpenAPI document, not {row['method']} {row['path']}"
+                )
+            if (row["kind"], row["category"]) != (kind, tags[0]):
+                _fail(
+                    f"{op_id}: the spec says {row['kind']}/{row['category']}, the rule gives "
+                    f"{kind}/{tags[0]}; fix derive_kind() or the spec"
+                )
+        note = annotations[op_id]
+        parent = companions.get(op_id)
         record = build_record(
-            action["id"],
+            op_id,
             method,
             path,
             op,
             resolver,
-            category=action["category"],
-            kind=action["kind"],
+            category=tags[0],
+            kind=kind,
             summary=note["summary"],
             keywords=note["keywords"],
-            n=action.get("n"),
+            n=row.get("n") if row else None,
             companion_of=parent,
         )
+        record["core"] = row is not None
         out_actions.append(record)
 
     document = {
         "_generated": (
-            "GENERATED by tools/gen_catalog.py from ../shared/spec/actions.json, "
-            "../shared/klaviyo/openapi-stable.json and tools/catalog/annotations.json. Do not edit: "
+            "GENERATED by tools/gen_catalog.py from tools/vendor/spec/actions.json, "
+            "tools/vendor/klaviyo/openapi-stable.json and tools/catalog/annotations.json. Do not edit: "
             "change an input and run `make catalog`."
         ),
         "revision": spec["info"]["version"],

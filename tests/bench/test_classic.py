@@ -7,14 +7,21 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from codemode.bench._classic import build_classic_server, input_schema, tool_definitions
+from codemode.bench._classic import (
+    build_classic_server,
+    classic_actions,
+    input_schema,
+    tool_definitions,
+)
 from codemode.catalog import load_catalog
 
 
-def test_every_catalog_action_becomes_one_tool_with_its_summary() -> None:
+def test_every_core_action_and_its_job_reads_become_one_tool_with_its_summary() -> None:
     catalog = load_catalog()
     tools = tool_definitions(catalog)
-    assert [t.name for t in tools] == list(catalog)
+    assert [t.name for t in tools] == [a.id for a in classic_actions(catalog)]
+    assert {a.id for a in catalog.core()} <= {t.name for t in tools}
+    assert len(tools) == 162 + 12  # the core actions and the job reads they start
     assert all(t.description == catalog[t.name].summary for t in tools)
 
 
@@ -45,7 +52,7 @@ async def test_calls_return_the_raw_document_as_text_and_errors_as_results() -> 
 
     async with Client(build_classic_server(call)) as client:
         listed = await client.list_tools()
-        assert len(listed.tools) == len(load_catalog())
+        assert len(listed.tools) == len(classic_actions(load_catalog()))
         ok = await client.call_tool("get_profile", {"id": "P1"})
         assert ok.content[0].text == '{"data":{"type":"profile","id":"P1"}}'  # type: ignore[union-attr]
         assert ok.structured_content == {"data": {"type": "profile", "id": "P1"}}

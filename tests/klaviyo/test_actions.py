@@ -1,7 +1,7 @@
 """Every catalog action sends the right method, path, query string and body.
 
 The request goes through ``httpx.MockTransport``; the catalog is the reference for the wire form, and
-(when ../shared is present) Klaviyo's OpenAPI document checks the path, the query parameter names and
+the vendored OpenAPI document (tools/vendor/klaviyo/) checks the path, the query parameter names and
 the body (jsonschema, with ``$ref``s resolved through a ``referencing`` registry).
 """
 
@@ -20,7 +20,7 @@ from referencing.jsonschema import DRAFT4
 
 from codemode.catalog import Action, load_catalog
 from codemode.klaviyo import Klaviyo
-from tests._shared import shared_dir
+from tests._shared import openapi
 from tests.klaviyo._inputs import full_body, optional_query, path_values, plain_form, required_query
 
 from .conftest import KEY
@@ -107,9 +107,7 @@ def test_action_sends_catalog_method_path_query_and_body(action_id: str, form: s
 
 @cache
 def _openapi() -> tuple[dict[str, Any], Registry[Any]]:
-    spec = json.loads(
-        (shared_dir() / "klaviyo" / "openapi-stable.json").read_text(encoding="utf-8")
-    )
+    spec = openapi()
     resource = Resource.from_contents(spec, default_specification=DRAFT4)
     return spec, Registry().with_resource(OPENAPI_URI, resource)
 

@@ -8,13 +8,12 @@ from pathlib import Path
 from codemode.bench.search import evaluate, load_dev_queries
 from codemode.catalog import Catalog
 from codemode.search import SearchIndex
-from tests._shared import shared_dir
 
 PARAPHRASES = Path(__file__).with_name("paraphrases.jsonl")
 
 
 def test_dev_queries_meet_the_top1_and_top5_targets(index: SearchIndex, catalog: Catalog) -> None:
-    queries = load_dev_queries(shared_dir())
+    queries = load_dev_queries()
     by_n = {a.n: a.id for a in catalog.values() if a.n is not None}
     result = evaluate(index.rank, queries, by_n)
     assert result["n"] == 288

@@ -13,9 +13,9 @@ from codemode.search import SearchHit, SearchIndex, Weights, render_hits
 def test_every_action_is_reachable_by_its_own_summary_in_the_top_3(
     index: SearchIndex, catalog: Catalog
 ) -> None:
-    misses = {a.id: [h.id for h in index.search(a.summary, limit=3)] for a in catalog.builtin()}
+    misses = {a.id: [h.id for h in index.search(a.summary, limit=3)] for a in catalog.core()}
     misses = {k: v for k, v in misses.items() if k not in v}
-    assert len(catalog.builtin()) == 162
+    assert len(catalog.core()) == 162
     assert not misses, misses
 
 

@@ -7,7 +7,6 @@ accept the same object), so a correct document would match several and fail ``on
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
@@ -15,7 +14,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests._shared import shared_dir
+from tests._shared import openapi
 
 URI = "urn:klaviyo:openapi"
 
@@ -51,7 +50,7 @@ def _convert(node: Any) -> Any:
 
 @cache
 def _registry() -> Registry:
-    doc = json.loads((shared_dir() / "klaviyo" / "openapi-stable.json").read_text(encoding="utf-8"))
+    doc = openapi()
     converted = {"components": _convert(doc["components"])}
     return Registry().with_resource(
         URI, Resource.from_contents(converted, default_specification=DRAFT202012)

@@ -14,9 +14,10 @@ from codemode.catalog import load_catalog
 from codemode.simulator import MEDIA_TYPE, SimConfig, create_app
 from tests.simulator._openapi import problems
 from tests.simulator._recipes import World, call_for
+from tests.simulator._scope import simulated
 from tests.simulator.conftest import NOW, make_client
 
-ACTIONS = list(load_catalog().values())
+ACTIONS = simulated(load_catalog())
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ from codemode.catalog import Action, load_catalog
 from codemode.simulator import DEMO_COMPANY_ID, SimConfig, create_app
 from tests.simulator._openapi import error_validator
 from tests.simulator._recipes import World, call_for
+from tests.simulator._scope import in_scope, simulated
 from tests.simulator.conftest import HEADERS, NOW, make_client
 
 CATALOG = load_catalog()
-GROUPS = sorted(CATALOG.groups)
+GROUPS = sorted({a.group for a in simulated(CATALOG)})
 
 
 class Clock:
@@ -57,7 +58,9 @@ def _assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 def _first(group: str, predicate: Any) -> Action | None:
-    return next((a for a in CATALOG.groups[group] if a.source == "builtin" and predicate(a)), None)
+    return next(
+        (a for a in CATALOG.groups[group] if a.core and in_scope(a, CATALOG) and predicate(a)), None
+    )
 
 
 def _request(client: httpx.Client, world: World, action: Action, **headers: str) -> httpx.Response:
@@ -73,7 +76,7 @@ def _request(client: httpx.Client, world: World, action: Action, **headers: str)
 
 def _read(group: str) -> Action:
     action = _first(group, lambda a: a.kind == "read" and "{" not in a.path and a.method == "GET")
-    return action or next(a for a in CATALOG.groups[group] if a.source == "builtin")
+    return action or next(a for a in CATALOG.groups[group] if a.core and in_scope(a, CATALOG))
 
 
 @pytest.mark.parametrize("group", GROUPS)
@@ -209,7 +212,7 @@ def test_every_category_throttles_past_its_burst_with_429_and_retry_after(
     reads = [
         a
         for a in CATALOG.groups[group]
-        if a.source == "builtin" and a.kind in ("read", "client") and a.method == "GET"
+        if a.core and in_scope(a, CATALOG) and a.kind in ("read", "client") and a.method == "GET"
     ]
     action = min(reads or [_read(group)], key=lambda a: a.rate_limit["burst"])
     world = World(err_app)

@@ -15,10 +15,11 @@ from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
 from codemode.simulator.transport import SimTransport
 from tests.simulator._openapi import problems
 from tests.simulator._recipes import World, call_for
+from tests.simulator._scope import simulated
 from tests.simulator.conftest import NOW
 
 klaviyo = pytest.importorskip("codemode.klaviyo")
-ACTIONS = list(load_catalog().values())
+ACTIONS = simulated(load_catalog())
 
 
 @pytest.fixture(scope="module")

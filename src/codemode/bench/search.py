@@ -30,21 +30,27 @@ __all__ = ["evaluate", "load_dev_queries", "run", "shared_dir"]
 Ranker = Callable[[str], list[str]]
 
 
+REPO = Path(__file__).resolve().parents[3]
+DEV_QUERIES = REPO / "tests" / "data" / "search" / "dev_queries.jsonl"
+
+
 def shared_dir() -> Path:
-    """``../shared`` beside the repository (the dev queries and the spec live there)."""
-    return Path(__file__).resolve().parents[3].parent / "shared"
+    """``../shared`` beside the repository: only the optional seed-text baseline reads it."""
+    return REPO.parent / "shared"
 
 
-def load_dev_queries(root: Path | None = None) -> list[dict[str, Any]]:
-    """The dev queries, each with its line index (``i``) for the A/B split.
+def load_dev_queries(path: Path | None = None) -> list[dict[str, Any]]:
+    """The dev queries (vendored in ``tests/data/search/``), each with its line index (``i``).
 
     Raises:
-        ConfigError: ../shared is not beside the checkout.
+        ConfigError: the file is missing (an installed package has no ``tests/``: run the
+            benchmark from a checkout).
     """
-    path = (root or shared_dir()) / "data" / "search" / "dev_queries.jsonl"
+    path = path or DEV_QUERIES
     if not path.is_file():
         raise ConfigError(
-            f"{path} not found: the search benchmark needs ../shared beside the checkout"
+            f"{path.name} not found: the search benchmark reads tests/data/search/ of a checkout; "
+            "run it from the repository (`make bench`)"
         )
     lines = path.read_text(encoding="utf-8").splitlines()
     return [dict(json.loads(line), i=i) for i, line in enumerate(lines) if line.strip()]
@@ -126,7 +132,7 @@ def _seed_texts(catalog: Catalog) -> tuple[list[str], list[str]] | None:
     if not path.is_file():
         return None
     seeds = {a["id"]: a["seed"] for a in json.loads(path.read_text(encoding="utf-8"))["actions"]}
-    ids = [a.id for a in catalog.builtin() if a.id in seeds]
+    ids = [a.id for a in catalog.core() if a.id in seeds]
     return ids, [seeds[i] for i in ids]
 
 
@@ -165,10 +171,10 @@ def _signature_sizes(catalog: Catalog) -> dict[str, Any]:
 
 
 def _reachability(index: SearchIndex, catalog: Catalog) -> dict[str, Any]:
-    misses = [a.id for a in catalog.builtin() if a.id not in index.rank(a.summary)[:3]]
+    misses = [a.id for a in catalog.core() if a.id not in index.rank(a.summary)[:3]]
     return {
-        "actions": len(catalog.builtin()),
-        "summary_in_top3": len(catalog.builtin()) - len(misses),
+        "actions": len(catalog.core()),
+        "summary_in_top3": len(catalog.core()) - len(misses),
         "misses": misses,
     }
 
@@ -206,7 +212,12 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     seeds = _seed_texts(catalog)
     if seeds:
         baselines["bm25 seeds (README floor)"] = seeds
-    builtin = catalog.builtin()
+    else:
+        console.print(
+            "[dim]bm25 seeds baseline left out: the listing's seed sentences live in "
+            "../shared/spec/actions.json, which is not beside this checkout[/dim]"
+        )
+    builtin = catalog.core()
     baselines["bm25 summaries only"] = (
         [a.id for a in builtin],
         [a.summary for a in builtin],

@@ -289,7 +289,7 @@ def _classic_info() -> dict[str, Any]:
         model_view(t.model_dump(mode="json", by_alias=True, exclude_none=True))
         for t in tool_definitions(catalog)
     ]
-    builtin = [v for v in views if catalog[v["name"]].source == "builtin"]
+    builtin = [v for v in views if catalog[v["name"]].core]
     return {
         "tools": len(views),
         "definition_tokens": _tokens.count_json(views),

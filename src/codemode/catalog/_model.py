@@ -110,6 +110,7 @@ class Action:
     body: Body | None
     response: Response
     companion_of: str | None = None
+    core: bool = False
     source: Source = "builtin"
     revision: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -186,6 +187,7 @@ class Action:
                 schema=response.get("schema"),
             ),
             companion_of=raw.get("companion_of"),
+            core=bool(raw.get("core", False)),
             source=source or ("companion" if raw.get("companion_of") else "builtin"),
             revision=raw.get("revision"),
         )
@@ -226,8 +228,12 @@ class Catalog(Mapping[str, Action]):
         return self._groups
 
     def builtin(self) -> list[Action]:
-        """The 162 actions of the product listing (no companions or extensions)."""
+        """The shipped operations of Klaviyo's OpenAPI document, less companions and extensions."""
         return [a for a in self._actions.values() if a.source == "builtin"]
+
+    def core(self) -> list[Action]:
+        """The 162 core actions of the product's spec, in spec order (``n``)."""
+        return [a for a in self._actions.values() if a.core]
 
     def resolve(self, name: str) -> Action:
         """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``).

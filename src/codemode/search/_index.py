@@ -85,6 +85,9 @@ class Weights:
         fuzzy_cutoff: least rapidfuzz ratio for a typo repair.
         typos: whether unknown words are repaired at all.
         typo: weight of a repaired word relative to a word as typed.
+        core: prior for the 162 core actions of the spec (what most tasks need), so a niche
+            operation that shares every word with a core one (a relationship or job listing)
+            ranks just behind it.
     """
 
     k1: float = 0.9
@@ -124,6 +127,7 @@ class Weights:
     fuzzy_cutoff: float = 82.0
     typos: bool = True
     typo: float = 0.7
+    core: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +271,7 @@ class SearchIndex:
         self._group_owner = np.array(owners, dtype=np.int64)
         self._group_share = np.array(shares)
         self._groups_of = {t: np.array(g, dtype=np.int64) for t, g in by_term.items()}
+        self._core = np.array([1.0 if a.core else 0.0 for a in self.actions])
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
             for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -347,6 +352,8 @@ class SearchIndex:
                     self._group_owner[groups], weights=self._group_share[groups], minlength=n
                 )
                 intent = intent + w.coverage * covered
+        if w.core:
+            intent = intent + w.core * self._core
         exact = np.zeros(n)
         for ident in parsed.ids:
             exact[self._position[ident]] += w.exact_id

@@ -12,7 +12,15 @@ from codemode.klaviyo._generated.accounts import AccountsResource, AsyncAccounts
 from codemode.klaviyo._generated.campaigns import AsyncCampaignsResource, CampaignsResource
 from codemode.klaviyo._generated.catalogs import AsyncCatalogsResource, CatalogsResource
 from codemode.klaviyo._generated.client import AsyncClientResource, ClientResource
+from codemode.klaviyo._generated.conversations import (
+    AsyncConversationsResource,
+    ConversationsResource,
+)
 from codemode.klaviyo._generated.coupons import AsyncCouponsResource, CouponsResource
+from codemode.klaviyo._generated.custom_objects import (
+    AsyncCustomObjectsResource,
+    CustomObjectsResource,
+)
 from codemode.klaviyo._generated.data_privacy import AsyncDataPrivacyResource, DataPrivacyResource
 from codemode.klaviyo._generated.events import AsyncEventsResource, EventsResource
 from codemode.klaviyo._generated.flows import AsyncFlowsResource, FlowsResource
@@ -22,9 +30,15 @@ from codemode.klaviyo._generated.lists import AsyncListsResource, ListsResource
 from codemode.klaviyo._generated.metrics import AsyncMetricsResource, MetricsResource
 from codemode.klaviyo._generated.profiles import AsyncProfilesResource, ProfilesResource
 from codemode.klaviyo._generated.reporting import AsyncReportingResource, ReportingResource
+from codemode.klaviyo._generated.reviews import AsyncReviewsResource, ReviewsResource
 from codemode.klaviyo._generated.segments import AsyncSegmentsResource, SegmentsResource
 from codemode.klaviyo._generated.tags import AsyncTagsResource, TagsResource
 from codemode.klaviyo._generated.templates import AsyncTemplatesResource, TemplatesResource
+from codemode.klaviyo._generated.tracking_settings import (
+    AsyncTrackingSettingsResource,
+    TrackingSettingsResource,
+)
+from codemode.klaviyo._generated.web_feeds import AsyncWebFeedsResource, WebFeedsResource
 from codemode.klaviyo._generated.webhooks import AsyncWebhooksResource, WebhooksResource
 
 if TYPE_CHECKING:
@@ -52,6 +66,11 @@ GROUPS = {
     "lists": ListsResource,
     "reporting": ReportingResource,
     "data_privacy": DataPrivacyResource,
+    "conversations": ConversationsResource,
+    "custom_objects": CustomObjectsResource,
+    "reviews": ReviewsResource,
+    "tracking_settings": TrackingSettingsResource,
+    "web_feeds": WebFeedsResource,
 }
 ASYNC_GROUPS = {
     "accounts": AsyncAccountsResource,
@@ -72,6 +91,11 @@ ASYNC_GROUPS = {
     "lists": AsyncListsResource,
     "reporting": AsyncReportingResource,
     "data_privacy": AsyncDataPrivacyResource,
+    "conversations": AsyncConversationsResource,
+    "custom_objects": AsyncCustomObjectsResource,
+    "reviews": AsyncReviewsResource,
+    "tracking_settings": AsyncTrackingSettingsResource,
+    "web_feeds": AsyncWebFeedsResource,
 }
 
 
@@ -175,6 +199,31 @@ class SyncGroups:
         """klaviyo.data_privacy."""
         return DataPrivacyResource(self)
 
+    @cached_property
+    def conversations(self) -> ConversationsResource:
+        """klaviyo.conversations."""
+        return ConversationsResource(self)
+
+    @cached_property
+    def custom_objects(self) -> CustomObjectsResource:
+        """klaviyo.custom_objects."""
+        return CustomObjectsResource(self)
+
+    @cached_property
+    def reviews(self) -> ReviewsResource:
+        """klaviyo.reviews."""
+        return ReviewsResource(self)
+
+    @cached_property
+    def tracking_settings(self) -> TrackingSettingsResource:
+        """klaviyo.tracking_settings."""
+        return TrackingSettingsResource(self)
+
+    @cached_property
+    def web_feeds(self) -> WebFeedsResource:
+        """klaviyo.web_feeds."""
+        return WebFeedsResource(self)
+
 
 class AsyncGroups:
     """One attribute per resource group (async client)."""
@@ -275,3 +324,28 @@ class AsyncGroups:
     def data_privacy(self) -> AsyncDataPrivacyResource:
         """klaviyo.data_privacy."""
         return AsyncDataPrivacyResource(self)
+
+    @cached_property
+    def conversations(self) -> AsyncConversationsResource:
+        """klaviyo.conversations."""
+        return AsyncConversationsResource(self)
+
+    @cached_property
+    def custom_objects(self) -> AsyncCustomObjectsResource:
+        """klaviyo.custom_objects."""
+        return AsyncCustomObjectsResource(self)
+
+    @cached_property
+    def reviews(self) -> AsyncReviewsResource:
+        """klaviyo.reviews."""
+        return AsyncReviewsResource(self)
+
+    @cached_property
+    def tracking_settings(self) -> AsyncTrackingSettingsResource:
+        """klaviyo.tracking_settings."""
+        return AsyncTrackingSettingsResource(self)
+
+    @cached_property
+    def web_feeds(self) -> AsyncWebFeedsResource:
+        """klaviyo.web_feeds."""
+        return AsyncWebFeedsResource(self)

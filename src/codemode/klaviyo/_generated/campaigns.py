@@ -16,7 +16,7 @@ __all__ = ["AsyncCampaignsResource", "CampaignsResource"]
 
 
 class CampaignsResource(SyncResource):
-    """klaviyo.campaigns: 15 actions (sync)."""
+    """klaviyo.campaigns: 26 actions (sync)."""
 
     _group = "campaigns"
 
@@ -363,9 +363,175 @@ class CampaignsResource(SyncResource):
         """
         return self._call("get_campaign_send_job", id=id, fields=fields)
 
+    def get_campaign_recipient_estimation_job(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll a recipient-count estimation job by campaign id: status of the refresh started by refresh_campaign_recipient_estimation.
+
+        GET /api/campaign-recipient-estimation-jobs/{id} (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'campaign-recipient-estimation-job': [...]}. campaign-recipient-estimation-job: id, status.
+
+        Returns:
+            Result whose .data is one CampaignRecipientEstimationJobRecord.
+        """
+        return self._call("get_campaign_recipient_estimation_job", id=id, fields=fields)
+
+    def refresh_campaign_recipient_estimation(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Start an async job (202) that recounts a draft campaign's audience; poll the job, then read the new recipient estimate.
+
+        POST /api/campaign-recipient-estimation-jobs (write; scopes: campaigns:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'campaign-recipient-estimation-job': [...]}. campaign-recipient-estimation-job: id, status.
+            id: (required) the id sent as data.id: the resource this request acts on.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one CampaignRecipientEstimationJobRecord (an async job: poll its status).
+        """
+        return self._call("refresh_campaign_recipient_estimation", fields=fields, id=id, body=body)
+
+    def get_campaign_for_campaign_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full parent campaign of one campaign message (name, status, audiences, send strategy).
+
+        GET /api/campaign-messages/{id}/campaign (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
+
+        Returns:
+            Result whose .data is one CampaignRecord.
+        """
+        return self._call("get_campaign_for_campaign_message", id=id, fields=fields)
+
+    def get_campaign_id_for_campaign_message(self, id: str) -> Result:
+        """Return only the id of the campaign that a campaign message belongs to (relationship link, no attributes).
+
+        GET /api/campaign-messages/{id}/relationships/campaign (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one CampaignRecord.
+        """
+        return self._call("get_campaign_id_for_campaign_message", id=id)
+
+    def get_template_for_campaign_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full email template (HTML, text, editor type) assigned to one campaign message.
+
+        GET /api/campaign-messages/{id}/template (read; scopes: campaigns:read, templates:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return self._call("get_template_for_campaign_message", id=id, fields=fields)
+
+    def get_template_id_for_campaign_message(self, id: str) -> Result:
+        """Return only the template id assigned to a campaign message (relationship link, no HTML).
+
+        GET /api/campaign-messages/{id}/relationships/template (read; scopes: campaigns:read, templates:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return self._call("get_template_id_for_campaign_message", id=id)
+
+    def get_image_for_campaign_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full image record (URL, format, size) attached to a campaign message, such as a push or SMS image.
+
+        GET /api/campaign-messages/{id}/image (read; scopes: campaigns:read, images:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
+
+        Returns:
+            Result whose .data is one ImageRecord.
+        """
+        return self._call("get_image_for_campaign_message", id=id, fields=fields)
+
+    def get_image_id_for_campaign_message(self, id: str) -> Result:
+        """Return only the image id attached to a campaign message (relationship link).
+
+        GET /api/campaign-messages/{id}/relationships/image (read; scopes: campaigns:read, images:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ImageRecord.
+        """
+        return self._call("get_image_id_for_campaign_message", id=id)
+
+    def update_image_for_campaign_message(
+        self, id: str, *, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Attach or swap the image of a campaign message by pointing its image relationship at another image id.
+
+        PATCH /api/campaign-messages/{id}/relationships/image (write; scopes: campaigns:write, images:read).
+
+        Args:
+            id: (required) the resource id.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("update_image_for_campaign_message", id=id, body=body)
+
+    def get_tag_ids_for_campaign(self, id: str) -> Result:
+        """Return only the ids of the tags on one campaign (relationship link; no tag names).
+
+        GET /api/campaigns/{id}/relationships/tags (read; scopes: campaigns:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return self._call("get_tag_ids_for_campaign", id=id)
+
+    def get_message_ids_for_campaign(self, id: str) -> Result:
+        """Return only the ids of a campaign's messages (relationship link); use get_messages_for_campaign for their content.
+
+        GET /api/campaigns/{id}/relationships/campaign-messages (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of CampaignMessageRecord.
+        """
+        return self._call("get_message_ids_for_campaign", id=id)
+
 
 class AsyncCampaignsResource(AsyncResource):
-    """klaviyo.campaigns: 15 actions (async)."""
+    """klaviyo.campaigns: 26 actions (async)."""
 
     _group = "campaigns"
 
@@ -713,3 +879,171 @@ class AsyncCampaignsResource(AsyncResource):
             Result whose .data is one CampaignSendJobRecord.
         """
         return await self._call("get_campaign_send_job", id=id, fields=fields)
+
+    async def get_campaign_recipient_estimation_job(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll a recipient-count estimation job by campaign id: status of the refresh started by refresh_campaign_recipient_estimation.
+
+        GET /api/campaign-recipient-estimation-jobs/{id} (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'campaign-recipient-estimation-job': [...]}. campaign-recipient-estimation-job: id, status.
+
+        Returns:
+            Result whose .data is one CampaignRecipientEstimationJobRecord.
+        """
+        return await self._call("get_campaign_recipient_estimation_job", id=id, fields=fields)
+
+    async def refresh_campaign_recipient_estimation(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Start an async job (202) that recounts a draft campaign's audience; poll the job, then read the new recipient estimate.
+
+        POST /api/campaign-recipient-estimation-jobs (write; scopes: campaigns:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'campaign-recipient-estimation-job': [...]}. campaign-recipient-estimation-job: id, status.
+            id: (required) the id sent as data.id: the resource this request acts on.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one CampaignRecipientEstimationJobRecord (an async job: poll its status).
+        """
+        return await self._call(
+            "refresh_campaign_recipient_estimation", fields=fields, id=id, body=body
+        )
+
+    async def get_campaign_for_campaign_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full parent campaign of one campaign message (name, status, audiences, send strategy).
+
+        GET /api/campaign-messages/{id}/campaign (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'campaign': [...]}. campaign: archived, audiences, created_at, id, name, scheduled_at, send_options, send_strategy, send_time, status, tracking_options, updated_at.
+
+        Returns:
+            Result whose .data is one CampaignRecord.
+        """
+        return await self._call("get_campaign_for_campaign_message", id=id, fields=fields)
+
+    async def get_campaign_id_for_campaign_message(self, id: str) -> Result:
+        """Return only the id of the campaign that a campaign message belongs to (relationship link, no attributes).
+
+        GET /api/campaign-messages/{id}/relationships/campaign (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one CampaignRecord.
+        """
+        return await self._call("get_campaign_id_for_campaign_message", id=id)
+
+    async def get_template_for_campaign_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full email template (HTML, text, editor type) assigned to one campaign message.
+
+        GET /api/campaign-messages/{id}/template (read; scopes: campaigns:read, templates:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return await self._call("get_template_for_campaign_message", id=id, fields=fields)
+
+    async def get_template_id_for_campaign_message(self, id: str) -> Result:
+        """Return only the template id assigned to a campaign message (relationship link, no HTML).
+
+        GET /api/campaign-messages/{id}/relationships/template (read; scopes: campaigns:read, templates:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return await self._call("get_template_id_for_campaign_message", id=id)
+
+    async def get_image_for_campaign_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full image record (URL, format, size) attached to a campaign message, such as a push or SMS image.
+
+        GET /api/campaign-messages/{id}/image (read; scopes: campaigns:read, images:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
+
+        Returns:
+            Result whose .data is one ImageRecord.
+        """
+        return await self._call("get_image_for_campaign_message", id=id, fields=fields)
+
+    async def get_image_id_for_campaign_message(self, id: str) -> Result:
+        """Return only the image id attached to a campaign message (relationship link).
+
+        GET /api/campaign-messages/{id}/relationships/image (read; scopes: campaigns:read, images:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ImageRecord.
+        """
+        return await self._call("get_image_id_for_campaign_message", id=id)
+
+    async def update_image_for_campaign_message(
+        self, id: str, *, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Attach or swap the image of a campaign message by pointing its image relationship at another image id.
+
+        PATCH /api/campaign-messages/{id}/relationships/image (write; scopes: campaigns:write, images:read).
+
+        Args:
+            id: (required) the resource id.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("update_image_for_campaign_message", id=id, body=body)
+
+    async def get_tag_ids_for_campaign(self, id: str) -> Result:
+        """Return only the ids of the tags on one campaign (relationship link; no tag names).
+
+        GET /api/campaigns/{id}/relationships/tags (read; scopes: campaigns:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return await self._call("get_tag_ids_for_campaign", id=id)
+
+    async def get_message_ids_for_campaign(self, id: str) -> Result:
+        """Return only the ids of a campaign's messages (relationship link); use get_messages_for_campaign for their content.
+
+        GET /api/campaigns/{id}/relationships/campaign-messages (read; scopes: campaigns:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of CampaignMessageRecord.
+        """
+        return await self._call("get_message_ids_for_campaign", id=id)

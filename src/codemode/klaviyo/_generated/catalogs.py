@@ -16,7 +16,7 @@ __all__ = ["AsyncCatalogsResource", "CatalogsResource"]
 
 
 class CatalogsResource(SyncResource):
-    """klaviyo.catalogs: 38 actions (sync)."""
+    """klaviyo.catalogs: 55 actions (sync)."""
 
     _group = "catalogs"
 
@@ -688,6 +688,32 @@ class CatalogsResource(SyncResource):
             "bulk_delete_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
+    def get_bulk_create_catalog_items_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog item bulk-create jobs with their status and counts; filter by status.
+
+        GET /api/catalog-item-bulk-create-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogItemBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_create_catalog_items_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
     def get_bulk_create_catalog_items_job(
         self,
         job_id: str,
@@ -711,27 +737,118 @@ class CatalogsResource(SyncResource):
             "get_bulk_create_catalog_items_job", job_id=job_id, fields=fields, include=include
         )
 
-    def get_bulk_create_categories_job(
+    def get_bulk_update_catalog_items_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog item bulk-update jobs with status and counts; filter by status.
+
+        GET /api/catalog-item-bulk-update-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogItemBulkUpdateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_update_catalog_items_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_bulk_update_catalog_items_job(
         self,
         job_id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        include: Sequence[Literal["categories"]] | str | None = None,
+        include: Sequence[Literal["items"]] | str | None = None,
     ) -> Result:
-        """Poll a bulk create catalog categories job: status, counts, errors; can include the created categories.
+        """Poll a bulk update catalog items job: status, counts, errors; can include the updated items.
 
-        GET /api/catalog-category-bulk-create-jobs/{job_id} (read; scopes: catalogs:read).
+        GET /api/catalog-item-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included.
 
         Returns:
-            Result whose .data is one CatalogCategoryBulkCreateJobRecord.
+            Result whose .data is one CatalogItemBulkUpdateJobRecord.
         """
         return self._call(
-            "get_bulk_create_categories_job", job_id=job_id, fields=fields, include=include
+            "get_bulk_update_catalog_items_job", job_id=job_id, fields=fields, include=include
+        )
+
+    def get_bulk_delete_catalog_items_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog item bulk-delete jobs with status and counts; filter by status.
+
+        GET /api/catalog-item-bulk-delete-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogItemBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_delete_catalog_items_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_bulk_delete_catalog_items_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll a bulk delete catalog items job: status, completed and failed counts, errors.
+
+        GET /api/catalog-item-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is one CatalogItemBulkDeleteJobRecord.
+        """
+        return self._call("get_bulk_delete_catalog_items_job", job_id=job_id, fields=fields)
+
+    def get_bulk_create_variants_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog variant bulk-create jobs (SKU, size, color imports) with status; filter by status.
+
+        GET /api/catalog-variant-bulk-create-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_create_variants_jobs", filter=filter, page_cursor=page_cursor, fields=fields
         )
 
     def get_bulk_create_variants_job(
@@ -757,98 +874,27 @@ class CatalogsResource(SyncResource):
             "get_bulk_create_variants_job", job_id=job_id, fields=fields, include=include
         )
 
-    def get_bulk_delete_catalog_items_job(
-        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
-    ) -> Result:
-        """Poll a bulk delete catalog items job: status, completed and failed counts, errors.
-
-        GET /api/catalog-item-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
-
-        Args:
-            job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-
-        Returns:
-            Result whose .data is one CatalogItemBulkDeleteJobRecord.
-        """
-        return self._call("get_bulk_delete_catalog_items_job", job_id=job_id, fields=fields)
-
-    def get_bulk_delete_categories_job(
-        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
-    ) -> Result:
-        """Poll a bulk delete catalog categories job: status, completed and failed counts, errors.
-
-        GET /api/catalog-category-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
-
-        Args:
-            job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-
-        Returns:
-            Result whose .data is one CatalogCategoryBulkDeleteJobRecord.
-        """
-        return self._call("get_bulk_delete_categories_job", job_id=job_id, fields=fields)
-
-    def get_bulk_delete_variants_job(
-        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
-    ) -> Result:
-        """Poll a bulk delete catalog variants job: status, completed and failed counts, errors.
-
-        GET /api/catalog-variant-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
-
-        Args:
-            job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-delete-job': [...]}. catalog-variant-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
-
-        Returns:
-            Result whose .data is one CatalogVariantBulkDeleteJobRecord.
-        """
-        return self._call("get_bulk_delete_variants_job", job_id=job_id, fields=fields)
-
-    def get_bulk_update_catalog_items_job(
+    def get_bulk_update_variants_jobs(
         self,
-        job_id: str,
         *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        include: Sequence[Literal["items"]] | str | None = None,
     ) -> Result:
-        """Poll a bulk update catalog items job: status, counts, errors; can include the updated items.
+        """List the account's catalog variant bulk-update jobs (inventory, price changes) with status; filter by status.
 
-        GET /api/catalog-item-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
+        GET /api/catalog-variant-bulk-update-jobs (read; scopes: catalogs:read).
 
         Args:
-            job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
-            include: related resources to add to result.included.
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
 
         Returns:
-            Result whose .data is one CatalogItemBulkUpdateJobRecord.
+            Result whose .data is a list of CatalogVariantBulkUpdateJobRecord. One page; iterate every page with result.all(max_items=...).
         """
         return self._call(
-            "get_bulk_update_catalog_items_job", job_id=job_id, fields=fields, include=include
-        )
-
-    def get_bulk_update_categories_job(
-        self,
-        job_id: str,
-        *,
-        fields: Mapping[str, Sequence[str] | str] | None = None,
-        include: Sequence[Literal["categories"]] | str | None = None,
-    ) -> Result:
-        """Poll a bulk update catalog categories job: status, counts, errors; can include the updated categories.
-
-        GET /api/catalog-category-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
-
-        Args:
-            job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
-            include: related resources to add to result.included.
-
-        Returns:
-            Result whose .data is one CatalogCategoryBulkUpdateJobRecord.
-        """
-        return self._call(
-            "get_bulk_update_categories_job", job_id=job_id, fields=fields, include=include
+            "get_bulk_update_variants_jobs", filter=filter, page_cursor=page_cursor, fields=fields
         )
 
     def get_bulk_update_variants_job(
@@ -874,9 +920,417 @@ class CatalogsResource(SyncResource):
             "get_bulk_update_variants_job", job_id=job_id, fields=fields, include=include
         )
 
+    def get_bulk_delete_variants_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog variant bulk-delete jobs with status and counts; filter by status.
+
+        GET /api/catalog-variant-bulk-delete-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-delete-job': [...]}. catalog-variant-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_delete_variants_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
+
+    def get_bulk_delete_variants_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll a bulk delete catalog variants job: status, completed and failed counts, errors.
+
+        GET /api/catalog-variant-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-delete-job': [...]}. catalog-variant-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is one CatalogVariantBulkDeleteJobRecord.
+        """
+        return self._call("get_bulk_delete_variants_job", job_id=job_id, fields=fields)
+
+    def get_bulk_create_categories_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog category bulk-create jobs with status and counts; filter by status.
+
+        GET /api/catalog-category-bulk-create-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_create_categories_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
+
+    def get_bulk_create_categories_job(
+        self,
+        job_id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["categories"]] | str | None = None,
+    ) -> Result:
+        """Poll a bulk create catalog categories job: status, counts, errors; can include the created categories.
+
+        GET /api/catalog-category-bulk-create-jobs/{job_id} (read; scopes: catalogs:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one CatalogCategoryBulkCreateJobRecord.
+        """
+        return self._call(
+            "get_bulk_create_categories_job", job_id=job_id, fields=fields, include=include
+        )
+
+    def get_bulk_update_categories_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog category bulk-update jobs with status and counts; filter by status.
+
+        GET /api/catalog-category-bulk-update-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryBulkUpdateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_update_categories_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
+
+    def get_bulk_update_categories_job(
+        self,
+        job_id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["categories"]] | str | None = None,
+    ) -> Result:
+        """Poll a bulk update catalog categories job: status, counts, errors; can include the updated categories.
+
+        GET /api/catalog-category-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one CatalogCategoryBulkUpdateJobRecord.
+        """
+        return self._call(
+            "get_bulk_update_categories_job", job_id=job_id, fields=fields, include=include
+        )
+
+    def get_bulk_delete_categories_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog category bulk-delete jobs with status and counts; filter by status.
+
+        GET /api/catalog-category-bulk-delete-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_delete_categories_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
+
+    def get_bulk_delete_categories_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll a bulk delete catalog categories job: status, completed and failed counts, errors.
+
+        GET /api/catalog-category-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is one CatalogCategoryBulkDeleteJobRecord.
+        """
+        return self._call("get_bulk_delete_categories_job", job_id=job_id, fields=fields)
+
+    def get_items_for_catalog_category(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["variants"]] | str | None = None,
+    ) -> Result:
+        """List the full catalog items (products with title, price, URL) filed under one catalog category.
+
+        GET /api/catalog-categories/{id}/items (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("category.id", ...); join with F.and_. Filterable: category.id (equals); ids (any); published (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is a list of CatalogItemRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_items_for_catalog_category",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+            include=include,
+        )
+
+    def get_item_ids_for_catalog_category(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the catalog items in one category (relationship link, paginated).
+
+        GET /api/catalog-categories/{id}/relationships/items (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("category.id", ...); join with F.and_. Filterable: category.id (equals); ids (any); published (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CatalogItemRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_item_ids_for_catalog_category",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def update_items_for_catalog_category(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Replace the whole item list of a catalog category with the given item ids (overwrites, unlike add).
+
+        PATCH /api/catalog-categories/{id}/relationships/items (write; scopes: catalogs:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("update_items_for_catalog_category", id=id, ids=ids, body=body)
+
+    def get_variants_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full variants (SKU, size, color, price, inventory) of one catalog item.
+
+        GET /api/catalog-items/{id}/variants (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_variants_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_variant_ids_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of one catalog item's variants (relationship link).
+
+        GET /api/catalog-items/{id}/relationships/variants (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_variant_ids_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def get_categories_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full catalog categories a catalog item is filed under (names, external ids).
+
+        GET /api/catalog-items/{id}/categories (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); name (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_categories_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_category_ids_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the categories a catalog item belongs to (relationship link).
+
+        GET /api/catalog-items/{id}/relationships/categories (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); name (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_category_ids_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def update_categories_for_catalog_item(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Replace the whole category list of a catalog item with the given category ids (overwrites, unlike add).
+
+        PATCH /api/catalog-items/{id}/relationships/categories (write; scopes: catalogs:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("update_categories_for_catalog_item", id=id, ids=ids, body=body)
+
 
 class AsyncCatalogsResource(AsyncResource):
-    """klaviyo.catalogs: 38 actions (async)."""
+    """klaviyo.catalogs: 55 actions (async)."""
 
     _group = "catalogs"
 
@@ -1548,6 +2002,32 @@ class AsyncCatalogsResource(AsyncResource):
             "bulk_delete_catalog_variants", fields=fields, attributes=attributes, body=body
         )
 
+    async def get_bulk_create_catalog_items_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog item bulk-create jobs with their status and counts; filter by status.
+
+        GET /api/catalog-item-bulk-create-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-create-job': [...]}. catalog-item-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogItemBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_create_catalog_items_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
     async def get_bulk_create_catalog_items_job(
         self,
         job_id: str,
@@ -1571,27 +2051,118 @@ class AsyncCatalogsResource(AsyncResource):
             "get_bulk_create_catalog_items_job", job_id=job_id, fields=fields, include=include
         )
 
-    async def get_bulk_create_categories_job(
+    async def get_bulk_update_catalog_items_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog item bulk-update jobs with status and counts; filter by status.
+
+        GET /api/catalog-item-bulk-update-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogItemBulkUpdateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_update_catalog_items_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_bulk_update_catalog_items_job(
         self,
         job_id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        include: Sequence[Literal["categories"]] | str | None = None,
+        include: Sequence[Literal["items"]] | str | None = None,
     ) -> Result:
-        """Poll a bulk create catalog categories job: status, counts, errors; can include the created categories.
+        """Poll a bulk update catalog items job: status, counts, errors; can include the updated items.
 
-        GET /api/catalog-category-bulk-create-jobs/{job_id} (read; scopes: catalogs:read).
+        GET /api/catalog-item-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
             include: related resources to add to result.included.
 
         Returns:
-            Result whose .data is one CatalogCategoryBulkCreateJobRecord.
+            Result whose .data is one CatalogItemBulkUpdateJobRecord.
         """
         return await self._call(
-            "get_bulk_create_categories_job", job_id=job_id, fields=fields, include=include
+            "get_bulk_update_catalog_items_job", job_id=job_id, fields=fields, include=include
+        )
+
+    async def get_bulk_delete_catalog_items_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog item bulk-delete jobs with status and counts; filter by status.
+
+        GET /api/catalog-item-bulk-delete-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogItemBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_delete_catalog_items_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_bulk_delete_catalog_items_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll a bulk delete catalog items job: status, completed and failed counts, errors.
+
+        GET /api/catalog-item-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is one CatalogItemBulkDeleteJobRecord.
+        """
+        return await self._call("get_bulk_delete_catalog_items_job", job_id=job_id, fields=fields)
+
+    async def get_bulk_create_variants_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog variant bulk-create jobs (SKU, size, color imports) with status; filter by status.
+
+        GET /api/catalog-variant-bulk-create-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-create-job': [...]}. catalog-variant-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_create_variants_jobs", filter=filter, page_cursor=page_cursor, fields=fields
         )
 
     async def get_bulk_create_variants_job(
@@ -1617,37 +2188,74 @@ class AsyncCatalogsResource(AsyncResource):
             "get_bulk_create_variants_job", job_id=job_id, fields=fields, include=include
         )
 
-    async def get_bulk_delete_catalog_items_job(
-        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    async def get_bulk_update_variants_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
     ) -> Result:
-        """Poll a bulk delete catalog items job: status, completed and failed counts, errors.
+        """List the account's catalog variant bulk-update jobs (inventory, price changes) with status; filter by status.
 
-        GET /api/catalog-item-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
+        GET /api/catalog-variant-bulk-update-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantBulkUpdateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_update_variants_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
+
+    async def get_bulk_update_variants_job(
+        self,
+        job_id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["variants"]] | str | None = None,
+    ) -> Result:
+        """Poll a bulk update catalog variants job (e.g. inventory sync): status, counts, errors; can include variants.
+
+        GET /api/catalog-variant-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-delete-job': [...]}. catalog-item-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
+            include: related resources to add to result.included.
 
         Returns:
-            Result whose .data is one CatalogItemBulkDeleteJobRecord.
+            Result whose .data is one CatalogVariantBulkUpdateJobRecord.
         """
-        return await self._call("get_bulk_delete_catalog_items_job", job_id=job_id, fields=fields)
+        return await self._call(
+            "get_bulk_update_variants_job", job_id=job_id, fields=fields, include=include
+        )
 
-    async def get_bulk_delete_categories_job(
-        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    async def get_bulk_delete_variants_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
     ) -> Result:
-        """Poll a bulk delete catalog categories job: status, completed and failed counts, errors.
+        """List the account's catalog variant bulk-delete jobs with status and counts; filter by status.
 
-        GET /api/catalog-category-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
+        GET /api/catalog-variant-bulk-delete-jobs (read; scopes: catalogs:read).
 
         Args:
-            job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-delete-job': [...]}. catalog-variant-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
 
         Returns:
-            Result whose .data is one CatalogCategoryBulkDeleteJobRecord.
+            Result whose .data is a list of CatalogVariantBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
         """
-        return await self._call("get_bulk_delete_categories_job", job_id=job_id, fields=fields)
+        return await self._call(
+            "get_bulk_delete_variants_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
 
     async def get_bulk_delete_variants_job(
         self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
@@ -1665,27 +2273,73 @@ class AsyncCatalogsResource(AsyncResource):
         """
         return await self._call("get_bulk_delete_variants_job", job_id=job_id, fields=fields)
 
-    async def get_bulk_update_catalog_items_job(
+    async def get_bulk_create_categories_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog category bulk-create jobs with status and counts; filter by status.
+
+        GET /api/catalog-category-bulk-create-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_create_categories_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
+
+    async def get_bulk_create_categories_job(
         self,
         job_id: str,
         *,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        include: Sequence[Literal["items"]] | str | None = None,
+        include: Sequence[Literal["categories"]] | str | None = None,
     ) -> Result:
-        """Poll a bulk update catalog items job: status, counts, errors; can include the updated items.
+        """Poll a bulk create catalog categories job: status, counts, errors; can include the created categories.
 
-        GET /api/catalog-item-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
+        GET /api/catalog-category-bulk-create-jobs/{job_id} (read; scopes: catalogs:read).
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-item-bulk-update-job': [...]}. catalog-item-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-create-job': [...]}. catalog-category-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-category: external_id, id, name, updated.
             include: related resources to add to result.included.
 
         Returns:
-            Result whose .data is one CatalogItemBulkUpdateJobRecord.
+            Result whose .data is one CatalogCategoryBulkCreateJobRecord.
         """
         return await self._call(
-            "get_bulk_update_catalog_items_job", job_id=job_id, fields=fields, include=include
+            "get_bulk_create_categories_job", job_id=job_id, fields=fields, include=include
+        )
+
+    async def get_bulk_update_categories_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's catalog category bulk-update jobs with status and counts; filter by status.
+
+        GET /api/catalog-category-bulk-update-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-update-job': [...]}. catalog-category-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryBulkUpdateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_update_categories_jobs", filter=filter, page_cursor=page_cursor, fields=fields
         )
 
     async def get_bulk_update_categories_job(
@@ -1711,25 +2365,279 @@ class AsyncCatalogsResource(AsyncResource):
             "get_bulk_update_categories_job", job_id=job_id, fields=fields, include=include
         )
 
-    async def get_bulk_update_variants_job(
+    async def get_bulk_delete_categories_jobs(
         self,
-        job_id: str,
         *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
         fields: Mapping[str, Sequence[str] | str] | None = None,
-        include: Sequence[Literal["variants"]] | str | None = None,
     ) -> Result:
-        """Poll a bulk update catalog variants job (e.g. inventory sync): status, counts, errors; can include variants.
+        """List the account's catalog category bulk-delete jobs with status and counts; filter by status.
 
-        GET /api/catalog-variant-bulk-update-jobs/{job_id} (read; scopes: catalogs:read).
+        GET /api/catalog-category-bulk-delete-jobs (read; scopes: catalogs:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_delete_categories_jobs", filter=filter, page_cursor=page_cursor, fields=fields
+        )
+
+    async def get_bulk_delete_categories_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll a bulk delete catalog categories job: status, completed and failed counts, errors.
+
+        GET /api/catalog-category-bulk-delete-jobs/{job_id} (read; scopes: catalogs:read).
 
         Args:
             job_id: (required) the resource id.
-            fields: sparse fieldsets by type, e.g. {'catalog-variant-bulk-update-job': [...]}. catalog-variant-bulk-update-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
+            fields: sparse fieldsets by type, e.g. {'catalog-category-bulk-delete-job': [...]}. catalog-category-bulk-delete-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is one CatalogCategoryBulkDeleteJobRecord.
+        """
+        return await self._call("get_bulk_delete_categories_job", job_id=job_id, fields=fields)
+
+    async def get_items_for_catalog_category(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["variants"]] | str | None = None,
+    ) -> Result:
+        """List the full catalog items (products with title, price, URL) filed under one catalog category.
+
+        GET /api/catalog-categories/{id}/items (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("category.id", ...); join with F.and_. Filterable: category.id (equals); ids (any); published (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-item': [...]}. catalog-item: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, price, published, title, updated, url; catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
             include: related resources to add to result.included.
 
         Returns:
-            Result whose .data is one CatalogVariantBulkUpdateJobRecord.
+            Result whose .data is a list of CatalogItemRecord. One page; iterate every page with result.all(max_items=...).
         """
         return await self._call(
-            "get_bulk_update_variants_job", job_id=job_id, fields=fields, include=include
+            "get_items_for_catalog_category",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+            include=include,
         )
+
+    async def get_item_ids_for_catalog_category(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the catalog items in one category (relationship link, paginated).
+
+        GET /api/catalog-categories/{id}/relationships/items (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("category.id", ...); join with F.and_. Filterable: category.id (equals); ids (any); published (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CatalogItemRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_item_ids_for_catalog_category",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def update_items_for_catalog_category(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Replace the whole item list of a catalog category with the given item ids (overwrites, unlike add).
+
+        PATCH /api/catalog-categories/{id}/relationships/items (write; scopes: catalogs:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the catalog-item ids (wrapped as {'data': [{'type': 'catalog-item', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("update_items_for_catalog_category", id=id, ids=ids, body=body)
+
+    async def get_variants_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full variants (SKU, size, color, price, inventory) of one catalog item.
+
+        GET /api/catalog-items/{id}/variants (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-variant': [...]}. catalog-variant: created, custom_metadata, description, external_id, id, image_full_url, image_thumbnail_url, images, inventory_policy, inventory_quantity, price, published, sku, title, updated, url.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_variants_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_variant_ids_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of one catalog item's variants (relationship link).
+
+        GET /api/catalog-items/{id}/relationships/variants (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); published (equals); sku (equals); title (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CatalogVariantRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_variant_ids_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def get_categories_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full catalog categories a catalog item is filed under (names, external ids).
+
+        GET /api/catalog-items/{id}/categories (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); name (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'catalog-category': [...]}. catalog-category: external_id, id, name, updated.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_categories_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_category_ids_for_catalog_item(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the categories a catalog item belongs to (relationship link).
+
+        GET /api/catalog-items/{id}/relationships/categories (read; scopes: catalogs:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("item.id", ...); join with F.and_. Filterable: ids (any); item.id (equals); name (contains).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CatalogCategoryRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_category_ids_for_catalog_item",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def update_categories_for_catalog_item(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Replace the whole category list of a catalog item with the given category ids (overwrites, unlike add).
+
+        PATCH /api/catalog-items/{id}/relationships/categories (write; scopes: catalogs:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the catalog-category ids (wrapped as {'data': [{'type': 'catalog-category', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("update_categories_for_catalog_item", id=id, ids=ids, body=body)

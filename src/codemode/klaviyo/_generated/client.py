@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
+from codemode.klaviyo._filters import Filter
 from codemode.klaviyo._jsonapi import Result
 from codemode.klaviyo._resource import AsyncResource, SyncResource
 
@@ -15,7 +16,7 @@ __all__ = ["AsyncClientResource", "ClientResource"]
 
 
 class ClientResource(SyncResource):
-    """klaviyo.client: 2 actions (sync)."""
+    """klaviyo.client: 12 actions (sync)."""
 
     _group = "client"
 
@@ -74,9 +75,292 @@ class ClientResource(SyncResource):
             body=body,
         )
 
+    def get_client_review_values_reports(
+        self,
+        *,
+        company_id: str,
+        group_by: Literal["company_id", "product_id"],
+        statistics: str,
+        timeframe: Literal["all_time", "last_30_days", "last_365_days", "last_90_days"],
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Read review summary figures for a storefront widget with the public key: average rating and counts per product.
+
+        GET /client/review-values-reports (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            group_by: (required) group_by query parameter, one of company_id, product_id.
+            statistics: (required) statistics query parameter.
+            timeframe: (required) timeframe query parameter, one of all_time, last_30_days, last_365_days, last_90_days.
+            filter: Klaviyo filter, e.g. F.equals("product_external_ids", ...); join with F.and_. Filterable: product_external_ids (any, equals).
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'review-values-report': [...]}. review-values-report: id, results.
+
+        Returns:
+            Result whose .data is a list of ReviewValuesReportRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_client_review_values_reports",
+            company_id=company_id,
+            group_by=group_by,
+            statistics=statistics,
+            timeframe=timeframe,
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_client_reviews(
+        self,
+        *,
+        company_id: str,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created", "rating", "-rating", "updated", "-updated"]
+        | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List published product reviews with the public key (company_id), for showing them on a storefront.
+
+        GET /client/reviews (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            filter: Klaviyo filter, e.g. F.equals("edited", ...); join with F.and_. Filterable: content (contains); created (greater-or-equal, less-or-equal); edited (equals); id (any, equals); incentivized (equals); media (); public_reply (); rating (any, equals, greater-or-equal, less-or-equal); review_type (equals); smart_quote (); status (equals); updated (greater-or-equal, less-or-equal); verified (equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'review': [...]}. review: author, content, created, id, images, product, public_reply, rating, review_type, smart_quote, status, title, updated, verified.
+
+        Returns:
+            Result whose .data is a list of ReviewRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_client_reviews",
+            company_id=company_id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def create_client_review(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Submit a product review from a storefront with the public key (rating, title, content, author; async 202).
+
+        POST /client/reviews (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the review attributes; required keys: review_type, email, author, content; optional: custom_questions, images, incentive_type, product, rating, title.
+            relationships: related ids by name (order): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "create_client_review",
+            company_id=company_id,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    def get_client_geofences(
+        self,
+        *,
+        company_id: str,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's geofences (location areas for mobile push) with the public key, for a mobile app.
+
+        GET /client/geofences (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'geofence': [...]}. geofence: id, latitude, longitude, radius.
+
+        Returns:
+            Result whose .data is a list of GeofenceRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_client_geofences",
+            company_id=company_id,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def create_client_subscription(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Subscribe one person to email or SMS marketing from a browser or app with the public key (signup form; async 202).
+
+        POST /client/subscriptions (client; scopes: subscriptions:write).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the subscription attributes; required keys: profile; optional: custom_source.
+            relationships: (required) related ids by name (list): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "create_client_subscription",
+            company_id=company_id,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    def create_client_push_token(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Register a device's push token from a mobile app with the public key (platform, vendor, consent; async 202).
+
+        POST /client/push-tokens (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the push-token attributes; required keys: token, platform, vendor, profile; optional: background, device_metadata, enablement_status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "create_client_push_token", company_id=company_id, attributes=attributes, body=body
+        )
+
+    def unregister_client_push_token(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Unregister a device's push token from a mobile app with the public key, e.g. on logout (async 202).
+
+        POST /client/push-token-unregister (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the push-token-unregister attributes; required keys: token, platform, profile; optional: vendor.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "unregister_client_push_token", company_id=company_id, attributes=attributes, body=body
+        )
+
+    def bulk_create_client_events(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Track several events for one person from a browser or app in one call with the public key (async 202).
+
+        POST /client/event-bulk-create (client; scopes: events:write).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the event-bulk-create attributes; required keys: profile, events; optional: backfill.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "bulk_create_client_events", company_id=company_id, attributes=attributes, body=body
+        )
+
+    def create_client_back_in_stock_subscription(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Sign a shopper up for a back-in-stock alert on a catalog variant from a storefront with the public key (async 202).
+
+        POST /client/back-in-stock-subscriptions (client; scopes: catalogs:write, profiles:write).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the back-in-stock-subscription attributes; required keys: channels, profile.
+            relationships: (required) related ids by name (variant): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "create_client_back_in_stock_subscription",
+            company_id=company_id,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    def get_client_ip_allowlist(
+        self,
+        id: str,
+        *,
+        company_id: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Read one client IP allowlist by id with the public key: the addresses allowed to call client endpoints.
+
+        GET /client/ip-allowlists/{id} (client; scopes: none).
+
+        Args:
+            id: (required) the resource id.
+            company_id: company_id query parameter.
+            fields: sparse fieldsets by type, e.g. {'ip-allowlist': [...]}. ip-allowlist: created, id, prefixes, sync_token.
+
+        Returns:
+            Result whose .data is one IpAllowlistRecord.
+        """
+        return self._call("get_client_ip_allowlist", id=id, company_id=company_id, fields=fields)
+
 
 class AsyncClientResource(AsyncResource):
-    """klaviyo.client: 2 actions (async)."""
+    """klaviyo.client: 12 actions (async)."""
 
     _group = "client"
 
@@ -133,4 +417,289 @@ class AsyncClientResource(AsyncResource):
             attributes=attributes,
             meta=meta,
             body=body,
+        )
+
+    async def get_client_review_values_reports(
+        self,
+        *,
+        company_id: str,
+        group_by: Literal["company_id", "product_id"],
+        statistics: str,
+        timeframe: Literal["all_time", "last_30_days", "last_365_days", "last_90_days"],
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Read review summary figures for a storefront widget with the public key: average rating and counts per product.
+
+        GET /client/review-values-reports (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            group_by: (required) group_by query parameter, one of company_id, product_id.
+            statistics: (required) statistics query parameter.
+            timeframe: (required) timeframe query parameter, one of all_time, last_30_days, last_365_days, last_90_days.
+            filter: Klaviyo filter, e.g. F.equals("product_external_ids", ...); join with F.and_. Filterable: product_external_ids (any, equals).
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'review-values-report': [...]}. review-values-report: id, results.
+
+        Returns:
+            Result whose .data is a list of ReviewValuesReportRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_client_review_values_reports",
+            company_id=company_id,
+            group_by=group_by,
+            statistics=statistics,
+            timeframe=timeframe,
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_client_reviews(
+        self,
+        *,
+        company_id: str,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created", "rating", "-rating", "updated", "-updated"]
+        | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List published product reviews with the public key (company_id), for showing them on a storefront.
+
+        GET /client/reviews (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            filter: Klaviyo filter, e.g. F.equals("edited", ...); join with F.and_. Filterable: content (contains); created (greater-or-equal, less-or-equal); edited (equals); id (any, equals); incentivized (equals); media (); public_reply (); rating (any, equals, greater-or-equal, less-or-equal); review_type (equals); smart_quote (); status (equals); updated (greater-or-equal, less-or-equal); verified (equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'review': [...]}. review: author, content, created, id, images, product, public_reply, rating, review_type, smart_quote, status, title, updated, verified.
+
+        Returns:
+            Result whose .data is a list of ReviewRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_client_reviews",
+            company_id=company_id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def create_client_review(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Submit a product review from a storefront with the public key (rating, title, content, author; async 202).
+
+        POST /client/reviews (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the review attributes; required keys: review_type, email, author, content; optional: custom_questions, images, incentive_type, product, rating, title.
+            relationships: related ids by name (order): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "create_client_review",
+            company_id=company_id,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    async def get_client_geofences(
+        self,
+        *,
+        company_id: str,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's geofences (location areas for mobile push) with the public key, for a mobile app.
+
+        GET /client/geofences (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'geofence': [...]}. geofence: id, latitude, longitude, radius.
+
+        Returns:
+            Result whose .data is a list of GeofenceRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_client_geofences",
+            company_id=company_id,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def create_client_subscription(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Subscribe one person to email or SMS marketing from a browser or app with the public key (signup form; async 202).
+
+        POST /client/subscriptions (client; scopes: subscriptions:write).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the subscription attributes; required keys: profile; optional: custom_source.
+            relationships: (required) related ids by name (list): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "create_client_subscription",
+            company_id=company_id,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    async def create_client_push_token(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Register a device's push token from a mobile app with the public key (platform, vendor, consent; async 202).
+
+        POST /client/push-tokens (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the push-token attributes; required keys: token, platform, vendor, profile; optional: background, device_metadata, enablement_status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "create_client_push_token", company_id=company_id, attributes=attributes, body=body
+        )
+
+    async def unregister_client_push_token(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Unregister a device's push token from a mobile app with the public key, e.g. on logout (async 202).
+
+        POST /client/push-token-unregister (client; scopes: none).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the push-token-unregister attributes; required keys: token, platform, profile; optional: vendor.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "unregister_client_push_token", company_id=company_id, attributes=attributes, body=body
+        )
+
+    async def bulk_create_client_events(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Track several events for one person from a browser or app in one call with the public key (async 202).
+
+        POST /client/event-bulk-create (client; scopes: events:write).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the event-bulk-create attributes; required keys: profile, events; optional: backfill.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "bulk_create_client_events", company_id=company_id, attributes=attributes, body=body
+        )
+
+    async def create_client_back_in_stock_subscription(
+        self,
+        *,
+        company_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Sign a shopper up for a back-in-stock alert on a catalog variant from a storefront with the public key (async 202).
+
+        POST /client/back-in-stock-subscriptions (client; scopes: catalogs:write, profiles:write).
+
+        Args:
+            company_id: (required) company_id query parameter.
+            attributes: (required) the back-in-stock-subscription attributes; required keys: channels, profile.
+            relationships: (required) related ids by name (variant): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "create_client_back_in_stock_subscription",
+            company_id=company_id,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    async def get_client_ip_allowlist(
+        self,
+        id: str,
+        *,
+        company_id: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Read one client IP allowlist by id with the public key: the addresses allowed to call client endpoints.
+
+        GET /client/ip-allowlists/{id} (client; scopes: none).
+
+        Args:
+            id: (required) the resource id.
+            company_id: company_id query parameter.
+            fields: sparse fieldsets by type, e.g. {'ip-allowlist': [...]}. ip-allowlist: created, id, prefixes, sync_token.
+
+        Returns:
+            Result whose .data is one IpAllowlistRecord.
+        """
+        return await self._call(
+            "get_client_ip_allowlist", id=id, company_id=company_id, fields=fields
         )

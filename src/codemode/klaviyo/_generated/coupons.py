@@ -16,7 +16,7 @@ __all__ = ["AsyncCouponsResource", "CouponsResource"]
 
 
 class CouponsResource(SyncResource):
-    """klaviyo.coupons: 12 actions (sync)."""
+    """klaviyo.coupons: 17 actions (sync)."""
 
     _group = "coupons"
 
@@ -259,6 +259,32 @@ class CouponsResource(SyncResource):
             "bulk_create_coupon_codes", fields=fields, attributes=attributes, body=body
         )
 
+    def get_bulk_create_coupon_code_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's coupon-code bulk-create jobs with their status and counts; filter by status.
+
+        GET /api/coupon-code-bulk-create-jobs (read; scopes: coupon-codes:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CouponCodeBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_create_coupon_code_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
     def get_bulk_create_coupon_codes_job(
         self,
         job_id: str,
@@ -282,9 +308,99 @@ class CouponsResource(SyncResource):
             "get_bulk_create_coupon_codes_job", job_id=job_id, fields=fields, include=include
         )
 
+    def get_coupon_for_coupon_code(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full coupon (name, description, monitoring) that one coupon code belongs to.
+
+        GET /api/coupon-codes/{id}/coupon (read; scopes: coupons:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
+
+        Returns:
+            Result whose .data is one CouponRecord.
+        """
+        return self._call("get_coupon_for_coupon_code", id=id, fields=fields)
+
+    def get_coupon_id_for_coupon_code(self, id: str) -> Result:
+        """Return only the id of the coupon a coupon code belongs to (relationship link).
+
+        GET /api/coupon-codes/{id}/relationships/coupon (read; scopes: coupons:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one CouponRecord.
+        """
+        return self._call("get_coupon_id_for_coupon_code", id=id)
+
+    def get_coupon_codes_for_coupon(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full unique codes (status, expiry, assigned profile) issued under one coupon.
+
+        GET /api/coupons/{id}/coupon-codes (read; scopes: coupon-codes:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("coupon.id", ...); join with F.and_. Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
+
+        Returns:
+            Result whose .data is a list of CouponCodeRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_coupon_codes_for_coupon",
+            id=id,
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_coupon_code_ids_for_coupon(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the codes issued under one coupon (relationship link, paginated).
+
+        GET /api/coupons/{id}/relationships/coupon-codes (read; scopes: coupon-codes:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("coupon.id", ...); join with F.and_. Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CouponCodeRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_coupon_code_ids_for_coupon",
+            id=id,
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
 
 class AsyncCouponsResource(AsyncResource):
-    """klaviyo.coupons: 12 actions (async)."""
+    """klaviyo.coupons: 17 actions (async)."""
 
     _group = "coupons"
 
@@ -529,6 +645,32 @@ class AsyncCouponsResource(AsyncResource):
             "bulk_create_coupon_codes", fields=fields, attributes=attributes, body=body
         )
 
+    async def get_bulk_create_coupon_code_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's coupon-code bulk-create jobs with their status and counts; filter by status.
+
+        GET /api/coupon-code-bulk-create-jobs (read; scopes: coupon-codes:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (equals).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'coupon-code-bulk-create-job': [...]}. coupon-code-bulk-create-job: completed_at, completed_count, created_at, errors, expires_at, failed_count, id, status, total_count.
+
+        Returns:
+            Result whose .data is a list of CouponCodeBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_create_coupon_code_jobs",
+            filter=filter,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
     async def get_bulk_create_coupon_codes_job(
         self,
         job_id: str,
@@ -550,4 +692,94 @@ class AsyncCouponsResource(AsyncResource):
         """
         return await self._call(
             "get_bulk_create_coupon_codes_job", job_id=job_id, fields=fields, include=include
+        )
+
+    async def get_coupon_for_coupon_code(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full coupon (name, description, monitoring) that one coupon code belongs to.
+
+        GET /api/coupon-codes/{id}/coupon (read; scopes: coupons:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'coupon': [...]}. coupon: description, external_id, id, monitor_configuration.
+
+        Returns:
+            Result whose .data is one CouponRecord.
+        """
+        return await self._call("get_coupon_for_coupon_code", id=id, fields=fields)
+
+    async def get_coupon_id_for_coupon_code(self, id: str) -> Result:
+        """Return only the id of the coupon a coupon code belongs to (relationship link).
+
+        GET /api/coupon-codes/{id}/relationships/coupon (read; scopes: coupons:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one CouponRecord.
+        """
+        return await self._call("get_coupon_id_for_coupon_code", id=id)
+
+    async def get_coupon_codes_for_coupon(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full unique codes (status, expiry, assigned profile) issued under one coupon.
+
+        GET /api/coupons/{id}/coupon-codes (read; scopes: coupon-codes:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("coupon.id", ...); join with F.and_. Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'coupon-code': [...]}. coupon-code: expires_at, id, status, unique_code.
+
+        Returns:
+            Result whose .data is a list of CouponCodeRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_coupon_codes_for_coupon",
+            id=id,
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_coupon_code_ids_for_coupon(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the codes issued under one coupon (relationship link, paginated).
+
+        GET /api/coupons/{id}/relationships/coupon-codes (read; scopes: coupon-codes:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("coupon.id", ...); join with F.and_. Filterable: coupon.id (any, equals); expires_at (greater-or-equal, greater-than, less-or-equal, less-than); profile.id (any, equals); status (equals).
+            page_size: records per page, 1..100 (default 100).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of CouponCodeRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_coupon_code_ids_for_coupon",
+            id=id,
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
         )

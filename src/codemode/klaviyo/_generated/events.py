@@ -16,7 +16,7 @@ __all__ = ["AsyncEventsResource", "EventsResource"]
 
 
 class EventsResource(SyncResource):
-    """klaviyo.events: 4 actions (sync)."""
+    """klaviyo.events: 8 actions (sync)."""
 
     _group = "events"
 
@@ -108,9 +108,74 @@ class EventsResource(SyncResource):
         """
         return self._call("bulk_create_events", attributes=attributes, body=body)
 
+    def get_metric_for_event(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full metric (name, integration) an event was recorded under, e.g. Placed Order.
+
+        GET /api/events/{id}/metric (read; scopes: events:read, metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return self._call("get_metric_for_event", id=id, fields=fields)
+
+    def get_metric_id_for_event(self, id: str) -> Result:
+        """Return only the metric id of one event (relationship link).
+
+        GET /api/events/{id}/relationships/metric (read; scopes: events:read, metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return self._call("get_metric_id_for_event", id=id)
+
+    def get_profile_for_event(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Fetch the full profile (email, name, properties) of the person who performed one event.
+
+        GET /api/events/{id}/profile (read; scopes: events:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
+            additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return self._call(
+            "get_profile_for_event", id=id, fields=fields, additional_fields=additional_fields
+        )
+
+    def get_profile_id_for_event(self, id: str) -> Result:
+        """Return only the profile id of the person behind one event (relationship link).
+
+        GET /api/events/{id}/relationships/profile (read; scopes: events:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return self._call("get_profile_id_for_event", id=id)
+
 
 class AsyncEventsResource(AsyncResource):
-    """klaviyo.events: 4 actions (async)."""
+    """klaviyo.events: 8 actions (async)."""
 
     _group = "events"
 
@@ -201,3 +266,68 @@ class AsyncEventsResource(AsyncResource):
             Result (202); .raw holds Klaviyo's document.
         """
         return await self._call("bulk_create_events", attributes=attributes, body=body)
+
+    async def get_metric_for_event(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full metric (name, integration) an event was recorded under, e.g. Placed Order.
+
+        GET /api/events/{id}/metric (read; scopes: events:read, metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return await self._call("get_metric_for_event", id=id, fields=fields)
+
+    async def get_metric_id_for_event(self, id: str) -> Result:
+        """Return only the metric id of one event (relationship link).
+
+        GET /api/events/{id}/relationships/metric (read; scopes: events:read, metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return await self._call("get_metric_id_for_event", id=id)
+
+    async def get_profile_for_event(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Fetch the full profile (email, name, properties) of the person who performed one event.
+
+        GET /api/events/{id}/profile (read; scopes: events:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
+            additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return await self._call(
+            "get_profile_for_event", id=id, fields=fields, additional_fields=additional_fields
+        )
+
+    async def get_profile_id_for_event(self, id: str) -> Result:
+        """Return only the profile id of the person behind one event (relationship link).
+
+        GET /api/events/{id}/relationships/profile (read; scopes: events:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return await self._call("get_profile_id_for_event", id=id)

@@ -16,7 +16,7 @@ __all__ = ["AsyncFlowsResource", "FlowsResource"]
 
 
 class FlowsResource(SyncResource):
-    """klaviyo.flows: 10 actions (sync)."""
+    """klaviyo.flows: 21 actions (sync)."""
 
     _group = "flows"
 
@@ -302,9 +302,222 @@ class FlowsResource(SyncResource):
             fields=fields,
         )
 
+    def update_flow(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Change a flow's status to draft, manual or live (pause, stop or turn on an automation); other settings stay.
+
+        PATCH /api/flows/{id} (write; scopes: flows:write).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated.
+            attributes: (required) the flow attributes; required keys: status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one FlowRecord.
+        """
+        return self._call("update_flow", id=id, fields=fields, attributes=attributes, body=body)
+
+    def delete_flow_action(self, id: str) -> Result:
+        """Delete one step (action) from a flow by its flow action id; the rest of the flow stays.
+
+        DELETE /api/flow-actions/{id} (destructive; scopes: flows:write).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("delete_flow_action", id=id)
+
+    def get_action_ids_for_flow(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal[
+            "action_type",
+            "-action_type",
+            "created",
+            "-created",
+            "id",
+            "-id",
+            "status",
+            "-status",
+            "updated",
+            "-updated",
+        ]
+        | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of a flow's actions (steps) as relationship links; filterable by action type and status.
+
+        GET /api/flows/{id}/relationships/flow-actions (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("action_type", ...); join with F.and_. Filterable: action_type (any, equals); created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); status (equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..50 (default 50).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of FlowActionRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_action_ids_for_flow",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def get_tag_ids_for_flow(self, id: str) -> Result:
+        """Return only the ids of the tags on one flow (relationship link; no tag names).
+
+        GET /api/flows/{id}/relationships/tags (read; scopes: flows:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return self._call("get_tag_ids_for_flow", id=id)
+
+    def get_flow_for_flow_action(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full flow (name, status, trigger) that one flow action belongs to.
+
+        GET /api/flow-actions/{id}/flow (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated.
+
+        Returns:
+            Result whose .data is one FlowRecord.
+        """
+        return self._call("get_flow_for_flow_action", id=id, fields=fields)
+
+    def get_flow_id_for_flow_action(self, id: str) -> Result:
+        """Return only the id of the flow a flow action belongs to (relationship link).
+
+        GET /api/flow-actions/{id}/relationships/flow (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one FlowRecord.
+        """
+        return self._call("get_flow_id_for_flow_action", id=id)
+
+    def get_message_ids_for_flow_action(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created", "id", "-id", "name", "-name", "updated", "-updated"]
+        | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the messages a flow action sends (relationship link).
+
+        GET /api/flow-actions/{id}/relationships/flow-messages (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("created", ...); join with F.and_. Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); name (contains, ends-with, equals, starts-with); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..50 (default 50).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of FlowMessageRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_message_ids_for_flow_action",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def get_action_for_flow_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full flow action (step type, status, settings) that sends one flow message.
+
+        GET /api/flow-messages/{id}/flow-action (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated.
+
+        Returns:
+            Result whose .data is one FlowActionRecord.
+        """
+        return self._call("get_action_for_flow_message", id=id, fields=fields)
+
+    def get_action_id_for_flow_message(self, id: str) -> Result:
+        """Return only the id of the flow action that owns a flow message (relationship link).
+
+        GET /api/flow-messages/{id}/relationships/flow-action (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one FlowActionRecord.
+        """
+        return self._call("get_action_id_for_flow_message", id=id)
+
+    def get_template_for_flow_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full template (HTML, text) a flow message uses.
+
+        GET /api/flow-messages/{id}/template (read; scopes: templates:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return self._call("get_template_for_flow_message", id=id, fields=fields)
+
+    def get_template_id_for_flow_message(self, id: str) -> Result:
+        """Return only the template id a flow message uses (relationship link).
+
+        GET /api/flow-messages/{id}/relationships/template (read; scopes: templates:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return self._call("get_template_id_for_flow_message", id=id)
+
 
 class AsyncFlowsResource(AsyncResource):
-    """klaviyo.flows: 10 actions (async)."""
+    """klaviyo.flows: 21 actions (async)."""
 
     _group = "flows"
 
@@ -589,3 +802,218 @@ class AsyncFlowsResource(AsyncResource):
             page_cursor=page_cursor,
             fields=fields,
         )
+
+    async def update_flow(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Change a flow's status to draft, manual or live (pause, stop or turn on an automation); other settings stay.
+
+        PATCH /api/flows/{id} (write; scopes: flows:write).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated.
+            attributes: (required) the flow attributes; required keys: status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one FlowRecord.
+        """
+        return await self._call(
+            "update_flow", id=id, fields=fields, attributes=attributes, body=body
+        )
+
+    async def delete_flow_action(self, id: str) -> Result:
+        """Delete one step (action) from a flow by its flow action id; the rest of the flow stays.
+
+        DELETE /api/flow-actions/{id} (destructive; scopes: flows:write).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("delete_flow_action", id=id)
+
+    async def get_action_ids_for_flow(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal[
+            "action_type",
+            "-action_type",
+            "created",
+            "-created",
+            "id",
+            "-id",
+            "status",
+            "-status",
+            "updated",
+            "-updated",
+        ]
+        | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of a flow's actions (steps) as relationship links; filterable by action type and status.
+
+        GET /api/flows/{id}/relationships/flow-actions (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("action_type", ...); join with F.and_. Filterable: action_type (any, equals); created (equals, greater-or-equal, greater-than, less-or-equal, less-than); id (any); status (equals); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..50 (default 50).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of FlowActionRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_action_ids_for_flow",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def get_tag_ids_for_flow(self, id: str) -> Result:
+        """Return only the ids of the tags on one flow (relationship link; no tag names).
+
+        GET /api/flows/{id}/relationships/tags (read; scopes: flows:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return await self._call("get_tag_ids_for_flow", id=id)
+
+    async def get_flow_for_flow_action(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full flow (name, status, trigger) that one flow action belongs to.
+
+        GET /api/flow-actions/{id}/flow (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'flow': [...]}. flow: archived, created, id, name, status, trigger_type, updated.
+
+        Returns:
+            Result whose .data is one FlowRecord.
+        """
+        return await self._call("get_flow_for_flow_action", id=id, fields=fields)
+
+    async def get_flow_id_for_flow_action(self, id: str) -> Result:
+        """Return only the id of the flow a flow action belongs to (relationship link).
+
+        GET /api/flow-actions/{id}/relationships/flow (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one FlowRecord.
+        """
+        return await self._call("get_flow_id_for_flow_action", id=id)
+
+    async def get_message_ids_for_flow_action(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created", "id", "-id", "name", "-name", "updated", "-updated"]
+        | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the messages a flow action sends (relationship link).
+
+        GET /api/flow-actions/{id}/relationships/flow-messages (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("created", ...); join with F.and_. Filterable: created (equals, greater-or-equal, greater-than, less-or-equal, less-than); name (contains, ends-with, equals, starts-with); updated (equals, greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..50 (default 50).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of FlowMessageRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_message_ids_for_flow_action",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def get_action_for_flow_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full flow action (step type, status, settings) that sends one flow message.
+
+        GET /api/flow-messages/{id}/flow-action (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'flow-action': [...]}. flow-action: created, definition, id, updated.
+
+        Returns:
+            Result whose .data is one FlowActionRecord.
+        """
+        return await self._call("get_action_for_flow_message", id=id, fields=fields)
+
+    async def get_action_id_for_flow_message(self, id: str) -> Result:
+        """Return only the id of the flow action that owns a flow message (relationship link).
+
+        GET /api/flow-messages/{id}/relationships/flow-action (read; scopes: flows:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one FlowActionRecord.
+        """
+        return await self._call("get_action_id_for_flow_message", id=id)
+
+    async def get_template_for_flow_message(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full template (HTML, text) a flow message uses.
+
+        GET /api/flow-messages/{id}/template (read; scopes: templates:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'template': [...]}. template: amp, created, editor_type, html, id, name, text, updated.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return await self._call("get_template_for_flow_message", id=id, fields=fields)
+
+    async def get_template_id_for_flow_message(self, id: str) -> Result:
+        """Return only the template id a flow message uses (relationship link).
+
+        GET /api/flow-messages/{id}/relationships/template (read; scopes: templates:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one TemplateRecord.
+        """
+        return await self._call("get_template_id_for_flow_message", id=id)

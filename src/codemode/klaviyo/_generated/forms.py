@@ -16,7 +16,7 @@ __all__ = ["AsyncFormsResource", "FormsResource"]
 
 
 class FormsResource(SyncResource):
-    """klaviyo.forms: 4 actions (sync)."""
+    """klaviyo.forms: 9 actions (sync)."""
 
     _group = "forms"
 
@@ -102,9 +102,126 @@ class FormsResource(SyncResource):
         """
         return self._call("delete_form", id=id)
 
+    def get_form_version(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["form"]] | str | None = None,
+    ) -> Result:
+        """Fetch one form version by id: its type (popup, flyout, embed), status and A/B variation details.
+
+        GET /api/form-versions/{id} (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'form-version': [...]}. form-version: ab_test, created_at, form_type, id, status, updated_at, variation_name; form: ab_test, created_at, id, name, status, updated_at.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one FormVersionRecord.
+        """
+        return self._call("get_form_version", id=id, fields=fields, include=include)
+
+    def get_versions_for_form(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full versions (variations) of one signup form with type, status and A/B settings.
+
+        GET /api/forms/{id}/form-versions (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("form_type", ...); join with F.and_. Filterable: created_at (greater-or-equal, greater-than, less-or-equal, less-than); form_type (any, equals); status (equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'form-version': [...]}. form-version: ab_test, created_at, form_type, id, status, updated_at, variation_name.
+
+        Returns:
+            Result whose .data is a list of FormVersionRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_versions_for_form",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_version_ids_for_form(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of a form's versions (relationship link).
+
+        GET /api/forms/{id}/relationships/form-versions (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("form_type", ...); join with F.and_. Filterable: created_at (greater-or-equal, greater-than, less-or-equal, less-than); form_type (any, equals); status (equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of FormVersionRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_version_ids_for_form",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def get_form_for_form_version(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full signup form (name, status) that one form version belongs to.
+
+        GET /api/form-versions/{id}/form (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'form': [...]}. form: ab_test, created_at, id, name, status, updated_at.
+
+        Returns:
+            Result whose .data is one FormRecord.
+        """
+        return self._call("get_form_for_form_version", id=id, fields=fields)
+
+    def get_form_id_for_form_version(self, id: str) -> Result:
+        """Return only the id of the form a form version belongs to (relationship link).
+
+        GET /api/form-versions/{id}/relationships/form (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one FormRecord.
+        """
+        return self._call("get_form_id_for_form_version", id=id)
+
 
 class AsyncFormsResource(AsyncResource):
-    """klaviyo.forms: 4 actions (async)."""
+    """klaviyo.forms: 9 actions (async)."""
 
     _group = "forms"
 
@@ -189,3 +306,120 @@ class AsyncFormsResource(AsyncResource):
             Result with no data (204: done).
         """
         return await self._call("delete_form", id=id)
+
+    async def get_form_version(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["form"]] | str | None = None,
+    ) -> Result:
+        """Fetch one form version by id: its type (popup, flyout, embed), status and A/B variation details.
+
+        GET /api/form-versions/{id} (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'form-version': [...]}. form-version: ab_test, created_at, form_type, id, status, updated_at, variation_name; form: ab_test, created_at, id, name, status, updated_at.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one FormVersionRecord.
+        """
+        return await self._call("get_form_version", id=id, fields=fields, include=include)
+
+    async def get_versions_for_form(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the full versions (variations) of one signup form with type, status and A/B settings.
+
+        GET /api/forms/{id}/form-versions (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("form_type", ...); join with F.and_. Filterable: created_at (greater-or-equal, greater-than, less-or-equal, less-than); form_type (any, equals); status (equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'form-version': [...]}. form-version: ab_test, created_at, form_type, id, status, updated_at, variation_name.
+
+        Returns:
+            Result whose .data is a list of FormVersionRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_versions_for_form",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_version_ids_for_form(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of a form's versions (relationship link).
+
+        GET /api/forms/{id}/relationships/form-versions (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("form_type", ...); join with F.and_. Filterable: created_at (greater-or-equal, greater-than, less-or-equal, less-than); form_type (any, equals); status (equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of FormVersionRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_version_ids_for_form",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def get_form_for_form_version(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full signup form (name, status) that one form version belongs to.
+
+        GET /api/form-versions/{id}/form (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'form': [...]}. form: ab_test, created_at, id, name, status, updated_at.
+
+        Returns:
+            Result whose .data is one FormRecord.
+        """
+        return await self._call("get_form_for_form_version", id=id, fields=fields)
+
+    async def get_form_id_for_form_version(self, id: str) -> Result:
+        """Return only the id of the form a form version belongs to (relationship link).
+
+        GET /api/form-versions/{id}/relationships/form (read; scopes: forms:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one FormRecord.
+        """
+        return await self._call("get_form_id_for_form_version", id=id)

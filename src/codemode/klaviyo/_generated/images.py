@@ -16,7 +16,7 @@ __all__ = ["AsyncImagesResource", "ImagesResource"]
 
 
 class ImagesResource(SyncResource):
-    """klaviyo.images: 4 actions (sync)."""
+    """klaviyo.images: 5 actions (sync)."""
 
     _group = "images"
 
@@ -124,9 +124,28 @@ class ImagesResource(SyncResource):
         """
         return self._call("upload_image_from_url", fields=fields, attributes=attributes, body=body)
 
+    def upload_image_from_file(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Upload image bytes (JPEG, PNG, GIF; bytes or base64 text) as multipart form data into the image library.
+
+        POST /api/image-upload (write; scopes: images:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ImageRecord.
+        """
+        return self._call("upload_image_from_file", fields=fields, body=body)
+
 
 class AsyncImagesResource(AsyncResource):
-    """klaviyo.images: 4 actions (async)."""
+    """klaviyo.images: 5 actions (async)."""
 
     _group = "images"
 
@@ -237,3 +256,22 @@ class AsyncImagesResource(AsyncResource):
         return await self._call(
             "upload_image_from_url", fields=fields, attributes=attributes, body=body
         )
+
+    async def upload_image_from_file(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Upload image bytes (JPEG, PNG, GIF; bytes or base64 text) as multipart form data into the image library.
+
+        POST /api/image-upload (write; scopes: images:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'image': [...]}. image: format, hidden, id, image_url, name, size, updated_at.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ImageRecord.
+        """
+        return await self._call("upload_image_from_file", fields=fields, body=body)

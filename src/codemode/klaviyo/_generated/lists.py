@@ -16,7 +16,7 @@ __all__ = ["AsyncListsResource", "ListsResource"]
 
 
 class ListsResource(SyncResource):
-    """klaviyo.lists: 10 actions (sync)."""
+    """klaviyo.lists: 13 actions (sync)."""
 
     _group = "lists"
 
@@ -242,9 +242,67 @@ class ListsResource(SyncResource):
         """
         return self._call("remove_profiles_from_list", id=id, ids=ids, body=body)
 
+    def get_tag_ids_for_list(self, id: str) -> Result:
+        """Return only the ids of the tags on one list (relationship link; no tag names).
+
+        GET /api/lists/{id}/relationships/tags (read; scopes: lists:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return self._call("get_tag_ids_for_list", id=id)
+
+    def get_profile_ids_for_list(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of a list's member profiles (relationship link, paginated; filter by join date).
+
+        GET /api/lists/{id}/relationships/profiles (read; scopes: lists:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); push_token (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_profile_ids_for_list",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def get_ids_for_flows_triggered_by_list(self, id: str) -> Result:
+        """Return the ids of the flows that a list triggers when someone joins it.
+
+        GET /api/lists/{id}/relationships/flow-triggers (read; scopes: flows:read, lists:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of FlowRecord.
+        """
+        return self._call("get_ids_for_flows_triggered_by_list", id=id)
+
 
 class AsyncListsResource(AsyncResource):
-    """klaviyo.lists: 10 actions (async)."""
+    """klaviyo.lists: 13 actions (async)."""
 
     _group = "lists"
 
@@ -471,3 +529,61 @@ class AsyncListsResource(AsyncResource):
             Result with no data (204: done).
         """
         return await self._call("remove_profiles_from_list", id=id, ids=ids, body=body)
+
+    async def get_tag_ids_for_list(self, id: str) -> Result:
+        """Return only the ids of the tags on one list (relationship link; no tag names).
+
+        GET /api/lists/{id}/relationships/tags (read; scopes: lists:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return await self._call("get_tag_ids_for_list", id=id)
+
+    async def get_profile_ids_for_list(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of a list's member profiles (relationship link, paginated; filter by join date).
+
+        GET /api/lists/{id}/relationships/profiles (read; scopes: lists:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); push_token (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_profile_ids_for_list",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def get_ids_for_flows_triggered_by_list(self, id: str) -> Result:
+        """Return the ids of the flows that a list triggers when someone joins it.
+
+        GET /api/lists/{id}/relationships/flow-triggers (read; scopes: flows:read, lists:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of FlowRecord.
+        """
+        return await self._call("get_ids_for_flows_triggered_by_list", id=id)

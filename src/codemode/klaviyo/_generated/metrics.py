@@ -16,7 +16,7 @@ __all__ = ["AsyncMetricsResource", "MetricsResource"]
 
 
 class MetricsResource(SyncResource):
-    """klaviyo.metrics: 10 actions (sync)."""
+    """klaviyo.metrics: 24 actions (sync)."""
 
     _group = "metrics"
 
@@ -233,9 +233,239 @@ class MetricsResource(SyncResource):
         """
         return self._call("get_flows_triggered_by_metric", id=id, fields=fields)
 
+    def get_mapped_metrics(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["custom-metric", "metric"]] | str | None = None,
+    ) -> Result:
+        """List mapped metrics: which metric (or custom metric) the account uses for standard roles such as revenue or placed order.
+
+        GET /api/mapped-metrics (read; scopes: metrics:read).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'mapped-metric': [...]}. mapped-metric: id, updated; custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is a list of MappedMetricRecord.
+        """
+        return self._call("get_mapped_metrics", fields=fields, include=include)
+
+    def get_mapped_metric(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["custom-metric", "metric"]] | str | None = None,
+    ) -> Result:
+        """Fetch one mapped metric by its role id: the metric or custom metric assigned to it.
+
+        GET /api/mapped-metrics/{id} (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'mapped-metric': [...]}. mapped-metric: id, updated; custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one MappedMetricRecord.
+        """
+        return self._call("get_mapped_metric", id=id, fields=fields, include=include)
+
+    def update_mapped_metric(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Point a mapped-metric role (e.g. revenue) at a different metric or custom metric.
+
+        PATCH /api/mapped-metrics/{id} (write; scopes: metrics:write).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'mapped-metric': [...]}. mapped-metric: id, updated.
+            relationships: related ids by name (custom-metric, metric): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one MappedMetricRecord.
+        """
+        return self._call(
+            "update_mapped_metric", id=id, fields=fields, relationships=relationships, body=body
+        )
+
+    def get_ids_for_flows_triggered_by_metric(self, id: str) -> Result:
+        """Return the ids of the flows a metric triggers (automations that start when the event happens).
+
+        GET /api/metrics/{id}/relationships/flow-triggers (read; scopes: flows:read, metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of FlowRecord.
+        """
+        return self._call("get_ids_for_flows_triggered_by_metric", id=id)
+
+    def get_properties_for_metric(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the event properties recorded under one metric (property names, types and sample values).
+
+        GET /api/metrics/{id}/metric-properties (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric-property': [...]}. metric-property: id, inferred_type, label, property, sample_values.
+            additional_fields: extra data off by default: metric-property: sample_values.
+
+        Returns:
+            Result whose .data is a list of MetricPropertyRecord.
+        """
+        return self._call(
+            "get_properties_for_metric", id=id, fields=fields, additional_fields=additional_fields
+        )
+
+    def get_property_ids_for_metric(self, id: str) -> Result:
+        """Return only the ids of a metric's event properties (relationship link).
+
+        GET /api/metrics/{id}/relationships/metric-properties (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of MetricPropertyRecord.
+        """
+        return self._call("get_property_ids_for_metric", id=id)
+
+    def get_metric_for_metric_property(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full metric that one metric property belongs to.
+
+        GET /api/metric-properties/{id}/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return self._call("get_metric_for_metric_property", id=id, fields=fields)
+
+    def get_metric_id_for_metric_property(self, id: str) -> Result:
+        """Return only the metric id a metric property belongs to (relationship link).
+
+        GET /api/metric-properties/{id}/relationships/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return self._call("get_metric_id_for_metric_property", id=id)
+
+    def get_metrics_for_custom_metric(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """List the full metrics that a custom metric combines (the building blocks of the custom metric).
+
+        GET /api/custom-metrics/{id}/metrics (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is a list of MetricRecord.
+        """
+        return self._call("get_metrics_for_custom_metric", id=id, fields=fields)
+
+    def get_metric_ids_for_custom_metric(self, id: str) -> Result:
+        """Return only the ids of the metrics a custom metric combines (relationship link).
+
+        GET /api/custom-metrics/{id}/relationships/metrics (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of MetricRecord.
+        """
+        return self._call("get_metric_ids_for_custom_metric", id=id)
+
+    def get_metric_for_mapped_metric(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full metric assigned to a mapped-metric role (for example the revenue metric).
+
+        GET /api/mapped-metrics/{id}/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return self._call("get_metric_for_mapped_metric", id=id, fields=fields)
+
+    def get_metric_id_for_mapped_metric(self, id: str) -> Result:
+        """Return only the id of the metric assigned to a mapped-metric role (relationship link).
+
+        GET /api/mapped-metrics/{id}/relationships/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return self._call("get_metric_id_for_mapped_metric", id=id)
+
+    def get_custom_metric_for_mapped_metric(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full custom metric assigned to a mapped-metric role, when a custom metric fills it.
+
+        GET /api/mapped-metrics/{id}/custom-metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
+
+        Returns:
+            Result whose .data is one CustomMetricRecord.
+        """
+        return self._call("get_custom_metric_for_mapped_metric", id=id, fields=fields)
+
+    def get_custom_metric_id_for_mapped_metric(self, id: str) -> Result:
+        """Return only the id of the custom metric assigned to a mapped-metric role (relationship link).
+
+        GET /api/mapped-metrics/{id}/relationships/custom-metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one CustomMetricRecord.
+        """
+        return self._call("get_custom_metric_id_for_mapped_metric", id=id)
+
 
 class AsyncMetricsResource(AsyncResource):
-    """klaviyo.metrics: 10 actions (async)."""
+    """klaviyo.metrics: 24 actions (async)."""
 
     _group = "metrics"
 
@@ -453,3 +683,233 @@ class AsyncMetricsResource(AsyncResource):
             Result whose .data is a list of FlowRecord.
         """
         return await self._call("get_flows_triggered_by_metric", id=id, fields=fields)
+
+    async def get_mapped_metrics(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["custom-metric", "metric"]] | str | None = None,
+    ) -> Result:
+        """List mapped metrics: which metric (or custom metric) the account uses for standard roles such as revenue or placed order.
+
+        GET /api/mapped-metrics (read; scopes: metrics:read).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'mapped-metric': [...]}. mapped-metric: id, updated; custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is a list of MappedMetricRecord.
+        """
+        return await self._call("get_mapped_metrics", fields=fields, include=include)
+
+    async def get_mapped_metric(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["custom-metric", "metric"]] | str | None = None,
+    ) -> Result:
+        """Fetch one mapped metric by its role id: the metric or custom metric assigned to it.
+
+        GET /api/mapped-metrics/{id} (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'mapped-metric': [...]}. mapped-metric: id, updated; custom-metric: created, definition, id, name, updated; metric: created, id, integration, name, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one MappedMetricRecord.
+        """
+        return await self._call("get_mapped_metric", id=id, fields=fields, include=include)
+
+    async def update_mapped_metric(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Point a mapped-metric role (e.g. revenue) at a different metric or custom metric.
+
+        PATCH /api/mapped-metrics/{id} (write; scopes: metrics:write).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'mapped-metric': [...]}. mapped-metric: id, updated.
+            relationships: related ids by name (custom-metric, metric): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one MappedMetricRecord.
+        """
+        return await self._call(
+            "update_mapped_metric", id=id, fields=fields, relationships=relationships, body=body
+        )
+
+    async def get_ids_for_flows_triggered_by_metric(self, id: str) -> Result:
+        """Return the ids of the flows a metric triggers (automations that start when the event happens).
+
+        GET /api/metrics/{id}/relationships/flow-triggers (read; scopes: flows:read, metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of FlowRecord.
+        """
+        return await self._call("get_ids_for_flows_triggered_by_metric", id=id)
+
+    async def get_properties_for_metric(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the event properties recorded under one metric (property names, types and sample values).
+
+        GET /api/metrics/{id}/metric-properties (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric-property': [...]}. metric-property: id, inferred_type, label, property, sample_values.
+            additional_fields: extra data off by default: metric-property: sample_values.
+
+        Returns:
+            Result whose .data is a list of MetricPropertyRecord.
+        """
+        return await self._call(
+            "get_properties_for_metric", id=id, fields=fields, additional_fields=additional_fields
+        )
+
+    async def get_property_ids_for_metric(self, id: str) -> Result:
+        """Return only the ids of a metric's event properties (relationship link).
+
+        GET /api/metrics/{id}/relationships/metric-properties (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of MetricPropertyRecord.
+        """
+        return await self._call("get_property_ids_for_metric", id=id)
+
+    async def get_metric_for_metric_property(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full metric that one metric property belongs to.
+
+        GET /api/metric-properties/{id}/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return await self._call("get_metric_for_metric_property", id=id, fields=fields)
+
+    async def get_metric_id_for_metric_property(self, id: str) -> Result:
+        """Return only the metric id a metric property belongs to (relationship link).
+
+        GET /api/metric-properties/{id}/relationships/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return await self._call("get_metric_id_for_metric_property", id=id)
+
+    async def get_metrics_for_custom_metric(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """List the full metrics that a custom metric combines (the building blocks of the custom metric).
+
+        GET /api/custom-metrics/{id}/metrics (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is a list of MetricRecord.
+        """
+        return await self._call("get_metrics_for_custom_metric", id=id, fields=fields)
+
+    async def get_metric_ids_for_custom_metric(self, id: str) -> Result:
+        """Return only the ids of the metrics a custom metric combines (relationship link).
+
+        GET /api/custom-metrics/{id}/relationships/metrics (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of MetricRecord.
+        """
+        return await self._call("get_metric_ids_for_custom_metric", id=id)
+
+    async def get_metric_for_mapped_metric(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full metric assigned to a mapped-metric role (for example the revenue metric).
+
+        GET /api/mapped-metrics/{id}/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'metric': [...]}. metric: created, id, integration, name, updated.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return await self._call("get_metric_for_mapped_metric", id=id, fields=fields)
+
+    async def get_metric_id_for_mapped_metric(self, id: str) -> Result:
+        """Return only the id of the metric assigned to a mapped-metric role (relationship link).
+
+        GET /api/mapped-metrics/{id}/relationships/metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one MetricRecord.
+        """
+        return await self._call("get_metric_id_for_mapped_metric", id=id)
+
+    async def get_custom_metric_for_mapped_metric(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full custom metric assigned to a mapped-metric role, when a custom metric fills it.
+
+        GET /api/mapped-metrics/{id}/custom-metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'custom-metric': [...]}. custom-metric: created, definition, id, name, updated.
+
+        Returns:
+            Result whose .data is one CustomMetricRecord.
+        """
+        return await self._call("get_custom_metric_for_mapped_metric", id=id, fields=fields)
+
+    async def get_custom_metric_id_for_mapped_metric(self, id: str) -> Result:
+        """Return only the id of the custom metric assigned to a mapped-metric role (relationship link).
+
+        GET /api/mapped-metrics/{id}/relationships/custom-metric (read; scopes: metrics:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one CustomMetricRecord.
+        """
+        return await self._call("get_custom_metric_id_for_mapped_metric", id=id)

@@ -16,7 +16,7 @@ __all__ = ["AsyncProfilesResource", "ProfilesResource"]
 
 
 class ProfilesResource(SyncResource):
-    """klaviyo.profiles: 11 actions (sync)."""
+    """klaviyo.profiles: 38 actions (sync)."""
 
     _group = "profiles"
 
@@ -301,6 +301,38 @@ class ProfilesResource(SyncResource):
             body=body,
         )
 
+    def get_bulk_import_profiles_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created_at", "-created_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's profile bulk-import jobs with status, counts and lists; filter by status.
+
+        GET /api/profile-bulk-import-jobs (read; scopes: lists:read, profiles:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
+
+        Returns:
+            Result whose .data is a list of ProfileBulkImportJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_import_profiles_jobs",
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
     def get_bulk_import_profiles_job(
         self,
         job_id: str,
@@ -324,9 +356,536 @@ class ProfilesResource(SyncResource):
             "get_bulk_import_profiles_job", job_id=job_id, fields=fields, include=include
         )
 
+    def get_bulk_suppress_profiles_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's bulk suppression jobs (profiles blocked from email) with their status; filter by list, segment or status.
+
+        GET /api/profile-suppression-bulk-create-jobs (read; scopes: subscriptions:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("list_id", ...); join with F.and_. Filterable: list_id (equals); segment_id (equals); status (equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-create-job': [...]}. profile-suppression-bulk-create-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is a list of ProfileSuppressionBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_suppress_profiles_jobs",
+            filter=filter,
+            sort=sort,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def bulk_suppress_profiles(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Suppress profiles from all email in one async job (202), by emails or by a list or segment; they stop receiving any email.
+
+        POST /api/profile-suppression-bulk-create-jobs (write; scopes: profiles:write, subscriptions:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-create-job': [...]}. profile-suppression-bulk-create-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+            attributes: (required) the profile-suppression-bulk-create-job attributes; optional: profiles.
+            relationships: related ids by name (list, segment): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkCreateJobRecord (an async job: poll its status).
+        """
+        return self._call(
+            "bulk_suppress_profiles",
+            fields=fields,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    def get_bulk_suppress_profiles_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll one bulk suppression job by id: status and how many profiles were suppressed.
+
+        GET /api/profile-suppression-bulk-create-jobs/{job_id} (read; scopes: subscriptions:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-create-job': [...]}. profile-suppression-bulk-create-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkCreateJobRecord.
+        """
+        return self._call("get_bulk_suppress_profiles_job", job_id=job_id, fields=fields)
+
+    def get_bulk_unsuppress_profiles_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's bulk unsuppression jobs (email blocks lifted) with their status; filter by list, segment or status.
+
+        GET /api/profile-suppression-bulk-delete-jobs (read; scopes: subscriptions:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("list_id", ...); join with F.and_. Filterable: list_id (equals); segment_id (equals); status (equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-delete-job': [...]}. profile-suppression-bulk-delete-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is a list of ProfileSuppressionBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_bulk_unsuppress_profiles_jobs",
+            filter=filter,
+            sort=sort,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def bulk_unsuppress_profiles(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Lift manual email suppressions in one async job (202), by emails or by a list or segment; consent is not granted.
+
+        POST /api/profile-suppression-bulk-delete-jobs (write; scopes: subscriptions:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-delete-job': [...]}. profile-suppression-bulk-delete-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+            attributes: (required) the profile-suppression-bulk-delete-job attributes; optional: profiles.
+            relationships: related ids by name (list, segment): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkDeleteJobRecord (an async job: poll its status).
+        """
+        return self._call(
+            "bulk_unsuppress_profiles",
+            fields=fields,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    def get_bulk_unsuppress_profiles_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll one bulk unsuppression job by id: status and how many suppressions were lifted.
+
+        GET /api/profile-suppression-bulk-delete-jobs/{job_id} (read; scopes: subscriptions:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-delete-job': [...]}. profile-suppression-bulk-delete-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkDeleteJobRecord.
+        """
+        return self._call("get_bulk_unsuppress_profiles_job", job_id=job_id, fields=fields)
+
+    def get_push_tokens(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["profile"]] | str | None = None,
+    ) -> Result:
+        """List the account's mobile push tokens (iOS/Android device tokens) with platform, vendor and enablement.
+
+        GET /api/push-tokens (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("enablement_status", ...); join with F.and_. Filterable: enablement_status (equals); id (equals); platform (equals); profile.id (equals).
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'push-token': [...]}. push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is a list of PushTokenRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_push_tokens",
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+            include=include,
+        )
+
+    def create_push_token(
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Register a mobile push token for a profile server-side (async, 202): platform, vendor, token and push consent.
+
+        POST /api/push-tokens (write; scopes: profiles:write, push-tokens:write).
+
+        Args:
+            attributes: (required) the push-token attributes; required keys: token, platform, vendor, profile; optional: background, device_metadata, enablement_status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call("create_push_token", attributes=attributes, body=body)
+
+    def get_push_token(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["profile"]] | str | None = None,
+    ) -> Result:
+        """Fetch one mobile push token by id: platform, vendor, enablement status and the device metadata.
+
+        GET /api/push-tokens/{id} (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'push-token': [...]}. push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one PushTokenRecord.
+        """
+        return self._call("get_push_token", id=id, fields=fields, include=include)
+
+    def delete_push_token(self, id: str) -> Result:
+        """Delete one mobile push token by id so the device stops receiving push notifications.
+
+        DELETE /api/push-tokens/{id} (destructive; scopes: push-tokens:write).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("delete_push_token", id=id)
+
+    def create_or_update_profile(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+        id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Create a profile or update the matching one (by id, email, phone or external id) in one call: upsert, never 409.
+
+        POST /api/profile-import (write; scopes: profiles:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
+            additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
+            id: the id sent as data.id: the resource this request acts on.
+            attributes: (required) the profile attributes; optional: _kx, email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
+            meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return self._call(
+            "create_or_update_profile",
+            fields=fields,
+            additional_fields=additional_fields,
+            id=id,
+            attributes=attributes,
+            meta=meta,
+            body=body,
+        )
+
+    def bulk_subscribe_profiles(
+        self,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Subscribe profiles to email, SMS or WhatsApp marketing with consent in one async job (202); optionally adds them to a list.
+
+        POST /api/profile-subscription-bulk-create-jobs (write; scopes: lists:write, profiles:write, subscriptions:write).
+
+        Args:
+            attributes: (required) the profile-subscription-bulk-create-job attributes; required keys: profiles; optional: custom_source, historical_import.
+            relationships: related ids by name (list): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "bulk_subscribe_profiles", attributes=attributes, relationships=relationships, body=body
+        )
+
+    def bulk_unsubscribe_profiles(
+        self,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Unsubscribe profiles from email, SMS or WhatsApp marketing in one async job (202): revokes consent, a later read shows it.
+
+        POST /api/profile-subscription-bulk-delete-jobs (write; scopes: lists:write, profiles:write, subscriptions:write).
+
+        Args:
+            attributes: (required) the profile-subscription-bulk-delete-job attributes; required keys: profiles.
+            relationships: related ids by name (list): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return self._call(
+            "bulk_unsubscribe_profiles",
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    def get_push_tokens_for_profile(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """List the full push tokens (devices, platforms, enablement) registered for one profile.
+
+        GET /api/profiles/{id}/push-tokens (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'push-token': [...]}. push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
+
+        Returns:
+            Result whose .data is a list of PushTokenRecord.
+        """
+        return self._call("get_push_tokens_for_profile", id=id, fields=fields)
+
+    def get_push_token_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of one profile's push tokens (relationship link).
+
+        GET /api/profiles/{id}/relationships/push-tokens (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of PushTokenRecord.
+        """
+        return self._call("get_push_token_ids_for_profile", id=id)
+
+    def get_list_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of the lists a profile belongs to (relationship link).
+
+        GET /api/profiles/{id}/relationships/lists (read; scopes: lists:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of ListRecord.
+        """
+        return self._call("get_list_ids_for_profile", id=id)
+
+    def get_segment_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of the segments a profile currently falls in (relationship link).
+
+        GET /api/profiles/{id}/relationships/segments (read; scopes: profiles:read, segments:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of SegmentRecord.
+        """
+        return self._call("get_segment_ids_for_profile", id=id)
+
+    def get_conversation_for_profile(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the inbox conversation (two-way SMS thread) of one profile.
+
+        GET /api/profiles/{id}/conversation (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id.
+
+        Returns:
+            Result whose .data is one ConversationRecord.
+        """
+        return self._call("get_conversation_for_profile", id=id, fields=fields)
+
+    def get_conversation_id_for_profile(self, id: str) -> Result:
+        """Return only the id of a profile's inbox conversation (relationship link).
+
+        GET /api/profiles/{id}/relationships/conversation (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ConversationRecord.
+        """
+        return self._call("get_conversation_id_for_profile", id=id)
+
+    def get_conversations_for_profile(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """List the inbox conversations (SMS threads, all channels) of one profile.
+
+        GET /api/profiles/{id}/conversations (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id.
+
+        Returns:
+            Result whose .data is a list of ConversationRecord.
+        """
+        return self._call("get_conversations_for_profile", id=id, fields=fields)
+
+    def get_conversation_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of a profile's inbox conversations (relationship link).
+
+        GET /api/profiles/{id}/relationships/conversations (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of ConversationRecord.
+        """
+        return self._call("get_conversation_ids_for_profile", id=id)
+
+    def get_list_ids_for_bulk_import_profiles_job(self, id: str) -> Result:
+        """Return only the ids of the lists a profile bulk-import job adds people to (relationship link).
+
+        GET /api/profile-bulk-import-jobs/{id}/relationships/lists (read; scopes: lists:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of ListRecord.
+        """
+        return self._call("get_list_ids_for_bulk_import_profiles_job", id=id)
+
+    def get_profile_ids_for_bulk_import_profiles_job(
+        self, id: str, *, page_size: int | None = None, page_cursor: str | None = None
+    ) -> Result:
+        """Return only the ids of the profiles a bulk-import job created or updated (relationship link).
+
+        GET /api/profile-bulk-import-jobs/{id}/relationships/profiles (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_profile_ids_for_bulk_import_profiles_job",
+            id=id,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def get_errors_for_bulk_import_profiles_job(
+        self,
+        id: str,
+        *,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the row errors of a profile bulk-import job: which profiles failed to import and why.
+
+        GET /api/profile-bulk-import-jobs/{id}/import-errors (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'import-error': [...]}. import-error: code, detail, id, original_payload, source, title.
+
+        Returns:
+            Result whose .data is a list of ImportErrorRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_errors_for_bulk_import_profiles_job",
+            id=id,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    def get_profile_for_push_token(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Fetch the full profile (email, phone, name) that owns one push token.
+
+        GET /api/push-tokens/{id}/profile (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
+            additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return self._call(
+            "get_profile_for_push_token", id=id, fields=fields, additional_fields=additional_fields
+        )
+
+    def get_profile_id_for_push_token(self, id: str) -> Result:
+        """Return only the profile id that owns one push token (relationship link).
+
+        GET /api/push-tokens/{id}/relationships/profile (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return self._call("get_profile_id_for_push_token", id=id)
+
 
 class AsyncProfilesResource(AsyncResource):
-    """klaviyo.profiles: 11 actions (async)."""
+    """klaviyo.profiles: 38 actions (async)."""
 
     _group = "profiles"
 
@@ -611,6 +1170,38 @@ class AsyncProfilesResource(AsyncResource):
             body=body,
         )
 
+    async def get_bulk_import_profiles_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created_at", "-created_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's profile bulk-import jobs with status, counts and lists; filter by status.
+
+        GET /api/profile-bulk-import-jobs (read; scopes: lists:read, profiles:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("status", ...); join with F.and_. Filterable: status (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'profile-bulk-import-job': [...]}. profile-bulk-import-job: completed_at, completed_count, created_at, expires_at, failed_count, id, started_at, status, total_count.
+
+        Returns:
+            Result whose .data is a list of ProfileBulkImportJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_import_profiles_jobs",
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
     async def get_bulk_import_profiles_job(
         self,
         job_id: str,
@@ -633,3 +1224,530 @@ class AsyncProfilesResource(AsyncResource):
         return await self._call(
             "get_bulk_import_profiles_job", job_id=job_id, fields=fields, include=include
         )
+
+    async def get_bulk_suppress_profiles_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's bulk suppression jobs (profiles blocked from email) with their status; filter by list, segment or status.
+
+        GET /api/profile-suppression-bulk-create-jobs (read; scopes: subscriptions:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("list_id", ...); join with F.and_. Filterable: list_id (equals); segment_id (equals); status (equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-create-job': [...]}. profile-suppression-bulk-create-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is a list of ProfileSuppressionBulkCreateJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_suppress_profiles_jobs",
+            filter=filter,
+            sort=sort,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def bulk_suppress_profiles(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Suppress profiles from all email in one async job (202), by emails or by a list or segment; they stop receiving any email.
+
+        POST /api/profile-suppression-bulk-create-jobs (write; scopes: profiles:write, subscriptions:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-create-job': [...]}. profile-suppression-bulk-create-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+            attributes: (required) the profile-suppression-bulk-create-job attributes; optional: profiles.
+            relationships: related ids by name (list, segment): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkCreateJobRecord (an async job: poll its status).
+        """
+        return await self._call(
+            "bulk_suppress_profiles",
+            fields=fields,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    async def get_bulk_suppress_profiles_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll one bulk suppression job by id: status and how many profiles were suppressed.
+
+        GET /api/profile-suppression-bulk-create-jobs/{job_id} (read; scopes: subscriptions:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-create-job': [...]}. profile-suppression-bulk-create-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkCreateJobRecord.
+        """
+        return await self._call("get_bulk_suppress_profiles_job", job_id=job_id, fields=fields)
+
+    async def get_bulk_unsuppress_profiles_jobs(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["created", "-created"] | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the account's bulk unsuppression jobs (email blocks lifted) with their status; filter by list, segment or status.
+
+        GET /api/profile-suppression-bulk-delete-jobs (read; scopes: subscriptions:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("list_id", ...); join with F.and_. Filterable: list_id (equals); segment_id (equals); status (equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-delete-job': [...]}. profile-suppression-bulk-delete-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is a list of ProfileSuppressionBulkDeleteJobRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_bulk_unsuppress_profiles_jobs",
+            filter=filter,
+            sort=sort,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def bulk_unsuppress_profiles(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Lift manual email suppressions in one async job (202), by emails or by a list or segment; consent is not granted.
+
+        POST /api/profile-suppression-bulk-delete-jobs (write; scopes: subscriptions:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-delete-job': [...]}. profile-suppression-bulk-delete-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+            attributes: (required) the profile-suppression-bulk-delete-job attributes; optional: profiles.
+            relationships: related ids by name (list, segment): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkDeleteJobRecord (an async job: poll its status).
+        """
+        return await self._call(
+            "bulk_unsuppress_profiles",
+            fields=fields,
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    async def get_bulk_unsuppress_profiles_job(
+        self, job_id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Poll one bulk unsuppression job by id: status and how many suppressions were lifted.
+
+        GET /api/profile-suppression-bulk-delete-jobs/{job_id} (read; scopes: subscriptions:read).
+
+        Args:
+            job_id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile-suppression-bulk-delete-job': [...]}. profile-suppression-bulk-delete-job: completed_at, completed_count, created_at, id, skipped_count, status, total_count.
+
+        Returns:
+            Result whose .data is one ProfileSuppressionBulkDeleteJobRecord.
+        """
+        return await self._call("get_bulk_unsuppress_profiles_job", job_id=job_id, fields=fields)
+
+    async def get_push_tokens(
+        self,
+        *,
+        filter: str | Filter | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["profile"]] | str | None = None,
+    ) -> Result:
+        """List the account's mobile push tokens (iOS/Android device tokens) with platform, vendor and enablement.
+
+        GET /api/push-tokens (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            filter: Klaviyo filter, e.g. F.equals("enablement_status", ...); join with F.and_. Filterable: enablement_status (equals); id (equals); platform (equals); profile.id (equals).
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'push-token': [...]}. push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is a list of PushTokenRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_push_tokens",
+            filter=filter,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+            include=include,
+        )
+
+    async def create_push_token(
+        self, *, attributes: Mapping[str, Any] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Register a mobile push token for a profile server-side (async, 202): platform, vendor, token and push consent.
+
+        POST /api/push-tokens (write; scopes: profiles:write, push-tokens:write).
+
+        Args:
+            attributes: (required) the push-token attributes; required keys: token, platform, vendor, profile; optional: background, device_metadata, enablement_status.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call("create_push_token", attributes=attributes, body=body)
+
+    async def get_push_token(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        include: Sequence[Literal["profile"]] | str | None = None,
+    ) -> Result:
+        """Fetch one mobile push token by id: platform, vendor, enablement status and the device metadata.
+
+        GET /api/push-tokens/{id} (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'push-token': [...]}. push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor; profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, properties, title, updated.
+            include: related resources to add to result.included.
+
+        Returns:
+            Result whose .data is one PushTokenRecord.
+        """
+        return await self._call("get_push_token", id=id, fields=fields, include=include)
+
+    async def delete_push_token(self, id: str) -> Result:
+        """Delete one mobile push token by id so the device stops receiving push notifications.
+
+        DELETE /api/push-tokens/{id} (destructive; scopes: push-tokens:write).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("delete_push_token", id=id)
+
+    async def create_or_update_profile(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+        id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Create a profile or update the matching one (by id, email, phone or external id) in one call: upsert, never 409.
+
+        POST /api/profile-import (write; scopes: profiles:write).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
+            additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
+            id: the id sent as data.id: the resource this request acts on.
+            attributes: (required) the profile attributes; optional: _kx, email, external_id, first_name, image, last_name, locale, location, organization, phone_number, properties, title.
+            meta: the document's data.meta object.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return await self._call(
+            "create_or_update_profile",
+            fields=fields,
+            additional_fields=additional_fields,
+            id=id,
+            attributes=attributes,
+            meta=meta,
+            body=body,
+        )
+
+    async def bulk_subscribe_profiles(
+        self,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Subscribe profiles to email, SMS or WhatsApp marketing with consent in one async job (202); optionally adds them to a list.
+
+        POST /api/profile-subscription-bulk-create-jobs (write; scopes: lists:write, profiles:write, subscriptions:write).
+
+        Args:
+            attributes: (required) the profile-subscription-bulk-create-job attributes; required keys: profiles; optional: custom_source, historical_import.
+            relationships: related ids by name (list): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "bulk_subscribe_profiles", attributes=attributes, relationships=relationships, body=body
+        )
+
+    async def bulk_unsubscribe_profiles(
+        self,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, str | Sequence[str] | Mapping[str, Any] | None] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Unsubscribe profiles from email, SMS or WhatsApp marketing in one async job (202): revokes consent, a later read shows it.
+
+        POST /api/profile-subscription-bulk-delete-jobs (write; scopes: lists:write, profiles:write, subscriptions:write).
+
+        Args:
+            attributes: (required) the profile-subscription-bulk-delete-job attributes; required keys: profiles.
+            relationships: related ids by name (list): an id, a list of ids, or {'data': ...}.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result (202); .raw holds Klaviyo's document.
+        """
+        return await self._call(
+            "bulk_unsubscribe_profiles",
+            attributes=attributes,
+            relationships=relationships,
+            body=body,
+        )
+
+    async def get_push_tokens_for_profile(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """List the full push tokens (devices, platforms, enablement) registered for one profile.
+
+        GET /api/profiles/{id}/push-tokens (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'push-token': [...]}. push-token: background, created, enablement_status, id, metadata, platform, recorded_date, token, vendor.
+
+        Returns:
+            Result whose .data is a list of PushTokenRecord.
+        """
+        return await self._call("get_push_tokens_for_profile", id=id, fields=fields)
+
+    async def get_push_token_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of one profile's push tokens (relationship link).
+
+        GET /api/profiles/{id}/relationships/push-tokens (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of PushTokenRecord.
+        """
+        return await self._call("get_push_token_ids_for_profile", id=id)
+
+    async def get_list_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of the lists a profile belongs to (relationship link).
+
+        GET /api/profiles/{id}/relationships/lists (read; scopes: lists:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of ListRecord.
+        """
+        return await self._call("get_list_ids_for_profile", id=id)
+
+    async def get_segment_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of the segments a profile currently falls in (relationship link).
+
+        GET /api/profiles/{id}/relationships/segments (read; scopes: profiles:read, segments:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of SegmentRecord.
+        """
+        return await self._call("get_segment_ids_for_profile", id=id)
+
+    async def get_conversation_for_profile(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the inbox conversation (two-way SMS thread) of one profile.
+
+        GET /api/profiles/{id}/conversation (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id.
+
+        Returns:
+            Result whose .data is one ConversationRecord.
+        """
+        return await self._call("get_conversation_for_profile", id=id, fields=fields)
+
+    async def get_conversation_id_for_profile(self, id: str) -> Result:
+        """Return only the id of a profile's inbox conversation (relationship link).
+
+        GET /api/profiles/{id}/relationships/conversation (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ConversationRecord.
+        """
+        return await self._call("get_conversation_id_for_profile", id=id)
+
+    async def get_conversations_for_profile(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """List the inbox conversations (SMS threads, all channels) of one profile.
+
+        GET /api/profiles/{id}/conversations (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'conversation': [...]}. conversation: channel, id.
+
+        Returns:
+            Result whose .data is a list of ConversationRecord.
+        """
+        return await self._call("get_conversations_for_profile", id=id, fields=fields)
+
+    async def get_conversation_ids_for_profile(self, id: str) -> Result:
+        """Return only the ids of a profile's inbox conversations (relationship link).
+
+        GET /api/profiles/{id}/relationships/conversations (read; scopes: conversations:read, profiles:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of ConversationRecord.
+        """
+        return await self._call("get_conversation_ids_for_profile", id=id)
+
+    async def get_list_ids_for_bulk_import_profiles_job(self, id: str) -> Result:
+        """Return only the ids of the lists a profile bulk-import job adds people to (relationship link).
+
+        GET /api/profile-bulk-import-jobs/{id}/relationships/lists (read; scopes: lists:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of ListRecord.
+        """
+        return await self._call("get_list_ids_for_bulk_import_profiles_job", id=id)
+
+    async def get_profile_ids_for_bulk_import_profiles_job(
+        self, id: str, *, page_size: int | None = None, page_cursor: str | None = None
+    ) -> Result:
+        """Return only the ids of the profiles a bulk-import job created or updated (relationship link).
+
+        GET /api/profile-bulk-import-jobs/{id}/relationships/profiles (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_profile_ids_for_bulk_import_profiles_job",
+            id=id,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def get_errors_for_bulk_import_profiles_job(
+        self,
+        id: str,
+        *,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """List the row errors of a profile bulk-import job: which profiles failed to import and why.
+
+        GET /api/profile-bulk-import-jobs/{id}/import-errors (read; scopes: profiles:read).
+
+        Args:
+            id: (required) the resource id.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+            fields: sparse fieldsets by type, e.g. {'import-error': [...]}. import-error: code, detail, id, original_payload, source, title.
+
+        Returns:
+            Result whose .data is a list of ImportErrorRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_errors_for_bulk_import_profiles_job",
+            id=id,
+            page_size=page_size,
+            page_cursor=page_cursor,
+            fields=fields,
+        )
+
+    async def get_profile_for_push_token(
+        self,
+        id: str,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        additional_fields: Mapping[str, Sequence[str] | str] | None = None,
+    ) -> Result:
+        """Fetch the full profile (email, phone, name) that owns one push token.
+
+        GET /api/push-tokens/{id}/profile (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'profile': [...]}. profile: created, email, external_id, first_name, id, image, last_event_date, last_name, locale, location, organization, phone_number, predictive_analytics, properties, subscriptions, title, updated.
+            additional_fields: extra data off by default: profile: predictive_analytics, subscriptions.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return await self._call(
+            "get_profile_for_push_token", id=id, fields=fields, additional_fields=additional_fields
+        )
+
+    async def get_profile_id_for_push_token(self, id: str) -> Result:
+        """Return only the profile id that owns one push token (relationship link).
+
+        GET /api/push-tokens/{id}/relationships/profile (read; scopes: profiles:read, push-tokens:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one ProfileRecord.
+        """
+        return await self._call("get_profile_id_for_push_token", id=id)

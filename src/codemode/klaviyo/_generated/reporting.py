@@ -15,7 +15,7 @@ __all__ = ["AsyncReportingResource", "ReportingResource"]
 
 
 class ReportingResource(SyncResource):
-    """klaviyo.reporting: 5 actions (sync)."""
+    """klaviyo.reporting: 7 actions (sync)."""
 
     _group = "reporting"
 
@@ -148,9 +148,51 @@ class ReportingResource(SyncResource):
         """
         return self._call("query_segment_series", fields=fields, attributes=attributes, body=body)
 
+    def query_form_values(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Report signup form performance as totals over a timeframe (views, submits, submit rate), grouped by form or version.
+
+        POST /api/form-values-reports (read; scopes: forms:read).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'form-values-report': [...]}. form-values-report: id, results.
+            attributes: (required) the form-values-report attributes; required keys: statistics, timeframe; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one FormValuesReportRecord.
+        """
+        return self._call("query_form_values", fields=fields, attributes=attributes, body=body)
+
+    def query_form_series(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Report signup form performance as a time series (views and submits per day, week or month) over a timeframe.
+
+        POST /api/form-series-reports (read; scopes: forms:read).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'form-series-report': [...]}. form-series-report: date_times, id, results.
+            attributes: (required) the form-series-report attributes; required keys: statistics, timeframe, interval; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one FormSeriesReportRecord.
+        """
+        return self._call("query_form_series", fields=fields, attributes=attributes, body=body)
+
 
 class AsyncReportingResource(AsyncResource):
-    """klaviyo.reporting: 5 actions (async)."""
+    """klaviyo.reporting: 7 actions (async)."""
 
     _group = "reporting"
 
@@ -285,4 +327,50 @@ class AsyncReportingResource(AsyncResource):
         """
         return await self._call(
             "query_segment_series", fields=fields, attributes=attributes, body=body
+        )
+
+    async def query_form_values(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Report signup form performance as totals over a timeframe (views, submits, submit rate), grouped by form or version.
+
+        POST /api/form-values-reports (read; scopes: forms:read).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'form-values-report': [...]}. form-values-report: id, results.
+            attributes: (required) the form-values-report attributes; required keys: statistics, timeframe; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one FormValuesReportRecord.
+        """
+        return await self._call(
+            "query_form_values", fields=fields, attributes=attributes, body=body
+        )
+
+    async def query_form_series(
+        self,
+        *,
+        fields: Mapping[str, Sequence[str] | str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Report signup form performance as a time series (views and submits per day, week or month) over a timeframe.
+
+        POST /api/form-series-reports (read; scopes: forms:read).
+
+        Args:
+            fields: sparse fieldsets by type, e.g. {'form-series-report': [...]}. form-series-report: date_times, id, results.
+            attributes: (required) the form-series-report attributes; required keys: statistics, timeframe, interval; optional: filter, group_by.
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result whose .data is one FormSeriesReportRecord.
+        """
+        return await self._call(
+            "query_form_series", fields=fields, attributes=attributes, body=body
         )

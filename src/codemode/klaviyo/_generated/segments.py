@@ -16,7 +16,7 @@ __all__ = ["AsyncSegmentsResource", "SegmentsResource"]
 
 
 class SegmentsResource(SyncResource):
-    """klaviyo.segments: 8 actions (sync)."""
+    """klaviyo.segments: 11 actions (sync)."""
 
     _group = "segments"
 
@@ -212,9 +212,67 @@ class SegmentsResource(SyncResource):
         """
         return self._call("get_flows_triggered_by_segment", id=id, fields=fields)
 
+    def get_tag_ids_for_segment(self, id: str) -> Result:
+        """Return only the ids of the tags on one segment (relationship link; no tag names).
+
+        GET /api/segments/{id}/relationships/tags (read; scopes: segments:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return self._call("get_tag_ids_for_segment", id=id)
+
+    def get_profile_ids_for_segment(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the profiles currently in a segment (relationship link, paginated; filter by join date).
+
+        GET /api/segments/{id}/relationships/profiles (read; scopes: profiles:read, segments:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); profile_id (any, equals); push_token (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return self._call(
+            "get_profile_ids_for_segment",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    def get_ids_for_flows_triggered_by_segment(self, id: str) -> Result:
+        """Return the ids of the flows a segment triggers when someone enters it.
+
+        GET /api/segments/{id}/relationships/flow-triggers (read; scopes: flows:read, segments:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of FlowRecord.
+        """
+        return self._call("get_ids_for_flows_triggered_by_segment", id=id)
+
 
 class AsyncSegmentsResource(AsyncResource):
-    """klaviyo.segments: 8 actions (async)."""
+    """klaviyo.segments: 11 actions (async)."""
 
     _group = "segments"
 
@@ -411,3 +469,61 @@ class AsyncSegmentsResource(AsyncResource):
             Result whose .data is a list of FlowRecord.
         """
         return await self._call("get_flows_triggered_by_segment", id=id, fields=fields)
+
+    async def get_tag_ids_for_segment(self, id: str) -> Result:
+        """Return only the ids of the tags on one segment (relationship link; no tag names).
+
+        GET /api/segments/{id}/relationships/tags (read; scopes: segments:read, tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return await self._call("get_tag_ids_for_segment", id=id)
+
+    async def get_profile_ids_for_segment(
+        self,
+        id: str,
+        *,
+        filter: str | Filter | None = None,
+        sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+        page_size: int | None = None,
+        page_cursor: str | None = None,
+    ) -> Result:
+        """Return only the ids of the profiles currently in a segment (relationship link, paginated; filter by join date).
+
+        GET /api/segments/{id}/relationships/profiles (read; scopes: profiles:read, segments:read).
+
+        Args:
+            id: (required) the resource id.
+            filter: Klaviyo filter, e.g. F.equals("email", ...); join with F.and_. Filterable: _kx (equals); email (any, equals); joined_group_at (greater-or-equal, greater-than, less-or-equal, less-than); phone_number (any, equals); profile_id (any, equals); push_token (any, equals).
+            sort: a key from the type; a leading '-' sorts descending.
+            page_size: records per page, 1..100 (default 20).
+            page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.
+
+        Returns:
+            Result whose .data is a list of ProfileRecord. One page; iterate every page with result.all(max_items=...).
+        """
+        return await self._call(
+            "get_profile_ids_for_segment",
+            id=id,
+            filter=filter,
+            sort=sort,
+            page_size=page_size,
+            page_cursor=page_cursor,
+        )
+
+    async def get_ids_for_flows_triggered_by_segment(self, id: str) -> Result:
+        """Return the ids of the flows a segment triggers when someone enters it.
+
+        GET /api/segments/{id}/relationships/flow-triggers (read; scopes: flows:read, segments:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of FlowRecord.
+        """
+        return await self._call("get_ids_for_flows_triggered_by_segment", id=id)

@@ -16,7 +16,7 @@ __all__ = ["AsyncTagsResource", "TagsResource"]
 
 
 class TagsResource(SyncResource):
-    """klaviyo.tags: 19 actions (sync)."""
+    """klaviyo.tags: 26 actions (sync)."""
 
     _group = "tags"
 
@@ -378,9 +378,119 @@ class TagsResource(SyncResource):
         """
         return self._call("tag_segments", id=id, ids=ids, body=body)
 
+    def remove_tag_from_flows(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given flows (by flow ids); the tag and the flows stay.
+
+        DELETE /api/tags/{id}/relationships/flows (write; scopes: flows:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the flow ids (wrapped as {'data': [{'type': 'flow', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("remove_tag_from_flows", id=id, ids=ids, body=body)
+
+    def remove_tag_from_campaigns(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given campaigns (by campaign ids); the tag and the campaigns stay.
+
+        DELETE /api/tags/{id}/relationships/campaigns (write; scopes: campaigns:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the campaign ids (wrapped as {'data': [{'type': 'campaign', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("remove_tag_from_campaigns", id=id, ids=ids, body=body)
+
+    def remove_tag_from_lists(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given lists (by list ids); the tag and the lists stay.
+
+        DELETE /api/tags/{id}/relationships/lists (write; scopes: lists:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the list ids (wrapped as {'data': [{'type': 'list', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("remove_tag_from_lists", id=id, ids=ids, body=body)
+
+    def remove_tag_from_segments(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given segments (by segment ids); the tag and the segments stay.
+
+        DELETE /api/tags/{id}/relationships/segments (write; scopes: segments:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the segment ids (wrapped as {'data': [{'type': 'segment', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return self._call("remove_tag_from_segments", id=id, ids=ids, body=body)
+
+    def get_tag_group_for_tag(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full tag group (name, exclusive, default) that one tag belongs to.
+
+        GET /api/tags/{id}/tag-group (read; scopes: tags:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'tag-group': [...]}. tag-group: default, exclusive, id, name.
+
+        Returns:
+            Result whose .data is one TagGroupRecord.
+        """
+        return self._call("get_tag_group_for_tag", id=id, fields=fields)
+
+    def get_tag_group_id_for_tag(self, id: str) -> Result:
+        """Return only the id of the tag group one tag belongs to (relationship link).
+
+        GET /api/tags/{id}/relationships/tag-group (read; scopes: tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one TagGroupRecord.
+        """
+        return self._call("get_tag_group_id_for_tag", id=id)
+
+    def get_tag_ids_for_tag_group(self, id: str) -> Result:
+        """Return only the ids of the tags in one tag group (relationship link).
+
+        GET /api/tag-groups/{id}/relationships/tags (read; scopes: tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return self._call("get_tag_ids_for_tag_group", id=id)
+
 
 class AsyncTagsResource(AsyncResource):
-    """klaviyo.tags: 19 actions (async)."""
+    """klaviyo.tags: 26 actions (async)."""
 
     _group = "tags"
 
@@ -741,3 +851,113 @@ class AsyncTagsResource(AsyncResource):
             Result with no data (204: done).
         """
         return await self._call("tag_segments", id=id, ids=ids, body=body)
+
+    async def remove_tag_from_flows(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given flows (by flow ids); the tag and the flows stay.
+
+        DELETE /api/tags/{id}/relationships/flows (write; scopes: flows:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the flow ids (wrapped as {'data': [{'type': 'flow', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("remove_tag_from_flows", id=id, ids=ids, body=body)
+
+    async def remove_tag_from_campaigns(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given campaigns (by campaign ids); the tag and the campaigns stay.
+
+        DELETE /api/tags/{id}/relationships/campaigns (write; scopes: campaigns:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the campaign ids (wrapped as {'data': [{'type': 'campaign', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("remove_tag_from_campaigns", id=id, ids=ids, body=body)
+
+    async def remove_tag_from_lists(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given lists (by list ids); the tag and the lists stay.
+
+        DELETE /api/tags/{id}/relationships/lists (write; scopes: lists:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the list ids (wrapped as {'data': [{'type': 'list', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("remove_tag_from_lists", id=id, ids=ids, body=body)
+
+    async def remove_tag_from_segments(
+        self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Take one tag off the given segments (by segment ids); the tag and the segments stay.
+
+        DELETE /api/tags/{id}/relationships/segments (write; scopes: segments:write, tags:write).
+
+        Args:
+            id: (required) the resource id.
+            ids: the segment ids (wrapped as {'data': [{'type': 'segment', 'id': ...}]}).
+            body: the full JSON:API document {'data': ...}, instead of the keywords above.
+
+        Returns:
+            Result with no data (204: done).
+        """
+        return await self._call("remove_tag_from_segments", id=id, ids=ids, body=body)
+
+    async def get_tag_group_for_tag(
+        self, id: str, *, fields: Mapping[str, Sequence[str] | str] | None = None
+    ) -> Result:
+        """Fetch the full tag group (name, exclusive, default) that one tag belongs to.
+
+        GET /api/tags/{id}/tag-group (read; scopes: tags:read).
+
+        Args:
+            id: (required) the resource id.
+            fields: sparse fieldsets by type, e.g. {'tag-group': [...]}. tag-group: default, exclusive, id, name.
+
+        Returns:
+            Result whose .data is one TagGroupRecord.
+        """
+        return await self._call("get_tag_group_for_tag", id=id, fields=fields)
+
+    async def get_tag_group_id_for_tag(self, id: str) -> Result:
+        """Return only the id of the tag group one tag belongs to (relationship link).
+
+        GET /api/tags/{id}/relationships/tag-group (read; scopes: tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is one TagGroupRecord.
+        """
+        return await self._call("get_tag_group_id_for_tag", id=id)
+
+    async def get_tag_ids_for_tag_group(self, id: str) -> Result:
+        """Return only the ids of the tags in one tag group (relationship link).
+
+        GET /api/tag-groups/{id}/relationships/tags (read; scopes: tags:read).
+
+        Args:
+            id: (required) the resource id.
+
+        Returns:
+            Result whose .data is a list of TagRecord.
+        """
+        return await self._call("get_tag_ids_for_tag_group", id=id)
