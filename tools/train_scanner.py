@@ -115,7 +115,9 @@ def main() -> int:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scanner.onnx").write_bytes(to_onnx(model))
-    (args.out / "scanner.json").write_text(json.dumps(model.meta(), indent=2, sort_keys=True) + "\n")
+    (args.out / "scanner.json").write_text(
+        json.dumps(model.meta(), indent=2, sort_keys=True) + "\n"
+    )
     size = (args.out / "scanner.onnx").stat().st_size / 1e6
     print(f"wrote {args.out}/scanner.onnx ({size:.1f} MB) in {time.perf_counter() - started:.0f}s")
     return 0

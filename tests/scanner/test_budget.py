@@ -45,7 +45,9 @@ def test_a_response_past_its_deadline_has_its_unread_fields_redacted(tier1: Scan
 def test_a_response_over_the_size_cap_is_withheld_unread_with_the_reason(tier1: Scanner) -> None:
     result = tier1.scan_response({"a": "x y " * 100}, max_chars=50)
     assert result.verdict == "flagged" and result.document == REDACTED
-    assert result.findings[0].rule == "budget.size" and "401 characters" in result.findings[0].reason
+    assert (
+        result.findings[0].rule == "budget.size" and "401 characters" in result.findings[0].reason
+    )
     assert tier1.scan_response({"a": "x y " * 100}, "block", max_chars=50).verdict == "blocked"
     assert tier1.scan_text("x" * 60, max_chars=50).injection
 

@@ -307,7 +307,14 @@ def _summary(results: dict[str, Any]) -> dict[str, Any]:
         for split, m in splits.items()
         if m["f1"] < _TARGETS["f1"] or m["recall"] < _TARGETS["recall"]
     }
+    pooled = {
+        f"{part}_{kind}_{key}": block["pooled"][part][key]
+        for kind, block in results["leave_one_family_out"].items()
+        for part in ("model", "rules", "combined")
+        for key in ("f1", "recall")
+    }
     return {
+        **pooled,
         "f1_dev": dev["f1"],
         "fpr_marketing": dev["fpr_marketing"],
         "fpr_hardneg": dev["fpr_hardneg"],
