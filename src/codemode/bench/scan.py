@@ -301,6 +301,7 @@ def _summary(results: dict[str, Any]) -> dict[str, Any]:
         f"{kind}={name}": figures["model"]
         for kind, block in results["leave_one_family_out"].items()
         for name, figures in block["folds"].items()
+        if figures["model"]["injections"]  # a benign-only family is read by its FP rate
     }
     missed = {
         split: {"f1": m["f1"], "recall": m["recall"]}
