@@ -572,7 +572,7 @@ def _windows(sequence: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
             size += len(sequence[end][1]) + 1
             end += 1
         window = sequence[start:end]
-        if len(window) >= 2:
+        if len(window) >= 2 and sum(len(t.split()) for _, t in window) >= _MIN_WINDOW_WORDS:
             windows.append(window)
         if end >= len(sequence):
             break
@@ -588,7 +588,8 @@ class _Leaf:
     where: str = ""  # "in embedded JSON at /x" when the string sits inside a serialized document
 
 
-_URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)", re.IGNORECASE)
+_URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|^[\w.+-]+@[\w-]+\.[\w.-]+$", re.IGNORECASE)
+_MIN_WINDOW_WORDS = 4  # the classifier cannot judge two or three words
 _IDISH = re.compile(r"^(?=[^\s]*\d)[\w\-:.+/=]{8,}$")
 
 
