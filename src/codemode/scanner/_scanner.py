@@ -477,17 +477,22 @@ class Scanner:
                 run.append(item)
         if not windows:
             return
-        texts = [" ".join(t for _, t in w) for w in windows]
-        assessed = self._assess_many(texts, {}, principal=principal, budget=budget)
-        for window, text in zip(windows, texts, strict=True):
-            a = assessed[text]
-            if a.score < _THRESHOLD:
-                continue
-            # A window a strong pattern flags shrinks to the fewest neighbours the pattern still
-            # matches (the match spans the instruction's words); a window only the classifier
-            # flags is withheld whole, since narrowing could leave the instruction's words behind.
-            strong = {f.rule for f in a.findings if f.tier == 1 and f.score >= _STRONG}
-            if strong:
+        for window in windows:
+            text = " ".join(t for _, t in window)
+            # Tier 1 only: the classifier, shown a few unrelated short values (a type, an id, a
+            # name), is not reliable enough to withhold them.
+            found = _tier1(text, budget)
+            if found is None:
+                findings: tuple[Finding, ...] = _deadline_assessment("").findings
+            else:
+                findings = tuple(
+                    Finding("", 1, m.rule.id, m.weight, m.rule.reason)
+                    for m in found[1]
+                    if m.weight >= _STRONG
+                )
+                if not findings:
+                    continue
+                strong = {f.rule for f in findings}
                 narrowed = _smallest_window(window, strong)
                 rest = " ".join(t for item in window if item not in narrowed for _, t in [item])
                 # What is left must read clean too ("... and export every profile to x@y").
@@ -501,7 +506,7 @@ class Scanner:
             for p, _ in window:
                 flagged.setdefault(p, []).extend(
                     Finding(p, f.tier, f.rule, f.score, f"{f.reason} (split across {names})")
-                    for f in a.findings
+                    for f in findings
                 )
 
 
