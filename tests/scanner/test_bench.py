@@ -58,18 +58,36 @@ def test_quick_run_reports_every_section_and_the_defender_ratio(monkeypatch: obj
         return (lambda text: "ignore" in text.lower()), None
 
     monkeypatch.setattr(bench, "_defender", fake_defender)
+    monkeypatch.setattr(bench, "_CACHE", None)  # no embedding cache written by a test
     result = bench.run(quick=True, console=Console(quiet=True))
     summary = result["summary"]
     assert set(result) >= {
         "dev",
-        "leave_source_out",
-        "dev_and_leave_source_out",
+        "dev_rules_only",
+        "leave_one_family_out",
         "paired_sample",
         "summary",
     }
-    assert set(result["leave_source_out"]["families"]) == {"klaviyo-benign", "agentdojo"}
-    assert 0.0 <= summary["f1"] <= 1.0 and summary["defender_p50_ratio"] is not None
-    assert summary["targets_met"].keys() == {"f1", "fpr_marketing", "p50_ms", "p95_ms"}
+    framing = result["leave_one_family_out"]["framing"]
+    assert set(framing["folds"]) == {
+        "direct",
+        "polite",
+        "authority",
+        "roleplay",
+        "hypothetical",
+        "quoted_mail",
+    }
+    for figures in framing["folds"].values():
+        assert set(figures) >= {"model", "rules", "combined", "cascade", "validation"}
+    assert set(framing["pooled"]) == {"model", "rules", "combined"}
+    assert summary["splits"] == 6 and summary["defender_p50_ratio"] is not None
+    assert summary["targets_met"].keys() == {
+        "every_split",
+        "fpr_marketing",
+        "fpr_hardneg",
+        "p50_ms",
+        "p95_ms",
+    }
 
 
 def test_missing_shared_data_names_the_fix(monkeypatch: object, tmp_path: object) -> None:

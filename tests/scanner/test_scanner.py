@@ -314,7 +314,7 @@ def test_cache_keeps_only_the_most_recent_strings(
     monkeypatch.setattr(scanner_module, "_CACHE_SIZE", 2)
     for i in range(3):
         tier1.scan_text(f"Ships to store number {i} on Mondays.")
-    assert list(tier1._cache) == [f"Ships to store number {i} on Mondays." for i in (1, 2)]
+    assert list(tier1._caches[""]) == [f"Ships to store number {i} on Mondays." for i in (1, 2)]
 
 
 def test_split_check_ignores_objects_whose_fields_already_match_alone(tier1: Scanner) -> None:

@@ -39,9 +39,17 @@ from codemode.scanner import Scanner
 __all__ = ["run"]
 
 _SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "injection"
+_CACHE: Path | None = Path(__file__).resolve().parents[3] / ".scan-cache"  # embeddings by text
 _MARKETING = frozenset({"klaviyo-synth", "klaviyo-synth-json"})
 _HARDNEG = frozenset({"klaviyo-synth-hardneg"})
-_TARGETS = {"f1": 0.90, "fpr_marketing": 0.02, "p50_ms": 5.0, "p95_ms": 20.0}
+_TARGETS = {
+    "f1": 0.90,
+    "recall": 0.85,
+    "fpr_marketing": 0.02,
+    "fpr_hardneg": 0.10,
+    "p50_ms": 5.0,
+    "p95_ms": 25.0,
+}
 
 
 @dataclass
@@ -201,47 +209,31 @@ def _score_defender(
         )
 
 
-def _leave_source_out(
-    train_rows: list[dict[str, Any]],
-    *,
-    quick: bool,
-    console: Console,
-    rng: random.Random,
-    threshold: float,
-    c: float,
-) -> tuple[_Scored, dict[str, dict[str, Any]]]:
-    from codemode.scanner.training.synth import all_synthetic
-    from codemode.scanner.training.train import FAMILIES, build_corpus, fit
+def _leave_family_out(
+    train_rows: list[dict[str, Any]], *, quick: bool, console: Console, rng: random.Random
+) -> dict[str, Any]:
+    """Retrain and retune per held-out family (``training.folds``); nothing saw the family."""
+    from codemode.scanner.encoder import Encoder
+    from codemode.scanner.training import synth
+    from codemode.scanner.training.families import generate
+    from codemode.scanner.training.folds import evaluate, prepare
 
-    synthetic = all_synthetic()
-    families = sorted(set(FAMILIES.values()))
+    synthetic = synth.all_synthetic()
+    generated = generate()
+    kinds: tuple[str, ...] = ("intent", "framing", "language", "source")
     if quick:
         train_rows = rng.sample(train_rows, len(train_rows) // 8)
         synthetic = rng.sample(synthetic, len(synthetic) // 8)
-        families = ["klaviyo-benign", "agentdojo"]
-    every = train_rows + synthetic
+        generated = generate(per_combo=1, benign_per_language=12)
+        kinds = ("framing",)
     started = time.perf_counter()
-    corpus = build_corpus(every)
+    prep = prepare(train_rows + synthetic + generated, Encoder.from_directory(), _CACHE)
     console.print(
-        f"leave-source-out: {len(corpus.indices)} units featurised in {time.perf_counter() - started:.0f}s"
+        f"leave-one-family-out: {len(prep.corpus.indices)} units featurised, embedded and "
+        f"rule-checked in {time.perf_counter() - started:.0f}s",
+        highlight=False,
     )
-    family_of = np.array([FAMILIES.get(r["source"], "synthetic") for r in every])
-    pooled = _Scored("ours")
-    per_family: dict[str, dict[str, Any]] = {}
-    for name in families:
-        started = time.perf_counter()
-        # The shipped recipe, threshold included: only the left-out family is missing.
-        model = fit(corpus, family_of != name, threshold=threshold, c=c)
-        scanner = Scanner(classifier=model.classifier())
-        held = [every[i] for i in np.flatnonzero(family_of == name)]
-        scored = _Scored("ours")
-        _score_ours(scanner, held, scored)
-        pooled.extend(scored)
-        per_family[name] = _metrics(scored.rows, scored.flagged)
-        console.print(
-            f"  {name}: retrained and scored {len(held)} rows in {time.perf_counter() - started:.0f}s"
-        )
-    return pooled, per_family
+    return evaluate(prep, kinds=kinds, log=lambda line: console.print(line, highlight=False))
 
 
 def _ratio(ours: float | None, theirs: float | None) -> float | None:
@@ -251,7 +243,7 @@ def _ratio(ours: float | None, theirs: float | None) -> float | None:
 
 
 def run(*, quick: bool, console: Console) -> dict[str, Any]:
-    """Run the benchmark (``quick``: a sample, two families, under about a minute)."""
+    """Run the benchmark (``quick``: a sample and the framing folds only, a minute or two)."""
     rng = random.Random(20261126)
     dev = _load("dev.jsonl")
     train_rows = _load("train.jsonl")
@@ -264,44 +256,23 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     shipped.scan_text("warm up the regexes and the model")
     ours_dev = _Scored("ours")
     _score_ours(shipped, dev, ours_dev)
-    from codemode.scanner.training.train import DEFAULT_C
+    rules_only = Scanner(tier2=False)
+    rules_dev = _Scored("rules")
+    _score_ours(rules_only, dev, rules_dev)
+    families = _leave_family_out(train_rows, quick=quick, console=console, rng=rng)
 
-    meta = shipped.classifier.meta if shipped.classifier is not None else {}
-    threshold = float(meta.get("threshold", 0.5))
-    pooled, per_family = _leave_source_out(
-        train_rows,
-        quick=quick,
-        console=console,
-        rng=rng,
-        threshold=threshold,
-        c=float(meta.get("c", DEFAULT_C)),
-    )
-
-    combined = _Scored("ours")
-    combined.extend(ours_dev)
-    combined.extend(pooled)
-    # Defender on a sample of the same items (it is slow), ours re-read on exactly that sample.
-    sample = rng.sample(combined.rows, min(len(combined.rows), 60 if quick else 400))
+    # Defender on a sample of dev (it is slow), ours timed again on exactly that sample.
+    sample = rng.sample(dev, min(len(dev), 60 if quick else 400))
     flag, error = _defender()
     theirs = _Scored("stackone-defender")
     _score_defender(flag, error, sample, 30.0 if quick else 300.0, theirs)
-    # On the paired sample our verdicts are the ones already counted above (the left-out
-    # family's model for a leave-source-out item, never a model that trained on it); only the
-    # latency is measured again, with the shipped model, next to Defender's.
-    verdict_of = {id(r): f for r, f in zip(combined.rows, combined.flagged, strict=True)}
-    timed = _Scored("ours")
-    _score_ours(shipped, theirs.rows or sample, timed)
     ours_paired = _Scored("ours")
-    for row, cpu, wall in zip(timed.rows, timed.ms, timed.wall_ms, strict=True):
-        ours_paired.add(row, verdict_of[id(row)], cpu, wall)
+    _score_ours(shipped, theirs.rows or sample, ours_paired)
 
     results: dict[str, Any] = {
         "dev": {**_metrics(ours_dev.rows, ours_dev.flagged), **_latency(ours_dev)},
-        "leave_source_out": {**_metrics(pooled.rows, pooled.flagged), "families": per_family},
-        "dev_and_leave_source_out": {
-            **_metrics(combined.rows, combined.flagged),
-            **_latency(combined),
-        },
+        "dev_rules_only": _metrics(rules_dev.rows, rules_dev.flagged),
+        "leave_one_family_out": families,
         "paired_sample": {
             "items": len(theirs.rows),
             "ours": {**_metrics(ours_paired.rows, ours_paired.flagged), **_latency(ours_paired)},
@@ -313,106 +284,102 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             "stackone_defender_error": theirs.error,
         },
         "tier2_available": shipped.classifier is not None,
+        "encoder_available": shipped.classifier is not None
+        and shipped.classifier.encoder is not None,
         "quick": quick,
     }
-    head = results["dev_and_leave_source_out"]
+    results["summary"] = _summary(results)
+    _print(console, results)
+    return results
+
+
+def _summary(results: dict[str, Any]) -> dict[str, Any]:
+    dev = results["dev"]
     ours_p = results["paired_sample"]["ours"]
     their_p = results["paired_sample"]["stackone_defender"] or {}
-    results["summary"] = {
-        "f1": head["f1"],
-        "precision": head["precision"],
-        "recall": head["recall"],
-        "fpr_marketing": head["fpr_marketing"],
-        "fpr_hardneg": head["fpr_hardneg"],
-        "p50_ms": head["all_p50_ms"],
-        "p95_ms": head["all_p95_ms"],
-        "f1_dev": results["dev"]["f1"],
-        "f1_leave_source_out": results["leave_source_out"]["f1"],
+    splits = {
+        f"{kind}={name}": figures["model"]
+        for kind, block in results["leave_one_family_out"].items()
+        for name, figures in block["folds"].items()
+        if figures["model"]["injections"]  # a benign-only family is read by its FP rate
+    }
+    missed = {
+        split: {"f1": m["f1"], "recall": m["recall"]}
+        for split, m in splits.items()
+        if m["f1"] < _TARGETS["f1"] or m["recall"] < _TARGETS["recall"]
+    }
+    pooled = {
+        f"{part}_{kind}_{key}": block["pooled"][part][key]
+        for kind, block in results["leave_one_family_out"].items()
+        for part in ("model", "rules", "combined")
+        for key in ("f1", "recall")
+    }
+    return {
+        **pooled,
+        "f1_dev": dev["f1"],
+        "fpr_marketing": dev["fpr_marketing"],
+        "fpr_hardneg": dev["fpr_hardneg"],
+        "p50_ms": dev["all_p50_ms"],
+        "p95_ms": dev["all_p95_ms"],
+        "splits": len(splits),
+        "splits_meeting_targets": len(splits) - len(missed),
+        "splits_missing_targets": missed,
         "targets": _TARGETS,
         "targets_met": {
-            "f1": head["f1"] >= _TARGETS["f1"],
-            "fpr_marketing": (head["fpr_marketing"] or 0.0) <= _TARGETS["fpr_marketing"],
-            "p50_ms": head["all_p50_ms"] <= _TARGETS["p50_ms"],
-            "p95_ms": head["all_p95_ms"] <= _TARGETS["p95_ms"],
+            "every_split": not missed,
+            "fpr_marketing": (dev["fpr_marketing"] or 0.0) <= _TARGETS["fpr_marketing"],
+            "fpr_hardneg": (dev["fpr_hardneg"] or 0.0) <= _TARGETS["fpr_hardneg"],
+            "p50_ms": dev["all_p50_ms"] <= _TARGETS["p50_ms"],
+            "p95_ms": dev["all_p95_ms"] <= _TARGETS["p95_ms"],
         },
         "defender_f1_same_items": their_p.get("f1"),
         "f1_same_items": ours_p["f1"],
         "defender_p50_ratio": _ratio(ours_p["all_p50_ms"], their_p.get("all_p50_ms")),
         "defender_p95_ratio": _ratio(ours_p["all_p95_ms"], their_p.get("all_p95_ms")),
         "defender_wall_p50_ratio": _ratio(ours_p["wall_p50_ms"], their_p.get("wall_p50_ms")),
-        "defender_wall_p95_ratio": _ratio(ours_p["wall_p95_ms"], their_p.get("wall_p95_ms")),
-        "defender_fpr_hardneg_same_items": their_p.get("fpr_hardneg"),
-        "fpr_hardneg_same_items": ours_p["fpr_hardneg"],
-        "threshold": threshold,
-        "defender_error": theirs.error,
+        "defender_error": results["paired_sample"]["stackone_defender_error"],
     }
-    _print(console, results)
-    return results
+
+
+def _cell(m: dict[str, Any] | None, key: str) -> str:
+    v = None if m is None else m.get(key)
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return str(v) if key in ("items",) else f"{v:.3f}"
 
 
 def _print(console: Console, results: dict[str, Any]) -> None:
-    table = Table(title="scanner: quality and latency (per item, one core, cold cache)")
-    for column in (
-        "set",
-        "system",
-        "items",
-        "P",
-        "R",
-        "F1",
-        "FP mkt",
-        "FP hardneg",
-        "p50 ms",
-        "p95 ms",
-    ):
+    table = Table(title="scanner on dev (shipped model; per item, one core, cold cache)")
+    columns = ("set", "system", "items", "P", "R", "F1", "FP mkt", "FP hardneg", "p50", "p95")
+    for column in columns:
         table.add_column(column, justify="right" if column not in ("set", "system") else "left")
-
-    def row(name: str, system: str, m: dict[str, Any] | None) -> None:
-        if m is None:
-            table.add_row(name, system, "-", "-", "-", "-", "-", "-", "-", "-")
-            return
-
-        def f(key: str) -> str:
-            v = m.get(key)
-            return (
-                "-"
-                if v is None or (isinstance(v, float) and v != v)
-                else f"{v:.3f}"
-                if key not in ("items",)
-                else str(v)
-            )
-
-        table.add_row(
-            name,
-            system,
-            str(m["items"]),
-            f("precision"),
-            f("recall"),
-            f("f1"),
-            f("fpr_marketing"),
-            f("fpr_hardneg"),
-            f("all_p50_ms"),
-            f("all_p95_ms"),
-        )
-
-    row("dev", "codemode", results["dev"])
-    row("leave-source-out", "codemode", results["leave_source_out"])
-    row("dev + LSO", "codemode", results["dev_and_leave_source_out"])
-    row("paired sample", "codemode", results["paired_sample"]["ours"])
-    row("paired sample", "stackone-defender", results["paired_sample"]["stackone_defender"])
+    keys = ("items", "precision", "recall", "f1", "fpr_marketing", "fpr_hardneg")
+    for name, system, m in (
+        ("dev", "codemode", results["dev"]),
+        ("dev", "rules only", results["dev_rules_only"]),
+        ("paired sample", "codemode", results["paired_sample"]["ours"]),
+        ("paired sample", "stackone-defender", results["paired_sample"]["stackone_defender"]),
+    ):
+        lat = (_cell(m, "all_p50_ms"), _cell(m, "all_p95_ms"))
+        table.add_row(name, system, *(_cell(m, k) for k in keys), *lat)
     console.print(table)
-    fams = Table(title="leave-source-out, per held-out family")
-    for column in ("family", "items", "P", "R", "F1", "FP benign"):
-        fams.add_column(column)
-    for name, m in results["leave_source_out"]["families"].items():
-        fams.add_row(
-            name,
-            str(m["items"]),
-            f"{m['precision']:.3f}",
-            f"{m['recall']:.3f}",
-            f"{m['f1']:.3f}",
-            f"{m['fpr_benign']:.3f}",
-        )
-    console.print(fams)
+    for kind, block in results["leave_one_family_out"].items():
+        fams = Table(title=f"leave-one-{kind}-out (retrained and retuned per fold)")
+        for column in ("held out", "items", "model P", "R", "F1", "FP", "rules F1", "comb. F1"):
+            fams.add_column(column)
+        rows = [*block["folds"].items(), ("(pooled)", block["pooled"])]
+        for name, f in rows:
+            fams.add_row(
+                name,
+                str(f["model"]["items"]),
+                _cell(f["model"], "precision"),
+                _cell(f["model"], "recall"),
+                _cell(f["model"], "f1"),
+                _cell(f["model"], "fpr"),
+                _cell(f["rules"], "f1"),
+                _cell(f["combined"], "f1"),
+            )
+        console.print(fams)
     if results["paired_sample"]["stackone_defender_error"]:
         console.print(
             f"stackone-defender: {results['paired_sample']['stackone_defender_error']}",
@@ -420,7 +387,10 @@ def _print(console: Console, results: dict[str, Any]) -> None:
         )
     s = results["summary"]
     console.print(
-        f"headline (dev + LSO): F1 {s['f1']:.3f}, FP marketing {s['fpr_marketing']}, p50 {s['p50_ms']} ms, "
-        f"p95 {s['p95_ms']} ms; Defender slower by x{s['defender_p50_ratio']} (p50), x{s['defender_p95_ratio']} (p95)",
+        f"dev F1 {s['f1_dev']:.3f}, FP marketing {s['fpr_marketing']}, FP hardneg "
+        f"{s['fpr_hardneg']}, p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms; leave-one-out splits "
+        f"meeting F1>=0.90 and R>=0.85: {s['splits_meeting_targets']}/{s['splits']}; Defender "
+        f"F1 {s['defender_f1_same_items']} vs ours {s['f1_same_items']} on the same items, slower "
+        f"by x{s['defender_p50_ratio']} (p50)",
         highlight=False,
     )

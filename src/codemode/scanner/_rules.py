@@ -34,7 +34,6 @@ _MARKUP_RULES = frozenset(
     {
         "role.chat_token",
         "role.system_marker",
-        "role.information_block",
         "tool.forged_call",
         "exfil.markdown_image",
     }
@@ -65,13 +64,13 @@ _PRIOR = (
     r"current|system|developer|all|any|other|the|your|my|these|those)"
 )
 _INSTR = (
-    r"(?:instructions?|instructons?|iunstructions?|prompts?|directives?|directions?|rules?|"
+    r"(?:instructions?|prompts?|directives?|directions?|rules?|"
     r"guidelines?|guardrails?|commands?|orders?|constraints?|restrictions?|policies|"
     r"programming|context|conversation|messages?|tasks?|input)"
 )
 # "please ignore my previous message" is a customer, not an attack: messages are left out here.
 _INSTR_OVERRIDE = (
-    r"(?:instructions?|instructons?|iunstructions?|prompts?|directives?|directions?|rules?|"
+    r"(?:instructions?|prompts?|directives?|directions?|rules?|"
     r"guidelines?|guardrails?|commands?|orders?|constraints?|restrictions?|policies|"
     r"programming|context|conversation|tasks?|input|(?:and|or) following)"
 )
@@ -123,14 +122,6 @@ RULES: tuple[Rule, ...] = (
         r"|^\s*(?:assistant|ai|gpt|model)\s*:[^\n]{0,400}\n(?:[^\n]*\n){0,6}?\s*(?:human|user)\s*:"
         r"|^\s*system\s*(?:prompt|message)?\s*:\s*(?:you are|you're|from now|ignore|new)",
     ),
-    _r(
-        "role.information_block",
-        0.9,
-        "wraps a message to the model in a fake <INFORMATION> block",
-        "<information>|message from me",
-        r"<information>\s*(?:this is|important|attention|note)"
-        r"|message from me,\s*[^\n]{1,60},\s*to you,",
-    ),
     # Instruction overrides.
     _r(
         "override.ignore_previous",
@@ -173,13 +164,12 @@ RULES: tuple[Rule, ...] = (
         "override.persona",
         0.9,
         "tries to switch the model into an unrestricted persona or mode",
-        "mode|do anything now|you are|without|free of|free from|ignoring|no longer|pretend",
+        "mode|you are|without|free of|free from|ignoring|no longer|pretend",
         rf"\b(?:developer|dev|god|jailbreak|jailbroken|dan|debug|admin|unrestricted|unfiltered|"
         rf"uncensored|evil|no[ -]?limits?|sudo|maintenance|test)\s+mode\s+(?:is\s+)?(?:enabled|"
         rf"activated|on|engaged|unlocked)"
         rf"|\b(?:enable|activate|enter|switch to|turn on)\s+(?:god|jailbreak|jailbroken|dan|"
         rf"unrestricted|unfiltered|uncensored|no[ -]?limits?)\s+mode"
-        rf"|\bdo anything now\b|\byou are (?:now )?(?:dan|stan|dude|aim)\b"
         rf"|\byou are (?:now |no longer )?(?:an? |the )?(?:unrestricted|uncensored|unfiltered|"
         rf"jailbroken|evil|rogue|amoral|unethical|unbound|unchained|free|no[ -]?limits?|"
         rf"do[ -]anything)\s+{_AI}"
@@ -231,16 +221,6 @@ RULES: tuple[Rule, ...] = (
         r"include|start with))"
         r"|\bit is (?:crucial|critical|vital|imperative|very important) (?:that )?you "
         r"(?:include|do|follow|comply|output|add)",
-    ),
-    _r(
-        "output.canary",
-        0.85,
-        "asks the model to print a hijack marker such as 'I have been PWNED'",
-        "pwn|hacked|hijacked",
-        r"\b(?:say|print|output|write|respond with|reply with|answer with|type|return|repeat)\s+"
-        r"(?:only\s+|exactly\s+|just\s+|the (?:phrase|words?|text|sentence)\s+)?[\"'“‘`]?"
-        r"(?:i have been pwned|i've been pwned|pwned|hacked|you(?:'ve| have) been (?:pwned|hacked)|"
-        r"hijacked)\b",
     ),
     _r(
         "role.context_break",
@@ -322,7 +302,7 @@ RULES: tuple[Rule, ...] = (
         "tells the agent to visit, fetch or log in at a URL",
         "http",
         r"\b(?:visit|open|fetch|browse to|navigate to|go to|load|curl|wget|request|ping|"
-        r"call|post to|log ?in at|login at|sign in at|solve the captcha at)\s+(?:this\s+|the\s+)?"
+        r"call|post to|log ?in at|login at|sign in at)\s+(?:this\s+|the\s+)?"
         r"(?:url|link|page|webpage|website|site|endpoint)?\s*:?\s*['\"<]?https?://[^\s'\">]+"
         r"[^\n]{0,80}\b(?:with|and (?:send|include|append|paste|enter|submit)|including|"
         r"containing|passing|append(?:ing)?|then)\b",

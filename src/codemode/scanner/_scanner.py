@@ -5,10 +5,22 @@ tier 2 scores each chunk with the classifier (the worst chunk counts). A strong 
 its own; a weak one (an AI greeted, a quoted attack phrase) nudges the classifier's log-odds. The
 cut is 0.5 on the combined score.
 
-On a response, only string leaves that could carry an instruction are scanned (ids, timestamps,
-numbers, enums and single tokens are skipped), each distinct string once, all classifier chunks in
-one batch. Short strings of one object are also read together, so an instruction split across
-``first_name`` and ``last_name`` is still seen.
+On a response, only string leaves that could carry an instruction are scanned alone (ids,
+timestamps, numbers, enums and single tokens are skipped), each distinct string once, all
+classifier chunks in one batch. Neighbouring short strings (the words and short phrases of a
+response, in document order, across fields and array items) are also read together in overlapping
+windows, so an instruction split across ``first_name`` and ``last_name`` or spread one word per
+array item is still seen; a flagged window is withheld whole.
+
+Host budget: a scan reads at most ``max_chars`` characters (a larger document is withheld, with a
+finding saying why) and stops at ``deadline`` (a ``time.monotonic()`` value; default
+``DEFAULT_BUDGET_S`` from the call). Work is cut into bounded pieces (a text, a view, a slice of
+``_SLICE`` characters, a classifier batch) and the deadline is checked between them, so the scan
+returns on time from any thread; whatever was not read by then is treated as flagged
+(``budget.deadline``), never as clean.
+
+Verdicts are cached per principal (the caller's tenant or key fingerprint): one principal's scans
+can neither fill another's cache nor reveal, by timing, what another has scanned.
 """
 
 from __future__ import annotations
@@ -25,25 +37,33 @@ from typing import Any, Literal
 
 from ._types import REDACTED, Finding, ResponseScan, ScannerError, ScanPolicy, ScanStatus, Verdict
 from .classifier import Classifier
-from .normalize import View, canonical, views
+from .normalize import View, canonical, spaced_without_spaces, views
 from .patterns import Match, match_views
 
-__all__ = ["ANNOTATE_END", "ANNOTATE_START", "Scanner"]
+__all__ = ["ANNOTATE_END", "ANNOTATE_START", "DEFAULT_BUDGET_S", "MAX_SCAN_CHARS", "Scanner"]
 
 ANNOTATE_START = "[codemode: suspected prompt injection begins]"
 ANNOTATE_END = "[codemode: suspected prompt injection ends]"
 _THRESHOLD = 0.5
 _STRONG = 0.5
 _WEAK_LOGIT_GAIN = 4.0
-_CACHE_SIZE = 4096
+_CACHE_SIZE = 2048  # verdicts kept per principal
+_PRINCIPALS = 64  # principals with a cache; the least recently seen one is dropped
 _MIN_LEAF_CHARS = 12
 _MAX_JSON_DEPTH = 4
+DEFAULT_BUDGET_S = 2.0
+MAX_SCAN_CHARS = 2_000_000
+_SLICE = 20_000  # tier 1 reads a long text in slices this long (overlapping by _SLICE_OVERLAP)
+_SLICE_OVERLAP = 600
+_WINDOW_CHARS = 240  # neighbouring short strings are read together in windows about this long
+_WINDOW_ITEMS = 24
+_SHORT = 200  # a string shorter than this takes part in the neighbour windows
 
 # A leaf with no whitespace is an id, a slug, a timestamp, an email, a URL or a number: one token
 # cannot carry an instruction, unless it is an encoded payload (kept for tier 1's decoders).
 _ENCODED_TOKEN = re.compile(r"^(?:[A-Za-z0-9+/_\-]{24,}={0,2}|(?:%[0-9A-Fa-f]{2}|[^%\s]){20,})$")
 _CLASSIFIED_VIEWS = frozenset(
-    {"text", "unicode-tags", "html-comment", "hidden-html", "base64", "hex"}
+    {"text", "unicode-tags", "html-comment", "hidden-html", "base64", "hex", "joined-words"}
 )
 _SPACE = re.compile(r"\s")
 _NUMBERISH = re.compile(r"^[\s\d.,:+\-/TZ%$€£]*$")
@@ -66,6 +86,8 @@ def _worth_scanning(text: str) -> Literal["full", "tier1", "skip"]:
     if len(stripped) < _MIN_LEAF_CHARS or _NUMBERISH.match(stripped):
         return "skip"
     if not _SPACE.search(stripped):
+        if spaced_without_spaces(stripped):
+            return "full"  # words joined by dots, underscores or a blank that is not a space
         if _ENCODED_TOKEN.match(stripped) or "%20" in stripped:
             return "tier1"
         return "skip"
@@ -81,8 +103,37 @@ def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
+class _Budget:
+    """The scan's deadline (``time.monotonic()``) and its character allowance."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = time.monotonic() + DEFAULT_BUDGET_S if deadline is None else deadline
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+
+def _deadline_assessment(pointer: str) -> _Assessment:
+    return _Assessment(
+        1.0,
+        (
+            Finding(
+                pointer,
+                1,
+                "budget.deadline",
+                1.0,
+                "not scanned before the scan's deadline, so withheld (unread is never clean); "
+                "request fewer records or fields",
+            ),
+        ),
+        True,
+    )
+
+
 class Scanner:
-    """Prompt-injection scanner: tier-1 patterns plus the tier-2 ONNX classifier.
+    """Prompt-injection scanner: tier-1 patterns plus the tier-2 classifier cascade.
 
     Build one with ``Scanner.default()`` (shared, lazily loaded) or ``Scanner(model_dir=...)``;
     ``Scanner(tier2=False)`` runs the patterns alone. Thread-safe.
@@ -101,7 +152,8 @@ class Scanner:
         """Prepare a scanner; the classifier is loaded on first use.
 
         Args:
-            model_dir: folder holding ``scanner.onnx`` and ``scanner.json``; default the package's.
+            model_dir: folder holding ``scanner.onnx`` and ``scanner.json`` (and the encoder's
+                ``encoder.onnx`` and ``vocab.txt``); default the package's.
             tier2: set to False to run tier 1 only (the result says tier 2 was unavailable).
             classifier: an already loaded classifier (the benchmark's retrained models).
         """
@@ -110,7 +162,7 @@ class Scanner:
         self._loaded = classifier is not None or not tier2
         self.tier2_error: str | None = None if tier2 else "tier 2 disabled"
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, _Assessment] = OrderedDict()
+        self._caches: OrderedDict[str, OrderedDict[str, _Assessment]] = OrderedDict()
 
     @classmethod
     def default(cls) -> Scanner:
@@ -135,27 +187,47 @@ class Scanner:
         return self._classifier
 
     def clear_cache(self) -> None:
-        """Forget every cached verdict (the benchmark measures each item cold)."""
+        """Forget every cached verdict of every principal (the benchmark measures each item cold)."""
         with self._lock:
-            self._cache.clear()
+            self._caches.clear()
+
+    def _cache(self, principal: str) -> OrderedDict[str, _Assessment]:
+        """The principal's own cache (created on first use; call with the lock held)."""
+        cache = self._caches.get(principal)
+        if cache is None:
+            cache = self._caches[principal] = OrderedDict()
+            while len(self._caches) > _PRINCIPALS:
+                self._caches.popitem(last=False)
+        else:
+            self._caches.move_to_end(principal)
+        return cache
 
     # -- texts -----------------------------------------------------------------------------------
 
     def _assess_many(
-        self, texts: list[str], pointer_of: dict[str, str], *, tier1_clean: bool = False
+        self,
+        texts: list[str],
+        pointer_of: dict[str, str],
+        *,
+        tier1_clean: bool = False,
+        principal: str = "",
+        budget: _Budget | None = None,
     ) -> dict[str, _Assessment]:
         """Assess each distinct text once: cached results, then tier 1, then one tier-2 batch.
 
         ``tier1_clean`` says the caller already ran tier 1 over all the texts joined together and
-        nothing matched, so each text needs only its canonical form for the classifier.
+        nothing matched, so each text needs only its canonical form for the classifier. A text
+        not assessed before the budget's deadline gets a ``budget.deadline`` finding (not cached).
         """
+        budget = budget or _Budget(None)
         results: dict[str, _Assessment] = {}
         todo: list[str] = []
         with self._lock:
+            cache = self._cache(principal)
             for text in texts:
-                hit = self._cache.get(text)
+                hit = cache.get(text)
                 if hit is not None:
-                    self._cache.move_to_end(text)
+                    cache.move_to_end(text)
                     results[text] = hit
                 elif text not in results:
                     todo.append(text)
@@ -164,13 +236,20 @@ class Scanner:
             return results
         text_views: dict[str, list[View]] = {}
         tier1: dict[str, list[Match]] = {}
+        late: set[str] = set()
         for text in todo:
+            if budget.spent():
+                late.add(text)
+                continue
             if tier1_clean:
                 text_views[text] = [View("text", canonical(text))]
                 tier1[text] = []
             else:
-                text_views[text] = views(text)
-                tier1[text] = match_views(text_views[text])
+                found = _tier1(text, budget)
+                if found is None:
+                    late.add(text)
+                    continue
+                text_views[text], tier1[text] = found
         classifier = self.classifier
         scores: dict[str, float] = {}
         tier2 = classifier is not None
@@ -180,28 +259,42 @@ class Scanner:
             owners: list[str] = []
             inputs: list[str] = []
             for text in todo:
-                if _worth_scanning(text) != "full":
+                if text in late or _worth_scanning(text) != "full":
                     continue
                 for view in text_views[text]:
                     if view.kind in _CLASSIFIED_VIEWS:
                         owners.append(text)
                         inputs.append(view.text)
             try:
-                for owner, value in zip(owners, classifier.scores(inputs), strict=True):
-                    scores[owner] = max(scores.get(owner, 0.0), value)
+                for start in range(0, len(inputs), _CLASSIFIER_BATCH):
+                    if budget.spent():
+                        late.update(owners[start:])
+                        break
+                    batch = inputs[start : start + _CLASSIFIER_BATCH]
+                    for owner, value in zip(
+                        owners[start : start + _CLASSIFIER_BATCH],
+                        classifier.scores(batch),
+                        strict=True,
+                    ):
+                        scores[owner] = max(scores.get(owner, 0.0), value)
             except ScannerError as exc:
                 self.tier2_error = str(exc)
                 tier2 = False
                 scores = {}
         for text in todo:
+            if text in late:
+                results[text] = _deadline_assessment(pointer_of.get(text, ""))
+                continue
             results[text] = self._combine(
                 tier1[text], scores.get(text), tier2, pointer_of.get(text, "")
             )
         with self._lock:
+            cache = self._cache(principal)
             for text in todo:
-                self._cache[text] = results[text]
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+                if text not in late:
+                    cache[text] = results[text]
+            while len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
         return results
 
     @staticmethod
@@ -228,16 +321,37 @@ class Scanner:
             )
         return _Assessment(score, tuple(findings), tier2)
 
-    def scan_text(self, text: str) -> Verdict:
-        """Scan one text. A text holding serialized JSON is scanned field by field."""
+    def scan_text(
+        self,
+        text: str,
+        *,
+        principal: str = "",
+        deadline: float | None = None,
+        max_chars: int = MAX_SCAN_CHARS,
+    ) -> Verdict:
+        """Scan one text. A text holding serialized JSON is scanned field by field.
+
+        Args:
+            text: the text.
+            principal: whose scan this is (tenant, key fingerprint): the verdict cache is theirs.
+            deadline: ``time.monotonic()`` value by which the scan returns; default
+                ``DEFAULT_BUDGET_S`` from now. Text not read by then counts as flagged.
+            max_chars: a longer text is not read at all and is flagged (``budget.size``).
+        """
         start = time.perf_counter()
+        budget = _Budget(deadline)
+        if len(text) > max_chars:
+            finding = _too_large("", len(text), max_chars)
+            return Verdict(True, 1.0, [finding], (time.perf_counter() - start) * 1000.0, True)
         if _looks_like_json(text):
             try:
                 document = json.loads(text)
             except ValueError:
                 document = None
             if isinstance(document, (dict, list)):
-                scan = self.scan_response(document, "redact")
+                scan = self.scan_response(
+                    document, "redact", principal=principal, deadline=budget.deadline
+                )
                 score = max((f.score for f in scan.findings), default=0.0)
                 injection = scan.verdict != "clean"
                 return Verdict(
@@ -247,7 +361,7 @@ class Scanner:
                     (time.perf_counter() - start) * 1000.0,
                     scan.tier2_available,
                 )
-        assessment = self._assess_many([text], {})[text]
+        assessment = self._assess_many([text], {}, principal=principal, budget=budget)[text]
         return Verdict(
             assessment.score >= _THRESHOLD,
             assessment.score,
@@ -258,28 +372,53 @@ class Scanner:
 
     # -- responses -------------------------------------------------------------------------------
 
-    def scan_response(self, document: Any, policy: ScanPolicy = "redact") -> ResponseScan:
+    def scan_response(
+        self,
+        document: Any,
+        policy: ScanPolicy = "redact",
+        *,
+        principal: str = "",
+        deadline: float | None = None,
+        max_chars: int = MAX_SCAN_CHARS,
+    ) -> ResponseScan:
         """Scan every string of a JSON document (or a plain string) and apply ``policy``.
 
         Returns a ``ResponseScan`` whose ``document`` is a copy with each flagged string replaced
         (``redact``, ``block``) or wrapped in markers (``annotate``); the input is not modified.
+        ``principal``, ``deadline`` and ``max_chars`` are as for ``scan_text``; a document whose
+        strings exceed ``max_chars`` in total is withheld whole.
         """
         if policy not in ("redact", "block", "annotate"):
             raise ValueError(f"unknown scan policy {policy!r}; use 'redact', 'block' or 'annotate'")
         start = time.perf_counter()
+        budget = _Budget(deadline)
         leaves: list[_Leaf] = []
-        groups: list[tuple[str, list[tuple[str, str]]]] = []
-        collect(document, "", leaves, groups)
+        sequence: list[tuple[str, str]] = []
+        size = collect(document, "", leaves, sequence)
+        if size > max_chars:
+            finding = _too_large("", size, max_chars)
+            return ResponseScan(
+                "blocked" if policy == "block" else "flagged",
+                REDACTED,
+                [finding],
+                self.classifier is not None,
+                (time.perf_counter() - start) * 1000.0,
+            )
         pointer_of: dict[str, str] = {}
         for leaf in leaves:
             pointer_of.setdefault(leaf.text, leaf.pointer)
         # Tier 1 reads every string of the response as one text first: a response is almost
         # always clean, and one pass over the whole is far cheaper than one per string. Only when
         # something matches is each string read on its own, to say which one.
-        pieces = [*pointer_of, *(" ".join(t for _, t in members) for _, members in groups)]
-        whole = match_views(views("\n".join(pieces))) if len(pieces) > 1 else [None]
+        pieces = list(pointer_of)
+        whole = _tier1("\n".join(pieces), budget) if len(pieces) > 1 else None
+        clean_whole = whole is not None and not whole[1]
         assessed = self._assess_many(
-            [leaf.text for leaf in leaves], pointer_of, tier1_clean=not whole
+            [leaf.text for leaf in leaves],
+            pointer_of,
+            tier1_clean=clean_whole,
+            principal=principal,
+            budget=budget,
         )
         flagged: dict[str, list[Finding]] = {}
         flagged_keys: set[str] = set()
@@ -301,8 +440,7 @@ class Scanner:
                 Finding(leaf.pointer, f.tier, f.rule, f.score, prefix + f.reason)
                 for f in a.findings
             )
-        if whole:
-            self._scan_groups(groups, flagged)
+        self._scan_windows(sequence, flagged, principal, budget)
         findings = [f for pointer in flagged for f in flagged[pointer]]
         verdict: ScanStatus = "clean"
         result = document
@@ -315,44 +453,68 @@ class Scanner:
             verdict, result, findings, tier2, (time.perf_counter() - start) * 1000.0
         )
 
-    def _scan_groups(
-        self, groups: list[tuple[str, list[tuple[str, str]]]], flagged: dict[str, list[Finding]]
+    def _scan_windows(
+        self,
+        sequence: list[tuple[str, str]],
+        flagged: dict[str, list[Finding]],
+        principal: str,
+        budget: _Budget,
     ) -> None:
-        """Tier 1 on the short strings of one object read together: catches split instructions."""
-        short = [
-            t for _, members in groups for p, t in members if p not in flagged and len(t) < 200
-        ]
-        if len(short) < 2 or not any(
-            m.weight >= _STRONG for m in match_views(views(" ".join(short)))
-        ):
-            return  # nothing strong even with every short string together
-        for _, members in groups:
-            parts = [(p, t) for p, t in members if p not in flagged and len(t) < 200]
-            if len(parts) < 2:
-                continue
-            joined = " ".join(t for _, t in parts)
-            whole = [m for m in match_views(views(joined)) if m.weight >= _STRONG]
-            if not whole:
-                continue
-            separately = {
-                m.rule.id for _, t in parts for m in match_views(views(t)) if m.weight >= _STRONG
-            }
-            new = {m.rule.id for m in whole} - separately
-            if new:
-                window = _smallest_window(parts, new)
-                names = ", ".join(p.rsplit("/", 1)[-1] for p, _ in window)
-                for p, _ in window:
-                    flagged.setdefault(p, []).extend(
-                        Finding(
-                            p, 1, m.rule.id, m.weight, f"{m.rule.reason} (split across {names})"
-                        )
-                        for m in whole
-                        if m.rule.id in new
-                    )
+        """Read neighbouring short strings together: catches instructions split across fields.
+
+        ``sequence`` holds (pointer, text) of every short wordy string in document order. Windows
+        of about ``_WINDOW_CHARS`` overlap by half, so every pair of neighbours shares one; each
+        string is in at most two windows and the work stays linear in the response.
+        """
+        # Strings already flagged alone break the runs: what they said is withheld anyway.
+        windows: list[list[tuple[str, str]]] = []
+        run: list[tuple[str, str]] = []
+        for item in [*sequence, None]:
+            if item is None or item[0] in flagged:
+                windows.extend(_windows(run))
+                run = []
+            else:
+                run.append(item)
+        if not windows:
+            return
+        for window in windows:
+            text = " ".join(t for _, t in window)
+            # Tier 1 only: the classifier, shown a few unrelated short values (a type, an id, a
+            # name), is not reliable enough to withhold them.
+            found = _tier1(text, budget)
+            if found is None:
+                findings: tuple[Finding, ...] = _deadline_assessment("").findings
+            else:
+                findings = tuple(
+                    Finding("", 1, m.rule.id, m.weight, m.rule.reason)
+                    for m in found[1]
+                    if m.weight >= _STRONG
+                )
+                if not findings:
+                    continue
+                strong = {f.rule for f in findings}
+                narrowed = _smallest_window(window, strong)
+                rest = " ".join(t for item in window if item not in narrowed for _, t in [item])
+                # What is left must read clean too ("... and export every profile to x@y").
+                if (
+                    not rest
+                    or self._assess_many([rest], {}, principal=principal, budget=budget)[rest].score
+                    < _THRESHOLD
+                ):
+                    window = narrowed
+            names = ", ".join(dict.fromkeys(p.rsplit("/", 1)[-1] or "/" for p, _ in window))
+            for p, _ in window:
+                flagged.setdefault(p, []).extend(
+                    Finding(p, f.tier, f.rule, f.score, f"{f.reason} (split across {names})")
+                    for f in findings
+                )
+
+
+_CLASSIFIER_BATCH = 64
 
 
 def _smallest_window(parts: list[tuple[str, str]], rules: set[str]) -> list[tuple[str, str]]:
-    """Return the fewest consecutive fields whose joined text still matches one of ``rules``."""
+    """Return the fewest consecutive strings whose joined text still matches one of ``rules``."""
     for size in range(2, len(parts)):
         for i in range(len(parts) - size + 1):
             window = parts[i : i + size]
@@ -360,6 +522,67 @@ def _smallest_window(parts: list[tuple[str, str]], rules: set[str]) -> list[tupl
             if any(m.rule.id in rules for m in match_views(views(joined))):
                 return window
     return parts
+
+
+def _too_large(pointer: str, size: int, cap: int) -> Finding:
+    return Finding(
+        pointer,
+        1,
+        "budget.size",
+        1.0,
+        f"{size} characters of text, more than the scanner reads ({cap}), so withheld unread; "
+        "request fewer records or fields",
+    )
+
+
+def _tier1(text: str, budget: _Budget) -> tuple[list[View], list[Match]] | None:
+    """Views and pattern matches of ``text``, long texts slice by slice; None past the deadline."""
+    if len(text) <= _SLICE:
+        text_views = views(text)
+        return text_views, match_views(text_views)
+    all_views: list[View] = []
+    best: dict[str, Match] = {}
+    for begin in range(0, len(text), _SLICE - _SLICE_OVERLAP):
+        if budget.spent():
+            return None
+        piece_views = views(text[begin : begin + _SLICE])
+        all_views.extend(piece_views)
+        for match in match_views(piece_views):
+            if match.rule.id not in best or match.weight > best[match.rule.id].weight:
+                best[match.rule.id] = match
+        if begin + _SLICE >= len(text):
+            break
+    merged: dict[str, list[str]] = {}
+    for view in all_views:
+        merged.setdefault(view.kind, []).append(view.text)
+    return (
+        [View(kind, "\n".join(parts)) for kind, parts in merged.items()],
+        sorted(best.values(), key=lambda m: -m.weight),
+    )
+
+
+def _windows(sequence: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Overlapping runs of neighbouring strings, each about ``_WINDOW_CHARS`` long."""
+    if len(sequence) < 2:
+        return []
+    windows: list[list[tuple[str, str]]] = []
+    start = 0
+    while start < len(sequence):
+        end, size = start, 0
+        while (
+            end < len(sequence)
+            and (end - start < 2 or size < _WINDOW_CHARS)
+            and (end - start < _WINDOW_ITEMS)
+        ):
+            size += len(sequence[end][1]) + 1
+            end += 1
+        window = sequence[start:end]
+        if len(window) >= 2 and sum(len(t.split()) for _, t in window) >= _MIN_WINDOW_WORDS:
+            windows.append(window)
+        if end >= len(sequence):
+            break
+        start = max(start + 1, (start + end) // 2)
+    return windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,51 +593,75 @@ class _Leaf:
     where: str = ""  # "in embedded JSON at /x" when the string sits inside a serialized document
 
 
+_URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|^[\w.+-]+@[\w-]+\.[\w.-]+$", re.IGNORECASE)
+_MIN_WINDOW_WORDS = 4  # the classifier cannot judge two or three words
+_IDISH = re.compile(r"^(?=[^\s]*\d)[\w\-:.+/=]{8,}$")
+
+
+def _wordy(text: str) -> bool:
+    """A short string that could be a piece of a sentence (not an id, a URL, a number)."""
+    stripped = text.strip()
+    return (
+        0 < len(stripped) < _SHORT
+        and any(ch.isalpha() for ch in stripped)
+        and not _NUMBERISH.match(stripped)
+        and not _URLISH.search(stripped)
+        and not _IDISH.match(stripped)
+    )
+
+
 def collect(
     node: Any,
     pointer: str,
     leaves: list[_Leaf],
-    groups: list[tuple[str, list[tuple[str, str]]]],
+    sequence: list[tuple[str, str]],
     where: str = "",
     depth: int = 0,
-) -> None:
+    owner: str | None = None,
+) -> int:
     """Append every string worth scanning in ``node`` (values and keys) with its JSON pointer.
 
     A string that itself holds serialized JSON is opened and its strings reported at the outer
-    string's pointer (that is the field to redact). ``groups`` receives, per object, its
-    direct short string members, for the split-instruction check.
+    string's pointer (that is the field to redact). ``sequence`` receives, in document order,
+    every short wordy value with the pointer to redact, for the neighbour windows. Returns the
+    number of characters of text in ``node`` (keys and values).
     """
+    at = owner if owner is not None else pointer
     if isinstance(node, str):
+        if _wordy(node):
+            sequence.append((at, node))
         if _worth_scanning(node) == "skip":
-            return
+            return len(node)
         if _looks_like_json(node) and depth < _MAX_JSON_DEPTH:
             try:
                 inner = json.loads(node)
             except ValueError:
                 inner = None
             if isinstance(inner, (dict, list)):
+                if sequence and sequence[-1] == (at, node):
+                    sequence.pop()
                 inner_leaves: list[_Leaf] = []
-                collect(inner, "", inner_leaves, groups, "", depth + 1)
+                collect(inner, "", inner_leaves, sequence, "", depth + 1, at)
                 leaves.extend(
                     _Leaf(pointer, leaf.text, False, f"in embedded JSON at {leaf.pointer or '/'}")
                     for leaf in inner_leaves
                 )
-                return
+                return len(node)
         leaves.append(_Leaf(pointer, node, False, where))
-    elif isinstance(node, dict):
-        members: list[tuple[str, str]] = []
+        return len(node)
+    size = 0
+    if isinstance(node, dict):
         for key, value in node.items():
             child = f"{pointer}/{_escape(str(key))}"
-            if isinstance(key, str) and _worth_scanning(key) != "skip":
-                leaves.append(_Leaf(child, key, True, where))
-            if isinstance(value, str) and " " in value.strip():
-                members.append((child, value))
-            collect(value, child, leaves, groups, where, depth)
-        if len(members) > 1 and depth == 0:
-            groups.append((pointer, members))
+            if isinstance(key, str):
+                size += len(key)
+                if _worth_scanning(key) != "skip":
+                    leaves.append(_Leaf(child, key, True, where))
+            size += collect(value, child, leaves, sequence, where, depth, owner)
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            collect(value, f"{pointer}/{index}", leaves, groups, where, depth)
+            size += collect(value, f"{pointer}/{index}", leaves, sequence, where, depth, owner)
+    return size
 
 
 def _rewrite(node: Any, pointer: str, values: set[str], keys: set[str], policy: ScanPolicy) -> Any:

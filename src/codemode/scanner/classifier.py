@@ -1,4 +1,10 @@
-"""Tier 2: the hashed n-gram classifier, an ONNX graph run with onnxruntime on one CPU thread.
+"""Tier 2: the hashed n-gram classifier, then the encoder for the texts it is unsure of.
+
+Tier 2a is an ONNX graph run with onnxruntime on one CPU thread (below). Tier 2b
+(``encoder.py``) is a frozen sentence encoder with a trained head; it reads only the texts whose
+n-gram probability falls in the band ``[low, high)`` recorded in ``scanner.json`` under
+``cascade``, so the common, clear-cut text costs the n-gram model alone. Without the encoder
+files (or the ``cascade`` entry) the classifier is the n-gram model with its own threshold.
 
 The model ships inside the package (``codemode/scanner/model/``): ``scanner.onnx`` takes a batch of
 padded sparse vectors (``indices`` int64 and ``values`` float32, both ``[batch, width]``) and returns
@@ -10,7 +16,6 @@ raises ``ScannerError`` so the scanner can fall back to tier 1 and say so.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import ScannerError
+from .encoder import Encoder, Head, one_thread_session, read_pair
 from .features import DIM_BITS, FEATURE_VERSION, chunks, featurize, pack
 
 __all__ = ["MODEL_FILE", "Classifier"]
@@ -30,8 +36,10 @@ _MAX_BATCH = 64
 class Classifier:
     """Load the ONNX model once and score texts in batches (thread-safe: onnxruntime sessions are)."""
 
-    def __init__(self, model: bytes, meta: dict[str, Any]) -> None:
+    def __init__(self, model: bytes, meta: dict[str, Any], encoder: Encoder | None = None) -> None:
         """Build an inference session from the model bytes and its metadata.
+
+        ``encoder`` (with ``cascade`` and ``head`` in ``meta``) adds tier 2b.
 
         Raises:
             ScannerError: the metadata does not match this code's features, or onnxruntime
@@ -48,17 +56,32 @@ class Classifier:
             raise ScannerError(f"scanner model threshold {threshold} is outside (0, 1); retrain it")
         self.threshold = threshold
         self.meta = meta
+        self.encoder: Encoder | None = None
+        self.head: Head | None = None
         try:
-            import onnxruntime as ort  # type: ignore[import-untyped,unused-ignore]
-
-            options = ort.SessionOptions()
-            # One thread: the scanner must fit the 1-core budget and not fight the sandbox for CPUs.
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+            self._session = one_thread_session(model)
         except Exception as exc:  # onnxruntime raises its own untyped errors for a bad model
             raise ScannerError(f"cannot load the scanner model: {exc}") from exc
+        if encoder is not None:
+            self.attach(encoder)
+
+    def attach(self, encoder: Encoder) -> None:
+        """Add tier 2b: ``encoder`` with the ``head`` and ``cascade`` recorded in the metadata.
+
+        Raises:
+            ScannerError: the metadata has no usable head or cascade.
+        """
+        cascade = self.meta.get("cascade")
+        head = self.meta.get("head")
+        if not isinstance(cascade, dict) or not isinstance(head, dict):
+            raise ScannerError("scanner.json has no cascade or head for the encoder; retrain it")
+        self.low = float(cascade["low"])
+        self.high = float(cascade["high"])
+        self.cut = float(cascade["cut"])
+        if not (0.0 <= self.low < self.high < 1.0 and 0.0 < self.cut < 1.0):
+            raise ScannerError(f"scanner cascade {cascade} is out of range; retrain it")
+        self.head = Head(list(head["weights"]), float(head["bias"]))
+        self.encoder = encoder
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Classifier:
@@ -68,26 +91,21 @@ class Classifier:
             ScannerError: a file is missing or unreadable.
         """
         try:
-            if directory is None:
-                base = resources.files("codemode.scanner").joinpath("model")
-                model = base.joinpath(MODEL_FILE).read_bytes()
-                meta = json.loads(base.joinpath(META_FILE).read_text(encoding="utf-8"))
-            else:
-                model = (directory / MODEL_FILE).read_bytes()
-                meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+            model, text = read_pair(directory, MODEL_FILE, META_FILE)
+            meta = json.loads(text)
         except (OSError, ValueError) as exc:
             raise ScannerError(
                 f"scanner model not available ({exc}); reinstall codemode or run "
                 "`python tools/train_scanner.py`"
             ) from exc
-        return cls(model, meta)
+        classifier = cls(model, meta)
+        if "cascade" in meta:
+            classifier.attach(Encoder.from_directory(directory))
+        return classifier
 
     def calibrate(self, probability: float) -> float:
         """Map a raw probability so that the trained threshold lands on 0.5, the scanner's cut."""
-        t = self.threshold
-        if probability < t:
-            return 0.5 * probability / t
-        return 0.5 + 0.5 * (probability - t) / (1.0 - t)
+        return _scale(probability, self.threshold)
 
     def raw_scores(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Return the raw probability of each text; a long text scores as its worst chunk.
@@ -116,5 +134,28 @@ class Classifier:
         return result
 
     def scores(self, texts: list[str]) -> list[float]:
-        """Return the calibrated score (0..1, 0.5 = the decision threshold) of each text."""
-        return [self.calibrate(float(p)) for p in self.raw_scores(texts)]
+        """Return the calibrated score (0..1, 0.5 = the decision threshold) of each text.
+
+        With the encoder: a text at or above ``high`` keeps its n-gram score, one below ``low``
+        stays under the cut, one in between takes the encoder head's score.
+
+        Raises:
+            ScannerError: onnxruntime failed.
+        """
+        hashed = self.raw_scores(texts)
+        if self.encoder is None or self.head is None:
+            return [self.calibrate(float(p)) for p in hashed]
+        result = [_scale(float(p), self.high) for p in hashed]
+        band = [i for i, p in enumerate(hashed) if self.low <= p < self.high]
+        if band:
+            encoded = self.encoder.scores([texts[i] for i in band], self.head)
+            for i, p in zip(band, encoded, strict=True):
+                result[i] = _scale(float(p), self.cut)
+        return result
+
+
+def _scale(probability: float, cut: float) -> float:
+    """Map ``probability`` so that ``cut`` lands on 0.5."""
+    if probability < cut:
+        return 0.5 * probability / cut
+    return 0.5 + 0.5 * (probability - cut) / (1.0 - cut)

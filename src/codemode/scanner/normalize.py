@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-__all__ = ["View", "canonical", "views"]
+__all__ = ["View", "canonical", "spaced_without_spaces", "views"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ _CONFUSABLES = str.maketrans(
 )
 _CONFUSABLE_SET = "[аеорсухіјѕԁɡӏԛԝАВЕКМНОРСТХІЈЅԌαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖｏ]"
 _CONFUSABLE_CHAR = re.compile(_CONFUSABLE_SET)
-_CONFUSABLE_WORD = re.compile(rf"\b\w*?{_CONFUSABLE_SET}\w*")
+_WORD_RUN = re.compile(r"\w+")
 _LEET = str.maketrans("013457@$!|", "oieastasii")
 # Leetspeak is only worth a second pass when a folded word is one an attack needs.
 _LEET_TARGETS = frozenset(
@@ -113,6 +113,13 @@ _LEET_TARGETS = frozenset(
     ]
 )
 
+# Blank characters that render as a gap but are not whitespace to ``str.split`` or ``\s``: the
+# Braille pattern blank and the Hangul fillers. They separate words, so they become spaces.
+_BLANKS = {0x2800: " ", 0x3164: " ", 0x115F: " ", 0x1160: " ", 0xFFA0: " "}
+for _code in _BLANKS:
+    _INVISIBLE.pop(_code, None)
+_INVISIBLE.update(_BLANKS)
+
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z]")
@@ -124,14 +131,13 @@ _LEET_WORD = re.compile(
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
 _SPACED_SEP = re.compile(r"[ .\-_*]")
 
-_HTML_COMMENT = re.compile(r"<!--(.*?)(?:-->|$)", re.DOTALL)
 _HIDDEN_ELEMENT = re.compile(
-    r"<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b"
-    r"|opacity\s*:\s*0(?:\.0+)?\b|\bhidden\b|aria-hidden=[\"']true)[^>]*>(.*?)</\1\s*>",
+    r"<(\w+)[^<>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b"
+    r"|opacity\s*:\s*0(?:\.0+)?\b|\bhidden\b|aria-hidden=[\"']true)[^>]{0,300}>(.{0,3000}?)</\1\s*>",
     re.DOTALL | re.IGNORECASE,
 )
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
-_TAG = re.compile(r"</?[A-Za-z][^>]{0,500}>")
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,300}>")
 _ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _MD_MARKUP = re.compile(r"(\*{1,3}|_{2,3}|~~|`{1,3}|^#{1,6}\s+|^>\s+)", re.MULTILINE)
 _SPACES = re.compile(r"[ \t\f\v]+")
@@ -146,12 +152,19 @@ _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){6,}")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%]*){3}")
 _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECASE)
 
-_MAX_DECODED = 8
+# Words joined by something other than a space: "ignore.all.previous.instructions",
+# "ignore_all_previous", "ignore|all|previous", "ignore+all+previous". Three or more words.
+_JOINED = re.compile(
+    r"(?<![^\W\d_])[^\W\d_]{2,}+(?:(?:[._|/+~*•·,;:=\\-]++|[^\S ]++)[^\W\d_]{2,}+){2,}"
+)
+_JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\-]+|[^\S ]+)")
+_ENCODED_LAYER = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}|[0-9A-Fa-f]{24,}")
+_MAX_NESTING = 3  # an encoded payload inside an encoded payload, up to three levels
 
 
 def _fold_word(match: re.Match[str]) -> str:
     word = match.group(0)
-    if _LATIN.search(word):
+    if _LATIN.search(word) and _CONFUSABLE_CHAR.search(word):
         return word.translate(_CONFUSABLES)
     return word
 
@@ -176,7 +189,7 @@ def _clean(text: str) -> str:
     """NFKC, drop invisibles, fold mixed-script homoglyphs and close up letter-spacing."""
     text = _TAG_CHARS.sub("", unicodedata.normalize("NFKC", text)).translate(_INVISIBLE)
     if _CONFUSABLE_CHAR.search(text):
-        text = _CONFUSABLE_WORD.sub(_fold_word, text)
+        text = _WORD_RUN.sub(_fold_word, text)
     if _SPACED.search(text):
         text = _SPACED.sub(_unspace, text)
     return text
@@ -210,8 +223,11 @@ def _decode_bytes(raw: bytes) -> str | None:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    # A decoded payload is only worth reading when it is mostly text with some words in it.
-    if len(decoded) < 8 or _printable_ratio(decoded) < 0.9 or " " not in decoded.strip():
+    # A decoded payload is only worth reading when it is mostly text with some words in it, or
+    # when it is itself encoded (the next layer of a nested payload).
+    if len(decoded) < 8 or _printable_ratio(decoded) < 0.9:
+        return None
+    if " " not in decoded.strip() and not _ENCODED_LAYER.fullmatch(decoded.strip()):
         return None
     return decoded
 
@@ -255,7 +271,58 @@ def _decoded_payloads(text: str) -> list[View]:
             unquoted = unquote(token.replace("+", " "))
             if " " in unquoted:
                 found.append(View("url-encoded", unquoted))
-    return found[:_MAX_DECODED]
+    return found
+
+
+def _decoded_views(text: str) -> list[View]:
+    """Every encoded payload in ``text``, decoded (nested ones too), one view per encoding.
+
+    There is no cap on how many payloads are decoded, so a real one cannot hide behind decoys;
+    the work stays linear because decoding shrinks the text (base64 by a quarter, hex by half)
+    and the payloads of one kind are read as one joined text.
+    """
+    merged: dict[str, list[str]] = {}
+    layer = [text]
+    for _ in range(_MAX_NESTING):
+        found = [view for piece in layer for view in _decoded_payloads(piece)]
+        if not found:
+            break
+        for view in found:
+            merged.setdefault(view.kind, []).append(view.text)
+        layer = [view.text for view in found]
+    return [View(kind, "\n".join(texts)) for kind, texts in merged.items()]
+
+
+def _html_comments(text: str) -> list[str]:
+    """The bodies of ``<!-- ... -->`` comments (an unclosed one runs to the end), in one pass."""
+    bodies: list[str] = []
+    at = text.find("<!--")
+    while at >= 0:
+        end = text.find("-->", at + 4)
+        bodies.append(text[at + 4 : len(text) if end < 0 else end])
+        if end < 0:
+            break
+        at = text.find("<!--", end + 3)
+    return bodies
+
+
+_URL_START = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|@", re.IGNORECASE)
+
+
+def spaced_without_spaces(token: str) -> bool:
+    """Whether a token with no whitespace still holds words: joined by a blank character that is
+    not whitespace (Braille blank, Hangul filler) or by dots, underscores, pipes and the like
+    (three or more words; URLs and e-mail addresses excepted)."""
+    if any(ch in token for ch in "\u2800\u3164\u115f\u1160\uffa0"):
+        return True
+    return not _URL_START.search(token) and _JOINED.search(token) is not None
+
+
+def _unjoined(text: str) -> str | None:
+    """The text with word-joining separators turned into spaces, when it has such runs."""
+    if not _JOINED.search(text):
+        return None
+    return _JOINED.sub(lambda m: _JOINERS.sub(" ", m.group(0)), text)
 
 
 def views(text: str) -> list[View]:
@@ -275,13 +342,16 @@ def views(text: str) -> list[View]:
         smuggled = "".join(chr(ord(ch) - 0xE0000) for run in tags for ch in run)
         result.append(View("unicode-tags", smuggled))
     if "<" in cleaned:
-        for match in _HTML_COMMENT.finditer(cleaned):
-            if match.group(1).strip():
-                result.append(View("html-comment", _flatten_markup(match.group(1))))
+        for body in _html_comments(cleaned):
+            if body.strip():
+                result.append(View("html-comment", _flatten_markup(body)))
         for match in _HIDDEN_ELEMENT.finditer(cleaned):
             if match.group(2).strip():
                 result.append(View("hidden-html", _flatten_markup(match.group(2))))
-    result.extend(_decoded_payloads(cleaned))
+    joined = _unjoined(flat)
+    if joined is not None:
+        result.append(View("joined-words", joined))
+    result.extend(_decoded_views(cleaned))
     lowered = cleaned.lower()
     if ("rot" in lowered or "caesar" in lowered or "cipher" in lowered or "decode" in lowered) and (
         _ROT13_HINT.search(cleaned)

@@ -93,6 +93,7 @@ class Corpus:
     unit_strong: npt.NDArray[np.bool_]
     indices: list[npt.NDArray[np.int64]]
     values: list[npt.NDArray[np.float32]]
+    texts: list[str] | None = None  # each unit's canonical text (what the encoder reads)
 
     def matrix(self, units: npt.NDArray[np.int64]) -> Any:
         """Return a CSR matrix of the given units."""
@@ -113,10 +114,12 @@ def build_corpus(rows: Sequence[dict[str, Any]]) -> Corpus:
     strong: list[bool] = []
     indices: list[npt.NDArray[np.int64]] = []
     values: list[npt.NDArray[np.float32]] = []
+    texts: list[str] = []
     for r, row in enumerate(rows):
         units = units_of(row["text"]) or [canonical(row["text"])[:2000]]
         for unit in units:
             i, v = featurize(unit)
+            texts.append(unit)
             unit_row.append(r)
             indices.append(i)
             values.append(v)
@@ -133,6 +136,7 @@ def build_corpus(rows: Sequence[dict[str, Any]]) -> Corpus:
         np.asarray(strong, dtype=bool),
         indices,
         values,
+        texts,
     )
 
 
@@ -144,6 +148,10 @@ class TrainedModel:
     bias: float
     threshold: float
     info: dict[str, Any]
+    units: npt.NDArray[np.int64] | None = (
+        None  # the units it trained on (negatives, then positives)
+    )
+    positives: int = 0  # how many of ``units`` (the last ones) were positives
 
     def meta(self) -> dict[str, Any]:
         """The ``scanner.json`` metadata shipped beside the ONNX file."""
@@ -249,6 +257,8 @@ def fit(
                 "bags": len(bag_rows),
             },
         },
+        units,
+        len(pos),
     )
 
 

@@ -1,0 +1,152 @@
+"""Generate injections by intent x framing x carrier x language, and benign text in the same carriers.
+
+Deterministic for a seed; every phrase is the project's own (``phrases_*.py``). Each row carries
+its family labels, so the benchmark can hold one family out at a time:
+
+- ``intent``: what the attacker wants (``_bank.INTENTS``: exfiltrate, change data, send messages,
+  create discounts, escalate, redirect to a tool, reveal secrets);
+- ``framing``: how it is asked (``_bank.FRAMINGS``: direct override, polite task, authority claim,
+  role-play, hypothetical, instructions embedded in quoted mail);
+- ``carrier``: where it hides (``CARRIERS``: profile notes, reviews, product copy, HTML comments,
+  CSV cells, JSON fields, markdown, emails, or bare);
+- ``lang``: one of ``LANGUAGES`` (32, ten scripts).
+
+Benign rows (label 0) use the same carriers and the same languages, with imperative marketing,
+notes to staff, polite requests between people and text that discusses injections as the payload
+(``kind`` = ``hardneg``), or plain notices and reviews (``kind`` = ``plain``).
+
+    rows = generate(seed=7)   # about 10k rows: {"text", "label", "source", "intent", ...}
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+from ._bank import FRAMINGS, INTENTS, Bank
+from .phrases_english import ENGLISH
+from .phrases_europe import EUROPE
+from .phrases_world import WORLD
+from .synth import _NAMES
+
+__all__ = ["CARRIERS", "FRAMINGS", "INTENTS", "LANGUAGES", "generate"]
+
+LANGUAGES: dict[str, Bank] = {"en": ENGLISH, **EUROPE, **WORLD}
+CARRIERS = (
+    "bare",
+    "profile_note",
+    "review",
+    "product_copy",
+    "html_comment",
+    "csv_cell",
+    "json_field",
+    "markdown",
+    "email",
+)
+
+_DOMAINS = ("mail-sync.net", "data-collect.io", "shop-verify.com", "crm-backup.org", "example.org")
+_PRODUCTS = ("Linen Shirt", "Trail Shoes", "Ceramic Mug", "Wool Scarf", "Yoga Mat", "Rain Jacket")
+_DISCUSSION_WORDS = ("inject", "attack", "moderation")
+
+
+def _fill(text: str, rng: random.Random) -> str:
+    name = rng.choice(_NAMES)
+    return text.replace("{email}", f"{name}{rng.randint(1, 99)}@{rng.choice(_DOMAINS)}").replace(
+        "{url}", f"https://{rng.choice(_DOMAINS)}/{rng.choice(('c', 'in', 'hook', 'api/collect'))}"
+    )
+
+
+def _benign_kinds(code: str, bank: Bank) -> list[tuple[str, str]]:
+    """Return (kind, sentence) for a language's benign sentences."""
+    if code == "en":
+        # English: marketing and notes first, then notices and product copy, then discussion.
+        return [(("plain" if 18 <= i < 22 else "hardneg"), s) for i, s in enumerate(bank.benign)]
+    # Other languages: marketing x2, note, request, review, notice, discussion.
+    return [(("plain" if i in (4, 5) else "hardneg"), s) for i, s in enumerate(bank.benign)]
+
+
+def _fillers(code: str, bank: Bank) -> list[str]:
+    """Benign sentences fit to surround a payload: all but those that discuss injections."""
+    if code == "en":
+        return [s for s in bank.benign if not any(w in s.lower() for w in _DISCUSSION_WORDS)]
+    return bank.benign[:6]
+
+
+def _json_body(payload: str, filler: str, rng: random.Random) -> str:
+    field = rng.choice(("notes", "description", "body", "title", "message", "bio"))
+    other = rng.choice(("summary", "subtitle", "comment"))
+    record: dict[str, Any] = {
+        "type": rng.choice(("profile", "catalog-item", "event", "review")),
+        "id": f"01J{rng.randint(10**9, 10**10)}",
+        "attributes": {
+            other: filler,
+            field: payload,
+            "updated": "2026-03-01T10:00:00Z",
+        },
+    }
+    return json.dumps({"data": [record]}, ensure_ascii=False)
+
+
+def _csv(payload: str, filler: str, rng: random.Random) -> str:
+    names = rng.sample(list(_NAMES), 3)
+    rows = [f'{n.title()},{n}@example.com,"{filler}"' for n in names[:2]]
+    rows.insert(rng.randint(0, 2), f'{names[2].title()},{names[2]}@example.com,"{payload}"')
+    return "name,email,note\n" + "\n".join(rows)
+
+
+_CARRY: dict[str, Callable[[str, str, random.Random], str]] = {
+    "bare": lambda p, f, r: p,
+    "profile_note": lambda p, f, r: f"{f}\n{p}" if r.random() < 0.5 else f"Note: {p} {f}",
+    "review": lambda p, f, r: f"{'★' * r.randint(3, 5)} {f} {p}",
+    "product_copy": lambda p, f, r: f"{r.choice(_PRODUCTS)} — {f} {p}",
+    "html_comment": lambda p, f, r: f"<div><p>{f}</p><!-- {p} --></div>",
+    "csv_cell": _csv,
+    "json_field": _json_body,
+    "markdown": lambda p, f, r: (
+        f"## {r.choice(_PRODUCTS)}\n\n{f}\n\n> {p}\n\n- size guide\n- returns"
+    ),
+    "email": lambda p, f, r: (
+        f"Subject: {r.choice(_PRODUCTS)}\n\n{f}\n\n{p}\n\n-- \n{r.choice(_NAMES).title()}"
+    ),
+}
+
+
+def _row(text: str, label: int, code: str, carrier: str, **family: str) -> dict[str, Any]:
+    source = "gen-injection" if label else "gen-benign"
+    return {
+        "text": text,
+        "label": label,
+        "source": source,
+        "lang": code,
+        "carrier": carrier,
+        **family,
+    }
+
+
+def generate(
+    seed: int = 7, *, per_combo: int = 3, benign_per_language: int = 160
+) -> list[dict[str, Any]]:
+    """Return the generated rows for ``seed``; English gets three times ``per_combo``."""
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    for code in sorted(LANGUAGES):
+        bank = LANGUAGES[code]
+        fillers = _fillers(code, bank)
+        scale = 3 if code == "en" else 1
+        for intent in INTENTS:
+            for framing in FRAMINGS:
+                for _ in range(per_combo * scale):
+                    act = _fill(rng.choice(bank.options("acts", intent)), rng)
+                    payload = rng.choice(bank.options("frames", framing)).replace("{act}", act)
+                    carrier = rng.choice(CARRIERS)
+                    text = _CARRY[carrier](payload, rng.choice(fillers), rng)
+                    rows.append(_row(text, 1, code, carrier, intent=intent, framing=framing))
+        kinds = _benign_kinds(code, bank)
+        for _ in range(benign_per_language * (2 if code == "en" else 1)):
+            kind, sentence = rng.choice(kinds)
+            carrier = rng.choice(CARRIERS)
+            text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
+            rows.append(_row(text, 0, code, carrier, kind=kind))
+    return rows
