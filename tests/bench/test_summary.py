@@ -140,7 +140,9 @@ def test_readme_section_is_generated_between_markers_and_checked(tmp_path: Path)
     text = readme.read_text(encoding="utf-8")
     assert "98.0% median reduction" in text
     assert "benchmarks/tokens.png" in text
-    assert "| top-1, dev queries (tuned on) | 90.0% | >= 85% |" in text  # a known benchmark: labelled, with its target
+    assert (
+        "| top-1, dev queries (tuned on) | 90.0% | >= 85% |" in text
+    )  # a known benchmark: labelled, with its target
     assert "**newbench**: speed 3" in text  # an unknown one: every summary figure, raw
     assert text.endswith("<!-- bench:end -->\n\nafter\n")
     assert gen.main([*args, "--check"]) == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import pytest
 from mcp import Client
 
 from tests.server.conftest import BuildServer, text_of
@@ -96,9 +95,6 @@ async def test_a_custom_object_type_and_its_record_read_back(make_server: BuildS
     assert result["output"].strip() == "True [{'pass_id': 'P-7', 'trail': 'Mesa'}]"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the generated SDK sends upload_image_from_file as JSON, not multipart"
-)
 async def test_an_image_uploaded_from_file_bytes_is_stored(make_server: BuildServer) -> None:
     result = await _run(make_server, IMAGE)
     assert result["output"].strip() == f"png {len(PNG)}"

@@ -99,16 +99,30 @@ async def test_signature_text_carries_the_mark_next_to_the_def_line(
     assert first.endswith("# [refused: server is read-only; only the user can enable it]")
 
 
-async def test_without_a_way_to_ask_the_user_the_mark_says_the_action_runs_unasked(
+async def test_without_a_way_to_ask_the_user_the_mark_says_the_action_is_refused(
     make_server: BuildServer,
 ) -> None:
     built = make_server(allow_destructive=True)
+    async with built.running(), Client(built.mcp) as client:  # no elicitation callback
+        sig = await client.call_tool("get_signature", {"names": ["delete_list"]})
+        assert sig.structured_content is not None
+        doc = sig.structured_content["signatures"][0]["doc"]
+        ran = await client.call_tool("execute_code", {"code": CALLS["delete_list"]})
+    assert doc.startswith("[refused: needs the user's confirmation")
+    assert ran.structured_content is not None
+    assert (ran.structured_content["error"] or {}).get("type") == "PolicyError"
+
+
+async def test_with_confirmation_waived_the_action_is_offered_and_runs(
+    make_server: BuildServer,
+) -> None:
+    built = make_server(allow_destructive=True, destructive_unconfirmed=True)
     async with built.running(), Client(built.mcp) as client:  # no elicitation callback
         sig = await client.call_tool("get_signature", {"names": ["delete_list", "get_lists"]})
         assert sig.structured_content is not None
         docs = {s["id"]: s["doc"] for s in sig.structured_content["signatures"]}
         ran = await client.call_tool("execute_code", {"code": CALLS["delete_list"]})
-    assert docs["delete_list"].startswith("[runs without asking the user")
+    assert not docs["delete_list"].startswith("[refused")
     assert not docs["get_lists"].startswith("[")
     assert ran.structured_content is not None
     assert (ran.structured_content["error"] or {}).get("type") != "PolicyError"

@@ -72,7 +72,6 @@ _TOO_LARGE = "(too large to scan)"
 _SPENT = "(scan budget of the run spent)"
 
 
-
 class _ScanLike(Protocol):
     @property
     def verdict(self) -> str: ...

@@ -162,7 +162,7 @@ class Runtime:
         """The policy's word on each action: the same ``Policy`` and confirmation hook as a run.
 
         Without a ``ctx`` (or a client that cannot show a form) an action that needs the user's
-        confirmation runs unasked, as ``_elicit_confirmation`` decides; the mark says so.
+        confirmation is refused, unless the operator waived confirmation; the mark says which.
         """
         marks: dict[str, str] = {}
         for action_id in ids:
@@ -170,7 +170,12 @@ class Runtime:
             mark = self.policy.mark(action) if action is not None else None
             text = mark.text if mark is not None and mark.text else "allowed"
             if mark is not None and mark.status == "confirm" and not can_ask_user(ctx):
-                text = "runs without asking the user: this client cannot show a confirmation"
+                text = (
+                    "runs without asking the user: the operator waived confirmation"
+                    if self.settings.destructive_unconfirmed
+                    else "refused: needs the user's confirmation, which this client cannot show; "
+                    "dry_run=true plans it"
+                )
             marks[action_id] = text
         return marks
 

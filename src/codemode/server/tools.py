@@ -21,10 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["EXECUTE_DOC", "GET_SIGNATURE_DOC", "SEARCH_DOC", "register_tools"]
 
-SEARCH_DOC = """Find SDK functions for a task among all Klaviyo API operations; one line each: \
-`klaviyo.<group>.<id> [kind] [policy] - summary`. A policy mark means this server refuses it or \
-asks the user first (only the user can change that). "No operation does this" means the API \
-cannot do it; the lines are only the closest. Next: get_signature."""
+SEARCH_DOC = """Find SDK functions for a task among all Klaviyo API operations: \
+`klaviyo.<group>.<id> [kind] [policy] - summary`. [policy]: refused or asks the user. \
+"No operation does this": the API cannot. Next: get_signature."""
 
 GET_SIGNATURE_DOC = """How to call functions from search_api: parameters, filter fields and \
 operators, paging, include, body and return shapes, and an example that runs once its \
