@@ -46,7 +46,11 @@ class Call:
         }
         if extra:
             out["additional_fields"] = extra
-        if self.body is not None:
+        if self.files is not None:
+            # A multipart operation takes its form fields as keywords, the file as its bytes.
+            out.update(self.body or {})
+            out.update({name: content for name, (_, content, _) in self.files.items()})
+        elif self.body is not None:
             out["body"] = self.body
         return out
 

@@ -19,15 +19,7 @@ from tests.simulator._scope import simulated
 from tests.simulator.conftest import NOW
 
 klaviyo = pytest.importorskip("codemode.klaviyo")
-# The project's SDK sends this body as JSON:API; the simulator (like Klaviyo) takes multipart form
-# data here. Strict, so the test turns red as soon as the SDK learns multipart.
-SDK_GAPS = {"upload_image_from_file": "the SDK does not send multipart form data yet"}
-ACTIONS = [
-    pytest.param(a, id=a.id, marks=pytest.mark.xfail(strict=True, reason=SDK_GAPS[a.id]))
-    if a.id in SDK_GAPS
-    else pytest.param(a, id=a.id)
-    for a in simulated(load_catalog())
-]
+ACTIONS = [pytest.param(a, id=a.id) for a in simulated(load_catalog())]
 
 
 @pytest.fixture(scope="module")
