@@ -13,17 +13,25 @@ rules, in the order they are checked:
    actions: webhook writes (Klaviyo posts events to the webhook's URL), ``upload_image_from_url``
    (Klaviyo fetches the URL, which can carry data in itself) and the ``client`` actions (they
    write into whichever Klaviyo account ``company_id`` names).
+6. ``scope``: the caller's Klaviyo credential lacks a scope the action needs. An OAuth sign-in's
+   scopes are known (``granted_scopes``); a private key's are not until Klaviyo answers 403, so
+   only the scopes Klaviyo refused are known missing (``lacking_scopes``, from
+   :class:`LearnedScopes`). A write scope covers the read scope of the same area, as in
+   Klaviyo's key settings (the simulator checks the same way). Client actions take the public
+   company id, not the credential, so no scope is checked for them. The refusal is a
+   ``PermissionDeniedError`` (what Klaviyo would have answered), raised before anything is sent.
 
-Rate limiting needs a clock, so it lives in :class:`CallRateLimiter` (the clock is injected).
+Rate limiting and learned scopes need a clock, so they live in :class:`CallRateLimiter` and
+:class:`LearnedScopes` (the clock is injected).
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from codemode.catalog import KINDS, Action
 from codemode.errors import CodemodeError
@@ -33,16 +41,21 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "CallRateLimiter",
+    "LearnedScopes",
     "Mark",
     "Policy",
     "PolicyError",
     "Refusal",
     "Rule",
     "egress_reason",
+    "has_scope",
     "is_webhook_write",
+    "missing_scopes",
 ]
 
-Rule = Literal["read-only", "deny", "allow", "destructive", "webhook", "egress", "rate", "confirm"]
+Rule = Literal[
+    "read-only", "deny", "allow", "destructive", "webhook", "egress", "rate", "confirm", "scope"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +71,19 @@ class Refusal:
     rule: Rule
     reason: str
     operation_id: str
+    fix: str = ""
+    """What the user can do, when it is not the rule's usual fix (scope refusals)."""
+    missing: tuple[str, ...] = ()
+    """The scopes the credential lacks (scope refusals)."""
 
     @property
     def message(self) -> str:
         """One line for the agent: what was refused, why, and who can allow it (the user)."""
+        if self.rule == "scope":
+            return (
+                f"{self.operation_id} refused before calling Klaviyo: {self.reason}; {self.fix}. "
+                "Only the user can change this, not the agent"
+            )
         fix = _USER_FIX.get(self.rule)
         ask = (
             f". Only the user can change this, not the agent: ask the user whether to {fix}"
@@ -73,7 +95,32 @@ class Refusal:
     @property
     def short(self) -> str:
         """A few words for search results and signatures."""
+        if self.rule == "scope":
+            return f"needs scope {' '.join(self.missing)}; {self.fix}"
         return _SHORT.get(self.rule, self.rule)
+
+    def to_error(self) -> dict[str, Any]:
+        """The exception the script gets, as the sandbox pipe carries it.
+
+        A scope refusal is the ``PermissionDeniedError`` Klaviyo would have answered (status 0:
+        nothing was sent); every other rule is a ``PolicyError``.
+        """
+        if self.rule == "scope":
+            return {
+                "class": "PermissionDeniedError",
+                "message": self.message,
+                "status": 0,
+                "operation_id": self.operation_id,
+                "code": "missing_scope",
+                "detail": self.reason,
+                "rule": self.rule,
+            }
+        return {
+            "class": "PolicyError",
+            "message": self.message,
+            "rule": self.rule,
+            "operation_id": self.operation_id,
+        }
 
 
 # What the user (the person running the server, never the agent) can change, per rule.
@@ -175,6 +222,10 @@ class Policy:
         allow: when not empty, only actions matching an entry may run.
         deny: actions matching an entry never run (wins over ``allow``).
         allow_destructive: enable destructive actions and webhook writes.
+        granted_scopes: the Klaviyo scopes the caller's OAuth sign-in was granted; ``None`` when
+            they are unknown (a private key: Klaviyo does not say until it refuses a call).
+        lacking_scopes: scopes Klaviyo refused this caller (403) recently; see
+            :class:`LearnedScopes`.
         confirm_destructive: when destructive actions are enabled, ask the bridge's ``confirm``
             hook (MCP elicitation in the server) before each one; with no hook, or a hook that
             cannot ask, the action is refused. Only the operator's separate
@@ -188,6 +239,8 @@ class Policy:
     allow_destructive: bool = False
     confirm_destructive: bool = True
     calls_per_minute: int | None = None
+    granted_scopes: frozenset[str] | None = None
+    lacking_scopes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for entry in (*self.allow, *self.deny):
@@ -206,6 +259,14 @@ class Policy:
             deny=tuple(settings.deny),
             allow_destructive=settings.allow_destructive,
             confirm_destructive=not settings.destructive_unconfirmed,
+        )
+
+    def for_caller(self, granted: Iterable[str] | None, lacking: Iterable[str] = ()) -> Policy:
+        """This policy for one caller: its granted scopes (None: unknown) and learned gaps."""
+        return replace(
+            self,
+            granted_scopes=frozenset(granted) if granted is not None else None,
+            lacking_scopes=frozenset(lacking),
         )
 
     def check(self, action: Action) -> Refusal | None:
@@ -229,11 +290,38 @@ class Policy:
         egress = egress_reason(action)
         if egress is not None and not self.allow_destructive:
             return Refusal(egress[0], egress[1], action.id)
+        return self._scope_refusal(action)
+
+    def _scope_refusal(self, action: Action) -> Refusal | None:
+        if self.granted_scopes is not None:
+            missing = missing_scopes(action, self.granted_scopes)
+            if missing:
+                return Refusal(
+                    "scope",
+                    f"needs scope {' and '.join(missing)}, which this OAuth sign-in was not granted",
+                    action.id,
+                    fix="ask the user to reconnect granting it",
+                    missing=missing,
+                )
+            return None
+        if self.lacking_scopes and action.kind != "client":
+            known = tuple(s for s in action.scopes if s in self.lacking_scopes)
+            if known:
+                return Refusal(
+                    "scope",
+                    f"needs scope {' and '.join(known)}, which Klaviyo answered this private key "
+                    "lacks (403)",
+                    action.id,
+                    fix="ask the user for a key with it",
+                    missing=known,
+                )
         return None
 
     def mark(self, action: Action) -> Mark:
         """What ``check`` and ``needs_confirmation`` will decide for ``action``, in a few words."""
         refusal = self.check(action)
+        if refusal is not None and refusal.rule == "scope":
+            return Mark("refused", f"refused: {refusal.short}")
         if refusal is not None:
             return Mark("refused", f"refused: {refusal.short}; only the user can enable it")
         if self.needs_confirmation(action):
@@ -258,6 +346,77 @@ class Policy:
         lines += [f"deny {e}" for e in self.deny] + [f"allow {e}" for e in self.allow]
         lines.append("destructive enabled" if self.allow_destructive else "destructive disabled")
         return lines
+
+
+def has_scope(granted: frozenset[str], needed: str) -> bool:
+    """True when ``granted`` covers ``needed``; ``area:write`` covers ``area:read``."""
+    if needed in granted:
+        return True
+    area, _, level = needed.partition(":")
+    return level == "read" and f"{area}:write" in granted
+
+
+def missing_scopes(action: Action, granted: frozenset[str]) -> tuple[str, ...]:
+    """The scopes ``action`` needs that ``granted`` lacks (none for client actions: they take
+    the public company id, not the credential)."""
+    if action.kind == "client":
+        return ()
+    return tuple(s for s in action.scopes if not has_scope(granted, s))
+
+
+class LearnedScopes:
+    """Scopes Klaviyo refused a principal whose scopes are unknown (a private key), for a while.
+
+    A 403 names the gap only when it can be told: the answer's detail names some but not all
+    of the action's scopes, or the action needs exactly one scope. Anything else is not recorded
+    (nothing is invented). Bounded: at most ``max_principals`` principals (least recently
+    refused dropped first), each entry forgotten after ``ttl_s`` seconds, so a key whose scopes
+    the user widened is tried against Klaviyo again.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float = 3600.0,
+        max_principals: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_principals = max_principals
+        self._clock = clock
+        self._gaps: OrderedDict[str, dict[str, float]] = OrderedDict()
+
+    def lacking(self, principal: str) -> frozenset[str]:
+        """The scopes Klaviyo refused ``principal`` within the last ``ttl_s`` seconds."""
+        gaps = self._gaps.get(principal)
+        if not gaps:
+            return frozenset()
+        now = self._clock()
+        for scope in [s for s, until in gaps.items() if until <= now]:
+            del gaps[scope]
+        if not gaps:
+            del self._gaps[principal]
+        return frozenset(gaps)
+
+    def learn(self, principal: str, action: Action, detail: str | None = None) -> tuple[str, ...]:
+        """Record Klaviyo's 403 for ``action``; returns the scopes recorded (maybe none)."""
+        if action.kind == "client" or not action.scopes:
+            return ()
+        # A detail naming every scope the action needs may be listing what the key does have
+        # as well: only a strict part of them tells which is missing.
+        named = tuple(s for s in action.scopes if detail and s in detail)
+        if len(named) == len(action.scopes):
+            named = ()
+        found = named or (action.scopes if len(action.scopes) == 1 else ())
+        if not found:
+            return ()
+        until = self._clock() + self.ttl_s
+        gaps = self._gaps.pop(principal, {})
+        gaps.update(dict.fromkeys(found, until))
+        self._gaps[principal] = gaps
+        while len(self._gaps) > self.max_principals:
+            self._gaps.popitem(last=False)
+        return found
 
 
 class CallRateLimiter:

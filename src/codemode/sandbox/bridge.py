@@ -144,12 +144,8 @@ class Bridge(Protocol):
 
 
 def _refusal_error(refusal: Refusal) -> dict[str, Any]:
-    return {
-        "class": "PolicyError",
-        "message": refusal.message,
-        "rule": refusal.rule,
-        "operation_id": refusal.operation_id,
-    }
+    # A PolicyError, or for a missing scope the PermissionDeniedError Klaviyo would answer.
+    return refusal.to_error()
 
 
 def _invalid(op_id: str, message: str) -> BridgeReply:

@@ -9,13 +9,18 @@ Over HTTP the principal is decided by the authentication middleware (:mod:`.http
 an :class:`mcp.server.auth.middleware.bearer_auth.AuthenticatedUser` on the request: a
 :class:`KeyUser` for ``Authorization: Klaviyo-API-Key pk_...`` / ``X-Klaviyo-API-Key``, the
 OAuth bundle's user for a bearer token, or the demo user on a loopback demo server.
+
+Scopes: an OAuth caller's Klaviyo scopes are those of its verified access token (the scopes the
+user granted at sign-in); a private key's are unknown (``None``) until Klaviyo refuses a call.
+:func:`known_scopes` reads them without resolving the credential (no token refresh), for the
+policy marks of ``search_api`` and ``get_signature``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -31,6 +36,7 @@ __all__ = [
     "RequestUserSource",
     "StaticCredentials",
     "key_principal",
+    "known_scopes",
 ]
 
 DEMO_KEY = "pk_demo"
@@ -51,6 +57,7 @@ class KlaviyoCredentials:
         api_key: A private key, or ``None`` when an OAuth token is used.
         access_token: A Klaviyo OAuth access token, or ``None``.
         on_unauthorized: Called once on a 401 to refresh ``access_token``; returns the new token.
+        scopes: The Klaviyo scopes the credential was granted (OAuth), or ``None`` when unknown.
     """
 
     principal: str
@@ -59,6 +66,7 @@ class KlaviyoCredentials:
     on_unauthorized: Callable[[], Awaitable[str]] | None = field(
         default=None, repr=False, compare=False
     )
+    scopes: frozenset[str] | None = None
 
 
 class MissingCredentials(Exception):
@@ -140,7 +148,7 @@ class RequestUserSource:
         if isinstance(user, AuthenticatedUser) and self.oauth is not None:
             found = await self.oauth.klaviyo_credentials(user.access_token)
             if found is not None:
-                return found
+                return replace(found, scopes=_token_scopes(user))
             raise MissingCredentials(
                 "your sign-in has no Klaviyo authorisation (revoked or expired): reconnect the server "
                 "in your MCP client to sign in again"
@@ -149,3 +157,34 @@ class RequestUserSource:
             "not authenticated: send `Authorization: Klaviyo-API-Key pk_...` (or X-Klaviyo-API-Key), "
             "or sign in with OAuth"
         )
+
+
+def _token_scopes(user: AuthenticatedUser) -> frozenset[str]:
+    """The Klaviyo scopes of a verified OAuth access token (those the user granted)."""
+    return frozenset(user.access_token.scopes)
+
+
+def known_scopes(
+    request: Any | None, source: CredentialSource
+) -> tuple[str | None, frozenset[str] | None]:
+    """The caller's principal and granted scopes, as far as known without resolving it.
+
+    Returns ``(principal, scopes)``: ``scopes`` is ``None`` when unknown (a private key, the
+    demo key, nobody authenticated); ``principal`` is ``None`` when it cannot be told cheaply
+    (an OAuth caller over HTTP, whose scopes are known anyway, or no credential).
+    """
+    user = getattr(request, "scope", {}).get("user") if request is not None else None
+    if isinstance(user, KeyUser | DemoUser):
+        return user.credentials.principal, user.credentials.scopes
+    if isinstance(user, AuthenticatedUser):
+        return None, _token_scopes(user)
+    if request is None and isinstance(source, StaticCredentials) and source.credentials:
+        return source.credentials.principal, source.credentials.scopes
+    if request is None:
+        scopes = getattr(source, "granted_scopes", None)
+        if callable(scopes):
+            found = scopes()
+            return getattr(source, "principal", None), (
+                frozenset(found) if found is not None else None
+            )
+    return None, None

@@ -27,14 +27,19 @@ from codemode.audit import UNKNOWN_ID, AuditRecord, AuditSink, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.extensions import Composite
-from codemode.policy import Policy
-from codemode.sandbox import Bridge, ExecutionResult, Limits, Sandbox, SdkBridge
+from codemode.policy import LearnedScopes, Policy
+from codemode.sandbox import Bridge, ExecutionResult, Limits, Sandbox
 from codemode.sandbox.bridge import NO_CONFIRMATION
 from codemode.scanner import Scanner
 from codemode.search import SearchIndex, get_signatures, render_hits, render_signatures
 from codemode.server.admission import Admission
 from codemode.server.composites import CompositeBridge, CompositeClient
-from codemode.server.credentials import CredentialSource, KlaviyoCredentials, MissingCredentials
+from codemode.server.credentials import (
+    CredentialSource,
+    KlaviyoCredentials,
+    MissingCredentials,
+    known_scopes,
+)
 from codemode.server.limits import Busy, RateLimited
 from codemode.server.results import (
     CallRecord,
@@ -47,6 +52,7 @@ from codemode.server.results import (
     SignatureResult,
     render_execute,
 )
+from codemode.server.scopes import ScopeLearningBridge
 from codemode.server.sessions import SessionStores, session_id_for_mcp_session
 
 __all__ = ["Runtime"]
@@ -95,6 +101,7 @@ class Runtime:
     sandbox: Sandbox = field(init=False)
     scanner: Scanner = field(init=False)
     policy: Policy = field(init=False)
+    learned_scopes: LearnedScopes = field(init=False)
     stores: SessionStores = field(init=False)
     admission: Admission = field(init=False)
     default_session: str = field(init=False)
@@ -104,6 +111,7 @@ class Runtime:
         self.index = SearchIndex(self.catalog)
         self.scanner = Scanner.default()
         self.policy = Policy.from_settings(s)
+        self.learned_scopes = LearnedScopes()
         self.sandbox = Sandbox(limits=replace(Limits.from_settings(s), store_bytes=s.store_bytes))
         shared = _shared_parts(self.shared_state_url)
         self.stores = (shared[0] if shared else SessionStores)(
@@ -165,9 +173,12 @@ class Runtime:
         confirmation is refused, unless the operator waived confirmation; the mark says which.
         """
         marks: dict[str, str] = {}
+        request = ctx.request_context.request if ctx is not None else None
+        principal, granted = known_scopes(request, self.credentials)
+        policy = self._caller_policy(principal, granted)
         for action_id in ids:
             action = self.catalog.get(action_id)
-            mark = self.policy.mark(action) if action is not None else None
+            mark = policy.mark(action) if action is not None else None
             text = mark.text if mark is not None and mark.text else "allowed"
             if mark is not None and mark.status == "confirm" and not can_ask_user(ctx):
                 text = (
@@ -178,6 +189,11 @@ class Runtime:
                 )
             marks[action_id] = text
         return marks
+
+    def _caller_policy(self, principal: str | None, granted: frozenset[str] | None) -> Policy:
+        """The server's policy with the caller's scopes: granted (OAuth) or learned (a key)."""
+        lacking = self.learned_scopes.lacking(principal) if principal and granted is None else ()
+        return self.policy.for_caller(granted, lacking)
 
     @staticmethod
     def _texts(marks: dict[str, str]) -> dict[str, str]:
@@ -275,10 +291,15 @@ class Runtime:
             catalog=self.catalog,
         )
         composite_client = CompositeClient(client, self.composites) if self.composites else None
-        inner = SdkBridge(
+        granted = creds.scopes
+        if granted is None and ctx.request_context.request is None:
+            granted = known_scopes(None, self.credentials)[1]
+        inner = ScopeLearningBridge(
+            learned=self.learned_scopes,
+            principal=creds.principal,
             client=composite_client or client,
             catalog=self.catalog,
-            policy=self.policy,
+            policy=self._caller_policy(creds.principal, granted),
             scanner=self.scanner,
             scan_policy=self.settings.scan_policy,
             dry_run=dry_run,
