@@ -168,6 +168,30 @@ async def test_every_policy_refusal_is_printed_intact(
 
 
 @pytest.mark.parametrize(
+    ("policy", "fix"),
+    [
+        (
+            Policy().for_caller({"lists:read", "profiles:read"}),
+            "ask the user to reconnect granting it",
+        ),
+        (Policy().for_caller(None, {"lists:write"}), "ask the user for a key with it"),
+    ],
+    ids=["oauth-scopes", "learned-from-403"],
+)
+async def test_every_scope_refusal_is_printed_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient, policy: Policy, fix: str
+) -> None:
+    code = (
+        "lists = klaviyo.lists.get_lists().records\n"
+        + TRY
+        + "attempt('write', lambda: klaviyo.lists.create_list(attributes={'name': 'x'}))\n"
+    )
+    result = await _same_with_and_without_scanning(sandbox, http, code, policy=policy)
+    assert "refused before calling Klaviyo: needs scope lists:write" in result.output
+    assert fix in result.output and "not the agent" in result.output
+
+
+@pytest.mark.parametrize(
     ("key", "expr", "hint"),
     [
         (

@@ -157,7 +157,7 @@ async def test_an_oauth_user_with_narrow_scopes_sees_each_refusal_before_running
             callback_handler=callback_handler,
         )
         raw = httpx2.AsyncClient(auth=auth, timeout=30)
-        async with raw, Client(streamable_http_client(url, http_client=raw)) as client:  # type: ignore[arg-type]
+        async with raw, Client(streamable_http_client(url, http_client=raw)) as client:
             writes, denied = stats.attempts.copy(), stats.statuses[403]
             seen = await observe(client)
             sent, denied = stats.attempts - writes, stats.statuses[403] - denied
