@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from codemode.server.credentials import MissingCredentials
+from codemode.server.credentials import MissingCredentials, known_scopes
 from codemode.server.oauth import (
     FileVault,
     InsecureFileError,
@@ -178,6 +178,14 @@ async def test_stdio_source_refreshes_on_expiry_and_writes_the_rotated_token_bac
     assert reloaded is not None
     assert reloaded.tokens.access_token.reveal() == second.access_token
     assert reloaded.tokens.refresh_token != stored.tokens.refresh_token  # the simulator rotates
+
+
+async def test_stdio_source_tells_the_policy_its_granted_scopes(env: Env) -> None:
+    source = LocalLoginSource(env.upstream, env.vault, clock=env.clock)
+    assert known_scopes(None, source) == ("local", None)  # not logged in: unknown
+    await _login(env)
+    source = LocalLoginSource(env.upstream, env.vault, clock=env.clock)
+    assert known_scopes(None, source) == ("local", frozenset(SCOPES))
 
 
 async def test_stdio_source_refreshes_after_a_401(env: Env) -> None:

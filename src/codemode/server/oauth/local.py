@@ -305,6 +305,14 @@ class LocalLoginSource:
             "`codemode login` again"
         )
 
+    def granted_scopes(self) -> frozenset[str] | None:
+        """The Klaviyo scopes of the stored login; None when unknown (none stored or listed)."""
+        try:
+            scopes = self._stored().tokens.scopes
+        except NotLoggedInError:
+            return None
+        return frozenset(scopes) if scopes else None
+
     async def resolve(self, request: object | None) -> KlaviyoCredentials:
         """``CredentialSource`` protocol: the local user's credentials, whatever the request.
 
