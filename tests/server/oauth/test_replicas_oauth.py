@@ -1,0 +1,315 @@
+"""Two replicas of the OAuth front behind one address, sharing state: the embedded default (one
+in-process store) and a real Redis server.
+
+Each replica is its own :func:`build_oauth` bundle with its own routes, provider and caches; the
+only thing they share is the state backend (and, as real replicas do, ``CODEMODE_OAUTH_KEY``). A
+balancer in front sends each request where the test says: alternately, or to one named replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import jwt
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from codemode.server.oauth import OAuthBundle, OAuthConfig, build_oauth
+from codemode.server.registration import RegistrationThrottle
+from codemode.simulator.app import create_app
+from codemode.simulator.config import DEMO_OAUTH_CLIENT, DEMO_OAUTH_SECRET, DEMO_USERS, SimConfig
+from codemode.state import MemoryKeyValue, StateBackend, open_state
+
+from ._support import (
+    SCOPES,
+    SERVER,
+    SIM,
+    FakeClock,
+    McpClient,
+    Rig,
+    Router,
+    browse,
+    pkce,
+    protected_app,
+)
+
+KEY = b"replica-shared-oauth-key-0123456789abcdef"
+
+
+class Balancer:
+    """One address in front of the replicas: round robin, or pinned to one replica."""
+
+    def __init__(self, apps: list[Any]) -> None:
+        self.apps = apps
+        self.pinned: int | None = None
+        self.sent: list[int] = []
+        self._next = itertools.cycle(range(len(apps)))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        index = next(self._next) if self.pinned is None else self.pinned
+        if scope["type"] == "http":
+            self.sent.append(index)
+        await self.apps[index](scope, receive, send)
+
+    @property
+    def a(self) -> Balancer:
+        self.pinned = 0
+        return self
+
+    @property
+    def b(self) -> Balancer:
+        self.pinned = 1
+        return self
+
+
+@dataclass
+class Pair:
+    rigs: list[Rig]
+    lb: Balancer
+    state: StateBackend
+
+    @property
+    def sim_state(self) -> Any:
+        return self.rigs[0].sim_state
+
+    def client(self) -> httpx.AsyncClient:
+        return self.rigs[0].client()
+
+    def pin(self, replica: int | None) -> None:
+        self.lb.pinned = replica
+
+
+def _pair(make_state: Callable[[], StateBackend]) -> Pair:
+    clock = FakeClock()
+    sim = create_app(SimConfig(profiles=8, events=10, clock=clock))
+    router = Router({})
+    router.add(SIM, sim)
+    http = httpx.AsyncClient(transport=router, timeout=10.0)
+    config = OAuthConfig(
+        client_id=DEMO_OAUTH_CLIENT,
+        client_secret=DEMO_OAUTH_SECRET,
+        server_url=SERVER,
+        base_url=SIM,
+        scopes=SCOPES,
+        token_ttl=600,
+        key=KEY,
+    )
+    rigs: list[Rig] = []
+    state = make_state()
+    for _ in range(2):
+        bundle: OAuthBundle = build_oauth(config, http_client=http, clock=clock, state=state)
+        rigs.append(Rig(clock=clock, sim=sim, bundle=bundle, router=router, http=http))
+    lb = Balancer([protected_app(rig) for rig in rigs])
+    router.add(SERVER, lb)
+    return Pair(rigs=rigs, lb=lb, state=state)
+
+
+@pytest.fixture(params=["embedded", "redis"])
+async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
+    if request.param == "embedded":  # two replicas in one process sharing the embedded store
+        kv = MemoryKeyValue()
+        built = _pair(lambda: StateBackend(url="memory://", kv=kv, shared=True))
+    else:
+        url = request.getfixturevalue("clean_redis")
+        built = _pair(lambda: open_state(url))
+    yield built
+    await built.rigs[0].http.aclose()
+    await built.state.aclose()
+
+
+async def _code(pair: Pair, client: McpClient, http: httpx.AsyncClient) -> tuple[str, str]:
+    """Run the browser part of a login; returns our code and its PKCE verifier."""
+    verifier, challenge = pkce()
+    state = secrets.token_urlsafe(8)
+    final = await browse(http, client.authorize_url(challenge, state), stop_at=client.redirect_uri)
+    query = parse_qs(final.query.decode())
+    assert query["state"] == [state], query
+    return query["code"][0], verifier
+
+
+async def _redeem(client: McpClient, code: str, verifier: str) -> httpx.Response:
+    return await client.token(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=client.redirect_uri,
+        code_verifier=verifier,
+        resource=f"{SERVER}/mcp",
+    )
+
+
+async def test_a_whole_login_alternating_between_replicas_works(pair: Pair) -> None:
+    async with pair.client() as http:
+        client = McpClient(http)
+        await client.register()  # replica A keeps the client; B reads it
+        tokens = await client.login(http, user=DEMO_USERS[1])  # every step on the other one
+        seen = [(await client.call(tokens["access_token"])).json() for _ in range(2)]
+    assert set(pair.lb.sent) == {0, 1}
+    summit = pair.sim_state.accounts[pair.sim_state.users[DEMO_USERS[1]]].company_id
+    assert [s["account"] for s in seen] == [summit, summit]
+
+
+async def test_a_code_issued_by_a_is_redeemed_once_on_b_and_never_twice(pair: Pair) -> None:
+    async with pair.client() as http:
+        client = McpClient(http)
+        await client.register()
+        pair.pin(0)
+        code, verifier = await _code(pair, client, http)
+        pair.pin(1)
+        first = await _redeem(client, code, verifier)
+        again_b = await _redeem(client, code, verifier)
+        pair.pin(0)
+        again_a = await _redeem(client, code, verifier)
+    assert first.status_code == 200, first.text
+    for again in (again_b, again_a):
+        assert again.status_code == 400
+        assert again.json()["error"] == "invalid_grant"
+
+
+async def test_one_code_redeemed_at_once_on_both_replicas_gives_tokens_to_one(pair: Pair) -> None:
+    async with pair.client() as http:
+        client = McpClient(http)
+        await client.register()
+        pair.pin(0)
+        code, verifier = await _code(pair, client, http)
+        pair.pin(None)  # round robin: the concurrent requests go to A and B
+        answers = await asyncio.gather(*(_redeem(client, code, verifier) for _ in range(6)))
+    assert sorted(a.status_code for a in answers) == [200] + [400] * 5
+
+
+async def test_a_token_revoked_on_a_fails_on_b(pair: Pair) -> None:
+    async with pair.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        pair.pin(1)
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        pair.pin(0)
+        revoked = await http.post(
+            f"{SERVER}/revoke",
+            data={
+                "token": tokens["refresh_token"],
+                "client_id": client.client_id,
+                "client_secret": "",
+            },
+        )
+        assert revoked.status_code == 200
+        pair.pin(1)
+        assert (await client.call(tokens["access_token"])).status_code == 401
+        refresh = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
+        assert refresh.status_code == 400
+    assert len(pair.sim_state.refresh) == 0  # Klaviyo's refresh token was revoked too
+
+
+async def test_a_refresh_token_rotated_on_a_and_replayed_on_b_ends_the_login(pair: Pair) -> None:
+    async with pair.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+        pair.pin(0)
+        rotated = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
+        assert rotated.status_code == 200
+        pair.pin(1)
+        replay = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
+        assert replay.status_code == 400
+        pair.pin(0)
+        assert (await client.call(rotated.json()["access_token"])).status_code == 401
+
+
+async def test_klaviyo_tokens_expiring_are_refreshed_once_across_replicas(pair: Pair) -> None:
+    async with pair.client() as http:
+        client = McpClient(http)
+        await client.register()
+        tokens = await client.login(http)
+    subject = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+    pair.rigs[0].clock.advance(3601)  # Klaviyo's access token has expired
+    fresh = await asyncio.gather(
+        *(pair.rigs[n % 2].bundle.grants.access_token(subject) for n in range(6))
+    )
+    assert len({token.reveal() for token in fresh}) == 1
+    assert len(pair.sim_state.refresh) == 1  # a second refresh would have spent a rotated token
+
+
+async def test_nothing_secret_is_stored_in_clear(pair: Pair) -> None:
+    async with pair.client() as http:
+        client = McpClient(http)
+        await client.register(auth_method="client_secret_post")
+        code, verifier = await _code(pair, client, http)
+        await pair.rigs[0].bundle.provider.load_authorization_code(
+            await _client(pair, client.client_id), code
+        )  # the code is live in the state while we look
+        stored = await _dump(pair)
+        tokens = (await _redeem(client, code, verifier)).json()
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        stored += await _dump(pair)
+    upstream = pair.rigs[0].seen_upstream_tokens[-1]
+    grant = await pair.rigs[0].bundle.grants.get(
+        jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+    )
+    assert grant is not None and grant.tokens.refresh_token is not None
+    secrets_ = [
+        upstream,
+        grant.tokens.refresh_token.reveal(),
+        tokens["refresh_token"],
+        tokens["access_token"],
+        code,
+        verifier,
+        client.client_secret or "missing",
+    ]
+    assert stored
+    for secret in secrets_:
+        assert secret.encode() not in stored
+    assert b"refresh_token" not in stored and b"client_secret" not in stored
+
+
+async def _client(pair: Pair, client_id: str) -> Any:
+    found = await pair.rigs[1].bundle.provider.get_client(client_id)
+    assert found is not None
+    return found
+
+
+async def _dump(pair: Pair) -> bytes:
+    """Every key and value the replicas wrote to the shared state."""
+    kv = pair.state.kv
+    if isinstance(kv, MemoryKeyValue):
+        keys = kv.keys()
+        values = [await kv.get(k) or b"" for k in keys]
+        return b"\n".join([*(k.encode() for k in keys), *values])
+    import redis
+
+    assert pair.state.url.startswith("unix://")
+    raw = redis.Redis.from_url(pair.state.url)
+    try:
+        keys = list(raw.scan_iter("*"))
+        assert all(k.startswith(b"codemode:oauth:") for k in keys), keys
+        assert all(raw.pttl(k) > 0 for k in keys), "every key expires"
+        values = [raw.get(k) or b"" for k in keys if raw.type(k) == b"string"]
+        return b"\n".join([*keys, *values])
+    finally:
+        raw.close()
+
+
+async def test_registrations_are_counted_once_across_replicas(pair: Pair) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    replicas = [RegistrationThrottle(app, per_minute=4, kv=pair.state.kv) for _ in range(2)]
+    transports = [httpx.ASGITransport(app=r, client=("203.0.113.7", 1234)) for r in replicas]
+    codes = []
+    for n in range(10):
+        async with httpx.AsyncClient(transport=transports[n % 2], base_url=SERVER) as http:
+            codes.append((await http.post("/register", json={})).status_code)
+    assert codes == [201] * 4 + [429] * 6
