@@ -13,6 +13,7 @@ import itertools
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -313,3 +314,51 @@ async def test_registrations_are_counted_once_across_replicas(pair: Pair) -> Non
         async with httpx.AsyncClient(transport=transports[n % 2], base_url=SERVER) as http:
             codes.append((await http.post("/register", json={})).status_code)
     assert codes == [201] * 4 + [429] * 6
+
+
+async def test_servers_built_with_shared_state_register_clients_for_each_other(
+    clean_redis: str, tmp_path: Path
+) -> None:
+    from codemode.config import Settings
+    from codemode.server import build_server
+
+    settings = Settings(
+        demo=False,
+        base_url="http://127.0.0.1:1",
+        audit_disabled=True,
+        transport="http",
+        host="127.0.0.1",
+        state_dir=tmp_path,
+        state_url=clean_redis,
+        oauth_key="k" * 40,
+    )
+    built = [build_server(settings, oauth=True, log_level="ERROR") for _ in range(2)]
+    apps = [b.http_app() for b in built]
+    body = {"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0])) as on_a:
+        registered = await on_a.post("http://127.0.0.1:8000/register", json=body)
+    assert registered.status_code == 201, registered.text
+    assert built[1].oauth is not None
+    client_id = registered.json()["client_id"]
+    assert await built[1].oauth.provider.get_client(client_id) is not None
+    assert not (tmp_path / "oauth-state.db").exists()  # replicas keep nothing in a local file
+    for server in built:
+        await server.aclose()
+
+
+def test_replicas_sharing_oauth_state_need_the_key(clean_redis: str, tmp_path: Path) -> None:
+    from codemode.config import Settings
+    from codemode.errors import ConfigError
+    from codemode.server import build_server
+
+    settings = Settings(
+        demo=False,
+        base_url="http://127.0.0.1:1",
+        audit_disabled=True,
+        transport="http",
+        host="127.0.0.1",
+        state_dir=tmp_path,
+        state_url=clean_redis,
+    )
+    with pytest.raises(ConfigError, match="CODEMODE_OAUTH_KEY"):
+        build_server(settings, oauth=True, log_level="ERROR")
