@@ -362,3 +362,96 @@ def test_replicas_sharing_oauth_state_need_the_key(clean_redis: str, tmp_path: P
     )
     with pytest.raises(ConfigError, match="CODEMODE_OAUTH_KEY"):
         build_server(settings, oauth=True, log_level="ERROR")
+
+
+class _AlternatePorts(httpx.AsyncBaseTransport):
+    """The browser's side of the balancer: each request to a replica goes to the next one."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._ports = itertools.cycle(ports)
+        self._replicas = set(ports)
+        self.sent: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.port in self._replicas:
+            port = next(self._ports)
+            self.sent.append(port)
+            request.url = request.url.copy_with(port=port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_the_official_client_signs_in_and_runs_through_two_server_replicas(
+    clean_redis: str, tmp_path: Path
+) -> None:
+    """Two ``build_server`` HTTP servers (uvicorn) sharing Redis behind one public address; the
+    official MCP client's OAuth (discovery, DCR, PKCE, token) and the browser's consent and
+    callback alternate between them, and the script runs with the user's own Klaviyo account."""
+    import socket
+
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    from codemode.bench.load import round_robin
+    from codemode.config import Settings
+    from codemode.server import build_server
+
+    from .test_mcp_end_to_end import SCRIPT, _run_as, serving
+
+    sim = create_app(SimConfig(profiles=8, events=10))
+    sockets = []
+    for _ in range(2):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        sockets.append(sock)
+    ports = [s.getsockname()[1] for s in sockets]
+    public = f"http://127.0.0.1:{ports[0]}"  # the balancer's address: both replicas' issuer
+    built = []
+    for port in ports:
+        settings = Settings(
+            base_url=SIM,
+            oauth_client_id=DEMO_OAUTH_CLIENT,
+            oauth_client_secret=DEMO_OAUTH_SECRET,
+            host="127.0.0.1",
+            port=port,
+            public_url=public,
+            oauth_key="replica-key-" + "x" * 30,
+            state_url=clean_redis,
+            audit_disabled=True,
+        )
+        upstream = httpx.AsyncClient(transport=Router({"127.0.0.1:9000": sim}), timeout=30)
+        built.append(build_server(settings, transport="http", http_client=upstream))
+    state = sim.state.sim
+    user = DEMO_USERS[1]
+    expected = state.accounts[state.users[user]].company_id
+    browser_lb = _AlternatePorts(ports)
+    async with serving(sockets[0], built[0].http_app()), serving(sockets[1], built[1].http_app()):
+        async with httpx.AsyncClient(
+            transport=Router({"127.0.0.1:9000": sim}, fallback=browser_lb), timeout=30
+        ) as browser:
+            urls = [f"http://127.0.0.1:{p}/mcp" for p in ports]
+            tools, output, token = await _run_as(
+                user, f"{public}/mcp", browser, lambda: round_robin(urls)
+            )
+        # The token one replica issued works on both; a script runs on each.
+        for port in ports:
+            raw = httpx2.AsyncClient(
+                headers={"Authorization": f"Bearer {token}"},
+                transport=round_robin([f"http://127.0.0.1:{port}/mcp"]),
+                timeout=30,
+            )
+            async with (
+                raw,
+                Client(streamable_http_client(f"{public}/mcp", http_client=raw)) as client,  # type: ignore[arg-type]
+            ):
+                ran = await client.call_tool("execute_code", {"code": SCRIPT})
+            assert ran.structured_content is not None
+            assert str(ran.structured_content["output"]).strip() == expected
+    assert tools == ["execute_code", "get_signature", "search_api"]
+    assert output == expected
+    assert set(browser_lb.sent) == set(ports)  # consent and callback crossed replicas
