@@ -230,7 +230,7 @@ async def test_oauth_tokens_appear_in_no_log_result_or_audit_row_and_persist_onl
 
     haystack = "\n".join(results) + _log_text(caplog.records) + caplog.text
     audit = (tmp_path / "audit.sqlite3").read_bytes()
-    state_file = tmp_path / "state" / "oauth-state.enc"
+    state_file = tmp_path / "state" / "oauth-state.db"
     persisted = state_file.read_bytes()
     for secret in secrets_seen:
         assert secret not in haystack

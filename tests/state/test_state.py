@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from codemode.errors import ConfigError
-from codemode.state import KeyValue, MemoryKeyValue, open_state
+from codemode.state import KeyValue, MemoryKeyValue, SqliteKeyValue, open_state
 
 
 class FakeClock:
@@ -20,10 +21,15 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def kv(request: pytest.FixtureRequest) -> AsyncIterator[KeyValue]:
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def kv(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KeyValue]:
     if request.param == "memory":
         yield MemoryKeyValue()
+        return
+    if request.param == "sqlite":
+        file_kv = SqliteKeyValue(tmp_path / "state.db")
+        yield file_kv
+        await file_kv.aclose()
         return
     url = request.getfixturevalue("clean_redis")
     state = open_state(url)
@@ -109,3 +115,37 @@ async def test_a_redis_password_never_shows_in_the_backend_url() -> None:
     state = open_state("redis://:hunter2@127.0.0.1:1/0")
     assert "hunter2" not in state.url and state.url.startswith("redis://***@")
     await state.aclose()
+
+
+async def test_an_index_hands_each_due_member_to_exactly_one_caller(kv: KeyValue) -> None:
+    for n in range(20):
+        await kv.index_add("t:idx", f"m{n}", float(n), ttl_s=60)
+    await kv.index_add("t:idx", "m0", 100.0, ttl_s=60)  # a new score replaces the old one
+    await kv.index_remove("t:idx", "m19")
+    assert await kv.index_size("t:idx") == 19
+    popped = await asyncio.gather(*(kv.index_pop_due("t:idx", 9.5) for _ in range(8)))
+    flat = [member for batch in popped for member in batch]
+    assert sorted(flat) == sorted(f"m{n}" for n in range(1, 10))  # each once, m0 not yet due
+    assert await kv.index_size("t:idx") == 10
+    assert await kv.index_pop_due("t:missing", 1e9) == []
+
+
+async def test_a_sqlite_store_keeps_values_across_reopening_and_expires_them(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    path = tmp_path / "sub" / "state.db"
+    first = SqliteKeyValue(path, clock=clock)
+    await first.set("t:keep", b"1", ttl_s=60)
+    await first.set("t:short", b"2", ttl_s=5)
+    await first.index_add("t:idx", "a", 1.0, ttl_s=60)
+    await first.aclose()
+    assert path.stat().st_mode & 0o077 == 0 and path.parent.stat().st_mode & 0o077 == 0
+    again = SqliteKeyValue(path, clock=clock)
+    clock.now += 10
+    assert await again.get("t:keep") == b"1"
+    assert await again.get("t:short") is None
+    assert not await again.touch("t:short", ttl_s=60)
+    assert await again.set("t:short", b"3", ttl_s=60, only_if_new=True)
+    assert await again.index_size("t:idx") == 1
+    await again.aclose()

@@ -205,6 +205,7 @@ def build_server(
     if http_client is None:
         http_client = _demo_client() if settings.demo else httpx.AsyncClient(cookies=_no_cookies())
     bundle: OAuthBundle | None = None
+    state = open_state(settings.state_url) if settings.state_url else None
     if transport == "http" and (oauth if oauth is not None else bool(settings.oauth_client_id)):
         from codemode.server.oauth import build_oauth
         from codemode.server.oauth.configure import oauth_config
@@ -213,7 +214,12 @@ def build_server(
         server_url = (
             f"http://{settings.host}:{settings.port}" if is_loopback(settings.host) else None
         )
-        bundle = build_oauth(oauth_config(settings, server_url=server_url), http_client=http_client)
+        try:
+            bundle = build_oauth(
+                oauth_config(settings, server_url=server_url), http_client=http_client, state=state
+            )
+        except ValueError as exc:  # e.g. replicas without CODEMODE_OAUTH_KEY
+            raise ConfigError(str(exc)) from exc
     if credentials is None:
         credentials = _default_credentials(settings, transport, bundle, http_client)
     if catalog is None:
@@ -245,7 +251,6 @@ def build_server(
     )
     register_tools(server, runtime)
     register_resources(server, runtime)
-    state = open_state(settings.state_url) if settings.state_url else None
     return CodemodeServer(mcp=server, runtime=runtime, oauth=bundle, state=state)
 
 

@@ -311,7 +311,7 @@ def build_http_app(
             Route("/readyz", readyz, methods=["GET"]),
         ],
         middleware=[
-            Middleware(RegistrationThrottle, per_minute=register_per_min),
+            Middleware(RegistrationThrottle, per_minute=register_per_min, kv=shared),
             Middleware(AuthenticationMiddleware, backend=_Backend(auth)),
             Middleware(AuthContextMiddleware),
         ],

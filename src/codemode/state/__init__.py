@@ -22,5 +22,13 @@ from __future__ import annotations
 
 from codemode.state._base import KeyValue, StateBackend, StateError, open_state
 from codemode.state.memory import MemoryKeyValue
+from codemode.state.sqlite import SqliteKeyValue
 
-__all__ = ["KeyValue", "MemoryKeyValue", "StateBackend", "StateError", "open_state"]
+__all__ = [
+    "KeyValue",
+    "MemoryKeyValue",
+    "SqliteKeyValue",
+    "StateBackend",
+    "StateError",
+    "open_state",
+]

@@ -49,6 +49,24 @@ class KeyValue(Protocol):
         """Add one to a counter (created at 0 with ``ttl_s``) and return the new value."""
         ...
 
+    async def index_add(self, key: str, member: str, score: float, *, ttl_s: float) -> None:
+        """Put ``member`` in the index ``key`` with ``score`` (replacing its old score); the
+        index lives at least ``ttl_s`` more seconds."""
+        ...
+
+    async def index_remove(self, key: str, member: str) -> None:
+        """Drop ``member`` from the index ``key`` (no-op when absent)."""
+        ...
+
+    async def index_pop_due(self, key: str, max_score: float) -> list[str]:
+        """Remove and return the members scored at most ``max_score``, in one atomic step: of
+        several callers at once, each member goes to exactly one."""
+        ...
+
+    async def index_size(self, key: str) -> int:
+        """How many members the index ``key`` holds."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...

@@ -21,6 +21,7 @@ class MemoryKeyValue:
         self._clock = clock
         self._data: dict[str, tuple[bytes, float]] = {}
         self._expiries: list[tuple[float, str]] = []
+        self._indexes: dict[str, dict[str, float]] = {}
 
     def __len__(self) -> int:
         self._sweep()
@@ -90,6 +91,31 @@ class MemoryKeyValue:
         if entry is None:
             heapq.heappush(self._expiries, (until, key))
         return count
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """The live keys that start with ``prefix`` (for tests and debugging)."""
+        self._sweep()
+        return sorted(k for k in self._data if k.startswith(prefix) and self._live(k) is not None)
+
+    async def index_add(self, key: str, member: str, score: float, *, ttl_s: float) -> None:
+        """See :meth:`KeyValue.index_add` (in memory an index lives as long as its members)."""
+        self._indexes.setdefault(key, {})[member] = score
+
+    async def index_remove(self, key: str, member: str) -> None:
+        """See :meth:`KeyValue.index_remove`."""
+        self._indexes.get(key, {}).pop(member, None)
+
+    async def index_pop_due(self, key: str, max_score: float) -> list[str]:
+        """See :meth:`KeyValue.index_pop_due`."""
+        index = self._indexes.get(key, {})
+        due = sorted((s, m) for m, s in index.items() if s <= max_score)
+        for _, member in due:
+            del index[member]
+        return [member for _, member in due]
+
+    async def index_size(self, key: str) -> int:
+        """See :meth:`KeyValue.index_size`."""
+        return len(self._indexes.get(key, {}))
 
     async def aclose(self) -> None:
         """Nothing to release."""

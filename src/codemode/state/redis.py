@@ -44,10 +44,17 @@ class RedisKeyValue:
 
     _INCR = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n"
 
+    _INDEX_ADD = (
+        "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) "
+        "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then "
+        "redis.call('PEXPIRE', KEYS[1], ARGV[3]) end return 1"
+    )
+
     def __init__(self, client: redis.asyncio.Redis) -> None:
         """Use ``client`` (its connection pool is shared by every call)."""
         self._r = client
         self._incr = client.register_script(self._INCR)
+        self._index_add = client.register_script(self._INDEX_ADD)
 
     @classmethod
     def from_url(cls, url: str) -> RedisKeyValue:
@@ -90,6 +97,31 @@ class RedisKeyValue:
         """See :meth:`KeyValue.incr`."""
         with _errors():
             return int(await self._incr(keys=[self._k(key)], args=[_ms(ttl_s)]))
+
+    async def index_add(self, key: str, member: str, score: float, *, ttl_s: float) -> None:
+        """See :meth:`KeyValue.index_add` (a sorted set; its expiry only ever moves later)."""
+        with _errors():
+            await self._index_add(keys=[self._k(key)], args=[member, repr(score), _ms(ttl_s)])
+
+    async def index_remove(self, key: str, member: str) -> None:
+        """See :meth:`KeyValue.index_remove`."""
+        with _errors():
+            await self._r.zrem(self._k(key), member)
+
+    async def index_pop_due(self, key: str, max_score: float) -> list[str]:
+        """See :meth:`KeyValue.index_pop_due` (``ZRANGEBYSCORE`` + ``ZREMRANGEBYSCORE`` in one
+        ``MULTI``)."""
+        with _errors():
+            pipe = self._r.pipeline(transaction=True)
+            pipe.zrangebyscore(self._k(key), "-inf", repr(max_score))
+            pipe.zremrangebyscore(self._k(key), "-inf", repr(max_score))
+            due, _ = await pipe.execute()
+        return [str(_bytes(m) or b"", "utf-8") for m in due]
+
+    async def index_size(self, key: str) -> int:
+        """See :meth:`KeyValue.index_size`."""
+        with _errors():
+            return int(await self._r.zcard(self._k(key)))
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from codemode.simulator.config import DEMO_USERS
+from codemode.state import MemoryKeyValue
 
 from ._support import (
     CLIENT_REDIRECT,
@@ -92,7 +93,7 @@ async def test_two_users_never_see_each_others_account(rig: Rig) -> None:
     assert grace_seen["account"] == _summit(rig)
     assert ada_seen["principal"] != grace_seen["principal"]
     assert rig.seen_upstream_tokens[0] != rig.seen_upstream_tokens[1]
-    assert len(rig.bundle.grants) == 2
+    assert (await rig.bundle.grants.count()) == 2
 
 
 async def test_same_client_two_users_get_separate_grants(rig: Rig) -> None:
@@ -159,7 +160,7 @@ async def test_upstream_401_triggers_one_refresh_and_the_call_succeeds(rig: Rig)
         response = await client.call(tokens["access_token"])
         assert response.status_code == 200, response.text
         assert response.json()["account"] == _trailhead(rig)
-        grant = rig.bundle.grants.get(
+        grant = await rig.bundle.grants.get(
             jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
         )
         assert grant is not None
@@ -206,7 +207,7 @@ async def test_revoking_with_the_access_token_also_ends_the_login(rig: Rig) -> N
             },
         )
         assert (await client.call(tokens["access_token"])).status_code == 401
-        assert len(rig.bundle.grants) == 0
+        assert (await rig.bundle.grants.count()) == 0
 
 
 async def test_denying_consent_sends_access_denied_to_the_client(rig: Rig) -> None:
@@ -220,7 +221,7 @@ async def test_denying_consent_sends_access_denied_to_the_client(rig: Rig) -> No
     query = parse_qs(final.query.decode())
     assert query["error"] == ["access_denied"]
     assert query["state"] == ["s4"]
-    assert len(rig.bundle.grants) == 0
+    assert (await rig.bundle.grants.count()) == 0
 
 
 async def test_confidential_client_with_secret_completes_the_flow(rig: Rig) -> None:
@@ -256,7 +257,7 @@ async def test_login_revoked_at_klaviyo_ends_the_session_with_a_reconnect_hint(r
         response = await client.call(ours["access_token"])
         assert response.status_code == 409  # the rig's answer when no Klaviyo credentials remain
         assert (await client.call(ours["access_token"])).status_code == 401  # the grant is gone
-        assert len(rig.bundle.grants) == 0
+        assert (await rig.bundle.grants.count()) == 0
 
 
 async def test_klaviyo_unreachable_during_refresh_is_reported_as_retryable(rig: Rig) -> None:
@@ -274,7 +275,7 @@ async def test_klaviyo_unreachable_during_refresh_is_reported_as_retryable(rig: 
     rig.router._apps.pop("127.0.0.1:9000")  # Klaviyo is down
     with pytest.raises(MissingCredentials, match="could not reach"):
         await rig.bundle.klaviyo_credentials(token)
-    assert len(rig.bundle.grants) == 1  # a network blip does not end the login
+    assert (await rig.bundle.grants.count()) == 1  # a network blip does not end the login
 
 
 async def test_concurrent_requests_after_upstream_expiry_refresh_once(rig: Rig) -> None:
@@ -289,7 +290,7 @@ async def test_concurrent_requests_after_upstream_expiry_refresh_once(rig: Rig) 
     fresh = await asyncio.gather(*(rig.bundle.grants.access_token(grant_id) for _ in range(5)))
     assert len({token.reveal() for token in fresh}) == 1
     assert len(rig.sim_state.refresh) == 1  # a second refresh would have spent a rotated token
-    assert len(rig.bundle.grants) == 1
+    assert (await rig.bundle.grants.count()) == 1
 
 
 async def test_refresh_records_do_not_pile_up(rig: Rig) -> None:
@@ -302,9 +303,10 @@ async def test_refresh_records_do_not_pile_up(rig: Rig) -> None:
             answer = await client.token(grant_type="refresh_token", refresh_token=refresh)
             assert answer.status_code == 200, answer.text
             refresh = answer.json()["refresh_token"]
-    records = list(rig.bundle.grants.refresh_tokens.values())
-    assert len(records) == 2  # the live one and the latest spent one
-    assert sum(bool(r.get("spent")) for r in records) == 1
+    kv = rig.bundle.grants.records.kv
+    assert isinstance(kv, MemoryKeyValue)
+    assert len(kv.keys("oauth:refresh:")) == 1  # the live one
+    assert len(kv.keys("oauth:spent:")) == 1  # and the latest spent one
 
 
 async def test_a_login_whose_code_is_never_exchanged_is_revoked(rig: Rig) -> None:
@@ -313,10 +315,10 @@ async def test_a_login_whose_code_is_never_exchanged_is_revoked(rig: Rig) -> Non
         await client.register()
         _, challenge = pkce()
         await browse(http, client.authorize_url(challenge, "s6"), stop_at=CLIENT_REDIRECT)
-        assert len(rig.bundle.grants) == 1 and len(rig.sim_state.refresh) == 1
+        assert (await rig.bundle.grants.count()) == 1 and len(rig.sim_state.refresh) == 1
         rig.clock.advance(301)  # the code expired unused
         await http.get(client.authorize_url(challenge, "s7"))  # any /authorize sweeps
-    assert len(rig.bundle.grants) == 0
+    assert (await rig.bundle.grants.count()) == 0
     assert len(rig.sim_state.refresh) == 0  # revoked at Klaviyo too
 
 
@@ -328,4 +330,4 @@ async def test_a_login_whose_refresh_tokens_all_expired_is_revoked(rig: Rig) -> 
         assert await rig.bundle.provider.sweep() == 0  # in use: kept
         rig.clock.advance(30 * 24 * 3600 + 1)
         assert await rig.bundle.provider.sweep() == 1
-    assert len(rig.bundle.grants) == 0
+    assert (await rig.bundle.grants.count()) == 0

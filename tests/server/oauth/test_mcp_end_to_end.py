@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
@@ -75,7 +76,11 @@ async def serving(sock: socket.socket, app: ASGIApp) -> AsyncIterator[None]:
     sock.close()
 
 
-async def _run_as(user: str, url: str, browser: httpx.AsyncClient) -> tuple[list[str], str, str]:
+async def _run_as(
+    user: str, url: str, browser: httpx.AsyncClient, balance: Any = None
+) -> tuple[list[str], str, str]:
+    """Sign in as ``user`` with the official client and run ``SCRIPT``; ``balance()`` makes the
+    transport of a balancer in front of replicas (default: straight to ``url``)."""
     codes: asyncio.Queue[AuthorizationCodeResult] = asyncio.Queue()
 
     async def redirect_handler(authorization_url: str) -> None:
@@ -102,7 +107,8 @@ async def _run_as(user: str, url: str, browser: httpx.AsyncClient) -> tuple[list
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
     )
-    raw = httpx2.AsyncClient(auth=auth, timeout=30)
+    transport = balance() if balance is not None else None
+    raw = httpx2.AsyncClient(auth=auth, timeout=30, transport=transport)
     async with raw, Client(streamable_http_client(url, http_client=raw)) as client:  # type: ignore[arg-type]
         tools = sorted(tool.name for tool in (await client.list_tools()).tools)
         ran = await client.call_tool("execute_code", {"code": SCRIPT})

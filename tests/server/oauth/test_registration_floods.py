@@ -1,8 +1,9 @@
 """Attacks on dynamic client registration: floods from one address, clients registered and never
-used, and a state file that must not be rewritten on the event loop for each registration."""
+used, and a state file that each registration must touch incrementally, off the event loop."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ import httpx
 
 from codemode.config import Settings
 from codemode.server import build_server
-from codemode.server.oauth.grants import GrantStore
 from tests.server.conftest import serving
 
 from ._support import FakeClock, McpClient, build_rig
@@ -53,7 +53,7 @@ async def test_a_registration_flood_from_one_address_is_told_to_retry_and_holds_
     refused = answers[-1]
     assert int(refused.headers["retry-after"]) >= 1
     assert "per minute from one address" in refused.json()["error_description"]
-    assert len(built.oauth.provider.grants.clients) == 5
+    assert await built.oauth.provider.client_count() == 5
     assert served.status_code == 401  # the server still answers everyone else promptly
 
 
@@ -67,17 +67,17 @@ async def test_a_client_registered_and_never_used_expires_while_one_in_use_stays
         used = McpClient(http)
         await used.register(name="signs in")
         await used.login(http)
+    assert await provider.client_count() == 2
     clock.advance(3601)
-    await provider.sweep()
-    assert idle.client_id not in provider.grants.clients
-    assert used.client_id in provider.grants.clients
     assert await provider.get_client(idle.client_id) is None
+    assert await provider.get_client(used.client_id) is not None
+    assert await provider.client_count() == 1
 
 
-async def test_concurrent_registrations_are_written_off_the_loop_and_all_survive_a_restart(
+async def test_concurrent_registrations_are_stored_one_record_each_and_survive_a_restart(
     tmp_path: Path,
 ) -> None:
-    state = tmp_path / "oauth-state.enc"
+    state = tmp_path / "oauth-state.db"
     clock = FakeClock()
     rig = build_rig(clock=clock, config={"state_file": state, "key": KEY})
     ids: list[str] = []
@@ -89,16 +89,41 @@ async def test_concurrent_registrations_are_written_off_the_loop_and_all_survive
     async with anyio.create_task_group() as tg:
         for n in range(12):
             tg.start_soon(register, n)
-    restarted = _reload(rig, state, clock)
-    assert set(ids) <= set(restarted.clients)
+    await rig.bundle.aclose()
+    restarted = build_rig(clock=clock, config={"state_file": state, "key": KEY}, sim=rig.sim)
+    for client_id in ids:
+        client = await restarted.bundle.provider.get_client(client_id)
+        assert client is not None and client.client_name is not None
+    # One row per client, not one document: the file holds each client under its own key.
+    rows = sqlite3.connect(state).execute("SELECT key FROM kv WHERE key LIKE 'oauth:client:%'")
+    assert sorted(r[0].removeprefix("oauth:client:") for r in rows) == sorted(ids)
+    await restarted.bundle.aclose()
 
 
-def _reload(rig: Any, state: Path, clock: FakeClock) -> GrantStore:
-    from codemode.server.oauth._secrets import SecretBox
+def test_the_state_file_is_written_in_a_worker_thread_never_on_the_loop(tmp_path: Path) -> None:
+    import threading
 
-    return GrantStore(
-        rig.bundle.provider.grants.upstream,
-        clock=clock,
-        path=state,
-        box=SecretBox.from_material(KEY),
-    )
+    from codemode.state import SqliteKeyValue
+
+    kv = SqliteKeyValue(tmp_path / "s.db")
+    threads: list[str] = []
+    real = kv._db
+
+    class Spy:
+        def execute(self, *args: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return real.execute(*args)
+
+        def close(self) -> None:
+            real.close()
+
+    kv._db = Spy()  # type: ignore[assignment]
+
+    async def main() -> None:
+        await kv.set("oauth:client:x", b"v", ttl_s=60)
+        assert await kv.get("oauth:client:x") == b"v"
+        await kv.aclose()
+
+    anyio.run(main)
+    loop_thread = threading.main_thread().name
+    assert threads and loop_thread not in threads

@@ -185,7 +185,7 @@ def test_oauth_config_from_settings_needs_an_app_and_a_public_url(tmp_path: Path
         )
     )
     assert keyed.server_url == "https://public.test"
-    assert keyed.state_file == tmp_path / "oauth-state.enc"
+    assert keyed.state_file == tmp_path / "oauth-state.db"
     assert all(scope.endswith(":read") for scope in keyed.scopes)
 
 

@@ -17,17 +17,19 @@ from starlette.routing import BaseRoute
 
 from codemode.server.credentials import KlaviyoCredentials
 from codemode.server.oauth._errors import NotLoggedInError, UpstreamOAuthError
-from codemode.server.oauth._secrets import Secret, SecretBox, derive_key
+from codemode.server.oauth._secrets import Secret, SecretBox, check_private, derive_key
 from codemode.server.oauth.grants import GrantStore
 from codemode.server.oauth.issuer import TokenIssuer
 from codemode.server.oauth.provider import KlaviyoOAuthProvider
 from codemode.server.oauth.routes import oauth_routes
+from codemode.server.oauth.store import SealedRecords, check_key_now
 from codemode.server.oauth.upstream import (
     REAL_API,
     KlaviyoOAuthClient,
     default_authorize_url,
     klaviyo_scopes,
 )
+from codemode.state import KeyValue, MemoryKeyValue, SqliteKeyValue, StateBackend
 
 __all__ = ["OAuthBundle", "OAuthConfig", "build_oauth", "default_authorize_url", "klaviyo_scopes"]
 
@@ -44,9 +46,10 @@ class OAuthConfig:
         base_url: Klaviyo's API host (or the simulator's); token and revoke live under it.
         authorize_url: Klaviyo's consent page; derived from ``base_url`` when None.
         scopes: Klaviyo scopes clients may request (default: every scope the catalog uses).
-        state_file: keep grants, clients and refresh tokens across restarts, encrypted.
-        key: key material (any bytes, 32+) that encrypts ``state_file`` and signs our tokens;
-            random per process when None (then ``state_file`` is refused).
+        state_file: keep grants, clients and refresh tokens across restarts: a SQLite file of
+            sealed records (one process; replicas use the shared state instead).
+        key: key material (any bytes, 32+) that seals every OAuth record and signs our tokens;
+            random per process when None (then ``state_file`` and shared state are refused).
         token_ttl: lifetime of our access tokens, seconds.
         mcp_path: path of the MCP endpoint.
         client_ttl: seconds a dynamically registered client that never signed in is kept.
@@ -88,6 +91,7 @@ class OAuthBundle:
     resource_server_url: AnyHttpUrl
     routes: tuple[BaseRoute, ...]
     _owned_http: httpx.AsyncClient | None = field(default=None, repr=False)
+    _owned_kv: KeyValue | None = field(default=None, repr=False)
 
     @property
     def token_verifier(self) -> KlaviyoOAuthProvider:
@@ -101,7 +105,7 @@ class OAuthBundle:
         the MCP client's token); ``on_unauthorized`` refreshes it after a 401.
         """
         grant_id = token.subject
-        grant = self.grants.get(grant_id) if grant_id else None
+        grant = await self.grants.get(grant_id) if grant_id else None
         if grant is None or grant.client_id != token.client_id:
             return None
         try:
@@ -126,9 +130,12 @@ class OAuthBundle:
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP client :func:`build_oauth` created (not an injected one)."""
+        """Close the HTTP client and the state file :func:`build_oauth` opened (not injected
+        ones)."""
         if self._owned_http is not None:
             await self._owned_http.aclose()
+        if self._owned_kv is not None:
+            await self._owned_kv.aclose()
 
 
 def build_oauth(
@@ -136,6 +143,7 @@ def build_oauth(
     *,
     http_client: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    state: StateBackend | None = None,
 ) -> OAuthBundle:
     """Build the OAuth front.
 
@@ -143,12 +151,22 @@ def build_oauth(
         config: the settings.
         http_client: client for Klaviyo's token endpoint (inject an ASGI one for the simulator).
         clock: seconds since the epoch.
+        state: where the OAuth records live when replicas share them (``--state redis://``);
+            by default this process's memory, or ``config.state_file`` when set.
 
     Raises:
-        ValueError: ``state_file`` without ``key``, or a key shorter than 32 bytes.
+        ValueError: ``state_file`` or shared state without ``key``, or a key shorter than 32
+            bytes.
+        OAuthError: ``state_file`` was sealed under another key.
+        InsecureFileError: ``state_file`` is readable by other users.
     """
     if config.state_file is not None and config.key is None:
         raise ValueError("OAuth state_file needs a key to encrypt it (set CODEMODE_OAUTH_KEY)")
+    if state is not None and state.shared and config.key is None:
+        raise ValueError(
+            "replicas sharing OAuth state need one key to seal it and sign tokens: set "
+            "CODEMODE_OAUTH_KEY (32+ bytes, the same on every replica)"
+        )
     if config.key is not None and len(config.key) < 32:
         raise ValueError("the OAuth key must be at least 32 bytes")
     owned = None
@@ -164,8 +182,26 @@ def build_oauth(
         clock=clock,
     )
     material = config.key or secrets.token_bytes(32)
-    box = SecretBox.from_material(material) if config.state_file is not None else None
-    grants = GrantStore(upstream, clock=clock, path=config.state_file, box=box)
+    box = SecretBox.from_material(material)
+    kv: KeyValue
+    owned_kv: KeyValue | None = None
+    source = "the OAuth state"
+    if state is not None and state.shared:
+        kv = state.kv
+    elif config.state_file is not None:
+        if config.state_file.exists():
+            check_private(config.state_file)
+        file_kv = SqliteKeyValue(config.state_file, clock=clock)
+        source = str(config.state_file)
+        try:
+            check_key_now(file_kv, box, source)
+        except BaseException:
+            file_kv.close_now()
+            raise
+        kv = owned_kv = file_kv
+    else:
+        kv = MemoryKeyValue(clock=clock)
+    grants = GrantStore(upstream, records=SealedRecords(kv, box, source=source), clock=clock)
     server_url = config.server_url.rstrip("/")
     issuer = TokenIssuer(
         key=derive_key(material, "codemode-access-token"),
@@ -218,4 +254,5 @@ def build_oauth(
         resource_server_url=AnyHttpUrl(config.resource_url),
         routes=tuple(routes),
         _owned_http=owned,
+        _owned_kv=owned_kv,
     )

@@ -79,7 +79,7 @@ def oauth_config(settings: Settings, *, server_url: str | None = None) -> OAuthC
         authorize_url=settings.oauth_authorize_url,
         scopes=klaviyo_scopes(read_only=settings.read_only),
         # Persist only with a key: a random per-process key could not decrypt it after a restart.
-        state_file=settings.state_path() / "oauth-state.enc" if key else None,
+        state_file=settings.state_path() / "oauth-state.db" if key else None,
         key=key,
         client_ttl=settings.client_ttl_s,
     )

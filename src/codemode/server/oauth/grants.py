@@ -5,30 +5,37 @@ the scopes. Each grant has a random id; the tokens we issue to MCP clients carry
 subject, and nothing else leads to a grant, so one user's session can never reach another
 user's Klaviyo tokens.
 
-The store also keeps the authorization server's own durable records (registered clients and
-hashed refresh tokens) so that one encrypted file can hold everything that must survive a
-restart. Access tokens we issue are short-lived JWTs and are not stored.
+Grants live on the state backend (:class:`~codemode.server.oauth.store.SealedRecords`): one
+sealed record per grant under ``oauth:grant:<id>``, so a login made on one replica serves
+requests on every other, and a revocation on one is seen by all at their next request. An index
+scores each grant with the time after which nobody can use it any more (its code unexchanged,
+or all its refresh tokens expired), which is when :meth:`GrantStore.pop_unused` hands it back
+for revocation. A refresh of Klaviyo's tokens takes a short lease in the shared state, so two
+replicas never both spend the same (rotating) Klaviyo refresh token.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import anyio
 
 from codemode.server.oauth._errors import NotLoggedInError, UpstreamOAuthError
-from codemode.server.oauth._secrets import Secret, SecretBox, read_private, write_private
+from codemode.server.oauth._secrets import Secret
+from codemode.server.oauth.store import SealedRecords
 from codemode.server.oauth.upstream import KlaviyoOAuthClient, UpstreamTokens
 
 __all__ = ["Grant", "GrantStore"]
 
-_STATE_VERSION = 1
+_KIND = "grant"
+_LEASE_S = 30.0
+"""How long a replica may hold the refresh lease of one grant (a Klaviyo round trip or two)."""
+_KEEP_AFTER_S = 86_400.0
+"""How long a grant's record outlives its last use, so the sweep can still revoke it at Klaviyo."""
 
 
 @dataclass(slots=True)
@@ -38,75 +45,96 @@ class Grant:
     Attributes:
         id: random id; the ``sub`` of every token we issue for it.
         client_id: the MCP client the user authorized.
-        tokens: Klaviyo's tokens (never leave this process unencrypted).
+        tokens: Klaviyo's tokens (never stored unencrypted).
         created_at: when the user logged in (store clock).
+        until: after this time (store clock) nobody holds a way to use the grant.
     """
 
     id: str
     client_id: str
     tokens: UpstreamTokens
     created_at: float
+    until: float
 
     def __repr__(self) -> str:
         return f"Grant(id={self.id!r}, client_id={self.client_id!r}, scopes={self.tokens.scopes})"
 
 
 class GrantStore:
-    """Grants in memory, optionally mirrored to one encrypted ``0600`` file.
+    """Grants on the state backend, sealed.
 
     Args:
         upstream: Klaviyo's OAuth client, used to refresh and revoke.
-        clock: seconds; compared with ``UpstreamTokens.expires_at``.
-        path: where to persist (None keeps everything in memory).
-        box: the encryption for ``path``; required with it.
+        records: where the sealed records live (memory, SQLite or Redis).
+        clock: seconds since the epoch; compared with ``UpstreamTokens.expires_at``.
         refresh_skew: refresh this many seconds before Klaviyo's token expires.
+        lease_wait_s: how long to wait for another replica's refresh of the same grant.
     """
 
     def __init__(
         self,
         upstream: KlaviyoOAuthClient,
         *,
+        records: SealedRecords,
         clock: Callable[[], float],
-        path: Path | None = None,
-        box: SecretBox | None = None,
         refresh_skew: float = 60.0,
+        lease_wait_s: float = 15.0,
     ) -> None:
-        if path is not None and box is None:
-            raise ValueError("persisting grants needs an encryption key")
         self.upstream = upstream
+        self.records = records
         self._clock = clock
-        self._path = path
-        self._box = box
         self._skew = refresh_skew
-        self._grants: dict[str, Grant] = {}
+        self._lease_wait_s = lease_wait_s
         self._locks: dict[str, asyncio.Lock] = {}
-        # Durable records of the authorization server, kept here so one file holds them all.
-        self.clients: dict[str, dict[str, Any]] = {}
-        self.refresh_tokens: dict[str, dict[str, Any]] = {}
-        self._dirty = False
-        self._writing = False
-        if path is not None and path.exists():
-            self._load(path)
 
     # -- grants ------------------------------------------------------------------------------
 
-    def add(self, tokens: UpstreamTokens, *, client_id: str) -> Grant:
-        """Keep a new grant and return it."""
-        grant = Grant(secrets.token_urlsafe(24), client_id, tokens, self._clock())
-        self._grants[grant.id] = grant
-        self.save()
+    async def add(self, tokens: UpstreamTokens, *, client_id: str, until: float) -> Grant:
+        """Keep a new grant, usable until ``until`` unless :meth:`extend` is called."""
+        now = self._clock()
+        grant = Grant(secrets.token_urlsafe(24), client_id, tokens, now, until)
+        await self._save(grant)
+        await self.records.kv.index_add(
+            self.records.index(_KIND), grant.id, until, ttl_s=until - now + _KEEP_AFTER_S
+        )
         return grant
 
-    def get(self, grant_id: str) -> Grant | None:
+    async def extend(self, grant_id: str, until: float) -> None:
+        """A new way to use the grant lives until ``until``: keep it at least that long."""
+        grant = await self.get(grant_id)
+        if grant is None or grant.until >= until:
+            return
+        grant.until = until
+        await self._save(grant)
+        await self.records.kv.index_add(
+            self.records.index(_KIND),
+            grant_id,
+            until,
+            ttl_s=until - self._clock() + _KEEP_AFTER_S,
+        )
+
+    async def get(self, grant_id: str) -> Grant | None:
         """The grant with this id, or None when it was revoked or never existed."""
-        return self._grants.get(grant_id)
+        if not grant_id:
+            return None
+        raw = await self.records.get(_KIND, grant_id)
+        if raw is None:
+            return None
+        return Grant(
+            grant_id,
+            str(raw["client_id"]),
+            UpstreamTokens.from_json(raw["tokens"]),
+            float(raw["created_at"]),
+            float(raw["until"]),
+        )
 
-    def grants(self) -> list[Grant]:
-        """Every grant held (a snapshot)."""
-        return list(self._grants.values())
+    async def count(self) -> int:
+        """Grants held (those revoked are gone; those unused are counted until swept)."""
+        return await self.records.kv.index_size(self.records.index(_KIND))
 
-    def __len__(self) -> int:
-        return len(self._grants)
+    async def pop_unused(self) -> list[str]:
+        """Ids of grants nobody can use any more, each handed to exactly one caller."""
+        return await self.records.kv.index_pop_due(self.records.index(_KIND), self._clock())
 
     async def access_token(self, grant_id: str) -> Secret:
         """A Klaviyo access token for the grant, refreshed first when it is about to expire.
@@ -114,14 +142,10 @@ class GrantStore:
         Raises:
             NotLoggedInError: the grant is gone or Klaviyo no longer accepts its refresh token.
         """
-        grant = self._require(grant_id)
+        grant = await self._require(grant_id)
         if grant.tokens.expires_at - self._skew > self._clock():
             return grant.tokens.access_token
-        async with self._lock(grant_id):
-            grant = self._require(grant_id)
-            if grant.tokens.expires_at - self._skew > self._clock():
-                return grant.tokens.access_token  # another task refreshed while we waited
-            return await self._refresh(grant)
+        return await self._refresh(grant_id, grant.tokens.access_token)
 
     async def refresh_after_401(self, grant_id: str, rejected: Secret | None = None) -> Secret:
         """Klaviyo answered 401 to ``rejected``: refresh, unless another task already did.
@@ -129,40 +153,60 @@ class GrantStore:
         Raises:
             NotLoggedInError: the grant is gone or cannot be refreshed.
         """
-        async with self._lock(grant_id):
-            grant = self._require(grant_id)
-            if rejected is not None and grant.tokens.access_token != rejected:
-                return grant.tokens.access_token
-            return await self._refresh(grant)
+        if rejected is None:
+            rejected = (await self._require(grant_id)).tokens.access_token
+        return await self._refresh(grant_id, rejected)
 
     async def revoke(self, grant_id: str) -> bool:
-        """Forget the grant and revoke its refresh token at Klaviyo.
+        """Forget the grant (on every replica at once) and revoke its refresh token at Klaviyo.
 
         Returns:
             True when Klaviyo confirmed the revocation (or there was nothing to revoke there).
         """
-        grant = self._grants.pop(grant_id, None)
+        raw = await self.records.take(_KIND, grant_id)
+        await self.records.kv.index_remove(self.records.index(_KIND), grant_id)
         self._locks.pop(grant_id, None)
-        self.refresh_tokens = {
-            key: record
-            for key, record in self.refresh_tokens.items()
-            if record.get("grant_id") != grant_id
-        }
-        self.save()
-        if grant is None:
+        if raw is None:
             return True
-        token = grant.tokens.refresh_token or grant.tokens.access_token
+        tokens = UpstreamTokens.from_json(raw["tokens"])
+        token = tokens.refresh_token or tokens.access_token
         try:
             await self.upstream.revoke(
-                token, hint="refresh_token" if grant.tokens.refresh_token else "access_token"
+                token, hint="refresh_token" if tokens.refresh_token else "access_token"
             )
         except UpstreamOAuthError:
             return False
         return True
 
-    async def _refresh(self, grant: Grant) -> Secret:
+    async def _refresh(self, grant_id: str, stale: Secret) -> Secret:
+        """Replace ``stale`` with a fresh Klaviyo token, once across tasks and replicas."""
+        async with self._lock(grant_id):
+            lease = self.records.key("grant-lease", grant_id)
+            holder = secrets.token_hex(8).encode()
+            deadline = time.monotonic() + self._lease_wait_s
+            while not await self.records.kv.set(lease, holder, ttl_s=_LEASE_S, only_if_new=True):
+                grant = await self._require(grant_id)
+                if grant.tokens.access_token != stale:
+                    return grant.tokens.access_token  # another replica refreshed meanwhile
+                if time.monotonic() > deadline:
+                    raise UpstreamOAuthError(
+                        "another replica is refreshing this Klaviyo login; retry shortly",
+                        error="temporarily_unavailable",
+                        status=0,
+                    )
+                await anyio.sleep(0.05)
+            try:
+                grant = await self._require(grant_id)
+                if grant.tokens.access_token != stale:
+                    return grant.tokens.access_token  # refreshed while we waited
+                return await self._refresh_now(grant)
+            finally:
+                if await self.records.kv.get(lease) == holder:
+                    await self.records.kv.delete(lease)
+
+    async def _refresh_now(self, grant: Grant) -> Secret:
         if grant.tokens.refresh_token is None:
-            self._drop(grant.id)
+            await self._drop(grant.id)
             raise NotLoggedInError(
                 "the Klaviyo access token expired and Klaviyo gave no refresh token; log in again"
             )
@@ -170,27 +214,32 @@ class GrantStore:
             fresh = await self.upstream.refresh(grant.tokens.refresh_token, grant.tokens)
         except UpstreamOAuthError as exc:
             if exc.error in {"invalid_grant", "invalid_client", "unauthorized_client"}:
-                self._drop(grant.id)
+                await self._drop(grant.id)
                 raise NotLoggedInError(
                     "Klaviyo no longer accepts this login (it was revoked or expired); "
                     "reconnect the MCP client to log in again"
                 ) from None
             raise
         grant.tokens = fresh
-        self.save()
+        await self._save(grant)
         return fresh.access_token
 
-    def _drop(self, grant_id: str) -> None:
-        self._grants.pop(grant_id, None)
-        self.refresh_tokens = {
-            key: record
-            for key, record in self.refresh_tokens.items()
-            if record.get("grant_id") != grant_id
-        }
-        self.save()
+    async def _drop(self, grant_id: str) -> None:
+        await self.records.delete(_KIND, grant_id)
+        await self.records.kv.index_remove(self.records.index(_KIND), grant_id)
 
-    def _require(self, grant_id: str) -> Grant:
-        grant = self._grants.get(grant_id)
+    async def _save(self, grant: Grant) -> None:
+        record = {
+            "client_id": grant.client_id,
+            "created_at": grant.created_at,
+            "until": grant.until,
+            "tokens": grant.tokens.to_json(),
+        }
+        ttl = grant.until - self._clock() + _KEEP_AFTER_S
+        await self.records.put(_KIND, grant.id, record, ttl_s=ttl)
+
+    async def _require(self, grant_id: str) -> Grant:
+        grant = await self.get(grant_id)
         if grant is None:
             raise NotLoggedInError(
                 "this session's Klaviyo login was revoked or has expired; reconnect the MCP "
@@ -203,65 +252,3 @@ class GrantStore:
         if lock is None:
             lock = self._locks[grant_id] = asyncio.Lock()
         return lock
-
-    # -- persistence -------------------------------------------------------------------------
-
-    def save(self) -> None:
-        """Write the encrypted state file (no-op when in memory only)."""
-        if self._path is None or self._box is None:
-            return
-        self._write(self._document())
-
-    async def save_off_loop(self) -> None:
-        """:meth:`save`, with the encryption and the write in a worker thread.
-
-        The snapshot is taken here (on the loop, so no record changes under it); saves that
-        arrive while one is being written are coalesced into one more write of the latest state.
-        """
-        if self._path is None or self._box is None:
-            return
-        self._dirty = True
-        if self._writing:
-            return
-        self._writing = True
-        try:
-            while self._dirty:
-                self._dirty = False
-                document = self._document()
-                await anyio.to_thread.run_sync(self._write, document)
-        finally:
-            self._writing = False
-
-    def _write(self, document: dict[str, Any]) -> None:
-        assert self._path is not None and self._box is not None
-        write_private(self._path, self._box.seal(json.dumps(document).encode()))
-
-    def _document(self) -> dict[str, Any]:
-        return {
-            "version": _STATE_VERSION,
-            "grants": {
-                grant.id: {
-                    "client_id": grant.client_id,
-                    "created_at": grant.created_at,
-                    "tokens": grant.tokens.to_json(),
-                }
-                for grant in self._grants.values()
-            },
-            "clients": dict(self.clients),
-            "refresh_tokens": dict(self.refresh_tokens),
-        }
-
-    def _load(self, path: Path) -> None:
-        assert self._box is not None
-        document = json.loads(self._box.open(read_private(path), source=path))
-        if document.get("version") != _STATE_VERSION:
-            return  # an unknown layout is ignored rather than misread; users log in again
-        for grant_id, raw in document.get("grants", {}).items():
-            self._grants[grant_id] = Grant(
-                grant_id,
-                str(raw["client_id"]),
-                UpstreamTokens.from_json(raw["tokens"]),
-                float(raw["created_at"]),
-            )
-        self.clients = dict(document.get("clients", {}))
-        self.refresh_tokens = dict(document.get("refresh_tokens", {}))

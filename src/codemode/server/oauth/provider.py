@@ -18,11 +18,15 @@ handlers and this :class:`KlaviyoOAuthProvider`. The user's actual login happens
    (audience = the MCP resource URL, subject = the grant id) and an opaque refresh token.
 
 Klaviyo's tokens never reach the MCP client, and a client's token never reaches Klaviyo.
+
+Every record (clients, pending logins, codes, refresh tokens, grants) lives on the state backend
+through :class:`~codemode.server.oauth.store.SealedRecords`, so replicas behind one address
+share them: a code issued by one replica is redeemed once on any replica (``take`` is atomic,
+``GETDEL`` on Redis), and a revocation on one is seen by every other at its next request.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -43,8 +47,10 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from codemode.server.oauth._errors import UpstreamOAuthError
+from codemode.server.oauth._secrets import Secret
 from codemode.server.oauth.grants import GrantStore
 from codemode.server.oauth.issuer import TokenIssuer
+from codemode.server.oauth.store import SealedRecords, token_hash
 from codemode.server.oauth.upstream import Pkce
 
 __all__ = ["GrantAccessToken", "GrantCode", "GrantRefreshToken", "KlaviyoOAuthProvider", "Pending"]
@@ -54,7 +60,6 @@ logger = logging.getLogger("codemode.server.oauth")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # Schemes a browser would run or read locally instead of handing the code to an application.
 _FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
-_REGISTERED_AT = "codemode_registered_at"  # kept beside the client's metadata, never served
 _RELAYED_ERRORS = {"access_denied", "invalid_scope", "server_error", "temporarily_unavailable"}
 
 
@@ -96,9 +101,32 @@ class Pending:
     created_at: float
     approved: bool = False
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict, for sealed storage only (it holds the PKCE verifier)."""
+        return {
+            "client": self.client.model_dump(mode="json"),
+            "params": self.params.model_dump(mode="json"),
+            "scopes": list(self.scopes),
+            "verifier": self.pkce.verifier.reveal(),
+            "challenge": self.pkce.challenge,
+            "csrf": self.csrf,
+            "created_at": self.created_at,
+            "approved": self.approved,
+        }
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    @classmethod
+    def from_json(cls, txn: str, raw: dict[str, Any]) -> Pending:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            txn=txn,
+            client=OAuthClientInformationFull.model_validate(raw["client"]),
+            params=AuthorizationParams.model_validate(raw["params"]),
+            scopes=tuple(raw["scopes"]),
+            pkce=Pkce(Secret(str(raw["verifier"])), str(raw["challenge"])),
+            csrf=str(raw["csrf"]),
+            created_at=float(raw["created_at"]),
+            approved=bool(raw["approved"]),
+        )
 
 
 def _same_resource(a: str, b: str) -> bool:
@@ -152,8 +180,7 @@ class KlaviyoOAuthProvider:
         self.max_pending = max_pending
         self.max_clients = max_clients
         self.client_ttl = client_ttl  # a registered client never used for a sign-in is dropped
-        self._pending: dict[str, Pending] = {}
-        self._codes: dict[str, GrantCode] = {}
+        self.records: SealedRecords = grants.records
 
     @property
     def callback_url(self) -> str:
@@ -163,26 +190,33 @@ class KlaviyoOAuthProvider:
     # -- clients (DCR) -----------------------------------------------------------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
-        """A registered client, or None."""
-        raw = self.grants.clients.get(client_id)
+        """A registered client, or None; each use restarts its time to live."""
+        if not client_id:
+            return None
+        raw = await self.records.get("client", client_id)
         if raw is None:
             return None
-        return OAuthClientInformationFull.model_validate(
-            {k: v for k, v in raw.items() if k != _REGISTERED_AT}
+        keep = float(raw["keep_s"])
+        await self.records.touch("client", client_id, ttl_s=keep)
+        await self.records.kv.index_add(
+            self.records.index("client"), client_id, self.clock() + keep, ttl_s=keep
         )
+        return OAuthClientInformationFull.model_validate(raw["info"])
+
+    async def client_count(self) -> int:
+        """Registered clients not yet expired."""
+        index = self.records.index("client")
+        await self.records.kv.index_pop_due(index, self.clock())
+        return await self.records.kv.index_size(index)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        """Keep a dynamically registered client.
+        """Keep a dynamically registered client (one record, expiring unless it signs in).
 
         Raises:
             RegistrationError: a redirect URI is plain HTTP off loopback (OAuth 2.1 allows
                 https, loopback http and native-app schemes such as ``cursor://``), uses a
                 scheme a browser would execute, or the server holds too many clients.
         """
-        if len(self.grants.clients) >= self.max_clients:
-            raise RegistrationError(
-                "invalid_client_metadata", "this server has too many registered clients; try later"
-            )
         for uri in client_info.redirect_uris or ():
             host = uri.host or ""
             if uri.scheme.lower() in _FORBIDDEN_SCHEMES:
@@ -198,11 +232,28 @@ class KlaviyoOAuthProvider:
                 raise RegistrationError(
                     "invalid_redirect_uri", "redirect URIs must not have a fragment"
                 )
-        record = client_info.model_dump(mode="json")
-        record[_REGISTERED_AT] = self.clock()
-        self.grants.clients[client_info.client_id or ""] = record
-        await self.grants.save_off_loop()  # a registration never blocks other requests
-        logger.info("registered OAuth client %s", client_info.client_id)
+        if await self.client_count() >= self.max_clients:
+            raise RegistrationError(
+                "invalid_client_metadata", "this server has too many registered clients; try later"
+            )
+        client_id = client_info.client_id or ""
+        await self._keep_client(client_id, self.client_ttl, client_info.model_dump(mode="json"))
+        logger.info("registered OAuth client %s", client_id)
+
+    async def _keep_client(
+        self, client_id: str, keep_s: float, info: dict[str, Any] | None = None
+    ) -> None:
+        """Store the client (``info``) or lengthen its life to at least ``keep_s`` unused."""
+        if info is None:
+            raw = await self.records.get("client", client_id)
+            if raw is None or float(raw["keep_s"]) >= keep_s:
+                return
+            info = raw["info"]
+        record = {"info": info, "keep_s": keep_s}
+        await self.records.put("client", client_id, record, ttl_s=keep_s)
+        await self.records.kv.index_add(
+            self.records.index("client"), client_id, self.clock() + keep_s, ttl_s=keep_s
+        )
 
     # -- authorize, consent, callback --------------------------------------------------------
 
@@ -218,12 +269,13 @@ class KlaviyoOAuthProvider:
         unknown = [scope for scope in scopes if scope not in self.scopes]
         if unknown:
             raise AuthorizeError("invalid_scope", f"unknown scopes: {' '.join(unknown)}")
-        self._expire_pending()
         await self.sweep()
-        while len(self._pending) >= self.max_pending:  # drop the oldest unfinished login
-            del self._pending[next(iter(self._pending))]
+        if await self.pending_count() >= self.max_pending:
+            raise AuthorizeError(
+                "temporarily_unavailable", "too many sign-ins are in progress; try again shortly"
+            )
         txn = secrets.token_urlsafe(24)
-        self._pending[txn] = Pending(
+        pending = Pending(
             txn=txn,
             client=client,
             params=params,
@@ -232,17 +284,43 @@ class KlaviyoOAuthProvider:
             csrf=secrets.token_urlsafe(24),
             created_at=self.clock(),
         )
+        await self.records.put("pending", txn, pending.to_json(), ttl_s=self.pending_ttl)
+        await self.records.kv.index_add(
+            self.records.index("pending"),
+            txn,
+            pending.created_at + self.pending_ttl,
+            ttl_s=self.pending_ttl,
+        )
         return f"{self.server_url}{self.consent_path}?txn={txn}"
 
-    def pending(self, txn: str) -> Pending | None:
-        """The pending login ``txn``, unless it expired."""
-        self._expire_pending()
-        return self._pending.get(txn)
+    async def pending_count(self) -> int:
+        """Sign-ins started and not yet finished or expired."""
+        index = self.records.index("pending")
+        await self.records.kv.index_pop_due(index, self.clock())
+        return await self.records.kv.index_size(index)
 
-    def approve(self, txn: str, csrf: str, cookie: str | None) -> str | None:
+    async def pending(self, txn: str) -> Pending | None:
+        """The pending login ``txn``, unless it expired."""
+        if not txn or len(txn) > 128:
+            return None
+        raw = await self.records.get("pending", txn)
+        if raw is None:
+            return None
+        pending = Pending.from_json(txn, raw)
+        if self.clock() - pending.created_at > self.pending_ttl:
+            return None
+        return pending
+
+    async def _end_pending(self, txn: str) -> bool:
+        """Consume the pending login: True for the one caller (of any replica) that got it."""
+        taken = await self.records.take("pending", txn)
+        await self.records.kv.index_remove(self.records.index("pending"), txn)
+        return taken is not None
+
+    async def approve(self, txn: str, csrf: str, cookie: str | None) -> str | None:
         """The user approved on the consent page: Klaviyo's authorize URL, or None when the form
         is stale or was not posted by the browser that loaded the page."""
-        pending = self.pending(txn)
+        pending = await self.pending(txn)
         if pending is None or cookie is None:
             return None
         if not (
@@ -250,16 +328,19 @@ class KlaviyoOAuthProvider:
         ):
             return None
         pending.approved = True
+        left = pending.created_at + self.pending_ttl - self.clock()
+        await self.records.put("pending", txn, pending.to_json(), ttl_s=left)
         return self.grants.upstream.authorization_url(
             redirect_uri=self.callback_url, scopes=pending.scopes, state=txn, pkce=pending.pkce
         )
 
-    def deny(self, txn: str, csrf: str) -> str | None:
+    async def deny(self, txn: str, csrf: str) -> str | None:
         """The user refused: the client's redirect with ``access_denied``, or None if stale."""
-        pending = self.pending(txn)
+        pending = await self.pending(txn)
         if pending is None or not hmac.compare_digest(csrf, pending.csrf):
             return None
-        del self._pending[txn]
+        if not await self._end_pending(txn):
+            return None
         return self._client_redirect(pending, error="access_denied")
 
     async def complete(
@@ -267,12 +348,13 @@ class KlaviyoOAuthProvider:
     ) -> str | None:
         """Klaviyo sent the browser back: the client's redirect URI (with our code or an error),
         or None when ``state`` names no approved login of this browser."""
-        pending = self.pending(state)
+        pending = await self.pending(state)
         if pending is None or not pending.approved or cookie is None:
             return None
         if not hmac.compare_digest(cookie, pending.csrf):
             return None
-        del self._pending[state]  # one use, whatever happens next
+        if not await self._end_pending(state):  # one use, whatever happens next
+            return None
         if error or not code:
             # Only standard codes are passed on, never free text from the query string.
             known = error if error in _RELAYED_ERRORS else "access_denied"
@@ -285,16 +367,16 @@ class KlaviyoOAuthProvider:
             logger.warning("Klaviyo refused the code exchange: %s", exc.error)
             return self._client_redirect(pending, error="server_error")
         granted = set(tokens.scopes) if tokens.scopes else set(pending.scopes)
-        grant = self.grants.add(tokens, client_id=pending.client.client_id or "")
-        logger.info(
-            "Klaviyo login completed: grant %s for client %s", grant.id[:8], grant.client_id
-        )
+        client_id = pending.client.client_id or ""
+        now = self.clock()
+        grant = await self.grants.add(tokens, client_id=client_id, until=now + self.code_ttl)
+        logger.info("Klaviyo login completed: grant %s for client %s", grant.id[:8], client_id)
         our_code = secrets.token_urlsafe(32)
-        self._codes[our_code] = GrantCode(
+        record = GrantCode(
             code=our_code,
             scopes=[scope for scope in pending.scopes if scope in granted],
-            expires_at=self.clock() + self.code_ttl,
-            client_id=pending.client.client_id or "",
+            expires_at=now + self.code_ttl,
+            client_id=client_id,
             code_challenge=pending.params.code_challenge,
             redirect_uri=pending.params.redirect_uri,
             redirect_uri_provided_explicitly=pending.params.redirect_uri_provided_explicitly,
@@ -302,6 +384,9 @@ class KlaviyoOAuthProvider:
             subject=grant.id,
             grant_id=grant.id,
         )
+        stored = record.model_dump(mode="json")
+        stored.pop("code")  # the key is the code's hash; the code itself is never stored
+        await self.records.put("code", token_hash(our_code), stored, ttl_s=self.code_ttl)
         return construct_redirect_uri(
             str(pending.params.redirect_uri), code=our_code, state=pending.params.state
         )
@@ -311,21 +396,25 @@ class KlaviyoOAuthProvider:
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str
     ) -> GrantCode | None:
-        """Our code, if it was issued to this client."""
-        code = self._codes.get(authorization_code)
-        if code is None or code.client_id != client.client_id:
+        """Our code, if it was issued to this client and has not been redeemed."""
+        raw = await self.records.get("code", token_hash(authorization_code))
+        if raw is None or raw.get("client_id") != client.client_id:
             return None
-        return code
+        return GrantCode.model_validate({**raw, "code": authorization_code})
 
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: GrantCode
     ) -> OAuthToken:
-        """Issue our tokens for a code the SDK has checked (client, redirect URI, PKCE)."""
-        if self._codes.pop(authorization_code.code, None) is None:
+        """Issue our tokens for a code the SDK has checked (client, redirect URI, PKCE).
+
+        The code is taken atomically from the shared state: of two redemptions at once, on
+        the same replica or on two, exactly one gets tokens.
+        """
+        if await self.records.take("code", token_hash(authorization_code.code)) is None:
             raise TokenError("invalid_grant", "authorization code was already used")
-        if self.grants.get(authorization_code.grant_id) is None:
+        if await self.grants.get(authorization_code.grant_id) is None:
             raise TokenError("invalid_grant", "the Klaviyo login behind this code was revoked")
-        return self._issue(
+        return await self._issue(
             client.client_id or "", authorization_code.grant_id, authorization_code.scopes
         )
 
@@ -337,17 +426,21 @@ class KlaviyoOAuthProvider:
         A refresh token that was already exchanged is a sign it was copied (OAuth 2.1 section
         4.3.1): the whole login is revoked, so neither the thief nor the client keeps it.
         """
-        record = self.grants.refresh_tokens.get(_hash(refresh_token))
-        if record is None or record["client_id"] != client.client_id:
+        key = token_hash(refresh_token)
+        record = await self.records.get("refresh", key)
+        if record is None:
+            spent = await self.records.get("spent", key)
+            if spent is not None and spent["client_id"] == client.client_id:
+                logger.warning(
+                    "a spent refresh token was presented again; revoking grant %s",
+                    str(spent["grant_id"])[:8],
+                )
+                await self.grants.revoke(str(spent["grant_id"]))
             return None
-        if record.get("spent"):
-            logger.warning(
-                "a spent refresh token was presented again; revoking grant %s",
-                str(record["grant_id"])[:8],
-            )
-            await self.grants.revoke(record["grant_id"])
+        if record["client_id"] != client.client_id:
             return None
-        if record["expires_at"] < self.clock() or self.grants.get(record["grant_id"]) is None:
+        grant_id = str(record["grant_id"])
+        if record["expires_at"] < self.clock() or await self.grants.get(grant_id) is None:
             return None
         return GrantRefreshToken(
             token=refresh_token,
@@ -355,8 +448,8 @@ class KlaviyoOAuthProvider:
             scopes=list(record["scopes"]),
             expires_at=int(record["expires_at"]),
             resource=self.resource_url,
-            subject=record["grant_id"],
-            grant_id=record["grant_id"],
+            subject=grant_id,
+            grant_id=grant_id,
         )
 
     async def exchange_refresh_token(
@@ -366,27 +459,33 @@ class KlaviyoOAuthProvider:
         scopes: list[str],
     ) -> OAuthToken:
         """Rotate: the presented refresh token dies (kept as *spent* to catch a replay) and a new
-        pair is issued for the same grant."""
-        key = _hash(refresh_token.token)
-        record = self.grants.refresh_tokens.get(key)
-        if record is None or record.get("spent"):
+        pair is issued for the same grant. Taking the record is atomic, so of two rotations of
+        one token at once (on any replicas) only one succeeds."""
+        key = token_hash(refresh_token.token)
+        record = await self.records.take("refresh", key)
+        if record is None:
             raise TokenError("invalid_grant", "refresh token was already used")
+        grant_id = refresh_token.grant_id
+        left = float(record["expires_at"]) - self.clock()
+        spent = {"grant_id": grant_id, "client_id": record["client_id"]}
+        await self.records.put("spent", key, spent, ttl_s=left)
         # Keep only the latest spent token per grant: enough to catch the replay of a stolen
-        # token, without the state growing by one record per refresh for 30 days.
-        self.grants.refresh_tokens = {
-            k: r
-            for k, r in self.grants.refresh_tokens.items()
-            if not (r.get("spent") and r["grant_id"] == refresh_token.grant_id)
-        }
-        record["spent"] = True
-        return self._issue(client.client_id or "", refresh_token.grant_id, scopes)
+        # token, without one record per refresh piling up for 30 days.
+        previous = await self.records.take("last-spent", grant_id)
+        if previous is not None and previous["hash"] != key:
+            await self.records.delete("spent", str(previous["hash"]))
+        await self.records.put("last-spent", grant_id, {"hash": key}, ttl_s=left)
+        return await self._issue(client.client_id or "", grant_id, scopes)
 
     async def load_access_token(self, token: str) -> GrantAccessToken | None:
-        """Verify one of our access tokens: signature, issuer, audience, expiry, live grant."""
+        """Verify one of our access tokens: signature, issuer, audience, expiry, live grant.
+
+        The grant is read from the shared state on every request, so a revocation on any
+        replica ends the token everywhere."""
         claims = self.issuer.verify(token)
         if claims is None:
             return None
-        grant = self.grants.get(claims.subject)
+        grant = await self.grants.get(claims.subject)
         if grant is None or grant.client_id != claims.client_id:
             return None
         return GrantAccessToken(
@@ -419,22 +518,19 @@ class KlaviyoOAuthProvider:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _issue(self, client_id: str, grant_id: str, scopes: Sequence[str]) -> OAuthToken:
+    async def _issue(self, client_id: str, grant_id: str, scopes: Sequence[str]) -> OAuthToken:
         access, _ = self.issuer.issue(subject=grant_id, client_id=client_id, scopes=scopes)
         refresh = secrets.token_urlsafe(32)
         now = self.clock()
-        self.grants.refresh_tokens = {
-            key: record
-            for key, record in self.grants.refresh_tokens.items()
-            if record["expires_at"] >= now
-        }
-        self.grants.refresh_tokens[_hash(refresh)] = {
+        record = {
             "client_id": client_id,
             "grant_id": grant_id,
             "scopes": list(scopes),
             "expires_at": now + self.refresh_ttl,
         }
-        self.grants.save()
+        await self.records.put("refresh", token_hash(refresh), record, ttl_s=self.refresh_ttl)
+        await self.grants.extend(grant_id, now + self.refresh_ttl)
+        await self._keep_client(client_id, float(self.refresh_ttl))  # signed in: kept
         return OAuthToken(
             access_token=access,
             expires_in=self.issuer.ttl,
@@ -452,53 +548,19 @@ class KlaviyoOAuthProvider:
             str(pending.params.redirect_uri), error=error, state=pending.params.state
         )
 
-    def _expire_pending(self) -> None:
-        now = self.clock()
-        for txn in [t for t, p in self._pending.items() if now - p.created_at > self.pending_ttl]:
-            del self._pending[txn]
-
     async def sweep(self) -> int:
         """Revoke grants nobody can use any more (here and at Klaviyo).
 
         That is a grant whose code expired unexchanged, or whose refresh tokens have all
         expired (its last access token expired long before). Runs on every ``/authorize``;
-        a server may also call it periodically.
+        a server may also call it periodically. Each such grant goes to one replica only.
+        Clients and pending logins expire by themselves (their records have a time to live).
 
         Returns:
             How many grants were revoked.
         """
-        now = self.clock()
-        for code in [c for c, v in self._codes.items() if v.expires_at < now]:
-            del self._codes[code]
-        awaited = {code.grant_id for code in self._codes.values()}
-        live = {
-            str(record["grant_id"])
-            for record in self.grants.refresh_tokens.values()
-            if record["expires_at"] >= now and not record.get("spent")
-        }
-        orphans = [
-            grant.id
-            for grant in self.grants.grants()
-            if grant.id not in awaited and grant.id not in live
-        ]
+        orphans = await self.grants.pop_unused()
         for grant_id in orphans:
             logger.info("revoking unused grant %s", grant_id[:8])
             await self.grants.revoke(grant_id)
-        if self._expire_clients(now):
-            await self.grants.save_off_loop()
         return len(orphans)
-
-    def _expire_clients(self, now: float) -> int:
-        """Forget registered clients never used for a sign-in within ``client_ttl``."""
-        in_use = {grant.client_id for grant in self.grants.grants()}
-        in_use |= {str(p.client.client_id) for p in self._pending.values()}
-        in_use |= {str(code.client_id) for code in self._codes.values()}
-        stale = [
-            client_id
-            for client_id, record in self.grants.clients.items()
-            if client_id not in in_use
-            and now - float(record.get(_REGISTERED_AT, now)) > self.client_ttl
-        ]
-        for client_id in stale:
-            del self.grants.clients[client_id]
-        return len(stale)

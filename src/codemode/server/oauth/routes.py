@@ -50,14 +50,14 @@ def oauth_routes(provider: KlaviyoOAuthProvider) -> list[Route]:
 
     async def consent(request: Request) -> Response:
         if request.method == "GET":
-            return _consent_page(provider, request.query_params.get("txn", ""))
+            return await _consent_page(provider, request.query_params.get("txn", ""))
         form = await request.form()
         txn = str(form.get("txn", ""))
         csrf = str(form.get("csrf", ""))
         if form.get("action") == "approve":
-            target = provider.approve(txn, csrf, request.cookies.get(_cookie_name(txn)))
+            target = await provider.approve(txn, csrf, request.cookies.get(_cookie_name(txn)))
         else:
-            target = provider.deny(txn, csrf)
+            target = await provider.deny(txn, csrf)
         if target is None:
             return _message(400, "Sign-in expired", _STALE)
         return RedirectResponse(target, status_code=303, headers=_NO_STORE)
@@ -83,8 +83,8 @@ def oauth_routes(provider: KlaviyoOAuthProvider) -> list[Route]:
     ]
 
 
-def _consent_page(provider: KlaviyoOAuthProvider, txn: str) -> Response:
-    pending = provider.pending(txn)
+async def _consent_page(provider: KlaviyoOAuthProvider, txn: str) -> Response:
+    pending = await provider.pending(txn)
     if pending is None:
         return _message(400, "Sign-in expired", _STALE)
     client = pending.client
