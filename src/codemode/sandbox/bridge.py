@@ -62,6 +62,10 @@ RUN_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 _SUGGEST_MAX = 64
 _PARAM_NAME_MAX = 64
 _PARAMS_MAX = 64
+# Levels of lists and dicts in one argument: the host's SDK, scanner and result screen walk
+# arguments recursively, so depth is refused here, counted without recursion (a worker can send
+# ~1000 levels, enough to raise RecursionError in a host walker). Klaviyo bodies need about 8.
+NESTING_MAX = 64
 # JSON size above which an answer is withheld unscanned rather than scanned (scanning is host
 # CPU charged to the run; a page this big is a request to narrow, not to read).
 SCAN_BYTES = 4 * 1024 * 1024
@@ -172,6 +176,23 @@ def _body_problem(action: Action, body: Any) -> str | None:
     )
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """True when ``value`` nests lists and dicts more than ``limit`` levels (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
     if not secrets:
         return value
@@ -276,6 +297,12 @@ class SdkBridge:
         for key in merged:
             if key.startswith("_"):
                 return f"{action.id}: parameter {key!r} is not accepted (no per-call host, auth or transport overrides)"
+        deep = next((k for k, v in merged.items() if _too_deep(v, NESTING_MAX)), None)
+        if deep is not None:
+            return (
+                f"{action.id}: parameter {deep!r} is nested too deeply (more than {NESTING_MAX} "
+                "levels of lists and dicts); flatten it"
+            )
         for param in action.path_params:
             value = merged.get(param.name)
             problem = path_id_problem(value) if isinstance(value, str) else None

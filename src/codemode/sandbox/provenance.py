@@ -30,7 +30,7 @@ from typing import Any
 
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
 
-__all__ = ["UNINDEXED", "Provenance", "Span", "tokens"]
+__all__ = ["UNINDEXED", "Provenance", "Span", "tokens", "unescape"]
 
 UNINDEXED = "data the host could not index"
 _NOSPACE = (
@@ -58,15 +58,85 @@ class Span:
     source: str
 
 
+# Escapes a script's output may re-encode outside text with: json.dumps (ensure_ascii), ascii(),
+# repr() of bytes (UTF-8 as \\xNN runs). Read back as the characters they stand for, else
+# "\\u0418\\u0433..." or "\\xd0\\x98..." would carry an instruction past every trigram.
+_OUT_ESCAPE = re.compile(
+    r"(?:\\x[0-9a-fA-F]{2})+|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
+)
+
+
+def _decode_escape(escape: str) -> list[tuple[str, int]]:
+    """The characters an escape stands for, each with the length of source text it takes."""
+    kind = escape[1]
+    if kind == "x":
+        raw = bytes.fromhex(escape.replace("\\x", ""))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return [(chr(byte), 4) for byte in raw]
+        return [(char, 4 * len(char.encode("utf-8"))) for char in text]
+    if kind == "u" and len(escape) == 12:  # a surrogate pair
+        high, low = int(escape[2:6], 16), int(escape[8:12], 16)
+        return [(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)), 12)]
+    if kind in "uU":
+        code = int(escape[2:], 16)
+        return [(chr(code) if code <= 0x10FFFF else " ", len(escape))]
+    return [(" ", 2)]  # \n, \t, \" ...: a separator, as on the delivered side
+
+
+def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
+    """``text`` with escapes decoded, and each decoded character's start and end in ``text``."""
+    if "\\" not in text:
+        return None
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for match in _OUT_ESCAPE.finditer(text):
+        for i in range(pos, match.start()):
+            chars.append(text[i])
+            starts.append(i)
+            ends.append(i + 1)
+        at = match.start()
+        for char, width in _decode_escape(match.group()):
+            chars.append(char)
+            starts.append(at)
+            ends.append(at + width)
+            at += width
+        pos = match.end()
+    for i in range(pos, len(text)):
+        chars.append(text[i])
+        starts.append(i)
+        ends.append(i + 1)
+    return "".join(chars), starts, ends
+
+
+def unescape(text: str) -> str:
+    """``text`` with the escapes of JSON, ``ascii()`` and bytes reprs read as characters."""
+    decoded = _unescaped(text)
+    return text if decoded is None else decoded[0]
+
+
 def tokens(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, casefolded token)`` for each token of ``text``, in order."""
+    """``(start, end, casefolded token)`` for each token of ``text``, in order.
+
+    Escapes (``\\u0418``, ``\\xe9``, ``\\n``) are read as what they stand for; positions stay
+    those of ``text``.
+    """
+    decoded = _unescaped(text)
+    source = text if decoded is None else decoded[0]
     found: list[tuple[int, int, str]] = []
-    for match in _TOKEN.finditer(text):
+    for match in _TOKEN.finditer(source):
         folded = match.group().casefold()
+        start, end = match.start(), match.end()
+        if decoded is not None:
+            start, end = decoded[1][start], decoded[2][end - 1]
         # Casefolding can split a token (a dotted capital I gains a combining mark): keep the
         # pieces the delivered side would see, all at the original token's place.
         parts = _TOKEN.findall(folded) if not folded.isalnum() else [folded]
-        found.extend((match.start(), match.end(), part) for part in parts)
+        found.extend((start, end, part) for part in parts)
     return found
 
 
