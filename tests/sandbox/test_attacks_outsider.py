@@ -638,3 +638,71 @@ async def test_a_provenance_flood_stays_off_the_event_loop_and_within_the_hosts_
     # Tokenising megabytes once stalled every session for about a second; now the loop keeps
     # ticking (a generous bound: this machine is shared and loaded).
     assert max(lags) <= max(0.5, 10 * statistics.median(lags)), max(lags)
+
+
+SCAN_FLOOD = """
+n = 0
+for i in range(40):
+    try:
+        n += len(klaviyo.events.get_events(page_size=200, include=['profile', 'metric']))
+    except LimitError as e:
+        print(str(e))
+        break
+print(n)
+"""
+
+
+async def test_host_scanning_is_charged_to_the_run_even_when_its_wall_limit_is_long(
+    http: httpx.AsyncClient, canary_env: str
+) -> None:
+    """A wall limit far above the CPU limit once let the host scan for the whole wall limit."""
+    scanner_module = pytest.importorskip("codemode.scanner")
+    scanner = scanner_module.Scanner()
+    scanner.scan_response({"data": {"note": "warm-up"}})
+    limits = Limits(wall_s=20.0, cpu_s=1.0, memory_mb=128, output_bytes=4096, max_calls=40)
+    async with Sandbox(limits=limits) as box:
+        gc.collect()
+        cpu = time.process_time()
+        result = await execute(box, SCAN_FLOOD, bridge=real_bridge(http, scanner=scanner))
+        used = time.process_time() - cpu
+    assert result.error is None, result.error
+    assert "s of host time scanning answers, the most one run gets (its CPU limit)" in (
+        result.output
+    )
+    assert result.calls[-1].scan == "blocked" and len(result.calls) < 40
+    assert used <= 2 * limits.cpu_s, used
+
+
+WRITE_FLOOD = """
+for i in range(40):
+    try:
+        klaviyo.profiles.create_profile(attributes={'email': 'w%d@x.co' % i, 'properties': {'n': 'a' * 200000}})
+    except KlaviyoError as e:
+        print(e.status, str(e)[:120])
+        break
+"""
+
+
+async def test_the_embedded_simulator_takes_a_bounded_amount_of_writes(canary_env: str) -> None:
+    """In demo mode the simulator's records live in the server's memory: writes are budgeted."""
+    app = simulator.create_app(
+        simulator.SimConfig(seed=0, rate_limits=False, write_budget_bytes=4 * 1024 * 1024)
+    )
+    limits = Limits(wall_s=10.0, cpu_s=5.0, memory_mb=128, output_bytes=4096, max_calls=40)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as http,
+        Sandbox(limits=limits) as box,
+    ):
+        await execute(box, "klaviyo.profiles.get_profiles()", bridge=real_bridge(http))  # warm
+        gc.collect()
+        rss = rss_mb()
+        result = await execute(box, WRITE_FLOOD, bridge=real_bridge(http))
+        gc.collect()
+        grown = rss_mb() - rss
+    assert result.error is None, result.error
+    assert result.output.startswith(
+        "413 create_profile: 413 Error: The simulator account has taken"
+    )
+    assert "its limit is 4194304" in result.output
+    assert [c.status for c in result.calls].count(201) == 20
+    assert grown <= 50, grown

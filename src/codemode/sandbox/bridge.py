@@ -32,6 +32,7 @@ from codemode.sandbox.routes import RouteTable
 
 __all__ = [
     "RUN_DEADLINE",
+    "RUN_HOST_CPU",
     "SCAN_BYTES",
     "Bridge",
     "BridgeReply",
@@ -58,6 +59,12 @@ _DRY_RUN_LIFTS = frozenset({"destructive", "webhook", "egress"})
 RUN_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "codemode_run_deadline", default=None
 )
+# Seconds of host CPU the bridge may spend scanning answers for the current run (set by the
+# runner to the run's own CPU limit): scanning is the host's largest cost per call, and charging
+# it to the run keeps host CPU per run within twice the run's limit, whatever its wall limit.
+RUN_HOST_CPU: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "codemode_run_host_cpu", default=None
+)
 # Names longer than this get no "did you mean" (difflib is quadratic in the name's length).
 _SUGGEST_MAX = 64
 _PARAM_NAME_MAX = 64
@@ -74,6 +81,7 @@ SCAN_BYTES = 4 * 1024 * 1024
 SCAN_BUDGET_BYTES = 64 * 1024 * 1024
 _TOO_LARGE = "(too large to scan)"
 _SPENT = "(scan budget of the run spent)"
+_CPU_SPENT = "(host scanning time of the run spent)"
 
 
 class _ScanLike(Protocol):
@@ -259,6 +267,7 @@ class SdkBridge:
         self.scan_bytes = scan_bytes
         self.scan_budget = scan_budget
         self.scanned = 0
+        self.scan_cpu = 0.0  # host CPU seconds spent scanning this run's answers
         self._scanner_takes_deadline = scanner is not None and _takes(
             scanner.scan_response, "deadline"
         )
@@ -398,14 +407,23 @@ class SdkBridge:
 
     def _withheld(self, op_id: str, fields: list[str]) -> dict[str, Any]:
         """The error for an answer the worker does not get (all text written here)."""
-        if fields in ([_TOO_LARGE], [_SPENT]):
-            why = (
-                f"it is over the {self.scan_bytes} bytes the host scans per answer; ask for "
-                "fewer records (page_size) or fewer fields (fields=...)"
-                if fields == [_TOO_LARGE]
-                else f"this run has had {self.scan_budget} bytes of answers scanned, the most one "
-                "run gets; keep what you need in store and continue in the next script"
-            )
+        if fields in ([_TOO_LARGE], [_SPENT], [_CPU_SPENT]):
+            if fields == [_TOO_LARGE]:
+                why = (
+                    f"it is over the {self.scan_bytes} bytes the host scans per answer; ask for "
+                    "fewer records (page_size) or fewer fields (fields=...)"
+                )
+            elif fields == [_SPENT]:
+                why = (
+                    f"this run has had {self.scan_budget} bytes of answers scanned, the most one "
+                    "run gets; keep what you need in store and continue in the next script"
+                )
+            else:
+                why = (
+                    f"this run has had {self.scan_cpu:.1f} s of host time scanning answers, the "
+                    "most one run gets (its CPU limit); ask for fewer records or fields, or keep "
+                    "what you need in store and continue in the next script"
+                )
             message = f"{op_id}'s answer was withheld unscanned: {why}"
             return {"class": "LimitError", "message": message}
         why = (
@@ -435,14 +453,19 @@ class SdkBridge:
             return None, "unscanned", []
         try:
             return await anyio.to_thread.run_sync(
-                self._scan_sync, document, RUN_DEADLINE.get(), charge, abandon_on_cancel=True
+                self._scan_sync,
+                document,
+                RUN_DEADLINE.get(),
+                charge,
+                RUN_HOST_CPU.get(),
+                abandon_on_cancel=True,
             )
         except Exception:  # fail closed: an answer the scanner could not check is withheld
             log.exception("the scanner failed")
             return None, "blocked", []
 
     def _scan_sync(
-        self, document: Any, deadline: float | None, charge: bool
+        self, document: Any, deadline: float | None, charge: bool, cpu_s: float | None = None
     ) -> tuple[Any, ScanVerdict, list[str]]:
         if self.scanner is None:
             return _scrub(document, self._secrets), "unscanned", []
@@ -455,11 +478,24 @@ class SdkBridge:
                 "answer withheld: the run's scan budget of %d bytes is spent", self.scan_budget
             )
             return None, "blocked", [_SPENT]
+        if charge and cpu_s is not None:
+            left = cpu_s - self.scan_cpu
+            if left <= 0:
+                log.warning("answer withheld: the run's %.1f s of host scanning are spent", cpu_s)
+                return None, "blocked", [_CPU_SPENT]
+            # A wall-clock deadline of the CPU left: the scan gets at most that much CPU.
+            until = time.monotonic() + left
+            deadline = until if deadline is None else min(deadline, until)
         self.scanned += size if charge else 0
         kwargs: dict[str, Any] = {"policy": self.scan_policy}
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
-        scan = self.scanner.scan_response(document, **kwargs)
+        started = time.thread_time()
+        try:
+            scan = self.scanner.scan_response(document, **kwargs)
+        finally:
+            if charge:
+                self.scan_cpu += time.thread_time() - started
         verdict = scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"
         findings = getattr(scan, "findings", ())  # test doubles may carry none
         fields = sorted({getattr(f, "pointer", "") or "(whole text)" for f in findings})
