@@ -706,3 +706,38 @@ async def test_the_embedded_simulator_takes_a_bounded_amount_of_writes(canary_en
     assert "its limit is 4194304" in result.output
     assert [c.status for c in result.calls].count(201) == 20
     assert grown <= 50, grown
+
+
+ASTRAL_FLOOD = """
+r = klaviyo.profiles.create_profile(attributes={'email': 'astral@x.co', 'properties': {'n': '\\U0001F600' * 85000}})
+for i in range(150):
+    klaviyo.profiles.get_profile(r.data['id'])
+print(' '.join(str(i * 7) for i in range(50)))
+"""
+
+
+async def test_outside_text_of_four_byte_characters_is_remembered_within_the_memory_budget(
+    http: httpx.AsyncClient, canary_env: str
+) -> None:
+    """The provenance budget once counted characters: emoji text held four times its budget."""
+    limits = Limits(wall_s=20.0, cpu_s=10.0, memory_mb=160, output_bytes=4096, max_calls=160)
+    peak = [0.0]
+    stop = anyio.Event()
+
+    async def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mb())
+            await anyio.sleep(0)
+            await anyio.to_thread.run_sync(time.sleep, 0.01)
+
+    async with Sandbox(limits=limits) as box:
+        await execute(box, "klaviyo.profiles.get_profiles()", bridge=real_bridge(http))  # warm
+        gc.collect()
+        before = rss_mb()
+        async with anyio.create_task_group() as group:
+            group.start_soon(sample)
+            result = await execute(box, ASTRAL_FLOOD, bridge=real_bridge(http))
+            stop.set()
+    assert result.error is None, result.error
+    assert len(result.calls) == 151 and result.output.startswith("0 7 14")
+    assert peak[0] - before <= 50, (before, peak[0])

@@ -14,7 +14,8 @@ joining fields, wrapping, quoting, tabulating) and do not arise from a script's 
 Neighbouring strings of a document are read as one text, so an instruction split across fields or
 list items and printed together is still found.
 
-Time and memory are bounded: up to ``budget_chars`` of delivered text is kept. Past that the host
+Time and memory are bounded: up to ``budget_chars`` bytes of delivered text (in memory: one,
+two or four per character) is kept. Past that the host
 cannot tell, and falls back to scanning: every word the script never wrote (numbers aside) counts
 as outside text.
 """
@@ -140,6 +141,12 @@ def tokens(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _width(text: str) -> int:
+    """Bytes per character of ``text`` in memory (CPython's compact strings: 1, 2 or 4)."""
+    top = max(map(ord, text), default=0) if not text.isascii() else 0
+    return 1 if top < 0x100 else 2 if top < 0x10000 else 4
+
+
 def _fold(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
@@ -172,7 +179,8 @@ class Provenance:
 
         Args:
             script: the script's source: trigrams it contains are the script's own words.
-            budget_chars: how much delivered text to keep; past it, :attr:`overflow` is set.
+            budget_chars: how much delivered text to keep, in bytes of memory (a character takes
+                1, 2 or 4); past it, :attr:`overflow` is set.
         """
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
@@ -191,10 +199,13 @@ class Provenance:
         if value is None or value == "" or value == {} or value == []:
             return
         text = _as_text(value)
-        if len(text) > self._left:
+        # Charged by memory, not length: a character may take 1, 2 or 4 bytes (emoji text held
+        # 4x the budget when it was counted in characters).
+        width = _width(text)
+        if len(text) * width > self._left:
             self.overflow = True
-            text = text[: max(self._left, 0)]
-        self._left -= len(text)
+            text = text[: max(self._left // width, 0)]
+        self._left -= len(text) * width
         if text:
             self._sources.append((source, text))
 
