@@ -461,6 +461,14 @@ SDK_MISUSE: list[tuple[str, str, bool, tuple[Any, ...]]] = [
         ("error", "ValidationError", "unknown action"),
     ),
     (
+        "template_render_amplification_in_the_embedded_simulator",
+        "t = klaviyo.templates.create_template(attributes={'name': 't', 'editor_type': 'CODE', "
+        "'html': '{{a}}' * 2000})\nklaviyo.templates.render_template(id=t.data['id'], "
+        "attributes={'context': {'a': 'x' * 1000}})",
+        False,
+        ("error", "BadRequestError", "rendered template would be over 1048576 characters"),
+    ),
+    (
         "destructive_call_unconfirmed_without_a_channel",
         "klaviyo.lists.delete_list('XyZ123')",
         False,
