@@ -274,6 +274,38 @@ LAYER1: list[tuple[str, str, tuple[str, ...]]] = [
         "print('\\u202eabc')",
         ("output", "\u202eabc\n"),
     ),
+    # --- lone surrogates and warnings: what reaches the host is still valid UTF-8 text ---------
+    (
+        "lone_surrogate_in_an_error_message",
+        "raise ValueError('bad \\ud800 thing')",
+        ("error", "ValueError", "bad ? thing"),
+    ),
+    (
+        "lone_surrogate_as_an_attribute_name",
+        "getattr(1, '\\ud800')",
+        ("error", "AttributeError", "'int' object has no attribute '?'"),
+    ),
+    (
+        "lone_surrogate_in_a_store_key",
+        "store['\\udfff'] = 1\nprint('ok')",
+        ("output", "ok\n"),
+    ),
+    (
+        "lone_surrogate_in_a_call_parameter",
+        "try:\n    klaviyo.profiles.get_profiles(filter='\\ud800')\nexcept Exception as e:\n"
+        "    print(type(e).__name__)\nprint('ok')",
+        ("output", "ok\n"),
+    ),
+    (
+        "warning_from_re_names_only_the_script",
+        "import re\nre.compile('[[a]')\nprint('ok')",
+        ("output", "<script>:2: FutureWarning: Possible nested set at position 1\nok\n"),
+    ),
+    (
+        "syntax_warning_names_only_the_script",
+        "x = 1\nprint(x is 1)",
+        ("output", '<script>:2: SyntaxWarning: "is" with a literal. Did you mean "=="?\nTrue\n'),
+    ),
     # --- print to other places ------------------------------------------------------------------
     ("print_to_the_printer", "print('x', file=print)", ("error", "ForbiddenError", "file=")),
     ("print_to_the_store", "print('x', file=store)", ("error", "ForbiddenError", "file=")),
