@@ -76,7 +76,7 @@ def render_template(ctx: Ctx) -> Reply:
     """Render a template's html and text with ``context`` variables (``{{ first_name }}``).
 
     Differs: only variable lookups with an optional ``default`` filter are rendered; other
-    template tags are removed.
+    template tags are removed; a render over 1 MiB of characters answers 400.
     """
     data = ctx.data()
     source = ctx.account.get("template", str(data.get("id")))
