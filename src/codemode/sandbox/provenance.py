@@ -31,7 +31,7 @@ from typing import Any
 
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
 
-__all__ = ["UNINDEXED", "Provenance", "Span", "tokens", "unescape"]
+__all__ = ["UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
 
 UNINDEXED = "data the host could not index"
 _NOSPACE = (
@@ -114,6 +114,43 @@ def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
     return "".join(chars), starts, ends
 
 
+_SPACED = re.compile(rf"[^\W\d_{_NOSPACE}]")
+
+
+def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``toks`` with each run of three or more one-letter tokens, one character apart, joined:
+    ``' '.join(note)`` or ``'-'.join(note)`` spells a word out letter by letter."""
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(toks):
+        j = i
+        if len(toks[i][2]) == 1 and _SPACED.match(toks[i][2]):
+            while (
+                j + 1 < len(toks)
+                and len(toks[j + 1][2]) == 1
+                and _SPACED.match(toks[j + 1][2])
+                and toks[j + 1][0] - toks[j][1] == 1
+            ):
+                j += 1
+        if j - i >= 2:
+            out.append((toks[i][0], toks[j][1], "".join(t[2] for t in toks[i : j + 1])))
+        else:
+            out.extend(toks[i : j + 1])
+        i = j + 1
+    return out
+
+
+def readable(text: str) -> str:
+    """``text`` as the scanner should read it: escapes decoded, spelled-out words joined."""
+    text = unescape(text)
+    toks = tokens(text)
+    merged = [t for t in _spelled(toks) if len(t[2]) > 1 and t[1] - t[0] > len(t[2])]
+    for start, end, _ in reversed(merged):
+        word = "".join(char for char in text[start:end] if _SPACED.match(char))
+        text = text[:start] + word + text[end:]
+    return text
+
+
 def unescape(text: str) -> str:
     """``text`` with the escapes of JSON, ``ascii()`` and bytes reprs read as characters."""
     decoded = _unescaped(text)
@@ -171,6 +208,18 @@ def _as_text(value: Any) -> str:
     return text
 
 
+def _union(spans: list[Span]) -> list[Span]:
+    """Overlapping spans merged (the first one's source kept), in order."""
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda x: (x.start, -x.end)):
+        if out and span.start <= out[-1].end:
+            last = out[-1]
+            out[-1] = Span(last.start, max(last.end, span.end), last.source)
+        else:
+            out.append(span)
+    return out
+
+
 class Provenance:
     """The outside text delivered to one run's worker, and where a result repeats it."""
 
@@ -212,8 +261,11 @@ class Provenance:
     def find(self, texts: Sequence[str]) -> list[list[Span]]:
         """For each text, the runs of outside text in it (one pass over the delivered text)."""
         tokenised = [tokens(text) for text in texts]
+        # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
+        # without such runs is read once.
+        spelled = [_spelled(toks) for toks in tokenised]
         wanted: set[Gram] = set()
-        for toks in tokenised:
+        for toks in [*tokenised, *spelled]:
             wanted.update(_grams([t[2] for t in toks]))
         wanted -= self._script_grams
         owner: dict[Gram, str] = {}
@@ -223,7 +275,13 @@ class Provenance:
                     owner.setdefault(gram, source)
                 if len(owner) == len(wanted):
                     break
-        return [self._runs(toks, owner) for toks in tokenised]
+        found = []
+        for toks, joined in zip(tokenised, spelled, strict=True):
+            spans = self._runs(toks, owner)
+            if len(joined) != len(toks):
+                spans = _union(spans + self._runs(joined, owner))
+            found.append(spans)
+        return found
 
     def _runs(self, toks: list[tuple[int, int, str]], owner: dict[Gram, str]) -> list[Span]:
         labels: list[str | None] = [None] * len(toks)

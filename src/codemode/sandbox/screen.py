@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import anyio
 
-from codemode.sandbox.provenance import Provenance, Span, unescape
+from codemode.sandbox.provenance import Provenance, Span, readable
 from codemode.sandbox.result import CallRecord, ErrorInfo, OutputScan, Redaction, ScanVerdict
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START
 
@@ -88,8 +88,9 @@ def _segments(text: str, spans: Sequence[Span]) -> list[tuple[int, int, str, str
             start = stop + 1
     out: list[tuple[int, int, str, str]] = []
     for parts in grouped.values():
-        # The scanner reads what the escapes stand for (json.dumps, ascii() and bytes reprs).
-        joined = unescape(" ".join(text[a:b] for a, b, _ in parts))
+        # The scanner reads what the escapes stand for (json.dumps, ascii() and bytes reprs) and
+        # spelled-out words joined (' '.join(note)).
+        joined = readable(" ".join(text[a:b] for a, b, _ in parts))
         sources = [s for _, _, s in parts]
         out.append((parts[0][0], parts[-1][1], joined, max(set(sources), key=sources.count)))
     return out
