@@ -783,3 +783,41 @@ async def test_outside_text_of_four_byte_characters_is_remembered_within_the_mem
     assert result.error is None, result.error
     assert len(result.calls) == 151 and result.output.startswith("0 7 14")
     assert peak[0] - before <= 50, (before, peak[0])
+
+
+BENIGN = "print(len(klaviyo.profiles.get_profiles(page_size=5).records))"
+
+
+async def _benign_latencies(box: Sandbox, http: httpx.AsyncClient, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        result = await execute(box, BENIGN, bridge=real_bridge(http))
+        assert result.output == "5\n", result
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+@pytest.mark.parametrize("attack", ["provenance", "scanning"])
+async def test_a_benign_session_keeps_its_latency_while_an_outsider_attack_runs(
+    http: httpx.AsyncClient, canary_env: str, attack: str
+) -> None:
+    scanner = None
+    if attack == "scanning":
+        scanner = pytest.importorskip("codemode.scanner").Scanner()
+        scanner.scan_response({"data": {"note": "warm-up"}})
+    code = PROVENANCE_FLOOD.replace("flood@", "flood2@") if attack == "provenance" else SCAN_FLOOD
+    async with Sandbox(limits=BUDGET_LIMITS) as attacker, Sandbox(limits=BUDGET_LIMITS) as benign:
+        baseline = await _benign_latencies(benign, http, 8)
+        under: list[float] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(
+                lambda: execute(attacker, code, bridge=real_bridge(http, scanner=scanner))
+            )
+            under = await _benign_latencies(benign, http, 8)
+    # A generous bound: the machine is shared and loaded.
+    assert _p95(under) <= max(4 * _p95(baseline), _p95(baseline) + 1.5), (baseline, under)
