@@ -702,11 +702,15 @@ async def test_host_scanning_is_charged_to_the_run_even_when_its_wall_limit_is_l
     scanner = scanner_module.Scanner()
     scanner.scan_response({"data": {"note": "warm-up"}})
     limits = Limits(wall_s=20.0, cpu_s=1.0, memory_mb=128, output_bytes=4096, max_calls=40)
+    bridge = real_bridge(http, scanner=scanner)
     async with Sandbox(limits=limits) as box:
         gc.collect()
         cpu = time.process_time()
-        result = await execute(box, SCAN_FLOOD, bridge=real_bridge(http, scanner=scanner))
+        result = await execute(box, SCAN_FLOOD, bridge=bridge)
         used = time.process_time() - cpu
+        # The budget is the run's, not the bridge's: a bridge used again starts afresh.
+        again = await execute(box, SCAN_FLOOD, bridge=bridge)
+    assert again.calls[0].scan == "clean" and again.calls[-1].scan == "blocked", again.calls
     assert result.error is None, result.error
     assert "s of host time scanning answers, the most one run gets (its CPU limit)" in (
         result.output

@@ -37,6 +37,7 @@ __all__ = [
     "Bridge",
     "BridgeReply",
     "ConfirmHook",
+    "HostCpu",
     "ResponseScanner",
     "SdkBridge",
     "SdkClient",
@@ -59,10 +60,20 @@ _DRY_RUN_LIFTS = frozenset({"destructive", "webhook", "egress"})
 RUN_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "codemode_run_deadline", default=None
 )
-# Seconds of host CPU the bridge may spend scanning answers for the current run (set by the
-# runner to the run's own CPU limit): scanning is the host's largest cost per call, and charging
-# it to the run keeps host CPU per run within twice the run's limit, whatever its wall limit.
-RUN_HOST_CPU: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+
+
+@dataclass(slots=True)
+class HostCpu:
+    """Host CPU seconds a run may have spent scanning answers, and what it has spent."""
+
+    limit: float
+    spent: float = 0.0
+
+
+# The current run's host scanning budget (set by the runner, one per run, to the run's own CPU
+# limit): scanning is the host's largest cost per call, and charging it to the run keeps host
+# CPU per run within twice the run's limit, whatever its wall limit.
+RUN_HOST_CPU: contextvars.ContextVar[HostCpu | None] = contextvars.ContextVar(
     "codemode_run_host_cpu", default=None
 )
 # Names longer than this get no "did you mean" (difflib is quadratic in the name's length).
@@ -267,7 +278,6 @@ class SdkBridge:
         self.scan_bytes = scan_bytes
         self.scan_budget = scan_budget
         self.scanned = 0
-        self.scan_cpu = 0.0  # host CPU seconds spent scanning this run's answers
         self._scanner_takes_deadline = scanner is not None and _takes(
             scanner.scan_response, "deadline"
         )
@@ -419,8 +429,10 @@ class SdkBridge:
                     "run gets; keep what you need in store and continue in the next script"
                 )
             else:
+                budget = RUN_HOST_CPU.get()
+                spent = budget.spent if budget is not None else 0.0
                 why = (
-                    f"this run has had {self.scan_cpu:.1f} s of host time scanning answers, the "
+                    f"this run has had {spent:.1f} s of host time scanning answers, the "
                     "most one run gets (its CPU limit); ask for fewer records or fields, or keep "
                     "what you need in store and continue in the next script"
                 )
@@ -465,7 +477,7 @@ class SdkBridge:
             return None, "blocked", []
 
     def _scan_sync(
-        self, document: Any, deadline: float | None, charge: bool, cpu_s: float | None = None
+        self, document: Any, deadline: float | None, charge: bool, cpu: HostCpu | None = None
     ) -> tuple[Any, ScanVerdict, list[str]]:
         if self.scanner is None:
             return _scrub(document, self._secrets), "unscanned", []
@@ -478,10 +490,12 @@ class SdkBridge:
                 "answer withheld: the run's scan budget of %d bytes is spent", self.scan_budget
             )
             return None, "blocked", [_SPENT]
-        if charge and cpu_s is not None:
-            left = cpu_s - self.scan_cpu
+        if charge and cpu is not None:
+            left = cpu.limit - cpu.spent
             if left <= 0:
-                log.warning("answer withheld: the run's %.1f s of host scanning are spent", cpu_s)
+                log.warning(
+                    "answer withheld: the run's %.1f s of host scanning are spent", cpu.limit
+                )
                 return None, "blocked", [_CPU_SPENT]
             # A wall-clock deadline of the CPU left: the scan gets at most that much CPU.
             until = time.monotonic() + left
@@ -494,8 +508,8 @@ class SdkBridge:
         try:
             scan = self.scanner.scan_response(document, **kwargs)
         finally:
-            if charge:
-                self.scan_cpu += time.thread_time() - started
+            if charge and cpu is not None:
+                cpu.spent += time.thread_time() - started
         verdict = scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"
         findings = getattr(scan, "findings", ())  # test doubles may carry none
         fields = sorted({getattr(f, "pointer", "") or "(whole text)" for f in findings})
