@@ -825,3 +825,26 @@ async def test_a_benign_session_keeps_its_latency_while_an_outsider_attack_runs(
             under = await _benign_latencies(benign, http, 8)
     # A generous bound: the machine is shared and loaded.
     assert _p95(under) <= max(4 * _p95(baseline), _p95(baseline) + 1.5), (baseline, under)
+
+
+REREAD_FLOOD = """
+r = klaviyo.profiles.create_profile(attributes={'email': 'reread@x.co', 'properties': {'n': 'a ' * 450000}})
+for i in range(150):
+    klaviyo.profiles.get_profile(r.data['id'])
+print('read', i + 1)
+"""
+
+
+async def test_answers_past_the_provenance_budget_cost_the_host_nothing_more(
+    http: httpx.AsyncClient, canary_env: str
+) -> None:
+    """Each answer was rendered as text before the budget was checked: 150 reads of a 900 KB
+    profile cost the host 19 s of CPU, all of it on the event loop."""
+    limits = Limits(wall_s=30.0, cpu_s=5.0, memory_mb=160, output_bytes=4096, max_calls=160)
+    async with Sandbox(limits=limits) as box:
+        gc.collect()
+        cpu = time.process_time()
+        result = await execute(box, REREAD_FLOOD, bridge=real_bridge(http))
+        used = time.process_time() - cpu
+    assert result.error is None and result.output == "read 150\n", result
+    assert used <= 2 * limits.cpu_s, used

@@ -247,6 +247,9 @@ class Provenance:
         """Record ``value`` (a string or a JSON document) as delivered, labelled ``source``."""
         if value is None or value == "" or value == {} or value == []:
             return
+        if self._left <= 0:  # spent: do not even render it (this runs on the event loop)
+            self.overflow = True
+            return
         text = _as_text(value)
         # Charged by memory, not length: a character may take 1, 2 or 4 bytes (emoji text held
         # 4x the budget when it was counted in characters).
