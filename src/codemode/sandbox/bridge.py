@@ -481,6 +481,22 @@ class SdkBridge:
     ) -> tuple[Any, ScanVerdict, list[str]]:
         if self.scanner is None:
             return _scrub(document, self._secrets), "unscanned", []
+        if charge and cpu is not None and cpu.spent >= cpu.limit:  # before any work on it
+            log.warning("answer withheld: the run's %.1f s of host scanning are spent", cpu.limit)
+            return None, "blocked", [_CPU_SPENT]
+        # Measuring, checking and scanning the answer are all charged to the run.
+        started = time.thread_time()
+        try:
+            return self._scan_charged(document, deadline, charge, cpu)
+        finally:
+            if charge and cpu is not None:
+                cpu.spent += time.thread_time() - started
+
+    def _scan_charged(
+        self, document: Any, deadline: float | None, charge: bool, cpu: HostCpu | None
+    ) -> tuple[Any, ScanVerdict, list[str]]:
+        scanner = self.scanner
+        assert scanner is not None
         size = len(json.dumps(document, default=str))
         if size > self.scan_bytes:
             log.warning("answer of %d bytes withheld unscanned (limit %d)", size, self.scan_bytes)
@@ -491,25 +507,14 @@ class SdkBridge:
             )
             return None, "blocked", [_SPENT]
         if charge and cpu is not None:
-            left = cpu.limit - cpu.spent
-            if left <= 0:
-                log.warning(
-                    "answer withheld: the run's %.1f s of host scanning are spent", cpu.limit
-                )
-                return None, "blocked", [_CPU_SPENT]
             # A wall-clock deadline of the CPU left: the scan gets at most that much CPU.
-            until = time.monotonic() + left
+            until = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
             deadline = until if deadline is None else min(deadline, until)
         self.scanned += size if charge else 0
         kwargs: dict[str, Any] = {"policy": self.scan_policy}
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
-        started = time.thread_time()
-        try:
-            scan = self.scanner.scan_response(document, **kwargs)
-        finally:
-            if charge and cpu is not None:
-                cpu.spent += time.thread_time() - started
+        scan = scanner.scan_response(document, **kwargs)
         verdict = scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"
         findings = getattr(scan, "findings", ())  # test doubles may carry none
         fields = sorted({getattr(f, "pointer", "") or "(whole text)" for f in findings})
