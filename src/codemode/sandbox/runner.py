@@ -474,8 +474,7 @@ class Sandbox:
             _record(run, inner_op, inner, inner_ms, self._planned)
         source = f"{op if known else 'an unknown action'} (call {len(run.calls)})"
         if not reply.planned and reply.raw is not None:
-            # Rendering an answer as text is linear but can be megabytes: off the event loop.
-            await anyio.to_thread.run_sync(run.provenance.add, source, reply.raw)
+            run.provenance.add(source, reply.raw)
         if reply.error is not None:
             run.provenance.add(source, [reply.error.get(k) for k in _OUTSIDE_ERROR_FIELDS])
         for inner_op, inner, _ in reply.nested:
