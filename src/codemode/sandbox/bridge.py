@@ -32,10 +32,12 @@ from codemode.sandbox.routes import RouteTable
 
 __all__ = [
     "RUN_DEADLINE",
+    "RUN_HOST_CPU",
     "SCAN_BYTES",
     "Bridge",
     "BridgeReply",
     "ConfirmHook",
+    "HostCpu",
     "ResponseScanner",
     "SdkBridge",
     "SdkClient",
@@ -58,10 +60,30 @@ _DRY_RUN_LIFTS = frozenset({"destructive", "webhook", "egress"})
 RUN_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "codemode_run_deadline", default=None
 )
+
+
+@dataclass(slots=True)
+class HostCpu:
+    """Host CPU seconds a run may have spent scanning answers, and what it has spent."""
+
+    limit: float
+    spent: float = 0.0
+
+
+# The current run's host scanning budget (set by the runner, one per run, to the run's own CPU
+# limit): scanning is the host's largest cost per call, and charging it to the run keeps host
+# CPU per run within twice the run's limit, whatever its wall limit.
+RUN_HOST_CPU: contextvars.ContextVar[HostCpu | None] = contextvars.ContextVar(
+    "codemode_run_host_cpu", default=None
+)
 # Names longer than this get no "did you mean" (difflib is quadratic in the name's length).
 _SUGGEST_MAX = 64
 _PARAM_NAME_MAX = 64
 _PARAMS_MAX = 64
+# Levels of lists and dicts in one argument: the host's SDK, scanner and result screen walk
+# arguments recursively, so depth is refused here, counted without recursion (a worker can send
+# ~1000 levels, enough to raise RecursionError in a host walker). Klaviyo bodies need about 8.
+NESTING_MAX = 64
 # JSON size above which an answer is withheld unscanned rather than scanned (scanning is host
 # CPU charged to the run; a page this big is a request to narrow, not to read).
 SCAN_BYTES = 4 * 1024 * 1024
@@ -70,6 +92,7 @@ SCAN_BYTES = 4 * 1024 * 1024
 SCAN_BUDGET_BYTES = 64 * 1024 * 1024
 _TOO_LARGE = "(too large to scan)"
 _SPENT = "(scan budget of the run spent)"
+_CPU_SPENT = "(host scanning time of the run spent)"
 
 
 class _ScanLike(Protocol):
@@ -166,6 +189,23 @@ def _body_problem(action: Action, body: Any) -> str | None:
         f"{action.id}: the request body would be refused (400): {pointer} {detail}; fix it, the "
         "dry run sent nothing"
     )
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """True when ``value`` nests lists and dicts more than ``limit`` levels (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
@@ -272,6 +312,12 @@ class SdkBridge:
         for key in merged:
             if key.startswith("_"):
                 return f"{action.id}: parameter {key!r} is not accepted (no per-call host, auth or transport overrides)"
+        deep = next((k for k, v in merged.items() if _too_deep(v, NESTING_MAX)), None)
+        if deep is not None:
+            return (
+                f"{action.id}: parameter {deep!r} is nested too deeply (more than {NESTING_MAX} "
+                "levels of lists and dicts); flatten it"
+            )
         for param in action.path_params:
             value = merged.get(param.name)
             problem = path_id_problem(value) if isinstance(value, str) else None
@@ -367,14 +413,25 @@ class SdkBridge:
 
     def _withheld(self, op_id: str, fields: list[str]) -> dict[str, Any]:
         """The error for an answer the worker does not get (all text written here)."""
-        if fields in ([_TOO_LARGE], [_SPENT]):
-            why = (
-                f"it is over the {self.scan_bytes} bytes the host scans per answer; ask for "
-                "fewer records (page_size) or fewer fields (fields=...)"
-                if fields == [_TOO_LARGE]
-                else f"this run has had {self.scan_budget} bytes of answers scanned, the most one "
-                "run gets; keep what you need in store and continue in the next script"
-            )
+        if fields in ([_TOO_LARGE], [_SPENT], [_CPU_SPENT]):
+            if fields == [_TOO_LARGE]:
+                why = (
+                    f"it is over the {self.scan_bytes} bytes the host scans per answer; ask for "
+                    "fewer records (page_size) or fewer fields (fields=...)"
+                )
+            elif fields == [_SPENT]:
+                why = (
+                    f"this run has had {self.scan_budget} bytes of answers scanned, the most one "
+                    "run gets; keep what you need in store and continue in the next script"
+                )
+            else:
+                budget = RUN_HOST_CPU.get()
+                spent = budget.spent if budget is not None else 0.0
+                why = (
+                    f"this run has had {spent:.1f} s of host time scanning answers, the "
+                    "most one run gets (its CPU limit); ask for fewer records or fields, or keep "
+                    "what you need in store and continue in the next script"
+                )
             message = f"{op_id}'s answer was withheld unscanned: {why}"
             return {"class": "LimitError", "message": message}
         why = (
@@ -404,17 +461,38 @@ class SdkBridge:
             return None, "unscanned", []
         try:
             return await anyio.to_thread.run_sync(
-                self._scan_sync, document, RUN_DEADLINE.get(), charge, abandon_on_cancel=True
+                self._scan_sync,
+                document,
+                RUN_DEADLINE.get(),
+                charge,
+                RUN_HOST_CPU.get(),
+                abandon_on_cancel=True,
             )
         except Exception:  # fail closed: an answer the scanner could not check is withheld
             log.exception("the scanner failed")
             return None, "blocked", []
 
     def _scan_sync(
-        self, document: Any, deadline: float | None, charge: bool
+        self, document: Any, deadline: float | None, charge: bool, cpu: HostCpu | None = None
     ) -> tuple[Any, ScanVerdict, list[str]]:
         if self.scanner is None:
             return _scrub(document, self._secrets), "unscanned", []
+        if charge and cpu is not None and cpu.spent >= cpu.limit:  # before any work on it
+            log.warning("answer withheld: the run's %.1f s of host scanning are spent", cpu.limit)
+            return None, "blocked", [_CPU_SPENT]
+        # Measuring, checking and scanning the answer are all charged to the run.
+        started = time.thread_time()
+        try:
+            return self._scan_charged(document, deadline, charge, cpu)
+        finally:
+            if charge and cpu is not None:
+                cpu.spent += time.thread_time() - started
+
+    def _scan_charged(
+        self, document: Any, deadline: float | None, charge: bool, cpu: HostCpu | None
+    ) -> tuple[Any, ScanVerdict, list[str]]:
+        scanner = self.scanner
+        assert scanner is not None
         size = len(json.dumps(document, default=str))
         if size > self.scan_bytes:
             log.warning("answer of %d bytes withheld unscanned (limit %d)", size, self.scan_bytes)
@@ -424,11 +502,15 @@ class SdkBridge:
                 "answer withheld: the run's scan budget of %d bytes is spent", self.scan_budget
             )
             return None, "blocked", [_SPENT]
+        if charge and cpu is not None:
+            # A wall-clock deadline of the CPU left: the scan gets at most that much CPU.
+            until = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
+            deadline = until if deadline is None else min(deadline, until)
         self.scanned += size if charge else 0
         kwargs: dict[str, Any] = {"policy": self.scan_policy}
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
-        scan = self.scanner.scan_response(document, **kwargs)
+        scan = scanner.scan_response(document, **kwargs)
         verdict = scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"
         findings = getattr(scan, "findings", ())  # test doubles may carry none
         fields = sorted({getattr(f, "pointer", "") or "(whole text)" for f in findings})

@@ -14,7 +14,8 @@ joining fields, wrapping, quoting, tabulating) and do not arise from a script's 
 Neighbouring strings of a document are read as one text, so an instruction split across fields or
 list items and printed together is still found.
 
-Time and memory are bounded: up to ``budget_chars`` of delivered text is kept. Past that the host
+Time and memory are bounded: up to ``budget_chars`` bytes of delivered text (in memory: one,
+two or four per character) is kept. Past that the host
 cannot tell, and falls back to scanning: every word the script never wrote (numbers aside) counts
 as outside text.
 """
@@ -30,7 +31,7 @@ from typing import Any
 
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
 
-__all__ = ["UNINDEXED", "Provenance", "Span", "tokens"]
+__all__ = ["UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
 
 UNINDEXED = "data the host could not index"
 _NOSPACE = (
@@ -58,16 +59,129 @@ class Span:
     source: str
 
 
+# Escapes a script's output may re-encode outside text with: json.dumps (ensure_ascii), ascii(),
+# repr() of bytes (UTF-8 as \\xNN runs). Read back as the characters they stand for, else
+# "\\u0418\\u0433..." or "\\xd0\\x98..." would carry an instruction past every trigram.
+_OUT_ESCAPE = re.compile(
+    r"(?:\\x[0-9a-fA-F]{2})+|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
+)
+
+
+def _decode_escape(escape: str) -> list[tuple[str, int]]:
+    """The characters an escape stands for, each with the length of source text it takes."""
+    kind = escape[1]
+    if kind == "x":
+        raw = bytes.fromhex(escape.replace("\\x", ""))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return [(chr(byte), 4) for byte in raw]
+        return [(char, 4 * len(char.encode("utf-8"))) for char in text]
+    if kind == "u" and len(escape) == 12:  # a surrogate pair
+        high, low = int(escape[2:6], 16), int(escape[8:12], 16)
+        return [(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)), 12)]
+    if kind in "uU":
+        code = int(escape[2:], 16)
+        return [(chr(code) if code <= 0x10FFFF else " ", len(escape))]
+    return [(" ", 2)]  # \n, \t, \" ...: a separator, as on the delivered side
+
+
+def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
+    """``text`` with escapes decoded, and each decoded character's start and end in ``text``."""
+    if "\\" not in text:
+        return None
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for match in _OUT_ESCAPE.finditer(text):
+        for i in range(pos, match.start()):
+            chars.append(text[i])
+            starts.append(i)
+            ends.append(i + 1)
+        at = match.start()
+        for char, width in _decode_escape(match.group()):
+            chars.append(char)
+            starts.append(at)
+            ends.append(at + width)
+            at += width
+        pos = match.end()
+    for i in range(pos, len(text)):
+        chars.append(text[i])
+        starts.append(i)
+        ends.append(i + 1)
+    return "".join(chars), starts, ends
+
+
+_SPACED = re.compile(rf"[^\W\d_{_NOSPACE}]")
+
+
+def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``toks`` with each run of three or more one-letter tokens, one character apart, joined:
+    ``' '.join(note)`` or ``'-'.join(note)`` spells a word out letter by letter."""
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(toks):
+        j = i
+        if len(toks[i][2]) == 1 and _SPACED.match(toks[i][2]):
+            while (
+                j + 1 < len(toks)
+                and len(toks[j + 1][2]) == 1
+                and _SPACED.match(toks[j + 1][2])
+                and toks[j + 1][0] - toks[j][1] == 1
+            ):
+                j += 1
+        if j - i >= 2:
+            out.append((toks[i][0], toks[j][1], "".join(t[2] for t in toks[i : j + 1])))
+        else:
+            out.extend(toks[i : j + 1])
+        i = j + 1
+    return out
+
+
+def readable(text: str) -> str:
+    """``text`` as the scanner should read it: escapes decoded, spelled-out words joined."""
+    text = unescape(text)
+    toks = tokens(text)
+    merged = [t for t in _spelled(toks) if len(t[2]) > 1 and t[1] - t[0] > len(t[2])]
+    for start, end, _ in reversed(merged):
+        word = "".join(char for char in text[start:end] if _SPACED.match(char))
+        text = text[:start] + word + text[end:]
+    return text
+
+
+def unescape(text: str) -> str:
+    """``text`` with the escapes of JSON, ``ascii()`` and bytes reprs read as characters."""
+    decoded = _unescaped(text)
+    return text if decoded is None else decoded[0]
+
+
 def tokens(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, casefolded token)`` for each token of ``text``, in order."""
+    """``(start, end, casefolded token)`` for each token of ``text``, in order.
+
+    Escapes (``\\u0418``, ``\\xe9``, ``\\n``) are read as what they stand for; positions stay
+    those of ``text``.
+    """
+    decoded = _unescaped(text)
+    source = text if decoded is None else decoded[0]
     found: list[tuple[int, int, str]] = []
-    for match in _TOKEN.finditer(text):
+    for match in _TOKEN.finditer(source):
         folded = match.group().casefold()
+        start, end = match.start(), match.end()
+        if decoded is not None:
+            start, end = decoded[1][start], decoded[2][end - 1]
         # Casefolding can split a token (a dotted capital I gains a combining mark): keep the
         # pieces the delivered side would see, all at the original token's place.
         parts = _TOKEN.findall(folded) if not folded.isalnum() else [folded]
-        found.extend((match.start(), match.end(), part) for part in parts)
+        found.extend((start, end, part) for part in parts)
     return found
+
+
+def _width(text: str) -> int:
+    """Bytes per character of ``text`` in memory (CPython's compact strings: 1, 2 or 4)."""
+    top = max(map(ord, text), default=0) if not text.isascii() else 0
+    return 1 if top < 0x100 else 2 if top < 0x10000 else 4
 
 
 def _fold(text: str) -> list[str]:
@@ -94,6 +208,18 @@ def _as_text(value: Any) -> str:
     return text
 
 
+def _union(spans: list[Span]) -> list[Span]:
+    """Overlapping spans merged (the first one's source kept), in order."""
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda x: (x.start, -x.end)):
+        if out and span.start <= out[-1].end:
+            last = out[-1]
+            out[-1] = Span(last.start, max(last.end, span.end), last.source)
+        else:
+            out.append(span)
+    return out
+
+
 class Provenance:
     """The outside text delivered to one run's worker, and where a result repeats it."""
 
@@ -102,7 +228,8 @@ class Provenance:
 
         Args:
             script: the script's source: trigrams it contains are the script's own words.
-            budget_chars: how much delivered text to keep; past it, :attr:`overflow` is set.
+            budget_chars: how much delivered text to keep, in bytes of memory (a character takes
+                1, 2 or 4); past it, :attr:`overflow` is set.
         """
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
@@ -120,19 +247,28 @@ class Provenance:
         """Record ``value`` (a string or a JSON document) as delivered, labelled ``source``."""
         if value is None or value == "" or value == {} or value == []:
             return
-        text = _as_text(value)
-        if len(text) > self._left:
+        if self._left <= 0:  # spent: do not even render it (this runs on the event loop)
             self.overflow = True
-            text = text[: max(self._left, 0)]
-        self._left -= len(text)
+            return
+        text = _as_text(value)
+        # Charged by memory, not length: a character may take 1, 2 or 4 bytes (emoji text held
+        # 4x the budget when it was counted in characters).
+        width = _width(text)
+        if len(text) * width > self._left:
+            self.overflow = True
+            text = text[: max(self._left // width, 0)]
+        self._left -= len(text) * width
         if text:
             self._sources.append((source, text))
 
     def find(self, texts: Sequence[str]) -> list[list[Span]]:
         """For each text, the runs of outside text in it (one pass over the delivered text)."""
         tokenised = [tokens(text) for text in texts]
+        # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
+        # without such runs is read once.
+        spelled = [_spelled(toks) for toks in tokenised]
         wanted: set[Gram] = set()
-        for toks in tokenised:
+        for toks in [*tokenised, *spelled]:
             wanted.update(_grams([t[2] for t in toks]))
         wanted -= self._script_grams
         owner: dict[Gram, str] = {}
@@ -142,7 +278,13 @@ class Provenance:
                     owner.setdefault(gram, source)
                 if len(owner) == len(wanted):
                     break
-        return [self._runs(toks, owner) for toks in tokenised]
+        found = []
+        for toks, joined in zip(tokenised, spelled, strict=True):
+            spans = self._runs(toks, owner)
+            if len(joined) != len(toks):
+                spans = _union(spans + self._runs(joined, owner))
+            found.append(spans)
+        return found
 
     def _runs(self, toks: list[tuple[int, int, str]], owner: dict[Gram, str]) -> list[Span]:
         labels: list[str | None] = [None] * len(toks)

@@ -20,7 +20,14 @@ from typing import Any
 
 import anyio
 
-from codemode.sandbox.bridge import RUN_DEADLINE, Bridge, BridgeReply, monotonic_ms
+from codemode.sandbox.bridge import (
+    RUN_DEADLINE,
+    RUN_HOST_CPU,
+    Bridge,
+    BridgeReply,
+    HostCpu,
+    monotonic_ms,
+)
 from codemode.sandbox.channel import AsyncChannel
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError
@@ -350,6 +357,7 @@ class Sandbox:
         try:
             with anyio.move_on_after(limits.wall_s) as scope:
                 token = RUN_DEADLINE.set(time.monotonic() + limits.wall_s)
+                cpu_token = RUN_HOST_CPU.set(HostCpu(limits.cpu_s))
                 try:
                     await self._converse(channel, code, store, bridge, run, on_progress)
                 except ProtocolError as exc:
@@ -358,6 +366,7 @@ class Sandbox:
                 except _StopRun as stop:
                     run.stopped = str(stop)
                 finally:
+                    RUN_HOST_CPU.reset(cpu_token)
                     RUN_DEADLINE.reset(token)
             info["timed_out"] = scope.cancelled_caught
         finally:

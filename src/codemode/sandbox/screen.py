@@ -19,7 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from codemode.sandbox.provenance import Provenance, Span
+import anyio
+
+from codemode.sandbox.provenance import Provenance, Span, readable
 from codemode.sandbox.result import CallRecord, ErrorInfo, OutputScan, Redaction, ScanVerdict
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START
 
@@ -30,7 +32,8 @@ log = logging.getLogger("codemode.sandbox")
 # Where a value ends in tables, CSV, JSON and Python reprs: quotes next to , : [ ] { } ( ),
 # double quotes, tabs, pipes and backticks. An apostrophe inside a word is not one of them.
 _DELIMITER = re.compile(r"""\n|["\t|`]|'(?=[,:\]\}\)])|(?<=[\[\{\(])'|(?<=[,:] )'""")
-_WORD = re.compile(r"\w")
+# A word character, or the backslash that starts an escape standing for one (\u0418, \xd0).
+_WORD = re.compile(r"\\[uUx][0-9a-fA-F]|\w")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
 _MAX_REDACTIONS = 50
 
@@ -85,7 +88,9 @@ def _segments(text: str, spans: Sequence[Span]) -> list[tuple[int, int, str, str
             start = stop + 1
     out: list[tuple[int, int, str, str]] = []
     for parts in grouped.values():
-        joined = " ".join(text[a:b] for a, b, _ in parts)
+        # The scanner reads what the escapes stand for (json.dumps, ascii() and bytes reprs) and
+        # spelled-out words joined (' '.join(note)).
+        joined = readable(" ".join(text[a:b] for a, b, _ in parts))
         sources = [s for _, _, s in parts]
         out.append((parts[0][0], parts[-1][1], joined, max(set(sources), key=sources.count)))
     return out
@@ -176,7 +181,12 @@ async def screen(
 
     pieces: list[_Piece] = []
     if not provenance.empty:
-        for target, spans in enumerate(provenance.find(texts.values)):
+        # Up to the provenance budget of delivered text is tokenised: in a thread, never on the
+        # event loop that serves every other session.
+        located: list[list[Span]] = await anyio.to_thread.run_sync(
+            provenance.find, list(texts.values)
+        )
+        for target, spans in enumerate(located):
             value = texts.values[target]
             for start, end, scanned, source in _segments(value, spans):
                 where = texts.where(target, start)

@@ -144,6 +144,16 @@ async def _body(request: Request, action: Action) -> Any:
     return body
 
 
+async def _write_size(request: Request, action: Action) -> int:
+    """Bytes a write brings (its body; a multipart upload by its declared length)."""
+    if not action.writes:
+        return 0
+    if body_media(action.id) == "multipart/form-data":
+        length = request.headers.get("content-length", "")
+        return int(length) if length.isdigit() else 0
+    return len(await request.body())
+
+
 def _path_params(request: Request) -> dict[str, str]:
     params = {k: str(v) for k, v in request.path_params.items()}
     if request.scope.get(ENCODED_KEY):
@@ -222,7 +232,16 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
                     )
             body = await _body(request, action)
             base = f"{request.url.scheme}://{request.url.netloc}"
+            size = await _write_size(request, action)
             with sim.lock:
+                written = sim.written.get(principal.account_id, 0)
+                if size and written + size > sim.config.write_budget_bytes:
+                    raise ApiError(
+                        413,
+                        "request_too_large",
+                        f"The simulator account has taken {written} bytes of writes, its limit "
+                        f"is {sim.config.write_budget_bytes}: restart the simulator to reset it.",
+                    )
                 account = sim.account(principal.account_id)
                 ctx = Ctx(
                     action,
@@ -236,6 +255,7 @@ def _endpoint(action: Action, handle: Handler) -> Callable[[Request], Awaitable[
                 )
                 reply: Reply = handle(ctx)
                 if action.writes and reply.status < 400:
+                    sim.written[principal.account_id] = written + size
                     sim.stats.writes[action.id] += 1
                     sim.stats.write_log.append((action.id, action.method, request.url.path))
                 # Reads can change state too (a poll advances a job), so save whatever changed.

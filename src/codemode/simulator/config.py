@@ -77,6 +77,9 @@ class SimConfig:
         job_polls: polls a bulk job needs before it reports ``complete``.
         token_ttl: lifetime of OAuth access tokens in seconds.
         sleep: called with seconds to add latency (injected so tests never really sleep).
+        write_budget_bytes: request-body bytes of accepted writes each account takes before
+            further writes answer 413: the simulator keeps its data in the serving process (the
+            demo server's own memory), so what scripts write must be bounded.
     """
 
     seed: int = 0
@@ -91,6 +94,7 @@ class SimConfig:
     job_polls: int = 2
     token_ttl: int = 3600
     sleep: Callable[[float], object] | None = None
+    write_budget_bytes: int = 16 * 1024 * 1024
 
     def anchor(self) -> datetime:
         """The fixed "now" of the demo data (UTC)."""

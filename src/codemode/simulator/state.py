@@ -107,6 +107,8 @@ class SimState:
         self.refresh: dict[str, Grant] = {}
         self.saver = SqliteSaver(config.db_path) if config.db_path else None
         self._pending: dict[str, tuple[int, int, int]] = {}
+        # Request-body bytes of accepted writes per account (``SimConfig.write_budget_bytes``).
+        self.written: dict[str, int] = {}
         self.default_account = self.add_account(
             "Trailhead Outfitters",
             DEMO_COMPANY_ID,

@@ -16,15 +16,31 @@ VARIABLE = re.compile(r"\{\{\s*([a-zA-Z_][\w.]*)\s*(?:\|\s*default:\s*'([^']*)')
 TAG = re.compile(r"\{%.*?%\}")
 
 
+# Characters a rendered template may have. Each variable can repeat a large context value, so
+# without a cap one request renders gigabytes (the simulator runs in the demo server's process).
+RENDER_MAX = 1024 * 1024
+
+
 def _render(text: str | None, context: dict[str, Any]) -> str | None:
     if text is None:
         return None
+    size = [len(text)]
 
     def value(match: re.Match[str]) -> str:
         node: Any = context
         for part in match.group(1).split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        return str(node) if node not in (None, "") else (match.group(2) or "")
+        out = str(node) if node not in (None, "") else (match.group(2) or "")
+        size[0] += len(out) - len(match.group())
+        if size[0] > RENDER_MAX:
+            raise ApiError(
+                400,
+                "invalid",
+                f"The rendered template would be over {RENDER_MAX} characters; render with "
+                "shorter context values or fewer variables.",
+                pointer="/data/attributes/context",
+            )
+        return out
 
     return TAG.sub("", VARIABLE.sub(value, text))
 
@@ -60,7 +76,7 @@ def render_template(ctx: Ctx) -> Reply:
     """Render a template's html and text with ``context`` variables (``{{ first_name }}``).
 
     Differs: only variable lookups with an optional ``default`` filter are rendered; other
-    template tags are removed.
+    template tags are removed; a render over 1 MiB of characters answers 400.
     """
     data = ctx.data()
     source = ctx.account.get("template", str(data.get("id")))
