@@ -66,13 +66,13 @@ class Cascade:
 def embed(corpus: Corpus, encoder: Encoder, cache: Path | None = None) -> Embedded:
     """Embed every unit's windows, reusing the windows of texts already in ``cache``.
 
-    The cache (``embeddings.npz``) maps each unit text's SHA-1 to its window embeddings, so a
+    The cache (``embeddings-<encoder fingerprint>.npz``) maps each unit text's SHA-1 to its window embeddings, so a
     changed corpus only embeds its new texts.
     """
     texts = corpus.texts or []
     keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
     known: dict[str, npt.NDArray[np.float32]] = {}
-    path = None if cache is None else cache / "embeddings.npz"
+    path = None if cache is None else cache / f"embeddings-{encoder.fingerprint}.npz"
     if path is not None and path.is_file():
         data = np.load(path)
         stored_keys, starts, vectors = data["keys"], data["starts"], data["vectors"]
