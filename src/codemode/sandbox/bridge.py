@@ -246,6 +246,7 @@ class SdkBridge:
         secrets: Sequence[str] = (),
         scan_bytes: int = SCAN_BYTES,
         scan_budget: int = SCAN_BUDGET_BYTES,
+        principal: str = "",
     ) -> None:
         """Wire a client, the catalog it serves and the session's policy.
 
@@ -262,6 +263,8 @@ class SdkBridge:
             scan_bytes: answers larger than this (JSON) are withheld, not scanned.
             scan_budget: JSON bytes scanned over the bridge's life (one run); later answers
                 are withheld.
+            principal: whose run this is (tenant or key fingerprint); the scanner keeps its
+                verdict cache per principal, so one tenant cannot poison or time another's.
         """
         self.client = client
         self.catalog = catalog
@@ -276,6 +279,12 @@ class SdkBridge:
         self.scanned = 0
         self._scanner_takes_deadline = scanner is not None and _takes(
             scanner.scan_response, "deadline"
+        )
+        # Test doubles may not take a principal; the real scanner does.
+        self._principal: dict[str, Any] = (
+            {"principal": principal}
+            if scanner is not None and _takes(scanner.scan_response, "principal")
+            else {}
         )
         self._rate = self.policy.rate_limiter()
         self._routes = RouteTable(catalog.values())
@@ -507,7 +516,7 @@ class SdkBridge:
             until = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
             deadline = until if deadline is None else min(deadline, until)
         self.scanned += size if charge else 0
-        kwargs: dict[str, Any] = {"policy": self.scan_policy}
+        kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal}
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
         scan = scanner.scan_response(document, **kwargs)
@@ -527,7 +536,7 @@ class SdkBridge:
             return OutputScan("clean")
         scanner = self.scanner
         scan = await anyio.to_thread.run_sync(
-            lambda: scanner.scan_response(dict(pieces), policy=self.scan_policy)
+            lambda: scanner.scan_response(dict(pieces), policy=self.scan_policy, **self._principal)
         )
         flagged: dict[str, str] = {}
         for finding in getattr(scan, "findings", ()):  # test doubles may carry none

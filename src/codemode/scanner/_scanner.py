@@ -153,7 +153,7 @@ class Scanner:
 
         Args:
             model_dir: folder holding ``scanner.onnx`` and ``scanner.json`` (and the encoder's
-                ``encoder.onnx`` and ``vocab.txt``); default the package's.
+                ``encoder.onnx`` and ``tokenizer.json``); default the package's.
             tier2: set to False to run tier 1 only (the result says tier 2 was unavailable).
             classifier: an already loaded classifier (the benchmark's retrained models).
         """

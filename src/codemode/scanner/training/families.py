@@ -28,6 +28,7 @@ from typing import Any
 from ._bank import FRAMINGS, INTENTS, Bank
 from .phrases_english import ENGLISH
 from .phrases_europe import EUROPE
+from .phrases_more import MORE
 from .phrases_world import WORLD
 from .synth import _NAMES
 
@@ -44,6 +45,17 @@ CARRIERS = (
     "json_field",
     "markdown",
     "email",
+)
+# Carriers of the wider English pass only (the first pass's rows stay as they were).
+MORE_CARRIERS = (
+    "ticket",
+    "chat",
+    "calendar",
+    "alt_text",
+    "yaml",
+    "code_comment",
+    "md_table",
+    "sms",
 )
 
 _DOMAINS = ("mail-sync.net", "data-collect.io", "shop-verify.com", "crm-backup.org", "example.org")
@@ -113,6 +125,31 @@ _CARRY: dict[str, Callable[[str, str, random.Random], str]] = {
 }
 
 
+_CARRY.update(
+    {
+        "ticket": lambda p, f, r: (
+            f"Ticket #{r.randint(1000, 9999)} | status: open | priority: normal\n"
+            f"Customer wrote: {f}\nInternal note: {p}"
+        ),
+        "chat": lambda p, f, r: (
+            f"[10:{r.randint(10, 59)}] {r.choice(_NAMES).title()}: {f}\n"
+            f"[10:{r.randint(10, 59)}] {r.choice(_NAMES).title()}: {p}"
+        ),
+        "calendar": lambda p, f, r: (
+            f"BEGIN:VEVENT\nSUMMARY:{r.choice(_PRODUCTS)} launch\nDESCRIPTION:{f} {p}\nEND:VEVENT"
+        ),
+        "alt_text": lambda p, f, r: f'<img src="/img/{r.randint(1, 99)}.jpg" alt="{f} {p}">',
+        "yaml": lambda p, f, r: f"title: {r.choice(_PRODUCTS)}\nsummary: {f}\nnotes: |\n  {p}\n",
+        "code_comment": lambda p, f, r: f"// {f}\n// {p}\nconst sku = 'SKU-{r.randint(100, 999)}';",
+        "md_table": lambda p, f, r: (
+            f"| sku | note |\n| --- | --- |\n| {r.randint(100, 999)} | {f} |\n"
+            f"| {r.randint(100, 999)} | {p} |"
+        ),
+        "sms": lambda p, f, r: f"{p} {f}" if r.random() < 0.5 else f"{f} {p}",
+    }
+)
+
+
 def _row(text: str, label: int, code: str, carrier: str, **family: str) -> dict[str, Any]:
     source = "gen-injection" if label else "gen-benign"
     return {
@@ -149,4 +186,31 @@ def generate(
             carrier = rng.choice(CARRIERS)
             text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
             rows.append(_row(text, 0, code, carrier, kind=kind))
+    rows += _wider(seed, per_combo * 2, benign_per_language * 2)
+    return rows
+
+
+def _wider(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
+    """The wider English pass: both banks' acts and frames mixed, over every carrier.
+
+    Its own random stream, so the first pass's rows (and their cached embeddings) never change.
+    """
+    rng = random.Random(seed + 1009)
+    banks = (ENGLISH, MORE)
+    carriers = CARRIERS + MORE_CARRIERS
+    fillers = _fillers("en", ENGLISH) + MORE.benign
+    rows: list[dict[str, Any]] = []
+    for intent in INTENTS:
+        for framing in FRAMINGS:
+            for _ in range(per_combo):
+                act = _fill(rng.choice(rng.choice(banks).options("acts", intent)), rng)
+                frame = rng.choice(rng.choice(banks).options("frames", framing))
+                carrier = rng.choice(carriers)
+                text = _CARRY[carrier](frame.replace("{act}", act), rng.choice(fillers), rng)
+                rows.append(_row(text, 1, "en", carrier, intent=intent, framing=framing))
+    for _ in range(benign):
+        sentence = rng.choice(MORE.benign + ENGLISH.benign)
+        carrier = rng.choice(carriers)
+        text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
+        rows.append(_row(text, 0, "en", carrier, kind="hardneg"))
     return rows

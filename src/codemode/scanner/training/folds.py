@@ -33,7 +33,16 @@ import numpy.typing as npt
 from ..encoder import Encoder
 from ..normalize import views
 from ..patterns import match_views
-from .cascade import Embedded, embed, encoder_units, fit_head, hashed_units, pick, rows_flagged
+from .cascade import (
+    Embedded,
+    embed,
+    encoder_units,
+    fit_head,
+    foreign_units,
+    hashed_units,
+    pick,
+    rows_flagged,
+)
 from .families import FRAMINGS, INTENTS, LANGUAGES
 from .train import FAMILIES, Corpus, build_corpus, fit
 
@@ -126,6 +135,7 @@ def evaluate(
     n_rows, n_units = len(prep.rows), len(corpus.indices)
     benign_test = prep.generated & ~labels & (prep.bucket == 1)
     result: dict[str, Any] = {}
+    foreign = foreign_units(corpus)
     for kind, name, member in _folds(prep):
         if kind not in kinds or not member.any():
             continue
@@ -138,8 +148,10 @@ def evaluate(
         head = fit_head(corpus, prep.embedded, model)
         p_h = hashed_units(model, corpus)
         p_e = encoder_units(prep.embedded, head, n_units)
-        cascade, tuned = pick(p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr)
-        flagged = rows_flagged(cascade.flag(p_h, p_e), corpus.unit_row, n_rows)
+        cascade, tuned = pick(
+            p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr, foreign=foreign
+        )
+        flagged = rows_flagged(cascade.flag(p_h, p_e, foreign), corpus.unit_row, n_rows)
         rows = np.flatnonzero(test)
         y = labels[rows]
         band = (p_h >= cascade.low) & (p_h < cascade.high)

@@ -1,0 +1,37 @@
+"""The family generator: every intent x framing, every carrier, deterministic, passes kept apart."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from codemode.scanner.training.families import (
+    CARRIERS,
+    FRAMINGS,
+    INTENTS,
+    LANGUAGES,
+    MORE_CARRIERS,
+    _wider,
+    generate,
+)
+
+
+def test_rows_are_deterministic_and_cover_every_intent_framing_and_language() -> None:
+    rows = generate(3, per_combo=1, benign_per_language=4)
+    assert rows == generate(3, per_combo=1, benign_per_language=4)
+    attacks = [r for r in rows if r["label"] == 1]
+    pairs = Counter((r["intent"], r["framing"]) for r in attacks)
+    assert set(pairs) == {(i, f) for i in INTENTS for f in FRAMINGS}
+    assert {r["lang"] for r in rows} == set(LANGUAGES)
+    assert len(LANGUAGES) >= 30
+
+
+def test_the_wider_pass_uses_new_carriers_and_leaves_the_first_pass_unchanged() -> None:
+    rows = generate(3, per_combo=1, benign_per_language=4)
+    wider = _wider(3, 2, 8)
+    assert rows[-len(wider) :] == wider  # appended last, from its own random stream
+    assert {r["carrier"] for r in wider} & set(MORE_CARRIERS)
+    assert {r["carrier"] for r in rows[: -len(wider)]} <= set(CARRIERS)
+    assert {r["label"] for r in wider} == {0, 1}
+    assert all(r["lang"] == "en" for r in wider)
+    # Payloads are filled: no template slot is left in any text.
+    assert not any("{act}" in r["text"] or "{email}" in r["text"] for r in rows)
