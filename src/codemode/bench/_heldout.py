@@ -18,7 +18,12 @@ from codemode.search import SearchIndex
 __all__ = ["SETS", "agent_tasks", "heldout"]
 
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "search"
-SETS = {"untouched": "heldout_untouched.jsonl", "tuning": "heldout_tuning.jsonl"}
+SETS = {
+    "untouched": "heldout_untouched.jsonl",
+    "tuning": "heldout_tuning.jsonl",
+    "untouched2": "heldout2_untouched.jsonl",
+    "tuning2": "heldout2_tuning.jsonl",
+}
 
 
 def _stats(positions: list[int]) -> dict[str, float]:
