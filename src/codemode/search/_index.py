@@ -183,6 +183,9 @@ class SearchIndex:
         self._routes: dict[str, list[int]] = {}
         for i, a in enumerate(self.actions):
             self._routes.setdefault(normalize_path(a.path), []).append(i)
+        self._static_segments = frozenset(
+            seg for route in self._routes for seg in route.split("/") if seg and seg != "{}"
+        )
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     # -- build ---------------------------------------------------------------------------------
@@ -232,6 +235,10 @@ class SearchIndex:
         surface |= SURFACE_WORDS
         self._known_words = sorted(s for s in surface | STOPWORDS if s.isalpha() and len(s) > 3)
         self._known_set = frozenset(surface | STOPWORDS)
+        self._anagrams: dict[str, list[str]] = {}
+        for known in sorted(surface):
+            if known.isalpha() and len(known) >= 3:
+                self._anagrams.setdefault("".join(sorted(known)), []).append(known)
         self._known_stems = frozenset(self._term_row) | frozenset(
             t for phrase in CUES for t in phrase
         )
@@ -283,10 +290,19 @@ class SearchIndex:
         if (
             not self.weights.typos
             or word in self._known_set
-            or len(word) < 5
+            or len(word) < 3
             or not word.isalpha()
             or stem(word) in self._known_stems
         ):
+            return word
+        # Two letters swapped ("lsit", "flwo", "itmes") is the commonest slip and safe even in
+        # short words: the letters are all there, so it is repaired before any length rule.
+        swapped = [
+            c for c in self._anagrams.get("".join(sorted(word)), ()) if OSA.distance(word, c) == 1
+        ]
+        if swapped:
+            return min(swapped)
+        if len(word) < 5:
             return word
         # A typo is one or two edits away (transpositions count once); a real word that merely
         # resembles ours ("confirmation" ~ "configuration") is further, so it is left alone.
@@ -361,13 +377,43 @@ class SearchIndex:
         for ident in parsed.ids:
             exact[self._position[ident]] += w.exact_id
         for method, path in parsed.routes:
-            for j in self._routes.get(path, ()):
+            for j in self._route_actions(path):
                 exact[j] += w.exact_route
                 if method is not None and self.actions[j].method == method:
                     exact[j] += w.route_method
         for method in parsed.methods:
             exact += w.method_word * self._method.get(method, 0.0)
         return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
+
+    def _route_actions(self, path: str) -> list[int]:
+        """The actions at ``path``, where a segment may be a real id (``/api/lists/Y7xZ``).
+
+        A segment that no route has at that place stands for a path parameter; among the routes
+        that fit, those with the most literal segments win (``/api/lists/{}/profiles`` over
+        ``/api/lists/{}/{}``, though the API has no such route).
+        """
+        exact = self._routes.get(path)
+        if exact:
+            return exact
+        parts = path.split("/")
+        best: list[int] = []
+        most = -1
+        for route, rows in self._routes.items():
+            rparts = route.split("/")
+            if len(rparts) != len(parts):
+                continue
+            literal = 0
+            for q, r in zip(parts, rparts, strict=True):
+                if q == r:
+                    literal += 1
+                elif r != "{}" or q in self._static_segments:
+                    break
+            else:
+                if literal > most:
+                    best, most = list(rows), literal
+                elif literal == most:
+                    best += rows
+        return best
 
     def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """Rank the actions for ``query``; an empty list when nothing in it matches the catalog.
