@@ -25,6 +25,8 @@ __all__ = [
     "concept_terms",
     "document_fields",
     "resource_heads",
+    "resource_phrases",
+    "resource_verbs",
     "terms",
 ]
 
@@ -254,3 +256,60 @@ def action_parent(action: Action) -> str | None:
     if action.method != "GET" or len(parts) < 3 or not parts[1].startswith("{"):
         return None
     return _head(_singular(parts[0]))
+
+
+_CHANGES = ("create", "update", "delete")
+
+
+def _base(resource: str | None) -> str | None:
+    """A resource type without its job or report suffix (``coupon-code-bulk-create-job`` -> ``coupon-code``)."""
+    return _JOB.sub("", resource) if resource else None
+
+
+def resource_verbs(actions: list[Action]) -> dict[str, frozenset[str]]:
+    """Resource type of the OpenAPI document -> the changes some operation makes to it.
+
+    A change is create, update or delete (the action's facets); the resource is what the request
+    body carries (the member moved by a relationship write), else what the response returns. Types
+    are the document's own (``custom-metric`` apart from ``metric``), so "delete a metric" can be
+    told from "delete a custom metric".
+    """
+    out: dict[str, set[str]] = {}
+    for action in actions:
+        changes = [c for c in _CHANGES if c in action_facets(action)]
+        types = {_base(action.body.resource_type if action.body else None)}
+        if "/relationships/" not in action.path or not action.body:
+            types.add(_base(action.response.resource_type))
+        if action.path.startswith("/api/tags/") and "/relationships/" in action.path:
+            types.add("tag")
+        parts = [p for p in action.path.split("/") if p and p not in ("api", "client")]
+        if len(parts) == 1 or (len(parts) == 2 and parts[1].startswith("{")):
+            types.add(_base(_singular(parts[0])))  # DELETE /api/coupons/{id} names no type
+        for t in types:
+            if t:
+                out.setdefault(t, set()).update(changes)
+    return {t: frozenset(v) for t, v in out.items()}
+
+
+def resource_phrases(types: list[str]) -> dict[tuple[str, ...], list[tuple[str, float]]]:
+    """Stemmed phrases that name each resource type: its own words, then the vocabulary's heads.
+
+    A vocabulary head shared by several types ("message": campaign and flow messages) names all
+    of them; a phrase that is a type's own name ("metric") names that type alone.
+    """
+    own: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+    for t in sorted(types):
+        key = tuple(stem(w) for w in words(t))[:MAX_PHRASE]
+        own.setdefault(key, []).append((t, 1.0))
+    by_head: dict[str, list[str]] = {}
+    for t in types:
+        head = RESOURCE_HEADS.get(t) or t
+        by_head.setdefault(head, []).append(t)
+    out = dict(own)
+    for key, entries in HEADS.items():
+        if key in own:
+            continue
+        named = sorted({t for head, _ in entries for t in by_head.get(head, ())})
+        if named:
+            out[key] = [(t, 1.0) for t in named]
+    return out

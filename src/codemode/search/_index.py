@@ -40,11 +40,13 @@ from codemode.search._documents import (
     concept_terms,
     document_fields,
     resource_heads,
+    resource_phrases,
+    resource_verbs,
     terms,
 )
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
-from codemode.search._text import STOPWORDS, stem, words
-from codemode.search._vocab import CUES, FACETS, HEADS, SURFACE_WORDS
+from codemode.search._text import STOPWORDS, negation_mask, stem, words
+from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
 
 __all__ = ["SearchHit", "SearchIndex", "Weights"]
 
@@ -53,6 +55,9 @@ _VERB_CLASSES = ("read", "create", "update", "delete", "link")
 _ID_VERBS = frozenset(
     {"get", "creat", "updat", "delet", "query", "bulk", "add", "remov", "tag", "for", "id", "all"}
 )
+# A filter or include on a listing, or a count: not a read of the records under a parent.
+_FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|totals)\b|\?", re.I)
+_GERUND = {"create": "creating", "update": "changing", "delete": "deleting"}
 # A search states a task in a sentence or two; a pasted document is cut so latency stays bounded.
 _MAX_QUERY_CHARS = 1000
 
@@ -78,6 +83,7 @@ class Weights:
         head: bonus when the action returns or moves the resource the query is about.
         verb_mismatch: penalty per unit of a clear verb for actions of another kind.
         parent_missing: penalty for nested reads whose parent resource the query never names.
+        parent_named: bonus for nested reads of the query's head under a parent it also names.
         coverage: bonus times the share of the operation id's nouns the query says (or means).
         cue_cap: cues stronger than this count as this.
         exact_id: bonus for an operation id or dotted function named in the query.
@@ -119,6 +125,7 @@ class Weights:
     head: float = 0.24
     verb_mismatch: float = 0.1
     parent_missing: float = 0.2
+    parent_named: float = 0.15
     coverage: float = 0.1
     cue_cap: float = 2.0
     exact_id: float = 1.5
@@ -187,6 +194,8 @@ class SearchIndex:
             seg for route in self._routes for seg in route.split("/") if seg and seg != "{}"
         )
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        self._changes = resource_verbs(self.actions)
+        self._resource_names = resource_phrases(list(self._changes))
 
     # -- build ---------------------------------------------------------------------------------
 
@@ -295,6 +304,14 @@ class SearchIndex:
             or stem(word) in self._known_stems
         ):
             return word
+        # "untag", "unlabel": taking off what the rest of the word names.
+        rest = word[2:]
+        if (
+            word.startswith("un")
+            and len(rest) >= 3
+            and (rest in self._known_set or stem(rest) in self._known_stems)
+        ):
+            return "remove " + rest
         # Two letters swapped ("lsit", "flwo", "itmes") is the commonest slip and safe even in
         # short words: the letters are all there, so it is repaired before any length rule.
         swapped = [
@@ -324,10 +341,9 @@ class SearchIndex:
 
     # -- query ---------------------------------------------------------------------------------
 
-    def _scores(self, query: str) -> _Scores:
+    def _parse(self, query: str) -> ParsedQuery:
         w = self.weights
-        n = len(self.actions)
-        parsed = parse_query(
+        return parse_query(
             query,
             known_ids=self._ids,
             correct=self._correct,
@@ -337,6 +353,11 @@ class SearchIndex:
             typo_weight=w.typo,
             heads=self._heads,
         )
+
+    def _scores(self, query: str) -> _Scores:
+        w = self.weights
+        n = len(self.actions)
+        parsed = self._parse(query)
         lexical = np.zeros(n)
         for term, weight in parsed.terms.items():
             row = self._term_row.get(term)
@@ -351,6 +372,7 @@ class SearchIndex:
         intent = (cues * self._facet_weight) @ self._facets
         # A clear verb ("label the blast", "which segments...") rules out actions of another kind.
         verbs = {f: parsed.cues.get(f, 0.0) for f in _VERB_CLASSES}
+        changing = any(verbs[f] >= 1.0 for f in ("create", "update", "delete", "link"))
         verb, strength = max(verbs.items(), key=lambda kv: kv[1])
         if strength >= 1.0 and w.verb_mismatch:
             penalty = w.verb_mismatch * min(strength, w.cue_cap)
@@ -360,9 +382,21 @@ class SearchIndex:
             if target is not None:
                 intent = intent + w.head * target
         # "the profiles of a list" needs a list: nested reads whose parent is never named step back.
+        # Only for plain reads: a change, or a filter on the listing, is about something else.
+        head = (
+            self._targets.get(parsed.heads[0])
+            if parsed.heads
+            and not changing
+            and parsed.cues.get("report", 0.0) <= 0
+            and not _FILTER.search(query)
+            else None
+        )
         for parent, rows in self._parents.items():
             if parent not in parsed.mentions:
                 intent = intent - w.parent_missing * rows
+            elif head is not None and parent != parsed.heads[0] and w.parent_named:
+                # "the metric of event E": a read of the head under the parent that is named.
+                intent = intent + w.parent_named * rows * head
         if w.coverage:
             hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
             if hit:
@@ -438,8 +472,15 @@ class SearchIndex:
 
         A word counts when it is plain (letters only, not a name in Title Case or quotes), no
         operation's document or the vocabulary knows it, and no typo repair finds one that does.
-        When such words carry the query, no operation does what it asks.
+        When such words carry the query, no operation does what it asks. With none, the change
+        that no operation makes (``missing_change``: "deleting a metric"), if that is the trouble.
         """
+        out = self._unknown_words(query)
+        if not out and (change := self.missing_change(query)):
+            out.append(change)
+        return out
+
+    def _unknown_words(self, query: str) -> list[str]:
         text = re.sub(r"(['\"]).*?\1|\S+@\S+|\b[A-Z]\w*", " ", query[:_MAX_QUERY_CHARS])
         out: list[str] = []
         for word in words(text):
@@ -451,6 +492,56 @@ class SearchIndex:
             out.append(word)
         return out
 
+    def missing_change(self, query: str) -> str | None:
+        """The change the query asks for that no operation makes ("deleting a metric"), or None.
+
+        The query must open with a clear change (create, update or delete) and name resources of
+        the OpenAPI document; when no operation makes that change to any resource named, no
+        operation does what it asks ("delete a metric": metrics are only read; "rename the account").
+        """
+        query = query[:_MAX_QUERY_CHARS]
+        parsed = self._parse(query)
+        if parsed.ids or parsed.routes:
+            return None
+        verb, strength = max(
+            ((v, parsed.cues.get(v, 0.0)) for v in ("create", "update", "delete", "link")),
+            key=lambda kv: kv[1],
+        )
+        if verb == "link" or strength < 1.5:
+            return None
+        raw = words(query)
+        negated = negation_mask(query, raw)
+        stream = [stem(self._correct(w)) for w in raw]
+        named: list[str] = []
+        rest: list[str] = []
+        i = 0
+        while i < len(stream):
+            size = 0
+            if not negated[i]:
+                for k in range(min(MAX_PHRASE, len(stream) - i), 0, -1):
+                    if tuple(stream[i : i + k]) in self._resource_names:
+                        size = k
+                        break
+            if not size:
+                if raw[i] not in STOPWORDS and not negated[i] and (stream[i],) not in CUES:
+                    rest.append(stream[i])
+                i += 1
+                continue
+            named += [t for t, _ in self._resource_names[tuple(stream[i : i + size])]]
+            i += size
+        if not named or any(verb in self._changes.get(t, ()) for t in named):
+            return None
+        # The other words may name a neighbour that does change ("a combined revenue metric" is
+        # a custom metric): a word that some operation making this change is about keeps it served.
+        able = self._facets[self._facet_row[verb]] > 0
+        for term in rest:
+            row = self._term_row.get(term)
+            if row is not None and (self._matrix[row] * able).any():
+                return None
+        noun = named[0].replace("-", " ")
+        article = "an" if noun[0] in "aeiou" else "a"
+        return f"{_GERUND[verb]} {article} {noun}"
+
     def serves(self, query: str) -> bool:
         """False when the query's own words are mostly ones the API knows nothing about."""
         content = [
@@ -458,7 +549,9 @@ class SearchIndex:
             for w in words(query[:_MAX_QUERY_CHARS])
             if len(w) >= 3 and w.isalpha() and w not in STOPWORDS
         ]
-        unknown = self.unserved(query)
+        unknown = self._unknown_words(query)
+        if self.missing_change(query):
+            return False
         # Two in five content words unknown: measured on the tuning and dev sets, 6 of 815
         # answerable queries trip it; a bolder rule catches more unserved requests and more of those.
         return not unknown or 5 * len(unknown) < 2 * len(content)

@@ -197,7 +197,19 @@ def parse_query(
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
-    fixed = [correct(w) for w in raw_words]
+    fixed: list[str] = []
+    if any(" " in correct(w) for w in raw_words):
+        # A repair may give two words ("untag" -> "remove tag"): they count as typed.
+        split_raw: list[str] = []
+        split_neg: list[bool] = []
+        for w, neg in zip(raw_words, negated, strict=True):
+            parts = correct(w).split()
+            fixed += parts
+            split_raw += parts if len(parts) > 1 else [w]
+            split_neg += [neg] * len(parts)
+        raw_words, negated = split_raw, split_neg
+    else:
+        fixed = [correct(w) for w in raw_words]
     stream = [stem(w) for w in fixed]
     first = next((i for i, w in enumerate(fixed) if w not in _FILLER), None)
     verb_tag = (

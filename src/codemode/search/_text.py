@@ -70,6 +70,9 @@ def stem(word: str) -> str:
         w = w[:-2]
         if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "s":
             w = w[:-1]
+    # The noun of an action meets its verb: creation/create, deletion/delete, suppression/suppress.
+    if w.endswith(("ation", "etion", "ssion")) and len(w) > 7:
+        w = w[:-3]
     if w.endswith("e") and len(w) > 4:
         w = w[:-1]
     return w
