@@ -383,7 +383,7 @@ class SearchIndex:
                 intent = intent + w.head * target
         # "the profiles of a list" needs a list: nested reads whose parent is never named step back.
         # Only for plain reads: a change, or a filter on the listing, is about something else.
-        head = (
+        wanted = (
             self._targets.get(parsed.heads[0])
             if parsed.heads
             and not changing
@@ -394,9 +394,9 @@ class SearchIndex:
         for parent, rows in self._parents.items():
             if parent not in parsed.mentions:
                 intent = intent - w.parent_missing * rows
-            elif head is not None and parent != parsed.heads[0] and w.parent_named:
+            elif wanted is not None and parent != parsed.heads[0] and w.parent_named:
                 # "the metric of event E": a read of the head under the parent that is named.
-                intent = intent + w.parent_named * rows * head
+                intent = intent + w.parent_named * rows * wanted
         if w.coverage:
             hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
             if hit:
