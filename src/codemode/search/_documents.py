@@ -15,7 +15,7 @@ from typing import Any
 
 from codemode.catalog import Action
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
-from codemode.search._vocab import CONCEPTS, HEADS, MAX_PHRASE, RESOURCE_HEADS
+from codemode.search._vocab import CONCEPTS, CUES, HEADS, MAX_PHRASE, RESOURCE_HEADS
 
 __all__ = [
     "FIELD_WEIGHTS",
@@ -45,6 +45,7 @@ FIELD_WEIGHTS: Mapping[str, float] = {
 _CONCEPT_STARTS: dict[str, int] = {}
 for _phrase in CONCEPTS:
     _CONCEPT_STARTS[_phrase[0]] = max(_CONCEPT_STARTS.get(_phrase[0], 0), len(_phrase))
+CONCEPT_WORDS = frozenset(w for phrase in CONCEPTS for w in phrase)
 _KNOWN_HEADS = frozenset(name for entries in HEADS.values() for name, _ in entries)
 _HTTP_FORM = re.compile(r"^(GET|POST|PATCH|PUT|DELETE)\s+/")
 _LEADING_VERBS = frozenset({"list"})
@@ -220,6 +221,16 @@ def resource_heads(actions: list[Action]) -> dict[tuple[str, ...], list[tuple[st
             key = tuple(stem(w) for w in words(name))[:MAX_PHRASE]
             if key and key not in HEADS and key not in out:
                 out[key] = [(name, 1.0)]
+    # The last word of a compound type alone ("feeds" for web-feed, "tokens" for push-token),
+    # where it names one type only and is neither a vocabulary word nor an intent cue.
+    tails: dict[tuple[str, ...], set[str]] = {}
+    for key, entries in out.items():
+        if len(key) > 1:
+            tails.setdefault(key[-1:], set()).update(name for name, _ in entries)
+    for key, names in tails.items():
+        known = key in HEADS or key in out or key in CUES or key[0] in CONCEPT_WORDS
+        if len(names) == 1 and not known:
+            out[key] = [(names.pop(), 1.0)]
     return out
 
 
