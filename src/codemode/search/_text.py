@@ -109,6 +109,8 @@ NEGATORS = frozenset(
         "shouldn",
     }
 )
+# With one of these in its clause, "leave" keeps something as it is (a denial).
+_LEAVE_AS_IS = frozenset({"alone", "untouched", "intact", "unchanged", "out", "be", "as"})
 # Words that negate the clause they close ("a bulk job is overkill").
 _POST_NEGATORS = frozenset({"overkill", "unnecessary", "unneeded"})
 # Zero-width, so every word stays in exactly one clause and the mask lines up with ``words``.
@@ -127,8 +129,10 @@ def negation_mask(raw: str, tokens: list[str]) -> list[bool]:
         cw = words(clause)
         post = any(w in _POST_NEGATORS for w in cw)
         negating = False
+        # "leave it alone" denies; "leave a review" does not.
+        leave_denies = bool(_LEAVE_AS_IS & set(cw))
         for w in cw:
-            if w in NEGATORS:
+            if w in NEGATORS and (w != "leave" or leave_denies):
                 negating = True
             mask.append(negating or post)
     # The clause split can disagree with the whole-string split on odd input; fall back to none.
