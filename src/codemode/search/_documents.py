@@ -20,6 +20,7 @@ from codemode.search._vocab import CONCEPTS, CUES, HEADS, MAX_PHRASE, RESOURCE_H
 __all__ = [
     "FIELD_WEIGHTS",
     "action_facets",
+    "action_nesting",
     "action_parent",
     "action_targets",
     "concept_terms",
@@ -324,3 +325,15 @@ def resource_phrases(types: list[str]) -> dict[tuple[str, ...], list[tuple[str, 
         if named:
             out[key] = [(t, 1.0) for t in named]
     return out
+
+
+def action_nesting(action: Action) -> tuple[str, str] | None:
+    """The first two resources along a nested route (``/api/lists/{id}/relationships/tags``: list, tag)."""
+    parts = [p for p in action.path.split("/") if p and p not in ("api", "client", "relationships")]
+    names = [n for p in parts if not p.startswith("{") and (n := _head(_singular(p)))]
+    targets = sorted(action_targets(action) - {names[0]}) if names else []
+    if len(names) == 2 and len(targets) == 1:
+        names[1] = targets[0]  # /catalog-categories/{id}/items: the items are products
+    if len(names) < 2 or names[0] == names[1]:
+        return None
+    return names[0], names[1]

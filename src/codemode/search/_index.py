@@ -35,6 +35,7 @@ from codemode.catalog import Action, Catalog
 from codemode.search._documents import (
     FIELD_WEIGHTS,
     action_facets,
+    action_nesting,
     action_parent,
     action_targets,
     concept_terms,
@@ -84,6 +85,7 @@ class Weights:
         verb_mismatch: penalty per unit of a clear verb for actions of another kind.
         parent_missing: penalty for nested reads whose parent resource the query never names.
         parent_named: bonus for nested reads of the query's head under a parent it also names.
+        nesting: bonus for routes that nest two resources the query names in that order.
         coverage: bonus times the share of the operation id's nouns the query says (or means).
         cue_cap: cues stronger than this count as this.
         exact_id: bonus for an operation id or dotted function named in the query.
@@ -126,6 +128,7 @@ class Weights:
     verb_mismatch: float = 0.1
     parent_missing: float = 0.2
     parent_named: float = 0.15
+    nesting: float = 0.05
     coverage: float = 0.1
     cue_cap: float = 2.0
     exact_id: float = 1.5
@@ -272,6 +275,12 @@ class SearchIndex:
             if parent:
                 parents.setdefault(parent, np.zeros(len(self.actions)))[j] = 1.0
         self._parents = parents
+        nestings: dict[tuple[str, str], np.ndarray[Any, np.dtype[np.float64]]] = {}
+        for j, action in enumerate(self.actions):
+            pair = action_nesting(action)
+            if pair:
+                nestings.setdefault(pair, np.zeros(len(self.actions)))[j] = 1.0
+        self._nestings = nestings
         # The operation id's own nouns ("custom", "metric"), each with its concepts, for how much
         # of the name a query covers ("who is on a list" covers the profile of get_profiles_for_list).
         # Flattened to groups so a query needs one lookup per term and one bincount.
@@ -397,6 +406,10 @@ class SearchIndex:
             elif wanted is not None and parent != parsed.heads[0] and w.parent_named:
                 # "the metric of event E": a read of the head under the parent that is named.
                 intent = intent + w.parent_named * rows * wanted
+        if parsed.nesting and w.nesting:
+            nested = self._nestings.get(parsed.nesting)
+            if nested is not None:
+                intent = intent + w.nesting * nested
         if w.coverage:
             hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
             if hit:

@@ -48,6 +48,8 @@ _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
+# Between two resources, these make the second one the parent ("the tags of list L").
+_OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
 _TALLY = ("how many", "number of", "count of")
 _TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
 # Klaviyo's compound catalog ids name one record; their parts are not vocabulary.
@@ -131,6 +133,7 @@ class ParsedQuery:
     methods: set[str] = field(default_factory=set)
     heads: list[str] = field(default_factory=list)
     mentions: set[str] = field(default_factory=set)
+    nesting: tuple[str, str] | None = None
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -343,6 +346,7 @@ def _head(
     Every resource named is also recorded in ``mentions``.
     """
     i, n = 0, len(stream)
+    order: list[tuple[str, int, int]] = []
     while i < n:
         size = _longest(heads, stream, i) if not negated[i] and i != skip else 0
         if not size:
@@ -354,8 +358,10 @@ def _head(
                 break  # "product categories list": a list of them, not a list resource
             # "event profile": the modifier names the parent, so it is mentioned too.
             parsed.mentions.add(heads[tuple(stream[i:end])][0][0])
+            order.append((heads[tuple(stream[i:end])][0][0], i, end))
             i, end = end, end + nxt
         name = heads[tuple(stream[i:end])][0][0]
+        order.append((name, i, end))
         # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
         tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
         if not parsed.heads and not tallied:
@@ -374,6 +380,15 @@ def _head(
                 parsed.add_cue("list", 1.0)
         parsed.mentions.add(name)
         i = end
+    # Two resources in the order their route nests them: "event profile", "the profile of event E"
+    # (a word such as "of" between them puts the second one first).
+    distinct = [
+        (a, ai, ae) for k, (a, ai, ae) in enumerate(order) if a not in {o[0] for o in order[:k]}
+    ]
+    if len(distinct) >= 2:
+        (a, _, a_end), (b, b_start, _) = distinct[0], distinct[1]
+        between = set(fixed[a_end:b_start])
+        parsed.nesting = (b, a) if between & _OWNED_BY else (a, b)
 
 
 def _number_cues(
