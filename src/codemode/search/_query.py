@@ -283,7 +283,11 @@ def _job_modifiers(
         i - 1 for i in spots if i >= 1 and i - 1 != first and (stream[i - 1],) in CUES
     )
     lead = (stream[first],) if first is not None and first not in modifiers else ()
-    leading_verb = any(f in ("create", "update", "delete") for f, _ in CUES.get(lead, ()))
+    # "suppression jobs", "deletion job": the noun of a verb names the kind of job, asks nothing.
+    noun = first is not None and fixed[first].endswith(("ion", "ions"))
+    leading_verb = not noun and any(
+        f in ("create", "update", "delete") for f, _ in CUES.get(lead, ())
+    )
     if not leading_verb:
         parsed.add_cue("poll", 1.0)
         plural = any(fixed[i] == "jobs" for i in spots)
