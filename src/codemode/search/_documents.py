@@ -23,8 +23,10 @@ __all__ = [
     "action_nesting",
     "action_parent",
     "action_targets",
+    "changed_types",
     "concept_terms",
     "document_fields",
+    "neighbour_types",
     "resource_heads",
     "resource_phrases",
     "resource_verbs",
@@ -278,29 +280,48 @@ def _base(resource: str | None) -> str | None:
     return _JOB.sub("", resource) if resource else None
 
 
+def changed_types(action: Action) -> frozenset[str]:
+    """The resource types ``action`` writes: what its body carries (the member a relationship
+    write moves), else what it returns, else what its path names (``DELETE /api/coupons/{id}``)."""
+    types = {_base(action.body.resource_type if action.body else None)}
+    if "/relationships/" not in action.path or not action.body:
+        types.add(_base(action.response.resource_type))
+    if action.path.startswith("/api/tags/") and "/relationships/" in action.path:
+        types.add("tag")
+    parts = [p for p in action.path.split("/") if p and p not in ("api", "client")]
+    if len(parts) == 1 or (len(parts) == 2 and parts[1].startswith("{")):
+        types.add(_base(_singular(parts[0])))
+    return frozenset(t for t in types if t)
+
+
 def resource_verbs(actions: list[Action]) -> dict[str, frozenset[str]]:
     """Resource type of the OpenAPI document -> the changes some operation makes to it.
 
-    A change is create, update or delete (the action's facets); the resource is what the request
-    body carries (the member moved by a relationship write), else what the response returns. Types
-    are the document's own (``custom-metric`` apart from ``metric``), so "delete a metric" can be
-    told from "delete a custom metric".
+    A change is create, update or delete (the action's facets) of a type ``changed_types`` names.
+    Types are the document's own (``custom-metric`` apart from ``metric``), so "delete a metric"
+    can be told from "delete a custom metric".
     """
     out: dict[str, set[str]] = {}
     for action in actions:
         changes = [c for c in _CHANGES if c in action_facets(action)]
-        types = {_base(action.body.resource_type if action.body else None)}
-        if "/relationships/" not in action.path or not action.body:
-            types.add(_base(action.response.resource_type))
-        if action.path.startswith("/api/tags/") and "/relationships/" in action.path:
-            types.add("tag")
-        parts = [p for p in action.path.split("/") if p and p not in ("api", "client")]
-        if len(parts) == 1 or (len(parts) == 2 and parts[1].startswith("{")):
-            types.add(_base(_singular(parts[0])))  # DELETE /api/coupons/{id} names no type
-        for t in types:
-            if t:
-                out.setdefault(t, set()).update(changes)
+        for t in changed_types(action):
+            out.setdefault(t, set()).update(changes)
     return {t: frozenset(v) for t, v in out.items()}
+
+
+def neighbour_types(types: list[str]) -> dict[str, frozenset[str]]:
+    """Each type -> the other types that share a word of its name or its vocabulary head
+    (``metric``: ``custom-metric``, ``mapped-metric``, ``metric-property``)."""
+    out: dict[str, frozenset[str]] = {}
+    for t in types:
+        parts = set(t.split("-"))
+        head = RESOURCE_HEADS.get(t) or t
+        out[t] = frozenset(
+            u
+            for u in types
+            if u != t and (parts & set(u.split("-")) or (RESOURCE_HEADS.get(u) or u) == head)
+        )
+    return out
 
 
 def resource_phrases(types: list[str]) -> dict[tuple[str, ...], list[tuple[str, float]]]:

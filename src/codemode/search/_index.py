@@ -38,8 +38,10 @@ from codemode.search._documents import (
     action_nesting,
     action_parent,
     action_targets,
+    changed_types,
     concept_terms,
     document_fields,
+    neighbour_types,
     resource_heads,
     resource_phrases,
     resource_verbs,
@@ -199,6 +201,11 @@ class SearchIndex:
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         self._changes = resource_verbs(self.actions)
         self._resource_names = resource_phrases(list(self._changes))
+        self._neighbours = neighbour_types(list(self._changes))
+        self._writers: dict[str, list[int]] = {}
+        for j, a in enumerate(self.actions):
+            for t in changed_types(a):
+                self._writers.setdefault(t, []).append(j)
 
     # -- build ---------------------------------------------------------------------------------
 
@@ -544,12 +551,15 @@ class SearchIndex:
             i += size
         if not named or any(verb in self._changes.get(t, ()) for t in named):
             return None
-        # The other words may name a neighbour that does change ("a combined revenue metric" is
-        # a custom metric): a word that some operation making this change is about keeps it served.
-        able = self._facets[self._facet_row[verb]] > 0
+        # The other words may name a neighbour that is changed ("a combined revenue metric" is a
+        # custom metric): a word of an operation making this change to a neighbour keeps it served.
+        near = sorted(
+            {j for t in named for u in self._neighbours.get(t, ()) for j in self._writers[u]}
+        )
+        able = [j for j in near if self._facets[self._facet_row[verb], j] > 0]
         for term in rest:
             row = self._term_row.get(term)
-            if row is not None and (self._matrix[row] * able).any():
+            if row is not None and able and self._matrix[row, able].any():
                 return None
         noun = named[0].replace("-", " ")
         article = "an" if noun[0] in "aeiou" else "a"
