@@ -48,6 +48,7 @@ _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
+_PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
 _TALLY = ("how many", "number of", "count of")
@@ -249,6 +250,15 @@ def parse_query(
         heads,
     )
     _number_cues(raw_words, negated, parsed, heads)
+    if not parsed.heads:
+        # No resource word we know: a plural last word still asks for many of them ("feeds").
+        content = [
+            (w, s)
+            for w, s, neg in zip(fixed, stream, negated, strict=True)
+            if not neg and w not in STOPWORDS and w.isalpha()
+        ]
+        if content and content[-1][0] != content[-1][1] and content[-1][0].endswith("s"):
+            parsed.add_cue("list", _PLURAL_LIST)
     # Relationship endpoints that return only ids are for callers who say so; others want records.
     if parsed.cues.get("ids", 0.0) <= 0:
         parsed.add_cue("full", 0.3)
