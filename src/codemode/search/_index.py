@@ -60,6 +60,7 @@ _ID_VERBS = frozenset(
 )
 # A filter or include on a listing, or a count: not a read of the records under a parent.
 _FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|totals)\b|\?", re.I)
+_CALLED = re.compile(r"\b(?:called|named|titled)(?:\s+[\w-]+){1,3}", re.I)
 _GERUND = {"create": "creating", "update": "changing", "delete": "deleting"}
 # A search states a task in a sentence or two; a pasted document is cut so latency stays bounded.
 _MAX_QUERY_CHARS = 1000
@@ -502,12 +503,13 @@ class SearchIndex:
 
     def _unknown_words(self, query: str) -> list[str]:
         text = re.sub(r"(['\"]).*?\1|\S+@\S+|\b[A-Z]\w*", " ", query[:_MAX_QUERY_CHARS])
+        text = _CALLED.sub(" ", text)  # "a collection called summer essentials": the caller's name
         out: list[str] = []
         for word in words(text):
             if len(word) < 3 or not word.isalpha() or word in STOPWORDS:
                 continue
-            fixed = self._correct(word)
-            if fixed in self._known_set or stem(fixed) in self._known_stems:
+            parts = self._correct(word).split()  # "unlabel" -> "remove label"
+            if all(p in self._known_set or stem(p) in self._known_stems for p in parts):
                 continue
             out.append(word)
         return out

@@ -30,7 +30,7 @@ _STOPWORD_TEXT = """
     do does did done have has had having can could should would will shall may might must
     what which who whom whose when where why how please just so also too very really than then
     some any each via per about up out over under again further once one two three
-    api klaviyo endpoint call request python http https rest json
+    api klaviyo call request python http https rest json
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
