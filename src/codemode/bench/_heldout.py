@@ -48,6 +48,7 @@ def _evaluate(index: SearchIndex, rows: list[dict[str, Any]], catalog: Catalog) 
     styles = sorted({s for s, _, _ in graded})
     flagged = [q for q in unserved if not index.serves(q)]
     false_flags = sum(1 for r in rows if r["answers"] and not index.serves(r["query"]))
+    said = len(flagged) + false_flags
     return {
         **_stats([p for _, _, p in graded]),
         "core": _stats([p for _, c, p in graded if c]),
@@ -57,6 +58,8 @@ def _evaluate(index: SearchIndex, rows: list[dict[str, Any]], catalog: Catalog) 
             "n": len(unserved),
             "said_no_operation": len(flagged),
             "answerable_wrongly_said_none": false_flags,
+            "precision": round(len(flagged) / said, 4) if said else None,
+            "recall": round(len(flagged) / len(unserved), 4) if unserved else None,
         },
     }
 
