@@ -48,6 +48,7 @@ _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
+_NAMED_LIST = 1.0
 _PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
@@ -265,6 +266,9 @@ def parse_query(
     # No clear request to change anything: most such queries want to read ("email templates").
     if not any(parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")):
         parsed.add_cue("read", 0.5)
+        if _NAMED.search(query):
+            # "the template called Holiday": found by name, which is a filter on the listing.
+            parsed.add_cue("list", _NAMED_LIST)
     return parsed
 
 
