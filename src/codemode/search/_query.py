@@ -105,6 +105,8 @@ _SOFT_VERBS = frozenset(
     stem(w) for w in ("list", "mark", "set", "record", "track", "log", "post", "point", "drop")
 )
 _VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
+# After these, a leading verb-or-noun ("record", "list") is the noun.
+_NOUN_NEXT = frozenset({"ids", "id", "identifiers", "identifier", "of"})
 # After these, a leading "tag" is the noun ("tag group", "tag ids for a flow"), not the verb.
 _TAG_NOUN_NEXT = frozenset(
     {"group", "groups", "id", "ids", "identifier", "identifiers", "of", "for", "on", "names"}
@@ -217,6 +219,12 @@ def parse_query(
         fixed = [correct(w) for w in raw_words]
     stream = [stem(w) for w in fixed]
     first = next((i for i, w in enumerate(fixed) if w not in _FILLER), None)
+    if (
+        first is not None
+        and stream[first] in _LEADING_ONLY
+        and set(fixed[first + 1 : first + 2]) & _NOUN_NEXT
+    ):
+        first = None  # "record identifiers of type T", "list ids of profile P": nouns, no verb
     verb_tag = (
         first is not None
         and fixed[first] in ("tag", "label")
