@@ -18,7 +18,12 @@ from codemode.search import SearchIndex
 __all__ = ["SETS", "agent_tasks", "heldout"]
 
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "search"
-SETS = {"untouched": "heldout_untouched.jsonl", "tuning": "heldout_tuning.jsonl"}
+SETS = {
+    "untouched": "heldout_untouched.jsonl",
+    "tuning": "heldout_tuning.jsonl",
+    "untouched2": "heldout2_untouched.jsonl",
+    "tuning2": "heldout2_tuning.jsonl",
+}
 
 
 def _stats(positions: list[int]) -> dict[str, float]:
@@ -43,6 +48,7 @@ def _evaluate(index: SearchIndex, rows: list[dict[str, Any]], catalog: Catalog) 
     styles = sorted({s for s, _, _ in graded})
     flagged = [q for q in unserved if not index.serves(q)]
     false_flags = sum(1 for r in rows if r["answers"] and not index.serves(r["query"]))
+    said = len(flagged) + false_flags
     return {
         **_stats([p for _, _, p in graded]),
         "core": _stats([p for _, c, p in graded if c]),
@@ -52,6 +58,8 @@ def _evaluate(index: SearchIndex, rows: list[dict[str, Any]], catalog: Catalog) 
             "n": len(unserved),
             "said_no_operation": len(flagged),
             "answerable_wrongly_said_none": false_flags,
+            "precision": round(len(flagged) / said, 4) if said else None,
+            "recall": round(len(flagged) / len(unserved), 4) if unserved else None,
         },
     }
 

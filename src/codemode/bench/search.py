@@ -277,11 +277,19 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             for part in ("core", "other")
             if "untouched" in held
         },
-        "untouched_unserved_said_none": (
-            f"{held['untouched']['unserved']['said_no_operation']}/{held['untouched']['unserved']['n']}"
-            if "untouched" in held
-            else None
-        ),
+        **{
+            f"{name}_unserved_said_none": (
+                f"{held[name]['unserved']['said_no_operation']}/{held[name]['unserved']['n']}"
+            )
+            for name in held
+            if name.startswith("untouched")
+        },
+        **{
+            f"{name}_unserved_{k}": held[name]["unserved"][k]
+            for name in held
+            if name.startswith("untouched")
+            for k in ("precision", "recall")
+        },
         "agent_first_scripts_ok": (
             f"{agent['first_scripts_ok']}/{agent['tasks']}" if agent else None
         ),
@@ -377,7 +385,8 @@ def _print_heldout(console: Console, held: dict[str, Any], agent: dict[str, Any]
         u = r["unserved"]
         console.print(
             f"{name}: 'no operation does this' on {u['said_no_operation']}/{u['n']} unserved "
-            f"requests; said wrongly on {u['answerable_wrongly_said_none']} answerable ones",
+            f"requests; said wrongly on {u['answerable_wrongly_said_none']} answerable ones "
+            f"(precision {u['precision']}, recall {u['recall']})",
             highlight=False,
         )
     if agent:

@@ -15,16 +15,21 @@ from typing import Any
 
 from codemode.catalog import Action
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
-from codemode.search._vocab import CONCEPTS, HEADS, MAX_PHRASE, RESOURCE_HEADS
+from codemode.search._vocab import CONCEPTS, CUES, HEADS, MAX_PHRASE, RESOURCE_HEADS
 
 __all__ = [
     "FIELD_WEIGHTS",
     "action_facets",
+    "action_nesting",
     "action_parent",
     "action_targets",
+    "changed_types",
     "concept_terms",
     "document_fields",
+    "neighbour_types",
     "resource_heads",
+    "resource_phrases",
+    "resource_verbs",
     "terms",
 ]
 
@@ -43,6 +48,7 @@ FIELD_WEIGHTS: Mapping[str, float] = {
 _CONCEPT_STARTS: dict[str, int] = {}
 for _phrase in CONCEPTS:
     _CONCEPT_STARTS[_phrase[0]] = max(_CONCEPT_STARTS.get(_phrase[0], 0), len(_phrase))
+CONCEPT_WORDS = frozenset(w for phrase in CONCEPTS for w in phrase)
 _KNOWN_HEADS = frozenset(name for entries in HEADS.values() for name, _ in entries)
 _HTTP_FORM = re.compile(r"^(GET|POST|PATCH|PUT|DELETE)\s+/")
 _LEADING_VERBS = frozenset({"list"})
@@ -218,6 +224,16 @@ def resource_heads(actions: list[Action]) -> dict[tuple[str, ...], list[tuple[st
             key = tuple(stem(w) for w in words(name))[:MAX_PHRASE]
             if key and key not in HEADS and key not in out:
                 out[key] = [(name, 1.0)]
+    # The last word of a compound type alone ("feeds" for web-feed, "tokens" for push-token),
+    # where it names one type only and is neither a vocabulary word nor an intent cue.
+    tails: dict[tuple[str, ...], set[str]] = {}
+    for key, entries in out.items():
+        if len(key) > 1:
+            tails.setdefault(key[-1:], set()).update(name for name, _ in entries)
+    for key, names in tails.items():
+        known = key in HEADS or key in out or key in CUES or key[0] in CONCEPT_WORDS
+        if len(names) == 1 and not known:
+            out[key] = [(names.pop(), 1.0)]
     return out
 
 
@@ -254,3 +270,91 @@ def action_parent(action: Action) -> str | None:
     if action.method != "GET" or len(parts) < 3 or not parts[1].startswith("{"):
         return None
     return _head(_singular(parts[0]))
+
+
+_CHANGES = ("create", "update", "delete")
+
+
+def _base(resource: str | None) -> str | None:
+    """A resource type without its job or report suffix (``coupon-code-bulk-create-job`` -> ``coupon-code``)."""
+    return _JOB.sub("", resource) if resource else None
+
+
+def changed_types(action: Action) -> frozenset[str]:
+    """The resource types ``action`` writes: what its body carries (the member a relationship
+    write moves), else what it returns, else what its path names (``DELETE /api/coupons/{id}``)."""
+    types = {_base(action.body.resource_type if action.body else None)}
+    if "/relationships/" not in action.path or not action.body:
+        types.add(_base(action.response.resource_type))
+    if action.path.startswith("/api/tags/") and "/relationships/" in action.path:
+        types.add("tag")
+    parts = [p for p in action.path.split("/") if p and p not in ("api", "client")]
+    if len(parts) == 1 or (len(parts) == 2 and parts[1].startswith("{")):
+        types.add(_base(_singular(parts[0])))
+    return frozenset(t for t in types if t)
+
+
+def resource_verbs(actions: list[Action]) -> dict[str, frozenset[str]]:
+    """Resource type of the OpenAPI document -> the changes some operation makes to it.
+
+    A change is create, update or delete (the action's facets) of a type ``changed_types`` names.
+    Types are the document's own (``custom-metric`` apart from ``metric``), so "delete a metric"
+    can be told from "delete a custom metric".
+    """
+    out: dict[str, set[str]] = {}
+    for action in actions:
+        changes = [c for c in _CHANGES if c in action_facets(action)]
+        for t in changed_types(action):
+            out.setdefault(t, set()).update(changes)
+    return {t: frozenset(v) for t, v in out.items()}
+
+
+def neighbour_types(types: list[str]) -> dict[str, frozenset[str]]:
+    """Each type -> the other types that share a word of its name or its vocabulary head
+    (``metric``: ``custom-metric``, ``mapped-metric``, ``metric-property``)."""
+    out: dict[str, frozenset[str]] = {}
+    for t in types:
+        parts = set(t.split("-"))
+        head = RESOURCE_HEADS.get(t) or t
+        out[t] = frozenset(
+            u
+            for u in types
+            if u != t and (parts & set(u.split("-")) or (RESOURCE_HEADS.get(u) or u) == head)
+        )
+    return out
+
+
+def resource_phrases(types: list[str]) -> dict[tuple[str, ...], list[tuple[str, float]]]:
+    """Stemmed phrases that name each resource type: its own words, then the vocabulary's heads.
+
+    A vocabulary head shared by several types ("message": campaign and flow messages) names all
+    of them; a phrase that is a type's own name ("metric") names that type alone.
+    """
+    own: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+    for t in sorted(types):
+        key = tuple(stem(w) for w in words(t))[:MAX_PHRASE]
+        own.setdefault(key, []).append((t, 1.0))
+    by_head: dict[str, list[str]] = {}
+    for t in types:
+        head = RESOURCE_HEADS.get(t) or t
+        by_head.setdefault(head, []).append(t)
+    out = dict(own)
+    for key, entries in HEADS.items():
+        if key in own:
+            continue
+        named = sorted({t for head, _ in entries for t in by_head.get(head, ())})
+        if named:
+            out[key] = [(t, 1.0) for t in named]
+    return out
+
+
+def action_nesting(action: Action) -> tuple[str, str] | None:
+    """The first two resources along a nested route (``/api/lists/{id}/relationships/tags``: list, tag)."""
+    parts = [p for p in action.path.split("/") if p and p not in ("api", "client", "relationships")]
+    names = [n for p in parts if not p.startswith("{") and (n := _head(_singular(p)))]
+    targets = sorted(action_targets(action) - {names[0]}) if names else []
+    if len(names) == 2 and len(targets) == 1:
+        names[1] = targets[0]  # /catalog-categories/{id}/items: the items are products
+    if len(names) < 2 or names[0] == names[1]:
+        return None
+    return names[0], names[1]

@@ -48,6 +48,10 @@ _COUNTABLES = frozenset(
     {"records", "rows", "entries", "items", "ones", "events", "orders", "codes", "skus"}
 )
 _DIGIT = re.compile(r"\d")
+_NAMED_LIST = 1.0
+_PLURAL_LIST = 0.5
+# Between two resources, these make the second one the parent ("the tags of list L").
+_OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
 _TALLY = ("how many", "number of", "count of")
 _TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
 # Klaviyo's compound catalog ids name one record; their parts are not vocabulary.
@@ -101,6 +105,8 @@ _SOFT_VERBS = frozenset(
     stem(w) for w in ("list", "mark", "set", "record", "track", "log", "post", "point", "drop")
 )
 _VERB_FACETS = frozenset({"create", "update", "delete", "read", "link"})
+# After these, a leading verb-or-noun ("record", "list") is the noun.
+_NOUN_NEXT = frozenset({"ids", "id", "identifiers", "identifier", "of"})
 # After these, a leading "tag" is the noun ("tag group", "tag ids for a flow"), not the verb.
 _TAG_NOUN_NEXT = frozenset(
     {"group", "groups", "id", "ids", "identifier", "identifiers", "of", "for", "on", "names"}
@@ -131,6 +137,7 @@ class ParsedQuery:
     methods: set[str] = field(default_factory=set)
     heads: list[str] = field(default_factory=list)
     mentions: set[str] = field(default_factory=set)
+    nesting: tuple[str, str] | None = None
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -197,9 +204,27 @@ def parse_query(
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
-    fixed = [correct(w) for w in raw_words]
+    fixed: list[str] = []
+    if any(" " in correct(w) for w in raw_words):
+        # A repair may give two words ("untag" -> "remove tag"): they count as typed.
+        split_raw: list[str] = []
+        split_neg: list[bool] = []
+        for w, neg in zip(raw_words, negated, strict=True):
+            parts = correct(w).split()
+            fixed += parts
+            split_raw += parts if len(parts) > 1 else [w]
+            split_neg += [neg] * len(parts)
+        raw_words, negated = split_raw, split_neg
+    else:
+        fixed = [correct(w) for w in raw_words]
     stream = [stem(w) for w in fixed]
     first = next((i for i, w in enumerate(fixed) if w not in _FILLER), None)
+    if (
+        first is not None
+        and stream[first] in _LEADING_ONLY
+        and set(fixed[first + 1 : first + 2]) & _NOUN_NEXT
+    ):
+        first = None  # "record identifiers of type T", "list ids of profile P": nouns, no verb
     verb_tag = (
         first is not None
         and fixed[first] in ("tag", "label")
@@ -234,12 +259,24 @@ def parse_query(
         heads,
     )
     _number_cues(raw_words, negated, parsed, heads)
+    if not parsed.heads:
+        # No resource word we know: a plural last word still asks for many of them ("feeds").
+        content = [
+            (w, s)
+            for w, s, neg in zip(fixed, stream, negated, strict=True)
+            if not neg and w not in STOPWORDS and w.isalpha()
+        ]
+        if content and content[-1][0] != content[-1][1] and content[-1][0].endswith("s"):
+            parsed.add_cue("list", _PLURAL_LIST)
     # Relationship endpoints that return only ids are for callers who say so; others want records.
     if parsed.cues.get("ids", 0.0) <= 0:
         parsed.add_cue("full", 0.3)
     # No clear request to change anything: most such queries want to read ("email templates").
     if not any(parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")):
         parsed.add_cue("read", 0.5)
+        if _NAMED.search(query):
+            # "the template called Holiday": found by name, which is a filter on the listing.
+            parsed.add_cue("list", _NAMED_LIST)
     return parsed
 
 
@@ -268,7 +305,11 @@ def _job_modifiers(
         i - 1 for i in spots if i >= 1 and i - 1 != first and (stream[i - 1],) in CUES
     )
     lead = (stream[first],) if first is not None and first not in modifiers else ()
-    leading_verb = any(f in ("create", "update", "delete") for f, _ in CUES.get(lead, ()))
+    # "suppression jobs", "deletion job": the noun of a verb names the kind of job, asks nothing.
+    noun = first is not None and fixed[first].endswith(("ion", "ions"))
+    leading_verb = not noun and any(
+        f in ("create", "update", "delete") for f, _ in CUES.get(lead, ())
+    )
     if not leading_verb:
         parsed.add_cue("poll", 1.0)
         plural = any(fixed[i] == "jobs" for i in spots)
@@ -331,6 +372,7 @@ def _head(
     Every resource named is also recorded in ``mentions``.
     """
     i, n = 0, len(stream)
+    order: list[tuple[str, int, int]] = []
     while i < n:
         size = _longest(heads, stream, i) if not negated[i] and i != skip else 0
         if not size:
@@ -342,8 +384,10 @@ def _head(
                 break  # "product categories list": a list of them, not a list resource
             # "event profile": the modifier names the parent, so it is mentioned too.
             parsed.mentions.add(heads[tuple(stream[i:end])][0][0])
+            order.append((heads[tuple(stream[i:end])][0][0], i, end))
             i, end = end, end + nxt
         name = heads[tuple(stream[i:end])][0][0]
+        order.append((name, i, end))
         # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
         tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
         if not parsed.heads and not tallied:
@@ -362,6 +406,15 @@ def _head(
                 parsed.add_cue("list", 1.0)
         parsed.mentions.add(name)
         i = end
+    # Two resources in the order their route nests them: "event profile", "the profile of event E"
+    # (a word such as "of" between them puts the second one first).
+    distinct = [
+        (a, ai, ae) for k, (a, ai, ae) in enumerate(order) if a not in {o[0] for o in order[:k]}
+    ]
+    if len(distinct) >= 2:
+        (a, _, a_end), (b, b_start, _) = distinct[0], distinct[1]
+        between = set(fixed[a_end:b_start])
+        parsed.nesting = (b, a) if between & _OWNED_BY else (a, b)
 
 
 def _number_cues(

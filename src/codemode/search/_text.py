@@ -30,7 +30,7 @@ _STOPWORD_TEXT = """
     do does did done have has had having can could should would will shall may might must
     what which who whom whose when where why how please just so also too very really than then
     some any each via per about up out over under again further once one two three
-    api klaviyo endpoint call request python http https rest json
+    api klaviyo call request python http https rest json
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
@@ -70,6 +70,9 @@ def stem(word: str) -> str:
         w = w[:-2]
         if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "s":
             w = w[:-1]
+    # The noun of an action meets its verb: creation/create, deletion/delete, suppression/suppress.
+    if w.endswith(("ation", "etion", "ssion")) and len(w) > 7:
+        w = w[:-3]
     if w.endswith("e") and len(w) > 4:
         w = w[:-1]
     return w
@@ -106,6 +109,8 @@ NEGATORS = frozenset(
         "shouldn",
     }
 )
+# With one of these in its clause, "leave" keeps something as it is (a denial).
+_LEAVE_AS_IS = frozenset({"alone", "untouched", "intact", "unchanged", "out", "be", "as"})
 # Words that negate the clause they close ("a bulk job is overkill").
 _POST_NEGATORS = frozenset({"overkill", "unnecessary", "unneeded"})
 # Zero-width, so every word stays in exactly one clause and the mask lines up with ``words``.
@@ -124,8 +129,10 @@ def negation_mask(raw: str, tokens: list[str]) -> list[bool]:
         cw = words(clause)
         post = any(w in _POST_NEGATORS for w in cw)
         negating = False
+        # "leave it alone" denies; "leave a review" does not.
+        leave_denies = bool(_LEAVE_AS_IS & set(cw))
         for w in cw:
-            if w in NEGATORS:
+            if w in NEGATORS and (w != "leave" or leave_denies):
                 negating = True
             mask.append(negating or post)
     # The clause split can disagree with the whole-string split on odd input; fall back to none.
