@@ -265,9 +265,9 @@ def _returns(action: Action, shaped: bool = False) -> str:
         return f"{r.status}: no data (Result.data is None)"
     kind = r.resource_type or "record"
     if shaped:
-        rels = f"; related ids: {_clip(list(r.relationships), 6)}" if r.relationships else ""
+        related = f"; related ids: {_clip(list(r.relationships), 6)}" if r.relationships else ""
         many = f"list of {kind} records" if r.collection else f"one {kind} record"
-        return f"{many} (record shape above, plus id){rels}"
+        return f"{many} (record shape above, plus id){related}"
     fields = {k: v for k, v in r.fields.items() if "." not in k}
     ordered = [k for k in _USEFUL_FIRST if k in fields] + sorted(
         k for k in fields if k not in _USEFUL_FIRST
