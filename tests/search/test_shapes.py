@@ -42,7 +42,7 @@ def test_signatures_show_nested_request_and_record_shapes(catalog: Catalog) -> N
         in segment.doc
     )
     assert 'measurements: ["count"|"sum_value"|"unique"]' in aggregates.doc
-    assert "record shape: {dates: [datetime], data: [{dimensions: [str]" in aggregates.doc
+    assert "record shape: {dates: [str], data: [{dimensions: [str]" in aggregates.doc
 
 
 def test_the_shipped_shapes_are_current() -> None:

@@ -53,6 +53,7 @@ _USEFUL_FIRST = (
     "updated_at",
     "datetime",
 )
+_DATETIME = re.compile(r"\bdatetime\b")
 _GENERIC_PARAMS = frozenset(
     {"filter", "sort", "page_size", "page_cursor", "fields", "include", "additional_fields"}
 )
@@ -293,7 +294,8 @@ def _shape_lines(action: Action) -> list[str]:
         lines.append(f"- attributes (required): {shapes['attributes']}")
     record = shapes.get("record", "")
     if "{" in record[1:]:
-        lines.append(f"- record shape: {record}")
+        # Dates come back as ISO 8601 strings (the one rule for dates); a request takes either.
+        lines.append("- record shape: " + _DATETIME.sub("str", record))
     return lines
 
 
