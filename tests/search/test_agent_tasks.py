@@ -40,9 +40,23 @@ async def test_at_least_nine_in_ten_first_scripts_run_and_search_finds_what_they
     assert all(r["round_trips"] == 3 and r["result_tokens"] > 0 for r in rows)
 
 
-async def test_the_three_tool_definitions_fit_in_450_tokens(tmp_path: Path) -> None:
+async def test_the_three_tool_definitions_fit_in_300_tokens_and_name_the_sdk_conventions(
+    tmp_path: Path,
+) -> None:
     built = _server(tmp_path)
     async with built.running(), Client(built.mcp) as client:
         tools = (await client.list_tools()).tools
     views = [model_view(t.model_dump(mode="json", by_alias=True, exclude_none=True)) for t in tools]
-    assert count_json(views) <= 450
+    assert count_json(views) <= 300
+    execute = next(v["description"] for v in views if v["name"] == "execute_code")
+    for convention in (
+        "F.equals(",
+        ".next_cursor",
+        ".included",
+        ".all()",
+        "NotFoundError",
+        "print",
+    ):
+        assert convention in execute, convention
+    search = next(v["description"] for v in views if v["name"] == "search_api")
+    assert "get_signature" in search and "signature" in search

@@ -38,10 +38,11 @@ def test_signatures_show_nested_request_and_record_shapes(catalog: Catalog) -> N
     sigs, _ = get_signatures(["create_segment", "query_metric_aggregates"], catalog)
     segment, aggregates = sigs
     assert (
-        "attributes shape: {name: str, definition: {condition_groups: [{conditions:" in segment.doc
+        "attributes (required): {name: str, definition: {condition_groups: [{conditions:"
+        in segment.doc
     )
     assert 'measurements: ["count"|"sum_value"|"unique"]' in aggregates.doc
-    assert "record shape: {dates: [datetime], data: [{dimensions: [str]" in aggregates.doc
+    assert "record shape: {dates: [str], data: [{dimensions: [str]" in aggregates.doc
 
 
 def test_the_shipped_shapes_are_current() -> None:

@@ -33,18 +33,20 @@ def test_a_listing_documents_filters_sort_paging_fields_and_returns(catalog: Cat
     (sig,), _ = get_signatures(["get_profiles"], catalog)
     assert sig.signature.startswith("klaviyo.profiles.get_profiles(")
     assert "email" in sig.doc and "(any|equals)" in sig.doc
-    assert "sort: created" in sig.doc and "descending" in sig.doc
+    assert "sort: created" in sig.doc and "('-key' descends)" in sig.doc
     assert "page_size: 1..100 (default 20)" in sig.doc
     assert "include: conversations, push-tokens" in sig.doc
-    assert "email: str | None" in sig.returns and "list of profile records" in sig.returns
+    assert "record shape: {" in sig.doc and "email?: str" in sig.doc
+    assert "list of profile records (record shape above" in sig.returns
+    assert "related ids: conversations, lists" in sig.returns
     assert 'Example: klaviyo.profiles.get_profiles(filter=F.equals("email", ' in sig.doc
 
 
 def test_required_parameters_come_first_and_destructive_actions_say_so(catalog: Catalog) -> None:
     (sig,), _ = get_signatures(["delete_campaign"], catalog)
     assert sig.kind == "destructive"
-    assert "DESTRUCTIVE" in sig.doc
-    assert sig.doc.splitlines()[2].startswith("- id (required")
+    assert "DESTRUCTIVE" in sig.doc.splitlines()[0]
+    assert sig.signature == "klaviyo.campaigns.delete_campaign(id: str)"
     assert "no data" in sig.returns
 
 
@@ -52,7 +54,8 @@ def test_a_write_names_its_required_attributes_and_shows_them_in_the_example(
     catalog: Catalog,
 ) -> None:
     (sig,), _ = get_signatures(["create_campaign"], catalog)
-    assert "required keys: name, audiences, campaign-messages" in sig.doc
+    assert "- attributes (required): {name: str, audiences: {included: [str]" in sig.doc
+    assert "campaign-messages: {data: [" in sig.doc
     assert 'attributes={"name": "Spring sale", "audiences": {"included": ["<list id>"]}' in sig.doc
 
 
@@ -102,7 +105,35 @@ def test_without_any_stub_folder_signatures_fall_back_to_the_catalog(
     finally:
         _signature._stub_module.cache_clear()
     assert errors == []
-    assert sig.signature.startswith("klaviyo.campaigns.create_campaign(*, fields:")
-    assert "body: dict | None = None" in sig.signature
+    assert sig.signature.startswith("klaviyo.campaigns.create_campaign(*, fields=None")
+    assert "body=None" in sig.signature
     # The example uses the SDK's keywords, which work whether or not stubs are installed.
     assert "Example: klaviyo.campaigns.create_campaign(attributes={" in sig.doc
+
+
+def test_every_def_line_is_valid_python_with_optional_parameters_left_untyped(
+    catalog: Catalog,
+) -> None:
+    sigs, _ = get_signatures(list(catalog), catalog)
+    for sig in sigs:
+        args = sig.signature[sig.signature.index("(") + 1 : sig.signature.rindex(")")]
+        tree = ast.parse(f"def f({args}): ...").body[0]
+        assert isinstance(tree, ast.FunctionDef)
+        optional = [
+            a
+            for a, d in zip(tree.args.kwonlyargs, tree.args.kw_defaults, strict=True)
+            if isinstance(d, ast.Constant) and d.value is None
+        ]
+        assert all(a.annotation is None for a in optional), sig.signature
+        assert " -> " not in sig.signature  # the Returns line says what comes back
+
+
+def test_the_inline_form_drops_the_summary_the_search_line_already_shows(
+    catalog: Catalog,
+) -> None:
+    (sig,), _ = get_signatures(["get_campaigns"], catalog)
+    inline = sig.inline()
+    assert inline.startswith("klaviyo.campaigns.get_campaigns(*, filter: str | Filter")
+    assert catalog["get_campaigns"].summary not in inline
+    assert "Example: klaviyo.campaigns.get_campaigns(" in inline
+    assert inline.endswith(f"Returns: {sig.returns}")

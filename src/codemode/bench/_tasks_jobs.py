@@ -8,12 +8,10 @@ reason) instead of running it; nothing else changes when they land.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from codemode.bench._harness import World
 from codemode.bench._tasks import Task
-from codemode.bench._tasks_insights import metric_id
 from codemode.bench._tasks_more import task
 
 __all__ = ["JOB_TASKS"]
@@ -80,56 +78,56 @@ return {"subscribed": len(todo)}
 )
 
 
-def _bounced(w: World, ctx: Mapping[str, Any]) -> list[str]:
-    mid = metric_id(w, "Bounced Email")
-    since = (w.now - timedelta(days=30)).isoformat()
-    ids = {
-        e.rels.get("profile")
-        for e in w.table("event")
-        if e.rels.get("metric") == mid and e.attributes["datetime"] >= since
-    }
-    return sorted(str(p.attributes["email"]) for p in w.table("profile") if p.id in ids)
+def _lapsed(w: World) -> list[str]:
+    members = set(w.named("segment", LAPSED).rels.get("profiles") or [])
+    return sorted(p.id for p in w.table("profile") if p.id in members)
 
 
 async def _suppress_truth(w: World, ctx: Mapping[str, Any]) -> Any:
-    return {"suppressed": len(_bounced(w, ctx))}
+    return {"suppressed": len(_lapsed(w))}
 
 
 def _suppress_verify(w: World, ctx: Mapping[str, Any], mode: str) -> bool:
-    wanted = set(_bounced(w, ctx))
+    wanted = set(_lapsed(w))
     for p in w.table("profile"):
-        if p.attributes["email"] in wanted:
+        if p.id in wanted:
             subs = (p.attributes.get("subscriptions") or {}).get("email") or {}
             if not (subs.get("marketing") or {}).get("suppression"):
                 return False
-    return True
+    return bool(wanted)
 
+
+# The demo data holds no Bounced Email events, so the suppression task is a sunset: every member
+# of a segment suppressed in one job named by the segment (the job's other way of naming profiles).
+LAPSED = "Lapsed Customers"
 
 SUPPRESS = task(
-    "suppress_bounced_emails",
+    "suppress_lapsed_segment",
     "subscriptions",
-    "Suppress email for every profile that had a Bounced Email event in the last 30 days, in one "
-    "bulk job. How many profiles were suppressed?",
-    ("events of a metric since a date", "suppress profiles from email"),
+    f"Stop all email to the '{LAPSED}' segment: suppress its members in one bulk job. How many "
+    "profiles does that cover?",
+    ("suppress profiles from email", "get segments"),
     _suppress_truth,
-    ("metrics.get_metrics", "events.get_events", "profiles.bulk_suppress_profiles"),
-    """\
+    (
+        "segments.get_segments",
+        "segments.get_profile_ids_for_segment",
+        "profiles.bulk_suppress_profiles",
+    ),
+    f"""\
 import json
-b = next(m["id"] for m in klaviyo.metrics.get_metrics(filter='equals(integration.name,"Klaviyo")') if m["name"] == "Bounced Email")
-r = klaviyo.events.get_events(filter=f'equals(metric_id,"{b}"),greater-or-equal(datetime,$days_ago_30)', include=["profile"], page_size=1000)
-emails = sorted({p["email"] for p in r.included if p["type"] == "profile"})
-klaviyo.profiles.bulk_suppress_profiles(attributes={"profiles": {"data": [{"type": "profile", "attributes": {"email": e}} for e in emails]}})
-print(json.dumps({"suppressed": len(emails)}))
+seg = klaviyo.segments.get_segments(filter='equals(name,"{LAPSED}")').records[0]["id"]
+n = sum(1 for _ in klaviyo.segments.get_profile_ids_for_segment(id=seg).all())
+klaviyo.profiles.bulk_suppress_profiles(attributes={{}}, relationships={{"segment": seg}})
+print(json.dumps({{"suppressed": n}}))
 """,
-    ("get_metrics", "get_events", "bulk_suppress_profiles"),
-    """\
-ms = await call_tool("get_metrics", {"filter": 'equals(integration.name,"Klaviyo")'})
-b = [m["id"] for m in ms["data"] if m["attributes"]["name"] == "Bounced Email"][0]
-doc = await call_tool("get_events", {"filter": 'equals(metric_id,"' + b + '"),greater-or-equal(datetime,$days_ago_30)', "include": ["profile"], "page_size": 1000})
-emails = sorted(set([p["attributes"]["email"] for p in doc.get("included", []) if p["type"] == "profile"]))
-body = {"data": {"type": "profile-suppression-bulk-create-job", "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {"email": e}} for e in emails]}}}}
-await call_tool("bulk_suppress_profiles", {"body": body})
-return {"suppressed": len(emails)}
+    ("get_segments", "get_profile_ids_for_segment", "bulk_suppress_profiles"),
+    f"""\
+doc = await call_tool("get_segments", {{"filter": 'equals(name,"{LAPSED}")'}})
+seg = doc["data"][0]["id"]
+ids = await call_tool("get_profile_ids_for_segment", {{"id": seg}})
+body = {{"data": {{"type": "profile-suppression-bulk-create-job", "attributes": {{}}, "relationships": {{"segment": {{"data": {{"type": "segment", "id": seg}}}}}}}}}}
+await call_tool("bulk_suppress_profiles", {{"body": body}})
+return {{"suppressed": len(ids["data"])}}
 """,
     verify=_suppress_verify,
     needs_api="bulk_suppress_profiles",

@@ -8,7 +8,7 @@ both into the compact text a model reads.
 from __future__ import annotations
 
 from codemode.search._index import SearchHit, SearchIndex, Weights
-from codemode.search._render import render_help, render_hits, render_signatures
+from codemode.search._render import render_help, render_hits, render_signatures, top_signature
 from codemode.search._signature import Signature, get_signatures
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "render_help",
     "render_hits",
     "render_signatures",
+    "top_signature",
 ]

@@ -53,6 +53,7 @@ _USEFUL_FIRST = (
     "updated_at",
     "datetime",
 )
+_DATETIME = re.compile(r"\bdatetime\b")
 _GENERIC_PARAMS = frozenset(
     {"filter", "sort", "page_size", "page_cursor", "fields", "include", "additional_fields"}
 )
@@ -68,6 +69,11 @@ class Signature:
     doc: str
     returns: str
     kind: str
+
+    def inline(self) -> str:
+        """The signature as a search hit carries it: the search line already gave the summary."""
+        rest = self.doc.split("\n", 1)[1] if "\n" in self.doc else ""
+        return "\n".join(x for x in (self.signature, rest, f"Returns: {self.returns}") if x)
 
     def to_dict(self) -> dict[str, Any]:
         """The MCP ``get_signature`` record."""
@@ -132,6 +138,23 @@ def stub_function(action: Action) -> str | None:
     return f"{action.function}({text}) -> {returns}"
 
 
+def compact_def(line: str) -> str:
+    """``line`` with each optional parameter as ``name=None`` and no return annotation.
+
+    The parameter lines under it say what each optional parameter takes, and the Returns line
+    what comes back, so their annotations would only repeat them. Still valid Python.
+    """
+    head, _, rest = line.partition("(")
+    args = rest.rsplit(") -> ", 1)[0].rstrip(")")
+    tree = ast.parse(f"def f({args}): ...").body[0]
+    assert isinstance(tree, ast.FunctionDef)
+    a = tree.args
+    for arg, default in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        if isinstance(default, ast.Constant) and default.value is None:
+            arg.annotation = None
+    return f"{head}({ast.unparse(a)})"
+
+
 def _catalog_function(action: Action) -> str:
     """A signature line built from the catalog alone (used when no stub is installed)."""
     parts: list[str] = []
@@ -177,7 +200,7 @@ def _sort(action: Action) -> str:
         short = key if key.count(".") < 2 else key.split(".")[0] + ".*"
         if short not in keys:
             keys.append(short)
-    return _clip(keys) + " ('-' prefix = descending)"
+    return _clip(keys) + " ('-key' descends)"
 
 
 def _stub_arg_docs(action: Action) -> dict[str, str]:
@@ -195,36 +218,35 @@ def _stub_arg_docs(action: Action) -> dict[str, str]:
     return out
 
 
-def _param_docs(action: Action) -> list[str]:
+def _param_docs(action: Action, shown: frozenset[str] = frozenset()) -> list[str]:
+    """One line per parameter the def line leaves open; ``shown``: those a shape line draws."""
     lines: list[str] = []
     for p in sorted(action.params, key=lambda p: not p.required):
         if p.name in _GENERIC_PARAMS:
             continue
-        text = f"{p.name} ({'required' if p.required else 'optional'}, {p.type})"
         if p.enum:
-            text += ": one of " + _clip([str(e) for e in p.enum], 8)
-        lines.append(text)
+            lines.append(f"{p.name}: one of " + _clip([str(e) for e in p.enum], 8))
+        elif not p.required:  # the def line shows a required one's type, not an optional one's
+            lines.append(f"{p.name}: {p.type}")
     stub_docs = _stub_arg_docs(action)
     for name, text in stub_docs.items():
-        if name in _GENERIC_PARAMS or name == "body" or any(p.name == name for p in action.params):
+        if name in _GENERIC_PARAMS or name in ("body", *shown):
+            continue
+        if any(p.name == name for p in action.params):
             continue
         lines.append(f"{name}: {text}")
     if action.filters and _filters(action):
-        lines.append(
-            f'filter: {_filters(action)}. Write e.g. equals(field,"value"), any(field,[...]), and(a,b)'
-        )
+        lines.append(f"filter: {_filters(action)}")
     if action.sort:
         lines.append(f"sort: {_sort(action)}")
     if action.page_size:
         ps = action.page_size
-        lines.append(
-            f"page_size: {ps.min}..{ps.max} (default {ps.default}); result.all() follows every page"
-        )
+        lines.append(f"page_size: {ps.min}..{ps.max} (default {ps.default})")
     elif action.paginated:
-        lines.append("paginated: result.all() follows every page")
+        lines.append("paginated: .all() follows every page")
     main = action.response.resource_type
     if action.fields and main in action.fields:
-        lines.append(f"fields: {{'{main}': [names]}} keeps only those fields of the records")
+        lines.append(f"fields: {{'{main}': [field names]}}")
     if action.additional_fields:
         extra = [f"{t}: {', '.join(v)}" for t, v in action.additional_fields.items()]
         lines.append(f"additional_fields: {'; '.join(extra)}")
@@ -233,11 +255,20 @@ def _param_docs(action: Action) -> list[str]:
     return lines
 
 
-def _returns(action: Action) -> str:
-    """The flattened record shape: ``{id: str, name: str, ...}`` with the most useful fields first."""
+def _returns(action: Action, shaped: bool = False) -> str:
+    """The flattened record shape: ``{id: str, name: str, ...}`` with the most useful fields first.
+
+    With ``shaped`` (a record shape line above draws the fields), only the kind of result, the id
+    and the related ids.
+    """
     r = action.response
     if r.status == 204 or (not r.fields and not r.resource_type):
         return f"{r.status}: no data (Result.data is None)"
+    kind = r.resource_type or "record"
+    if shaped:
+        related = f"; related ids: {_clip(list(r.relationships), 6)}" if r.relationships else ""
+        many = f"list of {kind} records" if r.collection else f"one {kind} record"
+        return f"{many} (record shape above, plus id){related}"
     fields = {k: v for k, v in r.fields.items() if "." not in k}
     ordered = [k for k in _USEFUL_FIRST if k in fields] + sorted(
         k for k in fields if k not in _USEFUL_FIRST
@@ -250,10 +281,9 @@ def _returns(action: Action) -> str:
     if rels:
         shown.append(f"related ids: {_clip(rels, 6)}")
     record = "{" + ", ".join(shown) + "}"
-    kind = r.resource_type or "record"
     if r.collection:
-        return f"Result: iterate or .data -> list of {kind} records {record}; .all() pages"
-    return f"Result: .data -> one {kind} record {record}"
+        return f"list of {kind} records {record}"
+    return f"one {kind} record {record}"
 
 
 def _shape_lines(action: Action) -> list[str]:
@@ -261,31 +291,41 @@ def _shape_lines(action: Action) -> list[str]:
     shapes = shapes_of(action.id)
     lines: list[str] = []
     if "attributes" in shapes and action.body is not None:
-        lines.append(f"- attributes shape: {shapes['attributes']}")
+        lines.append(f"- attributes (required): {shapes['attributes']}")
     record = shapes.get("record", "")
     if "{" in record[1:]:
-        lines.append(f"- record shape: {record}")
+        # Dates come back as ISO 8601 strings (the one rule for dates); a request takes either.
+        lines.append("- record shape: " + _DATETIME.sub("str", record))
     return lines
 
 
+_KIND_NOTE = {
+    "write": " [write]",
+    "destructive": " [DESTRUCTIVE: cannot be undone; confirm with the user first]",
+    "client": " [client-side, public key]",
+}
+
+
 def signature_of(action: Action) -> Signature:
-    """Build the :class:`Signature` of one action."""
-    head = f"{action.method} {action.path} · {action.kind}"
-    if action.kind == "destructive":
-        head += " (DESTRUCTIVE: cannot be undone; confirm with the user first)"
+    """Build the :class:`Signature` of one action.
+
+    ``doc`` opens with the summary and the kind of a write; :meth:`Signature.inline` leaves that
+    line out where the search line above already says it.
+    """
+    shapes = _shape_lines(action)
+    shown = frozenset({"attributes"} if any("attributes" in x for x in shapes) else ())
     doc_lines = [
-        action.summary,
-        head,
-        *(f"- {line}" for line in _param_docs(action)),
-        *_shape_lines(action),
+        action.summary + _KIND_NOTE.get(action.kind, ""),
+        *(f"- {line}" for line in _param_docs(action, shown)),
+        *shapes,
         f"Example: {example_call(action)}",
     ]
     return Signature(
         id=action.id,
         function=action.function,
-        signature=stub_function(action) or _catalog_function(action),
+        signature=compact_def(stub_function(action) or _catalog_function(action)),
         doc="\n".join(doc_lines),
-        returns=_returns(action),
+        returns=_returns(action, shaped=any("record shape" in x for x in shapes)),
         kind=action.kind,
     )
 

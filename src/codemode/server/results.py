@@ -47,6 +47,9 @@ class SearchResultItem(_Model):
     summary: str
     kind: Kind
     score: float
+    signature: str | None = Field(
+        default=None, description="How to call it, on the top hit of a confident search"
+    )
 
 
 class SearchResult(_Model):

@@ -31,7 +31,13 @@ from codemode.policy import LearnedScopes, Policy
 from codemode.sandbox import Bridge, ExecutionResult, Limits, Sandbox
 from codemode.sandbox.bridge import NO_CONFIRMATION
 from codemode.scanner import Scanner
-from codemode.search import SearchIndex, get_signatures, render_hits, render_signatures
+from codemode.search import (
+    SearchIndex,
+    get_signatures,
+    render_hits,
+    render_signatures,
+    top_signature,
+)
 from codemode.server.admission import Admission
 from codemode.server.composites import CompositeBridge, CompositeClient
 from codemode.server.credentials import (
@@ -143,6 +149,7 @@ class Runtime:
         hits = self.index.search(query, limit)
         marks = self._marks([h.id for h in hits], ctx)
         unserved = [] if self.index.serves(query) else self.index.unserved(query)
+        inline = None if unserved else top_signature(hits, query, self.catalog)
         result = SearchResult(
             results=[
                 SearchResultItem.model_validate(_marked(h.to_dict(), "summary", marks[h.id]))
@@ -150,7 +157,9 @@ class Runtime:
             ],
             closest_only=bool(hits and unserved),
         )
-        return result, render_hits(hits, query, self._texts(marks), unserved)
+        if inline is not None:
+            result.results[0].signature = inline.inline()
+        return result, render_hits(hits, query, self._texts(marks), unserved, inline)
 
     def signatures(
         self, names: list[str], ctx: Context[Any, Any] | None = None

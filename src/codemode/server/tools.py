@@ -13,7 +13,6 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from codemode.sandbox.guards import allowed_modules
 from codemode.server.results import ExecuteResult, SearchResult, SignatureResult
 
 if TYPE_CHECKING:
@@ -21,19 +20,17 @@ if TYPE_CHECKING:
 
 __all__ = ["EXECUTE_DOC", "GET_SIGNATURE_DOC", "SEARCH_DOC", "register_tools"]
 
-SEARCH_DOC = """Find SDK functions for a task among all Klaviyo API operations: \
-`klaviyo.<group>.<id> [kind] [policy] - summary`. [policy]: refused or asks the user. \
-"No operation does this": the API cannot. Next: get_signature."""
+SEARCH_DOC = """Find SDK functions for a task (`klaviyo.<group>.<fn> [kind] [policy] - \
+summary`); a confident top hit includes its signature, else call get_signature."""
 
-GET_SIGNATURE_DOC = """How to call functions from search_api: parameters, filter fields and \
-operators, paging, include, body and return shapes, and an example that runs once its \
-"<type id>" placeholders hold real ids."""
+GET_SIGNATURE_DOC = """Call details for search_api names: params, filter fields and operators, \
+paging, include, shapes, an example."""
 
-EXECUTE_DOC = """Run Python against the Klaviyo API; returns only what it prints.
-Calls return a Result: `.data` (dict or list), iterate records, `.all()` pages, `.next_cursor`, \
-`.included`. Filters: `F.equals("email", x)`, `F.any`, `F.greater_than`, `F.and_`. Errors raise \
-(NotFoundError, BadRequestError, RateLimitError, PolicyError). `store` dict persists; pass \
-`session` back. dry_run plans writes."""
+EXECUTE_DOC = """Run Python; returns what it prints. `klaviyo` SDK calls return a Result: \
+iterate records, `.data`, `.all()` pages, `.next_cursor`, `.included`. Filters: \
+`F.equals("email", x)`, `F.any`, `F.greater_than`, `F.and_`. Errors raise NotFoundError, \
+BadRequestError, RateLimitError, PolicyError. `store` persists (pass `session` back); dry_run \
+plans writes."""
 
 _READ_ONLY_NOTE = "\nThis server is read-only: writes are refused."
 
@@ -56,14 +53,14 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         structured_output=True,
     )
     async def search_api(
-        query: Annotated[str, Field(description="The task in plain words")],
+        query: str,
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
     ) -> Annotated[CallToolResult, SearchResult]:
         result, text = runtime.search(query, limit, ctx)
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
-            structured_content=result.model_dump(mode="json"),
+            structured_content=result.model_dump(mode="json", exclude_none=True),
         )
 
     @server.tool(
@@ -74,10 +71,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         structured_output=True,
     )
     async def get_signature(
-        names: Annotated[
-            list[str],
-            Field(min_length=1, max_length=20, description="Names from search_api"),
-        ],
+        names: Annotated[list[str], Field(min_length=1, max_length=20)],
         ctx: Context,
     ) -> Annotated[CallToolResult, SignatureResult]:
         result, text, all_unknown = runtime.signatures(names, ctx)
@@ -90,9 +84,7 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
     @server.tool(
         name="execute_code",
         title="Run a Klaviyo script",
-        description=EXECUTE_DOC
-        + f"\nImports: {', '.join(allowed_modules())}."
-        + (_READ_ONLY_NOTE if read_only else ""),
+        description=EXECUTE_DOC + (_READ_ONLY_NOTE if read_only else ""),
         annotations=ToolAnnotations(
             read_only_hint=read_only,
             destructive_hint=not read_only,
@@ -102,12 +94,10 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         structured_output=True,
     )
     async def execute_code(
-        code: Annotated[
-            str, Field(description="Python using `klaviyo`, `F`, `store`; print the answer")
-        ],
+        code: str,
         ctx: Context,
-        dry_run: Annotated[bool, Field(description="Plan writes, send none")] = False,
-        session: Annotated[str | None, Field(description="`session` of an earlier result")] = None,
+        dry_run: bool = False,
+        session: str | None = None,
     ) -> Annotated[CallToolResult, ExecuteResult]:
         result, text = await runtime.execute(ctx, code, dry_run=dry_run, session=session)
         return CallToolResult(
@@ -120,10 +110,12 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
 
 
 def _drop_titles(server: MCPServer[Any]) -> None:
-    """Strip pydantic's generated ``title`` keys from the input schemas.
+    """Trim the listed input schemas to what a model needs to write the arguments.
 
-    They repeat each parameter's name ("Query", "search_apiArguments"), and the model pays for
-    every definition token on every turn.
+    Pydantic's ``title`` keys repeat each parameter's name, ``anyOf [X, null]`` with a null default
+    says no more than an optional ``X``, and the bounds on ``limit`` and ``names`` are enforced on
+    the call (a clear validation error) whether or not they are listed. The model pays for every
+    definition token on every turn.
     """
     for name in ("search_api", "get_signature", "execute_code"):
         tool = server._tool_manager.get_tool(name)  # the SDK keeps schemas on its manager only
@@ -131,10 +123,21 @@ def _drop_titles(server: MCPServer[Any]) -> None:
             _strip(tool.parameters)
 
 
+_BOUNDS = ("minimum", "maximum", "minItems", "maxItems")
+
+
 def _strip(schema: Any) -> None:
     if isinstance(schema, dict):
         schema.pop("title", None)
-        for key, value in schema.items():
+        for key in _BOUNDS:
+            schema.pop(key, None)
+        options = schema.get("anyOf")
+        if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+            schema.update(next(o for o in options if o != {"type": "null"}))
+            del schema["anyOf"]
+            if schema.get("default", 0) is None:
+                del schema["default"]
+        for key, value in list(schema.items()):
             if key == "properties" and isinstance(value, dict):
                 for prop in value.values():
                     _strip(prop)
