@@ -7,10 +7,13 @@ hit, the destructive ones marked, and the next step named.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from codemode.catalog import Catalog, load_catalog
-from codemode.search._index import SearchHit
-from codemode.search._signature import Signature
+
+if TYPE_CHECKING:  # types only: rendering needs neither the ranker (numpy) nor the stubs
+    from codemode.search._index import SearchHit
+    from codemode.search._signature import Signature
 
 __all__ = ["render_help", "render_hits", "render_signatures"]
 
