@@ -204,7 +204,6 @@ def _serve(
     slot_expiry: float | None,
 ) -> None:
     from codemode.errors import CodemodeError
-    from codemode.server import build_server
 
     if transport is not None and transport not in ("stdio", "http"):
         _fail(f"--transport {transport!r} is not stdio or http")
@@ -232,8 +231,16 @@ def _serve(
         level = log_level.upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             _fail(f"--log-level {log_level!r} is not DEBUG, INFO, WARNING, ERROR or CRITICAL")
-        built = build_server(settings, log_level=level)  # type: ignore[arg-type]
+        early = None
         if settings.transport == "stdio":
+            from codemode.server.handshake import EarlyInitialize
+
+            # Answer the client's initialize while the SDK and the server load (see handshake).
+            early = EarlyInitialize.start()
+        from codemode.server import build_server
+
+        built = build_server(settings, log_level=level)  # type: ignore[arg-type]
+        if early is not None:
             if not settings.demo and not settings.api_key:
                 print(
                     "codemode serve: warning: no KLAVIYO_API_KEY; execute_code will ask for one "
@@ -242,7 +249,7 @@ def _serve(
                 )
             import anyio
 
-            anyio.run(built.run_stdio)
+            anyio.run(built.run_stdio, early)
             return
         import uvicorn
 
