@@ -35,7 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._types import REDACTED, Finding, ResponseScan, ScannerError, ScanPolicy, ScanStatus, Verdict
+from ._types import (
+    ANNOTATE_END,
+    ANNOTATE_START,
+    REDACTED,
+    Finding,
+    ResponseScan,
+    ScannerError,
+    ScanPolicy,
+    ScanStatus,
+    Verdict,
+)
 from .normalize import View, canonical, spaced_without_spaces, views
 from .patterns import Match, match_views
 
@@ -45,8 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ANNOTATE_END", "ANNOTATE_START", "DEFAULT_BUDGET_S", "MAX_SCAN_CHARS", "Scanner"]
 
-ANNOTATE_START = "[codemode: suspected prompt injection begins]"
-ANNOTATE_END = "[codemode: suspected prompt injection ends]"
 _THRESHOLD = 0.5
 _STRONG = 0.5
 _WEAK_LOGIT_GAIN = 4.0
