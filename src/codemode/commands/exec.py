@@ -171,6 +171,13 @@ def _scanner() -> ResponseScanner | None:
 
 def _host_parts(settings: Settings) -> tuple[Any, Any, ResponseScanner | None]:
     """Import and build the host side of a run: the catalog, the policy and the scanner."""
+    # Imported here, on the thread, for the same reason: the HTTP client and SDK modules load
+    # while the zygote starts, and the event loop finds them in sys.modules.
+    import httpx  # noqa: F401
+
+    import codemode.klaviyo
+    import codemode.sandbox.bridge
+    import codemode.simulator.lazy  # noqa: F401
     from codemode.catalog import load_catalog
     from codemode.policy import Policy
 
