@@ -47,7 +47,7 @@ KINDS = ("definitions", "search", "signature", "code", "output")
 
 def _machine(data: dict[str, Any]) -> str:
     m = data.get("machine") or {}
-    if isinstance(m, dict) and "date" not in m and "load_average" in m:
+    if isinstance(m, dict) and "date" not in m and "load_average" in m and m.get("cores"):
         return f"{m.get('cores')} cores, load average {m['load_average']} at the start"
     if not isinstance(m, dict) or "date" not in m:
         return "machine not recorded"
