@@ -47,6 +47,8 @@ KINDS = ("definitions", "search", "signature", "code", "output")
 
 def _machine(data: dict[str, Any]) -> str:
     m = data.get("machine") or {}
+    if isinstance(m, dict) and "date" not in m and "load_average" in m and m.get("cores"):
+        return f"{m.get('cores')} cores, load average {m['load_average']} at the start"
     if not isinstance(m, dict) or "date" not in m:
         return "machine not recorded"
     return (
@@ -219,20 +221,61 @@ HEADLINES: dict[str, tuple[str, list[tuple[str, str, str, str]]]] = {
             ("executions_per_s_8_callers", "executions per second, 8 concurrent callers", "f1", ""),
         ],
     ),
-    "load": (
-        "Load: 32 sessions over streamable HTTP for 3 minutes (not part of `make bench`)",
-        [
-            ("sessions", "concurrent sessions, each with its own key", "str", ">= 32"),
-            ("requests", "execute_code requests", "str", ""),
-            ("failures", "failed requests", "str", "0"),
-            ("leaks", "cross-session leaks", "str", "0"),
-            ("keys_in_logs_audit_or_results", "keys found in logs, audit or results", "str", "0"),
-            ("p95_ms", "latency p95", "ms", ""),
-            ("peak_rss_mb", "peak server memory (MB)", "f1", ""),
-            ("rss_growth_pct", "memory, last third vs first third (%)", "f1", ""),
-        ],
-    ),
 }
+
+
+def render_load(data: dict[str, Any]) -> list[str]:
+    """One row per run and session count: throughput, latency, failures, CPU per run, RSS."""
+    out = [
+        "**Load: concurrent MCP sessions over streamable HTTP, 5 `execute_code` runs each** "
+        "(`codemode bench load --json`; not part of `make bench`)",
+        "",
+        "| server | sessions | runs/s | p50 / p99 ms | failed | server CPU ms/run "
+        "| worker CPU ms/run | RSS before / peak / after MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in data.get("runs", []):
+        for r in run.get("levels", []):
+            rss = "/".join(
+                f"{r.get(k, 0):.0f}" for k in ("rss_before_mb", "rss_peak_mb", "rss_after_mb")
+            )
+            out.append(
+                f"| {run.get('label')} | {r.get('sessions')} | {r.get('throughput_per_s')} "
+                f"| {r.get('p50_ms')} / {r.get('p99_ms')} | {r.get('failures')} "
+                f"| {r.get('server_cpu_ms_per_run')} | {r.get('worker_cpu_ms_per_run')} | {rss} |"
+            )
+    summary = data.get("summary", {})
+    if summary.get("vs_baseline"):
+        ratios = ", ".join(f"{k} sessions x{v}" for k, v in summary["vs_baseline"].items())
+        out += ["", f"Throughput against the baseline run in the same bench: {ratios}."]
+    out += ["", f"Run of {_machine(data)}."]
+    return [*out, ""]
+
+
+def render_startup(data: dict[str, Any]) -> list[str]:
+    """Start times against a bare interpreter measured in the same run."""
+    f = data.get("figures", {})
+    bare, serve, ex = f.get("bare", {}), f.get("serve", {}), f.get("exec", {})
+    target = data.get("target_ratio", 20)
+    out = [
+        f"**Start times, median of {data.get('repeats')} alternating runs** "
+        "(`codemode bench startup`)",
+        "",
+        "| start | wall ms | x bare | target |",
+        "| --- | ---: | ---: | --- |",
+        f"| `python -c pass` | {bare.get('wall_ms', 0):.0f} | 1 | |",
+        f"| `serve --demo` (stdio) answers initialize | {serve.get('wall_ms', 0):.0f} "
+        f"| {serve.get('wall_ratio', 0):.1f} | <= {target:.0f} x |",
+        f"| `serve --demo` answers tools/list | {serve.get('tools_list_ms', 0):.0f} "
+        f"| {serve.get('tools_list_ratio', 0):.1f} | |",
+        f"| `exec print(1)` --demo | {ex.get('wall_ms', 0):.0f} | {ex.get('wall_ratio', 0):.1f} "
+        f"| <= {target:.0f} x |",
+    ]
+    out += ["", f"Run of {_machine(data)}."]
+    return [*out, ""]
+
+
+RENDERERS = {"load": render_load, "startup": render_startup}
 
 
 def _format(value: Any, kind: str) -> str:
@@ -249,6 +292,8 @@ def _format(value: Any, kind: str) -> str:
 
 def render_other(name: str, data: dict[str, Any]) -> list[str]:
     """A labelled table of a benchmark's headline figures (every summary key if it is unknown)."""
+    if name in RENDERERS:
+        return RENDERERS[name](data)
     summary = data.get("summary", {})
     if name not in HEADLINES:
         parts = [

@@ -129,7 +129,10 @@ def _codemode() -> list[str]:
 
 def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any]:
     """Measure the three starts, alternating them; return the JSON-ready result."""
+    from codemode.bench._machine import load_now, machine_info
+
     console = console or Console()
+    load_before = load_now()
     repeats = 3 if quick else 9
     codemode = _codemode()
     python = sys.executable
@@ -187,7 +190,7 @@ def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any
     console.print(table)
     return {
         "benchmark": "startup",
-        "machine": {"cores": os.cpu_count(), "load_avg": os.getloadavg()[0]},
+        "machine": machine_info(load_before),
         "repeats": repeats,
         "target_ratio": _TARGET,
         "figures": figures,
@@ -195,6 +198,8 @@ def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any
             "bare_ms": round(bare_wall, 1),
             "serve_ready_ms": round(serve["wall_ms"], 1),
             "serve_ratio": round(serve["wall_ratio"], 1),
+            "serve_tools_list_ms": round(serve["tools_list_ms"], 1),
+            "serve_tools_list_ratio": round(serve["tools_list_ratio"], 1),
             "exec_ms": round(figures["exec"]["wall_ms"], 1),
             "exec_ratio": round(figures["exec"]["wall_ratio"], 1),
             "meets_target": serve["wall_ratio"] <= _TARGET

@@ -1,4 +1,9 @@
-"""``codemode exec FILE|-``: run a script in the sandbox exactly as ``execute_code`` does."""
+"""``codemode exec FILE|-``: run a script in the sandbox exactly as ``execute_code`` does.
+
+The work is :func:`run_exec`, free of typer: ``codemode.cli.main`` calls it directly for a plain
+``codemode exec`` (a start costs what the sandbox needs, not what the CLI framework needs), and
+the typer command registered here calls it for ``--help`` and the in-process test runner.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,42 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
-from codemode.commands._json import dumps as dumps_json
-
 if TYPE_CHECKING:
+    import typer
+
     from codemode.config import Settings
     from codemode.sandbox import ExecutionResult, ResponseScanner
 
+__all__ = ["OPTIONS", "register", "run_exec"]
+
 _DEMO_BASE_URL = "http://simulator"
+
+OPTIONS: dict[str, tuple[str, str]] = {
+    "--demo": ("demo", "flag"),
+    "--json": ("as_json", "flag"),
+    "--dry-run": ("dry_run", "flag"),
+    "--read-only": ("read_only", "flag"),
+    "--store": ("store_file", "path"),
+}
+"""The options of ``exec`` as ``codemode.cli``'s fast parser reads them: flag -> (name, kind).
+A test checks they are the typer command's options, so the two parsers cannot drift apart."""
+
+
+class _Exit(Exception):
+    """Stop with this exit status (the message, if any, is already on stderr)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``exec`` command to ``app``."""
+    import typer
 
     @app.command(name="exec")
     def exec_(
@@ -47,51 +75,75 @@ def register(app: typer.Typer) -> None:
         Example: `echo 'print(len(klaviyo.profiles.get_profiles().records))' | codemode exec - --demo`.
         Exit status: 0 when the script succeeded, 1 when it failed, 2 for bad input.
         """
-        from codemode.config import Settings
-        from codemode.errors import ConfigError
-
-        try:
-            settings = Settings.from_env().with_overrides(
-                demo=demo or None, read_only=read_only or None
+        raise typer.Exit(
+            run_exec(
+                file,
+                demo=demo,
+                as_json=as_json,
+                dry_run=dry_run,
+                read_only=read_only,
+                store_file=store_file,
             )
-        except ConfigError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from exc
+        )
+
+
+def run_exec(
+    file: str,
+    *,
+    demo: bool = False,
+    as_json: bool = False,
+    dry_run: bool = False,
+    read_only: bool = False,
+    store_file: Path | None = None,
+) -> int:
+    """Run the script in ``file`` (``-`` for stdin); return the exit status (0, 1 or 2)."""
+    from codemode.config import Settings
+    from codemode.errors import ConfigError
+
+    try:
+        settings = Settings.from_env().with_overrides(
+            demo=demo or None, read_only=read_only or None
+        )
         code = _read(file)
         store = _load_store(store_file)
-        import anyio
+        if not settings.demo and not settings.api_key:
+            _say("no Klaviyo key: set KLAVIYO_API_KEY=pk_... or pass --demo to use the simulator")
+            raise _Exit(2)
+    except ConfigError as exc:
+        _say(str(exc))
+        return 2
+    except _Exit as stop:
+        return stop.code
+    import anyio
 
-        result = anyio.run(_run, settings, code, store, dry_run)
-        if store_file is not None and result.store != store:
-            store_file.write_text(json.dumps(result.store, indent=2) + "\n", encoding="utf-8")
-        if as_json:
-            sys.stdout.write(dumps_json(result.to_dict()) + "\n")
-        else:
-            sys.stdout.write(result.output)
-            if result.planned_writes:
-                typer.echo(
-                    f"planned writes (dry run): {dumps_json(result.planned_writes)}", err=True
-                )
-            for r in result.redactions:
-                typer.echo(
-                    f"{r.action} as suspected prompt injection: {r.where} (from {r.source}, "
-                    f"{r.reason})",
-                    err=True,
-                )
-            if result.error is not None:
-                where = f" (line {result.error.line})" if result.error.line else ""
-                typer.echo(f"error{where}: {result.error.type}: {result.error.message}", err=True)
-        raise typer.Exit(0 if result.error is None else 1)
+    from codemode.commands._json import dumps as dumps_json
+
+    result = anyio.run(_run, settings, code, store, dry_run)
+    if store_file is not None and result.store != store:
+        store_file.write_text(json.dumps(result.store, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        sys.stdout.write(dumps_json(result.to_dict()) + "\n")
+    else:
+        sys.stdout.write(result.output)
+        if result.planned_writes:
+            _say(f"planned writes (dry run): {dumps_json(result.planned_writes)}")
+        for r in result.redactions:
+            _say(
+                f"{r.action} as suspected prompt injection: {r.where} (from {r.source}, {r.reason})"
+            )
+        if result.error is not None:
+            where = f" (line {result.error.line})" if result.error.line else ""
+            _say(f"error{where}: {result.error.type}: {result.error.message}")
+    sys.stdout.flush()
+    return 0 if result.error is None else 1
 
 
 def _read(file: str) -> str:
     try:
         return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        typer.echo(
-            f"cannot read {file}: {exc}; pass a readable UTF-8 file or - for stdin", err=True
-        )
-        raise typer.Exit(2) from exc
+        _say(f"cannot read {file}: {exc}; pass a readable UTF-8 file or - for stdin")
+        raise _Exit(2) from exc
 
 
 def _load_store(path: Path | None) -> dict[str, Any]:
@@ -100,11 +152,11 @@ def _load_store(path: Path | None) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        typer.echo(f"cannot read the store {path}: {exc}; fix or delete the file", err=True)
-        raise typer.Exit(2) from exc
+        _say(f"cannot read the store {path}: {exc}; fix or delete the file")
+        raise _Exit(2) from exc
     if not isinstance(data, dict):
-        typer.echo(f"the store {path} must hold a JSON object; fix or delete the file", err=True)
-        raise typer.Exit(2)
+        _say(f"the store {path} must hold a JSON object; fix or delete the file")
+        raise _Exit(2)
     return data
 
 
@@ -112,47 +164,71 @@ def _scanner() -> ResponseScanner | None:
     try:
         from codemode.scanner import Scanner
     except ImportError as exc:  # a partial install: run, but say nothing was scanned
-        typer.echo(f"warning: the scanner is unavailable ({exc}); results are unscanned", err=True)
+        _say(f"warning: the scanner is unavailable ({exc}); results are unscanned")
         return None
     return Scanner.default()
+
+
+def _host_parts(settings: Settings) -> tuple[Any, Any, ResponseScanner | None]:
+    """Import and build the host side of a run: the catalog, the policy and the scanner."""
+    # Imported here, on the thread, for the same reason: the HTTP client and SDK modules load
+    # while the zygote starts, and the event loop finds them in sys.modules.
+    import httpx  # noqa: F401
+
+    import codemode.klaviyo
+    import codemode.sandbox.bridge
+    import codemode.simulator.lazy  # noqa: F401
+    from codemode.catalog import load_catalog
+    from codemode.policy import Policy
+
+    return load_catalog(), Policy.from_settings(settings), _scanner()
 
 
 async def _run(
     settings: Settings, code: str, store: dict[str, Any], dry_run: bool
 ) -> ExecutionResult:
-    import httpx
+    import anyio.to_thread
 
-    from codemode.catalog import load_catalog
-    from codemode.klaviyo import AsyncKlaviyo
-    from codemode.policy import Policy
-    from codemode.sandbox import Limits, Sandbox, SdkBridge
+    from codemode.sandbox.limits import Limits
+    from codemode.sandbox.runner import Sandbox
 
-    if settings.demo:
-        from codemode.simulator import DEMO_PRIVATE_KEY, LazyApp
+    sandbox = Sandbox(limits=Limits.from_settings(settings))
+    try:
+        # The zygote (a fresh interpreter importing the worker's modules) starts on the other
+        # core while this thread imports and loads the host's side; a one-shot run pays the
+        # longer of the two, not their sum. The zygote is started from the event loop's thread
+        # (its parent-death signal follows the thread that forked it).
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sandbox.start)
+            catalog, policy, scanner = await anyio.to_thread.run_sync(_host_parts, settings)
+            import httpx
 
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=LazyApp()), base_url=_DEMO_BASE_URL
-        )
-        api_key, base_url = DEMO_PRIVATE_KEY, _DEMO_BASE_URL
-    elif settings.api_key:
-        http = httpx.AsyncClient()
-        api_key, base_url = settings.api_key, settings.base_url
-    else:
-        typer.echo(
-            "no Klaviyo key: set KLAVIYO_API_KEY=pk_... or pass --demo to use the simulator",
-            err=True,
-        )
-        raise typer.Exit(2)
-    async with http:
-        client = AsyncKlaviyo(api_key=api_key, base_url=base_url, http_client=http)
-        bridge = SdkBridge(
-            client=client,
-            catalog=load_catalog(),
-            policy=Policy.from_settings(settings),
-            scanner=_scanner(),
-            scan_policy=settings.scan_policy,
-            dry_run=dry_run,
-            secrets=[api_key],
-        )
-        async with Sandbox(limits=Limits.from_settings(settings)) as sandbox:
+            from codemode.klaviyo import AsyncKlaviyo
+            from codemode.sandbox.bridge import SdkBridge
+
+            if settings.demo:
+                from codemode.simulator.config import DEMO_PRIVATE_KEY
+                from codemode.simulator.lazy import LazyApp
+
+                http = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=LazyApp()), base_url=_DEMO_BASE_URL
+                )
+                api_key, base_url = DEMO_PRIVATE_KEY, _DEMO_BASE_URL
+            else:  # run_exec checked there is a key
+                http = httpx.AsyncClient()
+                api_key, base_url = settings.api_key or "", settings.base_url
+        async with http:
+            client = AsyncKlaviyo(api_key=api_key, base_url=base_url, http_client=http)
+            bridge = SdkBridge(
+                client=client,
+                catalog=catalog,
+                policy=policy,
+                scanner=scanner,
+                scan_policy=settings.scan_policy,
+                dry_run=dry_run,
+                secrets=[api_key],
+            )
             return await sandbox.execute(code, bridge=bridge, store=store)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await sandbox.aclose()

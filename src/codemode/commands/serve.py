@@ -1,18 +1,60 @@
-"""``codemode serve``: the MCP server over stdio (default) or Streamable HTTP at ``/mcp``."""
+"""``codemode serve``: the MCP server over stdio (default) or Streamable HTTP at ``/mcp``.
+
+The work is :func:`run_serve`, free of typer: ``codemode.cli.main`` calls it directly for a plain
+``codemode serve`` (see :mod:`codemode.cli`), and the typer command registered here calls it for
+``--help`` and the in-process test runner.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
-from codemode.config import Settings
-from codemode.errors import CodemodeError
+    from codemode.config import Settings
+
+__all__ = ["OPTIONS", "fast_parse_ok", "register", "run_serve"]
+
+OPTIONS: dict[str, tuple[str, str]] = {
+    "--transport": ("transport", "str"),
+    "-t": ("transport", "str"),
+    "--host": ("host", "str"),
+    "--port": ("port", "int"),
+    "--demo": ("demo", "flag"),
+    "--read-only": ("read_only", "flag"),
+    "--allow": ("allow", "list"),
+    "--deny": ("deny", "list"),
+    "--allow-destructive": ("allow_destructive", "flag"),
+    "--destructive-unconfirmed": ("destructive_unconfirmed", "flag"),
+    "--extensions": ("extensions", "path"),
+    "--log-level": ("log_level", "str"),
+    "--state": ("state", "str"),
+    "--principal-workers": ("principal_workers", "int"),
+    "--slot-expiry": ("slot_expiry", "float"),
+}
+"""The options of ``serve`` as ``codemode.cli``'s fast parser reads them: flag -> (name, kind).
+A test checks they are the typer command's options, so the two parsers cannot drift apart."""
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def fast_parse_ok(parsed: dict[str, Any]) -> bool:
+    """Whether values read by the fast parser pass typer's own bounds (else typer reports)."""
+    workers = parsed.get("principal_workers")
+    expiry = parsed.get("slot_expiry")
+    return (workers is None or workers >= 1) and (expiry is None or expiry >= 1.0)
 
 
 def _settings(**flags: Any) -> Settings:
+    from codemode.config import Settings
+
     base = Settings.from_env()
     allow = tuple(flags.pop("allow") or ()) or None
     deny = tuple(flags.pop("deny") or ()) or None
@@ -20,12 +62,13 @@ def _settings(**flags: Any) -> Settings:
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"codemode serve: {message}", err=True)
-    raise typer.Exit(2)
+    print(f"codemode serve: {message}", file=sys.stderr)
+    raise _Exit(2)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to ``app``."""
+    import typer
 
     @app.command(help="Run the MCP server (stdio by default; --transport http serves /mcp).")
     def serve(
@@ -83,12 +126,8 @@ def register(app: typer.Typer) -> None:
             "(CODEMODE_SLOT_EXPIRY_S; default the script time limit plus 15 s).",
         ),
     ) -> None:
-        from codemode.server import build_server
-
-        if transport is not None and transport not in ("stdio", "http"):
-            _fail(f"--transport {transport!r} is not stdio or http")
-        try:
-            settings = _settings(
+        raise typer.Exit(
+            run_serve(
                 transport=transport,
                 host=host,
                 port=port,
@@ -99,46 +138,135 @@ def register(app: typer.Typer) -> None:
                 allow_destructive=allow_destructive,
                 destructive_unconfirmed=destructive_unconfirmed,
                 extensions=extensions,
-                state_url=state,
+                log_level=log_level,
+                state=state,
                 principal_workers=principal_workers,
-                slot_expiry_s=slot_expiry,
+                slot_expiry=slot_expiry,
             )
-            if settings.destructive_unconfirmed and not settings.allow_destructive:
-                _fail(
-                    "--destructive-unconfirmed only waives the confirmation of destructive "
-                    "actions; enable them too with --allow-destructive"
+        )
+
+
+def run_serve(
+    *,
+    transport: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    demo: bool | None = None,
+    read_only: bool | None = None,
+    allow: list[str] | None = None,
+    deny: list[str] | None = None,
+    allow_destructive: bool | None = None,
+    destructive_unconfirmed: bool | None = None,
+    extensions: Path | None = None,
+    log_level: str = "WARNING",
+    state: str | None = None,
+    principal_workers: int | None = None,
+    slot_expiry: float | None = None,
+) -> int:
+    """Serve until the client goes away (stdio) or the process is stopped (HTTP); exit status."""
+    try:
+        _serve(
+            transport=transport,
+            host=host,
+            port=port,
+            demo=demo,
+            read_only=read_only,
+            allow=allow,
+            deny=deny,
+            allow_destructive=allow_destructive,
+            destructive_unconfirmed=destructive_unconfirmed,
+            extensions=extensions,
+            log_level=log_level,
+            state=state,
+            principal_workers=principal_workers,
+            slot_expiry=slot_expiry,
+        )
+    except _Exit as stop:
+        return stop.code
+    return 0
+
+
+def _serve(
+    *,
+    transport: str | None,
+    host: str | None,
+    port: int | None,
+    demo: bool | None,
+    read_only: bool | None,
+    allow: list[str] | None,
+    deny: list[str] | None,
+    allow_destructive: bool | None,
+    destructive_unconfirmed: bool | None,
+    extensions: Path | None,
+    log_level: str,
+    state: str | None,
+    principal_workers: int | None,
+    slot_expiry: float | None,
+) -> None:
+    from codemode.errors import CodemodeError
+
+    if transport is not None and transport not in ("stdio", "http"):
+        _fail(f"--transport {transport!r} is not stdio or http")
+    try:
+        settings = _settings(
+            transport=transport,
+            host=host,
+            port=port,
+            demo=demo,
+            read_only=read_only,
+            allow=allow,
+            deny=deny,
+            allow_destructive=allow_destructive,
+            destructive_unconfirmed=destructive_unconfirmed,
+            extensions=extensions,
+            state_url=state,
+            principal_workers=principal_workers,
+            slot_expiry_s=slot_expiry,
+        )
+        if settings.destructive_unconfirmed and not settings.allow_destructive:
+            _fail(
+                "--destructive-unconfirmed only waives the confirmation of destructive "
+                "actions; enable them too with --allow-destructive"
+            )
+        level = log_level.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            _fail(f"--log-level {log_level!r} is not DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        early = None
+        if settings.transport == "stdio":
+            from codemode.server.handshake import EarlyInitialize
+
+            # Answer the client's initialize while the SDK and the server load (see handshake).
+            early = EarlyInitialize.start()
+        from codemode.server import build_server
+
+        built = build_server(settings, log_level=level)  # type: ignore[arg-type]
+        if early is not None:
+            if not settings.demo and not settings.api_key:
+                print(
+                    "codemode serve: warning: no KLAVIYO_API_KEY; execute_code will ask for one "
+                    "(use --demo to try it with no account)",
+                    file=sys.stderr,
                 )
-            level = log_level.upper()
-            if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-                _fail(f"--log-level {log_level!r} is not DEBUG, INFO, WARNING, ERROR or CRITICAL")
-            built = build_server(settings, log_level=level)  # type: ignore[arg-type]
-            if settings.transport == "stdio":
-                if not settings.demo and not settings.api_key:
-                    typer.echo(
-                        "codemode serve: warning: no KLAVIYO_API_KEY; execute_code will ask for one "
-                        "(use --demo to try it with no account)",
-                        err=True,
-                    )
-                import anyio
+            import anyio
 
-                anyio.run(built.run_stdio)
-                return
-            import uvicorn
+            anyio.run(built.run_stdio, early)
+            return
+        import uvicorn
 
-            asgi = built.http_app()
-            where = f"http://{settings.host}:{settings.port}/mcp"
-            print(
-                f"codemode: serving MCP at {where}" + (" (demo)" if settings.demo else ""),
-                file=sys.stderr,
-            )
-            # On SIGTERM uvicorn stops accepting and lets running scripts finish (up to their own
-            # time limit) before it closes: a rolling restart loses no answer.
-            uvicorn.run(
-                asgi,
-                host=settings.host,
-                port=settings.port,
-                log_level=level.lower(),
-                timeout_graceful_shutdown=int(settings.timeout_s) + 5,
-            )
-        except CodemodeError as exc:
-            _fail(str(exc))
+        asgi = built.http_app()
+        where = f"http://{settings.host}:{settings.port}/mcp"
+        print(
+            f"codemode: serving MCP at {where}" + (" (demo)" if settings.demo else ""),
+            file=sys.stderr,
+        )
+        # On SIGTERM uvicorn stops accepting and lets running scripts finish (up to their own
+        # time limit) before it closes: a rolling restart loses no answer.
+        uvicorn.run(
+            asgi,
+            host=settings.host,
+            port=settings.port,
+            log_level=level.lower(),
+            timeout_graceful_shutdown=int(settings.timeout_s) + 5,
+        )
+    except CodemodeError as exc:
+        _fail(str(exc))

@@ -19,24 +19,47 @@ Usage::
 
 from __future__ import annotations
 
-from codemode.sandbox.bridge import (
-    Bridge,
-    BridgeReply,
-    ConfirmHook,
-    ResponseScanner,
-    SdkBridge,
-    SdkClient,
-)
-from codemode.sandbox.limits import Limits
-from codemode.sandbox.result import (
-    CallRecord,
-    ErrorInfo,
-    ExecutionResult,
-    OutputScan,
-    Redaction,
-    ScanVerdict,
-)
-from codemode.sandbox.runner import ProgressCallback, Sandbox, SandboxError
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codemode.sandbox.bridge import (
+        Bridge,
+        BridgeReply,
+        ConfirmHook,
+        ResponseScanner,
+        SdkBridge,
+        SdkClient,
+    )
+    from codemode.sandbox.limits import Limits
+    from codemode.sandbox.result import (
+        CallRecord,
+        ErrorInfo,
+        ExecutionResult,
+        OutputScan,
+        Redaction,
+        ScanVerdict,
+    )
+    from codemode.sandbox.runner import ProgressCallback, Sandbox, SandboxError
+
+_WHERE = {
+    "Bridge": "codemode.sandbox.bridge",
+    "BridgeReply": "codemode.sandbox.bridge",
+    "ConfirmHook": "codemode.sandbox.bridge",
+    "ResponseScanner": "codemode.sandbox.bridge",
+    "SdkBridge": "codemode.sandbox.bridge",
+    "SdkClient": "codemode.sandbox.bridge",
+    "Limits": "codemode.sandbox.limits",
+    "CallRecord": "codemode.sandbox.result",
+    "ErrorInfo": "codemode.sandbox.result",
+    "ExecutionResult": "codemode.sandbox.result",
+    "OutputScan": "codemode.sandbox.result",
+    "Redaction": "codemode.sandbox.result",
+    "ScanVerdict": "codemode.sandbox.result",
+    "ProgressCallback": "codemode.sandbox.runner",
+    "Sandbox": "codemode.sandbox.runner",
+    "SandboxError": "codemode.sandbox.runner",
+}
 
 __all__ = [
     "Bridge",
@@ -56,3 +79,14 @@ __all__ = [
     "SdkBridge",
     "SdkClient",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Names load on first use: importing one light submodule (or the package for one name) does
+    # not pull in the rest (a one-shot `codemode exec` starts without what it never touches).
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

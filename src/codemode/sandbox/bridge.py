@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import anyio
@@ -91,6 +92,9 @@ SCAN_BYTES = 4 * 1024 * 1024
 # host's scanning CPU per run stays bounded whatever the scanner's speed on adversarial text.
 SCAN_BUDGET_BYTES = 64 * 1024 * 1024
 _TOO_LARGE = "(too large to scan)"
+# A bridge is built per run; its catalog's route table and names are built once per catalog.
+_TABLES: dict[int, tuple[Catalog, RouteTable, Mapping[str, tuple[str, ...]]]] = {}
+_TABLES_MAX = 16
 _SPENT = "(scan budget of the run spent)"
 _CPU_SPENT = "(host scanning time of the run spent)"
 
@@ -287,10 +291,7 @@ class SdkBridge:
             else {}
         )
         self._rate = self.policy.rate_limiter()
-        self._routes = RouteTable(catalog.values())
-        self._names: dict[str, tuple[str, ...]] = {
-            group: tuple(a.id for a in actions) for group, actions in catalog.groups.items()
-        }
+        self._routes, self._names = _catalog_tables(catalog)
 
     def __repr__(self) -> str:
         return f"<SdkBridge {len(self.catalog)} actions, dry_run={self.dry_run}>"
@@ -576,3 +577,16 @@ def _takes(func: Callable[..., Any], name: str) -> bool:
 def monotonic_ms(start: float) -> float:
     """Milliseconds since ``start`` (``time.perf_counter``), rounded for results."""
     return round((time.perf_counter() - start) * 1000, 2)
+
+
+def _catalog_tables(catalog: Catalog) -> tuple[RouteTable, Mapping[str, tuple[str, ...]]]:
+    """The route table and operation names of ``catalog`` (catalogs are never changed in place)."""
+    hit = _TABLES.get(id(catalog))
+    if hit is None or hit[0] is not catalog:
+        if len(_TABLES) >= _TABLES_MAX:
+            _TABLES.clear()
+        names = MappingProxyType(
+            {group: tuple(a.id for a in actions) for group, actions in catalog.groups.items()}
+        )
+        hit = _TABLES[id(catalog)] = (catalog, RouteTable(catalog.values()), names)
+    return hit[1], hit[2]

@@ -13,8 +13,11 @@ result names the JSON pointer of each flagged field and why.
 
 from __future__ import annotations
 
-from ._scanner import ANNOTATE_END, ANNOTATE_START, Scanner
+from typing import TYPE_CHECKING, Any
+
 from ._types import (
+    ANNOTATE_END,
+    ANNOTATE_START,
     REDACTED,
     Finding,
     InjectionDetected,
@@ -24,6 +27,9 @@ from ._types import (
     ScanStatus,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from ._scanner import Scanner
 
 __all__ = [
     "ANNOTATE_END",
@@ -43,4 +49,16 @@ __all__ = [
 
 def scan(text: str) -> Verdict:
     """Scan one text with the shared default scanner (``Scanner.default().scan_text``)."""
+    from ._scanner import Scanner
+
     return Scanner.default().scan_text(text)
+
+
+def __getattr__(name: str) -> Any:
+    # The scanner (its compiled patterns) loads on first use: the sandbox imports this package's
+    # marks and types without paying for the patterns.
+    if name == "Scanner":
+        from ._scanner import Scanner
+
+        return Scanner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

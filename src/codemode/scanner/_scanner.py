@@ -33,17 +33,28 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._types import REDACTED, Finding, ResponseScan, ScannerError, ScanPolicy, ScanStatus, Verdict
-from .classifier import Classifier
+from ._types import (
+    ANNOTATE_END,
+    ANNOTATE_START,
+    REDACTED,
+    Finding,
+    ResponseScan,
+    ScannerError,
+    ScanPolicy,
+    ScanStatus,
+    Verdict,
+)
 from .normalize import View, canonical, spaced_without_spaces, views
 from .patterns import Match, match_views
 
+if TYPE_CHECKING:
+    # numpy and onnxruntime load with the classifier, on the first text that needs tier 2.
+    from .classifier import Classifier
+
 __all__ = ["ANNOTATE_END", "ANNOTATE_START", "DEFAULT_BUDGET_S", "MAX_SCAN_CHARS", "Scanner"]
 
-ANNOTATE_START = "[codemode: suspected prompt injection begins]"
-ANNOTATE_END = "[codemode: suspected prompt injection ends]"
 _THRESHOLD = 0.5
 _STRONG = 0.5
 _WEAK_LOGIT_GAIN = 4.0
@@ -180,6 +191,8 @@ class Scanner:
                 if not self._loaded:  # pragma: no branch - false only when another thread won
                     # (tier2=False marks the scanner loaded in __init__, so this is a wanted load)
                     try:
+                        from .classifier import Classifier
+
                         self._classifier = Classifier.from_directory(self._model_dir)
                     except ScannerError as exc:
                         self.tier2_error = str(exc)

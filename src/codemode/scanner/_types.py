@@ -7,6 +7,11 @@ from typing import Any, Literal
 
 from codemode.errors import CodemodeError
 
+# The marks the annotate policy puts around suspected injections (here, not in _scanner, so the
+# sandbox can import them without loading the patterns).
+ANNOTATE_START = "[codemode: suspected prompt injection begins]"
+ANNOTATE_END = "[codemode: suspected prompt injection ends]"
+
 __all__ = [
     "REDACTED",
     "Finding",

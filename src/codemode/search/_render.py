@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from codemode.catalog import Catalog, load_catalog
 from codemode.errors import CatalogError
-from codemode.search._index import SearchHit
-from codemode.search._signature import Signature, signature_of
+from codemode.search._signature import signature_of
+
+if TYPE_CHECKING:  # types only: rendering needs no ranker (numpy)
+    from codemode.search._index import SearchHit
+    from codemode.search._signature import Signature
 
 __all__ = ["CONFIDENT_RATIO", "render_help", "render_hits", "render_signatures", "top_signature"]
 

@@ -33,6 +33,7 @@ from codemode.server.credentials import (
     StaticCredentials,
     key_principal,
 )
+from codemode.server.handshake import INSTRUCTIONS, NAME, TITLE, server_version
 from codemode.server.http import HttpAuth, build_http_app, check_exposure, is_loopback
 from codemode.server.mcp_sessions import SessionLimits
 from codemode.server.principals import KeyGate
@@ -42,16 +43,12 @@ from codemode.server.tools import register_tools
 from codemode.state import StateBackend, open_state
 
 if TYPE_CHECKING:
+    from codemode.server.handshake import EarlyInitialize
     from codemode.server.oauth import OAuthBundle
 
 __all__ = ["DEMO_BASE_URL", "CodemodeServer", "build_server"]
 
 DEMO_BASE_URL = "http://simulator"
-INSTRUCTIONS = (
-    "The whole Klaviyo API through three tools: search_api to find functions, get_signature to "
-    "read their exact parameters, execute_code to run a short Python script that prints only the "
-    "answer. Raw API data never reaches you; only what the script prints."
-)
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -92,13 +89,16 @@ class CodemodeServer:
         if self.runtime.audit is not None:
             self.runtime.audit.close()
 
-    async def run_stdio(self) -> None:
-        """Serve one client over stdin/stdout until it disconnects."""
+    async def run_stdio(self, early: EarlyInitialize | None = None) -> None:
+        """Serve one client over stdin/stdout until it disconnects.
+
+        ``early``: the first line, read and perhaps answered while the server was loading.
+        """
         from codemode.server.stdio import serve_stdio
 
         async with self.running():
             # The SDK's own run_stdio_async drops unparsable lines unanswered; ours answers them.
-            await serve_stdio(self.mcp._lowlevel_server)
+            await serve_stdio(self.mcp._lowlevel_server, early)
 
     def http_app(self, auth: HttpAuth | None = None) -> Starlette:
         """The Streamable HTTP app (``/mcp``) for the settings' host.
@@ -243,10 +243,10 @@ def build_server(
         shared_state_url=settings.state_url,
     )
     server: MCPServer[Any] = MCPServer(
-        "klaviyo-codemode",
-        title="Klaviyo (code mode)",
+        NAME,
+        title=TITLE,
         instructions=INSTRUCTIONS,
-        version=_version(),
+        version=server_version(),
         log_level=log_level,
     )
     register_tools(server, runtime)
@@ -279,12 +279,3 @@ def _audit(settings: Settings, path: Path | None) -> AuditSink | None:
     if settings.audit_url:
         return open_audit(settings.audit_url)
     return AuditLog(path) if path is not None else None
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("codemode")
-    except PackageNotFoundError:  # running from a checkout without an install
-        return "0"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -30,14 +31,7 @@ from codemode.extensions import Composite
 from codemode.policy import LearnedScopes, Policy
 from codemode.sandbox import Bridge, ExecutionResult, Limits, Sandbox
 from codemode.sandbox.bridge import NO_CONFIRMATION
-from codemode.scanner import Scanner
-from codemode.search import (
-    SearchIndex,
-    get_signatures,
-    render_hits,
-    render_signatures,
-    top_signature,
-)
+from codemode.search import get_signatures, render_hits, render_signatures, top_signature
 from codemode.server.admission import Admission
 from codemode.server.composites import CompositeBridge, CompositeClient
 from codemode.server.credentials import (
@@ -60,6 +54,10 @@ from codemode.server.results import (
 )
 from codemode.server.scopes import ScopeLearningBridge
 from codemode.server.sessions import SessionStores, session_id_for_mcp_session
+
+if TYPE_CHECKING:
+    from codemode.scanner import Scanner
+    from codemode.search import SearchIndex
 
 __all__ = ["Runtime"]
 
@@ -103,19 +101,20 @@ class Runtime:
     composites: Sequence[Composite] = ()
     shared_state_url: str | None = None
     """A Redis URL when replicas share state: stores and per-principal limits live there."""
-    index: SearchIndex = field(init=False)
     sandbox: Sandbox = field(init=False)
-    scanner: Scanner = field(init=False)
     policy: Policy = field(init=False)
     learned_scopes: LearnedScopes = field(init=False)
     stores: SessionStores = field(init=False)
     admission: Admission = field(init=False)
     default_session: str = field(init=False)
+    _lazy_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _index: SearchIndex | None = field(init=False, repr=False, default=None)
+    _scanner: Scanner | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.index = SearchIndex(self.catalog)
-        self.scanner = Scanner.default()
+        # The search index and the scanner are built on first use (see the properties below): a
+        # server answers ``initialize`` and ``tools/list`` without paying for either.
         self.policy = Policy.from_settings(s)
         self.learned_scopes = LearnedScopes()
         self.sandbox = Sandbox(limits=replace(Limits.from_settings(s), store_bytes=s.store_bytes))
@@ -139,6 +138,32 @@ class Runtime:
         )
         # stdio and in-memory connections have no MCP session id: the connection is the session.
         self.default_session = "p" + secrets.token_hex(16)
+
+    @property
+    def index(self) -> SearchIndex:
+        """The search index over the catalog, built once on first use (thread-safe)."""
+        index = self._index
+        if index is None:
+            with self._lazy_lock:
+                if self._index is None:
+                    from codemode.search import SearchIndex
+
+                    self._index = SearchIndex(self.catalog)
+                index = self._index
+        return index
+
+    @property
+    def scanner(self) -> Scanner:
+        """The process-wide scanner, imported and built on the first run (thread-safe)."""
+        scanner = self._scanner
+        if scanner is None:
+            with self._lazy_lock:
+                if self._scanner is None:
+                    from codemode.scanner import Scanner
+
+                    self._scanner = Scanner.default()
+                scanner = self._scanner
+        return scanner
 
     # -- search_api / get_signature --------------------------------------------------------------
 

@@ -19,19 +19,39 @@ operation id), ``add_key``/``add_account``/``add_client`` to register more crede
 
 from __future__ import annotations
 
-from codemode.simulator.app import MEDIA_TYPE, create_app
-from codemode.simulator.config import (
-    DEMO_COMPANY_ID,
-    DEMO_OAUTH_CLIENT,
-    DEMO_OAUTH_SECRET,
-    DEMO_PRIVATE_KEY,
-    DEMO_USERS,
-    FaultConfig,
-    SimConfig,
-)
-from codemode.simulator.lazy import LazyApp
-from codemode.simulator.state import SimState, Stats
-from codemode.simulator.transport import SimTransport
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codemode.simulator.app import MEDIA_TYPE, create_app
+    from codemode.simulator.config import (
+        DEMO_COMPANY_ID,
+        DEMO_OAUTH_CLIENT,
+        DEMO_OAUTH_SECRET,
+        DEMO_PRIVATE_KEY,
+        DEMO_USERS,
+        FaultConfig,
+        SimConfig,
+    )
+    from codemode.simulator.lazy import LazyApp
+    from codemode.simulator.state import SimState, Stats
+    from codemode.simulator.transport import SimTransport
+
+_WHERE = {
+    "MEDIA_TYPE": "codemode.simulator.app",
+    "create_app": "codemode.simulator.app",
+    "DEMO_COMPANY_ID": "codemode.simulator.config",
+    "DEMO_OAUTH_CLIENT": "codemode.simulator.config",
+    "DEMO_OAUTH_SECRET": "codemode.simulator.config",
+    "DEMO_PRIVATE_KEY": "codemode.simulator.config",
+    "DEMO_USERS": "codemode.simulator.config",
+    "FaultConfig": "codemode.simulator.config",
+    "SimConfig": "codemode.simulator.config",
+    "LazyApp": "codemode.simulator.lazy",
+    "SimState": "codemode.simulator.state",
+    "Stats": "codemode.simulator.state",
+    "SimTransport": "codemode.simulator.transport",
+}
 
 __all__ = [
     "DEMO_COMPANY_ID",
@@ -48,3 +68,14 @@ __all__ = [
     "Stats",
     "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Names load on first use: importing one light submodule (or the package for one name) does
+    # not pull in the rest (a one-shot `codemode exec` starts without what it never touches).
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

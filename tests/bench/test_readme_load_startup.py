@@ -1,0 +1,72 @@
+"""The README's load and startup tables are rendered from the benchmarks' JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _gen() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "gen_readme_results_start", ROOT / "tools" / "gen_readme_results.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gen_readme_results_start"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_load_rows_show_cpu_per_run_rss_and_the_baseline_ratio() -> None:
+    row = {
+        "sessions": 64,
+        "throughput_per_s": 51.2,
+        "p50_ms": 800.0,
+        "p99_ms": 1500.0,
+        "failures": 0,
+        "server_cpu_ms_per_run": 6.5,
+        "worker_cpu_ms_per_run": 5.1,
+        "rss_before_mb": 240.0,
+        "rss_peak_mb": 260.0,
+        "rss_after_mb": 245.0,
+    }
+    data = {
+        "runs": [{"label": "this tree", "levels": [row]}],
+        "summary": {"vs_baseline": {"64": 0.9}},
+        "machine": {"cores": 2, "load_average": [3.1, 2.0, 1.0]},
+    }
+
+    text = "\n".join(_gen().render_other("load", data))
+
+    assert "| this tree | 64 | 51.2 | 800.0 / 1500.0 | 0 | 6.5 | 5.1 | 240/260/245 |" in text
+    assert "64 sessions x0.9" in text
+    assert "2 cores, load average [3.1, 2.0, 1.0]" in text
+
+
+def test_startup_rows_give_each_start_against_the_bare_interpreter() -> None:
+    data = {
+        "repeats": 9,
+        "target_ratio": 20.0,
+        "figures": {
+            "bare": {"wall_ms": 15.0},
+            "serve": {
+                "wall_ms": 90.0,
+                "wall_ratio": 6.0,
+                "tools_list_ms": 600.0,
+                "tools_list_ratio": 40.0,
+            },
+            "exec": {"wall_ms": 300.0, "wall_ratio": 20.0},
+        },
+        "machine": {"date": "2026-12-05", "cores": 2, "load_before": 1.0, "load_after": 2.0},
+    }
+
+    text = "\n".join(_gen().render_other("startup", data))
+
+    assert "| `serve --demo` (stdio) answers initialize | 90 | 6.0 | <= 20 x |" in text
+    assert "| `serve --demo` answers tools/list | 600 | 40.0 | |" in text
+    assert "| `exec print(1)` --demo | 300 | 20.0 | <= 20 x |" in text
+    assert "2026-12-05, 2 cores" in text
