@@ -340,7 +340,6 @@ class Runtime:
             confirm=_elicit_confirmation(ctx),
             # Defence in depth: should an upstream ever echo the credential, it is redacted.
             secrets=tuple(s for s in (creds.api_key, creds.access_token) if s),
-            principal=creds.principal,
         )
         # Composites call back through the same bridge: policy, dry run, scanning, max_calls.
         bridge: Bridge = (

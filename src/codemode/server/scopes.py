@@ -28,9 +28,9 @@ class ScopeLearningBridge(SdkBridge):
 
     def __init__(self, *, learned: LearnedScopes, principal: str, **kwargs: Any) -> None:
         """``kwargs`` as :class:`SdkBridge`; 403s are recorded for ``principal`` in ``learned``."""
-        super().__init__(**kwargs)
+        super().__init__(principal=principal, **kwargs)
         self._learned = learned
-        self._principal = principal
+        self._learner = principal
 
     async def call(self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]) -> BridgeReply:
         """Serve the call as :class:`SdkBridge` does; note a 403 from Klaviyo."""
@@ -41,6 +41,6 @@ class ScopeLearningBridge(SdkBridge):
             if action is not None:
                 detail = error.get("detail")
                 self._learned.learn(
-                    self._principal, action, detail if isinstance(detail, str) else None
+                    self._learner, action, detail if isinstance(detail, str) else None
                 )
         return reply
