@@ -5,6 +5,7 @@ coverage is not measured)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -89,6 +90,8 @@ async def test_the_bridge_refuses_too_many_keywords_before_the_sdk() -> None:
 async def test_a_call_the_router_would_serve_as_another_action_is_refused() -> None:
     client = FakeClient()
     b = bridge(client)
+    # The route table is shared by every bridge over the catalog: patch a private copy.
+    b._routes = copy.copy(b._routes)
     b._routes.served_as = lambda action, values: "delete_profile"  # type: ignore[method-assign]
     reply = await b.call("get_profile", ["P1"], {})
     assert reply.error is not None and "would be routed to delete_profile" in reply.error["message"]

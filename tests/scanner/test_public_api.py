@@ -13,9 +13,12 @@ def test_all_is_sorted_and_complete() -> None:
         for name, value in vars(scanner).items()
         if not name.startswith("_")
         and not isinstance(value, types.ModuleType)
-        and name != "annotations"
+        and name not in {"annotations", "TYPE_CHECKING", "Any"}
     }
-    assert set(scanner.__all__) == public
+    # Names load lazily (``Scanner`` on first use): each exported name resolves, and nothing
+    # public is left out of ``__all__``.
+    assert public <= set(scanner.__all__)
+    assert all(getattr(scanner, name, None) is not None for name in scanner.__all__)
     assert list(scanner.__all__) == sorted(scanner.__all__, key=lambda n: (not n.isupper(), n))
 
 
