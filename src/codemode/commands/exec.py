@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codemode.commands._exit import Exit
+
 if TYPE_CHECKING:
     import typer
 
@@ -31,14 +33,6 @@ OPTIONS: dict[str, tuple[str, str]] = {
 }
 """The options of ``exec`` as ``codemode.cli``'s fast parser reads them: flag -> (name, kind).
 A test checks they are the typer command's options, so the two parsers cannot drift apart."""
-
-
-class _Exit(Exception):
-    """Stop with this exit status (the message, if any, is already on stderr)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def _say(message: str) -> None:
@@ -108,11 +102,11 @@ def run_exec(
         store = _load_store(store_file)
         if not settings.demo and not settings.api_key:
             _say("no Klaviyo key: set KLAVIYO_API_KEY=pk_... or pass --demo to use the simulator")
-            raise _Exit(2)
+            raise Exit(2)
     except ConfigError as exc:
         _say(str(exc))
         return 2
-    except _Exit as stop:
+    except Exit as stop:
         return stop.code
     import anyio
 
@@ -143,7 +137,7 @@ def _read(file: str) -> str:
         return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _say(f"cannot read {file}: {exc}; pass a readable UTF-8 file or - for stdin")
-        raise _Exit(2) from exc
+        raise Exit(2) from exc
 
 
 def _load_store(path: Path | None) -> dict[str, Any]:
@@ -153,10 +147,10 @@ def _load_store(path: Path | None) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         _say(f"cannot read the store {path}: {exc}; fix or delete the file")
-        raise _Exit(2) from exc
+        raise Exit(2) from exc
     if not isinstance(data, dict):
         _say(f"the store {path} must hold a JSON object; fix or delete the file")
-        raise _Exit(2)
+        raise Exit(2)
     return data
 
 

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codemode.commands._exit import Exit
+
 if TYPE_CHECKING:
     import typer
 
@@ -39,12 +41,6 @@ OPTIONS: dict[str, tuple[str, str]] = {
 A test checks they are the typer command's options, so the two parsers cannot drift apart."""
 
 
-class _Exit(Exception):
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 def fast_parse_ok(parsed: dict[str, Any]) -> bool:
     """Whether values read by the fast parser pass typer's own bounds (else typer reports)."""
     workers = parsed.get("principal_workers")
@@ -63,7 +59,7 @@ def _settings(**flags: Any) -> Settings:
 
 def _fail(message: str) -> None:
     print(f"codemode serve: {message}", file=sys.stderr)
-    raise _Exit(2)
+    raise Exit(2)
 
 
 def register(app: typer.Typer) -> None:
@@ -146,7 +142,19 @@ def register(app: typer.Typer) -> None:
         )
 
 
-def run_serve(
+def run_serve(**options: Any) -> int:
+    """Serve until the client goes away (stdio) or the process is stopped (HTTP); exit status.
+
+    ``options`` are :func:`_serve`'s keywords (the names in :data:`OPTIONS`).
+    """
+    try:
+        _serve(**options)
+    except Exit as stop:
+        return stop.code
+    return 0
+
+
+def _serve(
     *,
     transport: str | None = None,
     host: str | None = None,
@@ -162,46 +170,6 @@ def run_serve(
     state: str | None = None,
     principal_workers: int | None = None,
     slot_expiry: float | None = None,
-) -> int:
-    """Serve until the client goes away (stdio) or the process is stopped (HTTP); exit status."""
-    try:
-        _serve(
-            transport=transport,
-            host=host,
-            port=port,
-            demo=demo,
-            read_only=read_only,
-            allow=allow,
-            deny=deny,
-            allow_destructive=allow_destructive,
-            destructive_unconfirmed=destructive_unconfirmed,
-            extensions=extensions,
-            log_level=log_level,
-            state=state,
-            principal_workers=principal_workers,
-            slot_expiry=slot_expiry,
-        )
-    except _Exit as stop:
-        return stop.code
-    return 0
-
-
-def _serve(
-    *,
-    transport: str | None,
-    host: str | None,
-    port: int | None,
-    demo: bool | None,
-    read_only: bool | None,
-    allow: list[str] | None,
-    deny: list[str] | None,
-    allow_destructive: bool | None,
-    destructive_unconfirmed: bool | None,
-    extensions: Path | None,
-    log_level: str,
-    state: str | None,
-    principal_workers: int | None,
-    slot_expiry: float | None,
 ) -> None:
     from codemode.errors import CodemodeError
 
