@@ -12,6 +12,7 @@ from pathlib import Path
 
 import anyio
 import httpx2
+import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -21,6 +22,24 @@ from codemode.server import key_principal
 from tests.reliability.conftest import BuildServer, keyed_http_server
 from tests.sandbox.test_hostile import REFUSED
 from tests.server.conftest import serving
+
+
+async def test_each_workload_runs_and_checks_its_scripts_with_the_raw_client(
+    make_server: BuildServer,
+) -> None:
+    built = keyed_http_server(make_server)
+    with anyio.fail_after(240):
+        async with serving(built.http_app()) as url:
+            for workload in ("trivial", "pages"):
+                report = await drive(url, sessions=2, scripts=1, client="raw", workload=workload)
+                assert report.failures == 0, (workload, report.failure_samples)
+                assert report.ok == 2 * 3 and report.leaks == 0  # boot, one script, the probe
+
+
+async def test_an_unknown_workload_is_refused_before_any_session_starts() -> None:
+    with pytest.raises(ValueError, match="unknown workload 'nope'; use one of mixed, trivial"):
+        await drive("http://127.0.0.1:9/mcp", sessions=1, scripts=1, workload="nope")
+
 
 HOSTILE = (
     "import_os",
