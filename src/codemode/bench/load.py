@@ -574,31 +574,76 @@ async def _fleet_levels(
     workload: str = "mixed",
     simulator: SimulatorMode = "inline",
 ) -> dict[str, Any]:
-    fleet = await start_fleet(
-        folder, replicas=replicas, cores=cores, python=python, simulator=simulator
+    found = await _fleets_levels(
+        [(label, python, folder)],
+        levels,
+        runs,
+        console,
+        replicas=replicas,
+        cores=cores,
+        client=client,
+        workload=workload,
+        simulator=simulator,
     )
+    return found[0]
+
+
+async def _fleets_levels(
+    specs: Sequence[tuple[str, str | None, Path]],
+    levels: Sequence[int],
+    runs: int,
+    console: Console,
+    *,
+    replicas: int = 1,
+    cores: Sequence[tuple[int, ...]] = (),
+    client: str = "mcp",
+    workload: str = "mixed",
+    simulator: SimulatorMode = "inline",
+) -> list[dict[str, Any]]:
+    """Each level on each fleet of ``specs`` (label, interpreter, folder) in turn.
+
+    The fleets run side by side and take turns level by level (ours at 1 session, the baseline
+    at 1, ours at 16, ...): on a shared machine the load of other work then falls on each alike,
+    where running one fleet's levels after the other's compared different minutes.
+    """
+    fleets: list[Fleet] = []
     try:
-        pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
-        console.print(f"{label}: {replicas} server(s) on cores [{pins}], workload {workload}")
-        keys = await _warm(fleet.urls, client, workload)
-        start_rss = fleet.rss()
-        rows = [
-            await _level(fleet.urls, fleet, n, runs, console, keys, client, workload)
-            for n in levels
-        ]
+        for label, python, folder in specs:
+            fleet = await start_fleet(
+                folder, replicas=replicas, cores=cores, python=python, simulator=simulator
+            )
+            fleets.append(fleet)
+            pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
+            console.print(f"{label}: {replicas} server(s) on cores [{pins}], workload {workload}")
+        keys = [await _warm(fleet.urls, client, workload) for fleet in fleets]
+        start_rss = [fleet.rss() for fleet in fleets]
+        rows: list[list[dict[str, Any]]] = [[] for _ in fleets]
+        for n in levels:
+            for i, fleet in enumerate(fleets):
+                if len(fleets) > 1:
+                    console.print(f"{specs[i][0]}:")
+                rows[i].append(
+                    await _level(fleet.urls, fleet, n, runs, console, keys[i], client, workload)
+                )
     finally:
-        fleet.stop()
-    return {
-        "label": label,
-        "workload": workload,
-        "simulator": simulator,
-        "replicas": replicas,
-        "cores": [list(s.cores) for s in fleet.servers],
-        "state": "redis" if fleet.state_url else "memory",
-        "start_rss_mb": round(start_rss / 2**20, 1),
-        "levels": rows,
-        "checks": _audit_check(folder, keys),
-    }
+        for fleet in fleets:
+            fleet.stop()
+    return [
+        {
+            "label": label,
+            "workload": workload,
+            "simulator": simulator,
+            "replicas": replicas,
+            "cores": [list(s.cores) for s in fleet.servers],
+            "state": "redis" if fleet.state_url else "memory",
+            "start_rss_mb": round(rss / 2**20, 1),
+            "levels": fleet_rows,
+            "checks": _audit_check(folder, fleet_keys),
+        }
+        for (label, _, folder), fleet, rss, fleet_rows, fleet_keys in zip(
+            specs, fleets, start_rss, rows, keys, strict=True
+        )
+    ]
 
 
 def _cores() -> list[int]:
@@ -693,16 +738,17 @@ async def _bench(
                         for a, b in zip(one["levels"], many["levels"], strict=True)
                     )
                 else:
-                    runs_out.append(
-                        await _fleet_levels(
-                            folder / f"this-{workload}",
-                            levels,
-                            runs,
-                            console,
-                            workload=workload,
-                            **common,
+                    specs: list[tuple[str, str | None, Path]] = [
+                        ("this tree", None, folder / f"this-{workload}")
+                    ]
+                    if baseline_python:  # side by side, taking turns level by level
+                        specs.append(
+                            ("baseline release", baseline_python, folder / f"baseline-{workload}")
                         )
+                    runs_out += await _fleets_levels(
+                        specs, levels, runs, console, workload=workload, **common
                     )
+                    continue
                 if baseline_python:
                     runs_out.append(
                         await _fleet_levels(
