@@ -144,6 +144,17 @@ def test_bench_load_takes_sessions_and_levels_and_stays_out_of_bench_all() -> No
     assert refused.exit_code != 0
 
 
+def test_bench_load_refuses_unknown_workloads_and_simulator_places_saying_what_to_use() -> None:
+    from typer.testing import CliRunner
+
+    from codemode.cli import app
+
+    bad = CliRunner().invoke(app, ["bench", "load", "--workload", "mixed,nope"])
+    assert bad.exit_code == 2 and "use one or more of mixed, trivial, pages" in bad.output
+    bad = CliRunner().invoke(app, ["bench", "load", "--simulator", "remote"])
+    assert bad.exit_code == 2 and "use inline or process" in bad.output
+
+
 def test_the_load_report_summarises_percentiles_and_the_memory_trend() -> None:
     from codemode.bench.load import LoadReport
 
