@@ -237,10 +237,19 @@ def render_load(data: dict[str, Any]) -> list[str]:
     settings = data.get("settings", {})
     apart = settings.get("simulator") == "process"
     client = settings.get("client", "mcp")
+    command = "codemode bench load --json"
+    if settings.get("levels"):
+        command += f" --levels {','.join(map(str, settings['levels']))}"
+    if settings.get("workloads") and settings["workloads"] != ["mixed"]:
+        command += f" --workload {','.join(settings['workloads'])}"
+    command += " --client raw" if client == "raw" else ""
+    command += " --simulator process" if apart else ""
+    if any(run.get("label") == "baseline release" for run in data.get("runs", [])):
+        command += " --baseline-python PREVIOUS_RELEASE_VENV/bin/python"
     out = [
         f"**Load: concurrent MCP sessions over streamable HTTP, "
         f"{settings.get('runs_per_session', 5)} `execute_code` runs each** "
-        f"(`codemode bench load --json`; not part of `make bench`)",
+        f"(`{command}`; not part of `make bench`)",
         "",
         "Client: "
         + (

@@ -78,6 +78,7 @@ def test_load_rows_name_each_workload_the_simulators_cpu_and_the_host_ratio() ->
         "| this tree | 20 SDK calls | 16 | 4.2 | 900.0 / 2000.0 | 0 | 40.0 | 10.0 | 12.5 |" in text
     )
     assert "`--client raw`" in text and "its own process" in text
+    assert "(`codemode bench load --json --workload pages --client raw --simulator process`" in text
     assert "20 SDK calls: x4.0 at 16" in text
 
 
