@@ -146,17 +146,25 @@ class Sandbox:
     Safe for many concurrent executions; ``await sandbox.aclose()`` when done.
     """
 
-    def __init__(self, *, limits: Limits | None = None, python: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        python: str | None = None,
+        zygote: ZygoteClient | None = None,
+    ) -> None:
         """Prepare (the zygote starts on first use, or with :meth:`start`).
 
         Args:
             limits: per-execution limits (defaults: ``Limits()``).
             python: the interpreter for the zygote (default: this one).
+            zygote: a zygote already started with ``ZygoteClient.launch`` (by a one-shot caller
+                that starts it before importing the rest); the first use waits until it is ready.
         """
         self.limits = limits or Limits()
         self.python = python or sys.executable
         self.isolation: dict[str, Any] = {}
-        self._zygote: ZygoteClient | None = None
+        self._zygote: ZygoteClient | None = zygote
         self._start_lock = anyio.Lock()
         self._closed = False
 
@@ -176,6 +184,12 @@ class Sandbox:
                 if self._zygote is not None:
                     await self._zygote.close()
                 self._zygote = await ZygoteClient.start(self.python)
+            elif not self._zygote.started:  # launched by the caller: wait for it once
+                try:
+                    await self._zygote.ready()
+                except BaseException:
+                    self._zygote = None  # ready() closed it; the next use starts a fresh one
+                    raise
             return self._zygote
 
     async def aclose(self) -> None:
