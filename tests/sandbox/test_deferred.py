@@ -11,7 +11,7 @@ import pytest
 
 from codemode.sandbox import Bridge, Sandbox
 from codemode.sandbox.deferred import DeferredBridge
-from codemode.sandbox.spawn import ZygoteClient
+from codemode.sandbox.spawn import SandboxError, ZygoteClient
 
 from .conftest import TEST_LIMITS, FakeBridge, check_invariants
 
@@ -104,9 +104,15 @@ async def test_a_call_whose_bridge_cannot_be_built_raises() -> None:
 
 async def test_a_sandbox_adopts_a_zygote_launched_before_the_event_loop() -> None:
     zygote = ZygoteClient.launch(sys.executable)
-    async with Sandbox(limits=TEST_LIMITS, zygote=zygote) as box:
+    box = Sandbox(limits=TEST_LIMITS)
+    box.adopt(zygote)
+    async with box:
         result = await box.execute("print('warm')", bridge=FakeBridge())
-        assert box._zygote is zygote and zygote.started
+        assert box._zygote is zygote and zygote.started and await zygote.ready() is zygote
+        extra = ZygoteClient.launch(sys.executable)
+        with pytest.raises(SandboxError, match="adopt only once"):
+            box.adopt(extra)
+        await extra.close()
     assert result.output == "warm\n"
 
 
@@ -121,7 +127,8 @@ async def test_a_launched_zygote_that_fails_is_replaced_on_the_next_use(tmp_path
         "ctrl.recv(1)\n"
     )
     fake.chmod(0o755)
-    box = Sandbox(limits=TEST_LIMITS, zygote=ZygoteClient.launch(str(fake)))
+    box = Sandbox(limits=TEST_LIMITS)
+    box.adopt(ZygoteClient.launch(str(fake)))
     failed = await box.execute("pass", bridge=FakeBridge())
     assert failed.error is not None and failed.error.type == "SandboxError"
     again = await box.execute("print(2)", bridge=FakeBridge())
@@ -148,3 +155,8 @@ def test_exec_of_a_script_without_calls_imports_no_sdk_http_or_scanner() -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout == "1\n[]\n"
+
+
+def test_a_zygote_that_cannot_even_be_launched_raises_at_once(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        ZygoteClient.launch(str(tmp_path / "no-python"))

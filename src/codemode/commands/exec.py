@@ -206,7 +206,8 @@ async def _run(
         api_key, base_url = DEMO_PRIVATE_KEY, _DEMO_BASE_URL
     else:  # run_exec checked there is a key
         api_key, base_url = settings.api_key or "", settings.base_url
-    sandbox = Sandbox(limits=Limits.from_settings(settings), zygote=zygote)
+    sandbox = Sandbox(limits=Limits.from_settings(settings))
+    sandbox.adopt(zygote)
     clients = AsyncExitStack()
 
     async def build() -> Bridge:

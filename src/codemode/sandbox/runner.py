@@ -146,31 +146,37 @@ class Sandbox:
     Safe for many concurrent executions; ``await sandbox.aclose()`` when done.
     """
 
-    def __init__(
-        self,
-        *,
-        limits: Limits | None = None,
-        python: str | None = None,
-        zygote: ZygoteClient | None = None,
-    ) -> None:
-        """Prepare (the zygote starts on first use, or with :meth:`start`).
+    def __init__(self, *, limits: Limits | None = None, python: str | None = None) -> None:
+        """Prepare (the zygote starts on first use, with :meth:`start`, or :meth:`adopt`).
 
         Args:
             limits: per-execution limits (defaults: ``Limits()``).
             python: the interpreter for the zygote (default: this one).
-            zygote: a zygote already started with ``ZygoteClient.launch`` (by a one-shot caller
-                that starts it before importing the rest); the first use waits until it is ready.
         """
         self.limits = limits or Limits()
         self.python = python or sys.executable
         self.isolation: dict[str, Any] = {}
-        self._zygote: ZygoteClient | None = zygote
+        self._zygote: ZygoteClient | None = None
         self._start_lock = anyio.Lock()
         self._closed = False
 
     async def start(self) -> None:
         """Start the zygote now (otherwise the first execution does)."""
         await self._ensure()
+
+    def adopt(self, zygote: ZygoteClient) -> None:
+        """Use a zygote started with ``ZygoteClient.launch`` before this sandbox existed.
+
+        A caller that starts per client (``codemode exec``, ``codemode serve`` on stdio) launches
+        the zygote before importing the rest, so its start overlaps theirs; the first execution
+        waits until it is ready. Nothing is adopted into a sandbox that has a zygote or is closed.
+
+        Raises:
+            SandboxError: this sandbox already has a zygote or is closed.
+        """
+        if self._zygote is not None or self._closed:
+            raise SandboxError("this sandbox already has a zygote or is closed; adopt only once")
+        self._zygote = zygote
 
     async def _ensure(self) -> ZygoteClient:
         async with self._start_lock:
