@@ -174,8 +174,9 @@ def _host_parts(settings: Settings) -> tuple[Any, Any, ResponseScanner | None]:
     """Import and build the host side of a run: the catalog, the policy and the scanner."""
     # Imported here, on a thread, so that the HTTP client and SDK modules load off the event
     # loop; it finds them in sys.modules afterwards.
-    import httpx  # noqa: F401
+    from codemode.server.lazy_sdk import import_httpx
 
+    import_httpx()  # without its command-line client
     import codemode.klaviyo
     import codemode.simulator.lazy  # noqa: F401
     from codemode.catalog import load_catalog

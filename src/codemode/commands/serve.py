@@ -203,7 +203,7 @@ def _serve(
         if settings.transport == "stdio":  # a client may start us per conversation: start fast
             from codemode.sandbox.spawn import ZygoteClient
             from codemode.server.handshake import EarlyInitialize
-            from codemode.server.lazy_sdk import defer_package_init
+            from codemode.server.lazy_sdk import defer_package_init, import_httpx
 
             # Answer the client's initialize while the SDK and the server load (see handshake).
             early = EarlyInitialize.start()
@@ -211,6 +211,7 @@ def _serve(
             # execute_code (launched from this thread, which runs the event loop).
             zygote = ZygoteClient.launch(sys.executable)
             defer_package_init("mcp")  # the SDK's client side is not needed to serve
+            import_httpx()  # nor httpx's command-line client
         from codemode.server import build_server
 
         built = build_server(settings, log_level=level)  # type: ignore[arg-type]

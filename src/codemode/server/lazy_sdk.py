@@ -1,4 +1,4 @@
-"""The stdio server loads the parts of the ``mcp`` SDK it serves with, not its client as well.
+"""The stdio server loads the parts of its libraries it serves with, not their other sides too.
 
 ``mcp/__init__.py`` re-exports the SDK's client side (``Client``, ``ClientSession``, the stdio
 client and their sessions), so importing any ``mcp.server`` module first imports all of that: a
@@ -7,16 +7,23 @@ tenth of the SDK's import time, paid by every ``codemode serve`` before it can a
 ``__init__``: submodules (``mcp.server.stdio``, ``mcp.server.mcpserver``) import as usual, and
 the first attribute read on the package itself (``from mcp import Client``, ``mcp.types``) runs
 the real ``__init__`` then, so every name is still there for whoever needs it.
+
+``httpx`` does the same with its command-line client: ``httpx/__init__.py`` imports
+``httpx._main`` (and with it click, rich and pygments), as much as the rest of httpx again, for
+``httpx.main`` alone. :func:`import_httpx` imports httpx with ``httpx.main`` importing them when
+it is called.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 import threading
+from types import ModuleType
 from typing import Any
 
-__all__ = ["defer_package_init"]
+__all__ = ["defer_package_init", "import_httpx"]
 
 
 def defer_package_init(name: str) -> bool:
@@ -43,3 +50,22 @@ def defer_package_init(name: str) -> bool:
     package.__getattr__ = __getattr__  # type: ignore[method-assign]
     sys.modules[name] = package
     return True
+
+
+def _httpx_cli(*args: Any, **kwargs: Any) -> Any:
+    """``httpx.main``: the real command-line client, imported now."""
+    return importlib.import_module("httpx._main").main(*args, **kwargs)
+
+
+def import_httpx() -> ModuleType:
+    """``import httpx``, without importing its command-line client until ``httpx.main()`` runs."""
+    if "httpx" in sys.modules:
+        return sys.modules["httpx"]
+    stand_in = ModuleType("httpx._main")
+    stand_in.main = _httpx_cli  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stand_in
+    try:
+        return importlib.import_module("httpx")
+    finally:  # httpx took `main` from it; a later `import httpx._main` finds the real one
+        if sys.modules.get("httpx._main") is stand_in:
+            del sys.modules["httpx._main"]
