@@ -214,7 +214,12 @@ def _serve(
             import_httpx()  # nor httpx's command-line client
         from codemode.server import build_server
 
-        built = build_server(settings, log_level=level)  # type: ignore[arg-type]
+        try:
+            built = build_server(settings, log_level=level)  # type: ignore[arg-type]
+        except BaseException:
+            if zygote is not None:  # it exits when it finds the host gone
+                zygote.ctrl.close()
+            raise
         if zygote is not None:
             built.runtime.sandbox.adopt(zygote)
         if early is not None:

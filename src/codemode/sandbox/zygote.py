@@ -1,10 +1,10 @@
 """The zygote: a clean, pre-imported interpreter that forks one worker per execution.
 
-The host starts it (``codemode.sandbox.spawn.BOOTSTRAP``) with ``python -I`` and an empty environment (no key, no inherited variables),
-so nothing secret is in its memory to be copied into a worker. It never runs user code: it imports
-the worker's modules, builds the sandbox's builtins and module proxies once, runs a trusted
-warm-up script, then forks on request. Each child confines itself (confine.py) and runs exactly
-one script; the zygote kills and reaps it when the host says so.
+The host starts it (``spawn.BOOTSTRAP``) with ``python -I`` and an empty environment (no key, no
+inherited variables), so nothing secret is in its memory to be copied into a worker. It never runs
+user code: it imports the worker's modules, builds the sandbox's builtins and module proxies once,
+runs a trusted warm-up script, then forks on request. Each child confines itself (confine.py) and
+runs exactly one script; the zygote kills and reaps it when the host says so.
 """
 
 from __future__ import annotations
