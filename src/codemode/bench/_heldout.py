@@ -23,6 +23,7 @@ SETS = {
     "tuning": "heldout_tuning.jsonl",
     "untouched2": "heldout2_untouched.jsonl",
     "tuning2": "heldout2_tuning.jsonl",
+    "untouched3": "heldout3_untouched.jsonl",
 }
 
 
