@@ -36,6 +36,7 @@ from codemode.search._documents import (
     FIELD_WEIGHTS,
     action_facets,
     action_nesting,
+    action_owner,
     action_parent,
     action_targets,
     changed_types,
@@ -133,6 +134,7 @@ class Weights:
     parent_named: float = 0.15
     nesting: float = 0.05
     coverage: float = 0.1
+    owner: float = 0.2
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -292,6 +294,12 @@ class SearchIndex:
             if pair:
                 nestings.setdefault(pair, np.zeros(len(self.actions)))[j] = 1.0
         self._nestings = nestings
+        owned: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+        for j, action in enumerate(self.actions):
+            owner = action_owner(action)
+            if owner:
+                owned.setdefault(owner, np.zeros(len(self.actions)))[j] = 1.0
+        self._owned = owned
         # The operation id's own nouns ("custom", "metric"), each with its concepts, for how much
         # of the name a query covers ("who is on a list" covers the profile of get_profiles_for_list).
         # Flattened to groups so a query needs one lookup per term and one bincount.
@@ -421,6 +429,13 @@ class SearchIndex:
             nested = self._nestings.get(parsed.nesting)
             if nested is not None:
                 intent = intent + w.nesting * nested
+        if w.owner:
+            # Only when the query names something under the record too ("tags of campaign C");
+            # "delete tag T" is about the tag itself, not the routes under it.
+            for owner in parsed.owners:
+                rows = self._owned.get(owner)
+                if rows is not None and parsed.mentions - {owner}:
+                    intent = intent + w.owner * rows
         if w.coverage:
             hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
             if hit:

@@ -138,6 +138,7 @@ class ParsedQuery:
     heads: list[str] = field(default_factory=list)
     mentions: set[str] = field(default_factory=set)
     nesting: tuple[str, str] | None = None
+    owners: set[str] = field(default_factory=set)
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -259,6 +260,7 @@ def parse_query(
         heads,
     )
     _number_cues(raw_words, negated, parsed, heads)
+    _owners(text, parsed, heads)
     if not parsed.heads:
         # No resource word we know: a plural last word still asks for many of them ("feeds").
         content = [
@@ -447,3 +449,44 @@ def _number_cues(
             parsed.add_cue("one", 0.5)
     if "id" in raw_words:
         parsed.add_cue("one", 0.5)
+
+
+# A token that stands for one record: a placeholder letter ("list L"), an id with a digit
+# ("segment 8", "Y7xZ2"), or a mixed-case code ("AbCd").
+_RECORD = re.compile(r"^(?:[B-HJ-Z]|#?[\w$:.-]*\d[\w$:.-]*|[A-Za-z]*[a-z][A-Z][A-Za-z]*)$")
+_SPECIFIC = frozenset({"this", "that", "given", "specific", "particular", "single"})
+_TOKEN = re.compile(r"[\w$:.#-]+")
+
+
+def _owners(text: str, parsed: ParsedQuery, heads: PhraseTable) -> None:
+    """Resources named as one record ("product P", "list 12", "this campaign") go to ``owners``.
+
+    When the first resource of the query is such a record, it asks for that one record, not a
+    listing or a bulk job ("delete variant V").
+    """
+    tokens = [t.strip(".,;:!?") for t in _TOKEN.findall(text)]
+    for k, token in enumerate(tokens):
+        low = token.lower()
+        if not low.isalpha():
+            continue
+        # The longest resource phrase ending here: "custom metric C" is a custom metric.
+        named = heads.get((stem(tokens[k - 1].lower()), stem(low))) if k else None
+        named = named or heads.get((stem(low),))
+        if not named:
+            continue
+        after = tokens[k + 1] if k + 1 < len(tokens) else ""
+        before = [t.lower() for t in tokens[max(0, k - 2) : k]]
+        placeholder = bool(_RECORD.match(after))
+        if placeholder or (set(before) & _SPECIFIC and not low.endswith("s")):
+            name = named[0][0]
+            parsed.owners.add(name)
+            if (
+                placeholder
+                and parsed.heads
+                and name == parsed.heads[0]
+                and not low.endswith("s")
+                and not set(before) & _OWNED_BY  # "properties of metric M": M is the parent
+                and not _DIGIT.search(after)  # ids with digits: _number_cues has counted them
+            ):
+                parsed.add_cue("one", 1.0)
+                parsed.add_cue("single", 0.5)
