@@ -21,8 +21,10 @@ Every term's score row is precomputed at build time, so a query is a handful of 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -52,7 +54,7 @@ from codemode.search._query import ParsedQuery, normalize_path, parse_query
 from codemode.search._text import STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
 
-__all__ = ["SearchHit", "SearchIndex", "Weights"]
+__all__ = ["FEATURES", "SearchHit", "SearchIndex", "Weights", "weight_vector", "with_vector"]
 
 _VERB_CLASSES = ("read", "create", "update", "delete", "link")
 # Verbs of operation ids; what is left of an id is the resource it names.
@@ -146,6 +148,47 @@ class Weights:
     core: float = 0.05
 
 
+# The signals of the score, in the order of ``SearchIndex._features``'s rows.
+FEATURES: tuple[str, ...] = (
+    "lexical",
+    *(f"facet_{f}" for f in FACETS),
+    "verb_mismatch",
+    "head",
+    "parent_missing",
+    "parent_named",
+    "nesting",
+    "owner",
+    "coverage",
+    "core",
+    "exact_id",
+    "exact_route",
+    "route_method",
+    "method_word",
+)
+_FEATURE_ROW = {name: i for i, name in enumerate(FEATURES)}
+_EXACT = ("exact_id", "exact_route", "route_method", "method_word")
+
+
+def weight_vector(weights: Weights) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The weight of each signal of ``FEATURES`` (lexical is the unit the others are read in)."""
+    facets = dict(weights.facets)
+    vector = np.array(
+        [
+            1.0,
+            *(facets.get(f, 0.0) for f in FACETS),
+            *(float(getattr(weights, name)) for name in FEATURES[1 + len(FACETS) :]),
+        ]
+    )
+    return vector
+
+
+def with_vector(weights: Weights, vector: Mapping[str, float]) -> Weights:
+    """``weights`` with the signal weights of ``vector`` (a ``FEATURES`` name -> weight map)."""
+    facets = tuple((f, float(vector.get(f"facet_{f}", w))) for f, w in weights.facets)
+    named = {name: float(vector[name]) for name in FEATURES[1 + len(FACETS) :] if name in vector}
+    return dataclasses.replace(weights, facets=facets, **named)
+
+
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     """One ranked action, compact enough to show a model."""
@@ -195,6 +238,13 @@ class SearchIndex:
         self._heads = {**resource_heads(self.actions), **HEADS}
         self._build_lexical()
         self._build_facets()
+        vector = weight_vector(self.weights)
+        self._exact_rows = np.array([_FEATURE_ROW[f] for f in _EXACT])
+        self._intent_rows = np.array(
+            [i for i, f in enumerate(FEATURES) if f != "lexical" and f not in _EXACT]
+        )
+        self._exact_weights = vector[self._exact_rows]
+        self._intent_weights = vector[self._intent_rows]
         self._routes: dict[str, list[int]] = {}
         for i, a in enumerate(self.actions):
             self._routes.setdefault(normalize_path(a.path), []).append(i)
@@ -383,32 +433,48 @@ class SearchIndex:
         )
 
     def _scores(self, query: str) -> _Scores:
+        parsed, features = self._features(query)
+        lexical = features[0]
+        exact = self._exact_weights @ features[self._exact_rows]
+        intent = self._intent_weights @ features[self._intent_rows]
+        return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
+
+    def _features(self, query: str) -> tuple[ParsedQuery, np.ndarray[Any, np.dtype[np.float64]]]:
+        """The query's unweighted signals, one row per name of ``FEATURES``, one column per action.
+
+        The score is ``weight_vector(weights) @ features``: every signal is linear in its weight,
+        so the weights can be learned (``tools/search_weights.py``) as well as set by hand.
+        """
         w = self.weights
         n = len(self.actions)
         parsed = self._parse(query)
-        lexical = np.zeros(n)
+        out = np.zeros((len(FEATURES), n))
+        row = _FEATURE_ROW
+        lexical = out[row["lexical"]]
         for term, weight in parsed.terms.items():
-            row = self._term_row.get(term)
-            if row is not None:
-                lexical += weight * self._matrix[row]
+            term_row = self._term_row.get(term)
+            if term_row is not None:
+                lexical += weight * self._matrix[term_row]
         top = lexical.max() if n else 0.0
         if top > 0:
             lexical /= top
         cues = np.zeros(len(FACETS))
         for facet, strength in parsed.cues.items():
             cues[self._facet_row[facet]] = max(-w.cue_cap, min(w.cue_cap, strength))
-        intent = (cues * self._facet_weight) @ self._facets
+        first = row["facet_" + FACETS[0]]
+        out[first : first + len(FACETS)] = cues[:, None] * self._facets
         # A clear verb ("label the blast", "which segments...") rules out actions of another kind.
         verbs = {f: parsed.cues.get(f, 0.0) for f in _VERB_CLASSES}
         changing = any(verbs[f] >= 1.0 for f in ("create", "update", "delete", "link"))
         verb, strength = max(verbs.items(), key=lambda kv: kv[1])
-        if strength >= 1.0 and w.verb_mismatch:
-            penalty = w.verb_mismatch * min(strength, w.cue_cap)
-            intent = intent - penalty * (1.0 - self._facets[self._facet_row[verb]])
+        if strength >= 1.0:
+            out[row["verb_mismatch"]] = -min(strength, w.cue_cap) * (
+                1.0 - self._facets[self._facet_row[verb]]
+            )
         for head in parsed.heads:
             target = self._targets.get(head)
             if target is not None:
-                intent = intent + w.head * target
+                out[row["head"]] += target
         # "the profiles of a list" needs a list: nested reads whose parent is never named step back.
         # Only for plain reads: a change, or a filter on the listing, is about something else.
         wanted = (
@@ -421,42 +487,37 @@ class SearchIndex:
         )
         for parent, rows in self._parents.items():
             if parent not in parsed.mentions:
-                intent = intent - w.parent_missing * rows
-            elif wanted is not None and parent != parsed.heads[0] and w.parent_named:
+                out[row["parent_missing"]] -= rows
+            elif wanted is not None and parent != parsed.heads[0]:
                 # "the metric of event E": a read of the head under the parent that is named.
-                intent = intent + w.parent_named * rows * wanted
-        if parsed.nesting and w.nesting:
+                out[row["parent_named"]] += rows * wanted
+        if parsed.nesting:
             nested = self._nestings.get(parsed.nesting)
             if nested is not None:
-                intent = intent + w.nesting * nested
-        if w.owner:
-            # Only when the query names something under the record too ("tags of campaign C");
-            # "delete tag T" is about the tag itself, not the routes under it.
-            for owner in parsed.owners:
-                rows = self._owned.get(owner)
-                if rows is not None and parsed.mentions - {owner}:
-                    intent = intent + w.owner * rows
-        if w.coverage:
-            hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
-            if hit:
-                groups = np.unique(np.concatenate(hit))
-                covered = np.bincount(
-                    self._group_owner[groups], weights=self._group_share[groups], minlength=n
-                )
-                intent = intent + w.coverage * covered
-        if w.core:
-            intent = intent + w.core * self._core
-        exact = np.zeros(n)
+                out[row["nesting"]] = nested
+        # Only when the query names something under the record too ("tags of campaign C");
+        # "delete tag T" is about the tag itself, not the routes under it.
+        for owner in parsed.owners:
+            rows = self._owned.get(owner)
+            if rows is not None and parsed.mentions - {owner}:
+                out[row["owner"]] += rows
+        hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
+        if hit:
+            groups = np.unique(np.concatenate(hit))
+            out[row["coverage"]] = np.bincount(
+                self._group_owner[groups], weights=self._group_share[groups], minlength=n
+            )
+        out[row["core"]] = self._core
         for ident in parsed.ids:
-            exact[self._position[ident]] += w.exact_id
+            out[row["exact_id"], self._position[ident]] += 1.0
         for method, path in parsed.routes:
             for j in self._route_actions(path):
-                exact[j] += w.exact_route
+                out[row["exact_route"], j] += 1.0
                 if method is not None and self.actions[j].method == method:
-                    exact[j] += w.route_method
+                    out[row["route_method"], j] += 1.0
         for method in parsed.methods:
-            exact += w.method_word * self._method.get(method, 0.0)
-        return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
+            out[row["method_word"]] += self._method.get(method, 0.0)
+        return parsed, out
 
     def _route_actions(self, path: str) -> list[int]:
         """The actions at ``path``, where a segment may be a real id (``/api/lists/Y7xZ``).

@@ -313,9 +313,12 @@ def _job_modifiers(
         f in ("create", "update", "delete") for f, _ in CUES.get(lead, ())
     )
     if not leading_verb:
-        parsed.add_cue("poll", 1.0)
-        plural = any(fixed[i] == "jobs" for i in spots)
-        parsed.add_cue("list" if plural else "one", 1.0 if plural else 0.5)
+        # "suppression jobs" lists the jobs; "the import job" polls one of them.
+        if any(fixed[i] == "jobs" for i in spots):
+            parsed.add_cue("list", 1.0)
+        else:
+            parsed.add_cue("poll", 1.0)
+            parsed.add_cue("one", 0.5)
     return modifiers
 
 
