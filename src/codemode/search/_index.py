@@ -61,6 +61,8 @@ _VERB_CLASSES = ("read", "create", "update", "delete", "link")
 _ID_VERBS = frozenset(
     {"get", "creat", "updat", "delet", "query", "bulk", "add", "remov", "tag", "for", "id", "all"}
 )
+# Words of an operation id that join its nouns ("get_tags_for_list").
+_LINK_WORDS = frozenset({"for", "from", "to", "by", "of", "all"})
 # A filter or include on a listing, or a count: not a read of the records under a parent.
 _FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|totals)\b|\?", re.I)
 _CALLED = re.compile(r"\b(?:called|named|titled)(?:\s+[\w-]+){1,3}", re.I)
@@ -137,6 +139,7 @@ class Weights:
     nesting: float = 0.05
     coverage: float = 0.1
     owner: float = 0.2
+    number: float = 0.1
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -159,6 +162,7 @@ FEATURES: tuple[str, ...] = (
     "nesting",
     "owner",
     "coverage",
+    "number",
     "core",
     "exact_id",
     "exact_route",
@@ -367,6 +371,22 @@ class SearchIndex:
         self._group_owner = np.array(owners, dtype=np.int64)
         self._group_share = np.array(shares)
         self._groups_of = {t: np.array(g, dtype=np.int64) for t, g in by_term.items()}
+        # The nouns of the operation id as written ("conversation" vs "conversations", "job" vs
+        # "jobs"): a query word with the same stem in the other number says one record where
+        # the name says many, or the reverse, which stems alone cannot tell.
+        # Only the head of each noun run counts ("codes" in coupon_codes, "ids" in profile_ids):
+        # a modifier is singular whatever it means.
+        by_stem: dict[str, dict[str, set[int]]] = {}
+        for j, a in enumerate(self.actions):
+            runs = re.split(r"_(?:%s)_" % "|".join(sorted(_LINK_WORDS)), a.id.split("_", 1)[-1])
+            for noun in (run.split("_")[-1] for run in runs if run):
+                by_stem.setdefault(stem(noun), {}).setdefault(noun, set()).add(j)
+        self._other_number = {
+            form: np.array(sorted(set().union(*(js for f, js in forms.items() if f != form))))
+            for forms in by_stem.values()
+            if len(forms) > 1
+            for form in forms
+        }
         self._core = np.array([1.0 if a.core else 0.0 for a in self.actions])
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
@@ -507,6 +527,10 @@ class SearchIndex:
             out[row["coverage"]] = np.bincount(
                 self._group_owner[groups], weights=self._group_share[groups], minlength=n
             )
+        for word in parsed.surface:
+            other = self._other_number.get(word)
+            if other is not None:
+                out[row["number"], other] -= 1.0
         out[row["core"]] = self._core
         for ident in parsed.ids:
             out[row["exact_id"], self._position[ident]] += 1.0

@@ -139,6 +139,7 @@ class ParsedQuery:
     mentions: set[str] = field(default_factory=set)
     nesting: tuple[str, str] | None = None
     owners: set[str] = field(default_factory=set)
+    surface: set[str] = field(default_factory=set)
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -244,6 +245,7 @@ def parse_query(
         if w != raw_words[i]:
             weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
+        parsed.surface.add(w)
     for concept in concept_terms(stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
@@ -457,7 +459,7 @@ def _number_cues(
 # A token that stands for one record: a placeholder letter ("list L"), an id with a digit
 # ("segment 8", "Y7xZ2"), or a mixed-case code ("AbCd").
 _RECORD = re.compile(r"^(?:[B-HJ-Z]|#?[\w$:.-]*\d[\w$:.-]*|[A-Za-z]*[a-z][A-Z][A-Za-z]*)$")
-_SPECIFIC = frozenset({"this", "that", "given", "specific", "particular", "single"})
+_SPECIFIC = frozenset({"this", "given", "specific", "particular"})
 _TOKEN = re.compile(r"[\w$:.#-]+")
 
 
