@@ -25,6 +25,7 @@ from codemode.bench._heldout import agent_tasks, heldout
 from codemode.catalog import Catalog, load_catalog
 from codemode.errors import ConfigError
 from codemode.search import SearchIndex, Weights, get_signatures, render_signatures
+from codemode.search._index import learned_weights
 
 __all__ = ["evaluate", "load_dev_queries", "run", "shared_dir"]
 
@@ -236,6 +237,8 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     reach = _reachability(index, catalog)
     signatures = _signature_sizes(catalog)
     held = heldout(index, catalog)
+    # The same signals with weights learned from structure-generated queries (not shipped).
+    learned = heldout(SearchIndex(catalog, weights=learned_weights()), catalog)
     agent: dict[str, Any] = {}
     if not quick:
         import tempfile
@@ -245,6 +248,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             agent = agent_tasks(lambda: run_on_demo(Path(tmp)))
     _print_heldout(console, held, agent)
+    _print_learned(console, held, learned)
     _print(console, results, latency, build, ablations, reach)
     console.print(
         f"get_signature size: median {signatures['median_chars']} chars (~{signatures['median_tokens_est']} tokens), "
@@ -290,6 +294,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             if name.startswith("untouched")
             for k in ("precision", "recall")
         },
+        **{f"learned_weights_{name}_top1": learned[name]["top1"] for name in learned},
         "agent_first_scripts_ok": (
             f"{agent['first_scripts_ok']}/{agent['tasks']}" if agent else None
         ),
@@ -303,6 +308,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "reachability": reach,
         "signatures": signatures,
         "heldout": held,
+        "heldout_learned_weights": learned,
         "agent_tasks": agent,
     }
 
@@ -396,3 +402,18 @@ def _print_heldout(console: Console, held: dict[str, Any], agent: dict[str, Any]
             f"{agent['median_result_tokens']} result tokens over {agent['round_trips_per_task']:.0f} round trips",
             highlight=False,
         )
+
+
+def _print_learned(console: Console, held: dict[str, Any], learned: dict[str, Any]) -> None:
+    table = Table(
+        title="shipped (hand-set) weights vs weights learned from structure-generated queries "
+        "(tools/gen_search_weights.py)"
+    )
+    for col in ("set", "shipped top-1", "learned top-1", "shipped MRR", "learned MRR"):
+        table.add_column(col, justify="left" if col == "set" else "right")
+    for name, r in held.items():
+        other = learned[name]
+        table.add_row(
+            name, _pct(r["top1"]), _pct(other["top1"]), f"{r['mrr']:.3f}", f"{other['mrr']:.3f}"
+        )
+    console.print(table)

@@ -22,11 +22,13 @@ Every term's score row is precomputed at build time, so a query is a handful of 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -54,7 +56,15 @@ from codemode.search._query import ParsedQuery, normalize_path, parse_query
 from codemode.search._text import STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
 
-__all__ = ["FEATURES", "SearchHit", "SearchIndex", "Weights", "weight_vector", "with_vector"]
+__all__ = [
+    "FEATURES",
+    "SearchHit",
+    "SearchIndex",
+    "Weights",
+    "learned_weights",
+    "weight_vector",
+    "with_vector",
+]
 
 _VERB_CLASSES = ("read", "create", "update", "delete", "link")
 # Verbs of operation ids; what is left of an id is the resource it names.
@@ -62,7 +72,7 @@ _ID_VERBS = frozenset(
     {"get", "creat", "updat", "delet", "query", "bulk", "add", "remov", "tag", "for", "id", "all"}
 )
 # Words of an operation id that join its nouns ("get_tags_for_list").
-_LINK_WORDS = frozenset({"for", "from", "to", "by", "of", "all"})
+_LINK_SPLIT = re.compile("_(?:" + "|".join(("for", "from", "to", "by", "of", "all")) + ")_")
 # A filter or include on a listing, or a count: not a read of the records under a parent.
 _FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|totals)\b|\?", re.I)
 _CALLED = re.compile(r"\b(?:called|named|titled)(?:\s+[\w-]+){1,3}", re.I)
@@ -189,8 +199,21 @@ def weight_vector(weights: Weights) -> np.ndarray[Any, np.dtype[np.float64]]:
 def with_vector(weights: Weights, vector: Mapping[str, float]) -> Weights:
     """``weights`` with the signal weights of ``vector`` (a ``FEATURES`` name -> weight map)."""
     facets = tuple((f, float(vector.get(f"facet_{f}", w))) for f, w in weights.facets)
-    named = {name: float(vector[name]) for name in FEATURES[1 + len(FACETS) :] if name in vector}
+    named: dict[str, Any] = {
+        name: float(vector[name]) for name in FEATURES[1 + len(FACETS) :] if name in vector
+    }
     return dataclasses.replace(weights, facets=facets, **named)
+
+
+def learned_weights() -> Weights:
+    """The hand-set weights with the signal weights learned by ``tools/gen_search_weights.py``.
+
+    Learned from queries generated from the OpenAPI structure (``weights.json``); the benchmark
+    measures them beside the shipped hand-set weights, which stay the default.
+    """
+    text = resources.files(__package__).joinpath("weights.json").read_text(encoding="utf-8")
+    learned: dict[str, float] = json.loads(text)["weights"]
+    return with_vector(Weights(), learned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +401,7 @@ class SearchIndex:
         # a modifier is singular whatever it means.
         by_stem: dict[str, dict[str, set[int]]] = {}
         for j, a in enumerate(self.actions):
-            runs = re.split(r"_(?:%s)_" % "|".join(sorted(_LINK_WORDS)), a.id.split("_", 1)[-1])
+            runs = _LINK_SPLIT.split(a.id.split("_", 1)[-1])
             for noun in (run.split("_")[-1] for run in runs if run):
                 by_stem.setdefault(stem(noun), {}).setdefault(noun, set()).add(j)
         self._other_number = {
@@ -518,9 +541,9 @@ class SearchIndex:
         # Only when the query names something under the record too ("tags of campaign C");
         # "delete tag T" is about the tag itself, not the routes under it.
         for owner in parsed.owners:
-            rows = self._owned.get(owner)
-            if rows is not None and parsed.mentions - {owner}:
-                out[row["owner"]] += rows
+            under = self._owned.get(owner)
+            if under is not None and parsed.mentions - {owner}:
+                out[row["owner"]] += under
         hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
         if hit:
             groups = np.unique(np.concatenate(hit))

@@ -1,0 +1,112 @@
+"""The structural signals of the ranking: one named record, the number of a name, job listings,
+and the score as one linear map of named signals (what tools/gen_search_weights.py learns)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from codemode.catalog import Catalog
+from codemode.search import SearchIndex, Weights
+from codemode.search._index import FEATURES, learned_weights, weight_vector, with_vector
+from tests._shared import REPO_ROOT
+
+
+@pytest.mark.parametrize(
+    ("query", "want", "over"),
+    [
+        # The record named with its id owns the route: the item's categories, not the category's items.
+        (
+            "attach two categories to product Q",
+            "add_categories_to_catalog_item",
+            "add_items_to_catalog_category",
+        ),
+        (
+            "unlink collections from product Q",
+            "remove_categories_from_catalog_item",
+            "remove_items_from_catalog_category",
+        ),
+        (
+            "take item Q out of category K",
+            "remove_items_from_catalog_category",
+            "remove_categories_from_catalog_item",
+        ),
+        # One named record is one record, not a bulk job.
+        ("remove variant Q", "delete_catalog_variant", "bulk_delete_catalog_variants"),
+    ],
+)
+def test_a_record_named_with_its_id_owns_the_route(
+    index: SearchIndex, query: str, want: str, over: str
+) -> None:
+    order = index.rank(query)
+    assert order.index(want) < order.index(over), order[:5]
+
+
+def test_without_the_owner_signal_the_container_route_wins(catalog: Catalog) -> None:
+    plain = SearchIndex(catalog, weights=with_vector(Weights(), {"owner": 0.0}))
+    for query in ("put product Q into collections", "link product Q with categories"):
+        assert plain.rank(query)[0] == "add_items_to_catalog_category"
+        assert SearchIndex(catalog).rank(query)[0] == "add_categories_to_catalog_item"
+
+
+@pytest.mark.parametrize(
+    ("query", "want", "over"),
+    [
+        (
+            "the conversation of profile Q",
+            "get_conversation_for_profile",
+            "get_conversations_for_profile",
+        ),
+        (
+            "the conversations of profile Q",
+            "get_conversations_for_profile",
+            "get_conversation_for_profile",
+        ),
+        ("versions of signup form Q", "get_versions_for_form", "get_form_version"),
+    ],
+)
+def test_the_number_of_the_name_tells_one_from_many(
+    index: SearchIndex, query: str, want: str, over: str
+) -> None:
+    order = index.rank(query)
+    assert order.index(want) < order.index(over), order[:5]
+
+
+def test_jobs_in_the_plural_list_them_and_one_job_is_polled(index: SearchIndex) -> None:
+    assert index.rank("catalog variant delete jobs")[0] == "get_bulk_delete_variants_jobs"
+    assert index.rank("catalog variant delete job 9Q")[0] == "get_bulk_delete_variants_job"
+
+
+@pytest.mark.parametrize(
+    "query", ["tags of campaign C", "bulk import 500 contacts", "GET /api/lists"]
+)
+def test_the_score_is_the_weight_vector_times_the_signals(index: SearchIndex, query: str) -> None:
+    _, features = index._features(query)
+    assert features.shape == (len(FEATURES), len(index.actions))
+    s = index._scores(query)
+    total = weight_vector(index.weights) @ features
+    np.testing.assert_allclose(total, s.lexical + s.intent + s.exact, atol=1e-9)
+
+
+def test_with_vector_round_trips_and_learned_weights_load() -> None:
+    hand = Weights()
+    vector = dict(zip(FEATURES, weight_vector(hand), strict=True))
+    assert with_vector(hand, vector) == hand
+    learned = learned_weights()
+    assert learned != hand and learned.k1 == hand.k1  # only signal weights are learned
+    assert weight_vector(learned)[0] == 1.0  # lexical stays the unit
+
+
+def test_learned_weights_are_current() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "gen_search_weights.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
