@@ -3,11 +3,13 @@ and the score as one linear map of named signals (what tools/gen_search_weights.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from codemode.catalog import Catalog
-from codemode.search import SearchIndex, Weights
+from codemode.search import SearchIndex, Weights, _semantic
 from codemode.search._index import FEATURES, learned_weights, weight_vector, with_vector
 
 LOOK_ALIKES = [
@@ -62,3 +64,38 @@ def test_with_vector_round_trips_and_learned_weights_load() -> None:
     learned = learned_weights()
     assert learned != hand and learned.k1 == hand.k1  # only signal weights are learned
     assert weight_vector(learned)[0] == 1.0  # lexical stays the unit
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("give sms consent to many contacts", "bulk_subscribe_profiles"),
+        ("the metric of metric property P", "get_metric_for_metric_property"),
+    ],
+)
+def test_the_semantic_tie_breaker_settles_close_calls(
+    catalog: Catalog, index: SearchIndex, query: str, want: str
+) -> None:
+    lexical = SearchIndex(catalog, weights=dataclasses.replace(Weights(), semantic=0.0))
+    assert lexical.rank(query)[0] != want  # a close call the words alone get wrong
+    assert index.rank(query)[0] == want
+    assert index.search(query, limit=1)[0].id == want  # search and rank agree
+
+
+def test_a_clear_winner_never_reaches_the_encoder(
+    index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(query: str) -> None:
+        raise AssertionError(f"encoder asked about {query!r}")
+
+    monkeypatch.setattr(_semantic, "query_vector", refuse)
+    assert index.rank("GET /api/lists")[0] == "get_lists"
+    assert index.rank("create_campaign")[0] == "create_campaign"
+
+
+def test_operations_without_a_shipped_vector_get_no_semantic_opinion(catalog: Catalog) -> None:
+    actions = list(catalog.values())[:5]
+    unknown = dataclasses.replace(actions[0], id="plugin_operation_nobody_embedded")
+    vectors = _semantic.OperationVectors([unknown, *actions[1:]])
+    z = vectors.zscores("list my lists")
+    assert z is not None and z[0] == 0.0 and np.any(z[1:] != 0.0)

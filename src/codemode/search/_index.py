@@ -15,6 +15,13 @@ benchmark switches each off in turn):
   named step back; and the share of the operation id's nouns the query says.
 * **exact**: an operation id, a dotted function name, or ``METHOD /path`` named in the query.
 * **typos**: unknown words one or two edits from a known word are repaired (rapidfuzz) first.
+* **semantic tie-breaker** (``_semantic``): when the first two are closer than
+  ``Weights.semantic_margin``, the top ten are reordered with the scanner's sentence encoder
+  (query against operation embeddings computed offline); a clear winner never reaches it.
+
+The signals are one linear map (``FEATURES``, :func:`weight_vector`); the weights are set by
+hand, and ``tools/gen_search_weights.py`` learns an alternative set from queries generated from
+the OpenAPI structure, which the benchmark measures beside them.
 
 Every term's score row is precomputed at build time, so a query is a handful of vector additions.
 """
@@ -53,6 +60,7 @@ from codemode.search._documents import (
     terms,
 )
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
+from codemode.search._semantic import OperationVectors
 from codemode.search._text import STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
 
@@ -115,6 +123,9 @@ class Weights:
         core: prior for the 162 core actions of the spec (what most tasks need), so a niche
             operation that shares every word with a core one (a relationship or job listing)
             ranks just behind it.
+        semantic: weight of the encoder's z-scored similarity when the ranking is unsure
+            (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
+            the first two under this; ``semantic_top``: how many are reordered.
     """
 
     k1: float = 0.9
@@ -159,6 +170,9 @@ class Weights:
     typos: bool = True
     typo: float = 0.7
     core: float = 0.05
+    semantic: float = 0.03
+    semantic_margin: float = 0.1
+    semantic_top: int = 10
 
 
 # The signals of the score, in the order of ``SearchIndex._features``'s rows.
@@ -265,6 +279,7 @@ class SearchIndex:
         self._heads = {**resource_heads(self.actions), **HEADS}
         self._build_lexical()
         self._build_facets()
+        self._semantic = OperationVectors(self.actions) if self.weights.semantic else None
         vector = weight_vector(self.weights)
         self._exact_rows = np.array([_FEATURE_ROW[f] for f in _EXACT])
         self._intent_rows = np.array(
@@ -610,9 +625,39 @@ class SearchIndex:
         s = self._scores(query)
         if not s.lexical.any() and not s.exact.any():
             return []
+        order, total = self._order(query, s)
+        return [self._hit(int(j), float(total[j])) for j in order[:limit]]
+
+    def _order(
+        self, query: str, s: _Scores
+    ) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, np.dtype[np.float64]]]:
+        """Actions best first, and their scores: lexical + intent + exact, then, when the first
+        two are closer than ``semantic_margin``, the top ``semantic_top`` reordered with the
+        encoder's z-scored similarity (``_semantic``)."""
+        w = self.weights
         total = s.lexical + s.intent + s.exact
-        order = np.argsort(-total, kind="stable")[:limit]
-        return [self._hit(int(j), float(total[j])) for j in order]
+        order = np.argsort(-total, kind="stable")
+        if (
+            self._semantic is None
+            or len(order) < 2
+            or total[order[0]] - total[order[1]] >= w.semantic_margin
+        ):
+            return order, total
+        z = self._semantic.zscores(query)
+        if z is None:
+            return order, total
+        top = order[: w.semantic_top]
+        total = total.copy()
+        total[top] += w.semantic * z[top]
+        reordered = top[np.argsort(-total[top], kind="stable")]
+        return np.concatenate([reordered, order[w.semantic_top :]]), total
+
+    def warm(self) -> bool:
+        """Load the semantic tie-breaker's encoder now rather than on the first unsure query.
+
+        Returns False when there is none (switched off, or the encoder cannot load).
+        """
+        return self._semantic is not None and self._semantic.warm()
 
     def unserved(self, query: str) -> list[str]:
         """The words of ``query`` that nothing in the API is about ("fax", "password", "tweet").
@@ -726,9 +771,9 @@ class SearchIndex:
 
     def rank(self, query: str) -> list[str]:
         """Every action id, best first (for evaluation)."""
-        s = self._scores(query)
-        total = s.lexical + s.intent + s.exact
-        return [self.actions[int(j)].id for j in np.argsort(-total, kind="stable")]
+        query = (query or "")[:_MAX_QUERY_CHARS]
+        order, _ = self._order(query, self._scores(query))
+        return [self.actions[int(j)].id for j in order]
 
     def _hit(self, j: int, score: float) -> SearchHit:
         a = self.actions[j]
