@@ -209,6 +209,12 @@ def _print_groups(
         out(f"    {key:<28} n={g['n']:<4} {_pct(g['rate'])}")
 
 
+def _print_list(title: str, items: Sequence[str], out: Callable[[str], None]) -> None:
+    out(f"  {title}:")
+    for item in items:
+        out(f"    - {item}")
+
+
 def print_report(result: dict[str, Any], *, details: bool, out: Callable[[str], None]) -> None:
     """Human-readable tables of ``result`` (the ``--json`` object)."""
     scan = result.get("scanner")
@@ -237,12 +243,8 @@ def print_report(result: dict[str, Any], *, details: bool, out: Callable[[str], 
         _print_groups("false-positive rate by carrier", scan["fpr_by_carrier"], out)
         _print_groups("false-positive rate by language", scan["fpr_by_language"], out)
         if details:
-            out("  missed injections:")
-            for text in scan["missed"]:
-                out(f"    - {text!r}")
-            out("  false positives:")
-            for text in scan["false_positives"]:
-                out(f"    - {text!r}")
+            _print_list("missed injections", [repr(t) for t in scan["missed"]], out)
+            _print_list("false positives", [repr(t) for t in scan["false_positives"]], out)
     search = result.get("search")
     if search:
         out(
@@ -250,18 +252,13 @@ def print_report(result: dict[str, Any], *, details: bool, out: Callable[[str], 
             f"top-5 {_pct(search['top5'])}, MRR {search['mrr']:.3f}; "
             f"p50 {search['wall_p50_ms']} ms wall, {search['cpu_p50_ms']} ms CPU"
         )
-        for part in ("core", "other"):
-            r = search[part]
+        slices = {"core": search["core"], "other": search["other"], **search["by_style"]}
+        for name, r in slices.items():
             if r["n"]:
                 out(
-                    f"  {part:<14} n={r['n']:<4} top-1 {_pct(r['top1'])}  "
+                    f"  {name:<14} n={r['n']:<4} top-1 {_pct(r['top1'])}  "
                     f"top-5 {_pct(r['top5'])}  MRR {r['mrr']:.3f}"
                 )
-        for style, r in search["by_style"].items():
-            out(
-                f"  {style:<14} n={r['n']:<4} top-1 {_pct(r['top1'])}  "
-                f"top-5 {_pct(r['top5'])}  MRR {r['mrr']:.3f}"
-            )
         u = search["unserved"]
         out(
             f"  unserved: 'no operation does this' on {u['said_no_operation']}/{u['n']}; said "
@@ -269,12 +266,11 @@ def print_report(result: dict[str, Any], *, details: bool, out: Callable[[str], 
             f"(precision {u['precision']}, recall {u['recall']})"
         )
         if details:
-            out("  not ranked first:")
-            for w in search["not_top1"]:
-                out(f"    - {w['query']!r}: want {w['want']}, got {w['got']}")
-            out("  unserved requests answered with an operation:")
-            for q in u["missed"]:
-                out(f"    - {q!r}")
+            wrong = [
+                f"{w['query']!r}: want {w['want']}, got {w['got']}" for w in search["not_top1"]
+            ]
+            _print_list("not ranked first", wrong, out)
+            _print_list("unserved requests answered with an operation", u["missed"], out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
