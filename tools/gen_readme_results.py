@@ -188,6 +188,8 @@ HEADLINES: dict[str, tuple[str, list[tuple[str, str, str, str]]]] = {
                 "str",
                 "",
             ),
+            ("outsider_top1", "top-1, outsider set (an outside writer's queries)", "pct", ">= 92%"),
+            ("outsider_top5", "top-5, outsider set", "pct", ">= 98%"),
             ("tuning_top1", "top-1, tuning set (looked at while tuning)", "pct", ""),
             ("top1", "top-1, dev queries (tuned on)", "pct", ">= 85%"),
             ("top5", "top-5, dev queries", "pct", ">= 98%"),
