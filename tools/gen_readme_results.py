@@ -287,9 +287,24 @@ def render_startup(data: dict[str, Any]) -> list[str]:
         f"| {serve.get('wall_ratio', 0):.1f} | <= {target:.0f} x |",
         f"| `serve --demo` answers tools/list | {serve.get('tools_list_ms', 0):.0f} "
         f"| {serve.get('tools_list_ratio', 0):.1f} | |",
+    ]
+    if "tools_call_ms" in serve:
+        out.append(
+            f"| `serve --demo` answers the first tools/call (`print(1)`) "
+            f"| {serve['tools_call_ms']:.0f} | {serve.get('tools_call_ratio', 0):.1f} | |"
+        )
+    out += [
         f"| `exec print(1)` --demo | {ex.get('wall_ms', 0):.0f} | {ex.get('wall_ratio', 0):.1f} "
         f"| <= {target:.0f} x |",
     ]
+    if "cpu_ms" in bare and "cpu_ms" in ex:
+        out += [
+            "",
+            f"CPU (user + system, children included): bare {bare['cpu_ms']:.0f} ms, "
+            f"`exec print(1)` {ex['cpu_ms']:.0f} ms ({ex.get('cpu_ratio', 0):.1f} x), `serve` "
+            f"from spawn to exit after its first tools/call {serve.get('cpu_ms', 0):.0f} ms "
+            f"({serve.get('cpu_ratio', 0):.1f} x).",
+        ]
     out += ["", f"Run of {_machine(data)}."]
     return [*out, ""]
 

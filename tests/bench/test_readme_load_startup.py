@@ -52,14 +52,18 @@ def test_startup_rows_give_each_start_against_the_bare_interpreter() -> None:
         "repeats": 9,
         "target_ratio": 20.0,
         "figures": {
-            "bare": {"wall_ms": 15.0},
+            "bare": {"wall_ms": 15.0, "cpu_ms": 12.0},
             "serve": {
                 "wall_ms": 90.0,
                 "wall_ratio": 6.0,
+                "cpu_ms": 900.0,
+                "cpu_ratio": 75.0,
                 "tools_list_ms": 600.0,
                 "tools_list_ratio": 40.0,
+                "tools_call_ms": 750.0,
+                "tools_call_ratio": 50.0,
             },
-            "exec": {"wall_ms": 300.0, "wall_ratio": 20.0},
+            "exec": {"wall_ms": 300.0, "wall_ratio": 20.0, "cpu_ms": 240.0, "cpu_ratio": 20.0},
         },
         "machine": {"date": "2026-12-05", "cores": 2, "load_before": 1.0, "load_after": 2.0},
     }
@@ -68,5 +72,7 @@ def test_startup_rows_give_each_start_against_the_bare_interpreter() -> None:
 
     assert "| `serve --demo` (stdio) answers initialize | 90 | 6.0 | <= 20 x |" in text
     assert "| `serve --demo` answers tools/list | 600 | 40.0 | |" in text
+    assert "| `serve --demo` answers the first tools/call (`print(1)`) | 750 | 50.0 | |" in text
     assert "| `exec print(1)` --demo | 300 | 20.0 | <= 20 x |" in text
+    assert "bare 12 ms, `exec print(1)` 240 ms (20.0 x)" in text
     assert "2026-12-05, 2 cores" in text
