@@ -11,10 +11,17 @@ gets :class:`~codemode.server.limits.Busy` with ``retry_after``; a run whose que
 long that it could not start in time is told at once. Before queuing, the principal's per-minute
 budgets are checked: runs started, and worker CPU-seconds (charged after each run with what the
 worker really used).
+
+A slot is a lease with an expiry (``lease_s``), so the slots of a replica that died mid-run free
+themselves. While a run lasts, its replica renews the lease every third of the expiry: a run
+longer than the expiry keeps its slot, and the principal's cap holds across replicas however long
+its runs are; only a replica that stopped renewing (killed, frozen, cut off from Redis for longer
+than the expiry) loses its slots.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import time
@@ -26,8 +33,11 @@ from dataclasses import dataclass, field
 import anyio
 
 from codemode.server.limits import Bucket, Busy, LimitStore, MemoryLimitStore, RateLimited
+from codemode.state import StateError
 
 __all__ = ["Admission"]
+
+logger = logging.getLogger("codemode.server")
 
 _TICK_S = 1.0  # waiters look again this often (a lease that expired frees a slot silently)
 _MAX_QUEUE = 1024  # runs one principal may have waiting; more are told to retry at once
@@ -64,7 +74,8 @@ class Admission:
             max_wait_s: The longest a run waits in its queue.
             runs_per_min: ``execute_code`` starts per principal per minute.
             cpu_s_per_min: Worker CPU-seconds per principal per minute.
-            lease_s: How long a slot lease lasts without renewal (longer than any run).
+            lease_s: How long a slot lease lasts without renewal: a dead replica's slots free
+                themselves after this; a live one renews its runs' leases every third of it.
             store: Where slots and buckets live (default: this process's memory).
             clock: Monotonic time source for the estimates.
         """
@@ -208,9 +219,26 @@ class Admission:
         self.store.release(principal, holder)
         self._dispatch()
 
+    async def _keep(self, principal: str, holder: str) -> None:
+        """Renew the lease of a run in progress every third of its expiry, until cancelled."""
+        while True:
+            await anyio.sleep(self.lease_s / 3)
+            try:
+                kept = self.store.renew(principal, holder, self.lease_s)
+            except StateError as exc:  # Redis away: the next tick tries again, within the expiry
+                logger.warning("could not renew a worker slot lease: %s", exc)
+                continue
+            if not kept:  # the event loop or Redis stalled for longer than the expiry
+                logger.warning(
+                    "a run outlived its worker slot lease (renewal came after the %g s expiry); "
+                    "the principal's cap may be exceeded until it ends",
+                    self.lease_s,
+                )
+                return
+
     @asynccontextmanager
     async def slot(self, principal: str) -> AsyncIterator[None]:
-        """Hold one of the principal's worker slots for the body.
+        """Hold one of the principal's worker slots for the body, renewing its lease meanwhile.
 
         Raises:
             Busy: no slot came free within ``max_wait_s`` (or the queue is too long to wait).
@@ -218,7 +246,16 @@ class Admission:
         holder = await self._wait(principal)
         started = self._clock()
         try:
-            yield
+            failed: BaseException | None = None
+            async with anyio.create_task_group() as keeper:
+                keeper.start_soon(self._keep, principal, holder)
+                try:
+                    yield
+                except BaseException as exc:  # raised below as it is, not in an ExceptionGroup
+                    failed = exc
+                keeper.cancel_scope.cancel()
+            if failed is not None:
+                raise failed
         finally:
             held = self._clock() - started
             self._run_s = held if self._run_s == 0 else 0.8 * self._run_s + 0.2 * held

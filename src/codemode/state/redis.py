@@ -145,11 +145,20 @@ for _, k in ipairs(KEYS) do
 end
 return 1
 """
+# Renew only a lease still live: one that ran out may already be counted as free (and taken), so
+# it is dropped, not revived. ARGV: holder, principal, lease ms. Returns 1 when renewed.
 _RENEW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local member = ARGV[2] .. '|' .. ARGV[1]
+local ends = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]))
+if not ends or ends <= now then
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
 local until_ = now + tonumber(ARGV[3])
-redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[2] .. '|' .. ARGV[1])
+redis.call('ZADD', KEYS[1], 'XX', until_, member)
 redis.call('ZADD', KEYS[2], 'XX', until_, ARGV[1])
 for _, k in ipairs(KEYS) do
   if redis.call('PTTL', k) < ARGV[3] * 2 then redis.call('PEXPIRE', k, ARGV[3] * 2) end
@@ -236,10 +245,11 @@ class RedisLimitStore:
         args = [holder, total, per_principal, _ms(lease_s), principal]
         return bool(self._call(self._acquire, keys, args))
 
-    def renew(self, principal: str, holder: str, lease_s: float) -> None:
-        """Push the lease of a slot still in use ``lease_s`` seconds into the future."""
+    def renew(self, principal: str, holder: str, lease_s: float) -> bool:
+        """Push a live lease ``lease_s`` seconds into the future; False when it already ran out
+        or was released (it is not revived)."""
         keys = [self._pool(), self._mine(principal)]
-        self._call(self._renew, keys, [holder, principal, _ms(lease_s)])
+        return bool(self._call(self._renew, keys, [holder, principal, _ms(lease_s)]))
 
     def release(self, principal: str, holder: str) -> None:
         """Give the slot back (no-op when its lease already expired)."""
