@@ -61,6 +61,8 @@ async def replicas(
         if server.state is not None:
             await server.state.aclose()
         server.state = state
+        if url is None and built:  # in one process the replicas share the embedded limits too
+            server.runtime.admission.store = built[0].runtime.admission.store
         built.append(server)
     async with serving(built[0].http_app()) as url_a, serving(built[1].http_app()) as url_b:
         yield [httpx2.URL(url_a).port or 0, httpx2.URL(url_b).port or 0]
@@ -169,13 +171,10 @@ SLOW = "n = 0\nfor i in range(3_000_000):\n    n += i\nprint('done')"
 
 
 async def test_a_principals_concurrent_run_cap_holds_across_replicas(
-    make_server: BuildServer, clean_redis: str
+    make_server: BuildServer, shared_state: Any
 ) -> None:
-    def state() -> tuple[StateBackend, str]:
-        return open_state(clean_redis), clean_redis
-
     async with (
-        replicas(make_server, state, principal_workers=1, queue_s=0.2) as ports,
+        replicas(make_server, shared_state, principal_workers=1, queue_s=0.2) as ports,
         balanced(ports[:1], KEY_A) as (on_a, _),
         balanced(ports[1:], KEY_A) as (on_b, _),
     ):
