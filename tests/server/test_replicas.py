@@ -189,3 +189,28 @@ async def test_a_principals_concurrent_run_cap_holds_across_replicas(
             tg.start_soon(run, on_b)
     errors = [(r.get("error") or {}).get("type") for r in results]
     assert sorted(errors, key=str) == ["Busy", None], results
+
+
+async def test_every_key_the_replicas_write_is_namespaced_and_expires(
+    make_server: BuildServer, clean_redis: str
+) -> None:
+    import redis
+
+    def state() -> tuple[StateBackend, str]:
+        return open_state(clean_redis), clean_redis
+
+    raw = redis.Redis.from_url(clean_redis)
+    async with replicas(make_server, state) as ports, balanced(ports, KEY_A) as (client, _):
+        for _ in range(3):  # sessions, stores, slots, budgets: everything a run touches
+            result = await client.call_tool(
+                "execute_code", {"code": "store['n'] = store.get('n', 0) + 1\nprint(store['n'])"}
+            )
+            assert (result.structured_content or {}).get("error") is None, result
+        # While the MCP session is open (closing it deletes its record):
+        ttls = {k.decode(): raw.pttl(k) for k in raw.scan_iter("*")}
+    raw.close()
+    keys = sorted(ttls)
+    kinds = {k.split(":")[1] for k in keys}
+    assert {"mcp-session", "stores", "store", "bucket"} <= kinds, keys
+    assert all(k.startswith("codemode:") for k in keys), keys
+    assert [k for k, ttl in ttls.items() if ttl <= 0] == [], "every key expires"

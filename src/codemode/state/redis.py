@@ -282,7 +282,8 @@ class RedisLimitStore:
 
 # Session stores. Per principal: a sorted set of its sessions by last use (microseconds of Redis
 # time, made strictly increasing so two uses in one tick keep their order) and
-# a counter of their bytes; one key per store blob; a global sorted set counts every store.
+# a counter of their bytes; one key per store blob; a global sorted set counts every store. The
+# clock key lives as long as a store: once every store expired, no order is left to keep.
 # ARGV: session, blob ('' = forget only), ttl ms, max_bytes, per_principal, per_principal_bytes,
 # max_stores, principal. Returns 'ok', 'big' or 'full'.
 _STORE_CLOCK = """
@@ -290,10 +291,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('GET', KEYS[5]) or '0')
 if now <= last then now = last + 1 end
-redis.call('SET', KEYS[5], now)
+redis.call('SET', KEYS[5], now, 'PX', ARGV[{ttl}])
 """
 _STORE_SAVE = (
-    _STORE_CLOCK
+    _STORE_CLOCK.format(ttl=3)
     + """
 local ttl = tonumber(ARGV[3])
 local age = ttl * 1000
@@ -330,7 +331,7 @@ return 'ok'
 )
 # Read a store and mark it used. ARGV: session, ttl ms, principal.
 _STORE_OPEN = (
-    _STORE_CLOCK
+    _STORE_CLOCK.format(ttl=2)
     + """
 local blob = redis.call('GET', KEYS[4] .. ARGV[1])
 if not blob then return false end
