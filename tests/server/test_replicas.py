@@ -214,3 +214,40 @@ async def test_every_key_the_replicas_write_is_namespaced_and_expires(
     assert {"mcp-session", "stores", "store", "bucket"} <= kinds, keys
     assert all(k.startswith("codemode:") for k in keys), keys
     assert [k for k, ttl in ttls.items() if ttl <= 0] == [], "every key expires"
+
+
+class _OrderedKeyValue(MemoryKeyValue):
+    """The embedded store, noting when an MCP session record is written."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    async def set(self, key: str, value: bytes, *, ttl_s: float, only_if_new: bool = False) -> bool:
+        if key.startswith("mcp-session:"):
+            self.events.append("record written")
+        return await super().set(key, value, ttl_s=ttl_s, only_if_new=only_if_new)
+
+
+async def test_a_session_is_recorded_before_the_client_learns_its_id(
+    make_server: BuildServer,
+) -> None:
+    # The client's next request may go to another replica at once: the record must be there.
+    events: list[str] = []
+    server = make_server(transport="http", demo=False, base_url="http://simulator")
+    server.state = StateBackend(url="memory://", kv=_OrderedKeyValue(events), shared=True)
+    app = server.http_app()
+
+    async def spy(scope: Any, receive: Any, send: Any) -> None:
+        async def watched(message: Any) -> None:
+            if message["type"] == "http.response.start" and any(
+                k.lower() == b"mcp-session-id" for k, _ in message.get("headers", ())
+            ):
+                events.append("id sent")
+            await send(message)
+
+        await app(scope, receive, watched)
+
+    async with serving(spy) as url:
+        await _open_raw(httpx2.URL(url).port or 0, KEY_A)
+    assert events == ["record written", "id sent"]
