@@ -90,6 +90,7 @@ class Admission:
         self._queues: dict[str, deque[_Waiter]] = {}
         self._order: deque[str] = deque()
         self._run_s = 0.0  # moving average of how long a slot is held
+        self._holding = 0  # slots this process holds: the pool is this replica's own
 
     def queued(self, principal: str | None = None) -> int:
         """Runs waiting, in all or for ``principal``."""
@@ -136,23 +137,32 @@ class Admission:
     def _retry_after(self, principal: str) -> int:
         return _secs(max(1.0, self._estimate(self.queued(principal) + 1)))
 
+    def _acquire(self, principal: str, holder: str) -> bool:
+        """Take a slot in the store, unless this process already holds its whole pool."""
+        if self._holding >= self.total:  # nobody can get one: spare the store (Redis) the asking
+            return False
+        if not self.store.try_acquire(
+            principal,
+            holder,
+            total=self.total,
+            per_principal=self.per_principal,
+            lease_s=self.lease_s,
+        ):
+            return False
+        self._holding += 1
+        return True
+
     def _dispatch(self) -> None:
         """Hand free slots to the queues in turn, one run each, until none can take one."""
         progress = True
-        while progress and self._order:
+        while progress and self._order and self._holding < self.total:
             progress = False
             for _ in range(len(self._order)):
                 principal = self._order[0]
                 self._order.rotate(-1)  # the next slot starts with the next principal
                 queue = self._queues[principal]
                 waiter = queue[0]
-                if not self.store.try_acquire(
-                    principal,
-                    waiter.holder,
-                    total=self.total,
-                    per_principal=self.per_principal,
-                    lease_s=self.lease_s,
-                ):
+                if not self._acquire(principal, waiter.holder):
                     continue
                 queue.popleft()
                 waiter.granted = True
@@ -176,13 +186,7 @@ class Admission:
     async def _wait(self, principal: str) -> str:
         holder = secrets.token_hex(8)
         queue = self._queues.get(principal)
-        if queue is None and self.store.try_acquire(
-            principal,
-            holder,
-            total=self.total,
-            per_principal=self.per_principal,
-            lease_s=self.lease_s,
-        ):
+        if queue is None and self._acquire(principal, holder):
             return holder
         ahead = len(queue or ())
         if ahead >= _MAX_QUEUE or (self._run_s > 0 and self._estimate(ahead) > self.max_wait_s):
@@ -216,6 +220,7 @@ class Admission:
         return holder
 
     def _release(self, principal: str, holder: str) -> None:
+        self._holding -= 1
         self.store.release(principal, holder)
         self._dispatch()
 
