@@ -280,10 +280,16 @@ def render_load_replicas(data: dict[str, Any]) -> list[str]:
     summary = data.get("summary", {})
     n = summary.get("replicas", 2)
     workers = summary.get("workers_per_replica")
+    settings = data.get("settings", {})
+    command = f"codemode bench load --replicas {n} --client {settings.get('client', 'raw')}"
+    levels = [str(v) for v in settings.get("levels", [])]
+    command += f" --sessions {levels[0]}" if len(levels) == 1 else ""
+    command += f" --levels {','.join(levels)}" if len(levels) > 1 else ""
+    command += f" --runs {settings['runs_per_session']}" if "runs_per_session" in settings else ""
+    command += "".join(f" --latency-ms {v:g}" for v in settings.get("latencies_ms", []))
     out = [
         f"**Scale-out: {n} replicas sharing Redis against 1, requests alternating between them** "
-        f"(`codemode bench load --replicas {n} --client raw`; {workers} workers per replica "
-        "in every fleet)",
+        f"(`{command}`; {workers} workers per replica in every fleet)",
         "",
         f"| figure | sessions | 1 replica runs/s | {n} replicas runs/s | ratio "
         "| CPU ceiling ratio | 1 replica with all the workers | CPU ms/run server + worker "
