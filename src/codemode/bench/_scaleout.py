@@ -1,7 +1,8 @@
 """``codemode bench load --replicas N``: what N replicas sharing Redis serve against one.
 
-Two figures, each with one replica and with N in the same run, the same client and the same
-per-replica configuration (workers, caps: the environment is identical but for the fleet size):
+A CPU-bound figure and one per modelled latency, each with one replica and with N in the same
+run, the same client and the same per-replica configuration (workers, caps: the environment is
+identical but for the fleet size):
 
 - **CPU-bound**: the demo simulator answers at once, so a run costs only CPU: the server's (MCP,
   policy, scanning, the in-process simulator), its sandbox worker's, the load generator's and
@@ -14,9 +15,9 @@ per-replica configuration (workers, caps: the environment is identical but for t
 - **Latency-modelled**: the simulator waits ``latency_ms`` before every answer (Klaviyo answers in
   tens to hundreds of milliseconds), so a run mostly waits while holding its worker slot. A
   replica's throughput is then bounded by its slots: workers / (API calls per run x latency).
-  N replicas have N times the slots, and that is what scales; a third run, one replica with N
-  times the workers, says whether one process could have done the same on this host (replicas
-  exist for more hosts than one, which a one-host bench cannot show).
+  N replicas have N times the slots; a third run, one replica with N times the workers, says
+  whether those slots are all that scales, i.e. whether one process could have done the same on
+  this host (replicas exist for more hosts than one, which a one-host bench cannot show).
 
 Every run reports failures and leaks (markers seen by another principal, keys in results,
 audit rows of unknown principals); throughput counts answered runs only.
