@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+from types import SimpleNamespace
 
 import pytest
 
 from codemode.config import Settings
 from codemode.server import build_server
 from codemode.simulator import DEMO_PRIVATE_KEY
+from codemode.simulator import app as sim_app
 
 
 def test_the_demo_latency_is_read_from_its_variable() -> None:
@@ -25,7 +26,8 @@ async def test_the_demo_simulator_awaits_the_latency_before_each_answer(
     async def record(seconds: float) -> None:  # the wait is recorded, never slept
         slept.append(seconds)
 
-    monkeypatch.setattr(asyncio, "sleep", record)
+    # Only the simulator's own clock is replaced; the event loop's sleep stays as it is.
+    monkeypatch.setattr(sim_app, "asyncio", SimpleNamespace(sleep=record))
     built = build_server(
         Settings(demo=True, demo_latency_ms=latency_ms, audit_disabled=True), transport="memory"
     )
