@@ -309,7 +309,66 @@ def render_startup(data: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-RENDERERS = {"load": render_load, "startup": render_startup}
+def render_load_replicas(data: dict[str, Any]) -> list[str]:
+    """Replicas sharing Redis against one: CPU-bound and latency-modelled, with the CPU ceiling."""
+    summary = data.get("summary", {})
+    n = summary.get("replicas", 2)
+    workers = summary.get("workers_per_replica")
+    settings = data.get("settings", {})
+    command = f"codemode bench load --replicas {n} --client {settings.get('client', 'raw')}"
+    levels = [str(v) for v in settings.get("levels", [])]
+    command += f" --sessions {levels[0]}" if len(levels) == 1 else ""
+    command += f" --levels {','.join(levels)}" if len(levels) > 1 else ""
+    command += f" --runs {settings['runs_per_session']}" if "runs_per_session" in settings else ""
+    command += "".join(f" --latency-ms {v:g}" for v in settings.get("latencies_ms", []))
+    out = [
+        f"**Scale-out: {n} replicas sharing Redis against 1, requests alternating between them** "
+        f"(`{command}`; {workers} workers per replica in every fleet)",
+        "",
+        f"| figure | sessions | 1 replica runs/s | {n} replicas runs/s | ratio "
+        "| CPU ceiling ratio | 1 replica with all the workers | CPU ms/run server + worker "
+        "+ client + Redis (1 / N) | other processes' cores (1 / N) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for figure in data.get("figures", []):
+        latency = figure.get("latency_ms", 0)
+        name = f"latency {latency:g} ms per API call" if latency else "CPU-bound"
+        for item in figure.get("levels", []):
+
+            def cost(key: str, item: dict[str, Any] = item) -> str:
+                parts = item.get(key, {})
+                return " + ".join(
+                    f"{parts.get(p, 0):g}" for p in ("server", "worker", "client", "redis")
+                )
+
+            others = item.get("other_processes_cores") or {}
+            control = item.get("control_one_replica_all_workers_per_s")
+            shown = f"{control} (x{item.get('control_ratio')})" if control is not None else "-"
+            out.append(
+                f"| {name} | {item.get('sessions')} | {item.get('one_per_s')} "
+                f"| {item.get('many_per_s')} | x{item.get('ratio')} "
+                f"| x{item.get('cpu_ceiling', {}).get('ratio')} | {shown} "
+                f"| {cost('cpu_ms_per_run_one')} / {cost('cpu_ms_per_run_many')} "
+                f"| {others.get('one', '-')} / {others.get('many', '-')} |"
+            )
+    out += [
+        "",
+        f"Failures {summary.get('failures')}, cross-principal leaks {summary.get('leaks')}; "
+        f"target x{summary.get('target_ratio')}. The CPU ceiling is what the cores allow at the "
+        "CPU measured per run if the bench had the cores to itself; other processes' cores is the "
+        "load other users put on the machine meanwhile; see docs/deploy.md for how to read these "
+        "figures.",
+        "",
+        f"Run of {_machine(data)}.",
+    ]
+    return [*out, ""]
+
+
+RENDERERS = {
+    "load": render_load,
+    "load_replicas": render_load_replicas,
+    "startup": render_startup,
+}
 
 
 def _format(value: Any, kind: str) -> str:

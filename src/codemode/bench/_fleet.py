@@ -120,6 +120,10 @@ class Fleet:
         """Resident memory of the server processes, summed."""
         return sum(s.rss() for s in self.servers)
 
+    def state_cpu_s(self) -> float:
+        """CPU seconds so far of what the fleet started beside the servers (Redis)."""
+        return sum(_stat(proc.pid)[0] for proc in self._others)
+
     def stop(self) -> None:
         """Terminate everything, waiting a bounded time for each."""
         for proc in [s.proc for s in self.servers] + self._others:

@@ -30,7 +30,7 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -532,14 +532,18 @@ async def _fleet_levels(
     python: str | None = None,
     label: str = "this tree",
     client: str = "mcp",
+    env: dict[str, str] | None = None,
+    level: Callable[..., Awaitable[dict[str, Any]]] = _level,
 ) -> dict[str, Any]:
-    fleet = await start_fleet(folder, replicas=replicas, cores=cores, python=python)
+    """One fleet through every level (``level`` measures one; ``env``: the servers' extra
+    environment)."""
+    fleet = await start_fleet(folder, replicas=replicas, cores=cores, python=python, env=env)
     try:
         pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
         console.print(f"{label}: {replicas} server(s) on cores [{pins}]")
         keys = await _warm(fleet.urls, client)
         start_rss = fleet.rss()
-        rows = [await _level(fleet.urls, fleet, n, runs, console, keys, client) for n in levels]
+        rows = [await level(fleet.urls, fleet, n, runs, console, keys, client) for n in levels]
     finally:
         fleet.stop()
     return {
@@ -553,13 +557,6 @@ async def _fleet_levels(
     }
 
 
-def _cores() -> list[int]:
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return list(range(os.cpu_count() or 1))
-
-
 async def _bench(
     console: Console,
     *,
@@ -569,11 +566,35 @@ async def _bench(
     replicas: int,
     baseline_python: str | None,
     client: str = "mcp",
+    latencies_ms: Sequence[float] = (100.0,),
+    workers: int = 4,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "load_average": list(os.getloadavg())},
         "settings": {"levels": list(levels), "runs_per_session": runs, "client": client},
     }
+    if replicas > 1 and not urls:  # replicas sharing Redis against one: codemode.bench._scaleout
+        from codemode.bench import _scaleout
+
+        result["settings"].update(
+            replicas=replicas, latencies_ms=list(latencies_ms), workers=workers
+        )
+        with tempfile.TemporaryDirectory(prefix="codemode-load-") as tmp:
+            result.update(
+                await _scaleout.scale_out(
+                    console,
+                    Path(tmp),
+                    levels=levels,
+                    runs=runs,
+                    replicas=replicas,
+                    client=client,
+                    latencies_ms=latencies_ms,
+                    workers=workers,
+                )
+            )
+        _tables(console, result)
+        _scaleout.report(console, result)
+        return result
     if urls:  # servers someone else runs: throughput and correctness only
         console.print(f"driving {len(urls)} running server(s): {', '.join(urls)}")
         await _warm(urls, client)
@@ -583,46 +604,9 @@ async def _bench(
         with tempfile.TemporaryDirectory(prefix="codemode-load-") as tmp:
             folder = Path(tmp)
             runs_out = []
-            if replicas > 1:
-                cores = _cores()
-                share = max(1, len(cores) // replicas)
-                pins = [tuple(cores[i * share : (i + 1) * share]) for i in range(replicas)]
-                one = await _fleet_levels(
-                    folder / "one",
-                    levels,
-                    runs,
-                    console,
-                    replicas=1,
-                    cores=pins[:1],
-                    label="1 replica",
-                    client=client,
-                )
-                many = await _fleet_levels(
-                    folder / "many",
-                    levels,
-                    runs,
-                    console,
-                    replicas=replicas,
-                    cores=pins,
-                    label=f"{replicas} replicas",
-                    client=client,
-                )
-                runs_out += [one, many]
-                result["scale_out"] = [
-                    {
-                        "sessions": a["sessions"],
-                        "one_per_s": a["throughput_per_s"],
-                        "many_per_s": b["throughput_per_s"],
-                        "ratio": round(b["throughput_per_s"] / a["throughput_per_s"], 2)
-                        if a["throughput_per_s"]
-                        else 0.0,
-                    }
-                    for a, b in zip(one["levels"], many["levels"], strict=True)
-                ]
-            else:
-                runs_out.append(
-                    await _fleet_levels(folder / "this", levels, runs, console, client=client)
-                )
+            runs_out.append(
+                await _fleet_levels(folder / "this", levels, runs, console, client=client)
+            )
             if baseline_python:
                 runs_out.append(
                     await _fleet_levels(
@@ -659,8 +643,6 @@ async def _bench(
             for r in ours
             if base.get(r["sessions"], {}).get("throughput_per_s")
         }
-    if "scale_out" in result:
-        result["summary"]["scale_out"] = result["scale_out"]
     _tables(console, result)
     return result
 
@@ -704,12 +686,6 @@ def _tables(console: Console, result: dict[str, Any]) -> None:
             )
             table.add_row(*cells, rss)
         console.print(table)
-    if "scale_out" in result:
-        for item in result["scale_out"]:
-            console.print(
-                f"scale-out at {item['sessions']} sessions: {item['many_per_s']}/s vs "
-                f"{item['one_per_s']}/s = x{item['ratio']} ({os.cpu_count()} cores)"
-            )
 
 
 def run(
@@ -722,9 +698,17 @@ def run(
     replicas: int = 1,
     baseline_python: str | None = None,
     client: str = "mcp",
+    latencies_ms: Sequence[float] = (100.0,),
+    workers: int = 4,
 ) -> dict[str, Any]:
-    """Concurrent sessions at each level (default 1, 16, 64 and 256; quick: 1 and 8)."""
-    chosen = list(levels or ((1, 8) if quick else (1, 16, 64, 256)))
+    """Concurrent sessions at each level (default 1, 16, 64 and 256; quick: 1 and 8).
+
+    With ``replicas`` above one: that many replicas sharing Redis against one replica, CPU-bound
+    and with each of ``latencies_ms`` per API request, ``workers`` per replica (default level 16
+    sessions).
+    """
+    default = (16,) if replicas > 1 else (1, 16, 64, 256)
+    chosen = list(levels or ((1, 8) if quick else default))
     result: dict[str, Any] = anyio.run(
         partial(
             _bench,
@@ -735,6 +719,8 @@ def run(
             replicas=replicas,
             baseline_python=baseline_python,
             client=client,
+            latencies_ms=latencies_ms,
+            workers=workers,
         )
     )
     return result
