@@ -21,7 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from codemode.bench._heldout import agent_tasks, heldout
+from codemode.bench._heldout import agent_tasks, heldout, wrapped
 from codemode.catalog import Catalog, load_catalog
 from codemode.errors import ConfigError
 from codemode.search import SearchIndex, Weights, get_signatures, render_signatures
@@ -256,6 +256,16 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             SearchIndex(catalog, weights=dataclasses.replace(index.weights, semantic=0.0)), catalog
         ),
         "learned weights": heldout(SearchIndex(catalog, weights=learned_weights()), catalog),
+        "without clause reading": heldout(
+            SearchIndex(catalog, weights=dataclasses.replace(index.weights, clauses=False)), catalog
+        ),
+    }
+    # Tuning queries wrapped in a marketer's context, read by clause and whole (same run).
+    context = {
+        "shipped": wrapped(index, catalog),
+        "without clause reading": wrapped(
+            SearchIndex(catalog, weights=dataclasses.replace(index.weights, clauses=False)), catalog
+        ),
     }
     agent: dict[str, Any] = {}
     if not quick:
@@ -267,6 +277,15 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             agent = agent_tasks(lambda: run_on_demo(Path(tmp)))
     _print_heldout(console, held, agent)
     _print_variants(console, held, variants)
+    console.print(
+        "tuning queries wrapped in context (top-1 / top-5; unserved said none): "
+        + "; ".join(
+            f"{label} {_pct(c['top1'])} / {_pct(c['top5'])}; "
+            f"{c['unserved']['said_no_operation']}/{c['unserved']['n']}"
+            for label, c in context.items()
+        ),
+        highlight=False,
+    )
     _print(console, results, latency, build, ablations, reach)
     console.print(
         f"get_signature size: median {signatures['median_chars']} chars (~{signatures['median_tokens_est']} tokens), "
@@ -317,6 +336,11 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
             for label, figures in variants.items()
             for name in figures
         },
+        **{
+            f"wrapped_{label.replace(' ', '_')}_{k}": figures[k]
+            for label, figures in context.items()
+            for k in ("top1", "top5")
+        },
         "agent_first_scripts_ok": (
             f"{agent['first_scripts_ok']}/{agent['tasks']}" if agent else None
         ),
@@ -331,6 +355,7 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "signatures": signatures,
         "heldout": held,
         "heldout_variants": variants,
+        "wrapped_in_context": context,
         "agent_tasks": agent,
     }
 

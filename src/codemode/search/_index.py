@@ -43,6 +43,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from codemode.catalog import Action, Catalog
+from codemode.search._clauses import request_clause
 from codemode.search._documents import (
     FIELD_WEIGHTS,
     action_facets,
@@ -123,6 +124,8 @@ class Weights:
         core: prior for the 162 core actions of the spec (what most tasks need), so a niche
             operation that shares every word with a core one (a relationship or job listing)
             ranks just behind it.
+        clauses: whether a long query is read from the clause that states its request
+            (``_clauses``); ``context``: weight of the whole query's lexical score beside it.
         semantic: weight of the encoder's z-scored similarity when the ranking is unsure
             (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
             the first two under this; ``semantic_top``: how many are reordered.
@@ -170,6 +173,8 @@ class Weights:
     typos: bool = True
     typo: float = 0.7
     core: float = 0.05
+    clauses: bool = True
+    context: float = 0.2
     semantic: float = 0.03
     semantic_margin: float = 0.1
     semantic_top: int = 10
@@ -491,11 +496,33 @@ class SearchIndex:
         )
 
     def _scores(self, query: str) -> _Scores:
-        parsed, features = self._features(query)
+        focus = request_clause(query, self._strength) if self.weights.clauses else None
+        parsed, features = self._features(focus or query)
         lexical = features[0]
         exact = self._exact_weights @ features[self._exact_rows]
         intent = self._intent_weights @ features[self._intent_rows]
+        if focus is not None:
+            # The request clause leads; the rest of the query still counts a little (a resource
+            # named in an earlier sentence), and names or routes anywhere in it count in full.
+            _, whole = self._features(query)
+            lexical = lexical + self.weights.context * whole[0]
+            exact = self._exact_weights @ whole[self._exact_rows]
         return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
+
+    def _request(self, query: str) -> str:
+        """The clause of a long ``query`` that states its request, else ``query`` itself."""
+        query = (query or "")[:_MAX_QUERY_CHARS]
+        focus = request_clause(query, self._strength) if self.weights.clauses else None
+        return focus or query
+
+    def _strength(self, text: str) -> float:
+        """The raw (unnormalised) lexical score of the best action for ``text``."""
+        best = np.zeros(len(self.actions))
+        for term, weight in self._parse(text).terms.items():
+            term_row = self._term_row.get(term)
+            if term_row is not None:
+                best += weight * self._matrix[term_row]
+        return float(best.max()) if len(best) else 0.0
 
     def _features(self, query: str) -> tuple[ParsedQuery, np.ndarray[Any, np.dtype[np.float64]]]:
         """The query's unweighted signals, one row per name of ``FEATURES``, one column per action.
@@ -667,6 +694,7 @@ class SearchIndex:
         When such words carry the query, no operation does what it asks. With none, the change
         that no operation makes (``missing_change``: "deleting a metric"), if that is the trouble.
         """
+        query = self._request(query)
         out = self._unknown_words(query)
         if not out and (change := self.missing_change(query)):
             out.append(change)
@@ -756,7 +784,12 @@ class SearchIndex:
         return f"{_GERUND[verb]} {article} {noun}"
 
     def serves(self, query: str) -> bool:
-        """False when the query's own words are mostly ones the API knows nothing about."""
+        """False when the query's own words are mostly ones the API knows nothing about.
+
+        A long query is judged by the clause that states its request (``_clauses``): the
+        context around it ("I run a small candle shop") is not what the API must serve.
+        """
+        query = self._request(query)
         content = [
             w
             for w in words(query[:_MAX_QUERY_CHARS])

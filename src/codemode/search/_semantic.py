@@ -82,15 +82,15 @@ _ENCODER: list[Any] = []  # the process's one encoder, once loaded (a failure is
 
 
 def encoder() -> Any:
-    """The scanner's encoder, loaded once per process; None when it cannot load (logged once)."""
+    """The scanner's encoder (the one instance its tier 2b uses); None when it cannot load (logged once)."""
     if not _ENCODER:
         with _LOCK:
             if not _ENCODER:
                 from codemode.scanner._types import ScannerError
-                from codemode.scanner.encoder import Encoder
+                from codemode.scanner.encoder import shared_encoder
 
                 try:
-                    _ENCODER.append(Encoder.from_directory())
+                    _ENCODER.append(shared_encoder())
                 except ScannerError as exc:
                     _LOG.warning("search: semantic tie-breaker off (%s)", exc)
                     _ENCODER.append(None)
