@@ -34,6 +34,8 @@ generate: catalog stubs  ## Regenerate everything derived (catalog, SDK, stubs, 
 	$(BIN)/python tools/gen_sim_resources.py
 	$(BIN)/python tools/gen_sim_coverage.py
 	$(BIN)/python tools/gen_shapes.py
+	$(BIN)/python tools/gen_search_embeddings.py
+	$(BIN)/python tools/gen_search_weights.py
 
 check-generated: $(STAMP)  ## Fail when generated files are stale
 	$(BIN)/python tools/gen_catalog.py --check
@@ -41,6 +43,8 @@ check-generated: $(STAMP)  ## Fail when generated files are stale
 	$(BIN)/python tools/gen_sim_resources.py --check
 	$(BIN)/python tools/gen_sim_coverage.py --check
 	$(BIN)/python tools/gen_shapes.py --check
+	$(BIN)/python tools/gen_search_embeddings.py --check
+	$(BIN)/python tools/gen_search_weights.py --check
 
 lint: $(STAMP)  ## ruff + mypy (strict)
 	$(BIN)/ruff check src tests tools examples

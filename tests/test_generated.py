@@ -31,6 +31,16 @@ def test_sdk_resources_and_stubs_are_current_with_the_catalog() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_search_operation_embeddings_are_current_with_the_catalog() -> None:
+    proc = _check("gen_search_embeddings.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_learned_search_weights_are_current_with_the_catalog_and_vocabulary() -> None:
+    proc = _check("gen_search_weights.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_readme_results_section_is_current_with_the_benchmark_results() -> None:
     proc = _check("gen_readme_results.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr

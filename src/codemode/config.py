@@ -120,6 +120,9 @@ class Settings:
     max_workers: int = field(default_factory=default_workers)
     principal_workers: int | None = None
     slot_expiry_s: float | None = None
+    demo_latency_ms: float = 0.0
+    """With ``--demo``: delay the simulator adds to every API request (models Klaviyo's answer
+    time; ``codemode bench load`` sets it to show runs bound by waiting, not CPU)."""
     cpu_quota_s: float = 120.0
     audit_db: Path | None = None
     audit_url: str | None = None
@@ -228,6 +231,7 @@ class Settings:
             max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", default_workers())),
             principal_workers=_optional_int(env, "CODEMODE_PRINCIPAL_WORKERS"),
             slot_expiry_s=_number(env, "CODEMODE_SLOT_EXPIRY_S", 0.0) or None,
+            demo_latency_ms=_number(env, "CODEMODE_DEMO_LATENCY_MS", 0.0),
             cpu_quota_s=_number(env, "CODEMODE_CPU_QUOTA_S", 120.0),
             audit_db=_audit_db(env),
             audit_url=_audit_url(env),

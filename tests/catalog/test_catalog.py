@@ -9,7 +9,7 @@ import re
 import pytest
 from tests._shared import openapi_operations, spec_actions
 
-from codemode.catalog import KINDS, load_catalog
+from codemode.catalog import KINDS, load_catalog, operation_names
 from codemode.errors import CatalogError
 
 
@@ -142,3 +142,10 @@ def test_every_summary_is_unique_own_prose_and_every_action_has_6_to_14_keywords
         mine = action.summary.lower().rstrip(".")
         for prose in (op.get("summary") or "", op.get("description") or ""):
             assert mine not in prose.lower(), f"{op_id} copies the OpenAPI prose"
+
+
+def test_the_operation_names_file_lists_the_catalog_ids_by_group_in_order() -> None:
+    catalog = load_catalog()
+    expected = {group: tuple(a.id for a in acts) for group, acts in catalog.groups.items()}
+    assert dict(operation_names()) == expected
+    assert list(operation_names()) == list(expected)  # the same order as well

@@ -605,7 +605,7 @@ def test_prepare_skips_the_seccomp_program_on_other_architectures(
 ) -> None:
     from codemode.sandbox import confine
 
-    monkeypatch.setattr(confine.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(confine, "_machine", lambda: "aarch64")
     confine.prepare()  # only reads the baseline size; nothing to build
 
 

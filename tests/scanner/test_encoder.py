@@ -9,7 +9,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder, foreign_share
+from codemode.scanner.classifier import Classifier
+from codemode.scanner.encoder import (
+    ENCODER_FILE,
+    TOKENIZER_FILE,
+    Encoder,
+    foreign_share,
+    shared_encoder,
+)
+from codemode.search import _semantic
 
 MODEL = resources.files("codemode.scanner").joinpath("model")
 
@@ -93,3 +101,9 @@ def test_the_foreign_gate_sends_low_scoring_foreign_units_to_the_encoder() -> No
     # stays clean; below foreign_low stays clean; at or above high is flagged by the n-grams.
     assert cascade.flag(p_hashed, p_encoder, foreign).tolist() == [True, False, False, False, True]
     assert cascade.flag(p_hashed, p_encoder).tolist() == [False, False, False, False, True]
+
+
+def test_the_scanner_and_search_share_one_encoder_per_process() -> None:
+    scanner = Classifier.from_directory()
+    assert scanner.encoder is shared_encoder()
+    assert _semantic.encoder() is shared_encoder()

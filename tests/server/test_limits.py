@@ -161,3 +161,50 @@ def test_the_pool_sizes_itself_from_the_cores_and_a_principal_gets_three_quarter
     assert Settings(max_workers=1).principal_slots() == 1
     assert Settings(max_workers=8, principal_workers=2).principal_slots() == 2
     assert Settings(max_workers=2, principal_workers=9).principal_slots() == 2
+
+
+class CountingStore(MemoryLimitStore):
+    """The memory store, counting the acquisitions asked of it (each is a round trip on Redis)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def try_acquire(
+        self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
+    ) -> bool:
+        self.asked += 1
+        return super().try_acquire(
+            principal, holder, total=total, per_principal=per_principal, lease_s=lease_s
+        )
+
+
+async def test_a_full_pool_does_not_ask_the_store_once_per_waiting_principal() -> None:
+    store = CountingStore()
+    admission = Admission(
+        total=2,
+        per_principal=1,
+        max_wait_s=30.0,
+        runs_per_min=1000,
+        cpu_s_per_min=1000.0,
+        lease_s=60.0,
+        store=store,
+    )
+    done: list[str] = []
+    gate = anyio.Event()
+
+    async def run(principal: str) -> None:
+        async with admission.slot(principal):
+            await gate.wait()
+            done.append(principal)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for index in range(12):  # 2 run, 10 wait, each a principal of its own
+                tg.start_soon(run, f"key:{index}")
+            while admission.queued() < 10:
+                await anyio.sleep(0)
+            store.asked = 0
+            gate.set()
+    assert len(done) == 12 and store.held() == 0
+    assert store.asked <= 12, f"{store.asked} acquisitions asked for 10 waiting runs"

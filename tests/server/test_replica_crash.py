@@ -1,14 +1,12 @@
-"""A replica killed mid-run frees its worker slot within the slot expiry, for the others to use.
+"""A run longer than the slot expiry keeps its slot; a replica killed mid-run frees it in time.
 
 Two real ``codemode serve --demo --transport http --state unix://…`` processes share one Redis
 server (the bench's fleet starts them). The demo principal may hold one run at a time across
 both (``CODEMODE_PRINCIPAL_WORKERS=1``) and may not queue for long (``CODEMODE_QUEUE_S``), so a
-second run is refused with ``Busy`` at once. Replica A starts a run that sleeps; once Redis shows
-A's lease, replica B refuses the principal; A is SIGKILLed (it cannot release anything); B admits
+second run is refused with ``Busy`` at once. Replica A starts a run that sleeps for several
+expiries; while it runs, A renews its lease, so past the first expiry B still refuses the
+principal (the cap holds). Then A is SIGKILLed (it cannot release or renew anything); B admits
 the principal again once the lease has run out, which Redis says is within the expiry.
-
-Leases are not renewed while a run lasts (the default expiry is the script time limit plus 15 s,
-longer than any run); this test shortens the expiry below the sleeper's run only to stay quick.
 """
 
 from __future__ import annotations
@@ -26,8 +24,8 @@ import redis
 from codemode.bench._fleet import redis_binary, start_fleet
 from codemode.bench.load import RawClient
 
-EXPIRY_S = 6
-SLEEPER = "import time\ntime.sleep(20)\nprint('woke')"
+EXPIRY_S = 4
+SLEEPER = "import time\ntime.sleep(25)\nprint('woke')"
 QUICK = "print('admitted')"
 LEASES = "codemode:slots:demo"  # the demo principal's leases: member = holder, score = end (ms)
 
@@ -45,7 +43,9 @@ async def _run(url: str, code: str) -> dict[str, Any]:
     return dict(result.structured_content or {})
 
 
-async def test_a_slot_held_by_a_killed_replica_frees_within_the_expiry(tmp_path: Path) -> None:
+async def test_a_long_run_keeps_its_slot_and_a_killed_replica_frees_it_within_the_expiry(
+    tmp_path: Path,
+) -> None:
     env = {
         "CODEMODE_PRINCIPAL_WORKERS": "1",
         "CODEMODE_SLOT_EXPIRY_S": str(EXPIRY_S),
@@ -63,16 +63,26 @@ async def test_a_slot_held_by_a_killed_replica_frees_within_the_expiry(tmp_path:
             with anyio.fail_after(60):  # A's run has taken the principal's one slot
                 while leases.zcard(LEASES) == 0:
                     await anyio.sleep(0.05)
-            [(holder, ends_ms)] = leases.zrange(LEASES, 0, -1, withscores=True)
+            [(holder, first_ends_ms)] = leases.zrange(LEASES, 0, -1, withscores=True)
             refused = await _run(b.url, QUICK)
             assert (refused.get("error") or {}).get("type") == "Busy", refused
 
-            a.proc.send_signal(signal.SIGKILL)  # no release, no goodbye
+            # Past the lease's first end the run goes on, renewed by A: B still refuses.
+            with anyio.fail_after(EXPIRY_S * 5):
+                while _redis_ms(leases) < first_ends_ms + 1000:
+                    await anyio.sleep(0.1)
+            refused = await _run(b.url, QUICK)
+            assert (refused.get("error") or {}).get("type") == "Busy", refused
+            assert leases.zscore(LEASES, holder) is not None
+            assert leases.zscore(LEASES, holder) > first_ends_ms  # renewed
+
+            a.proc.send_signal(signal.SIGKILL)  # no release, no renewal, no goodbye
             a.proc.wait(timeout=30)
             killed_ms = _redis_ms(leases)
-            # The lease frees itself at most EXPIRY_S after it was taken, before or after the kill.
+            ends_ms = leases.zscore(LEASES, holder)
+            assert ends_ms is not None  # still held: nobody released it
+            # The lease frees itself at most EXPIRY_S after its last renewal, before the kill.
             assert ends_ms - killed_ms <= EXPIRY_S * 1000
-            assert leases.zscore(LEASES, holder) == ends_ms  # still held: nobody released it
 
             with anyio.fail_after(EXPIRY_S * 10):  # B admits the principal once it lapses
                 while True:

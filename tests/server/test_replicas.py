@@ -61,6 +61,8 @@ async def replicas(
         if server.state is not None:
             await server.state.aclose()
         server.state = state
+        if url is None and built:  # in one process the replicas share the embedded limits too
+            server.runtime.admission.store = built[0].runtime.admission.store
         built.append(server)
     async with serving(built[0].http_app()) as url_a, serving(built[1].http_app()) as url_b:
         yield [httpx2.URL(url_a).port or 0, httpx2.URL(url_b).port or 0]
@@ -169,13 +171,10 @@ SLOW = "n = 0\nfor i in range(3_000_000):\n    n += i\nprint('done')"
 
 
 async def test_a_principals_concurrent_run_cap_holds_across_replicas(
-    make_server: BuildServer, clean_redis: str
+    make_server: BuildServer, shared_state: Any
 ) -> None:
-    def state() -> tuple[StateBackend, str]:
-        return open_state(clean_redis), clean_redis
-
     async with (
-        replicas(make_server, state, principal_workers=1, queue_s=0.2) as ports,
+        replicas(make_server, shared_state, principal_workers=1, queue_s=0.2) as ports,
         balanced(ports[:1], KEY_A) as (on_a, _),
         balanced(ports[1:], KEY_A) as (on_b, _),
     ):
@@ -190,3 +189,65 @@ async def test_a_principals_concurrent_run_cap_holds_across_replicas(
             tg.start_soon(run, on_b)
     errors = [(r.get("error") or {}).get("type") for r in results]
     assert sorted(errors, key=str) == ["Busy", None], results
+
+
+async def test_every_key_the_replicas_write_is_namespaced_and_expires(
+    make_server: BuildServer, clean_redis: str
+) -> None:
+    import redis
+
+    def state() -> tuple[StateBackend, str]:
+        return open_state(clean_redis), clean_redis
+
+    raw = redis.Redis.from_url(clean_redis)
+    async with replicas(make_server, state) as ports, balanced(ports, KEY_A) as (client, _):
+        for _ in range(3):  # sessions, stores, slots, budgets: everything a run touches
+            result = await client.call_tool(
+                "execute_code", {"code": "store['n'] = store.get('n', 0) + 1\nprint(store['n'])"}
+            )
+            assert (result.structured_content or {}).get("error") is None, result
+        # While the MCP session is open (closing it deletes its record):
+        ttls = {k.decode(): raw.pttl(k) for k in raw.scan_iter("*")}
+    raw.close()
+    keys = sorted(ttls)
+    kinds = {k.split(":")[1] for k in keys}
+    assert {"mcp-session", "stores", "store", "bucket"} <= kinds, keys
+    assert all(k.startswith("codemode:") for k in keys), keys
+    assert [k for k, ttl in ttls.items() if ttl <= 0] == [], "every key expires"
+
+
+class _OrderedKeyValue(MemoryKeyValue):
+    """The embedded store, noting when an MCP session record is written."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    async def set(self, key: str, value: bytes, *, ttl_s: float, only_if_new: bool = False) -> bool:
+        if key.startswith("mcp-session:"):
+            self.events.append("record written")
+        return await super().set(key, value, ttl_s=ttl_s, only_if_new=only_if_new)
+
+
+async def test_a_session_is_recorded_before_the_client_learns_its_id(
+    make_server: BuildServer,
+) -> None:
+    # The client's next request may go to another replica at once: the record must be there.
+    events: list[str] = []
+    server = make_server(transport="http", demo=False, base_url="http://simulator")
+    server.state = StateBackend(url="memory://", kv=_OrderedKeyValue(events), shared=True)
+    app = server.http_app()
+
+    async def spy(scope: Any, receive: Any, send: Any) -> None:
+        async def watched(message: Any) -> None:
+            if message["type"] == "http.response.start" and any(
+                k.lower() == b"mcp-session-id" for k, _ in message.get("headers", ())
+            ):
+                events.append("id sent")
+            await send(message)
+
+        await app(scope, receive, watched)
+
+    async with serving(spy) as url:
+        await _open_raw(httpx2.URL(url).port or 0, KEY_A)
+    assert events == ["record written", "id sent"]

@@ -135,6 +135,10 @@ class Fleet:
         """CPU seconds of the simulator process so far; None when it runs inside the servers."""
         return None if self.simulator is None else _stat(self.simulator.pid)[0]
 
+    def state_cpu_s(self) -> float:
+        """CPU seconds so far of what the fleet started beside the servers (Redis)."""
+        return sum(_stat(proc.pid)[0] for proc in self._others)
+
     def stop(self) -> None:
         """Terminate everything, waiting a bounded time for each."""
         others = self._others + ([self.simulator] if self.simulator is not None else [])

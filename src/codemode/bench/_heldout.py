@@ -8,6 +8,7 @@ answers by operation id; lines with no answer are requests no operation serves.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from codemode.catalog import Catalog
 from codemode.search import SearchIndex
 
-__all__ = ["SETS", "agent_tasks", "heldout"]
+__all__ = ["SETS", "WRAPPERS", "agent_tasks", "heldout", "wrapped"]
 
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "search"
 SETS = {
@@ -23,7 +24,26 @@ SETS = {
     "tuning": "heldout_tuning.jsonl",
     "untouched2": "heldout2_untouched.jsonl",
     "tuning2": "heldout2_tuning.jsonl",
+    "untouched3": "heldout3_untouched.jsonl",
+    # Written by an outside writer and merged after this round's tuning (tools/eval_outsider.py).
+    "outsider": "outsider_untouched.jsonl",
 }
+
+# Context a marketer wraps around a request; each tuning query is put inside one (drawn with a
+# fixed seed). Written before the clause reading of long requests was built and never tuned on
+# (the four it was tuned on live only in that round's notes), so ``wrapped`` measures how much a
+# request's context costs the ranking.
+WRAPPERS = (
+    "Hey there, hope your week is going well. Our agency manages this account for a client and "
+    "they want us to {q}; what's the right way to do that in Klaviyo?",
+    "I run a small candle shop and honestly I'm not technical at all. My developer left last "
+    "month. I'm trying to {q}. Any pointers would be appreciated, cheers.",
+    "Ok so context: we migrated from Mailchimp in spring and a few things are still messy. Right "
+    "now the priority is to {q}, then we can clean up the rest later.",
+    "Before our holiday sale starts on Monday I'd really like to {q} -- can the API do that, and "
+    "which call should I make?",
+)
+_TUNING = ("tuning", "tuning2")
 
 
 def _stats(positions: list[int]) -> dict[str, float]:
@@ -75,6 +95,20 @@ def heldout(index: SearchIndex, catalog: Catalog) -> dict[str, Any]:
         rows = [json.loads(line) for line in lines if line.strip()]
         out[name] = _evaluate(index, rows, catalog)
     return out
+
+
+def wrapped(index: SearchIndex, catalog: Catalog) -> dict[str, Any]:
+    """The tuning sets with every query wrapped in one of ``WRAPPERS``: top-1/top-5 and unserved."""
+    rnd = random.Random(17)
+    rows: list[dict[str, Any]] = []
+    for name in _TUNING:
+        lines = (DATA / SETS[name]).read_text(encoding="utf-8").splitlines()
+        for line in lines:
+            if line.strip():
+                row = json.loads(line)
+                query = rnd.choice(WRAPPERS).format(q=row["query"].rstrip("?.! "))
+                rows.append({**row, "query": query})
+    return _evaluate(index, rows, catalog)
 
 
 def agent_tasks(runner: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:

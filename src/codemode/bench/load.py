@@ -36,7 +36,7 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -573,7 +573,11 @@ async def _fleet_levels(
     client: str = "mcp",
     workload: str = "mixed",
     simulator: SimulatorMode = "inline",
+    env: dict[str, str] | None = None,
+    level: Callable[..., Awaitable[dict[str, Any]]] = _level,
 ) -> dict[str, Any]:
+    """One fleet through every level (``level`` measures one; ``env``: the servers' extra
+    environment)."""
     found = await _fleets_levels(
         [(label, python, folder)],
         levels,
@@ -584,6 +588,8 @@ async def _fleet_levels(
         client=client,
         workload=workload,
         simulator=simulator,
+        env=env,
+        level=level,
     )
     return found[0]
 
@@ -599,6 +605,8 @@ async def _fleets_levels(
     client: str = "mcp",
     workload: str = "mixed",
     simulator: SimulatorMode = "inline",
+    env: dict[str, str] | None = None,
+    level: Callable[..., Awaitable[dict[str, Any]]] = _level,
 ) -> list[dict[str, Any]]:
     """Each level on each fleet of ``specs`` (label, interpreter, folder) in turn.
 
@@ -610,7 +618,7 @@ async def _fleets_levels(
     try:
         for label, python, folder in specs:
             fleet = await start_fleet(
-                folder, replicas=replicas, cores=cores, python=python, simulator=simulator
+                folder, replicas=replicas, cores=cores, python=python, env=env, simulator=simulator
             )
             fleets.append(fleet)
             pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
@@ -623,7 +631,7 @@ async def _fleets_levels(
                 if len(fleets) > 1:
                     console.print(f"{specs[i][0]}:")
                 rows[i].append(
-                    await _level(fleet.urls, fleet, n, runs, console, keys[i], client, workload)
+                    await level(fleet.urls, fleet, n, runs, console, keys[i], client, workload)
                 )
     finally:
         for fleet in fleets:
@@ -646,13 +654,6 @@ async def _fleets_levels(
     ]
 
 
-def _cores() -> list[int]:
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return list(range(os.cpu_count() or 1))
-
-
 async def _bench(
     console: Console,
     *,
@@ -664,6 +665,8 @@ async def _bench(
     client: str = "mcp",
     workloads: Sequence[str] = ("mixed",),
     simulator: SimulatorMode = "inline",
+    latencies_ms: Sequence[float] = (100.0,),
+    workers: int = 4,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "load_average": list(os.getloadavg())},
@@ -675,6 +678,28 @@ async def _bench(
             "simulator": simulator,
         },
     }
+    if replicas > 1 and not urls:  # replicas sharing Redis against one: codemode.bench._scaleout
+        from codemode.bench import _scaleout
+
+        result["settings"].update(
+            replicas=replicas, latencies_ms=list(latencies_ms), workers=workers
+        )
+        with tempfile.TemporaryDirectory(prefix="codemode-load-") as tmp:
+            result.update(
+                await _scaleout.scale_out(
+                    console,
+                    Path(tmp),
+                    levels=levels,
+                    runs=runs,
+                    replicas=replicas,
+                    client=client,
+                    latencies_ms=latencies_ms,
+                    workers=workers,
+                )
+            )
+        _tables(console, result)
+        _scaleout.report(console, result)
+        return result
     if urls:  # servers someone else runs: throughput and correctness only
         console.print(f"driving {len(urls)} running server(s): {', '.join(urls)}")
         result["runs"] = []
@@ -698,70 +723,16 @@ async def _bench(
             runs_out = []
             common: dict[str, Any] = {"client": client, "simulator": simulator}
             for workload in workloads:
-                if replicas > 1:
-                    cores = _cores()
-                    share = max(1, len(cores) // replicas)
-                    pins = [tuple(cores[i * share : (i + 1) * share]) for i in range(replicas)]
-                    one = await _fleet_levels(
-                        folder / f"one-{workload}",
-                        levels,
-                        runs,
-                        console,
-                        replicas=1,
-                        cores=pins[:1],
-                        label="1 replica",
-                        workload=workload,
-                        **common,
+                specs: list[tuple[str, str | None, Path]] = [
+                    ("this tree", None, folder / f"this-{workload}")
+                ]
+                if baseline_python:  # side by side, taking turns level by level
+                    specs.append(
+                        ("baseline release", baseline_python, folder / f"baseline-{workload}")
                     )
-                    many = await _fleet_levels(
-                        folder / f"many-{workload}",
-                        levels,
-                        runs,
-                        console,
-                        replicas=replicas,
-                        cores=pins,
-                        label=f"{replicas} replicas",
-                        workload=workload,
-                        **common,
-                    )
-                    runs_out += [one, many]
-                    result.setdefault("scale_out", []).extend(
-                        {
-                            "workload": workload,
-                            "sessions": a["sessions"],
-                            "one_per_s": a["throughput_per_s"],
-                            "many_per_s": b["throughput_per_s"],
-                            "ratio": round(b["throughput_per_s"] / a["throughput_per_s"], 2)
-                            if a["throughput_per_s"]
-                            else 0.0,
-                        }
-                        for a, b in zip(one["levels"], many["levels"], strict=True)
-                    )
-                else:
-                    specs: list[tuple[str, str | None, Path]] = [
-                        ("this tree", None, folder / f"this-{workload}")
-                    ]
-                    if baseline_python:  # side by side, taking turns level by level
-                        specs.append(
-                            ("baseline release", baseline_python, folder / f"baseline-{workload}")
-                        )
-                    runs_out += await _fleets_levels(
-                        specs, levels, runs, console, workload=workload, **common
-                    )
-                    continue
-                if baseline_python:
-                    runs_out.append(
-                        await _fleet_levels(
-                            folder / f"baseline-{workload}",
-                            levels,
-                            runs,
-                            console,
-                            python=baseline_python,
-                            label="baseline release",
-                            workload=workload,
-                            **common,
-                        )
-                    )
+                runs_out += await _fleets_levels(
+                    specs, levels, runs, console, workload=workload, **common
+                )
             result["runs"] = runs_out
     rows = [row for run in result["runs"] for row in run["levels"]]
     first = workloads[0]
@@ -805,8 +776,6 @@ async def _bench(
             for r in ours
             if base.get(r["sessions"], {}).get("throughput_per_s")
         }
-    if "scale_out" in result:
-        result["summary"]["scale_out"] = result["scale_out"]
     _tables(console, result)
     return result
 
@@ -855,12 +824,6 @@ def _tables(console: Console, result: dict[str, Any]) -> None:
             )
             table.add_row(*cells, rss)
         console.print(table)
-    if "scale_out" in result:
-        for item in result["scale_out"]:
-            console.print(
-                f"scale-out at {item['sessions']} sessions: {item['many_per_s']}/s vs "
-                f"{item['one_per_s']}/s = x{item['ratio']} ({os.cpu_count()} cores)"
-            )
 
 
 def run(
@@ -875,10 +838,18 @@ def run(
     client: str = "mcp",
     workloads: Sequence[str] = ("mixed",),
     simulator: SimulatorMode = "inline",
+    latencies_ms: Sequence[float] = (100.0,),
+    workers: int = 4,
 ) -> dict[str, Any]:
     """Concurrent sessions at each level (default 1, 16, 64 and 256; quick: 1 and 8), for each
-    workload (:data:`WORKLOADS`); the first workload makes the summary."""
-    chosen = list(levels or ((1, 8) if quick else (1, 16, 64, 256)))
+    workload (:data:`WORKLOADS`); the first workload makes the summary.
+
+    With ``replicas`` above one: that many replicas sharing Redis against one replica, CPU-bound
+    and with each of ``latencies_ms`` per API request, ``workers`` per replica (default level 16
+    sessions).
+    """
+    default = (16,) if replicas > 1 else (1, 16, 64, 256)
+    chosen = list(levels or ((1, 8) if quick else default))
     result: dict[str, Any] = anyio.run(
         partial(
             _bench,
@@ -891,6 +862,8 @@ def run(
             client=client,
             workloads=list(workloads),
             simulator=simulator,
+            latencies_ms=latencies_ms,
+            workers=workers,
         )
     )
     return result

@@ -6,13 +6,17 @@ alternating repetitions:
 
 - **baseline**: ``python -c pass`` with the same interpreter (what any Python program pays);
 - **serve ready**: ``codemode serve --demo`` over stdio, from spawn until it answers
-  ``initialize``; and until it answers ``tools/list`` (the first request that needs the tools);
+  ``initialize``; until it answers ``tools/list`` (the first request that needs the tools); and
+  until it answers the first ``tools/call`` (``execute_code`` of ``print(1)``, sent as soon as
+  the list arrives): what a client that starts the server per conversation really waits for;
 - **exec print(1)**: ``codemode exec - --demo`` running ``print(1)``, spawn to exit.
 
-Each figure is reported in milliseconds of wall time and of CPU time (user + system of the child,
-so a loaded machine distorts it less) and as a ratio to the baseline. Target: each ≤ 20 x the
-baseline. Children run without ``PYTHONDONTWRITEBYTECODE`` after one warm-up, so imports read
-compiled bytecode as they do on an installed system.
+Each figure is reported in milliseconds of wall time and as a ratio to the baseline; the starts
+that end with the process also in CPU time (user + system of the child and its zygote and
+worker, which a loaded machine distorts less). The CPU of ``serve`` covers its whole life: the
+three answers and the exit. Target: initialize and exec each ≤ 20 x the baseline. Children run
+without ``PYTHONDONTWRITEBYTECODE`` after one warm-up, so imports read compiled bytecode as they
+do on an installed system.
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ _INITIALIZE = {
 }
 _INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 _TOOLS = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+_CALL = {
+    "jsonrpc": "2.0",
+    "id": 3,
+    "method": "tools/call",
+    "params": {"name": "execute_code", "arguments": {"code": "print(1)"}},
+}
 
 
 def _env() -> dict[str, str]:
@@ -99,27 +109,34 @@ def _serve(codemode: list[str]) -> dict[str, float]:
         env=_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+
+    def ask(*messages: dict[str, Any]) -> tuple[bytes, float]:
+        stdin.write("".join(json.dumps(m) + "\n" for m in messages).encode())
+        stdin.flush()
+        line = stdout.readline()
+        return line, time.perf_counter() - started
+
     try:
-        proc.stdin.write((json.dumps(_INITIALIZE) + "\n").encode())
-        proc.stdin.flush()
-        first = proc.stdout.readline()
-        ready = time.perf_counter() - started
+        first, ready = ask(_INITIALIZE)
         if b'"result"' not in first:
             raise RuntimeError(f"serve answered initialize with {first[:200]!r}")
-        proc.stdin.write((json.dumps(_INITIALIZED) + "\n" + json.dumps(_TOOLS) + "\n").encode())
-        proc.stdin.flush()
-        tools = proc.stdout.readline()
-        listed = time.perf_counter() - started
+        tools, listed = ask(_INITIALIZED, _TOOLS)
         if b"execute_code" not in tools:
             raise RuntimeError(f"serve answered tools/list with {tools[:200]!r}")
+        answer, called = ask(_CALL)
+        result = json.loads(answer).get("result", {})
+        if result.get("isError") or result.get("structuredContent", {}).get("output") != "1\n":
+            raise RuntimeError(f"serve answered execute_code print(1) with {answer[:300]!r}")
     finally:
-        proc.stdin.close()
+        stdin.close()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return {"wall": ready, "tools_list": listed}
+        stdout.close()
+    return {"wall": ready, "tools_list": listed, "tools_call": called}
 
 
 def _codemode() -> list[str]:
@@ -163,8 +180,9 @@ def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any
             "wall_ratio": wall / bare_wall,
             "cpu_ratio": cpu / max(bare_cpu, 1e-3),
         }
-    figures["serve"]["tools_list_ms"] = median("serve", "tools_list")
-    figures["serve"]["tools_list_ratio"] = figures["serve"]["tools_list_ms"] / bare_wall
+    for key in ("tools_list", "tools_call"):
+        figures["serve"][f"{key}_ms"] = median("serve", key)
+        figures["serve"][f"{key}_ratio"] = figures["serve"][f"{key}_ms"] / bare_wall
 
     table = Table(title=f"codemode startup (median of {repeats}; target <= {_TARGET:.0f} x bare)")
     for column in ("start", "wall ms", "x bare", "CPU ms", "x bare CPU"):
@@ -180,13 +198,14 @@ def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any
             f"{f['cpu_ratio']:.1f}",
         )
     serve = figures["serve"]
-    table.add_row(
-        "serve --demo: tools/list",
-        f"{serve['tools_list_ms']:.0f}",
-        f"{serve['tools_list_ratio']:.1f}",
-        "",
-        "",
-    )
+    for key, label in (("tools_list", "tools/list"), ("tools_call", "first tools/call")):
+        table.add_row(
+            f"serve --demo: {label}",
+            f"{serve[f'{key}_ms']:.0f}",
+            f"{serve[f'{key}_ratio']:.1f}",
+            "",
+            "",
+        )
     console.print(table)
     return {
         "benchmark": "startup",
@@ -200,9 +219,14 @@ def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any
             "serve_ratio": round(serve["wall_ratio"], 1),
             "serve_tools_list_ms": round(serve["tools_list_ms"], 1),
             "serve_tools_list_ratio": round(serve["tools_list_ratio"], 1),
+            "serve_tools_call_ms": round(serve["tools_call_ms"], 1),
+            "serve_tools_call_ratio": round(serve["tools_call_ratio"], 1),
             "exec_ms": round(figures["exec"]["wall_ms"], 1),
             "exec_ratio": round(figures["exec"]["wall_ratio"], 1),
             "meets_target": serve["wall_ratio"] <= _TARGET
             and figures["exec"]["wall_ratio"] <= _TARGET,
+            # The stricter reading: a client that starts the server per conversation waits for
+            # its first tools/call, not for initialize.
+            "first_call_meets_target": serve["tools_call_ratio"] <= _TARGET,
         },
     }

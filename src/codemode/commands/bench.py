@@ -25,7 +25,7 @@ _IN_ALL = ("tokens", "search", "scan", "sandbox", "startup")
 
 
 def _run_one(
-    name: str, *, as_json: bool, quick: bool, out_dir: Path, **options: Any
+    name: str, *, as_json: bool, quick: bool, out_dir: Path, stem: str | None = None, **options: Any
 ) -> dict[str, Any]:
     from codemode.bench._machine import load_now, machine_info
 
@@ -37,7 +37,7 @@ def _run_one(
     # Date, cores and load: what its times depend on (kept beside what the benchmark recorded).
     result["machine"] = {**result.get("machine", {}), **machine_info(load_before)}
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.json"
+    path = out_dir / f"{stem or name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(dumps_json(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)
@@ -92,7 +92,23 @@ def register(app: typer.Typer) -> None:
             "--replicas",
             min=1,
             help="Start N replicas sharing Redis, each pinned to its share of the cores, and a "
-            "1-replica baseline on one share: reports the scale-out ratio.",
+            "1-replica baseline on one share: reports the scale-out ratio CPU-bound and with "
+            "--latency-ms per API request, and the CPU ceiling of this machine; writes "
+            "load_replicas.json (default level: 16 sessions).",
+        ),
+        latency_ms: list[float] = typer.Option(
+            [100.0],
+            "--latency-ms",
+            min=0.0,
+            help="With --replicas: the demo API's delay per request for a latency-modelled "
+            "figure (Klaviyo answers in tens to hundreds of ms); repeat for several; 0: the "
+            "CPU-bound figure only.",
+        ),
+        workers: int = typer.Option(
+            4,
+            "--workers",
+            min=1,
+            help="With --replicas: sandbox workers per replica, the same in every fleet.",
         ),
         baseline_python: str = typer.Option(
             None,
@@ -137,6 +153,13 @@ def register(app: typer.Typer) -> None:
                 f"--workload {workload!r}: use one or more of {', '.join(WORKLOADS)}", err=True
             )
             raise typer.Exit(2)
+        if replicas > 1 and (url or baseline_python):
+            typer.echo(
+                "--replicas starts its own fleets: drop --url/--baseline-python, or drop "
+                "--replicas to drive given servers",
+                err=True,
+            )
+            raise typer.Exit(2)
         chosen: list[int] | None = None
         if sessions is not None:
             chosen = [sessions]
@@ -162,6 +185,9 @@ def register(app: typer.Typer) -> None:
             client=client,
             workloads=workloads,
             simulator=simulator,
+            latencies_ms=latency_ms,
+            workers=workers,
+            stem="load_replicas" if replicas > 1 else None,
         )
         if as_json:
             sys.stdout.write(dumps_json(result, sort_keys=True) + "\n")

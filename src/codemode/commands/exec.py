@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     import typer
 
     from codemode.config import Settings
-    from codemode.sandbox import ExecutionResult, ResponseScanner
+    from codemode.sandbox import Bridge, ExecutionResult, ResponseScanner
+    from codemode.sandbox.spawn import ZygoteClient
 
 __all__ = ["OPTIONS", "register", "run_exec"]
 
@@ -108,11 +109,17 @@ def run_exec(
         return 2
     except Exit as stop:
         return stop.code
+    # The zygote starts now, before the host imports the rest (the event loop, the runner): its
+    # start, the longest part of a one-shot run's, overlaps the host's. Launched from this thread,
+    # which runs the event loop (its parent-death signal follows the thread that forked it).
+    from codemode.sandbox.spawn import ZygoteClient
+
+    zygote = ZygoteClient.launch(sys.executable)
     import anyio
 
     from codemode.commands._json import dumps as dumps_json
 
-    result = anyio.run(_run, settings, code, store, dry_run)
+    result = anyio.run(_run, settings, code, store, dry_run, zygote)
     if store_file is not None and result.store != store:
         store_file.write_text(json.dumps(result.store, indent=2) + "\n", encoding="utf-8")
     if as_json:
@@ -165,12 +172,12 @@ def _scanner() -> ResponseScanner | None:
 
 def _host_parts(settings: Settings) -> tuple[Any, Any, ResponseScanner | None]:
     """Import and build the host side of a run: the catalog, the policy and the scanner."""
-    # Imported here, on the thread, for the same reason: the HTTP client and SDK modules load
-    # while the zygote starts, and the event loop finds them in sys.modules.
-    import httpx  # noqa: F401
+    # Imported here, on a thread, so that the HTTP client and SDK modules load off the event
+    # loop; it finds them in sys.modules afterwards.
+    from codemode.server.lazy_sdk import import_httpx
 
+    import_httpx()  # without its command-line client
     import codemode.klaviyo
-    import codemode.sandbox.bridge
     import codemode.simulator.lazy  # noqa: F401
     from codemode.catalog import load_catalog
     from codemode.policy import Policy
@@ -179,50 +186,72 @@ def _host_parts(settings: Settings) -> tuple[Any, Any, ResponseScanner | None]:
 
 
 async def _run(
-    settings: Settings, code: str, store: dict[str, Any], dry_run: bool
+    settings: Settings,
+    code: str,
+    store: dict[str, Any],
+    dry_run: bool,
+    zygote: ZygoteClient,
 ) -> ExecutionResult:
-    import anyio.to_thread
+    from contextlib import AsyncExitStack
 
+    import anyio
+
+    from codemode.catalog import operation_names
+    from codemode.sandbox.deferred import DeferredBridge
     from codemode.sandbox.limits import Limits
     from codemode.sandbox.runner import Sandbox
 
+    if settings.demo:
+        from codemode.simulator.config import DEMO_PRIVATE_KEY
+
+        api_key, base_url = DEMO_PRIVATE_KEY, _DEMO_BASE_URL
+    else:  # run_exec checked there is a key
+        api_key, base_url = settings.api_key or "", settings.base_url
     sandbox = Sandbox(limits=Limits.from_settings(settings))
+    sandbox.adopt(zygote)
+    clients = AsyncExitStack()
+
+    async def build() -> Bridge:
+        """The SDK side: only a script that calls Klaviyo (or prints outside text) pays for it."""
+        import anyio.to_thread
+
+        catalog, policy, scanner = await anyio.to_thread.run_sync(_host_parts, settings)
+        import httpx
+
+        from codemode.klaviyo import AsyncKlaviyo
+        from codemode.sandbox.bridge import SdkBridge
+
+        if settings.demo:
+            from codemode.simulator.lazy import LazyApp
+
+            transport = httpx.ASGITransport(app=LazyApp())
+            http = httpx.AsyncClient(transport=transport, base_url=base_url)
+        else:
+            http = httpx.AsyncClient()
+        await clients.enter_async_context(http)
+        return SdkBridge(
+            client=AsyncKlaviyo(api_key=api_key, base_url=base_url, http_client=http),
+            catalog=catalog,
+            policy=policy,
+            scanner=scanner,
+            scan_policy=settings.scan_policy,
+            dry_run=dry_run,
+            secrets=[api_key],
+        )
+
+    bridge = DeferredBridge(
+        names=operation_names(), build=build, secrets=[api_key], dry_run=dry_run
+    )
     try:
-        # The zygote (a fresh interpreter importing the worker's modules) starts on the other
-        # core while this thread imports and loads the host's side; a one-shot run pays the
-        # longer of the two, not their sum. The zygote is started from the event loop's thread
-        # (its parent-death signal follows the thread that forked it).
         async with anyio.create_task_group() as tg:
-            tg.start_soon(sandbox.start)
-            catalog, policy, scanner = await anyio.to_thread.run_sync(_host_parts, settings)
-            import httpx
-
-            from codemode.klaviyo import AsyncKlaviyo
-            from codemode.sandbox.bridge import SdkBridge
-
-            if settings.demo:
-                from codemode.simulator.config import DEMO_PRIVATE_KEY
-                from codemode.simulator.lazy import LazyApp
-
-                http = httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=LazyApp()), base_url=_DEMO_BASE_URL
-                )
-                api_key, base_url = DEMO_PRIVATE_KEY, _DEMO_BASE_URL
-            else:  # run_exec checked there is a key
-                http = httpx.AsyncClient()
-                api_key, base_url = settings.api_key or "", settings.base_url
-        async with http:
-            client = AsyncKlaviyo(api_key=api_key, base_url=base_url, http_client=http)
-            bridge = SdkBridge(
-                client=client,
-                catalog=catalog,
-                policy=policy,
-                scanner=scanner,
-                scan_policy=settings.scan_policy,
-                dry_run=dry_run,
-                secrets=[api_key],
-            )
-            return await sandbox.execute(code, bridge=bridge, store=store)
+            # A script that names klaviyo will call it: build the SDK side on a thread while the
+            # zygote starts, instead of after the first call arrives. Only a hint: a script that
+            # reaches the SDK another way builds it on its first call.
+            if "klaviyo" in code:
+                tg.start_soon(bridge.prefetch)
+            result = await sandbox.execute(code, bridge=bridge, store=store)
+        return result
     finally:
         with anyio.CancelScope(shield=True):
             await sandbox.aclose()
+            await clients.aclose()

@@ -199,15 +199,29 @@ def _serve(
         level = log_level.upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             _fail(f"--log-level {log_level!r} is not DEBUG, INFO, WARNING, ERROR or CRITICAL")
-        early = None
-        if settings.transport == "stdio":
+        early = zygote = None
+        if settings.transport == "stdio":  # a client may start us per conversation: start fast
+            from codemode.sandbox.spawn import ZygoteClient
             from codemode.server.handshake import EarlyInitialize
+            from codemode.server.lazy_sdk import defer_package_init, import_httpx
 
             # Answer the client's initialize while the SDK and the server load (see handshake).
             early = EarlyInitialize.start()
+            # The sandbox's zygote starts on the other core meanwhile, ready for the first
+            # execute_code (launched from this thread, which runs the event loop).
+            zygote = ZygoteClient.launch(sys.executable)
+            defer_package_init("mcp")  # the SDK's client side is not needed to serve
+            import_httpx()  # nor httpx's command-line client
         from codemode.server import build_server
 
-        built = build_server(settings, log_level=level)  # type: ignore[arg-type]
+        try:
+            built = build_server(settings, log_level=level)  # type: ignore[arg-type]
+        except BaseException:
+            if zygote is not None:  # it exits when it finds the host gone
+                zygote.ctrl.close()
+            raise
+        if zygote is not None:
+            built.runtime.sandbox.adopt(zygote)
         if early is not None:
             if not settings.demo and not settings.api_key:
                 print(

@@ -22,9 +22,7 @@ host surfaces that report. Steps 1 and 3 must succeed or the worker refuses to r
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import platform
 import resource
 from functools import cache
 from typing import Any
@@ -42,8 +40,16 @@ PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_MODE_FILTER = 2
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# The C library the interpreter is linked against, through dlopen(NULL): libc's symbols are in
+# the process's global scope. ctypes.util.find_library("c") would find the same library by running
+# `ldconfig -p` in a subprocess, in the host and again in the zygote, on every start.
+_libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
+
+
+def _machine() -> str:
+    """The CPU architecture, as ``uname -m`` says (``platform`` costs a start more to import)."""
+    return os.uname().machine
 
 
 class ConfinementError(Exception):
@@ -416,8 +422,8 @@ def _fprog() -> _SockFprog:
 
 def seccomp() -> tuple[bool, str]:
     """Install the system-call filter; (done, why not)."""
-    if platform.machine() != "x86_64":
-        return False, f"seccomp filter not built for {platform.machine()}"
+    if _machine() != "x86_64":
+        return False, f"seccomp filter not built for {_machine()}"
     fprog = _fprog()
     if int(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0)) != 0:
         return False, f"seccomp filter refused: {_errno_text()}"
@@ -426,7 +432,7 @@ def seccomp() -> tuple[bool, str]:
 
 def prepare() -> None:
     """Build what the workers only apply (called once in the zygote)."""
-    if platform.machine() == "x86_64":
+    if _machine() == "x86_64":
         _fprog()
     _baseline_bytes()
 

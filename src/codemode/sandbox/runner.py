@@ -147,7 +147,7 @@ class Sandbox:
     """
 
     def __init__(self, *, limits: Limits | None = None, python: str | None = None) -> None:
-        """Prepare (the zygote starts on first use, or with :meth:`start`).
+        """Prepare (the zygote starts on first use, with :meth:`start`, or :meth:`adopt`).
 
         Args:
             limits: per-execution limits (defaults: ``Limits()``).
@@ -164,6 +164,20 @@ class Sandbox:
         """Start the zygote now (otherwise the first execution does)."""
         await self._ensure()
 
+    def adopt(self, zygote: ZygoteClient) -> None:
+        """Use a zygote started with ``ZygoteClient.launch`` before this sandbox existed.
+
+        A caller that starts per client (``codemode exec``, ``codemode serve`` on stdio) launches
+        the zygote before importing the rest, so its start overlaps theirs; the first execution
+        waits until it is ready. Nothing is adopted into a sandbox that has a zygote or is closed.
+
+        Raises:
+            SandboxError: this sandbox already has a zygote or is closed.
+        """
+        if self._zygote is not None or self._closed:
+            raise SandboxError("this sandbox already has a zygote or is closed; adopt only once")
+        self._zygote = zygote
+
     async def _ensure(self) -> ZygoteClient:
         async with self._start_lock:
             if self._closed:
@@ -176,6 +190,12 @@ class Sandbox:
                 if self._zygote is not None:
                     await self._zygote.close()
                 self._zygote = await ZygoteClient.start(self.python)
+            elif not self._zygote.started:  # launched by the caller: wait for it once
+                try:
+                    await self._zygote.ready()
+                except BaseException:
+                    self._zygote = None  # ready() closed it; the next use starts a fresh one
+                    raise
             return self._zygote
 
     async def aclose(self) -> None:

@@ -14,9 +14,25 @@ from typing import Any
 
 import anyio
 
-from codemode.sandbox.zygote import BOOTSTRAP
+__all__ = ["BOOTSTRAP", "SandboxError", "ZygoteClient"]
 
-__all__ = ["SandboxError", "ZygoteClient"]
+# Run as `python -I -c BOOTSTRAP <src dir> <control fd>`. The package initialisers of codemode,
+# codemode.klaviyo and codemode.sandbox are replaced by empty packages so that importing the
+# worker's leaf modules never pulls in the SDK client, httpx or anyio. It lives here, not in
+# zygote.py, so that the host never imports the worker's modules (RestrictedPython, the policy).
+# Once main() returns, every worker is dead and reaped and there is nothing to flush (stdio is
+# /dev/null): the zygote exits at once instead of tearing its heap down while the host waits.
+BOOTSTRAP = """\
+import os, sys, types
+src, fd = sys.argv[1], int(sys.argv[2])
+for name in ("codemode", "codemode.klaviyo", "codemode.sandbox"):
+    module = types.ModuleType(name)
+    module.__path__ = [os.path.join(src, *name.split("."))]
+    sys.modules[name] = module
+from codemode.sandbox.zygote import main
+main(fd)
+os._exit(0)
+"""
 
 _SRC = str(Path(__file__).resolve().parent.parent.parent)
 _START_TIMEOUT_S = 30.0
@@ -35,13 +51,19 @@ class ZygoteClient:
         self.ctrl = ctrl
         self.lock = anyio.Lock()
         self.alive = True
+        self.started = False
+        """Whether the zygote said ``ready`` (see :meth:`ready`)."""
 
     @classmethod
-    async def start(cls, python: str) -> ZygoteClient:
+    def launch(cls, python: str) -> ZygoteClient:
+        """Start the zygote's process and return at once; :meth:`ready` waits for it.
+
+        Synchronous, so a one-shot caller can start it before importing the rest of the host
+        (the zygote's start then overlaps the host's). Call it on the thread that will run the
+        event loop: the zygote's parent-death signal fires when the *thread* that forked it exits.
+        """
         host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            # Started from the event loop's thread, not a worker thread: the zygote's parent-death
-            # signal fires when the *thread* that forked it exits.
             process = subprocess.Popen(
                 [python, "-I", "-c", BOOTSTRAP, _SRC, str(child_end.fileno())],
                 env={},  # nothing of the server's environment, the key included
@@ -52,22 +74,41 @@ class ZygoteClient:
                 start_new_session=True,
                 cwd="/",
             )
+        except BaseException:
+            host_end.close()
+            raise
         finally:
             child_end.close()
         host_end.setblocking(False)
-        zygote = cls(process, host_end)
+        return cls(process, host_end)
+
+    @classmethod
+    async def start(cls, python: str) -> ZygoteClient:
+        """Start a zygote and wait until it is ready."""
+        # Started from the event loop's thread, not a worker thread (see launch).
+        return await cls.launch(python).ready()
+
+    async def ready(self) -> ZygoteClient:
+        """Wait for a launched zygote's ``ready``; on failure it is closed and this raises.
+
+        Raises:
+            SandboxError: the zygote failed to start, or did not within the start timeout.
+        """
+        if self.started:
+            return self
         try:
             with anyio.move_on_after(_START_TIMEOUT_S):
-                ready = await zygote._recv()
+                ready = await self._recv()
                 if ready.get("t") == "ready":
-                    return zygote
+                    self.started = True
+                    return self
                 raise SandboxError(
                     f"the sandbox zygote failed to start: {ready.get('reason', ready)}"
                 )
             raise SandboxError(f"the sandbox zygote did not start within {_START_TIMEOUT_S:.0f} s")
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await zygote.close()
+                await self.close()
             raise
 
     async def _recv(self) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """The zygote: a clean, pre-imported interpreter that forks one worker per execution.
 
-The host starts it with ``python -I`` and an empty environment (no key, no inherited variables),
-so nothing secret is in its memory to be copied into a worker. It never runs user code: it imports
-the worker's modules, builds the sandbox's builtins and module proxies once, runs a trusted
-warm-up script, then forks on request. Each child confines itself (confine.py) and runs exactly
-one script; the zygote kills and reaps it when the host says so.
+The host starts it (``spawn.BOOTSTRAP``) with ``python -I`` and an empty environment (no key, no
+inherited variables), so nothing secret is in its memory to be copied into a worker. It never runs
+user code: it imports the worker's modules, builds the sandbox's builtins and module proxies once,
+runs a trusted warm-up script, then forks on request. Each child confines itself (confine.py) and
+runs exactly one script; the zygote kills and reaps it when the host says so.
 """
 
 from __future__ import annotations
@@ -22,21 +22,7 @@ from typing import Any
 
 from codemode.sandbox import confine, guards, worker
 
-__all__ = ["BOOTSTRAP", "main"]
-
-# Run as `python -I -c BOOTSTRAP <src dir> <control fd>`. The package initialisers of codemode,
-# codemode.klaviyo and codemode.sandbox are replaced by empty packages so that importing the
-# worker's leaf modules never pulls in the SDK client, httpx or anyio.
-BOOTSTRAP = """\
-import os, sys, types
-src, fd = sys.argv[1], int(sys.argv[2])
-for name in ("codemode", "codemode.klaviyo", "codemode.sandbox"):
-    module = types.ModuleType(name)
-    module.__path__ = [os.path.join(src, *name.split("."))]
-    sys.modules[name] = module
-from codemode.sandbox.zygote import main
-main(fd)
-"""
+__all__ = ["main"]
 
 _MAX_FD = 65536
 # Set by main(): whether the zygote itself already lives in an empty network namespace.

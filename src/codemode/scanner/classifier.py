@@ -23,7 +23,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import ScannerError
-from .encoder import FOREIGN_SHARE, Encoder, Head, foreign_share, one_thread_session, read_pair
+from .encoder import (
+    FOREIGN_SHARE,
+    Encoder,
+    Head,
+    foreign_share,
+    one_thread_session,
+    read_pair,
+    shared_encoder,
+)
 from .features import DIM_BITS, FEATURE_VERSION, chunks, featurize, pack
 
 __all__ = ["MODEL_FILE", "Classifier"]
@@ -103,7 +111,9 @@ class Classifier:
             ) from exc
         classifier = cls(model, meta)
         if "cascade" in meta:
-            classifier.attach(Encoder.from_directory(directory))
+            classifier.attach(
+                shared_encoder() if directory is None else Encoder.from_directory(directory)
+            )
         return classifier
 
     def calibrate(self, probability: float) -> float:

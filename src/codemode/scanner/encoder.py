@@ -14,6 +14,7 @@ speaks for the text. Any failure raises ``ScannerError`` so the scanner can say 
 from __future__ import annotations
 
 import hashlib
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "foreign_share",
     "one_thread_session",
     "read_pair",
+    "shared_encoder",
 ]
 
 ENCODER_FILE = "encoder.onnx"
@@ -214,3 +216,22 @@ class Encoder:
                 result, np.asarray(owners, dtype=np.intp), head(self.embed_windows(pieces))
             )
         return result
+
+
+_SHARED: list[Encoder] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_encoder() -> Encoder:
+    """The package's encoder, loaded once per process.
+
+    The scanner's tier 2b and search's semantic signal read the same model; one instance saves
+    a second copy (about 45 MB resident) and a second load.
+
+    Raises:
+        ScannerError: the model cannot be loaded (tried again on the next call).
+    """
+    with _SHARED_LOCK:
+        if not _SHARED:
+            _SHARED.append(Encoder.from_directory())
+        return _SHARED[0]

@@ -21,6 +21,7 @@ __all__ = [
     "FIELD_WEIGHTS",
     "action_facets",
     "action_nesting",
+    "action_owner",
     "action_parent",
     "action_targets",
     "changed_types",
@@ -358,3 +359,16 @@ def action_nesting(action: Action) -> tuple[str, str] | None:
     if len(names) < 2 or names[0] == names[1]:
         return None
     return names[0], names[1]
+
+
+def action_owner(action: Action) -> str | None:
+    """The one record a nested route hangs off, for any method (``/api/tags/{id}/relationships/flows``: tag).
+
+    A query that names one record of that resource ("product P", "list 12", "this campaign")
+    is about the routes under it: "add product P to categories" is the item's route, not the
+    category's.
+    """
+    parts = [p for p in action.path.split("/") if p and p not in ("api", "client")]
+    if len(parts) < 3 or not parts[1].startswith("{"):
+        return None
+    return _head(_singular(parts[0]))

@@ -15,16 +15,27 @@ benchmark switches each off in turn):
   named step back; and the share of the operation id's nouns the query says.
 * **exact**: an operation id, a dotted function name, or ``METHOD /path`` named in the query.
 * **typos**: unknown words one or two edits from a known word are repaired (rapidfuzz) first.
+* **semantic tie-breaker** (``_semantic``): when the first two are closer than
+  ``Weights.semantic_margin``, the top ten are reordered with the scanner's sentence encoder
+  (query against operation embeddings computed offline); a clear winner never reaches it.
+
+The signals are one linear map (``FEATURES``, :func:`weight_vector`); the weights are set by
+hand, and ``tools/gen_search_weights.py`` learns an alternative set from queries generated from
+the OpenAPI structure, which the benchmark measures beside them.
 
 Every term's score row is precomputed at build time, so a query is a handful of vector additions.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -32,10 +43,12 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from codemode.catalog import Action, Catalog
+from codemode.search._clauses import request_clause
 from codemode.search._documents import (
     FIELD_WEIGHTS,
     action_facets,
     action_nesting,
+    action_owner,
     action_parent,
     action_targets,
     changed_types,
@@ -48,16 +61,27 @@ from codemode.search._documents import (
     terms,
 )
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
+from codemode.search._semantic import OperationVectors
 from codemode.search._text import STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
 
-__all__ = ["SearchHit", "SearchIndex", "Weights"]
+__all__ = [
+    "FEATURES",
+    "SearchHit",
+    "SearchIndex",
+    "Weights",
+    "learned_weights",
+    "weight_vector",
+    "with_vector",
+]
 
 _VERB_CLASSES = ("read", "create", "update", "delete", "link")
 # Verbs of operation ids; what is left of an id is the resource it names.
 _ID_VERBS = frozenset(
     {"get", "creat", "updat", "delet", "query", "bulk", "add", "remov", "tag", "for", "id", "all"}
 )
+# Words of an operation id that join its nouns ("get_tags_for_list").
+_LINK_SPLIT = re.compile("_(?:" + "|".join(("for", "from", "to", "by", "of", "all")) + ")_")
 # A filter or include on a listing, or a count: not a read of the records under a parent.
 _FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|totals)\b|\?", re.I)
 _CALLED = re.compile(r"\b(?:called|named|titled)(?:\s+[\w-]+){1,3}", re.I)
@@ -100,6 +124,11 @@ class Weights:
         core: prior for the 162 core actions of the spec (what most tasks need), so a niche
             operation that shares every word with a core one (a relationship or job listing)
             ranks just behind it.
+        clauses: whether a long query is read from the clause that states its request
+            (``_clauses``); ``context``: weight of the whole query's lexical score beside it.
+        semantic: weight of the encoder's z-scored similarity when the ranking is unsure
+            (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
+            the first two under this; ``semantic_top``: how many are reordered.
     """
 
     k1: float = 0.9
@@ -133,6 +162,8 @@ class Weights:
     parent_named: float = 0.15
     nesting: float = 0.05
     coverage: float = 0.1
+    owner: float = 0.2
+    number: float = 0.1
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -142,6 +173,66 @@ class Weights:
     typos: bool = True
     typo: float = 0.7
     core: float = 0.05
+    clauses: bool = True
+    context: float = 0.2
+    semantic: float = 0.03
+    semantic_margin: float = 0.1
+    semantic_top: int = 10
+
+
+# The signals of the score, in the order of ``SearchIndex._features``'s rows.
+FEATURES: tuple[str, ...] = (
+    "lexical",
+    *(f"facet_{f}" for f in FACETS),
+    "verb_mismatch",
+    "head",
+    "parent_missing",
+    "parent_named",
+    "nesting",
+    "owner",
+    "coverage",
+    "number",
+    "core",
+    "exact_id",
+    "exact_route",
+    "route_method",
+    "method_word",
+)
+_FEATURE_ROW = {name: i for i, name in enumerate(FEATURES)}
+_EXACT = ("exact_id", "exact_route", "route_method", "method_word")
+
+
+def weight_vector(weights: Weights) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The weight of each signal of ``FEATURES`` (lexical is the unit the others are read in)."""
+    facets = dict(weights.facets)
+    vector = np.array(
+        [
+            1.0,
+            *(facets.get(f, 0.0) for f in FACETS),
+            *(float(getattr(weights, name)) for name in FEATURES[1 + len(FACETS) :]),
+        ]
+    )
+    return vector
+
+
+def with_vector(weights: Weights, vector: Mapping[str, float]) -> Weights:
+    """``weights`` with the signal weights of ``vector`` (a ``FEATURES`` name -> weight map)."""
+    facets = tuple((f, float(vector.get(f"facet_{f}", w))) for f, w in weights.facets)
+    named: dict[str, Any] = {
+        name: float(vector[name]) for name in FEATURES[1 + len(FACETS) :] if name in vector
+    }
+    return dataclasses.replace(weights, facets=facets, **named)
+
+
+def learned_weights() -> Weights:
+    """The hand-set weights with the signal weights learned by ``tools/gen_search_weights.py``.
+
+    Learned from queries generated from the OpenAPI structure (``weights.json``); the benchmark
+    measures them beside the shipped hand-set weights, which stay the default.
+    """
+    text = resources.files(__package__).joinpath("weights.json").read_text(encoding="utf-8")
+    learned: dict[str, float] = json.loads(text)["weights"]
+    return with_vector(Weights(), learned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +284,14 @@ class SearchIndex:
         self._heads = {**resource_heads(self.actions), **HEADS}
         self._build_lexical()
         self._build_facets()
+        self._semantic = OperationVectors(self.actions) if self.weights.semantic else None
+        vector = weight_vector(self.weights)
+        self._exact_rows = np.array([_FEATURE_ROW[f] for f in _EXACT])
+        self._intent_rows = np.array(
+            [i for i, f in enumerate(FEATURES) if f != "lexical" and f not in _EXACT]
+        )
+        self._exact_weights = vector[self._exact_rows]
+        self._intent_weights = vector[self._intent_rows]
         self._routes: dict[str, list[int]] = {}
         for i, a in enumerate(self.actions):
             self._routes.setdefault(normalize_path(a.path), []).append(i)
@@ -292,6 +391,12 @@ class SearchIndex:
             if pair:
                 nestings.setdefault(pair, np.zeros(len(self.actions)))[j] = 1.0
         self._nestings = nestings
+        owned: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+        for j, action in enumerate(self.actions):
+            owner = action_owner(action)
+            if owner:
+                owned.setdefault(owner, np.zeros(len(self.actions)))[j] = 1.0
+        self._owned = owned
         # The operation id's own nouns ("custom", "metric"), each with its concepts, for how much
         # of the name a query covers ("who is on a list" covers the profile of get_profiles_for_list).
         # Flattened to groups so a query needs one lookup per term and one bincount.
@@ -309,6 +414,22 @@ class SearchIndex:
         self._group_owner = np.array(owners, dtype=np.int64)
         self._group_share = np.array(shares)
         self._groups_of = {t: np.array(g, dtype=np.int64) for t, g in by_term.items()}
+        # The nouns of the operation id as written ("conversation" vs "conversations", "job" vs
+        # "jobs"): a query word with the same stem in the other number says one record where
+        # the name says many, or the reverse, which stems alone cannot tell.
+        # Only the head of each noun run counts ("codes" in coupon_codes, "ids" in profile_ids):
+        # a modifier is singular whatever it means.
+        by_stem: dict[str, dict[str, set[int]]] = {}
+        for j, a in enumerate(self.actions):
+            runs = _LINK_SPLIT.split(a.id.split("_", 1)[-1])
+            for noun in (run.split("_")[-1] for run in runs if run):
+                by_stem.setdefault(stem(noun), {}).setdefault(noun, set()).add(j)
+        self._other_number = {
+            form: np.array(sorted(set().union(*(js for f, js in forms.items() if f != form))))
+            for forms in by_stem.values()
+            if len(forms) > 1
+            for form in forms
+        }
         self._core = np.array([1.0 if a.core else 0.0 for a in self.actions])
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
@@ -375,32 +496,70 @@ class SearchIndex:
         )
 
     def _scores(self, query: str) -> _Scores:
+        focus = request_clause(query, self._strength) if self.weights.clauses else None
+        parsed, features = self._features(focus or query)
+        lexical = features[0]
+        exact = self._exact_weights @ features[self._exact_rows]
+        intent = self._intent_weights @ features[self._intent_rows]
+        if focus is not None:
+            # The request clause leads; the rest of the query still counts a little (a resource
+            # named in an earlier sentence), and names or routes anywhere in it count in full.
+            _, whole = self._features(query)
+            lexical = lexical + self.weights.context * whole[0]
+            exact = self._exact_weights @ whole[self._exact_rows]
+        return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
+
+    def _request(self, query: str) -> str:
+        """The clause of a long ``query`` that states its request, else ``query`` itself."""
+        query = (query or "")[:_MAX_QUERY_CHARS]
+        focus = request_clause(query, self._strength) if self.weights.clauses else None
+        return focus or query
+
+    def _strength(self, text: str) -> float:
+        """The raw (unnormalised) lexical score of the best action for ``text``."""
+        best = np.zeros(len(self.actions))
+        for term, weight in self._parse(text).terms.items():
+            term_row = self._term_row.get(term)
+            if term_row is not None:
+                best += weight * self._matrix[term_row]
+        return float(best.max()) if len(best) else 0.0
+
+    def _features(self, query: str) -> tuple[ParsedQuery, np.ndarray[Any, np.dtype[np.float64]]]:
+        """The query's unweighted signals, one row per name of ``FEATURES``, one column per action.
+
+        The score is ``weight_vector(weights) @ features``: every signal is linear in its weight,
+        so the weights can be learned (``tools/search_weights.py``) as well as set by hand.
+        """
         w = self.weights
         n = len(self.actions)
         parsed = self._parse(query)
-        lexical = np.zeros(n)
+        out = np.zeros((len(FEATURES), n))
+        row = _FEATURE_ROW
+        lexical = out[row["lexical"]]
         for term, weight in parsed.terms.items():
-            row = self._term_row.get(term)
-            if row is not None:
-                lexical += weight * self._matrix[row]
+            term_row = self._term_row.get(term)
+            if term_row is not None:
+                lexical += weight * self._matrix[term_row]
         top = lexical.max() if n else 0.0
         if top > 0:
             lexical /= top
         cues = np.zeros(len(FACETS))
         for facet, strength in parsed.cues.items():
             cues[self._facet_row[facet]] = max(-w.cue_cap, min(w.cue_cap, strength))
-        intent = (cues * self._facet_weight) @ self._facets
+        first = row["facet_" + FACETS[0]]
+        out[first : first + len(FACETS)] = cues[:, None] * self._facets
         # A clear verb ("label the blast", "which segments...") rules out actions of another kind.
         verbs = {f: parsed.cues.get(f, 0.0) for f in _VERB_CLASSES}
         changing = any(verbs[f] >= 1.0 for f in ("create", "update", "delete", "link"))
         verb, strength = max(verbs.items(), key=lambda kv: kv[1])
-        if strength >= 1.0 and w.verb_mismatch:
-            penalty = w.verb_mismatch * min(strength, w.cue_cap)
-            intent = intent - penalty * (1.0 - self._facets[self._facet_row[verb]])
+        if strength >= 1.0:
+            out[row["verb_mismatch"]] = -min(strength, w.cue_cap) * (
+                1.0 - self._facets[self._facet_row[verb]]
+            )
         for head in parsed.heads:
             target = self._targets.get(head)
             if target is not None:
-                intent = intent + w.head * target
+                out[row["head"]] += target
         # "the profiles of a list" needs a list: nested reads whose parent is never named step back.
         # Only for plain reads: a change, or a filter on the listing, is about something else.
         wanted = (
@@ -413,35 +572,41 @@ class SearchIndex:
         )
         for parent, rows in self._parents.items():
             if parent not in parsed.mentions:
-                intent = intent - w.parent_missing * rows
-            elif wanted is not None and parent != parsed.heads[0] and w.parent_named:
+                out[row["parent_missing"]] -= rows
+            elif wanted is not None and parent != parsed.heads[0]:
                 # "the metric of event E": a read of the head under the parent that is named.
-                intent = intent + w.parent_named * rows * wanted
-        if parsed.nesting and w.nesting:
+                out[row["parent_named"]] += rows * wanted
+        if parsed.nesting:
             nested = self._nestings.get(parsed.nesting)
             if nested is not None:
-                intent = intent + w.nesting * nested
-        if w.coverage:
-            hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
-            if hit:
-                groups = np.unique(np.concatenate(hit))
-                covered = np.bincount(
-                    self._group_owner[groups], weights=self._group_share[groups], minlength=n
-                )
-                intent = intent + w.coverage * covered
-        if w.core:
-            intent = intent + w.core * self._core
-        exact = np.zeros(n)
+                out[row["nesting"]] = nested
+        # Only when the query names something under the record too ("tags of campaign C");
+        # "delete tag T" is about the tag itself, not the routes under it.
+        for owner in parsed.owners:
+            under = self._owned.get(owner)
+            if under is not None and parsed.mentions - {owner}:
+                out[row["owner"]] += under
+        hit = [self._groups_of[t] for t in parsed.terms if t in self._groups_of]
+        if hit:
+            groups = np.unique(np.concatenate(hit))
+            out[row["coverage"]] = np.bincount(
+                self._group_owner[groups], weights=self._group_share[groups], minlength=n
+            )
+        for word in parsed.surface:
+            other = self._other_number.get(word)
+            if other is not None:
+                out[row["number"], other] -= 1.0
+        out[row["core"]] = self._core
         for ident in parsed.ids:
-            exact[self._position[ident]] += w.exact_id
+            out[row["exact_id"], self._position[ident]] += 1.0
         for method, path in parsed.routes:
             for j in self._route_actions(path):
-                exact[j] += w.exact_route
+                out[row["exact_route"], j] += 1.0
                 if method is not None and self.actions[j].method == method:
-                    exact[j] += w.route_method
+                    out[row["route_method"], j] += 1.0
         for method in parsed.methods:
-            exact += w.method_word * self._method.get(method, 0.0)
-        return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
+            out[row["method_word"]] += self._method.get(method, 0.0)
+        return parsed, out
 
     def _route_actions(self, path: str) -> list[int]:
         """The actions at ``path``, where a segment may be a real id (``/api/lists/Y7xZ``).
@@ -487,9 +652,39 @@ class SearchIndex:
         s = self._scores(query)
         if not s.lexical.any() and not s.exact.any():
             return []
+        order, total = self._order(query, s)
+        return [self._hit(int(j), float(total[j])) for j in order[:limit]]
+
+    def _order(
+        self, query: str, s: _Scores
+    ) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, np.dtype[np.float64]]]:
+        """Actions best first, and their scores: lexical + intent + exact, then, when the first
+        two are closer than ``semantic_margin``, the top ``semantic_top`` reordered with the
+        encoder's z-scored similarity (``_semantic``)."""
+        w = self.weights
         total = s.lexical + s.intent + s.exact
-        order = np.argsort(-total, kind="stable")[:limit]
-        return [self._hit(int(j), float(total[j])) for j in order]
+        order = np.argsort(-total, kind="stable")
+        if (
+            self._semantic is None
+            or len(order) < 2
+            or total[order[0]] - total[order[1]] >= w.semantic_margin
+        ):
+            return order, total
+        z = self._semantic.zscores(query)
+        if z is None:
+            return order, total
+        top = order[: w.semantic_top]
+        total = total.copy()
+        total[top] += w.semantic * z[top]
+        reordered = top[np.argsort(-total[top], kind="stable")]
+        return np.concatenate([reordered, order[w.semantic_top :]]), total
+
+    def warm(self) -> bool:
+        """Load the semantic tie-breaker's encoder now rather than on the first unsure query.
+
+        Returns False when there is none (switched off, or the encoder cannot load).
+        """
+        return self._semantic is not None and self._semantic.warm()
 
     def unserved(self, query: str) -> list[str]:
         """The words of ``query`` that nothing in the API is about ("fax", "password", "tweet").
@@ -499,6 +694,7 @@ class SearchIndex:
         When such words carry the query, no operation does what it asks. With none, the change
         that no operation makes (``missing_change``: "deleting a metric"), if that is the trouble.
         """
+        query = self._request(query)
         out = self._unknown_words(query)
         if not out and (change := self.missing_change(query)):
             out.append(change)
@@ -588,7 +784,12 @@ class SearchIndex:
         return f"{_GERUND[verb]} {article} {noun}"
 
     def serves(self, query: str) -> bool:
-        """False when the query's own words are mostly ones the API knows nothing about."""
+        """False when the query's own words are mostly ones the API knows nothing about.
+
+        A long query is judged by the clause that states its request (``_clauses``): the
+        context around it ("I run a small candle shop") is not what the API must serve.
+        """
+        query = self._request(query)
         content = [
             w
             for w in words(query[:_MAX_QUERY_CHARS])
@@ -603,9 +804,9 @@ class SearchIndex:
 
     def rank(self, query: str) -> list[str]:
         """Every action id, best first (for evaluation)."""
-        s = self._scores(query)
-        total = s.lexical + s.intent + s.exact
-        return [self.actions[int(j)].id for j in np.argsort(-total, kind="stable")]
+        query = (query or "")[:_MAX_QUERY_CHARS]
+        order, _ = self._order(query, self._scores(query))
+        return [self.actions[int(j)].id for j in order]
 
     def _hit(self, j: int, score: float) -> SearchHit:
         a = self.actions[j]

@@ -138,6 +138,8 @@ class ParsedQuery:
     heads: list[str] = field(default_factory=list)
     mentions: set[str] = field(default_factory=set)
     nesting: tuple[str, str] | None = None
+    owners: set[str] = field(default_factory=set)
+    surface: set[str] = field(default_factory=set)
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -243,6 +245,7 @@ def parse_query(
         if w != raw_words[i]:
             weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
+        parsed.surface.add(w)
     for concept in concept_terms(stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
@@ -259,6 +262,7 @@ def parse_query(
         heads,
     )
     _number_cues(raw_words, negated, parsed, heads)
+    _owners(text, parsed, heads)
     if not parsed.heads:
         # No resource word we know: a plural last word still asks for many of them ("feeds").
         content = [
@@ -311,9 +315,12 @@ def _job_modifiers(
         f in ("create", "update", "delete") for f, _ in CUES.get(lead, ())
     )
     if not leading_verb:
-        parsed.add_cue("poll", 1.0)
-        plural = any(fixed[i] == "jobs" for i in spots)
-        parsed.add_cue("list" if plural else "one", 1.0 if plural else 0.5)
+        # "suppression jobs" lists the jobs; "the import job" polls one of them.
+        if any(fixed[i] == "jobs" for i in spots):
+            parsed.add_cue("list", 1.0)
+        else:
+            parsed.add_cue("poll", 1.0)
+            parsed.add_cue("one", 0.5)
     return modifiers
 
 
@@ -447,3 +454,44 @@ def _number_cues(
             parsed.add_cue("one", 0.5)
     if "id" in raw_words:
         parsed.add_cue("one", 0.5)
+
+
+# A token that stands for one record: a placeholder letter ("list L"), an id with a digit
+# ("segment 8", "Y7xZ2"), or a mixed-case code ("AbCd").
+_RECORD = re.compile(r"^(?:[B-HJ-Z]|#?[\w$:.-]*\d[\w$:.-]*|[A-Za-z]*[a-z][A-Z][A-Za-z]*)$")
+_SPECIFIC = frozenset({"this", "given", "specific", "particular"})
+_TOKEN = re.compile(r"[\w$:.#-]+")
+
+
+def _owners(text: str, parsed: ParsedQuery, heads: PhraseTable) -> None:
+    """Resources named as one record ("product P", "list 12", "this campaign") go to ``owners``.
+
+    When the first resource of the query is such a record, it asks for that one record, not a
+    listing or a bulk job ("delete variant V").
+    """
+    tokens = [t.strip(".,;:!?") for t in _TOKEN.findall(text)]
+    for k, token in enumerate(tokens):
+        low = token.lower()
+        if not low.isalpha():
+            continue
+        # The longest resource phrase ending here: "custom metric C" is a custom metric.
+        named = heads.get((stem(tokens[k - 1].lower()), stem(low))) if k else None
+        named = named or heads.get((stem(low),))
+        if not named:
+            continue
+        after = tokens[k + 1] if k + 1 < len(tokens) else ""
+        before = [t.lower() for t in tokens[max(0, k - 2) : k]]
+        placeholder = bool(_RECORD.match(after))
+        if placeholder or (set(before) & _SPECIFIC and not low.endswith("s")):
+            name = named[0][0]
+            parsed.owners.add(name)
+            if (
+                placeholder
+                and parsed.heads
+                and name == parsed.heads[0]
+                and not low.endswith("s")
+                and not set(before) & _OWNED_BY  # "properties of metric M": M is the parent
+                and not _DIGIT.search(after)  # ids with digits: _number_cues has counted them
+            ):
+                parsed.add_cue("one", 1.0)
+                parsed.add_cue("single", 0.5)

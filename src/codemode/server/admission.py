@@ -11,10 +11,17 @@ gets :class:`~codemode.server.limits.Busy` with ``retry_after``; a run whose que
 long that it could not start in time is told at once. Before queuing, the principal's per-minute
 budgets are checked: runs started, and worker CPU-seconds (charged after each run with what the
 worker really used).
+
+A slot is a lease with an expiry (``lease_s``), so the slots of a replica that died mid-run free
+themselves. While a run lasts, its replica renews the lease every third of the expiry: a run
+longer than the expiry keeps its slot, and the principal's cap holds across replicas however long
+its runs are; only a replica that stopped renewing (killed, frozen, cut off from Redis for longer
+than the expiry) loses its slots.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import time
@@ -26,8 +33,11 @@ from dataclasses import dataclass, field
 import anyio
 
 from codemode.server.limits import Bucket, Busy, LimitStore, MemoryLimitStore, RateLimited
+from codemode.state import StateError
 
 __all__ = ["Admission"]
+
+logger = logging.getLogger("codemode.server")
 
 _TICK_S = 1.0  # waiters look again this often (a lease that expired frees a slot silently)
 _MAX_QUEUE = 1024  # runs one principal may have waiting; more are told to retry at once
@@ -64,7 +74,8 @@ class Admission:
             max_wait_s: The longest a run waits in its queue.
             runs_per_min: ``execute_code`` starts per principal per minute.
             cpu_s_per_min: Worker CPU-seconds per principal per minute.
-            lease_s: How long a slot lease lasts without renewal (longer than any run).
+            lease_s: How long a slot lease lasts without renewal: a dead replica's slots free
+                themselves after this; a live one renews its runs' leases every third of it.
             store: Where slots and buckets live (default: this process's memory).
             clock: Monotonic time source for the estimates.
         """
@@ -79,6 +90,7 @@ class Admission:
         self._queues: dict[str, deque[_Waiter]] = {}
         self._order: deque[str] = deque()
         self._run_s = 0.0  # moving average of how long a slot is held
+        self._holding = 0  # slots this process holds: the pool is this replica's own
 
     def queued(self, principal: str | None = None) -> int:
         """Runs waiting, in all or for ``principal``."""
@@ -125,23 +137,32 @@ class Admission:
     def _retry_after(self, principal: str) -> int:
         return _secs(max(1.0, self._estimate(self.queued(principal) + 1)))
 
+    def _acquire(self, principal: str, holder: str) -> bool:
+        """Take a slot in the store, unless this process already holds its whole pool."""
+        if self._holding >= self.total:  # nobody can get one: spare the store (Redis) the asking
+            return False
+        if not self.store.try_acquire(
+            principal,
+            holder,
+            total=self.total,
+            per_principal=self.per_principal,
+            lease_s=self.lease_s,
+        ):
+            return False
+        self._holding += 1
+        return True
+
     def _dispatch(self) -> None:
         """Hand free slots to the queues in turn, one run each, until none can take one."""
         progress = True
-        while progress and self._order:
+        while progress and self._order and self._holding < self.total:
             progress = False
             for _ in range(len(self._order)):
                 principal = self._order[0]
                 self._order.rotate(-1)  # the next slot starts with the next principal
                 queue = self._queues[principal]
                 waiter = queue[0]
-                if not self.store.try_acquire(
-                    principal,
-                    waiter.holder,
-                    total=self.total,
-                    per_principal=self.per_principal,
-                    lease_s=self.lease_s,
-                ):
+                if not self._acquire(principal, waiter.holder):
                     continue
                 queue.popleft()
                 waiter.granted = True
@@ -165,13 +186,7 @@ class Admission:
     async def _wait(self, principal: str) -> str:
         holder = secrets.token_hex(8)
         queue = self._queues.get(principal)
-        if queue is None and self.store.try_acquire(
-            principal,
-            holder,
-            total=self.total,
-            per_principal=self.per_principal,
-            lease_s=self.lease_s,
-        ):
+        if queue is None and self._acquire(principal, holder):
             return holder
         ahead = len(queue or ())
         if ahead >= _MAX_QUEUE or (self._run_s > 0 and self._estimate(ahead) > self.max_wait_s):
@@ -205,12 +220,30 @@ class Admission:
         return holder
 
     def _release(self, principal: str, holder: str) -> None:
+        self._holding -= 1
         self.store.release(principal, holder)
         self._dispatch()
 
+    async def _keep(self, principal: str, holder: str) -> None:
+        """Renew the lease of a run in progress every third of its expiry, until cancelled."""
+        while True:
+            await anyio.sleep(self.lease_s / 3)
+            try:
+                kept = self.store.renew(principal, holder, self.lease_s)
+            except StateError as exc:  # Redis away: the next tick tries again, within the expiry
+                logger.warning("could not renew a worker slot lease: %s", exc)
+                continue
+            if not kept:  # the event loop or Redis stalled for longer than the expiry
+                logger.warning(
+                    "a run outlived its worker slot lease (renewal came after the %g s expiry); "
+                    "the principal's cap may be exceeded until it ends",
+                    self.lease_s,
+                )
+                return
+
     @asynccontextmanager
     async def slot(self, principal: str) -> AsyncIterator[None]:
-        """Hold one of the principal's worker slots for the body.
+        """Hold one of the principal's worker slots for the body, renewing its lease meanwhile.
 
         Raises:
             Busy: no slot came free within ``max_wait_s`` (or the queue is too long to wait).
@@ -218,7 +251,16 @@ class Admission:
         holder = await self._wait(principal)
         started = self._clock()
         try:
-            yield
+            failed: BaseException | None = None
+            async with anyio.create_task_group() as keeper:
+                keeper.start_soon(self._keep, principal, holder)
+                try:
+                    yield
+                except BaseException as exc:  # raised below as it is, not in an ExceptionGroup
+                    failed = exc
+                keeper.cancel_scope.cancel()
+            if failed is not None:
+                raise failed
         finally:
             held = self._clock() - started
             self._run_s = held if self._run_s == 0 else 0.8 * self._run_s + 0.2 * held

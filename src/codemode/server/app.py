@@ -159,15 +159,17 @@ class CodemodeServer:
         )
 
 
-def _demo_client() -> httpx.AsyncClient:
+def _demo_client(latency_ms: float = 0.0) -> httpx.AsyncClient:
     try:
-        from codemode.simulator import LazyApp
+        from codemode.simulator import FaultConfig, LazyApp, SimConfig
     except ImportError as exc:  # a partial install: say what is missing instead of a traceback
         raise ConfigError(
             f"--demo needs the simulator (codemode.simulator), which failed to import: {exc}"
         ) from exc
     # Built on the first Klaviyo call: answering `initialize` must not wait for the demo seed.
-    app = LazyApp()
+    # A latency (CODEMODE_DEMO_LATENCY_MS) models Klaviyo's answer time: the simulator awaits it.
+    config = SimConfig(faults=FaultConfig(latency_ms=latency_ms)) if latency_ms > 0 else None
+    app = LazyApp(config)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=DEMO_BASE_URL, cookies=_no_cookies()
     )
@@ -209,7 +211,11 @@ def build_server(
     if settings.demo:
         settings = settings.with_overrides(base_url=DEMO_BASE_URL)
     if http_client is None:
-        http_client = _demo_client() if settings.demo else httpx.AsyncClient(cookies=_no_cookies())
+        http_client = (
+            _demo_client(settings.demo_latency_ms)
+            if settings.demo
+            else httpx.AsyncClient(cookies=_no_cookies())
+        )
     bundle: OAuthBundle | None = None
     state = open_state(settings.state_url) if settings.state_url else None
     if transport == "http" and (oauth if oauth is not None else bool(settings.oauth_client_id)):

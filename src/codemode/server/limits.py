@@ -2,7 +2,7 @@
 
 Every limit is keyed by the *principal* (``key:3f9a1c…``, an OAuth subject, ``demo``), never by
 the session: a caller that opens a fresh session per run gets no fresh budget. The state lives
-behind :class:`LimitStore` so that replicas can share it (a Redis implementation is the plan);
+behind :class:`LimitStore` so that replicas can share it (:class:`~codemode.state.redis.RedisLimitStore`);
 :class:`MemoryLimitStore` is the one-process implementation.
 
 - **Slots**: a run holds one worker slot for its duration. A slot is a lease with an expiry, so a
@@ -74,8 +74,13 @@ class LimitStore(Protocol):
         """Take a slot for ``holder`` unless the pool or the principal's share is full."""
         ...
 
-    def renew(self, principal: str, holder: str, lease_s: float) -> None:
-        """Push the lease of a slot still in use ``lease_s`` seconds into the future."""
+    def renew(self, principal: str, holder: str, lease_s: float) -> bool:
+        """Push the lease of a slot still in use ``lease_s`` seconds into the future.
+
+        Returns:
+            False when the lease had already expired or been released: it is not revived (the
+            slot may be someone else's by now).
+        """
         ...
 
     def release(self, principal: str, holder: str) -> None:
@@ -129,11 +134,14 @@ class MemoryLimitStore:
         self._leases.setdefault(principal, {})[holder] = self._clock() + lease_s
         return True
 
-    def renew(self, principal: str, holder: str, lease_s: float) -> None:
+    def renew(self, principal: str, holder: str, lease_s: float) -> bool:
         """See :meth:`LimitStore.renew`."""
+        self._expire(principal)
         leases = self._leases.get(principal)
-        if leases is not None and holder in leases:
-            leases[holder] = self._clock() + lease_s
+        if leases is None or holder not in leases:
+            return False
+        leases[holder] = self._clock() + lease_s
+        return True
 
     def release(self, principal: str, holder: str) -> None:
         """See :meth:`LimitStore.release`."""

@@ -96,7 +96,12 @@ class SharedSessionManager(PrincipalSessionManager):
             await self._forget(session_id)
 
     async def _open(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A new session: serve it as the SDK does, then record it when it was established."""
+        """A new session: serve it as the SDK does, recording it before the client learns its id.
+
+        The record is written before the response that carries the ``Mcp-Session-Id`` starts:
+        the client's very next request (``notifications/initialized``) may reach another replica,
+        which must find the record there.
+        """
         body = bytearray()
 
         async def tee() -> Message:
@@ -105,18 +110,14 @@ class SharedSessionManager(PrincipalSessionManager):
                 body.extend(message.get("body", b""))
             return message
 
-        session_header: list[str] = []
-
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start" and message.get("status", 500) < 400:
                 for key, value in message.get("headers", ()):
                     if key.lower() == MCP_SESSION_ID_HEADER.encode():
-                        session_header.append(value.decode("latin-1"))
+                        await self._record(value.decode("latin-1"), bytes(body), _requestor(scope))
             await send(message)
 
         await super()._handle_stateful_request(scope, tee, watch)
-        if session_header and session_header[0] in self._server_instances:
-            await self._record(session_header[0], bytes(body), _requestor(scope))
 
     async def _record(
         self, session_id: str, opening: bytes, requestor: AuthorizationContext | None

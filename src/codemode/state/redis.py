@@ -145,11 +145,20 @@ for _, k in ipairs(KEYS) do
 end
 return 1
 """
+# Renew only a lease still live: one that ran out may already be counted as free (and taken), so
+# it is dropped, not revived. ARGV: holder, principal, lease ms. Returns 1 when renewed.
 _RENEW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local member = ARGV[2] .. '|' .. ARGV[1]
+local ends = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]))
+if not ends or ends <= now then
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
 local until_ = now + tonumber(ARGV[3])
-redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[2] .. '|' .. ARGV[1])
+redis.call('ZADD', KEYS[1], 'XX', until_, member)
 redis.call('ZADD', KEYS[2], 'XX', until_, ARGV[1])
 for _, k in ipairs(KEYS) do
   if redis.call('PTTL', k) < ARGV[3] * 2 then redis.call('PEXPIRE', k, ARGV[3] * 2) end
@@ -236,10 +245,11 @@ class RedisLimitStore:
         args = [holder, total, per_principal, _ms(lease_s), principal]
         return bool(self._call(self._acquire, keys, args))
 
-    def renew(self, principal: str, holder: str, lease_s: float) -> None:
-        """Push the lease of a slot still in use ``lease_s`` seconds into the future."""
+    def renew(self, principal: str, holder: str, lease_s: float) -> bool:
+        """Push a live lease ``lease_s`` seconds into the future; False when it already ran out
+        or was released (it is not revived)."""
         keys = [self._pool(), self._mine(principal)]
-        self._call(self._renew, keys, [holder, principal, _ms(lease_s)])
+        return bool(self._call(self._renew, keys, [holder, principal, _ms(lease_s)]))
 
     def release(self, principal: str, holder: str) -> None:
         """Give the slot back (no-op when its lease already expired)."""
@@ -272,7 +282,8 @@ class RedisLimitStore:
 
 # Session stores. Per principal: a sorted set of its sessions by last use (microseconds of Redis
 # time, made strictly increasing so two uses in one tick keep their order) and
-# a counter of their bytes; one key per store blob; a global sorted set counts every store.
+# a counter of their bytes; one key per store blob; a global sorted set counts every store. The
+# clock key lives as long as a store: once every store expired, no order is left to keep.
 # ARGV: session, blob ('' = forget only), ttl ms, max_bytes, per_principal, per_principal_bytes,
 # max_stores, principal. Returns 'ok', 'big' or 'full'.
 _STORE_CLOCK = """
@@ -280,10 +291,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('GET', KEYS[5]) or '0')
 if now <= last then now = last + 1 end
-redis.call('SET', KEYS[5], now)
+redis.call('SET', KEYS[5], now, 'PX', ARGV[{ttl}])
 """
 _STORE_SAVE = (
-    _STORE_CLOCK
+    _STORE_CLOCK.format(ttl=3)
     + """
 local ttl = tonumber(ARGV[3])
 local age = ttl * 1000
@@ -320,7 +331,7 @@ return 'ok'
 )
 # Read a store and mark it used. ARGV: session, ttl ms, principal.
 _STORE_OPEN = (
-    _STORE_CLOCK
+    _STORE_CLOCK.format(ttl=2)
     + """
 local blob = redis.call('GET', KEYS[4] .. ARGV[1])
 if not blob then return false end

@@ -1,0 +1,101 @@
+"""The structural signals of the ranking: one named record, the number of a name, job listings,
+and the score as one linear map of named signals (what tools/gen_search_weights.py learns)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from codemode.catalog import Catalog
+from codemode.search import SearchIndex, Weights, _semantic
+from codemode.search._index import FEATURES, learned_weights, weight_vector, with_vector
+
+LOOK_ALIKES = [
+    # The record named with its id owns the route: the item's categories, not the category's items.
+    ("attach two categories to product Q", "add_categories_to_catalog_item", "add_items_to_catalog_category"),
+    ("unlink collections from product Q", "remove_categories_from_catalog_item", "remove_items_from_catalog_category"),
+    ("take item Q out of category K", "remove_items_from_catalog_category", "remove_categories_from_catalog_item"),
+    # One named record is one record, not a bulk job.
+    ("remove variant Q", "delete_catalog_variant", "bulk_delete_catalog_variants"),
+    # The number of the operation's name tells one from many.
+    ("the conversation of profile Q", "get_conversation_for_profile", "get_conversations_for_profile"),
+    ("the conversations of profile Q", "get_conversations_for_profile", "get_conversation_for_profile"),
+    ("versions of signup form Q", "get_versions_for_form", "get_form_version"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("query", "want", "over"), LOOK_ALIKES)
+def test_structural_signals_tell_look_alikes_apart(
+    index: SearchIndex, query: str, want: str, over: str
+) -> None:
+    order = index.rank(query)
+    assert order.index(want) < order.index(over), order[:5]
+
+
+def test_without_the_owner_signal_the_container_route_wins(catalog: Catalog) -> None:
+    plain = SearchIndex(catalog, weights=with_vector(Weights(), {"owner": 0.0}))
+    for query in ("put product Q into collections", "link product Q with categories"):
+        assert plain.rank(query)[0] == "add_items_to_catalog_category"
+        assert SearchIndex(catalog).rank(query)[0] == "add_categories_to_catalog_item"
+
+
+def test_jobs_in_the_plural_list_them_and_one_job_is_polled(index: SearchIndex) -> None:
+    assert index.rank("catalog variant delete jobs")[0] == "get_bulk_delete_variants_jobs"
+    assert index.rank("catalog variant delete job 9Q")[0] == "get_bulk_delete_variants_job"
+
+
+@pytest.mark.parametrize(
+    "query", ["tags of campaign C", "bulk import 500 contacts", "GET /api/lists"]
+)
+def test_the_score_is_the_weight_vector_times_the_signals(index: SearchIndex, query: str) -> None:
+    _, features = index._features(query)
+    assert features.shape == (len(FEATURES), len(index.actions))
+    s = index._scores(query)
+    total = weight_vector(index.weights) @ features
+    np.testing.assert_allclose(total, s.lexical + s.intent + s.exact, atol=1e-9)
+
+
+def test_with_vector_round_trips_and_learned_weights_load() -> None:
+    hand = Weights()
+    vector = dict(zip(FEATURES, weight_vector(hand), strict=True))
+    assert with_vector(hand, vector) == hand
+    learned = learned_weights()
+    assert learned != hand and learned.k1 == hand.k1  # only signal weights are learned
+    assert weight_vector(learned)[0] == 1.0  # lexical stays the unit
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("give sms consent to many contacts", "bulk_subscribe_profiles"),
+        ("the metric of metric property P", "get_metric_for_metric_property"),
+    ],
+)
+def test_the_semantic_tie_breaker_settles_close_calls(
+    catalog: Catalog, index: SearchIndex, query: str, want: str
+) -> None:
+    lexical = SearchIndex(catalog, weights=dataclasses.replace(Weights(), semantic=0.0))
+    assert lexical.rank(query)[0] != want  # a close call the words alone get wrong
+    assert index.rank(query)[0] == want
+    assert index.search(query, limit=1)[0].id == want  # search and rank agree
+
+
+def test_a_clear_winner_never_reaches_the_encoder(
+    index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(query: str) -> None:
+        raise AssertionError(f"encoder asked about {query!r}")
+
+    monkeypatch.setattr(_semantic, "query_vector", refuse)
+    assert index.rank("GET /api/lists")[0] == "get_lists"
+    assert index.rank("create_campaign")[0] == "create_campaign"
+
+
+def test_operations_without_a_shipped_vector_get_no_semantic_opinion(catalog: Catalog) -> None:
+    actions = list(catalog.values())[:5]
+    unknown = dataclasses.replace(actions[0], id="plugin_operation_nobody_embedded")
+    vectors = _semantic.OperationVectors([unknown, *actions[1:]])
+    z = vectors.zscores("list my lists")
+    assert z is not None and z[0] == 0.0 and np.any(z[1:] != 0.0)
