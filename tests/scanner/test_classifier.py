@@ -108,3 +108,17 @@ def test_text_in_words_the_ngram_model_never_saw_goes_to_the_encoder(
     unseen = "Zorblat fnix quarvel tendrum plosk vairnog."
     classifier.scores([unseen, "Our merino sweater is back in stock in five colors."])
     assert read == [unseen]
+
+
+def test_a_cascade_without_a_novelty_gate_reads_only_its_band(classifier: Classifier) -> None:
+    from codemode.scanner.encoder import Head
+
+    meta = json.loads((PACKAGED / "scanner.json").read_text(encoding="utf-8"))
+    meta["cascade"] = {k: v for k, v in meta["cascade"].items() if k not in ("cover", "novel_cut")}
+    assert classifier.encoder is not None
+    plain = Classifier((PACKAGED / "scanner.onnx").read_bytes(), meta, classifier.encoder)
+    assert plain.seen is None and plain.cover == 0.0
+    unseen = "Zorblat fnix quarvel tendrum plosk vairnog."
+    assert plain.scores([unseen])[0] < 0.5  # below the band, and no gate to reach the encoder
+    head = Head.from_dict(meta["head"])
+    assert Head.from_dict(head.as_dict()).bias == head.bias
