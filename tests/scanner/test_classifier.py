@@ -80,3 +80,45 @@ def test_batches_are_scored_consistently(classifier: Classifier) -> None:
     together = classifier.raw_scores(texts)
     alone = np.array([classifier.raw_scores([t])[0] for t in texts[:3]])
     assert np.allclose(together[:3], alone, atol=1e-5)
+
+
+def test_a_novelty_gate_without_its_word_list_is_refused(classifier: Classifier) -> None:
+    meta = json.loads((PACKAGED / "scanner.json").read_text(encoding="utf-8"))
+    meta["cascade"] = {**meta["cascade"], "cover": 0.6}
+    assert classifier.encoder is not None
+    model = (PACKAGED / "scanner.onnx").read_bytes()
+    for seen in (None, b"short"):
+        with pytest.raises(ScannerError, match=r"seen_words\.bin"):
+            Classifier(model, meta, classifier.encoder, seen)
+
+
+def test_text_in_words_the_ngram_model_never_saw_goes_to_the_encoder(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = classifier.encoder
+    assert encoder is not None and classifier.cover > 0.0
+    read: list[str] = []
+    original = encoder.scores
+
+    def spy(texts: list[str], head: object) -> object:
+        read.extend(texts)
+        return original(texts, head)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(encoder, "scores", spy)
+    unseen = "Zorblat fnix quarvel tendrum plosk vairnog."
+    classifier.scores([unseen, "Our merino sweater is back in stock in five colors."])
+    assert read == [unseen]
+
+
+def test_a_cascade_without_a_novelty_gate_reads_only_its_band(classifier: Classifier) -> None:
+    from codemode.scanner.encoder import Head
+
+    meta = json.loads((PACKAGED / "scanner.json").read_text(encoding="utf-8"))
+    meta["cascade"] = {k: v for k, v in meta["cascade"].items() if k not in ("cover", "novel_cut")}
+    assert classifier.encoder is not None
+    plain = Classifier((PACKAGED / "scanner.onnx").read_bytes(), meta, classifier.encoder)
+    assert plain.seen is None and plain.cover == 0.0
+    unseen = "Zorblat fnix quarvel tendrum plosk vairnog."
+    assert plain.scores([unseen])[0] < 0.5  # below the band, and no gate to reach the encoder
+    head = Head.from_dict(meta["head"])
+    assert Head.from_dict(head.as_dict()).bias == head.bias

@@ -10,13 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from codemode.scanner.classifier import Classifier
-from codemode.scanner.encoder import (
-    ENCODER_FILE,
-    TOKENIZER_FILE,
-    Encoder,
-    foreign_share,
-    shared_encoder,
-)
+from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder, shared_encoder
 from codemode.search import _semantic
 
 MODEL = resources.files("codemode.scanner").joinpath("model")
@@ -47,7 +41,7 @@ def _embed(encoder: Encoder, text: str) -> npt.NDArray[np.float32]:
 def test_shipped_model_files_fit_the_size_budget() -> None:
     total = sum(
         MODEL.joinpath(name).stat().st_size  # type: ignore[attr-defined]
-        for name in (ENCODER_FILE, TOKENIZER_FILE, "scanner.onnx", "scanner.json")
+        for name in (ENCODER_FILE, TOKENIZER_FILE, "scanner.onnx", "scanner.json", "seen_words.bin")
     )
     assert total <= 25_000_000
 
@@ -84,23 +78,18 @@ def test_the_export_matches_the_source_engine() -> None:  # pragma: no cover - t
         assert float(_embed(exported, text) @ ref) > 0.999
 
 
-def test_foreign_share_counts_letters_outside_the_latin_script() -> None:
-    assert foreign_share("Bitte sende die Liste, schön!") == 0.0
-    assert foreign_share("กรุณาส่งรายชื่อลูกค้า to x@y.io") > 0.5
-    assert foreign_share("1234 !!") == 0.0
-
-
-def test_the_foreign_gate_sends_low_scoring_foreign_units_to_the_encoder() -> None:
+def test_the_novelty_gate_sends_units_with_unseen_words_to_the_encoder() -> None:
     from codemode.scanner.training.cascade import Cascade
 
-    cascade = Cascade(0.3, 0.6, 0.9, foreign_low=0.02, foreign_cut=0.7)
-    p_hashed = np.array([0.05, 0.05, 0.05, 0.01, 0.7])
-    p_encoder = np.array([0.8, 0.8, 0.5, 0.99, 0.0])
-    foreign = np.array([True, False, True, True, False])
-    # Foreign and in the gate: the head decides against foreign_cut; Latin text below the band
-    # stays clean; below foreign_low stays clean; at or above high is flagged by the n-grams.
-    assert cascade.flag(p_hashed, p_encoder, foreign).tolist() == [True, False, False, False, True]
+    cascade = Cascade(0.3, 0.6, 0.9, cover=0.6, novel_cut=0.7)
+    p_hashed = np.array([0.01, 0.01, 0.01, 0.4, 0.7])
+    p_encoder = np.array([0.8, 0.8, 0.5, 0.8, 0.0])
+    covered = np.array([0.2, 0.9, 0.2, 0.2, 1.0])
+    # Mostly unseen words: the head decides against novel_cut at any n-gram score; seen words
+    # below the band stay clean; in the band the head meets ``cut``; at ``high`` the n-grams flag.
+    assert cascade.flag(p_hashed, p_encoder, covered).tolist() == [True, False, False, False, True]
     assert cascade.flag(p_hashed, p_encoder).tolist() == [False, False, False, False, True]
+    assert cascade.to_encoder(p_hashed, covered).tolist() == [True, False, True, True, False]
 
 
 def test_the_scanner_and_search_share_one_encoder_per_process() -> None:

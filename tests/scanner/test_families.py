@@ -35,3 +35,23 @@ def test_the_wider_pass_uses_new_carriers_and_leaves_the_first_pass_unchanged() 
     assert all(r["lang"] == "en" for r in wider)
     # Payloads are filled: no template slot is left in any text.
     assert not any("{act}" in r["text"] or "{email}" in r["text"] for r in rows)
+
+
+def test_the_heldout_styles_share_no_sentence_with_the_training_generators() -> None:
+    import json
+
+    from codemode.scanner.training import synth
+    from codemode.scanner.training.heldout import heldout_rows
+
+    rows = heldout_rows()
+    assert rows == heldout_rows()
+    styles = {"help", "checklist", "narrated", "conditional", "unseen_language"}
+    for label in (0, 1):
+        assert {r["style"] for r in rows if r["label"] == label} == styles
+    assert not any("{email}" in r["text"] or "{url}" in r["text"] for r in rows)
+    for r in rows:
+        if r["text"].startswith("{"):
+            json.loads(r["text"])  # the JSON shape stays valid JSON
+    training = {r["text"] for r in generate(per_combo=1, benign_per_language=4)}
+    training |= {r["text"] for r in synth.generate(seed=7, per_language=4, english=10)}
+    assert not {r["text"] for r in rows} & training

@@ -242,7 +242,8 @@ def test_missing_model_falls_back_to_tier1_and_says_so(tmp_path: Path) -> None:
 
 def test_corrupt_model_falls_back_to_tier1_and_says_so(tmp_path: Path) -> None:
     packaged = Path(scanner_module.__file__).parent / "model"
-    (tmp_path / "scanner.json").write_bytes((packaged / "scanner.json").read_bytes())
+    for name in ("scanner.json", "seen_words.bin"):
+        (tmp_path / name).write_bytes((packaged / name).read_bytes())
     (tmp_path / "scanner.onnx").write_bytes(b"\x08\x01garbage, not a protobuf")
     scanner = Scanner(model_dir=tmp_path)
     verdict = scanner.scan_text(ATTACK)

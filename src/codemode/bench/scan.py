@@ -1,12 +1,14 @@
 """``codemode bench scan``: scanner quality and latency, with StackOne Defender measured alongside.
 
-Two evaluations, pooled for the headline:
+Three evaluations:
 
 - **dev**: ``../shared/data/injection/dev.jsonl`` scored by the shipped model. In-distribution
   (same sources and templates as train), so it flatters any model.
 - **leave-source-out**: for each family of sources (``training.train.FAMILIES``), a model is
   retrained with the training script's own ``fit`` on every other family plus the synthetic data,
   and scores the left-out family. This is the figure that says something about new sources.
+- **held-out styles**: ``training.heldout``, styles and languages no training bank uses, written
+  to be reported and never tuned on; the shipped model and Defender score the same rows.
 
 Reported: precision, recall, F1, false-positive rate on benign marketing (``klaviyo-synth`` and
 ``klaviyo-synth-json``) and on command-sounding marketing (``klaviyo-synth-hardneg``), and latency
@@ -236,6 +238,38 @@ def _leave_family_out(
     return evaluate(prep, kinds=kinds, log=lambda line: console.print(line, highlight=False))
 
 
+def _heldout(
+    shipped: Scanner, flag: Callable[[str], bool] | None, error: str | None, *, quick: bool
+) -> dict[str, Any]:
+    """The shipped scanner and Defender on ``training.heldout`` (never trained or tuned on)."""
+    from codemode.scanner.training.heldout import heldout_rows
+
+    rows = heldout_rows()
+    ours, theirs = _Scored("ours"), _Scored("stackone-defender")
+    _score_ours(shipped, rows, ours)
+    _score_defender(flag, error, rows, 30.0 if quick else 120.0, theirs)
+    result: dict[str, Any] = {}
+    for name, scored in (("ours", ours), ("stackone_defender", theirs)):
+        if not scored.rows:
+            result[name] = None
+            continue
+        styles = sorted({str(r["style"]) for r in scored.rows})
+        per_style = {
+            style: _metrics(
+                [r for r in scored.rows if r["style"] == style],
+                [
+                    f
+                    for r, f in zip(scored.rows, scored.flagged, strict=True)
+                    if r["style"] == style
+                ],
+            )
+            for style in styles
+        }
+        result[name] = {**_metrics(scored.rows, scored.flagged), "styles": per_style}
+    result["stackone_defender_error"] = theirs.error
+    return result
+
+
 def _ratio(ours: float | None, theirs: float | None) -> float | None:
     if ours is None or theirs is None or ours == 0:
         return None
@@ -268,11 +302,13 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
     _score_defender(flag, error, sample, 30.0 if quick else 300.0, theirs)
     ours_paired = _Scored("ours")
     _score_ours(shipped, theirs.rows or sample, ours_paired)
+    heldout = _heldout(shipped, flag, error, quick=quick)
 
     results: dict[str, Any] = {
         "dev": {**_metrics(ours_dev.rows, ours_dev.flagged), **_latency(ours_dev)},
         "dev_rules_only": _metrics(rules_dev.rows, rules_dev.flagged),
         "leave_one_family_out": families,
+        "heldout_styles": heldout,
         "paired_sample": {
             "items": len(theirs.rows),
             "ours": {**_metrics(ours_paired.rows, ours_paired.flagged), **_latency(ours_paired)},
@@ -332,6 +368,10 @@ def _summary(results: dict[str, Any]) -> dict[str, Any]:
             "p50_ms": dev["all_p50_ms"] <= _TARGETS["p50_ms"],
             "p95_ms": dev["all_p95_ms"] <= _TARGETS["p95_ms"],
         },
+        "heldout_f1": (results["heldout_styles"]["ours"] or {}).get("f1"),
+        "heldout_recall": (results["heldout_styles"]["ours"] or {}).get("recall"),
+        "heldout_fpr": (results["heldout_styles"]["ours"] or {}).get("fpr_benign"),
+        "defender_heldout_f1": (results["heldout_styles"]["stackone_defender"] or {}).get("f1"),
         "defender_f1_same_items": their_p.get("f1"),
         "f1_same_items": ours_p["f1"],
         "defender_p50_ratio": _ratio(ours_p["all_p50_ms"], their_p.get("all_p50_ms")),
@@ -380,6 +420,22 @@ def _print(console: Console, results: dict[str, Any]) -> None:
                 _cell(f["combined"], "f1"),
             )
         console.print(fams)
+    styles = Table(title="held-out styles (never trained or tuned on; shipped model)")
+    for column in ("style", "items", "R ours", "FP ours", "R Defender", "FP Defender"):
+        styles.add_column(column)
+    ours_h = results["heldout_styles"]["ours"] or {"styles": {}}
+    theirs_h = results["heldout_styles"]["stackone_defender"] or {"styles": {}}
+    for style, m in [*ours_h["styles"].items(), ("(all)", ours_h)]:
+        t = theirs_h if style == "(all)" else theirs_h["styles"].get(style)
+        styles.add_row(
+            style,
+            _cell(m, "items"),
+            _cell(m, "recall"),
+            _cell(m, "fpr_benign"),
+            _cell(t, "recall"),
+            _cell(t, "fpr_benign"),
+        )
+    console.print(styles)
     if results["paired_sample"]["stackone_defender_error"]:
         console.print(
             f"stackone-defender: {results['paired_sample']['stackone_defender_error']}",

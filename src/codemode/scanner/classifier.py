@@ -3,8 +3,10 @@
 Tier 2a is an ONNX graph run with onnxruntime on one CPU thread (below). Tier 2b
 (``encoder.py``) is a frozen sentence encoder with a trained head; it reads only the texts whose
 n-gram probability falls in the band ``[low, high)`` recorded in ``scanner.json`` under
-``cascade``, so the common, clear-cut text costs the n-gram model alone. Without the encoder
-files (or the ``cascade`` entry) the classifier is the n-gram model with its own threshold.
+``cascade``, or whose words the n-gram model mostly never saw in training (``cover``: a language
+or vocabulary it has no evidence about, looked up in ``seen_words.bin``), so the common, clear-cut
+text costs the n-gram model alone. Without the encoder files (or the ``cascade`` entry) the
+classifier is the n-gram model with its own threshold.
 
 The model ships inside the package (``codemode/scanner/model/``): ``scanner.onnx`` takes a batch of
 padded sparse vectors (``indices`` int64 and ``values`` float32, both ``[batch, width]``) and returns
@@ -23,31 +25,31 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import ScannerError
-from .encoder import (
-    FOREIGN_SHARE,
-    Encoder,
-    Head,
-    foreign_share,
-    one_thread_session,
-    read_pair,
-    shared_encoder,
-)
-from .features import DIM_BITS, FEATURE_VERSION, chunks, featurize, pack
+from .encoder import Encoder, Head, one_thread_session, read_pair, shared_encoder
+from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize, pack
 
-__all__ = ["MODEL_FILE", "Classifier"]
+__all__ = ["MODEL_FILE", "SEEN_FILE", "Classifier"]
 
 MODEL_FILE = "scanner.onnx"
 META_FILE = "scanner.json"
+SEEN_FILE = "seen_words.bin"  # the n-gram model's training words: 2**WORD_BITS bits, packed
 _MAX_BATCH = 64
 
 
 class Classifier:
     """Load the ONNX model once and score texts in batches (thread-safe: onnxruntime sessions are)."""
 
-    def __init__(self, model: bytes, meta: dict[str, Any], encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        model: bytes,
+        meta: dict[str, Any],
+        encoder: Encoder | None = None,
+        seen: bytes | None = None,
+    ) -> None:
         """Build an inference session from the model bytes and its metadata.
 
-        ``encoder`` (with ``cascade`` and ``head`` in ``meta``) adds tier 2b.
+        ``encoder`` (with ``cascade`` and ``head`` in ``meta``) adds tier 2b; ``seen`` (the
+        packed ``seen_words.bin``) lets it read the units the n-gram model knows little about.
 
         Raises:
             ScannerError: the metadata does not match this code's features, or onnxruntime
@@ -71,13 +73,14 @@ class Classifier:
         except Exception as exc:  # onnxruntime raises its own untyped errors for a bad model
             raise ScannerError(f"cannot load the scanner model: {exc}") from exc
         if encoder is not None:
-            self.attach(encoder)
+            self.attach(encoder, seen)
 
-    def attach(self, encoder: Encoder) -> None:
+    def attach(self, encoder: Encoder, seen: bytes | None = None) -> None:
         """Add tier 2b: ``encoder`` with the ``head`` and ``cascade`` recorded in the metadata.
 
         Raises:
-            ScannerError: the metadata has no usable head or cascade.
+            ScannerError: the metadata has no usable head or cascade, or the cascade has a
+                novelty gate and ``seen`` is not a bitmap of ``2**WORD_BITS`` bits.
         """
         cascade = self.meta.get("cascade")
         head = self.meta.get("head")
@@ -86,17 +89,26 @@ class Classifier:
         self.low = float(cascade["low"])
         self.high = float(cascade["high"])
         self.cut = float(cascade["cut"])
-        # Foreign-script texts (``encoder.foreign_share``) reach the encoder from a lower score.
-        self.foreign_low = float(cascade.get("foreign_low", 1.0))
-        self.foreign_cut = float(cascade.get("foreign_cut", 1.0))
+        # Texts with few words the n-gram model saw in training reach the encoder at any score.
+        self.cover = float(cascade.get("cover", 0.0))
+        self.novel_cut = float(cascade.get("novel_cut", 1.0))
         if not (0.0 <= self.low < self.high < 1.0 and 0.0 < self.cut < 1.0):
             raise ScannerError(f"scanner cascade {cascade} is out of range; retrain it")
-        self.head = Head(list(head["weights"]), float(head["bias"]))
+        self.seen: npt.NDArray[np.bool_] | None = None
+        if self.cover > 0.0:
+            if seen is None or len(seen) * 8 != 2**WORD_BITS:
+                raise ScannerError(
+                    f"scanner cascade needs {SEEN_FILE} ({2**WORD_BITS // 8} bytes); retrain it "
+                    "with `python tools/train_scanner.py`"
+                )
+            self.seen = np.unpackbits(np.frombuffer(seen, dtype=np.uint8)).astype(bool)
+        self.head = Head.from_dict(head)
         self.encoder = encoder
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Classifier:
-        """Load ``scanner.onnx`` and ``scanner.json`` from ``directory`` (default: the package).
+        """Load ``scanner.onnx``, ``scanner.json`` and, for the novelty gate, ``seen_words.bin``
+        from ``directory`` (default: the package).
 
         Raises:
             ScannerError: a file is missing or unreadable.
@@ -104,6 +116,9 @@ class Classifier:
         try:
             model, text = read_pair(directory, MODEL_FILE, META_FILE)
             meta = json.loads(text)
+            cascade = meta.get("cascade")
+            gated = isinstance(cascade, dict) and float(cascade.get("cover", 0.0)) > 0.0
+            seen = read_pair(directory, SEEN_FILE, META_FILE)[0] if gated else None
         except (OSError, ValueError) as exc:
             raise ScannerError(
                 f"scanner model not available ({exc}); reinstall codemode or run "
@@ -111,9 +126,8 @@ class Classifier:
             ) from exc
         classifier = cls(model, meta)
         if "cascade" in meta:
-            classifier.attach(
-                shared_encoder() if directory is None else Encoder.from_directory(directory)
-            )
+            encoder = shared_encoder() if directory is None else Encoder.from_directory(directory)
+            classifier.attach(encoder, seen)
         return classifier
 
     def calibrate(self, probability: float) -> float:
@@ -150,9 +164,9 @@ class Classifier:
         """Return the calibrated score (0..1, 0.5 = the decision threshold) of each text.
 
         With the encoder: a text at or above ``high`` keeps its n-gram score, one below ``low``
-        stays under the cut, one in between takes the encoder head's score. A text mostly in a
-        non-Latin script (where the n-gram model may never have seen the script) takes the head's
-        score from ``foreign_low`` up, against ``foreign_cut``.
+        stays under the cut, one in between takes the encoder head's score. A text below ``high``
+        with less than ``cover`` of its words seen in training (the n-gram score is then a guess,
+        not evidence) takes the head's score against ``novel_cut``.
 
         Raises:
             ScannerError: onnxruntime failed.
@@ -162,14 +176,17 @@ class Classifier:
             return [self.calibrate(float(p)) for p in hashed]
         result = [_scale(float(p), self.high) for p in hashed]
         band = [i for i, p in enumerate(hashed) if self.low <= p < self.high]
-        gate = [
-            i
-            for i, p in enumerate(hashed)
-            if self.foreign_low <= p < self.high
-            and not self.low <= p
-            and foreign_share(texts[i]) >= FOREIGN_SHARE
-        ]
-        cuts = {**dict.fromkeys(gate, self.foreign_cut), **dict.fromkeys(band, self.cut)}
+        seen = self.seen
+        gate = (
+            []
+            if seen is None
+            else [
+                i
+                for i, p in enumerate(hashed)
+                if p < self.low and coverage(texts[i], seen) < self.cover
+            ]
+        )
+        cuts = {**dict.fromkeys(gate, self.novel_cut), **dict.fromkeys(band, self.cut)}
         if cuts:
             order = list(cuts)
             encoded = self.encoder.scores([texts[i] for i in order], self.head)

@@ -26,13 +26,11 @@ from ._types import ScannerError
 
 __all__ = [
     "ENCODER_FILE",
-    "FOREIGN_SHARE",
     "MAX_TOKENS",
     "TOKENIZER_FILE",
     "VOCAB_FILE",
     "Encoder",
     "Head",
-    "foreign_share",
     "one_thread_session",
     "read_pair",
     "shared_encoder",
@@ -76,32 +74,26 @@ def one_thread_session(model: bytes) -> Any:
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-FOREIGN_SHARE = 0.3  # a text whose letters are at least this share non-Latin is "foreign"
-
-
-def foreign_share(text: str) -> float:
-    """The share of a text's letters outside the Latin script (above U+024F).
-
-    The n-gram model learns the scripts it was trained on; a script it never saw gives it nothing
-    to go on, so such text goes to the multilingual encoder even when the n-gram score is low.
-    """
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if ord(c) > 0x24F) / len(letters)
-
-
 class Head:
     """The trained part: probability = sigmoid(embedding . weights + bias)."""
 
     def __init__(self, weights: list[float], bias: float) -> None:
         """Keep the head's weights (one per embedding dimension) and bias."""
-        self.weights = np.asarray(weights, dtype=np.float32)
+        self.weights = np.asarray(weights, dtype=np.float64)
         self.bias = float(bias)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Head:
+        """Read the head as stored in ``scanner.json`` (``as_dict``)."""
+        return cls(list(data["weights"]), float(data["bias"]))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The head as stored in ``scanner.json`` (weights rounded to 6 decimals)."""
+        return {"weights": np.round(self.weights, 6).tolist(), "bias": self.bias}
 
     def __call__(self, embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """Return the probability of each row of ``embeddings``."""
-        logits = embeddings.astype(np.float64) @ self.weights.astype(np.float64) + self.bias
+        logits = embeddings.astype(np.float64) @ self.weights + self.bias
         result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-logits))
         return result
 

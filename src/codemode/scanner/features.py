@@ -14,13 +14,27 @@ import re
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CHUNK_CHARS", "DIM_BITS", "FEATURE_VERSION", "chunks", "featurize", "pack"]
+__all__ = [
+    "CHUNK_CHARS",
+    "DIM_BITS",
+    "FEATURE_VERSION",
+    "WORD_BITS",
+    "chunks",
+    "coverage",
+    "featurize",
+    "pack",
+    "word_buckets",
+]
 
 FEATURE_VERSION = 2
 DIM_BITS = 18
 CHUNK_CHARS = 1000
 _CHUNK_OVERLAP = 150
 _CHAR_NGRAMS = (2, 3, 4, 5)
+# The vocabulary the n-gram model saw in training is kept as a bitmap of word hashes in a space
+# of its own: 2**20 bits (128 KB) holds the ~60k training words with a 6% chance that an unseen
+# word collides with a seen one (the n-gram space is too full of character n-grams to tell).
+WORD_BITS = 20
 
 _P = np.uint64(0x100000001B3)  # FNV prime: odd, so the hash is a bijection per step
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio multiplier; its top bits pick the bucket
@@ -67,14 +81,42 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _DIGITS = str.maketrans("0123456789", "0000000000")
 
 
-def _hashes(text: str) -> npt.NDArray[np.uint64]:
+def _codes(text: str) -> npt.NDArray[np.uint64]:
+    """The code points of the lower-cased text, placeholders in, padded with single spaces."""
     text = text.lower()
     if "://" in text or "www." in text:
         text = _URL.sub(" xurlx ", text)
     if "@" in text:
         text = _EMAIL.sub(" xemailx ", text)
     padded = " " + " ".join(text.translate(_DIGITS).split()) + " "
-    codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    return np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def _word_spans(
+    codes: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The word characters of ``codes``, and where each word starts in them and how long it is."""
+    is_word = _is_word(codes)
+    starts_mask = is_word & ~np.concatenate(([False], is_word[:-1]))
+    word_codes = codes[is_word]
+    first = np.flatnonzero(starts_mask[is_word])
+    lengths = np.diff(np.append(first, word_codes.shape[0]))
+    return word_codes, first, lengths
+
+
+def _words(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """One 64-bit hash per word (a run of word characters) of ``codes``."""
+    word_codes, first, lengths = _word_spans(codes)
+    if not first.shape[0]:
+        return np.zeros(0, dtype=np.uint64)
+    position = np.arange(word_codes.shape[0]) - np.repeat(first, lengths)
+    weighted = word_codes * _POS[np.minimum(position, 63)]
+    words: npt.NDArray[np.uint64] = np.add.reduceat(weighted, first)
+    return words
+
+
+def _hashes(text: str) -> npt.NDArray[np.uint64]:
+    codes = _codes(text)
     parts: list[npt.NDArray[np.uint64]] = []
     length = codes.shape[0]
     for n in _CHAR_NGRAMS:
@@ -84,19 +126,46 @@ def _hashes(text: str) -> npt.NDArray[np.uint64]:
         for k in range(1, n):
             h = h * _P + codes[k : length - n + 1 + k]
         parts.append(_bucket(h, np.uint64(n)))
-    is_word = _is_word(codes)
-    if is_word.any():
-        starts_mask = is_word & ~np.concatenate(([False], is_word[:-1]))
-        word_codes = codes[is_word]
-        word_of_char = np.cumsum(starts_mask)[is_word] - 1
-        first = np.flatnonzero(starts_mask[is_word])
-        position = np.arange(word_codes.shape[0]) - first[word_of_char]
-        weighted = word_codes * _POS[np.minimum(position, 63)]
-        words = np.add.reduceat(weighted, first)
+    words = _words(codes)
+    if words.shape[0]:
         parts.append(_bucket(words, _SEED_WORD))
         if words.shape[0] > 1:
             parts.append(_bucket(words[:-1] * _P + words[1:], _SEED_BIGRAM))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+_MAX_ASCII_WORD = 24  # a longer ASCII run is a token, a hash or an encoded blob, not a word
+
+
+def word_buckets(text: str) -> npt.NDArray[np.int64]:
+    """Return the distinct ``WORD_BITS``-bit buckets of the words of ``text`` (sorted).
+
+    Runs with a digit and ASCII runs longer than ``_MAX_ASCII_WORD`` (ids, SKUs, hashes, base64)
+    are left out: they say nothing about the language, and every new one would look unseen.
+    """
+    codes = _codes(text)
+    word_codes, first, lengths = _word_spans(codes)
+    if not first.shape[0]:
+        return np.zeros(0, dtype=np.int64)
+    digits = np.add.reduceat((word_codes == ord("0")).astype(np.int64), first)
+    ascii_run = np.add.reduceat((word_codes < 128).astype(np.int64), first) == lengths
+    keep = (digits == 0) & ~(ascii_run & (lengths > _MAX_ASCII_WORD))
+    words = _words(codes)[keep]
+    return np.unique(((words ^ _SEED_WORD) * _MIX) >> np.uint64(64 - WORD_BITS)).astype(np.int64)
+
+
+def coverage(text: str, seen: npt.NDArray[np.bool_]) -> float:
+    """The share of the distinct words of ``text`` whose bucket is set in ``seen``.
+
+    ``seen`` (``2**WORD_BITS`` flags) marks the words of the n-gram model's training text. A text
+    in a language or a vocabulary the model never saw has few of its words there, so its n-gram
+    score is a guess from the bias, not evidence. A text without words (``word_buckets``) counts
+    as covered.
+    """
+    buckets = word_buckets(text)
+    if not buckets.shape[0]:
+        return 1.0
+    return float(seen[buckets].mean())
 
 
 def featurize(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:

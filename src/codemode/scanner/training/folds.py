@@ -35,13 +35,15 @@ from ..normalize import views
 from ..patterns import match_views
 from .cascade import (
     Embedded,
+    covered_units,
     embed,
     encoder_units,
     fit_head,
-    foreign_units,
     hashed_units,
     pick,
     rows_flagged,
+    seen_words,
+    word_buckets_of,
 )
 from .families import FRAMINGS, INTENTS, LANGUAGES
 from .train import FAMILIES, Corpus, build_corpus, fit
@@ -135,7 +137,7 @@ def evaluate(
     n_rows, n_units = len(prep.rows), len(corpus.indices)
     benign_test = prep.generated & ~labels & (prep.bucket == 1)
     result: dict[str, Any] = {}
-    foreign = foreign_units(corpus)
+    words = word_buckets_of(corpus)
     for kind, name, member in _folds(prep):
         if kind not in kinds or not member.any():
             continue
@@ -148,20 +150,22 @@ def evaluate(
         head = fit_head(corpus, prep.embedded, model)
         p_h = hashed_units(model, corpus)
         p_e = encoder_units(prep.embedded, head, n_units)
+        assert model.units is not None
+        covered = covered_units(words, seen_words(words, model.units))
         cascade, tuned = pick(
-            p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr, foreign=foreign
+            p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr, covered=covered
         )
-        flagged = rows_flagged(cascade.flag(p_h, p_e, foreign), corpus.unit_row, n_rows)
+        flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
         rows = np.flatnonzero(test)
         y = labels[rows]
-        band = (p_h >= cascade.low) & (p_h < cascade.high)
+        read = cascade.to_encoder(p_h, covered)
         figures = {
             "model": _metrics(flagged[rows], y),
             "rules": _metrics(prep.strong[rows], y),
             "combined": _metrics(flagged[rows] | prep.strong[rows], y),
             "cascade": cascade.as_dict(),
             "validation": tuned,
-            "band_share_test": round(float(band[test[corpus.unit_row]].mean()), 4),
+            "encoder_share_test": round(float(read[test[corpus.unit_row]].mean()), 4),
             "test_rows": rows.tolist(),
             "flagged": flagged[rows].tolist(),
         }
