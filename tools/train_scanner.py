@@ -111,6 +111,13 @@ def main() -> int:
         covered=covered_units(words, seen),
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
+    if tuned.get("head_alone_within_budget") is False:
+        print(
+            f"warning: no novel_cut keeps the head alone within {args.max_fpr:.0%} false positives "
+            "on validation; the novelty gate runs at the strictest cut tried",
+            file=sys.stderr,
+            flush=True,
+        )
     model.threshold = cascade.high
     model.info.update(
         {

@@ -291,5 +291,8 @@ def pick(
         "fpr_with_gate": round(fpr, 4),
         "gate": round(float(((cu < cover) & ~((ph >= base.low) & (ph < base.high))).mean()), 4),
         "head_alone_f1": round(f1_alone, 4),
+        # False when no cut kept the head alone within budget: the gate then runs at the last
+        # cut tried, and whoever trains (tools/train_scanner.py prints this) must see it.
+        "head_alone_within_budget": bool(fpr_alone <= max_fpr),
     }
     return c, {**info, **gate}
