@@ -108,7 +108,7 @@ def main() -> int:
         validation,
         prep.labels,
         max_fpr=args.max_fpr,
-        covered=covered_units(words, seen),
+        covered=covered_units(words, seen, prep.corpus.texts or []),
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
     if tuned.get("head_alone_within_budget") is False:
