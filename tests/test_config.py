@@ -53,3 +53,9 @@ def test_the_audit_log_is_on_by_default_for_http_only_and_can_be_turned_off(tmp_
 def test_cli_overrides_ignore_unset_flags() -> None:
     s = Settings(port=8000).with_overrides(port=None, host="::1")
     assert (s.port, s.host) == (8000, "::1")
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf"])
+def test_a_number_setting_that_is_not_finite_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"CODEMODE_SLOT_EXPIRY_S.*not a finite number"):
+        Settings.from_env({"CODEMODE_SLOT_EXPIRY_S": raw})

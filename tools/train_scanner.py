@@ -108,9 +108,16 @@ def main() -> int:
         validation,
         prep.labels,
         max_fpr=args.max_fpr,
-        covered=covered_units(words, seen),
+        covered=covered_units(words, seen, prep.corpus.texts or []),
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
+    if tuned.get("head_alone_within_budget") is False:
+        print(
+            f"warning: no novel_cut keeps the head alone within {args.max_fpr:.0%} false positives "
+            "on validation; the novelty gate runs at the strictest cut tried",
+            file=sys.stderr,
+            flush=True,
+        )
     model.threshold = cascade.high
     model.info.update(
         {

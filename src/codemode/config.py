@@ -59,6 +59,7 @@ OAuth (read by ``codemode.server.oauth``, ``codemode login`` and ``codemode serv
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -231,7 +232,7 @@ class Settings:
             max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", default_workers())),
             principal_workers=_optional_int(env, "CODEMODE_PRINCIPAL_WORKERS"),
             slot_expiry_s=_number(env, "CODEMODE_SLOT_EXPIRY_S", 0.0) or None,
-            demo_latency_ms=_number(env, "CODEMODE_DEMO_LATENCY_MS", 0.0),
+            demo_latency_ms=_number(env, "CODEMODE_DEMO_LATENCY_MS", 0.0, zero_ok=True),
             cpu_quota_s=_number(env, "CODEMODE_CPU_QUOTA_S", 120.0),
             audit_db=_audit_db(env),
             audit_url=_audit_url(env),
@@ -285,7 +286,7 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, *, zero_ok: bool = False) -> float:
     raw = env.get(name)
     if raw is None or not raw.strip():
         return default
@@ -293,8 +294,11 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number; unset it to use {default}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive (got {raw}); unset it to use {default}")
+    if not math.isfinite(value):  # nan passes every comparison below; inf never ends a wait
+        raise ConfigError(f"{name}={raw!r} is not a finite number; unset it to use {default}")
+    if value < 0 or (value == 0 and not zero_ok):
+        kind = "zero or positive" if zero_ok else "positive"
+        raise ConfigError(f"{name} must be {kind} (got {raw}); unset it to use {default}")
     return value
 
 

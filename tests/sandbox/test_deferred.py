@@ -96,10 +96,22 @@ async def test_a_failed_prefetch_is_retried_by_the_first_call() -> None:
     assert reply.status == 200 and factory.built == 1
 
 
-async def test_a_call_whose_bridge_cannot_be_built_raises() -> None:
-    bridge = deferred(Factory(failures=2))
-    with pytest.raises(RuntimeError, match="could not load"):
-        await bridge.call("get_profiles", [], {})
+async def test_a_call_whose_bridge_cannot_be_built_is_refused_and_the_run_goes_on() -> None:
+    factory = Factory(failures=2)
+    bridge = deferred(factory)
+    reply = await bridge.call("get_profiles", [], {})
+    assert reply.error is not None and "failed on the host" in reply.error["message"]
+    assert "could not load" not in str(reply.error)  # the host's reason stays in its log
+    code = (
+        "print('before')\n"
+        "try:\n    klaviyo.profiles.get_profiles()\n"
+        "except Exception as exc:\n    print(type(exc).__name__)\n"
+    )
+    async with Sandbox(limits=TEST_LIMITS) as box:
+        result = await box.execute(code, bridge=bridge)
+    check_invariants(result)
+    assert result.output == "before\nKlaviyoError\n" and result.error is None
+    assert bridge.built is None
 
 
 async def test_a_sandbox_adopts_a_zygote_launched_before_the_event_loop() -> None:

@@ -82,6 +82,12 @@ def test_the_semantic_tie_breaker_settles_close_calls(
     assert index.search(query, limit=1)[0].id == want  # search and rank agree
 
 
+def test_scores_read_best_first_after_the_tie_breaker_reorders_the_top(index: SearchIndex) -> None:
+    # A close call whose reordered tenth hit would otherwise score below the eleventh.
+    scores = [hit.score for hit in index.search("remove the duplicated winback automation", 20)]
+    assert scores == sorted(scores, reverse=True)
+
+
 def test_a_clear_winner_never_reaches_the_encoder(
     index: SearchIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:

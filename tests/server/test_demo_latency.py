@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from codemode.config import Settings
+from codemode.errors import ConfigError
 from codemode.server import build_server
 from codemode.simulator import DEMO_PRIVATE_KEY
 from codemode.simulator import app as sim_app
@@ -15,6 +16,16 @@ from codemode.simulator import app as sim_app
 def test_the_demo_latency_is_read_from_its_variable() -> None:
     assert Settings.from_env({"CODEMODE_DEMO_LATENCY_MS": "120"}).demo_latency_ms == 120.0
     assert Settings.from_env({}).demo_latency_ms == 0.0
+    assert Settings.from_env({"CODEMODE_DEMO_LATENCY_MS": "0"}).demo_latency_ms == 0.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [("nan", "not a finite number"), ("inf", "not a finite number"), ("-5", "zero or positive")],
+)
+def test_a_demo_latency_that_is_not_a_finite_delay_names_the_variable(raw: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=rf"CODEMODE_DEMO_LATENCY_MS.*{says}"):
+        Settings.from_env({"CODEMODE_DEMO_LATENCY_MS": raw})
 
 
 @pytest.mark.parametrize(("latency_ms", "waits"), [(250.0, [0.25]), (0.0, [])])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from codemode.server.lazy_sdk import defer_package_init
 
@@ -55,3 +56,30 @@ def test_httpx_loads_without_its_command_line_client_until_it_is_run() -> None:
     output = _output(probe)
     lines = output.splitlines()
     assert lines[0] == "[]" and lines[-1] == "0 True" and "Usage" in output
+
+
+def test_a_package_whose_init_fails_is_unregistered_and_raises_its_own_error(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "codemode_broken_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('broken init')\n")
+    (package / "sub.py").write_text("VALUE = 1\n")
+    probe = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from codemode.server.lazy_sdk import defer_package_init\n"
+        "assert defer_package_init('codemode_broken_pkg')\n"
+        "import codemode_broken_pkg as p\n"
+        "try:\n"
+        "    p.anything\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc, 'codemode_broken_pkg' in sys.modules)\n"
+        "try:\n"
+        "    import codemode_broken_pkg\n"
+        "except RuntimeError as exc:\n"
+        "    print('again:', exc)\n"
+    )
+    lines = _output(probe).split("\n")
+    assert lines[0] == "broken init False"
+    assert "again: broken init" in lines

@@ -333,3 +333,25 @@ def test_a_clean_run_reads_as_its_output_and_problems_bring_the_calls_line() -> 
     assert "calls: " in render_execute(clean.model_copy(update={"calls": [bad]}), [])
     silent = clean.model_copy(update={"output": ""})
     assert render_execute(silent, [], show_session=False) == "calls: get_profiles 200"
+
+
+async def test_search_ranks_on_a_worker_thread_so_a_slow_query_never_stalls_the_loop(
+    make_server: BuildServer,
+) -> None:
+    """An unsure query runs the encoder (tens of ms): ranking must leave the event loop free."""
+    import threading
+
+    built = make_server()
+    runtime = built.runtime
+    ranked_on: list[threading.Thread] = []
+    real_rank = runtime.rank
+
+    def rank(query: str, limit: int) -> Any:
+        ranked_on.append(threading.current_thread())
+        return real_rank(query, limit)
+
+    runtime.rank = rank  # type: ignore[method-assign]
+    async with built.running(), Client(built.mcp) as client:
+        found = await client.call_tool("search_api", {"query": "list all profiles"})
+    assert not found.is_error
+    assert ranked_on and all(t is not threading.main_thread() for t in ranked_on)

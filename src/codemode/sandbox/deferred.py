@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 
+from codemode.klaviyo._errors import KlaviyoError
 from codemode.sandbox.bridge import Bridge, BridgeReply, _scrub
 from codemode.sandbox.result import OutputScan
 
@@ -77,8 +78,18 @@ class DeferredBridge:
         return self._names
 
     async def call(self, op_id: str, args: Sequence[Any], params: Mapping[str, Any]) -> BridgeReply:
-        """Serve one call with the real bridge."""
-        return await (await self.ensure()).call(op_id, args, params)
+        """Serve one call with the real bridge; never raises, like the real bridge's ``call``.
+
+        A bridge that cannot be built refuses the call (logged for the operator): the run goes
+        on and reports what it printed, instead of ending in a host traceback.
+        """
+        try:
+            bridge = await self.ensure()
+        except Exception:
+            log.exception("building the bridge for %s failed", op_id)
+            failure = KlaviyoError(f"{op_id} failed on the host; retry later", operation_id=op_id)
+            return BridgeReply(error=failure.to_dict())
+        return await bridge.call(op_id, args, params)
 
     async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
         """Scan with the real bridge; nothing to scan needs no bridge."""

@@ -164,9 +164,9 @@ class Classifier:
         """Return the calibrated score (0..1, 0.5 = the decision threshold) of each text.
 
         With the encoder: a text at or above ``high`` keeps its n-gram score, one below ``low``
-        stays under the cut, one in between takes the encoder head's score. A text below ``high``
-        with less than ``cover`` of its words seen in training (the n-gram score is then a guess,
-        not evidence) takes the head's score against ``novel_cut``.
+        stays under the cut, one in between takes the encoder head's score against ``cut``. A text
+        below ``low`` with less than ``cover`` of its words seen in training (the n-gram score is
+        then a guess, not evidence) takes the head's score against ``novel_cut``.
 
         Raises:
             ScannerError: onnxruntime failed.

@@ -10,6 +10,7 @@ which changes between processes), weighted ``1 + log(count)`` and L2-normalised.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,7 @@ __all__ = [
     "chunks",
     "coverage",
     "featurize",
+    "long_enough",
     "pack",
     "word_buckets",
 ]
@@ -154,16 +156,41 @@ def word_buckets(text: str) -> npt.NDArray[np.int64]:
     return np.unique(((words ^ _SEED_WORD) * _MIX) >> np.uint64(64 - WORD_BITS)).astype(np.int64)
 
 
+NOVEL_MIN_WORDS = 4  # fewer words (a name, a street, a city) carry no instruction to gate ...
+NOVEL_MIN_WIDE = 8  # ... unless written in a script without spaces: this many letters then
+# Words for that count: runs of two or more letters, not a $-name ("$custom") and not a short
+# upper-case code ("ALP-FLC-HDY", "SKU"): identifiers say nothing about the language.
+_WORDY = re.compile(r"(?<![$\w])(?![A-Z]{2,4}\b)[^\W\d_]{2,}")
+
+
+def long_enough(text: str) -> bool:
+    """Whether ``text`` is long enough for the novelty gate to send it to the encoder.
+
+    A short value of unseen words ("3919 Aspen Way", "Anna Kowalczyk", a catalog id) is everyday
+    data: the encoder would read every one of them in a page of profiles for nothing. Scripts
+    without spaces (Chinese, Japanese, Thai) run many words together, so for them letters count.
+    """
+    if len(list(islice(_WORDY.finditer(text), NOVEL_MIN_WORDS))) >= NOVEL_MIN_WORDS:
+        return True
+    wide = 0
+    for ch in text:
+        if ord(ch) > 0x24F and ch.isalpha():
+            wide += 1
+            if wide >= NOVEL_MIN_WIDE:
+                return True
+    return False
+
+
 def coverage(text: str, seen: npt.NDArray[np.bool_]) -> float:
     """The share of the distinct words of ``text`` whose bucket is set in ``seen``.
 
     ``seen`` (``2**WORD_BITS`` flags) marks the words of the n-gram model's training text. A text
     in a language or a vocabulary the model never saw has few of its words there, so its n-gram
-    score is a guess from the bias, not evidence. A text without words (``word_buckets``) counts
-    as covered.
+    score is a guess from the bias, not evidence. A text without words (``word_buckets``), or
+    too short to carry an instruction (``long_enough``), counts as covered.
     """
     buckets = word_buckets(text)
-    if not buckets.shape[0]:
+    if not buckets.shape[0] or not long_enough(text):
         return 1.0
     return float(seen[buckets].mean())
 

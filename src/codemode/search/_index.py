@@ -677,7 +677,10 @@ class SearchIndex:
         total = total.copy()
         total[top] += w.semantic * z[top]
         reordered = top[np.argsort(-total[top], kind="stable")]
-        return np.concatenate([reordered, order[w.semantic_top :]]), total
+        final = np.concatenate([reordered, order[w.semantic_top :]])
+        # The nudge can lower a reordered hit below the best of the rest: scores read best first.
+        total[final] = np.minimum.accumulate(total[final])
+        return final, total
 
     def warm(self) -> bool:
         """Load the semantic tie-breaker's encoder now rather than on the first unsure query.

@@ -44,7 +44,14 @@ def defer_package_init(name: str) -> bool:
         with lock:  # one thread runs the real __init__; another waits and reads its names
             if package.__dict__.get("__getattr__") is __getattr__:
                 del package.__dict__["__getattr__"]
-                loader.exec_module(package)
+                try:
+                    loader.exec_module(package)
+                except BaseException:
+                    # A half-run __init__ must not stay registered: the next import retries it
+                    # and raises the real error instead of an AttributeError on a missing name.
+                    if sys.modules.get(name) is package:
+                        del sys.modules[name]
+                    raise
         return getattr(package, attr)
 
     package.__getattr__ = __getattr__  # type: ignore[method-assign]

@@ -57,7 +57,7 @@ from codemode.server.sessions import SessionStores, session_id_for_mcp_session
 
 if TYPE_CHECKING:
     from codemode.scanner import Scanner
-    from codemode.search import SearchIndex
+    from codemode.search import SearchHit, SearchIndex
 
 __all__ = ["Runtime"]
 
@@ -171,9 +171,23 @@ class Runtime:
         self, query: str, limit: int, ctx: Context[Any, Any] | None = None
     ) -> tuple[SearchResult, str]:
         """Ranked functions for ``query``, each marked with what the policy will do with it."""
+        return self.present(query, *self.rank(query, limit), ctx)
+
+    def rank(self, query: str, limit: int) -> tuple[list[SearchHit], list[str]]:
+        """The ranked hits for ``query`` and, when no operation serves it, the words nothing serves.
+
+        Pure CPU work that may run the encoder on an unsure query (tens of ms): the MCP tool
+        calls it on a worker thread so one caller's searches never stall the event loop.
+        """
         hits = self.index.search(query, limit)
-        marks = self._marks([h.id for h in hits], ctx)
         unserved = [] if self.index.serves(query) else self.index.unserved(query)
+        return hits, unserved
+
+    def present(
+        self, query: str, hits: list[SearchHit], unserved: list[str], ctx: Context[Any, Any] | None
+    ) -> tuple[SearchResult, str]:
+        """The search result for ranked ``hits``, marked with the caller's policy."""
+        marks = self._marks([h.id for h in hits], ctx)
         inline = None if unserved else top_signature(hits, query, self.catalog)
         result = SearchResult(
             results=[

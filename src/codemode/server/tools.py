@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
@@ -57,7 +58,8 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
     ) -> Annotated[CallToolResult, SearchResult]:
-        result, text = runtime.search(query, limit, ctx)
+        hits, unserved = await anyio.to_thread.run_sync(runtime.rank, query, limit)
+        result, text = runtime.present(query, hits, unserved, ctx)
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=result.model_dump(mode="json", exclude_none=True),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..encoder import Encoder, Head
-from ..features import WORD_BITS, word_buckets
+from ..features import WORD_BITS, long_enough, word_buckets
 from .train import SOURCE_CAP, Corpus, TrainedModel
 
 __all__ = [
@@ -224,10 +225,16 @@ def seen_words(
 
 
 def covered_units(
-    words: list[npt.NDArray[np.int64]], seen: npt.NDArray[np.bool_]
+    words: list[npt.NDArray[np.int64]], seen: npt.NDArray[np.bool_], texts: Sequence[str]
 ) -> npt.NDArray[np.float64]:
-    """The share of each unit's words set in ``seen`` (1.0 for a unit without words)."""
-    return np.array([float(seen[w].mean()) if w.shape[0] else 1.0 for w in words])
+    """The share of each unit's words set in ``seen``: ``features.coverage`` for the corpus (1.0
+    for a unit without words or too short for the gate, ``features.long_enough``)."""
+    return np.array(
+        [
+            float(seen[w].mean()) if w.shape[0] and long_enough(t) else 1.0
+            for w, t in zip(words, texts, strict=True)
+        ]
+    )
 
 
 def pick(
@@ -291,5 +298,8 @@ def pick(
         "fpr_with_gate": round(fpr, 4),
         "gate": round(float(((cu < cover) & ~((ph >= base.low) & (ph < base.high))).mean()), 4),
         "head_alone_f1": round(f1_alone, 4),
+        # False when no cut kept the head alone within budget: the gate then runs at the last
+        # cut tried, and whoever trains (tools/train_scanner.py prints this) must see it.
+        "head_alone_within_budget": bool(fpr_alone <= max_fpr),
     }
     return c, {**info, **gate}

@@ -151,7 +151,7 @@ def evaluate(
         p_h = hashed_units(model, corpus)
         p_e = encoder_units(prep.embedded, head, n_units)
         assert model.units is not None
-        covered = covered_units(words, seen_words(words, model.units))
+        covered = covered_units(words, seen_words(words, model.units), corpus.texts or [])
         cascade, tuned = pick(
             p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr, covered=covered
         )
