@@ -252,30 +252,82 @@ HEADLINES: dict[str, tuple[str, list[tuple[str, str, str, str]]]] = {
 }
 
 
+_SCRIPTS = {
+    "mixed": "SDK reads and a write",
+    "trivial": "no SDK call",
+    "pages": "20 SDK calls",
+}
+
+
 def render_load(data: dict[str, Any]) -> list[str]:
-    """One row per run and session count: throughput, latency, failures, CPU per run, RSS."""
+    """One row per run, script and session count: throughput, latency, failures, CPU per run
+    (server, worker, and the simulator when it ran apart), RSS."""
+    settings = data.get("settings", {})
+    apart = settings.get("simulator") == "process"
+    client = settings.get("client", "mcp")
+    command = "codemode bench load --json"
+    if settings.get("levels"):
+        command += f" --levels {','.join(map(str, settings['levels']))}"
+    if settings.get("workloads") and settings["workloads"] != ["mixed"]:
+        command += f" --workload {','.join(settings['workloads'])}"
+    command += " --client raw" if client == "raw" else ""
+    command += " --simulator process" if apart else ""
+    if any(run.get("label") == "baseline release" for run in data.get("runs", [])):
+        command += " --baseline-python PREVIOUS_RELEASE_VENV/bin/python"
     out = [
-        "**Load: concurrent MCP sessions over streamable HTTP, 5 `execute_code` runs each** "
-        "(`codemode bench load --json`; not part of `make bench`)",
+        f"**Load: concurrent MCP sessions over streamable HTTP, "
+        f"{settings.get('runs_per_session', 5)} `execute_code` runs each** "
+        f"(`{command}`; not part of `make bench`)",
         "",
-        "| server | sessions | runs/s | p50 / p99 ms | failed | server CPU ms/run "
-        "| worker CPU ms/run | RSS before / peak / after MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "Client: "
+        + (
+            "one stateless JSON-RPC POST per call (`--client raw`), the same for both servers"
+            if client == "raw"
+            else "the official MCP client, one session each"
+        )
+        + ". "
+        + (
+            "Klaviyo's stand-in runs in its own process (`--simulator process`): the server's "
+            "CPU is the host's alone, the simulator's is in its own column."
+            if apart
+            else "The simulator runs inside the server (`--demo`): its CPU counts as the server's."
+        ),
+        "",
+        "| server | scripts | sessions | runs/s | p50 / p99 ms | failed | server CPU ms/run "
+        "| worker CPU ms/run | simulator CPU ms/run | RSS before / peak / after MB |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in data.get("runs", []):
+        scripts = _SCRIPTS.get(run.get("workload", "mixed"), run.get("workload", "mixed"))
         for r in run.get("levels", []):
             rss = "/".join(
                 f"{r.get(k, 0):.0f}" for k in ("rss_before_mb", "rss_peak_mb", "rss_after_mb")
             )
             out.append(
-                f"| {run.get('label')} | {r.get('sessions')} | {r.get('throughput_per_s')} "
-                f"| {r.get('p50_ms')} / {r.get('p99_ms')} | {r.get('failures')} "
-                f"| {r.get('server_cpu_ms_per_run')} | {r.get('worker_cpu_ms_per_run')} | {rss} |"
+                f"| {run.get('label')} | {scripts} | {r.get('sessions')} "
+                f"| {r.get('throughput_per_s')} | {r.get('p50_ms')} / {r.get('p99_ms')} "
+                f"| {r.get('failures')} | {r.get('server_cpu_ms_per_run')} "
+                f"| {r.get('worker_cpu_ms_per_run')} | {r.get('simulator_cpu_ms_per_run', '-')} "
+                f"| {rss} |"
             )
     summary = data.get("summary", {})
     if summary.get("vs_baseline"):
         ratios = ", ".join(f"{k} sessions x{v}" for k, v in summary["vs_baseline"].items())
-        out += ["", f"Throughput against the baseline run in the same bench: {ratios}."]
+        first = _SCRIPTS.get((settings.get("workloads") or ["mixed"])[0], "")
+        out += [
+            "",
+            f"Throughput against the baseline run in the same bench ({first}): {ratios}.",
+        ]
+    ratios = summary.get("host_over_worker") or {}
+    if ratios:
+        parts = [
+            f"{_SCRIPTS.get(w, w)}: " + ", ".join(f"x{v} at {k}" for k, v in levels.items())
+            for w, levels in ratios.items()
+        ]
+        out += [
+            "",
+            "Server CPU over worker CPU per run (target: at most x1): " + "; ".join(parts) + ".",
+        ]
     out += ["", f"Run of {_machine(data)}."]
     return [*out, ""]
 

@@ -42,9 +42,44 @@ def test_load_rows_show_cpu_per_run_rss_and_the_baseline_ratio() -> None:
 
     text = "\n".join(_gen().render_other("load", data))
 
-    assert "| this tree | 64 | 51.2 | 800.0 / 1500.0 | 0 | 6.5 | 5.1 | 240/260/245 |" in text
+    assert (
+        "| this tree | SDK reads and a write | 64 | 51.2 | 800.0 / 1500.0 | 0 | 6.5 | 5.1 | - "
+        "| 240/260/245 |" in text
+    )
     assert "64 sessions x0.9" in text
+    assert "the official MCP client" in text and "inside the server" in text
     assert "2 cores, load average [3.1, 2.0, 1.0]" in text
+
+
+def test_load_rows_name_each_workload_the_simulators_cpu_and_the_host_ratio() -> None:
+    row = {
+        "sessions": 16,
+        "throughput_per_s": 4.2,
+        "p50_ms": 900.0,
+        "p99_ms": 2000.0,
+        "failures": 0,
+        "server_cpu_ms_per_run": 40.0,
+        "worker_cpu_ms_per_run": 10.0,
+        "simulator_cpu_ms_per_run": 12.5,
+        "rss_before_mb": 240.0,
+        "rss_peak_mb": 250.0,
+        "rss_after_mb": 241.0,
+    }
+    data = {
+        "settings": {"client": "raw", "simulator": "process", "workloads": ["pages"]},
+        "runs": [{"label": "this tree", "workload": "pages", "levels": [row]}],
+        "summary": {"host_over_worker": {"pages": {"16": 4.0}}},
+        "machine": {"cores": 2, "load_average": [3.1, 2.0, 1.0]},
+    }
+
+    text = "\n".join(_gen().render_other("load", data))
+
+    assert (
+        "| this tree | 20 SDK calls | 16 | 4.2 | 900.0 / 2000.0 | 0 | 40.0 | 10.0 | 12.5 |" in text
+    )
+    assert "`--client raw`" in text and "its own process" in text
+    assert "(`codemode bench load --json --workload pages --client raw --simulator process`" in text
+    assert "20 SDK calls: x4.0 at 16" in text
 
 
 def test_startup_rows_give_each_start_against_the_bare_interpreter() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import anyio
 import httpx2
+import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -21,6 +22,24 @@ from codemode.server import key_principal
 from tests.reliability.conftest import BuildServer, keyed_http_server
 from tests.sandbox.test_hostile import REFUSED
 from tests.server.conftest import serving
+
+
+async def test_each_workload_runs_and_checks_its_scripts_with_the_raw_client(
+    make_server: BuildServer,
+) -> None:
+    built = keyed_http_server(make_server)
+    with anyio.fail_after(240):
+        async with serving(built.http_app()) as url:
+            for workload in ("trivial", "pages"):
+                report = await drive(url, sessions=2, scripts=1, client="raw", workload=workload)
+                assert report.failures == 0, (workload, report.failure_samples)
+                assert report.ok == 2 * 3 and report.leaks == 0  # boot, one script, the probe
+
+
+async def test_an_unknown_workload_is_refused_before_any_session_starts() -> None:
+    with pytest.raises(ValueError, match="unknown workload 'nope'; use one of mixed, trivial"):
+        await drive("http://127.0.0.1:9/mcp", sessions=1, scripts=1, workload="nope")
+
 
 HOSTILE = (
     "import_os",
@@ -123,6 +142,17 @@ def test_bench_load_takes_sessions_and_levels_and_stays_out_of_bench_all() -> No
     assert "load" in bench._BENCHMARKS and "load" not in bench._IN_ALL
     refused = CliRunner().invoke(app, ["bench", "load", "--sessions", "0"])
     assert refused.exit_code != 0
+
+
+def test_bench_load_refuses_unknown_workloads_and_simulator_places_saying_what_to_use() -> None:
+    from typer.testing import CliRunner
+
+    from codemode.cli import app
+
+    bad = CliRunner().invoke(app, ["bench", "load", "--workload", "mixed,nope"])
+    assert bad.exit_code == 2 and "use one or more of mixed, trivial, pages" in bad.output
+    bad = CliRunner().invoke(app, ["bench", "load", "--simulator", "remote"])
+    assert bad.exit_code == 2 and "use inline or process" in bad.output
 
 
 def test_the_load_report_summarises_percentiles_and_the_memory_trend() -> None:

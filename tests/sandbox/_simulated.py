@@ -31,8 +31,8 @@ async def simulator_client(**keys: frozenset[str]) -> AsyncIterator[httpx.AsyncC
 class OutputScanOnly(SdkBridge):
     """Answers reach the script unscanned: only the host's output scan stands in the way."""
 
-    async def _scan(self, document: Any) -> tuple[Any, Any, list[str]]:
-        return document, "clean", []
+    async def _scan(self, document: Any) -> tuple[Any, Any, list[str], str | None]:
+        return document, "clean", [], None
 
 
 def make_bridge(

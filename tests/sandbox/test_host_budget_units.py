@@ -16,10 +16,10 @@ import pytest
 from codemode.klaviyo._errors import ValidationError
 from codemode.sandbox import guards, scriptlib
 from codemode.sandbox.bridge import RUN_DEADLINE
-from codemode.sandbox.protocol import HEADER, encode
+from codemode.sandbox.protocol import HEADER, decode, encode, encode_answer
 from codemode.sandbox.proxy import SdkProxy
 
-from .test_bridge import FakeClient, FakeScan, bridge
+from .test_bridge import FakeClient, FakeScan, FakeScanner, bridge
 
 
 def test_type_answers_the_class_of_a_value_and_refuses_classes_and_three_arguments() -> None:
@@ -117,7 +117,7 @@ async def test_a_scanner_that_takes_a_deadline_gets_the_runs() -> None:
         RUN_DEADLINE.reset(token)
     assert reply.scan == "clean" and len(scanner.deadlines) == 1
     assert 0 < scanner.deadlines[0] - time.monotonic() <= 7
-    assert await b._scan(None) == (None, "unscanned", [])
+    assert await b._scan(None) == (None, "unscanned", [], None)
 
 
 def test_a_frame_with_a_non_finite_number_is_sent_with_null() -> None:
@@ -152,3 +152,36 @@ def test_the_worker_proxy_refuses_oversized_and_self_referring_arguments() -> No
     with pytest.raises(ValidationError, match="nested too deeply"):
         proxy.call("create_list", attributes=deep)
     assert channel.sent == []
+
+
+async def test_a_clean_answer_travels_as_the_json_the_bridge_encoded_once() -> None:
+    raw = {"data": [{"id": "P1", "attributes": {"first_name": "Zoë", "n": 1.5}}]}
+    reply = await bridge(FakeClient(raw=raw), scanner=FakeScanner("clean")).call(
+        "get_profiles", [], {}
+    )
+    assert reply.raw == raw and reply.raw_json is not None
+    frame = encode_answer(reply.raw_json, reply.status)
+    assert decode(frame[HEADER:]) == decode(
+        encode({"ok": True, "raw": raw, "status": 200})[HEADER:]
+    )
+
+
+async def test_an_answer_holding_a_secret_is_scrubbed_and_encoded_again() -> None:
+    raw = {"data": [{"id": "P1", "attributes": {"note": "key pk_secret_123 leaked"}}]}
+    b = bridge(FakeClient(raw=raw), scanner=FakeScanner("clean"), secrets=("pk_secret_123",))
+    reply = await b.call("get_profiles", [], {})
+    assert reply.raw_json is None and reply.raw is not None
+    assert "pk_secret_123" not in json.dumps(reply.raw)
+
+
+async def test_a_redacted_answer_is_not_sent_as_the_original_encoding() -> None:
+    b = bridge(FakeClient(), scanner=FakeScanner("flagged"))
+    reply = await b.call("get_profiles", [], {})
+    assert reply.raw == {"redacted": True, "policy": "redact"} and reply.raw_json is None
+
+
+async def test_an_answer_json_cannot_encode_exactly_falls_back_to_the_channels_encoder() -> None:
+    reply = await bridge(FakeClient(raw={"x": math.nan}), scanner=FakeScanner("clean")).call(
+        "get_profiles", [], {}
+    )
+    assert reply.raw_json is None and reply.raw == {"x": math.nan}

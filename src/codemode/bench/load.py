@@ -16,6 +16,12 @@ are counted apart). Reported: requests, failures, busy answers, latency percenti
 and the server's resident memory, sampled after each completed call (peak,
 and the median of the first and last thirds of the run, to show whether it keeps growing).
 
+What each session's scripts do is the *workload* (:data:`WORKLOADS`): ``mixed`` (the reads and
+the write above), ``trivial`` (no SDK call: what the host costs around any run) and ``pages``
+(20 SDK calls, one page after another: what it costs per call). With ``simulator="process"`` the
+servers call a ``codemode sim`` process as they would call Klaviyo, so the server's CPU is the
+host's alone and the simulator's is reported apart.
+
 ``drive()`` is the client half alone, so tests can point it at a server they run themselves.
 """
 
@@ -40,9 +46,9 @@ import anyio
 from rich.console import Console
 from rich.table import Table
 
-from codemode.bench._fleet import Fleet, start_fleet
+from codemode.bench._fleet import Fleet, SimulatorMode, start_fleet
 
-__all__ = ["LoadReport", "drive", "process_rss", "run", "tree_rss"]
+__all__ = ["WORKLOADS", "LoadReport", "drive", "process_rss", "run", "tree_rss"]
 
 _RETRY = re.compile(r"retry after (\d+) s")
 
@@ -64,6 +70,23 @@ WORK: tuple[str, ...] = (
 _EXPECTED_CHECK = ("10", "True", "True", "1")
 """What each script in :data:`WORK` prints last: 10 profiles, some lists, some metrics, the one
 profile just written."""
+
+TRIVIAL = "store['n'] += 1\nprint(store['marker'], store['n'], 'ok')"
+"""No SDK call: the host's cost around a run (MCP, admission, the worker, the store, audit)."""
+
+PAGES = (
+    "r = klaviyo.profiles.get_profiles(page_size=5)\nk = len(r.data)\nfor _ in range(19):\n"
+    "    r = klaviyo.profiles.get_profiles(page_size=5, page_cursor=r.next_cursor)\n"
+    "    k += len(r.data)\nstore['n'] += 1\nprint(store['marker'], store['n'], k)"
+)
+"""20 SDK calls, each for the next page (new data each time, as an agent paging through)."""
+
+WORKLOADS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "mixed": (WORK, _EXPECTED_CHECK),
+    "trivial": ((TRIVIAL,), ("ok",)),
+    "pages": ((PAGES,), ("100",)),
+}
+"""Scripts a session cycles through after its first, and what each prints last."""
 
 PROBE = "print(store.get('marker'))"
 """Run under another session's id: a leak would print that session's marker."""
@@ -330,6 +353,7 @@ async def _run_session(
     everyone: int,
     booted: list[int],
     client_kind: str = "mcp",
+    workload: str = "mixed",
 ) -> None:
     import httpx2
     from mcp import Client
@@ -358,17 +382,18 @@ async def _run_session(
             if len(booted) == everyone:
                 started.set()
             done = 0
+            work, expected = WORKLOADS[workload]
             while (scripts is None or done < scripts) and time.monotonic() < stop_at:
-                which = (state.index + done) % len(WORK)
+                which = (state.index + done) % len(work)
                 email = f"load-{state.index}-{done}-{secrets.token_hex(4)}@example.com"
-                code = WORK[which].format(email=email)
+                code = work[which].format(email=email) if "{email" in work[which] else work[which]
                 state.n += 1
                 data = await state.call(client, code, sample)
                 if data is None:
                     state.n -= 1  # the store was not saved: the counter did not move
                 else:
-                    report.writes += which == 3
-                state.check(data, _EXPECTED_CHECK[which])
+                    report.writes += "create_profile" in code
+                state.check(data, expected[which])
                 done += 1
             with anyio.move_on_after(30):
                 await started.wait()  # every session has a store now: probe a neighbour's
@@ -398,6 +423,7 @@ async def drive(
     seconds: float | None = None,
     rss: Callable[[], int] | None = None,
     client: str = "mcp",
+    workload: str = "mixed",
 ) -> LoadReport:
     """Run ``sessions`` concurrent MCP sessions against ``url`` (a ``/mcp`` endpoint).
 
@@ -406,10 +432,13 @@ async def drive(
 
     Each session runs ``scripts`` work scripts (or as many as fit in ``seconds``) after its
     first one, then probes a neighbour's store. ``rss`` returns the server's resident memory in
-    bytes; it is sampled after each completed call (at most four times a second).
+    bytes; it is sampled after each completed call (at most four times a second). ``workload``
+    names the scripts (:data:`WORKLOADS`).
     """
     if scripts is None and seconds is None:
         raise ValueError("give scripts= or seconds= to bound the run")
+    if workload not in WORKLOADS:
+        raise ValueError(f"unknown workload {workload!r}; use one of {', '.join(WORKLOADS)}")
     report = LoadReport(sessions=sessions)
     began = time.monotonic()
     stop_at = began + seconds if seconds is not None else math.inf
@@ -438,6 +467,7 @@ async def drive(
             everyone=sessions,
             booted=booted,
             client_kind=client,
+            workload=workload,
         )
 
     async with anyio.create_task_group() as tg:
@@ -458,11 +488,13 @@ async def _level(
     console: Console,
     keys: list[str] | None = None,
     client: str = "mcp",
+    workload: str = "mixed",
 ) -> dict[str, Any]:
     """``sessions`` concurrent sessions of ``runs`` scripts each; CPU and memory when we own the
     servers."""
-    console.print(f"  {sessions} sessions x {runs} runs...")
+    console.print(f"  {sessions} sessions x {runs} runs ({workload})...")
     before_cpu = fleet.cpu() if fleet else None
+    before_sim = fleet.simulator_cpu_s() if fleet else None
     rss_before = fleet.rss() if fleet else 0
     peak = [rss_before]
 
@@ -472,7 +504,9 @@ async def _level(
         return value
 
     # Each session runs its first script, ``runs - 2`` work scripts and a probe of a neighbour.
-    report = await drive(urls, sessions=sessions, scripts=max(0, runs - 2), rss=rss, client=client)
+    report = await drive(
+        urls, sessions=sessions, scripts=max(0, runs - 2), rss=rss, client=client, workload=workload
+    )
     row: dict[str, Any] = {"sessions": sessions, "runs_per_session": runs, **report.summary()}
     if fleet is not None and before_cpu is not None:
         after_cpu = fleet.cpu()
@@ -483,7 +517,12 @@ async def _level(
         row["worker_cpu_ms_per_run"] = round(
             (after_cpu.sandbox_s - before_cpu.sandbox_s) * 1000 / done, 2
         )
-        await anyio.sleep(2.0)  # let the server finish what it queued (audit, reaping)
+        after_sim = fleet.simulator_cpu_s()
+        if before_sim is not None and after_sim is not None:
+            row["simulator_cpu_ms_per_run"] = round((after_sim - before_sim) * 1000 / done, 2)
+        # Let the server finish what it queued (audit, reaping) and, idle for a second, give
+        # the burst's freed memory back (server/memory.py).
+        await anyio.sleep(3.0)
         row["rss_before_mb"] = round(rss_before / 2**20, 1)
         row["rss_peak_mb"] = round(peak[0] / 2**20, 1)
         row["rss_after_mb"] = round(fleet.rss() / 2**20, 1)
@@ -516,9 +555,9 @@ def _audit_check(folder: Path, keys: list[str]) -> dict[str, Any]:
     }
 
 
-async def _warm(urls: Sequence[str], client: str = "mcp") -> list[str]:
+async def _warm(urls: Sequence[str], client: str = "mcp", workload: str = "mixed") -> list[str]:
     """A few runs so every server has built its simulator and zygote; returns the keys used."""
-    return (await drive(urls, sessions=2, scripts=1, client=client)).keys
+    return (await drive(urls, sessions=2, scripts=1, client=client, workload=workload)).keys
 
 
 async def _fleet_levels(
@@ -532,29 +571,87 @@ async def _fleet_levels(
     python: str | None = None,
     label: str = "this tree",
     client: str = "mcp",
+    workload: str = "mixed",
+    simulator: SimulatorMode = "inline",
     env: dict[str, str] | None = None,
     level: Callable[..., Awaitable[dict[str, Any]]] = _level,
 ) -> dict[str, Any]:
     """One fleet through every level (``level`` measures one; ``env``: the servers' extra
     environment)."""
-    fleet = await start_fleet(folder, replicas=replicas, cores=cores, python=python, env=env)
+    found = await _fleets_levels(
+        [(label, python, folder)],
+        levels,
+        runs,
+        console,
+        replicas=replicas,
+        cores=cores,
+        client=client,
+        workload=workload,
+        simulator=simulator,
+        env=env,
+        level=level,
+    )
+    return found[0]
+
+
+async def _fleets_levels(
+    specs: Sequence[tuple[str, str | None, Path]],
+    levels: Sequence[int],
+    runs: int,
+    console: Console,
+    *,
+    replicas: int = 1,
+    cores: Sequence[tuple[int, ...]] = (),
+    client: str = "mcp",
+    workload: str = "mixed",
+    simulator: SimulatorMode = "inline",
+    env: dict[str, str] | None = None,
+    level: Callable[..., Awaitable[dict[str, Any]]] = _level,
+) -> list[dict[str, Any]]:
+    """Each level on each fleet of ``specs`` (label, interpreter, folder) in turn.
+
+    The fleets run side by side and take turns level by level (ours at 1 session, the baseline
+    at 1, ours at 16, ...): on a shared machine the load of other work then falls on each alike,
+    where running one fleet's levels after the other's compared different minutes.
+    """
+    fleets: list[Fleet] = []
     try:
-        pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
-        console.print(f"{label}: {replicas} server(s) on cores [{pins}]")
-        keys = await _warm(fleet.urls, client)
-        start_rss = fleet.rss()
-        rows = [await level(fleet.urls, fleet, n, runs, console, keys, client) for n in levels]
+        for label, python, folder in specs:
+            fleet = await start_fleet(
+                folder, replicas=replicas, cores=cores, python=python, env=env, simulator=simulator
+            )
+            fleets.append(fleet)
+            pins = ", ".join(",".join(map(str, s.cores)) or "any" for s in fleet.servers)
+            console.print(f"{label}: {replicas} server(s) on cores [{pins}], workload {workload}")
+        keys = [await _warm(fleet.urls, client, workload) for fleet in fleets]
+        start_rss = [fleet.rss() for fleet in fleets]
+        rows: list[list[dict[str, Any]]] = [[] for _ in fleets]
+        for n in levels:
+            for i, fleet in enumerate(fleets):
+                if len(fleets) > 1:
+                    console.print(f"{specs[i][0]}:")
+                rows[i].append(
+                    await level(fleet.urls, fleet, n, runs, console, keys[i], client, workload)
+                )
     finally:
-        fleet.stop()
-    return {
-        "label": label,
-        "replicas": replicas,
-        "cores": [list(s.cores) for s in fleet.servers],
-        "state": "redis" if fleet.state_url else "memory",
-        "start_rss_mb": round(start_rss / 2**20, 1),
-        "levels": rows,
-        "checks": _audit_check(folder, keys),
-    }
+        for fleet in fleets:
+            fleet.stop()
+    return [
+        {
+            "label": label,
+            "workload": workload,
+            "simulator": simulator,
+            "replicas": replicas,
+            "cores": [list(s.cores) for s in fleet.servers],
+            "state": "redis" if fleet.state_url else "memory",
+            "start_rss_mb": round(rss / 2**20, 1),
+            "levels": fleet_rows,
+            "checks": _audit_check(folder, fleet_keys),
+        }
+        for (label, _, folder), fleet, rss, fleet_rows, fleet_keys in zip(
+            specs, fleets, start_rss, rows, keys, strict=True
+        )
+    ]
 
 
 async def _bench(
@@ -566,12 +663,20 @@ async def _bench(
     replicas: int,
     baseline_python: str | None,
     client: str = "mcp",
+    workloads: Sequence[str] = ("mixed",),
+    simulator: SimulatorMode = "inline",
     latencies_ms: Sequence[float] = (100.0,),
     workers: int = 4,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "load_average": list(os.getloadavg())},
-        "settings": {"levels": list(levels), "runs_per_session": runs, "client": client},
+        "settings": {
+            "levels": list(levels),
+            "runs_per_session": runs,
+            "client": client,
+            "workloads": list(workloads),
+            "simulator": simulator,
+        },
     }
     if replicas > 1 and not urls:  # replicas sharing Redis against one: codemode.bench._scaleout
         from codemode.bench import _scaleout
@@ -597,31 +702,42 @@ async def _bench(
         return result
     if urls:  # servers someone else runs: throughput and correctness only
         console.print(f"driving {len(urls)} running server(s): {', '.join(urls)}")
-        await _warm(urls, client)
-        rows = [await _level(urls, None, n, runs, console, client=client) for n in levels]
-        result["runs"] = [{"label": "given servers", "replicas": len(urls), "levels": rows}]
+        result["runs"] = []
+        for workload in workloads:
+            await _warm(urls, client, workload)
+            rows = [
+                await _level(urls, None, n, runs, console, client=client, workload=workload)
+                for n in levels
+            ]
+            result["runs"].append(
+                {
+                    "label": "given servers",
+                    "workload": workload,
+                    "replicas": len(urls),
+                    "levels": rows,
+                }
+            )
     else:
         with tempfile.TemporaryDirectory(prefix="codemode-load-") as tmp:
             folder = Path(tmp)
             runs_out = []
-            runs_out.append(
-                await _fleet_levels(folder / "this", levels, runs, console, client=client)
-            )
-            if baseline_python:
-                runs_out.append(
-                    await _fleet_levels(
-                        folder / "baseline",
-                        levels,
-                        runs,
-                        console,
-                        python=baseline_python,
-                        label="baseline release",
-                        client=client,
+            common: dict[str, Any] = {"client": client, "simulator": simulator}
+            for workload in workloads:
+                specs: list[tuple[str, str | None, Path]] = [
+                    ("this tree", None, folder / f"this-{workload}")
+                ]
+                if baseline_python:  # side by side, taking turns level by level
+                    specs.append(
+                        ("baseline release", baseline_python, folder / f"baseline-{workload}")
                     )
+                runs_out += await _fleets_levels(
+                    specs, levels, runs, console, workload=workload, **common
                 )
             result["runs"] = runs_out
     rows = [row for run in result["runs"] for row in run["levels"]]
-    ours = result["runs"][-2 if baseline_python and not urls else -1]["levels"]
+    first = workloads[0]
+    mine = [r for r in result["runs"] if r["label"] != "baseline release"]
+    ours = [r for r in mine if r.get("workload", first) == first][-1]["levels"]
     result["summary"] = {
         "throughput_per_s": max((r["throughput_per_s"] for r in ours), default=0.0),
         "failures": sum(r["failures"] for r in rows),
@@ -633,9 +749,26 @@ async def _bench(
             for run in result["runs"]
         ),
         "levels": {str(r["sessions"]): _headline(r) for r in ours},
+        # Server CPU over worker CPU per run, for each workload and level (target: at most 1).
+        "host_over_worker": {
+            run.get("workload", first): {
+                str(r["sessions"]): round(
+                    r["server_cpu_ms_per_run"] / r["worker_cpu_ms_per_run"], 2
+                )
+                for r in run["levels"]
+                if r.get("worker_cpu_ms_per_run")
+            }
+            for run in mine
+            if run["label"] in ("this tree", f"{replicas} replicas")
+        },
     }
-    if baseline_python and not urls:
-        base = {r["sessions"]: r for r in result["runs"][-1]["levels"]}
+    baseline = [
+        r
+        for r in result["runs"]
+        if r["label"] == "baseline release" and r.get("workload", first) == first
+    ]
+    if baseline:
+        base = {r["sessions"]: r for r in baseline[0]["levels"]}
         result["summary"]["vs_baseline"] = {
             str(r["sessions"]): round(
                 r["throughput_per_s"] / base[r["sessions"]]["throughput_per_s"], 2
@@ -656,6 +789,7 @@ def _headline(row: dict[str, Any]) -> dict[str, Any]:
         "busy",
         "server_cpu_ms_per_run",
         "worker_cpu_ms_per_run",
+        "simulator_cpu_ms_per_run",
         "rss_before_mb",
         "rss_peak_mb",
         "rss_after_mb",
@@ -665,7 +799,10 @@ def _headline(row: dict[str, Any]) -> dict[str, Any]:
 
 def _tables(console: Console, result: dict[str, Any]) -> None:
     for run in result["runs"]:
-        table = Table(title=f"codemode bench load: {run['label']} ({run['replicas']} server(s))")
+        workload = f", {run['workload']} scripts" if "workload" in run else ""
+        table = Table(
+            title=f"codemode bench load: {run['label']} ({run['replicas']} server(s){workload})"
+        )
         columns = (
             ("sessions", "sessions"),
             ("runs/s", "throughput_per_s"),
@@ -675,6 +812,7 @@ def _tables(console: Console, result: dict[str, Any]) -> None:
             ("busy", "busy"),
             ("server CPU ms/run", "server_cpu_ms_per_run"),
             ("worker CPU ms/run", "worker_cpu_ms_per_run"),
+            ("simulator CPU ms/run", "simulator_cpu_ms_per_run"),
             ("RSS before/peak/after MB", None),
         )
         for name, _ in columns:
@@ -698,10 +836,13 @@ def run(
     replicas: int = 1,
     baseline_python: str | None = None,
     client: str = "mcp",
+    workloads: Sequence[str] = ("mixed",),
+    simulator: SimulatorMode = "inline",
     latencies_ms: Sequence[float] = (100.0,),
     workers: int = 4,
 ) -> dict[str, Any]:
-    """Concurrent sessions at each level (default 1, 16, 64 and 256; quick: 1 and 8).
+    """Concurrent sessions at each level (default 1, 16, 64 and 256; quick: 1 and 8), for each
+    workload (:data:`WORKLOADS`); the first workload makes the summary.
 
     With ``replicas`` above one: that many replicas sharing Redis against one replica, CPU-bound
     and with each of ``latencies_ms`` per API request, ``workers`` per replica (default level 16
@@ -719,6 +860,8 @@ def run(
             replicas=replicas,
             baseline_python=baseline_python,
             client=client,
+            workloads=list(workloads),
+            simulator=simulator,
             latencies_ms=latencies_ms,
             workers=workers,
         )

@@ -122,12 +122,36 @@ def register(app: typer.Typer) -> None:
             help="mcp: the official MCP client per session; raw: one stateless JSON-RPC POST "
             "per call (cheap, so a small machine's cores go to the servers under test).",
         ),
+        workload: str = typer.Option(
+            "mixed",
+            "--workload",
+            help="Comma-separated scripts to run each level with: mixed (SDK reads and a write), "
+            "trivial (no SDK call), pages (20 SDK calls); the first makes the summary.",
+        ),
+        simulator: str = typer.Option(
+            "inline",
+            "--simulator",
+            help="inline: servers run --demo (the simulator's CPU counts as theirs); process: "
+            "one `codemode sim` the servers call like Klaviyo, its CPU reported apart.",
+        ),
         out: Path = typer.Option(
             Path("benchmarks/results"), "--out", help="Folder for the JSON results."
         ),
     ) -> None:
         if client not in ("mcp", "raw"):
             typer.echo(f"--client {client!r}: use mcp or raw", err=True)
+            raise typer.Exit(2)
+        if simulator not in ("inline", "process"):
+            typer.echo(f"--simulator {simulator!r}: use inline or process", err=True)
+            raise typer.Exit(2)
+        from codemode.bench.load import WORKLOADS
+
+        workloads = [w.strip() for w in workload.split(",") if w.strip()]
+        unknown = [w for w in workloads if w not in WORKLOADS]
+        if unknown or not workloads:
+            typer.echo(
+                f"--workload {workload!r}: use one or more of {', '.join(WORKLOADS)}", err=True
+            )
             raise typer.Exit(2)
         if replicas > 1 and (url or baseline_python):
             typer.echo(
@@ -159,6 +183,8 @@ def register(app: typer.Typer) -> None:
             replicas=replicas,
             baseline_python=baseline_python,
             client=client,
+            workloads=workloads,
+            simulator=simulator,
             latencies_ms=latency_ms,
             workers=workers,
             stem="load_replicas" if replicas > 1 else None,

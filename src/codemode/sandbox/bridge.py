@@ -142,6 +142,8 @@ class BridgeReply:
         params: the call's keyword parameters (path arguments folded in).
         note: for a planned write, what a real run would meet first (a gate, a confirmation).
         nested: the calls a composite action made, in order: ``(id, reply, ms)``.
+        raw_json: ``raw`` as compact JSON when the host already encoded it (to measure and
+            scrub it), so the answer is not encoded again on its way to the worker.
     """
 
     status: int = 0
@@ -152,6 +154,7 @@ class BridgeReply:
     params: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
     nested: list[tuple[str, BridgeReply, float]] = field(default_factory=list)
+    raw_json: str | None = None
 
 
 class Bridge(Protocol):
@@ -210,6 +213,15 @@ def _too_deep(value: Any, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def compact_json(document: Any) -> str | None:
+    """``document`` as the compact JSON the worker channel sends, or None when it is not plain
+    JSON (a non-finite number, a value JSON has no type for): the channel's encoder handles it."""
+    try:
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
@@ -403,13 +415,15 @@ class SdkBridge:
             log.exception("SDK call %s failed unexpectedly", op_id)
             failure = KlaviyoError(f"{op_id} failed on the host; retry later", operation_id=op_id)
             return BridgeReply(error=failure.to_dict(), params=merged)
-        raw, scan, fields = await self._scan(result.raw)
+        raw, scan, fields, raw_json = await self._scan(result.raw)
         if scan == "blocked":
             error = self._withheld(op_id, fields)
             if error.get("class") == "InjectionDetected":
                 error["fields"] = fields  # data keys: outside text inside a host message
             return BridgeReply(status=result.status, scan=scan, error=error, params=merged)
-        return BridgeReply(status=result.status, raw=raw, scan=scan, params=merged)
+        return BridgeReply(
+            status=result.status, raw=raw, scan=scan, params=merged, raw_json=raw_json
+        )
 
     async def _confirmed(self, action: Action, params: Mapping[str, Any]) -> Refusal | None:
         """None when the user confirmed; else why not (declined, or no way to ask)."""
@@ -461,14 +475,15 @@ class SdkBridge:
 
     async def _scan(
         self, document: Any, *, charge: bool = True
-    ) -> tuple[Any, ScanVerdict, list[str]]:
-        """The scanned (redacted) document, the verdict, and the JSON pointers it flagged.
+    ) -> tuple[Any, ScanVerdict, list[str], str | None]:
+        """The scanned (redacted) document, the verdict, the JSON pointers it flagged, and the
+        document as compact JSON when it went through unchanged (else None).
 
         Runs in a worker thread (never on the event loop); the run's wall limit abandons the
         wait, and a scanner that takes a ``deadline`` keyword gets the run's.
         """
         if document is None:
-            return None, "unscanned", []
+            return None, "unscanned", [], None
         try:
             return await anyio.to_thread.run_sync(
                 self._scan_sync,
@@ -480,16 +495,16 @@ class SdkBridge:
             )
         except Exception:  # fail closed: an answer the scanner could not check is withheld
             log.exception("the scanner failed")
-            return None, "blocked", []
+            return None, "blocked", [], None
 
     def _scan_sync(
         self, document: Any, deadline: float | None, charge: bool, cpu: HostCpu | None = None
-    ) -> tuple[Any, ScanVerdict, list[str]]:
+    ) -> tuple[Any, ScanVerdict, list[str], str | None]:
         if self.scanner is None:
-            return _scrub(document, self._secrets), "unscanned", []
+            return _scrub(document, self._secrets), "unscanned", [], None
         if charge and cpu is not None and cpu.spent >= cpu.limit:  # before any work on it
             log.warning("answer withheld: the run's %.1f s of host scanning are spent", cpu.limit)
-            return None, "blocked", [_CPU_SPENT]
+            return None, "blocked", [_CPU_SPENT], None
         # Measuring, checking and scanning the answer are all charged to the run.
         started = time.thread_time()
         try:
@@ -500,18 +515,21 @@ class SdkBridge:
 
     def _scan_charged(
         self, document: Any, deadline: float | None, charge: bool, cpu: HostCpu | None
-    ) -> tuple[Any, ScanVerdict, list[str]]:
+    ) -> tuple[Any, ScanVerdict, list[str], str | None]:
         scanner = self.scanner
         assert scanner is not None
-        size = len(json.dumps(document, default=str))
+        # One encode serves three uses: the size checked here, the secret check of the scrub,
+        # and (when the scan changes nothing) the frame sent to the worker.
+        dump = compact_json(document)
+        size = len(dump) if dump is not None else len(json.dumps(document, default=str))
         if size > self.scan_bytes:
             log.warning("answer of %d bytes withheld unscanned (limit %d)", size, self.scan_bytes)
-            return None, "blocked", [_TOO_LARGE]
+            return None, "blocked", [_TOO_LARGE], None
         if charge and self.scanned + size > self.scan_budget:
             log.warning(
                 "answer withheld: the run's scan budget of %d bytes is spent", self.scan_budget
             )
-            return None, "blocked", [_SPENT]
+            return None, "blocked", [_SPENT], None
         if charge and cpu is not None:
             # A wall-clock deadline of the CPU left: the scan gets at most that much CPU.
             until = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
@@ -521,10 +539,16 @@ class SdkBridge:
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
         scan = scanner.scan_response(document, **kwargs)
-        verdict = scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"
+        verdict: ScanVerdict = (
+            scan.verdict if scan.verdict in ("clean", "flagged", "blocked") else "flagged"  # type: ignore[assignment]
+        )
         findings = getattr(scan, "findings", ())  # test doubles may carry none
         fields = sorted({getattr(f, "pointer", "") or "(whole text)" for f in findings})
-        return _scrub(scan.document, self._secrets), verdict, fields  # type: ignore[return-value]
+        # The scanner only replaces or wraps what it flags, never adds text: when the encoded
+        # answer holds no secret, neither does what the scan made of it.
+        if dump is None or any(secret in dump for secret in self._secrets):
+            return _scrub(scan.document, self._secrets), verdict, fields, None
+        return scan.document, verdict, fields, dump if scan.document is document else None
 
     async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
         """Scan the outside text of a result: the pieces read together, as one JSON object.

@@ -79,6 +79,14 @@ class AsyncChannel:
             if offload
             else encode(message)
         )
+        await self.send_frame(data)
+
+    async def send_frame(self, data: bytes) -> None:
+        """Send one already encoded frame (see :func:`~codemode.sandbox.protocol.encode`).
+
+        Raises:
+            ProtocolError: the worker is gone.
+        """
         view = memoryview(data)
         while view:
             try:

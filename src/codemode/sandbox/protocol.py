@@ -36,6 +36,7 @@ __all__ = [
     "ProtocolError",
     "decode",
     "encode",
+    "encode_answer",
     "finite",
     "recv_frame",
     "send_frame",
@@ -70,6 +71,16 @@ def encode(message: dict[str, Any]) -> bytes:
     # "replace": a lone surrogate (valid in a JSON string, not in UTF-8) becomes "?" instead of
     # an exception on either side.
     body = text.encode("utf-8", "replace")
+    return len(body).to_bytes(HEADER, "big") + body
+
+
+def encode_answer(raw_json: str, status: int) -> bytes:
+    """The frame of a successful call whose document is already compact JSON.
+
+    ``raw_json`` must come from ``json.dumps(..., allow_nan=False)`` (the bridge's
+    ``compact_json``): it is spliced in as it is, so the answer is not encoded twice.
+    """
+    body = f'{{"ok":true,"status":{int(status)},"raw":{raw_json}}}'.encode("utf-8", "replace")
     return len(body).to_bytes(HEADER, "big") + body
 
 

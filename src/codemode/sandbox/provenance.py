@@ -192,13 +192,16 @@ def _grams(toks: Sequence[str]) -> zip[Gram]:
     return zip(toks, toks[1:], toks[2:], strict=False)
 
 
-def _as_text(value: Any) -> str:
-    """Values in document order, then the keys: neighbouring strings read as one text."""
+def _as_text(value: Any, dump: str | None = None) -> str:
+    """Values in document order, then the keys: neighbouring strings read as one text.
+
+    ``dump``: ``value`` already encoded as JSON (not ASCII-escaped), to read instead.
+    """
     if isinstance(value, str):
         text = value
     else:
         try:
-            dump = json.dumps(value, ensure_ascii=False, default=str)
+            dump = dump if dump is not None else json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError, RecursionError):
             dump = str(value)
         keys = " ".join(_KEY.findall(dump))
@@ -243,14 +246,17 @@ class Provenance:
         """True when nothing from outside reached the worker (nothing in a result can be data)."""
         return not self._sources and not self.overflow
 
-    def add(self, source: str, value: Any) -> None:
-        """Record ``value`` (a string or a JSON document) as delivered, labelled ``source``."""
+    def add(self, source: str, value: Any, *, dump: str | None = None) -> None:
+        """Record ``value`` (a string or a JSON document) as delivered, labelled ``source``.
+
+        ``dump``: the document as JSON (``ensure_ascii=False``) when the caller has it already.
+        """
         if value is None or value == "" or value == {} or value == []:
             return
         if self._left <= 0:  # spent: do not even render it (this runs on the event loop)
             self.overflow = True
             return
-        text = _as_text(value)
+        text = _as_text(value, dump)
         # Charged by memory, not length: a character may take 1, 2 or 4 bytes (emoji text held
         # 4x the budget when it was counted in characters).
         width = _width(text)

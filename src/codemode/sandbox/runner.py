@@ -28,9 +28,9 @@ from codemode.sandbox.bridge import (
     HostCpu,
     monotonic_ms,
 )
-from codemode.sandbox.channel import AsyncChannel
+from codemode.sandbox.channel import OFFLOAD_BYTES, AsyncChannel
 from codemode.sandbox.limits import Limits
-from codemode.sandbox.protocol import ProtocolError
+from codemode.sandbox.protocol import ProtocolError, encode_answer
 from codemode.sandbox.provenance import Provenance
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
 from codemode.sandbox.screen import screen
@@ -453,7 +453,10 @@ class Sandbox:
                 run.add_output(message.get("s"))
             elif kind == "call":
                 reply = await self._call(message, channel.last_size, bridge, run, on_progress)
-                await channel.send(reply, offload=reply.get("raw") is not None)
+                if isinstance(reply, bytes):
+                    await channel.send_frame(reply)
+                else:
+                    await channel.send(reply, offload=reply.get("raw") is not None)
             elif kind == "done":
                 run.done = message
                 return
@@ -467,7 +470,9 @@ class Sandbox:
         bridge: Bridge,
         run: _Run,
         on_progress: ProgressCallback | None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | bytes:
+        """The answer to one call: a message, or its frame when the bridge already encoded the
+        document (small answers; a large one is encoded in a thread, as any message)."""
         op, args, params = message.get("op"), message.get("args", []), message.get("params", {})
         if (
             not isinstance(op, str)
@@ -494,7 +499,7 @@ class Sandbox:
             _record(run, inner_op, inner, inner_ms, self._planned)
         source = f"{op if known else 'an unknown action'} (call {len(run.calls)})"
         if not reply.planned and reply.raw is not None:
-            run.provenance.add(source, reply.raw)
+            run.provenance.add(source, reply.raw, dump=reply.raw_json)
         if reply.error is not None:
             run.provenance.add(source, [reply.error.get(k) for k in _OUTSIDE_ERROR_FIELDS])
         for inner_op, inner, _ in reply.nested:
@@ -511,6 +516,12 @@ class Sandbox:
                 log.exception("on_progress failed")
         if reply.error is not None:
             return {"ok": False, "error": reply.error}
+        if (
+            reply.raw is not None
+            and reply.raw_json is not None
+            and len(reply.raw_json) < OFFLOAD_BYTES
+        ):
+            return encode_answer(reply.raw_json, reply.status)
         return {"ok": True, "raw": reply.raw, "status": reply.status}
 
     def _over_limit(self, op: str, run: _Run) -> dict[str, Any]:

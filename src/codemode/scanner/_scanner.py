@@ -222,15 +222,16 @@ class Scanner:
         texts: list[str],
         pointer_of: dict[str, str],
         *,
-        tier1_clean: bool = False,
+        joined: bool = False,
         principal: str = "",
         budget: _Budget | None = None,
     ) -> dict[str, _Assessment]:
         """Assess each distinct text once: cached results, then tier 1, then one tier-2 batch.
 
-        ``tier1_clean`` says the caller already ran tier 1 over all the texts joined together and
-        nothing matched, so each text needs only its canonical form for the classifier. A text
-        not assessed before the budget's deadline gets a ``budget.deadline`` finding (not cached).
+        ``joined`` says the texts are the strings of one document: tier 1 first reads those not
+        cached joined together (see :func:`_read_joined`), so a text found clean that way needs
+        only its canonical form for the classifier. A text not assessed before the budget's
+        deadline gets a ``budget.deadline`` finding (not cached).
         """
         budget = budget or _Budget(None)
         results: dict[str, _Assessment] = {}
@@ -250,19 +251,22 @@ class Scanner:
         text_views: dict[str, list[View]] = {}
         tier1: dict[str, list[Match]] = {}
         late: set[str] = set()
+        clean, read = _read_joined(todo, budget) if joined and len(todo) > 1 else (set(), {})
         for text in todo:
             if budget.spent():
                 late.add(text)
                 continue
-            if tier1_clean:
+            if text in clean:
                 text_views[text] = [View("text", canonical(text))]
                 tier1[text] = []
-            else:
+                continue
+            found = read.get(text)
+            if found is None:
                 found = _tier1(text, budget)
-                if found is None:
-                    late.add(text)
-                    continue
-                text_views[text], tier1[text] = found
+            if found is None:
+                late.add(text)
+                continue
+            text_views[text], tier1[text] = found
         classifier = self.classifier
         scores: dict[str, float] = {}
         tier2 = classifier is not None
@@ -420,16 +424,10 @@ class Scanner:
         pointer_of: dict[str, str] = {}
         for leaf in leaves:
             pointer_of.setdefault(leaf.text, leaf.pointer)
-        # Tier 1 reads every string of the response as one text first: a response is almost
-        # always clean, and one pass over the whole is far cheaper than one per string. Only when
-        # something matches is each string read on its own, to say which one.
-        pieces = list(pointer_of)
-        whole = _tier1("\n".join(pieces), budget) if len(pieces) > 1 else None
-        clean_whole = whole is not None and not whole[1]
         assessed = self._assess_many(
             [leaf.text for leaf in leaves],
             pointer_of,
-            tier1_clean=clean_whole,
+            joined=True,
             principal=principal,
             budget=budget,
         )
@@ -490,11 +488,14 @@ class Scanner:
                 run.append(item)
         if not windows:
             return
-        for window in windows:
-            text = " ".join(t for _, t in window)
+        texts = [" ".join(t for _, t in window) for window in windows]
+        clean, read = _read_joined(texts, budget)
+        for window, text in zip(windows, texts, strict=True):
+            if text in clean:
+                continue
             # Tier 1 only: the classifier, shown a few unrelated short values (a type, an id, a
             # name), is not reliable enough to withhold them.
-            found = _tier1(text, budget)
+            found = read[text] if text in read else _tier1(text, budget)
             if found is None:
                 findings: tuple[Finding, ...] = _deadline_assessment("").findings
             else:
@@ -572,6 +573,25 @@ def _tier1(text: str, budget: _Budget) -> tuple[list[View], list[Match]] | None:
         [View(kind, "\n".join(parts)) for kind, parts in merged.items()],
         sorted(best.values(), key=lambda m: -m.weight),
     )
+
+
+def _read_joined(
+    texts: list[str], budget: _Budget
+) -> tuple[set[str], dict[str, tuple[list[View], list[Match]]]]:
+    """Tier 1 over ``texts`` read as one text: all of them clean, or none known.
+
+    A response is almost always clean, and one pass over all its strings is far cheaper than one
+    per string; only when the pass matches is each string read on its own, to say which one
+    (halving the joined text instead was measured slower: a few rules cost most on long text).
+    Returns the texts found clean and, for a single text, its tier-1 result.
+    """
+    distinct = list(dict.fromkeys(texts))
+    found = _tier1("\n".join(distinct), budget) if distinct and not budget.spent() else None
+    if found is None:
+        return set(), {}
+    if not found[1]:
+        return set(distinct), {}
+    return set(), ({distinct[0]: found} if len(distinct) == 1 else {})
 
 
 def _windows(sequence: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:

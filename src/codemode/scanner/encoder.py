@@ -67,6 +67,10 @@ def one_thread_session(model: bytes) -> Any:
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # No arena: onnxruntime's CPU arena keeps the largest batch's buffers for the life of the
+    # process (the server's memory after a burst of scans stayed at its peak); without it each
+    # batch's buffers go back to malloc, which the server returns to the OS when idle.
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 from mcp.server.mcpserver import MCPServer
 from starlette.applications import Starlette
@@ -127,8 +128,13 @@ class CodemodeServer:
 
         @asynccontextmanager
         async def lifespan() -> AsyncIterator[None]:
-            async with self.running():
+            from codemode.server.memory import trim_when_idle
+
+            async with self.running(), anyio.create_task_group() as tasks:
+                # After a burst of sessions the heap would stay at its peak: give it back.
+                tasks.start_soon(trim_when_idle)
                 yield
+                tasks.cancel_scope.cancel()
 
         origins = list(s.allowed_origins)
         if s.public_url:  # the server's own pages (OAuth consent) are same-origin
