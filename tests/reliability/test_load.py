@@ -153,6 +153,10 @@ def test_bench_load_refuses_unknown_workloads_and_simulator_places_saying_what_t
     assert bad.exit_code == 2 and "use one or more of mixed, trivial, pages" in bad.output
     bad = CliRunner().invoke(app, ["bench", "load", "--simulator", "remote"])
     assert bad.exit_code == 2 and "use inline or process" in bad.output
+    bad = CliRunner().invoke(app, ["bench", "load", "--replicas", "2", "--latency-ms", "inf"])
+    assert bad.exit_code == 2 and "finite number of ms" in bad.output
+    bad = CliRunner().invoke(app, ["bench", "load", "--latency-ms", "100"])
+    assert bad.exit_code == 2 and "add --replicas 2" in bad.output
 
 
 def test_the_load_report_summarises_percentiles_and_the_memory_trend() -> None:

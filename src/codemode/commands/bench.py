@@ -10,6 +10,7 @@ holds the headline figures. This command writes that dict to ``benchmarks/result
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,12 @@ def register(app: typer.Typer) -> None:
                 "--replicas to drive given servers",
                 err=True,
             )
+            raise typer.Exit(2)
+        if any(not math.isfinite(ms) for ms in latency_ms):
+            typer.echo("--latency-ms: give a finite number of ms (0 or more), e.g. 100", err=True)
+            raise typer.Exit(2)
+        if replicas <= 1 and latency_ms:
+            typer.echo("--latency-ms shapes the scale-out fleets: add --replicas 2", err=True)
             raise typer.Exit(2)
         chosen: list[int] | None = None
         if sessions is not None:
