@@ -25,6 +25,7 @@ SETS = {
     "untouched2": "heldout2_untouched.jsonl",
     "tuning2": "heldout2_tuning.jsonl",
     "untouched3": "heldout3_untouched.jsonl",
+    "untouched4": "heldout4_untouched.jsonl",
     # Written by an outside writer and merged after this round's tuning (tools/eval_outsider.py).
     "outsider": "outsider_untouched.jsonl",
 }
