@@ -58,6 +58,24 @@ _TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
 _CATALOG_ID = re.compile(r"\$custom:::\$default:::\S+")
 _THOUSANDS = re.compile(r"(\d),(\d{3})\b")
 _COUNT = re.compile(r"(\d+)([km]?)")
+# "the client", "my clients": in a marketer's or an agency's English (and in most European
+# languages) a client is a customer, not the public-key routes under /client/. Only a client word
+# that reads as a person becomes "customer": after a determiner or in the plural, and never before
+# side/API/key/route words or the name of a client route ("client-side", "the client API",
+# "a client event", "client reviews").
+_CLIENT_PERSON = re.compile(
+    r"\b(?:((?:the|a|an|my|our|one|this|that|each|every|his|her|their|your|per|new|of|for)\s+)"
+    r"client|clients)\b(?![\s-]*(?:side|api|apis|sdk|key|keys|route|routes|endpoint|endpoints|"
+    r"call|calls|request|requests|library|libraries|event|events|profile|profiles|subscription|"
+    r"subscriptions|review|reviews|push|token|tokens|geofence|geofences|back)\b)",
+    re.I,
+)
+
+
+def _client_person(match: re.Match[str]) -> str:
+    return f"{match.group(1)}customer" if match.group(1) else "customers"
+
+
 # "we no longer need X", "X is not used anymore": a request to delete X, not a denial of X.
 _NO_LONGER = re.compile(
     r"\b(?:no longer|don'?t|do not|never|not)\s+(?:need|needed|use|used|want|wanted)\b"
@@ -204,6 +222,7 @@ def parse_query(
         parsed.add_cue("one", 1.0)
         text = _CATALOG_ID.sub(" ", text)
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
+    text = _CLIENT_PERSON.sub(_client_person, text)
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
     fixed: list[str] = []
