@@ -113,7 +113,8 @@ class Weights:
         head: bonus when the action returns or moves the resource the query is about.
         verb_mismatch: penalty per unit of a clear verb for actions of another kind.
         parent_missing: penalty for nested reads whose parent resource the query never names.
-        parent_named: bonus for nested reads of the query's head under a parent it also names.
+        parent_named: bonus for nested reads of the query's head under a parent it names as one
+            record ("event E", "this list"); the kind alone ("product collections") earns none.
         nesting: bonus for routes that nest two resources the query names in that order.
         coverage: bonus times the share of the operation id's nouns the query says (or means).
         job_unasked: penalty for reads of bulk jobs (their listings, one job, the records a job
@@ -585,8 +586,10 @@ class SearchIndex:
         for parent, rows in self._parents.items():
             if parent not in parsed.mentions:
                 out[row["parent_missing"]] -= rows
-            elif wanted is not None and parent != parsed.heads[0]:
-                # "the metric of event E": a read of the head under the parent that is named.
+            elif wanted is not None and parent != parsed.heads[0] and parent in parsed.owners:
+                # "the metric of event E": a read of the head under the one parent record named.
+                # A parent named only as a kind ("product collections", "codes of a promotion")
+                # asks for the plain listing, which the core prior and the words already favour.
                 out[row["parent_named"]] += rows * wanted
         if parsed.nesting:
             nested = self._nestings.get(parsed.nesting)
