@@ -76,6 +76,25 @@ def _client_person(match: re.Match[str]) -> str:
     return f"{match.group(1)}customer" if match.group(1) else "customers"
 
 
+# "last 30 days", "this month", "past week": the window a report covers, which every report
+# has; the unit alone must not read as "per day" (a series).
+_WINDOW = re.compile(
+    r"\b(?:last|past|previous|prior|this|next|the last|the past)\s+(?:\d+\s+|few\s+|two\s+|"
+    r"three\s+|six\s+|twelve\s+)?(?:days?|weeks?|months?|quarters?|years?)\b",
+    re.I,
+)
+# "block these addresses": a leading "block" is the verb (suppress), not a content block.
+_BLOCK_VERB = re.compile(
+    r"^(\W*(?:please\s+|(?:i|we)\s+(?:want|need|have)\s+to\s+|how\s+(?:do|can)\s+(?:i|we)\s+)?)"
+    r"(un)?block\b(?!\s+(?:of|content|library|libraries)\b)",
+    re.I,
+)
+
+
+def _block_verb(match: re.Match[str]) -> str:
+    return match.group(1) + ("unsuppress" if match.group(2) else "suppress")
+
+
 # "we no longer need X", "X is not used anymore": a request to delete X, not a denial of X.
 _NO_LONGER = re.compile(
     r"\b(?:no longer|don'?t|do not|never|not)\s+(?:need|needed|use|used|want|wanted)\b"
@@ -223,6 +242,8 @@ def parse_query(
         text = _CATALOG_ID.sub(" ", text)
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     text = _CLIENT_PERSON.sub(_client_person, text)
+    text = _WINDOW.sub(" timeframe ", text)
+    text = _BLOCK_VERB.sub(_block_verb, text)
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
     fixed: list[str] = []
