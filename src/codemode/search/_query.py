@@ -28,9 +28,13 @@ _OPPOSITE = {
     "client": "server",
     "server": "client",
 }
+# A route, with or without the slash before "api" ("GET api/lists/Y7/profiles").
 _ROUTE = re.compile(
-    r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(/(?:api|client)/[A-Za-z0-9_\-/{}$:.]*)", re.I
+    r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?((?:/(?:api|client)|(?<![\w/.])api)/[A-Za-z0-9_\-/{}$:.]*[A-Za-z0-9_\-{}$:.])",
+    re.I,
 )
+# A guessed SDK method in camelCase ("sendCampaign", "ListsApi.addProfilesToList").
+_CAMEL = re.compile(r"\b[a-z]+(?:[A-Z][a-z0-9]+)+\b")
 # A route written without its /api prefix ("lists/{id}/relationships/profiles", "profiles/{id}/lists").
 _BARE_ROUTE = re.compile(
     r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(?<![\w/])([a-z][a-z-]*(?:/(?:\{[^}\s]*\}|[a-z][a-z-]*))+)",
@@ -214,11 +218,15 @@ def parse_query(
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
         method = match.group(1).upper() if match.group(1) else None
-        parsed.routes.append((method, normalize_path(match.group(2))))
+        parsed.routes.append((method, normalize_path("/" + match.group(2).lstrip("/"))))
     if not parsed.routes:
         for match in _BARE_ROUTE.finditer(query):
             method = match.group(1).upper() if match.group(1) else None
             parsed.routes.append((method, normalize_path("/api/" + match.group(2))))
+    for camel in _CAMEL.findall(query):
+        snake = re.sub(r"([A-Z])", r"_\1", camel).lower()
+        if snake in known_ids and snake not in parsed.ids:
+            parsed.ids.append(snake)
     for ident in _IDENT.findall(query.lower()):
         if ident in known_ids:
             parsed.ids.append(ident)
