@@ -32,9 +32,15 @@ def test_a_client_is_a_customer_unless_the_words_name_the_client_routes(
     assert index.rank(query)[0] == want
 
 
-def test_a_report_window_is_not_a_series_interval(index: SearchIndex) -> None:
+def test_a_report_window_is_not_a_series_interval_nor_a_report(index: SearchIndex) -> None:
     assert index._parse("flow revenue for the last 30 days").cues.get("series", 0.0) <= 0
     assert index._parse("flow revenue per day").cues.get("series", 0.0) > 0
+    assert index.rank("who bought something last week")[0] == "get_events"
+
+
+def test_a_leading_list_verb_names_no_list(index: SearchIndex) -> None:
+    assert index.rank("list tags")[0] == "get_tags"
+    assert index.rank("list flows")[0] == "get_flows"
 
 
 def test_opt_in_and_opt_out_are_different_concepts(index: SearchIndex) -> None:

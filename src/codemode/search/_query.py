@@ -250,7 +250,7 @@ def parse_query(
         text = _CATALOG_ID.sub(" ", text)
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     text = _CLIENT_PERSON.sub(_client_person, text)
-    text = _WINDOW.sub(" timeframe ", text)
+    text = _WINDOW.sub(" ", text)
     text = _BLOCK_VERB.sub(_block_verb, text)
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
@@ -294,7 +294,11 @@ def parse_query(
             weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
         parsed.surface.add(w)
-    for concept in concept_terms(stream, negated):
+    # A leading verb that is also a noun ("list tags") names no resource: no concept from it.
+    concept_stream = list(stream)
+    if first is not None and stream[first] in _SOFT_VERBS:
+        concept_stream[first] = ""
+    for concept in concept_terms(concept_stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
     modifiers = _job_modifiers(fixed, stream, first, parsed)
