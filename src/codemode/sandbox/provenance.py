@@ -11,6 +11,9 @@ spaces give one token per character), everything else separates them. An output 
 text when a trigram through it occurs, in that order, in the delivered text and is not one the
 script's own source contains. Trigrams survive what scripts do with data (slicing, changing case,
 joining fields, wrapping, quoting, tabulating) and do not arise from a script's own words by chance.
+Two-word outside text has no trigram of its own ("Ignore instructions" in a name field, printed
+after a label the script wrote), so word pairs are matched the same way: a pair the script's
+source does not contain, found in that order in the delivered text.
 Neighbouring strings of a document are read as one text, so an instruction split across fields or
 list items and printed together is still found.
 
@@ -25,8 +28,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
@@ -48,6 +52,7 @@ _HOST_MARKS = (REDACTED, ANNOTATE_START, ANNOTATE_END)
 _N = 3
 
 Gram = tuple[str, str, str]
+Pair = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,10 @@ def _grams(toks: Sequence[str]) -> zip[Gram]:
     return zip(toks, toks[1:], toks[2:], strict=False)
 
 
+def _pairs(toks: Sequence[str]) -> Iterator[Pair]:
+    return pairwise(toks)
+
+
 def _as_text(value: Any, dump: str | None = None) -> str:
     """Values in document order, then the keys: neighbouring strings read as one text.
 
@@ -236,6 +245,7 @@ class Provenance:
         """
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
+        self._script_pairs: set[Pair] = set(_pairs(script_tokens))
         self._script_words = frozenset(script_tokens)
         self._sources: list[tuple[str, str]] = []
         self._left = budget_chars
@@ -274,27 +284,47 @@ class Provenance:
         # without such runs is read once.
         spelled = [_spelled(toks) for toks in tokenised]
         wanted: set[Gram] = set()
+        wanted_pairs: set[Pair] = set()
         for toks in [*tokenised, *spelled]:
-            wanted.update(_grams([t[2] for t in toks]))
+            words = [t[2] for t in toks]
+            wanted.update(_grams(words))
+            wanted_pairs.update(_pairs(words))
         wanted -= self._script_grams
+        wanted_pairs -= self._script_pairs
         owner: dict[Gram, str] = {}
-        if wanted:
+        pair_owner: dict[Pair, str] = {}
+        if wanted or wanted_pairs:
             for source, text in self._sources:
-                for gram in wanted.intersection(_grams(_fold(text))):
+                folded = _fold(text)
+                for gram in wanted.intersection(_grams(folded)):
                     owner.setdefault(gram, source)
-                if len(owner) == len(wanted):
+                for pair in wanted_pairs.intersection(_pairs(folded)):
+                    pair_owner.setdefault(pair, source)
+                if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
                     break
         found = []
         for toks, joined in zip(tokenised, spelled, strict=True):
-            spans = self._runs(toks, owner)
+            spans = self._runs(toks, owner, pair_owner)
             if len(joined) != len(toks):
-                spans = _union(spans + self._runs(joined, owner))
+                spans = _union(spans + self._runs(joined, owner, pair_owner))
             found.append(spans)
         return found
 
-    def _runs(self, toks: list[tuple[int, int, str]], owner: dict[Gram, str]) -> list[Span]:
+    def _runs(
+        self,
+        toks: list[tuple[int, int, str]],
+        owner: dict[Gram, str],
+        pair_owner: dict[Pair, str],
+    ) -> list[Span]:
         labels: list[str | None] = [None] * len(toks)
         words = [t[2] for t in toks]
+        # A pair marks its two words (two-word outside text has no trigram); trigrams then
+        # label what they cover, and stand for the data when the index overflowed.
+        for i, pair in enumerate(_pairs(words)):
+            pair_source = pair_owner.get(pair)
+            if pair_source is not None:
+                labels[i] = labels[i] or pair_source
+                labels[i + 1] = labels[i + 1] or pair_source
         for i, gram in enumerate(_grams(words)):
             if gram in self._script_grams:
                 continue
