@@ -66,30 +66,42 @@ class Span:
 
 # Escapes a script's output may re-encode outside text with: json.dumps (ensure_ascii), ascii(),
 # repr() of bytes (UTF-8 as \\xNN runs). Read back as the characters they stand for, else
-# "\\u0418\\u0433..." or "\\xd0\\x98..." would carry an instruction past every trigram.
+# "\\u0418\\u0433..." or "\\xd0\\x98..." would carry an instruction past every trigram. An escape
+# that stands for a character may carry more than one backslash: text escaped twice (JSON inside
+# JSON, the repr of a list or dict holding a json.dumps string) doubles them, and reads as the
+# same characters.
 _OUT_ESCAPE = re.compile(
-    r"(?:\\x[0-9a-fA-F]{2})+|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-    r"|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
+    r"(?:\\+x[0-9a-fA-F]{2})+|\\+u[dD][89abAB][0-9a-fA-F]{2}\\+u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\+u[0-9a-fA-F]{4}|\\+U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
 )
+_BYTE_ESCAPE = re.compile(r"\\+x([0-9a-fA-F]{2})")
+_UNIT_ESCAPE = re.compile(r"\\+[uU]([0-9a-fA-F]+)")
 
 
 def _decode_escape(escape: str) -> list[tuple[str, int]]:
     """The characters an escape stands for, each with the length of source text it takes."""
-    kind = escape[1]
+    kind = escape.lstrip("\\")[:1]
     if kind == "x":
-        raw = bytes.fromhex(escape.replace("\\x", ""))
+        pieces = [(int(m.group(1), 16), len(m.group())) for m in _BYTE_ESCAPE.finditer(escape)]
+        raw = bytes(byte for byte, _ in pieces)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return [(chr(byte), 4) for byte in raw]
-        return [(char, 4 * len(char.encode("utf-8"))) for char in text]
-    if kind == "u" and len(escape) == 12:  # a surrogate pair
-        high, low = int(escape[2:6], 16), int(escape[8:12], 16)
-        return [(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)), 12)]
-    if kind in "uU":
-        code = int(escape[2:], 16)
-        return [(chr(code) if code <= 0x10FFFF else " ", len(escape))]
-    return [(" ", 2)]  # \n, \t, \" ...: a separator, as on the delivered side
+            return [(chr(byte), width) for byte, width in pieces]
+        out: list[tuple[str, int]] = []
+        at = 0
+        for char in text:
+            size = len(char.encode("utf-8"))
+            out.append((char, sum(width for _, width in pieces[at : at + size])))
+            at += size
+        return out
+    units = [int(m.group(1), 16) for m in _UNIT_ESCAPE.finditer(escape)]
+    if len(units) == 2:  # a surrogate pair
+        high, low = units
+        return [(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)), len(escape))]
+    if len(units) == 1:
+        return [(chr(units[0]) if units[0] <= 0x10FFFF else " ", len(escape))]
+    return [(" ", len(escape))]  # \n, \t, \" ...: a separator, as on the delivered side
 
 
 def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
@@ -122,19 +134,27 @@ def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
 _SPACED = re.compile(rf"[^\W\d_{_NOSPACE}]")
 
 
+# The widest separator between the letters of a spelled-out word (``'  '.join(note)``,
+# ``' | '.join(note)``); words stay apart because the gap between them is wider.
+_SPELL_GAP = 3
+
+
 def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """``toks`` with each run of three or more one-letter tokens, one character apart, joined:
-    ``' '.join(note)`` or ``'-'.join(note)`` spells a word out letter by letter."""
+    """``toks`` with each run of three or more one-letter tokens, evenly spaced at most
+    ``_SPELL_GAP`` characters apart, joined: ``' '.join(note)`` or ``'-'.join(note)`` spells a
+    word out letter by letter."""
     out: list[tuple[int, int, str]] = []
     i = 0
     while i < len(toks):
         j = i
-        if len(toks[i][2]) == 1 and _SPACED.match(toks[i][2]):
+        if len(toks[i][2]) == 1 and _SPACED.match(toks[i][2]) and i + 1 < len(toks):
+            gap = toks[i + 1][0] - toks[i][1]
             while (
-                j + 1 < len(toks)
+                gap <= _SPELL_GAP
+                and j + 1 < len(toks)
                 and len(toks[j + 1][2]) == 1
                 and _SPACED.match(toks[j + 1][2])
-                and toks[j + 1][0] - toks[j][1] == 1
+                and toks[j + 1][0] - toks[j][1] == gap
             ):
                 j += 1
         if j - i >= 2:
