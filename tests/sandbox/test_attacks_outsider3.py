@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from mcp import Client
 from typer.testing import CliRunner
 
+from codemode.audit import AuditLog, RefusalSampler
 from codemode.catalog import load_catalog
 from codemode.cli import app
+from codemode.config import Settings
 from codemode.klaviyo import AsyncKlaviyo
 from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge
 from codemode.sandbox.provenance import Provenance, readable, unescape
+from codemode.server import DEMO_BASE_URL, build_server
 
 from .conftest import CANARY, TEST_LIMITS, FakeBridge, execute
 
@@ -639,3 +644,47 @@ async def test_a_store_churned_in_one_run_stays_within_its_byte_limit(tiny_box: 
     result = await execute(tiny_box, code)
     assert result.error is not None and result.error.type in {"StoreError", "LimitError"}
     assert len(json.dumps(result.store)) <= Limits().store_bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit flooding: refusals cost the caller nothing, so they must not cost the host a row each
+# ---------------------------------------------------------------------------------------------
+
+
+@ASYNC
+async def test_a_principal_hammering_past_its_rate_limit_writes_a_bounded_number_of_audit_rows(
+    tmp_path: Path, canary_env: str
+) -> None:
+    audit_path = tmp_path / "audit.sqlite3"
+    sim = simulator.create_app(simulator.SimConfig(profiles=20, events=50))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=DEMO_BASE_URL)
+    settings = Settings(demo=True, audit_db=audit_path, rate_per_min=2)
+    built = build_server(settings, transport="memory", http_client=client, log_level="ERROR")
+    async with built.running(), Client(built.mcp) as mcp:
+        answers = [await mcp.call_tool("execute_code", {"code": "print(1)"}) for _ in range(300)]
+    refused = [a for a in answers if a.structured_content and a.structured_content["error"]]
+    assert len(refused) >= 297
+    assert all(a.structured_content["error"]["type"] == "RateLimited" for a in refused)
+    rows = AuditLog(audit_path).rows()
+    outcomes = [r["outcome"] for r in rows]
+    assert outcomes.count("ok") == len(answers) - len(refused)
+    # Every run has its row; the refusals one per minute (it was 298 rows, one per refusal).
+    assert outcomes.count("rate_limited") == 1, outcomes
+    assert [r["error_type"] for r in rows if r["outcome"] == "rate_limited"] == ["RateLimited"]
+
+
+def test_refusals_are_sampled_per_principal_and_outcome_and_the_next_row_counts_the_rest() -> None:
+    now = [100.0]
+    sampler = RefusalSampler(window_s=60, max_keys=3, clock=lambda: now[0])
+    assert sampler.admit("key:a", "rate_limited", "RateLimited") == "RateLimited"
+    assert [sampler.admit("key:a", "rate_limited", "RateLimited") for _ in range(57)] == [None] * 57
+    assert sampler.admit("key:a", "busy", "Busy") == "Busy"  # another outcome: its own window
+    assert sampler.admit("key:b", "rate_limited", "RateLimited") == "RateLimited"  # another caller
+    now[0] += 60
+    assert sampler.admit("key:a", "rate_limited", "RateLimited") == "RateLimited:+57"
+    assert sampler.admit("key:a", "rate_limited", "RateLimited") is None
+    # Full of keys still in their window: a new caller's refusal is written, never dropped.
+    assert sampler.admit("key:c", "rate_limited", "RateLimited") == "RateLimited"
+    now[0] += 61
+    assert sampler.admit("key:d", "busy", "Busy") == "Busy"  # ended windows were forgotten
+    assert sampler.admit("key:d", "busy", "Busy") is None

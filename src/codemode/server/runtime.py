@@ -24,7 +24,7 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from codemode import AsyncKlaviyo
-from codemode.audit import UNKNOWN_ID, AuditRecord, AuditSink, code_hash
+from codemode.audit import UNKNOWN_ID, AuditRecord, AuditSink, RefusalSampler, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.extensions import Composite
@@ -107,6 +107,7 @@ class Runtime:
     stores: SessionStores = field(init=False)
     admission: Admission = field(init=False)
     default_session: str = field(init=False)
+    refusals: RefusalSampler = field(init=False, default_factory=RefusalSampler)
     _lazy_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _index: SearchIndex | None = field(init=False, repr=False, default=None)
     _scanner: Scanner | None = field(init=False, repr=False, default=None)
@@ -296,7 +297,11 @@ class Runtime:
             self.admission.charge_cpu(creds.principal, raw.cpu_ms / 1000)
         except (Busy, RateLimited) as exc:
             kind = "Busy" if isinstance(exc, Busy) else "RateLimited"
-            audit("busy" if kind == "Busy" else "rate_limited", kind, [])
+            outcome = "busy" if kind == "Busy" else "rate_limited"
+            # Refusals cost the caller nothing: sampled, so they cannot grow the log at will.
+            written = self.refusals.admit(creds.principal, outcome, kind)
+            if written is not None:
+                audit(outcome, written, [])
             return self._refused(kind, str(exc), slot.session, retry_after=exc.retry_after_s)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
