@@ -352,10 +352,10 @@ class Provenance:
             if source is not None:
                 for j in range(i, i + _N):
                     labels[j] = labels[j] or source
-            elif self.overflow:  # cannot tell: every word the script never wrote is data
-                for j in range(i, i + _N):
-                    if labels[j] is None and self._unexplained(words[j]):
-                        labels[j] = UNINDEXED
+        if self.overflow:  # cannot tell: every word the script never wrote is data (one too)
+            for j, word in enumerate(words):
+                if labels[j] is None and self._unexplained(word):
+                    labels[j] = UNINDEXED
         spans: list[Span] = []
         i = 0
         while i < len(toks):
