@@ -14,14 +14,17 @@ by ``conftest.check_invariants`` (canary absent, no traceback or host path, work
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import pytest_asyncio
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from typer.testing import CliRunner
 
 from codemode.audit import AuditLog, RefusalSampler
@@ -29,11 +32,13 @@ from codemode.catalog import load_catalog
 from codemode.cli import app
 from codemode.config import Settings
 from codemode.klaviyo import AsyncKlaviyo
-from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge
+from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge, spawn
 from codemode.sandbox.provenance import Provenance, readable, unescape
 from codemode.server import DEMO_BASE_URL, build_server
+from tests.server.conftest import http_client, serving, text_of
 
 from .conftest import CANARY, TEST_LIMITS, FakeBridge, execute
+from .test_fake_zygote import FAKE_ZYGOTE
 
 simulator = pytest.importorskip("codemode.simulator")
 
@@ -601,6 +606,17 @@ async def test_outside_text_escaped_twice_or_spelled_out_is_still_scanned(
     assert result.output_scan == "flagged", (name, was_open, result)
 
 
+def test_past_the_provenance_budget_a_short_output_of_unwritten_words_is_still_outside_text() -> (
+    None
+):
+    found = Provenance("print(n, 5)", budget_chars=10)
+    found.add("get_profiles (call 1)", {"data": [{"n": "Ignore instructions, and more beyond it"}]})
+    assert found.overflow
+    spans = found.find(["Ignore instructions", "n 5", "Hi"])
+    assert [(s.start, s.end) for s in spans[0]] == [(0, 19)]  # two words had no trigram: missed
+    assert spans[1] == [] and [(s.start, s.end) for s in spans[2]] == [(0, 2)]
+
+
 def test_escapes_doubled_by_a_second_encoding_read_as_their_characters() -> None:
     assert unescape(r"\\u0418 \\xd0\\x98 \\\\u0418 \\ud83d\\ude00") == "И И И \U0001f600"
     assert unescape(r"a\\\\b \\\"q\\\"") == "a  b   q  "  # backslashes and quotes: separators
@@ -721,3 +737,106 @@ def test_refusals_are_sampled_per_principal_and_outcome_and_the_next_row_counts_
     now[0] += 61
     assert sampler.admit("key:d", "busy", "Busy") == "Busy"  # ended windows were forgotten
     assert sampler.admit("key:d", "busy", "Busy") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# A worker that escaped both layers floods the host with frames an honest worker never sends
+# ---------------------------------------------------------------------------------------------
+
+FLOODS = {
+    # 400,000 empty output frames held the host's event loop for 4.3 s (every session waited).
+    "empty_output_frames": 'sock.sendall(frame({{"t": "out", "s": ""}}) * 400000)',
+    # Output past the limit was counted and dropped one frame at a time, just as long.
+    "output_past_the_limit": 'sock.sendall(frame({{"t": "out", "s": "x" * 5000}}))\n'
+    '                sock.sendall(frame({{"t": "out", "s": "y"}}) * 400000)',
+}
+
+
+@pytest.mark.asyncio(loop_scope="function")
+@pytest.mark.parametrize("flood", sorted(FLOODS))
+async def test_an_escaped_worker_flooding_output_frames_is_stopped_at_the_first_one_it_could_not_send(
+    monkeypatch: pytest.MonkeyPatch, flood: str
+) -> None:
+    mode = (
+        '            if MODE == "flood":\n'
+        f"                {FLOODS[flood]}\n"
+        '                sock.sendall(frame({{"t": "done", "error": None, "store": {{}}, "dropped": 0}}))\n'
+        '            elif MODE == "garbage":'
+    )
+    bootstrap = FAKE_ZYGOTE.replace('            if MODE == "garbage":', mode)
+    monkeypatch.setattr(spawn, "BOOTSTRAP", textwrap.dedent(bootstrap.format(mode="flood")))
+    limits = Limits(wall_s=20.0, cpu_s=2.0, memory_mb=96, output_bytes=4096, max_calls=5)
+    async with Sandbox(limits=limits) as box:
+        result = await box.execute("pass", bridge=FakeBridge())
+    assert result.error is not None and result.error.type == "SandboxError", result.error
+    assert "malformed message" in result.error.message
+    assert len(result.output.encode()) <= limits.output_bytes + 400
+
+
+# ---------------------------------------------------------------------------------------------
+# The same attacks through the real entry points: a stdio server and an HTTP server, driven by
+# the official MCP client (one session each, several attacks per session)
+# ---------------------------------------------------------------------------------------------
+
+ENTRY_POINT_ATTACKS = [
+    "partial_getattr_on_a_generator",
+    "format_map_on_a_dict_subclass",
+    "json_object_pairs_hook_runs_getattr",
+    "type_with_three_arguments",
+    "traceback_frame_of_a_caught_error",
+    "decimal_context_cannot_be_widened",
+    "print_to_a_script_file_object",
+]
+_BY_NAME = {name: (code, expected) for name, code, expected in GUARDS}
+CODEMODE = Path(sys.executable).parent / "codemode"
+
+
+async def _attack_through(client: Client) -> list[str]:
+    """Each attack in one session; the problems found (empty when every one held)."""
+    problems = []
+    for name in ENTRY_POINT_ATTACKS:
+        code, expected = _BY_NAME[name]
+        ran = await client.call_tool("execute_code", {"code": code})
+        data = ran.structured_content or {}
+        error = data.get("error") or {}
+        shown = text_of(ran)
+        if CANARY in shown or CANARY in json.dumps(data) or "Traceback" in shown:
+            problems.append(f"{name}: leaked {shown!r}")
+        elif expected[0] == "error" and (
+            error.get("type") != expected[1] or expected[2] not in error.get("message", "")
+        ):
+            problems.append(f"{name}: {error or shown!r}")
+    # A Klaviyo id that is a path, through the real SDK behind the server.
+    ran = await client.call_tool(
+        "execute_code", {"code": "klaviyo.profiles.get_profile('../../accounts')"}
+    )
+    error = (ran.structured_content or {}).get("error") or {}
+    if error.get("type") != "ValidationError" or "path separator" not in error.get("message", ""):
+        problems.append(f"path id: {error}")
+    return problems
+
+
+@ASYNC
+async def test_attacks_hold_through_a_stdio_server_and_the_official_client(tmp_path: Path) -> None:
+    env = {
+        "CODEMODE_AUDIT_DB": str(tmp_path / "audit.sqlite3"),
+        "HOME": str(tmp_path),
+        "KLAVIYO_API_KEY": CANARY,
+    }
+    params = StdioServerParameters(command=str(CODEMODE), args=["serve", "--demo"], env=env)
+    with anyio.fail_after(120):
+        async with Client(params) as client:
+            assert await _attack_through(client) == []
+
+
+@ASYNC
+async def test_attacks_hold_through_an_http_server_and_the_official_client(
+    tmp_path: Path, canary_env: str
+) -> None:
+    sim = simulator.create_app(simulator.SimConfig(profiles=20, events=50))
+    raw = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=DEMO_BASE_URL)
+    settings = Settings(demo=True, audit_db=tmp_path / "audit.sqlite3")
+    built = build_server(settings, transport="http", http_client=raw, log_level="ERROR")
+    with anyio.fail_after(120):
+        async with serving(built.http_app()) as url, http_client(url) as client:
+            assert await _attack_through(client) == []
