@@ -34,6 +34,7 @@ from codemode.sandbox.bridge import NO_CONFIRMATION
 from codemode.search import get_signatures, render_hits, render_signatures, top_signature
 from codemode.server.admission import Admission
 from codemode.server.composites import CompositeBridge, CompositeClient
+from codemode.server.confirmation import confirmation_message
 from codemode.server.credentials import (
     CredentialSource,
     KlaviyoCredentials,
@@ -433,12 +434,8 @@ def _elicit_confirmation(
     async def confirm(action: Action, params: Mapping[str, Any]) -> bool | str:
         if not can_ask_user(ctx):
             return NO_CONFIRMATION
-        shown = ", ".join(f"{k}={v!r}" for k, v in list(params.items())[:4])[:300]
         try:
-            answer = await ctx.elicit(
-                f"Allow the destructive Klaviyo action {action.id}({shown})? {action.summary}",
-                DestructiveConfirmation,
-            )
+            answer = await ctx.elicit(confirmation_message(action, params), DestructiveConfirmation)
         except Exception as exc:  # the client failed to answer: nothing is sent
             logger.warning("asking to confirm %s failed: %s", action.id, type(exc).__name__)
             return "the confirmation request to the user failed; nothing was sent, retry later"
