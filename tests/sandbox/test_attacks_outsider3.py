@@ -513,6 +513,9 @@ SHORT: list[tuple[str, str, bool]] = [
     ("as_a_dict_key", "print({p['first_name']: 1})", False),
     ("in_an_error", "raise ValueError(p['first_name'])", False),
     ("in_a_table_cell", "print('| ' + p['city'] + ' | ' + p['first_name'] + ' |')", False),
+    ("quoted_by_int_conversion", "print(int(p['first_name']))", False),
+    ("quoted_by_a_missing_key", "print({}[p['first_name']])", False),
+    ("as_an_unknown_action", "klaviyo.call(p['first_name'].replace(' ', '_'))", False),
     ("from_the_store_in_a_later_run", "store['n'] = p['first_name']", True),
 ]
 
@@ -530,11 +533,11 @@ async def test_two_word_outside_text_is_scanned_and_removed(
         result = await execute(
             sandbox, "print('saved:', store['n'])", bridge=bridge, store=result.store
         )
-    shown = result.output + (result.error.message if result.error else "")
-    assert SHORT_NAME.casefold() not in shown.casefold(), (name, shown)
-    assert "[codemode: removed suspected prompt injection from" in shown, (name, shown)
+    shown = json.dumps(result.to_dict(), ensure_ascii=False)
+    assert SHORT_NAME.casefold() not in shown.casefold().replace("_", " "), (name, shown)
+    assert "removed suspected prompt injection from" in shown or "withheld" in shown, shown
     assert result.output_scan == "flagged" and result.redactions, result
-    assert any(SHORT_NAME.casefold() in text.casefold() for text in bridge.scanned)
+    assert any(SHORT_NAME.casefold() in t.casefold().replace("_", " ") for t in bridge.scanned)
 
 
 @ASYNC
