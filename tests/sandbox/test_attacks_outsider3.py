@@ -33,6 +33,7 @@ from codemode.catalog import load_catalog
 from codemode.cli import app
 from codemode.config import Settings
 from codemode.klaviyo import AsyncKlaviyo
+from codemode.policy import Policy
 from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge, spawn
 from codemode.sandbox.provenance import Provenance, readable, unescape
 from codemode.server import DEMO_BASE_URL, build_server
@@ -447,6 +448,59 @@ async def test_sdk_smuggling_is_refused_or_served_as_the_named_action(
     # Nothing was sent but to the action the script named, and a refusal sent nothing at all.
     sent = [c for c in result.calls if c.status]
     assert all(c.id == "get_profile" and c.status == 404 for c in sent), result.calls
+
+
+# Calls the policy forbids (read-only, get_accounts denied), reached by other spellings.
+FORBIDDEN: list[tuple[str, str, str, str]] = [
+    (
+        "raw_call_of_a_write",
+        "klaviyo.call('create_list', attributes={'name': 'x'})",
+        "PolicyError",
+        "read-only",
+    ),
+    (
+        "upper_case_alias",
+        "klaviyo.call('CREATE_LIST', attributes={'name': 'x'})",
+        "ValidationError",
+        "unknown action",
+    ),
+    ("trailing_space_alias", "klaviyo.call('create_list ')", "ValidationError", "unknown action"),
+    ("cyrillic_i_alias", "klaviyo.call('create_l\u0456st')", "ValidationError", "unknown action"),
+    ("raw_call_of_a_denied_read", "klaviyo.call('get_accounts')", "PolicyError", "CODEMODE_DENY"),
+    ("title_case_denied_read", "klaviyo.call('Get_Accounts')", "ValidationError", "unknown action"),
+    (
+        "destructive_by_raw_call",
+        "klaviyo.call('request_profile_deletion', attributes={'email': 'a@b.co'})",
+        "PolicyError",
+        "read-only",
+    ),
+    (
+        "custom_action_that_does_not_exist",
+        "klaviyo.call('custom.anything')",
+        "ValidationError",
+        "unknown action",
+    ),
+    (
+        "query_smuggled_in_a_filter",
+        "klaviyo.profiles.get_profiles(filter='equals(email,\"a\")&page[size]=5')",
+        "ValidationError",
+        "not valid Klaviyo syntax",
+    ),
+]
+
+
+@ASYNC
+@pytest.mark.parametrize(
+    ("name", "code", "kind", "fragment"), FORBIDDEN, ids=[a[0] for a in FORBIDDEN]
+)
+async def test_a_forbidden_call_by_another_spelling_is_refused_before_anything_is_sent(
+    sandbox: Sandbox, http: httpx.AsyncClient, name: str, code: str, kind: str, fragment: str
+) -> None:
+    policy = Policy(read_only=True, deny=("get_accounts",))
+    result = await execute(sandbox, code, bridge=real_bridge(http, policy=policy))
+    assert result.error is not None and result.error.type == kind, (name, result.error)
+    assert fragment in result.error.message, (name, result.error.message)
+    assert [c.status for c in result.calls] == [0], result.calls
 
 
 @ASYNC
