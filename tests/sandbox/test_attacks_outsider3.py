@@ -783,16 +783,16 @@ async def test_a_principal_hammering_past_its_rate_limit_writes_a_bounded_number
 
 def test_refusals_are_sampled_per_principal_and_outcome_and_the_next_row_counts_the_rest() -> None:
     now = [100.0]
-    sampler = RefusalSampler(window_s=60, max_keys=3, clock=lambda: now[0])
+    sampler = RefusalSampler(window_s=60, max_keys=2, clock=lambda: now[0])
     assert sampler.admit("key:a", "rate_limited", "RateLimited") == "RateLimited"
     assert [sampler.admit("key:a", "rate_limited", "RateLimited") for _ in range(57)] == [None] * 57
     assert sampler.admit("key:a", "busy", "Busy") == "Busy"  # another outcome: its own window
-    assert sampler.admit("key:b", "rate_limited", "RateLimited") == "RateLimited"  # another caller
+    # Full of keys still in their window: another caller's refusals are written, never dropped.
+    assert sampler.admit("key:b", "rate_limited", "RateLimited") == "RateLimited"
+    assert sampler.admit("key:b", "rate_limited", "RateLimited") == "RateLimited"
     now[0] += 60
     assert sampler.admit("key:a", "rate_limited", "RateLimited") == "RateLimited:+57"
     assert sampler.admit("key:a", "rate_limited", "RateLimited") is None
-    # Full of keys still in their window: a new caller's refusal is written, never dropped.
-    assert sampler.admit("key:c", "rate_limited", "RateLimited") == "RateLimited"
     now[0] += 61
     assert sampler.admit("key:d", "busy", "Busy") == "Busy"  # ended windows were forgotten
     assert sampler.admit("key:d", "busy", "Busy") is None
@@ -966,6 +966,10 @@ def test_a_confirmation_lists_destinations_first_and_cuts_each_value_on_its_own(
     assert lines[3] == f"- attributes.name = {'n' * 60!r} (+440 more characters)"
     assert lines[-1] == "- and 24 more value(s) not shown"
     assert "pk_x" not in "\n".join(lines)
+    many = confirmation_message(action, {"attributes": {"tags": list(range(600))}}).splitlines()
+    assert many[1:] == [f"- attributes.tags[{i}] = {i}" for i in range(8)] + [
+        "- and 592 more value(s) not shown"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
