@@ -95,6 +95,8 @@ _TOO_LARGE = "(too large to scan)"
 # A bridge is built per run; its catalog's route table and names are built once per catalog.
 _TABLES: dict[int, tuple[Catalog, RouteTable, Mapping[str, tuple[str, ...]]]] = {}
 _TABLES_MAX = 16
+_SHAPES: dict[tuple[int, str], tuple[Catalog, Any]] = {}
+_TAKES: dict[tuple[Any, str], bool] = {}
 _SPENT = "(scan budget of the run spent)"
 _CPU_SPENT = "(host scanning time of the run spent)"
 
@@ -304,6 +306,15 @@ class SdkBridge:
         )
         self._rate = self.policy.rate_limiter()
         self._routes, self._names = _catalog_tables(catalog)
+        # The API's own links (base URL, catalog words, an id read elsewhere) need no reading.
+        base_url = getattr(client, "base_url", None)
+        self._links: dict[str, Any] = (
+            {"links": _link_shape(catalog, base_url)}
+            if isinstance(base_url, str)
+            and scanner is not None
+            and _takes(scanner.scan_response, "links")
+            else {}
+        )
 
     def __repr__(self) -> str:
         return f"<SdkBridge {len(self.catalog)} actions, dry_run={self.dry_run}>"
@@ -535,7 +546,7 @@ class SdkBridge:
             until = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
             deadline = until if deadline is None else min(deadline, until)
         self.scanned += size if charge else 0
-        kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal}
+        kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal, **self._links}
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
         scan = scanner.scan_response(document, **kwargs)
@@ -592,15 +603,39 @@ def _finding_reason(finding: Any) -> str:
 
 
 def _takes(func: Callable[..., Any], name: str) -> bool:
+    # A bridge is built per run: the scanner's method is looked at once per class, not per run.
+    owner = getattr(func, "__func__", None)
+    key = (owner, name) if owner is not None else None
+    if key is not None and key in _TAKES:
+        return _TAKES[key]
     try:
-        return name in inspect.signature(func).parameters
+        takes = name in inspect.signature(func).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return False
+        takes = False
+    if key is not None and len(_TAKES) < _TABLES_MAX * 4:
+        _TAKES[key] = takes
+    return takes
 
 
 def monotonic_ms(start: float) -> float:
     """Milliseconds since ``start`` (``time.perf_counter``), rounded for results."""
     return round((time.perf_counter() - start) * 1000, 2)
+
+
+def _link_shape(catalog: Catalog, base_url: str) -> Any:
+    """The links ``base_url`` writes for ``catalog``'s paths (built once per catalog and URL)."""
+    key = (id(catalog), base_url)
+    hit = _SHAPES.get(key)
+    if hit is None or hit[0] is not catalog:
+        from codemode.scanner.links import LinkShape  # with the scanner, never before it
+
+        if len(_SHAPES) >= _TABLES_MAX:
+            _SHAPES.clear()
+        hit = _SHAPES[key] = (
+            catalog,
+            LinkShape.build(base_url, (a.path for a in catalog.values())),
+        )
+    return hit[1]
 
 
 def _catalog_tables(catalog: Catalog) -> tuple[RouteTable, Mapping[str, tuple[str, ...]]]:
