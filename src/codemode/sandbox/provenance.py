@@ -192,23 +192,35 @@ def _grams(toks: Sequence[str]) -> zip[Gram]:
     return zip(toks, toks[1:], toks[2:], strict=False)
 
 
-def _as_text(value: Any, dump: str | None = None) -> str:
-    """Values in document order, then the keys: neighbouring strings read as one text.
+def _delivered(value: Any, dump: str | None = None) -> tuple[str, bool]:
+    """What was delivered as one string, and whether it is a JSON dump (rendered when read).
 
-    ``dump``: ``value`` already encoded as JSON (not ASCII-escaped), to read instead.
+    ``dump``: ``value`` already encoded as JSON (not ASCII-escaped), to keep instead.
     """
     if isinstance(value, str):
-        text = value
-    else:
+        return value, False
+    if dump is None:
         try:
-            dump = dump if dump is not None else json.dumps(value, ensure_ascii=False, default=str)
+            dump = json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError, RecursionError):
-            dump = str(value)
-        keys = " ".join(_KEY.findall(dump))
-        text = _ESCAPE.sub(" ", _KEY.sub(" ", dump) + " | " + keys)
+            return str(value), True
+    return dump, True
+
+
+def _as_text(raw: str, is_dump: bool) -> str:
+    """Values in document order, then the keys: neighbouring strings read as one text."""
+    text = raw
+    if is_dump:
+        keys = " ".join(_KEY.findall(raw))
+        text = _ESCAPE.sub(" ", _KEY.sub(" ", raw) + " | " + keys)
     for mark in _HOST_MARKS:
         text = text.replace(mark, " | ")
     return text
+
+
+# Outputs with more distinct words than this skip the pre-check (each word is looked for in
+# each delivered text): every delivered text is tokenised, as it would be without it.
+_PRECHECK_WORDS = 64
 
 
 def _union(spans: list[Span]) -> list[Span]:
@@ -237,7 +249,9 @@ class Provenance:
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
         self._script_words = frozenset(script_tokens)
-        self._sources: list[tuple[str, str]] = []
+        # (source, delivered string, whether it is a JSON dump still to render): rendering and
+        # tokenising wait for find(), which most runs need for a few words or not at all.
+        self._sources: list[tuple[str, str, bool]] = []
         self._left = budget_chars
         self.overflow = False
 
@@ -256,7 +270,7 @@ class Provenance:
         if self._left <= 0:  # spent: do not even render it (this runs on the event loop)
             self.overflow = True
             return
-        text = _as_text(value, dump)
+        text, is_dump = _delivered(value, dump)
         # Charged by memory, not length: a character may take 1, 2 or 4 bytes (emoji text held
         # 4x the budget when it was counted in characters).
         width = _width(text)
@@ -265,7 +279,7 @@ class Provenance:
             text = text[: max(self._left // width, 0)]
         self._left -= len(text) * width
         if text:
-            self._sources.append((source, text))
+            self._sources.append((source, text, is_dump))
 
     def find(self, texts: Sequence[str]) -> list[list[Span]]:
         """For each text, the runs of outside text in it (one pass over the delivered text)."""
@@ -278,12 +292,19 @@ class Provenance:
             wanted.update(_grams([t[2] for t in toks]))
         wanted -= self._script_grams
         owner: dict[Gram, str] = {}
-        if wanted:
-            for source, text in self._sources:
-                for gram in wanted.intersection(_grams(_fold(text))):
-                    owner.setdefault(gram, source)
-                if len(owner) == len(wanted):
-                    break
+        words = {word for gram in wanted for word in gram}
+        for source, raw, is_dump in self._sources if wanted else ():
+            if len(words) <= _PRECHECK_WORDS:
+                # A token of the rendered text is a piece of the delivered string, casefolded
+                # character by character: a gram with a word missing from it cannot be there.
+                folded = raw.casefold()
+                present = {word for word in words if word in folded}
+                if not any(all(word in present for word in gram) for gram in wanted):
+                    continue
+            for gram in wanted.intersection(_grams(_fold(_as_text(raw, is_dump)))):
+                owner.setdefault(gram, source)
+            if len(owner) == len(wanted):
+                break
         found = []
         for toks, joined in zip(tokenised, spelled, strict=True):
             spans = self._runs(toks, owner)
