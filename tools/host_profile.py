@@ -20,14 +20,13 @@ import asyncio
 import functools
 import inspect
 import json
-import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from codemode.bench.load import PAGES
@@ -100,6 +99,7 @@ def _instrument() -> None:
 async def _profile(runs: int, again: bool) -> dict[str, Any]:
     import httpx
 
+    from codemode.bench._fleet import _start_simulator
     from codemode.catalog import load_catalog
     from codemode.klaviyo import AsyncKlaviyo
     from codemode.policy import LearnedScopes, Policy
@@ -107,24 +107,10 @@ async def _profile(runs: int, again: bool) -> dict[str, Any]:
     from codemode.scanner import Scanner
     from codemode.server.scopes import ScopeLearningBridge
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-c", "from codemode.cli import app; app()", "sim"]
-    sim = subprocess.Popen(
-        [*command, "--port", str(port), "--no-rate-limits"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    folder = tempfile.TemporaryDirectory(prefix="codemode-host-profile-")
+    sim, base = await _start_simulator(Path(folder.name))
     http = httpx.AsyncClient()
     try:
-        for _ in range(200):
-            try:
-                await http.get(base + "/api/accounts")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
         catalog, scanner = load_catalog(), Scanner.default()
         extra: dict[str, Any] = {}
         try:  # an older tree (a baseline) has no record of clean answers
@@ -161,6 +147,7 @@ async def _profile(runs: int, again: bool) -> dict[str, Any]:
         await http.aclose()
         sim.kill()
         sim.wait()
+        folder.cleanup()
     calls = runs * CALLS
     names = [part for _, _, part in PARTS] + ["output_scan"]
     parts = {
