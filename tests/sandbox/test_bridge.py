@@ -328,3 +328,16 @@ async def test_answers_are_scanned_with_the_link_shape_of_the_clients_base_url()
     # Output pieces are never JSON:API answers: no link shape there.
     await bridge(LinkedClient(), scanner=scanner).scan_output({"output": "hello there"})
     assert scanner.links[-1] is None
+
+
+def test_link_shapes_are_kept_for_a_few_base_urls_and_built_again_after() -> None:
+    from codemode.sandbox.bridge import _link_shape
+
+    first = _link_shape(CATALOG, "https://a.klaviyo.com")
+    assert _link_shape(CATALOG, "https://a.klaviyo.com") is first
+    for index in range(20):  # more base URLs than are kept: the table starts over
+        assert (
+            _link_shape(CATALOG, f"https://h{index}.example").prefix == f"https://h{index}.example/"
+        )
+    again = _link_shape(CATALOG, "https://a.klaviyo.com")
+    assert again == first

@@ -11,6 +11,7 @@ Answers are scanned for prompt injection before the worker sees them.
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import json
 import logging
@@ -97,7 +98,6 @@ _TOO_LARGE = "(too large to scan)"
 _TABLES: dict[int, tuple[Catalog, RouteTable, Mapping[str, tuple[str, ...]]]] = {}
 _TABLES_MAX = 16
 _SHAPES: dict[tuple[int, str], tuple[Catalog, Any]] = {}
-_TAKES: dict[tuple[Any, str], bool] = {}
 _SPENT = "(scan budget of the run spent)"
 _CPU_SPENT = "(host scanning time of the run spent)"
 
@@ -628,18 +628,16 @@ def _finding_reason(finding: Any) -> str:
 
 
 def _takes(func: Callable[..., Any], name: str) -> bool:
-    # A bridge is built per run: the scanner's method is looked at once per class, not per run.
-    owner = getattr(func, "__func__", None)
-    key = (owner, name) if owner is not None else None
-    if key is not None and key in _TAKES:
-        return _TAKES[key]
+    # A bridge is built per run: a method's signature is read once per class, not per run.
+    return _signature_takes(getattr(func, "__func__", func), name)
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_takes(func: Callable[..., Any], name: str) -> bool:
     try:
-        takes = name in inspect.signature(func).parameters
+        return name in inspect.signature(func).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        takes = False
-    if key is not None and len(_TAKES) < _TABLES_MAX * 4:
-        _TAKES[key] = takes
-    return takes
+        return False
 
 
 def monotonic_ms(start: float) -> float:
