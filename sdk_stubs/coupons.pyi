@@ -83,7 +83,7 @@ class Coupons:
         attributes: CreateCouponAttributes | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result[CouponRecord]:
-        """Create a coupon (the parent discount definition) with external_id and description; individual codes are added with coupon codes.
+        """Create a coupon: the parent discount definition (external_id, description) that individual coupon codes belong to.
 
         POST /api/coupons (write; scopes: coupons:write).
 

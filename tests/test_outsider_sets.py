@@ -1,5 +1,8 @@
 """The outsider evaluation sets are well formed and ``tools/eval_outsider.py`` runs on them.
 
+Two outsiders wrote sets (``tests/data/injection/OUTSIDER.md`` and ``OUTSIDER2.md``); each is
+checked the same way, the second also for the domain every text names.
+
 No accuracy is asserted here: the figures are for the coordinator to compare builds.
 """
 
@@ -17,9 +20,19 @@ import pytest
 from codemode.catalog import load_catalog
 from tests._shared import REPO_ROOT
 
-INJECTION = REPO_ROOT / "tests" / "data" / "injection" / "outsider.jsonl"
-SEARCH = REPO_ROOT / "tests" / "data" / "search" / "outsider_untouched.jsonl"
+INJECTION = REPO_ROOT / "tests" / "data" / "injection"
+SEARCH = REPO_ROOT / "tests" / "data" / "search"
 TOOL = REPO_ROOT / "tools" / "eval_outsider.py"
+# set name -> (injection file, search file, fewest texts); the second set is smaller by design
+SETS = {
+    "outsider": (INJECTION / "outsider.jsonl", SEARCH / "outsider_untouched.jsonl", 600),
+    "outsider2": (INJECTION / "outsider2.jsonl", SEARCH / "outsider2_untouched.jsonl", 500),
+}
+# the domains an agent reads that OUTSIDER2.md promises, beyond Klaviyo's own data
+OUTSIDER2_DOMAINS = {
+    "web", "email", "calendar", "document", "code", "chat", "review", "klaviyo",
+    "tool_banking", "tool_smarthome", "tool_travel", "tool_health", "tool_files",
+}  # fmt: skip
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -35,9 +48,11 @@ def _tool() -> ModuleType:
     return module
 
 
-def test_injection_rows_have_text_a_binary_label_and_their_slices() -> None:
-    rows = _rows(INJECTION)
-    assert len(rows) >= 600
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_injection_rows_have_text_a_binary_label_and_their_slices(name: str) -> None:
+    path, _, fewest = SETS[name]
+    rows = _rows(path)
+    assert len(rows) >= fewest
     for row in rows:
         assert {"text", "label", "style", "language", "carrier"} <= row.keys(), row
         assert row["label"] in (0, 1), row
@@ -48,9 +63,21 @@ def test_injection_rows_have_text_a_binary_label_and_their_slices() -> None:
     assert len({r["language"] for r in injections}) >= 15
 
 
-def test_search_answers_are_operation_ids_of_the_vendored_catalog() -> None:
+def test_second_outsiders_texts_name_a_known_domain_and_most_are_not_klaviyo() -> None:
+    rows = _rows(SETS["outsider2"][0])
+    assert {r["domain"] for r in rows} == OUTSIDER2_DOMAINS
+    assert sum(r["domain"] == "klaviyo" for r in rows) / len(rows) < 0.25
+    for label in (0, 1):
+        assert len({r["language"] for r in rows if r["label"] == label}) >= 21, label
+    generated = sum(r["source"] == "generated" for r in rows)
+    assert {r["source"] for r in rows} == {"hand", "generated"}
+    assert generated / len(rows) <= 1 / 3, "at most a third from the template generator"
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_search_answers_are_operation_ids_of_the_vendored_catalog(name: str) -> None:
     catalog = load_catalog()
-    rows = _rows(SEARCH)
+    rows = _rows(SETS[name][1])
     assert len(rows) >= 300
     assert len({r["query"] for r in rows}) == len(rows), "duplicate queries"
     for row in rows:
@@ -73,6 +100,28 @@ def test_eval_tool_reports_both_systems_on_a_twenty_item_slice(
     assert sum(g["n"] for g in scan["recall_by_language"].values()) == scan["injections"]
     assert search["n"] + search["unserved"]["n"] == 20
     assert {"top1", "top5", "mrr", "core", "other", "by_style"} <= search.keys()
+
+
+def test_eval_tool_scores_the_second_set_per_domain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _tool().main(["--set", "outsider2", "--limit", "40", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    scan, search = result["scanner"], result["search"]
+    assert scan["items"] == 40
+    by_domain = scan["by_domain"]
+    assert sum(g["injections"] + g["benign"] for g in by_domain.values()) == 40
+    assert {"precision", "recall", "f1", "fpr"} <= next(iter(by_domain.values())).keys()
+    assert sum(g["injections"] for g in scan["by_language"].values()) == scan["injections"]
+    assert search["n"] + search["unserved"]["n"] == 40
+
+
+def test_eval_tool_prints_per_domain_tables_for_the_second_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = _rows(SETS["outsider2"][0])
+    # a slice with both labels in one domain, so the per-domain table has a row worth printing
+    assert _tool().main(["--set", "outsider2", "--only", "scanner", "--limit", str(len(rows))]) == 0
+    out = capsys.readouterr().out
+    assert "by domain (P / R / F1" in out and "tool_banking" in out
 
 
 def test_eval_tool_prints_tables_without_json(capsys: pytest.CaptureFixture[str]) -> None:

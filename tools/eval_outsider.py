@@ -1,10 +1,14 @@
 """Score the shipped scanner and search on the outsider sets, which neither was tuned on.
 
-    .venv/bin/python tools/eval_outsider.py            # tables
-    .venv/bin/python tools/eval_outsider.py --json     # one JSON object on stdout
+    .venv/bin/python tools/eval_outsider.py                    # tables
+    .venv/bin/python tools/eval_outsider.py --json             # one JSON object on stdout
+    .venv/bin/python tools/eval_outsider.py --set outsider2    # the second outsider's sets
 
 Reads ``tests/data/injection/outsider.jsonl`` and ``tests/data/search/outsider_untouched.jsonl``
-(how they were written: ``tests/data/injection/OUTSIDER.md``). The scanner is the package's
+(how they were written: ``tests/data/injection/OUTSIDER.md``), or with ``--set outsider2``
+``outsider2.jsonl`` and ``outsider2_untouched.jsonl`` (``tests/data/injection/OUTSIDER2.md``),
+whose texts also name the ``domain`` an agent read them in; precision, recall, F1 and the
+false-positive rate are then reported per domain and per language too. The scanner is the package's
 ``Scanner()`` with its shipped model, each item scanned cold through ``scan_text`` as
 ``codemode bench scan`` does; search is ``SearchIndex(load_catalog())`` as ``codemode bench search``
 builds it, graded with ``rank`` and, for requests no operation serves, ``serves``. Nothing here
@@ -27,6 +31,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 INJECTION = ROOT / "tests" / "data" / "injection" / "outsider.jsonl"
 SEARCH = ROOT / "tests" / "data" / "search" / "outsider_untouched.jsonl"
+SETS = {  # --set name -> (injection set, search set)
+    "outsider": (INJECTION, SEARCH),
+    "outsider2": (
+        INJECTION.with_name("outsider2.jsonl"),
+        SEARCH.with_name("outsider2_untouched.jsonl"),
+    ),
+}
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -57,6 +68,38 @@ def _group(rows: Iterable[tuple[str, bool]]) -> dict[str, dict[str, Any]]:
     return {k: {"n": n, "rate": _rate(h, n)} for k, (n, h) in sorted(counts.items())}
 
 
+def _confusion(pairs: Iterable[tuple[bool, bool]]) -> dict[str, Any]:
+    """Precision, recall, F1 and false-positive rate of (flagged, label) pairs."""
+    tp = fp = fn = tn = 0
+    for flagged, label in pairs:
+        tp += flagged and label
+        fp += flagged and not label
+        fn += label and not flagged
+        tn += not (flagged or label)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "injections": tp + fn,
+        "benign": fp + tn,
+        "precision": round(precision, 4) if tp + fp else None,
+        "recall": _rate(tp, tp + fn),
+        "f1": round(f1, 4) if tp + fn else None,
+        "fpr": _rate(fp, fp + tn),
+    }
+
+
+def _confusion_by(
+    key: str, rows: Sequence[dict[str, Any]], flagged: Sequence[bool]
+) -> dict[str, dict[str, Any]]:
+    """``_confusion`` per value of ``key``; empty when the rows do not carry ``key``."""
+    groups: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for row, f in zip(rows, flagged, strict=True):
+        if key in row:
+            groups[str(row[key])].append((f, bool(row["label"])))
+    return {k: _confusion(v) for k, v in sorted(groups.items())}
+
+
 # -- scanner ------------------------------------------------------------------------------------
 
 
@@ -77,13 +120,7 @@ def score_scanner(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         wall_ms.append((time.perf_counter() - wall) * 1000)
         flagged.append(verdict.injection)
 
-    labels = [bool(r["label"]) for r in rows]
-    tp = sum(f and y for f, y in zip(flagged, labels, strict=True))
-    fp = sum(f and not y for f, y in zip(flagged, labels, strict=True))
-    fn = sum(y and not f for f, y in zip(flagged, labels, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    overall = _confusion(zip(flagged, (bool(r["label"]) for r in rows), strict=True))
     pos = [(r, f) for r, f in zip(rows, flagged, strict=True) if r["label"]]
     neg = [(r, f) for r, f in zip(rows, flagged, strict=True) if not r["label"]]
     return {
@@ -91,10 +128,13 @@ def score_scanner(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "injections": len(pos),
         "benign": len(neg),
         "tier2_available": scanner.classifier is not None,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
-        "fpr_benign": _rate(fp, len(neg)),
+        "precision": overall["precision"] or 0.0,
+        "recall": overall["recall"] or 0.0,
+        "f1": overall["f1"] or 0.0,
+        "fpr_benign": overall["fpr"],
+        "by_domain": _confusion_by("domain", rows, flagged),
+        "by_language": _confusion_by("language", rows, flagged),
+        "by_source": _confusion_by("source", rows, flagged),
         "recall_by_style": _group((_family(r["style"]), f) for r, f in pos),
         "recall_by_obfuscation": _group(
             (r["style"], f) for r, f in pos if r["style"].startswith("obfuscated_")
@@ -209,6 +249,18 @@ def _print_groups(
         out(f"    {key:<28} n={g['n']:<4} {_pct(g['rate'])}")
 
 
+def _print_confusion(
+    title: str, groups: dict[str, dict[str, Any]], out: Callable[[str], None]
+) -> None:
+    out(f"  {title} (P / R / F1 over its injections and benign texts, FP rate on its benign):")
+    for key, g in groups.items():
+        f1 = "  n/a" if g["f1"] is None else f"{g['f1']:.3f}"
+        out(
+            f"    {key:<16} inj={g['injections']:<4} ben={g['benign']:<4} "
+            f"P {_pct(g['precision'])}  R {_pct(g['recall'])}  F1 {f1}  FP {_pct(g['fpr'])}"
+        )
+
+
 def _print_list(title: str, items: Sequence[str], out: Callable[[str], None]) -> None:
     out(f"  {title}:")
     for item in items:
@@ -242,6 +294,11 @@ def print_report(result: dict[str, Any], *, details: bool, out: Callable[[str], 
         _print_groups("false-positive rate by benign style", scan["fpr_by_style"], out)
         _print_groups("false-positive rate by carrier", scan["fpr_by_carrier"], out)
         _print_groups("false-positive rate by language", scan["fpr_by_language"], out)
+        for key in ("domain", "language", "source"):
+            if scan[f"by_{key}"] and any(
+                r["injections"] and r["benign"] for r in scan[f"by_{key}"].values()
+            ):
+                _print_confusion(f"by {key}", scan[f"by_{key}"], out)
         if details:
             _print_list("missed injections", [repr(t) for t in scan["missed"]], out)
             _print_list("false positives", [repr(t) for t in scan["false_positives"]], out)
@@ -282,16 +339,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, help="first N rows of each set (a quick check)")
     parser.add_argument("--details", action="store_true", help="list misses and false positives")
-    parser.add_argument("--injection", type=Path, default=INJECTION, help="injection set")
-    parser.add_argument("--search", type=Path, default=SEARCH, help="search query set")
+    parser.add_argument(
+        "--set", choices=sorted(SETS), default="outsider", help="which outsider's two sets to score"
+    )
+    parser.add_argument("--injection", type=Path, help="injection set (overrides --set)")
+    parser.add_argument("--search", type=Path, help="search query set (overrides --set)")
     args = parser.parse_args(argv)
+    injection_set, search_set = SETS[args.set]
 
     result: dict[str, Any] = {}
     if args.only in (None, "scanner"):
-        rows = load_jsonl(args.injection)[: args.limit]
+        rows = load_jsonl(args.injection or injection_set)[: args.limit]
         result["scanner"] = score_scanner(rows)
     if args.only in (None, "search"):
-        rows = load_jsonl(args.search)[: args.limit]
+        rows = load_jsonl(args.search or search_set)[: args.limit]
         result["search"] = score_search(rows)
     if args.json:
         json.dump(result, sys.stdout, ensure_ascii=False, indent=1)

@@ -23,7 +23,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ __all__ = [
     "AuditRecord",
     "AuditSink",
     "PostgresAuditLog",
+    "RefusalSampler",
     "canonical_call",
     "code_hash",
     "open_audit",
@@ -122,6 +123,47 @@ class AuditRecord:
     duration_ms: float
     error_type: str | None = None
     calls: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+class RefusalSampler:
+    """Which admission refusals (``busy``, ``rate_limited``) get an audit row of their own.
+
+    A refusal costs its caller nothing (no worker, no Klaviyo call), so a principal past its
+    budget can ask hundreds of times a second; one row each would grow the log (a disk nobody
+    prunes) at the caller's request rate. The first refusal of each ``window_s`` per principal
+    and outcome is written; the rest are counted, and the next row written for them carries the
+    count in its error type (``RateLimited:+57``: this refusal and 57 before it since the last
+    row). Runs are never sampled: every run the server starts has its own row.
+    """
+
+    def __init__(
+        self,
+        *,
+        window_s: float = 60.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._clock = clock
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def admit(self, principal: str, outcome: str, error_type: str) -> str | None:
+        """The error type to write for this refusal, or ``None`` to count it without a row."""
+        now = self._clock()
+        key = (principal, outcome)
+        since, skipped = self._seen.get(key, (-math.inf, 0))
+        if now - since < self.window_s:
+            self._seen[key] = (since, skipped + 1)
+            return None
+        if key not in self._seen and len(self._seen) >= self.max_keys:
+            cutoff = now - self.window_s
+            # Forgotten: the windows that ended (their uncounted refusals are lost with them).
+            self._seen = {k: v for k, v in self._seen.items() if v[0] > cutoff}
+            if len(self._seen) >= self.max_keys:  # that many principals refused this minute
+                return error_type
+        self._seen[key] = (now, 0)
+        return f"{error_type}:+{skipped}" if skipped else error_type
 
 
 def _row(rec: AuditRecord) -> tuple[Any, ...]:

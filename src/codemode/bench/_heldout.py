@@ -25,6 +25,9 @@ SETS = {
     "untouched2": "heldout2_untouched.jsonl",
     "tuning2": "heldout2_tuning.jsonl",
     "untouched3": "heldout3_untouched.jsonl",
+    "untouched4": "heldout4_untouched.jsonl",
+    # Written in the same round, after the untouched fifth set, to tune on (issue #17, round 3).
+    "tuning4": "heldout4_tuning.jsonl",
     # Written by an outside writer and merged after this round's tuning (tools/eval_outsider.py).
     "outsider": "outsider_untouched.jsonl",
 }
@@ -43,7 +46,7 @@ WRAPPERS = (
     "Before our holiday sale starts on Monday I'd really like to {q} -- can the API do that, and "
     "which call should I make?",
 )
-_TUNING = ("tuning", "tuning2")
+_TUNING = ("tuning", "tuning2")  # the wrapped figure stays comparable across rounds
 
 
 def _stats(positions: list[int]) -> dict[str, float]:

@@ -314,9 +314,10 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "operations": len(catalog),
         **{f"{name}_{k}": held[name][k] for name in held for k in ("top1", "top5", "mrr", "n")},
         **{
-            f"untouched_{part}_top1": held["untouched"][part]["top1"]
+            f"{name}_{part}_top1": held[name][part]["top1"]
+            for name in held
+            if name.startswith("untouched")
             for part in ("core", "other")
-            if "untouched" in held
         },
         **{
             f"{name}_unserved_said_none": (

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from codemode.sandbox import Bridge, ExecutionResult, ResponseScanner
     from codemode.sandbox.spawn import ZygoteClient
 
-__all__ = ["OPTIONS", "register", "run_exec"]
+__all__ = ["OPTIONS", "register", "run_exec", "visible"]
 
 _DEMO_BASE_URL = "http://simulator"
 
@@ -36,8 +36,33 @@ OPTIONS: dict[str, tuple[str, str]] = {
 A test checks they are the typer command's options, so the two parsers cannot drift apart."""
 
 
+# Characters a terminal acts on instead of showing: C0 controls but newline and tab (ESC starts
+# colour, cursor, title, clipboard (OSC 52) and hyperlink sequences; CR overwrites a line), DEL,
+# C1 controls (a one-character CSI), and the bidirectional overrides that reorder what is shown.
+_TERMINAL_CONTROLS = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [
+        *range(0x00, 0x09),
+        *range(0x0B, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+}
+
+
+def visible(text: str) -> str:
+    """``text`` safe for a terminal: every control character written as its escape (``\\x1b``).
+
+    Script output carries outside text (a profile name can hold an escape sequence that sets the
+    terminal's title or clipboard, or a carriage return that hides the line before it): the
+    terminal must show it, never obey it. ``--json`` escapes it as JSON does.
+    """
+    return text.translate(_TERMINAL_CONTROLS)
+
+
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(visible(message), file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
@@ -125,7 +150,7 @@ def run_exec(
     if as_json:
         sys.stdout.write(dumps_json(result.to_dict()) + "\n")
     else:
-        sys.stdout.write(result.output)
+        sys.stdout.write(visible(result.output))
         if result.planned_writes:
             _say(f"planned writes (dry run): {dumps_json(result.planned_writes)}")
         for r in result.redactions:

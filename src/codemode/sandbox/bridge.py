@@ -201,6 +201,18 @@ def _body_problem(action: Action, body: Any) -> str | None:
     )
 
 
+# A pointer segment shown as it is: a field name of the API's shape or an index. Anything else
+# (a key with spaces, punctuation or a sentence in it) is a key the data chose, e.g. a custom
+# profile property named as an instruction: it is named by its place instead.
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]{0,63}|[0-9]{1,9}|\(whole text\)")
+
+
+def _plain_pointer(pointer: str) -> str:
+    """``pointer`` with every segment that is not a plain field name or index replaced."""
+    segments = pointer.split("/")
+    return "/".join(s if not s or _PLAIN_SEGMENT.fullmatch(s) else "(a key)" for s in segments)
+
+
 def _too_deep(value: Any, limit: int) -> bool:
     """True when ``value`` nests lists and dicts more than ``limit`` levels (no recursion)."""
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -478,7 +490,8 @@ class SdkBridge:
             message = f"{op_id}'s answer was withheld unscanned: {why}"
             return {"class": "LimitError", "message": message}
         why = (
-            f"suspected prompt injection in {', '.join(fields[:5])} (scan policy 'block')"
+            f"suspected prompt injection in {', '.join(map(_plain_pointer, fields[:5]))} "
+            "(scan policy 'block')"
             if fields
             else "the scanner could not check it"
         )

@@ -11,6 +11,9 @@ spaces give one token per character), everything else separates them. An output 
 text when a trigram through it occurs, in that order, in the delivered text and is not one the
 script's own source contains. Trigrams survive what scripts do with data (slicing, changing case,
 joining fields, wrapping, quoting, tabulating) and do not arise from a script's own words by chance.
+Two-word outside text has no trigram of its own ("Ignore instructions" in a name field, printed
+after a label the script wrote), so word pairs are matched the same way: a pair the script's
+source does not contain, found in that order in the delivered text.
 Neighbouring strings of a document are read as one text, so an instruction split across fields or
 list items and printed together is still found.
 
@@ -25,8 +28,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
@@ -48,6 +52,7 @@ _HOST_MARKS = (REDACTED, ANNOTATE_START, ANNOTATE_END)
 _N = 3
 
 Gram = tuple[str, str, str]
+Pair = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,30 +66,42 @@ class Span:
 
 # Escapes a script's output may re-encode outside text with: json.dumps (ensure_ascii), ascii(),
 # repr() of bytes (UTF-8 as \\xNN runs). Read back as the characters they stand for, else
-# "\\u0418\\u0433..." or "\\xd0\\x98..." would carry an instruction past every trigram.
+# "\\u0418\\u0433..." or "\\xd0\\x98..." would carry an instruction past every trigram. An escape
+# that stands for a character may carry more than one backslash: text escaped twice (JSON inside
+# JSON, the repr of a list or dict holding a json.dumps string) doubles them, and reads as the
+# same characters.
 _OUT_ESCAPE = re.compile(
-    r"(?:\\x[0-9a-fA-F]{2})+|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-    r"|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
+    r"(?:\\+x[0-9a-fA-F]{2})+|\\+u[dD][89abAB][0-9a-fA-F]{2}\\+u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\+u[0-9a-fA-F]{4}|\\+U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
 )
+_BYTE_ESCAPE = re.compile(r"\\+x([0-9a-fA-F]{2})")
+_UNIT_ESCAPE = re.compile(r"\\+[uU]([0-9a-fA-F]+)")
 
 
 def _decode_escape(escape: str) -> list[tuple[str, int]]:
     """The characters an escape stands for, each with the length of source text it takes."""
-    kind = escape[1]
+    kind = escape.lstrip("\\")[:1]
     if kind == "x":
-        raw = bytes.fromhex(escape.replace("\\x", ""))
+        pieces = [(int(m.group(1), 16), len(m.group())) for m in _BYTE_ESCAPE.finditer(escape)]
+        raw = bytes(byte for byte, _ in pieces)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return [(chr(byte), 4) for byte in raw]
-        return [(char, 4 * len(char.encode("utf-8"))) for char in text]
-    if kind == "u" and len(escape) == 12:  # a surrogate pair
-        high, low = int(escape[2:6], 16), int(escape[8:12], 16)
-        return [(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)), 12)]
-    if kind in "uU":
-        code = int(escape[2:], 16)
-        return [(chr(code) if code <= 0x10FFFF else " ", len(escape))]
-    return [(" ", 2)]  # \n, \t, \" ...: a separator, as on the delivered side
+            return [(chr(byte), width) for byte, width in pieces]
+        out: list[tuple[str, int]] = []
+        at = 0
+        for char in text:
+            size = len(char.encode("utf-8"))
+            out.append((char, sum(width for _, width in pieces[at : at + size])))
+            at += size
+        return out
+    units = [int(m.group(1), 16) for m in _UNIT_ESCAPE.finditer(escape)]
+    if len(units) == 2:  # a surrogate pair
+        high, low = units
+        return [(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)), len(escape))]
+    if len(units) == 1:
+        return [(chr(units[0]) if units[0] <= 0x10FFFF else " ", len(escape))]
+    return [(" ", len(escape))]  # \n, \t, \" ...: a separator, as on the delivered side
 
 
 def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
@@ -117,19 +134,27 @@ def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
 _SPACED = re.compile(rf"[^\W\d_{_NOSPACE}]")
 
 
+# The widest separator between the letters of a spelled-out word (``'  '.join(note)``,
+# ``' | '.join(note)``); words stay apart because the gap between them is wider.
+_SPELL_GAP = 3
+
+
 def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """``toks`` with each run of three or more one-letter tokens, one character apart, joined:
-    ``' '.join(note)`` or ``'-'.join(note)`` spells a word out letter by letter."""
+    """``toks`` with each run of three or more one-letter tokens, evenly spaced at most
+    ``_SPELL_GAP`` characters apart, joined: ``' '.join(note)`` or ``'-'.join(note)`` spells a
+    word out letter by letter."""
     out: list[tuple[int, int, str]] = []
     i = 0
     while i < len(toks):
         j = i
-        if len(toks[i][2]) == 1 and _SPACED.match(toks[i][2]):
+        if len(toks[i][2]) == 1 and _SPACED.match(toks[i][2]) and i + 1 < len(toks):
+            gap = toks[i + 1][0] - toks[i][1]
             while (
-                j + 1 < len(toks)
+                gap <= _SPELL_GAP
+                and j + 1 < len(toks)
                 and len(toks[j + 1][2]) == 1
                 and _SPACED.match(toks[j + 1][2])
-                and toks[j + 1][0] - toks[j][1] == 1
+                and toks[j + 1][0] - toks[j][1] == gap
             ):
                 j += 1
         if j - i >= 2:
@@ -192,6 +217,10 @@ def _grams(toks: Sequence[str]) -> zip[Gram]:
     return zip(toks, toks[1:], toks[2:], strict=False)
 
 
+def _pairs(toks: Sequence[str]) -> Iterator[Pair]:
+    return pairwise(toks)
+
+
 def _delivered(value: Any, dump: str | None = None) -> tuple[str, bool]:
     """What was delivered as one string, and whether it is a JSON dump (rendered when read).
 
@@ -248,6 +277,7 @@ class Provenance:
         """
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
+        self._script_pairs: set[Pair] = set(_pairs(script_tokens))
         self._script_words = frozenset(script_tokens)
         # (source, delivered string, whether it is a JSON dump still to render): rendering and
         # tokenising wait for find(), which most runs need for a few words or not at all.
@@ -288,34 +318,58 @@ class Provenance:
         # without such runs is read once.
         spelled = [_spelled(toks) for toks in tokenised]
         wanted: set[Gram] = set()
+        wanted_pairs: set[Pair] = set()
         for toks in [*tokenised, *spelled]:
-            wanted.update(_grams([t[2] for t in toks]))
+            words = [t[2] for t in toks]
+            wanted.update(_grams(words))
+            wanted_pairs.update(_pairs(words))
         wanted -= self._script_grams
+        wanted_pairs -= self._script_pairs
         owner: dict[Gram, str] = {}
-        words = {word for gram in wanted for word in gram}
-        for source, raw, is_dump in self._sources if wanted else ():
-            if len(words) <= _PRECHECK_WORDS:
+        pair_owner: dict[Pair, str] = {}
+        needed = {word for gram in wanted for word in gram}
+        needed.update(word for pair in wanted_pairs for word in pair)
+        for source, raw, is_dump in self._sources if wanted or wanted_pairs else ():
+            if len(needed) <= _PRECHECK_WORDS:
                 # A token of the rendered text is a piece of the delivered string, casefolded
-                # character by character: a gram with a word missing from it cannot be there.
+                # character by character: a gram or pair with a word missing from it cannot be
+                # there.
                 folded = raw.casefold()
-                present = {word for word in words if word in folded}
-                if not any(all(word in present for word in gram) for gram in wanted):
+                present = {word for word in needed if word in folded}
+                if not any(all(word in present for word in gram) for gram in wanted) and not any(
+                    all(word in present for word in pair) for pair in wanted_pairs
+                ):
                     continue
-            for gram in wanted.intersection(_grams(_fold(_as_text(raw, is_dump)))):
+            tokens_of = _fold(_as_text(raw, is_dump))
+            for gram in wanted.intersection(_grams(tokens_of)):
                 owner.setdefault(gram, source)
-            if len(owner) == len(wanted):
+            for pair in wanted_pairs.intersection(_pairs(tokens_of)):
+                pair_owner.setdefault(pair, source)
+            if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
                 break
         found = []
         for toks, joined in zip(tokenised, spelled, strict=True):
-            spans = self._runs(toks, owner)
+            spans = self._runs(toks, owner, pair_owner)
             if len(joined) != len(toks):
-                spans = _union(spans + self._runs(joined, owner))
+                spans = _union(spans + self._runs(joined, owner, pair_owner))
             found.append(spans)
         return found
 
-    def _runs(self, toks: list[tuple[int, int, str]], owner: dict[Gram, str]) -> list[Span]:
+    def _runs(
+        self,
+        toks: list[tuple[int, int, str]],
+        owner: dict[Gram, str],
+        pair_owner: dict[Pair, str],
+    ) -> list[Span]:
         labels: list[str | None] = [None] * len(toks)
         words = [t[2] for t in toks]
+        # A pair marks its two words (two-word outside text has no trigram); trigrams then
+        # label what they cover, and stand for the data when the index overflowed.
+        for i, pair in enumerate(_pairs(words)):
+            pair_source = pair_owner.get(pair)
+            if pair_source is not None:
+                labels[i] = labels[i] or pair_source
+                labels[i + 1] = labels[i + 1] or pair_source
         for i, gram in enumerate(_grams(words)):
             if gram in self._script_grams:
                 continue
@@ -323,10 +377,10 @@ class Provenance:
             if source is not None:
                 for j in range(i, i + _N):
                     labels[j] = labels[j] or source
-            elif self.overflow:  # cannot tell: every word the script never wrote is data
-                for j in range(i, i + _N):
-                    if labels[j] is None and self._unexplained(words[j]):
-                        labels[j] = UNINDEXED
+        if self.overflow:  # cannot tell: every word the script never wrote is data (one too)
+            for j, word in enumerate(words):
+                if labels[j] is None and self._unexplained(word):
+                    labels[j] = UNINDEXED
         spans: list[Span] = []
         i = 0
         while i < len(toks):

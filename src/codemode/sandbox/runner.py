@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
+from anyio.lowlevel import checkpoint
 
 from codemode.sandbox.bridge import (
     RUN_DEADLINE,
@@ -55,6 +56,10 @@ class _StopRun(Exception):
     """The host ends the run; the message is host-authored and goes to the agent as LimitError."""
 
 
+# How many worker frames the host reads in a row before it lets the event loop serve others.
+_YIELD_EVERY = 64
+
+
 class _Run:
     """Mutable state of one execution (host side)."""
 
@@ -79,6 +84,13 @@ class _Run:
     def add_output(self, text: Any) -> None:
         if not isinstance(text, str):
             raise ProtocolError("output must be text")
+        # The worker's printer keeps the same count and sends nothing empty and nothing past the
+        # limit: such frames come only from a worker that escaped, and would cost the host work
+        # without bound (400,000 empty frames held the event loop for 4.3 s).
+        if not text or self.kept >= self.limits.output_bytes:
+            raise ProtocolError(
+                "output frame an honest worker never sends (empty or past the limit)"
+            )
         data = text.encode("utf-8", "replace")
         room = self.limits.output_bytes - self.kept
         if len(data) > room:
@@ -444,10 +456,15 @@ class Sandbox:
                 "call_bytes": self.limits.call_bytes,
             }
         )
+        frames = 0
         while True:
             message = await channel.recv()
             if message is None:
                 return
+            frames += 1
+            if frames % _YIELD_EVERY == 0:
+                # Frames already buffered are read without waiting: let other sessions run.
+                await checkpoint()
             kind = message.get("t")
             if kind == "out":
                 run.add_output(message.get("s"))

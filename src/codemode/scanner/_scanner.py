@@ -728,10 +728,18 @@ def _without_own_links(leaves: list[_Leaf], links: LinkShape) -> list[_Leaf]:
     return [leaf for leaf in leaves if leaf.is_key or leaf.pointer not in covered]
 
 
+# What a copy of a marker inside flagged data becomes under ``annotate``.
+_FORGED_MARK = "[a codemode marker copied into the data]"
+
+
 def _rewrite(node: Any, pointer: str, values: set[str], keys: set[str], policy: ScanPolicy) -> Any:
     """Copy ``node`` with flagged values replaced or wrapped and flagged keys renamed."""
     if pointer in values:
         if isinstance(node, str) and policy == "annotate":
+            # The data's own copies of the markers would end the marked region early (a forged
+            # end marker before the instruction) or open another: only ours may stand.
+            for mark in (ANNOTATE_START, ANNOTATE_END):
+                node = node.replace(mark, _FORGED_MARK)
             return f"{ANNOTATE_START} {node} {ANNOTATE_END}"
         return REDACTED
     if isinstance(node, dict):

@@ -85,6 +85,8 @@ _LINK_SPLIT = re.compile("_(?:" + "|".join(("for", "from", "to", "by", "of", "al
 # A filter or include on a listing, or a count: not a read of the records under a parent.
 _FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|totals)\b|\?", re.I)
 _CALLED = re.compile(r"\b(?:called|named|titled)(?:\s+[\w-]+){1,3}", re.I)
+# Words that ask for a bulk job itself (its progress, what it touched), not for its records.
+_JOB_WORDS = frozenset({"job", "jobs", "import", "imports", "imported", "upload", "uploads"})
 _GERUND = {"create": "creating", "update": "changing", "delete": "deleting"}
 # A search states a task in a sentence or two; a pasted document is cut so latency stays bounded.
 _MAX_QUERY_CHARS = 1000
@@ -111,9 +113,12 @@ class Weights:
         head: bonus when the action returns or moves the resource the query is about.
         verb_mismatch: penalty per unit of a clear verb for actions of another kind.
         parent_missing: penalty for nested reads whose parent resource the query never names.
-        parent_named: bonus for nested reads of the query's head under a parent it also names.
+        parent_named: bonus for nested reads of the query's head under a parent it names as one
+            record ("event E", "this list"); the kind alone ("product collections") earns none.
         nesting: bonus for routes that nest two resources the query names in that order.
         coverage: bonus times the share of the operation id's nouns the query says (or means).
+        job_unasked: penalty for reads of bulk jobs (their listings, one job, the records a job
+            touched) when the query asks for no job ("job", "import", progress or status words).
         cue_cap: cues stronger than this count as this.
         exact_id: bonus for an operation id or dotted function named in the query.
         exact_route: bonus for a ``/api/...`` route named in the query; ``route_method`` when
@@ -164,6 +169,7 @@ class Weights:
     coverage: float = 0.1
     owner: float = 0.2
     number: float = 0.1
+    job_unasked: float = 0.3
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -192,6 +198,7 @@ FEATURES: tuple[str, ...] = (
     "owner",
     "coverage",
     "number",
+    "job_unasked",
     "core",
     "exact_id",
     "exact_route",
@@ -431,6 +438,12 @@ class SearchIndex:
             for form in forms
         }
         self._core = np.array([1.0 if a.core else 0.0 for a in self.actions])
+        # Reads of bulk jobs (a job listing, one job, the records a job touched): a caller asks
+        # for a job only by saying so ("import job", "progress"); "codes for the coupon" means
+        # the codes, not the job that made them.
+        self._job_reads = np.array(
+            [1.0 if a.method == "GET" and "-jobs" in a.path else 0.0 for a in self.actions]
+        )
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
             for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -573,8 +586,10 @@ class SearchIndex:
         for parent, rows in self._parents.items():
             if parent not in parsed.mentions:
                 out[row["parent_missing"]] -= rows
-            elif wanted is not None and parent != parsed.heads[0]:
-                # "the metric of event E": a read of the head under the parent that is named.
+            elif wanted is not None and parent != parsed.heads[0] and parent in parsed.owners:
+                # "the metric of event E": a read of the head under the one parent record named.
+                # A parent named only as a kind ("product collections", "codes of a promotion")
+                # asks for the plain listing, which the core prior and the words already favour.
                 out[row["parent_named"]] += rows * wanted
         if parsed.nesting:
             nested = self._nestings.get(parsed.nesting)
@@ -597,6 +612,8 @@ class SearchIndex:
             if other is not None:
                 out[row["number"], other] -= 1.0
         out[row["core"]] = self._core
+        if parsed.cues.get("poll", 0.0) <= 0 and not parsed.surface & _JOB_WORDS:
+            out[row["job_unasked"]] = -self._job_reads
         for ident in parsed.ids:
             out[row["exact_id"], self._position[ident]] += 1.0
         for method, path in parsed.routes:

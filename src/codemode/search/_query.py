@@ -28,9 +28,13 @@ _OPPOSITE = {
     "client": "server",
     "server": "client",
 }
+# A route, with or without the slash before "api" ("GET api/lists/Y7/profiles").
 _ROUTE = re.compile(
-    r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(/(?:api|client)/[A-Za-z0-9_\-/{}$:.]*)", re.I
+    r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?((?:/(?:api|client)|(?<![\w/.])api)/[A-Za-z0-9_\-/{}$:.]*[A-Za-z0-9_\-{}$:.])",
+    re.I,
 )
+# A guessed SDK method in camelCase ("sendCampaign", "ListsApi.addProfilesToList").
+_CAMEL = re.compile(r"\b[a-z]+(?:[A-Z][a-z0-9]+)+\b")
 # A route written without its /api prefix ("lists/{id}/relationships/profiles", "profiles/{id}/lists").
 _BARE_ROUTE = re.compile(
     r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(?<![\w/])([a-z][a-z-]*(?:/(?:\{[^}\s]*\}|[a-z][a-z-]*))+)",
@@ -58,6 +62,43 @@ _TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
 _CATALOG_ID = re.compile(r"\$custom:::\$default:::\S+")
 _THOUSANDS = re.compile(r"(\d),(\d{3})\b")
 _COUNT = re.compile(r"(\d+)([km]?)")
+# "the client", "my clients": in a marketer's or an agency's English (and in most European
+# languages) a client is a customer, not the public-key routes under /client/. Only a client word
+# that reads as a person becomes "customer": after a determiner or in the plural, and never before
+# side/API/key/route words or the name of a client route ("client-side", "the client API",
+# "a client event", "client reviews").
+_CLIENT_PERSON = re.compile(
+    r"\b(?:((?:the|a|an|my|our|one|this|that|each|every|his|her|their|your|per|new|of|for)\s+)"
+    r"client|clients)\b(?![\s-]*(?:side|api|apis|sdk|key|keys|route|routes|endpoint|endpoints|"
+    r"call|calls|request|requests|library|libraries|event|events|profile|profiles|subscription|"
+    r"subscriptions|review|reviews|push|token|tokens|geofence|geofences|back)\b)",
+    re.I,
+)
+
+
+def _client_person(match: re.Match[str]) -> str:
+    return f"{match.group(1)}customer" if match.group(1) else "customers"
+
+
+# "last 30 days", "this month", "past week": the window a report covers, which every report
+# has; the unit alone must not read as "per day" (a series).
+_WINDOW = re.compile(
+    r"\b(?:last|past|previous|prior|this|next|the last|the past)\s+(?:\d+\s+|few\s+|two\s+|"
+    r"three\s+|six\s+|twelve\s+)?(?:days?|weeks?|months?|quarters?|years?)\b",
+    re.I,
+)
+# "block these addresses": a leading "block" is the verb (suppress), not a content block.
+_BLOCK_VERB = re.compile(
+    r"^(\W*(?:please\s+|(?:i|we)\s+(?:want|need|have)\s+to\s+|how\s+(?:do|can)\s+(?:i|we)\s+)?)"
+    r"(un)?block\b(?!\s+(?:of|content|library|libraries)\b)",
+    re.I,
+)
+
+
+def _block_verb(match: re.Match[str]) -> str:
+    return match.group(1) + ("unsuppress" if match.group(2) else "suppress")
+
+
 # "we no longer need X", "X is not used anymore": a request to delete X, not a denial of X.
 _NO_LONGER = re.compile(
     r"\b(?:no longer|don'?t|do not|never|not)\s+(?:need|needed|use|used|want|wanted)\b"
@@ -177,11 +218,15 @@ def parse_query(
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
         method = match.group(1).upper() if match.group(1) else None
-        parsed.routes.append((method, normalize_path(match.group(2))))
+        parsed.routes.append((method, normalize_path("/" + match.group(2).lstrip("/"))))
     if not parsed.routes:
         for match in _BARE_ROUTE.finditer(query):
             method = match.group(1).upper() if match.group(1) else None
             parsed.routes.append((method, normalize_path("/api/" + match.group(2))))
+    for camel in _CAMEL.findall(query):
+        snake = re.sub(r"([A-Z])", r"_\1", camel).lower()
+        if snake in known_ids and snake not in parsed.ids:
+            parsed.ids.append(snake)
     for ident in _IDENT.findall(query.lower()):
         if ident in known_ids:
             parsed.ids.append(ident)
@@ -204,6 +249,9 @@ def parse_query(
         parsed.add_cue("one", 1.0)
         text = _CATALOG_ID.sub(" ", text)
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
+    text = _CLIENT_PERSON.sub(_client_person, text)
+    text = _WINDOW.sub(" ", text)
+    text = _BLOCK_VERB.sub(_block_verb, text)
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
     fixed: list[str] = []
@@ -246,7 +294,11 @@ def parse_query(
             weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
         parsed.surface.add(w)
-    for concept in concept_terms(stream, negated):
+    # A leading verb that is also a noun ("list tags") names no resource: no concept from it.
+    concept_stream = list(stream)
+    if first is not None and stream[first] in _SOFT_VERBS:
+        concept_stream[first] = ""
+    for concept in concept_terms(concept_stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
     modifiers = _job_modifiers(fixed, stream, first, parsed)

@@ -24,6 +24,8 @@ __all__ = [
 # Words that carry no meaning for choosing an action. Verbs and words that mark intent
 # ("list", "all", "only", "not", "new") are NOT here: the intent scorer reads them. Counting words
 # ("one", "two") are, because as terms they only match summaries that happen to say "one".
+# "informations", "datas": how many non-native writers say "the details"; they name no resource,
+# and neither do "something", "stuff" or "things".
 _STOPWORD_TEXT = """
     a an the of to for in on at by with from into onto and or but as is are was were be been being
     it its this that these those there here i me my we our us you your he she they them their his her
@@ -31,6 +33,7 @@ _STOPWORD_TEXT = """
     what which who whom whose when where why how please just so also too very really than then
     some any each via per about up out over under again further once one two three
     api klaviyo call request python http https rest json
+    informations infos datas something anything everything nothing stuff thing things
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 

@@ -24,7 +24,7 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from codemode import AsyncKlaviyo
-from codemode.audit import UNKNOWN_ID, AuditRecord, AuditSink, code_hash
+from codemode.audit import UNKNOWN_ID, AuditRecord, AuditSink, RefusalSampler, code_hash
 from codemode.catalog import Action, Catalog
 from codemode.config import Settings
 from codemode.extensions import Composite
@@ -35,6 +35,7 @@ from codemode.sandbox.seen import CleanAnswers
 from codemode.search import get_signatures, render_hits, render_signatures, top_signature
 from codemode.server.admission import Admission
 from codemode.server.composites import CompositeBridge, CompositeClient
+from codemode.server.confirmation import confirmation_message
 from codemode.server.credentials import (
     CredentialSource,
     KlaviyoCredentials,
@@ -108,6 +109,7 @@ class Runtime:
     stores: SessionStores = field(init=False)
     admission: Admission = field(init=False)
     default_session: str = field(init=False)
+    refusals: RefusalSampler = field(init=False, default_factory=RefusalSampler)
     _lazy_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _index: SearchIndex | None = field(init=False, repr=False, default=None)
     _scanner: Scanner | None = field(init=False, repr=False, default=None)
@@ -299,7 +301,11 @@ class Runtime:
             self.admission.charge_cpu(creds.principal, raw.cpu_ms / 1000)
         except (Busy, RateLimited) as exc:
             kind = "Busy" if isinstance(exc, Busy) else "RateLimited"
-            audit("busy" if kind == "Busy" else "rate_limited", kind, [])
+            outcome = "busy" if kind == "Busy" else "rate_limited"
+            # Refusals cost the caller nothing: sampled, so they cannot grow the log at will.
+            written = self.refusals.admit(creds.principal, outcome, kind)
+            if written is not None:
+                audit(outcome, written, [])
             return self._refused(kind, str(exc), slot.session, retry_after=exc.retry_after_s)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
@@ -432,12 +438,8 @@ def _elicit_confirmation(
     async def confirm(action: Action, params: Mapping[str, Any]) -> bool | str:
         if not can_ask_user(ctx):
             return NO_CONFIRMATION
-        shown = ", ".join(f"{k}={v!r}" for k, v in list(params.items())[:4])[:300]
         try:
-            answer = await ctx.elicit(
-                f"Allow the destructive Klaviyo action {action.id}({shown})? {action.summary}",
-                DestructiveConfirmation,
-            )
+            answer = await ctx.elicit(confirmation_message(action, params), DestructiveConfirmation)
         except Exception as exc:  # the client failed to answer: nothing is sent
             logger.warning("asking to confirm %s failed: %s", action.id, type(exc).__name__)
             return "the confirmation request to the user failed; nothing was sent, retry later"

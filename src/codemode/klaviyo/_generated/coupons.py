@@ -27,7 +27,7 @@ class CouponsResource(SyncResource):
         attributes: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
-        """Create a coupon (the parent discount definition) with external_id and description; individual codes are added with coupon codes.
+        """Create a coupon: the parent discount definition (external_id, description) that individual coupon codes belong to.
 
         POST /api/coupons (write; scopes: coupons:write).
 
@@ -411,7 +411,7 @@ class AsyncCouponsResource(AsyncResource):
         attributes: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Result:
-        """Create a coupon (the parent discount definition) with external_id and description; individual codes are added with coupon codes.
+        """Create a coupon: the parent discount definition (external_id, description) that individual coupon codes belong to.
 
         POST /api/coupons (write; scopes: coupons:write).
 
