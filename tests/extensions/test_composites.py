@@ -72,3 +72,13 @@ def test_invalid_composites_are_refused_with_the_plugin_named(
 
     with pytest.raises(ExtensionError, match=message):
         _check_composite(fn, "demo")
+
+
+def test_the_composite_client_names_its_sdk_clients_base_url_and_none_without_one() -> None:
+    from codemode.server.composites import CompositeClient
+
+    class Sdk:
+        base_url = "https://a.klaviyo.com"
+
+    assert CompositeClient(Sdk(), []).base_url == "https://a.klaviyo.com"
+    assert CompositeClient(object(), []).base_url is None

@@ -157,6 +157,9 @@ def test_bench_load_refuses_unknown_workloads_and_simulator_places_saying_what_t
     assert bad.exit_code == 2 and "finite number of ms" in bad.output
     bad = CliRunner().invoke(app, ["bench", "load", "--latency-ms", "100"])
     assert bad.exit_code == 2 and "add --replicas 2" in bad.output
+    # Without --latency-ms a plain run is not refused for it (it reaches the next check).
+    bad = CliRunner().invoke(app, ["bench", "load", "--levels", "x"])
+    assert bad.exit_code == 2 and "give whole numbers" in bad.output
 
 
 def test_the_load_report_summarises_percentiles_and_the_memory_trend() -> None:

@@ -295,3 +295,49 @@ async def test_a_failing_confirm_hook_refuses_instead_of_crashing(
     reply = await b.call("delete_list", ["L1"], {})
     assert reply.error is not None and "failed on the host" in reply.error["message"]
     assert client.calls == [] and "serving delete_list failed unexpectedly" in caplog.text
+
+
+class LinkedClient(FakeClient):
+    base_url = "https://a.klaviyo.com"
+
+
+class ShapeScanner(FakeScanner):
+    """Takes the API's link shape, as the real scanner does, and records it."""
+
+    def __init__(self) -> None:
+        super().__init__("clean")
+        self.links: list[Any] = []
+
+    def scan_response(  # type: ignore[override]
+        self, document: Any, policy: str = "redact", links: Any = None
+    ) -> FakeScan:
+        self.links.append(links)
+        return super().scan_response(document, policy)
+
+
+async def test_answers_are_scanned_with_the_link_shape_of_the_clients_base_url() -> None:
+    scanner = ShapeScanner()
+    reply = await bridge(LinkedClient(), scanner=scanner).call("get_profiles", [], {})
+    assert reply.scan == "clean"
+    (shape,) = scanner.links
+    assert shape.prefix == "https://a.klaviyo.com/"
+    assert {"api", "profiles", "relationships"} <= shape.words
+    # A client without a base URL (a test double, an operator's wrapper): links are read.
+    await bridge(FakeClient(), scanner=scanner).call("get_profiles", [], {})
+    assert scanner.links[-1] is None
+    # Output pieces are never JSON:API answers: no link shape there.
+    await bridge(LinkedClient(), scanner=scanner).scan_output({"output": "hello there"})
+    assert scanner.links[-1] is None
+
+
+def test_link_shapes_are_kept_for_a_few_base_urls_and_built_again_after() -> None:
+    from codemode.sandbox.bridge import _link_shape
+
+    first = _link_shape(CATALOG, "https://a.klaviyo.com")
+    assert _link_shape(CATALOG, "https://a.klaviyo.com") is first
+    for index in range(20):  # more base URLs than are kept: the table starts over
+        assert (
+            _link_shape(CATALOG, f"https://h{index}.example").prefix == f"https://h{index}.example/"
+        )
+    again = _link_shape(CATALOG, "https://a.klaviyo.com")
+    assert again == first

@@ -97,13 +97,13 @@ def register(app: typer.Typer) -> None:
             "--latency-ms per API request, and the CPU ceiling of this machine; writes "
             "load_replicas.json (default level: 16 sessions).",
         ),
-        latency_ms: list[float] = typer.Option(
-            [100.0],
+        latency_ms: list[float] | None = typer.Option(
+            None,
             "--latency-ms",
             min=0.0,
             help="With --replicas: the demo API's delay per request for a latency-modelled "
             "figure (Klaviyo answers in tens to hundreds of ms); repeat for several; 0: the "
-            "CPU-bound figure only.",
+            "CPU-bound figure only. [default: 100]",
         ),
         workers: int = typer.Option(
             4,
@@ -161,7 +161,9 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
-        if any(not math.isfinite(ms) for ms in latency_ms):
+        # Not given is not the same as given: only a given --latency-ms without --replicas is
+        # refused (a default of [100] made every plain `bench load` refuse itself).
+        if any(not math.isfinite(ms) for ms in latency_ms or ()):
             typer.echo("--latency-ms: give a finite number of ms (0 or more), e.g. 100", err=True)
             raise typer.Exit(2)
         if replicas <= 1 and latency_ms:
@@ -192,7 +194,7 @@ def register(app: typer.Typer) -> None:
             client=client,
             workloads=workloads,
             simulator=simulator,
-            latencies_ms=latency_ms,
+            latencies_ms=list(latency_ms) if latency_ms else [100.0],
             workers=workers,
             stem="load_replicas" if replicas > 1 else None,
         )

@@ -11,6 +11,7 @@ Answers are scanned for prompt injection before the worker sees them.
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import json
 import logging
@@ -30,6 +31,7 @@ from codemode.klaviyo._params import path_id_problem
 from codemode.policy import Policy, Refusal
 from codemode.sandbox.result import OutputScan, ScanVerdict
 from codemode.sandbox.routes import RouteTable
+from codemode.sandbox.seen import CleanAnswers
 
 __all__ = [
     "RUN_DEADLINE",
@@ -95,6 +97,7 @@ _TOO_LARGE = "(too large to scan)"
 # A bridge is built per run; its catalog's route table and names are built once per catalog.
 _TABLES: dict[int, tuple[Catalog, RouteTable, Mapping[str, tuple[str, ...]]]] = {}
 _TABLES_MAX = 16
+_SHAPES: dict[tuple[int, str], tuple[Catalog, Any]] = {}
 _SPENT = "(scan budget of the run spent)"
 _CPU_SPENT = "(host scanning time of the run spent)"
 
@@ -275,6 +278,7 @@ class SdkBridge:
         scan_bytes: int = SCAN_BYTES,
         scan_budget: int = SCAN_BUDGET_BYTES,
         principal: str = "",
+        seen: CleanAnswers | None = None,
     ) -> None:
         """Wire a client, the catalog it serves and the session's policy.
 
@@ -293,6 +297,8 @@ class SdkBridge:
                 are withheld.
             principal: whose run this is (tenant or key fingerprint); the scanner keeps its
                 verdict cache per principal, so one tenant cannot poison or time another's.
+            seen: the server's record of answers each principal had scanned clean: the same
+                bytes again for ``principal`` are clean without a second scan (None: scan all).
         """
         self.client = client
         self.catalog = catalog
@@ -316,6 +322,19 @@ class SdkBridge:
         )
         self._rate = self.policy.rate_limiter()
         self._routes, self._names = _catalog_tables(catalog)
+        # What a clean verdict depends on besides the answer: the scanner, the policy, the links.
+        self._seen_context = f"{id(scanner)}|{scan_policy}"
+        # The API's own links (base URL, catalog words, an id read elsewhere) need no reading.
+        base_url = getattr(client, "base_url", None)
+        self._seen = seen if scanner is not None else None
+        self._seen_as = principal
+        self._links: dict[str, Any] = (
+            {"links": _link_shape(catalog, base_url)}
+            if isinstance(base_url, str)
+            and scanner is not None
+            and _takes(scanner.scan_response, "links")
+            else {}
+        )
 
     def __repr__(self) -> str:
         return f"<SdkBridge {len(self.catalog)} actions, dry_run={self.dry_run}>"
@@ -548,7 +567,15 @@ class SdkBridge:
             until = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
             deadline = until if deadline is None else min(deadline, until)
         self.scanned += size if charge else 0
-        kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal}
+        secretless = dump is not None and not any(secret in dump for secret in self._secrets)
+        key: bytes | None = None
+        if self._seen is not None and dump is not None and secretless:
+            links = self._links.get("links")
+            context = f"{self._seen_context}|{getattr(links, 'prefix', '')}"
+            key = self._seen.digest(context, dump)
+            if self._seen.known(self._seen_as, key):
+                return document, "clean", [], dump
+        kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal, **self._links}
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
         scan = scanner.scan_response(document, **kwargs)
@@ -559,8 +586,17 @@ class SdkBridge:
         fields = sorted({getattr(f, "pointer", "") or "(whole text)" for f in findings})
         # The scanner only replaces or wraps what it flags, never adds text: when the encoded
         # answer holds no secret, neither does what the scan made of it.
-        if dump is None or any(secret in dump for secret in self._secrets):
+        if dump is None or not secretless:
             return _scrub(scan.document, self._secrets), verdict, fields, None
+        if (
+            key is not None
+            and self._seen is not None
+            and verdict == "clean"
+            and not fields
+            and scan.document is document
+            and getattr(scan, "tier2_available", True)
+        ):
+            self._seen.add(self._seen_as, key)
         return scan.document, verdict, fields, dump if scan.document is document else None
 
     async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
@@ -605,6 +641,12 @@ def _finding_reason(finding: Any) -> str:
 
 
 def _takes(func: Callable[..., Any], name: str) -> bool:
+    # A bridge is built per run: a method's signature is read once per class, not per run.
+    return _signature_takes(getattr(func, "__func__", func), name)
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_takes(func: Callable[..., Any], name: str) -> bool:
     try:
         return name in inspect.signature(func).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
@@ -614,6 +656,22 @@ def _takes(func: Callable[..., Any], name: str) -> bool:
 def monotonic_ms(start: float) -> float:
     """Milliseconds since ``start`` (``time.perf_counter``), rounded for results."""
     return round((time.perf_counter() - start) * 1000, 2)
+
+
+def _link_shape(catalog: Catalog, base_url: str) -> Any:
+    """The links ``base_url`` writes for ``catalog``'s paths (built once per catalog and URL)."""
+    key = (id(catalog), base_url)
+    hit = _SHAPES.get(key)
+    if hit is None or hit[0] is not catalog:
+        from codemode.scanner.links import LinkShape  # with the scanner, never before it
+
+        if len(_SHAPES) >= _TABLES_MAX:
+            _SHAPES.clear()
+        hit = _SHAPES[key] = (
+            catalog,
+            LinkShape.build(base_url, (a.path for a in catalog.values())),
+        )
+    return hit[1]
 
 
 def _catalog_tables(catalog: Catalog) -> tuple[RouteTable, Mapping[str, tuple[str, ...]]]:

@@ -221,23 +221,35 @@ def _pairs(toks: Sequence[str]) -> Iterator[Pair]:
     return pairwise(toks)
 
 
-def _as_text(value: Any, dump: str | None = None) -> str:
-    """Values in document order, then the keys: neighbouring strings read as one text.
+def _delivered(value: Any, dump: str | None = None) -> tuple[str, bool]:
+    """What was delivered as one string, and whether it is a JSON dump (rendered when read).
 
-    ``dump``: ``value`` already encoded as JSON (not ASCII-escaped), to read instead.
+    ``dump``: ``value`` already encoded as JSON (not ASCII-escaped), to keep instead.
     """
     if isinstance(value, str):
-        text = value
-    else:
+        return value, False
+    if dump is None:
         try:
-            dump = dump if dump is not None else json.dumps(value, ensure_ascii=False, default=str)
+            dump = json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError, RecursionError):
-            dump = str(value)
-        keys = " ".join(_KEY.findall(dump))
-        text = _ESCAPE.sub(" ", _KEY.sub(" ", dump) + " | " + keys)
+            return str(value), True
+    return dump, True
+
+
+def _as_text(raw: str, is_dump: bool) -> str:
+    """Values in document order, then the keys: neighbouring strings read as one text."""
+    text = raw
+    if is_dump:
+        keys = " ".join(_KEY.findall(raw))
+        text = _ESCAPE.sub(" ", _KEY.sub(" ", raw) + " | " + keys)
     for mark in _HOST_MARKS:
         text = text.replace(mark, " | ")
     return text
+
+
+# Outputs with more distinct words than this skip the pre-check (each word is looked for in
+# each delivered text): every delivered text is tokenised, as it would be without it.
+_PRECHECK_WORDS = 64
 
 
 def _union(spans: list[Span]) -> list[Span]:
@@ -267,7 +279,9 @@ class Provenance:
         self._script_grams: set[Gram] = set(_grams(script_tokens))
         self._script_pairs: set[Pair] = set(_pairs(script_tokens))
         self._script_words = frozenset(script_tokens)
-        self._sources: list[tuple[str, str]] = []
+        # (source, delivered string, whether it is a JSON dump still to render): rendering and
+        # tokenising wait for find(), which most runs need for a few words or not at all.
+        self._sources: list[tuple[str, str, bool]] = []
         self._left = budget_chars
         self.overflow = False
 
@@ -286,7 +300,7 @@ class Provenance:
         if self._left <= 0:  # spent: do not even render it (this runs on the event loop)
             self.overflow = True
             return
-        text = _as_text(value, dump)
+        text, is_dump = _delivered(value, dump)
         # Charged by memory, not length: a character may take 1, 2 or 4 bytes (emoji text held
         # 4x the budget when it was counted in characters).
         width = _width(text)
@@ -295,7 +309,7 @@ class Provenance:
             text = text[: max(self._left // width, 0)]
         self._left -= len(text) * width
         if text:
-            self._sources.append((source, text))
+            self._sources.append((source, text, is_dump))
 
     def find(self, texts: Sequence[str]) -> list[list[Span]]:
         """For each text, the runs of outside text in it (one pass over the delivered text)."""
@@ -313,15 +327,26 @@ class Provenance:
         wanted_pairs -= self._script_pairs
         owner: dict[Gram, str] = {}
         pair_owner: dict[Pair, str] = {}
-        if wanted or wanted_pairs:
-            for source, text in self._sources:
-                folded = _fold(text)
-                for gram in wanted.intersection(_grams(folded)):
-                    owner.setdefault(gram, source)
-                for pair in wanted_pairs.intersection(_pairs(folded)):
-                    pair_owner.setdefault(pair, source)
-                if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
-                    break
+        needed = {word for gram in wanted for word in gram}
+        needed.update(word for pair in wanted_pairs for word in pair)
+        for source, raw, is_dump in self._sources if wanted or wanted_pairs else ():
+            if len(needed) <= _PRECHECK_WORDS:
+                # A token of the rendered text is a piece of the delivered string, casefolded
+                # character by character: a gram or pair with a word missing from it cannot be
+                # there.
+                folded = raw.casefold()
+                present = {word for word in needed if word in folded}
+                if not any(all(word in present for word in gram) for gram in wanted) and not any(
+                    all(word in present for word in pair) for pair in wanted_pairs
+                ):
+                    continue
+            tokens_of = _fold(_as_text(raw, is_dump))
+            for gram in wanted.intersection(_grams(tokens_of)):
+                owner.setdefault(gram, source)
+            for pair in wanted_pairs.intersection(_pairs(tokens_of)):
+                pair_owner.setdefault(pair, source)
+            if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
+                break
         found = []
         for toks, joined in zip(tokenised, spelled, strict=True):
             spans = self._runs(toks, owner, pair_owner)

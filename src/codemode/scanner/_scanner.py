@@ -46,6 +46,7 @@ from ._types import (
     ScanStatus,
     Verdict,
 )
+from .links import LinkShape
 from .normalize import View, canonical, spaced_without_spaces, views
 from .patterns import Match, match_views
 
@@ -397,13 +398,16 @@ class Scanner:
         principal: str = "",
         deadline: float | None = None,
         max_chars: int = MAX_SCAN_CHARS,
+        links: LinkShape | None = None,
     ) -> ResponseScan:
         """Scan every string of a JSON document (or a plain string) and apply ``policy``.
 
         Returns a ``ResponseScan`` whose ``document`` is a copy with each flagged string replaced
         (``redact``, ``block``) or wrapped in markers (``annotate``); the input is not modified.
         ``principal``, ``deadline`` and ``max_chars`` are as for ``scan_text``; a document whose
-        strings exceed ``max_chars`` in total is withheld whole.
+        strings exceed ``max_chars`` in total is withheld whole. ``links``: the API's own link
+        shape (see :mod:`codemode.scanner.links`); such links whose id the answer holds
+        elsewhere are not read again.
         """
         if policy not in ("redact", "block", "annotate"):
             raise ValueError(f"unknown scan policy {policy!r}; use 'redact', 'block' or 'annotate'")
@@ -421,6 +425,8 @@ class Scanner:
                 self.classifier is not None,
                 (time.perf_counter() - start) * 1000.0,
             )
+        if links is not None:
+            leaves = _without_own_links(leaves, links)
         pointer_of: dict[str, str] = {}
         for leaf in leaves:
             pointer_of.setdefault(leaf.text, leaf.pointer)
@@ -695,6 +701,31 @@ def collect(
         for index, value in enumerate(node):
             size += collect(value, f"{pointer}/{index}", leaves, sequence, where, depth, owner)
     return size
+
+
+def _without_own_links(leaves: list[_Leaf], links: LinkShape) -> list[_Leaf]:
+    """``leaves`` less the JSON:API links of ``links``' shape whose id is read anyway.
+
+    A link's text beyond its id is the host's base URL and the catalog's path words; its id is
+    covered when another leaf of the answer is that very string (read there) or when it is too
+    short or plain to be read at all. Any other link stays.
+    """
+    own: dict[str, str] = {}
+    for leaf in leaves:
+        if leaf.is_key or leaf.where or leaf.pointer.rsplit("/", 2)[-2:-1] != ["links"]:
+            continue
+        ident = links.id_of(leaf.text)
+        if ident is not None:
+            own[leaf.pointer] = ident
+    if not own:
+        return leaves
+    read = {leaf.text for leaf in leaves if leaf.is_key or leaf.pointer not in own}
+    covered = {
+        pointer
+        for pointer, ident in own.items()
+        if ident in read or _worth_scanning(ident) == "skip"
+    }
+    return [leaf for leaf in leaves if leaf.is_key or leaf.pointer not in covered]
 
 
 # What a copy of a marker inside flagged data becomes under ``annotate``.

@@ -104,6 +104,14 @@ def _search(rule: Rule, text: str) -> re.Match[str] | None:
     return None
 
 
+# Every anchor once: a view is searched for each distinct anchor a single time, and only the
+# rules with an anchor in it run (what ``_search`` would find without one is nothing).
+_ANCHORS: tuple[str, ...] = tuple(sorted({a for rule in RULES for a in rule.anchors}))
+_RULE_ANCHORS: tuple[tuple[Rule, frozenset[str]], ...] = tuple(
+    (rule, frozenset(rule.anchors)) for rule in RULES
+)
+
+
 def match_views(views: list[View]) -> list[Match]:
     """Run every rule on every view; return one ``Match`` per rule, strongest first.
 
@@ -116,7 +124,10 @@ def match_views(views: list[View]) -> list[Match]:
         # The leading space lets " ai" anchor a text that starts with "AI:".
         text = " " + view.text.lower()
         discussion: bool | None = None
-        for rule in RULES:
+        present = {anchor for anchor in _ANCHORS if anchor in text}
+        for rule, anchors in _RULE_ANCHORS:
+            if present.isdisjoint(anchors):
+                continue
             if view.kind != "text" and rule.id in best:
                 continue
             if view.kind == "markup" and not rule.markup:

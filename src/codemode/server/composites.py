@@ -118,6 +118,12 @@ class CompositeClient:
         self.journal: Journal = []
         self.policed: Callable[[Journal], Any] | None = None
 
+    @property
+    def base_url(self) -> str | None:
+        """The SDK client's base URL (the scanner knows the API's own links by it)."""
+        base_url = getattr(self._client, "base_url", None)
+        return base_url if isinstance(base_url, str) else None
+
     async def call(self, operation_id: str, /, **params: Any) -> Any:
         """Run a composite with a bridged client, or forward the call to the SDK client."""
         found = self._composites.get(operation_id)

@@ -31,6 +31,7 @@ from codemode.extensions import Composite
 from codemode.policy import LearnedScopes, Policy
 from codemode.sandbox import Bridge, ExecutionResult, Limits, Sandbox
 from codemode.sandbox.bridge import NO_CONFIRMATION
+from codemode.sandbox.seen import CleanAnswers
 from codemode.search import get_signatures, render_hits, render_signatures, top_signature
 from codemode.server.admission import Admission
 from codemode.server.composites import CompositeBridge, CompositeClient
@@ -112,6 +113,8 @@ class Runtime:
     _lazy_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _index: SearchIndex | None = field(init=False, repr=False, default=None)
     _scanner: Scanner | None = field(init=False, repr=False, default=None)
+    clean_answers: CleanAnswers = field(init=False, repr=False, default_factory=CleanAnswers)
+    """Answers each principal had scanned clean: read again, they are not scanned again."""
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -360,6 +363,7 @@ class Runtime:
             confirm=_elicit_confirmation(ctx),
             # Defence in depth: should an upstream ever echo the credential, it is redacted.
             secrets=tuple(s for s in (creds.api_key, creds.access_token) if s),
+            seen=self.clean_answers,
         )
         # Composites call back through the same bridge: policy, dry run, scanning, max_calls.
         bridge: Bridge = (

@@ -1,0 +1,79 @@
+"""Answers a principal already had scanned clean, known again by their bytes.
+
+An agent's scripts read the same things again and again: the lists before each step, the same
+pages of a report on each try. The scanner's own cache spares it the classifier on strings it has
+read, but it still walks the answer and reads its neighbouring fields together (about a
+millisecond and a half for a page of profiles). :class:`CleanAnswers` remembers, per principal,
+the digest of each whole answer (its compact JSON) that was scanned clean and came back
+unchanged; the same bytes for the same principal are clean again without a second reading.
+
+Only clean answers are kept: an answer with a finding is always scanned again. Entries belong to
+one principal (a tenant cannot learn by timing what another one read), are BLAKE2b-256 digests
+(a collision is out of reach, so different bytes never pass for remembered ones), and are few:
+``per_principal`` digests each for the ``principals`` most recently seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+__all__ = ["CleanAnswers"]
+
+
+class CleanAnswers:
+    """Per-principal digests of answers scanned clean (thread-safe: scans run in threads)."""
+
+    def __init__(self, *, per_principal: int = 512, principals: int = 64) -> None:
+        """Bound what is kept.
+
+        Args:
+            per_principal: digests kept per principal, least recently used dropped first.
+            principals: principals kept, least recently seen dropped first.
+        """
+        if per_principal < 1 or principals < 1:
+            raise ValueError("CleanAnswers keeps at least one answer of one principal")
+        self.per_principal = per_principal
+        self.principals = principals
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, OrderedDict[bytes, None]] = OrderedDict()
+
+    @staticmethod
+    def digest(context: str, answer: str) -> bytes:
+        """The key of ``answer`` read under ``context`` (the policy and anything the scan took)."""
+        hasher = hashlib.blake2b(digest_size=32)
+        hasher.update(context.encode("utf-8", "surrogatepass"))
+        hasher.update(b"\0")
+        hasher.update(answer.encode("utf-8", "surrogatepass"))
+        return hasher.digest()
+
+    def known(self, principal: str, key: bytes) -> bool:
+        """True when ``principal`` had the answer of ``key`` scanned clean before."""
+        with self._lock:
+            entries = self._seen.get(principal)
+            if entries is None or key not in entries:
+                return False
+            entries.move_to_end(key)
+            self._seen.move_to_end(principal)
+            return True
+
+    def add(self, principal: str, key: bytes) -> None:
+        """Remember that ``principal``'s answer of ``key`` was scanned clean."""
+        with self._lock:
+            entries = self._seen.get(principal)
+            if entries is None:
+                entries = self._seen[principal] = OrderedDict()
+                while len(self._seen) > self.principals:
+                    self._seen.popitem(last=False)
+            else:
+                self._seen.move_to_end(principal)
+            entries[key] = None
+            entries.move_to_end(key)
+            while len(entries) > self.per_principal:
+                entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (the scanner changed, or a benchmark wants cold scans)."""
+        with self._lock:
+            self._seen.clear()

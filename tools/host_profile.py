@@ -1,0 +1,177 @@
+"""Where the host's CPU goes per SDK call: the parts of benchmarks/hostcpu.md, measured in process.
+
+Runs the load bench's 20-call ``pages`` script in the real sandbox with the real bridge, scanner
+and SDK on one pooled httpx client, against ``codemode sim`` in its own process, and times each
+part with ``time.thread_time()`` (the scan on its worker thread, the rest on the event loop).
+
+    .venv/bin/python tools/host_profile.py             # a new principal per run (cold)
+    .venv/bin/python tools/host_profile.py --again     # one principal, answers read before
+
+Prints one JSON object: microseconds of CPU per SDK call for each part, and the whole process's
+CPU per call (the run's fixed costs spread over its 20 calls). Compare trees in the same sitting
+(another tree's interpreter runs this file against its own ``codemode``): the figures move with
+the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import inspect
+import json
+import statistics
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from codemode.bench.load import PAGES
+
+CALLS = 20
+SCRIPT = PAGES.replace("store['n'] += 1\nprint(store['marker'], store['n'], k)", "print(k)")
+
+# (owner, method, part): what each timed method stands for.
+PARTS: list[tuple[str, str, str]] = [
+    ("codemode.scanner._scanner:Scanner", "scan_response", "scanner"),
+    ("codemode.sandbox.bridge:SdkBridge", "_scan_sync", "bridge_scan"),
+    ("httpx:AsyncClient", "send", "httpx"),
+    ("codemode.klaviyo:AsyncKlaviyo", "call", "sdk"),
+    ("codemode.sandbox.bridge:SdkBridge", "_serve", "bridge"),
+    ("codemode.sandbox.runner:Sandbox", "_call", "runner"),
+    ("codemode.sandbox.provenance:Provenance", "add", "provenance"),
+    ("codemode.sandbox.channel:AsyncChannel", "recv", "channel_recv"),
+    ("codemode.sandbox.channel:AsyncChannel", "send_frame", "channel_send"),
+]
+# Each part less what it contains (so the parts add up).
+INSIDE = {
+    "bridge_scan": "scanner",
+    "sdk": "httpx",
+    "bridge": "sdk",
+    "runner": "bridge",
+}
+
+spent: dict[str, float] = defaultdict(float)
+_local = threading.local()  # the parts running on this thread, innermost last
+
+
+def _timed(func: Callable[..., Any], part: str) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                spent[part] += time.thread_time() - started
+
+        return timed_async
+
+    @functools.wraps(func)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        stack: list[str] = _local.__dict__.setdefault("parts", [])
+        # The scanner also reads the run's output once at its end: counted apart.
+        name = "output_scan" if part == "scanner" and "bridge_scan" not in stack else part
+        stack.append(name)
+        started = time.thread_time()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            spent[name] += time.thread_time() - started
+            stack.pop()
+
+    return timed
+
+
+def _instrument() -> None:
+    import importlib
+
+    for where, method, part in PARTS:
+        module, owner = where.split(":")
+        cls = getattr(importlib.import_module(module), owner)
+        setattr(cls, method, _timed(getattr(cls, method), part))
+
+
+async def _profile(runs: int, again: bool) -> dict[str, Any]:
+    import httpx
+
+    from codemode.bench._fleet import _start_simulator
+    from codemode.catalog import load_catalog
+    from codemode.klaviyo import AsyncKlaviyo
+    from codemode.policy import LearnedScopes, Policy
+    from codemode.sandbox import Limits, Sandbox
+    from codemode.scanner import Scanner
+    from codemode.server.scopes import ScopeLearningBridge
+
+    folder = tempfile.TemporaryDirectory(prefix="codemode-host-profile-")
+    sim, base = await _start_simulator(Path(folder.name))
+    http = httpx.AsyncClient()
+    try:
+        catalog, scanner = load_catalog(), Scanner.default()
+        extra: dict[str, Any] = {}
+        try:  # an older tree (a baseline) has no record of clean answers
+            from codemode.sandbox.seen import CleanAnswers
+
+            extra["seen"] = CleanAnswers()
+        except ImportError:
+            pass
+        learned, policy, sandbox = LearnedScopes(), Policy(), Sandbox(limits=Limits())
+        per_run: list[float] = []
+        for index in range(runs + 2):
+            if index == 2:  # the first two runs load the models and warm the zygote
+                spent.clear()
+            principal = "again" if again else f"cold-{index}"
+            key = f"pk_profile_{principal}"
+            client = AsyncKlaviyo(api_key=key, base_url=base, http_client=http, catalog=catalog)
+            bridge = ScopeLearningBridge(
+                learned=learned,
+                principal=principal,
+                client=client,
+                catalog=catalog,
+                policy=policy,
+                scanner=scanner,
+                secrets=(key,),
+                **extra,
+            )
+            started = time.process_time()
+            result = await sandbox.execute(SCRIPT, bridge=bridge, store={})
+            if result.error is not None:
+                raise SystemExit(f"the script failed: {result.error}")
+            if index >= 2:
+                per_run.append(time.process_time() - started)
+    finally:
+        await http.aclose()
+        sim.kill()
+        sim.wait()
+        folder.cleanup()
+    calls = runs * CALLS
+    names = [part for _, _, part in PARTS] + ["output_scan"]
+    parts = {
+        part: (spent[part] - spent[INSIDE[part]] if part in INSIDE else spent[part]) * 1e6 / calls
+        for part in names
+    }
+    return {
+        "mode": "again" if again else "cold",
+        "runs": runs,
+        "us_per_call": {k: round(v) for k, v in parts.items()},
+        "process_us_per_call": round(statistics.median(per_run) * 1e6 / CALLS),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs measured (after 2 warm-ups)")
+    parser.add_argument("--again", action="store_true", help="one principal, answers seen before")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be 1 or more")
+    _instrument()
+    print(json.dumps(asyncio.run(_profile(args.runs, args.again)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
