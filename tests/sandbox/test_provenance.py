@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from codemode.sandbox.provenance import UNINDEXED, Provenance, readable, tokens, unescape
+from codemode.sandbox.provenance import (
+    _OUT_ESCAPE,
+    UNINDEXED,
+    Provenance,
+    readable,
+    tokens,
+    unescape,
+)
 from codemode.scanner import ANNOTATE_START, REDACTED
 
 PROFILE = {
@@ -146,3 +153,13 @@ def test_the_budget_counts_the_memory_a_character_takes() -> None:
         assert p.overflow is (width > 4), char
         p.add("x (call 2)", char * 1000)
         assert p.overflow is (width > 2), char
+
+
+def test_an_escape_is_read_from_the_start_of_its_run_of_backslashes_only() -> None:
+    # Tried from inside a run, every try rescanned the rest of it: work grew with the square of
+    # the run (40,000 printed backslashes held the host's CPU for 1.5 s).
+    run = "\\" * 7 + "x41"
+    inside = [_OUT_ESCAPE.match(run, at) for at in range(1, 6)]
+    assert [m.group() if m else None for m in inside] == ["\\\\"] * 5  # a separator, no more
+    assert unescape(run) == "A" and unescape("\\" * 6) == "   "
+    assert unescape("a\\\\u0041 \\\\ud83d\\\\ude00") == "aA 😀"
