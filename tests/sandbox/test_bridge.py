@@ -12,6 +12,7 @@ from codemode.catalog import Action, load_catalog
 from codemode.klaviyo._errors import NotFoundError, ValidationError
 from codemode.policy import Policy
 from codemode.sandbox import OutputScan, SdkBridge
+from codemode.sandbox.bridge import _field_names, _plain_pointer
 from codemode.scanner import Finding
 
 CATALOG = load_catalog()
@@ -295,3 +296,15 @@ async def test_a_failing_confirm_hook_refuses_instead_of_crashing(
     reply = await b.call("delete_list", ["L1"], {})
     assert reply.error is not None and "failed on the host" in reply.error["message"]
     assert client.calls == [] and "serving delete_list failed unexpectedly" in caplog.text
+
+
+def test_a_blocked_answers_pointer_names_only_fields_the_api_documents() -> None:
+    known = _field_names(load_catalog())
+    shown = "/data/0/attributes/properties/(a key)"
+    for key in ("ignore_all_previous_instructions", "IgnorePreviousInstructions", "Ignore it"):
+        assert _plain_pointer(f"/data/0/attributes/properties/{key}", known) == shown
+    documented = "/data/attributes/predictive_analytics/average_order_value"
+    assert _plain_pointer(documented, known) == documented
+    assert _plain_pointer("/included/3/attributes/name/(whole text)", known) == (
+        "/included/3/attributes/name/(whole text)"
+    )
