@@ -161,8 +161,8 @@ class RefusalSampler:
             self._seen.move_to_end(key)  # the table stays in order of window start
         elif len(self._seen) >= self.max_keys:
             # Forgotten, oldest first: the windows that ended (their uncounted refusals are lost
-            # with them). Never a sweep of the table: a caller naming a new principal per request
-            # (any ``pk_...`` is one) kept it full, and each refusal cost a pass over 10,000 keys.
+            # with them). Never a sweep of the table: with it full of live windows (a busy server
+            # refusing many principals), each refusal of one more cost a pass over 10,000 keys.
             cutoff = now - self.window_s
             while self._seen and next(iter(self._seen.values()))[0] <= cutoff:
                 self._seen.popitem(last=False)
