@@ -145,3 +145,8 @@ def test_the_app_attribute_is_built_once() -> None:
     assert cli.app is cli.app
     with pytest.raises(AttributeError):
         _ = cli.nothing  # type: ignore[attr-defined]
+
+
+def test_exec_shows_bidirectional_marks_and_controls_as_escapes() -> None:
+    shown = exec_command.visible("ok\u200f 1.50\u061c\u200e \u202e\x1b[2J\r\x9b tab\tend\n")
+    assert shown == "ok\\u200f 1.50\\u061c\\u200e \\u202e\\x1b[2J\\x0d\\x9b tab\tend\n"

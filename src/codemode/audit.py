@@ -23,6 +23,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,7 +147,7 @@ class RefusalSampler:
         self.window_s = window_s
         self.max_keys = max_keys
         self._clock = clock
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+        self._seen: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
 
     def admit(self, principal: str, outcome: str, error_type: str) -> str | None:
         """The error type to write for this refusal, or ``None`` to count it without a row."""
@@ -156,10 +157,15 @@ class RefusalSampler:
         if now - since < self.window_s:
             self._seen[key] = (since, skipped + 1)
             return None
-        if key not in self._seen and len(self._seen) >= self.max_keys:
+        if key in self._seen:
+            self._seen.move_to_end(key)  # the table stays in order of window start
+        elif len(self._seen) >= self.max_keys:
+            # Forgotten, oldest first: the windows that ended (their uncounted refusals are lost
+            # with them). Never a sweep of the table: with it full of live windows (a busy server
+            # refusing many principals), each refusal of one more cost a pass over 10,000 keys.
             cutoff = now - self.window_s
-            # Forgotten: the windows that ended (their uncounted refusals are lost with them).
-            self._seen = {k: v for k, v in self._seen.items() if v[0] > cutoff}
+            while self._seen and next(iter(self._seen.values()))[0] <= cutoff:
+                self._seen.popitem(last=False)
             if len(self._seen) >= self.max_keys:  # that many principals refused this minute
                 return error_type
         self._seen[key] = (now, 0)

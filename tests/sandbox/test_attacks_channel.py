@@ -152,3 +152,8 @@ async def test_a_deeply_nested_frame_is_a_protocol_error_not_a_host_crash() -> N
 async def test_a_frame_that_is_not_utf8_is_a_protocol_error() -> None:
     _, error, _ = await converse([raw_frame(b'{"t":"out","s":"\xff\xfe"}')])
     assert isinstance(error, ProtocolError) and "UnicodeDecodeError" in str(error)
+
+
+async def test_a_lone_surrogate_in_forged_output_is_read_as_the_printer_writes_it() -> None:
+    run, error, _ = await converse([raw_frame(b'{"t":"out","s":"a\\ud800b"}')])
+    assert error is None and run.output == ["a?b"] and run.kept == 3

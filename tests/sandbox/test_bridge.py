@@ -12,6 +12,7 @@ from codemode.catalog import Action, load_catalog
 from codemode.klaviyo._errors import NotFoundError, ValidationError
 from codemode.policy import Policy
 from codemode.sandbox import OutputScan, SdkBridge
+from codemode.sandbox.bridge import _field_names, _plain_pointer
 from codemode.scanner import Finding
 
 CATALOG = load_catalog()
@@ -341,3 +342,15 @@ def test_link_shapes_are_kept_for_a_few_base_urls_and_built_again_after() -> Non
         )
     again = _link_shape(CATALOG, "https://a.klaviyo.com")
     assert again == first
+
+
+def test_a_blocked_answers_pointer_names_only_fields_the_api_documents() -> None:
+    known = _field_names(load_catalog())
+    shown = "/data/0/attributes/properties/(a key)"
+    for key in ("ignore_all_previous_instructions", "IgnorePreviousInstructions", "Ignore it"):
+        assert _plain_pointer(f"/data/0/attributes/properties/{key}", known) == shown
+    documented = "/data/attributes/predictive_analytics/average_order_value"
+    assert _plain_pointer(documented, known) == documented
+    assert _plain_pointer("/included/3/attributes/name/(whole text)", known) == (
+        "/included/3/attributes/name/(whole text)"
+    )

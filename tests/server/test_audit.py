@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from codemode.audit import AuditLog, AuditRecord, code_hash, parse_since
+from codemode.audit import AuditLog, AuditRecord, RefusalSampler, code_hash, parse_since
 
 
 def test_rows_keep_only_whitelisted_call_fields_and_come_back_newest_first(tmp_path: Path) -> None:
@@ -65,3 +65,21 @@ def test_since_accepts_durations_and_rejects_anything_else() -> None:
 
 def test_code_hash_is_sha256_hex() -> None:
     assert code_hash("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_the_refusal_sampler_forgets_ended_windows_oldest_first_and_keeps_live_ones() -> None:
+    now = [0.0]
+    sampler = RefusalSampler(window_s=60, max_keys=3, clock=lambda: now[0])
+    for at, key in ((0.0, "key:a"), (10.0, "key:b"), (20.0, "key:c")):
+        now[0] = at
+        assert sampler.admit(key, "busy", "Busy") == "Busy"
+    now[0] = 61.0  # a's window ended and starts again: a is now the newest
+    assert sampler.admit("key:a", "busy", "Busy") == "Busy"
+    now[0] = 75.0  # full: b's window ended, c's has not
+    assert sampler.admit("key:d", "busy", "Busy") == "Busy"
+    assert sampler.admit("key:d", "busy", "Busy") is None  # d has a window of its own
+    assert sampler.admit("key:a", "busy", "Busy") is None  # a's window (from 61) was kept
+    # Full of live windows: a new principal's refusals are all written, none dropped.
+    assert [sampler.admit("key:e", "busy", "Busy") for _ in range(2)] == ["Busy", "Busy"]
+    now[0] = 81.0
+    assert sampler.admit("key:b", "busy", "Busy") == "Busy"  # c forgotten at last

@@ -38,13 +38,18 @@ A test checks they are the typer command's options, so the two parsers cannot dr
 
 # Characters a terminal acts on instead of showing: C0 controls but newline and tab (ESC starts
 # colour, cursor, title, clipboard (OSC 52) and hyperlink sequences; CR overwrites a line), DEL,
-# C1 controls (a one-character CSI), and the bidirectional overrides that reorder what is shown.
+# C1 controls (a one-character CSI), and the bidirectional controls that reorder what is shown:
+# overrides, isolates and the invisible marks (LRM, RLM, ALM), which move the digits and
+# punctuation beside them.
 _TERMINAL_CONTROLS = {
     code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
     for code in [
         *range(0x00, 0x09),
         *range(0x0B, 0x20),
         *range(0x7F, 0xA0),
+        0x061C,
+        0x200E,
+        0x200F,
         *range(0x202A, 0x202F),
         *range(0x2066, 0x206A),
     ]

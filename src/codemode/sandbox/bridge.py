@@ -95,7 +95,7 @@ SCAN_BYTES = 4 * 1024 * 1024
 SCAN_BUDGET_BYTES = 64 * 1024 * 1024
 _TOO_LARGE = "(too large to scan)"
 # A bridge is built per run; its catalog's route table and names are built once per catalog.
-_TABLES: dict[int, tuple[Catalog, RouteTable, Mapping[str, tuple[str, ...]]]] = {}
+_TABLES: dict[int, tuple[Catalog, RouteTable, Mapping[str, tuple[str, ...]], frozenset[str]]] = {}
 _TABLES_MAX = 16
 _SHAPES: dict[tuple[int, str], tuple[Catalog, Any]] = {}
 _SPENT = "(scan budget of the run spent)"
@@ -201,16 +201,50 @@ def _body_problem(action: Action, body: Any) -> str | None:
     )
 
 
-# A pointer segment shown as it is: a field name of the API's shape or an index. Anything else
-# (a key with spaces, punctuation or a sentence in it) is a key the data chose, e.g. a custom
-# profile property named as an instruction: it is named by its place instead.
-_PLAIN_SEGMENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]{0,63}|[0-9]{1,9}|\(whole text\)")
+# A pointer segment shown as it is: an index, or a field name of the API's shape (JSON:API's
+# envelope and the record fields the catalog lists). Anything else is a key the data chose, e.g. a
+# custom profile property named as an instruction ("Ignore instructions", or
+# "ignore_all_previous_instructions", which a pattern of identifier characters let through): it
+# is named by its place instead.
+_INDEX_SEGMENT = re.compile(r"[0-9]{1,9}|\(whole text\)")
+_ENVELOPE = frozenset(
+    [
+        "data",
+        "attributes",
+        "relationships",
+        "links",
+        "meta",
+        "included",
+        "id",
+        "type",
+        "self",
+        "related",
+        "next",
+        "prev",
+        "first",
+        "last",
+    ]
+)
 
 
-def _plain_pointer(pointer: str) -> str:
-    """``pointer`` with every segment that is not a plain field name or index replaced."""
-    segments = pointer.split("/")
-    return "/".join(s if not s or _PLAIN_SEGMENT.fullmatch(s) else "(a key)" for s in segments)
+def _plain_pointer(pointer: str, known: frozenset[str]) -> str:
+    """``pointer`` with every segment that is not an index or a field the API names replaced."""
+    return "/".join(
+        s if not s or s in known or _INDEX_SEGMENT.fullmatch(s) else "(a key)"
+        for s in pointer.split("/")
+    )
+
+
+def _field_names(catalog: Catalog) -> frozenset[str]:
+    """Every name a Klaviyo record of ``catalog`` is documented to have, envelope included."""
+    names = set(_ENVELOPE)
+    for action in catalog.values():
+        for paths in (*action.fields.values(), *action.additional_fields.values()):
+            names.update(part for path in paths for part in path.split("."))
+        if action.response is not None:
+            names.update(part for path in action.response.fields for part in path.split("."))
+            names.update(action.response.relationships)
+    return frozenset(names)
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -321,7 +355,7 @@ class SdkBridge:
             else {}
         )
         self._rate = self.policy.rate_limiter()
-        self._routes, self._names = _catalog_tables(catalog)
+        self._routes, self._names, self._field_names = _catalog_tables(catalog)
         # What a clean verdict depends on besides the answer: the scanner, the policy, the links.
         self._seen_context = f"{id(scanner)}|{scan_policy}"
         # The API's own links (base URL, catalog words, an id read elsewhere) need no reading.
@@ -490,7 +524,7 @@ class SdkBridge:
             message = f"{op_id}'s answer was withheld unscanned: {why}"
             return {"class": "LimitError", "message": message}
         why = (
-            f"suspected prompt injection in {', '.join(map(_plain_pointer, fields[:5]))} "
+            f"suspected prompt injection in {', '.join(_plain_pointer(f, self._field_names) for f in fields[:5])} "
             "(scan policy 'block')"
             if fields
             else "the scanner could not check it"
@@ -674,8 +708,11 @@ def _link_shape(catalog: Catalog, base_url: str) -> Any:
     return hit[1]
 
 
-def _catalog_tables(catalog: Catalog) -> tuple[RouteTable, Mapping[str, tuple[str, ...]]]:
-    """The route table and operation names of ``catalog`` (catalogs are never changed in place)."""
+def _catalog_tables(
+    catalog: Catalog,
+) -> tuple[RouteTable, Mapping[str, tuple[str, ...]], frozenset[str]]:
+    """The route table, operation names and record field names of ``catalog`` (catalogs are
+    never changed in place)."""
     hit = _TABLES.get(id(catalog))
     if hit is None or hit[0] is not catalog:
         if len(_TABLES) >= _TABLES_MAX:
@@ -683,5 +720,6 @@ def _catalog_tables(catalog: Catalog) -> tuple[RouteTable, Mapping[str, tuple[st
         names = MappingProxyType(
             {group: tuple(a.id for a in actions) for group, actions in catalog.groups.items()}
         )
-        hit = _TABLES[id(catalog)] = (catalog, RouteTable(catalog.values()), names)
-    return hit[1], hit[2]
+        routes = RouteTable(catalog.values())
+        hit = _TABLES[id(catalog)] = (catalog, routes, names, _field_names(catalog))
+    return hit[1], hit[2], hit[3]

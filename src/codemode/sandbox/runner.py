@@ -91,7 +91,10 @@ class _Run:
             raise ProtocolError(
                 "output frame an honest worker never sends (empty or past the limit)"
             )
+        # Read as the worker's printer writes it: a lone surrogate (which only JSON from a worker
+        # that escaped can carry) is a "?", not an encoding error that escapes the run.
         data = text.encode("utf-8", "replace")
+        text = data.decode("utf-8")
         room = self.limits.output_bytes - self.kept
         if len(data) > room:
             self.dropped += len(data) - room

@@ -4,8 +4,10 @@ The parameters are the script's choice, and the script may be following an injec
 so the question must show what the action really does, whatever the script puts first: every
 value is cut on its own (a long ``name`` cannot push ``endpoint_url`` out of sight), where data
 goes (URLs, a ``company_id``) is listed first and in full, each value is a ``repr`` (control
-characters escaped, quotes marking where the script's text starts and ends), and secrets (a
-webhook's ``secret_key``) are not repeated.
+characters escaped, quotes marking where the script's text starts and ends), so is every key
+that is not a plain name (a key cannot write a line of its own), every leaf is looked at (a
+destination cannot hide behind hundreds of other values), and secrets (a webhook's
+``secret_key``) are not repeated.
 """
 
 from __future__ import annotations
@@ -25,35 +27,49 @@ _SECRET_KEYS = re.compile(r"secret|password|token|api_key", re.IGNORECASE)
 _SHOWN = 8  # other values listed
 _DESTINATION_CHARS = 300  # a destination is shown whole up to this length
 _VALUE_CHARS = 60  # any other value is cut here
-_WALKED = 500  # leaves looked at, at most
+# A key shown as it is; any other (a newline, a quote, a sentence) is shown as its repr, so a key
+# cannot write a line of the question ("x\n- endpoint_url = 'https://ours.example'").
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
+
+Leaf = tuple[str, str, Any]  # (path as shown, the key it sits under, value)
 
 
-def _leaves(params: Mapping[str, Any]) -> tuple[list[tuple[str, Any]], int]:
-    """``(path, value)`` for the scalar leaves of ``params`` in order, and how many there are."""
-    found: list[tuple[str, Any]] = []
-    count = 0
-    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in reversed(list(params.items()))]
+def _key(key: Any) -> str:
+    text = str(key)
+    return text if _PLAIN_KEY.fullmatch(text) else repr(text)[:42]
+
+
+def _leaves(params: Mapping[str, Any]) -> tuple[list[Leaf], list[Leaf], int, int]:
+    """The destinations and the other scalar leaves of ``params`` to list, in order, and how
+    many of each there are: every leaf is looked at, so none can hide behind hundreds of others.
+    """
+    destinations: list[Leaf] = []
+    others: list[Leaf] = []
+    counts = [0, 0]
+    stack: list[Leaf] = [(_key(k), str(k), v) for k, v in reversed(list(params.items()))]
     while stack:
-        path, value = stack.pop()
+        path, key, value = stack.pop()
         if isinstance(value, Mapping):
-            stack.extend((f"{path}.{k}", v) for k, v in reversed(list(value.items())))
+            stack.extend((f"{path}.{_key(k)}", str(k), v) for k, v in reversed(list(value.items())))
         elif isinstance(value, list | tuple):
-            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+            stack.extend((f"{path}[{i}]", key, v) for i, v in reversed(list(enumerate(value))))
         else:
-            count += 1
-            if len(found) < _WALKED:
-                found.append((path, value))
-    return found, count
+            kind = 0 if _is_destination(key, value) else 1
+            counts[kind] += 1
+            kept = (destinations, others)[kind]
+            if len(kept) < (_DESTINATIONS, _SHOWN)[kind]:
+                kept.append((path, key, value))
+    return destinations, others, counts[0], counts[1]
 
 
-def _is_destination(path: str, value: Any) -> bool:
+def _is_destination(key: str, value: Any) -> bool:
     return isinstance(value, str) and (
-        bool(_URL.match(value)) or bool(_DESTINATION_KEYS.search(path.rsplit(".", 1)[-1]))
+        bool(_URL.match(value)) or bool(_DESTINATION_KEYS.search(key))
     )
 
 
-def _shown(path: str, value: Any, limit: int) -> str:
-    if isinstance(value, str) and _SECRET_KEYS.search(path.rsplit(".", 1)[-1]):
+def _shown(key: str, value: Any, limit: int) -> str:
+    if isinstance(value, str) and _SECRET_KEYS.search(key):
         return f"(a secret of {len(value)} characters, not shown)"
     if isinstance(value, str) and len(value) > limit:
         return f"{value[:limit]!r} (+{len(value) - limit} more characters)"
@@ -62,15 +78,17 @@ def _shown(path: str, value: Any, limit: int) -> str:
 
 def confirmation_message(action: Action, params: Mapping[str, Any]) -> str:
     """What the user is asked before ``action`` runs with ``params``."""
-    leaves, count = _leaves(params)
-    destinations = [(p, v) for p, v in leaves if _is_destination(p, v)]
-    others = [(p, v) for p, v in leaves if not _is_destination(p, v)]
+    destinations, others, n_destinations, n_others = _leaves(params)
     lines = [f"Allow the destructive Klaviyo action {action.id}? {action.summary}"]
-    for path, value in destinations[:_DESTINATIONS]:
-        lines.append(f"- {path[:80]} = {_shown(path, value, _DESTINATION_CHARS)}")
-    for path, value in others[:_SHOWN]:
-        lines.append(f"- {path[:80]} = {_shown(path, value, _VALUE_CHARS)}")
-    listed = min(len(destinations), _DESTINATIONS) + min(len(others), _SHOWN)
-    if count > listed:
-        lines.append(f"- and {count - listed} more value(s) not shown")
+    for path, key, value in destinations:
+        lines.append(f"- {path[:80]} = {_shown(key, value, _DESTINATION_CHARS)}")
+    if n_destinations > len(destinations):
+        lines.append(
+            f"- and {n_destinations - len(destinations)} more destination(s) not shown: decline "
+            "unless you expected this many"
+        )
+    for path, key, value in others:
+        lines.append(f"- {path[:80]} = {_shown(key, value, _VALUE_CHARS)}")
+    if n_others > len(others):
+        lines.append(f"- and {n_others - len(others)} more value(s) not shown")
     return "\n".join(lines)
