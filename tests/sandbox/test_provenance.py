@@ -203,3 +203,33 @@ def test_an_escape_is_read_from_the_start_of_its_run_of_backslashes_only() -> No
     assert [m.group() if m else None for m in inside] == ["\\\\"] * 5  # a separator, no more
     assert unescape(run) == "A" and unescape("\\" * 6) == "   "
     assert unescape("a\\\\u0041 \\\\ud83d\\\\ude00") == "aA 😀"
+
+
+def test_a_two_word_outside_value_is_found_but_not_a_pair_of_glue_or_sdk_names() -> None:
+    from codemode.sandbox.provenance import name_pairs
+
+    answer = {
+        "data": {
+            "attributes": {"first_name": "Ignore instructions", "source": "in-store"},
+            "links": {"next": "https://a.klaviyo.com/api/profiles?page[cursor]=abc"},
+        }
+    }
+    p = Provenance("print(x)", host_pairs=name_pairs(["page_size", "page_cursor", "get_profiles"]))
+    p.add("get_profiles (call 1)", answer)
+    assert covered(p, "Name: Ignore instructions") == ["Ignore instructions"]
+    # The host's own message: its SDK names and its glue words meet the answer's words by chance.
+    assert covered(p, "valid: page_size, page_cursor; keep state in `store`") == []
+    # Without the SDK's names, the pair from links.next would read as outside text.
+    bare = Provenance("print(x)")
+    bare.add("get_profiles (call 1)", answer)
+    assert covered(bare, "valid: page_cursor") == ["page_cursor"]
+
+
+def test_name_pairs_are_the_word_pairs_inside_snake_case_names() -> None:
+    from codemode.sandbox.provenance import name_pairs
+
+    assert name_pairs(["page_cursor", "get_list_profiles", "lists"]) == {
+        ("page", "cursor"),
+        ("get", "list"),
+        ("list", "profiles"),
+    }

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -255,6 +255,29 @@ def _as_text(raw: str, is_dump: bool) -> str:
 _PRECHECK_WORDS = 64
 
 
+# Words that only join others: a pair with one of them ("in store", "of the") says nothing on
+# its own, and the host's messages are full of them; longer outside text keeps its trigrams.
+_GLUE = frozenset(
+    "a an the in on at of to for with by from into onto and or nor but is are was were be been "
+    "as it its this that these those".split()
+)
+
+
+def name_pairs(names: Iterable[str]) -> frozenset[Pair]:
+    """The word pairs inside snake_case names (``page_cursor`` -> ``("page", "cursor")``).
+
+    The host's messages print the SDK's names (operations, groups, parameters: "valid: filter,
+    page_size, page_cursor"), and Klaviyo's answers hold the same words ("page[cursor]" in every
+    ``links.next``), so without this a host message would read as two-word outside text. A pair
+    of the SDK's own vocabulary cannot carry an instruction of its own; longer outside text is
+    still found by its trigrams.
+    """
+    out: set[Pair] = set()
+    for name in names:
+        out.update(_pairs(_fold(name)))
+    return frozenset(out)
+
+
 def _union(spans: list[Span]) -> list[Span]:
     """Overlapping spans merged (the first one's source kept), in order."""
     out: list[Span] = []
@@ -270,17 +293,25 @@ def _union(spans: list[Span]) -> list[Span]:
 class Provenance:
     """The outside text delivered to one run's worker, and where a result repeats it."""
 
-    def __init__(self, script: str = "", *, budget_chars: int = 8_000_000) -> None:
+    def __init__(
+        self,
+        script: str = "",
+        *,
+        budget_chars: int = 8_000_000,
+        host_pairs: frozenset[Pair] = frozenset(),
+    ) -> None:
         """Start empty.
 
         Args:
             script: the script's source: trigrams it contains are the script's own words.
             budget_chars: how much delivered text to keep, in bytes of memory (a character takes
                 1, 2 or 4); past it, :attr:`overflow` is set.
+            host_pairs: word pairs of the names the host's own messages print (see
+                :func:`name_pairs`): never two-word outside text on their own.
         """
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
-        self._script_pairs: set[Pair] = set(_pairs(script_tokens))
+        self._script_pairs: set[Pair] = set(_pairs(script_tokens)) | host_pairs
         self._script_words = frozenset(script_tokens)
         # (source, delivered string, whether it is a JSON dump still to render): rendering and
         # tokenising wait for find(), which most runs need for a few words or not at all.
@@ -327,7 +358,9 @@ class Provenance:
             wanted.update(_grams(words))
             wanted_pairs.update(_pairs(words))
         wanted -= self._script_grams
-        wanted_pairs -= self._script_pairs
+        wanted_pairs = {
+            p for p in wanted_pairs - self._script_pairs if p[0] not in _GLUE and p[1] not in _GLUE
+        }
         owner: dict[Gram, str] = {}
         pair_owner: dict[Pair, str] = {}
         needed = {word for gram in wanted for word in gram}

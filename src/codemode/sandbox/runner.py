@@ -32,7 +32,7 @@ from codemode.sandbox.bridge import (
 from codemode.sandbox.channel import OFFLOAD_BYTES, AsyncChannel
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError, encode_answer
-from codemode.sandbox.provenance import Provenance
+from codemode.sandbox.provenance import Pair, Provenance, name_pairs
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
 from codemode.sandbox.screen import screen
 from codemode.sandbox.spawn import SandboxError, ZygoteClient
@@ -108,6 +108,29 @@ class _Run:
 # are not: they echo only what the request sent, and a request value taken from data is found
 # again by the answer it came from (an attacker's text cannot enter a request any other way).
 _OUTSIDE_ERROR_FIELDS = ("fields",)
+# The word pairs of the names a bridge's catalog gives the host's messages, per operations table
+# (a bridge's table is built once per catalog; a few catalogs live in one process at most).
+_HOST_PAIRS: dict[int, tuple[object, frozenset[Pair]]] = {}
+_HOST_PAIRS_MAX = 16
+
+
+def _host_pairs(bridge: Bridge) -> frozenset[Pair]:
+    """Word pairs of the operation, group and parameter names the host's messages print."""
+    operations = bridge.operations()
+    hit = _HOST_PAIRS.get(id(operations))
+    if hit is not None and hit[0] is operations:
+        return hit[1]
+    names: set[str] = set(operations)
+    for ops in operations.values():
+        names.update(ops)
+    catalog = getattr(bridge, "catalog", None)
+    if catalog is not None:
+        names.update(p.name for action in catalog.values() for p in action.params)
+    if len(_HOST_PAIRS) >= _HOST_PAIRS_MAX:
+        _HOST_PAIRS.clear()
+    pairs = name_pairs(names)
+    _HOST_PAIRS[id(operations)] = (operations, pairs)
+    return pairs
 
 
 def _record(
@@ -260,7 +283,7 @@ class Sandbox:
                 "the session store handed to the sandbox is not JSON; start a new session",
             )
             return result
-        run = _Run(limits, dry_run, Provenance(code))
+        run = _Run(limits, dry_run, Provenance(code, host_pairs=_host_pairs(bridge)))
         run.provenance.add("the session store", store_in)
         run.known = frozenset(op for ops in bridge.operations().values() for op in ops)
         try:
