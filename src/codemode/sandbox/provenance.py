@@ -258,8 +258,39 @@ _PRECHECK_WORDS = 64
 # Words that only join others: a pair with one of them ("in store", "of the") says nothing on
 # its own, and the host's messages are full of them; longer outside text keeps its trigrams.
 _GLUE = frozenset(
-    "a an the in on at of to for with by from into onto and or nor but is are was were be been "
-    "as it its this that these those".split()
+    [
+        "a",
+        "an",
+        "the",
+        "in",
+        "on",
+        "at",
+        "of",
+        "to",
+        "for",
+        "with",
+        "by",
+        "from",
+        "into",
+        "onto",
+        "and",
+        "or",
+        "nor",
+        "but",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "as",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+    ]
 )
 
 
