@@ -63,7 +63,9 @@ async def test_block_raises_injection_detected_in_the_script_which_can_catch_it(
 ) -> None:
     uncaught = await _run(sandbox, http, "block")
     assert uncaught.error is not None and uncaught.error.type == "InjectionDetected"
-    assert "/properties/notes" in uncaught.error.message  # names the field that was withheld
+    # Names where the withheld text was; a key the data chose ("notes" is a custom property, not
+    # a field Klaviyo documents) is not repeated, since a key can carry an instruction too.
+    assert "/data/0/attributes/properties/(a key)" in uncaught.error.message
     assert [c.scan for c in uncaught.calls] == ["blocked"]
     assert "exfil.example" not in uncaught.output + uncaught.error.message
     caught = await _run(
