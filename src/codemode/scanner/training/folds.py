@@ -1,6 +1,7 @@
 """Leave-one-family-out evaluation of the tier-2 cascade (needs the ``train`` extra).
 
-Families: each generated intent, framing and language (``families.py``), and each source family
+Families: each generated intent, framing, language and domain (``families.py``; a domain fold
+holds out that domain's injections and benign rows together), and each source family
 of the shared corpus (``train.FAMILIES``). For every fold, *nothing* that is fitted or tuned sees
 the held-out family:
 
@@ -45,7 +46,7 @@ from .cascade import (
     seen_words,
     word_buckets_of,
 )
-from .families import FRAMINGS, INTENTS, LANGUAGES
+from .families import DOMAIN_NAMES, FRAMINGS, INTENTS, LANGUAGES
 from .train import FAMILIES, Corpus, build_corpus, fit
 
 __all__ = ["Prepared", "evaluate", "prepare", "split_of"]
@@ -113,6 +114,7 @@ def _folds(prep: Prepared) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
         ("intent", INTENTS),
         ("framing", FRAMINGS),
         ("language", sorted(LANGUAGES)),
+        ("domain", DOMAIN_NAMES),
     ):
         key = "lang" if kind == "language" else kind
         for name in names:
@@ -128,7 +130,7 @@ def _folds(prep: Prepared) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
 def evaluate(
     prep: Prepared,
     *,
-    kinds: Sequence[str] = ("intent", "framing", "language", "source"),
+    kinds: Sequence[str] = ("intent", "framing", "language", "source", "domain"),
     max_fpr: float = 0.02,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
