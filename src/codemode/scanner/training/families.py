@@ -11,8 +11,8 @@ its family labels, so the benchmark can hold one family out at a time:
   CSV cells, JSON fields, markdown, emails, or bare);
 - ``lang``: one of ``LANGUAGES`` (32, ten scripts);
 - ``domain``: rows of the domain pass only (``phrases_domains.DOMAINS``: banking, smart home,
-  files, calendar, inbox, code repository, travel, healthcare, web, chat), injections and benign
-  text alike, so a domain can be held out whole.
+  files, calendar, inbox, code repository, travel, healthcare, web, chat, general assistant),
+  injections and benign text alike, so a domain can be held out whole.
 
 Benign rows (label 0) use the same carriers and the same languages, with imperative marketing,
 notes to staff, polite requests between people and text that discusses injections as the payload
@@ -33,6 +33,7 @@ from .phrases_domains import DOMAINS, FRAMES
 from .phrases_english import ENGLISH
 from .phrases_europe import EUROPE
 from .phrases_more import MORE
+from .phrases_weak import WEAK
 from .phrases_world import WORLD
 from .synth import _NAMES
 
@@ -194,6 +195,7 @@ def generate(
             rows.append(_row(text, 0, code, carrier, kind=kind))
     rows += _wider(seed, per_combo * 2, benign_per_language * 2)
     rows += _domains(seed, per_combo, benign_per_language // 2)
+    rows += _weak_languages(seed, per_combo, benign_per_language // 4)
     return rows
 
 
@@ -256,4 +258,33 @@ def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
             first, second = rng.sample(domain.benign, 2)
             text = domain.carriers[at](_fill(first, rng), second, rng)
             rows.append(_row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name))
+    return rows
+
+
+def _weak_languages(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
+    """Second frames (goal hijack, urgency, polite) and reveal-secret acts in the weakest languages.
+
+    ``phrases_weak.WEAK``; benign twins in the same carriers. Its own random stream.
+    """
+    rng = random.Random(seed + 3041)
+    rows: list[dict[str, Any]] = []
+    for code, extra in WEAK.items():
+        bank = LANGUAGES[code]
+        fillers = _fillers(code, bank) + extra.benign
+        for intent in INTENTS:
+            acts = bank.options("acts", intent)
+            if intent in extra.acts:
+                acts = acts + extra.options("acts", intent)
+            for framing in extra.frames:
+                for _ in range(per_combo):
+                    act = _fill(rng.choice(acts), rng)
+                    payload = rng.choice(extra.options("frames", framing)).replace("{act}", act)
+                    carrier = rng.choice(CARRIERS)
+                    text = _CARRY[carrier](payload, rng.choice(fillers), rng)
+                    rows.append(_row(text, 1, code, carrier, intent=intent, framing=framing))
+        for _ in range(benign):
+            carrier = rng.choice(CARRIERS)
+            sentence = rng.choice(extra.benign + bank.benign[:6])
+            text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
+            rows.append(_row(text, 0, code, carrier, kind="hardneg"))
     return rows
