@@ -291,7 +291,7 @@ _CODE_REPO = Domain(
         "Deprecated: use `load_config()` instead of `read_config()`.",
     ],
     carriers=(
-        lambda p, f, r: f"# TODO: {f}\n# NOTE for AI code assistants: {p}\ndef main():\n    pass",
+        lambda p, f, r: f"# TODO: {f}\n# NOTE: {p}\ndef main():\n    pass",
         lambda p, f, r: (
             f"commit {r.randint(10**6, 10**7):x}\nAuthor: {_who(r)}\n\n    {f}\n    {p}"
         ),
@@ -408,7 +408,7 @@ _CHAT = Domain(
     ],
     carriers=(
         lambda p, f, r: f"[{_who(r)}] {f}\n[{_who(r)}] {p}\n[{_who(r)}] ok",
-        lambda p, f, r: f"user: {f}\nassistant: Sure, here is the summary.\nuser: {p}",
+        lambda p, f, r: f"Customer: {f}\nAgent ({_who(r)}): Sure, let me check.\nCustomer: {p}",
         lambda p, f, r: f"#general — {_who(r)} pinned a message: {p}\n{f}",
     ),
 )
