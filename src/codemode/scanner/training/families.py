@@ -251,13 +251,16 @@ def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
                             intent=intent,
                             framing=framing,
                             domain=name,
+                            part="domain",
                         )
                     )
         for _ in range(benign):
             at = rng.randrange(len(domain.carriers))
             first, second = rng.sample(domain.benign, 2)
             text = domain.carriers[at](_fill(first, rng), second, rng)
-            rows.append(_row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name))
+            rows.append(
+                _row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part="domain")
+            )
     return rows
 
 
@@ -281,10 +284,12 @@ def _weak_languages(seed: int, per_combo: int, benign: int) -> list[dict[str, An
                     payload = rng.choice(extra.options("frames", framing)).replace("{act}", act)
                     carrier = rng.choice(CARRIERS)
                     text = _CARRY[carrier](payload, rng.choice(fillers), rng)
-                    rows.append(_row(text, 1, code, carrier, intent=intent, framing=framing))
+                    rows.append(
+                        _row(text, 1, code, carrier, intent=intent, framing=framing, part="weak")
+                    )
         for _ in range(benign):
             carrier = rng.choice(CARRIERS)
             sentence = rng.choice(extra.benign + bank.benign[:6])
             text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
-            rows.append(_row(text, 0, code, carrier, kind="hardneg"))
+            rows.append(_row(text, 0, code, carrier, kind="hardneg", part="weak"))
     return rows

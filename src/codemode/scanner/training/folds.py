@@ -16,7 +16,9 @@ intent or framing), a fixed fifth of the generated benign rows that no fold trai
 Three figures per fold: ``model`` (the cascade alone: the clean held-out figure), ``rules``
 (tier-1 patterns alone; they were written by hand with every family in view, so they are reported
 apart and never pooled into the held-out figure) and ``combined`` (flagged by a strong rule or by
-the model: what the shipped scanner does, for reference only).
+the model: what the shipped scanner does, for reference only); and ``model_earlier_rows``, the
+model on the fold's rows that come from neither later generator part (``part``: the domain pass
+and the weak-language frames), so a fold can be compared with runs made before those parts.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Prepared:
     strong: npt.NDArray[np.bool_]  # a strong tier-1 rule flags the row
     bucket: npt.NDArray[np.int64]
     generated: npt.NDArray[np.bool_]
+    earlier: npt.NDArray[np.bool_]  # not from a later generator part (``part``: domain, weak)
 
 
 def prepare(rows: list[dict[str, Any]], encoder: Encoder, cache: Path | None) -> Prepared:
@@ -85,6 +88,7 @@ def prepare(rows: list[dict[str, Any]], encoder: Encoder, cache: Path | None) ->
         strong,
         np.array([split_of(r["text"]) for r in rows], dtype=np.int64),
         np.array([str(r["source"]).startswith("gen-") for r in rows]),
+        np.array(["part" not in r for r in rows]),
     )
 
 
@@ -161,8 +165,10 @@ def evaluate(
         rows = np.flatnonzero(test)
         y = labels[rows]
         read = cascade.to_encoder(p_h, covered)
+        earlier = prep.earlier[rows]
         figures = {
             "model": _metrics(flagged[rows], y),
+            "model_earlier_rows": _metrics(flagged[rows][earlier], y[earlier]),
             "rules": _metrics(prep.strong[rows], y),
             "combined": _metrics(flagged[rows] | prep.strong[rows], y),
             "cascade": cascade.as_dict(),
@@ -180,7 +186,7 @@ def evaluate(
         )
     for kind, folds in result.items():
         pooled = {}
-        for part in ("model", "rules", "combined"):
+        for part in ("model", "rules", "combined", "model_earlier_rows"):
             flags: list[bool] = []
             ys: list[bool] = []
             for figures in folds.values():
@@ -190,6 +196,8 @@ def evaluate(
                     own = prep.strong[rows]
                 elif part == "combined":
                     own = own | prep.strong[rows]
+                elif part == "model_earlier_rows":
+                    own, rows = own[prep.earlier[rows]], rows[prep.earlier[rows]]
                 flags.extend(own.tolist())
                 ys.extend(labels[rows].tolist())
             pooled[part] = _metrics(np.asarray(flags, dtype=bool), np.asarray(ys, dtype=bool))
