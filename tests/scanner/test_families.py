@@ -31,7 +31,7 @@ def test_rows_are_deterministic_and_cover_every_intent_framing_and_language() ->
 def test_the_wider_pass_uses_new_carriers_and_leaves_the_first_pass_unchanged() -> None:
     rows = generate(3, per_combo=1, benign_per_language=4)
     wider = _wider(3, 2, 8)
-    later = wider + _domains(3, 1, 2) + _weak_languages(3, 1, 1)
+    later = wider + _domains(3, 1, 4) + _weak_languages(3, 1, 1)
     assert rows[-len(later) :] == later  # appended after the first pass, own random streams
     assert {r["carrier"] for r in wider} & set(MORE_CARRIERS)
     assert {r["carrier"] for r in rows[: -len(later)]} <= set(CARRIERS)

@@ -194,7 +194,7 @@ def generate(
             text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
             rows.append(_row(text, 0, code, carrier, kind=kind))
     rows += _wider(seed, per_combo * 2, benign_per_language * 2)
-    rows += _domains(seed, per_combo, benign_per_language // 2)
+    rows += _domains(seed, max(1, per_combo * 2 // 3), benign_per_language)
     rows += _weak_languages(seed, per_combo, benign_per_language // 4)
     return rows
 
@@ -241,7 +241,7 @@ def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
                     act = _fill(rng.choice(domain.acts[intent]), rng)
                     payload = rng.choice(FRAMES[framing]).replace("{act}", act)
                     at = rng.randrange(len(domain.carriers))
-                    text = domain.carriers[at](payload, rng.choice(domain.benign), rng)
+                    text = domain.carriers[at](payload, _fill(rng.choice(domain.benign), rng), rng)
                     rows.append(
                         _row(
                             text,
@@ -257,7 +257,7 @@ def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
         for _ in range(benign):
             at = rng.randrange(len(domain.carriers))
             first, second = rng.sample(domain.benign, 2)
-            text = domain.carriers[at](_fill(first, rng), second, rng)
+            text = domain.carriers[at](_fill(first, rng), _fill(second, rng), rng)
             rows.append(
                 _row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part="domain")
             )
