@@ -225,6 +225,31 @@ def _wider(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
     return rows
 
 
+_SURNAMES = ("Hall", "Berg", "Lee", "Okafor", "Martin", "Kowalski", "Silva", "Nakamura", "Dubois")
+_RECORDS = (
+    "{mail}    {First}    {Last}",
+    "{First} {Last} <{mail}>",
+    "{mail} | {First} | {Last} | {city}",
+    "Contact: {First} {Last}, {mail}",
+    '"email": "{mail}", "first_name": "{First}"',
+    "{mail},{First},{Last},{city}",
+)
+
+
+def _record(rng: random.Random) -> str:
+    """A contact record as listings print it (address, first and last name, city)."""
+    first, last = rng.choice(_NAMES).title(), rng.choice(_SURNAMES)
+    mail = f"{first.lower()}.{last.lower()}@{rng.choice(('example.com', 'mail.example'))}"
+    city = rng.choice(("Porto", "Leeds", "Oslo", "Austin", "Lyon"))
+    return (
+        rng.choice(_RECORDS)
+        .replace("{mail}", mail)
+        .replace("{First}", first)
+        .replace("{Last}", last)
+        .replace("{city}", city)
+    )
+
+
 def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
     """The domain pass: generic goal hijacks in ten non-Klaviyo domains, and benign twins.
 
@@ -254,9 +279,11 @@ def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
                             part="domain",
                         )
                     )
-        for _ in range(benign):
+        for n in range(benign):
             at = rng.randrange(len(domain.carriers))
             first, second = rng.sample(domain.benign, 2)
+            if n % 4 == 0:  # a contact record: addresses and names are data, not a request
+                first = _record(rng)
             text = domain.carriers[at](_fill(first, rng), _fill(second, rng), rng)
             rows.append(
                 _row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part="domain")
