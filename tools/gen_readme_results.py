@@ -222,6 +222,12 @@ HEADLINES: dict[str, tuple[str, list[tuple[str, str, str, str]]]] = {
             ),
             ("model_source_f1", "F1, leave-one-source-out, pooled (model only)", "f3", ">= 0.90"),
             (
+                "model_domain_f1",
+                "F1, leave-one-domain-out (non-Klaviyo domains), pooled (model only)",
+                "f3",
+                ">= 0.90",
+            ),
+            (
                 "splits_meeting_targets",
                 "held-out splits with F1 >= 0.90 and recall >= 0.85",
                 "str",

@@ -78,8 +78,8 @@ def test_quick_run_reports_every_section_and_the_defender_ratio(monkeypatch: obj
         "quoted_mail",
     }
     for figures in framing["folds"].values():
-        assert set(figures) >= {"model", "rules", "combined", "cascade", "validation"}
-    assert set(framing["pooled"]) == {"model", "rules", "combined"}
+        assert set(figures) >= {"model", "model_earlier_rows", "rules", "combined", "cascade"}
+    assert set(framing["pooled"]) == {"model", "rules", "combined", "model_earlier_rows"}
     assert summary["splits"] == 6 and summary["defender_p50_ratio"] is not None
     assert summary["targets_met"].keys() == {
         "every_split",

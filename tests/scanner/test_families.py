@@ -6,10 +6,13 @@ from collections import Counter
 
 from codemode.scanner.training.families import (
     CARRIERS,
+    DOMAIN_NAMES,
     FRAMINGS,
     INTENTS,
     LANGUAGES,
     MORE_CARRIERS,
+    _domains,
+    _weak_languages,
     _wider,
     generate,
 )
@@ -28,9 +31,10 @@ def test_rows_are_deterministic_and_cover_every_intent_framing_and_language() ->
 def test_the_wider_pass_uses_new_carriers_and_leaves_the_first_pass_unchanged() -> None:
     rows = generate(3, per_combo=1, benign_per_language=4)
     wider = _wider(3, 2, 8)
-    assert rows[-len(wider) :] == wider  # appended last, from its own random stream
+    later = wider + _domains(3, 1, 4) + _weak_languages(3, 1, 1)
+    assert rows[-len(later) :] == later  # appended after the first pass, own random streams
     assert {r["carrier"] for r in wider} & set(MORE_CARRIERS)
-    assert {r["carrier"] for r in rows[: -len(wider)]} <= set(CARRIERS)
+    assert {r["carrier"] for r in rows[: -len(later)]} <= set(CARRIERS)
     assert {r["label"] for r in wider} == {0, 1}
     assert all(r["lang"] == "en" for r in wider)
     # Payloads are filled: no template slot is left in any text.
@@ -45,7 +49,15 @@ def test_the_heldout_styles_share_no_sentence_with_the_training_generators() -> 
 
     rows = heldout_rows()
     assert rows == heldout_rows()
-    styles = {"help", "checklist", "narrated", "conditional", "unseen_language"}
+    styles = {
+        "help",
+        "checklist",
+        "narrated",
+        "conditional",
+        "unseen_language",
+        "tool_result",
+        "obfuscated",
+    }
     for label in (0, 1):
         assert {r["style"] for r in rows if r["label"] == label} == styles
     assert not any("{email}" in r["text"] or "{url}" in r["text"] for r in rows)
@@ -55,3 +67,17 @@ def test_the_heldout_styles_share_no_sentence_with_the_training_generators() -> 
     training = {r["text"] for r in generate(per_combo=1, benign_per_language=4)}
     training |= {r["text"] for r in synth.generate(seed=7, per_language=4, english=10)}
     assert not {r["text"] for r in rows} & training
+
+
+def test_every_domain_has_every_intent_and_framing_and_benign_twins_in_its_carriers() -> None:
+    rows = _domains(5, 1, 6)
+    assert {r["domain"] for r in rows} == set(DOMAIN_NAMES) and len(DOMAIN_NAMES) >= 10
+    for name in DOMAIN_NAMES:
+        own = [r for r in rows if r["domain"] == name]
+        attacks = [r for r in own if r["label"] == 1]
+        assert {(r["intent"], r["framing"]) for r in attacks} == {
+            (i, f) for i in INTENTS for f in FRAMINGS
+        }, name
+        benign = {r["carrier"] for r in own if r["label"] == 0}
+        assert benign & {r["carrier"] for r in attacks}, name  # the same carriers on both sides
+    assert not any("{act}" in r["text"] or "{email}" in r["text"] for r in rows)

@@ -222,7 +222,7 @@ def _leave_family_out(
 
     synthetic = synth.all_synthetic()
     generated = generate()
-    kinds: tuple[str, ...] = ("intent", "framing", "language", "source")
+    kinds: tuple[str, ...] = ("intent", "framing", "language", "source", "domain")
     if quick:
         train_rows = rng.sample(train_rows, len(train_rows) // 8)
         synthetic = rng.sample(synthetic, len(synthetic) // 8)

@@ -75,7 +75,17 @@ _SHORT = 200  # a string shorter than this takes part in the neighbour windows
 # cannot carry an instruction, unless it is an encoded payload (kept for tier 1's decoders).
 _ENCODED_TOKEN = re.compile(r"^(?:[A-Za-z0-9+/_\-]{24,}={0,2}|(?:%[0-9A-Fa-f]{2}|[^%\s]){20,})$")
 _CLASSIFIED_VIEWS = frozenset(
-    {"text", "unicode-tags", "html-comment", "hidden-html", "base64", "hex", "joined-words"}
+    {
+        "text",
+        "unicode-tags",
+        "html-comment",
+        "hidden-html",
+        "base64",
+        "hex",
+        "joined-words",
+        "leetspeak",
+        "rot13",
+    }
 )
 _SPACE = re.compile(r"\s")
 _NUMBERISH = re.compile(r"^[\s\d.,:+\-/TZ%$€£]*$")

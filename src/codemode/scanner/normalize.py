@@ -4,7 +4,8 @@
 invisible and bidi characters removed, homoglyphs and leetspeak folded inside words that mix
 scripts or digits, letter-spacing closed up, HTML and markdown flattened), plus every hidden or
 encoded payload found in it (HTML comments and hidden elements, Unicode tag characters, base64,
-hex, percent-encoding, rot13 when the text announces it). ``canonical(text)`` is the first view
+hex, percent-encoding, rot13 when the text announces it or when its words are mostly unknown
+and rot13 makes them common English). ``canonical(text)`` is the first view
 alone, which is also what the classifier's features are computed from, so training and scanning
 see the same string.
 """
@@ -62,7 +63,7 @@ _CONFUSABLES = str.maketrans(
 _CONFUSABLE_SET = "[аеорсухіјѕԁɡӏԛԝАВЕКМНОРСТХІЈЅԌαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖｏ]"
 _CONFUSABLE_CHAR = re.compile(_CONFUSABLE_SET)
 _WORD_RUN = re.compile(r"\w+")
-_LEET = str.maketrans("013457@$!|", "oieastasii")
+_LEET = str.maketrans("01345789@$!|", "oieastbgasii")
 # Leetspeak is only worth a second pass when a folded word is one an attack needs.
 _LEET_TARGETS = frozenset(
     [
@@ -110,6 +111,39 @@ _LEET_TARGETS = frozenset(
         "commands",
         "unrestricted",
         "hacked",
+        "pwned",
+        "api",
+        "apikey",
+        "env",
+        "config",
+        "configuration",
+        "passcode",
+        "pin",
+        "login",
+        "transfer",
+        "wire",
+        "forward",
+        "everything",
+        "all",
+        "now",
+        "tell",
+        "show",
+        "say",
+        "reply",
+        "your",
+        "new",
+        "task",
+        "tasks",
+        "account",
+        "suspended",
+        "urgent",
+        "verify",
+        "immediately",
+        "unlock",
+        "access",
+        "grant",
+        "discount",
+        "free",
     ]
 )
 
@@ -125,11 +159,14 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z]")
 _NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f]")
 _LEET_WORD = re.compile(
-    r"(?<![\w@$!|])(?:[A-Za-z]+[013457@$!|]|[013457@$!|]+[A-Za-z])[A-Za-z013457@$!|]+"
+    r"(?<![\w@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
 )
-# "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e": five or more single letters joined by one separator.
-_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){4,}[A-Za-z]\b")
-_SPACED_SEP = re.compile(r"[ .\-_*]")
+# "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e" / "i/g/n/o/r/e": five or more single letters, each
+# joined to the next by one to three separators; a wider gap (two or more separators, or one with
+# spaces around it: "I G N O R E  A L L", "i-g-n-o-r-e / a-l-l") stays a gap between words.
+_SPACED = re.compile(r"\b(?:[A-Za-z](?:[ .\-_*/]|  {1,2}| [/|.\-] )){4,}[A-Za-z]\b")
+_SPACED_SEP = re.compile(r"[ .\-_*/]")
+_SPACED_GAP = re.compile(r"  +| [/|.\-] ")
 
 _HIDDEN_ELEMENT = re.compile(
     r"<(\w+)[^<>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b"
@@ -170,7 +207,7 @@ def _fold_word(match: re.Match[str]) -> str:
 
 
 def _unspace(match: re.Match[str]) -> str:
-    return _SPACED_SEP.sub("", match.group(0))
+    return " ".join(_SPACED_SEP.sub("", word) for word in _SPACED_GAP.split(match.group(0)))
 
 
 def _entity(match: re.Match[str]) -> str:
@@ -353,8 +390,43 @@ def views(text: str) -> list[View]:
         result.append(View("joined-words", joined))
     result.extend(_decoded_views(cleaned))
     lowered = cleaned.lower()
-    if ("rot" in lowered or "caesar" in lowered or "cipher" in lowered or "decode" in lowered) and (
-        _ROT13_HINT.search(cleaned)
-    ):
+    if (
+        ("rot" in lowered or "caesar" in lowered or "cipher" in lowered or "decode" in lowered)
+        and _ROT13_HINT.search(cleaned)
+    ) or _reads_as_rot13(flat):
         result.append(View("rot13", codecs.decode(cleaned, "rot13")))
     return result
+
+
+# The commonest English words (and a few an attack needs): a text whose Latin words are mostly
+# none of these, but whose rot13 is mostly these, is English written in rot13.
+_COMMON_WORDS = """
+the be to of and a in that have i it for not on with he as you do at this but his by from
+they we say her she or an will my one all would there their what so up out if about who get
+which go me when make can like no just him know take into your some could them see other
+than then now look only come its over think also back after use two how our first way even
+new want because any these give most us is are was were been has had did said please send
+tell show print ignore previous instructions instruction above system prompt reveal
+password secret key forget disregard rules everything every email data export delete
+assistant user users agent must should instead task here below following reply answer
+output write list account admin access token
+"""
+_COMMON = frozenset(_COMMON_WORDS.split())
+_ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
+_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm"
+)  # words are lowered first
+
+
+def _reads_as_rot13(text: str) -> bool:
+    """Whether ``text`` is mostly unknown Latin words that rot13 turns into common English ones."""
+    if len(text) < 16:
+        return False
+    words = [w.lower() for w in _ASCII_WORD.findall(text[:2000])]
+    if len(words) < 4:
+        return False
+    seen = sum(w in _COMMON for w in words)
+    if seen * 4 > len(words):  # a quarter already common: ordinary text, not rot13
+        return False
+    turned = sum(w.translate(_ROT13) in _COMMON for w in words)
+    return turned * 5 >= len(words) * 2 and turned >= 3

@@ -9,7 +9,10 @@ its family labels, so the benchmark can hold one family out at a time:
   role-play, hypothetical, instructions embedded in quoted mail);
 - ``carrier``: where it hides (``CARRIERS``: profile notes, reviews, product copy, HTML comments,
   CSV cells, JSON fields, markdown, emails, or bare);
-- ``lang``: one of ``LANGUAGES`` (32, ten scripts).
+- ``lang``: one of ``LANGUAGES`` (32, ten scripts);
+- ``domain``: rows of the domain pass only (``phrases_domains.DOMAINS``: banking, smart home,
+  files, calendar, inbox, code repository, travel, healthcare, web, chat, general assistant),
+  injections and benign text alike, so a domain can be held out whole.
 
 Benign rows (label 0) use the same carriers and the same languages, with imperative marketing,
 notes to staff, polite requests between people and text that discusses injections as the payload
@@ -26,13 +29,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ._bank import FRAMINGS, INTENTS, Bank
+from .phrases_domains import DOMAINS, FRAMES
 from .phrases_english import ENGLISH
 from .phrases_europe import EUROPE
 from .phrases_more import MORE
+from .phrases_weak import WEAK
 from .phrases_world import WORLD
 from .synth import _NAMES
 
-__all__ = ["CARRIERS", "FRAMINGS", "INTENTS", "LANGUAGES", "generate"]
+__all__ = ["CARRIERS", "DOMAIN_NAMES", "FRAMINGS", "INTENTS", "LANGUAGES", "generate"]
+
+DOMAIN_NAMES = tuple(DOMAINS)
 
 LANGUAGES: dict[str, Bank] = {"en": ENGLISH, **EUROPE, **WORLD}
 CARRIERS = (
@@ -187,6 +194,8 @@ def generate(
             text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
             rows.append(_row(text, 0, code, carrier, kind=kind))
     rows += _wider(seed, per_combo * 2, benign_per_language * 2)
+    rows += _domains(seed, max(1, per_combo * 2 // 3), benign_per_language)
+    rows += _weak_languages(seed, per_combo, benign_per_language // 4)
     return rows
 
 
@@ -213,4 +222,101 @@ def _wider(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
         carrier = rng.choice(carriers)
         text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
         rows.append(_row(text, 0, "en", carrier, kind="hardneg"))
+    return rows
+
+
+_SURNAMES = ("Hall", "Berg", "Lee", "Okafor", "Martin", "Kowalski", "Silva", "Nakamura", "Dubois")
+_RECORDS = (
+    "{mail}    {First}    {Last}",
+    "{First} {Last} <{mail}>",
+    "{mail} | {First} | {Last} | {city}",
+    "Contact: {First} {Last}, {mail}",
+    '"email": "{mail}", "first_name": "{First}"',
+    "{mail},{First},{Last},{city}",
+)
+
+
+def _record(rng: random.Random) -> str:
+    """A contact record as listings print it (address, first and last name, city)."""
+    first, last = rng.choice(_NAMES).title(), rng.choice(_SURNAMES)
+    mail = f"{first.lower()}.{last.lower()}@{rng.choice(('example.com', 'mail.example'))}"
+    city = rng.choice(("Porto", "Leeds", "Oslo", "Austin", "Lyon"))
+    return (
+        rng.choice(_RECORDS)
+        .replace("{mail}", mail)
+        .replace("{First}", first)
+        .replace("{Last}", last)
+        .replace("{city}", city)
+    )
+
+
+def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
+    """The domain pass: generic goal hijacks in ten non-Klaviyo domains, and benign twins.
+
+    Injections: each domain's acts x the generic frames of every framing, in that domain's
+    carriers; benign: the domain's requests, instructions and notices in the same carriers.
+    Its own random stream, so the earlier passes' rows never change.
+    """
+    rng = random.Random(seed + 2027)
+    rows: list[dict[str, Any]] = []
+    for name, domain in DOMAINS.items():
+        for intent in INTENTS:
+            for framing in FRAMINGS:
+                for _ in range(per_combo):
+                    act = _fill(rng.choice(domain.acts[intent]), rng)
+                    payload = rng.choice(FRAMES[framing]).replace("{act}", act)
+                    at = rng.randrange(len(domain.carriers))
+                    text = domain.carriers[at](payload, _fill(rng.choice(domain.benign), rng), rng)
+                    rows.append(
+                        _row(
+                            text,
+                            1,
+                            "en",
+                            f"{name}:{at}",
+                            intent=intent,
+                            framing=framing,
+                            domain=name,
+                            part="domain",
+                        )
+                    )
+        for n in range(benign):
+            at = rng.randrange(len(domain.carriers))
+            first, second = rng.sample(domain.benign, 2)
+            if n % 4 == 0:  # a contact record: addresses and names are data, not a request
+                first = _record(rng)
+            text = domain.carriers[at](_fill(first, rng), _fill(second, rng), rng)
+            rows.append(
+                _row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part="domain")
+            )
+    return rows
+
+
+def _weak_languages(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
+    """Second frames (goal hijack, urgency, polite) and reveal-secret acts in the weakest languages.
+
+    ``phrases_weak.WEAK``; benign twins in the same carriers. Its own random stream.
+    """
+    rng = random.Random(seed + 3041)
+    rows: list[dict[str, Any]] = []
+    for code, extra in WEAK.items():
+        bank = LANGUAGES[code]
+        fillers = _fillers(code, bank) + extra.benign
+        for intent in INTENTS:
+            acts = bank.options("acts", intent)
+            if intent in extra.acts:
+                acts = acts + extra.options("acts", intent)
+            for framing in extra.frames:
+                for _ in range(per_combo):
+                    act = _fill(rng.choice(acts), rng)
+                    payload = rng.choice(extra.options("frames", framing)).replace("{act}", act)
+                    carrier = rng.choice(CARRIERS)
+                    text = _CARRY[carrier](payload, rng.choice(fillers), rng)
+                    rows.append(
+                        _row(text, 1, code, carrier, intent=intent, framing=framing, part="weak")
+                    )
+        for _ in range(benign):
+            carrier = rng.choice(CARRIERS)
+            sentence = rng.choice(extra.benign + bank.benign[:6])
+            text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
+            rows.append(_row(text, 0, code, carrier, kind="hardneg", part="weak"))
     return rows

@@ -1,6 +1,7 @@
 """Leave-one-family-out evaluation of the tier-2 cascade (needs the ``train`` extra).
 
-Families: each generated intent, framing and language (``families.py``), and each source family
+Families: each generated intent, framing, language and domain (``families.py``; a domain fold
+holds out that domain's injections and benign rows together), and each source family
 of the shared corpus (``train.FAMILIES``). For every fold, *nothing* that is fitted or tuned sees
 the held-out family:
 
@@ -15,7 +16,9 @@ intent or framing), a fixed fifth of the generated benign rows that no fold trai
 Three figures per fold: ``model`` (the cascade alone: the clean held-out figure), ``rules``
 (tier-1 patterns alone; they were written by hand with every family in view, so they are reported
 apart and never pooled into the held-out figure) and ``combined`` (flagged by a strong rule or by
-the model: what the shipped scanner does, for reference only).
+the model: what the shipped scanner does, for reference only); and ``model_earlier_rows``, the
+model on the fold's rows that come from neither later generator part (``part``: the domain pass
+and the weak-language frames), so a fold can be compared with runs made before those parts.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from .cascade import (
     seen_words,
     word_buckets_of,
 )
-from .families import FRAMINGS, INTENTS, LANGUAGES
+from .families import DOMAIN_NAMES, FRAMINGS, INTENTS, LANGUAGES
 from .train import FAMILIES, Corpus, build_corpus, fit
 
 __all__ = ["Prepared", "evaluate", "prepare", "split_of"]
@@ -67,6 +70,7 @@ class Prepared:
     strong: npt.NDArray[np.bool_]  # a strong tier-1 rule flags the row
     bucket: npt.NDArray[np.int64]
     generated: npt.NDArray[np.bool_]
+    earlier: npt.NDArray[np.bool_]  # not from a later generator part (``part``: domain, weak)
 
 
 def prepare(rows: list[dict[str, Any]], encoder: Encoder, cache: Path | None) -> Prepared:
@@ -84,6 +88,7 @@ def prepare(rows: list[dict[str, Any]], encoder: Encoder, cache: Path | None) ->
         strong,
         np.array([split_of(r["text"]) for r in rows], dtype=np.int64),
         np.array([str(r["source"]).startswith("gen-") for r in rows]),
+        np.array(["part" not in r for r in rows]),
     )
 
 
@@ -113,6 +118,7 @@ def _folds(prep: Prepared) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
         ("intent", INTENTS),
         ("framing", FRAMINGS),
         ("language", sorted(LANGUAGES)),
+        ("domain", DOMAIN_NAMES),
     ):
         key = "lang" if kind == "language" else kind
         for name in names:
@@ -128,7 +134,7 @@ def _folds(prep: Prepared) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
 def evaluate(
     prep: Prepared,
     *,
-    kinds: Sequence[str] = ("intent", "framing", "language", "source"),
+    kinds: Sequence[str] = ("intent", "framing", "language", "source", "domain"),
     max_fpr: float = 0.02,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -159,8 +165,10 @@ def evaluate(
         rows = np.flatnonzero(test)
         y = labels[rows]
         read = cascade.to_encoder(p_h, covered)
+        earlier = prep.earlier[rows]
         figures = {
             "model": _metrics(flagged[rows], y),
+            "model_earlier_rows": _metrics(flagged[rows][earlier], y[earlier]),
             "rules": _metrics(prep.strong[rows], y),
             "combined": _metrics(flagged[rows] | prep.strong[rows], y),
             "cascade": cascade.as_dict(),
@@ -178,7 +186,7 @@ def evaluate(
         )
     for kind, folds in result.items():
         pooled = {}
-        for part in ("model", "rules", "combined"):
+        for part in ("model", "rules", "combined", "model_earlier_rows"):
             flags: list[bool] = []
             ys: list[bool] = []
             for figures in folds.values():
@@ -188,6 +196,8 @@ def evaluate(
                     own = prep.strong[rows]
                 elif part == "combined":
                     own = own | prep.strong[rows]
+                elif part == "model_earlier_rows":
+                    own, rows = own[prep.earlier[rows]], rows[prep.earlier[rows]]
                 flags.extend(own.tolist())
                 ys.extend(labels[rows].tolist())
             pooled[part] = _metrics(np.asarray(flags, dtype=bool), np.asarray(ys, dtype=bool))
