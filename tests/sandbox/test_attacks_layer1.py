@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from codemode.sandbox import Sandbox
+from tests.sandbox._outcomes import assert_outcome
 
 from .conftest import execute
 
@@ -410,10 +411,4 @@ async def test_layer1_attack_has_its_exact_outcome(
     sandbox: Sandbox, name: str, code: str, expected: tuple[str, ...]
 ) -> None:
     result = await execute(sandbox, code)
-    if expected[0] == "output":
-        assert result.error is None, (name, result.error)
-        assert result.output == expected[1], (name, result.output)
-        return
-    assert result.error is not None, (name, result.output)
-    assert result.error.type == expected[1], (name, result.error)
-    assert expected[2] in result.error.message, (name, result.error.message)
+    assert_outcome(result, name, expected)

@@ -26,6 +26,7 @@ import pytest_asyncio
 from codemode.catalog import load_catalog
 from codemode.klaviyo import AsyncKlaviyo
 from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge
+from tests.sandbox._outcomes import assert_outcome
 
 from .conftest import CANARY, TEST_LIMITS, FakeBridge, execute
 
@@ -537,13 +538,7 @@ async def test_sdk_misuse_has_its_exact_outcome(
 ) -> None:
     result = await execute(sandbox, code, bridge=real_bridge(http, dry_run=dry_run))
     assert KEY not in json.dumps(result.to_dict(), default=str)
-    if expected[0] == "output":
-        assert result.error is None, (name, result.error)
-        assert result.output == expected[1], (name, result.output)
-        return
-    assert result.error is not None, (name, result.output)
-    assert result.error.type == expected[1], (name, result.error)
-    assert expected[2] in result.error.message, (name, result.error.message)
+    assert_outcome(result, name, expected)
 
 
 async def test_a_dry_run_of_a_destructive_call_lists_the_plan_and_what_a_real_run_asks(

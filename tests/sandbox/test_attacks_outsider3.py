@@ -38,6 +38,7 @@ from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge
 from codemode.sandbox.provenance import Provenance, readable, unescape
 from codemode.server import DEMO_BASE_URL, build_server
 from codemode.server.confirmation import confirmation_message
+from tests.sandbox._outcomes import assert_outcome
 from tests.server.conftest import http_client, serving, text_of
 
 from .conftest import CANARY, TEST_LIMITS, FakeBridge, execute
@@ -309,14 +310,9 @@ async def test_outsider3_attack_has_its_exact_outcome(
     sandbox: Sandbox, name: str, code: str, expected: tuple[str, ...]
 ) -> None:
     result = await execute(sandbox, code)
-    if expected[0] == "output":
-        assert result.error is None, (name, result.error)
-        assert result.output == expected[1], (name, result.output)
-        return
-    assert result.error is not None, (name, result.output)
-    assert result.error.type == expected[1], (name, result.error)
-    assert expected[2] in result.error.message, (name, result.error.message)
-    assert len(result.error.message) <= 2100
+    assert_outcome(result, name, expected)
+    if result.error is not None:
+        assert len(result.error.message) <= 2100
 
 
 # ---------------------------------------------------------------------------------------------
