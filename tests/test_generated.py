@@ -70,3 +70,8 @@ def test_stubs_are_valid_typed_python(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_early_tools_list_answer_is_current_with_the_tools() -> None:
+    proc = _check("gen_tools_list.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -106,7 +106,7 @@ def test_startup_rows_give_each_start_against_the_bare_interpreter() -> None:
     text = "\n".join(_gen().render_other("startup", data))
 
     assert "| `serve --demo` (stdio) answers initialize | 90 | 6.0 | <= 20 x |" in text
-    assert "| `serve --demo` answers tools/list | 600 | 40.0 | |" in text
+    assert "| `serve --demo` answers tools/list | 600 | 40.0 | <= 20 x |" in text
     assert "| `serve --demo` answers the first tools/call (`print(1)`) | 750 | 50.0 | |" in text
     assert "| `exec print(1)` --demo | 300 | 20.0 | <= 20 x |" in text
     assert "bare 12 ms, `exec print(1)` 240 ms (20.0 x)" in text

@@ -14,7 +14,8 @@ alternating repetitions:
 Each figure is reported in milliseconds of wall time and as a ratio to the baseline; the starts
 that end with the process also in CPU time (user + system of the child and its zygote and
 worker, which a loaded machine distorts less). The CPU of ``serve`` covers its whole life: the
-three answers and the exit. Target: initialize and exec each ≤ 20 x the baseline. Children run
+three answers and the exit. Target: ready (initialize and tools/list answered: the client shows
+the server with its tools) and exec each ≤ 20 x the baseline. Children run
 without ``PYTHONDONTWRITEBYTECODE`` after one warm-up, so imports read compiled bytecode as they
 do on an installed system.
 """
@@ -223,7 +224,7 @@ def run(*, quick: bool = False, console: Console | None = None) -> dict[str, Any
             "serve_tools_call_ratio": round(serve["tools_call_ratio"], 1),
             "exec_ms": round(figures["exec"]["wall_ms"], 1),
             "exec_ratio": round(figures["exec"]["wall_ratio"], 1),
-            "meets_target": serve["wall_ratio"] <= _TARGET
+            "meets_target": max(serve["wall_ratio"], serve["tools_list_ratio"]) <= _TARGET
             and figures["exec"]["wall_ratio"] <= _TARGET,
             # The stricter reading: a client that starts the server per conversation waits for
             # its first tools/call, not for initialize.

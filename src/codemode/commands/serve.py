@@ -202,11 +202,11 @@ def _serve(
         early = zygote = None
         if settings.transport == "stdio":  # a client may start us per conversation: start fast
             from codemode.sandbox.spawn import ZygoteClient
-            from codemode.server.handshake import EarlyInitialize
+            from codemode.server.handshake import EarlyAnswers
             from codemode.server.lazy_sdk import defer_package_init, import_httpx
 
-            # Answer the client's initialize while the SDK and the server load (see handshake).
-            early = EarlyInitialize.start()
+            # Answer initialize and tools/list while the SDK and the server load (see handshake).
+            early = EarlyAnswers.start(read_only=settings.read_only)
             # The sandbox's zygote starts on the other core meanwhile, ready for the first
             # execute_code (launched from this thread, which runs the event loop).
             zygote = ZygoteClient.launch(sys.executable)

@@ -44,7 +44,7 @@ from codemode.server.tools import register_tools
 from codemode.state import StateBackend, open_state
 
 if TYPE_CHECKING:
-    from codemode.server.handshake import EarlyInitialize
+    from codemode.server.handshake import EarlyAnswers
     from codemode.server.oauth import OAuthBundle
 
 __all__ = ["DEMO_BASE_URL", "CodemodeServer", "build_server"]
@@ -90,10 +90,10 @@ class CodemodeServer:
         if self.runtime.audit is not None:
             self.runtime.audit.close()
 
-    async def run_stdio(self, early: EarlyInitialize | None = None) -> None:
+    async def run_stdio(self, early: EarlyAnswers | None = None) -> None:
         """Serve one client over stdin/stdout until it disconnects.
 
-        ``early``: the first line, read and perhaps answered while the server was loading.
+        ``early``: the first lines, read and perhaps answered while the server was loading.
         """
         from codemode.server.stdio import serve_stdio
 

@@ -1,24 +1,33 @@
-"""The stdio server answers ``initialize`` while it is still loading.
+"""The stdio server answers ``initialize`` and ``tools/list`` while it is still loading.
 
-An MCP client that starts ``codemode serve`` per conversation waits for the answer to its first
-message, ``initialize``. That answer is fixed (the server's name, title, version, instructions and
-capabilities, and the protocol revision it agrees to), but importing the ``mcp`` SDK alone, needed
-for everything after it, takes about 0.3 to 0.5 s. So :class:`EarlyInitialize` reads the first line
-from fd 0 on a thread as soon as the process starts, answers a well-formed ``initialize`` straight
-away, and hands the same line to the SDK's session once it is loaded: the session goes through the
-real handshake (it records the client's capabilities and revision), and its own answer, which must
-be the same, is dropped (a differing one is logged). Every later request is answered by the SDK as
-before, so ``tools/list`` still waits for the import; what the client gains is that its own start
-(the handshake round trip) overlaps ours.
+An MCP client that starts ``codemode serve`` per conversation sends ``initialize``, then
+``notifications/initialized`` and ``tools/list``, and shows the server as ready once it has the
+tools. Both answers are fixed: the first is the server's name, title, version, instructions and
+capabilities with the protocol revision it agrees to; the second is the three tools' definitions,
+which depend only on the read-only setting. Importing the ``mcp`` SDK alone, needed for everything
+else, takes about 0.3 to 0.8 s. So :class:`EarlyAnswers` reads stdin on a thread as soon as the
+process starts and answers those requests (and ``ping``) straight away. Every line it read is handed
+to the SDK's session once it is loaded, in order: the session goes through the real handshake (it
+records the client's capabilities and revision) and lists its tools, and its own answers to the ids
+already answered, which must be the same, are dropped (a differing one is logged). The first line
+without a fixed answer, and everything after it, is the SDK's to answer. What the client gains is
+that its start and its tool listing overlap ours; its first ``tools/call`` still waits for the load.
+
+A client that reuses the id of a request answered early before the SDK has caught up could have the
+SDK's answer to its new request dropped in place of the old one; ids are unique per connection in
+every client we know (a counter), and the SDK answers the listed requests first.
 
 This module imports nothing of ``mcp`` and nothing heavy; ``tests/server/test_handshake.py``
-checks that the answer equals the SDK's for every revision, so the copies below cannot drift.
+checks that both answers equal the SDK's for every revision, and ``tools/gen_tools_list.py
+--check`` (``make check-generated``) that the stored tool list is current.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import threading
 from typing import Any
 
@@ -28,9 +37,11 @@ __all__ = [
     "INSTRUCTIONS",
     "NAME",
     "TITLE",
-    "EarlyInitialize",
+    "TOOLS_LIST_FILE",
+    "EarlyAnswers",
     "initialize_result",
     "server_version",
+    "tools_list_result",
 ]
 
 NAME = "klaviyo-codemode"
@@ -48,6 +59,7 @@ CAPABILITIES: dict[str, Any] = {
     "tools": {"listChanged": False},
 }
 _MAX_LINE = 1 << 20
+TOOLS_LIST_FILE = "tools_list.json"
 
 
 def server_version() -> str:
@@ -98,32 +110,49 @@ def _well_formed_initialize(message: Any) -> bool:
     )
 
 
-class EarlyInitialize:
-    """Reads the first line of stdin on a thread and answers it when it is ``initialize``.
+class EarlyAnswers:
+    """Reads stdin on a thread while the server loads, answering what has a fixed answer.
 
-    The line is read from fd 0 one byte at a time, so nothing after it is consumed: the SDK's
-    transport, which reads from its own duplicate of fd 0, finds the rest of the stream intact.
+    ``initialize`` as the first line, then ``ping`` and a first-page ``tools/list`` (the tool
+    definitions depend only on ``read_only``; their wire form is generated into
+    ``tools_list.json``). Every line read is kept for the SDK's session, answered or not, so the
+    session goes through the same requests in the same order. Reading stops at the first line
+    without a fixed answer (the SDK answers it and all after it), at the end of input, or when
+    :meth:`finish` is called at a line boundary. Lines are read from fd 0 one byte at a time, so
+    nothing after the last line kept is consumed: the SDK's transport, which reads from its own
+    duplicate of fd 0, finds the rest of the stream intact.
     """
 
-    def __init__(self, *, fd_in: int = 0, fd_out: int = 1) -> None:
+    def __init__(self, *, read_only: bool = False, fd_in: int = 0, fd_out: int = 1) -> None:
         self._fd_in = fd_in
         self._fd_out = fd_out
-        self.line: bytes | None = None
-        """The first line as read (without its newline), or None at end of input."""
-        self.answered: dict[str, Any] | None = None
-        """The answer sent (id and result), or None when the SDK must answer the line itself."""
+        self._read_only = read_only
+        self.lines: list[bytes] = []
+        """Every line read, in order (without its newline), for the SDK's session."""
+        self.answered: list[dict[str, Any]] = []
+        """The answers sent (id and result); the SDK's later answers to those ids are dropped."""
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._run, name="codemode-initialize", daemon=True)
 
     @classmethod
-    def start(cls, *, fd_in: int = 0, fd_out: int = 1) -> EarlyInitialize:
-        """Start reading now; :meth:`join` before the SDK takes over stdin and stdout."""
-        early = cls(fd_in=fd_in, fd_out=fd_out)
+    def start(cls, *, read_only: bool = False, fd_in: int = 0, fd_out: int = 1) -> EarlyAnswers:
+        """Start reading now; :meth:`finish` before the SDK takes over stdin and stdout."""
+        early = cls(read_only=read_only, fd_in=fd_in, fd_out=fd_out)
         early._thread.start()
         return early
 
-    def join(self) -> EarlyInitialize:
-        """Wait until the first line has been read and, if it was ``initialize``, answered."""
+    def finish(self) -> EarlyAnswers:
+        """Stop at the next line boundary (a line being read is read to its end) and wait."""
+        if self._stop.is_set():
+            return self
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
         self._thread.join()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         return self
 
     def _read_line(self) -> bytes | None:
@@ -137,25 +166,99 @@ class EarlyInitialize:
             data += chunk
         return bytes(data)  # an over-long line: the SDK reports it; nothing is answered here
 
+    def _next_line(self) -> bytes | None:
+        """The next line, or None at the end of input or once :meth:`finish` was called."""
+        ready, _, _ = select.select([self._fd_in, self._wake_r], [], [])
+        if self._stop.is_set() or self._wake_r in ready:
+            return None
+        return self._read_line()
+
     def _run(self) -> None:
         try:
-            self.line = self._read_line()
-        except OSError:
+            while (line := self._next_line()) is not None:
+                self.lines.append(line)
+                answer = self._fixed_answer(line)
+                if answer is None:
+                    return
+                if answer:
+                    self._send(answer)
+        except (OSError, ValueError):
             return
-        if self.line is None:
-            return
+
+    def _fixed_answer(self, line: bytes) -> dict[str, Any] | None:
+        """The answer to ``line`` when it has a fixed one here (id and result), else None.
+
+        ``{}``: a notification that needs no answer and leaves the next line answerable here.
+        """
+        if len(line) > _MAX_LINE:
+            return None
         try:
-            message = json.loads(self.line)
+            message = json.loads(line)
         except ValueError:
-            return
-        if not _well_formed_initialize(message):
-            return
-        result = initialize_result(message["params"]["protocolVersion"])
-        answer = {"jsonrpc": "2.0", "id": message["id"], "result": result}
-        payload = (json.dumps(answer, separators=(",", ":")) + "\n").encode()
+            return None
+        if not self.answered:  # nothing but a well-formed initialize comes first
+            if not _well_formed_initialize(message):
+                return None
+            return {
+                "id": message["id"],
+                "result": initialize_result(message["params"]["protocolVersion"]),
+            }
+        method = _request_method(message)
+        if method == "ping":
+            return {"id": message["id"], "result": {}}
+        if method == "tools/list" and set(message.get("params") or {}) <= {"_meta"}:
+            return {"id": message["id"], "result": tools_list_result(read_only=self._read_only)}
+        if method is None and _is_initialized_notification(message):
+            return {}  # no answer, and the next line may still have a fixed one
+        return None
+
+    def _send(self, answer: dict[str, Any]) -> None:
+        payload = (
+            json.dumps({"jsonrpc": "2.0", **answer}, separators=(",", ":"), ensure_ascii=False)
+            + "\n"
+        ).encode()
+        self.answered.append(answer)  # before it can arrive: the SDK's copy must be dropped
         try:
             while payload:
                 payload = payload[os.write(self._fd_out, payload) :]
         except OSError:
-            return
-        self.answered = answer
+            self.answered.pop()  # not (wholly) sent: the SDK's answer goes out instead
+            raise
+
+
+def _request_method(message: Any) -> str | None:
+    """The method of a well-formed JSON-RPC request with an id, else None."""
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+        return None
+    if set(message) - {"jsonrpc", "id", "method", "params"}:
+        return None
+    ident, method, params = message.get("id"), message.get("method"), message.get("params")
+    if isinstance(ident, bool) or not isinstance(ident, (str, int)) or not isinstance(method, str):
+        return None
+    if params is not None and not isinstance(params, dict):
+        return None
+    return method
+
+
+def _is_initialized_notification(message: Any) -> bool:
+    return (
+        isinstance(message, dict)
+        and message.get("jsonrpc") == "2.0"
+        and message.get("method") == "notifications/initialized"
+        and "id" not in message
+        and isinstance(message.get("params", {}), dict)
+    )
+
+
+def tools_list_result(*, read_only: bool) -> dict[str, Any]:
+    """The wire ``result`` of ``tools/list`` (generated by ``tools/gen_tools_list.py``)."""
+    global _TOOLS_LISTS
+    if _TOOLS_LISTS is None:
+        from importlib import resources
+
+        text = resources.files("codemode.server").joinpath(TOOLS_LIST_FILE).read_text("utf-8")
+        _TOOLS_LISTS = json.loads(text)
+    return _TOOLS_LISTS["read_only" if read_only else "read_write"]  # type: ignore[no-any-return]
+
+
+_TOOLS_LISTS: dict[str, Any] | None = None

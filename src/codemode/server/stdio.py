@@ -6,9 +6,9 @@ that is not valid JSON gets ``{"id": null, "error": {"code": -32700}}`` (and one
 not a message gets -32600), so a reader between the transport and the session answers those
 itself and forwards everything else untouched.
 
-Started with an :class:`~codemode.server.handshake.EarlyInitialize` (``codemode serve``), the first
-line was read, and perhaps answered, before the SDK was loaded: it goes to the session first, and
-the session's answer to an ``initialize`` already answered is dropped (logged if it differs).
+Started with an :class:`~codemode.server.handshake.EarlyAnswers` (``codemode serve``), the first
+lines were read, and perhaps answered, before the SDK was loaded: they go to the session first, and
+the session's answers to the requests already answered are dropped (logged if they differ).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from mcp_types import (
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
-    from codemode.server.handshake import EarlyInitialize
+    from codemode.server.handshake import EarlyAnswers
 
 __all__ = ["serve_stdio"]
 
@@ -56,29 +56,40 @@ def _error_for(exc: Exception) -> JSONRPCError:
     return JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=code, message=message))
 
 
-def _first(early: EarlyInitialize | None) -> SessionMessage | Exception | None:
-    """The line read before the SDK was loaded, as the transport would have read it."""
-    line = early.join().line if early is not None else None
-    if line is None:
-        return None
-    try:
-        return SessionMessage(jsonrpc_message_adapter.validate_json(line, by_name=False))
-    except Exception as exc:  # the transport hands the session the same exception
-        return exc
+def _early_lines(early: EarlyAnswers | None) -> list[SessionMessage | Exception]:
+    """The lines read before the SDK was loaded, as the transport would have read them."""
+    if early is None:
+        return []
+    read: list[SessionMessage | Exception] = []
+    for line in early.finish().lines:
+        try:
+            read.append(SessionMessage(jsonrpc_message_adapter.validate_json(line, by_name=False)))
+        except Exception as exc:  # the transport hands the session the same exception
+            read.append(exc)
+    return read
 
 
-def _is_answer_to(message: SessionMessage, answered: dict[str, Any]) -> bool:
+def _answered_early(
+    message: SessionMessage, pending: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The early answer ``message`` repeats (removed from ``pending``), or None."""
     inner = message.message
-    return isinstance(inner, JSONRPCResponse) and inner.id == answered["id"]
+    if not isinstance(inner, JSONRPCResponse):
+        return None
+    for i, answered in enumerate(pending):
+        if inner.id == answered["id"]:
+            return pending.pop(i)
+    return None
 
 
-async def serve_stdio(lowlevel_server: Any, early: EarlyInitialize | None = None) -> None:
+async def serve_stdio(lowlevel_server: Any, early: EarlyAnswers | None = None) -> None:
     """Run ``lowlevel_server`` (the SDK's low-level server) over this process's stdin/stdout.
 
-    ``early``: the first line, read (and perhaps answered) before the SDK was loaded.
+    ``early``: the reader that took the first lines (and perhaps answered them) while the SDK
+    loaded; it is stopped here, before the SDK's transport takes stdin over.
     """
-    first = _first(early)
-    answered = early.answered if early is not None else None
+    first = _early_lines(early)
+    pending = list(early.answered) if early is not None else []
     async with stdio_server() as (read_stream, write_stream):
         forward_writer, forward_reader = anyio.create_memory_object_stream[
             SessionMessage | Exception
@@ -87,32 +98,35 @@ async def serve_stdio(lowlevel_server: Any, early: EarlyInitialize | None = None
         out_writer, out_reader = create_context_streams[SessionMessage](0)
 
         async def relay() -> None:
-            pending = answered
             # Closing the transport's stream at the end lets it finish (the session closed it
             # itself when it wrote there directly).
             async with out_reader, write_stream:
                 async for message in out_reader:
-                    if pending is not None and _is_answer_to(message, pending):
-                        sent = pending["result"]
+                    if pending and (sent := _answered_early(message, pending)) is not None:
                         ours = json.loads(
                             message.message.model_dump_json(by_alias=True, exclude_none=True)
                         ).get("result")
-                        if ours != sent:
+                        if ours != sent["result"]:
                             logger.warning(
-                                "the early answer to initialize differed from the SDK's: %s != %s",
-                                sent,
+                                "the early answer to request %r differed from the SDK's: %s != %s",
+                                sent["id"],
+                                sent["result"],
                                 ours,
                             )
-                        pending = None
+                        else:
+                            logger.debug(
+                                "the SDK's answer to request %r was sent early", sent["id"]
+                            )
                         continue
                     await write_stream.send(message)
 
         async def screen() -> None:
             async with forward_writer:
-                if isinstance(first, Exception):
-                    await write_stream.send(SessionMessage(_error_for(first)))
-                elif first is not None:
-                    await forward_writer.send(first)
+                for item in first:
+                    if isinstance(item, Exception):
+                        await write_stream.send(SessionMessage(_error_for(item)))
+                    else:
+                        await forward_writer.send(item)
                 async for item in read_stream:
                     if isinstance(item, Exception):
                         await write_stream.send(SessionMessage(_error_for(item)))
