@@ -1,7 +1,8 @@
 """The outsider evaluation sets are well formed and ``tools/eval_outsider.py`` runs on them.
 
-Two outsiders wrote sets (``tests/data/injection/OUTSIDER.md`` and ``OUTSIDER2.md``); each is
-checked the same way, the second also for the domain every text names.
+Three outsiders wrote sets (``tests/data/injection/OUTSIDER.md``, ``OUTSIDER2.md`` and
+``OUTSIDER3.md``); each is checked the same way, the second and third also for the domain every
+text names, the third for the languages, domains, styles and search coverage it promises.
 
 No accuracy is asserted here: the figures are for the coordinator to compare builds.
 """
@@ -27,11 +28,25 @@ TOOL = REPO_ROOT / "tools" / "eval_outsider.py"
 SETS = {
     "outsider": (INJECTION / "outsider.jsonl", SEARCH / "outsider_untouched.jsonl", 600),
     "outsider2": (INJECTION / "outsider2.jsonl", SEARCH / "outsider2_untouched.jsonl", 500),
+    "outsider3": (INJECTION / "outsider3.jsonl", SEARCH / "outsider3_untouched.jsonl", 600),
 }
 # the domains an agent reads that OUTSIDER2.md promises, beyond Klaviyo's own data
 OUTSIDER2_DOMAINS = {
     "web", "email", "calendar", "document", "code", "chat", "review", "klaviyo",
     "tool_banking", "tool_smarthome", "tool_travel", "tool_health", "tool_files",
+}  # fmt: skip
+
+
+# the languages OUTSIDER3.md promises at least eight texts each (both labels) in
+OUTSIDER3_LANGUAGES = {
+    "el", "fa", "he", "th", "ru", "vi", "zh", "ko", "hi", "tr", "pl", "id", "sw", "uk",
+    "de", "fr", "es", "it", "pt", "nl",
+}  # fmt: skip
+# injection styles the earlier sets had few of, which OUTSIDER3.md promises
+OUTSIDER3_STYLES = {
+    "tool_output_field", "chat_log", "split_fields", "addressed_processor", "fake_system",
+    "delayed_trigger", "md_exfil", "unicode_trick", "encoded", "social_engineering",
+    "mixed_language",
 }  # fmt: skip
 
 
@@ -74,6 +89,31 @@ def test_second_outsiders_texts_name_a_known_domain_and_most_are_not_klaviyo() -
     assert generated / len(rows) <= 1 / 3, "at most a third from the template generator"
 
 
+def test_third_outsiders_texts_cover_the_promised_languages_domains_and_styles() -> None:
+    rows = _rows(SETS["outsider3"][0])
+    assert {r["source"] for r in rows} == {"hand"}
+    assert len({r["language"] for r in rows}) >= 25
+    for language in OUTSIDER3_LANGUAGES:
+        mine = [r for r in rows if r["language"] == language]
+        assert len(mine) >= 8, language
+        assert {r["label"] for r in mine} == {0, 1}, language
+    assert any(r["language"] == "xx-en" for r in rows), "mixed-language texts"
+    domains = Counter(r["domain"] for r in rows)
+    assert sum(n >= 10 for n in domains.values()) >= 10
+    assert domains["klaviyo"] / len(rows) < 0.25
+    styles = Counter(r["style"] for r in rows if r["label"] == 1)
+    assert all(styles[s] >= 8 for s in OUTSIDER3_STYLES), styles
+
+
+def test_third_outsiders_queries_cover_every_core_action_and_a_hundred_other_operations() -> None:
+    catalog = load_catalog()
+    rows = _rows(SETS["outsider3"][1])
+    named = {a for r in rows for a in r["answers"]}
+    assert {op for op in catalog if catalog[op].core} <= named
+    assert sum(not catalog[op].core for op in named) >= 100
+    assert Counter(r["style"] for r in rows)["unserved"] >= 35
+
+
 @pytest.mark.parametrize("name", sorted(SETS))
 def test_search_answers_are_operation_ids_of_the_vendored_catalog(name: str) -> None:
     catalog = load_catalog()
@@ -111,6 +151,15 @@ def test_eval_tool_scores_the_second_set_per_domain(capsys: pytest.CaptureFixtur
     assert sum(g["injections"] + g["benign"] for g in by_domain.values()) == 40
     assert {"precision", "recall", "f1", "fpr"} <= next(iter(by_domain.values())).keys()
     assert sum(g["injections"] for g in scan["by_language"].values()) == scan["injections"]
+    assert search["n"] + search["unserved"]["n"] == 40
+
+
+def test_eval_tool_scores_the_third_set_per_domain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _tool().main(["--set", "outsider3", "--limit", "40", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    scan, search = result["scanner"], result["search"]
+    assert scan["items"] == 40
+    assert sum(g["injections"] + g["benign"] for g in scan["by_domain"].values()) == 40
     assert search["n"] + search["unserved"]["n"] == 40
 
 
