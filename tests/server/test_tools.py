@@ -358,3 +358,25 @@ async def test_search_ranks_on_a_worker_thread_so_a_slow_query_never_stalls_the_
         found = await client.call_tool("search_api", {"query": "list all profiles"})
     assert not found.is_error
     assert ranked_on and all(t is not threading.main_thread() for t in ranked_on)
+
+
+async def test_the_shared_http_client_keeps_no_cookie_one_caller_got_for_the_next(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    from codemode.config import Settings
+    from codemode.server import build_server
+
+    for demo in (True, False):
+        settings = Settings(demo=demo, audit_disabled=True, config_dir=tmp_path, state_dir=tmp_path)
+        built = build_server(settings, transport="memory", log_level="ERROR")
+        async with built.running():
+            http = built.runtime.http_client
+            first = http.build_request("GET", "https://a.klaviyo.com/api/profiles")
+            answer = httpx.Response(200, headers={"set-cookie": "sid=one; Path=/"}, request=first)
+            http.cookies.extract_cookies(answer)  # what httpx does with every answer
+            http.cookies.set("sid", "two", domain="a.klaviyo.com")
+            assert not list(http.cookies.jar)
+            nxt = http.build_request("GET", "https://a.klaviyo.com/api/lists")
+            assert "cookie" not in nxt.headers

@@ -53,11 +53,24 @@ DEMO_BASE_URL = "http://simulator"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-def _no_cookies() -> httpx.Cookies:
-    """A cookie jar that keeps nothing: one connection pool serves many users."""
-    return httpx.Cookies(
-        http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    )
+class _NoCookieJar(http.cookiejar.CookieJar):
+    """A cookie jar that keeps and sends nothing: one connection pool serves many users, so a
+    cookie one user's answer set would go out with every other user's requests."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Keep nothing (and skip parsing the ``Set-Cookie`` headers at all)."""
+
+    def add_cookie_header(self, request: Any) -> None:
+        """Send nothing."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        """Keep nothing, whoever asks."""
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """The shared client's jar. httpx keeps a ``CookieJar`` it is given as it is (an
+    ``httpx.Cookies`` it copies into a new, default jar, which kept every cookie)."""
+    return _NoCookieJar()
 
 
 @dataclass
