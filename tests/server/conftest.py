@@ -8,7 +8,7 @@ loop and stopped within a bounded time.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 
 from codemode.config import Settings
 from codemode.server import DEMO_BASE_URL, CodemodeServer, build_server
+from codemode.server.limits import LimitStore, MemoryLimitStore
 from codemode.simulator import SimConfig, create_app
 from tests._redis import clean_redis, redis_url  # noqa: F401  (fixtures)
 
@@ -96,3 +97,20 @@ async def http_client(
 def text_of(result: CallToolResult) -> str:
     """All text content of a tool result."""
     return "\n".join(getattr(c, "text", "") for c in result.content)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def stores(request: pytest.FixtureRequest) -> Iterator[tuple[LimitStore, LimitStore]]:
+    """The limit stores of replicas A and B: one shared dict, or two clients of one Redis."""
+    if request.param == "memory":
+        store = MemoryLimitStore()
+        yield store, store
+        return
+    from codemode.state.redis import RedisLimitStore
+
+    url = request.getfixturevalue("clean_redis")
+    a = RedisLimitStore.from_url(url, pool="replica-a")
+    b = RedisLimitStore.from_url(url, pool="replica-b")
+    yield a, b
+    a._r.close()
+    b._r.close()

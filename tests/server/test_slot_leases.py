@@ -7,33 +7,14 @@ shortened to a fraction of a second so that a run lasts several expiries; every 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anyio
 import pytest
 
 from codemode.server.admission import Admission
-from codemode.server.limits import Busy, LimitStore, MemoryLimitStore
+from codemode.server.limits import Busy, LimitStore
 
 LEASE_S = 0.6  # renewed every 0.2 s: only a stall of the event loop this long breaks it
 RUN_S = 4 * LEASE_S
-
-
-@pytest.fixture(params=["memory", "redis"])
-def stores(request: pytest.FixtureRequest) -> Iterator[tuple[LimitStore, LimitStore]]:
-    """The limit stores of replicas A and B: one shared dict, or two clients of one Redis."""
-    if request.param == "memory":
-        store = MemoryLimitStore()
-        yield store, store
-        return
-    from codemode.state.redis import RedisLimitStore
-
-    url = request.getfixturevalue("clean_redis")
-    a = RedisLimitStore.from_url(url, pool="replica-a")
-    b = RedisLimitStore.from_url(url, pool="replica-b")
-    yield a, b
-    a._r.close()
-    b._r.close()
 
 
 def _replica(store: LimitStore) -> Admission:

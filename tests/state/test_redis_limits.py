@@ -85,3 +85,21 @@ def test_charging_after_the_work_can_go_into_debt_but_not_beyond_one_capacity(
     a.charge("cpu", "alice", 1000, bucket)
     wait = b.take("cpu", "alice", 1, bucket)
     assert 60 * (10 + 1) / 10 - 1 < wait <= 60 * (10 + 1) / 10
+
+
+def test_a_flushed_script_cache_or_a_dropped_connection_is_recovered_on_the_next_call(
+    replicas: tuple[RedisLimitStore, RedisLimitStore], clean_redis: str
+) -> None:
+    import redis
+
+    a, _ = replicas
+    assert a.try_acquire("alice", "run-1", total=10, per_principal=5, lease_s=30)
+    admin = redis.Redis.from_url(clean_redis)
+    try:
+        admin.script_flush()  # a restarted Redis knows no scripts: they are loaded again
+        assert a.try_acquire("alice", "run-2", total=10, per_principal=5, lease_s=30)
+        admin.client_kill_filter(_type="normal", skipme=True)  # the replica's connection drops
+        assert a.try_acquire("alice", "run-3", total=10, per_principal=5, lease_s=30)
+        assert a.held("alice") == 3
+    finally:
+        admin.close()

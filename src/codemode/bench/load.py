@@ -28,7 +28,6 @@ host's alone and the simulator's is reported apart.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import re
@@ -40,13 +39,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import anyio
 from rich.console import Console
 from rich.table import Table
 
 from codemode.bench._fleet import Fleet, SimulatorMode, start_fleet
+from codemode.bench._wire import RawResult, WireClient, rpc_request, rpc_result
 
 __all__ = ["WORKLOADS", "LoadReport", "drive", "process_rss", "run", "tree_rss"]
 
@@ -288,58 +288,22 @@ def round_robin(urls: Sequence[str], start: int = 0) -> Any:
     return RoundRobin()
 
 
-@dataclass
-class _RawResult:
-    structured_content: dict[str, Any] | None
-    content: list[Any]
-
-
 class RawClient:
-    """A minimal stateless (2026-07-28) MCP client: one JSON-RPC POST per tool call.
-
-    The load generator shares the machine with the servers it measures; the official client's
-    session machinery costs about as much CPU per call as the server's own work, which would cap
-    what a fleet can show on a small machine. This client parses only what the checks need. It
-    speaks the same wire protocol, so the server does exactly the same work.
-    """
-
-    _META: ClassVar[dict[str, Any]] = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "codemode-bench-load", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {},
-    }
+    """A minimal stateless (2026-07-28) MCP client: one JSON-RPC POST per tool call, on a given
+    ``httpx``-style client (tests drive a server with it). The load itself uses the cheaper
+    :class:`~codemode.bench._wire.WireClient`, which sends the same bytes."""
 
     def __init__(self, http: Any, url: str) -> None:
         self._http = http
         self._url = url
         self._id = 0
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> _RawResult:
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> RawResult:
         self._id += 1
-        body = {
-            "jsonrpc": "2.0",
-            "id": self._id,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments, "_meta": self._META},
-        }
-        headers = {
-            "accept": "application/json, text/event-stream",
-            "mcp-protocol-version": "2026-07-28",
-            "mcp-method": "tools/call",
-            "mcp-name": name,
-        }
-        response = await self._http.post(self._url, json=body, headers=headers)
+        body, headers = rpc_request(self._id, name, arguments)
+        response = await self._http.post(self._url, content=body, headers=headers)
         response.raise_for_status()
-        text = response.text
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
-            text = next((line[5:] for line in text.splitlines() if line.startswith("data:")), "{}")
-        message = json.loads(text)
-        if "error" in message:
-            raise RuntimeError(
-                f"JSON-RPC error {message['error'].get('code')}: {message['error'].get('message')}"
-            )
-        result = message.get("result") or {}
-        return _RawResult(result.get("structuredContent"), result.get("content") or [])
+        return rpc_result(response.text, response.headers.get("content-type", ""))
 
 
 async def _run_session(
@@ -361,16 +325,17 @@ async def _run_session(
 
     report = state.report
     headers = {"Authorization": f"Klaviyo-API-Key {state.key}"}
-    transport = round_robin(urls, state.index) if len(urls) > 1 else None
-    raw = httpx2.AsyncClient(headers=headers, timeout=120, transport=transport)
     url = urls[state.index % len(urls)]
     try:
         async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(raw)
             client: Any
-            if client_kind == "raw":
-                client = RawClient(raw, url)
+            if client_kind == "raw":  # alternates among the replicas itself
+                client = WireClient(urls, headers=headers, start=state.index)
+                stack.push_async_callback(client.aclose)
             else:
+                transport = round_robin(urls, state.index) if len(urls) > 1 else None
+                raw = httpx2.AsyncClient(headers=headers, timeout=120, transport=transport)
+                await stack.enter_async_context(raw)
                 mcp_client = Client(streamable_http_client(url, http_client=raw), mode=state.mode)
                 client = await stack.enter_async_context(mcp_client)
             data = await state.call(client, BOOT.format(marker=state.marker), sample)

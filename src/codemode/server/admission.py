@@ -32,15 +32,36 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from codemode.server.limits import Bucket, Busy, LimitStore, MemoryLimitStore, RateLimited
+from codemode.server.limits import (
+    Bucket,
+    Busy,
+    Debit,
+    LimitStore,
+    MemoryLimitStore,
+    RateLimited,
+    SlotAsk,
+)
 from codemode.state import StateError
 
-__all__ = ["Admission"]
+__all__ = ["Admission", "Run"]
 
 logger = logging.getLogger("codemode.server")
 
 _TICK_S = 1.0  # waiters look again this often (a lease that expired frees a slot silently)
 _MAX_QUEUE = 1024  # runs one principal may have waiting; more are told to retry at once
+_REFUSALS = {  # what the agent reads when a budget refuses a run start
+    "cpu": "CPU quota: your scripts used more than {n:g} worker CPU-seconds in the last minute; "
+    "retry after {s} s and keep heavy work out of scripts",
+    "runs": "rate limit: at most {n:g} execute_code runs per minute per user; retry after {s} s, "
+    "or do more per script",
+}
+
+
+@dataclass(eq=False)
+class Run:
+    """A run holding a slot; set ``cpu_s`` to the worker CPU it used, charged at release."""
+
+    cpu_s: float = 0.0
 
 
 @dataclass(eq=False)
@@ -104,26 +125,30 @@ class Admission:
         Raises:
             RateLimited: the principal started too many runs, or spent its CPU-seconds.
         """
-        checks = (
-            (
-                "cpu",
-                0.0,
-                self.cpu,
-                "CPU quota: your scripts used more than {n:g} worker "
-                "CPU-seconds in the last minute; retry after {s} s and keep heavy work out of scripts",
-            ),
-            (
-                "runs",
-                1.0,
-                self.runs,
-                "rate limit: at most {n:g} execute_code runs per minute per "
-                "user; retry after {s} s, or do more per script",
-            ),
+        self._admit(principal, None)
+
+    def _admit(self, principal: str, holder: str | None) -> bool:
+        """The budgets (a CPU debt first, then one run start) and, for ``holder``, a slot: one
+        store call (one Redis round trip). Returns whether the slot was taken.
+
+        Raises:
+            RateLimited: a budget refused; nothing after it was debited and no slot was taken.
+        """
+        # A CPU debt refuses first (a zero-cost take: is the level still >= 0?), then a run start.
+        budgets: tuple[Debit, ...] = (("cpu", 0.0, self.cpu), ("runs", 1.0, self.runs))
+        ask = (
+            None
+            if holder is None
+            else SlotAsk(holder, self.total, self.per_principal, self.lease_s)
         )
-        for name, cost, bucket, message in checks:
-            wait = self.store.take(name, principal, cost, bucket)
-            if wait > 0:
-                raise RateLimited(message.format(n=bucket.capacity, s=_secs(wait)), _secs(wait))
+        decided = self.store.admit(principal, budgets, ask)
+        if decided.refused is not None:
+            name, _, bucket = budgets[decided.refused]
+            wait = _secs(decided.wait_s)
+            raise RateLimited(_REFUSALS[name].format(n=bucket.capacity, s=wait), wait)
+        if decided.slot:
+            self._holding += 1
+        return decided.slot
 
     def charge_cpu(self, principal: str, seconds: float) -> None:
         """Debit what a finished run's worker really used."""
@@ -183,10 +208,14 @@ class Admission:
             if not queue:
                 self._drop(waiter.principal)
 
-    async def _wait(self, principal: str) -> str:
+    async def _wait(self, principal: str, budget: bool) -> str:
         holder = secrets.token_hex(8)
         queue = self._queues.get(principal)
-        if queue is None and self._acquire(principal, holder):
+        free = queue is None and self._holding < self.total
+        if budget:  # the budgets and, when one may be free, the slot: one store call
+            if self._admit(principal, holder if free else None):
+                return holder
+        elif free and self._acquire(principal, holder):
             return holder
         ahead = len(queue or ())
         if ahead >= _MAX_QUEUE or (self._run_s > 0 and self._estimate(ahead) > self.max_wait_s):
@@ -219,9 +248,10 @@ class Admission:
             raise Busy(self._retry_after(principal))
         return holder
 
-    def _release(self, principal: str, holder: str) -> None:
+    def _release(self, principal: str, holder: str, cpu_s: float = 0.0) -> None:
         self._holding -= 1
-        self.store.release(principal, holder)
+        charge = ("cpu", cpu_s, self.cpu) if cpu_s > 0 and math.isfinite(cpu_s) else None
+        self.store.release(principal, holder, charge=charge)  # one store call for both
         self._dispatch()
 
     async def _keep(self, principal: str, holder: str) -> None:
@@ -242,20 +272,26 @@ class Admission:
                 return
 
     @asynccontextmanager
-    async def slot(self, principal: str) -> AsyncIterator[None]:
+    async def slot(self, principal: str, *, budget: bool = False) -> AsyncIterator[Run]:
         """Hold one of the principal's worker slots for the body, renewing its lease meanwhile.
+
+        With ``budget``, the run start is first counted as :meth:`check_budget` does, in the
+        same store call as the slot when one is free. The CPU set on the yielded :class:`Run`
+        is charged as :meth:`charge_cpu` does, in the same store call as the release.
 
         Raises:
             Busy: no slot came free within ``max_wait_s`` (or the queue is too long to wait).
+            RateLimited: with ``budget``, a per-minute budget is spent.
         """
-        holder = await self._wait(principal)
+        holder = await self._wait(principal, budget)
+        run = Run()
         started = self._clock()
         try:
             failed: BaseException | None = None
             async with anyio.create_task_group() as keeper:
                 keeper.start_soon(self._keep, principal, holder)
                 try:
-                    yield
+                    yield run
                 except BaseException as exc:  # raised below as it is, not in an ExceptionGroup
                     failed = exc
                 keeper.cancel_scope.cancel()
@@ -264,7 +300,7 @@ class Admission:
         finally:
             held = self._clock() - started
             self._run_s = held if self._run_s == 0 else 0.8 * self._run_s + 0.2 * held
-            self._release(principal, holder)
+            self._release(principal, holder, run.cpu_s)
 
 
 def _secs(value: float) -> int:

@@ -13,6 +13,10 @@ behind :class:`LimitStore` so that replicas can share it (:class:`~codemode.stat
   per minute). ``take`` debits before the work and refuses when the bucket cannot pay; ``charge``
   debits after the work what it really cost (the bucket may go below zero, and the principal then
   waits until it refills).
+
+A run's admission is one :meth:`LimitStore.admit` (its budgets, then a slot) and its end one
+:meth:`LimitStore.release` (the slot back, the CPU it used charged): on Redis each is one round
+trip, one Lua script, instead of one per bucket and per slot operation.
 """
 
 from __future__ import annotations
@@ -20,16 +24,21 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias
+
+from codemode.state import Admitted, SlotAsk
 
 __all__ = [
+    "Admitted",
     "Bucket",
     "Busy",
+    "Debit",
     "LimitStore",
     "MemoryLimitStore",
     "RateLimited",
+    "SlotAsk",
 ]
 
 
@@ -65,6 +74,10 @@ class Bucket:
         return cls(capacity=float(amount), per_s=float(amount) / 60.0)
 
 
+Debit: TypeAlias = tuple[str, float, Bucket]
+"""A bucket's name, the cost to debit from it, and its shape."""
+
+
 class LimitStore(Protocol):
     """Shared per-principal state: worker slot leases and token buckets."""
 
@@ -83,8 +96,15 @@ class LimitStore(Protocol):
         """
         ...
 
-    def release(self, principal: str, holder: str) -> None:
-        """Give the slot back (no-op when its lease already expired)."""
+    def release(self, principal: str, holder: str, *, charge: Debit | None = None) -> None:
+        """Give the slot back (no-op when its lease already expired), and with ``charge`` debit
+        that bucket unconditionally in the same step (the CPU the run used)."""
+        ...
+
+    def admit(self, principal: str, takes: Sequence[Debit], slot: SlotAsk | None) -> Admitted:
+        """Take each debit in order (stopping at the first its bucket cannot pay); when all are
+        paid and ``slot`` is given, take that slot as :meth:`try_acquire` would, in the same
+        atomic step."""
         ...
 
     def held(self, principal: str | None = None) -> int:
@@ -143,13 +163,32 @@ class MemoryLimitStore:
         leases[holder] = self._clock() + lease_s
         return True
 
-    def release(self, principal: str, holder: str) -> None:
+    def release(self, principal: str, holder: str, *, charge: Debit | None = None) -> None:
         """See :meth:`LimitStore.release`."""
         leases = self._leases.get(principal)
         if leases is not None:
             leases.pop(holder, None)
             if not leases:
                 del self._leases[principal]
+        if charge is not None:
+            self.charge(charge[0], principal, charge[1], charge[2])
+
+    def admit(self, principal: str, takes: Sequence[Debit], slot: SlotAsk | None) -> Admitted:
+        """See :meth:`LimitStore.admit`."""
+        for index, (name, cost, bucket) in enumerate(takes):
+            wait = self.take(name, principal, cost, bucket)
+            if wait > 0:
+                return Admitted(refused=index, wait_s=wait)
+        if slot is None:
+            return Admitted()
+        taken = self.try_acquire(
+            principal,
+            slot.holder,
+            total=slot.total,
+            per_principal=slot.per_principal,
+            lease_s=slot.lease_s,
+        )
+        return Admitted(slot=taken)
 
     def held(self, principal: str | None = None) -> int:
         """See :meth:`LimitStore.held`."""

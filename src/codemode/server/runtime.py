@@ -295,10 +295,9 @@ class Runtime:
 
         try:
             # Every budget is the principal's: a fresh session per run gets no fresh budget.
-            self.admission.check_budget(creds.principal)
-            async with self.admission.slot(creds.principal):
+            async with self.admission.slot(creds.principal, budget=True) as run:
                 raw = await self._run(ctx, creds, code, dry_run=dry_run, store=slot.store)
-            self.admission.charge_cpu(creds.principal, raw.cpu_ms / 1000)
+                run.cpu_s = raw.cpu_ms / 1000  # charged with the release, in one store call
         except (Busy, RateLimited) as exc:
             kind = "Busy" if isinstance(exc, Busy) else "RateLimited"
             outcome = "busy" if kind == "Busy" else "rate_limited"

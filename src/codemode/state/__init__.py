@@ -20,13 +20,22 @@ clear: callers hash tokens before they become keys and encrypt what must be read
 
 from __future__ import annotations
 
-from codemode.state._base import KeyValue, StateBackend, StateError, open_state
+from codemode.state._base import (
+    Admitted,
+    KeyValue,
+    SlotAsk,
+    StateBackend,
+    StateError,
+    open_state,
+)
 from codemode.state.memory import MemoryKeyValue
 from codemode.state.sqlite import SqliteKeyValue
 
 __all__ = [
+    "Admitted",
     "KeyValue",
     "MemoryKeyValue",
+    "SlotAsk",
     "SqliteKeyValue",
     "StateBackend",
     "StateError",

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from codemode.errors import ConfigError
 
-__all__ = ["KeyValue", "StateBackend", "StateError", "open_state"]
+__all__ = ["Admitted", "KeyValue", "SlotAsk", "StateBackend", "StateError", "open_state"]
 
 NAMESPACE = "codemode:"
 """Prefix of every key this project writes, so one Redis can serve other applications too."""
@@ -16,6 +16,33 @@ NAMESPACE = "codemode:"
 
 class StateError(Exception):
     """The shared state could not be read or written (e.g. Redis went away)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """What a limit store's ``admit`` decided (``codemode.server.limits.LimitStore``).
+
+    Attributes:
+        refused: Index of the first debit its bucket could not pay (nothing after it was
+            debited, and no slot taken); None when every one was paid.
+        wait_s: Seconds until the refusing bucket could pay (``inf``: never); 0 when paid.
+        slot: Whether a slot was taken for the holder.
+    """
+
+    refused: int | None = None
+    wait_s: float = 0.0
+    slot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SlotAsk:
+    """A worker slot asked for at admission: for ``holder``, unless the pool already holds
+    ``total`` or the principal ``per_principal``; the lease lasts ``lease_s`` unless renewed."""
+
+    holder: str
+    total: int
+    per_principal: int
+    lease_s: float
 
 
 class KeyValue(Protocol):

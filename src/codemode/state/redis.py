@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from codemode.state._base import NAMESPACE, StateError
+from codemode.state._base import NAMESPACE, Admitted, SlotAsk, StateError
 
 __all__ = ["RedisKeyValue", "RedisLimitStore", "RedisStoreBackend"]
 
@@ -37,6 +38,46 @@ def _bytes(value: bytes | str | None) -> bytes | None:
 
 def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
+
+
+class _Scripts:
+    """Runs Lua scripts (``EVALSHA``, loading a script Redis does not know) on one connection
+    this store keeps, written and read directly.
+
+    A replica runs a few scripts per ``execute_code`` run on its event loop; through the
+    client's generic path (``Script.__call__``: the command wrappers, a pool checkout and
+    release, its instrumentation) each cost about twice the CPU of the exchange itself. The
+    connection stays checked out of the client's pool, so closing the client closes it.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._conn: Any = None
+        self._lock = threading.Lock()  # one exchange at a time on the one connection
+
+    def __call__(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None:
+                    self._conn = self._client.connection_pool.get_connection()
+                try:
+                    return self._eval(self._conn, script, keys, args)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    self._conn.disconnect()  # reconnects on the next command
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _eval(conn: Any, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return conn.read_response()
+        except redis.exceptions.NoScriptError:  # a restarted or flushed Redis: load it again
+            conn.send_command("SCRIPT", "LOAD", script.script)
+            conn.read_response()
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return conn.read_response()
 
 
 class RedisKeyValue:
@@ -128,28 +169,94 @@ class RedisKeyValue:
         await self._r.aclose()
 
 
+# Time from the Redis server's clock, once per script: ``now`` in ms (leases), ``secs`` in seconds.
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local secs = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
 # Slot leases: one sorted set for the pool and one per principal, member = holder, score = the
 # lease's end in ms of Redis time. Expired members are dropped before every decision.
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 0 end
-local until_ = now + tonumber(ARGV[4])
-redis.call('ZADD', KEYS[1], until_, ARGV[5] .. '|' .. ARGV[1])
-redis.call('ZADD', KEYS[2], until_, ARGV[1])
-for _, k in ipairs(KEYS) do
-  if redis.call('PTTL', k) < ARGV[4] * 2 then redis.call('PEXPIRE', k, ARGV[4] * 2) end
+# acquire(pool, mine, holder, total, per_principal, lease ms, principal) -> 1 when taken.
+_ACQUIRE_FN = """
+local function acquire(pool, mine, holder, total, share, lease, principal)
+  redis.call('ZREMRANGEBYSCORE', pool, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', mine, '-inf', now)
+  if redis.call('ZCARD', pool) >= tonumber(total) then return 0 end
+  if redis.call('ZCARD', mine) >= tonumber(share) then return 0 end
+  local until_ = now + tonumber(lease)
+  redis.call('ZADD', pool, until_, principal .. '|' .. holder)
+  redis.call('ZADD', mine, until_, holder)
+  for _, k in ipairs({pool, mine}) do
+    if redis.call('PTTL', k) < lease * 2 then redis.call('PEXPIRE', k, lease * 2) end
+  end
+  return 1
 end
+"""
+# Token bucket as a hash {level, at}: debit(key, cost, capacity, per-second refill, take) returns
+# the seconds to wait (0 when paid, -1 never); take = false charges unconditionally (work already
+# done: the level may go down to -capacity).
+_DEBIT_FN = """
+local function debit(key, cost, cap, rate, take)
+  cost, cap, rate = tonumber(cost), tonumber(cap), tonumber(rate)
+  local state = redis.call('HMGET', key, 'level', 'at')
+  local level = tonumber(state[1]) or cap
+  local at = tonumber(state[2]) or secs
+  level = math.min(cap, level + (secs - at) * rate)
+  local wait = 0
+  if take then
+    if level >= cost then level = level - cost
+    elseif rate > 0 then wait = (cost - level) / rate
+    else wait = -1 end
+  else
+    level = math.max(-cap, level - cost)
+  end
+  redis.call('HSET', key, 'level', tostring(level), 'at', tostring(secs))
+  local idle = 60
+  if rate > 0 then idle = math.ceil((cap - level) / rate) + 60 end
+  redis.call('EXPIRE', key, idle)
+  return wait
+end
+"""
+_ACQUIRE = (
+    _NOW
+    + _ACQUIRE_FN
+    + "return acquire(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])"
+)
+# Admission in one round trip: KEYS = pool, mine, then one bucket per debit; ARGV = holder ('' =
+# no slot wanted), total, share, lease ms, principal, then cost, capacity, refill per debit.
+# Returns {index of the refusing debit (0 = none, 1-based), its wait as a string, slot 0/1}.
+_ADMIT = (
+    _NOW
+    + _ACQUIRE_FN
+    + _DEBIT_FN
+    + """
+for i = 3, #KEYS do
+  local at = 6 + (i - 3) * 3
+  local wait = debit(KEYS[i], ARGV[at], ARGV[at + 1], ARGV[at + 2], true)
+  if wait ~= 0 then return {i - 2, tostring(wait), 0} end
+end
+if ARGV[1] == '' then return {0, '0', 0} end
+return {0, '0', acquire(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])}
+"""
+)
+# Release, with the run's charge in the same step: KEYS = pool, mine[, bucket]; ARGV = holder,
+# principal[, cost, capacity, refill].
+_RELEASE = (
+    _NOW
+    + _DEBIT_FN
+    + """
+redis.call('ZREM', KEYS[1], ARGV[2] .. '|' .. ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if KEYS[3] then debit(KEYS[3], ARGV[3], ARGV[4], ARGV[5], false) end
 return 1
 """
+)
 # Renew only a lease still live: one that ran out may already be counted as free (and taken), so
 # it is dropped, not revived. ARGV: holder, principal, lease ms. Returns 1 when renewed.
-_RENEW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_RENEW = (
+    _NOW
+    + """
 local member = ARGV[2] .. '|' .. ARGV[1]
 local ends = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]))
 if not ends or ends <= now then
@@ -165,36 +272,19 @@ for _, k in ipairs(KEYS) do
 end
 return 1
 """
-_HELD = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+)
+_HELD = (
+    _NOW
+    + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZCARD', KEYS[1])
 """
-# Token bucket as a hash {level, at}; ARGV: cost, capacity, per-second refill, mode (1 = take,
-# 0 = charge). Returns the seconds to wait as a string (0 when paid).
-_BUCKET = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local cost, cap, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'level', 'at')
-local level = tonumber(state[1]) or cap
-local at = tonumber(state[2]) or now
-level = math.min(cap, level + (now - at) * rate)
-local wait = 0
-if ARGV[4] == '1' then
-  if level >= cost then level = level - cost
-  elseif rate > 0 then wait = (cost - level) / rate
-  else wait = -1 end
-else
-  level = math.max(-cap, level - cost)
-end
-redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(now))
-local idle = 60
-if rate > 0 then idle = math.ceil((cap - level) / rate) + 60 end
-redis.call('EXPIRE', KEYS[1], idle)
-return tostring(wait)
-"""
+)
+# One debit: ARGV = cost, capacity, refill, mode (1 = take, 0 = charge). Returns the wait as a
+# string.
+_BUCKET = (
+    _NOW + _DEBIT_FN + "return tostring(debit(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'))"
+)
 
 
 class RedisLimitStore:
@@ -216,9 +306,12 @@ class RedisLimitStore:
         self._r = client
         self._pool_name = pool
         self._acquire = client.register_script(_ACQUIRE)
+        self._admit = client.register_script(_ADMIT)
+        self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
         self._held = client.register_script(_HELD)
         self._bucket = client.register_script(_BUCKET)
+        self._run = _Scripts(client)
 
     @classmethod
     def from_url(cls, url: str, *, pool: str = "pool") -> RedisLimitStore:
@@ -233,9 +326,13 @@ class RedisLimitStore:
     def _mine(principal: str) -> str:
         return f"{NAMESPACE}slots:{principal}"
 
+    @staticmethod
+    def _bucket_key(name: str, principal: str) -> str:
+        return f"{NAMESPACE}bucket:{name}:{principal}"
+
     def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         with _errors():
-            return script(keys=keys, args=args)
+            return self._run(script, keys, args)
 
     def try_acquire(
         self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
@@ -251,13 +348,36 @@ class RedisLimitStore:
         keys = [self._pool(), self._mine(principal)]
         return bool(self._call(self._renew, keys, [holder, principal, _ms(lease_s)]))
 
-    def release(self, principal: str, holder: str) -> None:
-        """Give the slot back (no-op when its lease already expired)."""
-        with _errors():
-            pipe = self._r.pipeline()
-            pipe.zrem(self._pool(), f"{principal}|{holder}")
-            pipe.zrem(self._mine(principal), holder)
-            pipe.execute()
+    def release(
+        self, principal: str, holder: str, *, charge: tuple[str, float, Any] | None = None
+    ) -> None:
+        """Give the slot back (no-op when its lease already expired); with ``charge`` (name,
+        cost, bucket), debit that bucket unconditionally in the same script."""
+        keys = [self._pool(), self._mine(principal)]
+        args: list[Any] = [holder, principal]
+        if charge is not None:
+            name, cost, bucket = charge
+            keys.append(self._bucket_key(name, principal))
+            args += [repr(float(cost)), repr(float(bucket.capacity)), repr(float(bucket.per_s))]
+        self._call(self._release, keys, args)
+
+    def admit(
+        self, principal: str, takes: Sequence[tuple[str, float, Any]], slot: SlotAsk | None
+    ) -> Admitted:
+        """Debit ``takes`` in order and, when all are paid and ``slot`` is given, take it: one
+        script, one round trip. See ``codemode.server.limits.LimitStore.admit``."""
+        keys = [self._pool(), self._mine(principal)]
+        args: list[Any] = ["", 0, 0, 0, principal]
+        if slot is not None:
+            args[:4] = [slot.holder, slot.total, slot.per_principal, _ms(slot.lease_s)]
+        for name, cost, bucket in takes:
+            keys.append(self._bucket_key(name, principal))
+            args += [repr(float(cost)), repr(float(bucket.capacity)), repr(float(bucket.per_s))]
+        refused, wait, taken = self._call(self._admit, keys, args)
+        if int(refused):
+            seconds = float(_bytes(wait) or b"0")
+            return Admitted(refused=int(refused) - 1, wait_s=math.inf if seconds < 0 else seconds)
+        return Admitted(slot=bool(int(taken)))
 
     def held(self, principal: str | None = None) -> int:
         """Slots held now, in all or by ``principal``."""
@@ -267,7 +387,7 @@ class RedisLimitStore:
     def _debit(
         self, name: str, principal: str, cost: float, capacity: float, per_s: float, take: bool
     ) -> float:
-        key = f"{NAMESPACE}bucket:{name}:{principal}"
+        key = self._bucket_key(name, principal)
         wait = float(self._call(self._bucket, [key], [cost, capacity, per_s, 1 if take else 0]))
         return math.inf if wait < 0 else wait
 
@@ -355,6 +475,7 @@ class RedisStoreBackend:
         self._r = client
         self._save = client.register_script(_STORE_SAVE)
         self._open = client.register_script(_STORE_OPEN)
+        self._run = _Scripts(client)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStoreBackend:
@@ -375,7 +496,7 @@ class RedisStoreBackend:
     def load(self, principal: str, session: str, ttl_s: float) -> bytes | None:
         """The store's blob (and its use recorded), or None."""
         with _errors():
-            blob = self._open(keys=self._keys(principal), args=[session, _ms(ttl_s), principal])
+            blob = self._run(self._open, self._keys(principal), [session, _ms(ttl_s), principal])
         return _bytes(blob) if blob else None
 
     def save(self, principal: str, session: str, blob: bytes, limits: Sequence[float]) -> str:
@@ -385,7 +506,7 @@ class RedisStoreBackend:
         args: list[bytes | str | int] = [session, blob, _ms(ttl_s), int(max_bytes)]
         args += [int(per_principal), int(per_principal_bytes), int(max_stores), principal]
         with _errors():
-            answer = self._save(keys=self._keys(principal), args=args)
+            answer = self._run(self._save, self._keys(principal), args)
         return str(_bytes(answer) or b"ok", "ascii")
 
     def usage(self, principal: str) -> tuple[int, int]:
