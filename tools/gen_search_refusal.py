@@ -10,16 +10,14 @@ cross-validated probabilities (five folds, each row scored by a model fitted wit
 least probability at which at most ``FALSE_REFUSALS`` of the answerable rows are refused, so the
 figure the file reports is what a new query meets, not what the fit saw.
 
-Usage:
-  python tools/gen_search_refusal.py          write src/codemode/search/refusal.json
-  python tools/gen_search_refusal.py --check  exit 1 when the committed file differs from a fresh run
+Run it with no argument to write the file; ``--check`` exits 1 when the committed file differs
+from a fresh fit (``make check-generated``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -102,10 +100,7 @@ def build() -> dict[str, Any]:
     scale = raw.std(axis=0)
     scale[scale == 0] = 1.0
     x = (raw - mean) / scale
-    order = list(range(len(data)))
-    random.Random(SEED).shuffle(order)
-    fold = np.empty(len(data), dtype=np.int64)
-    fold[order] = np.arange(len(data)) % FOLDS
+    fold = np.random.default_rng(SEED).permutation(len(data)) % FOLDS
     held = np.zeros(len(data))
     for k in range(FOLDS):
         coef, intercept = fit(x[fold != k], y[fold != k])
@@ -146,21 +141,32 @@ def build() -> dict[str, Any]:
     }
 
 
+def _numbers(model: dict[str, Any]) -> list[float]:
+    keys = ("mean", "scale", "coef")
+    return [*(v for k in keys for v in model[k]), model["intercept"], model["threshold"]]
+
+
+def stale(current: dict[str, Any], fresh: dict[str, Any]) -> bool:
+    """Whether ``current`` is not ``fresh`` (numbers within 1e-3: BLAS rounding differs by host)."""
+    if any(current.get(k) != fresh[k] for k in ("features", "rows")):
+        return True
+    return any(abs(a - b) > 1e-3 for a, b in zip(_numbers(current), _numbers(fresh), strict=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write ``refusal.json``, or with ``--check`` compare it with a fresh fit."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--check", action="store_true", help="fail when the file is stale")
-    args = parser.parse_args(argv)
-    text = json.dumps(build(), indent=1) + "\n"
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.is_file() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run tools/gen_search_refusal.py")
-            return 1
+    fresh = build()
+    if not parser.parse_args(argv).check:
+        OUTPUT.write_text(json.dumps(fresh, indent=1) + "\n", encoding="utf-8")
+        print("refusal model written:", OUTPUT.relative_to(ROOT), fresh["cross_validated"])
         return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    current = json.loads(OUTPUT.read_text(encoding="utf-8")) if OUTPUT.is_file() else {}
+    if current and not stale(current, fresh):
+        return 0
+    print(f"{OUTPUT.relative_to(ROOT)} is stale: run tools/gen_search_refusal.py")
+    return 1
 
 
 if __name__ == "__main__":
