@@ -117,3 +117,13 @@ def test_the_shipped_refusal_model_is_current() -> None:
         [sys.executable, str(tool), "--check"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_search_and_its_decision_share_one_parse_and_score(catalog: Catalog) -> None:
+    fresh = SearchIndex(catalog)
+    fresh.search("which lists is this shopper on")
+    fresh.serves("which lists is this shopper on")
+    assert fresh._scores.cache_info().hits >= 1  # type: ignore[attr-defined]
+    scores = fresh._scores("which lists is this shopper on")
+    with pytest.raises(ValueError, match="read-only"):
+        scores.lexical[0] = 1.0  # the cached vectors cannot be changed by a caller

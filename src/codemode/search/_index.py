@@ -315,6 +315,10 @@ class SearchIndex:
             seg for route in self._routes for seg in route.split("/") if seg and seg != "{}"
         )
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        # A search and its "no operation" decision read the same query (and its request clause)
+        # several times: each is parsed and scored once. Cached results are never changed.
+        self._parse = lru_cache(maxsize=1024)(self._parse_uncached)
+        self._scores = lru_cache(maxsize=256)(self._scores_uncached)
         self._changes = resource_verbs(self.actions)
         self._resource_names = resource_phrases(list(self._changes))
         self._neighbours = neighbour_types(list(self._changes))
@@ -504,7 +508,7 @@ class SearchIndex:
 
     # -- query ---------------------------------------------------------------------------------
 
-    def _parse(self, query: str) -> ParsedQuery:
+    def _parse_uncached(self, query: str) -> ParsedQuery:
         w = self.weights
         return parse_query(
             query,
@@ -517,7 +521,7 @@ class SearchIndex:
             heads=self._heads,
         )
 
-    def _scores(self, query: str) -> _Scores:
+    def _scores_uncached(self, query: str) -> _Scores:
         focus = request_clause(query, self._strength) if self.weights.clauses else None
         parsed, features = self._features(focus or query)
         lexical = features[0]
@@ -529,6 +533,8 @@ class SearchIndex:
             _, whole = self._features(query)
             lexical = lexical + self.weights.context * whole[0]
             exact = self._exact_weights @ whole[self._exact_rows]
+        for vector in (lexical, intent, exact):
+            vector.flags.writeable = False  # shared by every caller of the cache
         return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
 
     def _request(self, query: str) -> str:
