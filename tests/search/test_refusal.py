@@ -68,6 +68,7 @@ def test_a_refusal_without_unknown_words_names_what_the_closest_operation_lacks(
     assert index._unknown_words(query) == ([], [])
     assert index.missing_change(query) is None
     assert "users" in index.unserved(query)
+    assert "delete" not in index.unserved(query)  # the route's method is not what is missing
 
 
 def test_refusal_features_flag_a_route_the_api_lacks(index: SearchIndex) -> None:

@@ -736,6 +736,8 @@ class SearchIndex:
             out.append(change)
         if not out:
             content = self._content_words(query)
+            if self._parse(query).routes:  # "GET /api/users": the method is not what is missing
+                content = [w for w in content if w.upper() not in self._method]
             best = int(np.argmax(self._scores(query).lexical)) if content else 0
             out = [w for w in content if not self._in_document(w, best)] or content
         return out
