@@ -41,6 +41,11 @@ def test_learned_search_weights_are_current_with_the_catalog_and_vocabulary() ->
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_search_refusal_model_is_current_with_the_ranking_and_tuning_sets() -> None:
+    proc = _check("gen_search_refusal.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_readme_results_section_is_current_with_the_benchmark_results() -> None:
     proc = _check("gen_readme_results.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr

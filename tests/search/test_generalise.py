@@ -124,3 +124,16 @@ def test_third_held_out_set_covers_the_whole_api(catalog: Catalog) -> None:
     assert len(rows) >= 400
     assert sum(not r["answers"] for r in rows) >= 40
     assert len({r["query"].lower() for r in rows}) == len(rows)
+
+
+def test_a_count_of_records_turns_away_from_single_record_writes(index: SearchIndex) -> None:
+    query = "bring 120 new products into our catalog in one shot"
+    assert index._parse(query).cues["single"] < 0
+    order = index.rank(query)
+    assert order[0] == "bulk_create_catalog_items"
+    assert order.index("create_catalog_item") > 2
+
+
+def test_a_single_record_request_keeps_its_single_write(index: SearchIndex) -> None:
+    assert index._parse("create one catalog item").cues.get("single", 0.0) >= 0
+    assert index.rank("create one catalog item")[0] == "create_catalog_item"

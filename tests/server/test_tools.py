@@ -54,6 +54,18 @@ async def test_a_read_only_server_marks_execute_code_read_only(make_server: Buil
     assert "read-only" in (tools["execute_code"].description or "")
 
 
+async def test_search_for_a_route_the_api_lacks_says_no_operation_and_marks_the_closest(
+    make_server: BuildServer,
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        found = await client.call_tool("search_api", {"query": "DELETE /api/users/{id}"})
+    assert found.structured_content is not None
+    assert found.structured_content["closest_only"] is True
+    assert found.structured_content["results"]  # the closest ones are still offered
+    assert text_of(found).startswith("No operation does this (nothing in the API is about 'users')")
+
+
 async def test_search_then_signature_then_script_answers_a_question(
     make_server: BuildServer,
 ) -> None:

@@ -61,6 +61,7 @@ from codemode.search._documents import (
     terms,
 )
 from codemode.search._query import ParsedQuery, normalize_path, parse_query
+from codemode.search._refusal import REFUSAL_FEATURES, RefusalModel
 from codemode.search._semantic import OperationVectors
 from codemode.search._text import STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
@@ -276,12 +277,19 @@ class _Scores:
 class SearchIndex:
     """A ranking over every action of a catalog; build once, query many times (well under 1 ms)."""
 
-    def __init__(self, catalog: Catalog, *, weights: Weights | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        weights: Weights | None = None,
+        refusal: RefusalModel | None = None,
+    ) -> None:
         """Build the index.
 
         Args:
             catalog: the actions to rank (``load_catalog()``, possibly with extensions).
             weights: ranking parameters; the tuned defaults when omitted.
+            refusal: the "no operation does this" model; the shipped one when omitted.
         """
         self.catalog = catalog
         self.weights = weights or Weights()
@@ -292,6 +300,7 @@ class SearchIndex:
         self._build_lexical()
         self._build_facets()
         self._semantic = OperationVectors(self.actions) if self.weights.semantic else None
+        self._refusal = refusal or RefusalModel.shipped()
         vector = weight_vector(self.weights)
         self._exact_rows = np.array([_FEATURE_ROW[f] for f in _EXACT])
         self._intent_rows = np.array(
@@ -306,6 +315,10 @@ class SearchIndex:
             seg for route in self._routes for seg in route.split("/") if seg and seg != "{}"
         )
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        # A search and its "no operation" decision read the same query (and its request clause)
+        # several times: each is parsed and scored once. Cached results are never changed.
+        self._parse = lru_cache(maxsize=1024)(self._parse_uncached)
+        self._scores = lru_cache(maxsize=256)(self._scores_uncached)
         self._changes = resource_verbs(self.actions)
         self._resource_names = resource_phrases(list(self._changes))
         self._neighbours = neighbour_types(list(self._changes))
@@ -495,7 +508,7 @@ class SearchIndex:
 
     # -- query ---------------------------------------------------------------------------------
 
-    def _parse(self, query: str) -> ParsedQuery:
+    def _parse_uncached(self, query: str) -> ParsedQuery:
         w = self.weights
         return parse_query(
             query,
@@ -508,7 +521,7 @@ class SearchIndex:
             heads=self._heads,
         )
 
-    def _scores(self, query: str) -> _Scores:
+    def _scores_uncached(self, query: str) -> _Scores:
         focus = request_clause(query, self._strength) if self.weights.clauses else None
         parsed, features = self._features(focus or query)
         lexical = features[0]
@@ -520,6 +533,8 @@ class SearchIndex:
             _, whole = self._features(query)
             lexical = lexical + self.weights.context * whole[0]
             exact = self._exact_weights @ whole[self._exact_rows]
+        for vector in (lexical, intent, exact):
+            vector.flags.writeable = False  # shared by every caller of the cache
         return _Scores(lexical=lexical, intent=intent, exact=exact, parsed=parsed)
 
     def _request(self, query: str) -> str:
@@ -707,20 +722,43 @@ class SearchIndex:
         return self._semantic is not None and self._semantic.warm()
 
     def unserved(self, query: str) -> list[str]:
-        """The words of ``query`` that nothing in the API is about ("fax", "password", "tweet").
+        """What of ``query`` nothing in the API is about ("fax", "password", "tweet").
 
         A word counts when it is plain (letters only, not a name in Title Case or quotes), no
         operation's document or the vocabulary knows it, and no typo repair finds one that does.
-        When such words carry the query, no operation does what it asks. With none, the change
-        that no operation makes (``missing_change``: "deleting a metric"), if that is the trouble.
+        With none, the change that no operation makes (``missing_change``: "deleting a metric");
+        with neither, the request's content words that the closest operation's document lacks
+        (all of them when it has every one), so a refusal always says what it could not serve.
         """
         query = self._request(query)
-        out = self._unknown_words(query)
+        out = self._unknown_words(query)[1]
         if not out and (change := self.missing_change(query)):
             out.append(change)
+        if not out:
+            content = self._content_words(query)
+            if self._parse(query).routes:  # "GET /api/users": the method is not what is missing
+                content = [w for w in content if w.upper() not in self._method]
+            best = int(np.argmax(self._scores(query).lexical)) if content else 0
+            out = [w for w in content if not self._in_document(w, best)] or content
         return out
 
-    def _unknown_words(self, query: str) -> list[str]:
+    def _content_words(self, query: str) -> list[str]:
+        return [
+            w
+            for w in words(query[:_MAX_QUERY_CHARS])
+            if len(w) >= 3 and w.isalpha() and w not in STOPWORDS
+        ]
+
+    def _in_document(self, word: str, j: int) -> bool:
+        """Whether action ``j``'s document has ``word`` (as repaired and stemmed) or its concept."""
+        parts = [stem(p) for p in self._correct(word).split()]
+        return any(
+            (row := self._term_row.get(t)) is not None and self._matrix[row, j] > 0
+            for t in (*parts, *concept_terms(parts))
+        )
+
+    def _unknown_words(self, query: str) -> tuple[list[str], list[str]]:
+        """The plain words nothing in the API knows, and those of them not excused as names."""
         text = re.sub(r"(['\"]).*?\1|\S+@\S+|\b[A-Z]\w*", " ", query[:_MAX_QUERY_CHARS])
         text = _CALLED.sub(" ", text)  # "a collection called summer essentials": the caller's name
         out: list[str] = []
@@ -748,7 +786,7 @@ class SearchIndex:
             ):
                 continue
             out.append(word)
-        return out
+        return [t for t, u in zip(tokens, unknown, strict=True) if u], out
 
     def missing_change(self, query: str) -> str | None:
         """The change the query asks for that no operation makes ("deleting a metric"), or None.
@@ -804,23 +842,44 @@ class SearchIndex:
         return f"{_GERUND[verb]} {article} {noun}"
 
     def serves(self, query: str) -> bool:
-        """False when the query's own words are mostly ones the API knows nothing about.
+        """False when no operation does what ``query`` asks: a change no operation makes
+        (``missing_change``), or the calibrated decision of ``_refusal``.
 
         A long query is judged by the clause that states its request (``_clauses``): the
         context around it ("I run a small candle shop") is not what the API must serve.
         """
-        query = self._request(query)
-        content = [
-            w
-            for w in words(query[:_MAX_QUERY_CHARS])
-            if len(w) >= 3 and w.isalpha() and w not in STOPWORDS
-        ]
-        unknown = self._unknown_words(query)
-        if self.missing_change(query):
+        features = self.refusal_features(query)
+        # A change no operation makes ("delete a metric") is a fact of the API, not a guess.
+        if features[REFUSAL_FEATURES.index("missing_change")]:
             return False
-        # Two in five content words unknown (names inside the sentence excused); a bolder share
-        # catches a few more unserved requests and trips many more answerable ones.
-        return not unknown or 5 * len(unknown) < 2 * len(content)
+        return not self._refusal.refuses(features)
+
+    def refusal_features(self, query: str) -> tuple[float, ...]:
+        """The values of ``REFUSAL_FEATURES`` for ``query`` (what the refusal model reads)."""
+        query = (query or "")[:_MAX_QUERY_CHARS]
+        request = self._request(query)
+        tokens = [w for w in words(request) if len(w) >= 3 and w.isalpha() and w not in STOPWORDS]
+        n = max(1, len(tokens))
+        raw, unknown = self._unknown_words(request)
+        # The first plain word of the request (its verb, mostly) is one nothing knows: "ring ...".
+        plain = [w for w in words(re.sub(r"\b[A-Z]\w*", " ", request)) if w in tokens]
+        parsed = self._parse(request)
+        s = self._scores(query)
+        total = s.lexical + s.intent + s.exact
+        named = [t for t in parsed.terms if t[0] not in "~!"]
+        values = {
+            "missing_change": float(self.missing_change(request) is not None),
+            "unknown_share": len(unknown) / n,
+            "best_score": float(total.max()) if len(total) else 0.0,
+            "unknown_route": float(
+                bool(parsed.routes) and not any(self._route_actions(p) for _, p in parsed.routes)
+            ),
+            "strength_per_term": self._strength(request) / max(1, len(named)),
+            "raw_unknown_share": len(raw) / n,
+            "content_words": float(len(tokens)),
+            "lead_unknown": float(bool(plain) and plain[0] in raw),
+        }
+        return tuple(values[name] for name in REFUSAL_FEATURES)
 
     def rank(self, query: str) -> list[str]:
         """Every action id, best first (for evaluation)."""

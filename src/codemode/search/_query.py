@@ -324,6 +324,10 @@ def parse_query(
         ]
         if content and content[-1][0] != content[-1][1] and content[-1][0].endswith("s"):
             parsed.add_cue("list", _PLURAL_LIST)
+    # A clear request for many records at once ("80 products in one go") is one against the
+    # single-record write of the same kind, as a clear verb is against actions of another kind.
+    if parsed.cues.get("bulk", 0.0) >= 1.0 and parsed.cues.get("single", 0.0) <= 0:
+        parsed.add_cue("single", -0.5 * parsed.cues["bulk"])
     # Relationship endpoints that return only ids are for callers who say so; others want records.
     if parsed.cues.get("ids", 0.0) <= 0:
         parsed.add_cue("full", 0.3)
