@@ -13,7 +13,8 @@ rules, in the order they are checked:
    actions: webhook writes (Klaviyo posts events to the webhook's URL), ``upload_image_from_url``
    (Klaviyo fetches the URL, which can carry data in itself), web feed writes (Klaviyo requests
    the feed's URL, by GET or POST, whenever a template shows it), a flow write whose parameters
-   define a ``send-webhook`` flow action (the flow posts each profile it reaches to that URL),
+   define a ``send-webhook`` flow action (the flow posts each profile it reaches to that URL) or a
+   ``send-internal-alert`` (it e-mails each profile to the addresses it names),
    and the ``client`` actions (they write into whichever Klaviyo account ``company_id`` names).
    The flow rule depends on the parameters, so it is applied by ``check(action, params)``.
 6. ``scope``: the caller's Klaviyo credential lacks a scope the action needs. An OAuth sign-in's
@@ -203,32 +204,39 @@ _WEB_FEED_REASON = (
     "web feed writes make Klaviyo request the feed's URL (GET or POST) whenever a template shows "
     "it, and the URL can carry data in itself: gated like destructive actions"
 )
-_FLOW_WEBHOOK_REASON = (
-    "this flow defines a send-webhook action, which posts every profile the flow reaches to a URL "
-    "you choose: gated like webhook writes"
-)
-# The flow action type that makes Klaviyo post profile data to a URL the definition names.
-_FLOW_WEBHOOK_TYPE = "send-webhook"
+# Flow action types that send what the flow knows of a profile to an address the definition
+# names (a URL, or any e-mail address for an internal alert), and the rule each falls under.
+_FLOW_EGRESS: dict[str, tuple[Rule, str]] = {
+    "send-webhook": (
+        "webhook",
+        "this flow defines a send-webhook action, which posts every profile the flow reaches to a "
+        "URL you choose: gated like webhook writes",
+    ),
+    "send-internal-alert": (
+        "egress",
+        "this flow defines a send-internal-alert action, which e-mails every profile the flow "
+        "reaches to addresses you choose: gated like destructive actions",
+    ),
+}
 
 
-def _defines_flow_webhook(params: Mapping[str, Any]) -> bool:
-    """True when ``params`` holds an object of type ``send-webhook`` at any depth (every node is
-    looked at, iteratively: a definition cannot hide one among many other actions)."""
+def _flow_egress(params: Mapping[str, Any]) -> tuple[Rule, str] | None:
+    """The rule and reason of the first flow action in ``params`` that sends data out, at any
+    depth (every node is looked at, iteratively: a definition cannot hide one among many)."""
     stack: list[Any] = [params]
     while stack:
         node = stack.pop()
         if isinstance(node, Mapping):
             kind = node.get("type")
             # Compared loosely: a spelling Klaviyo might still take must not pass as another type.
-            if (
-                isinstance(kind, str)
-                and kind.strip().casefold().replace("_", "-") == _FLOW_WEBHOOK_TYPE
-            ):
-                return True
+            if isinstance(kind, str):
+                found = _FLOW_EGRESS.get(kind.strip().casefold().replace("_", "-"))
+                if found is not None:
+                    return found
             stack.extend(node.values())
         elif isinstance(node, list | tuple):
             stack.extend(node)
-    return False
+    return None
 
 
 def egress_reason(
@@ -237,19 +245,16 @@ def egress_reason(
     """The rule and reason when ``action`` sends data to an address the caller picks.
 
     ``params`` (when known) are looked at for what only they can tell: a flow write that defines
-    a ``send-webhook`` action is a webhook write.
+    a ``send-webhook`` action is a webhook write, one with a ``send-internal-alert`` egress.
     """
     if is_webhook_write(action):
         return "webhook", _WEBHOOK_REASON
     if action.group == "web_feeds" and action.kind == "write":
         return "egress", _WEB_FEED_REASON
-    if (
-        params is not None
-        and action.group == "flows"
-        and action.kind == "write"
-        and _defines_flow_webhook(params)
-    ):
-        return "webhook", _FLOW_WEBHOOK_REASON
+    if params is not None and action.group == "flows" and action.kind == "write":
+        found = _flow_egress(params)
+        if found is not None:
+            return found
     if action.id == "upload_image_from_url":
         return "egress", (
             "upload_image_from_url makes Klaviyo fetch a URL you choose (the URL itself can carry "
