@@ -156,3 +156,18 @@ def test_confirmation_is_waived_only_by_the_separate_operator_switch() -> None:
     alone = Policy.from_settings(Settings(destructive_unconfirmed=True))
     refusal = alone.check(delete)
     assert refusal is not None and refusal.rule == "destructive"
+
+
+def test_a_flow_action_update_that_defines_a_webhook_is_gated_and_any_other_is_not() -> None:
+    catalog = load_catalog()
+    update = catalog.get("update_flow_action")
+    feed = catalog.get("update_web_feed")
+    assert update is not None and feed is not None
+    webhook = {"definition": {"type": "send-webhook", "data": {"message": {"url": "https://e.x"}}}}
+    email = {"definition": {"type": "send-email", "data": {"message": {}}}}
+    refusal = Policy().check(update, webhook)
+    assert refusal is not None and refusal.rule == "webhook"
+    assert Policy().check(update, email) is None and Policy().check(update) is None
+    assert Policy(allow_destructive=True).needs_confirmation(update, webhook)
+    assert not Policy(allow_destructive=True).needs_confirmation(update, email)
+    assert Policy().mark(feed).status == "refused"

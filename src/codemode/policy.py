@@ -11,8 +11,12 @@ rules, in the order they are checked:
 4. destructive actions (``kind == "destructive"``) need ``allow_destructive``.
 5. actions that send data to an address the script chooses are gated exactly like destructive
    actions: webhook writes (Klaviyo posts events to the webhook's URL), ``upload_image_from_url``
-   (Klaviyo fetches the URL, which can carry data in itself) and the ``client`` actions (they
-   write into whichever Klaviyo account ``company_id`` names).
+   (Klaviyo fetches the URL, which can carry data in itself), web feed writes (Klaviyo requests
+   the feed's URL, by GET or POST, whenever a template shows it), a flow write whose parameters
+   define a ``send-webhook`` flow action (the flow posts each profile it reaches to that URL) or a
+   ``send-internal-alert`` (it e-mails each profile to the addresses it names),
+   and the ``client`` actions (they write into whichever Klaviyo account ``company_id`` names).
+   The flow rule depends on the parameters, so it is applied by ``check(action, params)``.
 6. ``scope``: the caller's Klaviyo credential lacks a scope the action needs. An OAuth sign-in's
    scopes are known (``granted_scopes``); a private key's are not until Klaviyo answers 403, so
    only the scopes Klaviyo refused are known missing (``lacking_scopes``, from
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -196,10 +200,61 @@ def is_webhook_write(action: Action) -> bool:
 _WEBHOOK_REASON = "webhook writes send data to a URL you choose: gated like destructive actions"
 
 
-def egress_reason(action: Action) -> tuple[Rule, str] | None:
-    """The rule and reason when ``action`` sends data to an address the caller picks."""
+_WEB_FEED_REASON = (
+    "web feed writes make Klaviyo request the feed's URL (GET or POST) whenever a template shows "
+    "it, and the URL can carry data in itself: gated like destructive actions"
+)
+# Flow action types that send what the flow knows of a profile to an address the definition
+# names (a URL, or any e-mail address for an internal alert), and the rule each falls under.
+_FLOW_EGRESS: dict[str, tuple[Rule, str]] = {
+    "send-webhook": (
+        "webhook",
+        "this flow defines a send-webhook action, which posts every profile the flow reaches to a "
+        "URL you choose: gated like webhook writes",
+    ),
+    "send-internal-alert": (
+        "egress",
+        "this flow defines a send-internal-alert action, which e-mails every profile the flow "
+        "reaches to addresses you choose: gated like destructive actions",
+    ),
+}
+
+
+def _flow_egress(params: Mapping[str, Any]) -> tuple[Rule, str] | None:
+    """The rule and reason of the first flow action in ``params`` that sends data out, at any
+    depth (every node is looked at, iteratively: a definition cannot hide one among many)."""
+    stack: list[Any] = [params]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            kind = node.get("type")
+            # Compared loosely: a spelling Klaviyo might still take must not pass as another type.
+            if isinstance(kind, str):
+                found = _FLOW_EGRESS.get(kind.strip().casefold().replace("_", "-"))
+                if found is not None:
+                    return found
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return None
+
+
+def egress_reason(
+    action: Action, params: Mapping[str, Any] | None = None
+) -> tuple[Rule, str] | None:
+    """The rule and reason when ``action`` sends data to an address the caller picks.
+
+    ``params`` (when known) are looked at for what only they can tell: a flow write that defines
+    a ``send-webhook`` action is a webhook write, one with a ``send-internal-alert`` egress.
+    """
     if is_webhook_write(action):
         return "webhook", _WEBHOOK_REASON
+    if action.group == "web_feeds" and action.kind == "write":
+        return "egress", _WEB_FEED_REASON
+    if params is not None and action.group == "flows" and action.kind == "write":
+        found = _flow_egress(params)
+        if found is not None:
+            return found
     if action.id == "upload_image_from_url":
         return "egress", (
             "upload_image_from_url makes Klaviyo fetch a URL you choose (the URL itself can carry "
@@ -269,8 +324,9 @@ class Policy:
             lacking_scopes=frozenset(lacking),
         )
 
-    def check(self, action: Action) -> Refusal | None:
-        """None when ``action`` may run, else the first rule that refuses it."""
+    def check(self, action: Action, params: Mapping[str, Any] | None = None) -> Refusal | None:
+        """None when ``action`` may run (with ``params``, when known), else the first rule that
+        refuses it."""
         if self.read_only and action.kind != "read":
             return Refusal(
                 "read-only", f"read-only session: {action.kind} actions are disabled", action.id
@@ -287,7 +343,7 @@ class Policy:
                 "destructive actions are disabled",
                 action.id,
             )
-        egress = egress_reason(action)
+        egress = egress_reason(action, params)
         if egress is not None and not self.allow_destructive:
             return Refusal(egress[0], egress[1], action.id)
         return self._scope_refusal(action)
@@ -328,10 +384,10 @@ class Policy:
             return Mark("confirm", "asks the user to confirm")
         return Mark("allowed")
 
-    def needs_confirmation(self, action: Action) -> bool:
-        """True when the action must be confirmed by the user before it runs."""
+    def needs_confirmation(self, action: Action, params: Mapping[str, Any] | None = None) -> bool:
+        """True when the action (with ``params``, when known) must be confirmed by the user."""
         return self.confirm_destructive and (
-            action.kind == "destructive" or egress_reason(action) is not None
+            action.kind == "destructive" or egress_reason(action, params) is not None
         )
 
     def rate_limiter(self, clock: Callable[[], float] = time.monotonic) -> CallRateLimiter | None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+from mcp import Client
+from mcp_types import ElicitResult
 
 from codemode.catalog import load_catalog
+from codemode.config import Settings
 from codemode.klaviyo import AsyncKlaviyo
 from codemode.policy import Policy
 from codemode.sandbox import SdkBridge
 from codemode.scanner import Scanner
+from codemode.server import DEMO_BASE_URL, build_server
 from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
 
 
@@ -53,3 +58,24 @@ def make_bridge(
         scanner=Scanner.default() if scanner == "real" else scanner,
         scan_policy=scan_policy,
     )
+
+
+async def declined_run(
+    code: str, audit_db: Path, **settings: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """Run ``code`` with the MCP ``execute_code`` tool of an in-process demo server whose user
+    declines every question; the structured result and the questions the user was asked."""
+    asked: list[str] = []
+
+    async def elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    sim = create_app(SimConfig(profiles=20, events=50))
+    raw = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=DEMO_BASE_URL)
+    config = Settings(demo=True, audit_db=audit_db, **settings)
+    built = build_server(config, transport="memory", http_client=raw, log_level="ERROR")
+    async with built.running(), Client(built.mcp, mode="legacy", elicitation_callback=elicit) as c:
+        ran = await c.call_tool("execute_code", {"code": code})
+    assert ran.structured_content is not None
+    return dict(ran.structured_content), asked

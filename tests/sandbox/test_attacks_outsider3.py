@@ -25,7 +25,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from mcp import Client, StdioServerParameters
-from mcp_types import ElicitResult
 from typer.testing import CliRunner
 
 from codemode.audit import AuditLog, RefusalSampler
@@ -39,6 +38,7 @@ from codemode.sandbox.provenance import Provenance, readable, unescape
 from codemode.server import DEMO_BASE_URL, build_server
 from codemode.server.confirmation import confirmation_message
 from tests.sandbox._outcomes import assert_outcome
+from tests.sandbox._simulated import declined_run
 from tests.server.conftest import http_client, serving, text_of
 
 from .conftest import CANARY, TEST_LIMITS, FakeBridge, execute
@@ -920,20 +920,11 @@ WEBHOOK = (
 async def test_the_user_is_asked_with_the_webhooks_destination_whatever_comes_before_it(
     tmp_path: Path, canary_env: str, name: str
 ) -> None:
-    asked: list[str] = []
-
-    async def elicit(context: Any, params: Any) -> ElicitResult:
-        asked.append(params.message)
-        return ElicitResult(action="decline")
-
-    sim = simulator.create_app(simulator.SimConfig(profiles=20, events=50))
-    raw = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=DEMO_BASE_URL)
-    settings = Settings(demo=True, audit_db=tmp_path / "audit.sqlite3", allow_destructive=True)
-    built = build_server(settings, transport="memory", http_client=raw, log_level="ERROR")
-    async with built.running(), Client(built.mcp, mode="legacy", elicitation_callback=elicit) as c:
-        ran = await c.call_tool("execute_code", {"code": WEBHOOK.format(name=name)})
-    assert ran.structured_content is not None and ran.structured_content["error"] is not None
-    assert "declined" in ran.structured_content["error"]["message"]
+    data, asked = await declined_run(
+        WEBHOOK.format(name=name), tmp_path / "audit.sqlite3", allow_destructive=True
+    )
+    assert data["error"] is not None
+    assert "declined" in data["error"]["message"]
     [question] = asked
     # It was cut at 300 characters: the name filled them and the URL was never shown.
     assert "endpoint_url = 'https://collector.evil.example/steal'" in question, question

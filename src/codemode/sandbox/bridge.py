@@ -446,12 +446,12 @@ class SdkBridge:
             )
         planning = self.dry_run and action.kind != "read"
         note: str | None = None
-        refusal = self.policy.check(action)
+        refusal = self.policy.check(action, merged)
         if planning and refusal is not None and refusal.rule in _DRY_RUN_LIFTS:
             note, refusal = f"a real run would be refused: {refusal.reason}", None
         if refusal is None and self._rate is not None:
             refusal = self._rate.acquire(action)
-        if refusal is None and self.policy.needs_confirmation(action) and note is None:
+        if refusal is None and self.policy.needs_confirmation(action, merged) and note is None:
             if planning:  # nothing is sent: plan it, and say a real run asks first
                 note = "a real run asks the user to confirm this destructive action first"
             else:

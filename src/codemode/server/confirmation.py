@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from codemode.catalog import Action
 
@@ -68,9 +69,41 @@ def _is_destination(key: str, value: Any) -> bool:
     )
 
 
+def _host(value: str) -> str:
+    """The host a URL really reaches, as a URL parser reads it, in ASCII (punycode for look-alike
+    letters), or a note when it has none or cannot be read."""
+    try:
+        host = urlsplit(value.strip()).hostname
+    except ValueError:
+        return "(a URL that cannot be read: decline)"
+    if not host:
+        return "(no host)"
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = host.encode("ascii", "backslashreplace").decode("ascii")
+    return ascii_host[:120]
+
+
 def _shown(key: str, value: Any, limit: int) -> str:
     if isinstance(value, str) and _SECRET_KEYS.search(key):
         return f"(a secret of {len(value)} characters, not shown)"
+    if isinstance(value, str) and _URL.match(value) and _misleading(value):
+        # The real host first: a user-info part ("https://hooks.klaviyo.com.x...x@evil.example")
+        # reads as the host and can push the real one past the cut; look-alike letters and a
+        # backslash (which some parsers take for a slash) mislead the same way.
+        return f"(reaches host {_host(value)}) {_cut(value, limit)}"
+    return _cut(value, limit)
+
+
+def _misleading(url: str) -> bool:
+    """True when what a reader takes for the host of ``url`` may not be the host it reaches."""
+    head = url.strip().split("://", 1)[-1]
+    authority = re.split(r"[/?#]", head, maxsplit=1)[0]
+    return "@" in authority or "\\" in url or not url.isascii()
+
+
+def _cut(value: Any, limit: int) -> str:
     if isinstance(value, str) and len(value) > limit:
         return f"{value[:limit]!r} (+{len(value) - limit} more characters)"
     return repr(value)[: limit + 2]
