@@ -130,6 +130,9 @@ def test_digests_depend_on_the_context_and_every_byte() -> None:
     assert a != CleanAnswers.digest("1|block", '{"a":1}')
     assert a != CleanAnswers.digest("1|redact", '{"a":2}')
     assert len(a) == 32
+    # No pair passes for another by moving bytes across the boundary, a NUL included.
+    assert CleanAnswers.digest("ctx", "\0x") != CleanAnswers.digest("ctx\0", "x")
+    assert CleanAnswers.digest("ab", "c") != CleanAnswers.digest("a", "bc")
 
 
 def test_the_record_keeps_a_few_answers_of_the_principals_seen_last() -> None:

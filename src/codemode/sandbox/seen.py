@@ -43,8 +43,11 @@ class CleanAnswers:
     def digest(context: str, answer: str) -> bytes:
         """The key of ``answer`` read under ``context`` (the policy and anything the scan took)."""
         hasher = hashlib.blake2b(digest_size=32)
-        hasher.update(context.encode("utf-8", "surrogatepass"))
-        hasher.update(b"\0")
+        framed = context.encode("utf-8", "surrogatepass")
+        # Length-prefixed, so no (context, answer) pair can pass for another by moving bytes
+        # across the boundary (a NUL separator could, were either ever to hold a NUL).
+        hasher.update(len(framed).to_bytes(8, "big"))
+        hasher.update(framed)
         hasher.update(answer.encode("utf-8", "surrogatepass"))
         return hasher.digest()
 
