@@ -38,6 +38,7 @@ __all__ = [
     "embed",
     "fit_head",
     "hashed_units",
+    "language_subspace",
     "pick",
     "rows_flagged",
     "seen_words",
@@ -52,6 +53,10 @@ HEAD_C = 64.0
 # words, 99% of units have at least 0.8 of their words seen; a held-out language's units have a
 # median of 0.17 (0.36 for German, next to Dutch and Swedish), 0.5 at the 90th percentile.
 NOVEL_COVER = 0.6
+# The head's language handling (``fit_head``): directions of language identity projected out, and
+# the most extra weight a small generated language gets.
+LANGUAGE_DIMS = 0
+LANGUAGE_LIFT = 1.0
 
 
 @dataclass(frozen=True)
@@ -168,8 +173,24 @@ def encoder_units(embedded: Embedded, head: Head, n_units: int) -> npt.NDArray[n
     return result
 
 
-def fit_head(corpus: Corpus, embedded: Embedded, model: TrainedModel, *, c: float = HEAD_C) -> Head:
-    """Train the head on the windows of the units ``model`` trained on, with the same labels."""
+def fit_head(
+    corpus: Corpus,
+    embedded: Embedded,
+    model: TrainedModel,
+    *,
+    c: float = HEAD_C,
+    language_dims: int = LANGUAGE_DIMS,
+    lift: float = LANGUAGE_LIFT,
+) -> Head:
+    """Train the head on the windows of the units ``model`` trained on, with the same labels.
+
+    Two choices aim it at languages it never saw. The ``language_dims`` directions along which
+    the training languages' mean embeddings differ most (``language_subspace``) are projected out
+    before the fit and out of the weights after it, so the head cannot key on which language a
+    text is in; the projection folds into the weights, so the head stays one dot product. And a
+    generated language with fewer windows than the median language weighs up to ``lift`` times
+    more, so the twelve large languages do not set the boundary alone.
+    """
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     assert model.units is not None, "fit_head needs a model from train.fit"
@@ -180,15 +201,48 @@ def fit_head(corpus: Corpus, embedded: Embedded, model: TrainedModel, *, c: floa
     window_label = label_of_unit[embedded.window_unit]
     picked = np.flatnonzero(window_label >= 0)
     y = window_label[picked]
-    sources = [str(corpus.rows[corpus.unit_row[u]]["source"]) for u in embedded.window_unit[picked]]
+    rows = [corpus.rows[corpus.unit_row[u]] for u in embedded.window_unit[picked]]
+    sources = [str(r["source"]) for r in rows]
+    languages = [str(r.get("lang") or "") for r in rows]
     counts = Counter(sources)
     w = np.array([min(1.0, SOURCE_CAP / counts[s]) for s in sources], dtype=np.float64)
+    per_language = Counter(x for x in languages if x)
+    if per_language and lift > 1.0:
+        median = float(np.median(list(per_language.values())))
+        w *= np.array(
+            [min(lift, max(1.0, median / per_language[x])) if x else 1.0 for x in languages]
+        )
     for label in (0, 1):
         mask = y == label
         w[mask] *= 0.5 * w.sum() / w[mask].sum()
+    x = embedded.vectors[picked].astype(np.float64)
+    basis = language_subspace(x, languages, language_dims)
+    if basis.shape[1]:
+        x -= (x @ basis) @ basis.T
     head = LogisticRegression(C=c, max_iter=400)
-    head.fit(embedded.vectors[picked], y, sample_weight=w / w.mean())
-    return Head([float(x) for x in head.coef_.reshape(-1)], float(head.intercept_[0]))
+    head.fit(x, y, sample_weight=w / w.mean())
+    weights = head.coef_.reshape(-1)
+    weights = weights - basis @ (basis.T @ weights)
+    return Head([float(v) for v in weights], float(head.intercept_[0]))
+
+
+def language_subspace(
+    vectors: npt.NDArray[np.float64], languages: Sequence[str], dims: int
+) -> npt.NDArray[np.float64]:
+    """An orthonormal basis (columns) of the ``dims`` directions that separate the languages.
+
+    The principal directions of the per-language mean embeddings (rows with an empty language are
+    left out); an empty basis when ``dims`` is 0 or fewer than two languages are present.
+    """
+    names = sorted({x for x in languages if x})
+    if dims <= 0 or len(names) < 2:
+        return np.zeros((vectors.shape[1], 0))
+    tags = np.asarray(languages)
+    means = np.stack([vectors[tags == name].mean(axis=0) for name in names])
+    means -= means.mean(axis=0)
+    _, _, directions = np.linalg.svd(means, full_matrices=False)
+    basis: npt.NDArray[np.float64] = directions[: min(dims, len(names) - 1)].T
+    return basis
 
 
 def rows_flagged(
