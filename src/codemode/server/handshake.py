@@ -85,17 +85,7 @@ def initialize_result(requested: str) -> dict[str, Any]:
 
 def _well_formed_initialize(message: Any) -> bool:
     """A request the SDK accepts as ``initialize`` as it stands (else the SDK answers it)."""
-    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-        return False
-    if message.get("method") != "initialize" or set(message) - {
-        "jsonrpc",
-        "id",
-        "method",
-        "params",
-    }:
-        return False
-    ident = message.get("id")
-    if isinstance(ident, bool) or not isinstance(ident, (str, int)):
+    if _request_method(message) != "initialize":
         return False
     params = message.get("params")
     if not isinstance(params, dict):
