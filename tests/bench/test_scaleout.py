@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from codemode.bench import _scaleout
+import pytest
+from rich.console import Console
+
+from codemode.bench import _scaleout, load
 from codemode.bench.load import WORK
 
 
@@ -44,3 +47,22 @@ def test_calls_per_run_counts_the_sdk_calls_of_the_work_scripts_only() -> None:
 def test_the_finding_says_plainly_when_only_the_worker_slots_scale() -> None:
     assert "worker slots" in _scaleout._finding(ratio=1.9, control=1.8)
     assert "falls short" in _scaleout._finding(ratio=1.9, control=1.2)
+
+
+@pytest.mark.parametrize(
+    ("replicas", "expected"), [(2, [load.REPLICA_SESSIONS]), (1, [1, 16, 64, 256])]
+)
+def test_the_scale_out_level_is_deep_enough_to_keep_every_replica_busy(
+    monkeypatch: pytest.MonkeyPatch, replicas: int, expected: list[int]
+) -> None:
+    """16 sessions over two pinned replicas left a core idle; the default level is deeper."""
+    seen: dict[str, Any] = {}
+
+    async def fake_bench(_console: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.update(kwargs)
+        return {}
+
+    monkeypatch.setattr(load, "_bench", fake_bench)
+    load.run(quick=False, console=Console(quiet=True), replicas=replicas)
+    assert seen["levels"] == expected
+    assert load.REPLICA_SESSIONS >= 64

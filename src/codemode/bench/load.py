@@ -91,6 +91,10 @@ WORKLOADS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 PROBE = "print(store.get('marker'))"
 """Run under another session's id: a leak would print that session's marker."""
 
+REPLICA_SESSIONS = 64
+"""The default level of ``--replicas``: 16 sessions over two replicas left about 1.3 of two pinned
+cores busy (the queue, not the cores, bound them); 64 keep both full (docs/deploy.md)."""
+
 
 @dataclass
 class LoadReport:
@@ -810,10 +814,10 @@ def run(
     workload (:data:`WORKLOADS`); the first workload makes the summary.
 
     With ``replicas`` above one: that many replicas sharing Redis against one replica, CPU-bound
-    and with each of ``latencies_ms`` per API request, ``workers`` per replica (default level 16
-    sessions).
+    and with each of ``latencies_ms`` per API request, ``workers`` per replica (default level
+    :data:`REPLICA_SESSIONS` sessions).
     """
-    default = (16,) if replicas > 1 else (1, 16, 64, 256)
+    default = (REPLICA_SESSIONS,) if replicas > 1 else (1, 16, 64, 256)
     chosen = list(levels or ((1, 8) if quick else default))
     result: dict[str, Any] = anyio.run(
         partial(

@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
             help="Start N replicas sharing Redis, each pinned to its share of the cores, and a "
             "1-replica baseline on one share: reports the scale-out ratio CPU-bound and with "
             "--latency-ms per API request, and the CPU ceiling of this machine; writes "
-            "load_replicas.json (default level: 16 sessions).",
+            "load_replicas.json (default level: 64 sessions).",
         ),
         latency_ms: list[float] | None = typer.Option(
             None,
