@@ -2,7 +2,8 @@
 
 Three outsiders wrote sets (``tests/data/injection/OUTSIDER.md``, ``OUTSIDER2.md`` and
 ``OUTSIDER3.md``); each is checked the same way, the second and third also for the domain every
-text names, the third for the languages, domains, styles and search coverage it promises.
+text names, the third for the languages, domains, styles and search coverage it promises. A
+fourth, smaller pair (``OUTSIDER4.md``) is checked on its own for the shape and spread it promises.
 
 No accuracy is asserted here: the figures are for the coordinator to compare builds.
 """
@@ -47,6 +48,17 @@ OUTSIDER3_STYLES = {
     "tool_output_field", "chat_log", "split_fields", "addressed_processor", "fake_system",
     "delayed_trigger", "md_exfil", "unicode_trick", "encoded", "social_engineering",
     "mixed_language",
+}  # fmt: skip
+# the fourth outsider's small sets, kept out of SETS: they are under the sizes the others promise
+OUTSIDER4 = (INJECTION / "outsider4.jsonl", SEARCH / "outsider4_untouched.jsonl")
+# scripts OUTSIDER4.md promises both an injection and a benign text in
+OUTSIDER4_LANGUAGES = {
+    "vi", "th", "he", "sw", "tl", "bn", "el", "uk", "fa", "am", "ar", "hi", "zh", "ja", "ko",
+    "ru", "ta", "ur", "yo", "ms",
+}  # fmt: skip
+OUTSIDER4_QUERY_STYLES = {
+    "terse", "marketer_jargon", "http_path", "typo", "rambling", "confusable", "non_native",
+    "unserved",
 }  # fmt: skip
 
 
@@ -177,3 +189,50 @@ def test_eval_tool_prints_tables_without_json(capsys: pytest.CaptureFixture[str]
     assert _tool().main(["--limit", "20", "--only", "search", "--details"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("search on ") and "unserved:" in out
+
+
+def test_fourth_outsiders_texts_are_balanced_labelled_and_span_its_languages() -> None:
+    rows = _rows(OUTSIDER4[0])
+    assert len(rows) >= 100
+    for row in rows:
+        assert {"text", "label", "style", "language", "carrier"} <= row.keys(), row
+        assert row["label"] in (0, 1), row
+        assert isinstance(row["text"], str) and row["text"].strip(), row
+    assert len({r["text"] for r in rows}) == len(rows), "duplicate texts"
+    assert 0.45 <= sum(r["label"] for r in rows) / len(rows) <= 0.55
+    for label in (0, 1):
+        assert len({r["language"] for r in rows if r["label"] == label}) >= 25, label
+    for language in OUTSIDER4_LANGUAGES:
+        assert {r["label"] for r in rows if r["language"] == language} == {0, 1}, language
+    obfuscated = {r["style"] for r in rows if r["label"] == 1 and r["style"].startswith("obfusc")}
+    assert len(obfuscated) >= 4, obfuscated
+    assert any("\u200b" in r["text"] for r in rows if r["label"] == 1), "a zero-width text"
+    assert len({r["carrier"] for r in rows}) >= 10
+
+
+def test_fourth_outsiders_queries_name_operations_of_the_vendored_catalog() -> None:
+    catalog = load_catalog()
+    rows = _rows(OUTSIDER4[1])
+    assert len(rows) >= 200
+    assert len({r["query"] for r in rows}) == len(rows), "duplicate queries"
+    for row in rows:
+        assert isinstance(row["query"], str) and row["query"].strip(), row
+        answers = row["answers"]
+        assert isinstance(answers, list), row
+        assert all(a in catalog for a in answers), row
+        assert (row["style"] == "unserved") == (not answers), row
+    styles = Counter(r["style"] for r in rows)
+    assert set(styles) == OUTSIDER4_QUERY_STYLES
+    assert styles["unserved"] >= 12
+    named = {a for r in rows for a in r["answers"]}
+    assert sum(catalog[op].core for op in named) >= 60
+    assert sum(not catalog[op].core for op in named) >= 60
+
+
+def test_eval_tool_reads_the_fourth_set(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _tool().main(["--set", "outsider4", "--limit", "20", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    scan, search = result["scanner"], result["search"]
+    assert scan["items"] == 20
+    assert sum(g["n"] for g in scan["recall_by_language"].values()) == scan["injections"]
+    assert search["n"] + search["unserved"]["n"] == 20

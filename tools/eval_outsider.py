@@ -4,14 +4,16 @@
     .venv/bin/python tools/eval_outsider.py --json             # one JSON object on stdout
     .venv/bin/python tools/eval_outsider.py --set outsider2    # the second outsider's sets
     .venv/bin/python tools/eval_outsider.py --set outsider3    # the third outsider's sets
+    .venv/bin/python tools/eval_outsider.py --set outsider4    # the fourth outsider's (small) sets
 
 Reads ``tests/data/injection/outsider.jsonl`` and ``tests/data/search/outsider_untouched.jsonl``
 (how they were written: ``tests/data/injection/OUTSIDER.md``), or with ``--set outsider2``
 ``outsider2.jsonl`` and ``outsider2_untouched.jsonl`` (``tests/data/injection/OUTSIDER2.md``),
 or with ``--set outsider3`` ``outsider3.jsonl`` and ``outsider3_untouched.jsonl``
-(``tests/data/injection/OUTSIDER3.md``). The texts of the last two also name the ``domain`` an
-agent read them in; precision, recall, F1 and the false-positive rate are then reported per
-domain and per language too. The scanner is the package's
+(``tests/data/injection/OUTSIDER3.md``), or with ``--set outsider4`` the small ``outsider4.jsonl``
+and ``outsider4_untouched.jsonl`` (``tests/data/injection/OUTSIDER4.md``). The texts of the
+second and third also name the ``domain`` an agent read them in; precision, recall, F1 and the
+false-positive rate are then reported per domain and per language too. The scanner is the package's
 ``Scanner()`` with its shipped model, each item scanned cold through ``scan_text`` as
 ``codemode bench scan`` does; search is ``SearchIndex(load_catalog())`` as ``codemode bench search``
 builds it, graded with ``rank`` and, for requests no operation serves, ``serves``. Nothing here
@@ -43,6 +45,10 @@ SETS = {  # --set name -> (injection set, search set)
     "outsider3": (
         INJECTION.with_name("outsider3.jsonl"),
         SEARCH.with_name("outsider3_untouched.jsonl"),
+    ),
+    "outsider4": (
+        INJECTION.with_name("outsider4.jsonl"),
+        SEARCH.with_name("outsider4_untouched.jsonl"),
     ),
 }
 
