@@ -28,6 +28,9 @@ Environment:
     CODEMODE_TRANSPORT       ``stdio`` (default) or ``http``
     CODEMODE_HOST / CODEMODE_PORT   HTTP bind address (default ``127.0.0.1:8000``)
     CODEMODE_ALLOWED_ORIGINS comma-separated browser origins the HTTP endpoint accepts (others: 403)
+    CODEMODE_KEEPALIVE_S     seconds an idle HTTP keep-alive connection stays open (default 75: longer
+                             than the idle timeout of common load balancers, 60 s, so the server never
+                             closes a connection the balancer is about to reuse)
     CODEMODE_QUEUE_S         the longest a run waits for a worker (queued per principal, served round
                              robin) before a "busy" result with ``retry_after`` (default 60)
     CODEMODE_RATE_PER_MIN    ``execute_code`` runs allowed per principal per minute
@@ -133,6 +136,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
+    keepalive_s: float = 75.0
     queue_s: float = 60.0
     rate_per_min: int = 60
     max_stores: int = 1000
@@ -242,6 +246,7 @@ class Settings:
             host=(env.get("CODEMODE_HOST") or "127.0.0.1").strip(),
             port=int(_number(env, "CODEMODE_PORT", 8000)),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "CODEMODE_ALLOWED_ORIGINS")),
+            keepalive_s=_number(env, "CODEMODE_KEEPALIVE_S", 75.0),
             queue_s=_number(env, "CODEMODE_QUEUE_S", 60.0),
             rate_per_min=int(_number(env, "CODEMODE_RATE_PER_MIN", 60)),
             max_stores=int(_number(env, "CODEMODE_MAX_STORES", 1000)),

@@ -7,6 +7,7 @@ The work is :func:`run_serve`, free of typer: ``codemode.cli.main`` calls it dir
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -249,6 +250,9 @@ def _serve(
             port=settings.port,
             log_level=level.lower(),
             timeout_graceful_shutdown=int(settings.timeout_s) + 5,
+            # Above the balancer's idle timeout: a connection the server closes while the
+            # balancer (or a keep-alive client) sends on it fails that request.
+            timeout_keep_alive=max(1, math.ceil(settings.keepalive_s)),
         )
     except CodemodeError as exc:
         _fail(str(exc))
