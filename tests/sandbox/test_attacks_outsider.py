@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import resource
 import statistics
 import time
@@ -716,7 +717,13 @@ async def test_host_scanning_is_charged_to_the_run_even_when_its_wall_limit_is_l
         result.output
     )
     assert result.calls[-1].scan == "blocked" and len(result.calls) < 40
-    assert used <= 2 * limits.cpu_s, used
+    # The scanning itself stops at the run's CPU limit, give or take the page that crossed it.
+    spent = float(re.search(r"had (\d+\.\d) s of host time scanning", result.output)[1])
+    assert limits.cpu_s <= spent <= 1.5 * limits.cpu_s, result.output
+    # The whole process also served every 200-event page from the in-process simulator and
+    # decoded it: bounded by a small multiple of the limit, never by the 20 s wall limit that
+    # the scanning once ran for.
+    assert used <= 3 * limits.cpu_s, used
 
 
 WRITE_FLOOD = """
