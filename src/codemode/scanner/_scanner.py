@@ -287,7 +287,7 @@ class Scanner:
             owners: list[str] = []
             inputs: list[str] = []
             for text in todo:
-                if text in late or _worth_scanning(text) != "full":
+                if text in late or _worth(text) != "full":
                     continue
                 for view in text_views[text]:
                     if view.kind in _CLASSIFIED_VIEWS:
@@ -659,6 +659,40 @@ def _wordy(text: str) -> bool:
     )
 
 
+_Worth = Literal["full", "tier1", "skip"]
+
+# A page of an SDK answer repeats the same short strings on every record (types, statuses, enum
+# values, short names, keys: in a page of 100 profiles, 1,111 distinct among 6,937), so collect()
+# decides each once, not once per record. The memo holds (_wordy, _worth_scanning) of strings up
+# to _MEMO_CHARS long. Both read the string alone: an entry is a fact about the text, the same
+# for every principal, not a verdict (verdict caches stay per principal, see Scanner._cache), so
+# one memo serves the process. A hit saves a few microseconds once per string and answer, inside
+# an SDK call of milliseconds, so its timing tells a caller nothing about another's answers. It is
+# emptied whole when full: bounded (at most about 2 MB) with no bookkeeping per hit. Longer
+# strings (links, notes) seldom repeat and are decided anew.
+_MEMO_CHARS = 64
+_MEMO_SIZE = 4096
+_decided: dict[str, tuple[bool, _Worth]] = {}
+
+
+def _decide(text: str) -> tuple[bool, _Worth]:
+    """``(_wordy(text), _worth_scanning(text))``, memoised for short strings."""
+    if len(text) > _MEMO_CHARS:
+        return _wordy(text), _worth_scanning(text)
+    decision = _decided.get(text)
+    if decision is None:
+        decision = _wordy(text), _worth_scanning(text)
+        if len(_decided) >= _MEMO_SIZE:
+            _decided.clear()
+        _decided[text] = decision
+    return decision
+
+
+def _worth(text: str) -> _Worth:
+    """``_worth_scanning(text)``, from the memo for a short string."""
+    return _decide(text)[1] if len(text) <= _MEMO_CHARS else _worth_scanning(text)
+
+
 def collect(
     node: Any,
     pointer: str,
@@ -677,9 +711,10 @@ def collect(
     """
     at = owner if owner is not None else pointer
     if isinstance(node, str):
-        if _wordy(node):
+        wordy, worth = _decide(node)
+        if wordy:
             sequence.append((at, node))
-        if _worth_scanning(node) == "skip":
+        if worth == "skip":
             return len(node)
         if _looks_like_json(node) and depth < _MAX_JSON_DEPTH:
             try:
@@ -704,7 +739,7 @@ def collect(
             child = f"{pointer}/{_escape(str(key))}"
             if isinstance(key, str):
                 size += len(key)
-                if _worth_scanning(key) != "skip":
+                if _decide(key)[1] != "skip":
                     leaves.append(_Leaf(child, key, True, where))
             size += collect(value, child, leaves, sequence, where, depth, owner)
     elif isinstance(node, (list, tuple)):

@@ -189,8 +189,11 @@ def coverage(text: str, seen: npt.NDArray[np.bool_]) -> float:
     score is a guess from the bias, not evidence. A text without words (``word_buckets``), or
     too short to carry an instruction (``long_enough``), counts as covered.
     """
+    # The gate first: it is a few string operations, the buckets are numpy work on every word.
+    if not long_enough(text):
+        return 1.0
     buckets = word_buckets(text)
-    if not buckets.shape[0] or not long_enough(text):
+    if not buckets.shape[0]:
         return 1.0
     return float(seen[buckets].mean())
 
