@@ -20,13 +20,16 @@ list items and printed together is still found.
 Time and memory are bounded: up to ``budget_chars`` bytes of delivered text (in memory: one,
 two or four per character) is kept. Past that the host
 cannot tell, and falls back to scanning: every word the script never wrote (numbers aside) counts
-as outside text.
+as outside text. The search itself is host CPU the run is charged for: given a CPU deadline, it
+stops between delivered texts once past it (:attr:`Provenance.cut`), and reads the result as it
+reads one past the budget, every word the script never wrote being outside text.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,9 +38,10 @@ from typing import Any
 
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
 
-__all__ = ["UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
+__all__ = ["UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
 
 UNINDEXED = "data the host could not index"
+UNCHECKED = "data left unchecked"
 _NOSPACE = (
     "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 )
@@ -349,6 +353,8 @@ class Provenance:
         self._sources: list[tuple[str, str, bool]] = []
         self._left = budget_chars
         self.overflow = False
+        # Set by find() when its CPU deadline passed before it had read every delivered text.
+        self.cut = False
 
     @property
     def empty(self) -> bool:
@@ -376,8 +382,16 @@ class Provenance:
         if text:
             self._sources.append((source, text, is_dump))
 
-    def find(self, texts: Sequence[str]) -> list[list[Span]]:
-        """For each text, the runs of outside text in it (one pass over the delivered text)."""
+    def find(self, texts: Sequence[str], *, cpu_until: float | None = None) -> list[list[Span]]:
+        """For each text, the runs of outside text in it (one pass over the delivered text).
+
+        Args:
+            texts: the result's strings.
+            cpu_until: a ``time.thread_time()`` value: past it no further delivered text is read
+                (one already begun is finished: an answer is at most the scanner's size limit),
+                :attr:`cut` is set, and every word the script never wrote counts as outside
+                text (labelled :data:`UNCHECKED`) unless a trigram or pair found its source.
+        """
         tokenised = [tokens(text) for text in texts]
         # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
         # without such runs is read once.
@@ -397,6 +411,9 @@ class Provenance:
         needed = {word for gram in wanted for word in gram}
         needed.update(word for pair in wanted_pairs for word in pair)
         for source, raw, is_dump in self._sources if wanted or wanted_pairs else ():
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+                break
             if len(needed) <= _PRECHECK_WORDS:
                 # A token of the rendered text is a piece of the delivered string, casefolded
                 # character by character: a gram or pair with a word missing from it cannot be
@@ -415,10 +432,13 @@ class Provenance:
             if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
                 break
         found = []
+        # Past the budget or the deadline the host cannot tell: every word the script never
+        # wrote is data (one word too); the cut is named, as its fix differs.
+        unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
         for toks, joined in zip(tokenised, spelled, strict=True):
-            spans = self._runs(toks, owner, pair_owner)
+            spans = self._runs(toks, owner, pair_owner, unknown)
             if len(joined) != len(toks):
-                spans = _union(spans + self._runs(joined, owner, pair_owner))
+                spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
             found.append(spans)
         return found
 
@@ -427,6 +447,7 @@ class Provenance:
         toks: list[tuple[int, int, str]],
         owner: dict[Gram, str],
         pair_owner: dict[Pair, str],
+        unknown: str | None,
     ) -> list[Span]:
         labels: list[str | None] = [None] * len(toks)
         words = [t[2] for t in toks]
@@ -444,10 +465,10 @@ class Provenance:
             if source is not None:
                 for j in range(i, i + _N):
                     labels[j] = labels[j] or source
-        if self.overflow:  # cannot tell: every word the script never wrote is data (one too)
+        if unknown is not None:
             for j, word in enumerate(words):
                 if labels[j] is None and self._unexplained(word):
-                    labels[j] = UNINDEXED
+                    labels[j] = unknown
         spans: list[Span] = []
         i = 0
         while i < len(toks):
