@@ -140,7 +140,9 @@ class BridgeReply:
         status: HTTP status (0 when nothing was sent).
         raw: the (scanned, possibly redacted) JSON:API document, on success.
         scan: the scanner's verdict on ``raw``.
-        error: the exception for the script (``{"class", "message", ...}``), on failure.
+        error: the exception for the script (``{"class", "message", ...}``), on failure. The
+            message of a ``LimitError`` is the host's own words, limits and catalog ids only
+            (never text from the script or the data): the output screen does not search it.
         planned: a dry-run write recorded instead of sent (``params`` are the validated ones).
         params: the call's keyword parameters (path arguments folded in).
         note: for a planned write, what a real run would meet first (a gate, a confirmation).
@@ -636,6 +638,8 @@ class SdkBridge:
     async def scan_output(self, pieces: dict[str, str]) -> OutputScan:
         """Scan the outside text of a result: the pieces read together, as one JSON object.
 
+        The scan is charged to the run's host-CPU budget (:data:`RUN_HOST_CPU`, when set) and
+        gets the CPU left in it as its deadline; text unread by then is flagged, never clean.
         Raises whatever the scanner raises: the caller withholds the pieces (fail closed).
         """
         if self.scanner is None:
@@ -643,9 +647,20 @@ class SdkBridge:
         if not pieces:
             return OutputScan("clean")
         scanner = self.scanner
-        scan = await anyio.to_thread.run_sync(
-            lambda: scanner.scan_response(dict(pieces), policy=self.scan_policy, **self._principal)
-        )
+        cpu = RUN_HOST_CPU.get()
+        kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal}
+
+        def charged() -> _ScanLike:
+            started = time.thread_time()
+            if cpu is not None and self._scanner_takes_deadline:
+                kwargs["deadline"] = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
+            try:
+                return scanner.scan_response(dict(pieces), **kwargs)
+            finally:
+                if cpu is not None:
+                    cpu.spent += time.thread_time() - started
+
+        scan = await anyio.to_thread.run_sync(charged)
         flagged: dict[str, str] = {}
         for finding in getattr(scan, "findings", ()):  # test doubles may carry none
             key = str(getattr(finding, "pointer", "")).lstrip("/")

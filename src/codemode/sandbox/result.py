@@ -113,6 +113,8 @@ class ExecutionResult:
             there was none: the script's own words and the host's messages are never scanned).
         redactions: each piece of outside text taken out of the result (or marked), and why.
         wall_ms, cpu_ms: time of the whole execution and the worker's CPU time.
+        host_cpu_ms: the host's CPU time scanning for the run (its answers, then the output
+            screen), charged against its CPU limit.
         isolation: which confinement layers the worker reported (see THREAT_MODEL.md).
         worker_pid: the worker's process id (gone once the result exists).
     """
@@ -129,6 +131,7 @@ class ExecutionResult:
     redactions: list[Redaction] = field(default_factory=list)
     wall_ms: float = 0.0
     cpu_ms: float = 0.0
+    host_cpu_ms: float = 0.0
     isolation: dict[str, Any] = field(default_factory=dict)
     worker_pid: int | None = None
 

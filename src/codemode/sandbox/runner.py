@@ -80,6 +80,12 @@ class _Run:
         # Every outside string delivered to the worker: only text found there is ever scanned.
         self.provenance = provenance or Provenance()
         self.known: frozenset[str] = frozenset()
+        # The host CPU spent for this run (scanning its answers, then screening its result),
+        # capped at its own CPU limit; kept past the conversation for the screen.
+        self.host_cpu = HostCpu(limits.cpu_s)
+        # Messages the host wrote for this run from its own words, limits and catalog ids only:
+        # where the result repeats them, the output screen does not search.
+        self.host_texts: set[str] = set()
 
     def add_output(self, text: Any) -> None:
         if not isinstance(text, str):
@@ -311,23 +317,40 @@ class Sandbox:
         output = bridge.scrub("".join(run.output))
         if error is not None:
             error = ErrorInfo(bridge.scrub(error.type), bridge.scrub(error.message), error.line)
-        screened = await screen(
-            bridge,
-            run.provenance,
-            output=output,
-            error=error,
-            calls=run.calls,
-            planned=run.planned,
-            known_actions=run.known,
-        )
+            if run.done is None:  # the host's own: a limit, a timeout, a crash
+                run.host_texts.add(error.message)
+        # The screen's scanning is charged to the run as its answers' was.
+        cpu_token = RUN_HOST_CPU.set(run.host_cpu)
+        try:
+            screened = await screen(
+                bridge,
+                run.provenance,
+                output=output,
+                error=error,
+                calls=run.calls,
+                planned=run.planned,
+                known_actions=run.known,
+                cpu=run.host_cpu,
+                host_texts=run.host_texts,
+            )
+        finally:
+            RUN_HOST_CPU.reset(cpu_token)
         result.calls, result.planned_writes = screened.calls, screened.planned
         result.output, result.error = screened.output, screened.error
         result.output_scan, result.redactions = screened.verdict, screened.redactions
+        result.host_cpu_ms = round(run.host_cpu.spent * 1000, 1)
         result.dropped_bytes = run.dropped + worker_dropped
         # A worker stopped after filling the cap never reported what it dropped: still truncated.
         cut_unknown = run.done is None and run.kept >= limits.output_bytes
         result.truncated = result.dropped_bytes > 0 or cut_unknown
         # The host's own words, added after the screen.
+        if screened.spent:
+            result.output += (
+                f"\n[output screen stopped: this run has had {run.host_cpu.spent:.1f} s of host "
+                f"time scanning, the most one run gets (its CPU limit of {limits.cpu_s:g} s); "
+                "outside text it could not check was withheld. Print less of the data, or fetch "
+                "fewer pages per script]"
+            )
         if cut_unknown and not result.dropped_bytes:
             result.output += (
                 f"\n[output truncated at the limit of {limits.output_bytes} bytes when the run "
@@ -415,7 +438,7 @@ class Sandbox:
         try:
             with anyio.move_on_after(limits.wall_s) as scope:
                 token = RUN_DEADLINE.set(time.monotonic() + limits.wall_s)
-                cpu_token = RUN_HOST_CPU.set(HostCpu(limits.cpu_s))
+                cpu_token = RUN_HOST_CPU.set(run.host_cpu)
                 try:
                     await self._converse(channel, code, store, bridge, run, on_progress)
                 except ProtocolError as exc:
@@ -537,6 +560,8 @@ class Sandbox:
             return {"ok": False, "error": {"class": "ValidationError", "message": text}}
         reply = await bridge.call(op, args, params)
         known = op in run.known
+        if reply.error is not None and reply.error.get("class") == "LimitError" and known:
+            run.host_texts.add(str(reply.error.get("message", "")))
         error_class = _record(run, op, reply, monotonic_ms(started), self._planned, size)
         for inner_op, inner, inner_ms in reply.nested:  # a composite's own calls, in order
             _record(run, inner_op, inner, inner_ms, self._planned)
@@ -583,6 +608,7 @@ class Sandbox:
             f"SDK call limit of {limit} per execution reached; fetch fewer pages "
             "(larger page_size, filters, max_items) or continue in the next script via store"
         )
+        run.host_texts.add(text)
         return {"ok": False, "error": {"class": "LimitError", "message": text}}
 
     def _planned(self, op: str, params: dict[str, Any], size: int, run: _Run) -> dict[str, Any]:

@@ -8,6 +8,12 @@ runs are cut at line ends and at the delimiters of tables, CSV and JSON or Pytho
 flagged value takes only itself away: the lines and cells around it stay. A flagged piece is
 replaced by a mark naming the call its text came from (wrapped in the scanner's markers instead,
 under the ``annotate`` policy), and the result lists each one: where, from which call, and why.
+
+Finding and scanning that text is host CPU spent for the run, charged to its host-CPU budget
+(:class:`~codemode.sandbox.bridge.HostCpu`, shared with the scanning of its answers). The host's
+own limit notices the run printed are left out of the search (they hold no outside text). When
+the budget is spent the screen fails closed: it stops searching, counts every word the script
+never wrote as outside text, and withholds that text unscanned.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
 
+from codemode.sandbox.bridge import HostCpu
 from codemode.sandbox.provenance import Provenance, Span, readable
 from codemode.sandbox.result import CallRecord, ErrorInfo, OutputScan, Redaction, ScanVerdict
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START
@@ -36,6 +44,10 @@ _DELIMITER = re.compile(r"""\n|["\t|`]|'(?=[,:\]\}\)])|(?<=[\[\{\(])'|(?<=[,:] )
 _WORD = re.compile(r"\\[uUx][0-9a-fA-F]|\w")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
 _MAX_REDACTIONS = 50
+# Host-written texts shorter than this are not looked for (a sentence of the host's is longer;
+# a short one could stand for common words of the data).
+_HOST_TEXT_MIN = 24
+_SPENT_REASON = "the run's host time for checking it was spent"
 
 
 class OutputScanner(Protocol):
@@ -68,11 +80,19 @@ class Screened:
     planned: list[dict[str, Any]]
     verdict: ScanVerdict
     redactions: list[Redaction] = field(default_factory=list)
+    spent: bool = False
+    """The run's host-CPU budget ran out before the screen could check all outside text."""
 
 
-def _segments(text: str, spans: Sequence[Span]) -> list[tuple[int, int, str, str]]:
-    """Each span cut at delimiters, then joined per segment: ``(start, end, scanned text, source)``."""
-    cuts = [m.start() for m in _DELIMITER.finditer(text)]
+def _segments(
+    text: str, spans: Sequence[Span], bounds: Sequence[int] = ()
+) -> list[tuple[int, int, str, str]]:
+    """Each span cut at delimiters, then joined per segment: ``(start, end, scanned text, source)``.
+
+    ``bounds``: more places that end a segment (where host-written text starts), so that a
+    piece never spans the host's words between two runs of outside text.
+    """
+    cuts = sorted({m.start() for m in _DELIMITER.finditer(text)}.union(bounds))
     grouped: dict[int, list[tuple[int, int, str]]] = {}
     for span in spans:
         start = span.start
@@ -94,6 +114,59 @@ def _segments(text: str, spans: Sequence[Span]) -> list[tuple[int, int, str, str
         sources = [s for _, _, s in parts]
         out.append((parts[0][0], parts[-1][1], joined, max(set(sources), key=sources.count)))
     return out
+
+
+def _host_ranges(text: str, host_texts: Collection[str]) -> list[tuple[int, int]]:
+    """Where ``text`` repeats one of the host's own texts: ``(start, end)``, merged, in order."""
+    found: list[tuple[int, int]] = []
+    for host in host_texts:
+        if len(host) < _HOST_TEXT_MIN:
+            continue
+        at = text.find(host)
+        while at >= 0:
+            found.append((at, at + len(host)))
+            at = text.find(host, at + len(host))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _outside_host_texts(
+    values: Sequence[str], host_texts: Collection[str]
+) -> tuple[list[tuple[int, int, str]], dict[int, list[int]]]:
+    """The parts of each value the search reads: ``(value index, offset, text)``; and, per
+    value, where host-written text starts (pieces are cut there)."""
+    parts: list[tuple[int, int, str]] = []
+    bounds: dict[int, list[int]] = {}
+    for target, value in enumerate(values):
+        ranges = _host_ranges(value, host_texts) if host_texts else []
+        at = 0
+        for start, end in ranges:
+            if start > at:
+                parts.append((target, at, value[at:start]))
+            at = end
+        if at < len(value) or not ranges:
+            parts.append((target, at, value[at:]))
+        if ranges:
+            bounds[target] = [start for start, _ in ranges]
+    return parts, bounds
+
+
+def _find_charged(
+    provenance: Provenance, texts: list[str], cpu: HostCpu | None
+) -> list[list[Span]]:
+    """``provenance.find`` with the run's host CPU: charged for it, and stopped when it is spent."""
+    if cpu is None:
+        return provenance.find(texts)
+    started = time.thread_time()
+    try:
+        return provenance.find(texts, cpu_until=started + max(cpu.limit - cpu.spent, 0.0))
+    finally:
+        cpu.spent += time.thread_time() - started
 
 
 def _where_in_output(text: str, start: int) -> str:
@@ -158,8 +231,17 @@ async def screen(
     calls: Sequence[CallRecord],
     planned: Sequence[dict[str, Any]],
     known_actions: Iterable[str],
+    cpu: HostCpu | None = None,
+    host_texts: Collection[str] = (),
 ) -> Screened:
-    """Scan the outside text of a result; never raises (a scanner failure withholds that text)."""
+    """Scan the outside text of a result; never raises (a scanner failure withholds that text).
+
+    Args:
+        cpu: the run's host-CPU budget: the search is charged to it and stops when it is spent
+            (then the text it could not check is withheld unscanned); None: no limit.
+        host_texts: messages the host wrote for this run from its own words, limits and catalog
+            names only (its limit notices): where the result repeats one, it is not searched.
+    """
     texts = _Texts()
     out_index = texts.add(output, "")
     err_message = err_type = -1
@@ -181,24 +263,37 @@ async def screen(
 
     pieces: list[_Piece] = []
     if not provenance.empty:
+        parts, bounds = _outside_host_texts(texts.values, host_texts)
         # Up to the provenance budget of delivered text is tokenised: in a thread, never on the
         # event loop that serves every other session.
         located: list[list[Span]] = await anyio.to_thread.run_sync(
-            provenance.find, list(texts.values)
+            _find_charged, provenance, [text for _, _, text in parts], cpu
         )
-        for target, spans in enumerate(located):
+        spans_of: dict[int, list[Span]] = {}
+        for (target, offset, _), spans in zip(parts, located, strict=True):
+            spans_of.setdefault(target, []).extend(
+                Span(s.start + offset, s.end + offset, s.source) for s in spans
+            )
+        for target, spans in spans_of.items():
             value = texts.values[target]
-            for start, end, scanned, source in _segments(value, spans):
+            for start, end, scanned, source in _segments(value, spans, bounds.get(target, ())):
                 where = texts.where(target, start)
                 pieces.append(_Piece(f"p{len(pieces)}", target, start, end, scanned, source, where))
-    try:
-        scan = await scanner.scan_output({p.key: p.text for p in pieces})
-    except Exception:  # fail closed: outside text the scanner could not check is withheld
-        log.exception("scanning the output failed")
-        scan = OutputScan("blocked", {p.key: "the scanner failed" for p in pieces})
-        withheld = True
+    spent = bool(pieces) and (provenance.cut or (cpu is not None and cpu.spent >= cpu.limit))
+    withheld = True
+    if spent:  # fail closed: no host CPU is left to scan it, so outside text is withheld
+        log.warning(
+            "output screen: the run's %.1f s of host CPU are spent", cpu.limit if cpu else 0
+        )
+        scan = OutputScan("blocked", {p.key: _SPENT_REASON for p in pieces})
     else:
-        withheld = False
+        try:
+            scan = await scanner.scan_output({p.key: p.text for p in pieces})
+        except Exception:  # fail closed: outside text the scanner could not check is withheld
+            log.exception("scanning the output failed")
+            scan = OutputScan("blocked", {p.key: "the scanner failed" for p in pieces})
+        else:
+            withheld = False
 
     redactions: list[Redaction] = []
     edits: dict[int, list[tuple[int, int, str]]] = {}
@@ -206,7 +301,9 @@ async def screen(
         reason = scan.flagged.get(piece.key)
         if reason is None:
             continue
-        if withheld:
+        if spent:
+            mark = f"[codemode: withheld text from {piece.source}: {_SPENT_REASON}]"
+        elif withheld:
             mark = f"[codemode: withheld text from {piece.source}: the scanner could not check it]"
         elif scan.annotate:
             value = texts.values[piece.target]
@@ -252,4 +349,6 @@ async def screen(
     for position, new in changed.items():
         params = new_planned[position].get("params")
         new_planned[position]["params"] = _replace_strings(params, "", new)
-    return Screened(values[out_index], new_error, new_calls, new_planned, scan.verdict, redactions)
+    return Screened(
+        values[out_index], new_error, new_calls, new_planned, scan.verdict, redactions, spent
+    )
