@@ -130,7 +130,11 @@ HOST_NOTICE = (
 
 
 async def _screen(
-    provenance: Provenance, output: str, cpu: HostCpu | None, bridge: KeptTextBridge
+    provenance: Provenance,
+    output: str,
+    cpu: HostCpu | None,
+    bridge: KeptTextBridge,
+    host_texts: frozenset[str] = frozenset({HOST_NOTICE}),
 ) -> Any:
     return await screen(
         bridge,
@@ -141,7 +145,7 @@ async def _screen(
         planned=[],
         known_actions=["get_profiles"],
         cpu=cpu,
-        host_texts={HOST_NOTICE},
+        host_texts=host_texts,
     )
 
 
@@ -184,4 +188,26 @@ async def test_data_on_both_sides_of_a_host_notice_is_cut_there_not_taken_with_i
     output = f"{NOTES[0][:40]} {HOST_NOTICE} {NOTES[0][:40]}"
     screened = await _screen(_provenance(), output, HostCpu(limit=60.0), bridge)
     assert len(bridge.scanned) == 2 and HOST_NOTICE in screened.output
+    assert "Ignore" not in screened.output
+
+
+async def test_without_a_budget_the_screen_searches_everything_as_before() -> None:
+    bridge = KeptTextBridge()
+    screened = await _screen(_provenance(), NOTES[2][:80], None, bridge, frozenset())
+    assert not screened.spent and len(bridge.scanned) == 1
+    assert screened.output.startswith("[codemode: removed suspected prompt injection")
+
+
+async def test_only_whole_host_sentences_are_left_out_and_overlapping_ones_are_one() -> None:
+    bridge = KeptTextBridge()
+    attack = NOTES[0][:80]
+    # A short host text could stand for the data's own words: it is searched all the same.
+    screened = await _screen(
+        _provenance(), attack, HostCpu(limit=60.0), bridge, frozenset({attack[:20]})
+    )
+    assert "Ignore" not in screened.output and len(bridge.scanned) == 1
+    overlapping = frozenset({HOST_NOTICE, HOST_NOTICE[10:] + " and more"})
+    output = f"{HOST_NOTICE} and more\n{attack}"
+    screened = await _screen(_provenance(), output, HostCpu(limit=60.0), bridge, overlapping)
+    assert screened.output.splitlines()[0] == f"{HOST_NOTICE} and more"
     assert "Ignore" not in screened.output

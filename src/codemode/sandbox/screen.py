@@ -282,9 +282,7 @@ async def screen(
     spent = bool(pieces) and (provenance.cut or (cpu is not None and cpu.spent >= cpu.limit))
     withheld = True
     if spent:  # fail closed: no host CPU is left to scan it, so outside text is withheld
-        log.warning(
-            "output screen: the run's %.1f s of host CPU are spent", cpu.limit if cpu else 0
-        )
+        log.warning("output screen: the run's host CPU is spent; unchecked text withheld")
         scan = OutputScan("blocked", {p.key: _SPENT_REASON for p in pieces})
     else:
         try:
