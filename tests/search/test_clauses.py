@@ -74,3 +74,44 @@ def test_context_words_do_not_hide_an_unserved_request(catalog: Catalog) -> None
     assert focused.serves(query) is False
     assert "credits" in focused.unserved(query)
     assert whole.serves(query) is True  # the context's known words outvote "credits"
+
+
+def test_the_clause_that_asks_is_the_request_whatever_the_context_matches() -> None:
+    query = (
+        "We built a segment of VIP shoppers last quarter and the finance team wants a "
+        "spreadsheet, so I need to export every profile in it"
+    )
+
+    def score(text: str) -> float:
+        return 3.0 if "segment" in text else 1.0
+
+    assert request_clause(query, score) == (
+        "export every profile in it, We built a segment of VIP shoppers last quarter "
+        "and the finance team wants a spreadsheet"
+    )
+
+
+def test_an_ask_after_and_starts_a_clause_of_its_own() -> None:
+    query = "A weird event showed up in our activity feed and I want to know who that event is for"
+    assert clauses(query) == [
+        "A weird event showed up in our activity feed",
+        "I want to know who that event is for",
+    ]
+
+
+def test_a_pleasantry_is_no_ask() -> None:
+    query = (
+        "Pull every subscriber on the Weekly Digest list into a spreadsheet for the audit. "
+        "Please let me know if anything is unclear, thanks"
+    )
+    assert request_clause(query, _length) == (
+        "Pull every subscriber on the Weekly Digest list into a spreadsheet for the audit"
+    )
+
+
+def test_context_first_requests_rank_their_ask(index: SearchIndex) -> None:
+    query = (
+        "There's a draft campaign from last year's holiday planning that was never sent and "
+        "just confuses everyone, so please help me remove that campaign."
+    )
+    assert index.rank(query)[0] == "delete_campaign"

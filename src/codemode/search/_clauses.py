@@ -25,7 +25,9 @@ __all__ = ["LONG", "clauses", "request_clause"]
 LONG = 10
 # Sentence ends, dashes, and the linking words that join context to a request.
 _SPLIT = re.compile(
-    r"[.!?;:]+(?:\s+|$)|\s+--?\s+|,\s*(?:but|so|and|because|then)\b|\b(?:but|so that|because)\b",
+    r"[.!?;:]+(?:\s+|$)|\s+--?\s+|,\s*(?:but|so|and|because|then)\b|\b(?:but|so that|because)\b"
+    # "... and now I want to ...": the caller's own ask starts a clause of its own.
+    r"|\s+and\s+(?:now\s+|then\s+|so\s+|first\s+)?(?=(?:i|we)(?:'d|'m|\s+(?:would|need|want|just|am)))",
     re.I,
 )
 # What comes before the request inside its clause ("could you help me figure out how to ...").
@@ -34,6 +36,19 @@ _LEADS = (
     r"please|is to"
 )
 _LEAD = re.compile(rf"^.*?\b(?:{_LEADS})(?:\s+(?:{_LEADS}))*\s+", re.I)
+
+# The caller's own ask ("I need to", "we'd like to", "can you", "please"): the clause that says it
+# states the request, whatever the context around it matches ("we built a segment of VIPs, so I
+# need to export their profiles" asks for profiles). Third persons ("the team wants to") are context.
+_ASK = re.compile(
+    r"\b(?:i|we)(?:'d|\s+would)\s+(?:really\s+|just\s+|also\s+)?(?:like|love|want)\b"
+    r"|\b(?:i|we)(?:'m|\s+am|'re|\s+are)?\s+(?:just\s+|really\s+|also\s+|first\s+|now\s+|only\s+)?"
+    r"(?:need|want|have|trying|hoping|looking)\s+to\b"
+    r"|\b(?:wants?|needs?|asked|asks)\s+(?:us|me)\s+to\b"
+    r"|\b(?:priority|goal|plan|task|job|aim)\s+is\s+to\b"
+    r"|\bplease\b(?!\s+(?:let\s+(?:me|us)\s+know|advise))|\b(?:can|could|would)\s+you\b|\bhelp\s+me\b|\bhow\s+(?:do|can|should|would)\s+(?:i|we)\b",
+    re.I,
+)
 
 # Words that point back to something named in an earlier clause.
 _BACK = re.compile(r"\b(?:it|its|them|their|they|those|that one|this one)\b", re.I)
@@ -57,7 +72,9 @@ def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
     parts = clauses(query)
     if len(parts) < 2:
         return None
-    k = max(range(len(parts)), key=lambda i: strength(parts[i]))
+    asks = [i for i, part in enumerate(parts) if _ASK.search(part)]
+    # Among the clauses that ask, the strongest; with none, the strongest of all.
+    k = max(asks or range(len(parts)), key=lambda i: strength(parts[i]))
     best = parts[k]
     lead = _LEAD.search(best)
     if lead and lead.end() < len(best):
