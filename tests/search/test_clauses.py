@@ -115,3 +115,27 @@ def test_context_first_requests_rank_their_ask(index: SearchIndex) -> None:
         "just confuses everyone, so please help me remove that campaign."
     )
     assert index.rank(query)[0] == "delete_campaign"
+
+
+def test_an_imperative_after_a_comma_is_the_ask() -> None:
+    query = (
+        "Three of our test accounts ended up on the real customer list after the QA session, "
+        "take those profiles off the list"
+    )
+    assert clauses(query) == [
+        "Three of our test accounts ended up on the real customer list after the QA session",
+        "take those profiles off the list",
+    ]
+    assert request_clause(query, _length).startswith("take those profiles off the list")
+
+
+def test_a_gerund_or_a_question_word_after_a_comma_is_no_imperative() -> None:
+    query = "After the sale, sending volume doubled, which hurt deliverability on the main list"
+    assert clauses(query) == [query]
+
+
+def test_the_old_one_points_back_to_the_clause_before() -> None:
+    query = "the old welcome automation is replaced by a new one, so remove the old one"
+    assert request_clause(query, _length) == (
+        "remove the old one, the old welcome automation is replaced by a new one"
+    )

@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from codemode.search._text import words
+from codemode.search._text import stem, words
+from codemode.search._vocab import CUES
 
 __all__ = ["LONG", "clauses", "request_clause"]
 
@@ -51,12 +52,78 @@ _ASK = re.compile(
 )
 
 # Words that point back to something named in an earlier clause.
-_BACK = re.compile(r"\b(?:it|its|them|their|they|those|that one|this one)\b", re.I)
+_BACK = re.compile(
+    r"\b(?:it|its|them|their|they|those|(?:that|this|the|old|new|other|same)\s+ones?"
+    r"|everything else|the rest)\b",
+    re.I,
+)
+
+
+# Verbs of the intent cues that open an imperative ("fix the phone number", "remove the old one").
+_VERB_FACETS = frozenset({"read", "create", "update", "delete", "link"})
+# A phrase's first word counts too ("take off", "get rid", "turn off").
+_IMPERATIVES = frozenset(
+    key[0] for key, facets in CUES.items() if any(f in _VERB_FACETS for f, _ in facets)
+)
+# Cue words that open a clause without ordering anything: questions, adjectives, prepositions.
+_NOT_IMPERATIVE = frozenset(
+    stem(w)
+    for w in (
+        "which",
+        "what",
+        "how",
+        "who",
+        "new",
+        "existing",
+        "exactly",
+        "should",
+        "into",
+        "too",
+        "alongside",
+        "gone",
+        "obsolete",
+        "out",
+        "detail",
+        "relationship",
+        "membership",
+        "lookup",
+        "setup",
+        "signup",
+        "all",
+        "every",
+        "any",
+        "by",
+        "keep",
+        "as",
+    )
+)
+# Where an imperative may start a clause inside a sentence: after a comma, "so" or "then".
+_INNER = re.compile(r",\s*|\s+(?:so|then|and then)\s+", re.I)
+
+
+def _imperative(text: str) -> bool:
+    """Whether ``text`` opens with a verb in the imperative ("remove the old one")."""
+    first = next((w for w in words(text) if w not in ("please", "just", "now", "also")), "")
+    if first.endswith(("ing", "ed", "s")) and not first.endswith("ss"):
+        return False  # "sending volume", "opens and clicks": a gerund, a participle, a plural
+    return stem(first) in _IMPERATIVES and stem(first) not in _NOT_IMPERATIVE
 
 
 def clauses(query: str) -> list[str]:
-    """The clauses of ``query``: split at sentence punctuation, dashes and linking words."""
-    return [p.strip() for p in _SPLIT.split(query) if p and re.search(r"\w", p)]
+    """The clauses of ``query``: split at sentence punctuation, dashes and linking words, and
+    before an imperative after a comma, "so" or "then" ("the popup is not converting, so take
+    the form off the site")."""
+    out: list[str] = []
+    for part in _SPLIT.split(query):
+        if not part or not re.search(r"\w", part):
+            continue
+        start = 0
+        for m in _INNER.finditer(part):
+            if m.start() > start and _imperative(part[m.end() :]):
+                out.append(part[start : m.start()])
+                start = m.end()
+        out.append(part[start:])
+    return [p.strip() for p in out if re.search(r"\w", p)]
 
 
 def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
@@ -72,7 +139,7 @@ def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
     parts = clauses(query)
     if len(parts) < 2:
         return None
-    asks = [i for i, part in enumerate(parts) if _ASK.search(part)]
+    asks = [i for i, part in enumerate(parts) if _ASK.search(part) or _imperative(part)]
     # Among the clauses that ask, the strongest; with none, the strongest of all.
     k = max(asks or range(len(parts)), key=lambda i: strength(parts[i]))
     best = parts[k]
