@@ -53,6 +53,9 @@ _COUNTABLES = frozenset(
 )
 _DIGIT = re.compile(r"\d")
 _NAMED_LIST = 1.0
+SINGULAR_CHANGE = 0.5
+# Plurals without an "s".
+_PLURALS = frozenset({"people", "data", "media", "children", "men", "women", "folks"})
 _PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
@@ -305,7 +308,7 @@ def parse_query(
     _phrase_cues(fixed, stream, negated, first, parsed, modifiers)
     if verb_tag:
         parsed.add_cue("link", 1.5)
-    _head(
+    one_head = _head(
         fixed,
         stream,
         negated,
@@ -324,6 +327,13 @@ def parse_query(
         ]
         if content and content[-1][0] != content[-1][1] and content[-1][0].endswith("s"):
             parsed.add_cue("list", _PLURAL_LIST)
+    # "change that product's price": a change to one record named in the singular is no bulk job.
+    if (
+        one_head
+        and parsed.cues.get("bulk", 0.0) < 1.0
+        and any(parsed.cues.get(f, 0.0) >= 1.0 for f in ("update", "delete"))
+    ):
+        parsed.add_cue("single", SINGULAR_CHANGE)
     # A clear request for many records at once ("80 products in one go") is one against the
     # single-record write of the same kind, as a clear verb is against actions of another kind.
     if parsed.cues.get("bulk", 0.0) >= 1.0 and parsed.cues.get("single", 0.0) <= 0:
@@ -428,12 +438,14 @@ def _head(
     skip: int | None,
     parsed: ParsedQuery,
     heads: PhraseTable,
-) -> None:
+) -> bool:
     """The first resource the query names is what it wants back; its number hints list vs one.
 
     In a compound ("product collection", "welcome flow step") the last resource word is the head.
-    Every resource named is also recorded in ``mentions``.
+    Every resource named is also recorded in ``mentions``. Returns whether that first resource
+    is named in the singular ("the product", "that list").
     """
+    singular = False
     i, n = 0, len(stream)
     order: list[tuple[str, int, int]] = []
     while i < n:
@@ -467,6 +479,7 @@ def _head(
                 and parsed.cues.get("report", 0.0) <= 0
             ):
                 parsed.add_cue("list", 1.0)
+            singular = (not last.endswith("s") or last.endswith("ss")) and last not in _PLURALS
         parsed.mentions.add(name)
         i = end
     # Two resources in the order their route nests them: "event profile", "the profile of event E"
@@ -478,6 +491,7 @@ def _head(
         (a, _, a_end), (b, b_start, _) = distinct[0], distinct[1]
         between = set(fixed[a_end:b_start])
         parsed.nesting = (b, a) if between & _OWNED_BY else (a, b)
+    return singular
 
 
 def _number_cues(
