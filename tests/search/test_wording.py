@@ -88,3 +88,9 @@ def test_every_new_signal_is_a_row_of_the_linear_map(index: SearchIndex) -> None
     _, features = index._features("codes of the spring coupon")
     assert features.shape[0] == len(FEATURES)
     assert np.isfinite(features).all()
+
+
+def test_a_name_in_title_case_after_called_is_the_callers_whole_name(index: SearchIndex) -> None:
+    # "Members" is part of the list's name, not a request for profiles.
+    query = "make a brand new list called Loyalty Members"
+    assert index.rank(query)[0] == "create_list"

@@ -112,7 +112,10 @@ _NO_LONGER = re.compile(
 _QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
 _EMAIL = re.compile(r"\S+@\S+")
 # "a collection called Gifts", "a tag named Q4": the name that follows is the caller's, not ours.
-_NAMED = re.compile(r"\b(?:called|named|titled)\s+\S+")
+# A name in Title Case runs on ("a list called Loyalty Members"): all of it is the caller's.
+_NAMED = re.compile(
+    r"\b(?:called|named|titled)\s+(?:[A-Z0-9][\w'&-]*(?:\s+|$))+|\b(?:called|named|titled)\s+\S+"
+)
 _FILLER = STOPWORDS | {"please", "now", "quickly", "also", "ok", "okay", "hey", "so", "then"}
 # Verbs that are nouns or adjectives just as often; they only count as the leading imperative.
 _LEADING_ONLY = frozenset(
