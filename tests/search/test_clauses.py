@@ -139,3 +139,26 @@ def test_the_old_one_points_back_to_the_clause_before() -> None:
     assert request_clause(query, _length) == (
         "remove the old one, the old welcome automation is replaced by a new one"
     )
+
+
+def test_the_last_ask_is_the_request_when_the_context_asks_too() -> None:
+    query = (
+        "For the influencer push we want a new discount that we can generate unique codes for, "
+        "so first I need to set up the coupon itself"
+    )
+    assert request_clause(query, _length) == "set up the coupon itself"
+
+
+def test_an_ask_without_a_word_of_the_api_is_passed_over() -> None:
+    query = (
+        "On our storefront the browser script should record each add to cart directly, "
+        "without our server; which call is that?"
+    )
+
+    def score(text: str) -> float:
+        return 0.0 if "which call" in text else 1.0
+
+    assert request_clause(query, score) == (
+        "On our storefront the browser script should record each add to cart directly, "
+        "without our server"
+    )

@@ -4,9 +4,13 @@ A marketer often wraps a request in context ("we moved from Mailchimp in spring 
 are messy; right now the priority is to export the VIP list"). The context hurts twice: its words
 add lexical noise, and it hides the verb, since the parser reads the first content word as the
 request's verb ("we", "so", "hi" tell it nothing; "new", "find" mislead it). A query of ``LONG``
-words or more is therefore split into clauses at sentence punctuation and linking words; the
-clause whose words match the operations' documents best (the highest raw BM25 score, supplied by
-the index) is the request, read from its lead-in ("I need to", "how do I") on.
+words or more is therefore split into clauses at sentence punctuation, linking words, and before
+an imperative after a comma or "so". The request is the last clause where the caller asks (their
+own "I need to", "can you", "please", "is there a way to", or an imperative verb), since context
+comes first and the ask last ("we built a segment of VIPs, so I need to export their profiles"
+asks for profiles); with no such clause, the clause whose words match the operations' documents
+best (the highest raw BM25 score, supplied by the index). It is read from its lead-in ("I need
+to", "how do I") on.
 
 Measured on the tuning queries wrapped in context sentences (``benchmarks/search.md``): four
 wrappers tuned on, four written beforehand and only measured; the unwrapped queries, almost all
@@ -44,10 +48,13 @@ _LEAD = re.compile(rf"^.*?\b(?:{_LEADS})(?:\s+(?:{_LEADS}))*\s+", re.I)
 _ASK = re.compile(
     r"\b(?:i|we)(?:'d|\s+would)\s+(?:really\s+|just\s+|also\s+)?(?:like|love|want)\b"
     r"|\b(?:i|we)(?:'m|\s+am|'re|\s+are)?\s+(?:just\s+|really\s+|also\s+|first\s+|now\s+|only\s+)?"
-    r"(?:need|want|have|trying|hoping|looking)\s+to\b"
+    r"(?:(?:need|want)(?:\s+to)?|(?:have|trying|hoping|looking)\s+to|looking\s+for)\b"
+    r"|\bis\s+there\s+(?:a|an|any)\s+(?:way|endpoint|call|api)\b"
+    r"|\bwhat(?:'s|\s+is)\s+the\s+(?:call|endpoint|api)\b"
     r"|\b(?:wants?|needs?|asked|asks)\s+(?:us|me)\s+to\b"
     r"|\b(?:priority|goal|plan|task|job|aim)\s+is\s+to\b"
-    r"|\bplease\b(?!\s+(?:let\s+(?:me|us)\s+know|advise))|\b(?:can|could|would)\s+you\b|\bhelp\s+me\b|\bhow\s+(?:do|can|should|would)\s+(?:i|we)\b",
+    r"|\bplease\b(?!\s+(?:let\s+(?:me|us)\s+know|advise))|\b(?:can|could|would)\s+you\b"
+    r"|\bhelp\s+me\b|\bhow\s+(?:do|can|should|would)\s+(?:i|we)\b",
     re.I,
 )
 
@@ -66,60 +73,54 @@ _IMPERATIVES = frozenset(
     key[0] for key, facets in CUES.items() if any(f in _VERB_FACETS for f, _ in facets)
 )
 # Cue words that open a clause without ordering anything: questions, adjectives, prepositions.
-_NOT_IMPERATIVE = frozenset(
-    stem(w)
-    for w in (
-        "which",
-        "what",
-        "how",
-        "who",
-        "new",
-        "existing",
-        "exactly",
-        "should",
-        "into",
-        "too",
-        "alongside",
-        "gone",
-        "obsolete",
-        "out",
-        "detail",
-        "relationship",
-        "membership",
-        "lookup",
-        "setup",
-        "signup",
-        "all",
-        "every",
-        "any",
-        "by",
-        "keep",
-        "as",
-    )
-)
-# Where an imperative may start a clause inside a sentence: after a comma, "so" or "then".
-_INNER = re.compile(r",\s*|\s+(?:so|then|and then)\s+", re.I)
+_NOT_IMPERATIVE = frozenset(stem(w) for w in (
+    "which", "what", "how", "who", "new", "existing", "exactly", "should", "into", "too",
+    "alongside", "gone", "obsolete", "out", "detail", "relationship", "membership", "lookup",
+    "setup", "signup", "all", "every", "any", "by", "keep", "as"
+))  # fmt: skip
+# Particles of phrasal verbs, and the words that open a verb's object ("delete that segment").
+_PARTICLES = frozenset({"up", "off", "on", "out", "rid", "of", "back", "down", "in", "me", "us"})
+_OBJECTS = frozenset({
+    "the", "a", "an", "that", "this", "those", "these", "it", "them", "all", "every", "each",
+    "my", "our", "its", "their", "her", "his", "some", "one", "any", "both", "how", "which",
+    "what", "who", "whether"
+})  # fmt: skip
+# Where an imperative may start a clause inside a sentence: after a comma or "so" ("then" joins
+# steps of one request: "copy that campaign and then tweak the content").
+_INNER = re.compile(r",\s*|\s+so\s+", re.I)
 
 
-def _imperative(text: str) -> bool:
-    """Whether ``text`` opens with a verb in the imperative ("remove the old one")."""
-    first = next((w for w in words(text) if w not in ("please", "just", "now", "also")), "")
+def _imperative(text: str, inner: bool = False) -> bool:
+    """Whether ``text`` opens with a verb in the imperative ("remove the old one").
+
+    ``inner``: the text follows a comma or "so" inside a sentence, where a noun that is also a
+    verb often stands in a series ("by email, phone, push token"); there the verb must be followed
+    (after a particle: "set up", "get rid of") by what it acts on: an article, a pronoun, a
+    quantifier or a number ("take those profiles off", "fix the phone number").
+    """
+    rest = [w for w in words(text) if w not in ("please", "just", "now", "also")]
+    first = rest[0] if rest else ""
     if first.endswith(("ing", "ed", "s")) and not first.endswith("ss"):
         return False  # "sending volume", "opens and clicks": a gerund, a participle, a plural
-    return stem(first) in _IMPERATIVES and stem(first) not in _NOT_IMPERATIVE
+    if stem(first) not in _IMPERATIVES or stem(first) in _NOT_IMPERATIVE:
+        return False
+    if not inner:
+        return True
+    after = [w for w in rest[1:4] if w not in _PARTICLES]
+    return bool(after) and (after[0] in _OBJECTS or after[0].isdigit())
 
 
 def clauses(query: str) -> list[str]:
     """The clauses of ``query``: split at sentence punctuation, dashes and linking words, and
-    before an imperative after a comma, "so" or "then" ("the popup is not converting, so take
-    the form off the site")."""
+    before an imperative after a comma or "so" ("the popup is not converting, so take the form
+    off the site")."""
     out: list[str] = []
     for part in _SPLIT.split(query):
         if not part or not re.search(r"\w", part):
             continue
         start = 0
         for m in _INNER.finditer(part):
-            if m.start() > start and _imperative(part[m.end() :]):
+            if m.start() > start and _imperative(part[m.end() :], inner=True):
                 out.append(part[start : m.start()])
                 start = m.end()
         out.append(part[start:])
@@ -139,9 +140,14 @@ def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
     parts = clauses(query)
     if len(parts) < 2:
         return None
-    asks = [i for i, part in enumerate(parts) if _ASK.search(part) or _imperative(part)]
-    # Among the clauses that ask, the strongest; with none, the strongest of all.
-    k = max(asks or range(len(parts)), key=lambda i: strength(parts[i]))
+    # An ask with no word of the API in it ("which call is that?") leaves the choice to the others.
+    asks = [
+        i
+        for i, part in enumerate(parts)
+        if (_ASK.search(part) or _imperative(part)) and strength(part) > 0
+    ]
+    # The last clause that asks (context comes first); with none, the strongest of all.
+    k = asks[-1] if asks else max(range(len(parts)), key=lambda i: strength(parts[i]))
     best = parts[k]
     lead = _LEAD.search(best)
     if lead and lead.end() < len(best):
