@@ -162,3 +162,18 @@ def test_an_ask_without_a_word_of_the_api_is_passed_over() -> None:
         "On our storefront the browser script should record each add to cart directly, "
         "without our server"
     )
+
+
+def test_an_ask_after_a_comma_starts_a_clause() -> None:
+    query = (
+        "The welcome flow has run for two years and nobody remembers how it was built, "
+        "any way to list the actions inside that flow?"
+    )
+    assert request_clause(query, _length) == "list the actions inside that flow"
+
+
+def test_an_ask_that_names_nothing_brings_the_clause_before_it() -> None:
+    query = "the preview text of the email inside the campaign, I want see"
+    assert request_clause(query, _length) == (
+        "I want see, the preview text of the email inside the campaign"
+    )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from codemode.search._text import stem, words
+from codemode.search._text import STOPWORDS, stem, words
 from codemode.search._vocab import CUES
 
 __all__ = ["LONG", "clauses", "request_clause"]
@@ -38,7 +38,7 @@ _SPLIT = re.compile(
 # What comes before the request inside its clause ("could you help me figure out how to ...").
 _LEADS = (
     r"need to|want to|trying to|like to|have to|how (?:do i|can i|to)|help me|figure out|"
-    r"please|is to"
+    r"please|is to|possible to|way to"
 )
 _LEAD = re.compile(rf"^.*?\b(?:{_LEADS})(?:\s+(?:{_LEADS}))*\s+", re.I)
 
@@ -49,7 +49,8 @@ _ASK = re.compile(
     r"\b(?:i|we)(?:'d|\s+would)\s+(?:really\s+|just\s+|also\s+)?(?:like|love|want)\b"
     r"|\b(?:i|we)(?:'m|\s+am|'re|\s+are)?\s+(?:just\s+|really\s+|also\s+|first\s+|now\s+|only\s+)?"
     r"(?:(?:need|want)(?:\s+to)?|(?:have|trying|hoping|looking)\s+to|looking\s+for)\b"
-    r"|\bis\s+there\s+(?:a|an|any)\s+(?:way|endpoint|call|api)\b"
+    r"|\bis\s+there\s+(?:a|an|any)\s+(?:way|endpoint|call|api)\b|\bany\s+way\s+to\b"
+    r"|\bis\s+it\s+possible\s+to\b|\bwhat\s+(?:i|we)\s+(?:need|want)\b|\b(?:i|we)(?:'m|'re)\s+after\b"
     r"|\bwhat(?:'s|\s+is)\s+the\s+(?:call|endpoint|api)\b"
     r"|\b(?:wants?|needs?|asked|asks)\s+(?:us|me)\s+to\b"
     r"|\b(?:priority|goal|plan|task|job|aim)\s+is\s+to\b"
@@ -57,6 +58,8 @@ _ASK = re.compile(
     r"|\bhelp\s+me\b|\bhow\s+(?:do|can|should|would)\s+(?:i|we)\b",
     re.I,
 )
+
+_ASK_WORDS = frozenset({"want", "need", "like", "love", "help", "please", "know", "can", "could"})
 
 # Words that point back to something named in an earlier clause.
 _BACK = re.compile(
@@ -112,15 +115,16 @@ def _imperative(text: str, inner: bool = False) -> bool:
 
 def clauses(query: str) -> list[str]:
     """The clauses of ``query``: split at sentence punctuation, dashes and linking words, and
-    before an imperative after a comma or "so" ("the popup is not converting, so take the form
-    off the site")."""
+    before an ask or an imperative after a comma or "so" ("the popup is not converting, so take
+    the form off the site"; "..., any way to list its actions?")."""
     out: list[str] = []
     for part in _SPLIT.split(query):
         if not part or not re.search(r"\w", part):
             continue
         start = 0
         for m in _INNER.finditer(part):
-            if m.start() > start and _imperative(part[m.end() :], inner=True):
+            rest = part[m.end() :]
+            if m.start() > start and (_ASK.match(rest) or _imperative(rest, inner=True)):
                 out.append(part[start : m.start()])
                 start = m.end()
         out.append(part[start:])
@@ -152,8 +156,14 @@ def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
     lead = _LEAD.search(best)
     if lead and lead.end() < len(best):
         best = best[lead.end() :]
-    if k and _BACK.search(best):
-        # "add these people to it": what "it" is was said before; it follows the request so the
-        # request's verb still comes first.
+    # Words that name what the ask is about: not its verbs ("I want see").
+    content = [
+        w
+        for w in words(best)
+        if w not in STOPWORDS and w not in _ASK_WORDS and len(w) > 2 and stem(w) not in _IMPERATIVES
+    ]
+    if k and (_BACK.search(best) or not content):
+        # "add these people to it", "the preview text of the email, I want to see": what is
+        # meant was said before; it follows the request so the request's verb still comes first.
         best = f"{best}, {parts[k - 1]}"
     return best
