@@ -177,3 +177,24 @@ def test_an_ask_that_names_nothing_brings_the_clause_before_it() -> None:
     assert request_clause(query, _length) == (
         "I want see, the preview text of the email inside the campaign"
     )
+
+
+def test_obligations_and_questions_about_data_ask_but_questions_about_the_api_do_not() -> None:
+    query = (
+        "Someone tagged our test segments as Production, which broke the dashboard filter. "
+        "The Production tag has to come off those segments."
+    )
+    assert request_clause(query, _length) == (
+        "The Production tag has to come off those segments, "
+        "Someone tagged our test segments as Production, which broke the dashboard filter"
+    )
+    query = (
+        "During the audit I noticed the cart reminder automation has odd labels. "
+        "What tags are on that flow right now?"
+    )
+    assert request_clause(query, _length) == "What tags are on that flow right now"
+    query = (
+        "Our agency manages this account and they want us to export the VIP list; "
+        "what's the right way to do that in Klaviyo?"
+    )
+    assert request_clause(query, _length) == "export the VIP list"

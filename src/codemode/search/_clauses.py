@@ -38,7 +38,7 @@ _SPLIT = re.compile(
 # What comes before the request inside its clause ("could you help me figure out how to ...").
 _LEADS = (
     r"need to|want to|trying to|like to|have to|how (?:do i|can i|to)|help me|figure out|"
-    r"please|is to|possible to|way to"
+    r"please|is to|possible to|way to|(?:want|wants|need|needs|asked|asks) (?:us|me) to"
 )
 _LEAD = re.compile(rf"^.*?\b(?:{_LEADS})(?:\s+(?:{_LEADS}))*\s+", re.I)
 
@@ -52,6 +52,14 @@ _ASK = re.compile(
     r"|\bis\s+there\s+(?:a|an|any)\s+(?:way|endpoint|call|api)\b|\bany\s+way\s+to\b"
     r"|\bis\s+it\s+possible\s+to\b|\bwhat\s+(?:i|we)\s+(?:need|want)\b|\b(?:i|we)(?:'m|'re)\s+after\b"
     r"|\bwhat(?:'s|\s+is)\s+the\s+(?:call|endpoint|api)\b"
+    # What has to happen, said of the thing ("the tag has to come off those segments").
+    r"|\b(?:needs?|has|have)\s+to\s+(?:be|come|go|get)\b|\bmust\b|\bshould\s+(?:be|come|go)\b"
+    r"|\bneeds?\s+(?:an?\s+)?(?:edit|update|change|fix|refresh|cleanup|clean-up)\b"
+    # A question ("what tags are on that flow?").
+    # A question about the caller's data ("what tags are on that flow?"), not about the API itself
+    # ("what's the right way to do that in Klaviyo?", "which call should I make?").
+    r"|^\W*(?:which|what|who|whom|whose|how\s+(?:many|much))\b"
+    r"(?!.*\b(?:call|calls|endpoint|api|way|method|function|route|klaviyo|sdk)\b)"
     r"|\b(?:wants?|needs?|asked|asks)\s+(?:us|me)\s+to\b"
     r"|\b(?:priority|goal|plan|task|job|aim)\s+is\s+to\b"
     r"|\bplease\b(?!\s+(?:let\s+(?:me|us)\s+know|advise))|\b(?:can|could|would)\s+you\b"
@@ -90,6 +98,7 @@ _OBJECTS = frozenset({
 })  # fmt: skip
 # Where an imperative may start a clause inside a sentence: after a comma or "so" ("then" joins
 # steps of one request: "copy that campaign and then tweak the content").
+_RELATIVE = re.compile(r"\W*(?:which|what|who|whom|whose|how)\b", re.I)
 _INNER = re.compile(r",\s*|\s+so\s+", re.I)
 
 
@@ -124,7 +133,9 @@ def clauses(query: str) -> list[str]:
         start = 0
         for m in _INNER.finditer(part):
             rest = part[m.end() :]
-            if m.start() > start and (_ASK.match(rest) or _imperative(rest, inner=True)):
+            # ", which the team planned": inside a sentence a question word opens a relative clause.
+            ask = _ASK.match(rest) and not _RELATIVE.match(rest)
+            if m.start() > start and (ask or _imperative(rest, inner=True)):
                 out.append(part[start : m.start()])
                 start = m.end()
         out.append(part[start:])
@@ -162,7 +173,7 @@ def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
         for w in words(best)
         if w not in STOPWORDS and w not in _ASK_WORDS and len(w) > 2 and stem(w) not in _IMPERATIVES
     ]
-    if k and (_BACK.search(best) or not content):
+    if k and (_BACK.search(parts[k]) or not content):
         # "add these people to it", "the preview text of the email, I want to see": what is
         # meant was said before; it follows the request so the request's verb still comes first.
         best = f"{best}, {parts[k - 1]}"
