@@ -94,3 +94,16 @@ def test_a_name_in_title_case_after_called_is_the_callers_whole_name(index: Sear
     # "Members" is part of the list's name, not a request for profiles.
     query = "make a brand new list called Loyalty Members"
     assert index.rank(query)[0] == "create_list"
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("get a full list of all the tags in the account", "get_tags"),
+        ("the list of flows that carry the holiday tag", "get_flow_ids_for_tag"),
+    ],
+)
+def test_a_list_of_a_plural_is_a_listing_not_a_klaviyo_list(
+    index: SearchIndex, query: str, want: str
+) -> None:
+    assert index.rank(query)[0] == want

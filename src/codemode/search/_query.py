@@ -90,6 +90,13 @@ _WINDOW = re.compile(
     r"three\s+|six\s+|twelve\s+)?(?:days?|weeks?|months?|quarters?|years?)\b",
     re.I,
 )
+# "a full list of the tags", "the list of flows that carry tag T": a listing of the plural that
+# follows, not a Klaviyo list ("the list of lists" keeps its second one).
+_LISTING = re.compile(
+    r"\b(?:a|the)\s+(?:full\s+|complete\s+|whole\s+|entire\s+|quick\s+)?list\s+of\s+"
+    r"(?:all\s+)?(?:the\s+|our\s+|my\s+)?(?=[a-z]+s\b)",
+    re.I,
+)
 # "block these addresses": a leading "block" is the verb (suppress), not a content block.
 _BLOCK_VERB = re.compile(
     r"^(\W*(?:please\s+|(?:i|we)\s+(?:want|need|have)\s+to\s+|how\s+(?:do|can)\s+(?:i|we)\s+)?)"
@@ -257,6 +264,7 @@ def parse_query(
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     text = _CLIENT_PERSON.sub(_client_person, text)
     text = _WINDOW.sub(" ", text)
+    text = _LISTING.sub(" all ", text)
     text = _BLOCK_VERB.sub(_block_verb, text)
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
