@@ -19,8 +19,6 @@ LOOK_ALIKES = [
     ("take item Q out of category K", "remove_items_from_catalog_category", "remove_categories_from_catalog_item"),
     # One named record is one record, not a bulk job.
     ("remove variant Q", "delete_catalog_variant", "bulk_delete_catalog_variants"),
-    # A change to a resource named in the singular is a change to one record.
-    ("update the price of this product in the catalog", "update_catalog_item", "bulk_update_catalog_items"),
     # The number of the operation's name tells one from many.
     ("the conversation of profile Q", "get_conversation_for_profile", "get_conversations_for_profile"),
     ("the conversations of profile Q", "get_conversations_for_profile", "get_conversation_for_profile"),

@@ -88,22 +88,3 @@ def test_every_new_signal_is_a_row_of_the_linear_map(index: SearchIndex) -> None
     _, features = index._features("codes of the spring coupon")
     assert features.shape[0] == len(FEATURES)
     assert np.isfinite(features).all()
-
-
-def test_a_name_in_title_case_after_called_is_the_callers_whole_name(index: SearchIndex) -> None:
-    # "Members" is part of the list's name, not a request for profiles.
-    query = "make a brand new list called Loyalty Members"
-    assert index.rank(query)[0] == "create_list"
-
-
-@pytest.mark.parametrize(
-    ("query", "want"),
-    [
-        ("get a full list of all the tags in the account", "get_tags"),
-        ("the list of flows that carry the holiday tag", "get_flow_ids_for_tag"),
-    ],
-)
-def test_a_list_of_a_plural_is_a_listing_not_a_klaviyo_list(
-    index: SearchIndex, query: str, want: str
-) -> None:
-    assert index.rank(query)[0] == want

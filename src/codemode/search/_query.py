@@ -53,9 +53,6 @@ _COUNTABLES = frozenset(
 )
 _DIGIT = re.compile(r"\d")
 _NAMED_LIST = 1.0
-SINGULAR_CHANGE = 0.5
-# Plurals without an "s".
-_PLURALS = frozenset({"people", "data", "media", "children", "men", "women", "folks"})
 _PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
@@ -90,13 +87,6 @@ _WINDOW = re.compile(
     r"three\s+|six\s+|twelve\s+)?(?:days?|weeks?|months?|quarters?|years?)\b",
     re.I,
 )
-# "a full list of the tags", "the list of flows that carry tag T": a listing of the plural that
-# follows, not a Klaviyo list ("the list of lists" keeps its second one).
-_LISTING = re.compile(
-    r"\b(?:a|the)\s+(?:full\s+|complete\s+|whole\s+|entire\s+|quick\s+)?list\s+of\s+"
-    r"(?:all\s+)?(?:the\s+|our\s+|my\s+)?(?=[a-z]+s\b)",
-    re.I,
-)
 # "block these addresses": a leading "block" is the verb (suppress), not a content block.
 _BLOCK_VERB = re.compile(
     r"^(\W*(?:please\s+|(?:i|we)\s+(?:want|need|have)\s+to\s+|how\s+(?:do|can)\s+(?:i|we)\s+)?)"
@@ -119,10 +109,7 @@ _NO_LONGER = re.compile(
 _QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
 _EMAIL = re.compile(r"\S+@\S+")
 # "a collection called Gifts", "a tag named Q4": the name that follows is the caller's, not ours.
-# A name in Title Case runs on ("a list called Loyalty Members"): all of it is the caller's.
-_NAMED = re.compile(
-    r"\b(?:called|named|titled)\s+(?:[A-Z0-9][\w'&-]*(?:\s+|$))+|\b(?:called|named|titled)\s+\S+"
-)
+_NAMED = re.compile(r"\b(?:called|named|titled)\s+\S+")
 _FILLER = STOPWORDS | {"please", "now", "quickly", "also", "ok", "okay", "hey", "so", "then"}
 # Verbs that are nouns or adjectives just as often; they only count as the leading imperative.
 _LEADING_ONLY = frozenset(
@@ -264,7 +251,6 @@ def parse_query(
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
     text = _CLIENT_PERSON.sub(_client_person, text)
     text = _WINDOW.sub(" ", text)
-    text = _LISTING.sub(" all ", text)
     text = _BLOCK_VERB.sub(_block_verb, text)
     raw_words = words(text)
     negated = negation_mask(text, raw_words)
@@ -319,7 +305,7 @@ def parse_query(
     _phrase_cues(fixed, stream, negated, first, parsed, modifiers)
     if verb_tag:
         parsed.add_cue("link", 1.5)
-    one_head = _head(
+    _head(
         fixed,
         stream,
         negated,
@@ -338,13 +324,6 @@ def parse_query(
         ]
         if content and content[-1][0] != content[-1][1] and content[-1][0].endswith("s"):
             parsed.add_cue("list", _PLURAL_LIST)
-    # "change that product's price": a change to one record named in the singular is no bulk job.
-    if (
-        one_head
-        and parsed.cues.get("bulk", 0.0) < 1.0
-        and any(parsed.cues.get(f, 0.0) >= 1.0 for f in ("update", "delete"))
-    ):
-        parsed.add_cue("single", SINGULAR_CHANGE)
     # A clear request for many records at once ("80 products in one go") is one against the
     # single-record write of the same kind, as a clear verb is against actions of another kind.
     if parsed.cues.get("bulk", 0.0) >= 1.0 and parsed.cues.get("single", 0.0) <= 0:
@@ -449,14 +428,12 @@ def _head(
     skip: int | None,
     parsed: ParsedQuery,
     heads: PhraseTable,
-) -> bool:
+) -> None:
     """The first resource the query names is what it wants back; its number hints list vs one.
 
     In a compound ("product collection", "welcome flow step") the last resource word is the head.
-    Every resource named is also recorded in ``mentions``. Returns whether that first resource
-    is named in the singular ("the product", "that list").
+    Every resource named is also recorded in ``mentions``.
     """
-    singular = False
     i, n = 0, len(stream)
     order: list[tuple[str, int, int]] = []
     while i < n:
@@ -490,7 +467,6 @@ def _head(
                 and parsed.cues.get("report", 0.0) <= 0
             ):
                 parsed.add_cue("list", 1.0)
-            singular = (not last.endswith("s") or last.endswith("ss")) and last not in _PLURALS
         parsed.mentions.add(name)
         i = end
     # Two resources in the order their route nests them: "event profile", "the profile of event E"
@@ -502,7 +478,6 @@ def _head(
         (a, _, a_end), (b, b_start, _) = distinct[0], distinct[1]
         between = set(fixed[a_end:b_start])
         parsed.nesting = (b, a) if between & _OWNED_BY else (a, b)
-    return singular
 
 
 def _number_cues(
