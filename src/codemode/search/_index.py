@@ -43,6 +43,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from codemode.catalog import Action, Catalog
+from codemode.search._asks import asked_clause
 from codemode.search._clauses import request_clause
 from codemode.search._documents import (
     FIELD_WEIGHTS,
@@ -131,7 +132,9 @@ class Weights:
             operation that shares every word with a core one (a relationship or job listing)
             ranks just behind it.
         clauses: whether a long query is read from the clause that states its request
-            (``_clauses``); ``context``: weight of the whole query's lexical score beside it.
+            (``_clauses``); ``context``: weight of the whole query's lexical score beside it;
+            ``asks``: read it instead from the last clause where the caller asks (``_asks``,
+            off until it is shown not to lose on any untouched set).
         semantic: weight of the encoder's z-scored similarity when the ranking is unsure
             (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
             the first two under this; ``semantic_top``: how many are reordered.
@@ -181,6 +184,7 @@ class Weights:
     typo: float = 0.7
     core: float = 0.05
     clauses: bool = True
+    asks: bool = False
     context: float = 0.2
     semantic: float = 0.03
     semantic_margin: float = 0.1
@@ -522,7 +526,7 @@ class SearchIndex:
         )
 
     def _scores_uncached(self, query: str) -> _Scores:
-        focus = request_clause(query, self._strength) if self.weights.clauses else None
+        focus = self._focus(query)
         parsed, features = self._features(focus or query)
         lexical = features[0]
         exact = self._exact_weights @ features[self._exact_rows]
@@ -540,8 +544,15 @@ class SearchIndex:
     def _request(self, query: str) -> str:
         """The clause of a long ``query`` that states its request, else ``query`` itself."""
         query = (query or "")[:_MAX_QUERY_CHARS]
-        focus = request_clause(query, self._strength) if self.weights.clauses else None
-        return focus or query
+        return self._focus(query) or query
+
+    def _focus(self, query: str) -> str | None:
+        """The request clause of a long ``query`` (``_clauses``, or ``_asks`` when
+        ``Weights.asks``); None when the query is read whole."""
+        if not self.weights.clauses:
+            return None
+        pick = asked_clause if self.weights.asks else request_clause
+        return pick(query, self._strength)
 
     def _strength(self, text: str) -> float:
         """The raw (unnormalised) lexical score of the best action for ``text``."""
