@@ -13,6 +13,7 @@ import pytest
 
 from codemode.server.admission import Admission
 from codemode.server.limits import Bucket, LimitStore, MemoryLimitStore, RateLimited, SlotAsk
+from tests._redis import HeldRedis
 
 RUNS = Bucket.per_minute(2)
 CPU = Bucket.per_minute(10)
@@ -163,3 +164,32 @@ async def test_on_redis_a_run_is_two_round_trips_to_admit_and_release(clean_redi
     finally:
         server.close()
         await store.aclose()
+
+
+async def test_on_redis_the_event_loop_serves_other_requests_while_redis_answers(
+    clean_redis: str,
+) -> None:
+    from codemode.state.redis import RedisLimitStore
+
+    with HeldRedis(clean_redis) as slow:
+        store = RedisLimitStore.from_url(slow.url, pool="replica-a")
+        admission = _admission(store)
+        order: list[str] = []
+
+        async def run() -> None:
+            async with admission.slot("alice", budget=True):
+                order.append("admitted")
+
+        try:
+            with anyio.fail_after(10):
+                await run()  # connects and loads the scripts
+                slow.hold()
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(run)
+                    await anyio.to_thread.run_sync(slow.arrived.wait, 5)  # the admit is at Redis
+                    order.append("served")  # this task ran while the admission waited
+                    slow.let_go()
+        finally:
+            await store.aclose()
+    assert slow.overdue == 0, "the event loop was blocked until Redis answered"
+    assert order == ["admitted", "served", "admitted"]
