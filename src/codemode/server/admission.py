@@ -189,6 +189,8 @@ class Admission:
         both ask a slot for the waiter at the head of a queue. A waiter that left while its slot
         was being taken (cancelled, out of time) gets nothing: the slot goes back at once.
         """
+        if not self._order or self._holding >= self.total:
+            return  # nobody waits, or nothing to hand out: spare the lock
         async with self._dispatching:
             progress = True
             while progress and self._order and self._holding < self.total:
@@ -203,7 +205,8 @@ class Admission:
                         continue
                     progress = True
                     if waiter.gone:
-                        await self._give_back(principal, waiter.holder)
+                        with anyio.CancelScope(shield=True):
+                            await self._give_back(principal, waiter.holder)
                         if self._order and self._order[-1] == principal:
                             self._order.rotate(1)  # its next run keeps the turn the gone one had
                         break
@@ -268,9 +271,9 @@ class Admission:
         return holder
 
     async def _give_back(self, principal: str, holder: str, charge: Debit | None = None) -> None:
+        """Free a slot in the store (callers shield this from cancellation)."""
         try:
-            with anyio.CancelScope(shield=True):
-                await self.store.release(principal, holder, charge=charge)  # one call for both
+            await self.store.release(principal, holder, charge=charge)  # one call for both
         finally:
             self._holding -= 1
 
