@@ -17,6 +17,12 @@ themselves. While a run lasts, its replica renews the lease every third of the e
 longer than the expiry keeps its slot, and the principal's cap holds across replicas however long
 its runs are; only a replica that stopped renewing (killed, frozen, cut off from Redis for longer
 than the expiry) loses its slots.
+
+The store's calls suspend (a Redis round trip each), so two tasks can be in the middle of
+admission at once: dispatches run one at a time (two would ask a slot for the same queue head),
+a waiter that leaves while its slot is being taken is marked gone and the slot goes back, and the
+calls that take or free a slot are shielded from cancellation, so a slot taken is always counted
+and a cancelled run still frees its slot and serves the queues.
 """
 
 from __future__ import annotations
