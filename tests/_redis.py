@@ -2,16 +2,22 @@
 
 Started once per test session on a Unix socket in a temporary folder (nothing listens on the
 network), with persistence off, and stopped at the end. Where the binary cannot run here the
-tests that need it skip with the reason.
+tests that need it skip with the reason. :class:`HeldRedis` stands between a client and that
+server to make it slow on demand.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
+import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +92,96 @@ def clean_redis(redis_url: str) -> str:
     client.flushall()
     client.close()
     return redis_url
+
+
+class HeldRedis:
+    """A Unix-socket proxy to a Redis server that holds what clients send while :meth:`hold` is
+    in force, until :meth:`let_go`: a slow Redis, without a sleep.
+
+    Bytes are held at most ``limit_s`` seconds (then sent on, and counted in ``overdue``), so a
+    client that waits for its answer without letting the test run cannot hang it.
+    """
+
+    def __init__(self, target_url: str, *, limit_s: float = 3.0) -> None:
+        self._target = target_url.removeprefix("unix://")
+        # A short folder of its own: a socket path has at most 107 bytes, test names are long.
+        self._folder = tempfile.TemporaryDirectory(prefix="held-redis-")
+        self._path = Path(self._folder.name) / "s"
+        self._limit_s = limit_s
+        self._open = threading.Event()
+        self._open.set()
+        self.arrived = threading.Event()
+        """Set when bytes came in while held."""
+        self.overdue = 0
+        """How many times bytes were sent on because nobody let them go within ``limit_s``."""
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        """Where clients connect."""
+        return f"unix://{self._path}"
+
+    def hold(self) -> None:
+        """Hold the next bytes any client sends."""
+        self.arrived.clear()
+        self._open.clear()
+
+    def let_go(self) -> None:
+        """Send what is held on, and everything after it."""
+        self._open.set()
+
+    def __enter__(self) -> HeldRedis:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self._path))
+        listener.listen(8)
+        listener.settimeout(0.05)  # the accept loop looks at the stop flag this often
+        self._sockets.append(listener)
+        self._spawn(self._accept, listener)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._open.set()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._folder.cleanup()
+
+    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self._target)
+            self._sockets += [client, upstream]
+            self._spawn(self._pump, client, upstream, True)
+            self._spawn(self._pump, upstream, client, False)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, held: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if held and not self._open.is_set():
+                    self.arrived.set()
+                    if not self._open.wait(self._limit_s):
+                        self.overdue += 1
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)

@@ -8,7 +8,7 @@ loop and stopped within a bounded time.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,9 @@ def text_of(result: CallToolResult) -> str:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def stores(request: pytest.FixtureRequest) -> Iterator[tuple[LimitStore, LimitStore]]:
+async def stores(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[LimitStore, LimitStore]]:
     """The limit stores of replicas A and B: one shared dict, or two clients of one Redis."""
     if request.param == "memory":
         store = MemoryLimitStore()
@@ -112,5 +114,5 @@ def stores(request: pytest.FixtureRequest) -> Iterator[tuple[LimitStore, LimitSt
     a = RedisLimitStore.from_url(url, pool="replica-a")
     b = RedisLimitStore.from_url(url, pool="replica-b")
     yield a, b
-    a._r.close()
-    b._r.close()
+    await a.aclose()
+    await b.aclose()

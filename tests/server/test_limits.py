@@ -31,61 +31,65 @@ def _admission(**overrides: float) -> Admission:
     return Admission(**options)  # type: ignore[arg-type]
 
 
-def test_a_slot_lease_that_was_never_released_expires_so_a_crashed_holder_frees_it() -> None:
+async def test_a_slot_lease_that_was_never_released_expires_so_a_crashed_holder_frees_it() -> None:
     clock = FakeClock()
     store = MemoryLimitStore(clock=clock)
-    assert store.try_acquire("a", "h1", total=1, per_principal=1, lease_s=10)
-    assert not store.try_acquire("b", "h2", total=1, per_principal=1, lease_s=10)
+    assert await store.try_acquire("a", "h1", total=1, per_principal=1, lease_s=10)
+    assert not await store.try_acquire("b", "h2", total=1, per_principal=1, lease_s=10)
     clock.now = 9
-    store.renew("a", "h1", 10)  # still running: the lease now lasts until 19 s
+    await store.renew("a", "h1", 10)  # still running: the lease now lasts until 19 s
     clock.now = 15
-    assert not store.try_acquire("b", "h2", total=1, per_principal=1, lease_s=10)
+    assert not await store.try_acquire("b", "h2", total=1, per_principal=1, lease_s=10)
     clock.now = 19.5
-    assert store.try_acquire("b", "h2", total=1, per_principal=1, lease_s=10)
-    assert store.held() == 1 and store.held("a") == 0
+    assert await store.try_acquire("b", "h2", total=1, per_principal=1, lease_s=10)
+    assert await store.held() == 1 and await store.held("a") == 0
 
 
-def test_a_principal_never_holds_more_than_its_share_of_the_pool() -> None:
+async def test_a_principal_never_holds_more_than_its_share_of_the_pool() -> None:
     store = MemoryLimitStore()
-    assert store.try_acquire("a", "1", total=4, per_principal=3, lease_s=60)
-    assert store.try_acquire("a", "2", total=4, per_principal=3, lease_s=60)
-    assert store.try_acquire("a", "3", total=4, per_principal=3, lease_s=60)
-    assert not store.try_acquire("a", "4", total=4, per_principal=3, lease_s=60)
-    assert store.try_acquire("b", "1", total=4, per_principal=3, lease_s=60)
-    assert not store.try_acquire("c", "1", total=4, per_principal=3, lease_s=60)
+    assert await store.try_acquire("a", "1", total=4, per_principal=3, lease_s=60)
+    assert await store.try_acquire("a", "2", total=4, per_principal=3, lease_s=60)
+    assert await store.try_acquire("a", "3", total=4, per_principal=3, lease_s=60)
+    assert not await store.try_acquire("a", "4", total=4, per_principal=3, lease_s=60)
+    assert await store.try_acquire("b", "1", total=4, per_principal=3, lease_s=60)
+    assert not await store.try_acquire("c", "1", total=4, per_principal=3, lease_s=60)
 
 
-def test_a_token_bucket_refuses_with_the_seconds_until_it_refills_and_debt_is_capped() -> None:
+async def test_a_token_bucket_refuses_with_the_seconds_until_it_refills_and_debt_is_capped() -> (
+    None
+):
     clock = FakeClock()
     store = MemoryLimitStore(clock=clock)
     bucket = Bucket.per_minute(2)
-    assert store.take("runs", "a", 1, bucket) == 0
-    assert store.take("runs", "a", 1, bucket) == 0
-    assert store.take("runs", "a", 1, bucket) == pytest.approx(30.0)
-    assert store.take("runs", "b", 1, bucket) == 0  # another principal has its own bucket
+    assert await store.take("runs", "a", 1, bucket) == 0
+    assert await store.take("runs", "a", 1, bucket) == 0
+    assert await store.take("runs", "a", 1, bucket) == pytest.approx(30.0)
+    assert await store.take("runs", "b", 1, bucket) == 0  # another principal has its own bucket
     clock.now = 30
-    assert store.take("runs", "a", 1, bucket) == 0
-    store.charge("cpu", "a", 10_000, Bucket.per_minute(60))  # one huge run: at most a minute owed
-    assert store.take("cpu", "a", 0, Bucket.per_minute(60)) == pytest.approx(60.0)
+    assert await store.take("runs", "a", 1, bucket) == 0
+    await store.charge(
+        "cpu", "a", 10_000, Bucket.per_minute(60)
+    )  # one huge run: at most a minute owed
+    assert await store.take("cpu", "a", 0, Bucket.per_minute(60)) == pytest.approx(60.0)
 
 
-def test_runs_are_limited_per_principal_whatever_session_they_name() -> None:
+async def test_runs_are_limited_per_principal_whatever_session_they_name() -> None:
     admission = _admission(runs_per_min=2)
-    admission.check_budget("key:a")
-    admission.check_budget("key:a")
+    await admission.check_budget("key:a")
+    await admission.check_budget("key:a")
     with pytest.raises(RateLimited) as caught:
-        admission.check_budget("key:a")
+        await admission.check_budget("key:a")
     assert caught.value.retry_after_s == 30 and "per user" in str(caught.value)
-    admission.check_budget("key:b")
+    await admission.check_budget("key:b")
 
 
-def test_a_principal_that_spent_its_cpu_seconds_is_told_when_to_come_back() -> None:
+async def test_a_principal_that_spent_its_cpu_seconds_is_told_when_to_come_back() -> None:
     admission = _admission(cpu_s_per_min=60)
-    admission.charge_cpu("key:a", 90.0)
+    await admission.charge_cpu("key:a", 90.0)
     with pytest.raises(RateLimited) as caught:
-        admission.check_budget("key:a")
+        await admission.check_budget("key:a")
     assert "CPU quota" in str(caught.value) and caught.value.retry_after_s == 30
-    admission.check_budget("key:b")
+    await admission.check_budget("key:b")
 
 
 async def test_a_run_beyond_the_principals_share_waits_then_gets_busy_with_retry_after() -> None:
@@ -96,9 +100,9 @@ async def test_a_run_beyond_the_principals_share_waits_then_gets_busy_with_retry
                 async with admission.slot("a"):
                     pass  # pragma: no cover - never admitted
             async with admission.slot("b"):  # another principal gets the free slot at once
-                assert admission.store.held() == 2
+                assert await admission.store.held() == 2
         assert caught.value.retry_after_s >= 1 and "retry after" in str(caught.value)
-    assert admission.store.held() == 0 and admission.queued() == 0
+    assert await admission.store.held() == 0 and admission.queued() == 0
 
 
 async def test_waiting_principals_are_served_round_robin_not_first_come() -> None:
@@ -151,7 +155,7 @@ async def test_a_cancelled_waiter_leaves_its_queue_and_holds_nothing() -> None:
                 async with admission.slot("b"):
                     pass  # pragma: no cover - cancelled while waiting
             assert admission.queued() == 0
-    assert admission.store.held() == 0
+    assert await admission.store.held() == 0
 
 
 def test_the_pool_sizes_itself_from_the_cores_and_a_principal_gets_three_quarters() -> None:
@@ -170,11 +174,11 @@ class CountingStore(MemoryLimitStore):
         super().__init__()
         self.asked = 0
 
-    def try_acquire(
+    async def try_acquire(
         self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
     ) -> bool:
         self.asked += 1
-        return super().try_acquire(
+        return await super().try_acquire(
             principal, holder, total=total, per_principal=per_principal, lease_s=lease_s
         )
 
@@ -206,5 +210,5 @@ async def test_a_full_pool_does_not_ask_the_store_once_per_waiting_principal() -
                 await anyio.sleep(0)
             store.asked = 0
             gate.set()
-    assert len(done) == 12 and store.held() == 0
+    assert len(done) == 12 and await store.held() == 0
     assert store.asked <= 12, f"{store.asked} acquisitions asked for 10 waiting runs"

@@ -150,7 +150,7 @@ async def test_a_script_that_makes_no_sdk_call_does_not_run_for_a_fake_key(
             for _ in range(5)
         ]
     assert [a.status_code for a in answers] == [401] * 5
-    assert built.runtime.admission.store.held() == 0 and _keys_seen(built) == 0
+    assert await built.runtime.admission.store.held() == 0 and _keys_seen(built) == 0
 
 
 async def test_a_rejected_key_is_asked_about_once_then_answered_from_the_cache(
@@ -405,7 +405,7 @@ async def test_one_principal_busy_looping_cannot_keep_another_from_a_worker(
             async with anyio.create_task_group() as tg:
                 for _ in range(4):
                     tg.start_soon(flood)
-                while built.runtime.admission.store.held(key_principal(REAL)) < 1:
+                while await built.runtime.admission.store.held(key_principal(REAL)) < 1:
                     await anyio.sleep(0.05)
                 async with http_client(url, _key(other)) as victim:
                     fair = await victim.call_tool("execute_code", {"code": "print('served')"})

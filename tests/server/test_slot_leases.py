@@ -47,13 +47,13 @@ async def test_a_run_longer_than_the_expiry_keeps_its_slot_on_every_replica(
             started = anyio.current_time()
             while anyio.current_time() - started < RUN_S:
                 assert await _refused(b, "alice"), "the cap broke while the run still ran"
-                assert stores[1].held("alice") == 1
+                assert await stores[1].held("alice") == 1
                 checks += 1
                 await anyio.sleep(LEASE_S / 4)
             assert await _refused(a, "alice")
-        assert stores[0].held("alice") == 0  # released at the end, not left to expire
+        assert await stores[0].held("alice") == 0  # released at the end, not left to expire
         async with b.slot("alice"):
-            assert stores[0].held("alice") == 1
+            assert await stores[0].held("alice") == 1
     assert checks >= 2  # checked on B more than once over the four expiries
 
 
@@ -61,25 +61,25 @@ async def test_a_slot_nobody_renews_frees_itself_within_the_expiry(
     stores: tuple[LimitStore, LimitStore],
 ) -> None:
     crashed, survivor = stores  # the crashed replica took a slot and never renewed it
-    assert crashed.try_acquire("alice", "lost", total=4, per_principal=1, lease_s=LEASE_S)
+    assert await crashed.try_acquire("alice", "lost", total=4, per_principal=1, lease_s=LEASE_S)
     b = _replica(survivor)
     assert await _refused(b, "alice")
     with anyio.fail_after(30):
         while await _refused(b, "alice"):
             await anyio.sleep(LEASE_S / 4)
-    assert not crashed.renew("alice", "lost", 60), "an expired lease must not come back"
-    assert survivor.held("alice") == 0
+    assert not await crashed.renew("alice", "lost", 60), "an expired lease must not come back"
+    assert await survivor.held("alice") == 0
 
 
-def test_renewing_a_released_lease_does_not_take_the_slot_again(
+async def test_renewing_a_released_lease_does_not_take_the_slot_again(
     stores: tuple[LimitStore, LimitStore],
 ) -> None:
     a, b = stores
-    assert a.try_acquire("alice", "run", total=4, per_principal=1, lease_s=60)
-    a.release("alice", "run")
-    assert not a.renew("alice", "run", 60)
-    assert b.held("alice") == 0
-    assert b.try_acquire("alice", "next", total=4, per_principal=1, lease_s=60)
+    assert await a.try_acquire("alice", "run", total=4, per_principal=1, lease_s=60)
+    await a.release("alice", "run")
+    assert not await a.renew("alice", "run", 60)
+    assert await b.held("alice") == 0
+    assert await b.try_acquire("alice", "next", total=4, per_principal=1, lease_s=60)
 
 
 async def test_an_error_in_the_run_comes_out_as_it_is_and_frees_the_slot(
@@ -89,8 +89,8 @@ async def test_an_error_in_the_run_comes_out_as_it_is_and_frees_the_slot(
     with pytest.raises(KeyError, match="boom"):
         async with a.slot("alice"):
             raise KeyError("boom")
-    assert stores[1].held("alice") == 0
+    assert await stores[1].held("alice") == 0
     with anyio.move_on_after(LEASE_S) as scope:  # a cancelled run frees its slot too
         async with a.slot("alice"):
             await anyio.sleep(30)
-    assert scope.cancelled_caught and stores[1].held("alice") == 0
+    assert scope.cancelled_caught and await stores[1].held("alice") == 0

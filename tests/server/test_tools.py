@@ -225,7 +225,7 @@ async def test_a_run_beyond_the_worker_cap_gets_a_busy_result(
                     )
                 )
                 await running.wait()
-                assert built.runtime.admission.store.held() == 1
+                assert await built.runtime.admission.store.held() == 1
                 busy = await client.call_tool("execute_code", {"code": "print(1)"})
                 tg.cancel_scope.cancel()
     assert busy.is_error and busy.structured_content is not None

@@ -17,6 +17,12 @@ themselves. While a run lasts, its replica renews the lease every third of the e
 longer than the expiry keeps its slot, and the principal's cap holds across replicas however long
 its runs are; only a replica that stopped renewing (killed, frozen, cut off from Redis for longer
 than the expiry) loses its slots.
+
+The store's calls suspend (a Redis round trip each), so two tasks can be in the middle of
+admission at once: dispatches run one at a time (two would ask a slot for the same queue head),
+a waiter that leaves while its slot is being taken is marked gone and the slot goes back, and the
+calls that take or free a slot are shielded from cancellation, so a slot taken is always counted
+and a cancelled run still frees its slot and serves the queues.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ class _Waiter:
     holder: str
     event: anyio.Event = field(default_factory=anyio.Event)
     granted: bool = False
+    gone: bool = False  # left the queue: a slot being taken for it meanwhile goes back
 
 
 class Admission:
@@ -112,6 +119,7 @@ class Admission:
         self._order: deque[str] = deque()
         self._run_s = 0.0  # moving average of how long a slot is held
         self._holding = 0  # slots this process holds: the pool is this replica's own
+        self._dispatching = anyio.Lock(fast_acquire=True)
 
     def queued(self, principal: str | None = None) -> int:
         """Runs waiting, in all or for ``principal``."""
@@ -119,15 +127,15 @@ class Admission:
             return len(self._queues.get(principal, ()))
         return sum(len(q) for q in self._queues.values())
 
-    def check_budget(self, principal: str) -> None:
+    async def check_budget(self, principal: str) -> None:
         """Count one run start against the principal's minute.
 
         Raises:
             RateLimited: the principal started too many runs, or spent its CPU-seconds.
         """
-        self._admit(principal, None)
+        await self._admit(principal, None)
 
-    def _admit(self, principal: str, holder: str | None) -> bool:
+    async def _admit(self, principal: str, holder: str | None) -> bool:
         """The budgets (a CPU debt first, then one run start) and, for ``holder``, a slot: one
         store call (one Redis round trip). Returns whether the slot was taken.
 
@@ -141,7 +149,8 @@ class Admission:
             if holder is None
             else SlotAsk(holder, self.total, self.per_principal, self.lease_s)
         )
-        decided = self.store.admit(principal, budgets, ask)
+        with anyio.CancelScope(shield=True):  # a slot taken is counted, cancelled or not
+            decided = await self.store.admit(principal, budgets, ask)
         if decided.refused is not None:
             name, _, bucket = budgets[decided.refused]
             wait = _secs(decided.wait_s)
@@ -150,10 +159,11 @@ class Admission:
             self._holding += 1
         return decided.slot
 
-    def charge_cpu(self, principal: str, seconds: float) -> None:
+    async def charge_cpu(self, principal: str, seconds: float) -> None:
         """Debit what a finished run's worker really used."""
         if seconds > 0 and math.isfinite(seconds):
-            self.store.charge("cpu", principal, seconds, self.cpu)
+            with anyio.CancelScope(shield=True):
+                await self.store.charge("cpu", principal, seconds, self.cpu)
 
     def _estimate(self, ahead: int) -> float:
         """Roughly the seconds until the ``ahead`` runs queued before one have started."""
@@ -162,46 +172,64 @@ class Admission:
     def _retry_after(self, principal: str) -> int:
         return _secs(max(1.0, self._estimate(self.queued(principal) + 1)))
 
-    def _acquire(self, principal: str, holder: str) -> bool:
+    async def _acquire(self, principal: str, holder: str) -> bool:
         """Take a slot in the store, unless this process already holds its whole pool."""
         if self._holding >= self.total:  # nobody can get one: spare the store (Redis) the asking
             return False
-        if not self.store.try_acquire(
-            principal,
-            holder,
-            total=self.total,
-            per_principal=self.per_principal,
-            lease_s=self.lease_s,
-        ):
-            return False
-        self._holding += 1
-        return True
+        with anyio.CancelScope(shield=True):  # a slot taken is counted, cancelled or not
+            taken = await self.store.try_acquire(
+                principal,
+                holder,
+                total=self.total,
+                per_principal=self.per_principal,
+                lease_s=self.lease_s,
+            )
+        if taken:
+            self._holding += 1
+        return taken
 
-    def _dispatch(self) -> None:
-        """Hand free slots to the queues in turn, one run each, until none can take one."""
-        progress = True
-        while progress and self._order and self._holding < self.total:
-            progress = False
-            for _ in range(len(self._order)):
-                principal = self._order[0]
-                self._order.rotate(-1)  # the next slot starts with the next principal
-                queue = self._queues[principal]
-                waiter = queue[0]
-                if not self._acquire(principal, waiter.holder):
-                    continue
-                queue.popleft()
-                waiter.granted = True
-                waiter.event.set()
-                if not queue:
-                    self._drop(principal)
-                progress = True
-                break
+    async def _dispatch(self) -> None:
+        """Hand free slots to the queues in turn, one run each, until none can take one.
+
+        One dispatch at a time: the store calls suspend, and two dispatches interleaved would
+        both ask a slot for the waiter at the head of a queue. A waiter that left while its slot
+        was being taken (cancelled, out of time) gets nothing: the slot goes back at once.
+        """
+        if not self._order or self._holding >= self.total:
+            return  # nobody waits, or nothing to hand out: spare the lock
+        async with self._dispatching:
+            progress = True
+            while progress and self._order and self._holding < self.total:
+                progress = False
+                for _ in range(len(self._order)):
+                    if not self._order:  # the last waiters left while the store answered
+                        break
+                    principal = self._order[0]
+                    self._order.rotate(-1)  # the next slot starts with the next principal
+                    waiter = self._queues[principal][0]
+                    if not await self._acquire(principal, waiter.holder):
+                        continue
+                    progress = True
+                    if waiter.gone:
+                        with anyio.CancelScope(shield=True):
+                            await self._give_back(principal, waiter.holder)
+                        if self._order and self._order[-1] == principal:
+                            self._order.rotate(1)  # its next run keeps the turn the gone one had
+                        break
+                    queue = self._queues[principal]  # the waiter is still its head: only
+                    queue.popleft()  # a dispatch pops, and one that left is marked gone
+                    waiter.granted = True
+                    waiter.event.set()
+                    if not queue:
+                        self._drop(principal)
+                    break
 
     def _drop(self, principal: str) -> None:
         del self._queues[principal]
         self._order.remove(principal)
 
     def _leave(self, waiter: _Waiter) -> None:
+        waiter.gone = True
         queue = self._queues.get(waiter.principal)
         if queue is not None and waiter in queue:
             queue.remove(waiter)
@@ -210,13 +238,13 @@ class Admission:
 
     async def _wait(self, principal: str, budget: bool) -> str:
         holder = secrets.token_hex(8)
-        queue = self._queues.get(principal)
-        free = queue is None and self._holding < self.total
+        free = principal not in self._queues and self._holding < self.total
         if budget:  # the budgets and, when one may be free, the slot: one store call
-            if self._admit(principal, holder if free else None):
+            if await self._admit(principal, holder if free else None):
                 return holder
-        elif free and self._acquire(principal, holder):
+        elif free and await self._acquire(principal, holder):
             return holder
+        queue = self._queues.get(principal)  # read after the store answered: others may have queued
         ahead = len(queue or ())
         if ahead >= _MAX_QUEUE or (self._run_s > 0 and self._estimate(ahead) > self.max_wait_s):
             raise Busy(
@@ -232,7 +260,7 @@ class Admission:
         deadline = self._clock() + self.max_wait_s
         try:
             while not waiter.granted:
-                self._dispatch()
+                await self._dispatch()
                 left = deadline - self._clock()
                 if waiter.granted or left <= 0:
                     break
@@ -241,25 +269,33 @@ class Admission:
         except BaseException:
             self._leave(waiter)
             if waiter.granted:
-                self._release(principal, holder)
+                await self._release(principal, holder)
             raise
         if not waiter.granted:
             self._leave(waiter)
             raise Busy(self._retry_after(principal))
         return holder
 
-    def _release(self, principal: str, holder: str, cpu_s: float = 0.0) -> None:
-        self._holding -= 1
+    async def _give_back(self, principal: str, holder: str, charge: Debit | None = None) -> None:
+        """Free a slot in the store (callers shield this from cancellation)."""
+        try:
+            await self.store.release(principal, holder, charge=charge)  # one call for both
+        finally:
+            self._holding -= 1
+
+    async def _release(self, principal: str, holder: str, cpu_s: float = 0.0) -> None:
         charge = ("cpu", cpu_s, self.cpu) if cpu_s > 0 and math.isfinite(cpu_s) else None
-        self.store.release(principal, holder, charge=charge)  # one store call for both
-        self._dispatch()
+        with anyio.CancelScope(shield=True):  # a cancelled run still frees its slot for the queues
+            await self._give_back(principal, holder, charge)
+            await self._dispatch()
 
     async def _keep(self, principal: str, holder: str) -> None:
         """Renew the lease of a run in progress every third of its expiry, until cancelled."""
         while True:
             await anyio.sleep(self.lease_s / 3)
             try:
-                kept = self.store.renew(principal, holder, self.lease_s)
+                with anyio.CancelScope(shield=True):  # the run's end waits for an answer under way
+                    kept = await self.store.renew(principal, holder, self.lease_s)
             except StateError as exc:  # Redis away: the next tick tries again, within the expiry
                 logger.warning("could not renew a worker slot lease: %s", exc)
                 continue
@@ -300,7 +336,7 @@ class Admission:
         finally:
             held = self._clock() - started
             self._run_s = held if self._run_s == 0 else 0.8 * self._run_s + 0.2 * held
-            self._release(principal, holder, run.cpu_s)
+            await self._release(principal, holder, run.cpu_s)
 
 
 def _secs(value: float) -> int:

@@ -96,6 +96,7 @@ class CodemodeServer:
         """Close the shared HTTP client and the audit log."""
         await self.runtime.sandbox.aclose()
         await self.runtime.http_client.aclose()
+        await self.runtime.admission.store.aclose()
         if self.state is not None:
             await self.state.aclose()
         if self.oauth is not None:

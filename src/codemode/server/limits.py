@@ -16,7 +16,8 @@ behind :class:`LimitStore` so that replicas can share it (:class:`~codemode.stat
 
 A run's admission is one :meth:`LimitStore.admit` (its budgets, then a slot) and its end one
 :meth:`LimitStore.release` (the slot back, the CPU it used charged): on Redis each is one round
-trip, one Lua script, instead of one per bucket and per slot operation.
+trip, one Lua script, instead of one per bucket and per slot operation. The store's methods are
+coroutines, so a replica's event loop serves other requests while Redis answers.
 """
 
 from __future__ import annotations
@@ -79,15 +80,19 @@ Debit: TypeAlias = tuple[str, float, Bucket]
 
 
 class LimitStore(Protocol):
-    """Shared per-principal state: worker slot leases and token buckets."""
+    """Shared per-principal state: worker slot leases and token buckets.
 
-    def try_acquire(
+    The methods are coroutines: on Redis each is a network round trip, and a replica's event loop
+    serves other requests while it waits (the in-memory store never suspends).
+    """
+
+    async def try_acquire(
         self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
     ) -> bool:
         """Take a slot for ``holder`` unless the pool or the principal's share is full."""
         ...
 
-    def renew(self, principal: str, holder: str, lease_s: float) -> bool:
+    async def renew(self, principal: str, holder: str, lease_s: float) -> bool:
         """Push the lease of a slot still in use ``lease_s`` seconds into the future.
 
         Returns:
@@ -96,27 +101,31 @@ class LimitStore(Protocol):
         """
         ...
 
-    def release(self, principal: str, holder: str, *, charge: Debit | None = None) -> None:
+    async def release(self, principal: str, holder: str, *, charge: Debit | None = None) -> None:
         """Give the slot back (no-op when its lease already expired), and with ``charge`` debit
         that bucket unconditionally in the same step (the CPU the run used)."""
         ...
 
-    def admit(self, principal: str, takes: Sequence[Debit], slot: SlotAsk | None) -> Admitted:
+    async def admit(self, principal: str, takes: Sequence[Debit], slot: SlotAsk | None) -> Admitted:
         """Take each debit in order (stopping at the first its bucket cannot pay); when all are
         paid and ``slot`` is given, take that slot as :meth:`try_acquire` would, in the same
         atomic step."""
         ...
 
-    def held(self, principal: str | None = None) -> int:
+    async def held(self, principal: str | None = None) -> int:
         """Slots held now, in all or by ``principal``."""
         ...
 
-    def take(self, name: str, principal: str, cost: float, bucket: Bucket) -> float:
+    async def take(self, name: str, principal: str, cost: float, bucket: Bucket) -> float:
         """Debit ``cost`` when the bucket holds it and return 0; else the seconds until it will."""
         ...
 
-    def charge(self, name: str, principal: str, cost: float, bucket: Bucket) -> None:
+    async def charge(self, name: str, principal: str, cost: float, bucket: Bucket) -> None:
         """Debit ``cost`` unconditionally (work already done); the level may go negative."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let go of the connection, if any."""
         ...
 
 
@@ -143,18 +152,23 @@ class MemoryLimitStore:
             if not leases:
                 del self._leases[key]
 
-    def try_acquire(
+    async def try_acquire(
         self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
     ) -> bool:
         """See :meth:`LimitStore.try_acquire`."""
+        return self._try_acquire(principal, holder, total, per_principal, lease_s)
+
+    def _try_acquire(
+        self, principal: str, holder: str, total: int, per_principal: int, lease_s: float
+    ) -> bool:
         self._expire()
         mine = self._leases.get(principal, {})
-        if self.held() >= total or len(mine) >= per_principal:
+        if self._held() >= total or len(mine) >= per_principal:
             return False
         self._leases.setdefault(principal, {})[holder] = self._clock() + lease_s
         return True
 
-    def renew(self, principal: str, holder: str, lease_s: float) -> bool:
+    async def renew(self, principal: str, holder: str, lease_s: float) -> bool:
         """See :meth:`LimitStore.renew`."""
         self._expire(principal)
         leases = self._leases.get(principal)
@@ -163,7 +177,7 @@ class MemoryLimitStore:
         leases[holder] = self._clock() + lease_s
         return True
 
-    def release(self, principal: str, holder: str, *, charge: Debit | None = None) -> None:
+    async def release(self, principal: str, holder: str, *, charge: Debit | None = None) -> None:
         """See :meth:`LimitStore.release`."""
         leases = self._leases.get(principal)
         if leases is not None:
@@ -171,31 +185,30 @@ class MemoryLimitStore:
             if not leases:
                 del self._leases[principal]
         if charge is not None:
-            self.charge(charge[0], principal, charge[1], charge[2])
+            self._charge(charge[0], principal, charge[1], charge[2])
 
-    def admit(self, principal: str, takes: Sequence[Debit], slot: SlotAsk | None) -> Admitted:
+    async def admit(self, principal: str, takes: Sequence[Debit], slot: SlotAsk | None) -> Admitted:
         """See :meth:`LimitStore.admit`."""
         for index, (name, cost, bucket) in enumerate(takes):
-            wait = self.take(name, principal, cost, bucket)
+            wait = self._take(name, principal, cost, bucket)
             if wait > 0:
                 return Admitted(refused=index, wait_s=wait)
         if slot is None:
             return Admitted()
-        taken = self.try_acquire(
-            principal,
-            slot.holder,
-            total=slot.total,
-            per_principal=slot.per_principal,
-            lease_s=slot.lease_s,
+        taken = self._try_acquire(
+            principal, slot.holder, slot.total, slot.per_principal, slot.lease_s
         )
         return Admitted(slot=taken)
 
-    def held(self, principal: str | None = None) -> int:
+    async def held(self, principal: str | None = None) -> int:
         """See :meth:`LimitStore.held`."""
         if principal is not None:
             self._expire(principal)
             return len(self._leases.get(principal, {}))
         self._expire()
+        return self._held()
+
+    def _held(self) -> int:
         return sum(len(v) for v in self._leases.values())
 
     def _level(self, key: tuple[str, str], bucket: Bucket) -> float:
@@ -208,8 +221,11 @@ class MemoryLimitStore:
             self._levels.popitem(last=False)
         return level
 
-    def take(self, name: str, principal: str, cost: float, bucket: Bucket) -> float:
+    async def take(self, name: str, principal: str, cost: float, bucket: Bucket) -> float:
         """See :meth:`LimitStore.take`."""
+        return self._take(name, principal, cost, bucket)
+
+    def _take(self, name: str, principal: str, cost: float, bucket: Bucket) -> float:
         key = (name, principal)
         level = self._level(key, bucket)
         if level >= cost:
@@ -217,9 +233,15 @@ class MemoryLimitStore:
             return 0.0
         return (cost - level) / bucket.per_s if bucket.per_s > 0 else math.inf
 
-    def charge(self, name: str, principal: str, cost: float, bucket: Bucket) -> None:
+    async def charge(self, name: str, principal: str, cost: float, bucket: Bucket) -> None:
         """See :meth:`LimitStore.charge`."""
+        self._charge(name, principal, cost, bucket)
+
+    def _charge(self, name: str, principal: str, cost: float, bucket: Bucket) -> None:
         key = (name, principal)
         level = self._level(key, bucket)
         # Never more than one minute in debt: a single huge charge must not lock a user out for hours.
         self._levels[key] = (max(-bucket.capacity, level - cost), self._clock())
+
+    async def aclose(self) -> None:
+        """Nothing to close."""

@@ -104,7 +104,7 @@ class KeyGate:
             # Only keys Klaviyo has not judged yet cost a call; a source presenting many that it
             # then rejects is slowed down before it can make us ask again.
             budget = Bucket.per_minute(_REJECTIONS_PER_MIN)
-            wait = self._store.take("key-rejections", source, 0.0, budget)
+            wait = await self._store.take("key-rejections", source, 0.0, budget)
             if wait > 0:
                 return (
                     f"too many rejected API keys from your address; retry after {int(wait) + 1} s "
@@ -112,7 +112,7 @@ class KeyGate:
                 )
             verdict = await self._verify(principal, api_key)
             if verdict is not None and not verdict.ok:
-                self._store.charge("key-rejections", source, 1.0, budget)
+                await self._store.charge("key-rejections", source, 1.0, budget)
         if verdict is None:
             return "Klaviyo could not be reached to check your API key; retry in a minute"
         if not verdict.ok:

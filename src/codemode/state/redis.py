@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import redis
 import redis.asyncio
 
@@ -78,6 +79,49 @@ class _Scripts:
             conn.read_response()
             conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return conn.read_response()
+
+
+class _AsyncScripts:
+    """:class:`_Scripts` for ``redis.asyncio``: the event loop serves other requests while Redis
+    answers. One exchange at a time on the one connection; an exchange that did not finish
+    (cancelled mid-way) drops the connection, whose late answer would otherwise be read as the
+    next call's."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._client = client
+        self._conn: Any = None
+        self._lock = anyio.Lock(fast_acquire=True)
+
+    async def __call__(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        async with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None:
+                    pool: Any = self._client.connection_pool  # its signature is untyped
+                    self._conn = await pool.get_connection()
+                try:
+                    return await self._eval(self._conn, script, keys, args)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    await self._conn.disconnect()  # reconnects on the next command
+                    if attempt == 2:
+                        raise
+                except redis.ResponseError:
+                    raise  # a whole answer was read: the connection is still in step
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await self._conn.disconnect()
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    async def _eval(conn: Any, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        try:
+            await conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await conn.read_response()
+        except redis.exceptions.NoScriptError:  # a restarted or flushed Redis: load it again
+            await conn.send_command("SCRIPT", "LOAD", script.script)
+            await conn.read_response()
+            await conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await conn.read_response()
 
 
 class RedisKeyValue:
@@ -290,11 +334,11 @@ _BUCKET = (
 class RedisLimitStore:
     """Per-principal worker-slot leases and token buckets on Redis, shared by replicas.
 
-    The methods are synchronous (a loopback Redis round trip is a fraction of a millisecond),
-    matching the in-memory store they replace.
+    The methods are coroutines (``redis.asyncio``): while Redis answers, which on a loaded host
+    may take a scheduler slice or more, the replica's event loop serves other requests.
     """
 
-    def __init__(self, client: redis.Redis, *, pool: str = "pool") -> None:
+    def __init__(self, client: redis.asyncio.Redis, *, pool: str = "pool") -> None:
         """Use ``client``; scripts are registered once.
 
         Args:
@@ -311,12 +355,12 @@ class RedisLimitStore:
         self._renew = client.register_script(_RENEW)
         self._held = client.register_script(_HELD)
         self._bucket = client.register_script(_BUCKET)
-        self._run = _Scripts(client)
+        self._run = _AsyncScripts(client)
 
     @classmethod
     def from_url(cls, url: str, *, pool: str = "pool") -> RedisLimitStore:
         """Connect lazily to ``url``."""
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        client = redis.asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         return cls(client, pool=pool)
 
     def _pool(self) -> str:
@@ -330,25 +374,25 @@ class RedisLimitStore:
     def _bucket_key(name: str, principal: str) -> str:
         return f"{NAMESPACE}bucket:{name}:{principal}"
 
-    def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         with _errors():
-            return self._run(script, keys, args)
+            return await self._run(script, keys, args)
 
-    def try_acquire(
+    async def try_acquire(
         self, principal: str, holder: str, *, total: int, per_principal: int, lease_s: float
     ) -> bool:
         """Take a slot for ``holder`` unless the pool or the principal's share is full."""
         keys = [self._pool(), self._mine(principal)]
         args = [holder, total, per_principal, _ms(lease_s), principal]
-        return bool(self._call(self._acquire, keys, args))
+        return bool(await self._call(self._acquire, keys, args))
 
-    def renew(self, principal: str, holder: str, lease_s: float) -> bool:
+    async def renew(self, principal: str, holder: str, lease_s: float) -> bool:
         """Push a live lease ``lease_s`` seconds into the future; False when it already ran out
         or was released (it is not revived)."""
         keys = [self._pool(), self._mine(principal)]
-        return bool(self._call(self._renew, keys, [holder, principal, _ms(lease_s)]))
+        return bool(await self._call(self._renew, keys, [holder, principal, _ms(lease_s)]))
 
-    def release(
+    async def release(
         self, principal: str, holder: str, *, charge: tuple[str, float, Any] | None = None
     ) -> None:
         """Give the slot back (no-op when its lease already expired); with ``charge`` (name,
@@ -359,9 +403,9 @@ class RedisLimitStore:
             name, cost, bucket = charge
             keys.append(self._bucket_key(name, principal))
             args += [repr(float(cost)), repr(float(bucket.capacity)), repr(float(bucket.per_s))]
-        self._call(self._release, keys, args)
+        await self._call(self._release, keys, args)
 
-    def admit(
+    async def admit(
         self, principal: str, takes: Sequence[tuple[str, float, Any]], slot: SlotAsk | None
     ) -> Admitted:
         """Debit ``takes`` in order and, when all are paid and ``slot`` is given, take it: one
@@ -373,31 +417,38 @@ class RedisLimitStore:
         for name, cost, bucket in takes:
             keys.append(self._bucket_key(name, principal))
             args += [repr(float(cost)), repr(float(bucket.capacity)), repr(float(bucket.per_s))]
-        refused, wait, taken = self._call(self._admit, keys, args)
+        refused, wait, taken = await self._call(self._admit, keys, args)
         if int(refused):
             seconds = float(_bytes(wait) or b"0")
             return Admitted(refused=int(refused) - 1, wait_s=math.inf if seconds < 0 else seconds)
         return Admitted(slot=bool(int(taken)))
 
-    def held(self, principal: str | None = None) -> int:
+    async def held(self, principal: str | None = None) -> int:
         """Slots held now, in all or by ``principal``."""
         key = self._pool() if principal is None else self._mine(principal)
-        return int(self._call(self._held, [key], []))
+        return int(await self._call(self._held, [key], []))
 
-    def _debit(
+    async def _debit(
         self, name: str, principal: str, cost: float, capacity: float, per_s: float, take: bool
     ) -> float:
         key = self._bucket_key(name, principal)
-        wait = float(self._call(self._bucket, [key], [cost, capacity, per_s, 1 if take else 0]))
+        wait = float(
+            await self._call(self._bucket, [key], [cost, capacity, per_s, 1 if take else 0])
+        )
         return math.inf if wait < 0 else wait
 
-    def take(self, name: str, principal: str, cost: float, bucket: Any) -> float:
+    async def take(self, name: str, principal: str, cost: float, bucket: Any) -> float:
         """Debit ``cost`` when the bucket holds it and return 0; else the seconds until it will."""
-        return self._debit(name, principal, cost, bucket.capacity, bucket.per_s, True)
+        return await self._debit(name, principal, cost, bucket.capacity, bucket.per_s, True)
 
-    def charge(self, name: str, principal: str, cost: float, bucket: Any) -> None:
+    async def charge(self, name: str, principal: str, cost: float, bucket: Any) -> None:
         """Debit ``cost`` unconditionally (work already done); the level may go negative."""
-        self._debit(name, principal, cost, bucket.capacity, bucket.per_s, False)
+        await self._debit(name, principal, cost, bucket.capacity, bucket.per_s, False)
+
+    async def aclose(self) -> None:
+        """Close the connection (the one scripts run on included)."""
+        with _errors():
+            await self._r.aclose()
 
 
 # Session stores. Per principal: a sorted set of its sessions by last use (microseconds of Redis
