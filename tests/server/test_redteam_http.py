@@ -456,7 +456,7 @@ async def test_one_principal_filling_stores_evicts_only_its_own(
                 "execute_code", {"code": "print(store.get('mine'))", "session": victim_session}
             )
     assert back.structured_content is not None and back.structured_content["output"].strip() == "42"
-    assert built.runtime.stores.usage(key_principal(REAL))[0] == 3
+    assert (await built.runtime.stores.usage(key_principal(REAL)))[0] == 3
 
 
 async def test_big_stores_count_against_the_principals_bytes_only(
@@ -470,7 +470,7 @@ async def test_big_stores_count_against_the_principals_bytes_only(
         too_big = await client.call_tool(
             "execute_code", {"code": "store['blob'] = 'x' * 45000\nprint('ok')"}
         )
-    count, size = built.runtime.stores.usage(key_principal(REAL))
+    count, size = await built.runtime.stores.usage(key_principal(REAL))
     assert count == 1 and size <= 50_000
     # A store over the size of one is refused by the sandbox itself, naming the limit.
     assert too_big.structured_content is not None

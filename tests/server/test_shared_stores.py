@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import pytest
 
 from codemode.server.sessions import SessionStores
@@ -16,7 +16,7 @@ Make = Callable[..., Any]
 
 
 @pytest.fixture(params=["memory", "redis"])
-def make(request: pytest.FixtureRequest) -> Iterator[Make]:
+async def make(request: pytest.FixtureRequest) -> AsyncIterator[Make]:
     if request.param == "memory":
         yield lambda **kw: SessionStores(**kw)
         return
@@ -30,86 +30,86 @@ def make(request: pytest.FixtureRequest) -> Iterator[Make]:
 
     yield build
     for backend in opened:
-        backend._r.close()
+        await backend.aclose()
 
 
-def test_a_saved_store_comes_back_for_the_same_principal_and_session_only(make: Make) -> None:
+async def test_a_saved_store_comes_back_for_the_same_principal_and_session_only(make: Make) -> None:
     stores = make()
-    slot = stores.open("key:a", None, None)
-    assert stores.save("key:a", slot.session, {"n": 1}) is None
-    assert stores.open("key:a", slot.session, None).store == {"n": 1}
-    other = stores.open("key:b", slot.session, None)
+    slot = await stores.open("key:a", None, None)
+    assert await stores.save("key:a", slot.session, {"n": 1}) is None
+    assert (await stores.open("key:a", slot.session, None)).store == {"n": 1}
+    other = await stores.open("key:b", slot.session, None)
     assert other.store == {} and other.session != slot.session and other.note is not None
 
 
-def test_a_principals_least_recently_used_store_goes_first_and_others_are_untouched(
+async def test_a_principals_least_recently_used_store_goes_first_and_others_are_untouched(
     make: Make,
 ) -> None:
     stores = make(per_principal=2)
-    stores.save("q", "keep", {"q": 1})
-    stores.save("p", "s1", {"a": 1})
-    stores.save("p", "s2", {"a": 2})
-    stores.open("p", "s1", None)  # touch s1, so s2 is now the oldest
-    stores.save("p", "s3", {"a": 3})
-    assert stores.usage("p")[0] == 2
-    assert stores.open("p", "s1", None).store == {"a": 1}
-    assert stores.open("p", "s2", None).store == {}
-    assert stores.open("q", "keep", None).store == {"q": 1}
+    await stores.save("q", "keep", {"q": 1})
+    await stores.save("p", "s1", {"a": 1})
+    await stores.save("p", "s2", {"a": 2})
+    await stores.open("p", "s1", None)  # touch s1, so s2 is now the oldest
+    await stores.save("p", "s3", {"a": 3})
+    assert (await stores.usage("p"))[0] == 2
+    assert (await stores.open("p", "s1", None)).store == {"a": 1}
+    assert (await stores.open("p", "s2", None)).store == {}
+    assert (await stores.open("q", "keep", None)).store == {"q": 1}
 
 
-def test_a_principals_bytes_are_capped_within_the_principal(make: Make) -> None:
+async def test_a_principals_bytes_are_capped_within_the_principal(make: Make) -> None:
     stores = make(per_principal_bytes=40)
-    stores.save("other", "s", {"x": "y" * 20})
-    stores.save("p", "s1", {"x": "a" * 20})
-    stores.save("p", "s2", {"x": "b" * 20})
-    count, size = stores.usage("p")
+    await stores.save("other", "s", {"x": "y" * 20})
+    await stores.save("p", "s1", {"x": "a" * 20})
+    await stores.save("p", "s2", {"x": "b" * 20})
+    count, size = await stores.usage("p")
     assert count == 1 and size <= 40
-    assert stores.open("p", "s2", None).store == {"x": "b" * 20}
-    assert stores.open("other", "s", None).store == {"x": "y" * 20}
+    assert (await stores.open("p", "s2", None)).store == {"x": "b" * 20}
+    assert (await stores.open("other", "s", None)).store == {"x": "y" * 20}
 
 
-def test_when_the_server_is_full_a_new_store_is_refused_not_someone_elses_evicted(
+async def test_when_the_server_is_full_a_new_store_is_refused_not_someone_elses_evicted(
     make: Make,
 ) -> None:
     stores = make(max_stores=2)
-    stores.save("a", "s", {"n": 1})
-    stores.save("b", "s", {"n": 2})
-    note = stores.save("c", "s", {"n": 3})
+    await stores.save("a", "s", {"n": 1})
+    await stores.save("b", "s", {"n": 2})
+    note = await stores.save("c", "s", {"n": 3})
     assert note is not None and "already holds" in note
-    assert stores.open("a", "s", None).store == {"n": 1}
+    assert (await stores.open("a", "s", None)).store == {"n": 1}
 
 
-def test_a_store_over_the_size_cap_or_not_json_is_not_kept_and_says_why(make: Make) -> None:
+async def test_a_store_over_the_size_cap_or_not_json_is_not_kept_and_says_why(make: Make) -> None:
     stores = make(max_bytes=50)
-    note = stores.save("p", "s", {"blob": "x" * 100})
+    note = await stores.save("p", "s", {"blob": "x" * 100})
     assert note is not None and "50-byte" in note
-    assert stores.open("p", "s", None).store == {}
-    note = stores.save("p", "s", {"obj": object()})
+    assert (await stores.open("p", "s", None)).store == {}
+    note = await stores.save("p", "s", {"obj": object()})
     assert note is not None and "JSON" in note
 
 
-def test_saving_an_empty_store_forgets_it(make: Make) -> None:
+async def test_saving_an_empty_store_forgets_it(make: Make) -> None:
     stores = make()
-    stores.save("p", "s", {"n": 1})
-    stores.save("p", "s", {})
-    assert stores.usage("p") == (0, 0)
+    await stores.save("p", "s", {"n": 1})
+    await stores.save("p", "s", {})
+    assert await stores.usage("p") == (0, 0)
 
 
-def test_a_store_saved_through_one_replica_is_read_through_another(clean_redis: str) -> None:
+async def test_a_store_saved_through_one_replica_is_read_through_another(clean_redis: str) -> None:
     a = SharedSessionStores(RedisStoreBackend.from_url(clean_redis))
     b = SharedSessionStores(RedisStoreBackend.from_url(clean_redis))
-    assert a.save("p", "s", {"from": "a"}) is None
-    assert b.open("p", "s", None).store == {"from": "a"}
-    a.backend._r.close()
-    b.backend._r.close()
+    assert await a.save("p", "s", {"from": "a"}) is None
+    assert (await b.open("p", "s", None)).store == {"from": "a"}
+    await a.aclose()
+    await b.aclose()
 
 
-def test_a_shared_store_expires_after_its_idle_lifetime(clean_redis: str) -> None:
+async def test_a_shared_store_expires_after_its_idle_lifetime(clean_redis: str) -> None:
     stores = SharedSessionStores(RedisStoreBackend.from_url(clean_redis), ttl_s=0.2)
-    stores.save("p", "s", {"n": 1})
-    time.sleep(0.1)
-    assert stores.open("p", "s", None).store == {"n": 1}  # used: its lifetime starts again
-    time.sleep(0.5)  # unused for longer than its lifetime (reading it would renew it)
-    slot = stores.open("p", "s", None)
+    await stores.save("p", "s", {"n": 1})
+    await anyio.sleep(0.1)
+    assert (await stores.open("p", "s", None)).store == {"n": 1}  # used: its lifetime starts again
+    await anyio.sleep(0.5)  # unused for longer than its lifetime (reading it would renew it)
+    slot = await stores.open("p", "s", None)
     assert slot.store == {}
-    stores.backend._r.close()
+    await stores.aclose()

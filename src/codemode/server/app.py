@@ -97,6 +97,7 @@ class CodemodeServer:
         await self.runtime.sandbox.aclose()
         await self.runtime.http_client.aclose()
         await self.runtime.admission.store.aclose()
+        await self.runtime.stores.aclose()
         if self.state is not None:
             await self.state.aclose()
         if self.oauth is not None:

@@ -272,7 +272,7 @@ class Runtime:
             if mcp_session
             else (self.default_session if request is None else None)
         )
-        slot = self.stores.open(creds.principal, session, default)
+        slot = await self.stores.open(creds.principal, session, default)
         if slot.note:
             notes.append(slot.note)
 
@@ -316,7 +316,7 @@ class Runtime:
         if suspicious:
             notes.append(_SCAN_NOTES[self.settings.scan_policy].format(n=suspicious))
         if raw.store is not None:
-            note = self.stores.save(creds.principal, slot.session, dict(raw.store))
+            note = await self.stores.save(creds.principal, slot.session, dict(raw.store))
             if note:
                 notes.append(note)
         audit(

@@ -55,6 +55,8 @@ class SessionStores:
     saving past it drops that principal's least recently used stores, never another principal's.
     ``max_stores`` caps the total: when every principal together holds that many, a new store is
     not kept (and the run is told), instead of evicting someone else's.
+
+    The methods are coroutines, as on the shared stores (Redis), though nothing here waits.
     """
 
     def __init__(
@@ -87,16 +89,17 @@ class SessionStores:
         self._bytes: dict[str, int] = {}
         self._count = 0
 
-    def __len__(self) -> int:
+    async def count(self) -> int:
+        """Stores kept in all."""
         self._expire()
         return self._count
 
-    def usage(self, principal: str) -> tuple[int, int]:
+    async def usage(self, principal: str) -> tuple[int, int]:
         """How many stores ``principal`` keeps, and their bytes."""
         self._expire()
         return len(self._stores.get(principal, ())), self._bytes.get(principal, 0)
 
-    def open(self, principal: str, requested: str | None, default: str | None) -> StoreSlot:
+    async def open(self, principal: str, requested: str | None, default: str | None) -> StoreSlot:
         """The store for a run: the requested session, else the default one, else a new one.
 
         Args:
@@ -124,7 +127,7 @@ class SessionStores:
         loaded: dict[str, Any] = json.loads(entry[1])
         return StoreSlot(session=session, store=loaded)
 
-    def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
+    async def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
         """Keep ``store`` for the next run; returns a note for the agent when it was not kept."""
         try:
             text = json.dumps(store, separators=(",", ":"), allow_nan=False)
@@ -154,6 +157,10 @@ class SessionStores:
             oldest = next(iter(mine))
             self._forget(principal, oldest)
         return None
+
+    async def aclose(self) -> None:
+        """Nothing to close (the stores live in this process); here for the shared stores'
+        sake."""
 
     def _forget(self, principal: str, session: str) -> None:
         mine = self._stores.get(principal)

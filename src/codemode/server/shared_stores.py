@@ -19,7 +19,11 @@ __all__ = ["SharedSessionStores"]
 
 
 class SharedSessionStores:
-    """Per-principal session stores in Redis (same methods as :class:`SessionStores`)."""
+    """Per-principal session stores in Redis (same methods as :class:`SessionStores`).
+
+    Every method that reaches Redis is a coroutine: the replica's event loop serves other
+    requests while Redis answers.
+    """
 
     def __init__(
         self,
@@ -39,19 +43,20 @@ class SharedSessionStores:
         self.per_principal = per_principal
         self.per_principal_bytes = per_principal_bytes
 
-    def __len__(self) -> int:
-        return self.backend.count()
+    async def count(self) -> int:
+        """Stores kept in all (expired ones not yet swept may still count)."""
+        return await self.backend.count()
 
-    def usage(self, principal: str) -> tuple[int, int]:
+    async def usage(self, principal: str) -> tuple[int, int]:
         """How many stores ``principal`` keeps, and their bytes."""
-        return self.backend.usage(principal)
+        return await self.backend.usage(principal)
 
-    def open(self, principal: str, requested: str | None, default: str | None) -> StoreSlot:
+    async def open(self, principal: str, requested: str | None, default: str | None) -> StoreSlot:
         """The store for a run: the requested session, else the default one, else a new one."""
         session = requested or default
         if session is None:
             return StoreSlot(session="s" + secrets.token_hex(16), store={})
-        blob = self.backend.load(principal, session, self.ttl_s)
+        blob = await self.backend.load(principal, session, self.ttl_s)
         if blob is None:
             if requested is not None and requested != default:
                 fresh = "s" + secrets.token_hex(16)
@@ -64,7 +69,7 @@ class SharedSessionStores:
         loaded: dict[str, Any] = json.loads(blob)
         return StoreSlot(session=session, store=loaded)
 
-    def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
+    async def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
         """Keep ``store`` for the next run; returns a note for the agent when it was not kept."""
         try:
             text = json.dumps(store, separators=(",", ":"), allow_nan=False)
@@ -81,7 +86,7 @@ class SharedSessionStores:
             self.per_principal_bytes,
             self.max_stores,
         )
-        answer = self.backend.save(principal, session, blob, limits)
+        answer = await self.backend.save(principal, session, blob, limits)
         if answer == "big":
             limit = min(self.max_bytes, self.per_principal_bytes)
             return f"store not kept: {len(blob)} bytes is over the {limit}-byte limit; keep less"
@@ -91,3 +96,7 @@ class SharedSessionStores:
                 "retry later or keep what you need in the script"
             )
         return None
+
+    async def aclose(self) -> None:
+        """Close the connection to Redis."""
+        await self.backend.aclose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -41,51 +40,18 @@ def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
-class _Scripts:
+class _AsyncScripts:
     """Runs Lua scripts (``EVALSHA``, loading a script Redis does not know) on one connection
-    this store keeps, written and read directly.
+    this store keeps, written and read directly (``redis.asyncio``: the event loop serves other
+    requests while Redis answers).
 
     A replica runs a few scripts per ``execute_code`` run on its event loop; through the
     client's generic path (``Script.__call__``: the command wrappers, a pool checkout and
     release, its instrumentation) each cost about twice the CPU of the exchange itself. The
-    connection stays checked out of the client's pool, so closing the client closes it.
-    """
-
-    def __init__(self, client: redis.Redis) -> None:
-        self._client = client
-        self._conn: Any = None
-        self._lock = threading.Lock()  # one exchange at a time on the one connection
-
-    def __call__(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        with self._lock:
-            for attempt in (1, 2):
-                if self._conn is None:
-                    self._conn = self._client.connection_pool.get_connection()
-                try:
-                    return self._eval(self._conn, script, keys, args)
-                except (redis.ConnectionError, redis.TimeoutError):
-                    self._conn.disconnect()  # reconnects on the next command
-                    if attempt == 2:
-                        raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _eval(conn: Any, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        try:
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-            return conn.read_response()
-        except redis.exceptions.NoScriptError:  # a restarted or flushed Redis: load it again
-            conn.send_command("SCRIPT", "LOAD", script.script)
-            conn.read_response()
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-            return conn.read_response()
-
-
-class _AsyncScripts:
-    """:class:`_Scripts` for ``redis.asyncio``: the event loop serves other requests while Redis
-    answers. One exchange at a time on the one connection; an exchange that did not finish
-    (cancelled mid-way) drops the connection, whose late answer would otherwise be read as the
-    next call's."""
+    connection stays checked out of the client's pool, so closing the client closes it. One
+    exchange at a time on the one connection; an exchange that did not finish (cancelled
+    mid-way) drops the connection, whose late answer would otherwise be read as the next
+    call's."""
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
@@ -518,20 +484,22 @@ class RedisStoreBackend:
     """The raw operations behind shared session stores (used by the server's store keeper).
 
     Blobs are compact JSON, bounded per store, per principal (count and bytes, the principal's
-    own least recently used dropped first) and in all; each expires after ``ttl_s`` unused.
+    own least recently used dropped first) and in all; each expires after ``ttl_s`` unused. The
+    methods are coroutines (``redis.asyncio``), so the event loop serves other requests while
+    Redis answers.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.asyncio.Redis) -> None:
         """Use ``client``; scripts are registered once."""
         self._r = client
         self._save = client.register_script(_STORE_SAVE)
         self._open = client.register_script(_STORE_OPEN)
-        self._run = _Scripts(client)
+        self._run = _AsyncScripts(client)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStoreBackend:
         """Connect lazily to ``url``."""
-        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
+        return cls(redis.asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
 
     @staticmethod
     def _keys(principal: str) -> list[str]:
@@ -544,31 +512,37 @@ class RedisStoreBackend:
             f"{NAMESPACE}stores-clock",
         ]
 
-    def load(self, principal: str, session: str, ttl_s: float) -> bytes | None:
+    async def load(self, principal: str, session: str, ttl_s: float) -> bytes | None:
         """The store's blob (and its use recorded), or None."""
+        args = [session, _ms(ttl_s), principal]
         with _errors():
-            blob = self._run(self._open, self._keys(principal), [session, _ms(ttl_s), principal])
+            blob = await self._run(self._open, self._keys(principal), args)
         return _bytes(blob) if blob else None
 
-    def save(self, principal: str, session: str, blob: bytes, limits: Sequence[float]) -> str:
+    async def save(self, principal: str, session: str, blob: bytes, limits: Sequence[float]) -> str:
         """Keep ``blob`` (empty: forget); ``limits`` = ttl_s, max_bytes, per_principal,
         per_principal_bytes, max_stores. Returns ``ok``, ``big`` or ``full``."""
         ttl_s, max_bytes, per_principal, per_principal_bytes, max_stores = limits
         args: list[bytes | str | int] = [session, blob, _ms(ttl_s), int(max_bytes)]
         args += [int(per_principal), int(per_principal_bytes), int(max_stores), principal]
         with _errors():
-            answer = self._run(self._save, self._keys(principal), args)
+            answer = await self._run(self._save, self._keys(principal), args)
         return str(_bytes(answer) or b"ok", "ascii")
 
-    def usage(self, principal: str) -> tuple[int, int]:
+    async def usage(self, principal: str) -> tuple[int, int]:
         """How many stores ``principal`` keeps, and their bytes."""
         mine, size, *_ = self._keys(principal)
         with _errors():
-            count = int(self._r.zcard(mine))
-            raw = self._r.get(size)
+            count = int(await self._r.zcard(mine))
+            raw = await self._r.get(size)
         return count, int(raw or 0)
 
-    def count(self) -> int:
+    async def count(self) -> int:
         """Stores kept in all (expired ones not yet swept may still count)."""
         with _errors():
-            return int(self._r.zcard(f"{NAMESPACE}stores-all"))
+            return int(await self._r.zcard(f"{NAMESPACE}stores-all"))
+
+    async def aclose(self) -> None:
+        """Close the connection (the one scripts run on included)."""
+        with _errors():
+            await self._r.aclose()
