@@ -11,6 +11,7 @@ import pytest
 from codemode.server.sessions import SessionStores
 from codemode.server.shared_stores import SharedSessionStores
 from codemode.state.redis import RedisStoreBackend
+from tests._redis import HeldRedis
 
 Make = Callable[..., Any]
 
@@ -113,3 +114,34 @@ async def test_a_shared_store_expires_after_its_idle_lifetime(clean_redis: str) 
     slot = await stores.open("p", "s", None)
     assert slot.store == {}
     await stores.aclose()
+
+
+@pytest.mark.parametrize("step", ["open", "save"])
+async def test_the_event_loop_serves_other_requests_while_redis_answers_a_store_step(
+    clean_redis: str, step: str
+) -> None:
+    with HeldRedis(clean_redis) as slow:
+        stores = SharedSessionStores(RedisStoreBackend.from_url(slow.url))
+        order: list[str] = []
+
+        async def run() -> None:
+            if step == "open":
+                assert (await stores.open("p", "s", None)).store == {"n": 1}
+            else:
+                assert await stores.save("p", "s", {"n": 1}) is None
+            order.append(step)
+
+        try:
+            with anyio.fail_after(10):
+                await stores.save("p", "s", {"n": 1})  # connects and loads the save script
+                await stores.open("p", "s", None)  # and the open script
+                slow.hold()
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(run)
+                    await anyio.to_thread.run_sync(slow.arrived.wait, 5)  # the step is at Redis
+                    order.append("served")  # this task ran while the store step waited
+                    slow.let_go()
+        finally:
+            await stores.aclose()
+    assert slow.overdue == 0, "the event loop was blocked until Redis answered"
+    assert order == ["served", step]
