@@ -42,7 +42,7 @@ from codemode.server.credentials import (
     MissingCredentials,
     known_scopes,
 )
-from codemode.server.limits import Busy, RateLimited
+from codemode.server.limits import Busy, LimitStore, RateLimited
 from codemode.server.results import (
     CallRecord,
     ErrorInfo,
@@ -55,7 +55,7 @@ from codemode.server.results import (
     render_execute,
 )
 from codemode.server.scopes import ScopeLearningBridge
-from codemode.server.sessions import SessionStores, session_id_for_mcp_session
+from codemode.server.sessions import SessionStores, StoreKeeper, session_id_for_mcp_session
 
 if TYPE_CHECKING:
     from codemode.scanner import Scanner
@@ -106,7 +106,7 @@ class Runtime:
     sandbox: Sandbox = field(init=False)
     policy: Policy = field(init=False)
     learned_scopes: LearnedScopes = field(init=False)
-    stores: SessionStores = field(init=False)
+    stores: StoreKeeper = field(init=False)
     admission: Admission = field(init=False)
     default_session: str = field(init=False)
     refusals: RefusalSampler = field(init=False, default_factory=RefusalSampler)
@@ -476,7 +476,7 @@ def _to_result(raw: dict[str, Any], session: str, catalog: Catalog) -> ExecuteRe
     )
 
 
-def _shared_parts(url: str | None) -> tuple[Any, Any] | None:
+def _shared_parts(url: str | None) -> tuple[Callable[..., StoreKeeper], LimitStore] | None:
     """Store and limit implementations on the replicas' Redis, or None for this process alone."""
     if not url or url.startswith("memory"):
         return None

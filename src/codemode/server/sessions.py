@@ -19,9 +19,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["SessionStores", "StoreSlot", "session_id_for_mcp_session"]
+__all__ = ["SessionStores", "StoreKeeper", "StoreSlot", "session_id_for_mcp_session"]
 
 
 def session_id_for_mcp_session(mcp_session_id: str) -> str:
@@ -48,6 +48,35 @@ class StoreSlot:
     note: str | None = None
 
 
+class StoreKeeper(Protocol):
+    """Where a run's store is read and kept: :class:`SessionStores` in this process, or
+    ``SharedSessionStores`` on the replicas' Redis.
+
+    The methods are coroutines: on Redis each is a network round trip, and the event loop serves
+    other requests while it waits (the in-memory stores never suspend).
+    """
+
+    async def count(self) -> int:
+        """Stores kept in all."""
+        ...
+
+    async def usage(self, principal: str) -> tuple[int, int]:
+        """How many stores ``principal`` keeps, and their bytes."""
+        ...
+
+    async def open(self, principal: str, requested: str | None, default: str | None) -> StoreSlot:
+        """The store for a run: the requested session, else the default one, else a new one."""
+        ...
+
+    async def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
+        """Keep ``store`` for the next run; returns a note for the agent when it was not kept."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let go of what the stores hold open."""
+        ...
+
+
 class SessionStores:
     """Per-principal LRU + TTL maps from session id to a JSON-compatible ``store`` dict.
 
@@ -56,7 +85,7 @@ class SessionStores:
     ``max_stores`` caps the total: when every principal together holds that many, a new store is
     not kept (and the run is told), instead of evicting someone else's.
 
-    The methods are coroutines, as on the shared stores (Redis), though nothing here waits.
+    A :class:`StoreKeeper`: its methods are coroutines, though nothing here waits.
     """
 
     def __init__(

@@ -19,7 +19,8 @@ __all__ = ["SharedSessionStores"]
 
 
 class SharedSessionStores:
-    """Per-principal session stores in Redis (same methods as :class:`SessionStores`).
+    """Per-principal session stores in Redis (a
+    :class:`~codemode.server.sessions.StoreKeeper`, as :class:`SessionStores` is).
 
     Every method that reaches Redis is a coroutine: the replica's event loop serves other
     requests while Redis answers.
