@@ -12,6 +12,7 @@ from codemode.server.sessions import SessionStores
 from codemode.server.shared_stores import SharedSessionStores
 from codemode.state.redis import RedisStoreBackend
 from tests._redis import HeldRedis
+from tests.server.conftest import BuildServer
 
 Make = Callable[..., Any]
 
@@ -145,3 +146,16 @@ async def test_the_event_loop_serves_other_requests_while_redis_answers_a_store_
             await stores.aclose()
     assert slow.overdue == 0, "the event loop was blocked until Redis answered"
     assert order == ["served", step]
+
+
+async def test_the_server_closes_its_shared_stores_at_shutdown(
+    make_server: BuildServer, clean_redis: str
+) -> None:
+    server = make_server(transport="http", demo=False, state_url=clean_redis)
+    stores = server.runtime.stores
+    assert isinstance(stores, SharedSessionStores)
+    async with server.running():
+        assert await stores.save("p", "s", {"n": 1}) is None  # opens the scripts' connection
+        conn = stores.backend._run._conn
+        assert conn is not None and conn.is_connected
+    assert not conn.is_connected
