@@ -316,7 +316,9 @@ class Runtime:
         if suspicious:
             notes.append(_SCAN_NOTES[self.settings.scan_policy].format(n=suspicious))
         if raw.store is not None:
-            note = await self.stores.save(creds.principal, slot.session, dict(raw.store))
+            # The run has happened: a caller going away now must not lose what it kept.
+            with anyio.CancelScope(shield=True):
+                note = await self.stores.save(creds.principal, slot.session, dict(raw.store))
             if note:
                 notes.append(note)
         audit(
