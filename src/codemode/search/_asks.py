@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from codemode.search._clauses import LONG
+from codemode.search._clauses import long_parts
 from codemode.search._text import STOPWORDS, stem, words
 from codemode.search._vocab import CUES
 
@@ -148,10 +148,8 @@ def asked_clause(query: str, strength: Callable[[str], float]) -> str | None:
         strength: how well a text matches the best operation's document (raw, not normalised),
             so clauses of one query compare.
     """
-    if len(words(query)) < LONG:
-        return None
-    parts = ask_clauses(query)
-    if len(parts) < 2:
+    parts = long_parts(query, ask_clauses)
+    if parts is None:
         return None
     # An ask with no word of the API in it ("which call is that?") leaves the choice to the others.
     asks = [

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from codemode.search._text import words
 
-__all__ = ["LONG", "clauses", "request_clause"]
+__all__ = ["LONG", "clauses", "long_parts", "request_clause"]
 
 LONG = 10
 # Sentence ends, dashes, and the linking words that join context to a request.
@@ -44,6 +44,15 @@ def clauses(query: str) -> list[str]:
     return [p.strip() for p in _SPLIT.split(query) if p and re.search(r"\w", p)]
 
 
+def long_parts(query: str, split: Callable[[str], list[str]]) -> list[str] | None:
+    """``split(query)`` when ``query`` is long (``LONG`` words or more) and has two clauses or
+    more; else None (the query is read whole)."""
+    if len(words(query)) < LONG:
+        return None
+    parts = split(query)
+    return parts if len(parts) >= 2 else None
+
+
 def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
     """The part of a long ``query`` that states the request; None when the query is short or one clause.
 
@@ -52,10 +61,8 @@ def request_clause(query: str, strength: Callable[[str], float]) -> str | None:
         strength: how well a text matches the best operation's document (raw, not normalised),
             so clauses of one query compare.
     """
-    if len(words(query)) < LONG:
-        return None
-    parts = clauses(query)
-    if len(parts) < 2:
+    parts = long_parts(query, clauses)
+    if parts is None:
         return None
     k = max(range(len(parts)), key=lambda i: strength(parts[i]))
     best = parts[k]
