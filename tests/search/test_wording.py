@@ -102,3 +102,4 @@ def test_a_question_about_state_asks_for_no_change(index: SearchIndex) -> None:
     # "is there a way to ...", "is it possible to ...": the caller asks for what follows.
     assert index._parse("is there a way to create a list?").cues.get("create", 0.0) >= 1.0
     assert index._parse("is it possible to delete a tag?").cues.get("delete", 0.0) >= 1.0
+    assert index._parse("are we able to delete a tag?").cues.get("delete", 0.0) >= 1.0

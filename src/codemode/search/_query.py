@@ -399,7 +399,8 @@ def _phrase_cues(
     """Intent cues, longest phrase first ("drop into" is not "drop"), with negation and tense.
 
     In a question about the state of things ("did the upload finish?", "is my batch of codes
-    ready?") a verb describes what happened; it asks for no change, so it counts as a past tense does.
+    ready?") a verb describes what happened; it asks for no change, so it counts as a past tense
+    does, unless it follows "to" ("are we able to delete ..."): what the caller asks to do.
     """
     i, n = 0, len(stream)
     while i < n:
@@ -417,8 +418,8 @@ def _phrase_cues(
         # A phrase that starts with its own negator ("no time series") already says what it means.
         neg = negated[i] and word not in NEGATORS
         scale = 1.0
-        if question:
-            scale = 0.3
+        if question and not (i and fixed[i - 1] == "to"):
+            scale = 0.3  # "did the upload finish?"; "are we able to delete ..." still asks
         elif i == first:
             scale = 1.5  # the imperative verb says the most about what the caller wants
         elif size == 1 and word.endswith("ed"):
