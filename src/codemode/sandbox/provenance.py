@@ -23,6 +23,14 @@ cannot tell, and falls back to scanning: every word the script never wrote (numb
 as outside text. The search itself is host CPU the run is charged for: given a CPU deadline, it
 stops between delivered texts once past it (:attr:`Provenance.cut`), and reads the result as it
 reads one past the budget, every word the script never wrote being outside text.
+
+Across runs: a run's delivered text is gone when the next run starts, and only the store it kept
+is delivered again. When that store holds text the script computed (rewritten beyond what these
+shingles find, reversed say), the host records the run's shingles (:meth:`Provenance.shingles`)
+in the session's :class:`~codemode.sandbox.sketch.Sketch`; a later run given that sketch treats an
+output trigram or pair that its own delivered text lacks but the sketch holds as outside text
+(labelled :data:`~codemode.sandbox.sketch.SOURCE`), and a sketch that overflowed as this run's
+own overflow. Text rewritten beyond recognition and never printed forward stays out of reach.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
+from codemode.sandbox.sketch import SOURCE as SKETCH_SOURCE
+from codemode.sandbox.sketch import Sketch
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
 
 __all__ = ["UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
@@ -313,6 +323,27 @@ def name_pairs(names: Iterable[str]) -> frozenset[Pair]:
     return frozenset(out)
 
 
+_Shingle = TypeVar("_Shingle", Gram, Pair)
+
+
+def _from_sketch(
+    sketch: Sketch,
+    wanted: set[_Shingle],
+    owner: dict[_Shingle, str],
+    looked: int,
+    cpu_until: float | None,
+) -> int:
+    """Give the sketch's shingles among ``wanted`` (those still unowned) an owner; lookups done
+    so far, or -1 once the CPU deadline passed (read every 256 lookups)."""
+    for shingle in wanted - owner.keys():
+        if looked % 256 == 0 and cpu_until is not None and time.thread_time() >= cpu_until:
+            return -1
+        looked += 1
+        if shingle in sketch:
+            owner[shingle] = SKETCH_SOURCE
+    return looked
+
+
 def _union(spans: list[Span]) -> list[Span]:
     """Overlapping spans merged (the first one's source kept), in order."""
     out: list[Span] = []
@@ -334,6 +365,7 @@ class Provenance:
         *,
         budget_chars: int = 8_000_000,
         host_pairs: frozenset[Pair] = frozenset(),
+        sketch: Sketch | None = None,
     ) -> None:
         """Start empty.
 
@@ -343,6 +375,9 @@ class Provenance:
                 1, 2 or 4); past it, :attr:`overflow` is set.
             host_pairs: word pairs of the names the host's own messages print (see
                 :func:`name_pairs`): never two-word outside text on their own.
+            sketch: the session's record of what its earlier runs that kept computed text were
+                delivered: shingles it holds are outside text too; one that overflowed makes
+                this run read as one past its budget.
         """
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
@@ -352,14 +387,15 @@ class Provenance:
         # tokenising wait for find(), which most runs need for a few words or not at all.
         self._sources: list[tuple[str, str, bool]] = []
         self._left = budget_chars
-        self.overflow = False
+        self._sketch = sketch if sketch is not None and not sketch.empty else None
+        self.overflow = sketch is not None and sketch.overflow
         # Set by find() when its CPU deadline passed before it had read every delivered text.
         self.cut = False
 
     @property
     def empty(self) -> bool:
         """True when nothing from outside reached the worker (nothing in a result can be data)."""
-        return not self._sources and not self.overflow
+        return not self._sources and not self.overflow and self._sketch is None
 
     def add(self, source: str, value: Any, *, dump: str | None = None) -> None:
         """Record ``value`` (a string or a JSON document) as delivered, labelled ``source``.
@@ -431,6 +467,12 @@ class Provenance:
                 pair_owner.setdefault(pair, source)
             if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
                 break
+        if self._sketch is not None and not self.cut:
+            # What no delivered text of this run holds but an earlier run's did.
+            looked = _from_sketch(self._sketch, wanted, owner, 0, cpu_until)
+            if looked >= 0:
+                looked = _from_sketch(self._sketch, wanted_pairs, pair_owner, looked, cpu_until)
+            self.cut = looked < 0
         found = []
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
@@ -441,6 +483,23 @@ class Provenance:
                 spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
             found.append(spans)
         return found
+
+    def shingles(
+        self, *, limit: int, cpu_until: float | None = None
+    ) -> tuple[set[Gram | Pair], bool]:
+        """The trigrams and pairs (glue pairs aside) of every delivered text, as :meth:`find`
+        reads them; and whether that is all of them: False past ``limit`` distinct shingles, the
+        CPU deadline, or when this run's delivered text overflowed its budget."""
+        out: set[Gram | Pair] = set()
+        for _, raw, is_dump in self._sources:
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                return out, False
+            toks = _fold(_as_text(raw, is_dump))
+            out.update(_grams(toks))
+            out.update(p for p in _pairs(toks) if p[0] not in _GLUE and p[1] not in _GLUE)
+            if len(out) > limit:
+                return out, False
+        return out, not self.overflow
 
     def _runs(
         self,

@@ -35,6 +35,8 @@ from codemode.sandbox.protocol import ProtocolError, encode_answer
 from codemode.sandbox.provenance import Pair, Provenance, name_pairs
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
 from codemode.sandbox.screen import screen
+from codemode.sandbox.sketch import CAPACITY as SKETCH_CAPACITY
+from codemode.sandbox.sketch import Sketch, keeps_computed_text
 from codemode.sandbox.spawn import SandboxError, ZygoteClient
 
 __all__ = ["ProgressCallback", "Sandbox", "SandboxError"]
@@ -137,6 +139,30 @@ def _host_pairs(bridge: Bridge) -> frozenset[Pair]:
     pairs = name_pairs(names)
     _HOST_PAIRS[id(operations)] = (operations, pairs)
     return pairs
+
+
+def _sketched(provenance: Provenance, sketch: Sketch | None, cpu: HostCpu) -> Sketch | None:
+    """``sketch`` (a copy; a new one when None) with the shingles of what this run was delivered
+    (``sketch`` itself when it was delivered nothing).
+
+    Past the run's host-CPU budget, or with more shingles than the sketch holds, the copy is
+    marked overflowed: later runs then scan every word their scripts never wrote (fail closed).
+    """
+    started = time.thread_time()
+    try:
+        shingles, whole = provenance.shingles(
+            limit=2 * SKETCH_CAPACITY, cpu_until=started + max(cpu.limit - cpu.spent, 0.0)
+        )
+        if whole and not shingles:
+            return sketch
+        out = sketch.copy() if sketch is not None else Sketch()
+        if not whole:
+            out.overflow = True
+        else:
+            out.add(shingles)
+        return out
+    finally:
+        cpu.spent += time.thread_time() - started
 
 
 def _record(
@@ -263,9 +289,14 @@ class Sandbox:
         *,
         bridge: Bridge,
         store: Mapping[str, Any] | None = None,
+        sketch: Sketch | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> ExecutionResult:
         """Run ``code`` in a new worker and return its result (never raises for script faults).
+
+        ``sketch``: the session's record of what earlier runs that kept computed text in the
+        store were delivered (kept next to ``store``); the result's ``sketch`` is the one to keep
+        with its store (the same object when the run added nothing to it).
 
         Cancelling the caller kills the worker's process group.
         """
@@ -273,7 +304,7 @@ class Sandbox:
         limits = self.limits
         store_in = dict(store or {})
         dry_run = bool(getattr(bridge, "dry_run", False))
-        result = ExecutionResult(store=store_in, dry_run=dry_run)
+        result = ExecutionResult(store=store_in, dry_run=dry_run, sketch=sketch)
         size = len(code.encode("utf-8", "replace"))
         if size > limits.code_bytes:
             result.error = _error(
@@ -289,7 +320,7 @@ class Sandbox:
                 "the session store handed to the sandbox is not JSON; start a new session",
             )
             return result
-        run = _Run(limits, dry_run, Provenance(code, host_pairs=_host_pairs(bridge)))
+        run = _Run(limits, dry_run, Provenance(code, host_pairs=_host_pairs(bridge), sketch=sketch))
         run.provenance.add("the session store", store_in)
         run.known = frozenset(op for ops in bridge.operations().values() for op in ops)
         try:
@@ -335,6 +366,13 @@ class Sandbox:
             )
         finally:
             RUN_HOST_CPU.reset(cpu_token)
+        if result.store is not store_in and keeps_computed_text(result.store, store_in, code):
+            # The store now holds text the script computed: what this run read goes into the
+            # session's sketch, so a later run printing that text back in its first form is
+            # screened as if it had read it (charged to this run's host CPU as the screen is).
+            result.sketch = await anyio.to_thread.run_sync(
+                _sketched, run.provenance, sketch, run.host_cpu
+            )
         result.calls, result.planned_writes = screened.calls, screened.planned
         result.output, result.error = screened.output, screened.error
         result.output_scan, result.redactions = screened.verdict, screened.redactions
