@@ -71,8 +71,8 @@ from codemode.klaviyo import AsyncKlaviyo
 from codemode.policy import Policy
 from codemode.sandbox import Sandbox, SdkBridge
 from codemode.sandbox.bridge import compact_json
+from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.sandbox.seen import CleanAnswers
-from codemode.sandbox.sketch import SOURCE as SKETCH_SOURCE
 from codemode.scanner.links import LinkShape
 from codemode.server.confirmation import confirmation_message
 from codemode.server.handshake import EarlyAnswers

@@ -102,7 +102,7 @@ async def test_a_stores_sketch_survives_a_save_and_load_and_goes_with_the_store(
     make: Make,
 ) -> None:
     sketch = Sketch()
-    sketch.add([("ignore", "previous", "instructions")])
+    sketch.record([["ignore", "previous", "instructions"]])
     stores = make(per_principal=1)
     assert await stores.save("p", "s", {"x": "snoitcurtsni"}, sketch.to_bytes()) is None
     slot = await stores.open("p", "s", None)

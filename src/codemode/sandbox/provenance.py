@@ -29,7 +29,7 @@ is delivered again. When that store holds text the script computed (rewritten be
 shingles find, reversed say), the host records the run's shingles (:meth:`Provenance.shingles`)
 in the session's :class:`~codemode.sandbox.sketch.Sketch`; a later run given that sketch treats an
 output trigram or pair that its own delivered text lacks but the sketch holds as outside text
-(labelled :data:`~codemode.sandbox.sketch.SOURCE`), and a sketch that overflowed as this run's
+(labelled :data:`~codemode.sandbox.computed.SOURCE`), and a sketch that overflowed as this run's
 own overflow. Text rewritten beyond recognition and never printed forward stays out of reach.
 """
 
@@ -42,13 +42,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from codemode.sandbox.sketch import SOURCE as SKETCH_SOURCE
-from codemode.sandbox.sketch import Sketch
+from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
 
-__all__ = ["UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
+if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
+    from codemode.sandbox.sketch import Sketch
+
+__all__ = ["GLUE", "UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
 
 UNINDEXED = "data the host could not index"
 UNCHECKED = "data left unchecked"
@@ -67,6 +69,7 @@ _N = 3
 
 Gram = tuple[str, str, str]
 Pair = tuple[str, str]
+_S = TypeVar("_S", Gram, Pair)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +311,10 @@ _GLUE = frozenset(
 )
 
 
+GLUE = _GLUE
+"""Words a pair with one of them is never outside text for (see :meth:`Provenance.find`)."""
+
+
 def name_pairs(names: Iterable[str]) -> frozenset[Pair]:
     """The word pairs inside snake_case names (``page_cursor`` -> ``("page", "cursor")``).
 
@@ -321,27 +328,6 @@ def name_pairs(names: Iterable[str]) -> frozenset[Pair]:
     for name in names:
         out.update(_pairs(_fold(name)))
     return frozenset(out)
-
-
-_Shingle = TypeVar("_Shingle", Gram, Pair)
-
-
-def _from_sketch(
-    sketch: Sketch,
-    wanted: set[_Shingle],
-    owner: dict[_Shingle, str],
-    looked: int,
-    cpu_until: float | None,
-) -> int:
-    """Give the sketch's shingles among ``wanted`` (those still unowned) an owner; lookups done
-    so far, or -1 once the CPU deadline passed (read every 256 lookups)."""
-    for shingle in wanted - owner.keys():
-        if looked % 256 == 0 and cpu_until is not None and time.thread_time() >= cpu_until:
-            return -1
-        looked += 1
-        if shingle in sketch:
-            owner[shingle] = SKETCH_SOURCE
-    return looked
 
 
 def _union(spans: list[Span]) -> list[Span]:
@@ -391,6 +377,11 @@ class Provenance:
         self.overflow = sketch is not None and sketch.overflow
         # Set by find() when its CPU deadline passed before it had read every delivered text.
         self.cut = False
+
+    @property
+    def delivered(self) -> bool:
+        """True when some outside text reached the worker in this run (the store included)."""
+        return bool(self._sources)
 
     @property
     def empty(self) -> bool:
@@ -468,11 +459,13 @@ class Provenance:
             if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
                 break
         if self._sketch is not None and not self.cut:
-            # What no delivered text of this run holds but an earlier run's did.
-            looked = _from_sketch(self._sketch, wanted, owner, 0, cpu_until)
-            if looked >= 0:
-                looked = _from_sketch(self._sketch, wanted_pairs, pair_owner, looked, cpu_until)
-            self.cut = looked < 0
+            # What no delivered text of this run holds but an earlier run's did: looked up at
+            # once (as many as the output has shingles).
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+            else:
+                self._from_sketch(self._sketch, wanted, owner)
+                self._from_sketch(self._sketch, wanted_pairs, pair_owner)
         found = []
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
@@ -484,22 +477,21 @@ class Provenance:
             found.append(spans)
         return found
 
-    def shingles(
-        self, *, limit: int, cpu_until: float | None = None
-    ) -> tuple[set[Gram | Pair], bool]:
-        """The trigrams and pairs (glue pairs aside) of every delivered text, as :meth:`find`
-        reads them; and whether that is all of them: False past ``limit`` distinct shingles, the
-        CPU deadline, or when this run's delivered text overflowed its budget."""
-        out: set[Gram | Pair] = set()
+    @staticmethod
+    def _from_sketch(sketch: Sketch, wanted: set[_S], owner: dict[_S, str]) -> None:
+        missing = [shingle for shingle in wanted if shingle not in owner]
+        for shingle, held in zip(missing, sketch.holds(missing), strict=True):
+            if held:
+                owner[shingle] = SKETCH_SOURCE
+
+    def delivered_tokens(self) -> Iterator[list[str]]:
+        """The tokens of each delivered text, as :meth:`find` reads them (tokenised as taken).
+
+        With :data:`GLUE`, what a :class:`~codemode.sandbox.sketch.Sketch` records of a run;
+        a run whose delivered text overflowed its budget has :attr:`overflow` set.
+        """
         for _, raw, is_dump in self._sources:
-            if cpu_until is not None and time.thread_time() >= cpu_until:
-                return out, False
-            toks = _fold(_as_text(raw, is_dump))
-            out.update(_grams(toks))
-            out.update(p for p in _pairs(toks) if p[0] not in _GLUE and p[1] not in _GLUE)
-            if len(out) > limit:
-                return out, False
-        return out, not self.overflow
+            yield _fold(_as_text(raw, is_dump))
 
     def _runs(
         self,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from codemode.sandbox.sketch import Sketch
+if TYPE_CHECKING:
+    from codemode.sandbox.sketch import Sketch
 
 __all__ = ["CallRecord", "ErrorInfo", "ExecutionResult", "OutputScan", "Redaction", "ScanVerdict"]
 

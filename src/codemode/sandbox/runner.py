@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.lowlevel import checkpoint
@@ -30,14 +30,16 @@ from codemode.sandbox.bridge import (
     monotonic_ms,
 )
 from codemode.sandbox.channel import OFFLOAD_BYTES, AsyncChannel
+from codemode.sandbox.computed import keeps_computed_text
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError, encode_answer
-from codemode.sandbox.provenance import Pair, Provenance, name_pairs
+from codemode.sandbox.provenance import GLUE, Pair, Provenance, name_pairs
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
 from codemode.sandbox.screen import screen
-from codemode.sandbox.sketch import CAPACITY as SKETCH_CAPACITY
-from codemode.sandbox.sketch import Sketch, keeps_computed_text
 from codemode.sandbox.spawn import SandboxError, ZygoteClient
+
+if TYPE_CHECKING:  # numpy: loaded by the first run that keeps computed text
+    from codemode.sandbox.sketch import Sketch
 
 __all__ = ["ProgressCallback", "Sandbox", "SandboxError"]
 
@@ -148,18 +150,19 @@ def _sketched(provenance: Provenance, sketch: Sketch | None, cpu: HostCpu) -> Sk
     Past the run's host-CPU budget, or with more shingles than the sketch holds, the copy is
     marked overflowed: later runs then scan every word their scripts never wrote (fail closed).
     """
+    if not provenance.delivered and not provenance.overflow:
+        return sketch
+    from codemode.sandbox.sketch import Sketch  # numpy: only for sessions that need one
+
     started = time.thread_time()
     try:
-        shingles, whole = provenance.shingles(
-            limit=2 * SKETCH_CAPACITY, cpu_until=started + max(cpu.limit - cpu.spent, 0.0)
-        )
-        if whole and not shingles:
-            return sketch
         out = sketch.copy() if sketch is not None else Sketch()
-        if not whole:
-            out.overflow = True
-        else:
-            out.add(shingles)
+        out.record(
+            provenance.delivered_tokens(),
+            glue=GLUE,
+            cpu_until=started + max(cpu.limit - cpu.spent, 0.0),
+        )
+        out.overflow = out.overflow or provenance.overflow
         return out
     finally:
         cpu.spent += time.thread_time() - started

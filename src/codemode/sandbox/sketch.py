@@ -8,27 +8,33 @@ escaped that search: the later run's delivered text holds only the rewritten for
 closes that: when a run keeps text it computed in the store, the host adds the shingles of all
 text delivered to that run (its answers and the store it loaded) to the session's sketch, and
 later runs of the session treat output shingles that hit the sketch as outside text (scanned,
-taken out only when flagged), as they treat text matched in their own answers.
+taken out only when flagged), as they treat text matched in their own answers. Which stores
+need it (:func:`~codemode.sandbox.computed.keeps_computed_text`) is decided without numpy, in
+:mod:`codemode.sandbox.computed`: this module (numpy) loads only for a session that has a sketch.
 
 What it is: two generations of a Bloom filter (:data:`BITS` bits each, :data:`HASHES` probes,
 so 64 KiB in all), each taking up to :data:`CAPACITY` shingles; the false-positive rate at
-capacity is about 1e-4 per lookup and 1e-5 for a page of 100 profiles (8,300 shingles). When the
-newer generation is full the older one is dropped and a new one begun: that is the eviction, the
-oldest runs' text going first. A single run with more distinct shingles than both generations
-hold, or one whose host-CPU budget ran out before its text was read, sets :attr:`Sketch.overflow`,
-and every later run of the session is screened as a run past its provenance budget is (every word
-the script never wrote counts as outside text and is scanned): failing closed, never open.
+capacity is about 1e-4 per lookup and 1e-5 for a page of 100 profiles (8,300 shingles).
+Recording that page costs about 7 ms of host CPU after the 14 ms of tokenising it, charged to
+the run (``tools/sketch_cpu.py`` measures whole runs). When the newer generation is full the
+older one is dropped and a new one begun: that is the eviction, the oldest runs' text going
+first. A single run with more distinct shingles than both generations hold, or one whose
+host-CPU budget ran out before its text was read, sets :attr:`Sketch.overflow`, and every later
+run of the session is screened as a run past its provenance budget is (every word the script
+never wrote counts as outside text and is scanned): failing closed, never open.
 
 Kept host-side only (never in the ``store`` dict the script sees) and next to the store in the
-session stores, with the store's namespacing and expiry. It holds no text: each shingle is a
-BLAKE2b hash keyed with the sketch's own random 16-byte key (one per session), reduced to bit
-positions. A reader of the session stores finds that key next to the bits, so can test a guessed
-shingle (with the filter's false positives); it can read no text, and the store next to it holds
-what the script kept in clear anyway.
+session stores, with the store's namespacing and expiry. It holds no text: each word of a
+shingle is hashed with BLAKE2b keyed with the sketch's own random 16-byte key (one per
+session), the word hashes are mixed into the shingle's (numpy, splitmix64's finaliser), and that
+gives the bit positions. A reader of the session stores finds the key beside the bits, so it can
+test a guessed shingle (with the filter's false positives); it can read no text, and the store
+beside it holds what the script kept in clear anyway.
 
 The limit that remains: text transformed beyond recognition *and* never printed forward (a later
-run printing the reversed text as it is, or a summary of it) matches nothing here, as within one
-run; the scanner then sees it only if something else (a shingle, the store's own text) places it.
+run printing the reversed, encoded or summarised form as it is) matches nothing here, as within
+one run: only the scanner's own reading of that form stands between it and the model, if it is
+scanned at all (a word of it that the store holds as it is places it).
 """
 
 from __future__ import annotations
@@ -36,10 +42,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import struct
-from collections.abc import Iterable, Mapping
-from typing import Any
+import time
+from collections.abc import Iterable, Sequence
 
-__all__ = ["BITS", "CAPACITY", "HASHES", "SOURCE", "Sketch", "keeps_computed_text"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["BITS", "CAPACITY", "HASHES", "SIZE", "Sketch"]
 
 BITS = 1 << 18
 """Bits per generation (32 KiB)."""
@@ -47,25 +56,35 @@ HASHES = 7
 """Bit positions per shingle."""
 CAPACITY = 12_000
 """Shingles per generation before it is the older one (about 1e-4 false positives a lookup)."""
-SOURCE = "data an earlier run of this session read"
-"""How the screen names text the sketch placed."""
 
-_MAGIC = b"CMS1"
+_MAGIC = b"CMS2"
 _KEY_BYTES = 16
 _HEADER = struct.Struct(">4sB16sII")  # magic, overflow, key, shingles in the newer and older
 _BYTES = BITS // 8
 SIZE = _HEADER.size + 2 * _BYTES
 """Bytes of :meth:`Sketch.to_bytes`: always the same."""
 
+_U64 = np.uint64
+# Odd constants of the shingle hash: one per place in the shingle, one per length (so a pair and
+# a trigram of the same words differ), and splitmix64's finaliser.
+_PLACE = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=_U64)
+_LENGTH = {2: _U64(0x27D4EB2F165667C5), 3: _U64(0x85EBCA77C2B2AE63)}
+_SECOND = _U64(0xD6E8FEB86659FD93)
 
-def _item(shingle: tuple[str, ...]) -> bytes:
-    # Tokens are letters and digits only: the separator cannot occur in one, and the length
-    # prefix keeps a pair apart from a trigram.
-    return str(len(shingle)).encode() + "\x1f".join(shingle).encode("utf-8", "surrogatepass")
+
+def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser (wrapping uint64 arithmetic): every input bit moves every output bit."""
+    x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
+    return x ^ (x >> _U64(31))
 
 
 class Sketch:
-    """A session's bounded, keyed record of the shingles delivered to its runs that kept text."""
+    """A session's bounded, keyed record of the shingles delivered to its runs that kept text.
+
+    A shingle's hash mixes the keyed BLAKE2b hashes of its words (each word hashed once per
+    call, the shingles then in numpy); its :data:`HASHES` bit positions come from that hash.
+    """
 
     __slots__ = ("_counts", "_gens", "key", "overflow")
 
@@ -73,7 +92,7 @@ class Sketch:
         self,
         key: bytes | None = None,
         *,
-        gens: tuple[bytearray, bytearray] | None = None,
+        gens: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None = None,
         counts: tuple[int, int] = (0, 0),
         overflow: bool = False,
     ) -> None:
@@ -81,7 +100,7 @@ class Sketch:
         self.key = key if key is not None else secrets.token_bytes(_KEY_BYTES)
         if len(self.key) != _KEY_BYTES:
             raise ValueError("a sketch key is 16 bytes")
-        self._gens = list(gens) if gens is not None else [bytearray(_BYTES), bytearray(_BYTES)]
+        self._gens = list(gens) if gens is not None else [_empty(), _empty()]
         self._counts = list(counts)
         self.overflow = overflow
 
@@ -94,50 +113,126 @@ class Sketch:
         """An independent copy (a run adds to its own, the caller's stays as loaded)."""
         return Sketch(
             self.key,
-            gens=(bytearray(self._gens[0]), bytearray(self._gens[1])),
+            gens=(self._gens[0].copy(), self._gens[1].copy()),
             counts=(self._counts[0], self._counts[1]),
             overflow=self.overflow,
         )
 
-    def _positions(self, shingle: tuple[str, ...]) -> list[int]:
-        digest = hashlib.blake2b(_item(shingle), digest_size=16, key=self.key).digest()
-        first = int.from_bytes(digest[:8], "big")
-        step = int.from_bytes(digest[8:], "big") | 1
-        return [(first + i * step) % BITS for i in range(HASHES)]
+    def _words(self, words: Iterable[str]) -> dict[str, int]:
+        key = self.key
+        return {
+            w: int.from_bytes(
+                hashlib.blake2b(w.encode("utf-8", "surrogatepass"), digest_size=8, key=key).digest()
+            )
+            for w in set(words)
+        }
 
-    def add(self, shingles: Iterable[tuple[str, ...]]) -> None:
-        """Record ``shingles`` (distinct ones); past both generations' room, :attr:`overflow`."""
-        rotations = 0
-        for shingle in shingles:
-            positions = self._positions(shingle)
-            newer = self._gens[0]
-            if all(newer[p >> 3] & (1 << (p & 7)) for p in positions):
-                continue  # already there (or a false positive: counts nothing)
-            if self._counts[0] >= CAPACITY:
-                rotations += 1
-                if rotations > 1:  # this run's own shingles would push out its own: fail closed
+    @staticmethod
+    def _hash(hashed: npt.NDArray[np.uint64], size: int) -> npt.NDArray[np.uint64]:
+        """The hashes of the shingles of ``size`` words starting at each place of ``hashed``."""
+        count = len(hashed) - size + 1
+        if count <= 0:
+            return np.zeros(0, dtype=_U64)
+        total = np.full(count, _LENGTH[size], dtype=_U64)
+        for place in range(size):
+            total = total + hashed[place : place + count] * _PLACE[place]
+        return _mix(total)
+
+    def _positions(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
+        """Each hash's :data:`HASHES` bit positions (rows): double hashing."""
+        step = _mix(hashes ^ _SECOND) | _U64(1)
+        rounds = np.arange(HASHES, dtype=_U64)[:, None]
+        return ((hashes[None, :] + rounds * step[None, :]) & _U64(BITS - 1)).astype(np.intp)
+
+    def shingle_hashes(
+        self, texts: Iterable[Sequence[str]], glue: frozenset[str] = frozenset()
+    ) -> npt.NDArray[np.uint64]:
+        """The distinct hashes of the trigrams and pairs of each token list (pairs with a
+        ``glue`` word left out, as the search leaves them out)."""
+        lists = [list(t) for t in texts]
+        table = self._words(w for t in lists for w in t)
+        found: list[npt.NDArray[np.uint64]] = []
+        for toks in lists:
+            hashed = np.fromiter((table[w] for w in toks), dtype=_U64, count=len(toks))
+            found.append(self._hash(hashed, 3))
+            keep = np.fromiter((w not in glue for w in toks), dtype=np.bool_, count=len(toks))
+            found.append(self._hash(hashed, 2)[keep[:-1] & keep[1:]])
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=_U64)
+
+    def record(
+        self,
+        texts: Iterable[Sequence[str]],
+        *,
+        glue: frozenset[str] = frozenset(),
+        cpu_until: float | None = None,
+    ) -> None:
+        """Add the shingles of each token list (one delivered text each, tokenised as it is
+        taken); past ``cpu_until`` (a ``time.thread_time()`` value) or with more distinct
+        shingles than both generations hold, nothing is added and :attr:`overflow` is set."""
+        found: list[npt.NDArray[np.uint64]] = []
+        total = 0
+        for toks in texts:
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.overflow = True
+                return
+            found.append(self.shingle_hashes([toks], glue))
+            total += len(found[-1])
+            if total > 2 * CAPACITY:
+                found = [np.unique(np.concatenate(found))]
+                total = len(found[0])
+                if total > 2 * CAPACITY:
                     self.overflow = True
                     return
-                self._gens = [bytearray(_BYTES), self._gens[0]]
-                self._counts = [0, self._counts[0]]
-                newer = self._gens[0]
-            for p in positions:
-                newer[p >> 3] |= 1 << (p & 7)
-            self._counts[0] += 1
+        if found:
+            self._add(np.unique(np.concatenate(found)))
+
+    def _add(self, hashes: npt.NDArray[np.uint64]) -> None:
+        """Record distinct shingle hashes; past both generations' room, :attr:`overflow`."""
+        positions = self._positions(hashes)
+        fresh = ~self._gens[0][positions].all(axis=0)  # already there: counts nothing
+        positions = positions[:, fresh]
+        room = CAPACITY - self._counts[0]
+        if positions.shape[1] > room + CAPACITY:
+            self.overflow = True  # this run's own shingles would push out its own: fail closed
+            return
+        now, later = positions[:, : max(room, 0)], positions[:, max(room, 0) :]
+        self._gens[0][now] = True
+        self._counts[0] += now.shape[1]
+        if later.shape[1]:  # the older generation goes; the newer becomes it
+            self._gens = [_empty(), self._gens[0]]
+            self._counts = [0, self._counts[0]]
+            self._gens[0][later] = True
+            self._counts[0] = later.shape[1]
+
+    def holds(self, shingles: Sequence[tuple[str, ...]]) -> list[bool]:
+        """For each shingle (a word pair or trigram), whether the sketch holds it."""
+        if not shingles or not any(self._counts):
+            return [False] * len(shingles)
+        table = self._words(w for s in shingles for w in s)
+        out = np.zeros(len(shingles), dtype=np.bool_)
+        for size in (2, 3):
+            at = [i for i, s in enumerate(shingles) if len(s) == size]
+            if not at:
+                continue
+            words = np.array([[table[w] for w in shingles[i]] for i in at], dtype=_U64)
+            total = np.full(len(at), _LENGTH[size], dtype=_U64)
+            for place in range(size):
+                total = total + words[:, place] * _PLACE[place]
+            positions = self._positions(_mix(total))
+            hit = np.zeros(len(at), dtype=np.bool_)
+            for gen, count in zip(self._gens, self._counts, strict=True):
+                if count:
+                    hit |= gen[positions].all(axis=0)
+            out[at] = hit
+        return [bool(x) for x in out]
 
     def __contains__(self, shingle: object) -> bool:
-        if not isinstance(shingle, tuple) or not any(self._counts):
-            return False
-        positions = self._positions(shingle)
-        return any(
-            count and all(gen[p >> 3] & (1 << (p & 7)) for p in positions)
-            for gen, count in zip(self._gens, self._counts, strict=True)
-        )
+        return isinstance(shingle, tuple) and self.holds([shingle])[0]
 
     def to_bytes(self) -> bytes:
         """The sketch as kept in the session stores (:data:`SIZE` bytes)."""
         header = _HEADER.pack(_MAGIC, int(self.overflow), self.key, *self._counts)
-        return header + bytes(self._gens[0]) + bytes(self._gens[1])
+        return header + b"".join(np.packbits(gen).tobytes() for gen in self._gens)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> Sketch:
@@ -145,64 +240,15 @@ class Sketch:
         if len(blob) != SIZE or not blob.startswith(_MAGIC):
             return cls(overflow=True)
         _, overflow, key, newer, older = _HEADER.unpack_from(blob)
-        body = blob[_HEADER.size :]
+        body = np.frombuffer(blob, dtype=np.uint8, offset=_HEADER.size)
+        bits = np.unpackbits(body).astype(np.bool_)
         return cls(
             key,
-            gens=(bytearray(body[:_BYTES]), bytearray(body[_BYTES:])),
+            gens=(bits[:BITS].copy(), bits[BITS:].copy()),
             counts=(newer, older),
             overflow=bool(overflow),
         )
 
 
-# Bits a store may hold in numbers, booleans, nulls and container sizes before they could carry
-# text (8 bytes: one short word); a counter or two stays under it.
-_NUMBER_BITS = 64
-
-
-def _leaves(value: Any) -> tuple[set[str], int]:
-    """The strings of a JSON value (keys included), and the bits its other parts can carry.
-
-    Walked without recursion: a store nested deeper than the interpreter's stack is still read.
-    """
-    strings: set[str] = set()
-    bits = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            strings.add(item)
-        elif isinstance(item, dict):
-            bits += len(item)
-            strings.update(str(k) for k in item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            bits += len(item)
-            stack.extend(item)
-        elif isinstance(item, bool) or item is None:
-            bits += 1
-        elif isinstance(item, int):
-            bits += max(item.bit_length(), 1)
-        elif isinstance(item, float):
-            bits += max(int(item).bit_length(), 1) if item.is_integer() else 64
-        else:
-            strings.add(str(item))
-    return strings, bits
-
-
-def keeps_computed_text(new: Mapping[str, Any], old: Mapping[str, Any], code: str) -> bool:
-    """Whether a run's new store may carry text the script derived from what it read.
-
-    True when it holds a string (value or key) that is neither in the store the run loaded nor
-    part of the script's source, or when it changed and its numbers, booleans, nulls and
-    container sizes hold more than 64 bits (text spread over numbers). Sound, not exact: a
-    string of the script's own, built at run time, counts too. A run whose store kept only what
-    it loaded, the script's own literals and a few small numbers (``store['n'] += 1``) answers
-    False after one walk of each store, and pays nothing more.
-    """
-    if not new or new == old:
-        return False
-    strings, bits = _leaves(dict(new))
-    old_strings, _ = _leaves(dict(old))
-    if any(s not in old_strings and s not in code for s in strings):
-        return True
-    return bits > _NUMBER_BITS
+def _empty() -> npt.NDArray[np.bool_]:
+    return np.zeros(BITS, dtype=np.bool_)

@@ -32,7 +32,6 @@ from codemode.policy import LearnedScopes, Policy
 from codemode.sandbox import Bridge, ExecutionResult, Limits, Sandbox
 from codemode.sandbox.bridge import NO_CONFIRMATION
 from codemode.sandbox.seen import CleanAnswers
-from codemode.sandbox.sketch import Sketch
 from codemode.search import get_signatures, render_hits, render_signatures, top_signature
 from codemode.server.admission import Admission
 from codemode.server.composites import CompositeBridge, CompositeClient
@@ -59,6 +58,7 @@ from codemode.server.scopes import ScopeLearningBridge
 from codemode.server.sessions import SessionStores, StoreKeeper, session_id_for_mcp_session
 
 if TYPE_CHECKING:
+    from codemode.sandbox.sketch import Sketch
     from codemode.scanner import Scanner
     from codemode.search import SearchHit, SearchIndex
 
@@ -278,7 +278,11 @@ class Runtime:
             notes.append(slot.note)
         # The store's provenance sketch (host-side only): what earlier runs that kept computed
         # text read, so the screen finds it when this run prints it back.
-        loaded = Sketch.from_bytes(slot.sketch) if slot.sketch is not None else None
+        loaded = None
+        if slot.sketch is not None:
+            from codemode.sandbox.sketch import Sketch  # numpy: only for sessions with one
+
+            loaded = Sketch.from_bytes(slot.sketch)
 
         def audit(outcome: str, error_type: str | None, calls: list[dict[str, Any]]) -> None:
             if self.audit is not None:
