@@ -26,11 +26,11 @@ reads one past the budget, every word the script never wrote being outside text.
 
 Across runs: a run's delivered text is gone when the next run starts, and only the store it kept
 is delivered again. When that store holds text the script computed (rewritten beyond what these
-shingles find, reversed say), the host records the run's shingles (:meth:`Provenance.shingles`)
-in the session's :class:`~codemode.sandbox.sketch.Sketch`; a later run given that sketch treats an
-output trigram or pair that its own delivered text lacks but the sketch holds as outside text
-(labelled :data:`~codemode.sandbox.computed.SOURCE`), and a sketch that overflowed as this run's
-own overflow. Text rewritten beyond recognition and never printed forward stays out of reach.
+shingles find, reversed say), the host records the shingles of the run's delivered text
+(:meth:`Provenance.delivered_tokens`) in the session's :class:`~codemode.sandbox.sketch.Sketch`;
+a later run given that sketch treats an output trigram or pair that its own delivered text lacks
+but the sketch holds as outside text (labelled :data:`~codemode.sandbox.computed.SOURCE`), and
+a sketch that overflowed as this run's own overflow. Text rewritten beyond recognition and never printed forward stays out of reach.
 """
 
 from __future__ import annotations
