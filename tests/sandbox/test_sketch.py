@@ -22,6 +22,10 @@ def _words(tag: str, count: int) -> list[str]:
     return [f"{tag}w{i}" for i in range(count)]
 
 
+def _literals(count: int) -> list[str]:
+    return [f"s{i}" for i in range(count)]
+
+
 def _trigrams(words: list[str]) -> list[tuple[str, ...]]:
     return [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
 
@@ -98,6 +102,10 @@ def test_a_sketch_places_text_an_earlier_run_read_and_no_other() -> None:
         ),
         ({"x": 2**80}, {}, "store['x'] = int.from_bytes(w.encode())", True),
         ({"x": [[]] * 80}, {}, "store['x'] = [[] for _ in w]", True),
+        # Each new string is looked for in the script: past 32 of them, the rest count as
+        # computed (a store of many short strings once cost seconds of the event loop).
+        ({"x": _literals(31)}, {}, f"store['x'] = {_literals(31)!r}", False),
+        ({"x": _literals(32)}, {}, f"store['x'] = {_literals(32)!r}", True),
     ],
 )
 def test_only_a_store_that_may_carry_computed_text_needs_the_sketch(
@@ -128,3 +136,16 @@ async def test_a_run_that_keeps_computed_text_records_what_it_read(sandbox: Sand
     assert ran.error is None and ran.output == "ok\n", ran.to_dict()
     assert ran.sketch is not None and not ran.sketch.empty and not ran.sketch.overflow
     assert "sketch" not in ran.to_dict() and "sketch" not in str(ran.store)
+
+
+@ASYNC
+async def test_a_large_store_is_checked_in_the_run_s_thread_and_charged(sandbox: Sandbox) -> None:
+    """Over 16 KiB of JSON the store check runs with the sketch, on the run's host CPU."""
+    big = {"pad": ["p" * 100] * 200, "n": 1}  # about 20 KiB, loaded as it was kept
+    bridge = FakeBridge()
+    same = await execute(sandbox, "store['n'] += 1", bridge=bridge, store=big)
+    assert same.error is None and same.store["n"] == 2 and same.sketch is None
+    first = "r = klaviyo.profiles.get_profiles()\nstore['x'] = str(r)[::-1]"
+    kept = await execute(sandbox, first, bridge=bridge, store=big)
+    assert kept.error is None and kept.sketch is not None and not kept.sketch.empty
+    assert kept.host_cpu_ms > 0

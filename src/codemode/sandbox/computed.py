@@ -22,6 +22,9 @@ SOURCE = "data an earlier run of this session read"
 # Bits a store may hold in numbers, booleans, nulls and container sizes before they could carry
 # text (8 bytes: one short word); a counter or two stays under it.
 _NUMBER_BITS = 64
+# New strings looked for in the script's source, at most: past them a store counts as computed
+# (sound; a script that keeps many literals of its own pays for a sketch it did not need).
+_SOURCE_CHECKS = 32
 
 
 def _leaves(value: Any) -> tuple[set[str], int]:
@@ -37,11 +40,11 @@ def _leaves(value: Any) -> tuple[set[str], int]:
         if isinstance(item, str):
             strings.add(item)
         elif isinstance(item, dict):
-            bits += len(item)
+            bits += max(len(item).bit_length(), 1)  # what its size can tell
             strings.update(str(k) for k in item)
             stack.extend(item.values())
         elif isinstance(item, list):
-            bits += len(item)
+            bits += max(len(item).bit_length(), 1)
             stack.extend(item)
         elif isinstance(item, bool) or item is None:
             bits += 1
@@ -58,7 +61,8 @@ def keeps_computed_text(new: Mapping[str, Any], old: Mapping[str, Any], code: st
     """Whether a run's new store may carry text the script derived from what it read.
 
     True when it holds a string (value or key) that is neither in the store the run loaded nor
-    part of the script's source, or when it changed and its numbers, booleans, nulls and
+    part of the script's source (more than 32 new strings count as computed, whatever they
+    are: each look costs a read of the script), or when it changed and its numbers, booleans, nulls and
     container sizes hold more than 64 bits (text spread over numbers). Sound, not exact: a
     string of the script's own, built at run time, counts too. A run whose store kept only what
     it loaded, the script's own literals and a few small numbers (``store['n'] += 1``) answers
@@ -68,6 +72,9 @@ def keeps_computed_text(new: Mapping[str, Any], old: Mapping[str, Any], code: st
         return False
     strings, bits = _leaves(dict(new))
     old_strings, _ = _leaves(dict(old))
-    if any(s not in old_strings and s not in code for s in strings):
-        return True
+    novel = (s for s in strings if s not in old_strings)
+    for checked, string in enumerate(novel):
+        # Each check reads the script (64 KiB at most): past a few, the rest count as computed.
+        if checked >= _SOURCE_CHECKS or string not in code:
+            return True
     return bits > _NUMBER_BITS

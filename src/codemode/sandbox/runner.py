@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -52,6 +53,9 @@ _MAX_OP_ID = 200
 # Calls refused for the call limit that a script may still make (catching LimitError) before the
 # run is stopped: only the first is recorded, so the result and the host's work stay bounded.
 _OVER_LIMIT_CALLS = 10
+# A new store up to this much JSON is checked for computed text on the event loop (well under a
+# millisecond); a larger one in a thread, charged to the run's host CPU.
+_INLINE_STORE_BYTES = 16 * 1024
 # Frame slack over the largest payload a worker may send (call arguments, store, output).
 _FRAME_SLACK = 64 * 1024
 
@@ -143,19 +147,27 @@ def _host_pairs(bridge: Bridge) -> frozenset[Pair]:
     return pairs
 
 
-def _sketched(provenance: Provenance, sketch: Sketch | None, cpu: HostCpu) -> Sketch | None:
-    """``sketch`` (a copy; a new one when None) with the shingles of what this run was delivered
-    (``sketch`` itself when it was delivered nothing).
+def _sketched(
+    provenance: Provenance,
+    sketch: Sketch | None,
+    cpu: HostCpu,
+    stores: tuple[dict[str, Any], dict[str, Any], str] | None = None,
+) -> Sketch | None:
+    """``sketch`` (a copy; a new one when None) with the shingles of what this run was delivered;
+    ``sketch`` itself when it was delivered nothing, or when ``stores`` (the new store, the one
+    loaded, the script) is given and holds no computed text after all.
 
     Past the run's host-CPU budget, or with more shingles than the sketch holds, the copy is
     marked overflowed: later runs then scan every word their scripts never wrote (fail closed).
     """
     if not provenance.delivered and not provenance.overflow:
         return sketch
-    from codemode.sandbox.sketch import Sketch  # numpy: only for sessions that need one
-
     started = time.thread_time()
     try:
+        if stores is not None and not keeps_computed_text(*stores):
+            return sketch
+        from codemode.sandbox.sketch import Sketch  # numpy: only for sessions that need one
+
         out = sketch.copy() if sketch is not None else Sketch()
         out.record(
             provenance.delivered_tokens(),
@@ -342,11 +354,13 @@ class Sandbox:
         result.isolation = dict(self.isolation)
         error = self._final_error(run, exit_info)
         worker_dropped = 0
+        store_size = math.inf
         if run.done is not None:
             dropped = run.done.get("dropped", 0)
             worker_dropped = dropped if isinstance(dropped, int) and dropped > 0 else 0
             new_store = run.done.get("store")
-            if isinstance(new_store, dict) and _json_size(new_store) <= limits.store_bytes:
+            store_size = _json_size(new_store) if isinstance(new_store, dict) else math.inf
+            if isinstance(new_store, dict) and store_size <= limits.store_bytes:
                 result.store = new_store
         output = bridge.scrub("".join(run.output))
         if error is not None:
@@ -369,13 +383,20 @@ class Sandbox:
             )
         finally:
             RUN_HOST_CPU.reset(cpu_token)
-        if result.store is not store_in and keeps_computed_text(result.store, store_in, code):
-            # The store now holds text the script computed: what this run read goes into the
+        if result.store is not store_in and result.store != store_in:
+            # The store may now hold text the script computed: what this run read goes into the
             # session's sketch, so a later run printing that text back in its first form is
-            # screened as if it had read it (charged to this run's host CPU as the screen is).
-            result.sketch = await anyio.to_thread.run_sync(
-                _sketched, run.provenance, sketch, run.host_cpu
-            )
+            # screened as if it had read it. A small store is checked here (a walk of at most
+            # 16 KiB of JSON); a larger one, and the sketch, in a thread charged to the run.
+            stores = (result.store, store_in, code)
+            if store_size > _INLINE_STORE_BYTES or keeps_computed_text(*stores):
+                result.sketch = await anyio.to_thread.run_sync(
+                    _sketched,
+                    run.provenance,
+                    sketch,
+                    run.host_cpu,
+                    stores if store_size > _INLINE_STORE_BYTES else None,
+                )
         result.calls, result.planned_writes = screened.calls, screened.planned
         result.output, result.error = screened.output, screened.error
         result.output_scan, result.redactions = screened.verdict, screened.redactions
