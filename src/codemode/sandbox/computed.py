@@ -61,8 +61,8 @@ def keeps_computed_text(new: Mapping[str, Any], old: Mapping[str, Any], code: st
     """Whether a run's new store may carry text the script derived from what it read.
 
     True when it holds a string (value or key) that is neither in the store the run loaded nor
-    part of the script's source (more than 32 new strings count as computed, whatever they
-    are: each look costs a read of the script), or when it changed and its numbers, booleans, nulls and
+    part of the script's source (more than 32 new strings count as computed, whatever they are:
+    each look reads the script), or when it changed and its numbers, booleans, nulls and
     container sizes hold more than 64 bits (text spread over numbers). Sound, not exact: a
     string of the script's own, built at run time, counts too. A run whose store kept only what
     it loaded, the script's own literals and a few small numbers (``store['n'] += 1``) answers

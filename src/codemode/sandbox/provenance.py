@@ -30,7 +30,8 @@ shingles find, reversed say), the host records the shingles of the run's deliver
 (:meth:`Provenance.delivered_tokens`) in the session's :class:`~codemode.sandbox.sketch.Sketch`;
 a later run given that sketch treats an output trigram or pair that its own delivered text lacks
 but the sketch holds as outside text (labelled :data:`~codemode.sandbox.computed.SOURCE`), and
-a sketch that overflowed as this run's own overflow. Text rewritten beyond recognition and never printed forward stays out of reach.
+a sketch that overflowed as this run's own overflow. Text rewritten beyond recognition that
+reaches the model only in that form (never printed back as it was) stays out of reach.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ _SECOND = _U64(0xD6E8FEB86659FD93)
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64's finaliser (wrapping uint64 arithmetic): every input bit moves every output bit."""
+    """splitmix64's finaliser (wrapping uint64 arithmetic): each input bit moves every output."""
     x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
     return x ^ (x >> _U64(31))
