@@ -6,7 +6,10 @@ its family labels, so the benchmark can hold one family out at a time:
 - ``intent``: what the attacker wants (``_bank.INTENTS``: exfiltrate, change data, send messages,
   create discounts, escalate, redirect to a tool, reveal secrets);
 - ``framing``: how it is asked (``_bank.FRAMINGS``: direct override, polite task, authority claim,
-  role-play, hypothetical, instructions embedded in quoted mail);
+  role-play, hypothetical, instructions embedded in quoted mail; and ``plain``, the request as a
+  customer, colleague or relative would put it, with no word of an AI: ``phrases_plain``, in
+  English with benign twins in the same frames, in the other languages as the bank's bare act
+  with a word of thanks);
 - ``carrier``: where it hides (``CARRIERS``: profile notes, reviews, product copy, HTML comments,
   CSV cells, JSON fields, markdown, emails, or bare);
 - ``lang``: one of ``LANGUAGES`` (32, ten scripts);
@@ -16,7 +19,10 @@ its family labels, so the benchmark can hold one family out at a time:
 
 Benign rows (label 0) use the same carriers and the same languages, with imperative marketing,
 notes to staff, polite requests between people and text that discusses injections as the payload
-(``kind`` = ``hardneg``), or plain notices and reviews (``kind`` = ``plain``).
+(``kind`` = ``hardneg``), or plain notices and reviews (``kind`` = ``plain``). A benign sentence
+that asks the reader for what an attack asks (``phrases_plain.NOT_BENIGN``: send data to someone,
+refund, make someone an admin, move money) is no longer used as a benign row: text an agent reads
+that asks for that is an injection, however polite.
 
     rows = generate(seed=7)   # about 10k rows: {"text", "label", "source", "intent", ...}
 """
@@ -33,13 +39,25 @@ from .phrases_domains import DOMAINS, FRAMES
 from .phrases_english import ENGLISH
 from .phrases_europe import EUROPE
 from .phrases_more import MORE
+from .phrases_plain import BENIGN_ACTS, NOT_BENIGN, PLAIN_FRAMES, SIGN_OFFS, THANKS
 from .phrases_weak import WEAK
 from .phrases_world import WORLD
 from .synth import _NAMES
 
-__all__ = ["CARRIERS", "DOMAIN_NAMES", "FRAMINGS", "INTENTS", "LANGUAGES", "generate"]
+__all__ = [
+    "CARRIERS",
+    "DOMAIN_NAMES",
+    "FOLD_FRAMINGS",
+    "FRAMINGS",
+    "INTENTS",
+    "LANGUAGES",
+    "PLAIN",
+    "generate",
+]
 
 DOMAIN_NAMES = tuple(DOMAINS)
+PLAIN = "plain"  # the framing of the plain pass only (English); every bank has the others
+FOLD_FRAMINGS = (*FRAMINGS, PLAIN)
 
 LANGUAGES: dict[str, Bank] = {"en": ENGLISH, **EUROPE, **WORLD}
 CARRIERS = (
@@ -196,6 +214,8 @@ def generate(
     rows += _wider(seed, per_combo * 2, benign_per_language * 2)
     rows += _domains(seed, max(1, per_combo * 2 // 3), benign_per_language)
     rows += _weak_languages(seed, per_combo, benign_per_language // 4)
+    rows = [r for r in rows if r["label"] or not any(s in r["text"] for s in NOT_BENIGN)]
+    rows += _plain(seed, per_combo * 10, max(1, per_combo * 4 // 3), benign_per_language * 3)
     return rows
 
 
@@ -319,4 +339,73 @@ def _weak_languages(seed: int, per_combo: int, benign: int) -> list[dict[str, An
             sentence = rng.choice(extra.benign + bank.benign[:6])
             text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
             rows.append(_row(text, 0, code, carrier, kind="hardneg", part="weak"))
+    return rows
+
+
+def _plain_frame(act: str, rng: random.Random) -> str:
+    frame = rng.choice(PLAIN_FRAMES).replace("{sign}", rng.choice(SIGN_OFFS))
+    return frame.replace("{Act}", act[:1].upper() + act[1:]).replace("{act}", act)
+
+
+def _plain(seed: int, english: int, per_domain: int, benign: int) -> list[dict[str, Any]]:
+    """The plain pass: every intent's acts in the ``plain`` frames, and benign acts in the same.
+
+    ``english`` injections per intent from the English banks in the English carriers,
+    ``per_domain`` per intent and domain in that domain's carriers; ``benign`` rows of
+    ``phrases_plain.BENIGN_ACTS`` in the same frames, half of them in a domain's carriers. Its own
+    random stream, so the earlier passes' rows never change.
+    """
+    rng = random.Random(seed + 4051)
+    carriers = CARRIERS + MORE_CARRIERS
+    fillers = [f for f in _fillers("en", ENGLISH) + MORE.benign if f not in NOT_BENIGN]
+    rows: list[dict[str, Any]] = []
+    for intent in INTENTS:
+        acts = ENGLISH.options("acts", intent) + MORE.options("acts", intent)
+        for _ in range(english):
+            payload = _plain_frame(_fill(rng.choice(acts), rng), rng)
+            carrier = rng.choice(carriers)
+            text = _CARRY[carrier](payload, rng.choice(fillers), rng)
+            rows.append(_row(text, 1, "en", carrier, intent=intent, framing=PLAIN, part=PLAIN))
+        for name, domain in DOMAINS.items():
+            for _ in range(per_domain):
+                payload = _plain_frame(_fill(rng.choice(domain.acts[intent]), rng), rng)
+                at = rng.randrange(len(domain.carriers))
+                filler = _fill(rng.choice([b for b in domain.benign if b not in NOT_BENIGN]), rng)
+                text = domain.carriers[at](payload, filler, rng)
+                rows.append(
+                    _row(
+                        text,
+                        1,
+                        "en",
+                        f"{name}:{at}",
+                        intent=intent,
+                        framing=PLAIN,
+                        domain=name,
+                        part=PLAIN,
+                    )
+                )
+    for code, thanks in THANKS.items():  # the other languages: the bank's act, bare
+        bank = LANGUAGES[code]
+        for intent in INTENTS:
+            for _ in range(2):
+                act = _fill(rng.choice(bank.options("acts", intent)), rng)
+                act = act[:1].upper() + act[1:]
+                payload = f"{act}. {thanks}" if rng.random() < 0.6 else f"{thanks} {act}."
+                carrier = rng.choice(CARRIERS)
+                text = _CARRY[carrier](payload, rng.choice(_fillers(code, bank)), rng)
+                rows.append(_row(text, 1, code, carrier, intent=intent, framing=PLAIN, part=PLAIN))
+    names = list(DOMAINS)
+    for n in range(benign):
+        payload = _plain_frame(rng.choice(BENIGN_ACTS), rng)
+        if n % 2:
+            carrier = rng.choice(carriers)
+            text = _CARRY[carrier](payload, rng.choice(fillers), rng)
+            rows.append(_row(text, 0, "en", carrier, kind="hardneg", part=PLAIN))
+            continue
+        name = names[n // 2 % len(names)]
+        domain = DOMAINS[name]
+        at = rng.randrange(len(domain.carriers))
+        filler = _fill(rng.choice([b for b in domain.benign if b not in NOT_BENIGN]), rng)
+        text = domain.carriers[at](payload, filler, rng)
+        rows.append(_row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part=PLAIN))
     return rows

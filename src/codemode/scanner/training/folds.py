@@ -48,7 +48,7 @@ from .cascade import (
     seen_words,
     word_buckets_of,
 )
-from .families import DOMAIN_NAMES, FRAMINGS, INTENTS, LANGUAGES
+from .families import DOMAIN_NAMES, FOLD_FRAMINGS, INTENTS, LANGUAGES
 from .train import FAMILIES, Corpus, build_corpus, fit
 
 __all__ = ["Prepared", "evaluate", "prepare", "split_of"]
@@ -116,7 +116,7 @@ def _folds(prep: Prepared) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
     out: list[tuple[str, str, npt.NDArray[np.bool_]]] = []
     for kind, names in (
         ("intent", INTENTS),
-        ("framing", FRAMINGS),
+        ("framing", FOLD_FRAMINGS),
         ("language", sorted(LANGUAGES)),
         ("domain", DOMAIN_NAMES),
     ):
