@@ -6,10 +6,9 @@ its family labels, so the benchmark can hold one family out at a time:
 - ``intent``: what the attacker wants (``_bank.INTENTS``: exfiltrate, change data, send messages,
   create discounts, escalate, redirect to a tool, reveal secrets);
 - ``framing``: how it is asked (``_bank.FRAMINGS``: direct override, polite task, authority claim,
-  role-play, hypothetical, instructions embedded in quoted mail; and ``plain``, the request as a
-  customer, colleague or relative would put it, with no word of an AI: ``phrases_plain``, in
-  English with benign twins in the same frames, in the other languages as the bank's bare act
-  with a word of thanks);
+  role-play, hypothetical, instructions embedded in quoted mail; and ``plain``, English only, the
+  request as a customer, colleague or relative would put it, with no word of an AI, and benign
+  twins in the same frames: ``phrases_plain``);
 - ``carrier``: where it hides (``CARRIERS``: profile notes, reviews, product copy, HTML comments,
   CSV cells, JSON fields, markdown, emails, or bare);
 - ``lang``: one of ``LANGUAGES`` (32, ten scripts);
@@ -39,7 +38,7 @@ from .phrases_domains import DOMAINS, FRAMES
 from .phrases_english import ENGLISH
 from .phrases_europe import EUROPE
 from .phrases_more import MORE
-from .phrases_plain import BENIGN_ACTS, NOT_BENIGN, PLAIN_FRAMES, SIGN_OFFS, THANKS
+from .phrases_plain import BENIGN_ACTS, NOT_BENIGN, PLAIN_FRAMES, SIGN_OFFS
 from .phrases_weak import WEAK
 from .phrases_world import WORLD
 from .synth import _NAMES
@@ -256,10 +255,34 @@ _RECORDS = (
 )
 
 
-def _record(rng: random.Random) -> str:
+# Surnames that are also words of the banks' attacks or of other languages ("allen" is German
+# for "all", as in "send it to all subscribers"): a name is data, whatever else it spells.
+_WORDLIKE_SURNAMES = (
+    "Allen",
+    "Alle",
+    "Post",
+    "Price",
+    "Link",
+    "Best",
+    "Page",
+    "King",
+    "Sender",
+    "Key",
+    "Sales",
+    "Root",
+    "Bill",
+    "Van Dam",
+    "De Vries",
+    "Del Rio",
+    "Mann",
+    "Fox",
+)
+
+
+def _record(rng: random.Random, surnames: tuple[str, ...] = _SURNAMES) -> str:
     """A contact record as listings print it (address, first and last name, city)."""
-    first, last = rng.choice(_NAMES).title(), rng.choice(_SURNAMES)
-    mail = f"{first.lower()}.{last.lower()}@{rng.choice(('example.com', 'mail.example'))}"
+    first, last = rng.choice(_NAMES).title(), rng.choice(surnames)
+    mail = f"{first.lower()}.{last.lower().replace(' ', '')}@{rng.choice(('example.com', 'mail.example'))}"
     city = rng.choice(("Porto", "Leeds", "Oslo", "Austin", "Lyon"))
     return (
         rng.choice(_RECORDS)
@@ -384,19 +407,12 @@ def _plain(seed: int, english: int, per_domain: int, benign: int) -> list[dict[s
                         part=PLAIN,
                     )
                 )
-    for code, thanks in THANKS.items():  # the other languages: the bank's act, bare
-        bank = LANGUAGES[code]
-        for intent in INTENTS:
-            for _ in range(2):
-                act = _fill(rng.choice(bank.options("acts", intent)), rng)
-                act = act[:1].upper() + act[1:]
-                payload = f"{act}. {thanks}" if rng.random() < 0.6 else f"{thanks} {act}."
-                carrier = rng.choice(CARRIERS)
-                text = _CARRY[carrier](payload, rng.choice(_fillers(code, bank)), rng)
-                rows.append(_row(text, 1, code, carrier, intent=intent, framing=PLAIN, part=PLAIN))
     names = list(DOMAINS)
     for n in range(benign):
         payload = _plain_frame(rng.choice(BENIGN_ACTS), rng)
+        if n % 3 == 0:  # addresses and names are data on this side too, not a sign of attack
+            record = _record(rng, _SURNAMES + _WORDLIKE_SURNAMES)
+            payload = f"{payload} {record}" if n % 2 else f"{record}\n{payload}"
         if n % 2:
             carrier = rng.choice(carriers)
             text = _CARRY[carrier](payload, rng.choice(fillers), rng)

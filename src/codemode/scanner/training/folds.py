@@ -37,6 +37,7 @@ from ..encoder import Encoder
 from ..normalize import views
 from ..patterns import match_views
 from .cascade import (
+    WIDE_BAND,
     Embedded,
     covered_units,
     embed,
@@ -159,7 +160,14 @@ def evaluate(
         assert model.units is not None
         covered = covered_units(words, seen_words(words, model.units), corpus.texts or [])
         cascade, tuned = pick(
-            p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr, covered=covered
+            p_h,
+            p_e,
+            corpus.unit_row,
+            validation,
+            labels,
+            max_fpr=max_fpr,
+            covered=covered,
+            band_budget=WIDE_BAND,
         )
         flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
         rows = np.flatnonzero(test)
