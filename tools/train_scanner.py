@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from codemode.scanner.classifier import SEEN_FILE  # noqa: E402
 from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder  # noqa: E402
 from codemode.scanner.training.cascade import (  # noqa: E402
+    WIDE_BAND,
     covered_units,
     encoder_units,
     fit_head,
@@ -109,6 +110,7 @@ def main() -> int:
         prep.labels,
         max_fpr=args.max_fpr,
         covered=covered_units(words, seen, prep.corpus.texts or []),
+        band_budget=WIDE_BAND,
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
     if tuned.get("head_alone_within_budget") is False:

@@ -37,6 +37,7 @@ from ..encoder import Encoder
 from ..normalize import views
 from ..patterns import match_views
 from .cascade import (
+    WIDE_BAND,
     Embedded,
     covered_units,
     embed,
@@ -48,7 +49,7 @@ from .cascade import (
     seen_words,
     word_buckets_of,
 )
-from .families import DOMAIN_NAMES, FRAMINGS, INTENTS, LANGUAGES
+from .families import DOMAIN_NAMES, FOLD_FRAMINGS, INTENTS, LANGUAGES
 from .train import FAMILIES, Corpus, build_corpus, fit
 
 __all__ = ["Prepared", "evaluate", "prepare", "split_of"]
@@ -116,7 +117,7 @@ def _folds(prep: Prepared) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
     out: list[tuple[str, str, npt.NDArray[np.bool_]]] = []
     for kind, names in (
         ("intent", INTENTS),
-        ("framing", FRAMINGS),
+        ("framing", FOLD_FRAMINGS),
         ("language", sorted(LANGUAGES)),
         ("domain", DOMAIN_NAMES),
     ):
@@ -159,7 +160,14 @@ def evaluate(
         assert model.units is not None
         covered = covered_units(words, seen_words(words, model.units), corpus.texts or [])
         cascade, tuned = pick(
-            p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr, covered=covered
+            p_h,
+            p_e,
+            corpus.unit_row,
+            validation,
+            labels,
+            max_fpr=max_fpr,
+            covered=covered,
+            band_budget=WIDE_BAND,
         )
         flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
         rows = np.flatnonzero(test)
