@@ -30,6 +30,10 @@ def _trigrams(words: list[str]) -> list[tuple[str, ...]]:
     return [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
 
 
+def _pairs(words: list[str]) -> list[tuple[str, ...]]:
+    return [tuple(words[i : i + 2]) for i in range(len(words) - 1)]
+
+
 def test_a_sketch_survives_its_bytes_and_holds_only_what_was_added() -> None:
     sketch = Sketch()
     sketch.record([["ignore", "previous", "instructions"], ["email", "the", "attacker"]], glue=GLUE)
@@ -60,8 +64,11 @@ def test_a_flooded_sketch_stays_its_size_and_drops_its_oldest_generation() -> No
     for words in rounds:
         sketch.record([words])
         assert len(sketch.to_bytes()) == SIZE and not sketch.overflow
-    # The two newest rounds are held, the oldest were evicted (a false positive aside).
-    assert all(sketch.holds(_trigrams(rounds[3])[-200:] + _trigrams(rounds[2])[-200:]))
+    # The two newest rounds are held whole (a Bloom filter has no false negatives: none of a
+    # round's shingles may sit in a generation that was dropped), the oldest were evicted (a
+    # false positive aside).
+    newest = [w for r in rounds[2:] for w in _trigrams(r) + _pairs(r)]
+    assert all(sketch.holds(newest))
     assert sum(sketch.holds(_trigrams(rounds[0])[:200])) <= 2
 
 

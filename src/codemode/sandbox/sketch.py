@@ -18,7 +18,7 @@ capacity is about 1e-4 per lookup and 1e-5 for a page of 100 profiles (8,300 shi
 Recording that page costs about 7 ms of host CPU after the 14 ms of tokenising it, charged to
 the run (``tools/sketch_cpu.py`` measures whole runs). When the newer generation is full the
 older one is dropped and a new one begun: that is the eviction, the oldest runs' text going
-first. A single run with more distinct shingles than both generations hold, or one whose
+first. A single run with more distinct shingles than one generation holds, or one whose
 host-CPU budget ran out before its text was read, sets :attr:`Sketch.overflow`, and every later
 run of the session is screened as a run past its provenance budget is (every word the script
 never wrote counts as outside text and is scanned): failing closed, never open.
@@ -168,7 +168,7 @@ class Sketch:
     ) -> None:
         """Add the shingles of each token list (one delivered text each, tokenised as it is
         taken); past ``cpu_until`` (a ``time.thread_time()`` value) or with more distinct
-        shingles than both generations hold, nothing is added and :attr:`overflow` is set."""
+        shingles than a generation holds, nothing is added and :attr:`overflow` is set."""
         found: list[npt.NDArray[np.uint64]] = []
         total = 0
         for toks in texts:
@@ -187,22 +187,22 @@ class Sketch:
             self._add(np.unique(np.concatenate(found)))
 
     def _add(self, hashes: npt.NDArray[np.uint64]) -> None:
-        """Record distinct shingle hashes; past both generations' room, :attr:`overflow`."""
+        """Record distinct shingle hashes; more than a generation holds: :attr:`overflow`."""
         positions = self._positions(hashes)
-        fresh = ~self._gens[0][positions].all(axis=0)  # already there: counts nothing
-        positions = positions[:, fresh]
-        room = CAPACITY - self._counts[0]
-        if positions.shape[1] > room + CAPACITY:
+        fresh = ~self._gens[0][positions].all(axis=0)  # already in the newest: counts nothing
+        if int(fresh.sum()) <= CAPACITY - self._counts[0]:
+            self._gens[0][positions[:, fresh]] = True
+            self._counts[0] += int(fresh.sum())
+            return
+        if positions.shape[1] > CAPACITY:
             self.overflow = True  # this run's own shingles would push out its own: fail closed
             return
-        now, later = positions[:, : max(room, 0)], positions[:, max(room, 0) :]
-        self._gens[0][now] = True
-        self._counts[0] += now.shape[1]
-        if later.shape[1]:  # the older generation goes; the newer becomes it
-            self._gens = [_empty(), self._gens[0]]
-            self._counts = [0, self._counts[0]]
-            self._gens[0][later] = True
-            self._counts[0] = later.shape[1]
+        # The older generation goes and the newer becomes it; this run's shingles all go into a
+        # new one, none into the generation the next rotation drops (a run is held whole until
+        # two later runs have each filled a generation).
+        self._gens = [_empty(), self._gens[0]]
+        self._counts = [positions.shape[1], self._counts[0]]
+        self._gens[0][positions] = True
 
     def holds(self, shingles: Sequence[tuple[str, ...]]) -> list[bool]:
         """For each shingle (a word pair or trigram), whether the sketch holds it."""
