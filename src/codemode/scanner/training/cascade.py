@@ -31,7 +31,12 @@ from ..encoder import Encoder, Head
 from ..features import WORD_BITS, long_enough, word_buckets
 from .train import SOURCE_CAP, Corpus, TrainedModel
 
-WIDE_BAND = 0.10  # the share of validation units the widened band may send to the encoder
+# The share of validation units a widened band may send to the encoder (``pick(band_budget=)``),
+# or None: the narrow band. Off: at 0.10 the band reached down to n-gram scores of 0.10, where
+# long ordinary texts sit too, and every window of such a text went through the encoder (a note of
+# sixty encoded order confirmations: 5 ms of scanning became 2.3 s). Round 4 of
+# benchmarks/scan.md has its figures; turning it on needs a per-scan encoder budget first.
+WIDE_BAND: float | None = None
 
 __all__ = [
     "WIDE_BAND",

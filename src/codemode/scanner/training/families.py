@@ -215,6 +215,26 @@ def generate(
     rows += _weak_languages(seed, per_combo, benign_per_language // 4)
     rows = [r for r in rows if r["label"] or not any(s in r["text"] for s in NOT_BENIGN)]
     rows += _plain(seed, per_combo * 10, max(1, per_combo * 4 // 3), benign_per_language * 3)
+    rows += _listings(seed, benign_per_language * 2)
+    return rows
+
+
+def _listings(seed: int, count: int) -> list[dict[str, Any]]:
+    """Benign contact listings: one to five records of an address with a first and last name.
+
+    Names are data whatever else they spell (``_WORDLIKE_SURNAMES``: "Allen" is German for "all",
+    a word of many attacks in the banks); an agent prints such listings all the time. Its own
+    random stream.
+    """
+    rng = random.Random(seed + 5077)
+    surnames = _SURNAMES + _WORDLIKE_SURNAMES
+    rows: list[dict[str, Any]] = []
+    for _ in range(count):
+        records = "\n".join(_record(rng, surnames) for _ in range(rng.randint(1, 5)))
+        carrier = rng.choice(("bare", "csv_cell", "json_field", "markdown", "md_table", "email"))
+        filler = rng.choice(("Contacts", "New sign-ups this week", "VIP list", "Attendees", ""))
+        text = records if carrier == "bare" else _CARRY[carrier](records, filler, rng)
+        rows.append(_row(text, 0, "en", carrier, kind="plain", part="listing"))
     return rows
 
 
