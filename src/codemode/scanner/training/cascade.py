@@ -56,9 +56,9 @@ HEAD_C = 64.0
 # median of 0.17 (0.36 for German, next to Dutch and Swedish), 0.5 at the 90th percentile.
 NOVEL_COVER = 0.6
 # The head's language handling (``fit_head``): directions of language identity projected out, and
-# the most extra weight a small generated language gets. Off: on all 61 folds LDA with 16 directions
-# met targets on 31 splits (29 without) and lifted the held-out styles, but cost held-out polite
-# framing 0.09 F1; the means and INLP subspaces lost on most weak languages (scan.md, round 6).
+# the most extra weight a small generated language gets. Off: on all 61 folds LDA with 16 or 24
+# directions met targets on 31 or 34 splits (29 without), but the pooled framing F1 fell 0.014 or
+# 0.005 (held-out polite); the means and INLP subspaces lost on most weak languages (scan.md, round 6).
 LANGUAGE_DIMS = 0
 LANGUAGE_LIFT = 1.0
 # How the language directions are found (``language_subspace``: "means", "lda" or "inlp").
