@@ -58,7 +58,8 @@ NOVEL_COVER = 0.6
 # The head's language handling (``fit_head``): directions of language identity projected out, and
 # the most extra weight a small generated language gets. Off: on all 61 folds LDA with 16 or 24
 # directions met targets on 31 or 34 splits (29 without), but the pooled framing F1 fell 0.014 or
-# 0.005 (held-out polite); the means and INLP subspaces lost on most weak languages (scan.md, round 6).
+# 0.005 (held-out polite); the means and INLP subspaces lost on most weak languages (scan.md,
+# "A language-neutral encoder head").
 LANGUAGE_DIMS = 0
 LANGUAGE_LIFT = 1.0
 # How the language directions are found (``language_subspace``: "means", "lda" or "inlp").
