@@ -7,9 +7,11 @@ path and the fix, and ``tests/conftest.py`` turns any skip for missing data into
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +19,15 @@ VENDOR = REPO_ROOT / "tools" / "vendor"
 OPENAPI_PATH = VENDOR / "klaviyo" / "openapi-stable.json"
 SPEC_PATH = VENDOR / "spec" / "actions.json"
 DATA = REPO_ROOT / "tests" / "data"
+
+
+def load_tool(path: Path) -> ModuleType:
+    """The script ``path`` (under ``tools/``) imported as a module, so tests call its functions."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def vendored(path: Path) -> Path:

@@ -10,7 +10,6 @@ No accuracy is asserted here: the figures are for the coordinator to compare bui
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from codemode.catalog import load_catalog
-from tests._shared import REPO_ROOT
+from tests._shared import REPO_ROOT, load_tool
 
 INJECTION = REPO_ROOT / "tests" / "data" / "injection"
 SEARCH = REPO_ROOT / "tests" / "data" / "search"
@@ -68,11 +67,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_outsider", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL)
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -235,3 +230,27 @@ def test_eval_tool_reads_the_fourth_set(capsys: pytest.CaptureFixture[str]) -> N
     assert scan["items"] == 20
     assert sum(g["n"] for g in scan["recall_by_language"].values()) == scan["injections"]
     assert search["n"] + search["unserved"]["n"] == 20
+
+
+# the fifth set (search only, issue #17 round 6): written from the operation listing before that
+# round read the ranker; its styles and spread as tests/data/search/README.md describes them
+OUTSIDER5 = SEARCH / "outsider5_untouched.jsonl"
+OUTSIDER5_STYLES = {
+    "confusable", "task", "terse", "jargon", "developer", "ramble", "typo", "nonnative",
+    "unserved",
+}  # fmt: skip
+
+
+def test_fifth_set_covers_every_core_action_in_its_styles_with_a_tenth_unserved() -> None:
+    rows = _rows(OUTSIDER5)
+    catalog = load_catalog()
+    assert len(rows) == 400
+    assert len({r["query"].lower() for r in rows}) == len(rows), "duplicate queries"
+    assert {r["style"] for r in rows} == OUTSIDER5_STYLES
+    unserved = [r for r in rows if not r["answers"]]
+    assert {r["style"] for r in unserved} == {"unserved"}
+    assert 0.08 <= len(unserved) / len(rows) <= 0.12
+    named = {a for r in rows for a in r["answers"]}
+    assert named <= set(catalog), named - set(catalog)
+    assert {a.id for a in catalog.values() if a.core} <= named
+    assert len(named) >= 300

@@ -37,10 +37,11 @@ refused; three URLs whose host the question now names though the whole URL was s
    the user-info part, which reads as a Klaviyo host. Fix (``server/confirmation.py``): a URL whose
    authority carries ``@``, a backslash or non-ASCII letters is shown with the host it really
    reaches first, as a URL parser reads it, in ASCII (punycode).
-4. Still open (a strict ``xfail`` below, not fixed here): the slow burn that stores the data
-   reversed in one run and prints it reversed back in the next reaches the model as plain
-   ``clean`` text; the output screen matches only text the store held as it was (the documented
-   limit on text the script rewrites beyond recognition, reached across runs).
+4. The slow burn that stores the data reversed in one run and prints it reversed back in the
+   next reached the model as plain ``clean`` text: the output screen matched only text the store
+   held as it was. Fix (``sandbox/sketch.py``): a run that keeps computed text in the store adds
+   the shingles of what it read to the session's sketch, which later runs' screens match too.
+   Text rewritten beyond recognition and never printed forward stays out of reach.
 
 Held: all 40 layer-1 attacks, all 15 unscanned channels and the one-word-per-run slow burn,
 read-only, deny and allow lists, answers known clean by hash (per principal, bounded), links
@@ -70,6 +71,7 @@ from codemode.klaviyo import AsyncKlaviyo
 from codemode.policy import Policy
 from codemode.sandbox import Sandbox, SdkBridge
 from codemode.sandbox.bridge import compact_json
+from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.sandbox.seen import CleanAnswers
 from codemode.scanner.links import LinkShape
 from codemode.server.confirmation import confirmation_message
@@ -390,16 +392,22 @@ async def test_a_slow_burn_of_one_word_per_run_through_the_store_is_screened(
 
 
 @ASYNC
-@pytest.mark.xfail(strict=True, reason="open: text rewritten beyond recognition across runs")
 async def test_an_instruction_stored_reversed_and_printed_back_in_the_next_run_is_screened(
     sandbox: Sandbox, http: httpx.AsyncClient, noted: str
 ) -> None:
+    # The session's sketch travels with its store (the server's session stores keep both).
     first = NOTE.replace("PID", repr(noted)) + "store['x'] = note[::-1]\nprint('saved')"
     ran = await execute(sandbox, first, bridge=screened_bridge(http))
+    assert ran.output == "saved\n" and ran.sketch is not None
     final = await execute(
-        sandbox, "print(store['x'][::-1])", bridge=screened_bridge(http), store=ran.store
+        sandbox,
+        "print(store['x'][::-1])",
+        bridge=screened_bridge(http),
+        store=ran.store,
+        sketch=ran.sketch,
     )
     assert "previous instructions" not in reaches_model(final)
+    assert [r.source for r in final.redactions] == [SKETCH_SOURCE]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -68,3 +68,30 @@ async def test_over_a_thousand_benign_outputs_come_back_intact_with_outside_text
         distinct.update(split_outputs(result.output))
     assert len(distinct) >= 1000, len(distinct)
     assert scanned >= 1000  # the outside text was really read by the scanner, not skipped
+
+
+async def test_store_fed_data_printed_back_in_its_first_form_is_scanned_and_kept(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    """A session keeps names and emails rewritten (reversed) in one run and prints them back in
+    the next: the session's sketch places them, so they are scanned as the data they are; none
+    is removed, and the run prints exactly what it prints with no scanner at all."""
+    first = (
+        "ps = klaviyo.profiles.get_profiles(page_size=100).records\n"
+        "store['r'] = [(str(p.get('first_name')) + ' ' + str(p.get('last_name')) + ' | ' "
+        "+ str(p.get('email')))[::-1] for p in ps]\nprint(len(ps))"
+    )
+    ran = await execute(sandbox, first, bridge=make_bridge(http, scanner=None))
+    assert ran.error is None and ran.output == "100\n" and ran.sketch is not None
+    second = "for line in store['r']:\n    print('customer:', line[::-1])\nprint('that is all')"
+    reference = await execute(
+        sandbox, second, bridge=make_bridge(http, scanner=None), store=ran.store
+    )
+    placed = make_bridge(http, Counting)
+    result = await execute(sandbox, second, bridge=placed, store=ran.store, sketch=ran.sketch)
+    assert result.redactions == [] and result.output_scan == "clean"
+    assert result.output == reference.output and len(result.output.splitlines()) == 101
+    assert isinstance(placed, Counting) and placed.pieces >= 100  # the sketch placed each line
+    unplaced = make_bridge(http, Counting)
+    await execute(sandbox, second, bridge=unplaced, store=ran.store)
+    assert isinstance(unplaced, Counting) and unplaced.pieces == 0  # without it, none was

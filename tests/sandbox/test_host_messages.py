@@ -263,3 +263,31 @@ async def test_an_injected_value_interpolated_into_a_host_message_is_removed(
     wheres = {r.where for r in result.redactions}
     assert "output line 2" in wheres
     assert all(r.source == "get_profiles (call 1)" for r in result.redactions)
+
+
+async def test_host_messages_of_a_run_whose_session_has_a_sketch_are_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    """An earlier run of the session kept computed text (reversed emails), so the session's sketch
+    holds the shingles of a page of 100 profiles; the next run meets the host's messages and
+    prints its own words: none of it is sent to the scanner, all of it reaches the model."""
+    first = (
+        "ps = klaviyo.profiles.get_profiles(page_size=100).records\n"
+        "store['r'] = [str(p.get('email'))[::-1] for p in ps]\nprint(len(ps))"
+    )
+    ran = await execute(sandbox, first, bridge=make(http, scanner=None))
+    assert ran.error is None and ran.sketch is not None
+    assert not ran.sketch.empty and not ran.sketch.overflow
+    session = {"store": ran.store, "sketch": ran.sketch}
+    for code in [
+        caught_script() + "print('my summary of this session: every profile has an email')\n",
+        READ + UNCAUGHT[4],  # the store's own errors
+        READ + UNCAUGHT[5],
+    ]:
+        reference = await execute(sandbox, code, bridge=make(http, scanner=None), **session)
+        flag_all = make(http, FlagAll)
+        for bridge in (flag_all, make(http)):
+            result = await execute(sandbox, code, bridge=bridge, **session)
+            assert result.output == reference.output and result.error == reference.error
+            assert result.redactions == [] and result.output_scan == "clean"
+        assert getattr(flag_all, "seen", []) == [], code

@@ -76,11 +76,12 @@ def test_quick_run_reports_every_section_and_the_defender_ratio(monkeypatch: obj
         "roleplay",
         "hypothetical",
         "quoted_mail",
+        "plain",
     }
     for figures in framing["folds"].values():
         assert set(figures) >= {"model", "model_earlier_rows", "rules", "combined", "cascade"}
     assert set(framing["pooled"]) == {"model", "rules", "combined", "model_earlier_rows"}
-    assert summary["splits"] == 6 and summary["defender_p50_ratio"] is not None
+    assert summary["splits"] == 7 and summary["defender_p50_ratio"] is not None
     assert summary["targets_met"].keys() == {
         "every_split",
         "fpr_marketing",

@@ -88,3 +88,18 @@ def test_every_new_signal_is_a_row_of_the_linear_map(index: SearchIndex) -> None
     _, features = index._features("codes of the spring coupon")
     assert features.shape[0] == len(FEATURES)
     assert np.isfinite(features).all()
+
+
+def test_a_question_about_state_asks_for_no_change(index: SearchIndex) -> None:
+    # "did ... finish", "is ... done": the verb describes what happened, so the job is polled.
+    for query, want in [
+        ("did the variant bulk update finish?", "get_bulk_update_variants_job"),
+        ("is the coupon code generation done?", "get_bulk_create_coupon_codes_job"),
+    ]:
+        assert index.rank(query)[0] == want, query
+        assert index._parse(query).cues.get("create", 0.0) < 1.0
+        assert index._parse(query).cues.get("update", 0.0) < 1.0
+    # "is there a way to ...", "is it possible to ...": the caller asks for what follows.
+    assert index._parse("is there a way to create a list?").cues.get("create", 0.0) >= 1.0
+    assert index._parse("is it possible to delete a tag?").cues.get("delete", 0.0) >= 1.0
+    assert index._parse("are we able to delete a tag?").cues.get("delete", 0.0) >= 1.0

@@ -251,3 +251,27 @@ async def test_a_session_is_recorded_before_the_client_learns_its_id(
     async with serving(spy) as url:
         await _open_raw(httpx2.URL(url).port or 0, KEY_A)
     assert events == ["record written", "id sent"]
+
+
+async def test_a_run_that_keeps_computed_text_leaves_a_sketch_beside_its_store_in_redis(
+    make_server: BuildServer, clean_redis: str
+) -> None:
+    """Through the server: the sketch is written next to the store (namespaced, expiring), kept
+    as it was by a run that stashes nothing, and read back by the next replica's run."""
+    import redis
+
+    def state() -> tuple[StateBackend, str]:
+        return open_state(clean_redis), clean_redis
+
+    raw = redis.Redis.from_url(clean_redis)
+    stash = "ps = klaviyo.profiles.get_profiles(page_size=5)\nstore['r'] = str(ps.data)[::-1]"
+    seen: list[bytes | None] = []
+    async with replicas(make_server, state) as ports, balanced(ports, KEY_A) as (client, _):
+        for code in [stash, "store['n'] = store.get('n', 0) + 1", "print(store['r'][::-1][:1])"]:
+            result = await client.call_tool("execute_code", {"code": code})
+            assert (result.structured_content or {}).get("error") is None, result
+            [key] = [k for k in raw.scan_iter("*") if b"sketch" in k]
+            assert key.startswith(b"codemode:store-sketch:") and raw.pttl(key) > 0
+            seen.append(raw.get(key))
+    raw.close()
+    assert seen[0] is not None and seen[0] == seen[1] == seen[2]

@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
+from codemode.sandbox.sketch import Sketch
 from codemode.server.sessions import SessionStores
 from codemode.server.shared_stores import SharedSessionStores
 from codemode.state.redis import RedisStoreBackend
@@ -95,6 +96,42 @@ async def test_saving_an_empty_store_forgets_it(make: Make) -> None:
     await stores.save("p", "s", {"n": 1})
     await stores.save("p", "s", {})
     assert await stores.usage("p") == (0, 0)
+
+
+async def test_a_stores_sketch_survives_a_save_and_load_and_goes_with_the_store(
+    make: Make,
+) -> None:
+    sketch = Sketch()
+    sketch.record([["ignore", "previous", "instructions"]])
+    stores = make(per_principal=1)
+    assert await stores.save("p", "s", {"x": "snoitcurtsni"}, sketch.to_bytes()) is None
+    slot = await stores.open("p", "s", None)
+    assert slot.store == {"x": "snoitcurtsni"} and slot.sketch is not None
+    assert ("ignore", "previous", "instructions") in Sketch.from_bytes(slot.sketch)
+    # A run that added nothing to it saves without one: the kept sketch stays.
+    assert await stores.save("p", "s", {"x": "snoitcurtsni", "n": 2}) is None
+    assert (await stores.open("p", "s", None)).sketch == sketch.to_bytes()
+    # Gone with the store: emptied, evicted, or not kept.
+    await stores.save("p", "s", {})
+    assert (await stores.open("p", "s", None)).sketch is None
+    await stores.save("p", "s", {"n": 1}, sketch.to_bytes())
+    await stores.save("p", "t", {"n": 2})  # one store per principal: "s" is evicted
+    await stores.save("p", "s", {"n": 3})
+    assert (await stores.open("p", "s", None)).sketch is None
+    other = await stores.open("q", "s", None)  # another principal's lookup misses it
+    assert other.sketch is None
+
+
+async def test_a_shared_stores_sketch_expires_with_it(clean_redis: str) -> None:
+    stores = SharedSessionStores(RedisStoreBackend.from_url(clean_redis), ttl_s=0.2)
+    await stores.save("p", "s", {"n": 1}, Sketch().to_bytes())
+    await anyio.sleep(0.1)
+    assert (await stores.open("p", "s", None)).sketch is not None  # renewed with the store
+    await anyio.sleep(0.5)
+    assert (await stores.open("p", "s", None)).sketch is None
+    backend = stores.backend
+    assert await backend._r.keys("*sketch*") == []  # nothing left behind
+    await stores.aclose()
 
 
 async def test_a_store_saved_through_one_replica_is_read_through_another(clean_redis: str) -> None:

@@ -23,6 +23,15 @@ cannot tell, and falls back to scanning: every word the script never wrote (numb
 as outside text. The search itself is host CPU the run is charged for: given a CPU deadline, it
 stops between delivered texts once past it (:attr:`Provenance.cut`), and reads the result as it
 reads one past the budget, every word the script never wrote being outside text.
+
+Across runs: a run's delivered text is gone when the next run starts, and only the store it kept
+is delivered again. When that store holds text the script computed (rewritten beyond what these
+shingles find, reversed say), the host records the shingles of the run's delivered text
+(:meth:`Provenance.delivered_tokens`) in the session's :class:`~codemode.sandbox.sketch.Sketch`;
+a later run given that sketch treats an output trigram or pair that its own delivered text lacks
+but the sketch holds as outside text (labelled :data:`~codemode.sandbox.computed.SOURCE`), and
+a sketch that overflowed as this run's own overflow. Text rewritten beyond recognition that
+reaches the model only in that form (never printed back as it was) stays out of reach.
 """
 
 from __future__ import annotations
@@ -34,11 +43,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
 
-__all__ = ["UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
+if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
+    from codemode.sandbox.sketch import Sketch
+
+__all__ = ["GLUE", "UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
 
 UNINDEXED = "data the host could not index"
 UNCHECKED = "data left unchecked"
@@ -57,6 +70,7 @@ _N = 3
 
 Gram = tuple[str, str, str]
 Pair = tuple[str, str]
+_S = TypeVar("_S", Gram, Pair)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +312,10 @@ _GLUE = frozenset(
 )
 
 
+GLUE = _GLUE
+"""Words a pair with one of them is never outside text for (see :meth:`Provenance.find`)."""
+
+
 def name_pairs(names: Iterable[str]) -> frozenset[Pair]:
     """The word pairs inside snake_case names (``page_cursor`` -> ``("page", "cursor")``).
 
@@ -334,6 +352,7 @@ class Provenance:
         *,
         budget_chars: int = 8_000_000,
         host_pairs: frozenset[Pair] = frozenset(),
+        sketch: Sketch | None = None,
     ) -> None:
         """Start empty.
 
@@ -343,6 +362,9 @@ class Provenance:
                 1, 2 or 4); past it, :attr:`overflow` is set.
             host_pairs: word pairs of the names the host's own messages print (see
                 :func:`name_pairs`): never two-word outside text on their own.
+            sketch: the session's record of what its earlier runs that kept computed text were
+                delivered: shingles it holds are outside text too; one that overflowed makes
+                this run read as one past its budget.
         """
         script_tokens = _fold(script)
         self._script_grams: set[Gram] = set(_grams(script_tokens))
@@ -352,14 +374,20 @@ class Provenance:
         # tokenising wait for find(), which most runs need for a few words or not at all.
         self._sources: list[tuple[str, str, bool]] = []
         self._left = budget_chars
-        self.overflow = False
+        self._sketch = sketch if sketch is not None and not sketch.empty else None
+        self.overflow = sketch is not None and sketch.overflow
         # Set by find() when its CPU deadline passed before it had read every delivered text.
         self.cut = False
 
     @property
+    def delivered(self) -> bool:
+        """True when some outside text reached the worker in this run (the store included)."""
+        return bool(self._sources)
+
+    @property
     def empty(self) -> bool:
         """True when nothing from outside reached the worker (nothing in a result can be data)."""
-        return not self._sources and not self.overflow
+        return not self._sources and not self.overflow and self._sketch is None
 
     def add(self, source: str, value: Any, *, dump: str | None = None) -> None:
         """Record ``value`` (a string or a JSON document) as delivered, labelled ``source``.
@@ -431,6 +459,14 @@ class Provenance:
                 pair_owner.setdefault(pair, source)
             if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
                 break
+        if self._sketch is not None and not self.cut:
+            # What no delivered text of this run holds but an earlier run's did: looked up at
+            # once (as many as the output has shingles).
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+            else:
+                self._from_sketch(self._sketch, wanted, owner)
+                self._from_sketch(self._sketch, wanted_pairs, pair_owner)
         found = []
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
@@ -441,6 +477,22 @@ class Provenance:
                 spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
             found.append(spans)
         return found
+
+    @staticmethod
+    def _from_sketch(sketch: Sketch, wanted: set[_S], owner: dict[_S, str]) -> None:
+        missing = [shingle for shingle in wanted if shingle not in owner]
+        for shingle, held in zip(missing, sketch.holds(missing), strict=True):
+            if held:
+                owner[shingle] = SKETCH_SOURCE
+
+    def delivered_tokens(self) -> Iterator[list[str]]:
+        """The tokens of each delivered text, as :meth:`find` reads them (tokenised as taken).
+
+        With :data:`GLUE`, what a :class:`~codemode.sandbox.sketch.Sketch` records of a run;
+        a run whose delivered text overflowed its budget has :attr:`overflow` set.
+        """
+        for _, raw, is_dump in self._sources:
+            yield _fold(_as_text(raw, is_dump))
 
     def _runs(
         self,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from codemode.sandbox.sketch import Sketch
 
 __all__ = ["CallRecord", "ErrorInfo", "ExecutionResult", "OutputScan", "Redaction", "ScanVerdict"]
 
@@ -117,6 +120,8 @@ class ExecutionResult:
             screen), charged against its CPU limit.
         isolation: which confinement layers the worker reported (see THREAT_MODEL.md).
         worker_pid: the worker's process id (gone once the result exists).
+        sketch: the session's provenance sketch to keep with ``store`` (host-side only: never
+            in :meth:`to_dict`, never in the store the script sees); None when there is none.
     """
 
     output: str = ""
@@ -134,6 +139,7 @@ class ExecutionResult:
     host_cpu_ms: float = 0.0
     isolation: dict[str, Any] = field(default_factory=dict)
     worker_pid: int | None = None
+    sketch: Sketch | None = None
 
     @property
     def ok(self) -> bool:

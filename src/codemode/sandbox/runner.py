@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.lowlevel import checkpoint
@@ -30,12 +31,16 @@ from codemode.sandbox.bridge import (
     monotonic_ms,
 )
 from codemode.sandbox.channel import OFFLOAD_BYTES, AsyncChannel
+from codemode.sandbox.computed import keeps_computed_text
 from codemode.sandbox.limits import Limits
 from codemode.sandbox.protocol import ProtocolError, encode_answer
-from codemode.sandbox.provenance import Pair, Provenance, name_pairs
+from codemode.sandbox.provenance import GLUE, Pair, Provenance, name_pairs
 from codemode.sandbox.result import CallRecord, ErrorInfo, ExecutionResult
 from codemode.sandbox.screen import screen
 from codemode.sandbox.spawn import SandboxError, ZygoteClient
+
+if TYPE_CHECKING:  # numpy: loaded by the first run that keeps computed text
+    from codemode.sandbox.sketch import Sketch
 
 __all__ = ["ProgressCallback", "Sandbox", "SandboxError"]
 
@@ -48,6 +53,9 @@ _MAX_OP_ID = 200
 # Calls refused for the call limit that a script may still make (catching LimitError) before the
 # run is stopped: only the first is recorded, so the result and the host's work stay bounded.
 _OVER_LIMIT_CALLS = 10
+# A new store up to this much JSON is checked for computed text on the event loop (well under a
+# millisecond); a larger one in a thread, charged to the run's host CPU.
+_INLINE_STORE_BYTES = 16 * 1024
 # Frame slack over the largest payload a worker may send (call arguments, store, output).
 _FRAME_SLACK = 64 * 1024
 
@@ -137,6 +145,39 @@ def _host_pairs(bridge: Bridge) -> frozenset[Pair]:
     pairs = name_pairs(names)
     _HOST_PAIRS[id(operations)] = (operations, pairs)
     return pairs
+
+
+def _sketched(
+    provenance: Provenance,
+    sketch: Sketch | None,
+    cpu: HostCpu,
+    stores: tuple[dict[str, Any], dict[str, Any], str] | None = None,
+) -> Sketch | None:
+    """``sketch`` (a copy; a new one when None) with the shingles of what this run was delivered;
+    ``sketch`` itself when it was delivered nothing, or when ``stores`` (the new store, the one
+    loaded, the script) is given and holds no computed text after all.
+
+    Past the run's host-CPU budget, or with more shingles than the sketch holds, the copy is
+    marked overflowed: later runs then scan every word their scripts never wrote (fail closed).
+    """
+    if not provenance.delivered and not provenance.overflow:
+        return sketch
+    started = time.thread_time()
+    try:
+        if stores is not None and not keeps_computed_text(*stores):
+            return sketch
+        from codemode.sandbox.sketch import Sketch  # numpy: only for sessions that need one
+
+        out = sketch.copy() if sketch is not None else Sketch()
+        out.record(
+            provenance.delivered_tokens(),
+            glue=GLUE,
+            cpu_until=started + max(cpu.limit - cpu.spent, 0.0),
+        )
+        out.overflow = out.overflow or provenance.overflow
+        return out
+    finally:
+        cpu.spent += time.thread_time() - started
 
 
 def _record(
@@ -263,9 +304,14 @@ class Sandbox:
         *,
         bridge: Bridge,
         store: Mapping[str, Any] | None = None,
+        sketch: Sketch | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> ExecutionResult:
         """Run ``code`` in a new worker and return its result (never raises for script faults).
+
+        ``sketch``: the session's record of what earlier runs that kept computed text in the
+        store were delivered (kept next to ``store``); the result's ``sketch`` is the one to keep
+        with its store (the same object when the run added nothing to it).
 
         Cancelling the caller kills the worker's process group.
         """
@@ -273,7 +319,7 @@ class Sandbox:
         limits = self.limits
         store_in = dict(store or {})
         dry_run = bool(getattr(bridge, "dry_run", False))
-        result = ExecutionResult(store=store_in, dry_run=dry_run)
+        result = ExecutionResult(store=store_in, dry_run=dry_run, sketch=sketch)
         size = len(code.encode("utf-8", "replace"))
         if size > limits.code_bytes:
             result.error = _error(
@@ -289,7 +335,7 @@ class Sandbox:
                 "the session store handed to the sandbox is not JSON; start a new session",
             )
             return result
-        run = _Run(limits, dry_run, Provenance(code, host_pairs=_host_pairs(bridge)))
+        run = _Run(limits, dry_run, Provenance(code, host_pairs=_host_pairs(bridge), sketch=sketch))
         run.provenance.add("the session store", store_in)
         run.known = frozenset(op for ops in bridge.operations().values() for op in ops)
         try:
@@ -308,11 +354,13 @@ class Sandbox:
         result.isolation = dict(self.isolation)
         error = self._final_error(run, exit_info)
         worker_dropped = 0
+        store_size = math.inf
         if run.done is not None:
             dropped = run.done.get("dropped", 0)
             worker_dropped = dropped if isinstance(dropped, int) and dropped > 0 else 0
             new_store = run.done.get("store")
-            if isinstance(new_store, dict) and _json_size(new_store) <= limits.store_bytes:
+            store_size = _json_size(new_store) if isinstance(new_store, dict) else math.inf
+            if isinstance(new_store, dict) and store_size <= limits.store_bytes:
                 result.store = new_store
         output = bridge.scrub("".join(run.output))
         if error is not None:
@@ -335,6 +383,20 @@ class Sandbox:
             )
         finally:
             RUN_HOST_CPU.reset(cpu_token)
+        if result.store is not store_in and result.store != store_in:
+            # The store may now hold text the script computed: what this run read goes into the
+            # session's sketch, so a later run printing that text back in its first form is
+            # screened as if it had read it. A small store is checked here (a walk of at most
+            # 16 KiB of JSON); a larger one, and the sketch, in a thread charged to the run.
+            stores = (result.store, store_in, code)
+            if store_size > _INLINE_STORE_BYTES or keeps_computed_text(*stores):
+                result.sketch = await anyio.to_thread.run_sync(
+                    _sketched,
+                    run.provenance,
+                    sketch,
+                    run.host_cpu,
+                    stores if store_size > _INLINE_STORE_BYTES else None,
+                )
         result.calls, result.planned_writes = screened.calls, screened.planned
         result.output, result.error = screened.output, screened.error
         result.output_scan, result.redactions = screened.verdict, screened.redactions

@@ -9,6 +9,11 @@ flagged value takes only itself away: the lines and cells around it stay. A flag
 replaced by a mark naming the call its text came from (wrapped in the scanner's markers instead,
 under the ``annotate`` policy), and the result lists each one: where, from which call, and why.
 
+Outside text includes what earlier runs of the session read, when one of them kept text it
+computed from it in the store: the session's provenance sketch (:mod:`codemode.sandbox.sketch`)
+places it, and a piece it placed is named "data an earlier run of this session read". Text
+rewritten beyond recognition that reaches the model only in that form is still found by no one.
+
 Finding and scanning that text is host CPU spent for the run, charged to its host-CPU budget
 (:class:`~codemode.sandbox.bridge.HostCpu`, shared with the scanning of its answers). The host's
 own limit notices the run printed are left out of the search (they hold no outside text). When

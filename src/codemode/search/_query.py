@@ -110,6 +110,11 @@ _QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
 _EMAIL = re.compile(r"\S+@\S+")
 # "a collection called Gifts", "a tag named Q4": the name that follows is the caller's, not ours.
 _NAMED = re.compile(r"\b(?:called|named|titled)\s+\S+")
+# A yes/no question about the state of things: its verbs describe, they ask for no change.
+# "Is there a way to ...", "is it possible to ..." and "has to" ask for what follows.
+_STATE_QUESTION = re.compile(
+    r"\s*(?:is|are|was|were|did|does|do|has|have)\b(?!\s+(?:there|it|to)\b)", re.I
+)
 _FILLER = STOPWORDS | {"please", "now", "quickly", "also", "ok", "okay", "hey", "so", "then"}
 # Verbs that are nouns or adjectives just as often; they only count as the leading imperative.
 _LEADING_ONLY = frozenset(
@@ -302,7 +307,9 @@ def parse_query(
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
     modifiers = _job_modifiers(fixed, stream, first, parsed)
-    _phrase_cues(fixed, stream, negated, first, parsed, modifiers)
+    _phrase_cues(
+        fixed, stream, negated, first, parsed, modifiers, bool(_STATE_QUESTION.match(text))
+    )
     if verb_tag:
         parsed.add_cue("link", 1.5)
     _head(
@@ -387,8 +394,14 @@ def _phrase_cues(
     first: int | None,
     parsed: ParsedQuery,
     modifiers: frozenset[int] = frozenset(),
+    question: bool = False,
 ) -> None:
-    """Intent cues, longest phrase first ("drop into" is not "drop"), with negation and tense."""
+    """Intent cues, longest phrase first ("drop into" is not "drop"), with negation and tense.
+
+    In a question about the state of things ("did the upload finish?", "is my batch of codes
+    ready?") a verb describes what happened; it asks for no change, so it counts as a past tense
+    does, unless it follows "to" ("are we able to delete ..."): what the caller asks to do.
+    """
     i, n = 0, len(stream)
     while i < n:
         size = _longest(CUES, stream, i)
@@ -405,7 +418,9 @@ def _phrase_cues(
         # A phrase that starts with its own negator ("no time series") already says what it means.
         neg = negated[i] and word not in NEGATORS
         scale = 1.0
-        if i == first:
+        if question and not (i and fixed[i - 1] == "to"):
+            scale = 0.3  # "did the upload finish?"; "are we able to delete ..." still asks
+        elif i == first:
             scale = 1.5  # the imperative verb says the most about what the caller wants
         elif size == 1 and word.endswith("ed"):
             scale = 0.3  # "the codes we generated": a description, not a request

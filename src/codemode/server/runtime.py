@@ -58,6 +58,7 @@ from codemode.server.scopes import ScopeLearningBridge
 from codemode.server.sessions import SessionStores, StoreKeeper, session_id_for_mcp_session
 
 if TYPE_CHECKING:
+    from codemode.sandbox.sketch import Sketch
     from codemode.scanner import Scanner
     from codemode.search import SearchHit, SearchIndex
 
@@ -275,6 +276,13 @@ class Runtime:
         slot = await self.stores.open(creds.principal, session, default)
         if slot.note:
             notes.append(slot.note)
+        # The store's provenance sketch (host-side only): what earlier runs that kept computed
+        # text read, so the screen finds it when this run prints it back.
+        loaded = None
+        if slot.sketch is not None:
+            from codemode.sandbox.sketch import Sketch  # numpy: only for sessions with one
+
+            loaded = Sketch.from_bytes(slot.sketch)
 
         def audit(outcome: str, error_type: str | None, calls: list[dict[str, Any]]) -> None:
             if self.audit is not None:
@@ -296,7 +304,9 @@ class Runtime:
         try:
             # Every budget is the principal's: a fresh session per run gets no fresh budget.
             async with self.admission.slot(creds.principal, budget=True) as run:
-                raw = await self._run(ctx, creds, code, dry_run=dry_run, store=slot.store)
+                raw = await self._run(
+                    ctx, creds, code, dry_run=dry_run, store=slot.store, sketch=loaded
+                )
                 run.cpu_s = raw.cpu_ms / 1000  # charged with the release, in one store call
         except (Busy, RateLimited) as exc:
             kind = "Busy" if isinstance(exc, Busy) else "RateLimited"
@@ -318,7 +328,13 @@ class Runtime:
         if raw.store is not None:
             # The run has happened: a caller going away now must not lose what it kept.
             with anyio.CancelScope(shield=True):
-                note = await self.stores.save(creds.principal, slot.session, dict(raw.store))
+                # Written only when this run added to it: a run that kept no computed text pays
+                # nothing for it.
+                added = raw.sketch is not None and raw.sketch is not loaded
+                sketch = raw.sketch.to_bytes() if added and raw.sketch is not None else None
+                note = await self.stores.save(
+                    creds.principal, slot.session, dict(raw.store), sketch
+                )
             if note:
                 notes.append(note)
         audit(
@@ -339,6 +355,7 @@ class Runtime:
         *,
         dry_run: bool,
         store: dict[str, Any],
+        sketch: Sketch | None = None,
     ) -> ExecutionResult:
         client = AsyncKlaviyo(
             api_key=creds.api_key,
@@ -392,7 +409,7 @@ class Runtime:
         async with anyio.create_task_group() as tg:
             tg.start_soon(ticker)
             result = await self.sandbox.execute(
-                code, bridge=bridge, store=store, on_progress=on_progress
+                code, bridge=bridge, store=store, sketch=sketch, on_progress=on_progress
             )
             tg.cancel_scope.cancel()
         return result

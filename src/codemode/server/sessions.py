@@ -8,6 +8,11 @@ session id gives nothing: the lookup simply misses and a fresh, empty store star
 Stores are bounded per principal (count and bytes; a principal's own least recently used go
 first, so one caller can never evict another's) and in all; each is dropped after ``ttl_s``
 seconds unused, and one larger than ``max_bytes`` (as JSON) is not kept.
+
+Beside a store the keeper holds its provenance sketch (``codemode.sandbox.sketch``: fixed size,
+hashes only, never in the store the script sees): read with the store, replaced only when a run
+changed it, and dropped with the store (expired, evicted, emptied or not kept). Its bytes are not
+counted against the store's limits (each is the same 64 KiB, one per store at most).
 """
 
 from __future__ import annotations
@@ -41,11 +46,13 @@ class StoreSlot:
         session: The session id to return to the agent.
         store: A copy of the saved store (the sandbox may change it freely).
         note: A line for the agent when the id it passed was unknown or expired, else ``None``.
+        sketch: The store's provenance sketch as kept (host-side only), else ``None``.
     """
 
     session: str
     store: dict[str, Any]
     note: str | None = None
+    sketch: bytes | None = None
 
 
 class StoreKeeper(Protocol):
@@ -68,8 +75,11 @@ class StoreKeeper(Protocol):
         """The store for a run: the requested session, else the default one, else a new one."""
         ...
 
-    async def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
-        """Keep ``store`` for the next run; returns a note for the agent when it was not kept."""
+    async def save(
+        self, principal: str, session: str, store: dict[str, Any], sketch: bytes | None = None
+    ) -> str | None:
+        """Keep ``store`` for the next run, with ``sketch`` (None: the one it had, if any);
+        returns a note for the agent when it was not kept (nor its sketch)."""
         ...
 
     async def aclose(self) -> None:
@@ -115,6 +125,7 @@ class SessionStores:
         self.per_principal_bytes = per_principal_bytes
         self._clock = clock
         self._stores: dict[str, OrderedDict[str, tuple[float, bytes]]] = {}
+        self._sketches: dict[tuple[str, str], bytes] = {}
         self._bytes: dict[str, int] = {}
         self._count = 0
 
@@ -154,10 +165,14 @@ class SessionStores:
         mine[session] = (self._clock(), entry[1])
         mine.move_to_end(session)
         loaded: dict[str, Any] = json.loads(entry[1])
-        return StoreSlot(session=session, store=loaded)
+        sketch = self._sketches.get((principal, session))
+        return StoreSlot(session=session, store=loaded, sketch=sketch)
 
-    async def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
-        """Keep ``store`` for the next run; returns a note for the agent when it was not kept."""
+    async def save(
+        self, principal: str, session: str, store: dict[str, Any], sketch: bytes | None = None
+    ) -> str | None:
+        """Keep ``store`` for the next run, with ``sketch`` (None: the one it had, if any);
+        returns a note for the agent when it was not kept (nor its sketch)."""
         try:
             text = json.dumps(store, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
@@ -165,6 +180,7 @@ class SessionStores:
                 "store not kept: it must hold only JSON values (str, int, float, bool, None, "
                 f"list, dict): {type(exc).__name__}"
             )
+        kept_sketch = sketch or self._sketches.get((principal, session))
         self._forget(principal, session)
         if not store:  # an empty store is the default: nothing to keep
             return None
@@ -180,6 +196,8 @@ class SessionStores:
             )
         mine = self._stores.setdefault(principal, OrderedDict())
         mine[session] = (self._clock(), blob)
+        if kept_sketch is not None:
+            self._sketches[(principal, session)] = kept_sketch
         self._bytes[principal] = self._bytes.get(principal, 0) + len(blob)
         self._count += 1
         while len(mine) > self.per_principal or self._bytes[principal] > self.per_principal_bytes:
@@ -196,6 +214,7 @@ class SessionStores:
         if mine is None or session not in mine:
             return
         _, blob = mine.pop(session)
+        self._sketches.pop((principal, session), None)
         self._bytes[principal] -= len(blob)
         self._count -= 1
         if not mine:

@@ -3,7 +3,8 @@
 A script's ``store`` saved on one replica is the one the next run finds on another. The bounds
 are the same as in memory — per store, per principal (count and bytes, the principal's own least
 recently used dropped first) and in all — and enforced atomically inside Redis; each store expires
-after its idle lifetime. Keys carry a hash of the principal, never a credential.
+after its idle lifetime. Keys carry a hash of the principal, never a credential. A store's
+provenance sketch lives in a key beside it, with its expiry (see ``codemode.state.redis``).
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class SharedSessionStores:
         session = requested or default
         if session is None:
             return StoreSlot(session="s" + secrets.token_hex(16), store={})
-        blob = await self.backend.load(principal, session, self.ttl_s)
-        if blob is None:
+        found = await self.backend.load(principal, session, self.ttl_s)
+        if found is None:
             if requested is not None and requested != default:
                 fresh = "s" + secrets.token_hex(16)
                 note = (
@@ -67,11 +68,15 @@ class SharedSessionStores:
                 )
                 return StoreSlot(session=fresh, store={}, note=note)
             return StoreSlot(session=session, store={})
+        blob, sketch = found
         loaded: dict[str, Any] = json.loads(blob)
-        return StoreSlot(session=session, store=loaded)
+        return StoreSlot(session=session, store=loaded, sketch=sketch)
 
-    async def save(self, principal: str, session: str, store: dict[str, Any]) -> str | None:
-        """Keep ``store`` for the next run; returns a note for the agent when it was not kept."""
+    async def save(
+        self, principal: str, session: str, store: dict[str, Any], sketch: bytes | None = None
+    ) -> str | None:
+        """Keep ``store`` for the next run, with ``sketch`` (None: the one it had, if any);
+        returns a note for the agent when it was not kept (nor its sketch)."""
         try:
             text = json.dumps(store, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
@@ -87,7 +92,7 @@ class SharedSessionStores:
             self.per_principal_bytes,
             self.max_stores,
         )
-        answer = await self.backend.save(principal, session, blob, limits)
+        answer = await self.backend.save(principal, session, blob, limits, sketch)
         if answer == "big":
             limit = min(self.max_bytes, self.per_principal_bytes)
             return f"store not kept: {len(blob)} bytes is over the {limit}-byte limit; keep less"

@@ -420,9 +420,11 @@ class RedisLimitStore:
 # Session stores. Per principal: a sorted set of its sessions by last use (microseconds of Redis
 # time, made strictly increasing so two uses in one tick keep their order) and
 # a counter of their bytes; one key per store blob; a global sorted set counts every store. The
-# clock key lives as long as a store: once every store expired, no order is left to keep.
+# clock key lives as long as a store: once every store expired, no order is left to keep. A
+# store's provenance sketch (fixed size, host-side only) has a key of its own beside the blob,
+# with the blob's expiry: written only when a run changed it, dropped whenever the store is.
 # ARGV: session, blob ('' = forget only), ttl ms, max_bytes, per_principal, per_principal_bytes,
-# max_stores, principal. Returns 'ok', 'big' or 'full'.
+# max_stores, principal, sketch ('' = keep the one there). Returns 'ok', 'big' or 'full'.
 _STORE_CLOCK = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -435,23 +437,34 @@ _STORE_SAVE = (
     + """
 local ttl = tonumber(ARGV[3])
 local age = ttl * 1000
-local mine, bytes, all, prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local function forget(session)
+local mine, bytes, all, prefix, sketches = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6]
+local function forget(session, keep_sketch)
   local blob = redis.call('GET', prefix .. session)
   if blob then redis.call('DECRBY', bytes, string.len(blob)) end
   redis.call('DEL', prefix .. session)
+  if not keep_sketch then redis.call('DEL', sketches .. session) end
   redis.call('ZREM', mine, session)
   redis.call('ZREM', all, ARGV[8] .. '|' .. session)
 end
 for _, s in ipairs(redis.call('ZRANGEBYSCORE', mine, '-inf', now - age)) do forget(s) end
 redis.call('ZREMRANGEBYSCORE', all, '-inf', now - age)
-forget(ARGV[1])
+forget(ARGV[1], true)
 local blob = ARGV[2]
-if blob == '' then return 'ok' end
+local answer = nil
+if blob == '' then answer = 'ok' end
 local size = string.len(blob)
-if size > tonumber(ARGV[4]) or size > tonumber(ARGV[6]) then return 'big' end
-if redis.call('ZCARD', all) >= tonumber(ARGV[7]) then return 'full' end
+if not answer and (size > tonumber(ARGV[4]) or size > tonumber(ARGV[6])) then answer = 'big' end
+if not answer and redis.call('ZCARD', all) >= tonumber(ARGV[7]) then answer = 'full' end
+if answer then
+  redis.call('DEL', sketches .. ARGV[1])
+  return answer
+end
 redis.call('SET', prefix .. ARGV[1], blob, 'PX', ttl)
+if ARGV[9] ~= '' then
+  redis.call('SET', sketches .. ARGV[1], ARGV[9], 'PX', ttl)
+else
+  redis.call('PEXPIRE', sketches .. ARGV[1], ttl)
+end
 redis.call('ZADD', mine, now, ARGV[1])
 redis.call('ZADD', all, now, ARGV[8] .. '|' .. ARGV[1])
 redis.call('INCRBY', bytes, size)
@@ -466,16 +479,18 @@ if redis.call('PTTL', all) < ttl then redis.call('PEXPIRE', all, ttl) end
 return 'ok'
 """
 )
-# Read a store and mark it used. ARGV: session, ttl ms, principal.
+# Read a store (and its sketch, '' when none) and mark it used. ARGV: session, ttl ms, principal.
 _STORE_OPEN = (
     _STORE_CLOCK.format(ttl=2)
     + """
 local blob = redis.call('GET', KEYS[4] .. ARGV[1])
 if not blob then return false end
 redis.call('PEXPIRE', KEYS[4] .. ARGV[1], ARGV[2])
+local sketch = redis.call('GET', KEYS[6] .. ARGV[1])
+if sketch then redis.call('PEXPIRE', KEYS[6] .. ARGV[1], ARGV[2]) end
 redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 redis.call('ZADD', KEYS[3], 'XX', now, ARGV[3] .. '|' .. ARGV[1])
-return blob
+return {blob, sketch or ''}
 """
 )
 
@@ -510,21 +525,36 @@ class RedisStoreBackend:
             f"{NAMESPACE}stores-all",
             f"{NAMESPACE}store:{tag}:",
             f"{NAMESPACE}stores-clock",
+            f"{NAMESPACE}store-sketch:{tag}:",
         ]
 
-    async def load(self, principal: str, session: str, ttl_s: float) -> bytes | None:
-        """The store's blob (and its use recorded), or None."""
+    async def load(
+        self, principal: str, session: str, ttl_s: float
+    ) -> tuple[bytes, bytes | None] | None:
+        """The store's blob and its sketch (None when it has none), its use recorded; or None."""
         args = [session, _ms(ttl_s), principal]
         with _errors():
-            blob = await self._run(self._open, self._keys(principal), args)
-        return _bytes(blob) if blob else None
+            found = await self._run(self._open, self._keys(principal), args)
+        if not found:
+            return None
+        blob, sketch = found
+        return _bytes(blob) or b"", _bytes(sketch) or None
 
-    async def save(self, principal: str, session: str, blob: bytes, limits: Sequence[float]) -> str:
-        """Keep ``blob`` (empty: forget); ``limits`` = ttl_s, max_bytes, per_principal,
-        per_principal_bytes, max_stores. Returns ``ok``, ``big`` or ``full``."""
+    async def save(
+        self,
+        principal: str,
+        session: str,
+        blob: bytes,
+        limits: Sequence[float],
+        sketch: bytes | None = None,
+    ) -> str:
+        """Keep ``blob`` (empty: forget, its sketch too) and ``sketch`` (None: keep the one
+        there); ``limits`` = ttl_s, max_bytes, per_principal, per_principal_bytes, max_stores.
+        Returns ``ok``, ``big`` or ``full``."""
         ttl_s, max_bytes, per_principal, per_principal_bytes, max_stores = limits
         args: list[bytes | str | int] = [session, blob, _ms(ttl_s), int(max_bytes)]
         args += [int(per_principal), int(per_principal_bytes), int(max_stores), principal]
+        args.append(sketch or b"")
         with _errors():
             answer = await self._run(self._save, self._keys(principal), args)
         return str(_bytes(answer) or b"ok", "ascii")

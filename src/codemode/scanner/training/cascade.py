@@ -33,7 +33,10 @@ from ..encoder import _BATCH, Encoder, Head
 from ..features import WORD_BITS, long_enough, word_buckets
 from .train import SOURCE_CAP, Corpus, TrainedModel
 
+WIDE_BAND = 0.10  # the share of validation units the widened band may send to the encoder
+
 __all__ = [
+    "WIDE_BAND",
     "Cascade",
     "Embedded",
     "covered_units",
@@ -439,11 +442,22 @@ def pick(
     max_band: float = 0.35,
     covered: npt.NDArray[np.float64] | None = None,
     cover: float = NOVEL_COVER,
+    band_budget: float | None = None,
 ) -> tuple[Cascade, dict[str, Any]]:
     """Choose the cascade on the validation ``rows`` (indices into the corpus rows).
 
     ``labels`` is the label of every corpus row; only the units of ``rows`` are read.
     ``covered`` (``covered_units``) adds the novelty gate at ``cover``.
+
+    ``band_budget`` (with ``covered``) widens the band for text unlike the training data: the
+    validation rows come from the families the n-gram model trained on, where it is right so
+    often that the best band is narrow and the head's cut the strictest. But the head reads
+    meaning and the n-gram model reads words, so on a style or a language it never saw the head
+    is the one that transfers. With a budget, the band's cut is ``novel_cut`` (the head alone
+    keeps false positives within ``max_fpr`` at it) and the band reaches as low as the budget
+    allows: the lowest ``low`` for which some ``high`` keeps at most ``band_budget`` of the
+    validation units in the band and false positives within ``max_fpr``, at the best F1 of
+    those. The budget is the share of units the encoder reads, i.e. its cost.
     """
     wanted = np.zeros(len(labels), dtype=bool)
     wanted[rows] = True
@@ -482,6 +496,8 @@ def pick(
         if fpr_alone <= max_fpr:
             break
     c = Cascade(base.low, base.high, base.cut, cover, round(float(novel_cut), 3))
+    if band_budget is not None:
+        c = _widen(c, ph, pe, cu, u_row, y, max_fpr=max_fpr, band_budget=band_budget)
     flags = rows_flagged(c.flag(ph, pe, cu), u_row, len(rows))
     f1, fpr = _f1(flags, y)
     gate = {
@@ -493,4 +509,40 @@ def pick(
         # cut tried, and whoever trains (tools/train_scanner.py prints this) must see it.
         "head_alone_within_budget": bool(fpr_alone <= max_fpr),
     }
+    if band_budget is not None:
+        band = (ph >= c.low) & (ph < c.high)
+        info = {
+            "f1": round(f1, 4),
+            "fpr": round(fpr, 4),
+            "band": round(float(band.mean()) if len(band) else 0.0, 4),
+            "band_budget": band_budget,
+        }
     return c, {**info, **gate}
+
+
+def _widen(
+    base: Cascade,
+    ph: npt.NDArray[np.float64],
+    pe: npt.NDArray[np.float64],
+    cu: npt.NDArray[np.float64],
+    u_row: npt.NDArray[np.int64],
+    y: npt.NDArray[np.bool_],
+    *,
+    max_fpr: float,
+    band_budget: float,
+) -> Cascade:
+    """The widest band within ``band_budget`` at the head's own cut (see ``pick``)."""
+    n = len(y)
+    for low in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3):
+        best: tuple[float, Cascade] | None = None
+        for high in np.arange(0.40, 0.995, 0.03):
+            band = (ph >= low) & (ph < high)
+            if (float(band.mean()) if len(band) else 0.0) > band_budget:
+                continue
+            c = Cascade(low, round(float(high), 3), base.novel_cut, base.cover, base.novel_cut)
+            f1, fpr = _f1(rows_flagged(c.flag(ph, pe, cu), u_row, n), y)
+            if fpr <= max_fpr and (best is None or f1 > best[0]):
+                best = (f1, c)
+        if best is not None:
+            return best[1]
+    return base

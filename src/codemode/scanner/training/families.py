@@ -6,7 +6,9 @@ its family labels, so the benchmark can hold one family out at a time:
 - ``intent``: what the attacker wants (``_bank.INTENTS``: exfiltrate, change data, send messages,
   create discounts, escalate, redirect to a tool, reveal secrets);
 - ``framing``: how it is asked (``_bank.FRAMINGS``: direct override, polite task, authority claim,
-  role-play, hypothetical, instructions embedded in quoted mail);
+  role-play, hypothetical, instructions embedded in quoted mail; and ``plain``, English only, the
+  request as a customer, colleague or relative would put it, with no word of an AI, and benign
+  twins in the same frames: ``phrases_plain``);
 - ``carrier``: where it hides (``CARRIERS``: profile notes, reviews, product copy, HTML comments,
   CSV cells, JSON fields, markdown, emails, or bare);
 - ``lang``: one of ``LANGUAGES`` (32, ten scripts);
@@ -16,7 +18,10 @@ its family labels, so the benchmark can hold one family out at a time:
 
 Benign rows (label 0) use the same carriers and the same languages, with imperative marketing,
 notes to staff, polite requests between people and text that discusses injections as the payload
-(``kind`` = ``hardneg``), or plain notices and reviews (``kind`` = ``plain``).
+(``kind`` = ``hardneg``), or plain notices and reviews (``kind`` = ``plain``). A benign sentence
+that asks the reader for what an attack asks (``phrases_plain.NOT_BENIGN``: send data to someone,
+refund, make someone an admin, move money) is no longer used as a benign row: text an agent reads
+that asks for that is an injection, however polite.
 
     rows = generate(seed=7)   # about 10k rows: {"text", "label", "source", "intent", ...}
 """
@@ -33,13 +38,25 @@ from .phrases_domains import DOMAINS, FRAMES
 from .phrases_english import ENGLISH
 from .phrases_europe import EUROPE
 from .phrases_more import MORE
+from .phrases_plain import BENIGN_ACTS, NOT_BENIGN, PLAIN_FRAMES, SIGN_OFFS
 from .phrases_weak import WEAK
 from .phrases_world import WORLD
 from .synth import _NAMES
 
-__all__ = ["CARRIERS", "DOMAIN_NAMES", "FRAMINGS", "INTENTS", "LANGUAGES", "generate"]
+__all__ = [
+    "CARRIERS",
+    "DOMAIN_NAMES",
+    "FOLD_FRAMINGS",
+    "FRAMINGS",
+    "INTENTS",
+    "LANGUAGES",
+    "PLAIN",
+    "generate",
+]
 
 DOMAIN_NAMES = tuple(DOMAINS)
+PLAIN = "plain"  # the framing of the plain pass only (English); every bank has the others
+FOLD_FRAMINGS = (*FRAMINGS, PLAIN)
 
 LANGUAGES: dict[str, Bank] = {"en": ENGLISH, **EUROPE, **WORLD}
 CARRIERS = (
@@ -196,6 +213,8 @@ def generate(
     rows += _wider(seed, per_combo * 2, benign_per_language * 2)
     rows += _domains(seed, max(1, per_combo * 2 // 3), benign_per_language)
     rows += _weak_languages(seed, per_combo, benign_per_language // 4)
+    rows = [r for r in rows if r["label"] or not any(s in r["text"] for s in NOT_BENIGN)]
+    rows += _plain(seed, per_combo * 10, max(1, per_combo * 4 // 3), benign_per_language * 3)
     return rows
 
 
@@ -236,10 +255,34 @@ _RECORDS = (
 )
 
 
-def _record(rng: random.Random) -> str:
+# Surnames that are also words of the banks' attacks or of other languages ("allen" is German
+# for "all", as in "send it to all subscribers"): a name is data, whatever else it spells.
+_WORDLIKE_SURNAMES = (
+    "Allen",
+    "Alle",
+    "Post",
+    "Price",
+    "Link",
+    "Best",
+    "Page",
+    "King",
+    "Sender",
+    "Key",
+    "Sales",
+    "Root",
+    "Bill",
+    "Van Dam",
+    "De Vries",
+    "Del Rio",
+    "Mann",
+    "Fox",
+)
+
+
+def _record(rng: random.Random, surnames: tuple[str, ...] = _SURNAMES) -> str:
     """A contact record as listings print it (address, first and last name, city)."""
-    first, last = rng.choice(_NAMES).title(), rng.choice(_SURNAMES)
-    mail = f"{first.lower()}.{last.lower()}@{rng.choice(('example.com', 'mail.example'))}"
+    first, last = rng.choice(_NAMES).title(), rng.choice(surnames)
+    mail = f"{first.lower()}.{last.lower().replace(' ', '')}@{rng.choice(('example.com', 'mail.example'))}"
     city = rng.choice(("Porto", "Leeds", "Oslo", "Austin", "Lyon"))
     return (
         rng.choice(_RECORDS)
@@ -319,4 +362,66 @@ def _weak_languages(seed: int, per_combo: int, benign: int) -> list[dict[str, An
             sentence = rng.choice(extra.benign + bank.benign[:6])
             text = _CARRY[carrier](_fill(sentence, rng), rng.choice(fillers), rng)
             rows.append(_row(text, 0, code, carrier, kind="hardneg", part="weak"))
+    return rows
+
+
+def _plain_frame(act: str, rng: random.Random) -> str:
+    frame = rng.choice(PLAIN_FRAMES).replace("{sign}", rng.choice(SIGN_OFFS))
+    return frame.replace("{Act}", act[:1].upper() + act[1:]).replace("{act}", act)
+
+
+def _plain(seed: int, english: int, per_domain: int, benign: int) -> list[dict[str, Any]]:
+    """The plain pass: every intent's acts in the ``plain`` frames, and benign acts in the same.
+
+    ``english`` injections per intent from the English banks in the English carriers,
+    ``per_domain`` per intent and domain in that domain's carriers; ``benign`` rows of
+    ``phrases_plain.BENIGN_ACTS`` in the same frames, half of them in a domain's carriers. Its own
+    random stream, so the earlier passes' rows never change.
+    """
+    rng = random.Random(seed + 4051)
+    carriers = CARRIERS + MORE_CARRIERS
+    fillers = [f for f in _fillers("en", ENGLISH) + MORE.benign if f not in NOT_BENIGN]
+    rows: list[dict[str, Any]] = []
+    for intent in INTENTS:
+        acts = ENGLISH.options("acts", intent) + MORE.options("acts", intent)
+        for _ in range(english):
+            payload = _plain_frame(_fill(rng.choice(acts), rng), rng)
+            carrier = rng.choice(carriers)
+            text = _CARRY[carrier](payload, rng.choice(fillers), rng)
+            rows.append(_row(text, 1, "en", carrier, intent=intent, framing=PLAIN, part=PLAIN))
+        for name, domain in DOMAINS.items():
+            for _ in range(per_domain):
+                payload = _plain_frame(_fill(rng.choice(domain.acts[intent]), rng), rng)
+                at = rng.randrange(len(domain.carriers))
+                filler = _fill(rng.choice([b for b in domain.benign if b not in NOT_BENIGN]), rng)
+                text = domain.carriers[at](payload, filler, rng)
+                rows.append(
+                    _row(
+                        text,
+                        1,
+                        "en",
+                        f"{name}:{at}",
+                        intent=intent,
+                        framing=PLAIN,
+                        domain=name,
+                        part=PLAIN,
+                    )
+                )
+    names = list(DOMAINS)
+    for n in range(benign):
+        payload = _plain_frame(rng.choice(BENIGN_ACTS), rng)
+        if n % 3 == 0:  # addresses and names are data on this side too, not a sign of attack
+            record = _record(rng, _SURNAMES + _WORDLIKE_SURNAMES)
+            payload = f"{payload} {record}" if n % 2 else f"{record}\n{payload}"
+        if n % 2:
+            carrier = rng.choice(carriers)
+            text = _CARRY[carrier](payload, rng.choice(fillers), rng)
+            rows.append(_row(text, 0, "en", carrier, kind="hardneg", part=PLAIN))
+            continue
+        name = names[n // 2 % len(names)]
+        domain = DOMAINS[name]
+        at = rng.randrange(len(domain.carriers))
+        filler = _fill(rng.choice([b for b in domain.benign if b not in NOT_BENIGN]), rng)
+        text = domain.carriers[at](payload, filler, rng)
+        rows.append(_row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part=PLAIN))
     return rows

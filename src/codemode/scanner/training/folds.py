@@ -38,6 +38,7 @@ from ..encoder import Encoder, Head
 from ..normalize import views
 from ..patterns import match_views
 from .cascade import (
+    WIDE_BAND,
     Cascade,
     Embedded,
     covered_units,
@@ -50,7 +51,7 @@ from .cascade import (
     seen_words,
     word_buckets_of,
 )
-from .families import DOMAIN_NAMES, FRAMINGS, INTENTS, LANGUAGES
+from .families import DOMAIN_NAMES, FOLD_FRAMINGS, INTENTS, LANGUAGES
 from .train import DEFAULT_C, FAMILIES, Corpus, TrainedModel, build_corpus, fit
 
 __all__ = [
@@ -150,6 +151,7 @@ def fit_shipped(
         prep.labels,
         max_fpr=max_fpr,
         covered=covered_units(words, seen, prep.corpus.texts or []),
+        band_budget=WIDE_BAND,
     )
     model.threshold = cascade.high
     return Shipped(model, head, cascade, tuned, seen)
@@ -179,7 +181,7 @@ def _folds(prep: Prepared) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
     out: list[tuple[str, str, npt.NDArray[np.bool_]]] = []
     for kind, names in (
         ("intent", INTENTS),
-        ("framing", FRAMINGS),
+        ("framing", FOLD_FRAMINGS),
         ("language", sorted(LANGUAGES)),
         ("domain", DOMAIN_NAMES),
     ):
@@ -241,7 +243,14 @@ def evaluate_variants(
             head = fit_head(corpus, prep.embedded, model, **options)
             p_e = encoder_units(prep.embedded, head, n_units)
             cascade, tuned = pick(
-                p_h, p_e, corpus.unit_row, validation, labels, max_fpr=max_fpr, covered=covered
+                p_h,
+                p_e,
+                corpus.unit_row,
+                validation,
+                labels,
+                max_fpr=max_fpr,
+                covered=covered,
+                band_budget=WIDE_BAND,
             )
             flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
             read = cascade.to_encoder(p_h, covered)
