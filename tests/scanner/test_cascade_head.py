@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 pytest.importorskip("sklearn", reason="the train extra (scikit-learn) is not installed")
@@ -68,3 +69,51 @@ def test_a_small_language_weighs_more_in_the_head() -> None:
     even = fit_head(corpus, embedded, model, language_dims=0, lift=1.0)
     lifted = fit_head(corpus, embedded, model, language_dims=0, lift=4.0)
     assert not np.allclose(even.weights, lifted.weights)
+
+
+def _noisy_languages(n: int = 600, seed: int = 5) -> tuple[npt.NDArray[np.float64], list[str]]:
+    """Two languages: far apart along a noisy direction (2), near but cleanly apart along 0."""
+    rng = np.random.default_rng(seed)
+    languages = ["aa" if i % 2 else "bb" for i in range(n)]
+    sign = np.array([1.0 if x == "aa" else -1.0 for x in languages])[:, None]
+    vectors = rng.normal(0, 0.3, (n, DIM))
+    vectors[:, 0] = sign[:, 0] * 0.5 + rng.normal(0, 0.05, n)
+    vectors[:, 2] = sign[:, 0] * 1.0 + rng.normal(0, 4.0, n)
+    return vectors, languages
+
+
+def test_lda_finds_the_direction_that_tells_languages_apart_not_the_widest_gap() -> None:
+    vectors, languages = _noisy_languages()
+    means = language_subspace(vectors, languages, 1, "means")
+    lda = language_subspace(vectors, languages, 1, "lda")
+    assert abs(float(means[:, 0] @ np.eye(DIM)[2])) > 0.8  # the widest gap between the means
+    assert abs(float(lda[:, 0] @ np.eye(DIM)[0])) > 0.95  # the clean, narrow one
+
+
+def test_inlp_removes_what_a_linear_classifier_reads_the_language_from() -> None:
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    vectors, languages = _noisy_languages()
+    basis = language_subspace(vectors, languages, 3, "inlp")
+    assert basis.shape == (DIM, 3)  # not bounded by the number of languages
+    assert np.allclose(basis.T @ basis, np.eye(3), atol=1e-8)
+    assert abs(float(basis[:, 0] @ np.eye(DIM)[0])) > 0.9
+    projected = vectors - (vectors @ basis) @ basis.T
+    before = LogisticRegression().fit(vectors, languages).score(vectors, languages)
+    after = LogisticRegression().fit(projected, languages).score(projected, languages)
+    assert before > 0.99 and after < 0.7
+
+
+@pytest.mark.parametrize("method", ["lda", "inlp"])
+def test_a_head_with_a_language_method_cannot_key_on_the_language(method: str) -> None:
+    corpus, embedded, model = _corpus()
+    neutral = fit_head(corpus, embedded, model, language_dims=1, lift=1.0, language_method=method)
+    assert abs(float(neutral.weights @ LANGUAGE)) < 0.2 * abs(float(neutral.weights @ ATTACK))
+    rare = (-LANGUAGE + 0.2 * ATTACK).astype(np.float32)[None, :]
+    assert float(neutral(rare)[0]) > 0.5
+
+
+def test_an_unknown_language_method_is_refused() -> None:
+    vectors, languages = _noisy_languages()
+    with pytest.raises(ValueError, match="unknown"):
+        language_subspace(vectors, languages, 2, "centroid")

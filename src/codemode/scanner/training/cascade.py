@@ -18,8 +18,10 @@ head's probability reaches ``cut``. A row is flagged when one of its units is.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..encoder import Encoder, Head
+from ..encoder import _BATCH, Encoder, Head
 from ..features import WORD_BITS, long_enough, word_buckets
 from .train import SOURCE_CAP, Corpus, TrainedModel
 
@@ -62,9 +64,19 @@ HEAD_C = 64.0
 # median of 0.17 (0.36 for German, next to Dutch and Swedish), 0.5 at the 90th percentile.
 NOVEL_COVER = 0.6
 # The head's language handling (``fit_head``): directions of language identity projected out, and
-# the most extra weight a small generated language gets.
+# the most extra weight a small generated language gets. Off: on all 61 folds LDA with 16 or 24
+# directions met targets on 31 or 34 splits (29 without), but the pooled framing F1 fell 0.014 or
+# 0.005 (held-out polite); the means and INLP subspaces lost on most weak languages (scan.md,
+# "A language-neutral encoder head").
 LANGUAGE_DIMS = 0
 LANGUAGE_LIFT = 1.0
+# How the language directions are found (``language_subspace``: "means", "lda" or "inlp").
+LANGUAGE_METHOD = "means"
+_LDA_SHRINK = 0.1
+_INLP_ROWS = 400
+_INLP_STEP = 8
+# How often ``embed`` writes what it has embedded so far to the cache.
+SAVE_EVERY_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -125,43 +137,115 @@ class Cascade:
         }
 
 
-def embed(corpus: Corpus, encoder: Encoder, cache: Path | None = None) -> Embedded:
-    """Embed every unit's windows, reusing the windows of texts already in ``cache``.
+def cache_file(cache: Path, encoder: Encoder) -> Path:
+    """The embedding cache of ``encoder`` in the folder ``cache``."""
+    return cache / f"embeddings-{encoder.fingerprint}.npz"
 
-    The cache (``embeddings-<encoder fingerprint>.npz``) maps each unit text's SHA-1 to its window embeddings, so a
-    changed corpus only embeds its new texts.
-    """
-    texts = corpus.texts or []
-    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+
+def load_cache(path: Path) -> dict[str, npt.NDArray[np.float32]]:
+    """The window embeddings stored in ``path`` by text SHA-1 (empty when there is no file)."""
     known: dict[str, npt.NDArray[np.float32]] = {}
-    path = None if cache is None else cache / f"embeddings-{encoder.fingerprint}.npz"
-    if path is not None and path.is_file():
+    if path.is_file():
         data = np.load(path)
         stored_keys, starts, vectors = data["keys"], data["starts"], data["vectors"]
         for k, key in enumerate(stored_keys):
             known[str(key)] = vectors[starts[k] : starts[k + 1]]
-    missing = sorted({i for i, key in enumerate(keys) if key not in known}, key=keys.__getitem__)
-    todo = list(dict.fromkeys(keys[i] for i in missing))
-    first = {keys[i]: i for i in reversed(missing)}
-    owners, pieces = encoder.windows([texts[first[key]] for key in todo])
-    fresh = encoder.embed_windows(pieces)
-    for n, key in enumerate(todo):
-        known[key] = fresh[np.asarray(owners) == n]
+    return known
+
+
+def save_cache(path: Path, known: dict[str, npt.NDArray[np.float32]]) -> None:
+    """Write ``known`` to ``path`` atomically (a crash mid-write leaves the previous file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    order = list(known)
+    lengths = np.array([len(known[k]) for k in order], dtype=np.int64)
+    partial = path.with_name(path.name + ".partial.npz")  # np.savez keeps a .npz suffix
+    np.savez(
+        partial,
+        keys=np.array(order),
+        starts=np.concatenate(([0], np.cumsum(lengths))),
+        vectors=(
+            np.concatenate([known[k] for k in order])
+            if order
+            else np.zeros((0, 384), dtype=np.float32)
+        ),
+    )
+    os.replace(partial, path)
+
+
+def text_key(text: str) -> str:
+    """The cache key of a unit text."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def embed_missing(
+    texts: Sequence[str],
+    encoder: Encoder,
+    known: dict[str, npt.NDArray[np.float32]],
+    path: Path | None = None,
+    *,
+    save_every_s: float = SAVE_EVERY_S,
+    log: Callable[[str], None] | None = None,
+) -> int:
+    """Embed the windows of the ``texts`` not in ``known`` into it; return how many texts were new.
+
+    The windows run in the encoder's own order (shortest first, batches of ``_BATCH``) in slices
+    of whole batches, so the batches and the vectors are those of one ``embed_windows`` call;
+    every ``save_every_s`` seconds the texts whose windows are all done are saved to ``path``, so
+    a crash loses at most that much work.
+    """
+    keys = [text_key(t) for t in texts]
+    todo = sorted(
+        {key: i for i, key in reversed(list(enumerate(keys))) if key not in known}.items()
+    )
+    if not todo:
+        return 0
+    owners, pieces = encoder.windows([texts[i] for _, i in todo])
+    owner = np.asarray(owners, dtype=np.int64)
+    left = np.bincount(owner, minlength=len(todo))
+    fresh = np.zeros((len(pieces), 384), dtype=np.float32)
+    order = sorted(range(len(pieces)), key=lambda k: len(pieces[k]))
+    step = _BATCH * 64
+    last = time.monotonic()
+    for start in range(0, len(order), step):
+        part = order[start : start + step]
+        fresh[part] = encoder.embed_windows([pieces[k] for k in part])
+        np.subtract.at(left, owner[part], 1)
+        done = start + len(part) == len(order)
+        if done or (path is not None and time.monotonic() - last >= save_every_s):
+            for n in np.flatnonzero(left == 0):
+                key = todo[n][0]
+                if key not in known:
+                    known[key] = fresh[owner == n]
+            if path is not None:
+                save_cache(path, known)
+            last = time.monotonic()
+            if log is not None:
+                log(f"embedded {start + len(part)} of {len(order)} windows")
+    return len(todo)
+
+
+def embed(
+    corpus: Corpus,
+    encoder: Encoder,
+    cache: Path | None = None,
+    *,
+    save_every_s: float = SAVE_EVERY_S,
+) -> Embedded:
+    """Embed every unit's windows, reusing the windows of texts already in ``cache``.
+
+    The cache (``embeddings-<encoder fingerprint>.npz``) maps each unit text's SHA-1 to its window
+    embeddings, so a changed corpus only embeds its new texts; it is written as the embedding goes
+    (``embed_missing``), so an interrupted run resumes where it was saved.
+    """
+    texts = corpus.texts or []
+    path = None if cache is None else cache_file(cache, encoder)
+    known = {} if path is None else load_cache(path)
+    embed_missing(texts, encoder, known, path, save_every_s=save_every_s)
+    keys = [text_key(t) for t in texts]
     window_unit = np.concatenate(
         [np.full(len(known[key]), u, dtype=np.int64) for u, key in enumerate(keys)]
     )
-    result = Embedded(window_unit, np.concatenate([known[key] for key in keys]))
-    if path is not None and todo:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        order = list(known)
-        lengths = np.array([len(known[k]) for k in order], dtype=np.int64)
-        np.savez(
-            path,
-            keys=np.array(order),
-            starts=np.concatenate(([0], np.cumsum(lengths))),
-            vectors=np.concatenate([known[k] for k in order]),
-        )
-    return result
+    return Embedded(window_unit, np.concatenate([known[key] for key in keys]))
 
 
 def hashed_units(model: TrainedModel, corpus: Corpus) -> npt.NDArray[np.float64]:
@@ -189,13 +273,16 @@ def fit_head(
     c: float = HEAD_C,
     language_dims: int = LANGUAGE_DIMS,
     lift: float = LANGUAGE_LIFT,
+    language_method: str = LANGUAGE_METHOD,
 ) -> Head:
     """Train the head on the windows of the units ``model`` trained on, with the same labels.
 
-    Two choices aim it at languages it never saw. The ``language_dims`` directions along which
-    the training languages' mean embeddings differ most (``language_subspace``) are projected out
-    before the fit and out of the weights after it, so the head cannot key on which language a
-    text is in; the projection folds into the weights, so the head stays one dot product. And a
+    Two choices aim it at languages it never saw. The ``language_dims`` directions that tell the
+    training languages apart (``language_subspace`` by ``language_method``: between their means,
+    their linear discriminants, or iterative nullspace projection) are projected out before the
+    fit and out of the weights after it, so the head cannot key on which language a text is in;
+    only the training rows' languages are read, so a held-out language never shapes them. The
+    projection folds into the weights, so the head stays one dot product. And a
     generated language with fewer windows than the median language weighs up to ``lift`` times
     more, so the twelve large languages do not set the boundary alone.
     """
@@ -224,7 +311,7 @@ def fit_head(
         mask = y == label
         w[mask] *= 0.5 * w.sum() / w[mask].sum()
     x = embedded.vectors[picked].astype(np.float64)
-    basis = language_subspace(x, languages, language_dims)
+    basis = language_subspace(x, languages, language_dims, language_method)
     if basis.shape[1]:
         x -= (x @ basis) @ basis.T
     head = LogisticRegression(C=c, max_iter=400)
@@ -235,22 +322,72 @@ def fit_head(
 
 
 def language_subspace(
-    vectors: npt.NDArray[np.float64], languages: Sequence[str], dims: int
+    vectors: npt.NDArray[np.float64],
+    languages: Sequence[str],
+    dims: int,
+    method: str = LANGUAGE_METHOD,
 ) -> npt.NDArray[np.float64]:
-    """An orthonormal basis (columns) of the ``dims`` directions that separate the languages.
+    """An orthonormal basis (columns) of at most ``dims`` directions that separate the languages.
 
-    The principal directions of the per-language mean embeddings (rows with an empty language are
-    left out); an empty basis when ``dims`` is 0 or fewer than two languages are present.
+    Rows with an empty language are left out; the basis is empty when ``dims`` is 0 or fewer than
+    two languages are present. Every language weighs the same, however many rows it has.
+
+    - ``"means"``: the principal directions of the per-language mean embeddings (at most one
+      fewer than the languages);
+    - ``"lda"``: the linear discriminants of the languages (between-language scatter over the
+      mean within-language scatter, shrunk towards its average variance), so a direction along
+      which texts of one language vary a lot counts less (at most one fewer than the languages);
+    - ``"inlp"``: iterative nullspace projection: a linear classifier of the language (multinomial
+      logistic regression on up to ``_INLP_ROWS`` rows per language) is trained, the
+      ``_INLP_STEP`` strongest directions of its weights are added to the basis and projected out
+      of the rows, and so on until ``dims`` directions (not bounded by the number of languages).
     """
     names = sorted({x for x in languages if x})
     if dims <= 0 or len(names) < 2:
         return np.zeros((vectors.shape[1], 0))
     tags = np.asarray(languages)
-    means = np.stack([vectors[tags == name].mean(axis=0) for name in names])
+    groups = [np.flatnonzero(tags == name) for name in names]
+    means = np.stack([vectors[g].mean(axis=0) for g in groups])
     means -= means.mean(axis=0)
-    _, _, directions = np.linalg.svd(means, full_matrices=False)
-    basis: npt.NDArray[np.float64] = directions[: min(dims, len(names) - 1)].T
-    return basis
+    if method == "means":
+        _, _, directions = np.linalg.svd(means, full_matrices=False)
+        basis: npt.NDArray[np.float64] = directions[: min(dims, len(names) - 1)].T
+        return basis
+    if method == "lda":
+        import scipy.linalg  # type: ignore[import-untyped,unused-ignore]
+
+        within = np.zeros((vectors.shape[1], vectors.shape[1]))
+        for g in groups:
+            centred = vectors[g] - vectors[g].mean(axis=0)
+            within += centred.T @ centred / max(1, len(g) - 1)
+        within /= len(groups)
+        within += _LDA_SHRINK * float(np.trace(within)) / within.shape[0] * np.eye(within.shape[0])
+        between = means.T @ means / len(groups)
+        values, vectors_ = scipy.linalg.eigh(between, within)
+        top = vectors_[:, np.argsort(values)[::-1][: min(dims, len(names) - 1)]]
+        q, _ = np.linalg.qr(top)
+        result: npt.NDArray[np.float64] = q
+        return result
+    if method == "inlp":
+        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        rng = np.random.default_rng(0)
+        picked = np.concatenate(
+            [rng.choice(g, min(len(g), _INLP_ROWS), replace=False) for g in groups]
+        )
+        x, y = vectors[picked].copy(), tags[picked]
+        x -= x.mean(axis=0)
+        found = np.zeros((vectors.shape[1], 0))
+        while found.shape[1] < dims:
+            classifier = LogisticRegression(C=1.0, max_iter=200, class_weight="balanced")
+            classifier.fit(x - (x @ found) @ found.T, y)
+            _, _, directions = np.linalg.svd(classifier.coef_, full_matrices=False)
+            step = directions[: min(_INLP_STEP, dims - found.shape[1])].T
+            step -= found @ (found.T @ step)
+            q, _ = np.linalg.qr(step)
+            found = np.concatenate([found, q], axis=1)
+        return found
+    raise ValueError(f"unknown language subspace method {method!r}")
 
 
 def rows_flagged(

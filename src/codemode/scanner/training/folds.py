@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..encoder import Encoder
+from ..classifier import Classifier
+from ..encoder import Encoder, Head
 from ..normalize import views
 from ..patterns import match_views
 from .cascade import (
     WIDE_BAND,
+    Cascade,
     Embedded,
     covered_units,
     embed,
@@ -50,9 +52,17 @@ from .cascade import (
     word_buckets_of,
 )
 from .families import DOMAIN_NAMES, FOLD_FRAMINGS, INTENTS, LANGUAGES
-from .train import FAMILIES, Corpus, build_corpus, fit
+from .train import DEFAULT_C, FAMILIES, Corpus, TrainedModel, build_corpus, fit
 
-__all__ = ["Prepared", "evaluate", "prepare", "split_of"]
+__all__ = [
+    "Prepared",
+    "Shipped",
+    "evaluate",
+    "evaluate_variants",
+    "fit_shipped",
+    "prepare",
+    "split_of",
+]
 
 
 def split_of(text: str) -> int:
@@ -91,6 +101,60 @@ def prepare(rows: list[dict[str, Any]], encoder: Encoder, cache: Path | None) ->
         np.array([str(r["source"]).startswith("gen-") for r in rows]),
         np.array(["part" not in r for r in rows]),
     )
+
+
+@dataclass
+class Shipped:
+    """The cascade ``tools/train_scanner.py`` ships: the n-gram model (its ``threshold`` is the
+    band's top), the head, the cascade, its validation figures and the words it trained on."""
+
+    model: TrainedModel
+    head: Head
+    cascade: Cascade
+    tuned: dict[str, Any]
+    seen: npt.NDArray[np.bool_]
+
+    def classifier(self, encoder: Encoder) -> Classifier:
+        """The shipped ``Classifier``, in memory (``model.info`` records the head and cascade)."""
+        self.model.info.update({"cascade": self.cascade.as_dict(), "head": self.head.as_dict()})
+        classifier = self.model.classifier()
+        classifier.attach(encoder, np.packbits(self.seen).tobytes())
+        return classifier
+
+
+def fit_shipped(
+    prep: Prepared,
+    *,
+    seed: int = 7,
+    c: float = DEFAULT_C,
+    max_fpr: float = 0.02,
+    head_options: Mapping[str, Any] | None = None,
+    model: TrainedModel | None = None,
+) -> Shipped:
+    """Train the n-gram model (or reuse ``model``, fitted the same way) and the head on four
+    fifths of the rows and choose the cascade on the fifth left (``split_of`` bucket 0)."""
+    train = prep.bucket != 0
+    validation = np.flatnonzero(prep.bucket == 0)
+    if model is None:
+        model = fit(prep.corpus, train, seed=seed, c=c)
+    head = fit_head(prep.corpus, prep.embedded, model, **(head_options or {}))
+    p_h = hashed_units(model, prep.corpus)
+    p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
+    assert model.units is not None
+    words = word_buckets_of(prep.corpus)
+    seen = seen_words(words, model.units)
+    cascade, tuned = pick(
+        p_h,
+        p_e,
+        prep.corpus.unit_row,
+        validation,
+        prep.labels,
+        max_fpr=max_fpr,
+        covered=covered_units(words, seen, prep.corpus.texts or []),
+        band_budget=WIDE_BAND,
+    )
+    model.threshold = cascade.high
+    return Shipped(model, head, cascade, tuned, seen)
 
 
 def _metrics(flagged: npt.NDArray[np.bool_], labels: npt.NDArray[np.bool_]) -> dict[str, Any]:
@@ -140,13 +204,28 @@ def evaluate(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run every fold of ``kinds``; return per-fold and pooled figures for model, rules, combined."""
+    return evaluate_variants(prep, {"": {}}, kinds=kinds, max_fpr=max_fpr, log=log)[""]
+
+
+def evaluate_variants(
+    prep: Prepared,
+    variants: Mapping[str, Mapping[str, Any]],
+    *,
+    kinds: Sequence[str] = ("intent", "framing", "language", "source", "domain"),
+    names: Collection[str] | None = None,
+    max_fpr: float = 0.02,
+    log: Callable[[str], None] = print,
+) -> dict[str, dict[str, Any]]:
+    """``evaluate`` for several heads at once: ``variants`` maps a name to ``fit_head``'s keyword
+    arguments. Each fold's n-gram model is fitted once and shared by every variant (it does not
+    depend on the head); ``names`` keeps only the folds of those family names."""
     corpus, labels = prep.corpus, prep.labels
     n_rows, n_units = len(prep.rows), len(corpus.indices)
     benign_test = prep.generated & ~labels & (prep.bucket == 1)
-    result: dict[str, Any] = {}
+    results: dict[str, dict[str, Any]] = {variant: {} for variant in variants}
     words = word_buckets_of(corpus)
     for kind, name, member in _folds(prep):
-        if kind not in kinds or not member.any():
+        if kind not in kinds or not member.any() or (names is not None and name not in names):
             continue
         started = time.perf_counter()
         test = member | (benign_test if kind in ("intent", "framing") else False)
@@ -154,44 +233,51 @@ def evaluate(
         train = usable & (prep.bucket != 0)
         validation = np.flatnonzero(usable & (prep.bucket == 0))
         model = fit(corpus, train)
-        head = fit_head(corpus, prep.embedded, model)
         p_h = hashed_units(model, corpus)
-        p_e = encoder_units(prep.embedded, head, n_units)
         assert model.units is not None
         covered = covered_units(words, seen_words(words, model.units), corpus.texts or [])
-        cascade, tuned = pick(
-            p_h,
-            p_e,
-            corpus.unit_row,
-            validation,
-            labels,
-            max_fpr=max_fpr,
-            covered=covered,
-            band_budget=WIDE_BAND,
-        )
-        flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
         rows = np.flatnonzero(test)
         y = labels[rows]
-        read = cascade.to_encoder(p_h, covered)
         earlier = prep.earlier[rows]
-        figures = {
-            "model": _metrics(flagged[rows], y),
-            "model_earlier_rows": _metrics(flagged[rows][earlier], y[earlier]),
-            "rules": _metrics(prep.strong[rows], y),
-            "combined": _metrics(flagged[rows] | prep.strong[rows], y),
-            "cascade": cascade.as_dict(),
-            "validation": tuned,
-            "encoder_share_test": round(float(read[test[corpus.unit_row]].mean()), 4),
-            "test_rows": rows.tolist(),
-            "flagged": flagged[rows].tolist(),
-        }
-        result.setdefault(kind, {})[name] = figures
-        log(
-            f"  {kind}={name}: model F1 {figures['model']['f1']:.3f} "
-            f"R {figures['model']['recall']:.3f} FP {figures['model']['fpr']} | rules F1 "
-            f"{figures['rules']['f1']:.3f} | combined F1 {figures['combined']['f1']:.3f} "
-            f"({time.perf_counter() - started:.0f}s)"
-        )
+        for variant, options in variants.items():
+            head = fit_head(corpus, prep.embedded, model, **options)
+            p_e = encoder_units(prep.embedded, head, n_units)
+            cascade, tuned = pick(
+                p_h,
+                p_e,
+                corpus.unit_row,
+                validation,
+                labels,
+                max_fpr=max_fpr,
+                covered=covered,
+                band_budget=WIDE_BAND,
+            )
+            flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
+            read = cascade.to_encoder(p_h, covered)
+            figures = {
+                "model": _metrics(flagged[rows], y),
+                "model_earlier_rows": _metrics(flagged[rows][earlier], y[earlier]),
+                "rules": _metrics(prep.strong[rows], y),
+                "combined": _metrics(flagged[rows] | prep.strong[rows], y),
+                "cascade": cascade.as_dict(),
+                "validation": tuned,
+                "encoder_share_test": round(float(read[test[corpus.unit_row]].mean()), 4),
+                "test_rows": rows.tolist(),
+                "flagged": flagged[rows].tolist(),
+            }
+            results[variant].setdefault(kind, {})[name] = figures
+            log(
+                f"  {variant + ' ' if variant else ''}{kind}={name}: model F1 "
+                f"{figures['model']['f1']:.3f} R {figures['model']['recall']:.3f} FP "
+                f"{figures['model']['fpr']} | rules F1 {figures['rules']['f1']:.3f} | combined F1 "
+                f"{figures['combined']['f1']:.3f} ({time.perf_counter() - started:.0f}s)"
+            )
+    return {variant: _pool(prep, result) for variant, result in results.items()}
+
+
+def _pool(prep: Prepared, result: dict[str, Any]) -> dict[str, Any]:
+    """Add each kind's pooled figures and worst fold; drop the per-row lists."""
+    labels = prep.labels
     for kind, folds in result.items():
         pooled = {}
         for part in ("model", "rules", "combined", "model_earlier_rows"):
