@@ -30,6 +30,11 @@ SETS = {
     "tuning4": "heldout4_tuning.jsonl",
     # Written by an outside writer and merged after this round's tuning (tools/eval_outsider.py).
     "outsider": "outsider_untouched.jsonl",
+    # Written later by other writers, each before the ranking it measures was tuned (rounds 4-6).
+    "outsider2": "outsider2_untouched.jsonl",
+    "outsider3": "outsider3_untouched.jsonl",
+    "outsider4": "outsider4_untouched.jsonl",
+    "outsider5": "outsider5_untouched.jsonl",
 }
 
 # Context a marketer wraps around a request; each tuning query is put inside one (drawn with a
