@@ -265,44 +265,30 @@ def heldout_rows(seed: int = 11) -> list[dict[str, Any]]:
     for label, bank in ((1, _INJECT), (0, _BENIGN)):
         for style, sentences in bank.items():
             for sentence in sentences:
-                text = sentence.replace(
-                    "{email}", f"ops{rng.randint(1, 99)}@{rng.choice(_DOMAINS)}"
-                )
-                text = text.replace("{url}", f"https://{rng.choice(_DOMAINS)}/sync")
-                for shape in (
-                    text,
-                    f"Customer since 2021, prefers email. {text}",
-                    '{"data": {"type": "profile", "attributes": {"notes": "'
-                    + text.replace("\n", "\\n").replace('"', '\\"')
-                    + '"}}}',
-                ):
-                    rows.append(
-                        {
-                            "text": shape,
-                            "label": label,
-                            "source": f"heldout-{'injection' if label else 'benign'}",
-                            "style": style,
-                        }
-                    )
+                rows += _shapes(_filled(sentence, rng), label, style)
+    # Round 4's style has its own random stream, so the rows above keep their exact text.
     task_rng = random.Random(seed * 1_000 + 4)
     for label, sentences in ((1, _INJECT_TASK), (0, _BENIGN_TASK)):
         for sentence in sentences:
-            text = sentence.replace(
-                "{email}", f"ops{task_rng.randint(1, 99)}@{task_rng.choice(_DOMAINS)}"
-            ).replace("{url}", f"https://{task_rng.choice(_DOMAINS)}/sync")
-            for shape in (
-                text,
-                f"Customer since 2021, prefers email. {text}",
-                '{"data": {"type": "profile", "attributes": {"notes": "'
-                + text.replace("\n", "\\n").replace('"', '\\"')
-                + '"}}}',
-            ):
-                rows.append(
-                    {
-                        "text": shape,
-                        "label": label,
-                        "source": f"heldout-{'injection' if label else 'benign'}",
-                        "style": "ordinary_task",
-                    }
-                )
+            rows += _shapes(_filled(sentence, task_rng), label, "ordinary_task")
     return rows
+
+
+def _filled(sentence: str, rng: random.Random) -> str:
+    text = sentence.replace("{email}", f"ops{rng.randint(1, 99)}@{rng.choice(_DOMAINS)}")
+    return text.replace("{url}", f"https://{rng.choice(_DOMAINS)}/sync")
+
+
+def _shapes(text: str, label: int, style: str) -> list[dict[str, Any]]:
+    """The sentence bare, after a profile note's first words, and as a JSON notes field."""
+    source = f"heldout-{'injection' if label else 'benign'}"
+    return [
+        {"text": shape, "label": label, "source": source, "style": style}
+        for shape in (
+            text,
+            f"Customer since 2021, prefers email. {text}",
+            '{"data": {"type": "profile", "attributes": {"notes": "'
+            + text.replace("\n", "\\n").replace('"', '\\"')
+            + '"}}}',
+        )
+    ]
