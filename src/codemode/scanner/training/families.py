@@ -186,6 +186,13 @@ def _row(text: str, label: int, code: str, carrier: str, **family: str) -> dict[
     }
 
 
+def _domain_row(
+    text: str, label: int, name: str, at: int, part: str, **family: str
+) -> dict[str, Any]:
+    """A row of the domain ``name`` (English), carried by that domain's carrier number ``at``."""
+    return _row(text, label, "en", f"{name}:{at}", **family, domain=name, part=part)
+
+
 def generate(
     seed: int = 7, *, per_combo: int = 3, benign_per_language: int = 160
 ) -> list[dict[str, Any]]:
@@ -331,16 +338,7 @@ def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
                     at = rng.randrange(len(domain.carriers))
                     text = domain.carriers[at](payload, _fill(rng.choice(domain.benign), rng), rng)
                     rows.append(
-                        _row(
-                            text,
-                            1,
-                            "en",
-                            f"{name}:{at}",
-                            intent=intent,
-                            framing=framing,
-                            domain=name,
-                            part="domain",
-                        )
+                        _domain_row(text, 1, name, at, "domain", intent=intent, framing=framing)
                     )
         for n in range(benign):
             at = rng.randrange(len(domain.carriers))
@@ -348,9 +346,7 @@ def _domains(seed: int, per_combo: int, benign: int) -> list[dict[str, Any]]:
             if n % 4 == 0:  # a contact record: addresses and names are data, not a request
                 first = _record(rng)
             text = domain.carriers[at](_fill(first, rng), _fill(second, rng), rng)
-            rows.append(
-                _row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part="domain")
-            )
+            rows.append(_domain_row(text, 0, name, at, "domain", kind="hardneg"))
     return rows
 
 
@@ -415,18 +411,7 @@ def _plain(seed: int, english: int, per_domain: int, benign: int) -> list[dict[s
                 at = rng.randrange(len(domain.carriers))
                 filler = _fill(rng.choice([b for b in domain.benign if b not in NOT_BENIGN]), rng)
                 text = domain.carriers[at](payload, filler, rng)
-                rows.append(
-                    _row(
-                        text,
-                        1,
-                        "en",
-                        f"{name}:{at}",
-                        intent=intent,
-                        framing=PLAIN,
-                        domain=name,
-                        part=PLAIN,
-                    )
-                )
+                rows.append(_domain_row(text, 1, name, at, PLAIN, intent=intent, framing=PLAIN))
     names = list(DOMAINS)
     for n in range(benign):
         payload = _plain_frame(rng.choice(BENIGN_ACTS), rng)
@@ -443,5 +428,5 @@ def _plain(seed: int, english: int, per_domain: int, benign: int) -> list[dict[s
         at = rng.randrange(len(domain.carriers))
         filler = _fill(rng.choice([b for b in domain.benign if b not in NOT_BENIGN]), rng)
         text = domain.carriers[at](payload, filler, rng)
-        rows.append(_row(text, 0, "en", f"{name}:{at}", kind="hardneg", domain=name, part=PLAIN))
+        rows.append(_domain_row(text, 0, name, at, PLAIN, kind="hardneg"))
     return rows
