@@ -105,3 +105,29 @@ def test_operations_without_a_shipped_vector_get_no_semantic_opinion(catalog: Ca
     vectors = _semantic.OperationVectors([unknown, *actions[1:]])
     z = vectors.zscores("list my lists")
     assert z is not None and z[0] == 0.0 and np.any(z[1:] != 0.0)
+
+
+def test_an_ids_route_earns_over_its_full_twin_only_with_its_own_words(catalog: Catalog) -> None:
+    # The ids-only route's shorter document out-matches its twin on the words they share; unless
+    # ids are asked for, it may not (issue #17, round 7).
+    query = "profile Q's conversation"
+    plain = SearchIndex(catalog, weights=dataclasses.replace(Weights(), twins=False))
+    assert plain.rank(query)[0] == "get_conversation_id_for_profile"
+    index = SearchIndex(catalog)
+    assert index.rank(query)[0] == "get_conversation_for_profile"
+    _, features = index._features(query)
+    ids = index._position["get_conversation_id_for_profile"]
+    full = index._position["get_conversation_for_profile"]
+    assert features[0, ids] <= features[0, full]
+    # Words only the ids route has ("identifiers") and the ids cue still bring it first.
+    assert (
+        index.rank("conversation identifier of profile Q")[0] == "get_conversation_id_for_profile"
+    )
+
+
+def test_a_noun_said_in_both_numbers_says_neither(catalog: Catalog) -> None:
+    query = "variants of catalog item Q, every variant"
+    plain = SearchIndex(catalog, weights=dataclasses.replace(Weights(), both_numbers=False))
+    assert plain.rank(query)[0] == "get_variant_ids_for_catalog_item"
+    assert SearchIndex(catalog).rank(query)[0] == "get_variants_for_catalog_item"
+

@@ -131,6 +131,11 @@ class Weights:
         core: prior for the 162 core actions of the spec (what most tasks need), so a niche
             operation that shares every word with a core one (a relationship or job listing)
             ranks just behind it.
+        twins: whether an ids-only relationship route earns over the route beside it that
+            returns the full records only what its own words earn, unless ids are asked for
+            (its shorter document otherwise out-matches the twin on the words they share).
+        both_numbers: whether a noun the query says in both numbers ("custom metric metrics")
+            is left out of the ``number`` signal.
         clauses: whether a long query is read from the clause that states its request
             (``_clauses``); ``context``: weight of the whole query's lexical score beside it;
             ``asks``: read it instead from the last clause where the caller asks (``_asks``,
@@ -183,6 +188,8 @@ class Weights:
     typos: bool = True
     typo: float = 0.7
     core: float = 0.05
+    twins: bool = True
+    both_numbers: bool = True
     clauses: bool = True
     asks: bool = False
     context: float = 0.2
@@ -461,6 +468,18 @@ class SearchIndex:
         self._job_reads = np.array(
             [1.0 if a.method == "GET" and "-jobs" in a.path else 0.0 for a in self.actions]
         )
+        # An ids-only relationship route and the route beside it that returns the full records
+        # (``/api/profiles/{id}/relationships/segments`` and ``/api/profiles/{id}/segments``).
+        by_route = {(a.method, a.path): j for j, a in enumerate(self.actions)}
+        pairs = [
+            (j, k)
+            for j, a in enumerate(self.actions)
+            if a.method == "GET"
+            and "/relationships/" in a.path
+            and (k := by_route.get(("GET", a.path.replace("/relationships/", "/")))) is not None
+        ]
+        self._ids_twin = np.array([j for j, _ in pairs], dtype=np.int64)
+        self._full_twin = np.array([k for _, k in pairs], dtype=np.int64)
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
             for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -575,10 +594,23 @@ class SearchIndex:
         out = np.zeros((len(FEATURES), n))
         row = _FEATURE_ROW
         lexical = out[row["lexical"]]
+        twins = w.twins and parsed.cues.get("ids", 0.0) <= 0 and len(self._ids_twin) > 0
+        extra = np.zeros(len(self._ids_twin)) if twins else None
         for term, weight in parsed.terms.items():
             term_row = self._term_row.get(term)
             if term_row is not None:
-                lexical += weight * self._matrix[term_row]
+                scores = self._matrix[term_row]
+                lexical += weight * scores
+                if extra is not None:
+                    own = scores[self._ids_twin]
+                    extra += weight * own * (scores[self._full_twin] == 0)
+        if extra is not None:
+            # An ids-only route says what its full twin says and returns less: unless ids are
+            # asked for, it earns over the twin only what its own words ("id", "only") earn,
+            # not what its shorter document gives the words they share.
+            lexical[self._ids_twin] = np.minimum(
+                lexical[self._ids_twin], lexical[self._full_twin] + extra
+            )
         top = lexical.max() if n else 0.0
         if top > 0:
             lexical /= top
@@ -633,9 +665,14 @@ class SearchIndex:
             out[row["coverage"]] = np.bincount(
                 self._group_owner[groups], weights=self._group_share[groups], minlength=n
             )
+        said: dict[str, set[str]] = {}
+        for word in parsed.surface:
+            if word in self._other_number:
+                said.setdefault(stem(word), set()).add(word)
         for word in parsed.surface:
             other = self._other_number.get(word)
-            if other is not None:
+            # A query that says a noun in both numbers ("custom metric metrics") tells nothing.
+            if other is not None and (not w.both_numbers or len(said[stem(word)]) == 1):
                 out[row["number"], other] -= 1.0
         out[row["core"]] = self._core
         if parsed.cues.get("poll", 0.0) <= 0 and not parsed.surface & _JOB_WORDS:
