@@ -131,3 +131,15 @@ def test_a_noun_said_in_both_numbers_says_neither(catalog: Catalog) -> None:
     assert plain.rank(query)[0] == "get_variant_ids_for_catalog_item"
     assert SearchIndex(catalog).rank(query)[0] == "get_variants_for_catalog_item"
 
+
+@pytest.mark.parametrize(
+    "query",
+    ["put the new guests onto the VIP list", "add the workshop visitors to the spring list"],
+)
+def test_where_a_change_moves_things_is_not_what_it_is_about(
+    index: SearchIndex, query: str
+) -> None:
+    # The list is the destination of the people moved, not the head of the request: a list
+    # head would favour the list's own routes (tagging or deleting lists).
+    assert "list" not in index._parse(query).heads
+    assert index.rank(query)[0] == "add_profiles_to_list"

@@ -57,6 +57,8 @@ _PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
 _TALLY = ("how many", "number of", "count of")
+# A resource just after these, in a request for a change, is where things go or come from.
+_INTO = frozenset({"to", "into", "onto", "from", "off"})
 _TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
 # Klaviyo's compound catalog ids name one record; their parts are not vocabulary.
 _CATALOG_ID = re.compile(r"\$custom:::\$default:::\S+")
@@ -468,7 +470,12 @@ def _head(
         order.append((name, i, end))
         # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
         tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
-        if not parsed.heads and not tallied:
+        # "add the attendees to the webinar list": a resource the change moves things into or
+        # out of is where they go, not what the request is about.
+        container = any(
+            parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")
+        ) and bool(set(fixed[max(0, i - 3) : i]) & _INTO)
+        if not parsed.heads and not tallied and not container:
             parsed.heads.append(name)
             last = fixed[end - 1]
             counted = any(_DIGIT.search(w) for w in fixed[max(0, i - 2) : i])
