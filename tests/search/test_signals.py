@@ -143,3 +143,20 @@ def test_where_a_change_moves_things_is_not_what_it_is_about(
     # head would favour the list's own routes (tagging or deleting lists).
     assert "list" not in index._parse(query).heads
     assert index.rank(query)[0] == "add_profiles_to_list"
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("push token of device Q", "get_push_token"),
+        ("push tokens of the mobile app", "get_push_tokens"),
+        ("the tracking settings", "get_tracking_settings"),
+    ],
+)
+def test_a_verb_that_opens_a_resource_name_asks_for_nothing(
+    index: SearchIndex, query: str, want: str
+) -> None:
+    # "push", "track" and "import" are verbs, but in "push token", "tracking settings" and
+    # "import errors" they are the resource's own name: no create cue.
+    assert index._parse(query).cues.get("create", 0.0) <= 0
+    assert index.rank(query)[0] == want

@@ -282,6 +282,16 @@ def parse_query(
         and set(fixed[first + 1 : first + 2]) & _NOUN_NEXT
     ):
         first = None  # "record identifiers of type T", "list ids of profile P": nouns, no verb
+    # A cue word that opens a resource's own name ("push token", "signup form", "object type",
+    # "import errors") is part of the name: it asks for nothing.
+    named = frozenset(
+        i
+        for i in range(len(stream))
+        if any(f in _VERB_FACETS for f, _ in CUES.get((stream[i],), ()))
+        and _longest(heads, stream, i) > 1
+    )
+    if first in named:
+        first = None
     verb_tag = (
         first is not None
         and fixed[first] in ("tag", "label")
@@ -308,7 +318,7 @@ def parse_query(
     for concept in concept_terms(concept_stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
-    modifiers = _job_modifiers(fixed, stream, first, parsed)
+    modifiers = _job_modifiers(fixed, stream, first, parsed) | named
     _phrase_cues(
         fixed, stream, negated, first, parsed, modifiers, bool(_STATE_QUESTION.match(text))
     )
