@@ -160,3 +160,15 @@ def test_a_verb_that_opens_a_resource_name_asks_for_nothing(
     # "import errors" they are the resource's own name: no create cue.
     assert index._parse(query).cues.get("create", 0.0) <= 0
     assert index.rank(query)[0] == want
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [("coupon code list", "get_coupon_codes"), ("custom metric list", "get_custom_metrics")],
+)
+def test_a_noun_before_another_resource_noun_says_no_number(
+    index: SearchIndex, query: str, want: str
+) -> None:
+    # English puts a modifier in the singular: "coupon code list" is a list of codes.
+    assert "code" not in index._parse("coupon code list").numbered
+    assert index.rank(query)[0] == want

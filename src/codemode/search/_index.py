@@ -666,10 +666,10 @@ class SearchIndex:
                 self._group_owner[groups], weights=self._group_share[groups], minlength=n
             )
         said: dict[str, set[str]] = {}
-        for word in parsed.surface:
+        for word in parsed.numbered:
             if word in self._other_number:
                 said.setdefault(stem(word), set()).add(word)
-        for word in parsed.surface:
+        for word in parsed.numbered:
             other = self._other_number.get(word)
             # A query that says a noun in both numbers ("custom metric metrics") tells nothing.
             if other is not None and (not w.both_numbers or len(said[stem(word)]) == 1):

@@ -188,6 +188,8 @@ class ParsedQuery:
     nesting: tuple[str, str] | None = None
     owners: set[str] = field(default_factory=set)
     surface: set[str] = field(default_factory=set)
+    # The surface words whose number counts (not a modifier before another resource noun).
+    numbered: set[str] = field(default_factory=set)
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -311,6 +313,10 @@ def parse_query(
             weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
         parsed.surface.add(w)
+        # A noun before another resource noun modifies it ("data source list", "segment
+        # membership"), and English puts a modifier in the singular whatever it means.
+        if not (i + 1 < len(stream) and _longest(heads, stream, i + 1)):
+            parsed.numbered.add(w)
     # A leading verb that is also a noun ("list tags") names no resource: no concept from it.
     concept_stream = list(stream)
     if first is not None and stream[first] in _SOFT_VERBS:
