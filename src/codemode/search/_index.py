@@ -139,7 +139,9 @@ class Weights:
         clauses: whether a long query is read from the clause that states its request
             (``_clauses``); ``context``: weight of the whole query's lexical score beside it;
             ``asks``: read it instead from the last clause where the caller asks (``_asks``,
-            off until it is shown not to lose on any untouched set).
+            off until it is shown not to lose on any untouched set); ``clause_near``: a later
+            clause at least this share of the strongest one's raw match is the request
+            (``_clauses.request_clause``; 1 reads the strongest clause alone).
         semantic: weight of the encoder's z-scored similarity when the ranking is unsure
             (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
             the first two under this; ``semantic_top``: how many are reordered.
@@ -193,6 +195,7 @@ class Weights:
     clauses: bool = True
     asks: bool = False
     context: float = 0.2
+    clause_near: float = 0.8
     semantic: float = 0.03
     semantic_margin: float = 0.1
     semantic_top: int = 10
@@ -570,8 +573,9 @@ class SearchIndex:
         ``Weights.asks``); None when the query is read whole."""
         if not self.weights.clauses:
             return None
-        pick = asked_clause if self.weights.asks else request_clause
-        return pick(query, self._strength)
+        if self.weights.asks:
+            return asked_clause(query, self._strength)
+        return request_clause(query, self._strength, self.weights.clause_near)
 
     def _strength(self, text: str) -> float:
         """The raw (unnormalised) lexical score of the best action for ``text``."""
