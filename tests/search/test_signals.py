@@ -172,3 +172,16 @@ def test_a_noun_before_another_resource_noun_says_no_number(
     # English puts a modifier in the singular: "coupon code list" is a list of codes.
     assert "code" not in index._parse("coupon code list").numbered
     assert index.rank(query)[0] == want
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("which list is the customer on", "get_lists_for_profile"),
+        ("which tag is on the spring campaign", "get_tags_for_campaign"),
+    ],
+)
+def test_after_which_a_verb_or_noun_is_the_noun(index: SearchIndex, query: str, want: str) -> None:
+    # "list" and "tag" lead as verbs ("list tags", "tag the flows"), but not after "which".
+    assert index._parse(query).heads[0] in ("list", "tag")
+    assert index.rank(query)[0] == want

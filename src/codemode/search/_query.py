@@ -57,6 +57,8 @@ _PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
 _TALLY = ("how many", "number of", "count of")
+# After these a word that is a verb or a noun ("which list", "what tag") is the noun.
+_QUESTION_DETERMINERS = frozenset({"which", "what", "whose"})
 # A resource just after these, in a request for a change, is where things go or come from.
 _INTO = frozenset({"to", "into", "onto", "from", "off"})
 _TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
@@ -284,6 +286,8 @@ def parse_query(
         and set(fixed[first + 1 : first + 2]) & _NOUN_NEXT
     ):
         first = None  # "record identifiers of type T", "list ids of profile P": nouns, no verb
+    if first and fixed[first - 1] in _QUESTION_DETERMINERS:
+        first = None  # "which list is she on": after "which" a verb-or-noun is the noun
     # A cue word that opens a resource's own name ("push token", "signup form", "object type",
     # "import errors") is part of the name: it asks for nothing.
     named = frozenset(
