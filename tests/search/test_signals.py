@@ -185,3 +185,17 @@ def test_after_which_a_verb_or_noun_is_the_noun(index: SearchIndex, query: str, 
     # "list" and "tag" lead as verbs ("list tags", "tag the flows"), but not after "which".
     assert index._parse(query).heads[0] in ("list", "tag")
     assert index.rank(query)[0] == want
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("which segment is profile Q in", "get_segments_for_profile"),
+        ("what account does this key open", "get_accounts"),
+    ],
+)
+def test_a_singular_after_which_says_no_number(index: SearchIndex, query: str, want: str) -> None:
+    # "which segment is she in" may be answered by several: the singular does not count against
+    # the listing.
+    assert not index._parse(query).numbered & {"segment", "account"}
+    assert index.rank(query)[0] == want

@@ -318,8 +318,11 @@ def parse_query(
         parsed.add_term(s, weight)
         parsed.surface.add(w)
         # A noun before another resource noun modifies it ("data source list", "segment
-        # membership"), and English puts a modifier in the singular whatever it means.
-        if not (i + 1 < len(stream) and _longest(heads, stream, i + 1)):
+        # membership"), and English puts a modifier in the singular whatever it means; "which
+        # segment is she in" may be answered by several.
+        modifier = i + 1 < len(stream) and bool(_longest(heads, stream, i + 1))
+        asked = bool(i) and fixed[i - 1] in _QUESTION_DETERMINERS and not w.endswith("s")
+        if not modifier and not asked:
             parsed.numbered.add(w)
     # A leading verb that is also a noun ("list tags") names no resource: no concept from it.
     concept_stream = list(stream)
