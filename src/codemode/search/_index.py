@@ -483,6 +483,8 @@ class SearchIndex:
         ]
         self._ids_twin = np.array([j for j, _ in pairs], dtype=np.int64)
         self._full_twin = np.array([k for _, k in pairs], dtype=np.int64)
+        # Per term, what it gives each ids route that its full twin's document lacks.
+        self._ids_only = self._matrix[:, self._ids_twin] * (self._matrix[:, self._full_twin] == 0)
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
             for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -598,20 +600,19 @@ class SearchIndex:
         out = np.zeros((len(FEATURES), n))
         row = _FEATURE_ROW
         lexical = out[row["lexical"]]
-        twins = w.twins and parsed.cues.get("ids", 0.0) <= 0 and len(self._ids_twin) > 0
-        extra = np.zeros(len(self._ids_twin)) if twins else None
+        rows: list[int] = []
+        weights: list[float] = []
         for term, weight in parsed.terms.items():
             term_row = self._term_row.get(term)
             if term_row is not None:
-                scores = self._matrix[term_row]
-                lexical += weight * scores
-                if extra is not None:
-                    own = scores[self._ids_twin]
-                    extra += weight * own * (scores[self._full_twin] == 0)
-        if extra is not None:
+                lexical += weight * self._matrix[term_row]
+                rows.append(term_row)
+                weights.append(weight)
+        if w.twins and rows and parsed.cues.get("ids", 0.0) <= 0 and len(self._ids_twin):
             # An ids-only route says what its full twin says and returns less: unless ids are
             # asked for, it earns over the twin only what its own words ("id", "only") earn,
             # not what its shorter document gives the words they share.
+            extra = np.asarray(weights) @ self._ids_only[rows]
             lexical[self._ids_twin] = np.minimum(
                 lexical[self._ids_twin], lexical[self._full_twin] + extra
             )
