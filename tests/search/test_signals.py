@@ -199,3 +199,22 @@ def test_a_singular_after_which_says_no_number(index: SearchIndex, query: str, w
     # the listing.
     assert not index._parse(query).numbered & {"segment", "account"}
     assert index.rank(query)[0] == want
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("flow's actions", "get_actions_for_flow"),
+        ("segment's tags", "get_tags_for_segment"),
+        ("campaign's messages", "get_messages_for_campaign"),
+    ],
+)
+def test_a_possessive_names_the_owner_second(index: SearchIndex, query: str, want: str) -> None:
+    # "the flow's actions" are the actions of the flow: the head is what is owned.
+    owner, _ = query.split("'s ")
+    assert index._parse(query).heads[0] != owner
+    assert index.rank(query)[0] == want
+
+
+def test_a_contraction_is_no_possessive(index: SearchIndex) -> None:
+    assert index._parse("it's the welcome flow").heads == ["flow"]

@@ -57,6 +57,12 @@ _PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
 _TALLY = ("how many", "number of", "count of")
+# "the flow's actions" says "the actions of the flow": the owner second, as "of" puts it.
+_POSSESSIVE = re.compile(
+    r"\b(?!(?:it|that|what|who|there|here|let|he|she|everyone|one)['\u2019])"
+    r"([a-z][a-z-]*)['\u2019]s\s+([a-z][a-z-]*)\b",
+    re.I,
+)
 # After these a word that is a verb or a noun ("which list", "what tag") is the noun.
 _QUESTION_DETERMINERS = frozenset({"which", "what", "whose"})
 # A resource just after these, in a request for a change, is where things go or come from.
@@ -260,6 +266,7 @@ def parse_query(
         parsed.add_cue("one", 1.0)
         text = _CATALOG_ID.sub(" ", text)
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
+    text = _POSSESSIVE.sub(r"\2 of \1", text)
     text = _CLIENT_PERSON.sub(_client_person, text)
     text = _WINDOW.sub(" ", text)
     text = _BLOCK_VERB.sub(_block_verb, text)
