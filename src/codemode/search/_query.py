@@ -401,7 +401,13 @@ def _job_modifiers(
     if not spots:
         return frozenset()
     modifiers = frozenset(
-        i - 1 for i in spots if i >= 1 and i - 1 != first and (stream[i - 1],) in CUES
+        i - 1
+        for i in spots
+        if i >= 1
+        # "import jobs": a verb right before "jobs" names their kind even as the first word;
+        # one asks to import things, not jobs.
+        and (i - 1 != first or fixed[i] == "jobs")
+        and (stream[i - 1],) in CUES
     )
     lead = (stream[first],) if first is not None and first not in modifiers else ()
     # "suppression jobs", "deletion job": the noun of a verb names the kind of job, asks nothing.
