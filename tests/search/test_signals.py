@@ -232,3 +232,27 @@ def test_a_possessive_names_the_owner_second(index: SearchIndex, query: str, wan
 
 def test_a_contraction_is_no_possessive(index: SearchIndex) -> None:
     assert index._parse("it's the welcome flow").heads == ["flow"]
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("send activity for profile Q", "create_event"),
+        ("list the reviews of the bamboo spoon", "get_reviews"),
+    ],
+)
+def test_client_routes_step_back_unless_a_client_side_is_named(
+    catalog: Catalog, query: str, want: str
+) -> None:
+    plain = SearchIndex(catalog, weights=dataclasses.replace(Weights(), client_unasked=0.0))
+    assert SearchIndex(catalog).rank(query)[0] == want
+    assert plain.rank(query)[0] != want
+
+
+def test_a_named_client_side_still_gets_the_client_route(index: SearchIndex) -> None:
+    assert (
+        index.rank("all the reviews on the oak chair from the browser")[0] == "get_client_reviews"
+    )
+    assert index.rank("track an event from the mobile app with the public key")[0] == (
+        "create_client_event"
+    )

@@ -121,6 +121,8 @@ class Weights:
         coverage: bonus times the share of the operation id's nouns the query says (or means).
         job_unasked: penalty for reads of bulk jobs (their listings, one job, the records a job
             touched) when the query asks for no job ("job", "import", progress or status words).
+        client_unasked: cue against client routes (``facets`` ``client`` times this) when the
+            query names no client side (browser, app, public key): a request is a server's.
         cue_cap: cues stronger than this count as this.
         exact_id: bonus for an operation id or dotted function named in the query.
         exact_route: bonus for a ``/api/...`` route named in the query; ``route_method`` when
@@ -181,6 +183,7 @@ class Weights:
     owner: float = 0.2
     number: float = 0.1
     job_unasked: float = 0.3
+    client_unasked: float = 0.6
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -547,6 +550,7 @@ class SearchIndex:
             negated_weight=w.negated,
             typo_weight=w.typo,
             heads=self._heads,
+            client_unasked=w.client_unasked,
         )
 
     def _scores_uncached(self, query: str) -> _Scores:

@@ -219,6 +219,7 @@ def parse_query(
     negated_weight: float,
     typo_weight: float,
     heads: PhraseTable = HEADS,
+    client_unasked: float = 0.0,
 ) -> ParsedQuery:
     """Analyse ``query``.
 
@@ -231,6 +232,8 @@ def parse_query(
         negated_weight: weight of denied words, matched only against denials in summaries.
         typo_weight: weight of a word after typo repair, relative to a word as typed.
         heads: resource words -> head names (the vocabulary's plus the catalog's own types).
+        client_unasked: strength of the cue against client routes when the query asks for no
+            client side (0: none).
     """
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
@@ -367,6 +370,10 @@ def parse_query(
     # single-record write of the same kind, as a clear verb is against actions of another kind.
     if parsed.cues.get("bulk", 0.0) >= 1.0 and parsed.cues.get("single", 0.0) <= 0:
         parsed.add_cue("single", -0.5 * parsed.cues["bulk"])
+    # Client routes (public key, from a browser or an app) are for callers who say so: a request
+    # that names no client side is made from a server.
+    if client_unasked and parsed.cues.get("client", 0.0) <= 0:
+        parsed.add_cue("client", -client_unasked)
     # Relationship endpoints that return only ids are for callers who say so; others want records.
     if parsed.cues.get("ids", 0.0) <= 0:
         parsed.add_cue("full", 0.3)
