@@ -256,3 +256,16 @@ def test_a_named_client_side_still_gets_the_client_route(index: SearchIndex) -> 
     assert index.rank("track an event from the mobile app with the public key")[0] == (
         "create_client_event"
     )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since nobody documented the automations, list every flow",
+        "our flows are a mess, list them all",
+    ],
+)
+def test_list_before_its_object_is_the_verb(index: SearchIndex, query: str) -> None:
+    # Not the first word, yet "list every flow" and "list them" are the verb with its object.
+    assert "list" not in index._parse(query).heads
+    assert index.rank(query)[0] == "get_flows"

@@ -63,6 +63,8 @@ _POSSESSIVE = re.compile(
     r"([a-z][a-z-]*)['\u2019]s\s+([a-z][a-z-]*)\b",
     re.I,
 )
+# After a verb-or-noun ("list", "mark"), these are its object: it is the verb.
+_OBJECTS = frozenset({"it", "them", "all", "every", "each", "those", "these"})
 # After these a word that is a verb or a noun ("which list", "what tag") is the noun.
 _QUESTION_DETERMINERS = frozenset({"which", "what", "whose"})
 # A resource just after these, in a request for a change, is where things go or come from.
@@ -498,6 +500,12 @@ def _head(
     order: list[tuple[str, int, int]] = []
     while i < n:
         size = _longest(heads, stream, i) if not negated[i] and i != skip else 0
+        if size == 1 and stream[i] in _SOFT_VERBS and set(fixed[i + 1 : i + 2]) & _OBJECTS:
+            # "..., list them all", "list every flow": a verb before its object, not a resource.
+            size = 0
+            if stream[i] == "list":
+                parsed.add_cue("read", 1.0)
+                parsed.add_cue("list", 1.0)
         if not size:
             i += 1
             continue
