@@ -604,19 +604,19 @@ class SearchIndex:
         out = np.zeros((len(FEATURES), n))
         row = _FEATURE_ROW
         lexical = out[row["lexical"]]
-        rows: list[int] = []
-        weights: list[float] = []
+        term_rows: list[int] = []
+        term_weights: list[float] = []
         for term, weight in parsed.terms.items():
             term_row = self._term_row.get(term)
             if term_row is not None:
                 lexical += weight * self._matrix[term_row]
-                rows.append(term_row)
-                weights.append(weight)
-        if w.twins and rows and parsed.cues.get("ids", 0.0) <= 0 and len(self._ids_twin):
+                term_rows.append(term_row)
+                term_weights.append(weight)
+        if w.twins and term_rows and parsed.cues.get("ids", 0.0) <= 0 and len(self._ids_twin):
             # An ids-only route says what its full twin says and returns less: unless ids are
             # asked for, it earns over the twin only what its own words ("id", "only") earn,
             # not what its shorter document gives the words they share.
-            extra = np.asarray(weights) @ self._ids_only[rows]
+            extra = np.asarray(term_weights) @ self._ids_only[term_rows]
             lexical[self._ids_twin] = np.minimum(
                 lexical[self._ids_twin], lexical[self._full_twin] + extra
             )
