@@ -10,6 +10,7 @@ import pytest
 
 from codemode.catalog import Catalog
 from codemode.search import SearchIndex, Weights, _semantic
+from codemode.search._documents import action_facets
 from codemode.search._index import FEATURES, learned_weights, weight_vector, with_vector
 
 LOOK_ALIKES = [
@@ -269,3 +270,11 @@ def test_list_before_its_object_is_the_verb(index: SearchIndex, query: str) -> N
     # Not the first word, yet "list every flow" and "list them" are the verb with its object.
     assert "list" not in index._parse(query).heads
     assert index.rank(query)[0] == "get_flows"
+
+
+def test_a_report_that_takes_an_interval_returns_a_series(catalog: Catalog) -> None:
+    # query_metric_aggregates takes an interval (per day, per week): a series as well as the
+    # *_series reports, which its id alone does not say.
+    facets = action_facets(catalog["query_metric_aggregates"])
+    assert {"report", "series"} <= facets
+    assert "series" not in action_facets(catalog["query_campaign_values"])
