@@ -6,7 +6,10 @@ add lexical noise, and it hides the verb, since the parser reads the first conte
 request's verb ("we", "so", "hi" tell it nothing; "new", "find" mislead it). A query of ``LONG``
 words or more is therefore split into clauses at sentence punctuation and linking words; the
 clause whose words match the operations' documents best (the highest raw BM25 score, supplied by
-the index) is the request, read from its lead-in ("I need to", "how do I") on.
+the index) is the request, read from its lead-in ("I need to", "how do I") on. Since context
+comes first and the ask last, a later clause nearly as strong (``NEAR``) is the request instead,
+unless it says what happens next or a condition ("then", "but"), follows a question, or the ask
+came first (a clause up to the strongest opens with a verb; issue #17, round 7).
 
 Measured on the tuning queries wrapped in context sentences (``benchmarks/search.md``): four
 wrappers tuned on, four written beforehand and only measured; the unwrapped queries, almost all
@@ -37,10 +40,11 @@ _LEADS = (
 _LEAD = re.compile(rf"^.*?\b(?:{_LEADS})(?:\s+(?:{_LEADS}))*\s+", re.I)
 
 # A later clause nearly as strong as the strongest one is the request: context comes first and
-# the ask last ("the segment uses a 180 day window, so I need to change its definition").
+# the ask last ("our spring segment still counts last year's buyers, so I need to edit that
+# segment").
 NEAR = 0.8
-# Unless it says what happens next ("then we can clean up the rest") or a condition ("but keep
-# its members").
+# Unless it says what happens next ("then we can tidy the rest") or a condition ("but leave
+# its tags alone").
 _AFTER = re.compile(r"\b(?:then|but)\b", re.I)
 
 # A clause that opens with one of these verbs is itself a request ("Fetch one segment by id;
@@ -99,8 +103,8 @@ def request_clause(query: str, strength: Callable[[str], float], near: float = N
     parts = [part for _, part in linked]
     scores = [strength(part) for part in parts]
     strongest = max(range(len(parts)), key=lambda i: scores[i])
-    # A question asks: what follows it is context ("Which flows start from that metric? We're
-    # about to change how orders are tracked").
+    # A question asks: what follows it is context ("Which flows does the Placed Order metric
+    # start? We are about to rename the metric").
     asked = next(
         (i for i in range(strongest, len(parts) - 1) if "?" in linked[i + 1][0]), len(parts)
     )

@@ -136,8 +136,8 @@ class Weights:
         twins: whether an ids-only relationship route earns over the route beside it that
             returns the full records only what its own words earn, unless ids are asked for
             (its shorter document otherwise out-matches the twin on the words they share).
-        both_numbers: whether a noun the query says in both numbers ("custom metric metrics")
-            is left out of the ``number`` signal.
+        both_numbers: whether a noun the query says in both numbers ("variants of item Q, every
+            variant") is left out of the ``number`` signal.
         clauses: whether a long query is read from the clause that states its request
             (``_clauses``); ``context``: weight of the whole query's lexical score beside it;
             ``asks``: read it instead from the last clause where the caller asks (``_asks``,
@@ -680,7 +680,8 @@ class SearchIndex:
                 said.setdefault(stem(word), set()).add(word)
         for word in parsed.numbered:
             other = self._other_number.get(word)
-            # A query that says a noun in both numbers ("custom metric metrics") tells nothing.
+            # A query that says a noun in both numbers ("variants of item Q, every variant")
+            # tells nothing about the number it wants.
             if other is not None and (not w.both_numbers or len(said[stem(word)]) == 1):
                 out[row["number"], other] -= 1.0
         out[row["core"]] = self._core

@@ -329,7 +329,7 @@ def parse_query(
             weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
         parsed.surface.add(w)
-        # A noun before another resource noun modifies it ("data source list", "segment
+        # A noun before another resource noun modifies it ("coupon code list", "segment
         # membership"), and English puts a modifier in the singular whatever it means; "which
         # segment is she in" may be answered by several.
         modifier = i + 1 < len(stream) and bool(_longest(heads, stream, i + 1))
@@ -413,7 +413,7 @@ def _job_modifiers(
         i - 1
         for i in spots
         if i >= 1
-        # "import jobs": a verb right before "jobs" names their kind even as the first word;
+        # "delete jobs": a verb right before "jobs" names their kind even as the first word;
         # one asks to import things, not jobs.
         and (i - 1 != first or fixed[i] == "jobs")
         and (stream[i - 1],) in CUES
@@ -521,7 +521,7 @@ def _head(
         order.append((name, i, end))
         # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
         tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
-        # "add the attendees to the webinar list": a resource the change moves things into or
+        # "add the workshop visitors to the spring list": a resource the change moves things into or
         # out of is where they go, not what the request is about.
         container = any(
             parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")
