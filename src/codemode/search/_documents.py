@@ -170,7 +170,10 @@ def action_facets(action: Action) -> frozenset[str]:
         facets.add("single")
     if aid.startswith("query_"):
         facets.add("report")
-        if aid.endswith("_series"):
+        if aid.endswith("_series") or (
+            action.body is not None and "interval" in _body_names(action.body.schema)
+        ):
+            # A report that takes an interval (per day, per week) returns a series.
             facets.add("series")
         elif aid.endswith("_values"):
             facets.add("values")

@@ -121,6 +121,8 @@ class Weights:
         coverage: bonus times the share of the operation id's nouns the query says (or means).
         job_unasked: penalty for reads of bulk jobs (their listings, one job, the records a job
             touched) when the query asks for no job ("job", "import", progress or status words).
+        client_unasked: cue against client routes (``facets`` ``client`` times this) when the
+            query names no client side (browser, app, public key): a request is a server's.
         cue_cap: cues stronger than this count as this.
         exact_id: bonus for an operation id or dotted function named in the query.
         exact_route: bonus for a ``/api/...`` route named in the query; ``route_method`` when
@@ -131,10 +133,17 @@ class Weights:
         core: prior for the 162 core actions of the spec (what most tasks need), so a niche
             operation that shares every word with a core one (a relationship or job listing)
             ranks just behind it.
+        twins: whether an ids-only relationship route earns over the route beside it that
+            returns the full records only what its own words earn, unless ids are asked for
+            (its shorter document otherwise out-matches the twin on the words they share).
+        both_numbers: whether a noun the query says in both numbers ("variants of item Q, every
+            variant") is left out of the ``number`` signal.
         clauses: whether a long query is read from the clause that states its request
             (``_clauses``); ``context``: weight of the whole query's lexical score beside it;
             ``asks``: read it instead from the last clause where the caller asks (``_asks``,
-            off until it is shown not to lose on any untouched set).
+            off until it is shown not to lose on any untouched set); ``clause_near``: a later
+            clause at least this share of the strongest one's raw match is the request
+            (``_clauses.request_clause``; 1 reads the strongest clause alone).
         semantic: weight of the encoder's z-scored similarity when the ranking is unsure
             (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
             the first two under this; ``semantic_top``: how many are reordered.
@@ -174,6 +183,7 @@ class Weights:
     owner: float = 0.2
     number: float = 0.1
     job_unasked: float = 0.3
+    client_unasked: float = 0.6
     cue_cap: float = 2.0
     exact_id: float = 1.5
     exact_route: float = 1.0
@@ -183,9 +193,12 @@ class Weights:
     typos: bool = True
     typo: float = 0.7
     core: float = 0.05
+    twins: bool = True
+    both_numbers: bool = True
     clauses: bool = True
     asks: bool = False
     context: float = 0.2
+    clause_near: float = 0.8
     semantic: float = 0.03
     semantic_margin: float = 0.1
     semantic_top: int = 10
@@ -461,6 +474,20 @@ class SearchIndex:
         self._job_reads = np.array(
             [1.0 if a.method == "GET" and "-jobs" in a.path else 0.0 for a in self.actions]
         )
+        # An ids-only relationship route and the route beside it that returns the full records
+        # (``/api/profiles/{id}/relationships/segments`` and ``/api/profiles/{id}/segments``).
+        by_route = {(a.method, a.path): j for j, a in enumerate(self.actions)}
+        pairs = [
+            (j, k)
+            for j, a in enumerate(self.actions)
+            if a.method == "GET"
+            and "/relationships/" in a.path
+            and (k := by_route.get(("GET", a.path.replace("/relationships/", "/")))) is not None
+        ]
+        self._ids_twin = np.array([j for j, _ in pairs], dtype=np.int64)
+        self._full_twin = np.array([k for _, k in pairs], dtype=np.int64)
+        # Per term, what it gives each ids route that its full twin's document lacks.
+        self._ids_only = self._matrix[:, self._ids_twin] * (self._matrix[:, self._full_twin] == 0)
         self._method = {
             m: np.array([1.0 if a.method == m else 0.0 for a in self.actions])
             for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -523,6 +550,7 @@ class SearchIndex:
             negated_weight=w.negated,
             typo_weight=w.typo,
             heads=self._heads,
+            client_unasked=w.client_unasked,
         )
 
     def _scores_uncached(self, query: str) -> _Scores:
@@ -551,8 +579,9 @@ class SearchIndex:
         ``Weights.asks``); None when the query is read whole."""
         if not self.weights.clauses:
             return None
-        pick = asked_clause if self.weights.asks else request_clause
-        return pick(query, self._strength)
+        if self.weights.asks:
+            return asked_clause(query, self._strength)
+        return request_clause(query, self._strength, self.weights.clause_near)
 
     def _strength(self, text: str) -> float:
         """The raw (unnormalised) lexical score of the best action for ``text``."""
@@ -575,10 +604,22 @@ class SearchIndex:
         out = np.zeros((len(FEATURES), n))
         row = _FEATURE_ROW
         lexical = out[row["lexical"]]
+        term_rows: list[int] = []
+        term_weights: list[float] = []
         for term, weight in parsed.terms.items():
             term_row = self._term_row.get(term)
             if term_row is not None:
                 lexical += weight * self._matrix[term_row]
+                term_rows.append(term_row)
+                term_weights.append(weight)
+        if w.twins and term_rows and parsed.cues.get("ids", 0.0) <= 0 and len(self._ids_twin):
+            # An ids-only route says what its full twin says and returns less: unless ids are
+            # asked for, it earns over the twin only what its own words ("id", "only") earn,
+            # not what its shorter document gives the words they share.
+            extra = np.asarray(term_weights) @ self._ids_only[term_rows]
+            lexical[self._ids_twin] = np.minimum(
+                lexical[self._ids_twin], lexical[self._full_twin] + extra
+            )
         top = lexical.max() if n else 0.0
         if top > 0:
             lexical /= top
@@ -633,9 +674,15 @@ class SearchIndex:
             out[row["coverage"]] = np.bincount(
                 self._group_owner[groups], weights=self._group_share[groups], minlength=n
             )
-        for word in parsed.surface:
+        said: dict[str, set[str]] = {}
+        for word in parsed.numbered:
+            if word in self._other_number:
+                said.setdefault(stem(word), set()).add(word)
+        for word in parsed.numbered:
             other = self._other_number.get(word)
-            if other is not None:
+            # A query that says a noun in both numbers ("variants of item Q, every variant")
+            # tells nothing about the number it wants.
+            if other is not None and (not w.both_numbers or len(said[stem(word)]) == 1):
                 out[row["number"], other] -= 1.0
         out[row["core"]] = self._core
         if parsed.cues.get("poll", 0.0) <= 0 and not parsed.surface & _JOB_WORDS:

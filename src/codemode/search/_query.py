@@ -57,6 +57,18 @@ _PLURAL_LIST = 0.5
 # Between two resources, these make the second one the parent ("the tags of list L").
 _OWNED_BY = frozenset({"of", "for", "in", "on", "under", "behind", "belong", "belongs", "inside"})
 _TALLY = ("how many", "number of", "count of")
+# "the flow's actions" says "the actions of the flow": the owner second, as "of" puts it.
+_POSSESSIVE = re.compile(
+    r"\b(?!(?:it|that|what|who|there|here|let|he|she|everyone|one)['\u2019])"
+    r"([a-z][a-z-]*)['\u2019]s\s+([a-z][a-z-]*)\b",
+    re.I,
+)
+# After a verb-or-noun ("list", "mark"), these are its object: it is the verb.
+_OBJECTS = frozenset({"it", "them", "all", "every", "each", "those", "these"})
+# After these a word that is a verb or a noun ("which list", "what tag") is the noun.
+_QUESTION_DETERMINERS = frozenset({"which", "what", "whose"})
+# A resource just after these, in a request for a change, is where things go or come from.
+_INTO = frozenset({"to", "into", "onto", "from", "off"})
 _TITLE_RUN = re.compile(r"(?<=\w )(?:[A-Z][a-z]+ )+[A-Z][a-z]+\b")
 # Klaviyo's compound catalog ids name one record; their parts are not vocabulary.
 _CATALOG_ID = re.compile(r"\$custom:::\$default:::\S+")
@@ -186,6 +198,8 @@ class ParsedQuery:
     nesting: tuple[str, str] | None = None
     owners: set[str] = field(default_factory=set)
     surface: set[str] = field(default_factory=set)
+    # The surface words whose number counts (not a modifier before another resource noun).
+    numbered: set[str] = field(default_factory=set)
 
     def add_term(self, term: str, weight: float) -> None:
         """Add ``weight`` to ``term`` (terms repeat when a phrase and its words both match)."""
@@ -207,6 +221,7 @@ def parse_query(
     negated_weight: float,
     typo_weight: float,
     heads: PhraseTable = HEADS,
+    client_unasked: float = 0.0,
 ) -> ParsedQuery:
     """Analyse ``query``.
 
@@ -219,6 +234,8 @@ def parse_query(
         negated_weight: weight of denied words, matched only against denials in summaries.
         typo_weight: weight of a word after typo repair, relative to a word as typed.
         heads: resource words -> head names (the vocabulary's plus the catalog's own types).
+        client_unasked: strength of the cue against client routes when the query asks for no
+            client side (0: none).
     """
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
@@ -254,6 +271,7 @@ def parse_query(
         parsed.add_cue("one", 1.0)
         text = _CATALOG_ID.sub(" ", text)
     text = _NO_LONGER.sub(" retire ", _THOUSANDS.sub(r"\1\2", text))
+    text = _POSSESSIVE.sub(r"\2 of \1", text)
     text = _CLIENT_PERSON.sub(_client_person, text)
     text = _WINDOW.sub(" ", text)
     text = _BLOCK_VERB.sub(_block_verb, text)
@@ -280,6 +298,18 @@ def parse_query(
         and set(fixed[first + 1 : first + 2]) & _NOUN_NEXT
     ):
         first = None  # "record identifiers of type T", "list ids of profile P": nouns, no verb
+    if first and fixed[first - 1] in _QUESTION_DETERMINERS:
+        first = None  # "which list is she on": after "which" a verb-or-noun is the noun
+    # A cue word that opens a resource's own name ("push token", "signup form", "object type",
+    # "import errors") is part of the name: it asks for nothing.
+    named = frozenset(
+        i
+        for i in range(len(stream))
+        if any(f in _VERB_FACETS for f, _ in CUES.get((stream[i],), ()))
+        and _longest(heads, stream, i) > 1
+    )
+    if first in named:
+        first = None
     verb_tag = (
         first is not None
         and fixed[first] in ("tag", "label")
@@ -299,6 +329,13 @@ def parse_query(
             weight *= typo_weight  # a repaired word is a guess: let it count for less
         parsed.add_term(s, weight)
         parsed.surface.add(w)
+        # A noun before another resource noun modifies it ("coupon code list", "segment
+        # membership"), and English puts a modifier in the singular whatever it means; "which
+        # segment is she in" may be answered by several.
+        modifier = i + 1 < len(stream) and bool(_longest(heads, stream, i + 1))
+        asked = bool(i) and fixed[i - 1] in _QUESTION_DETERMINERS and not w.endswith("s")
+        if not modifier and not asked:
+            parsed.numbered.add(w)
     # A leading verb that is also a noun ("list tags") names no resource: no concept from it.
     concept_stream = list(stream)
     if first is not None and stream[first] in _SOFT_VERBS:
@@ -306,7 +343,7 @@ def parse_query(
     for concept in concept_terms(concept_stream, negated):
         parsed.add_term(concept, concept_weight * (negated_weight if concept[0] == "!" else 1.0))
 
-    modifiers = _job_modifiers(fixed, stream, first, parsed)
+    modifiers = _job_modifiers(fixed, stream, first, parsed) | named
     _phrase_cues(
         fixed, stream, negated, first, parsed, modifiers, bool(_STATE_QUESTION.match(text))
     )
@@ -335,6 +372,10 @@ def parse_query(
     # single-record write of the same kind, as a clear verb is against actions of another kind.
     if parsed.cues.get("bulk", 0.0) >= 1.0 and parsed.cues.get("single", 0.0) <= 0:
         parsed.add_cue("single", -0.5 * parsed.cues["bulk"])
+    # Client routes (public key, from a browser or an app) are for callers who say so: a request
+    # that names no client side is made from a server.
+    if client_unasked and parsed.cues.get("client", 0.0) <= 0:
+        parsed.add_cue("client", -client_unasked)
     # Relationship endpoints that return only ids are for callers who say so; others want records.
     if parsed.cues.get("ids", 0.0) <= 0:
         parsed.add_cue("full", 0.3)
@@ -369,7 +410,13 @@ def _job_modifiers(
     if not spots:
         return frozenset()
     modifiers = frozenset(
-        i - 1 for i in spots if i >= 1 and i - 1 != first and (stream[i - 1],) in CUES
+        i - 1
+        for i in spots
+        if i >= 1
+        # "delete jobs": a verb right before "jobs" names their kind even as the first word;
+        # one asks to import things, not jobs.
+        and (i - 1 != first or fixed[i] == "jobs")
+        and (stream[i - 1],) in CUES
     )
     lead = (stream[first],) if first is not None and first not in modifiers else ()
     # "suppression jobs", "deletion job": the noun of a verb names the kind of job, asks nothing.
@@ -453,6 +500,12 @@ def _head(
     order: list[tuple[str, int, int]] = []
     while i < n:
         size = _longest(heads, stream, i) if not negated[i] and i != skip else 0
+        if size == 1 and stream[i] in _SOFT_VERBS and set(fixed[i + 1 : i + 2]) & _OBJECTS:
+            # "..., list them all", "list every flow": a verb before its object, not a resource.
+            size = 0
+            if stream[i] == "list":
+                parsed.add_cue("read", 1.0)
+                parsed.add_cue("list", 1.0)
         if not size:
             i += 1
             continue
@@ -468,7 +521,12 @@ def _head(
         order.append((name, i, end))
         # "how many profiles are in segment 8" asks about the segment (its size), not for profiles.
         tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
-        if not parsed.heads and not tallied:
+        # "add the workshop visitors to the spring list": a resource the change moves things into or
+        # out of is where they go, not what the request is about.
+        container = any(
+            parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")
+        ) and bool(set(fixed[max(0, i - 3) : i]) & _INTO)
+        if not parsed.heads and not tallied and not container:
             parsed.heads.append(name)
             last = fixed[end - 1]
             counted = any(_DIGIT.search(w) for w in fixed[max(0, i - 2) : i])
