@@ -58,3 +58,56 @@ def test_the_widened_band_keeps_its_budget_and_the_false_positive_limit(
     assert band.mean() <= budget + 1e-9
     assert info["fpr"] <= 0.02
     assert wide.cut == wide.novel_cut
+
+
+def test_the_part_of_a_widened_band_below_the_narrow_one_is_read_within_an_allowance() -> None:
+    ph, pe, labels, covered = _units(1, 20)
+    rows = np.arange(len(labels))
+    narrow, _ = pick(ph, pe, rows, rows, labels, covered=covered)
+    wide, _ = pick(ph, pe, rows, rows, labels, covered=covered, band_budget=0.2)
+    assert wide.free_low == max(wide.low, narrow.low)
+    assert wide.as_dict()["free_low"] == wide.free_low and "free_low" not in narrow.as_dict()
+
+
+class _Left:
+    def __init__(self, windows: int) -> None:
+        self.windows = windows
+
+
+def _lower_band(monkeypatch, n: int):  # type: ignore[no-untyped-def]
+    """The packaged classifier with ``n`` texts whose n-gram scores fall, in decreasing order of
+    index, inside the lower part of its widened band; returns it and the texts the encoder reads."""
+    from codemode.scanner.classifier import Classifier
+
+    classifier = Classifier.from_directory()
+    assert classifier.encoder is not None and classifier.low < classifier.free_low
+    low, top = classifier.low, classifier.free_low
+    texts = [f"Note {k}: please look at the attached order and reply." for k in range(n)]
+    scores = np.linspace(top - 1e-3, low, n).astype(np.float32)
+    monkeypatch.setattr(classifier, "raw_scores", lambda batch: scores[: len(batch)])
+    read: list[str] = []
+    original = classifier.encoder.windows
+
+    def spy(batch: list[str]):  # type: ignore[no-untyped-def]
+        read.extend(batch)
+        return original(batch)
+
+    monkeypatch.setattr(classifier.encoder, "windows", spy)
+    return classifier, texts, read
+
+
+def test_a_document_of_many_lower_band_texts_costs_at_most_the_allowance(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    classifier, texts, read = _lower_band(monkeypatch, 60)
+    left = _Left(4)
+    classifier.scores(texts, left)
+    assert read == texts[:4]  # one window each, the most suspect first, then the allowance ends
+    assert left.windows == 0
+    read.clear()
+    classifier.scores(texts)  # no allowance: every text is read
+    assert read == texts
+
+
+def test_a_spent_allowance_leaves_the_narrow_band_and_the_n_gram_verdicts_alone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    classifier, texts, read = _lower_band(monkeypatch, 3)
+    spent = classifier.scores(texts, _Left(0))
+    assert read == [] and all(score < 0.5 for score in spent)  # under the cut, as the n-gram says

@@ -34,11 +34,12 @@ from ..features import WORD_BITS, long_enough, word_buckets
 from .train import SOURCE_CAP, Corpus, TrainedModel
 
 # The share of validation units a widened band may send to the encoder (``pick(band_budget=)``),
-# or None: the narrow band. Off: at 0.10 the band reached down to n-gram scores of 0.10, where
-# long ordinary texts sit too, and every window of such a text went through the encoder (a note of
-# sixty encoded order confirmations: 5 ms of scanning became 2.3 s). Round 4 of
-# benchmarks/scan.md has its figures; turning it on needs a per-scan encoder budget first.
-WIDE_BAND: float | None = None
+# or None: the narrow band. The part of the widened band below the narrow band's ``low`` is
+# read within a per-scan allowance of encoder windows (``Cascade.free_low``; the scanner's
+# ``ENCODER_WINDOWS``): unbounded, it sent every window of a long ordinary text scoring 0.10 to
+# 0.30 through the encoder (a note of sixty encoded order confirmations: 5 ms of scanning became
+# 2.3 s). Round 5 of benchmarks/scan.md has its figures.
+WIDE_BAND: float | None = 0.10
 
 __all__ = [
     "WIDE_BAND",
@@ -95,6 +96,11 @@ class Cascade:
     is unsure) or when fewer than ``cover`` of its words were in the n-gram model's training text
     (the model has little evidence either way: an unseen language or vocabulary); the head decides
     the first at ``cut`` and the second at ``novel_cut``.
+
+    ``free_low`` (a widened band, ``pick(band_budget=)``): band units at or above it are always
+    read; those in ``[low, free_low)`` only within the scan's allowance of encoder windows, the
+    most suspect (highest n-gram probability) first, the rest keeping the n-gram verdict. Here,
+    where each unit is judged alone, the allowance is never spent, so ``flag`` ignores it.
     """
 
     low: float
@@ -102,6 +108,7 @@ class Cascade:
     cut: float
     cover: float = 0.0  # units with a smaller share of seen words ...
     novel_cut: float = 1.0  # ... go to the encoder too, flagged at this head probability
+    free_low: float | None = None  # None: the whole band is read without an allowance
 
     def flag(
         self,
@@ -128,13 +135,16 @@ class Cascade:
 
     def as_dict(self) -> dict[str, float]:
         """The cascade's settings as stored in ``scanner.json``."""
-        return {
+        out = {
             "low": self.low,
             "high": self.high,
             "cut": self.cut,
             "cover": self.cover,
             "novel_cut": self.novel_cut,
         }
+        if self.free_low is not None:
+            out["free_low"] = self.free_low
+        return out
 
 
 def cache_file(cache: Path, encoder: Encoder) -> Path:
@@ -544,7 +554,14 @@ def _widen(
             band = (ph >= low) & (ph < high)
             if (float(band.mean()) if len(band) else 0.0) > band_budget:
                 continue
-            c = Cascade(low, round(float(high), 3), base.novel_cut, base.cover, base.novel_cut)
+            c = Cascade(
+                low,
+                round(float(high), 3),
+                base.novel_cut,
+                base.cover,
+                base.novel_cut,
+                free_low=max(low, base.low),
+            )
             f1, fpr = _f1(rows_flagged(c.flag(ph, pe, cu), u_row, n), y)
             if fpr <= max_fpr and (best is None or f1 > best[0]):
                 best = (f1, c)
