@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,54 +61,32 @@ def test_the_widened_band_keeps_its_budget_and_the_false_positive_limit(
     assert wide.cut == wide.novel_cut
 
 
-def test_the_part_of_a_widened_band_below_the_narrow_one_is_read_within_an_allowance() -> None:
-    ph, pe, labels, covered = _units(1, 20)
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), novel=st.integers(0, 40))
+def test_the_novel_band_cut_is_the_heads_own_safe_cut_on_the_same_band(
+    seed: int, novel: int
+) -> None:
+    ph, pe, labels, covered = _units(seed, novel)
     rows = np.arange(len(labels))
-    narrow, _ = pick(ph, pe, rows, rows, labels, covered=covered)
-    wide, _ = pick(ph, pe, rows, rows, labels, covered=covered, band_budget=0.2)
-    assert wide.free_low == max(wide.low, narrow.low)
-    assert wide.as_dict()["free_low"] == wide.free_low and "free_low" not in narrow.as_dict()
+    validation, _ = pick(ph, pe, rows, rows, labels, covered=covered, band_cut="validation")
+    novel_cut, info = pick(ph, pe, rows, rows, labels, covered=covered, band_cut="novel")
+    assert (novel_cut.low, novel_cut.high) == (validation.low, validation.high)
+    assert novel_cut.cut == novel_cut.novel_cut == validation.novel_cut
+    if info["head_alone_within_budget"]:  # the head alone stays within the false-positive limit
+        assert float((pe[~labels] >= novel_cut.cut).mean()) <= 0.02
+    flags = novel_cut.flag(ph, pe, covered)
+    assert info["f1_with_gate"] == pytest.approx(_f1_of(flags, labels), abs=1e-4)
 
 
-class _Left:
-    def __init__(self, windows: int) -> None:
-        self.windows = windows
+def test_an_unknown_band_cut_is_refused() -> None:
+    ph, pe, labels, covered = _units(3, 5)
+    rows = np.arange(len(labels))
+    with pytest.raises(ValueError, match="band_cut"):
+        pick(ph, pe, rows, rows, labels, covered=covered, band_cut="strict")
 
 
-def _lower_band(monkeypatch, n: int):  # type: ignore[no-untyped-def]
-    """The packaged classifier with ``n`` texts whose n-gram scores fall, in decreasing order of
-    index, inside the lower part of its widened band; returns it and the texts the encoder reads."""
-    from codemode.scanner.classifier import Classifier
-
-    classifier = Classifier.from_directory()
-    assert classifier.encoder is not None and classifier.low < classifier.free_low
-    low, top = classifier.low, classifier.free_low
-    texts = [f"Note {k}: please look at the attached order and reply." for k in range(n)]
-    scores = np.linspace(top - 1e-3, low, n).astype(np.float32)
-    monkeypatch.setattr(classifier, "raw_scores", lambda batch: scores[: len(batch)])
-    read: list[str] = []
-    original = classifier.encoder.windows
-
-    def spy(batch: list[str]):  # type: ignore[no-untyped-def]
-        read.extend(batch)
-        return original(batch)
-
-    monkeypatch.setattr(classifier.encoder, "windows", spy)
-    return classifier, texts, read
-
-
-def test_a_document_of_many_lower_band_texts_costs_at_most_the_allowance(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    classifier, texts, read = _lower_band(monkeypatch, 60)
-    left = _Left(4)
-    classifier.scores(texts, left)
-    assert read == texts[:4]  # one window each, the most suspect first, then the allowance ends
-    assert left.windows == 0
-    read.clear()
-    classifier.scores(texts)  # no allowance: every text is read
-    assert read == texts
-
-
-def test_a_spent_allowance_leaves_the_narrow_band_and_the_n_gram_verdicts_alone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    classifier, texts, read = _lower_band(monkeypatch, 3)
-    spent = classifier.scores(texts, _Left(0))
-    assert read == [] and all(score < 0.5 for score in spent)  # under the cut, as the n-gram says
+def _f1_of(flags: np.ndarray, labels: np.ndarray) -> float:
+    tp = float((flags & labels).sum())
+    fp = float((flags & ~labels).sum())
+    fn = float((~flags & labels).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0

@@ -64,10 +64,6 @@ _PRINCIPALS = 64  # principals with a cache; the least recently seen one is drop
 _MIN_LEAF_CHARS = 12
 _MAX_JSON_DEPTH = 4
 DEFAULT_BUDGET_S = 2.0
-# Encoder windows (128 word pieces, 15-40 ms of CPU each on one core) one scan may spend on texts
-# in the lower part of a widened cascade band, where the n-gram model leans clean but the head
-# may still object (``Classifier.scores``). The narrow band and the novelty gate are not counted.
-ENCODER_WINDOWS = 4
 MAX_SCAN_CHARS = 2_000_000
 _SLICE = 20_000  # tier 1 reads a long text in slices this long (overlapping by _SLICE_OVERLAP)
 _SLICE_OVERLAP = 600
@@ -130,13 +126,12 @@ def _escape(token: str) -> str:
 
 
 class _Budget:
-    """The scan's deadline (``time.monotonic()``) and its allowance of optional encoder reads."""
+    """The scan's deadline (``time.monotonic()``) and its character allowance."""
 
-    __slots__ = ("deadline", "windows")
+    __slots__ = ("deadline",)
 
     def __init__(self, deadline: float | None) -> None:
         self.deadline = time.monotonic() + DEFAULT_BUDGET_S if deadline is None else deadline
-        self.windows = ENCODER_WINDOWS  # spent by ``Classifier.scores`` (an ``Allowance``)
 
     def spent(self) -> bool:
         return time.monotonic() >= self.deadline
@@ -306,7 +301,7 @@ class Scanner:
                     batch = inputs[start : start + _CLASSIFIER_BATCH]
                     for owner, value in zip(
                         owners[start : start + _CLASSIFIER_BATCH],
-                        classifier.scores(batch, budget),
+                        classifier.scores(batch),
                         strict=True,
                     ):
                         scores[owner] = max(scores.get(owner, 0.0), value)

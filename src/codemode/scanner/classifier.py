@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,7 @@ from ._types import ScannerError
 from .encoder import Encoder, Head, one_thread_session, read_pair, shared_encoder
 from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize, pack
 
-__all__ = ["MODEL_FILE", "SEEN_FILE", "Allowance", "Classifier"]
+__all__ = ["MODEL_FILE", "SEEN_FILE", "Classifier"]
 
 MODEL_FILE = "scanner.onnx"
 META_FILE = "scanner.json"
@@ -92,9 +92,7 @@ class Classifier:
         # Texts with few words the n-gram model saw in training reach the encoder at any score.
         self.cover = float(cascade.get("cover", 0.0))
         self.novel_cut = float(cascade.get("novel_cut", 1.0))
-        # A widened band: units in [low, free_low) are read within the scan's allowance only.
-        self.free_low = float(cascade.get("free_low", self.low))
-        if not (0.0 <= self.low <= self.free_low <= self.high < 1.0 and 0.0 < self.cut < 1.0):
+        if not (0.0 <= self.low < self.high < 1.0 and 0.0 < self.cut < 1.0):
             raise ScannerError(f"scanner cascade {cascade} is out of range; retrain it")
         self.seen: npt.NDArray[np.bool_] | None = None
         if self.cover > 0.0:
@@ -162,19 +160,13 @@ class Classifier:
         np.maximum.at(result, np.asarray(owners, dtype=np.intp), probabilities)
         return result
 
-    def scores(self, texts: list[str], allowance: Allowance | None = None) -> list[float]:
+    def scores(self, texts: list[str]) -> list[float]:
         """Return the calibrated score (0..1, 0.5 = the decision threshold) of each text.
 
         With the encoder: a text at or above ``high`` keeps its n-gram score, one below ``low``
         stays under the cut, one in between takes the encoder head's score against ``cut``. A text
         below ``low`` with less than ``cover`` of its words seen in training (the n-gram score is
         then a guess, not evidence) takes the head's score against ``novel_cut``.
-
-        A text in the lower part of a widened band, ``[low, free_low)``, is read only while
-        ``allowance`` (the scan's, shared by its calls) has encoder windows left, the most suspect
-        first; the others keep their n-gram score, under the cut. So a document of many such
-        texts costs at most the allowance, and never less scrutiny than the narrow band gives.
-        Without an allowance every one is read.
 
         Raises:
             ScannerError: onnxruntime failed.
@@ -183,7 +175,7 @@ class Classifier:
         if self.encoder is None or self.head is None:
             return [self.calibrate(float(p)) for p in hashed]
         result = [_scale(float(p), self.high) for p in hashed]
-        band = [i for i, p in enumerate(hashed) if self.free_low <= p < self.high]
+        band = [i for i, p in enumerate(hashed) if self.low <= p < self.high]
         seen = self.seen
         gate = (
             []
@@ -195,36 +187,12 @@ class Classifier:
             ]
         )
         cuts = {**dict.fromkeys(gate, self.novel_cut), **dict.fromkeys(band, self.cut)}
-        owners, pieces = self.encoder.windows([texts[i] for i in cuts])
-        order = list(cuts)
-        lower = sorted(
-            (i for i, p in enumerate(hashed) if self.low <= p < self.free_low and i not in cuts),
-            key=lambda i: -float(hashed[i]),
-        )
-        for i in lower:
-            if allowance is not None and allowance.windows <= 0:
-                break
-            _, windows = self.encoder.windows([texts[i]])
-            if allowance is not None:
-                if len(windows) > allowance.windows:
-                    continue
-                allowance.windows -= len(windows)
-            cuts[i] = self.cut
-            owners.extend([len(order)] * len(windows))
-            pieces.extend(windows)
-            order.append(i)
-        if order:
-            encoded = self.encoder.score_windows(owners, pieces, len(order), self.head)
+        if cuts:
+            order = list(cuts)
+            encoded = self.encoder.scores([texts[i] for i in order], self.head)
             for i, p in zip(order, encoded, strict=True):
                 result[i] = _scale(float(p), cuts[i])
         return result
-
-
-class Allowance(Protocol):
-    """Encoder windows a scan may still spend on the lower part of a widened band (the
-    scanner's per-scan budget); ``scores`` takes what it spends off ``windows``."""
-
-    windows: int
 
 
 def _scale(probability: float, cut: float) -> float:

@@ -205,13 +205,8 @@ class Encoder:
 
     def scores(self, texts: list[str], head: Head) -> npt.NDArray[np.float64]:
         """Return the head's probability for each text (its worst window)."""
-        return self.score_windows(*self.windows(texts), len(texts), head)
-
-    def score_windows(
-        self, owners: list[int], pieces: list[list[int]], n: int, head: Head
-    ) -> npt.NDArray[np.float64]:
-        """The head's probability for each of ``n`` texts from their windows (``windows``)."""
-        result = np.zeros(n, dtype=np.float64)
+        owners, pieces = self.windows(texts)
+        result = np.zeros(len(texts), dtype=np.float64)
         if pieces:
             np.maximum.at(
                 result, np.asarray(owners, dtype=np.intp), head(self.embed_windows(pieces))

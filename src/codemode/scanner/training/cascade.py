@@ -34,14 +34,24 @@ from ..features import WORD_BITS, long_enough, word_buckets
 from .train import SOURCE_CAP, Corpus, TrainedModel
 
 # The share of validation units a widened band may send to the encoder (``pick(band_budget=)``),
-# or None: the narrow band. The part of the widened band below the narrow band's ``low`` is
-# read within a per-scan allowance of encoder windows (``Cascade.free_low``; the scanner's
-# ``ENCODER_WINDOWS``): unbounded, it sent every window of a long ordinary text scoring 0.10 to
-# 0.30 through the encoder (a note of sixty encoded order confirmations: 5 ms of scanning became
-# 2.3 s). Round 5 of benchmarks/scan.md has its figures.
-WIDE_BAND: float | None = 0.10
+# or None: the narrow band. Off: at 0.10 the band reached down to n-gram scores of 0.10, where
+# long ordinary texts sit too, and every window of such a text went through the encoder (a note of
+# sixty encoded order confirmations: 5 ms of scanning became 2.3 s). Round 4 of
+# benchmarks/scan.md has its figures. Round 5 bounded the part below the narrow band by a per-scan
+# allowance of encoder windows and measured it again: most of its gain came from the head's cut
+# (0.90 instead of 0.99) in the narrow band, which ``BAND_CUT`` now gives without a wider band,
+# and the part below added more false positives than catches on every leave-one-out family.
+WIDE_BAND: float | None = None
+# How the band's cut is chosen (``pick(band_cut=)``): "validation", the best F1 on the validation
+# fifth (which comes from the families the n-gram model trained on, where the n-gram model is so
+# often right that the head's cut lands at its strictest, 0.99); "novel", the head's own
+# false-positive-safe cut (``novel_cut``: the head alone keeps validation false positives within
+# ``max_fpr``), with the band still chosen on validation. Round 5 of benchmarks/scan.md measures
+# both on every leave-one-out fold.
+BAND_CUT = "novel"
 
 __all__ = [
+    "BAND_CUT",
     "WIDE_BAND",
     "Cascade",
     "Embedded",
@@ -96,11 +106,6 @@ class Cascade:
     is unsure) or when fewer than ``cover`` of its words were in the n-gram model's training text
     (the model has little evidence either way: an unseen language or vocabulary); the head decides
     the first at ``cut`` and the second at ``novel_cut``.
-
-    ``free_low`` (a widened band, ``pick(band_budget=)``): band units at or above it are always
-    read; those in ``[low, free_low)`` only within the scan's allowance of encoder windows, the
-    most suspect (highest n-gram probability) first, the rest keeping the n-gram verdict. Here,
-    where each unit is judged alone, the allowance is never spent, so ``flag`` ignores it.
     """
 
     low: float
@@ -108,7 +113,6 @@ class Cascade:
     cut: float
     cover: float = 0.0  # units with a smaller share of seen words ...
     novel_cut: float = 1.0  # ... go to the encoder too, flagged at this head probability
-    free_low: float | None = None  # None: the whole band is read without an allowance
 
     def flag(
         self,
@@ -135,16 +139,13 @@ class Cascade:
 
     def as_dict(self) -> dict[str, float]:
         """The cascade's settings as stored in ``scanner.json``."""
-        out = {
+        return {
             "low": self.low,
             "high": self.high,
             "cut": self.cut,
             "cover": self.cover,
             "novel_cut": self.novel_cut,
         }
-        if self.free_low is not None:
-            out["free_low"] = self.free_low
-        return out
 
 
 def cache_file(cache: Path, encoder: Encoder) -> Path:
@@ -458,6 +459,7 @@ def pick(
     covered: npt.NDArray[np.float64] | None = None,
     cover: float = NOVEL_COVER,
     band_budget: float | None = None,
+    band_cut: str = BAND_CUT,
 ) -> tuple[Cascade, dict[str, Any]]:
     """Choose the cascade on the validation ``rows`` (indices into the corpus rows).
 
@@ -473,7 +475,12 @@ def pick(
     allows: the lowest ``low`` for which some ``high`` keeps at most ``band_budget`` of the
     validation units in the band and false positives within ``max_fpr``, at the best F1 of
     those. The budget is the share of units the encoder reads, i.e. its cost.
+
+    ``band_cut`` (see ``BAND_CUT``): "validation" keeps the cut chosen with the band; "novel"
+    replaces it with ``novel_cut`` (needs ``covered``), the band unchanged.
     """
+    if band_cut not in ("validation", "novel"):
+        raise ValueError(f"band_cut is 'validation' or 'novel', not {band_cut!r}")
     wanted = np.zeros(len(labels), dtype=bool)
     wanted[rows] = True
     units = np.flatnonzero(wanted[unit_row])
@@ -510,7 +517,9 @@ def pick(
         f1_alone, fpr_alone = _f1(alone, y)
         if fpr_alone <= max_fpr:
             break
-    c = Cascade(base.low, base.high, base.cut, cover, round(float(novel_cut), 3))
+    novel_cut = round(float(novel_cut), 3)
+    cut = novel_cut if band_cut == "novel" else base.cut
+    c = Cascade(base.low, base.high, cut, cover, novel_cut)
     if band_budget is not None:
         c = _widen(c, ph, pe, cu, u_row, y, max_fpr=max_fpr, band_budget=band_budget)
     flags = rows_flagged(c.flag(ph, pe, cu), u_row, len(rows))
@@ -524,7 +533,7 @@ def pick(
         # cut tried, and whoever trains (tools/train_scanner.py prints this) must see it.
         "head_alone_within_budget": bool(fpr_alone <= max_fpr),
     }
-    if band_budget is not None:
+    if band_budget is not None or c.cut != base.cut:
         band = (ph >= c.low) & (ph < c.high)
         info = {
             "f1": round(f1, 4),
@@ -554,14 +563,7 @@ def _widen(
             band = (ph >= low) & (ph < high)
             if (float(band.mean()) if len(band) else 0.0) > band_budget:
                 continue
-            c = Cascade(
-                low,
-                round(float(high), 3),
-                base.novel_cut,
-                base.cover,
-                base.novel_cut,
-                free_low=max(low, base.low),
-            )
+            c = Cascade(low, round(float(high), 3), base.novel_cut, base.cover, base.novel_cut)
             f1, fpr = _f1(rows_flagged(c.flag(ph, pe, cu), u_row, n), y)
             if fpr <= max_fpr and (best is None or f1 > best[0]):
                 best = (f1, c)
