@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +35,7 @@ def test_without_a_budget_the_band_stays_narrow_and_the_novel_style_is_missed() 
     ph, pe, labels, covered = _units(1, 20)
     rows = np.arange(len(labels))
     narrow, _ = pick(ph, pe, rows, rows, labels, covered=covered)
-    wide, info = pick(ph, pe, rows, rows, labels, covered=covered, band_budget=0.2)
+    wide, info = pick(ph, pe, rows, rows, labels, covered=covered, band_budget=0.2, gate_cut=None)
     assert _recall_of_novel(wide, ph, pe, labels, 20) == 1.0
     assert _recall_of_novel(narrow, ph, pe, labels, 20) < 1.0 or narrow.low <= 0.05
     assert wide.cut == wide.novel_cut and wide.low <= narrow.low
@@ -51,10 +52,50 @@ def test_the_widened_band_keeps_its_budget_and_the_false_positive_limit(
     ph, pe, labels, covered = _units(seed, novel)
     rows = np.arange(len(labels))
     base, _ = pick(ph, pe, rows, rows, labels, covered=covered)
-    wide, info = pick(ph, pe, rows, rows, labels, covered=covered, band_budget=budget)
+    wide, info = pick(
+        ph, pe, rows, rows, labels, covered=covered, band_budget=budget, gate_cut=None
+    )
     if wide.low == base.low and wide.high == base.high and wide.cut == base.cut:
         return  # no band fitted the budget: the narrow choice stands
     band = (ph >= wide.low) & (ph < wide.high)
     assert band.mean() <= budget + 1e-9
     assert info["fpr"] <= 0.02
     assert wide.cut == wide.novel_cut
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), novel=st.integers(0, 40))
+def test_the_novel_band_cut_is_the_heads_own_safe_cut_on_the_same_band(
+    seed: int, novel: int
+) -> None:
+    ph, pe, labels, covered = _units(seed, novel)
+    rows = np.arange(len(labels))
+    validation, _ = pick(
+        ph, pe, rows, rows, labels, covered=covered, band_cut="validation", gate_cut=None
+    )
+    novel_cut, info = pick(
+        ph, pe, rows, rows, labels, covered=covered, band_cut="novel", gate_cut=None
+    )
+    assert (novel_cut.low, novel_cut.high) == (validation.low, validation.high)
+    assert novel_cut.cut == novel_cut.novel_cut == validation.novel_cut
+    gated, _ = pick(ph, pe, rows, rows, labels, covered=covered, band_cut="novel", gate_cut=0.7)
+    assert (gated.low, gated.high, gated.cut) == (novel_cut.low, novel_cut.high, novel_cut.cut)
+    assert gated.novel_cut == 0.7  # the gate's own cut; the band keeps the safe one
+    if info["head_alone_within_budget"]:  # the head alone stays within the false-positive limit
+        assert float((pe[~labels] >= novel_cut.cut).mean()) <= 0.02
+    flags = novel_cut.flag(ph, pe, covered)
+    assert info["f1_with_gate"] == pytest.approx(_f1_of(flags, labels), abs=1e-4)
+
+
+def test_an_unknown_band_cut_is_refused() -> None:
+    ph, pe, labels, covered = _units(3, 5)
+    rows = np.arange(len(labels))
+    with pytest.raises(ValueError, match="band_cut"):
+        pick(ph, pe, rows, rows, labels, covered=covered, band_cut="strict")
+
+
+def _f1_of(flags: np.ndarray, labels: np.ndarray) -> float:
+    tp = float((flags & labels).sum())
+    fp = float((flags & ~labels).sum())
+    fn = float((~flags & labels).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0

@@ -14,6 +14,7 @@ from codemode.scanner.training.families import (
     MORE_CARRIERS,
     PLAIN,
     _domains,
+    _fragments,
     _listings,
     _plain,
     _weak_languages,
@@ -36,11 +37,16 @@ def test_rows_are_deterministic_and_cover_every_intent_framing_and_language() ->
 def test_the_wider_pass_uses_new_carriers_and_leaves_the_first_pass_unchanged() -> None:
     rows = generate(3, per_combo=1, benign_per_language=4)
     wider = _wider(3, 2, 8)
-    later = [
-        r
-        for r in wider + _domains(3, 1, 4) + _weak_languages(3, 1, 1)
-        if r["label"] or not any(s in r["text"] for s in NOT_BENIGN)
-    ] + _plain(3, 10, 1, 12) + _listings(3, 8)
+    later = (
+        [
+            r
+            for r in wider + _domains(3, 1, 4) + _weak_languages(3, 1, 1)
+            if r["label"] or not any(s in r["text"] for s in NOT_BENIGN)
+        ]
+        + _plain(3, 10, 1, 12)
+        + _listings(3, 8)
+        + _fragments(3, 4)
+    )
     assert rows[-len(later) :] == later  # appended after the first pass, own random streams
     assert {r["carrier"] for r in wider} & set(MORE_CARRIERS)
     assert {r["carrier"] for r in rows[: -len(later)]} <= set(CARRIERS)

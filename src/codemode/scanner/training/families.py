@@ -223,6 +223,7 @@ def generate(
     rows = [r for r in rows if r["label"] or not any(s in r["text"] for s in NOT_BENIGN)]
     rows += _plain(seed, per_combo * 10, max(1, per_combo * 4 // 3), benign_per_language * 3)
     rows += _listings(seed, benign_per_language * 2)
+    rows += _fragments(seed, benign_per_language)
     return rows
 
 
@@ -242,6 +243,27 @@ def _listings(seed: int, count: int) -> list[dict[str, Any]]:
         filler = rng.choice(("Contacts", "New sign-ups this week", "VIP list", "Attendees", ""))
         text = records if carrier == "bare" else _CARRY[carrier](records, filler, rng)
         rows.append(_row(text, 0, "en", carrier, kind="plain", part="listing"))
+    return rows
+
+
+def _fragments(seed: int, count: int) -> list[dict[str, Any]]:
+    """Benign pieces of a contact record, cut where the output screen cuts a printed line.
+
+    The screen judges a flagged line span by span, split at delimiters, so a printed
+    "Zoe Allen <zoe.allen@example.com>" reaches the model as "Zoe Allen <zoe.allen@example.com"
+    too, and a CSV line as its first fields; one record or a name alone, bare. Its own random
+    stream, so the listings above (and their cached embeddings) never change.
+    """
+    rng = random.Random(seed + 6091)
+    surnames = _SURNAMES + _WORDLIKE_SURNAMES
+    rows: list[dict[str, Any]] = []
+    for _ in range(count):
+        record = _record(rng, surnames)
+        cuts = [c for c in ("<", ",", "|", "    ") if c in record]
+        if cuts:
+            head, cut, tail = record.rpartition(rng.choice(cuts))
+            record = rng.choice((record.rstrip(">"), head, f"{head}{cut}{tail}".rstrip('>"')))
+        rows.append(_row(record.strip(), 0, "en", "bare", kind="plain", part="fragment"))
     return rows
 
 

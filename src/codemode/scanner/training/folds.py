@@ -38,6 +38,7 @@ from ..encoder import Encoder, Head
 from ..normalize import views
 from ..patterns import match_views
 from .cascade import (
+    BAND_CUT,
     WIDE_BAND,
     Cascade,
     Embedded,
@@ -137,7 +138,9 @@ def fit_shipped(
     validation = np.flatnonzero(prep.bucket == 0)
     if model is None:
         model = fit(prep.corpus, train, seed=seed, c=c)
-    head = fit_head(prep.corpus, prep.embedded, model, **(head_options or {}))
+    options = dict(head_options or {})
+    band_cut = options.pop("band_cut", BAND_CUT)
+    head = fit_head(prep.corpus, prep.embedded, model, **options)
     p_h = hashed_units(model, prep.corpus)
     p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
     assert model.units is not None
@@ -152,6 +155,7 @@ def fit_shipped(
         max_fpr=max_fpr,
         covered=covered_units(words, seen, prep.corpus.texts or []),
         band_budget=WIDE_BAND,
+        band_cut=band_cut,
     )
     model.threshold = cascade.high
     return Shipped(model, head, cascade, tuned, seen)
@@ -217,8 +221,9 @@ def evaluate_variants(
     log: Callable[[str], None] = print,
 ) -> dict[str, dict[str, Any]]:
     """``evaluate`` for several heads at once: ``variants`` maps a name to ``fit_head``'s keyword
-    arguments. Each fold's n-gram model is fitted once and shared by every variant (it does not
-    depend on the head); ``names`` keeps only the folds of those family names."""
+    arguments (and ``band_cut``, which goes to ``pick``). Each fold's n-gram model is fitted once
+    and shared by every variant (it does not depend on the head); ``names`` keeps only the folds
+    of those family names."""
     corpus, labels = prep.corpus, prep.labels
     n_rows, n_units = len(prep.rows), len(corpus.indices)
     benign_test = prep.generated & ~labels & (prep.bucket == 1)
@@ -240,7 +245,8 @@ def evaluate_variants(
         y = labels[rows]
         earlier = prep.earlier[rows]
         for variant, options in variants.items():
-            head = fit_head(corpus, prep.embedded, model, **options)
+            head_options = {k: v for k, v in options.items() if k != "band_cut"}
+            head = fit_head(corpus, prep.embedded, model, **head_options)
             p_e = encoder_units(prep.embedded, head, n_units)
             cascade, tuned = pick(
                 p_h,
@@ -251,6 +257,7 @@ def evaluate_variants(
                 max_fpr=max_fpr,
                 covered=covered,
                 band_budget=WIDE_BAND,
+                band_cut=options.get("band_cut", BAND_CUT),
             )
             flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
             read = cascade.to_encoder(p_h, covered)
