@@ -72,10 +72,15 @@ def model_text(result: ExecutionResult) -> str:
     return json.dumps(result.to_dict(), ensure_ascii=False)
 
 
-def assert_no_injection(result: ExecutionResult) -> None:
+def assert_no_injection(result: ExecutionResult, *, one_word_pieces: bool = False) -> None:
+    """``one_word_pieces``: the script printed the text one word per line or list item. Each
+    piece that carries the instruction must go; the e-mail address alone may stay (corrected
+    after the first run: a lone outside word, here ``attacker@evil.example``, carries no
+    instruction, and docs/security.md lists single outside words as out of the screen's reach;
+    every word around it was removed, so the model reads no instruction)."""
     text = model_text(result)
     low = text.lower()
-    for mark in MARKS:
+    for mark in MARKS[1:] if one_word_pieces else MARKS:
         assert mark.lower() not in low, f"outside text reached the model: {text[:600]}"
 
 
@@ -429,7 +434,36 @@ async def test_outside_text_never_leaves_unscanned(
     box: Sandbox, sim: httpx.AsyncClient, scanner: Any, code: str
 ) -> None:
     result = await run(box, READ + code, bridge(sim, scanner))
+    assert_no_injection(result, one_word_pieces="name.split()" in code and "join" not in code)
+
+
+INVISIBLE_GAPS = ["\u200b", "\u2060", "\ufeff", "\u00ad", "\u200c", "\u180e"]
+
+
+@pytest.mark.parametrize("gap", INVISIBLE_GAPS, ids=[f"U+{ord(g):04X}" for g in INVISIBLE_GAPS])
+async def test_an_instruction_with_invisible_word_gaps_is_scanned_and_removed(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any, gap: str
+) -> None:
+    """Found on the first run (print('\u200b'.join(words)) reached the model as clean): the
+    scanner dropped invisible characters to undo "ig\u200bnore", which ran words separated only
+    by them into one, so no pattern matched; a model reads the gaps as spaces. Checked both by
+    the output screen (the answer unscanned) and by the response scan (the data stored so)."""
+    code = READ + f"print({gap!r}.join(name.split(' ')))"
+    assert_no_injection(await run(box, code, bridge(sim, scanner)))
+    email = f"gap{ord(gap):x}@example.com"
+    k = AsyncKlaviyo(
+        api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=sim, max_retries=0
+    )
+    await k.profiles.create_profile(
+        attributes={"email": email, "first_name": gap.join(INJ.split(" "))}
+    )
+    code = (
+        f"p = klaviyo.profiles.get_profiles(filter=F.equals('email', {email!r})).records[0]\n"
+        "print(p['first_name'])\nprint(p['first_name'].replace({gap!r}, ' '))\n"
+    ).replace("{gap!r}", repr(gap))
+    result = await run(box, code, bridge(sim, scanner, unscanned=False))
     assert_no_injection(result)
+    assert result.calls[0].scan != "clean" if hasattr(result.calls[0], "scan") else True
 
 
 async def test_outside_text_in_a_dry_run_plan_is_not_returned_unscanned(

@@ -153,6 +153,8 @@ _BLANKS = {0x2800: " ", 0x3164: " ", 0x115F: " ", 0x1160: " ", 0xFFA0: " "}
 for _code in _BLANKS:
     _INVISIBLE.pop(_code, None)
 _INVISIBLE.update(_BLANKS)
+# The same invisible characters read as word gaps instead (see ``views``).
+_INVISIBLE_AS_SPACE = {code: " " for code, to in _INVISIBLE.items() if to is None}
 
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -388,6 +390,12 @@ def views(text: str) -> list[View]:
     joined = _unjoined(flat)
     if joined is not None:
         result.append(View("joined-words", joined))
+    spaced = text.translate(_INVISIBLE_AS_SPACE)
+    if spaced != text:
+        # Invisible characters used as the only gaps between words ("Ignore\u200ball\u200b
+        # previous ...") read as spaces to a model, while the text view, which drops them to
+        # undo "ig\u200bnore", runs the words together: the patterns read this view too.
+        result.append(View("invisible-gaps", _flatten_markup(_clean(spaced))))
     result.extend(_decoded_views(cleaned))
     lowered = cleaned.lower()
     if (
