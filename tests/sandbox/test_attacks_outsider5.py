@@ -28,6 +28,7 @@ from codemode.klaviyo import AsyncKlaviyo
 from codemode.policy import Policy
 from codemode.sandbox import ExecutionResult, Limits, Sandbox, SdkBridge
 from codemode.scanner import Scanner
+from codemode.scanner.normalize import canonical
 from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
 from tests.sandbox._simulated import OutputScanOnly
 
@@ -79,7 +80,10 @@ def assert_no_injection(result: ExecutionResult, *, one_word_pieces: bool = Fals
     instruction, and docs/security.md lists single outside words as out of the screen's reach;
     every word around it was removed, so the model reads no instruction)."""
     text = model_text(result)
-    low = text.lower()
+    # As a model reads it: look-alikes, full-width letters and invisible characters undone,
+    # digits inside words read as letters.
+    low = text.lower() + "\n" + canonical(result.output).lower()
+    low += "\n" + low.translate(str.maketrans("013", "ioe"))
     for mark in MARKS[1:] if one_word_pieces else MARKS:
         assert mark.lower() not in low, f"outside text reached the model: {text[:600]}"
 
@@ -464,6 +468,87 @@ async def test_an_instruction_with_invisible_word_gaps_is_scanned_and_removed(
     result = await run(box, code, bridge(sim, scanner, unscanned=False))
     assert_no_injection(result)
     assert result.calls[0].scan != "clean" if hasattr(result.calls[0], "scan") else True
+
+
+REWRITES = {
+    "cyrillic-lookalikes": "print(name.replace('e', '\\u0435').replace('o', '\\u043e')"
+    ".replace('a', '\\u0430'))",
+    "upper-cyrillic": "print(name.upper().replace('E', '\\u0415').replace('O', '\\u041e'))",
+    "full-width": "print(''.join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in name))",
+    "math-bold": "print(''.join(chr(ord(c) - 97 + 0x1D41A) if 'a' <= c <= 'z' else c "
+    "for c in name))",
+    "zero-width-inside-words": "print(' '.join(w[:2] + '\\u200b' + w[2:] for w in name.split()))",
+    "soft-hyphen-inside-words": "print(' '.join(w[:3] + '\\u00ad' + w[3:] for w in name.split()))",
+    "leetspeak": "print(name.replace('i', '1').replace('e', '3').replace('o', '0'))",
+    "leet-and-lookalikes": "print(name.replace('e', '3').replace('o', '\\u043e'))",
+}
+
+
+@pytest.mark.parametrize("code", REWRITES.values(), ids=REWRITES.keys())
+async def test_outside_text_rewritten_into_look_alikes_is_still_screened(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any, code: str
+) -> None:
+    """Found in the second pass (after the first run, reading the screen): the output screen
+    located outside text by casefolded word tokens only, so data the script rewrote into
+    look-alike letters (Cyrillic, full-width, mathematical bold), split inside each word by an
+    invisible character, or wrote in leetspeak reached the model marked clean, although a model
+    reads each as the instruction (and the scanner flags each when handed it)."""
+    result = await run(box, READ + code, bridge(sim, scanner))
+    assert_no_injection(result)
+    assert "Ign0r3" not in result.output and "Ign\u043er\u0435" not in result.output
+
+
+async def test_look_alike_data_normalised_by_the_script_is_still_screened(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any
+) -> None:
+    """The other direction: the data holds the look-alikes (the response scan missed them) and
+    the script prints them as plain Latin letters."""
+    email = "lookalike.inj@example.com"
+    k = AsyncKlaviyo(
+        api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=sim, max_retries=0
+    )
+    await k.profiles.create_profile(
+        attributes={"email": email, "first_name": INJ.replace("e", "\u0435").replace("o", "\u043e")}
+    )
+    code = (
+        f"n = klaviyo.profiles.get_profiles(filter=F.equals('email', {email!r})).records[0]"
+        "['first_name']\nprint(n.replace('\\u0435', 'e').replace('\\u043e', 'o'))\n"
+    )
+    result = await run(box, code, bridge(sim, scanner))
+    assert_no_injection(result)
+
+
+async def test_look_alike_text_kept_in_the_store_and_printed_next_run_is_screened(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any
+) -> None:
+    first = await run(
+        box,
+        READ + "store['f'] = ''.join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in name)\n"
+        "print('kept')",
+        bridge(sim, scanner),
+        store={},
+    )
+    assert first.error is None, first.error
+    result = await run(
+        box, "print(store['f'])", bridge(sim, scanner), store=first.store, sketch=first.sketch
+    )
+    assert_no_injection(result)
+    assert "\uff29\uff47\uff4e\uff4f\uff52\uff45" not in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: words split inside by a visible separator ('Ig-nore al-l pr-evious', "
+    "'Ig nore al l') give the output screen fragments that match no delivered word, so the "
+    "text is never handed to the scanner; a model still reads the instruction. Matching "
+    "fragments of words is a different index (character n-grams), not a small change.",
+)
+async def test_outside_text_split_inside_each_word_is_screened(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any
+) -> None:
+    code = READ + "print(' '.join(w[:2] + '-' + w[2:] for w in name.split()))"
+    result = await run(box, code, bridge(sim, scanner))
+    assert "ward ev-ery cu-stomer" not in result.output
 
 
 async def test_outside_text_in_a_dry_run_plan_is_not_returned_unscanned(

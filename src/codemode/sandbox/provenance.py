@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
+from codemode.scanner.normalize import INVISIBLE, fold_lookalikes
 
 if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
@@ -213,7 +215,7 @@ def tokens(text: str) -> list[tuple[int, int, str]]:
     source = text if decoded is None else decoded[0]
     found: list[tuple[int, int, str]] = []
     for match in _TOKEN.finditer(source):
-        folded = match.group().casefold()
+        folded = _canon(match.group())
         start, end = match.start(), match.end()
         if decoded is not None:
             start, end = decoded[1][start], decoded[2][end - 1]
@@ -224,6 +226,44 @@ def tokens(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _canon(text: str) -> str:
+    """``text`` casefolded and, when it is not ASCII, with the forms a model reads as the same
+    letters made the same: NFKC (full-width and mathematical letters), look-alikes of other
+    scripts as Latin (a Cyrillic o, U+043E, inside "Ignore"). Both sides of a match read text this way,
+    so data a script rewrote into look-alikes is still found."""
+    if text.isascii():
+        return text.casefold()
+    # Casefolded before the look-alikes are folded, so that a capital Cyrillic
+    # word and its lower case read the same (the look-alike table maps lower case to lower case).
+    return fold_lookalikes(unicodedata.normalize("NFKC", text).casefold())
+
+
+_LEET_DIGITS = str.maketrans("01345789", "oieastbg")
+
+
+def _leet(token: str) -> str:
+    """A token mixing letters and digits with the digits read as the letters they imitate
+    ("pr3v10us" -> "previous"); numbers and plain words stay. Output side only (a reading of
+    its own): delivered text is matched as it is."""
+    if token.isdigit() or not any(char.isdigit() for char in token):
+        return token
+    return token.translate(_LEET_DIGITS)
+
+
+def _glued(text: str, toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``toks`` with neighbours separated only by invisible characters joined: a script that
+    puts a zero-width space inside each word ("Ig\u200bnore") shows the model the words whole."""
+    out: list[tuple[int, int, str]] = []
+    for tok in toks:
+        if out:
+            gap = text[out[-1][1] : tok[0]]
+            if gap and all(char in INVISIBLE for char in gap):
+                out[-1] = (out[-1][0], tok[1], out[-1][2] + tok[2])
+                continue
+        out.append(tok)
+    return out
+
+
 def _width(text: str) -> int:
     """Bytes per character of ``text`` in memory (CPython's compact strings: 1, 2 or 4)."""
     top = max(map(ord, text), default=0) if not text.isascii() else 0
@@ -231,7 +271,7 @@ def _width(text: str) -> int:
 
 
 def _fold(text: str) -> list[str]:
-    return _TOKEN.findall(text.casefold())
+    return _TOKEN.findall(_canon(text))
 
 
 def _grams(toks: Sequence[str]) -> zip[Gram]:
@@ -424,9 +464,13 @@ class Provenance:
         # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
         # without such runs is read once.
         spelled = [_spelled(toks) for toks in tokenised]
+        # ... and with words split by invisible characters joined ("Ig\u200bnore").
+        glued = [_glued(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
+        # ... and with digits in words read as letters ("pr3v10us").
+        leet = [[(a, b, _leet(word)) for a, b, word in toks] for toks in tokenised]
         wanted: set[Gram] = set()
         wanted_pairs: set[Pair] = set()
-        for toks in [*tokenised, *spelled]:
+        for toks in [*tokenised, *spelled, *glued, *leet]:
             words = [t[2] for t in toks]
             wanted.update(_grams(words))
             wanted_pairs.update(_pairs(words))
@@ -446,7 +490,7 @@ class Provenance:
                 # A token of the rendered text is a piece of the delivered string, casefolded
                 # character by character: a gram or pair with a word missing from it cannot be
                 # there.
-                folded = raw.casefold()
+                folded = _canon(raw)
                 present = {word for word in needed if word in folded}
                 if not any(all(word in present for word in gram) for gram in wanted) and not any(
                     all(word in present for word in pair) for pair in wanted_pairs
@@ -471,10 +515,14 @@ class Provenance:
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
         unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
-        for toks, joined in zip(tokenised, spelled, strict=True):
+        for toks, joined, whole, plain in zip(tokenised, spelled, glued, leet, strict=True):
             spans = self._runs(toks, owner, pair_owner, unknown)
+            if plain != toks:
+                spans = _union(spans + self._runs(plain, owner, pair_owner, unknown))
             if len(joined) != len(toks):
                 spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
+            if len(whole) != len(toks):
+                spans = _union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
         return found
 

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-__all__ = ["View", "canonical", "spaced_without_spaces", "views"]
+__all__ = ["INVISIBLE", "View", "canonical", "fold_lookalikes", "spaced_without_spaces", "views"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,8 @@ _BLANKS = {0x2800: " ", 0x3164: " ", 0x115F: " ", 0x1160: " ", 0xFFA0: " "}
 for _code in _BLANKS:
     _INVISIBLE.pop(_code, None)
 _INVISIBLE.update(_BLANKS)
+# The characters ``canonical`` drops as invisible (blanks excepted).
+INVISIBLE = frozenset(chr(code) for code, to in _INVISIBLE.items() if to is None)
 # The same invisible characters read as word gaps instead (see ``views``).
 _INVISIBLE_AS_SPACE = {code: " " for code, to in _INVISIBLE.items() if to is None}
 
@@ -199,6 +201,16 @@ _JOINED = re.compile(
 _JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\-]+|[^\S ]+)")
 _ENCODED_LAYER = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}|[0-9A-Fa-f]{24,}")
 _MAX_NESTING = 3  # an encoded payload inside an encoded payload, up to three levels
+
+
+_CONFUSABLE_RUN = re.compile(_CONFUSABLE_SET + "+")
+
+
+def fold_lookalikes(text: str) -> str:
+    """``text`` with the Latin look-alikes of other scripts replaced by the Latin letters (every
+    word, not only mixed ones: for matching a text against a rewritten copy of itself). Only the
+    runs of look-alikes are translated (``str.translate`` of a whole non-ASCII text is slow)."""
+    return _CONFUSABLE_RUN.sub(lambda m: m.group().translate(_CONFUSABLES), text)
 
 
 def _fold_word(match: re.Match[str]) -> str:
