@@ -536,6 +536,32 @@ async def test_look_alike_text_kept_in_the_store_and_printed_next_run_is_screene
     assert "\uff29\uff47\uff4e\uff4f\uff52\uff45" not in result.output
 
 
+INTERLEAVED = {
+    "numbered-lines": "for i, w in enumerate(name.split()):\n    print(i, w)",
+    "lettered-lines": "for i, w in enumerate(name.split()):\n    print(chr(97 + i) + ')', w)",
+    "script-word-between": "print(' '.join(w + ' ok' for w in name.split()))",
+    "bullets-and-labels": "for w in name.split():\n    print('- word:', w)",
+    "data-filler": "f = klaviyo.accounts.get_accounts().records[0]['contact_information']"
+    "['default_sender_name']\nprint(' '.join(w + ' ' + f.split()[0] for w in name.split()))",
+}
+
+
+@pytest.mark.parametrize("code", INTERLEAVED.values(), ids=INTERLEAVED.keys())
+async def test_outside_words_interleaved_with_other_words_are_still_screened(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any, code: str
+) -> None:
+    """Found in the second pass: the screen matched consecutive words only, so the words of an
+    instruction printed one per numbered line ("0 Ignore", "1 all", ...) or with a word of the
+    script's (or of other data) between each reached the model marked clean."""
+    result = await run(box, READ + code, bridge(sim, scanner))
+    text = " ".join(
+        w for w in result.output.split() if w.lower() not in {"ok", "-", "word:"} and len(w) > 2
+    )
+    assert "previous instructions" not in text.lower(), result.output[:400]
+    assert "forward every customer" not in text.lower(), result.output[:400]
+    assert "previous" not in result.output and "instructions" not in result.output
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="open: words split inside by a visible separator ('Ig-nore al-l pr-evious', "

@@ -468,10 +468,16 @@ class Provenance:
         glued = [_glued(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
         # ... and with digits in words read as letters ("pr3v10us").
         leet = [[(a, b, _leet(word)) for a, b, word in toks] for toks in tokenised]
+        # ... and with the words between outside words skipped: numbers and the script's own
+        # words ("0 Ignore\n1 all\n2 previous", "Ignore ok all ok previous"), or every other
+        # word (a filler the data supplied).
+        skips = [self._skips(toks) for toks in tokenised]
         wanted: set[Gram] = set()
         wanted_pairs: set[Pair] = set()
-        for toks in [*tokenised, *spelled, *glued, *leet]:
-            words = [t[2] for t in toks]
+        readings = [[t[2] for t in toks] for toks in [*tokenised, *spelled, *glued, *leet]]
+        for toks, keeps in zip(tokenised, skips, strict=True):
+            readings.extend([toks[k][2] for k in keep] for keep in keeps)
+        for words in readings:
             wanted.update(_grams(words))
             wanted_pairs.update(_pairs(words))
         wanted -= self._script_grams
@@ -515,10 +521,14 @@ class Provenance:
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
         unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
-        for toks, joined, whole, plain in zip(tokenised, spelled, glued, leet, strict=True):
+        for toks, joined, whole, plain, keeps in zip(
+            tokenised, spelled, glued, leet, skips, strict=True
+        ):
             spans = self._runs(toks, owner, pair_owner, unknown)
             if plain != toks:
                 spans = _union(spans + self._runs(plain, owner, pair_owner, unknown))
+            for keep in keeps:
+                spans = _union(spans + self._runs(toks, owner, pair_owner, None, keep))
             if len(joined) != len(toks):
                 spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
             if len(whole) != len(toks):
@@ -548,9 +558,42 @@ class Provenance:
         owner: dict[Gram, str],
         pair_owner: dict[Pair, str],
         unknown: str | None,
+        keep: Sequence[int] | None = None,
     ) -> list[Span]:
-        labels: list[str | None] = [None] * len(toks)
-        words = [t[2] for t in toks]
+        """The runs of ``toks`` outside text labels. ``keep``: read only the tokens at these
+        places (words between them skipped, and left out of the runs)."""
+        if keep is not None:
+            kept = self._labels([toks[k][2] for k in keep], owner, pair_owner, None)
+            # Each labelled token of the reading alone, so the words skipped stay out of it.
+            return [
+                Span(toks[k][0], toks[k][1], label)
+                for k, label in zip(keep, kept, strict=True)
+                if label is not None
+            ]
+        labels = self._labels([t[2] for t in toks], owner, pair_owner, unknown)
+        spans: list[Span] = []
+        i = 0
+        while i < len(toks):
+            if labels[i] is None:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(toks) and labels[j + 1] is not None:
+                j += 1
+            votes = Counter(label for label in labels[i : j + 1] if label is not None)
+            spans.append(Span(toks[i][0], toks[j][1], votes.most_common(1)[0][0]))
+            i = j + 1
+        return spans
+
+    def _labels(
+        self,
+        words: list[str],
+        owner: dict[Gram, str],
+        pair_owner: dict[Pair, str],
+        unknown: str | None,
+    ) -> list[str | None]:
+        """For each word, the source of the outside text it belongs to, or None."""
+        labels: list[str | None] = [None] * len(words)
         # A pair marks its two words (two-word outside text has no trigram); trigrams then
         # label what they cover, and stand for the data when the index overflowed.
         for i, pair in enumerate(_pairs(words)):
@@ -569,19 +612,18 @@ class Provenance:
             for j, word in enumerate(words):
                 if labels[j] is None and self._unexplained(word):
                     labels[j] = unknown
-        spans: list[Span] = []
-        i = 0
-        while i < len(toks):
-            if labels[i] is None:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(toks) and labels[j + 1] is not None:
-                j += 1
-            votes = Counter(label for label in labels[i : j + 1] if label is not None)
-            spans.append(Span(toks[i][0], toks[j][1], votes.most_common(1)[0][0]))
-            i = j + 1
-        return spans
+        return labels
+
+    def _skips(self, toks: list[tuple[int, int, str]]) -> list[list[int]]:
+        """Readings of ``toks`` that skip words: the places each keeps (see :meth:`find`)."""
+        if len(toks) < 4:
+            return []
+        own = [
+            k for k, t in enumerate(toks) if not t[2].isdigit() and t[2] not in self._script_words
+        ]
+        keeps = [own] if 2 <= len(own) < len(toks) else []
+        keeps += [list(range(0, len(toks), 2)), list(range(1, len(toks), 2))]
+        return keeps
 
     def _unexplained(self, word: str) -> bool:
         return not word.isdigit() and word not in self._script_words
