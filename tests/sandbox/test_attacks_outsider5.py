@@ -714,6 +714,9 @@ async def test_an_allow_list_is_not_widened_by_paging_or_aliases(
         "klaviyo.lists.get_lists(page_cursor='https://a.klaviyo.com/api/profiles/?page%5Bcursor%5D=x')",
         "klaviyo.lists.get_list('x/../../profiles')",
         "klaviyo.call('get_lists', filter='x', page_size=1).all()",
+        "klaviyo.lists.get_lists(page_cursor='http://sim/api/profiles/?page%5Bcursor%5D=x')",
+        "klaviyo.lists.get_lists(page_cursor='http://sim/api/lists/../profiles/')",
+        "klaviyo.lists.get_lists(page_cursor='/api/profiles/')",
     ):
         result = await run(box, f"r = {call}\nprint(r)", bridge(sim, scanner, policy=policy))
         for entry in result.to_dict().get("calls", []):

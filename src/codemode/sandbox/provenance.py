@@ -15,7 +15,11 @@ Two-word outside text has no trigram of its own ("Ignore instructions" in a name
 after a label the script wrote), so word pairs are matched the same way: a pair the script's
 source does not contain, found in that order in the delivered text.
 Neighbouring strings of a document are read as one text, so an instruction split across fields or
-list items and printed together is still found.
+list items and printed together is still found. Both sides fold what a model reads as the same
+letters (NFKC, look-alikes of other scripts), and the output is also read with words split by
+invisible characters joined, with digits inside words read as letters (leetspeak), and with words
+skipped (numbers and the script's own words, or every other word), so that data the script
+rewrote into look-alikes or interleaved with numbering or fillers is still found.
 
 Time and memory are bounded: up to ``budget_chars`` bytes of delivered text (in memory: one,
 two or four per character) is kept. Past that the host
