@@ -155,8 +155,9 @@ for _code in _BLANKS:
 _INVISIBLE.update(_BLANKS)
 # The characters ``canonical`` drops as invisible (blanks excepted).
 INVISIBLE = frozenset(chr(code) for code, to in _INVISIBLE.items() if to is None)
-# The same invisible characters read as word gaps instead (see ``views``).
-_INVISIBLE_AS_SPACE = {code: " " for code, to in _INVISIBLE.items() if to is None}
+# The same invisible characters read as word gaps instead (see ``views``); a regular expression,
+# as ``str.translate`` of a long non-ASCII text is slow and most texts hold none of them.
+_INVISIBLE_RUN = re.compile("[" + "".join(re.escape(char) for char in sorted(INVISIBLE)) + "]+")
 
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -402,7 +403,7 @@ def views(text: str) -> list[View]:
     joined = _unjoined(flat)
     if joined is not None:
         result.append(View("joined-words", joined))
-    spaced = text.translate(_INVISIBLE_AS_SPACE)
+    spaced = _INVISIBLE_RUN.sub(" ", text)
     if spaced != text:
         # Invisible characters used as the only gaps between words ("Ignore\u200ball\u200b
         # previous ...") read as spaces to a model, while the text view, which drops them to
