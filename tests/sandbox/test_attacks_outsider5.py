@@ -441,7 +441,23 @@ async def test_outside_text_never_leaves_unscanned(
     assert_no_injection(result, one_word_pieces="name.split()" in code and "join" not in code)
 
 
-INVISIBLE_GAPS = ["\u200b", "\u2060", "\ufeff", "\u00ad", "\u200c", "\u180e"]
+INVISIBLE_GAPS = [
+    "\u200b",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u200c",
+    "\u180e",
+    # found while fixing the first six: control and other format characters as gaps
+    "\x00",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\u0600",
+    "\ufff9",
+    "\U0001d173",
+    "\U000e0020",
+]
 
 
 @pytest.mark.parametrize("gap", INVISIBLE_GAPS, ids=[f"U+{ord(g):04X}" for g in INVISIBLE_GAPS])

@@ -157,7 +157,16 @@ _INVISIBLE.update(_BLANKS)
 INVISIBLE = frozenset(chr(code) for code, to in _INVISIBLE.items() if to is None)
 # The same invisible characters read as word gaps instead (see ``views``); a regular expression,
 # as ``str.translate`` of a long non-ASCII text is slow and most texts hold none of them.
-_INVISIBLE_RUN = re.compile("[" + "".join(re.escape(char) for char in sorted(INVISIBLE)) + "]+")
+# With them: control characters that are not whitespace (NUL, ESC, DEL, C1), the other format
+# characters (Arabic number signs, interlinear annotation, musical formatting) and tag characters.
+_GAPS = (
+    "\x00-\x08\x0e-\x1b\x7f-\x9f\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2"
+    "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_INVISIBLE_RUN = re.compile(
+    "[" + "".join(re.escape(char) for char in sorted(INVISIBLE)) + _GAPS + "]+"
+)
 
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
