@@ -432,6 +432,9 @@ async def test_the_credential_is_nowhere_a_script_can_look(
         "{}[list(k['properties'])[0]]",
         "print(name.lower().replace('i', 'I'))",
         "print(' '.join(reversed(name.split()[::-1])))",
+        # added in the second pass: the store's own error names a key taken from data
+        "store[name] = float('nan')",
+        "store[name.replace('o', '\\u043e')] = b'x'",
     ],
 )
 async def test_outside_text_never_leaves_unscanned(
@@ -641,6 +644,30 @@ async def test_outside_text_stored_upper_cased_and_printed_back_is_screened(
         sketch=first.sketch,
     )
     assert_no_injection(result)
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        "for i, w in enumerate(store['r'][::-1].split()):\n    print(i, w)",
+        "print(store['r'][::-1].replace('o', '\\u043e'))",
+        "print(' '.join(w + ' ok' for w in store['r'][::-1].split()))",
+    ],
+    ids=["numbered", "look-alike", "interleaved"],
+)
+async def test_text_kept_reversed_and_printed_rewritten_in_a_later_run_is_screened(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any, later: str
+) -> None:
+    """The store keeps the text reversed (so the later run's delivered store does not hold it
+    as printed); the session's sketch must place it, also when printed in the rewritten forms
+    the second pass found."""
+    first = await run(
+        box, READ + "store['r'] = name[::-1]\nprint('kept')", bridge(sim, scanner), store={}
+    )
+    assert first.error is None, first.error
+    result = await run(box, later, bridge(sim, scanner), store=first.store, sketch=first.sketch)
+    text = " ".join(w for w in result.output.split() if not w.isdigit() and w != "ok")
+    assert "previous instructions" not in canonical(text).lower(), result.output[:400]
 
 
 async def test_with_the_response_scan_on_no_channel_carries_the_instruction(
