@@ -583,6 +583,24 @@ async def test_outside_words_interleaved_with_other_words_are_still_screened(
 
 @pytest.mark.xfail(
     strict=True,
+    reason="open: leetspeak printed one numbered word per line ('0 Ign0r3', '2 pr3v10us'): "
+    "the screen can locate the words, but each line is a piece of its own and the scanner "
+    "reads neighbouring pieces together only when each looks like a word; a piece such as "
+    "'pr3v10us' looks like an id, so the window never forms and nothing is flagged.",
+)
+async def test_leetspeak_one_numbered_word_per_line_is_screened(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any
+) -> None:
+    code = READ + (
+        "w = name.replace('i', '1').replace('e', '3').replace('o', '0').split()\n"
+        "for i, x in enumerate(w):\n    print(i, x)"
+    )
+    result = await run(box, code, bridge(sim, scanner))
+    assert "pr3v10us" not in result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
     reason="open: words split inside by a visible separator ('Ig-nore al-l pr-evious', "
     "'Ig nore al l') give the output screen fragments that match no delivered word, so the "
     "text is never handed to the scanner; a model still reads the instruction. Matching "
