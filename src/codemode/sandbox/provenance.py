@@ -15,7 +15,11 @@ Two-word outside text has no trigram of its own ("Ignore instructions" in a name
 after a label the script wrote), so word pairs are matched the same way: a pair the script's
 source does not contain, found in that order in the delivered text.
 Neighbouring strings of a document are read as one text, so an instruction split across fields or
-list items and printed together is still found.
+list items and printed together is still found. Both sides fold what a model reads as the same
+letters (NFKC, look-alikes of other scripts), and the output is also read with words split by
+invisible characters joined, with digits inside words read as letters (leetspeak), and with words
+skipped (numbers and the script's own words, or every other word), so that data the script
+rewrote into look-alikes or interleaved with numbering or fillers is still found.
 
 Time and memory are bounded: up to ``budget_chars`` bytes of delivered text (in memory: one,
 two or four per character) is kept. Past that the host
@@ -39,6 +43,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,6 +52,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
+from codemode.scanner.normalize import INVISIBLE, fold_lookalikes
 
 if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
@@ -213,7 +219,7 @@ def tokens(text: str) -> list[tuple[int, int, str]]:
     source = text if decoded is None else decoded[0]
     found: list[tuple[int, int, str]] = []
     for match in _TOKEN.finditer(source):
-        folded = match.group().casefold()
+        folded = _canon(match.group())
         start, end = match.start(), match.end()
         if decoded is not None:
             start, end = decoded[1][start], decoded[2][end - 1]
@@ -224,6 +230,44 @@ def tokens(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _canon(text: str) -> str:
+    """``text`` casefolded and, when it is not ASCII, with the forms a model reads as the same
+    letters made the same: NFKC (full-width and mathematical letters), look-alikes of other
+    scripts as Latin (a Cyrillic o, U+043E, inside "Ignore"). Both sides of a match read text this way,
+    so data a script rewrote into look-alikes is still found."""
+    if text.isascii():
+        return text.casefold()
+    # Casefolded before the look-alikes are folded, so that a capital Cyrillic
+    # word and its lower case read the same (the look-alike table maps lower case to lower case).
+    return fold_lookalikes(unicodedata.normalize("NFKC", text).casefold())
+
+
+_LEET_DIGITS = str.maketrans("01345789", "oieastbg")
+
+
+def _leet(token: str) -> str:
+    """A token mixing letters and digits with the digits read as the letters they imitate
+    ("pr3v10us" -> "previous"); numbers and plain words stay. Output side only (a reading of
+    its own): delivered text is matched as it is."""
+    if token.isdigit() or not any(char.isdigit() for char in token):
+        return token
+    return token.translate(_LEET_DIGITS)
+
+
+def _glued(text: str, toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``toks`` with neighbours separated only by invisible characters joined: a script that
+    puts a zero-width space inside each word ("Ig\u200bnore") shows the model the words whole."""
+    out: list[tuple[int, int, str]] = []
+    for tok in toks:
+        if out:
+            gap = text[out[-1][1] : tok[0]]
+            if gap and all(char in INVISIBLE for char in gap):
+                out[-1] = (out[-1][0], tok[1], out[-1][2] + tok[2])
+                continue
+        out.append(tok)
+    return out
+
+
 def _width(text: str) -> int:
     """Bytes per character of ``text`` in memory (CPython's compact strings: 1, 2 or 4)."""
     top = max(map(ord, text), default=0) if not text.isascii() else 0
@@ -231,7 +275,7 @@ def _width(text: str) -> int:
 
 
 def _fold(text: str) -> list[str]:
-    return _TOKEN.findall(text.casefold())
+    return _TOKEN.findall(_canon(text))
 
 
 def _grams(toks: Sequence[str]) -> zip[Gram]:
@@ -424,10 +468,20 @@ class Provenance:
         # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
         # without such runs is read once.
         spelled = [_spelled(toks) for toks in tokenised]
+        # ... and with words split by invisible characters joined ("Ig\u200bnore").
+        glued = [_glued(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
+        # ... and with digits in words read as letters ("pr3v10us").
+        leet = [[(a, b, _leet(word)) for a, b, word in toks] for toks in tokenised]
+        # ... and with the words between outside words skipped: numbers and the script's own
+        # words ("0 Ignore\n1 all\n2 previous", "Ignore ok all ok previous"), or every other
+        # word (a filler the data supplied).
+        skips = [self._skips(toks) for toks in tokenised]
         wanted: set[Gram] = set()
         wanted_pairs: set[Pair] = set()
-        for toks in [*tokenised, *spelled]:
-            words = [t[2] for t in toks]
+        readings = [[t[2] for t in toks] for toks in [*tokenised, *spelled, *glued, *leet]]
+        for toks, keeps in zip(tokenised, skips, strict=True):
+            readings.extend([toks[k][2] for k in keep] for keep in keeps)
+        for words in readings:
             wanted.update(_grams(words))
             wanted_pairs.update(_pairs(words))
         wanted -= self._script_grams
@@ -446,7 +500,7 @@ class Provenance:
                 # A token of the rendered text is a piece of the delivered string, casefolded
                 # character by character: a gram or pair with a word missing from it cannot be
                 # there.
-                folded = raw.casefold()
+                folded = _canon(raw)
                 present = {word for word in needed if word in folded}
                 if not any(all(word in present for word in gram) for gram in wanted) and not any(
                     all(word in present for word in pair) for pair in wanted_pairs
@@ -471,10 +525,18 @@ class Provenance:
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
         unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
-        for toks, joined in zip(tokenised, spelled, strict=True):
+        for toks, joined, whole, plain, keeps in zip(
+            tokenised, spelled, glued, leet, skips, strict=True
+        ):
             spans = self._runs(toks, owner, pair_owner, unknown)
+            if plain != toks:
+                spans = _union(spans + self._runs(plain, owner, pair_owner, unknown))
+            for keep in keeps:
+                spans = _union(spans + self._runs(toks, owner, pair_owner, None, keep))
             if len(joined) != len(toks):
                 spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
+            if len(whole) != len(toks):
+                spans = _union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
         return found
 
@@ -500,9 +562,42 @@ class Provenance:
         owner: dict[Gram, str],
         pair_owner: dict[Pair, str],
         unknown: str | None,
+        keep: Sequence[int] | None = None,
     ) -> list[Span]:
-        labels: list[str | None] = [None] * len(toks)
-        words = [t[2] for t in toks]
+        """The runs of ``toks`` outside text labels. ``keep``: read only the tokens at these
+        places (words between them skipped, and left out of the runs)."""
+        if keep is not None:
+            kept = self._labels([toks[k][2] for k in keep], owner, pair_owner, None)
+            # Each labelled token of the reading alone, so the words skipped stay out of it.
+            return [
+                Span(toks[k][0], toks[k][1], label)
+                for k, label in zip(keep, kept, strict=True)
+                if label is not None
+            ]
+        labels = self._labels([t[2] for t in toks], owner, pair_owner, unknown)
+        spans: list[Span] = []
+        i = 0
+        while i < len(toks):
+            if labels[i] is None:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(toks) and labels[j + 1] is not None:
+                j += 1
+            votes = Counter(label for label in labels[i : j + 1] if label is not None)
+            spans.append(Span(toks[i][0], toks[j][1], votes.most_common(1)[0][0]))
+            i = j + 1
+        return spans
+
+    def _labels(
+        self,
+        words: list[str],
+        owner: dict[Gram, str],
+        pair_owner: dict[Pair, str],
+        unknown: str | None,
+    ) -> list[str | None]:
+        """For each word, the source of the outside text it belongs to, or None."""
+        labels: list[str | None] = [None] * len(words)
         # A pair marks its two words (two-word outside text has no trigram); trigrams then
         # label what they cover, and stand for the data when the index overflowed.
         for i, pair in enumerate(_pairs(words)):
@@ -521,19 +616,18 @@ class Provenance:
             for j, word in enumerate(words):
                 if labels[j] is None and self._unexplained(word):
                     labels[j] = unknown
-        spans: list[Span] = []
-        i = 0
-        while i < len(toks):
-            if labels[i] is None:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(toks) and labels[j + 1] is not None:
-                j += 1
-            votes = Counter(label for label in labels[i : j + 1] if label is not None)
-            spans.append(Span(toks[i][0], toks[j][1], votes.most_common(1)[0][0]))
-            i = j + 1
-        return spans
+        return labels
+
+    def _skips(self, toks: list[tuple[int, int, str]]) -> list[list[int]]:
+        """Readings of ``toks`` that skip words: the places each keeps (see :meth:`find`)."""
+        if len(toks) < 4:
+            return []
+        own = [
+            k for k, t in enumerate(toks) if not t[2].isdigit() and t[2] not in self._script_words
+        ]
+        keeps = [own] if 2 <= len(own) < len(toks) else []
+        keeps += [list(range(0, len(toks), 2)), list(range(1, len(toks), 2))]
+        return keeps
 
     def _unexplained(self, word: str) -> bool:
         return not word.isdigit() and word not in self._script_words

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-__all__ = ["View", "canonical", "spaced_without_spaces", "views"]
+__all__ = ["INVISIBLE", "View", "canonical", "fold_lookalikes", "spaced_without_spaces", "views"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,20 @@ _BLANKS = {0x2800: " ", 0x3164: " ", 0x115F: " ", 0x1160: " ", 0xFFA0: " "}
 for _code in _BLANKS:
     _INVISIBLE.pop(_code, None)
 _INVISIBLE.update(_BLANKS)
+# The characters ``canonical`` drops as invisible (blanks excepted).
+INVISIBLE = frozenset(chr(code) for code, to in _INVISIBLE.items() if to is None)
+# The same invisible characters read as word gaps instead (see ``views``); a regular expression,
+# as ``str.translate`` of a long non-ASCII text is slow and most texts hold none of them.
+# With them: control characters that are not whitespace (NUL, ESC, DEL, C1), the other format
+# characters (Arabic number signs, interlinear annotation, musical formatting) and tag characters.
+_GAPS = (
+    "\x00-\x08\x0e-\x1b\x7f-\x9f\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2"
+    "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_INVISIBLE_RUN = re.compile(
+    "[" + "".join(re.escape(char) for char in sorted(INVISIBLE)) + _GAPS + "]+"
+)
 
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -197,6 +211,16 @@ _JOINED = re.compile(
 _JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\-]+|[^\S ]+)")
 _ENCODED_LAYER = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}|[0-9A-Fa-f]{24,}")
 _MAX_NESTING = 3  # an encoded payload inside an encoded payload, up to three levels
+
+
+_CONFUSABLE_RUN = re.compile(_CONFUSABLE_SET + "+")
+
+
+def fold_lookalikes(text: str) -> str:
+    """``text`` with the Latin look-alikes of other scripts replaced by the Latin letters (every
+    word, not only mixed ones: for matching a text against a rewritten copy of itself). Only the
+    runs of look-alikes are translated (``str.translate`` of a whole non-ASCII text is slow)."""
+    return _CONFUSABLE_RUN.sub(lambda m: m.group().translate(_CONFUSABLES), text)
 
 
 def _fold_word(match: re.Match[str]) -> str:
@@ -388,6 +412,12 @@ def views(text: str) -> list[View]:
     joined = _unjoined(flat)
     if joined is not None:
         result.append(View("joined-words", joined))
+    spaced = _INVISIBLE_RUN.sub(" ", text)
+    if spaced != text:
+        # Invisible characters used as the only gaps between words ("Ignore\u200ball\u200b
+        # previous ...") read as spaces to a model, while the text view, which drops them to
+        # undo "ig\u200bnore", runs the words together: the patterns read this view too.
+        result.append(View("invisible-gaps", _flatten_markup(_clean(spaced))))
     result.extend(_decoded_views(cleaned))
     lowered = cleaned.lower()
     if (
