@@ -551,8 +551,9 @@ def pick(
             "f1": round(f1, 4),
             "fpr": round(fpr, 4),
             "band": round(float(band.mean()) if len(band) else 0.0, 4),
-            "band_budget": band_budget,
         }
+        if band_budget is not None:
+            info["band_budget"] = band_budget
     return c, {**info, **gate}
 
 
