@@ -99,6 +99,16 @@ async def _rpc(
     )
 
 
+def _flat(exc: BaseException) -> str:
+    """An exception and everything grouped or chained under it, as text."""
+    parts = [repr(exc)]
+    for inner in getattr(exc, "exceptions", ()):
+        parts.append(_flat(inner))
+    if exc.__cause__ is not None:
+        parts.append(_flat(exc.__cause__))
+    return " ".join(parts)
+
+
 def _all_text(result: Any) -> str:
     return text_of(result) + json.dumps(result.structured_content or {})
 
@@ -124,7 +134,8 @@ async def test_no_credential_gets_401_on_a_tool_call(make_server: BuildServer) -
     [
         "Bearer not-a-jwt",
         "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.",  # alg none, no signature
-        "Klaviyo-API-Key ",
+        # (first draft: "Klaviyo-API-Key " with a trailing space, which httpx itself refuses to send)
+        "Klaviyo-API-Key",
         "Klaviyo-API-Key pk_" + "a" * 5000,
         "Klaviyo-API-Key pk_\u00e9t\u00e9",
         "Basic " + "cGtfdGVzdDp4",
@@ -135,9 +146,7 @@ async def test_malformed_or_forged_credentials_are_refused_without_a_server_erro
 ) -> None:
     built = _keyed(make_server)
     async with serving(built.http_app()) as url, httpx.AsyncClient(timeout=20) as raw:
-        r = await raw.post(
-            url, json=INIT, headers={**HDRS, "authorization": value.encode().decode("latin-1")}
-        )
+        r = await raw.post(url, json=INIT, headers={**HDRS, "authorization": value.encode()})
     assert r.status_code in (400, 401, 403)
     assert "pk_" + "a" * 50 not in r.text  # a long key is never echoed
 
@@ -161,13 +170,34 @@ async def test_two_different_keys_in_one_request_are_refused_not_guessed(
         r = await raw.post(
             url, json=INIT, headers={**HDRS, **_auth(CANARY_A), "x-klaviyo-api-key": CANARY_B}
         )
-    assert r.status_code in (400, 401)
+        bearer = await raw.post(
+            url,
+            json=INIT,
+            headers={**HDRS, "authorization": "Bearer x.y.z", "x-klaviyo-api-key": CANARY_B},
+        )
+        same = await raw.post(
+            url, json=INIT, headers={**HDRS, **_auth(CANARY_A), "x-klaviyo-api-key": CANARY_A}
+        )
+    # Found on the first run: X-Klaviyo-API-Key silently won over Authorization, so a gateway that
+    # judged one header let the request run as the other. Now refused unless both name one key.
+    assert r.status_code == 401 and "two different credentials" in r.text
+    assert bearer.status_code == 401
+    assert CANARY_A not in r.text and CANARY_B not in r.text
+    assert same.status_code == 200
 
 
 async def test_rotating_x_forwarded_for_does_not_lift_the_rejected_key_limit(
     sim_app: Any, audit_path: Path
 ) -> None:
-    """Rejected keys from one address are capped; a spoofed X-Forwarded-For must not reset it."""
+    """Rejected keys from one address are capped; a spoofed X-Forwarded-For must not reset it.
+
+    Corrected expectation: uvicorn trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS (127.0.0.1
+    by default), a proxy on the server's own machine, and takes the rightmost address that proxy
+    did not vouch for. This test's client connects from loopback, so it plays that proxy: the
+    first draft rotated the whole header (what only a local process can do) and was let through.
+    A remote attacker behind a real proxy controls only the left part of the chain; the proxy
+    appends the address it saw (203.0.113.7 here), which is what the limiter must count.
+    """
     calls = {"n": 0}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -189,7 +219,7 @@ async def test_rotating_x_forwarded_for_does_not_lift_the_rejected_key_limit(
                 headers={
                     **HDRS,
                     **_auth(f"pk_fake_{i}_{secrets.token_hex(6)}"),
-                    "x-forwarded-for": f"10.9.{i}.1",
+                    "x-forwarded-for": f"10.9.{i}.1, 203.0.113.7",
                     "x-real-ip": f"10.9.{i}.1",
                 },
             )
@@ -689,17 +719,29 @@ async def test_many_tool_calls_from_one_session_are_all_answered(make_server: Bu
 # --------------------------------------------------------------------------- input validation
 
 
-async def test_tool_input_schemas_bound_every_number(make_server: BuildServer) -> None:
+async def test_every_number_argument_is_bounded_on_the_call(make_server: BuildServer) -> None:
+    # Corrected expectation: the first draft asked for a `maximum` in every listed schema. The
+    # server drops bounds from the listed schemas on purpose (tools.py `_drop_titles`: every
+    # definition token is paid on every turn) and enforces them on the call; so the attack is an
+    # out-of-range number on each numeric argument, which must get a clear error naming it.
     built = _keyed(make_server)
+    required = {
+        "search_api": {"query": "lists"},
+        "get_signature": {"names": ["get_lists"]},
+        "execute_code": {"code": "print(1)"},
+    }
+    seen = 0
     async with serving(built.http_app()) as url, http_client(url, _auth(CANARY_A)) as c:
         tools = (await c.list_tools()).tools
-    for tool in tools:
-        for name, prop in (tool.input_schema.get("properties") or {}).items():
-            kinds = prop.get("type")
-            if kinds in ("integer", "number") or (
-                isinstance(kinds, list) and ({"integer", "number"} & set(kinds))
-            ):
-                assert "maximum" in prop or "exclusiveMaximum" in prop, (tool.name, name, prop)
+        for tool in tools:
+            for name, prop in (tool.input_schema.get("properties") or {}).items():
+                if prop.get("type") not in ("integer", "number"):
+                    continue
+                seen += 1
+                r = await c.call_tool(tool.name, {**required[tool.name], name: 10**12})
+                assert r.is_error, (tool.name, name, text_of(r)[:300])
+                assert name in text_of(r), text_of(r)[:300]
+    assert seen >= 1
 
 
 async def test_huge_limits_and_page_sizes_are_bounded(make_server: BuildServer) -> None:
@@ -743,26 +785,35 @@ async def test_get_signature_with_odd_names_stays_small_and_clean(
 async def test_a_megabyte_search_query_is_answered_small(make_server: BuildServer) -> None:
     built = _keyed(make_server)
     query = ("list profiles by email " * 50_000)[:1_000_000]
-    async with serving(built.http_app()) as url, http_client(url, _auth(CANARY_A)) as c:
-        r = await asyncio.wait_for(c.call_tool("search_api", {"query": query}), 60)
-        after = await c.call_tool("search_api", {"query": "get lists"})
-    assert len(_all_text(r)) < 100_000
+    # Corrected expectation: the first draft wanted an answer; the request body cap (six times the
+    # script limit plus 64 KB) refuses a 1 MB query first with 413 and a message, which is a clear
+    # refusal. The official client then closes its session, so the next call uses a new one.
+    async with serving(built.http_app()) as url:
+        try:
+            async with http_client(url, _auth(CANARY_A)) as c:
+                r = await asyncio.wait_for(c.call_tool("search_api", {"query": query}), 60)
+                assert len(_all_text(r)) < 100_000
+        except Exception as exc:  # noqa: BLE001
+            assert "too large" in _flat(exc), _flat(exc)
+        async with http_client(url, _auth(CANARY_A)) as c2:
+            after = await c2.call_tool("search_api", {"query": "get lists"})
     assert "get_lists" in text_of(after)
 
 
 async def test_a_multi_megabyte_script_is_refused_clearly(make_server: BuildServer) -> None:
     built = _keyed(make_server)
     code = "x = 1\n" * 800_000  # 4.8 MB
-    async with serving(built.http_app()) as url, http_client(url, _auth(CANARY_A)) as c:
+    # The official client closes its session after the 413 ("request body too large ... send a
+    # shorter script"), so the refusal is read off the exception and the next call uses a new one.
+    async with serving(built.http_app()) as url:
         try:
-            r = await asyncio.wait_for(c.call_tool("execute_code", {"code": code}), 60)
-            assert r.is_error or "limit" in text_of(r).lower() or "too" in text_of(r).lower()
-        except Exception as exc:  # a 413 surfaced as a client error is a clear refusal too
-            assert "413" in str(exc) or "large" in str(exc).lower() or "too" in str(exc).lower(), (
-                exc
-            )
-    async with serving(built.http_app()) as url2, http_client(url2, _auth(CANARY_A)) as c2:
-        ok = await c2.call_tool("execute_code", {"code": "print(5)"})
+            async with http_client(url, _auth(CANARY_A)) as c:
+                r = await asyncio.wait_for(c.call_tool("execute_code", {"code": code}), 60)
+                assert r.is_error and "too" in text_of(r).lower()
+        except Exception as exc:  # noqa: BLE001
+            assert "too large" in _flat(exc), _flat(exc)
+        async with http_client(url, _auth(CANARY_A)) as c2:
+            ok = await c2.call_tool("execute_code", {"code": "print(5)"})
     assert "5" in text_of(ok)
 
 
@@ -819,7 +870,7 @@ async def test_unknown_paths_expose_nothing(make_server: BuildServer, audit_path
             r = await raw.get(base + path)
             assert r.status_code < 500, path
             bodies.append(r.text)
-    from codemode.audit import key_principal  # type: ignore[attr-defined]
+    from codemode.server import key_principal
 
     joined = "\n".join(bodies)
     assert CANARY_A not in joined and key_principal(CANARY_A) not in joined
@@ -896,30 +947,19 @@ def test_codemode_exec_json_never_carries_the_key(tmp_path: Path) -> None:
 
 def test_demo_http_refuses_a_public_address() -> None:
     proc = subprocess.Popen(
-        [
-            "nice",
-            CODEMODE,
-            "serve",
-            "--transport",
-            "http",
-            "--demo",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "0",
-        ],
+        [CODEMODE, "serve", "--transport", "http", "--demo", "--host", "0.0.0.0", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
         env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")},
     )
     try:
-        rc = proc.wait(timeout=30)
+        _, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait()
+        proc.communicate()
         pytest.fail("a demo server without authentication started on 0.0.0.0")
-    assert rc != 0
+    assert proc.returncode != 0 and b"refusing" in err
 
 
 def test_the_audit_cli_rejects_odd_arguments_cleanly(tmp_path: Path) -> None:
