@@ -969,3 +969,36 @@ def test_the_audit_cli_rejects_odd_arguments_cleanly(tmp_path: Path) -> None:
         err = (p.stdout + p.stderr).decode(errors="replace")
         assert "Traceback" not in err, since
     assert sys.version_info >= (3, 11)
+
+
+# --------------------------------------------------------------------------- added after reading the code
+
+
+async def test_a_key_sharing_a_real_keys_principal_is_still_judged_by_klaviyo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found reading `principals.py`: verdicts were cached under the principal, 12 hex digits
+    (48 bits) of the key's SHA-256. A made-up key ground (about 2**48 hashes) to the fingerprint
+    of a real key that logged in within ten minutes was admitted without Klaviyo being asked, and
+    then ran as that principal (its stores, sessions and budgets). A collision is simulated here
+    by giving every key one principal; the verdict must be kept per whole key."""
+    from codemode.catalog import load_catalog
+    from codemode.server import principals
+
+    monkeypatch.setattr(principals, "key_principal", lambda key: "key:000000000000")
+    real = "pk_real_" + secrets.token_hex(8)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") == f"Klaviyo-API-Key {real}":
+            return httpx.Response(200, json={"data": []})
+        return httpx.Response(401, json={"errors": [{"status": 401, "detail": "bad key"}]})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://klaviyo")
+    gate = principals.KeyGate(
+        "verify", http_client=client, base_url="http://klaviyo", catalog=load_catalog()
+    )
+    assert await gate.admit(real, "10.0.0.1") is None
+    refused = await gate.admit("pk_forged_" + secrets.token_hex(8), "10.0.0.2")
+    assert refused is not None and "rejected" in refused
+    assert gate.verifications == 2
+    await client.aclose()
