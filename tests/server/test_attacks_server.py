@@ -1049,3 +1049,56 @@ async def test_an_allow_list_admits_only_the_listed_key_not_one_sharing_its_fing
     monkeypatch.setattr(principals, "key_principal", lambda key: "key:000000000000")
     gate = principals.KeyGate("allowlist", allowed=("key:000000000000",))
     assert await gate.admit("pk_forged_" + secrets.token_hex(8), "10.0.0.2") is not None
+
+
+# --------------------------------------------------------------------------- OAuth tokens
+
+
+async def test_oauth_tokens_expired_revoked_or_from_another_issuer_are_refused() -> None:
+    import jwt
+
+    from codemode.server.oauth.issuer import TokenIssuer
+    from tests.server.oauth._support import SERVER, McpClient, build_rig
+
+    rig = build_rig()
+    async with rig.client() as http:
+        user = McpClient(http)
+        await user.register()
+        tokens = await user.login(http)
+        assert (await user.call(tokens["access_token"])).status_code == 200
+        claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+        # the server's own key and a live grant, but another issuer
+        other = TokenIssuer(
+            key=rig.bundle.provider.issuer._key,
+            issuer="https://evil.example",
+            audience=claims["aud"],
+            ttl=600,
+            clock=rig.clock,
+        )
+        foreign, _ = other.issue(
+            subject=claims["sub"], client_id=user.client_id, scopes=["accounts:read"]
+        )
+        assert (await user.call(foreign)).status_code == 401
+        # a token with the key header pointing elsewhere, signed with the attacker's key
+        forged = jwt.encode(
+            claims,
+            "k" * 32,
+            algorithm="HS256",
+            headers={"kid": "../../dev/null", "jku": "https://evil.example/jwks"},
+        )
+        assert (await user.call(forged)).status_code == 401
+        # the login revoked: its still-unexpired access token is dead at once
+        await http.post(
+            f"{SERVER}/revoke",
+            data={
+                "token": tokens["refresh_token"],
+                "client_id": user.client_id,
+                "client_secret": user.client_secret or "",
+            },
+        )
+        assert (await user.call(tokens["access_token"])).status_code == 401
+        # and a second login's token, once expired, is refused
+        second = await user.login(http)
+        assert (await user.call(second["access_token"])).status_code == 200
+        rig.clock.advance(16 * 60)
+        assert (await user.call(second["access_token"])).status_code == 401
