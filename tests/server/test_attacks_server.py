@@ -1132,3 +1132,56 @@ async def test_a_connection_that_never_finishes_its_headers_is_closed(
         finally:
             s.close()
     assert closed
+
+
+async def test_a_stateless_request_carrying_another_users_session_id_gets_nothing_of_theirs(
+    make_server: BuildServer,
+) -> None:
+    built = _keyed(make_server)
+    marker = "alice-" + secrets.token_hex(6)
+    async with serving(built.http_app()) as url, httpx.AsyncClient(timeout=30) as raw:
+        sid = await _open(raw, url, _auth(CANARY_A))
+        saved = await _rpc(
+            raw,
+            url,
+            _auth(CANARY_A),
+            sid,
+            "tools/call",
+            {
+                "name": "execute_code",
+                "arguments": {"code": f"store['m'] = {marker!r}\nprint('ok')"},
+            },
+        )
+        assert saved.status_code == 200
+        answers = []
+        for version in ("2026-07-28", LEGACY, "1999-01-01"):
+            r = await raw.post(
+                url,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 5,
+                    "method": "tools/call",
+                    "params": {
+                        "name": "execute_code",
+                        "arguments": {"code": "print(store.get('m'))"},
+                    },
+                },
+                headers={
+                    **HDRS,
+                    **_auth(CANARY_B),
+                    "mcp-session-id": sid,
+                    "mcp-protocol-version": version,
+                },
+            )
+            answers.append(r)
+        mine = await _rpc(
+            raw,
+            url,
+            _auth(CANARY_A),
+            sid,
+            "tools/call",
+            {"name": "execute_code", "arguments": {"code": "print(store.get('m'))"}},
+        )
+    for r in answers:
+        assert marker not in r.text
+    assert marker in mine.text
