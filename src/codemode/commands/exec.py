@@ -129,7 +129,7 @@ def run_exec(
         settings = Settings.from_env().with_overrides(
             demo=demo or None, read_only=read_only or None
         )
-        code = _read(file)
+        code = _read(file, settings.code_bytes)
         store = _load_store(store_file)
         if not settings.demo and not settings.api_key:
             _say("no Klaviyo key: set KLAVIYO_API_KEY=pk_... or pass --demo to use the simulator")
@@ -169,12 +169,21 @@ def run_exec(
     return 0 if result.error is None else 1
 
 
-def _read(file: str) -> str:
+def _read(file: str, limit: int) -> str:
+    """The script, read no further than the script limit (``/dev/zero`` or a pipe never ending)."""
     try:
-        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        if file == "-":
+            code = sys.stdin.read(limit + 1)
+        else:
+            with Path(file).open(encoding="utf-8") as stream:
+                code = stream.read(limit + 1)  # characters: at least as many bytes
     except (OSError, UnicodeDecodeError) as exc:
         _say(f"cannot read {file}: {exc}; pass a readable UTF-8 file or - for stdin")
         raise Exit(2) from exc
+    if len(code.encode("utf-8", "surrogatepass")) > limit:
+        _say(f"{file}: the script is longer than {limit} bytes (CODEMODE_CODE_BYTES); shorten it")
+        raise Exit(2)
+    return code
 
 
 def _load_store(path: Path | None) -> dict[str, Any]:

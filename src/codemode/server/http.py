@@ -101,15 +101,27 @@ def check_exposure(*, host: str, demo: bool, auth: HttpAuth) -> None:
         )
 
 
+_AMBIGUOUS = (
+    "two different credentials in one request (X-Klaviyo-API-Key and Authorization): send one, "
+    "`Authorization: Klaviyo-API-Key pk_...` or `X-Klaviyo-API-Key: pk_...`"
+)
+
+
 def _api_key_from(conn: HTTPConnection) -> str | None:
-    explicit = conn.headers.get("x-klaviyo-api-key")
-    if explicit:
-        return explicit.strip()
+    """The request's API key; ``_AMBIGUOUS`` when it names two different credentials.
+
+    A proxy or gateway in front may judge one header while the server would run as the other, so
+    a request holding both is refused unless they carry the same key.
+    """
+    explicit = (conn.headers.get("x-klaviyo-api-key") or "").strip()
     authorization = conn.headers.get("authorization", "")
     scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "klaviyo-api-key" and value.strip():
-        return value.strip()
-    return None
+    in_authorization = value.strip() if scheme.lower() == "klaviyo-api-key" else ""
+    if explicit:
+        if authorization.strip() and in_authorization != explicit:
+            return _AMBIGUOUS
+        return explicit
+    return in_authorization or None
 
 
 class _Backend(AuthenticationBackend):
@@ -125,6 +137,9 @@ class _Backend(AuthenticationBackend):
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         key = _api_key_from(conn)
+        if key is _AMBIGUOUS:
+            conn.scope[REFUSAL] = _AMBIGUOUS
+            return None
         if key is not None:
             if not (key.startswith("pk_") and key.isascii() and key.isprintable()) or (
                 " " in key or len(key) > 200

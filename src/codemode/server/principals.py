@@ -12,11 +12,13 @@
   ``codemode audit`` shows them); no call to Klaviyo is made.
 - ``off``: no key logins at all; OAuth only.
 
-Nothing here ever logs or stores a key: the cache is keyed by the principal (a SHA-256 prefix).
+Nothing here ever logs or stores a key: the verdict cache is keyed by the key's whole SHA-256
+(not the principal, a 48-bit prefix that a made-up key could be ground to share).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -99,7 +101,10 @@ class KeyGate:
                 f"principal {principal} is not on this server's allow-list; ask the operator to add "
                 "it to CODEMODE_ALLOWED_PRINCIPALS"
             )
-        verdict = self._cached(principal)
+        # Verdicts are kept under the whole key's SHA-256, never the 48-bit principal: a made-up
+        # key ground to share a real key's principal must still be judged by Klaviyo itself.
+        digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+        verdict = self._cached(digest)
         if verdict is None:
             # Only keys Klaviyo has not judged yet cost a call; a source presenting many that it
             # then rejects is slowed down before it can make us ask again.
@@ -110,7 +115,7 @@ class KeyGate:
                     f"too many rejected API keys from your address; retry after {int(wait) + 1} s "
                     "with a valid Klaviyo private key"
                 )
-            verdict = await self._verify(principal, api_key)
+            verdict = await self._verify(digest, api_key)
             if verdict is not None and not verdict.ok:
                 await self._store.charge("key-rejections", source, 1.0, budget)
         if verdict is None:
@@ -119,32 +124,32 @@ class KeyGate:
             return "Klaviyo rejected this API key (401); check the private key (pk_...) you sent"
         return None
 
-    def _cached(self, principal: str) -> _Verdict | None:
-        verdict = self._cache.get(principal)
+    def _cached(self, digest: str) -> _Verdict | None:
+        verdict = self._cache.get(digest)
         if verdict is None:
             return None
         if verdict.until <= self._clock():
-            del self._cache[principal]
+            del self._cache[digest]
             return None
         return verdict
 
-    async def _verify(self, principal: str, api_key: str) -> _Verdict | None:
-        pending = self._inflight.get(principal)
+    async def _verify(self, digest: str, api_key: str) -> _Verdict | None:
+        pending = self._inflight.get(digest)
         if pending is not None:  # someone is asking Klaviyo about this key right now
             with anyio.move_on_after(_VERIFY_TIMEOUT_S + 1):
                 await pending.wait()
-            return self._cached(principal)
-        event = self._inflight[principal] = anyio.Event()
+            return self._cached(digest)
+        event = self._inflight[digest] = anyio.Event()
         try:
             ok = await self._ask_klaviyo(api_key)
         finally:
-            del self._inflight[principal]
+            del self._inflight[digest]
             event.set()
         if ok is None:
             return None
         verdict = _Verdict(ok, self._clock() + (_OK_TTL_S if ok else _REJECTED_TTL_S))
-        self._cache[principal] = verdict
-        self._cache.move_to_end(principal)
+        self._cache[digest] = verdict
+        self._cache.move_to_end(digest)
         while len(self._cache) > _MAX_CACHED:
             self._cache.popitem(last=False)
         return verdict
