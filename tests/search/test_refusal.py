@@ -162,3 +162,10 @@ def test_the_shipped_model_refuses_more_unserved_tuning_rows_within_the_cap() ->
     data = json.loads((ROOT / "src/codemode/search/refusal.json").read_text(encoding="utf-8"))
     assert data["cross_validated"]["answerable_refused"] <= 6
     assert data["cross_validated"]["unserved_said_none"] >= 71
+
+
+def test_after_a_or_an_unknown_words_name_a_kind_not_the_callers_thing(index: SearchIndex) -> None:
+    # "the zibble list" is one of the caller's lists; "a zibble message" is a kind of message.
+    assert index._unknown_words("open the zibble list")[1] == []
+    assert index._unknown_words("send a zibble message to the shopper")[1] == ["zibble"]
+    assert index._unknown_words("mail an zibble to the shopper")[1] == ["zibble"]

@@ -90,6 +90,7 @@ _FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|tot
 # key written in snake_case ("a loyalty_tier property"), which no English sentence uses (not a
 # function of a dotted or called name: "Billing.get_invoices", "get_invoices()").
 _NAMES = re.compile(r"(['\"]).*?\1|\S+@\S+|\b[A-Z]\w*|(?<![.\w])[a-z0-9]+(?:_[a-z0-9]+)+\b(?![.(])")
+_INDEFINITE = frozenset({"a", "an"})
 _CALLED = re.compile(r"\b(?:called|named|titled)(?:\s+[\w-]+){1,3}", re.I)
 # Words that ask for a bulk job itself (its progress, what it touched), not for its records.
 _JOB_WORDS = frozenset({"job", "jobs", "import", "imports", "imported", "upload", "uploads"})
@@ -844,8 +845,16 @@ class SearchIndex:
             nxt = k + 1
             while nxt < len(tokens) and unknown[nxt]:
                 nxt += 1
-            if nxt < len(tokens) and (
-                tokens[nxt] in STOPWORDS or stem(tokens[nxt]) in self._resource_words
+            start = k
+            while start > 0 and unknown[start - 1]:
+                start -= 1
+            # After "a" or "an" the words name a kind of thing ("a fax", "a whatsapp message"),
+            # not one of the caller's own: those come with "the", "our" or a name.
+            kind = start > 0 and tokens[start - 1] in _INDEFINITE
+            if (
+                not kind
+                and nxt < len(tokens)
+                and (tokens[nxt] in STOPWORDS or stem(tokens[nxt]) in self._resource_words)
             ):
                 continue
             out.append(word)
