@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 from codemode.catalog import load_catalog  # noqa: E402
 from codemode.search._index import SearchIndex  # noqa: E402
-from codemode.search._refusal import REFUSAL_FEATURES, RefusalModel  # noqa: E402
+from codemode.search._refusal import HARD_REFUSALS, REFUSAL_FEATURES, RefusalModel  # noqa: E402
 
 OUTPUT = ROOT / "src" / "codemode" / "search" / "refusal.json"
 DATA = ROOT / "tests" / "data" / "search"
@@ -41,7 +41,7 @@ SETS = (
 )
 SEED = 1717
 FOLDS = 5
-L2 = 1.0
+L2 = 10.0
 # Share of answerable tuning rows a cross-validated model may refuse.
 FALSE_REFUSALS = 0.005
 _BLANK = RefusalModel(
@@ -105,9 +105,9 @@ def build() -> dict[str, Any]:
     for k in range(FOLDS):
         coef, intercept = fit(x[fold != k], y[fold != k])
         held[fold == k] = _probability(x[fold == k], coef, intercept)
-    # A change no operation makes is refused whatever the model says (``SearchIndex.serves``), so
-    # the rows it refuses use up the allowance first.
-    change = raw[:, REFUSAL_FEATURES.index("missing_change")] > 0
+    # A change no operation makes and a route the API lacks are refused whatever the model says
+    # (``HARD_REFUSALS``, ``SearchIndex.serves``), so the rows they refuse use up the allowance first.
+    change = (raw[:, [REFUSAL_FEATURES.index(n) for n in HARD_REFUSALS]] > 0).any(axis=1)
     answerable = np.sort(held[(y == 0) & ~change])[::-1]
     allowed = int(FALSE_REFUSALS * int((y == 0).sum())) - int(((y == 0) & change).sum())
     threshold = float(answerable[max(0, allowed)]) + 1e-6

@@ -61,8 +61,8 @@ from codemode.search._documents import (
     resource_verbs,
     terms,
 )
-from codemode.search._query import ParsedQuery, normalize_path, parse_query
-from codemode.search._refusal import REFUSAL_FEATURES, RefusalModel
+from codemode.search._query import ParsedQuery, names_full_route, normalize_path, parse_query
+from codemode.search._refusal import HARD_REFUSALS, REFUSAL_FEATURES, RefusalModel
 from codemode.search._semantic import OperationVectors
 from codemode.search._text import STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
@@ -86,6 +86,11 @@ _ID_VERBS = frozenset(
 _LINK_SPLIT = re.compile("_(?:" + "|".join(("for", "from", "to", "by", "of", "all")) + ")_")
 # A filter or include on a listing, or a count: not a read of the records under a parent.
 _FILTER = re.compile(r"\b(?:filter|filtered|where|equals|include|count|total|totals)\b|\?", re.I)
+# The caller's own names inside a request: quoted, an email address, a word in Title Case, or a
+# key written in snake_case ("a loyalty_tier property"), which no English sentence uses (not a
+# function of a dotted or called name: "Billing.get_invoices", "get_invoices()").
+_NAMES = re.compile(r"(['\"]).*?\1|\S+@\S+|\b[A-Z]\w*|(?<![.\w])[a-z0-9]+(?:_[a-z0-9]+)+\b(?![.(])")
+_INDEFINITE = frozenset({"a", "an"})
 _CALLED = re.compile(r"\b(?:called|named|titled)(?:\s+[\w-]+){1,3}", re.I)
 # Words that ask for a bulk job itself (its progress, what it touched), not for its records.
 _JOB_WORDS = frozenset({"job", "jobs", "import", "imports", "imported", "upload", "uploads"})
@@ -342,6 +347,7 @@ class SearchIndex:
         self._resource_words = frozenset(
             w for phrase in self._heads for w in phrase if w not in STOPWORDS
         )
+        self._id_verbs = frozenset(a.id.split("_")[0] for a in self.actions)
         self._writers: dict[str, list[int]] = {}
         for j, a in enumerate(self.actions):
             for t in changed_types(a):
@@ -817,7 +823,7 @@ class SearchIndex:
 
     def _unknown_words(self, query: str) -> tuple[list[str], list[str]]:
         """The plain words nothing in the API knows, and those of them not excused as names."""
-        text = re.sub(r"(['\"]).*?\1|\S+@\S+|\b[A-Z]\w*", " ", query[:_MAX_QUERY_CHARS])
+        text = _NAMES.sub(self._name_gap, query[:_MAX_QUERY_CHARS])
         text = _CALLED.sub(" ", text)  # "a collection called summer essentials": the caller's name
         out: list[str] = []
         tokens = words(text)
@@ -839,12 +845,26 @@ class SearchIndex:
             nxt = k + 1
             while nxt < len(tokens) and unknown[nxt]:
                 nxt += 1
-            if nxt < len(tokens) and (
-                tokens[nxt] in STOPWORDS or stem(tokens[nxt]) in self._resource_words
+            start = k
+            while start > 0 and unknown[start - 1]:
+                start -= 1
+            # After "a" or "an" the words name a kind of thing ("a fax", "a whatsapp message"),
+            # not one of the caller's own: those come with "the", "our" or a name.
+            kind = start > 0 and tokens[start - 1] in _INDEFINITE
+            if (
+                not kind
+                and nxt < len(tokens)
+                and (tokens[nxt] in STOPWORDS or stem(tokens[nxt]) in self._resource_words)
             ):
                 continue
             out.append(word)
         return [t for t, u in zip(tokens, unknown, strict=True) if u], out
+
+    def _name_gap(self, match: re.Match[str]) -> str:
+        """A blank for one of the caller's names; a snake_case word that opens with the verb of
+        an operation id ("get_invoices") is a guessed function, not a name, and stays."""
+        text = match.group(0)
+        return text if "_" in text and text.split("_")[0] in self._id_verbs else " "
 
     def missing_change(self, query: str) -> str | None:
         """The change the query asks for that no operation makes ("deleting a metric"), or None.
@@ -901,14 +921,16 @@ class SearchIndex:
 
     def serves(self, query: str) -> bool:
         """False when no operation does what ``query`` asks: a change no operation makes
-        (``missing_change``), or the calibrated decision of ``_refusal``.
+        (``missing_change``), a route the API does not have (``unknown_route``), or the
+        calibrated decision of ``_refusal``.
 
         A long query is judged by the clause that states its request (``_clauses``): the
         context around it ("I run a small candle shop") is not what the API must serve.
         """
         features = self.refusal_features(query)
-        # A change no operation makes ("delete a metric") is a fact of the API, not a guess.
-        if features[REFUSAL_FEATURES.index("missing_change")]:
+        # A change no operation makes ("delete a metric") or a route the API does not have
+        # ("DELETE /api/metrics/{id}") is a fact of the API, not a guess.
+        if any(features[REFUSAL_FEATURES.index(name)] for name in HARD_REFUSALS):
             return False
         return not self._refusal.refuses(features)
 
@@ -929,15 +951,39 @@ class SearchIndex:
             "missing_change": float(self.missing_change(request) is not None),
             "unknown_share": len(unknown) / n,
             "best_score": float(total.max()) if len(total) else 0.0,
-            "unknown_route": float(
-                bool(parsed.routes) and not any(self._route_actions(p) for _, p in parsed.routes)
-            ),
+            "unknown_route": float(self._missing_route(request, parsed)),
             "strength_per_term": self._strength(request) / max(1, len(named)),
             "raw_unknown_share": len(raw) / n,
             "content_words": float(len(tokens)),
             "lead_unknown": float(bool(plain) and plain[0] in raw),
         }
         return tuple(values[name] for name in REFUSAL_FEATURES)
+
+    def _missing_route(self, request: str, parsed: ParsedQuery) -> bool:
+        """Whether ``request`` names a route and the API has none of the routes it names.
+
+        A route is missing when no operation sits at its path, or when its method is written and
+        no operation at that path has it ("DELETE /api/metrics/{id}": metrics are only read; PUT
+        reads as PATCH). A bare route ("lists/{id}") counts only when a segment is one of the
+        API's own or a placeholder: "A/B test" and "and/or" are words, not routes.
+        """
+        routes = parsed.routes
+        if routes and not names_full_route(request):
+            routes = [
+                (m, p)
+                for m, p in routes
+                if any(s == "{}" or s in self._static_segments for s in p.split("/")[2:])
+            ]
+        if not routes:
+            return False
+        for method, path in routes:
+            actions = self._route_actions(path)
+            wanted = "PATCH" if method == "PUT" else method
+            if actions and (
+                wanted is None or any(self.actions[j].method == wanted for j in actions)
+            ):
+                return False
+        return True
 
     def rank(self, query: str) -> list[str]:
         """Every action id, best first (for evaluation)."""

@@ -40,6 +40,17 @@ _BARE_ROUTE = re.compile(
     r"(?:\b(GET|POST|PATCH|PUT|DELETE)\s+)?(?<![\w/])([a-z][a-z-]*(?:/(?:\{[^}\s]*\}|[a-z][a-z-]*))+)",
     re.I,
 )
+
+
+def names_full_route(query: str) -> bool:
+    """Whether ``query`` writes a route with its prefix ("/api/lists", "api/lists", "/client/...").
+
+    A bare route ("lists/{id}/profiles") is guessed from any word with a slash, so "A/B" and
+    "and/or" read as one too; callers that act on an unknown route tell the two apart with this.
+    """
+    return _ROUTE.search(query) is not None
+
+
 _METHOD_VERB = {
     "GET": "read",
     "POST": "create",

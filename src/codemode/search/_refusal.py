@@ -23,7 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["REFUSAL_FEATURES", "RefusalModel"]
+__all__ = ["HARD_REFUSALS", "REFUSAL_FEATURES", "RefusalModel"]
 
 REFUSAL_FEATURES: tuple[str, ...] = (
     "missing_change",
@@ -35,6 +35,10 @@ REFUSAL_FEATURES: tuple[str, ...] = (
     "content_words",
     "lead_unknown",
 )
+
+# Features that refuse on their own, whatever the model says: facts of the OpenAPI document (a
+# change no operation makes to the resource named; a route, or a method at a route, it lacks).
+HARD_REFUSALS: tuple[str, ...] = ("missing_change", "unknown_route")
 
 
 @dataclass(frozen=True, slots=True)
