@@ -59,3 +59,15 @@ def test_cli_overrides_ignore_unset_flags() -> None:
 def test_a_number_setting_that_is_not_finite_names_the_variable(raw: str) -> None:
     with pytest.raises(ConfigError, match=r"CODEMODE_SLOT_EXPIRY_S.*not a finite number"):
         Settings.from_env({"CODEMODE_SLOT_EXPIRY_S": raw})
+
+
+def test_allow_list_entries_are_principals_or_whole_key_hashes() -> None:
+    whole = "sha256:" + "ab" * 32
+    s = Settings.from_env(
+        {"CODEMODE_ALLOWED_PRINCIPALS": f"key:0123456789ab, {whole.upper().replace('SHA', 'sha')}"}
+    )
+    assert s.allowed_principals == ("key:0123456789ab", whole)
+    key = "pk_" + "7" * 32
+    with pytest.raises(ConfigError, match="entry 2 is neither") as refused:
+        Settings.from_env({"CODEMODE_ALLOWED_PRINCIPALS": f"key:0123456789ab,{key}"})
+    assert key not in str(refused.value)  # a key pasted by mistake is never echoed

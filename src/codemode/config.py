@@ -43,7 +43,9 @@ Environment:
     CODEMODE_API_KEYS        which ``pk_`` keys may log in over HTTP: ``verify`` (default: one cheap
                              Klaviyo call per key, cached), ``allowlist`` (only CODEMODE_ALLOWED_PRINCIPALS)
                              or ``off`` (OAuth only)
-    CODEMODE_ALLOWED_PRINCIPALS  comma-separated principals (``key:<12 hex>``) for ``allowlist``
+    CODEMODE_ALLOWED_PRINCIPALS  comma-separated keys for ``allowlist``: ``sha256:<64 hex>`` (the
+                             whole key's SHA-256, no Klaviyo call) or ``key:<12 hex>`` (a principal
+                             as ``codemode audit`` shows it; Klaviyo checks the key once)
     CODEMODE_REGISTER_PER_MIN  OAuth client registrations accepted per source address per minute
     CODEMODE_CLIENT_TTL_S    seconds a registered OAuth client that never signed in is kept
     CODEMODE_STATE_DIR       folder for the audit log and tokens (default ``~/.local/state/codemode``)
@@ -64,6 +66,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -260,7 +263,7 @@ class Settings:
             max_sessions=int(_number(env, "CODEMODE_MAX_SESSIONS", 4096)),
             session_idle_s=_number(env, "CODEMODE_SESSION_IDLE_S", 600.0),
             api_keys=_key_auth(env),
-            allowed_principals=_list(env, "CODEMODE_ALLOWED_PRINCIPALS"),
+            allowed_principals=_allowed(env),
             register_per_min=int(_number(env, "CODEMODE_REGISTER_PER_MIN", 10)),
             client_ttl_s=_number(env, "CODEMODE_CLIENT_TTL_S", 86400.0),
             state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
@@ -312,6 +315,22 @@ def _optional_int(env: Mapping[str, str], name: str) -> int | None:
     if raw is None or not raw.strip():
         return None
     return int(_number(env, name, 1))
+
+
+_ALLOWED_ENTRY = re.compile(r"key:[0-9a-f]{12}|sha256:[0-9a-f]{64}")
+
+
+def _allowed(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``CODEMODE_ALLOWED_PRINCIPALS``, each entry checked (a pasted key is never echoed)."""
+    entries = tuple(entry.lower() for entry in _list(env, "CODEMODE_ALLOWED_PRINCIPALS"))
+    for position, entry in enumerate(entries, 1):
+        if not _ALLOWED_ENTRY.fullmatch(entry):
+            raise ConfigError(
+                f"CODEMODE_ALLOWED_PRINCIPALS entry {position} is neither key:<12 hex> (a principal "
+                "as `codemode audit` shows it) nor sha256:<64 hex> (the key's whole SHA-256, e.g. "
+                '`printf %s "$KEY" | sha256sum`); never list the key itself'
+            )
+    return entries
 
 
 def _key_auth(env: Mapping[str, str]) -> KeyAuth:

@@ -1035,20 +1035,35 @@ async def test_an_idle_session_id_is_not_usable_once_it_has_expired(
     assert fresh.status_code == 200 and fresh.headers["mcp-session-id"] != sid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: CODEMODE_ALLOWED_PRINCIPALS names keys by 48 bits of SHA-256, so a made-up key "
-    "ground to an allowed fingerprint (about 2**48 hashes) is admitted without Klaviyo being asked; "
-    "the allow-list would need whole-key fingerprints (docs/security.md)",
-)
 async def test_an_allow_list_admits_only_the_listed_key_not_one_sharing_its_fingerprint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Fixed: a key listed by its 48-bit principal is admitted only once Klaviyo has judged it; a
+    # key listed by its whole SHA-256 needs no call.
+    import hashlib
+
     from codemode.server import principals
 
     monkeypatch.setattr(principals, "key_principal", lambda key: "key:000000000000")
+    real = "pk_real_" + secrets.token_hex(8)
+    whole = "sha256:" + hashlib.sha256(real.encode()).hexdigest()
     gate = principals.KeyGate("allowlist", allowed=("key:000000000000",))
-    assert await gate.admit("pk_forged_" + secrets.token_hex(8), "10.0.0.2") is not None
+    judged: list[str] = []
+
+    async def klaviyo(api_key: str) -> bool:
+        judged.append(api_key)
+        return api_key == real
+
+    monkeypatch.setattr(gate, "_ask_klaviyo", klaviyo)
+    forged = "pk_forged_" + secrets.token_hex(8)
+    assert "rejected" in (await gate.admit(forged, "10.0.0.2") or "")
+    assert await gate.admit(real, "10.0.0.3") is None
+    assert judged == [forged, real]
+    by_hash = principals.KeyGate("allowlist", allowed=(whole,))
+    monkeypatch.setattr(by_hash, "_ask_klaviyo", klaviyo)
+    assert await by_hash.admit(real, "10.0.0.3") is None
+    assert await by_hash.admit(forged, "10.0.0.2") is not None
+    assert judged == [forged, real]  # the whole-hash list asked Klaviyo nothing
 
 
 # --------------------------------------------------------------------------- OAuth tokens

@@ -8,8 +8,11 @@
   keeps presenting keys Klaviyo rejects is slowed down (it cannot use this server to probe keys
   or to make it call Klaviyo without end). A 403 (a real key without the accounts scope) counts
   as a real key: Klaviyo recognised it.
-- ``allowlist``: only the principals in ``CODEMODE_ALLOWED_PRINCIPALS`` (``key:<12 hex>``, as
-  ``codemode audit`` shows them); no call to Klaviyo is made.
+- ``allowlist``: only the keys in ``CODEMODE_ALLOWED_PRINCIPALS``. An entry ``sha256:<64 hex>``
+  (the key's whole SHA-256) admits that key with no call to Klaviyo. An entry ``key:<12 hex>``
+  (a principal, as ``codemode audit`` shows it) names 48 bits of the hash, which a made-up key
+  can be ground to share, so a key matching it is admitted only once Klaviyo has judged it as
+  ``verify`` does.
 - ``off``: no key logins at all; OAuth only.
 
 Nothing here ever logs or stores a key: the verdict cache is keyed by the key's whole SHA-256
@@ -94,16 +97,18 @@ class KeyGate:
             return (
                 "API-key logins are off on this server (CODEMODE_API_KEYS=off): sign in with OAuth"
             )
-        if self.mode == "allowlist":
-            if principal in self.allowed:
-                return None
-            return (
-                f"principal {principal} is not on this server's allow-list; ask the operator to add "
-                "it to CODEMODE_ALLOWED_PRINCIPALS"
-            )
         # Verdicts are kept under the whole key's SHA-256, never the 48-bit principal: a made-up
         # key ground to share a real key's principal must still be judged by Klaviyo itself.
         digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+        if self.mode == "allowlist":
+            if f"sha256:{digest}" in self.allowed:
+                return None
+            if principal not in self.allowed:
+                return (
+                    f"principal {principal} is not on this server's allow-list; ask the operator "
+                    "to add it to CODEMODE_ALLOWED_PRINCIPALS"
+                )
+            # Listed by its 48-bit principal only: Klaviyo judges the key, as under ``verify``.
         verdict = self._cached(digest)
         if verdict is None:
             # Only keys Klaviyo has not judged yet cost a call; a source presenting many that it
