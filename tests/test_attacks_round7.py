@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from codemode.catalog import load_catalog
 from codemode.cli import app
-from codemode.extensions import ExtensionError, load_extra_operations
+from codemode.extensions import ExtensionError, composite, load_extra_operations
 from codemode.policy import Policy
 from codemode.server.sessions import SessionStores
 from codemode.server.shared_stores import SharedSessionStores
@@ -518,3 +518,60 @@ async def test_a_dry_run_plan_does_not_carry_unscanned_outside_text(
         dry = await client.call_tool("execute_code", {"code": plan, "dry_run": True})
     assert dry.structured_content["planned_writes"], text_of(dry)
     assert "ignore all previous instructions" not in _all_text(dry).lower()
+
+
+# --- composite actions fed by the script -------------------------------------------------------
+
+
+@composite(name="fetch_any", summary="Calls the operation the caller names.", kind="read")
+async def fetch_any(klaviyo: Any, op: str = "get_lists", id: str = "") -> dict[str, Any]:
+    params = {"id": id} if id else {}
+    got = await klaviyo.call(op, **params)
+    return {"data": got.data}
+
+
+@composite(name="loud_failure", summary="Fails with the caller's words.", kind="read")
+async def loud_failure(klaviyo: Any, words: str = "") -> dict[str, Any]:
+    raise RuntimeError(words)
+
+
+async def test_a_script_cannot_steer_a_composite_into_a_forbidden_operation(
+    make_server: BuildServer,
+) -> None:
+    """A plugin that calls an operation its caller names still meets the destructive gate."""
+    built = make_server(composites=[fetch_any])
+    code = (
+        "lid = klaviyo.lists.get_lists().data[0]['id']\n"
+        "try:\n    klaviyo.custom.fetch_any(op='delete_list', id=lid)\n    print('DELETED')\n"
+        "except Exception as e:\n    print('REFUSED', type(e).__name__)\n"
+        "print(any(x['id'] == lid for x in klaviyo.lists.get_lists().data))\n"
+    )
+    (ran,) = await _run(built, {"code": code})
+    out = ran.structured_content["output"]
+    assert "DELETED" not in out and out.strip().endswith("True"), text_of(ran)
+
+
+@pytest.mark.parametrize("walk", ["../profiles", "x/../../profiles", "%2e%2e/profiles"])
+async def test_a_path_id_given_to_a_composite_cannot_walk_to_another_route(
+    make_server: BuildServer, walk: str
+) -> None:
+    built = make_server(composites=[fetch_any])
+    code = (
+        "try:\n"
+        f"    print('GOT', klaviyo.custom.fetch_any(op='get_list', id={walk!r}).data)\n"
+        "except Exception as e:\n    print('ERR', type(e).__name__)\n"
+    )
+    (ran,) = await _run(built, {"code": code})
+    out = ran.structured_content["output"]
+    assert "GOT" not in out and "@" not in out, out
+
+
+async def test_a_composites_error_text_cannot_forge_audit_lines(
+    make_server: BuildServer, audit_path: Path
+) -> None:
+    built = make_server(composites=[loud_failure])
+    await _run(built, {"code": f"klaviyo.custom.loud_failure(words={FORGE!r})\n"})
+    shown = CliRunner().invoke(app, ["audit", "--db", str(audit_path)])
+    for ch in ("\x1b", "\x07", "\r", "\x08"):
+        assert ch not in shown.stdout, repr(shown.stdout)
+    assert "\n2026-12-07T00:00:00Z key:000000000000" not in shown.stdout
