@@ -183,6 +183,12 @@ def _extra_action(
         kind = "read"
     if kind not in KINDS:
         raise ExtensionError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    if method in ("DELETE", "PATCH", "PUT") and kind in ("read", "client"):
+        # A read would pass --read-only and dry run untouched: no Klaviyo DELETE/PATCH/PUT reads.
+        raise ExtensionError(
+            f'{where}: {op_id} is a {method}, which changes data; kind = "{kind}" is refused; '
+            'use "write" or "destructive"'
+        )
     tags = op.get("tags") or ["Extensions"]
     category = entry.get("category") or str(tags[0])
     keywords = entry.get("keywords") or []
