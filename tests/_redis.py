@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,29 @@ def clean_redis(redis_url: str) -> str:
     client.flushall()
     client.close()
     return redis_url
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def session_stores(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Any]]:
+    """Build session stores (``SessionStores`` keyword arguments) in memory, then in Redis."""
+    from codemode.server.sessions import SessionStores
+    from codemode.server.shared_stores import SharedSessionStores
+    from codemode.state.redis import RedisStoreBackend
+
+    if request.param == "memory":
+        yield lambda **kw: SessionStores(**kw)
+        return
+    url = request.getfixturevalue("clean_redis")
+    opened: list[RedisStoreBackend] = []
+
+    def build(**kw: Any) -> SharedSessionStores:
+        backend = RedisStoreBackend.from_url(url)
+        opened.append(backend)
+        return SharedSessionStores(backend, **kw)
+
+    yield build
+    for backend in opened:
+        await backend.aclose()
 
 
 class HeldRedis:

@@ -12,7 +12,7 @@ import contextlib
 import json
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,7 @@ from codemode.catalog import load_catalog
 from codemode.cli import app
 from codemode.extensions import ExtensionError, composite, load_extra_operations
 from codemode.policy import Policy
-from codemode.server.sessions import SessionStores
-from codemode.server.shared_stores import SharedSessionStores
-from codemode.state.redis import RedisStoreBackend
-from tests._redis import clean_redis, redis_url  # noqa: F401  (fixtures)
+from tests._redis import clean_redis, redis_url, session_stores  # noqa: F401  (fixtures)
 from tests.server.conftest import (  # noqa: F401  (fixtures)
     BuildServer,
     audit_path,
@@ -292,24 +289,6 @@ def test_a_narrow_token_is_refused_through_an_alias_name() -> None:
 # --- session stores ---------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Any]]:
-    if request.param == "memory":
-        yield lambda **kw: SessionStores(**kw)
-        return
-    url = request.getfixturevalue("clean_redis")
-    opened: list[RedisStoreBackend] = []
-
-    def build(**kw: Any) -> SharedSessionStores:
-        backend = RedisStoreBackend.from_url(url)
-        opened.append(backend)
-        return SharedSessionStores(backend, **kw)
-
-    yield build
-    for backend in opened:
-        await backend.aclose()
-
-
 @pytest.mark.parametrize(
     ("a", "b"),
     [
@@ -320,9 +299,9 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., 
     ],
 )
 async def test_store_keys_of_two_principals_never_collide(
-    stores: Callable[..., Any], a: tuple[str, str], b: tuple[str, str]
+    session_stores: Callable[..., Any], a: tuple[str, str], b: tuple[str, str]
 ) -> None:
-    s = stores()
+    s = session_stores()
     await s.save(a[0], a[1], {"secret": "of a"})
     other = await s.open(b[0], b[1], None)
     assert other.store == {}
@@ -330,9 +309,9 @@ async def test_store_keys_of_two_principals_never_collide(
 
 @pytest.mark.parametrize("pattern", ["*", "?", "[a-z]*", "key:a*", ""])
 async def test_a_glob_session_id_opens_no_one_elses_store(
-    stores: Callable[..., Any], pattern: str
+    session_stores: Callable[..., Any], pattern: str
 ) -> None:
-    s = stores()
+    s = session_stores()
     await s.save("key:a", "victim-session", {"secret": 1})
     for principal in ("key:a", "key:b"):
         got = await s.open(principal, pattern, None)
@@ -340,9 +319,9 @@ async def test_a_glob_session_id_opens_no_one_elses_store(
 
 
 async def test_a_deeply_nested_store_is_refused_with_a_note_not_a_crash(
-    stores: Callable[..., Any],
+    session_stores: Callable[..., Any],
 ) -> None:
-    s = stores()
+    s = session_stores()
     value: Any = 1
     for _ in range(5000):
         value = [value]
@@ -351,8 +330,8 @@ async def test_a_deeply_nested_store_is_refused_with_a_note_not_a_crash(
     assert (await s.open("p", "deep", None)).store == {}
 
 
-async def test_a_huge_session_id_is_not_used_as_a_key(stores: Callable[..., Any]) -> None:
-    s = stores()
+async def test_a_huge_session_id_is_not_used_as_a_key(session_stores: Callable[..., Any]) -> None:
+    s = session_stores()
     slot = await s.open("p", "s" * 1_000_000, None)
     assert len(slot.session) <= 1024
 

@@ -27,7 +27,7 @@ from codemode.config import Settings
 from codemode.server import DEMO_BASE_URL, CodemodeServer, build_server
 from codemode.server.limits import LimitStore, MemoryLimitStore
 from codemode.simulator import SimConfig, create_app
-from tests._redis import clean_redis, redis_url  # noqa: F401  (fixtures)
+from tests._redis import clean_redis, redis_url, session_stores  # noqa: F401  (fixtures)
 
 BuildServer = Callable[..., CodemodeServer]
 

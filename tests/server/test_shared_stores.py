@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import pytest
 
 from codemode.sandbox.sketch import Sketch
-from codemode.server.sessions import SessionStores
 from codemode.server.shared_stores import SharedSessionStores
 from codemode.state.redis import RedisStoreBackend
 from tests._redis import HeldRedis
@@ -18,26 +17,10 @@ from tests.server.conftest import BuildServer
 Make = Callable[..., Any]
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def make(request: pytest.FixtureRequest) -> AsyncIterator[Make]:
-    if request.param == "memory":
-        yield lambda **kw: SessionStores(**kw)
-        return
-    url = request.getfixturevalue("clean_redis")
-    opened: list[RedisStoreBackend] = []
-
-    def build(**kw: Any) -> SharedSessionStores:
-        backend = RedisStoreBackend.from_url(url)
-        opened.append(backend)
-        return SharedSessionStores(backend, **kw)
-
-    yield build
-    for backend in opened:
-        await backend.aclose()
-
-
-async def test_a_saved_store_comes_back_for_the_same_principal_and_session_only(make: Make) -> None:
-    stores = make()
+async def test_a_saved_store_comes_back_for_the_same_principal_and_session_only(
+    session_stores: Make,
+) -> None:
+    stores = session_stores()
     slot = await stores.open("key:a", None, None)
     assert await stores.save("key:a", slot.session, {"n": 1}) is None
     assert (await stores.open("key:a", slot.session, None)).store == {"n": 1}
@@ -46,9 +29,9 @@ async def test_a_saved_store_comes_back_for_the_same_principal_and_session_only(
 
 
 async def test_a_principals_least_recently_used_store_goes_first_and_others_are_untouched(
-    make: Make,
+    session_stores: Make,
 ) -> None:
-    stores = make(per_principal=2)
+    stores = session_stores(per_principal=2)
     await stores.save("q", "keep", {"q": 1})
     await stores.save("p", "s1", {"a": 1})
     await stores.save("p", "s2", {"a": 2})
@@ -60,8 +43,8 @@ async def test_a_principals_least_recently_used_store_goes_first_and_others_are_
     assert (await stores.open("q", "keep", None)).store == {"q": 1}
 
 
-async def test_a_principals_bytes_are_capped_within_the_principal(make: Make) -> None:
-    stores = make(per_principal_bytes=40)
+async def test_a_principals_bytes_are_capped_within_the_principal(session_stores: Make) -> None:
+    stores = session_stores(per_principal_bytes=40)
     await stores.save("other", "s", {"x": "y" * 20})
     await stores.save("p", "s1", {"x": "a" * 20})
     await stores.save("p", "s2", {"x": "b" * 20})
@@ -72,9 +55,9 @@ async def test_a_principals_bytes_are_capped_within_the_principal(make: Make) ->
 
 
 async def test_when_the_server_is_full_a_new_store_is_refused_not_someone_elses_evicted(
-    make: Make,
+    session_stores: Make,
 ) -> None:
-    stores = make(max_stores=2)
+    stores = session_stores(max_stores=2)
     await stores.save("a", "s", {"n": 1})
     await stores.save("b", "s", {"n": 2})
     note = await stores.save("c", "s", {"n": 3})
@@ -82,8 +65,10 @@ async def test_when_the_server_is_full_a_new_store_is_refused_not_someone_elses_
     assert (await stores.open("a", "s", None)).store == {"n": 1}
 
 
-async def test_a_store_over_the_size_cap_or_not_json_is_not_kept_and_says_why(make: Make) -> None:
-    stores = make(max_bytes=50)
+async def test_a_store_over_the_size_cap_or_not_json_is_not_kept_and_says_why(
+    session_stores: Make,
+) -> None:
+    stores = session_stores(max_bytes=50)
     note = await stores.save("p", "s", {"blob": "x" * 100})
     assert note is not None and "50-byte" in note
     assert (await stores.open("p", "s", None)).store == {}
@@ -91,19 +76,19 @@ async def test_a_store_over_the_size_cap_or_not_json_is_not_kept_and_says_why(ma
     assert note is not None and "JSON" in note
 
 
-async def test_saving_an_empty_store_forgets_it(make: Make) -> None:
-    stores = make()
+async def test_saving_an_empty_store_forgets_it(session_stores: Make) -> None:
+    stores = session_stores()
     await stores.save("p", "s", {"n": 1})
     await stores.save("p", "s", {})
     assert await stores.usage("p") == (0, 0)
 
 
 async def test_a_stores_sketch_survives_a_save_and_load_and_goes_with_the_store(
-    make: Make,
+    session_stores: Make,
 ) -> None:
     sketch = Sketch()
     sketch.record([["ignore", "previous", "instructions"]])
-    stores = make(per_principal=1)
+    stores = session_stores(per_principal=1)
     assert await stores.save("p", "s", {"x": "snoitcurtsni"}, sketch.to_bytes()) is None
     slot = await stores.open("p", "s", None)
     assert slot.store == {"x": "snoitcurtsni"} and slot.sketch is not None
