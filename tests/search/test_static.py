@@ -1,0 +1,56 @@
+"""The static (per-token) embedding distilled from the scanner's encoder (issue #17, round 9)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from codemode.catalog import Catalog
+from codemode.search import SearchIndex, Weights, _static
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("display the product collections", "get_catalog_categories"),
+        ("metric property's metric", "get_metric_for_metric_property"),
+    ],
+)
+def test_the_static_embedding_settles_close_calls(
+    catalog: Catalog, index: SearchIndex, query: str, want: str
+) -> None:
+    without = SearchIndex(catalog, weights=dataclasses.replace(Weights(), static=0.0))
+    assert without.rank(query)[0] != want  # a close call the other signals get wrong
+    assert index.rank(query)[0] == want
+    assert index.search(query, limit=1)[0].id == want
+
+
+def test_the_table_is_small_and_reads_pieces_of_unknown_words() -> None:
+    table = _static._table()
+    assert table is not None
+    tokenizer, vectors, weights = table
+    assert vectors.shape[1] == _static.DIMENSIONS
+    assert np.count_nonzero(weights) > 10_000  # every lowercase ASCII piece
+
+    def vector(text: str) -> np.ndarray:
+        return _static._embed(table, text)
+
+    # A typo splits into pieces that still land near the word; frequent pieces weigh little.
+    assert vector("campaing") @ vector("campaign") > vector("campaing") @ vector("webhook")
+    assert weights[tokenizer.token_to_id("▁the")] < weights[tokenizer.token_to_id("▁campaign")]
+
+
+def test_without_a_table_the_static_embedding_gives_no_opinion(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_static, "_table", lambda: None)
+    vectors = _static.StaticVectors(list(catalog.values()))
+    assert vectors.zscores("display the product collections") is None
+    assert not vectors.warm()
+    index = SearchIndex(catalog)
+    without = SearchIndex(catalog, weights=dataclasses.replace(Weights(), static=0.0))
+    assert index.rank("display the product collections") == without.rank(
+        "display the product collections"
+    )
