@@ -30,16 +30,17 @@ def test_the_static_embedding_settles_close_calls(
 def test_the_table_is_small_and_reads_pieces_of_unknown_words() -> None:
     table = _static._table()
     assert table is not None
-    tokenizer, vectors, weights = table
-    assert vectors.shape[1] == _static.DIMENSIONS
-    assert np.count_nonzero(weights) > 10_000  # every lowercase ASCII piece
+    tokenizer, row_of, rows, factors = table
+    assert rows.shape[1] == _static.DIMENSIONS and rows.dtype == np.int8
+    assert np.count_nonzero(row_of >= 0) > 10_000  # every lowercase ASCII piece
 
     def vector(text: str) -> np.ndarray:
         return _static._embed(table, text)
 
     # A typo splits into pieces that still land near the word; frequent pieces weigh little.
     assert vector("campaing") @ vector("campaign") > vector("campaing") @ vector("webhook")
-    assert weights[tokenizer.token_to_id("▁the")] < weights[tokenizer.token_to_id("▁campaign")]
+    the, campaign = (row_of[tokenizer.token_to_id(p)] for p in ("▁the", "▁campaign"))
+    assert factors[the] * np.abs(rows[the]).max() < factors[campaign] * np.abs(rows[campaign]).max()
 
 
 def test_without_a_table_the_static_embedding_gives_no_opinion(
