@@ -11,22 +11,6 @@ from codemode.catalog import Catalog
 from codemode.search import SearchIndex, Weights, _static
 
 
-@pytest.mark.parametrize(
-    ("query", "want"),
-    [
-        ("display the product collections", "get_catalog_categories"),
-        ("metric property's metric", "get_metric_for_metric_property"),
-    ],
-)
-def test_the_static_embedding_settles_close_calls(
-    catalog: Catalog, index: SearchIndex, query: str, want: str
-) -> None:
-    without = SearchIndex(catalog, weights=dataclasses.replace(Weights(), static=0.0))
-    assert without.rank(query)[0] != want  # a close call the other signals get wrong
-    assert index.rank(query)[0] == want
-    assert index.search(query, limit=1)[0].id == want
-
-
 def test_the_table_is_small_and_reads_pieces_of_unknown_words() -> None:
     table = _static._table()
     assert table is not None
