@@ -35,6 +35,7 @@ generate: catalog stubs  ## Regenerate everything derived (catalog, SDK, stubs, 
 	$(BIN)/python tools/gen_sim_coverage.py
 	$(BIN)/python tools/gen_shapes.py
 	$(BIN)/python tools/gen_search_embeddings.py
+	$(BIN)/python tools/gen_search_static.py
 	$(BIN)/python tools/gen_search_weights.py
 	$(BIN)/python tools/gen_search_refusal.py
 	$(BIN)/python tools/gen_tools_list.py
@@ -46,6 +47,7 @@ check-generated: $(STAMP)  ## Fail when generated files are stale
 	$(BIN)/python tools/gen_sim_coverage.py --check
 	$(BIN)/python tools/gen_shapes.py --check
 	$(BIN)/python tools/gen_search_embeddings.py --check
+	$(BIN)/python tools/gen_search_static.py --check
 	$(BIN)/python tools/gen_search_weights.py --check
 	$(BIN)/python tools/gen_search_refusal.py --check
 	$(BIN)/python tools/gen_tools_list.py --check

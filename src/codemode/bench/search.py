@@ -158,6 +158,7 @@ def _ablations(weights: Weights) -> dict[str, Weights]:
         ),
         "without typo repair": dataclasses.replace(weights, typos=False),
         "without semantic tie-breaker": dataclasses.replace(weights, semantic=0.0),
+        "without static embedding": dataclasses.replace(weights, static=0.0),
         "without name coverage": dataclasses.replace(weights, coverage=0.0),
         "without denied-word terms": dataclasses.replace(weights, negated=0.0),
         "summary+keywords fields only": dataclasses.replace(
