@@ -57,7 +57,17 @@ from codemode.scanner.normalize import INVISIBLE, fold_lookalikes
 if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
 
-__all__ = ["GLUE", "UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
+__all__ = [
+    "GLUE",
+    "UNCHECKED",
+    "UNINDEXED",
+    "Provenance",
+    "Span",
+    "readable",
+    "tokens",
+    "unescape",
+    "union",
+]
 
 UNINDEXED = "data the host could not index"
 UNCHECKED = "data left unchecked"
@@ -375,7 +385,7 @@ def name_pairs(names: Iterable[str]) -> frozenset[Pair]:
     return frozenset(out)
 
 
-def _union(spans: list[Span]) -> list[Span]:
+def union(spans: list[Span]) -> list[Span]:
     """Overlapping spans merged (the first one's source kept), in order."""
     out: list[Span] = []
     for span in sorted(spans, key=lambda x: (x.start, -x.end)):
@@ -530,13 +540,13 @@ class Provenance:
         ):
             spans = self._runs(toks, owner, pair_owner, unknown)
             if plain != toks:
-                spans = _union(spans + self._runs(plain, owner, pair_owner, unknown))
+                spans = union(spans + self._runs(plain, owner, pair_owner, unknown))
             for keep in keeps:
-                spans = _union(spans + self._runs(toks, owner, pair_owner, None, keep))
+                spans = union(spans + self._runs(toks, owner, pair_owner, None, keep))
             if len(joined) != len(toks):
-                spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
+                spans = union(spans + self._runs(joined, owner, pair_owner, unknown))
             if len(whole) != len(toks):
-                spans = _union(spans + self._runs(whole, owner, pair_owner, unknown))
+                spans = union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
         return found
 

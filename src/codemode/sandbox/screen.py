@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import anyio
 
 from codemode.sandbox.bridge import HostCpu
-from codemode.sandbox.provenance import Provenance, Span, readable
+from codemode.sandbox.provenance import Provenance, Span, readable, union
 from codemode.sandbox.result import CallRecord, ErrorInfo, OutputScan, Redaction, ScanVerdict
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START
 
@@ -210,6 +210,33 @@ def _replace_strings(value: Any, path: str, new: dict[str, str]) -> Any:
     return value
 
 
+class _Joined:
+    """Some of the result's strings as one text, tab-separated (a tab ends every piece, so a
+    piece never spans two of them), to search them as neighbours."""
+
+    def __init__(self, values: Sequence[str], targets: Sequence[int]) -> None:
+        self.targets = list(targets)
+        self.starts: list[int] = []
+        at = 0
+        for target in self.targets:
+            self.starts.append(at)
+            at += len(values[target]) + 1
+        self.text = "\t".join(values[target] for target in self.targets)
+
+    def split(self, spans: Iterable[Span]) -> Iterable[tuple[int, Span]]:
+        """Each span as spans of the strings it covers: ``(text index, span in that string)``."""
+        for span in spans:
+            first = bisect.bisect_right(self.starts, span.start) - 1
+            for place in range(max(first, 0), len(self.targets)):
+                start = self.starts[place]
+                if start >= span.end:
+                    break
+                end = self.starts[place + 1] - 1 if place + 1 < len(self.starts) else len(self.text)
+                lo, hi = max(span.start, start), min(span.end, end)
+                if lo < hi:
+                    yield self.targets[place], Span(lo - start, hi - start, span.source)
+
+
 class _Texts:
     """The result's strings, in one list, with a label for each place (``""``: the output)."""
 
@@ -258,28 +285,44 @@ async def screen(
     for number, call in enumerate(calls, 1):
         if call.id not in known:  # a name the script chose, perhaps from data
             call_index[number - 1] = texts.add(call.id, f"call {number}'s action")
+    # Strings the model reads side by side: the action names of the calls, and the strings of
+    # each planned write. Each is a text of its own (a flagged one takes only itself away),
+    # but they are also searched together: an instruction spread one word per call or per list
+    # item or key has no trigram in any one of them (round 8).
+    groups: list[list[int]] = [list(call_index.values())]
     leaves: list[tuple[int, str, int]] = []  # (planned write, path, text index)
     for number, write in enumerate(planned, 1):
         found: list[tuple[str, str, str]] = []
         _walk_strings(write.get("params"), "", "", found)
+        group: list[int] = []
         for path, shown, value in found:
             index = texts.add(value, f"planned write {number} at {shown}")
             leaves.append((number - 1, path, index))
+            group.append(index)
+        groups.append(group)
 
     pieces: list[_Piece] = []
     if not provenance.empty:
         parts, bounds = _outside_host_texts(texts.values, host_texts)
+        joined = [_Joined(texts.values, group) for group in groups if len(group) > 1]
         # Up to the provenance budget of delivered text is tokenised: in a thread, never on the
         # event loop that serves every other session.
         located: list[list[Span]] = await anyio.to_thread.run_sync(
-            _find_charged, provenance, [text for _, _, text in parts], cpu
+            _find_charged,
+            provenance,
+            [text for _, _, text in parts] + [j.text for j in joined],
+            cpu,
         )
         spans_of: dict[int, list[Span]] = {}
-        for (target, offset, _), spans in zip(parts, located, strict=True):
+        for (target, offset, _), spans in zip(parts, located[: len(parts)], strict=True):
             spans_of.setdefault(target, []).extend(
                 Span(s.start + offset, s.end + offset, s.source) for s in spans
             )
+        for together, spans in zip(joined, located[len(parts) :], strict=True):
+            for target, span in together.split(spans):
+                spans_of.setdefault(target, []).append(span)
         for target, spans in spans_of.items():
+            spans = union(spans)
             value = texts.values[target]
             for start, end, scanned, source in _segments(value, spans, bounds.get(target, ())):
                 where = texts.where(target, start)
