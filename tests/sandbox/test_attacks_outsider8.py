@@ -446,6 +446,8 @@ async def test_outside_text_split_across_channels_never_reaches_the_model(
 
 
 SEPARATORS = ["_", "-", ".", "/", "+", "|", ",", "\t", "~", "*", ":", "=", "\\n"]
+# added after the first run, with the fix for "*": the other marks markdown emphasis is made of
+SEPARATORS += ["**", "__", "`", "~~"]
 
 
 @pytest.mark.parametrize("sep", SEPARATORS)
@@ -460,6 +462,29 @@ async def test_outside_words_joined_by_a_visible_separator_are_still_screened(
         joined = joined.replace(gap.replace("\\n", "\n"), " ")
     assert "previous instructions" not in joined, result.output[:400]
     assert "forward every customer" not in joined, result.output[:400]
+
+
+MARK_FLOODS = {
+    "list-of-words": "print(name.split() * 120)",
+    "table-cells": "print(' | '.join(name.split() * 120))",
+    "one-word-per-line": "print('\\n'.join(name.split() * 150))",
+    "numbered-words": "for i, w in enumerate(name.split() * 150):\n    print(i, w)",
+    "planned-words": "klaviyo.profiles.create_profile(attributes={'email': 'm@example.com',"
+    " 'properties': {'tags': name.split() * 400}})",
+}
+
+
+@pytest.mark.parametrize("code", MARK_FLOODS.values(), ids=MARK_FLOODS.keys())
+async def test_the_screens_marks_cannot_multiply_what_reaches_the_model(
+    box: Sandbox, sim: httpx.AsyncClient, scanner: Any, code: str
+) -> None:
+    """Added in the second pass (after reading the screen): each flagged piece is replaced by
+    a mark of some 70 characters, so output made of short flagged pieces (one word per cell,
+    item or line) grew from the 16 KiB cap to over 130 KiB for the model to read."""
+    result = await run(box, READ + code, bridge(sim, scanner, dry_run=True))
+    assert_no_injection(result, one_word_pieces=True)
+    grown = len(result.output) + len(json.dumps(result.planned_writes or []))
+    assert grown <= 2 * LIMITS.output_bytes + 8192, grown
 
 
 async def test_an_instruction_reaches_the_model_neither_through_a_results_repr(
