@@ -37,7 +37,8 @@ from codemode.klaviyo import AsyncKlaviyo
 from codemode.policy import Policy
 from codemode.sandbox import ExecutionResult, Limits, Sandbox
 from codemode.scanner import Scanner
-from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
+from codemode.simulator import DEMO_PRIVATE_KEY
+from tests.sandbox._simulated import simulator_client
 
 from .conftest import CANARY
 from .test_attacks_outsider5 import (
@@ -72,10 +73,7 @@ async def box(canary_env: str) -> AsyncIterator[Sandbox]:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def sim() -> AsyncIterator[httpx.AsyncClient]:
     """A simulator holding the round-5 profile (an instruction as first name and property)."""
-    app = create_app(SimConfig(seed=0, rate_limits=False))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim"
-    ) as client:
+    async with simulator_client() as client:
         k = AsyncKlaviyo(
             api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=client, max_retries=0
         )
@@ -442,10 +440,7 @@ async def test_answers_that_nfkc_expands_cost_the_host_no_more_than_others(
     if not _hwm_reset():  # pragma: no cover - kernels without clear_refs
         pytest.skip("needs /proc/self/clear_refs to read a run's peak RSS")
     # A simulator of its own: these writes take most of an account's 16 MiB write budget.
-    app = create_app(SimConfig(seed=0, rate_limits=False))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim"
-    ) as own:
+    async with simulator_client() as own:
         base_peak, base_lag = await _peak_of_reading(box, own, "\u0635", "plain")
         peak, lag = await _peak_of_reading(box, own, "\ufdfa", "fdfa")
     assert peak <= base_peak + 40 * 1024, (peak // 1024, base_peak // 1024)

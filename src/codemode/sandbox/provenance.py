@@ -563,19 +563,20 @@ class Provenance:
                 # there. Folded a piece at a time; a piece cut inside a token could hide a word
                 # across the cut, so such a text is never skipped.
                 present: set[str] = set()
-                whole = True
+                complete = True
                 for piece, inside in _pieces(raw):
                     if cpu_until is not None and time.thread_time() >= cpu_until:
                         self.cut = True
                         break
                     folded = _canon(piece)
                     present.update(word for word in needed if word in folded)
-                    whole = whole and not inside
+                    complete = complete and not inside
                 if self.cut:
                     break
-                if whole and not any(all(word in present for word in gram) for gram in wanted):
-                    if not any(all(word in present for word in pair) for pair in wanted_pairs):
-                        continue
+                has_gram = any(all(word in present for word in gram) for gram in wanted)
+                has_pair = any(all(word in present for word in pair) for pair in wanted_pairs)
+                if complete and not has_gram and not has_pair:
+                    continue
             for tokens_of in _folded_pieces(_as_text(raw, is_dump)):
                 if cpu_until is not None and time.thread_time() >= cpu_until:
                     self.cut = True

@@ -383,9 +383,9 @@ async def screen(
             )
     edits: dict[int, list[tuple[int, int, str]]] = {}
     marks = 0
-    for target, found in flagged.items():
+    for target, ranges in flagged.items():
         value = texts.values[target]
-        for start, end, source in _adjoining(value, found):
+        for start, end, source in _adjoining(value, ranges):
             marks += 1
             short = marks > _MAX_REDACTIONS
             if spent or withheld:
