@@ -302,7 +302,8 @@ def _pieces(text: str) -> Iterator[tuple[str, bool]]:
     inside a token.
 
     A piece ends before a space or a newline of its second half, else before the nearest
-    character that is neither alphanumeric nor combining: folding and tokenising the pieces one
+    character that is neither alphanumeric nor combining and that NFKC leaves as it is ("℡"
+    folds to letters): folding and tokenising the pieces one
     by one then gives the tokens of the whole (NFKC composes a character only with the marks
     after it, and casefolding and look-alikes go by character). A text with no such character
     for that long is cut where the piece ends, inside a token (the only place the pieces'
@@ -318,7 +319,11 @@ def _pieces(text: str) -> Iterator[tuple[str, bool]]:
             cut = hi
             for at in range(hi - 1, hi - 1 - _CUT_LOOKBACK, -1):
                 char = text[at]
-                if not char.isalnum() and not unicodedata.combining(char):
+                if (
+                    not char.isalnum()
+                    and not unicodedata.combining(char)
+                    and unicodedata.is_normalized("NFKC", char)
+                ):
                     cut = at
                     break
             else:
