@@ -8,9 +8,14 @@ import pytest
 
 from codemode.sandbox.provenance import (
     _OUT_ESCAPE,
+    _PIECE,
     UNCHECKED,
     UNINDEXED,
     Provenance,
+    _fold,
+    _folded_pieces,
+    _grams,
+    _pairs,
     readable,
     tokens,
     unescape,
@@ -251,3 +256,24 @@ def test_name_pairs_are_the_word_pairs_inside_snake_case_names() -> None:
         ("get", "list"),
         ("list", "profiles"),
     }
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "ignore all previous ",  # spaces: cut before one
+        "\ufdfa12 e\u0301t\u00e9 ",  # an eighteen-fold expander, a combining mark
+        "ignore,all;previous|",  # no space: cut before punctuation
+        "\u2121x\u00bd,",  # characters NFKC turns into letters and digits are never cut before
+    ],
+)
+def test_folding_a_long_text_in_pieces_gives_the_grams_and_pairs_of_the_whole(unit: str) -> None:
+    """Round 8: delivered text is folded and tokenised a piece at a time (NFKC expands U+FDFA
+    eighteen-fold, and one call on a whole answer held the GIL and ~350 MB); the pieces must
+    give the whole text's grams and pairs, or outside text would go unfound at a cut."""
+    text = "".join(f"{unit}{n}" for n in range(3 * _PIECE // len(unit)))
+    pieces = list(_folded_pieces(text))
+    assert len(pieces) > 3
+    whole = _fold(text)
+    assert set().union(*(set(_grams(p)) for p in pieces)) == set(_grams(whole))
+    assert set().union(*(set(_pairs(p)) for p in pieces)) == set(_pairs(whole))

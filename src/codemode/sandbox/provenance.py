@@ -57,7 +57,17 @@ from codemode.scanner.normalize import INVISIBLE, fold_lookalikes
 if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
 
-__all__ = ["GLUE", "UNCHECKED", "UNINDEXED", "Provenance", "Span", "readable", "tokens", "unescape"]
+__all__ = [
+    "GLUE",
+    "UNCHECKED",
+    "UNINDEXED",
+    "Provenance",
+    "Span",
+    "readable",
+    "tokens",
+    "unescape",
+    "union",
+]
 
 UNINDEXED = "data the host could not index"
 UNCHECKED = "data left unchecked"
@@ -278,6 +288,62 @@ def _fold(text: str) -> list[str]:
     return _TOKEN.findall(_canon(text))
 
 
+# Delivered text is folded and tokenised in pieces of at most this many characters: NFKC expands
+# some characters eighteen-fold (U+FDFA), and one call on a whole answer of them held the GIL,
+# so the event loop every session shares, for 1.5 s and took some 90 MB at once (round 8).
+_PIECE = 1 << 15
+# How far back from a piece's end a cut looks for a character that is no part of a token, when
+# the piece's second half has no space or newline.
+_CUT_LOOKBACK = 256
+
+
+def _pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """``text`` in pieces of at most :data:`_PIECE` characters, each with whether it ends
+    inside a token.
+
+    A piece ends before a space or a newline of its second half, else before the nearest
+    character that is neither alphanumeric nor combining and that NFKC leaves as it is ("℡"
+    folds to letters): folding and tokenising the pieces one
+    by one then gives the tokens of the whole (NFKC composes a character only with the marks
+    after it, and casefolding and look-alikes go by character). A text with no such character
+    for that long is cut where the piece ends, inside a token (the only place the pieces'
+    tokens differ from the whole's).
+    """
+    start, end = 0, len(text)
+    while end - start > _PIECE:
+        hi = start + _PIECE
+        lo = hi - _PIECE // 2
+        cut = max(text.rfind(" ", lo, hi), text.rfind("\n", lo, hi))
+        inside = False
+        if cut < lo:
+            cut = hi
+            for at in range(hi - 1, hi - 1 - _CUT_LOOKBACK, -1):
+                char = text[at]
+                if (
+                    not char.isalnum()
+                    and not unicodedata.combining(char)
+                    and unicodedata.is_normalized("NFKC", char)
+                ):
+                    cut = at
+                    break
+            else:
+                inside = True
+        yield text[start:cut], inside
+        start = cut
+    yield text[start:], False
+
+
+def _folded_pieces(text: str) -> Iterator[list[str]]:
+    """The tokens of ``_fold(text)``, a piece at a time (see :func:`_pieces`): each list after
+    the first starts with the last two tokens of the one before, so that their grams and pairs
+    together are the whole text's."""
+    tail: list[str] = []
+    for piece, _ in _pieces(text):
+        toks = tail + _fold(piece)
+        yield toks
+        tail = toks[-2:]
+
+
 def _grams(toks: Sequence[str]) -> zip[Gram]:
     return zip(toks, toks[1:], toks[2:], strict=False)
 
@@ -375,7 +441,7 @@ def name_pairs(names: Iterable[str]) -> frozenset[Pair]:
     return frozenset(out)
 
 
-def _union(spans: list[Span]) -> list[Span]:
+def union(spans: list[Span]) -> list[Span]:
     """Overlapping spans merged (the first one's source kept), in order."""
     out: list[Span] = []
     for span in sorted(spans, key=lambda x: (x.start, -x.end)):
@@ -499,18 +565,33 @@ class Provenance:
             if len(needed) <= _PRECHECK_WORDS:
                 # A token of the rendered text is a piece of the delivered string, casefolded
                 # character by character: a gram or pair with a word missing from it cannot be
-                # there.
-                folded = _canon(raw)
-                present = {word for word in needed if word in folded}
-                if not any(all(word in present for word in gram) for gram in wanted) and not any(
-                    all(word in present for word in pair) for pair in wanted_pairs
-                ):
+                # there. Folded a piece at a time; a piece cut inside a token could hide a word
+                # across the cut, so such a text is never skipped.
+                present: set[str] = set()
+                complete = True
+                for piece, inside in _pieces(raw):
+                    if cpu_until is not None and time.thread_time() >= cpu_until:
+                        self.cut = True
+                        break
+                    folded = _canon(piece)
+                    present.update(word for word in needed if word in folded)
+                    complete = complete and not inside
+                if self.cut:
+                    break
+                has_gram = any(all(word in present for word in gram) for gram in wanted)
+                has_pair = any(all(word in present for word in pair) for pair in wanted_pairs)
+                if complete and not has_gram and not has_pair:
                     continue
-            tokens_of = _fold(_as_text(raw, is_dump))
-            for gram in wanted.intersection(_grams(tokens_of)):
-                owner.setdefault(gram, source)
-            for pair in wanted_pairs.intersection(_pairs(tokens_of)):
-                pair_owner.setdefault(pair, source)
+            for tokens_of in _folded_pieces(_as_text(raw, is_dump)):
+                if cpu_until is not None and time.thread_time() >= cpu_until:
+                    self.cut = True
+                    break
+                for gram in wanted.intersection(_grams(tokens_of)):
+                    owner.setdefault(gram, source)
+                for pair in wanted_pairs.intersection(_pairs(tokens_of)):
+                    pair_owner.setdefault(pair, source)
+            if self.cut:
+                break
             if len(owner) == len(wanted) and len(pair_owner) == len(wanted_pairs):
                 break
         if self._sketch is not None and not self.cut:
@@ -530,13 +611,13 @@ class Provenance:
         ):
             spans = self._runs(toks, owner, pair_owner, unknown)
             if plain != toks:
-                spans = _union(spans + self._runs(plain, owner, pair_owner, unknown))
+                spans = union(spans + self._runs(plain, owner, pair_owner, unknown))
             for keep in keeps:
-                spans = _union(spans + self._runs(toks, owner, pair_owner, None, keep))
+                spans = union(spans + self._runs(toks, owner, pair_owner, None, keep))
             if len(joined) != len(toks):
-                spans = _union(spans + self._runs(joined, owner, pair_owner, unknown))
+                spans = union(spans + self._runs(joined, owner, pair_owner, unknown))
             if len(whole) != len(toks):
-                spans = _union(spans + self._runs(whole, owner, pair_owner, unknown))
+                spans = union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
         return found
 
@@ -548,13 +629,14 @@ class Provenance:
                 owner[shingle] = SKETCH_SOURCE
 
     def delivered_tokens(self) -> Iterator[list[str]]:
-        """The tokens of each delivered text, as :meth:`find` reads them (tokenised as taken).
+        """The tokens of each delivered text, as :meth:`find` reads them (tokenised as taken),
+        a piece at a time (each list after a text's first repeats the two tokens before it).
 
         With :data:`GLUE`, what a :class:`~codemode.sandbox.sketch.Sketch` records of a run;
         a run whose delivered text overflowed its budget has :attr:`overflow` set.
         """
         for _, raw, is_dump in self._sources:
-            yield _fold(_as_text(raw, is_dump))
+            yield from _folded_pieces(_as_text(raw, is_dump))
 
     def _runs(
         self,

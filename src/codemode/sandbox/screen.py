@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import anyio
 
 from codemode.sandbox.bridge import HostCpu
-from codemode.sandbox.provenance import Provenance, Span, readable
+from codemode.sandbox.provenance import Provenance, Span, readable, union
 from codemode.sandbox.result import CallRecord, ErrorInfo, OutputScan, Redaction, ScanVerdict
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START
 
@@ -49,6 +49,8 @@ _DELIMITER = re.compile(r"""\n|["\t|`]|'(?=[,:\]\}\)])|(?<=[\[\{\(])'|(?<=[,:] )
 _WORD = re.compile(r"\\[uUx][0-9a-fA-F]|\w")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
 _MAX_REDACTIONS = 50
+# How much longer than it was the marks may make the output (see _capped).
+_MARKS_ROOM = 8192
 # Host-written texts shorter than this are not looked for (a sentence of the host's is longer;
 # a short one could stand for common words of the data).
 _HOST_TEXT_MIN = 24
@@ -210,6 +212,59 @@ def _replace_strings(value: Any, path: str, new: dict[str, str]) -> Any:
     return value
 
 
+def _adjoining(value: str, found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Flagged pieces of one string, those from one source with no word between them (the
+    items of a list, the cells of a row, one word per line) taken as one: one mark stands for
+    them all. A mark is longer than a word, and one per word multiplied what the model read."""
+    out: list[tuple[int, int, str]] = []
+    for start, end, source in sorted(found):
+        if out and out[-1][2] == source and not _WORD.search(value, out[-1][1], start):
+            out[-1] = (out[-1][0], max(out[-1][1], end), source)
+        else:
+            out.append((start, end, source))
+    return out
+
+
+def _capped(screened: str, before: int) -> str:
+    """The screened output, at most :data:`_MARKS_ROOM` characters longer than it was: the
+    marks of many flagged pieces between the script's own words (numbered lines) could still
+    make it several times the output limit."""
+    if len(screened) <= before + _MARKS_ROOM:
+        return screened
+    cut = screened.rfind("\n", 0, before + _MARKS_ROOM) + 1 or before + _MARKS_ROOM
+    return screened[:cut] + (
+        f"[codemode: {len(screened) - cut} more characters of output dropped: it was mostly text "
+        "flagged as suspected prompt injection; print less of the data]\n"
+    )
+
+
+class _Joined:
+    """Some of the result's strings as one text, tab-separated (a tab ends every piece, so a
+    piece never spans two of them), to search them as neighbours."""
+
+    def __init__(self, values: Sequence[str], targets: Sequence[int]) -> None:
+        self.targets = list(targets)
+        self.starts: list[int] = []
+        at = 0
+        for target in self.targets:
+            self.starts.append(at)
+            at += len(values[target]) + 1
+        self.text = "\t".join(values[target] for target in self.targets)
+
+    def split(self, spans: Iterable[Span]) -> Iterable[tuple[int, Span]]:
+        """Each span as spans of the strings it covers: ``(text index, span in that string)``."""
+        for span in spans:
+            first = bisect.bisect_right(self.starts, span.start) - 1
+            for place in range(max(first, 0), len(self.targets)):
+                start = self.starts[place]
+                if start >= span.end:
+                    break
+                end = self.starts[place + 1] - 1 if place + 1 < len(self.starts) else len(self.text)
+                lo, hi = max(span.start, start), min(span.end, end)
+                if lo < hi:
+                    yield self.targets[place], Span(lo - start, hi - start, span.source)
+
+
 class _Texts:
     """The result's strings, in one list, with a label for each place (``""``: the output)."""
 
@@ -258,28 +313,44 @@ async def screen(
     for number, call in enumerate(calls, 1):
         if call.id not in known:  # a name the script chose, perhaps from data
             call_index[number - 1] = texts.add(call.id, f"call {number}'s action")
+    # Strings the model reads side by side: the action names of the calls, and the strings of
+    # each planned write. Each is a text of its own (a flagged one takes only itself away),
+    # but they are also searched together: an instruction spread one word per call or per list
+    # item or key has no trigram in any one of them (round 8).
+    groups: list[list[int]] = [list(call_index.values())]
     leaves: list[tuple[int, str, int]] = []  # (planned write, path, text index)
     for number, write in enumerate(planned, 1):
         found: list[tuple[str, str, str]] = []
         _walk_strings(write.get("params"), "", "", found)
+        group: list[int] = []
         for path, shown, value in found:
             index = texts.add(value, f"planned write {number} at {shown}")
             leaves.append((number - 1, path, index))
+            group.append(index)
+        groups.append(group)
 
     pieces: list[_Piece] = []
     if not provenance.empty:
         parts, bounds = _outside_host_texts(texts.values, host_texts)
+        joined = [_Joined(texts.values, group) for group in groups if len(group) > 1]
         # Up to the provenance budget of delivered text is tokenised: in a thread, never on the
         # event loop that serves every other session.
         located: list[list[Span]] = await anyio.to_thread.run_sync(
-            _find_charged, provenance, [text for _, _, text in parts], cpu
+            _find_charged,
+            provenance,
+            [text for _, _, text in parts] + [j.text for j in joined],
+            cpu,
         )
         spans_of: dict[int, list[Span]] = {}
-        for (target, offset, _), spans in zip(parts, located, strict=True):
+        for (target, offset, _), spans in zip(parts, located[: len(parts)], strict=True):
             spans_of.setdefault(target, []).extend(
                 Span(s.start + offset, s.end + offset, s.source) for s in spans
             )
+        for together, spans in zip(joined, located[len(parts) :], strict=True):
+            for target, span in together.split(spans):
+                spans_of.setdefault(target, []).append(span)
         for target, spans in spans_of.items():
+            spans = union(spans)
             value = texts.values[target]
             for start, end, scanned, source in _segments(value, spans, bounds.get(target, ())):
                 where = texts.where(target, start)
@@ -299,37 +370,50 @@ async def screen(
             withheld = False
 
     redactions: list[Redaction] = []
-    edits: dict[int, list[tuple[int, int, str]]] = {}
+    flagged: dict[int, list[tuple[int, int, str]]] = {}
     for piece in pieces:
         reason = scan.flagged.get(piece.key)
         if reason is None:
             continue
-        if spent:
-            mark = f"[codemode: withheld text from {piece.source}: {_SPENT_REASON}]"
-        elif withheld:
-            mark = f"[codemode: withheld text from {piece.source}: the scanner could not check it]"
-        elif scan.annotate:
-            value = texts.values[piece.target]
-            mark = ANNOTATE_START + value[piece.start : piece.end] + ANNOTATE_END
-            if value.rfind(ANNOTATE_START, 0, piece.start) > value.rfind(
-                ANNOTATE_END, 0, piece.start
-            ):
-                mark = ""  # already between the markers the response scan put around it
-        else:
-            mark = f"[codemode: removed suspected prompt injection from {piece.source}]"
-        if mark:
-            edits.setdefault(piece.target, []).append((piece.start, piece.end, mark))
+        flagged.setdefault(piece.target, []).append((piece.start, piece.end, piece.source))
         if len(redactions) < _MAX_REDACTIONS:
             marked = scan.annotate and not withheld
             redactions.append(
                 Redaction(piece.where, piece.source, reason, "marked" if marked else "removed")
             )
+    edits: dict[int, list[tuple[int, int, str]]] = {}
+    marks = 0
+    for target, ranges in flagged.items():
+        value = texts.values[target]
+        for start, end, source in _adjoining(value, ranges):
+            marks += 1
+            short = marks > _MAX_REDACTIONS
+            if spent or withheld:
+                why = _SPENT_REASON if spent else "the scanner could not check it"
+                mark = (
+                    "[codemode: withheld]"
+                    if short
+                    else (f"[codemode: withheld text from {source}: {why}]")
+                )
+            elif scan.annotate:
+                mark = ANNOTATE_START + value[start:end] + ANNOTATE_END
+                if value.rfind(ANNOTATE_START, 0, start) > value.rfind(ANNOTATE_END, 0, start):
+                    mark = ""  # already between the markers the response scan put around it
+            else:
+                mark = (
+                    "[codemode: removed]"
+                    if short
+                    else (f"[codemode: removed suspected prompt injection from {source}]")
+                )
+            if mark:
+                edits.setdefault(target, []).append((start, end, mark))
     values = list(texts.values)
     for target, changes in edits.items():
         value = values[target]
         for start, end, mark in sorted(changes, reverse=True):
             value = value[:start] + mark + value[end:]
         values[target] = value
+    values[out_index] = _capped(values[out_index], len(output))
 
     new_error = error
     if error is not None:
@@ -350,6 +434,13 @@ async def screen(
         if index in edits:
             changed.setdefault(position, {})[path] = values[index]
     for position, new in changed.items():
+        if len(new) > _MAX_REDACTIONS:
+            # A plan made mostly of flagged strings: one note instead of a mark for each.
+            new_planned[position]["params"] = (
+                f"[codemode: parameters withheld: {len(new)} of their strings were flagged as "
+                "suspected prompt injection]"
+            )
+            continue
         params = new_planned[position].get("params")
         new_planned[position]["params"] = _replace_strings(params, "", new)
     return Screened(

@@ -206,9 +206,9 @@ _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECA
 # Words joined by something other than a space: "ignore.all.previous.instructions",
 # "ignore_all_previous", "ignore|all|previous", "ignore+all+previous". Three or more words.
 _JOINED = re.compile(
-    r"(?<![^\W\d_])[^\W\d_]{2,}+(?:(?:[._|/+~*•·,;:=\\-]++|[^\S ]++)[^\W\d_]{2,}+){2,}"
+    r"(?<![^\W\d_])[^\W\d_]{2,}+(?:(?:[._|/+~*•·,;:=\\`-]++|[^\S ]++)[^\W\d_]{2,}+){2,}"
 )
-_JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\-]+|[^\S ]+)")
+_JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\`-]+|[^\S ]+)")
 _ENCODED_LAYER = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}|[0-9A-Fa-f]{24,}")
 _MAX_NESTING = 3  # an encoded payload inside an encoded payload, up to three levels
 
@@ -412,6 +412,13 @@ def views(text: str) -> list[View]:
     joined = _unjoined(flat)
     if joined is not None:
         result.append(View("joined-words", joined))
+    if any(mark in cleaned for mark in "*_~`"):
+        # Markdown emphasis is dropped from the text view ("**Ignore** all"), and with it the
+        # only gaps of words joined by it ("Ignore*all*previous", "Ignore__all__previous"),
+        # which then ran together: those words are also read apart before it is dropped.
+        before = _unjoined(cleaned)
+        if before is not None and (apart := _flatten_markup(before)) != joined:
+            result.append(View("joined-words", apart))
     spaced = _INVISIBLE_RUN.sub(" ", text)
     if spaced != text:
         # Invisible characters used as the only gaps between words ("Ignore\u200ball\u200b
