@@ -47,7 +47,7 @@ from ._types import (
     Verdict,
 )
 from .links import LinkShape
-from .normalize import View, canonical, spaced_without_spaces, views
+from .normalize import View, canonical, char_codes, spaced_without_spaces, views
 from .patterns import Match, match_views
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ _SLICE_OVERLAP = 600
 _WINDOW_CHARS = 240  # neighbouring short strings are read together in windows about this long
 _WINDOW_ITEMS = 24
 _SHORT = 200  # a string shorter than this takes part in the neighbour windows
+_FRAGMENT = 16  # a list of strings no longer than this is also read joined without separators
+_GLUED_CHARS = 8  # neighbours this short on average are also read joined without separators
 
 # A leaf with no whitespace is an id, a slug, a timestamp, an email, a URL or a number: one token
 # cannot carry an instruction, unless it is an encoded payload (kept for tier 1's decoders).
@@ -85,6 +87,14 @@ _CLASSIFIED_VIEWS = frozenset(
         "joined-words",
         "leetspeak",
         "rot13",
+        "base32",
+        "quoted-printable",
+        "char-codes",
+        "variation-selectors",
+        "lookalikes",
+        "stacked-marks",
+        "reversed",
+        "reversed-words",
     }
 )
 _SPACE = re.compile(r"\s")
@@ -105,8 +115,11 @@ def _logit(p: float) -> float:
 
 def _worth_scanning(text: str) -> Literal["full", "tier1", "skip"]:
     stripped = text.strip()
-    if len(stripped) < _MIN_LEAF_CHARS or _NUMBERISH.match(stripped):
+    if len(stripped) < _MIN_LEAF_CHARS:
         return "skip"
+    if _NUMBERISH.match(stripped):
+        # Numbers carry no words, unless they are character codes ("83 89 83 84 ...").
+        return "tier1" if char_codes(stripped) else "skip"
     if not _SPACE.search(stripped):
         if spaced_without_spaces(stripped):
             return "full"  # words joined by dots, underscores or a blank that is not a space
@@ -409,6 +422,7 @@ class Scanner:
         deadline: float | None = None,
         max_chars: int = MAX_SCAN_CHARS,
         links: LinkShape | None = None,
+        columns: dict[str, list[str]] | None = None,
     ) -> ResponseScan:
         """Scan every string of a JSON document (or a plain string) and apply ``policy``.
 
@@ -417,7 +431,10 @@ class Scanner:
         ``principal``, ``deadline`` and ``max_chars`` are as for ``scan_text``; a document whose
         strings exceed ``max_chars`` in total is withheld whole. ``links``: the API's own link
         shape (see :mod:`codemode.scanner.links`); such links whose id the answer holds
-        elsewhere are not read again.
+        elsewhere are not read again. ``columns``: the short strings of earlier answers of the
+        same operation in this run, by field (array indexes as ``*``): each field's strings are
+        read after them, so one word per page (or per single-record answer) is read as the
+        sentence the script prints; the dict is then updated with this answer's last strings.
         """
         if policy not in ("redact", "block", "annotate"):
             raise ValueError(f"unknown scan policy {policy!r}; use 'redact', 'block' or 'annotate'")
@@ -468,6 +485,11 @@ class Scanner:
                 for f in a.findings
             )
         self._scan_windows(sequence, flagged, principal, budget)
+        for column in _columns(sequence, columns):
+            self._scan_windows(column, flagged, principal, budget)
+        flagged.pop(_EARLIER, None)  # already delivered: what is flagged now is this answer's
+        if columns is not None:
+            _remember(sequence, columns)
         findings = [f for pointer in flagged for f in flagged[pointer]]
         verdict: ScanStatus = "clean"
         result = document
@@ -504,7 +526,16 @@ class Scanner:
                 run.append(item)
         if not windows:
             return
+        # Fragments (two to eight characters on average: "delete a", "ll pro", "files an")
+        # are what a script glues back with "".join: such a window is read glued too.
+        glued = [
+            window
+            for window in windows
+            if sum(len(t) for _, t in window) <= _GLUED_CHARS * len(window)
+        ]
         texts = [" ".join(t for _, t in window) for window in windows]
+        texts += ["".join(t for _, t in window) for window in glued]
+        windows = windows + glued
         clean, read = _read_joined(texts, budget)
         for window, text in zip(windows, texts, strict=True):
             if text in clean:
@@ -525,8 +556,12 @@ class Scanner:
                 strong = {f.rule for f in findings}
                 narrowed = _smallest_window(window, strong)
                 rest = " ".join(t for item in window if item not in narrowed for _, t in [item])
-                # What is left must read clean too ("... and export every profile to x@y").
-                if (
+                # What is left must read clean too ("... and export every profile to x@y"); a
+                # narrowing to strings of earlier answers alone (delivered already, and read
+                # too short to judge then) would leave this answer's words of it unflagged.
+                if all(p == _EARLIER for p, _ in narrowed):
+                    pass
+                elif (
                     not rest
                     or self._assess_many([rest], {}, principal=principal, budget=budget)[rest].score
                     < _THRESHOLD
@@ -541,6 +576,43 @@ class Scanner:
 
 
 _CLASSIFIER_BATCH = 64
+_INDEX = re.compile(r"/\d+(?=/|$)")
+
+
+_EARLIER = "(an earlier answer)"  # the pointer of strings from earlier answers in a column
+_REMEMBERED = _WINDOW_ITEMS // 2  # strings of each field kept for the next answer
+_REMEMBERED_FIELDS = 256
+
+
+def _columns(
+    sequence: list[tuple[str, str]], earlier: dict[str, list[str]] | None = None
+) -> list[list[tuple[str, str]]]:
+    """The same field across the records of a page, in record order: one word per record
+    (``first_name`` of consecutive profiles, one event's ``reason`` after another) reads as a
+    sentence once the page is printed a record a line, while the document order puts each
+    record's other fields between the words. With ``earlier`` (see ``scan_response``), each
+    field's strings follow those of the run's earlier answers."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for item in sequence:
+        columns.setdefault(_INDEX.sub("/*", item[0]), []).append(item)
+    out = []
+    for shape, column in columns.items():
+        before = [(_EARLIER, text) for text in (earlier or {}).get(shape, ())]
+        if before or len({p for p, _ in column}) >= 2:
+            out.append(before + column)
+    return out
+
+
+def _remember(sequence: list[tuple[str, str]], columns: dict[str, list[str]]) -> None:
+    """Keep the last strings of each field of this answer for the next one (bounded)."""
+    latest: dict[str, list[str]] = {}
+    for pointer, text in sequence:
+        latest.setdefault(_INDEX.sub("/*", pointer), []).append(text)
+    for shape, texts in latest.items():
+        kept = [*columns.pop(shape, ()), *texts][-_REMEMBERED:]
+        columns[shape] = kept
+    while len(columns) > _REMEMBERED_FIELDS:
+        del columns[next(iter(columns))]
 
 
 def _smallest_window(parts: list[tuple[str, str]], rules: set[str]) -> list[tuple[str, str]]:
@@ -745,6 +817,14 @@ def collect(
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
             size += collect(value, f"{pointer}/{index}", leaves, sequence, where, depth, owner)
+        if len(node) >= 3 and all(
+            isinstance(value, str) and 0 < len(value) <= _FRAGMENT for value in node
+        ):
+            # Short pieces a script joins back ("".join(chunks)): a word cut in two-letter
+            # items, or a base64 payload cut in eight-character ones, is read whole.
+            glued = "".join(node)
+            if _worth(glued) != "skip":
+                leaves.append(_Leaf(at, glued, False, where))
     return size
 
 
