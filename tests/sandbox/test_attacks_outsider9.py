@@ -1379,3 +1379,38 @@ async def test_the_oracle_reads_each_attack_in_its_plain_form() -> None:
         lines += [str(t) for t in case.templates]
         fake = ExecutionResult(output="\n".join(lines) + "\n" + blob)
         assert readable(fake, case.words, case.phrase), case.id
+
+
+async def test_words_one_per_call_are_read_together_even_when_each_answer_is_known_clean(
+    box: Sandbox, scanner: Any
+) -> None:
+    """Added after the fix that reads a field across a run's answers: answers known clean by
+    hash (an earlier run read them) skipped the scan, and with it the record of their strings,
+    so a second run reading the same lists one call each was never read across calls."""
+    from codemode.sandbox.seen import CleanAnswers
+
+    case = next(c for c in ATTACKS if c.id == "one-word-per-list-name")
+    seen = CleanAnswers()
+    app = create_app(SimConfig(seed=0, rate_limits=False, profiles=0, events=0))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    ) as http:
+        ids = await _seed(http, case)
+        results = []
+        for _ in range(2):
+            client = AsyncKlaviyo(
+                api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=http, max_retries=0
+            )
+            b = SdkBridge(
+                client=client,
+                catalog=load_catalog(),
+                policy=None,
+                scanner=scanner,
+                scan_policy="redact",
+                seen=seen,
+            )
+            code = "import json\n" + f"IDS = {ids!r}\n" + case.code
+            results.append(await box.execute(code, bridge=b))
+    for result in results:
+        check_invariants(result)
+        assert not readable(result, case.words), model_view(result)[:800]
