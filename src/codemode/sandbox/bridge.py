@@ -628,6 +628,10 @@ class SdkBridge:
             context = f"{self._seen_context}|{getattr(links, 'prefix', '')}"
             key = self._seen.digest(context, dump)
             if self._seen.known(self._seen_as, key):
+                remember = getattr(scanner, "remember_columns", None)
+                if columns is not None and remember is not None:
+                    # Still recorded: the next answer is read after this one's strings.
+                    remember(document, columns)
                 return document, "clean", [], dump
         kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal, **self._links}
         if columns is not None:

@@ -502,6 +502,14 @@ class Scanner:
             verdict, result, findings, tier2, (time.perf_counter() - start) * 1000.0
         )
 
+    @staticmethod
+    def remember_columns(document: Any, columns: dict[str, list[str]]) -> None:
+        """Record ``document``'s short strings in ``columns`` as ``scan_response`` does, without
+        scanning it (an answer known clean by hash: the next answer is still read after them)."""
+        sequence: list[tuple[str, str]] = []
+        collect(document, "", [], sequence)
+        _remember(sequence, columns)
+
     def _scan_windows(
         self,
         sequence: list[tuple[str, str]],
