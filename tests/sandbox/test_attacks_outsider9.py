@@ -1362,7 +1362,8 @@ async def test_an_instruction_planted_in_data_never_reaches_the_model_readable(
     box: Sandbox, scanner: Any, case: Case
 ) -> None:
     result = await _run(box, scanner, case)
-    assert result.error is None or "Injection" in json.dumps(result.error), result.error
+    # An error is an acceptable end (an honest script may fail on a redacted value); what it
+    # says is part of the model's view, read below.
     assert not readable(result, case.words, case.phrase), (
         f"instruction readable in the model's view: {model_view(result)[:1500]}"
     )

@@ -359,7 +359,11 @@ class SdkBridge:
         self._rate = self.policy.rate_limiter()
         # The scanner reads each field after the same field of the run's earlier answers of an
         # operation (one word per page or per call); test doubles may not take them.
-        self._by_column = scanner is not None and _takes(scanner.scan_response, "columns")
+        self._by_column = (
+            scanner is not None
+            and _takes(scanner.scan_response, "columns")
+            and _takes(scanner.scan_response, "known_clean")
+        )
         self._columns: dict[str, dict[str, list[str]]] = {}
         self._routes, self._names, self._field_names = _catalog_tables(catalog)
         # What a clean verdict depends on besides the answer: the scanner, the policy, the links.
@@ -622,20 +626,20 @@ class SdkBridge:
         self.scanned += size if charge else 0
         secretless = dump is not None and not any(secret in dump for secret in self._secrets)
         key: bytes | None = None
-        # An answer known clean alone may not be clean after the run's earlier answers.
-        if self._seen is not None and dump is not None and secretless and not columns:
+        known = False
+        if self._seen is not None and dump is not None and secretless:
             links = self._links.get("links")
             context = f"{self._seen_context}|{getattr(links, 'prefix', '')}"
             key = self._seen.digest(context, dump)
-            if self._seen.known(self._seen_as, key):
-                remember = getattr(scanner, "remember_columns", None)
-                if columns is not None and remember is not None:
-                    # Still recorded: the next answer is read after this one's strings.
-                    remember(document, columns)
+            known = self._seen.known(self._seen_as, key)
+            if known and columns is None:
                 return document, "clean", [], dump
         kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal, **self._links}
         if columns is not None:
+            # An answer known clean alone is still read after the run's earlier answers (only
+            # that), and its strings are recorded for the next one.
             kwargs["columns"] = columns
+            kwargs["known_clean"] = known
         if deadline is not None and self._scanner_takes_deadline:
             kwargs["deadline"] = deadline
         scan = scanner.scan_response(document, **kwargs)

@@ -30,7 +30,7 @@ import math
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -423,6 +423,7 @@ class Scanner:
         max_chars: int = MAX_SCAN_CHARS,
         links: LinkShape | None = None,
         columns: dict[str, list[str]] | None = None,
+        known_clean: bool = False,
     ) -> ResponseScan:
         """Scan every string of a JSON document (or a plain string) and apply ``policy``.
 
@@ -435,6 +436,8 @@ class Scanner:
         same operation in this run, by field (array indexes as ``*``): each field's strings are
         read after them, so one word per page (or per single-record answer) is read as the
         sentence the script prints; the dict is then updated with this answer's last strings.
+        ``known_clean``: the answer alone was scanned clean before (the caller keeps such
+        digests), so only its fields read after earlier answers are read now.
         """
         if policy not in ("redact", "block", "annotate"):
             raise ValueError(f"unknown scan policy {policy!r}; use 'redact', 'block' or 'annotate'")
@@ -442,7 +445,8 @@ class Scanner:
         budget = _Budget(deadline)
         leaves: list[_Leaf] = []
         sequence: list[tuple[str, str]] = []
-        size = collect(document, "", leaves, sequence)
+        keys: list[tuple[str, str]] = []
+        size = collect(document, "", leaves, sequence, keys=keys)
         if size > max_chars:
             finding = _too_large("", size, max_chars)
             return ResponseScan(
@@ -452,7 +456,9 @@ class Scanner:
                 self.classifier is not None,
                 (time.perf_counter() - start) * 1000.0,
             )
-        if links is not None:
+        if known_clean:
+            leaves = []
+        elif links is not None:
             leaves = _without_own_links(leaves, links)
         pointer_of: dict[str, str] = {}
         for leaf in leaves:
@@ -484,9 +490,26 @@ class Scanner:
                 Finding(leaf.pointer, f.tier, f.rule, f.score, prefix + f.reason)
                 for f in a.findings
             )
-        self._scan_windows(sequence, flagged, principal, budget)
         for column in _columns(sequence, columns):
-            self._scan_windows(column, flagged, principal, budget)
+            if not known_clean or column[0][0] == _EARLIER:
+                self._scan_windows(column, flagged, principal, budget)
+        if not known_clean:
+            self._scan_windows(sequence, flagged, principal, budget)
+            # The page's strings in order without those its records share (a type, a status):
+            # a word put in a different field of each record reads on between them.
+            distinct = _distinct(sequence)
+            if len(distinct) < len(sequence):
+                self._scan_windows(distinct, flagged, principal, budget)
+            # The keys of the same object across records (one property name per profile).
+            for column in _key_columns(keys):
+                self._scan_windows(column, flagged, principal, budget)
+        for pointer in [p for p in flagged if p.startswith(_KEY)]:
+            key = pointer[len(_KEY) :]
+            flagged.setdefault(key, []).extend(
+                Finding(key, f.tier, f.rule, f.score, f"in the key: {f.reason}")
+                for f in flagged.pop(pointer)
+            )
+            flagged_keys.add(key)
         flagged.pop(_EARLIER, None)  # already delivered: what is flagged now is this answer's
         if columns is not None:
             _remember(sequence, columns)
@@ -501,14 +524,6 @@ class Scanner:
         return ResponseScan(
             verdict, result, findings, tier2, (time.perf_counter() - start) * 1000.0
         )
-
-    @staticmethod
-    def remember_columns(document: Any, columns: dict[str, list[str]]) -> None:
-        """Record ``document``'s short strings in ``columns`` as ``scan_response`` does, without
-        scanning it (an answer known clean by hash: the next answer is still read after them)."""
-        sequence: list[tuple[str, str]] = []
-        collect(document, "", [], sequence)
-        _remember(sequence, columns)
 
     def _scan_windows(
         self,
@@ -609,6 +624,30 @@ def _columns(
         if before or len({p for p, _ in column}) >= 2:
             out.append(before + column)
     return out
+
+
+_KEY = "\x00"  # before a pointer in a column of keys (a real pointer is empty or starts "/")
+
+
+def _distinct(sequence: list[tuple[str, str]], *, parent: bool = False) -> list[tuple[str, str]]:
+    """``sequence`` less the strings that repeat in their column (``parent``: the keys of the
+    same object), in order: what the records share is their schema, not a sentence."""
+
+    def shape(pointer: str) -> str:
+        bare = _INDEX.sub("/*", pointer)
+        return bare.rsplit("/", 1)[0] if parent else bare
+
+    seen = Counter((shape(p), t) for p, t in sequence)
+    return [(p, t) for p, t in sequence if seen[(shape(p), t)] == 1]
+
+
+def _key_columns(keys: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """The keys no other record shares, of the same object across records, in order."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for pointer, key in _distinct(keys, parent=True):
+        parent = _INDEX.sub("/*", pointer).rsplit("/", 1)[0]
+        columns.setdefault(parent, []).append((_KEY + pointer, key))
+    return [column for column in columns.values() if len(column) >= 2]
 
 
 def _remember(sequence: list[tuple[str, str]], columns: dict[str, list[str]]) -> None:
@@ -781,13 +820,15 @@ def collect(
     where: str = "",
     depth: int = 0,
     owner: str | None = None,
+    keys: list[tuple[str, str]] | None = None,
 ) -> int:
     """Append every string worth scanning in ``node`` (values and keys) with its JSON pointer.
 
     A string that itself holds serialized JSON is opened and its strings reported at the outer
     string's pointer (that is the field to redact). ``sequence`` receives, in document order,
     every short wordy value with the pointer to redact, for the neighbour windows. Returns the
-    number of characters of text in ``node`` (keys and values).
+    number of characters of text in ``node`` (keys and values). ``keys`` receives (pointer,
+    key) of every short wordy key, in document order, for the columns of keys.
     """
     at = owner if owner is not None else pointer
     if isinstance(node, str):
@@ -805,7 +846,7 @@ def collect(
                 if sequence and sequence[-1] == (at, node):
                     sequence.pop()
                 inner_leaves: list[_Leaf] = []
-                collect(inner, "", inner_leaves, sequence, "", depth + 1, at)
+                collect(inner, "", inner_leaves, sequence, "", depth + 1, at, keys)
                 leaves.extend(
                     _Leaf(pointer, leaf.text, False, f"in embedded JSON at {leaf.pointer or '/'}")
                     for leaf in inner_leaves
@@ -819,12 +860,17 @@ def collect(
             child = f"{pointer}/{_escape(str(key))}"
             if isinstance(key, str):
                 size += len(key)
-                if _decide(key)[1] != "skip":
+                wordy, worth = _decide(key)
+                if worth != "skip":
                     leaves.append(_Leaf(child, key, True, where))
-            size += collect(value, child, leaves, sequence, where, depth, owner)
+                if wordy and keys is not None and owner is None:
+                    keys.append((child, key))
+            size += collect(value, child, leaves, sequence, where, depth, owner, keys)
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            size += collect(value, f"{pointer}/{index}", leaves, sequence, where, depth, owner)
+            size += collect(
+                value, f"{pointer}/{index}", leaves, sequence, where, depth, owner, keys
+            )
         if len(node) >= 3 and all(
             isinstance(value, str) and 0 < len(value) <= _FRAGMENT for value in node
         ):
