@@ -25,6 +25,7 @@ can neither fill another's cache nor reveal, by timing, what another has scanned
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -602,6 +603,12 @@ _CLASSIFIER_BATCH = 64
 _INDEX = re.compile(r"/\d+(?=/|$)")
 
 
+@functools.lru_cache(maxsize=8192)
+def _shape(pointer: str) -> str:
+    """``pointer`` with its array indexes as ``*`` (a page's records share their shapes)."""
+    return _INDEX.sub("/*", pointer)
+
+
 _EARLIER = "(an earlier answer)"  # the pointer of strings from earlier answers in a column
 _REMEMBERED = _WINDOW_ITEMS // 2  # strings of each field kept for the next answer
 _REMEMBERED_FIELDS = 256
@@ -617,7 +624,7 @@ def _columns(
     field's strings follow those of the run's earlier answers."""
     columns: dict[str, list[tuple[str, str]]] = {}
     for item in sequence:
-        columns.setdefault(_INDEX.sub("/*", item[0]), []).append(item)
+        columns.setdefault(_shape(item[0]), []).append(item)
     out = []
     for shape, column in columns.items():
         before = [(_EARLIER, text) for text in (earlier or {}).get(shape, ())]
@@ -634,7 +641,7 @@ def _distinct(sequence: list[tuple[str, str]], *, parent: bool = False) -> list[
     same object), in order: what the records share is their schema, not a sentence."""
 
     def shape(pointer: str) -> str:
-        bare = _INDEX.sub("/*", pointer)
+        bare = _shape(pointer)
         return bare.rsplit("/", 1)[0] if parent else bare
 
     seen = Counter((shape(p), t) for p, t in sequence)
@@ -645,7 +652,7 @@ def _key_columns(keys: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """The keys no other record shares, of the same object across records, in order."""
     columns: dict[str, list[tuple[str, str]]] = {}
     for pointer, key in _distinct(keys, parent=True):
-        parent = _INDEX.sub("/*", pointer).rsplit("/", 1)[0]
+        parent = _shape(pointer).rsplit("/", 1)[0]
         columns.setdefault(parent, []).append((_KEY + pointer, key))
     return [column for column in columns.values() if len(column) >= 2]
 
@@ -654,7 +661,7 @@ def _remember(sequence: list[tuple[str, str]], columns: dict[str, list[str]]) ->
     """Keep the last strings of each field of this answer for the next one (bounded)."""
     latest: dict[str, list[str]] = {}
     for pointer, text in sequence:
-        latest.setdefault(_INDEX.sub("/*", pointer), []).append(text)
+        latest.setdefault(_shape(pointer), []).append(text)
     for shape, texts in latest.items():
         kept = [*columns.pop(shape, ()), *texts][-_REMEMBERED:]
         columns[shape] = kept

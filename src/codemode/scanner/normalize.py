@@ -17,6 +17,7 @@ import binascii
 import codecs
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -499,7 +500,9 @@ def views(text: str) -> list[View]:
     smuggled_bytes = _variation_selector_bytes(text)
     if smuggled_bytes is not None:
         result.append(View("variation-selectors", smuggled_bytes))
-    if _reads_as_reversed(flat):
+    unknown = _unknown_words(flat)
+    if _reads_as(unknown, lambda w: w[::-1]):
+        # Written backwards, whole or word by word (also behind a right-to-left override).
         result.append(View("reversed", flat[::-1]))
         result.append(View("reversed-words", _WORD.sub(lambda m: m.group(0)[::-1], flat)))
     result.extend(_decoded_views(cleaned))
@@ -507,7 +510,7 @@ def views(text: str) -> list[View]:
     if (
         ("rot" in lowered or "caesar" in lowered or "cipher" in lowered or "decode" in lowered)
         and _ROT13_HINT.search(cleaned)
-    ) or _reads_as_rot13(flat):
+    ) or _reads_as(unknown, lambda w: w.translate(_ROT13)):
         result.append(View("rot13", codecs.decode(cleaned, "rot13")))
     return result
 
@@ -537,17 +540,22 @@ def char_codes(text: str) -> bool:
     return _CHAR_CODES.search(text) is not None
 
 
-def _reads_as_reversed(text: str) -> bool:
-    """Whether ``text`` is mostly unknown Latin words that read as common English reversed
-    (written backwards whole, behind a right-to-left override, or word by word)."""
+def _unknown_words(text: str) -> list[str] | None:
+    """The Latin words of ``text`` (lower case) when it has four or more and at most a quarter
+    of them are common English: a text that may be English rewritten (rot13, backwards)."""
     if len(text) < 16:
-        return False
+        return None
     words = [w.lower() for w in _ASCII_WORD.findall(text[:2000])]
-    if len(words) < 4:
+    if len(words) < 4 or sum(w in _COMMON for w in words) * 4 > len(words):
+        return None
+    return words
+
+
+def _reads_as(words: list[str] | None, turn: Callable[[str], str]) -> bool:
+    """Whether ``words`` (see ``_unknown_words``) are mostly common English once turned."""
+    if words is None:
         return False
-    if sum(w in _COMMON for w in words) * 4 > len(words):
-        return False
-    turned = sum(w[::-1] in _COMMON for w in words)
+    turned = sum(turn(w) in _COMMON for w in words)
     return turned * 5 >= len(words) * 2 and turned >= 3
 
 
@@ -591,17 +599,3 @@ def _without_stacked_marks(text: str) -> str | None:
 
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-def _reads_as_rot13(text: str) -> bool:
-    """Whether ``text`` is mostly unknown Latin words that rot13 turns into common English ones."""
-    if len(text) < 16:
-        return False
-    words = [w.lower() for w in _ASCII_WORD.findall(text[:2000])]
-    if len(words) < 4:
-        return False
-    seen = sum(w in _COMMON for w in words)
-    if seen * 4 > len(words):  # a quarter already common: ordinary text, not rot13
-        return False
-    turned = sum(w.translate(_ROT13) in _COMMON for w in words)
-    return turned * 5 >= len(words) * 2 and turned >= 3
