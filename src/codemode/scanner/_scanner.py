@@ -48,7 +48,7 @@ from ._types import (
     Verdict,
 )
 from .links import LinkShape
-from .normalize import View, canonical, char_codes, spaced_without_spaces, views
+from .normalize import View, canonical, numbers_spell_text, spaced_without_spaces, views
 from .patterns import Match, match_views
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ _CLASSIFIED_VIEWS = frozenset(
         "base32",
         "quoted-printable",
         "char-codes",
+        "binary",
+        "unicode-escapes",
         "variation-selectors",
         "lookalikes",
         "stacked-marks",
@@ -119,8 +121,8 @@ def _worth_scanning(text: str) -> Literal["full", "tier1", "skip"]:
     if len(stripped) < _MIN_LEAF_CHARS:
         return "skip"
     if _NUMBERISH.match(stripped):
-        # Numbers carry no words, unless they are character codes ("83 89 83 84 ...").
-        return "tier1" if char_codes(stripped) else "skip"
+        # Numbers carry no words, unless they spell characters ("83 89 83 84 ...", binary).
+        return "tier1" if numbers_spell_text(stripped) else "skip"
     if not _SPACE.search(stripped):
         if spaced_without_spaces(stripped):
             return "full"  # words joined by dots, underscores or a blank that is not a space

@@ -25,8 +25,8 @@ __all__ = [
     "INVISIBLE",
     "View",
     "canonical",
-    "char_codes",
     "fold_lookalikes",
+    "numbers_spell_text",
     "spaced_without_spaces",
     "views",
 ]
@@ -220,6 +220,21 @@ _QUOTED_PRINTABLE = re.compile(r"(?:=[0-9A-Fa-f]{2}){6,}")
 _CODE = r"(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])"
 _CHAR_CODES = re.compile(rf"(?<![\d.])(?:{_CODE}[ ,;]{{1,2}}){{11,}}{_CODE}(?![\d.])")
 _DIGITS = re.compile(r"\d+")
+# Bytes written "0x44 0x69 ..." or "0x44,0x69", eight or more.
+_PREFIXED_HEX = re.compile(r"(?:0[xX][0-9A-Fa-f]{2}[\s,;]{0,2}){8,}")
+_PREFIXED_BYTE = re.compile(r"0[xX]([0-9A-Fa-f]{2})")
+# Bytes written in binary, "01000100 01101001 ...", eight or more.
+_BINARY = re.compile(r"(?<![01])(?:[01]{8}\s){7,}[01]{8}(?![01])")
+# Characters written as escapes in the stored text itself ("\u0044\u0069..."), six or more.
+_UNICODE_ESCAPES = re.compile(r"(?:\\+[uU]\+?[0-9A-Fa-f]{4,8}){6,}")
+_UNICODE_ESCAPE = re.compile(r"\\+[uU]\+?([0-9A-Fa-f]{4,8})")
+
+
+def _code_point(digits: str) -> str:
+    value = int(digits[:8], 16)
+    return chr(value) if value <= 0x10FFFF else " "
+
+
 _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECASE)
 
 # Words joined by something other than a space: "ignore.all.previous.instructions",
@@ -393,6 +408,18 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("=", "")))
         if decoded:
             found.append(View("quoted-printable", decoded))
+    for match in _PREFIXED_HEX.finditer(text) if "0x" in text or "0X" in text else ():
+        decoded = _decode_bytes(bytes(int(b, 16) for b in _PREFIXED_BYTE.findall(match.group(0))))
+        if decoded:
+            found.append(View("hex", decoded))
+    for match in _BINARY.finditer(text) if "00" in text or "01" in text else ():
+        decoded = _decode_bytes(bytes(int(b, 2) for b in match.group(0).split()))
+        if decoded:
+            found.append(View("binary", decoded))
+    for match in _UNICODE_ESCAPES.finditer(text) if "\\u" in text or "\\U" in text else ():
+        decoded = _UNICODE_ESCAPE.sub(lambda m: _code_point(m.group(1)), match.group(0))
+        if " " in decoded:
+            found.append(View("unicode-escapes", decoded))
     for match in _CHAR_CODES.finditer(text):
         codes = [int(code) for code in _DIGITS.findall(match.group(0))]
         decoded = "".join(chr(code) for code in codes)
@@ -535,9 +562,9 @@ _ROT13 = str.maketrans(
 )  # words are lowered first
 
 
-def char_codes(text: str) -> bool:
-    """Whether ``text`` holds a run of printable ASCII written as decimal codes."""
-    return _CHAR_CODES.search(text) is not None
+def numbers_spell_text(text: str) -> bool:
+    """Whether ``text`` holds a run of characters written as decimal codes or binary octets."""
+    return _CHAR_CODES.search(text) is not None or _BINARY.search(text) is not None
 
 
 def _unknown_words(text: str) -> list[str] | None:
