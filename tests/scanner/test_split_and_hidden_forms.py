@@ -202,3 +202,14 @@ def test_character_codes_are_read_in_a_string_of_numbers() -> None:
     assert "char-codes" not in _kinds(" ".join(["33"] * 14))
     # An escape past the last code point reads as a gap.
     assert _code_point("110000") == " " and _code_point("0041") == "A"
+
+
+def test_a_long_page_is_read_after_the_earlier_answers_only_where_they_meet(
+    scanner: Scanner,
+) -> None:
+    names = ["directions", *[f"Name{chr(65 + i)}x" for i in range(29)]]
+    earlier = {"/data/*/attributes/first_name": WORDS[:3]}
+    scan = scanner.scan_response(_page(names), columns=earlier, known_clean=True)
+    assert scan.verdict == "flagged"
+    assert scan.document["data"][0]["attributes"]["first_name"] == REDACTED
+    assert scan.document["data"][29]["attributes"]["first_name"] == names[29]

@@ -493,19 +493,23 @@ class Scanner:
                 Finding(leaf.pointer, f.tier, f.rule, f.score, prefix + f.reason)
                 for f in a.findings
             )
-        for column in _columns(sequence, columns):
-            if not known_clean or column[0][0] == _EARLIER:
-                self._scan_windows(column, flagged, principal, budget)
+        # Each field across the records and after the earlier answers; read together in one
+        # pass (a clean page, the common case, costs one tier-1 read of them all).
+        readings = [
+            column
+            for column in _columns(sequence, columns)
+            if not known_clean or column[0][0] == _EARLIER
+        ]
         if not known_clean:
-            self._scan_windows(sequence, flagged, principal, budget)
+            self._scan_windows([sequence], flagged, principal, budget)
             # The page's strings in order without those its records share (a type, a status):
             # a word put in a different field of each record reads on between them.
             distinct = _distinct(sequence)
             if len(distinct) < len(sequence):
-                self._scan_windows(distinct, flagged, principal, budget)
+                readings.append(distinct)
             # The keys of the same object across records (one property name per profile).
-            for column in _key_columns(keys):
-                self._scan_windows(column, flagged, principal, budget)
+            readings.extend(_key_columns(keys))
+        self._scan_windows(readings, flagged, principal, budget)
         for pointer in [p for p in flagged if p.startswith(_KEY)]:
             key = pointer[len(_KEY) :]
             flagged.setdefault(key, []).extend(
@@ -530,26 +534,28 @@ class Scanner:
 
     def _scan_windows(
         self,
-        sequence: list[tuple[str, str]],
+        sequences: list[list[tuple[str, str]]],
         flagged: dict[str, list[Finding]],
         principal: str,
         budget: _Budget,
     ) -> None:
         """Read neighbouring short strings together: catches instructions split across fields.
 
-        ``sequence`` holds (pointer, text) of every short wordy string in document order. Windows
-        of about ``_WINDOW_CHARS`` overlap by half, so every pair of neighbours shares one; each
-        string is in at most two windows and the work stays linear in the response.
+        Each sequence holds (pointer, text) of short wordy strings in the order read (the
+        document's, a field's across records, ...). Windows of about ``_WINDOW_CHARS`` overlap by
+        half, so every pair of neighbours shares one; each string is in at most two windows of
+        a sequence and the work stays linear in the response.
         """
         # Strings already flagged alone break the runs: what they said is withheld anyway.
         windows: list[list[tuple[str, str]]] = []
-        run: list[tuple[str, str]] = []
-        for item in [*sequence, None]:
-            if item is None or item[0] in flagged:
-                windows.extend(_windows(run))
-                run = []
-            else:
-                run.append(item)
+        for sequence in sequences:
+            run: list[tuple[str, str]] = []
+            for item in [*sequence, None]:
+                if item is None or item[0] in flagged:
+                    windows.extend(_windows(run))
+                    run = []
+                else:
+                    run.append(item)
         if not windows:
             return
         # Fragments (two to eight characters on average: "delete a", "ll pro", "files an")
@@ -630,7 +636,11 @@ def _columns(
     out = []
     for shape, column in columns.items():
         before = [(_EARLIER, text) for text in (earlier or {}).get(shape, ())]
-        if before or len({p for p, _ in column}) >= 2:
+        if before and len(column) > _WINDOW_ITEMS:
+            # Only the strings a window can share with the earlier ones are read after them;
+            # the column is read on its own as well.
+            out += [before + column[:_WINDOW_ITEMS], column]
+        elif before or len({p for p, _ in column}) >= 2:
             out.append(before + column)
     return out
 
@@ -646,8 +656,9 @@ def _distinct(sequence: list[tuple[str, str]], *, parent: bool = False) -> list[
         bare = _shape(pointer)
         return bare.rsplit("/", 1)[0] if parent else bare
 
-    seen = Counter((shape(p), t) for p, t in sequence)
-    return [(p, t) for p, t in sequence if seen[(shape(p), t)] == 1]
+    shaped = [(shape(p), t) for p, t in sequence]
+    seen = Counter(shaped)
+    return [item for item, key in zip(sequence, shaped, strict=True) if seen[key] == 1]
 
 
 def _key_columns(keys: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:

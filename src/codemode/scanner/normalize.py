@@ -395,7 +395,10 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("\\x", "")))
         if decoded:
             found.append(View("hex", decoded))
-    for match in _BASE32.finditer(text) if _BASE32_HINT.search(text) else ():
+    # The forms below need at least this many characters (six escaped bytes, twelve codes...):
+    # most strings of an answer (names, cities, statuses) are shorter and skip them all.
+    long_enough = len(text) >= 18
+    for match in _BASE32.finditer(text) if long_enough and _BASE32_HINT.search(text) else ():
         chunk = match.group(0).rstrip("=")
         try:
             raw = base64.b32decode(chunk + "=" * (-len(chunk) % 8))
@@ -404,23 +407,25 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base32", decoded))
-    for match in _QUOTED_PRINTABLE.finditer(text) if "=" in text else ():
+    for match in _QUOTED_PRINTABLE.finditer(text) if long_enough and "=" in text else ():
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("=", "")))
         if decoded:
             found.append(View("quoted-printable", decoded))
-    for match in _PREFIXED_HEX.finditer(text) if "0x" in text or "0X" in text else ():
+    for match in _PREFIXED_HEX.finditer(text) if long_enough and "0x" in text.lower() else ():
         decoded = _decode_bytes(bytes(int(b, 16) for b in _PREFIXED_BYTE.findall(match.group(0))))
         if decoded:
             found.append(View("hex", decoded))
-    for match in _BINARY.finditer(text) if "00" in text or "01" in text else ():
+    for match in (
+        _BINARY.finditer(text) if len(text) >= 71 and ("0 0" in text or "1 0" in text) else ()
+    ):
         decoded = _decode_bytes(bytes(int(b, 2) for b in match.group(0).split()))
         if decoded:
             found.append(View("binary", decoded))
-    for match in _UNICODE_ESCAPES.finditer(text) if "\\u" in text or "\\U" in text else ():
+    for match in _UNICODE_ESCAPES.finditer(text) if long_enough and "\\" in text else ():
         decoded = _UNICODE_ESCAPE.sub(lambda m: _code_point(m.group(1)), match.group(0))
         if " " in decoded:
             found.append(View("unicode-escapes", decoded))
-    for match in _CHAR_CODES.finditer(text):
+    for match in _CHAR_CODES.finditer(text) if len(text) >= 35 else ():
         codes = [int(code) for code in _DIGITS.findall(match.group(0))]
         decoded = "".join(chr(code) for code in codes)
         letters = sum(ch.isalpha() or ch == " " for ch in decoded)
