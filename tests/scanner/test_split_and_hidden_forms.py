@@ -213,3 +213,13 @@ def test_a_long_page_is_read_after_the_earlier_answers_only_where_they_meet(
     assert scan.verdict == "flagged"
     assert scan.document["data"][0]["attributes"]["first_name"] == REDACTED
     assert scan.document["data"][29]["attributes"]["first_name"] == names[29]
+
+
+def test_long_keys_are_not_kept_in_the_pointer_memo(scanner: Scanner) -> None:
+    from codemode.scanner._scanner import _short_shape
+
+    _short_shape.cache_clear()
+    key = "k" * 5000
+    scanner.scan_response({"data": [{"attributes": {key: "a b"}}, {"attributes": {key: "c d"}}]})
+    # Only the short pointers (the records, the index-free shapes) are memoised.
+    assert _short_shape.cache_info().currsize <= 8

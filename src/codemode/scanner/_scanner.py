@@ -611,9 +611,17 @@ _CLASSIFIER_BATCH = 64
 _INDEX = re.compile(r"/\d+(?=/|$)")
 
 
-@functools.lru_cache(maxsize=8192)
 def _shape(pointer: str) -> str:
     """``pointer`` with its array indexes as ``*`` (a page's records share their shapes)."""
+    # Only short pointers are memoised: a key the data chose can be megabytes long.
+    return _short_shape(pointer) if len(pointer) <= _MEMO_POINTER else _INDEX.sub("/*", pointer)
+
+
+_MEMO_POINTER = 160
+
+
+@functools.lru_cache(maxsize=8192)
+def _short_shape(pointer: str) -> str:
     return _INDEX.sub("/*", pointer)
 
 
