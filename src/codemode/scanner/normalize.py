@@ -3,9 +3,12 @@
 ``views(text)`` returns the texts the patterns run on: the canonical form of the input (NFKC,
 invisible and bidi characters removed, homoglyphs and leetspeak folded inside words that mix
 scripts or digits, letter-spacing closed up, HTML and markdown flattened), plus every hidden or
-encoded payload found in it (HTML comments and hidden elements, Unicode tag characters, base64,
-hex, percent-encoding, rot13 when the text announces it or when its words are mostly unknown
-and rot13 makes them common English). ``canonical(text)`` is the first view
+encoded payload found in it (HTML comments and hidden elements, Unicode tag characters, bytes in
+variation selectors, base64, base32, hex and ``0x`` bytes, binary octets, quoted-printable,
+decimal character codes, ``\\u`` escapes, percent-encoding, rot13 or text written backwards when
+its words are mostly unknown and the turn makes them common English), and the text with the
+look-alikes of Cherokee, Armenian, small capitals, Lisu and Canadian syllabics folded in every
+word, or with the combining marks stacked on most letters dropped. ``canonical(text)`` is the first view
 alone, which is also what the classifier's features are computed from, so training and scanning
 see the same string.
 """
