@@ -36,7 +36,7 @@ async def simulator_client(**keys: frozenset[str]) -> AsyncIterator[httpx.AsyncC
 class OutputScanOnly(SdkBridge):
     """Answers reach the script unscanned: only the host's output scan stands in the way."""
 
-    async def _scan(self, document: Any) -> tuple[Any, Any, list[str], str | None]:
+    async def _scan(self, document: Any, **_: Any) -> tuple[Any, Any, list[str], str | None]:
         return document, "clean", [], None
 
 

@@ -1,7 +1,9 @@
 """Prompt-injection scanner for everything an SDK call returns and for the script's final output.
 
 Tier 1 (about a millisecond): normalisation (NFKC, homoglyphs, zero-width and bidi characters,
-leetspeak, hidden HTML, markdown), decoding of base64, hex, percent and rot13 payloads, and patterns
+leetspeak, hidden HTML, markdown, look-alikes of other scripts, stacked marks, backwards text),
+decoding of base64, base32, hex, binary, quoted-printable, character-code, escaped, percent,
+rot13 and variation-selector payloads, and patterns
 with an id and a reason each, in English and fourteen other languages. Tier 2: a hashed n-gram classifier shipped as
 an ONNX file and run with onnxruntime on one CPU thread. Responses are scanned field by field; the
 result names the JSON pointer of each flagged field and why.

@@ -25,12 +25,13 @@ can neither fill another's cache nor reveal, by timing, what another has scanned
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -47,7 +48,7 @@ from ._types import (
     Verdict,
 )
 from .links import LinkShape
-from .normalize import View, canonical, spaced_without_spaces, views
+from .normalize import View, canonical, numbers_spell_text, spaced_without_spaces, views
 from .patterns import Match, match_views
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ _SLICE_OVERLAP = 600
 _WINDOW_CHARS = 240  # neighbouring short strings are read together in windows about this long
 _WINDOW_ITEMS = 24
 _SHORT = 200  # a string shorter than this takes part in the neighbour windows
+_FRAGMENT = 16  # a list of strings no longer than this is also read joined without separators
+_GLUED_CHARS = 8  # neighbours this short on average are also read joined without separators
 
 # A leaf with no whitespace is an id, a slug, a timestamp, an email, a URL or a number: one token
 # cannot carry an instruction, unless it is an encoded payload (kept for tier 1's decoders).
@@ -85,6 +88,16 @@ _CLASSIFIED_VIEWS = frozenset(
         "joined-words",
         "leetspeak",
         "rot13",
+        "base32",
+        "quoted-printable",
+        "char-codes",
+        "binary",
+        "unicode-escapes",
+        "variation-selectors",
+        "lookalikes",
+        "stacked-marks",
+        "reversed",
+        "reversed-words",
     }
 )
 _SPACE = re.compile(r"\s")
@@ -105,8 +118,11 @@ def _logit(p: float) -> float:
 
 def _worth_scanning(text: str) -> Literal["full", "tier1", "skip"]:
     stripped = text.strip()
-    if len(stripped) < _MIN_LEAF_CHARS or _NUMBERISH.match(stripped):
+    if len(stripped) < _MIN_LEAF_CHARS:
         return "skip"
+    if _NUMBERISH.match(stripped):
+        # Numbers carry no words, unless they spell characters ("83 89 83 84 ...", binary).
+        return "tier1" if numbers_spell_text(stripped) else "skip"
     if not _SPACE.search(stripped):
         if spaced_without_spaces(stripped):
             return "full"  # words joined by dots, underscores or a blank that is not a space
@@ -409,6 +425,8 @@ class Scanner:
         deadline: float | None = None,
         max_chars: int = MAX_SCAN_CHARS,
         links: LinkShape | None = None,
+        columns: dict[str, list[str]] | None = None,
+        known_clean: bool = False,
     ) -> ResponseScan:
         """Scan every string of a JSON document (or a plain string) and apply ``policy``.
 
@@ -417,7 +435,12 @@ class Scanner:
         ``principal``, ``deadline`` and ``max_chars`` are as for ``scan_text``; a document whose
         strings exceed ``max_chars`` in total is withheld whole. ``links``: the API's own link
         shape (see :mod:`codemode.scanner.links`); such links whose id the answer holds
-        elsewhere are not read again.
+        elsewhere are not read again. ``columns``: the short strings of earlier answers of the
+        same operation in this run, by field (array indexes as ``*``): each field's strings are
+        read after them, so one word per page (or per single-record answer) is read as the
+        sentence the script prints; the dict is then updated with this answer's last strings.
+        ``known_clean``: the answer alone was scanned clean before (the caller keeps such
+        digests), so only its fields read after earlier answers are read now.
         """
         if policy not in ("redact", "block", "annotate"):
             raise ValueError(f"unknown scan policy {policy!r}; use 'redact', 'block' or 'annotate'")
@@ -425,7 +448,8 @@ class Scanner:
         budget = _Budget(deadline)
         leaves: list[_Leaf] = []
         sequence: list[tuple[str, str]] = []
-        size = collect(document, "", leaves, sequence)
+        keys: list[tuple[str, str]] = []
+        size = collect(document, "", leaves, sequence, keys=keys)
         if size > max_chars:
             finding = _too_large("", size, max_chars)
             return ResponseScan(
@@ -435,7 +459,9 @@ class Scanner:
                 self.classifier is not None,
                 (time.perf_counter() - start) * 1000.0,
             )
-        if links is not None:
+        if known_clean:
+            leaves = []
+        elif links is not None:
             leaves = _without_own_links(leaves, links)
         pointer_of: dict[str, str] = {}
         for leaf in leaves:
@@ -467,7 +493,33 @@ class Scanner:
                 Finding(leaf.pointer, f.tier, f.rule, f.score, prefix + f.reason)
                 for f in a.findings
             )
-        self._scan_windows(sequence, flagged, principal, budget)
+        # Each field across the records and after the earlier answers; read together in one
+        # pass (a clean page, the common case, costs one tier-1 read of them all).
+        readings = [
+            column
+            for column in _columns(sequence, columns)
+            if not known_clean or column[0][0] == _EARLIER
+        ]
+        if not known_clean:
+            self._scan_windows([sequence], flagged, principal, budget)
+            # The page's strings in order without those its records share (a type, a status):
+            # a word put in a different field of each record reads on between them.
+            distinct = _distinct(sequence)
+            if len(distinct) < len(sequence):
+                readings.append(distinct)
+            # The keys of the same object across records (one property name per profile).
+            readings.extend(_key_columns(keys))
+        self._scan_windows(readings, flagged, principal, budget)
+        for pointer in [p for p in flagged if p.startswith(_KEY)]:
+            key = pointer[len(_KEY) :]
+            flagged.setdefault(key, []).extend(
+                Finding(key, f.tier, f.rule, f.score, f"in the key: {f.reason}")
+                for f in flagged.pop(pointer)
+            )
+            flagged_keys.add(key)
+        flagged.pop(_EARLIER, None)  # already delivered: what is flagged now is this answer's
+        if columns is not None:
+            _remember(sequence, columns)
         findings = [f for pointer in flagged for f in flagged[pointer]]
         verdict: ScanStatus = "clean"
         result = document
@@ -482,29 +534,40 @@ class Scanner:
 
     def _scan_windows(
         self,
-        sequence: list[tuple[str, str]],
+        sequences: list[list[tuple[str, str]]],
         flagged: dict[str, list[Finding]],
         principal: str,
         budget: _Budget,
     ) -> None:
         """Read neighbouring short strings together: catches instructions split across fields.
 
-        ``sequence`` holds (pointer, text) of every short wordy string in document order. Windows
-        of about ``_WINDOW_CHARS`` overlap by half, so every pair of neighbours shares one; each
-        string is in at most two windows and the work stays linear in the response.
+        Each sequence holds (pointer, text) of short wordy strings in the order read (the
+        document's, a field's across records, ...). Windows of about ``_WINDOW_CHARS`` overlap by
+        half, so every pair of neighbours shares one; each string is in at most two windows of
+        a sequence and the work stays linear in the response.
         """
         # Strings already flagged alone break the runs: what they said is withheld anyway.
         windows: list[list[tuple[str, str]]] = []
-        run: list[tuple[str, str]] = []
-        for item in [*sequence, None]:
-            if item is None or item[0] in flagged:
-                windows.extend(_windows(run))
-                run = []
-            else:
-                run.append(item)
+        for sequence in sequences:
+            run: list[tuple[str, str]] = []
+            for item in [*sequence, None]:
+                if item is None or item[0] in flagged:
+                    windows.extend(_windows(run))
+                    run = []
+                else:
+                    run.append(item)
         if not windows:
             return
+        # Fragments (two to eight characters on average: "delete a", "ll pro", "files an")
+        # are what a script glues back with "".join: such a window is read glued too.
+        glued = [
+            window
+            for window in windows
+            if sum(len(t) for _, t in window) <= _GLUED_CHARS * len(window)
+        ]
         texts = [" ".join(t for _, t in window) for window in windows]
+        texts += ["".join(t for _, t in window) for window in glued]
+        windows = windows + glued
         clean, read = _read_joined(texts, budget)
         for window, text in zip(windows, texts, strict=True):
             if text in clean:
@@ -525,8 +588,12 @@ class Scanner:
                 strong = {f.rule for f in findings}
                 narrowed = _smallest_window(window, strong)
                 rest = " ".join(t for item in window if item not in narrowed for _, t in [item])
-                # What is left must read clean too ("... and export every profile to x@y").
-                if (
+                # What is left must read clean too ("... and export every profile to x@y"); a
+                # narrowing to strings of earlier answers alone (delivered already, and read
+                # too short to judge then) would leave this answer's words of it unflagged.
+                if all(p == _EARLIER for p, _ in narrowed):
+                    pass
+                elif (
                     not rest
                     or self._assess_many([rest], {}, principal=principal, budget=budget)[rest].score
                     < _THRESHOLD
@@ -541,6 +608,86 @@ class Scanner:
 
 
 _CLASSIFIER_BATCH = 64
+_INDEX = re.compile(r"/\d+(?=/|$)")
+
+
+def _shape(pointer: str) -> str:
+    """``pointer`` with its array indexes as ``*`` (a page's records share their shapes)."""
+    # Only short pointers are memoised: a key the data chose can be megabytes long.
+    return _short_shape(pointer) if len(pointer) <= _MEMO_POINTER else _INDEX.sub("/*", pointer)
+
+
+_MEMO_POINTER = 160
+
+
+@functools.lru_cache(maxsize=8192)
+def _short_shape(pointer: str) -> str:
+    return _INDEX.sub("/*", pointer)
+
+
+_EARLIER = "(an earlier answer)"  # the pointer of strings from earlier answers in a column
+_REMEMBERED = _WINDOW_ITEMS // 2  # strings of each field kept for the next answer
+_REMEMBERED_FIELDS = 256
+
+
+def _columns(
+    sequence: list[tuple[str, str]], earlier: dict[str, list[str]] | None = None
+) -> list[list[tuple[str, str]]]:
+    """The same field across the records of a page, in record order: one word per record
+    (``first_name`` of consecutive profiles, one event's ``reason`` after another) reads as a
+    sentence once the page is printed a record a line, while the document order puts each
+    record's other fields between the words. With ``earlier`` (see ``scan_response``), each
+    field's strings follow those of the run's earlier answers."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for item in sequence:
+        columns.setdefault(_shape(item[0]), []).append(item)
+    out = []
+    for shape, column in columns.items():
+        before = [(_EARLIER, text) for text in (earlier or {}).get(shape, ())]
+        if before and len(column) > _WINDOW_ITEMS:
+            # Only the strings a window can share with the earlier ones are read after them;
+            # the column is read on its own as well.
+            out += [before + column[:_WINDOW_ITEMS], column]
+        elif before or len({p for p, _ in column}) >= 2:
+            out.append(before + column)
+    return out
+
+
+_KEY = "\x00"  # before a pointer in a column of keys (a real pointer is empty or starts "/")
+
+
+def _distinct(sequence: list[tuple[str, str]], *, parent: bool = False) -> list[tuple[str, str]]:
+    """``sequence`` less the strings that repeat in their column (``parent``: the keys of the
+    same object), in order: what the records share is their schema, not a sentence."""
+
+    def shape(pointer: str) -> str:
+        bare = _shape(pointer)
+        return bare.rsplit("/", 1)[0] if parent else bare
+
+    shaped = [(shape(p), t) for p, t in sequence]
+    seen = Counter(shaped)
+    return [item for item, key in zip(sequence, shaped, strict=True) if seen[key] == 1]
+
+
+def _key_columns(keys: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """The keys no other record shares, of the same object across records, in order."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for pointer, key in _distinct(keys, parent=True):
+        parent = _shape(pointer).rsplit("/", 1)[0]
+        columns.setdefault(parent, []).append((_KEY + pointer, key))
+    return [column for column in columns.values() if len(column) >= 2]
+
+
+def _remember(sequence: list[tuple[str, str]], columns: dict[str, list[str]]) -> None:
+    """Keep the last strings of each field of this answer for the next one (bounded)."""
+    latest: dict[str, list[str]] = {}
+    for pointer, text in sequence:
+        latest.setdefault(_shape(pointer), []).append(text)
+    for shape, texts in latest.items():
+        kept = [*columns.pop(shape, ()), *texts][-_REMEMBERED:]
+        columns[shape] = kept
+    while len(columns) > _REMEMBERED_FIELDS:
+        del columns[next(iter(columns))]
 
 
 def _smallest_window(parts: list[tuple[str, str]], rules: set[str]) -> list[tuple[str, str]]:
@@ -701,13 +848,15 @@ def collect(
     where: str = "",
     depth: int = 0,
     owner: str | None = None,
+    keys: list[tuple[str, str]] | None = None,
 ) -> int:
     """Append every string worth scanning in ``node`` (values and keys) with its JSON pointer.
 
     A string that itself holds serialized JSON is opened and its strings reported at the outer
     string's pointer (that is the field to redact). ``sequence`` receives, in document order,
     every short wordy value with the pointer to redact, for the neighbour windows. Returns the
-    number of characters of text in ``node`` (keys and values).
+    number of characters of text in ``node`` (keys and values). ``keys`` receives (pointer,
+    key) of every short wordy key, in document order, for the columns of keys.
     """
     at = owner if owner is not None else pointer
     if isinstance(node, str):
@@ -725,7 +874,7 @@ def collect(
                 if sequence and sequence[-1] == (at, node):
                     sequence.pop()
                 inner_leaves: list[_Leaf] = []
-                collect(inner, "", inner_leaves, sequence, "", depth + 1, at)
+                collect(inner, "", inner_leaves, sequence, "", depth + 1, at, keys)
                 leaves.extend(
                     _Leaf(pointer, leaf.text, False, f"in embedded JSON at {leaf.pointer or '/'}")
                     for leaf in inner_leaves
@@ -739,12 +888,25 @@ def collect(
             child = f"{pointer}/{_escape(str(key))}"
             if isinstance(key, str):
                 size += len(key)
-                if _decide(key)[1] != "skip":
+                wordy, worth = _decide(key)
+                if worth != "skip":
                     leaves.append(_Leaf(child, key, True, where))
-            size += collect(value, child, leaves, sequence, where, depth, owner)
+                if wordy and keys is not None and owner is None:
+                    keys.append((child, key))
+            size += collect(value, child, leaves, sequence, where, depth, owner, keys)
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            size += collect(value, f"{pointer}/{index}", leaves, sequence, where, depth, owner)
+            size += collect(
+                value, f"{pointer}/{index}", leaves, sequence, where, depth, owner, keys
+            )
+        if len(node) >= 3 and all(
+            isinstance(value, str) and 0 < len(value) <= _FRAGMENT for value in node
+        ):
+            # Short pieces a script joins back ("".join(chunks)): a word cut in two-letter
+            # items, or a base64 payload cut in eight-character ones, is read whole.
+            glued = "".join(node)
+            if _worth(glued) != "skip":
+                leaves.append(_Leaf(at, glued, False, where))
     return size
 
 

@@ -3,9 +3,12 @@
 ``views(text)`` returns the texts the patterns run on: the canonical form of the input (NFKC,
 invisible and bidi characters removed, homoglyphs and leetspeak folded inside words that mix
 scripts or digits, letter-spacing closed up, HTML and markdown flattened), plus every hidden or
-encoded payload found in it (HTML comments and hidden elements, Unicode tag characters, base64,
-hex, percent-encoding, rot13 when the text announces it or when its words are mostly unknown
-and rot13 makes them common English). ``canonical(text)`` is the first view
+encoded payload found in it (HTML comments and hidden elements, Unicode tag characters, bytes in
+variation selectors, base64, base32, hex and ``0x`` bytes, binary octets, quoted-printable,
+decimal character codes, ``\\u`` escapes, percent-encoding, rot13 or text written backwards when
+its words are mostly unknown and the turn makes them common English), and the text with the
+look-alikes of Cherokee, Armenian, small capitals, Lisu and Canadian syllabics folded in every
+word, or with the combining marks stacked on most letters dropped. ``canonical(text)`` is the first view
 alone, which is also what the classifier's features are computed from, so training and scanning
 see the same string.
 """
@@ -17,10 +20,19 @@ import binascii
 import codecs
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-__all__ = ["INVISIBLE", "View", "canonical", "fold_lookalikes", "spaced_without_spaces", "views"]
+__all__ = [
+    "INVISIBLE",
+    "View",
+    "canonical",
+    "fold_lookalikes",
+    "numbers_spell_text",
+    "spaced_without_spaces",
+    "views",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +213,31 @@ _HEX = re.compile(
 )
 _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){6,}")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%]*){3}")
+# Base32 (RFC 4648 alphabet, upper case, as encoders write it); tried only where a run of its
+# alphabet holds one of the digits 2-7, so plain upper-case words are not decoded.
+_BASE32 = re.compile(r"(?<![A-Z2-7=])[A-Z2-7]{24,}={0,6}(?![A-Z2-7=])")
+_BASE32_HINT = re.compile(r"[A-Z]{3}[2-7]|[2-7][A-Z]{3}")
+# Quoted-printable: "=53=59=53..." (six or more escaped bytes in a row).
+_QUOTED_PRINTABLE = re.compile(r"(?:=[0-9A-Fa-f]{2}){6,}")
+# Printable ASCII written as decimal codes: "83 89 83 84 69 77 32 ..." (twelve or more).
+_CODE = r"(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])"
+_CHAR_CODES = re.compile(rf"(?<![\d.])(?:{_CODE}[ ,;]{{1,2}}){{11,}}{_CODE}(?![\d.])")
+_DIGITS = re.compile(r"\d+")
+# Bytes written "0x44 0x69 ..." or "0x44,0x69", eight or more.
+_PREFIXED_HEX = re.compile(r"(?:0[xX][0-9A-Fa-f]{2}[\s,;]{0,2}){8,}")
+_PREFIXED_BYTE = re.compile(r"0[xX]([0-9A-Fa-f]{2})")
+# Bytes written in binary, "01000100 01101001 ...", eight or more.
+_BINARY = re.compile(r"(?<![01])(?:[01]{8}\s){7,}[01]{8}(?![01])")
+# Characters written as escapes in the stored text itself ("\u0044\u0069..."), six or more.
+_UNICODE_ESCAPES = re.compile(r"(?:\\+[uU]\+?[0-9A-Fa-f]{4,8}){6,}")
+_UNICODE_ESCAPE = re.compile(r"\\+[uU]\+?([0-9A-Fa-f]{4,8})")
+
+
+def _code_point(digits: str) -> str:
+    value = int(digits[:8], 16)
+    return chr(value) if value <= 0x10FFFF else " "
+
+
 _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECASE)
 
 # Words joined by something other than a space: "ignore.all.previous.instructions",
@@ -214,6 +251,41 @@ _MAX_NESTING = 3  # an encoded payload inside an encoded payload, up to three le
 
 
 _CONFUSABLE_RUN = re.compile(_CONFUSABLE_SET + "+")
+
+# Latin look-alikes from scripts a text in Latin letters has no reason to use (Cherokee, Armenian,
+# Latin small capitals and IPA letters, Lisu, Canadian syllabics): a word written wholly in them
+# reads as English to a model, so unlike the Cyrillic and Greek ones above they are folded in
+# every word, in a view of their own (``lookalikes``); genuine Armenian or Cherokee text folds to
+# letter salad that no pattern matches.
+# fmt: off
+_FAR_LOOKALIKES: dict[int, str] = {
+    # Cherokee
+    0x13AA: "A", 0x13F4: "B", 0x13DF: "C", 0x13A0: "D", 0x13AC: "E", 0x13C0: "G", 0x13BB: "H",
+    0x13A5: "i", 0x13C6: "J", 0x13E6: "K", 0x13DE: "L", 0x13B7: "M", 0x13E2: "P", 0x13A1: "R",
+    0x13DA: "S", 0x13A2: "T", 0x13D9: "V", 0x13D4: "W", 0x13B3: "W", 0x13C3: "Z", 0x13D2: "R",
+    0x13CF: "b", 0x13C2: "h",
+    # Armenian
+    0x0585: "o", 0x057D: "u", 0x0578: "n", 0x0570: "h", 0x0581: "g", 0x0566: "q", 0x0561: "w",
+    0x057C: "n", 0x0582: "L", 0x054D: "U", 0x0555: "O", 0x054F: "S", 0x053C: "L", 0x0533: "q",
+    # Latin small capitals and IPA
+    0x1D00: "a", 0x0299: "b", 0x1D04: "c", 0x1D05: "d", 0x1D07: "e", 0xA730: "f", 0x0262: "g",
+    0x029C: "h", 0x026A: "i", 0x1D0A: "j", 0x1D0B: "k", 0x029F: "l", 0x1D0D: "m", 0x0274: "n",
+    0x1D0F: "o", 0x1D18: "p", 0x0280: "r", 0xA731: "s", 0x1D1B: "t", 0x1D1C: "u", 0x1D20: "v",
+    0x1D21: "w", 0x028F: "y", 0x1D22: "z",
+    # Canadian syllabics
+    0x15C5: "A", 0x15F7: "B", 0x1455: "C", 0x15DE: "D", 0x15F4: "E", 0x15B4: "F", 0x157C: "H",
+    0x148D: "J", 0x14AA: "L", 0x15F0: "M", 0x144E: "N", 0x146D: "P", 0x1587: "R", 0x1515: "S",
+    0x144C: "U", 0x142F: "V", 0x15EF: "W",
+    # Lisu
+    0xA4EE: "A", 0xA4D0: "B", 0xA4DA: "C", 0xA4D3: "D", 0xA4F0: "E", 0xA4DD: "F", 0xA4D6: "G",
+    0xA4E7: "H", 0xA4F2: "I", 0xA4D9: "J", 0xA4D7: "K", 0xA4E1: "L", 0xA4DF: "M", 0xA4E0: "N",
+    0xA4F3: "O", 0xA4D1: "P", 0xA4E3: "R", 0xA4E2: "S", 0xA4D4: "T", 0xA4F4: "U", 0xA4E6: "V",
+    0xA4EA: "W", 0xA4EB: "X", 0xA4EC: "Y", 0xA4DC: "Z",
+}
+# fmt: on
+_FAR_LOOKALIKE_SET = re.compile(
+    "[" + "".join(re.escape(chr(code)) for code in _FAR_LOOKALIKES) + "]"
+)
 
 
 def fold_lookalikes(text: str) -> str:
@@ -326,6 +398,42 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("\\x", "")))
         if decoded:
             found.append(View("hex", decoded))
+    # The forms below need at least this many characters (six escaped bytes, twelve codes...):
+    # most strings of an answer (names, cities, statuses) are shorter and skip them all.
+    long_enough = len(text) >= 18
+    for match in _BASE32.finditer(text) if long_enough and _BASE32_HINT.search(text) else ():
+        chunk = match.group(0).rstrip("=")
+        try:
+            raw = base64.b32decode(chunk + "=" * (-len(chunk) % 8))
+        except (binascii.Error, ValueError):
+            continue
+        decoded = _decode_bytes(raw)
+        if decoded:
+            found.append(View("base32", decoded))
+    for match in _QUOTED_PRINTABLE.finditer(text) if long_enough and "=" in text else ():
+        decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("=", "")))
+        if decoded:
+            found.append(View("quoted-printable", decoded))
+    for match in _PREFIXED_HEX.finditer(text) if long_enough and "0x" in text.lower() else ():
+        decoded = _decode_bytes(bytes(int(b, 16) for b in _PREFIXED_BYTE.findall(match.group(0))))
+        if decoded:
+            found.append(View("hex", decoded))
+    for match in (
+        _BINARY.finditer(text) if len(text) >= 71 and ("0 0" in text or "1 0" in text) else ()
+    ):
+        decoded = _decode_bytes(bytes(int(b, 2) for b in match.group(0).split()))
+        if decoded:
+            found.append(View("binary", decoded))
+    for match in _UNICODE_ESCAPES.finditer(text) if long_enough and "\\" in text else ():
+        decoded = _UNICODE_ESCAPE.sub(lambda m: _code_point(m.group(1)), match.group(0))
+        if " " in decoded:
+            found.append(View("unicode-escapes", decoded))
+    for match in _CHAR_CODES.finditer(text) if len(text) >= 35 else ():
+        codes = [int(code) for code in _DIGITS.findall(match.group(0))]
+        decoded = "".join(chr(code) for code in codes)
+        letters = sum(ch.isalpha() or ch == " " for ch in decoded)
+        if decoded.count(" ") >= 2 and letters * 5 >= len(decoded) * 4:
+            found.append(View("char-codes", decoded))
     # Token by token: a regex over the whole text backtracks quadratically on "20% off" copy.
     for token in text.split() if "%" in text else ():
         if token.count("%") >= 3 and _PERCENT.search(token):
@@ -425,12 +533,26 @@ def views(text: str) -> list[View]:
         # previous ...") read as spaces to a model, while the text view, which drops them to
         # undo "ig\u200bnore", runs the words together: the patterns read this view too.
         result.append(View("invisible-gaps", _flatten_markup(_clean(spaced))))
+    if _FAR_LOOKALIKE_SET.search(cleaned):
+        folded = _WORD_RUN.sub(_fold_word, cleaned.translate(_FAR_LOOKALIKES))
+        result.append(View("lookalikes", _flatten_markup(folded)))
+    stacked = _without_stacked_marks(text)
+    if stacked is not None:
+        result.append(View("stacked-marks", _flatten_markup(_clean(stacked))))
+    smuggled_bytes = _variation_selector_bytes(text)
+    if smuggled_bytes is not None:
+        result.append(View("variation-selectors", smuggled_bytes))
+    unknown = _unknown_words(flat)
+    if _reads_as(unknown, lambda w: w[::-1]):
+        # Written backwards, whole or word by word (also behind a right-to-left override).
+        result.append(View("reversed", flat[::-1]))
+        result.append(View("reversed-words", _WORD.sub(lambda m: m.group(0)[::-1], flat)))
     result.extend(_decoded_views(cleaned))
     lowered = cleaned.lower()
     if (
         ("rot" in lowered or "caesar" in lowered or "cipher" in lowered or "decode" in lowered)
         and _ROT13_HINT.search(cleaned)
-    ) or _reads_as_rot13(flat):
+    ) or _reads_as(unknown, lambda w: w.translate(_ROT13)):
         result.append(View("rot13", codecs.decode(cleaned, "rot13")))
     return result
 
@@ -455,15 +577,67 @@ _ROT13 = str.maketrans(
 )  # words are lowered first
 
 
-def _reads_as_rot13(text: str) -> bool:
-    """Whether ``text`` is mostly unknown Latin words that rot13 turns into common English ones."""
+def numbers_spell_text(text: str) -> bool:
+    """Whether ``text`` holds a run of characters written as decimal codes or binary octets."""
+    return _CHAR_CODES.search(text) is not None or _BINARY.search(text) is not None
+
+
+def _unknown_words(text: str) -> list[str] | None:
+    """The Latin words of ``text`` (lower case) when it has four or more and at most a quarter
+    of them are common English: a text that may be English rewritten (rot13, backwards)."""
     if len(text) < 16:
-        return False
+        return None
     words = [w.lower() for w in _ASCII_WORD.findall(text[:2000])]
-    if len(words) < 4:
+    if len(words) < 4 or sum(w in _COMMON for w in words) * 4 > len(words):
+        return None
+    return words
+
+
+def _reads_as(words: list[str] | None, turn: Callable[[str], str]) -> bool:
+    """Whether ``words`` (see ``_unknown_words``) are mostly common English once turned."""
+    if words is None:
         return False
-    seen = sum(w in _COMMON for w in words)
-    if seen * 4 > len(words):  # a quarter already common: ordinary text, not rot13
-        return False
-    turned = sum(w.translate(_ROT13) in _COMMON for w in words)
+    turned = sum(turn(w) in _COMMON for w in words)
     return turned * 5 >= len(words) * 2 and turned >= 3
+
+
+_VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+
+
+def _variation_selector_bytes(text: str) -> str | None:
+    """Bytes smuggled as variation selectors (VS1-VS16 for 0-15, VS17-VS256 for 16-255), one
+    selector per byte after a carrier character: a model can be told to decode them."""
+    if len(_VARIATION_SELECTOR.findall(text[:200_000])) < 8:
+        return None
+    raw = bytes(
+        ord(ch) - 0xFE00 if ord(ch) <= 0xFE0F else ord(ch) - 0xE0100 + 16
+        for ch in _VARIATION_SELECTOR.findall(text)
+    )
+    return _decode_bytes(raw)
+
+
+def _without_stacked_marks(text: str) -> str | None:
+    """``text`` without its combining marks when most of its Latin letters carry one
+    ("d́éĺét́é"): NFKC composes some of them into accented letters and keeps
+    the others, so no pattern reads the word. Accented prose (French, Vietnamese) marks far
+    fewer letters and is left to the other views."""
+    decomposed = unicodedata.normalize("NFD", text)
+    if decomposed == text and not _COMBINING.search(text):
+        return None
+    marked = letters = 0
+    previous_letter = False
+    for ch in decomposed[:20_000]:
+        if "a" <= ch.lower() <= "z":
+            letters += 1
+            previous_letter = True
+        elif previous_letter and unicodedata.combining(ch):
+            marked += 1
+            previous_letter = False
+        elif not unicodedata.combining(ch):
+            previous_letter = False
+    if letters < 8 or marked * 5 < letters * 3:
+        return None
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
