@@ -443,7 +443,10 @@ async def test_answers_that_nfkc_expands_cost_the_host_no_more_than_others(
     async with simulator_client() as own:
         base_peak, base_lag = await _peak_of_reading(box, own, "\u0635", "plain")
         peak, lag = await _peak_of_reading(box, own, "\ufdfa", "fdfa")
-    assert peak <= base_peak + 40 * 1024, (peak // 1024, base_peak // 1024)
+    # After other tests in the same process the baseline can reuse memory the allocator already
+    # holds and show no growth at all; the floor keeps the comparison about the hole (+355 MB
+    # before the fix, +28 MB after), not about what an earlier test left free.
+    assert peak <= max(base_peak, 48 * 1024) + 40 * 1024, (peak // 1024, base_peak // 1024)
     assert lag <= base_lag + 0.5, (lag, base_lag)
 
 
