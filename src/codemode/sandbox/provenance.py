@@ -312,6 +312,40 @@ def _as_text(raw: str, is_dump: bool) -> str:
     return text
 
 
+_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _present(words: Iterable[str], folded: str) -> set[str]:
+    """The ``words`` that may be tokens of ``folded`` (a delivered string, casefolded) once it is
+    rendered: never fewer than are.
+
+    Rendering ASCII text only splits it (a dump's keys and escapes become separators), so a
+    token there is a run of letters and digits with no letter or digit on its right, and on its
+    left none, or the end of an escape (``\\n``, ``\\u00e9``): "12" inside "2012" or "t12:04"
+    is not one, so a number an output shares with every page no longer has each page rendered.
+    Other text is matched as a substring (NFKC and look-alike folding can join characters).
+    """
+    found = {word for word in words if word in folded}
+    if not folded.isascii():
+        return found
+    return {word for word in found if _bounded(word, folded)}
+
+
+def _bounded(word: str, folded: str) -> bool:
+    """True when ``word`` occurs in ASCII ``folded`` where rendering could make it a token."""
+    for match in re.finditer(re.escape(word) + "(?![0-9a-z])", folded):
+        at = match.start()
+        # A backslash two or six characters back may end an escape (\\n, \\u00e9) right here:
+        # taken as one (a word kept that is not there costs a rendering, never a miss).
+        if (
+            at == 0
+            or folded[at - 1] not in _ALNUM
+            or "\\" in (folded[at - 2 : at - 1], folded[at - 6 : at - 5])
+        ):
+            return True
+    return False
+
+
 # Outputs with more distinct words than this skip the pre-check (each word is looked for in
 # each delivered text): every delivered text is tokenised, as it would be without it.
 _PRECHECK_WORDS = 64
@@ -501,7 +535,7 @@ class Provenance:
                 # character by character: a gram or pair with a word missing from it cannot be
                 # there.
                 folded = _canon(raw)
-                present = {word for word in needed if word in folded}
+                present = _present(needed, folded)
                 if not any(all(word in present for word in gram) for gram in wanted) and not any(
                     all(word in present for word in pair) for pair in wanted_pairs
                 ):
