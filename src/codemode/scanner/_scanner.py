@@ -63,8 +63,10 @@ _CACHE_SIZE = 2048  # verdicts kept per principal
 # Verdicts kept in all: past it, the caches of the principals seen least recently are dropped.
 # Bounded by entries, not by principals: a server with more concurrent principals than a count
 # would keep (256 sessions against 64 caches) dropped every cache between two runs of one
-# principal and scanned every answer cold again.
-_ENTRIES = 64 * _CACHE_SIZE
+# principal and scanned every answer cold again. Half what 64 full caches held: an answer read
+# again is known whole by its digest first (``sandbox/seen.py``), so these serve answers that
+# changed in part, and the server's memory after a burst stays near where it started.
+_ENTRIES = 32 * _CACHE_SIZE
 _PRINCIPALS = 4096  # principals with a cache (an empty cache still takes memory)
 _MIN_LEAF_CHARS = 12
 _MAX_JSON_DEPTH = 4
