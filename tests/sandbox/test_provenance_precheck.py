@@ -21,16 +21,17 @@ def _find(p: Provenance, texts: list[str], monkeypatch: pytest.MonkeyPatch, *, c
         return p.find(texts)
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    rendered: list[str] = []
-    real = provenance._as_text
+class _Renders(list[str]):
+    """The delivered strings ``find`` renders, in order (``_as_text`` wrapped while it lives)."""
 
-    def counting(raw: str, is_dump: bool) -> str:
-        rendered.append(raw)
-        return real(raw, is_dump)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__()
+        self._real = provenance._as_text
+        monkeypatch.setattr(provenance, "_as_text", self._render)
 
-    monkeypatch.setattr(provenance, "_as_text", counting)
-    return rendered
+    def _render(self, raw: str, is_dump: bool) -> str:
+        self.append(raw)
+        return self._real(raw, is_dump)
 
 
 def test_numbers_inside_other_tokens_of_every_page_do_not_render_it(
@@ -39,7 +40,7 @@ def test_numbers_inside_other_tokens_of_every_page_do_not_render_it(
     # The load bench's output: a marker, a counter and a total. Read every other word, it holds
     # the pair ("12", "4"): both are substrings of any page ("2012", "t12:04", "1004"), and
     # every page used to be rendered and tokenised to look for it (18 ms for 20 pages).
-    rendered = _counting(monkeypatch)
+    rendered = _Renders(monkeypatch)
     p = Provenance("print(store['marker'], store['n'], k)")
     for call in range(20):
         page = {
@@ -56,7 +57,7 @@ def test_a_number_standing_alone_after_an_escape_still_renders_its_answer(
 ) -> None:
     # In the dump "12" follows the escape \\n and "4" the escape \\u0001: letters and digits
     # on their left, separators once rendered.
-    rendered = _counting(monkeypatch)
+    rendered = _Renders(monkeypatch)
     p = Provenance()
     p.add("get_lists (call 1)", {"note": "x\u00e912 4"})  # not ASCII: matched as substrings
     p.add("get_profiles (call 2)", {"note": "line\n12\x014"})
