@@ -93,3 +93,17 @@ def test_the_pre_check_finds_what_rendering_every_answer_finds(
     said = data.draw(st.lists(pick, min_size=2, max_size=4))
     texts = [" ".join(said), "\n".join(reversed(said))]
     assert _find(p, texts, monkeypatch, check=True) == _find(p, texts, monkeypatch, check=False)
+
+
+def test_a_text_too_long_for_the_words_found_in_it_is_rendered_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Data that holds the word after a letter everywhere makes every place a candidate: past
+    # the bound the pre-check keeps the substring answer instead of reading them all.
+    monkeypatch.setattr(provenance, "_BOUNDED_CHARS", 1000)
+    rendered = _Renders(monkeypatch)
+    p = Provenance()
+    p.add("get_events (call 1)", "x12 x4 " * 100)  # 700 characters, 2 words found: 1400
+    p.add("get_lists (call 2)", "x12 x4 " * 50)  # 350 characters: read by boundaries
+    assert p.find(["12 4"]) == [[]]
+    assert rendered == ["x12 x4 " * 100]
