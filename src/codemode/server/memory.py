@@ -19,26 +19,17 @@ from collections.abc import Callable
 
 import anyio
 
-__all__ = ["GC_THRESHOLDS", "libc_trim", "settle_heap", "trim_when_idle"]
+__all__ = ["libc_trim", "settle_heap", "trim_when_idle"]
 
 logger = logging.getLogger("codemode.server")
 
 
-GC_THRESHOLDS = (20_000, 20, 20)
-"""The collector's thresholds while serving (CPython's defaults: 700, 10, 10). A run allocates
-tens of thousands of short-lived containers (request, answer, scan), nearly all freed by their
-reference counts: at 700 the young generation was collected about every run and sent what was
-alive at that moment (a run's answers in flight) on to older generations, whose collections walk
-the whole heap. Garbage cycles now wait a little longer, a few megabytes at most."""
-
-
 def settle_heap() -> None:
-    """Before serving: collect what starting left behind, keep the rest out of later collections
-    (the catalog, the SDK, the MCP server: about 100,000 objects that live as long as the process
-    and that every full collection walked, 70 ms each), and set :data:`GC_THRESHOLDS`."""
+    """Before serving: collect what starting left behind and keep the rest out of later
+    collections (the catalog, the SDK, the MCP server: about 100,000 objects that live as long as
+    the process, and that every full collection walked, 70-85 ms each)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def libc_trim() -> Callable[[], object] | None:
