@@ -155,3 +155,28 @@ def test_the_record_keeps_a_few_answers_of_the_principals_seen_last() -> None:
 def test_a_record_must_keep_something() -> None:
     with pytest.raises(ValueError, match="at least one"):
         CleanAnswers(per_principal=0)
+
+
+def test_more_principals_than_a_count_would_keep_keep_their_answers() -> None:
+    # 256 sessions served in turn: a bound of 64 principals dropped each one's digests before
+    # its next run, and every answer it read again was scanned again.
+    seen = CleanAnswers()
+    key = CleanAnswers.digest("c", "page")
+    for p in range(256):
+        seen.add(f"p{p}", key)
+    assert all(seen.known(f"p{p}", key) for p in range(256))
+
+
+def test_past_the_bound_in_all_the_principals_seen_least_recently_are_dropped() -> None:
+    seen = CleanAnswers(per_principal=4, principals=10, total=3)
+    keys = [CleanAnswers.digest("c", str(i)) for i in range(4)]
+    seen.add("alice", keys[0])
+    seen.add("alice", keys[1])
+    seen.add("bob", keys[0])
+    seen.add("bob", keys[1])  # 4 in all: alice, seen least recently, goes
+    assert not seen.known("alice", keys[0]) and seen.known("bob", keys[0])
+    for key in keys:  # one principal alone keeps its own, up to per_principal
+        seen.add("bob", key)
+    assert all(seen.known("bob", key) for key in keys)
+    with pytest.raises(ValueError, match="at least one"):
+        CleanAnswers(total=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,33 @@ def test_the_trim_is_glibcs_malloc_trim_where_glibc_is_the_c_library() -> None:
     assert (trim is not None) == (platform.libc_ver()[0] == "glibc")
     if trim is not None:
         assert trim() in (0, 1)  # 1: memory was released, 0: there was none to release
+
+
+def test_settling_keeps_the_heap_built_at_start_out_of_later_collections() -> None:
+    import gc
+
+    from codemode.server.memory import settle_heap
+
+    built = [{"catalog": i} for i in range(1000)]  # what a server holds for its whole life
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() >= len(built)
+        assert not any(item is built for item in gc.get_objects())  # no collection walks it
+    finally:
+        gc.unfreeze()
+
+
+def test_serving_over_http_settles_the_heap_before_the_first_request(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    from codemode.commands.serve import run_serve
+    from codemode.server import memory
+
+    monkeypatch.setenv("CODEMODE_STATE_DIR", str(tmp_path))
+    events: list[str] = []
+    monkeypatch.setattr(memory, "settle_heap", lambda: events.append("settled"))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: events.append("serving"))
+    run_serve(transport="http", demo=True, port=0)
+    assert events == ["settled", "serving"]

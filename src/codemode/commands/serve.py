@@ -236,7 +236,10 @@ def _serve(
             return
         import uvicorn
 
+        from codemode.server.memory import settle_heap
+
         asgi = built.http_app()
+        settle_heap()  # a long-lived process: what it built is never garbage
         where = f"http://{settings.host}:{settings.port}/mcp"
         print(
             f"codemode: serving MCP at {where}" + (" (demo)" if settings.demo else ""),

@@ -378,6 +378,42 @@ def _as_text(raw: str, is_dump: bool) -> str:
     return text
 
 
+# Characters the token-boundary pre-check reads per delivered text, counted once per word found
+# in it: past this it keeps the substring answer (the text is rendered, as before). Data chosen
+# to hold a word after a letter everywhere ("xa xa xa ...") makes each place a candidate, about
+# 0.4 us each: the bound keeps that under 0.1 s per delivered text.
+_BOUNDED_CHARS = 512 * 1024
+
+
+def _present(words: Iterable[str], folded: str) -> set[str]:
+    """The ``words`` that may be tokens of ``folded`` (a delivered string, casefolded) once it is
+    rendered: never fewer than are.
+
+    Rendering ASCII text only splits it (a dump's keys and escapes become separators), so a
+    token there is a run of letters and digits with no letter or digit on its right, and on its
+    left none, or the end of an escape (``\\n``, ``\\u00e9``): "12" inside "2012" or "t12:04"
+    is not one, so a number an output shares with every page no longer has each page rendered.
+    Other text is matched as a substring (NFKC and look-alike folding can join characters), and
+    so is a text too long for the words found in it (:data:`_BOUNDED_CHARS`).
+    """
+    found = {word for word in words if word in folded}
+    if not folded.isascii() or len(found) * len(folded) > _BOUNDED_CHARS:
+        return found
+    return {word for word in found if re.search(_bounded(word), folded)}
+
+
+def _bounded(word: str) -> str:
+    """A pattern for ``word`` where rendering ASCII text could make it a token: the word first
+    (the regex engine looks for it as a literal), then what must stand on each side of it. A
+    backslash and one character, or ``\\u`` and four hex digits, before it may end an escape:
+    taken as one (a word kept that is not there costs a rendering, never a miss)."""
+    w = re.escape(word)
+    return (
+        rf"{w}(?![0-9a-z])"
+        rf"(?:(?<=\A{w})|(?<=[^0-9a-z]{w})|(?<=\\.{w})|(?<=\\u[0-9a-f]{{4}}{w}))"
+    )
+
+
 # Outputs with more distinct words than this skip the pre-check (each word is looked for in
 # each delivered text): every delivered text is tokenised, as it would be without it.
 _PRECHECK_WORDS = 64
@@ -574,7 +610,7 @@ class Provenance:
                         self.cut = True
                         break
                     folded = _canon(piece)
-                    present.update(word for word in needed if word in folded)
+                    present.update(_present(needed, folded))
                     complete = complete and not inside
                 if self.cut:
                     break

@@ -10,7 +10,10 @@ unchanged; the same bytes for the same principal are clean again without a secon
 Only clean answers are kept: an answer with a finding is always scanned again. Entries belong to
 one principal (a tenant cannot learn by timing what another one read), are BLAKE2b-256 digests
 (a collision is out of reach, so different bytes never pass for remembered ones), and are few:
-``per_principal`` digests each for the ``principals`` most recently seen.
+``per_principal`` digests each, ``total`` in all, for the ``principals`` most recently seen. The
+bound in all is what holds memory down: a bound on principals alone dropped every principal's
+digests between two of its runs once more principals ran at once than it kept (256 sessions
+against 64).
 """
 
 from __future__ import annotations
@@ -25,19 +28,24 @@ __all__ = ["CleanAnswers"]
 class CleanAnswers:
     """Per-principal digests of answers scanned clean (thread-safe: scans run in threads)."""
 
-    def __init__(self, *, per_principal: int = 512, principals: int = 64) -> None:
+    def __init__(
+        self, *, per_principal: int = 512, principals: int = 4096, total: int = 64 * 512
+    ) -> None:
         """Bound what is kept.
 
         Args:
             per_principal: digests kept per principal, least recently used dropped first.
             principals: principals kept, least recently seen dropped first.
+            total: digests kept in all; past it, the principals seen least recently are dropped.
         """
-        if per_principal < 1 or principals < 1:
+        if per_principal < 1 or principals < 1 or total < 1:
             raise ValueError("CleanAnswers keeps at least one answer of one principal")
         self.per_principal = per_principal
         self.principals = principals
+        self.total = total
         self._lock = threading.Lock()
         self._seen: OrderedDict[str, OrderedDict[bytes, None]] = OrderedDict()
+        self._entries = 0  # digests kept, all principals together
 
     @staticmethod
     def digest(context: str, answer: str) -> bytes:
@@ -68,15 +76,21 @@ class CleanAnswers:
             if entries is None:
                 entries = self._seen[principal] = OrderedDict()
                 while len(self._seen) > self.principals:
-                    self._seen.popitem(last=False)
+                    self._entries -= len(self._seen.popitem(last=False)[1])
             else:
                 self._seen.move_to_end(principal)
+            before = len(entries)
             entries[key] = None
             entries.move_to_end(key)
             while len(entries) > self.per_principal:
                 entries.popitem(last=False)
+            self._entries += len(entries) - before
+            # ``principal`` is now the most recently seen: the others go first.
+            while self._entries > self.total and len(self._seen) > 1:
+                self._entries -= len(self._seen.popitem(last=False)[1])
 
     def clear(self) -> None:
         """Forget everything (the scanner changed, or a benchmark wants cold scans)."""
         with self._lock:
             self._seen.clear()
+            self._entries = 0

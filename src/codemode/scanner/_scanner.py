@@ -61,7 +61,14 @@ _THRESHOLD = 0.5
 _STRONG = 0.5
 _WEAK_LOGIT_GAIN = 4.0
 _CACHE_SIZE = 2048  # verdicts kept per principal
-_PRINCIPALS = 64  # principals with a cache; the least recently seen one is dropped
+# Verdicts kept in all: past it, the caches of the principals seen least recently are dropped.
+# Bounded by entries, not by principals: a server with more concurrent principals than a count
+# would keep (256 sessions against 64 caches) dropped every cache between two runs of one
+# principal and scanned every answer cold again. Half what 64 full caches held: an answer read
+# again is known whole by its digest first (``sandbox/seen.py``), so these serve answers that
+# changed in part, and the server's memory after a burst stays near where it started.
+_ENTRIES = 32 * _CACHE_SIZE
+_PRINCIPALS = 4096  # principals with a cache (an empty cache still takes memory)
 _MIN_LEAF_CHARS = 12
 _MAX_JSON_DEPTH = 4
 DEFAULT_BUDGET_S = 2.0
@@ -201,6 +208,7 @@ class Scanner:
         self.tier2_error: str | None = None if tier2 else "tier 2 disabled"
         self._lock = threading.Lock()
         self._caches: OrderedDict[str, OrderedDict[str, _Assessment]] = OrderedDict()
+        self._entries = 0  # verdicts in all the caches
 
     @classmethod
     def default(cls) -> Scanner:
@@ -230,6 +238,7 @@ class Scanner:
         """Forget every cached verdict of every principal (the benchmark measures each item cold)."""
         with self._lock:
             self._caches.clear()
+            self._entries = 0
 
     def _cache(self, principal: str) -> OrderedDict[str, _Assessment]:
         """The principal's own cache (created on first use; call with the lock held)."""
@@ -237,7 +246,7 @@ class Scanner:
         if cache is None:
             cache = self._caches[principal] = OrderedDict()
             while len(self._caches) > _PRINCIPALS:
-                self._caches.popitem(last=False)
+                self._entries -= len(self._caches.popitem(last=False)[1])
         else:
             self._caches.move_to_end(principal)
         return cache
@@ -334,11 +343,16 @@ class Scanner:
             )
         with self._lock:
             cache = self._cache(principal)
+            before = len(cache)
             for text in todo:
                 if text not in late:
                     cache[text] = results[text]
             while len(cache) > _CACHE_SIZE:
                 cache.popitem(last=False)
+            self._entries += len(cache) - before
+            # The caller's cache is the most recently seen: the others go first.
+            while self._entries > _ENTRIES and len(self._caches) > 1:
+                self._entries -= len(self._caches.popitem(last=False)[1])
         return results
 
     @staticmethod

@@ -19,9 +19,17 @@ from collections.abc import Callable
 
 import anyio
 
-__all__ = ["libc_trim", "trim_when_idle"]
+__all__ = ["libc_trim", "settle_heap", "trim_when_idle"]
 
 logger = logging.getLogger("codemode.server")
+
+
+def settle_heap() -> None:
+    """Before serving: collect what starting left behind and keep the rest out of later
+    collections (the catalog, the SDK, the MCP server: about 100,000 objects that live as long as
+    the process, and that every full collection walked, 70-85 ms each)."""
+    gc.collect()
+    gc.freeze()
 
 
 def libc_trim() -> Callable[[], object] | None:
