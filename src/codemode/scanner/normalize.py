@@ -229,7 +229,9 @@ _PREFIXED_BYTE = re.compile(r"0[xX]([0-9A-Fa-f]{2})")
 # Bytes written in binary, "01000100 01101001 ...", eight or more.
 _BINARY = re.compile(r"(?<![01])(?:[01]{8}\s){7,}[01]{8}(?![01])")
 # Characters written as escapes in the stored text itself ("\u0044\u0069..."), six or more.
-_UNICODE_ESCAPES = re.compile(r"(?:\\+[uU]\+?[0-9A-Fa-f]{4,8}){6,}")
+# A match starts at the first backslash of a run, whose backslashes are taken whole: a run of
+# n backslashes and no escape costs O(n), not O(n^2) (every start inside it tried again).
+_UNICODE_ESCAPES = re.compile(r"(?<!\\)(?:\\++[uU]\+?[0-9A-Fa-f]{4,8}){6,}")
 _UNICODE_ESCAPE = re.compile(r"\\+[uU]\+?([0-9A-Fa-f]{4,8})")
 
 
