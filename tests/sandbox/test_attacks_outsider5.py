@@ -17,6 +17,7 @@ import json
 import resource
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -29,8 +30,8 @@ from codemode.policy import Policy
 from codemode.sandbox import ExecutionResult, Limits, Sandbox, SdkBridge
 from codemode.scanner import Scanner
 from codemode.scanner.normalize import canonical
-from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
-from tests.sandbox._simulated import OutputScanOnly
+from codemode.simulator import DEMO_PRIVATE_KEY
+from tests.sandbox._simulated import OutputScanOnly, simulator_client
 
 from .conftest import CANARY, check_invariants
 
@@ -100,19 +101,22 @@ async def box(canary_env: str) -> AsyncIterator[Sandbox]:
     await sandbox.aclose()
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def sim() -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def seeded_simulator() -> AsyncIterator[httpx.AsyncClient]:
     """A simulator holding a profile whose first name and a property key are an instruction."""
-    app = create_app(SimConfig(seed=0, rate_limits=False))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim"
-    ) as client:
+    async with simulator_client() as client:
         k = AsyncKlaviyo(
             api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=client, max_retries=0
         )
         await k.profiles.create_profile(
             attributes={"email": EMAIL, "first_name": INJ, "properties": {INJ: INJ}}
         )
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def sim() -> AsyncIterator[httpx.AsyncClient]:
+    async with seeded_simulator() as client:
         yield client
 
 

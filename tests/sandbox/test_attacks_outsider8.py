@@ -52,6 +52,7 @@ from .test_attacks_outsider5 import (
     bridge,
     model_text,
     run,
+    seeded_simulator,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -73,13 +74,7 @@ async def box(canary_env: str) -> AsyncIterator[Sandbox]:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def sim() -> AsyncIterator[httpx.AsyncClient]:
     """A simulator holding the round-5 profile (an instruction as first name and property)."""
-    async with simulator_client() as client:
-        k = AsyncKlaviyo(
-            api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=client, max_retries=0
-        )
-        await k.profiles.create_profile(
-            attributes={"email": EMAIL, "first_name": INJ, "properties": {INJ: INJ}}
-        )
+    async with seeded_simulator() as client:
         yield client
 
 
