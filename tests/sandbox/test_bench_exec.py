@@ -25,7 +25,8 @@ def test_quick_benchmark_reports_the_headline_figures() -> None:
     assert summary["trivial_p50_ms"] > 0 and summary["trivial_p95_ms"] >= summary["trivial_p50_ms"]
     assert summary["per_call_ms_direct"] > 0 and summary["per_call_ratio"] > 0
     assert summary["executions_per_s_8_callers"] > 0 and summary["proxy_round_trip_ms"] >= 0
-    assert len(result["machine"]["load_average"]) == 3
+    machine = result["machine"]
+    assert machine["cores"] and machine["date"] and "load_after" in machine
     assert result["concurrent_executions"] == 40
     assert "trivial script round trip p50" in out.getvalue()
     json.dumps(result)

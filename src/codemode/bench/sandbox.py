@@ -28,6 +28,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from codemode.bench._machine import load_now, machine_info
 from codemode.catalog import load_catalog
 from codemode.klaviyo import AsyncKlaviyo
 from codemode.sandbox import BridgeReply, Limits, OutputScan, Sandbox, SdkBridge
@@ -141,6 +142,7 @@ async def _measure(quick: bool) -> dict[str, Any]:
 
 def run(*, quick: bool, console: Console) -> dict[str, Any]:
     """Measure and print; the returned dict's ``summary`` holds the headline figures."""
+    load_before = load_now()
     data = anyio.run(_measure, quick)
     trivial = data["trivial_ms"]
     overhead = data["sandbox_call_ms"] - data["direct_call_ms"]
@@ -192,10 +194,5 @@ def run(*, quick: bool, console: Console) -> dict[str, Any]:
         "calls_per_script": data["calls_per_script"],
         "concurrent_executions": data["executions"],
         "isolation": iso,
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "load_average": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": {**machine_info(load_before), "platform": platform.platform()},
     }
