@@ -670,25 +670,23 @@ def _columns(
 _KEY = "\x00"  # before a pointer in a column of keys (a real pointer is empty or starts "/")
 
 
-def _distinct(sequence: list[tuple[str, str]], *, parent: bool = False) -> list[tuple[str, str]]:
-    """``sequence`` less the strings that repeat in their column (``parent``: the keys of the
-    same object), in order: what the records share is their schema, not a sentence."""
-
-    def shape(pointer: str) -> str:
-        bare = _shape(pointer)
-        return bare.rsplit("/", 1)[0] if parent else bare
-
-    shaped = [(shape(p), t) for p, t in sequence]
+def _distinct(sequence: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``sequence`` less the strings that repeat in their column, in order: what the records
+    share is their schema, not a sentence."""
+    shaped = [(_shape(p), t) for p, t in sequence]
     seen = Counter(shaped)
     return [item for item, key in zip(sequence, shaped, strict=True) if seen[key] == 1]
 
 
 def _key_columns(keys: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """The keys no other record shares, of the same object across records, in order."""
+    # A key's column is its object's shape (its pointer's shape less the key itself).
+    parents = [_shape(pointer).rsplit("/", 1)[0] for pointer, _ in keys]
+    seen = Counter(zip(parents, (key for _, key in keys), strict=True))
     columns: dict[str, list[tuple[str, str]]] = {}
-    for pointer, key in _distinct(keys, parent=True):
-        parent = _shape(pointer).rsplit("/", 1)[0]
-        columns.setdefault(parent, []).append((_KEY + pointer, key))
+    for (pointer, key), parent in zip(keys, parents, strict=True):
+        if seen[parent, key] == 1:
+            columns.setdefault(parent, []).append((_KEY + pointer, key))
     return [column for column in columns.values() if len(column) >= 2]
 
 

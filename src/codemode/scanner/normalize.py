@@ -444,9 +444,9 @@ def _decoded_payloads(text: str) -> list[View]:
     # The forms below need at least this many characters (six escaped bytes, twelve codes...):
     # most strings of an answer (names, cities, statuses) are shorter and skip them all.
     long_enough = len(text) >= 18
-    for match in (
-        _in_tokens(_BASE32, tokens, 24) if long_enough and _BASE32_HINT.search(text) else ()
-    ):
+    # The hint is looked for in the whole text, and only once a token holds a run to decode.
+    base32 = list(_in_tokens(_BASE32, tokens, 24)) if long_enough else []
+    for match in base32 if base32 and _BASE32_HINT.search(text) else ():
         chunk = match.group(0).rstrip("=")
         try:
             raw = base64.b32decode(chunk + "=" * (-len(chunk) % 8))
