@@ -19,8 +19,10 @@ finding saying why) and stops at ``deadline`` (a ``time.monotonic()`` value; def
 returns on time from any thread; whatever was not read by then is treated as flagged
 (``budget.deadline``), never as clean.
 
-Verdicts are cached per principal (the caller's tenant or key fingerprint): one principal's scans
-can neither fill another's cache nor reveal, by timing, what another has scanned.
+Verdicts are cached per principal (the caller's tenant or key fingerprint), and so are the digests
+of the joined readings of neighbouring strings that tier 1 found clean (the same windows, read
+again, are skipped): one principal's scans can neither fill another's cache nor reveal, by
+timing, what another has scanned.
 """
 
 from __future__ import annotations
