@@ -1,11 +1,13 @@
 """Where the host's CPU goes per SDK call: the parts of benchmarks/hostcpu.md, measured in process.
 
-Runs the load bench's 20-call ``pages`` script in the real sandbox with the real bridge, scanner
+Runs the load bench's 20-call ``pages`` script (or, with ``--workload mixed``, its four mixed
+scripts in turn: five SDK calls in four runs) in the real sandbox with the real bridge, scanner
 and SDK on one pooled httpx client, against ``codemode sim`` in its own process, and times each
 part with ``time.thread_time()`` (the scan on its worker thread, the rest on the event loop).
 
     .venv/bin/python tools/host_profile.py             # a new principal per run (cold)
     .venv/bin/python tools/host_profile.py --again     # one principal, answers read before
+    .venv/bin/python tools/host_profile.py --workload mixed
 
 Prints one JSON object: microseconds of CPU per SDK call for each part, and the whole process's
 CPU per call (the run's fixed costs spread over its 20 calls). Compare trees in the same sitting
@@ -29,10 +31,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codemode.bench.load import PAGES
+from codemode.bench.load import PAGES, WORK
 
-CALLS = 20
 SCRIPT = PAGES.replace("store['n'] += 1\nprint(store['marker'], store['n'], k)", "print(k)")
+
+
+def _scripts(workload: str, index: int) -> str:
+    """The script of run ``index`` (mixed: the bench's four in turn, each e-mail new)."""
+    if workload == "pages":
+        return SCRIPT
+    return WORK[index % len(WORK)].format(email=f"profile-{index}@host-profile.example")
+
 
 # (owner, method, part): what each timed method stands for.
 PARTS: list[tuple[str, str, str]] = [
@@ -55,6 +64,7 @@ INSIDE = {
 }
 
 spent: dict[str, float] = defaultdict(float)
+counted: dict[str, int] = defaultdict(int)  # calls of each part
 _local = threading.local()  # the parts running on this thread, innermost last
 
 
@@ -68,6 +78,7 @@ def _timed(func: Callable[..., Any], part: str) -> Callable[..., Any]:
                 return await func(*args, **kwargs)
             finally:
                 spent[part] += time.thread_time() - started
+                counted[part] += 1
 
         return timed_async
 
@@ -96,7 +107,7 @@ def _instrument() -> None:
         setattr(cls, method, _timed(getattr(cls, method), part))
 
 
-async def _profile(runs: int, again: bool) -> dict[str, Any]:
+async def _profile(runs: int, again: bool, workload: str) -> dict[str, Any]:
     import httpx
 
     from codemode.bench._fleet import _start_simulator
@@ -124,6 +135,7 @@ async def _profile(runs: int, again: bool) -> dict[str, Any]:
         for index in range(runs + 2):
             if index == 2:  # the first two runs load the models and warm the zygote
                 spent.clear()
+                counted.clear()
             principal = "again" if again else f"cold-{index}"
             key = f"pk_profile_{principal}"
             client = AsyncKlaviyo(api_key=key, base_url=base, http_client=http, catalog=catalog)
@@ -138,7 +150,8 @@ async def _profile(runs: int, again: bool) -> dict[str, Any]:
                 **extra,
             )
             started = time.process_time()
-            result = await sandbox.execute(SCRIPT, bridge=bridge, store={})
+            store = {"marker": "host-profile", "n": 0}
+            result = await sandbox.execute(_scripts(workload, index), bridge=bridge, store=store)
             if result.error is not None:
                 raise SystemExit(f"the script failed: {result.error}")
             if index >= 2:
@@ -148,17 +161,24 @@ async def _profile(runs: int, again: bool) -> dict[str, Any]:
         sim.kill()
         sim.wait()
         folder.cleanup()
-    calls = runs * CALLS
+    calls = counted["sdk"]
     names = [part for _, _, part in PARTS] + ["output_scan"]
     parts = {
         part: (spent[part] - spent[INSIDE[part]] if part in INSIDE else spent[part]) * 1e6 / calls
         for part in names
     }
     return {
+        "workload": workload,
         "mode": "again" if again else "cold",
         "runs": runs,
+        "sdk_calls": calls,
         "us_per_call": {k: round(v) for k, v in parts.items()},
-        "process_us_per_call": round(statistics.median(per_run) * 1e6 / CALLS),
+        # pages: the median run's CPU over its 20 calls; mixed: all runs' CPU over all calls
+        "process_us_per_call": round(
+            statistics.median(per_run) * 1e6 / 20
+            if workload == "pages"
+            else sum(per_run) * 1e6 / calls
+        ),
     }
 
 
@@ -166,11 +186,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs measured (after 2 warm-ups)")
     parser.add_argument("--again", action="store_true", help="one principal, answers seen before")
+    parser.add_argument(
+        "--workload", choices=("pages", "mixed"), default="pages", help="the bench's script(s)"
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be 1 or more")
     _instrument()
-    print(json.dumps(asyncio.run(_profile(args.runs, args.again)), indent=2))
+    print(json.dumps(asyncio.run(_profile(args.runs, args.again, args.workload)), indent=2))
 
 
 if __name__ == "__main__":

@@ -19,13 +19,16 @@ finding saying why) and stops at ``deadline`` (a ``time.monotonic()`` value; def
 returns on time from any thread; whatever was not read by then is treated as flagged
 (``budget.deadline``), never as clean.
 
-Verdicts are cached per principal (the caller's tenant or key fingerprint): one principal's scans
-can neither fill another's cache nor reveal, by timing, what another has scanned.
+Verdicts are cached per principal (the caller's tenant or key fingerprint), and so are the digests
+of the joined readings of neighbouring strings that tier 1 found clean (the same windows, read
+again, are skipped): one principal's scans can neither fill another's cache nor reveal, by
+timing, what another has scanned.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
@@ -207,7 +210,9 @@ class Scanner:
         self._loaded = classifier is not None or not tier2
         self.tier2_error: str | None = None if tier2 else "tier 2 disabled"
         self._lock = threading.Lock()
-        self._caches: OrderedDict[str, OrderedDict[str, _Assessment]] = OrderedDict()
+        # Per principal: a text's verdict by the text, and the joined readings of neighbouring
+        # strings that tier 1 found clean by their digest (bytes: no text can be one).
+        self._caches: OrderedDict[str, OrderedDict[str | bytes, _Assessment]] = OrderedDict()
         self._entries = 0  # verdicts in all the caches
 
     @classmethod
@@ -240,7 +245,7 @@ class Scanner:
             self._caches.clear()
             self._entries = 0
 
-    def _cache(self, principal: str) -> OrderedDict[str, _Assessment]:
+    def _cache(self, principal: str) -> OrderedDict[str | bytes, _Assessment]:
         """The principal's own cache (created on first use; call with the lock held)."""
         cache = self._caches.get(principal)
         if cache is None:
@@ -341,19 +346,32 @@ class Scanner:
             results[text] = self._combine(
                 tier1[text], scores.get(text), tier2, pointer_of.get(text, "")
             )
+        self._keep(principal, {text: results[text] for text in todo if text not in late})
+        return results
+
+    def _keep(self, principal: str, verdicts: dict[str | bytes, _Assessment]) -> None:
+        """Cache ``verdicts`` for ``principal``, within the per-principal and overall bounds."""
         with self._lock:
             cache = self._cache(principal)
             before = len(cache)
-            for text in todo:
-                if text not in late:
-                    cache[text] = results[text]
+            cache.update(verdicts)
+            for key in verdicts:
+                cache.move_to_end(key)
             while len(cache) > _CACHE_SIZE:
                 cache.popitem(last=False)
             self._entries += len(cache) - before
             # The caller's cache is the most recently seen: the others go first.
             while self._entries > _ENTRIES and len(self._caches) > 1:
                 self._entries -= len(self._caches.popitem(last=False)[1])
-        return results
+
+    def _read_clean_before(self, key: bytes, principal: str) -> bool:
+        """Whether tier 1 found this principal's joined reading of digest ``key`` clean."""
+        with self._lock:
+            cache = self._cache(principal)
+            if key not in cache:
+                return False
+            cache.move_to_end(key)
+            return True
 
     @staticmethod
     def _combine(matches: list[Match], p2: float | None, tier2: bool, pointer: str) -> _Assessment:
@@ -582,7 +600,15 @@ class Scanner:
         texts = [" ".join(t for _, t in window) for window in windows]
         texts += ["".join(t for _, t in window) for window in glued]
         windows = windows + glued
+        # The same windows again (a run repeated, the operation's earlier answers again before
+        # an answer read before): tier 1 gives the same answer on the same text, so a joined
+        # reading it found clean for this principal is not read again. Only clean ones are kept.
+        key = _joined_digest(texts)
+        if not budget.spent() and self._read_clean_before(key, principal):
+            return
         clean, read = _read_joined(texts, budget)
+        if clean:
+            self._keep(principal, {key: _CLEAN})
         for window, text in zip(windows, texts, strict=True):
             if text in clean:
                 continue
@@ -670,25 +696,23 @@ def _columns(
 _KEY = "\x00"  # before a pointer in a column of keys (a real pointer is empty or starts "/")
 
 
-def _distinct(sequence: list[tuple[str, str]], *, parent: bool = False) -> list[tuple[str, str]]:
-    """``sequence`` less the strings that repeat in their column (``parent``: the keys of the
-    same object), in order: what the records share is their schema, not a sentence."""
-
-    def shape(pointer: str) -> str:
-        bare = _shape(pointer)
-        return bare.rsplit("/", 1)[0] if parent else bare
-
-    shaped = [(shape(p), t) for p, t in sequence]
+def _distinct(sequence: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``sequence`` less the strings that repeat in their column, in order: what the records
+    share is their schema, not a sentence."""
+    shaped = [(_shape(p), t) for p, t in sequence]
     seen = Counter(shaped)
     return [item for item, key in zip(sequence, shaped, strict=True) if seen[key] == 1]
 
 
 def _key_columns(keys: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """The keys no other record shares, of the same object across records, in order."""
+    # A key's column is its object's shape (its pointer's shape less the key itself).
+    parents = [_shape(pointer).rsplit("/", 1)[0] for pointer, _ in keys]
+    seen = Counter(zip(parents, (key for _, key in keys), strict=True))
     columns: dict[str, list[tuple[str, str]]] = {}
-    for pointer, key in _distinct(keys, parent=True):
-        parent = _shape(pointer).rsplit("/", 1)[0]
-        columns.setdefault(parent, []).append((_KEY + pointer, key))
+    for (pointer, key), parent in zip(keys, parents, strict=True):
+        if seen[parent, key] == 1:
+            columns.setdefault(parent, []).append((_KEY + pointer, key))
     return [column for column in columns.values() if len(column) >= 2]
 
 
@@ -750,6 +774,15 @@ def _tier1(text: str, budget: _Budget) -> tuple[list[View], list[Match]] | None:
         [View(kind, "\n".join(parts)) for kind, parts in merged.items()],
         sorted(best.values(), key=lambda m: -m.weight),
     )
+
+
+_CLEAN = _Assessment(0.0, (), True)
+
+
+def _joined_digest(texts: list[str]) -> bytes:
+    """The digest of what :func:`_read_joined` reads for ``texts`` (its distinct ones joined)."""
+    joined = "\n".join(dict.fromkeys(texts)).encode("utf-8", "surrogatepass")
+    return b"joined:" + hashlib.blake2b(joined, digest_size=32).digest()
 
 
 def _read_joined(

@@ -20,7 +20,7 @@ import binascii
 import codecs
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -176,6 +176,8 @@ _GAPS = (
     "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
+# The ASCII characters among them (an ASCII text has no other).
+_ASCII_GAP = re.compile("[\x00-\x08\x0e-\x1b\x7f]")
 _INVISIBLE_RUN = re.compile(
     "[" + "".join(re.escape(char) for char in sorted(INVISIBLE)) + _GAPS + "]+"
 )
@@ -184,6 +186,9 @@ _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z]")
 _NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f]")
+# What a _LEET_WORD holds (a letter beside a leet character), searched first: _LEET_WORD starts
+# with a lookbehind, tried at every position of a text that mostly holds none.
+_LEET_GATE = re.compile(r"[A-Za-z][01345789@$!|]|[01345789@$!|][A-Za-z]")
 _LEET_WORD = re.compile(
     r"(?<![\w@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
 )
@@ -191,6 +196,11 @@ _LEET_WORD = re.compile(
 # joined to the next by one to three separators; a wider gap (two or more separators, or one with
 # spaces around it: "I G N O R E  A L L", "i-g-n-o-r-e / a-l-l") stays a gap between words.
 _SPACED = re.compile(r"\b(?:[A-Za-z](?:[ .\-_*/]|  {1,2}| [/|.\-] )){4,}[A-Za-z]\b")
+# What any _SPACED match holds around its second and third letters (the end of a separator, a
+# letter, a separator, a letter, the start of a separator): a search that starts at a character
+# class, which the regex engine skips to in C, where _SPACED (a word boundary first) is tried at
+# every position. Most texts have no such run, and _SPACED is then not searched at all.
+_SPACED_GATE = re.compile(r"[ .\-_*/][A-Za-z][ .\-_*/][ .\-_*/|]{0,2}[A-Za-z][ .\-_*/]")
 _SPACED_SEP = re.compile(r"[ .\-_*/]")
 _SPACED_GAP = re.compile(r"  +| [/|.\-] ")
 
@@ -203,6 +213,8 @@ _SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,300}>")
 _ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _MD_MARKUP = re.compile(r"(\*{1,3}|_{2,3}|~~|`{1,3}|^#{1,6}\s+|^>\s+)", re.MULTILINE)
+# What any _MD_MARKUP match holds (a lone "_" or "~", as in "Los_Angeles", matches nothing).
+_MD_MARKS = ("*", "__", "~~", "`", "#", ">")
 _SPACES = re.compile(r"[ \t\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -211,6 +223,9 @@ _BASE64_URLSAFE = re.compile(r"(?<![A-Za-z0-9_\-=])[A-Za-z0-9_\-]{24,}={0,2}(?![
 _HEX = re.compile(
     r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{24,}|(?:[0-9A-Fa-f]{2}[ :]){11,}[0-9A-Fa-f]{2})(?![0-9A-Fa-f])"
 )
+# What any match of _HEX's second form holds (a pair between separators, twice): a search the
+# regex engine skips through in C.
+_HEX_SPACED_GATE = re.compile(r"[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :]")
 _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){6,}")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%]*){3}")
 # Base32 (RFC 4648 alphabet, upper case, as encoders write it); tried only where a run of its
@@ -222,6 +237,9 @@ _QUOTED_PRINTABLE = re.compile(r"(?:=[0-9A-Fa-f]{2}){6,}")
 # Printable ASCII written as decimal codes: "83 89 83 84 69 77 32 ..." (twelve or more).
 _CODE = r"(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])"
 _CHAR_CODES = re.compile(rf"(?<![\d.])(?:{_CODE}[ ,;]{{1,2}}){{11,}}{_CODE}(?![\d.])")
+# What any run of three codes holds (a digit, a separator, a code, a separator, a digit): the
+# run's regex starts with a lookbehind, tried at every position; this one is skipped to in C.
+_CHAR_CODES_GATE = re.compile(r"\d[ ,;]{1,2}\d{2,3}[ ,;]{1,2}\d")
 _DIGITS = re.compile(r"\d+")
 # Bytes written "0x44 0x69 ..." or "0x44,0x69", eight or more.
 _PREFIXED_HEX = re.compile(r"(?:0[xX][0-9A-Fa-f]{2}[\s,;]{0,2}){8,}")
@@ -322,10 +340,13 @@ def _entity(match: re.Match[str]) -> str:
 
 def _clean(text: str) -> str:
     """NFKC, drop invisibles, fold mixed-script homoglyphs and close up letter-spacing."""
-    text = _TAG_CHARS.sub("", unicodedata.normalize("NFKC", text)).translate(_INVISIBLE)
-    if _CONFUSABLE_CHAR.search(text):
-        text = _WORD_RUN.sub(_fold_word, text)
-    if _SPACED.search(text):
+    # ASCII is its own NFKC form and holds no tag, invisible or look-alike character (all of
+    # them are above U+007F): only the letter-spacing can change it.
+    if not text.isascii():
+        text = _TAG_CHARS.sub("", unicodedata.normalize("NFKC", text)).translate(_INVISIBLE)
+        if _CONFUSABLE_CHAR.search(text):
+            text = _WORD_RUN.sub(_fold_word, text)
+    if _SPACED_GATE.search(text) and _SPACED.search(text):
         text = _SPACED.sub(_unspace, text)
     return text
 
@@ -337,7 +358,7 @@ def _flatten_markup(text: str) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = _ENTITY.sub(_entity, text)
-    if any(mark in text for mark in "*_~`#>"):
+    if any(mark in text for mark in _MD_MARKS):
         text = _MD_MARKUP.sub("", text)
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n", text).strip()
@@ -367,9 +388,26 @@ def _decode_bytes(raw: bytes) -> str | None:
     return decoded
 
 
+def _long_tokens(text: str) -> list[str]:
+    """The whitespace-free tokens of ``text`` long enough to hold an encoded form (see below)."""
+    return [token for token in text.split() if len(token) >= 18]
+
+
+def _in_tokens(pattern: re.Pattern[str], tokens: list[str], least: int) -> Iterator[re.Match[str]]:
+    """``pattern``'s matches in each token at least ``least`` characters long, in order."""
+    for token in tokens:
+        if len(token) >= least:
+            yield from pattern.finditer(token)
+
+
 def _decoded_payloads(text: str) -> list[View]:
     found: list[View] = []
-    for match in _BASE64.finditer(text):
+    # The forms whose alphabets hold no whitespace (base64, hex digits, base32, escapes) lie
+    # inside one whitespace-free token, which their lookarounds read the same alone: they are
+    # looked for in the tokens long enough to hold one (18 characters: six escaped bytes), in
+    # order, not across the whole text (most of an answer's text is short words).
+    tokens = _long_tokens(text)
+    for match in _in_tokens(_BASE64, tokens, 20):
         chunk = match.group(0)
         try:
             raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True)
@@ -378,7 +416,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base64", decoded))
-    for match in _BASE64_URLSAFE.finditer(text):
+    for match in _in_tokens(_BASE64_URLSAFE, tokens, 24):
         chunk = match.group(0)
         if "-" not in chunk and "_" not in chunk:
             continue  # already tried as standard base64
@@ -389,21 +427,26 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base64", decoded))
-    for match in _HEX.finditer(text):
+    # _HEX's second form (pairs between separators) spans tokens; where it cannot occur, the
+    # first (24 hex digits or more) is all _HEX finds, token by token.
+    spaced = _HEX_SPACED_GATE.search(text) is not None
+    for match in _HEX.finditer(text) if spaced else _in_tokens(_HEX, tokens, 24):
         digits = re.sub(r"[ :]", "", match.group(0))
         if len(digits) % 2:
             digits = digits[:-1]
         decoded = _decode_bytes(bytes.fromhex(digits))
         if decoded:
             found.append(View("hex", decoded))
-    for match in _HEX_ESCAPES.finditer(text) if "\\x" in text else ():
+    for match in _in_tokens(_HEX_ESCAPES, tokens, 24) if "\\x" in text else ():
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("\\x", "")))
         if decoded:
             found.append(View("hex", decoded))
     # The forms below need at least this many characters (six escaped bytes, twelve codes...):
     # most strings of an answer (names, cities, statuses) are shorter and skip them all.
     long_enough = len(text) >= 18
-    for match in _BASE32.finditer(text) if long_enough and _BASE32_HINT.search(text) else ():
+    # The hint is looked for in the whole text, and only once a token holds a run to decode.
+    base32 = list(_in_tokens(_BASE32, tokens, 24)) if long_enough else []
+    for match in base32 if base32 and _BASE32_HINT.search(text) else ():
         chunk = match.group(0).rstrip("=")
         try:
             raw = base64.b32decode(chunk + "=" * (-len(chunk) % 8))
@@ -412,7 +455,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base32", decoded))
-    for match in _QUOTED_PRINTABLE.finditer(text) if long_enough and "=" in text else ():
+    for match in _in_tokens(_QUOTED_PRINTABLE, tokens, 18) if "=" in text else ():
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("=", "")))
         if decoded:
             found.append(View("quoted-printable", decoded))
@@ -426,11 +469,13 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(bytes(int(b, 2) for b in match.group(0).split()))
         if decoded:
             found.append(View("binary", decoded))
-    for match in _UNICODE_ESCAPES.finditer(text) if long_enough and "\\" in text else ():
+    for match in _in_tokens(_UNICODE_ESCAPES, tokens, 36) if "\\" in text else ():
         decoded = _UNICODE_ESCAPE.sub(lambda m: _code_point(m.group(1)), match.group(0))
         if " " in decoded:
             found.append(View("unicode-escapes", decoded))
-    for match in _CHAR_CODES.finditer(text) if len(text) >= 35 else ():
+    for match in (
+        _CHAR_CODES.finditer(text) if len(text) >= 35 and _CHAR_CODES_GATE.search(text) else ()
+    ):
         codes = [int(code) for code in _DIGITS.findall(match.group(0))]
         decoded = "".join(chr(code) for code in codes)
         letters = sum(ch.isalpha() or ch == " " for ch in decoded)
@@ -491,9 +536,12 @@ def spaced_without_spaces(token: str) -> bool:
 
 def _unjoined(text: str) -> str | None:
     """The text with word-joining separators turned into spaces, when it has such runs."""
-    if not _JOINED.search(text):
-        return None
-    return _JOINED.sub(lambda m: _JOINERS.sub(" ", m.group(0)), text)
+    out, runs = _JOINED.subn(_spaced_run, text)
+    return out if runs else None
+
+
+def _spaced_run(match: re.Match[str]) -> str:
+    return _JOINERS.sub(" ", match.group(0))
 
 
 def views(text: str) -> list[View]:
@@ -501,14 +549,19 @@ def views(text: str) -> list[View]:
     cleaned = _clean(text)
     flat = _flatten_markup(cleaned)
     result = [View("text", flat)]
+    # Tag characters, invisibles, look-alikes, combining marks and variation selectors are all
+    # above U+007F: an ASCII text has none of them (its control characters are looked for).
+    ascii_only = text.isascii()
     if "<" in cleaned and len(flat) < len(cleaned.strip()):
         # Flattening drops tags, and with them "<|im_start|>", "<system>" or "<tool_call>":
         # the markup rules also read the text before flattening.
         result.append(View("markup", cleaned))
-    if any(w.lower().translate(_LEET) in _LEET_TARGETS for w in _LEET_WORD.findall(cleaned)):
+    if _LEET_GATE.search(cleaned) and any(
+        w.lower().translate(_LEET) in _LEET_TARGETS for w in _LEET_WORD.findall(cleaned)
+    ):
         deleeted = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), cleaned)
         result.append(View("leetspeak", _flatten_markup(deleeted)))
-    tags = _TAG_CHARS.findall(unicodedata.normalize("NFKC", text))
+    tags = () if ascii_only else _TAG_CHARS.findall(unicodedata.normalize("NFKC", text))
     if tags:
         smuggled = "".join(chr(ord(ch) - 0xE0000) for run in tags for ch in run)
         result.append(View("unicode-tags", smuggled))
@@ -526,26 +579,30 @@ def views(text: str) -> list[View]:
         # Markdown emphasis is dropped from the text view ("**Ignore** all"), and with it the
         # only gaps of words joined by it ("Ignore*all*previous", "Ignore__all__previous"),
         # which then ran together: those words are also read apart before it is dropped.
-        before = _unjoined(cleaned)
+        # (flattening often leaves the text as it was: then so is what unjoining it gives)
+        before = joined if cleaned == flat else _unjoined(cleaned)
         if before is not None and (apart := _flatten_markup(before)) != joined:
             result.append(View("joined-words", apart))
-    spaced = _INVISIBLE_RUN.sub(" ", text)
+    if ascii_only:
+        spaced = _INVISIBLE_RUN.sub(" ", text) if _ASCII_GAP.search(text) else text
+    else:
+        spaced = _INVISIBLE_RUN.sub(" ", text)
     if spaced != text:
         # Invisible characters used as the only gaps between words ("Ignore\u200ball\u200b
         # previous ...") read as spaces to a model, while the text view, which drops them to
         # undo "ig\u200bnore", runs the words together: the patterns read this view too.
         result.append(View("invisible-gaps", _flatten_markup(_clean(spaced))))
-    if _FAR_LOOKALIKE_SET.search(cleaned):
+    if not ascii_only and _FAR_LOOKALIKE_SET.search(cleaned):
         folded = _WORD_RUN.sub(_fold_word, cleaned.translate(_FAR_LOOKALIKES))
         result.append(View("lookalikes", _flatten_markup(folded)))
-    stacked = _without_stacked_marks(text)
+    stacked = None if ascii_only else _without_stacked_marks(text)
     if stacked is not None:
         result.append(View("stacked-marks", _flatten_markup(_clean(stacked))))
-    smuggled_bytes = _variation_selector_bytes(text)
+    smuggled_bytes = None if ascii_only else _variation_selector_bytes(text)
     if smuggled_bytes is not None:
         result.append(View("variation-selectors", smuggled_bytes))
     unknown = _unknown_words(flat)
-    if _reads_as(unknown, lambda w: w[::-1]):
+    if _reads_as(unknown, _REVERSED_COMMON):
         # Written backwards, whole or word by word (also behind a right-to-left override).
         result.append(View("reversed", flat[::-1]))
         result.append(View("reversed-words", _WORD.sub(lambda m: m.group(0)[::-1], flat)))
@@ -554,7 +611,7 @@ def views(text: str) -> list[View]:
     if (
         ("rot" in lowered or "caesar" in lowered or "cipher" in lowered or "decode" in lowered)
         and _ROT13_HINT.search(cleaned)
-    ) or _reads_as(unknown, lambda w: w.translate(_ROT13)):
+    ) or _reads_as(unknown, _ROT13_COMMON):
         result.append(View("rot13", codecs.decode(cleaned, "rot13")))
     return result
 
@@ -577,6 +634,8 @@ _ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
 _ROT13 = str.maketrans(
     "abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm"
 )  # words are lowered first
+_REVERSED_COMMON = frozenset(word[::-1] for word in _COMMON)
+_ROT13_COMMON = frozenset(word.translate(_ROT13) for word in _COMMON)
 
 
 def numbers_spell_text(text: str) -> bool:
@@ -589,17 +648,19 @@ def _unknown_words(text: str) -> list[str] | None:
     of them are common English: a text that may be English rewritten (rot13, backwards)."""
     if len(text) < 16:
         return None
-    words = [w.lower() for w in _ASCII_WORD.findall(text[:2000])]
-    if len(words) < 4 or sum(w in _COMMON for w in words) * 4 > len(words):
+    words = list(map(str.lower, _ASCII_WORD.findall(text[:2000])))
+    if len(words) < 4 or sum(map(_COMMON.__contains__, words)) * 4 > len(words):
         return None
     return words
 
 
-def _reads_as(words: list[str] | None, turn: Callable[[str], str]) -> bool:
-    """Whether ``words`` (see ``_unknown_words``) are mostly common English once turned."""
+def _reads_as(words: list[str] | None, turned_common: frozenset[str]) -> bool:
+    """Whether ``words`` (see ``_unknown_words``) are mostly common English once turned:
+    ``turned_common`` is the common words turned (reversal and rot13 are their own inverses,
+    so a word turns into a common one exactly when it is one of these)."""
     if words is None:
         return False
-    turned = sum(turn(w) in _COMMON for w in words)
+    turned = sum(map(turned_common.__contains__, words))
     return turned * 5 >= len(words) * 2 and turned >= 3
 
 
