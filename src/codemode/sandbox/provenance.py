@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
-from codemode.scanner.normalize import INVISIBLE, fold_lookalikes
+from codemode.scanner.normalize import INVISIBLE, fold_lookalikes, stream_safe
 
 if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
@@ -249,7 +249,8 @@ def _canon(text: str) -> str:
         return text.casefold()
     # Casefolded before the look-alikes are folded, so that a capital Cyrillic
     # word and its lower case read the same (the look-alike table maps lower case to lower case).
-    return fold_lookalikes(unicodedata.normalize("NFKC", text).casefold())
+    # Runs of combining marks cut first (stream_safe): NFKC reorders a long run quadratically.
+    return fold_lookalikes(unicodedata.normalize("NFKC", stream_safe(text)).casefold())
 
 
 _LEET_DIGITS = str.maketrans("01345789", "oieastbg")
