@@ -578,3 +578,37 @@ async def test_store_json_is_plain_data(box: Sandbox, sim: httpx.AsyncClient) ->
     assert "k" not in result.store and "f" not in result.store
     kind, _ = error_of(result)
     assert kind == "StoreError"
+
+
+# -- requests the host cannot build ----------------------------------------------------------
+
+
+async def test_repeated_fields_do_not_build_a_giant_url(
+    box: Sandbox, sim: httpx.AsyncClient
+) -> None:
+    """50,000 copies of one valid field: each is valid, the URL they make is not (httpx refuses
+    it, and the host answered 'failed on the host; retry later' with a traceback in its log)."""
+    code = (
+        'r = klaviyo.profiles.get_profiles(fields={"profile": ["email"] * 50000}, '
+        'include=["push-tokens", "push_tokens"] * 3000, page_size=1)\n'
+        "print(r.status, sorted(r.data[0]))\n"
+    )
+    result = await run(box, sim, code)
+    assert result.error is None, result.error
+    assert result.output.startswith("200 ")
+
+
+async def test_url_over_the_limit_is_the_scripts_error(
+    box: Sandbox, sim: httpx.AsyncClient
+) -> None:
+    """Every value under its own limit, the URL over any server's: a ValidationError that says
+    so, not a host failure that says to retry."""
+    code = (
+        "klaviyo.profiles.get_profiles(\n"
+        '    filter=F.equals("email", "<" * 16000), page_cursor="%" * 16000, sort="email"\n'
+        ")\n"
+    )
+    result = await run(box, sim, code)
+    kind, message = error_of(result)
+    assert kind == "ValidationError" and "URL" in message, message
+    assert [c.status for c in result.calls] == [0]
