@@ -55,6 +55,8 @@ COMBINING_BOMB = "a" + "\u0301" * MARKS + "\u0316" * MARKS  # canonical reorderi
 TIBETAN_BOMB = "a" + "\u0f74" * MARKS + "\u0f73" * MARKS  # U+0F73: a starter
 # that decomposes to two non-starters of lower classes than U+0F74's
 SCRIPT_BOMB = "<script>" * 12_500  # an opening tag with no closing one, 100k characters
+# One character that NFKC folds to four words (18 characters): the output screen's pieces of it.
+FDFA_FIELD = "\ufdfa" * 20_000
 # Host CPU seconds one read of such a field may cost (a linear scan of 80k characters takes a
 # few tenths of a second on a loaded machine; the quadratic one took 10 to 20 s).
 SCAN_CPU_BOUND = 4.0
@@ -76,6 +78,7 @@ async def sim() -> AsyncIterator[httpx.AsyncClient]:
             ("combining", COMBINING_BOMB),
             ("tibetan", TIBETAN_BOMB),
             ("script", SCRIPT_BOMB),
+            ("fdfa", FDFA_FIELD),
         ):
             await k.profiles.create_profile(
                 attributes={"email": f"{name}@bomb.test", "properties": {"note": bomb}}
@@ -149,6 +152,24 @@ async def test_unclosed_script_tags_scan_is_linear(box: Sandbox, sim: httpx.Asyn
     cpu, result = await _cpu_of_read(box, sim, "script@bomb.test")
     assert result.output.strip() == "1"
     assert cpu < SCAN_CPU_BOUND, f"one read cost the host {cpu:.1f} s of CPU"
+
+
+async def test_printed_run_of_an_nfkc_expander_screens_in_linear_time(
+    box: Sandbox, sim: httpx.AsyncClient
+) -> None:
+    """Data of U+FDFA printed back (16 KiB, 5,000 characters): NFKC makes four words of each,
+    all at the place of the one token the run is, and the screen's reading of spelled-out words
+    rewrote the whole run once per word (20,000 times): 20-60 s of host CPU per run."""
+    code = (
+        'x = klaviyo.profiles.get_profiles(filter=F.equals("email", "fdfa@bomb.test"))'
+        '.data[0]["properties"]["note"]\n'
+        "print(x[:16000])\n"
+    )
+    before = time.process_time()
+    result = await run(box, sim, code)
+    cpu = time.process_time() - before
+    assert result.error is None and result.output.startswith("\ufdfa")
+    assert cpu < 2 * LIMITS.cpu_s, f"one run cost the host {cpu:.1f} s of CPU"
 
 
 async def test_page_size_far_over_the_maximum(box: Sandbox, sim: httpx.AsyncClient) -> None:
