@@ -451,6 +451,32 @@ async def test_allow_list_other_actions_refused(box: Sandbox, sim: httpx.AsyncCl
         assert all(c.status == 0 for c in result.calls)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        "klaviyo.profiles.get_lists()",
+        'klaviyo.call("getLists")',
+        'klaviyo.call("GET_LISTS")',
+        'klaviyo.call("get-lists")',
+        'klaviyo.call("lists.get_lists")',
+        'klaviyo.profiles.call("get_lists")',
+        'klaviyo.call("get_profile ", id="x")',
+        'klaviyo.call("getProfile", "x")',
+        'klaviyo.profiles.getProfile("x")',
+    ],
+)
+async def test_allow_and_deny_lists_hold_for_spellings_and_groups(
+    box: Sandbox, sim: httpx.AsyncClient, call: str
+) -> None:
+    """Allowed: the profiles group; denied: get_profile. Other spellings of an action, or an
+    action called through another group, reach nothing."""
+    policy = Policy(allow=("profiles",), deny=("get_profile",))
+    result = await run(box, sim, call, policy=policy)
+    kind, _ = error_of(result)
+    assert kind in ("PolicyError", "ValidationError", "AttributeError"), call
+    assert all(c.status == 0 for c in result.calls), call
+
+
 async def test_cursor_to_a_foreign_host_refused(box: Sandbox, sim: httpx.AsyncClient) -> None:
     for url in (
         "https://evil.example/api/profiles?page[cursor]=x",
@@ -571,6 +597,12 @@ async def test_reprs_and_error_attributes_hold_no_key(box: Sandbox, sim: httpx.A
         ("from json import codecs", ("ForbiddenError", "ImportError", "AttributeError")),
         ("import datetime\ndatetime.sys", ("ForbiddenError", "AttributeError")),
         ("import threading", ("ForbiddenError", "ImportError")),
+        ("import logging", ("ForbiddenError", "ImportError")),
+        ("import warnings", ("ForbiddenError", "ImportError")),
+        ("import gc", ("ForbiddenError", "ImportError")),
+        ("import inspect", ("ForbiddenError", "ImportError")),
+        ("import ctypes", ("ForbiddenError", "ImportError")),
+        ('print("x", file=klaviyo)', ("AttributeError", "ForbiddenError", "TypeError")),
         ("import asyncio", ("ForbiddenError", "ImportError")),
         ("vars(klaviyo)", ("NameError",)),
         ("open('/etc/passwd')", ("NameError",)),
