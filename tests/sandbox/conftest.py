@@ -102,13 +102,22 @@ def canary_env() -> Iterator[str]:
         os.environ["KLAVIYO_API_KEY"] = old
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def sandbox(canary_env: str) -> AsyncIterator[Sandbox]:
-    """A warm sandbox with small limits."""
-    box = Sandbox(limits=TEST_LIMITS)
-    await box.start()
-    yield box
-    await box.aclose()
+def sandbox_fixture(limits: Limits, name: str = "box") -> Any:
+    """A module-scoped fixture ``name``: a warm sandbox with ``limits``, started after the canary
+    is set (``box = sandbox_fixture(LIMITS)`` in a test module)."""
+
+    @pytest_asyncio.fixture(loop_scope="module", scope="module", name=name)
+    async def box(canary_env: str) -> AsyncIterator[Sandbox]:
+        started = Sandbox(limits=limits)
+        await started.start()
+        yield started
+        await started.aclose()
+
+    return box
+
+
+# A warm sandbox with small limits.
+sandbox = sandbox_fixture(TEST_LIMITS, name="sandbox")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

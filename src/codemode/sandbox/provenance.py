@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
-from codemode.scanner.normalize import INVISIBLE, fold_lookalikes
+from codemode.scanner.normalize import INVISIBLE, fold_lookalikes, stream_safe
 
 if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
@@ -176,11 +176,10 @@ _SPACED = re.compile(rf"[^\W\d_{_NOSPACE}]")
 _SPELL_GAP = 3
 
 
-def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """``toks`` with each run of three or more one-letter tokens, evenly spaced at most
-    ``_SPELL_GAP`` characters apart, joined: ``' '.join(note)`` or ``'-'.join(note)`` spells a
-    word out letter by letter."""
-    out: list[tuple[int, int, str]] = []
+def _spelled_runs(toks: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """``(i, j)``: the indexes of the first and last token of each run of three or more
+    one-letter tokens of ``toks``, evenly spaced at most ``_SPELL_GAP`` characters apart."""
+    runs: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
         j = i
@@ -195,22 +194,45 @@ def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
             ):
                 j += 1
         if j - i >= 2:
-            out.append((toks[i][0], toks[j][1], "".join(t[2] for t in toks[i : j + 1])))
-        else:
-            out.extend(toks[i : j + 1])
+            runs.append((i, j))
         i = j + 1
+    return runs
+
+
+def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``toks`` with each run of three or more one-letter tokens, evenly spaced at most
+    ``_SPELL_GAP`` characters apart, joined: ``' '.join(note)`` or ``'-'.join(note)`` spells a
+    word out letter by letter."""
+    out: list[tuple[int, int, str]] = []
+    done = 0
+    for i, j in _spelled_runs(toks):
+        out.extend(toks[done:i])
+        out.append((toks[i][0], toks[j][1], "".join(t[2] for t in toks[i : j + 1])))
+        done = j + 1
+    out.extend(toks[done:])
     return out
 
 
 def readable(text: str) -> str:
-    """``text`` as the scanner should read it: escapes decoded, spelled-out words joined."""
+    """``text`` as the scanner should read it: escapes decoded, spelled-out words joined.
+
+    Only the runs ``_spelled`` joins are rewritten, in one pass. (Every token longer than its
+    own letters used to be: the pieces NFKC makes of one U+FDFA all span the whole run of them,
+    so 5,000 of them in the output were 20,000 rewrites of the run, 20-60 s of host CPU.)
+    """
     text = unescape(text)
     toks = tokens(text)
-    merged = [t for t in _spelled(toks) if len(t[2]) > 1 and t[1] - t[0] > len(t[2])]
-    for start, end, _ in reversed(merged):
-        word = "".join(char for char in text[start:end] if _SPACED.match(char))
-        text = text[:start] + word + text[end:]
-    return text
+    kept: list[str] = []
+    done = 0
+    for i, j in _spelled_runs(toks):
+        start, end = toks[i][0], toks[j][1]
+        if start < done:
+            continue
+        kept.append(text[done:start])
+        kept.append("".join(char for char in text[start:end] if _SPACED.match(char)))
+        done = end
+    kept.append(text[done:])
+    return "".join(kept)
 
 
 def unescape(text: str) -> str:
@@ -249,7 +271,8 @@ def _canon(text: str) -> str:
         return text.casefold()
     # Casefolded before the look-alikes are folded, so that a capital Cyrillic
     # word and its lower case read the same (the look-alike table maps lower case to lower case).
-    return fold_lookalikes(unicodedata.normalize("NFKC", text).casefold())
+    # Runs of combining marks cut first (stream_safe): NFKC reorders a long run quadratically.
+    return fold_lookalikes(unicodedata.normalize("NFKC", stream_safe(text)).casefold())
 
 
 _LEET_DIGITS = str.maketrans("01345789", "oieastbg")

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import codecs
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ __all__ = [
     "fold_lookalikes",
     "numbers_spell_text",
     "spaced_without_spaces",
+    "stream_safe",
     "views",
 ]
 
@@ -209,7 +212,10 @@ _HIDDEN_ELEMENT = re.compile(
     r"|opacity\s*:\s*0(?:\.0+)?\b|\bhidden\b|aria-hidden=[\"']true)[^>]{0,300}>(.{0,3000}?)</\1\s*>",
     re.DOTALL | re.IGNORECASE,
 )
-_SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+# A script or style element, dropped whole: its opening tag (attributes bounded, as in _TAG) and
+# the first closing tag of the same name after it, found by position (see _drop_script_style).
+_SCRIPT_STYLE_OPEN = re.compile(r"<(script|style)\b[^>]{0,1000}>", re.IGNORECASE)
+_SCRIPT_STYLE_CLOSE = re.compile(r"</(script|style)\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,300}>")
 _ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _MD_MARKUP = re.compile(r"(\*{1,3}|_{2,3}|~~|`{1,3}|^#{1,6}\s+|^>\s+)", re.MULTILINE)
@@ -338,11 +344,75 @@ def _entity(match: re.Match[str]) -> str:
     return {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}.get(body, " ")
 
 
+# UAX #15's stream-safe limit: at most this many non-starters in a row. Normalisation reorders a
+# run of combining marks by insertion sort (CPython's unicodedata), so one field of 80k marks of
+# two classes in descending order held the scanning thread, and the GIL, for ten seconds and
+# more. No writing system needs more; a longer run is cut to its first marks before any
+# normalisation (it spells no letters: the scanner's readings drop such marks anyway).
+MAX_NON_STARTERS = 30
+
+
+@functools.cache
+def _non_starters() -> frozenset[str]:
+    """Characters that normalise to non-starters: combining marks (canonical combining class
+    above 0) and the few starters whose decompositions are non-starters only (U+0F73, U+0F75,
+    U+0F81, U+FF9E, U+FF9F), from this Python's Unicode tables (all are below U+20000). Built on
+    first use, in a few hundredths of a second."""
+    return frozenset(
+        ch
+        for ch in map(chr, range(0x300, 0x20000))
+        if unicodedata.combining(ch)
+        or (
+            unicodedata.decomposition(ch)
+            and unicodedata.combining(unicodedata.normalize("NFKD", ch)[0])
+        )
+    )
+
+
+def stream_safe(text: str) -> str:
+    """``text`` with every run of non-starters cut to its first :data:`MAX_NON_STARTERS`, so that
+    NFKC and NFD of it cost time linear in its length (call before ``unicodedata.normalize``).
+
+    A run longer than the limit covers a position that is a multiple of the limit plus one, so
+    only those positions are looked up first (in C); a text with no mark at any of them, almost
+    every text, is returned as it is after one pass over a thirty-first of its characters.
+    """
+    if len(text) <= MAX_NON_STARTERS or text.isascii():
+        return text
+    marks = _non_starters()
+    step = MAX_NON_STARTERS + 1
+    if marks.isdisjoint(text[::step]):
+        return text
+    cuts: list[tuple[int, int]] = []
+    seen = 0  # every position before this one belongs to a run already measured
+    for at in range(0, len(text), step):
+        if at < seen or text[at] not in marks:
+            continue
+        start = at
+        while start > seen and text[start - 1] in marks:
+            start -= 1
+        seen = at + 1
+        while seen < len(text) and text[seen] in marks:
+            seen += 1
+        if seen - start > MAX_NON_STARTERS:
+            cuts.append((start + MAX_NON_STARTERS, seen))
+    if not cuts:
+        return text
+    kept: list[str] = []
+    done = 0
+    for cut, resume in cuts:
+        kept.append(text[done:cut])
+        done = resume
+    kept.append(text[done:])
+    return "".join(kept)
+
+
 def _clean(text: str) -> str:
     """NFKC, drop invisibles, fold mixed-script homoglyphs and close up letter-spacing."""
     # ASCII is its own NFKC form and holds no tag, invisible or look-alike character (all of
     # them are above U+007F): only the letter-spacing can change it.
     if not text.isascii():
+        text = stream_safe(text)
         text = _TAG_CHARS.sub("", unicodedata.normalize("NFKC", text)).translate(_INVISIBLE)
         if _CONFUSABLE_CHAR.search(text):
             text = _WORD_RUN.sub(_fold_word, text)
@@ -351,10 +421,41 @@ def _clean(text: str) -> str:
     return text
 
 
+def _drop_script_style(text: str) -> str:
+    r"""``text`` with each ``<script ...>...</script>`` (or style) element replaced by a space.
+
+    The pattern ``<(script|style)\b[^>]*>.*?</\1\s*>`` did this, but with no closing tag its
+    lazy body rescanned the rest of the text from every opening tag: 100k characters of
+    ``<script>`` held the scanning thread, and with it the GIL, for seconds. Here each closing tag
+    is found once and an element ends at the first one of its name after its opening tag.
+    """
+    closes: dict[str, list[int]] = {"script": [], "style": []}
+    ends: dict[int, int] = {}
+    for found in _SCRIPT_STYLE_CLOSE.finditer(text):
+        closes[found.group(1).lower()].append(found.start())
+        ends[found.start()] = found.end()
+    if not closes["script"] and not closes["style"]:
+        return text
+    kept: list[str] = []
+    done = 0
+    start = 0
+    while (opening := _SCRIPT_STYLE_OPEN.search(text, start)) is not None:
+        starts = closes[opening.group(1).lower()]
+        at = bisect.bisect_left(starts, opening.end())
+        if at == len(starts):
+            start = opening.start() + 1
+            continue
+        kept.append(text[done : opening.start()])
+        kept.append(" ")
+        done = start = ends[starts[at]]
+    kept.append(text[done:])
+    return "".join(kept)
+
+
 def _flatten_markup(text: str) -> str:
     """Drop HTML tags, scripts, styles and markdown emphasis so the words run together again."""
     if "<" in text:
-        text = _SCRIPT_STYLE.sub(" ", text)
+        text = _drop_script_style(text)
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = _ENTITY.sub(_entity, text)
@@ -561,7 +662,9 @@ def views(text: str) -> list[View]:
     ):
         deleeted = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), cleaned)
         result.append(View("leetspeak", _flatten_markup(deleeted)))
-    tags = () if ascii_only else _TAG_CHARS.findall(unicodedata.normalize("NFKC", text))
+    tags = (
+        () if ascii_only else _TAG_CHARS.findall(unicodedata.normalize("NFKC", stream_safe(text)))
+    )
     if tags:
         smuggled = "".join(chr(ord(ch) - 0xE0000) for run in tags for ch in run)
         result.append(View("unicode-tags", smuggled))
@@ -684,7 +787,7 @@ def _without_stacked_marks(text: str) -> str | None:
     ("d́éĺét́é"): NFKC composes some of them into accented letters and keeps
     the others, so no pattern reads the word. Accented prose (French, Vietnamese) marks far
     fewer letters and is left to the other views."""
-    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = unicodedata.normalize("NFD", stream_safe(text))
     if decomposed == text and not _COMBINING.search(text):
         return None
     marked = letters = 0
