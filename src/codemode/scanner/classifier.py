@@ -5,8 +5,11 @@ Tier 2a is an ONNX graph run with onnxruntime on one CPU thread (below). Tier 2b
 n-gram probability falls in the band ``[low, high)`` recorded in ``scanner.json`` under
 ``cascade``, or whose words the n-gram model mostly never saw in training (``cover``: a language
 or vocabulary it has no evidence about, looked up in ``seen_words.bin``), so the common, clear-cut
-text costs the n-gram model alone. Without the encoder files (or the ``cascade`` entry) the
-classifier is the n-gram model with its own threshold.
+text costs the n-gram model alone. With an ``exit`` entry (its cuts and a head on the encoder's
+lower slice), the encoder exits early: a window that head is sure of is decided after the lower
+slice, and only the unsure ones run the upper slice to the whole model's head, which decides them
+against ``cut`` or ``novel_cut`` as without the exit. Without the encoder files (or the
+``cascade`` entry) the classifier is the n-gram model with its own threshold.
 
 The model ships inside the package (``codemode/scanner/model/``): ``scanner.onnx`` takes a batch of
 padded sparse vectors (``indices`` int64 and ``values`` float32, both ``[batch, width]``) and returns
@@ -104,6 +107,17 @@ class Classifier:
             self.seen = np.unpackbits(np.frombuffer(seen, dtype=np.uint8)).astype(bool)
         self.head = Head.from_dict(head)
         self.encoder = encoder
+        # The early exit needs the encoder's slices; without them every window runs the whole
+        # model, which gives the verdicts the exit was chosen to keep.
+        exit_ = self.meta.get("exit")
+        self.exit: tuple[float, float] | None = None
+        self.lower_head: Head | None = None
+        if isinstance(exit_, dict) and encoder.split:
+            low, high = float(exit_["low"]), float(exit_["high"])
+            if not 0.0 <= low < high <= 1.0:
+                raise ScannerError(f"scanner exit {low}, {high} is out of range; retrain it")
+            self.exit = (low, high)
+            self.lower_head = Head.from_dict(exit_["head"])
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Classifier:
@@ -189,10 +203,46 @@ class Classifier:
         cuts = {**dict.fromkeys(gate, self.novel_cut), **dict.fromkeys(band, self.cut)}
         if cuts:
             order = list(cuts)
-            encoded = self.encoder.scores([texts[i] for i in order], self.head)
-            for i, p in zip(order, encoded, strict=True):
-                result[i] = _scale(float(p), cuts[i])
+            chosen = [texts[i] for i in order]
+            if self.exit is None or self.lower_head is None:
+                encoded = self.encoder.scores(chosen, self.head)
+                for i, p in zip(order, encoded, strict=True):
+                    result[i] = _scale(float(p), cuts[i])
+            else:
+                staged = self._staged(chosen, [cuts[i] for i in order])
+                for i, score in zip(order, staged, strict=True):
+                    result[i] = score
         return result
+
+    def _staged(self, texts: list[str], cuts: list[float]) -> list[float]:
+        """Calibrated scores through the early exit: a window the lower head clears scales
+        against the exit's ``low``, one it flags against its ``high``, one that continued
+        against the text's cut; a text scores as its worst window."""
+        assert self.encoder is not None and self.head is not None
+        assert self.exit is not None and self.lower_head is not None
+        low, high = self.exit
+        owners, p_lower, p_full = self.encoder.staged_scores(
+            texts, self.lower_head, self.exit, self.head
+        )
+        cut = np.asarray(cuts, dtype=np.float64)[owners]
+        window = np.where(
+            p_lower < low,
+            _scale_array(p_lower, low),
+            np.where(p_lower >= high, _scale_array(p_lower, high), _scale_array(p_full, cut)),
+        )
+        out = np.zeros(len(texts), dtype=np.float64)
+        np.maximum.at(out, owners, window)
+        return [float(v) for v in out]
+
+
+def _scale_array(
+    probability: npt.NDArray[np.float64], cut: float | npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``_scale`` for arrays (NaN where ``probability`` is NaN; any ``cut`` of 0 or 1 safe)."""
+    below = 0.5 * probability / np.maximum(cut, 1e-12)
+    above = 0.5 + 0.5 * (probability - cut) / np.maximum(1.0 - np.asarray(cut), 1e-12)
+    result: npt.NDArray[np.float64] = np.where(probability < cut, below, above)
+    return result
 
 
 def _scale(probability: float, cut: float) -> float:

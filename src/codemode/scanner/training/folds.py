@@ -39,15 +39,19 @@ from ..normalize import views
 from ..patterns import match_views
 from .cascade import (
     BAND_CUT,
+    EXIT_BUDGET,
     WIDE_BAND,
     Cascade,
     Embedded,
+    Exit,
     covered_units,
     embed,
     encoder_units,
+    exit_units,
     fit_head,
     hashed_units,
     pick,
+    pick_exit,
     rows_flagged,
     seen_words,
     word_buckets_of,
@@ -83,12 +87,23 @@ class Prepared:
     bucket: npt.NDArray[np.int64]
     generated: npt.NDArray[np.bool_]
     earlier: npt.NDArray[np.bool_]  # not from a later generator part (``part``: domain, weak)
+    lower: Embedded | None = None  # the same windows through the encoder's lower slice alone
 
 
-def prepare(rows: list[dict[str, Any]], encoder: Encoder, cache: Path | None) -> Prepared:
-    """Featurise, embed and run the rules on every row once."""
+def prepare(
+    rows: list[dict[str, Any]],
+    encoder: Encoder,
+    cache: Path | None,
+    *,
+    lower: bool | None = None,
+) -> Prepared:
+    """Featurise, embed and run the rules on every row once; with ``lower`` (default: when the
+    encoder has slices and ``EXIT_BUDGET`` is set) also embed with the lower slice alone."""
     corpus = build_corpus(rows)
     embedded = embed(corpus, encoder, cache)
+    if lower is None:
+        lower = encoder.split and EXIT_BUDGET is not None
+    lower_embedded = embed(corpus, encoder, cache, depth="lower") if lower else None
     strong = np.array(
         [any(m.weight >= 0.5 for m in match_views(views(r["text"]))) for r in rows], dtype=bool
     )
@@ -101,23 +116,36 @@ def prepare(rows: list[dict[str, Any]], encoder: Encoder, cache: Path | None) ->
         np.array([split_of(r["text"]) for r in rows], dtype=np.int64),
         np.array([str(r["source"]).startswith("gen-") for r in rows]),
         np.array(["part" not in r for r in rows]),
+        lower_embedded,
     )
 
 
 @dataclass
 class Shipped:
     """The cascade ``tools/train_scanner.py`` ships: the n-gram model (its ``threshold`` is the
-    band's top), the head, the cascade, its validation figures and the words it trained on."""
+    band's top), the head, the cascade, its validation figures and the words it trained on; and
+    with an early exit, the head on the lower slice and the exit's cuts."""
 
     model: TrainedModel
     head: Head
     cascade: Cascade
     tuned: dict[str, Any]
     seen: npt.NDArray[np.bool_]
+    lower_head: Head | None = None
+    exit: Exit | None = None
+
+    def exit_dict(self) -> dict[str, Any] | None:
+        """The exit as stored in ``scanner.json`` (its cuts and the lower head), or None."""
+        if self.exit is None or self.lower_head is None:
+            return None
+        return {**self.exit.as_dict(), "head": self.lower_head.as_dict()}
 
     def classifier(self, encoder: Encoder) -> Classifier:
         """The shipped ``Classifier``, in memory (``model.info`` records the head and cascade)."""
         self.model.info.update({"cascade": self.cascade.as_dict(), "head": self.head.as_dict()})
+        exit_ = self.exit_dict()
+        if exit_ is not None:
+            self.model.info["exit"] = exit_
         classifier = self.model.classifier()
         classifier.attach(encoder, np.packbits(self.seen).tobytes())
         return classifier
@@ -133,13 +161,16 @@ def fit_shipped(
     model: TrainedModel | None = None,
 ) -> Shipped:
     """Train the n-gram model (or reuse ``model``, fitted the same way) and the head on four
-    fifths of the rows and choose the cascade on the fifth left (``split_of`` bucket 0)."""
+    fifths of the rows and choose the cascade on the fifth left (``split_of`` bucket 0); with
+    ``prep.lower`` and an exit budget (``head_options["exit_budget"]``, default ``EXIT_BUDGET``),
+    also the lower slice's head and the exit's cuts (``pick_exit``) on the same fifth."""
     train = prep.bucket != 0
     validation = np.flatnonzero(prep.bucket == 0)
     if model is None:
         model = fit(prep.corpus, train, seed=seed, c=c)
     options = dict(head_options or {})
     band_cut = options.pop("band_cut", BAND_CUT)
+    exit_budget = options.pop("exit_budget", EXIT_BUDGET)
     head = fit_head(prep.corpus, prep.embedded, model, **options)
     p_h = hashed_units(model, prep.corpus)
     p_e = encoder_units(prep.embedded, head, len(prep.corpus.indices))
@@ -158,7 +189,21 @@ def fit_shipped(
         band_cut=band_cut,
     )
     model.threshold = cascade.high
-    return Shipped(model, head, cascade, tuned, seen)
+    shipped = Shipped(model, head, cascade, tuned, seen)
+    if prep.lower is not None and exit_budget is not None:
+        shipped.lower_head = fit_head(prep.corpus, prep.lower, model, **options)
+        shipped.exit, exit_info = pick_exit(
+            shipped.lower_head(prep.lower.vectors),
+            head(prep.embedded.vectors),
+            prep.embedded.window_unit,
+            prep.corpus.unit_row,
+            validation,
+            prep.labels,
+            cascade,
+            budget=exit_budget,
+        )
+        tuned["exit"] = exit_info
+    return shipped
 
 
 def _metrics(flagged: npt.NDArray[np.bool_], labels: npt.NDArray[np.bool_]) -> dict[str, Any]:
@@ -245,7 +290,9 @@ def evaluate_variants(
         y = labels[rows]
         earlier = prep.earlier[rows]
         for variant, options in variants.items():
-            head_options = {k: v for k, v in options.items() if k != "band_cut"}
+            head_options = {
+                k: v for k, v in options.items() if k not in ("band_cut", "exit_budget")
+            }
             head = fit_head(corpus, prep.embedded, model, **head_options)
             p_e = encoder_units(prep.embedded, head, n_units)
             cascade, tuned = pick(
@@ -261,7 +308,38 @@ def evaluate_variants(
             )
             flagged = rows_flagged(cascade.flag(p_h, p_e, covered), corpus.unit_row, n_rows)
             read = cascade.to_encoder(p_h, covered)
+            exit_budget = options.get("exit_budget", EXIT_BUDGET)
+            extra: dict[str, Any] = {}
+            if prep.lower is not None and exit_budget is not None:
+                # The same fold with the early exit; ``model_no_exit`` keeps the figures without.
+                lower_head = fit_head(corpus, prep.lower, model, **head_options)
+                p_lower = lower_head(prep.lower.vectors)
+                exit_, exit_info = pick_exit(
+                    p_lower,
+                    head(prep.embedded.vectors),
+                    prep.embedded.window_unit,
+                    corpus.unit_row,
+                    validation,
+                    labels,
+                    cascade,
+                    budget=exit_budget,
+                )
+                p_exit = exit_units(prep.embedded, prep.lower, head, lower_head, exit_, n_units)
+                whole = flagged
+                flagged = rows_flagged(cascade.flag(p_h, p_exit, covered), corpus.unit_row, n_rows)
+                test_read = read & test[corpus.unit_row]
+                windows = test_read[prep.embedded.window_unit]
+                extra = {
+                    "model_no_exit": _metrics(whole[rows], y),
+                    "flagged_no_exit": whole[rows].tolist(),
+                    "exit": {**exit_.as_dict(), **exit_info},
+                    "continued_share_test": round(
+                        float(exit_.continues(p_lower[windows]).mean()) if windows.any() else 0.0,
+                        4,
+                    ),
+                }
             figures = {
+                **extra,
                 "model": _metrics(flagged[rows], y),
                 "model_earlier_rows": _metrics(flagged[rows][earlier], y[earlier]),
                 "rules": _metrics(prep.strong[rows], y),
@@ -287,13 +365,18 @@ def _pool(prep: Prepared, result: dict[str, Any]) -> dict[str, Any]:
     labels = prep.labels
     for kind, folds in result.items():
         pooled = {}
-        for part in ("model", "rules", "combined", "model_earlier_rows"):
+        parts = ["model", "rules", "combined", "model_earlier_rows"]
+        if all("flagged_no_exit" in f for f in folds.values()):
+            parts.append("model_no_exit")
+        for part in parts:
             flags: list[bool] = []
             ys: list[bool] = []
             for figures in folds.values():
                 rows = np.asarray(figures["test_rows"], dtype=np.int64)
                 own = np.asarray(figures["flagged"], dtype=bool)
-                if part == "rules":
+                if part == "model_no_exit":
+                    own = np.asarray(figures["flagged_no_exit"], dtype=bool)
+                elif part == "rules":
                     own = prep.strong[rows]
                 elif part == "combined":
                     own = own | prep.strong[rows]
@@ -309,5 +392,6 @@ def _pool(prep: Prepared, result: dict[str, Any]) -> dict[str, Any]:
         for figures in folds.values():
             figures.pop("test_rows")
             figures.pop("flagged")
+            figures.pop("flagged_no_exit", None)
         result[kind] = {"folds": folds, "pooled": pooled, "worst_fold": folds_min}
     return result
