@@ -77,12 +77,14 @@ _TOKEN_FORMS = [
 
 @settings(max_examples=400, deadline=None)
 @given(_TEXT)
-def test_token_forms_are_found_token_by_token_as_in_the_whole_text(text: str) -> None:
-    tokens = n._long_tokens(text)
+def test_token_forms_are_found_in_the_long_tokens_as_in_the_whole_text(text: str) -> None:
+    tokens = n._long_tokens(text)  # one a line, read in one pass
     for pattern, least in _TOKEN_FORMS:
-        assert _groups(n._in_tokens(pattern, tokens, least)) == _groups(pattern.finditer(text))
+        found = _groups(pattern.finditer(tokens))
+        assert found == _groups(pattern.finditer(text))
+        assert all(len(match) >= least >= 18 for match in found)
     if not n._HEX_SPACED_GATE.search(text):
-        assert _groups(n._in_tokens(n._HEX, tokens, 24)) == _groups(n._HEX.finditer(text))
+        assert _groups(n._HEX.finditer(tokens)) == _groups(n._HEX.finditer(text))
 
 
 _GATES = [
@@ -90,6 +92,8 @@ _GATES = [
     (n._HEX_SPACED_GATE, re.compile(n._HEX.pattern.replace("[0-9A-Fa-f]{24,}|", ""))),
     (n._CHAR_CODES_GATE, n._CHAR_CODES),
     (n._LEET_GATE, n._LEET_WORD),
+    (n._HEX_GATE, n._HEX),
+    (n._BASE32_GATE, n._BASE32),
 ]
 _SEPARATOR = st.sampled_from([*" .-_*/|:;,", "  ", "   ", " / ", " | ", " . ", " - ", "; "])
 # Single letters, and character codes (runs of three-digit ones too), between separators.
@@ -112,6 +116,18 @@ def test_every_gate_holds_where_its_regex_matches(text: str) -> None:
         assert gate.search(text) or not full.search(text), (gate.pattern, text)
     if n._MD_MARKUP.search(text):
         assert any(mark in text for mark in n._MD_MARKS)
+
+
+@pytest.mark.parametrize(("gate", "full"), [(n._HEX_GATE, n._HEX), (n._BASE32_GATE, n._BASE32)])
+def test_every_string_a_decoder_matches_holds_its_gate(
+    gate: re.Pattern[str], full: re.Pattern[str]
+) -> None:
+    @settings(max_examples=400, deadline=None)
+    @given(st.from_regex(full, fullmatch=True))
+    def holds(text: str) -> None:
+        assert gate.search(text), text
+
+    holds()
 
 
 def test_the_characters_ascii_skips_are_all_outside_ascii() -> None:

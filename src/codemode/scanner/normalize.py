@@ -22,7 +22,6 @@ import codecs
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -232,12 +231,18 @@ _HEX = re.compile(
 # What any match of _HEX's second form holds (a pair between separators, twice): a search the
 # regex engine skips through in C.
 _HEX_SPACED_GATE = re.compile(r"[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :]")
+# What any _HEX match holds (24 hex digits, or the first twelve pairs of its second form), as a
+# search that starts at a character class: _HEX starts with a lookbehind, tried at every position.
+_HEX_GATE = re.compile(
+    r"[0-9A-Fa-f](?:[0-9A-Fa-f]{23}|[0-9A-Fa-f][ :](?:[0-9A-Fa-f]{2}[ :]){10}[0-9A-Fa-f]{2})"
+)
 _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){6,}")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%]*){3}")
 # Base32 (RFC 4648 alphabet, upper case, as encoders write it); tried only where a run of its
 # alphabet holds one of the digits 2-7, so plain upper-case words are not decoded.
 _BASE32 = re.compile(r"(?<![A-Z2-7=])[A-Z2-7]{24,}={0,6}(?![A-Z2-7=])")
 _BASE32_HINT = re.compile(r"[A-Z]{3}[2-7]|[2-7][A-Z]{3}")
+_BASE32_GATE = re.compile(r"[A-Z2-7][A-Z2-7]{23}")  # what any _BASE32 match holds (as _HEX_GATE)
 # Quoted-printable: "=53=59=53..." (six or more escaped bytes in a row).
 _QUOTED_PRINTABLE = re.compile(r"(?:=[0-9A-Fa-f]{2}){6,}")
 # Printable ASCII written as decimal codes: "83 89 83 84 69 77 32 ..." (twelve or more).
@@ -489,26 +494,23 @@ def _decode_bytes(raw: bytes) -> str | None:
     return decoded
 
 
-def _long_tokens(text: str) -> list[str]:
-    """The whitespace-free tokens of ``text`` long enough to hold an encoded form (see below)."""
-    return [token for token in text.split() if len(token) >= 18]
-
-
-def _in_tokens(pattern: re.Pattern[str], tokens: list[str], least: int) -> Iterator[re.Match[str]]:
-    """``pattern``'s matches in each token at least ``least`` characters long, in order."""
-    for token in tokens:
-        if len(token) >= least:
-            yield from pattern.finditer(token)
+def _long_tokens(text: str) -> str:
+    """The whitespace-free tokens of ``text`` long enough to hold an encoded form (see below),
+    one a line: no form's match holds a line break or looks past one (their lookarounds read a
+    character of their own alphabet, never whitespace), so each pattern finds in it, in one
+    pass, what it finds in each token alone."""
+    return "\n".join(token for token in text.split() if len(token) >= 18)
 
 
 def _decoded_payloads(text: str) -> list[View]:
     found: list[View] = []
     # The forms whose alphabets hold no whitespace (base64, hex digits, base32, escapes) lie
     # inside one whitespace-free token, which their lookarounds read the same alone: they are
-    # looked for in the tokens long enough to hold one (18 characters: six escaped bytes), in
-    # order, not across the whole text (most of an answer's text is short words).
+    # looked for in the tokens long enough to hold one (18 characters: six escaped bytes, the
+    # shortest match of any of them), in order, not across the whole text (most of an answer's
+    # text is short words).
     tokens = _long_tokens(text)
-    for match in _in_tokens(_BASE64, tokens, 20):
+    for match in _BASE64.finditer(tokens):
         chunk = match.group(0)
         try:
             raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True)
@@ -517,7 +519,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base64", decoded))
-    for match in _in_tokens(_BASE64_URLSAFE, tokens, 24):
+    for match in _BASE64_URLSAFE.finditer(tokens):
         chunk = match.group(0)
         if "-" not in chunk and "_" not in chunk:
             continue  # already tried as standard base64
@@ -530,15 +532,15 @@ def _decoded_payloads(text: str) -> list[View]:
             found.append(View("base64", decoded))
     # _HEX's second form (pairs between separators) spans tokens; where it cannot occur, the
     # first (24 hex digits or more) is all _HEX finds, token by token.
-    spaced = _HEX_SPACED_GATE.search(text) is not None
-    for match in _HEX.finditer(text) if spaced else _in_tokens(_HEX, tokens, 24):
+    hexes = text if _HEX_SPACED_GATE.search(text) else tokens
+    for match in _HEX.finditer(hexes) if _HEX_GATE.search(hexes) else ():
         digits = re.sub(r"[ :]", "", match.group(0))
         if len(digits) % 2:
             digits = digits[:-1]
         decoded = _decode_bytes(bytes.fromhex(digits))
         if decoded:
             found.append(View("hex", decoded))
-    for match in _in_tokens(_HEX_ESCAPES, tokens, 24) if "\\x" in text else ():
+    for match in _HEX_ESCAPES.finditer(tokens) if "\\x" in text else ():
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("\\x", "")))
         if decoded:
             found.append(View("hex", decoded))
@@ -546,7 +548,7 @@ def _decoded_payloads(text: str) -> list[View]:
     # most strings of an answer (names, cities, statuses) are shorter and skip them all.
     long_enough = len(text) >= 18
     # The hint is looked for in the whole text, and only once a token holds a run to decode.
-    base32 = list(_in_tokens(_BASE32, tokens, 24)) if long_enough else []
+    base32 = list(_BASE32.finditer(tokens)) if long_enough and _BASE32_GATE.search(tokens) else []
     for match in base32 if base32 and _BASE32_HINT.search(text) else ():
         chunk = match.group(0).rstrip("=")
         try:
@@ -556,7 +558,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base32", decoded))
-    for match in _in_tokens(_QUOTED_PRINTABLE, tokens, 18) if "=" in text else ():
+    for match in _QUOTED_PRINTABLE.finditer(tokens) if "=" in text else ():
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("=", "")))
         if decoded:
             found.append(View("quoted-printable", decoded))
@@ -570,7 +572,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(bytes(int(b, 2) for b in match.group(0).split()))
         if decoded:
             found.append(View("binary", decoded))
-    for match in _in_tokens(_UNICODE_ESCAPES, tokens, 36) if "\\" in text else ():
+    for match in _UNICODE_ESCAPES.finditer(tokens) if "\\" in text else ():
         decoded = _UNICODE_ESCAPE.sub(lambda m: _code_point(m.group(1)), match.group(0))
         if " " in decoded:
             found.append(View("unicode-escapes", decoded))
