@@ -130,6 +130,41 @@ def test_every_string_a_decoder_matches_holds_its_gate(
     holds()
 
 
+# Every ASCII character, and runs the two patterns read: letters, joiners, whitespace, leet.
+_ASCII_TEXT = st.one_of(
+    st.text(st.characters(max_codepoint=127), max_size=60),
+    st.lists(
+        st.sampled_from(["ab", "Cde", "x", "1", "_", "@", "$", "!", "|", "4", "0r", "3"])
+        | st.sampled_from([*"._|/+~*,;:=\\`- \t\n\x0b\x0c\r\x1c\x1f", "  ", "\n\n"]),
+        max_size=20,
+    ).map("".join),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_ASCII_TEXT)
+@example("ig\x1cnore\x1fall\tprevious")
+@example("a_1gn0r3 x@1gn0r3")
+def test_the_ascii_patterns_match_as_the_unicode_ones_on_ascii_text(text: str) -> None:
+    for ascii_pattern, pattern in [
+        (n._JOINED_ASCII, n._JOINED),
+        (n._LEET_WORD_ASCII, n._LEET_WORD),
+    ]:
+        assert [m.span() for m in ascii_pattern.finditer(text)] == [
+            m.span() for m in pattern.finditer(text)
+        ]
+
+
+def test_the_ascii_classes_are_the_unicode_ones_on_every_ascii_character() -> None:
+    for code in range(128):
+        char = chr(code)
+        assert bool(re.fullmatch(r"[^\W\d_]", char)) == bool(re.fullmatch("[A-Za-z]", char))
+        assert bool(re.fullmatch(r"[\w@$!|]", char)) == bool(re.fullmatch("[A-Za-z0-9_@$!|]", char))
+        assert bool(re.fullmatch(r"[^\S ]", char)) == bool(
+            re.fullmatch("[\t\n\x0b\x0c\r\x1c-\x1f]", char)
+        )
+
+
 def test_the_characters_ascii_skips_are_all_outside_ascii() -> None:
     for code in range(128):
         char = chr(code)

@@ -194,6 +194,11 @@ _LEET_GATE = re.compile(r"[A-Za-z][01345789@$!|]|[01345789@$!|][A-Za-z]")
 _LEET_WORD = re.compile(
     r"(?<![\w@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
 )
+# The same on an ASCII text, where \w is [A-Za-z0-9_]: an ASCII class is a bitmap test, a
+# Unicode category a table lookup per character (about half the time on an answer's texts).
+_LEET_WORD_ASCII = re.compile(
+    r"(?<![A-Za-z0-9_@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
+)
 # "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e" / "i/g/n/o/r/e": five or more single letters, each
 # joined to the next by one to three separators; a wider gap (two or more separators, or one with
 # spaces around it: "I G N O R E  A L L", "i-g-n-o-r-e / a-l-l") stays a gap between words.
@@ -275,6 +280,11 @@ _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECA
 # "ignore_all_previous", "ignore|all|previous", "ignore+all+previous". Three or more words.
 _JOINED = re.compile(
     r"(?<![^\W\d_])[^\W\d_]{2,}+(?:(?:[._|/+~*•·,;:=\\`-]++|[^\S ]++)[^\W\d_]{2,}+){2,}"
+)
+# The same on an ASCII text (see _LEET_WORD_ASCII): [^\W\d_] is a letter, [^\S ] a whitespace
+# character other than the space (\t \n \v \f \r and the separators \x1c-\x1f).
+_JOINED_ASCII = re.compile(
+    r"(?<![A-Za-z])[A-Za-z]{2,}+(?:(?:[._|/+~*,;:=\\`-]++|[\t\n\x0b\x0c\r\x1c-\x1f]++)[A-Za-z]{2,}+){2,}"
 )
 _JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\`-]+|[^\S ]+)")
 _ENCODED_LAYER = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}|[0-9A-Fa-f]{24,}")
@@ -639,7 +649,7 @@ def spaced_without_spaces(token: str) -> bool:
 
 def _unjoined(text: str) -> str | None:
     """The text with word-joining separators turned into spaces, when it has such runs."""
-    out, runs = _JOINED.subn(_spaced_run, text)
+    out, runs = (_JOINED_ASCII if text.isascii() else _JOINED).subn(_spaced_run, text)
     return out if runs else None
 
 
@@ -659,10 +669,11 @@ def views(text: str) -> list[View]:
         # Flattening drops tags, and with them "<|im_start|>", "<system>" or "<tool_call>":
         # the markup rules also read the text before flattening.
         result.append(View("markup", cleaned))
+    leet = _LEET_WORD_ASCII if cleaned.isascii() else _LEET_WORD
     if _LEET_GATE.search(cleaned) and any(
-        w.lower().translate(_LEET) in _LEET_TARGETS for w in _LEET_WORD.findall(cleaned)
+        w.lower().translate(_LEET) in _LEET_TARGETS for w in leet.findall(cleaned)
     ):
-        deleeted = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), cleaned)
+        deleeted = leet.sub(lambda m: m.group(0).translate(_LEET), cleaned)
         result.append(View("leetspeak", _flatten_markup(deleeted)))
     tags = (
         () if ascii_only else _TAG_CHARS.findall(unicodedata.normalize("NFKC", stream_safe(text)))
