@@ -155,6 +155,14 @@ def test_the_ascii_patterns_match_as_the_unicode_ones_on_ascii_text(text: str) -
         ]
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.sampled_from([*"ab \t\f\v\n\r", "\u3000", "\xa0"]), max_size=40))
+@example("a  b")
+@example("a\tb")
+def test_blanks_collapse_as_the_regex_collapses_them(text: str) -> None:
+    assert n._collapse_spaces(text) == n._SPACES.sub(" ", text)
+
+
 def test_the_ascii_classes_are_the_unicode_ones_on_every_ascii_character() -> None:
     for code in range(128):
         char = chr(code)

@@ -476,8 +476,16 @@ def _flatten_markup(text: str) -> str:
         text = _ENTITY.sub(_entity, text)
     if any(mark in text for mark in _MD_MARKS):
         text = _MD_MARKUP.sub("", text)
-    text = _SPACES.sub(" ", text)
+    text = _collapse_spaces(text)
     return _BLANK_LINES.sub("\n", text).strip()
+
+
+def _collapse_spaces(text: str) -> str:
+    """``_SPACES.sub(" ", text)``: each run of blanks one space. A text whose runs are all one
+    space (most of them) is returned as it is: the regex would replace every space by itself."""
+    if "  " in text or "\t" in text or "\f" in text or "\v" in text:
+        return _SPACES.sub(" ", text)
+    return text
 
 
 def canonical(text: str) -> str:
