@@ -144,15 +144,19 @@ _ASCII_TEXT = st.one_of(
 @settings(max_examples=800, deadline=None)
 @given(_ASCII_TEXT)
 @example("ig\x1cnore\x1fall\tprevious")
+def test_the_ascii_joined_words_match_as_the_unicode_ones_on_ascii_text(text: str) -> None:
+    assert [m.span() for m in n._JOINED_ASCII.finditer(text)] == [
+        m.span() for m in n._JOINED.finditer(text)
+    ]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(_ASCII_TEXT, _TEXT, st.text(max_size=40)))
 @example("a_1gn0r3 x@1gn0r3")
-def test_the_ascii_patterns_match_as_the_unicode_ones_on_ascii_text(text: str) -> None:
-    for ascii_pattern, pattern in [
-        (n._JOINED_ASCII, n._JOINED),
-        (n._LEET_WORD_ASCII, n._LEET_WORD),
-    ]:
-        assert [m.span() for m in ascii_pattern.finditer(text)] == [
-            m.span() for m in pattern.finditer(text)
-        ]
+@example("é1gn0r3 ٣a @@b |x")
+@example("1gn0r3" * 5 + "_a1")
+def test_leet_words_are_found_from_the_gate_as_by_the_whole_text_search(text: str) -> None:
+    assert n._leet_words(text) == n._LEET_WORD.findall(text)
 
 
 @settings(max_examples=400, deadline=None)
@@ -167,7 +171,6 @@ def test_the_ascii_classes_are_the_unicode_ones_on_every_ascii_character() -> No
     for code in range(128):
         char = chr(code)
         assert bool(re.fullmatch(r"[^\W\d_]", char)) == bool(re.fullmatch("[A-Za-z]", char))
-        assert bool(re.fullmatch(r"[\w@$!|]", char)) == bool(re.fullmatch("[A-Za-z0-9_@$!|]", char))
         assert bool(re.fullmatch(r"[^\S ]", char)) == bool(
             re.fullmatch("[\t\n\x0b\x0c\r\x1c-\x1f]", char)
         )

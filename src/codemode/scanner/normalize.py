@@ -190,15 +190,37 @@ _LATIN = re.compile(r"[A-Za-z]")
 _NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f]")
 # What a _LEET_WORD holds (a letter beside a leet character), searched first: _LEET_WORD starts
 # with a lookbehind, tried at every position of a text that mostly holds none.
-_LEET_GATE = re.compile(r"[A-Za-z][01345789@$!|]|[01345789@$!|][A-Za-z]")
+# A leet character first (a class the regex engine skips to in C), then a letter before or after it.
+_LEET_GATE = re.compile(r"[01345789@$!|](?:(?<=[A-Za-z][01345789@$!|])|(?=[A-Za-z]))")
 _LEET_WORD = re.compile(
     r"(?<![\w@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
 )
-# The same on an ASCII text, where \w is [A-Za-z0-9_]: an ASCII class is a bitmap test, a
-# Unicode category a table lookup per character (about half the time on an answer's texts).
-_LEET_WORD_ASCII = re.compile(
-    r"(?<![A-Za-z0-9_@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
-)
+# The characters of the run a _LEET_WORD lies in: it starts where such a run starts (its
+# lookbehind) and holds only such characters, so a run holds at most one, and only a run that
+# holds a _LEET_GATE match (a letter beside a leet character) holds one.
+_LEET_RUN_CHAR = re.compile(r"[\w@$!|]")
+_LEET_RUN = re.compile(r"[\w@$!|]*")
+
+
+def _leet_words(text: str) -> list[str]:
+    """``_LEET_WORD.findall(text)``, tried only at the start of each run with a gate's match:
+    ``_LEET_WORD`` begins with a lookbehind, tried at every position of the text."""
+    words: list[str] = []
+    done = 0  # where the last run read ends
+    for hit in _LEET_GATE.finditer(text):
+        at = hit.start()
+        if at < done:
+            continue
+        start = at
+        while start > done and _LEET_RUN_CHAR.match(text, start - 1):
+            start -= 1
+        found = _LEET_WORD.match(text, start)
+        if found is not None:
+            words.append(found.group(0))
+        done = _LEET_RUN.match(text, at).end()
+    return words
+
+
 # "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e" / "i/g/n/o/r/e": five or more single letters, each
 # joined to the next by one to three separators; a wider gap (two or more separators, or one with
 # spaces around it: "I G N O R E  A L L", "i-g-n-o-r-e / a-l-l") stays a gap between words.
@@ -281,8 +303,9 @@ _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECA
 _JOINED = re.compile(
     r"(?<![^\W\d_])[^\W\d_]{2,}+(?:(?:[._|/+~*•·,;:=\\`-]++|[^\S ]++)[^\W\d_]{2,}+){2,}"
 )
-# The same on an ASCII text (see _LEET_WORD_ASCII): [^\W\d_] is a letter, [^\S ] a whitespace
-# character other than the space (\t \n \v \f \r and the separators \x1c-\x1f).
+# The same on an ASCII text, where [^\W\d_] is a letter and [^\S ] a whitespace character other
+# than the space (\t \n \v \f \r and the separators \x1c-\x1f): an ASCII class is a bitmap test,
+# a Unicode category a table lookup per character (about half the time on an answer's texts).
 _JOINED_ASCII = re.compile(
     r"(?<![A-Za-z])[A-Za-z]{2,}+(?:(?:[._|/+~*,;:=\\`-]++|[\t\n\x0b\x0c\r\x1c-\x1f]++)[A-Za-z]{2,}+){2,}"
 )
@@ -677,11 +700,8 @@ def views(text: str) -> list[View]:
         # Flattening drops tags, and with them "<|im_start|>", "<system>" or "<tool_call>":
         # the markup rules also read the text before flattening.
         result.append(View("markup", cleaned))
-    leet = _LEET_WORD_ASCII if cleaned.isascii() else _LEET_WORD
-    if _LEET_GATE.search(cleaned) and any(
-        w.lower().translate(_LEET) in _LEET_TARGETS for w in leet.findall(cleaned)
-    ):
-        deleeted = leet.sub(lambda m: m.group(0).translate(_LEET), cleaned)
+    if any(w.lower().translate(_LEET) in _LEET_TARGETS for w in _leet_words(cleaned)):
+        deleeted = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), cleaned)
         result.append(View("leetspeak", _flatten_markup(deleeted)))
     tags = (
         () if ascii_only else _TAG_CHARS.findall(unicodedata.normalize("NFKC", stream_safe(text)))
