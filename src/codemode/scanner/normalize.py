@@ -217,7 +217,9 @@ def _leet_words(text: str) -> list[str]:
         found = _LEET_WORD.match(text, start)
         if found is not None:
             words.append(found.group(0))
-        done = _LEET_RUN.match(text, at).end()
+        run = _LEET_RUN.match(text, at)
+        assert run is not None  # a starred class matches everywhere, if only the empty string
+        done = run.end()
     return words
 
 
