@@ -83,3 +83,15 @@ def test_the_injection_data_is_featurized_as_each_piece_alone() -> None:
     for start in range(0, len(pieces), 64):  # the classifier's batches
         batch = pieces[start : start + 64]
         _same(featurize_many(batch), [featurize(piece) for piece in batch])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 127), st.integers(0, 0x10FFFF), st.sampled_from([0xA0, 0x2000])),
+        max_size=40,
+    )
+)
+def test_the_ascii_word_table_decides_as_the_general_rule(codes: list[int]) -> None:
+    array = np.asarray(codes, dtype=np.uint64)
+    assert features._is_word(array).tolist() == features._is_word_any(array).tolist()

@@ -55,6 +55,14 @@ for _ch in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
 
 
 def _is_word(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    if codes.shape[0] and int(codes.max()) < 128:
+        # All ASCII (most texts): the table decides alone, every punctuation range is above it.
+        ascii_word: npt.NDArray[np.bool_] = _ASCII_WORD[codes.astype(np.intp)]
+        return ascii_word
+    return _is_word_any(codes)
+
+
+def _is_word_any(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
     ascii_mask = codes < 128
     result: npt.NDArray[np.bool_] = np.where(
         ascii_mask, _ASCII_WORD[np.minimum(codes, 127).astype(np.intp)], True
