@@ -10,6 +10,7 @@ which changes between processes), weighted ``1 + log(count)`` and L2-normalised.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import islice
 
 import numpy as np
@@ -126,9 +127,9 @@ def _words(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return words
 
 
-def _hashes(text: str) -> npt.NDArray[np.uint64]:
-    codes = _codes(text)
-    parts: list[npt.NDArray[np.uint64]] = []
+def _ngrams(codes: npt.NDArray[np.uint64]) -> Iterator[tuple[int, npt.NDArray[np.uint64]]]:
+    """Each n of ``_CHAR_NGRAMS`` that ``codes`` is long enough for, with the 64-bit hash of
+    the n-gram starting at each position (``len(codes) - n + 1`` of them)."""
     length = codes.shape[0]
     for n in _CHAR_NGRAMS:
         if length < n:
@@ -136,7 +137,12 @@ def _hashes(text: str) -> npt.NDArray[np.uint64]:
         h = codes[: length - n + 1].copy()
         for k in range(1, n):
             h = h * _P + codes[k : length - n + 1 + k]
-        parts.append(_bucket(h, np.uint64(n)))
+        yield n, h
+
+
+def _hashes(text: str) -> npt.NDArray[np.uint64]:
+    codes = _codes(text)
+    parts = [_bucket(h, np.uint64(n)) for n, h in _ngrams(codes)]
     words = _words(codes)
     if words.shape[0]:
         parts.append(_bucket(words, _SEED_WORD))
@@ -259,12 +265,7 @@ def _featurize_group(
     # that text when at least n are left.
     left = np.repeat(np.cumsum(lengths), lengths) - np.arange(total, dtype=np.intp)
     keys: list[npt.NDArray[np.uint64]] = []
-    for n in _CHAR_NGRAMS:
-        if total < n:
-            break
-        h = codes[: total - n + 1].copy()
-        for k in range(1, n):
-            h = h * _P + codes[k : total - n + 1 + k]
+    for n, h in _ngrams(codes):
         inside = left[: total - n + 1] >= n
         keys.append(row_of[: total - n + 1][inside] | _bucket(h[inside], np.uint64(n)))
     is_word = _is_word(codes)
