@@ -189,8 +189,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z]")
 _NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f]")
 # What a _LEET_WORD holds (a letter beside a leet character), searched first: _LEET_WORD starts
-# with a lookbehind, tried at every position of a text that mostly holds none.
-# A leet character first (a class the regex engine skips to in C), then a letter before or after it.
+# with a lookbehind, tried at every position of a text that mostly holds none. The gate starts at
+# the leet character (a class the regex engine skips to in C), then looks for the letter beside it.
 _LEET_GATE = re.compile(r"[01345789@$!|](?:(?<=[A-Za-z][01345789@$!|])|(?=[A-Za-z]))")
 _LEET_WORD = re.compile(
     r"(?<![\w@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
