@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ._types import ScannerError
 from .encoder import Encoder, Head, one_thread_session, read_pair, shared_encoder
-from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize, pack
+from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize_many, pack
 
 __all__ = ["MODEL_FILE", "SEEN_FILE", "Classifier"]
 
@@ -155,11 +155,12 @@ class Classifier:
             ScannerError: onnxruntime failed.
         """
         owners: list[int] = []
-        features = []
+        pieces: list[str] = []
         for i, text in enumerate(texts):
             for piece in chunks(text):
                 owners.append(i)
-                features.append(featurize(piece))
+                pieces.append(piece)
+        features = featurize_many(pieces)
         result = np.zeros(len(texts), dtype=np.float32)
         if not features:
             return result
