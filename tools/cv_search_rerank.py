@@ -23,6 +23,9 @@ shipped ranking is moved only by a learned term larger than its lead):
   route, HTTP method, route depth, core action, relationship route), fitted on the queries whose
   answer is first or second but not both, applied when the gap is under ``gap`` and the
   probability over ``threshold``;
+* ``verb`` (the round's other idea, nothing fitted): where the parser finds no clear verb, the
+  static embedding's sense of the request's verb, from the lead words of the API's own summaries
+  (``VerbSense``), added to the top ten;
 * ``refit``: the ranking's own signal weights re-fitted for top-1 by coordinate search (each weight
   times 0 / 0.5 / 0.75 / 1.25 / 1.5 / 2 / 3, kept when the training top-1 rises by at least
   ``need``), the shipped tie-breakers applied as they ship.
@@ -54,6 +57,7 @@ from codemode.catalog import Action, load_catalog  # noqa: E402
 from codemode.search._index import (  # noqa: E402
     _EXACT,
     _FEATURE_ROW,
+    FEATURES,
     SearchIndex,
     weight_vector,
 )
@@ -355,6 +359,72 @@ class Refit:
         return w
 
 
+# -- verb sense (the round's other idea) ---------------------------------------------------------
+
+
+def verb_class(a: Action) -> int:
+    """0 read, 1 create (or another write that adds), 2 update, 3 delete, from the operation id
+    and method."""
+    verb = a.id.split("_")[0]
+    if verb in ("get", "query"):
+        return 0
+    if any(w in a.id for w in ("delete", "remove", "unregister")):
+        return 3
+    if verb == "update" or a.method == "PATCH":
+        return 2
+    return 1
+
+
+class VerbSense:
+    """Which kind of operation a request's verb asks for, from the static embedding alone.
+
+    Each class's centre is the static vector of the lead words of its operations' summaries
+    ("Fetch", "List", "Create", "Edit", "Delete", ...) weighted by how many summaries open with
+    them: the API's own wording, no query set. A request's sense is the class similarities of its
+    most verb-like word (the highest similarity to any centre) among its first ``words`` content
+    words. Used only where the parser finds no clear verb (``verb_mismatch`` is zero everywhere):
+    ``weight`` times the softmax (temperature ``tau``) of those similarities is added to the top
+    ten candidates of the operation's class.
+    """
+
+    def __init__(self, index: SearchIndex) -> None:
+        from collections import Counter
+
+        from codemode.search._static import _embed, _table
+
+        table = _table()
+        if table is None:
+            raise SystemExit(
+                "the static embedding's table is missing: run tools/gen_search_static.py"
+            )
+        self.embed = lambda text: _embed(table, text)
+        self.index = index
+        self.classes = np.array([verb_class(a) for a in index.actions])
+        leads: list[Counter[str]] = [Counter() for _ in range(4)]
+        for a in index.actions:
+            leads[verb_class(a)][a.summary.split()[0].lower().strip(",")] += 1
+        centres = np.stack([sum(self.embed(w) * n for w, n in c.items()) for c in leads])
+        self.centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+
+    def similarities(self, query: str, words_: int) -> Array | None:
+        from codemode.search._text import STOPWORDS, words
+
+        request = self.index._request(query)
+        content = [w for w in words(request) if w.isalpha() and w not in STOPWORDS][:words_]
+        if not content:
+            return None
+        sims = np.stack([self.centres @ self.embed(w) for w in content])
+        return np.asarray(sims[int(np.argmax(sims.max(axis=1)))], dtype=np.float64)
+
+    def first(self, s: Sample, sims: Array | None, weight: float, tau: float) -> int:
+        if sims is None or s.signals[:, FEATURES.index("verb_mismatch")].any():
+            return 0
+        p = np.exp(sims / tau)
+        p /= p.sum()
+        k = 10
+        return int(np.argmax(s.total[:k] + weight * p[self.classes[s.cand[:k]]]))
+
+
 # -- cross-validation ----------------------------------------------------------------------------
 
 
@@ -440,6 +510,20 @@ def grid(samples: list[Sample], index: SearchIndex, quick: bool) -> list[dict[st
         w = refit.search(start, np.ones(len(samples), dtype=bool), need)
         hits = refit.hits(w)
         record("refit", {"need": need}, cv, {n: int(hits[sets == n].sum()) for n in SETS})
+    sense = VerbSense(index)
+    for n_words in (2, 4, 50):
+        sims = {id(s): sense.similarities(s.query, n_words) for s in samples}
+        for weight, tau in itertools.product((0.02, 0.05, 0.1, 0.2), (0.05, 0.1, 0.3)):
+            # Nothing is fitted: each setting's figure is the same in and out of a fold.
+            hits = {
+                n: sum(
+                    int(s.label[sense.first(s, sims[id(s)], weight, tau)])
+                    for s in samples
+                    if s.set == n
+                )
+                for n in SETS
+            }
+            record("verb", {"words": n_words, "weight": weight, "tau": tau}, hits, hits)
     return results
 
 
@@ -474,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = shipped(samples)
     print(f"shipped ranking: top-1 {sum(base.values())} of {len(samples)}  {base}")
     results = grid(samples, index, args.quick)
-    for model in ("listwise", "swap", "refit", None):
+    for model in ("listwise", "swap", "refit", "verb", None):
         scores, _ = selected([r for r in results if model in (None, r["model"])])
         deltas = ", ".join(f"{n}: {scores[n] - base[n]:+d}" for n in SETS)
         print(

@@ -144,3 +144,26 @@ def test_a_setting_is_chosen_without_the_set_it_is_scored_on(tool: ModuleType) -
     scores, chosen = tool.selected([a, b])
     assert chosen[sets[0]] == {"model": "a"} and scores[sets[0]] == 0
     assert all(scores[n] == 5 and chosen[n] == {"model": "b"} for n in sets[1:])
+
+
+def test_the_verb_sense_reads_the_apis_verbs_and_only_where_no_verb_is_clear(
+    tool: ModuleType, index: SearchIndex
+) -> None:
+    by_id = {a.id: a for a in index.actions}
+    assert [tool.verb_class(by_id[i]) for i in ("get_lists", "create_list", "update_list")] == [
+        0,
+        1,
+        2,
+    ]
+    assert tool.verb_class(by_id["remove_profiles_from_list"]) == 3
+    sense = tool.VerbSense(index)
+    sims = sense.similarities("please delete this list", 50)
+    assert sims is not None and int(np.argmax(sims)) == 3
+    s = tool.sample(index, "dev_queries", "the Webinar list", ["delete_list"])
+    delete = [i for i, j in enumerate(s.cand[:10]) if sense.classes[j] == 3]
+    assert delete and s.label[0] == 0
+    # A large weight towards "delete" puts the first delete operation of the ten first.
+    assert sense.first(s, np.array([0.0, 0.0, 0.0, 1.0]), 10.0, 0.05) == delete[0]
+    assert sense.first(s, None, 10.0, 0.05) == 0
+    clear = tool.sample(index, "dev_queries", "create a list called Webinar", ["create_list"])
+    assert sense.first(clear, np.array([0.0, 0.0, 0.0, 1.0]), 10.0, 0.05) == 0  # a clear verb
