@@ -70,6 +70,7 @@ SETS = (
     "heldout4_tuning",
     "unserved_tuning",
     "dev_long",
+    "agent_tuning",
 )
 # Candidates kept per query: every model reads at most this many.
 DEPTH = 20
