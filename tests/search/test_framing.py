@@ -12,6 +12,7 @@ import pytest
 
 from codemode.catalog import Catalog
 from codemode.search import SearchIndex, Weights
+from codemode.search import _query as query_module
 from codemode.search._framing import PARTS, frame
 
 
@@ -115,3 +116,61 @@ def test_a_trailing_contrast_is_not_cut() -> None:
     # Its denied words are what "!" terms match ("does not unsubscribe"): measured, they stay.
     text = "remove them from the list only, do not unsubscribe them"
     assert frame(text) == text
+
+
+# -- values: emails, phone numbers, written ids --------------------------------------------------
+
+
+def _parse(index: SearchIndex, text: str) -> query_module.ParsedQuery:
+    return index._parse(text)
+
+
+def test_an_email_in_a_read_asks_for_the_listing_filtered_by_it(catalog: Catalog) -> None:
+    shipped = SearchIndex(catalog)
+    plain = SearchIndex(catalog, weights=dataclasses.replace(Weights(), values=False))
+    text = "who is ana@shop.example, show me her profile"
+    assert shipped.rank(text)[0] == "get_profiles"
+    assert plain.rank(text)[0] != "get_profiles"
+
+
+def test_an_email_in_a_change_asks_for_no_listing(index: SearchIndex) -> None:
+    assert _parse(index, "update the profile of ana@shop.example").cues.get("list", 0.0) <= 0
+
+
+def test_a_phone_number_is_a_value_not_a_word(index: SearchIndex) -> None:
+    parsed = _parse(index, "look up +14155550199 in klaviyo")
+    assert not any(any(c.isdigit() for c in t) for t in parsed.terms)
+    assert parsed.cues.get("list", 0.0) >= 1.0
+    # An ISO date is no phone number.
+    assert query_module._PHONE.search("events since 2024-05-01T10:00:00Z") is None
+
+
+def test_a_written_id_stands_for_one_record_not_for_words(index: SearchIndex) -> None:
+    parsed = _parse(index, "get list 01HQ3Z9M0PXYZ")
+    assert not {"hq3", "z9", "m0"} & set(parsed.terms)
+    assert "list" in parsed.owners
+    # A word with a digit at its end is no id ("base64", "oauth2").
+    assert query_module._API_ID.search("base64 oauth2 sha256") is None
+
+
+# -- "<resource> id of <another>" ----------------------------------------------------------------
+
+
+def test_the_id_one_record_holds_of_another_asks_for_ids(
+    index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "the profile id behind event Xq7Lm2"
+    assert _parse(index, text).cues.get("ids", 0.0) >= 1.0
+    assert index.rank(text)[0] == "get_profile_id_for_event"
+    monkeypatch.setattr(query_module, "_ID_OF", query_module.re.compile(r"(?!x)x"))
+    assert SearchIndex(index.catalog).rank(text)[0] != "get_profile_id_for_event"
+
+
+# -- a change whose only resource is the container ----------------------------------------------
+
+
+def test_moving_records_out_of_a_container_is_a_relationship_write(index: SearchIndex) -> None:
+    text = "remove 01HQ3Z9M0P and 01HQ3Z9M0Q from list Tz8Nw1"
+    parsed = _parse(index, text)
+    assert not parsed.heads and parsed.cues.get("link", 0.0) >= 1.0
+    assert index.rank(text)[0] == "remove_profiles_from_list"

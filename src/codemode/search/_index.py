@@ -156,6 +156,9 @@ class Weights:
         framing: whether a request is read without its framing (``_framing``): a planning
             step's label or a comment marker, an agent's "I'll" lead, and a purpose clause ("so
             I can ...", "to find ...") or a "before doing ..." that names another call.
+        values: whether an email address or a phone number in a read asks for the listing
+            that filters by it, and a written id ("01HQ3Z9M0P", "Tz8Nw1") stands for one
+            record instead of being split into words (``_query``).
         semantic: weight of the encoder's z-scored similarity when the ranking is unsure
             (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
             the first two under this; ``semantic_top``: how many are reordered.
@@ -211,6 +214,7 @@ class Weights:
     both_numbers: bool = True
     clauses: bool = True
     framing: bool = True
+    values: bool = True
     asks: bool = False
     context: float = 0.2
     clause_near: float = 0.8
@@ -569,6 +573,7 @@ class SearchIndex:
             typo_weight=w.typo,
             heads=self._heads,
             client_unasked=w.client_unasked,
+            values=w.values,
         )
 
     def _scores_uncached(self, query: str) -> _Scores:
