@@ -53,6 +53,9 @@ __all__ = [
 ENTRY_POINT_GROUP = "codemode.actions"
 COMPOSITE_GROUP = "custom"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# A route an extension may declare: absolute, plain segments or {parameters}, nothing a client
+# would rewrite or read as another part of the URL.
+_PLAIN_ROUTE = re.compile(r"/(?:api|client)(?:/(?:[A-Za-z0-9\-_.~]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?")
 _SUMMARY_MAX = 160
 
 
@@ -174,6 +177,15 @@ def _extra_action(
             f"{where}: {op_id}'s summary must be one line of at most {_SUMMARY_MAX} characters"
         )
     method, route, op = ops[op_id]
+    if not _PLAIN_ROUTE.fullmatch(route) or any(s in (".", "..") for s in route.split("/")):
+        # The policy judges the route as written (deny lists, the route a call lands on); a
+        # client normalises dot segments and reads ``?``/``#``, so "/api/beta/../lists/{id}"
+        # was judged as an unknown route and served as DELETE /api/lists/{id}.
+        raise ExtensionError(
+            f"{where}: {op_id}'s route {route!r} is not a plain path under /api/ or /client/ "
+            "(letters, digits, - _ . ~ and {parameters}; no dot segments, query, fragment, "
+            "escapes or empty segments)"
+        )
     kind = entry.get("kind")
     if kind is None:
         if method != "GET":
