@@ -80,13 +80,18 @@ def _hint(action: Action, status: int, source: Mapping[str, Any], meta: Mapping[
     return "Check the request and retry."
 
 
+# What CappedBody can inflate with a bound (httpx would offer brotli or zstd when installed).
+ACCEPT_ENCODING = "gzip, deflate"
+
+
 class CappedBody:
     """An answer's body read no further than ``limit`` bytes *after* decompression.
 
     httpx inflates each network chunk whole (one ``zlib`` call per chunk, with no output
     bound), so a gzip answer of 600 KB arriving in one piece became 600 MB before anyone could
-    count it. gzip and deflate are inflated here with a bound instead; other encodings go
-    through httpx's decoders, counted chunk by chunk.
+    count it. gzip and deflate are inflated here with a bound instead. Requests ask for those
+    two only (``ACCEPT_ENCODING``); any other encoding, or a stack of them ("gzip, gzip", whose
+    inner layer httpx would inflate whole), is refused as undecodable.
     """
 
     def __init__(self, limit: int, inflate: bool) -> None:
@@ -99,7 +104,9 @@ class CappedBody:
     @classmethod
     def of(cls, response: httpx.Response, limit: int) -> CappedBody:
         encoding = response.headers.get("content-encoding", "").strip().lower()
-        return cls(limit, inflate=encoding in ("gzip", "x-gzip", "deflate"))
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise httpx.DecodingError(f"unsupported content-encoding {encoding[:40]!r}")
+        return cls(limit, inflate=encoding not in ("", "identity"))
 
     def chunks(self, response: httpx.Response) -> Iterator[bytes]:
         return response.iter_raw() if self._zlib is not None else response.iter_bytes()
@@ -224,6 +231,7 @@ class Core:
     ) -> httpx.Request:
         headers = dict(prepared.headers)
         headers["User-Agent"] = self._user_agent
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
         # Client endpoints (/client/*) authenticate by company_id; the secret stays home.
         if action.kind != "client":
             headers["Authorization"] = f"{self._scheme} {self._credential}"
