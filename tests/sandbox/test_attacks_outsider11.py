@@ -923,3 +923,114 @@ async def test_an_odd_json_rpc_id_gets_a_clean_answer(make_server: Any, rid: Any
     assert r.status_code < 500, r.text[:300]
     assert len(r.content) < 300_000
     assert ok.status_code == 200
+
+
+# -- the SDK's bounded reading, both clients, and ordinary compressed answers -------------------
+
+
+class _Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body as a network delivers it (not read before the SDK reads it), in ``size`` pieces."""
+
+    def __init__(self, body: bytes, size: int = 1 << 30) -> None:
+        self.body, self.size = body, size
+
+    def __iter__(self) -> Any:
+        yield from (self.body[i : i + self.size] for i in range(0, len(self.body), self.size))
+
+    async def __aiter__(self) -> Any:
+        for i in range(0, len(self.body), self.size):
+            yield self.body[i : i + self.size]
+
+
+def _bomb_transport(encoding: str, size_mb: int) -> httpx.MockTransport:
+    raw = b'{"data": [], "pad": "' + b"a" * (size_mb * 1024 * 1024) + b'"}'
+    packed = zlib.compress(raw, 9) if encoding == "deflate" else gzip.compress(raw, 9)
+    del raw
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=_Chunks(packed),
+            headers={"content-encoding": encoding, "content-type": "application/vnd.api+json"},
+        )
+
+    return httpx.MockTransport(answer)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_the_sync_client_reads_a_compression_bomb_no_further_than_its_cap(
+    encoding: str,
+) -> None:
+    from codemode.klaviyo import Klaviyo, KlaviyoError
+
+    http = httpx.Client(transport=_bomb_transport(encoding, 300))
+    k = Klaviyo(api_key=DEMO_PRIVATE_KEY, http_client=http, max_retries=0)
+    _reset_hwm()
+    before = _vm_hwm_mb()
+    with pytest.raises(KlaviyoError, match="larger than"):
+        k.lists.get_lists()
+    assert _vm_hwm_mb() - before < 150
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "identity", ""])
+async def test_an_ordinary_compressed_answer_still_reads_whole(encoding: str) -> None:
+    """Klaviyo answers gzip: a real page, compressed or not, arrives as it was."""
+    from codemode.klaviyo import Klaviyo
+
+    page = {
+        "data": [{"type": "list", "id": f"L{i}", "attributes": {"name": f"List {i} é ✓"}}
+                 for i in range(300)],
+        "links": {"self": "https://a.klaviyo.com/api/lists", "next": None},
+    }
+    raw = json.dumps(page).encode()
+    body = {"gzip": gzip.compress(raw), "deflate": zlib.compress(raw)}.get(encoding, raw)
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("accept-encoding", ""))
+        headers = {"content-type": "application/vnd.api+json"}
+        if encoding:
+            headers["content-encoding"] = encoding
+        return httpx.Response(200, stream=_Chunks(body, 1024), headers=headers)
+
+    sync = Klaviyo(api_key=DEMO_PRIVATE_KEY, http_client=httpx.Client(
+        transport=httpx.MockTransport(answer)), max_retries=0)
+    assert [x["id"] for x in sync.lists.get_lists().data] == [f"L{i}" for i in range(300)]
+    async_http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    k = AsyncKlaviyo(api_key=DEMO_PRIVATE_KEY, http_client=async_http, max_retries=0)
+    got = await k.lists.get_lists()
+    assert got.data[299]["name"] == "List 299 é ✓"
+    assert set(seen) == {"gzip, deflate"}
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip, br"])
+async def test_an_encoding_the_sdk_did_not_ask_for_is_refused(encoding: str) -> None:
+    from codemode.klaviyo import AsyncKlaviyo as Client
+    from codemode.klaviyo import TransportError
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=_Chunks(b"\x00" * 64), headers={"content-encoding": encoding}
+        )
+
+    k = Client(api_key=DEMO_PRIVATE_KEY, http_client=httpx.AsyncClient(
+        transport=httpx.MockTransport(answer)), max_retries=0)
+    with pytest.raises(TransportError):
+        await k.lists.get_lists()
+
+
+async def test_one_long_field_in_the_classifiers_band_stops_at_the_scans_deadline(
+    tight: Sandbox, hostile: tuple[HostileApi, httpx.AsyncClient]
+) -> None:
+    """One field of 1.9M characters of words under the 4 MiB cap: the classifier read up to
+    64 encoder windows of it in one call that never looked at the deadline (3.4 s per such
+    text on the shared machine, and 64 texts per call)."""
+    import random
+
+    rng = random.Random(11)
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+    text = " ".join(rng.choice(words) for _ in range(330_000))[:1_900_000]
+    api, http = hostile
+    api.answer = (200, {}, _page([{"type": "profile", "id": "1", "attributes": {"bio": text}}]))
+    cpu, result = await timed(tight, http, READ_ANY)
+    assert result.output.startswith(("GOT", "ERR")), result.error
+    assert cpu < TIGHT.cpu_s + 3.5, f"cost the host {cpu:.1f} s of CPU"

@@ -94,25 +94,35 @@ class CappedBody:
     inner layer httpx would inflate whole), is refused as undecodable.
     """
 
-    def __init__(self, limit: int, inflate: bool) -> None:
+    def __init__(self, limit: int, inflate: bool, ready: bytes | None = None) -> None:
         self.limit = limit
         self._body = bytearray()
         self._over = False
+        self._ready = ready  # a response already read (a test transport's): its content
         # wbits 32+15: a zlib or a gzip header, detected.
         self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS) if inflate else None
 
     @classmethod
     def of(cls, response: httpx.Response, limit: int) -> CappedBody:
+        if response.is_stream_consumed:  # read already (decoded): nothing left to bound
+            return cls(limit, inflate=False, ready=response.content)
         encoding = response.headers.get("content-encoding", "").strip().lower()
         if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
             raise httpx.DecodingError(f"unsupported content-encoding {encoding[:40]!r}")
         return cls(limit, inflate=encoding not in ("", "identity"))
 
     def chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        if self._ready is not None:
+            return iter((self._ready,))
         return response.iter_raw() if self._zlib is not None else response.iter_bytes()
 
-    def achunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        return response.aiter_raw() if self._zlib is not None else response.aiter_bytes()
+    async def achunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        if self._ready is not None:
+            yield self._ready
+            return
+        chunks = response.aiter_raw() if self._zlib is not None else response.aiter_bytes()
+        async for chunk in chunks:
+            yield chunk
 
     def feed(self, chunk: bytes) -> bool:
         """Add a chunk; True once the body is past the limit (stop reading)."""
