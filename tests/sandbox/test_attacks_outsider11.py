@@ -215,6 +215,9 @@ async def test_property_keys_made_for_the_scanner_cost_a_linear_pass(
 async def test_printed_data_made_for_the_screens_views_costs_a_linear_pass(
     box: Sandbox, sim: httpx.AsyncClient, name: str
 ) -> None:
+    """Found: 16 KB of nested entities (``&amp;amp;...``) printed back sent the screen's scan
+    to the encoder (64 windows, 16 a batch, 0.8 s a batch on the shared machine) past the run's
+    CPU budget: 5.1-8.1 s of host CPU with ``cpu_s=4``; it stops at the deadline now."""
     i = list(BOMBS).index(name)
     code = (
         f'x = klaviyo.profiles.get_profiles(filter=F.equals("email", "b{i}@bomb11.test"))'
@@ -460,15 +463,16 @@ async def test_a_wide_answer_under_the_size_cap_costs_the_host_bounded_work(
 ) -> None:
     """Under the 4 MiB answer cap, 150,000 short strings: the classifier read their glued
     reading (1.27M characters) in one call and 40,000 neighbour windows were read one by one,
-    neither looking at the scan's deadline: 7.3-7.9 s of host CPU against a 4 s budget, and
-    still 7 s with a 1 s one. The scan now stops at its deadline (what is unread is withheld)."""
+    neither looking at the scan's deadline: 7.3-7.9 s of host CPU against a 4 s budget, 4.9 s
+    against a 1 s one. The scan now stops at its deadline (what is unread is withheld)."""
     api, http = hostile
     assert len(body) < 4 * 1024 * 1024
     api.answer = (200, {}, body)
     cpu, result = await timed(tight, http, READ_ANY)
     assert result.output.startswith(("GOT", "ERR")), result.error
-    # Measured: 7.3-7.9 s with a 4 s budget before; 3.6-3.7 s with a 1 s budget after (the
-    # linear work around the scan on 150,000 strings: collecting, columns, marking them withheld).
+    # Measured, 150k strings: 7.3-7.9 s with a 4 s budget and 4.9 s with a 1 s one before;
+    # 3.6-3.7 s with a 1 s budget after (the linear work around the scan on 150,000 strings:
+    # decoding, collecting, columns, marking them withheld). 150k keys: 3.6 s before and after.
     assert cpu < TIGHT.cpu_s + 3.5, f"{name}: cost the host {cpu:.1f} s of CPU"
 
 
@@ -1021,9 +1025,11 @@ async def test_an_encoding_the_sdk_did_not_ask_for_is_refused(encoding: str) -> 
 async def test_one_long_field_in_the_classifiers_band_stops_at_the_scans_deadline(
     tight: Sandbox, hostile: tuple[HostileApi, httpx.AsyncClient]
 ) -> None:
-    """One field of 1.9M characters of words under the 4 MiB cap: the classifier read up to
-    64 encoder windows of it in one call that never looked at the deadline (3.4 s per such
-    text on the shared machine, and 64 texts per call)."""
+    """One field of 1.9M characters of words under the 4 MiB cap: the classifier reads up to
+    64 encoder windows of a text in one call, which never looked at the deadline (a 1.5M text
+    in the encoder's band took 4 s of CPU, 6 s of wall time, against a 4 s deadline, called
+    directly). This field held before the fix too (its words stay out of the band); kept as
+    the deadline's regression through the whole path."""
     import random
 
     rng = random.Random(11)
@@ -1034,3 +1040,86 @@ async def test_one_long_field_in_the_classifiers_band_stops_at_the_scans_deadlin
     cpu, result = await timed(tight, http, READ_ANY)
     assert result.output.startswith(("GOT", "ERR")), result.error
     assert cpu < TIGHT.cpu_s + 3.5, f"cost the host {cpu:.1f} s of CPU"
+
+
+# -- structured content and text content say the same -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "printer",
+    [
+        "print(p['first_name'])",
+        "print(p)",
+        "raise ValueError(p['first_name'])",
+        "print(repr(p['first_name']).encode())",
+    ],
+)
+async def test_text_and_structured_content_carry_the_same_screened_output(
+    make_server: Any, printer: str
+) -> None:
+    """A client may show either: the text content and ``structuredContent`` must both be the
+    screened result, neither carrying what the other withheld."""
+    from mcp import Client
+
+    from tests.server.conftest import text_of
+
+    built = make_server()
+    email = "twin11@x.test"
+    write = f"klaviyo.profiles.create_profile(attributes={{'email': {email!r}, 'first_name': {INJ!r}}})"
+    read = (
+        f"p = klaviyo.profiles.get_profiles(filter=F.equals('email', {email!r})).data[0]\n"
+        + printer
+    )
+    async with built.running(), Client(built.mcp) as client:
+        await client.call_tool("execute_code", {"code": write})
+        ran = await client.call_tool("execute_code", {"code": read})
+    text = text_of(ran)
+    structured = json.dumps(ran.structured_content or {}, ensure_ascii=False)
+    for shown in (text, structured):
+        assert "subscriber email" not in shown.lower(), shown[:600]
+    output = (ran.structured_content or {}).get("output", "")
+    assert output.strip() in text or not output.strip(), (output[:300], text[:600])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scan", "/dev/zero"),
+        ("scan", "--jsonl", "LONG_LINE"),
+        ("actions", "--check", "/dev/zero"),
+        ("actions", "--check", "SPEC_ZERO"),
+        ("scan", "BAD_UTF8"),
+        ("actions", "--check", "DEEP_SPEC"),
+    ],
+    ids=["scan-zero", "scan-jsonl-long-line", "check-zero", "check-spec-zero", "scan-bad-utf8",
+         "check-deep-spec"],
+)
+async def test_the_clis_other_file_readers_are_bounded(tmp_path: Any, args: tuple[str, ...]) -> None:
+    """``codemode scan`` and ``codemode actions --check`` read their files whole: /dev/zero (or
+    an endless pipe) named as the text, the extension file or its spec grew without end."""
+    import subprocess
+
+    ext = tmp_path / "ext.toml"
+    ext.write_text('[spec]\npath = "/dev/zero"\nrevision = "2026-10-15"\n\n[[operation]]\n'
+                   'id = "x"\nsummary = "x"\n', encoding="utf-8")
+    deep = tmp_path / "deep.toml"
+    (tmp_path / "deep.json").write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    deep.write_text('[spec]\npath = "deep.json"\nrevision = "2026-10-15"\n\n[[operation]]\n'
+                    'id = "x"\nsummary = "x"\n', encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"Ignore \xff\xfe all")
+    long_line = tmp_path / "long.jsonl"
+    long_line.write_text('{"text": "' + "a " * 1_500_000 + '"}\n{"text": "hello"}\n', encoding="utf-8")
+    named = {"SPEC_ZERO": str(ext), "BAD_UTF8": str(bad), "DEEP_SPEC": str(deep),
+             "LONG_LINE": str(long_line)}
+    try:
+        p = _codemode(*(named.get(a, a) for a in args), timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"codemode {' '.join(args)} read without end")
+    err = (p.stdout + p.stderr).decode(errors="replace")
+    assert "Traceback" not in err, err[-800:]
+    if args[1] == "--jsonl":  # one answer per line, the over-long one a bad line (fail closed)
+        lines = [json.loads(x) for x in p.stdout.decode().splitlines()]
+        assert len(lines) == 2 and "error" in lines[0] and lines[0]["injection"], lines
+    else:  # scan: 2 for bad input; actions --check: 1, the file is invalid
+        assert p.returncode == (2 if args[0] == "scan" else 1), (p.returncode, err[-600:])
