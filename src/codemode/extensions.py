@@ -56,7 +56,9 @@ COMPOSITE_GROUP = "custom"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # A route an extension may declare: absolute, plain segments or {parameters}, nothing a client
 # would rewrite or read as another part of the URL.
-_PLAIN_ROUTE = re.compile(r"/(?:api|client)(?:/(?:[A-Za-z0-9\-_.~]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?")
+_PLAIN_ROUTE = re.compile(
+    r"/(?:api|client)(?:/(?:[A-Za-z0-9\-_.~]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?"
+)
 _SUMMARY_MAX = 160
 _FILE_BYTES = 1024 * 1024  # an extension file: a few operations
 _SPEC_BYTES = 64 * 1024 * 1024  # its OpenAPI document (Klaviyo's whole spec is about 10 MB)

@@ -201,7 +201,9 @@ def _load_store(path: Path | None, limit: int) -> dict[str, Any]:
         with path.open("rb") as stream:
             raw = stream.read(limit + 1)
         if len(raw) > limit:
-            _say(f"the store {path} is larger than the store limit ({limit} bytes); fix or delete the file")
+            _say(
+                f"the store {path} is larger than the store limit ({limit} bytes); fix or delete the file"
+            )
             raise Exit(2)
         data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:

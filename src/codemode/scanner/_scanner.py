@@ -426,7 +426,7 @@ class Scanner:
         if _looks_like_json(text):
             try:
                 document = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past the parser: plain text
                 document = None
             if isinstance(document, (dict, list)):
                 scan = self.scan_response(
@@ -620,7 +620,12 @@ class Scanner:
                 # Past the deadline every window left is unread: each of its strings is withheld
                 # once, not once per window with its names (that took seconds for 40,000).
                 late = _deadline_assessment("").findings
-                left = {p for w, t in zip(windows[index:], texts[index:]) if t not in clean for p, _ in w}
+                left = {
+                    p
+                    for w, t in zip(windows[index:], texts[index:], strict=True)
+                    if t not in clean
+                    for p, _ in w
+                }
                 for p in left:
                     flagged.setdefault(p, []).extend(late)
                 return
@@ -931,7 +936,7 @@ def collect(
         if _looks_like_json(node) and depth < _MAX_JSON_DEPTH:
             try:
                 inner = json.loads(node)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past the parser: plain text
                 inner = None
             if isinstance(inner, (dict, list)):
                 if sequence and sequence[-1] == (at, node):
