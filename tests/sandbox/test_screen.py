@@ -173,22 +173,17 @@ async def test_a_klaviyo_error_quoting_a_request_value_from_data_is_scanned_as_t
 ) -> None:
     bridge = FlaggingBridge()
     alone = await execute(sandbox, "klaviyo.profiles.get_profile('P1')", bridge=bridge)
-    # Round 11: Klaviyo's error words are outside text too, whatever the request sent (an
-    # answer may carry attacker text at any status); before, this quote reached the model.
-    assert alone.error is not None and ATTACK not in alone.error.message
-    assert len(bridge.scanned) == 1 and ATTACK in bridge.scanned[0]
-    bridge.scanned.clear()
+    assert alone.error is not None and ATTACK in alone.error.message  # nothing from data sent
+    assert bridge.scanned == []
     result = await execute(
         sandbox, READ + "klaviyo.profiles.get_profile(rows[0]['note'])", bridge=bridge
     )
     assert result.error is not None and ATTACK not in result.error.message
-    # Klaviyo's own words around the quote ("Invalid property '") are outside text now, so they
-    # go with the flagged piece they adjoin.
     assert result.error.message == (
-        "get_profile: 400 Bad Request: [codemode: removed suspected prompt "
+        "get_profile: 400 Bad Request: Invalid property '[codemode: removed suspected prompt "
         "injection from get_profiles (call 1)]'. Fix the request and retry."
     )
-    assert len(bridge.scanned) == 1 and ATTACK in bridge.scanned[0]
+    assert bridge.scanned == [ATTACK]
 
 
 async def test_action_names_error_types_and_planned_writes_taken_from_data_are_scanned(

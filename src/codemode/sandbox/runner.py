@@ -117,13 +117,11 @@ class _Run:
         self.output.append(text)
 
 
-# The part of an error answer that is outside text: the fields a withheld answer flagged (their
-# names are the data's keys), and everything Klaviyo wrote into the error (its title, detail,
-# code, source, meta and the whole errors list; the message quotes the detail). Those were
-# thought to echo only what the request sent, but an answer is attacker text whatever its
-# status (a proxy's, or an error quoting stored data such as a template's): a 400 whose detail
-# was an instruction reached the model marked clean when the script printed the error.
-_OUTSIDE_ERROR_FIELDS = ("fields", "title", "detail", "code", "source", "errors", "meta")
+# The part of an error answer that is outside text the worker has not been given already: the
+# fields a withheld answer flagged (their names are the data's keys). Klaviyo's own error words
+# are not: they echo only what the request sent, and a request value taken from data is found
+# again by the answer it came from (an attacker's text cannot enter a request any other way).
+_OUTSIDE_ERROR_FIELDS = ("fields",)
 # The word pairs of the names a bridge's catalog gives the host's messages, per operations table
 # (a bridge's table is built once per catalog; a few catalogs live in one process at most).
 _HOST_PAIRS: dict[int, tuple[object, frozenset[Pair]]] = {}
