@@ -54,7 +54,7 @@ from codemode.simulator import DEMO_PRIVATE_KEY
 from tests.server.conftest import audit_path, make_server, sim_app  # noqa: F401  (fixtures)
 
 from ._simulated import OutputScanOnly, make_bridge, simulator_client
-from .conftest import check_invariants, sandbox_fixture
+from .conftest import check_invariants, execute, model_text, sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -157,13 +157,7 @@ def _bridge(http: httpx.AsyncClient, *, unscanned: bool = False, **kw: Any) -> S
 async def run(
     box: Sandbox, http: httpx.AsyncClient, code: str, *, store: Any = None, **kw: Any
 ) -> ExecutionResult:
-    result = await box.execute(code, bridge=_bridge(http, **kw), store=store)
-    check_invariants(result)
-    return result
-
-
-def model_text(result: ExecutionResult) -> str:
-    return json.dumps(result.to_dict(), ensure_ascii=False)
+    return await execute(box, code, bridge=_bridge(http, **kw), store=store)
 
 
 def leaked(result: ExecutionResult) -> bool:
@@ -218,24 +212,25 @@ async def test_property_keys_made_for_the_scanner_cost_a_linear_pass(
     ],
 )
 async def test_printed_data_made_for_the_screens_views_costs_a_linear_pass(
-    box: Sandbox, sim: httpx.AsyncClient, name: str
+    tight: Sandbox, sim: httpx.AsyncClient, name: str
 ) -> None:
     """Found: 16 KB of nested entities (``&amp;amp;...``) printed back sent the screen's scan
     to the encoder (64 windows, 16 a batch, 0.8 s a batch on the shared machine) past the run's
-    CPU budget: 5.1-8.1 s of host CPU with ``cpu_s=4``; it stops at the deadline now."""
+    CPU budget: 5.1-8.1 s of host CPU with ``cpu_s=4``, 5.5 s with 1; it stops at the deadline now. The read
+    is left unscanned here (only the output screen's cost is measured) and the budget is 1 s."""
     i = list(BOMBS).index(name)
     code = (
         f'x = klaviyo.profiles.get_profiles(filter=F.equals("email", "b{i}@bomb11.test"))'
         '.data[0]["properties"]["note"]\n'
         "print(x[:16000])\n"
     )
-    cpu, result = await timed(box, sim, code)
+    cpu, result = await timed(tight, sim, code, unscanned=True)
     assert result.error is None, result.error
-    assert cpu < CPU_BOUND, f"{name}: one printed run cost the host {cpu:.1f} s of CPU"
+    assert cpu < TIGHT.cpu_s + 2.0, f"{name}: one printed run cost the host {cpu:.1f} s of CPU"
 
 
 async def test_printed_spelled_out_data_costs_a_linear_pass(
-    box: Sandbox, sim: httpx.AsyncClient
+    tight: Sandbox, sim: httpx.AsyncClient
 ) -> None:
     """Data letters spelled out with one, two and three spaces (the screen joins evenly spaced
     letters): 16 KiB of them."""
@@ -244,9 +239,9 @@ async def test_printed_spelled_out_data_costs_a_linear_pass(
         '.data[0]["properties"]["note"]\n'
         "print(' '.join(x[:3000]))\nprint('  '.join(x[:2000]))\nprint('   '.join(x[:1000]))\n"
     )
-    cpu, result = await timed(box, sim, code)
+    cpu, result = await timed(tight, sim, code, unscanned=True)
     assert result.error is None, result.error
-    assert cpu < CPU_BOUND, f"one printed run cost the host {cpu:.1f} s of CPU"
+    assert cpu < TIGHT.cpu_s + 2.0, f"one printed run cost the host {cpu:.1f} s of CPU"
 
 
 # -- C: a hostile upstream ---------------------------------------------------------------------
@@ -1283,3 +1278,101 @@ async def test_an_error_answer_with_thousands_of_errors_is_bounded_and_screened(
     cpu, result = await timed(box, http, code)
     assert not leaked(result), model_text(result)[:600]
     assert cpu < CPU_BOUND, f"cost the host {cpu:.1f} s of CPU"
+
+
+# -- a composite relaying an error Klaviyo wrote -------------------------------------------------
+
+
+async def test_a_composite_relaying_klaviyos_error_words_is_screened(tmp_path: Any) -> None:
+    """A plugin whose SDK call fails lets Klaviyo's error go up as its own: the detail (an
+    instruction, from a hostile answer) reaches the script as the composite's error. (A plugin
+    raising an error of its own is "failed on the host": its words never reach the script.)"""
+    from mcp import Client
+
+    from codemode.config import Settings
+    from codemode.extensions import composite
+    from codemode.server import DEMO_BASE_URL, build_server
+
+    @composite(name="relay_failure", summary="Reads lists and relays any failure.", kind="read")
+    async def relay_failure(klaviyo: Any) -> dict[str, Any]:
+        await klaviyo.call("get_lists")  # Klaviyo's error goes up as the composite's
+        return {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        detail = f"The list name '{INJ}' is invalid."
+        return httpx.Response(
+            400,
+            json={
+                "errors": [
+                    {"status": 400, "code": "invalid", "title": "Invalid input.", "detail": detail}
+                ]
+            },
+        )
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url=DEMO_BASE_URL)
+    settings = Settings(demo=True, audit_db=tmp_path / "a.db")
+    built = build_server(
+        settings,
+        transport="memory",
+        http_client=http,
+        log_level="ERROR",
+        composites=[relay_failure],
+    )
+    code = (
+        "try:\n    klaviyo.custom.relay_failure()\nexcept Exception as e:\n"
+        "    print(type(e).__name__, e, e.detail, e.errors)\n"
+    )
+    async with built.running(), Client(built.mcp) as client:
+        ran = await client.call_tool("execute_code", {"code": code})
+    shown = json.dumps(ran.structured_content or {}) + str(ran.content)
+    assert "400" in shown and "BadRequestError" in shown, shown[:800]  # relayed
+    assert "subscriber email" not in shown.lower(), shown[:800]
+
+
+async def test_two_session_ids_in_one_request_never_reach_another_principals_session(
+    make_server: Any,
+) -> None:
+    """``Mcp-Session-Id`` sent twice, the caller's own and another principal's: whichever line
+    a layer reads, the request must not run in (or read the store of) the other's session."""
+    from tests.server.conftest import serving
+    from tests.server.test_attacks_server import CANARY_A, CANARY_B, HDRS, LEGACY, _open
+
+    built = _http_server(make_server)
+    call = {
+        "jsonrpc": "2.0",
+        "id": 5,
+        "method": "tools/call",
+        "params": {"name": "execute_code", "arguments": {"code": "print(store.get('mark'))"}},
+    }
+    keep = {
+        "jsonrpc": "2.0",
+        "id": 6,
+        "method": "tools/call",
+        "params": {
+            "name": "execute_code",
+            "arguments": {"code": "store['mark'] = 'B-secret-11'\nprint('kept')"},
+        },
+    }
+    async with serving(built.http_app()) as url, httpx.AsyncClient(timeout=60) as raw:
+        sid_a = await _open(raw, url, _key_header(CANARY_A))
+        sid_b = await _open(raw, url, _key_header(CANARY_B))
+        h_b = {
+            **HDRS,
+            **_key_header(CANARY_B),
+            "mcp-session-id": sid_b,
+            "mcp-protocol-version": LEGACY,
+        }
+        kept = await raw.post(url, json=keep, headers=h_b)
+        assert "kept" in kept.text
+        answers = []
+        for order in ((sid_b, sid_a), (sid_a, sid_b)):
+            headers = [(k, v) for k, v in HDRS.items()]
+            headers += [
+                ("authorization", f"Klaviyo-API-Key {CANARY_A}"),
+                ("mcp-protocol-version", LEGACY),
+            ]
+            headers += [("mcp-session-id", s) for s in order]
+            answers.append(await raw.post(url, json=call, headers=headers))
+    for r in answers:
+        assert "B-secret-11" not in r.text, r.text[:400]
+        assert r.status_code < 500

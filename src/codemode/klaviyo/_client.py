@@ -159,12 +159,7 @@ class Klaviyo(SyncGroups, Core):
             retries += 1
             self._sleep(delay)
         assert response is not None
-        content = body.content()
-        if content is None:
-            too_large = self._too_large(action, response)
-            self._info(prepared, started, attempts, response, too_large)
-            raise too_large
-        doc, error = self._decode(action, prepared, response, attempts, content)
+        doc, error = self._decode(action, prepared, response, attempts, body.content())
         info = self._info(prepared, started, attempts, response, error)
         if error is not None:
             raise error
@@ -293,12 +288,7 @@ class AsyncKlaviyo(AsyncGroups, Core):
             retries += 1
             await self._sleep(delay)
         assert response is not None
-        content = body.content()
-        if content is None:
-            too_large = self._too_large(action, response)
-            self._info(prepared, started, attempts, response, too_large)
-            raise too_large
-        doc, error = self._decode(action, prepared, response, attempts, content)
+        doc, error = self._decode(action, prepared, response, attempts, body.content())
         info = self._info(prepared, started, attempts, response, error)
         if error is not None:
             raise error

@@ -304,8 +304,11 @@ class Core:
         prepared: PreparedRequest,
         response: httpx.Response,
         attempts: int,
-        text: bytes,
+        text: bytes | None,
     ) -> tuple[dict[str, Any] | None, KlaviyoError | None]:
+        """The answer's document or its error; ``text`` None: the body was past the limit."""
+        if text is None:
+            return None, self._too_large(action, response)
         status = response.status_code
         doc: Any = None
         if text:
