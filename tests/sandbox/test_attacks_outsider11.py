@@ -1376,3 +1376,20 @@ async def test_two_session_ids_in_one_request_never_reach_another_principals_ses
     for r in answers:
         assert "B-secret-11" not in r.text, r.text[:400]
         assert r.status_code < 500
+
+
+async def test_a_long_error_answer_is_read_within_the_runs_scan_budget(
+    tight: Sandbox, hostile: tuple[HostileApi, httpx.AsyncClient]
+) -> None:
+    """1.7M characters of error details (under the scanner's 2M): the patterns' reading of
+    Klaviyo's words is charged to the run's CPU budget like an answer's scan."""
+    api, http = hostile
+    errors = [
+        {"status": 400, "title": "Invalid input.", "detail": f"field {i} is not valid here " * 3}
+        for i in range(17_000)
+    ]
+    api.answer = (400, {}, json.dumps({"errors": errors}).encode())
+    code = "for _ in range(3):\n    try:\n        klaviyo.profiles.get_profiles()\n    except Exception as e:\n        print(type(e).__name__)\n"
+    cpu, result = await timed(tight, http, code)
+    assert result.output.count("BadRequestError") == 3, (result.output, result.error)
+    assert cpu < TIGHT.cpu_s + 3.0, f"cost the host {cpu:.1f} s of CPU"

@@ -186,7 +186,7 @@ _ERROR_PATTERNS: list[Any] = []  # the patterns-only scanner, made on first use
 
 
 def _screen_error(
-    error: dict[str, Any], deadline: float | None, principal: str = ""
+    error: dict[str, Any], deadline: float | None, cpu: HostCpu | None, principal: str = ""
 ) -> dict[str, Any]:
     """``error`` with Klaviyo's own strings that the patterns flag replaced (in the message too).
 
@@ -203,12 +203,18 @@ def _screen_error(
     parts = {k: error[k] for k in _KLAVIYO_ERROR_FIELDS if error.get(k) not in (None, "", [], {})}
     if not parts:
         return error
-    scan = _ERROR_PATTERNS[0].scan_response(
-        parts,
-        "redact",
-        principal=principal,  # verdicts are cached per principal, as the answers' are
-        deadline=deadline if deadline is not None else time.monotonic() + 2.0,
-    )
+    until = time.monotonic() + (2.0 if cpu is None else max(cpu.limit - cpu.spent, 0.0))
+    started = time.thread_time()
+    try:  # charged to the run's host scanning, as an answer's scan is
+        scan = _ERROR_PATTERNS[0].scan_response(
+            parts,
+            "redact",
+            principal=principal,  # verdicts are cached per principal, as the answers' are
+            deadline=until if deadline is None else min(deadline, until),
+        )
+    finally:
+        if cpu is not None:
+            cpu.spent += time.thread_time() - started
     if scan.verdict == "clean":
         return error
     document = scan.document
@@ -532,7 +538,13 @@ class SdkBridge:
             error = self._error(exc)
             if exc.status > 0 and self.scanner is not None:  # Klaviyo's answer, not the host's
                 error = await anyio.to_thread.run_sync(
-                    functools.partial(_screen_error, error, RUN_DEADLINE.get(), **self._principal)
+                    functools.partial(
+                        _screen_error,
+                        error,
+                        RUN_DEADLINE.get(),
+                        RUN_HOST_CPU.get(),
+                        **self._principal,
+                    )
                 )
             return BridgeReply(status=exc.status, error=error, params=merged)
         except Exception:  # a bug or an unexpected transport failure: logged, never forwarded
