@@ -1499,3 +1499,26 @@ async def test_huge_request_headers_are_refused_and_the_server_serves_on(
     assert status in (0, 200) or status >= 400, status
     assert cpu < 6.0, f"{shape}: {cpu:.1f} s of CPU"
     assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"ratelimit-limit": "inf", "ratelimit-remaining": "1e400", "ratelimit-reset": "-inf"},
+        {"ratelimit-limit": "nan;w=60", "ratelimit-remaining": "9" * 5000},
+        {"ratelimit-limit": "x" * 100_000, "retry-after": "1e400"},
+        {"ratelimit-reset": "1" + "0" * 400},
+    ],
+    ids=["infinities", "nan-and-digits", "junk", "huge-number"],
+)
+async def test_odd_rate_limit_headers_on_a_good_answer_are_ignored(
+    box: Sandbox, hostile: tuple[HostileApi, httpx.AsyncClient], headers: dict[str, str]
+) -> None:
+    """Found: the SDK reads Klaviyo's ``RateLimit-*`` headers on every answer, and
+    ``int(float("inf"))`` (or of ``1e400``) raises ``OverflowError``, not ``ValueError``: every
+    call of an upstream sending one ended "failed on the host; retry later", a traceback
+    logged each time."""
+    api, http = hostile
+    api.answer = (200, headers, _page([]))
+    result = await run(box, http, READ_ANY)
+    assert result.output.startswith("GOT 0"), (result.output, model_text(result)[:400])
