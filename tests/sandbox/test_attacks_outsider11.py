@@ -1522,3 +1522,43 @@ async def test_odd_rate_limit_headers_on_a_good_answer_are_ignored(
     api.answer = (200, headers, _page([]))
     result = await run(box, http, READ_ANY)
     assert result.output.startswith("GOT 0"), (result.output, model_text(result)[:400])
+
+
+@pytest.mark.parametrize("status", [100, 199, 299, 304, 399, 418, 499, 599, 600, 999])
+async def test_an_odd_status_from_upstream_is_a_clean_outcome(
+    box: Sandbox, hostile: tuple[HostileApi, httpx.AsyncClient], status: int
+) -> None:
+    api, http = hostile
+    api.answer = (status, {"retry-after": "0"}, _page([]))
+    result = await run(box, http, READ_ANY)
+    assert result.output.startswith(("GOT", "ERR")), (status, result.output, result.error)
+    assert "failed on the host" not in model_text(result), (status, model_text(result)[:300])
+
+
+@pytest.mark.parametrize("records", [15_000, 100_000], ids=["4.7MB", "31MB"])
+async def test_answers_too_big_to_scan_cost_the_host_little_call_after_call(
+    tight: Sandbox, hostile: tuple[HostileApi, httpx.AsyncClient], records: int
+) -> None:
+    """Found: an answer over the 4 MiB scan limit is withheld, but only after the SDK read and
+    decoded it whole (on the event loop) and the bridge encoded it again to measure it; none of
+    that was charged to the run: 20 answers of 31 MB cost 8.4 s of host CPU against a 1 s
+    budget (and the default limits allow 200 calls). The bridge's client now stops reading an
+    answer a quarter past the scan limit."""
+    api, http = hostile
+    api.answer = (
+        200,
+        {},
+        _page(
+            [
+                {"type": "profile", "id": str(i), "attributes": {"note": "word " * 50}}
+                for i in range(records)
+            ]
+        ),
+    )
+    code = (
+        "for _ in range(20):\n    try:\n        klaviyo.profiles.get_profiles()\n"
+        "    except Exception as e:\n        print(type(e).__name__)\n"
+    )
+    cpu, result = await timed(tight, http, code)
+    assert cpu < TIGHT.cpu_s + 3.0, f"cost the host {cpu:.1f} s of CPU"
+    assert result.output.count("Error") == 20, (result.output, result.error)
