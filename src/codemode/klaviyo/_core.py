@@ -291,12 +291,14 @@ class Core:
         )
 
     def _too_large(self, action: Action, response: httpx.Response) -> KlaviyoError:
-        return KlaviyoError(
+        error = KlaviyoError(
             f"{action.id}: Klaviyo's answer is larger than {self.max_response_bytes} bytes and was "
             "not read; ask for less (page_size, fields, filter)",
             status=response.status_code,
             operation_id=action.id,
         )
+        error.too_large = True
+        return error
 
     def _decode(
         self,

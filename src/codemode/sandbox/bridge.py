@@ -542,6 +542,9 @@ class SdkBridge:
         try:
             result = await self.client.call(op_id, **merged)
         except KlaviyoError as exc:
+            if exc.too_large:  # past the size this bridge scans: withheld, as a scan would
+                error = self._withheld(op_id, [_TOO_LARGE])
+                return BridgeReply(status=exc.status, scan="blocked", error=error, params=merged)
             error = self._error(exc)
             if exc.status > 0 and self.scanner is not None:  # Klaviyo's answer, not the host's
                 error = await anyio.to_thread.run_sync(
