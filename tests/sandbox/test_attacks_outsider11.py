@@ -150,8 +150,12 @@ async def sim() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _bridge(http: httpx.AsyncClient, *, unscanned: bool = False, **kw: Any) -> SdkBridge:
-    return make_bridge(http, OutputScanOnly if unscanned else SdkBridge, **kw)
+def _bridge(
+    http: httpx.AsyncClient, *, unscanned: bool = False, dry_run: bool = False, **kw: Any
+) -> SdkBridge:
+    made = make_bridge(http, OutputScanOnly if unscanned else SdkBridge, **kw)
+    made.dry_run = dry_run
+    return made
 
 
 async def run(
@@ -1562,3 +1566,100 @@ async def test_answers_too_big_to_scan_cost_the_host_little_call_after_call(
     cpu, result = await timed(tight, http, code)
     assert cpu < TIGHT.cpu_s + 3.0, f"cost the host {cpu:.1f} s of CPU"
     assert result.output.count("Error") == 20, (result.output, result.error)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "a" * 15_000 + "!"),
+        ("email", "a@" * 7_000),
+        ("email", "a." * 7_500 + "@"),
+        ("email", "a" * 64 + "@" + "b-" * 7_000 + ".com"),
+        ("phone_number", "+" + "1" * 15_000 + "x"),
+        ("phone_number", "+1 (" * 3_000),
+        ("external_id", "\u0301" * 15_000),
+        ("first_name", "<a " * 5_000),
+        ("image", "http://" + "a." * 7_000 + "!"),
+        ("image", "https://" + "a" * 15_000 + ":99999/"),
+    ],
+    ids=[
+        "email-long",
+        "email-ats",
+        "email-dots",
+        "email-dashes",
+        "phone-digits",
+        "phone-parens",
+        "marks",
+        "tags",
+        "url-dots",
+        "url-port",
+    ],
+)
+async def test_a_planned_write_made_to_be_slow_for_the_body_check_is_cheap(
+    tight: Sandbox, sim: httpx.AsyncClient, field: str, value: str
+) -> None:
+    """Dry run checks each planned body with the simulator's body checker, on the host: values
+    shaped for backtracking validators (emails, phones, URLs) must cost it little."""
+    code = (
+        f"v = {value!r}\n"
+        "for _ in range(5):\n    try:\n"
+        f"        klaviyo.profiles.create_profile(attributes={{{field!r}: v, 'email': 'ok@x.co'}}"
+        f" if {field!r} != 'email' else {{'email': v}})\n"
+        "    except Exception as e:\n        print(type(e).__name__)\n"
+    )
+    cpu, result = await timed(tight, sim, code, dry_run=True)
+    assert result.error is None or result.error.type != "SandboxError", result.error
+    assert cpu < TIGHT.cpu_s + 2.0, f"{field}: cost the host {cpu:.1f} s of CPU"
+
+
+def _workers() -> int:
+    """Processes below this one's children (the zygote's workers), counted with psutil."""
+    import os
+
+    import psutil
+
+    me = psutil.Process(os.getpid())
+    return sum(len(child.children()) for child in me.children())
+
+
+async def test_cancelled_runs_do_not_leave_workers_running_past_the_principals_share(
+    make_server: Any,
+) -> None:
+    """``notifications/cancelled`` for a running ``execute_code``: if the worker outlived the
+    cancellation while its slot was freed, a principal could start, cancel and start again
+    until the host ran many spinning workers at once."""
+    import asyncio
+
+    from tests.server.conftest import serving
+    from tests.server.test_attacks_server import CANARY_A, HDRS, LEGACY, _open
+
+    built = _http_server(make_server)
+    async with serving(built.http_app()) as url, httpx.AsyncClient(timeout=60) as raw:
+        sid = await _open(raw, url, _key_header(CANARY_A))
+        h = {**HDRS, **_key_header(CANARY_A), "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
+        pending = []
+        peak = 0
+        for rid in range(100, 112):
+            spin = {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "method": "tools/call",
+                "params": {"name": "execute_code", "arguments": {"code": "while True:\n    pass"}},
+            }
+            pending.append(asyncio.ensure_future(raw.post(url, json=spin, headers=h)))
+            await asyncio.sleep(0.4)
+            cancel = {
+                "jsonrpc": "2.0",
+                "method": "notifications/cancelled",
+                "params": {"requestId": rid, "reason": "red11"},
+            }
+            await raw.post(url, json=cancel, headers=h)
+            peak = max(peak, _workers())
+        await asyncio.sleep(1.0)
+        peak = max(peak, _workers())
+        for task in pending:
+            task.cancel()
+    shares = built.runtime.settings
+    allowed = getattr(shares, "principal_workers", None) or 4
+    assert peak >= 1, "no run started"
+    assert peak <= allowed + 1, f"{peak} workers ran at once for one principal (share {allowed})"
