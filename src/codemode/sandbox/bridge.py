@@ -396,13 +396,6 @@ class SdkBridge:
         self.scan_bytes = scan_bytes
         self.scan_budget = scan_budget
         self.scanned = 0
-        # An answer this bridge would withhold for its size is not read (nor decoded, on the
-        # event loop) much past that size: 20 answers of 31 MB decoded only to be withheld cost
-        # the host 8.4 s of CPU against a 1 s budget. A quarter more than the scan limit, for
-        # escapes the compact JSON does not have.
-        cap = getattr(client, "max_response_bytes", None)
-        if isinstance(cap, int) and cap > scan_bytes + scan_bytes // 4:
-            client.max_response_bytes = scan_bytes + scan_bytes // 4
         self._scanner_takes_deadline = scanner is not None and _takes(
             scanner.scan_response, "deadline"
         )
@@ -539,6 +532,13 @@ class SdkBridge:
                 params=merged,
                 note=note,
             )
+        cpu = RUN_HOST_CPU.get()
+        if action.kind == "read" and cpu is not None and cpu.spent >= cpu.limit:
+            # Its answer would be withheld unread, so it is not fetched: reading and decoding it
+            # (on the event loop, uncharged) was the host's work too, and 20 answers of 31 MB
+            # read only to be withheld cost 8.2-8.4 s of host CPU against a 1 s budget.
+            error = self._withheld(op_id, [_CPU_SPENT])
+            return BridgeReply(scan="blocked", error=error, params=merged)
         try:
             result = await self.client.call(op_id, **merged)
         except KlaviyoError as exc:
