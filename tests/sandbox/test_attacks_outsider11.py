@@ -219,6 +219,7 @@ SPELLED_OUT = "print(' '.join(x[:3000]))\nprint('  '.join(x[:2000]))\nprint('   
                 "separator-joined",
                 "mixed-escapes",
                 "base64-decoys",
+                "embedded-deep-json",
             )
         ),
         # Letters spelled out with one, two and three spaces (the screen joins evenly spaced
@@ -243,6 +244,8 @@ async def test_printed_data_made_for_the_screens_views_costs_a_linear_pass(
     cpu, result = await timed(tight, sim, code, unscanned=True)
     assert result.error is None, result.error
     assert cpu < TIGHT.cpu_s + 2.0, f"{name}: one printed run cost the host {cpu:.1f} s of CPU"
+    if name == "embedded-deep-json":  # brackets: no word to withhold, and no scanner failure
+        assert result.output.startswith("[[[["), result.output[:200]
 
 
 # -- C: a hostile upstream ---------------------------------------------------------------------
