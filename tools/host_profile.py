@@ -107,7 +107,7 @@ def _instrument() -> None:
         setattr(cls, method, _timed(getattr(cls, method), part))
 
 
-async def _profile(runs: int, again: bool, workload: str) -> dict[str, Any]:
+async def _profile(runs: int, again: bool, workload: str, transport: str) -> dict[str, Any]:
     import httpx
 
     from codemode.bench._fleet import _start_simulator
@@ -120,7 +120,12 @@ async def _profile(runs: int, again: bool, workload: str) -> dict[str, Any]:
 
     folder = tempfile.TemporaryDirectory(prefix="codemode-host-profile-")
     sim, base = await _start_simulator(Path(folder.name))
-    http = httpx.AsyncClient()
+    if transport == "httpx":
+        http = httpx.AsyncClient()
+    else:  # another transport under httpx's client (round 8 of benchmarks/hostcpu.md)
+        from http_micro import candidates
+
+        http = candidates()[transport]()
     try:
         catalog, scanner = load_catalog(), Scanner.default()
         extra: dict[str, Any] = {}
@@ -171,6 +176,7 @@ async def _profile(runs: int, again: bool, workload: str) -> dict[str, Any]:
         "workload": workload,
         "mode": "again" if again else "cold",
         "runs": runs,
+        "transport": transport,
         "sdk_calls": calls,
         "us_per_call": {k: round(v) for k, v in parts.items()},
         # pages: the median run's CPU over its 20 calls; mixed: all runs' CPU over all calls
@@ -189,11 +195,20 @@ def main() -> None:
     parser.add_argument(
         "--workload", choices=("pages", "mixed"), default="pages", help="the bench's script(s)"
     )
+    parser.add_argument(
+        "--transport",
+        default="httpx",
+        help="the HTTP client: httpx (its own transport) or a name from tools/http_micro.py",
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be 1 or more")
     _instrument()
-    print(json.dumps(asyncio.run(_profile(args.runs, args.again, args.workload)), indent=2))
+    print(
+        json.dumps(
+            asyncio.run(_profile(args.runs, args.again, args.workload, args.transport)), indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -77,12 +77,14 @@ _TOKEN_FORMS = [
 
 @settings(max_examples=400, deadline=None)
 @given(_TEXT)
-def test_token_forms_are_found_token_by_token_as_in_the_whole_text(text: str) -> None:
-    tokens = n._long_tokens(text)
+def test_token_forms_are_found_in_the_long_tokens_as_in_the_whole_text(text: str) -> None:
+    tokens = n._long_tokens(text)  # one a line, read in one pass
     for pattern, least in _TOKEN_FORMS:
-        assert _groups(n._in_tokens(pattern, tokens, least)) == _groups(pattern.finditer(text))
+        found = _groups(pattern.finditer(tokens))
+        assert found == _groups(pattern.finditer(text))
+        assert all(len(match) >= least >= 18 for match in found)
     if not n._HEX_SPACED_GATE.search(text):
-        assert _groups(n._in_tokens(n._HEX, tokens, 24)) == _groups(n._HEX.finditer(text))
+        assert _groups(n._HEX.finditer(tokens)) == _groups(n._HEX.finditer(text))
 
 
 _GATES = [
@@ -90,6 +92,8 @@ _GATES = [
     (n._HEX_SPACED_GATE, re.compile(n._HEX.pattern.replace("[0-9A-Fa-f]{24,}|", ""))),
     (n._CHAR_CODES_GATE, n._CHAR_CODES),
     (n._LEET_GATE, n._LEET_WORD),
+    (n._HEX_GATE, n._HEX),
+    (n._BASE32_GATE, n._BASE32),
 ]
 _SEPARATOR = st.sampled_from([*" .-_*/|:;,", "  ", "   ", " / ", " | ", " . ", " - ", "; "])
 # Single letters, and character codes (runs of three-digit ones too), between separators.
@@ -112,6 +116,64 @@ def test_every_gate_holds_where_its_regex_matches(text: str) -> None:
         assert gate.search(text) or not full.search(text), (gate.pattern, text)
     if n._MD_MARKUP.search(text):
         assert any(mark in text for mark in n._MD_MARKS)
+
+
+@pytest.mark.parametrize(("gate", "full"), [(n._HEX_GATE, n._HEX), (n._BASE32_GATE, n._BASE32)])
+def test_every_string_a_decoder_matches_holds_its_gate(
+    gate: re.Pattern[str], full: re.Pattern[str]
+) -> None:
+    @settings(max_examples=400, deadline=None)
+    @given(st.from_regex(full, fullmatch=True))
+    def holds(text: str) -> None:
+        assert gate.search(text), text
+
+    holds()
+
+
+# Every ASCII character, and runs the two patterns read: letters, joiners, whitespace, leet.
+_ASCII_TEXT = st.one_of(
+    st.text(st.characters(max_codepoint=127), max_size=60),
+    st.lists(
+        st.sampled_from(["ab", "Cde", "x", "1", "_", "@", "$", "!", "|", "4", "0r", "3"])
+        | st.sampled_from([*"._|/+~*,;:=\\`- \t\n\x0b\x0c\r\x1c\x1f", "  ", "\n\n"]),
+        max_size=20,
+    ).map("".join),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_ASCII_TEXT)
+@example("ig\x1cnore\x1fall\tprevious")
+def test_the_ascii_joined_words_match_as_the_unicode_ones_on_ascii_text(text: str) -> None:
+    assert [m.span() for m in n._JOINED_ASCII.finditer(text)] == [
+        m.span() for m in n._JOINED.finditer(text)
+    ]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(_ASCII_TEXT, _TEXT, st.text(max_size=40)))
+@example("a_1gn0r3 x@1gn0r3")
+@example("é1gn0r3 ٣a @@b |x")
+@example("1gn0r3" * 5 + "_a1")
+def test_leet_words_are_found_from_the_gate_as_by_the_whole_text_search(text: str) -> None:
+    assert n._leet_words(text) == n._LEET_WORD.findall(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.sampled_from([*"ab \t\f\v\n\r", "\u3000", "\xa0"]), max_size=40))
+@example("a  b")
+@example("a\tb")
+def test_blanks_collapse_as_the_regex_collapses_them(text: str) -> None:
+    assert n._collapse_spaces(text) == n._SPACES.sub(" ", text)
+
+
+def test_the_ascii_classes_are_the_unicode_ones_on_every_ascii_character() -> None:
+    for code in range(128):
+        char = chr(code)
+        assert bool(re.fullmatch(r"[^\W\d_]", char)) == bool(re.fullmatch("[A-Za-z]", char))
+        assert bool(re.fullmatch(r"[^\S ]", char)) == bool(
+            re.fullmatch("[\t\n\x0b\x0c\r\x1c-\x1f]", char)
+        )
 
 
 def test_the_characters_ascii_skips_are_all_outside_ascii() -> None:

@@ -35,6 +35,10 @@ SETS = {
     "outsider3": "outsider3_untouched.jsonl",
     "outsider4": "outsider4_untouched.jsonl",
     "outsider5": "outsider5_untouched.jsonl",
+    # Written before rounds 9 and 11 (shorthand, second-language word order, UI screen names; an
+    # agent's planning step, code comments, concrete values, negation, ops lingo, regional).
+    "untouched5": "heldout5_untouched.jsonl",
+    "untouched6": "heldout6_untouched.jsonl",
 }
 
 # Context a marketer wraps around a request; each tuning query is put inside one (drawn with a

@@ -19,6 +19,9 @@ class Rule:
 
     The regex runs on lower-cased text only when one of the literal ``anchors`` occurs in it: a
     substring test is a hundred times cheaper than a regex pass over a 12k-character response.
+    ``needs``, when given, are literals of which every string the regex matches holds one
+    (``tests/scanner/test_rule_needs.py`` checks it): a text with none of them cannot match, so
+    the regex is not run. Unlike the anchors they place no search window on a long text.
     """
 
     id: str
@@ -27,6 +30,7 @@ class Rule:
     regex: re.Pattern[str]
     anchors: tuple[str, ...]
     markup: bool = False
+    needs: tuple[str, ...] = ()
 
 
 # Rules about tags and markup also read the text before HTML is flattened (the "markup" view).
@@ -40,7 +44,9 @@ _MARKUP_RULES = frozenset(
 )
 
 
-def _r(id_: str, weight: float, reason: str, anchors: str, pattern: str) -> Rule:
+def _r(
+    id_: str, weight: float, reason: str, anchors: str, pattern: str, needs: tuple[str, ...] = ()
+) -> Rule:
     # Patterns are written in lower case and run on lower-cased text: IGNORECASE on Unicode
     # patterns is several times slower in CPython's re.
     return Rule(
@@ -50,6 +56,7 @@ def _r(id_: str, weight: float, reason: str, anchors: str, pattern: str) -> Rule
         re.compile(pattern.lower(), re.MULTILINE),
         tuple(anchors.split("|")),
         id_ in _MARKUP_RULES,
+        needs,
     )
 
 
@@ -112,6 +119,9 @@ RULES: tuple[Rule, ...] = (
         r"|^\s*#{1,4}\s*(?:new\s+)?(?:system\s+)?instructions?\s*:"
         r"|\b(?:system|admin|developer)\s+(?:override|prompt)\s*(?::|\]|-{1,2}>)"
         r"|<\s*/?\s*(?:system|system_prompt|sys|instructions?|admin)\s*>",
+        # Its anchors "ai", "root", "sudo" and "assistant" only count after a "[" (most texts
+        # hold "ai": "email", "detail"), and "instruction" only after a "#".
+        ("[", "#", "<", "system", "admin", "developer"),
     ),
     _r(
         "role.forged_turn",
@@ -159,6 +169,13 @@ RULES: tuple[Rule, ...] = (
         r"\s+(?:task|request|question|job|work|summary|answer|reply)"
         r"|\bafter (?:you do|doing|completing) (?:that|this),? you (?:can|may|should) "
         r"(?:solve|continue|complete|finish|return)",
+        # What each alternative holds: the goal's word, "system prompt" after "new", or its
+        # opening words.
+        (
+            *("instruction", "task", "goal", "objective", "mission", "directive", "job"),
+            *("purpose", "orders", "system prompt", "from now on", "stop ", "cease ", "halt "),
+            *("instead of ", "before you", "after "),
+        ),
     ),
     _r(
         "override.persona",
@@ -274,6 +291,8 @@ RULES: tuple[Rule, ...] = (
         r"|\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[`'\"]?(?:execute_code|search_api|"
         r"get_signature|\w+_(?:tool|api|function))[`'\"]?\s+(?:tool|function)?\s*(?:with|to|and)\b"
         r"|\b(?:call|invoke|run|execute)\s+(?:the\s+)?(?:tool|function|api|endpoint)\s+[`'\"]\w+",
+        # A name with "_" (or "function.name"), a tag, "klaviyo." or a quoted name.
+        ("_", "function.name", "<", "klaviyo.", "`", "'", '"'),
     ),
     # Exfiltration instructions.
     _r(
@@ -457,5 +476,12 @@ RULES: tuple[Rule, ...] = (
         r"|\b(?:notitie|bericht|opmerking)\s+(?:voor|aan)\s+(?:de\s+)?(?:ai|assistent|agent)\b"
         r"|\bals je een (?:ai|assistent|taalmodel) bent"
         r"|(?:給|给|致)(?:ai|人工智能|助手|智能体)|aiアシスタントへ|ai에게",
+        # Each alternative's opening words (its anchors "ai", "ia", "ki", "agente" are common).
+        (
+            *("l'", "l’", "si tu es", "si vous êtes", "hinweis", "nachricht", "anweisung"),
+            *("notiz", "wenn du", "nota", "mensaje", "mensagem", "messaggio", "aviso", "si eres"),
+            *("se você", "se sei", "notitie", "bericht", "opmerking", "als je een", "給", "给"),
+            *("致", "aiアシスタントへ", "ai에게"),
+        ),
     ),
 )

@@ -830,6 +830,10 @@ def _windows(sequence: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     if len(sequence) < 2:
         return []
     windows: list[list[tuple[str, str]]] = []
+    # Each string's words counted once (a string is in up to two windows), as running totals.
+    words = [0]
+    for _, text in sequence:
+        words.append(words[-1] + len(text.split()))
     start = 0
     while start < len(sequence):
         end, size = start, 0
@@ -840,9 +844,8 @@ def _windows(sequence: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
         ):
             size += len(sequence[end][1]) + 1
             end += 1
-        window = sequence[start:end]
-        if len(window) >= 2 and sum(len(t.split()) for _, t in window) >= _MIN_WINDOW_WORDS:
-            windows.append(window)
+        if end - start >= 2 and words[end] - words[start] >= _MIN_WINDOW_WORDS:
+            windows.append(sequence[start:end])
         if end >= len(sequence):
             break
         start = max(start + 1, (start + end) // 2)

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ._types import ScannerError
 from .encoder import Encoder, Head, _check, one_thread_session, read_pair, shared_encoder
-from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize, pack
+from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize_many, pack
 
 __all__ = ["MODEL_FILE", "SEEN_FILE", "Classifier"]
 
@@ -157,19 +157,20 @@ class Classifier:
             ScannerError: onnxruntime failed.
         """
         owners: list[int] = []
-        features = []
+        pieces: list[str] = []
         for i, text in enumerate(texts):
             _check(deadline)
             for piece in chunks(text):
                 owners.append(i)
-                features.append(featurize(piece))
+                pieces.append(piece)
         result = np.zeros(len(texts), dtype=np.float32)
-        if not features:
+        if not pieces:
             return result
-        probabilities = np.empty(len(features), dtype=np.float32)
-        for start in range(0, len(features), _MAX_BATCH):
+        probabilities = np.empty(len(pieces), dtype=np.float32)
+        # Hashed a batch at a time, so the deadline is checked between batches of the hashing too.
+        for start in range(0, len(pieces), _MAX_BATCH):
             _check(deadline)
-            indices, values = pack(features[start : start + _MAX_BATCH])
+            indices, values = pack(featurize_many(pieces[start : start + _MAX_BATCH]))
             try:
                 out = self._session.run(["probability"], {"indices": indices, "values": values})
             except Exception as exc:  # onnxruntime raises untyped errors

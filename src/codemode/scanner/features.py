@@ -10,6 +10,7 @@ which changes between processes), weighted ``1 + log(count)`` and L2-normalised.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import islice
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "chunks",
     "coverage",
     "featurize",
+    "featurize_many",
     "long_enough",
     "pack",
     "word_buckets",
@@ -54,6 +56,14 @@ for _ch in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
 
 
 def _is_word(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    if codes.shape[0] and int(codes.max()) < 128:
+        # All ASCII (most texts): the table decides alone, every punctuation range is above it.
+        ascii_word: npt.NDArray[np.bool_] = _ASCII_WORD[codes.astype(np.intp)]
+        return ascii_word
+    return _is_word_any(codes)
+
+
+def _is_word_any(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
     ascii_mask = codes < 128
     result: npt.NDArray[np.bool_] = np.where(
         ascii_mask, _ASCII_WORD[np.minimum(codes, 127).astype(np.intp)], True
@@ -117,9 +127,9 @@ def _words(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return words
 
 
-def _hashes(text: str) -> npt.NDArray[np.uint64]:
-    codes = _codes(text)
-    parts: list[npt.NDArray[np.uint64]] = []
+def _ngrams(codes: npt.NDArray[np.uint64]) -> Iterator[tuple[int, npt.NDArray[np.uint64]]]:
+    """Each n of ``_CHAR_NGRAMS`` that ``codes`` is long enough for, with the 64-bit hash of
+    the n-gram starting at each position (``len(codes) - n + 1`` of them)."""
     length = codes.shape[0]
     for n in _CHAR_NGRAMS:
         if length < n:
@@ -127,7 +137,12 @@ def _hashes(text: str) -> npt.NDArray[np.uint64]:
         h = codes[: length - n + 1].copy()
         for k in range(1, n):
             h = h * _P + codes[k : length - n + 1 + k]
-        parts.append(_bucket(h, np.uint64(n)))
+        yield n, h
+
+
+def _hashes(text: str) -> npt.NDArray[np.uint64]:
+    codes = _codes(text)
+    parts = [_bucket(h, np.uint64(n)) for n, h in _ngrams(codes)]
     words = _words(codes)
     if words.shape[0]:
         parts.append(_bucket(words, _SEED_WORD))
@@ -205,6 +220,79 @@ def featurize(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]
     # The padded text always has a 2-gram, so the norm is never zero.
     values /= float(np.sqrt(np.dot(values, values)))
     return buckets.astype(np.int64), values
+
+
+# featurize_many hashes its texts together in groups of about this many code points: numpy's
+# fixed cost per call is paid once per group, not once per text, and a group's arrays stay small.
+_GROUP_CODES = 8192
+
+
+def featurize_many(
+    texts: list[str],
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    """``[featurize(text) for text in texts]``, bit for bit, with numpy's work done per group.
+
+    Each text's code points are padded with spaces (``_codes``), so laid end to end no word runs
+    from one text into the next; the n-grams and word bigrams that would are dropped, and each
+    text's buckets are counted apart (its row in the high bits of one sort key). Each text's
+    weights are then normalised as ``featurize`` does, on an array of its own.
+    """
+    out: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = []
+    group: list[npt.NDArray[np.uint64]] = []
+    size = 0
+    for text in texts:
+        codes = _codes(text)
+        if group and size + codes.shape[0] > _GROUP_CODES:
+            out.extend(_featurize_group(group))
+            group, size = [], 0
+        group.append(codes)
+        size += codes.shape[0]
+    if group:
+        out.extend(_featurize_group(group))
+    return out
+
+
+def _featurize_group(
+    group: list[npt.NDArray[np.uint64]],
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    """``featurize`` of each text of ``group`` (their ``_codes``), hashed as one array."""
+    lengths = np.fromiter((c.shape[0] for c in group), dtype=np.intp, count=len(group))
+    codes = np.concatenate(group)
+    total = codes.shape[0]
+    rows = np.arange(len(group), dtype=np.uint64)
+    row_of = np.repeat(rows << np.uint64(DIM_BITS), lengths)  # each code's text, as a key part
+    # The characters from each one to the end of its text: an n-gram starting there lies in
+    # that text when at least n are left.
+    left = np.repeat(np.cumsum(lengths), lengths) - np.arange(total, dtype=np.intp)
+    keys: list[npt.NDArray[np.uint64]] = []
+    for n, h in _ngrams(codes):
+        inside = left[: total - n + 1] >= n
+        keys.append(row_of[: total - n + 1][inside] | _bucket(h[inside], np.uint64(n)))
+    is_word = _is_word(codes)
+    starts = is_word & ~np.concatenate(([False], is_word[:-1]))
+    word_codes = codes[is_word]
+    first = np.flatnonzero(starts[is_word])
+    if first.shape[0]:
+        word_lengths = np.diff(np.append(first, word_codes.shape[0]))
+        position = np.arange(word_codes.shape[0]) - np.repeat(first, word_lengths)
+        words = np.add.reduceat(word_codes * _POS[np.minimum(position, 63)], first)
+        # Every text starts and ends with a space, so each word lies in one text.
+        word_row = row_of[starts]
+        keys.append(word_row | _bucket(words, _SEED_WORD))
+        same = word_row[:-1] == word_row[1:]
+        bigrams = (words[:-1] * _P + words[1:])[same]
+        keys.append(word_row[:-1][same] | _bucket(bigrams, _SEED_BIGRAM))
+    unique, counts = np.unique(np.concatenate(keys), return_counts=True)
+    bounds = np.searchsorted(unique >> np.uint64(DIM_BITS), np.arange(len(group) + 1))
+    buckets = (unique & np.uint64((1 << DIM_BITS) - 1)).astype(np.int64)
+    weights = 1.0 + np.log(counts)
+    out = []
+    for row in range(len(group)):
+        start, end = bounds[row], bounds[row + 1]
+        values = weights[start:end].astype(np.float32)
+        values /= float(np.sqrt(np.dot(values, values)))
+        out.append((buckets[start:end].copy(), values))
+    return out
 
 
 def pack(

@@ -22,7 +22,6 @@ import codecs
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -190,11 +189,40 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z]")
 _NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f]")
 # What a _LEET_WORD holds (a letter beside a leet character), searched first: _LEET_WORD starts
-# with a lookbehind, tried at every position of a text that mostly holds none.
-_LEET_GATE = re.compile(r"[A-Za-z][01345789@$!|]|[01345789@$!|][A-Za-z]")
+# with a lookbehind, tried at every position of a text that mostly holds none. The gate starts at
+# the leet character (a class the regex engine skips to in C), then looks for the letter beside it.
+_LEET_GATE = re.compile(r"[01345789@$!|](?:(?<=[A-Za-z][01345789@$!|])|(?=[A-Za-z]))")
 _LEET_WORD = re.compile(
     r"(?<![\w@$!|])(?:[A-Za-z]+[01345789@$!|]|[01345789@$!|]+[A-Za-z])[A-Za-z01345789@$!|]*"
 )
+# The characters of the run a _LEET_WORD lies in: it starts where such a run starts (its
+# lookbehind) and holds only such characters, so a run holds at most one, and only a run that
+# holds a _LEET_GATE match (a letter beside a leet character) holds one.
+_LEET_RUN_CHAR = re.compile(r"[\w@$!|]")
+_LEET_RUN = re.compile(r"[\w@$!|]*")
+
+
+def _leet_words(text: str) -> list[str]:
+    """``_LEET_WORD.findall(text)``, tried only at the start of each run with a gate's match:
+    ``_LEET_WORD`` begins with a lookbehind, tried at every position of the text."""
+    words: list[str] = []
+    done = 0  # where the last run read ends
+    for hit in _LEET_GATE.finditer(text):
+        at = hit.start()
+        if at < done:
+            continue
+        start = at
+        while start > done and _LEET_RUN_CHAR.match(text, start - 1):
+            start -= 1
+        found = _LEET_WORD.match(text, start)
+        if found is not None:
+            words.append(found.group(0))
+        run = _LEET_RUN.match(text, at)
+        assert run is not None  # a starred class matches everywhere, if only the empty string
+        done = run.end()
+    return words
+
+
 # "i g n o r e" / "i.g.n.o.r.e" / "i-g-n-o-r-e" / "i/g/n/o/r/e": five or more single letters, each
 # joined to the next by one to three separators; a wider gap (two or more separators, or one with
 # spaces around it: "I G N O R E  A L L", "i-g-n-o-r-e / a-l-l") stays a gap between words.
@@ -232,12 +260,18 @@ _HEX = re.compile(
 # What any match of _HEX's second form holds (a pair between separators, twice): a search the
 # regex engine skips through in C.
 _HEX_SPACED_GATE = re.compile(r"[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :]")
+# What any _HEX match holds (24 hex digits, or the first twelve pairs of its second form), as a
+# search that starts at a character class: _HEX starts with a lookbehind, tried at every position.
+_HEX_GATE = re.compile(
+    r"[0-9A-Fa-f](?:[0-9A-Fa-f]{23}|[0-9A-Fa-f][ :](?:[0-9A-Fa-f]{2}[ :]){10}[0-9A-Fa-f]{2})"
+)
 _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){6,}")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%]*){3}")
 # Base32 (RFC 4648 alphabet, upper case, as encoders write it); tried only where a run of its
 # alphabet holds one of the digits 2-7, so plain upper-case words are not decoded.
 _BASE32 = re.compile(r"(?<![A-Z2-7=])[A-Z2-7]{24,}={0,6}(?![A-Z2-7=])")
 _BASE32_HINT = re.compile(r"[A-Z]{3}[2-7]|[2-7][A-Z]{3}")
+_BASE32_GATE = re.compile(r"[A-Z2-7][A-Z2-7]{23}")  # what any _BASE32 match holds (as _HEX_GATE)
 # Quoted-printable: "=53=59=53..." (six or more escaped bytes in a row).
 _QUOTED_PRINTABLE = re.compile(r"(?:=[0-9A-Fa-f]{2}){6,}")
 # Printable ASCII written as decimal codes: "83 89 83 84 69 77 32 ..." (twelve or more).
@@ -270,6 +304,12 @@ _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar|cipher|decode this", re.IGNORECA
 # "ignore_all_previous", "ignore|all|previous", "ignore+all+previous". Three or more words.
 _JOINED = re.compile(
     r"(?<![^\W\d_])[^\W\d_]{2,}+(?:(?:[._|/+~*•·,;:=\\`-]++|[^\S ]++)[^\W\d_]{2,}+){2,}"
+)
+# The same on an ASCII text, where [^\W\d_] is a letter and [^\S ] a whitespace character other
+# than the space (\t \n \v \f \r and the separators \x1c-\x1f): an ASCII class is a bitmap test,
+# a Unicode category a table lookup per character (about half the time on an answer's texts).
+_JOINED_ASCII = re.compile(
+    r"(?<![A-Za-z])[A-Za-z]{2,}+(?:(?:[._|/+~*,;:=\\`-]++|[\t\n\x0b\x0c\r\x1c-\x1f]++)[A-Za-z]{2,}+){2,}"
 )
 _JOINERS = re.compile(r"(?:[._|/+~*•·,;:=\\`-]+|[^\S ]+)")
 _ENCODED_LAYER = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}|[0-9A-Fa-f]{24,}")
@@ -461,8 +501,16 @@ def _flatten_markup(text: str) -> str:
         text = _ENTITY.sub(_entity, text)
     if any(mark in text for mark in _MD_MARKS):
         text = _MD_MARKUP.sub("", text)
-    text = _SPACES.sub(" ", text)
+    text = _collapse_spaces(text)
     return _BLANK_LINES.sub("\n", text).strip()
+
+
+def _collapse_spaces(text: str) -> str:
+    """``_SPACES.sub(" ", text)``: each run of blanks one space. A text whose runs are all one
+    space (most of them) is returned as it is: the regex would replace every space by itself."""
+    if "  " in text or "\t" in text or "\f" in text or "\v" in text:
+        return _SPACES.sub(" ", text)
+    return text
 
 
 def canonical(text: str) -> str:
@@ -489,26 +537,23 @@ def _decode_bytes(raw: bytes) -> str | None:
     return decoded
 
 
-def _long_tokens(text: str) -> list[str]:
-    """The whitespace-free tokens of ``text`` long enough to hold an encoded form (see below)."""
-    return [token for token in text.split() if len(token) >= 18]
-
-
-def _in_tokens(pattern: re.Pattern[str], tokens: list[str], least: int) -> Iterator[re.Match[str]]:
-    """``pattern``'s matches in each token at least ``least`` characters long, in order."""
-    for token in tokens:
-        if len(token) >= least:
-            yield from pattern.finditer(token)
+def _long_tokens(text: str) -> str:
+    """The whitespace-free tokens of ``text`` long enough to hold an encoded form (see below),
+    one a line: no form's match holds a line break or looks past one (their lookarounds read a
+    character of their own alphabet, never whitespace), so each pattern finds in it, in one
+    pass, what it finds in each token alone."""
+    return "\n".join(token for token in text.split() if len(token) >= 18)
 
 
 def _decoded_payloads(text: str) -> list[View]:
     found: list[View] = []
     # The forms whose alphabets hold no whitespace (base64, hex digits, base32, escapes) lie
     # inside one whitespace-free token, which their lookarounds read the same alone: they are
-    # looked for in the tokens long enough to hold one (18 characters: six escaped bytes), in
-    # order, not across the whole text (most of an answer's text is short words).
+    # looked for in the tokens long enough to hold one (18 characters: six escaped bytes, the
+    # shortest match of any of them), in order, not across the whole text (most of an answer's
+    # text is short words).
     tokens = _long_tokens(text)
-    for match in _in_tokens(_BASE64, tokens, 20):
+    for match in _BASE64.finditer(tokens):
         chunk = match.group(0)
         try:
             raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True)
@@ -517,7 +562,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base64", decoded))
-    for match in _in_tokens(_BASE64_URLSAFE, tokens, 24):
+    for match in _BASE64_URLSAFE.finditer(tokens):
         chunk = match.group(0)
         if "-" not in chunk and "_" not in chunk:
             continue  # already tried as standard base64
@@ -530,15 +575,15 @@ def _decoded_payloads(text: str) -> list[View]:
             found.append(View("base64", decoded))
     # _HEX's second form (pairs between separators) spans tokens; where it cannot occur, the
     # first (24 hex digits or more) is all _HEX finds, token by token.
-    spaced = _HEX_SPACED_GATE.search(text) is not None
-    for match in _HEX.finditer(text) if spaced else _in_tokens(_HEX, tokens, 24):
+    hexes = text if _HEX_SPACED_GATE.search(text) else tokens
+    for match in _HEX.finditer(hexes) if _HEX_GATE.search(hexes) else ():
         digits = re.sub(r"[ :]", "", match.group(0))
         if len(digits) % 2:
             digits = digits[:-1]
         decoded = _decode_bytes(bytes.fromhex(digits))
         if decoded:
             found.append(View("hex", decoded))
-    for match in _in_tokens(_HEX_ESCAPES, tokens, 24) if "\\x" in text else ():
+    for match in _HEX_ESCAPES.finditer(tokens) if "\\x" in text else ():
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("\\x", "")))
         if decoded:
             found.append(View("hex", decoded))
@@ -546,7 +591,7 @@ def _decoded_payloads(text: str) -> list[View]:
     # most strings of an answer (names, cities, statuses) are shorter and skip them all.
     long_enough = len(text) >= 18
     # The hint is looked for in the whole text, and only once a token holds a run to decode.
-    base32 = list(_in_tokens(_BASE32, tokens, 24)) if long_enough else []
+    base32 = list(_BASE32.finditer(tokens)) if long_enough and _BASE32_GATE.search(tokens) else []
     for match in base32 if base32 and _BASE32_HINT.search(text) else ():
         chunk = match.group(0).rstrip("=")
         try:
@@ -556,7 +601,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(raw)
         if decoded:
             found.append(View("base32", decoded))
-    for match in _in_tokens(_QUOTED_PRINTABLE, tokens, 18) if "=" in text else ():
+    for match in _QUOTED_PRINTABLE.finditer(tokens) if "=" in text else ():
         decoded = _decode_bytes(bytes.fromhex(match.group(0).replace("=", "")))
         if decoded:
             found.append(View("quoted-printable", decoded))
@@ -570,7 +615,7 @@ def _decoded_payloads(text: str) -> list[View]:
         decoded = _decode_bytes(bytes(int(b, 2) for b in match.group(0).split()))
         if decoded:
             found.append(View("binary", decoded))
-    for match in _in_tokens(_UNICODE_ESCAPES, tokens, 36) if "\\" in text else ():
+    for match in _UNICODE_ESCAPES.finditer(tokens) if "\\" in text else ():
         decoded = _UNICODE_ESCAPE.sub(lambda m: _code_point(m.group(1)), match.group(0))
         if " " in decoded:
             found.append(View("unicode-escapes", decoded))
@@ -637,7 +682,7 @@ def spaced_without_spaces(token: str) -> bool:
 
 def _unjoined(text: str) -> str | None:
     """The text with word-joining separators turned into spaces, when it has such runs."""
-    out, runs = _JOINED.subn(_spaced_run, text)
+    out, runs = (_JOINED_ASCII if text.isascii() else _JOINED).subn(_spaced_run, text)
     return out if runs else None
 
 
@@ -657,9 +702,7 @@ def views(text: str) -> list[View]:
         # Flattening drops tags, and with them "<|im_start|>", "<system>" or "<tool_call>":
         # the markup rules also read the text before flattening.
         result.append(View("markup", cleaned))
-    if _LEET_GATE.search(cleaned) and any(
-        w.lower().translate(_LEET) in _LEET_TARGETS for w in _LEET_WORD.findall(cleaned)
-    ):
+    if any(w.lower().translate(_LEET) in _LEET_TARGETS for w in _leet_words(cleaned)):
         deleeted = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), cleaned)
         result.append(View("leetspeak", _flatten_markup(deleeted)))
     tags = (

@@ -108,8 +108,12 @@ def _search(rule: Rule, text: str) -> re.Match[str] | None:
 
 # Every anchor once: a view is searched for all distinct anchors in one pass of an Aho-Corasick
 # automaton (pyahocorasick), and only the rules with an anchor in it run (what ``_search`` would
-# find without one is nothing). One pass costs about a fifth of testing each anchor in turn.
-_ANCHORS: tuple[str, ...] = tuple(sorted({a for rule in RULES for a in rule.anchors}))
+# find without one is nothing). One pass costs about a fifth of testing each anchor in turn. The
+# rules' ``needs`` are found in the same pass: a rule none of whose needed literals is in the
+# view runs no regex either (every string it matches, in a window or the whole text, holds one).
+_ANCHORS: tuple[str, ...] = tuple(
+    sorted({a for rule in RULES for a in (*rule.anchors, *rule.needs)})
+)
 _AUTOMATON = ahocorasick.Automaton()
 for _anchor in _ANCHORS:
     _AUTOMATON.add_word(_anchor, _anchor)
@@ -117,12 +121,12 @@ _AUTOMATON.make_automaton()
 
 
 def anchors_in(text: str) -> set[str]:
-    """The rules' anchors that occur in ``text`` (overlapping ones included)."""
+    """The rules' anchors and needed literals that occur in ``text`` (overlapping ones included)."""
     return {anchor for _, anchor in _AUTOMATON.iter(text)}
 
 
-_RULE_ANCHORS: tuple[tuple[Rule, frozenset[str]], ...] = tuple(
-    (rule, frozenset(rule.anchors)) for rule in RULES
+_RULE_ANCHORS: tuple[tuple[Rule, frozenset[str], frozenset[str] | None], ...] = tuple(
+    (rule, frozenset(rule.anchors), frozenset(rule.needs) if rule.needs else None) for rule in RULES
 )
 
 
@@ -139,8 +143,8 @@ def match_views(views: list[View]) -> list[Match]:
         text = " " + view.text.lower()
         discussion: bool | None = None
         present = anchors_in(text)
-        for rule, anchors in _RULE_ANCHORS:
-            if present.isdisjoint(anchors):
+        for rule, anchors, needs in _RULE_ANCHORS:
+            if present.isdisjoint(anchors) or (needs is not None and present.isdisjoint(needs)):
                 continue
             if view.kind != "text" and rule.id in best:
                 continue

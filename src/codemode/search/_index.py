@@ -63,6 +63,7 @@ from codemode.search._documents import (
     resource_verbs,
     terms,
 )
+from codemode.search._framing import frame
 from codemode.search._query import ParsedQuery, names_full_route, normalize_path, parse_query
 from codemode.search._refusal import HARD_REFUSALS, REFUSAL_FEATURES, RefusalModel
 from codemode.search._semantic import OperationVectors
@@ -152,6 +153,12 @@ class Weights:
             off until it is shown not to lose on any untouched set); ``clause_near``: a later
             clause at least this share of the strongest one's raw match is the request
             (``_clauses.request_clause``; 1 reads the strongest clause alone).
+        framing: whether a request is read without its framing (``_framing``): a planning
+            step's label or a comment marker, an agent's "I'll" lead, and a purpose clause ("so
+            I can ...", "to find ...") or a "before doing ..." that names another call.
+        values: whether an email address or a phone number in a read asks for the listing
+            that filters by it, and a written id ("01HQ3Z9M0P", "Tz8Nw1") stands for one
+            record instead of being split into words (``_query``).
         semantic: weight of the encoder's z-scored similarity when the ranking is unsure
             (0 switches the tie-breaker off); ``semantic_margin``: "unsure" is a gap between
             the first two under this; ``semantic_top``: how many are reordered.
@@ -206,6 +213,8 @@ class Weights:
     twins: bool = True
     both_numbers: bool = True
     clauses: bool = True
+    framing: bool = True
+    values: bool = True
     asks: bool = False
     context: float = 0.2
     clause_near: float = 0.8
@@ -564,9 +573,11 @@ class SearchIndex:
             typo_weight=w.typo,
             heads=self._heads,
             client_unasked=w.client_unasked,
+            values=w.values,
         )
 
     def _scores_uncached(self, query: str) -> _Scores:
+        query = self._framed(query)
         focus = self._focus(query)
         parsed, features = self._features(focus or query)
         lexical = features[0]
@@ -584,8 +595,12 @@ class SearchIndex:
 
     def _request(self, query: str) -> str:
         """The clause of a long ``query`` that states its request, else ``query`` itself."""
-        query = (query or "")[:_MAX_QUERY_CHARS]
+        query = self._framed((query or "")[:_MAX_QUERY_CHARS])
         return self._focus(query) or query
+
+    def _framed(self, query: str) -> str:
+        """``query`` without its framing (``_framing``) when ``Weights.framing``."""
+        return frame(query) if self.weights.framing else query
 
     def _focus(self, query: str) -> str | None:
         """The request clause of a long ``query`` (``_clauses``, or ``_asks`` when

@@ -76,6 +76,10 @@ _POSSESSIVE = re.compile(
 )
 # After a verb-or-noun ("list", "mark"), these are its object: it is the verb.
 _OBJECTS = frozenset({"it", "them", "all", "every", "each", "those", "these"})
+# The intent facets of a change.
+_CHANGES = ("create", "update", "delete", "link")
+# "<resource> id of / for / behind <another>": the id one record holds of another.
+_ID_OF = re.compile(r"\b([a-z]+)\s+id\s+(?:of|for|behind|from|on|belonging\s+to)\b", re.I)
 # After these a word that is a verb or a noun ("which list", "what tag") is the noun.
 _QUESTION_DETERMINERS = frozenset({"which", "what", "whose"})
 # A resource just after these, in a request for a change, is where things go or come from.
@@ -131,6 +135,18 @@ _NO_LONGER = re.compile(
 # Quoted strings are the caller's own names ('Back to School'), not API vocabulary; emails likewise.
 _QUOTED = re.compile(r"(?<!\w)(['\"\u2018\u201c])(.+?)['\"\u2019\u201d](?!\w)")
 _EMAIL = re.compile(r"\S+@\S+")
+# A phone number (E.164 or written with spaces, dots, dashes, brackets): the caller's value too.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d[\d\s().-]{6,}\d|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4})(?![\w-])"
+)
+# An id as the API writes them (ULIDs, short mixed-case ids: "01HQ3Z9M0P", "Tz8Nw1", "4Vb7Nq"):
+# letters and digits with a letter after a digit or a capital after a small letter. Split into
+# pieces ("hq3", "z9") they are words no document has, and each piece counted as one more id;
+# one placeholder id stands for the record, once.
+_API_ID = re.compile(
+    r"(?<![\w$:/.-])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*(?:\d[A-Za-z]|[a-z][A-Z]))[A-Za-z0-9]{5,}"
+    r"(?![\w$:/.-])"
+)
 # "a collection called Gifts", "a tag named Q4": the name that follows is the caller's, not ours.
 _NAMED = re.compile(r"\b(?:called|named|titled)\s+\S+")
 # A yes/no question about the state of things: its verbs describe, they ask for no change.
@@ -233,6 +249,7 @@ def parse_query(
     typo_weight: float,
     heads: PhraseTable = HEADS,
     client_unasked: float = 0.0,
+    values: bool = True,
 ) -> ParsedQuery:
     """Analyse ``query``.
 
@@ -247,6 +264,8 @@ def parse_query(
         heads: resource words -> head names (the vocabulary's plus the catalog's own types).
         client_unasked: strength of the cue against client routes when the query asks for no
             client side (0: none).
+        values: whether emails, phone numbers and written ids are read as values (a filter,
+            one record) rather than words.
     """
     parsed = ParsedQuery()
     for match in _ROUTE.finditer(query):
@@ -274,7 +293,13 @@ def parse_query(
         if not (m == "POST" and re.search(r"report|aggregate|render", query, re.I)):
             parsed.add_cue(_METHOD_VERB[m], 1.0)
 
-    text = _NAMED.sub(" ", _QUOTED.sub(" ", _EMAIL.sub(" ", query)))
+    # An email address or a phone number is a value to look a record up by (a filter on the
+    # listing), not words; a written id stands for one record (``_API_ID``).
+    value = bool(values and (_EMAIL.search(query) or _PHONE.search(query)))
+    text = _EMAIL.sub(" ", query)
+    if values:
+        text = _API_ID.sub("X9", _PHONE.sub(" ", text))
+    text = _NAMED.sub(" ", _QUOTED.sub(" ", text))
     if any(w[:1].islower() for w in text.split()):
         # Mid-sentence Title Case runs are names ("Placed Order", "Black Friday"), as quotes are.
         text = _TITLE_RUN.sub(lambda m: _drop_name(m, heads), text)
@@ -370,6 +395,15 @@ def parse_query(
     )
     _number_cues(raw_words, negated, parsed, heads)
     _owners(text, parsed, heads)
+    for match in _ID_OF.finditer(text):
+        # "the profile id behind an event", "template id of a message": the id of the record
+        # another one points to is what the relationship routes return.
+        if heads.get((stem(match.group(1).lower()),)):
+            parsed.add_cue("ids", 1.0)
+            break
+    if value and not any(parsed.cues.get(f, 0.0) >= 1.0 for f in _CHANGES):
+        # "who is sam@acme.io": a read looked up by a value is the listing's filter.
+        parsed.add_cue("list", 1.0)
     if not parsed.heads:
         # No resource word we know: a plural last word still asks for many of them ("feeds").
         content = [
@@ -391,7 +425,7 @@ def parse_query(
     if parsed.cues.get("ids", 0.0) <= 0:
         parsed.add_cue("full", 0.3)
     # No clear request to change anything: most such queries want to read ("email templates").
-    if not any(parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")):
+    if not any(parsed.cues.get(f, 0.0) >= 1.0 for f in _CHANGES):
         parsed.add_cue("read", 0.5)
         if _NAMED.search(query):
             # "the template called Holiday": found by name, which is a filter on the listing.
@@ -509,6 +543,7 @@ def _head(
     """
     i, n = 0, len(stream)
     order: list[tuple[str, int, int]] = []
+    held = False
     while i < n:
         size = _longest(heads, stream, i) if not negated[i] and i != skip else 0
         if size == 1 and stream[i] in _SOFT_VERBS and set(fixed[i + 1 : i + 2]) & _OBJECTS:
@@ -534,9 +569,10 @@ def _head(
         tallied = " ".join(fixed[max(0, i - 3) : i]).endswith(_TALLY)
         # "add the workshop visitors to the spring list": a resource the change moves things into or
         # out of is where they go, not what the request is about.
-        container = any(
-            parsed.cues.get(f, 0.0) >= 1.0 for f in ("create", "update", "delete", "link")
-        ) and bool(set(fixed[max(0, i - 3) : i]) & _INTO)
+        container = any(parsed.cues.get(f, 0.0) >= 1.0 for f in _CHANGES) and bool(
+            set(fixed[max(0, i - 3) : i]) & _INTO
+        )
+        held = held or container
         if not parsed.heads and not tallied and not container:
             parsed.heads.append(name)
             last = fixed[end - 1]
@@ -553,6 +589,10 @@ def _head(
                 parsed.add_cue("list", 1.0)
         parsed.mentions.add(name)
         i = end
+    if held and not parsed.heads:
+        # "remove 01HQ and 01HR from list L": a change whose only resource is where things go or
+        # come from moves records in or out of it (a relationship write), not the container.
+        parsed.add_cue("link", 1.0)
     # Two resources in the order their route nests them: "event profile", "the profile of event E"
     # (a word such as "of" between them puts the second one first).
     distinct = [

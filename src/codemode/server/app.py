@@ -73,6 +73,13 @@ def _no_cookies() -> http.cookiejar.CookieJar:
     return _NoCookieJar()
 
 
+def shared_http_client() -> httpx.AsyncClient:
+    """The pooled client every principal's SDK calls go through (to Klaviyo, not the demo):
+    httpx's own transport, whose errors say whether a request may have been sent (the retries
+    of writes depend on it; benchmarks/hostcpu.md, round 8), and a jar that keeps nothing."""
+    return httpx.AsyncClient(cookies=_no_cookies())
+
+
 @dataclass
 class CodemodeServer:
     """A built server: the MCP server plus the runtime behind its tools."""
@@ -227,9 +234,7 @@ def build_server(
         settings = settings.with_overrides(base_url=DEMO_BASE_URL)
     if http_client is None:
         http_client = (
-            _demo_client(settings.demo_latency_ms)
-            if settings.demo
-            else httpx.AsyncClient(cookies=_no_cookies())
+            _demo_client(settings.demo_latency_ms) if settings.demo else shared_http_client()
         )
     bundle: OAuthBundle | None = None
     state = open_state(settings.state_url) if settings.state_url else None
