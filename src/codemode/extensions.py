@@ -25,6 +25,7 @@ composite runs in the host with the session's SDK client and is exposed in the s
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
 import re
@@ -53,7 +54,14 @@ __all__ = [
 ENTRY_POINT_GROUP = "codemode.actions"
 COMPOSITE_GROUP = "custom"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# A route an extension may declare: absolute, plain segments or {parameters}, nothing a client
+# would rewrite or read as another part of the URL.
+_PLAIN_ROUTE = re.compile(
+    r"/(?:api|client)(?:/(?:[A-Za-z0-9\-_.~]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?"
+)
 _SUMMARY_MAX = 160
+_FILE_BYTES = 1024 * 1024  # an extension file: a few operations
+_SPEC_BYTES = 64 * 1024 * 1024  # its OpenAPI document (Klaviyo's whole spec is about 10 MB)
 
 
 class ExtensionError(CatalogError):
@@ -98,7 +106,7 @@ def load_extra_operations(path: Path, catalog: Catalog) -> list[Action]:
         ExtensionError: the file, the spec it names, or one of its operations is invalid.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_bounded(path, _FILE_BYTES)
     except OSError as exc:
         raise ExtensionError(
             f"{path}: cannot read the extension file ({exc.strerror}); check CODEMODE_EXTENSIONS"
@@ -117,8 +125,8 @@ def load_extra_operations(path: Path, catalog: Catalog) -> list[Action]:
         )
     spec_path = (path.parent / spec_table["path"]).resolve()
     try:
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        spec = json.loads(_read_bounded(spec_path, _SPEC_BYTES))
+    except (OSError, ValueError, RecursionError) as exc:
         raise ExtensionError(
             f"{path}:{_line_of(text, 'path')}: cannot load the OpenAPI document {spec_table['path']!r} ({exc})"
         ) from None
@@ -142,6 +150,19 @@ def load_extra_operations(path: Path, catalog: Catalog) -> list[Action]:
     for entry in operations:
         actions.append(_extra_action(entry, ops, resolver, revision, catalog, seen, path, text))
     return actions
+
+
+def _read_bounded(path: Path, limit: int) -> str:
+    """``path``'s UTF-8 text, read no further than ``limit`` bytes (``/dev/zero`` or a FIFO named
+    as an extension file or its spec grew without end); past it, ``OSError``."""
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OSError(errno.EILSEQ, f"not UTF-8 ({exc.reason})") from None
 
 
 def _extra_action(
@@ -174,6 +195,15 @@ def _extra_action(
             f"{where}: {op_id}'s summary must be one line of at most {_SUMMARY_MAX} characters"
         )
     method, route, op = ops[op_id]
+    if not _PLAIN_ROUTE.fullmatch(route) or any(s in (".", "..") for s in route.split("/")):
+        # The policy judges the route as written (deny lists, the route a call lands on); a
+        # client normalises dot segments and reads ``?``/``#``, so "/api/beta/../lists/{id}"
+        # was judged as an unknown route and served as DELETE /api/lists/{id}.
+        raise ExtensionError(
+            f"{where}: {op_id}'s route {route!r} is not a plain path under /api/ or /client/ "
+            "(letters, digits, - _ . ~ and {parameters}; no dot segments, query, fragment, "
+            "escapes or empty segments)"
+        )
     kind = entry.get("kind")
     if kind is None:
         if method != "GET":

@@ -151,6 +151,11 @@ def check_invariants(result: ExecutionResult) -> None:
     assert pid_gone(result.worker_pid)
 
 
+def model_text(result: ExecutionResult) -> str:
+    """Everything of the result the model reads."""
+    return json.dumps(result.to_dict(), ensure_ascii=False)
+
+
 async def execute(box: Sandbox, code: str, bridge: Any = None, **kwargs: Any) -> ExecutionResult:
     """Run ``code`` and check the invariants."""
     result = await box.execute(code, bridge=bridge or FakeBridge(), **kwargs)

@@ -32,7 +32,7 @@ from codemode.sandbox import ExecutionResult, Limits, Sandbox, SdkBridge
 from codemode.simulator import DEMO_PRIVATE_KEY
 
 from ._simulated import OutputScanOnly, make_bridge, simulator_client
-from .conftest import CANARY, check_invariants, sandbox_fixture
+from .conftest import CANARY, check_invariants, model_text, sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -103,11 +103,6 @@ async def run(box: Sandbox, http: httpx.AsyncClient, code: str, **kwargs: Any) -
     result = await box.execute(code, bridge=bridge(http, **kwargs), store=store)
     check_invariants(result)
     return result
-
-
-def model_text(result: ExecutionResult) -> str:
-    """Everything of the result the model reads."""
-    return json.dumps(result.to_dict(), ensure_ascii=False)
 
 
 def leaked(result: ExecutionResult) -> bool:

@@ -100,9 +100,9 @@ def test_text_in_words_the_ngram_model_never_saw_goes_to_the_encoder(
     read: list[str] = []
     original = encoder.windows
 
-    def spy(texts: list[str]) -> tuple[list[int], list[list[int]]]:
+    def spy(texts: list[str], deadline: float | None = None) -> tuple[list[int], list[list[int]]]:
         read.extend(texts)
-        return original(texts)
+        return original(texts, deadline)
 
     monkeypatch.setattr(encoder, "windows", spy)  # with the early exit or without
     unseen = "Zorblat fnix quarvel tendrum plosk vairnog."

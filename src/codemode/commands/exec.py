@@ -130,7 +130,7 @@ def run_exec(
             demo=demo or None, read_only=read_only or None
         )
         code = _read(file, settings.code_bytes)
-        store = _load_store(store_file)
+        store = _load_store(store_file, _store_limit(settings))
         if not settings.demo and not settings.api_key:
             _say("no Klaviyo key: set KLAVIYO_API_KEY=pk_... or pass --demo to use the simulator")
             raise Exit(2)
@@ -186,14 +186,29 @@ def _read(file: str, limit: int) -> str:
     return code
 
 
-def _load_store(path: Path | None) -> dict[str, Any]:
+def _store_limit(settings: Any) -> int:
+    from codemode.sandbox.limits import Limits
+
+    return Limits.from_settings(settings).store_bytes
+
+
+def _load_store(path: Path | None, limit: int) -> dict[str, Any]:
+    """The store file, read no further than the store limit (a run could not keep more):
+    ``/dev/zero`` grew without end, and a file past the limit reached the worker whole."""
     if path is None or not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        _say(f"cannot read the store {path}: {exc}; fix or delete the file")
-        raise Exit(2) from exc
+        with path.open("rb") as stream:
+            raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            _say(
+                f"the store {path} is larger than the store limit ({limit} bytes); fix or delete the file"
+            )
+            raise Exit(2)
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        _say(f"cannot read the store {path}: {type(exc).__name__}; fix or delete the file")
+        raise Exit(2) from None
     if not isinstance(data, dict):
         _say(f"the store {path} must hold a JSON object; fix or delete the file")
         raise Exit(2)

@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         1 injection found, 2 bad input.
         """
         from codemode.scanner import Scanner
+        from codemode.scanner._scanner import MAX_SCAN_CHARS
 
         scanner = Scanner.default()
         try:
@@ -43,11 +44,22 @@ def register(app: typer.Typer) -> None:
                 f"cannot read {file}: {exc.strerror}; pass a readable file or - for stdin", err=True
             )
             raise typer.Exit(2) from exc
+        limit = MAX_SCAN_CHARS
         with stream:
             if jsonl:
                 _serve_jsonl(scanner, stream)
                 return
-            text = stream.read()
+            try:
+                text = stream.read(limit + 1)  # /dev/zero or an endless pipe: never more
+            except (OSError, UnicodeDecodeError) as exc:
+                typer.echo(f"cannot read {file}: {exc}; pass a readable UTF-8 file", err=True)
+                raise typer.Exit(2) from None
+        if len(text) > limit:
+            typer.echo(
+                f"{file} is longer than the {limit} characters the scanner reads; split it",
+                err=True,
+            )
+            raise typer.Exit(2)
         verdict = scanner.scan_text(text)
         if as_json:
             sys.stdout.write(dumps_json(_as_dict(verdict)) + "\n")
@@ -95,10 +107,18 @@ def _serve_jsonl(scanner: Scanner, stream: TextIO) -> None:
     out = sys.stdout
     # Load the model and compile the patterns before the first line, so "ms" is the scan alone.
     scanner.scan_text("warm-up: load the classifier and the patterns")
-    for line in stream:
+    from codemode.scanner._scanner import MAX_SCAN_CHARS
+
+    while line := stream.readline(MAX_SCAN_CHARS + 1):  # a line is never held past the limit
+        too_long = len(line) > MAX_SCAN_CHARS and not line.endswith("\n")
+        while too_long and (rest := stream.readline(MAX_SCAN_CHARS + 1)):
+            if rest.endswith("\n"):  # the rest of that line, dropped a bounded piece at a time
+                break
         if not line.strip():
             continue
         try:
+            if too_long:
+                raise ValueError(f"longer than the {MAX_SCAN_CHARS} characters the scanner reads")
             record = json.loads(line)
             text = record.get("text") if isinstance(record, dict) else None
             if not isinstance(text, str):

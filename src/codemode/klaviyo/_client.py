@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from codemode.catalog import Catalog
-from codemode.klaviyo._core import CallHook, Core
+from codemode.klaviyo._core import CallHook, CappedBody, Core
 from codemode.klaviyo._generated import AsyncGroups, SyncGroups
 from codemode.klaviyo._jsonapi import Result
 from codemode.klaviyo._pagination import next_page_params
@@ -121,7 +121,14 @@ class Klaviyo(SyncGroups, Core):
             used = self._credential
             request = self._http_request(self._http, action, prepared)
             try:
-                response = self._http.send(request, follow_redirects=False)
+                response = self._http.send(request, follow_redirects=False, stream=True)
+                try:
+                    body = CappedBody.of(response, self.max_response_bytes)
+                    for chunk in body.chunks(response):
+                        if body.feed(chunk):
+                            break
+                finally:
+                    response.close()
             except httpx.HTTPError as exc:
                 delay = self._policy.exception_delay(self._retry_method(action), exc, retries)
                 if delay is None:
@@ -152,7 +159,7 @@ class Klaviyo(SyncGroups, Core):
             retries += 1
             self._sleep(delay)
         assert response is not None
-        doc, error = self._decode(action, prepared, response, attempts)
+        doc, error = self._decode(action, prepared, response, attempts, body.content())
         info = self._info(prepared, started, attempts, response, error)
         if error is not None:
             raise error
@@ -242,7 +249,14 @@ class AsyncKlaviyo(AsyncGroups, Core):
             used = self._credential
             request = self._http_request(self._http, action, prepared)
             try:
-                response = await self._http.send(request, follow_redirects=False)
+                response = await self._http.send(request, follow_redirects=False, stream=True)
+                try:
+                    body = CappedBody.of(response, self.max_response_bytes)
+                    async for chunk in body.achunks(response):
+                        if body.feed(chunk):
+                            break
+                finally:
+                    await response.aclose()
             except httpx.HTTPError as exc:
                 delay = self._policy.exception_delay(self._retry_method(action), exc, retries)
                 if delay is None:
@@ -274,7 +288,7 @@ class AsyncKlaviyo(AsyncGroups, Core):
             retries += 1
             await self._sleep(delay)
         assert response is not None
-        doc, error = self._decode(action, prepared, response, attempts)
+        doc, error = self._decode(action, prepared, response, attempts, body.content())
         info = self._info(prepared, started, attempts, response, error)
         if error is not None:
             raise error

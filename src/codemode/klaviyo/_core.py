@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -79,8 +80,78 @@ def _hint(action: Action, status: int, source: Mapping[str, Any], meta: Mapping[
     return "Check the request and retry."
 
 
+# What CappedBody can inflate with a bound (httpx would offer brotli or zstd when installed).
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+class CappedBody:
+    """An answer's body read no further than ``limit`` bytes *after* decompression.
+
+    httpx inflates each network chunk whole (one ``zlib`` call per chunk, with no output
+    bound), so a gzip answer of 600 KB arriving in one piece became 600 MB before anyone could
+    count it. gzip and deflate are inflated here with a bound instead. Requests ask for those
+    two only (``ACCEPT_ENCODING``); any other encoding, or a stack of them ("gzip, gzip", whose
+    inner layer httpx would inflate whole), is refused as undecodable.
+    """
+
+    def __init__(self, limit: int, inflate: bool, ready: bytes | None = None) -> None:
+        self.limit = limit
+        self._body = bytearray()
+        self._over = False
+        self._ready = ready  # a response already read (a test transport's): its content
+        # wbits 32+15: a zlib or a gzip header, detected.
+        self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS) if inflate else None
+
+    @classmethod
+    def of(cls, response: httpx.Response, limit: int) -> CappedBody:
+        if response.is_stream_consumed:  # read already (decoded): nothing left to bound
+            return cls(limit, inflate=False, ready=response.content)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise httpx.DecodingError(f"unsupported content-encoding {encoding[:40]!r}")
+        return cls(limit, inflate=encoding not in ("", "identity"))
+
+    def chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        if self._ready is not None:
+            return iter((self._ready,))
+        return response.iter_raw() if self._zlib is not None else response.iter_bytes()
+
+    async def achunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        if self._ready is not None:
+            yield self._ready
+            return
+        chunks = response.aiter_raw() if self._zlib is not None else response.aiter_bytes()
+        async for chunk in chunks:
+            yield chunk
+
+    def feed(self, chunk: bytes) -> bool:
+        """Add a chunk; True once the body is past the limit (stop reading)."""
+        if self._zlib is None:
+            self._body += chunk
+        else:
+            try:
+                while chunk and len(self._body) <= self.limit:
+                    self._body += self._zlib.decompress(chunk, self.limit + 1 - len(self._body))
+                    chunk = self._zlib.unconsumed_tail
+            except zlib.error as exc:
+                raise httpx.DecodingError(f"the answer could not be inflated: {exc}") from None
+        self._over = len(self._body) > self.limit
+        return self._over
+
+    def content(self) -> bytes | None:
+        """The whole body, or None when it was past the limit."""
+        if not self._over and self._zlib is not None:
+            self._body += self._zlib.flush()  # at most the window zlib still holds
+            self._over = len(self._body) > self.limit
+        return None if self._over else bytes(self._body)
+
+
 class Core:
     """State and logic shared by both clients: auth, catalog, request building, answer decoding."""
+
+    # Bytes of an answer read at most, after decompression: a gzip answer of a few hundred KB
+    # can inflate to gigabytes, and httpx inflated all of it before the size was looked at.
+    max_response_bytes: int = 32 * 1024 * 1024
 
     def __init__(
         self,
@@ -170,6 +241,7 @@ class Core:
     ) -> httpx.Request:
         headers = dict(prepared.headers)
         headers["User-Agent"] = self._user_agent
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
         # Client endpoints (/client/*) authenticate by company_id; the secret stays home.
         if action.kind != "client":
             headers["Authorization"] = f"{self._scheme} {self._credential}"
@@ -218,16 +290,33 @@ class Core:
             operation_id=action.id,
         )
 
+    def _too_large(self, action: Action, response: httpx.Response) -> KlaviyoError:
+        error = KlaviyoError(
+            f"{action.id}: Klaviyo's answer is larger than {self.max_response_bytes} bytes and was "
+            "not read; ask for less (page_size, fields, filter)",
+            status=response.status_code,
+            operation_id=action.id,
+        )
+        error.too_large = True
+        return error
+
     def _decode(
-        self, action: Action, prepared: PreparedRequest, response: httpx.Response, attempts: int
+        self,
+        action: Action,
+        prepared: PreparedRequest,
+        response: httpx.Response,
+        attempts: int,
+        text: bytes | None,
     ) -> tuple[dict[str, Any] | None, KlaviyoError | None]:
+        """The answer's document or its error; ``text`` None: the body was past the limit."""
+        if text is None:
+            return None, self._too_large(action, response)
         status = response.status_code
-        text = response.content
         doc: Any = None
         if text:
             try:
                 doc = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
                 doc = None
         if 300 <= status < 400:
             return None, APIError(

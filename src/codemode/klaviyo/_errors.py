@@ -47,7 +47,11 @@ class KlaviyoError(CodemodeError):
         source: ``{"pointer": ...}`` or ``{"parameter": ...}`` naming the offending input.
         errors: every error object of Klaviyo's answer, as sent.
         meta: ``meta`` of the first error object (409 carries the duplicate's id there).
+        too_large: the answer was longer than the client's ``max_response_bytes`` and was not
+            read (not carried across the sandbox pipe).
     """
+
+    too_large: bool = False
 
     def __init__(
         self,

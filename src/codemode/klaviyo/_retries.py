@@ -52,7 +52,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         pass
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return max(0.0, when.timestamp() - now())
 
@@ -67,7 +67,7 @@ def parse_rate_limit(headers: Mapping[str, str]) -> dict[str, int]:
         try:
             # Some servers send "100;w=60"; the number before ';' is the value.
             out[key] = int(float(raw.split(";", 1)[0].strip()))
-        except ValueError:
+        except (ValueError, OverflowError):  # "inf" and "1e400" overflow: every call failed
             continue
     return out
 

@@ -29,6 +29,7 @@ from codemode.config import ScanPolicy
 from codemode.klaviyo._errors import KlaviyoError, ValidationError
 from codemode.klaviyo._params import path_id_problem
 from codemode.policy import Policy, Refusal
+from codemode.sandbox.computed import _leaves
 from codemode.sandbox.result import OutputScan, ScanVerdict
 from codemode.sandbox.routes import RouteTable
 from codemode.sandbox.seen import CleanAnswers
@@ -176,6 +177,54 @@ class Bridge(Protocol):
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret the host holds replaced (defence in depth)."""
+
+
+# The parts of an error that Klaviyo wrote (the message quotes the detail and title).
+_KLAVIYO_ERROR_FIELDS = ("title", "detail", "code", "source", "errors", "meta")
+_ERROR_MARK = "[codemode: removed suspected prompt injection from Klaviyo's error]"
+_ERROR_PATTERNS: list[Any] = []  # the patterns-only scanner, made on first use
+
+
+def _screen_error(
+    error: dict[str, Any], deadline: float | None, cpu: HostCpu | None, principal: str = ""
+) -> dict[str, Any]:
+    """``error`` with Klaviyo's own strings that the patterns flag replaced (in the message too).
+
+    Klaviyo's error words reach the script as the host's (the output screen does not search
+    them: the classifier misreads Klaviyo's phrasing, "A profile with id ... does not exist in
+    this account" scores 0.77), but an answer is attacker text at any status: a 400 whose
+    detail was an instruction reached the model marked clean. Tier 1 (the patterns) reads them
+    here, before the worker does, within the run's deadline.
+    """
+    from codemode.scanner import Scanner
+
+    if not _ERROR_PATTERNS:
+        _ERROR_PATTERNS.append(Scanner(tier2=False))
+    parts = {k: error[k] for k in _KLAVIYO_ERROR_FIELDS if error.get(k) not in (None, "", [], {})}
+    if not parts:
+        return error
+    until = time.monotonic() + (2.0 if cpu is None else max(cpu.limit - cpu.spent, 0.0))
+    started = time.thread_time()
+    try:  # charged to the run's host scanning, as an answer's scan is
+        scan = _ERROR_PATTERNS[0].scan_response(
+            parts,
+            "redact",
+            principal=principal,  # verdicts are cached per principal, as the answers' are
+            deadline=until if deadline is None else min(deadline, until),
+        )
+    finally:
+        if cpu is not None:
+            cpu.spent += time.thread_time() - started
+    if scan.verdict == "clean":
+        return error
+    document = scan.document
+    if not isinstance(document, dict):  # too large to read: all of Klaviyo's words go
+        document = {k: _ERROR_MARK if isinstance(v, str) else None for k, v in parts.items()}
+    removed = sorted(_leaves(parts)[0] - _leaves(document)[0], key=len, reverse=True)
+    message = str(error.get("message", ""))
+    for text in removed:
+        message = message.replace(text, _ERROR_MARK)
+    return {**error, **document, "message": message}
 
 
 def _refusal_error(refusal: Refusal) -> dict[str, Any]:
@@ -483,10 +532,31 @@ class SdkBridge:
                 params=merged,
                 note=note,
             )
+        cpu = RUN_HOST_CPU.get()
+        if action.kind == "read" and cpu is not None and cpu.spent >= cpu.limit:
+            # Its answer would be withheld unread, so it is not fetched: reading and decoding it
+            # (on the event loop, uncharged) was the host's work too, and 20 answers of 31 MB
+            # read only to be withheld cost 8.2-8.4 s of host CPU against a 1 s budget.
+            error = self._withheld(op_id, [_CPU_SPENT])
+            return BridgeReply(scan="blocked", error=error, params=merged)
         try:
             result = await self.client.call(op_id, **merged)
         except KlaviyoError as exc:
-            return BridgeReply(status=exc.status, error=self._error(exc), params=merged)
+            if exc.too_large:  # past the size this bridge scans: withheld, as a scan would
+                error = self._withheld(op_id, [_TOO_LARGE])
+                return BridgeReply(status=exc.status, scan="blocked", error=error, params=merged)
+            error = self._error(exc)
+            if exc.status > 0 and self.scanner is not None:  # Klaviyo's answer, not the host's
+                error = await anyio.to_thread.run_sync(
+                    functools.partial(
+                        _screen_error,
+                        error,
+                        RUN_DEADLINE.get(),
+                        RUN_HOST_CPU.get(),
+                        **self._principal,
+                    )
+                )
+            return BridgeReply(status=exc.status, error=error, params=merged)
         except Exception:  # a bug or an unexpected transport failure: logged, never forwarded
             log.exception("SDK call %s failed unexpectedly", op_id)
             failure = KlaviyoError(f"{op_id} failed on the host; retry later", operation_id=op_id)

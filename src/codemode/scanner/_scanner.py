@@ -43,6 +43,7 @@ from ._types import (
     ANNOTATE_END,
     ANNOTATE_START,
     REDACTED,
+    DeadlinePassed,
     Finding,
     ResponseScan,
     ScannerError,
@@ -326,14 +327,16 @@ class Scanner:
                         inputs.append(view.text)
             try:
                 for start in range(0, len(inputs), _CLASSIFIER_BATCH):
-                    if budget.spent():
+                    batch = inputs[start : start + _CLASSIFIER_BATCH]
+                    try:
+                        if budget.spent():
+                            raise DeadlinePassed
+                        values = classifier.scores(batch, deadline=budget.deadline)
+                    except DeadlinePassed:
                         late.update(owners[start:])
                         break
-                    batch = inputs[start : start + _CLASSIFIER_BATCH]
                     for owner, value in zip(
-                        owners[start : start + _CLASSIFIER_BATCH],
-                        classifier.scores(batch),
-                        strict=True,
+                        owners[start : start + _CLASSIFIER_BATCH], values, strict=True
                     ):
                         scores[owner] = max(scores.get(owner, 0.0), value)
             except ScannerError as exc:
@@ -423,7 +426,7 @@ class Scanner:
         if _looks_like_json(text):
             try:
                 document = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past the parser: plain text
                 document = None
             if isinstance(document, (dict, list)):
                 scan = self.scan_response(
@@ -610,9 +613,22 @@ class Scanner:
         clean, read = _read_joined(texts, budget)
         if clean:
             self._keep(principal, {key: _CLEAN})
-        for window, text in zip(windows, texts, strict=True):
+        for index, (window, text) in enumerate(zip(windows, texts, strict=True)):
             if text in clean:
                 continue
+            if text not in read and budget.spent():
+                # Past the deadline every window left is unread: each of its strings is withheld
+                # once, not once per window with its names (that took seconds for 40,000).
+                late = _deadline_assessment("").findings
+                left = {
+                    p
+                    for w, t in zip(windows[index:], texts[index:], strict=True)
+                    if t not in clean
+                    for p, _ in w
+                }
+                for p in left:
+                    flagged.setdefault(p, []).extend(late)
+                return
             # Tier 1 only: the classifier, shown a few unrelated short values (a type, an id, a
             # name), is not reliable enough to withhold them.
             found = read[text] if text in read else _tier1(text, budget)
@@ -752,7 +768,11 @@ def _too_large(pointer: str, size: int, cap: int) -> Finding:
 
 
 def _tier1(text: str, budget: _Budget) -> tuple[list[View], list[Match]] | None:
-    """Views and pattern matches of ``text``, long texts slice by slice; None past the deadline."""
+    """Views and pattern matches of ``text``, long texts slice by slice; None past the deadline
+    (checked before short texts too: 40,000 neighbour windows read one by one once ran seconds
+    past it)."""
+    if budget.spent():
+        return None
     if len(text) <= _SLICE:
         text_views = views(text)
         return text_views, match_views(text_views)
@@ -919,7 +939,7 @@ def collect(
         if _looks_like_json(node) and depth < _MAX_JSON_DEPTH:
             try:
                 inner = json.loads(node)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past the parser: plain text
                 inner = None
             if isinstance(inner, (dict, list)):
                 if sequence and sequence[-1] == (at, node):

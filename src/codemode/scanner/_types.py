@@ -88,6 +88,11 @@ class ScannerError(CodemodeError):
     """The scanner itself failed (for instance its model file is missing or corrupt)."""
 
 
+class DeadlinePassed(Exception):
+    """The scan's deadline passed inside the classifier: what it had not read is late (withheld
+    as unread, never clean). Not a ScannerError: the classifier still works."""
+
+
 class InjectionDetected(CodemodeError):
     """A response was withheld because it carries a suspected prompt injection (policy ``block``).
 

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import ScannerError
-from .encoder import Encoder, Head, one_thread_session, read_pair, shared_encoder
+from .encoder import Encoder, Head, _check, one_thread_session, read_pair, shared_encoder
 from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize_many, pack
 
 __all__ = ["MODEL_FILE", "SEEN_FILE", "Classifier"]
@@ -148,7 +148,9 @@ class Classifier:
         """Map a raw probability so that the trained threshold lands on 0.5, the scanner's cut."""
         return _scale(probability, self.threshold)
 
-    def raw_scores(self, texts: list[str]) -> npt.NDArray[np.float32]:
+    def raw_scores(
+        self, texts: list[str], deadline: float | None = None
+    ) -> npt.NDArray[np.float32]:
         """Return the raw probability of each text; a long text scores as its worst chunk.
 
         Raises:
@@ -157,16 +159,18 @@ class Classifier:
         owners: list[int] = []
         pieces: list[str] = []
         for i, text in enumerate(texts):
+            _check(deadline)
             for piece in chunks(text):
                 owners.append(i)
                 pieces.append(piece)
-        features = featurize_many(pieces)
         result = np.zeros(len(texts), dtype=np.float32)
-        if not features:
+        if not pieces:
             return result
-        probabilities = np.empty(len(features), dtype=np.float32)
-        for start in range(0, len(features), _MAX_BATCH):
-            indices, values = pack(features[start : start + _MAX_BATCH])
+        probabilities = np.empty(len(pieces), dtype=np.float32)
+        # Hashed a batch at a time, so the deadline is checked between batches of the hashing too.
+        for start in range(0, len(pieces), _MAX_BATCH):
+            _check(deadline)
+            indices, values = pack(featurize_many(pieces[start : start + _MAX_BATCH]))
             try:
                 out = self._session.run(["probability"], {"indices": indices, "values": values})
             except Exception as exc:  # onnxruntime raises untyped errors
@@ -175,7 +179,7 @@ class Classifier:
         np.maximum.at(result, np.asarray(owners, dtype=np.intp), probabilities)
         return result
 
-    def scores(self, texts: list[str]) -> list[float]:
+    def scores(self, texts: list[str], deadline: float | None = None) -> list[float]:
         """Return the calibrated score (0..1, 0.5 = the decision threshold) of each text.
 
         With the encoder: a text at or above ``high`` keeps its n-gram score, one below ``low``
@@ -185,8 +189,9 @@ class Classifier:
 
         Raises:
             ScannerError: onnxruntime failed.
+            DeadlinePassed: ``deadline`` (``time.monotonic()``) passed before every text was read.
         """
-        hashed = self.raw_scores(texts)
+        hashed = self.raw_scores(texts, deadline)
         if self.encoder is None or self.head is None:
             return [self.calibrate(float(p)) for p in hashed]
         result = [_scale(float(p), self.high) for p in hashed]
@@ -210,12 +215,14 @@ class Classifier:
                 for i, p in zip(order, encoded, strict=True):
                     result[i] = _scale(float(p), cuts[i])
             else:
-                staged = self._staged(chosen, [cuts[i] for i in order])
+                staged = self._staged(chosen, [cuts[i] for i in order], deadline)
                 for i, score in zip(order, staged, strict=True):
                     result[i] = score
         return result
 
-    def _staged(self, texts: list[str], cuts: list[float]) -> list[float]:
+    def _staged(
+        self, texts: list[str], cuts: list[float], deadline: float | None = None
+    ) -> list[float]:
         """Calibrated scores through the early exit: a window the lower head clears scales
         against the exit's ``low``, one it flags against its ``high``, one that continued
         against the text's cut; a text scores as its worst window."""
@@ -223,7 +230,7 @@ class Classifier:
         assert self.exit is not None and self.lower_head is not None
         low, high = self.exit
         owners, p_lower, p_full = self.encoder.staged_scores(
-            texts, self.lower_head, self.exit, self.head
+            texts, self.lower_head, self.exit, self.head, deadline
         )
         cut = np.asarray(cuts, dtype=np.float64)[owners]
         window = np.where(

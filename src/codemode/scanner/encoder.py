@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ._types import ScannerError
+from ._types import DeadlinePassed, ScannerError
 
 __all__ = [
     "ENCODER_FILE",
@@ -193,7 +194,9 @@ class Encoder:
             ) from exc
         return cls(model, vocab)
 
-    def windows(self, texts: list[str]) -> tuple[list[int], list[list[int]]]:
+    def windows(
+        self, texts: list[str], deadline: float | None = None
+    ) -> tuple[list[int], list[list[int]]]:
         """Return, for every window of every text, its text's index and its word-piece ids."""
         owners: list[int] = []
         pieces: list[list[int]] = []
@@ -203,6 +206,7 @@ class Encoder:
         # it, and it spreads one scan over every core. The same CPU in all (measured).
         encode = self._tokenizer.encode
         for i, text in enumerate(texts):
+            _check(deadline)
             ids: list[int] = encode(text, add_special_tokens=False).ids
             starts = list(range(0, max(1, len(ids) - body + _STRIDE), _STRIDE)) or [0]
             if len(starts) > _MAX_WINDOWS:
@@ -238,6 +242,7 @@ class Encoder:
         self,
         pieces: list[list[int]],
         deeper: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.bool_]] | None,
+        deadline: float | None = None,
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """Run the lower slice on every window and the upper one on those ``deeper`` picks.
 
@@ -254,6 +259,7 @@ class Encoder:
         full = np.full((len(pieces), 384), np.nan, dtype=np.float32)
         names = ["embedding"] if deeper is None else ["embedding", "hidden_out"]
         for batch, ids, mask in _batches(pieces):
+            _check(deadline)
             result = _run(self._session, names, {"input_ids": ids, "attention_mask": mask})
             lower[batch] = result[0]
             if deeper is None:
@@ -265,7 +271,12 @@ class Encoder:
         return lower, full
 
     def staged_scores(
-        self, texts: list[str], lower_head: Head, exit_band: tuple[float, float], head: Head
+        self,
+        texts: list[str],
+        lower_head: Head,
+        exit_band: tuple[float, float],
+        head: Head,
+        deadline: float | None = None,
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The early exit, window by window: ``lower_head`` reads the lower slice's embedding;
         a window it scores inside ``exit_band`` (``[low, high)``: unsure) continues to the whole
@@ -274,16 +285,17 @@ class Encoder:
 
         Raises:
             ScannerError: onnxruntime failed, or the encoder has no slices.
+            DeadlinePassed: ``deadline`` (``time.monotonic()``) passed between two batches.
         """
         low, high = exit_band
-        owners, pieces = self.windows(texts)
+        owners, pieces = self.windows(texts, deadline)
 
         def unsure(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
             p = lower_head(vectors)
             result: npt.NDArray[np.bool_] = (p >= low) & (p < high)
             return result
 
-        lower, full = self.embed_staged(pieces, unsure)
+        lower, full = self.embed_staged(pieces, unsure, deadline)
         deep = ~np.isnan(full[:, 0])
         p_full = np.full(len(pieces), np.nan, dtype=np.float64)
         if deep.any():
@@ -299,6 +311,14 @@ class Encoder:
                 result, np.asarray(owners, dtype=np.intp), head(self.embed_windows(pieces))
             )
         return result
+
+
+def _check(deadline: float | None) -> None:
+    """Raise ``DeadlinePassed`` once ``deadline`` (``time.monotonic()``) has passed: a scan's
+    classifier work is checked between texts and batches, so one call (64 texts of up to 64
+    windows each) cannot run seconds past the run's budget."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise DeadlinePassed
 
 
 def _everything(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:

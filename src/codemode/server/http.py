@@ -102,8 +102,8 @@ def check_exposure(*, host: str, demo: bool, auth: HttpAuth) -> None:
 
 
 _AMBIGUOUS = (
-    "two different credentials in one request (X-Klaviyo-API-Key and Authorization): send one, "
-    "`Authorization: Klaviyo-API-Key pk_...` or `X-Klaviyo-API-Key: pk_...`"
+    "two different credentials in one request (X-Klaviyo-API-Key and Authorization, or one of "
+    "them twice): send one, `Authorization: Klaviyo-API-Key pk_...` or `X-Klaviyo-API-Key: pk_...`"
 )
 
 
@@ -111,8 +111,13 @@ def _api_key_from(conn: HTTPConnection) -> str | None:
     """The request's API key; ``_AMBIGUOUS`` when it names two different credentials.
 
     A proxy or gateway in front may judge one header while the server would run as the other, so
-    a request holding both is refused unless they carry the same key.
+    a request holding both is refused unless they carry the same key; so is one that repeats
+    either header with another value (a gateway may judge the last line, the server read the
+    first).
     """
+    for name in ("x-klaviyo-api-key", "authorization"):
+        if len({v.strip() for v in conn.headers.getlist(name)}) > 1:
+            return _AMBIGUOUS
     explicit = (conn.headers.get("x-klaviyo-api-key") or "").strip()
     authorization = conn.headers.get("authorization", "")
     scheme, _, value = authorization.partition(" ")
