@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ logger = logging.getLogger("codemode.server.oauth")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # Schemes a browser would run or read locally instead of handing the code to an application.
 _FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
+# An S256 challenge is BASE64URL(SHA-256(verifier)): exactly 43 characters (RFC 7636, 4.2). An
+# empty or short one used to be accepted: the user went through consent and Klaviyo's sign-in for
+# a code no verifier could redeem, and the server held a Klaviyo grant nobody could use.
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 _RELAYED_ERRORS = {"access_denied", "invalid_scope", "server_error", "temporarily_unavailable"}
 
 
@@ -261,6 +266,10 @@ class KlaviyoOAuthProvider:
         self, client: OAuthClientInformationFull, params: AuthorizationParams
     ) -> str:
         """Record the request and send the browser to our consent page."""
+        if not _S256_CHALLENGE.fullmatch(params.code_challenge or ""):
+            raise AuthorizeError(
+                "invalid_request", "code_challenge must be an S256 challenge (43 characters)"
+            )
         if params.resource is not None and not _same_resource(params.resource, self.resource_url):
             raise AuthorizeError(
                 "invalid_target", f"this server issues tokens only for {self.resource_url}"

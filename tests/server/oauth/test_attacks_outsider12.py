@@ -1,0 +1,322 @@
+"""Outsider red team, round 12: the OAuth front, attacked as docs/oauth.md describes it.
+
+Written from docs/oauth.md and docs/security.md before reading the front's code. Each attack
+plays a hostile client, a hostile browser or a thief holding one of the tokens:
+
+1. access tokens forged without the key: ``alg: none``, HS256 under guessable secrets (empty,
+   the client id, the client secret, the public URL), a token with its signature cut off;
+2. tokens used in the wrong place: the refresh token as a bearer, the access token as a refresh
+   token, a token of one client refreshed by another;
+3. redirect URIs that are not exactly the registered one (a suffix, a path walk, a query, another
+   host hidden in userinfo, another scheme) at ``/authorize`` and at ``/token``;
+4. PKCE downgraded (``plain``, none) and ``resource`` for another server;
+5. the browser: Klaviyo's redirect to our callback replayed, or followed in another browser (login
+   CSRF: the attacker's Klaviyo account planted in the victim's client);
+6. scopes widened at refresh time;
+7. a code redeemed by another client with the right verifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import warnings
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import jwt
+import pytest
+
+from ._support import CLIENT_REDIRECT, SERVER, SIM, McpClient, Rig, pkce
+
+_HIDDEN = r'<input type=hidden name=(\w+) value="([^"]*)">'
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+async def _login(rig: Rig, http: httpx.AsyncClient) -> tuple[McpClient, dict[str, Any]]:
+    client = McpClient(http)
+    await client.register(auth_method="client_secret_post")
+    return client, await client.login(http)
+
+
+async def _to_callback(http: httpx.AsyncClient, url: str) -> str:
+    """Play the browser up to Klaviyo's redirect to our callback; return that URL unfollowed."""
+    import re
+
+    response = await http.get(url)
+    for _ in range(10):
+        if response.status_code in (302, 303):
+            location = response.headers["location"]
+            if location.startswith(f"{SERVER}/oauth/callback"):
+                return location
+            response = await http.get(location)
+            continue
+        if response.status_code == 200 and "<form" in response.text:
+            fields = dict(re.findall(_HIDDEN, response.text))
+            response = await http.post(
+                f"{SERVER}/oauth/consent", data={**fields, "action": "approve"}
+            )
+            continue
+        raise AssertionError(f"stuck: {response.status_code} {response.text[:200]}")
+    raise AssertionError("too many redirects")
+
+
+# 1. forged access tokens.
+
+
+def _forgeries(good: str, client: McpClient) -> list[str]:
+    claims = jwt.decode(good, options={"verify_signature": False})
+    claims["exp"] = int(claims["exp"]) + 3600
+    head, body, _ = good.split(".")
+    out = [
+        f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        f"{_b64({'alg': 'None', 'typ': 'JWT'})}.{_b64(claims)}.",
+        f"{head}.{body}.",
+        f"{head}.{_b64(claims)}.{good.split('.')[2]}",  # claims changed, signature kept
+    ]
+    with warnings.catch_warnings():  # the guesses are short keys: that is the point
+        warnings.simplefilter("ignore")
+        for secret in ("", client.client_id, client.client_secret or "x", SERVER, "secret"):
+            out.append(jwt.encode(claims, secret.encode() or b"\0", algorithm="HS256"))
+    return out
+
+
+async def test_forged_access_tokens_reach_no_grant(rig: Rig) -> None:
+    async with rig.client() as http:
+        client, tokens = await _login(rig, http)
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        for forged in _forgeries(tokens["access_token"], client):
+            answer = await client.call(forged)
+            assert answer.status_code == 401, forged
+
+
+# 2. tokens in the wrong place.
+
+
+async def test_a_refresh_token_is_not_a_bearer_token(rig: Rig) -> None:
+    async with rig.client() as http:
+        client, tokens = await _login(rig, http)
+        assert (await client.call(tokens["refresh_token"])).status_code == 401
+
+
+async def test_an_access_token_is_not_a_refresh_token(rig: Rig) -> None:
+    async with rig.client() as http:
+        client, tokens = await _login(rig, http)
+        answer = await client.token(grant_type="refresh_token", refresh_token=tokens["access_token"])
+        assert answer.status_code in (400, 401)
+        assert "access_token" not in answer.text
+
+
+async def test_another_clients_secret_cannot_refresh_a_users_tokens(rig: Rig) -> None:
+    async with rig.client() as http:
+        _, tokens = await _login(rig, http)
+        thief = McpClient(http)
+        await thief.register(auth_method="client_secret_post")
+        answer = await thief.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert answer.status_code in (400, 401)
+
+
+# 3. redirect URIs.
+
+BAD_REDIRECTS = [
+    CLIENT_REDIRECT + "x",
+    CLIENT_REDIRECT + "/../evil",
+    CLIENT_REDIRECT + "?next=https://evil.test",
+    CLIENT_REDIRECT + "#frag",
+    CLIENT_REDIRECT.replace("127.0.0.1", "127.0.0.1@evil.test"),
+    CLIENT_REDIRECT.replace("127.0.0.1", "evil.test"),
+    CLIENT_REDIRECT.replace("http://", "https://"),
+    CLIENT_REDIRECT.replace("/callback", "/CALLBACK"),
+    CLIENT_REDIRECT.replace("/callback", "/callback%2f..%2fevil"),
+    "javascript:alert(1)",
+]
+
+
+@pytest.mark.parametrize("redirect", BAD_REDIRECTS)
+async def test_authorize_never_sends_the_browser_to_an_unregistered_redirect(
+    rig: Rig, redirect: str
+) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        _, challenge = pkce()
+        client.redirect_uri = redirect
+        answer = await http.get(client.authorize_url(challenge, "s"))
+    location = answer.headers.get("location", "")
+    assert not location.startswith(redirect.split("?")[0]) or answer.status_code == 400
+    assert answer.status_code in (302, 303, 400)
+    if answer.status_code in (302, 303):  # only ever our own consent page, never the URI
+        assert location.startswith(SERVER) or location.startswith("/"), location
+        assert not location.startswith(f"{SERVER}/oauth/consent"), location
+
+
+async def test_a_code_needs_the_redirect_uri_it_was_issued_for(rig: Rig) -> None:
+    from ._support import browse
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        verifier, challenge = pkce()
+        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
+        code = parse_qs(final.query.decode())["code"][0]
+        answer = await client.token(
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CLIENT_REDIRECT + "x",
+            code_verifier=verifier,
+        )
+    assert answer.status_code == 400
+
+
+# 4. PKCE downgrade, another resource.
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"code_challenge_method": "plain"},
+        {"code_challenge_method": "S512"},
+        {"code_challenge": ""},
+        {"resource": "https://evil.test/mcp"},
+        {"resource": f"{SERVER}/mcp/../other"},
+        {"response_type": "token"},
+    ],
+    ids=["plain", "s512", "no-challenge", "foreign-resource", "resource-walk", "implicit"],
+)
+async def test_authorize_refuses_weakened_requests(rig: Rig, extra: dict[str, str]) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        _, challenge = pkce()
+        answer = await http.get(client.authorize_url(challenge, "s", **extra))
+    location = answer.headers.get("location", "")
+    assert not location.startswith(f"{SERVER}/oauth/consent"), (extra, location)
+    if location.startswith(CLIENT_REDIRECT):
+        assert "code=" not in location and "error=" in location
+
+
+# 5. the browser.
+
+
+async def test_klaviyos_redirect_to_our_callback_cannot_be_replayed(rig: Rig) -> None:
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        _, challenge = pkce()
+        callback = await _to_callback(http, client.authorize_url(challenge, "s"))
+        first = await http.get(callback)
+        assert first.status_code in (302, 303)
+        assert "code=" in first.headers["location"]
+        second = await http.get(callback)
+    assert second.status_code == 400 or "code=" not in second.headers.get("location", "")
+
+
+async def test_the_callback_followed_in_another_browser_plants_no_login(rig: Rig) -> None:
+    """Login CSRF: the attacker signs in to their own Klaviyo account, stops before our callback,
+    and makes the victim's browser (which never consented) follow it."""
+    async with rig.client() as attacker, rig.client() as victim:
+        client = McpClient(attacker)
+        await client.register()
+        _, challenge = pkce()
+        callback = await _to_callback(attacker, client.authorize_url(challenge, "s"))
+        planted = await victim.get(callback)
+    assert planted.status_code == 400 or "code=" not in planted.headers.get("location", "")
+
+
+async def test_consent_by_another_browser_holding_its_own_cookie_is_refused(rig: Rig) -> None:
+    import re
+
+    async with rig.client() as attacker, rig.client() as victim:
+        client = McpClient(attacker)
+        await client.register()
+        _, challenge = pkce()
+        first = await attacker.get(client.authorize_url(challenge, "a"))
+        page = await attacker.get(first.headers["location"])
+        fields = dict(re.findall(_HIDDEN, page.text))
+        # The victim has a sign-in of its own under way, so its browser holds a cookie too.
+        own = await victim.get(client.authorize_url(challenge, "v"))
+        await victim.get(own.headers["location"])
+        forced = await victim.post(f"{SERVER}/oauth/consent", data={**fields, "action": "approve"})
+    assert forced.status_code == 400
+    assert SIM not in forced.headers.get("location", "")
+
+
+# 6. scopes at refresh.
+
+
+async def test_a_refresh_cannot_widen_the_scopes_granted(rig: Rig) -> None:
+    async with rig.client() as http:
+        client, tokens = await _login(rig, http)
+        granted = set(tokens.get("scope", "").split())
+        wider = await client.token(
+            grant_type="refresh_token",
+            refresh_token=tokens["refresh_token"],
+            scope="accounts:read profiles:read lists:write campaigns:write",
+        )
+    if wider.status_code == 200:
+        body = wider.json()
+        assert set(body.get("scope", "").split()) <= granted
+        claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+        assert set(str(claims.get("scope", "")).split()) <= granted
+    else:
+        assert wider.status_code in (400, 401)
+
+
+# 7. a code redeemed by another client.
+
+
+async def test_a_code_cannot_be_redeemed_by_another_client(rig: Rig) -> None:
+    from ._support import browse
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        thief = McpClient(http)
+        await thief.register()
+        verifier, challenge = pkce()
+        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
+        code = parse_qs(final.query.decode())["code"][0]
+        stolen = await thief.token(
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CLIENT_REDIRECT,
+            code_verifier=verifier,
+        )
+        assert stolen.status_code in (400, 401)
+        # and the theft burnt nothing the rightful client needs, or burnt the code for both
+        mine = await client.token(
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CLIENT_REDIRECT,
+            code_verifier=verifier,
+        )
+    assert "access_token" not in stolen.text
+    assert mine.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("verifier", ["", "x" * 43, None])
+async def test_a_sign_in_started_without_a_challenge_yields_no_token(
+    rig: Rig, verifier: str | None
+) -> None:
+    from ._support import browse
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        url = client.authorize_url("", "s")
+        answer = await http.get(url)
+        location = answer.headers.get("location", "")
+        if not location.startswith(f"{SERVER}/oauth/consent"):
+            return  # refused at /authorize
+        final = await browse(http, url, stop_at=CLIENT_REDIRECT)
+        code = parse_qs(final.query.decode()).get("code", [""])[0]
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CLIENT_REDIRECT}
+        if verifier is not None:
+            form["code_verifier"] = verifier
+        redeemed = await client.token(**form)
+    assert redeemed.status_code == 400
+    assert "access_token" not in redeemed.text
