@@ -35,6 +35,7 @@ from tests.server.test_redteam_http import (
     _tool_call,
 )
 from tests.server.test_redteam_http import strict_sim as strict_sim  # noqa: F401  (fixture)
+from tests.server.test_replicas import shared_state as shared_state  # noqa: F401  (fixture)
 
 FAKE = "pk_made_up_round12_000000000000"
 
@@ -214,3 +215,70 @@ def test_codemode_exec_refuses_a_misspelt_deny_entry_before_running(
     assert run_exec(str(script), demo=True) == 2
     out = capsys.readouterr()
     assert "ran" not in out.out and entry in out.err
+
+
+# 5. another principal's MCP session, across replicas sharing state.
+
+
+def _headers(key: str, session: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Klaviyo-API-Key {key}",
+        "mcp-session-id": session,
+        "mcp-protocol-version": "2025-11-25",
+        "accept": "application/json, text/event-stream",
+    }
+
+
+async def _still_alive(ports: list[int], key: str, session: str) -> None:
+    import httpx2
+
+    async with httpx2.AsyncClient(timeout=10) as raw:
+        for port in ports:
+            answer = await raw.post(
+                f"http://127.0.0.1:{port}/mcp",
+                json={"jsonrpc": "2.0", "id": 9, "method": "tools/list"},
+                headers=_headers(key, session),
+            )
+            assert answer.status_code == 200, (port, answer.text[:200])
+
+
+async def test_another_principal_cannot_end_a_session_on_any_replica(
+    make_server: Any, shared_state: Any
+) -> None:
+    import httpx2
+
+    from tests.server.test_replicas import KEY_A, KEY_B, _open_raw, replicas
+
+    async with replicas(make_server, shared_state) as ports:
+        opened = await _open_raw(ports[0], KEY_A)
+        async with httpx2.AsyncClient(timeout=10) as raw:
+            for port in (ports[1], ports[0]):
+                ended = await raw.delete(
+                    f"http://127.0.0.1:{port}/mcp", headers=_headers(KEY_B, opened)
+                )
+                assert ended.status_code in (401, 403, 404), (port, ended.status_code)
+        await _still_alive(ports, KEY_A, opened)
+
+
+async def test_an_initialize_naming_anothers_session_id_does_not_take_it_over(
+    make_server: Any, shared_state: Any
+) -> None:
+    import httpx2
+
+    from tests.server.test_redteam_http import INIT
+    from tests.server.test_replicas import KEY_A, KEY_B, _open_raw, replicas
+
+    async with replicas(make_server, shared_state) as ports:
+        opened = await _open_raw(ports[0], KEY_A)
+        async with httpx2.AsyncClient(timeout=10) as raw:
+            for port in (ports[1], ports[0]):
+                await raw.post(
+                    f"http://127.0.0.1:{port}/mcp", json=INIT, headers=_headers(KEY_B, opened)
+                )
+                used = await raw.post(
+                    f"http://127.0.0.1:{port}/mcp",
+                    json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
+                    headers=_headers(KEY_B, opened),
+                )
+                assert used.status_code == 404, (port, used.status_code)
+        await _still_alive(ports, KEY_A, opened)
