@@ -66,9 +66,11 @@ class Recorder:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.headers: list[dict[str, str]] = []
 
     async def __call__(self, request: httpx.Request) -> None:
         self.sent.append((request.method, request.url.path))
+        self.headers.append(dict(request.headers))
 
     def writes(self) -> list[tuple[str, str]]:
         reads = {(a.method, a.path.split("{")[0]) for a in ACTIONS if a.kind == "read"}
@@ -343,6 +345,34 @@ async def test_client_actions_are_refused_under_read_only_and_a_profiles_allow_l
             reply = await b.call(action.id, [], {"company_id": "ABC123", **plausible_params(action)})
             assert reply.error is not None, (action.id, policy)
         assert sim[1].sent == [], policy
+
+
+async def test_client_actions_never_carry_the_private_key(sim: Any) -> None:
+    """Client routes authenticate by the public company id: when one is sent, the host's private
+    key must not travel with it (in a header, the query or the body)."""
+    policy = Policy(allow_destructive=True, confirm_destructive=False)
+    b = bridge(sim, policy)
+    sim[1].sent.clear()
+    sim[1].headers.clear()
+    for action in CLIENT:
+        await b.call(action.id, [], {"company_id": "ABC123", **plausible_params(action)})
+    client_requests = [
+        (path, headers)
+        for (_, path), headers in zip(sim[1].sent, sim[1].headers, strict=True)
+        if path.startswith("/client/")
+    ]
+    assert client_requests, "no client action reached the simulator: the control is void"
+    for path, headers in client_requests:
+        assert DEMO_PRIVATE_KEY not in json.dumps(headers), path
+        assert "authorization" not in {k.lower() for k in headers}, path
+
+
+async def test_the_sweeps_reach_klaviyo_when_the_policy_allows(sim: Any) -> None:
+    """The control of the sweeps above: with nothing refused, writes do reach the simulator, so
+    their empty answers come from the policy, not from parameters that never validate."""
+    policy = Policy(allow_destructive=True, confirm_destructive=False)
+    assert len(await sweep(sim, policy, NOT_READ)) >= 15
+    assert len(await sweep(sim, policy, DESTRUCTIVE)) >= 15
 
 
 async def test_client_actions_are_planned_under_dry_run(sim: Any) -> None:

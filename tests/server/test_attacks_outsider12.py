@@ -282,3 +282,24 @@ async def test_an_initialize_naming_anothers_session_id_does_not_take_it_over(
                 )
                 assert used.status_code == 404, (port, used.status_code)
         await _still_alive(ports, KEY_A, opened)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"authorization": f"Klaviyo-API-Key {REAL}"},
+        {"x-klaviyo-api-key": REAL},
+        {"authorization": f"Bearer {REAL}"},
+    ],
+    ids=["authorization", "key-header", "bearer"],
+)
+async def test_with_keys_off_even_the_real_key_is_no_login(
+    strict_sim: Any,  # noqa: F811
+    tmp_path: Path,
+    header: dict[str, str],
+) -> None:
+    built = _server(strict_sim, tmp_path, api_keys="off")
+    async with _raw(built) as (url, raw):
+        answer = await raw.post(url, json=INIT, headers={**ACCEPT, **header})
+    assert answer.status_code == 401
+    assert REAL not in answer.text

@@ -320,3 +320,65 @@ async def test_a_sign_in_started_without_a_challenge_yields_no_token(
         redeemed = await client.token(**form)
     assert redeemed.status_code == 400
     assert "access_token" not in redeemed.text
+
+
+# 8. the token and revocation endpoints without the client's own credentials.
+
+
+async def test_a_confidential_client_cannot_redeem_without_its_secret(rig: Rig) -> None:
+    from ._support import browse
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register(auth_method="client_secret_post")
+        verifier, challenge = pkce()
+        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
+        code = parse_qs(final.query.decode())["code"][0]
+        secret, client.client_secret = client.client_secret, None
+        for wrong in (None, "", (secret or "x")[:-1] + "A"):
+            client.client_secret = wrong
+            answer = await client.token(
+                grant_type="authorization_code",
+                code=code,
+                redirect_uri=CLIENT_REDIRECT,
+                code_verifier=verifier,
+            )
+            assert answer.status_code in (400, 401), wrong
+            assert "access_token" not in answer.text
+
+
+async def test_a_stranger_cannot_revoke_a_users_login(rig: Rig) -> None:
+    async with rig.client() as http:
+        client, tokens = await _login(rig, http)
+        for form in (
+            {"token": tokens["refresh_token"]},
+            {"token": tokens["access_token"]},
+            {"token": tokens["refresh_token"], "client_id": client.client_id},
+        ):
+            await http.post(f"{SERVER}/revoke", data=form)
+        assert (await client.call(tokens["access_token"])).status_code == 200
+        again = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert again.status_code == 200
+
+
+async def test_a_token_asked_for_another_resource_is_not_issued_for_it(rig: Rig) -> None:
+    from ._support import browse
+
+    async with rig.client() as http:
+        client = McpClient(http)
+        await client.register()
+        verifier, challenge = pkce()
+        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
+        code = parse_qs(final.query.decode())["code"][0]
+        answer = await client.token(
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CLIENT_REDIRECT,
+            code_verifier=verifier,
+            resource="https://evil.test/mcp",
+        )
+    if answer.status_code == 200:
+        claims = jwt.decode(answer.json()["access_token"], options={"verify_signature": False})
+        assert claims["aud"] == f"{SERVER}/mcp"
+    else:
+        assert answer.status_code in (400, 401)
