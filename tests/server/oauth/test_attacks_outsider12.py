@@ -382,3 +382,31 @@ async def test_a_token_asked_for_another_resource_is_not_issued_for_it(rig: Rig)
         assert claims["aud"] == f"{SERVER}/mcp"
     else:
         assert answer.status_code in (400, 401)
+
+
+# 9. one party filling the table of sign-ins in progress.
+
+
+async def test_one_client_flooding_authorize_does_not_refuse_everyone_elses_sign_in(
+    rig: Rig,
+) -> None:
+    """``/authorize`` is open to any registered client and each call holds a sign-in record for
+    ten minutes, up to a global cap: one client must not be able to fill it alone."""
+    provider = rig.bundle.provider
+    provider.max_pending = 40  # the cap of 10,000 at the size of a test
+    async with rig.client() as attacker_http, rig.client() as victim_http:
+        attacker = McpClient(attacker_http)
+        await attacker.register()
+        _, challenge = pkce()
+        for i in range(60):
+            await attacker_http.get(attacker.authorize_url(challenge, f"flood{i}"))
+        victim = McpClient(victim_http)
+        await victim.register()
+        answer = await victim_http.get(victim.authorize_url(challenge, "mine"))
+        assert answer.headers.get("location", "").startswith(f"{SERVER}/oauth/consent"), (
+            answer.status_code,
+            answer.headers.get("location"),
+        )
+        # and the legitimate client's own finished sign-ins never count against it
+        for _ in range(3):
+            await victim.login(victim_http)

@@ -167,6 +167,7 @@ class KlaviyoOAuthProvider:
         pending_ttl: int = 600,
         refresh_ttl: int = 30 * 24 * 3600,
         max_pending: int = 10_000,
+        max_pending_per_client: int = 16,
         max_clients: int = 10_000,
         client_ttl: float = 86_400.0,
     ) -> None:
@@ -183,6 +184,10 @@ class KlaviyoOAuthProvider:
         self.refresh_ttl = refresh_ttl
         # Bounds, because /authorize and /register are open to anyone on the network.
         self.max_pending = max_pending
+        # One client's share of the sign-ins in progress: without it, one registered client
+        # calling /authorize in a loop filled the global table and every other user's sign-in
+        # was refused for as long as it kept going.
+        self.max_pending_per_client = max_pending_per_client
         self.max_clients = max_clients
         self.client_ttl = client_ttl  # a registered client never used for a sign-in is dropped
         self.records: SealedRecords = grants.records
@@ -279,6 +284,11 @@ class KlaviyoOAuthProvider:
         if unknown:
             raise AuthorizeError("invalid_scope", f"unknown scopes: {' '.join(unknown)}")
         await self.sweep()
+        if await self.pending_count(client.client_id) >= self.max_pending_per_client:
+            raise AuthorizeError(
+                "temporarily_unavailable",
+                "too many sign-ins of this client are in progress; finish or wait for them",
+            )
         if await self.pending_count() >= self.max_pending:
             raise AuthorizeError(
                 "temporarily_unavailable", "too many sign-ins are in progress; try again shortly"
@@ -294,17 +304,19 @@ class KlaviyoOAuthProvider:
             created_at=self.clock(),
         )
         await self.records.put("pending", txn, pending.to_json(), ttl_s=self.pending_ttl)
-        await self.records.kv.index_add(
-            self.records.index("pending"),
-            txn,
-            pending.created_at + self.pending_ttl,
-            ttl_s=self.pending_ttl,
-        )
+        for index in (self.records.index("pending"), _client_pending(self, client.client_id)):
+            await self.records.kv.index_add(
+                index, txn, pending.created_at + self.pending_ttl, ttl_s=self.pending_ttl
+            )
         return f"{self.server_url}{self.consent_path}?txn={txn}"
 
-    async def pending_count(self) -> int:
-        """Sign-ins started and not yet finished or expired."""
-        index = self.records.index("pending")
+    async def pending_count(self, client_id: str | None = None) -> int:
+        """Sign-ins started and not yet finished or expired (of ``client_id``, when given)."""
+        index = (
+            self.records.index("pending")
+            if client_id is None
+            else _client_pending(self, client_id)
+        )
         await self.records.kv.index_pop_due(index, self.clock())
         return await self.records.kv.index_size(index)
 
@@ -324,6 +336,9 @@ class KlaviyoOAuthProvider:
         """Consume the pending login: True for the one caller (of any replica) that got it."""
         taken = await self.records.take("pending", txn)
         await self.records.kv.index_remove(self.records.index("pending"), txn)
+        if taken is not None:
+            client_id = Pending.from_json(txn, taken).client.client_id
+            await self.records.kv.index_remove(_client_pending(self, client_id or ""), txn)
         return taken is not None
 
     async def approve(self, txn: str, csrf: str, cookie: str | None) -> str | None:
@@ -573,3 +588,8 @@ class KlaviyoOAuthProvider:
             logger.info("revoking unused grant %s", grant_id[:8])
             await self.grants.revoke(grant_id)
         return len(orphans)
+
+
+def _client_pending(provider: KlaviyoOAuthProvider, client_id: str) -> str:
+    """The index of one client's sign-ins in progress (the id hashed: a key of fixed shape)."""
+    return provider.records.index("pending-client:" + token_hash(client_id))
