@@ -173,9 +173,7 @@ async def test_allowing_kind_read_sends_no_write(sim: Any) -> None:
 
 
 async def test_denying_kind_destructive_holds_with_destructive_on(sim: Any) -> None:
-    policy = Policy(
-        deny=("kind:destructive",), allow_destructive=True, confirm_destructive=False
-    )
+    policy = Policy(deny=("kind:destructive",), allow_destructive=True, confirm_destructive=False)
     assert await sweep(sim, policy, DESTRUCTIVE) == []
 
 
@@ -342,7 +340,9 @@ async def test_client_actions_are_refused_under_read_only_and_a_profiles_allow_l
         sim[1].sent.clear()
         b = bridge(sim, policy)
         for action in CLIENT:
-            reply = await b.call(action.id, [], {"company_id": "ABC123", **plausible_params(action)})
+            reply = await b.call(
+                action.id, [], {"company_id": "ABC123", **plausible_params(action)}
+            )
             assert reply.error is not None, (action.id, policy)
         assert sim[1].sent == [], policy
 

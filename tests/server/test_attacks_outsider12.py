@@ -34,8 +34,8 @@ from tests.server.test_redteam_http import (
     _server,
     _tool_call,
 )
-from tests.server.test_redteam_http import strict_sim as strict_sim  # noqa: F401  (fixture)
-from tests.server.test_replicas import shared_state as shared_state  # noqa: F401  (fixture)
+from tests.server.test_redteam_http import strict_sim as strict_sim
+from tests.server.test_replicas import shared_state as shared_state
 
 FAKE = "pk_made_up_round12_000000000000"
 
@@ -73,7 +73,9 @@ def _outage_server(sim: Any, tmp_path: Path, how: str, **overrides: Any) -> tupl
         audit_db=tmp_path / "audit.sqlite3",
         **overrides,
     )
-    return build_server(settings, transport="http", http_client=client, log_level="ERROR"), transport
+    return build_server(
+        settings, transport="http", http_client=client, log_level="ERROR"
+    ), transport
 
 
 OUTAGES = ["429", "500", "503", "timeout", "refused"]
@@ -82,7 +84,7 @@ OUTAGES = ["429", "500", "503", "timeout", "refused"]
 @pytest.mark.parametrize("how", OUTAGES)
 @pytest.mark.parametrize("mode", ["verify", "allowlist-principal"])
 async def test_a_made_up_key_does_not_run_while_klaviyo_cannot_judge_it(
-    strict_sim: Any,  # noqa: F811
+    strict_sim: Any,
     tmp_path: Path,
     how: str,
     mode: str,
@@ -114,7 +116,7 @@ NOT_CREDENTIALS = [
 
 @pytest.mark.parametrize("headers,extra", NOT_CREDENTIALS)
 async def test_a_key_outside_the_credential_headers_is_no_login(
-    strict_sim: Any,  # noqa: F811
+    strict_sim: Any,
     tmp_path: Path,
     headers: dict[str, str],
     extra: dict[str, Any],
@@ -127,7 +129,7 @@ async def test_a_key_outside_the_credential_headers_is_no_login(
 
 
 async def test_a_key_in_the_tool_arguments_is_not_who_runs(
-    strict_sim: Any,  # noqa: F811
+    strict_sim: Any,
     tmp_path: Path,
 ) -> None:
     built = _server(strict_sim, tmp_path)
@@ -160,7 +162,7 @@ RESPELT = [
 
 @pytest.mark.parametrize("value", RESPELT)
 async def test_a_respelt_credential_header_is_judged_not_waved_through(
-    strict_sim: Any,  # noqa: F811
+    strict_sim: Any,
     tmp_path: Path,
     value: str,
 ) -> None:
@@ -294,7 +296,7 @@ async def test_an_initialize_naming_anothers_session_id_does_not_take_it_over(
     ids=["authorization", "key-header", "bearer"],
 )
 async def test_with_keys_off_even_the_real_key_is_no_login(
-    strict_sim: Any,  # noqa: F811
+    strict_sim: Any,
     tmp_path: Path,
     header: dict[str, str],
 ) -> None:

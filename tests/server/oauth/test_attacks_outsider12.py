@@ -106,7 +106,9 @@ async def test_a_refresh_token_is_not_a_bearer_token(rig: Rig) -> None:
 async def test_an_access_token_is_not_a_refresh_token(rig: Rig) -> None:
     async with rig.client() as http:
         client, tokens = await _login(rig, http)
-        answer = await client.token(grant_type="refresh_token", refresh_token=tokens["access_token"])
+        answer = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["access_token"]
+        )
         assert answer.status_code in (400, 401)
         assert "access_token" not in answer.text
 
@@ -116,7 +118,9 @@ async def test_another_clients_secret_cannot_refresh_a_users_tokens(rig: Rig) ->
         _, tokens = await _login(rig, http)
         thief = McpClient(http)
         await thief.register(auth_method="client_secret_post")
-        answer = await thief.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        answer = await thief.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
         assert answer.status_code in (400, 401)
 
 
@@ -357,7 +361,9 @@ async def test_a_stranger_cannot_revoke_a_users_login(rig: Rig) -> None:
         ):
             await http.post(f"{SERVER}/revoke", data=form)
         assert (await client.call(tokens["access_token"])).status_code == 200
-        again = await client.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        again = await client.token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
         assert again.status_code == 200
 
 

@@ -313,9 +313,7 @@ class KlaviyoOAuthProvider:
     async def pending_count(self, client_id: str | None = None) -> int:
         """Sign-ins started and not yet finished or expired (of ``client_id``, when given)."""
         index = (
-            self.records.index("pending")
-            if client_id is None
-            else _client_pending(self, client_id)
+            self.records.index("pending") if client_id is None else _client_pending(self, client_id)
         )
         await self.records.kv.index_pop_due(index, self.clock())
         return await self.records.kv.index_size(index)
