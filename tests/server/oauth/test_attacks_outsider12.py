@@ -416,3 +416,20 @@ async def test_one_client_flooding_authorize_does_not_refuse_everyone_elses_sign
         # and the legitimate client's own finished sign-ins never count against it
         for _ in range(3):
             await victim.login(victim_http)
+
+
+def test_one_address_registering_at_its_allowed_rate_cannot_fill_the_client_table() -> None:
+    """``/register`` is open: an address may register ``CODEMODE_REGISTER_PER_MIN`` clients a
+    minute, and a client that never signs in is kept ``CODEMODE_CLIENT_TTL_S``. At the old
+    defaults (10 a minute for a day) one address held 14,400 clients against a table of 10,000:
+    it kept the table full and every other user's new client was refused. At the defaults one
+    address holds at most a tenth of the table."""
+    import inspect
+
+    from codemode.config import Settings
+    from codemode.server.oauth.provider import KlaviyoOAuthProvider
+
+    settings = Settings()
+    table = inspect.signature(KlaviyoOAuthProvider).parameters["max_clients"].default
+    held = settings.register_per_min * settings.client_ttl_s / 60
+    assert held <= table / 10, (held, table)

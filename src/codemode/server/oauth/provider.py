@@ -169,7 +169,7 @@ class KlaviyoOAuthProvider:
         max_pending: int = 10_000,
         max_pending_per_client: int = 16,
         max_clients: int = 10_000,
-        client_ttl: float = 86_400.0,
+        client_ttl: float = 3600.0,
     ) -> None:
         self.grants = grants
         self.issuer = issuer
