@@ -132,11 +132,14 @@ async def test_a_key_in_the_tool_arguments_is_not_who_runs(
     strict_sim: Any,
     tmp_path: Path,
 ) -> None:
+    from tests.server.conftest import http_client, serving
+
     built = _server(strict_sim, tmp_path)
-    call = _tool_call("print(1)", api_key=FAKE, principal=key_principal(FAKE))
-    async with _raw(built) as (url, raw):
-        answer = await raw.post(url, json=call, headers={**MODERN, **_key(REAL)})
-    assert FAKE not in answer.text
+    args = {"code": "print(1)", "api_key": FAKE, "principal": key_principal(FAKE)}
+    async with serving(built.http_app()) as url:
+        async with http_client(url, {"X-Klaviyo-API-Key": REAL}) as client:
+            ran = await client.call_tool("execute_code", args)
+    assert FAKE not in str(ran.model_dump())
     from codemode.audit import AuditLog
 
     log = AuditLog(built.runtime.settings.audit_db)
@@ -144,7 +147,7 @@ async def test_a_key_in_the_tool_arguments_is_not_who_runs(
         principals = {row["principal"] for row in log.rows()}
     finally:
         log.close()
-    assert key_principal(FAKE) not in principals
+    assert principals == {key_principal(REAL)}
 
 
 RESPELT = [
@@ -305,3 +308,66 @@ async def test_with_keys_off_even_the_real_key_is_no_login(
         answer = await raw.post(url, json=INIT, headers={**ACCEPT, **header})
     assert answer.status_code == 401
     assert REAL not in answer.text
+
+
+# 6. one confirmation is one call.
+
+
+async def test_one_confirmed_deletion_does_not_confirm_the_next(make_server: Any) -> None:
+    from mcp import Client
+    from mcp_types import ElicitResult
+
+    asked: list[str] = []
+
+    async def elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        if len(asked) == 1:
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action="decline")
+
+    code = (
+        "ids = [klaviyo.lists.create_list(attributes={'name': 'r12-%d' % i}).data['id']"
+        " for i in range(2)]\n"
+        "out = []\n"
+        "for i in [ids[0], ids[1], ids[1]]:\n"
+        "    try:\n"
+        "        klaviyo.lists.delete_list(id=i)\n"
+        "        out.append('deleted')\n"
+        "    except Exception as e:\n"
+        "        out.append(type(e).__name__)\n"
+        "print(out)\n"
+        "print(len(klaviyo.lists.get_lists(filter=F.equals('name', 'r12-1')).data))\n"
+    )
+    built = make_server(allow_destructive=True)
+    async with built.running(), Client(built.mcp, mode="legacy", elicitation_callback=elicit) as c:
+        ran = await c.call_tool("execute_code", {"code": code})
+    assert ran.structured_content is not None, ran
+    output = ran.structured_content["output"]
+    assert output.splitlines()[0].startswith("['deleted', ")
+    assert "deleted" not in output.splitlines()[0].split(",", 1)[1]
+    assert output.splitlines()[1] == "1"  # the second list is still there
+    assert len(asked) == 3
+
+
+async def test_a_session_ended_on_one_replica_is_ended_on_the_replica_that_adopted_it(
+    make_server: Any, shared_state: Any
+) -> None:
+    import httpx2
+
+    from tests.server.test_replicas import KEY_A, _open_raw, replicas
+
+    async with replicas(make_server, shared_state) as ports:
+        opened = await _open_raw(ports[0], KEY_A)
+        await _still_alive(ports, KEY_A, opened)  # the second replica adopts it
+        async with httpx2.AsyncClient(timeout=10) as raw:
+            ended = await raw.delete(
+                f"http://127.0.0.1:{ports[0]}/mcp", headers=_headers(KEY_A, opened)
+            )
+            assert ended.status_code == 200
+            for port in ports:
+                used = await raw.post(
+                    f"http://127.0.0.1:{port}/mcp",
+                    json={"jsonrpc": "2.0", "id": 4, "method": "tools/list"},
+                    headers=_headers(KEY_A, opened),
+                )
+                assert used.status_code == 404, port

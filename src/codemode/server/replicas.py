@@ -89,9 +89,16 @@ class SharedSessionManager(PrincipalSessionManager):
         held = session_id in self._server_instances
         if held:
             try:
-                await self._kv.touch(_key(session_id), ttl_s=self._record_ttl_s)
+                recorded = await self._kv.touch(_key(session_id), ttl_s=self._record_ttl_s)
             except StateError:
+                recorded = True  # unknown: keep serving rather than end a live session
                 logger.warning("could not renew the shared record of an MCP session")
+            if not recorded:
+                # Ended elsewhere (a DELETE on another replica) or expired: end the local copy
+                # too. An adopted copy used to live on after its owner's DELETE on the replica
+                # that opened it, so the id still worked behind the same address.
+                await self._discard_session(session_id, self._server_instances[session_id])
+                held = False
         await super()._handle_stateful_request(scope, receive, send)
         # Only a DELETE that ended a session this replica held (adopted for its owner, or opened
         # here) removes the shared record. Any DELETE naming an id used to: another principal's
