@@ -136,9 +136,11 @@ async def test_a_key_in_the_tool_arguments_is_not_who_runs(
 
     built = _server(strict_sim, tmp_path)
     args = {"code": "print(1)", "api_key": FAKE, "principal": key_principal(FAKE)}
-    async with serving(built.http_app()) as url:
-        async with http_client(url, {"X-Klaviyo-API-Key": REAL}) as client:
-            ran = await client.call_tool("execute_code", args)
+    async with (
+        serving(built.http_app()) as url,
+        http_client(url, {"X-Klaviyo-API-Key": REAL}) as client,
+    ):
+        ran = await client.call_tool("execute_code", args)
     assert FAKE not in str(ran.model_dump())
     from codemode.audit import AuditLog
 
@@ -225,67 +227,48 @@ def test_codemode_exec_refuses_a_misspelt_deny_entry_before_running(
 # 5. another principal's MCP session, across replicas sharing state.
 
 
-def _headers(key: str, session: str) -> dict[str, str]:
-    return {
+async def _send(
+    port: int, key: str, session: str, method: str = "tools/list", verb: str = "POST"
+) -> int:
+    """The status of one request in ``session`` with ``key`` to the replica on ``port``."""
+    import httpx2
+
+    headers = {
         "Authorization": f"Klaviyo-API-Key {key}",
         "mcp-session-id": session,
         "mcp-protocol-version": "2025-11-25",
         "accept": "application/json, text/event-stream",
     }
+    body = INIT if method == "initialize" else {"jsonrpc": "2.0", "id": 9, "method": method}
+    async with httpx2.AsyncClient(timeout=10) as raw:
+        if verb == "DELETE":
+            answer = await raw.delete(f"http://127.0.0.1:{port}/mcp", headers=headers)
+        else:
+            answer = await raw.post(f"http://127.0.0.1:{port}/mcp", json=body, headers=headers)
+    return answer.status_code
 
 
 async def _still_alive(ports: list[int], key: str, session: str) -> None:
-    import httpx2
-
-    async with httpx2.AsyncClient(timeout=10) as raw:
-        for port in ports:
-            answer = await raw.post(
-                f"http://127.0.0.1:{port}/mcp",
-                json={"jsonrpc": "2.0", "id": 9, "method": "tools/list"},
-                headers=_headers(key, session),
-            )
-            assert answer.status_code == 200, (port, answer.text[:200])
+    for port in ports:
+        assert await _send(port, key, session) == 200, port
 
 
-async def test_another_principal_cannot_end_a_session_on_any_replica(
-    make_server: Any, shared_state: Any
+@pytest.mark.parametrize("attack", ["delete", "initialize"])
+async def test_another_principal_cannot_end_or_take_a_session_on_any_replica(
+    make_server: Any, shared_state: Any, attack: str
 ) -> None:
-    import httpx2
-
+    """B names A's session id on the replica that opened it and on one that never saw it: a
+    ``DELETE`` (it used to erase A's shared record), or an ``initialize`` carrying the id."""
     from tests.server.test_replicas import KEY_A, KEY_B, _open_raw, replicas
 
     async with replicas(make_server, shared_state) as ports:
         opened = await _open_raw(ports[0], KEY_A)
-        async with httpx2.AsyncClient(timeout=10) as raw:
-            for port in (ports[1], ports[0]):
-                ended = await raw.delete(
-                    f"http://127.0.0.1:{port}/mcp", headers=_headers(KEY_B, opened)
-                )
-                assert ended.status_code in (401, 403, 404), (port, ended.status_code)
-        await _still_alive(ports, KEY_A, opened)
-
-
-async def test_an_initialize_naming_anothers_session_id_does_not_take_it_over(
-    make_server: Any, shared_state: Any
-) -> None:
-    import httpx2
-
-    from tests.server.test_redteam_http import INIT
-    from tests.server.test_replicas import KEY_A, KEY_B, _open_raw, replicas
-
-    async with replicas(make_server, shared_state) as ports:
-        opened = await _open_raw(ports[0], KEY_A)
-        async with httpx2.AsyncClient(timeout=10) as raw:
-            for port in (ports[1], ports[0]):
-                await raw.post(
-                    f"http://127.0.0.1:{port}/mcp", json=INIT, headers=_headers(KEY_B, opened)
-                )
-                used = await raw.post(
-                    f"http://127.0.0.1:{port}/mcp",
-                    json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
-                    headers=_headers(KEY_B, opened),
-                )
-                assert used.status_code == 404, (port, used.status_code)
+        for port in (ports[1], ports[0]):
+            if attack == "delete":
+                assert await _send(port, KEY_B, opened, verb="DELETE") in (401, 403, 404), port
+            else:
+                await _send(port, KEY_B, opened, method="initialize")
+                assert await _send(port, KEY_B, opened) == 404, port
         await _still_alive(ports, KEY_A, opened)
 
 
@@ -352,22 +335,11 @@ async def test_one_confirmed_deletion_does_not_confirm_the_next(make_server: Any
 async def test_a_session_ended_on_one_replica_is_ended_on_the_replica_that_adopted_it(
     make_server: Any, shared_state: Any
 ) -> None:
-    import httpx2
-
     from tests.server.test_replicas import KEY_A, _open_raw, replicas
 
     async with replicas(make_server, shared_state) as ports:
         opened = await _open_raw(ports[0], KEY_A)
         await _still_alive(ports, KEY_A, opened)  # the second replica adopts it
-        async with httpx2.AsyncClient(timeout=10) as raw:
-            ended = await raw.delete(
-                f"http://127.0.0.1:{ports[0]}/mcp", headers=_headers(KEY_A, opened)
-            )
-            assert ended.status_code == 200
-            for port in ports:
-                used = await raw.post(
-                    f"http://127.0.0.1:{port}/mcp",
-                    json={"jsonrpc": "2.0", "id": 4, "method": "tools/list"},
-                    headers=_headers(KEY_A, opened),
-                )
-                assert used.status_code == 404, port
+        assert await _send(ports[0], KEY_A, opened, verb="DELETE") == 200
+        for port in ports:
+            assert await _send(port, KEY_A, opened) == 404, port

@@ -129,7 +129,9 @@ def run_exec(
         settings = Settings.from_env().with_overrides(
             demo=demo or None, read_only=read_only or None
         )
-        if settings.allow or settings.deny:  # a misspelt entry stops here, not at the first call
+        # A misspelt entry stops here, not at the first call (exec loads no extensions: with an
+        # extension file, an entry may name one of its operations).
+        if (settings.allow or settings.deny) and settings.extensions is None:
             from codemode.catalog import load_catalog
             from codemode.policy import Policy
 

@@ -28,7 +28,7 @@ import httpx
 import jwt
 import pytest
 
-from ._support import CLIENT_REDIRECT, SERVER, SIM, McpClient, Rig, pkce
+from ._support import CLIENT_REDIRECT, SERVER, SIM, McpClient, Rig, browse, pkce
 
 _HIDDEN = r'<input type=hidden name=(\w+) value="([^"]*)">'
 
@@ -41,6 +41,24 @@ async def _login(rig: Rig, http: httpx.AsyncClient) -> tuple[McpClient, dict[str
     client = McpClient(http)
     await client.register(auth_method="client_secret_post")
     return client, await client.login(http)
+
+
+async def _code(http: httpx.AsyncClient, **register: str) -> tuple[McpClient, str, str]:
+    """A registered client, its PKCE verifier and a fresh code from a whole sign-in."""
+    client = McpClient(http)
+    await client.register(**register)
+    verifier, challenge = pkce()
+    final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
+    return client, verifier, parse_qs(final.query.decode())["code"][0]
+
+
+async def _redeem(client: McpClient, code: str, verifier: str, **form: str) -> httpx.Response:
+    return await client.token(
+        grant_type="authorization_code",
+        code=code,
+        code_verifier=verifier,
+        **{"redirect_uri": CLIENT_REDIRECT, **form},
+    )
 
 
 async def _to_callback(http: httpx.AsyncClient, url: str) -> str:
@@ -159,20 +177,9 @@ async def test_authorize_never_sends_the_browser_to_an_unregistered_redirect(
 
 
 async def test_a_code_needs_the_redirect_uri_it_was_issued_for(rig: Rig) -> None:
-    from ._support import browse
-
     async with rig.client() as http:
-        client = McpClient(http)
-        await client.register()
-        verifier, challenge = pkce()
-        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
-        code = parse_qs(final.query.decode())["code"][0]
-        answer = await client.token(
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri=CLIENT_REDIRECT + "x",
-            code_verifier=verifier,
-        )
+        client, verifier, code = await _code(http)
+        answer = await _redeem(client, code, verifier, redirect_uri=CLIENT_REDIRECT + "x")
     assert answer.status_code == 400
 
 
@@ -274,30 +281,14 @@ async def test_a_refresh_cannot_widen_the_scopes_granted(rig: Rig) -> None:
 
 
 async def test_a_code_cannot_be_redeemed_by_another_client(rig: Rig) -> None:
-    from ._support import browse
-
     async with rig.client() as http:
-        client = McpClient(http)
-        await client.register()
+        client, verifier, code = await _code(http)
         thief = McpClient(http)
         await thief.register()
-        verifier, challenge = pkce()
-        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
-        code = parse_qs(final.query.decode())["code"][0]
-        stolen = await thief.token(
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri=CLIENT_REDIRECT,
-            code_verifier=verifier,
-        )
+        stolen = await _redeem(thief, code, verifier)
         assert stolen.status_code in (400, 401)
         # and the theft burnt nothing the rightful client needs, or burnt the code for both
-        mine = await client.token(
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri=CLIENT_REDIRECT,
-            code_verifier=verifier,
-        )
+        mine = await _redeem(client, code, verifier)
     assert "access_token" not in stolen.text
     assert mine.status_code in (200, 400)
 
@@ -306,8 +297,6 @@ async def test_a_code_cannot_be_redeemed_by_another_client(rig: Rig) -> None:
 async def test_a_sign_in_started_without_a_challenge_yields_no_token(
     rig: Rig, verifier: str | None
 ) -> None:
-    from ._support import browse
-
     async with rig.client() as http:
         client = McpClient(http)
         await client.register()
@@ -330,23 +319,12 @@ async def test_a_sign_in_started_without_a_challenge_yields_no_token(
 
 
 async def test_a_confidential_client_cannot_redeem_without_its_secret(rig: Rig) -> None:
-    from ._support import browse
-
     async with rig.client() as http:
-        client = McpClient(http)
-        await client.register(auth_method="client_secret_post")
-        verifier, challenge = pkce()
-        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
-        code = parse_qs(final.query.decode())["code"][0]
+        client, verifier, code = await _code(http, auth_method="client_secret_post")
         secret, client.client_secret = client.client_secret, None
         for wrong in (None, "", (secret or "x")[:-1] + "A"):
             client.client_secret = wrong
-            answer = await client.token(
-                grant_type="authorization_code",
-                code=code,
-                redirect_uri=CLIENT_REDIRECT,
-                code_verifier=verifier,
-            )
+            answer = await _redeem(client, code, verifier)
             assert answer.status_code in (400, 401), wrong
             assert "access_token" not in answer.text
 
@@ -368,21 +346,9 @@ async def test_a_stranger_cannot_revoke_a_users_login(rig: Rig) -> None:
 
 
 async def test_a_token_asked_for_another_resource_is_not_issued_for_it(rig: Rig) -> None:
-    from ._support import browse
-
     async with rig.client() as http:
-        client = McpClient(http)
-        await client.register()
-        verifier, challenge = pkce()
-        final = await browse(http, client.authorize_url(challenge, "s"), stop_at=CLIENT_REDIRECT)
-        code = parse_qs(final.query.decode())["code"][0]
-        answer = await client.token(
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri=CLIENT_REDIRECT,
-            code_verifier=verifier,
-            resource="https://evil.test/mcp",
-        )
+        client, verifier, code = await _code(http)
+        answer = await _redeem(client, code, verifier, resource="https://evil.test/mcp")
     if answer.status_code == 200:
         claims = jwt.decode(answer.json()["access_token"], options={"verify_signature": False})
         assert claims["aud"] == f"{SERVER}/mcp"
