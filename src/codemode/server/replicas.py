@@ -86,7 +86,10 @@ class SharedSessionManager(PrincipalSessionManager):
             return
         if session_id not in self._server_instances and len(session_id) <= _MAX_ID:
             await self._adopt(session_id, _requestor(scope), principal_of(scope.get("user")))
-        held = session_id in self._server_instances
+        # Held for this caller: only a request the session will serve renews or ends its record.
+        held = session_id in self._server_instances and self._session_owners.get(
+            session_id
+        ) == _requestor(scope)
         if held:
             try:
                 recorded = await self._kv.touch(_key(session_id), ttl_s=self._record_ttl_s)
