@@ -343,3 +343,17 @@ async def test_a_session_ended_on_one_replica_is_ended_on_the_replica_that_adopt
         assert await _send(ports[0], KEY_A, opened, verb="DELETE") == 200
         for port in ports:
             assert await _send(port, KEY_A, opened) == 404, port
+
+
+@pytest.mark.parametrize("key", ["ABC123", "pk_", "sk_live_0123456789abcdef", "Bearer"])
+async def test_a_public_company_id_or_another_kind_of_key_is_no_login(
+    strict_sim: Any,
+    tmp_path: Path,
+    key: str,
+) -> None:
+    built = _server(strict_sim, tmp_path)
+    async with _raw(built) as (url, raw):
+        answer = await raw.post(url, json=INIT, headers={**ACCEPT, "x-klaviyo-api-key": key})
+        ran = await raw.post(url, json=_tool_call("print(1)"), headers={**MODERN, **_key(key)})
+    assert (answer.status_code, ran.status_code) == (401, 401)
+    assert _keys_seen(built) == 0
