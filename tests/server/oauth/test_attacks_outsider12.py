@@ -464,3 +464,15 @@ async def test_signing_in_again_does_not_give_the_same_user_a_second_principal(r
         b = (await client.call(second["access_token"])).json()
     assert a["account"] == b["account"]
     assert a["principal"] == b["principal"]
+
+
+@pytest.mark.parametrize("client_id", ["", "unknown-client", "../register", "x" * 5000])
+async def test_authorize_for_an_unknown_client_is_no_open_redirect(
+    rig: Rig, client_id: str
+) -> None:
+    async with rig.client() as http:
+        client = McpClient(http, client_id=client_id, redirect_uri="https://evil.test/cb")
+        _, challenge = pkce()
+        answer = await http.get(client.authorize_url(challenge, "s"))
+    assert "evil.test" not in answer.headers.get("location", "")
+    assert answer.status_code in (400, 401, 414)
