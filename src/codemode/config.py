@@ -153,7 +153,7 @@ class Settings:
     api_keys: KeyAuth = "verify"
     allowed_principals: tuple[str, ...] = ()
     register_per_min: int = 10
-    client_ttl_s: float = 86400.0
+    client_ttl_s: float = 3600.0
     state_dir: Path | None = None
     state_url: str | None = None
     # OAuth (codemode.server.oauth)
@@ -265,7 +265,7 @@ class Settings:
             api_keys=_key_auth(env),
             allowed_principals=_allowed(env),
             register_per_min=int(_number(env, "CODEMODE_REGISTER_PER_MIN", 10)),
-            client_ttl_s=_number(env, "CODEMODE_CLIENT_TTL_S", 86400.0),
+            client_ttl_s=_number(env, "CODEMODE_CLIENT_TTL_S", 3600.0),
             state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
             state_url=(env.get("CODEMODE_STATE") or "").strip() or None,
             oauth_client_id=env.get("KLAVIYO_OAUTH_CLIENT_ID") or None,

@@ -37,8 +37,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from codemode.catalog import KINDS, Action
-from codemode.errors import CodemodeError
+from codemode.catalog import KINDS, Action, Catalog
+from codemode.errors import CodemodeError, ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from codemode.config import Settings
@@ -315,6 +315,27 @@ class Policy:
             allow_destructive=settings.allow_destructive,
             confirm_destructive=not settings.destructive_unconfirmed,
         )
+
+    def check_entries(self, catalog: Catalog) -> None:
+        """Refuse allow and deny entries that name no action, group or kind of ``catalog``.
+
+        A misspelt deny entry (``delete_lists``, ``Delete_List``, ``lists.delete_list``) used to
+        be kept and match nothing: the operator believed an action was denied while it ran. An
+        entry is an action id or a group, exactly as ``codemode actions`` lists them.
+
+        Raises:
+            ConfigError: naming each unknown entry, its setting and the closest ids.
+        """
+        known = set(catalog) | set(catalog.groups)
+        for setting, entries in (("CODEMODE_ALLOW", self.allow), ("CODEMODE_DENY", self.deny)):
+            for entry in entries:
+                if entry.startswith("kind:") or entry in known:
+                    continue
+                close = catalog.closest(entry.rsplit(".", 1)[-1].lower().replace("-", "_"))
+                raise ConfigError(
+                    f"{setting} entry {entry!r} names no action, group or kind:KIND; "
+                    f"did you mean {', '.join(close) or 'a group from `codemode actions`'}?"
+                )
 
     def for_caller(self, granted: Iterable[str] | None, lacking: Iterable[str] = ()) -> Policy:
         """This policy for one caller: its granted scopes (None: unknown) and learned gaps."""

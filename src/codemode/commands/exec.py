@@ -129,6 +129,16 @@ def run_exec(
         settings = Settings.from_env().with_overrides(
             demo=demo or None, read_only=read_only or None
         )
+        # A misspelt entry stops here, not at the first call (exec loads no extensions: with an
+        # extension file, an entry may name one of its operations).
+        if (settings.allow or settings.deny) and settings.extensions is None:
+            from codemode.catalog import load_catalog
+            from codemode.policy import Policy
+
+            try:
+                Policy.from_settings(settings).check_entries(load_catalog())
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         code = _read(file, settings.code_bytes)
         store = _load_store(store_file, _store_limit(settings))
         if not settings.demo and not settings.api_key:

@@ -86,13 +86,28 @@ class SharedSessionManager(PrincipalSessionManager):
             return
         if session_id not in self._server_instances and len(session_id) <= _MAX_ID:
             await self._adopt(session_id, _requestor(scope), principal_of(scope.get("user")))
-        if session_id in self._server_instances:
+        # Held for this caller: only a request the session will serve renews or ends its record.
+        held = session_id in self._server_instances and self._session_owners.get(
+            session_id
+        ) == _requestor(scope)
+        if held:
             try:
-                await self._kv.touch(_key(session_id), ttl_s=self._record_ttl_s)
+                recorded = await self._kv.touch(_key(session_id), ttl_s=self._record_ttl_s)
             except StateError:
+                recorded = True  # unknown: keep serving rather than end a live session
                 logger.warning("could not renew the shared record of an MCP session")
+            if not recorded:
+                # Ended elsewhere (a DELETE on another replica) or expired: end the local copy
+                # too. An adopted copy used to live on after its owner's DELETE on the replica
+                # that opened it, so the id still worked behind the same address.
+                await self._discard_session(session_id, self._server_instances[session_id])
+                held = False
         await super()._handle_stateful_request(scope, receive, send)
-        if scope.get("method") == "DELETE" and session_id not in self._server_instances:
+        # Only a DELETE that ended a session this replica held (adopted for its owner, or opened
+        # here) removes the shared record. Any DELETE naming an id used to: another principal's
+        # DELETE, answered 404 on a replica that had not adopted the session, erased the record,
+        # and the owner's session was gone on every replica that had not adopted it yet.
+        if scope.get("method") == "DELETE" and held and session_id not in self._server_instances:
             await self._forget(session_id)
 
     async def _open(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -122,6 +122,7 @@ class Runtime:
         # The search index and the scanner are built on first use (see the properties below): a
         # server answers ``initialize`` and ``tools/list`` without paying for either.
         self.policy = Policy.from_settings(s)
+        self.policy.check_entries(self.catalog)
         self.learned_scopes = LearnedScopes()
         self.sandbox = Sandbox(limits=replace(Limits.from_settings(s), store_bytes=s.store_bytes))
         shared = _shared_parts(self.shared_state_url)

@@ -65,7 +65,7 @@ class OAuthConfig:
     key: bytes | None = field(default=None, repr=False)
     token_ttl: int = 900
     mcp_path: str = "/mcp"
-    client_ttl: float = 86_400.0
+    client_ttl: float = 3600.0
 
     @property
     def resource_url(self) -> str:

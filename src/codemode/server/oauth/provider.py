@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ logger = logging.getLogger("codemode.server.oauth")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # Schemes a browser would run or read locally instead of handing the code to an application.
 _FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
+# An S256 challenge is BASE64URL(SHA-256(verifier)): exactly 43 characters (RFC 7636, 4.2). An
+# empty or short one used to be accepted: the user went through consent and Klaviyo's sign-in for
+# a code no verifier could redeem, and the server held a Klaviyo grant nobody could use.
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 _RELAYED_ERRORS = {"access_denied", "invalid_scope", "server_error", "temporarily_unavailable"}
 
 
@@ -162,8 +167,9 @@ class KlaviyoOAuthProvider:
         pending_ttl: int = 600,
         refresh_ttl: int = 30 * 24 * 3600,
         max_pending: int = 10_000,
+        max_pending_per_client: int = 16,
         max_clients: int = 10_000,
-        client_ttl: float = 86_400.0,
+        client_ttl: float = 3600.0,
     ) -> None:
         self.grants = grants
         self.issuer = issuer
@@ -178,6 +184,10 @@ class KlaviyoOAuthProvider:
         self.refresh_ttl = refresh_ttl
         # Bounds, because /authorize and /register are open to anyone on the network.
         self.max_pending = max_pending
+        # One client's share of the sign-ins in progress: without it, one registered client
+        # calling /authorize in a loop filled the global table and every other user's sign-in
+        # was refused for as long as it kept going.
+        self.max_pending_per_client = max_pending_per_client
         self.max_clients = max_clients
         self.client_ttl = client_ttl  # a registered client never used for a sign-in is dropped
         self.records: SealedRecords = grants.records
@@ -261,6 +271,10 @@ class KlaviyoOAuthProvider:
         self, client: OAuthClientInformationFull, params: AuthorizationParams
     ) -> str:
         """Record the request and send the browser to our consent page."""
+        if not _S256_CHALLENGE.fullmatch(params.code_challenge or ""):
+            raise AuthorizeError(
+                "invalid_request", "code_challenge must be an S256 challenge (43 characters)"
+            )
         if params.resource is not None and not _same_resource(params.resource, self.resource_url):
             raise AuthorizeError(
                 "invalid_target", f"this server issues tokens only for {self.resource_url}"
@@ -270,6 +284,11 @@ class KlaviyoOAuthProvider:
         if unknown:
             raise AuthorizeError("invalid_scope", f"unknown scopes: {' '.join(unknown)}")
         await self.sweep()
+        if await self.pending_count(client.client_id) >= self.max_pending_per_client:
+            raise AuthorizeError(
+                "temporarily_unavailable",
+                "too many sign-ins of this client are in progress; finish or wait for them",
+            )
         if await self.pending_count() >= self.max_pending:
             raise AuthorizeError(
                 "temporarily_unavailable", "too many sign-ins are in progress; try again shortly"
@@ -285,17 +304,17 @@ class KlaviyoOAuthProvider:
             created_at=self.clock(),
         )
         await self.records.put("pending", txn, pending.to_json(), ttl_s=self.pending_ttl)
-        await self.records.kv.index_add(
-            self.records.index("pending"),
-            txn,
-            pending.created_at + self.pending_ttl,
-            ttl_s=self.pending_ttl,
-        )
+        for index in (self.records.index("pending"), _client_pending(self, client.client_id)):
+            await self.records.kv.index_add(
+                index, txn, pending.created_at + self.pending_ttl, ttl_s=self.pending_ttl
+            )
         return f"{self.server_url}{self.consent_path}?txn={txn}"
 
-    async def pending_count(self) -> int:
-        """Sign-ins started and not yet finished or expired."""
-        index = self.records.index("pending")
+    async def pending_count(self, client_id: str | None = None) -> int:
+        """Sign-ins started and not yet finished or expired (of ``client_id``, when given)."""
+        index = (
+            self.records.index("pending") if client_id is None else _client_pending(self, client_id)
+        )
         await self.records.kv.index_pop_due(index, self.clock())
         return await self.records.kv.index_size(index)
 
@@ -315,6 +334,9 @@ class KlaviyoOAuthProvider:
         """Consume the pending login: True for the one caller (of any replica) that got it."""
         taken = await self.records.take("pending", txn)
         await self.records.kv.index_remove(self.records.index("pending"), txn)
+        if taken is not None:
+            client_id = Pending.from_json(txn, taken).client.client_id
+            await self.records.kv.index_remove(_client_pending(self, client_id or ""), txn)
         return taken is not None
 
     async def approve(self, txn: str, csrf: str, cookie: str | None) -> str | None:
@@ -564,3 +586,8 @@ class KlaviyoOAuthProvider:
             logger.info("revoking unused grant %s", grant_id[:8])
             await self.grants.revoke(grant_id)
         return len(orphans)
+
+
+def _client_pending(provider: KlaviyoOAuthProvider, client_id: str) -> str:
+    """The index of one client's sign-ins in progress (the id hashed: a key of fixed shape)."""
+    return provider.records.index("pending-client:" + token_hash(client_id))
