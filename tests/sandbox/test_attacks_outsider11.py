@@ -778,7 +778,10 @@ def _store_files(tmp_path: Any) -> dict[str, str]:
     wide.write_text(json.dumps({f"k{i}": i for i in range(400_000)}), encoding="utf-8")
     bad = tmp_path / "bad.json"
     bad.write_bytes(b'{"k": "\xff\xfe"}')
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"k": 1,,}', encoding="utf-8")
     return {
+        "broken-json": str(broken),
         "dev-zero": "/dev/zero",
         "64-mb-string": str(big),
         "200k-deep": str(deep),
@@ -789,7 +792,16 @@ def _store_files(tmp_path: Any) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "which", ["dev-zero", "64-mb-string", "200k-deep", "400k-keys", "invalid-utf8", "a-directory"]
+    "which",
+    [
+        "dev-zero",
+        "64-mb-string",
+        "200k-deep",
+        "400k-keys",
+        "invalid-utf8",
+        "a-directory",
+        "broken-json",
+    ],
 )
 async def test_codemode_exec_store_file_is_read_bounded_and_refused_cleanly(
     tmp_path: Any, which: str
@@ -806,6 +818,8 @@ async def test_codemode_exec_store_file_is_read_bounded_and_refused_cleanly(
     err = (p.stdout + p.stderr).decode(errors="replace")
     assert p.returncode == 2, (p.returncode, err[-600:])
     assert "Traceback" not in err, err[-600:]
+    if which == "broken-json":  # the error says where the file is broken
+        assert "line 1 column" in err and "fix or delete the file" in err, err[-600:]
 
 
 @pytest.mark.parametrize("which", ["invalid-utf8", "a-directory", "nul-bytes"])

@@ -217,7 +217,8 @@ def _load_store(path: Path | None, limit: int) -> dict[str, Any]:
             raise Exit(2)
         data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
-        _say(f"cannot read the store {path}: {type(exc).__name__}; fix or delete the file")
+        detail = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:200]
+        _say(f"cannot read the store {path}: {detail}; fix or delete the file")
         raise Exit(2) from None
     if not isinstance(data, dict):
         _say(f"the store {path} must hold a JSON object; fix or delete the file")
