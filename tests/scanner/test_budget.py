@@ -76,22 +76,10 @@ def test_a_deadline_already_past_withholds_the_text_instead_of_passing_it(tier1:
     assert not tier1.scan_text("A perfectly ordinary sentence.").injection
 
 
-def test_a_response_past_its_deadline_is_withheld_whole_with_the_reason(tier1: Scanner) -> None:
+def test_a_response_past_its_deadline_has_its_unread_fields_redacted(tier1: Scanner) -> None:
     document = {"a": "A perfectly ordinary sentence.", "b": "Another ordinary sentence here."}
     result = tier1.scan_response(document, deadline=time.monotonic() - 1)
-    assert result.verdict == "flagged" and result.document == REDACTED
-    assert [f.rule for f in result.findings] == ["budget.deadline"]
-    assert tier1.scan_response(document, "block", deadline=time.monotonic() - 1).verdict == (
-        "blocked"
-    )
-
-
-def test_a_wide_answer_past_its_deadline_costs_no_more_than_its_walk(tier1: Scanner) -> None:
-    # 150,000 keys: marking each unread key withheld (and rewriting the answer around them)
-    # cost about five times the walk itself; withheld whole, one finding says why.
-    wide = {"data": [{"attributes": {f"k{i}": i for i in range(150_000)}}]}
-    result = tier1.scan_response(wide, deadline=time.monotonic() - 1, columns={})
-    assert result.document == REDACTED and len(result.findings) == 1
+    assert result.verdict == "flagged" and result.document == {"a": REDACTED, "b": REDACTED}
 
 
 def test_a_response_over_the_size_cap_is_withheld_unread_with_the_reason(tier1: Scanner) -> None:

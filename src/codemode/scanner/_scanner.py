@@ -486,8 +486,8 @@ class Scanner:
         sequence: list[tuple[str, str]] = []
         keys: list[tuple[str, str]] = []
         size = collect(document, "", leaves, sequence, keys=keys)
-
-        def withheld(finding: Finding) -> ResponseScan:
+        if size > max_chars:
+            finding = _too_large("", size, max_chars)
             return ResponseScan(
                 "blocked" if policy == "block" else "flagged",
                 REDACTED,
@@ -495,13 +495,6 @@ class Scanner:
                 self.classifier is not None,
                 (time.perf_counter() - start) * 1000.0,
             )
-
-        if size > max_chars:
-            return withheld(_too_large("", size, max_chars))
-        # Past the deadline the answer is withheld whole: marking each unread string of a wide
-        # answer (150,000 keys) cost the host seconds more than reading had been allowed.
-        if budget.spent():
-            return withheld(_deadline_assessment("").findings[0])
         if known_clean:
             leaves = []
         elif links is not None:
@@ -552,11 +545,7 @@ class Scanner:
                 readings.append(distinct)
             # The keys of the same object across records (one property name per profile).
             readings.extend(_key_columns(keys))
-        if budget.spent():
-            return withheld(_deadline_assessment("").findings[0])
         self._scan_windows(readings, flagged, principal, budget)
-        if any(f.rule == "budget.deadline" for found in flagged.values() for f in found):
-            return withheld(_deadline_assessment("").findings[0])
         for pointer in [p for p in flagged if p.startswith(_KEY)]:
             key = pointer[len(_KEY) :]
             flagged.setdefault(key, []).extend(
