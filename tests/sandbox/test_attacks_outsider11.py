@@ -512,7 +512,10 @@ async def test_a_wide_answer_under_the_size_cap_costs_the_host_bounded_work(
     # Measured, 150k strings: 7.3-7.9 s with a 4 s budget and 4.9 s with a 1 s one before;
     # 3.6-3.7 s with a 1 s budget after (the linear work around the scan on 150,000 strings:
     # decoding, collecting, columns, marking them withheld). 150k keys: 3.6 s before and after.
-    assert cpu < TIGHT.cpu_s + 3.5, f"{name}: cost the host {cpu:.1f} s of CPU"
+    # 150k keys is linear work that was never quadratic (3.6 s before the fix and after; 4.5 s on
+    # a loaded CI run): its bound only has to catch the 10 s and more of a quadratic pass.
+    slack = 6.0 if name == "150k-keys" else 3.5
+    assert cpu < TIGHT.cpu_s + slack, f"{name}: cost the host {cpu:.1f} s of CPU"
 
 
 # -- D: operator extension files ---------------------------------------------------------------
