@@ -31,6 +31,9 @@ Environment:
     CODEMODE_KEEPALIVE_S     seconds an idle HTTP keep-alive connection stays open (default 75: longer
                              than the idle timeout of common load balancers, 60 s, so the server never
                              closes a connection the balancer is about to reuse)
+    CODEMODE_HEADER_TIMEOUT_S / CODEMODE_BODY_TIMEOUT_S
+                             seconds an HTTP request's head may take to arrive (default 20), and its
+                             body from the end of the head (default 30); past them: 408, closed
     CODEMODE_QUEUE_S         the longest a run waits for a worker (queued per principal, served round
                              robin) before a "busy" result with ``retry_after`` (default 60)
     CODEMODE_RATE_PER_MIN    ``execute_code`` runs allowed per principal per minute
@@ -140,6 +143,12 @@ class Settings:
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
     keepalive_s: float = 75.0
+    header_timeout_s: float = 20.0
+    """Seconds a request's line and headers may take to arrive (``codemode.server.listener``):
+    a head lost four times in a row still arrives after TCP's 1 + 2 + 4 + 8 s of backoff."""
+    body_timeout_s: float = 30.0
+    """Seconds a request's body may take from the end of its head: the largest body accepted
+    (448 KiB at the default ``code_bytes``) at 15 KiB/s; a typical call is a few KiB."""
     queue_s: float = 60.0
     rate_per_min: int = 60
     max_stores: int = 1000
@@ -250,6 +259,8 @@ class Settings:
             port=int(_number(env, "CODEMODE_PORT", 8000)),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "CODEMODE_ALLOWED_ORIGINS")),
             keepalive_s=_number(env, "CODEMODE_KEEPALIVE_S", 75.0),
+            header_timeout_s=_number(env, "CODEMODE_HEADER_TIMEOUT_S", 20.0),
+            body_timeout_s=_number(env, "CODEMODE_BODY_TIMEOUT_S", 30.0),
             queue_s=_number(env, "CODEMODE_QUEUE_S", 60.0),
             rate_per_min=int(_number(env, "CODEMODE_RATE_PER_MIN", 60)),
             max_stores=int(_number(env, "CODEMODE_MAX_STORES", 1000)),

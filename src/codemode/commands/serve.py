@@ -7,7 +7,6 @@ The work is :func:`run_serve`, free of typer: ``codemode.cli.main`` calls it dir
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,6 +235,7 @@ def _serve(
             return
         import uvicorn
 
+        from codemode.server.listener import uvicorn_options
         from codemode.server.memory import settle_heap
 
         asgi = built.http_app()
@@ -245,17 +245,11 @@ def _serve(
             f"codemode: serving MCP at {where}" + (" (demo)" if settings.demo else ""),
             file=sys.stderr,
         )
-        # On SIGTERM uvicorn stops accepting and lets running scripts finish (up to their own
-        # time limit) before it closes: a rolling restart loses no answer.
         uvicorn.run(
             asgi,
             host=settings.host,
             port=settings.port,
-            log_level=level.lower(),
-            timeout_graceful_shutdown=int(settings.timeout_s) + 5,
-            # Above the balancer's idle timeout: a connection the server closes while the
-            # balancer (or a keep-alive client) sends on it fails that request.
-            timeout_keep_alive=max(1, math.ceil(settings.keepalive_s)),
+            **uvicorn_options(settings, log_level=level.lower()),
         )
     except CodemodeError as exc:
         _fail(str(exc))
