@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 from codemode.config import Settings
 from codemode.server import DEMO_BASE_URL, CodemodeServer, build_server
 from codemode.server.limits import LimitStore, MemoryLimitStore
+from codemode.server.listener import uvicorn_options
 from codemode.simulator import SimConfig, create_app
 from tests._redis import clean_redis, redis_url, session_stores  # noqa: F401  (fixtures)
 
@@ -64,14 +65,21 @@ def make_server(sim_app: Any, audit_path: Path) -> BuildServer:
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 (a free port) for the body; yields the ``/mcp`` URL."""
+async def serving(
+    app: ASGIApp, settings: Settings | None = None, **options: Any
+) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 (a free port) for the body; yields the ``/mcp`` URL.
+
+    uvicorn runs as ``codemode serve`` runs it (:func:`uvicorn_options`) with ``settings``
+    (default: the defaults); ``options`` replace some of uvicorn's (e.g. ``http=``).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)  # connections queue in the backlog until uvicorn accepts: no start-up wait
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    chosen = {**uvicorn_options(settings or Settings(), log_level="error"), **options}
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **chosen))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
         try:

@@ -1119,34 +1119,36 @@ async def test_oauth_tokens_expired_revoked_or_from_another_issuer_are_refused()
         assert (await user.call(second["access_token"])).status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: uvicorn has no header or body timeout, so a connection that never finishes its "
-    "request holds a file descriptor until the client leaves (the keep-alive timeout runs only "
-    "between requests); a proxy in front with client timeouts is needed (docs/security.md)",
-)
 async def test_a_connection_that_never_finishes_its_headers_is_closed(
     make_server: BuildServer,
 ) -> None:
-    built = _keyed(make_server)
-    async with serving(built.http_app()) as url:
+    # The header deadline (CODEMODE_HEADER_TIMEOUT_S, 20 s by default) shortened to 1 s.
+    built = _keyed(make_server, header_timeout_s=1.0)
+    async with serving(built.http_app(), built.runtime.settings) as url:
         port = int(url.split(":")[2].split("/")[0])
         s = socket.create_connection(("127.0.0.1", port))
         try:
             s.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0")
             s.setblocking(False)
+            answer = b""
             closed = False
-            for _ in range(60):  # 15 s: three times the test server's 5 s keep-alive
+            for _ in range(40):  # 10 s: ten times the deadline
                 await asyncio.sleep(0.25)
                 try:
-                    if s.recv(64) == b"":
-                        closed = True
-                        break
+                    chunk = s.recv(4096)
                 except BlockingIOError:
-                    pass
+                    continue
+                except ConnectionResetError:
+                    closed = True
+                    break
+                if chunk == b"":
+                    closed = True
+                    break
+                answer += chunk
         finally:
             s.close()
     assert closed
+    assert answer.startswith(b"HTTP/1.1 408 ")
 
 
 async def test_a_stateless_request_carrying_another_users_session_id_gets_nothing_of_theirs(
