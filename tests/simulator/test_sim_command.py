@@ -10,6 +10,7 @@ import uvicorn
 from typer.testing import CliRunner
 
 from codemode.cli import app as cli
+from codemode.server.listener import ReadDeadline
 
 
 def test_sim_command_serves_the_seeded_app_with_its_options(
@@ -28,6 +29,7 @@ def test_sim_command_serves_the_seeded_app_with_its_options(
     assert result.exit_code == 0, result.output
     assert "ready in" in result.output and "TrA1lH" in result.output
     assert served["port"] == 8799 and served["host"] == "127.0.0.1"
+    assert issubclass(served["http"], ReadDeadline)  # a slow client cannot hold it either
     config = served["app"].state.sim.config
     assert (config.seed, config.rate_limits, config.db_path) == (4, False, db)
     assert db.exists()

@@ -104,4 +104,17 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"  rate limits: {'off' if no_rate_limits else 'on'}; state: {db or 'in memory'}"
         )
-        uvicorn.run(app_, host=host, port=port, log_level="warning", log_config=_log_config())
+        from codemode.config import Settings
+        from codemode.server.listener import read_deadline_protocol
+
+        defaults = Settings()  # the simulator reads no CODEMODE_* setting: serve's defaults
+        uvicorn.run(
+            app_,
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=_log_config(),
+            http=read_deadline_protocol(
+                header_timeout_s=defaults.header_timeout_s, body_timeout_s=defaults.body_timeout_s
+            ),
+        )

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp
 from codemode.audit import AuditLog
 from codemode.config import Settings
 from codemode.server import build_server
+from codemode.server.listener import uvicorn_options
 from codemode.simulator.app import create_app
 from codemode.simulator.config import DEMO_OAUTH_CLIENT, DEMO_OAUTH_SECRET, DEMO_USERS, SimConfig
 
@@ -64,8 +65,10 @@ class MemoryStorage:
 
 @asynccontextmanager
 async def serving(sock: socket.socket, app: ASGIApp) -> AsyncIterator[None]:
-    """Serve ``app`` on an already listening socket, stopping within a bounded time."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    """Serve ``app`` on an already listening socket as ``codemode serve`` does, stopping within a
+    bounded time."""
+    options = uvicorn_options(Settings(), log_level="error")
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
         try:
