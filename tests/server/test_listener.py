@@ -279,6 +279,52 @@ async def test_a_request_pipelined_behind_a_slow_one_is_not_cut_while_the_server
     assert b"first" in answer and b"second" in answer
 
 
+async def _reads_late(scope: Any, receive: Any, send: Any) -> None:
+    """An app that reads a request's body two seconds after it came, and echoes it."""
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await asyncio.sleep(2.0)
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body, more = body + message.get("body", b""), message.get("more_body", False)
+    headers = [(b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+async def test_a_body_offered_with_expect_100_continue_is_timed_from_when_the_app_asks_for_it(
+    parser: str,
+) -> None:
+    # The client waits for "100 Continue", which uvicorn sends when the app first reads.
+    settings = Settings(body_timeout_s=1.0)
+    options: dict[str, Any] = {}
+    if parser != "auto":
+        options["http"] = read_deadline_protocol(
+            header_timeout_s=20.0,
+            body_timeout_s=1.0,
+            parser=parser,  # type: ignore[arg-type]
+        )
+    loop = asyncio.get_running_loop()
+    async with serving(_reads_late, settings, **options) as url:
+        sock = await _connect(int(url.split(":")[2].split("/")[0]))
+        with sock:
+            await loop.sock_sendall(
+                sock,
+                b"POST /echo HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\n"
+                b"content-length: 5\r\n\r\n",
+            )
+            asked = await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)
+            await loop.sock_sendall(sock, b"hello")
+            answer = await _answer(sock)
+    assert asked.startswith(b"HTTP/1.1 100 "), asked
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"hello"), answer
+
+
 # --------------------------------------------------------------------------- configuration
 
 

@@ -21,10 +21,11 @@ closed, and a connection that never sent a byte is closed silently (a browser's 
 The timer runs only while a request is being read. It stops when the request's last byte has
 arrived, so a response may take as long as it needs (a long ``execute_code``, a GET's SSE
 stream); idle time between requests is the keep-alive's. The deadline is not enforced while
-the server itself holds the request up: when it passes while an earlier request's response on
-the same connection is still being sent (pipelining: cutting the connection would cut that
-response) or while uvicorn's flow control has paused reading, it is checked again one period
-later.
+the server itself holds the request up: an earlier request's response on the same connection
+still being sent (pipelining: cutting the connection would cut that response), reading paused by
+uvicorn's flow control, or a body offered with ``Expect: 100-continue`` that the app has not
+asked for yet. When it passes then, it is checked again a period later, and once the server no
+longer holds the request up the client has one whole period more.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class _Cycle(Protocol):
     response_complete: bool
     disconnected: bool
     message_event: asyncio.Event
+    waiting_for_100_continue: bool
 
 
 class ReadDeadline(asyncio.Protocol):
@@ -139,6 +141,8 @@ class ReadDeadline(asyncio.Protocol):
 
     _deadline: asyncio.TimerHandle | None = None
     _reading: Reading | None = None
+    _held = False
+    """The server held the request up when the deadline last passed."""
     _heard = False
     """Whether the connection has sent any byte (a silent one gets no 408)."""
     _handed_over = False
@@ -154,6 +158,10 @@ class ReadDeadline(asyncio.Protocol):
 
     def _reading_now(self, reading: Reading | None) -> None:
         """Start the deadline of reading a request's head or body, or stop it (``None``)."""
+        self._held = False
+        self._arm(reading)
+
+    def _arm(self, reading: Reading | None) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
@@ -178,7 +186,12 @@ class ReadDeadline(asyncio.Protocol):
 
     def _server_busy(self) -> bool:
         """Whether the server, not the client, may be why the request is not read yet."""
-        return self.flow.read_paused or self._answering_earlier()
+        if self.flow.read_paused or self._answering_earlier():
+            return True
+        # A client that sent ``Expect: 100-continue`` waits to be asked for the body, and uvicorn
+        # asks only when the app first reads it.
+        cycle = self._cycle_now() if self._reading == "body" else None
+        return cycle is not None and cycle.waiting_for_100_continue
 
     def _deadline_passed(self) -> None:
         self._deadline = None
@@ -186,7 +199,12 @@ class ReadDeadline(asyncio.Protocol):
         if reading is None or self.transport.is_closing():
             return
         if self._server_busy():
-            self._reading_now(reading)  # counted again once the server reads it
+            self._held = True
+            self._arm(reading)
+            return
+        if self._held:  # the client gets a whole period from when the server let it send
+            self._held = False
+            self._arm(reading)
             return
         timeout = self.header_timeout_s if reading == "head" else self.body_timeout_s
         logger.info(
