@@ -72,6 +72,7 @@ SETS = (
     "dev_long",
     "agent_tuning",
     "shorthand_tuning",
+    "context_tuning",
 )
 # Candidates kept per query: every model reads at most this many.
 DEPTH = 20
