@@ -142,7 +142,7 @@ def test_the_ask_reading_is_off_by_default(index: SearchIndex) -> None:
     # Round 5 measured one untouched set losing 1.3 points with it on (benchmarks/search.md).
     assert Weights().asks is False
     query = (
-        'Marketing decided the list called "Newsletter" should really be called "Weekly Digest" '
-        "to match the website, so I need to rename that list."
+        "There's a draft campaign from last year's holiday planning that was never sent and "
+        "just confuses everyone, so please help me remove that campaign."
     )
     assert index._request(query) != asked_clause(query, index._strength)

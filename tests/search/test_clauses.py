@@ -90,37 +90,9 @@ def test_a_later_clause_nearly_as_strong_is_the_request() -> None:
     score = _score({"spring": 1.0, "edit": 0.85})
     assert request_clause(query, score) == "edit that segment"
     assert (
-        request_clause(query, score, near=0.9, asking=None)
+        request_clause(query, score, near=0.9)
         == "Our spring segment still counts lapsed buyers from last year"
     )
-
-
-def test_a_clause_that_asks_is_the_request_over_a_stronger_background() -> None:
-    # Issue #17, round 13: the background names more of the API than the ask.
-    query = (
-        "Our welcome flow is live and the newsletter list is growing fast. "
-        "I need to create a new list for the wholesale customers."
-    )
-    score = _score({"welcome": 1.0, "create": 0.5})
-    assert request_clause(query, score) == "create a new list for the wholesale customers"
-    assert request_clause(query, score, asking=None) == (
-        "Our welcome flow is live and the newsletter list is growing fast"
-    )
-    # A question asks too, even as the last clause.
-    query = "Our CSV went in this morning and took an hour with many rows. Is that bulk import job done?"
-    score = _score({"morning": 1.0, "done": 0.6})
-    assert request_clause(query, score) == "Is that bulk import job done"
-
-
-def test_an_aside_or_a_later_step_does_not_take_over_as_the_ask() -> None:
-    score = _score({"membership": 1.0, "drop": 0.1})
-    query = (
-        "category membership should be exactly A, B and C for the whole shop; drop everything else"
-    )
-    assert request_clause(query, score).startswith("category membership")
-    score = _score({"flows": 1.0, "pause": 0.9})
-    query = "Our flows were all built last year by the agency for us, then pause the holiday ones"
-    assert request_clause(query, score).startswith("Our flows")
 
 
 def test_what_happens_next_or_a_condition_is_not_the_request() -> None:

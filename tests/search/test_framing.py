@@ -174,33 +174,3 @@ def test_moving_records_out_of_a_container_is_a_relationship_write(index: Search
     parsed = _parse(index, text)
     assert not parsed.heads and parsed.cues.get("link", 0.0) >= 1.0
     assert index.rank(text)[0] == "remove_profiles_from_list"
-
-
-@pytest.mark.parametrize(
-    ("text", "first"),
-    [
-        (
-            "Create a tag named 'Q3', then attach it to all our live flows.",
-            "Create a tag named 'Q3'",
-        ),
-        ("Step 1: create the coupon; step 2: generate 500 codes for it.", "create the coupon"),
-        (
-            "Start by creating a template, after that assign it to the message.",
-            "creating a template",
-        ),
-        (
-            "1) list the catalog items in Shoes 2) bulk update their prices",
-            "list the catalog items in Shoes",
-        ),
-    ],
-)
-def test_a_plan_of_steps_asks_first_for_its_first_step(text: str, first: str) -> None:
-    assert frame(text) == first
-    assert frame(text, _without("sequence")) != first
-
-
-def test_a_step_after_a_condition_or_after_context_is_kept() -> None:
-    text = "If the list already exists, then add these profiles to it"
-    assert frame(text) == text
-    text = "We migrated the list last week and then I need to export it"
-    assert frame(text) == text

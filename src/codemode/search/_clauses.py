@@ -11,13 +11,6 @@ comes first and the ask last, a later clause nearly as strong (``NEAR``) is the 
 unless it says what happens next or a condition ("then", "but"), follows a question, or the ask
 came first (a clause up to the strongest opens with a verb; issue #17, round 7).
 
-The strongest clause is often the background, not the ask: "Our welcome flow is live and the
-newsletter list is growing fast. I need to create a new list" names more of the API in its
-first sentence. When the strongest clause asks nothing (no lead-in of wanting or asking, no
-verb first, no question mark) and another clause does, at least a quarter as strong
-(``ASKING_SHARE``), that clause is the request; a clause that says what happens next ("then
-...", "afterwards ...") is a later step of a plan and never asks (issue #17, round 13).
-
 Measured on the tuning queries wrapped in context sentences (``benchmarks/search.md``): four
 wrappers tuned on, four written beforehand and only measured; the unwrapped queries, almost all
 shorter than ``LONG`` words, rank as before.
@@ -31,16 +24,7 @@ from collections.abc import Callable
 from codemode.search._text import STOPWORDS, stem, words
 from codemode.search._vocab import CUES
 
-__all__ = [
-    "ASKING_SHARE",
-    "LONG",
-    "NEAR",
-    "clauses",
-    "linked_clauses",
-    "long_parts",
-    "opens_with_verb",
-    "request_clause",
-]
+__all__ = ["LONG", "NEAR", "clauses", "linked_clauses", "long_parts", "request_clause"]
 
 LONG = 10
 # Sentence ends, dashes, and the linking words that join context to a request.
@@ -100,45 +84,7 @@ def long_parts(query: str, split: Callable[[str], list[str]]) -> list[str] | Non
     return parts if len(parts) >= 2 else None
 
 
-# A clause that asks in so many words: a lead-in of wanting or asking ("I need", "could you",
-# "please", "how do I", "show me"). Background clauses state what is or was ("our welcome flow
-# is live", "we ran a campaign last week") and ask nothing.
-_ASKING = re.compile(
-    r"\b(?:i|we)(?:'d|\s+would)\s+like\b|\b(?:i|we)\s+(?:really\s+|also\s+|just\s+)?"
-    r"(?:need|want|have\s+to|must)\b|\b(?:can|could|would|will)\s+(?:you|we|i)\b|\bplease\b|"
-    r"\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\b|\bhow\s+to\b|"
-    r"\b(?:show|give|get|send|tell|find|pull)\s+me\b|\blet\s+me\b",
-    re.I,
-)
-# A clause that asks takes over from a stronger one that does not when it is at least this
-# share of its strength (an aside such as "drop everything else" asks but names nothing).
-ASKING_SHARE = 0.25
-
-
-# A clause that says what happens next ("then add them", "afterwards delete the codes") is a
-# later step of a plan, not the request.
-_NEXT = re.compile(
-    r"^\s*(?:and\s+)?(?:then|afterwards?|after\s+that|later|next|subsequently)\b", re.I
-)
-
-
-def _asks(linked: list[tuple[str, str]], i: int, query: str = "") -> bool:
-    """Whether clause ``i`` asks: a lead-in of asking, a verb first, or a question mark after it;
-    never a later step of a plan."""
-    sep, part = linked[i]
-    if _AFTER.search(sep) or _NEXT.search(part):
-        return False
-    after = linked[i + 1][0] if i + 1 < len(linked) else query.rstrip()[-1:]
-    question = "?" in after
-    return bool(_ASKING.search(part)) or opens_with_verb(part) or question
-
-
-def request_clause(
-    query: str,
-    strength: Callable[[str], float],
-    near: float = NEAR,
-    asking: float | None = ASKING_SHARE,
-) -> str | None:
+def request_clause(query: str, strength: Callable[[str], float], near: float = NEAR) -> str | None:
     """The part of a long ``query`` that states the request; None when the query is short or one clause.
 
     Args:
@@ -150,8 +96,6 @@ def request_clause(
             next, or a condition on the request), it follows a question, or a clause up to the
             strongest opens with a verb (the ask came first); 1 reads the strongest clause (the
             last of equals).
-        asking: when the strongest clause asks nothing, the strongest clause that asks and has
-            at least this share of its strength is read instead; None reads by strength alone.
     """
     linked = linked_clauses(query) if len(words(query)) >= LONG else []
     if len(linked) < 2:
@@ -159,17 +103,6 @@ def request_clause(
     parts = [part for _, part in linked]
     scores = [strength(part) for part in parts]
     strongest = max(range(len(parts)), key=lambda i: scores[i])
-    if asking is not None and not _asks(linked, strongest, query):
-        # The strongest clause only sets the scene: the strongest clause that asks is the
-        # request, when one does and names something ("We ran a campaign last week. I need to
-        # see which profiles are in the VIP segment").
-        askers = [
-            i
-            for i in range(len(parts))
-            if _asks(linked, i, query) and scores[i] > 0 and scores[i] >= asking * scores[strongest]
-        ]
-        if askers:
-            strongest = max(askers, key=lambda i: scores[i])
     # A question asks: what follows it is context ("Which flows does the Placed Order metric
     # start? We are about to rename the metric").
     asked = next(
@@ -177,7 +110,7 @@ def request_clause(
     )
     # A clause up to the strongest that opens with a verb is the request (the ask first, the
     # details after): no later clause takes over.
-    ordered = any(opens_with_verb(p) for p in parts[: strongest + 1])
+    ordered = any(_opens_with_verb(p) for p in parts[: strongest + 1])
     k = max(
         i
         for i in range(min(asked + 1, len(parts)))
@@ -206,7 +139,7 @@ def _from_lead(clause: str) -> str:
     return clause[lead.end() :] if lead and lead.end() < len(clause) else clause
 
 
-def opens_with_verb(clause: str) -> bool:
+def _opens_with_verb(clause: str) -> bool:
     """Whether ``clause``, read from its lead-in, opens with a verb of the intent cues."""
     content = [w for w in words(_from_lead(clause)) if w not in STOPWORDS]
     return bool(content) and stem(content[0]) in _VERBS

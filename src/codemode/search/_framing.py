@@ -18,12 +18,6 @@ ranking:
 - **finding out**: "list the metrics to find the id of Placed Order": an infinitive of a verb of
   finding out (find, see, check, confirm...) after the request says why, not what, and is cut
   (not after "need to", "how to", "want to", where it is the request).
-- **sequence** (issue #17, round 13): "Create a tag, then attach it to the flows", "Step 1:
-  create the coupon; step 2: ...", "Clone the campaign and afterwards change its subject": a
-  plan of steps asks first for its first step (what the later ones need), so from the word that
-  opens a later step ("then", "after that", "afterwards", "subsequently", "step 2", "2)") the
-  text is cut, when what comes before it is itself a request (it opens with a verb) and no
-  condition ("if ..., then ...").
 - **contrast** is left to the parser's negation scope. Cutting every denied contrast ("X, not
   Y", "rather than Y", "do not Y") was measured and lost: the denied words are what the
   parser's "!" terms match in summaries that deny the same thing ("remove from the list, do not
@@ -38,7 +32,6 @@ from __future__ import annotations
 
 import re
 
-from codemode.search._clauses import opens_with_verb
 from codemode.search._text import STOPWORDS, words
 
 __all__ = ["PARTS", "frame"]
@@ -108,18 +101,6 @@ _PLAN_LEAD = re.compile(
 )
 # A fronted or trailing "before/after/once/until/while <doing> ...": the call around this one.
 _AROUND = re.compile(rf"\b(?:before|after|once|until|while)\s+\w+ing\b.*?{_STOP}", re.I)
-# Where a later step of a plan opens: cut from here when the text before it is a request.
-_NEXT_STEP = re.compile(
-    r"(?:\s*[,;]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards?|subsequently)\b"
-    r"|\s*[,;]?\s*(?:step|stage)\s*(?:2|two)\b|\s+2[.)]\s",
-    re.I,
-)
-# A condition before "then" ("if the list exists, then add them"): the step after it is the ask.
-_CONDITION = re.compile(r"\b(?:if|when|whenever|unless|once|in\s+case)\b", re.I)
-# "Start by creating ...", "first of all, ...": how a plan opens, before its first step's verb.
-_FIRST = re.compile(
-    r"^\s*(?:(?:start|begin)\s+by|first(?:\s+of\s+all)?\s*,?|to\s+start\s*,)\s+", re.I
-)
 # What a cut leaves dangling at the end: a comma, "but", "and".
 _TRAIL = re.compile(r"(?:[\s,;:\-]+|\s+(?:but|and)\b)+$", re.I)
 # What a question about the API says without naming any operation.
@@ -158,17 +139,6 @@ def _content(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and w not in _META]
 
 
-def _first_step(text: str) -> str:
-    """``text`` up to where a later step of its plan opens, when the part before is a request."""
-    match = _NEXT_STEP.search(text)
-    if not match:
-        return text
-    first = _FIRST.sub("", text[: match.start()])
-    if not _content(first) or _CONDITION.search(first) or not opens_with_verb(first):
-        return text
-    return _TRAIL.sub("", first).strip()
-
-
 def _cut(text: str, pattern: re.Pattern[str]) -> str:
     """``text`` without the spans ``pattern`` finds, unless that leaves no content word."""
     cut = pattern.sub(" ", text)
@@ -178,7 +148,7 @@ def _cut(text: str, pattern: re.Pattern[str]) -> str:
 
 
 # The framing rules ``frame`` applies, in order (each can be left out to measure it).
-PARTS = ("labels", "plan", "purpose", "around", "to_learn", "sequence")
+PARTS = ("labels", "plan", "purpose", "around", "to_learn")
 
 
 def frame(query: str, parts: tuple[str, ...] = PARTS) -> str:
@@ -197,8 +167,6 @@ def frame(query: str, parts: tuple[str, ...] = PARTS) -> str:
     for name, pattern in (("purpose", _PURPOSE), ("around", _AROUND)):
         if name in parts:
             text = _cut(text, pattern)
-    if "sequence" in parts:
-        text = _first_step(text)
     match = _TO_LEARN.search(text) if "to_learn" in parts else None
     if match:
         before = words(text[: match.start()])

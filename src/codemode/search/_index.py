@@ -64,8 +64,6 @@ from codemode.search._documents import (
     terms,
 )
 from codemode.search._framing import frame
-from codemode.search._learner import PARTS as LEARNER
-from codemode.search._learner import plain
 from codemode.search._query import ParsedQuery, names_full_route, normalize_path, parse_query
 from codemode.search._refusal import HARD_REFUSALS, REFUSAL_FEATURES, RefusalModel
 from codemode.search._semantic import OperationVectors
@@ -367,8 +365,6 @@ class SearchIndex:
         self._static_segments = frozenset(
             seg for route in self._routes for seg in route.split("/") if seg and seg != "{}"
         )
-        # The second-language rules read (``_learner``); a measurement may leave some out.
-        self.learner_parts = LEARNER
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         # A search and its "no operation" decision read the same query (and its request clause)
         # several times: each is parsed and scored once. Cached results are never changed.
@@ -627,10 +623,7 @@ class SearchIndex:
         """``query`` without its framing (``_framing``) when ``Weights.framing``, its shorthand
         spelled out (``_shorthand``) when ``Weights.shorthand``."""
         query = self._expanded(query)
-        if not self.weights.framing:
-            return query
-        query = plain(query, names_resource=self._names_resource, parts=self.learner_parts)
-        return frame(query)
+        return frame(query) if self.weights.framing else query
 
     def _expanded(self, query: str, parts: tuple[str, ...] = SHORTHAND) -> str:
         """``query`` with its shorthand spelled out (``_shorthand``, the rules in ``parts``)
