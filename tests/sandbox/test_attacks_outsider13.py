@@ -59,13 +59,7 @@ SPLIT_READ = (
     f".data[0]['first_name'] for i in range({len(WORDS)}))\n"
 )
 # Found open by this round (before any fix): id -> why.
-OPEN: dict[str, str] = {
-    **{
-        cid: "open: the output screen finds outside text by its words; data whose word "
-        "boundaries the script changes is taken for the script's own words and returned unscanned"
-        for cid in ("C46", "C47", "C48", "C49", "C50", "C51", "C52", "C54")
-    },
-}
+OPEN: dict[str, str] = {}
 
 
 def cases(rows: list[tuple[Any, ...]]) -> list[Any]:
