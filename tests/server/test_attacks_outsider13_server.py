@@ -94,23 +94,8 @@ ARGS: list[tuple[str, str, str, dict[str, Any]]] = [
 ]
 
 
-ECHO = (
-    "open: the answer repeats the whole argument back (a 1 MB query or name costs 1 MB of answer)"
-)
-OPEN = {"S02": ECHO, "S07": ECHO, "S14": ECHO, "S15": ECHO}
-
-
-@pytest.mark.parametrize(
-    ("sid", "threat", "tool", "args"),
-    [
-        pytest.param(
-            *a,
-            id=a[0],
-            marks=[pytest.mark.xfail(strict=True, reason=OPEN.get(a[0], ""))] * (a[0] in OPEN),
-        )
-        for a in ARGS
-    ],
-)
+# S02, S07, S14, S15 and S18 were found open: the answer repeated the whole argument back.
+@pytest.mark.parametrize(("sid", "threat", "tool", "args"), ARGS, ids=[a[0] for a in ARGS])
 async def test_odd_tool_arguments_cost_bounded_work_and_answer_briefly(
     make_server: BuildServer, sid: str, threat: str, tool: str, args: dict[str, Any]
 ) -> None:
@@ -136,7 +121,6 @@ async def test_S17_a_resource_read_of_a_huge_group_name_is_bounded(
     assert len(text) < 100_000, len(text)
 
 
-@pytest.mark.xfail(strict=True, reason="open: the prompt repeats a 1 MB argument whole")
 async def test_S18_a_prompt_argument_of_1_mb_is_bounded(make_server: BuildServer) -> None:
     """S18: the ``find_profile`` prompt with a 1 MB email argument."""
     built = make_server()
