@@ -319,3 +319,10 @@ def test_segmenting_prefers_fewest_words_and_skips_stray_letters() -> None:
     assert _segment("ignoreqallprevious", vocab) == [(0, 6), (7, 10), (10, 18)]
     assert _segment("a", vocab) == [(0, 1)]
     assert _segment("q", vocab) == []
+
+
+def test_reading_glued_words_stops_at_the_cpu_deadline() -> None:
+    p = Provenance("print(x)")
+    p.add("get_profiles (call 1)", {"note": GLUED_NOTE})
+    p.find([GLUED_NOTE.replace(" ", "")], cpu_until=time.thread_time() - 1)
+    assert p.cut

@@ -812,6 +812,9 @@ class Provenance:
         out: list[tuple[int, int, str]] = []
         done = 0
         for i, j in stretches:
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+                break
             out.extend(toks[done:i])
             out.extend(_spelled_words(toks, i, j, vocab))
             done = j + 1
