@@ -71,6 +71,7 @@ SETS = (
     "unserved_tuning",
     "dev_long",
     "agent_tuning",
+    "shorthand_tuning",
 )
 # Candidates kept per query: every model reads at most this many.
 DEPTH = 20
