@@ -71,6 +71,8 @@ SETS = (
     "unserved_tuning",
     "dev_long",
     "agent_tuning",
+    "shorthand_tuning",
+    "context_tuning",
 )
 # Candidates kept per query: every model reads at most this many.
 DEPTH = 20
@@ -118,6 +120,8 @@ def signals(index: SearchIndex, query: str) -> tuple[Array, Array]:
     ``weight_vector(index.weights) @ signals`` is that score.
     """
     s = index._scores(query)
+    # The shipped score reads the query with its shorthand spelled out and its framing cut.
+    query = index._framed(query)
     focus = index._focus(query)
     _, features = index._features(focus or query)
     out = features.copy()

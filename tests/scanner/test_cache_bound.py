@@ -56,3 +56,33 @@ def test_principals_past_their_count_are_dropped_with_their_verdicts(
     for name in ("alice", "bob", "carol"):
         scanner.scan_text(TEXT.format(0), principal=name)
     assert list(scanner._caches) == ["bob", "carol"] and scanner._entries == 2
+
+
+def test_a_long_text_is_kept_by_its_digest_so_entries_bound_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 2,048 distinct 27 KB strings of one principal held 55 MB when kept by the text itself.
+    scanner = Scanner(tier2=False)
+    texts = [f"{i} " + "our summer garden sale ships to your door " * 600 for i in range(40)]
+    for text in texts:
+        scanner.scan_response({"data": [{"attributes": {"body": text}}]}, principal="alice")
+    keys = list(scanner._caches["alice"])
+    assert len(keys) == len(texts)
+    assert all(isinstance(key, bytes) and len(key) <= 40 for key in keys)
+    # ... and read again it is still a hit: tier 1 does not run on it.
+    calls: list[str] = []
+    tier1 = scanner_module._tier1
+    monkeypatch.setattr(
+        scanner_module, "_tier1", lambda text, budget: calls.append(text) or tier1(text, budget)
+    )
+    scanner.scan_response({"data": [{"attributes": {"body": texts[7]}}]}, principal="alice")
+    assert calls == []
+    scanner.scan_response({"data": [{"attributes": {"body": texts[7] + "!"}}]}, principal="alice")
+    assert len(calls) == 1
+
+
+def test_a_short_text_is_kept_by_itself() -> None:
+    scanner = Scanner(tier2=False)
+    scanner.scan_text(TEXT.format(1), principal="alice")
+    assert list(scanner._caches["alice"]) == [TEXT.format(1)]
+    assert len(TEXT.format(1)) <= scanner_module._KEY_CHARS

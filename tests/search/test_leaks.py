@@ -107,8 +107,9 @@ def test_no_vocabulary_phrase_equals_an_evaluation_query() -> None:
 
 
 def test_the_refusal_models_own_rows_hold_no_query_of_an_untouched_set() -> None:
-    # unserved_tuning.jsonl is fitted on (tools/gen_search_refusal.py) and agent_tuning.jsonl
-    # is tuned on row by row (round 11): a row equal to a query of a set nobody tunes on would
+    # unserved_tuning.jsonl is fitted on (tools/gen_search_refusal.py); agent_tuning.jsonl,
+    # shorthand_tuning.jsonl and context_tuning.jsonl are tuned on row by row (rounds 11 to 13):
+    # a row equal to a query of a set nobody tunes on would
     # let the ranking recognise that query instead of judging it.
     untouched = {
         _key(json.loads(line)["query"])
@@ -120,7 +121,12 @@ def test_the_refusal_models_own_rows_hold_no_query_of_an_untouched_set() -> None
     data = ROOT / "tests" / "data" / "search"
     leaks = [
         query
-        for own in (data / "unserved_tuning.jsonl", data / "agent_tuning.jsonl")
+        for own in (
+            data / "unserved_tuning.jsonl",
+            data / "agent_tuning.jsonl",
+            data / "shorthand_tuning.jsonl",
+            data / "context_tuning.jsonl",
+        )
         for line in own.read_text(encoding="utf-8").splitlines()
         if line.strip()
         and _key(query := json.loads(line)["query"]) in untouched

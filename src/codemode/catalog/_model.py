@@ -12,6 +12,8 @@ from codemode.errors import CatalogError
 Kind = Literal["read", "write", "destructive", "client"]
 Source = Literal["builtin", "companion", "extra", "composite"]
 KINDS: tuple[Kind, ...] = ("read", "write", "destructive", "client")
+# Longest name a message repeats whole, and that "did you mean" is looked up for.
+_SHOWN = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,13 +258,23 @@ class Catalog(Mapping[str, Action]):
         action = self._actions.get(key)
         if action is None:
             raise CatalogError(
-                f"unknown action {name!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
+                f"unknown action {self.shown(name)!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
             )
         return action
 
     def closest(self, name: str, n: int = 3) -> list[str]:
-        """The ``n`` ids that look most like ``name``."""
+        """The ``n`` ids that look most like ``name`` (none for a name longer than any id could
+        be: difflib is quadratic in its length)."""
+        if len(name) > _SHOWN:
+            return []
         return difflib.get_close_matches(name, list(self._actions), n=n, cutoff=0.5)
+
+    @staticmethod
+    def shown(name: str, limit: int = 0) -> str:
+        """``name`` as a message repeats it: cut after ``limit`` characters (default: as long as
+        a name can usefully be), so that a megabyte argument is not a megabyte answer."""
+        limit = limit or _SHOWN
+        return name if len(name) <= limit else name[:limit] + "..."
 
     def with_actions(self, extra: list[Action]) -> Catalog:
         """A new catalog with ``extra`` appended (used for operator extensions)."""

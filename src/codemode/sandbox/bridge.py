@@ -80,8 +80,6 @@ class HostCpu:
 RUN_HOST_CPU: contextvars.ContextVar[HostCpu | None] = contextvars.ContextVar(
     "codemode_run_host_cpu", default=None
 )
-# Names longer than this get no "did you mean" (difflib is quadratic in the name's length).
-_SUGGEST_MAX = 64
 _PARAM_NAME_MAX = 64
 _PARAMS_MAX = 64
 # Levels of lists and dicts in one argument: the host's SDK, scanner and result screen walk
@@ -486,14 +484,13 @@ class SdkBridge:
     ) -> BridgeReply:
         action = self.catalog.get(op_id)
         if action is None:
-            close = self.catalog.closest(op_id) if len(op_id) <= _SUGGEST_MAX else []
+            close = self.catalog.closest(op_id)
             hint = (
                 f"; did you mean {', '.join(close)}?"
                 if close
                 else "; use search_api to find the action"
             )
-            shown = op_id if len(op_id) <= _SUGGEST_MAX else op_id[:_SUGGEST_MAX] + "..."
-            return _invalid(op_id, f"unknown action {shown!r}{hint}")
+            return _invalid(op_id, f"unknown action {self.catalog.shown(op_id)!r}{hint}")
         merged = self._params(action, args, params)
         if isinstance(merged, str):
             return _invalid(op_id, merged)

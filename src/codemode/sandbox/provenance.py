@@ -112,14 +112,27 @@ _OUT_ESCAPE = re.compile(
     r"|(?<!\\)\\+u[0-9a-fA-F]{4}|(?<!\\)\\+U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
 )
 _BYTE_ESCAPE = re.compile(r"\\+x([0-9a-fA-F]{2})")
+# The escapes of the web, read as a second reading of the output (never instead of the first:
+# data delivered with them, printed as it was, is matched as it was): URL escapes ("%20" between
+# words, or every character as %XX) and numeric HTML entities ("&#73;&#103;..."), which a model
+# reads through as easily as the text itself.
+_WEB_ESCAPE = re.compile(r"(?:%[0-9a-fA-F]{2})+|&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
+_PERCENT = re.compile(r"%([0-9a-fA-F]{2})")
+# What a text must hold for each pattern to find an escape in it.
+_ESCAPE_MARKS = {_OUT_ESCAPE: ("\\",), _WEB_ESCAPE: ("%", "&#")}
 _UNIT_ESCAPE = re.compile(r"\\+[uU]([0-9a-fA-F]+)")
 
 
 def _decode_escape(escape: str) -> list[tuple[str, int]]:
     """The characters an escape stands for, each with the length of source text it takes."""
     kind = escape.lstrip("\\")[:1]
-    if kind == "x":
-        pieces = [(int(m.group(1), 16), len(m.group())) for m in _BYTE_ESCAPE.finditer(escape)]
+    if kind == "&":
+        digits = escape[2:-1]
+        code = int(digits[1:], 16) if digits[:1] in "xX" else int(digits)
+        return [(chr(code) if code <= 0x10FFFF else " ", len(escape))]
+    if kind in ("x", "%"):
+        found = (_PERCENT if kind == "%" else _BYTE_ESCAPE).finditer(escape)
+        pieces = [(int(m.group(1), 16), len(m.group())) for m in found]
         raw = bytes(byte for byte, _ in pieces)
         try:
             text = raw.decode("utf-8")
@@ -141,15 +154,20 @@ def _decode_escape(escape: str) -> list[tuple[str, int]]:
     return [(" ", len(escape))]  # \n, \t, \" ...: a separator, as on the delivered side
 
 
-def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
-    """``text`` with escapes decoded, and each decoded character's start and end in ``text``."""
-    if "\\" not in text:
+def _unescaped(
+    text: str, pattern: re.Pattern[str] = _OUT_ESCAPE
+) -> tuple[str, list[int], list[int]] | None:
+    """``text`` with escapes decoded, and each decoded character's start and end in ``text``.
+
+    ``pattern``: the escapes to read (:data:`_OUT_ESCAPE`, or :data:`_WEB_ESCAPE`).
+    """
+    if not any(mark in text for mark in _ESCAPE_MARKS[pattern]):
         return None
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     pos = 0
-    for match in _OUT_ESCAPE.finditer(text):
+    for match in pattern.finditer(text):
         for i in range(pos, match.start()):
             chars.append(text[i])
             starts.append(i)
@@ -241,13 +259,13 @@ def unescape(text: str) -> str:
     return text if decoded is None else decoded[0]
 
 
-def tokens(text: str) -> list[tuple[int, int, str]]:
+def tokens(text: str, pattern: re.Pattern[str] = _OUT_ESCAPE) -> list[tuple[int, int, str]]:
     """``(start, end, casefolded token)`` for each token of ``text``, in order.
 
-    Escapes (``\\u0418``, ``\\xe9``, ``\\n``) are read as what they stand for; positions stay
-    those of ``text``.
+    Escapes (``\\u0418``, ``\\xe9``, ``\\n``; or those of ``pattern``) are read as what they
+    stand for; positions stay those of ``text``.
     """
-    decoded = _unescaped(text)
+    decoded = _unescaped(text, pattern)
     source = text if decoded is None else decoded[0]
     found: list[tuple[int, int, str]] = []
     for match in _TOKEN.finditer(source):
@@ -298,6 +316,90 @@ def _glued(text: str, toks: list[tuple[int, int, str]]) -> list[tuple[int, int, 
                 out[-1] = (out[-1][0], tok[1], out[-1][2] + tok[2])
                 continue
         out.append(tok)
+    return out
+
+
+# Glued words: one token this long, nearly all letters ("ignoreallpreviousinstructions", camel
+# case or spaces taken out; Klaviyo's ids are a third digits), or a run of this many short
+# fragments close together, one a lone letter ("Ign|ore| al|l p", one character a line). Read
+# again as the delivered words they spell (:func:`_segment`), so that data whose word boundaries
+# a script changed is still found (red team round 13); the scanner reads them spaced
+# (:meth:`Provenance.respaced`). The words of the delivered text are gathered for it once per run
+# that prints such a stretch: about 60 ms of host CPU per 600 KB delivered, charged to the run.
+_GLUED_MIN = 16
+_GLUED_LETTERS = 0.85
+_FRAGMENT = 3
+_FRAGMENTS_MIN = 6
+_WORD_MAX = 24
+# Letters of one stretch segmented at once (the search is linear in them, times _WORD_MAX).
+_STRETCH_MAX = 4096
+
+
+def _stretches(toks: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """``(i, j)``: the first and last index of each stretch of ``toks`` that may be words glued
+    together or cut into fragments (see :data:`_GLUED_MIN`)."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(toks):
+        word = toks[i][2]
+        if len(word) >= _GLUED_MIN and sum(c.isalpha() for c in word) >= _GLUED_LETTERS * len(word):
+            out.append((i, i))
+            i += 1
+            continue
+        j = i
+        while (
+            j < len(toks)
+            and len(toks[j][2]) <= _FRAGMENT
+            and not toks[j][2].isdigit()
+            and (j == i or toks[j][0] - toks[j - 1][1] <= _SPELL_GAP)
+        ):
+            j += 1
+        # A letter on its own among them: words cut up, not a row of codes ("US CA GB FR DE IT").
+        if j - i >= _FRAGMENTS_MIN and any(len(toks[k][2]) == 1 for k in range(i, j)):
+            out.append((i, j - 1))
+        i = max(j, i + 1)
+    return out
+
+
+def _segment(letters: str, vocab: frozenset[str]) -> list[tuple[int, int]]:
+    """The words of ``vocab`` that spell ``letters`` best, as ``(start, end)`` in it: fewest
+    words, each letter no word covers costing two (so a stray letter does not stop the rest)."""
+    n = len(letters)
+    cost = [0] + [2 * n + 1] * n
+    back = [0] * (n + 1)
+    for end in range(1, n + 1):
+        best, frm = cost[end - 1] + 2, end - 1
+        for start in range(max(0, end - _WORD_MAX), end):
+            if cost[start] + 1 < best and letters[start:end] in vocab:
+                best, frm = cost[start] + 1, start
+        cost[end], back[end] = best, frm
+    words: list[tuple[int, int]] = []
+    end = n
+    while end > 0:
+        start = back[end]
+        if end - start > 1 or letters[start:end] in vocab:
+            words.append((start, end))
+        end = start
+    return words[::-1]
+
+
+def _spelled_words(
+    toks: list[tuple[int, int, str]], i: int, j: int, vocab: frozenset[str]
+) -> list[tuple[int, int, str]]:
+    """The tokens ``toks[i..j]`` read as the delivered words they spell, each with the place in
+    the text of the letters it takes (a token NFKC or casefolding resized keeps its own place)."""
+    letters: list[str] = []
+    places: list[tuple[int, int]] = []
+    for start, end, word in toks[i : j + 1]:
+        exact = len(word) == end - start
+        for k, char in enumerate(word):
+            letters.append(char)
+            places.append((start + k, start + k + 1) if exact else (start, end))
+    out: list[tuple[int, int, str]] = []
+    for at in range(0, len(letters), _STRETCH_MAX):
+        chunk = "".join(letters[at : at + _STRETCH_MAX])
+        for a, b in _segment(chunk, vocab):
+            out.append((places[at + a][0], places[at + b - 1][1], chunk[a:b]))
     return out
 
 
@@ -547,6 +649,10 @@ class Provenance:
         self.overflow = sketch is not None and sketch.overflow
         # Set by find() when its CPU deadline passed before it had read every delivered text.
         self.cut = False
+        # The delivered words, once glued words or fragments had to be read as them, and the
+        # CPU deadline find() was given (respaced() keeps to it too).
+        self._vocab: frozenset[str] | None = None
+        self._cpu_until: float | None = None
 
     @property
     def delivered(self) -> bool:
@@ -589,6 +695,7 @@ class Provenance:
                 :attr:`cut` is set, and every word the script never wrote counts as outside
                 text (labelled :data:`UNCHECKED`) unless a trigram or pair found its source.
         """
+        self._cpu_until = cpu_until
         tokenised = [tokens(text) for text in texts]
         # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
         # without such runs is read once.
@@ -597,13 +704,23 @@ class Provenance:
         glued = [_glued(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
         # ... and with digits in words read as letters ("pr3v10us").
         leet = [[(a, b, _leet(word)) for a, b, word in toks] for toks in tokenised]
+        # ... and with URL escapes and HTML entities read as what they stand for ("Ignore%20all").
+        web = [
+            tokens(text, _WEB_ESCAPE) if _WEB_ESCAPE.search(text) else toks
+            for text, toks in zip(texts, tokenised, strict=True)
+        ]
+        # ... and with words glued together or cut into fragments read as the delivered words
+        # they spell ("IgnoreAllPrevious", "I.g.n.o.r.e", "Ign|ore| al|l p").
+        respelt = [self._respelt(toks, cpu_until) for toks in spelled]
         # ... and with the words between outside words skipped: numbers and the script's own
         # words ("0 Ignore\n1 all\n2 previous", "Ignore ok all ok previous"), or every other
         # word (a filler the data supplied).
         skips = [self._skips(toks) for toks in tokenised]
         wanted: set[Gram] = set()
         wanted_pairs: set[Pair] = set()
-        readings = [[t[2] for t in toks] for toks in [*tokenised, *spelled, *glued, *leet]]
+        readings = [
+            [t[2] for t in toks] for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt]
+        ]
         for toks, keeps in zip(tokenised, skips, strict=True):
             readings.extend([toks[k][2] for k in keep] for keep in keeps)
         for words in readings:
@@ -665,10 +782,13 @@ class Provenance:
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
         unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
-        for toks, joined, whole, plain, keeps in zip(
-            tokenised, spelled, glued, leet, skips, strict=True
+        for toks, joined, whole, plain, keeps, decoded, spelt in zip(
+            tokenised, spelled, glued, leet, skips, web, respelt, strict=True
         ):
             spans = self._runs(toks, owner, pair_owner, unknown)
+            for other in (decoded, spelt):
+                if other is not toks and other is not joined:
+                    spans = union(spans + self._runs(other, owner, pair_owner, unknown))
             if plain != toks:
                 spans = union(spans + self._runs(plain, owner, pair_owner, unknown))
             for keep in keeps:
@@ -679,6 +799,57 @@ class Provenance:
                 spans = union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
         return found
+
+    def _respelt(
+        self, toks: list[tuple[int, int, str]], cpu_until: float | None
+    ) -> list[tuple[int, int, str]]:
+        """``toks`` with each stretch of glued words or fragments read as the delivered words it
+        spells; ``toks`` itself when it has none."""
+        stretches = _stretches(toks)
+        if not stretches:
+            return toks
+        vocab = self._vocabulary(cpu_until)
+        out: list[tuple[int, int, str]] = []
+        done = 0
+        for i, j in stretches:
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+                break
+            out.extend(toks[done:i])
+            out.extend(_spelled_words(toks, i, j, vocab))
+            done = j + 1
+        out.extend(toks[done:])
+        return out
+
+    def _vocabulary(self, cpu_until: float | None) -> frozenset[str]:
+        """The words of the delivered text (read once per run; the deadline stops it as it stops
+        :meth:`find`)."""
+        if self._vocab is None:
+            words: set[str] = set()
+            for toks in self.delivered_tokens():
+                if cpu_until is not None and time.thread_time() >= cpu_until:
+                    self.cut = True
+                    break
+                words.update(word for word in toks if len(word) <= _WORD_MAX)
+            self._vocab = frozenset(words)
+        return self._vocab
+
+    def respaced(self, text: str) -> str:
+        """``text`` (outside text :meth:`find` found) as the scanner should read it: glued words
+        and fragments that spell delivered words spaced out ("ignore all previous"), which the
+        scanner reads where it cannot read "IgnoreAllPrevious"."""
+        toks = _spelled(tokens(text))
+        kept: list[str] = []
+        done = 0
+        for i, j in _stretches(toks):
+            words = _spelled_words(toks, i, j, self._vocabulary(self._cpu_until))
+            if not words:
+                continue
+            kept.append(text[done : toks[i][0]])
+            kept.append(" " + " ".join(word for _, _, word in words) + " ")
+            done = toks[j][1]
+        kept.append(text[done:])
+        return "".join(kept)
 
     @staticmethod
     def _from_sketch(sketch: Sketch, wanted: set[_S], owner: dict[_S, str]) -> None:

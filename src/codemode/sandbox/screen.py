@@ -27,7 +27,7 @@ import bisect
 import logging
 import re
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,6 +47,11 @@ log = logging.getLogger("codemode.sandbox")
 _DELIMITER = re.compile(r"""\n|["\t|`]|'(?=[,:\]\}\)])|(?<=[\[\{\(])'|(?<=[,:] )'""")
 # A word character, or the backslash that starts an escape standing for one (\u0418, \xd0).
 _WORD = re.compile(r"\\[uUx][0-9a-fA-F]|\w")
+_WORDS = re.compile(r"\w+")
+# A span cut at delimiters into at least this many parts, none with a word longer than
+# _FRAGMENT characters, is scanned as one piece.
+_FRAGMENTS = 6
+_FRAGMENT = 3
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
 _MAX_REDACTIONS = 50
 # How much longer than it was the marks may make the output (see _capped).
@@ -92,32 +97,42 @@ class Screened:
 
 
 def _segments(
-    text: str, spans: Sequence[Span], bounds: Sequence[int] = ()
+    text: str,
+    spans: Sequence[Span],
+    bounds: Sequence[int] = (),
+    respace: Callable[[str], str] = str,
 ) -> list[tuple[int, int, str, str]]:
     """Each span cut at delimiters, then joined per segment: ``(start, end, scanned text, source)``.
 
     ``bounds``: more places that end a segment (where host-written text starts), so that a
-    piece never spans the host's words between two runs of outside text.
+    piece never spans the host's words between two runs of outside text. ``respace``: how the
+    scanner reads glued words (:meth:`Provenance.respaced`).
     """
     cuts = sorted({m.start() for m in _DELIMITER.finditer(text)}.union(bounds))
     grouped: dict[int, list[tuple[int, int, str]]] = {}
     for span in spans:
         start = span.start
+        cut: list[tuple[int, int, int]] = []  # (segment, start, end) of each part with words
         while start < span.end:
             seg = bisect.bisect_right(cuts, start)
             stop = min(span.end, cuts[seg]) if seg < len(cuts) else span.end
             part = text[start:stop]
             words = [m.start() for m in _WORD.finditer(part)]
             if words:
-                grouped.setdefault(seg, []).append(
-                    (start + words[0], start + words[-1] + 1, span.source)
-                )
+                cut.append((seg, start + words[0], start + words[-1] + 1))
             start = stop + 1
+        # Outside text cut into fragments (one character a line, cells of three) is read whole:
+        # each fragment alone says nothing, and the span was found as one text.
+        whole = len(cut) >= _FRAGMENTS and all(
+            len(word) <= _FRAGMENT for _, a, b in cut for word in _WORDS.findall(text[a:b])
+        )
+        for seg, a, b in cut:
+            grouped.setdefault(cut[0][0] if whole else seg, []).append((a, b, span.source))
     out: list[tuple[int, int, str, str]] = []
     for parts in grouped.values():
         # The scanner reads what the escapes stand for (json.dumps, ascii() and bytes reprs) and
-        # spelled-out words joined (' '.join(note)).
-        joined = readable(" ".join(text[a:b] for a, b, _ in parts))
+        # spelled-out words joined (' '.join(note)), and glued words spaced out.
+        joined = respace(readable(" ".join(text[a:b] for a, b, _ in parts)))
         sources = [s for _, _, s in parts]
         out.append((parts[0][0], parts[-1][1], joined, max(set(sources), key=sources.count)))
     return out
@@ -352,7 +367,9 @@ async def screen(
         for target, spans in spans_of.items():
             spans = union(spans)
             value = texts.values[target]
-            for start, end, scanned, source in _segments(value, spans, bounds.get(target, ())):
+            for start, end, scanned, source in _segments(
+                value, spans, bounds.get(target, ()), provenance.respaced
+            ):
                 where = texts.where(target, start)
                 pieces.append(_Piece(f"p{len(pieces)}", target, start, end, scanned, source, where))
     spent = bool(pieces) and (provenance.cut or (cpu is not None and cpu.spent >= cpu.limit))

@@ -68,10 +68,17 @@ _CACHE_SIZE = 2048  # verdicts kept per principal
 # Verdicts kept in all: past it, the caches of the principals seen least recently are dropped.
 # Bounded by entries, not by principals: a server with more concurrent principals than a count
 # would keep (256 sessions against 64 caches) dropped every cache between two runs of one
-# principal and scanned every answer cold again. Half what 64 full caches held: an answer read
-# again is known whole by its digest first (``sandbox/seen.py``), so these serve answers that
-# changed in part, and the server's memory after a burst stays near where it started.
-_ENTRIES = 32 * _CACHE_SIZE
+# principal and scanned every answer cold again. A quarter of what 64 full caches held: an answer
+# read again is known whole by its digest first (``sandbox/seen.py``), so these serve answers that
+# changed in part, and the server's memory after a burst stays near where it started (`bench load`,
+# 256 sessions of the 20-call script: RSS after +9.6 % of the start with twice this bound, +6.6 %
+# with it; server CPU per run the same within the noise).
+_ENTRIES = 16 * _CACHE_SIZE
+# A text longer than this is kept by its digest, not by itself: an entry's size is then bounded
+# (a few hundred bytes), so the entry bounds above bound the caches' memory (about 8 MB when
+# full), whatever the answers hold. Kept by the text itself, 2,048 distinct 27 KB strings of one
+# principal held 55 MB, and the overall bound would have let 32 such principals hold 1.7 GB.
+_KEY_CHARS = 64
 _PRINCIPALS = 4096  # principals with a cache (an empty cache still takes memory)
 _MIN_LEAF_CHARS = 12
 _MAX_JSON_DEPTH = 4
@@ -279,12 +286,13 @@ class Scanner:
         budget = budget or _Budget(None)
         results: dict[str, _Assessment] = {}
         todo: list[str] = []
+        keys = {text: _cache_key(text) for text in texts}
         with self._lock:
             cache = self._cache(principal)
             for text in texts:
-                hit = cache.get(text)
+                hit = cache.get(keys[text])
                 if hit is not None:
-                    cache.move_to_end(text)
+                    cache.move_to_end(keys[text])
                     results[text] = hit
                 elif text not in results:
                     todo.append(text)
@@ -350,7 +358,7 @@ class Scanner:
             results[text] = self._combine(
                 tier1[text], scores.get(text), tier2, pointer_of.get(text, "")
             )
-        self._keep(principal, {text: results[text] for text in todo if text not in late})
+        self._keep(principal, {keys[text]: results[text] for text in todo if text not in late})
         return results
 
     def _keep(self, principal: str, verdicts: dict[str | bytes, _Assessment]) -> None:
@@ -798,6 +806,15 @@ def _tier1(text: str, budget: _Budget) -> tuple[list[View], list[Match]] | None:
 
 
 _CLEAN = _Assessment(0.0, (), True)
+
+
+def _cache_key(text: str) -> str | bytes:
+    """How a verdict on ``text`` is kept: a short text by itself, a longer one by its digest."""
+    if len(text) <= _KEY_CHARS:
+        return text
+    return (
+        b"text:" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=32).digest()
+    )
 
 
 def _joined_digest(texts: list[str]) -> bytes:

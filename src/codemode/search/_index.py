@@ -67,9 +67,18 @@ from codemode.search._framing import frame
 from codemode.search._query import ParsedQuery, names_full_route, normalize_path, parse_query
 from codemode.search._refusal import HARD_REFUSALS, REFUSAL_FEATURES, RefusalModel
 from codemode.search._semantic import OperationVectors
+from codemode.search._shorthand import PARTS as SHORTHAND
+from codemode.search._shorthand import expand
 from codemode.search._static import StaticVectors
 from codemode.search._text import STOPWORDS, negation_mask, stem, words
-from codemode.search._vocab import CUES, FACETS, HEADS, MAX_PHRASE, SURFACE_WORDS
+from codemode.search._vocab import (
+    ABBREVIATIONS,
+    CUES,
+    FACETS,
+    HEADS,
+    MAX_PHRASE,
+    SURFACE_WORDS,
+)
 
 __all__ = [
     "FEATURES",
@@ -156,6 +165,9 @@ class Weights:
         framing: whether a request is read without its framing (``_framing``): a planning
             step's label or a comment marker, an agent's "I'll" lead, and a purpose clause ("so
             I can ...", "to find ...") or a "before doing ..." that names another call.
+        shorthand: whether abbreviations the index does not know are spelled out, a screen
+            path ("Content > Templates") is read as its last step and a closing verb ("list
+            member remove") is moved to the front (``_shorthand``).
         values: whether an email address or a phone number in a read asks for the listing
             that filters by it, and a written id ("01HQ3Z9M0P", "Tz8Nw1") stands for one
             record instead of being split into words (``_query``).
@@ -214,6 +226,7 @@ class Weights:
     both_numbers: bool = True
     clauses: bool = True
     framing: bool = True
+    shorthand: bool = True
     values: bool = True
     asks: bool = False
     context: float = 0.2
@@ -532,6 +545,14 @@ class SearchIndex:
             and (rest in self._known_set or stem(rest) in self._known_stems)
         ):
             return "remove " + rest
+        # A letter typed twice ("taggs", "lisst"): the letters are all there, as in a swap.
+        doubled = sorted(
+            single
+            for i in range(len(word) - 1)
+            if word[i] == word[i + 1] and (single := word[:i] + word[i + 1 :]) in self._known_set
+        )
+        if doubled:
+            return doubled[0]
         # Two letters swapped ("lsit", "flwo", "itmes") is the commonest slip and safe even in
         # short words: the letters are all there, so it is repaired before any length rule.
         swapped = [
@@ -599,8 +620,43 @@ class SearchIndex:
         return self._focus(query) or query
 
     def _framed(self, query: str) -> str:
-        """``query`` without its framing (``_framing``) when ``Weights.framing``."""
+        """``query`` without its framing (``_framing``) when ``Weights.framing``, its shorthand
+        spelled out (``_shorthand``) when ``Weights.shorthand``."""
+        query = self._expanded(query)
         return frame(query) if self.weights.framing else query
+
+    def _expanded(self, query: str, parts: tuple[str, ...] = SHORTHAND) -> str:
+        """``query`` with its shorthand spelled out (``_shorthand``, the rules in ``parts``)
+        when ``Weights.shorthand``."""
+        if not self.weights.shorthand:
+            return query
+        return expand(
+            query,
+            abbreviations=ABBREVIATIONS,
+            known=self._knows,
+            names_resource=self._names_resource,
+            verb=self._is_verb,
+            parts=parts,
+        )
+
+    def _knows(self, word: str) -> bool:
+        return word in self._known_set or stem(word) in self._known_stems
+
+    def _names_resource(self, text: str) -> bool:
+        stream = [stem(w) for w in words(text)]
+        return any(
+            tuple(stream[i : i + k]) in self._heads
+            for i in range(len(stream))
+            for k in range(1, min(MAX_PHRASE, len(stream) - i) + 1)
+        )
+
+    def _is_verb(self, word: str) -> bool:
+        """A verb of a request that is no resource's name ("remove", "rename"; not "list")."""
+        key = (stem(word),)
+        return key not in self._heads and any(
+            f in ("create", "update", "delete", "read", "link") and weight >= 1.0
+            for f, weight in CUES.get(key, ())
+        )
 
     def _focus(self, query: str) -> str | None:
         """The request clause of a long ``query`` (``_clauses``, or ``_asks`` when

@@ -38,7 +38,7 @@ def render_help(query: str, catalog: Catalog | None = None) -> str:
     """What to do when a query matched nothing: the categories and how to ask."""
     cat = catalog if catalog is not None else load_catalog()
     groups = ", ".join(f"{g} ({len(actions)})" for g, actions in sorted(cat.groups.items()))
-    said = f"No action matches {query.strip()!r}. " if query.strip() else ""
+    said = f"No action matches {cat.shown(query.strip(), 200)!r}. " if query.strip() else ""
     return (
         f'{said}Describe the task in plain words ("add a contact to a list", "campaign click rate last '
         'month"), name a resource and a verb, or give an operation id or METHOD /api/path.\n'

@@ -350,7 +350,7 @@ def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature],
                 if close
                 else "search_api finds actions by what they do."
             )
-            errors.append(f"unknown action {name!r}: {hint}")
+            errors.append(f"unknown action {catalog.shown(name)!r}: {hint}")
             continue
         if action.id not in seen:
             seen.add(action.id)

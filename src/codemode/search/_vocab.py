@@ -23,6 +23,7 @@ from typing import Any
 from codemode.search._text import stem, words
 
 __all__ = [
+    "ABBREVIATIONS",
     "CONCEPTS",
     "CUES",
     "FACETS",
@@ -72,6 +73,10 @@ HEADS: PhraseTable = MappingProxyType(
     phrase_table({h: [(p, 1.0) for p in ps] for h, ps in _DATA["heads"].items()})
 )
 RESOURCE_HEADS: Mapping[str, str] = MappingProxyType(dict(_DATA["resource_heads"]))
+# Short form -> what it stands for ("seg" -> "segment"), read by ``_shorthand``.
+ABBREVIATIONS: Mapping[str, str] = MappingProxyType(
+    {short: full for full, shorts in _DATA["abbreviations"].items() for short in shorts}
+)
 
 # Every word the vocabulary is written in, as typed (typo repair may land on these).
 SURFACE_WORDS: frozenset[str] = frozenset(

@@ -13,7 +13,7 @@ destination cannot hide behind hundreds of other values), and secrets (a webhook
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -109,10 +109,33 @@ def _cut(value: Any, limit: int) -> str:
     return repr(value)[: limit + 2]
 
 
-def confirmation_message(action: Action, params: Mapping[str, Any]) -> str:
-    """What the user is asked before ``action`` runs with ``params``."""
+# What a value the scanner flagged is shown as: the question is read by the user (and by any
+# model the client hands it to), so data never speaks to them unscanned (red team round 13).
+_WITHHELD = "(withheld: the injection scanner flagged it; decline unless you expected it)"
+
+
+def confirmation_message(
+    action: Action,
+    params: Mapping[str, Any],
+    flagged: Callable[[str], bool] | None = None,
+) -> str:
+    """What the user is asked before ``action`` runs with ``params``.
+
+    ``flagged``: the injection scanner's verdict on a text; each value line it flags is
+    withheld, and every one when only the lines read together are flagged.
+    """
+    head = f"Allow the destructive Klaviyo action {action.id}? {action.summary}"
+    lines = _value_lines(params)
+    if flagged is not None:
+        lines = [f"- {_WITHHELD}" if flagged(line) else line for line in lines]
+        if len(lines) > 1 and flagged("\n".join(lines)):
+            lines = [f"- {len(lines)} values {_WITHHELD}"]
+    return "\n".join([head, *lines])
+
+
+def _value_lines(params: Mapping[str, Any]) -> list[str]:
     destinations, others, n_destinations, n_others = _leaves(params)
-    lines = [f"Allow the destructive Klaviyo action {action.id}? {action.summary}"]
+    lines: list[str] = []
     for path, key, value in destinations:
         lines.append(f"- {path[:80]} = {_shown(key, value, _DESTINATION_CHARS)}")
     if n_destinations > len(destinations):
@@ -124,4 +147,4 @@ def confirmation_message(action: Action, params: Mapping[str, Any]) -> str:
         lines.append(f"- {path[:80]} = {_shown(key, value, _VALUE_CHARS)}")
     if n_others > len(others):
         lines.append(f"- and {n_others - len(others)} more value(s) not shown")
-    return "\n".join(lines)
+    return lines

@@ -104,8 +104,9 @@ def register_resources(server: MCPServer[Any], runtime: Runtime) -> None:
 
     @server.prompt(name="find_profile", description="Everything about one contact, by email")
     def find_profile(email: str) -> str:
+        shown = runtime.catalog.shown(email, 320)  # no address is longer; a 1 MB one is cut
         return (
-            f"Find the profile with email {email!r} and print its name, the lists and segments "
+            f"Find the profile with email {shown!r} and print its name, the lists and segments "
             "it belongs to and its five most recent events. Search, read the signatures, then "
             "run one script."
         )

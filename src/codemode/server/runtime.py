@@ -379,7 +379,7 @@ class Runtime:
             scanner=self.scanner,
             scan_policy=self.settings.scan_policy,
             dry_run=dry_run,
-            confirm=_elicit_confirmation(ctx),
+            confirm=_elicit_confirmation(ctx, self.scanner, creds.principal),
             # Defence in depth: should an upstream ever echo the credential, it is redacted.
             secrets=tuple(s for s in (creds.api_key, creds.access_token) if s),
             seen=self.clean_answers,
@@ -444,21 +444,26 @@ def can_ask_user(ctx: Context[Any, Any] | None) -> bool:
 
 
 def _elicit_confirmation(
-    ctx: Context[Any, Any],
+    ctx: Context[Any, Any], scanner: Scanner, principal: str
 ) -> Callable[[Action, Mapping[str, Any]], Awaitable[bool | str]]:
     """The bridge's hook for destructive actions: ask the user through MCP elicitation.
 
     A client that cannot show a form (no elicitation capability, or a stateless request with no
     back channel) cannot confirm, so the action is refused with how to confirm; only the
     operator's separate ``--destructive-unconfirmed`` waives confirmation (the policy then never
-    asks).
+    asks). The values the question shows are scanned like any outside text: a script can build
+    them from data (``scanner``, with ``principal``'s verdict cache).
     """
+
+    def flagged(text: str) -> bool:
+        return scanner.scan_text(text, principal=principal).injection
 
     async def confirm(action: Action, params: Mapping[str, Any]) -> bool | str:
         if not can_ask_user(ctx):
             return NO_CONFIRMATION
+        message = await anyio.to_thread.run_sync(confirmation_message, action, params, flagged)
         try:
-            answer = await ctx.elicit(confirmation_message(action, params), DestructiveConfirmation)
+            answer = await ctx.elicit(message, DestructiveConfirmation)
         except Exception as exc:  # the client failed to answer: nothing is sent
             logger.warning("asking to confirm %s failed: %s", action.id, type(exc).__name__)
             return "the confirmation request to the user failed; nothing was sent, retry later"
