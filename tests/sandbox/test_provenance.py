@@ -312,6 +312,25 @@ def test_glued_text_spelling_no_delivered_word_is_left_as_it_is() -> None:
     assert p.respaced(text) == text
 
 
+def test_a_long_identifier_is_not_read_as_a_few_short_words_of_the_data() -> None:
+    # "AuthenticationError" holds "en" and "ca" (a locale and a region the data delivered side by
+    # side): read as those two words with 15 stray letters, the host's error list was redacted.
+    p = Provenance("print(x)")
+    p.add("get_profiles (call 1)", {"locale": "en", "region": "ca", "note": "spring sale"})
+    text = "error classes: AuthenticationError, InjectionDetected"
+    assert p.find([text]) == [[]]
+    assert p.respaced(text) == text
+
+
+def test_text_of_scripts_written_without_spaces_is_not_spaced_out() -> None:
+    # Japanese or Thai copy is one long token as written; spaced out into the words the data
+    # also holds, the scanner read a text the data never had (and flagged product copy).
+    copy = "手作りの陶器のマグカップです"
+    p = Provenance("print(x)")
+    p.add("get_catalog_items (call 1)", {"description": copy, "tags": ["陶器", "手作り"]})
+    assert p.respaced(copy) == copy
+
+
 def test_segmenting_prefers_fewest_words_and_skips_stray_letters() -> None:
     from codemode.sandbox.provenance import _segment
 

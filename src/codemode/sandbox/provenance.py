@@ -331,6 +331,14 @@ _GLUED_LETTERS = 0.85
 _FRAGMENT = 3
 _FRAGMENTS_MIN = 6
 _WORD_MAX = 24
+# Words glued or cut up are looked for in the scripts that space their words with ASCII letters
+# only: Chinese, Japanese or Thai text is one long token as written (read as it was, it is found
+# as it was), and Devanagari's marks cut its words into short tokens; spaced out, such text read
+# as words the data never had, and the scanner flagged the product copy it made.
+# At least this share of a stretch's letters must be delivered words, so that a long identifier
+# of the host's ("AuthenticationError") is not read as two short words of the data ("en", "ca")
+# with the rest of its letters stray.
+_SPELLED_SHARE = 0.75
 # Letters of one stretch segmented at once (the search is linear in them, times _WORD_MAX).
 _STRETCH_MAX = 4096
 
@@ -342,7 +350,11 @@ def _stretches(toks: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
     i = 0
     while i < len(toks):
         word = toks[i][2]
-        if len(word) >= _GLUED_MIN and sum(c.isalpha() for c in word) >= _GLUED_LETTERS * len(word):
+        if (
+            len(word) >= _GLUED_MIN
+            and word.isascii()
+            and sum(c.isalpha() for c in word) >= _GLUED_LETTERS * len(word)
+        ):
             out.append((i, i))
             i += 1
             continue
@@ -350,6 +362,7 @@ def _stretches(toks: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
         while (
             j < len(toks)
             and len(toks[j][2]) <= _FRAGMENT
+            and toks[j][2].isascii()
             and not toks[j][2].isdigit()
             and (j == i or toks[j][0] - toks[j - 1][1] <= _SPELL_GAP)
         ):
@@ -398,7 +411,10 @@ def _spelled_words(
     out: list[tuple[int, int, str]] = []
     for at in range(0, len(letters), _STRETCH_MAX):
         chunk = "".join(letters[at : at + _STRETCH_MAX])
-        for a, b in _segment(chunk, vocab):
+        words = _segment(chunk, vocab)
+        if sum(b - a for a, b in words) < _SPELLED_SHARE * len(chunk):
+            continue  # mostly stray letters: not delivered words glued together
+        for a, b in words:
             out.append((places[at + a][0], places[at + b - 1][1], chunk[a:b]))
     return out
 
