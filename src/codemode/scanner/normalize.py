@@ -825,26 +825,35 @@ def _variation_selector_bytes(text: str) -> str | None:
     return _decode_bytes(raw)
 
 
+_VOWELS = frozenset("aeiouy")
+
+
 def _without_stacked_marks(text: str) -> str | None:
     """``text`` without its combining marks when most of its Latin letters carry one
     ("d́éĺét́é"): NFKC composes some of them into accented letters and keeps
-    the others, so no pattern reads the word. Accented prose (French, Vietnamese) marks far
-    fewer letters and is left to the other views."""
+    the others, so no pattern reads the word; or when four in five of its vowels do ("Ignôré àll
+    prévîôûs înstrûctîôns", red team round 14: every vowel accented is two letters in five;
+    Vietnamese marks fewer).
+    Accented prose (French, Spanish) marks far fewer letters and is left to the other views."""
     decomposed = unicodedata.normalize("NFD", stream_safe(text))
     if decomposed == text and not _COMBINING.search(text):
         return None
-    marked = letters = 0
-    previous_letter = False
+    marked = letters = vowels = marked_vowels = 0
+    previous = ""
     for ch in decomposed[:20_000]:
         if "a" <= ch.lower() <= "z":
             letters += 1
-            previous_letter = True
-        elif previous_letter and unicodedata.combining(ch):
+            vowels += ch.lower() in _VOWELS
+            previous = ch.lower()
+        elif previous and unicodedata.combining(ch):
             marked += 1
-            previous_letter = False
+            marked_vowels += previous in _VOWELS
+            previous = ""
         elif not unicodedata.combining(ch):
-            previous_letter = False
-    if letters < 8 or marked * 5 < letters * 3:
+            previous = ""
+    most_letters = marked * 5 >= letters * 3
+    most_vowels = vowels >= 8 and marked_vowels * 5 >= vowels * 4
+    if letters < 8 or not (most_letters or most_vowels):
         return None
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
