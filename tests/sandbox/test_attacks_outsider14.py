@@ -57,7 +57,6 @@ COPY = {
 # Found open by this round (before any fix): id -> why.
 OPEN: dict[str, str] = {
     "R01": "open: junk words glued between the words push delivered words under 3/4 of the letters",
-    "R05": "open: glued words are re-read only in ASCII letters; accented vowels keep them whole",
     "R08": "open: words broken across lines with a hyphen are not re-read as the words they spell",
     "R09": "open: glued words in reversed order are not re-read",
     "R10": "open: reversed text is not re-read (a reader can read it backwards)",
@@ -271,11 +270,6 @@ async def test_reshaped_data_is_still_screened(
     assert not leaked(result, junk), f"{cid} {threat}: {model_text(result)[:700]}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the scanner drops combining marks only when 3/5 of the letters carry one; "
-    "accented vowels are 2/5",
-)
 async def test_R25_an_instruction_planted_with_every_vowel_accented_is_caught_by_every_scan(
     box: Sandbox, sim: httpx.AsyncClient
 ) -> None:

@@ -343,16 +343,27 @@ _SPELLED_SHARE = 0.75
 _STRETCH_MAX = 4096
 
 
+def _latin(word: str) -> str | None:
+    """``word`` in ASCII letters with the marks of its accented Latin letters dropped
+    ("ignôréàll" -> "ignoreall": a script that accents the data's vowels keeps the words
+    readable, red team round 14), one letter for each; ``None`` when it has letters of another
+    script (or a letter that is not one character without its marks)."""
+    if word.isascii():
+        return word
+    bare = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+    return bare if bare.isascii() and len(bare) == len(word) else None
+
+
 def _stretches(toks: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
     """``(i, j)``: the first and last index of each stretch of ``toks`` that may be words glued
     together or cut into fragments (see :data:`_GLUED_MIN`)."""
     out: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
-        word = toks[i][2]
+        word = _latin(toks[i][2])
         if (
-            len(word) >= _GLUED_MIN
-            and word.isascii()
+            word is not None
+            and len(word) >= _GLUED_MIN
             and sum(c.isalpha() for c in word) >= _GLUED_LETTERS * len(word)
         ):
             out.append((i, i))
@@ -362,7 +373,7 @@ def _stretches(toks: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
         while (
             j < len(toks)
             and len(toks[j][2]) <= _FRAGMENT
-            and toks[j][2].isascii()
+            and _latin(toks[j][2]) is not None
             and not toks[j][2].isdigit()
             and (j == i or toks[j][0] - toks[j - 1][1] <= _SPELL_GAP)
         ):
@@ -403,7 +414,8 @@ def _spelled_words(
     the text of the letters it takes (a token NFKC or casefolding resized keeps its own place)."""
     letters: list[str] = []
     places: list[tuple[int, int]] = []
-    for start, end, word in toks[i : j + 1]:
+    for start, end, token in toks[i : j + 1]:
+        word = _latin(token) or token
         exact = len(word) == end - start
         for k, char in enumerate(word):
             letters.append(char)
