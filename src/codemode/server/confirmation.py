@@ -125,26 +125,44 @@ def confirmation_message(
     withheld, and every one when only the lines read together are flagged.
     """
     head = f"Allow the destructive Klaviyo action {action.id}? {action.summary}"
-    lines = _value_lines(params)
+    entries = _value_lines(params)
+    lines = [line for line, _ in entries]
     if flagged is not None:
-        lines = [f"- {_WITHHELD}" if flagged(line) else line for line in lines]
+        # A withheld address still names the host it reaches (itself scanned): data could
+        # otherwise hide where it is sent behind an instruction in the address (round 14).
+        hosts: list[str] = []
+        lines = []
+        for line, host in entries:
+            if host is not None:
+                host = host if not flagged(host) else "(one the injection scanner flagged: decline)"
+                hosts.append(host)
+            if not flagged(line):
+                lines.append(line)
+            else:
+                lines.append(f"- {_WITHHELD}" + (f"; it reaches host {host}" if host else ""))
         if len(lines) > 1 and flagged("\n".join(lines)):
             lines = [f"- {len(lines)} values {_WITHHELD}"]
+            lines += [f"- a destination reaches host {host}" for host in hosts]
     return "\n".join([head, *lines])
 
 
-def _value_lines(params: Mapping[str, Any]) -> list[str]:
+def _value_lines(params: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """Each value line, with the host the value reaches when it is a URL."""
     destinations, others, n_destinations, n_others = _leaves(params)
-    lines: list[str] = []
+    lines: list[tuple[str, str | None]] = []
     for path, key, value in destinations:
-        lines.append(f"- {path[:80]} = {_shown(key, value, _DESTINATION_CHARS)}")
+        host = _host(value) if isinstance(value, str) and _URL.match(value) else None
+        lines.append((f"- {path[:80]} = {_shown(key, value, _DESTINATION_CHARS)}", host))
     if n_destinations > len(destinations):
         lines.append(
-            f"- and {n_destinations - len(destinations)} more destination(s) not shown: decline "
-            "unless you expected this many"
+            (
+                f"- and {n_destinations - len(destinations)} more destination(s) not shown: "
+                "decline unless you expected this many",
+                None,
+            )
         )
     for path, key, value in others:
-        lines.append(f"- {path[:80]} = {_shown(key, value, _VALUE_CHARS)}")
+        lines.append((f"- {path[:80]} = {_shown(key, value, _VALUE_CHARS)}", None))
     if n_others > len(others):
-        lines.append(f"- and {n_others - len(others)} more value(s) not shown")
+        lines.append((f"- and {n_others - len(others)} more value(s) not shown", None))
     return lines
