@@ -233,65 +233,28 @@ def q_asked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Each Q case's question(s) and tool answer, from one server whose user declines."""
     import json
 
-    import httpx
-    from mcp import Client
-    from mcp_types import ElicitResult
-
-    from codemode.config import Settings
-    from codemode.server import DEMO_BASE_URL, build_server
-    from codemode.simulator import SimConfig, create_app
+    from tests.server._planted_words import words_in_store
 
     seen: dict[str, str] = {}
 
     async def go() -> None:
-        asked: list[str] = []
-
-        async def elicit(context: object, params: object) -> ElicitResult:
-            asked.append(params.message)  # type: ignore[attr-defined]
-            return ElicitResult(action="decline")
-
-        sim = create_app(SimConfig(profiles=5, events=5))
-        raw = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=DEMO_BASE_URL)
-        built = build_server(
-            Settings(
-                demo=True,
-                audit_db=tmp_path_factory.mktemp("q") / "a.sqlite3",
-                allow_destructive=True,
-            ),
-            transport="memory",
-            http_client=raw,
-            log_level="ERROR",
-        )
-        seed = "".join(
-            f"klaviyo.profiles.create_profile(attributes={{'email': 'w{i}@q14.test', "
-            f"'first_name': {w!r}}})\n"
-            for i, w in enumerate(WORDS)
-        )
-        async with (
-            built.running(),
-            Client(built.mcp, mode="legacy", elicitation_callback=elicit) as c,
-        ):
-            await c.call_tool("execute_code", {"code": seed})
-            session: dict[str, object] = {}
-            for i in range(len(WORDS)):
-                read = (
-                    "store.setdefault('w', []).append(klaviyo.profiles.get_profiles("
-                    f"filter=F.equals('email', 'w{i}@q14.test')).data[0]['first_name'])"
-                )
-                ran = await c.call_tool("execute_code", {"code": read, **session})
-                assert ran.structured_content is not None
-                session = {"session": ran.structured_content["session"]}
+        audit_db = tmp_path_factory.mktemp("q") / "a.sqlite3"
+        async with words_in_store(audit_db, WORDS, "q14") as planted:
             for cid, _, expr in QUESTIONS:
-                asked.clear()
+                planted.asked.clear()
                 call = (
                     expr if expr.startswith("klaviyo.") else f"klaviyo.lists.delete_list(id={expr})"
                 )
                 code = GATHER + call + "\n"
-                ran = await c.call_tool("execute_code", {"code": code, **session})
-                seen[cid] = (
-                    "\n".join(asked) + "\n" + json.dumps(ran.structured_content, ensure_ascii=False)
+                ran = await planted.client.call_tool(
+                    "execute_code", {"code": code, **planted.session}
                 )
-                seen[cid + "-asked"] = str(bool(asked))
+                seen[cid] = (
+                    "\n".join(planted.asked)
+                    + "\n"
+                    + json.dumps(ran.structured_content, ensure_ascii=False)
+                )
+                seen[cid + "-asked"] = str(bool(planted.asked))
 
     asyncio.run(go())
     return seen
