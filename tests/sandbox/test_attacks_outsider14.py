@@ -56,14 +56,14 @@ COPY = {
     "dd14@copy.test": "Schöne Grüße aus München für alle Stammkunden über fünfzig Jahre",
     "vi14@copy.test": "Giảm giá mùa hè cho tất cả sản phẩm trong tuần này",
 }
-# Found open by this round (before any fix): id -> why.
+# Found open by this round (before any fix): id -> why. R10 and R11 (the whole text, or each
+# word, reversed) were closed by round 15: the output screen reads text the script computed with
+# the patterns, which read reversed text.
 OPEN: dict[str, str] = {
     "R01": "open: junk words glued between the words push delivered words under 3/4 of the letters",
     "R08": "open: words broken across lines with a hyphen are joined by no reading, and outside "
     "text is scanned a line at a time",
     "R09": "open: glued words in reversed order are not re-read",
-    "R10": "open: reversed text is not re-read (a reader can read it backwards)",
-    "R11": "open: words with their letters reversed are not re-read",
     "R14": "open: doubled letters are not re-read as the words they spell",
     "R15": "open: a junk letter after every letter halves the delivered words' coverage",
     "R16": "open: digits for letters (leetspeak) are not re-read",

@@ -183,6 +183,21 @@ _ERROR_MARK = "[codemode: removed suspected prompt injection from Klaviyo's erro
 _ERROR_PATTERNS: list[Any] = []  # the patterns-only scanner, made on first use
 
 
+# Rules the host's own messages match: its hints name the tools and SDK calls to use ("use
+# search_api to find one", "klaviyo.profiles.get_profiles(...)"), which the forged-call rule reads
+# as a call for the agent to make. Computed text is read without them.
+_HOST_VOCABULARY_RULES = frozenset({"tool.forged_call"})
+
+
+def _patterns() -> Any:
+    """The patterns-only scanner (tier 1), made on first use."""
+    from codemode.scanner import Scanner
+
+    if not _ERROR_PATTERNS:
+        _ERROR_PATTERNS.append(Scanner(tier2=False))
+    return _ERROR_PATTERNS[0]
+
+
 def _screen_error(
     error: dict[str, Any], deadline: float | None, cpu: HostCpu | None, principal: str = ""
 ) -> dict[str, Any]:
@@ -194,17 +209,13 @@ def _screen_error(
     detail was an instruction reached the model marked clean. Tier 1 (the patterns) reads them
     here, before the worker does, within the run's deadline.
     """
-    from codemode.scanner import Scanner
-
-    if not _ERROR_PATTERNS:
-        _ERROR_PATTERNS.append(Scanner(tier2=False))
     parts = {k: error[k] for k in _KLAVIYO_ERROR_FIELDS if error.get(k) not in (None, "", [], {})}
     if not parts:
         return error
     until = time.monotonic() + (2.0 if cpu is None else max(cpu.limit - cpu.spent, 0.0))
     started = time.thread_time()
     try:  # charged to the run's host scanning, as an answer's scan is
-        scan = _ERROR_PATTERNS[0].scan_response(
+        scan = _patterns().scan_response(
             parts,
             "redact",
             principal=principal,  # verdicts are cached per principal, as the answers' are
@@ -749,13 +760,37 @@ class SdkBridge:
             return OutputScan("unscanned")
         if not pieces:
             return OutputScan("clean")
-        scanner = self.scanner
+        return await self._scan_pieces(self.scanner, pieces, self._scanner_takes_deadline)
+
+    async def scan_computed(self, pieces: dict[str, str]) -> OutputScan:
+        """Scan text of a result the script computed from what it read, with the patterns only.
+
+        The output screen hands over what no shingle of the delivered text places and the
+        script never wrote: data decoded, reversed or woven together by the script (red team
+        round 15). Such a piece can hold the host's own words too (an SDK error the script
+        printed, a repr), which the classifier misreads, as it does Klaviyo's error phrasing
+        (see :func:`_screen_error`): tier 1 reads it, less the rules that the host's own hints
+        match (:data:`_HOST_VOCABULARY_RULES`). Charged like :meth:`scan_output`.
+        """
+        if self.scanner is None:
+            return OutputScan("unscanned")
+        if not pieces:
+            return OutputScan("clean")
+        return await self._scan_pieces(_patterns(), pieces, True, _HOST_VOCABULARY_RULES)
+
+    async def _scan_pieces(
+        self,
+        scanner: ResponseScanner,
+        pieces: dict[str, str],
+        takes_deadline: bool,
+        ignore: frozenset[str] = frozenset(),
+    ) -> OutputScan:
         cpu = RUN_HOST_CPU.get()
         kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal}
 
         def charged() -> _ScanLike:
             started = time.thread_time()
-            if cpu is not None and self._scanner_takes_deadline:
+            if cpu is not None and takes_deadline:
                 kwargs["deadline"] = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
             try:
                 return scanner.scan_response(dict(pieces), **kwargs)
@@ -765,11 +800,12 @@ class SdkBridge:
 
         scan = await anyio.to_thread.run_sync(charged)
         flagged: dict[str, str] = {}
-        for finding in getattr(scan, "findings", ()):  # test doubles may carry none
+        findings = getattr(scan, "findings", ())  # test doubles may carry none
+        for finding in findings:
             key = str(getattr(finding, "pointer", "")).lstrip("/")
-            if key in pieces:
+            if key in pieces and getattr(finding, "rule", None) not in ignore:
                 flagged.setdefault(key, _finding_reason(finding))
-        if scan.verdict != "clean" and not flagged:  # a verdict without findings: take all
+        if scan.verdict != "clean" and not findings:  # a verdict without findings: take all
             flagged = dict.fromkeys(pieces, "suspected prompt injection")
         if not flagged:
             return OutputScan("clean")

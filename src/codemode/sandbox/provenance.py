@@ -35,11 +35,14 @@ shingles find, reversed say), the host records the shingles of the run's deliver
 a later run given that sketch treats an output trigram or pair that its own delivered text lacks
 but the sketch holds as outside text (labelled :data:`~codemode.sandbox.computed.SOURCE`), and
 a sketch that overflowed as this run's own overflow. Text rewritten beyond recognition that
-reaches the model only in that form (never printed back as it was) stays out of reach.
+reaches the model only in that form (never printed back as it was) matches no shingle:
+:meth:`Provenance.computed` marks it as what it is, words neither delivered nor the script's,
+for the screen to read with the patterns.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import time
@@ -58,6 +61,7 @@ if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
 
 __all__ = [
+    "COMPUTED",
     "GLUE",
     "UNCHECKED",
     "UNINDEXED",
@@ -71,6 +75,7 @@ __all__ = [
 
 UNINDEXED = "data the host could not index"
 UNCHECKED = "data left unchecked"
+COMPUTED = "text the script computed from what it read"
 _NOSPACE = (
     "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 )
@@ -825,6 +830,46 @@ class Provenance:
                 spans = union(spans + self._runs(joined, owner, pair_owner, unknown))
             if len(whole) != len(toks):
                 spans = union(spans + self._runs(whole, owner, pair_owner, unknown))
+            found.append(spans)
+        return found
+
+    def computed(
+        self, texts: Sequence[str], outside: Sequence[Sequence[Span]] = ()
+    ) -> list[list[Span]]:
+        """For each text, the stretches of words that are neither numbers nor words of the
+        script's source, nor in ``outside`` (the text's spans :meth:`find` placed): from the
+        first such word to the last, cut at line ends and at outside text (labelled
+        :data:`COMPUTED`).
+
+        Text a script decoded, reversed or wove together from what it read (base64 of reversed
+        bytes, octal codes, two fields each holding every other letter) shares no shingle with
+        the delivered text, so :meth:`find` cannot place it, yet it is no word the script wrote
+        (red team round 15). Only a run that was delivered something has such text: without
+        outside text, words the script never wrote are made from its own literals.
+        """
+        if not self._sources and self._sketch is None:
+            return [[] for _ in texts]
+        found: list[list[Span]] = []
+        for index, text in enumerate(texts):
+            placed = union(list(outside[index])) if index < len(outside) else []
+            ends = [span.end for span in placed]
+            spans: list[Span] = []
+            first = last = -1
+            previous = 0
+            for start, end, word in tokens(text):
+                at = bisect.bisect_right(ends, start)
+                inside = at < len(placed) and placed[at].start <= start
+                if first >= 0 and (inside or "\n" in text[previous:start]):
+                    spans.append(Span(first, last, COMPUTED))
+                    first = last = -1
+                previous = end
+                if inside or not self._unexplained(word):
+                    continue
+                if first < 0:
+                    first = start
+                last = end
+            if first >= 0:
+                spans.append(Span(first, last, COMPUTED))
             found.append(spans)
         return found
 

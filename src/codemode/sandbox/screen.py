@@ -12,7 +12,12 @@ under the ``annotate`` policy), and the result lists each one: where, from which
 Outside text includes what earlier runs of the session read, when one of them kept text it
 computed from it in the store: the session's provenance sketch (:mod:`codemode.sandbox.sketch`)
 places it, and a piece it placed is named "data an earlier run of this session read". Text
-rewritten beyond recognition that reaches the model only in that form is still found by no one.
+rewritten beyond recognition (decoded, reversed, woven from several fields) that reaches the
+model only in that form matches no shingle; in a run that read anything, the words of a result
+that are neither its script's nor numbers nor placed outside text are "text the script computed
+from what it read" (:meth:`Provenance.computed`): read by the patterns only
+(``scan_computed``; the classifier misreads the host's own messages, which such text can
+include), and taken out where flagged.
 
 Finding and scanning that text is host CPU spent for the run, charged to its host-CPU budget
 (:class:`~codemode.sandbox.bridge.HostCpu`, shared with the scanning of its answers). The host's
@@ -179,16 +184,20 @@ def _outside_host_texts(
 
 
 def _find_charged(
-    provenance: Provenance, texts: list[str], cpu: HostCpu | None
-) -> list[list[Span]]:
-    """``provenance.find`` with the run's host CPU: charged for it, and stopped when it is spent."""
-    if cpu is None:
-        return provenance.find(texts)
+    provenance: Provenance, texts: list[str], cpu: HostCpu | None, computed: int = 0
+) -> tuple[list[list[Span]], list[list[Span]]]:
+    """``provenance.find`` with the run's host CPU: charged for it, and stopped when it is spent;
+    and :meth:`Provenance.computed` of the first ``computed`` texts (none once it is spent)."""
     started = time.thread_time()
+    until = None if cpu is None else started + max(cpu.limit - cpu.spent, 0.0)
     try:
-        return provenance.find(texts, cpu_until=started + max(cpu.limit - cpu.spent, 0.0))
+        found = provenance.find(texts, cpu_until=until)
+        if provenance.cut or (until is not None and time.thread_time() >= until):
+            return found, [[] for _ in range(computed)]
+        return found, provenance.computed(texts[:computed], found[:computed])
     finally:
-        cpu.spent += time.thread_time() - started
+        if cpu is not None:
+            cpu.spent += time.thread_time() - started
 
 
 def _where_in_output(text: str, start: int) -> str:
@@ -233,7 +242,9 @@ def _adjoining(value: str, found: list[tuple[int, int, str]]) -> list[tuple[int,
     them all. A mark is longer than a word, and one per word multiplied what the model read."""
     out: list[tuple[int, int, str]] = []
     for start, end, source in sorted(found):
-        if out and out[-1][2] == source and not _WORD.search(value, out[-1][1], start):
+        if out and start < out[-1][1]:  # overlapping pieces (outside and computed text): one
+            out[-1] = (out[-1][0], max(out[-1][1], end), out[-1][2])
+        elif out and out[-1][2] == source and not _WORD.search(value, out[-1][1], start):
             out[-1] = (out[-1][0], max(out[-1][1], end), source)
         else:
             out.append((start, end, source))
@@ -251,6 +262,23 @@ def _capped(screened: str, before: int) -> str:
         f"[codemode: {len(screened) - cut} more characters of output dropped: it was mostly text "
         "flagged as suspected prompt injection; print less of the data]\n"
     )
+
+
+_RANK = {"unscanned": 0, "clean": 1, "flagged": 2, "blocked": 3}
+
+
+async def _scan_computed(scanner: Any, computed: list[_Piece], scan: OutputScan) -> OutputScan:
+    """``scan`` with what ``scanner.scan_computed`` flags among ``computed`` added to it (a
+    scanner failure withholds those pieces, as it does outside text)."""
+    try:
+        extra: OutputScan = await scanner.scan_computed({p.key: p.text for p in computed})
+    except Exception:  # fail closed
+        log.exception("scanning the output's computed text failed")
+        extra = OutputScan("blocked", {p.key: "the scanner failed" for p in computed})
+    if not extra.flagged:
+        return scan
+    verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
+    return OutputScan(verdict, {**scan.flagged, **extra.flagged}, scan.annotate or extra.annotate)
 
 
 class _Joined:
@@ -345,16 +373,18 @@ async def screen(
         groups.append(group)
 
     pieces: list[_Piece] = []
+    computed: list[_Piece] = []
     if not provenance.empty:
         parts, bounds = _outside_host_texts(texts.values, host_texts)
         joined = [_Joined(texts.values, group) for group in groups if len(group) > 1]
         # Up to the provenance budget of delivered text is tokenised: in a thread, never on the
         # event loop that serves every other session.
-        located: list[list[Span]] = await anyio.to_thread.run_sync(
+        located, computed_of = await anyio.to_thread.run_sync(
             _find_charged,
             provenance,
             [text for _, _, text in parts] + [j.text for j in joined],
             cpu,
+            len(parts) if hasattr(scanner, "scan_computed") else 0,
         )
         spans_of: dict[int, list[Span]] = {}
         for (target, offset, _), spans in zip(parts, located[: len(parts)], strict=True):
@@ -372,6 +402,17 @@ async def screen(
             ):
                 where = texts.where(target, start)
                 pieces.append(_Piece(f"p{len(pieces)}", target, start, end, scanned, source, where))
+        # Text the script computed from what it read (no shingle places it, and the script
+        # never wrote it): read by the patterns (scan_computed), cut as outside text is.
+        for (target, offset, _), spans in zip(parts, computed_of, strict=False):
+            shifted = [Span(s.start + offset, s.end + offset, s.source) for s in spans]
+            value = texts.values[target]
+            for start, end, scanned, source in _segments(
+                value, shifted, bounds.get(target, ()), provenance.respaced
+            ):
+                where = texts.where(target, start)
+                key = f"c{len(computed)}"
+                computed.append(_Piece(key, target, start, end, scanned, source, where))
     spent = bool(pieces) and (provenance.cut or (cpu is not None and cpu.spent >= cpu.limit))
     withheld = True
     if spent:  # fail closed: no host CPU is left to scan it, so outside text is withheld
@@ -385,6 +426,9 @@ async def screen(
             scan = OutputScan("blocked", {p.key: "the scanner failed" for p in pieces})
         else:
             withheld = False
+    if computed and not spent:
+        scan = await _scan_computed(scanner, computed, scan)
+        pieces += computed
 
     redactions: list[Redaction] = []
     flagged: dict[int, list[tuple[int, int, str]]] = {}
