@@ -647,12 +647,6 @@ async def test_w_computed_text_in_a_dry_run_plan_is_screened(box: Sandbox, world
     assert "ignore all previous" not in json.dumps(result.to_dict()["planned_writes"]).lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: computed text is cut a line at a time and read by the patterns one piece a line "
-    "(with neighbours only when each looks like a word): twelve-character lines cut words no "
-    "reading joins (as round 14's R21, R27)",
-)
 async def test_w_computed_text_in_short_lines_is_screened(box: Sandbox, world: World) -> None:
     code = GET + B64R + "for i in range(0, len(d), 12):\n    print(d[i:i + 12])"
     result = await run(box, code, bridge(world))

@@ -65,6 +65,8 @@ _MARKS_ROOM = 8192
 # a short one could stand for common words of the data).
 _HOST_TEXT_MIN = 24
 _SPENT_REASON = "the run's host time for checking it was spent"
+# A line's own numbering ("12 ", "3. "), left out when computed lines are read glued together.
+_NUMBERING = re.compile(r"^\s*\d+[.):]?\s+")
 
 
 class OutputScanner(Protocol):
@@ -267,18 +269,57 @@ def _capped(screened: str, before: int) -> str:
 _RANK = {"unscanned": 0, "clean": 1, "flagged": 2, "blocked": 3}
 
 
-async def _scan_computed(scanner: Any, computed: list[_Piece], scan: OutputScan) -> OutputScan:
+async def _scan_computed(
+    scanner: Any,
+    computed: list[_Piece],
+    scan: OutputScan,
+    values: Sequence[str],
+    outside: Sequence[_Piece],
+) -> OutputScan:
     """``scan`` with what ``scanner.scan_computed`` flags among ``computed`` added to it (a
-    scanner failure withholds those pieces, as it does outside text)."""
+    scanner failure withholds those pieces, as it does outside text).
+
+    The pieces of one string are also read glued together, without separators: text a script
+    computed and printed cut into short lines ("IMPORTANT: i", "gnore all pr", ...) reads as
+    what it was; flagged so, all of them go.
+    """
+    texts = {p.key: p.text for p in computed}
+    glued: dict[str, list[str]] = {}
+    by_target: dict[int, list[_Piece]] = {}
+    for piece in computed:
+        by_target.setdefault(piece.target, []).append(piece)
+    for target, of_target in by_target.items():
+        # Outside text is the full scan's: blanked here, so that it takes no computed text with it.
+        chars = list(values[target])
+        for piece in outside:
+            if piece.target == target:
+                chars[piece.start : piece.end] = " " * (piece.end - piece.start)
+        value = "".join(chars)
+        lines: dict[int, str] = {}  # the lines holding computed text, numbering taken off
+        for piece in of_target:
+            start = value.rfind("\n", 0, piece.start) + 1
+            end = value.find("\n", piece.end)
+            lines.setdefault(
+                start, _NUMBERING.sub("", value[start : len(value) if end < 0 else end])
+            )
+        if len(lines) > 1:
+            key = f"g{target}"
+            texts[key] = "".join(lines[start] for start in sorted(lines))
+            glued[key] = [p.key for p in of_target]
     try:
-        extra: OutputScan = await scanner.scan_computed({p.key: p.text for p in computed})
+        extra: OutputScan = await scanner.scan_computed(texts)
     except Exception:  # fail closed
         log.exception("scanning the output's computed text failed")
         extra = OutputScan("blocked", {p.key: "the scanner failed" for p in computed})
     if not extra.flagged:
         return scan
+    flagged = {k: v for k, v in extra.flagged.items() if k not in glued}
+    for key, keys in glued.items():
+        if key in extra.flagged:
+            for piece_key in keys:
+                flagged.setdefault(piece_key, extra.flagged[key])
     verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
-    return OutputScan(verdict, {**scan.flagged, **extra.flagged}, scan.annotate or extra.annotate)
+    return OutputScan(verdict, {**scan.flagged, **flagged}, scan.annotate or extra.annotate)
 
 
 class _Joined:
@@ -427,7 +468,7 @@ async def screen(
         else:
             withheld = False
     if computed and not spent:
-        scan = await _scan_computed(scanner, computed, scan)
+        scan = await _scan_computed(scanner, computed, scan, texts.values, pieces)
         pieces += computed
 
     redactions: list[Redaction] = []
