@@ -293,6 +293,9 @@ def _answer(request: httpx.Request) -> httpx.Response:
                 ]
             },
         )
+    if "errb64r" in url:  # an error whose detail is an instruction, base64 of reversed bytes
+        detail = base64.b64encode(INJ.encode()[::-1]).decode()
+        return httpx.Response(400, json={"errors": [{"status": 400, "detail": detail}]})
     if "err404" in url:
         auth = request.headers.get("authorization", "")
         return httpx.Response(
@@ -664,3 +667,16 @@ async def test_w_a_decoded_instruction_only_the_classifier_knows_is_screened(
     code = GET + "import base64\nprint(base64.b64decode(g('soft@x.test'))[::-1].decode())"
     result = await run(box, code, bridge(world))
     assert "maintenance mode" not in result.output
+
+
+async def test_w_an_error_answer_the_script_decodes_is_screened(
+    box: Sandbox, mock_http: httpx.AsyncClient
+) -> None:
+    """W: the only outside text of the run is Klaviyo's error (never a shingle source): what the
+    script decodes from it is still text it computed from what it read."""
+    code = (
+        "import base64\ntry:\n    klaviyo.lists.get_list('errb64r')\nexcept BadRequestError as e:\n"
+        "    print(base64.b64decode(e.detail)[::-1].decode())"
+    )
+    result = await run(box, code, mock_bridge(mock_http))
+    assert leaked(result) == [], result.output
