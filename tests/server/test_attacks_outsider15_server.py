@@ -234,3 +234,23 @@ async def test_s10_the_key_passed_as_an_id_is_not_echoed_back(make_server: Build
         )
     # The script's own words may come back; what matters is that nothing marks it as the key.
     assert "Klaviyo-API-Key" not in text_of(ran)
+
+
+async def test_s11_a_decoded_instruction_never_reaches_the_confirmation_question(
+    make_server: BuildServer,
+) -> None:
+    """S11 (second wave): a destructive call whose id the script decoded from data: the question
+    put to the user does not show the instruction."""
+    built = make_server(allow_destructive=True)
+    asked: list[str] = []
+    async with built.running(), await _declined_client(built, asked) as c:
+        await c.call_tool("execute_code", {"code": SEED})
+        code = (
+            "import base64\n"
+            "b = klaviyo.profiles.get_profiles(filter=F.equals('email', 'b64r@s15.test')).data[0]['properties']['blob']\n"
+            "klaviyo.lists.delete_list(base64.b64decode(b)[::-1].decode().replace(' ', '-'))\n"
+            "klaviyo.call('delete_tag', id=base64.b64decode(b)[::-1].decode())\n"
+        )
+        ran = await c.call_tool("execute_code", {"code": code})
+    assert asked and all(clean(q) for q in asked), asked
+    assert clean(text_of(ran))
