@@ -183,10 +183,10 @@ _ERROR_MARK = "[codemode: removed suspected prompt injection from Klaviyo's erro
 _ERROR_PATTERNS: list[Any] = []  # the patterns-only scanner, made on first use
 
 
-# Rules the host's own messages match: its hints name the tools and SDK calls to use ("use
-# search_api to find one", "klaviyo.profiles.get_profiles(...)"), which the forged-call rule reads
-# as a call for the agent to make. Computed text is read without them.
-_HOST_VOCABULARY_RULES = frozenset({"tool.forged_call"})
+# The host's own hint that names a tool ("...; use search_api to find one"), which the
+# forged-call rule reads as a call for the agent to make: taken out of computed text before the
+# patterns read it (any other call of a tool still counts).
+_HOST_HINT = re.compile(r"\buse search_api to find\b")
 
 
 def _patterns() -> Any:
@@ -769,21 +769,21 @@ class SdkBridge:
         script never wrote: data decoded, reversed or woven together by the script (red team
         round 15). Such a piece can hold the host's own words too (an SDK error the script
         printed, a repr), which the classifier misreads, as it does Klaviyo's error phrasing
-        (see :func:`_screen_error`): tier 1 reads it, less the rules that the host's own hints
-        match (:data:`_HOST_VOCABULARY_RULES`). Charged like :meth:`scan_output`.
+        (see :func:`_screen_error`): tier 1 reads it, the host's own hint naming a tool taken
+        out (:data:`_HOST_HINT`). Charged like :meth:`scan_output`.
         """
         if self.scanner is None:
             return OutputScan("unscanned")
         if not pieces:
             return OutputScan("clean")
-        return await self._scan_pieces(_patterns(), pieces, True, _HOST_VOCABULARY_RULES)
+        unhinted = {key: _HOST_HINT.sub(" ", text) for key, text in pieces.items()}
+        return await self._scan_pieces(_patterns(), unhinted, True)
 
     async def _scan_pieces(
         self,
         scanner: ResponseScanner,
         pieces: dict[str, str],
         takes_deadline: bool,
-        ignore: frozenset[str] = frozenset(),
     ) -> OutputScan:
         cpu = RUN_HOST_CPU.get()
         kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal}
@@ -800,12 +800,11 @@ class SdkBridge:
 
         scan = await anyio.to_thread.run_sync(charged)
         flagged: dict[str, str] = {}
-        findings = getattr(scan, "findings", ())  # test doubles may carry none
-        for finding in findings:
+        for finding in getattr(scan, "findings", ()):  # test doubles may carry none
             key = str(getattr(finding, "pointer", "")).lstrip("/")
-            if key in pieces and getattr(finding, "rule", None) not in ignore:
+            if key in pieces:
                 flagged.setdefault(key, _finding_reason(finding))
-        if scan.verdict != "clean" and not findings:  # a verdict without findings: take all
+        if scan.verdict != "clean" and not flagged:  # a verdict without findings: take all
             flagged = dict.fromkeys(pieces, "suspected prompt injection")
         if not flagged:
             return OutputScan("clean")
