@@ -698,3 +698,23 @@ async def test_w_a_decoded_forged_tool_call_is_screened(box: Sandbox, world: Wor
     code = GET + "import base64\nprint(base64.b64decode(g('forged@x.test'))[::-1].decode())"
     result = await run(box, code, bridge(world))
     assert "execute_code with" not in result.output, result.output
+
+
+async def test_w_computed_text_spelled_out_with_separators_is_screened(
+    box: Sandbox, world: World
+) -> None:
+    """W: ``'-'.join(decoded)``: each word gap becomes "- -"; read with the gaps dropped."""
+    result = await run(box, GET + B64R + "print('-'.join(d))", bridge(world))
+    squeezed = "".join(ch for ch in result.output.lower() if ch.isalpha())
+    assert "ignoreallpreviousinstructions" not in squeezed, result.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: computed text glued without word gaps is not re-spaced (outside text is, by the "
+    "delivered words it spells; computed text has no such vocabulary), and the patterns need gaps",
+)
+async def test_w_computed_text_glued_without_gaps_is_screened(box: Sandbox, world: World) -> None:
+    result = await run(box, GET + B64R + "print(''.join(d.split()))", bridge(world))
+    squeezed = "".join(ch for ch in result.output.lower() if ch.isalpha())
+    assert "ignoreallpreviousinstructions" not in squeezed, result.output

@@ -65,6 +65,8 @@ _MARKS_ROOM = 8192
 # a short one could stand for common words of the data).
 _HOST_TEXT_MIN = 24
 _SPENT_REASON = "the run's host time for checking it was spent"
+# A word gap with separators around it ("- -", " | ", "* *"): one space when computed text is read.
+_GAP = re.compile(r"(?<=\w)[^\w\s]*\s+[^\w\s]*(?=\w)")
 # A line's own numbering ("12 ", "3. "), left out when computed lines are read glued together.
 _NUMBERING = re.compile(r"^\s*\d+[.):]?\s+")
 
@@ -281,13 +283,20 @@ async def _scan_computed(
 
     The pieces of one string are also read glued together, without separators: text a script
     computed and printed cut into short lines ("IMPORTANT: i", "gnore all pr", ...) reads as
-    what it was; flagged so, all of them go.
+    what it was; flagged so, all of them go. Each piece is also read with the separators around
+    its word gaps dropped (``'-'.join(text)`` spelled out reads "ignore- -all").
     """
     texts = {p.key: p.text for p in computed}
     glued: dict[str, list[str]] = {}
     by_target: dict[int, list[_Piece]] = {}
     for piece in computed:
         by_target.setdefault(piece.target, []).append(piece)
+        # ... and with the separators a word gap carries dropped ("i-g-n-o-r-e- -a-l-l" reads
+        # "ignore- -all" spelled out): each gap one space.
+        gapped = _GAP.sub(" ", piece.text)
+        if gapped != piece.text:
+            texts[f"{piece.key}s"] = gapped
+            glued[f"{piece.key}s"] = [piece.key]
     for target, of_target in by_target.items():
         # Outside text is the full scan's: blanked here, so that it takes no computed text with it.
         chars = list(values[target])
@@ -304,7 +313,7 @@ async def _scan_computed(
             )
         if len(lines) > 1:
             key = f"g{target}"
-            texts[key] = "".join(lines[start] for start in sorted(lines))
+            texts[key] = _GAP.sub(" ", "".join(lines[start] for start in sorted(lines)))
             glued[key] = [p.key for p in of_target]
     try:
         extra: OutputScan = await scanner.scan_computed(texts)
