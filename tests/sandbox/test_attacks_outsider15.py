@@ -639,6 +639,7 @@ RESHAPED = {
     "dict-of-words": "print(dict(enumerate(d.split())))",
     "error-after-store": "store['d'] = d\nraise ValueError(d)",
     "csv-row": "print(','.join(['id', d, 'x']))",
+    "split-inside-words": "print(' '.join(w[:2] + '-' + w[2:] for w in d.split()))",
 }
 
 

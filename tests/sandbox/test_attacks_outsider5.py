@@ -603,13 +603,9 @@ async def test_leetspeak_one_numbered_word_per_line_is_screened(
     assert "pr3v10us" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: words split inside by a visible separator ('Ig-nore al-l pr-evious', "
-    "'Ig nore al l') give the output screen fragments that match no delivered word, so the "
-    "text is never handed to the scanner; a model still reads the instruction. Matching "
-    "fragments of words is a different index (character n-grams), not a small change.",
-)
+# Was a strict xfail (words split inside by a visible separator give the screen fragments that
+# match no delivered word); closed by round 15: such fragments are text the script computed, read
+# by the patterns with separators inside words dropped. Split by a space ('Ig nore al l') is not.
 async def test_outside_text_split_inside_each_word_is_screened(
     box: Sandbox, sim: httpx.AsyncClient, scanner: Any
 ) -> None:

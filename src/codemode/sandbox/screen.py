@@ -67,6 +67,8 @@ _HOST_TEXT_MIN = 24
 _SPENT_REASON = "the run's host time for checking it was spent"
 # A word gap with separators around it ("- -", " | ", "* *"): one space when computed text is read.
 _GAP = re.compile(r"(?<=\w)[^\w\s]*\s+[^\w\s]*(?=\w)")
+# A separator between two letters ("Ig-nore", "al.l"): dropped in one more reading.
+_INSIDE = re.compile(r"(?<=[^\W\d_])[^\w\s]+(?=[^\W\d_])")
 # A line's own numbering ("12 ", "3. "), left out when computed lines are read glued together.
 _NUMBERING = re.compile(r"^\s*\d+[.):]?\s+")
 
@@ -284,7 +286,8 @@ async def _scan_computed(
     The pieces of one string are also read glued together, without separators: text a script
     computed and printed cut into short lines ("IMPORTANT: i", "gnore all pr", ...) reads as
     what it was; flagged so, all of them go. Each piece is also read with the separators around
-    its word gaps dropped (``'-'.join(text)`` spelled out reads "ignore- -all").
+    its word gaps dropped (``'-'.join(text)`` spelled out reads "ignore- -all"), and then with
+    separators inside words dropped too ("Ig-nore al-l").
     """
     texts = {p.key: p.text for p in computed}
     glued: dict[str, list[str]] = {}
@@ -297,6 +300,11 @@ async def _scan_computed(
         if gapped != piece.text:
             texts[f"{piece.key}s"] = gapped
             glued[f"{piece.key}s"] = [piece.key]
+        # ... and with a separator inside a word dropped ("Ig-nore al-l pr-evious").
+        joined = _INSIDE.sub("", gapped)
+        if joined != gapped:
+            texts[f"{piece.key}j"] = joined
+            glued[f"{piece.key}j"] = [piece.key]
     for target, of_target in by_target.items():
         # Outside text is the full scan's: blanked here, so that it takes no computed text with it.
         chars = list(values[target])
