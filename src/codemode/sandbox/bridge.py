@@ -189,6 +189,13 @@ _ERROR_PATTERNS: list[Any] = []  # the patterns-only scanner, made on first use
 _HOST_HINT = re.compile(r"\buse search_api to find\b")
 
 
+# The wall time the patterns get at least for a result's computed text. The deadline is wall
+# time while the budget is CPU time: on a loaded host the patterns (tens of milliseconds of CPU
+# for a full output) could pass it with CPU left, and unread text is withheld, which would hide
+# the host's own messages a script printed. The CPU is still charged to the run.
+_COMPUTED_WALL_S = 2.0
+
+
 def _patterns() -> Any:
     """The patterns-only scanner (tier 1), made on first use."""
     from codemode.scanner import Scanner
@@ -777,13 +784,14 @@ class SdkBridge:
         if not pieces:
             return OutputScan("clean")
         unhinted = {key: _HOST_HINT.sub(" ", text) for key, text in pieces.items()}
-        return await self._scan_pieces(_patterns(), unhinted, True)
+        return await self._scan_pieces(_patterns(), unhinted, True, _COMPUTED_WALL_S)
 
     async def _scan_pieces(
         self,
         scanner: ResponseScanner,
         pieces: dict[str, str],
         takes_deadline: bool,
+        floor_s: float = 0.0,
     ) -> OutputScan:
         cpu = RUN_HOST_CPU.get()
         kwargs: dict[str, Any] = {"policy": self.scan_policy, **self._principal}
@@ -791,7 +799,8 @@ class SdkBridge:
         def charged() -> _ScanLike:
             started = time.thread_time()
             if cpu is not None and takes_deadline:
-                kwargs["deadline"] = time.monotonic() + max(cpu.limit - cpu.spent, 0.0)
+                left = max(cpu.limit - cpu.spent, floor_s)
+                kwargs["deadline"] = time.monotonic() + left
             try:
                 return scanner.scan_response(dict(pieces), **kwargs)
             finally:
