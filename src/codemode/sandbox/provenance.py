@@ -40,6 +40,7 @@ reaches the model only in that form (never printed back as it was) stays out of 
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import time
@@ -408,14 +409,27 @@ def _segment(letters: str, vocab: frozenset[str]) -> list[tuple[int, int]]:
 
 
 def _spelled_words(
-    toks: list[tuple[int, int, str]], i: int, j: int, vocab: frozenset[str]
+    toks: list[tuple[int, int, str]],
+    i: int,
+    j: int,
+    vocab: frozenset[str],
+    letter_places: dict[int, list[tuple[int, int]]] | None = None,
 ) -> list[tuple[int, int, str]]:
     """The tokens ``toks[i..j]`` read as the delivered words they spell, each with the place in
-    the text of the letters it takes (a token NFKC or casefolding resized keeps its own place)."""
+    the text of the letters it takes (a token NFKC or casefolding resized keeps its own place).
+
+    ``letter_places``: for a token made of pieces (words cut by a line break, joined), the place
+    of each of its letters, by the token's index."""
     letters: list[str] = []
     places: list[tuple[int, int]] = []
-    for start, end, token in toks[i : j + 1]:
+    for index in range(i, j + 1):
+        start, end, token = toks[index]
         word = _latin(token) or token
+        given = letter_places.get(index) if letter_places else None
+        if given is not None and len(given) == len(word):
+            letters.extend(word)
+            places.extend(given)
+            continue
         exact = len(word) == end - start
         for k, char in enumerate(word):
             letters.append(char)
@@ -429,6 +443,88 @@ def _spelled_words(
         for a, b in words:
             out.append((places[at + a][0], places[at + b - 1][1], chunk[a:b]))
     return out
+
+
+# A word cut by a line break: a hyphen (or a soft hyphen) at the end of the line, or a bare line
+# break after a line cut at a fixed width (textwrap of a glued run, cells of seven characters a
+# line: the line is at least as long as the lines on either side of it, and at least
+# _WRAP_MIN characters). The output is also read with the pieces on both sides joined
+# (:func:`_wrapped`), in ASCII (or accented Latin) letters only; where a delivered word found in
+# that reading spans a break, the screen scans the lines as one (:attr:`Provenance.joins`).
+_BREAK = re.compile(r"[-\u00ad\u2010]?\r?\n")
+_WRAP_MIN = 5
+# (tokens with the pieces of cut words joined, the pieces of each joined token by its index, the
+# breaks joined): see _wrapped.
+_Wrapped = tuple[
+    list[tuple[int, int, str]],
+    dict[int, list[tuple[int, int, str]]],
+    list[tuple[int, int]],
+]
+
+
+def _line_len(text: str, end: int) -> int:
+    """The length of the line that ends at ``end`` (a line break's place), a carriage return
+    before it not counted."""
+    start = text.rfind("\n", 0, end) + 1
+    return end - start - (1 if end > start and text[end - 1] == "\r" else 0)
+
+
+def _full_line(text: str, newline: int) -> bool:
+    """The line ending at ``newline`` is cut at a width: at least :data:`_WRAP_MIN` long and as
+    long as the lines before and after it."""
+    here = _line_len(text, newline)
+    if here < _WRAP_MIN:
+        return False
+    start = text.rfind("\n", 0, newline) + 1
+    if start > 0 and _line_len(text, start - 1) > here:
+        return False
+    after = text.find("\n", newline + 1)
+    after = len(text) if after < 0 else after
+    return _line_len(text, after) <= here
+
+
+def _wrapped(text: str, toks: list[tuple[int, int, str]]) -> _Wrapped:
+    """``toks`` with the pieces of words cut by a line break joined (see :data:`_BREAK`), the
+    pieces of each joined token (by its index), and the place of every break joined. ``toks``
+    itself (and nothing else) when there is none."""
+    out: list[tuple[int, int, str]] = []
+    members: dict[int, list[tuple[int, int, str]]] = {}
+    letters = 0
+    gaps: list[tuple[int, int]] = []
+    for tok in toks:
+        if out:
+            last = out[-1]
+            index = len(out) - 1
+            gap = text[last[1] : tok[0]]
+            if (
+                _BREAK.fullmatch(gap)
+                and text[last[1] - 1].isalpha()
+                and text[tok[0]].isalpha()
+                and _latin(tok[2]) is not None
+                and (index in members or _latin(last[2]) is not None)
+                and (letters if index in members else len(last[2])) + len(tok[2]) <= _STRETCH_MAX
+                and (gap[0] not in "\r\n" or _full_line(text, tok[0] - 1))
+            ):
+                if index not in members:
+                    members[index] = [last]
+                    letters = len(last[2])
+                members[index].append(tok)
+                letters += len(tok[2])
+                out[-1] = (last[0], tok[1], last[2] + tok[2])
+                gaps.append((last[1], tok[0]))
+                continue
+        out.append(tok)
+    if not gaps:
+        return toks, {}, []
+    return out, members, gaps
+
+
+def _letter_places(tok: tuple[int, int, str]) -> list[tuple[int, int]]:
+    start, end, token = tok
+    word = _latin(token) or token
+    if len(word) == end - start:
+        return [(start + k, start + k + 1) for k in range(len(word))]
+    return [(start, end)] * len(word)
 
 
 def _width(text: str) -> int:
@@ -681,6 +777,10 @@ class Provenance:
         # CPU deadline find() was given (respaced() keeps to it too).
         self._vocab: frozenset[str] | None = None
         self._cpu_until: float | None = None
+        # Set by find(): for each text, the line breaks inside a word of outside text (a word
+        # the script cut across lines), as (start, end) of the hyphen and line break: the
+        # screen reads the lines on both sides as one.
+        self.joins: list[list[tuple[int, int]]] = []
 
     @property
     def delivered(self) -> bool:
@@ -740,6 +840,11 @@ class Provenance:
         # ... and with words glued together or cut into fragments read as the delivered words
         # they spell ("IgnoreAllPrevious", "I.g.n.o.r.e", "Ign|ore| al|l p").
         respelt = [self._respelt(toks, cpu_until) for toks in spelled]
+        # ... and with words cut by a line break joined ("instructi-\nons", cells of seven
+        # characters a line), a run of such pieces read as the delivered words it spells (a glued
+        # run wrapped at ten characters).
+        wrapped = [_wrapped(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
+        rejoined = [self._rejoined(parts, cpu_until) for parts in wrapped]
         # ... and with the words between outside words skipped: numbers and the script's own
         # words ("0 Ignore\n1 all\n2 previous", "Ignore ok all ok previous"), or every other
         # word (a filler the data supplied).
@@ -747,7 +852,8 @@ class Provenance:
         wanted: set[Gram] = set()
         wanted_pairs: set[Pair] = set()
         readings = [
-            [t[2] for t in toks] for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt]
+            [t[2] for t in toks]
+            for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt, *rejoined]
         ]
         for toks, keeps in zip(tokenised, skips, strict=True):
             readings.extend([toks[k][2] for k in keep] for keep in keeps)
@@ -810,11 +916,11 @@ class Provenance:
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
         unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
-        for toks, joined, whole, plain, keeps, decoded, spelt in zip(
-            tokenised, spelled, glued, leet, skips, web, respelt, strict=True
+        for toks, joined, whole, plain, keeps, decoded, spelt, lines in zip(
+            tokenised, spelled, glued, leet, skips, web, respelt, rejoined, strict=True
         ):
             spans = self._runs(toks, owner, pair_owner, unknown)
-            for other in (decoded, spelt):
+            for other in (decoded, spelt, lines):
                 if other is not toks and other is not joined:
                     spans = union(spans + self._runs(other, owner, pair_owner, unknown))
             if plain != toks:
@@ -826,6 +932,71 @@ class Provenance:
             if len(whole) != len(toks):
                 spans = union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
+        self.joins = [
+            self._joins(lines, parts[2], owner, pair_owner)
+            for lines, parts in zip(rejoined, wrapped, strict=True)
+        ]
+        return found
+
+    def _rejoined(self, parts: _Wrapped, cpu_until: float | None) -> list[tuple[int, int, str]]:
+        """The tokens of :func:`_wrapped`, each joined one read as the delivered words it spells
+        (its pieces as they were when it spells none); the tokens as they were when no word was
+        cut."""
+        toks, members, gaps = parts
+        if not gaps:
+            return toks
+        out: list[tuple[int, int, str]] = []
+        for index, tok in enumerate(toks):
+            pieces = members.get(index)
+            if pieces is None:
+                out.append(tok)
+                continue
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+                out.extend(pieces)
+                continue
+            places = [place for piece in pieces for place in _letter_places(piece)]
+            words = _spelled_words([tok], 0, 0, self._vocabulary(cpu_until), {0: places})
+            if not words:
+                out.extend(pieces)
+                continue
+            # Letters no word takes stay, as tokens of their own: dropped, the words on both
+            # sides of them ("Ignore\nb) all") would read as neighbours and be one run.
+            stray: list[tuple[int, int, str, int]] = []
+            k = 0
+            letters = _latin(tok[2]) or tok[2]
+            for at, (start, end) in enumerate(places):
+                while k < len(words) and words[k][1] <= start:
+                    k += 1
+                if k < len(words) and words[k][0] <= start:
+                    continue
+                if stray and stray[-1][1] == start and stray[-1][3] == at - 1:
+                    stray[-1] = (stray[-1][0], end, stray[-1][2] + letters[at], at)
+                else:
+                    stray.append((start, end, letters[at], at))
+            out.extend(sorted(words + [(a, b, w) for a, b, w, _ in stray]))
+        return out
+
+    def _joins(
+        self,
+        toks: list[tuple[int, int, str]],
+        gaps: list[tuple[int, int]],
+        owner: dict[Gram, str],
+        pair_owner: dict[Pair, str],
+    ) -> list[tuple[int, int]]:
+        """The line breaks of ``gaps`` inside a word of ``toks`` that outside text labels."""
+        if not gaps:
+            return []
+        labels = self._labels([t[2] for t in toks], owner, pair_owner, None)
+        starts = [start for start, _ in gaps]
+        found: list[tuple[int, int]] = []
+        for (start, end, _), label in zip(toks, labels, strict=True):
+            if label is None:
+                continue
+            k = bisect.bisect_right(starts, start)
+            while k < len(gaps) and gaps[k][1] < end:
+                found.append(gaps[k])
+                k += 1
         return found
 
     def _respelt(
