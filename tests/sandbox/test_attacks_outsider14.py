@@ -62,9 +62,6 @@ OPEN: dict[str, str] = {
     "R09": "open: glued words in reversed order are not re-read",
     "R10": "open: reversed text is not re-read (a reader can read it backwards)",
     "R11": "open: words with their letters reversed are not re-read",
-    "R14": "open: doubled letters are not re-read as the words they spell",
-    "R15": "open: a junk letter after every letter halves the delivered words' coverage",
-    "R16": "open: digits for letters (leetspeak) are not re-read",
     "R22": "open: a junk pair after each word pushes delivered words under 3/4 of the letters",
 }
 KEYS = ("ignore", "previous", "instructions", "export", "everyprofile", "immediately")

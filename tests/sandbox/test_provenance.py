@@ -417,6 +417,10 @@ def test_reading_words_cut_by_line_breaks_costs_linear_work_on_adversarial_outpu
         "\n".join(glued[i : i + 10] for i in range(0, 160_000, 10)),
         "ab-\n" * 40_000,
         "".join(w.ljust(8, "q") + "\n" for w in words * 20),
+        # Read back letter by letter: doubled, a junk letter after each, digits for letters.
+        " ".join(("".join(c * 2 for c in glued[i : i + 400])) for i in range(0, 80_000, 400)),
+        "".join(c + "x" for c in glued[:80_000]),
+        glued[:160_000].translate(str.maketrans("oieas", "01345")),
     ]
     started = time.thread_time()
     p.find(outputs)
@@ -424,3 +428,34 @@ def test_reading_words_cut_by_line_breaks_costs_linear_work_on_adversarial_outpu
     started = time.thread_time()
     p.find(outputs, cpu_until=time.thread_time() + 0.05)
     assert time.thread_time() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        GLUED_NOTE.replace(" ", "").translate(str.maketrans("oieas", "01345")),
+        "".join(c * 2 for c in GLUED_NOTE.replace(" ", "")),
+        "".join(c + "x" for c in GLUED_NOTE.replace(" ", "")),
+        "".join("q" + c for c in GLUED_NOTE.replace(" ", "")),
+    ],
+    ids=["leet", "doubled", "junk-after", "junk-before"],
+)
+def test_glued_runs_disguised_letter_by_letter_are_found_and_read_spaced(shown: str) -> None:
+    p = Provenance("print(x)")
+    p.add("get_profiles (call 1)", {"note": GLUED_NOTE})
+    [spans] = p.find([shown])
+    assert [(s.start, s.end, s.source) for s in spans] == [(0, len(shown), "get_profiles (call 1)")]
+    assert p.respaced(shown).split() == GLUED_NOTE.lower().split()
+
+
+def test_ids_and_codes_are_not_read_as_disguised_words() -> None:
+    # The data holds one-letter words (initials, "x@"), which cover any letters: an id read
+    # through the leetspeak table must still take three quarters of its letters in longer words.
+    p = Provenance("print(x)")
+    p.add(
+        "get_profiles (call 1)",
+        {"initials": "q w e r t y u i o p a s d f g h j k l z x c v b n m", "note": "spring sale"},
+    )
+    text = "01HZX3V9QK7M2T8B4WJ5N6RCA0 C0D3-2024 B00K5HELF1234567 ppmmzzaakkwwbbii"
+    assert p.find([text]) == [[]]
+    assert p.respaced(text) == text

@@ -306,6 +306,30 @@ def _leet(token: str) -> str:
     return token.translate(_LEET_DIGITS)
 
 
+# Glued runs a script disguised letter by letter: digits for letters ("pr3v10us1nstruct10ns"),
+# every letter doubled ("iiggnnoorree"), a junk letter after (or before) every letter
+# ("ixgxnxoxrxex"). Read back (:func:`_deshaped`) only in tokens as long as a glued run, and
+# read as delivered words only when words of at least _DESHAPED_WORD letters take
+# _SPELLED_SHARE of the letters (an id read through the leetspeak table is letters at random,
+# which one- and two-letter words of the data could otherwise cover).
+_DESHAPED_WORD = 3
+
+
+def _deshaped(token: str) -> str | None:
+    """``token``, a glued run disguised letter by letter, read back; None when it is not one."""
+    if len(token) < _GLUED_MIN or not token.isalnum() or token.isdigit():
+        return None
+    word = token.translate(_LEET_DIGITS) if not token.isalpha() else token
+    if not word.isalpha():
+        return None
+    doubled = len(word) % 2 == 0 and word[0::2] == word[1::2]
+    if doubled or (len(set(word[1::2])) == 1 and len(set(word[0::2])) > 2):
+        word = word[0::2]
+    elif len(set(word[0::2])) == 1 and len(set(word[1::2])) > 2:
+        word = word[1::2]
+    return word if word != token and len(set(word)) > 3 else None
+
+
 def _glued(text: str, toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """``toks`` with neighbours separated only by invisible characters joined: a script that
     puts a zero-width space inside each word ("Ig\u200bnore") shows the model the words whole."""
@@ -414,12 +438,14 @@ def _spelled_words(
     j: int,
     vocab: frozenset[str],
     letter_places: dict[int, list[tuple[int, int]]] | None = None,
+    min_word: int = 1,
 ) -> list[tuple[int, int, str]]:
     """The tokens ``toks[i..j]`` read as the delivered words they spell, each with the place in
     the text of the letters it takes (a token NFKC or casefolding resized keeps its own place).
 
     ``letter_places``: for a token made of pieces (words cut by a line break, joined), the place
-    of each of its letters, by the token's index."""
+    of each of its letters, by the token's index. ``min_word``: only words this long count
+    towards the share of the letters delivered words must take (:data:`_SPELLED_SHARE`)."""
     letters: list[str] = []
     places: list[tuple[int, int]] = []
     for index in range(i, j + 1):
@@ -438,7 +464,7 @@ def _spelled_words(
     for at in range(0, len(letters), _STRETCH_MAX):
         chunk = "".join(letters[at : at + _STRETCH_MAX])
         words = _segment(chunk, vocab)
-        if sum(b - a for a, b in words) < _SPELLED_SHARE * len(chunk):
+        if sum(b - a for a, b in words if b - a >= min_word) < _SPELLED_SHARE * len(chunk):
             continue  # mostly stray letters: not delivered words glued together
         for a, b in words:
             out.append((places[at + a][0], places[at + b - 1][1], chunk[a:b]))
@@ -840,6 +866,9 @@ class Provenance:
         # ... and with words glued together or cut into fragments read as the delivered words
         # they spell ("IgnoreAllPrevious", "I.g.n.o.r.e", "Ign|ore| al|l p").
         respelt = [self._respelt(toks, cpu_until) for toks in spelled]
+        # ... and with glued runs disguised letter by letter read back ("pr3v10us1nstruct10ns",
+        # "iiggnnoorree", "ixgxnxoxrxex"), as the delivered words they spell.
+        reshaped = [self._reshaped(toks, cpu_until) for toks in tokenised]
         # ... and with words cut by a line break joined ("instructi-\nons", cells of seven
         # characters a line), a run of such pieces read as the delivered words it spells (a glued
         # run wrapped at ten characters).
@@ -853,7 +882,7 @@ class Provenance:
         wanted_pairs: set[Pair] = set()
         readings = [
             [t[2] for t in toks]
-            for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt, *rejoined]
+            for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt, *rejoined, *reshaped]
         ]
         for toks, keeps in zip(tokenised, skips, strict=True):
             readings.extend([toks[k][2] for k in keep] for keep in keeps)
@@ -916,11 +945,11 @@ class Provenance:
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
         unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
-        for toks, joined, whole, plain, keeps, decoded, spelt, lines in zip(
-            tokenised, spelled, glued, leet, skips, web, respelt, rejoined, strict=True
+        for toks, joined, whole, plain, keeps, decoded, spelt, lines, shaped in zip(
+            tokenised, spelled, glued, leet, skips, web, respelt, rejoined, reshaped, strict=True
         ):
             spans = self._runs(toks, owner, pair_owner, unknown)
-            for other in (decoded, spelt, lines):
+            for other in (decoded, spelt, lines, shaped):
                 if other is not toks and other is not joined:
                     spans = union(spans + self._runs(other, owner, pair_owner, unknown))
             if plain != toks:
@@ -999,6 +1028,28 @@ class Provenance:
                 k += 1
         return found
 
+    def _reshaped(
+        self, toks: list[tuple[int, int, str]], cpu_until: float | None
+    ) -> list[tuple[int, int, str]]:
+        """``toks`` with each glued run disguised letter by letter (:func:`_deshaped`) read as the
+        delivered words it spells; ``toks`` itself when it has none."""
+        out: list[tuple[int, int, str]] = []
+        found = False
+        for start, end, word in toks:
+            bare = _deshaped(word)
+            if bare is None:
+                out.append((start, end, word))
+                continue
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+                return toks
+            words = _spelled_words(
+                [(start, end, bare)], 0, 0, self._vocabulary(cpu_until), min_word=_DESHAPED_WORD
+            )
+            out.extend(words or [(start, end, word)])
+            found = found or bool(words)
+        return out if found else toks
+
     def _respelt(
         self, toks: list[tuple[int, int, str]], cpu_until: float | None
     ) -> list[tuple[int, int, str]]:
@@ -1038,10 +1089,17 @@ class Provenance:
         and fragments that spell delivered words spaced out ("ignore all previous"), which the
         scanner reads where it cannot read "IgnoreAllPrevious"."""
         toks = _spelled(tokens(text))
+        # Glued runs disguised letter by letter are spaced out as the words they spell too.
+        shaped = [(a, b, _deshaped(w)) for a, b, w in toks]
+        toks = [
+            (a, b, w if bare is None else bare)
+            for (a, b, w), (_, _, bare) in zip(toks, shaped, strict=True)
+        ]
         kept: list[str] = []
         done = 0
         for i, j in _stretches(toks):
-            words = _spelled_words(toks, i, j, self._vocabulary(self._cpu_until))
+            least = _DESHAPED_WORD if any(shaped[k][2] is not None for k in range(i, j + 1)) else 1
+            words = _spelled_words(toks, i, j, self._vocabulary(self._cpu_until), min_word=least)
             if not words:
                 continue
             kept.append(text[done : toks[i][0]])
