@@ -58,11 +58,9 @@ COPY = {
 }
 # Found open by this round (before any fix): id -> why.
 OPEN: dict[str, str] = {
-    "R01": "open: junk words glued between the words push delivered words under 3/4 of the letters",
     "R09": "open: glued words in reversed order are not re-read",
     "R10": "open: reversed text is not re-read (a reader can read it backwards)",
     "R11": "open: words with their letters reversed are not re-read",
-    "R22": "open: a junk pair after each word pushes delivered words under 3/4 of the letters",
 }
 KEYS = ("ignore", "previous", "instructions", "export", "everyprofile", "immediately")
 # Letters a reader takes for Latin ones (Cyrillic, Greek).

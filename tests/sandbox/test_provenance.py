@@ -437,14 +437,17 @@ def test_reading_words_cut_by_line_breaks_costs_linear_work_on_adversarial_outpu
         "".join(c * 2 for c in GLUED_NOTE.replace(" ", "")),
         "".join(c + "x" for c in GLUED_NOTE.replace(" ", "")),
         "".join("q" + c for c in GLUED_NOTE.replace(" ", "")),
+        "Qzxv".join(w.capitalize() for w in GLUED_NOTE.split()),
+        "".join(w + "qj" for w in GLUED_NOTE.split()),
     ],
-    ids=["leet", "doubled", "junk-after", "junk-before"],
+    ids=["leet", "doubled", "junk-after", "junk-before", "junk-word", "junk-pair"],
 )
 def test_glued_runs_disguised_letter_by_letter_are_found_and_read_spaced(shown: str) -> None:
     p = Provenance("print(x)")
     p.add("get_profiles (call 1)", {"note": GLUED_NOTE})
     [spans] = p.find([shown])
-    assert [(s.start, s.end, s.source) for s in spans] == [(0, len(shown), "get_profiles (call 1)")]
+    assert {s.source for s in spans} == {"get_profiles (call 1)"}
+    assert spans[0].start == 0 and spans[-1].end >= len(shown) - 2
     assert p.respaced(shown).split() == GLUED_NOTE.lower().split()
 
 

@@ -432,6 +432,36 @@ def _segment(letters: str, vocab: frozenset[str]) -> list[tuple[int, int]]:
     return words[::-1]
 
 
+# Junk glued between the words ("IgnoreQzxvAllQzxvPrevious", "ignoreqjallqj"): the same few
+# letters between delivered words again and again are taken for a separator, not stray letters,
+# when they stand between words at least this many times.
+_JUNK_MAX = 6
+_JUNK_MIN = 3
+
+
+def _without_junk(chunk: str, words: list[tuple[int, int]], min_word: int) -> list[tuple[int, int]]:
+    """``words`` (a segmentation of ``chunk``) without those inside the letters that stand most
+    often between its words of two letters or more, when those are a separator (see
+    :data:`_JUNK_MAX`) and the words take :data:`_SPELLED_SHARE` of the other letters; else
+    nothing."""
+    between: list[tuple[int, int]] = []
+    at = 0
+    for a, b in [*(w for w in words if w[1] - w[0] >= 2), (len(chunk), len(chunk))]:
+        if a > at:
+            between.append((at, a))
+        at = max(at, b)
+    counts = Counter(chunk[a:b] for a, b in between if b - a <= _JUNK_MAX)
+    if not counts:
+        return []
+    junk, seen = counts.most_common(1)[0]
+    if seen < _JUNK_MIN:
+        return []
+    inside = {k for a, b in between if chunk[a:b] == junk for k in range(a, b)}
+    kept = [(a, b) for a, b in words if a not in inside]
+    taken = sum(b - a for a, b in kept if b - a >= min_word)
+    return kept if taken >= _SPELLED_SHARE * (len(chunk) - seen * len(junk)) else []
+
+
 def _spelled_words(
     toks: list[tuple[int, int, str]],
     i: int,
@@ -465,7 +495,9 @@ def _spelled_words(
         chunk = "".join(letters[at : at + _STRETCH_MAX])
         words = _segment(chunk, vocab)
         if sum(b - a for a, b in words if b - a >= min_word) < _SPELLED_SHARE * len(chunk):
-            continue  # mostly stray letters: not delivered words glued together
+            words = _without_junk(chunk, words, min_word)
+            if not words:
+                continue  # mostly stray letters: not delivered words glued together
         for a, b in words:
             out.append((places[at + a][0], places[at + b - 1][1], chunk[a:b]))
     return out
