@@ -421,6 +421,9 @@ def test_reading_words_cut_by_line_breaks_costs_linear_work_on_adversarial_outpu
         " ".join(("".join(c * 2 for c in glued[i : i + 400])) for i in range(0, 80_000, 400)),
         "".join(c + "x" for c in glued[:80_000]),
         glued[:160_000].translate(str.maketrans("oieas", "01345")),
+        # Read through hyphens, and leetspeak with numbers skipped.
+        "ab-" * 60_000,
+        "".join(f"{i} pr3v{i}us\n" for i in range(15_000)),
     ]
     started = time.thread_time()
     p.find(outputs)
@@ -462,3 +465,18 @@ def test_ids_and_codes_are_not_read_as_disguised_words() -> None:
     text = "01HZX3V9QK7M2T8B4WJ5N6RCA0 C0D3-2024 B00K5HELF1234567 ppmmzzaakkwwbbii"
     assert p.find([text]) == [[]]
     assert p.respaced(text) == text
+
+
+def test_words_split_by_hyphens_or_in_numbered_leetspeak_lines_are_found() -> None:
+    p = Provenance("for i, x in enumerate(w):\n    print(i, x)")
+    p.add("get_profiles (call 1)", {"note": WRAPPED_NOTE})
+    split = " ".join(w[:2] + "-" + w[2:] for w in WRAPPED_NOTE.split())
+    leet = "".join(
+        f"{i} {w}\n"
+        for i, w in enumerate(WRAPPED_NOTE.translate(str.maketrans("ieo", "130")).split())
+    )
+    hyphens, numbered = p.find([split, leet])
+    assert sum(s.end - s.start for s in hyphens) >= len(split) * 3 // 4
+    assert "pr3v10us" in [leet[s.start : s.end] for s in numbered]
+    assert p.respaced("2 pr3v10us") == "2 previous"
+    assert p.respaced("C0D3-2024") == "C0D3-2024"

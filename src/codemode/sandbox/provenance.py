@@ -330,18 +330,26 @@ def _deshaped(token: str) -> str | None:
     return word if word != token and len(set(word)) > 3 else None
 
 
+# A hyphen or a middle dot inside a word ("Ig-nore al-l pr-evious"): a reader reads through it.
+_INNER_MARKS = frozenset("-\u2010\u2011\u00b7")
+
+
 def _glued(text: str, toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """``toks`` with neighbours separated only by invisible characters joined: a script that
-    puts a zero-width space inside each word ("Ig\u200bnore") shows the model the words whole."""
-    out: list[tuple[int, int, str]] = []
-    for tok in toks:
+    puts a zero-width space inside each word ("Ig\u200bnore") shows the model the words whole;
+    and so with neighbours separated by one hyphen or middle dot between letters ("Ig-nore")."""
+    out: list[tuple[int, int, list[str]]] = []  # each token's pieces, joined once at the end
+    for start, end, word in toks:
         if out:
-            gap = text[out[-1][1] : tok[0]]
-            if gap and all(char in INVISIBLE for char in gap):
-                out[-1] = (out[-1][0], tok[1], out[-1][2] + tok[2])
+            gap = text[out[-1][1] : start]
+            if (gap and all(char in INVISIBLE for char in gap)) or (
+                gap in _INNER_MARKS and text[out[-1][1] - 1].isalpha() and text[start].isalpha()
+            ):
+                out[-1][2].append(word)
+                out[-1] = (out[-1][0], end, out[-1][2])
                 continue
-        out.append(tok)
-    return out
+        out.append((start, end, [word]))
+    return [(start, end, "".join(words)) for start, end, words in out]
 
 
 # Glued words: one token this long, nearly all letters ("ignoreallpreviousinstructions", camel
@@ -568,12 +576,14 @@ def _wrapped(text: str, toks: list[tuple[int, int, str]]) -> _Wrapped:
                     letters = len(last[2])
                 members[index].append(tok)
                 letters += len(tok[2])
-                out[-1] = (last[0], tok[1], last[2] + tok[2])
+                out[-1] = (last[0], tok[1], "")  # its word: its pieces', joined once below
                 gaps.append((last[1], tok[0]))
                 continue
         out.append(tok)
     if not gaps:
         return toks, {}, []
+    for index, pieces in members.items():
+        out[index] = (out[index][0], out[index][1], "".join(piece[2] for piece in pieces))
     return out, members, gaps
 
 
@@ -839,6 +849,8 @@ class Provenance:
         # the script cut across lines), as (start, end) of the hyphen and line break: the
         # screen reads the lines on both sides as one.
         self.joins: list[list[tuple[int, int]]] = []
+        # Set by find(): words of outside text in leetspeak, and the letters they stand for.
+        self._leet_read: dict[str, str] = {}
 
     @property
     def delivered(self) -> bool:
@@ -916,8 +928,10 @@ class Provenance:
             [t[2] for t in toks]
             for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt, *rejoined, *reshaped]
         ]
-        for toks, keeps in zip(tokenised, skips, strict=True):
+        for toks, keeps, plain in zip(tokenised, skips, leet, strict=True):
             readings.extend([toks[k][2] for k in keep] for keep in keeps)
+            if plain != toks:  # words skipped in the leetspeak reading too ("2 pr3v10us")
+                readings.extend([plain[k][2] for k in keep] for keep in keeps)
         for words in readings:
             wanted.update(_grams(words))
             wanted_pairs.update(_pairs(words))
@@ -988,6 +1002,15 @@ class Provenance:
                 spans = union(spans + self._runs(plain, owner, pair_owner, unknown))
             for keep in keeps:
                 spans = union(spans + self._runs(toks, owner, pair_owner, None, keep))
+                if plain != toks:
+                    spans = union(spans + self._runs(plain, owner, pair_owner, None, keep))
+            if plain != toks and spans:
+                # Leetspeak words of outside text: the scanner reads them as letters too.
+                starts = [span.start for span in spans]
+                for (start, end, word), (_, _, read) in zip(toks, plain, strict=True):
+                    at = bisect.bisect_right(starts, start) - 1
+                    if read != word and read.isalpha() and at >= 0 and end <= spans[at].end:
+                        self._leet_read[word] = read
             if len(joined) != len(toks):
                 spans = union(spans + self._runs(joined, owner, pair_owner, unknown))
             if len(whole) != len(toks):
@@ -1119,7 +1142,18 @@ class Provenance:
     def respaced(self, text: str) -> str:
         """``text`` (outside text :meth:`find` found) as the scanner should read it: glued words
         and fragments that spell delivered words spaced out ("ignore all previous"), which the
-        scanner reads where it cannot read "IgnoreAllPrevious"."""
+        scanner reads where it cannot read "IgnoreAllPrevious"; leetspeak words of outside text
+        as the letters they stand for ("pr3v10us": the scanner takes a word with digits for an
+        id, and reads no window of words with it)."""
+        if self._leet_read:
+            parts: list[str] = []
+            done = 0
+            for start, end, word in tokens(text):
+                read = self._leet_read.get(word)
+                if read is not None and start >= done:
+                    parts += [text[done:start], read]
+                    done = end
+            text = "".join([*parts, text[done:]])
         toks = _spelled(tokens(text))
         # Glued runs disguised letter by letter are spaced out as the words they spell too.
         shaped = [(a, b, _deshaped(w)) for a, b, w in toks]
