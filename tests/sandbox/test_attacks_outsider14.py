@@ -56,12 +56,9 @@ COPY = {
     "dd14@copy.test": "Schöne Grüße aus München für alle Stammkunden über fünfzig Jahre",
     "vi14@copy.test": "Giảm giá mùa hè cho tất cả sản phẩm trong tuần này",
 }
-# Found open by this round (before any fix): id -> why.
-OPEN: dict[str, str] = {
-    "R09": "open: glued words in reversed order are not re-read",
-    "R10": "open: reversed text is not re-read (a reader can read it backwards)",
-    "R11": "open: words with their letters reversed are not re-read",
-}
+# Found open by this round (before any fix): id -> why. R01, R08-R11, R14-R16, R21, R22 and R27
+# were closed in round 15 (docs/security.md).
+OPEN: dict[str, str] = {}
 KEYS = ("ignore", "previous", "instructions", "export", "everyprofile", "immediately")
 # Letters a reader takes for Latin ones (Cyrillic, Greek).
 CONFUSABLE = str.maketrans("аеорсухіІоΑΕΙΟοαεΒ", "aeopcyxiIoAEIOoaeB")

@@ -480,3 +480,49 @@ def test_words_split_by_hyphens_or_in_numbered_leetspeak_lines_are_found() -> No
     assert "pr3v10us" in [leet[s.start : s.end] for s in numbered]
     assert p.respaced("2 pr3v10us") == "2 previous"
     assert p.respaced("C0D3-2024") == "C0D3-2024"
+
+
+@pytest.mark.parametrize(
+    ("shown", "way"),
+    [
+        (WRAPPED_NOTE[::-1], "text"),
+        (" ".join(w[::-1] for w in WRAPPED_NOTE.split()), "words"),
+        ("".join(reversed(WRAPPED_NOTE.split())), "order"),
+    ],
+    ids=["text", "words", "order"],
+)
+def test_outside_text_printed_backwards_is_found_and_named_so(shown: str, way: str) -> None:
+    from codemode.sandbox.screen import _forwards
+
+    p = Provenance("print(x)")
+    p.add("get_profiles (call 1)", {"note": WRAPPED_NOTE})
+    [spans] = p.find([shown])
+    assert sum(s.end - s.start for s in spans) >= len(shown) // 2
+    [turned] = p.turned
+    ways = [w for _, _, w in turned]
+    assert max(set(ways), key=ways.count) == way
+    forwards = _forwards(p.respaced(shown), way)
+    assert "previous instructions" in forwards.lower()
+
+
+def test_the_scripts_own_words_are_not_looked_for_backwards() -> None:
+    p = Provenance('print("Total: 42 profiles")')
+    p.add("c", PROFILE)
+    assert p.find(["Total: 42 profiles"], cpu_until=0.0) == [[]]
+    assert not p.cut and p.turned == [[]]
+
+
+def test_reading_glued_words_for_the_scanner_never_takes_another_threads_deadline() -> None:
+    # find() runs in a worker thread; respaced() on the event loop, whose CPU time is its own:
+    # compared with find()'s deadline, it cut the search of a run that had spent 3 ms.
+    import threading
+
+    p = Provenance("print(x)")
+    p.add("get_profiles (call 1)", {"note": GLUED_NOTE})
+    worker = threading.Thread(target=lambda: p.find(["nothing here"], cpu_until=time.thread_time()))
+    worker.start()
+    worker.join()
+    p.cut = False
+    sum(range(2_000_000))  # this thread's CPU time is well past the worker's
+    assert p.respaced(GLUED_NOTE.replace(" ", "")).split() == GLUED_NOTE.lower().split()
+    assert not p.cut

@@ -513,18 +513,18 @@ def _spelled_words(
 
 # A word cut by a line break: a hyphen (or a soft hyphen) at the end of the line, or a bare line
 # break after a line cut at a fixed width (textwrap of a glued run, cells of seven characters a
-# line: the line is at least as long as the lines on either side of it, and at least
-# _WRAP_MIN characters). The output is also read with the pieces on both sides joined
+# line: see _full_line). The output is also read with the pieces on both sides joined
 # (:func:`_wrapped`), in ASCII (or accented Latin) letters only; where a delivered word found in
 # that reading spans a break, the screen scans the lines as one (:attr:`Provenance.joins`).
 _BREAK = re.compile(r"[-\u00ad\u2010]?\r?\n")
 _WRAP_MIN = 5
 # (tokens with the pieces of cut words joined, the pieces of each joined token by its index, the
-# breaks joined): see _wrapped.
+# breaks joined, the joined tokens with a bare line break among them): see _wrapped.
 _Wrapped = tuple[
     list[tuple[int, int, str]],
     dict[int, list[tuple[int, int, str]]],
     list[tuple[int, int]],
+    set[int],
 ]
 
 
@@ -536,17 +536,30 @@ def _line_len(text: str, end: int) -> int:
 
 
 def _full_line(text: str, newline: int) -> bool:
-    """The line ending at ``newline`` is cut at a width: at least :data:`_WRAP_MIN` long and as
-    long as the lines before and after it."""
+    """The line ending at ``newline`` is cut at a width: at least :data:`_WRAP_MIN` long, no
+    shorter than the next line, and one of three lines in a row of its length (prose wrapped at
+    word ends has lines of ragged lengths; a text cut every so many characters does not)."""
     here = _line_len(text, newline)
     if here < _WRAP_MIN:
         return False
+    before: list[int] = []
     start = text.rfind("\n", 0, newline) + 1
-    if start > 0 and _line_len(text, start - 1) > here:
+    while start > 0 and len(before) < 2:
+        before.append(_line_len(text, start - 1))
+        start = text.rfind("\n", 0, start - 1) + 1
+    after: list[int] = []
+    at = newline
+    while at < len(text) and len(after) < 2:
+        at = text.find("\n", at + 1)
+        at = len(text) if at < 0 else at
+        after.append(_line_len(text, at))
+    if after and after[0] > here:
         return False
-    after = text.find("\n", newline + 1)
-    after = len(text) if after < 0 else after
-    return _line_len(text, after) <= here
+    row = [*before[::-1], here, *after]
+    mine = len(before)
+    return any(
+        row[k : k + 3] == [here] * 3 for k in range(max(mine - 2, 0), mine + 1) if k + 3 <= len(row)
+    )
 
 
 def _wrapped(text: str, toks: list[tuple[int, int, str]]) -> _Wrapped:
@@ -557,6 +570,7 @@ def _wrapped(text: str, toks: list[tuple[int, int, str]]) -> _Wrapped:
     members: dict[int, list[tuple[int, int, str]]] = {}
     letters = 0
     gaps: list[tuple[int, int]] = []
+    bare: set[int] = set()
     for tok in toks:
         if out:
             last = out[-1]
@@ -571,6 +585,8 @@ def _wrapped(text: str, toks: list[tuple[int, int, str]]) -> _Wrapped:
                 and (letters if index in members else len(last[2])) + len(tok[2]) <= _STRETCH_MAX
                 and (gap[0] not in "\r\n" or _full_line(text, tok[0] - 1))
             ):
+                if gap[0] in "\r\n":
+                    bare.add(index)
                 if index not in members:
                     members[index] = [last]
                     letters = len(last[2])
@@ -581,10 +597,10 @@ def _wrapped(text: str, toks: list[tuple[int, int, str]]) -> _Wrapped:
                 continue
         out.append(tok)
     if not gaps:
-        return toks, {}, []
+        return toks, {}, [], set()
     for index, pieces in members.items():
         out[index] = (out[index][0], out[index][1], "".join(piece[2] for piece in pieces))
-    return out, members, gaps
+    return out, members, gaps, bare
 
 
 def _letter_places(tok: tuple[int, int, str]) -> list[tuple[int, int]]:
@@ -841,14 +857,16 @@ class Provenance:
         self.overflow = sketch is not None and sketch.overflow
         # Set by find() when its CPU deadline passed before it had read every delivered text.
         self.cut = False
-        # The delivered words, once glued words or fragments had to be read as them, and the
-        # CPU deadline find() was given (respaced() keeps to it too).
+        # The delivered words, once glued words or fragments had to be read as them.
         self._vocab: frozenset[str] | None = None
-        self._cpu_until: float | None = None
         # Set by find(): for each text, the line breaks inside a word of outside text (a word
         # the script cut across lines), as (start, end) of the hyphen and line break: the
         # screen reads the lines on both sides as one.
         self.joins: list[list[tuple[int, int]]] = []
+        # Set by find(): for each text, the words of outside text a backward reading found, as
+        # (start, end, how: "text" reversed, each word's "words" reversed, words in reverse
+        # "order"): the screen has the scanner read them forwards too.
+        self.turned: list[list[tuple[int, int, str]]] = []
         # Set by find(): words of outside text in leetspeak, and the letters they stand for.
         self._leet_read: dict[str, str] = {}
 
@@ -893,7 +911,6 @@ class Provenance:
                 :attr:`cut` is set, and every word the script never wrote counts as outside
                 text (labelled :data:`UNCHECKED`) unless a trigram or pair found its source.
         """
-        self._cpu_until = cpu_until
         tokenised = [tokens(text) for text in texts]
         # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
         # without such runs is read once.
@@ -910,6 +927,18 @@ class Provenance:
         # ... and with words glued together or cut into fragments read as the delivered words
         # they spell ("IgnoreAllPrevious", "I.g.n.o.r.e", "Ign|ore| al|l p").
         respelt = [self._respelt(toks, cpu_until) for toks in spelled]
+        # ... and backwards: the text reversed, each word's letters reversed, the words (glued
+        # words read as those they spell) in reverse order. A reader reads these back.
+        # The script's own words and numbers stand in them as "" (no gram or pair with one is
+        # looked for): an output of the script's words alone has nothing to look for backwards.
+        turned = [
+            {
+                "text": [(a, b, self._turn(w)) for a, b, w in reversed(toks)],
+                "words": [(a, b, self._turn(w)) for a, b, w in toks],
+                "order": [(a, b, w if self._unexplained(w) else "") for a, b, w in reversed(spelt)],
+            }
+            for toks, spelt in zip(tokenised, respelt, strict=True)
+        ]
         # ... and with glued runs disguised letter by letter read back ("pr3v10us1nstruct10ns",
         # "iiggnnoorree", "ixgxnxoxrxex"), as the delivered words they spell.
         reshaped = [self._reshaped(toks, cpu_until) for toks in tokenised]
@@ -928,6 +957,7 @@ class Provenance:
             [t[2] for t in toks]
             for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt, *rejoined, *reshaped]
         ]
+        backwards = [[t[2] for t in toks] for ways in turned for toks in ways.values()]
         for toks, keeps, plain in zip(tokenised, skips, leet, strict=True):
             readings.extend([toks[k][2] for k in keep] for keep in keeps)
             if plain != toks:  # words skipped in the leetspeak reading too ("2 pr3v10us")
@@ -935,6 +965,9 @@ class Provenance:
         for words in readings:
             wanted.update(_grams(words))
             wanted_pairs.update(_pairs(words))
+        for words in backwards:
+            wanted.update(gram for gram in _grams(words) if "" not in gram)
+            wanted_pairs.update(pair for pair in _pairs(words) if "" not in pair)
         wanted -= self._script_grams
         wanted_pairs = {
             p for p in wanted_pairs - self._script_pairs if p[0] not in _GLUE and p[1] not in _GLUE
@@ -1016,23 +1049,43 @@ class Provenance:
             if len(whole) != len(toks):
                 spans = union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
+        # Where only a backward reading finds outside text: the scanner reads it forwards too.
+        self.turned = []
+        for index, ways in enumerate(turned):
+            backward: list[tuple[int, int, str]] = []
+            extra: list[Span] = []
+            for way, toks in ways.items():
+                labels = self._labels([t[2] for t in toks], owner, pair_owner, None)
+                for (start, end, word), label in zip(toks, labels, strict=True):
+                    # A word that reads the same both ways says nothing of the way it was read.
+                    if label is not None and (way == "order" or word != word[::-1]):
+                        backward.append((start, end, way))
+                        extra.append(Span(start, end, label))
+            self.turned.append(sorted(backward))
+            if extra:
+                found[index] = union(found[index] + extra)
         self.joins = [
             self._joins(lines, parts[2], owner, pair_owner)
             for lines, parts in zip(rejoined, wrapped, strict=True)
         ]
+        if any(self.joins) and not self.cut:
+            # The screen hands the scanner the lines a cut word spans as one, which respaced()
+            # reads with the delivered words: gathered here, in this thread, within the deadline.
+            self._vocabulary(cpu_until)
         return found
 
     def _rejoined(self, parts: _Wrapped, cpu_until: float | None) -> list[tuple[int, int, str]]:
-        """The tokens of :func:`_wrapped`, each joined one read as the delivered words it spells
-        (its pieces as they were when it spells none); the tokens as they were when no word was
-        cut."""
-        toks, members, gaps = parts
+        """The tokens of :func:`_wrapped`, each joined across a bare line break read as the
+        delivered words it spells (its pieces as they were when it spells none); the tokens as
+        they were when no word was cut."""
+        toks, members, gaps, bare = parts
         if not gaps:
             return toks
         out: list[tuple[int, int, str]] = []
         for index, tok in enumerate(toks):
             pieces = members.get(index)
-            if pieces is None:
+            if pieces is None or index not in bare:
+                # A word hyphenated at a line's end is one word: read as it is, no segmenting.
                 out.append(tok)
                 continue
             if cpu_until is not None and time.thread_time() >= cpu_until:
@@ -1165,7 +1218,12 @@ class Provenance:
         done = 0
         for i, j in _stretches(toks):
             least = _DESHAPED_WORD if any(shaped[k][2] is not None for k in range(i, j + 1)) else 1
-            words = _spelled_words(toks, i, j, self._vocabulary(self._cpu_until), min_word=least)
+            # The words find() gathered (in its thread, charged, within its deadline); read here
+            # only if it had none to gather. Never with find()'s deadline: that is a CPU time of
+            # find()'s thread, and this runs on another, whose CPU time has nothing to do with it
+            # (compared, it cut the search of a run that had spent 3 ms).
+            vocab = self._vocab if self._vocab is not None else self._vocabulary(None)
+            words = _spelled_words(toks, i, j, vocab, min_word=least)
             if not words:
                 continue
             kept.append(text[done : toks[i][0]])
@@ -1263,6 +1321,10 @@ class Provenance:
         keeps = [own] if 2 <= len(own) < len(toks) else []
         keeps += [list(range(0, len(toks), 2)), list(range(1, len(toks), 2))]
         return keeps
+
+    def _turn(self, word: str) -> str:
+        """``word`` reversed, or "" for a word of the script's or a number (see :meth:`find`)."""
+        return word[::-1] if self._unexplained(word) else ""
 
     def _unexplained(self, word: str) -> bool:
         return not word.isdigit() and word not in self._script_words
