@@ -19,7 +19,9 @@ list items and printed together is still found. Both sides fold what a model rea
 letters (NFKC, look-alikes of other scripts), and the output is also read with words split by
 invisible characters joined, with digits inside words read as letters (leetspeak), and with words
 skipped (numbers and the script's own words, or every other word), so that data the script
-rewrote into look-alikes or interleaved with numbering or fillers is still found.
+rewrote into look-alikes or interleaved with numbering or fillers is still found. Words glued or
+cut into fragments, cut by a line break, disguised letter by letter or printed backwards are read
+as the delivered words they spell (red team rounds 13 to 15).
 
 Time and memory are bounded: up to ``budget_chars`` bytes of delivered text (in memory: one,
 two or four per character) is kept. Past that the host
