@@ -48,8 +48,12 @@ def test_exec_runs_a_script_on_the_demo_simulator_and_keeps_the_store(
     first = runner.invoke(app, ["exec", str(script), "--demo", "--store", str(store)])
     assert first.exit_code == 0, first.output
     assert first.stdout == "3\n"
-    runner.invoke(app, ["exec", str(script), "--demo", "--store", str(store)])
+    second = runner.invoke(app, ["exec", str(script), "--demo", "--store", str(store), "--json"])
     assert json.loads(store.read_text()) == {"n": 2}
+    # --json is execute_code's result; its session is the store file that carries `store`.
+    result = json.loads(second.stdout)
+    assert {"output", "truncated", "calls", "error", "session"} <= set(result)
+    assert result["session"] == str(store) and result["output"] == "3\n"
 
 
 def test_exec_json_dry_run_and_read_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,6 +63,7 @@ def test_exec_json_dry_run_and_read_only(monkeypatch: pytest.MonkeyPatch) -> Non
     planned = runner.invoke(app, ["exec", "-", "--demo", "--json", "--dry-run"], input=code)
     assert planned.exit_code == 0, planned.output
     result = json.loads(planned.stdout)
+    assert result["session"] is None  # no --store: nothing is kept between runs
     assert result["planned_writes"] == [
         {"id": "create_list", "params": {"attributes": {"name": "x"}}}
     ]

@@ -163,7 +163,10 @@ def run_exec(
     if store_file is not None and result.store != store:
         store_file.write_text(json.dumps(result.store, indent=2) + "\n", encoding="utf-8")
     if as_json:
-        sys.stdout.write(dumps_json(result.to_dict()) + "\n")
+        # execute_code's result; its ``session`` (what keeps ``store`` across runs) is, on the
+        # command line, the --store file, or null: without one each run starts empty.
+        payload = {**result.to_dict(), "session": None if store_file is None else str(store_file)}
+        sys.stdout.write(dumps_json(payload) + "\n")
     else:
         sys.stdout.write(visible(result.output))
         if result.planned_writes:
