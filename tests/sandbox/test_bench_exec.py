@@ -92,3 +92,38 @@ def test_exec_reports_bad_input_with_the_fix(
     monkeypatch.setenv("CODEMODE_READ_ONLY", "maybe")
     bad_env = runner.invoke(app, ["exec", "-", "--demo"], input="pass")
     assert bad_env.exit_code == 2 and "CODEMODE_READ_ONLY" in bad_env.stderr
+
+
+def test_exec_store_is_replaced_whole_or_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    import codemode.commands.exec as exec_command
+
+    monkeypatch.setattr(exec_command, "_scanner", lambda: None)
+    store = tmp_path / "store.json"
+    store.write_text('{"n": 1}\n')
+    code = "store['n'] += 1\nprint('ran', store['n'])\n"
+
+    def full_disk(src: str, dst: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    failed = CliRunner().invoke(app, ["exec", "-", "--demo", "--store", str(store)], input=code)
+    # The output still comes back; the failure is named; the old store is intact, no temp left.
+    assert failed.exit_code == 1
+    assert failed.stdout == "ran 2\n"
+    assert (
+        "cannot write the store" in failed.stderr and "previous store is unchanged" in failed.stderr
+    )
+    assert json.loads(store.read_text()) == {"n": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["store.json"]
+
+    monkeypatch.undo()
+    monkeypatch.setattr(exec_command, "_scanner", lambda: None)
+    ok = CliRunner().invoke(app, ["exec", "-", "--demo", "--store", str(store)], input=code)
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(store.read_text()) == {"n": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["store.json"]
