@@ -39,6 +39,20 @@ def test_missing_required_parameter_is_named(k: Klaviyo) -> None:
     assert "missing required parameter 'filter'" in reject(k, "get_campaigns")
 
 
+def test_a_missing_required_filter_says_what_klaviyo_requires_of_it(k: Klaviyo) -> None:
+    campaigns = reject(k, "get_campaigns")
+    assert (
+        "(a channel filter (messages.channel: email, sms or mobile_push) is required)" in campaigns
+    )
+    assert (
+        "filterable: archived (equals);" in campaigns and "messages.channel (equals)" in campaigns
+    )
+    coupons = reject(k, "get_coupon_codes")
+    assert "'filter' (a coupon or profile filter is required); filterable: coupon.id" in coupons
+    # Only a missing filter gets the listing: a missing id is named alone.
+    assert reject(k, "get_profile").endswith("missing required parameter 'id'")
+
+
 def test_wrong_types_are_refused(k: Klaviyo) -> None:
     assert "page_size must be an integer" in reject(k, "get_profiles", page_size="50")
     assert "page_size must be an integer" in reject(k, "get_profiles", page_size=True)

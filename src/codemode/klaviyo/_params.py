@@ -35,6 +35,7 @@ __all__ = [
     "accepted_params",
     "body_shape",
     "build_request",
+    "filter_requirement",
     "ordered_query_params",
     "path_id_problem",
 ]
@@ -245,6 +246,30 @@ def _facet(
     return pairs
 
 
+def filter_requirement(summary: str) -> str:
+    """The clause of an action's summary that says what filter Klaviyo requires, or "":
+    "a channel filter (messages.channel: email, sms or mobile_push) is required"."""
+    for clause in summary.split(";"):
+        if "required" in clause and "filter" in clause:
+            # "filter by a, b or c (a coupon or profile filter is required)": the aside says it
+            aside = re.search(r"\(([^()]*required[^()]*)\)", clause)
+            return (aside.group(1) if aside else clause).strip().rstrip(".")
+    return ""
+
+
+def _missing_message(action: Action, missing: list[str]) -> str:
+    """Name the missing parameters; for a required filter, also what Klaviyo requires of it
+    (the clause of the action's summary that says so) and the fields it can filter on."""
+    message = f"missing required parameter {', '.join(map(repr, missing))}"
+    if "filter" not in missing or not action.filters:
+        return message
+    requirement = filter_requirement(action.summary)
+    if requirement:
+        message += f" ({requirement})"
+    listing = [f"{name} ({', '.join(ff.operators)})" for name, ff in sorted(action.filters.items())]
+    return f"{message}; filterable: {'; '.join(listing)}; e.g. filter=F.equals(field, value)"
+
+
 def _check_filter(action: Action, text: str) -> None:
     try:
         conditions = parse_filter(text)
@@ -408,9 +433,7 @@ def build_request(
     _check_unknown(action, params, accepted)
     missing = [p.name for p in action.params if p.required and p.name not in params]
     if missing:
-        raise _fail(
-            action, f"missing required parameter {', '.join(map(repr, missing))}", missing[0]
-        )
+        raise _fail(action, _missing_message(action, missing), missing[0])
     path = action.path
     path_values: dict[str, Any] = {}
     for p in action.path_params:
