@@ -213,6 +213,14 @@ def test_output_sink_caps_by_bytes_without_splitting_characters() -> None:
     assert half() == "a\u00e9" and half.dropped == 2
 
 
+def test_a_syntax_error_names_its_type_once() -> None:
+    with pytest.raises(guards.CompileFailure) as caught:
+        guards.compile_script("def (:\n")
+    assert caught.value.kind == "SyntaxError" and caught.value.line == 1
+    # shown as "SyntaxError: invalid syntax ...", not "SyntaxError: SyntaxError: invalid ..."
+    assert caught.value.message.startswith("invalid syntax"), caught.value.message
+
+
 def test_compile_reports_nesting_bombs_cleanly() -> None:
     with pytest.raises(guards.CompileFailure) as caught:
         guards.compile_script("x = " + "(" * 300 + ")" * 300)

@@ -155,6 +155,10 @@ def compile_script(source: str) -> types.CodeType:
             else "ForbiddenSyntax"
         )
         return_text = text.strip()
+        if (
+            kind == "SyntaxError"
+        ):  # the type is named once: "SyntaxError: SyntaxError: ..." read twice
+            return_text = return_text.removeprefix("SyntaxError: ")
         if kind == "ForbiddenSyntax":
             return_text += " (the sandbox refuses this construct; write it without it)"
         raise CompileFailure(kind, return_text, line)
