@@ -14,9 +14,63 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["CallInfo", "Result", "flatten", "next_cursor"]
+__all__ = ["CallInfo", "MissingKey", "Record", "Result", "flatten", "next_cursor"]
 
-Record = dict[str, Any]
+_KEYS_SHOWN = 24  # keys a missing-key message lists before "..."
+
+
+class MissingKey(KeyError):
+    """A key that a record does not hold; the message says what it holds instead.
+
+    A ``KeyError`` (``except KeyError`` catches it): reading the JSON:API shape
+    (``record["attributes"]["email"]``) or a misspelt field tells what to write instead.
+    """
+
+    def __init__(self, key: Any, keys: tuple[str, ...]) -> None:
+        super().__init__(key)
+        self.key = key
+        self.keys = keys
+
+    def __str__(self) -> str:
+        import difflib
+
+        key = self.key
+        shown = ", ".join(self.keys[:_KEYS_SHOWN]) + (
+            ", ..." if len(self.keys) > _KEYS_SHOWN else ""
+        )
+        if key == "attributes":
+            hint = (
+                "records are flat: the attributes are the record's own keys "
+                "(record['email'], not record['attributes']['email'])"
+            )
+        elif key == "relationships":
+            hint = "a relationship's ids are under its own name (record['lists'])"
+        elif key in ("data", "included", "links", "meta"):
+            hint = (
+                "this is one record, not the answer: the Result has .data, .included, .next_cursor"
+            )
+        else:
+            close = (
+                difflib.get_close_matches(key, self.keys, n=1, cutoff=0.75)
+                if isinstance(key, str) and len(key) <= 64
+                else []
+            )
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "not in this record (a field Klaviyo left out or a sparse `fields=` "
+                "dropped); use record.get(key) for optional fields"
+            )
+        return f"{key!r:.80}: {hint} (keys: {shown})"
+
+
+class Record(dict[str, Any]):
+    """A flat record: a dict whose missing keys raise :class:`MissingKey` (a ``KeyError``)."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: Any) -> Any:
+        raise MissingKey(key, tuple(str(k) for k in self))
 
 
 def flatten(resource: dict[str, Any]) -> Record:
@@ -26,7 +80,7 @@ def flatten(resource: dict[str, Any]) -> Record:
     relationship's name (``"lists": ["Y6nRLr"]``), or ``<name>_ids`` if an attribute already has
     that name.
     """
-    record: Record = {"id": resource.get("id"), "type": resource.get("type")}
+    record = Record(id=resource.get("id"), type=resource.get("type"))
     record.update(resource.get("attributes") or {})
     for name, rel in (resource.get("relationships") or {}).items():
         if not isinstance(rel, dict) or "data" not in rel:
