@@ -9,6 +9,7 @@ the sandbox proxy that forwards to the host).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,8 +33,6 @@ class MissingKey(KeyError):
         self.keys = keys
 
     def __str__(self) -> str:
-        import difflib
-
         key = self.key
         shown = ", ".join(self.keys[:_KEYS_SHOWN]) + (
             ", ..." if len(self.keys) > _KEYS_SHOWN else ""
