@@ -61,3 +61,40 @@ def test_the_message_stays_short_whatever_the_record() -> None:
     message = missing(wide, "nope")
     assert message.endswith(", ...)") and message.count(",") < 40
     assert len(missing(wide, "k" * 10_000)) < 600
+
+
+def test_an_attribute_of_a_record_or_a_result_points_to_what_holds_it() -> None:
+    from codemode.klaviyo import Result
+
+    record = flatten(RESOURCE)
+    with pytest.raises(AttributeError, match=r"records are dicts, read record\['email'\]"):
+        getattr(record, "email")  # noqa: B009
+    with pytest.raises(AttributeError, match=r"read record.get\(key\)"):
+        getattr(record, "last_name")  # noqa: B009
+    result = Result({"data": [RESOURCE]}, status=200)
+    for name, hint in [
+        ("json", "records are .data"),
+        ("status_code", "HTTP status is .status"),
+        ("nxt_cursor", "did you mean .next_cursor?"),
+    ]:
+        with pytest.raises(AttributeError) as caught:
+            getattr(result, name)
+        assert hint in str(caught.value) and "(it has: all, data, included" in str(caught.value)
+    # The protocols that probe attributes still see a plain miss, and real attributes resolve.
+    assert not hasattr(result, "__array__") and not hasattr(record, "__html__")
+    assert getattr(result, "nope", 7) == 7 and result.status == 200 and len(result) == 1
+
+
+def test_a_filter_builder_other_libraries_name_gets_ours() -> None:
+    from codemode import F
+
+    for name, hint in [
+        ("eq", "did you mean F.equals?"),
+        ("gte", "did you mean F.greater_or_equal?"),
+        ("or_", "have no or(): use F.any"),
+        ("equal", "did you mean F.equals?"),
+    ]:
+        with pytest.raises(AttributeError) as caught:
+            getattr(F, name)
+        assert hint in str(caught.value) and "(F builds: and_, any," in str(caught.value)
+    assert str(F.equals("email", "a@b.co")) == 'equals(email,"a@b.co")'

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["CallInfo", "MissingKey", "Record", "Result", "flatten", "next_cursor"]
@@ -34,9 +34,7 @@ class MissingKey(KeyError):
 
     def __str__(self) -> str:
         key = self.key
-        shown = ", ".join(self.keys[:_KEYS_SHOWN]) + (
-            ", ..." if len(self.keys) > _KEYS_SHOWN else ""
-        )
+        shown = _shown(self.keys)
         if key == "attributes":
             hint = (
                 "records are flat: the attributes are the record's own keys "
@@ -71,6 +69,21 @@ class Record(dict[str, Any]):
     def __missing__(self, key: Any) -> Any:
         raise MissingKey(key, tuple(str(k) for k in self))
 
+    if not TYPE_CHECKING:  # type checkers keep reporting unknown attributes themselves
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            where = f"record[{name[:64]!r}]" if name in self else "record.get(key)"
+            raise AttributeError(
+                f"a record has no attribute {name[:64]!r}: records are dicts, read {where} "
+                f"(keys: {_shown(tuple(str(k) for k in self))})"
+            )
+
+
+def _shown(keys: tuple[str, ...]) -> str:
+    return ", ".join(keys[:_KEYS_SHOWN]) + (", ..." if len(keys) > _KEYS_SHOWN else "")
+
 
 def flatten(resource: dict[str, Any]) -> Record:
     """One JSON:API resource object as a flat record.
@@ -103,6 +116,22 @@ def next_cursor(document: dict[str, Any] | None) -> str | None:
         if query.get(key):
             return query[key][0]
     return None
+
+
+# What an HTTP client's response offers, and where a Result keeps it.
+_RESULT_HINTS = {
+    "json": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "text": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "content": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "body": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "status_code": "the HTTP status is .status",
+    "ok": "a failed call raises (NotFoundError, BadRequestError, ...); .status is the HTTP status",
+    "cursor": "the next page's cursor is .next_cursor; .all() follows every page",
+    "next": "the next page's cursor is .next_cursor; .all() follows every page",
+    "next_page": "the next page's cursor is .next_cursor; .all() follows every page",
+    "items": "the records are .data (or iterate the result)",
+    "results": "the records are .data (or iterate the result)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +241,25 @@ class Result:
     def next_cursor(self) -> str | None:
         """Cursor of the next page, or None on the last page."""
         return next_cursor(self.raw)
+
+    if not TYPE_CHECKING:  # type checkers keep reporting unknown attributes themselves
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            # What this result offers: the async walkers only on AsyncKlaviyo's, info where kept.
+            skip = {"info"} if self.info is None else set()
+            if self._afetch_next is None:
+                skip |= {"aall", "apages"}
+            public = [n for n in dir(type(self)) if not n.startswith("_") and n not in skip]
+            hint = _RESULT_HINTS.get(name.lower())
+            close = difflib.get_close_matches(name, public, n=1, cutoff=0.75)
+            if hint is None and close:
+                hint = f"did you mean .{close[0]}?"
+            raise AttributeError(
+                f"a Result has no attribute {name[:64]!r}{'; ' + hint if hint else ''} "
+                f"(it has: {', '.join(sorted(public))})"
+            )
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)

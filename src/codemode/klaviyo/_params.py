@@ -162,9 +162,27 @@ def _check_unknown(action: Action, params: Mapping[str, Any], accepted: list[str
         if name in accepted:
             continue
         hint = ""
+        if name == "page_size":  # not the close 'page_cursor': the endpoint sets its own size
+            raise _fail(
+                action,
+                "page_size is not a parameter here (Klaviyo sets this endpoint's page size); "
+                f"follow every page with .all(max_items=...); valid: {', '.join(accepted)}.",
+                name,
+            )
         if name in action.filters or name.replace("_", ".") in action.filters:
             hint = f" To filter on it, pass filter=F.equals({name!r}, value)."
+        elif action.body is not None and name in _attribute_names(action):
+            kind = action.body.resource_type or "resource"
+            hint = f" It is an attribute of the {kind}: pass attributes={{{name!r}: ...}}."
         raise _fail(action, f"unknown parameter {name!r}; {_options(name, accepted)}.{hint}", name)
+
+
+def _attribute_names(action: Action) -> frozenset[str]:
+    """The attribute names a write's body takes (empty for reads and array bodies)."""
+    if action.body is None:
+        return frozenset()
+    schema = body_shape(action)["attributes"] or {}
+    return frozenset(schema.get("properties") or ())
 
 
 def _segment(action: Action, name: str, value: Any) -> str:
@@ -221,7 +239,8 @@ def _facet(
     action: Action, name: str, wire: str, value: Any, allowed: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, str]]:
     if not isinstance(value, Mapping):
-        example = next(iter(allowed), "profile")
+        own = action.response.resource_type
+        example = own if own in allowed else next(iter(allowed), "profile")
         raise _fail(action, f"{name} must be a dict like {{{example!r}: ['name', ...]}}", name)
     pairs: list[tuple[str, str]] = []
     for raw_type, names in value.items():
