@@ -245,7 +245,7 @@ class Result:
     if not TYPE_CHECKING:  # type checkers keep reporting unknown attributes themselves
 
         def __getattr__(self, name: str) -> Any:
-            if name.startswith("_"):
+            if name.startswith("_") or name in Result.__slots__:  # a slot not set yet: no hint
                 raise AttributeError(name)
             # What this result offers: the async walkers only on AsyncKlaviyo's, info where kept.
             skip = {"info"} if self.info is None else set()
