@@ -257,8 +257,8 @@ class Result:
             if hint is None and close:
                 hint = f"did you mean .{close[0]}?"
             raise AttributeError(
-                f"a Result has no attribute {name[:64]!r}{'; ' + hint if hint else ''} "
-                f"(it has: {', '.join(sorted(public))})"
+                f"a Result has no attribute {name[:64]!r}; "
+                + (hint or "its records are .data (iterate it, or .all() for every page)")
             )
 
     def __iter__(self) -> Iterator[Record]:
