@@ -462,7 +462,7 @@ def test_augmented_assignment_goes_through_the_guards_in_process() -> None:
 
 def test_in_process_refusals_have_reasons() -> None:
     with pytest.raises(guards.CompileFailure) as caught:
-        guards.compile_script("x = ().__class__")
+        guards.compile_script("x = ().__bases__")
     assert (
         caught.value.kind == "ForbiddenSyntax" and "refuses this construct" in caught.value.message
     )
@@ -647,3 +647,15 @@ def test_heapq_and_bisect_are_proxies_of_their_functions_alone() -> None:
     assert guards.guarded_import("bisect").bisect_left([1, 5, 9], 6) == 2
     with pytest.raises(AttributeError, match="not available in the sandbox"):
         heapq._heapq  # noqa: B018
+
+
+def test_a_refused_dunder_scripts_often_write_says_what_to_write_instead() -> None:
+    with pytest.raises(guards.CompileFailure) as caught:
+        guards.compile_script(
+            "class A:\n    def __init__(self):\n        self.x = 1\n"
+            "class B(A):\n    def __init__(self):\n        super().__init__()\n"
+        )
+    assert caught.value.kind == "ForbiddenSyntax" and caught.value.line == 6
+    assert "set every field in one class's __init__, or use a dict" in caught.value.message
+    with pytest.raises(guards.CompileFailure, match=r"use type\(x\).__name__ or isinstance"):
+        guards.compile_script("print((1).__class__)")
