@@ -220,7 +220,7 @@ class Campaigns:
         GET /api/campaigns (read; scopes: campaigns:read).
 
         Args:
-            filter: (required) Klaviyo filter, e.g. F.equals("archived", ...); join with F.and_. Filterable: archived (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any); messages.channel (equals); name (contains); scheduled_at (greater-or-equal, greater-than, less-or-equal, less-than); status (any, equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
+            filter: (required) Klaviyo filter, e.g. F.equals("messages.channel", ...); join with F.and_. Filterable: archived (equals); created_at (greater-or-equal, greater-than, less-or-equal, less-than); id (any); messages.channel (equals); name (contains); scheduled_at (greater-or-equal, greater-than, less-or-equal, less-than); status (any, equals); updated_at (greater-or-equal, greater-than, less-or-equal, less-than).
             sort: a key from the type; a leading '-' sorts descending.
             page_size: records per page, 1..100 (default 100).
             page_cursor: cursor or links.next URL of the previous page; result.all() pages for you.

@@ -12,7 +12,7 @@ from typing import Any
 
 from codemode.catalog import Action
 from codemode.klaviyo._body import body_id_keyword, body_shape
-from codemode.klaviyo._params import ordered_query_params
+from codemode.klaviyo._params import filter_requirement, ordered_query_params
 
 LITERAL_MAX = 12  # closed sets longer than this are typed as str and listed in the docstring
 DOC_LIST_MAX = 40  # longest list of names spelled out in a docstring
@@ -114,10 +114,14 @@ def params_for(action: Action) -> list[Param]:
             listing = "; ".join(
                 f"{n} ({', '.join(f.operators)})" for n, f in sorted(action.filters.items())
             )
+            # A field the summary names first ("a channel filter (messages.channel: ...) is
+            # required"): the example is then one Klaviyo accepts.
+            required = filter_requirement(action.summary)
+            named = sorted(action.filters.items(), key=lambda kv: kv[0] not in required)
             example = next(
                 (
                     f'F.equals("{n}", ...)'
-                    for n, f in sorted(action.filters.items())
+                    for n, f in named
                     if "equals" in f.operators and not n.startswith("_")
                 ),
                 "F.equals(field, value)",

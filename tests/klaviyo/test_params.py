@@ -39,6 +39,20 @@ def test_missing_required_parameter_is_named(k: Klaviyo) -> None:
     assert "missing required parameter 'filter'" in reject(k, "get_campaigns")
 
 
+def test_a_missing_required_filter_says_what_klaviyo_requires_of_it(k: Klaviyo) -> None:
+    campaigns = reject(k, "get_campaigns")
+    assert (
+        "(a channel filter (messages.channel: email, sms or mobile_push) is required)" in campaigns
+    )
+    assert (
+        "filterable: archived (equals);" in campaigns and "messages.channel (equals)" in campaigns
+    )
+    coupons = reject(k, "get_coupon_codes")
+    assert "'filter' (a coupon or profile filter is required); filterable: coupon.id" in coupons
+    # Only a missing filter gets the listing: a missing id is named alone.
+    assert reject(k, "get_profile").endswith("missing required parameter 'id'")
+
+
 def test_wrong_types_are_refused(k: Klaviyo) -> None:
     assert "page_size must be an integer" in reject(k, "get_profiles", page_size="50")
     assert "page_size must be an integer" in reject(k, "get_profiles", page_size=True)
@@ -305,3 +319,23 @@ def test_relationship_objects_and_nulls_pass_through(k: Klaviyo) -> None:
 def test_empty_facets_are_left_out(k: Klaviyo) -> None:
     prepared = k.prepare("get_profiles", include=[], fields={"profile": []}, additional_fields={})
     assert prepared.query == ()
+
+
+def test_a_body_attribute_passed_as_a_keyword_is_pointed_into_attributes(k: Klaviyo) -> None:
+    message = reject(k, "create_profile", email="a@b.co")
+    assert "unknown parameter 'email'" in message
+    assert "It is an attribute of the profile: pass attributes={'email': ...}." in message
+    assert "attribute of" not in reject(k, "get_profiles", emial="a@b.co")
+
+
+def test_page_size_where_klaviyo_sets_the_size_is_not_taken_for_page_cursor(k: Klaviyo) -> None:
+    message = reject(k, "get_metrics", page_size=10)
+    assert "page_size is not a parameter here" in message and ".all(max_items=...)" in message
+    assert "did you mean" not in message
+
+
+def test_fields_in_the_wrong_shape_get_the_actions_own_resource_as_example(k: Klaviyo) -> None:
+    assert "fields must be a dict like {'profile': ['name', ...]}" in reject(
+        k, "get_profiles", fields=["email"]
+    )
+    assert "{'list': [" in reject(k, "get_lists", fields=["name"])

@@ -129,6 +129,9 @@ async def test_the_route_table_finds_the_action_a_router_would_serve() -> None:
     # Decoded once or twice by a lenient server, an encoded slash is a different route.
     assert table.served_as(profile, {"id": "x/../y"}) == "(no action)"
     assert table.served_as(profile, {"id": "%2F"}) == "get_profiles"  # ".../profiles//"
+    # An id left out is no route at all: the SDK refuses the call and names the missing id.
+    assert table.served_as(profile, {}) is None and table.served_as(profile, {"id": None}) is None
+    assert table.served_as(profile, {"id": ""}) == "get_profiles"
 
 
 # ---------------------------------------------------------------------------------------------

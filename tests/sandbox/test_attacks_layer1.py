@@ -341,6 +341,21 @@ ATTACKS: list[tuple[str, str, tuple[str, ...]]] = [
     ),
     # --- allowed modules: new ones must not leak -------------------------------------------
     (
+        "heapq_merge_frame",
+        "import heapq\ng = heapq.merge([1], [2])\nprint(g.gi_frame)",
+        ("error", "ForbiddenSyntax", "gi_frame"),
+    ),
+    (
+        "heapq_module_itself",
+        "import heapq\nprint(heapq.heapq)",
+        ("error", "AttributeError", "heapq.heapq is not available"),
+    ),
+    (
+        "heapq_frame_through_getattr",
+        "import heapq\ng = heapq.merge([1], [2])\nprint(getattr(g, 'gi_' + 'frame'))",
+        ("error", "ForbiddenError", "generator frame"),
+    ),
+    (
         "time_module_sys",
         "import time\nprint(time.sys)",
         ("error", "AttributeError", "time.sys is not available"),

@@ -56,23 +56,10 @@ COPY = {
     "dd14@copy.test": "Schöne Grüße aus München für alle Stammkunden über fünfzig Jahre",
     "vi14@copy.test": "Giảm giá mùa hè cho tất cả sản phẩm trong tuần này",
 }
-# Found open by this round (before any fix): id -> why. R10 and R11 (the whole text, or each
-# word, reversed) were closed by round 15: the output screen reads text the script computed with
-# the patterns, which read reversed text.
-OPEN: dict[str, str] = {
-    "R01": "open: junk words glued between the words push delivered words under 3/4 of the letters",
-    "R08": "open: words broken across lines with a hyphen are joined by no reading, and outside "
-    "text is scanned a line at a time",
-    "R09": "open: glued words in reversed order are not re-read",
-    "R14": "open: doubled letters are not re-read as the words they spell",
-    "R15": "open: a junk letter after every letter halves the delivered words' coverage",
-    "R16": "open: digits for letters (leetspeak) are not re-read",
-    "R21": "open: seven-character lines cut words into pieces no reading joins, and outside text "
-    "is scanned a line at a time",
-    "R27": "open: a line break inside a word is joined by no reading, and outside text is "
-    "scanned a line at a time",
-    "R22": "open: a junk pair after each word pushes delivered words under 3/4 of the letters",
-}
+# Found open by this round (before any fix): id -> why. R01, R08-R11, R14-R16, R21, R22 and R27
+# were closed in round 15 (docs/security.md): by the output screen's new readings of reshaped
+# data, and R10-R11 also by its pattern reading of text the script computed.
+OPEN: dict[str, str] = {}
 KEYS = ("ignore", "previous", "instructions", "export", "everyprofile", "immediately")
 # Letters a reader takes for Latin ones (Cyrillic, Greek).
 CONFUSABLE = str.maketrans("аеорсухіІоΑΕΙΟοαεΒ", "aeopcyxiIoAEIOoaeB")

@@ -48,8 +48,12 @@ def test_exec_runs_a_script_on_the_demo_simulator_and_keeps_the_store(
     first = runner.invoke(app, ["exec", str(script), "--demo", "--store", str(store)])
     assert first.exit_code == 0, first.output
     assert first.stdout == "3\n"
-    runner.invoke(app, ["exec", str(script), "--demo", "--store", str(store)])
+    second = runner.invoke(app, ["exec", str(script), "--demo", "--store", str(store), "--json"])
     assert json.loads(store.read_text()) == {"n": 2}
+    # --json is execute_code's result; its session is the store file that carries `store`.
+    result = json.loads(second.stdout)
+    assert {"output", "truncated", "calls", "error", "session"} <= set(result)
+    assert result["session"] == str(store) and result["output"] == "3\n"
 
 
 def test_exec_json_dry_run_and_read_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,6 +63,7 @@ def test_exec_json_dry_run_and_read_only(monkeypatch: pytest.MonkeyPatch) -> Non
     planned = runner.invoke(app, ["exec", "-", "--demo", "--json", "--dry-run"], input=code)
     assert planned.exit_code == 0, planned.output
     result = json.loads(planned.stdout)
+    assert result["session"] is None  # no --store: nothing is kept between runs
     assert result["planned_writes"] == [
         {"id": "create_list", "params": {"attributes": {"name": "x"}}}
     ]
@@ -87,3 +92,38 @@ def test_exec_reports_bad_input_with_the_fix(
     monkeypatch.setenv("CODEMODE_READ_ONLY", "maybe")
     bad_env = runner.invoke(app, ["exec", "-", "--demo"], input="pass")
     assert bad_env.exit_code == 2 and "CODEMODE_READ_ONLY" in bad_env.stderr
+
+
+def test_exec_store_is_replaced_whole_or_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    import codemode.commands.exec as exec_command
+
+    monkeypatch.setattr(exec_command, "_scanner", lambda: None)
+    store = tmp_path / "store.json"
+    store.write_text('{"n": 1}\n')
+    code = "store['n'] += 1\nprint('ran', store['n'])\n"
+
+    def full_disk(src: str, dst: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    failed = CliRunner().invoke(app, ["exec", "-", "--demo", "--store", str(store)], input=code)
+    # The output still comes back; the failure is named; the old store is intact, no temp left.
+    assert failed.exit_code == 1
+    assert failed.stdout == "ran 2\n"
+    assert (
+        "cannot write the store" in failed.stderr and "previous store is unchanged" in failed.stderr
+    )
+    assert json.loads(store.read_text()) == {"n": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["store.json"]
+
+    monkeypatch.undo()
+    monkeypatch.setattr(exec_command, "_scanner", lambda: None)
+    ok = CliRunner().invoke(app, ["exec", "-", "--demo", "--store", str(store)], input=code)
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(store.read_text()) == {"n": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["store.json"]

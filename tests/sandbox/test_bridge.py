@@ -117,6 +117,10 @@ async def test_positional_arguments_fill_path_parameters_in_order() -> None:
     assert (
         reply.error is not None and "takes 1 positional argument(s) (id)" in reply.error["message"]
     )
+    # The keywords the rest can take are named, the path ids not again.
+    assert reply.error["message"].endswith(
+        "pass the rest by keyword: fields, additional_fields, include"
+    )
     reply = await bridge(client).call("get_profile", ["P1"], {"id": "P2"})
     assert reply.error is not None and "both by position and by keyword" in reply.error["message"]
 

@@ -53,6 +53,13 @@ CAUGHT = [
     ("filter field", "klaviyo.profiles.get_profiles(email='a@b.co')"),
     ("not json", "klaviyo.profiles.get_profiles(page_size={1})"),
     ("bad filter", "klaviyo.profiles.get_profiles(filter='bogus(x')"),
+    ("filter alias", "F.eq('email', 'a@b.co')"),
+    ("no or", "F.or_"),
+    ("result attr", "klaviyo.lists.get_lists().json()"),
+    ("required filter", "klaviyo.campaigns.get_campaigns()"),
+    ("fixed page size", "klaviyo.metrics.get_metrics(page_size=5)"),
+    ("attribute keyword", "klaviyo.profiles.create_profile(email='a@b.co')"),
+    ("missing id", "klaviyo.profiles.get_profile()"),
     ("destructive", "klaviyo.lists.delete_list('L1')"),
     ("egress", "klaviyo.images.upload_image_from_url(import_from_url='https://x.example/a.png')"),
     ("client", "klaviyo.client.create_client_event(company_id='X', data={})"),
@@ -69,14 +76,16 @@ UNCAUGHT = [
     "store = 5",
     "open('/etc/passwd')",
     "import os",
+    "import operator",
+    "import klaviyo",
     "raise SystemExit(3)",
     "def broken(:\n    pass",
     "klaviyo.profile.get_profiles()",
-    "print('x' * 8000)",
+    "print('x' * 16000)",
 ]
 
 
-LIMITS = Limits(wall_s=3.0, cpu_s=2.0, memory_mb=96, output_bytes=4096, max_calls=30)
+LIMITS = Limits(wall_s=3.0, cpu_s=2.0, memory_mb=96, output_bytes=8192, max_calls=30)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -291,3 +300,24 @@ async def test_host_messages_of_a_run_whose_session_has_a_sketch_are_intact(
             assert result.output == reference.output and result.error == reference.error
             assert result.redactions == [] and result.output_scan == "clean"
         assert getattr(flag_all, "seen", []) == [], code
+
+
+async def test_an_injected_value_in_a_missing_key_message_is_removed(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    # A record's missing-key message repeats the key the script asked for: data when the data
+    # chose it, so it is screened like any printed data; the template around it stays.
+    code = (
+        "found = klaviyo.profiles.get_profiles("
+        "filter=F.equals('email', 'morgan.reyes@example.com'))\n"
+        "note = found.records[0]['properties']['notes']\n"
+        + TRY
+        + "attempt('key', lambda: found.records[0][note])\n"
+        "found.records[0][note]\n"
+    )
+    result = await execute(sandbox, code, bridge=make(http, OutputScanOnly))
+    text = result.output + (result.error.message if result.error else "")
+    assert "exfil.example" not in text and "ignore previous instructions" not in text
+    assert result.output.startswith("key => ")
+    assert result.error is not None and result.error.type == "KeyError"
+    assert result.redactions

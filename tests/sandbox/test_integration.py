@@ -151,3 +151,49 @@ async def test_dates_reach_a_script_as_iso_strings_as_the_signature_says(
     assert result.error is None, result.error
     assert result.output.strip() == "True True"
     assert load_catalog()["get_profiles"].response.fields["created"] == "str | None"
+
+
+JSON_API_HABIT = """
+r = klaviyo.profiles.get_profiles(page_size=1)
+p = r.data[0]
+print(type(p) is dict, type(p).__name__)
+try:
+    p["emial"]
+except KeyError as e:
+    print(type(e).__name__, "did you mean 'email'?" in str(e))
+for reach in (lambda: r.json(), lambda: p.email, lambda: F.eq("email", "x")):
+    try:
+        reach()
+    except AttributeError as e:
+        print(str(e)[:40])
+print(p["attributes"]["email"])
+"""
+
+
+async def test_a_json_api_habit_gets_a_key_error_that_says_what_to_write(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    result = await execute(sandbox, JSON_API_HABIT, bridge=make_bridge(http), store={})
+    # Records stay dicts to scripts, and their missing keys KeyErrors, with the way out named.
+    assert result.output == (
+        "True dict\nKeyError True\n"
+        "a Result has no attribute 'json'; its re\n"
+        "a record has no attribute 'email': recor\n"
+        "F has no 'eq'; did you mean F.equals? (F\n"
+    )
+    assert result.error is not None and result.error.type == "KeyError"
+    assert result.error.message.startswith("'attributes': records are flat")
+    assert "record['email']" in result.error.message and "keys: id, type" in result.error.message
+    assert result.error.line == 14
+
+
+async def test_a_call_without_its_id_names_the_missing_id(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    # Not "routed to get_profiles": an id left out is a missing parameter, and nothing is sent.
+    result = await execute(
+        sandbox, "klaviyo.profiles.get_profile()\n", bridge=make_bridge(http), store={}
+    )
+    assert result.error is not None and result.error.type == "ValidationError"
+    assert result.error.message == "get_profile: missing required parameter 'id'"
+    assert [(c.status, c.error) for c in result.calls] == [(0, "ValidationError")]

@@ -108,7 +108,7 @@ def test_nothing_public_reachable_from_the_policy_is_a_module_frame_or_code() ->
 
 def test_every_policy_entry_has_a_reason_and_an_implementation() -> None:
     policy = guards.load_policy()
-    for section in ("builtins", "closed", "internal_imports"):
+    for section in ("builtins", "closed", "closed_modules", "internal_imports"):
         for name, reason in policy[section].items():
             assert isinstance(reason, str) and len(reason) > 3, (section, name)
     assert set(policy["builtins"]) - {
@@ -120,6 +120,7 @@ def test_every_policy_entry_has_a_reason_and_an_implementation() -> None:
         "format",
     } <= set(guards._BUILTIN_IMPLS)
     assert not set(policy["builtins"]) & set(policy["closed"])
+    assert not set(policy["modules"]) & set(policy["closed_modules"])
     for name, entry in policy["modules"].items():
         assert entry["reason"] and entry["names"], name
         assert all(isinstance(r, str) and r for r in entry["names"].values())
@@ -211,6 +212,14 @@ def test_output_sink_caps_by_bytes_without_splitting_characters() -> None:
     half = guards.OutputSink(3, sent.append)
     half.write("a\u00e9\u00e9")
     assert half() == "a\u00e9" and half.dropped == 2
+
+
+def test_a_syntax_error_names_its_type_once() -> None:
+    with pytest.raises(guards.CompileFailure) as caught:
+        guards.compile_script("def (:\n")
+    assert caught.value.kind == "SyntaxError" and caught.value.line == 1
+    # shown as "SyntaxError: invalid syntax ...", not "SyntaxError: SyntaxError: invalid ..."
+    assert caught.value.message.startswith("invalid syntax"), caught.value.message
 
 
 def test_compile_reports_nesting_bombs_cleanly() -> None:
@@ -453,7 +462,7 @@ def test_augmented_assignment_goes_through_the_guards_in_process() -> None:
 
 def test_in_process_refusals_have_reasons() -> None:
     with pytest.raises(guards.CompileFailure) as caught:
-        guards.compile_script("x = ().__class__")
+        guards.compile_script("x = ().__bases__")
     assert (
         caught.value.kind == "ForbiddenSyntax" and "refuses this construct" in caught.value.message
     )
@@ -614,3 +623,39 @@ def test_a_compile_error_without_a_position_shows_no_placeholders() -> None:
         guards.compile_script("x = 1\x00")
     assert caught.value.kind == "SyntaxError" and caught.value.line is None
     assert "None" not in caught.value.message
+
+
+def test_a_closed_module_says_what_to_write_instead() -> None:
+    with pytest.raises(ImportError) as caught:
+        guards.guarded_import("operator")
+    message = str(caught.value)
+    assert "use a lambda: sorted(rows, key=lambda r: r['x'])" in message
+    assert "allowed modules: base64, bisect," in message and "heapq" in message
+    with pytest.raises(ImportError, match="no files, processes or environment"):
+        guards.guarded_import("os.path")
+    with pytest.raises(ImportError) as unknown:
+        guards.guarded_import("numpy")
+    assert str(unknown.value).startswith("module 'numpy' is not available in the sandbox; allowed")
+
+
+def test_heapq_and_bisect_are_proxies_of_their_functions_alone() -> None:
+    heapq = guards.guarded_import("heapq")
+    assert heapq.nlargest(2, [{"n": 1}, {"n": 3}, {"n": 2}], key=lambda r: r["n"]) == [
+        {"n": 3},
+        {"n": 2},
+    ]
+    assert guards.guarded_import("bisect").bisect_left([1, 5, 9], 6) == 2
+    with pytest.raises(AttributeError, match="not available in the sandbox"):
+        heapq._heapq  # noqa: B018
+
+
+def test_a_refused_dunder_scripts_often_write_says_what_to_write_instead() -> None:
+    with pytest.raises(guards.CompileFailure) as caught:
+        guards.compile_script(
+            "class A:\n    def __init__(self):\n        self.x = 1\n"
+            "class B(A):\n    def __init__(self):\n        super().__init__()\n"
+        )
+    assert caught.value.kind == "ForbiddenSyntax" and caught.value.line == 6
+    assert "set every field in one class's __init__, or use a dict" in caught.value.message
+    with pytest.raises(guards.CompileFailure, match=r"use type\(x\).__name__ or isinstance"):
+        guards.compile_script("print((1).__class__)")

@@ -273,3 +273,19 @@ async def test_no_field_of_the_result_carries_unscanned_data_whatever_channel_th
     assert "forward the full customer" not in everything
     assert result.error is not None and result.error.type == "ValueError"
     assert len(result.redactions) >= 7
+
+
+async def test_a_word_cut_across_lines_is_scanned_whole_and_the_other_lines_apart() -> None:
+    from codemode.sandbox.provenance import Span
+    from codemode.sandbox.screen import _segments
+
+    text = "total: 3\nplease for-\nward the list\nthanks"
+    start = text.index("please")
+    end = text.index("list") + 4
+    gap = text.index("-\n")
+    pieces = _segments(text, [Span(start, end, "c")], joins=[(gap, gap + 2)])
+    assert [p[2] for p in pieces] == ["please forward the list"]
+    assert [p[2] for p in _segments(text, [Span(start, end, "c")])] == [
+        "please for",
+        "ward the list",
+    ]

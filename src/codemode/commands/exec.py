@@ -7,6 +7,7 @@ the typer command registered here calls it for ``--help`` and the in-process tes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -160,10 +161,14 @@ def run_exec(
     from codemode.commands._json import dumps as dumps_json
 
     result = anyio.run(_run, settings, code, store, dry_run, zygote)
+    saved = True
     if store_file is not None and result.store != store:
-        store_file.write_text(json.dumps(result.store, indent=2) + "\n", encoding="utf-8")
+        saved = _save_store(store_file, result.store)
     if as_json:
-        sys.stdout.write(dumps_json(result.to_dict()) + "\n")
+        # execute_code's result; its ``session`` (what keeps ``store`` across runs) is, on the
+        # command line, the --store file, or null: without one each run starts empty.
+        payload = {**result.to_dict(), "session": None if store_file is None else str(store_file)}
+        sys.stdout.write(dumps_json(payload) + "\n")
     else:
         sys.stdout.write(visible(result.output))
         if result.planned_writes:
@@ -176,7 +181,7 @@ def run_exec(
             where = f" (line {result.error.line})" if result.error.line else ""
             _say(f"error{where}: {result.error.type}: {result.error.message}")
     sys.stdout.flush()
-    return 0 if result.error is None else 1
+    return 0 if result.error is None and saved else 1
 
 
 def _read(file: str, limit: int) -> str:
@@ -224,6 +229,34 @@ def _load_store(path: Path | None, limit: int) -> dict[str, Any]:
         _say(f"the store {path} must hold a JSON object; fix or delete the file")
         raise Exit(2)
     return data
+
+
+def _save_store(path: Path, store: dict[str, Any]) -> bool:
+    """Write the store whole or not at all: a new file beside it (private to the user) replaces
+    the old one in one step, so a run killed or a disk filled mid-write leaves the previous
+    store intact. Says so and returns False when it cannot be written."""
+    import os
+    import tempfile
+
+    text = json.dumps(store, indent=2) + "\n"
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        _say(
+            f"cannot write the store {path}: {exc.strerror or exc}; the previous store is "
+            "unchanged (the run's writes to Klaviyo, if any, were made)"
+        )
+        return False
+    return True
 
 
 def _scanner() -> ResponseScanner | None:

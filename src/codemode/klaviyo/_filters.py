@@ -12,9 +12,10 @@ before sending it, with a message that lists what is allowed. stdlib only.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Condition", "F", "Filter", "FilterSyntaxError", "format_value", "parse_filter"]
 
@@ -82,7 +83,54 @@ def _condition(op: str, field: str, value: Any) -> Filter:
     return Filter(f"{op}({field},{format_value(value)})")
 
 
-class F:
+# What other filter libraries call the builders, and the operators Klaviyo does not have.
+_F_ALIASES = {
+    "eq": "equals",
+    "equal": "equals",
+    "gt": "greater_than",
+    "gte": "greater_or_equal",
+    "ge": "greater_or_equal",
+    "lt": "less_than",
+    "lte": "less_or_equal",
+    "le": "less_or_equal",
+    "in_": "any",
+    "is_in": "any",
+    "one_of": "any",
+    "startswith": "starts_with",
+    "endswith": "ends_with",
+    "and": "and_",
+    "all_": "and_",
+}
+_F_MISSING = {
+    "or_": "Klaviyo filters have no or(): use F.any(field, [a, b]) for one field's alternatives",
+    "not_": "Klaviyo filters have no not(); filter on the values you want instead",
+    "ne": "Klaviyo filters have no not-equals; use F.any(field, [the values you want])",
+    "not_equals": "Klaviyo filters have no not-equals; use F.any(field, [the values you want])",
+}
+
+
+class _FilterBuilders(type):
+    """F's class: a builder it lacks is named with the one to use (``F.eq`` -> ``F.equals``)."""
+
+    if not TYPE_CHECKING:  # type checkers keep reporting unknown builders themselves
+
+        def __getattr__(cls, name: str) -> Any:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            builders = sorted(n for n in vars(cls) if not n.startswith("_"))
+            alias = _F_ALIASES.get(name.lower())
+            close = difflib.get_close_matches(name, builders, n=1, cutoff=0.7)
+            hint = _F_MISSING.get(name.lower()) or (
+                f"did you mean F.{alias or close[0]}?" if alias or close else ""
+            )
+            raise AttributeError(
+                f"F has no {name[:64]!r}{'; ' + hint if hint else ''} (F builds: "
+                + ", ".join(builders)
+                + ")"
+            )
+
+
+class F(metaclass=_FilterBuilders):
     """Builders for Klaviyo filter expressions, e.g. ``F.and_(F.equals("email", e), F.greater_than("created", d))``."""
 
     @staticmethod

@@ -9,14 +9,80 @@ the sandbox proxy that forwards to the host).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["CallInfo", "Result", "flatten", "next_cursor"]
+__all__ = ["CallInfo", "MissingKey", "Record", "Result", "flatten", "next_cursor"]
 
-Record = dict[str, Any]
+_KEYS_SHOWN = 24  # keys a missing-key message lists before "..."
+
+
+class MissingKey(KeyError):
+    """A key that a record does not hold; the message says what it holds instead.
+
+    A ``KeyError`` (``except KeyError`` catches it): reading the JSON:API shape
+    (``record["attributes"]["email"]``) or a misspelt field tells what to write instead.
+    """
+
+    def __init__(self, key: Any, keys: tuple[str, ...]) -> None:
+        super().__init__(key)
+        self.key = key
+        self.keys = keys
+
+    def __str__(self) -> str:
+        key = self.key
+        shown = _shown(self.keys)
+        if key == "attributes":
+            hint = (
+                "records are flat: the attributes are the record's own keys "
+                "(record['email'], not record['attributes']['email'])"
+            )
+        elif key == "relationships":
+            hint = "a relationship's ids are under its own name (record['lists'])"
+        elif key in ("data", "included", "links", "meta"):
+            hint = (
+                "this is one record, not the answer: the Result has .data, .included, .next_cursor"
+            )
+        else:
+            close = (
+                difflib.get_close_matches(key, self.keys, n=1, cutoff=0.75)
+                if isinstance(key, str) and len(key) <= 64
+                else []
+            )
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "not in this record (a field Klaviyo left out or a sparse `fields=` "
+                "dropped); use record.get(key) for optional fields"
+            )
+        return f"{key!r:.80}: {hint} (keys: {shown})"
+
+
+class Record(dict[str, Any]):
+    """A flat record: a dict whose missing keys raise :class:`MissingKey` (a ``KeyError``)."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: Any) -> Any:
+        raise MissingKey(key, tuple(str(k) for k in self))
+
+    if not TYPE_CHECKING:  # type checkers keep reporting unknown attributes themselves
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            where = f"record[{name[:64]!r}]" if name in self else "record.get(key)"
+            raise AttributeError(
+                f"a record has no attribute {name[:64]!r}: records are dicts, read {where} "
+                f"(keys: {_shown(tuple(str(k) for k in self))})"
+            )
+
+
+def _shown(keys: tuple[str, ...]) -> str:
+    return ", ".join(keys[:_KEYS_SHOWN]) + (", ..." if len(keys) > _KEYS_SHOWN else "")
 
 
 def flatten(resource: dict[str, Any]) -> Record:
@@ -26,7 +92,7 @@ def flatten(resource: dict[str, Any]) -> Record:
     relationship's name (``"lists": ["Y6nRLr"]``), or ``<name>_ids`` if an attribute already has
     that name.
     """
-    record: Record = {"id": resource.get("id"), "type": resource.get("type")}
+    record = Record(id=resource.get("id"), type=resource.get("type"))
     record.update(resource.get("attributes") or {})
     for name, rel in (resource.get("relationships") or {}).items():
         if not isinstance(rel, dict) or "data" not in rel:
@@ -50,6 +116,22 @@ def next_cursor(document: dict[str, Any] | None) -> str | None:
         if query.get(key):
             return query[key][0]
     return None
+
+
+# What an HTTP client's response offers, and where a Result keeps it.
+_RESULT_HINTS = {
+    "json": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "text": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "content": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "body": "its records are .data (or iterate it); Klaviyo's whole document is .raw",
+    "status_code": "the HTTP status is .status",
+    "ok": "a failed call raises (NotFoundError, BadRequestError, ...); .status is the HTTP status",
+    "cursor": "the next page's cursor is .next_cursor; .all() follows every page",
+    "next": "the next page's cursor is .next_cursor; .all() follows every page",
+    "next_page": "the next page's cursor is .next_cursor; .all() follows every page",
+    "items": "the records are .data (or iterate the result)",
+    "results": "the records are .data (or iterate the result)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +241,25 @@ class Result:
     def next_cursor(self) -> str | None:
         """Cursor of the next page, or None on the last page."""
         return next_cursor(self.raw)
+
+    if not TYPE_CHECKING:  # type checkers keep reporting unknown attributes themselves
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_") or name in Result.__slots__:  # a slot not set yet: no hint
+                raise AttributeError(name)
+            # What this result offers: the async walkers only on AsyncKlaviyo's, info where kept.
+            skip = {"info"} if self.info is None else set()
+            if self._afetch_next is None:
+                skip |= {"aall", "apages"}
+            public = [n for n in dir(type(self)) if not n.startswith("_") and n not in skip]
+            hint = _RESULT_HINTS.get(name.lower())
+            close = difflib.get_close_matches(name, public, n=1, cutoff=0.75)
+            if hint is None and close:
+                hint = f"did you mean .{close[0]}?"
+            raise AttributeError(
+                f"a Result has no attribute {name[:64]!r}; "
+                + (hint or "its records are .data (iterate it, or .all() for every page)")
+            )
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)

@@ -35,6 +35,7 @@ __all__ = [
     "accepted_params",
     "body_shape",
     "build_request",
+    "filter_requirement",
     "ordered_query_params",
     "path_id_problem",
 ]
@@ -161,9 +162,27 @@ def _check_unknown(action: Action, params: Mapping[str, Any], accepted: list[str
         if name in accepted:
             continue
         hint = ""
+        if name == "page_size":  # not the close 'page_cursor': the endpoint sets its own size
+            raise _fail(
+                action,
+                "page_size is not a parameter here (Klaviyo sets this endpoint's page size); "
+                f"follow every page with .all(max_items=...); valid: {', '.join(accepted)}.",
+                name,
+            )
         if name in action.filters or name.replace("_", ".") in action.filters:
             hint = f" To filter on it, pass filter=F.equals({name!r}, value)."
+        elif action.body is not None and name in _attribute_names(action):
+            kind = action.body.resource_type or "resource"
+            hint = f" It is an attribute of the {kind}: pass attributes={{{name!r}: ...}}."
         raise _fail(action, f"unknown parameter {name!r}; {_options(name, accepted)}.{hint}", name)
+
+
+def _attribute_names(action: Action) -> frozenset[str]:
+    """The attribute names a write's body takes (empty for reads and array bodies)."""
+    if action.body is None:
+        return frozenset()
+    schema = body_shape(action)["attributes"] or {}
+    return frozenset(schema.get("properties") or ())
 
 
 def _segment(action: Action, name: str, value: Any) -> str:
@@ -220,7 +239,8 @@ def _facet(
     action: Action, name: str, wire: str, value: Any, allowed: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, str]]:
     if not isinstance(value, Mapping):
-        example = next(iter(allowed), "profile")
+        own = action.response.resource_type
+        example = own if own in allowed else next(iter(allowed), "profile")
         raise _fail(action, f"{name} must be a dict like {{{example!r}: ['name', ...]}}", name)
     pairs: list[tuple[str, str]] = []
     for raw_type, names in value.items():
@@ -243,6 +263,30 @@ def _facet(
         if items:  # an empty list means "no preference", not an empty fieldset
             pairs.append((f"{wire}[{rtype}]", ",".join(items)))
     return pairs
+
+
+def filter_requirement(summary: str) -> str:
+    """The clause of an action's summary that says what filter Klaviyo requires, or "":
+    "a channel filter (messages.channel: email, sms or mobile_push) is required"."""
+    for clause in summary.split(";"):
+        if "required" in clause and "filter" in clause:
+            # "filter by a, b or c (a coupon or profile filter is required)": the aside says it
+            aside = re.search(r"\(([^()]*required[^()]*)\)", clause)
+            return (aside.group(1) if aside else clause).strip().rstrip(".")
+    return ""
+
+
+def _missing_message(action: Action, missing: list[str]) -> str:
+    """Name the missing parameters; for a required filter, also what Klaviyo requires of it
+    (the clause of the action's summary that says so) and the fields it can filter on."""
+    message = f"missing required parameter {', '.join(map(repr, missing))}"
+    if "filter" not in missing or not action.filters:
+        return message
+    requirement = filter_requirement(action.summary)
+    if requirement:
+        message += f" ({requirement})"
+    listing = [f"{name} ({', '.join(ff.operators)})" for name, ff in sorted(action.filters.items())]
+    return f"{message}; filterable: {'; '.join(listing)}; e.g. filter=F.equals(field, value)"
 
 
 def _check_filter(action: Action, text: str) -> None:
@@ -408,9 +452,7 @@ def build_request(
     _check_unknown(action, params, accepted)
     missing = [p.name for p in action.params if p.required and p.name not in params]
     if missing:
-        raise _fail(
-            action, f"missing required parameter {', '.join(map(repr, missing))}", missing[0]
-        )
+        raise _fail(action, _missing_message(action, missing), missing[0])
     path = action.path
     path_values: dict[str, Any] = {}
     for p in action.path_params:

@@ -27,7 +27,7 @@ import anyio
 from codemode.catalog import Action, Catalog
 from codemode.config import ScanPolicy
 from codemode.klaviyo._errors import KlaviyoError, ValidationError
-from codemode.klaviyo._params import path_id_problem
+from codemode.klaviyo._params import accepted_params, path_id_problem
 from codemode.policy import Policy, Refusal
 from codemode.sandbox.computed import _leaves
 from codemode.sandbox.result import OutputScan, ScanVerdict
@@ -467,7 +467,11 @@ class SdkBridge:
         merged = dict(params)
         path = [p.name for p in action.path_params]
         if len(args) > len(path):
-            return f"{action.id} takes {len(path)} positional argument(s) ({', '.join(path) or 'none'}); pass the rest by keyword"
+            keywords = [k for k in accepted_params(action) if k not in path]
+            return (
+                f"{action.id} takes {len(path)} positional argument(s) "
+                f"({', '.join(path) or 'none'}); pass the rest by keyword: {', '.join(keywords)}"
+            )
         for name, value in zip(path, args, strict=False):
             if name in merged:
                 return f"{action.id} got {name!r} both by position and by keyword"

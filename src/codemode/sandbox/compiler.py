@@ -127,6 +127,14 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return stmts
 
 
+# What to write instead of a refused name that scripts often reach for (matched in the message).
+_INSTEAD = {
+    '"__init__"': "a class may define __init__ but not call one: super().__init__() and "
+    "Parent.__init__(self) are refused; set every field in one class's __init__, or use a dict",
+    '"__class__"': "use type(x).__name__ or isinstance(x, SomeClass)",
+    '"__dict__"': "read the fields you need by name, or keep records as dicts",
+}
+
 # RestrictedPython writes "Line None: ... at statement: None" when the parser has no position
 # (e.g. a NUL byte in the source): the placeholders are dropped, not shown to the model.
 _LINE = re.compile(r"^Line (\d+|None): (.*?)(?: at statement: None)?$", re.DOTALL)
@@ -155,7 +163,14 @@ def compile_script(source: str) -> types.CodeType:
             else "ForbiddenSyntax"
         )
         return_text = text.strip()
+        if (
+            kind == "SyntaxError"
+        ):  # the type is named once: "SyntaxError: SyntaxError: ..." read twice
+            return_text = return_text.removeprefix("SyntaxError: ")
         if kind == "ForbiddenSyntax":
-            return_text += " (the sandbox refuses this construct; write it without it)"
+            instead = next((v for k, v in _INSTEAD.items() if k in return_text), None)
+            return_text += (
+                f" ({instead or 'the sandbox refuses this construct; write it without it'})"
+            )
         raise CompileFailure(kind, return_text, line)
     return result.code

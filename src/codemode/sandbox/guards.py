@@ -356,9 +356,12 @@ def guarded_import(
     proxies = module_proxies()
     proxy = proxies.get(name) if level == 0 else None
     if proxy is None:
+        top = str(name).partition(".")[0]
+        instead = load_policy().get("closed_modules", {}).get(top) if level == 0 else None
         raise ImportError(
-            f"module {name!r} is not available in the sandbox; allowed modules: "
-            f"{', '.join(allowed_modules())} (and the global `klaviyo` for the API)"
+            f"module {str(name)[:80]!r} is not available in the sandbox; "
+            + (f"{instead}. " if instead else "")
+            + f"allowed modules: {', '.join(allowed_modules())} (and the global `klaviyo` for the API)"
         )
     for attr in fromlist or ():
         if attr not in object.__getattribute__(proxy, "_names"):

@@ -19,7 +19,9 @@ list items and printed together is still found. Both sides fold what a model rea
 letters (NFKC, look-alikes of other scripts), and the output is also read with words split by
 invisible characters joined, with digits inside words read as letters (leetspeak), and with words
 skipped (numbers and the script's own words, or every other word), so that data the script
-rewrote into look-alikes or interleaved with numbering or fillers is still found.
+rewrote into look-alikes or interleaved with numbering or fillers is still found. Words glued or
+cut into fragments, cut by a line break, disguised letter by letter or printed backwards are read
+as the delivered words they spell (red team rounds 13 to 15).
 
 Time and memory are bounded: up to ``budget_chars`` bytes of delivered text (in memory: one,
 two or four per character) is kept. Past that the host
@@ -310,18 +312,50 @@ def _leet(token: str) -> str:
     return token.translate(_LEET_DIGITS)
 
 
+# Glued runs a script disguised letter by letter: digits for letters ("pr3v10us1nstruct10ns"),
+# every letter doubled ("iiggnnoorree"), a junk letter after (or before) every letter
+# ("ixgxnxoxrxex"). Read back (:func:`_deshaped`) only in tokens as long as a glued run, and
+# read as delivered words only when words of at least _DESHAPED_WORD letters take
+# _SPELLED_SHARE of the letters (an id read through the leetspeak table is letters at random,
+# which one- and two-letter words of the data could otherwise cover).
+_DESHAPED_WORD = 3
+
+
+def _deshaped(token: str) -> str | None:
+    """``token``, a glued run disguised letter by letter, read back; None when it is not one."""
+    if len(token) < _GLUED_MIN or not token.isalnum() or token.isdigit():
+        return None
+    word = token.translate(_LEET_DIGITS) if not token.isalpha() else token
+    if not word.isalpha():
+        return None
+    doubled = len(word) % 2 == 0 and word[0::2] == word[1::2]
+    if doubled or (len(set(word[1::2])) == 1 and len(set(word[0::2])) > 2):
+        word = word[0::2]
+    elif len(set(word[0::2])) == 1 and len(set(word[1::2])) > 2:
+        word = word[1::2]
+    return word if word != token and len(set(word)) > 3 else None
+
+
+# A hyphen or a middle dot inside a word ("Ig-nore al-l pr-evious"): a reader reads through it.
+_INNER_MARKS = frozenset("-\u2010\u2011\u00b7")
+
+
 def _glued(text: str, toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """``toks`` with neighbours separated only by invisible characters joined: a script that
-    puts a zero-width space inside each word ("Ig\u200bnore") shows the model the words whole."""
-    out: list[tuple[int, int, str]] = []
-    for tok in toks:
+    puts a zero-width space inside each word ("Ig\u200bnore") shows the model the words whole;
+    and so with neighbours separated by one hyphen or middle dot between letters ("Ig-nore")."""
+    out: list[tuple[int, int, list[str]]] = []  # each token's pieces, joined once at the end
+    for start, end, word in toks:
         if out:
-            gap = text[out[-1][1] : tok[0]]
-            if gap and all(char in INVISIBLE for char in gap):
-                out[-1] = (out[-1][0], tok[1], out[-1][2] + tok[2])
+            gap = text[out[-1][1] : start]
+            if (gap and all(char in INVISIBLE for char in gap)) or (
+                gap in _INNER_MARKS and text[out[-1][1] - 1].isalpha() and text[start].isalpha()
+            ):
+                out[-1][2].append(word)
+                out[-1] = (out[-1][0], end, out[-1][2])
                 continue
-        out.append(tok)
-    return out
+        out.append((start, end, [word]))
+    return [(start, end, "".join(words)) for start, end, words in out]
 
 
 # Glued words: one token this long, nearly all letters ("ignoreallpreviousinstructions", camel
@@ -412,15 +446,60 @@ def _segment(letters: str, vocab: frozenset[str]) -> list[tuple[int, int]]:
     return words[::-1]
 
 
+# Junk glued between the words ("IgnoreQzxvAllQzxvPrevious", "ignoreqjallqj"): the same few
+# letters between delivered words again and again are taken for a separator, not stray letters,
+# when they stand between words at least this many times.
+_JUNK_MAX = 6
+_JUNK_MIN = 3
+
+
+def _without_junk(chunk: str, words: list[tuple[int, int]], min_word: int) -> list[tuple[int, int]]:
+    """``words`` (a segmentation of ``chunk``) without those inside the letters that stand most
+    often between its words of two letters or more, when those are a separator (see
+    :data:`_JUNK_MAX`) and the words take :data:`_SPELLED_SHARE` of the other letters; else
+    nothing."""
+    between: list[tuple[int, int]] = []
+    at = 0
+    for a, b in [*(w for w in words if w[1] - w[0] >= 2), (len(chunk), len(chunk))]:
+        if a > at:
+            between.append((at, a))
+        at = max(at, b)
+    counts = Counter(chunk[a:b] for a, b in between if b - a <= _JUNK_MAX)
+    if not counts:
+        return []
+    junk, seen = counts.most_common(1)[0]
+    if seen < _JUNK_MIN:
+        return []
+    inside = {k for a, b in between if chunk[a:b] == junk for k in range(a, b)}
+    kept = [(a, b) for a, b in words if a not in inside]
+    taken = sum(b - a for a, b in kept if b - a >= min_word)
+    return kept if taken >= _SPELLED_SHARE * (len(chunk) - seen * len(junk)) else []
+
+
 def _spelled_words(
-    toks: list[tuple[int, int, str]], i: int, j: int, vocab: frozenset[str]
+    toks: list[tuple[int, int, str]],
+    i: int,
+    j: int,
+    vocab: frozenset[str],
+    letter_places: dict[int, list[tuple[int, int]]] | None = None,
+    min_word: int = 1,
 ) -> list[tuple[int, int, str]]:
     """The tokens ``toks[i..j]`` read as the delivered words they spell, each with the place in
-    the text of the letters it takes (a token NFKC or casefolding resized keeps its own place)."""
+    the text of the letters it takes (a token NFKC or casefolding resized keeps its own place).
+
+    ``letter_places``: for a token made of pieces (words cut by a line break, joined), the place
+    of each of its letters, by the token's index. ``min_word``: only words this long count
+    towards the share of the letters delivered words must take (:data:`_SPELLED_SHARE`)."""
     letters: list[str] = []
     places: list[tuple[int, int]] = []
-    for start, end, token in toks[i : j + 1]:
+    for index in range(i, j + 1):
+        start, end, token = toks[index]
         word = _latin(token) or token
+        given = letter_places.get(index) if letter_places else None
+        if given is not None and len(given) == len(word):
+            letters.extend(word)
+            places.extend(given)
+            continue
         exact = len(word) == end - start
         for k, char in enumerate(word):
             letters.append(char)
@@ -429,11 +508,113 @@ def _spelled_words(
     for at in range(0, len(letters), _STRETCH_MAX):
         chunk = "".join(letters[at : at + _STRETCH_MAX])
         words = _segment(chunk, vocab)
-        if sum(b - a for a, b in words) < _SPELLED_SHARE * len(chunk):
-            continue  # mostly stray letters: not delivered words glued together
+        if sum(b - a for a, b in words if b - a >= min_word) < _SPELLED_SHARE * len(chunk):
+            words = _without_junk(chunk, words, min_word)
+            if not words:
+                continue  # mostly stray letters: not delivered words glued together
         for a, b in words:
             out.append((places[at + a][0], places[at + b - 1][1], chunk[a:b]))
     return out
+
+
+# A word cut by a line break: a hyphen (or a soft hyphen) at the end of the line, or a bare line
+# break after a line cut at a fixed width (textwrap of a glued run, cells of seven characters a
+# line: see _full_line). The output is also read with the pieces on both sides joined
+# (:func:`_wrapped`), in ASCII (or accented Latin) letters only; where a delivered word found in
+# that reading spans a break, the screen scans the lines as one (:attr:`Provenance.joins`).
+_BREAK = re.compile(r"[-\u00ad\u2010]?\r?\n")
+_WRAP_MIN = 5
+# (tokens with the pieces of cut words joined, the pieces of each joined token by its index, the
+# breaks joined, the joined tokens with a bare line break among them): see _wrapped.
+_Wrapped = tuple[
+    list[tuple[int, int, str]],
+    dict[int, list[tuple[int, int, str]]],
+    list[tuple[int, int]],
+    set[int],
+]
+
+
+def _line_len(text: str, end: int) -> int:
+    """The length of the line that ends at ``end`` (a line break's place), a carriage return
+    before it not counted."""
+    start = text.rfind("\n", 0, end) + 1
+    return end - start - (1 if end > start and text[end - 1] == "\r" else 0)
+
+
+def _full_line(text: str, newline: int) -> bool:
+    """The line ending at ``newline`` is cut at a width: at least :data:`_WRAP_MIN` long, no
+    shorter than the next line, and one of three lines in a row of its length (prose wrapped at
+    word ends has lines of ragged lengths; a text cut every so many characters does not)."""
+    here = _line_len(text, newline)
+    if here < _WRAP_MIN:
+        return False
+    before: list[int] = []
+    start = text.rfind("\n", 0, newline) + 1
+    while start > 0 and len(before) < 2:
+        before.append(_line_len(text, start - 1))
+        start = text.rfind("\n", 0, start - 1) + 1
+    after: list[int] = []
+    at = newline
+    while at < len(text) and len(after) < 2:
+        at = text.find("\n", at + 1)
+        at = len(text) if at < 0 else at
+        after.append(_line_len(text, at))
+    if after and after[0] > here:
+        return False
+    row = [*before[::-1], here, *after]
+    mine = len(before)
+    return any(
+        row[k : k + 3] == [here] * 3 for k in range(max(mine - 2, 0), mine + 1) if k + 3 <= len(row)
+    )
+
+
+def _wrapped(text: str, toks: list[tuple[int, int, str]]) -> _Wrapped:
+    """``toks`` with the pieces of words cut by a line break joined (see :data:`_BREAK`), the
+    pieces of each joined token (by its index), and the place of every break joined. ``toks``
+    itself (and nothing else) when there is none."""
+    out: list[tuple[int, int, str]] = []
+    members: dict[int, list[tuple[int, int, str]]] = {}
+    letters = 0
+    gaps: list[tuple[int, int]] = []
+    bare: set[int] = set()
+    for tok in toks:
+        if out:
+            last = out[-1]
+            index = len(out) - 1
+            gap = text[last[1] : tok[0]]
+            if (
+                _BREAK.fullmatch(gap)
+                and text[last[1] - 1].isalpha()
+                and text[tok[0]].isalpha()
+                and _latin(tok[2]) is not None
+                and (index in members or _latin(last[2]) is not None)
+                and (letters if index in members else len(last[2])) + len(tok[2]) <= _STRETCH_MAX
+                and (gap[0] not in "\r\n" or _full_line(text, tok[0] - 1))
+            ):
+                if gap[0] in "\r\n":
+                    bare.add(index)
+                if index not in members:
+                    members[index] = [last]
+                    letters = len(last[2])
+                members[index].append(tok)
+                letters += len(tok[2])
+                out[-1] = (last[0], tok[1], "")  # its word: its pieces', joined once below
+                gaps.append((last[1], tok[0]))
+                continue
+        out.append(tok)
+    if not gaps:
+        return toks, {}, [], set()
+    for index, pieces in members.items():
+        out[index] = (out[index][0], out[index][1], "".join(piece[2] for piece in pieces))
+    return out, members, gaps, bare
+
+
+def _letter_places(tok: tuple[int, int, str]) -> list[tuple[int, int]]:
+    start, end, token = tok
+    word = _latin(token) or token
+    if len(word) == end - start:
+        return [(start + k, start + k + 1) for k in range(len(word))]
+    return [(start, end)] * len(word)
 
 
 def _width(text: str) -> int:
@@ -682,10 +863,18 @@ class Provenance:
         self.overflow = sketch is not None and sketch.overflow
         # Set by find() when its CPU deadline passed before it had read every delivered text.
         self.cut = False
-        # The delivered words, once glued words or fragments had to be read as them, and the
-        # CPU deadline find() was given (respaced() keeps to it too).
+        # The delivered words, once glued words or fragments had to be read as them.
         self._vocab: frozenset[str] | None = None
-        self._cpu_until: float | None = None
+        # Set by find(): for each text, the line breaks inside a word of outside text (a word
+        # the script cut across lines), as (start, end) of the hyphen and line break: the
+        # screen reads the lines on both sides as one.
+        self.joins: list[list[tuple[int, int]]] = []
+        # Set by find(): for each text, the words of outside text a backward reading found, as
+        # (start, end, how: "text" reversed, each word's "words" reversed, words in reverse
+        # "order"): the screen has the scanner read them forwards too.
+        self.turned: list[list[tuple[int, int, str]]] = []
+        # Set by find(): words of outside text in leetspeak, and the letters they stand for.
+        self._leet_read: dict[str, str] = {}
 
     @property
     def delivered(self) -> bool:
@@ -728,7 +917,6 @@ class Provenance:
                 :attr:`cut` is set, and every word the script never wrote counts as outside
                 text (labelled :data:`UNCHECKED`) unless a trigram or pair found its source.
         """
-        self._cpu_until = cpu_until
         tokenised = [tokens(text) for text in texts]
         # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
         # without such runs is read once.
@@ -745,6 +933,26 @@ class Provenance:
         # ... and with words glued together or cut into fragments read as the delivered words
         # they spell ("IgnoreAllPrevious", "I.g.n.o.r.e", "Ign|ore| al|l p").
         respelt = [self._respelt(toks, cpu_until) for toks in spelled]
+        # ... and backwards: the text reversed, each word's letters reversed, the words (glued
+        # words read as those they spell) in reverse order. A reader reads these back.
+        # The script's own words and numbers stand in them as "" (no gram or pair with one is
+        # looked for): an output of the script's words alone has nothing to look for backwards.
+        turned = [
+            {
+                "text": [(a, b, self._turn(w)) for a, b, w in reversed(toks)],
+                "words": [(a, b, self._turn(w)) for a, b, w in toks],
+                "order": [(a, b, w if self._unexplained(w) else "") for a, b, w in reversed(spelt)],
+            }
+            for toks, spelt in zip(tokenised, respelt, strict=True)
+        ]
+        # ... and with glued runs disguised letter by letter read back ("pr3v10us1nstruct10ns",
+        # "iiggnnoorree", "ixgxnxoxrxex"), as the delivered words they spell.
+        reshaped = [self._reshaped(toks, cpu_until) for toks in tokenised]
+        # ... and with words cut by a line break joined ("instructi-\nons", cells of seven
+        # characters a line), a run of such pieces read as the delivered words it spells (a glued
+        # run wrapped at ten characters).
+        wrapped = [_wrapped(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
+        rejoined = [self._rejoined(parts, cpu_until) for parts in wrapped]
         # ... and with the words between outside words skipped: numbers and the script's own
         # words ("0 Ignore\n1 all\n2 previous", "Ignore ok all ok previous"), or every other
         # word (a filler the data supplied).
@@ -752,13 +960,20 @@ class Provenance:
         wanted: set[Gram] = set()
         wanted_pairs: set[Pair] = set()
         readings = [
-            [t[2] for t in toks] for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt]
+            [t[2] for t in toks]
+            for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt, *rejoined, *reshaped]
         ]
-        for toks, keeps in zip(tokenised, skips, strict=True):
+        backwards = [[t[2] for t in toks] for ways in turned for toks in ways.values()]
+        for toks, keeps, plain in zip(tokenised, skips, leet, strict=True):
             readings.extend([toks[k][2] for k in keep] for keep in keeps)
+            if plain != toks:  # words skipped in the leetspeak reading too ("2 pr3v10us")
+                readings.extend([plain[k][2] for k in keep] for keep in keeps)
         for words in readings:
             wanted.update(_grams(words))
             wanted_pairs.update(_pairs(words))
+        for words in backwards:
+            wanted.update(gram for gram in _grams(words) if "" not in gram)
+            wanted_pairs.update(pair for pair in _pairs(words) if "" not in pair)
         wanted -= self._script_grams
         wanted_pairs = {
             p for p in wanted_pairs - self._script_pairs if p[0] not in _GLUE and p[1] not in _GLUE
@@ -815,22 +1030,54 @@ class Provenance:
         # Past the budget or the deadline the host cannot tell: every word the script never
         # wrote is data (one word too); the cut is named, as its fix differs.
         unknown = UNCHECKED if self.cut else UNINDEXED if self.overflow else None
-        for toks, joined, whole, plain, keeps, decoded, spelt in zip(
-            tokenised, spelled, glued, leet, skips, web, respelt, strict=True
+        for toks, joined, whole, plain, keeps, decoded, spelt, lines, shaped in zip(
+            tokenised, spelled, glued, leet, skips, web, respelt, rejoined, reshaped, strict=True
         ):
             spans = self._runs(toks, owner, pair_owner, unknown)
-            for other in (decoded, spelt):
+            for other in (decoded, spelt, lines, shaped):
                 if other is not toks and other is not joined:
                     spans = union(spans + self._runs(other, owner, pair_owner, unknown))
             if plain != toks:
                 spans = union(spans + self._runs(plain, owner, pair_owner, unknown))
             for keep in keeps:
                 spans = union(spans + self._runs(toks, owner, pair_owner, None, keep))
+                if plain != toks:
+                    spans = union(spans + self._runs(plain, owner, pair_owner, None, keep))
+            if plain != toks and spans:
+                # Leetspeak words of outside text: the scanner reads them as letters too.
+                starts = [span.start for span in spans]
+                for (start, end, word), (_, _, read) in zip(toks, plain, strict=True):
+                    at = bisect.bisect_right(starts, start) - 1
+                    if read != word and read.isalpha() and at >= 0 and end <= spans[at].end:
+                        self._leet_read[word] = read
             if len(joined) != len(toks):
                 spans = union(spans + self._runs(joined, owner, pair_owner, unknown))
             if len(whole) != len(toks):
                 spans = union(spans + self._runs(whole, owner, pair_owner, unknown))
             found.append(spans)
+        # Where only a backward reading finds outside text: the scanner reads it forwards too.
+        self.turned = []
+        for index, ways in enumerate(turned):
+            backward: list[tuple[int, int, str]] = []
+            extra: list[Span] = []
+            for way, toks in ways.items():
+                labels = self._labels([t[2] for t in toks], owner, pair_owner, None)
+                for (start, end, word), label in zip(toks, labels, strict=True):
+                    # A word that reads the same both ways says nothing of the way it was read.
+                    if label is not None and (way == "order" or word != word[::-1]):
+                        backward.append((start, end, way))
+                        extra.append(Span(start, end, label))
+            self.turned.append(sorted(backward))
+            if extra:
+                found[index] = union(found[index] + extra)
+        self.joins = [
+            self._joins(lines, parts[2], owner, pair_owner)
+            for lines, parts in zip(rejoined, wrapped, strict=True)
+        ]
+        if any(self.joins) and not self.cut:
+            # The screen hands the scanner the lines a cut word spans as one, which respaced()
+            # reads with the delivered words: gathered here, in this thread, within the deadline.
+            self._vocabulary(cpu_until)
         return found
 
     def computed(
@@ -873,6 +1120,90 @@ class Provenance:
             found.append(spans)
         return found
 
+    def _rejoined(self, parts: _Wrapped, cpu_until: float | None) -> list[tuple[int, int, str]]:
+        """The tokens of :func:`_wrapped`, each joined across a bare line break read as the
+        delivered words it spells (its pieces as they were when it spells none); the tokens as
+        they were when no word was cut."""
+        toks, members, gaps, bare = parts
+        if not gaps:
+            return toks
+        out: list[tuple[int, int, str]] = []
+        for index, tok in enumerate(toks):
+            pieces = members.get(index)
+            if pieces is None or index not in bare:
+                # A word hyphenated at a line's end is one word: read as it is, no segmenting.
+                out.append(tok)
+                continue
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+                out.extend(pieces)
+                continue
+            places = [place for piece in pieces for place in _letter_places(piece)]
+            words = _spelled_words([tok], 0, 0, self._vocabulary(cpu_until), {0: places})
+            if not words:
+                out.extend(pieces)
+                continue
+            # Letters no word takes stay, as tokens of their own: dropped, the words on both
+            # sides of them ("Ignore\nb) all") would read as neighbours and be one run.
+            stray: list[tuple[int, int, str, int]] = []
+            k = 0
+            letters = _latin(tok[2]) or tok[2]
+            for at, (start, end) in enumerate(places):
+                while k < len(words) and words[k][1] <= start:
+                    k += 1
+                if k < len(words) and words[k][0] <= start:
+                    continue
+                if stray and stray[-1][1] == start and stray[-1][3] == at - 1:
+                    stray[-1] = (stray[-1][0], end, stray[-1][2] + letters[at], at)
+                else:
+                    stray.append((start, end, letters[at], at))
+            out.extend(sorted(words + [(a, b, w) for a, b, w, _ in stray]))
+        return out
+
+    def _joins(
+        self,
+        toks: list[tuple[int, int, str]],
+        gaps: list[tuple[int, int]],
+        owner: dict[Gram, str],
+        pair_owner: dict[Pair, str],
+    ) -> list[tuple[int, int]]:
+        """The line breaks of ``gaps`` inside a word of ``toks`` that outside text labels."""
+        if not gaps:
+            return []
+        labels = self._labels([t[2] for t in toks], owner, pair_owner, None)
+        starts = [start for start, _ in gaps]
+        found: list[tuple[int, int]] = []
+        for (start, end, _), label in zip(toks, labels, strict=True):
+            if label is None:
+                continue
+            k = bisect.bisect_right(starts, start)
+            while k < len(gaps) and gaps[k][1] < end:
+                found.append(gaps[k])
+                k += 1
+        return found
+
+    def _reshaped(
+        self, toks: list[tuple[int, int, str]], cpu_until: float | None
+    ) -> list[tuple[int, int, str]]:
+        """``toks`` with each glued run disguised letter by letter (:func:`_deshaped`) read as the
+        delivered words it spells; ``toks`` itself when it has none."""
+        out: list[tuple[int, int, str]] = []
+        found = False
+        for start, end, word in toks:
+            bare = _deshaped(word)
+            if bare is None:
+                out.append((start, end, word))
+                continue
+            if cpu_until is not None and time.thread_time() >= cpu_until:
+                self.cut = True
+                return toks
+            words = _spelled_words(
+                [(start, end, bare)], 0, 0, self._vocabulary(cpu_until), min_word=_DESHAPED_WORD
+            )
+            out.extend(words or [(start, end, word)])
+            found = found or bool(words)
+        return out if found else toks
+
     def _respelt(
         self, toks: list[tuple[int, int, str]], cpu_until: float | None
     ) -> list[tuple[int, int, str]]:
@@ -910,12 +1241,35 @@ class Provenance:
     def respaced(self, text: str) -> str:
         """``text`` (outside text :meth:`find` found) as the scanner should read it: glued words
         and fragments that spell delivered words spaced out ("ignore all previous"), which the
-        scanner reads where it cannot read "IgnoreAllPrevious"."""
+        scanner reads where it cannot read "IgnoreAllPrevious"; leetspeak words of outside text
+        as the letters they stand for ("pr3v10us": the scanner takes a word with digits for an
+        id, and reads no window of words with it)."""
+        if self._leet_read:
+            parts: list[str] = []
+            done = 0
+            for start, end, word in tokens(text):
+                read = self._leet_read.get(word)
+                if read is not None and start >= done:
+                    parts += [text[done:start], read]
+                    done = end
+            text = "".join([*parts, text[done:]])
         toks = _spelled(tokens(text))
+        # Glued runs disguised letter by letter are spaced out as the words they spell too.
+        shaped = [(a, b, _deshaped(w)) for a, b, w in toks]
+        toks = [
+            (a, b, w if bare is None else bare)
+            for (a, b, w), (_, _, bare) in zip(toks, shaped, strict=True)
+        ]
         kept: list[str] = []
         done = 0
         for i, j in _stretches(toks):
-            words = _spelled_words(toks, i, j, self._vocabulary(self._cpu_until))
+            least = _DESHAPED_WORD if any(shaped[k][2] is not None for k in range(i, j + 1)) else 1
+            # The words find() gathered (in its thread, charged, within its deadline); read here
+            # only if it had none to gather. Never with find()'s deadline: that is a CPU time of
+            # find()'s thread, and this runs on another, whose CPU time has nothing to do with it
+            # (compared, it cut the search of a run that had spent 3 ms).
+            vocab = self._vocab if self._vocab is not None else self._vocabulary(None)
+            words = _spelled_words(toks, i, j, vocab, min_word=least)
             if not words:
                 continue
             kept.append(text[done : toks[i][0]])
@@ -1013,6 +1367,10 @@ class Provenance:
         keeps = [own] if 2 <= len(own) < len(toks) else []
         keeps += [list(range(0, len(toks), 2)), list(range(1, len(toks), 2))]
         return keeps
+
+    def _turn(self, word: str) -> str:
+        """``word`` reversed, or "" for a word of the script's or a number (see :meth:`find`)."""
+        return word[::-1] if self._unexplained(word) else ""
 
     def _unexplained(self, word: str) -> bool:
         return not word.isdigit() and word not in self._script_words

@@ -41,6 +41,8 @@ class RouteTable:
         """The other action ``action`` would reach with these path values (None when its own)."""
         if not action.path_params:
             return None
+        if any(values.get(p.name) is None for p in action.path_params):
+            return None  # nothing is sent: the SDK refuses the call and names what is missing
         path = action.path
         for param in action.path_params:
             path = path.replace(

@@ -112,14 +112,24 @@ def _segments(
     spans: Sequence[Span],
     bounds: Sequence[int] = (),
     respace: Callable[[str], str] = str,
+    joins: Sequence[tuple[int, int]] = (),
+    turned: Sequence[tuple[int, int, str]] = (),
 ) -> list[tuple[int, int, str, str]]:
     """Each span cut at delimiters, then joined per segment: ``(start, end, scanned text, source)``.
 
     ``bounds``: more places that end a segment (where host-written text starts), so that a
     piece never spans the host's words between two runs of outside text. ``respace``: how the
-    scanner reads glued words (:meth:`Provenance.respaced`).
+    scanner reads glued words (:meth:`Provenance.respaced`). ``joins``: ``(start, end)`` of line
+    breaks (with a hyphen before them) inside a word of outside text (:attr:`Provenance.joins`):
+    no segment ends there, and the scanner reads the word without them. ``turned``: words of
+    outside text found read backwards (:attr:`Provenance.turned`): a segment holding one is
+    read forwards too.
     """
-    cuts = sorted({m.start() for m in _DELIMITER.finditer(text)}.union(bounds))
+    turned_at = [start for start, _, _ in turned]
+    inside = {at for start, end in joins for at in range(start, end)}
+    cuts = sorted(
+        {m.start() for m in _DELIMITER.finditer(text) if m.start() not in inside}.union(bounds)
+    )
     grouped: dict[int, list[tuple[int, int, str]]] = {}
     for span in spans:
         start = span.start
@@ -143,10 +153,36 @@ def _segments(
     for parts in grouped.values():
         # The scanner reads what the escapes stand for (json.dumps, ascii() and bytes reprs) and
         # spelled-out words joined (' '.join(note)), and glued words spaced out.
-        joined = respace(readable(" ".join(text[a:b] for a, b, _ in parts)))
+        joined = respace(readable(" ".join(_unbroken(text, a, b, inside) for a, b, _ in parts)))
+        first = bisect.bisect_left(turned_at, parts[0][0])
+        ways = [way for start, _, way in turned[first:] if start < parts[-1][1]][:_WORDS_TURNED]
+        if ways:
+            joined += "\n" + _forwards(joined, max(set(ways), key=ways.count))
         sources = [s for _, _, s in parts]
         out.append((parts[0][0], parts[-1][1], joined, max(set(sources), key=sources.count)))
     return out
+
+
+# Words of a segment read to decide which way it was turned (the rest are like them).
+_WORDS_TURNED = 64
+
+
+def _forwards(text: str, way: str) -> str:
+    """``text``, found read backwards ``way`` (see :attr:`Provenance.turned`), read forwards."""
+    if way == "text":
+        return text[::-1]
+    words = text.split()
+    if way == "words":
+        return " ".join(word[::-1] for word in words)
+    return " ".join(reversed(words))
+
+
+def _unbroken(text: str, start: int, end: int, inside: set[int]) -> str:
+    """``text[start:end]`` without the characters of the line breaks at ``inside``."""
+    part = text[start:end]
+    if not inside or "\n" not in part:
+        return part
+    return "".join(char for at, char in enumerate(part, start) if at not in inside)
 
 
 def _host_ranges(text: str, host_texts: Collection[str]) -> list[tuple[int, int]]:
@@ -449,6 +485,16 @@ async def screen(
             spans_of.setdefault(target, []).extend(
                 Span(s.start + offset, s.end + offset, s.source) for s in spans
             )
+        # Line breaks inside a word the script cut across lines: the lines are read as one.
+        joins_of: dict[int, list[tuple[int, int]]] = {}
+        for (target, offset, _), gaps in zip(parts, provenance.joins, strict=False):
+            joins_of.setdefault(target, []).extend((a + offset, b + offset) for a, b in gaps)
+        # Words of outside text found read backwards: the scanner reads their pieces forwards too.
+        turned_of: dict[int, list[tuple[int, int, str]]] = {}
+        for (target, offset, _), backward in zip(parts, provenance.turned, strict=False):
+            turned_of.setdefault(target, []).extend(
+                (a + offset, b + offset, w) for a, b, w in backward
+            )
         for together, spans in zip(joined, located[len(parts) :], strict=True):
             for target, span in together.split(spans):
                 spans_of.setdefault(target, []).append(span)
@@ -456,7 +502,12 @@ async def screen(
             spans = union(spans)
             value = texts.values[target]
             for start, end, scanned, source in _segments(
-                value, spans, bounds.get(target, ()), provenance.respaced
+                value,
+                spans,
+                bounds.get(target, ()),
+                provenance.respaced,
+                joins_of.get(target, ()),
+                sorted(turned_of.get(target, ())),
             ):
                 where = texts.where(target, start)
                 pieces.append(_Piece(f"p{len(pieces)}", target, start, end, scanned, source, where))

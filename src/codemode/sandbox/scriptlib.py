@@ -23,7 +23,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from codemode.klaviyo._jsonapi import Result
+from codemode.klaviyo._jsonapi import MissingKey, Record, Result
 
 __all__ = [
     "FORMAT_METHODS",
@@ -54,6 +54,12 @@ def safe_type(*args: Any) -> type:
             "write a class statement instead"
         )
     kind = type(args[0])
+    # An SDK record is a dict to scripts, and its missing key a KeyError: the subclasses only
+    # word the error (what the record holds instead).
+    if kind is Record:
+        return dict
+    if kind is MissingKey:
+        return KeyError
     if issubclass(kind, type):
         raise ForbiddenError(
             "type() of a class is closed (metaclasses build classes unchecked); "

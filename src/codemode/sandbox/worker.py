@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from codemode.klaviyo._errors import KlaviyoError
+from codemode.klaviyo._jsonapi import MissingKey
 from codemode.sandbox import guards
 from codemode.sandbox.protocol import recv_frame, send_frame
 from codemode.sandbox.proxy import ERROR_CLASSES, F, SdkProxy, WorkerChannel
@@ -82,6 +83,8 @@ def describe(exc: BaseException, *, memory_mb: int) -> dict[str, Any]:
             f"memory limit of {memory_mb} MiB exceeded; handle fewer records at a time "
             "(smaller page_size, max_items, or keep only the fields you need)"
         )
+    elif isinstance(exc, MissingKey):  # a record's key: the agent knows it as a KeyError
+        kind = "KeyError"
     elif isinstance(exc, RecursionError):
         message = "maximum recursion depth exceeded; use a loop instead of deep recursion"
     elif isinstance(exc, KlaviyoError) and exc.status and str(exc.status) not in message:

@@ -30,7 +30,7 @@ _NETWORK: tuple[bool, str] | None = None
 _REAP_WAIT_S = 2.0
 
 _WARM_UP = """
-import json, math, statistics, datetime, re, collections, itertools, functools, decimal, string, textwrap, time, random, hashlib, base64
+import json, math, statistics, datetime, re, collections, itertools, functools, decimal, string, textwrap, time, random, hashlib, base64, heapq, bisect
 d = datetime.datetime.strptime("2024-01-02", "%Y-%m-%d") + datetime.timedelta(days=1)
 print(json.dumps({"d": d.isoformat(), "m": statistics.mean([1, 2]), "r": re.findall(r"a+", "aa")}))
 print(f"{decimal.Decimal('1.10') * 2:.2f}", textwrap.shorten("a b c", 10), "é".encode("utf-8"))
