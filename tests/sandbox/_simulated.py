@@ -33,6 +33,15 @@ async def simulator_client(**keys: frozenset[str]) -> AsyncIterator[httpx.AsyncC
         yield client
 
 
+async def plant_profiles(client: httpx.AsyncClient, *attributes: dict[str, Any]) -> None:
+    """Create one profile per ``attributes`` in the simulator behind ``client`` (planted data)."""
+    k = AsyncKlaviyo(
+        api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=client, max_retries=0
+    )
+    for each in attributes:
+        await k.profiles.create_profile(attributes=each)
+
+
 class OutputScanOnly(SdkBridge):
     """Answers reach the script unscanned: only the host's output scan stands in the way."""
 

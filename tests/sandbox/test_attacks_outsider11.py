@@ -53,7 +53,7 @@ from codemode.sandbox import ExecutionResult, Limits, Sandbox, SdkBridge
 from codemode.simulator import DEMO_PRIVATE_KEY
 from tests.server.conftest import audit_path, make_server, sim_app  # noqa: F401  (fixtures)
 
-from ._simulated import OutputScanOnly, make_bridge, simulator_client
+from ._simulated import OutputScanOnly, make_bridge, plant_profiles, simulator_client
 from .conftest import check_invariants, execute, model_text, sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -133,19 +133,15 @@ tight = sandbox_fixture(TIGHT, name="tight")
 async def sim() -> AsyncIterator[httpx.AsyncClient]:
     """The demo simulator with planted data: an instruction as a first name, and the bombs."""
     async with simulator_client() as client:
-        k = AsyncKlaviyo(
-            api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=client, max_retries=0
-        )
-        await k.profiles.create_profile(attributes={"email": EVIL, "first_name": INJ})
-        for i, bomb in enumerate(BOMBS.values()):
-            await k.profiles.create_profile(
-                attributes={"email": f"b{i}@bomb11.test", "properties": {"note": bomb}}
-            )
-        await k.profiles.create_profile(
-            attributes={"email": "key@bomb11.test", "properties": {KEY_BOMB: "x"}}
-        )
-        await k.profiles.create_profile(
-            attributes={"email": "keys@bomb11.test", "properties": MANY_KEYS}
+        await plant_profiles(
+            client,
+            {"email": EVIL, "first_name": INJ},
+            *(
+                {"email": f"b{i}@bomb11.test", "properties": {"note": b}}
+                for i, b in enumerate(BOMBS.values())
+            ),
+            {"email": "key@bomb11.test", "properties": {KEY_BOMB: "x"}},
+            {"email": "keys@bomb11.test", "properties": MANY_KEYS},
         )
         yield client
 

@@ -21,11 +21,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from codemode.klaviyo import AsyncKlaviyo
 from codemode.sandbox import ExecutionResult, Limits, Sandbox
 from codemode.simulator import DEMO_PRIVATE_KEY
 
-from ._simulated import OutputScanOnly, make_bridge, simulator_client
+from ._simulated import OutputScanOnly, make_bridge, plant_profiles, simulator_client
 from .conftest import check_invariants, model_text, sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -99,13 +98,12 @@ def leaked(result: ExecutionResult, junk: str = "") -> bool:
 async def sim() -> AsyncIterator[httpx.AsyncClient]:
     """The demo simulator with the instruction planted in a profile, and benign copy."""
     async with simulator_client() as client:
-        k = AsyncKlaviyo(
-            api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=client, max_retries=0
+        await plant_profiles(
+            client,
+            {"email": EVIL, "first_name": INJ},
+            {"email": ACCENTED_EVIL, "first_name": ACCENTED},
+            *({"email": email, "first_name": text} for email, text in COPY.items()),
         )
-        await k.profiles.create_profile(attributes={"email": EVIL, "first_name": INJ})
-        await k.profiles.create_profile(attributes={"email": ACCENTED_EVIL, "first_name": ACCENTED})
-        for email, text in COPY.items():
-            await k.profiles.create_profile(attributes={"email": email, "first_name": text})
         yield client
 
 
