@@ -85,6 +85,11 @@ UNCAUGHT = [
 ]
 
 
+# The demo profile whose note holds an instruction (exfil.example), read into `note`.
+READ_NOTE = (
+    "found = klaviyo.profiles.get_profiles(filter=F.equals('email', 'morgan.reyes@example.com'))\n"
+    "note = found.records[0]['properties']['notes']\n"
+)
 LIMITS = Limits(wall_s=3.0, cpu_s=2.0, memory_mb=96, output_bytes=8192, max_calls=30)
 
 
@@ -248,11 +253,7 @@ async def test_an_injected_value_interpolated_into_a_host_message_is_removed(
     sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     code = (
-        "found = klaviyo.profiles.get_profiles("
-        "filter=F.equals('email', 'morgan.reyes@example.com'))\n"
-        "note = found.records[0]['properties']['notes']\n"
-        + TRY
-        + "attempt('param', lambda: klaviyo.profiles.get_profiles(**{note: 1}))\n"
+        READ_NOTE + TRY + "attempt('param', lambda: klaviyo.profiles.get_profiles(**{note: 1}))\n"
         "attempt('action', lambda: klaviyo.call(note))\n"
         "print('done')\n"
         "klaviyo.lists.get_list(note)\n"
@@ -308,12 +309,7 @@ async def test_an_injected_value_in_a_missing_key_message_is_removed(
     # A record's missing-key message repeats the key the script asked for: data when the data
     # chose it, so it is screened like any printed data; the template around it stays.
     code = (
-        "found = klaviyo.profiles.get_profiles("
-        "filter=F.equals('email', 'morgan.reyes@example.com'))\n"
-        "note = found.records[0]['properties']['notes']\n"
-        + TRY
-        + "attempt('key', lambda: found.records[0][note])\n"
-        "found.records[0][note]\n"
+        READ_NOTE + TRY + "attempt('key', lambda: found.records[0][note])\nfound.records[0][note]\n"
     )
     result = await execute(sandbox, code, bridge=make(http, OutputScanOnly))
     text = result.output + (result.error.message if result.error else "")
