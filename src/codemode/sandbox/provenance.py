@@ -873,6 +873,11 @@ class Provenance:
         # (start, end, how: "text" reversed, each word's "words" reversed, words in reverse
         # "order"): the screen has the scanner read them forwards too.
         self.turned: list[list[tuple[int, int, str]]] = []
+        # Set by find(): for each text, the line breaks between two words of outside text that
+        # stand next to each other in the delivered text (prose a script wrapped at word ends,
+        # textwrap.fill of a description): the screen reads the lines on both sides as one
+        # piece, break kept, as it reads the same prose printed on one line.
+        self.wraps: list[list[int]] = []
         # Set by find(): words of outside text in leetspeak, and the letters they stand for.
         self._leet_read: dict[str, str] = {}
 
@@ -1074,6 +1079,10 @@ class Provenance:
             self._joins(lines, parts[2], owner, pair_owner)
             for lines, parts in zip(rejoined, wrapped, strict=True)
         ]
+        self.wraps = [
+            self._wraps(text, toks, owner, pair_owner)
+            for text, toks in zip(texts, tokenised, strict=True)
+        ]
         if any(self.joins) and not self.cut:
             # The screen hands the scanner the lines a cut word spans as one, which respaced()
             # reads with the delivered words: gathered here, in this thread, within the deadline.
@@ -1180,6 +1189,32 @@ class Provenance:
             while k < len(gaps) and gaps[k][1] < end:
                 found.append(gaps[k])
                 k += 1
+        return found
+
+    def _wraps(
+        self,
+        text: str,
+        toks: list[tuple[int, int, str]],
+        owner: dict[Gram, str],
+        pair_owner: dict[Pair, str],
+    ) -> list[int]:
+        """The line breaks of ``text`` (one, among blanks only) between two tokens that stand
+        next to each other in the delivered text: a pair, or a trigram across the break, that
+        outside text labels. A break between two values (names one a line) is not one."""
+        found: list[int] = []
+        words = [t[2] for t in toks]
+        for i in range(len(toks) - 1):
+            gap = text[toks[i][1] : toks[i + 1][0]]
+            if gap.count("\n") != 1 or gap.strip():
+                continue
+            pair = (words[i], words[i + 1])
+            grams = [
+                tuple(words[k : k + _N]) for k in (i - 1, i) if k >= 0 and k + _N <= len(words)
+            ]
+            if pair_owner.get(pair) is not None or any(
+                gram not in self._script_grams and owner.get(gram) is not None for gram in grams
+            ):
+                found.append(toks[i][1] + gap.index("\n"))
         return found
 
     def _reshaped(

@@ -114,6 +114,7 @@ def _segments(
     respace: Callable[[str], str] = str,
     joins: Sequence[tuple[int, int]] = (),
     turned: Sequence[tuple[int, int, str]] = (),
+    wraps: Collection[int] = (),
 ) -> list[tuple[int, int, str, str]]:
     """Each span cut at delimiters, then joined per segment: ``(start, end, scanned text, source)``.
 
@@ -123,12 +124,18 @@ def _segments(
     breaks (with a hyphen before them) inside a word of outside text (:attr:`Provenance.joins`):
     no segment ends there, and the scanner reads the word without them. ``turned``: words of
     outside text found read backwards (:attr:`Provenance.turned`): a segment holding one is
-    read forwards too.
+    read forwards too. ``wraps``: line breaks inside prose of outside text the script wrapped
+    at word ends (:attr:`Provenance.wraps`): no segment ends there (the break is kept), so the
+    scanner reads the wrapped lines as one, as it reads the prose printed on one line.
     """
     turned_at = [start for start, _, _ in turned]
     inside = {at for start, end in joins for at in range(start, end)}
     cuts = sorted(
-        {m.start() for m in _DELIMITER.finditer(text) if m.start() not in inside}.union(bounds)
+        {
+            m.start()
+            for m in _DELIMITER.finditer(text)
+            if m.start() not in inside and m.start() not in wraps
+        }.union(bounds)
     )
     grouped: dict[int, list[tuple[int, int, str]]] = {}
     for span in spans:
@@ -490,6 +497,10 @@ async def screen(
         for (target, offset, _), gaps in zip(parts, provenance.joins, strict=False):
             joins_of.setdefault(target, []).extend((a + offset, b + offset) for a, b in gaps)
         # Words of outside text found read backwards: the scanner reads their pieces forwards too.
+        # Line breaks inside outside prose the script wrapped: the lines are read as one.
+        wraps_of: dict[int, set[int]] = {}
+        for (target, offset, _), breaks in zip(parts, provenance.wraps, strict=False):
+            wraps_of.setdefault(target, set()).update(at + offset for at in breaks)
         turned_of: dict[int, list[tuple[int, int, str]]] = {}
         for (target, offset, _), backward in zip(parts, provenance.turned, strict=False):
             turned_of.setdefault(target, []).extend(
@@ -508,6 +519,7 @@ async def screen(
                 provenance.respaced,
                 joins_of.get(target, ()),
                 sorted(turned_of.get(target, ())),
+                wraps_of.get(target, set()),
             ):
                 where = texts.where(target, start)
                 pieces.append(_Piece(f"p{len(pieces)}", target, start, end, scanned, source, where))
