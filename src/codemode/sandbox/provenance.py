@@ -878,6 +878,11 @@ class Provenance:
         # textwrap.fill of a description): the screen reads the lines on both sides as one
         # piece, break kept, as it reads the same prose printed on one line.
         self.wraps: list[list[int]] = []
+        # Set by find(): for each text, the markdown link seams ("](") the script put between
+        # two words of outside text that do not stand together in the delivered text (a title
+        # and a URL of one record, ``f"![{title}]({url})"``): the screen ends a piece there,
+        # so each value is read as itself, not as one made-up link.
+        self.seams: list[list[int]] = []
         # Set by find(): words of outside text in leetspeak, and the letters they stand for.
         self._leet_read: dict[str, str] = {}
 
@@ -1079,10 +1084,12 @@ class Provenance:
             self._joins(lines, parts[2], owner, pair_owner)
             for lines, parts in zip(rejoined, wrapped, strict=True)
         ]
-        self.wraps = [
-            self._wraps(text, toks, owner, pair_owner)
+        breaks = [
+            self._breaks(text, toks, owner, pair_owner)
             for text, toks in zip(texts, tokenised, strict=True)
         ]
+        self.wraps = [wraps for wraps, _ in breaks]
+        self.seams = [seams for _, seams in breaks]
         if any(self.joins) and not self.cut:
             # The screen hands the scanner the lines a cut word spans as one, which respaced()
             # reads with the delivered words: gathered here, in this thread, within the deadline.
@@ -1191,31 +1198,40 @@ class Provenance:
                 k += 1
         return found
 
-    def _wraps(
+    def _breaks(
         self,
         text: str,
         toks: list[tuple[int, int, str]],
         owner: dict[Gram, str],
         pair_owner: dict[Pair, str],
-    ) -> list[int]:
-        """The line breaks of ``text`` (one, among blanks only) between two tokens that stand
-        next to each other in the delivered text: a pair, or a trigram across the break, that
-        outside text labels. A break between two values (names one a line) is not one."""
-        found: list[int] = []
+    ) -> tuple[list[int], list[int]]:
+        """Where ``text`` joins or parts two neighbouring tokens, by whether they stand next to
+        each other in the delivered text (a pair, or a trigram across them, outside text
+        labels): the line breaks (one, among blanks only) between two that do (prose wrapped
+        at word ends; a break between two values, names one a line, is not one), and the
+        markdown link seams ("](") between two that do not (a link the script made of two
+        values)."""
+        wraps: list[int] = []
+        seams: list[int] = []
         words = [t[2] for t in toks]
         for i in range(len(toks) - 1):
             gap = text[toks[i][1] : toks[i + 1][0]]
-            if gap.count("\n") != 1 or gap.strip():
+            wrap = gap.count("\n") == 1 and not gap.strip()
+            seam = "](" in gap and "\n" not in gap
+            if not wrap and not seam:
                 continue
             pair = (words[i], words[i + 1])
             grams = [
                 tuple(words[k : k + _N]) for k in (i - 1, i) if k >= 0 and k + _N <= len(words)
             ]
-            if pair_owner.get(pair) is not None or any(
+            together = pair_owner.get(pair) is not None or any(
                 gram not in self._script_grams and owner.get(gram) is not None for gram in grams
-            ):
-                found.append(toks[i][1] + gap.index("\n"))
-        return found
+            )
+            if wrap and together:
+                wraps.append(toks[i][1] + gap.index("\n"))
+            elif seam and not together:
+                seams.append(toks[i][1] + gap.index("]("))
+        return wraps, seams
 
     def _reshaped(
         self, toks: list[tuple[int, int, str]], cpu_until: float | None

@@ -115,6 +115,7 @@ def _segments(
     joins: Sequence[tuple[int, int]] = (),
     turned: Sequence[tuple[int, int, str]] = (),
     wraps: Collection[int] = (),
+    seams: Collection[int] = (),
 ) -> list[tuple[int, int, str, str]]:
     """Each span cut at delimiters, then joined per segment: ``(start, end, scanned text, source)``.
 
@@ -127,6 +128,8 @@ def _segments(
     read forwards too. ``wraps``: line breaks inside prose of outside text the script wrapped
     at word ends (:attr:`Provenance.wraps`): no segment ends there (the break is kept), so the
     scanner reads the wrapped lines as one, as it reads the prose printed on one line.
+    ``seams``: markdown link seams the script put between two values (:attr:`Provenance.seams`):
+    a segment ends there.
     """
     turned_at = [start for start, _, _ in turned]
     inside = {at for start, end in joins for at in range(start, end)}
@@ -135,7 +138,7 @@ def _segments(
             m.start()
             for m in _DELIMITER.finditer(text)
             if m.start() not in inside and m.start() not in wraps
-        }.union(bounds)
+        }.union(bounds, seams)
     )
     grouped: dict[int, list[tuple[int, int, str]]] = {}
     for span in spans:
@@ -501,6 +504,10 @@ async def screen(
         wraps_of: dict[int, set[int]] = {}
         for (target, offset, _), breaks in zip(parts, provenance.wraps, strict=False):
             wraps_of.setdefault(target, set()).update(at + offset for at in breaks)
+        # Markdown links the script made of two values: each value is read as itself.
+        seams_of: dict[int, set[int]] = {}
+        for (target, offset, _), cuts in zip(parts, provenance.seams, strict=False):
+            seams_of.setdefault(target, set()).update(at + offset for at in cuts)
         turned_of: dict[int, list[tuple[int, int, str]]] = {}
         for (target, offset, _), backward in zip(parts, provenance.turned, strict=False):
             turned_of.setdefault(target, []).extend(
@@ -520,6 +527,7 @@ async def screen(
                 joins_of.get(target, ()),
                 sorted(turned_of.get(target, ())),
                 wraps_of.get(target, set()),
+                seams_of.get(target, set()),
             ):
                 where = texts.where(target, start)
                 pieces.append(_Piece(f"p{len(pieces)}", target, start, end, scanned, source, where))
