@@ -73,17 +73,23 @@ async def test_over_a_thousand_benign_outputs_come_back_intact_with_outside_text
 async def test_store_fed_data_printed_back_in_its_first_form_is_scanned_and_kept(
     sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
-    """A session keeps names and emails rewritten (reversed) in one run and prints them back in
-    the next: the session's sketch places them, so they are scanned as the data they are; none
-    is removed, and the run prints exactly what it prints with no scanner at all."""
+    """A session keeps names and emails rewritten (each character shifted by one) in one run
+    and prints them back in the next: the session's sketch places them, so they are scanned as
+    the data they are; none is removed, and the run prints exactly what it prints with no
+    scanner at all. (Kept reversed, the screen's backward readings of the store would place
+    them without the sketch: the shift is a rewriting no reading undoes.)"""
     first = (
         "ps = klaviyo.profiles.get_profiles(page_size=100).records\n"
-        "store['r'] = [(str(p.get('first_name')) + ' ' + str(p.get('last_name')) + ' | ' "
-        "+ str(p.get('email')))[::-1] for p in ps]\nprint(len(ps))"
+        "store['r'] = [''.join(chr(ord(c) + 1) for c in str(p.get('first_name')) + ' ' "
+        "+ str(p.get('last_name')) + ' | ' + str(p.get('email'))) for p in ps]\nprint(len(ps))"
     )
     ran = await execute(sandbox, first, bridge=make_bridge(http, scanner=None))
     assert ran.error is None and ran.output == "100\n" and ran.sketch is not None
-    second = "for line in store['r']:\n    print('customer:', line[::-1])\nprint('that is all')"
+    second = (
+        "for line in store['r']:\n"
+        "    print('customer:', ''.join(chr(ord(c) - 1) for c in line))\n"
+        "print('that is all')"
+    )
     reference = await execute(
         sandbox, second, bridge=make_bridge(http, scanner=None), store=ran.store
     )

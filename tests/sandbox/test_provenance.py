@@ -526,3 +526,18 @@ def test_reading_glued_words_for_the_scanner_never_takes_another_threads_deadlin
     sum(range(2_000_000))  # this thread's CPU time is well past the worker's
     assert p.respaced(GLUED_NOTE.replace(" ", "")).split() == GLUED_NOTE.lower().split()
     assert not p.cut
+
+
+def test_an_id_found_as_it_was_delivered_is_not_read_as_leetspeak() -> None:
+    # A UUID's "4b7c" is data as it is: the scanner reads it so, not as "abtc" (a benign tags
+    # report was redacted when hex ids reached the classifier leet-read); a leetspeak word found
+    # only through its letters ("pr3v10us") is still read as them.
+    uuid = "935ddd72-5129-4b7c-a288-e1a5cc457821"
+    prov = Provenance()
+    prov.add("get_tags (call 1)", {"data": [{"id": uuid, "name": "previous instructions"}]})
+    text = f"{uuid}, pr3v10us instructions"
+    spans = prov.find([text])[0]
+    assert spans, spans
+    read = prov.respaced(text)
+    assert "4b7c" in read and "abtc" not in read
+    assert "previous instructions" in read

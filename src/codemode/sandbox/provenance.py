@@ -1047,19 +1047,21 @@ class Provenance:
             for other in (decoded, spelt, lines, shaped):
                 if other is not toks and other is not joined:
                     spans = union(spans + self._runs(other, owner, pair_owner, unknown))
-            if plain != toks:
-                spans = union(spans + self._runs(plain, owner, pair_owner, unknown))
             for keep in keeps:
                 spans = union(spans + self._runs(toks, owner, pair_owner, None, keep))
-                if plain != toks:
-                    spans = union(spans + self._runs(plain, owner, pair_owner, None, keep))
-            if plain != toks and spans:
-                # Leetspeak words of outside text: the scanner reads them as letters too.
-                starts = [span.start for span in spans]
-                for (start, end, word), (_, _, read) in zip(toks, plain, strict=True):
-                    at = bisect.bisect_right(starts, start) - 1
-                    if read != word and read.isalpha() and at >= 0 and end <= spans[at].end:
-                        self._leet_read[word] = read
+            leet_spans: list[Span] = []
+            if plain != toks:
+                leet_spans = self._runs(plain, owner, pair_owner, unknown)
+                for keep in keeps:
+                    leet_spans = union(
+                        leet_spans + self._runs(plain, owner, pair_owner, None, keep)
+                    )
+            if leet_spans:
+                # Leetspeak words of outside text: the scanner reads them as letters too, but only
+                # those the leetspeak reading alone found. A word found as it is was delivered so
+                # (an id's "4b7c" is data, not "abtc"): the scanner reads it as it is.
+                self._note_leet(toks, plain, leet_spans, spans)
+                spans = union(spans + leet_spans)
             if len(joined) != len(toks):
                 spans = union(spans + self._runs(joined, owner, pair_owner, unknown))
             if len(whole) != len(toks):
@@ -1288,6 +1290,28 @@ class Provenance:
                 words.update(word for word in toks if len(word) <= _WORD_MAX)
             self._vocab = frozenset(words)
         return self._vocab
+
+    def _note_leet(
+        self,
+        toks: list[tuple[int, int, str]],
+        plain: list[tuple[int, int, str]],
+        leet_spans: list[Span],
+        direct: list[Span],
+    ) -> None:
+        """Record the leetspeak words inside ``leet_spans`` and outside ``direct`` for
+        :meth:`respaced`."""
+        leet_starts = [span.start for span in leet_spans]
+        direct_starts = [span.start for span in direct]
+        for (start, end, word), (_, _, read) in zip(toks, plain, strict=True):
+            if read == word or not read.isalpha():
+                continue
+            at = bisect.bisect_right(leet_starts, start) - 1
+            if at < 0 or end > leet_spans[at].end:
+                continue
+            k = bisect.bisect_right(direct_starts, start) - 1
+            if k >= 0 and end <= direct[k].end:
+                continue  # found as it is: delivered so
+            self._leet_read[word] = read
 
     def respaced(self, text: str) -> str:
         """``text`` (outside text :meth:`find` found) as the scanner should read it: glued words
