@@ -1223,8 +1223,10 @@ class Provenance:
             if not wrap and not seam:
                 continue
             pair = (words[i], words[i + 1])
-            grams = [
-                tuple(words[k : k + _N]) for k in (i - 1, i) if k >= 0 and k + _N <= len(words)
+            grams: list[Gram] = [
+                (words[k], words[k + 1], words[k + 2])
+                for k in (i - 1, i)
+                if k >= 0 and k + _N <= len(words)
             ]
             together = pair_owner.get(pair) is not None or any(
                 gram not in self._script_grams and owner.get(gram) is not None for gram in grams
