@@ -15,10 +15,12 @@ from codemode.catalog import load_catalog
 from codemode.config import Settings
 from codemode.klaviyo import AsyncKlaviyo
 from codemode.policy import Policy
-from codemode.sandbox import SdkBridge
+from codemode.sandbox import ExecutionResult, Sandbox, SdkBridge
 from codemode.scanner import Scanner
 from codemode.server import DEMO_BASE_URL, build_server
 from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
+
+from .conftest import check_invariants, model_text
 
 
 @asynccontextmanager
@@ -67,6 +69,29 @@ def make_bridge(
         scanner=Scanner.default() if scanner == "real" else scanner,
         scan_policy=scan_policy,
     )
+
+
+async def screened_run(
+    box: Sandbox, sim: httpx.AsyncClient, code: str, kind: type[SdkBridge] = SdkBridge, **kw: Any
+) -> ExecutionResult:
+    """Run ``code`` on a bridge of ``kind`` (``scanner=None``: nothing scanned), checking the
+    result's invariants and that the key reaches no text the model reads."""
+    result = await box.execute(code, bridge=make_bridge(sim, kind, **kw))
+    check_invariants(result)
+    assert DEMO_PRIVATE_KEY not in model_text(result)
+    return result
+
+
+async def assert_intact(
+    box: Sandbox, sim: httpx.AsyncClient, script: str, label: str, kind: type[SdkBridge]
+) -> None:
+    """An honest script prints exactly what it prints with no scanner, and nothing is removed."""
+    reference = await screened_run(box, sim, script, kind, scanner=None)
+    assert reference.error is None, (label, reference.error)
+    assert reference.output.strip(), label
+    result = await screened_run(box, sim, script, kind)
+    assert result.redactions == [], f"{label}: {result.redactions[:3]}"
+    assert result.output == reference.output, f"{label}: {result.output[:700]}"
 
 
 async def declined_run(

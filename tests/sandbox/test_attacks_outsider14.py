@@ -22,9 +22,14 @@ import pytest
 import pytest_asyncio
 
 from codemode.sandbox import ExecutionResult, Limits, Sandbox
-from codemode.simulator import DEMO_PRIVATE_KEY
 
-from ._simulated import OutputScanOnly, make_bridge, plant_profiles, simulator_client
+from ._simulated import (
+    OutputScanOnly,
+    make_bridge,
+    plant_profiles,
+    screened_run,
+    simulator_client,
+)
 from .conftest import check_invariants, model_text, sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -105,13 +110,6 @@ async def sim() -> AsyncIterator[httpx.AsyncClient]:
             *({"email": email, "first_name": text} for email, text in COPY.items()),
         )
         yield client
-
-
-async def run(box: Sandbox, sim: httpx.AsyncClient, code: str, **kw: Any) -> ExecutionResult:
-    result = await box.execute(code, bridge=make_bridge(sim, OutputScanOnly, **kw))
-    check_invariants(result)
-    assert DEMO_PRIVATE_KEY not in model_text(result)
-    return result
 
 
 # -- R: reshaped data past the re-reading ------------------------------------------------------
@@ -286,7 +284,7 @@ async def test_reshaped_data_is_still_screened(
     box: Sandbox, sim: httpx.AsyncClient, cid: str, threat: str, code: str, junk: str
 ) -> None:
     started = time.process_time()
-    result = await run(box, sim, READ + code)
+    result = await screened_run(box, sim, READ + code, OutputScanOnly)
     assert time.process_time() - started < CPU_BOUND, cid
     assert result.error is None, (cid, result.error)
     assert not leaked(result, junk), f"{cid} {threat}: {model_text(result)[:700]}"
@@ -383,8 +381,8 @@ async def test_honest_outputs_come_back_intact(
     box: Sandbox, sim: httpx.AsyncClient, cid: str, threat: str, code: str
 ) -> None:
     script = BENIGN_READ + code
-    reference = await run(box, sim, script, scanner=None)
+    reference = await screened_run(box, sim, script, OutputScanOnly, scanner=None)
     assert reference.error is None, (cid, reference.error)
-    result = await run(box, sim, script)
+    result = await screened_run(box, sim, script, OutputScanOnly)
     assert result.redactions == [], f"{cid} {threat}: {result.redactions[:3]}"
     assert result.output == reference.output, f"{cid} {threat}: {result.output[:700]}"

@@ -20,11 +20,16 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from codemode.sandbox import ExecutionResult, Limits, Sandbox
-from codemode.simulator import DEMO_PRIVATE_KEY
+from codemode.sandbox import Limits, Sandbox, SdkBridge
 
-from ._simulated import OutputScanOnly, make_bridge, plant_profiles, simulator_client
-from .conftest import check_invariants, model_text, sandbox_fixture
+from ._simulated import (
+    OutputScanOnly,
+    assert_intact,
+    plant_profiles,
+    screened_run,
+    simulator_client,
+)
+from .conftest import sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -1195,24 +1200,11 @@ async def sim() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def run(box: Sandbox, sim: httpx.AsyncClient, code: str, **kw: Any) -> ExecutionResult:
-    result = await box.execute(code, bridge=make_bridge(sim, **kw))
-    check_invariants(result)
-    assert DEMO_PRIVATE_KEY not in model_text(result)
-    return result
-
-
 @pytest.mark.parametrize(("cid", "what", "code"), CASES)
 async def test_honest_outputs_come_back_intact(
     box: Sandbox, sim: httpx.AsyncClient, cid: str, what: str, code: str
 ) -> None:
-    script = PRELUDE + code
-    reference = await run(box, sim, script, scanner=None)
-    assert reference.error is None, (cid, reference.error)
-    assert reference.output.strip(), cid
-    result = await run(box, sim, script)
-    assert result.redactions == [], f"{cid} {what}: {result.redactions[:3]}"
-    assert result.output == reference.output, f"{cid} {what}: {result.output[:700]}"
+    await assert_intact(box, sim, PRELUDE + code, f"{cid} {what}", SdkBridge)
 
 
 # An instruction inside benign prose, wrapped the same way: the wrapped lines are read as one
@@ -1234,7 +1226,7 @@ async def test_an_instruction_in_wrapped_prose_is_still_removed(
         f"print(textwrap.fill(p.data[0]['first_name'], {width}, initial_indent='  * ',"
         " subsequent_indent='    '))\n"
     )
-    result = await run(box, sim, script, kind=OutputScanOnly)
+    result = await screened_run(box, sim, script, kind=OutputScanOnly)
     assert result.redactions, result.output
     assert "previous" not in result.output and "evil" not in result.output, result.output
 
@@ -1250,6 +1242,6 @@ async def test_a_markdown_image_held_in_data_is_still_read_whole(
         "p = klaviyo.profiles.get_profiles(filter=F.equals('email', 'image@h16.test'))\n"
         "print('Logo:', p.data[0]['first_name'])\n"
     )
-    result = await run(box, sim, script, kind=OutputScanOnly)
+    result = await screened_run(box, sim, script, kind=OutputScanOnly)
     assert result.redactions, result.output
     assert "evil" not in result.output, result.output

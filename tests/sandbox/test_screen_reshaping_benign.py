@@ -12,17 +12,20 @@ it does with no scanner at all, with nothing redacted.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from codemode.sandbox import ExecutionResult, Limits, Sandbox
-from codemode.simulator import DEMO_PRIVATE_KEY
+from codemode.sandbox import Limits, Sandbox
 
-from ._simulated import OutputScanOnly, make_bridge, plant_profiles, simulator_client
-from .conftest import check_invariants, model_text, sandbox_fixture
+from ._simulated import (
+    OutputScanOnly,
+    assert_intact,
+    plant_profiles,
+    simulator_client,
+)
+from .conftest import sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -240,21 +243,8 @@ async def sim() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def run(box: Sandbox, sim: httpx.AsyncClient, code: str, **kw: Any) -> ExecutionResult:
-    result = await box.execute(code, bridge=make_bridge(sim, OutputScanOnly, **kw))
-    check_invariants(result)
-    assert DEMO_PRIVATE_KEY not in model_text(result)
-    return result
-
-
 @pytest.mark.parametrize(("cid", "what", "code"), HONEST, ids=[row[0] for row in HONEST])
 async def test_honest_reshaped_outputs_come_back_intact(
     box: Sandbox, sim: httpx.AsyncClient, cid: str, what: str, code: str
 ) -> None:
-    script = READ + code
-    reference = await run(box, sim, script, scanner=None)
-    assert reference.error is None, (cid, reference.error)
-    assert reference.output.strip(), cid
-    result = await run(box, sim, script)
-    assert result.redactions == [], f"{cid} {what}: {result.redactions[:3]}"
-    assert result.output == reference.output, f"{cid} {what}: {result.output[:700]}"
+    await assert_intact(box, sim, READ + code, f"{cid} {what}", OutputScanOnly)
