@@ -163,9 +163,8 @@ def compile_script(source: str) -> types.CodeType:
             else "ForbiddenSyntax"
         )
         return_text = text.strip()
-        if (
-            kind == "SyntaxError"
-        ):  # the type is named once: "SyntaxError: SyntaxError: ..." read twice
+        # The type is named once ("SyntaxError: invalid syntax", not "SyntaxError: SyntaxError:").
+        if kind == "SyntaxError":
             return_text = return_text.removeprefix("SyntaxError: ")
         if kind == "ForbiddenSyntax":
             instead = next((v for k, v in _INSTEAD.items() if k in return_text), None)
