@@ -681,7 +681,10 @@ def test_escapes_doubled_by_a_second_encoding_read_as_their_characters() -> None
 def test_words_spelled_out_with_wider_even_gaps_are_joined_for_the_scanner() -> None:
     assert readable("f  o  o     b  a  r") == "foo     bar"
     assert readable("f...o...o") == "foo"
-    assert readable("a    b    c") == "a    b    c"  # four apart: not a spelled word
+    # Four or more apart: spelled out when the separator is the same each time (round 16: an
+    # instruction printed '    '.join(note) or list(note) was never read as words).
+    assert readable("a    b    c") == "abc"
+    assert readable("a    b     c") == "a    b     c"  # uneven
     assert readable("a b  c") == "a b  c"  # uneven: not one word
 
 

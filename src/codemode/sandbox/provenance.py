@@ -69,6 +69,7 @@ __all__ = [
     "UNINDEXED",
     "Provenance",
     "Span",
+    "letters_of_symbols",
     "readable",
     "tokens",
     "unescape",
@@ -116,7 +117,8 @@ class Span:
 _OUT_ESCAPE = re.compile(
     r"(?<!\\)(?:\\+x[0-9a-fA-F]{2})+"
     r"|(?<!\\)\\+u[dD][89abAB][0-9a-fA-F]{2}\\+u[dD][c-fC-F][0-9a-fA-F]{2}"
-    r"|(?<!\\)\\+u[0-9a-fA-F]{4}|(?<!\\)\\+U[0-9a-fA-F]{8}|\\[nrtbfv0\"'\\/]"
+    r"|(?<!\\)\\+u[0-9a-fA-F]{4}|(?<!\\)\\+U[0-9a-fA-F]{8}|(?<!\\)\\[0-3][0-7]{2}"
+    r"|\\[nrtbfv0\"'\\/]"
 )
 _BYTE_ESCAPE = re.compile(r"\\+x([0-9a-fA-F]{2})")
 # The escapes of the web, read as a second reading of the output (never instead of the first:
@@ -152,6 +154,8 @@ def _decode_escape(escape: str) -> list[tuple[str, int]]:
             out.append((char, sum(width for _, width in pieces[at : at + size])))
             at += size
         return out
+    if kind in "0123" and len(escape) == 4 and escape[1:].isdigit():  # an octal escape, \\111
+        return [(chr(int(escape[1:], 8)), len(escape))]
     units = [int(m.group(1), 16) for m in _UNIT_ESCAPE.finditer(escape)]
     if len(units) == 2:  # a surrogate pair
         high, low = units
@@ -196,60 +200,144 @@ def _unescaped(
 _SPACED = re.compile(rf"[^\W\d_{_NOSPACE}]")
 
 
+def _letterlike_table() -> dict[int, str]:
+    """Symbols a model reads as the Latin letter or digit they enclose: circled, parenthesised
+    and squared letters (NFKC folds them, but they are symbols, not letters, so no word is made
+    of them before it would), and the regional indicators and negative circled or squared letters
+    (no fold at all): 🇮🇬🇳🇴🇷🇪, 🅸🅶🅽🅾🆁🅴."""
+    table: dict[int, str] = {}
+    for code in (*range(0x2460, 0x2500), *range(0x1F100, 0x1F200)):
+        folded = unicodedata.normalize("NFKC", chr(code))
+        if len(folded) == 1 and folded.isascii() and folded.isalnum():
+            table[code] = folded
+    for offset in range(26):
+        table[0x1F1E6 + offset] = chr(ord("a") + offset)  # regional indicators
+        table[0x1F150 + offset] = chr(ord("A") + offset)  # negative circled
+        table[0x1F170 + offset] = chr(ord("A") + offset)  # negative squared
+    return table
+
+
+_LETTERLIKE = _letterlike_table()
+_LETTERLIKE_RUN = re.compile("[\u2460-\u24ff\U0001f100-\U0001f1ff]+")
+
+
+def letters_of_symbols(text: str) -> str:
+    """``text`` with letter-like symbols as their letters, one character for one (positions
+    are kept)."""
+    if text.isascii():
+        return text
+    return _LETTERLIKE_RUN.sub(lambda m: m.group().translate(_LETTERLIKE), text)
+
+
 # The widest separator between the letters of a spelled-out word (``'  '.join(note)``,
 # ``' | '.join(note)``); words stay apart because the gap between them is wider.
 _SPELL_GAP = 3
 
 
-def _spelled_runs(toks: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+# A wider separator between the letters of a spelled-out word, when it is the same each time
+# once numbers are read as one mark: ``list(note)`` prints "'I', 'g', 'n'", a numbered listing
+# "0 I\n1 g\n2 n", ``dict(enumerate(note))`` "0: 'I', 1: 'g'"; the gap at a word end differs.
+_SPELL_SAME = 10
+_NUMBER = re.compile(r"\d+")
+
+
+def _letter(tok: tuple[int, int, str]) -> bool:
+    return len(tok[2]) == 1 and _SPACED.match(tok[2]) is not None
+
+
+def _spelled_runs(
+    toks: list[tuple[int, int, str]], text: str | None = None
+) -> list[tuple[int, int]]:
     """``(i, j)``: the indexes of the first and last token of each run of three or more
-    one-letter tokens of ``toks``, evenly spaced at most ``_SPELL_GAP`` characters apart."""
+    one-letter tokens of ``toks``, evenly spaced at most ``_SPELL_GAP`` characters apart; or,
+    given the ``text`` the tokens are of, set apart by the same separator each time (numbers in
+    it read as one mark, number tokens skipped) of at most ``_SPELL_SAME`` characters."""
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
         j = i
-        if len(toks[i][2]) == 1 and _SPACED.match(toks[i][2]) and i + 1 < len(toks):
+        if _letter(toks[i]) and i + 1 < len(toks):
             gap = toks[i + 1][0] - toks[i][1]
             while (
                 gap <= _SPELL_GAP
                 and j + 1 < len(toks)
-                and len(toks[j + 1][2]) == 1
-                and _SPACED.match(toks[j + 1][2])
+                and _letter(toks[j + 1])
                 and toks[j + 1][0] - toks[j][1] == gap
             ):
                 j += 1
+            if j - i < 2 and text is not None:
+                j = _same_separator_run(toks, text, i)
         if j - i >= 2:
             runs.append((i, j))
         i = j + 1
     return runs
 
 
-def _spelled(toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _next_word(toks: list[tuple[int, int, str]], k: int) -> int:
+    """The index of the first token after ``k`` that is not a number (``len(toks)`` if none)."""
+    k += 1
+    while k < len(toks) and toks[k][2].isdigit():
+        k += 1
+    return k
+
+
+def _same_separator_run(toks: list[tuple[int, int, str]], text: str, i: int) -> int:
+    """The index of the last one-letter token of the run from ``i`` whose letters are set apart
+    by one separator (numbers read as one mark); ``i`` when there is none of three letters."""
+    k = _next_word(toks, i)
+    if k >= len(toks) or not _letter(toks[k]) or toks[k][0] - toks[i][1] > 4 * _SPELL_SAME:
+        return i
+    shape = _NUMBER.sub("#", text[toks[i][1] : toks[k][0]])
+    if len(shape) > _SPELL_SAME or not shape:
+        return i
+    last, count = k, 2
+    while True:
+        k = _next_word(toks, last)
+        if (
+            k >= len(toks)
+            or not _letter(toks[k])
+            or toks[k][0] - toks[last][1] > 4 * _SPELL_SAME
+            or _NUMBER.sub("#", text[toks[last][1] : toks[k][0]]) != shape
+        ):
+            break
+        last, count = k, count + 1
+    return last if count >= 3 else i
+
+
+def _spelled(
+    toks: list[tuple[int, int, str]], text: str | None = None
+) -> list[tuple[int, int, str]]:
     """``toks`` with each run of three or more one-letter tokens, evenly spaced at most
-    ``_SPELL_GAP`` characters apart, joined: ``' '.join(note)`` or ``'-'.join(note)`` spells a
+    ``_SPELL_GAP`` characters apart (or, given ``text``, set apart by one separator: see
+    :func:`_spelled_runs`), joined: ``' '.join(note)`` or ``'-'.join(note)`` spells a
     word out letter by letter."""
     out: list[tuple[int, int, str]] = []
     done = 0
-    for i, j in _spelled_runs(toks):
+    for i, j in _spelled_runs(toks, text):
         out.extend(toks[done:i])
-        out.append((toks[i][0], toks[j][1], "".join(t[2] for t in toks[i : j + 1])))
+        word = "".join(t[2] for t in toks[i : j + 1] if not t[2].isdigit())
+        out.append((toks[i][0], toks[j][1], word))
         done = j + 1
     out.extend(toks[done:])
     return out
 
 
 def readable(text: str) -> str:
-    """``text`` as the scanner should read it: escapes decoded, spelled-out words joined.
+    """``text`` as the scanner should read it: escapes decoded (those of the web too), letter-like
+    symbols read as letters, spelled-out words joined.
 
     Only the runs ``_spelled`` joins are rewritten, in one pass. (Every token longer than its
     own letters used to be: the pieces NFKC makes of one U+FDFA all span the whole run of them,
     so 5,000 of them in the output were 20,000 rewrites of the run, 20-60 s of host CPU.)
     """
-    text = unescape(text)
+    text = letters_of_symbols(unescape(text))
+    web = _unescaped(text, _WEB_ESCAPE)  # "%69gn%6Fre", "&#73;&#103;..."
+    if web is not None:
+        text = web[0]
     toks = tokens(text)
     kept: list[str] = []
     done = 0
-    for i, j in _spelled_runs(toks):
+    for i, j in _spelled_runs(toks, text):
         start, end = toks[i][0], toks[j][1]
         if start < done:
             continue
@@ -273,7 +361,7 @@ def tokens(text: str, pattern: re.Pattern[str] = _OUT_ESCAPE) -> list[tuple[int,
     stand for; positions stay those of ``text``.
     """
     decoded = _unescaped(text, pattern)
-    source = text if decoded is None else decoded[0]
+    source = letters_of_symbols(text if decoded is None else decoded[0])
     found: list[tuple[int, int, str]] = []
     for match in _TOKEN.finditer(source):
         folded = _canon(match.group())
@@ -930,7 +1018,7 @@ class Provenance:
         tokenised = [tokens(text) for text in texts]
         # Each text is also read with spelled-out words joined (``' '.join(note)``); a text
         # without such runs is read once.
-        spelled = [_spelled(toks) for toks in tokenised]
+        spelled = [_spelled(toks, text) for toks, text in zip(tokenised, texts, strict=True)]
         # ... and with words split by invisible characters joined ("Ig\u200bnore").
         glued = [_glued(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
         # ... and with digits in words read as letters ("pr3v10us").
@@ -1121,7 +1209,10 @@ class Provenance:
             spans: list[Span] = []
             first = last = -1
             previous = 0
-            for start, end, word in tokens(text):
+            toks = tokens(text)
+            if _WEB_ESCAPE.search(text):  # "&#73;&#103;..." is numbers only until it is read
+                toks = sorted({*toks, *tokens(text, _WEB_ESCAPE)})
+            for start, end, word in toks:
                 at = bisect.bisect_right(ends, start)
                 inside = at < len(placed) and placed[at].start <= start
                 if first >= 0 and (inside or "\n" in text[previous:start]):
