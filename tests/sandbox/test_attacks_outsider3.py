@@ -685,6 +685,7 @@ def test_words_spelled_out_with_wider_even_gaps_are_joined_for_the_scanner() -> 
     # instruction printed '    '.join(note) or list(note) was never read as words).
     assert readable("a    b    c") == "abc"
     assert readable("a    b     c") == "a    b     c"  # uneven
+    assert readable("['t', 'o', ' ']") == "['to', ' ']"  # a word of two
     assert readable("a b  c") == "a b  c"  # uneven: not one word
 
 

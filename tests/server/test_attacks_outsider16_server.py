@@ -19,6 +19,7 @@ import pytest
 from mcp import Client
 
 from codemode.audit import AuditLog
+from codemode.extensions import composite
 from tests.server.conftest import BuildServer, text_of
 
 CODEMODE = Path(sys.executable).parent / "codemode"
@@ -171,3 +172,53 @@ async def test_a_store_holding_odd_text_stays_usable_in_the_next_run(
         )
     assert "kept" in text_of(first) or first.is_error
     assert text_of(second).strip().splitlines()[0] in ("7", "None"), text_of(second)
+
+
+@composite(name="tag_lists_r16", summary="Read the account's lists.", kind="read")
+async def tag_lists_r16(klaviyo: Any, name: str) -> dict[str, Any]:
+    """Declared a read, but writes: under a dry run its write must be planned, not sent."""
+    await klaviyo.call("create_list", attributes={"name": name})
+    return {"ok": True}
+
+
+@composite(name="make_list_r16", summary="Create a list.", kind="write")
+async def make_list_r16(klaviyo: Any, name: str) -> dict[str, Any]:
+    """A declared write: under a dry run, nothing is sent either."""
+    await klaviyo.call("create_list", attributes={"name": name})
+    return {"ok": True}
+
+
+@composite(name="client_profile_r16", summary="Look a profile up.", kind="read")
+async def client_profile_r16(klaviyo: Any, email: str) -> dict[str, Any]:
+    """Declared a read, but creates a profile through a client action (public key)."""
+    accounts = await klaviyo.call("get_accounts")
+    public = accounts.records[0]["public_api_key"]
+    await klaviyo.call("create_client_profile", company_id=public, attributes={"email": email})
+    return {"ok": True}
+
+
+DRY = {
+    "read-composite-that-writes": "klaviyo.custom.tag_lists_r16(name='dry r16 a')",
+    "write-composite": "klaviyo.custom.make_list_r16(name='dry r16 b')",
+    "read-composite-client-write": "klaviyo.custom.client_profile_r16(email='dry@r16c.test')",
+}
+
+
+@pytest.mark.parametrize("code", list(DRY.values()), ids=[f"S-dry-{k}" for k in DRY])
+async def test_a_dry_run_never_sends_what_a_composite_writes(
+    make_server: BuildServer, code: str
+) -> None:
+    built = make_server(composites=(tag_lists_r16, make_list_r16, client_profile_r16))
+    async with built.running(), Client(built.mcp) as c:
+        await c.call_tool("execute_code", {"code": code + "\nprint('done')", "dry_run": True})
+        after = await c.call_tool(
+            "execute_code",
+            {
+                "code": "print([l['name'] for l in klaviyo.lists.get_lists().all()])\n"
+                "print(len(klaviyo.profiles.get_profiles("
+                "filter=F.equals('email', 'dry@r16c.test')).data))"
+            },
+        )
+    text = text_of(after)
+    assert "dry r16" not in text, text
+    assert text.strip().splitlines()[-1] == "0", text

@@ -251,7 +251,8 @@ def _spelled_runs(
     """``(i, j)``: the indexes of the first and last token of each run of three or more
     one-letter tokens of ``toks``, evenly spaced at most ``_SPELL_GAP`` characters apart; or,
     given the ``text`` the tokens are of, set apart by the same separator each time (numbers in
-    it read as one mark, number tokens skipped) of at most ``_SPELL_SAME`` characters."""
+    it read as one mark, number tokens skipped) of at most ``_SPELL_SAME`` characters (two
+    letters are enough when that separator is two characters or more, not all blank)."""
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
@@ -267,7 +268,7 @@ def _spelled_runs(
                 j += 1
             if j - i < 2 and text is not None:
                 j = _same_separator_run(toks, text, i)
-        if j - i >= 2:
+        if j - i >= 2 or (j > i and text is not None):
             runs.append((i, j))
         i = j + 1
     return runs
@@ -301,7 +302,9 @@ def _same_separator_run(toks: list[tuple[int, int, str]], text: str, i: int) -> 
         ):
             break
         last, count = k, count + 1
-    return last if count >= 3 else i
+    # A separator of two characters or more, not all blank ("', '"), is no gap of prose: a word
+    # of two letters ("to") is spelled out too.
+    return last if count >= 3 or (count == 2 and len(shape) >= 2 and shape.strip()) else i
 
 
 def _spelled(
