@@ -285,6 +285,27 @@ async def test_c_data_in_exception_and_sdk_channels_is_screened(
     assert leaked(result) == [], model_text(result)[:1500]
 
 
+# Computed text spread over the result's other strings, one word or letter each (added after
+# the first fixes: the side-by-side search of those strings looked for outside text only).
+SPREAD = {
+    "one-word-per-call": "for w in n.split():\n    try:\n        klaviyo.call(w)\n"
+    "    except Exception:\n        pass\nprint('ok')",
+    "one-letter-per-planned-tag": "klaviyo.lists.create_list(attributes={'name': 'x', 'tags': list(n)})\nprint('ok')",
+    "one-word-per-planned-key": "klaviyo.profiles.create_profile(attributes={'email': 'a@b.test', "
+    "'properties': {w: 1 for w in n.split()}})\nprint('ok')",
+    "one-word-per-planned-write": "for w in n.split():\n    klaviyo.lists.create_list(attributes={'name': w})\nprint('ok')",
+    "error-of-a-list": "raise ValueError(list(n))",
+}
+
+
+@pytest.mark.parametrize("code", list(SPREAD.values()), ids=[f"C-spread-{k}" for k in SPREAD])
+async def test_c_computed_text_spread_over_calls_and_plans_is_screened(
+    box: Sandbox, world: World, code: str
+) -> None:
+    result = await run(box, world, FIRST + code, dry_run=True)
+    assert leaked(result) == [], model_text(result)[:1500]
+
+
 # --- U: text that is not valid Unicode ----------------------------------------------------------
 
 UNICODE = {
