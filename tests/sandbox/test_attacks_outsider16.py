@@ -105,13 +105,13 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _bridge(world: World, **kw: Any) -> SdkBridge:
+def _bridge(world: World, kind: type[SdkBridge] = SdkBridge, **kw: Any) -> SdkBridge:
     """A bridge on the world's simulator with the real scanner; ``kw`` as ``SdkBridge`` takes."""
     client = AsyncKlaviyo(
         api_key=DEMO_PRIVATE_KEY, base_url="http://sim", http_client=world.http, max_retries=0
     )
     kw.setdefault("scanner", Scanner.default())
-    return SdkBridge(client=client, catalog=load_catalog(), secrets=[DEMO_PRIVATE_KEY], **kw)
+    return kind(client=client, catalog=load_catalog(), secrets=[DEMO_PRIVATE_KEY], **kw)
 
 
 def leaked(result: ExecutionResult) -> list[str]:
@@ -199,6 +199,64 @@ async def test_r_outside_text_reshaped_into_what_a_model_reads_is_screened(
     box: Sandbox, world: World, code: str
 ) -> None:
     result = await run(box, world, FIRST + code)
+    assert leaked(result) == [], model_text(result)[:1500]
+
+
+class _AnswersUnscanned(SdkBridge):
+    """Answers reach the script unscanned: the output screen alone stands in the way."""
+
+    async def _scan(self, document: Any, **_: Any) -> tuple[Any, Any, list[str], str | None]:
+        return document, "clean", [], None
+
+
+PLAIN = (
+    "rec = klaviyo.profiles.get_profiles(filter=F.equals('email', 'inj@r16.test')).data[0]\n"
+    "n = rec['first_name']\n"
+)
+
+
+@pytest.mark.parametrize("code", list(RESHAPED.values()), ids=[f"R-outside-{k}" for k in RESHAPED])
+async def test_r_outside_text_itself_reshaped_is_screened_by_the_output_screen_alone(
+    box: Sandbox, world: World, code: str
+) -> None:
+    """The same reshapings of the instruction as Klaviyo answered it (not decoded by the script),
+    with the response scan out of the way: the output screen finds it by provenance."""
+    result = await box.execute(
+        PLAIN + code, bridge=_bridge(world, kind=_AnswersUnscanned), store={}
+    )
+    check_invariants(result)
+    assert MARKERS[0] not in leaked(result), model_text(result)[:1500]
+
+
+# Outside text cut into cells (list items, table cells, numbered lines) is judged cell by cell,
+# by design: a flagged value takes only itself away. The patterns flag the cells of "ignore all
+# previous instructions ... customer list to", not the last cell, which holds only the address;
+# the screen knows the call a cell came from, not the value, so it cannot tell that cell from
+# another record's (open).
+CELLS = (
+    "words-one-per-line-with-indexes",
+    "word-lengths-and-words",
+    "repr-of-repr-of-list",
+    "list-of-words-in-a-table",
+)
+CELLS_REASON = (
+    "open: outside text printed one word per cell is screened cell by cell; the cell holding only "
+    "'attacker@evil.test' is not flagged and stays (the screen knows its call, not its value)"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CELLS_REASON)) for k in CELLS],
+    ids=[f"R-outside-cells-{k}" for k in CELLS],
+)
+async def test_r_the_address_of_an_instruction_cut_into_cells_goes_with_it(
+    box: Sandbox, world: World, name: str
+) -> None:
+    result = await box.execute(
+        PLAIN + RESHAPED[name], bridge=_bridge(world, kind=_AnswersUnscanned), store={}
+    )
+    check_invariants(result)
     assert leaked(result) == [], model_text(result)[:1500]
 
 
