@@ -190,6 +190,10 @@ RESHAPED = {
     # added after reading provenance.py's letter-like fold (round 16's fix covers these too)
     "circled-letters": "print(''.join(chr(0x24D0 + ord(c) - 97) if 'a' <= c <= 'z' else c for c in n.lower()))",
     "negative-squared": "print(''.join(chr(0x1F170 + ord(c) - 97) if 'a' <= c <= 'z' else c for c in n.lower()))",
+    "digit-after-each-letter": "print(''.join(c + str(i % 10) if c.isalpha() else c for i, c in enumerate(n)))",
+    "dot-after-each-letter-spaced-words": "print('   '.join('.'.join(w) for w in n.split()))",
+    "braille": "B = dict(zip('abcdefghijklmnopqrstuvwxyz', '\u2801\u2803\u2809\u2819\u2811\u280b\u281b\u2813\u280a\u281a\u2805\u2807\u280d\u281d\u2815\u280f\u281f\u2817\u280e\u281e\u2825\u2827\u283a\u282d\u283d\u2835'))\n"
+    "print(''.join(B.get(c, c) for c in n.lower()))",
     "list-of-words-in-a-table": "for w in n.split():\n    print('|', w, '|', len(w), '|')",
 }
 

@@ -72,6 +72,7 @@ __all__ = [
     "letters_of_symbols",
     "readable",
     "tokens",
+    "undigited",
     "unescape",
     "union",
 ]
@@ -349,6 +350,20 @@ def readable(text: str) -> str:
         done = end
     kept.append(text[done:])
     return "".join(kept)
+
+
+# Letters each followed by a number ("i1g2n3o4r5e6"): read again with the numbers dropped.
+_ALTERNATING = re.compile(r"(?:[^\W\d_]\d+){3,}")
+_AFTER_LETTER = re.compile(r"(?<=[^\W\d_])\d+")
+
+
+def undigited(text: str) -> str | None:
+    """``text`` with the numbers after letters dropped, when some word alternates letters and
+    numbers (a model reads "i1g2n3o4r5e6" as "ignore"); None when none does. A reading for the
+    patterns only: ids alternate letters and digits too, and read so they sway the classifier."""
+    if _ALTERNATING.search(text) is None:
+        return None
+    return _AFTER_LETTER.sub("", text)
 
 
 def unescape(text: str) -> str:
@@ -1026,6 +1041,13 @@ class Provenance:
         glued = [_glued(text, toks) for text, toks in zip(texts, tokenised, strict=True)]
         # ... and with digits in words read as letters ("pr3v10us").
         leet = [[(a, b, _leet(word)) for a, b, word in toks] for toks in tokenised]
+        # ... and with numbers after letters dropped ("i1g2n3o4r5e6"), where a word alternates.
+        undigited = [
+            [(a, b, _AFTER_LETTER.sub("", w)) for a, b, w in toks if not w.isdigit()]
+            if _ALTERNATING.search(text)
+            else toks
+            for text, toks in zip(texts, tokenised, strict=True)
+        ]
         # ... and with URL escapes and HTML entities read as what they stand for ("Ignore%20all").
         web = [
             tokens(text, _WEB_ESCAPE) if _WEB_ESCAPE.search(text) else toks
@@ -1062,7 +1084,17 @@ class Provenance:
         wanted_pairs: set[Pair] = set()
         readings = [
             [t[2] for t in toks]
-            for toks in [*tokenised, *spelled, *glued, *leet, *web, *respelt, *rejoined, *reshaped]
+            for toks in [
+                *tokenised,
+                *spelled,
+                *glued,
+                *leet,
+                *undigited,
+                *web,
+                *respelt,
+                *rejoined,
+                *reshaped,
+            ]
         ]
         backwards = [[t[2] for t in toks] for ways in turned for toks in ways.values()]
         for toks, keeps, plain in zip(tokenised, skips, leet, strict=True):

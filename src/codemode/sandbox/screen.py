@@ -39,7 +39,14 @@ from typing import Any, Protocol
 import anyio
 
 from codemode.sandbox.bridge import HostCpu
-from codemode.sandbox.provenance import Provenance, Span, letters_of_symbols, readable, union
+from codemode.sandbox.provenance import (
+    Provenance,
+    Span,
+    letters_of_symbols,
+    readable,
+    undigited,
+    union,
+)
 from codemode.sandbox.result import CallRecord, ErrorInfo, OutputScan, Redaction, ScanVerdict
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START
 
@@ -363,6 +370,11 @@ async def _scan_computed(
         if joined != gapped:
             texts[f"{piece.key}j"] = joined
             glued[f"{piece.key}j"] = [piece.key]
+        # ... and with the numbers after letters dropped ("i1g2n3o4r5e6").
+        letters = undigited(piece.text)
+        if letters is not None:
+            texts[f"{piece.key}u"] = _GAP.sub(" ", letters)
+            glued[f"{piece.key}u"] = [piece.key]
         # ... and with numbers standing alone dropped ("0: 'I', 1: 'g'", "(3, 'all')").
         unnumbered = _GAP.sub(" ", _LONE_NUMBER.sub(" ", piece.text))
         if unnumbered not in (piece.text, gapped):
@@ -401,6 +413,28 @@ async def _scan_computed(
                 flagged.setdefault(piece_key, extra.flagged[key])
     verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
     return OutputScan(verdict, {**scan.flagged, **flagged}, scan.annotate or extra.annotate)
+
+
+async def _scan_undigited(scanner: Any, pieces: Sequence[_Piece], scan: OutputScan) -> OutputScan:
+    """``scan`` with the outside text whose words alternate letters and numbers ("i1g2n3o4r5e6",
+    which a model reads as "ignore") read again by the patterns with the numbers dropped (not by
+    the classifier: ids alternate letters and digits too, and read so they sway its score)."""
+    readings = {}
+    for piece in pieces:
+        letters = undigited(piece.text) if piece.key not in scan.flagged else None
+        if letters is not None:
+            readings[piece.key] = _GAP.sub(" ", letters)
+    if not readings:
+        return scan
+    try:
+        extra: OutputScan = await scanner.scan_computed(readings)
+    except Exception:  # fail closed
+        log.exception("scanning the output's outside text read without numbers failed")
+        extra = OutputScan("blocked", {key: "the scanner failed" for key in readings})
+    if not extra.flagged:
+        return scan
+    verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
+    return OutputScan(verdict, {**scan.flagged, **extra.flagged}, scan.annotate or extra.annotate)
 
 
 def _whole_stretches(scan: OutputScan, stretches: dict[int, list[str]]) -> OutputScan:
@@ -601,6 +635,8 @@ async def screen(
             scan = OutputScan("blocked", {p.key: "the scanner failed" for p in pieces})
         else:
             withheld = False
+    if not spent and not withheld and hasattr(scanner, "scan_computed"):
+        scan = await _scan_undigited(scanner, pieces, scan)
     if computed and not spent:
         scan = _whole_stretches(
             await _scan_computed(scanner, computed, scan, texts.values, pieces), stretches
