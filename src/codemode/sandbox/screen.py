@@ -334,8 +334,6 @@ def _capped(screened: str, before: int) -> str:
 
 
 _RANK = {"unscanned": 0, "clean": 1, "flagged": 2, "blocked": 3}
-# Lines of computed text read glued together at most (one character a line: a long instruction).
-_GLUED_LINES = 4096
 
 
 async def _scan_computed(
@@ -392,7 +390,7 @@ async def _scan_computed(
         first = value.rfind("\n", 0, min(p.start for p in of_target)) + 1
         last = value.find("\n", max(p.end for p in of_target))
         lines = value[first : len(value) if last < 0 else last].split("\n")
-        if 1 < len(lines) <= _GLUED_LINES:
+        if len(lines) > 1:  # bounded by the string's own length (the output limit)
             key = f"g{target}"
             texts[key] = "".join(_NUMBERING.sub("", line) for line in lines)
             # ... also with numbers standing alone dropped (a count in a column of its own)
