@@ -194,6 +194,14 @@ RESHAPED = {
     "dot-after-each-letter-spaced-words": "print('   '.join('.'.join(w) for w in n.split()))",
     "braille": "B = dict(zip('abcdefghijklmnopqrstuvwxyz', '\u2801\u2803\u2809\u2819\u2811\u280b\u281b\u2813\u280a\u281a\u2805\u2807\u280d\u281d\u2815\u280f\u281f\u2817\u280e\u281e\u2825\u2827\u283a\u282d\u283d\u2835'))\n"
     "print(''.join(B.get(c, c) for c in n.lower()))",
+    "zip-pairs": "print(list(zip(n[0::2], n[1::2])))",
+    "spelled-word-per-line": "print('\\n'.join(' '.join(w) for w in n.split()))",
+    "five-char-separator": "print(*n, sep='  |  ')",
+    "words-joined-by-dots": "print('.'.join(n.split()))",
+    "letters-reversed-spaced": "print(' '.join(reversed(list(n))))",
+    "json-dict-of-words": "import json\nprint(json.dumps({str(i): w for i, w in enumerate(n.split())}))",
+    "csv-cells": "print(','.join(n.split()))",
+    "tab-letters": "print('\\t'.join(n))",
     "list-of-words-in-a-table": "for w in n.split():\n    print('|', w, '|', len(w), '|')",
 }
 
@@ -238,6 +246,8 @@ async def test_r_outside_text_itself_reshaped_is_screened_by_the_output_screen_a
 # the screen knows the call a cell came from, not the value, so it cannot tell that cell from
 # another record's (open).
 CELLS = (
+    "json-dict-of-words",
+    "tab-letters",
     "words-one-per-line-with-indexes",
     "word-lengths-and-words",
     "repr-of-repr-of-list",

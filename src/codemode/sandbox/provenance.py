@@ -283,29 +283,45 @@ def _next_word(toks: list[tuple[int, int, str]], k: int) -> int:
     return k
 
 
-def _same_separator_run(toks: list[tuple[int, int, str]], text: str, i: int) -> int:
-    """The index of the last one-letter token of the run from ``i`` whose letters are set apart
-    by one separator (numbers read as one mark); ``i`` when there is none of three letters."""
-    k = _next_word(toks, i)
-    if k >= len(toks) or not _letter(toks[k]) or toks[k][0] - toks[i][1] > 4 * _SPELL_SAME:
-        return i
-    shape = _NUMBER.sub("#", text[toks[i][1] : toks[k][0]])
-    if len(shape) > _SPELL_SAME or not shape:
-        return i
-    last, count = k, 2
+def _separator_run(
+    toks: list[tuple[int, int, str]], text: str, i: int, period: int
+) -> tuple[int, int, list[str]]:
+    """From the one-letter token ``i``: the index of the last one-letter token of the run whose
+    separators (numbers read as one mark) repeat with ``period``, how many letters it has, and
+    the separators of one period."""
+    shapes: list[str] = []
+    last, count = i, 1
     while True:
         k = _next_word(toks, last)
-        if (
-            k >= len(toks)
-            or not _letter(toks[k])
-            or toks[k][0] - toks[last][1] > 4 * _SPELL_SAME
-            or _NUMBER.sub("#", text[toks[last][1] : toks[k][0]]) != shape
-        ):
+        if k >= len(toks) or not _letter(toks[k]) or toks[k][0] - toks[last][1] > 4 * _SPELL_SAME:
+            break
+        shape = _NUMBER.sub("#", text[toks[last][1] : toks[k][0]])
+        if not shape or len(shape) > _SPELL_SAME:
+            break
+        if len(shapes) < period:
+            shapes.append(shape)
+        elif shape != shapes[(count - 1) % period]:
             break
         last, count = k, count + 1
+    return last, count, shapes
+
+
+def _same_separator_run(toks: list[tuple[int, int, str]], text: str, i: int) -> int:
+    """The index of the last one-letter token of the run from ``i`` whose letters are set apart
+    by one separator (numbers read as one mark), or by two visible ones in turn
+    (``list(zip(text[::2], text[1::2]))`` prints "('I', 'g'), ('n', 'o')"); ``i`` when there is
+    no such run."""
+    last, count, shapes = _separator_run(toks, text, i, 1)
+    if count < 3:
+        turn, letters, pair = _separator_run(toks, text, i, 2)
+        # Neither holding the other: "', ' ', '" (a word gap of list(text)) holds "', '".
+        if letters >= 3 and all(x.strip() and x not in y for x, y in (pair, pair[::-1])):
+            return turn
     # A separator of two characters or more, not all blank ("', '"), is no gap of prose: a word
     # of two letters ("to") is spelled out too.
-    return last if count >= 3 or (count == 2 and len(shape) >= 2 and shape.strip()) else i
+    if count >= 3 or (count == 2 and len(shapes[0]) >= 2 and shapes[0].strip()):
+        return last
+    return i
 
 
 def _spelled(
