@@ -206,10 +206,39 @@ RESHAPED = {
 }
 
 
-@pytest.mark.parametrize("code", list(RESHAPED.values()), ids=[f"R-{k}" for k in RESHAPED])
+# --- C: channels of Python's exception machinery and of the SDK's messages ----------------------
+
+CHANNELS = {
+    "exception-note": "e = ValueError('lookup failed')\ne.add_note(n)\nraise e",
+    "exception-chain-cause": "try:\n    raise KeyError(n)\nexcept KeyError as inner:\n    raise RuntimeError('wrapped') from inner",
+    "exception-context": "try:\n    raise KeyError(n)\nexcept KeyError:\n    raise RuntimeError('while handling')",
+    "exception-args-list": "raise ValueError(*n.split())",
+    "warnings-warn": "import warnings\nwarnings.warn(n)\nprint('done')",
+    "page-cursor": "klaviyo.profiles.get_profiles(page_cursor=n)",
+    "date-filter-value": "klaviyo.profiles.get_profiles(filter=F.greater_than('created', n))",
+    "additional-fields": "klaviyo.profiles.get_profiles(additional_fields={'profile': [n]})",
+    "fields-list": "klaviyo.profiles.get_profiles(fields={'profile': n.split()})",
+    "record-missing-key": "rec[n.replace(' ', '_')]",
+    "record-get-attr": "getattr(rec, n.replace(' ', '_'))",
+    "call-kwargs-name": "klaviyo.call('get_profiles', **{n.replace(' ', '_'): 1})",
+    "group-name": "getattr(klaviyo, n.split()[1] + '_' + n.split()[2])",
+    "id-with-rtl": "klaviyo.profiles.get_profile(id='\\u202e' + n)",
+    "id-with-slash-words": "klaviyo.profiles.get_profile(id='/'.join(n.split()))",
+    "list-name-filter": "klaviyo.lists.get_lists(filter=F.equals('name', n))\nprint('ok')",
+    "unknown-filter-op": "klaviyo.profiles.get_profiles(filter='equals(email,' + repr(n) + ')))')",
+    "str-of-exception-printed": "try:\n    klaviyo.profiles.get_profile(id=n.replace(' ', '-'))\nexcept Exception as e:\n    print(repr(e), e.args)",
+}
+
+
+def _cases(prefix: str, table: dict[str, str]) -> list[Any]:
+    return [pytest.param(code, id=f"{prefix}-{name}") for name, code in table.items()]
+
+
+@pytest.mark.parametrize("code", [*_cases("R", RESHAPED), *_cases("C", CHANNELS)])
 async def test_r_outside_text_reshaped_into_what_a_model_reads_is_screened(
     box: Sandbox, world: World, code: str
 ) -> None:
+    """R: the decoded instruction reshaped; C: carried by exception and SDK channels."""
     result = await run(box, world, FIRST + code)
     assert leaked(result) == [], model_text(result)[:1500]
 
@@ -323,38 +352,6 @@ async def test_r_computed_text_kept_in_the_store_is_screened_when_a_later_run_re
     later = await box.execute(code, bridge=_bridge(world), store=first.store, sketch=first.sketch)
     check_invariants(later)
     assert leaked(later) == [], model_text(later)[:1500]
-
-
-# --- C: channels of Python's exception machinery and of the SDK's messages ----------------------
-
-CHANNELS = {
-    "exception-note": "e = ValueError('lookup failed')\ne.add_note(n)\nraise e",
-    "exception-chain-cause": "try:\n    raise KeyError(n)\nexcept KeyError as inner:\n    raise RuntimeError('wrapped') from inner",
-    "exception-context": "try:\n    raise KeyError(n)\nexcept KeyError:\n    raise RuntimeError('while handling')",
-    "exception-args-list": "raise ValueError(*n.split())",
-    "warnings-warn": "import warnings\nwarnings.warn(n)\nprint('done')",
-    "page-cursor": "klaviyo.profiles.get_profiles(page_cursor=n)",
-    "date-filter-value": "klaviyo.profiles.get_profiles(filter=F.greater_than('created', n))",
-    "additional-fields": "klaviyo.profiles.get_profiles(additional_fields={'profile': [n]})",
-    "fields-list": "klaviyo.profiles.get_profiles(fields={'profile': n.split()})",
-    "record-missing-key": "rec[n.replace(' ', '_')]",
-    "record-get-attr": "getattr(rec, n.replace(' ', '_'))",
-    "call-kwargs-name": "klaviyo.call('get_profiles', **{n.replace(' ', '_'): 1})",
-    "group-name": "getattr(klaviyo, n.split()[1] + '_' + n.split()[2])",
-    "id-with-rtl": "klaviyo.profiles.get_profile(id='\\u202e' + n)",
-    "id-with-slash-words": "klaviyo.profiles.get_profile(id='/'.join(n.split()))",
-    "list-name-filter": "klaviyo.lists.get_lists(filter=F.equals('name', n))\nprint('ok')",
-    "unknown-filter-op": "klaviyo.profiles.get_profiles(filter='equals(email,' + repr(n) + ')))')",
-    "str-of-exception-printed": "try:\n    klaviyo.profiles.get_profile(id=n.replace(' ', '-'))\nexcept Exception as e:\n    print(repr(e), e.args)",
-}
-
-
-@pytest.mark.parametrize("code", list(CHANNELS.values()), ids=[f"C-{k}" for k in CHANNELS])
-async def test_c_data_in_exception_and_sdk_channels_is_screened(
-    box: Sandbox, world: World, code: str
-) -> None:
-    result = await run(box, world, FIRST + code)
-    assert leaked(result) == [], model_text(result)[:1500]
 
 
 # Computed text spread over the result's other strings, one word or letter each (added after
