@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,6 +15,7 @@ Source = Literal["builtin", "companion", "extra", "composite"]
 KINDS: tuple[Kind, ...] = ("read", "write", "destructive", "client")
 # Longest name a message repeats whole, and that "did you mean" is looked up for.
 _SHOWN = 64
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,13 +251,15 @@ class Catalog(Mapping[str, Action]):
         return [a for a in self._actions.values() if a.core]
 
     def resolve(self, name: str) -> Action:
-        """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``).
+        """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``,
+        also ``Profiles.getProfiles`` and ``get_profiles()``).
 
         Raises:
             CatalogError: the name is unknown; the message lists the closest ids.
         """
-        key = name.strip().rsplit(".", 1)[-1]
-        action = self._actions.get(key)
+        key = name.strip().removesuffix("()").rsplit(".", 1)[-1]
+        # Other SDKs' spelling of the same operation: getProfiles (Node), get_profiles() (a call).
+        action = self._actions.get(key) or self._actions.get(_CAMEL.sub("_", key).lower())
         if action is None:
             raise CatalogError(
                 f"unknown action {self.shown(name)!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
