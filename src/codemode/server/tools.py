@@ -203,8 +203,8 @@ def _drop_titles(server: MCPServer[Any]) -> None:
 
     Pydantic's ``title`` keys repeat each parameter's name, ``anyOf [X, null]`` with a null default
     says no more than an optional ``X``, and the bounds on ``limit`` and ``names`` are enforced on
-    the call (:class:`ToolServer` names them in its error) whether or not they are listed. The model pays for every
-    definition token on every turn.
+    the call (:class:`ToolServer` names them in its error) whether or not they are listed. The
+    model pays for every definition token on every turn.
     """
     for name in ("search_api", "get_signature", "execute_code"):
         tool = server._tool_manager.get_tool(name)  # the SDK keeps schemas on its manager only
