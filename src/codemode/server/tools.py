@@ -7,13 +7,23 @@ matching its ``outputSchema`` (:mod:`.results`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
+from pydantic import AnyUrl, Field, ValidationError
 
 from codemode.server.results import ExecuteResult, SearchResult, SignatureResult
 
@@ -44,12 +54,50 @@ _LOOKUP = ToolAnnotations(
 
 
 class ToolServer(MCPServer[Any]):
-    """The SDK's server, with arguments that fail the schema answered in a line the model can act on.
+    """The SDK's server, with a wrong tool call or prompt answered in a line the model can act on.
 
-    The SDK would return pydantic's report ("1 validation error for search_apiArguments ... For
-    further information visit https://errors.pydantic.dev/..."): several lines, a link, and not the
-    bounds :func:`_drop_titles` leaves out of the listed schemas.
+    For arguments that fail a tool's schema the SDK would return pydantic's report ("1 validation
+    error for search_apiArguments ... For further information visit https://errors.pydantic.dev/
+    ..."): several lines, a link, and not the bounds :func:`_drop_titles` leaves out of the listed
+    schemas. For a prompt's unknown argument it would answer "Error rendering prompt" and log a
+    traceback.
     """
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as exc:
+            known = [str(r.uri) for r in self._resource_manager.list_resources()]
+            known += [t.uri_template for t in self._resource_manager.list_templates()]
+            raise ResourceNotFoundError(f"{exc}; the resources are {', '.join(known)}") from exc
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            known = ", ".join(p.name for p in self._prompt_manager.list_prompts())
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}; the prompts are {known}")
+        declared = {a.name: bool(a.required) for a in prompt.arguments or ()}
+        given = set(arguments or {})
+        unknown = sorted(given - set(declared))
+        missing = sorted(n for n, required in declared.items() if required and n not in given)
+        if unknown or missing:
+            takes = ", ".join(f"{n}{'' if r else ' (optional)'}" for n, r in declared.items())
+            problem = (
+                f"has no argument {', '.join(map(repr, unknown))}"
+                if unknown
+                else f"needs {', '.join(map(repr, missing))}"
+            )
+            raise MCPError(
+                INVALID_PARAMS, f"prompt {name!r} {problem}; it takes {takes or 'no arguments'}"
+            )
+        return await super().get_prompt(name, arguments, context)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
