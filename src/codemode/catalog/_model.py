@@ -18,6 +18,13 @@ _SHOWN = 64
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
+def operation_key(name: str) -> str:
+    """The operation id a name spells: ``klaviyo.profiles.get_profiles``, ``get_profiles()`` and
+    other SDKs' ``Profiles.getProfiles`` all give ``get_profiles`` (ids are lowercase snake)."""
+    key = name.strip().removesuffix("()").rsplit(".", 1)[-1]
+    return _CAMEL.sub("_", key).lower() if key != key.lower() else key
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """One path or query parameter, under its Python name and its wire name."""
@@ -257,9 +264,8 @@ class Catalog(Mapping[str, Action]):
         Raises:
             CatalogError: the name is unknown; the message lists the closest ids.
         """
-        key = name.strip().removesuffix("()").rsplit(".", 1)[-1]
-        # Other SDKs' spelling of the same operation: getProfiles (Node), get_profiles() (a call).
-        action = self._actions.get(key) or self._actions.get(_CAMEL.sub("_", key).lower())
+        key = operation_key(name)
+        action = self._actions.get(key)
         if action is None:
             raise CatalogError(
                 f"unknown action {self.shown(name)!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
