@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,6 +15,14 @@ Source = Literal["builtin", "companion", "extra", "composite"]
 KINDS: tuple[Kind, ...] = ("read", "write", "destructive", "client")
 # Longest name a message repeats whole, and that "did you mean" is looked up for.
 _SHOWN = 64
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def operation_key(name: str) -> str:
+    """The operation id a name spells: ``klaviyo.profiles.get_profiles``, ``get_profiles()`` and
+    other SDKs' ``Profiles.getProfiles`` all give ``get_profiles`` (ids are lowercase snake)."""
+    key = name.strip().removesuffix("()").rsplit(".", 1)[-1]
+    return _CAMEL.sub("_", key).lower() if key != key.lower() else key
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,12 +258,13 @@ class Catalog(Mapping[str, Action]):
         return [a for a in self._actions.values() if a.core]
 
     def resolve(self, name: str) -> Action:
-        """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``).
+        """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``,
+        also ``Profiles.getProfiles`` and ``get_profiles()``).
 
         Raises:
             CatalogError: the name is unknown; the message lists the closest ids.
         """
-        key = name.strip().rsplit(".", 1)[-1]
+        key = operation_key(name)
         action = self._actions.get(key)
         if action is None:
             raise CatalogError(

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from codemode.catalog import Action, Catalog, load_catalog
+from codemode.catalog._model import operation_key
 from codemode.errors import ConfigError
 from codemode.klaviyo._errors import (
     APIError,
@@ -214,7 +215,7 @@ class Core:
         Raises:
             ValidationError: unknown action; the message lists the closest ids.
         """
-        key = str(operation_id).strip().rsplit(".", 1)[-1]
+        key = operation_key(str(operation_id))
         action = self._catalog.get(key)
         if action is None:
             close = self._catalog.closest(key)
