@@ -19,7 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 from codemode.catalog._openapi import Resolver, index_operations  # noqa: E402
-from codemode.search._shapes import render_shape  # noqa: E402
+from codemode.search._shapes import elided_values, render_shape  # noqa: E402
 
 OPENAPI = ROOT / "tools" / "vendor" / "klaviyo" / "openapi-stable.json"
 OUTPUT = ROOT / "src" / "codemode" / "search" / "shapes.json"
@@ -47,6 +47,9 @@ def generate() -> str:
             attrs = _attributes(resolver.resolve(media.get("schema") or {}))
             if attrs:
                 entry["attributes"] = render_shape(attrs)
+                values = elided_values(attrs)
+                if values:
+                    entry["values"] = values
             break
         ok = sorted(c for c in op["responses"] if c.startswith("2"))
         content = (op["responses"][ok[0]].get("content") or {}) if ok else {}

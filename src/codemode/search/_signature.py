@@ -292,6 +292,9 @@ def _shape_lines(action: Action) -> list[str]:
     lines: list[str] = []
     if "attributes" in shapes and action.body is not None:
         lines.append(f"- attributes (required): {shapes['attributes']}")
+        if shapes.get("values"):
+            listed = shapes["values"].replace("\n", "; ")
+            lines.append(f"- all values behind …+N: {listed}")
     record = shapes.get("record", "")
     if "{" in record[1:]:
         # Dates come back as ISO 8601 strings (the one rule for dates); a request takes either.
