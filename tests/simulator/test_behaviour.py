@@ -500,3 +500,34 @@ def test_profile_update_merges_properties_and_applies_patch_properties(
     assert conflict.status_code == 409 and conflict.json()["errors"][0]["meta"] == {
         "duplicate_profile_id": other.id
     }
+
+
+def test_flow_values_group_by_needs_the_ids_and_names_the_flow_and_the_message(
+    client: httpx.Client, app: Starlette
+) -> None:
+    account = _account(app)
+    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+
+    def report(group_by: list[str]) -> httpx.Response:
+        attributes = {
+            "statistics": ["conversions"],
+            "timeframe": {"key": "last_365_days"},
+            "conversion_metric_id": placed.id,
+            "group_by": group_by,
+        }
+        body = {"data": {"type": "flow-values-report", "attributes": attributes}}
+        return client.post("/api/flow-values-reports", json=body)
+
+    # Klaviyo: "The following group by attributes are required: flow_message_id, flow_id."
+    refused = report(["flow_id", "flow_name"])
+    assert refused.status_code == 400
+    assert "must include flow_id and flow_message_id" in refused.text
+    rows = _data(report(["flow_id", "flow_message_id", "flow_name", "flow_message_name"]))
+    flows = {f.id: f.attributes["name"] for f in account.records("flow")}
+    messages = {m.id: m.attributes["name"] for m in account.records("flow-message")}
+    results = rows["attributes"]["results"]
+    assert results
+    for row in results:
+        g = row["groupings"]
+        assert g["flow_name"] == flows[g["flow_id"]]
+        assert g["flow_message_name"] == messages[g["flow_message_id"]]

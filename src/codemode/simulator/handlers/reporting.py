@@ -186,6 +186,13 @@ def _values(ctx: Ctx, *, owner: str, message_kind: str, series: bool) -> Reply:
     grouped = _by_message(_events(ctx.account, names, start, end))
     default_groups = [f"{owner}_id", f"{owner}_message_id", "send_channel"]
     group_by = list(attrs.get("group_by") or default_groups)
+    lacking = [g for g in default_groups[:2] if g not in group_by]
+    if lacking:
+        raise bad_body(
+            "/data/attributes/group_by",
+            f"group_by must include {owner}_id and {owner}_message_id (lacks "
+            f"{' and '.join(lacking)}); add e.g. {owner}_name or send_channel to them.",
+        )
     conditions = _report_filter(ctx, [f"{owner}_id", f"{owner}_message_id", "send_channel"])
     results: list[dict[str, Any]] = []
     owners: list[str] = []
@@ -204,13 +211,18 @@ def _values(ctx: Ctx, *, owner: str, message_kind: str, series: bool) -> Reply:
             action = ctx.account.find("flow-action", str(message.rels.get("flow-action")))
             owner_id = str(action.rels.get("flow") or "") if action else ""
             channel = str(message.attributes.get("channel") or "email")
-        groupings_all = {
+        groupings_all: dict[str, Any] = {
             f"{owner}_id": owner_id,
             f"{owner}_message_id": message.id,
             "send_channel": channel,
         }
         if message.id not in grouped or not matches(conditions, groupings_all.get):
             continue
+        # Names by what they name: the flow's own for flow_name, the message's otherwise.
+        owner_record = ctx.account.find(owner, owner_id) if owner_id else None
+        groupings_all[f"{owner}_name"] = (
+            owner_record.attributes.get("name") if owner_record else None
+        )
         groupings = {k: groupings_all.get(k, message.attributes.get("name")) for k in group_by}
         rows = grouped[message.id]
         if series:
