@@ -531,3 +531,25 @@ def test_flow_values_group_by_needs_the_ids_and_names_the_flow_and_the_message(
         g = row["groupings"]
         assert g["flow_name"] == flows[g["flow_id"]]
         assert g["flow_message_name"] == messages[g["flow_message_id"]]
+
+
+def test_form_reports_give_rates_as_fractions_of_a_coherent_funnel(client: httpx.Client) -> None:
+    names = ["viewed_form", "viewed_form_uniques", "qualified_form", "submits", "submit_rate"]
+    attributes: dict[str, Any] = {"statistics": names, "timeframe": {"key": "last_30_days"}}
+    body = {"data": {"type": "form-values-report", "attributes": attributes}}
+    results = _data(client.post("/api/form-values-reports", json=body))["attributes"]["results"]
+    assert results
+    for row in results:
+        s = row["statistics"]
+        assert s["viewed_form"] >= s["qualified_form"] >= s["submits"]
+        assert s["viewed_form"] >= s["viewed_form_uniques"]
+        assert 0.0 <= s["submit_rate"] <= 1.0
+        assert s["submit_rate"] == pytest.approx(s["submits"] / s["viewed_form"], abs=1e-4)
+    attributes["interval"] = "weekly"
+    body = {"data": {"type": "form-series-report", "attributes": attributes}}
+    series = _data(client.post("/api/form-series-reports", json=body))["attributes"]
+    stamps = series["date_times"]
+    assert len(stamps) == len(set(stamps)) >= 4 and stamps == sorted(stamps)
+    first = series["results"][0]["statistics"]
+    assert len(first["viewed_form"]) == len(stamps)
+    assert all(0.0 <= rate <= 1.0 for rate in first["submit_rate"])
