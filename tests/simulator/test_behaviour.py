@@ -553,3 +553,20 @@ def test_form_reports_give_rates_as_fractions_of_a_coherent_funnel(client: httpx
     first = series["results"][0]["statistics"]
     assert len(first["viewed_form"]) == len(stamps)
     assert all(0.0 <= rate <= 1.0 for rate in first["submit_rate"])
+
+
+def test_seeded_flow_actions_carry_the_documented_definition(client: httpx.Client) -> None:
+    flow = _data(client.get("/api/flows", params={"filter": 'equals(name,"Welcome Series")'}))[0]
+    actions = _data(client.get(f"/api/flows/{flow['id']}/flow-actions"))
+    definitions = [a["attributes"]["definition"] for a in actions]
+    sends = [d for d in definitions if d["type"] == "send-email"]
+    assert sends and all(d["data"]["status"] == "live" for d in sends)
+    assert all(
+        d["data"]["message"]["subject_line"] and d["data"]["message"]["template_id"] for d in sends
+    )
+    assert all(d["data"]["unit"] for d in definitions if d["type"] == "time-delay")
+    # Each step links to the next; the last ends the flow.
+    assert [d["links"]["next"] for d in definitions] == [d["id"] for d in definitions[1:]] + [None]
+    messages = _data(client.get(f"/api/flow-actions/{sends[0]['id']}/flow-messages"))
+    email = messages[0]["attributes"]["definition"]
+    assert email == sends[0]["data"]["message"]
