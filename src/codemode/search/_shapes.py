@@ -25,7 +25,7 @@ _MAX_UNION = 4
 _LISTED_MAX = 40
 _LISTED_DEPTH = 6
 _LISTED_LINES = 6
-_LISTED_BUDGET = 900
+_LISTED_BUDGET = 1200
 
 
 def _enum(values: list[Any]) -> str:
