@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,32 @@ def _attributes(schema: dict[str, Any]) -> dict[str, Any] | None:
     return attrs if isinstance(attrs, dict) and attrs.get("properties") else None
 
 
+_RULE = re.compile(r"\b(?:is required|are required|must)\b")
+
+
+def _deref(spec: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        node = spec["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _rules(spec: dict[str, Any], schema: dict[str, Any]) -> str:
+    """The sentences of the request attributes' descriptions that say what is required or must
+    hold (the resolver drops descriptions, so the raw schema is read): ``group_by: The following
+    group by attributes are required: flow_message_id, flow_id.``, one line per sentence."""
+    data = _deref(spec, (_deref(spec, schema).get("properties") or {}).get("data") or {})
+    if data.get("type") == "array":
+        data = _deref(spec, data.get("items") or {})
+    attrs = _deref(spec, (data.get("properties") or {}).get("attributes") or {})
+    lines = []
+    for name, prop in (attrs.get("properties") or {}).items():
+        text = " ".join(str(_deref(spec, prop).get("description") or "").split())
+        for sentence in re.split(r"(?<=\.)\s+", text):
+            if _RULE.search(sentence):
+                lines.append(f"{name}: {sentence}")
+    return "\n".join(lines)
+
+
 def generate() -> str:
     spec = json.loads(OPENAPI.read_text(encoding="utf-8"))
     resolver = Resolver(spec)
@@ -50,6 +77,9 @@ def generate() -> str:
                 values = elided_values(attrs)
                 if values:
                     entry["values"] = values
+            rules = _rules(spec, media.get("schema") or {})
+            if rules:
+                entry["rules"] = rules
             break
         ok = sorted(c for c in op["responses"] if c.startswith("2"))
         content = (op["responses"][ok[0]].get("content") or {}) if ok else {}

@@ -87,3 +87,14 @@ def test_signatures_list_the_values_their_shapes_cut(catalog: Catalog) -> None:
     assert '"unsubscribe_rate"' in flow_values.doc and '"flow_name"' in flow_values.doc
     assert 'conditions[].type: "profile-group-membership"' in segment.doc
     assert '"profile-property"' in segment.doc
+
+
+def test_signatures_state_the_rules_klaviyo_documents_for_the_attributes(catalog: Catalog) -> None:
+    # A flow report grouped by flow_name alone is refused: the docs require both ids.
+    sigs, _ = get_signatures(["query_flow_values", "query_metric_aggregates"], catalog)
+    flow_values, aggregates = sigs
+    assert (
+        "Klaviyo's rules: group_by: The following group by attributes are required: "
+        "flow_message_id, flow_id." in flow_values.doc
+    )
+    assert "filter: List of filters, must include time range" in aggregates.doc

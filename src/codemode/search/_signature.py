@@ -295,6 +295,9 @@ def _shape_lines(action: Action) -> list[str]:
         if shapes.get("values"):
             listed = shapes["values"].replace("\n", "; ")
             lines.append(f"- all values behind …+N: {listed}")
+        if shapes.get("rules"):
+            # What Klaviyo's docs say must hold of the attributes (group_by prerequisites...).
+            lines.append(f"- Klaviyo's rules: {shapes['rules'].replace(chr(10), ' ')}")
     record = shapes.get("record", "")
     if "{" in record[1:]:
         # Dates come back as ISO 8601 strings (the one rule for dates); a request takes either.
