@@ -570,3 +570,31 @@ def test_seeded_flow_actions_carry_the_documented_definition(client: httpx.Clien
     messages = _data(client.get(f"/api/flow-actions/{sends[0]['id']}/flow-messages"))
     email = messages[0]["attributes"]["definition"]
     assert email == sends[0]["data"]["message"]
+
+
+def test_metric_aggregates_step_by_calendar_month_and_derive_the_attributed_flow(
+    client: httpx.Client, app: Starlette
+) -> None:
+    account = _account(app)
+    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    attributes = {
+        "metric_id": placed.id,
+        "measurements": ["count"],
+        "interval": "month",
+        "by": ["$attributed_flow"],
+        "filter": [
+            "greater-or-equal(datetime,2026-03-01T00:00:00+00:00)",
+            "less-than(datetime,2026-06-01T00:00:00+00:00)",
+        ],
+    }
+    body = {"data": {"type": "metric-aggregate", "attributes": attributes}}
+    result = _data(client.post("/api/metric-aggregates", json=body))["attributes"]
+    # Three calendar months, not four 30-day steps.
+    assert result["dates"] == [
+        "2026-03-01T00:00:00+00:00",
+        "2026-04-01T00:00:00+00:00",
+        "2026-05-01T00:00:00+00:00",
+    ]
+    flows = {f.id for f in account.records("flow")}
+    attributed = [row["dimensions"][0] for row in result["data"] if row["dimensions"][0]]
+    assert attributed and set(attributed) <= flows

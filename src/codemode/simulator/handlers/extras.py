@@ -16,7 +16,7 @@ from codemode.simulator.handlers.catalogs import create_back_in_stock_subscripti
 from codemode.simulator.handlers.events import track
 from codemode.simulator.handlers.generic import update_record
 from codemode.simulator.handlers.profiles import check_identifiers, upsert_profile
-from codemode.simulator.handlers.reporting import STEP, _timeframe
+from codemode.simulator.handlers.reporting import _timeframe, interval_steps
 from codemode.simulator.store import Record, iso
 
 __all__: list[str] = []
@@ -322,10 +322,7 @@ def _form_report(ctx: Ctx, *, series: bool) -> Reply:
     steps: list[datetime] = []
     if series:
         start, end = _timeframe(ctx.account, dict(attrs["timeframe"]))
-        step = STEP[str(attrs.get("interval") or "daily")]
-        while start < end and len(steps) < 800:
-            steps.append(start)
-            start += step
+        steps = interval_steps(start, end, str(attrs.get("interval") or "daily"))
     results: list[dict[str, Any]] = []
     for form in forms:
         versions = [
