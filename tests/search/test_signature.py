@@ -137,3 +137,9 @@ def test_the_inline_form_drops_the_summary_the_search_line_already_shows(
     assert catalog["get_campaigns"].summary not in inline
     assert "Example: klaviyo.campaigns.get_campaigns(" in inline
     assert inline.endswith(f"Returns: {sig.returns}")
+
+
+def test_a_record_key_named_datetime_keeps_its_name(catalog: Catalog) -> None:
+    # Dates come back as strings, so the record shape says str for the type, not for the key.
+    (sig,), _ = get_signatures(["get_campaign_message"], catalog)
+    assert "send_times?: [{datetime: str, is_local: bool}]" in sig.doc

@@ -53,7 +53,8 @@ _USEFUL_FIRST = (
     "updated_at",
     "datetime",
 )
-_DATETIME = re.compile(r"\bdatetime\b")
+# The type, not a key that happens to be named datetime ({datetime: datetime, is_local: bool}).
+_DATETIME = re.compile(r"\bdatetime\b(?!\??:)")
 _GENERIC_PARAMS = frozenset(
     {"filter", "sort", "page_size", "page_cursor", "fields", "include", "additional_fields"}
 )
