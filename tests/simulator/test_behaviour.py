@@ -598,3 +598,20 @@ def test_metric_aggregates_step_by_calendar_month_and_derive_the_attributed_flow
     flows = {f.id for f in account.records("flow")}
     attributed = [row["dimensions"][0] for row in result["data"] if row["dimensions"][0]]
     assert attributed and set(attributed) <= flows
+
+
+def test_seeded_segments_carry_definitions_a_segment_write_accepts(client: httpx.Client) -> None:
+    from codemode.simulator.operations import load_operations
+    from codemode.simulator.validate import first_error
+
+    schema = load_operations()["create_segment"].body.schema  # type: ignore[union-attr]
+    defined = 0
+    for segment in _data(client.get("/api/segments")):
+        definition = segment["attributes"]["definition"]
+        if not definition["condition_groups"]:
+            continue
+        defined += 1
+        attributes = {"name": segment["attributes"]["name"], "definition": definition}
+        body = {"data": {"type": "segment", "attributes": attributes}}
+        assert first_error(schema, body) is None, segment["attributes"]["name"]
+    assert defined >= 3
