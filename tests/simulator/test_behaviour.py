@@ -25,6 +25,13 @@ def _account(app: Starlette) -> Any:
     return app.state.sim.account(app.state.sim.default_account)
 
 
+def _placed_order(app: Starlette) -> tuple[Any, Any]:
+    """The default account and its Placed Order metric (the conversion reports count)."""
+    account = _account(app)
+    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    return account, placed
+
+
 def test_bulk_catalog_job_goes_queued_processing_complete_and_reports_item_errors(
     client: httpx.Client, app: Starlette
 ) -> None:
@@ -105,8 +112,7 @@ def test_profile_import_job_adds_profiles_to_lists_on_completion(
 def test_campaign_values_report_matches_the_stored_events(
     client: httpx.Client, app: Starlette
 ) -> None:
-    account = _account(app)
-    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    account, placed = _placed_order(app)
     body = {
         "data": {
             "type": "campaign-values-report",
@@ -145,8 +151,7 @@ def test_campaign_values_report_matches_the_stored_events(
 
 
 def test_metric_aggregates_count_events_per_day(client: httpx.Client, app: Starlette) -> None:
-    account = _account(app)
-    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    account, placed = _placed_order(app)
     body = {
         "data": {
             "type": "metric-aggregate",
@@ -505,8 +510,7 @@ def test_profile_update_merges_properties_and_applies_patch_properties(
 def test_flow_values_group_by_needs_the_ids_and_names_the_flow_and_the_message(
     client: httpx.Client, app: Starlette
 ) -> None:
-    account = _account(app)
-    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    account, placed = _placed_order(app)
 
     def report(group_by: list[str]) -> httpx.Response:
         attributes = {
@@ -575,8 +579,7 @@ def test_seeded_flow_actions_carry_the_documented_definition(client: httpx.Clien
 def test_metric_aggregates_step_by_calendar_month_and_derive_the_attributed_flow(
     client: httpx.Client, app: Starlette
 ) -> None:
-    account = _account(app)
-    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    account, placed = _placed_order(app)
     attributes = {
         "metric_id": placed.id,
         "measurements": ["count"],
