@@ -676,9 +676,14 @@ def test_async_habits_are_refused_with_the_synchronous_way(code: str, says: str)
 
 
 def test_reaching_for_an_sdk_client_points_to_the_global_klaviyo() -> None:
-    for module in ("codemode", "klaviyo_api", "asyncio"):
-        with pytest.raises(ImportError, match="global `klaviyo`|no await"):
+    for module, says in [
+        ("codemode", "the SDK is already the script's global `klaviyo`"),
+        ("klaviyo_api", "the script's global `klaviyo` has every operation"),
+        ("asyncio", "SDK calls return their result directly: call them without await"),
+    ]:
+        with pytest.raises(ImportError) as caught:
             guards.guarded_import(module)
+        assert says in str(caught.value)
     for name in ("Klaviyo", "AsyncKlaviyo"):
         reason = guards.closed_name_reason(name)
         assert reason is not None and "global `klaviyo` is the client" in reason
