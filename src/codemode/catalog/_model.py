@@ -15,6 +15,7 @@ Source = Literal["builtin", "companion", "extra", "composite"]
 KINDS: tuple[Kind, ...] = ("read", "write", "destructive", "client")
 # Longest name a message repeats whole, and that "did you mean" is looked up for.
 _SHOWN = 64
+_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -229,6 +230,7 @@ class Catalog(Mapping[str, Action]):
         self.revision = revision
         self.base_url = base_url
         self._groups: dict[str, tuple[Action, ...]] | None = None
+        self._routes: list[tuple[re.Pattern[str], Action]] | None = None
 
     def __getitem__(self, key: str) -> Action:
         return self._actions[key]
@@ -271,6 +273,31 @@ class Catalog(Mapping[str, Action]):
                 f"unknown action {self.shown(name)!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
             )
         return action
+
+    def by_route(self, text: str) -> list[Action]:
+        """The actions a route names: ``GET /api/lists/{id}/profiles``, ``/api/lists/L1/profiles/``,
+        a full URL or ``lists/L1/profiles?page[size]=5``; every method of the path when none is
+        given. Empty when ``text`` is not a route of the catalog."""
+        if "/" not in text:  # "profiles" is a group's name, not a route
+            return []
+        method, _, rest = text.strip().partition(" ")
+        if not rest:
+            method, rest = "", method
+        method = method.upper()
+        if method and method not in _METHODS:
+            return []
+        path = re.sub(r"^[a-z]+://[^/]+", "", rest.strip()).split("?", 1)[0].rstrip("/")
+        if not path or " " in path or len(path) > 2 * _SHOWN:
+            return []
+        path = path if path.startswith("/") else "/" + path
+        path = path if path.startswith("/api/") else "/api" + path
+        if self._routes is None:
+            self._routes = [
+                (re.compile("^" + re.sub(r"\\{[^/]*?\\}", "[^/]+", re.escape(a.path)) + "$"), a)
+                for a in self._actions.values()
+                if a.path
+            ]
+        return [a for rx, a in self._routes if rx.match(path) and method in ("", a.method)]
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         """The ``n`` ids that look most like ``name`` (none for a name longer than any id could
