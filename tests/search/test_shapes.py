@@ -93,8 +93,25 @@ def test_signatures_state_the_rules_klaviyo_documents_for_the_attributes(catalog
     # A flow report grouped by flow_name alone is refused: the docs require both ids.
     sigs, _ = get_signatures(["query_flow_values", "query_metric_aggregates"], catalog)
     flow_values, aggregates = sigs
-    assert (
-        "Klaviyo's rules: group_by: The following group by attributes are required: "
-        "flow_message_id, flow_id." in flow_values.doc
+    assert "Klaviyo's rules: group_by: include flow_id and flow_message_id" in flow_values.doc
+    assert "filter: bound datetime on both sides" in aggregates.doc
+
+
+def test_the_body_rules_are_the_projects_words_on_attributes_the_bodies_have(
+    catalog: Catalog,
+) -> None:
+    import json
+    from pathlib import Path
+
+    table = json.loads(
+        (Path(__file__).parents[2] / "tools" / "catalog" / "body_rules.json").read_text()
     )
-    assert "filter: List of filters, must include time range" in aggregates.doc
+    spec = (Path(__file__).parents[2] / "tools" / "vendor" / "klaviyo").glob("openapi*.json")
+    prose = "".join(p.read_text(encoding="utf-8") for p in spec)
+    for op_id, rules in table.items():
+        if op_id.startswith("_"):
+            continue
+        assert op_id in catalog, op_id
+        for field, rule in rules.items():
+            assert f"{field}: {rule}" in get_signatures([op_id], catalog)[0][0].doc
+            assert rule not in prose, (op_id, field)  # restated, not copied
