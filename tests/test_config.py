@@ -71,3 +71,27 @@ def test_allow_list_entries_are_principals_or_whole_key_hashes() -> None:
     with pytest.raises(ConfigError, match="entry 2 is neither") as refused:
         Settings.from_env({"CODEMODE_ALLOWED_PRINCIPALS": f"key:0123456789ab,{key}"})
     assert key not in str(refused.value)  # a key pasted by mistake is never echoed
+
+
+@pytest.mark.parametrize("raw", ["65536", "99999"])
+def test_a_port_past_65535_is_refused_not_bound_modulo_65536(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"port \d+ is out of range: use 1 to 65535"):
+        Settings.from_env({"CODEMODE_PORT": raw})
+    with pytest.raises(ConfigError, match="--port or CODEMODE_PORT"):
+        Settings().with_overrides(port=int(raw))
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("CODEMODE_MAX_WORKERS", "max_workers"),
+        ("CODEMODE_PORT", "port"),
+        ("CODEMODE_OUTPUT_BYTES", "output_bytes"),
+        ("CODEMODE_PRINCIPAL_WORKERS", "principal_workers"),
+    ],
+)
+def test_a_count_that_is_not_whole_is_refused_not_cut(name: str, field: str) -> None:
+    with pytest.raises(ConfigError, match=rf"{name}='2.5' is not a whole number; unset it"):
+        Settings.from_env({name: "2.5"})
+    assert getattr(Settings.from_env({name: "3"}), field) == 3
+    assert getattr(Settings.from_env({name: "3.0"}), field) == 3

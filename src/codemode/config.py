@@ -217,6 +217,13 @@ class Settings:
         )
         return f"Settings({shown})"
 
+    def __post_init__(self) -> None:
+        # A port past 65535 would be bound modulo 65536 while the banner names the one asked for.
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(
+                f"port {self.port} is out of range: use 1 to 65535 (--port or CODEMODE_PORT)"
+            )
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced; ``None`` values are ignored (unset CLI flags)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -241,11 +248,11 @@ class Settings:
             scan_policy=_scan_policy(env),
             timeout_s=_number(env, "CODEMODE_TIMEOUT_S", 30.0),
             cpu_s=_number(env, "CODEMODE_CPU_S", 20.0),
-            memory_mb=int(_number(env, "CODEMODE_MEMORY_MB", 256)),
-            output_bytes=int(_number(env, "CODEMODE_OUTPUT_BYTES", 16 * 1024)),
-            max_calls=int(_number(env, "CODEMODE_MAX_CALLS", 200)),
-            code_bytes=int(_number(env, "CODEMODE_CODE_BYTES", 64 * 1024)),
-            max_workers=int(_number(env, "CODEMODE_MAX_WORKERS", default_workers())),
+            memory_mb=_whole(env, "CODEMODE_MEMORY_MB", 256),
+            output_bytes=_whole(env, "CODEMODE_OUTPUT_BYTES", 16 * 1024),
+            max_calls=_whole(env, "CODEMODE_MAX_CALLS", 200),
+            code_bytes=_whole(env, "CODEMODE_CODE_BYTES", 64 * 1024),
+            max_workers=_whole(env, "CODEMODE_MAX_WORKERS", default_workers()),
             principal_workers=_optional_int(env, "CODEMODE_PRINCIPAL_WORKERS"),
             slot_expiry_s=_number(env, "CODEMODE_SLOT_EXPIRY_S", 0.0) or None,
             demo_latency_ms=_number(env, "CODEMODE_DEMO_LATENCY_MS", 0.0, zero_ok=True),
@@ -256,26 +263,24 @@ class Settings:
             extensions=Path(env["CODEMODE_EXTENSIONS"]) if env.get("CODEMODE_EXTENSIONS") else None,
             transport=_transport(env),
             host=(env.get("CODEMODE_HOST") or "127.0.0.1").strip(),
-            port=int(_number(env, "CODEMODE_PORT", 8000)),
+            port=_whole(env, "CODEMODE_PORT", 8000),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "CODEMODE_ALLOWED_ORIGINS")),
             keepalive_s=_number(env, "CODEMODE_KEEPALIVE_S", 75.0),
             header_timeout_s=_number(env, "CODEMODE_HEADER_TIMEOUT_S", 20.0),
             body_timeout_s=_number(env, "CODEMODE_BODY_TIMEOUT_S", 30.0),
             queue_s=_number(env, "CODEMODE_QUEUE_S", 60.0),
-            rate_per_min=int(_number(env, "CODEMODE_RATE_PER_MIN", 60)),
-            max_stores=int(_number(env, "CODEMODE_MAX_STORES", 1000)),
+            rate_per_min=_whole(env, "CODEMODE_RATE_PER_MIN", 60),
+            max_stores=_whole(env, "CODEMODE_MAX_STORES", 1000),
             store_ttl_s=_number(env, "CODEMODE_STORE_TTL_S", 3600.0),
-            store_bytes=int(_number(env, "CODEMODE_STORE_BYTES", 1024 * 1024)),
-            principal_stores=int(_number(env, "CODEMODE_PRINCIPAL_STORES", 64)),
-            principal_store_bytes=int(
-                _number(env, "CODEMODE_PRINCIPAL_STORE_BYTES", 8 * 1024 * 1024)
-            ),
-            sessions_per_principal=int(_number(env, "CODEMODE_SESSIONS_PER_PRINCIPAL", 256)),
-            max_sessions=int(_number(env, "CODEMODE_MAX_SESSIONS", 4096)),
+            store_bytes=_whole(env, "CODEMODE_STORE_BYTES", 1024 * 1024),
+            principal_stores=_whole(env, "CODEMODE_PRINCIPAL_STORES", 64),
+            principal_store_bytes=_whole(env, "CODEMODE_PRINCIPAL_STORE_BYTES", 8 * 1024 * 1024),
+            sessions_per_principal=_whole(env, "CODEMODE_SESSIONS_PER_PRINCIPAL", 256),
+            max_sessions=_whole(env, "CODEMODE_MAX_SESSIONS", 4096),
             session_idle_s=_number(env, "CODEMODE_SESSION_IDLE_S", 600.0),
             api_keys=_key_auth(env),
             allowed_principals=_allowed(env),
-            register_per_min=int(_number(env, "CODEMODE_REGISTER_PER_MIN", 10)),
+            register_per_min=_whole(env, "CODEMODE_REGISTER_PER_MIN", 10),
             client_ttl_s=_number(env, "CODEMODE_CLIENT_TTL_S", 3600.0),
             state_dir=Path(env["CODEMODE_STATE_DIR"]) if env.get("CODEMODE_STATE_DIR") else None,
             state_url=(env.get("CODEMODE_STATE") or "").strip() or None,
@@ -321,11 +326,18 @@ def _number(env: Mapping[str, str], name: str, default: float, *, zero_ok: bool 
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default)
+    if value != int(value):  # "2.5" workers or bytes would be cut to 2 without a word
+        raise ConfigError(f"{name}={env[name]!r} is not a whole number; unset it to use {default}")
+    return int(value)
+
+
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name)
     if raw is None or not raw.strip():
         return None
-    return int(_number(env, name, 1))
+    return _whole(env, name, 1)
 
 
 _ALLOWED_ENTRY = re.compile(r"key:[0-9a-f]{12}|sha256:[0-9a-f]{64}")

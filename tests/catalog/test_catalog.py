@@ -125,6 +125,24 @@ def test_resolve_accepts_ids_and_dotted_names_and_suggests_close_matches() -> No
         catalog.resolve("get_profils")
 
 
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        ("Profiles.getProfiles", "get_profiles"),
+        ("getProfilesForList", "get_profiles_for_list"),
+        ("klaviyo.lists.create_list()", "create_list"),
+        ("BulkSubscribeProfiles", "bulk_subscribe_profiles"),
+    ],
+)
+def test_resolve_reads_other_sdks_spellings_of_an_operation(name: str, found: str) -> None:
+    assert load_catalog().resolve(name).id == found
+
+
+def test_a_camel_case_name_of_no_operation_is_still_unknown() -> None:
+    with pytest.raises(CatalogError, match="unknown action 'unsubscribeProfiles'"):
+        load_catalog().resolve("unsubscribeProfiles")
+
+
 def test_catalog_mentions_no_absolute_path_of_a_machine() -> None:
     from importlib import resources
 

@@ -45,6 +45,17 @@ def test_404_maps_to_not_found_and_names_the_fix(make_client: MakeClient) -> Non
         client.profiles.get_profile("X")
 
 
+def test_a_catalog_404_says_catalog_ids_are_compound(make_client: MakeClient) -> None:
+    # An external id alone ("SKU-1") is the usual first try at a catalog item or variant.
+    client, _ = make_client(
+        error(404, "not_found", "A catalog-item with id 'SKU-1' does not exist.")
+    )
+    with pytest.raises(
+        NotFoundError, match=r"compound, '\$custom:::\$default:::' \+ the external_id"
+    ):
+        client.catalogs.get_catalog_item("SKU-1")
+
+
 def test_409_maps_to_conflict_and_carries_the_duplicate_id(make_client: MakeClient) -> None:
     answer = error(
         409, "duplicate_profile", "A profile already exists.", meta={"duplicate_profile_id": "P9"}

@@ -76,3 +76,19 @@ def test_parser_rejects_malformed_filters(bad: str) -> None:
 def test_filter_is_hashable_and_comparable() -> None:
     assert {Filter("a"), Filter("a")} == {Filter("a")}
     assert Filter("a") != "a"
+
+
+def test_comparisons_send_an_iso_string_as_the_datetime_it_spells() -> None:
+    # Klaviyo rejects a quoted datetime; the comparisons are for numbers and datetimes only.
+    assert str(F.greater_than("datetime", "2026-12-07T09:00:00Z")) == (
+        "greater-than(datetime,2026-12-07T09:00:00+00:00)"
+    )
+    assert str(F.less_or_equal("created", "2026-12-07")) == (
+        "less-or-equal(created,2026-12-07T00:00:00+00:00)"
+    )
+    assert str(F.less_than("updated", "2026-12-07T09:00:00")) == (
+        "less-than(updated,2026-12-07T09:00:00)"
+    )
+    # Anything else stays a quoted string, and equals keeps strings as they are.
+    assert str(F.greater_or_equal("name", "2026-13-45")) == 'greater-or-equal(name,"2026-13-45")'
+    assert str(F.equals("title", "2026-12-07")) == 'equals(title,"2026-12-07")'

@@ -339,3 +339,8 @@ def test_fields_in_the_wrong_shape_get_the_actions_own_resource_as_example(k: Kl
         k, "get_profiles", fields=["email"]
     )
     assert "{'list': [" in reject(k, "get_lists", fields=["name"])
+
+
+def test_a_quoted_datetime_built_with_f_is_refused_with_the_f_fix(k: Klaviyo) -> None:
+    message = reject(k, "get_flows", filter=F.equals("created", "2024-01-01"))
+    assert "F.equals('created', datetime(2024, 1, 1, tzinfo=timezone.utc))" in message

@@ -100,3 +100,23 @@ def test_a_filter_builder_other_libraries_name_gets_ours() -> None:
             getattr(F, name)
         assert hint in str(caught.value) and "(F builds: and_, any," in str(caught.value)
     assert str(F.equals("email", "a@b.co")) == 'equals(email,"a@b.co")'
+
+
+def test_a_result_indexes_its_records_and_keys_its_one_record() -> None:
+    from codemode.klaviyo._jsonapi import Result
+
+    page = Result({"data": [RESOURCE, {**RESOURCE, "id": "02P"}]})
+    one = Result({"data": RESOURCE})
+    assert page[0]["email"] == "ana@example.com" and [r["id"] for r in page[:2]] == ["01P", "02P"]
+    assert page[-1]["id"] == "02P" and one[0]["id"] == "01P"
+    assert one["id"] == "01P" and one["lists"] == ["L1"]
+    with pytest.raises(KeyError, match="did you mean 'email'"):
+        one["emial"]
+    with pytest.raises(TypeError, match=r"a list of 2 records, not one record: read result\[0\]"):
+        page["email"]
+    with pytest.raises(TypeError, match="not Klaviyo's document: read result.data"):
+        page["data"]
+    with pytest.raises(TypeError, match="holds no record"):
+        Result(None)["id"]
+    with pytest.raises(IndexError):
+        page[2]

@@ -82,6 +82,11 @@ UNCAUGHT = [
     "def broken(:\n    pass",
     "klaviyo.profile.get_profiles()",
     "print('x' * 16000)",
+    "r = await klaviyo.lists.get_lists()",
+    "async def main():\n    pass",
+    "from codemode import Klaviyo",
+    "import asyncio",
+    "k = Klaviyo(api_key='pk_x')",
 ]
 
 

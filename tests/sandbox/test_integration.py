@@ -197,3 +197,29 @@ async def test_a_call_without_its_id_names_the_missing_id(
     assert result.error is not None and result.error.type == "ValidationError"
     assert result.error.message == "get_profile: missing required parameter 'id'"
     assert [(c.status, c.error) for c in result.calls] == [(0, "ValidationError")]
+
+
+OTHER_CLIENTS_HABITS = """\
+page = klaviyo.profiles.get_profiles(page_size=3)
+print(page[0]['id'] == page.data[0]['id'], len(page[:2]))
+one = klaviyo.profiles.get_profile(page[0]['id'])
+print(one['email'] == page[0]['email'])
+print(klaviyo.call('getLists').data == klaviyo.lists.get_lists().data)
+print(len(klaviyo.call('klaviyo.lists.get_lists()')) > 0)
+try:
+    page['email']
+except TypeError as e:
+    print(str(e)[:60])
+"""
+
+
+async def test_indexing_a_result_and_other_sdks_names_work_in_a_script(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    result = await execute(sandbox, OTHER_CLIENTS_HABITS, bridge=make_bridge(http), store={})
+    assert result.error is None, result.error
+    assert result.output == (
+        "True 2\nTrue\nTrue\nTrue\n"
+        "this result holds a list of 3 records, not one record: read \n"
+    )
+    assert {c.id for c in result.calls} == {"get_profiles", "get_profile", "get_lists"}

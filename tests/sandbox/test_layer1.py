@@ -659,3 +659,31 @@ def test_a_refused_dunder_scripts_often_write_says_what_to_write_instead() -> No
     assert "set every field in one class's __init__, or use a dict" in caught.value.message
     with pytest.raises(guards.CompileFailure, match=r"use type\(x\).__name__ or isinstance"):
         guards.compile_script("print((1).__class__)")
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("r = await klaviyo.lists.get_lists()", "SDK calls in a script are synchronous"),
+        ("async def main():\n    pass", "scripts run synchronously: use def"),
+        ("async def main():\n    async for x in y:\n        pass", "use def"),
+    ],
+)
+def test_async_habits_are_refused_with_the_synchronous_way(code: str, says: str) -> None:
+    with pytest.raises(guards.CompileFailure) as caught:
+        guards.compile_script(code)
+    assert caught.value.kind == "ForbiddenSyntax" and says in caught.value.message
+
+
+def test_reaching_for_an_sdk_client_points_to_the_global_klaviyo() -> None:
+    for module, says in [
+        ("codemode", "the SDK is already the script's global `klaviyo`"),
+        ("klaviyo_api", "the script's global `klaviyo` has every operation"),
+        ("asyncio", "SDK calls return their result directly: call them without await"),
+    ]:
+        with pytest.raises(ImportError) as caught:
+            guards.guarded_import(module)
+        assert says in str(caught.value)
+    for name in ("Klaviyo", "AsyncKlaviyo"):
+        reason = guards.closed_name_reason(name)
+        assert reason is not None and "global `klaviyo` is the client" in reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from codemode.cli import app
@@ -48,6 +49,22 @@ def test_search_jsonl_answers_every_line_in_order_from_one_process() -> None:
     assert out[1] == {"results": []}
     assert out[2]["results"] == [] and "bad input line" in out[2]["error"]
     assert [r["id"] for r in out[3]["results"]] == ["get_tags_for_list"]
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ({"q": "lists"}, 'each line must be an object with a string "query"'),
+        ({"query": "lists", "k": 0}, '"k" must be a whole number from 1 to 50'),
+        ({"query": "lists", "k": 500}, '"k" must be a whole number from 1 to 50'),
+        ({"query": "lists", "k": True}, '"k" must be a whole number from 1 to 50'),
+    ],
+)
+def test_search_jsonl_names_what_a_bad_line_must_be(line: dict[str, object], error: str) -> None:
+    result = runner.invoke(app, ["search", "--jsonl"], input=json.dumps(line) + "\n")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["results"] == [] and out["error"].startswith(f"bad input line: {error}")
 
 
 def test_signature_prints_text_and_json() -> None:

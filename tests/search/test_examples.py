@@ -172,3 +172,13 @@ def test_examples_are_python_not_json(catalog: Any) -> None:
         code = example_call(action)
         compile(code, action.id, "eval")
         assert not re.search(r"\b(?:true|false|null)\b", code), (action.id, code)
+
+
+def test_a_profile_named_inside_another_body_is_named_by_its_email(catalog: Any) -> None:
+    # A profile with no required key got its first naming field: {"title": "Example"}, a job
+    # title, which subscribes or tracks nobody.
+    for name in ("create_client_subscription", "create_client_push_token"):
+        code = example_call(catalog[name])
+        assert '"profile": {"data": {"type": "profile", "attributes": {"email": ' in code, code
+    # The action's own attributes keep their naming field.
+    assert 'attributes={"title": ' in example_call(catalog["update_profile"])

@@ -40,3 +40,30 @@ async def test_resources_and_prompts_are_listed_and_read(tmp_path: Path) -> None
     assert "No group 'nope'. Groups:" in missing.contents[0].text  # type: ignore[union-attr]
     assert {"audience_overview", "campaign_performance", "find_profile"} <= prompts
     assert "ada@example.com" in prompt.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_a_wrong_prompt_or_resource_is_told_what_there_is(tmp_path: Path) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    settings = Settings(demo=True, audit_db=tmp_path / "audit.sqlite3")
+    built = build_server(settings, transport="memory", log_level="ERROR")
+    async with built.running(), Client(built.mcp) as client:
+        with pytest.raises(MCPError) as unknown_prompt:
+            await client.get_prompt("find_profiles", {"email": "ada@example.com"})
+        with pytest.raises(MCPError) as extra_argument:
+            await client.get_prompt("audience_overview", {"limit": "5"})
+        with pytest.raises(MCPError) as missing_argument:
+            await client.get_prompt("find_profile", {})
+        with pytest.raises(MCPError) as unknown_resource:
+            await client.read_resource("klaviyo://sdk/convention")
+    assert str(unknown_prompt.value) == (
+        "unknown prompt 'find_profiles'; the prompts are audience_overview, "
+        "campaign_performance, find_profile"
+    )
+    assert str(extra_argument.value) == (
+        "prompt 'audience_overview' has no argument 'limit'; it takes no arguments"
+    )
+    assert str(missing_argument.value) == "prompt 'find_profile' needs 'email'; it takes email"
+    assert str(unknown_resource.value).endswith(
+        "the resources are klaviyo://sdk/conventions, klaviyo://catalog, klaviyo://catalog/{group}"
+    )

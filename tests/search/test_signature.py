@@ -29,6 +29,43 @@ def test_unknown_names_get_the_closest_matches(catalog: Catalog) -> None:
     assert "unknown action 'get_profils'" in render_signatures(sigs, errors)
 
 
+@pytest.mark.parametrize(
+    ("route", "ids"),
+    [
+        ("GET /api/lists/{id}/profiles", ["get_profiles_for_list"]),
+        ("/api/lists/L1/profiles/", ["get_profiles_for_list"]),
+        ("https://a.klaviyo.com/api/lists?page[size]=5", ["create_list", "get_lists"]),
+        ("delete /api/lists/XyZ", ["delete_list"]),
+        ("lists/L1/relationships/profiles", None),
+    ],
+)
+def test_a_route_gives_the_operations_it_serves(
+    catalog: Catalog, route: str, ids: list[str] | None
+) -> None:
+    found, errors = get_signatures([route], catalog)
+    if ids is None:  # every method of that path
+        assert {s.id for s in found} == {
+            "add_profiles_to_list",
+            "remove_profiles_from_list",
+            "get_profile_ids_for_list",
+        }
+    else:
+        assert sorted(s.id for s in found) == ids
+    assert errors == []
+
+
+def test_a_group_name_lists_its_operations_and_a_route_of_none_is_unknown(
+    catalog: Catalog,
+) -> None:
+    found, errors = get_signatures(["klaviyo.profiles", "/api/nope", "FETCH /api/lists"], catalog)
+    assert found == []
+    assert errors[0].startswith("'klaviyo.profiles' is a group of ")
+    assert "operations (create_profile, get_profiles," in errors[0]
+    assert "search_api finds the one for a task" in errors[0]
+    assert errors[1].startswith("unknown action '/api/nope'")
+    assert errors[2].startswith("unknown action 'FETCH /api/lists'")
+
+
 def test_a_listing_documents_filters_sort_paging_fields_and_returns(catalog: Catalog) -> None:
     (sig,), _ = get_signatures(["get_profiles"], catalog)
     assert sig.signature.startswith("klaviyo.profiles.get_profiles(")
@@ -137,3 +174,9 @@ def test_the_inline_form_drops_the_summary_the_search_line_already_shows(
     assert catalog["get_campaigns"].summary not in inline
     assert "Example: klaviyo.campaigns.get_campaigns(" in inline
     assert inline.endswith(f"Returns: {sig.returns}")
+
+
+def test_a_record_key_named_datetime_keeps_its_name(catalog: Catalog) -> None:
+    # Dates come back as strings, so the record shape says str for the type, not for the key.
+    (sig,), _ = get_signatures(["get_campaign_message"], catalog)
+    assert "send_times?: [{datetime: str, is_local: bool}]" in sig.doc

@@ -111,6 +111,53 @@ async def test_unknown_signature_names_are_an_error_that_says_what_to_do(
     assert "get_profilez" in text_of(sig)
 
 
+@pytest.mark.parametrize(
+    ("tool", "arguments", "says"),
+    [
+        ("search_api", {}, "'query' is required"),
+        ("search_api", {"query": "lists", "limit": 0}, "'limit' must be at least 1"),
+        ("search_api", {"query": "lists", "limit": 500}, "'limit' must be at most 20"),
+        ("search_api", {"query": 42}, "'query' must be a string (got int)"),
+        ("get_signature", {"names": "get_profiles"}, "'names' must be a list of strings (got str)"),
+        ("get_signature", {"names": []}, "'names' needs at least 1 item"),
+        ("get_signature", {"names": ["get_lists"] * 21}, "'names' takes at most 20 items; split"),
+        ("execute_code", {"dry_run": True}, "'code' is required"),
+    ],
+)
+async def test_arguments_that_fail_the_schema_get_one_line_with_the_bound_and_the_call_shape(
+    make_server: BuildServer, tool: str, arguments: dict[str, Any], says: str
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        result = await client.call_tool(tool, arguments)
+    text = text_of(result)
+    assert result.is_error and says in text
+    assert f"Call it as {tool}(" in text  # the listed schemas leave the bounds out; this says them
+    assert "pydantic" not in text and "validation error" not in text and "\n" not in text
+
+
+async def test_an_unknown_tool_names_the_three_there_are(make_server: BuildServer) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        result = await client.call_tool("search", {"query": "lists"})
+    assert result.is_error
+    assert text_of(result) == (
+        "unknown tool 'search'; this server's tools are search_api, get_signature, execute_code"
+    )
+
+
+async def test_signature_takes_other_sdks_spellings_of_an_operation(
+    make_server: BuildServer,
+) -> None:
+    built = make_server()
+    async with built.running(), Client(built.mcp) as client:
+        sig = await client.call_tool(
+            "get_signature", {"names": ["Profiles.getProfiles", "get_lists()"]}
+        )
+    assert not sig.is_error
+    assert [s["id"] for s in sig.structured_content["signatures"]] == ["get_profiles", "get_lists"]
+
+
 async def test_a_failing_script_is_a_structured_result_with_the_error_line(
     make_server: BuildServer,
 ) -> None:

@@ -25,6 +25,13 @@ def _account(app: Starlette) -> Any:
     return app.state.sim.account(app.state.sim.default_account)
 
 
+def _placed_order(app: Starlette) -> tuple[Any, Any]:
+    """The default account and its Placed Order metric (the conversion reports count)."""
+    account = _account(app)
+    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    return account, placed
+
+
 def test_bulk_catalog_job_goes_queued_processing_complete_and_reports_item_errors(
     client: httpx.Client, app: Starlette
 ) -> None:
@@ -105,8 +112,7 @@ def test_profile_import_job_adds_profiles_to_lists_on_completion(
 def test_campaign_values_report_matches_the_stored_events(
     client: httpx.Client, app: Starlette
 ) -> None:
-    account = _account(app)
-    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    account, placed = _placed_order(app)
     body = {
         "data": {
             "type": "campaign-values-report",
@@ -145,8 +151,7 @@ def test_campaign_values_report_matches_the_stored_events(
 
 
 def test_metric_aggregates_count_events_per_day(client: httpx.Client, app: Starlette) -> None:
-    account = _account(app)
-    placed = next(m for m in account.records("metric") if m.attributes["name"] == "Placed Order")
+    account, placed = _placed_order(app)
     body = {
         "data": {
             "type": "metric-aggregate",
@@ -500,3 +505,116 @@ def test_profile_update_merges_properties_and_applies_patch_properties(
     assert conflict.status_code == 409 and conflict.json()["errors"][0]["meta"] == {
         "duplicate_profile_id": other.id
     }
+
+
+def test_flow_values_group_by_needs_the_ids_and_names_the_flow_and_the_message(
+    client: httpx.Client, app: Starlette
+) -> None:
+    account, placed = _placed_order(app)
+
+    def report(group_by: list[str]) -> httpx.Response:
+        attributes = {
+            "statistics": ["conversions"],
+            "timeframe": {"key": "last_365_days"},
+            "conversion_metric_id": placed.id,
+            "group_by": group_by,
+        }
+        body = {"data": {"type": "flow-values-report", "attributes": attributes}}
+        return client.post("/api/flow-values-reports", json=body)
+
+    # Klaviyo: "The following group by attributes are required: flow_message_id, flow_id."
+    refused = report(["flow_id", "flow_name"])
+    assert refused.status_code == 400
+    assert "must include flow_id and flow_message_id" in refused.text
+    rows = _data(report(["flow_id", "flow_message_id", "flow_name", "flow_message_name"]))
+    flows = {f.id: f.attributes["name"] for f in account.records("flow")}
+    messages = {m.id: m.attributes["name"] for m in account.records("flow-message")}
+    results = rows["attributes"]["results"]
+    assert results
+    for row in results:
+        g = row["groupings"]
+        assert g["flow_name"] == flows[g["flow_id"]]
+        assert g["flow_message_name"] == messages[g["flow_message_id"]]
+
+
+def test_form_reports_give_rates_as_fractions_of_a_coherent_funnel(client: httpx.Client) -> None:
+    names = ["viewed_form", "viewed_form_uniques", "qualified_form", "submits", "submit_rate"]
+    attributes: dict[str, Any] = {"statistics": names, "timeframe": {"key": "last_30_days"}}
+    body = {"data": {"type": "form-values-report", "attributes": attributes}}
+    results = _data(client.post("/api/form-values-reports", json=body))["attributes"]["results"]
+    assert results
+    for row in results:
+        s = row["statistics"]
+        assert s["viewed_form"] >= s["qualified_form"] >= s["submits"]
+        assert s["viewed_form"] >= s["viewed_form_uniques"]
+        assert 0.0 <= s["submit_rate"] <= 1.0
+        assert s["submit_rate"] == pytest.approx(s["submits"] / s["viewed_form"], abs=1e-4)
+    attributes["interval"] = "weekly"
+    body = {"data": {"type": "form-series-report", "attributes": attributes}}
+    series = _data(client.post("/api/form-series-reports", json=body))["attributes"]
+    stamps = series["date_times"]
+    assert len(stamps) == len(set(stamps)) >= 4 and stamps == sorted(stamps)
+    first = series["results"][0]["statistics"]
+    assert len(first["viewed_form"]) == len(stamps)
+    assert all(0.0 <= rate <= 1.0 for rate in first["submit_rate"])
+
+
+def test_seeded_flow_actions_carry_the_documented_definition(client: httpx.Client) -> None:
+    flow = _data(client.get("/api/flows", params={"filter": 'equals(name,"Welcome Series")'}))[0]
+    actions = _data(client.get(f"/api/flows/{flow['id']}/flow-actions"))
+    definitions = [a["attributes"]["definition"] for a in actions]
+    sends = [d for d in definitions if d["type"] == "send-email"]
+    assert sends and all(d["data"]["status"] == "live" for d in sends)
+    assert all(
+        d["data"]["message"]["subject_line"] and d["data"]["message"]["template_id"] for d in sends
+    )
+    assert all(d["data"]["unit"] for d in definitions if d["type"] == "time-delay")
+    # Each step links to the next; the last ends the flow.
+    assert [d["links"]["next"] for d in definitions] == [d["id"] for d in definitions[1:]] + [None]
+    messages = _data(client.get(f"/api/flow-actions/{sends[0]['id']}/flow-messages"))
+    email = messages[0]["attributes"]["definition"]
+    assert email == sends[0]["data"]["message"]
+
+
+def test_metric_aggregates_step_by_calendar_month_and_derive_the_attributed_flow(
+    client: httpx.Client, app: Starlette
+) -> None:
+    account, placed = _placed_order(app)
+    attributes = {
+        "metric_id": placed.id,
+        "measurements": ["count"],
+        "interval": "month",
+        "by": ["$attributed_flow"],
+        "filter": [
+            "greater-or-equal(datetime,2026-03-01T00:00:00+00:00)",
+            "less-than(datetime,2026-06-01T00:00:00+00:00)",
+        ],
+    }
+    body = {"data": {"type": "metric-aggregate", "attributes": attributes}}
+    result = _data(client.post("/api/metric-aggregates", json=body))["attributes"]
+    # Three calendar months, not four 30-day steps.
+    assert result["dates"] == [
+        "2026-03-01T00:00:00+00:00",
+        "2026-04-01T00:00:00+00:00",
+        "2026-05-01T00:00:00+00:00",
+    ]
+    flows = {f.id for f in account.records("flow")}
+    attributed = [row["dimensions"][0] for row in result["data"] if row["dimensions"][0]]
+    assert attributed and set(attributed) <= flows
+
+
+def test_seeded_segments_carry_definitions_a_segment_write_accepts(client: httpx.Client) -> None:
+    from codemode.simulator.operations import load_operations
+    from codemode.simulator.validate import first_error
+
+    schema = load_operations()["create_segment"].body.schema  # type: ignore[union-attr]
+    defined = 0
+    for segment in _data(client.get("/api/segments")):
+        definition = segment["attributes"]["definition"]
+        if not definition["condition_groups"]:
+            continue
+        defined += 1
+        attributes = {"name": segment["attributes"]["name"], "definition": definition}
+        body = {"data": {"type": "segment", "attributes": attributes}}
+        assert first_error(schema, body) is None, segment["attributes"]["name"]
+    assert defined >= 3

@@ -33,3 +33,13 @@ def test_sim_command_serves_the_seeded_app_with_its_options(
     config = served["app"].state.sim.config
     assert (config.seed, config.rate_limits, config.db_path) == (4, False, db)
     assert db.exists()
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_sim_refuses_a_port_it_could_not_bind_as_named(
+    monkeypatch: pytest.MonkeyPatch, port: str
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not serve"))
+    result = CliRunner().invoke(cli, ["sim", "--port", port])
+    assert result.exit_code == 2
+    assert "--port" in result.output and "ready in" not in result.output

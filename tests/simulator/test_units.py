@@ -197,3 +197,53 @@ def test_public_api_is_sorted_and_importable() -> None:
         "DEMO_COMPANY_ID",
         "DEMO_OAUTH_CLIENT",
     } <= set(simulator.__all__)
+
+
+def _segment_body(condition: dict[str, object]) -> dict[str, object]:
+    definition = {"condition_groups": [{"conditions": [condition]}]}
+    return {"data": {"type": "segment", "attributes": {"name": "A", "definition": definition}}}
+
+
+def test_body_checker_names_the_union_key_no_option_takes() -> None:
+    schema = load_operations()["create_segment"].body.schema  # type: ignore[union-attr]
+    at = "/data/attributes/definition/condition_groups/0/conditions/0"
+    # An unknown condition type: the types there are, not a key of the first option.
+    pointer, detail = first_error(schema, _segment_body({"type": "profile-created"})) or ("", "")
+    assert pointer == f"{at}/type"
+    assert "'profile-property'" in detail and "'profile-group-membership'" in detail
+    # A known type with an operator none of its filters takes: the operators the filters take.
+    bad = {"type": "date", "operator": "within", "days": 30}
+    condition = {"type": "profile-property", "property": "created", "filter": bad}
+    pointer, detail = first_error(schema, _segment_body(condition)) or ("", "")
+    assert pointer == f"{at}/filter/operator"
+    assert "'in-the-last'" in detail and "'before'" in detail
+
+
+def test_body_checker_lists_every_missing_key_and_every_allowed_value() -> None:
+    schema = load_operations()["create_segment"].body.schema  # type: ignore[union-attr]
+    at = "/data/attributes/definition/condition_groups/0/conditions/0"
+    condition = {
+        "type": "profile-property",
+        "property": "created",
+        "filter": {"type": "date", "operator": "in-the-last"},
+    }
+    assert first_error(schema, _segment_body(condition)) == (
+        f"{at}/filter/unit",
+        "'unit' is a required property (also missing: 'quantity')",
+    )
+    # 31 statistics: all listed, the ones after the twelfth included.
+    report = load_operations()["query_flow_values"].body.schema  # type: ignore[union-attr]
+    attrs = {"statistics": ["revenue"], "timeframe": {"key": "last_30_days"}}
+    attrs["conversion_metric_id"] = "M"
+    body = {"data": {"type": "flow-values-report", "attributes": attrs}}
+    pointer, detail = first_error(report, body) or ("", "")
+    assert pointer == "/data/attributes/statistics/0"
+    assert "'unsubscribe_rate'" in detail and "'conversion_value'" in detail
+
+
+def test_body_checker_cuts_a_long_enum_with_the_closest_values_first() -> None:
+    zones = [f"Zone/{n:03d}" for n in range(100)] + ["Europe/Paris"]
+    pointer, detail = first_error({"type": "string", "enum": zones}, "Europe/Pari") or ("", "")
+    assert pointer == "/"
+    assert detail.startswith("must be one of 'Europe/Paris', 'Zone/000'")
+    assert detail.endswith("... (101 values) (did you mean 'Europe/Paris'?)")

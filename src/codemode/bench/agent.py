@@ -358,6 +358,71 @@ print([g["name"] for g in klaviyo.tags.get_tag_groups().all()])
 """,
     ),
     _t(
+        "flow-revenue",
+        "Revenue per flow over the last 30 days, with flow names",
+        "revenue per flow report",
+        "get_metrics query_flow_values",
+        """
+mid = next(m["id"] for m in klaviyo.metrics.get_metrics().all() if m["name"] == "Placed Order")
+r = klaviyo.reporting.query_flow_values(attributes={"statistics": ["conversion_value"], "timeframe": {"key": "last_30_days"}, "conversion_metric_id": mid, "group_by": ["flow_id", "flow_message_id", "flow_name"]})
+totals = {}
+for row in r.data["results"]:
+    name = row["groupings"]["flow_name"]
+    totals[name] = totals.get(name, 0) + row["statistics"]["conversion_value"]
+print(sorted(totals.items(), key=lambda kv: -kv[1])[:3])
+""",
+    ),
+    _t(
+        "form-submit-rate",
+        "Submit rate of each signup form this month",
+        "signup form submit rate",
+        "get_forms query_form_values",
+        """
+names = {f["id"]: f["name"] for f in klaviyo.forms.get_forms().all()}
+r = klaviyo.reporting.query_form_values(attributes={"statistics": ["viewed_form", "submit_rate"], "timeframe": {"key": "this_month"}})
+for row in r.data["results"]:
+    print(names.get(row["groupings"]["form_id"]), f'{row["statistics"]["submit_rate"]:.1%}')
+""",
+    ),
+    _t(
+        "new-profiles-segment",
+        "Make a segment of people who joined in the last 30 days",
+        "create a segment with a condition definition",
+        "create_segment",
+        """
+cond = {"type": "profile-property", "property": "created", "filter": {"type": "date", "operator": "in-the-last", "quantity": 30, "unit": "day"}}
+r = klaviyo.segments.create_segment(attributes={"name": "Joined in 30 days", "definition": {"condition_groups": [{"conditions": [cond]}]}})
+print(r.data["id"], r.data["name"])
+""",
+    ),
+    _t(
+        "flow-email-live-dry",
+        "Set the emails of the draft flow live (plan only)",
+        "update a flow action",
+        "get_flows get_actions_for_flow update_flow_action",
+        """
+flow = klaviyo.flows.get_flows(filter=F.equals("status", "draft")).data[0]
+for a in klaviyo.flows.get_actions_for_flow(id=flow["id"]).all():
+    d = a["definition"]
+    if d["type"] == "send-email":
+        d["data"]["status"] = "live"
+        klaviyo.flows.update_flow_action(id=a["id"], attributes={"definition": d})
+        print("planned", d["data"]["message"]["name"])
+""",
+        dry=True,
+    ),
+    _t(
+        "events-since",
+        "Orders placed since June 1st",
+        "list events since a date",
+        "get_metrics get_events",
+        """
+mid = next(m["id"] for m in klaviyo.metrics.get_metrics().all() if m["name"] == "Placed Order")
+evs = klaviyo.events.get_events(filter=F.and_(F.equals("metric_id", mid), F.greater_or_equal("datetime", "2026-06-01T00:00:00Z")))
+print(sum(1 for _ in evs.all()))
+""",
+    ),
+    _t(
         "images",
         "How many images are in the library?",
         "image library",

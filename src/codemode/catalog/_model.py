@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,6 +15,15 @@ Source = Literal["builtin", "companion", "extra", "composite"]
 KINDS: tuple[Kind, ...] = ("read", "write", "destructive", "client")
 # Longest name a message repeats whole, and that "did you mean" is looked up for.
 _SHOWN = 64
+_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def operation_key(name: str) -> str:
+    """The operation id a name spells: ``klaviyo.profiles.get_profiles``, ``get_profiles()`` and
+    other SDKs' ``Profiles.getProfiles`` all give ``get_profiles`` (ids are lowercase snake)."""
+    key = name.strip().removesuffix("()").rsplit(".", 1)[-1]
+    return _CAMEL.sub("_", key).lower() if key != key.lower() else key
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +230,7 @@ class Catalog(Mapping[str, Action]):
         self.revision = revision
         self.base_url = base_url
         self._groups: dict[str, tuple[Action, ...]] | None = None
+        self._routes: list[tuple[re.Pattern[str], Action]] | None = None
 
     def __getitem__(self, key: str) -> Action:
         return self._actions[key]
@@ -249,18 +260,44 @@ class Catalog(Mapping[str, Action]):
         return [a for a in self._actions.values() if a.core]
 
     def resolve(self, name: str) -> Action:
-        """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``).
+        """Find an action by id or dotted name (``klaviyo.profiles.get_profiles``, ``profiles.get_profiles``,
+        also ``Profiles.getProfiles`` and ``get_profiles()``).
 
         Raises:
             CatalogError: the name is unknown; the message lists the closest ids.
         """
-        key = name.strip().rsplit(".", 1)[-1]
+        key = operation_key(name)
         action = self._actions.get(key)
         if action is None:
             raise CatalogError(
                 f"unknown action {self.shown(name)!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
             )
         return action
+
+    def by_route(self, text: str) -> list[Action]:
+        """The actions a route names: ``GET /api/lists/{id}/profiles``, ``/api/lists/L1/profiles/``,
+        a full URL or ``lists/L1/profiles?page[size]=5``; every method of the path when none is
+        given. Empty when ``text`` is not a route of the catalog."""
+        if "/" not in text:  # "profiles" is a group's name, not a route
+            return []
+        method, _, rest = text.strip().partition(" ")
+        if not rest:
+            method, rest = "", method
+        method = method.upper()
+        if method and method not in _METHODS:
+            return []
+        path = re.sub(r"^[a-z]+://[^/]+", "", rest.strip()).split("?", 1)[0].rstrip("/")
+        if not path or " " in path or len(path) > 2 * _SHOWN:
+            return []
+        path = path if path.startswith("/") else "/" + path
+        path = path if path.startswith("/api/") else "/api" + path
+        if self._routes is None:
+            self._routes = [
+                (re.compile("^" + re.sub(r"\\{[^/]*?\\}", "[^/]+", re.escape(a.path)) + "$"), a)
+                for a in self._actions.values()
+                if a.path
+            ]
+        return [a for rx, a in self._routes if rx.match(path) and method in ("", a.method)]
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         """The ``n`` ids that look most like ``name`` (none for a name longer than any id could

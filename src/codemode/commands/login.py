@@ -128,13 +128,27 @@ def _status(settings: Settings) -> None:
 async def _logout(settings: Settings) -> None:
     import httpx
 
+    from codemode.errors import ConfigError
     from codemode.server.oauth import UpstreamOAuthError, logout
     from codemode.server.oauth.configure import local_oauth_client, login_vault
 
     vault = login_vault(settings)
+    if vault.load() is None:  # nothing to revoke: the OAuth app need not be configured either
+        typer.echo("Not logged in; nothing to do.", err=True)
+        return
     async with httpx.AsyncClient() as http:
         try:
-            had = await logout(local_oauth_client(settings, http), vault)
+            upstream = local_oauth_client(settings, http)
+        except ConfigError as exc:  # a login stored, but no app to revoke it with: still forget it
+            vault.clear()
+            typer.echo(
+                f"Deleted the local login, but could not revoke it at Klaviyo ({exc}); revoke "
+                "the app's access in Klaviyo (Settings > Apps) if it should end now.",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        try:
+            had = await logout(upstream, vault)
         except UpstreamOAuthError as exc:
             typer.echo(
                 f"Deleted the local login, but Klaviyo did not confirm the revocation: {exc}",

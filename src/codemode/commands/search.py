@@ -11,6 +11,9 @@ import typer
 if TYPE_CHECKING:
     from codemode.search import SearchIndex
 
+MAX_K = 50
+"""The most results one query asks for (``-k``, and ``"k"`` on a ``--jsonl`` line)."""
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``search`` command to ``app``."""
@@ -18,7 +21,7 @@ def register(app: typer.Typer) -> None:
     @app.command(name="search")
     def search(
         query: str | None = typer.Argument(None, help="What you want to do, in any words."),
-        k: int = typer.Option(5, "-k", "--limit", min=1, max=50, help="How many results."),
+        k: int = typer.Option(5, "-k", "--limit", min=1, max=MAX_K, help="How many results."),
         as_json: bool = typer.Option(
             False, "--json", help="Print {results: [...]} as one JSON object."
         ),
@@ -73,10 +76,12 @@ def _serve_jsonl(index: SearchIndex, k: int) -> None:
             continue
         try:
             record = json.loads(line)
-            query = record["query"] if isinstance(record, dict) else None
+            query = record.get("query") if isinstance(record, dict) else None
             if not isinstance(query, str):
                 raise ValueError('each line must be an object with a string "query"')
-            limit = int(record.get("k", k))
+            limit = record.get("k", k)
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_K:
+                raise ValueError(f'"k" must be a whole number from 1 to {MAX_K}, as -k is')
         except (ValueError, KeyError, TypeError) as exc:
             out.write(json.dumps({"results": [], "error": f"bad input line: {exc}"}) + "\n")
             out.flush()

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("sim")
     def sim(
-        port: int = typer.Option(8765, "--port", "-p", help="Port to listen on."),
+        port: int = typer.Option(8765, "--port", "-p", help="Port to listen on.", min=1, max=65535),
         host: str = typer.Option(
             "127.0.0.1", "--host", help="Interface to bind (loopback by default)."
         ),

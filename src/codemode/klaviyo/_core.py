@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from codemode.catalog import Action, Catalog, load_catalog
+from codemode.catalog._model import operation_key
 from codemode.errors import ConfigError
 from codemode.klaviyo._errors import (
     APIError,
@@ -60,6 +61,13 @@ def _hint(action: Action, status: int, source: Mapping[str, Any], meta: Mapping[
         scopes = ", ".join(action.scopes) or "the action's scopes"
         return f"The credential lacks a scope this action needs ({scopes}): use a key or token with it."
     if status == 404:
+        if "/catalog-" in action.path and action.path_params:
+            # Catalog ids carry their integration and catalog: an external id alone is not one.
+            return (
+                "No such resource: catalog ids are compound, '$custom:::$default:::' + the "
+                "external_id (e.g. '$custom:::$default:::SKU-1'); list them with the matching "
+                "get_* action."
+            )
         return "No such resource: check the id (list ids with the matching get_* action)."
     if status == 409:
         dup = meta.get("duplicate_profile_id") or meta.get("id")
@@ -214,7 +222,7 @@ class Core:
         Raises:
             ValidationError: unknown action; the message lists the closest ids.
         """
-        key = str(operation_id).strip().rsplit(".", 1)[-1]
+        key = operation_key(str(operation_id))
         action = self._catalog.get(key)
         if action is None:
             close = self._catalog.closest(key)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,21 @@ def format_value(value: Any) -> str:
         f"cannot use a {type(value).__name__} as a filter value; "
         "use a str, number, bool, datetime or a list of those"
     )
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def _moment(value: Any) -> Any:
+    """A comparison's ISO 8601 string as the datetime it spells (Klaviyo compares only numbers
+    and datetimes, and rejects a quoted datetime); any other value unchanged."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        return value
+    try:
+        moment = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment if "T" in value or " " in value.strip() else moment.replace(tzinfo=_dt.UTC)
 
 
 def _condition(op: str, field: str, value: Any) -> Filter:
@@ -145,23 +161,23 @@ class F(metaclass=_FilterBuilders):
 
     @staticmethod
     def greater_than(field: str, value: Any) -> Filter:
-        """``greater-than(field,value)``."""
-        return _condition("greater-than", field, value)
+        """``greater-than(field,value)``; an ISO 8601 string goes as the datetime it spells."""
+        return _condition("greater-than", field, _moment(value))
 
     @staticmethod
     def greater_or_equal(field: str, value: Any) -> Filter:
-        """``greater-or-equal(field,value)``."""
-        return _condition("greater-or-equal", field, value)
+        """``greater-or-equal(field,value)``; an ISO 8601 string goes as the datetime it spells."""
+        return _condition("greater-or-equal", field, _moment(value))
 
     @staticmethod
     def less_than(field: str, value: Any) -> Filter:
-        """``less-than(field,value)``."""
-        return _condition("less-than", field, value)
+        """``less-than(field,value)``; an ISO 8601 string goes as the datetime it spells."""
+        return _condition("less-than", field, _moment(value))
 
     @staticmethod
     def less_or_equal(field: str, value: Any) -> Filter:
-        """``less-or-equal(field,value)``."""
-        return _condition("less-or-equal", field, value)
+        """``less-or-equal(field,value)``; an ISO 8601 string goes as the datetime it spells."""
+        return _condition("less-or-equal", field, _moment(value))
 
     @staticmethod
     def contains(field: str, value: Any) -> Filter:

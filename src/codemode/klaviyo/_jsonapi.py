@@ -261,6 +261,29 @@ class Result:
                 + (hint or "its records are .data (iterate it, or .all() for every page)")
             )
 
+    def __getitem__(self, key: Any) -> Any:
+        """``result[0]``, ``result[:5]``: this page's records; ``result["id"]``: the one record's key.
+
+        Raises:
+            TypeError: a key of a result that holds a list, or of Klaviyo's document rather than
+                a record; the message says what to write.
+        """
+        if isinstance(key, (int, slice)):
+            return self.records[key]
+        data = self.data
+        if isinstance(key, str) and key in ("data", "included", "links", "meta"):
+            raise TypeError(
+                f"a Result is not Klaviyo's document: read result.{'data' if key == 'data' else key}"
+                " (records flattened), or result.raw[...] for the document as sent"
+            )
+        if isinstance(data, dict):
+            return data[key]  # a Record: a missing key names what it holds
+        held = "no record" if data is None else f"a list of {len(data)} records"
+        raise TypeError(
+            f"this result holds {held}, not one record: read result[0][{str(key)[:64]!r}], or "
+            f"loop: for record in result: record[{str(key)[:64]!r}]"
+        )
+
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
 

@@ -334,7 +334,8 @@ def _check_filter(action: Action, text: str) -> None:
         if spec.type == "datetime" and cond.kind == "string":
             raise _fail(
                 action,
-                f"{cond.field} is a datetime: write it unquoted, e.g. {cond.op}({cond.field},2024-01-01T00:00:00+00:00)",
+                f"{cond.field} is a datetime: write it unquoted, e.g. {cond.op}({cond.field},2024-01-01T00:00:00+00:00), "
+                f"or give F a datetime: F.{cond.op.replace('-', '_')}({cond.field!r}, datetime(2024, 1, 1, tzinfo=timezone.utc))",
                 "filter",
             )
         if cond.op in ("any", "contains-any", "contains-all") and cond.kind != "list":

@@ -133,6 +133,12 @@ _INSTEAD = {
     "Parent.__init__(self) are refused; set every field in one class's __init__, or use a dict",
     '"__class__"': "use type(x).__name__ or isinstance(x, SomeClass)",
     '"__dict__"': "read the fields you need by name, or keep records as dicts",
+    "Await statements": "SDK calls in a script are synchronous and return their result: "
+    "drop the await",
+    "AsyncFunctionDef statements": "scripts run synchronously: use def, and call the SDK "
+    "without await",
+    "AsyncFor statements": "scripts run synchronously: use a plain for loop (result.all() pages)",
+    "AsyncWith statements": "scripts run synchronously: use a plain with, or none",
 }
 
 # RestrictedPython writes "Line None: ... at statement: None" when the parser has no position

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from codemode.catalog._model import operation_key
 from codemode.klaviyo import _errors as sdk_errors
 from codemode.klaviyo._errors import KlaviyoError, ValidationError
 from codemode.klaviyo._filters import F, Filter
@@ -216,7 +217,11 @@ class SdkProxy:
             raise TypeError(
                 "klaviyo.call needs the operation id as a str, e.g. klaviyo.call('get_profiles')"
             )
-        return self._caller.invoke(operation_id, args, params)
+        # Other SDKs' spelling of a known action (getProfiles, profiles.get_profiles()) is that
+        # action; any other name goes to the host as written, which names it in its error.
+        key = operation_key(operation_id)
+        known = any(key in ops for ops in object.__getattribute__(self, "_groups").values())
+        return self._caller.invoke(key if known else operation_id, args, params)
 
     @property
     def errors(self) -> _Errors:

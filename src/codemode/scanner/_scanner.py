@@ -94,6 +94,15 @@ _GLUED_CHARS = 8  # neighbours this short on average are also read joined withou
 
 # A leaf with no whitespace is an id, a slug, a timestamp, an email, a URL or a number: one token
 # cannot carry an instruction, unless it is an encoded payload (kept for tier 1's decoders).
+# Letters of the scripts written without spaces between words: kana, Han, Hangul is spaced and
+# not here, Thai, Lao, Khmer, Myanmar, Tibetan. A string of this many of them is a sentence or
+# two, not a name, and the classifier reads it like any spaced text (red team round 16: a
+# Japanese request in a JSON field reached neither the classifier nor the encoder).
+_UNSPACED_SCRIPT = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\u0e00-\u0eff\u1780-\u17ff\u1000-\u109f\u0f00-\u0fff]"
+)
+_UNSPACED_MIN = 12
 _ENCODED_TOKEN = re.compile(r"^(?:[A-Za-z0-9+/_\-]{24,}={0,2}|(?:%[0-9A-Fa-f]{2}|[^%\s]){20,})$")
 _CLASSIFIED_VIEWS = frozenset(
     {
@@ -144,6 +153,8 @@ def _worth_scanning(text: str) -> Literal["full", "tier1", "skip"]:
     if not _SPACE.search(stripped):
         if spaced_without_spaces(stripped):
             return "full"  # words joined by dots, underscores or a blank that is not a space
+        if len(_UNSPACED_SCRIPT.findall(stripped)) >= _UNSPACED_MIN:
+            return "full"  # a sentence in a script written without spaces (Japanese, Thai)
         if _ENCODED_TOKEN.match(stripped) or "%20" in stripped:
             return "tier1"
         return "skip"

@@ -29,7 +29,16 @@ import numpy.typing as npt
 
 from ._types import ScannerError
 from .encoder import Encoder, Head, _check, one_thread_session, read_pair, shared_encoder
-from .features import DIM_BITS, FEATURE_VERSION, WORD_BITS, chunks, coverage, featurize_many, pack
+from .features import (
+    DIM_BITS,
+    FEATURE_VERSION,
+    WORD_BITS,
+    asks_reader,
+    chunks,
+    coverage,
+    featurize_many,
+    pack,
+)
 
 __all__ = ["MODEL_FILE", "SEEN_FILE", "Classifier"]
 
@@ -37,6 +46,13 @@ MODEL_FILE = "scanner.onnx"
 META_FILE = "scanner.json"
 SEEN_FILE = "seen_words.bin"  # the n-gram model's training words: 2**WORD_BITS bits, packed
 _MAX_BATCH = 64
+# Below the band the n-gram model clears a text, and it clears confidently the injections written
+# as ordinary messages: polite asks, authority claims, role-play, a tool call put first (red team
+# round 16, ``benchmarks/scan.md``). A text below ``low`` that asks its reader for something
+# (``asks_reader``) goes to the encoder, judged against ``cut`` like the band, unless the n-gram
+# model clears it outright (probability under ``ASK_FLOOR``: most marketing copy that says
+# "please" sits there).
+ASK_FLOOR = 0.02
 
 
 class Classifier:
@@ -185,7 +201,9 @@ class Classifier:
         With the encoder: a text at or above ``high`` keeps its n-gram score, one below ``low``
         stays under the cut, one in between takes the encoder head's score against ``cut``. A text
         below ``low`` with less than ``cover`` of its words seen in training (the n-gram score is
-        then a guess, not evidence) takes the head's score against ``novel_cut``.
+        then a guess, not evidence) takes the head's score against ``novel_cut``; one below
+        ``low`` but at ``ASK_FLOOR`` or above that asks its reader for something
+        (``asks_reader``) takes it against ``cut``.
 
         Raises:
             ScannerError: onnxruntime failed.
@@ -206,7 +224,17 @@ class Classifier:
                 if p < self.low and coverage(texts[i], seen) < self.cover
             ]
         )
-        cuts = {**dict.fromkeys(gate, self.novel_cut), **dict.fromkeys(band, self.cut)}
+        gated = set(gate)
+        asked = [
+            i
+            for i, p in enumerate(hashed)
+            if ASK_FLOOR <= p < self.low and i not in gated and asks_reader(texts[i])
+        ]
+        cuts = {
+            **dict.fromkeys(asked, self.cut),
+            **dict.fromkeys(gate, self.novel_cut),
+            **dict.fromkeys(band, self.cut),
+        }
         if cuts:
             order = list(cuts)
             chosen = [texts[i] for i in order]

@@ -21,6 +21,7 @@ __all__ = [
     "DIM_BITS",
     "FEATURE_VERSION",
     "WORD_BITS",
+    "asks_reader",
     "chunks",
     "coverage",
     "featurize",
@@ -194,6 +195,45 @@ def long_enough(text: str) -> bool:
             if wide >= NOVEL_MIN_WIDE:
                 return True
     return False
+
+
+# A text that asks its reader to do something, read from English grammar alone (no attack
+# vocabulary): a modal question or offer to "you" ("could you", "if you could", "I'd appreciate it
+# if you"), a politeness marker ("please", "kindly"), an obligation or permission given to "you"
+# ("you must", "you are now", "I authorise you"), hypothetical or role-play mood ("suppose",
+# "imagine", "pretend", "act as"), a function call written out (``name_with_underscore(``) or a
+# tool, function or endpoint to call, and a step put before the reader's own task ("before
+# answering"). Marketing copy talks to "you" all the time; these forms are rarer there.
+_ASKS = re.compile(
+    r"\b(?:could|would|can|will)\s+(?:you|u)\b"
+    r"|\bif\s+you\s+(?:could|would|can|don'?t\s+mind)\b"
+    r"|\b(?:i|we)(?:'d|\s+would)\s+(?:appreciate|love|like)\s+(?:it\s+)?(?:if\s+)?you\b"
+    r"|\bit\s+would\s+(?:\w+\s+){0,3}(?:help|great|kind|useful|nice)\w*\b[^.!?\n]{0,60}\b(?:if\s+you|to)\b"
+    r"|\b(?:please|pls|kindly)\b"
+    r"|\byou\s+(?:must|should|shall|need\s+to|have\s+to|may|are\s+(?:to|now|allowed|"
+    r"authori[sz]ed|cleared|permitted|required))\b"
+    r"|\b(?:authori[sz]e|permit|allow|instruct|order|require)\s+you\b"
+    r"|\byou\s+(?:are|'re)\s+(?:now\s+)?(?:a|an|my|the|in)\b"
+    r"|\b(?:pretend|imagine|suppos(?:e|ing)|assume|hypothetical(?:ly)?|let'?s\s+(?:say|pretend|play|do)"
+    r"|what\s+if|role-?play|act\s+as|in\s+character|play\s+(?:the\s+)?(?:role|character|part)|persona)\b"
+    r"|\b[a-z]+_[a-z_]+\s*\("
+    r"|\b(?:call|invoke|run|trigger|execute|use)\s+(?:the\s+|your\s+)?(?:[\w-]+\s+){0,2}"
+    r"(?:tool|function|endpoint|api|action|command)\b"
+    r"|\bbefore\s+(?:answering|replying|responding|doing|writing|translating|summari[sz]ing"
+    r"|you\s+(?:reply|answer|respond|continue))\b"
+    r"|\bwhoever\s+(?:reads|processes|handles|is\s+reading|sees)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_reader(text: str) -> bool:
+    """Whether ``text`` addresses its reader with a request, in the English forms of ``_ASKS``.
+
+    The cascade sends such a text to the encoder even when the n-gram model scores it under the
+    band: a polite or hypothetical ask is phrased like an ordinary message, which the n-gram
+    model clears, and is exactly what the encoder head reads better.
+    """
+    return _ASKS.search(text) is not None
 
 
 def coverage(text: str, seen: npt.NDArray[np.bool_]) -> float:

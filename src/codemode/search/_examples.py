@@ -104,8 +104,11 @@ def instance(schema: Mapping[str, Any], name: str = "", depth: int = 0) -> Any:
             return {"type": rtype, "id": f"<{rtype} id>"}
         keys = [k for k in schema.get("required") or () if k in props]
         if not keys and name == "attributes":
-            # An update needs something to change: the first of the usual naming fields.
-            keys = [k for k in _PREFERRED if k in props][:1]
+            # An update needs something to change: the first of the usual naming fields. A
+            # resource named inside another's body (the profile a subscription or event is for)
+            # is named by what identifies it: its email, not its job title.
+            order = ("email", *_PREFERRED) if depth else _PREFERRED
+            keys = [k for k in order if k in props][:1]
         out = {k: instance(props[k], k, depth + 1) for k in keys}
         type_enum = (props.get("type") or {}).get("enum") or []
         if "id" in out and type_enum:

@@ -15,11 +15,17 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["render_shape", "shapes_of"]
+__all__ = ["elided_values", "render_shape", "shapes_of"]
 
 _BUDGET = 700
 _MAX_ENUM = 6
 _MAX_UNION = 4
+# Values a shape cuts ("…+25") are listed apart, for enums and union types up to this many values,
+# at most this deep, in at most this many lines and characters.
+_LISTED_MAX = 40
+_LISTED_DEPTH = 6
+_LISTED_LINES = 6
+_LISTED_BUDGET = 1200
 
 
 def _enum(values: list[Any]) -> str:
@@ -70,6 +76,64 @@ def render_shape(schema: Mapping[str, Any]) -> str:
         if len(text) <= _BUDGET or depth == 1:
             return text + (f" (depth {depth}; {{…}} deeper)" if cut[0] else "")
     return "{…}"  # pragma: no cover - the loop always returns
+
+
+def _type_values(options: list[Any]) -> list[Any]:
+    """The discriminating ``type`` values of a union's options, in order (empty when untyped)."""
+    values: list[Any] = []
+    for option in options:
+        prop = (option.get("properties") or {}).get("type") if isinstance(option, Mapping) else None
+        enum = prop.get("enum") if isinstance(prop, Mapping) else None
+        if not isinstance(enum, list):
+            return []
+        values += [v for v in enum if v not in values]
+    return values
+
+
+def _elided(schema: Mapping[str, Any], path: str, depth: int, out: dict[str, list[Any]]) -> None:
+    options = schema.get("oneOf") or schema.get("anyOf")
+    if options:
+        types = _type_values(list(options))
+        if types:
+            # Options told apart by type differ below it: only the types are listed.
+            if len(options) > _MAX_UNION and len(types) <= _LISTED_MAX:
+                out.setdefault(f"{path}.type" if path else "type", types)
+            return
+        for option in options:
+            if isinstance(option, Mapping):
+                _elided(option, path, depth, out)
+        return
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        if _MAX_ENUM < len(enum) <= _LISTED_MAX and path:
+            out.setdefault(path, list(enum))
+        return
+    if schema.get("type") == "array":
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            _elided(items, f"{path}[]", depth, out)
+        return
+    if depth <= 0:
+        return
+    for key, sub in (schema.get("properties") or {}).items():
+        if isinstance(sub, Mapping):
+            _elided(sub, f"{path}.{key}" if path else str(key), depth - 1, out)
+
+
+def elided_values(schema: Mapping[str, Any]) -> str:
+    """The values a drawing of ``schema`` cuts (enums past six, union types past four), one line
+    per place: ``statistics[]: "a"|"b"|...``; the shallowest places first, while they fit. Below a
+    union told apart by ``type`` only the types are listed (each option has its own keys)."""
+    found: dict[str, list[Any]] = {}
+    _elided(schema, "", _LISTED_DEPTH, found)
+    ordered = sorted(found.items(), key=lambda kv: kv[0].count(".") + kv[0].count("[]"))
+    lines: list[str] = []
+    for path, values in ordered[:_LISTED_LINES]:
+        line = f"{path}: " + "|".join(json.dumps(v) for v in values)
+        if sum(map(len, lines)) + len(line) > _LISTED_BUDGET:
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 @cache

@@ -53,7 +53,8 @@ _USEFUL_FIRST = (
     "updated_at",
     "datetime",
 )
-_DATETIME = re.compile(r"\bdatetime\b")
+# The type, not a key that happens to be named datetime ({datetime: datetime, is_local: bool}).
+_DATETIME = re.compile(r"\bdatetime\b(?!\??:)")
 _GENERIC_PARAMS = frozenset(
     {"filter", "sort", "page_size", "page_cursor", "fields", "include", "additional_fields"}
 )
@@ -292,6 +293,12 @@ def _shape_lines(action: Action) -> list[str]:
     lines: list[str] = []
     if "attributes" in shapes and action.body is not None:
         lines.append(f"- attributes (required): {shapes['attributes']}")
+        if shapes.get("values"):
+            listed = shapes["values"].replace("\n", "; ")
+            lines.append(f"- all values behind …+N: {listed}")
+        if shapes.get("rules"):
+            # What Klaviyo's docs say must hold of the attributes (group_by prerequisites...).
+            lines.append(f"- Klaviyo's rules: {shapes['rules'].replace(chr(10), ' ')}")
     record = shapes.get("record", "")
     if "{" in record[1:]:
         # Dates come back as ISO 8601 strings (the one rule for dates); a request takes either.
@@ -331,7 +338,8 @@ def signature_of(action: Action) -> Signature:
 
 
 def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature], list[str]]:
-    """Signatures for ``names`` (operation ids or dotted functions), in order, without duplicates.
+    """Signatures for ``names`` (operation ids, dotted functions or routes), in order, without
+    duplicates; a route without a method gives every operation on its path.
 
     Returns:
         (found signatures, one message per unknown name naming the closest matches).
@@ -341,8 +349,19 @@ def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature],
     seen: set[str] = set()
     for name in names:
         try:
-            action = catalog.resolve(name)
+            actions = [catalog.resolve(name)]
         except CatalogError:
+            actions = catalog.by_route(name)  # "GET /api/lists/{id}/profiles": what it serves
+        if not actions:
+            group = name.strip().removeprefix("klaviyo.")
+            if group in catalog.groups:
+                ids = [a.id for a in catalog.groups[group]]
+                shown = ", ".join(ids[:12]) + (", ..." if len(ids) > 12 else "")
+                errors.append(
+                    f"{catalog.shown(name)!r} is a group of {len(ids)} operations ({shown}): name "
+                    "one, or search_api finds the one for a task."
+                )
+                continue
             key = name.strip().rsplit(".", 1)[-1]
             close = catalog.closest(key, n=3) or _near_by_words(key, catalog)
             hint = (
@@ -352,9 +371,10 @@ def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature],
             )
             errors.append(f"unknown action {catalog.shown(name)!r}: {hint}")
             continue
-        if action.id not in seen:
-            seen.add(action.id)
-            found.append(signature_of(action))
+        for action in actions:
+            if action.id not in seen:
+                seen.add(action.id)
+                found.append(signature_of(action))
     return found, errors
 
 

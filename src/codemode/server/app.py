@@ -40,7 +40,7 @@ from codemode.server.mcp_sessions import SessionLimits
 from codemode.server.principals import KeyGate
 from codemode.server.resources import register_resources
 from codemode.server.runtime import Runtime
-from codemode.server.tools import register_tools
+from codemode.server.tools import ToolServer, register_tools
 from codemode.state import StateBackend, open_state
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ def build_server(
         composites=composites,
         shared_state_url=settings.state_url,
     )
-    server: MCPServer[Any] = MCPServer(
+    server: MCPServer[Any] = ToolServer(
         NAME,
         title=TITLE,
         instructions=INSTRUCTIONS,

@@ -22,7 +22,8 @@ Every Klaviyo operation is `klaviyo.<group>.<operation_id>(...)`; search_api fin
 get_signature shows its parameters, shapes and an example that runs.
 
 - A call returns a Result. `.data` is one record (a dict: `id` plus the attributes, flattened) or a
-  list of them; iterating a Result yields its records; `.records` is always a list.
+  list of them; iterating a Result yields its records; `.records` is always a list;
+  `result[0]` is the first record and, for one record, `result["email"]` reads its key.
 - Paging: `.all()` follows every page lazily (`.all(max_items=500)` stops early); `.next_cursor`
   is the cursor of the next page (pass it back as `page_cursor=`); `page_size=` sets the page.
 - Related records: `include=["tags"]` on reads that offer it; they arrive in `.included`.

@@ -231,6 +231,32 @@ class _Seeder(MessagingSeeder, ShopSeeder, MoreSeeder):
                 lambda p: p.attributes["location"]["country"] == "Canada",
             ),
         }
+        metric = {m.attributes.get("name"): m.id for m in self.a.records("metric")}
+
+        def counted(name: str, operator: str, value: int, days: int) -> dict[str, Any]:
+            return {
+                "type": "profile-metric",
+                "metric_id": metric.get(name),
+                "measurement": "count",
+                "measurement_filter": {"type": "numeric", "operator": operator, "value": value},
+                "timeframe_filter": {
+                    "type": "date",
+                    "operator": "in-the-last",
+                    "quantity": days,
+                    "unit": "day",
+                },
+            }
+
+        # The conditions the segments stand for, as Klaviyo's segment API encodes them.
+        conditions: dict[str, dict[str, Any]] = {
+            "VIP Customers": {
+                "type": "profile-property",
+                "property": "properties['loyalty_tier']",
+                "filter": {"type": "string", "operator": "equals", "value": "Summit"},
+            },
+            "Engaged Last 30 Days": counted("Opened Email", "greater-than-or-equal", 1, 30),
+            "Lapsed Customers": counted("Placed Order", "equals", 0, 180),
+        }
         out: dict[str, Record] = {}
         for name, (kind, rule) in specs.items():
             members = [p.id for p in profiles if rule(p)]
@@ -242,7 +268,11 @@ class _Seeder(MessagingSeeder, ShopSeeder, MoreSeeder):
             else:
                 attrs.update(
                     {
-                        "definition": {"condition_groups": []},
+                        "definition": {
+                            "condition_groups": (
+                                [{"conditions": [conditions[name]]}] if name in conditions else []
+                            )
+                        },
                         "is_active": True,
                         "is_processing": False,
                         "is_starred": name == "VIP Customers",

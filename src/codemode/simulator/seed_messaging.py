@@ -173,22 +173,35 @@ class MessagingSeeder(Seeder):
                     {"flow": flow.id},
                     days=300,
                 )
+                template = self.template(
+                    f"{name} #{step + 1}", f"{name} - step {step + 1}", days=300
+                )
+                # The email as Klaviyo's flow API encodes it (FlowEmail), in the action's data
+                # and as the message's definition.
+                email = {
+                    "name": f"{name} Email {step + 1}",
+                    "from_email": self.brand["email"],
+                    "from_label": self.brand["name"],
+                    "subject_line": f"{name}: step {step + 1}",
+                    "preview_text": None,
+                    "template_id": template.id,
+                    "smart_sending_enabled": True,
+                    "transactional": False,
+                    "add_tracking_params": False,
+                }
                 action.attributes["definition"] = {
                     "id": action.id,
                     "type": "send-email",
                     "links": {"next": None},
-                    "data": None,
+                    "data": {"message": dict(email), "status": status},
                 }
-                template = self.template(
-                    f"{name} #{step + 1}", f"{name} - step {step + 1}", days=300
-                )
                 messages.append(
                     self.add(
                         "flow-message",
                         {
                             "name": f"{name} Email {step + 1}",
                             "channel": "email",
-                            "definition": None,
+                            "definition": dict(email),
                             "content": {
                                 "subject": f"{name}: step {step + 1}",
                                 "from_email": self.brand["email"],
@@ -198,5 +211,12 @@ class MessagingSeeder(Seeder):
                         days=300,
                     )
                 )
+            steps_of_flow = [
+                a for a in self.a.records("flow-action") if a.rels.get("flow") == flow.id
+            ]
+            for action, following in zip(steps_of_flow, [*steps_of_flow[1:], None], strict=True):
+                action.attributes["definition"]["links"] = {
+                    "next": following.id if following else None
+                }
             out.append((flow, messages))
         return out

@@ -7,6 +7,7 @@ Klaviyo's 400s point at ``/data/attributes/<name>``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,19 +46,19 @@ def first_error(schema: Mapping[str, Any], value: Any, pointer: str = "") -> tup
         if options:
             problems = [first_error(option, value, pointer) for option in options]
             if all(problems):
-                # The option that got furthest (deepest pointer) is the one the caller meant.
-                return max((p for p in problems if p), key=lambda p: p[0].count("/"))
+                return _union_error(options, problems, value, pointer)
     kind = schema.get("type")
     if kind and not _type_ok(kind, value):
         return pointer or "/", f"must be of type {kind}"
     if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(repr(v) for v in schema["enum"][:12])
-        return pointer or "/", f"must be one of {allowed}"
+        return pointer or "/", _enum_detail(schema["enum"], value)
     if isinstance(value, dict):
         props = schema.get("properties", {})
-        for name in schema.get("required", ()):
-            if name not in value:
-                return f"{pointer}/{name}", f"'{name}' is a required property"
+        missing = [name for name in schema.get("required", ()) if name not in value]
+        if missing:
+            # All of them at once: one retry per missing key is what a caller would pay otherwise.
+            also = f" (also missing: {', '.join(map(repr, missing[1:]))})" if missing[1:] else ""
+            return f"{pointer}/{missing[0]}", f"'{missing[0]}' is a required property{also}"
         for name, item in value.items():
             # The catalog cuts schemas at a fixed depth, leaving {"type": "object"} where a
             # resource type enum was (deep bulk bodies): a string type there is no error.
@@ -88,3 +89,56 @@ def first_error(schema: Mapping[str, Any], value: Any, pointer: str = "") -> tup
         if "minItems" in schema and len(value) < schema["minItems"]:
             return pointer or "/", f"must have at least {schema['minItems']} items"
     return None
+
+
+# An enum this long is listed in part: the closest values first, then the first ones.
+ENUM_LISTED = 40
+
+
+def _enum_detail(allowed: list[Any], value: Any) -> str:
+    """``must be one of ...``: every allowed value when they are few; else the ones closest to
+    ``value`` and the first ones, with how many there are (a value cut from the list would
+    otherwise read as not allowed)."""
+    if len(allowed) <= ENUM_LISTED:
+        return "must be one of " + ", ".join(repr(v) for v in allowed)
+    texts = [v for v in allowed if isinstance(v, str)]
+    close = (
+        difflib.get_close_matches(value, texts, n=3, cutoff=0.6) if isinstance(value, str) else []
+    )
+    shown = list(dict.fromkeys([*close, *allowed[: ENUM_LISTED - len(close)]]))
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    listed = ", ".join(repr(v) for v in shown)
+    return f"must be one of {listed}, ... ({len(allowed)} values){hint}"
+
+
+def _enum_of(option: Mapping[str, Any], name: str) -> list[Any] | None:
+    prop = option.get("properties", {}).get(name) if isinstance(option, Mapping) else None
+    enum = prop.get("enum") if isinstance(prop, Mapping) else None
+    return list(enum) if isinstance(enum, list) else None
+
+
+def _union_error(
+    options: list[Any], problems: list[tuple[str, str] | None], value: Any, pointer: str
+) -> tuple[str, str]:
+    """The problem to report when ``value`` fits none of a oneOf/anyOf's ``options``.
+
+    The options of a union are told apart by their enum-valued keys (``type``, then e.g. an
+    ``operator``): a key whose value no option takes is the mistake, reported with the values
+    the options take together; otherwise the options that take every such key are the ones the
+    caller meant, and of those the problem furthest in (deepest pointer) is reported.
+    """
+    found = [p for p in problems if p]
+    if isinstance(value, dict):
+        meant = list(range(len(options)))
+        for name, item in value.items():
+            enums = {n: _enum_of(options[n], name) for n in meant}
+            if all(e is None for e in enums.values()):
+                continue
+            taking = [n for n, e in enums.items() if e is not None and item in e]
+            if not taking:
+                union = list(dict.fromkeys(v for e in enums.values() if e for v in e))
+                return f"{pointer}/{name}", _enum_detail(union, item)
+            meant = taking
+        found = [p for n, p in enumerate(problems) if p and n in meant] or found
+    # The option that got furthest (deepest pointer) is the one the caller meant.
+    return max(found, key=lambda p: p[0].count("/"))

@@ -127,3 +127,33 @@ async def test_login_no_browser_status_and_logout(
     code, out, err = await _run(env, "login", "--status")
     assert code == 1
     assert "Not logged in" in out
+
+
+def _no_app_env(config_dir: Path) -> dict[str, str]:
+    env = _env("https://a.klaviyo.example", config_dir)  # no loopback demo app to fall back on
+    env.pop("KLAVIYO_OAUTH_CLIENT_ID", None)
+    env.pop("KLAVIYO_OAUTH_CLIENT_SECRET", None)
+    return env
+
+
+async def test_logout_with_nothing_stored_needs_no_oauth_app(tmp_path: Path) -> None:
+    code, _out, err = await _run(_no_app_env(tmp_path), "logout")
+    assert (code, err.strip()) == (0, "Not logged in; nothing to do.")
+
+
+async def test_logout_without_an_app_to_revoke_with_still_forgets_the_login(
+    tmp_path: Path,
+) -> None:
+    from codemode.server.oauth._secrets import Secret
+    from codemode.server.oauth.upstream import UpstreamTokens
+    from codemode.server.oauth.vault import StoredLogin, open_vault
+
+    vault = open_vault("file", folder=tmp_path, base_url="https://a.klaviyo.example")
+    tokens = UpstreamTokens(Secret("at-1"), Secret("rt-1"), expires_at=0.0)
+    vault.save(StoredLogin(tokens, "https://a.klaviyo.example", "some-app", created_at=0.0))
+    assert vault.load() is not None
+    code, _out, err = await _run(_no_app_env(tmp_path), "logout")
+    assert code == 1
+    assert err.startswith("Deleted the local login, but could not revoke it at Klaviyo")
+    assert "Settings > Apps" in err and "rt-1" not in err
+    assert vault.load() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from codemode.simulator.context import Ctx, Reply
@@ -15,7 +16,8 @@ from codemode.simulator.handlers.catalogs import create_back_in_stock_subscripti
 from codemode.simulator.handlers.events import track
 from codemode.simulator.handlers.generic import update_record
 from codemode.simulator.handlers.profiles import check_identifiers, upsert_profile
-from codemode.simulator.store import Record
+from codemode.simulator.handlers.reporting import _timeframe, interval_steps
+from codemode.simulator.store import Record, iso
 
 __all__: list[str] = []
 
@@ -281,13 +283,28 @@ def create_conversation_message(ctx: Ctx) -> Reply:
     return Reply(202)
 
 
-def _form_counts(ctx: Ctx, form: Record, stats: list[str], seed: str) -> dict[str, float]:
-    # Deterministic per form, timeframe and statistic, so reports agree between calls.
+def _form_counts(form: Record, stats: list[str], seed: str) -> dict[str, float]:
+    """One coherent funnel per form and timeframe (views >= qualified views >= submits; uniques
+    under totals), deterministic so reports agree between calls; rates are fractions, as
+    Klaviyo's are ("All rate statistics will be returned in fractional form [0.0, 1.0]")."""
+    digest = hashlib.sha256(f"{form.id}:{seed}".encode()).digest()
+    views = 200 + digest[0] * 8
+    counts = {
+        "viewed_form": views,
+        "qualified_form": views * (85 + digest[1] % 15) // 100,
+        "closed_form": views * (20 + digest[2] % 40) // 100,
+        "submits": views * (2 + digest[3] % 12) // 100,
+        "viewed_form_step": views + views * (digest[4] % 30) // 100,
+    }
+    counts["submitted_form_step"] = counts["submits"] + counts["submits"] * (digest[5] % 20) // 100
+    for name in list(counts):
+        counts[f"{name}_uniques"] = counts[name] * (70 + digest[6] % 25) // 100
     out: dict[str, float] = {}
     for stat in stats:
-        digest = hashlib.sha256(f"{form.id}:{seed}:{stat}".encode()).digest()
-        base = 50 + digest[0] * 4
-        out[stat] = float(base // 2 if stat.endswith("uniques") else base)
+        if stat == "submit_rate":
+            out[stat] = round(counts["submits"] / counts["viewed_form"], 4)
+        else:
+            out[stat] = float(counts.get(stat, 0))
     return out
 
 
@@ -302,30 +319,35 @@ def _form_report(ctx: Ctx, *, series: bool) -> Reply:
     wanted = str(attrs.get("filter") or "")
     if wanted:
         forms = [f for f in forms if f.id in wanted]
+    steps: list[datetime] = []
+    if series:
+        start, end = _timeframe(ctx.account, dict(attrs["timeframe"]))
+        steps = interval_steps(start, end, str(attrs.get("interval") or "daily"))
     results: list[dict[str, Any]] = []
-    steps = 4 if series else 1
     for form in forms:
         versions = [
             v.id for v in ctx.account.records("form-version") if v.rels.get("form") == form.id
         ] or [form.id]
         for version in versions if "form_version_id" in group_by else [None]:
-            counts = _form_counts(ctx, form, stats, f"{frame}:{version}")
+            counts = _form_counts(form, stats, f"{frame}:{version}")
             groupings: dict[str, Any] = {"form_id": form.id}
             if version is not None:
                 groupings["form_version_id"] = version
+            statistics: dict[str, Any] = dict(counts)
             if series:
-                statistics: dict[str, Any] = {
-                    k: [round(v / steps) for _ in range(steps)] for k, v in counts.items()
+                # Totals spread over the intervals (the first ones take the remainder); a rate
+                # is the same in each.
+                n = max(len(steps), 1)
+                statistics = {
+                    k: [v] * n
+                    if k.endswith("_rate")
+                    else [float(int(v) // n + (i < int(v) % n)) for i in range(n)]
+                    for k, v in counts.items()
                 }
-            else:
-                statistics = counts
             results.append({"groupings": groupings, "statistics": statistics})
     attributes: dict[str, Any] = {"results": results}
     if series:
-        stamp = ctx.account.now
-        attributes["date_times"] = [
-            (stamp.replace(day=1).isoformat(timespec="seconds")) for _ in range(steps)
-        ]
+        attributes["date_times"] = [iso(moment) for moment in steps]
     kind = ctx.action.response.resource_type or ""
     return Reply(
         200,
@@ -350,7 +372,7 @@ def query_form_values(ctx: Ctx) -> Reply:
 def query_form_series(ctx: Ctx) -> Reply:
     """Form statistics per interval over a timeframe, by form or form version.
 
-    Differs: the numbers are synthetic and spread evenly over four intervals.
+    Differs: the numbers are synthetic, the timeframe's totals spread evenly over its intervals.
     """
     return _form_report(ctx, series=True)
 

@@ -87,6 +87,7 @@ def create_flow(ctx: Ctx) -> Reply:
                 {
                     "name": message.get("name") or f"{attrs['name']} {channel}",
                     "channel": channel,
+                    "definition": dict(message),
                     "content": message,
                     "created": stamp,
                     "updated": stamp,

@@ -7,6 +7,8 @@ names the message. Rates divide unique counts by deliveries, as Klaviyo's do.
 
 from __future__ import annotations
 
+import bisect
+import calendar
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -44,6 +46,25 @@ STEP = {
     "weekly": timedelta(weeks=1),
     "monthly": timedelta(days=30),
 }
+
+
+def interval_steps(start: datetime, end: datetime, interval: str, cap: int = 800) -> list[datetime]:
+    """The starts of the intervals from ``start`` to ``end``: hourly, daily, weekly, or monthly
+    by the calendar (a month after the 31st of January is the last day of February)."""
+    steps: list[datetime] = []
+    moment = start
+    while moment < end and len(steps) < cap:
+        steps.append(moment)
+        if interval == "monthly":
+            month = start.month - 1 + len(steps)
+            year, month = start.year + month // 12, month % 12 + 1
+            day = min(start.day, calendar.monthrange(year, month)[1])
+            moment = start.replace(year=year, month=month, day=day)
+        else:
+            moment += STEP[interval]
+    return steps
+
+
 SOURCES = {
     "email": ("Received Email", "Opened Email", "Clicked Email", "Bounced Email"),
     "sms": ("Received SMS", None, "Clicked SMS", None),
@@ -186,16 +207,19 @@ def _values(ctx: Ctx, *, owner: str, message_kind: str, series: bool) -> Reply:
     grouped = _by_message(_events(ctx.account, names, start, end))
     default_groups = [f"{owner}_id", f"{owner}_message_id", "send_channel"]
     group_by = list(attrs.get("group_by") or default_groups)
+    lacking = [g for g in default_groups[:2] if g not in group_by]
+    if lacking:
+        raise bad_body(
+            "/data/attributes/group_by",
+            f"group_by must include {owner}_id and {owner}_message_id (lacks "
+            f"{' and '.join(lacking)}); add e.g. {owner}_name or send_channel to them.",
+        )
     conditions = _report_filter(ctx, [f"{owner}_id", f"{owner}_message_id", "send_channel"])
     results: list[dict[str, Any]] = []
     owners: list[str] = []
     steps: list[datetime] = []
     if series:
-        step = STEP[str(attrs["interval"])]
-        moment = start
-        while moment < end and len(steps) < 800:
-            steps.append(moment)
-            moment += step
+        steps = interval_steps(start, end, str(attrs["interval"]))
     for message in ctx.account.records(message_kind):
         if owner == "campaign":
             owner_id = str(message.rels.get("campaign") or "")
@@ -204,13 +228,18 @@ def _values(ctx: Ctx, *, owner: str, message_kind: str, series: bool) -> Reply:
             action = ctx.account.find("flow-action", str(message.rels.get("flow-action")))
             owner_id = str(action.rels.get("flow") or "") if action else ""
             channel = str(message.attributes.get("channel") or "email")
-        groupings_all = {
+        groupings_all: dict[str, Any] = {
             f"{owner}_id": owner_id,
             f"{owner}_message_id": message.id,
             "send_channel": channel,
         }
         if message.id not in grouped or not matches(conditions, groupings_all.get):
             continue
+        # Names by what they name: the flow's own for flow_name, the message's otherwise.
+        owner_record = ctx.account.find(owner, owner_id) if owner_id else None
+        groupings_all[f"{owner}_name"] = (
+            owner_record.attributes.get("name") if owner_record else None
+        )
         groupings = {k: groupings_all.get(k, message.attributes.get("name")) for k in group_by}
         rows = grouped[message.id]
         if series:
@@ -282,10 +311,7 @@ def query_flow_values(ctx: Ctx) -> Reply:
 
 @handler
 def query_flow_series(ctx: Ctx) -> Reply:
-    """Flow message statistics per interval (hourly, daily, weekly, monthly) over a timeframe.
-
-    Differs: a month is 30 days.
-    """
+    """Flow message statistics per interval (hourly, daily, weekly, monthly) over a timeframe."""
     return _values(ctx, owner="flow", message_kind="flow-message", series=True)
 
 
@@ -296,10 +322,7 @@ def _segments(ctx: Ctx, series: bool) -> Reply:
     conditions = _report_filter(ctx, ["segment_id"])
     steps: list[datetime] = []
     if series:
-        moment = start
-        while moment < end and len(steps) < 800:
-            steps.append(moment)
-            moment += STEP[str(attrs["interval"])]
+        steps = interval_steps(start, end, str(attrs["interval"]))
     results = []
     for segment in ctx.account.records("segment"):
         if not matches(conditions, {"segment_id": segment.id}.get):
@@ -353,7 +376,7 @@ def query_segment_values(ctx: Ctx) -> Reply:
 def query_segment_series(ctx: Ctx) -> Reply:
     """Segment membership statistics per interval.
 
-    Differs: members_removed is always 0; a month is 30 days.
+    Differs: members_removed is always 0.
     """
     return _segments(ctx, series=True)
 
@@ -395,16 +418,10 @@ def query_metric_aggregates(ctx: Ctx) -> Reply:
             'filter needs datetime bounds, e.g. ["greater-or-equal(datetime,2024-01-01T00:00:00)", "less-than(datetime,2024-02-01T00:00:00)"].',
         )
     start, end = max(starts), min(ends)
-    step = STEP[
-        {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}[
-            str(attrs.get("interval") or "day")
-        ]
+    interval = {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}[
+        str(attrs.get("interval") or "day")
     ]
-    steps: list[datetime] = []
-    moment = start
-    while moment < end and len(steps) < 1000:
-        steps.append(moment)
-        moment += step
+    steps = interval_steps(start, end, interval, cap=1000)
     by = list(attrs.get("by") or [])
     buckets: dict[tuple[str, ...], list[list[Record]]] = defaultdict(lambda: [[] for _ in steps])
     other = [c for c in conditions if c.field != "datetime"]
@@ -417,8 +434,8 @@ def query_metric_aggregates(ctx: Ctx) -> Reply:
         props = event.attributes.get("event_properties") or {}
         if other and not matches(other, props.get):
             continue
-        slot = min(int((when - start) / step), len(steps) - 1)
-        key = tuple(str(props.get(name, "")) for name in by)
+        slot = max(bisect.bisect_right(steps, when) - 1, 0)
+        key = tuple(_dimension(ctx.account, props, name) for name in by)
         buckets[key][slot].append(event)
     rows = []
     for key, slots in sorted(buckets.items()):
@@ -466,3 +483,29 @@ def _property_names(text: str) -> list[str]:
                 out.append(text[start:comma].strip())
             index = text.find(op, start)
     return out
+
+
+def _message_owner(account: Account, message_id: str) -> tuple[str, str] | None:
+    """``(flow id or "", channel)`` of a flow or campaign message, or None when unknown."""
+    flow_message = account.find("flow-message", message_id)
+    if flow_message is not None:
+        action = account.find("flow-action", str(flow_message.rels.get("flow-action")))
+        flow = str(action.rels.get("flow") or "") if action else ""
+        return flow, str(flow_message.attributes.get("channel") or "email")
+    campaign_message = account.find("campaign-message", message_id)
+    if campaign_message is not None:
+        definition = campaign_message.attributes.get("definition") or {}
+        return "", str(definition.get("channel") or "email")
+    return None
+
+
+def _dimension(account: Account, props: dict[str, Any], name: str) -> str:
+    """An event's value for a ``by`` dimension: its property, or what Klaviyo derives from the
+    message it is attributed to ($attributed_flow, $attributed_channel)."""
+    if name in props:
+        return str(props[name])
+    if name in ("$attributed_flow", "$attributed_channel") and props.get("$attributed_message"):
+        owner = _message_owner(account, str(props["$attributed_message"]))
+        if owner is not None:
+            return owner[0] if name == "$attributed_flow" else owner[1]
+    return ""
