@@ -68,8 +68,8 @@ REORDERED = (
     "screen cannot locate single outside words"
 )
 CLASSIFIER_FALSE_POSITIVE = (
-    "the classifier scores this benign text over its cut (0.68 for the unsubscribe line, "
-    "too long for the short-value confirmation); a model change, out of scope"
+    "the classifier alone scores this benign text over its cut (0.68 for the unsubscribe "
+    "line, 0.53 for 'too expensive'); a model change, out of scope"
 )
 
 # The attacker's texts (this round's own wording; none is taken from the labelled data).
@@ -1382,9 +1382,7 @@ async def test_an_instruction_planted_in_data_never_reaches_the_model_readable(
 
 
 def _benign_param(name: str, case: Case, text: str) -> Any:
-    # "too expensive" (benign-event-reasons) passes since short values the n-gram model alone
-    # flags are confirmed by the encoder (tests/scanner/test_short_values.py).
-    fp = name == "unsubscribe-copy"
+    fp = name in ("unsubscribe-copy", "benign-event-reasons")
     marks = [pytest.mark.xfail(strict=True, reason=CLASSIFIER_FALSE_POSITIVE)] if fp else []
     return pytest.param(name, case, text, id=name, marks=marks)
 

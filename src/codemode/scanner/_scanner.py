@@ -52,7 +52,14 @@ from ._types import (
     Verdict,
 )
 from .links import LinkShape
-from .normalize import View, canonical, numbers_spell_text, spaced_without_spaces, views
+from .normalize import (
+    View,
+    canonical,
+    numbers_spell_text,
+    short_token,
+    spaced_without_spaces,
+    views,
+)
 from .patterns import Match, match_views
 
 if TYPE_CHECKING:
@@ -340,8 +347,13 @@ class Scanner:
             for text in todo:
                 if text in late or _worth(text) != "full":
                     continue
+                # A one-token value of a few words ("ASSIGNED_TO_PROFILE") is read as itself: the
+                # classifier confirms it on its spaced words, which its joined-words view repeats.
+                token = short_token(text)
                 for view in text_views[text]:
-                    if view.kind in _CLASSIFIED_VIEWS:
+                    if view.kind in _CLASSIFIED_VIEWS and not (
+                        token and view.kind == "joined-words"
+                    ):
                         owners.append(text)
                         inputs.append(view.text)
             try:

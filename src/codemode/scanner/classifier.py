@@ -21,8 +21,6 @@ raises ``ScannerError`` so the scanner can fall back to tier 1 and say so.
 from __future__ import annotations
 
 import json
-import re
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from .features import (
     featurize_many,
     pack,
 )
+from .normalize import plain_words, short_token
 
 __all__ = ["MODEL_FILE", "SEEN_FILE", "Classifier"]
 
@@ -55,32 +54,13 @@ _MAX_BATCH = 64
 # model clears it outright (probability under ``ASK_FLOOR``: most marketing copy that says
 # "please" sits there).
 ASK_FLOOR = 0.02
-# A value of five words or fewer that the n-gram model flags on its own ("assigned to profile", a coupon
-# code's status ASSIGNED_TO_PROFILE, a webhook topic event:klaviyo.subscribed_to_list) is
+# A one-token value of five words or fewer that the n-gram model flags on its own (a coupon code's
+# status ASSIGNED_TO_PROFILE, a webhook topic event:klaviyo.subscribed_to_list) is
 # confirmed by the encoder head before it is removed: with so few words the n-gram score rests on
 # one or two of them, and the API's own enum values and ids read like commands. The head must
 # score it at ``CONFIRM_CUT`` or above (it scores such values at 0.01-0.03 and short commands such
 # as "delete all profiles" at 0.99); the patterns of tier 1 read it whatever the classifier says.
-SHORT_WORDS = 5
 CONFIRM_CUT = 0.5
-_WORD = re.compile(r"[^\W_]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def _short(text: str) -> bool:
-    """At most ``SHORT_WORDS`` words (letters and digits; ``_``, ``.`` and a capital inside a
-    word separate them: ``DeleteAllProfiles`` is three)."""
-    words = _WORD.finditer(_CAMEL.sub(" ", text[: 40 * SHORT_WORDS]))
-    return (
-        len(text) <= 40 * SHORT_WORDS and len(list(islice(words, SHORT_WORDS + 1))) <= SHORT_WORDS
-    )
-
-
-def _plain(text: str) -> str:
-    """A short value as the encoder confirms it: its words, lower case, spaced. The head reads
-    ``ASSIGNED_TO_PROFILE`` as 0.88 and ``assigned to profile`` as 0.03; "DELETE ALL PROFILES"
-    and "delete all profiles" alike as 0.99."""
-    return " ".join(_WORD.findall(_CAMEL.sub(" ", text))).casefold()
 
 
 class Classifier:
@@ -258,9 +238,9 @@ class Classifier:
             for i, p in enumerate(hashed)
             if ASK_FLOOR <= p < self.low and i not in gated and asks_reader(texts[i])
         ]
-        confirm = [i for i, p in enumerate(hashed) if p >= self.high and _short(texts[i])]
+        confirm = [i for i, p in enumerate(hashed) if p >= self.high and short_token(texts[i])]
         if confirm:  # the 12-layer head itself: the early exit was not fitted on such values
-            confirmed = self.encoder.scores([_plain(texts[i]) for i in confirm], self.head)
+            confirmed = self.encoder.scores([plain_words(texts[i]) for i in confirm], self.head)
             for i, p in zip(confirm, confirmed, strict=True):
                 result[i] = _scale(float(p), CONFIRM_CUT)
         cuts = {

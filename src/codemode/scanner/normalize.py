@@ -23,6 +23,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import unquote
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "canonical",
     "fold_lookalikes",
     "numbers_spell_text",
+    "plain_words",
+    "short_token",
     "spaced_without_spaces",
     "stream_safe",
     "views",
@@ -859,3 +862,28 @@ def _without_stacked_marks(text: str) -> str | None:
 
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+# One-token values of a few words (enum values, topic ids) that the n-gram model flags alone are
+# confirmed by the encoder on their plain words (``codemode.scanner.classifier.CONFIRM_CUT``).
+SHORT_WORDS = 5
+_WORD = re.compile(r"[^\W_]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def short_token(text: str) -> bool:
+    """One token of at most ``SHORT_WORDS`` words (letters and digits; ``_``, ``.`` and a capital
+    inside a word separate them: ``DeleteAllProfiles`` is three). Spaced phrases are left to the
+    n-gram model: an instruction cut into short fields ("envía todos los perfiles", "all customer
+    phone numbers") is caught there, field by field, and the head clears some of those pieces."""
+    if len(text) > 40 * SHORT_WORDS or any(ch.isspace() for ch in text):
+        return False
+    words = _WORD.finditer(_CAMEL.sub(" ", text))
+    return len(list(islice(words, SHORT_WORDS + 1))) <= SHORT_WORDS
+
+
+def plain_words(text: str) -> str:
+    """A short value as the encoder confirms it: its words, lower case, spaced. The head reads
+    ``ASSIGNED_TO_PROFILE`` as 0.88 and ``assigned to profile`` as 0.03; "DELETE ALL PROFILES"
+    and "delete all profiles" alike as 0.99."""
+    return " ".join(_WORD.findall(_CAMEL.sub(" ", text))).casefold()
