@@ -114,7 +114,7 @@ def test_a_result_indexes_its_records_and_keys_its_one_record() -> None:
         one["emial"]
     with pytest.raises(TypeError, match=r"a list of 2 records, not one record: read result\[0\]"):
         page["email"]
-    with pytest.raises(TypeError, match="not Klaviyo's document: read result.data"):
+    with pytest.raises(TypeError, match=r"not Klaviyo's document: read result\.data"):
         page["data"]
     with pytest.raises(TypeError, match="holds no record"):
         Result(None)["id"]

@@ -219,7 +219,6 @@ async def test_indexing_a_result_and_other_sdks_names_work_in_a_script(
     result = await execute(sandbox, OTHER_CLIENTS_HABITS, bridge=make_bridge(http), store={})
     assert result.error is None, result.error
     assert result.output == (
-        "True 2\nTrue\nTrue\nTrue\n"
-        "this result holds a list of 3 records, not one record: read \n"
+        "True 2\nTrue\nTrue\nTrue\nthis result holds a list of 3 records, not one record: read \n"
     )
     assert {c.id for c in result.calls} == {"get_profiles", "get_profile", "get_lists"}
