@@ -131,12 +131,12 @@ LAYER1: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "coroutine_frame_via_getattr",
         "async def f():\n    return 1\nc = f()\nprint(getattr(c, 'cr_frame'))",
-        ("error", "ForbiddenSyntax", "AsyncFunctionDef statements are not allowed. (the sandbo"),
+        ("error", "ForbiddenSyntax", "AsyncFunctionDef statements are not allowed. (scripts run"),
     ),
     (
         "coroutine_send_drives_it",
         "async def f():\n    return 7\nc = f()\ntry:\n    c.send(None)\nexcept StopIteration as e:\n    print(e.value)",
-        ("error", "ForbiddenSyntax", "AsyncFunctionDef statements are not allowed. (the sandbo"),
+        ("error", "ForbiddenSyntax", "AsyncFunctionDef statements are not allowed. (scripts run"),
     ),
     (
         "generator_yieldfrom_chain",
