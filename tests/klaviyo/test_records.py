@@ -120,3 +120,13 @@ def test_a_result_indexes_its_records_and_keys_its_one_record() -> None:
         Result(None)["id"]
     with pytest.raises(IndexError):
         page[2]
+
+
+def test_a_dry_run_write_says_there_is_no_record_to_read() -> None:
+    from codemode.klaviyo._jsonapi import Result
+
+    planned = Result({"data": None, "meta": {"dry_run": True}}, status=0)
+    for key in ("id", 0):
+        with pytest.raises(TypeError, match="a dry run plans this write without sending it"):
+            planned[key]
+    assert list(planned) == [] and planned.data is None

@@ -59,6 +59,7 @@ def make_bridge(
     key: str = DEMO_PRIVATE_KEY,
     policy: Policy | None = None,
     scan_policy: Any = "redact",
+    dry_run: bool = False,
 ) -> SdkBridge:
     """A bridge on the simulator with the real scanner (or ``scanner``, None for none)."""
     client = AsyncKlaviyo(api_key=key, base_url="http://sim", http_client=http, max_retries=0)
@@ -68,6 +69,7 @@ def make_bridge(
         policy=policy,
         scanner=Scanner.default() if scanner == "real" else scanner,
         scan_policy=scan_policy,
+        dry_run=dry_run,
     )
 
 

@@ -248,6 +248,15 @@ async def test_every_final_host_message_reaches_the_model_intact(
     assert result.error is not None or result.truncated
 
 
+async def test_reading_a_dry_run_write_says_so_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    code = READ + "created = klaviyo.lists.create_list(attributes={'name': 'x'})\ncreated['id']\n"
+    result = await _same_with_and_without_scanning(sandbox, http, code, dry_run=True)
+    assert result.error is not None and result.error.type == "TypeError"
+    assert result.error.message.startswith("a dry run plans this write without sending it")
+
+
 async def test_the_code_size_limit_message_is_intact(http: httpx.AsyncClient) -> None:
     box = Sandbox(limits=Limits(code_bytes=10))
     result = await box.execute(READ, bridge=make(http, FlagAll))

@@ -268,6 +268,11 @@ class Result:
             TypeError: a key of a result that holds a list, or of Klaviyo's document rather than
                 a record; the message says what to write.
         """
+        if self.meta.get("dry_run") and isinstance(key, (int, str)):
+            raise TypeError(
+                "a dry run plans this write without sending it, so no record came back: "
+                "skip what reads it when result.meta.get('dry_run') is true"
+            )
         if isinstance(key, (int, slice)):
             return self.records[key]
         data = self.data
