@@ -405,6 +405,25 @@ class Policy:
             return Mark("confirm", "asks the user to confirm")
         return Mark("allowed")
 
+    def mark_text(
+        self, action: Action, *, can_ask: bool, waived: bool, plan: str = "dry_run=true"
+    ) -> str:
+        """``mark``'s words for a caller that can (or cannot) show the user a confirmation form.
+
+        Where the caller cannot ask, an action that needs the user's confirmation is refused
+        unless the operator waived confirmation (``waived``); the words say which, and that a dry
+        run (``plan``: how this caller asks for one) plans it.
+        """
+        mark = self.mark(action)
+        if mark.status == "confirm" and not can_ask:
+            return (
+                "runs without asking the user: the operator waived confirmation"
+                if waived
+                else "refused: needs the user's confirmation, which this client cannot show; "
+                f"{plan} plans it"
+            )
+        return mark.text or "allowed"
+
     def needs_confirmation(self, action: Action, params: Mapping[str, Any] | None = None) -> bool:
         """True when the action (with ``params``, when known) must be confirmed by the user."""
         return self.confirm_destructive and (

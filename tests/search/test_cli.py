@@ -75,3 +75,38 @@ def test_signature_prints_text_and_json() -> None:
     payload = json.loads(result.stdout)
     assert [s["id"] for s in payload["signatures"]] == ["get_list"]
     assert "nope_nope" in payload["errors"][0]
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "action", "mark"),
+    [
+        ({}, [], "get_lists", "allowed"),
+        ({"CODEMODE_READ_ONLY": "1"}, [], "create_list", "refused: server is read-only"),
+        ({}, ["--read-only"], "create_list", "refused: server is read-only"),
+        ({"CODEMODE_ALLOW": "get_list"}, [], "get_lists", "refused: not in CODEMODE_ALLOW"),
+        ({"CODEMODE_ALLOW_DESTRUCTIVE": "1"}, [], "delete_list", "--dry-run plans it"),
+    ],
+)
+def test_signature_marks_what_exec_will_do_under_the_configured_policy(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], args: list[str], action: str, mark: str
+) -> None:
+    for name in ("CODEMODE_READ_ONLY", "CODEMODE_ALLOW", "CODEMODE_DENY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = runner.invoke(app, ["signature", action, "--json", *args])
+    assert result.exit_code == 0, result.output
+    (sig,) = json.loads(result.stdout)["signatures"]
+    assert sig["policy"].startswith(mark) if mark != "--dry-run plans it" else mark in sig["policy"]
+    text = runner.invoke(app, ["signature", action, *args]).stdout
+    first = text.splitlines()[0]
+    assert ("# [" in first) == (mark != "allowed")
+
+
+def test_signature_refuses_a_misspelt_policy_entry_as_exec_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CODEMODE_ALLOW", "get_nope")
+    result = runner.invoke(app, ["signature", "get_lists"])
+    assert result.exit_code == 2
+    assert "'get_nope' names no action" in result.output

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import pytest
 from mcp import Client
 from mcp_types import ElicitResult
+from pydantic import Field, TypeAdapter, ValidationError
 
 from codemode.audit import AuditLog
+from codemode.server.tools import argument_error
 from tests.server.conftest import BuildServer, text_of
 
 COUNT_PROFILES = "n = sum(1 for _ in klaviyo.profiles.get_profiles(page_size=100).all())\nprint(f'profiles: {n}')\n"
@@ -134,6 +136,31 @@ async def test_arguments_that_fail_the_schema_get_one_line_with_the_bound_and_th
     assert result.is_error and says in text
     assert f"Call it as {tool}(" in text  # the listed schemas leave the bounds out; this says them
     assert "pydantic" not in text and "validation error" not in text and "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("bound", "value", "says"),
+    [
+        ({"ge": 1}, 0, "'n' must be at least 1"),
+        ({"gt": 0}, 0, "'n' must be greater than 0"),
+        ({"le": 5}, 6, "'n' must be at most 5"),
+        ({"lt": 5}, 5, "'n' must be less than 5"),
+    ],
+)
+def test_a_bound_is_worded_as_it_is_strict_or_not(
+    bound: dict[str, int], value: int, says: str
+) -> None:
+    adapter = TypeAdapter(Annotated[int, Field(**bound)])
+    with pytest.raises(ValidationError) as raised:
+        adapter.validate_python(value)
+    error = raised.value
+    # A one-argument tool: the error's location is the argument's name.
+    shaped = ValidationError.from_exception_data(
+        error.title,
+        [{**e, "loc": ("n",)} for e in error.errors()],  # type: ignore[typeddict-unknown-key]
+    )
+    parameters = {"properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    assert argument_error("tool", shaped, parameters) == f"tool: {says}. Call it as tool(n: int)."
 
 
 async def test_an_unknown_tool_names_the_three_there_are(make_server: BuildServer) -> None:

@@ -231,18 +231,14 @@ class Runtime:
         request = ctx.request_context.request if ctx is not None else None
         principal, granted = known_scopes(request, self.credentials)
         policy = self._caller_policy(principal, granted)
+        can_ask, waived = can_ask_user(ctx), self.settings.destructive_unconfirmed
         for action_id in ids:
             action = self.catalog.get(action_id)
-            mark = policy.mark(action) if action is not None else None
-            text = mark.text if mark is not None and mark.text else "allowed"
-            if mark is not None and mark.status == "confirm" and not can_ask_user(ctx):
-                text = (
-                    "runs without asking the user: the operator waived confirmation"
-                    if self.settings.destructive_unconfirmed
-                    else "refused: needs the user's confirmation, which this client cannot show; "
-                    "dry_run=true plans it"
-                )
-            marks[action_id] = text
+            marks[action_id] = (
+                "allowed"
+                if action is None
+                else policy.mark_text(action, can_ask=can_ask, waived=waived)
+            )
         return marks
 
     def _caller_policy(self, principal: str | None, granted: frozenset[str] | None) -> Policy:

@@ -158,10 +158,14 @@ def argument_error(name: str, error: ValidationError, parameters: dict[str, Any]
         kind, bound = item["type"], (item.get("ctx") or {})
         if kind == "missing":
             problems.append(f"{arg!r} is required")
-        elif kind in ("greater_than_equal", "greater_than"):
-            problems.append(f"{arg!r} must be at least {bound.get('ge', bound.get('gt'))}")
-        elif kind in ("less_than_equal", "less_than"):
-            problems.append(f"{arg!r} must be at most {bound.get('le', bound.get('lt'))}")
+        elif kind == "greater_than_equal":
+            problems.append(f"{arg!r} must be at least {bound.get('ge')}")
+        elif kind == "greater_than":
+            problems.append(f"{arg!r} must be greater than {bound.get('gt')}")
+        elif kind == "less_than_equal":
+            problems.append(f"{arg!r} must be at most {bound.get('le')}")
+        elif kind == "less_than":
+            problems.append(f"{arg!r} must be less than {bound.get('lt')}")
         elif kind == "too_short":
             problems.append(f"{arg!r} needs at least {bound.get('min_length')} item(s)")
         elif kind == "too_long":
