@@ -37,6 +37,10 @@ def test_unknown_names_get_the_closest_matches(catalog: Catalog) -> None:
         ("https://a.klaviyo.com/api/lists?page[size]=5", ["create_list", "get_lists"]),
         ("delete /api/lists/XyZ", ["delete_list"]),
         ("lists/L1/relationships/profiles", None),
+        # Client routes live outside /api, and a pasted URL keeps its case and query.
+        ("POST /client/reviews", ["create_client_review"]),
+        ("https://a.klaviyo.com/client/events/?company_id=AbC", ["create_client_event"]),
+        ("GET /API/Lists/Y7xZ", ["get_list"]),
     ],
 )
 def test_a_route_gives_the_operations_it_serves(

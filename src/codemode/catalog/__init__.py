@@ -30,6 +30,7 @@ from codemode.catalog._model import (
     Response,
     Source,
 )
+from codemode.catalog._routes import RouteTable, normalize_path
 
 __all__ = [
     "KINDS",
@@ -41,8 +42,10 @@ __all__ = [
     "PageSize",
     "Param",
     "Response",
+    "RouteTable",
     "Source",
     "load_catalog",
+    "normalize_path",
     "operation_names",
 ]
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from codemode.catalog._routes import RouteTable, normalize_path
 from codemode.errors import CatalogError
 
 Kind = Literal["read", "write", "destructive", "client"]
@@ -230,7 +231,7 @@ class Catalog(Mapping[str, Action]):
         self.revision = revision
         self.base_url = base_url
         self._groups: dict[str, tuple[Action, ...]] | None = None
-        self._routes: list[tuple[re.Pattern[str], Action]] | None = None
+        self._routes: RouteTable[Action] | None = None
 
     def __getitem__(self, key: str) -> Action:
         return self._actions[key]
@@ -286,18 +287,15 @@ class Catalog(Mapping[str, Action]):
         method = method.upper()
         if method and method not in _METHODS:
             return []
-        path = re.sub(r"^[a-z]+://[^/]+", "", rest.strip()).split("?", 1)[0].rstrip("/")
+        path = normalize_path(re.sub(r"^[a-z]+://[^/]+", "", rest.strip(), flags=re.I))
         if not path or " " in path or len(path) > 2 * _SHOWN:
             return []
         path = path if path.startswith("/") else "/" + path
-        path = path if path.startswith("/api/") else "/api" + path
+        if not path.startswith(("/api/", "/client/")):  # "lists/L1" and "/lists/L1" are the API's
+            path = "/api" + path
         if self._routes is None:
-            self._routes = [
-                (re.compile("^" + re.sub(r"\\{[^/]*?\\}", "[^/]+", re.escape(a.path)) + "$"), a)
-                for a in self._actions.values()
-                if a.path
-            ]
-        return [a for rx, a in self._routes if rx.match(path) and method in ("", a.method)]
+            self._routes = RouteTable((a.path, a) for a in self._actions.values() if a.path)
+        return [a for a in self._routes.match(path) if method in ("", a.method)]
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         """The ``n`` ids that look most like ``name`` (none for a name longer than any id could

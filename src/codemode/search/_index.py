@@ -44,7 +44,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from codemode.catalog import Action, Catalog
+from codemode.catalog import Action, Catalog, RouteTable
 from codemode.search._asks import asked_clause
 from codemode.search._clauses import request_clause
 from codemode.search._documents import (
@@ -64,7 +64,7 @@ from codemode.search._documents import (
     terms,
 )
 from codemode.search._framing import frame
-from codemode.search._query import ParsedQuery, names_full_route, normalize_path, parse_query
+from codemode.search._query import ParsedQuery, names_full_route, parse_query
 from codemode.search._refusal import HARD_REFUSALS, REFUSAL_FEATURES, RefusalModel
 from codemode.search._semantic import OperationVectors
 from codemode.search._shorthand import PARTS as SHORTHAND
@@ -359,12 +359,8 @@ class SearchIndex:
         )
         self._exact_weights = vector[self._exact_rows]
         self._intent_weights = vector[self._intent_rows]
-        self._routes: dict[str, list[int]] = {}
-        for i, a in enumerate(self.actions):
-            self._routes.setdefault(normalize_path(a.path), []).append(i)
-        self._static_segments = frozenset(
-            seg for route in self._routes for seg in route.split("/") if seg and seg != "{}"
-        )
+        self._routes = RouteTable((a.path, i) for i, a in enumerate(self.actions))
+        self._static_segments = self._routes.static_segments
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         # A search and its "no operation" decision read the same query (and its request clause)
         # several times: each is parsed and scored once. Cached results are never changed.
@@ -783,34 +779,8 @@ class SearchIndex:
         return parsed, out
 
     def _route_actions(self, path: str) -> list[int]:
-        """The actions at ``path``, where a segment may be a real id (``/api/lists/Y7xZ``).
-
-        A segment that no route has at that place stands for a path parameter; among the routes
-        that fit, those with the most literal segments win (``/api/lists/{}/profiles`` over
-        ``/api/lists/{}/{}``, though the API has no such route).
-        """
-        exact = self._routes.get(path)
-        if exact:
-            return exact
-        parts = path.split("/")
-        best: list[int] = []
-        most = -1
-        for route, rows in self._routes.items():
-            rparts = route.split("/")
-            if len(rparts) != len(parts):
-                continue
-            literal = 0
-            for q, r in zip(parts, rparts, strict=True):
-                if q == r:
-                    literal += 1
-                elif r != "{}" or q in self._static_segments:
-                    break
-            else:
-                if literal > most:
-                    best, most = list(rows), literal
-                elif literal == most:
-                    best += rows
-        return best
+        """The actions at ``path``, where a segment may be a real id (``/api/lists/Y7xZ``)."""
+        return self._routes.match(path)
 
     def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """Rank the actions for ``query``; an empty list when nothing in it matches the catalog.

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from codemode.catalog import normalize_path
 from codemode.search._documents import concept_terms
 from codemode.search._text import NEGATORS, STOPWORDS, negation_mask, stem, words
 from codemode.search._vocab import CUES, HEADS, MAX_PHRASE, PhraseTable
@@ -203,12 +204,6 @@ def _drop_name(match: re.Match[str], heads: PhraseTable = HEADS) -> str:
     if any((stem(w),) in heads for w in words(match.group(0))):
         return match.group(0)
     return " "
-
-
-def normalize_path(path: str) -> str:
-    """A route with its query string dropped and every path parameter written ``{}``."""
-    path = path.split("?", 1)[0].rstrip("/").lower()
-    return re.sub(r"\{[^}]*\}", "{}", path)
 
 
 @dataclass(slots=True)
