@@ -21,12 +21,17 @@ from __future__ import annotations
 import base64
 import json
 import warnings
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import jwt
 import pytest
+
+from codemode.server.oauth._secrets import Secret
+from codemode.server.oauth.grants import Grant
+from codemode.server.oauth.upstream import UpstreamTokens
 
 from ._support import CLIENT_REDIRECT, SERVER, SIM, McpClient, Rig, browse, pkce
 
@@ -447,13 +452,6 @@ async def test_a_login_key_swapped_for_a_link_to_a_readable_file_is_refused(
 # 11. one Klaviyo user, many sign-ins.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each OAuth sign-in is its own grant and its own principal ('oauth:' + grant id), so "
-    "one Klaviyo user who signs in N times holds N times every per-principal limit (worker "
-    "slots, runs and CPU-seconds a minute, sessions, stores); keying limits by the Klaviyo "
-    "user needs the grant to record who signed in, open",
-)
 async def test_signing_in_again_does_not_give_the_same_user_a_second_principal(rig: Rig) -> None:
     async with rig.client() as http:
         client = McpClient(http)
@@ -464,6 +462,15 @@ async def test_signing_in_again_does_not_give_the_same_user_a_second_principal(r
         b = (await client.call(second["access_token"])).json()
     assert a["account"] == b["account"]
     assert a["principal"] == b["principal"]
+
+
+async def test_a_login_whose_account_cannot_be_read_is_counted_by_its_grant(rig: Rig) -> None:
+    """Without ``accounts:read`` (or with Klaviyo failing) the grant alone is the principal."""
+    upstream = rig.bundle.provider.grants.upstream
+    assert await upstream.account_id(Secret("not-a-token")) == ""
+    grant = Grant("g1", "client-1", UpstreamTokens(Secret("t"), None, 0.0), 0.0, 1.0)
+    assert grant.principal == "oauth:g1"
+    assert replace(grant, account_id="AbC123").principal == "oauth:client-1:AbC123"
 
 
 @pytest.mark.parametrize("client_id", ["", "unknown-client", "../register", "x" * 5000])

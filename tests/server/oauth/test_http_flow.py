@@ -71,7 +71,8 @@ async def test_register_authorize_token_and_call_reaches_the_users_own_account(r
     assert claims["aud"] == f"{SERVER}/mcp"
     assert claims["iss"] == SERVER
     assert claims["client_id"] == client.client_id
-    assert response.json()["principal"] == f"oauth:{claims['sub']}"
+    # The principal is the client signed in to that account (the same for every sign-in).
+    assert response.json()["principal"] == f"oauth:{client.client_id}:{_trailhead(rig)}"
     # No passthrough: the client never holds Klaviyo's token and Klaviyo never sees ours.
     upstream = rig.seen_upstream_tokens[-1]
     assert upstream not in (tokens["access_token"], tokens["refresh_token"])
@@ -102,8 +103,10 @@ async def test_same_client_two_users_get_separate_grants(rig: Rig) -> None:
         await client.register()
         first = await client.login(http, user=DEMO_USERS[0])
         second = await client.login(http, user=DEMO_USERS[1])
-        assert (await client.call(first["access_token"])).json()["account"] == _trailhead(rig)
-        assert (await client.call(second["access_token"])).json()["account"] == _summit(rig)
+        a = (await client.call(first["access_token"])).json()
+        b = (await client.call(second["access_token"])).json()
+    assert a["account"] == _trailhead(rig) and b["account"] == _summit(rig)
+    assert a["principal"] != b["principal"]  # each account its own limits, stores and caches
 
 
 async def test_expired_token_is_rejected_and_refresh_token_gets_a_new_one(rig: Rig) -> None:

@@ -124,7 +124,7 @@ class OAuthBundle:
             return fresh.reveal()
 
         return KlaviyoCredentials(
-            principal=f"oauth:{grant.id}",
+            principal=grant.principal,
             access_token=current.reveal(),
             on_unauthorized=on_unauthorized,
         )

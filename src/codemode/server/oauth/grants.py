@@ -48,6 +48,8 @@ class Grant:
         tokens: Klaviyo's tokens (never stored unencrypted).
         created_at: when the user logged in (store clock).
         until: after this time (store clock) nobody holds a way to use the grant.
+        account_id: the Klaviyo account the user consented for, when Klaviyo told us at login
+            (``GET /api/accounts``, which needs ``accounts:read``); empty when it did not.
     """
 
     id: str
@@ -55,6 +57,19 @@ class Grant:
     tokens: UpstreamTokens
     created_at: float
     until: float
+    account_id: str = ""
+
+    @property
+    def principal(self) -> str:
+        """Who the server's per-caller limits, stores and caches count this login as.
+
+        One MCP client signed in to one Klaviyo account is one principal however many times it
+        signs in (each sign-in is a new grant): otherwise signing in N times held N times every
+        per-principal limit. Without a known account, the grant alone.
+        """
+        if self.account_id:
+            return f"oauth:{self.client_id}:{self.account_id}"
+        return f"oauth:{self.id}"
 
     def __repr__(self) -> str:
         return f"Grant(id={self.id!r}, client_id={self.client_id!r}, scopes={self.tokens.scopes})"
@@ -89,10 +104,12 @@ class GrantStore:
 
     # -- grants ------------------------------------------------------------------------------
 
-    async def add(self, tokens: UpstreamTokens, *, client_id: str, until: float) -> Grant:
+    async def add(
+        self, tokens: UpstreamTokens, *, client_id: str, until: float, account_id: str = ""
+    ) -> Grant:
         """Keep a new grant, usable until ``until`` unless :meth:`extend` is called."""
         now = self._clock()
-        grant = Grant(secrets.token_urlsafe(24), client_id, tokens, now, until)
+        grant = Grant(secrets.token_urlsafe(24), client_id, tokens, now, until, account_id)
         await self._save(grant)
         await self.records.kv.index_add(
             self.records.index(_KIND), grant.id, until, ttl_s=until - now + _KEEP_AFTER_S
@@ -126,6 +143,7 @@ class GrantStore:
             UpstreamTokens.from_json(raw["tokens"]),
             float(raw["created_at"]),
             float(raw["until"]),
+            str(raw.get("account_id") or ""),  # grants kept before accounts were recorded
         )
 
     async def count(self) -> int:
@@ -234,6 +252,7 @@ class GrantStore:
             "created_at": grant.created_at,
             "until": grant.until,
             "tokens": grant.tokens.to_json(),
+            "account_id": grant.account_id,
         }
         ttl = grant.until - self._clock() + _KEEP_AFTER_S
         await self.records.put(_KIND, grant.id, record, ttl_s=ttl)

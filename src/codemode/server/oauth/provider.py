@@ -391,7 +391,10 @@ class KlaviyoOAuthProvider:
         granted = set(tokens.scopes) if tokens.scopes else set(pending.scopes)
         client_id = pending.client.client_id or ""
         now = self.clock()
-        grant = await self.grants.add(tokens, client_id=client_id, until=now + self.code_ttl)
+        account = await self.grants.upstream.account_id(tokens.access_token)
+        grant = await self.grants.add(
+            tokens, client_id=client_id, until=now + self.code_ttl, account_id=account
+        )
         logger.info("Klaviyo login completed: grant %s for client %s", grant.id[:8], client_id)
         our_code = secrets.token_urlsafe(32)
         record = GrantCode(

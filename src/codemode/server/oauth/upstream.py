@@ -196,6 +196,26 @@ class KlaviyoOAuthClient:
             f"{self.base_url}/oauth/revoke", {"token": token.reveal(), "token_type_hint": hint}
         )
 
+    async def account_id(self, access_token: Secret) -> str:
+        """The Klaviyo account a fresh access token acts for, or ``""`` when it cannot be read.
+
+        ``GET /api/accounts`` answers with the token's one account; it needs ``accounts:read``.
+        A token without it, or any failure, gives ``""``: the login still works, counted by its
+        grant alone (see ``Grant.principal``).
+        """
+        from codemode.klaviyo import AsyncKlaviyo, KlaviyoError
+
+        client = AsyncKlaviyo(
+            access_token=access_token.reveal(), base_url=self.base_url, http_client=self.http
+        )
+        try:
+            answer = await client.call("get_accounts")
+        except (KlaviyoError, httpx.HTTPError):
+            return ""
+        records = answer.data if isinstance(answer.data, list) else []
+        ident = records[0].get("id") if records and isinstance(records[0], dict) else None
+        return ident if isinstance(ident, str) and 0 < len(ident) <= 64 else ""
+
     async def _token_request(self, form: dict[str, str]) -> UpstreamTokens:
         body = await self._post(f"{self.base_url}/oauth/token", form)
         access = body.get("access_token")
