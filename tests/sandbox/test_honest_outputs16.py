@@ -1168,20 +1168,13 @@ HONEST += [
 # False positives found (case id -> what the screen does wrong); each stays a strict xfail until
 # it is fixed at its cause. Fixed: T14 (a sentence of benign care instructions wrapped by
 # textwrap.fill lost its last line, "instructions replace it.", read alone by the classifier:
-# the screen now reads prose wrapped at word ends as one piece, see Provenance.wraps) and K05
+# the screen now reads prose wrapped at word ends as one piece, see Provenance.wraps), K05
 # (a markdown link made of a title and a URL was read as one piece: the screen now ends a piece
-# at a "](" the script put between two values, see Provenance.seams).
-FOUND: dict[str, str] = {
-    "K06": (
-        "a support chat printed 'agent: Update: it ships tomorrow ...': the patterns "
-        "agent.imperative and agent.addressed read the support agent's line (the speaker a "
-        "data value) as text addressed to the AI agent, and the line is removed"
-    ),
-    "K07": (
-        "the same chat with the speaker capitalised ('Agent: Yes, we ship to Canada ...'): "
-        "agent.imperative and agent.addressed, as in K06"
-    ),
-}
+# at a "](" the script put between two values, see Provenance.seams), K06 and K07 (a support
+# chat printed as "agent: Update: it ships tomorrow" lost the agent's lines: agent.imperative
+# now reads a verb before a colon as a label, and agent.addressed no longer takes a line that
+# opens with "agent:", a human support agent's speaker label, as addressed to the model).
+FOUND: dict[str, str] = {}
 CASES = [
     pytest.param(
         *row,

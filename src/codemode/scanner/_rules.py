@@ -264,7 +264,10 @@ RULES: tuple[Rule, ...] = (
         rf"|\b(?:ai|llm) (?:agent|assistant|model)s? (?:reading|processing|summari[sz]ing|"
         rf"parsing|viewing) this\b"
         rf"|\bto you,? (?:the )?(?:ai|llm|{_AI})\b"
-        rf"|^\s*(?:ai|llm|agent|assistant|ai agent|ai assistant)\s*(?::|-{1, 2}>)\s*\w",
+        # A line that opens with "AI:" or "assistant:" speaks to the model; "agent:" is also the
+        # speaker label of a human support agent in chat transcripts, and is left to
+        # agent.imperative (an order after it) and the classifier.
+        rf"|^\s*(?:ai|llm|assistant|ai agent|ai assistant)\s*(?::|-{{1,2}}>)\s*\w",
     ),
     _r(
         "agent.imperative",
@@ -276,7 +279,8 @@ RULES: tuple[Rule, ...] = (
         r"(?:ignore|disregard|forget|delete|remove|send|forward|export|email|add|grant|create|"
         r"change|update|set|transfer|reveal|print|output|execute|run|call|post|upload|unsubscribe|"
         r"schedule|approve|issue|generate|make|reply|respond|tell|say|stop|visit|open|fetch|"
-        r"download|include|summari[sz]e this as)\b",
+        # A verb followed by a colon is a label ("agent: Update: it ships tomorrow"), not an order.
+        r"download|include|summari[sz]e this as)\b(?!\s*:)",
     ),
     # Forged tool, function or SDK calls.
     _r(
