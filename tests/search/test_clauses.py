@@ -8,6 +8,7 @@ from collections.abc import Callable
 from codemode.catalog import Catalog
 from codemode.search import SearchIndex, Weights
 from codemode.search._clauses import clauses, linked_clauses, request_clause
+from codemode.search._documents import own_summary
 
 
 def _length(text: str) -> float:
@@ -132,6 +133,9 @@ def test_a_clause_that_opens_with_a_verb_keeps_the_request() -> None:
 def test_every_core_action_is_found_by_its_own_summary(
     catalog: Catalog, index: SearchIndex
 ) -> None:
-    # A summary states the action first and its details after (the bench's reachability check).
-    missed = [a.id for a in catalog.core() if a.id not in index.rank(a.summary)[:3]]
+    # A summary states the action first and its details after (the bench's reachability check);
+    # a pointer to another operation ("...; to halt a send use cancel_campaign_send") is not
+    # what it says of itself.
+    ids = frozenset(catalog)
+    missed = [a.id for a in catalog.core() if a.id not in index.rank(own_summary(a, ids))[:3]]
     assert not missed

@@ -8,12 +8,16 @@ import pytest
 
 from codemode.catalog import Catalog
 from codemode.search import SearchHit, SearchIndex, Weights, render_hits
+from codemode.search._documents import own_summary
 
 
 def test_every_action_is_reachable_by_its_own_summary_in_the_top_3(
     index: SearchIndex, catalog: Catalog
 ) -> None:
-    misses = {a.id: [h.id for h in index.search(a.summary, limit=3)] for a in catalog.core()}
+    ids = frozenset(catalog)
+    misses = {
+        a.id: [h.id for h in index.search(own_summary(a, ids), limit=3)] for a in catalog.core()
+    }
     misses = {k: v for k, v in misses.items() if k not in v}
     assert len(catalog.core()) == 162
     assert not misses, misses
@@ -168,3 +172,21 @@ def test_negation_denies_what_follows_and_can_itself_ask_for_a_deletion(
     index: SearchIndex, query: str, want: str
 ) -> None:
     assert index.search(query, limit=1)[0].id == want
+
+
+def test_a_summary_pointing_to_another_operation_lends_it_none_of_its_words(
+    index: SearchIndex, catalog: Catalog
+) -> None:
+    """delete_campaign's summary ends "to halt a queued or scheduled send use
+    cancel_campaign_send": those words are the other operation's, so scheduling a send does
+    not find the deletion first."""
+    delete = catalog["delete_campaign"]
+    assert "scheduled" in delete.summary
+    mine = own_summary(delete, frozenset(catalog))
+    assert "scheduled" not in mine and mine.startswith(delete.summary.split(";")[0])
+    assert index.search("schedule the black friday blast", limit=1)[0].id != "delete_campaign"
+    # A first clause keeps its words and loses only the other operation's id.
+    poll = catalog["get_campaign_send_job"]
+    assert "send_campaign" in poll.summary
+    kept = own_summary(poll, frozenset(catalog))
+    assert "send_campaign" not in kept and "Poll a campaign send job" in kept

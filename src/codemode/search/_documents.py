@@ -106,8 +106,30 @@ def _body_names(schema: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def document_fields(action: Action) -> dict[str, list[str]]:
-    """The weighted fields of ``action``'s search document, as term lists."""
+def own_summary(action: Action, ids: frozenset[str]) -> str:
+    """``action``'s summary without what it says about other operations.
+
+    A summary may point elsewhere ("...; to halt a scheduled send use cancel_campaign_send"):
+    such a clause describes the other operation, and its words ("scheduled", "halt") would rank
+    this one for the other's requests. A later clause (after ";") naming another operation id
+    is dropped; in the first clause only the id itself is.
+    """
+    clauses = action.summary.split(";")
+    kept: list[str] = []
+    for i, clause in enumerate(clauses):
+        named = [w for w in re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", clause) if w in ids]
+        others = [w for w in named if w != action.id]
+        if others and i > 0:
+            continue
+        for other in others:
+            clause = clause.replace(other, " ")
+        kept.append(clause)
+    return ";".join(kept)
+
+
+def document_fields(action: Action, ids: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """The weighted fields of ``action``'s search document, as term lists (``ids``: the
+    catalog's operation ids, whose mentions in a summary are the other operation's words)."""
     keywords: list[str] = []
     path_text = [action.method, action.path]
     for phrase in action.keywords:
@@ -129,7 +151,7 @@ def document_fields(action: Action) -> dict[str, list[str]]:
         schema_names += _body_names(action.body.schema)
     return {
         "name": terms(action.id),
-        "summary": terms(action.summary, drop_leading_verb=True),
+        "summary": terms(own_summary(action, ids), drop_leading_verb=True),
         "keywords": keywords,
         "resource": terms(" ".join(resource_names)),
         "path": terms(" ".join(path_text).replace("/api/", " ").replace("{id}", " ")),

@@ -389,7 +389,7 @@ class SearchIndex:
         for action in self.actions:
             tf: defaultdict[str, float] = defaultdict(float)
             length = 0.0
-            for name, field_terms in document_fields(action).items():
+            for name, field_terms in document_fields(action, self._ids).items():
                 fw = field_weights.get(name, 0.0)
                 for term in field_terms:
                     tf[term] += fw
