@@ -8,7 +8,8 @@ recording every classifier input of that scan (the canonical text, decoded views
 its n-gram probability, its share of seen words, whether the band, the novelty gate, the ask route
 (``asks_reader``) or the foreign route (``english_share``) sent it to the encoder, and - for every
 input, routed or not - the exit head's and the 12-layer head's probabilities on its worst window,
-and the calibrated score the encoder would give it if routed (against ``cut``). Nothing is tuned; the encoder counterfactual costs every input a full pass.
+and the calibrated score the encoder would give it if routed (against ``cut``). Nothing is tuned;
+the encoder counterfactual costs every input a full pass.
 """
 
 from __future__ import annotations
