@@ -32,14 +32,12 @@ from .encoder import Encoder, Head, _check, one_thread_session, read_pair, share
 from .features import (
     DIM_BITS,
     FEATURE_VERSION,
-    FOREIGN_SHARE,
     WORD_BITS,
     asks_reader,
     chunks,
     coverage,
-    english_share,
     featurize_many,
-    long_enough,
+    foreign,
     pack,
 )
 from .normalize import plain_words, short_token
@@ -61,7 +59,7 @@ ASK_FLOOR = 0.02
 # model scores between ``ASK_FLOOR`` and ``low`` (a polite ask, an authority claim, a role-play
 # written as an ordinary message) was cleared without the encoder: most of the non-English misses
 # of the outsider sets (round 17, ``tests/data/injection/OUTSIDER6.md``). Such a text that is not
-# English (``english_share`` under ``FOREIGN_SHARE``: a mechanism, not a word list per language)
+# English (``foreign``: few English function words, a mechanism, not a word list per language)
 # goes to the encoder too, but routing every one of them raised false positives, so it is flagged
 # only when the two heads agree: the exit's lower head flags a window (``exit`` high or above) and
 # the 12-layer head scores that window at ``FOREIGN_CUT`` or above. A window the lower head does
@@ -225,7 +223,7 @@ class Classifier:
         then a guess, not evidence) takes the head's score against ``novel_cut``; one below
         ``low`` but at ``ASK_FLOOR`` or above that asks its reader for something
         (``asks_reader``) takes it against ``cut``; with the early exit, one such that is not
-        English (``english_share``) is flagged only when both heads flag it (``FOREIGN_CUT``).
+        English (``foreign``) is flagged only when both heads flag it (``FOREIGN_CUT``).
 
         Raises:
             ScannerError: onnxruntime failed.
@@ -253,16 +251,13 @@ class Classifier:
             if ASK_FLOOR <= p < self.low and i not in gated and asks_reader(texts[i])
         ]
         skip = gated.union(asked)
-        foreign = (
+        others = (
             []
             if self.exit is None
             else [
                 i
                 for i, p in enumerate(hashed)
-                if ASK_FLOOR <= p < self.low
-                and i not in skip
-                and long_enough(texts[i])
-                and english_share(texts[i]) < FOREIGN_SHARE
+                if ASK_FLOOR <= p < self.low and i not in skip and foreign(texts[i])
             ]
         )
         confirm = [i for i, p in enumerate(hashed) if p >= self.high and short_token(texts[i])]
@@ -286,12 +281,12 @@ class Classifier:
                 staged = self._staged(chosen, [cuts[i] for i in order], self.exit, deadline)
                 for i, score in zip(order, staged, strict=True):
                     result[i] = score
-        if foreign:  # only the windows the lower head flags continue; the rest are cleared there
+        if others:  # only the windows the lower head flags continue; the rest are cleared there
             assert self.exit is not None
-            chosen = [texts[i] for i in foreign]
+            chosen = [texts[i] for i in others]
             both = (self.exit[1], 2.0)  # nothing stops as flagged: the 12-layer head must agree
-            agreed = self._staged(chosen, [FOREIGN_CUT] * len(foreign), both, deadline)
-            for i, score in zip(foreign, agreed, strict=True):
+            agreed = self._staged(chosen, [FOREIGN_CUT] * len(others), both, deadline)
+            for i, score in zip(others, agreed, strict=True):
                 result[i] = score
         return result
 

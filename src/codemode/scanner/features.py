@@ -27,6 +27,7 @@ __all__ = [
     "english_share",
     "featurize",
     "featurize_many",
+    "foreign",
     "long_enough",
     "pack",
     "word_buckets",
@@ -248,21 +249,39 @@ _ENGLISH_WORDS = (
 )
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+_ADDRESS = re.compile(r"\S+://\S+|\S+@\S+")  # a URL or an e-mail address: not prose in any language
 FOREIGN_SHARE = 0.1
+FOREIGN_MIN_WORDS = (
+    6  # fewer words (a title, a name, a CSV header) say too little about the language
+)
 
 
 def english_share(text: str) -> float:
-    """The share of the words of ``text`` (runs of two or more letters) that are English
-    function words; 1.0 for a text without such words.
+    """The share of the words of ``text`` (runs of two or more letters, URLs and e-mail addresses
+    left out) that are English function words; 1.0 for a text without such words.
 
     English prose runs at 0.3-0.5; a text in another language, even inside an English carrier
     (a review's stars line, an e-mail's headers, JSON keys), stays under ``FOREIGN_SHARE``. A
     script written without spaces counts each run of letters as one word, which is not English.
     """
-    words = _LETTER_WORD.findall(text)
+    words = _LETTER_WORD.findall(_ADDRESS.sub(" ", text))
     if not words:
         return 1.0
     return sum(word.lower() in _ENGLISH for word in words) / len(words)
+
+
+def foreign(text: str) -> bool:
+    """Whether ``text`` is prose in a language other than English: ``FOREIGN_MIN_WORDS`` words or
+    more (``NOVEL_MIN_WIDE`` letters in a script written without spaces) with an
+    ``english_share`` under ``FOREIGN_SHARE``. A short English value (a product title, a
+    checkout reminder, a CSV row) has no function words either, so it needs the length."""
+    if english_share(text) >= FOREIGN_SHARE:
+        return False
+    words = _LETTER_WORD.findall(_ADDRESS.sub(" ", text))
+    if len(words) >= FOREIGN_MIN_WORDS:
+        return True
+    wide = sum(1 for ch in text if ord(ch) > 0x24F and ch.isalpha())
+    return wide >= NOVEL_MIN_WIDE
 
 
 def coverage(text: str, seen: npt.NDArray[np.bool_]) -> float:
