@@ -5,10 +5,11 @@
 
 Scans each row cold with the shipped ``Scanner()`` (as ``tools/eval_outsider.py`` does) while
 recording every classifier input of that scan (the canonical text, decoded views and JSON fields):
-its n-gram probability, its share of seen words, whether the band or the novelty gate sent it to
-the encoder, and - for every input, routed or not - the exit head's and the 12-layer head's
-probabilities on its worst window, and the calibrated score the encoder would give it if routed
-(against ``cut``). Nothing is tuned; the encoder counterfactual costs every input a full pass.
+its n-gram probability, its share of seen words, whether the band, the novelty gate, the ask route
+(``asks_reader``) or the foreign route (``english_share``) sent it to the encoder, and - for every
+input, routed or not - the exit head's and the 12-layer head's probabilities on its worst window,
+and the calibrated score the encoder would give it if routed (against ``cut``). Nothing is tuned;
+the encoder counterfactual costs every input a full pass.
 """
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from codemode.scanner import Scanner
-    from codemode.scanner.classifier import Classifier, _scale
-    from codemode.scanner.features import coverage
+    from codemode.scanner.classifier import ASK_FLOOR, Classifier, _scale
+    from codemode.scanner.features import (
+        FOREIGN_SHARE,
+        asks_reader,
+        coverage,
+        english_share,
+        long_enough,
+    )
 
     rows = [json.loads(line) for line in args.path.read_text(encoding="utf-8").splitlines() if line]
     if args.split:
@@ -68,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
                     else ("high" if p >= self.high else "cleared")
                 )
             )
+            if route == "cleared" and p >= ASK_FLOOR and asks_reader(text):
+                route = "asked"
+            elif (
+                route == "cleared"
+                and p >= ASK_FLOOR
+                and long_enough(text)
+                and english_share(text) < FOREIGN_SHARE
+            ):
+                route = "foreign"  # flagged only where both heads agree (classifier.FOREIGN_CUT)
             if mine.any():
                 pl, pf = p_low[mine], p_full[mine]
                 win = [

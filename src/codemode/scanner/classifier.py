@@ -37,6 +37,7 @@ from .features import (
     chunks,
     coverage,
     featurize_many,
+    foreign,
     pack,
 )
 from .normalize import plain_words, short_token
@@ -54,6 +55,16 @@ _MAX_BATCH = 64
 # model clears it outright (probability under ``ASK_FLOOR``: most marketing copy that says
 # "please" sits there).
 ASK_FLOOR = 0.02
+# ``asks_reader`` reads English grammar only, so a request in another language that the n-gram
+# model scores between ``ASK_FLOOR`` and ``low`` (a polite ask, an authority claim, a role-play
+# written as an ordinary message) was cleared without the encoder: most of the non-English misses
+# of the outsider sets (round 17, ``tests/data/injection/OUTSIDER6.md``). Such a text that is not
+# English (``foreign``: few English function words, a mechanism, not a word list per language)
+# goes to the encoder too, but routing every one of them raised false positives, so it is flagged
+# only when the two heads agree: the exit's lower head flags a window (``exit`` high or above) and
+# the 12-layer head scores that window at ``FOREIGN_CUT`` or above. A window the lower head does
+# not flag is cleared there, so the upper slice runs only for the few it flags.
+FOREIGN_CUT = 0.8
 # A one-token value of five words or fewer that the n-gram model flags on its own (a coupon code's
 # status ASSIGNED_TO_PROFILE, a webhook topic event:klaviyo.subscribed_to_list) is
 # confirmed by the encoder head before it is removed: with so few words the n-gram score rests on
@@ -211,7 +222,8 @@ class Classifier:
         below ``low`` with less than ``cover`` of its words seen in training (the n-gram score is
         then a guess, not evidence) takes the head's score against ``novel_cut``; one below
         ``low`` but at ``ASK_FLOOR`` or above that asks its reader for something
-        (``asks_reader``) takes it against ``cut``.
+        (``asks_reader``) takes it against ``cut``; with the early exit, one such that is not
+        English (``foreign``) is flagged only when both heads flag it (``FOREIGN_CUT``).
 
         Raises:
             ScannerError: onnxruntime failed.
@@ -238,6 +250,16 @@ class Classifier:
             for i, p in enumerate(hashed)
             if ASK_FLOOR <= p < self.low and i not in gated and asks_reader(texts[i])
         ]
+        skip = gated.union(asked)
+        others = (
+            []
+            if self.exit is None
+            else [
+                i
+                for i, p in enumerate(hashed)
+                if ASK_FLOOR <= p < self.low and i not in skip and foreign(texts[i])
+            ]
+        )
         confirm = [i for i, p in enumerate(hashed) if p >= self.high and short_token(texts[i])]
         if confirm:  # the 12-layer head itself: the early exit was not fitted on such values
             confirmed = self.encoder.scores([plain_words(texts[i]) for i in confirm], self.head)
@@ -256,22 +278,34 @@ class Classifier:
                 for i, p in zip(order, encoded, strict=True):
                     result[i] = _scale(float(p), cuts[i])
             else:
-                staged = self._staged(chosen, [cuts[i] for i in order], deadline)
+                staged = self._staged(chosen, [cuts[i] for i in order], self.exit, deadline)
                 for i, score in zip(order, staged, strict=True):
                     result[i] = score
+        if others:  # only the windows the lower head flags continue; the rest are cleared there
+            assert self.exit is not None
+            chosen = [texts[i] for i in others]
+            both = (self.exit[1], 2.0)  # nothing stops as flagged: the 12-layer head must agree
+            agreed = self._staged(chosen, [FOREIGN_CUT] * len(others), both, deadline)
+            for i, score in zip(others, agreed, strict=True):
+                result[i] = score
         return result
 
     def _staged(
-        self, texts: list[str], cuts: list[float], deadline: float | None = None
+        self,
+        texts: list[str],
+        cuts: list[float],
+        exit_band: tuple[float, float],
+        deadline: float | None = None,
     ) -> list[float]:
-        """Calibrated scores through the early exit: a window the lower head clears scales
-        against the exit's ``low``, one it flags against its ``high``, one that continued
-        against the text's cut; a text scores as its worst window."""
+        """Calibrated scores through the early exit: a window the lower head scores under
+        ``exit_band``'s low is cleared (scaled against it), one at its high or above flagged
+        (scaled against that), one in between takes the 12-layer head's probability against the
+        text's cut; a text scores as its worst window."""
         assert self.encoder is not None and self.head is not None
-        assert self.exit is not None and self.lower_head is not None
-        low, high = self.exit
+        assert self.lower_head is not None
+        low, high = exit_band
         owners, p_lower, p_full = self.encoder.staged_scores(
-            texts, self.lower_head, self.exit, self.head, deadline
+            texts, self.lower_head, exit_band, self.head, deadline
         )
         cut = np.asarray(cuts, dtype=np.float64)[owners]
         window = np.where(

@@ -24,8 +24,10 @@ __all__ = [
     "asks_reader",
     "chunks",
     "coverage",
+    "english_share",
     "featurize",
     "featurize_many",
+    "foreign",
     "long_enough",
     "pack",
     "word_buckets",
@@ -234,6 +236,52 @@ def asks_reader(text: str) -> bool:
     model clears, and is exactly what the encoder head reads better.
     """
     return _ASKS.search(text) is not None
+
+
+# English function words: a text in which fewer than ``FOREIGN_SHARE`` of the words are these is
+# not English, whatever its script, so ``asks_reader`` (English grammar) cannot read it. The list
+# names English only; it says nothing about which other language a text is in.
+_ENGLISH_WORDS = (
+    "the a an to and of you your yours is are was were be been in on at for with this that these "
+    "those it its we our us i me my he she they them their from by or not no yes if as so but do "
+    "does did have has had will would can could should may please all any about into than then "
+    "there here what which who when where how why just also more most only up out over new now get"
+)
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
+_LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+_ADDRESS = re.compile(r"\S+://\S+|\S+@\S+")  # a URL or an e-mail address: not prose in any language
+FOREIGN_SHARE = 0.1
+FOREIGN_MIN_WORDS = (
+    6  # fewer words (a title, a name, a CSV header) say too little about the language
+)
+
+
+def english_share(text: str) -> float:
+    """The share of the words of ``text`` (runs of two or more letters, URLs and e-mail addresses
+    left out) that are English function words; 1.0 for a text without such words.
+
+    English prose runs at 0.3-0.5; a text in another language, even inside an English carrier
+    (a review's stars line, an e-mail's headers, JSON keys), stays under ``FOREIGN_SHARE``. A
+    script written without spaces counts each run of letters as one word, which is not English.
+    """
+    words = _LETTER_WORD.findall(_ADDRESS.sub(" ", text))
+    if not words:
+        return 1.0
+    return sum(word.lower() in _ENGLISH for word in words) / len(words)
+
+
+def foreign(text: str) -> bool:
+    """Whether ``text`` is prose in a language other than English: ``FOREIGN_MIN_WORDS`` words or
+    more (``NOVEL_MIN_WIDE`` letters in a script written without spaces) with an
+    ``english_share`` under ``FOREIGN_SHARE``. A short English value (a product title, a
+    checkout reminder, a CSV row) has no function words either, so it needs the length."""
+    if english_share(text) >= FOREIGN_SHARE:
+        return False
+    words = _LETTER_WORD.findall(_ADDRESS.sub(" ", text))
+    if len(words) >= FOREIGN_MIN_WORDS:
+        return True
+    wide = sum(1 for ch in text if ord(ch) > 0x24F and ch.isalpha())
+    return wide >= NOVEL_MIN_WIDE
 
 
 def coverage(text: str, seen: npt.NDArray[np.bool_]) -> float:
