@@ -270,18 +270,35 @@ def english_share(text: str) -> float:
     return sum(word.lower() in _ENGLISH for word in words) / len(words)
 
 
+_PROSE_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")  # "d'ajouter", "e-mail"
+_EDGES = "\"'`.,;:!?()[]{}<>«»¿¡“”\u2018\u2019„…*\u2013\u2014-"
+PROSE_SHARE = 0.7
+"""The share of a text's space-separated tokens that must be words for it to read as prose."""
+WIDE_SHARE = 0.3
+"""The share of a text's visible characters that letters above Latin must be, without spaces."""
+
+
 def foreign(text: str) -> bool:
-    """Whether ``text`` is prose in a language other than English: ``FOREIGN_MIN_WORDS`` words or
-    more (``NOVEL_MIN_WIDE`` letters in a script written without spaces) with an
-    ``english_share`` under ``FOREIGN_SHARE``. A short English value (a product title, a
-    checkout reminder, a CSV row) has no function words either, so it needs the length."""
+    """Whether ``text`` is prose in a language other than English, with an ``english_share``
+    under ``FOREIGN_SHARE``: either ``FOREIGN_MIN_WORDS`` words or more that make up
+    ``PROSE_SHARE`` of its space-separated tokens (a token is a word when, its punctuation
+    stripped, it is letters joined at most by apostrophes or hyphens; a token of punctuation
+    alone is not counted), or ``NOVEL_MIN_WIDE`` letters above Latin that make up
+    ``WIDE_SHARE`` of its visible characters (scripts written without spaces). A short English
+    value (a product title, a checkout reminder, a CSV row) has no function words either, so it
+    needs the length; code, key-value lines and encoded strings (``key=value``, base64, ids)
+    have none and are not prose, so they need the share."""
     if english_share(text) >= FOREIGN_SHARE:
         return False
-    words = _LETTER_WORD.findall(_ADDRESS.sub(" ", text))
-    if len(words) >= FOREIGN_MIN_WORDS:
+    plain = _ADDRESS.sub(" ", text)
+    visible = sum(1 for ch in plain if not ch.isspace())
+    wide = sum(1 for ch in plain if ord(ch) > 0x24F and ch.isalpha())
+    if wide >= NOVEL_MIN_WIDE and wide >= WIDE_SHARE * visible:
         return True
-    wide = sum(1 for ch in text if ord(ch) > 0x24F and ch.isalpha())
-    return wide >= NOVEL_MIN_WIDE
+    # Tokens of punctuation alone (a table's bars and rules, stars, dashes) are layout, not words.
+    tokens = [t for t in plain.split() if any(ch.isalnum() for ch in t)]
+    words = [t for t in (token.strip(_EDGES) for token in tokens) if _PROSE_WORD.fullmatch(t)]
+    return len(words) >= FOREIGN_MIN_WORDS and len(words) >= PROSE_SHARE * len(tokens)
 
 
 def coverage(text: str, seen: npt.NDArray[np.bool_]) -> float:
