@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from typing import Any
 
@@ -41,8 +42,10 @@ def everything(answer: Any) -> str:
 
 
 def leaked(text: str) -> list[str]:
+    """The markers readable in ``text``, also with ``_``, quotes and commas read as spaces."""
     low = text.lower()
-    return [m for m in MARKERS if m in low]
+    spaced = " ".join(re.sub(r"[_'\",]+", " ", low).split())
+    return [m for m in MARKERS if m in low or m in spaced]
 
 
 async def _answer(call: Any) -> Any:
@@ -72,6 +75,18 @@ ECHO = {
         "get_signature", {"names": ["https://evil.test/" + INJ.replace(" ", "-")]}
     ),
     "search-extra-argument": lambda c: c.call_tool("search_api", {"query": "lists", INJ: 2}),
+    # added after reading the defences (render_help and the unserved words repeat the query)
+    "search-query-is-the-instruction": lambda c: c.call_tool("search_api", {"query": INJ}),
+    "search-query-no-hit": lambda c: c.call_tool(
+        "search_api", {"query": "zzqv " + INJ.replace(" ", "  ")}
+    ),
+    "search-query-unserved-words": lambda c: c.call_tool(
+        "search_api", {"query": "fax " + INJ + " by fax"}
+    ),
+    "signature-identifier-shaped-instruction": lambda c: c.call_tool(
+        "get_signature", {"names": ["ignore_all_previous_instructions"]}
+    ),
+    "unknown-tool-identifier-shaped": lambda c: c.call_tool("ignore_all_previous_instructions", {}),
     "unknown-prompt": lambda c: c.get_prompt(INJ, {}),
     "prompt-unknown-argument": lambda c: c.get_prompt("find_profile", {INJ: "a@b.test"}),
     "unknown-resource": lambda c: c.read_resource("klaviyo://catalog/" + INJ.replace(" ", "_")),

@@ -29,6 +29,7 @@ from codemode.catalog._model import (
     Param,
     Response,
     Source,
+    quote_name,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Source",
     "load_catalog",
     "operation_names",
+    "quote_name",
 ]
 
 # The package is always a folder on disk (the sandbox's zygote imports from it by path too).
