@@ -336,6 +336,20 @@ def _capped(screened: str, before: int) -> str:
 _RANK = {"unscanned": 0, "clean": 1, "flagged": 2, "blocked": 3}
 
 
+def _unwrapped(lines: Sequence[str]) -> str:
+    """``lines`` as a wrapper's lines read back (``textwrap.fill(text, 9)`` breaks at word ends
+    and, in a word longer than a line, inside it): a break after a line of the stretch's full
+    width joins the word it cut, any other break is a word gap. (Glued without gaps, the words
+    at the other breaks run together and the patterns read "ignoreall previous"; spaced,
+    "instructi ons".) Numbering taken off."""
+    bare = [_NUMBERING.sub("", line) for line in lines]
+    width = max((len(line) for line in bare), default=0)
+    return "".join(
+        line + ("" if len(line) == width or i == len(bare) - 1 else " ")
+        for i, line in enumerate(bare)
+    )
+
+
 async def _scan_computed(
     scanner: Any,
     computed: list[_Piece],
@@ -397,6 +411,30 @@ async def _scan_computed(
             texts[f"{key}n"] = _GAP.sub(" ", _LONE_NUMBER.sub(" ", texts[key]))
             texts[key] = _GAP.sub(" ", texts[key])
             glued[key] = glued[f"{key}n"] = [p.key for p in of_target]
+            texts[f"{key}w"] = _GAP.sub(" ", _unwrapped(lines))
+            glued[f"{key}w"] = glued[key]
+        # ... and together with the outside text the full scan let through, from the first piece
+        # of either to the last: an instruction rebuilt so that some of its words are values as
+        # delivered ("ignore", "all") and others computed ("instructi", "ons"), each read alone
+        # says nothing (red team round 17). Flagged so, the computed and the outside pieces go.
+        # (Outside text the full scan flagged stays blanked: it takes no neighbour with it.)
+        theirs = [p for p in outside if p.target == target and p.key not in scan.flagged]
+        if theirs:
+            # Only the pieces' text: the script's own words between them stay out of this
+            # reading (a line of its own code around an id reads as a forged call), line ends kept.
+            every = [*of_target, *theirs]
+            source = values[target]
+            chars = [" " if ch != "\n" else ch for ch in source]
+            for piece in every:
+                chars[piece.start : piece.end] = source[piece.start : piece.end]
+            mixed = "".join(chars)
+            first = mixed.rfind("\n", 0, min(p.start for p in every)) + 1
+            last = mixed.find("\n", max(p.end for p in every))
+            lines = mixed[first : len(mixed) if last < 0 else last].split("\n")
+            key = f"m{target}"
+            texts[key] = _GAP.sub(" ", _unwrapped(lines))
+            texts[f"{key}g"] = _GAP.sub(" ", "".join(_NUMBERING.sub("", x) for x in lines))
+            glued[key] = glued[f"{key}g"] = [p.key for p in every]
     try:
         extra: OutputScan = await scanner.scan_computed(texts)
     except Exception:  # fail closed
