@@ -473,6 +473,56 @@ async def _scan_undigited(scanner: Any, pieces: Sequence[_Piece], scan: OutputSc
     return OutputScan(verdict, {**scan.flagged, **extra.flagged}, scan.annotate or extra.annotate)
 
 
+async def _scan_across_cells(
+    scanner: Any, pieces: Sequence[_Piece], scan: OutputScan, values: Sequence[str]
+) -> OutputScan:
+    """``scan`` with the outside text of each string read again by the patterns as one text:
+    its pieces' text in place, everything else (the script's words, delimiters) blanked, line
+    ends read as wrapped lines (:func:`_unwrapped`).
+
+    A piece is one cell of a table or one value of a list, judged alone so that a flagged value
+    takes only itself away. Words delivered as separate values and printed side by side in cells
+    (``'|'.join(f'{w:^12}' for w in words)``) spell an instruction no cell holds (red team round
+    17). When the patterns find one across the cells that they find in no cell alone, every
+    outside piece of that string goes; when a cell holds it, that cell was flagged already and
+    its neighbours stay."""
+    by_target: dict[int, list[_Piece]] = {}
+    for piece in pieces:
+        by_target.setdefault(piece.target, []).append(piece)
+    readings: dict[str, str] = {}
+    cells: dict[str, list[str]] = {}
+    for target, of_target in by_target.items():
+        if len(of_target) < 2 or any(
+            str(scan.flagged.get(p.key, "")).startswith("pattern") for p in of_target
+        ):
+            continue
+        source = values[target]
+        chars = [" " if ch != "\n" else ch for ch in source]
+        for piece in of_target:
+            chars[piece.start : piece.end] = source[piece.start : piece.end]
+        first = source.rfind("\n", 0, min(p.start for p in of_target)) + 1
+        last = source.find("\n", max(p.end for p in of_target))
+        lines = "".join(chars)[first : len(source) if last < 0 else last].split("\n")
+        key = f"x{target}"
+        readings[key] = _GAP.sub(" ", _unwrapped(lines))
+        cells[key] = [p.key for p in of_target]
+    if not readings:
+        return scan
+    try:
+        extra: OutputScan = await scanner.scan_computed(readings)
+    except Exception:  # fail closed
+        log.exception("scanning the output's outside text across its cells failed")
+        extra = OutputScan("blocked", {key: "the scanner failed" for key in readings})
+    if not extra.flagged:
+        return scan
+    flagged = dict(scan.flagged)
+    for key, reason in extra.flagged.items():
+        for piece_key in cells.get(key, ()):
+            flagged.setdefault(piece_key, reason)
+    verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
+    return OutputScan(verdict, flagged, scan.annotate or extra.annotate)
+
+
 def _whole_stretches(scan: OutputScan, stretches: dict[int, list[str]]) -> OutputScan:
     """``scan`` with every computed piece of a string flagged where one of them is; the calls'
     action names count as one string, and so do the strings of all planned writes.
@@ -673,6 +723,7 @@ async def screen(
             withheld = False
     if not spent and not withheld and hasattr(scanner, "scan_computed"):
         scan = await _scan_undigited(scanner, pieces, scan)
+        scan = await _scan_across_cells(scanner, pieces, scan, texts.values)
     if computed and not spent:
         scan = _whole_stretches(
             await _scan_computed(scanner, computed, scan, texts.values, pieces), stretches
