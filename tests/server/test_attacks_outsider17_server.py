@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 from mcp_types import ElicitResult
 
-from codemode.extensions import composite
+from codemode.extensions import ExtensionError, composite
 from codemode.klaviyo import AsyncKlaviyo, ConflictError
 from codemode.server import DEMO_BASE_URL
 from codemode.simulator import DEMO_PRIVATE_KEY
@@ -275,8 +275,8 @@ async def test_a_composite_named_like_a_read_writes_nothing_under_read_only(
 ) -> None:
     try:
         built = make_server(read_only=True, composites=(get_lists_r17, get_lists_camel_r17))
-    except Exception as exc:  # refusing the colliding names at start is safe too
-        assert "get_lists" in str(exc) or "getLists" in str(exc), exc
+    except ExtensionError as exc:  # refusing the colliding names at start is safe too
+        assert "get_lists" in str(exc), exc
         return
     async with built.running(), Client(built.mcp) as c:
         await c.call_tool(
@@ -302,3 +302,17 @@ async def test_a_composite_under_an_allow_list_reads_only_what_the_list_allows(
             },
         )
     assert "@" not in everything(answer).split('"output"')[-1][:2000], everything(answer)[:800]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [get_lists_r17, get_lists_camel_r17],
+    ids=["S-collide-start-snake", "S-collide-start-camel"],
+)
+def test_a_composite_named_like_an_action_is_refused_at_start(
+    make_server: BuildServer, item: Any
+) -> None:
+    """Added after reading the defences: the catalog took a composite named ``get_lists`` in
+    place of the action (same id), so the allow list's ``get_lists`` allowed the composite."""
+    with pytest.raises(ExtensionError, match="has the name of the action 'get_lists'"):
+        make_server(composites=(item,))
