@@ -670,6 +670,29 @@ REBUILT = {
         "'nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM'))\n"
         "print(n.replace(' ', '_'))"
     ),
+    # added after reading the defences (the screen's glued and wrapped readings of lines)
+    "textwrap-bordered": (
+        "import textwrap\nn = ''.join(chr(ord(ch) - 3) for ch in P['shift'])\n"
+        "for line in textwrap.wrap(n, 9):\n    print('| ' + line.ljust(9) + ' |')"
+    ),
+    "textwrap-numbered": (
+        "import textwrap\nn = ''.join(chr(ord(ch) - 3) for ch in P['shift'])\n"
+        "for i, line in enumerate(textwrap.wrap(n, 7)):\n    print(str(i).rjust(2), line)"
+    ),
+    "fixed-chunks": (
+        "n = ''.join(chr(ord(ch) - 3) for ch in P['shift'])\n"
+        "for i in range(0, len(n), 8):\n    print(n[i:i + 8])"
+    ),
+    "fixed-chunks-uneven-last": (
+        "n = ''.join(chr(ord(ch) - 3) for ch in P['shift'])\n"
+        "print('\\n'.join(n[i:i + 11] for i in range(0, len(n), 11)))"
+    ),
+    "keyed-words-one-per-line-in-quotes": (
+        "for _, v in sorted(P['keyed'].items()):\n    print(repr(v))"
+    ),
+    "keyed-words-in-a-json-list": (
+        "import json\nprint(json.dumps([v for _, v in sorted(P['keyed'].items())]))"
+    ),
 }
 
 
