@@ -355,6 +355,43 @@ async def test_n_the_name_the_policy_judged_is_the_name_that_was_sent(
     assert [c.id for c in result.calls] == ["create_list"] * 3, [c.id for c in result.calls]
 
 
+# Added after reading the defences: the worker reads a spelling as an action's id with
+# ``str.lower()``, which folds a few non-ASCII letters to ASCII ones (KELVIN SIGN to ``k``): such a
+# spelling is that action, and the host judges the action (bulk jobs are writes and deletes).
+BULK_SPELLINGS = {
+    "kelvin-bulk-delete": ("bul\u212a_delete_catalog_items", "read_only"),
+    "kelvin-camel-bulk-delete": ("bul\u212aDeleteCatalogItems", "default"),
+    "kelvin-bulk-create": ("bul\u212a_create_catalog_items", "read_only"),
+    "upper-bulk-delete": ("BULK_DELETE_CATALOG_ITEMS", "default"),
+    "dotted-bulk-delete": ("catalogs.bulkDeleteCatalogItems()", "default"),
+    "kelvin-coupon-codes": ("bul\u212a_create_coupon_codes", "read_only"),
+    "allow-list-job-reader": ("get_bul\u212a_delete_catalog_items_jobs", "allow"),
+}
+_POLICIES = {
+    "read_only": Policy(read_only=True),
+    "default": Policy(),
+    "allow": Policy(allow=("get_lists",)),
+}
+
+
+@pytest.mark.parametrize(
+    "name,policy", list(BULK_SPELLINGS.values()), ids=[f"N-bulk-{k}" for k in BULK_SPELLINGS]
+)
+async def test_n_bulk_jobs_by_folded_spellings_meet_the_policy(
+    box: Sandbox, world: World, name: str, policy: str
+) -> None:
+    """Safe: only GETs leave (none under the allow list), and the script sees PolicyError or
+    ValidationError for the spelling."""
+    since = len(world.transport.seen)
+    code = (
+        f"try:\n    klaviyo.call({name!r}, attributes={{'items': []}}, ids=['x'])\n"
+        "    print('SENT')\nexcept Exception as e:\n    print(type(e).__name__)\n"
+    )
+    result = await run(box, world, code, policy=_POLICIES[policy])
+    assert result.output.strip() in ("PolicyError", "ValidationError"), result.output
+    assert [s for s in world.transport.seen[since:]] == [], world.transport.seen[since:]
+
+
 # --- I: Result indexing, included, cursors -----------------------------------------------------
 
 PLAIN = "r = klaviyo.profiles.get_profiles(filter=F.equals('email', 'plain@r17.test'))\n"
