@@ -21,9 +21,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # method), a resource URI. No whitespace inside, no quotes, no ``@``: text of another shape was
 # not typed as a name, and may be outside text the model copied (an instruction) that a message
 # written by the server would hand back to it unscreened.
-_NAME_SHAPE = re.compile(
-    r"(?:[A-Za-z]{2,8} )?[A-Za-z0-9_.:/{}()\[\]=?&%$~+,*#-]+"
-)
+_NAME_SHAPE = re.compile(r"(?:[A-Za-z]{2,8} )?[A-Za-z0-9_.:/{}()\[\]=?&%$~+,*#-]+")
 
 
 def quote_name(name: str, limit: int = _SHOWN, flagged: Callable[[str], bool] | None = None) -> str:
