@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from codemode.config import Settings
 from codemode.server import DEMO_BASE_URL, build_server
@@ -29,7 +30,8 @@ async def test_resources_and_prompts_are_listed_and_read(tmp_path: Path) -> None
         }
         conventions = await client.read_resource("klaviyo://sdk/conventions")
         lists = await client.read_resource("klaviyo://catalog/lists")
-        missing = await client.read_resource("klaviyo://catalog/nope")
+        with pytest.raises(MCPError) as missing:
+            await client.read_resource("klaviyo://catalog/nope")
         prompts = {p.name for p in (await client.list_prompts()).prompts}
         prompt = await client.get_prompt("find_profile", {"email": "ada@example.com"})
     assert {"klaviyo://sdk/conventions", "klaviyo://catalog"} <= listed
@@ -37,7 +39,7 @@ async def test_resources_and_prompts_are_listed_and_read(tmp_path: Path) -> None
     text = conventions.contents[0].text  # type: ignore[union-attr]
     assert "F.equals" in text and ".next_cursor" in text and ".included" in text
     assert "`get_lists` [read] GET /api/lists" in lists.contents[0].text  # type: ignore[union-attr]
-    assert "No group 'nope'. Groups:" in missing.contents[0].text  # type: ignore[union-attr]
+    assert "No group 'nope'. Groups:" in str(missing.value)
     assert {"audience_overview", "campaign_performance", "find_profile"} <= prompts
     assert "ada@example.com" in prompt.messages[0].content.text  # type: ignore[union-attr]
 

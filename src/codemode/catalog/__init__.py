@@ -29,6 +29,7 @@ from codemode.catalog._model import (
     Param,
     Response,
     Source,
+    quote_name,
 )
 from codemode.catalog._routes import RouteTable, normalize_path
 
@@ -47,6 +48,7 @@ __all__ = [
     "load_catalog",
     "normalize_path",
     "operation_names",
+    "quote_name",
 ]
 
 # The package is always a folder on disk (the sandbox's zygote imports from it by path too).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +18,25 @@ KINDS: tuple[Kind, ...] = ("read", "write", "destructive", "client")
 _SHOWN = 64
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# The shape of a name a message may repeat: an id, a dotted function, a route or URL (with an HTTP
+# method), a resource URI. No whitespace inside, no quotes, no ``@``: text of another shape was
+# not typed as a name, and may be outside text the model copied (an instruction) that a message
+# written by the server would hand back to it unscreened.
+_NAME_SHAPE = re.compile(r"(?:[A-Za-z]{2,8} )?[A-Za-z0-9_.:/{}()\[\]=?&%$~+,*#-]+")
+
+
+def quote_name(name: str, limit: int = _SHOWN, flagged: Callable[[str], bool] | None = None) -> str:
+    """``name`` (a name a client or script sent) as a message may repeat it: quoted when it has
+    the shape of a name and at most ``limit`` characters (and ``flagged``, the scanner where the
+    caller has one, does not find an instruction in it); otherwise only its length.
+
+    The messages that repeat names (unknown action, tool, prompt, group, resource) are the
+    server's own words, which no screen reads: a name is repeated only when it cannot carry a
+    sentence.
+    """
+    if len(name) <= limit and _NAME_SHAPE.fullmatch(name) and not (flagged and flagged(name)):
+        return repr(name)
+    return f"a name of {len(name)} characters (not repeated: it is not an action's name)"
 
 
 def operation_key(name: str) -> str:
@@ -271,7 +290,7 @@ class Catalog(Mapping[str, Action]):
         action = self._actions.get(key)
         if action is None:
             raise CatalogError(
-                f"unknown action {self.shown(name)!r}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
+                f"unknown action {quote_name(name)}; did you mean {', '.join(self.closest(key)) or 'nothing close'}?"
             )
         return action
 

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from codemode.sandbox.computed import SOURCE as SKETCH_SOURCE
 from codemode.scanner import ANNOTATE_END, ANNOTATE_START, REDACTED
-from codemode.scanner.normalize import INVISIBLE, fold_lookalikes, stream_safe
+from codemode.scanner.normalize import COMMON_WORDS, INVISIBLE, fold_lookalikes, stream_safe
 
 if TYPE_CHECKING:  # numpy: loaded only where a session has a sketch
     from codemode.sandbox.sketch import Sketch
@@ -1421,6 +1421,15 @@ class Provenance:
             done = j + 1
         out.extend(toks[done:])
         return out
+
+    def knows(self, word: str) -> bool:
+        """Whether ``word`` (any case) is a word of the delivered text or a common English one:
+        what the screen decides by whether a line break joins two words or cuts one."""
+        low = word.lower()
+        if low in COMMON_WORDS:
+            return True
+        vocab = self._vocab if self._vocab is not None else self._vocabulary(None)
+        return low in vocab or word in vocab
 
     def _vocabulary(self, cpu_until: float | None) -> frozenset[str]:
         """The words of the delivered text (read once per run; the deadline stops it as it stops

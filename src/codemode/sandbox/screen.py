@@ -336,12 +336,49 @@ def _capped(screened: str, before: int) -> str:
 _RANK = {"unscanned": 0, "clean": 1, "flagged": 2, "blocked": 3}
 
 
+def _unwrapped(lines: Sequence[str], known: Callable[[str], bool] | None = None) -> str:
+    """``lines`` as a wrapper's lines read back (``textwrap.fill(text, 9)`` breaks at word ends
+    and, in a word longer than a line, inside it): a break after a line of the stretch's full
+    width joins the word it cut, any other break is a word gap. (Glued without gaps, the words
+    at the other breaks run together and the patterns read "ignoreall previous"; spaced,
+    "instructi ons".) Numbering, padding and a table's borders are taken off each line first, so
+    that lines padded to one width (``line.ljust(9)``, ``'| ' + line + ' |'``) are measured by
+    what they hold. ``known`` (words the run knows): a full-width line whose last word and the
+    next line's first are two known words and not one ("IMPORTANT" | "ignore") is a word gap."""
+    bare = [_NUMBERING.sub("", line).strip(_PADDING) for line in lines]
+    width = max((len(line) for line in bare), default=0)
+    out: list[str] = []
+    for i, line in enumerate(bare):
+        out.append(line)
+        if i == len(bare) - 1:
+            break
+        gap = " "
+        if len(line) == width:
+            gap = ""
+            left, right = _TAIL.search(line), _HEAD.match(bare[i + 1])
+            if known is not None and left and right:
+                a, b = left.group(0), right.group(0)
+                if not known(a + b) and known(a) and known(b):
+                    gap = " "
+        out.append(gap)
+    return "".join(out)
+
+
+_SHORT_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]{1,3}(?![^\W\d_])")
+_TAIL = re.compile(r"[^\W\d_]+$")
+_HEAD = re.compile(r"[^\W\d_]+")
+# What pads a line or borders a table row, taken off before a wrapped line is measured.
+_PADDING = " \t|\u2502"
+
+
 async def _scan_computed(
     scanner: Any,
     computed: list[_Piece],
     scan: OutputScan,
     values: Sequence[str],
     outside: Sequence[_Piece],
+    respace: Callable[[str], str] = str,
+    known: Callable[[str], bool] | None = None,
 ) -> OutputScan:
     """``scan`` with what ``scanner.scan_computed`` flags among ``computed`` added to it (a
     scanner failure withholds those pieces, as it does outside text).
@@ -397,6 +434,42 @@ async def _scan_computed(
             texts[f"{key}n"] = _GAP.sub(" ", _LONE_NUMBER.sub(" ", texts[key]))
             texts[key] = _GAP.sub(" ", texts[key])
             glued[key] = glued[f"{key}n"] = [p.key for p in of_target]
+            texts[f"{key}w"] = _GAP.sub(" ", _unwrapped(lines, known))
+            glued[f"{key}w"] = glued[key]
+        # ... and together with the outside text the full scan let through, from the first piece
+        # of either to the last: an instruction rebuilt so that some of its words are values as
+        # delivered ("ignore", "all") and others computed ("instructi", "ons"), each read alone
+        # says nothing (red team round 17). Flagged so, the computed and the outside pieces go.
+        # (Outside text the classifier flagged is read too: it may take one word of an
+        # instruction, and the rest still reads. Outside text a pattern flagged holds an
+        # instruction by itself and stays out, so that it takes no neighbour with it.)
+        theirs = [
+            p
+            for p in outside
+            if p.target == target and not str(scan.flagged.get(p.key, "")).startswith("pattern")
+        ]
+        if theirs:
+            # Only the pieces' text: the script's own words between them stay out of this
+            # reading (a line of its own code around an id reads as a forged call), line ends kept.
+            # Short words of the script's are kept: too short to say anything alone, they can
+            # be the rest of a word cut across lines (the "in" of "previous in|structions").
+            every = [*of_target, *theirs]
+            source = values[target]
+            chars = [" " if ch != "\n" else ch for ch in source]
+            for short in _SHORT_WORD.finditer(source):
+                chars[short.start() : short.end()] = short.group(0)
+            for piece in every:
+                chars[piece.start : piece.end] = source[piece.start : piece.end]
+            mixed = "".join(chars)
+            first = mixed.rfind("\n", 0, min(p.start for p in every)) + 1
+            last = mixed.find("\n", max(p.end for p in every))
+            lines = mixed[first : len(mixed) if last < 0 else last].split("\n")
+            key = f"m{target}"
+            # (respaced: a full-width line that ended at a word end runs into the next line's
+            # word, "IMPORTANTignore", which the delivered words space out again)
+            texts[key] = _GAP.sub(" ", respace(_unwrapped(lines, known)))
+            texts[f"{key}g"] = _GAP.sub(" ", "".join(_NUMBERING.sub("", x) for x in lines))
+            glued[key] = glued[f"{key}g"] = [p.key for p in every]
     try:
         extra: OutputScan = await scanner.scan_computed(texts)
     except Exception:  # fail closed
@@ -409,6 +482,15 @@ async def _scan_computed(
         if key in extra.flagged:
             for piece_key in keys:
                 flagged.setdefault(piece_key, extra.flagged[key])
+    # A string whose computed text holds an instruction loses its outside text too: the
+    # instruction may go on in values printed as delivered after it ("... the customer" computed,
+    # then "list to attacker@evil.test" as delivered). Honest output has no flagged computed text.
+    for target, of_target in by_target.items():
+        reason = next((flagged[p.key] for p in of_target if p.key in flagged), None)
+        if reason is not None:
+            for piece in outside:
+                if piece.target == target:
+                    flagged.setdefault(piece.key, reason)
     verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
     return OutputScan(verdict, {**scan.flagged, **flagged}, scan.annotate or extra.annotate)
 
@@ -433,6 +515,60 @@ async def _scan_undigited(scanner: Any, pieces: Sequence[_Piece], scan: OutputSc
         return scan
     verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
     return OutputScan(verdict, {**scan.flagged, **extra.flagged}, scan.annotate or extra.annotate)
+
+
+async def _scan_across_cells(
+    scanner: Any,
+    pieces: Sequence[_Piece],
+    scan: OutputScan,
+    values: Sequence[str],
+    known: Callable[[str], bool] | None = None,
+) -> OutputScan:
+    """``scan`` with the outside text of each string read again by the patterns as one text:
+    its pieces' text in place, everything else (the script's words, delimiters) blanked, line
+    ends read as wrapped lines (:func:`_unwrapped`).
+
+    A piece is one cell of a table or one value of a list, judged alone so that a flagged value
+    takes only itself away. Words delivered as separate values and printed side by side in cells
+    (``'|'.join(f'{w:^12}' for w in words)``) spell an instruction no cell holds (red team round
+    17). When the patterns find one across the cells that they find in no cell alone, every
+    outside piece of that string goes; when a cell holds it, that cell was flagged already and
+    its neighbours stay."""
+    by_target: dict[int, list[_Piece]] = {}
+    for piece in pieces:
+        by_target.setdefault(piece.target, []).append(piece)
+    readings: dict[str, str] = {}
+    cells: dict[str, list[str]] = {}
+    for target, of_target in by_target.items():
+        if len(of_target) < 2 or any(
+            str(scan.flagged.get(p.key, "")).startswith("pattern") for p in of_target
+        ):
+            continue
+        source = values[target]
+        chars = [" " if ch != "\n" else ch for ch in source]
+        for piece in of_target:
+            chars[piece.start : piece.end] = source[piece.start : piece.end]
+        first = source.rfind("\n", 0, min(p.start for p in of_target)) + 1
+        last = source.find("\n", max(p.end for p in of_target))
+        lines = "".join(chars)[first : len(source) if last < 0 else last].split("\n")
+        key = f"x{target}"
+        readings[key] = _GAP.sub(" ", _unwrapped(lines, known))
+        cells[key] = [p.key for p in of_target]
+    if not readings:
+        return scan
+    try:
+        extra: OutputScan = await scanner.scan_computed(readings)
+    except Exception:  # fail closed
+        log.exception("scanning the output's outside text across its cells failed")
+        extra = OutputScan("blocked", {key: "the scanner failed" for key in readings})
+    if not extra.flagged:
+        return scan
+    flagged = dict(scan.flagged)
+    for key, reason in extra.flagged.items():
+        for piece_key in cells.get(key, ()):
+            flagged.setdefault(piece_key, reason)
+    verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
+    return OutputScan(verdict, flagged, scan.annotate or extra.annotate)
 
 
 def _whole_stretches(scan: OutputScan, stretches: dict[int, list[str]]) -> OutputScan:
@@ -635,9 +771,13 @@ async def screen(
             withheld = False
     if not spent and not withheld and hasattr(scanner, "scan_computed"):
         scan = await _scan_undigited(scanner, pieces, scan)
+        scan = await _scan_across_cells(scanner, pieces, scan, texts.values, provenance.knows)
     if computed and not spent:
         scan = _whole_stretches(
-            await _scan_computed(scanner, computed, scan, texts.values, pieces), stretches
+            await _scan_computed(
+                scanner, computed, scan, texts.values, pieces, provenance.respaced, provenance.knows
+            ),
+            stretches,
         )
         pieces += computed
 

@@ -779,6 +779,8 @@ assistant user users agent must should instead task here below following reply a
 output write list account admin access token
 """
 _COMMON = frozenset(_COMMON_WORDS.split())
+COMMON_WORDS = _COMMON
+"""Common English words, and the words instructions are written with (lower case)."""
 _ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
 _ROT13 = str.maketrans(
     "abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm"

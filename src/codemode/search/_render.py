@@ -8,7 +8,7 @@ hit's signature follows the hits, so a one-call read needs no ``get_signature`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from codemode.catalog import Catalog, load_catalog
@@ -34,11 +34,22 @@ _KIND_MARK = {
 CONFIDENT_RATIO = 0.95
 
 
-def render_help(query: str, catalog: Catalog | None = None) -> str:
-    """What to do when a query matched nothing: the categories and how to ask."""
+def render_help(
+    query: str, catalog: Catalog | None = None, flagged: Callable[[str], bool] | None = None
+) -> str:
+    """What to do when a query matched nothing: the categories and how to ask. The query is
+    repeated unless ``flagged`` (the scanner) finds an instruction in it: the answer is the
+    server's own text, which no screen reads."""
     cat = catalog if catalog is not None else load_catalog()
     groups = ", ".join(f"{g} ({len(actions)})" for g, actions in sorted(cat.groups.items()))
-    said = f"No action matches {cat.shown(query.strip(), 200)!r}. " if query.strip() else ""
+    said = ""
+    if query.strip():
+        shown = cat.shown(query.strip(), 200)
+        said = (
+            "No action matches the query (not repeated: it reads as an instruction). "
+            if flagged is not None and flagged(shown)
+            else f"No action matches {shown!r}. "
+        )
     return (
         f'{said}Describe the task in plain words ("add a contact to a list", "campaign click rate last '
         'month"), name a resource and a verb, or give an operation id or METHOD /api/path.\n'
@@ -86,6 +97,7 @@ def render_hits(
     marks: Mapping[str, str] | None = None,
     unserved: Sequence[str] = (),
     inline: Signature | None = None,
+    flagged: Callable[[str], bool] | None = None,
 ) -> str:
     """One line per hit (``function [kind] [policy] - summary``), then the top hit's signature.
 
@@ -94,9 +106,11 @@ def render_hits(
     the others their first clause. With ``unserved`` (the query's words no operation is about),
     the answer says first that no operation does this and marks the lines as the closest ones
     only. ``inline`` (from :func:`top_signature`) follows the lines. Help when there are no hits.
+    ``flagged`` (the scanner): the help does not repeat a query it reads as an instruction (the
+    ``unserved`` words are single words the index has, repeated one by one).
     """
     if not hits:
-        return render_help(query)
+        return render_help(query, flagged=flagged)
     lines = [
         f"{h.function}{_KIND_MARK.get(h.kind, '')}{_policy(marks, h.id)} - "
         + (h.summary if i == 0 else _first_clause(h.summary))

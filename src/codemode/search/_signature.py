@@ -12,13 +12,14 @@ from __future__ import annotations
 import ast
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from codemode.catalog import Action, Catalog
+from codemode.catalog import Action, Catalog, quote_name
 from codemode.errors import CatalogError
 from codemode.search._examples import example_call
 from codemode.search._shapes import shapes_of
@@ -337,9 +338,12 @@ def signature_of(action: Action) -> Signature:
     )
 
 
-def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature], list[str]]:
+def get_signatures(
+    names: list[str], catalog: Catalog, flagged: Callable[[str], bool] | None = None
+) -> tuple[list[Signature], list[str]]:
     """Signatures for ``names`` (operation ids, dotted functions or routes), in order, without
-    duplicates; a route without a method gives every operation on its path.
+    duplicates; a route without a method gives every operation on its path. An unknown name is
+    repeated only when it has a name's shape (:func:`quote_name`; ``flagged``: the scanner).
 
     Returns:
         (found signatures, one message per unknown name naming the closest matches).
@@ -358,7 +362,7 @@ def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature],
                 ids = [a.id for a in catalog.groups[group]]
                 shown = ", ".join(ids[:12]) + (", ..." if len(ids) > 12 else "")
                 errors.append(
-                    f"{catalog.shown(name)!r} is a group of {len(ids)} operations ({shown}): name "
+                    f"{quote_name(name, flagged=flagged)} is a group of {len(ids)} operations ({shown}): name "
                     "one, or search_api finds the one for a task."
                 )
                 continue
@@ -369,7 +373,7 @@ def get_signatures(names: list[str], catalog: Catalog) -> tuple[list[Signature],
                 if close
                 else "search_api finds actions by what they do."
             )
-            errors.append(f"unknown action {catalog.shown(name)!r}: {hint}")
+            errors.append(f"unknown action {quote_name(name, flagged=flagged)}: {hint}")
             continue
         for action in actions:
             if action.id not in seen:

@@ -23,9 +23,16 @@ from starlette.applications import Starlette
 
 from codemode.audit import AuditLog, AuditSink, open_audit, private_folder
 from codemode.catalog import Catalog, load_catalog
+from codemode.catalog._model import operation_key
 from codemode.config import Settings
 from codemode.errors import CodemodeError, ConfigError
-from codemode.extensions import Composite, composite_action, load_composites, load_extra_operations
+from codemode.extensions import (
+    Composite,
+    ExtensionError,
+    composite_action,
+    load_composites,
+    load_extra_operations,
+)
 from codemode.server.credentials import (
     DEMO_KEY,
     CredentialSource,
@@ -259,6 +266,15 @@ def build_server(
         if settings.extensions is not None:
             catalog = catalog.with_actions(load_extra_operations(settings.extensions, catalog))
     composites = list(load_composites() if composites is None else composites)
+    for item in composites:
+        # A composite named as an action (or another spelling of one, which klaviyo.call reads
+        # as that action) would replace it in the catalog: the policy would judge the composite
+        # under the action's name and the script could no longer reach the action itself.
+        taken = catalog.get(item.name) or catalog.get(operation_key(item.name))
+        if taken is not None:
+            raise ExtensionError(
+                f"composite {item.name!r} has the name of the action {taken.id!r}; rename it"
+            )
     if composites:
         catalog = catalog.with_actions([composite_action(c) for c in composites])
     audit_path = settings.audit_path(transport) if not settings.audit_disabled else None

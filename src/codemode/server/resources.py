@@ -7,9 +7,14 @@ Everything is derived from the catalog, so it covers every operation the server 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
+
+from codemode.catalog import quote_name
 
 if TYPE_CHECKING:
     from codemode.server.runtime import Runtime
@@ -63,7 +68,9 @@ def _group_text(runtime: Runtime, group: str) -> str:
     actions = runtime.catalog.groups.get(group)
     if not actions:
         names = ", ".join(sorted(runtime.catalog.groups))
-        return f"No group {group!r}. Groups: {names}."
+        shown = quote_name(group, flagged=runtime.flagged)
+        # An error, not contents: contents carry the URI as asked, text the client chose.
+        raise MCPError(INVALID_PARAMS, f"No group {shown}. Groups: {names}.")
     lines = [f"# klaviyo.{group}: {len(actions)} operations", ""]
     lines += [f"- `{a.id}` [{a.kind}] {a.method} {a.path}: {a.summary}" for a in actions]
     return "\n".join(lines) + "\n"
@@ -105,12 +112,24 @@ def register_resources(server: MCPServer[Any], runtime: Runtime) -> None:
 
     @server.prompt(name="find_profile", description="Everything about one contact, by email")
     def find_profile(email: str) -> str:
-        shown = runtime.catalog.shown(email, 320)  # no address is longer; a 1 MB one is cut
+        # The address becomes the user turn the model reads: only an address's shape (no space,
+        # one @, at most 320 characters, as RFC 5321 bounds it) that the scanner reads as no
+        # instruction goes in; other text is refused (the user can type it as a message).
+        if not _EMAIL.fullmatch(email) or len(email) > 320 or runtime.flagged(email):
+            raise MCPError(
+                INVALID_PARAMS,
+                f"find_profile needs an email address (got {len(email)} characters that are not "
+                "one); type other text as a message instead",
+            )
+        shown = email
         return (
             f"Find the profile with email {shown!r} and print its name, the lists and segments "
             "it belongs to and its five most recent events. Search, read the signatures, then "
             "run one script."
         )
+
+
+_EMAIL = re.compile(r"[^\s@'\"]+@[^\s@'\"]+\.[^\s@'\"]+")
 
 
 def _prompt(text: str) -> Any:

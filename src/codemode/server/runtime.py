@@ -180,6 +180,11 @@ class Runtime:
         """Ranked functions for ``query``, each marked with what the policy will do with it."""
         return self.present(query, *self.rank(query, limit), ctx)
 
+    def flagged(self, text: str) -> bool:
+        """Whether the scanner reads ``text`` (a name or query the client sent, which a message of
+        the server's would repeat) as an instruction; the scanner is built on first use."""
+        return self.scanner.scan_text(text[:2000]).injection
+
     def rank(self, query: str, limit: int) -> tuple[list[SearchHit], list[str]]:
         """The ranked hits for ``query`` and, when no operation serves it, the words nothing serves.
 
@@ -205,13 +210,15 @@ class Runtime:
         )
         if inline is not None:
             result.results[0].signature = inline.inline()
-        return result, render_hits(hits, query, self._texts(marks), unserved, inline)
+        return result, render_hits(
+            hits, query, self._texts(marks), unserved, inline, flagged=self.flagged
+        )
 
     def signatures(
         self, names: list[str], ctx: Context[Any, Any] | None = None
     ) -> tuple[SignatureResult, str, bool]:
         """Signatures for ``names`` with the policy's mark; the flag: none of them was found."""
-        found, errors = get_signatures(names, self.catalog)
+        found, errors = get_signatures(names, self.catalog, flagged=self.flagged)
         marks = self._marks([sig.id for sig in found], ctx)
         result = SignatureResult(
             signatures=[

@@ -7,7 +7,7 @@ matching its ``outputSchema`` (:mod:`.results`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
@@ -25,6 +25,7 @@ from mcp_types import (
 )
 from pydantic import AnyUrl, Field, ValidationError
 
+from codemode.catalog import quote_name
 from codemode.server.results import ExecuteResult, SearchResult, SignatureResult
 
 if TYPE_CHECKING:
@@ -61,7 +62,16 @@ class ToolServer(MCPServer[Any]):
     ..."): several lines, a link, and not the bounds :func:`_drop_titles` leaves out of the listed
     schemas. For a prompt's unknown argument it would answer "Error rendering prompt" and log a
     traceback.
+
+    A name the client sent is repeated in these answers only when it has a name's shape and the
+    scanner (``flagged``, set by :func:`register_tools`) reads no instruction in it
+    (:func:`quote_name`): they are the server's own words, which no screen reads.
     """
+
+    flagged: Callable[[str], bool] | None = None
+
+    def _quoted(self, name: str) -> str:
+        return quote_name(name, flagged=self.flagged)
 
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
@@ -71,7 +81,10 @@ class ToolServer(MCPServer[Any]):
         except ResourceNotFoundError as exc:
             known = [str(r.uri) for r in self._resource_manager.list_resources()]
             known += [t.uri_template for t in self._resource_manager.list_templates()]
-            raise ResourceNotFoundError(f"{exc}; the resources are {', '.join(known)}") from exc
+            raise ResourceNotFoundError(
+                f"unknown resource {quote_name(str(uri), 200, self.flagged)}; "
+                f"the resources are {', '.join(known)}"
+            ) from exc
 
     async def get_prompt(
         self,
@@ -82,7 +95,9 @@ class ToolServer(MCPServer[Any]):
         prompt = self._prompt_manager.get_prompt(name)
         if prompt is None:
             known = ", ".join(p.name for p in self._prompt_manager.list_prompts())
-            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}; the prompts are {known}")
+            raise MCPError(
+                INVALID_PARAMS, f"unknown prompt {self._quoted(name)}; the prompts are {known}"
+            )
         declared = {a.name: bool(a.required) for a in prompt.arguments or ()}
         given = set(arguments or {})
         unknown = sorted(given - set(declared))
@@ -90,7 +105,8 @@ class ToolServer(MCPServer[Any]):
         if unknown or missing:
             takes = ", ".join(f"{n}{'' if r else ' (optional)'}" for n, r in declared.items())
             problem = (
-                f"has no argument {', '.join(map(repr, unknown))}"
+                f"has no argument {', '.join(map(self._quoted, unknown[:5]))}"
+                + (f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else "")
                 if unknown
                 else f"needs {', '.join(map(repr, missing))}"
             )
@@ -108,7 +124,9 @@ class ToolServer(MCPServer[Any]):
             tool = self._tool_manager.get_tool(name)
             if tool is None:
                 tools = ", ".join(t.name for t in self._tool_manager.list_tools())
-                raise ToolError(f"unknown tool {name!r}; this server's tools are {tools}") from None
+                raise ToolError(
+                    f"unknown tool {self._quoted(name)}; this server's tools are {tools}"
+                ) from None
             if not isinstance(exc.__cause__, ValidationError):
                 raise
             # Chained to the same cause: the SDK still logs only the field names.
@@ -184,6 +202,8 @@ def argument_error(name: str, error: ValidationError, parameters: dict[str, Any]
 def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
     """Add ``search_api``, ``get_signature`` and ``execute_code`` to ``server``."""
     read_only = runtime.settings.read_only
+    if isinstance(server, ToolServer):
+        server.flagged = runtime.flagged
 
     @server.tool(
         name="search_api",
