@@ -180,3 +180,30 @@ def test_a_record_key_named_datetime_keeps_its_name(catalog: Catalog) -> None:
     # Dates come back as strings, so the record shape says str for the type, not for the key.
     (sig,), _ = get_signatures(["get_campaign_message"], catalog)
     assert "send_times?: [{datetime: str, is_local: bool}]" in sig.doc
+
+
+def test_a_flat_record_with_fixed_values_shows_them(catalog: Catalog) -> None:
+    # A coupon code's status and a job's status take fixed values; the flat Returns line had
+    # dropped them ("status: str"), so a script polling a job guessed the word for done.
+    (code, job), _ = get_signatures(["get_coupon_code", "get_bulk_import_profiles_job"], catalog)
+    assert '"ASSIGNED_TO_PROFILE"|' in code.doc and '"UNASSIGNED"' in code.doc
+    assert "record shape above" in code.returns and "related ids: coupon" in code.returns
+    assert 'status: "cancelled"|"complete"|"processing"|"queued"' in job.doc
+
+
+def test_a_filter_example_on_a_field_with_fixed_values_uses_one_of_them(catalog: Catalog) -> None:
+    (versions, reviews), _ = get_signatures(["get_versions_for_form", "get_reviews"], catalog)
+    assert 'F.equals("form_type", "banner")' in versions.doc
+    assert 'F.equals("review_type", "question")' in reviews.doc
+    assert '"Example"' not in versions.doc + reviews.doc
+
+
+def test_the_examples_of_unsubscribing_and_creating_a_template_show_the_values_that_work(
+    catalog: Catalog,
+) -> None:
+    # The generated ones sent an empty subscriptions object and editor_type "Example".
+    (unsub, template), _ = get_signatures(["bulk_unsubscribe_profiles", "create_template"], catalog)
+    assert '"email": "ada@example.com"' in unsub.doc
+    assert '{"marketing": {"consent": "UNSUBSCRIBED"}}' in unsub.doc
+    assert '"editor_type": "CODE", "html": ' in template.doc
+    assert "Klaviyo's rules: editor_type: CODE (html) or USER_DRAGGABLE" in template.doc

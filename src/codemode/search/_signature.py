@@ -300,8 +300,10 @@ def _shape_lines(action: Action) -> list[str]:
             # What Klaviyo's docs say must hold of the attributes (group_by prerequisites...).
             lines.append(f"- Klaviyo's rules: {shapes['rules'].replace(chr(10), ' ')}")
     record = shapes.get("record", "")
-    if "{" in record[1:]:
-        # Dates come back as ISO 8601 strings (the one rule for dates); a request takes either.
+    if "{" in record[1:] or '"' in record:
+        # A record that nests, or whose fields take fixed values (a job's status, a coupon code's
+        # status): the flat Returns line would drop them. Dates come back as ISO 8601 strings
+        # (the one rule for dates); a request takes either.
         lines.append("- record shape: " + _DATETIME.sub("str", record))
     return lines
 
