@@ -45,6 +45,17 @@ def test_404_maps_to_not_found_and_names_the_fix(make_client: MakeClient) -> Non
         client.profiles.get_profile("X")
 
 
+def test_a_404_names_the_listing_that_holds_the_ids(make_client: MakeClient) -> None:
+    # "the matching get_* action" left the agent to guess which; a coupon code's id is not
+    # the code a customer types, so the listing is where the right id is found.
+    client, _ = make_client(error(404, "not_found", "A coupon-code with id 'X' does not exist."))
+    with pytest.raises(NotFoundError, match=r"list ids with klaviyo\.coupons\.get_coupon_codes\)"):
+        client.coupons.get_coupon_code("X")
+    client, _ = make_client(error(404, "not_found", "A list with id 'X' does not exist."))
+    with pytest.raises(NotFoundError, match=r"list ids with klaviyo\.lists\.get_lists\)"):
+        client.lists.get_profiles_for_list("X")
+
+
 def test_a_catalog_404_says_catalog_ids_are_compound(make_client: MakeClient) -> None:
     # An external id alone ("SKU-1") is the usual first try at a catalog item or variant.
     client, _ = make_client(
@@ -52,8 +63,9 @@ def test_a_catalog_404_says_catalog_ids_are_compound(make_client: MakeClient) ->
     )
     with pytest.raises(
         NotFoundError, match=r"compound, '\$custom:::\$default:::' \+ the external_id"
-    ):
+    ) as caught:
         client.catalogs.get_catalog_item("SKU-1")
+    assert "list them with klaviyo.catalogs.get_catalog_items." in str(caught.value)
 
 
 def test_409_maps_to_conflict_and_carries_the_duplicate_id(make_client: MakeClient) -> None:
