@@ -370,7 +370,7 @@ c = klaviyo.coupons.get_coupon_code(id="WELC-EC0EF761").data
 print(c["status"], c["expires_at"])
 """,
         check=_code_status,
-        expect_error=r"404.*list ids with klaviyo\.coupons\.get_coupon_codes",
+        expect_error=r"404.*coupon's id, a dash, then the code.*klaviyo\.coupons\.get_coupon_codes",
         retry="""
 import json
 ids = [c["id"] for c in klaviyo.coupons.get_coupons().all()]

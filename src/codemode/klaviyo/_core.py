@@ -87,6 +87,12 @@ def _hint(
                 f"external_id (e.g. '$custom:::$default:::SKU-1'); list them with "
                 f"{_lister(action, catalog)}."
             )
+        if action.path.startswith("/api/coupon-codes/{"):
+            # The code a customer types is not the id: the id puts the coupon's id before it.
+            return (
+                "No such resource: a coupon code's id is the coupon's id, a dash, then the code "
+                f"(e.g. 'SUMMER10-AB12CD'); list them with {_lister(action, catalog)}."
+            )
         return f"No such resource: check the id (list ids with {_lister(action, catalog)})."
     if status == 409:
         dup = meta.get("duplicate_profile_id") or meta.get("id")
