@@ -207,3 +207,13 @@ def test_the_examples_of_unsubscribing_and_creating_a_template_show_the_values_t
     assert '{"marketing": {"consent": "UNSUBSCRIBED"}}' in unsub.doc
     assert '"editor_type": "CODE", "html": ' in template.doc
     assert "Klaviyo's rules: editor_type: CODE (html) or USER_DRAGGABLE" in template.doc
+
+
+def test_a_filterable_field_whose_values_the_record_shape_cuts_lists_them(
+    catalog: Catalog,
+) -> None:
+    # "status: ...|…+12" hid "Sent" and "Draft", the values a status filter on campaigns takes.
+    (campaigns, one), _ = get_signatures(["get_campaigns", "get_campaign"], catalog)
+    line = next(x for x in campaigns.doc.splitlines() if x.startswith("- filter values behind"))
+    assert '"Sent"' in line and '"Draft"' in line and line.count("status:") == 1
+    assert "filter values behind" not in one.doc  # get_campaign takes no filter

@@ -305,6 +305,15 @@ def _shape_lines(action: Action) -> list[str]:
         # status): the flat Returns line would drop them. Dates come back as ISO 8601 strings
         # (the one rule for dates); a request takes either.
         lines.append("- record shape: " + _DATETIME.sub("str", record))
+        # The values a filter on a field must take, where the shape cuts them ("Sent" among a
+        # campaign's statuses); fields no filter takes are left cut.
+        cut = [
+            line
+            for line in shapes.get("record_values", "").splitlines()
+            if line.split(":", 1)[0] in action.filters
+        ]
+        if cut:
+            lines.append("- filter values behind …+N: " + "; ".join(cut))
     return lines
 
 
