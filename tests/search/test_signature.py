@@ -217,3 +217,11 @@ def test_a_filterable_field_whose_values_the_record_shape_cuts_lists_them(
     line = next(x for x in campaigns.doc.splitlines() if x.startswith("- filter values behind"))
     assert '"Sent"' in line and '"Draft"' in line and line.count("status:") == 1
     assert "filter values behind" not in one.doc  # get_campaign takes no filter
+
+
+def test_deep_filter_fields_are_named_under_their_shared_path(catalog: Catalog) -> None:
+    # "subscriptions.* (equals)" left the agent to guess the suppression fields it can filter on.
+    (sig,), _ = get_signatures(["get_profiles"], catalog)
+    assert "subscriptions.email.marketing.{list_suppressions.list_id, " in sig.doc
+    assert "suppression.reason} (equals)" in sig.doc
+    assert "suppression.timestamp} (greater-or-equal|" in sig.doc

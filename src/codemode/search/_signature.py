@@ -180,17 +180,35 @@ def _clip(items: list[str], limit: int = _MAX_LIST) -> str:
 
 
 def _filters(action: Action) -> str:
-    """Filterable fields grouped by operator set, nested fields folded under their root."""
+    """Filterable fields grouped by operator set; nested ones written once under their shared
+    path (``subscriptions.email.marketing.{suppression.reason, list_suppressions.reason}``)."""
     groups: dict[str, list[str]] = {}
     for name, spec in action.filters.items():
         if not spec.operators or name.startswith("_"):
             continue
-        root = name if name.count(".") < 2 else name.split(".")[0] + ".*"
-        ops = "|".join(spec.operators)
-        bucket = groups.setdefault(ops, [])
-        if root not in bucket:
-            bucket.append(root)
-    return "; ".join(f"{', '.join(names)} ({ops})" for ops, names in groups.items())
+        groups.setdefault("|".join(spec.operators), []).append(name)
+    return "; ".join(f"{', '.join(_fold(names))} ({ops})" for ops, names in groups.items())
+
+
+def _fold(names: list[str]) -> list[str]:
+    """Deep names (two dots or more) under one root joined as ``shared.path.{rest, ...}``."""
+    out: list[str] = []
+    deep: dict[str, list[list[str]]] = {}
+    for name in names:
+        if name.count(".") < 2:
+            out.append(name)
+        else:
+            deep.setdefault(name.split(".")[0], []).append(name.split("."))
+    for parts in deep.values():
+        shared = 0
+        while all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+            shared += 1
+        if len(parts) == 1:
+            out.append(".".join(parts[0]))
+            continue
+        rest = ", ".join(".".join(p[shared:]) for p in parts)
+        out.append(".".join(parts[0][:shared]) + ".{" + rest + "}")
+    return out
 
 
 def _sort(action: Action) -> str:
