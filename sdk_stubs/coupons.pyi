@@ -225,7 +225,7 @@ class Coupons:
         fields: Mapping[str, Sequence[str] | str] | None = None,
         include: Sequence[Literal["coupon"]] | str | None = None,
     ) -> Result[CouponCodeRecord]:
-        """Fetch one coupon code by id: unique code, status (assigned, used...) and expiry; can include its coupon.
+        """Fetch one coupon code by id (the coupon's id, a dash, then the code: SUMMER10-AB12CD): status (assigned, used...) and expiry; can include its coupon.
 
         GET /api/coupon-codes/{id} (read; scopes: coupon-codes:read).
 

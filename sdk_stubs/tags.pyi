@@ -336,7 +336,7 @@ class Tags:
     def tag_flows(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
-        """Attach a tag (label) to one or more flows by id; a flow holds at most 100 tags.
+        """Attach a tag (label) to one or more flows by id; a flow holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/flows (write; scopes: flows:write, tags:write).
 
@@ -353,7 +353,7 @@ class Tags:
     def tag_campaigns(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
-        """Attach a tag (label) to one or more campaigns by id; a campaign holds at most 100 tags.
+        """Attach a tag (label) to one or more campaigns by id; a campaign holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/campaigns (write; scopes: campaigns:write, tags:write).
 
@@ -370,7 +370,7 @@ class Tags:
     def tag_lists(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
-        """Attach a tag (label) to one or more lists by id; a list holds at most 100 tags.
+        """Attach a tag (label) to one or more lists by id; a list holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/lists (write; scopes: lists:write, tags:write).
 
@@ -387,7 +387,7 @@ class Tags:
     def tag_segments(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result[Record]:
-        """Attach a tag (label) to one or more segments by id; a segment holds at most 100 tags.
+        """Attach a tag (label) to one or more segments by id; a segment holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/segments (write; scopes: segments:write, tags:write).
 

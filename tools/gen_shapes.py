@@ -75,6 +75,15 @@ def generate() -> str:
             attrs = _attributes(resolver.resolve(media.get("schema") or {}))
             if attrs:
                 entry["record"] = render_shape(attrs)
+                # A top-level field's values the drawing cuts (a campaign's 18 statuses): what
+                # a filter on that field must be given.
+                top = [
+                    v
+                    for v in elided_values(attrs).splitlines()
+                    if v.split(":", 1)[0].isidentifier()
+                ]
+                if top:
+                    entry["record_values"] = "\n".join(top)
             break
         if entry:
             out[op_id] = entry

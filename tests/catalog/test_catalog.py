@@ -99,6 +99,16 @@ def test_paginated_listings_carry_their_page_size_limits() -> None:
             assert action.page_size.min <= action.page_size.default <= action.page_size.max
 
 
+def test_a_summary_that_states_a_page_size_states_the_largest_one() -> None:
+    # get_events said "up to 200 per page" (its default) while a page holds up to 1,000.
+    for action in load_catalog().values():
+        stated = re.search(r"(?:up to )?([\d,]+) per page(?! by default)", action.summary)
+        if stated:
+            assert action.page_size is not None, action.id
+            assert int(stated.group(1).replace(",", "")) == action.page_size.max, action.id
+    assert load_catalog()["get_events"].summary.endswith("200 per page by default, up to 1,000.")
+
+
 def test_filters_sort_fields_and_include_come_from_the_spec() -> None:
     profiles = load_catalog()["get_profiles"]
     assert profiles.filters["email"].operators == ("any", "equals")

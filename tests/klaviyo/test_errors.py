@@ -45,6 +45,26 @@ def test_404_maps_to_not_found_and_names_the_fix(make_client: MakeClient) -> Non
         client.profiles.get_profile("X")
 
 
+def test_a_404_names_the_listing_that_holds_the_ids(make_client: MakeClient) -> None:
+    # "the matching get_* action" left the agent to guess which one.
+    client, _ = make_client(error(404, "not_found", "A template with id 'X' does not exist."))
+    with pytest.raises(NotFoundError, match=r"list ids with klaviyo\.templates\.get_templates\)"):
+        client.templates.get_template("X")
+    client, _ = make_client(error(404, "not_found", "A list with id 'X' does not exist."))
+    with pytest.raises(NotFoundError, match=r"list ids with klaviyo\.lists\.get_lists\)"):
+        client.lists.get_profiles_for_list("X")
+
+
+def test_a_coupon_code_404_says_the_id_is_not_the_code_a_customer_types(
+    make_client: MakeClient,
+) -> None:
+    client, _ = make_client(error(404, "not_found", "A coupon-code with id 'X' does not exist."))
+    with pytest.raises(NotFoundError) as caught:
+        client.coupons.get_coupon_code("AB12CD")
+    assert "a coupon code's id is the coupon's id, a dash, then the code" in str(caught.value)
+    assert "list them with klaviyo.coupons.get_coupon_codes." in str(caught.value)
+
+
 def test_a_catalog_404_says_catalog_ids_are_compound(make_client: MakeClient) -> None:
     # An external id alone ("SKU-1") is the usual first try at a catalog item or variant.
     client, _ = make_client(
@@ -52,8 +72,9 @@ def test_a_catalog_404_says_catalog_ids_are_compound(make_client: MakeClient) ->
     )
     with pytest.raises(
         NotFoundError, match=r"compound, '\$custom:::\$default:::' \+ the external_id"
-    ):
+    ) as caught:
         client.catalogs.get_catalog_item("SKU-1")
+    assert "list them with klaviyo.catalogs.get_catalog_items." in str(caught.value)
 
 
 def test_409_maps_to_conflict_and_carries_the_duplicate_id(make_client: MakeClient) -> None:

@@ -94,6 +94,8 @@ def test_filter_on_a_field_the_endpoint_does_not_allow_lists_the_filterable_fiel
 ) -> None:
     message = reject(k, "get_profiles", filter=F.equals("first_name", "Ada"))
     assert "cannot filter on 'first_name'" in message and "email (any, equals)" in message
+    # What to do when the field the task names is not filterable (a city, a first name).
+    assert message.endswith("or not at all) and test it in the script")
 
 
 def test_filter_operator_not_allowed_on_the_field(k: Klaviyo) -> None:

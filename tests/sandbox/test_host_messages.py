@@ -257,6 +257,19 @@ async def test_reading_a_dry_run_write_says_so_intact(
     assert result.error.message.startswith("a dry run plans this write without sending it")
 
 
+@pytest.mark.parametrize("read", ["created.data['id']", "created.data.get('id')"])
+async def test_reading_the_data_of_a_dry_run_write_says_why_it_is_none_intact(
+    sandbox: Sandbox, http: httpx.AsyncClient, read: str
+) -> None:
+    code = READ + f"created = klaviyo.lists.create_list(attributes={{'name': 'x'}})\n{read}\n"
+    result = await _same_with_and_without_scanning(sandbox, http, code, dry_run=True)
+    assert result.error is not None and result.error.type in ("TypeError", "AttributeError")
+    assert "in a dry run a write is planned, not sent" in result.error.message
+    assert "result.meta.get('dry_run')" in result.error.message
+    real = await _same_with_and_without_scanning(sandbox, http, READ + "None['id']\n")
+    assert real.error is not None and "dry run" not in real.error.message
+
+
 async def test_the_code_size_limit_message_is_intact(http: httpx.AsyncClient) -> None:
     box = Sandbox(limits=Limits(code_bytes=10))
     result = await box.execute(READ, bridge=make(http, FlagAll))

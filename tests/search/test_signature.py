@@ -184,3 +184,48 @@ def test_a_record_key_named_datetime_keeps_its_name(catalog: Catalog) -> None:
     # Dates come back as strings, so the record shape says str for the type, not for the key.
     (sig,), _ = get_signatures(["get_campaign_message"], catalog)
     assert "send_times?: [{datetime: str, is_local: bool}]" in sig.doc
+
+
+def test_a_flat_record_with_fixed_values_shows_them(catalog: Catalog) -> None:
+    # A coupon code's status and a job's status take fixed values; the flat Returns line had
+    # dropped them ("status: str"), so a script polling a job guessed the word for done.
+    (code, job), _ = get_signatures(["get_coupon_code", "get_bulk_import_profiles_job"], catalog)
+    assert '"ASSIGNED_TO_PROFILE"|' in code.doc and '"UNASSIGNED"' in code.doc
+    assert "record shape above" in code.returns and "related ids: coupon" in code.returns
+    assert 'status: "cancelled"|"complete"|"processing"|"queued"' in job.doc
+
+
+def test_a_filter_example_on_a_field_with_fixed_values_uses_one_of_them(catalog: Catalog) -> None:
+    (versions, reviews), _ = get_signatures(["get_versions_for_form", "get_reviews"], catalog)
+    assert 'F.equals("form_type", "banner")' in versions.doc
+    assert 'F.equals("review_type", "question")' in reviews.doc
+    assert '"Example"' not in versions.doc + reviews.doc
+
+
+def test_the_examples_of_unsubscribing_and_creating_a_template_show_the_values_that_work(
+    catalog: Catalog,
+) -> None:
+    # The generated ones sent an empty subscriptions object and editor_type "Example".
+    (unsub, template), _ = get_signatures(["bulk_unsubscribe_profiles", "create_template"], catalog)
+    assert '"email": "ada@example.com"' in unsub.doc
+    assert '{"marketing": {"consent": "UNSUBSCRIBED"}}' in unsub.doc
+    assert '"editor_type": "CODE", "html": ' in template.doc
+    assert "Klaviyo's rules: editor_type: CODE (html) or USER_DRAGGABLE" in template.doc
+
+
+def test_a_filterable_field_whose_values_the_record_shape_cuts_lists_them(
+    catalog: Catalog,
+) -> None:
+    # "status: ...|…+12" hid "Sent" and "Draft", the values a status filter on campaigns takes.
+    (campaigns, one), _ = get_signatures(["get_campaigns", "get_campaign"], catalog)
+    line = next(x for x in campaigns.doc.splitlines() if x.startswith("- filter values behind"))
+    assert '"Sent"' in line and '"Draft"' in line and line.count("status:") == 1
+    assert "filter values behind" not in one.doc  # get_campaign takes no filter
+
+
+def test_deep_filter_fields_are_named_under_their_shared_path(catalog: Catalog) -> None:
+    # "subscriptions.* (equals)" left the agent to guess the suppression fields it can filter on.
+    (sig,), _ = get_signatures(["get_profiles"], catalog)
+    assert "subscriptions.email.marketing.{list_suppressions.list_id, " in sig.doc
+    assert "suppression.reason} (equals)" in sig.doc
+    assert "suppression.timestamp} (greater-or-equal|" in sig.doc

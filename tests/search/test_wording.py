@@ -103,3 +103,17 @@ def test_a_question_about_state_asks_for_no_change(index: SearchIndex) -> None:
     assert index._parse("is there a way to create a list?").cues.get("create", 0.0) >= 1.0
     assert index._parse("is it possible to delete a tag?").cues.get("delete", 0.0) >= 1.0
     assert index._parse("are we able to delete a tag?").cues.get("delete", 0.0) >= 1.0
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["who spent the most money in the last 90 days", "top customers by spend this quarter"],
+)
+def test_spending_is_read_from_events_and_no_tag_limit_answers_the_most(
+    index: SearchIndex, query: str
+) -> None:
+    # "spent" met no concept, and the tag actions' "at most 100 tags" drew "the most" to them.
+    top = index.rank(query)[:5]
+    assert "get_events" in top, top
+    assert not any(a.startswith("tag_") for a in top), top
+    assert index.serves(query)

@@ -21,6 +21,8 @@ from tests.simulator._recipes import PNG
 METHODS = ("get", "post", "patch", "put", "delete")
 SKIP_ARGS = {"self", "options", "args", "kwargs"}
 QUOTED = re.compile(r"'([a-z_]+)'")
+# "Restricted to CODE, USER_DRAGGABLE, or SYSTEM_DRAGGABLE": values the document lists in prose.
+RESTRICTED = re.compile(r"Restricted to ([A-Z][A-Z_]+)\b")
 DESTRUCTIVE = re.compile(r"delet|merge|remove|unsuppress|suppress")
 OWNED_ID = re.compile(r"-(job|estimation)$")
 AUDIENCE = ("included", "excluded")
@@ -199,6 +201,9 @@ class Oracle:
                 return found
         if "example" in node:
             return node["example"]
+        restricted = RESTRICTED.search(str(node.get("description") or ""))
+        if kind == "string" and restricted:
+            return restricted.group(1)
         options = QUOTED.findall(str(node.get("description") or ""))
         if kind == "string" and len(options) > 1:
             return options[0]

@@ -353,6 +353,8 @@ FIXES: dict[str, Callable[[Any, World], Any]] = {
     ),
     "create_client_profile": _set("data/attributes/email", "client.profile@example.org"),
     "create_profile": _set("data/attributes/email", "new.profile@example.org"),
+    # Klaviyo takes only its editors' names (the spec says so in prose, not as an enum).
+    "create_template": _set("data/attributes/editor_type", "CODE"),
 }
 REQUIRED_QUERY = {
     "get_client_review_values_reports": {"statistics": "average_rating,total_reviews"},

@@ -320,3 +320,19 @@ def test_reading_a_campaigns_estimation_job_never_advances_its_send_job(
         "data": {"type": "campaign-send-job", "id": draft["id"], "attributes": {"action": "cancel"}}
     }
     _data(client.patch(f"/api/campaign-send-jobs/{draft['id']}", json=cancel), 204)
+
+
+def test_a_template_is_created_only_for_an_editor_klaviyo_has(client: httpx.Client) -> None:
+    body: dict[str, Any] = {
+        "data": {
+            "type": "template",
+            "attributes": {"name": "Holiday", "editor_type": "CODE", "html": "<p>Hi</p>"},
+        }
+    }
+    made = _data(client.post("/api/templates", json=body), 201)
+    assert made["attributes"]["editor_type"] == "CODE"
+    body["data"]["attributes"]["editor_type"] = "Example"
+    refused = client.post("/api/templates", json=body)
+    assert refused.status_code == 400
+    assert "CODE, USER_DRAGGABLE, SYSTEM_DRAGGABLE" in refused.text
+    assert refused.json()["errors"][0]["source"]["pointer"] == "/data/attributes/editor_type"

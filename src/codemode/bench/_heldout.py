@@ -132,6 +132,9 @@ def agent_tasks(runner: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:
         "first_scripts_ok": sum(r["first_script_ok"] for r in rows),
         "first_script_rate": round(sum(r["first_script_ok"] for r in rows) / n, 4),
         "found_in_search": sum(r["found_in_search"] for r in rows),
+        # Answers held to the simulator's store (writes: the state left); None rows have no check.
+        "answers_checked": sum(r.get("checked") is not None for r in rows),
+        "answers_right": sum(bool(r.get("checked")) for r in rows),
         "round_trips_per_task": sum(r["round_trips"] for r in rows) / n,
         "median_result_tokens": sorted(r["result_tokens"] for r in rows)[len(rows) // 2],
         "rows": rows,

@@ -4,33 +4,23 @@ Each task states the user's words, the query an agent sends, the functions it re
 script it writes. The scripts were written from what the tools return (the search lines, the
 signatures with their examples and the tool descriptions), as an agent would, and are run
 as written: the figure is the share of first scripts that run without an error and print.
-Round trips and the tokens of every tool result are recorded per task.
+Round trips and the tokens of every tool result are recorded per task. The later tasks
+(``_agent_more``) also hold their answers, or the state their writes leave, to the simulator's
+store, and two of them fail on purpose to show that the error says what to do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TASKS", "AgentTask", "run_tasks"]
+from codemode.bench._agent_model import AgentTask
+from codemode.bench._agent_model import task as _t
+from codemode.bench._agent_more import MORE_TASKS
 
-
-@dataclass(frozen=True, slots=True)
-class AgentTask:
-    """One task: the user's words, the agent's query, the functions it reads and its script."""
-
-    name: str
-    user: str
-    query: str
-    uses: tuple[str, ...]
-    script: str
-    dry_run: bool = False
-
-
-def _t(name: str, user: str, query: str, uses: str, script: str, dry: bool = False) -> AgentTask:
-    return AgentTask(name, user, query, tuple(uses.split()), script.strip() + "\n", dry)
+__all__ = ["TASKS", "AgentTask", "answer_holds", "demo_account", "run_tasks"]
 
 
 TASKS: tuple[AgentTask, ...] = (
@@ -431,6 +421,7 @@ print(sum(1 for _ in evs.all()))
 print(sum(1 for _ in klaviyo.images.get_images().all()))
 """,
     ),
+    *MORE_TASKS,
 )
 
 
@@ -438,8 +429,16 @@ def _text(result: Any) -> str:
     return "\n".join(getattr(c, "text", "") for c in result.content)
 
 
-async def run_tasks(client: Any, tasks: Sequence[AgentTask] = TASKS) -> list[dict[str, Any]]:
-    """Run every task through ``client`` (an MCP client on the demo server); one record per task."""
+async def run_tasks(
+    client: Any, tasks: Sequence[AgentTask] = TASKS, account: Callable[[], Any] | None = None
+) -> list[dict[str, Any]]:
+    """Run every task through ``client`` (an MCP client on the demo server); one record per task.
+
+    With ``account`` (the demo simulator's store), each task's ``check`` holds its answer, or the
+    state its writes left, to the store: ``checked`` is True or False (None with no check). A task
+    that fails on purpose counts its first script as right when the error says what the task
+    expects; its retry is the fourth round trip.
+    """
     from codemode.bench._tokens import count_tokens
 
     rows: list[dict[str, Any]] = []
@@ -450,18 +449,45 @@ async def run_tasks(client: Any, tasks: Sequence[AgentTask] = TASKS) -> list[dic
         ran = await client.call_tool("execute_code", {"code": task.script, "dry_run": task.dry_run})
         out = ran.structured_content or {}
         texts = [_text(found), _text(sig), _text(ran)]
+        error = out.get("error")
+        if task.expect_error:
+            message = (error or {}).get("message", "")
+            first_ok = bool(re.search(task.expect_error, message))
+            again = await client.call_tool(
+                "execute_code", {"code": task.retry or "", "dry_run": task.dry_run}
+            )
+            texts.append(_text(again))
+            out = again.structured_content or {}
+            error = out.get("error")
+        else:
+            first_ok = error is None and bool(out.get("output", "").strip())
+        checked = None
+        if task.check is not None and account is not None:
+            checked = error is None and answer_holds(task, account(), str(out.get("output", "")))
         rows.append(
             {
                 "task": task.name,
                 "found_in_search": task.uses[-1] in listed,
-                "first_script_ok": out.get("error") is None and bool(out.get("output", "").strip()),
-                "error": out.get("error"),
-                "round_trips": 3,
+                "first_script_ok": first_ok,
+                "error": error,
+                "checked": checked,
+                "round_trips": len(texts),
                 "result_tokens": sum(count_tokens(t) for t in texts),
-                "argument_tokens": count_tokens(task.query + " ".join(task.uses) + task.script),
+                "argument_tokens": count_tokens(
+                    task.query + " ".join(task.uses) + task.script + (task.retry or "")
+                ),
             }
         )
     return rows
+
+
+def answer_holds(task: AgentTask, account: Any, output: str) -> bool:
+    """Whether ``task``'s check holds ``output`` right; a missing or malformed answer is not."""
+    assert task.check is not None
+    try:
+        return bool(task.check(account, output))
+    except (LookupError, ValueError, TypeError):  # an answer missing or malformed: not right
+        return False
 
 
 def source() -> Path:
@@ -480,12 +506,17 @@ def run_on_demo(audit_dir: Path) -> list[dict[str, Any]]:
     from codemode.simulator import SimConfig, create_app
 
     async def main() -> list[dict[str, Any]]:
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(SimConfig())), base_url=DEMO_BASE_URL
-        )
+        app = create_app(SimConfig())
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=DEMO_BASE_URL)
         settings = Settings(demo=True, audit_db=audit_dir / "agent-audit.sqlite3")
         built = build_server(settings, transport="memory", http_client=http, log_level="ERROR")
         async with http, built.running(), Client(built.mcp) as client:
-            return await run_tasks(client)
+            return await run_tasks(client, account=lambda: demo_account(app))
 
     return anyio.run(main)
+
+
+def demo_account(app: Any) -> Any:
+    """The default account's store of a simulator app (what the checks read)."""
+    sim = app.state.sim
+    return sim.accounts[sim.default_account]

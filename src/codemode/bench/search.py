@@ -452,7 +452,9 @@ def _print_heldout(console: Console, held: dict[str, Any], agent: dict[str, Any]
     if agent:
         console.print(
             f"agent tasks: {agent['first_scripts_ok']}/{agent['tasks']} first scripts ran; "
-            f"{agent['found_in_search']} found by their first search; median "
+            f"{agent['found_in_search']} found by their first search; "
+            f"{agent.get('answers_right', 0)}/{agent.get('answers_checked', 0)} answers right "
+            "against the store; median "
             f"{agent['median_result_tokens']} result tokens over {agent['round_trips_per_task']:.0f} round trips",
             highlight=False,
         )

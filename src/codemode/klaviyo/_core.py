@@ -51,7 +51,26 @@ def _check_credential(name: str, value: str) -> str:
     return value.strip()
 
 
-def _hint(action: Action, status: int, source: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+def _lister(action: Action, catalog: Mapping[str, Action] | None) -> str:
+    """The listing that holds the ids a 404 path names: ``klaviyo.coupons.get_coupon_codes``.
+
+    ``/api/coupon-codes/{id}`` and ``/api/lists/{id}/profiles`` are listed by the read of the
+    path before their first id; "the matching get_* action" where the catalog has none.
+    """
+    head = action.path.split("/{", 1)[0]
+    for other in (catalog or {}).values():
+        if other.method == "GET" and other.path == head and other.kind == "read":
+            return other.function
+    return "the matching get_* action"
+
+
+def _hint(
+    action: Action,
+    status: int,
+    source: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    catalog: Mapping[str, Action] | None = None,
+) -> str:
     if status == 400:
         where = source.get("parameter") or source.get("pointer")
         return f"Fix {where!r} and retry." if where else "Fix the request parameters and retry."
@@ -65,10 +84,16 @@ def _hint(action: Action, status: int, source: Mapping[str, Any], meta: Mapping[
             # Catalog ids carry their integration and catalog: an external id alone is not one.
             return (
                 "No such resource: catalog ids are compound, '$custom:::$default:::' + the "
-                "external_id (e.g. '$custom:::$default:::SKU-1'); list them with the matching "
-                "get_* action."
+                f"external_id (e.g. '$custom:::$default:::SKU-1'); list them with "
+                f"{_lister(action, catalog)}."
             )
-        return "No such resource: check the id (list ids with the matching get_* action)."
+        if action.path.startswith("/api/coupon-codes/{"):
+            # The code a customer types is not the id: the id puts the coupon's id before it.
+            return (
+                "No such resource: a coupon code's id is the coupon's id, a dash, then the code "
+                f"(e.g. 'SUMMER10-AB12CD'); list them with {_lister(action, catalog)}."
+            )
+        return f"No such resource: check the id (list ids with {_lister(action, catalog)})."
     if status == 409:
         dup = meta.get("duplicate_profile_id") or meta.get("id")
         return (
@@ -351,7 +376,7 @@ class Core:
             message = (
                 f"{action.id}: {status} {title}{tried}"
                 + (f": {str(detail).rstrip('.')}" if detail else "")
-                + f". {_hint(action, status, source, meta)}"
+                + f". {_hint(action, status, source, meta, self._catalog)}"
             )
             klass = error_for_status(status)
             return None, klass(

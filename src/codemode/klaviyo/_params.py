@@ -322,7 +322,9 @@ def _check_filter(action: Action, text: str) -> None:
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise _fail(
                 action,
-                f"cannot filter on {cond.field!r}; {hint}filterable: {'; '.join(listing)}",
+                f"cannot filter on {cond.field!r}; {hint}filterable: {'; '.join(listing)}. "
+                "Klaviyo filters on no other field: to match on one, fetch the records (filtered by "
+                "a field above, or not at all) and test it in the script",
                 "filter",
             )
         if cond.op not in spec.operators:

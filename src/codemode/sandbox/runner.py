@@ -565,6 +565,7 @@ class Sandbox:
                 "store_bytes": self.limits.store_bytes,
                 "memory_mb": self.limits.memory_mb,
                 "call_bytes": self.limits.call_bytes,
+                "dry_run": run.dry_run,
             }
         )
         frames = 0

@@ -69,11 +69,22 @@ def _text(exc: BaseException) -> str:
     return text[:_MAX_MESSAGE]
 
 
-def describe(exc: BaseException, *, memory_mb: int) -> dict[str, Any]:
+# In a dry run a write returns no record: ``.data`` is None, and a script that goes on to read it
+# (``create_list(...).data["id"]``) meets Python's bare TypeError unless it is told why.
+_NONE_READ = ("'NoneType' object is not subscriptable", "'NoneType' object has no attribute")
+DRY_RUN_NONE = (
+    "; in a dry run a write is planned, not sent, so its result holds no record (.data is None): "
+    "skip what reads it when result.meta.get('dry_run') is true"
+)
+
+
+def describe(exc: BaseException, *, memory_mb: int, dry_run: bool = False) -> dict[str, Any]:
     """The error as the agent sees it: type, a short reason written to be fixed, script line."""
     kind = type(exc).__name__
     message = _text(exc)
-    if isinstance(exc, NameError) and getattr(exc, "name", None):
+    if dry_run and isinstance(exc, (TypeError, AttributeError)) and message.startswith(_NONE_READ):
+        message += DRY_RUN_NONE
+    elif isinstance(exc, NameError) and getattr(exc, "name", None):
         reason = guards.closed_name_reason(str(exc.name))
         if reason:
             message = f"{exc.name} is not available in the sandbox: {reason}"
@@ -168,7 +179,7 @@ def run(request: Mapping[str, Any], channel: WorkerChannel) -> dict[str, Any]:
                 store_value = namespace.get("store")
                 namespace.clear()
                 namespace["store"] = store_value
-            error = describe(exc, memory_mb=memory_mb)
+            error = describe(exc, memory_mb=memory_mb, dry_run=bool(request.get("dry_run")))
     done: dict[str, Any] = {"t": "done", "error": error, "store": None, "dropped": sink.dropped}
     if "store" in namespace:
         store, problem = _store_problem(namespace["store"], int(request["store_bytes"]))

@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any
 
 from codemode.catalog import Action
+from codemode.search._shapes import shapes_of
 
 __all__ = ["ID_PLACEHOLDER", "example_call", "literal", "path_type"]
 
@@ -177,6 +178,13 @@ def _body_args(action: Action) -> list[str]:
     return args
 
 
+def record_values(action_id: str, name: str) -> list[str]:
+    """The fixed values a returned record's top-level ``name`` takes, as its shape draws them."""
+    record = shapes_of(action_id).get("record", "")
+    found = re.search(rf'(?:^\{{|, ){re.escape(name)}\??: ((?:"[^"]*"\|)*"[^"]*")', record)
+    return re.findall(r'"([^"]*)"', found.group(1)) if found else []
+
+
 def _filter_arg(action: Action) -> list[str]:
     """A filter on the first plain field that takes ``equals``: shows the ``F`` builder at work."""
     for name, spec in action.filters.items():
@@ -187,7 +195,12 @@ def _filter_arg(action: Action) -> list[str]:
         if spec.type.startswith("bool"):
             value = "True"
         elif spec.type.startswith("str"):
-            value = literal("ada@example.com" if "email" in name else "Example")
+            # A field with fixed values (form_type, review_type, a job's status) shows one of
+            # them: "Example" there matches nothing and reads like a value to copy.
+            values = record_values(action.id, name)
+            value = literal(
+                values[0] if values else "ada@example.com" if "email" in name else "Example"
+            )
         else:
             continue
         return [f"filter=F.equals({literal(name)}, {value})"]

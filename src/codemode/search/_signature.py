@@ -181,17 +181,35 @@ def _clip(items: list[str], limit: int = _MAX_LIST) -> str:
 
 
 def _filters(action: Action) -> str:
-    """Filterable fields grouped by operator set, nested fields folded under their root."""
+    """Filterable fields grouped by operator set; nested ones written once under their shared
+    path (``subscriptions.email.marketing.{suppression.reason, list_suppressions.reason}``)."""
     groups: dict[str, list[str]] = {}
     for name, spec in action.filters.items():
         if not spec.operators or name.startswith("_"):
             continue
-        root = name if name.count(".") < 2 else name.split(".")[0] + ".*"
-        ops = "|".join(spec.operators)
-        bucket = groups.setdefault(ops, [])
-        if root not in bucket:
-            bucket.append(root)
-    return "; ".join(f"{', '.join(names)} ({ops})" for ops, names in groups.items())
+        groups.setdefault("|".join(spec.operators), []).append(name)
+    return "; ".join(f"{', '.join(_fold(names))} ({ops})" for ops, names in groups.items())
+
+
+def _fold(names: list[str]) -> list[str]:
+    """Deep names (two dots or more) under one root joined as ``shared.path.{rest, ...}``."""
+    out: list[str] = []
+    deep: dict[str, list[list[str]]] = {}
+    for name in names:
+        if name.count(".") < 2:
+            out.append(name)
+        else:
+            deep.setdefault(name.split(".")[0], []).append(name.split("."))
+    for parts in deep.values():
+        shared = 0
+        while all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+            shared += 1
+        if len(parts) == 1:
+            out.append(".".join(parts[0]))
+            continue
+        rest = ", ".join(".".join(p[shared:]) for p in parts)
+        out.append(".".join(parts[0][:shared]) + ".{" + rest + "}")
+    return out
 
 
 def _sort(action: Action) -> str:
@@ -301,9 +319,20 @@ def _shape_lines(action: Action) -> list[str]:
             # What Klaviyo's docs say must hold of the attributes (group_by prerequisites...).
             lines.append(f"- Klaviyo's rules: {shapes['rules'].replace(chr(10), ' ')}")
     record = shapes.get("record", "")
-    if "{" in record[1:]:
-        # Dates come back as ISO 8601 strings (the one rule for dates); a request takes either.
+    if "{" in record[1:] or '"' in record:
+        # A record that nests, or whose fields take fixed values (a job's status, a coupon code's
+        # status): the flat Returns line would drop them. Dates come back as ISO 8601 strings
+        # (the one rule for dates); a request takes either.
         lines.append("- record shape: " + _DATETIME.sub("str", record))
+        # The values a filter on a field must take, where the shape cuts them ("Sent" among a
+        # campaign's statuses); fields no filter takes are left cut.
+        cut = [
+            line
+            for line in shapes.get("record_values", "").splitlines()
+            if line.split(":", 1)[0] in action.filters
+        ]
+        if cut:
+            lines.append("- filter values behind …+N: " + "; ".join(cut))
     return lines
 
 

@@ -46,7 +46,7 @@ class EventsResource(SyncResource):
         fields: Mapping[str, Sequence[str] | str] | None = None,
         include: Sequence[Literal["attributions", "metric", "profile"]] | str | None = None,
     ) -> Result:
-        """List events (activity timeline); filter by metric id, profile id or datetime/timestamp; sort by time; up to 200 per page.
+        """List events (activity timeline); filter by metric id, profile id or datetime/timestamp; sort by time; 200 per page by default, up to 1,000.
 
         GET /api/events (read; scopes: events:read).
 
@@ -205,7 +205,7 @@ class AsyncEventsResource(AsyncResource):
         fields: Mapping[str, Sequence[str] | str] | None = None,
         include: Sequence[Literal["attributions", "metric", "profile"]] | str | None = None,
     ) -> Result:
-        """List events (activity timeline); filter by metric id, profile id or datetime/timestamp; sort by time; up to 200 per page.
+        """List events (activity timeline); filter by metric id, profile id or datetime/timestamp; sort by time; 200 per page by default, up to 1,000.
 
         GET /api/events (read; scopes: events:read).
 

@@ -313,7 +313,7 @@ class TagsResource(SyncResource):
     def tag_flows(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more flows by id; a flow holds at most 100 tags.
+        """Attach a tag (label) to one or more flows by id; a flow holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/flows (write; scopes: flows:write, tags:write).
 
@@ -330,7 +330,7 @@ class TagsResource(SyncResource):
     def tag_campaigns(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more campaigns by id; a campaign holds at most 100 tags.
+        """Attach a tag (label) to one or more campaigns by id; a campaign holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/campaigns (write; scopes: campaigns:write, tags:write).
 
@@ -347,7 +347,7 @@ class TagsResource(SyncResource):
     def tag_lists(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more lists by id; a list holds at most 100 tags.
+        """Attach a tag (label) to one or more lists by id; a list holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/lists (write; scopes: lists:write, tags:write).
 
@@ -364,7 +364,7 @@ class TagsResource(SyncResource):
     def tag_segments(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more segments by id; a segment holds at most 100 tags.
+        """Attach a tag (label) to one or more segments by id; a segment holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/segments (write; scopes: segments:write, tags:write).
 
@@ -787,7 +787,7 @@ class AsyncTagsResource(AsyncResource):
     async def tag_flows(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more flows by id; a flow holds at most 100 tags.
+        """Attach a tag (label) to one or more flows by id; a flow holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/flows (write; scopes: flows:write, tags:write).
 
@@ -804,7 +804,7 @@ class AsyncTagsResource(AsyncResource):
     async def tag_campaigns(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more campaigns by id; a campaign holds at most 100 tags.
+        """Attach a tag (label) to one or more campaigns by id; a campaign holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/campaigns (write; scopes: campaigns:write, tags:write).
 
@@ -821,7 +821,7 @@ class AsyncTagsResource(AsyncResource):
     async def tag_lists(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more lists by id; a list holds at most 100 tags.
+        """Attach a tag (label) to one or more lists by id; a list holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/lists (write; scopes: lists:write, tags:write).
 
@@ -838,7 +838,7 @@ class AsyncTagsResource(AsyncResource):
     async def tag_segments(
         self, id: str, *, ids: Sequence[str] | None = None, body: Mapping[str, Any] | None = None
     ) -> Result:
-        """Attach a tag (label) to one or more segments by id; a segment holds at most 100 tags.
+        """Attach a tag (label) to one or more segments by id; a segment holds up to 100 tags.
 
         POST /api/tags/{id}/relationships/segments (write; scopes: segments:write, tags:write).
 

@@ -45,10 +45,23 @@ def _render(text: str | None, context: dict[str, Any]) -> str | None:
     return TAG.sub("", VARIABLE.sub(value, text))
 
 
+# The editors a new template can be made for; Klaviyo answers 400 to any other editor_type.
+EDITOR_TYPES = ("CODE", "USER_DRAGGABLE", "SYSTEM_DRAGGABLE")
+
+
 @handler
 def create_template(ctx: Ctx) -> Reply:
     """Create an HTML (CODE) or drag-and-drop template (201)."""
     attrs = ctx.attributes()
+    editor = attrs.get("editor_type")
+    if editor is not None and editor not in EDITOR_TYPES:
+        raise ApiError(
+            400,
+            "invalid",
+            f"editor_type {str(editor)[:40]!r} is not one of {', '.join(EDITOR_TYPES)} "
+            "(CODE for a template written in html).",
+            pointer="/data/attributes/editor_type",
+        )
     stored = store_attributes("template", attrs)
     stored.setdefault("html", "")
     stored.setdefault("editor_type", attrs.get("editor_type") or "CODE")
