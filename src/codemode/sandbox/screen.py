@@ -491,8 +491,7 @@ async def _scan_computed(
             for piece in outside:
                 if piece.target == target:
                     flagged.setdefault(piece.key, reason)
-    verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
-    return OutputScan(verdict, {**scan.flagged, **flagged}, scan.annotate or extra.annotate)
+    return _joined(scan, extra, {**scan.flagged, **flagged})
 
 
 async def _scan_undigited(scanner: Any, pieces: Sequence[_Piece], scan: OutputScan) -> OutputScan:
@@ -506,15 +505,27 @@ async def _scan_undigited(scanner: Any, pieces: Sequence[_Piece], scan: OutputSc
             readings[piece.key] = _GAP.sub(" ", letters)
     if not readings:
         return scan
-    try:
-        extra: OutputScan = await scanner.scan_computed(readings)
-    except Exception:  # fail closed
-        log.exception("scanning the output's outside text read without numbers failed")
-        extra = OutputScan("blocked", {key: "the scanner failed" for key in readings})
+    extra = await _read_again(scanner, readings, "read without numbers")
     if not extra.flagged:
         return scan
+    return _joined(scan, extra, {**scan.flagged, **extra.flagged})
+
+
+async def _read_again(scanner: Any, readings: dict[str, str], what: str) -> OutputScan:
+    """The patterns' verdict on ``readings`` (keys of the screen's own); each reading blocked
+    when the scanner fails (fail closed)."""
+    try:
+        extra: OutputScan = await scanner.scan_computed(readings)
+    except Exception:
+        log.exception("scanning the output's outside text %s failed", what)
+        return OutputScan("blocked", {key: "the scanner failed" for key in readings})
+    return extra
+
+
+def _joined(scan: OutputScan, extra: OutputScan, flagged: dict[str, str]) -> OutputScan:
+    """``scan`` and a second reading's ``extra`` as one verdict, with ``flagged``."""
     verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
-    return OutputScan(verdict, {**scan.flagged, **extra.flagged}, scan.annotate or extra.annotate)
+    return OutputScan(verdict, flagged, scan.annotate or extra.annotate)
 
 
 async def _scan_across_cells(
@@ -556,19 +567,14 @@ async def _scan_across_cells(
         cells[key] = [p.key for p in of_target]
     if not readings:
         return scan
-    try:
-        extra: OutputScan = await scanner.scan_computed(readings)
-    except Exception:  # fail closed
-        log.exception("scanning the output's outside text across its cells failed")
-        extra = OutputScan("blocked", {key: "the scanner failed" for key in readings})
+    extra = await _read_again(scanner, readings, "across its cells")
     if not extra.flagged:
         return scan
     flagged = dict(scan.flagged)
     for key, reason in extra.flagged.items():
         for piece_key in cells.get(key, ()):
             flagged.setdefault(piece_key, reason)
-    verdict = max(scan.verdict, extra.verdict, key=lambda v: _RANK.get(v, 0))
-    return OutputScan(verdict, flagged, scan.annotate or extra.annotate)
+    return _joined(scan, extra, flagged)
 
 
 def _whole_stretches(scan: OutputScan, stretches: dict[int, list[str]]) -> OutputScan:
