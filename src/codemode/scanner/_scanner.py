@@ -293,20 +293,22 @@ class Scanner:
         joined: bool = False,
         principal: str = "",
         budget: _Budget | None = None,
+        remember: bool = True,
     ) -> dict[str, _Assessment]:
         """Assess each distinct text once: cached results, then tier 1, then one tier-2 batch.
 
         ``joined`` says the texts are the strings of one document: tier 1 first reads those not
         cached joined together (see :func:`_read_joined`), so a text found clean that way needs
         only its canonical form for the classifier. A text not assessed before the budget's
-        deadline gets a ``budget.deadline`` finding (not cached).
+        deadline gets a ``budget.deadline`` finding (not cached). ``remember=False``: no cache
+        is read or written (a check with no principal to keep it under).
         """
         budget = budget or _Budget(None)
         results: dict[str, _Assessment] = {}
         todo: list[str] = []
         keys = {text: _cache_key(text) for text in texts}
         with self._lock:
-            cache = self._cache(principal)
+            cache = self._cache(principal) if remember else OrderedDict()
             for text in texts:
                 hit = cache.get(keys[text])
                 if hit is not None:
@@ -381,7 +383,8 @@ class Scanner:
             results[text] = self._combine(
                 tier1[text], scores.get(text), tier2, pointer_of.get(text, "")
             )
-        self._keep(principal, {keys[text]: results[text] for text in todo if text not in late})
+        if remember:
+            self._keep(principal, {keys[text]: results[text] for text in todo if text not in late})
         return results
 
     def _keep(self, principal: str, verdicts: dict[str | bytes, _Assessment]) -> None:
@@ -439,6 +442,7 @@ class Scanner:
         principal: str = "",
         deadline: float | None = None,
         max_chars: int = MAX_SCAN_CHARS,
+        remember: bool = True,
     ) -> Verdict:
         """Scan one text. A text holding serialized JSON is scanned field by field.
 
@@ -448,13 +452,16 @@ class Scanner:
             deadline: ``time.monotonic()`` value by which the scan returns; default
                 ``DEFAULT_BUDGET_S`` from now. Text not read by then counts as flagged.
             max_chars: a longer text is not read at all and is flagged (``budget.size``).
+            remember: ``False`` reads and keeps no cached verdict (a check made for nobody in
+                particular, such as a name a message would repeat: a shared cache would let one
+                caller time another's checks); such a text is read as plain text, never as JSON.
         """
         start = time.perf_counter()
         budget = _Budget(deadline)
         if len(text) > max_chars:
             finding = _too_large("", len(text), max_chars)
             return Verdict(True, 1.0, [finding], (time.perf_counter() - start) * 1000.0, True)
-        if _looks_like_json(text):
+        if remember and _looks_like_json(text):
             try:
                 document = json.loads(text)
             except (ValueError, RecursionError):  # nested past the parser: plain text
@@ -472,7 +479,9 @@ class Scanner:
                     (time.perf_counter() - start) * 1000.0,
                     scan.tier2_available,
                 )
-        assessment = self._assess_many([text], {}, principal=principal, budget=budget)[text]
+        assessment = self._assess_many(
+            [text], {}, principal=principal, budget=budget, remember=remember
+        )[text]
         return Verdict(
             assessment.score >= _THRESHOLD,
             assessment.score,

@@ -182,8 +182,9 @@ class Runtime:
 
     def flagged(self, text: str) -> bool:
         """Whether the scanner reads ``text`` (a name or query the client sent, which a message of
-        the server's would repeat) as an instruction; the scanner is built on first use."""
-        return self.scanner.scan_text(text[:2000]).injection
+        the server's would repeat) as an instruction; the scanner is built on first use. No
+        verdict cache is read or kept: these checks are made for no principal in particular."""
+        return self.scanner.scan_text(text[:2000], remember=False).injection
 
     def rank(self, query: str, limit: int) -> tuple[list[SearchHit], list[str]]:
         """The ranked hits for ``query`` and, when no operation serves it, the words nothing serves.
