@@ -235,7 +235,9 @@ def register_tools(server: MCPServer[Any], runtime: Runtime) -> None:
         names: Annotated[list[str], Field(min_length=1, max_length=20)],
         ctx: Context,
     ) -> Annotated[CallToolResult, SignatureResult]:
-        result, text, all_unknown = runtime.signatures(names, ctx)
+        # Off the event loop, as search's ranking is: an unknown name is read by the scanner
+        # before a message repeats it (the model loads on the first; about 15 ms each after).
+        result, text, all_unknown = await anyio.to_thread.run_sync(runtime.signatures, names, ctx)
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=result.model_dump(mode="json"),
