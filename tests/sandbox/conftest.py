@@ -156,6 +156,21 @@ def model_text(result: ExecutionResult) -> str:
     return json.dumps(result.to_dict(), ensure_ascii=False)
 
 
+def model_strings(result: ExecutionResult) -> list[str]:
+    """Every string of the result the model reads (keys and values), unescaped."""
+
+    def strings(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, dict):
+            return [t for k, v in value.items() for t in (*strings(k), *strings(v))]
+        if isinstance(value, list):
+            return [t for v in value for t in strings(v)]
+        return []
+
+    return strings(json.loads(model_text(result)))
+
+
 async def execute(box: Sandbox, code: str, bridge: Any = None, **kwargs: Any) -> ExecutionResult:
     """Run ``code`` and check the invariants."""
     result = await box.execute(code, bridge=bridge or FakeBridge(), **kwargs)

@@ -38,7 +38,7 @@ from codemode.scanner import Scanner
 from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
 
 from ._simulated import plant_profiles
-from .conftest import check_invariants, model_text, sandbox_fixture
+from .conftest import check_invariants, model_strings, model_text, sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -95,16 +95,6 @@ async def run(
     return result
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [t for k, v in value.items() for t in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [t for v in value for t in _strings(v)]
-    return []
-
-
 def _bridge(world: World, kind: type[SdkBridge] = SdkBridge, **kw: Any) -> SdkBridge:
     """A bridge on the world's simulator with the real scanner; ``kw`` as ``SdkBridge`` takes."""
     client = AsyncKlaviyo(
@@ -118,7 +108,7 @@ def leaked(result: ExecutionResult) -> list[str]:
     """The markers of the instruction the model could read in the result, undoing what a model
     undoes at a glance: entities, percent and octal escapes, combining overlays, small capitals,
     regional indicators, and letters set apart by separators or numbered one per line."""
-    text = "\n".join(_strings(json.loads(model_text(result))))
+    text = "\n".join(model_strings(result))
     views = [
         text,
         html.unescape(text),

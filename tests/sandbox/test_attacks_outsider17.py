@@ -23,7 +23,6 @@ Each case asserts the safe outcome it names.
 from __future__ import annotations
 
 import codecs
-import json
 import re
 import resource
 import time
@@ -43,7 +42,7 @@ from codemode.scanner import Scanner
 from codemode.simulator import DEMO_PRIVATE_KEY, SimConfig, create_app
 
 from ._simulated import OutputScanOnly, plant_profiles
-from .conftest import check_invariants, model_text, sandbox_fixture
+from .conftest import check_invariants, model_strings, model_text, sandbox_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -172,16 +171,6 @@ async def run(
     return result
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [t for k, v in value.items() for t in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [t for v in value for t in _strings(v)]
-    return []
-
-
 def _squeeze(text: str) -> str:
     return re.sub(r"[^a-z@]+", "", text.lower())
 
@@ -189,7 +178,7 @@ def _squeeze(text: str) -> str:
 def leaked(result: ExecutionResult) -> list[str]:
     """The markers of the instruction the model could read in the result: as written, or with
     only its letters and ``@`` kept (what a reader keeps of spaced or padded letters)."""
-    text = "\n".join(_strings(json.loads(model_text(result))))
+    text = "\n".join(model_strings(result))
     squeezed = _squeeze(text)
     return [m for m in MARKERS if m in text.lower() or _squeeze(m) in squeezed]
 
